@@ -1,0 +1,198 @@
+// The ABI of the core and nothing else: entry points and the layout constants the host reads.
+// Every number the host needs about shared memory is exported from here (STYLE.md habit 6).
+
+import * as L from "./abi/layout";
+import { regionReset, regionTake, regionEnd } from "./abi/layout";
+import { MAX_CPUS, WASM_MAX_BYTES, WASM_PAGE_SHIFT, REGION_ALIGN, RAM_ALIGN, MIN_MAXPHYADDR, MAX_MAXPHYADDR } from "./tunables";
+import { cpuSetup, cpuReset, cpuPtr, numCpus } from "./arch/x86/cpu";
+import { FEAT_ALL, FEAT_LA57 } from "./arch/x86/regs";
+import { PAGE_SHIFT, PAGE_SIZE } from "./arch/x86/pgtable";
+import { ramSetup, hashEntriesFor, framePtr, physRead as ramRead, physWrite as ramWrite } from "./phys/ram";
+import { COUNTER_STRIDE, COUNTER_NAMES, Counter, counterBlock, counterSetup } from "./stats/counters";
+
+export { translate } from "./mmu/walk";
+export { writeCr0, writeCr3, writeCr4, writeEfer, writePat, writePkru, writeRflags, writeCr2 } from "./arch/x86/cpu";
+export { physBackFrame, physUnbackFrame, physBackedFrames, physPoolFrames } from "./phys/ram";
+
+// Layout constants (immutable globals on the Wasm side).
+export const CPU_CR0: u32 = <u32>L.CPU_CR0;
+export const CPU_CR2: u32 = <u32>L.CPU_CR2;
+export const CPU_CR3: u32 = <u32>L.CPU_CR3;
+export const CPU_CR4: u32 = <u32>L.CPU_CR4;
+export const CPU_EFER: u32 = <u32>L.CPU_EFER;
+export const CPU_RFLAGS: u32 = <u32>L.CPU_RFLAGS;
+export const CPU_PAT: u32 = <u32>L.CPU_PAT;
+export const CPU_PKRU: u32 = <u32>L.CPU_PKRU;
+export const CPU_RESULT: u32 = <u32>L.CPU_RESULT;
+export const CPU_WALK: u32 = <u32>L.CPU_WALK;
+export const CPU_STRIDE: u32 = <u32>L.CPU_STRIDE;
+export const RES_STATUS: u32 = <u32>L.RES_STATUS;
+export const RES_ERROR_CODE: u32 = <u32>L.RES_ERROR_CODE;
+export const RES_VADDR: u32 = <u32>L.RES_VADDR;
+export const RES_PADDR: u32 = <u32>L.RES_PADDR;
+export const RES_PAGE_SHIFT: u32 = <u32>L.RES_PAGE_SHIFT;
+export const RES_MEMTYPE: u32 = <u32>L.RES_MEMTYPE;
+export const RES_LEVELS: u32 = <u32>L.RES_LEVELS;
+export const RES_STOP: u32 = <u32>L.RES_STOP;
+export const RES_STOP_LEVEL: u32 = <u32>L.RES_STOP_LEVEL;
+export const RES_RIGHTS: u32 = <u32>L.RES_RIGHTS;
+export const RES_LEAF: u32 = <u32>L.RES_LEAF;
+export const WALK_LEVEL: u32 = <u32>L.WALK_LEVEL;
+export const WALK_PA: u32 = <u32>L.WALK_PA;
+export const WALK_BEFORE: u32 = <u32>L.WALK_BEFORE;
+export const WALK_AFTER: u32 = <u32>L.WALK_AFTER;
+export const WALK_ENTRY_SIZE: u32 = <u32>L.WALK_ENTRY_SIZE;
+export const COUNTER_BLOCK_BYTES: u32 = COUNTER_STRIDE;
+export const COUNTER_COUNT: u32 = Counter.COUNT;
+export const MAX_CPU_COUNT: u32 = MAX_CPUS;
+
+/** init() status codes; the host turns each into a message naming the value and its range. */
+export const INIT_OK: i32 = 0;
+export const INIT_ERR_AGAIN: i32 = 1;         // init already ran on this instance
+export const INIT_ERR_MAXPHYADDR: i32 = 2;    // outside MIN_MAXPHYADDR..MAX_MAXPHYADDR
+export const INIT_ERR_CPUS: i32 = 3;          // 0 or more than MAX_CPUS
+export const INIT_ERR_FEATURES: i32 = 4;      // unknown feature bits, or 5-level without LA57
+export const INIT_ERR_RAM_ALIGN: i32 = 5;     // zero or not a multiple of 4 KiB
+export const INIT_ERR_RAM_MAXPHY: i32 = 6;    // RAM larger than 2^MAXPHYADDR
+export const INIT_ERR_RAM_TOO_LARGE: i32 = 7; // does not fit in wasm32 linear memory (limit in initLimit())
+export const INIT_ERR_POOL: i32 = 8;          // tables-only pool of 0 frames or too large
+export const INIT_ERR_GROW: i32 = 9;          // the host refused memory.grow
+
+let initialized = false;
+let limit: u64 = 0;
+let ramRegion: usize = 0;
+
+/** The largest RAM (full mode) or pool (tables-only, in bytes) that would have fit; valid after init. */
+export function initLimit(): u64 {
+  return limit;
+}
+
+/**
+ * Size linear memory once and reset every CPU. Must be the first call on an instance.
+ * @param ramBytes     physical RAM size, a multiple of 4 KiB
+ * @param tablesOnly   store bytes only for frames the host backs (see phys/ram.ts)
+ * @param poolFrames   tables-only: frames of backing pool
+ * @param maxPhyAddr   physical-address width, 36..52
+ * @param cpus         number of CPUs, 1..MAX_CPUS
+ * @param featureBits  FEAT_* set the CPUs advertise
+ * @param la57         5-level paging (requires FEAT_LA57)
+ * @returns INIT_OK or an INIT_ERR_* code
+ */
+export function init(ramBytes: u64, tablesOnly: bool, poolFrames: u32, maxPhyAddr: u32, cpus: u32, featureBits: u32, la57: bool): i32 {
+  if (initialized) return INIT_ERR_AGAIN;
+  if (maxPhyAddr < MIN_MAXPHYADDR || maxPhyAddr > MAX_MAXPHYADDR) return INIT_ERR_MAXPHYADDR;
+  if (cpus == 0 || cpus > MAX_CPUS) return INIT_ERR_CPUS;
+  if ((featureBits & ~FEAT_ALL) != 0 || (la57 && (featureBits & FEAT_LA57) == 0)) return INIT_ERR_FEATURES;
+  if (ramBytes == 0 || (ramBytes & (PAGE_SIZE - 1)) != 0) return INIT_ERR_RAM_ALIGN;
+  if (ramBytes > (<u64>1 << maxPhyAddr)) return INIT_ERR_RAM_MAXPHY;
+
+  regionReset(__heap_base);
+  const cpuBase = regionTake(<u64>cpus * L.CPU_STRIDE, REGION_ALIGN);
+  counterSetup(regionTake(<u64>(cpus + 1) * COUNTER_STRIDE, REGION_ALIGN));
+  let hashBase: usize = 0, freeBase: usize = 0, hashEntries: u32 = 0;
+  if (tablesOnly) {
+    if (poolFrames == 0 || poolFrames > <u32>(WASM_MAX_BYTES >> PAGE_SHIFT)) return INIT_ERR_POOL;
+    hashEntries = hashEntriesFor(poolFrames);
+    // 16-byte hash entries + 4-byte free stack per pool frame, then the pool itself.
+    const meta = <u64>hashEntries * 16 + <u64>poolFrames * 4;
+    const room = WASM_MAX_BYTES - regionEnd(meta, RAM_ALIGN);
+    limit = room & ~(<u64>PAGE_SIZE - 1);
+    if ((<u64>poolFrames << PAGE_SHIFT) > limit) return INIT_ERR_POOL;
+    hashBase = regionTake(<u64>hashEntries * 16, REGION_ALIGN);
+    freeBase = regionTake(<u64>poolFrames * 4, REGION_ALIGN);
+  } else {
+    limit = (WASM_MAX_BYTES - regionEnd(0, RAM_ALIGN)) & ~(<u64>PAGE_SIZE - 1);
+    if (ramBytes > limit) return INIT_ERR_RAM_TOO_LARGE;
+  }
+  const dataBytes: u64 = tablesOnly ? <u64>poolFrames << PAGE_SHIFT : ramBytes;
+  const end = regionEnd(dataBytes, RAM_ALIGN);
+  const pagesNeeded = (end + ((<u64>1 << WASM_PAGE_SHIFT) - 1)) >> WASM_PAGE_SHIFT;
+  const have = <u64>memory.size();
+  if (pagesNeeded > have && memory.grow(<i32>(pagesNeeded - have)) < 0) return INIT_ERR_GROW;
+  ramRegion = <usize>(end - dataBytes);
+
+  cpuSetup(cpuBase, cpus, maxPhyAddr, featureBits);
+  ramSetup(ramBytes, ramRegion, tablesOnly, poolFrames, hashBase, hashEntries, freeBase);
+  for (let i: u32 = 0; i < cpus; i++) cpuReset(i, la57);
+  initialized = true;
+  return INIT_OK;
+}
+
+/** Base of CPU `cpu`'s record (registers, result record, walk entries). */
+export function cpuRecord(cpu: u32): usize {
+  return cpuPtr(cpu);
+}
+
+/** Counter block of CPU `cpu`; `cpu == cpuCount()` is the block of host-initiated accesses. */
+export function counterRecord(cpu: u32): usize {
+  return counterBlock(cpu);
+}
+
+export function cpuCount(): u32 {
+  return numCpus;
+}
+
+/** Linear-memory address of RAM byte 0 (full mode) or of the backing pool (tables-only). */
+export function ramRegionBase(): usize {
+  return ramRegion;
+}
+
+/** Pointer to frame `pfn`'s bytes, or 0 when it has none (beyond RAM, or unbacked). */
+export function physFramePtr(pfn: u64): usize {
+  return framePtr(pfn);
+}
+
+/** Host-initiated physical read of 1/2/4/8 bytes, counted in the host counter block. */
+export function physRead(pa: u64, size: u32): u64 {
+  return ramRead(pa, size, counterBlock(numCpus));
+}
+
+/** Host-initiated physical write of 1/2/4/8 bytes, counted in the host counter block. */
+export function physWrite(pa: u64, size: u32, value: u64): void {
+  ramWrite(pa, size, value, counterBlock(numCpus));
+}
+
+/** UTF-16 names of the counters, newline-separated, in Counter order. */
+export function counterNamesPtr(): usize {
+  return changetype<usize>(COUNTER_NAMES);
+}
+
+export function counterNamesLength(): i32 {
+  return COUNTER_NAMES.length;
+}
+
+// Architectural constants the host mirrors in src/machine/pgtable.ts; a test compares them.
+import * as PG from "./arch/x86/pgtable";
+import * as FLT from "./arch/x86/fault";
+import * as REGS from "./arch/x86/regs";
+import * as WALK from "./mmu/walk";
+export const ARCH_PAGE_BIT_PRESENT: u32 = PG.PAGE_BIT_PRESENT;
+export const ARCH_PAGE_BIT_RW: u32 = PG.PAGE_BIT_RW;
+export const ARCH_PAGE_BIT_USER: u32 = PG.PAGE_BIT_USER;
+export const ARCH_PAGE_BIT_PWT: u32 = PG.PAGE_BIT_PWT;
+export const ARCH_PAGE_BIT_PCD: u32 = PG.PAGE_BIT_PCD;
+export const ARCH_PAGE_BIT_ACCESSED: u32 = PG.PAGE_BIT_ACCESSED;
+export const ARCH_PAGE_BIT_DIRTY: u32 = PG.PAGE_BIT_DIRTY;
+export const ARCH_PAGE_BIT_PSE: u32 = PG.PAGE_BIT_PSE;
+export const ARCH_PAGE_BIT_GLOBAL: u32 = PG.PAGE_BIT_GLOBAL;
+export const ARCH_PAGE_BIT_PAT_LARGE: u32 = PG.PAGE_BIT_PAT_LARGE;
+export const ARCH_PAGE_BIT_PKEY0: u32 = PG.PAGE_BIT_PKEY0;
+export const ARCH_PAGE_BIT_NX: u32 = PG.PAGE_BIT_NX;
+export const ARCH_ACC_WRITE: u32 = WALK.ACC_WRITE;
+export const ARCH_ACC_FETCH: u32 = WALK.ACC_FETCH;
+export const ARCH_ACC_USER: u32 = WALK.ACC_USER;
+export const ARCH_ACC_IMPLICIT: u32 = WALK.ACC_IMPLICIT;
+export const ARCH_ACC_PROBE: u32 = WALK.ACC_PROBE;
+export const ARCH_XLAT_OK: u32 = FLT.XLAT_OK;
+export const ARCH_XLAT_PF: u32 = FLT.XLAT_PF;
+export const ARCH_XLAT_GP: u32 = FLT.XLAT_GP;
+export const ARCH_FEAT_LA57: u32 = REGS.FEAT_LA57;
+export const ARCH_FEAT_PCID: u32 = REGS.FEAT_PCID;
+export const ARCH_FEAT_SMEP: u32 = REGS.FEAT_SMEP;
+export const ARCH_FEAT_SMAP: u32 = REGS.FEAT_SMAP;
+export const ARCH_FEAT_PKU: u32 = REGS.FEAT_PKU;
+export const ARCH_FEAT_NX: u32 = REGS.FEAT_NX;
+export const ARCH_FEAT_PAGE1GB: u32 = REGS.FEAT_PAGE1GB;
+export const ARCH_FEAT_PGE: u32 = REGS.FEAT_PGE;
+export const ARCH_CR4_PCIDE: u32 = <u32>REGS.CR4_PCIDE;
+export const ARCH_CR4_LA57: u32 = <u32>REGS.CR4_LA57;

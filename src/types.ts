@@ -1,0 +1,182 @@
+/**
+ * The public surface of wasmmu as types. Everything a user passes in or gets back is declared
+ * here, with string-literal unions for options (cf. esbuild's types.ts).
+ */
+
+/** A virtual or physical address: any non-negative integer below 2^64. Results are always bigint. */
+export type Address = number | bigint;
+
+/** What an access does. */
+export type AccessKind = "read" | "write" | "fetch";
+
+/** 4-level paging (48-bit linear addresses) or 5-level paging (57-bit, CR4.LA57). */
+export type PagingLevels = 4 | 5;
+
+/**
+ * How RAM is stored.
+ * - `full`: every byte of RAM lives in Wasm linear memory (RAM + a few KiB).
+ * - `tables-only`: only frames the host backs (page tables, chosen data) have bytes, taken from a
+ *   pool of `backedFrames` frames; RAM may be as large as 2^maxPhyAddr. Costs
+ *   backedFrames × (4 KiB + ~36 B).
+ */
+export type MemoryMode = "full" | "tables-only";
+
+/** CPUID features a machine may advertise. All default to present. */
+export type CpuFeature = "la57" | "pcid" | "smep" | "smap" | "pku" | "nx" | "page1gb" | "pge";
+
+/** Which core binary to run: `release` (optimised, no assertions) or `debug` (assertions on). */
+export type CoreBuild = "release" | "debug";
+
+/** Options of {@link Machine.create}. Unknown keys are refused. */
+export interface MachineConfig {
+  /** RAM size: bytes, or a string such as `"256MiB"`, `"4GiB"`, `"64 GiB"`. Default 256 MiB. */
+  ram?: number | bigint | string;
+  /** Default `full`. */
+  memory?: MemoryMode;
+  /** Tables-only mode: frames in the backing pool. Default 16384 (64 MiB). */
+  backedFrames?: number;
+  /** Physical-address width, 36..52. Default 46. */
+  maxPhyAddr?: number;
+  /** Paging depth, fixed for the machine's life (MOV to CR4 cannot toggle LA57 in long mode). Default 4. */
+  paging?: PagingLevels;
+  /** Number of CPUs, 1..64. Default 1. */
+  cpus?: number;
+  /** Features to turn off (or on). Default: all on. */
+  features?: Partial<Record<CpuFeature, boolean>>;
+  /** Default `release`. */
+  build?: CoreBuild;
+}
+
+/** Options of a single access. Unknown keys are refused. */
+export interface AccessOptions {
+  /** Default `read`. */
+  kind?: AccessKind;
+  /** Current privilege level 0..3; 3 is user mode. Default 0. */
+  cpl?: 0 | 1 | 2 | 3;
+  /**
+   * An implicit supervisor-mode access (descriptor tables, TSS…): supervisor at any CPL, and
+   * SMAP applies whatever RFLAGS.AC says (SDM §4.6).
+   */
+  implicit?: boolean;
+  /** Walk without side effects: no A/D updates, CR2 untouched, no counters. Default false. */
+  probe?: boolean;
+  /** CPU index. Default 0. */
+  cpu?: number;
+}
+
+/** Memory type from PAT/PCD/PWT (SDM §11.12): the PAT entry selected by the leaf. */
+export type MemoryType = "UC" | "WC" | "WT" | "WP" | "WB" | "UC-";
+
+/** #PF error-code bits decoded (SDM §4.7). */
+export interface PageFaultBits {
+  /** 1: protection or reserved-bit violation; 0: not present. */
+  present: boolean;
+  write: boolean;
+  user: boolean;
+  reserved: boolean;
+  instructionFetch: boolean;
+  protectionKey: boolean;
+}
+
+/** An exception the access or register write raised in the guest. */
+export type CpuException =
+  | { vector: "PF"; vectorNumber: 14; errorCode: number; bits: PageFaultBits; cr2: bigint }
+  | { vector: "GP"; vectorNumber: 13; errorCode: number }
+  | { vector: "UD"; vectorNumber: 6 };
+
+/** Why a walk stopped. */
+export type WalkStop = "leaf" | "not-present" | "reserved-bit" | "rights" | "protection-key" | "non-canonical";
+
+/** Rights folded across every level of a successful walk. */
+export interface FoldedRights {
+  /** R/W=1 at every level. */
+  write: boolean;
+  /** U/S=1 at every level: a user-mode address. */
+  user: boolean;
+  /** XD=1 at some level with EFER.NXE=1. */
+  noExecute: boolean;
+  /** G=1 in the leaf. */
+  global: boolean;
+  /** D=1 in the leaf after the access. */
+  dirty: boolean;
+  /** Protection key of the leaf (bits 62:59). */
+  protectionKey: number;
+}
+
+/** Outcome of a translation. */
+export type Translation =
+  | { ok: true; vaddr: bigint; paddr: bigint; pageSize: 4096 | 2097152 | 1073741824; memoryType: MemoryType; rights: FoldedRights }
+  | { ok: false; vaddr: bigint; exception: CpuException };
+
+/** Decoded flags of one paging-structure entry. Bits that are meaningless at that level are absent. */
+export interface EntryFlags {
+  present: boolean;
+  write: boolean;
+  user: boolean;
+  pwt: boolean;
+  pcd: boolean;
+  accessed: boolean;
+  /** Leaf entries only. */
+  dirty?: boolean;
+  /** PDPTE and PDE only: 1 means this entry is a leaf. */
+  pageSize?: boolean;
+  /** Leaf entries only. */
+  global?: boolean;
+  /** Leaf entries only (bit 7 of a PTE, bit 12 of a large leaf). */
+  pat?: boolean;
+  /** Leaf entries only: bits 62:59. */
+  protectionKey?: number;
+  noExecute: boolean;
+  /** Physical address of the next table or of the page (bits M-1:12, or of the large page). */
+  address: bigint;
+}
+
+/** Level names: Intel's (the SDM is the spec) and Linux's (what kernel code calls them). */
+export type IntelLevelName = "PML5E" | "PML4E" | "PDPTE" | "PDE" | "PTE";
+export type LinuxLevelName = "pgd" | "p4d" | "pud" | "pmd" | "pte";
+
+/** One paging-structure entry the walk read. */
+export interface WalkLevel {
+  /** 5..1, counting up from the PTE. */
+  level: 1 | 2 | 3 | 4 | 5;
+  intelName: IntelLevelName;
+  linuxName: LinuxLevelName;
+  /** Index of the entry in its table (linear-address bits for this level). */
+  index: number;
+  /** Physical address of the entry. */
+  entryAddress: bigint;
+  /** The entry as read. */
+  value: bigint;
+  /** The entry after the access (A/D updates); equals `value` when nothing was written. */
+  valueAfter: bigint;
+  flags: EntryFlags;
+  /** This entry mapped the page. */
+  leaf: boolean;
+}
+
+/** A translation with everything the walk saw. */
+export type Walk = Translation & {
+  /** Entries read, top level first (empty for a non-canonical address). */
+  levels: WalkLevel[];
+  stop: WalkStop;
+  /** The level at which the walk stopped (0 when no walk happened). */
+  stopLevel: number;
+};
+
+/** Register values as bigint (PKRU as number). */
+export interface Registers {
+  cr0: bigint;
+  cr2: bigint;
+  cr3: bigint;
+  cr4: bigint;
+  efer: bigint;
+  rflags: bigint;
+  pat: bigint;
+  pkru: number;
+}
+
+/** A set of register writes, applied in the order an OS would: EFER, CR0, CR4, CR3, PAT, PKRU, RFLAGS. */
+export type RegisterWrites = Partial<Record<Exclude<keyof Registers, "pkru">, Address>> & { pkru?: number };
+
+/** Sizes of a physical access. */
+export type AccessSize = 1 | 2 | 4 | 8;
