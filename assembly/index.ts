@@ -196,3 +196,21 @@ export const ARCH_FEAT_PAGE1GB: u32 = REGS.FEAT_PAGE1GB;
 export const ARCH_FEAT_PGE: u32 = REGS.FEAT_PGE;
 export const ARCH_CR4_PCIDE: u32 = <u32>REGS.CR4_PCIDE;
 export const ARCH_CR4_LA57: u32 = <u32>REGS.CR4_LA57;
+
+import { translate as walkTranslate } from "./mmu/walk";
+import { XLAT_OK } from "./arch/x86/fault";
+
+/**
+ * Translate `count` addresses va0, va0+stride, … on CPU `cpu` in one call (benchmarks and bulk
+ * probes: no JS↔Wasm crossing per address). The result record holds the last translation.
+ * @returns how many translated without a fault
+ */
+export function translateRange(cpu: u32, va0: u64, stride: u64, count: u32, acc: u32): u32 {
+  let ok: u32 = 0;
+  let va = va0;
+  for (let i: u32 = 0; i < count; i++) {
+    if (walkTranslate(cpu, va, acc) == XLAT_OK) ok++;
+    va += stride;
+  }
+  return ok;
+}

@@ -58,20 +58,21 @@ export class Core {
 
   static async instantiate(build: CoreBuild): Promise<Core> {
     const module = await coreModule(build);
-    let memory: WebAssembly.Memory | undefined;
+    // Filled in right after instantiation; abort() can only run after that.
+    const late: { memory?: WebAssembly.Memory } = {};
     const imports = {
       env: {
         // AssemblyScript's abort(): an assertion in the debug core. Report where, never crash the host.
         abort(message: number, file: number, line: number, column: number): never {
-          const msg = memory ? readAsString(memory, message) : "(no message)";
-          const where = memory ? readAsString(memory, file) : "?";
+          const msg = late.memory ? readAsString(late.memory, message) : "(no message)";
+          const where = late.memory ? readAsString(late.memory, file) : "?";
           throw new WasmmuError("CORE_TRAP", `core assertion failed: ${msg} at ${where}:${line}:${column}`, { message: msg, file: where, line, column });
         },
       },
     };
     const instance = await WebAssembly.instantiate(module, imports);
     const exports = instance.exports as unknown as CoreExports;
-    memory = exports.memory;
+    late.memory = exports.memory;
     return new Core(exports, build);
   }
 

@@ -23,7 +23,8 @@ export function decodeEntry(value: bigint, level: number, leaf: boolean, maxPhyA
     pcd: has(PAGE_PCD),
     accessed: has(PAGE_ACCESSED),
     noExecute: has(PAGE_NX),
-    address: value & PTE_ADDR_FIELD & physMask(maxPhyAddr) & ~((1n << BigInt(levelShift(level))) - 1n),
+    // A leaf's frame is aligned to its page size (bit 12 of a large leaf is PAT); a table is 4 KiB aligned.
+    address: value & PTE_ADDR_FIELD & physMask(maxPhyAddr) & ~((1n << BigInt(leaf ? levelShift(level) : 12)) - 1n),
   };
   if (level === 2 || level === 3) flags.pageSize = has(PAGE_PSE);
   if (leaf) {

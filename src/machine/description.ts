@@ -26,7 +26,7 @@ export interface LoadedDescription {
   machine: Machine;
   /** Where the builder put the top-level table (the CR3 base), when `mappings` were given. */
   root?: bigint;
-  walks: { vaddr: bigint; options: Omit<AccessOptions, "cpu"> }[];
+  walks: { vaddr: bigint; options: Omit<AccessOptions, "cpu">; comment?: string }[];
 }
 
 function fail(where: string, msg: string): WasmmuError {
@@ -112,9 +112,12 @@ export async function loadMachineDescription(doc: unknown): Promise<LoadedDescri
 
   const walks = (d.walks ?? []).map((w, i) => {
     const ww = keys(w, `walks[${i}]`, ["vaddr", "kind", "cpl", "implicit", "probe", "comment"]);
-    const { vaddr, comment: _comment, ...options } = ww;
-    void _comment;
-    return { vaddr: wrap(`walks[${i}].vaddr`, () => toU64(u64(vaddr, `walks[${i}].vaddr`))), options: options as Omit<AccessOptions, "cpu"> };
+    const { vaddr, comment, ...options } = ww;
+    return {
+      vaddr: wrap(`walks[${i}].vaddr`, () => toU64(u64(vaddr, `walks[${i}].vaddr`))),
+      options: options as Omit<AccessOptions, "cpu">,
+      ...(typeof comment === "string" ? { comment } : {}),
+    };
   });
   return { machine, root, walks };
 }

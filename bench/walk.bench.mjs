@@ -1,0 +1,44 @@
+// Walker throughput: full 4-level (and 5-level) page walks per second, no TLB (none exists yet:
+// every translate() is a complete walk from CR3). Three ways in:
+//   in-Wasm loop   translateRange(): the walker alone, no JS↔Wasm crossing per walk
+//   raw export     exports.translate() called from JS once per walk
+//   Machine API    machine.translate(): validation + result object per walk (what a script pays)
+// Run: npm run bench   (builds first). No assertions: numbers only.
+import { Bench } from "tinybench";
+import { Machine, PageTableBuilder } from "../dist/index.js";
+
+const PAGES = 4096; // one page per 2 MiB region: every walk reads a different PTE table line
+const STRIDE = 0x20_0000n;
+const BASE = 0x10_0000_0000n;
+
+async function setup(paging) {
+  const m = await Machine.create({ ram: "256MiB", paging });
+  const pt = new PageTableBuilder(m, { start: 0x100_0000, end: 0x400_0000 });
+  for (let i = 0n; i < BigInt(PAGES); i++) pt.map(BASE + i * STRIDE, 0x800_0000n + (i % 4096n) * 4096n, { user: true, write: true, accessed: true });
+  m.cpu(0).writeCr3(pt.root);
+  // First pass sets A in the upper levels, so the timed walks are pure reads of the tables.
+  m._core.exports.translateRange(0, BASE, STRIDE, PAGES, 0);
+  return m;
+}
+
+export async function benchWalk() {
+  const m4 = await setup(4);
+  const m5 = await setup(5);
+  const bench = new Bench({ time: 1000, warmupTime: 200 });
+  const results = {};
+  const e4 = m4._core.exports;
+  const e5 = m5._core.exports;
+  bench
+    .add("4-level walk, in-Wasm loop (4096 walks/iter)", () => { e4.translateRange(0, BASE, STRIDE, PAGES, 0); })
+    .add("5-level walk, in-Wasm loop (4096 walks/iter)", () => { e5.translateRange(0, BASE, STRIDE, PAGES, 0); })
+    .add("4-level walk, raw export per walk (4096 calls/iter)", () => { let va = BASE; for (let i = 0; i < PAGES; i++, va += STRIDE) e4.translate(0, va, 0); })
+    .add("4-level walk, Machine.translate per walk (4096 calls/iter)", () => { let va = BASE; for (let i = 0; i < PAGES; i++, va += STRIDE) m4.translate(va); });
+  await bench.run();
+  for (const t of bench.tasks) {
+    const r = t.result;
+    const meanMs = r.latency?.mean ?? r.mean;
+    const medianMs = r.latency?.p50 ?? r.p50 ?? meanMs;
+    results[t.name] = { walksPerSec: (PAGES / medianMs) * 1000, medianNsPerWalk: (medianMs * 1e6) / PAGES, samples: r.latency?.samplesCount ?? r.samples?.length };
+  }
+  return results;
+}

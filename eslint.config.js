@@ -1,0 +1,20 @@
+// ESLint flat config: typescript-eslint's recommended rules over the TypeScript host, tests,
+// benches and scripts. The AssemblyScript core is checked by asc itself (its decorators and
+// builtins are not TypeScript), so assembly/ is ignored here.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/", "dist/", "build/", "assembly/", "**/*.generated.*", "bench/native/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: { console: "readonly", process: "readonly", Buffer: "readonly", URL: "readonly", atob: "readonly", WebAssembly: "readonly" },
+    },
+    rules: {
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+    },
+  },
+);
