@@ -94,6 +94,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
     let n: u32 = 0;
     let folded: u64 = PAGE_RW | PAGE_USER;   // AND of R/W and U/S over the levels
     let nx: u64 = 0;                          // OR of XD over the levels
+    let allA: u64 = PAGE_ACCESSED;            // AND of A: when set, a read needs no A/D write
     let entry: u64 = 0;
     let stop = STOP_LEAF;
     while (true) {
@@ -117,6 +118,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
       if (rsvd != 0) { stop = STOP_RESERVED; break; }
       folded &= entry;
       nx |= entry;
+      allA &= entry;
       if (level == 1 || large) break;
       table = entry & addrMask;
       level--;
@@ -176,7 +178,10 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
     // §4.8: set A in every entry used and D in the leaf on a write, each with a locked
     // read-modify-write; if an entry changed since it was read, walk again.
     let leaf = entry;
-    if (!probe) {
+    // Most walks find every A already set (and D too for writes): skip the update pass then.
+    const needUpdate = allA == 0 || (write && (entry & PAGE_DIRTY) == 0);
+    if (!probe && !needUpdate) count(ctr, Counter.WALK_COMPLETED);
+    if (!probe && needUpdate) {
       let changed = false;
       for (let i: u32 = 0; i < n; i++) {
         const w = walk + <usize>i * WALK_ENTRY_SIZE;

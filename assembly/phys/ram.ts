@@ -150,16 +150,19 @@ export function physPoolFrames(): u32 {
   return f == 0 ? 0 : f + <usize>(pa & PAGE_OFFSET_MASK);
 }
 
-/** Read one byte; beyond RAM reads 0xff, an unbacked frame reads 0 (counted in `ctr`). */
-function physReadByte(pa: u64, ctr: usize): u64 {
-  if (pa >= ramBytes) { count(ctr, Counter.PHYS_READ_OOB); return 0xff; }
+/**
+ * Read one byte; beyond RAM reads 0xff, an unbacked frame reads 0 (counted in `ctr`). `wrapped`
+ * marks a byte of a split access whose address passed 2^64: it is beyond RAM, not at 0.
+ */
+function physReadByte(pa: u64, wrapped: bool, ctr: usize): u64 {
+  if (wrapped || pa >= ramBytes) { count(ctr, Counter.PHYS_READ_OOB); return 0xff; }
   const f = framePtr(pa >> PAGE_SHIFT);
   if (f == 0) { count(ctr, Counter.PHYS_READ_UNBACKED); return 0; }
   return <u64>load<u8>(f + <usize>(pa & PAGE_OFFSET_MASK));
 }
 
-function physWriteByte(pa: u64, v: u8, ctr: usize): void {
-  if (pa >= ramBytes) { count(ctr, Counter.PHYS_WRITE_OOB); return; }
+function physWriteByte(pa: u64, wrapped: bool, v: u8, ctr: usize): void {
+  if (wrapped || pa >= ramBytes) { count(ctr, Counter.PHYS_WRITE_OOB); return; }
   const f = framePtr(pa >> PAGE_SHIFT);
   if (f == 0) { count(ctr, Counter.PHYS_WRITE_UNBACKED); return; }
   store<u8>(f + <usize>(pa & PAGE_OFFSET_MASK), v);
@@ -178,7 +181,7 @@ export function physRead(pa: u64, size: u32, ctr: usize): u64 {
     return <u64>load<u8>(p);
   }
   let v: u64 = 0;
-  for (let i: u32 = 0; i < size; i++) v |= physReadByte(pa + i, ctr) << (i << 3);
+  for (let i: u32 = 0; i < size; i++) v |= physReadByte(pa + i, pa + i < pa, ctr) << (i << 3);
   return v;
 }
 
@@ -192,7 +195,7 @@ export function physWrite(pa: u64, size: u32, v: u64, ctr: usize): void {
     else store<u8>(p, <u8>v);
     return;
   }
-  for (let i: u32 = 0; i < size; i++) physWriteByte(pa + i, <u8>(v >> (i << 3)), ctr);
+  for (let i: u32 = 0; i < size; i++) physWriteByte(pa + i, pa + i < pa, <u8>(v >> (i << 3)), ctr);
 }
 
 /** Read a paging-structure entry (8-byte aligned by construction). */

@@ -35,10 +35,13 @@ export function toU64(value: Address, what = "address"): bigint {
   return value;
 }
 
-/** Turn AccessOptions into the core's ACC_* flags, validating every field. */
-export function accessFlags(opts: AccessOptions): number {
+/**
+ * Turn AccessOptions into the core's ACC_* flags, validating every field. `cpu` is not an access
+ * flag: callers that route by CPU remove it first, so here it is refused like any unknown key.
+ */
+export function accessFlags(opts: Omit<AccessOptions, "cpu">): number {
   for (const k of Object.keys(opts)) {
-    if (!ACCESS_KEYS.has(k)) throw new WasmmuError("INVALID_ARGUMENT", `unknown access option ${k}; known options are ${[...ACCESS_KEYS].join(", ")}`);
+    if (!ACCESS_KEYS.has(k) || k === "cpu") throw new WasmmuError("INVALID_ARGUMENT", `unknown access option ${k}; known options are ${[...ACCESS_KEYS].join(", ")}`);
   }
   const kind = opts.kind ?? "read";
   let acc = 0;
