@@ -3,7 +3,11 @@
 
 import * as L from "./abi/layout";
 import { regionReset, regionTake, regionEnd } from "./abi/layout";
-import { MAX_CPUS, WASM_MAX_BYTES, WASM_PAGE_SHIFT, REGION_ALIGN, RAM_ALIGN, MIN_MAXPHYADDR, MAX_MAXPHYADDR } from "./tunables";
+import { MAX_CPUS, WASM_MAX_BYTES, WASM_PAGE_SHIFT, REGION_ALIGN, RAM_ALIGN, MIN_MAXPHYADDR, MAX_MAXPHYADDR, NR_ZONES, NR_PAGE_ORDERS, DEFAULT_TABLES_ONLY_MANAGED } from "./tunables";
+import { framesSetup, frameDescBase, managedFrames, FRAME_DESC_SIZE } from "./phys/frames";
+import * as FR from "./phys/frames";
+import { buddySetup, zoneBase as _zoneBase, ZONE_SIZE } from "./phys/buddy";
+import * as BD from "./phys/buddy";
 import { cpuSetup, cpuReset, cpuPtr, numCpus } from "./arch/x86/cpu";
 import { FEAT_ALL, FEAT_LA57 } from "./arch/x86/regs";
 import { PAGE_SHIFT, PAGE_SIZE } from "./arch/x86/pgtable";
@@ -13,6 +17,7 @@ import { COUNTER_STRIDE, COUNTER_NAMES, Counter, counterBlock, counterSetup } fr
 export { translate } from "./mmu/walk";
 export { writeCr0, writeCr3, writeCr4, writeEfer, writePat, writePkru, writeRflags, writeCr2 } from "./arch/x86/cpu";
 export { physBackFrame, physUnbackFrame, physBackedFrames, physPoolFrames } from "./phys/ram";
+export { buddyAlloc, buddyFree, buddyRelease, buddyErrorPfn, buddyCheck, setMinFreeKbytes, minFreeKbytes, defaultMinFreeKbytes } from "./phys/buddy";
 
 // Layout constants (immutable globals on the Wasm side).
 export const CPU_CR0: u32 = <u32>L.CPU_CR0;
@@ -57,6 +62,7 @@ export const INIT_ERR_RAM_MAXPHY: i32 = 6;    // RAM larger than 2^MAXPHYADDR
 export const INIT_ERR_RAM_TOO_LARGE: i32 = 7; // does not fit in wasm32 linear memory (limit in initLimit())
 export const INIT_ERR_POOL: i32 = 8;          // tables-only pool of 0 frames or too large
 export const INIT_ERR_GROW: i32 = 9;          // the host refused memory.grow
+export const INIT_ERR_MANAGED: i32 = 10;      // managed RAM not 4 KiB aligned, above RAM, or its descriptors do not fit
 
 let initialized = false;
 let limit: u64 = 0;
@@ -68,51 +74,73 @@ export function initLimit(): u64 {
 }
 
 /**
- * Size linear memory once and reset every CPU. Must be the first call on an instance.
- * @param ramBytes     physical RAM size, a multiple of 4 KiB
- * @param tablesOnly   store bytes only for frames the host backs (see phys/ram.ts)
- * @param poolFrames   tables-only: frames of backing pool
- * @param maxPhyAddr   physical-address width, 36..52
- * @param cpus         number of CPUs, 1..MAX_CPUS
- * @param featureBits  FEAT_* set the CPUs advertise
- * @param la57         5-level paging (requires FEAT_LA57)
- * @returns INIT_OK or an INIT_ERR_* code
+ * Size linear memory once, reset every CPU, and lay out the frame descriptors and zones of the
+ * managed frames (all PG_reserved until the host releases them with buddyRelease).
+ * Must be the first call on an instance.
+ * @param ramBytes      physical RAM size, a multiple of 4 KiB
+ * @param tablesOnly    store bytes only for frames the host backs (see phys/ram.ts)
+ * @param poolFrames    tables-only: frames of backing pool
+ * @param maxPhyAddr    physical-address width, 36..52
+ * @param cpus          number of CPUs, 1..MAX_CPUS
+ * @param featureBits   FEAT_* set the CPUs advertise
+ * @param la57          5-level paging (requires FEAT_LA57)
+ * @param managedBytes  RAM the buddy allocator manages, from physical address 0 (0: all of RAM in
+ *                      full mode, min(RAM, DEFAULT_TABLES_ONLY_MANAGED) in tables-only mode)
+ * @returns INIT_OK or an INIT_ERR_* code; initLimit() then holds the largest value that fits
  */
-export function init(ramBytes: u64, tablesOnly: bool, poolFrames: u32, maxPhyAddr: u32, cpus: u32, featureBits: u32, la57: bool): i32 {
+export function init(ramBytes: u64, tablesOnly: bool, poolFrames: u32, maxPhyAddr: u32, cpus: u32, featureBits: u32, la57: bool, managedBytes: u64): i32 {
   if (initialized) return INIT_ERR_AGAIN;
   if (maxPhyAddr < MIN_MAXPHYADDR || maxPhyAddr > MAX_MAXPHYADDR) return INIT_ERR_MAXPHYADDR;
   if (cpus == 0 || cpus > MAX_CPUS) return INIT_ERR_CPUS;
   if ((featureBits & ~FEAT_ALL) != 0 || (la57 && (featureBits & FEAT_LA57) == 0)) return INIT_ERR_FEATURES;
   if (ramBytes == 0 || (ramBytes & (PAGE_SIZE - 1)) != 0) return INIT_ERR_RAM_ALIGN;
   if (ramBytes > (<u64>1 << maxPhyAddr)) return INIT_ERR_RAM_MAXPHY;
+  if ((managedBytes & (PAGE_SIZE - 1)) != 0 || managedBytes > ramBytes) return INIT_ERR_MANAGED;
+  if (tablesOnly && (poolFrames == 0 || poolFrames > <u32>(WASM_MAX_BYTES >> PAGE_SHIFT))) return INIT_ERR_POOL;
+  const ramFrames = ramBytes >> PAGE_SHIFT;
+  let managed: u64 = managedBytes >> PAGE_SHIFT;
+  if (managed == 0) managed = tablesOnly ? min(ramFrames, DEFAULT_TABLES_ONLY_MANAGED >> PAGE_SHIFT) : ramFrames;
 
   regionReset(__heap_base);
   const cpuBase = regionTake(<u64>cpus * L.CPU_STRIDE, REGION_ALIGN);
-  counterSetup(regionTake(<u64>(cpus + 1) * COUNTER_STRIDE, REGION_ALIGN));
-  let hashBase: usize = 0, freeBase: usize = 0, hashEntries: u32 = 0;
+  // One block per CPU, one for host-initiated accesses, one scratch block that probes count into.
+  const counterBase = regionTake(<u64>(cpus + 2) * COUNTER_STRIDE, REGION_ALIGN);
+  const zoneBase = regionTake(<u64>NR_ZONES * ZONE_SIZE, REGION_ALIGN);
+  const hashEntries: u32 = tablesOnly ? hashEntriesFor(poolFrames) : 0;
+  // Tables-only: 16-byte hash entries and a 4-byte free stack per pool frame.
+  const meta: u64 = <u64>hashEntries * 16 + (tablesOnly ? <u64>poolFrames * 4 : 0);
+  const fixed: u64 = regionEnd(meta, REGION_ALIGN) + 2 * <u64>RAM_ALIGN;   // slack for two alignments
+  const room: i64 = <i64>WASM_MAX_BYTES - <i64>fixed;
   if (tablesOnly) {
-    if (poolFrames == 0 || poolFrames > <u32>(WASM_MAX_BYTES >> PAGE_SHIFT)) return INIT_ERR_POOL;
-    hashEntries = hashEntriesFor(poolFrames);
-    // 16-byte hash entries + 4-byte free stack per pool frame, then the pool itself.
-    const meta = <u64>hashEntries * 16 + <u64>poolFrames * 4;
-    const room = WASM_MAX_BYTES - regionEnd(meta, RAM_ALIGN);
-    limit = room & ~(<u64>PAGE_SIZE - 1);
-    if ((<u64>poolFrames << PAGE_SHIFT) > limit) return INIT_ERR_POOL;
+    const pool: i64 = <i64>poolFrames << PAGE_SHIFT;
+    if (pool > room) { limit = <u64>max<i64>(room, 0) & ~(<u64>PAGE_SIZE - 1); return INIT_ERR_POOL; }
+    const maxManaged: u64 = <u64>(room - pool) / <u64>FRAME_DESC_SIZE;
+    if (managed > maxManaged) { limit = maxManaged << PAGE_SHIFT; return INIT_ERR_MANAGED; }
+  } else {
+    // RAM and its descriptors together: 4 KiB + 32 B per frame.
+    const maxFrames: u64 = <u64>max<i64>(room, 0) / (PAGE_SIZE + <u64>FRAME_DESC_SIZE);
+    if (ramFrames > maxFrames) { limit = maxFrames << PAGE_SHIFT; return INIT_ERR_RAM_TOO_LARGE; }
+  }
+  if (managed > 0x7fff_ffff) { limit = <u64>0x7fff_ffff << PAGE_SHIFT; return INIT_ERR_MANAGED; }
+  let hashBase: usize = 0, freeBase: usize = 0;
+  if (tablesOnly) {
     hashBase = regionTake(<u64>hashEntries * 16, REGION_ALIGN);
     freeBase = regionTake(<u64>poolFrames * 4, REGION_ALIGN);
-  } else {
-    limit = (WASM_MAX_BYTES - regionEnd(0, RAM_ALIGN)) & ~(<u64>PAGE_SIZE - 1);
-    if (ramBytes > limit) return INIT_ERR_RAM_TOO_LARGE;
   }
+  const descBase = regionTake(managed * FRAME_DESC_SIZE, RAM_ALIGN);
   const dataBytes: u64 = tablesOnly ? <u64>poolFrames << PAGE_SHIFT : ramBytes;
   const end = regionEnd(dataBytes, RAM_ALIGN);
+  limit = 0;
   const pagesNeeded = (end + ((<u64>1 << WASM_PAGE_SHIFT) - 1)) >> WASM_PAGE_SHIFT;
   const have = <u64>memory.size();
   if (pagesNeeded > have && memory.grow(<i32>(pagesNeeded - have)) < 0) return INIT_ERR_GROW;
   ramRegion = <usize>(end - dataBytes);
 
   cpuSetup(cpuBase, cpus, maxPhyAddr, featureBits);
+  counterSetup(counterBase);
   ramSetup(ramBytes, ramRegion, tablesOnly, poolFrames, hashBase, hashEntries, freeBase);
+  framesSetup(descBase, <u32>managed);
+  buddySetup(zoneBase, counterBlock(cpus));
   for (let i: u32 = 0; i < cpus; i++) cpuReset(i, la57);
   initialized = true;
   return INIT_OK;
@@ -214,3 +242,75 @@ export function translateRange(cpu: u32, va0: u64, stride: u64, count: u32, acc:
   }
   return ok;
 }
+
+/** Base of the frame-descriptor array (FrameDesc × managedFrameCount()). */
+export function frameDescRegion(): usize {
+  return frameDescBase;
+}
+
+export function managedFrameCount(): u32 {
+  return managedFrames;
+}
+
+/** Base of the zone records (ZONE_RECORD_SIZE × ZONE_COUNT). */
+export function zoneRegion(): usize {
+  return _zoneBase;
+}
+
+export const FRAME_DESC_BYTES: u32 = <u32>FRAME_DESC_SIZE;
+export const FD_FLAGS: u32 = <u32>FR.FD_FLAGS;
+export const FD_REFCOUNT: u32 = <u32>FR.FD_REFCOUNT;
+export const FD_MAPCOUNT: u32 = <u32>FR.FD_MAPCOUNT;
+export const FD_ORDER: u32 = <u32>FR.FD_ORDER;
+export const FD_ZONE: u32 = <u32>FR.FD_ZONE;
+export const FD_NEXT: u32 = <u32>FR.FD_NEXT;
+export const FD_PREV: u32 = <u32>FR.FD_PREV;
+export const FD_PRIVATE: u32 = <u32>FR.FD_PRIVATE;
+export const FD_MAPPING: u32 = <u32>FR.FD_MAPPING;
+export const NO_PFN_VALUE: u32 = FR.NO_PFN;
+export const ZONE_RECORD_SIZE: u32 = <u32>ZONE_SIZE;
+export const ZONE_COUNT: u32 = NR_ZONES;
+export const PAGE_ORDER_COUNT: u32 = NR_PAGE_ORDERS;
+export const Z_START: u32 = <u32>BD.Z_START;
+export const Z_END: u32 = <u32>BD.Z_END;
+export const Z_PRESENT: u32 = <u32>BD.Z_PRESENT;
+export const Z_MANAGED: u32 = <u32>BD.Z_MANAGED;
+export const Z_FREE: u32 = <u32>BD.Z_FREE;
+export const Z_WMARK_MIN: u32 = <u32>BD.Z_WMARK_MIN;
+export const Z_WMARK_LOW: u32 = <u32>BD.Z_WMARK_LOW;
+export const Z_WMARK_HIGH: u32 = <u32>BD.Z_WMARK_HIGH;
+export const Z_WMARK_PROMO: u32 = <u32>BD.Z_WMARK_PROMO;
+export const Z_LOWMEM_RESERVE: u32 = <u32>BD.Z_LOWMEM_RESERVE;
+export const Z_FREE_AREA: u32 = <u32>BD.Z_FREE_AREA;
+export const FREE_OK: i32 = BD.FREE_OK;
+export const FREE_OUT_OF_RANGE: i32 = BD.FREE_OUT_OF_RANGE;
+export const FREE_BAD_ORDER: i32 = BD.FREE_BAD_ORDER;
+export const FREE_DOUBLE: i32 = BD.FREE_DOUBLE;
+export const FREE_NOT_HEAD: i32 = BD.FREE_NOT_HEAD;
+export const FREE_NOT_ALLOCATED: i32 = BD.FREE_NOT_ALLOCATED;
+export const FREE_RESERVED: i32 = BD.FREE_RESERVED;
+export const FREE_WRONG_ORDER: i32 = BD.FREE_WRONG_ORDER;
+export const FREE_STILL_MAPPED: i32 = BD.FREE_STILL_MAPPED;
+export const ALLOC_FAIL: i32 = BD.ALLOC_FAIL;
+export const ALLOC_EINVAL: i32 = BD.ALLOC_EINVAL;
+export const PG_LOCKED: u32 = FR.PG_locked;
+export const PG_REFERENCED: u32 = FR.PG_referenced;
+export const PG_UPTODATE: u32 = FR.PG_uptodate;
+export const PG_DIRTY: u32 = FR.PG_dirty;
+export const PG_LRU: u32 = FR.PG_lru;
+export const PG_HEAD: u32 = FR.PG_head;
+export const PG_TAIL: u32 = FR.PG_tail;
+export const PG_ACTIVE: u32 = FR.PG_active;
+export const PG_WORKINGSET: u32 = FR.PG_workingset;
+export const PG_RESERVED: u32 = FR.PG_reserved;
+export const PG_PRIVATE: u32 = FR.PG_private;
+export const PG_WRITEBACK: u32 = FR.PG_writeback;
+export const PG_RECLAIM: u32 = FR.PG_reclaim;
+export const PG_SWAPBACKED: u32 = FR.PG_swapbacked;
+export const PG_UNEVICTABLE: u32 = FR.PG_unevictable;
+export const PG_MLOCKED: u32 = FR.PG_mlocked;
+export const PG_BUDDY: u32 = FR.PG_buddy;
+export const PG_SLAB: u32 = FR.PG_slab;
+export const PG_TABLE: u32 = FR.PG_table;
+export const PG_ANON: u32 = FR.PG_anon;
+export const PG_ALLOCATED: u32 = FR.PG_allocated;

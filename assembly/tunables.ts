@@ -15,3 +15,14 @@
 @inline export const MAX_MAXPHYADDR: u32 = 52;
 /** Default size of the tables-only backing pool, in 4 KiB frames (64 MiB). */
 @inline export const DEFAULT_BACKED_FRAMES: u32 = 16384;
+/** Buddy orders 0..MAX_PAGE_ORDER (Linux 6.x: MAX_PAGE_ORDER 10, NR_PAGE_ORDERS 11: 4 KiB … 4 MiB). */
+@inline export const NR_PAGE_ORDERS: u32 = 11;
+/** Zones (x86-64 without ZONE_MOVABLE/HIGHMEM): DMA below 16 MiB, DMA32 below 4 GiB, Normal above. */
+@inline export const NR_ZONES: u32 = 3;
+@inline export const ZONE_DMA_END_PFN: u32 = (16 << 20) >> 12;
+@inline export const ZONE_DMA32_END_PFN: u32 = <u32>((<u64>4 << 30) >> 12);
+/** vm.watermark_scale_factor default (mm/page_alloc.c): 10 = 0.1 % of a zone. */
+@inline export const WATERMARK_SCALE_FACTOR: u64 = 10;
+/** Tables-only mode manages (gives descriptors to) at most this much RAM unless told otherwise:
+ * descriptors cost 32 B per 4 KiB frame, so 16 GiB costs 128 MiB of linear memory. */
+@inline export const DEFAULT_TABLES_ONLY_MANAGED: u64 = <u64>16 << 30;

@@ -8,7 +8,8 @@ export type WasmmuErrorCode =
   | "INVALID_ARGUMENT" // a call's argument is malformed or out of range
   | "OUT_OF_MEMORY"    // the host could not provide the linear memory asked for
   | "CORE_TRAP"        // the Wasm core trapped or aborted (a bug: please report it)
-  | "BAD_INPUT";       // a file or document the caller handed over is malformed
+  | "BAD_INPUT"        // a file or document the caller handed over is malformed
+  | "BAD_FREE";        // a frame or object freed twice, into the wrong place, or with the wrong size
 
 export class WasmmuError extends Error {
   /** Stable machine-readable reason. */

@@ -45,6 +45,16 @@ export interface MachineConfig {
   features?: Partial<Record<CpuFeature, boolean>>;
   /** Default `release`. */
   build?: CoreBuild;
+  /**
+   * RAM the buddy allocator manages, from physical address 0 (frame descriptors cost 32 B per
+   * 4 KiB). Default: all of RAM in `full` mode; min(RAM, 16 GiB) in `tables-only` mode.
+   */
+  managedRam?: number | bigint | string;
+  /**
+   * Physical ranges kept from the buddy allocator at boot (memblock_reserve). Default: the first
+   * 1 MiB, as Linux on x86 always reserves it (arch/x86/kernel/setup.c).
+   */
+  reserved?: { start: number | bigint; end: number | bigint }[];
 }
 
 /** Options of a single access. Unknown keys are refused. */

@@ -34,7 +34,7 @@ import {
   XLAT_OK, XLAT_PF, XLAT_GP, STOP_LEAF, STOP_NOT_PRESENT, STOP_RESERVED, STOP_RIGHTS, STOP_PKEY,
   STOP_NONCANONICAL,
 } from "../arch/x86/fault";
-import { cpuPtr, maxPhyAddr, features, physReserved } from "../arch/x86/cpu";
+import { cpuPtr, maxPhyAddr, features, physReserved, numCpus } from "../arch/x86/cpu";
 import { physLoadEntry, physCmpxchgEntry } from "../phys/ram";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 
@@ -54,8 +54,9 @@ import { count, countN, counterBlock, Counter } from "../stats/counters";
 export function translate(cpu: u32, va: u64, acc: u32): u32 {
   const c = cpuPtr(cpu);
   const res = c + CPU_RESULT;
-  const ctr = counterBlock(cpu);
   const probe = (acc & ACC_PROBE) != 0;
+  // A probe counts nothing: even the physical-memory layer's counts go to a scratch block.
+  const ctr = probe ? counterBlock(numCpus + 1) : counterBlock(cpu);
   const cr4 = load<u64>(c + CPU_CR4);
   const levels: u32 = (cr4 & CR4_LA57) != 0 ? 5 : 4;
   store<u64>(res + RES_VADDR, va);

@@ -1,7 +1,7 @@
 // One list of counters (cf. blink's stats.inc): the enum and its name table side by side.
 //
-// Owns: the counter blocks, one per CPU plus one for accesses the host makes itself (the
-// block after the last CPU's). Each block is COUNTER_STRIDE bytes of u64; the host reads them
+// Owns: the counter blocks, one per CPU, one for accesses the host makes itself (the block
+// after the last CPU's), and a scratch block after that which side-effect-free probes count into. Each block is COUNTER_STRIDE bytes of u64; the host reads them
 // through one BigUint64Array view and takes the names from COUNTER_NAMES below, so the list
 // exists exactly once.
 
@@ -22,13 +22,19 @@ export const enum Counter {
   PHYS_WRITE_OOB,        // physical writes beyond RAM (dropped)
   PHYS_READ_UNBACKED,    // tables-only mode: reads of frames without bytes (read as zero)
   PHYS_WRITE_UNBACKED,   // tables-only mode: writes to frames without bytes (dropped)
-  CR_WRITE_GP,           // MOV to CR / WRMSR / WRPKRU refused with an exception
+  CR_WRITE_EXCEPTION,    // MOV to CR / WRMSR refused with #GP, WRPKRU with #UD
+  BUDDY_ALLOC,           // blocks handed out by the buddy allocator
+  BUDDY_ALLOC_FAIL,      // allocations no allowed zone could meet
+  BUDDY_FREE,            // blocks freed
+  BUDDY_FREE_ERROR,      // frees refused: double free, not a head, wrong order, …
+  BUDDY_SPLIT,           // block halvings on allocation (expand)
+  BUDDY_MERGE,           // buddy merges on free
   COUNT
 }
 
 /** Names in enum order, newline-separated: `<unit>_<event>`, as /proc/vmstat prints them. */
 // One literal (not a concatenation) so it lives in static data, no allocation at start-up.
-export const COUNTER_NAMES: string = "walk_started\nwalk_mem_ref\nwalk_completed\nwalk_restart\nfault_gp\nfault_pf\nfault_pf_not_present\nfault_pf_rsvd\nfault_pf_prot\nfault_pf_pk\nad_accessed_set\nad_dirty_set\nphys_read_oob\nphys_write_oob\nphys_read_unbacked\nphys_write_unbacked\ncr_write_gp";
+export const COUNTER_NAMES: string = "walk_started\nwalk_mem_ref\nwalk_completed\nwalk_restart\nfault_gp\nfault_pf\nfault_pf_not_present\nfault_pf_rsvd\nfault_pf_prot\nfault_pf_pk\nad_accessed_set\nad_dirty_set\nphys_read_oob\nphys_write_oob\nphys_read_unbacked\nphys_write_unbacked\ncr_write_exception\nbuddy_alloc\nbuddy_alloc_fail\nbuddy_free\nbuddy_free_error\nbuddy_split\nbuddy_merge";
 
 /** Bytes per counter block; room to grow without moving the host's view math. */
 @inline export const COUNTER_STRIDE: u32 = 256 * 8;

@@ -12,6 +12,7 @@ import {
   INTEL_LEVEL_NAMES, LINUX_LEVEL_NAMES_4, LINUX_LEVEL_NAMES_5, MEMORY_TYPES,
 } from "./pgtable.js";
 import { WasmmuError } from "../errors.js";
+import { FrameAllocator } from "./frames.js";
 import type {
   AccessOptions, AccessSize, Address, CpuException, MachineConfig, Registers, RegisterWrites,
   Translation, Walk, WalkLevel, WalkStop,
@@ -315,6 +316,8 @@ export class Machine {
   /** The validated configuration, defaults filled in. */
   readonly config: Readonly<ResolvedConfig>;
   readonly phys: PhysicalMemory;
+  /** The buddy allocator, zones and frame descriptors. */
+  readonly frames: FrameAllocator;
   private readonly core: Core;
   private readonly cpuList: Cpu[];
   private readonly counterNames: readonly string[];
@@ -323,6 +326,7 @@ export class Machine {
     this.core = core;
     this.config = Object.freeze(config);
     this.phys = new PhysicalMemory(this, core);
+    this.frames = new FrameAllocator(core);
     this.cpuList = Array.from({ length: config.cpus }, (_, i) => new Cpu(this, core, i));
     const e = core.exports;
     this.counterNames = core.readString(e.counterNamesPtr()).split("\n");
@@ -339,11 +343,12 @@ export class Machine {
     const core = await Core.instantiate(cfg.build);
     const e = core.exports;
     const tablesOnly = cfg.memory === "tables-only";
-    const status = core.guard("init", [], () => e.init(cfg.ramBytes, tablesOnly, cfg.backedFrames, cfg.maxPhyAddr, cfg.cpus, cfg.featureBits, cfg.paging === 5));
+    const status = core.guard("init", [], () => e.init(cfg.ramBytes, tablesOnly, cfg.backedFrames, cfg.maxPhyAddr, cfg.cpus, cfg.featureBits, cfg.paging === 5, cfg.managedBytes));
     if (status !== 0) {
       const limit = BigInt.asUintN(64, e.initLimit());
       const messages: Record<number, [string, string]> = {
-        7: ["ram", `${formatBytes(cfg.ramBytes)} does not fit: wasm32 linear memory allows at most ${formatBytes(limit)} of RAM beside the core's regions; use memory: "tables-only" to model larger RAM`],
+        7: ["ram", `${formatBytes(cfg.ramBytes)} does not fit: wasm32 linear memory allows at most ${formatBytes(limit)} of RAM beside its frame descriptors and the core's regions; use memory: "tables-only" to model larger RAM`],
+        10: ["managedRam", `the frame descriptors of ${formatBytes(cfg.managedBytes || cfg.ramBytes)} of managed RAM do not fit beside the backing pool: at most ${formatBytes(limit)} can be managed (32 B of descriptor per 4 KiB frame); lower managedRam or backedFrames`],
         8: ["backedFrames", `${cfg.backedFrames} frames (${formatBytes(BigInt(cfg.backedFrames) * 4096n)}) do not fit: at most ${limit / 4096n} frames (${formatBytes(limit)}) fit in wasm32 linear memory`],
         9: ["ram", `the host refused ${formatBytes(tablesOnly ? BigInt(cfg.backedFrames) * 4096n : cfg.ramBytes)} of linear memory`],
       };
@@ -351,7 +356,27 @@ export class Machine {
       throw new WasmmuError(status === 9 ? "OUT_OF_MEMORY" : "INVALID_CONFIG", `${option}: ${msg}`, { option, status, limit });
     }
     core.attachViews();
-    return new Machine(core, cfg);
+    const m = new Machine(core, cfg);
+    m.boot();
+    return m;
+  }
+
+  /**
+   * Hand every managed frame except the reserved ranges to the buddy allocator, then set the
+   * watermarks from Linux's default min_free_kbytes (mm_init → memblock_free_all, then
+   * init_per_zone_wmark_min).
+   */
+  private boot(): void {
+    const reserved = this.config.reservedPfns.slice().sort((a, b) => a[0] - b[0]);
+    const total = this.frames.managedFrames;
+    let pfn = 0;
+    for (const [start, end] of reserved) {
+      if (start > pfn) this.frames.release(pfn, Math.min(start, total) - pfn);
+      pfn = Math.max(pfn, end);
+      if (pfn >= total) break;
+    }
+    if (pfn < total) this.frames.release(pfn, total - pfn);
+    this.frames.minFreeKbytes = this.frames.defaultMinFreeKbytes;
   }
 
   /** CPU `id` (default 0). */

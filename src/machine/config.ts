@@ -24,9 +24,13 @@ export interface ResolvedConfig {
   featureBits: number;
   features: Record<CpuFeature, boolean>;
   build: CoreBuild;
+  /** 0n: the core's default (all RAM in full mode, up to 16 GiB in tables-only mode). */
+  managedBytes: bigint;
+  /** Frame ranges [startPfn, endPfn) kept reserved. */
+  reservedPfns: [number, number][];
 }
 
-const KEYS = new Set(["ram", "memory", "backedFrames", "maxPhyAddr", "paging", "cpus", "features", "build"]);
+const KEYS = new Set(["ram", "memory", "backedFrames", "maxPhyAddr", "paging", "cpus", "features", "build", "managedRam", "reserved"]);
 const UNITS: Record<string, bigint> = {
   "": 1n, b: 1n, k: 1024n, kb: 1024n, kib: 1024n, m: 1024n ** 2n, mb: 1024n ** 2n, mib: 1024n ** 2n,
   g: 1024n ** 3n, gb: 1024n ** 3n, gib: 1024n ** 3n, t: 1024n ** 4n, tb: 1024n ** 4n, tib: 1024n ** 4n,
@@ -108,5 +112,24 @@ export function resolveConfig(config: MachineConfig = {}): ResolvedConfig {
   }
   const backedFrames = intInRange("backedFrames", config.backedFrames ?? DEFAULT_BACKED_FRAMES, 1, WASM32_MAX_BYTES / 4096 - 1);
   if (config.backedFrames !== undefined && memory !== "tables-only") throw bad("backedFrames", `applies only to memory: "tables-only"`);
-  return { ramBytes, memory, backedFrames, maxPhyAddr, paging, cpus, featureBits, features, build };
+  let managedBytes = 0n;
+  if (config.managedRam !== undefined) {
+    managedBytes = parseByteSize(config.managedRam, "managedRam");
+    if (managedBytes === 0n || managedBytes % 4096n !== 0n || managedBytes > ramBytes) {
+      throw bad("managedRam", `must be a non-zero multiple of 4 KiB no larger than ram (${formatBytes(ramBytes)}), got ${managedBytes} bytes`, { value: managedBytes, max: ramBytes });
+    }
+  }
+  const reservedPfns: [number, number][] = [];
+  const reserved = config.reserved ?? [{ start: 0, end: 0x10_0000 }];
+  if (!Array.isArray(reserved)) throw bad("reserved", "must be an array of { start, end } physical ranges");
+  reserved.forEach((r, i) => {
+    const where = `reserved[${i}]`;
+    if (typeof r !== "object" || r === null) throw bad(where, "must be { start, end }");
+    for (const k of Object.keys(r)) if (k !== "start" && k !== "end") throw bad(`${where}.${k}`, "unknown field; ranges have start and end");
+    const start = parseByteSize(r.start, `${where}.start`);
+    const end = parseByteSize(r.end, `${where}.end`);
+    if (end <= start || end > ramBytes) throw bad(where, `must satisfy start < end ≤ ram (${formatBytes(ramBytes)}), got [0x${start.toString(16)}, 0x${end.toString(16)})`);
+    reservedPfns.push([Number(start >> 12n), Number((end + 4095n) >> 12n)]);
+  });
+  return { ramBytes, memory, backedFrames, maxPhyAddr, paging, cpus, featureBits, features, build, managedBytes, reservedPfns };
 }

@@ -39,7 +39,7 @@ describe("core ↔ host constants", async () => {
 
   it("a second init on the same instance is refused (INIT_ERR_AGAIN), not a corruption", () => {
     const e = core.exports;
-    expect(e.init(1n << 24n, false, 0, 46, 1, 0xff, false)).toBe(0);
-    expect(e.init(1n << 24n, false, 0, 46, 1, 0xff, false)).toBe(c("INIT_ERR_AGAIN"));
+    expect(e.init(1n << 24n, false, 0, 46, 1, 0xff, false, 0n)).toBe(0);
+    expect(e.init(1n << 24n, false, 0, 46, 1, 0xff, false, 0n)).toBe(c("INIT_ERR_AGAIN"));
   });
 });

@@ -149,13 +149,26 @@ describe("config: defaults and sizes", () => {
     expect(m.phys.read(3n * GiB, 1)).toBe(0xffn);
   });
 
-  it("tables-only with 64 GiB of RAM and 256 backed frames uses under 8 MiB of linear memory", async () => {
-    const m = await Machine.create({ ram: "64GiB", memory: "tables-only", backedFrames: 256 });
+  it("tables-only with 64 GiB of RAM, 256 backed frames and 16 MiB managed uses under 8 MiB of linear memory", async () => {
+    const m = await Machine.create({ ram: "64GiB", memory: "tables-only", backedFrames: 256, managedRam: "16MiB" });
     expect(m.config.ramBytes).toBe(64n * GiB);
     expect(m.config.backedFrames).toBe(256);
     expect(m.phys.backing).toEqual({ backed: 0, pool: 256 });
     expect(m.memoryBytes).toBeGreaterThanOrEqual(256 * 4096);
     expect(m.memoryBytes).toBeLessThan(8 * 1024 * 1024);
+  });
+
+  it("tables-only manages min(RAM, 16 GiB) by default: 4 Mi descriptors of 32 B (128 MiB) for 64 GiB of RAM", async () => {
+    const m = await Machine.create({ ram: "64GiB", memory: "tables-only", backedFrames: 256 });
+    expect(m.frames.managedFrames).toBe(4 * 1024 * 1024);
+    expect(m.memoryBytes).toBeGreaterThan(128 * 1024 * 1024);
+    expect(m.memoryBytes).toBeLessThan(130 * 1024 * 1024);
+  });
+
+  it("managedRam larger than RAM, unaligned, or whose descriptors cannot fit is INVALID_CONFIG", async () => {
+    await expect(Machine.create({ ram: "64MiB", managedRam: "128MiB" })).rejects.toThrow(/managedRam: must be a non-zero multiple of 4 KiB no larger than ram/);
+    await expect(Machine.create({ ram: "64MiB", managedRam: 4097 })).rejects.toThrow(/managedRam/);
+    await expect(Machine.create({ ram: "4TiB", memory: "tables-only", managedRam: "4TiB" })).rejects.toThrow(/managedRam: the frame descriptors of 4 TiB .* at most/);
   });
 
   it("tables-only backedFrames defaults to 16384", async () => {

@@ -11,7 +11,7 @@ import {
   CPU_CR0, CPU_CR2, CPU_CR3, CPU_CR4, CPU_EFER, CPU_RFLAGS, CPU_PAT, CPU_PKRU, CPU_STRIDE,
 } from "../../abi/layout";
 import {
-  CR0_PE, CR0_PG, CR0_NW, CR0_CD, CR0_DEFINED, CR0_RESET_LONG_MODE, CR3_NOFLUSH, CR3_PCID_MASK,
+  CR0_PE, CR0_PG, CR0_NW, CR0_CD, CR0_ET, CR0_DEFINED, CR0_RESET_LONG_MODE, CR3_NOFLUSH, CR3_PCID_MASK,
   CR4_PAE, CR4_PGE, CR4_LA57, CR4_PCIDE, CR4_SMEP, CR4_SMAP, CR4_PKE, CR4_MODELLED,
   EFER_SCE, EFER_LME, EFER_LMA, EFER_NXE, EFER_DEFINED, RFLAGS_FIXED1, PAT_RESET,
   FEAT_LA57, FEAT_PCID, FEAT_SMEP, FEAT_SMAP, FEAT_PKU, FEAT_NX, FEAT_PGE,
@@ -59,17 +59,20 @@ export function cpuReset(cpu: u32, la57: bool): void {
 }
 
 @inline function refuse(cpu: u32, vector: u32): u32 {
-  count(counterBlock(cpu), Counter.CR_WRITE_GP);
+  count(counterBlock(cpu), Counter.CR_WRITE_EXCEPTION);
   return vector;
 }
 
 /**
- * MOV to CR0. #GP(0) for reserved bits 63:32, PG without PE, NW without CD, and clearing PG
- * (64-bit mode cannot leave paging directly; SDM Vol. 2B MOV CR, 64-bit mode exceptions).
+ * MOV to CR0. #GP(0) for bits 63:32, PG without PE, NW without CD, and clearing PG (64-bit mode
+ * cannot leave paging directly; SDM Vol. 2B MOV CR, 64-bit mode exceptions). Reserved bits of
+ * 31:0 are not in that list: they are ignored (KVM: "Write to CR0 reserved bits are ignored, even
+ * on Intel"), and ET reads as 1 (hardwired since the P6, SDM §2.5).
  * @returns 0, or the exception vector (nothing is written then).
  */
 export function writeCr0(cpu: u32, v: u64): u32 {
-  if (v & ~CR0_DEFINED) return refuse(cpu, X86_TRAP_GP);
+  if (v >> 32) return refuse(cpu, X86_TRAP_GP);
+  v = (v & CR0_DEFINED) | CR0_ET;
   if ((v & CR0_PG) == 0 || (v & CR0_PE) == 0) return refuse(cpu, X86_TRAP_GP);
   if ((v & CR0_NW) != 0 && (v & CR0_CD) == 0) return refuse(cpu, X86_TRAP_GP);
   store<u64>(cpuPtr(cpu) + CPU_CR0, v);

@@ -1,0 +1,181 @@
+/**
+ * FrameAllocator: the host's handle on the core's physical-memory manager — the buddy allocator,
+ * its zones and watermarks, and the frame descriptors (`struct page` array).
+ *
+ * Mechanism lives in the core (assembly/phys/buddy.ts, frames.ts); this class validates arguments,
+ * turns refusals into errors that name the frame, and decodes the shared records. The descriptor
+ * array is exposed as a live Uint32Array (`descriptors`) for kernel-model code that updates
+ * refcounts, mapcounts and flags without a call per frame.
+ */
+import type { Core } from "./core.js";
+import { WasmmuError } from "../errors.js";
+
+export type ZoneName = "DMA" | "DMA32" | "Normal";
+export type Watermark = "none" | "min" | "low" | "high";
+
+/** Names of frame-descriptor flags, in bit order (assembly/phys/frames.ts PG_*). */
+export const PAGE_FLAG_NAMES = [
+  "locked", "referenced", "uptodate", "dirty", "lru", "head", "tail", "active", "workingset", "reserved", "private",
+  "writeback", "reclaim", "swapbacked", "unevictable", "mlocked", "buddy", "slab", "table", "anon", "allocated",
+] as const;
+export type PageFlagName = (typeof PAGE_FLAG_NAMES)[number];
+export const ZONE_NAMES: readonly ZoneName[] = ["DMA", "DMA32", "Normal"];
+const WMARKS: Record<Watermark, number> = { none: 0, min: 1, low: 2, high: 3 };
+
+/** One frame's descriptor, decoded. */
+export interface FrameDescriptor {
+  pfn: number;
+  flags: PageFlagName[];
+  refcount: number;
+  mapcount: number;
+  order: number;
+  zone: ZoneName;
+  private: number;
+  mapping: number;
+}
+
+/** One zone: span, counts, watermarks (pages) and free blocks per order. */
+export interface ZoneInfo {
+  name: ZoneName;
+  startPfn: number;
+  endPfn: number;
+  present: number;
+  managed: number;
+  free: number;
+  watermarks: { min: number; low: number; high: number; promo: number };
+  /** Pages held back from allocations whose highest allowed zone is each zone (lowmem_reserve). */
+  lowmemReserve: number[];
+  /** Free blocks per order 0..10 (what /proc/buddyinfo prints). */
+  freeArea: number[];
+}
+
+const FREE_REASONS: Record<number, string> = {
+  [-1]: "is not a managed frame",
+  [-2]: "order must be 0..10",
+  [-3]: "is already free (double free)",
+  [-4]: "is a tail frame, not the head of an allocated block",
+  [-5]: "is not the head of an allocated block (inside a free block, or never allocated)",
+  [-6]: "is reserved and was never given to the allocator",
+  [-7]: "was allocated with a different order",
+  [-8]: "is still mapped (mapcount ≠ 0)",
+};
+
+export class FrameAllocator {
+  private readonly core: Core;
+  /** Live view of the descriptor array: 8 u32 words per frame (see FD_* offsets / 4). */
+  readonly descriptors: Uint32Array;
+  /** Number of frames with descriptors (the buddy allocator's range, from pfn 0). */
+  readonly managedFrames: number;
+  private readonly zoneBase: number;
+  private readonly c: (n: Parameters<Core["constant"]>[0]) => number;
+
+  /** @internal Created by Machine. */
+  constructor(core: Core) {
+    this.core = core;
+    this.c = (n) => core.constant(n);
+    this.managedFrames = core.exports.managedFrameCount() >>> 0;
+    const base = core.exports.frameDescRegion() >>> 0;
+    this.descriptors = new Uint32Array(core.exports.memory.buffer, base, this.managedFrames * (this.c("FRAME_DESC_BYTES") / 4));
+    this.zoneBase = core.exports.zoneRegion() >>> 0;
+  }
+
+  /**
+   * Allocate 2^order contiguous frames. `zone` is the highest zone allowed (default Normal, falling
+   * back to DMA32 then DMA, as Linux's zonelist); with a `watermark` a zone is skipped when the
+   * allocation would take it below that watermark plus its lowmem reserve.
+   * @returns the first pfn, or null when no allowed zone has such a block (the caller decides:
+   *          reclaim or OOM). Never throws for lack of memory.
+   */
+  alloc(order = 0, opts: { zone?: ZoneName; watermark?: Watermark } = {}): number | null {
+    for (const k of Object.keys(opts)) if (k !== "zone" && k !== "watermark") throw new WasmmuError("INVALID_ARGUMENT", `unknown alloc option ${k}`);
+    if (!Number.isInteger(order) || order < 0 || order > 10) throw new WasmmuError("INVALID_ARGUMENT", `order must be 0..10, got ${order}`);
+    const zone = ZONE_NAMES.indexOf(opts.zone ?? "Normal");
+    if (zone < 0) throw new WasmmuError("INVALID_ARGUMENT", `zone must be DMA, DMA32 or Normal, got ${String(opts.zone)}`);
+    const wm = WMARKS[opts.watermark ?? "none"];
+    if (wm === undefined) throw new WasmmuError("INVALID_ARGUMENT", `watermark must be none, min, low or high, got ${String(opts.watermark)}`);
+    const r = this.core.guard("buddyAlloc", [order, zone, wm], () => this.core.exports.buddyAlloc(order, zone, wm));
+    return r >= 0 ? r : null;
+  }
+
+  /**
+   * Free a block alloc() returned. Misuse — double free, a frame that is not the head of an
+   * allocated block, a wrong order, a frame still mapped — is refused with a WasmmuError
+   * ("BAD_FREE") naming the frame; the allocator's lists are left untouched.
+   */
+  free(pfn: number, order = 0): void {
+    if (!Number.isInteger(pfn) || pfn < 0 || pfn > 0xffff_ffff) throw new WasmmuError("INVALID_ARGUMENT", `pfn must be a 32-bit unsigned integer, got ${pfn}`);
+    if (!Number.isInteger(order) || order < 0) throw new WasmmuError("INVALID_ARGUMENT", `order must be 0..10, got ${order}`);
+    const r = this.core.guard("buddyFree", [pfn, order], () => this.core.exports.buddyFree(pfn, order));
+    if (r !== 0) {
+      const at = this.core.exports.buddyErrorPfn() >>> 0;
+      throw new WasmmuError("BAD_FREE", `free of pfn 0x${pfn.toString(16)} (order ${order}) refused: pfn 0x${at.toString(16)} ${FREE_REASONS[r] ?? `(status ${r})`}`, { pfn, order, at, status: r });
+    }
+  }
+
+  /** Hand reserved frames [startPfn, startPfn+count) to the allocator (boot). @returns frames released. */
+  release(startPfn: number, count: number): number {
+    return this.core.exports.buddyRelease(startPfn, count) >>> 0;
+  }
+
+  /** Decode frame `pfn`'s descriptor. */
+  descriptor(pfn: number): FrameDescriptor {
+    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.managedFrames) throw new WasmmuError("INVALID_ARGUMENT", `pfn must be 0..${this.managedFrames - 1}, got ${pfn}`);
+    const w = pfn * 8;
+    const d = this.descriptors;
+    const flags = PAGE_FLAG_NAMES.filter((_, i) => (d[w] & (1 << i)) !== 0);
+    const orderZone = d[w + 3];
+    return { pfn, flags, refcount: d[w + 1], mapcount: d[w + 2], order: orderZone & 0xff, zone: ZONE_NAMES[(orderZone >> 8) & 0xff], private: d[w + 6], mapping: d[w + 7] };
+  }
+
+  /** Every zone's counts, watermarks and free blocks per order. */
+  zones(): ZoneInfo[] {
+    const n = this.c("ZONE_COUNT");
+    const size = this.c("ZONE_RECORD_SIZE");
+    const orders = this.c("PAGE_ORDER_COUNT");
+    return Array.from({ length: n }, (_, z) => {
+      const b = this.zoneBase + z * size;
+      const u = (off: Parameters<Core["constant"]>[0]) => this.core.u32(b + this.c(off));
+      const area = b + this.c("Z_FREE_AREA");
+      return {
+        name: ZONE_NAMES[z],
+        startPfn: u("Z_START"),
+        endPfn: u("Z_END"),
+        present: u("Z_PRESENT"),
+        managed: u("Z_MANAGED"),
+        free: u("Z_FREE"),
+        watermarks: { min: u("Z_WMARK_MIN"), low: u("Z_WMARK_LOW"), high: u("Z_WMARK_HIGH"), promo: u("Z_WMARK_PROMO") },
+        lowmemReserve: Array.from({ length: n }, (_, j) => this.core.u32(b + this.c("Z_LOWMEM_RESERVE") + 4 * j)),
+        freeArea: Array.from({ length: orders }, (_, o) => this.core.u32(area + 8 * o + 4)),
+      };
+    });
+  }
+
+  /** Free pages in all zones. */
+  get freePages(): number {
+    return this.zones().reduce((s, z) => s + z.free, 0);
+  }
+
+  /** vm.min_free_kbytes; setting it recomputes every zone's watermarks and lowmem reserves. */
+  get minFreeKbytes(): number {
+    return this.core.exports.minFreeKbytes() >>> 0;
+  }
+
+  set minFreeKbytes(kb: number) {
+    if (!Number.isInteger(kb) || kb < 0 || kb > 0xffff_ffff) throw new WasmmuError("INVALID_ARGUMENT", `min_free_kbytes must be a non-negative 32-bit integer, got ${kb}`);
+    this.core.exports.setMinFreeKbytes(kb);
+  }
+
+  /** Linux's boot-time default: int_sqrt(lowmem_kbytes × 16), clamped to 128..262144. */
+  get defaultMinFreeKbytes(): number {
+    return this.core.exports.defaultMinFreeKbytes() >>> 0;
+  }
+
+  /** Verify every free-list invariant (O(frames)); throws naming the first bad frame. */
+  check(): void {
+    const r = this.core.exports.buddyCheck() >>> 0;
+    if (r === 0) return;
+    const what = r === 0xffff_ffff ? "a free-area count differs from its list" : r === 0xffff_fffe ? "a zone's free pages differ from its lists"
+      : r === 0xffff_fffd ? "a PG_buddy frame is on no list" : `free list entry at pfn 0x${(r - 1).toString(16)} is inconsistent`;
+    throw new WasmmuError("CORE_TRAP", `buddy allocator invariant broken: ${what}`, { status: r });
+  }
+}
