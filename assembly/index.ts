@@ -314,3 +314,19 @@ export const PG_SLAB: u32 = FR.PG_slab;
 export const PG_TABLE: u32 = FR.PG_table;
 export const PG_ANON: u32 = FR.PG_anon;
 export const PG_ALLOCATED: u32 = FR.PG_allocated;
+
+import { buddyAlloc as bAlloc, buddyFree as bFree } from "./phys/buddy";
+
+/**
+ * Benchmark helper: `count` pairs of buddyAlloc(order, Normal) + buddyFree in one call, so the
+ * allocator is measured without a JS↔Wasm crossing per operation. @returns failed allocations.
+ */
+export function buddyChurn(order: u32, count: u32): u32 {
+  let failed: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    const pfn = bAlloc(order, 2, 0);
+    if (pfn < 0) { failed++; continue; }
+    bFree(<u32>pfn, order);
+  }
+  return failed;
+}

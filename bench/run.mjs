@@ -2,6 +2,7 @@
 // bench/RESULTS.md records. Benchmarks never assert; they measure.
 import os from "node:os";
 import { benchWalk } from "./walk.bench.mjs";
+import { benchBuddy } from "./buddy.bench.mjs";
 
 const cpu = os.cpus()[0]?.model ?? "unknown CPU";
 console.log(`wasmmu bench — ${new Date().toISOString()}`);
@@ -10,4 +11,10 @@ const walk = await benchWalk();
 console.log("page walker (no TLB; median over tinybench samples)");
 for (const [name, r] of Object.entries(walk)) {
   console.log(`  ${name.padEnd(58)} ${(r.walksPerSec / 1e6).toFixed(2).padStart(7)} M walks/s  ${r.medianNsPerWalk.toFixed(1).padStart(7)} ns/walk`);
+}
+
+const buddy = await benchBuddy();
+console.log("\nbuddy allocator (median)");
+for (const [name, r] of Object.entries(buddy)) {
+  console.log(`  ${name.padEnd(58)} ${(r.perSec / 1e6).toFixed(2).padStart(7)} M/s        ${r.nsPerOp.toFixed(1).padStart(7)} ns/op`);
 }

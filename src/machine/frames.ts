@@ -19,6 +19,10 @@ export const PAGE_FLAG_NAMES = [
   "writeback", "reclaim", "swapbacked", "unevictable", "mlocked", "buddy", "slab", "table", "anon", "allocated",
 ] as const;
 export type PageFlagName = (typeof PAGE_FLAG_NAMES)[number];
+/** Bit of a named flag in the descriptor's flags word. */
+export function pageFlag(name: PageFlagName): number {
+  return 1 << PAGE_FLAG_NAMES.indexOf(name);
+}
 export const ZONE_NAMES: readonly ZoneName[] = ["DMA", "DMA32", "Normal"];
 const WMARKS: Record<Watermark, number> = { none: 0, min: 1, low: 2, high: 3 };
 
@@ -115,6 +119,36 @@ export class FrameAllocator {
   /** Hand reserved frames [startPfn, startPfn+count) to the allocator (boot). @returns frames released. */
   release(startPfn: number, count: number): number {
     return this.core.exports.buddyRelease(startPfn, count) >>> 0;
+  }
+
+  /** Set flag bits (pageFlag(…)) on frames [pfn, pfn+count): e.g. PG_slab on a slab's frames. */
+  setFlags(pfn: number, count: number, bits: number): void {
+    this.checkRange(pfn, count);
+    for (let i = 0; i < count; i++) this.descriptors[(pfn + i) * 8] |= bits;
+  }
+
+  /** Clear flag bits on frames [pfn, pfn+count). */
+  clearFlags(pfn: number, count: number, bits: number): void {
+    this.checkRange(pfn, count);
+    for (let i = 0; i < count; i++) this.descriptors[(pfn + i) * 8] &= ~bits;
+  }
+
+  /** The descriptor's owner-defined `private` word (slab cache id, swap entry…). */
+  setPrivate(pfn: number, value: number): void {
+    this.checkRange(pfn, 1);
+    this.descriptors[pfn * 8 + 6] = value >>> 0;
+  }
+
+  /** Raw flags word of frame `pfn`. */
+  flagsOf(pfn: number): number {
+    this.checkRange(pfn, 1);
+    return this.descriptors[pfn * 8];
+  }
+
+  private checkRange(pfn: number, count: number): void {
+    if (!Number.isInteger(pfn) || !Number.isInteger(count) || pfn < 0 || count < 0 || pfn + count > this.managedFrames) {
+      throw new WasmmuError("INVALID_ARGUMENT", `frames [${pfn}, ${pfn + count}) are not all managed (0..${this.managedFrames - 1})`);
+    }
   }
 
   /** Decode frame `pfn`'s descriptor. */

@@ -1,9 +1,10 @@
 /**
  * PageTableBuilder: writes real x86-64 paging structures into a machine's physical memory, the
- * way an OS would, for examples, tests and `wasmmu walk` descriptions.
+ * way an OS would, for examples, tests, `wasmmu walk` descriptions and the kernel model.
  *
- * Frames for tables come from a caller-given physical range, handed out in order (the buddy
- * allocator will replace this for the OS model). In tables-only mode each table frame is backed.
+ * Table frames come from a TableFrameSource: a fixed physical range handed out in order
+ * (RangeTableSource, for hand-built examples), or the kernel's buddy-backed allocator, which marks
+ * them PG_table. In tables-only mode each table frame is backed.
  */
 import type { Machine } from "./Machine.js";
 import { toU64 } from "./Machine.js";
@@ -54,29 +55,69 @@ export function makeLeaf(pa: bigint, level: number, flags: LeafFlags): bigint {
   return e | (BigInt(key) << BigInt(PAGE_BIT_PKEY0));
 }
 
+/** Where new paging-structure frames come from. */
+export interface TableFrameSource {
+  /** A zeroed 4 KiB frame for a table (physical address), or null when none is left. */
+  allocTable(): bigint | null;
+}
+
+/** Table frames taken in order from a fixed physical range [start, end). */
+export class RangeTableSource implements TableFrameSource {
+  private next: bigint;
+  private readonly end: bigint;
+  private readonly machine: Machine;
+
+  constructor(machine: Machine, area: { start: Address; end: Address }) {
+    this.machine = machine;
+    this.next = toU64(area.start, "tableArea.start");
+    this.end = toU64(area.end, "tableArea.end");
+    if (this.next % BigInt(PAGE_SIZE) !== 0n || this.end <= this.next) {
+      throw new WasmmuError("INVALID_ARGUMENT", `tableArea must be a non-empty, 4 KiB-aligned range, got [0x${this.next.toString(16)}, 0x${this.end.toString(16)})`);
+    }
+  }
+
+  allocTable(): bigint | null {
+    if (this.next + BigInt(PAGE_SIZE) > this.end) return null;
+    const pa = this.next;
+    this.next += BigInt(PAGE_SIZE);
+    zeroFrame(this.machine, pa);
+    return pa;
+  }
+}
+
+/** Give the frame at `pa` zeroed bytes (backing it first in tables-only mode). */
+export function zeroFrame(machine: Machine, pa: bigint): void {
+  const pfn = pa >> 12n;
+  if (machine.config.memory === "tables-only") machine.phys.back(pfn);
+  const f = machine.phys.frame(pfn);
+  if (f) f.fill(0);
+}
+
 export class PageTableBuilder {
   /** Physical address of the top-level table: load it into CR3. */
   readonly root: bigint;
   private readonly machine: Machine;
-  private next: bigint;
-  private readonly end: bigint;
+  private readonly source: TableFrameSource;
   private readonly levels: number;
-  /** Flags of non-leaf entries: P|RW|US, so leaves alone decide rights (as Linux's _PAGE_TABLE does). */
-  private readonly tableFlags = PAGE_PRESENT | PAGE_RW | PAGE_USER;
+  /**
+   * Flags of non-leaf entries. Default P|RW|US, so leaves alone decide rights (Linux's
+   * _PAGE_TABLE for user tables); the kernel passes P|RW|A|D (_KERNPG_TABLE: supervisor).
+   */
+  private readonly tableFlags: bigint;
   private readonly tables: bigint[] = [];
 
   /**
-   * @param tableArea physical range [start, end) to take table frames from (4 KiB aligned)
+   * @param source     a physical range [start, end) to take table frames from (4 KiB aligned),
+   *                   or any TableFrameSource
+   * @param options.root  use this existing top-level table instead of allocating one
+   * @param options.tableFlags flags of the non-leaf entries it creates
    */
-  constructor(machine: Machine, tableArea: { start: Address; end: Address }) {
+  constructor(machine: Machine, source: { start: Address; end: Address } | TableFrameSource, options: { root?: bigint; tableFlags?: bigint } = {}) {
     this.machine = machine;
-    this.next = toU64(tableArea.start, "tableArea.start");
-    this.end = toU64(tableArea.end, "tableArea.end");
-    if (this.next % BigInt(PAGE_SIZE) !== 0n || this.end <= this.next) {
-      throw new WasmmuError("INVALID_ARGUMENT", `tableArea must be a non-empty, 4 KiB-aligned range, got [0x${this.next.toString(16)}, 0x${this.end.toString(16)})`);
-    }
+    this.source = "allocTable" in source ? source : new RangeTableSource(machine, source);
     this.levels = machine.config.paging;
-    this.root = this.allocTable();
+    this.tableFlags = options.tableFlags ?? (PAGE_PRESENT | PAGE_RW | PAGE_USER);
+    this.root = options.root ?? this.allocTable();
   }
 
   /** Physical addresses of every table frame allocated so far, root first. */
@@ -85,12 +126,8 @@ export class PageTableBuilder {
   }
 
   private allocTable(): bigint {
-    if (this.next + BigInt(PAGE_SIZE) > this.end) throw new WasmmuError("INVALID_ARGUMENT", `page-table area exhausted at 0x${this.next.toString(16)}`);
-    const pa = this.next;
-    this.next += BigInt(PAGE_SIZE);
-    const pfn = pa >> 12n;
-    if (this.machine.config.memory === "tables-only") this.machine.phys.back(pfn);
-    else this.machine.phys.frame(pfn)?.fill(0);
+    const pa = this.source.allocTable();
+    if (pa === null) throw new WasmmuError("OUT_OF_MEMORY", "no frame left for a page table");
     this.tables.push(pa);
     return pa;
   }
@@ -113,6 +150,21 @@ export class PageTableBuilder {
     for (let done = 0n; done < total; done += step, va += step, pa += step) {
       this.setEntry(va, level, makeLeaf(pa, level, flags));
     }
+  }
+
+  /**
+   * Physical address of the entry for `vaddr` at `level`, or null when a table above it is
+   * missing (or a large page above it maps the address).
+   */
+  lookup(vaddr: Address, level: number): bigint | null {
+    const va = toU64(vaddr, "vaddr");
+    let table = this.root;
+    for (let l = this.levels; l > level; l--) {
+      const e = this.machine.phys.read64(table + BigInt(levelIndex(va, l) * 8));
+      if ((e & PAGE_PRESENT) === 0n || (l <= 3 && (e & PAGE_PSE) !== 0n)) return null;
+      table = e & PTE_ADDR_FIELD & physMask(this.machine.config.maxPhyAddr);
+    }
+    return table + BigInt(levelIndex(va, level) * 8);
   }
 
   /** Write `entry` as the entry for `vaddr` at `level`, creating tables above it. Returns its physical address. */
