@@ -15,12 +15,15 @@
 //   +32  EFER   u64     +40  RFLAGS u64     +48  PAT   u64     +56  PKRU u32   +60 (pad)
 //   +64  result record (RES_*, below): the last translation on this CPU
 //   +128 walk entries: MAX_LEVELS × WALK_ENTRY_SIZE, top level first
+//   +288 tick u64 (accesses through the TLBs: the LRU clock)
+//   +296 tlbDesc u32 (this CPU's TLB array descriptors: ITLB…, DTLB…, STLB…, PSC L2…L5)
 //
 // Result record (at CPU_RESULT):
 //
 //   +0  status u32 (XLAT_OK/PF/GP)   +4  errorCode u32   +8  vaddr u64     +16 paddr u64
 //   +24 pageShift u32 (12/21/30)     +28 memType u32     +32 levels u32    +36 stop u32
 //   +40 stopLevel u32                +44 rights u32      +48 leaf u64 (after A/D update)
+//   +56 adWrites u32 (entries the walk updated)  +60 pscLevel u32 (level a PSC hit skipped to; 0: none)
 //
 // Walk entry (WALK_ENTRY_SIZE bytes):
 //
@@ -37,6 +40,8 @@
 @inline export const CPU_PKRU: usize = 56;
 @inline export const CPU_RESULT: usize = 64;
 @inline export const CPU_WALK: usize = 128;
+@inline export const CPU_TICK: usize = 288;
+@inline export const CPU_TLB_DESC: usize = 296;
 @inline export const CPU_STRIDE: usize = 512;
 
 @inline export const RES_STATUS: usize = 0;
@@ -50,6 +55,8 @@
 @inline export const RES_STOP_LEVEL: usize = 40;
 @inline export const RES_RIGHTS: usize = 44;
 @inline export const RES_LEAF: usize = 48;
+@inline export const RES_AD_WRITES: usize = 56;
+@inline export const RES_PSC_LEVEL: usize = 60;
 
 @inline export const WALK_LEVEL: usize = 0;
 @inline export const WALK_PA: usize = 8;

@@ -320,7 +320,8 @@ export function setMinFreeKbytes(kb: u32): void {
     store<u32>(zp + Z_WMARK_PROMO, <u32>(minP + 3 * step));
     for (let j: u32 = 0; j < NR_ZONES; j++) {
       let reserve: u64 = 0;
-      if (j > z) {
+      // A zone with no managed pages keeps no reserve (Linux: clear = !ratio || !managed).
+      if (j > z && managed != 0) {
         const ratio: u64 = z == 2 ? 32 : 256;
         let upper: u64 = 0;
         for (let k = z + 1; k <= j; k++) upper += load<u32>(zonePtr(k) + Z_MANAGED);

@@ -118,6 +118,9 @@ export class FrameAllocator {
 
   /** Hand reserved frames [startPfn, startPfn+count) to the allocator (boot). @returns frames released. */
   release(startPfn: number, count: number): number {
+    if (!Number.isInteger(startPfn) || !Number.isInteger(count) || startPfn < 0 || count < 0 || startPfn + count > this.managedFrames) {
+      throw new WasmmuError("INVALID_ARGUMENT", `release: frames [${startPfn}, ${startPfn + count}) are not all managed (0..${this.managedFrames - 1})`);
+    }
     return this.core.exports.buddyRelease(startPfn, count) >>> 0;
   }
 

@@ -224,7 +224,19 @@ export class Kernel implements TableFrameSource, SlabPageSource {
       }
       pfns.push(pfn);
     }
-    pfns.forEach((pfn, i) => this.kernelTables.map(start + BigInt(i) * PAGE, BigInt(pfn) * PAGE, PAGE_KERNEL, "4K"));
+    let mapped = 0;
+    try {
+      for (; mapped < pages; mapped++) this.kernelTables.map(start + BigInt(mapped) * PAGE, BigInt(pfns[mapped]) * PAGE, PAGE_KERNEL, "4K");
+    } catch (e) {
+      // No frame for a page table: undo, as Linux's __vmalloc_area_node does, and fail softly.
+      if (!(e instanceof WasmmuError) || e.code !== "OUT_OF_MEMORY") throw e;
+      for (let i = 0; i < mapped; i++) {
+        const pte = this.kernelTables.lookup(start + BigInt(i) * PAGE, 1);
+        if (pte !== null) this.machine.phys.write64(pte, 0n);
+      }
+      for (const p of pfns) this.machine.frames.free(p, 0);
+      return null;
+    }
     const area = { start, pages, pfns };
     this.vmAreas.push(area);
     this.vmAreas.sort((a, b) => (a.start < b.start ? -1 : 1));

@@ -183,8 +183,9 @@ export class KmemCache {
     return n;
   }
 
-  /** kmem_cache_destroy: refused while objects are live (Linux warns and leaks; we refuse). */
+  /** kmem_cache_destroy: refused while objects are live (Linux warns and leaks; we refuse), and for kmalloc caches. */
   destroy(): void {
+    if (this.owner.isKmallocCache(this)) throw new WasmmuError("INVALID_ARGUMENT", `kmem_cache_destroy(${this.name}): kmalloc caches live as long as the kernel`);
     if (this.activeObjects > 0) throw new WasmmuError("BAD_FREE", `kmem_cache_destroy(${this.name}): ${this.activeObjects} objects still allocated`, { cache: this.name });
     this.shrink();
     this.destroyed = true;
@@ -230,6 +231,11 @@ export class SlabAllocator {
     const c = new KmemCache(this, this.source, this.nextId++, name, objectSize, align);
     this.caches.push(c);
     return c;
+  }
+
+  /** @internal */
+  isKmallocCache(c: KmemCache): boolean {
+    return this.kmallocCaches.includes(c);
   }
 
   /** The cache named `name`, if any. */

@@ -1,0 +1,171 @@
+/**
+ * Properties of the buddy allocator (assembly/phys/buddy.ts) under random sequences of
+ * allocations (order 0..10, any highest zone, no watermark) and frees of random live blocks,
+ * checked after every step against a model kept here:
+ *
+ *   - m.frames.check() passes (lists well formed, counts match);
+ *   - free blocks, found by scanning descriptors for PG_buddy heads, never overlap each other
+ *     nor any live allocated block of the model;
+ *   - per zone, free pages + allocated pages = managed, and freeArea[o] = PG_buddy heads of order o;
+ *   - an allocation returns an aligned block from the highest allowed zone that had a block of
+ *     that order or larger (__rmqueue_smallest over the zonelist), and null only when no allowed
+ *     zone had one;
+ *   - freeing everything restores zones() and every descriptor's flags exactly to boot.
+ *
+ * Each run gets a fresh machine (creation takes milliseconds). Seeds are fixed; fast-check prints
+ * the seed and counterexample path on failure.
+ */
+import { describe, it, expect } from "vitest";
+import fc from "fast-check";
+import { Machine } from "../../src/machine/Machine.js";
+import { ZONE_NAMES, type ZoneInfo, type ZoneName } from "../../src/machine/frames.js";
+
+const SEED = 20261121;
+const PG_buddy = 1 << 16;
+const PG_head = 1 << 5;
+const PG_tail = 1 << 6;
+const PG_allocated = 1 << 20;
+const WORDS = 8; // u32 words per frame descriptor
+
+type Op = { kind: "alloc"; order: number; zone: ZoneName } | { kind: "free"; pick: number };
+interface Block { pfn: number; order: number; zone: number }
+
+/**
+ * Operations: orders 0..10 and any highest zone (Normal and DMA32 twice as likely as DMA, so that
+ * fallback is reached), biased so that a run both fragments memory with small blocks and exhausts
+ * zones with large ones: `high` weights orders 7..10, `freeWeight` the share of frees.
+ */
+function opsArb(high: number, freeWeight: number): fc.Arbitrary<Op[]> {
+  const order = fc.oneof(
+    { arbitrary: fc.integer({ min: 0, max: 3 }), weight: 3 },
+    { arbitrary: fc.integer({ min: 0, max: 10 }), weight: 2 },
+    { arbitrary: fc.integer({ min: 7, max: 10 }), weight: high },
+  );
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { arbitrary: fc.record({ kind: fc.constant("alloc" as const), order, zone: fc.constantFrom<ZoneName>("Normal", "DMA32", "Normal", "DMA32", "DMA") }), weight: 3 },
+    { arbitrary: fc.record({ kind: fc.constant("free" as const), pick: fc.nat() }), weight: freeWeight },
+  );
+  return fc.array(op, { minLength: 1, maxLength: 120, size: "max" });
+}
+
+function zoneOf(pfn: number): number {
+  return pfn < 4096 ? 0 : pfn < 1 << 20 ? 1 : 2;
+}
+
+/** Every invariant of the allocator against the model `live`. Throws on the first violation. */
+function checkInvariants(m: Machine, live: readonly Block[]): void {
+  m.frames.check();
+  const d = m.frames.descriptors;
+  const n = m.frames.managedFrames;
+  const zones = m.frames.zones();
+  const state = new Uint8Array(n); // 0 neither, 1 in a free block, 2 in a live block
+  const heads = zones.map(() => Array<number>(11).fill(0));
+  const freePages = zones.map(() => 0);
+  for (let pfn = 0; pfn < n; pfn++) {
+    if ((d[pfn * WORDS] & PG_buddy) === 0) continue;
+    const order = d[pfn * WORDS + 3] & 0xff;
+    const zone = (d[pfn * WORDS + 3] >> 8) & 0xff;
+    heads[zone][order]++;
+    freePages[zone] += 2 ** order;
+    for (let i = 0; i < 2 ** order; i++) {
+      if (state[pfn + i] !== 0) throw new Error(`frame ${pfn + i} lies in two free blocks`);
+      state[pfn + i] = 1;
+    }
+  }
+  const allocated = zones.map(() => 0);
+  for (const b of live) {
+    const w = b.pfn * WORDS;
+    const want = PG_allocated | (b.order > 0 ? PG_head : 0);
+    if (d[w] !== want || (d[w + 3] & 0xff) !== b.order) throw new Error(`live block ${b.pfn} (order ${b.order}) has flags 0x${d[w].toString(16)}`);
+    for (let i = 0; i < 2 ** b.order; i++) {
+      if (state[b.pfn + i] !== 0) throw new Error(`frame ${b.pfn + i} of live block ${b.pfn} is also ${state[b.pfn + i] === 1 ? "free" : "in another live block"}`);
+      if (i > 0 && d[(b.pfn + i) * WORDS] !== PG_tail) throw new Error(`tail ${b.pfn + i} of live block ${b.pfn} is not PG_tail`);
+      state[b.pfn + i] = 2;
+    }
+    allocated[b.zone] += 2 ** b.order;
+  }
+  zones.forEach((z, i) => {
+    expect(z.free + allocated[i], `${z.name}: free + allocated = managed`).toBe(z.managed);
+    expect(freePages[i], `${z.name}: pages in PG_buddy blocks = free`).toBe(z.free);
+    expect(heads[i], `${z.name}: PG_buddy heads per order = freeArea`).toEqual(z.freeArea);
+  });
+}
+
+/** The zone __rmqueue_smallest over the zonelist must use, or -1 when none can. */
+function expectedZone(before: readonly ZoneInfo[], order: number, highest: number): number {
+  for (let z = highest; z >= 0; z--) if (before[z].freeArea.slice(order).some((k) => k > 0)) return z;
+  return -1;
+}
+
+function flagsAndHeadOrders(m: Machine): number[] {
+  const d = m.frames.descriptors;
+  return Array.from({ length: m.frames.managedFrames }, (_, pfn) => {
+    const flags = d[pfn * WORDS];
+    return flags & PG_buddy ? flags * 16 + (d[pfn * WORDS + 3] & 0xff) : flags * 16;
+  });
+}
+
+/** What the runs exercised, so a generator change that stops reaching exhaustion or fallback is noticed. */
+interface Seen { nulls: number; fallbacks: number; frees: number }
+
+async function runSequence(ram: string, ops: readonly Op[], seen: Seen): Promise<void> {
+  const m = await Machine.create({ ram, build: "debug" });
+  const boot = m.frames.zones();
+  const bootFlags = flagsAndHeadOrders(m);
+  const live: Block[] = [];
+  for (const op of ops) {
+    if (op.kind === "alloc") {
+      const before = m.frames.zones();
+      const highest = ZONE_NAMES.indexOf(op.zone);
+      const want = expectedZone(before, op.order, highest);
+      const pfn = m.frames.alloc(op.order, { zone: op.zone, watermark: "none" });
+      if (want < 0) {
+        expect(pfn).toBeNull();
+        seen.nulls++;
+      } else {
+        expect(pfn).not.toBeNull();
+        const p = pfn as number;
+        expect(p % 2 ** op.order, "alignment").toBe(0);
+        expect(zoneOf(p), "zone chosen by the zonelist").toBe(want);
+        expect(zoneOf(p + 2 ** op.order - 1)).toBe(want);
+        expect(m.frames.zones()[want].free).toBe(before[want].free - 2 ** op.order);
+        live.push({ pfn: p, order: op.order, zone: want });
+        if (before.slice(want + 1, highest + 1).some((z) => z.managed > 0)) seen.fallbacks++;
+      }
+    } else {
+      if (live.length === 0) continue;
+      const [b] = live.splice(op.pick % live.length, 1);
+      m.frames.free(b.pfn, b.order);
+      seen.frees++;
+    }
+    checkInvariants(m, live);
+  }
+  for (const b of live.splice(0)) {
+    m.frames.free(b.pfn, b.order);
+  }
+  checkInvariants(m, live);
+  expect(m.frames.zones()).toEqual(boot);
+  expect(flagsAndHeadOrders(m)).toEqual(bootFlags);
+}
+
+describe("buddy allocator properties (random alloc/free sequences)", () => {
+  it("16 MiB (DMA only, first MiB reserved): invariants hold after every step and freeing all restores boot exactly (__rmqueue_smallest, expand, __free_one_page)", async () => {
+    const seen: Seen = { nulls: 0, fallbacks: 0, frees: 0 };
+    await fc.assert(fc.asyncProperty(opsArb(1, 2), (ops) => runSequence("16MiB", ops, seen)), { seed: SEED, numRuns: 150 });
+    expect(seen.nulls > 0 && seen.frees > 0).toBe(true);
+  });
+
+  it("64 MiB (DMA + DMA32, fallback Normal → DMA32 → DMA): invariants hold after every step and freeing all restores boot exactly", async () => {
+    const seen: Seen = { nulls: 0, fallbacks: 0, frees: 0 };
+    await fc.assert(fc.asyncProperty(opsArb(4, 1), (ops) => runSequence("64MiB", ops, seen)), { seed: SEED, numRuns: 100 });
+    expect(seen.nulls > 0 && seen.fallbacks > 0 && seen.frees > 0).toBe(true);
+  });
+
+  it("16 MiB, frees in a random order after many order-0/1 allocations: every merge cascade ends at the boot blocks", async () => {
+    const seen: Seen = { nulls: 0, fallbacks: 0, frees: 0 };
+    const small = fc.array(fc.record({ kind: fc.constant("alloc" as const), order: fc.integer({ min: 0, max: 1 }), zone: fc.constant("DMA" as const) }), { minLength: 20, maxLength: 120 });
+    const frees = fc.array(fc.record({ kind: fc.constant("free" as const), pick: fc.nat() }), { maxLength: 120 });
+    await fc.assert(fc.asyncProperty(small, frees, (a, f) => runSequence("16MiB", [...a, ...f], seen)), { seed: SEED, numRuns: 60 });
+    expect(seen.frees > 0).toBe(true);
+  });
+});
