@@ -4,6 +4,11 @@
 import * as L from "./abi/layout";
 import { regionReset, regionTake, regionEnd } from "./abi/layout";
 import { MAX_CPUS, WASM_MAX_BYTES, WASM_PAGE_SHIFT, REGION_ALIGN, RAM_ALIGN, MIN_MAXPHYADDR, MAX_MAXPHYADDR, NR_ZONES, NR_PAGE_ORDERS, DEFAULT_TABLES_ONLY_MANAGED } from "./tunables";
+import { tlbConfigCheck, tlbBytesPerCpu, tlbSetup, configBlock, latencyBase, nItlb, nDtlb, nStlb, CFG_TRACE, CFG_PSC, CFG_LATENCY, CFG_WORDS, LAT_COUNT, MAX_TLB_ARRAYS } from "./mmu/tlb";
+import { replaySetup, traceBase, traceCapacity, replayStatus, RECORD_SIZE } from "./replay/loop";
+import * as RP from "./replay/loop";
+import * as TA from "./mmu/tlbarray";
+import { DEFAULT_TRACE_RECORDS, MAX_TRACE_RECORDS } from "./tunables";
 import { framesSetup, frameDescBase, managedFrames, FRAME_DESC_SIZE } from "./phys/frames";
 import * as FR from "./phys/frames";
 import { buddySetup, zoneBase as _zoneBase, ZONE_SIZE } from "./phys/buddy";
@@ -15,7 +20,11 @@ import { ramSetup, hashEntriesFor, framePtr, physRead as ramRead, physWrite as r
 import { COUNTER_STRIDE, COUNTER_NAMES, Counter, counterBlock, counterSetup } from "./stats/counters";
 
 export { translate } from "./mmu/walk";
-export { writeCr0, writeCr3, writeCr4, writeEfer, writePat, writePkru, writeRflags, writeCr2 } from "./arch/x86/cpu";
+export { writeCr0, writeEfer, writePat, writePkru, writeRflags, writeCr2 } from "./arch/x86/cpu";
+export { movCr3, movCr4, invlpg, invpcid, shootdown } from "./mmu/invalidate";
+export { tlbTranslate } from "./mmu/access";
+export { replay } from "./replay/loop";
+export { ptMap, ptEntryAddress, ptTableFrames } from "./mmu/ptmap";
 export { physBackFrame, physUnbackFrame, physBackedFrames, physPoolFrames } from "./phys/ram";
 export { buddyAlloc, buddyFree, buddyRelease, buddyErrorPfn, buddyCheck, setMinFreeKbytes, minFreeKbytes, defaultMinFreeKbytes } from "./phys/buddy";
 
@@ -62,6 +71,8 @@ export const INIT_ERR_RAM_MAXPHY: i32 = 6;    // RAM larger than 2^MAXPHYADDR
 export const INIT_ERR_RAM_TOO_LARGE: i32 = 7; // does not fit in wasm32 linear memory (limit in initLimit())
 export const INIT_ERR_POOL: i32 = 8;          // tables-only pool of 0 frames or too large
 export const INIT_ERR_GROW: i32 = 9;          // the host refused memory.grow
+export const INIT_ERR_TLB_CONFIG: i32 = 11;   // a TLB array or PSC in the configuration block is invalid (initLimit: 1 + array index, or 100 + PSC level)
+export const INIT_ERR_TRACE: i32 = 12;        // trace batch capacity above MAX_TRACE_RECORDS
 export const INIT_ERR_MANAGED: i32 = 10;      // managed RAM not 4 KiB aligned, above RAM, or its descriptors do not fit
 
 let initialized = false;
@@ -106,6 +117,14 @@ export function init(ramBytes: u64, tablesOnly: bool, poolFrames: u32, maxPhyAdd
   // One block per CPU, one for host-initiated accesses, one scratch block that probes count into.
   const counterBase = regionTake(<u64>(cpus + 2) * COUNTER_STRIDE, REGION_ALIGN);
   const zoneBase = regionTake(<u64>NR_ZONES * ZONE_SIZE, REGION_ALIGN);
+  const tlbStatus = tlbConfigCheck();
+  if (tlbStatus != 0) { limit = tlbStatus; return INIT_ERR_TLB_CONFIG; }
+  let traceRecords = load<u32>(configBlock + (<usize>CFG_TRACE << 2));
+  if (traceRecords == 0) traceRecords = DEFAULT_TRACE_RECORDS;
+  if (traceRecords > MAX_TRACE_RECORDS) { limit = MAX_TRACE_RECORDS; return INIT_ERR_TRACE; }
+  const tlbBase = regionTake(<u64>cpus * tlbBytesPerCpu() + 64, REGION_ALIGN);
+  const latencyRegion = regionTake(<u64>LAT_COUNT * 4, REGION_ALIGN);
+  const traceRegion = regionTake(<u64>traceRecords * RECORD_SIZE, REGION_ALIGN);
   const hashEntries: u32 = tablesOnly ? hashEntriesFor(poolFrames) : 0;
   // Tables-only: 16-byte hash entries and a 4-byte free stack per pool frame.
   const meta: u64 = <u64>hashEntries * 16 + (tablesOnly ? <u64>poolFrames * 4 : 0);
@@ -142,6 +161,8 @@ export function init(ramBytes: u64, tablesOnly: bool, poolFrames: u32, maxPhyAdd
   framesSetup(descBase, <u32>managed);
   buddySetup(zoneBase, counterBlock(cpus));
   for (let i: u32 = 0; i < cpus; i++) cpuReset(i, la57);
+  tlbSetup(tlbBase, cpus, latencyRegion);
+  replaySetup(traceRegion, traceRecords);
   initialized = true;
   return INIT_OK;
 }
@@ -330,3 +351,52 @@ export function buddyChurn(order: u32, count: u32): u32 {
   }
   return failed;
 }
+
+/** The configuration block the host fills before init (see mmu/tlb.ts). */
+export function configBlockPtr(): usize {
+  return configBlock;
+}
+
+export const CONFIG_WORDS: u32 = CFG_WORDS;
+export const CONFIG_PSC: u32 = CFG_PSC;
+export const CONFIG_LATENCY: u32 = CFG_LATENCY;
+export const CONFIG_TRACE: u32 = CFG_TRACE;
+export const CONFIG_MAX_ARRAYS: u32 = MAX_TLB_ARRAYS;
+export const LATENCY_COUNT: u32 = LAT_COUNT;
+
+/** The latency record (u32 × LATENCY_COUNT), writable by the host at any time. */
+export function latencyRegion(): usize {
+  return latencyBase;
+}
+
+/** The trace batch buffer: traceCapacityRecords() records of TRACE_RECORD_BYTES. */
+export function traceBuffer(): usize {
+  return traceBase;
+}
+
+export function traceCapacityRecords(): u32 {
+  return traceCapacity;
+}
+
+/** Why the last replay() stopped: REPLAY_DONE, REPLAY_FAULT or REPLAY_BAD_RECORD. */
+export function replayStatusWord(): u32 {
+  return replayStatus;
+}
+
+/** Arrays per role: ITLB, DTLB, STLB (as configured). */
+export function tlbArrayCounts(): u32 {
+  return nItlb | (nDtlb << 8) | (nStlb << 16);
+}
+
+export const TRACE_RECORD_BYTES: u32 = <u32>RECORD_SIZE;
+export const REC_READ: u32 = RP.REC_READ;
+export const REC_WRITE: u32 = RP.REC_WRITE;
+export const REC_FETCH: u32 = RP.REC_FETCH;
+export const REC_USER: u32 = RP.REC_USER;
+export const REC_IMPLICIT: u32 = RP.REC_IMPLICIT;
+export const REPLAY_DONE: u32 = RP.REPLAY_DONE;
+export const REPLAY_FAULT: u32 = RP.REPLAY_FAULT;
+export const REPLAY_BAD_RECORD: u32 = RP.REPLAY_BAD_RECORD;
+export const TLB_DESC_BYTES: u32 = <u32>TA.DESC_SIZE;
+export const TLB_ENTRY_BYTES: u32 = <u32>TA.ENTRY_SIZE;
+

@@ -26,3 +26,6 @@
 /** Tables-only mode manages (gives descriptors to) at most this much RAM unless told otherwise:
  * descriptors cost 32 B per 4 KiB frame, so 16 GiB costs 128 MiB of linear memory. */
 @inline export const DEFAULT_TABLES_ONLY_MANAGED: u64 = <u64>16 << 30;
+/** Trace batch buffer: default and largest capacity in records (16 B each). */
+@inline export const DEFAULT_TRACE_RECORDS: u32 = 65536;
+@inline export const MAX_TRACE_RECORDS: u32 = 1 << 22;

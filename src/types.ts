@@ -55,6 +55,16 @@ export interface MachineConfig {
    * 1 MiB, as Linux on x86 always reserves it (arch/x86/kernel/setup.c).
    */
   reserved?: { start: number | bigint; end: number | bigint }[];
+  /** CPU model: a preset name (`skylake`, `golden-cove`, `zen4`, `custom`) or a CpuPreset. Default `skylake`. */
+  cpu?: string | import("./machine/presets/types.js").CpuPreset;
+  /** Changes to the preset, by path: `{ "l1d.entries": 128, "stlb[0].policy": "random", "latency.walkMemRef": 30 }`. */
+  overrides?: Record<string, string | number>;
+  /** false: no TLBs and no paging-structure caches at all (every access walks). Default true. */
+  tlbs?: boolean;
+  /** Records in the core's trace batch buffer (16 B each). Default 65536. */
+  traceBatch?: number;
+  /** Seed of the random replacement policy. Default 1. */
+  seed?: number;
 }
 
 /** Options of a single access. Unknown keys are refused. */

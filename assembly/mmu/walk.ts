@@ -2,56 +2,71 @@
 //
 // Owns: nothing but the per-CPU result record and walk entries it writes. Reads registers from
 // the CPU record and paging structures from physical memory; sets A/D bits with locked
-// compare-and-exchange. There is exactly one walker: probes (no side effects) pass ACC_PROBE
-// instead of using a copy (STYLE.md habit 4).
+// compare-and-exchange. There is exactly one walker: probes (no side effects) pass ACC_PROBE,
+// and the TLB path passes `usePsc` to start below a paging-structure-cache hit, instead of
+// using copies (STYLE.md habit 4).
 //
 // Follows Intel SDM Vol. 3A:
 //   §4.5   4-level and 5-level paging: the walk, Tables 4-14…4-20 (entry formats, reserved bits)
-//   §4.6   access rights: U/S, R/W with CR0.WP, XD with EFER.NXE, SMEP, SMAP with RFLAGS.AC
-//   §4.6.2 protection keys (PKRU AD/WD, user-mode addresses, data accesses only)
+//   §4.6   access rights (mmu/rights.ts): U/S, R/W with CR0.WP, XD, SMEP, SMAP, protection keys
 //   §4.7   #PF error code; CR2
 //   §4.8   accessed and dirty flags
 //   §4.9   memory type from PAT, PCD, PWT (with §11.12.3)
+//   §4.10.3 paging-structure caches: a PDE/PDPTE/PML4E/PML5E-cache entry gives the next table
+//          and the rights folded over the levels above it
 //   §3.3.7.1 canonical addresses: a non-canonical address is #GP(0), no walk, CR2 untouched
 //
 // Choice (SDM §4.8 leaves it open): a faulting walk writes nothing. A/D bits are set only once
 // the whole translation is known to succeed, so a fault leaves every entry unchanged.
 
 import {
-  CPU_CR0, CPU_CR2, CPU_CR3, CPU_CR4, CPU_EFER, CPU_RFLAGS, CPU_PAT, CPU_PKRU, CPU_RESULT, CPU_WALK,
+  CPU_CR0, CPU_CR2, CPU_CR3, CPU_CR4, CPU_EFER, CPU_PAT, CPU_RESULT, CPU_WALK, CPU_TICK,
   RES_STATUS, RES_ERROR_CODE, RES_VADDR, RES_PADDR, RES_PAGE_SHIFT, RES_MEMTYPE, RES_LEVELS,
-  RES_STOP, RES_STOP_LEVEL, RES_RIGHTS, RES_LEAF, WALK_LEVEL, WALK_PA, WALK_BEFORE, WALK_AFTER,
-  WALK_ENTRY_SIZE, RIGHT_WRITE, RIGHT_USER, RIGHT_NX, RIGHT_GLOBAL, RIGHT_DIRTY, RIGHT_PKEY_SHIFT,
+  RES_STOP, RES_STOP_LEVEL, RES_RIGHTS, RES_LEAF, RES_AD_WRITES, RES_PSC_LEVEL, WALK_LEVEL, WALK_PA,
+  WALK_BEFORE, WALK_AFTER, WALK_ENTRY_SIZE, RIGHT_WRITE, RIGHT_USER, RIGHT_NX, RIGHT_GLOBAL, RIGHT_DIRTY,
+  RIGHT_PKEY_SHIFT,
 } from "../abi/layout";
 import {
   PAGE_PRESENT, PAGE_RW, PAGE_USER, PAGE_ACCESSED, PAGE_DIRTY, PAGE_PSE, PAGE_GLOBAL, PAGE_NX,
-  PTE_ADDR_FIELD, PTRS_SHIFT, ENTRY_SHIFT, levelShift, levelIndex, physMask,
+  PTE_ADDR_FIELD, PTRS_SHIFT, ENTRY_SHIFT, PAGE_SHIFT, levelShift, levelIndex, physMask,
   largeLeafReservedBits, entryFrame, entryPkey, entryPatIndex,
 } from "../arch/x86/pgtable";
-import { CR0_WP, CR0_CD, CR4_LA57, CR4_SMEP, CR4_SMAP, CR4_PKE, EFER_NXE, RFLAGS_AC, MEMTYPE_UC, FEAT_PAGE1GB } from "../arch/x86/regs";
+import { CR0_CD, CR4_LA57, EFER_NXE, MEMTYPE_UC, FEAT_PAGE1GB } from "../arch/x86/regs";
 import {
-  X86_PF_PROT, X86_PF_WRITE, X86_PF_USER, X86_PF_RSVD, X86_PF_INSTR, X86_PF_PK,
-  XLAT_OK, XLAT_PF, XLAT_GP, STOP_LEAF, STOP_NOT_PRESENT, STOP_RESERVED, STOP_RIGHTS, STOP_PKEY,
-  STOP_NONCANONICAL,
+  X86_PF_PROT, X86_PF_RSVD, X86_PF_PK, XLAT_OK, XLAT_PF, XLAT_GP, STOP_LEAF, STOP_NOT_PRESENT,
+  STOP_RESERVED, STOP_RIGHTS, STOP_PKEY, STOP_NONCANONICAL,
 } from "../arch/x86/fault";
 import { cpuPtr, maxPhyAddr, features, physReserved, numCpus } from "../arch/x86/cpu";
 import { physLoadEntry, physCmpxchgEntry } from "../phys/ram";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
+import { ACC_WRITE, ACC_FETCH, ACC_PROBE, DENY_RIGHTS, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
+import { pscDesc } from "./tlb";
+import { arrayLookup, arrayFill, arrayTouch, D_SETS, E_PFN, E_FLAGS, TLBF_WRITE, TLBF_USER, TLBF_NX } from "./tlbarray";
 
-// Access flags: what the access is, and how to run the walk.
-@inline export const ACC_WRITE: u32 = 1 << 0;     // a data write
-@inline export const ACC_FETCH: u32 = 1 << 1;     // an instruction fetch
-@inline export const ACC_USER: u32 = 1 << 2;      // CPL 3 (ignored with ACC_IMPLICIT)
-@inline export const ACC_IMPLICIT: u32 = 1 << 3;  // implicit supervisor access (GDT, IDT, TSS…): supervisor at any CPL, SMAP ignores AC
-@inline export const ACC_PROBE: u32 = 1 << 4;     // no side effects: no A/D writes, no CR2, no counters
+export { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT, ACC_PROBE } from "./rights";
+
+/** True when `va` is canonical for the paging depth selected by `cr4` (§3.3.7.1). */
+@inline export function isCanonical(va: u64, cr4: u64): bool {
+  const levels: u32 = (cr4 & CR4_LA57) != 0 ? 5 : 4;
+  const unused: u64 = 64 - (levelShift(levels) + PTRS_SHIFT);
+  return <u64>((<i64>(va << unused)) >> unused) == va;
+}
 
 /**
- * Translate `va` on CPU `cpu` for an access described by `acc` (ACC_* flags).
+ * Translate `va` on CPU `cpu` for an access described by `acc` (ACC_* flags), walking from CR3.
  * Writes the CPU's result record and walk entries; on #PF sets CR2 (unless ACC_PROBE); on
  * success sets A in every entry used and D in the leaf on a write (unless ACC_PROBE).
  * @returns XLAT_OK, XLAT_PF or XLAT_GP (also stored as the result's status).
  */
 export function translate(cpu: u32, va: u64, acc: u32): u32 {
+  return walk(cpu, va, acc, false, 0);
+}
+
+/**
+ * The walk itself. With `usePsc`, start below the deepest paging-structure-cache hit for `pcid`
+ * and, after a successful walk, cache the non-leaf entries it read (§4.10.3.1).
+ */
+export function walk(cpu: u32, va: u64, acc: u32, usePsc: bool, pcid: u32): u32 {
   const c = cpuPtr(cpu);
   const res = c + CPU_RESULT;
   const probe = (acc & ACC_PROBE) != 0;
@@ -60,10 +75,10 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
   const cr4 = load<u64>(c + CPU_CR4);
   const levels: u32 = (cr4 & CR4_LA57) != 0 ? 5 : 4;
   store<u64>(res + RES_VADDR, va);
+  store<u32>(res + RES_AD_WRITES, 0);
+  store<u32>(res + RES_PSC_LEVEL, 0);
 
-  // §3.3.7.1: bits 63:48 (63:57 with LA57) must copy bit 47 (56).
-  const unused: u64 = 64 - (levelShift(levels) + PTRS_SHIFT);
-  if (<u64>((<i64>(va << unused)) >> unused) != va) {
+  if (!isCanonical(va, cr4)) {
     store<u32>(res + RES_STATUS, XLAT_GP);
     store<u32>(res + RES_ERROR_CODE, 0);
     store<u32>(res + RES_LEVELS, 0);
@@ -76,32 +91,45 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
   const cr0 = load<u64>(c + CPU_CR0);
   const nxe = (load<u64>(c + CPU_EFER) & EFER_NXE) != 0;
   const write = (acc & ACC_WRITE) != 0;
-  const fetch = (acc & ACC_FETCH) != 0;
-  const implicit = (acc & ACC_IMPLICIT) != 0;
-  const user = (acc & ACC_USER) != 0 && !implicit;
   const rsvdBase = physReserved | (nxe ? 0 : PAGE_NX);
   const addrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
-  // Error-code bits that describe the access itself (§4.7): W/R, U/S, and I/D when NXE or SMEP.
-  let accessBits: u32 = 0;
-  if (write) accessBits |= X86_PF_WRITE;
-  if (user) accessBits |= X86_PF_USER;
-  if (fetch && (nxe || (cr4 & CR4_SMEP) != 0)) accessBits |= X86_PF_INSTR;
+  const accessBits = pfAccessBits(acc, nxe, cr4);
 
   if (!probe) count(ctr, Counter.WALK_STARTED);
-  const walk = c + CPU_WALK;
+  const walkRec = c + CPU_WALK;
   while (true) {
     let table = load<u64>(c + CPU_CR3) & addrMask;
     let level = levels;
+    let startFolded: u64 = PAGE_RW | PAGE_USER;  // rights folded over levels a PSC hit skipped
+    let startNx: u64 = 0;
+    if (usePsc) {
+      for (let l: u32 = 2; l <= levels; l++) {
+        const d = pscDesc(c, l);
+        if (load<u32>(d + D_SETS) == 0) continue;
+        const e = arrayLookup(d, va >> levelShift(l), 0, pcid);
+        if (e == 0) continue;
+        arrayTouch(d, e, load<u64>(c + CPU_TICK));
+        const f = load<u32>(e + E_FLAGS);
+        table = load<u64>(e + E_PFN) << PAGE_SHIFT;
+        level = l - 1;
+        startFolded = ((f & TLBF_WRITE) != 0 ? PAGE_RW : 0) | ((f & TLBF_USER) != 0 ? PAGE_USER : 0);
+        startNx = (f & TLBF_NX) != 0 ? PAGE_NX : 0;
+        store<u32>(res + RES_PSC_LEVEL, l);
+        if (!probe) count(ctr, <Counter>(<u32>Counter.PSC_HIT_PDE + l - 2));
+        break;
+      }
+      if (!probe && level == levels) count(ctr, Counter.PSC_MISS);
+    }
     let n: u32 = 0;
-    let folded: u64 = PAGE_RW | PAGE_USER;   // AND of R/W and U/S over the levels
-    let nx: u64 = 0;                          // OR of XD over the levels
+    let folded: u64 = startFolded;            // AND of R/W and U/S over the levels
+    let nx: u64 = startNx;                    // OR of XD over the levels
     let allA: u64 = PAGE_ACCESSED;            // AND of A: when set, a read needs no A/D write
     let entry: u64 = 0;
     let stop = STOP_LEAF;
     while (true) {
       const epa = table + (levelIndex(va, level) << ENTRY_SHIFT);
       entry = physLoadEntry(epa, ctr);
-      const w = walk + <usize>n * WALK_ENTRY_SIZE;
+      const w = walkRec + <usize>n * WALK_ENTRY_SIZE;
       store<u32>(w + WALK_LEVEL, level);
       store<u64>(w + WALK_PA, epa);
       store<u64>(w + WALK_BEFORE, entry);
@@ -137,27 +165,10 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
     } else if (stop == STOP_RESERVED) {
       errorCode = X86_PF_PROT | X86_PF_RSVD | accessBits;
     } else {
-      // §4.6.1: combine the folded rights with the mode of the access.
-      let denied = false;
-      if (user) {
-        denied = !userAddr || (write && !writable) || (fetch && noExec);
-      } else if (fetch) {
-        denied = (userAddr && (cr4 & CR4_SMEP) != 0) || noExec;
-      } else {
-        const ac = !implicit && (load<u64>(c + CPU_RFLAGS) & RFLAGS_AC) != 0;
-        denied = (userAddr && (cr4 & CR4_SMAP) != 0 && !ac) || (write && !writable && (cr0 & CR0_WP) != 0);
-      }
-      // §4.6.2: PKRU guards data accesses to user-mode addresses, from either mode. §4.7 defines
-      // the PK error bit by these conditions alone, so it is set even when the page-level rights
-      // above also deny the access (as hardware and QEMU report it).
-      let pkDenied = false;
-      if ((cr4 & CR4_PKE) != 0 && userAddr && !fetch) {
-        const pkr = load<u32>(c + CPU_PKRU) >> (entryPkey(entry) << 1);
-        pkDenied = (pkr & 1) != 0 || (write && (pkr & 2) != 0 && (user || (cr0 & CR0_WP) != 0));
-      }
-      if (denied || pkDenied) {
-        stop = denied ? STOP_RIGHTS : STOP_PKEY;
-        errorCode = X86_PF_PROT | accessBits | (pkDenied ? X86_PF_PK : 0);
+      const denied = accessDenied(c, cr0, cr4, acc, userAddr, writable, noExec, entryPkey(entry));
+      if (denied != 0) {
+        stop = (denied & DENY_RIGHTS) != 0 ? STOP_RIGHTS : STOP_PKEY;
+        errorCode = X86_PF_PROT | accessBits | ((denied & DENY_PKEY) != 0 ? X86_PF_PK : 0);
       }
     }
     store<u32>(res + RES_STOP, stop);
@@ -184,20 +195,46 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
     if (!probe && !needUpdate) count(ctr, Counter.WALK_COMPLETED);
     if (!probe && needUpdate) {
       let changed = false;
+      let writes: u32 = 0;
       for (let i: u32 = 0; i < n; i++) {
-        const w = walk + <usize>i * WALK_ENTRY_SIZE;
+        const w = walkRec + <usize>i * WALK_ENTRY_SIZE;
         const before = load<u64>(w + WALK_BEFORE);
         let after = before | PAGE_ACCESSED;
         if (i == n - 1 && write) after |= PAGE_DIRTY;
         if (after == before) continue;
         if (!physCmpxchgEntry(load<u64>(w + WALK_PA), before, after)) { changed = true; break; }
         store<u64>(w + WALK_AFTER, after);
+        writes++;
         if ((before & PAGE_ACCESSED) == 0) count(ctr, Counter.AD_ACCESSED_SET);
         if ((after & ~before & PAGE_DIRTY) != 0) count(ctr, Counter.AD_DIRTY_SET);
       }
+      store<u32>(res + RES_AD_WRITES, writes);
       if (changed) { count(ctr, Counter.WALK_RESTART); continue; }
-      leaf = load<u64>(walk + <usize>(n - 1) * WALK_ENTRY_SIZE + WALK_AFTER);
+      leaf = load<u64>(walkRec + <usize>(n - 1) * WALK_ENTRY_SIZE + WALK_AFTER);
       count(ctr, Counter.WALK_COMPLETED);
+    }
+
+    // §4.10.3.1: cache each non-leaf entry read (PDE, PDPTE, PML4E, PML5E) with the rights folded
+    // down to it, for the CPU's PCID. Skipped for probes.
+    if (usePsc && !probe && n > 1) {
+      let f: u64 = startFolded;
+      let x: u64 = startNx;
+      const tick = load<u64>(c + CPU_TICK);
+      for (let i: u32 = 0; i + 1 < n; i++) {
+        const w = walkRec + <usize>i * WALK_ENTRY_SIZE;
+        const e = load<u64>(w + WALK_AFTER);
+        const l = load<u32>(w + WALK_LEVEL);
+        f &= e;
+        x |= e;
+        if (l < 2) continue;
+        const d = pscDesc(c, l);
+        if (load<u32>(d + D_SETS) == 0) continue;
+        let flags: u32 = 0;
+        if ((f & PAGE_RW) != 0) flags |= TLBF_WRITE;
+        if ((f & PAGE_USER) != 0) flags |= TLBF_USER;
+        if (nxe && (x & PAGE_NX) != 0) flags |= TLBF_NX;
+        arrayFill(d, va >> levelShift(l), (e & addrMask) >> PAGE_SHIFT, pcid, flags, tick);
+      }
     }
 
     const shift = levelShift(level);

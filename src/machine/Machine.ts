@@ -13,6 +13,8 @@ import {
 } from "./pgtable.js";
 import { WasmmuError } from "../errors.js";
 import { FrameAllocator } from "./frames.js";
+import { writeConfigBlock, LATENCY_KEYS } from "./tlbconfig.js";
+import type { LatencyConfig } from "./presets/types.js";
 import type {
   AccessOptions, AccessSize, Address, CpuException, MachineConfig, Registers, RegisterWrites,
   Translation, Walk, WalkLevel, WalkStop,
@@ -101,14 +103,49 @@ export class Cpu {
     return writeResult(this.core.exports.writeCr0(this.id, toU64(v, "cr0")));
   }
 
-  /** MOV to CR3 (bit 63 is the no-flush hint with CR4.PCIDE=1 and is not stored). Caller flushes TLBs. */
+  /**
+   * MOV to CR3, with its TLB effects (SDM §4.10.4.1): flushes the non-global entries and PSC
+   * entries of the new PCID (PCID 0 without CR4.PCIDE), unless CR4.PCIDE=1 and bit 63 (no-flush)
+   * is set; bit 63 is never stored.
+   */
   writeCr3(v: Address): CpuException | null {
-    return writeResult(this.core.exports.writeCr3(this.id, toU64(v, "cr3")));
+    return writeResult(this.core.exports.movCr3(this.id, toU64(v, "cr3")));
   }
 
-  /** MOV to CR4. @returns null, or the #GP the write raised. */
+  /**
+   * MOV to CR4, with its TLB effects: a change of PGE, or PCIDE 1→0, flushes everything (global
+   * entries too); SMEP 0→1 flushes the current PCID. @returns null, or the #GP the write raised.
+   */
   writeCr4(v: Address): CpuException | null {
-    return writeResult(this.core.exports.writeCr4(this.id, toU64(v, "cr4")));
+    return writeResult(this.core.exports.movCr4(this.id, toU64(v, "cr4")));
+  }
+
+  /** INVLPG: drop `vaddr`'s entries for the current PCID and global ones, and the PCID's PSC entries. */
+  invlpg(vaddr: Address): void {
+    this.core.exports.invlpg(this.id, toU64(vaddr, "vaddr"));
+  }
+
+  /**
+   * INVPCID `type` 0 (individual address), 1 (single context), 2 (all contexts with globals),
+   * 3 (all contexts without globals). @returns null, or the #GP an invalid type or descriptor raises.
+   */
+  invpcid(type: 0 | 1 | 2 | 3, pcid: number, vaddr: Address = 0n): CpuException | null {
+    if (!Number.isInteger(type) || type < 0 || type > 0xffff_ffff) throw new WasmmuError("INVALID_ARGUMENT", `INVPCID type must be an integer, got ${type}`);
+    if (!Number.isInteger(pcid) || pcid < 0) throw new WasmmuError("INVALID_ARGUMENT", `pcid must be a non-negative integer, got ${pcid}`);
+    return writeResult(this.core.exports.invpcid(this.id, type, BigInt(pcid), toU64(vaddr, "vaddr")));
+  }
+
+  /**
+   * One access as the CPU performs it: L1 TLB, second-level TLB, then a page walk starting below
+   * the deepest paging-structure-cache hit; fills the TLBs, charges cycles, counts events.
+   * (translate() is the architectural walk alone, with no TLB.)
+   */
+  access(vaddr: Address, opts: Omit<AccessOptions, "cpu" | "probe"> = {}): Translation {
+    const va = toU64(vaddr, "vaddr");
+    if ("probe" in opts) throw new WasmmuError("INVALID_ARGUMENT", "access() has no probe option: use translate() or walk() with probe for a side-effect-free look");
+    const acc = accessFlags(opts);
+    const status = this.core.guard("tlbTranslate", [this.id, va, acc], () => this.core.exports.tlbTranslate(this.id, va, acc));
+    return this.readTranslation(va, status);
   }
 
   /** WRMSR IA32_EFER (LMA is read-only). */
@@ -200,6 +237,12 @@ export class Cpu {
       });
     }
     return { ...t, levels, stop, stopLevel };
+  }
+
+  /** The translation the CPU's result record holds now (after translate, access or a replay stop). */
+  lastResult(): Translation {
+    const res = this.rec + this.off.res;
+    return this.readTranslation(this.core.u64(res + this.core.constant("RES_VADDR")), this.core.u32(res + this.off.status));
   }
 
   private readTranslation(va: bigint, status: number): Translation {
@@ -343,11 +386,14 @@ export class Machine {
     const core = await Core.instantiate(cfg.build);
     const e = core.exports;
     const tablesOnly = cfg.memory === "tables-only";
+    writeConfigBlock(core, cfg.preset, cfg.traceBatch, cfg.seed);
     const status = core.guard("init", [], () => e.init(cfg.ramBytes, tablesOnly, cfg.backedFrames, cfg.maxPhyAddr, cfg.cpus, cfg.featureBits, cfg.paging === 5, cfg.managedBytes));
     if (status !== 0) {
       const limit = BigInt.asUintN(64, e.initLimit());
       const messages: Record<number, [string, string]> = {
         7: ["ram", `${formatBytes(cfg.ramBytes)} does not fit: wasm32 linear memory allows at most ${formatBytes(limit)} of RAM beside its frame descriptors and the core's regions; use memory: "tables-only" to model larger RAM`],
+        11: ["cpu", `the core refused TLB configuration entry ${limit} (checked already on the host: please report)`],
+        12: ["traceBatch", `at most ${limit} records`],
         10: ["managedRam", `the frame descriptors of ${formatBytes(cfg.managedBytes || cfg.ramBytes)} of managed RAM do not fit beside the backing pool: at most ${formatBytes(limit)} can be managed (32 B of descriptor per 4 KiB frame); lower managedRam or backedFrames`],
         8: ["backedFrames", `${cfg.backedFrames} frames (${formatBytes(BigInt(cfg.backedFrames) * 4096n)}) do not fit: at most ${limit / 4096n} frames (${formatBytes(limit)}) fit in wasm32 linear memory`],
         9: ["ram", `the host refused ${formatBytes(tablesOnly ? BigInt(cfg.backedFrames) * 4096n : cfg.ramBytes)} of linear memory`],
@@ -410,6 +456,44 @@ export class Machine {
     const out: Record<string, bigint> = {};
     this.counterNames.forEach((name, i) => { out[name] = blocks.reduce((s, b) => s + b[i], 0n); });
     return out;
+  }
+
+  /**
+   * TLB shootdown as Linux's flush_tlb_mm_range does it: each CPU in `cpus` invalidates `pages`
+   * pages from `vaddr` (INVLPG each), or its current PCID's non-global entries when `pages`
+   * exceeds `ceiling` (tlb_single_page_flush_ceiling, 33). Each CPU other than `initiator` costs
+   * an IPI, charged (latency.ipi) to it and to the initiator. @returns IPIs sent
+   */
+  shootdown(opts: { cpus: readonly number[]; vaddr: Address; pages?: number; initiator?: number; ceiling?: number }): number {
+    let lo = 0;
+    let hi = 0;
+    for (const c of opts.cpus) {
+      this.cpu(c);
+      if (c < 32) lo |= 1 << c; else hi |= 1 << (c - 32);
+    }
+    const pages = opts.pages ?? 1;
+    const ceiling = opts.ceiling ?? 33;
+    const initiator = opts.initiator ?? 0;
+    this.cpu(initiator);
+    if (!Number.isInteger(pages) || pages < 0 || pages > 0xffff_ffff) throw new WasmmuError("INVALID_ARGUMENT", `pages must be a 32-bit unsigned integer, got ${pages}`);
+    return this.core.exports.shootdown(initiator, lo | 0, hi | 0, toU64(opts.vaddr, "vaddr"), pages, ceiling) >>> 0;
+  }
+
+  /** Latencies in cycles, as the core uses them now (from the preset unless changed). */
+  get latency(): Required<LatencyConfig> {
+    const v = new Uint32Array(this.core.exports.memory.buffer, this.core.exports.latencyRegion() >>> 0, LATENCY_KEYS.length);
+    return Object.fromEntries(LATENCY_KEYS.map((k, i) => [k, v[i]])) as unknown as Required<LatencyConfig>;
+  }
+
+  /** Change latencies while running (e.g. a device-latency experiment). Unknown keys are refused. */
+  setLatency(changes: Partial<LatencyConfig>): void {
+    const v = new Uint32Array(this.core.exports.memory.buffer, this.core.exports.latencyRegion() >>> 0, LATENCY_KEYS.length);
+    for (const [k, val] of Object.entries(changes)) {
+      const i = (LATENCY_KEYS as readonly string[]).indexOf(k);
+      if (i < 0) throw new WasmmuError("INVALID_ARGUMENT", `unknown latency ${k}; known: ${LATENCY_KEYS.join(", ")}`);
+      if (!Number.isInteger(val) || (val as number) < 0 || (val as number) > 1_000_000) throw new WasmmuError("INVALID_ARGUMENT", `latency.${k} must be 0..1000000 cycles, got ${val}`);
+      v[i] = val as number;
+    }
   }
 
   /** Bytes of Wasm linear memory this machine uses (RAM or pool, plus the core's regions). */

@@ -5,6 +5,9 @@
 import { WasmmuError } from "../errors.js";
 import type { CoreBuild, CpuFeature, MachineConfig, MemoryMode, PagingLevels } from "../types.js";
 import { FEATURE_BITS } from "./pgtable.js";
+import type { CpuPreset } from "./presets/types.js";
+import { PRESETS } from "./presets/index.js";
+import { applyOverrides, checkPreset, withoutTlbs } from "./tlbconfig.js";
 
 /** wasm32 linear memory holds at most 4 GiB; RAM in full mode must fit beside the core's regions. */
 export const WASM32_MAX_BYTES = 4 * 1024 ** 3;
@@ -28,9 +31,13 @@ export interface ResolvedConfig {
   managedBytes: bigint;
   /** Frame ranges [startPfn, endPfn) kept reserved. */
   reservedPfns: [number, number][];
+  /** The CPU model after overrides (TLBs removed when tlbs: false). */
+  preset: CpuPreset;
+  traceBatch: number;
+  seed: number;
 }
 
-const KEYS = new Set(["ram", "memory", "backedFrames", "maxPhyAddr", "paging", "cpus", "features", "build", "managedRam", "reserved"]);
+const KEYS = new Set(["ram", "memory", "backedFrames", "maxPhyAddr", "paging", "cpus", "features", "build", "managedRam", "reserved", "cpu", "overrides", "tlbs", "traceBatch", "seed"]);
 const UNITS: Record<string, bigint> = {
   "": 1n, b: 1n, k: 1024n, kb: 1024n, kib: 1024n, m: 1024n ** 2n, mb: 1024n ** 2n, mib: 1024n ** 2n,
   g: 1024n ** 3n, gb: 1024n ** 3n, gib: 1024n ** 3n, t: 1024n ** 4n, tb: 1024n ** 4n, tib: 1024n ** 4n,
@@ -131,5 +138,20 @@ export function resolveConfig(config: MachineConfig = {}): ResolvedConfig {
     if (end <= start || end > ramBytes) throw bad(where, `must satisfy start < end ≤ ram (${formatBytes(ramBytes)}), got [0x${start.toString(16)}, 0x${end.toString(16)})`);
     reservedPfns.push([Number(start >> 12n), Number((end + 4095n) >> 12n)]);
   });
-  return { ramBytes, memory, backedFrames, maxPhyAddr, paging, cpus, featureBits, features, build, managedBytes, reservedPfns };
+  let preset: CpuPreset;
+  const cpu = config.cpu ?? "skylake";
+  if (typeof cpu === "string") {
+    const found = PRESETS[cpu];
+    if (!found) throw bad("cpu", `unknown preset "${cpu}"; presets are ${Object.keys(PRESETS).join(", ")}`);
+    preset = found;
+  } else if (typeof cpu === "object" && cpu !== null) preset = cpu;
+  else throw bad("cpu", "must be a preset name or a CpuPreset object");
+  if (config.overrides !== undefined && (typeof config.overrides !== "object" || config.overrides === null)) throw bad("overrides", "must be an object of path → value");
+  preset = applyOverrides(preset, config.overrides ?? {});
+  if (config.tlbs !== undefined && typeof config.tlbs !== "boolean") throw bad("tlbs", "must be true or false");
+  if (config.tlbs === false) preset = withoutTlbs(preset);
+  checkPreset(preset);
+  const traceBatch = intInRange("traceBatch", config.traceBatch ?? 65536, 1, 1 << 22);
+  const seed = intInRange("seed", config.seed ?? 1, 0, 0xffff_ffff);
+  return { ramBytes, memory, backedFrames, maxPhyAddr, paging, cpus, featureBits, features, build, managedBytes, reservedPfns, preset, traceBatch, seed };
 }

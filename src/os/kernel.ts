@@ -9,8 +9,9 @@
  * marked "flush").
  */
 import type { Machine } from "../machine/Machine.js";
-import { PageTableBuilder, zeroFrame, type TableFrameSource } from "../machine/pagetables.js";
+import { PageTableBuilder, type TableFrameSource } from "../machine/pagetables.js";
 import { pageFlag } from "../machine/frames.js";
+import { BuddyTableSource } from "../machine/tablesource.js";
 import { PAGE_PRESENT, PAGE_RW, PAGE_ACCESSED, PAGE_DIRTY, levelShift, PTRS_PER_TABLE } from "../machine/pgtable.js";
 import { SlabAllocator, type SlabPageSource } from "./slab.js";
 import { WasmmuError } from "../errors.js";
@@ -51,7 +52,7 @@ export class Kernel implements TableFrameSource, SlabPageSource {
   /** Leaves of the direct map by size, e.g. { "1G": 3, "2M": 0, "4K": 0 }. */
   readonly directMapLeaves: Record<"1G" | "2M" | "4K", number> = { "1G": 0, "2M": 0, "4K": 0 };
   private readonly kernelTables: PageTableBuilder;
-  private tablePages = 0;
+  private readonly tables: BuddyTableSource;
   private readonly vmAreas: VmArea[] = [];
   private readonly pgds = new Set<bigint>();
 
@@ -63,6 +64,7 @@ export class Kernel implements TableFrameSource, SlabPageSource {
    */
   constructor(machine: Machine) {
     this.machine = machine;
+    this.tables = new BuddyTableSource(machine);
     const layout = KERNEL_LAYOUT[machine.config.paging];
     this.pageOffset = layout.pageOffset;
     this.vmallocStart = layout.vmallocStart;
@@ -113,30 +115,17 @@ export class Kernel implements TableFrameSource, SlabPageSource {
 
   /** TableFrameSource: one zeroed frame marked PG_table (pte_alloc_one / __get_free_page). */
   allocTable(): bigint | null {
-    const pfn = this.machine.frames.alloc(0);
-    if (pfn === null) return null;
-    this.machine.frames.setFlags(pfn, 1, pageFlag("table"));
-    const pa = BigInt(pfn) * PAGE;
-    zeroFrame(this.machine, pa);
-    this.tablePages++;
-    return pa;
+    return this.tables.allocTable();
   }
 
   /** Free a page-table frame (pte_free): clears PG_table and returns it to the buddy allocator. */
   freeTable(pa: bigint): void {
-    const pfn = Number(pa / PAGE);
-    if ((this.machine.frames.flagsOf(pfn) & pageFlag("table")) === 0) {
-      throw new WasmmuError("BAD_FREE", `freeTable(0x${pa.toString(16)}): frame is not a page table`);
-    }
-    this.machine.frames.clearFlags(pfn, 1, pageFlag("table"));
-    if (this.machine.config.memory === "tables-only") this.machine.phys.unback(BigInt(pfn));
-    this.machine.frames.free(pfn, 0);
-    this.tablePages--;
+    this.tables.freeTable(pa);
   }
 
   /** Frames holding paging structures now (/proc/meminfo PageTables, in pages). */
   get pageTablePages(): number {
-    return this.tablePages;
+    return this.tables.tablePages;
   }
 
   /** SlabPageSource: alloc_pages(GFP_KERNEL, order). */

@@ -1,0 +1,192 @@
+// One memory access through the translation hardware: L1 TLB (instruction or data), then the
+// second-level TLB, then a page walk that starts below the deepest paging-structure-cache hit;
+// with cycles charged from the latency record and events counted under Intel's perf names.
+//
+// Owns: nothing; it drives tlb.ts, tlbarray.ts and walk.ts for one access. The replay loop calls
+// it per trace record; the host calls it through translateTlb.
+//
+// Hardware behaviour kept (SDM §4.10):
+// - A hit is checked with the same rules as a walk (rights.ts) and never grants more.
+// - A write through an entry whose leaf was clean walks again, so the walk sets D (§4.8).
+// - Rights denied by a cached entry raise #PF from the cached rights (Intel does not re-walk,
+//   so a stale entry can give a "spurious" fault, §4.10.4.3); like every #PF it invalidates the
+//   TLB and PSC entries for that address and PCID (§4.10.4.1).
+// - Global entries are made only for leaves with G=1 while CR4.PGE=1 (§4.10.2.4).
+
+import {
+  CPU_CR0, CPU_CR2, CPU_CR3, CPU_CR4, CPU_EFER, CPU_RESULT, CPU_TICK, RES_STATUS, RES_ERROR_CODE,
+  RES_VADDR, RES_PADDR, RES_PAGE_SHIFT, RES_MEMTYPE, RES_LEVELS, RES_RIGHTS, RES_AD_WRITES, RES_PSC_LEVEL,
+  RIGHT_WRITE, RIGHT_USER, RIGHT_NX, RIGHT_GLOBAL, RIGHT_DIRTY, RIGHT_PKEY_SHIFT,
+} from "../abi/layout";
+import { CR4_PCIDE, CR4_PGE, CR3_PCID_MASK, EFER_NXE } from "../arch/x86/regs";
+import { X86_PF_PROT, X86_PF_PK, XLAT_OK, XLAT_PF } from "../arch/x86/fault";
+import { cpuPtr } from "../arch/x86/cpu";
+import { count, countAt, countN, counterBlock, Counter, KIND_COUNTERS } from "../stats/counters";
+import { ACC_WRITE, ACC_FETCH, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
+import { walk, isCanonical } from "./walk";
+import {
+  nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, lastArray, cpuFlushAddress,
+  LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
+} from "./tlb";
+import {
+  arrayTouch, E_PFN, E_FLAGS, TLBF_GLOBAL, TLBF_WRITE, TLBF_USER, TLBF_NX, TLBF_DIRTY, TLBF_PKEY_SHIFT,
+  TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
+} from "./tlbarray";
+
+@inline function lat(which: usize): u64 {
+  return <u64>load<u32>(latencyBase + which);
+}
+
+/** Kinds, the order of the per-kind counter runs. */
+@inline const KIND_LOAD: u32 = 0;
+@inline const KIND_STORE: u32 = 1;
+@inline const KIND_FETCH: u32 = 2;
+// Offsets within a kind's run (see stats/counters.ts).
+@inline const K_STLB_HIT: u32 = 0;
+@inline const K_WALK: u32 = 1;
+@inline const K_WALK_DONE: u32 = 2;
+@inline const K_WALK_4K: u32 = 3;
+@inline const K_STLB_HIT_4K: u32 = 6;
+
+/**
+ * Use a TLB entry for the access: check rights, or report that a walk is needed (clean entry on
+ * a write). @returns XLAT_OK, XLAT_PF, or 0xffff_ffff when the access must walk
+ */
+@inline function useEntry(c: usize, ctr: usize, e: usize, va: u64, acc: u32, cr0: u64, cr4: u64, pcid: u32): u32 {
+  const f = load<u32>(e + E_FLAGS);
+  if ((acc & ACC_WRITE) != 0 && (f & TLBF_DIRTY) == 0) {
+    count(ctr, Counter.TLB_DIRTY_REWALK);
+    return 0xffff_ffff;
+  }
+  const res = c + CPU_RESULT;
+  const denied = accessDenied(c, cr0, cr4, acc, (f & TLBF_USER) != 0, (f & TLBF_WRITE) != 0, (f & TLBF_NX) != 0, (f >> TLBF_PKEY_SHIFT) & 15);
+  if (denied != 0) {
+    const nxe = (load<u64>(c + CPU_EFER) & EFER_NXE) != 0;
+    store<u32>(res + RES_STATUS, XLAT_PF);
+    store<u32>(res + RES_ERROR_CODE, X86_PF_PROT | pfAccessBits(acc, nxe, cr4) | ((denied & DENY_PKEY) != 0 ? X86_PF_PK : 0));
+    store<u64>(res + RES_VADDR, va);
+    store<u64>(c + CPU_CR2, va);
+    count(ctr, Counter.TLB_FAULT);
+    count(ctr, Counter.FAULT_PF);
+    count(ctr, (denied & DENY_PKEY) != 0 ? Counter.FAULT_PF_PK : Counter.FAULT_PF_PROT);
+    cpuFlushAddress(c, va, pcid, true, false);
+    return XLAT_PF;
+  }
+  const size = (f >> TLBF_SIZE_SHIFT) & 3;
+  const shift = sizeShift(size);
+  store<u32>(res + RES_STATUS, XLAT_OK);
+  store<u64>(res + RES_VADDR, va);
+  store<u64>(res + RES_PADDR, (load<u64>(e + E_PFN) << 12) | (va & ((<u64>1 << shift) - 1)));
+  store<u32>(res + RES_PAGE_SHIFT, <u32>sizeShift((f >> TLBF_ORIGIN_SHIFT) & 3));
+  store<u32>(res + RES_MEMTYPE, (f >> TLBF_MEMTYPE_SHIFT) & 7);
+  let rights: u32 = ((f >> TLBF_PKEY_SHIFT) & 15) << RIGHT_PKEY_SHIFT;
+  if ((f & TLBF_WRITE) != 0) rights |= RIGHT_WRITE;
+  if ((f & TLBF_USER) != 0) rights |= RIGHT_USER;
+  if ((f & TLBF_NX) != 0) rights |= RIGHT_NX;
+  if ((f & TLBF_GLOBAL) != 0) rights |= RIGHT_GLOBAL;
+  if ((f & TLBF_DIRTY) != 0) rights |= RIGHT_DIRTY;
+  store<u32>(res + RES_RIGHTS, rights);
+  return XLAT_OK;
+}
+
+/**
+ * Translate `va` for one access through the CPU's TLBs, paging-structure caches and, on a miss,
+ * the walker; fill the TLBs on success; charge cycles and count events.
+ * @returns XLAT_OK, XLAT_PF or XLAT_GP (result record as translate() leaves it)
+ */
+export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
+  const c = cpuPtr(cpu);
+  const ctr = counterBlock(cpu);
+  const cr4 = load<u64>(c + CPU_CR4);
+  const kind: u32 = (acc & ACC_FETCH) != 0 ? KIND_FETCH : (acc & ACC_WRITE) != 0 ? KIND_STORE : KIND_LOAD;
+  countAt(ctr, <u32>Counter.ACCESS_LOAD + kind);
+  let cycles = lat(LAT_BASE_ACCESS);
+  if (!isCanonical(va, cr4)) {
+    const st = walk(cpu, va, acc, false, 0);       // the #GP result, counted there
+    cycles += lat(LAT_FAULT);
+    countN(ctr, Counter.CYCLES, cycles);
+    countN(ctr, Counter.CYCLES_TRANSLATION, lat(LAT_FAULT));
+    return st;
+  }
+  const pcid: u32 = (cr4 & CR4_PCIDE) != 0 ? <u32>(load<u64>(c + CPU_CR3) & CR3_PCID_MASK) : 0;
+  const cr0 = load<u64>(c + CPU_CR0);
+  const tick = load<u64>(c + CPU_TICK) + 1;
+  store<u64>(c + CPU_TICK, tick);
+  const kindRun: u32 = <u32>Counter.DTLB_LOAD_STLB_HIT + kind * KIND_COUNTERS;
+  const l1First: u32 = kind == KIND_FETCH ? 0 : nItlb;
+  const l1Count: u32 = kind == KIND_FETCH ? nItlb : nDtlb;
+  let translation: u64 = lat(LAT_L1_HIT);
+
+  // L1
+  let e = roleLookup(c, l1First, l1Count, va, pcid);
+  if (e != 0) {
+    const d = lastArray;
+    count(ctr, kind == KIND_FETCH ? Counter.TLB_L1I_HIT : Counter.TLB_L1D_HIT);
+    countAt(ctr, <u32>Counter.TLB_L1_HIT_4K + ((load<u32>(e + E_FLAGS) >> TLBF_SIZE_SHIFT) & 3));
+    const st = useEntry(c, ctr, e, va, acc, cr0, cr4, pcid);
+    if (st != 0xffff_ffff) {
+      if (st == XLAT_OK) arrayTouch(d, e, tick); else translation += lat(LAT_FAULT);
+      countN(ctr, Counter.CYCLES, cycles + translation);
+      countN(ctr, Counter.CYCLES_TRANSLATION, translation);
+      return st;
+    }
+  } else {
+    // Second level
+    translation += lat(LAT_STLB_HIT);
+    e = roleLookup(c, nItlb + nDtlb, nStlb, va, pcid);
+    if (e != 0) {
+      const d = lastArray;
+      const f = load<u32>(e + E_FLAGS);
+      const size = (f >> TLBF_SIZE_SHIFT) & 3;
+      countAt(ctr, kindRun + K_STLB_HIT);
+      countAt(ctr, kindRun + K_STLB_HIT_4K + (size == 0 ? 0 : 1));
+      const st = useEntry(c, ctr, e, va, acc, cr0, cr4, pcid);
+      if (st != 0xffff_ffff) {
+        if (st == XLAT_OK) {
+          arrayTouch(d, e, tick);
+          // Refill L1 from the second-level entry (a splinter of it where L1 lacks the size).
+          // The entry may itself be a piece of a larger page: refill L1 in terms of the real page.
+          const origin = (f >> TLBF_ORIGIN_SHIFT) & 3;
+          const sh = sizeShift(size);
+          const originBase = load<u64>(e + E_PFN) - (((va & ((<u64>1 << sizeShift(origin)) - 1)) >> sh) << (sh - 12));
+          if (roleFill(c, l1First, l1Count, va, origin, originBase, pcid, f, tick)) count(ctr, Counter.TLB_FILL);
+        } else translation += lat(LAT_FAULT);
+        countN(ctr, Counter.CYCLES, cycles + translation);
+        countN(ctr, Counter.CYCLES_TRANSLATION, translation);
+        return st;
+      }
+    }
+  }
+
+  // Walk
+  countAt(ctr, kindRun + K_WALK);
+  const st = walk(cpu, va, acc, true, pcid);
+  const res = c + CPU_RESULT;
+  translation += <u64>load<u32>(res + RES_LEVELS) * lat(LAT_WALK_MEM_REF);
+  if (load<u32>(res + RES_PSC_LEVEL) != 0) translation += lat(LAT_PSC_HIT);
+  if (load<u32>(res + RES_AD_WRITES) != 0) translation += lat(LAT_AD_UPDATE);
+  if (st == XLAT_OK) {
+    const shift = load<u32>(res + RES_PAGE_SHIFT);
+    const size: u32 = (shift - 12) / 9;
+    countAt(ctr, kindRun + K_WALK_DONE);
+    countAt(ctr, kindRun + K_WALK_4K + size);
+    const rights = load<u32>(res + RES_RIGHTS);
+    let flags: u32 = (load<u32>(res + RES_MEMTYPE) << TLBF_MEMTYPE_SHIFT) | (((rights >> RIGHT_PKEY_SHIFT) & 15) << TLBF_PKEY_SHIFT);
+    if ((rights & RIGHT_WRITE) != 0) flags |= TLBF_WRITE;
+    if ((rights & RIGHT_USER) != 0) flags |= TLBF_USER;
+    if ((rights & RIGHT_NX) != 0) flags |= TLBF_NX;
+    if ((rights & RIGHT_DIRTY) != 0) flags |= TLBF_DIRTY;
+    if ((rights & RIGHT_GLOBAL) != 0 && (cr4 & CR4_PGE) != 0) flags |= TLBF_GLOBAL;
+    const base = (load<u64>(res + RES_PADDR) & ~((<u64>1 << shift) - 1)) >> 12;
+    if (roleFill(c, nItlb + nDtlb, nStlb, va, size, base, pcid, flags, tick)) count(ctr, Counter.TLB_FILL);
+    if (roleFill(c, l1First, l1Count, va, size, base, pcid, flags, tick)) count(ctr, Counter.TLB_FILL);
+  } else {
+    translation += lat(LAT_FAULT);
+    // §4.10.4.1: a #PF invalidates the TLB entries for the address and the PSC entries that would
+    // translate it, for the current PCID.
+    if (st == XLAT_PF) cpuFlushAddress(c, va, pcid, true, false);
+  }
+  countN(ctr, Counter.CYCLES, cycles + translation);
+  countN(ctr, Counter.CYCLES_TRANSLATION, translation);
+  return st;
+}

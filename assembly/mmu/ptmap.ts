@@ -1,0 +1,84 @@
+// Page-table construction: the mechanism behind an OS's set_pte with pte_alloc on the way down.
+// The host decides what to map (policy); this writes the entries, taking table frames from the
+// buddy allocator (marked PG_table, zeroed; backed in tables-only mode), so a fault handler on the
+// host costs one call instead of a physical read and write per level.
+//
+// Owns: nothing. Uses phys/ram.ts for entry reads/writes and phys/buddy.ts for table frames.
+
+import { PAGE_PRESENT, PAGE_PSE, PTE_ADDR_FIELD, PAGE_SHIFT, PAGE_SIZE, ENTRY_SHIFT, levelIndex, physMask } from "../arch/x86/pgtable";
+import { maxPhyAddr } from "../arch/x86/cpu";
+import { physRead, physWrite, physPtr, physBackFrame, tablesOnly, BACK_OK, BACK_ALREADY } from "../phys/ram";
+import { buddyAlloc, buddyFree, WMARK_NONE } from "../phys/buddy";
+import { fd, FD_FLAGS, PG_table } from "../phys/frames";
+import { counterBlock } from "../stats/counters";
+import { numCpus } from "../arch/x86/cpu";
+
+@inline export const PTMAP_OK: i32 = 0;
+@inline export const PTMAP_NO_MEMORY: i32 = -1;      // no frame for a table
+@inline export const PTMAP_LARGE_IN_WAY: i32 = -2;   // a large page above maps the address
+@inline export const PTMAP_BAD_LEVEL: i32 = -3;
+
+let tableFrames: u32 = 0;
+
+/** Table frames ptMap has allocated and not freed (for /proc/meminfo PageTables). */
+export function ptTableFrames(): u32 {
+  return tableFrames;
+}
+
+/** A zeroed table frame marked PG_table, or -1. */
+function allocTable(): i64 {
+  const pfn = buddyAlloc(0, 2, WMARK_NONE);
+  if (pfn < 0) return -1;
+  if (tablesOnly) {
+    const r = physBackFrame(<u64>pfn);
+    if (r != BACK_OK && r != BACK_ALREADY) { buddyFree(<u32>pfn, 0); return -1; }
+  }
+  const p = physPtr(<u64>pfn << PAGE_SHIFT, 8);
+  if (p != 0) memory.fill(p, 0, <usize>PAGE_SIZE);
+  store<u32>(fd(<u32>pfn) + FD_FLAGS, load<u32>(fd(<u32>pfn) + FD_FLAGS) | PG_table);
+  tableFrames++;
+  return <i64>pfn;
+}
+
+/**
+ * Write `entry` as the entry for `va` at `level` (1 = PTE … 5) under the top-level table at
+ * physical address `root`, with `levels` paging levels, creating missing tables with `tableFlags`.
+ * @returns PTMAP_OK, or PTMAP_* (nothing is written then; tables created on the way are kept)
+ */
+export function ptMap(root: u64, levels: u32, va: u64, level: u32, entry: u64, tableFlags: u64): i32 {
+  if (level < 1 || level > 3 || levels < 4 || levels > 5) return PTMAP_BAD_LEVEL;
+  const ctr = counterBlock(numCpus);
+  const addrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
+  let table = root & addrMask;
+  for (let l = levels; l > level; l--) {
+    const epa = table + (levelIndex(va, l) << ENTRY_SHIFT);
+    let e = physRead(epa, 8, ctr);
+    if ((e & PAGE_PRESENT) == 0) {
+      const pfn = allocTable();
+      if (pfn < 0) return PTMAP_NO_MEMORY;
+      e = (<u64>pfn << PAGE_SHIFT) | tableFlags;
+      physWrite(epa, 8, e, ctr);
+    } else if (l <= 3 && (e & PAGE_PSE) != 0) {
+      return PTMAP_LARGE_IN_WAY;
+    }
+    table = e & addrMask;
+  }
+  physWrite(table + (levelIndex(va, level) << ENTRY_SHIFT), 8, entry, ctr);
+  return PTMAP_OK;
+}
+
+/**
+ * Physical address of the entry for `va` at `level`, or 0 when a table above is missing or a
+ * large page above maps it.
+ */
+export function ptEntryAddress(root: u64, levels: u32, va: u64, level: u32): u64 {
+  const ctr = counterBlock(numCpus);
+  const addrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
+  let table = root & addrMask;
+  for (let l = levels; l > level; l--) {
+    const e = physRead(table + (levelIndex(va, l) << ENTRY_SHIFT), 8, ctr);
+    if ((e & PAGE_PRESENT) == 0 || (l <= 3 && (e & PAGE_PSE) != 0)) return 0;
+    table = e & addrMask;
+  }
+  return table + (levelIndex(va, level) << ENTRY_SHIFT);
+}

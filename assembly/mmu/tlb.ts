@@ -1,0 +1,214 @@
+// The TLB hierarchy of each CPU: which arrays exist (from the preset), where they live, and the
+// operations that act on a whole role (L1 instruction, L1 data, second level, paging-structure
+// caches). Geometry is fixed at init from the configuration block the host fills.
+//
+// Owns: the configuration, the per-CPU descriptor tables, and the latency record.
+//
+//   Configuration block (u32 words at configBlock(), written by the host before init):
+//   [0]      number of TLB arrays n (≤ MAX_TLB_ARRAYS)
+//   [1+8i…]  array i: role (ROLE_ITLB/DTLB/STLB), entries, ways, sizes mask, policy, seed, 0, 0
+//   [CFG_PSC…]      PSC entries for PDE, PDPTE, PML4E, PML5E caches (fully associative, LRU)
+//   [CFG_LATENCY…]  initial latencies, LAT_* order
+//   [CFG_TRACE]     trace batch capacity in records
+//
+//   Latency record (u32 × LAT_COUNT at latencyBase, host-writable at any time):
+//   l1Hit, stlbHit, walkMemRef, pscHit, adUpdate, faultEntryExit, ipi, baseAccess
+
+import { CPU_TLB_DESC } from "../abi/layout";
+import {
+  DESC_SIZE, arrayBytes, arraySetup, arrayLookup, arrayFill, arrayClear, arrayFlushWhere, arrayFlushAddress,
+  sizeShift, D_SETS, D_SIZES, E_FLAGS, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, POLICY_LRU, POLICY_PLRU, POLICY_RANDOM, ANY_PCID,
+} from "./tlbarray";
+import { cpuPtr } from "../arch/x86/cpu";
+
+@inline export const MAX_TLB_ARRAYS: u32 = 16;
+@inline export const ROLE_ITLB: u32 = 0;
+@inline export const ROLE_DTLB: u32 = 1;
+@inline export const ROLE_STLB: u32 = 2;
+@inline export const ROLE_PSC: u32 = 3;
+@inline export const CFG_WORDS_PER_ARRAY: u32 = 8;
+@inline export const CFG_PSC: u32 = 1 + MAX_TLB_ARRAYS * CFG_WORDS_PER_ARRAY;  // 129
+@inline export const CFG_LATENCY: u32 = CFG_PSC + 4;                          // 133
+@inline export const CFG_TRACE: u32 = CFG_LATENCY + 8;                        // 141
+@inline export const CFG_WORDS: u32 = 160;
+
+@inline export const LAT_L1_HIT: usize = 0;
+@inline export const LAT_STLB_HIT: usize = 4;
+@inline export const LAT_WALK_MEM_REF: usize = 8;
+@inline export const LAT_PSC_HIT: usize = 12;
+@inline export const LAT_AD_UPDATE: usize = 16;
+@inline export const LAT_FAULT: usize = 20;
+@inline export const LAT_IPI: usize = 24;
+@inline export const LAT_BASE_ACCESS: usize = 28;
+@inline export const LAT_COUNT: u32 = 8;
+
+/** The host writes the configuration here before init (static data, so it exists before memory is sized). */
+export const configBlock: usize = memory.data(<i32>(CFG_WORDS * 4), 16);
+
+export let nItlb: u32 = 0;
+export let nDtlb: u32 = 0;
+export let nStlb: u32 = 0;
+/** Descriptors per CPU: the TLB arrays, then one PSC array per level 2..5. */
+export let nDescs: u32 = 0;
+export let latencyBase: usize = 0;
+let perCpuBytes: u64 = 0;
+
+@inline function cfg(i: u32): u32 {
+  return load<u32>(configBlock + (<usize>i << 2));
+}
+
+/** Status of tlbConfigCheck: 0, or 1 + the index of the bad array (PSC: 100 + level). */
+export function tlbConfigCheck(): u32 {
+  const n = cfg(0);
+  if (n > MAX_TLB_ARRAYS) return 1 + MAX_TLB_ARRAYS;
+  for (let i: u32 = 0; i < n; i++) {
+    const b = 1 + i * CFG_WORDS_PER_ARRAY;
+    const role = cfg(b), entries = cfg(b + 1), ways = cfg(b + 2), sizes = cfg(b + 3), policy = cfg(b + 4);
+    if (role > ROLE_STLB || entries == 0 || entries > 65536 || ways == 0 || ways > 256 || entries % ways != 0) return 1 + i;
+    const sets = entries / ways;
+    if ((sets & (sets - 1)) != 0 || sizes == 0 || sizes > 7 || policy > POLICY_RANDOM) return 1 + i;
+    if (policy == POLICY_PLRU && ((ways & (ways - 1)) != 0 || ways > 32)) return 1 + i;
+    // Roles must come grouped ITLB…, DTLB…, STLB… (the host sorts them).
+    if (i > 0 && role < cfg(1 + (i - 1) * CFG_WORDS_PER_ARRAY)) return 1 + i;
+  }
+  for (let l: u32 = 0; l < 4; l++) if (cfg(CFG_PSC + l) > 256) return 102 + l;
+  return 0;
+}
+
+/** Bytes one CPU's TLBs need (descriptors + arrays). Call after tlbConfigCheck() == 0. */
+export function tlbBytesPerCpu(): u64 {
+  const n = cfg(0);
+  let bytes: u64 = <u64>(n + 4) * DESC_SIZE + 64;
+  for (let i: u32 = 0; i < n; i++) {
+    const b = 1 + i * CFG_WORDS_PER_ARRAY;
+    bytes += arrayBytes(cfg(b + 1) / cfg(b + 2), cfg(b + 2));
+  }
+  for (let l: u32 = 0; l < 4; l++) { const e = cfg(CFG_PSC + l); if (e > 0) bytes += arrayBytes(1, e); }
+  return bytes;
+}
+
+/** Lay out every CPU's TLBs from `base` (perCpu bytes each) and the latency record. */
+export function tlbSetup(base: usize, cpus: u32, latency: usize): void {
+  const n = cfg(0);
+  nItlb = 0; nDtlb = 0; nStlb = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const role = cfg(1 + i * CFG_WORDS_PER_ARRAY);
+    if (role == ROLE_ITLB) nItlb++; else if (role == ROLE_DTLB) nDtlb++; else nStlb++;
+  }
+  nDescs = n + 4;
+  perCpuBytes = tlbBytesPerCpu();
+  latencyBase = latency;
+  for (let l: u32 = 0; l < LAT_COUNT; l++) store<u32>(latency + (<usize>l << 2), cfg(CFG_LATENCY + l));
+  for (let c: u32 = 0; c < cpus; c++) {
+    const descs = (base + <usize>(<u64>c * perCpuBytes) + 15) & ~15;
+    store<u32>(cpuPtr(c) + CPU_TLB_DESC, <u32>descs);
+    let mem = descs + <usize>nDescs * DESC_SIZE;
+    for (let i: u32 = 0; i < n; i++) {
+      const b = 1 + i * CFG_WORDS_PER_ARRAY;
+      const ways = cfg(b + 2);
+      const sets = cfg(b + 1) / ways;
+      arraySetup(descs + <usize>i * DESC_SIZE, mem, cfg(b), 0, sets, ways, cfg(b + 3), cfg(b + 4), cfg(b + 5) ^ (c * 0x9e37_79b9));
+      mem += <usize>arrayBytes(sets, ways);
+    }
+    for (let l: u32 = 0; l < 4; l++) {
+      const e = cfg(CFG_PSC + l);
+      arraySetup(descs + <usize>(n + l) * DESC_SIZE, mem, ROLE_PSC, l + 2, e == 0 ? 0 : 1, e, 1, POLICY_LRU, 0);
+      if (e > 0) mem += <usize>arrayBytes(1, e);
+    }
+  }
+}
+
+/** Descriptor `i` of CPU record `c`. */
+@inline export function desc(c: usize, i: u32): usize {
+  return <usize>load<u32>(c + CPU_TLB_DESC) + <usize>i * DESC_SIZE;
+}
+
+/** The PSC descriptor for paging level `level` (2 = PDE cache … 5 = PML5E cache). */
+@inline export function pscDesc(c: usize, level: u32): usize {
+  return desc(c, nDescs - 4 + level - 2);
+}
+
+/**
+ * Look `va` up in the arrays [first, first+count) of CPU record `c`, at every size each holds.
+ * @returns the entry, and the array it came from in `lastArray`; 0 on a miss
+ */
+export let lastArray: usize = 0;
+@inline export function roleLookup(c: usize, first: u32, count: u32, va: u64, pcid: u32): usize {
+  for (let i = first; i < first + count; i++) {
+    const d = desc(c, i);
+    const sizes = load<u32>(d + D_SIZES);
+    // Try 4 KiB first: the common case on the hot path.
+    if ((sizes & 1) != 0) {
+      const e = arrayLookup(d, va >> 12, 0, pcid);
+      if (e != 0) { lastArray = d; return e; }
+    }
+    if ((sizes & 2) != 0) {
+      const e = arrayLookup(d, va >> 21, 1, pcid);
+      if (e != 0) { lastArray = d; return e; }
+    }
+    if ((sizes & 4) != 0) {
+      const e = arrayLookup(d, va >> 30, 2, pcid);
+      if (e != 0) { lastArray = d; return e; }
+    }
+  }
+  return 0;
+}
+
+/**
+ * Fill one array of the role [first, first+count) with the translation of `va`: a page of size
+ * `origin` whose first frame is `basePfn`. The array that holds that size takes it; if none does,
+ * the largest smaller size held takes the piece containing `va` (a splinter, as hardware fractures
+ * large pages into arrays without that size). No array at all: nothing is filled.
+ * @returns true if an entry was written
+ */
+export function roleFill(c: usize, first: u32, count: u32, va: u64, origin: u32, basePfn: u64, pcid: u32, flags: u32, tick: u64): bool {
+  let best: usize = 0;
+  let bestSize: i32 = -1;
+  for (let i = first; i < first + count; i++) {
+    const d = desc(c, i);
+    const sizes = load<u32>(d + D_SIZES);
+    for (let s = <i32>origin; s >= 0; s--) {
+      if ((sizes & (1 << s)) != 0) {
+        if (s > bestSize) { bestSize = s; best = d; }
+        break;
+      }
+    }
+    if (bestSize == <i32>origin) break;
+  }
+  if (bestSize < 0) return false;
+  const s = <u32>bestSize;
+  const sh = sizeShift(s);
+  // The frame of the piece containing va: base + (offset of that piece in 4 KiB frames).
+  const offsetPages = (va & ((<u64>1 << sizeShift(origin)) - 1)) >> sh << (sh - 12);
+  const f = (flags & ~((<u32>3 << TLBF_SIZE_SHIFT) | (<u32>3 << TLBF_ORIGIN_SHIFT))) | (s << TLBF_SIZE_SHIFT) | (origin << TLBF_ORIGIN_SHIFT);
+  arrayFill(best, va >> sh, basePfn + offsetPages, pcid, f, tick);
+  return true;
+}
+
+/** Flush every TLB array and PSC of CPU record `c` for `pcid` (ANY_PCID: all), globals too if asked. */
+export function cpuFlushPcid(c: usize, pcid: u32, withGlobal: bool): void {
+  for (let i: u32 = 0; i < nDescs; i++) {
+    const d = desc(c, i);
+    if (load<u32>(d + D_SETS) == 0) continue;
+    if (pcid == ANY_PCID && withGlobal) arrayClear(d);
+    else arrayFlushWhere(d, pcid, withGlobal);
+  }
+}
+
+/** Invalidate `va` in every TLB array for `pcid` (globals too if asked), and PSC entries of `pcid`. */
+export function cpuFlushAddress(c: usize, va: u64, pcid: u32, withGlobal: bool, allPsc: bool): void {
+  const tlbs = nDescs - 4;
+  for (let i: u32 = 0; i < tlbs; i++) arrayFlushAddress(desc(c, i), va, pcid, withGlobal);
+  for (let l: u32 = 2; l <= 5; l++) {
+    const d = pscDesc(c, l);
+    if (load<u32>(d + D_SETS) == 0) continue;
+    // INVLPG drops every PSC entry of the PCID; a #PF only those that would translate va.
+    if (allPsc) arrayFlushWhere(d, pcid, false);
+    else arrayFlushAddress(d, va >> (12 + 9 * (<u64>l - 1)) << 12, pcid, false);
+  }
+}
+
+/** Read an entry's flags (for callers outside this module). */
+@inline export function entryFlags(e: usize): u32 {
+  return load<u32>(e + E_FLAGS);
+}

@@ -1,0 +1,301 @@
+// One set-associative translation array: the building block of every TLB and paging-structure
+// cache. Lookup compares four 32-bit tag keys per v128 instruction and confirms the (rare)
+// candidates against the full entry, so a probe of a 4-way set is one SIMD compare.
+//
+// Owns: nothing global; each array lives in its CPU's region, described by a descriptor:
+//
+//   Descriptor, DESC_SIZE = 64 bytes
+//   +0  sets u32        +4  ways u32        +8  waysPadded u32 (multiple of 4)
+//   +12 setMask u32     +16 setShift u32    +20 sizes u32 (SIZE_MASK_* it holds)
+//   +24 policy u32      +28 rng u32 (xorshift32 state)
+//   +32 keys u32 ptr    +36 entries u32 ptr +40 plru u32 ptr (u64 per set)
+//   +44 role u32        +48 level u32 (PSC: 2..5)   +52 splinters u32 (entries filled smaller than their page)
+//
+//   keys:    sets × waysPadded u32: low 32 bits of (vpn >> setShift); INVALID_KEY when empty
+//   Entry, ENTRY_SIZE = 32 bytes (same index as its key)
+//   +0  vpn u64 (linear address >> the entry's page shift)
+//   +8  pfn u64 (4 KiB frame of the page start; PSC: frame of the next table)
+//   +16 pcid u16   +18 (pad) u16   +20 flags u32 (TLBF_*)   +24 stamp u64 (LRU: last use)
+//
+// Replacement (chosen per array): "lru" evicts the way with the oldest stamp (exact LRU),
+// "plru" a tree pseudo-LRU over power-of-two ways (ways-1 bits per set), "random" a seeded
+// xorshift32 choice. Invalid ways are always filled first.
+
+@inline export const DESC_SIZE: usize = 64;
+@inline export const D_SETS: usize = 0;
+@inline export const D_WAYS: usize = 4;
+@inline export const D_WAYS_PADDED: usize = 8;
+@inline export const D_SET_MASK: usize = 12;
+@inline export const D_SET_SHIFT: usize = 16;
+@inline export const D_SIZES: usize = 20;
+@inline export const D_POLICY: usize = 24;
+@inline export const D_RNG: usize = 28;
+@inline export const D_KEYS: usize = 32;
+@inline export const D_ENTRIES: usize = 36;
+@inline export const D_PLRU: usize = 40;
+@inline export const D_ROLE: usize = 44;
+@inline export const D_LEVEL: usize = 48;
+@inline export const D_SPLINTERS: usize = 52;
+
+@inline export const ENTRY_SIZE: usize = 32;
+@inline export const ENTRY_SHIFT: usize = 5;
+@inline export const E_VPN: usize = 0;
+@inline export const E_PFN: usize = 8;
+@inline export const E_PCID: usize = 16;
+@inline export const E_FLAGS: usize = 20;
+@inline export const E_STAMP: usize = 24;
+
+@inline export const INVALID_KEY: u32 = 0xffff_ffff;
+
+/** Entry flags. SIZE is the entry's own page size; ORIGIN the translation's (larger when splintered). */
+@inline export const TLBF_VALID: u32 = 1 << 0;
+@inline export const TLBF_GLOBAL: u32 = 1 << 1;
+@inline export const TLBF_WRITE: u32 = 1 << 2;     // R/W=1 at every level
+@inline export const TLBF_USER: u32 = 1 << 3;      // U/S=1 at every level
+@inline export const TLBF_NX: u32 = 1 << 4;        // XD=1 at some level (NXE on)
+@inline export const TLBF_DIRTY: u32 = 1 << 5;     // the leaf's D was set when filled
+@inline export const TLBF_PKEY_SHIFT: u32 = 6;     // 4 bits
+@inline export const TLBF_SIZE_SHIFT: u32 = 10;    // 2 bits: SIZE_4K/2M/1G
+@inline export const TLBF_ORIGIN_SHIFT: u32 = 12;  // 2 bits
+@inline export const TLBF_MEMTYPE_SHIFT: u32 = 14; // 3 bits
+
+@inline export const SIZE_4K: u32 = 0;
+@inline export const SIZE_2M: u32 = 1;
+@inline export const SIZE_1G: u32 = 2;
+@inline export const SIZE_MASK_4K: u32 = 1 << SIZE_4K;
+@inline export const SIZE_MASK_2M: u32 = 1 << SIZE_2M;
+@inline export const SIZE_MASK_1G: u32 = 1 << SIZE_1G;
+
+@inline export const POLICY_LRU: u32 = 0;
+@inline export const POLICY_PLRU: u32 = 1;
+@inline export const POLICY_RANDOM: u32 = 2;
+
+/** Page shift of a size code: 12, 21, 30. */
+@inline export function sizeShift(size: u32): u64 {
+  return 12 + 9 * <u64>size;
+}
+
+/** Bytes of linear memory an array of `sets` × `ways` needs (keys, entries, PLRU words). */
+export function arrayBytes(sets: u32, ways: u32): u64 {
+  const wp = (ways + 3) & ~3;
+  return <u64>sets * wp * 4 + <u64>sets * wp * ENTRY_SIZE + <u64>sets * 8 + 64;
+}
+
+/** Lay out an array's storage at `mem` (16-byte aligned) and fill its descriptor. Empty. */
+export function arraySetup(d: usize, mem: usize, role: u32, level: u32, sets: u32, ways: u32, sizes: u32, policy: u32, seed: u32): void {
+  const wp = (ways + 3) & ~3;
+  store<u32>(d + D_SETS, sets);
+  store<u32>(d + D_WAYS, ways);
+  store<u32>(d + D_WAYS_PADDED, wp);
+  store<u32>(d + D_SET_MASK, sets == 0 ? 0 : sets - 1);
+  store<u32>(d + D_SET_SHIFT, sets <= 1 ? 0 : 31 - clz(sets));
+  store<u32>(d + D_SIZES, sizes);
+  store<u32>(d + D_POLICY, policy);
+  store<u32>(d + D_RNG, seed == 0 ? 0x9e37_79b9 : seed);
+  const keys = (mem + 15) & ~15;
+  const entries = keys + <usize>sets * wp * 4;
+  store<u32>(d + D_KEYS, <u32>keys);
+  store<u32>(d + D_ENTRIES, <u32>entries);
+  store<u32>(d + D_PLRU, <u32>(entries + <usize>sets * wp * ENTRY_SIZE));
+  store<u32>(d + D_ROLE, role);
+  store<u32>(d + D_LEVEL, level);
+  arrayClear(d);
+}
+
+/** Invalidate every entry. */
+export function arrayClear(d: usize): void {
+  const sets = load<u32>(d + D_SETS);
+  const wp = load<u32>(d + D_WAYS_PADDED);
+  const n = <usize>sets * wp;
+  memory.fill(load<u32>(d + D_KEYS), 0xff, n << 2);
+  memory.fill(load<u32>(d + D_ENTRIES), 0, n << ENTRY_SHIFT);
+  memory.fill(load<u32>(d + D_PLRU), 0, <usize>sets << 3);
+  store<u32>(d + D_SPLINTERS, 0);
+}
+
+@inline function keyOf(d: usize, vpn: u64): u32 {
+  return <u32>(vpn >> load<u32>(d + D_SET_SHIFT));
+}
+
+/**
+ * Find the valid entry for `vpn` at page size `size` usable with `pcid` (its own PCID, or global).
+ * @returns the entry's address, or 0
+ */
+@inline export function arrayLookup(d: usize, vpn: u64, size: u32, pcid: u32): usize {
+  const set = <u32>vpn & load<u32>(d + D_SET_MASK);
+  const wp = load<u32>(d + D_WAYS_PADDED);
+  const first = set * wp;
+  const keys = <usize>load<u32>(d + D_KEYS) + (<usize>first << 2);
+  const entries = <usize>load<u32>(d + D_ENTRIES) + (<usize>first << ENTRY_SHIFT);
+  const kv = i32x4.splat(<i32>keyOf(d, vpn));
+  for (let w: u32 = 0; w < wp; w += 4) {
+    let hits = i32x4.bitmask(i32x4.eq(v128.load(keys + (<usize>w << 2)), kv));
+    while (hits != 0) {
+      const e = entries + (<usize>(w + ctz(hits)) << ENTRY_SHIFT);
+      const f = load<u32>(e + E_FLAGS);
+      if ((f & TLBF_VALID) != 0 && load<u64>(e + E_VPN) == vpn && ((f >> TLBF_SIZE_SHIFT) & 3) == size &&
+        ((f & TLBF_GLOBAL) != 0 || <u32>load<u16>(e + E_PCID) == pcid)) return e;
+      hits &= hits - 1;
+    }
+  }
+  return 0;
+}
+
+/** Record a use of entry `e` of array `d` for the replacement policy (`tick`: the CPU's clock). */
+@inline export function arrayTouch(d: usize, e: usize, tick: u64): void {
+  const policy = load<u32>(d + D_POLICY);
+  if (policy == POLICY_LRU) {
+    store<u64>(e + E_STAMP, tick);
+  } else if (policy == POLICY_PLRU) {
+    const index = <u32>((e - <usize>load<u32>(d + D_ENTRIES)) >> ENTRY_SHIFT);
+    const wp = load<u32>(d + D_WAYS_PADDED);
+    plruTouch(d, index / wp, index % wp);
+  }
+}
+
+/** Tree PLRU: point every node on the way's path away from it. Node i's bit set = go right. */
+function plruTouch(d: usize, set: u32, way: u32): void {
+  const ways = load<u32>(d + D_WAYS);
+  const p = <usize>load<u32>(d + D_PLRU) + (<usize>set << 3);
+  let bits = load<u64>(p);
+  let node: u32 = 1;
+  for (let half = ways >> 1; half >= 1; half >>= 1) {
+    const right = (way & half) != 0;
+    if (right) bits &= ~(<u64>1 << node); else bits |= <u64>1 << node;
+    node = (node << 1) | (right ? 1 : 0);
+  }
+  store<u64>(p, bits);
+}
+
+function plruVictim(d: usize, set: u32): u32 {
+  const ways = load<u32>(d + D_WAYS);
+  const bits = load<u64>(<usize>load<u32>(d + D_PLRU) + (<usize>set << 3));
+  let node: u32 = 1;
+  let way: u32 = 0;
+  for (let half = ways >> 1; half >= 1; half >>= 1) {
+    const right = (bits & (<u64>1 << node)) != 0;
+    if (right) way |= half;
+    node = (node << 1) | (right ? 1 : 0);
+  }
+  return way;
+}
+
+/**
+ * Insert a translation, replacing an entry for the same page/size/PCID if present, else an
+ * invalid way, else the policy's victim. @returns the entry written
+ */
+export function arrayFill(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, tick: u64): usize {
+  const set = <u32>vpn & load<u32>(d + D_SET_MASK);
+  const ways = load<u32>(d + D_WAYS);
+  const wp = load<u32>(d + D_WAYS_PADDED);
+  const first = set * wp;
+  const keys = <usize>load<u32>(d + D_KEYS) + (<usize>first << 2);
+  const entries = <usize>load<u32>(d + D_ENTRIES) + (<usize>first << ENTRY_SHIFT);
+  const size = (flags >> TLBF_SIZE_SHIFT) & 3;
+  let way: u32 = 0xffff_ffff;
+  let freeWay: u32 = 0xffff_ffff;
+  for (let w: u32 = 0; w < ways; w++) {
+    const e = entries + (<usize>w << ENTRY_SHIFT);
+    const f = load<u32>(e + E_FLAGS);
+    if ((f & TLBF_VALID) == 0) { if (freeWay == 0xffff_ffff) freeWay = w; continue; }
+    if (load<u64>(e + E_VPN) == vpn && ((f >> TLBF_SIZE_SHIFT) & 3) == size && <u32>load<u16>(e + E_PCID) == pcid) { way = w; break; }
+  }
+  if (way == 0xffff_ffff) way = freeWay;
+  if (way == 0xffff_ffff) {
+    const policy = load<u32>(d + D_POLICY);
+    if (policy == POLICY_LRU) {
+      let oldest: u64 = 0xffff_ffff_ffff_ffff;
+      for (let w: u32 = 0; w < ways; w++) {
+        const s = load<u64>(entries + (<usize>w << ENTRY_SHIFT) + E_STAMP);
+        if (s < oldest) { oldest = s; way = w; }
+      }
+    } else if (policy == POLICY_PLRU) {
+      way = plruVictim(d, set);
+    } else {
+      let x = load<u32>(d + D_RNG);
+      x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+      store<u32>(d + D_RNG, x);
+      way = x % ways;
+    }
+  }
+  const e = entries + (<usize>way << ENTRY_SHIFT);
+  store<u32>(keys + (<usize>way << 2), keyOf(d, vpn));
+  store<u64>(e + E_VPN, vpn);
+  store<u64>(e + E_PFN, pfn);
+  store<u16>(e + E_PCID, <u16>pcid);
+  store<u32>(e + E_FLAGS, flags | TLBF_VALID);
+  if (((flags >> TLBF_ORIGIN_SHIFT) & 3) != size) store<u32>(d + D_SPLINTERS, load<u32>(d + D_SPLINTERS) + 1);
+  arrayTouch(d, e, tick);
+  return e;
+}
+
+/** Invalidate entry `e` of array `d`. */
+@inline export function arrayInvalidate(d: usize, e: usize): void {
+  const index = (e - <usize>load<u32>(d + D_ENTRIES)) >> ENTRY_SHIFT;
+  store<u32>(<usize>load<u32>(d + D_KEYS) + (index << 2), INVALID_KEY);
+  store<u32>(e + E_FLAGS, 0);
+}
+
+/** PCID selector of arrayFlushWhere: every PCID. */
+@inline export const ANY_PCID: u32 = 0xffff_ffff;
+
+/**
+ * Invalidate every entry associated with `pcid` (or any, ANY_PCID); global entries too only when
+ * `withGlobal`. @returns entries invalidated
+ */
+export function arrayFlushWhere(d: usize, pcid: u32, withGlobal: bool): u32 {
+  const n = <usize>load<u32>(d + D_SETS) * load<u32>(d + D_WAYS_PADDED);
+  const entries = <usize>load<u32>(d + D_ENTRIES);
+  let dropped: u32 = 0;
+  for (let i: usize = 0; i < n; i++) {
+    const e = entries + (i << ENTRY_SHIFT);
+    const f = load<u32>(e + E_FLAGS);
+    if ((f & TLBF_VALID) == 0) continue;
+    if ((f & TLBF_GLOBAL) != 0 ? !withGlobal : (pcid != ANY_PCID && <u32>load<u16>(e + E_PCID) != pcid)) continue;
+    arrayInvalidate(d, e);
+    dropped++;
+  }
+  if (pcid == ANY_PCID && withGlobal) store<u32>(d + D_SPLINTERS, 0);
+  return dropped;
+}
+
+/**
+ * Invalidate the entries that translate linear address `va` for `pcid` (and global ones when
+ * `withGlobal`), at every page size the array holds, including splinters of a larger page that
+ * contains `va` (SDM §4.10.4.2: INVLPG of any address in a large page drops all its entries).
+ * @returns entries invalidated
+ */
+export function arrayFlushAddress(d: usize, va: u64, pcid: u32, withGlobal: bool): u32 {
+  let dropped: u32 = 0;
+  const sizes = load<u32>(d + D_SIZES);
+  const wp = load<u32>(d + D_WAYS_PADDED);
+  const entries = <usize>load<u32>(d + D_ENTRIES);
+  for (let s: u32 = 0; s < 3; s++) {
+    if ((sizes & (1 << s)) == 0) continue;
+    const vpn = va >> sizeShift(s);
+    const first = <usize>((<u32>vpn & load<u32>(d + D_SET_MASK)) * wp);
+    for (let w: u32 = 0; w < wp; w++) {
+      const e = entries + ((first + w) << ENTRY_SHIFT);
+      const f = load<u32>(e + E_FLAGS);
+      if ((f & TLBF_VALID) == 0 || load<u64>(e + E_VPN) != vpn || ((f >> TLBF_SIZE_SHIFT) & 3) != s) continue;
+      if ((f & TLBF_GLOBAL) != 0 ? !withGlobal : (pcid != ANY_PCID && <u32>load<u16>(e + E_PCID) != pcid)) continue;
+      arrayInvalidate(d, e);
+      dropped++;
+    }
+  }
+  if (load<u32>(d + D_SPLINTERS) != 0) {
+    const n = <usize>load<u32>(d + D_SETS) * wp;
+    for (let i: usize = 0; i < n; i++) {
+      const e = entries + (i << ENTRY_SHIFT);
+      const f = load<u32>(e + E_FLAGS);
+      if ((f & TLBF_VALID) == 0) continue;
+      const origin = (f >> TLBF_ORIGIN_SHIFT) & 3;
+      const size = (f >> TLBF_SIZE_SHIFT) & 3;
+      if (origin == size) continue;
+      if ((f & TLBF_GLOBAL) != 0 ? !withGlobal : (pcid != ANY_PCID && <u32>load<u16>(e + E_PCID) != pcid)) continue;
+      const shiftDiff = sizeShift(origin) - sizeShift(size);
+      if ((load<u64>(e + E_VPN) >> shiftDiff) == (va >> sizeShift(origin))) { arrayInvalidate(d, e); dropped++; }
+    }
+  }
+  return dropped;
+}

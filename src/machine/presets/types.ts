@@ -1,0 +1,70 @@
+/**
+ * CPU presets: the translation hardware of a real core — TLB geometry, paging-structure caches
+ * and latencies — as data. One preset per file; every number carries its source.
+ */
+
+/** Replacement policy of one TLB array: true LRU, tree pseudo-LRU (power-of-two ways), or random. */
+export type ReplacementPolicy = "lru" | "plru" | "random";
+
+/** Page sizes a TLB array can hold. */
+export type PageSizeName = "4K" | "2M" | "1G";
+
+/** One set-associative array: entries = sets × ways (ways = entries means fully associative). */
+export interface TlbArrayConfig {
+  entries: number;
+  ways: number;
+  /** Page sizes this array holds; an array holding several sizes probes once per size. */
+  sizes: PageSizeName[];
+  policy: ReplacementPolicy;
+}
+
+/** Paging-structure caches (SDM §4.10.3), entries of each; 0 disables that cache. */
+export interface PscConfig {
+  pml5e: number;
+  pml4e: number;
+  pdpte: number;
+  pde: number;
+}
+
+/** Latencies in core cycles (see each preset for sources). */
+export interface LatencyConfig {
+  /** Extra cycles of an L1 TLB hit beyond the load itself (0 on cores that overlap it). */
+  l1Hit: number;
+  /** Second-level TLB hit (L1 miss). */
+  stlbHit: number;
+  /** Each paging-structure entry the walker reads from memory. */
+  walkMemRef: number;
+  /** A paging-structure-cache hit that skips upper levels. */
+  pscHit: number;
+  /** Setting A and/or D in memory with a locked update. */
+  adUpdate: number;
+  /** Delivering a #PF/#GP and returning from its handler (the handler's own work is the host's). */
+  faultEntryExit: number;
+  /** Sending a TLB-shootdown IPI and waiting for it (charged to each CPU involved). */
+  ipi: number;
+  /**
+   * Cycles of the access itself, translation aside (so translation overhead can be a share of a
+   * total). Default 4: an L1D load-to-use hit on the cores here.
+   */
+  baseAccess?: number;
+}
+
+export interface CpuPreset {
+  /** Preset id as used on the command line, e.g. "skylake". */
+  name: string;
+  /** Human name, e.g. "Intel Skylake (client and server)". */
+  description: string;
+  /** L1 instruction TLB arrays. */
+  itlb: TlbArrayConfig[];
+  /** L1 data TLB arrays. */
+  dtlb: TlbArrayConfig[];
+  /** Second-level (unified instruction + data) TLB arrays. */
+  stlb: TlbArrayConfig[];
+  psc: PscConfig;
+  latency: LatencyConfig;
+  /**
+   * Where each number comes from: keys are field paths ("dtlb[0]", "latency.stlbHit", "psc.pde"),
+   * values cite the document, table or measurement, and say which was chosen where sources disagree.
+   */
+  sources: Record<string, string>;
+}

@@ -1,0 +1,213 @@
+/**
+ * The batch-replay driver: the host side of the core's replay loop. Trace readers write records
+ * straight into the core's batch buffer (TraceBatch); Replayer runs the batch in one core call,
+ * and on a fault hands it to a policy (default: DemandMapper, which maps any touched page on first
+ * touch, so a raw trace of virtual addresses just works), then resumes at the faulting record.
+ * No JS↔Wasm crossing per access.
+ */
+import type { Machine } from "./Machine.js";
+import { BuddyTableSource } from "./tablesource.js";
+import { WasmmuError } from "../errors.js";
+import type { AccessKind, CpuException } from "../types.js";
+import { decodePageFaultError } from "./decode.js";
+
+/** Record kinds as the core encodes them (assembly/replay/loop.ts). */
+export const REC_KIND: Record<AccessKind, number> = { read: 0, write: 1, fetch: 2 };
+export const REC_USER = 1 << 4;
+export const REC_IMPLICIT = 1 << 5;
+
+/**
+ * A view of the core's trace batch buffer: records of 16 bytes (vaddr u64, size u8, kind u8,
+ * cpu u16, reserved u32). Setters take the address as two 32-bit halves so parsers that hold
+ * addresses as numbers never build a bigint.
+ */
+export class TraceBatch {
+  /** Records the buffer holds. */
+  readonly capacity: number;
+  private readonly u32: Uint32Array;
+  private readonly u8: Uint8Array;
+  private readonly u16: Uint16Array;
+
+  /** @internal */
+  constructor(memory: WebAssembly.Memory, base: number, capacity: number) {
+    this.capacity = capacity;
+    this.u32 = new Uint32Array(memory.buffer, base, capacity * 4);
+    this.u8 = new Uint8Array(memory.buffer, base, capacity * 16);
+    this.u16 = new Uint16Array(memory.buffer, base, capacity * 8);
+  }
+
+  /** Write record `i`: address halves, size in bytes, kind byte (REC_KIND | REC_USER …), CPU. */
+  set(i: number, lo: number, hi: number, size: number, kind: number, cpu: number): void {
+    const w = i << 2;
+    this.u32[w] = lo;
+    this.u32[w + 1] = hi;
+    const b = i << 4;
+    this.u8[b + 8] = size;
+    this.u8[b + 9] = kind;
+    this.u16[(i << 3) + 5] = cpu;
+    this.u32[w + 3] = 0;
+  }
+
+  /** Write record `i` from a number (< 2^53) or bigint address. */
+  setAddress(i: number, vaddr: number | bigint, size: number, kind: number, cpu: number): void {
+    if (typeof vaddr === "bigint") this.set(i, Number(vaddr & 0xffff_ffffn), Number((vaddr >> 32n) & 0xffff_ffffn), size, kind, cpu);
+    else this.set(i, vaddr >>> 0, Math.floor(vaddr / 4294967296) >>> 0, size, kind, cpu);
+  }
+
+  /** Read back record `i` (for error messages and tests). */
+  get(i: number): { vaddr: bigint; size: number; kind: number; cpu: number } {
+    const w = i << 2;
+    return {
+      vaddr: (BigInt(this.u32[w + 1]) << 32n) | BigInt(this.u32[w]),
+      size: this.u8[(i << 4) + 8],
+      kind: this.u8[(i << 4) + 9],
+      cpu: this.u16[(i << 3) + 5],
+    };
+  }
+}
+
+/** A fault the replay loop stopped on. */
+export interface ReplayFault {
+  /** Index of the record in the batch. */
+  index: number;
+  cpu: number;
+  vaddr: bigint;
+  kind: AccessKind;
+  user: boolean;
+  exception: CpuException;
+}
+
+/** What a fault policy decided: resume at the same record, skip it, or stop the replay. */
+export type FaultDecision = "retry" | "skip" | "stop";
+export type FaultPolicy = (fault: ReplayFault) => FaultDecision;
+
+/**
+ * The default policy for raw traces: map any touched page on first touch (user, writable,
+ * executable), 4 KiB pages or 2 MiB pages where asked, frames and tables from the buddy allocator.
+ * All CPUs share one address space (threads of one process), whose top-level table this creates
+ * and loads into every CPU's CR3. Entries are written by the core's ptMap (one call per fault).
+ */
+export class DemandMapper {
+  readonly root: bigint;
+  private readonly machine: Machine;
+  private readonly huge: boolean;
+  private readonly levels: number;
+  /** Pages mapped, by size. */
+  readonly mapped = { "4K": 0, "2M": 0 };
+
+  constructor(machine: Machine, opts: { pages?: "4k" | "2m" } = {}) {
+    this.machine = machine;
+    this.huge = opts.pages === "2m";
+    this.levels = machine.config.paging;
+    const root = new BuddyTableSource(machine).allocTable();
+    if (root === null) throw new WasmmuError("OUT_OF_MEMORY", "no frame for the replay address space's top-level table");
+    this.root = root;
+    for (let i = 0; i < machine.config.cpus; i++) {
+      const e = machine.cpu(i).writeCr3(this.root);
+      if (e) throw new WasmmuError("CORE_TRAP", `loading the replay address space into CR3 raised #${e.vector}`);
+    }
+  }
+
+  /** The policy function: maps not-present faults, refuses everything else. */
+  readonly policy: FaultPolicy = (f) => {
+    if (f.exception.vector !== "PF" || f.exception.bits.present) return "stop";
+    this.map(f.vaddr);
+    return "retry";
+  };
+
+  /** Map the page containing `vaddr` (2 MiB when asked and that 2 MiB region has no 4 KiB table yet). */
+  map(vaddr: bigint): void {
+    const e = this.machine._core.exports;
+    const va = BigInt.asUintN(64, vaddr);
+    if (this.huge) {
+      const pmd = BigInt.asUintN(64, e.ptEntryAddress(this.root, this.levels, va, 2));
+      if (pmd === 0n || this.machine.phys.read64(pmd) === 0n) {
+        const pfn = this.machine.frames.alloc(9);
+        if (pfn !== null) {
+          this.check(e.ptMap(this.root, this.levels, va & ~0x1f_ffffn, 2, (BigInt(pfn) << 12n) | LEAF_2M, TABLE));
+          this.mapped["2M"]++;
+          return;
+        }
+      }
+    }
+    const pfn = this.machine.frames.alloc(0);
+    if (pfn === null) {
+      throw new WasmmuError("OUT_OF_MEMORY", `demand paging ran out of frames after mapping ${this.mapped["4K"]} 4 KiB and ${this.mapped["2M"]} 2 MiB pages: the trace touches more than the machine's RAM (raise ram, or use memory: "tables-only")`);
+    }
+    this.check(e.ptMap(this.root, this.levels, va & ~0xfffn, 1, (BigInt(pfn) << 12n) | LEAF_4K, TABLE));
+    this.mapped["4K"]++;
+  }
+
+  private check(status: number): void {
+    if (status === -1) throw new WasmmuError("OUT_OF_MEMORY", "demand paging ran out of frames for page tables");
+    if (status !== 0) throw new WasmmuError("CORE_TRAP", `ptMap refused a demand mapping (status ${status})`);
+  }
+}
+
+/** P|RW|US: leaves and tables of the demand-mapped address space (A and D left for the walker). */
+const TABLE = 0x7n;
+const LEAF_4K = 0x7n;
+const LEAF_2M = 0x87n;
+
+export interface ReplayResult {
+  /** Records completed. */
+  completed: number;
+  /** Faults resolved by the policy (retried or skipped). */
+  faults: number;
+  /** Set when the replay stopped early: the fault the policy refused, or a malformed record. */
+  stopped?: { index: number; reason: "fault" | "bad-record"; fault?: ReplayFault };
+}
+
+const KINDS: AccessKind[] = ["read", "write", "fetch"];
+
+/** Runs batches through the core's replay loop, resolving faults with a policy. */
+export class Replayer {
+  readonly batch: TraceBatch;
+  private readonly machine: Machine;
+  private readonly policy: FaultPolicy;
+
+  constructor(machine: Machine, policy: FaultPolicy) {
+    this.machine = machine;
+    this.policy = policy;
+    const e = machine._core.exports;
+    this.batch = new TraceBatch(e.memory, e.traceBuffer() >>> 0, e.traceCapacityRecords() >>> 0);
+  }
+
+  /** Replay records [0, count) of the batch buffer. */
+  run(count: number): ReplayResult {
+    if (!Number.isInteger(count) || count < 0 || count > this.batch.capacity) {
+      throw new WasmmuError("INVALID_ARGUMENT", `count must be 0..${this.batch.capacity}, got ${count}`);
+    }
+    const core = this.machine._core;
+    const e = core.exports;
+    const done = core.constant("REPLAY_DONE");
+    const bad = core.constant("REPLAY_BAD_RECORD");
+    let start = 0;
+    let faults = 0;
+    while (start < count) {
+      const at = core.guard("replay", [start, count], () => e.replay(start, count)) >>> 0;
+      const status = e.replayStatusWord() >>> 0;
+      if (status === done) return { completed: count, faults };
+      const rec = this.batch.get(at);
+      if (status === bad) return { completed: at, faults, stopped: { index: at, reason: "bad-record" } };
+      const fault = this.faultAt(at, rec);
+      const decision = this.policy(fault);
+      faults++;
+      if (decision === "stop") return { completed: at, faults: faults - 1, stopped: { index: at, reason: "fault", fault } };
+      start = decision === "skip" ? at + 1 : at;
+    }
+    return { completed: count, faults };
+  }
+
+  private faultAt(index: number, rec: { vaddr: bigint; kind: number; cpu: number }): ReplayFault {
+    const t = this.machine.cpu(rec.cpu).lastResult();
+    return {
+      index,
+      cpu: rec.cpu,
+      vaddr: t.vaddr,
+      kind: KINDS[rec.kind & 3] ?? "read",
+      user: (rec.kind & REC_USER) !== 0,
+      exception: t.ok ? { vector: "PF", vectorNumber: 14, errorCode: 0, bits: decodePageFaultError(0), cr2: t.vaddr } : t.exception,
+    };
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * From a CPU preset (plus overrides) to the core's configuration block: TLB arrays, PSC sizes,
+ * latencies, trace batch size. Validates every number with a message that names the field.
+ *
+ * Override paths (the CLI's `--set`, and MachineConfig.overrides):
+ *   itlb[i].entries|ways|policy|sizes, dtlb[i].…, stlb[i].…   one array of a role
+ *   l1i = itlb[0], l1d = dtlb[0], l2 = stlb = stlb[0]        shorthands
+ *   psc.pde|pdpte|pml4e|pml5e                                paging-structure-cache entries
+ *   latency.l1Hit|stlbHit|walkMemRef|pscHit|adUpdate|faultEntryExit|ipi|baseAccess
+ * Values: integers; policy lru|plru|random; sizes like 4K, 4K+2M, 4K+2M+1G.
+ * Setting entries alone keeps the ways (so "l1d.entries=128" on a 4-way array gives 32 sets).
+ */
+import type { Core } from "./core.js";
+import { WasmmuError } from "../errors.js";
+import type { CpuPreset, LatencyConfig, PageSizeName, ReplacementPolicy, TlbArrayConfig } from "./presets/types.js";
+
+const ROLES = { itlb: 0, dtlb: 1, stlb: 2 } as const;
+type Role = keyof typeof ROLES;
+const POLICIES: Record<ReplacementPolicy, number> = { lru: 0, plru: 1, random: 2 };
+const SIZE_BITS: Record<PageSizeName, number> = { "4K": 1, "2M": 2, "1G": 4 };
+export const LATENCY_KEYS = ["l1Hit", "stlbHit", "walkMemRef", "pscHit", "adUpdate", "faultEntryExit", "ipi", "baseAccess"] as const;
+const PSC_KEYS = ["pde", "pdpte", "pml4e", "pml5e"] as const;
+const DEFAULT_BASE_ACCESS = 4;
+
+function bad(field: string, msg: string): WasmmuError {
+  return new WasmmuError("INVALID_CONFIG", `${field}: ${msg}`, { option: field });
+}
+
+/** A deep copy of `preset` with `overrides` applied (paths as in the file comment). */
+export function applyOverrides(preset: CpuPreset, overrides: Record<string, string | number> = {}): CpuPreset {
+  const p: CpuPreset = JSON.parse(JSON.stringify(preset)) as CpuPreset;
+  for (const [rawPath, rawValue] of Object.entries(overrides)) {
+    const path = rawPath.trim()
+      .replace(/^l1i\b/, "itlb[0]").replace(/^l1d\b/, "dtlb[0]").replace(/^(l2|stlb)(?=\.)/, "stlb[0]");
+    const value = String(rawValue).trim();
+    const int = () => {
+      if (!/^\d+$/.test(value)) throw bad(rawPath, `expected a non-negative integer, got "${value}"`);
+      return Number(value);
+    };
+    let m: RegExpExecArray | null;
+    if ((m = /^(itlb|dtlb|stlb)\[(\d+)\]\.(entries|ways|policy|sizes)$/.exec(path))) {
+      const list = p[m[1] as Role];
+      const i = Number(m[2]);
+      if (i > list.length) throw bad(rawPath, `${m[1]} has ${list.length} arrays; add them in order (index ${list.length} next)`);
+      if (i === list.length) list.push({ entries: 0, ways: 0, sizes: ["4K"], policy: "lru" });
+      const a = list[i];
+      if (m[3] === "entries") a.entries = int();
+      else if (m[3] === "ways") a.ways = int();
+      else if (m[3] === "policy") {
+        if (!(value in POLICIES)) throw bad(rawPath, `policy must be lru, plru or random, got "${value}"`);
+        a.policy = value as ReplacementPolicy;
+      } else {
+        const sizes = value.split("+").map((s) => s.trim().toUpperCase());
+        for (const s of sizes) if (!(s in SIZE_BITS)) throw bad(rawPath, `sizes are 4K, 2M, 1G joined by +, got "${value}"`);
+        a.sizes = sizes as PageSizeName[];
+      }
+      if (a.ways === 0) a.ways = a.entries;
+    } else if ((m = /^psc\.(pde|pdpte|pml4e|pml5e)$/.exec(path))) {
+      p.psc[m[1] as keyof CpuPreset["psc"]] = int();
+    } else if ((m = /^latency\.(\w+)$/.exec(path)) && (LATENCY_KEYS as readonly string[]).includes(m[1])) {
+      (p.latency as unknown as Record<string, number>)[m[1]] = int();
+    } else {
+      throw bad(rawPath, "unknown parameter; use itlb[i]/dtlb[i]/stlb[i] (or l1i, l1d, l2) .entries/.ways/.policy/.sizes, psc.pde|pdpte|pml4e|pml5e, latency.<name>");
+    }
+  }
+  // Arrays with 0 entries are removed (a way to drop one from a preset).
+  for (const r of Object.keys(ROLES) as Role[]) p[r] = p[r].filter((a) => a.entries > 0);
+  return p;
+}
+
+function checkArray(field: string, a: TlbArrayConfig): void {
+  if (!Number.isInteger(a.entries) || a.entries < 1 || a.entries > 65536) throw bad(`${field}.entries`, `must be 1..65536, got ${a.entries}`);
+  if (!Number.isInteger(a.ways) || a.ways < 1 || a.ways > 256) throw bad(`${field}.ways`, `must be 1..256, got ${a.ways}`);
+  if (a.entries % a.ways !== 0) throw bad(field, `${a.entries} entries are not a whole number of ${a.ways}-way sets`);
+  const sets = a.entries / a.ways;
+  if ((sets & (sets - 1)) !== 0) throw bad(field, `sets (entries / ways = ${sets}) must be a power of two`);
+  if (a.policy === "plru" && ((a.ways & (a.ways - 1)) !== 0 || a.ways > 32)) throw bad(`${field}.policy`, `tree PLRU needs a power-of-two number of ways ≤ 32, got ${a.ways}; use lru or random`);
+  if (!(a.policy in POLICIES)) throw bad(`${field}.policy`, `must be lru, plru or random`);
+  if (!Array.isArray(a.sizes) || a.sizes.length === 0 || a.sizes.some((s) => !(s in SIZE_BITS))) throw bad(`${field}.sizes`, `must list 4K, 2M and/or 1G`);
+}
+
+/** Validate a preset as the core will take it. */
+export function checkPreset(p: CpuPreset): void {
+  let n = 0;
+  for (const r of Object.keys(ROLES) as Role[]) {
+    if (!Array.isArray(p[r])) throw bad(r, "must be a list of arrays");
+    p[r].forEach((a, i) => checkArray(`${r}[${i}]`, a));
+    n += p[r].length;
+  }
+  if (n > 16) throw bad("tlb", `at most 16 TLB arrays per CPU, got ${n}`);
+  for (const k of PSC_KEYS) {
+    const v = p.psc[k];
+    if (!Number.isInteger(v) || v < 0 || v > 256) throw bad(`psc.${k}`, `must be 0..256 entries, got ${v}`);
+  }
+  for (const k of LATENCY_KEYS) {
+    const v = k === "baseAccess" ? (p.latency.baseAccess ?? DEFAULT_BASE_ACCESS) : p.latency[k as keyof LatencyConfig];
+    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 1_000_000) throw bad(`latency.${k}`, `must be an integer 0..1000000 cycles, got ${v}`);
+  }
+}
+
+/** The preset with every TLB and PSC removed: each access walks (the reference for coherence tests). */
+export function withoutTlbs(p: CpuPreset): CpuPreset {
+  return { ...p, name: `${p.name}-no-tlb`, itlb: [], dtlb: [], stlb: [], psc: { pml5e: 0, pml4e: 0, pdpte: 0, pde: 0 } };
+}
+
+/** Write the configuration block the core reads in init(). */
+export function writeConfigBlock(core: Core, p: CpuPreset, traceRecords: number, seed: number): void {
+  const e = core.exports;
+  const words = new Uint32Array(e.memory.buffer, e.configBlockPtr() >>> 0, core.constant("CONFIG_WORDS"));
+  words.fill(0);
+  let n = 0;
+  for (const r of Object.keys(ROLES) as Role[]) {
+    for (const a of p[r]) {
+      const b = 1 + n * 8;
+      words.set([ROLES[r], a.entries, a.ways, a.sizes.reduce((m, s) => m | SIZE_BITS[s], 0), POLICIES[a.policy], (seed + n * 7919) >>> 0], b);
+      n++;
+    }
+  }
+  words[0] = n;
+  const psc = core.constant("CONFIG_PSC");
+  words.set([p.psc.pde, p.psc.pdpte, p.psc.pml4e, p.psc.pml5e], psc);
+  const lat = core.constant("CONFIG_LATENCY");
+  LATENCY_KEYS.forEach((k, i) => { words[lat + i] = k === "baseAccess" ? (p.latency.baseAccess ?? DEFAULT_BASE_ACCESS) : p.latency[k]; });
+  words[core.constant("CONFIG_TRACE")] = traceRecords;
+}
