@@ -118,13 +118,15 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
   let translation: u64 = lat(LAT_L1_HIT);
 
   // L1
+  let rewalk = false;   // a clean entry on a write: the refill replaces it
   let e = roleLookup(c, l1First, l1Count, va, pcid);
   if (e != 0) {
     const d = lastArray;
     count(ctr, kind == KIND_FETCH ? Counter.TLB_L1I_HIT : Counter.TLB_L1D_HIT);
     countAt(ctr, <u32>Counter.TLB_L1_HIT_4K + ((load<u32>(e + E_FLAGS) >> TLBF_SIZE_SHIFT) & 3));
     const st = useEntry(c, ctr, e, va, acc, cr0, cr4, pcid);
-    if (st != 0xffff_ffff) {
+    rewalk = st == 0xffff_ffff;
+    if (!rewalk) {
       if (st == XLAT_OK) arrayTouch(d, e, tick); else translation += lat(LAT_FAULT);
       countN(ctr, Counter.CYCLES, cycles + translation);
       countN(ctr, Counter.CYCLES_TRANSLATION, translation);
@@ -141,7 +143,8 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
       countAt(ctr, kindRun + K_STLB_HIT);
       countAt(ctr, kindRun + K_STLB_HIT_4K + (size == 0 ? 0 : 1));
       const st = useEntry(c, ctr, e, va, acc, cr0, cr4, pcid);
-      if (st != 0xffff_ffff) {
+      rewalk = st == 0xffff_ffff;
+      if (!rewalk) {
         if (st == XLAT_OK) {
           arrayTouch(d, e, tick);
           // Refill L1 from the second-level entry (a splinter of it where L1 lacks the size).
@@ -149,7 +152,7 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
           const origin = (f >> TLBF_ORIGIN_SHIFT) & 3;
           const sh = sizeShift(size);
           const originBase = load<u64>(e + E_PFN) - (((va & ((<u64>1 << sizeShift(origin)) - 1)) >> sh) << (sh - 12));
-          if (roleFill(c, l1First, l1Count, va, origin, originBase, pcid, f, tick)) count(ctr, Counter.TLB_FILL);
+          if (roleFill(c, l1First, l1Count, va, origin, originBase, pcid, f, tick, true)) count(ctr, Counter.TLB_FILL);
         } else translation += lat(LAT_FAULT);
         countN(ctr, Counter.CYCLES, cycles + translation);
         countN(ctr, Counter.CYCLES_TRANSLATION, translation);
@@ -178,8 +181,8 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
     if ((rights & RIGHT_DIRTY) != 0) flags |= TLBF_DIRTY;
     if ((rights & RIGHT_GLOBAL) != 0 && (cr4 & CR4_PGE) != 0) flags |= TLBF_GLOBAL;
     const base = (load<u64>(res + RES_PADDR) & ~((<u64>1 << shift) - 1)) >> 12;
-    if (roleFill(c, nItlb + nDtlb, nStlb, va, size, base, pcid, flags, tick)) count(ctr, Counter.TLB_FILL);
-    if (roleFill(c, l1First, l1Count, va, size, base, pcid, flags, tick)) count(ctr, Counter.TLB_FILL);
+    if (roleFill(c, nItlb + nDtlb, nStlb, va, size, base, pcid, flags, tick, !rewalk)) count(ctr, Counter.TLB_FILL);
+    if (roleFill(c, l1First, l1Count, va, size, base, pcid, flags, tick, !rewalk)) count(ctr, Counter.TLB_FILL);
   } else {
     translation += lat(LAT_FAULT);
     // §4.10.4.1: a #PF invalidates the TLB entries for the address and the PSC entries that would

@@ -16,7 +16,7 @@
 
 import { CPU_TLB_DESC } from "../abi/layout";
 import {
-  DESC_SIZE, arrayBytes, arraySetup, arrayLookup, arrayFill, arrayClear, arrayFlushWhere, arrayFlushAddress,
+  DESC_SIZE, arrayBytes, arraySetup, arrayLookup, arrayFill, arrayFillAbsent, arrayClear, arrayFlushWhere, arrayFlushAddress,
   sizeShift, D_SETS, D_SIZES, E_FLAGS, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, POLICY_LRU, POLICY_PLRU, POLICY_RANDOM, ANY_PCID,
 } from "./tlbarray";
 import { cpuPtr } from "../arch/x86/cpu";
@@ -51,6 +51,8 @@ export let nStlb: u32 = 0;
 /** Descriptors per CPU: the TLB arrays, then one PSC array per level 2..5. */
 export let nDescs: u32 = 0;
 export let latencyBase: usize = 0;
+/** Some paging-structure cache has entries (else walks skip the PSC probes altogether). */
+export let pscConfigured: bool = false;
 let perCpuBytes: u64 = 0;
 
 @inline function cfg(i: u32): u32 {
@@ -97,6 +99,8 @@ export function tlbSetup(base: usize, cpus: u32, latency: usize): void {
   }
   nDescs = n + 4;
   perCpuBytes = tlbBytesPerCpu();
+  pscConfigured = false;
+  for (let l: u32 = 0; l < 4; l++) if (cfg(CFG_PSC + l) != 0) pscConfigured = true;
   latencyBase = latency;
   for (let l: u32 = 0; l < LAT_COUNT; l++) store<u32>(latency + (<usize>l << 2), cfg(CFG_LATENCY + l));
   for (let c: u32 = 0; c < cpus; c++) {
@@ -158,10 +162,11 @@ export let lastArray: usize = 0;
  * Fill one array of the role [first, first+count) with the translation of `va`: a page of size
  * `origin` whose first frame is `basePfn`. The array that holds that size takes it; if none does,
  * the largest smaller size held takes the piece containing `va` (a splinter, as hardware fractures
- * large pages into arrays without that size). No array at all: nothing is filled.
+ * large pages into arrays without that size). No array at all: nothing is filled. `absent`: the
+ * caller just missed on `va`, so no entry needs replacing.
  * @returns true if an entry was written
  */
-export function roleFill(c: usize, first: u32, count: u32, va: u64, origin: u32, basePfn: u64, pcid: u32, flags: u32, tick: u64): bool {
+export function roleFill(c: usize, first: u32, count: u32, va: u64, origin: u32, basePfn: u64, pcid: u32, flags: u32, tick: u64, absent: bool): bool {
   let best: usize = 0;
   let bestSize: i32 = -1;
   for (let i = first; i < first + count; i++) {
@@ -181,7 +186,8 @@ export function roleFill(c: usize, first: u32, count: u32, va: u64, origin: u32,
   // The frame of the piece containing va: base + (offset of that piece in 4 KiB frames).
   const offsetPages = (va & ((<u64>1 << sizeShift(origin)) - 1)) >> sh << (sh - 12);
   const f = (flags & ~((<u32>3 << TLBF_SIZE_SHIFT) | (<u32>3 << TLBF_ORIGIN_SHIFT))) | (s << TLBF_SIZE_SHIFT) | (origin << TLBF_ORIGIN_SHIFT);
-  arrayFill(best, va >> sh, basePfn + offsetPages, pcid, f, tick);
+  if (absent) arrayFillAbsent(best, va >> sh, basePfn + offsetPages, pcid, f, tick);
+  else arrayFill(best, va >> sh, basePfn + offsetPages, pcid, f, tick);
   return true;
 }
 

@@ -10,12 +10,15 @@
 //   +24 policy u32      +28 rng u32 (xorshift32 state)
 //   +32 keys u32 ptr    +36 entries u32 ptr +40 plru u32 ptr (u64 per set)
 //   +44 role u32        +48 level u32 (PSC: 2..5)   +52 splinters u32 (entries filled smaller than their page)
+//   +56 stamps u32 ptr
 //
 //   keys:    sets × waysPadded u32: low 32 bits of (vpn >> setShift); INVALID_KEY when empty
+//   stamps:  sets × waysPadded u64: the CPU clock at the last use (LRU) or fill; 0 = invalid.
+//            Kept apart from the entries so choosing a victim reads one or two cache lines.
 //   Entry, ENTRY_SIZE = 32 bytes (same index as its key)
 //   +0  vpn u64 (linear address >> the entry's page shift)
 //   +8  pfn u64 (4 KiB frame of the page start; PSC: frame of the next table)
-//   +16 pcid u16   +18 (pad) u16   +20 flags u32 (TLBF_*)   +24 stamp u64 (LRU: last use)
+//   +16 pcid u16   +18 (pad) u16   +20 flags u32 (TLBF_*)   +24 (reserved) u64
 //
 // Replacement (chosen per array): "lru" evicts the way with the oldest stamp (exact LRU),
 // "plru" a tree pseudo-LRU over power-of-two ways (ways-1 bits per set), "random" a seeded
@@ -36,6 +39,7 @@
 @inline export const D_ROLE: usize = 44;
 @inline export const D_LEVEL: usize = 48;
 @inline export const D_SPLINTERS: usize = 52;
+@inline export const D_STAMPS: usize = 56;
 
 @inline export const ENTRY_SIZE: usize = 32;
 @inline export const ENTRY_SHIFT: usize = 5;
@@ -43,7 +47,6 @@
 @inline export const E_PFN: usize = 8;
 @inline export const E_PCID: usize = 16;
 @inline export const E_FLAGS: usize = 20;
-@inline export const E_STAMP: usize = 24;
 
 @inline export const INVALID_KEY: u32 = 0xffff_ffff;
 
@@ -78,7 +81,7 @@
 /** Bytes of linear memory an array of `sets` × `ways` needs (keys, entries, PLRU words). */
 export function arrayBytes(sets: u32, ways: u32): u64 {
   const wp = (ways + 3) & ~3;
-  return <u64>sets * wp * 4 + <u64>sets * wp * ENTRY_SIZE + <u64>sets * 8 + 64;
+  return <u64>sets * wp * 4 + <u64>sets * wp * ENTRY_SIZE + <u64>sets * wp * 8 + <u64>sets * 8 + 64;
 }
 
 /** Lay out an array's storage at `mem` (16-byte aligned) and fill its descriptor. Empty. */
@@ -94,9 +97,11 @@ export function arraySetup(d: usize, mem: usize, role: u32, level: u32, sets: u3
   store<u32>(d + D_RNG, seed == 0 ? 0x9e37_79b9 : seed);
   const keys = (mem + 15) & ~15;
   const entries = keys + <usize>sets * wp * 4;
+  const stamps = entries + <usize>sets * wp * ENTRY_SIZE;
   store<u32>(d + D_KEYS, <u32>keys);
   store<u32>(d + D_ENTRIES, <u32>entries);
-  store<u32>(d + D_PLRU, <u32>(entries + <usize>sets * wp * ENTRY_SIZE));
+  store<u32>(d + D_STAMPS, <u32>stamps);
+  store<u32>(d + D_PLRU, <u32>(stamps + <usize>sets * wp * 8));
   store<u32>(d + D_ROLE, role);
   store<u32>(d + D_LEVEL, level);
   arrayClear(d);
@@ -109,6 +114,7 @@ export function arrayClear(d: usize): void {
   const n = <usize>sets * wp;
   memory.fill(load<u32>(d + D_KEYS), 0xff, n << 2);
   memory.fill(load<u32>(d + D_ENTRIES), 0, n << ENTRY_SHIFT);
+  memory.fill(load<u32>(d + D_STAMPS), 0, n << 3);
   memory.fill(load<u32>(d + D_PLRU), 0, <usize>sets << 3);
   store<u32>(d + D_SPLINTERS, 0);
 }
@@ -141,11 +147,16 @@ export function arrayClear(d: usize): void {
   return 0;
 }
 
+/** The stamp word of entry `e` of array `d`. */
+@inline export function stampOf(d: usize, e: usize): usize {
+  return <usize>load<u32>(d + D_STAMPS) + ((e - <usize>load<u32>(d + D_ENTRIES)) >> (ENTRY_SHIFT - 3));
+}
+
 /** Record a use of entry `e` of array `d` for the replacement policy (`tick`: the CPU's clock). */
 @inline export function arrayTouch(d: usize, e: usize, tick: u64): void {
   const policy = load<u32>(d + D_POLICY);
   if (policy == POLICY_LRU) {
-    store<u64>(e + E_STAMP, tick);
+    store<u64>(stampOf(d, e), tick);
   } else if (policy == POLICY_PLRU) {
     const index = <u32>((e - <usize>load<u32>(d + D_ENTRIES)) >> ENTRY_SHIFT);
     const wp = load<u32>(d + D_WAYS_PADDED);
@@ -181,58 +192,78 @@ function plruVictim(d: usize, set: u32): u32 {
 }
 
 /**
- * Insert a translation, replacing an entry for the same page/size/PCID if present, else an
- * invalid way, else the policy's victim. @returns the entry written
+ * Insert a translation, replacing an entry for the same page/size/PCID if present (a re-walk
+ * after a write through a clean entry), else as arrayFillAbsent. @returns the entry written
  */
 export function arrayFill(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, tick: u64): usize {
   const set = <u32>vpn & load<u32>(d + D_SET_MASK);
   const ways = load<u32>(d + D_WAYS);
   const wp = load<u32>(d + D_WAYS_PADDED);
   const first = set * wp;
-  const keys = <usize>load<u32>(d + D_KEYS) + (<usize>first << 2);
   const entries = <usize>load<u32>(d + D_ENTRIES) + (<usize>first << ENTRY_SHIFT);
   const size = (flags >> TLBF_SIZE_SHIFT) & 3;
-  let way: u32 = 0xffff_ffff;
-  let freeWay: u32 = 0xffff_ffff;
   for (let w: u32 = 0; w < ways; w++) {
     const e = entries + (<usize>w << ENTRY_SHIFT);
     const f = load<u32>(e + E_FLAGS);
-    if ((f & TLBF_VALID) == 0) { if (freeWay == 0xffff_ffff) freeWay = w; continue; }
-    if (load<u64>(e + E_VPN) == vpn && ((f >> TLBF_SIZE_SHIFT) & 3) == size && <u32>load<u16>(e + E_PCID) == pcid) { way = w; break; }
+    if ((f & TLBF_VALID) != 0 && load<u64>(e + E_VPN) == vpn && ((f >> TLBF_SIZE_SHIFT) & 3) == size &&
+      <u32>load<u16>(e + E_PCID) == pcid) {
+      writeEntry(d, first + w, vpn, pfn, pcid, flags, tick);
+      return e;
+    }
   }
-  if (way == 0xffff_ffff) way = freeWay;
-  if (way == 0xffff_ffff) {
-    const policy = load<u32>(d + D_POLICY);
-    if (policy == POLICY_LRU) {
-      let oldest: u64 = 0xffff_ffff_ffff_ffff;
-      for (let w: u32 = 0; w < ways; w++) {
-        const s = load<u64>(entries + (<usize>w << ENTRY_SHIFT) + E_STAMP);
-        if (s < oldest) { oldest = s; way = w; }
-      }
-    } else if (policy == POLICY_PLRU) {
-      way = plruVictim(d, set);
-    } else {
+  return arrayFillAbsent(d, vpn, pfn, pcid, flags, tick);
+}
+
+/** Write entry `index` of array `d` (key, entry, stamp; PLRU/policy bookkeeping). */
+@inline function writeEntry(d: usize, index: u32, vpn: u64, pfn: u64, pcid: u32, flags: u32, tick: u64): usize {
+  const e = <usize>load<u32>(d + D_ENTRIES) + (<usize>index << ENTRY_SHIFT);
+  store<u32>(<usize>load<u32>(d + D_KEYS) + (<usize>index << 2), keyOf(d, vpn));
+  store<u64>(e + E_VPN, vpn);
+  store<u64>(e + E_PFN, pfn);
+  store<u16>(e + E_PCID, <u16>pcid);
+  store<u32>(e + E_FLAGS, flags | TLBF_VALID);
+  store<u64>(<usize>load<u32>(d + D_STAMPS) + (<usize>index << 3), tick);
+  if (((flags >> TLBF_ORIGIN_SHIFT) & 3) != ((flags >> TLBF_SIZE_SHIFT) & 3)) store<u32>(d + D_SPLINTERS, load<u32>(d + D_SPLINTERS) + 1);
+  if (load<u32>(d + D_POLICY) == POLICY_PLRU) {
+    const wp = load<u32>(d + D_WAYS_PADDED);
+    plruTouch(d, index / wp, index % wp);
+  }
+  return e;
+}
+
+/**
+ * arrayFill for a translation known to be absent (the caller just missed on it): an invalid way
+ * (stamp 0) if there is one, else the policy's victim. @returns the entry written
+ */
+export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, tick: u64): usize {
+  const set = <u32>vpn & load<u32>(d + D_SET_MASK);
+  const ways = load<u32>(d + D_WAYS);
+  const first = set * load<u32>(d + D_WAYS_PADDED);
+  const stamps = <usize>load<u32>(d + D_STAMPS) + (<usize>first << 3);
+  const policy = load<u32>(d + D_POLICY);
+  let way: u32 = 0;
+  let oldest: u64 = 0xffff_ffff_ffff_ffff;
+  for (let w: u32 = 0; w < ways; w++) {
+    const s = load<u64>(stamps + (<usize>w << 3));
+    if (s < oldest) { oldest = s; way = w; }
+  }
+  if (oldest != 0 && policy != POLICY_LRU) {
+    if (policy == POLICY_PLRU) way = plruVictim(d, set);
+    else {
       let x = load<u32>(d + D_RNG);
       x ^= x << 13; x ^= x >> 17; x ^= x << 5;
       store<u32>(d + D_RNG, x);
       way = x % ways;
     }
   }
-  const e = entries + (<usize>way << ENTRY_SHIFT);
-  store<u32>(keys + (<usize>way << 2), keyOf(d, vpn));
-  store<u64>(e + E_VPN, vpn);
-  store<u64>(e + E_PFN, pfn);
-  store<u16>(e + E_PCID, <u16>pcid);
-  store<u32>(e + E_FLAGS, flags | TLBF_VALID);
-  if (((flags >> TLBF_ORIGIN_SHIFT) & 3) != size) store<u32>(d + D_SPLINTERS, load<u32>(d + D_SPLINTERS) + 1);
-  arrayTouch(d, e, tick);
-  return e;
+  return writeEntry(d, first + way, vpn, pfn, pcid, flags, tick);
 }
 
 /** Invalidate entry `e` of array `d`. */
 @inline export function arrayInvalidate(d: usize, e: usize): void {
   const index = (e - <usize>load<u32>(d + D_ENTRIES)) >> ENTRY_SHIFT;
   store<u32>(<usize>load<u32>(d + D_KEYS) + (index << 2), INVALID_KEY);
+  store<u64>(<usize>load<u32>(d + D_STAMPS) + (index << 3), 0);
   store<u32>(e + E_FLAGS, 0);
 }
 

@@ -40,7 +40,7 @@ import { cpuPtr, maxPhyAddr, features, physReserved, numCpus } from "../arch/x86
 import { physLoadEntry, physCmpxchgEntry } from "../phys/ram";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, ACC_PROBE, DENY_RIGHTS, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
-import { pscDesc } from "./tlb";
+import { pscDesc, pscConfigured } from "./tlb";
 import { arrayLookup, arrayFill, arrayTouch, D_SETS, E_PFN, E_FLAGS, TLBF_WRITE, TLBF_USER, TLBF_NX } from "./tlbarray";
 
 export { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT, ACC_PROBE } from "./rights";
@@ -66,7 +66,8 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
  * The walk itself. With `usePsc`, start below the deepest paging-structure-cache hit for `pcid`
  * and, after a successful walk, cache the non-leaf entries it read (§4.10.3.1).
  */
-export function walk(cpu: u32, va: u64, acc: u32, usePsc: bool, pcid: u32): u32 {
+export function walk(cpu: u32, va: u64, acc: u32, usePscArg: bool, pcid: u32): u32 {
+  const usePsc = usePscArg && pscConfigured;
   const c = cpuPtr(cpu);
   const res = c + CPU_RESULT;
   const probe = (acc & ACC_PROBE) != 0;

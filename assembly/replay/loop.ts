@@ -16,13 +16,17 @@
 // why: REPLAY_DONE (== end), REPLAY_FAULT (that record faulted; its CPU's result record and CR2
 // describe it), REPLAY_BAD_RECORD (CPU id or kind out of range).
 //
-// Fast path. Most records of a trace are user-mode accesses that hit the first L1 array at
-// 4 KiB. For those, with CR4.PKE=0, the rights check of rights.ts reduces to flag tests (user
-// read: U; user write: U, W and D; user fetch: U and not NX), so the loop tests the entry's
-// flags against a mask and, on success, only stamps the entry and bumps counters kept in locals
-// until the CPU changes or the batch ends. Anything else — a miss, a clean entry on a write,
-// a supervisor access, PKE on, a straddle — takes the full path (access.ts), which is the
-// reference: the fast path may only ever decline, never decide differently.
+// Fast path. Most records are user-mode accesses within one page that hit at 4 KiB in the first
+// L1 array, or miss it and hit the first second-level array. For those, with CR4.PKE=0, the
+// rights check of rights.ts reduces to flag tests (user read: U; user write: U, W and D; user
+// fetch: U and not NX), so the loop tests the entry's flags against a mask and, on success,
+// stamps the entry (and fills L1 from the second level) and counts in locals until the CPU
+// changes or the batch ends. It also remembers the last entry it used per L1 array, so a run of
+// accesses to one page skips the lookup (nothing else can change the arrays between two fast-path
+// accesses: the memo is dropped whenever the full path runs). Anything else — a miss in both, a
+// clean entry on a write, a supervisor access, PKE on, a straddle — takes the full path
+// (access.ts), which is the reference: the fast path may only ever decline, never decide
+// differently, and it counts exactly what the full path would.
 
 import { CPU_CR3, CPU_CR4, CPU_TICK } from "../abi/layout";
 import { CR4_PCIDE, CR4_PKE, CR3_PCID_MASK } from "../arch/x86/regs";
@@ -30,9 +34,12 @@ import { cpuPtr, numCpus } from "../arch/x86/cpu";
 import { XLAT_OK } from "../arch/x86/fault";
 import { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT } from "../mmu/rights";
 import { tlbTranslate } from "../mmu/access";
-import { isCanonical } from "../mmu/walk";
-import { nItlb, nDtlb, desc, latencyBase, LAT_L1_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
-import { arrayLookup, arrayTouch, D_SETS, D_SIZES, E_FLAGS, TLBF_USER, TLBF_WRITE, TLBF_DIRTY, TLBF_NX, TLBF_SIZE_SHIFT } from "../mmu/tlbarray";
+import { nItlb, nDtlb, nStlb, desc, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
+import {
+  arrayTouch, arrayFillAbsent, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf, D_KEYS, D_ENTRIES, D_SET_MASK, D_SET_SHIFT, D_WAYS_PADDED,
+  E_VPN, E_PFN, E_PCID, E_FLAGS, ENTRY_SHIFT, TLBF_VALID, TLBF_GLOBAL, TLBF_USER, TLBF_WRITE, TLBF_DIRTY, TLBF_NX,
+  TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
+} from "../mmu/tlbarray";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 
 @inline export const RECORD_SIZE: usize = 16;
@@ -63,98 +70,240 @@ export function replaySetup(base: usize, capacity: u32): void {
   return acc;
 }
 
+/** The first array of a role when it holds 4 KiB pages (the fast path's), else 0. */
+function fastArray(c: usize, first: u32, n: u32): usize {
+  if (n == 0) return 0;
+  const d = desc(c, first);
+  if (load<u32>(d + D_SETS) == 0 || (load<u32>(d + D_SIZES) & 1) == 0) return 0;
+  return d;
+}
+
+/** The same lookup as arrayLookup, at 4 KiB. */
+@inline function probe4k(d: usize, vpn: u64, pcid: u32): usize {
+  const set = <u32>vpn & load<u32>(d + D_SET_MASK);
+  const wp = load<u32>(d + D_WAYS_PADDED);
+  const first = <usize>(set * wp);
+  const keys = <usize>load<u32>(d + D_KEYS) + (first << 2);
+  const entries = <usize>load<u32>(d + D_ENTRIES) + (first << ENTRY_SHIFT);
+  const kv = i32x4.splat(<i32>(vpn >> load<u32>(d + D_SET_SHIFT)));
+  for (let w: u32 = 0; w < wp; w += 4) {
+    let hits = i32x4.bitmask(i32x4.eq(v128.load(keys + (<usize>w << 2)), kv));
+    while (hits != 0) {
+      const e = entries + (<usize>(w + ctz(hits)) << ENTRY_SHIFT);
+      const f = load<u32>(e + E_FLAGS);
+      if ((f & TLBF_VALID) != 0 && load<u64>(e + E_VPN) == vpn && ((f >> TLBF_SIZE_SHIFT) & 3) == 0 &&
+        ((f & TLBF_GLOBAL) != 0 || <u32>load<u16>(e + E_PCID) == pcid)) return e;
+      hits &= hits - 1;
+    }
+  }
+  return 0;
+}
+
+// State of the CPU whose records the fast path is running, set by replay() when the CPU changes.
+let fCpu: usize = 0;        // CPU record
+let fD: usize = 0;          // first L1 data array (0: none usable)
+let fI: usize = 0;          // first L1 instruction array
+let fL2: usize = 0;         // first second-level array, when the fast path may use it (0: never)
+let fPcid: u32 = 0;
+let fTick: u64 = 0;
+// Counts since the last flush, packed 21 bits per kind (load, store, fetch) so they fit three
+// registers: accesses, L1 hits, second-level hits. fastRun stops at 2^20 records to stay exact.
+let fAccesses: u64 = 0;
+let fL1Hits: u64 = 0;
+let fL2Hits: u64 = 0;
+@inline const PACK: u64 = 21;
+@inline const FAST_RUN_MAX: u32 = 1 << 20;
+
+let mTick: u64 = 0;
+
+/**
+ * Reads and writes of CPU `cpu` to page `vpn`, whose L1 entry `e` (true LRU) allows them
+ * (writes only if `writeOk`), from record `i`. @returns the first record that is not one
+ */
+function memoRun(i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bool): u32 {
+  const dMemo = fD;
+  const base = traceBase;
+  let tick = mTick;
+  let accesses: u64 = 0;
+  const start = i;
+  const writeKind: u32 = writeOk ? REC_USER | REC_WRITE : 0xffff;
+  for (; i < end; i++) {
+    const r = base + (<usize>i << 4);
+    const kind = <u32>load<u8>(r, 9);
+    const va = load<u64>(r);
+    if ((kind != REC_USER && kind != writeKind) || <u32>load<u16>(r, 10) != cpu || (va >> 12) != vpn ||
+      (va & 0xfff) + <u64>load<u8>(r, 8) > 0x1000) break;
+    accesses += <u64>1 << (<u64>(kind & REC_WRITE) * PACK);
+  }
+  tick += <u64>(i - start);
+  if (i != start) store<u64>(stampOf(dMemo, e), tick);
+  mTick = tick;
+  fAccesses += accesses;
+  fL1Hits += accesses;
+  return i;
+}
+
+/**
+ * Run the fast path from record `i` while records belong to CPU `cpu` and hit; @returns the
+ * index of the first record it did not complete. Two loops: the inner one only handles data
+ * accesses to the page of the previous data access (the common run of a trace), with few live
+ * values so the compiler keeps them in registers; the outer one handles any other fast record.
+ */
+function fastRun(i: u32, end: u32, cpu: u32): u32 {
+  if (end - i > FAST_RUN_MAX) end = i + FAST_RUN_MAX;
+  const base = traceBase;
+  const dL1 = fD, iL1 = fI, l2 = fL2, pcid = fPcid;
+  const lruD = dL1 != 0 && load<u32>(dL1 + D_POLICY) == POLICY_LRU;
+  let tick = fTick;
+  let accesses: u64 = 0, l1Hits: u64 = 0, l2Hits: u64 = 0;
+  let memoVpnD: u64 = 0xffff_ffff_ffff_ffff, memoD: usize = 0;
+  let memoWrite = false;  // the memo entry also allows writes (U, W and D set)
+  let memoVpnI: u64 = 0xffff_ffff_ffff_ffff, memoI: usize = 0;
+  while (i < end) {
+    // Inner loop (its own small function, so its few values stay in registers): reads and
+    // writes to the memo page.
+    if (lruD && memoD != 0) {
+      mTick = tick;
+      i = memoRun(i, end, cpu, memoVpnD, memoD, memoWrite);
+      tick = mTick;
+      if (i >= end) break;
+    }
+    const r = base + (<usize>i << 4);
+    const kind = <u32>load<u8>(r, 9);
+    if (<u32>load<u16>(r, 10) != cpu || (kind & (REC_USER | REC_IMPLICIT | 3)) > (REC_USER | REC_FETCH) ||
+      (kind & REC_USER) == 0) break;
+    const va = load<u64>(r);
+    const size = <u32>load<u8>(r, 8);
+    const vpn = va >> 12;
+    if (((va + <u64>(size == 0 ? 0 : size - 1)) >> 12) != vpn) break;
+    const k = kind & 3;
+    const one = <u64>1 << (<u64>k * PACK);
+    if (k == REC_FETCH) {
+      let e: usize = memoVpnI == vpn ? memoI : 0;
+      if (e == 0) { if (iL1 == 0) break; e = probe4k(iL1, vpn, pcid); if (e == 0) break; }
+      if ((load<u32>(e + E_FLAGS) & (TLBF_USER | TLBF_NX)) != TLBF_USER) break;
+      arrayTouch(iL1, e, ++tick);
+      memoVpnI = vpn; memoI = e;
+      l1Hits += one;
+    } else {
+      const need: u32 = k == REC_WRITE ? TLBF_USER | TLBF_WRITE | TLBF_DIRTY : TLBF_USER;
+      if (dL1 == 0) break;
+      let e = probe4k(dL1, vpn, pcid);
+      if (e == 0) {
+        // L1 miss: with single 4 KiB-only arrays (fL2 ≠ 0) that is a miss of the whole L1.
+        if (l2 == 0) break;
+        const e2 = probe4k(l2, vpn, pcid);
+        if (e2 == 0) break;
+        const f = load<u32>(e2 + E_FLAGS);
+        if ((f & need) != need || ((f >> TLBF_ORIGIN_SHIFT) & 3) != 0) break;
+        arrayTouch(l2, e2, ++tick);
+        e = arrayFillAbsent(dL1, vpn, load<u64>(e2 + E_PFN), pcid, f, tick);
+        l2Hits += one;
+      } else {
+        if ((load<u32>(e + E_FLAGS) & need) != need) break;
+        arrayTouch(dL1, e, ++tick);
+        l1Hits += one;
+      }
+      const f = load<u32>(e + E_FLAGS);
+      memoVpnD = vpn; memoD = e;
+      memoWrite = (f & (TLBF_USER | TLBF_WRITE | TLBF_DIRTY)) == (TLBF_USER | TLBF_WRITE | TLBF_DIRTY);
+    }
+    accesses += one;
+    i++;
+  }
+  fTick = tick;
+  fAccesses += accesses;
+  fL1Hits += l1Hits;
+  fL2Hits += l2Hits;
+  return i;
+}
+
 /**
  * Replay records [start, end) of the batch buffer. @returns the index where it stopped (see the
  * status word); `end` when every record completed.
  */
 export function replay(start: u32, end: u32): u32 {
   if (end > traceCapacity) end = traceCapacity;
-  // Per-CPU state cached in locals while consecutive records use the same CPU.
   let cur: u32 = 0xffff_ffff;
   let c: usize = 0;
   let ctr: usize = 0;
-  let dL1: usize = 0;      // first L1 data array, if it holds 4 KiB pages (else 0)
-  let iL1: usize = 0;      // first L1 instruction array, likewise
-  let pcid: u32 = 0;
-  let fastOk = false;      // CR4.PKE=0: the flag-mask check is exact for user accesses
-  let tick: u64 = 0;
-  let nLoad: u64 = 0, nStore: u64 = 0, nFetch: u64 = 0, nHitD: u64 = 0, nHitI: u64 = 0;
-  const hitCycles = <u64>load<u32>(latencyBase + LAT_L1_HIT) + <u64>load<u32>(latencyBase + LAT_BASE_ACCESS);
-  const hitTranslation = <u64>load<u32>(latencyBase + LAT_L1_HIT);
+  let fastOk = false;
   let i = start;
-  for (; i < end; i++) {
+  while (i < end) {
     const r = traceBase + (<usize>i << 4);
-    const va = load<u64>(r);
-    const size = <u32>load<u8>(r, 8);
-    const kind = <u32>load<u8>(r, 9);
     const cpu = <u32>load<u16>(r, 10);
     if (cpu != cur) {
-      if (cur != 0xffff_ffff) flushLocals(c, ctr, tick, nLoad, nStore, nFetch, nHitD, nHitI, hitCycles, hitTranslation);
-      nLoad = 0; nStore = 0; nFetch = 0; nHitD = 0; nHitI = 0;
-      if (cpu >= numCpus) { cur = 0xffff_ffff; replayStatus = REPLAY_BAD_RECORD; return i; }
+      if (cur != 0xffff_ffff) flush(c, ctr);
+      if (cpu >= numCpus) { replayStatus = REPLAY_BAD_RECORD; return i; }
       cur = cpu;
       c = cpuPtr(cpu);
       ctr = counterBlock(cpu);
-      tick = load<u64>(c + CPU_TICK);
+      fCpu = c;
+      fTick = load<u64>(c + CPU_TICK);
       const cr4 = load<u64>(c + CPU_CR4);
-      pcid = (cr4 & CR4_PCIDE) != 0 ? <u32>(load<u64>(c + CPU_CR3) & CR3_PCID_MASK) : 0;
+      fPcid = (cr4 & CR4_PCIDE) != 0 ? <u32>(load<u64>(c + CPU_CR3) & CR3_PCID_MASK) : 0;
       fastOk = (cr4 & CR4_PKE) == 0;
-      dL1 = fastArray(c, nItlb, nDtlb);
-      iL1 = fastArray(c, 0, nItlb);
+      fD = fastArray(c, nItlb, nDtlb);
+      fI = fastArray(c, 0, nItlb);
+      const l2 = fastArray(c, nItlb + nDtlb, nStlb);
+      fL2 = nDtlb == 1 && nStlb == 1 && fD != 0 && l2 != 0 && load<u32>(fD + D_SIZES) == 1 && load<u32>(l2 + D_SIZES) == 1 ? l2 : 0;
     }
-    const k = kind & 3;
-    if (k == 3) { replayStatus = REPLAY_BAD_RECORD; break; }
-    const last = va + <u64>(size == 0 ? 0 : size - 1);
-    // Fast path: a user access within one page, hitting the first L1 array at 4 KiB.
-    if (fastOk && (kind & (REC_USER | REC_IMPLICIT)) == REC_USER && ((va ^ last) >> 12) == 0) {
-      const d = k == REC_FETCH ? iL1 : dL1;
-      if (d != 0) {
-        const e = arrayLookup(d, va >> 12, 0, pcid);
-        if (e != 0) {
-          const f = load<u32>(e + E_FLAGS);
-          const need: u32 = k == REC_WRITE ? TLBF_USER | TLBF_WRITE | TLBF_DIRTY : TLBF_USER;
-          const deny: u32 = k == REC_FETCH ? TLBF_NX : 0;
-          if ((f & need) == need && (f & deny) == 0 && ((f >> TLBF_SIZE_SHIFT) & 3) == 0) {
-            arrayTouch(d, e, ++tick);
-            if (k == REC_READ) nLoad++; else if (k == REC_WRITE) nStore++; else nFetch++;
-            if (k == REC_FETCH) nHitI++; else nHitD++;
-            continue;
-          }
-        }
-      }
+    if (fastOk) {
+      i = fastRun(i, end, cpu);
+      if (i >= end) break;
+      if (<u32>load<u16>(traceBase + (<usize>i << 4), 10) != cpu) continue;
     }
-    // Full path: hand the CPU's clock back to memory around it.
-    store<u64>(c + CPU_TICK, tick);
+    // Full path for record i: hand the CPU's clock back to memory around it.
+    const rec = traceBase + (<usize>i << 4);
+    const va = load<u64>(rec);
+    const size = <u32>load<u8>(rec, 8);
+    const kind = <u32>load<u8>(rec, 9);
+    if ((kind & 3) == 3) { replayStatus = REPLAY_BAD_RECORD; flush(c, ctr); return i; }
+    store<u64>(c + CPU_TICK, fTick);
     const acc = accessFlags(kind);
-    if (tlbTranslate(cpu, va, acc) != XLAT_OK) { replayStatus = REPLAY_FAULT; break; }
-    if (((va ^ last) >> 12) != 0) {
+    const last = va + <u64>(size == 0 ? 0 : size - 1);
+    let st = tlbTranslate(cpu, va, acc);
+    if (st == XLAT_OK && ((va ^ last) >> 12) != 0) {
       count(ctr, Counter.REPLAY_STRADDLE);
-      if (tlbTranslate(cpu, last & ~<u64>0xfff, acc) != XLAT_OK) { tick = load<u64>(c + CPU_TICK); replayStatus = REPLAY_FAULT; break; }
+      st = tlbTranslate(cpu, last & ~<u64>0xfff, acc);
     }
-    tick = load<u64>(c + CPU_TICK);
+    fTick = load<u64>(c + CPU_TICK);
+    if (st != XLAT_OK) { flush(c, ctr); replayStatus = REPLAY_FAULT; return i; }
+    i++;
   }
-  if (cur != 0xffff_ffff) flushLocals(c, ctr, tick, nLoad, nStore, nFetch, nHitD, nHitI, hitCycles, hitTranslation);
-  if (i >= end) replayStatus = REPLAY_DONE;
+  if (cur != 0xffff_ffff) flush(c, ctr);
+  replayStatus = REPLAY_DONE;
   return i;
 }
 
-/** The fast path's array: the first of a role's arrays, when it holds 4 KiB pages. */
-function fastArray(c: usize, first: u32, count: u32): usize {
-  if (count == 0) return 0;
-  const d = desc(c, first);
-  if (load<u32>(d + D_SETS) == 0 || (load<u32>(d + D_SIZES) & 1) == 0) return 0;
-  return d;
+@inline function unpack(v: u64, k: u64): u64 {
+  return (v >> (k * PACK)) & ((<u64>1 << PACK) - 1);
 }
 
-function flushLocals(c: usize, ctr: usize, tick: u64, nLoad: u64, nStore: u64, nFetch: u64, nHitD: u64, nHitI: u64, hitCycles: u64, hitTranslation: u64): void {
-  store<u64>(c + CPU_TICK, tick);
-  countN(ctr, Counter.ACCESS_LOAD, nLoad);
-  countN(ctr, Counter.ACCESS_STORE, nStore);
-  countN(ctr, Counter.ACCESS_FETCH, nFetch);
-  countN(ctr, Counter.TLB_L1D_HIT, nHitD);
-  countN(ctr, Counter.TLB_L1I_HIT, nHitI);
-  countN(ctr, Counter.TLB_L1_HIT_4K, nHitD + nHitI);
-  const hits = nHitD + nHitI;
-  countN(ctr, Counter.CYCLES, hits * hitCycles);
-  countN(ctr, Counter.CYCLES_TRANSLATION, hits * hitTranslation);
+/** Write the fast path's counts and clock back to the CPU's record and counter block. */
+function flush(c: usize, ctr: usize): void {
+  store<u64>(c + CPU_TICK, fTick);
+  const a = fAccesses, h = fL1Hits, s = fL2Hits;
+  fAccesses = 0; fL1Hits = 0; fL2Hits = 0;
+  if (a == 0) return;
+  const latL1 = <u64>load<u32>(latencyBase + LAT_L1_HIT);
+  const latL2 = <u64>load<u32>(latencyBase + LAT_STLB_HIT);
+  const latBase = <u64>load<u32>(latencyBase + LAT_BASE_ACCESS);
+  countN(ctr, Counter.ACCESS_LOAD, unpack(a, 0));
+  countN(ctr, Counter.ACCESS_STORE, unpack(a, 1));
+  countN(ctr, Counter.ACCESS_FETCH, unpack(a, 2));
+  const hitD = unpack(h, 0) + unpack(h, 1);
+  const hitI = unpack(h, 2);
+  countN(ctr, Counter.TLB_L1D_HIT, hitD);
+  countN(ctr, Counter.TLB_L1I_HIT, hitI);
+  countN(ctr, Counter.TLB_L1_HIT_4K, hitD + hitI);
+  countN(ctr, Counter.DTLB_LOAD_STLB_HIT, unpack(s, 0));
+  countN(ctr, Counter.DTLB_LOAD_STLB_HIT_4K, unpack(s, 0));
+  countN(ctr, Counter.DTLB_STORE_STLB_HIT, unpack(s, 1));
+  countN(ctr, Counter.DTLB_STORE_STLB_HIT_4K, unpack(s, 1));
+  const l2 = unpack(s, 0) + unpack(s, 1);
+  countN(ctr, Counter.TLB_FILL, l2);
+  const hits = hitD + hitI;
+  countN(ctr, Counter.CYCLES, hits * (latL1 + latBase) + l2 * (latL1 + latL2 + latBase));
+  countN(ctr, Counter.CYCLES_TRANSLATION, hits * latL1 + l2 * (latL1 + latL2));
 }

@@ -1,0 +1,98 @@
+// Replay throughput (issue #4): generated, seeded traces of 2^25 accesses, replayed by the Wasm
+// core's batch loop with the input already in linear memory, side by side with the native C build
+// of the identical model (bench/native/replay.c), interleaved in the same run.
+//
+// Configuration (both sides): L1 DTLB 64 entries 4-way, second-level TLB 1536 entries 12-way
+// holding 4 KiB pages, both true LRU; 4-level paging; no paging-structure caches; pages
+// demand-mapped on first touch. Each trace is replayed twice: the first pass maps the pages,
+// the second is timed (trace generation is not timed: records are generated into the batch
+// buffer a chunk at a time, then replayed).
+//
+// Traces (xorshift32, seed 0x2545f491, identical in C):
+//   hot       32 hot pages, 10 % excursions to random pages among the next 999,968 (≈ 4 GiB)
+//   random1k  1,000 random pages (second-level TLB hits)
+//   random1m  1,000,000 random pages spread over 4 GiB (walks)
+//   seq       a sequential 1 GiB stream at 32-byte steps
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Machine, Replayer, DemandMapper, REC_KIND, REC_USER } from "../dist/index.js";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const TRACES = ["hot", "random1k", "random1m", "seq"];
+const CHUNK = 1 << 20;
+const BASE = 0x1_0000_0000;
+
+function generator(trace) {
+  let seed = 0x2545f491;
+  const rnd = () => { seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0; return seed; };
+  if (trace === "hot") return () => { const r = rnd(); const page = r % 10 === 0 ? 32 + (rnd() % 999968) : rnd() % 32; return BASE + page * 4096 + (rnd() & 0xff8); };
+  if (trace === "random1k") return () => BASE + (rnd() % 1000) * 4096 + (rnd() & 0xff8);
+  // 1,000,000 pages spread over 4 GiB: page p sits at 4 KiB page floor(p × 2^20 / 10^6).
+  if (trace === "random1m") return () => BASE + Math.floor(((rnd() % 1000000) * 1048576) / 1000000) * 4096 + (rnd() & 0xff8);
+  let i = 0;
+  return () => BASE + 32 * i++;
+}
+
+/** Replay `n` accesses of `trace` twice on a fresh machine; time the second pass. */
+export async function wasmReplay(trace, n) {
+  const m = await Machine.create({
+    // Full mode: 1,000,000 data frames and their tables fit in 4,000 MiB of RAM.
+    ram: "4000MiB", cpu: "custom",
+    overrides: { "stlb[0].sizes": "4K" }, traceBatch: CHUNK,
+  });
+  const dm = new DemandMapper(m);
+  const r = new Replayer(m, dm.policy);
+  const kind = REC_KIND.read | REC_USER;
+  let ns = 0;
+  let before;
+  for (let pass = 0; pass < 2; pass++) {
+    const next = generator(trace);
+    before = m.counters(0);
+    ns = 0;
+    for (let done = 0; done < n; done += CHUNK) {
+      const count = Math.min(CHUNK, n - done);
+      for (let i = 0; i < count; i++) { const va = next(); r.batch.set(i, va >>> 0, Math.floor(va / 4294967296), 8, kind, 0); }
+      const t0 = process.hrtime.bigint();
+      const res = r.run(count);
+      ns += Number(process.hrtime.bigint() - t0);
+      if (res.stopped) throw new Error(`replay stopped: ${JSON.stringify(res.stopped, (_, v) => (typeof v === "bigint" ? v.toString(16) : v))}`);
+    }
+  }
+  const after = m.counters(0);
+  const d = (k) => Number(after[k] - before[k]);
+  return {
+    trace, accesses: d("access_load"), ns, l1_hit: d("tlb_l1d_hit"), stlb_hit: d("dtlb_load_misses.stlb_hit"),
+    walks: d("dtlb_load_misses.miss_causes_a_walk"), walks_done: d("dtlb_load_misses.walk_completed"),
+    walk_mem_ref: d("walk_mem_ref"), faults: d("fault_pf"),
+  };
+}
+
+/** Build the native model if a C compiler is present; null (with a message) otherwise. */
+export function buildNative() {
+  const cc = ["gcc", "cc", "clang"].find((c) => spawnSync("sh", ["-c", `command -v ${c}`]).status === 0);
+  if (!cc) { console.log("  (no C compiler found: the native comparison is skipped)"); return null; }
+  const out = join(HERE, "native", "replay");
+  mkdirSync(dirname(out), { recursive: true });
+  execFileSync(cc, ["-O2", "-o", out, join(HERE, "native", "replay.c")]);
+  return existsSync(out) ? out : null;
+}
+
+export function nativeReplay(bin, trace, n) {
+  return JSON.parse(execFileSync(bin, [trace, String(n)], { encoding: "utf8" }));
+}
+
+/** Per-access JS path: Cpu.access() once per access (validation, one core call, a result object). */
+export async function perAccessJs(n) {
+  const m = await Machine.create({ ram: "64MiB", cpu: "custom", overrides: { "stlb[0].sizes": "4K" } });
+  const dm = new DemandMapper(m);
+  const cpu = m.cpu(0);
+  const next = generator("random1k");
+  const vas = Array.from({ length: n }, () => BigInt(next()));
+  for (const va of vas.slice(0, 5000)) { const t = cpu.access(va, { cpl: 3 }); if (!t.ok) { dm.map(va); cpu.access(va, { cpl: 3 }); } }
+  for (let i = 0; i < 1000; i++) dm.map(BigInt(BASE + i * 4096));
+  const t0 = process.hrtime.bigint();
+  for (const va of vas) cpu.access(va, { cpl: 3 });
+  return { accesses: n, ns: Number(process.hrtime.bigint() - t0) };
+}
