@@ -1,12 +1,20 @@
-// npm run bench: runs every benchmark and prints a table plus the machine it ran on, in the form
-// bench/RESULTS.md records. Benchmarks never assert; they measure.
+// npm run bench: every benchmark, printed as the tables bench/RESULTS.md records, with the
+// machine it ran on. Benchmarks never assert; they measure.
+//   node bench/run.mjs [--quick]   (--quick: 2^22 accesses per trace, one repetition)
 import os from "node:os";
 import { benchWalk } from "./walk.bench.mjs";
 import { benchBuddy } from "./buddy.bench.mjs";
+import { TRACES, wasmReplay, buildNative, nativeReplay, perAccessJs } from "./replay.bench.mjs";
+
+const quick = process.argv.includes("--quick");
+const ACCESSES = quick ? 1 << 22 : 1 << 25;
+const REPS = quick ? 1 : 3;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const cpu = os.cpus()[0]?.model ?? "unknown CPU";
 console.log(`wasmmu bench — ${new Date().toISOString()}`);
 console.log(`machine: ${cpu}, ${os.cpus().length} cores, node ${process.version}, ${os.platform()} ${os.arch()}\n`);
+
 const walk = await benchWalk();
 console.log("page walker (no TLB; median over tinybench samples)");
 for (const [name, r] of Object.entries(walk)) {
@@ -18,3 +26,32 @@ console.log("\nbuddy allocator (median)");
 for (const [name, r] of Object.entries(buddy)) {
   console.log(`  ${name.padEnd(58)} ${(r.perSec / 1e6).toFixed(2).padStart(7)} M/s        ${r.nsPerOp.toFixed(1).padStart(7)} ns/op`);
 }
+
+console.log(`\ntrace replay, ${ACCESSES} accesses per trace, ${REPS} interleaved repetition(s), medians`);
+const native = buildNative();
+const results = Object.fromEntries(TRACES.map((t) => [t, { wasm: [], native: [], counters: null, match: true }]));
+for (let rep = 0; rep < REPS; rep++) {
+  for (const t of TRACES) {
+    const w = await wasmReplay(t, ACCESSES);
+    results[t].wasm.push(w.accesses / w.ns * 1000);
+    results[t].counters = w;
+    if (native) {
+      const n = nativeReplay(native, t, ACCESSES);
+      results[t].native.push(n.accesses / n.ns * 1000);
+      for (const k of ["accesses", "l1_hit", "stlb_hit", "walks", "walks_done", "walk_mem_ref", "faults"]) {
+        if (w[k] !== n[k]) { results[t].match = false; console.log(`  ${t}: counter ${k} differs: wasm ${w[k]}, native ${n[k]}`); }
+      }
+    }
+  }
+}
+console.log("  | trace | Wasm M acc/s | native C M acc/s | Wasm / native | L1 hits | STLB hits | walks | counters identical |");
+console.log("  |---|---:|---:|---:|---:|---:|---:|---|");
+for (const t of TRACES) {
+  const r = results[t];
+  const w = median(r.wasm);
+  const n = r.native.length ? median(r.native) : NaN;
+  const c = r.counters;
+  console.log(`  | ${t} | ${w.toFixed(1)} | ${Number.isNaN(n) ? "—" : n.toFixed(1)} | ${Number.isNaN(n) ? "—" : (w / n).toFixed(2)} | ${c.l1_hit} | ${c.stlb_hit} | ${c.walks} | ${native ? (r.match ? "yes" : "NO") : "—"} |`);
+}
+const js = await perAccessJs(quick ? 200_000 : 1_000_000);
+console.log(`\n  per-access path from JS (Cpu.access, one core call + result object per access): ${(js.accesses / js.ns * 1000).toFixed(2)} M acc/s`);
