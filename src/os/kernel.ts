@@ -13,7 +13,7 @@ import { PageTableBuilder, type TableFrameSource } from "../machine/pagetables.j
 import { pageFlag } from "../machine/frames.js";
 import { BuddyTableSource } from "../machine/tablesource.js";
 import { PAGE_PRESENT, PAGE_RW, PAGE_ACCESSED, PAGE_DIRTY, levelShift, PTRS_PER_TABLE } from "../machine/pgtable.js";
-import { SlabAllocator, type SlabPageSource } from "./slab.js";
+import { SlabAllocator, type KmemCache, type SlabPageSource } from "./slab.js";
 import { WasmmuError } from "../errors.js";
 
 /** Linux's x86-64 kernel layout for each paging depth (Documentation/arch/x86/x86_64/mm.rst). */
@@ -21,6 +21,19 @@ export const KERNEL_LAYOUT = {
   4: { pageOffset: 0xffff_8880_0000_0000n, vmallocStart: 0xffff_c900_0000_0000n, vmallocEnd: 0xffff_e900_0000_0000n },
   5: { pageOffset: 0xff11_0000_0000_0000n, vmallocStart: 0xffa0_0000_0000_0000n, vmallocEnd: 0xffd2_0000_0000_0000n },
 } as const;
+
+/**
+ * Object caches the kernel model allocates from, with object sizes of a typical Linux 6.x x86-64
+ * configuration (approximate: the exact sizes depend on config options).
+ */
+export const KERNEL_OBJECT_SIZES: readonly (readonly [string, number])[] = [
+  ["task_struct", 9792],
+  ["mm_struct", 1344],
+  ["vm_area_struct", 176],
+  ["anon_vma", 104],
+  ["anon_vma_chain", 64],
+  ["files_cache", 704],
+];
 
 /** First top-level index of the kernel half: PML4/PML5 entries 256–511 are shared by all. */
 export const KERNEL_PGD_BOUNDARY = PTRS_PER_TABLE / 2;
@@ -85,6 +98,19 @@ export class Kernel implements TableFrameSource, SlabPageSource {
       if (e) throw new WasmmuError("CORE_TRAP", `loading swapper_pg_dir into CR3 raised #${e.vector}`);
     }
     this.slab = new SlabAllocator(this);
+  }
+
+  /**
+   * The slab cache for one of the kernel model's own object types (task_struct, mm_struct,
+   * vm_area_struct, anon_vma…), created on first use with the size in KERNEL_OBJECT_SIZES, so the
+   * model's processes, address spaces and VMAs cost real memory that shows in /proc/slabinfo.
+   */
+  objectCache(name: string): KmemCache {
+    const existing = this.slab.cache(name);
+    if (existing) return existing;
+    const size = KERNEL_OBJECT_SIZES.find(([n]) => n === name)?.[1];
+    if (size === undefined) throw new WasmmuError("INVALID_ARGUMENT", `no kernel object type ${name}; known: ${KERNEL_OBJECT_SIZES.map(([n]) => n).join(", ")}`);
+    return this.slab.createCache(name, size);
   }
 
   private buildDirectMap(): void {

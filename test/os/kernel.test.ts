@@ -400,3 +400,17 @@ describe("regressions", () => {
     expect(() => k.slab.cache("kmalloc-64")?.destroy()).toThrow(/kmalloc caches live as long as the kernel/);
   });
 });
+
+describe("kernel object caches", () => {
+  it("objectCache creates task_struct/vm_area_struct caches on first use with their sizes, and reuses them", async () => {
+    const m = await Machine.create({ ram: "64MiB", build: "debug" });
+    const k = new Kernel(m);
+    const vma = k.objectCache("vm_area_struct");
+    expect([vma.name, vma.objectSize, vma.size]).toEqual(["vm_area_struct", 176, 176]);
+    expect(k.objectCache("vm_area_struct")).toBe(vma);
+    const task = k.objectCache("task_struct");
+    expect(task.order).toBe(3);   // 9792 B: SLUB picks 8-page slabs of 3 objects
+    expect(task.objectsPerSlab).toBe(3);
+    expect(() => k.objectCache("inode")).toThrow(/no kernel object type inode/);
+  });
+});
