@@ -18,7 +18,7 @@ import {
   RES_VADDR, RES_PADDR, RES_PAGE_SHIFT, RES_MEMTYPE, RES_LEVELS, RES_RIGHTS, RES_AD_WRITES, RES_PSC_LEVEL,
   RIGHT_WRITE, RIGHT_USER, RIGHT_NX, RIGHT_GLOBAL, RIGHT_DIRTY, RIGHT_PKEY_SHIFT,
 } from "../abi/layout";
-import { CR4_PCIDE, CR4_PGE, CR3_PCID_MASK, EFER_NXE } from "../arch/x86/regs";
+import { CR0_CD, CR4_PCIDE, CR4_PGE, CR3_PCID_MASK, EFER_NXE, MEMTYPE_UC } from "../arch/x86/regs";
 import { X86_PF_PROT, X86_PF_PK, XLAT_OK, XLAT_PF } from "../arch/x86/fault";
 import { cpuPtr } from "../arch/x86/cpu";
 import { count, countAt, countN, counterBlock, Counter, KIND_COUNTERS } from "../stats/counters";
@@ -70,6 +70,7 @@ import {
     count(ctr, Counter.FAULT_PF);
     count(ctr, (denied & DENY_PKEY) != 0 ? Counter.FAULT_PF_PK : Counter.FAULT_PF_PROT);
     cpuFlushAddress(c, va, pcid, true, false);
+    count(ctr, Counter.TLB_FLUSH_PAGE);
     return XLAT_PF;
   }
   const size = (f >> TLBF_SIZE_SHIFT) & 3;
@@ -78,7 +79,8 @@ import {
   store<u64>(res + RES_VADDR, va);
   store<u64>(res + RES_PADDR, (load<u64>(e + E_PFN) << 12) | (va & ((<u64>1 << shift) - 1)));
   store<u32>(res + RES_PAGE_SHIFT, <u32>sizeShift((f >> TLBF_ORIGIN_SHIFT) & 3));
-  store<u32>(res + RES_MEMTYPE, (f >> TLBF_MEMTYPE_SHIFT) & 7);
+  // CR0.CD=1 forces UC at use time, as on a walk (§11.12.3); the entry keeps the PAT type.
+  store<u32>(res + RES_MEMTYPE, (cr0 & CR0_CD) != 0 ? MEMTYPE_UC : (f >> TLBF_MEMTYPE_SHIFT) & 7);
   let rights: u32 = ((f >> TLBF_PKEY_SHIFT) & 15) << RIGHT_PKEY_SHIFT;
   if ((f & TLBF_WRITE) != 0) rights |= RIGHT_WRITE;
   if ((f & TLBF_USER) != 0) rights |= RIGHT_USER;
@@ -187,7 +189,7 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
     translation += lat(LAT_FAULT);
     // §4.10.4.1: a #PF invalidates the TLB entries for the address and the PSC entries that would
     // translate it, for the current PCID.
-    if (st == XLAT_PF) cpuFlushAddress(c, va, pcid, true, false);
+    if (st == XLAT_PF) { cpuFlushAddress(c, va, pcid, true, false); count(ctr, Counter.TLB_FLUSH_PAGE); }
   }
   countN(ctr, Counter.CYCLES, cycles + translation);
   countN(ctr, Counter.CYCLES_TRANSLATION, translation);

@@ -250,6 +250,8 @@ export function replay(start: u32, end: u32): u32 {
     }
     if (fastOk) {
       i = fastRun(i, end, cpu);
+      // Unpack now: the packed counts hold at most 2^21 - 1 per kind (fastRun stops at 2^20).
+      if (fAccesses != 0) flushCounts(ctr);
       if (i >= end) break;
       if (<u32>load<u16>(traceBase + (<usize>i << 4), 10) != cpu) continue;
     }
@@ -283,6 +285,11 @@ export function replay(start: u32, end: u32): u32 {
 /** Write the fast path's counts and clock back to the CPU's record and counter block. */
 function flush(c: usize, ctr: usize): void {
   store<u64>(c + CPU_TICK, fTick);
+  flushCounts(ctr);
+}
+
+/** Add the fast path's packed counts to the counter block and clear them. */
+function flushCounts(ctr: usize): void {
   const a = fAccesses, h = fL1Hits, s = fL2Hits;
   fAccesses = 0; fL1Hits = 0; fL2Hits = 0;
   if (a == 0) return;

@@ -29,7 +29,7 @@ describe("core ↔ host constants", async () => {
   });
 
   it("every export the binding's types declare exists in the module with the right kind", () => {
-    const declared = ["init", "translate", "writeCr0", "writeCr3", "writeCr4", "writeEfer", "writePat", "writePkru", "writeRflags",
+    const declared = ["init", "translate", "tlbTranslate", "replay", "invlpg", "invpcid", "shootdown", "movCr3", "movCr4", "writeCr0", "writeEfer", "writePat", "writePkru", "writeRflags",
       "writeCr2", "physRead", "physWrite", "physFramePtr", "physBackFrame", "physUnbackFrame", "physBackedFrames", "physPoolFrames",
       "cpuRecord", "counterRecord", "counterNamesPtr", "counterNamesLength", "initLimit"] as const;
     for (const name of declared) expect(typeof core.exports[name], name).toBe("function");
