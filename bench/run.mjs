@@ -29,6 +29,8 @@ for (const [name, r] of Object.entries(buddy)) {
 
 console.log(`\ntrace replay, ${ACCESSES} accesses per trace, ${REPS} interleaved repetition(s), medians`);
 const native = buildNative();
+// Warm-up: let V8 tier the replay loop up to optimised code before anything is timed.
+for (const t of TRACES) await wasmReplay(t, 1 << 20);
 const results = Object.fromEntries(TRACES.map((t) => [t, { wasm: [], native: [], counters: null, match: true }]));
 for (let rep = 0; rep < REPS; rep++) {
   for (const t of TRACES) {

@@ -38,9 +38,9 @@ import {
 }
 
 /** Kinds, the order of the per-kind counter runs. */
-@inline const KIND_LOAD: u32 = 0;
-@inline const KIND_STORE: u32 = 1;
-@inline const KIND_FETCH: u32 = 2;
+@inline export const KIND_LOAD: u32 = 0;
+@inline export const KIND_STORE: u32 = 1;
+@inline export const KIND_FETCH: u32 = 2;
 // Offsets within a kind's run (see stats/counters.ts).
 @inline const K_STLB_HIT: u32 = 0;
 @inline const K_WALK: u32 = 1;
@@ -163,7 +163,19 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
     }
   }
 
-  // Walk
+  return walkAndFill(cpu, c, ctr, va, acc, kind, pcid, cr4, tick, rewalk, translation, cycles);
+}
+
+/**
+ * The miss path: walk (below the deepest PSC hit), then fill the second-level TLB and the L1 of
+ * the access's kind, or on #PF invalidate the address; count the walk events and charge cycles
+ * (`translation` so far plus the walk's; `cycles` the access's own).
+ * Called with CPU_TICK holding `tick`. `rewalk`: a clean entry for the address exists (a write
+ * through it) and is replaced rather than duplicated.
+ */
+export function walkAndFill(cpu: u32, c: usize, ctr: usize, va: u64, acc: u32, kind: u32, pcid: u32, cr4: u64,
+  tick: u64, rewalk: bool, translation: u64, cycles: u64): u32 {
+  const kindRun: u32 = <u32>Counter.DTLB_LOAD_STLB_HIT + kind * KIND_COUNTERS;
   countAt(ctr, kindRun + K_WALK);
   const st = walk(cpu, va, acc, true, pcid);
   const res = c + CPU_RESULT;
@@ -183,6 +195,8 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
     if ((rights & RIGHT_DIRTY) != 0) flags |= TLBF_DIRTY;
     if ((rights & RIGHT_GLOBAL) != 0 && (cr4 & CR4_PGE) != 0) flags |= TLBF_GLOBAL;
     const base = (load<u64>(res + RES_PADDR) & ~((<u64>1 << shift) - 1)) >> 12;
+    const l1First: u32 = kind == KIND_FETCH ? 0 : nItlb;
+    const l1Count: u32 = kind == KIND_FETCH ? nItlb : nDtlb;
     if (roleFill(c, nItlb + nDtlb, nStlb, va, size, base, pcid, flags, tick, !rewalk)) count(ctr, Counter.TLB_FILL);
     if (roleFill(c, l1First, l1Count, va, size, base, pcid, flags, tick, !rewalk)) count(ctr, Counter.TLB_FILL);
   } else {

@@ -33,7 +33,7 @@ import { CR4_PCIDE, CR4_PKE, CR3_PCID_MASK } from "../arch/x86/regs";
 import { cpuPtr, numCpus } from "../arch/x86/cpu";
 import { XLAT_OK } from "../arch/x86/fault";
 import { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT } from "../mmu/rights";
-import { tlbTranslate } from "../mmu/access";
+import { tlbTranslate, walkAndFill } from "../mmu/access";
 import { nItlb, nDtlb, nStlb, desc, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
 import {
   arrayTouch, arrayFillAbsent, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf, D_KEYS, D_ENTRIES, D_SET_MASK, D_SET_SHIFT, D_WAYS_PADDED,
@@ -104,6 +104,9 @@ let fCpu: usize = 0;        // CPU record
 let fD: usize = 0;          // first L1 data array (0: none usable)
 let fI: usize = 0;          // first L1 instruction array
 let fL2: usize = 0;         // first second-level array, when the fast path may use it (0: never)
+let fCr4: u64 = 0;
+let fCtr: usize = 0;
+let fFault: u32 = XLAT_OK;  // a walk the fast path started faulted at the record it returned
 let fPcid: u32 = 0;
 let fTick: u64 = 0;
 // Counts since the last flush, packed 21 bits per kind (load, store, fetch) so they fit three
@@ -151,6 +154,9 @@ function memoRun(i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bool):
  */
 function fastRun(i: u32, end: u32, cpu: u32): u32 {
   if (end - i > FAST_RUN_MAX) end = i + FAST_RUN_MAX;
+  const latL1 = <u64>load<u32>(latencyBase + LAT_L1_HIT);
+  const latL2 = <u64>load<u32>(latencyBase + LAT_STLB_HIT);
+  const latBase = <u64>load<u32>(latencyBase + LAT_BASE_ACCESS);
   const base = traceBase;
   const dL1 = fD, iL1 = fI, l2 = fL2, pcid = fPcid;
   const lruD = dL1 != 0 && load<u32>(dL1 + D_POLICY) == POLICY_LRU;
@@ -193,7 +199,17 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
         // L1 miss: with single 4 KiB-only arrays (fL2 ≠ 0) that is a miss of the whole L1.
         if (l2 == 0) break;
         const e2 = probe4k(l2, vpn, pcid);
-        if (e2 == 0) break;
+        if (e2 == 0) {
+          // A miss of every array: walk from here (the same miss path as access.ts).
+          store<u64>(fCpu + CPU_TICK, ++tick);
+          const st = walkAndFill(cpu, fCpu, fCtr, va, k == REC_WRITE ? ACC_WRITE | ACC_USER : ACC_USER, k, pcid, fCr4, tick,
+            false, latL1 + latL2, latBase);
+          if (st != XLAT_OK) { fFault = st; break; }
+          accesses += one;
+          memoD = 0; memoVpnD = 0xffff_ffff_ffff_ffff;
+          i++;
+          continue;
+        }
         const f = load<u32>(e2 + E_FLAGS);
         if ((f & need) != need || ((f >> TLBF_ORIGIN_SHIFT) & 3) != 0) break;
         arrayTouch(l2, e2, ++tick);
@@ -239,8 +255,10 @@ export function replay(start: u32, end: u32): u32 {
       c = cpuPtr(cpu);
       ctr = counterBlock(cpu);
       fCpu = c;
+      fCtr = ctr;
       fTick = load<u64>(c + CPU_TICK);
       const cr4 = load<u64>(c + CPU_CR4);
+      fCr4 = cr4;
       fPcid = (cr4 & CR4_PCIDE) != 0 ? <u32>(load<u64>(c + CPU_CR3) & CR3_PCID_MASK) : 0;
       fastOk = (cr4 & CR4_PKE) == 0;
       fD = fastArray(c, nItlb, nDtlb);
@@ -249,9 +267,17 @@ export function replay(start: u32, end: u32): u32 {
       fL2 = nDtlb == 1 && nStlb == 1 && fD != 0 && l2 != 0 && load<u32>(fD + D_SIZES) == 1 && load<u32>(l2 + D_SIZES) == 1 ? l2 : 0;
     }
     if (fastOk) {
+      fFault = XLAT_OK;
       i = fastRun(i, end, cpu);
       // Unpack now: the packed counts hold at most 2^21 - 1 per kind (fastRun stops at 2^20).
       if (fAccesses != 0) flushCounts(ctr);
+      if (fFault != XLAT_OK) {
+        // The faulting access is counted like every access the full path sees.
+        countN(ctr, <Counter>(<u32>Counter.ACCESS_LOAD + (<u32>load<u8>(traceBase + (<usize>i << 4), 9) & 3)), 1);
+        flush(c, ctr);
+        replayStatus = REPLAY_FAULT;
+        return i;
+      }
       if (i >= end) break;
       if (<u32>load<u16>(traceBase + (<usize>i << 4), 10) != cpu) continue;
     }

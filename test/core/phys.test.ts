@@ -8,7 +8,7 @@
 import { describe, it, expect } from "vitest";
 import { Machine } from "../../src/machine/Machine.js";
 import { PageTableBuilder } from "../../src/machine/pagetables.js";
-import { WasmmuError } from "../../src/errors.js";
+import { caught } from "../helpers/errors.js";
 
 const MiB = 1024n * 1024n;
 const GiB = 1024n * MiB;
@@ -20,17 +20,6 @@ async function small(): Promise<Machine> {
 
 async function tablesOnly(backedFrames = 64): Promise<Machine> {
   return Machine.create({ ram: "64GiB", memory: "tables-only", backedFrames, build: "debug" });
-}
-
-/** Run `fn` and return the WasmmuError it threw. */
-function caught(fn: () => unknown): WasmmuError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(WasmmuError);
-    return e as WasmmuError;
-  }
-  throw new Error("expected a WasmmuError, nothing was thrown");
 }
 
 describe("phys: little-endian loads and stores (full mode)", () => {

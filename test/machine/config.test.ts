@@ -7,6 +7,7 @@ import { Machine } from "../../src/machine/Machine.js";
 import { parseByteSize, formatBytes } from "../../src/machine/config.js";
 import { WasmmuError } from "../../src/errors.js";
 import type { MachineConfig } from "../../src/types.js";
+import { caught } from "../helpers/errors.js";
 
 const MiB = 1024n * 1024n;
 const GiB = 1024n * MiB;
@@ -20,16 +21,6 @@ async function rejection(p: Promise<unknown>): Promise<WasmmuError> {
     return e as WasmmuError;
   }
   throw new Error("expected a WasmmuError, the promise resolved");
-}
-
-function caught(fn: () => unknown): WasmmuError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(WasmmuError);
-    return e as WasmmuError;
-  }
-  throw new Error("expected a WasmmuError, nothing was thrown");
 }
 
 /** A config that does not type-check, for the bad-input cases. */

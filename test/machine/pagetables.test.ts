@@ -8,18 +8,8 @@ import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import { makeLeaf, PageTableBuilder, type LeafFlags } from "../../src/machine/pagetables.js";
 import { decodeEntry, decodePageFaultError, formatFlags } from "../../src/machine/decode.js";
-import { WasmmuError } from "../../src/errors.js";
 import { machineWithTables, TABLE_AREA } from "../helpers/machine.js";
-
-function caught(fn: () => unknown): WasmmuError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(WasmmuError);
-    return e as WasmmuError;
-  }
-  throw new Error("expected a WasmmuError, nothing was thrown");
-}
+import { caught } from "../helpers/errors.js";
 
 const BOOL_FLAGS = ["write", "user", "noExecute", "global", "accessed", "dirty", "pwt", "pcd", "pat"] as const;
 type BoolFlag = (typeof BOOL_FLAGS)[number];

@@ -12,8 +12,8 @@ import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import { Machine } from "../../src/machine/Machine.js";
 import { Kernel, KERNEL_LAYOUT, KERNEL_PGD_BOUNDARY } from "../../src/os/kernel.js";
-import { WasmmuError } from "../../src/errors.js";
 import type { MachineConfig, Translation } from "../../src/types.js";
+import { caught } from "../helpers/errors.js";
 
 const PAGE = 4096n;
 const MiB = 1n << 20n;
@@ -23,16 +23,6 @@ const SEED = 20261121;
 async function boot(config: MachineConfig = {}): Promise<{ m: Machine; k: Kernel }> {
   const m = await Machine.create({ ram: "64MiB", build: "debug", ...config });
   return { m, k: new Kernel(m) };
-}
-
-function caught(fn: () => unknown): WasmmuError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(WasmmuError);
-    return e as WasmmuError;
-  }
-  throw new Error("expected a WasmmuError, nothing was thrown");
 }
 
 /** The successful translation, or a failed expectation. */

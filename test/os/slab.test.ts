@@ -11,24 +11,14 @@ import { describe, it, expect } from "vitest";
 import { Machine } from "../../src/machine/Machine.js";
 import { Kernel } from "../../src/os/kernel.js";
 import { procSlabinfo, slubOrder, KMALLOC_SIZES, KMALLOC_MAX_CACHE_SIZE } from "../../src/os/slab.js";
-import { WasmmuError } from "../../src/errors.js";
 import type { MachineConfig } from "../../src/types.js";
+import { caught } from "../helpers/errors.js";
 
 const PAGE = 4096n;
 
 async function boot(config: MachineConfig = {}): Promise<{ m: Machine; k: Kernel }> {
   const m = await Machine.create({ ram: "64MiB", build: "debug", ...config });
   return { m, k: new Kernel(m) };
-}
-
-function caught(fn: () => unknown): WasmmuError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(WasmmuError);
-    return e as WasmmuError;
-  }
-  throw new Error("expected a WasmmuError, nothing was thrown");
 }
 
 /** Frame number behind a direct-map address. */

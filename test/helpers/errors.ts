@@ -1,0 +1,13 @@
+import { expect } from "vitest";
+import { WasmmuError } from "../../src/errors.js";
+
+/** Run `fn` and return the WasmmuError it threw (failing the test if it threw nothing or something else). */
+export function caught(fn: () => unknown): WasmmuError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(WasmmuError);
+    return e as WasmmuError;
+  }
+  throw new Error("expected a WasmmuError, nothing was thrown");
+}
