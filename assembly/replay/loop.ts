@@ -60,6 +60,17 @@ export let replayStatus: u32 = REPLAY_DONE;
 export function replaySetup(base: usize, capacity: u32): void {
   traceBase = base;
   traceCapacity = capacity;
+  memoRunFn = memoRun;
+}
+
+/**
+ * memoRun, called through the table: the optimiser would otherwise inline it into fastRun,
+ * and its tight loop would lose its registers to fastRun's many live values.
+ */
+let memoRunFn: (i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bool) => u32 = memoRunStub;
+
+function memoRunStub(i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bool): u32 {
+  return i + 0 * (end + cpu + <u32>vpn + <u32>e + (writeOk ? 1 : 0));
 }
 
 @inline function accessFlags(kind: u32): u32 {
@@ -170,7 +181,7 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
     // writes to the memo page.
     if (lruD && memoD != 0) {
       mTick = tick;
-      i = memoRun(i, end, cpu, memoVpnD, memoD, memoWrite);
+      i = memoRunFn(i, end, cpu, memoVpnD, memoD, memoWrite);
       tick = mTick;
       if (i >= end) break;
     }
