@@ -18,5 +18,11 @@ export { decodeEntry, decodePageFaultError, formatFlags } from "./machine/decode
 export { parseByteSize, formatBytes } from "./machine/config.js";
 export { loadMachineDescription, type MachineDescription, type LoadedDescription } from "./machine/description.js";
 export { parseVector, judge, runVector, type PagingVector, type VectorOutcome, type Verdict } from "./conformance/vector.js";
+export type { TraceFormat, TraceCompression, TraceChunk, TraceInfo, OpenTraceOptions, DecodeOptions } from "./trace/types.js";
+export { TRACE_FORMATS, makeDecoder, decodeTrace, concatChunks, detectCompression, detectFormat } from "./trace/formats.js";
+export { LackeyDecoder } from "./trace/lackey.js";
+export { TextTraceDecoder } from "./trace/text.js";
+export { WmtDecoder, WmtWriter, parseWmtHeader, type WmtSink } from "./trace/wmt.js";
+export { ChampSimDecoder } from "./trace/champsim.js";
 export { WasmmuError, type WasmmuErrorCode } from "./errors.js";
 export type * from "./types.js";

@@ -69,7 +69,7 @@ export function tlbConfigCheck(): u32 {
     if (role > ROLE_STLB || entries == 0 || entries > 65536 || ways == 0 || ways > 256 || entries % ways != 0) return 1 + i;
     const sets = entries / ways;
     if ((sets & (sets - 1)) != 0 || sizes == 0 || sizes > 7 || policy > POLICY_RANDOM) return 1 + i;
-    if (policy == POLICY_PLRU && ((ways & (ways - 1)) != 0 || ways > 32)) return 1 + i;
+    if (policy == POLICY_PLRU && ((ways & (ways - 1)) != 0 || ways > 64)) return 1 + i;
     // Roles must come grouped ITLB…, DTLB…, STLB… (the host sorts them).
     if (i > 0 && role < cfg(1 + (i - 1) * CFG_WORDS_PER_ARRAY)) return 1 + i;
   }

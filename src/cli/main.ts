@@ -11,6 +11,7 @@ import { loadMachineDescription } from "../machine/description.js";
 import { renderWalk } from "./walkview.js";
 import { runVectorFile, vectorFiles, VectorMachines } from "../conformance/files.js";
 import type { AccessKind, AccessOptions } from "../types.js";
+import { replayTrace, formatSummary, formatCsv, type ReplayOptions } from "./replay.js";
 
 export const EXIT_OK = 0;
 export const EXIT_BAD_INPUT = 1;
@@ -31,6 +32,7 @@ const HELP: Record<string, string> = {
 Usage: wasmmu <command> [options]
 
 Commands:
+  replay [trace…]                replay memory traces through TLBs and page walks; statistics
   walk [machine.json] [vaddr…]   walk addresses through page tables, level by level
   conformance <file|folder…>     judge the core against paging test vectors
   help [command]                 show help for a command
@@ -54,6 +56,32 @@ Options:
   --implicit                an implicit supervisor access (SMAP ignores RFLAGS.AC)
   --probe                   no side effects: no A/D updates, CR2 untouched
   --json                    print the walks as JSON`,
+  replay: `Usage: wasmmu replay [trace…] [options]
+
+Streams each trace (Valgrind Lackey text, plain text, wasmmu's binary .wmt, ChampSim; gzip, xz or
+zstd compressed; detected from the content) through a fresh machine: TLBs, paging-structure
+caches and page walks of the chosen CPU, every touched page mapped on first touch. Prints the
+statistics like perf stat. With no trace, replays the bundled examples/traces/qsort.lackey.gz
+(a Lackey recording of a small C program: qsort plus a strided walk over 2 MiB).
+
+Options:
+  --cpu <preset>          skylake (default), golden-cove, zen4, custom
+  --set <path>=<value>    change one preset number; repeatable. Paths: l1i/l1d/l2 (= itlb[0],
+                          dtlb[0], stlb[0]) or itlb[i]/dtlb[i]/stlb[i] with .entries .ways
+                          .policy (lru|plru|random) .sizes (4K+2M…); psc.pde|pdpte|pml4e|pml5e;
+                          latency.l1Hit|stlbHit|walkMemRef|pscHit|adUpdate|faultEntryExit|ipi|baseAccess
+  --paging 4|5            paging depth (default 4)
+  --ram <size>            RAM, e.g. 1GiB (default), 64GiB with --memory tables-only
+  --memory full|tables-only
+  --pages 4k|2m|thp       page size of demand mapping (thp: 2 MiB where the region is untouched)
+  --cpus N                CPUs; record CPU ids are taken modulo N (default 1)
+  --format <f>            auto (default), lackey, text, wmt, champsim
+  --skip N                ignore the first N records
+  --limit N               replay at most N records (warm-up included)
+  --warmup N              replay N records before counting
+  --json | --csv          machine-readable output
+  --quiet                 no progress bar
+Ctrl-C stops after the current batch and prints the statistics so far, marked partial (exit 130).`,
   conformance: `Usage: wasmmu conformance <file|folder…> [options]
 
 Runs x86-64 paging vectors (JSONL, gzip or plain; format: ../shared/conformance/README.md) and
@@ -133,6 +161,66 @@ async function cmdWalk(args: string[], out: (s: string) => void): Promise<number
   return EXIT_OK;
 }
 
+function nonNegativeInt(flag: string, v: string | undefined, dflt: number | null): number | null {
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${flag} must be a non-negative integer, got ${v}`);
+  return Number(v);
+}
+
+async function cmdReplay(args: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const { values, positionals } = parse(args, {
+    cpu: { type: "string" }, set: { type: "string", multiple: true }, paging: { type: "string" }, ram: { type: "string" },
+    memory: { type: "string" }, pages: { type: "string" }, cpus: { type: "string" }, format: { type: "string" },
+    skip: { type: "string" }, limit: { type: "string" }, warmup: { type: "string" }, json: { type: "boolean" },
+    csv: { type: "boolean" }, quiet: { type: "boolean" },
+  });
+  if (values.help) { out(HELP.replay); return EXIT_OK; }
+  const overrides: Record<string, string> = {};
+  for (const kv of values.set ?? []) {
+    const at = kv.indexOf("=");
+    if (at <= 0) throw new UsageError(`--set takes path=value, got ${kv}`);
+    overrides[kv.slice(0, at)] = kv.slice(at + 1);
+  }
+  const paging = values.paging ?? "4";
+  if (paging !== "4" && paging !== "5") throw new UsageError(`--paging must be 4 or 5, got ${paging}`);
+  const memory = values.memory ?? "full";
+  if (memory !== "full" && memory !== "tables-only") throw new UsageError(`--memory must be full or tables-only, got ${memory}`);
+  const pages = values.pages ?? "4k";
+  if (pages !== "4k" && pages !== "2m" && pages !== "thp") throw new UsageError(`--pages must be 4k, 2m or thp, got ${pages}`);
+  const format = values.format ?? "auto";
+  if (!["auto", "lackey", "text", "wmt", "champsim"].includes(format)) throw new UsageError(`--format must be auto, lackey, text, wmt or champsim, got ${format}`);
+  if (values.json && values.csv) throw new UsageError("--json and --csv exclude each other");
+  const cpus = nonNegativeInt("cpus", values.cpus, 1) as number;
+  if (cpus < 1) throw new UsageError("--cpus must be at least 1");
+  const files = positionals.length > 0 ? positionals : [bundledExample("traces/qsort.lackey.gz")];
+  let interrupted = false;
+  const onSigint = () => { interrupted = true; };
+  process.on("SIGINT", onSigint);
+  try {
+    const summaries = [];
+    for (const f of files) {
+      const s = await replayTrace(f, {
+        cpu: values.cpu ?? "skylake", overrides, paging: paging === "5" ? 5 : 4, ram: values.ram ?? "1GiB",
+        memory, pages, cpus, format: format as ReplayOptions["format"], limit: nonNegativeInt("limit", values.limit, null),
+        skip: nonNegativeInt("skip", values.skip, 0) as number, warmup: nonNegativeInt("warmup", values.warmup, 0) as number,
+        progress: !values.quiet && !values.json && !values.csv && process.stderr.isTTY === true,
+        interrupted: () => interrupted, err: (t) => process.stderr.write(t),
+      });
+      summaries.push(s);
+      if (!values.json && !values.csv) out(formatSummary(s));
+      else if (values.csv) out(formatCsv(s));
+      if (s.partial && s.partialReason !== "interrupted") err(`wasmmu: ${s.partialReason}`);
+      if (s.partial) break;
+    }
+    if (values.json) out(JSON.stringify(summaries.length === 1 ? summaries[0] : summaries, null, 2));
+    const last = summaries[summaries.length - 1];
+    if (last?.partial) return last.partialReason === "interrupted" ? 130 : EXIT_BAD_INPUT;
+    return EXIT_OK;
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
+
 async function cmdConformance(args: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const { values, positionals } = parse(args, { "max-failures": { type: "string" }, json: { type: "boolean" } });
   if (values.help) { out(HELP.conformance); return EXIT_OK; }
@@ -175,8 +263,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
       case undefined: case "-h": case "--help": out(HELP.main); return cmd === undefined ? EXIT_USAGE : EXIT_OK;
       case "help": out(HELP[args[0] ?? "main"] ?? HELP.main); return EXIT_OK;
       case "walk": return await cmdWalk(args, out);
+      case "replay": return await cmdReplay(args, out, err);
       case "conformance": return await cmdConformance(args, out, err);
-      default: throw new UsageError(`unknown command "${cmd}"; commands: walk, conformance, help`);
+      default: throw new UsageError(`unknown command "${cmd}"; commands: replay, walk, conformance, help`);
     }
   } catch (e) {
     if (e instanceof UsageError) {

@@ -74,7 +74,8 @@ function checkArray(field: string, a: TlbArrayConfig): void {
   if (a.entries % a.ways !== 0) throw bad(field, `${a.entries} entries are not a whole number of ${a.ways}-way sets`);
   const sets = a.entries / a.ways;
   if ((sets & (sets - 1)) !== 0) throw bad(field, `sets (entries / ways = ${sets}) must be a power of two`);
-  if (a.policy === "plru" && ((a.ways & (a.ways - 1)) !== 0 || a.ways > 32)) throw bad(`${field}.policy`, `tree PLRU needs a power-of-two number of ways ≤ 32, got ${a.ways}; use lru or random`);
+  // The tree's ways-1 node bits live in one u64 per set.
+  if (a.policy === "plru" && ((a.ways & (a.ways - 1)) !== 0 || a.ways > 64)) throw bad(`${field}.policy`, `tree PLRU needs a power-of-two number of ways ≤ 64, got ${a.ways}; use lru or random`);
   if (!(a.policy in POLICIES)) throw bad(`${field}.policy`, `must be lru, plru or random`);
   if (!Array.isArray(a.sizes) || a.sizes.length === 0 || a.sizes.some((s) => !(s in SIZE_BITS))) throw bad(`${field}.sizes`, `must list 4K, 2M and/or 1G`);
 }

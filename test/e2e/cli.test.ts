@@ -91,7 +91,12 @@ describe("wasmmu walk", () => {
 });
 
 describe("bin/wasmmu.js as a process", () => {
-  it("runs the README's main command and exits 0", () => {
+  it("runs the README's main command (wasmmu replay) and exits 0", () => {
+    const out = execFileSync(process.execPath, [join(ROOT, "bin/wasmmu.js"), "replay"], { encoding: "utf8" });
+    expect(out).toContain("Translation statistics for 'qsort.lackey.gz' (lackey, gzip):");
+  });
+
+  it("runs wasmmu walk on its bundled example", () => {
     const out = execFileSync(process.execPath, [join(ROOT, "bin/wasmmu.js"), "walk"], { encoding: "utf8" });
     expect(out).toContain("result:  0x0000000000401234 → 0x0000000000801234");
   });

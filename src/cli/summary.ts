@@ -1,0 +1,82 @@
+/**
+ * The replay summary, in the manner of `perf stat`: counts right-aligned with thousands
+ * separators, the event name, and a `#` comment with the ratio a reader wants next to it.
+ * The same numbers go out as JSON or CSV for scripts.
+ */
+
+export interface ReplaySummary {
+  trace: string;
+  format: string;
+  compression: string;
+  cpu: string;
+  paging: number;
+  pages: string;
+  cpus: number;
+  partial: boolean;
+  partialReason?: string;
+  seconds: number;
+  /** Accesses replayed after warm-up (the counters cover these). */
+  accesses: number;
+  skipped: { nonCanonical: number };
+  mappedPages: { "4K": number; "2M": number };
+  /** Every counter, summed over CPUs, after warm-up. */
+  counters: Record<string, number>;
+}
+
+const num = (n: number) => Math.round(n).toLocaleString("en-US");
+const pct = (a: number, b: number) => (b === 0 ? "     n/a" : `${((100 * a) / b).toFixed(2).padStart(7)}%`);
+
+function line(value: number, name: string, comment = ""): string {
+  return `${num(value).padStart(18)}      ${name.padEnd(42)}${comment ? ` #  ${comment}` : ""}`;
+}
+
+/** The human-readable block. */
+export function formatSummary(s: ReplaySummary): string {
+  const c = (k: string) => s.counters[k] ?? 0;
+  const fetches = c("access_fetch");
+  const loads = c("access_load");
+  const stores = c("access_store");
+  const data = loads + stores;
+  const walks = c("dtlb_load_misses.miss_causes_a_walk") + c("dtlb_store_misses.miss_causes_a_walk") + c("itlb_misses.miss_causes_a_walk");
+  const cycles = c("cycles");
+  const out: string[] = [];
+  out.push("");
+  out.push(` Translation statistics for '${s.trace}' (${s.format}${s.compression !== "none" ? `, ${s.compression}` : ""})${s.partial ? ` — PARTIAL: ${s.partialReason ?? "stopped early"}` : ""}:`);
+  out.push(`   cpu ${s.cpu}, ${s.paging}-level paging, ${s.pages} pages, ${s.cpus} CPU${s.cpus === 1 ? "" : "s"}`);
+  out.push("");
+  out.push(line(s.accesses, "accesses", "records replayed"));
+  out.push(line(fetches + loads + stores, "translations", `${num(fetches)} fetch, ${num(loads)} load, ${num(stores)} store (+retries after faults, page-crossing halves)`));
+  out.push(line(c("tlb_l1i_hit"), "itlb hits (L1)", `${pct(c("tlb_l1i_hit"), fetches)} of fetches`));
+  out.push(line(c("itlb_misses.stlb_hit"), "itlb_misses.stlb_hit", `${pct(c("itlb_misses.stlb_hit"), fetches)} of fetches`));
+  out.push(line(c("itlb_misses.walk_completed"), "itlb_misses.walk_completed", `${pct(c("itlb_misses.walk_completed"), fetches)} of fetches`));
+  out.push(line(c("tlb_l1d_hit"), "dtlb hits (L1)", `${pct(c("tlb_l1d_hit"), data)} of loads+stores`));
+  out.push(line(c("dtlb_load_misses.stlb_hit"), "dtlb_load_misses.stlb_hit", `${pct(c("dtlb_load_misses.stlb_hit"), loads)} of loads`));
+  out.push(line(c("dtlb_load_misses.walk_completed"), "dtlb_load_misses.walk_completed", `${pct(c("dtlb_load_misses.walk_completed"), loads)} of loads`));
+  out.push(line(c("dtlb_store_misses.stlb_hit"), "dtlb_store_misses.stlb_hit", `${pct(c("dtlb_store_misses.stlb_hit"), stores)} of stores`));
+  out.push(line(c("dtlb_store_misses.walk_completed"), "dtlb_store_misses.walk_completed", `${pct(c("dtlb_store_misses.walk_completed"), stores)} of stores`));
+  const by = (sz: string) => ["dtlb_load_misses", "dtlb_store_misses", "itlb_misses"].reduce((t, k) => t + c(`${k}.walk_completed_${sz}`), 0);
+  out.push(line(walks, "page walks", `4K ${num(by("4k"))}, 2M ${num(by("2m_4m"))}, 1G ${num(by("1g"))} completed`));
+  out.push(line(c("walk_mem_ref"), "walk_mem_ref", walks ? `${(c("walk_mem_ref") / walks).toFixed(2)} per walk` : ""));
+  const psc = c("psc_hit_pde") + c("psc_hit_pdpte") + c("psc_hit_pml4e") + c("psc_hit_pml5e");
+  out.push(line(psc, "paging-structure-cache hits", `PDE ${num(c("psc_hit_pde"))}, PDPTE ${num(c("psc_hit_pdpte"))}, PML4E ${num(c("psc_hit_pml4e"))}, PML5E ${num(c("psc_hit_pml5e"))}`));
+  out.push(line(c("fault_pf"), "page faults", `demand-mapped ${num(s.mappedPages["4K"])} × 4K, ${num(s.mappedPages["2M"])} × 2M`));
+  if (s.skipped.nonCanonical) out.push(line(s.skipped.nonCanonical, "non-canonical accesses skipped", "#GP(0)"));
+  out.push(line(cycles, "cycles", s.accesses ? `${(cycles / s.accesses).toFixed(2)} per access` : ""));
+  out.push(line(c("cycles_translation"), "cycles in translation", `${pct(c("cycles_translation"), cycles)} of cycles`));
+  out.push("");
+  out.push(`${s.seconds.toFixed(3).padStart(18)} seconds wall             ${s.seconds > 0 ? `${(s.accesses / s.seconds / 1e6).toFixed(2)} M accesses/s` : ""}`);
+  out.push("");
+  return out.join("\n");
+}
+
+/** name,value rows (header first), the counters after the summary's own fields. */
+export function formatCsv(s: ReplaySummary): string {
+  const rows: [string, string | number][] = [
+    ["trace", s.trace], ["format", s.format], ["compression", s.compression], ["cpu", s.cpu], ["paging", s.paging],
+    ["pages", s.pages], ["cpus", s.cpus], ["partial", s.partial ? 1 : 0], ["seconds", s.seconds], ["accesses", s.accesses],
+    ["skipped_noncanonical", s.skipped.nonCanonical], ["mapped_4k", s.mappedPages["4K"]], ["mapped_2m", s.mappedPages["2M"]],
+    ...Object.entries(s.counters),
+  ];
+  const q = (v: string | number) => (typeof v === "string" && /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : String(v));
+  return ["name,value", ...rows.map(([k, v]) => `${q(k)},${q(v)}`)].join("\n");
+}

@@ -1,0 +1,231 @@
+/**
+ * What every trace decoder shares: the chunk builder records are written into, the line splitter
+ * of the text formats, and the shape of their error messages.
+ *
+ * A decoder is a push parser over bytes: `push(bytes)` any number of times, in pieces cut
+ * anywhere, then `end()`. It owns no I/O (open.ts streams files into it), so it runs the same on
+ * a Buffer in a unit test, a decompressed stream in Node, or a fetch body in a browser.
+ *
+ * Errors are WasmmuError("BAD_INPUT") and say where: `file:line: what, got "text"` for the line
+ * formats, `file: byte N: what` for the binary ones (N counts decoded bytes from the start).
+ */
+import { WasmmuError } from "../errors.js";
+import { REC_USER } from "../machine/replay.js";
+import type { DecodeOptions, TraceChunk } from "./types.js";
+
+/** A push parser of one trace format, writing records into a ChunkBuilder. */
+export interface TraceDecoder {
+  /** Decode `bytes`, the next piece of the stream (any length, cut anywhere). */
+  push(bytes: Uint8Array): void;
+  /** The stream ended: decode what was held back, or throw if it is incomplete. */
+  end(): void;
+}
+
+/** Default records per chunk. */
+export const DEFAULT_CHUNK_RECORDS = 65536;
+/** Largest chunk a builder accepts (16 Mi records, 192 MiB of arrays). */
+export const MAX_CHUNK_RECORDS = 1 << 24;
+/** Bytes of one decoded record across the five arrays: lo 4, hi 4, cpu 2, size 1, kind 1. */
+const RECORD_BYTES = 12;
+
+/**
+ * Collects records into fixed-size struct-of-arrays chunks. Full chunks wait in a queue until
+ * `take()`; the partly filled one is handed out by `flush()`. Every chunk has arrays of its own
+ * (one ArrayBuffer cut into five views), never reused.
+ */
+export class ChunkBuilder {
+  /** Records per full chunk. */
+  readonly chunkRecords: number;
+  /** OR'd into every kind byte: REC_USER, or 0 when the trace is taken as supervisor accesses. */
+  readonly userBit: number;
+  private cur: TraceChunk | null = null;
+  private n = 0;
+  private full: TraceChunk[] = [];
+  /** Records added since creation. */
+  total = 0;
+
+  constructor(chunkRecords: number = DEFAULT_CHUNK_RECORDS, user = true) {
+    if (!Number.isInteger(chunkRecords) || chunkRecords < 1 || chunkRecords > MAX_CHUNK_RECORDS) {
+      throw new WasmmuError("INVALID_CONFIG", `chunkRecords must be an integer 1..${MAX_CHUNK_RECORDS}, got ${String(chunkRecords)}`, { option: "chunkRecords" });
+    }
+    this.chunkRecords = chunkRecords;
+    this.userBit = user ? REC_USER : 0;
+  }
+
+  /**
+   * Append one record.
+   * @param lo low 32 bits of the virtual address
+   * @param hi high 32 bits
+   * @param size access size in bytes (0..255)
+   * @param kind REC_KIND value, possibly with REC_USER/REC_IMPLICIT; the builder adds `userBit`
+   * @param cpu CPU index
+   */
+  add(lo: number, hi: number, size: number, kind: number, cpu: number): void {
+    const c = this.cur ?? this.alloc();
+    const i = this.n;
+    c.lo[i] = lo;
+    c.hi[i] = hi;
+    c.size[i] = size;
+    c.kind[i] = kind | this.userBit;
+    c.cpu[i] = cpu;
+    if (++this.n === this.chunkRecords) {
+      c.count = this.n;
+      this.full.push(c);
+      this.cur = null;
+      this.n = 0;
+    }
+    this.total++;
+  }
+
+  /** Chunks filled since the last call, oldest first. */
+  take(): TraceChunk[] {
+    const out = this.full;
+    this.full = [];
+    return out;
+  }
+
+  /** The partly filled chunk, trimmed to its count (null when empty); the next record starts a new one. */
+  flush(): TraceChunk | null {
+    const c = this.cur;
+    const n = this.n;
+    this.cur = null;
+    this.n = 0;
+    if (c === null || n === 0) return null;
+    return { count: n, lo: c.lo.slice(0, n), hi: c.hi.slice(0, n), size: c.size.slice(0, n), kind: c.kind.slice(0, n), cpu: c.cpu.slice(0, n) };
+  }
+
+  private alloc(): TraceChunk {
+    const n = this.chunkRecords;
+    const buf = new ArrayBuffer(n * RECORD_BYTES);
+    const c: TraceChunk = {
+      count: 0,
+      lo: new Uint32Array(buf, 0, n),
+      hi: new Uint32Array(buf, 4 * n, n),
+      cpu: new Uint16Array(buf, 8 * n, n),
+      size: new Uint8Array(buf, 10 * n, n),
+      kind: new Uint8Array(buf, 11 * n, n),
+    };
+    this.cur = c;
+    return c;
+  }
+}
+
+/** Resolve DecodeOptions to a builder and a file name. */
+export function builderFor(opts: DecodeOptions = {}): { out: ChunkBuilder; file: string } {
+  return { out: new ChunkBuilder(opts.chunkRecords ?? DEFAULT_CHUNK_RECORDS, opts.user ?? true), file: opts.file ?? "<input>" };
+}
+
+/** Value of each hex digit by byte, -1 for every other byte. */
+export const HEX_DIGIT: Int8Array = (() => {
+  const t = new Int8Array(256).fill(-1);
+  for (let i = 0; i < 10; i++) t[0x30 + i] = i;
+  for (let i = 0; i < 6; i++) {
+    t[0x41 + i] = 10 + i;
+    t[0x61 + i] = 10 + i;
+  }
+  return t;
+})();
+
+/** Characters of offending text an error message shows. */
+const QUOTE_CHARS = 80;
+const utf8 = new TextDecoder("utf-8");
+
+/** `bytes[start, end)` as a JSON string literal of at most 80 characters (then "…"), for messages. */
+export function quoteBytes(bytes: Uint8Array, start: number, end: number): string {
+  let text = utf8.decode(bytes.subarray(start, Math.min(end, start + QUOTE_CHARS * 4)));
+  if (text.length > QUOTE_CHARS) text = text.slice(0, QUOTE_CHARS) + "…";
+  return JSON.stringify(text);
+}
+
+/** Hex dump of up to 16 bytes, for messages about binary headers: `57 41 53 4d`. */
+export function hexBytes(bytes: Uint8Array): string {
+  return Array.from(bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+/** The error of a binary format: `file: byte N: what`. */
+export function badBytes(file: string, offset: number, what: string): WasmmuError {
+  return new WasmmuError("BAD_INPUT", `${file}: byte ${offset}: ${what}`, { file, offset });
+}
+
+/** Longest line a line-format decoder holds back while waiting for its newline. */
+export const MAX_LINE_BYTES = 65536;
+const NL = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Splits a byte stream into lines for a subclass's `parseLines`, which always gets whole lines:
+ * every line in [p, end) ends with "\n" before `end`, so a scan that stops at "\n" needs no bounds
+ * check. A line cut by a push boundary is held back (at most MAX_LINE_BYTES) and completed by the
+ * next push; the last line needs no newline. Blank-line and CRLF handling is the subclass's.
+ */
+export abstract class LineDecoder implements TraceDecoder {
+  protected readonly out: ChunkBuilder;
+  protected readonly file: string;
+  /** 1-based number of the next line `parseLines` will see; parseLines advances it. */
+  protected lineNo = 1;
+  private carry: Uint8Array | null = null;
+
+  constructor(out: ChunkBuilder, file: string) {
+    this.out = out;
+    this.file = file;
+  }
+
+  push(bytes: Uint8Array): void {
+    let start = 0;
+    if (this.carry !== null) {
+      const nl = bytes.indexOf(NL);
+      if (nl < 0) {
+        this.hold(bytes);
+        return;
+      }
+      const line = concat(this.carry, bytes.subarray(0, nl + 1));
+      this.carry = null;
+      this.parseLines(line, 0, line.length);
+      start = nl + 1;
+    }
+    const last = bytes.lastIndexOf(NL);
+    if (last >= start) {
+      this.parseLines(bytes, start, last + 1);
+      start = last + 1;
+    }
+    if (start < bytes.length) this.hold(bytes.subarray(start));
+  }
+
+  end(): void {
+    if (this.carry === null) return;
+    const line = concat(this.carry, Uint8Array.of(NL));
+    this.carry = null;
+    this.parseLines(line, 0, line.length);
+  }
+
+  /**
+   * Parse the whole lines in `b[p, end)`, adding records to `out` and advancing `lineNo` by the
+   * number of lines. Throws (through `fail`) at the first malformed line, after adding the records
+   * of the lines before it.
+   */
+  protected abstract parseLines(b: Uint8Array, p: number, end: number): void;
+
+  /** Throw `file:line: what, got "line text"` for the line starting at `b[start]`. */
+  protected fail(b: Uint8Array, start: number, line: number, what: string): never {
+    let e = b.indexOf(NL, start);
+    if (e < 0) e = b.length;
+    if (e > start && b[e - 1] === CR) e--;
+    throw new WasmmuError("BAD_INPUT", `${this.file}:${line}: ${what}, got ${quoteBytes(b, start, e)}`, { file: this.file, line });
+  }
+
+  private hold(bytes: Uint8Array): void {
+    const held = this.carry === null ? bytes.slice() : concat(this.carry, bytes);
+    if (held.length > MAX_LINE_BYTES) {
+      this.carry = null;
+      this.fail(held, 0, this.lineNo, `line longer than ${MAX_LINE_BYTES} bytes`);
+    }
+    this.carry = held;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const r = new Uint8Array(a.length + b.length);
+  r.set(a, 0);
+  r.set(b, a.length);
+  return r;
+}

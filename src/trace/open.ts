@@ -1,0 +1,375 @@
+/**
+ * openTrace: stream a trace file from disk through its decompressor and decoder, chunk by chunk.
+ * The file is never held whole: it is read in 1 MiB pieces, each piece decompressed and decoded
+ * before the next is read, so memory stays at a few chunks whatever the trace's size.
+ *
+ *   file ──1 MiB reads──▶ gunzip | xz (xz-decompress, Wasm) | zstd (fzstd, JS) ──▶ decoder ──▶ chunks
+ *
+ * Compression is told by magic bytes (else the name's extension), the format by the first decoded
+ * bytes (formats.ts detectFormat) unless the caller names it. Errors are WasmmuError("BAD_INPUT")
+ * naming the file; a decoding error or a corrupt compressed stream ends the chunk generator only
+ * after it has yielded every record decoded before the fault, so a caller may replay them.
+ *
+ * Node only (node:fs, node:zlib). The decoders and detection it uses work anywhere (formats.ts).
+ *
+ * xz: xz-decompress runs one xz stream at a time per process (its Wasm contexts share one memory,
+ * and it serialises them with a lock: httptoolkit/xz-decompress#11). An .xz trace holds that lock
+ * from openTrace until its chunks end, throw, are returned from, or close() is called; a second
+ * .xz trace opened meanwhile waits for it. Read xz traces one after another, or close them.
+ */
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { Readable, pipeline } from "node:stream";
+import { createGunzip } from "node:zlib";
+import { WasmmuError } from "../errors.js";
+import { ChunkBuilder, DEFAULT_CHUNK_RECORDS } from "./decoder.js";
+import { SNIFF_BYTES, TRACE_FORMATS, detectCompression, detectFormat, makeDecoder, unknownFormatError } from "./formats.js";
+import type { OpenTraceOptions, TraceChunk, TraceCompression, TraceFormat, TraceInfo } from "./types.js";
+import { WMT_MAX_HEADER_BYTES, WMT_PREAMBLE_BYTES, parseWmtHeader } from "./wmt.js";
+
+/** Bytes per read from the file. */
+export const READ_BYTES = 1 << 20;
+/** Largest zstd window accepted: zstd -d's own default limit (ZSTD_WINDOWLOG_LIMIT_DEFAULT = 27). */
+export const ZSTD_MAX_WINDOW_BYTES = 1 << 27;
+/** Output piece size of the gzip decompressor. */
+const GUNZIP_CHUNK_BYTES = 256 << 10;
+
+/** What openTrace returns. */
+export interface OpenedTrace {
+  info: TraceInfo;
+  /** Decoded records, `chunkRecords` per chunk (the last may be shorter); each chunk is fresh. */
+  chunks: AsyncGenerator<TraceChunk>;
+  /** Compressed bytes consumed so far, for progress (compare with info.totalBytes). */
+  bytesRead(): number;
+  /** Release the file without reading on (also done when `chunks` ends, throws or is returned from). */
+  close(): Promise<void>;
+}
+
+/**
+ * Open a trace file for streaming.
+ * @param path the file (plain, .gz, .xz or .zst; magic bytes decide)
+ * @param opts format (default auto-detect), chunkRecords (default 65536), user (default true)
+ * @returns what was found about the file, the chunk generator and a progress counter
+ * @throws WasmmuError INVALID_CONFIG on bad options; BAD_INPUT when the file cannot be read, its
+ *   format cannot be told, or its header is malformed (later faults are thrown by `chunks`)
+ */
+export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<OpenedTrace> {
+  const { format: wanted, chunkRecords, user } = checkOptions(opts);
+  let totalBytes: number | null;
+  try {
+    const st = await stat(path);
+    if (st.isDirectory()) throw new WasmmuError("BAD_INPUT", `${path}: is a directory, not a trace file`, { file: path });
+    totalBytes = st.isFile() ? st.size : null;
+  } catch (e) {
+    if (e instanceof WasmmuError) throw e;
+    throw new WasmmuError("BAD_INPUT", `${path}: cannot read the trace: ${(e as Error).message}`, { file: path }, { cause: e });
+  }
+
+  const file = createReadStream(path, { highWaterMark: READ_BYTES });
+  const raw = new Source(file[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>);
+  const progress = { decoded: 0 };
+  let compression: TraceCompression = "none";
+  let decoded: AsyncGenerator<Uint8Array> | null = null;
+  const close = async (): Promise<void> => {
+    file.destroy();
+    await decoded?.return(undefined).catch(() => undefined);
+  };
+  const fail = (e: unknown): WasmmuError => asBadInput(e, path, compression, progress.decoded, raw.consumed, totalBytes);
+
+  // Compression from the first 6 bytes (or fewer, for a tiny file).
+  const first: Uint8Array[] = [];
+  try {
+    let n = 0;
+    while (n < 6) {
+      const b = await raw.next();
+      if (b === null) break;
+      first.push(b);
+      n += b.length;
+    }
+  } catch (e) {
+    await close();
+    throw fail(e);
+  }
+  for (let i = first.length - 1; i >= 0; i--) raw.unshift(first[i]);
+  const magic = concat(first);
+  // An empty file is an empty trace, whatever its extension says.
+  compression = magic.length === 0 ? "none" : detectCompression(magic, path);
+  decoded = decompress(compression, raw, progress, path);
+
+  // Format from the first decoded bytes; a wmt header is read whole, for info.metadata.
+  const sniffed: Uint8Array[] = [];
+  let have = 0;
+  let ended = false;
+  let sniffError: unknown = null;
+  let format: TraceFormat | null = wanted === "auto" ? null : wanted;
+  let preamble = new Uint8Array(0);
+  let metadata: Record<string, unknown> | undefined;
+  try {
+    for (;;) {
+      if (preamble.length < WMT_PREAMBLE_BYTES && have >= WMT_PREAMBLE_BYTES) preamble = concat(sniffed).slice(0, WMT_PREAMBLE_BYTES);
+      const wmt = format === "wmt" || (format === null && looksLikeWmt(preamble));
+      if (have >= (wmt ? wmtHeaderLength(preamble) : SNIFF_BYTES)) break;
+      const r = await decoded.next();
+      if (r.done) {
+        ended = true;
+        break;
+      }
+      sniffed.push(r.value);
+      have += r.value.length;
+    }
+  } catch (e) {
+    sniffError = e;
+    ended = true;
+  }
+  const head = concat(sniffed);
+  try {
+    if (sniffError !== null && head.length === 0) throw fail(sniffError);
+    format ??= detectFormat(head, path);
+    if (format === null) throw sniffError !== null ? fail(sniffError) : unknownFormatError(path, head);
+    if (format === "wmt") {
+      const h = parseWmtHeader(head, path);
+      if (h === null && sniffError !== null) throw fail(sniffError);
+      metadata = h?.metadata;
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+
+  const info: TraceInfo = { path, format, compression, totalBytes };
+  if (metadata !== undefined) info.metadata = metadata;
+  const fmt = format;
+  const source = decoded;
+
+  async function* chunks(): AsyncGenerator<TraceChunk> {
+    const out = new ChunkBuilder(chunkRecords, user);
+    const decoder = makeDecoder(fmt, out, path);
+    let failure: WasmmuError | null = null;
+    try {
+      try {
+        while (sniffed.length > 0) {
+          decoder.push(sniffed.shift() as Uint8Array);
+          for (const c of out.take()) yield c;
+        }
+        if (sniffError !== null) throw sniffError;
+        if (!ended) {
+          for (;;) {
+            const r = await source.next();
+            if (r.done) break;
+            decoder.push(r.value);
+            for (const c of out.take()) yield c;
+          }
+        }
+        decoder.end();
+      } catch (e) {
+        failure = fail(e);
+      }
+      for (const c of out.take()) yield c;
+      const last = out.flush();
+      if (last !== null) yield last;
+      if (failure !== null) throw failure;
+    } finally {
+      await close();
+    }
+  }
+
+  return { info, chunks: chunks(), bytesRead: () => raw.consumed, close };
+}
+
+/** Validated options with defaults. */
+function checkOptions(opts: OpenTraceOptions | undefined): { format: TraceFormat | "auto"; chunkRecords: number; user: boolean } {
+  if (opts === undefined || opts === null) opts = {};
+  if (typeof opts !== "object") throw new WasmmuError("INVALID_CONFIG", "openTrace options must be an object");
+  const known = ["format", "chunkRecords", "user"];
+  for (const k of Object.keys(opts)) {
+    if (!known.includes(k)) throw new WasmmuError("INVALID_CONFIG", `unknown openTrace option "${k}" (known: ${known.join(", ")})`, { option: k });
+  }
+  const format = opts.format ?? "auto";
+  if (format !== "auto" && !TRACE_FORMATS.includes(format)) {
+    throw new WasmmuError("INVALID_CONFIG", `format must be "auto" or one of ${TRACE_FORMATS.map((f) => `"${f}"`).join(", ")}, got ${JSON.stringify(format)}`, { option: "format" });
+  }
+  const user = opts.user ?? true;
+  if (typeof user !== "boolean") throw new WasmmuError("INVALID_CONFIG", `user must be a boolean, got ${JSON.stringify(user)}`, { option: "user" });
+  const chunkRecords = opts.chunkRecords ?? DEFAULT_CHUNK_RECORDS;
+  new ChunkBuilder(chunkRecords, user); // validates chunkRecords; allocates nothing until a record comes
+  return { format, chunkRecords, user };
+}
+
+/** An async iterator of byte pieces with push-back, counting the bytes it hands out. */
+class Source {
+  /** Bytes taken from the underlying iterator so far. */
+  consumed = 0;
+  private readonly it: AsyncIterator<Uint8Array>;
+  private readonly front: Uint8Array[] = [];
+
+  constructor(it: AsyncIterator<Uint8Array>) {
+    this.it = it;
+  }
+
+  /** The next piece, or null at the end. */
+  async next(): Promise<Uint8Array | null> {
+    const f = this.front.shift();
+    if (f !== undefined) return f;
+    const r = await this.it.next();
+    if (r.done) return null;
+    this.consumed += r.value.length;
+    return r.value;
+  }
+
+  /** Give a piece back: the next next() returns it. */
+  unshift(b: Uint8Array): void {
+    this.front.unshift(b);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    for (let b = await this.next(); b !== null; b = await this.next()) yield b;
+  }
+}
+
+/** The decompressed byte stream of `raw`; counts decoded bytes into `progress`. */
+async function* decompress(compression: TraceCompression, raw: Source, progress: { decoded: number }, path: string): AsyncGenerator<Uint8Array> {
+  for await (const b of decompressed(compression, raw, path)) {
+    progress.decoded += b.length;
+    yield b;
+  }
+}
+
+async function* decompressed(compression: TraceCompression, raw: Source, path: string): AsyncGenerator<Uint8Array> {
+  switch (compression) {
+    case "none":
+      yield* raw;
+      return;
+    case "gzip": {
+      const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
+      pipeline(Readable.from(raw, { objectMode: false }), gunzip, () => undefined); // errors surface through the iteration below
+      try {
+        for await (const b of gunzip) yield b as Uint8Array;
+      } finally {
+        gunzip.destroy();
+      }
+      return;
+    }
+    case "xz": {
+      const { XzReadableStream } = (await import("xz-decompress")).default;
+      const input = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const b = await raw.next();
+          if (b === null) controller.close();
+          else controller.enqueue(b);
+        },
+      }, { highWaterMark: 0 });
+      const reader = new XzReadableStream(input).getReader();
+      let done = false;
+      try {
+        for (;;) {
+          const r = await reader.read();
+          if (r.done) break;
+          yield r.value;
+        }
+        done = true;
+      } finally {
+        if (!done) await reader.cancel().catch(() => undefined);
+      }
+      return;
+    }
+    case "zstd": {
+      const { Decompress } = await import("fzstd");
+      const outs: Uint8Array[] = [];
+      const d = new Decompress((b) => {
+        outs.push(b);
+      });
+      let first = true;
+      for (let b = await raw.next(); b !== null; b = await raw.next()) {
+        if (first) checkZstdWindow(b, path);
+        first = false;
+        d.push(b);
+        while (outs.length > 0) yield outs.shift() as Uint8Array;
+      }
+      d.push(new Uint8Array(0), true);
+      while (outs.length > 0) yield outs.shift() as Uint8Array;
+      return;
+    }
+  }
+}
+
+/**
+ * Refuse a zstd stream whose first frame asks for a window larger than ZSTD_MAX_WINDOW_BYTES:
+ * fzstd allocates the window up front (up to 2 GiB), so a corrupt or hostile header must not
+ * decide how much memory we take. Frame header layout: RFC 8878 §3.1.1.1.
+ */
+function checkZstdWindow(b: Uint8Array, path: string): void {
+  if (b.length < 6 || b[0] !== 0x28 || b[1] !== 0xb5 || b[2] !== 0x2f || b[3] !== 0xfd) return;
+  const fhd = b[4];
+  const singleSegment = (fhd >> 5) & 1;
+  let window: number;
+  if (!singleSegment) {
+    const exponent = b[5] >> 3;
+    const base = 2 ** (10 + exponent);
+    window = base + (base / 8) * (b[5] & 7);
+  } else {
+    const fcsFlag = fhd >> 6;
+    const fcsBytes = [1, 2, 4, 8][fcsFlag];
+    const at = 5 + [0, 1, 2, 4][fhd & 3];
+    if (b.length < at + fcsBytes) return;
+    window = 0;
+    for (let i = fcsBytes - 1; i >= 0; i--) window = window * 256 + b[at + i];
+    if (fcsFlag === 1) window += 256;
+  }
+  if (window > ZSTD_MAX_WINDOW_BYTES) {
+    throw new WasmmuError("BAD_INPUT",
+      `${path}: the zstd frame asks for a ${Math.round(window / 2 ** 20)} MiB window, more than the ${ZSTD_MAX_WINDOW_BYTES >> 20} MiB this reader allows (zstd -d's default limit): recompress without --long, or decompress it first`,
+      { file: path, window });
+  }
+}
+
+/** Names of xz-embedded's return codes (xz.h enum xz_ret), which xz-decompress reports by number. */
+const XZ_ERRORS: Record<string, string> = {
+  "2": "unsupported integrity check",
+  "3": "out of memory",
+  "4": "dictionary larger than the memory limit",
+  "5": "not an xz stream",
+  "6": "unsupported xz options",
+  "7": "corrupt data",
+  "8": "truncated stream",
+};
+
+function asBadInput(e: unknown, path: string, compression: TraceCompression, decoded: number, consumed: number, total: number | null): WasmmuError {
+  if (e instanceof WasmmuError) return e;
+  const err = e as NodeJS.ErrnoException;
+  const msg = err instanceof Error ? err.message : String(e);
+  const of = total === null ? "" : ` of ${total}`;
+  if (typeof err?.syscall === "string") {
+    return new WasmmuError("BAD_INPUT", `${path}: reading the trace failed after ${consumed}${of} bytes: ${msg}`, { file: path, bytesRead: consumed }, { cause: e });
+  }
+  if (compression === "none") {
+    return new WasmmuError("BAD_INPUT", `${path}: reading the trace failed after ${consumed}${of} bytes: ${msg}`, { file: path, bytesRead: consumed }, { cause: e });
+  }
+  const xzCode = compression === "xz" ? /error code (\d+)/.exec(msg)?.[1] : undefined;
+  const why = xzCode !== undefined && XZ_ERRORS[xzCode] !== undefined ? `${XZ_ERRORS[xzCode]} (xz error ${xzCode})` : msg;
+  return new WasmmuError("BAD_INPUT",
+    `${path}: corrupt or truncated ${compression} stream: ${why}; ${decoded} bytes were decoded (${consumed}${of} compressed bytes read)`,
+    { file: path, compression, decodedBytes: decoded, bytesRead: consumed }, { cause: e });
+}
+
+function looksLikeWmt(head: Uint8Array): boolean {
+  return head.length >= 8 && String.fromCharCode(...head.subarray(0, 8)) === "WASMMUTR";
+}
+
+/** Bytes needed to hold a wmt header whole, as far as `head` tells (capped: the parser refuses more). */
+function wmtHeaderLength(head: Uint8Array): number {
+  if (head.length < WMT_PREAMBLE_BYTES) return WMT_PREAMBLE_BYTES;
+  const n = (head[12] | (head[13] << 8) | (head[14] << 16) | (head[15] << 24)) >>> 0;
+  return WMT_PREAMBLE_BYTES + Math.min(n, WMT_MAX_HEADER_BYTES);
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const n = parts.reduce((s, p) => s + p.length, 0);
+  const r = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    r.set(p, at);
+    at += p.length;
+  }
+  return r;
+}

@@ -1,0 +1,55 @@
+/**
+ * The public surface of the trace readers as types: what `openTrace` takes and what it yields.
+ * Records come out struct-of-arrays, one field per typed array, so that a caller can copy them
+ * into the core's batch buffer (TraceBatch.set) without building an object per access.
+ */
+
+/** Trace formats the readers understand. */
+export type TraceFormat = "lackey" | "text" | "wmt" | "champsim";
+
+/** How the file's bytes are compressed (found from magic bytes, else from the file name). */
+export type TraceCompression = "none" | "gzip" | "xz" | "zstd";
+
+/**
+ * A chunk of decoded accesses, struct-of-arrays; `count` valid entries. Addresses as 32-bit halves.
+ *
+ * `kind` is exactly the core's record kind byte: REC_KIND.read|write|fetch (0/1/2), plus REC_USER
+ * (and, for wmt traces that carry it, REC_IMPLICIT). Each chunk owns its arrays: a reader never
+ * reuses them, so callers may keep chunks.
+ */
+export interface TraceChunk { count: number; lo: Uint32Array; hi: Uint32Array; size: Uint8Array; kind: Uint8Array; cpu: Uint16Array; }
+
+/** What `openTrace` found out about a file before decoding it. */
+export interface TraceInfo {
+  path: string;
+  format: TraceFormat;
+  compression: TraceCompression;
+  /** Compressed file size in bytes; null when the path is not a regular file (a pipe). */
+  totalBytes: number | null;
+  /** wmt only: the JSON metadata of the file's header (e.g. source, cpus, pageSize, records). */
+  metadata?: Record<string, unknown>;
+}
+
+/** Options of `openTrace`. Unknown keys are refused. */
+export interface OpenTraceOptions {
+  /** Default `auto`: the format is found from the first decoded bytes (see `detectFormat`). */
+  format?: TraceFormat | "auto";
+  /** Records per yielded chunk, 1..16777216 (the last chunk may be shorter). Default 65536. */
+  chunkRecords?: number;
+  /**
+   * Default true: set REC_USER on every record (traces of user programs). With false no bit is
+   * added: records of lackey, text and champsim traces are supervisor accesses, and wmt records
+   * keep the kind byte stored in the file.
+   */
+  user?: boolean;
+}
+
+/** Options of the in-memory decoders (`decodeTrace`, the format decoders' constructors). */
+export interface DecodeOptions {
+  /** Name used in error messages. Default `<input>`. */
+  file?: string;
+  /** As OpenTraceOptions.user. Default true. */
+  user?: boolean;
+  /** Records per chunk. Default 65536. */
+  chunkRecords?: number;
+}

@@ -1,0 +1,142 @@
+/**
+ * `wasmmu replay` end to end: the bundled Lackey trace, the perf-stat summary, JSON/CSV, the
+ * skip/limit/warm-up windows, overrides, and bad input (malformed lines, truncated streams,
+ * empty traces) — each with its exit code.
+ */
+import { describe, it, expect, beforeAll } from "vitest";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { main, EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE } from "../../src/cli/main.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const BUNDLED = join(ROOT, "examples/traces/qsort.lackey.gz");
+
+async function run(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+/** Count the bundled trace's records independently: I, L, S lines, and M lines twice. */
+function lackeyCounts(gz: Buffer) {
+  const c = { fetch: 0, load: 0, store: 0 };
+  for (const line of gunzipSync(gz).toString("utf8").split("\n")) {
+    if (line.startsWith("I ")) c.fetch++;
+    else if (line.startsWith(" L ")) c.load++;
+    else if (line.startsWith(" S ")) c.store++;
+    else if (line.startsWith(" M ")) { c.load++; c.store++; }
+  }
+  return c;
+}
+
+describe("wasmmu replay", () => {
+  const dir = mkdtempSync(join(tmpdir(), "wasmmu-replay-"));
+  let expected: { fetch: number; load: number; store: number };
+  beforeAll(() => { expected = lackeyCounts(readFileSync(BUNDLED)); });
+
+  it("with no trace replays the bundled Lackey recording and prints perf-stat-style statistics", async () => {
+    const r = await run("replay", "--quiet");
+    expect(r.code).toBe(EXIT_OK);
+    expect(r.out).toContain("Translation statistics for 'qsort.lackey.gz' (lackey, gzip):");
+    expect(r.out).toContain("cpu skylake, 4-level paging, 4 KiB pages, 1 CPU");
+    const total = expected.fetch + expected.load + expected.store;
+    expect(r.out).toMatch(new RegExp(`${total.toLocaleString("en-US")}\\s+accesses\\s+#\\s+records replayed`));
+    expect(r.out).toMatch(/dtlb_load_misses\.walk_completed/);
+    expect(r.out).toMatch(/seconds wall/);
+  });
+
+  it("--json: every access ends in one L1 hit, second-level hit or completed walk (straddles twice, dirty re-walks both)", async () => {
+    const r = await run("replay", "--json");
+    const s = JSON.parse(r.out) as { accesses: number; counters: Record<string, number>; partial: boolean };
+    const c = s.counters;
+    expect(s.partial).toBe(false);
+    expect(s.accesses).toBe(expected.fetch + expected.load + expected.store);
+    // Each faulting access is translated again when retried after the demand mapper maps its page,
+    // and a page-crossing access translates both pages.
+    expect(c.access_fetch + c.access_load + c.access_store - c.fault_pf - c.replay_straddle).toBe(s.accesses);
+    const ends = c.tlb_l1i_hit + c.tlb_l1d_hit + c["itlb_misses.stlb_hit"] + c["dtlb_load_misses.stlb_hit"] + c["dtlb_store_misses.stlb_hit"] +
+      c["itlb_misses.walk_completed"] + c["dtlb_load_misses.walk_completed"] + c["dtlb_store_misses.walk_completed"];
+    // A write through a clean entry counts its hit and then the walk that sets D (SDM §4.8).
+    expect(ends).toBe(s.accesses + c.replay_straddle + c.tlb_dirty_rewalk);
+    expect(c.cycles).toBeGreaterThan(c.cycles_translation);
+  });
+
+  it("--csv prints name,value rows", async () => {
+    const r = await run("replay", "--csv", "--limit", "1000");
+    const lines = r.out.split("\n");
+    expect(lines[0]).toBe("name,value");
+    expect(lines).toContain("accesses,1000");
+    expect(lines).toContain("format,lackey");
+  });
+
+  it("--skip, --limit and --warmup select the window the statistics cover", async () => {
+    const a = JSON.parse((await run("replay", "--json", "--limit", "5000")).out) as { accesses: number };
+    expect(a.accesses).toBe(5000);
+    const b = JSON.parse((await run("replay", "--json", "--warmup", "1000", "--limit", "5000")).out) as { accesses: number; counters: Record<string, number> };
+    expect(b.accesses).toBe(4000);
+    const c = JSON.parse((await run("replay", "--json", "--skip", "1000", "--limit", "4000")).out) as { accesses: number };
+    expect(c.accesses).toBe(4000);
+  });
+
+  it("--set overrides a preset number: a 1-entry L1 DTLB hits less than the default", async () => {
+    const d = JSON.parse((await run("replay", "--json", "--limit", "50000")).out) as { counters: Record<string, number> };
+    const tiny = JSON.parse((await run("replay", "--json", "--limit", "50000", "--set", "l1d.entries=1", "--set", "l1d.ways=1")).out) as { counters: Record<string, number> };
+    expect(tiny.counters.tlb_l1d_hit).toBeLessThan(d.counters.tlb_l1d_hit);
+    const bad = await run("replay", "--limit", "10", "--set", "l1d.colour=blue");
+    expect(bad.code).toBe(EXIT_BAD_INPUT);
+    expect(bad.err).toContain("l1d.colour");
+  });
+
+  it("other presets and 5-level paging run", async () => {
+    for (const cpu of ["golden-cove", "zen4", "custom"]) {
+      expect((await run("replay", "--quiet", "--limit", "20000", "--cpu", cpu)).code).toBe(EXIT_OK);
+    }
+    const r = await run("replay", "--limit", "20000", "--paging", "5", "--pages", "2m");
+    expect(r.code).toBe(EXIT_OK);
+    expect(r.out).toContain("5-level paging, 2 MiB pages");
+  });
+
+  it("a malformed line is bad input (exit 1) naming file, line and text", async () => {
+    const f = join(dir, "bad.lackey");
+    writeFileSync(f, "I  04000000,3\n L 7ff000108,8\n Q zzz\n");
+    const r = await run("replay", f);
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(r.err).toMatch(/bad\.lackey:3: .*Q zzz/);
+  });
+
+  it("a truncated compressed stream prints the statistics so far, marked partial, and exits 1", async () => {
+    const gz = readFileSync(BUNDLED);
+    const f = join(dir, "cut.lackey.gz");
+    writeFileSync(f, gz.subarray(0, Math.floor(gz.length / 2)));
+    const r = await run("replay", "--quiet", f);
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(r.out).toContain("PARTIAL");
+    expect(r.err).toContain("cut.lackey.gz");
+  });
+
+  it("an empty trace is a clear message, not a division by zero", async () => {
+    const f = join(dir, "empty.lackey.gz");
+    writeFileSync(f, gzipSync("==1== Lackey\n"));
+    const r = await run("replay", f);
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(r.err).toContain("has no accesses");
+  });
+
+  it("usage errors exit 2; --help documents the command", async () => {
+    expect((await run("replay", "--paging", "3")).code).toBe(EXIT_USAGE);
+    expect((await run("replay", "--json", "--csv")).code).toBe(EXIT_USAGE);
+    expect((await run("replay", "--limit", "-4")).code).toBe(EXIT_USAGE);
+    const h = await run("replay", "--help");
+    expect(h.code).toBe(EXIT_OK);
+    expect(h.out).toContain("Usage: wasmmu replay");
+  });
+
+  it("a missing file is bad input", async () => {
+    const r = await run("replay", join(dir, "nope.lackey"));
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(r.err).toContain("nope.lackey");
+  });
+});
