@@ -5,7 +5,6 @@
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import { WasmmuError } from "../errors.js";
 import { loadMachineDescription } from "../machine/description.js";
 import { renderWalk } from "./walkview.js";
@@ -17,7 +16,10 @@ export const EXIT_OK = 0;
 export const EXIT_BAD_INPUT = 1;
 export const EXIT_USAGE = 2;
 
-class UsageError extends Error {}
+import { UsageError, parse } from "./args.js";
+import { cmdConvert, HELP_CONVERT } from "./convert.js";
+import { cmdRecord, HELP_RECORD } from "./record.js";
+import { cmdSweep, HELP_SWEEP } from "./sweep.js";
 
 /** Where the package's bundled examples live, from src/cli (tests) or dist (installed). */
 function bundledExample(name: string): string {
@@ -33,6 +35,9 @@ Usage: wasmmu <command> [options]
 
 Commands:
   replay [trace…]                replay memory traces through TLBs and page walks; statistics
+  sweep <trace> --param …        replay one trace under many configurations, compare them
+  convert <in> <out.wmt[.gz]>    convert a trace to wasmmu's binary format
+  record -- <command> [args]     record a program's accesses with Valgrind Lackey
   walk [machine.json] [vaddr…]   walk addresses through page tables, level by level
   conformance <file|folder…>     judge the core against paging test vectors
   help [command]                 show help for a command
@@ -56,6 +61,9 @@ Options:
   --implicit                an implicit supervisor access (SMAP ignores RFLAGS.AC)
   --probe                   no side effects: no A/D updates, CR2 untouched
   --json                    print the walks as JSON`,
+  convert: HELP_CONVERT,
+  record: HELP_RECORD,
+  sweep: HELP_SWEEP,
   replay: `Usage: wasmmu replay [trace…] [options]
 
 Streams each trace (Valgrind Lackey text, plain text, wasmmu's binary .wmt, ChampSim; gzip, xz or
@@ -80,6 +88,8 @@ Options:
   --limit N               replay at most N records (warm-up included)
   --warmup N              replay N records before counting
   --json | --csv          machine-readable output
+  --report <out.html>     also write a self-contained HTML report with plots
+  --window N              accesses per point of the report's time plots (default 10000)
   --quiet                 no progress bar
 Ctrl-C stops after the current batch and prints the statistics so far, marked partial (exit 130).`,
   conformance: `Usage: wasmmu conformance <file|folder…> [options]
@@ -93,16 +103,6 @@ Options:
   --max-failures N   failures to detail per file (default 5)
   --json             print the results as JSON`,
 };
-
-const COMMON = { debug: { type: "boolean" }, help: { type: "boolean", short: "h" } } as const;
-
-function parse<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T) {
-  try {
-    return parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
 
 function jsonReplacer(_k: string, v: unknown): unknown {
   return typeof v === "bigint" ? `0x${v.toString(16)}` : v;
@@ -172,7 +172,7 @@ async function cmdReplay(args: string[], out: (s: string) => void, err: (s: stri
     cpu: { type: "string" }, set: { type: "string", multiple: true }, paging: { type: "string" }, ram: { type: "string" },
     memory: { type: "string" }, pages: { type: "string" }, cpus: { type: "string" }, format: { type: "string" },
     skip: { type: "string" }, limit: { type: "string" }, warmup: { type: "string" }, json: { type: "boolean" },
-    csv: { type: "boolean" }, quiet: { type: "boolean" },
+    csv: { type: "boolean" }, quiet: { type: "boolean" }, report: { type: "string" }, window: { type: "string" },
   });
   if (values.help) { out(HELP.replay); return EXIT_OK; }
   const overrides: Record<string, string> = {};
@@ -204,6 +204,8 @@ async function cmdReplay(args: string[], out: (s: string) => void, err: (s: stri
         memory, pages, cpus, format: format as ReplayOptions["format"], limit: nonNegativeInt("limit", values.limit, null),
         skip: nonNegativeInt("skip", values.skip, 0) as number, warmup: nonNegativeInt("warmup", values.warmup, 0) as number,
         progress: !values.quiet && !values.json && !values.csv && process.stderr.isTTY === true,
+        ...(values.report !== undefined ? { report: values.report } : {}),
+        window: nonNegativeInt("window", values.window, 10000) as number,
         interrupted: () => interrupted, err: (t) => process.stderr.write(t),
       });
       summaries.push(s);
@@ -264,8 +266,11 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
       case "help": out(HELP[args[0] ?? "main"] ?? HELP.main); return EXIT_OK;
       case "walk": return await cmdWalk(args, out);
       case "replay": return await cmdReplay(args, out, err);
+      case "sweep": return await cmdSweep(args, out, err);
+      case "convert": return await cmdConvert(args, out, err);
+      case "record": return await cmdRecord(args, out, err);
       case "conformance": return await cmdConformance(args, out, err);
-      default: throw new UsageError(`unknown command "${cmd}"; commands: replay, walk, conformance, help`);
+      default: throw new UsageError(`unknown command "${cmd}"; commands: replay, sweep, convert, record, walk, conformance, help`);
     }
   } catch (e) {
     if (e instanceof UsageError) {

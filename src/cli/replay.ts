@@ -25,6 +25,10 @@ export interface ReplayOptions {
   warmup: number;
   /** Progress on stderr (only when it is a terminal). */
   progress: boolean;
+  /** Write an HTML report here (replay.ts collects windowed statistics when set). */
+  report?: string;
+  /** Accesses per window of the report's time series. */
+  window?: number;
   /** Set to true from a SIGINT handler: stop after the current batch. */
   interrupted: () => boolean;
   err: (s: string) => void;
