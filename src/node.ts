@@ -1,4 +1,7 @@
 /** Node-only parts of wasmmu: reading files. Everything in `wasmmu` is re-exported too. */
 export * from "./index.js";
 export { openTrace, type OpenedTrace } from "./trace/open.js";
+/** Replay one trace file on a fresh machine, as `wasmmu replay` does (options as its flags). */
+export { replayTrace, type ReplayOptions } from "./cli/replay.js";
+export type { ReplaySummary } from "./cli/summary.js";
 export { readVectors, runVectorFile, vectorFiles, VectorMachines, type FileResult } from "./conformance/files.js";

@@ -1,0 +1,110 @@
+// End-to-end replay throughput per trace format (issue #5): from a file on disk to the final
+// statistics, through the same code path as `wasmmu replay`. The hot-set trace of
+// replay.bench.mjs (2^24 accesses) is written once per format into a temporary folder; each file
+// is then replayed with the custom preset. Also: the xz decompressor's own speed on the xz file
+// (the target is ≥ 80 % of it), and with --big a 2 GB Lackey stream replayed while peak RSS is
+// sampled (the target: flat within 100 MB).
+import { createWriteStream, mkdtempSync, rmSync, statSync, createReadStream } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { once } from "node:events";
+import { WmtWriter, replayTrace } from "../dist/node.js";
+import { wasmReplay } from "./replay.bench.mjs";
+
+const N = 1 << 24;
+const BASE = 0x1_0000_0000;
+
+function hotGenerator() {
+  let seed = 0x2545f491;
+  const rnd = () => { seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0; return seed; };
+  return () => { const r = rnd(); const page = r % 10 === 0 ? 32 + (rnd() % 999968) : rnd() % 32; return BASE + page * 4096 + (rnd() & 0xff8); };
+}
+
+async function writeLackey(path, n) {
+  const out = createWriteStream(path, { highWaterMark: 1 << 20 });
+  const next = hotGenerator();
+  let buf = "";
+  for (let i = 0; i < n; i++) {
+    buf += ` L ${next().toString(16)},8\n`;
+    if (buf.length > 1 << 20) { if (!out.write(buf)) await once(out, "drain"); buf = ""; }
+  }
+  out.end(buf);
+  await once(out, "finish");
+}
+
+async function writeWmt(path, n) {
+  const out = createWriteStream(path, { highWaterMark: 1 << 20 });
+  const w = new WmtWriter(out, { source: "bench hot", cpus: 1, pageSize: 4096, records: n });
+  const next = hotGenerator();
+  const C = 65536;
+  for (let done = 0; done < n; done += C) {
+    const count = Math.min(C, n - done);
+    const chunk = { count, lo: new Uint32Array(count), hi: new Uint32Array(count), size: new Uint8Array(count).fill(8), kind: new Uint8Array(count).fill(0x10), cpu: new Uint16Array(count) };
+    for (let i = 0; i < count; i++) { const va = next(); chunk.lo[i] = va >>> 0; chunk.hi[i] = Math.floor(va / 4294967296); }
+    w.write(chunk);
+  }
+  await w.close();
+}
+
+const options = (o = {}) => ({ cpu: "custom", overrides: { "stlb[0].sizes": "4K" }, paging: 4, ram: "4000MiB", memory: "full", pages: "4k", cpus: 1,
+  format: "auto", limit: null, skip: 0, warmup: 0, progress: false, interrupted: () => false, err: () => {}, ...o });
+
+export async function benchE2E({ big = false } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "wasmmu-e2e-"));
+  const rows = [];
+  try {
+    const lackey = join(dir, "hot.lackey");
+    const wmt = join(dir, "hot.wmt");
+    await writeLackey(lackey, N);
+    await writeWmt(wmt, N);
+    execFileSync("gzip", ["-k", "-1", lackey]);
+    const haveXz = spawnSync("sh", ["-c", "command -v xz"]).status === 0;
+    if (haveXz) execFileSync("xz", ["-k", "-1", "-T2", lackey]);
+    // The core's in-memory replay of the same trace, for the ratio (custom preset, same machine).
+    const core = await wasmReplay("hot", N);
+    const coreRate = core.accesses / core.ns * 1000;
+    const files = [["wmt", wmt], ["lackey", lackey], ["lackey+gzip", `${lackey}.gz`], ...(haveXz ? [["lackey+xz", `${lackey}.xz`]] : [])];
+    for (const [name, f] of files) {
+      await replayTrace(f, options({ limit: 1 << 20 }));   // warm-up
+      const t0 = performance.now();
+      const s = await replayTrace(f, options());
+      const secs = (performance.now() - t0) / 1000;
+      rows.push({ name, records: s.accesses, seconds: secs, rate: s.accesses / secs / 1e6, mbps: statSync(f).size / secs / 2 ** 20, vsCore: s.accesses / secs / 1e6 / coreRate });
+    }
+    if (haveXz) {
+      // The decompressor alone: xz-decompress over the same file, output discarded.
+      const { XzReadableStream } = await import("xz-decompress");
+      const t0 = performance.now();
+      const web = new XzReadableStream(ReadableStream.from(createReadStream(`${lackey}.xz`)));
+      let bytes = 0;
+      for await (const piece of web) bytes += piece.length;
+      const secs = (performance.now() - t0) / 1000;
+      rows.push({ name: "xz-decompress alone", records: null, seconds: secs, rate: null, mbps: statSync(`${lackey}.xz`).size / secs / 2 ** 20, outMbps: bytes / secs / 2 ** 20 });
+    }
+    let rss = null;
+    if (big) {
+      const bigPath = join(dir, "big.lackey");
+      await writeLackey(bigPath, 105_000_000);   // ≈ 2 GB of text
+      const samples = [];
+      const timer = setInterval(() => samples.push(process.memoryUsage().rss), 200);
+      const t0 = performance.now();
+      const s = await replayTrace(bigPath, options());
+      clearInterval(timer);
+      const secs = (performance.now() - t0) / 1000;
+      rss = { bytes: statSync(bigPath).size, records: s.accesses, seconds: secs, minRss: Math.min(...samples.slice(5)), maxRss: Math.max(...samples) };
+    }
+    return { coreRate, rows, rss };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = await benchE2E({ big: process.argv.includes("--big") });
+  console.log(`core in-memory replay of the same trace: ${r.coreRate.toFixed(1)} M acc/s`);
+  console.log("| input | M records/s | MB/s of file | vs core in-memory |");
+  console.log("|---|---:|---:|---:|");
+  for (const x of r.rows) console.log(`| ${x.name} | ${x.rate === null ? "—" : x.rate.toFixed(2)} | ${x.mbps.toFixed(1)}${x.outMbps ? ` (out ${x.outMbps.toFixed(0)})` : ""} | ${x.vsCore ? x.vsCore.toFixed(2) : "—"} |`);
+  if (r.rss) console.log(`2 GB stream: ${(r.rss.bytes / 2 ** 30).toFixed(2)} GiB, ${r.rss.records} records in ${r.rss.seconds.toFixed(1)} s; RSS ${(r.rss.minRss / 2 ** 20).toFixed(0)}–${(r.rss.maxRss / 2 ** 20).toFixed(0)} MiB`);
+}
