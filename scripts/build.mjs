@@ -7,7 +7,7 @@
 //      (dist/wasmmu.browser.js, Wasm inlined), and declarations (tsc --emitDeclarationOnly)
 // Steps are skipped when their outputs are newer than every input, so `npm test` stays quick.
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync, mkdirSync, statSync, readdirSync, existsSync, copyFileSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdirSync, statSync, readdirSync, existsSync, copyFileSync, rmSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -53,8 +53,10 @@ if (coreOnly) process.exit(0);
 const srcInputs = Math.max(newest("src", [".ts"]), mtime(genWasm), mtime("scripts/build.mjs"), mtime("package.json"));
 if (force || mtime("dist/index.js") < srcInputs || mtime("dist/wasmmu.browser.js") < srcInputs) {
   const esbuild = await import("esbuild");
+  // A fresh dist/: code splitting names chunks by hash, so stale ones would pile up.
+  rmSync(join(root, "dist"), { recursive: true, force: true });
   const common = { bundle: true, format: "esm", target: "es2022", sourcemap: true, logLevel: "warning" };
-  await esbuild.build({ ...common, entryPoints: { index: "src/index.ts", node: "src/node.ts", cli: "src/cli/main.ts" }, outdir: "dist", platform: "node", splitting: true, packages: "external", absWorkingDir: root });
+  await esbuild.build({ ...common, entryPoints: { index: "src/index.ts", node: "src/node.ts", cli: "src/cli/main.ts", "sweep-worker": "src/cli/sweep-worker.ts" }, outdir: "dist", platform: "node", splitting: true, packages: "external", absWorkingDir: root });
   await esbuild.build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/wasmmu.browser.js", platform: "browser", minify: true, absWorkingDir: root });
   run(bin("tsc"), ["-p", "tsconfig.build.json"]);
   copyFileSync(join(root, genTypes), join(root, "dist/machine/core-exports.generated.d.ts"));

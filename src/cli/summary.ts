@@ -21,6 +21,8 @@ export interface ReplaySummary {
   mappedPages: { "4K": number; "2M": number };
   /** Every counter, summed over CPUs, after warm-up. */
   counters: Record<string, number>;
+  /** The HTML report written (--report), as given. */
+  report?: string;
 }
 
 const num = (n: number) => Math.round(n).toLocaleString("en-US");

@@ -1,8 +1,402 @@
-/** `wasmmu sweep` — being written; until then it refuses with a usage error. */
-import { UsageError } from "./args.js";
+/**
+ * `wasmmu sweep`: replay one trace under every combination of some parameters' values, in
+ * parallel, and compare the configurations in one table (text, JSON or CSV) and an HTML report.
+ *
+ * One model per worker: each configuration runs in its own worker thread (src/cli/sweep-worker.ts,
+ * built as dist/sweep-worker.js beside the CLI), which opens, decompresses and decodes the trace
+ * itself and replays it on its own Machine; at most --jobs workers run at once. When the worker
+ * file is not there (running from src/ under vitest, where it is TypeScript) or --in-process is
+ * given, the configurations run one after another in this thread instead: same code, same
+ * numbers.
+ */
+import { existsSync } from "node:fs";
+import { access } from "node:fs/promises";
+import { constants } from "node:fs";
+import { availableParallelism } from "node:os";
+import { basename } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { UsageError, parse } from "./args.js";
+import { replayTrace, type ReplayOptions } from "./replay.js";
+import type { ReplaySummary } from "./summary.js";
+import { checkReportPath, fixed, metrics, pct, renderSweepReport, writeReport, type ReportConfig } from "./report.js";
+import { resolveConfig } from "../machine/config.js";
+import { LATENCY_KEYS } from "../machine/tlbconfig.js";
+import { WasmmuError, type WasmmuErrorCode } from "../errors.js";
+import type { LatencyConfig } from "../machine/presets/types.js";
 
-export const HELP_SWEEP = "Usage: wasmmu sweep …  (not available yet)";
+export const HELP_SWEEP = `Usage: wasmmu sweep [trace] --param <path>=<v1>,<v2>,… [--param …] [options]
 
-export async function cmdSweep(_args: string[], _out: (s: string) => void, _err: (s: string) => void): Promise<number> {
-  throw new UsageError("wasmmu sweep is not available yet");
+Replays one trace under every combination of the parameters' values (the cartesian product:
+--param l1d.entries=32,64,128 --param pages=4k,2m is six configurations), each on a fresh machine
+in its own worker thread, and prints one row per configuration: its parameters, L1 DTLB and ITLB
+hit rates, page walks per 1000 accesses, cycles per access and the share of cycles spent in
+translation. With no trace, sweeps the bundled examples/traces/qsort.lackey.gz.
+
+Parameters (--param, repeatable; values separated by commas):
+  l1i/l1d/l2 (= itlb[0], dtlb[0], stlb[0]) or itlb[i]/dtlb[i]/stlb[i] with .entries .ways
+  .policy (lru|plru|random) .sizes (4K+2M…); psc.pde|pdpte|pml4e|pml5e;
+  latency.l1Hit|stlbHit|walkMemRef|pscHit|adUpdate|faultEntryExit|ipi|baseAccess
+  pages                   the demand-mapped page size: 4k, 2m, thp
+  Setting entries alone keeps the ways (l1d.entries=128 on a 4-way array gives 32 sets).
+
+Options:
+  --cpu <preset>          skylake (default), golden-cove, zen4, custom: the base every
+                          configuration changes
+  --set <path>=<value>    change one preset number in every configuration; repeatable
+  --paging 4|5            paging depth (default 4)
+  --ram <size>            RAM, e.g. 1GiB (default)
+  --memory full|tables-only
+  --pages 4k|2m|thp       page size when pages is not swept (default 4k)
+  --cpus N                CPUs; record CPU ids are taken modulo N (default 1)
+  --format <f>            auto (default), lackey, text, wmt, champsim
+  --skip N, --limit N, --warmup N   as for replay, in every configuration
+  --jobs N                configurations replayed at once (default: the number of CPUs)
+  --in-process            run the configurations one after another in this thread, no workers
+  --json | --csv          machine-readable table (rates as fractions: l1d_hit_rate,
+                          l1i_hit_rate, walks_per_1000, cycles_per_access, translation_share);
+                          --json adds each configuration's full replay summary
+  --report <out.html>     also write a self-contained HTML report: miss rates against the first
+                          numeric parameter, cycles per access, the table, the base configuration
+  --quiet                 no progress on stderr
+Ctrl-C stops the running configurations after their current batch and prints what finished,
+marked partial (exit 130). Exit codes: 0 success, 1 bad input (unknown parameter, bad value,
+unreadable trace), 2 usage error.`;
+
+/** The replay options a configuration runs with (everything but the callbacks). */
+export type JobOptions = Omit<ReplayOptions, "interrupted" | "err" | "progress" | "report" | "window">;
+
+/** What a worker is given: one configuration of one trace. */
+export interface SweepJob {
+  trace: string;
+  options: JobOptions;
+}
+
+/** What a worker answers. */
+export type SweepReply =
+  | { ok: true; summary: ReplaySummary }
+  | { ok: false; code: string | null; message: string; stack?: string };
+
+/** Replay one configuration (in a worker, or here). */
+export function runJob(job: SweepJob, interrupted: () => boolean): Promise<ReplaySummary> {
+  return replayTrace(job.trace, { ...job.options, progress: false, interrupted, err: () => undefined });
+}
+
+/** dist/sweep-worker.js beside the bundle that holds this code, or null when it is not there. */
+export function defaultWorkerUrl(): URL | null {
+  if (import.meta.url.endsWith(".ts")) return null;
+  const url = new URL("./sweep-worker.js", import.meta.url);
+  try {
+    return existsSync(fileURLToPath(url)) ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface RunOptions {
+  /** Configurations at once (workers only). */
+  jobs: number;
+  /** The worker entry; null runs everything in this thread, one after another. */
+  worker: URL | null;
+  /** Called with each configuration's index as it finishes. */
+  onDone?: (index: number, summary: ReplaySummary) => void;
+}
+
+/** Starts and stops a sweep's configurations. */
+export class SweepRunner {
+  private stopped = false;
+  private readonly live = new Set<Worker>();
+
+  /** Ask the running configurations to stop after their current batch; start no more. */
+  stop(): void {
+    this.stopped = true;
+    for (const w of this.live) w.postMessage("stop");
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /**
+   * Run every job. @returns the summaries in the jobs' order; undefined for jobs never started
+   * (after stop()). The first failure terminates the other workers and is thrown.
+   */
+  async run(jobs: SweepJob[], o: RunOptions): Promise<(ReplaySummary | undefined)[]> {
+    const results: (ReplaySummary | undefined)[] = new Array(jobs.length).fill(undefined);
+    let next = 0;
+    let failure: { error: unknown } | null = null;
+    const one = (job: SweepJob) => (o.worker === null ? runJob(job, () => this.stopped) : this.inWorker(o.worker, job));
+    const lane = async () => {
+      while (next < jobs.length && failure === null && !this.stopped) {
+        const i = next++;
+        try {
+          const s = await one(jobs[i]);
+          results[i] = s;
+          o.onDone?.(i, s);
+        } catch (e) {
+          if (failure === null) failure = { error: e };
+          for (const w of this.live) void w.terminate();
+        }
+      }
+    };
+    const lanes = o.worker === null ? 1 : Math.max(1, Math.min(o.jobs, jobs.length));
+    await Promise.all(Array.from({ length: lanes }, lane));
+    if (failure !== null) throw (failure as { error: unknown }).error;
+    return results;
+  }
+
+  private inWorker(url: URL, job: SweepJob): Promise<ReplaySummary> {
+    return new Promise((resolve, reject) => {
+      const w = new Worker(url, { workerData: job });
+      this.live.add(w);
+      let settled = false;
+      const settle = (f: () => void) => {
+        if (settled) return;
+        settled = true;
+        this.live.delete(w);
+        f();
+      };
+      w.on("message", (r: SweepReply) => settle(() => {
+        if (r.ok) resolve(r.summary);
+        else if (r.code !== null) reject(new WasmmuError(r.code as WasmmuErrorCode, r.message));
+        else reject(Object.assign(new Error(r.message), r.stack ? { stack: r.stack } : {}));
+      }));
+      w.on("error", (e) => settle(() => reject(e)));
+      w.on("exit", (code) => settle(() => reject(new Error(`a sweep worker stopped (exit code ${code}) before answering`))));
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command
+
+interface Param {
+  path: string;
+  values: string[];
+}
+
+interface Configuration {
+  params: Record<string, string>;
+  job: SweepJob;
+}
+
+const PAGES = ["4k", "2m", "thp"];
+
+function nonNegativeInt(flag: string, v: string | undefined, dflt: number | null): number | null {
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${flag} must be a non-negative integer, got ${v}`);
+  return Number(v);
+}
+
+/** `--param path=v1,v2,…` → the parameter, or a usage error. */
+export function parseParam(kv: string): Param {
+  const at = kv.indexOf("=");
+  if (at <= 0) throw new UsageError(`--param takes path=value1,value2,…, got ${kv}`);
+  const path = kv.slice(0, at).trim();
+  const values = kv.slice(at + 1).split(",").map((v) => v.trim());
+  if (path === "" || values.some((v) => v === "")) throw new UsageError(`--param ${kv}: empty path or value`);
+  if (new Set(values).size !== values.length) throw new UsageError(`--param ${kv}: a value is listed twice`);
+  return { path, values };
+}
+
+/** Every combination of the parameters' values, the first parameter varying slowest. */
+export function cartesian(params: Param[]): Record<string, string>[] {
+  let out: Record<string, string>[] = [{}];
+  for (const p of params) out = out.flatMap((c) => p.values.map((v) => ({ ...c, [p.path]: v })));
+  return out;
+}
+
+/** Where the package's bundled trace lives, from src/cli (tests) or dist (installed). */
+function bundledTrace(): string {
+  const here = fileURLToPath(import.meta.url);
+  const at = Math.max(here.lastIndexOf("/dist/"), here.lastIndexOf("/src/"));
+  return `${at >= 0 ? here.slice(0, at) : "."}/examples/traces/qsort.lackey.gz`;
+}
+
+function latencyOf(l: LatencyConfig): Required<LatencyConfig> {
+  // baseAccess defaults as in tlbconfig.ts (DEFAULT_BASE_ACCESS).
+  return Object.fromEntries(LATENCY_KEYS.map((k) => [k, k === "baseAccess" ? (l.baseAccess ?? 4) : l[k]])) as unknown as Required<LatencyConfig>;
+}
+
+const label = (params: Param[], c: Record<string, string>) => params.map((p) => `${p.path}=${c[p.path]}`).join(" ");
+
+function row(params: Param[], c: Record<string, string>, s: ReplaySummary) {
+  const m = metrics(s);
+  return {
+    params: Object.fromEntries(params.map((p) => [p.path, c[p.path]])),
+    accesses: s.accesses,
+    l1dHitRate: m.l1dHitRate, l1iHitRate: m.l1iHitRate, walksPer1000: m.walksPer1000,
+    cyclesPerAccess: m.cyclesPerAccess, translationShare: m.translationShare,
+    partial: s.partial,
+  };
+}
+
+function formatTable(params: Param[], rows: ReturnType<typeof row>[]): string {
+  const head = [...params.map((p) => p.path), "accesses", "L1D hit", "L1I hit", "walks/1k acc", "cycles/acc", "translation"];
+  const body = rows.map((r) => [
+    ...params.map((p) => r.params[p.path]), r.accesses.toLocaleString("en-US"), pct(r.l1dHitRate), pct(r.l1iHitRate),
+    fixed(r.walksPer1000, 3), fixed(r.cyclesPerAccess), `${pct(r.translationShare)}${r.partial ? "  (partial)" : ""}`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].replace(/ {2}\(partial\)$/, "").length)));
+  const fmt = (cells: string[]) => "  " + cells.map((c, i) => (i < params.length ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("   ");
+  return [fmt(head), ...body.map(fmt)].join("\n");
+}
+
+function formatCsv(params: Param[], rows: ReturnType<typeof row>[]): string {
+  const q = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  const n = (x: number) => (Number.isFinite(x) ? String(x) : "");
+  const head = [...params.map((p) => p.path), "accesses", "l1d_hit_rate", "l1i_hit_rate", "walks_per_1000", "cycles_per_access", "translation_share", "partial"];
+  return [head.map(q).join(","), ...rows.map((r) => [
+    ...params.map((p) => q(r.params[p.path])), String(r.accesses), n(r.l1dHitRate), n(r.l1iHitRate), n(r.walksPer1000),
+    n(r.cyclesPerAccess), n(r.translationShare), r.partial ? "1" : "0",
+  ].join(","))].join("\n");
+}
+
+export interface SweepCommandOptions {
+  /** The worker entry (default: dist/sweep-worker.js beside this code); null: no workers. */
+  worker?: URL | null;
+}
+
+export async function cmdSweep(args: string[], out: (s: string) => void, err: (s: string) => void, opts: SweepCommandOptions = {}): Promise<number> {
+  const { values, positionals } = parse(args, {
+    param: { type: "string", multiple: true }, cpu: { type: "string" }, set: { type: "string", multiple: true },
+    paging: { type: "string" }, ram: { type: "string" }, memory: { type: "string" }, pages: { type: "string" },
+    cpus: { type: "string" }, format: { type: "string" }, skip: { type: "string" }, limit: { type: "string" },
+    warmup: { type: "string" }, jobs: { type: "string" }, "in-process": { type: "boolean" }, json: { type: "boolean" },
+    csv: { type: "boolean" }, report: { type: "string" }, quiet: { type: "boolean" },
+  });
+  if (values.help) { out(HELP_SWEEP); return 0; }
+  if (!values.param || values.param.length === 0) throw new UsageError("sweep needs at least one --param path=value1,value2,…");
+  if (positionals.length > 1) throw new UsageError(`sweep takes one trace, got ${positionals.length}: ${positionals.join(" ")}`);
+  const params = values.param.map(parseParam);
+  const seen = new Set<string>();
+  for (const p of params) {
+    if (seen.has(p.path)) throw new UsageError(`--param ${p.path} is given twice; list all its values in one --param`);
+    seen.add(p.path);
+  }
+  const set: Record<string, string> = {};
+  for (const kv of values.set ?? []) {
+    const at = kv.indexOf("=");
+    if (at <= 0) throw new UsageError(`--set takes path=value, got ${kv}`);
+    set[kv.slice(0, at)] = kv.slice(at + 1);
+  }
+  const paging = values.paging ?? "4";
+  if (paging !== "4" && paging !== "5") throw new UsageError(`--paging must be 4 or 5, got ${paging}`);
+  const memory = values.memory ?? "full";
+  if (memory !== "full" && memory !== "tables-only") throw new UsageError(`--memory must be full or tables-only, got ${memory}`);
+  const pages = values.pages ?? "4k";
+  if (!PAGES.includes(pages)) throw new UsageError(`--pages must be 4k, 2m or thp, got ${pages}`);
+  if (values.pages !== undefined && seen.has("pages")) throw new UsageError("--pages and --param pages=… exclude each other");
+  const format = values.format ?? "auto";
+  if (!["auto", "lackey", "text", "wmt", "champsim"].includes(format)) throw new UsageError(`--format must be auto, lackey, text, wmt or champsim, got ${format}`);
+  if (values.json && values.csv) throw new UsageError("--json and --csv exclude each other");
+  const cpus = nonNegativeInt("cpus", values.cpus, 1) as number;
+  if (cpus < 1) throw new UsageError("--cpus must be at least 1");
+  const jobs = nonNegativeInt("jobs", values.jobs, availableParallelism()) as number;
+  if (jobs < 1) throw new UsageError("--jobs must be at least 1");
+  const limit = nonNegativeInt("limit", values.limit, null);
+  const skip = nonNegativeInt("skip", values.skip, 0) as number;
+  const warmup = nonNegativeInt("warmup", values.warmup, 0) as number;
+  const cpu = values.cpu ?? "skylake";
+  const ram = values.ram ?? "1GiB";
+  const trace = positionals[0] ?? bundledTrace();
+
+  // Every configuration is checked before any runs: an unknown path or a bad value is named now.
+  const base: JobOptions = {
+    cpu, overrides: set, paging: paging === "5" ? 5 : 4, ram, memory, pages: pages as JobOptions["pages"], cpus,
+    format: format as JobOptions["format"], limit, skip, warmup,
+  };
+  const configurations: Configuration[] = cartesian(params).map((c) => {
+    const overrides = { ...set };
+    let p = base.pages;
+    for (const [k, v] of Object.entries(c)) {
+      if (k === "pages") {
+        if (!PAGES.includes(v)) throw new WasmmuError("INVALID_CONFIG", `--param pages: must be 4k, 2m or thp, got "${v}"`, { option: "pages" });
+        p = v as JobOptions["pages"];
+      } else overrides[k] = v;
+    }
+    try {
+      resolveConfig({ cpu, overrides, paging: base.paging, ram, memory, cpus });
+    } catch (e) {
+      if (!(e instanceof WasmmuError)) throw e;
+      const unknown = e.message.includes("unknown parameter");
+      throw new WasmmuError(e.code, `--param ${unknown ? "" : `${label(params, c)}: `}${e.message}`, e.details, { cause: e });
+    }
+    return { params: c, job: { trace, options: { ...base, overrides, pages: p } } };
+  });
+  let baseConfig: ReportConfig | null = null;
+  if (values.report !== undefined) {
+    await checkReportPath(values.report);
+    const resolved = resolveConfig({ cpu, overrides: set, paging: base.paging, ram, memory, cpus });
+    baseConfig = { preset: resolved.preset, latency: latencyOf(resolved.preset.latency), paging: base.paging, pages, cpus, ram, memory, overrides: set, skip, warmup, limit };
+  }
+  try {
+    await access(trace, constants.R_OK);
+  } catch (e) {
+    throw new WasmmuError("BAD_INPUT", `${trace}: cannot read the trace: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: trace }, { cause: e });
+  }
+
+  const worker = values["in-process"] ? null : opts.worker !== undefined ? opts.worker : defaultWorkerUrl();
+  const lanes = Math.min(jobs, configurations.length);
+  const mode = worker === null ? "in-process, one after another"
+    : `${configurations.length} worker${configurations.length === 1 ? "" : "s"}, ${lanes} at a time`;
+  const progress = !values.quiet && !values.json && !values.csv && process.stderr.isTTY === true;
+  const runner = new SweepRunner();
+  const onSigint = () => runner.stop();
+  process.on("SIGINT", onSigint);
+  const started = performance.now();
+  let done = 0;
+  let results: (ReplaySummary | undefined)[];
+  try {
+    results = await runner.run(configurations.map((c) => c.job), {
+      jobs, worker,
+      onDone: (i) => {
+        done++;
+        if (progress) process.stderr.write(`\r\x1b[K  [${done}/${configurations.length}] ${label(params, configurations[i].params)}`);
+      },
+    });
+  } finally {
+    process.off("SIGINT", onSigint);
+    if (progress) process.stderr.write("\r\x1b[K");
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const finished = configurations.map((c, i) => ({ c, s: results[i] })).filter((x): x is { c: Configuration; s: ReplaySummary } => x.s !== undefined);
+  const rows = finished.map(({ c, s }) => row(params, c.params, s));
+  const first = finished[0]?.s;
+
+  let report: string | undefined;
+  if (values.report !== undefined && baseConfig !== null && finished.length > 0) {
+    await writeReport(values.report, renderSweepReport({
+      trace: basename(trace), params, base: baseConfig, mode, seconds,
+      rows: finished.map(({ c, s }) => ({ params: c.params, summary: s })),
+    }));
+    report = values.report;
+  }
+
+  if (values.json) {
+    out(JSON.stringify({
+      trace: basename(trace), format: first?.format, compression: first?.compression, cpu, params,
+      mode: worker === null ? "in-process" : "workers", jobs: worker === null ? 1 : lanes, seconds,
+      ...(report !== undefined ? { report } : {}),
+      results: rows.map((r, i) => ({ ...r, summary: finished[i].s })),
+    }, null, 2));
+  } else if (values.csv) {
+    out(formatCsv(params, rows));
+  } else {
+    const what = first ? ` (${first.format}${first.compression !== "none" ? `, ${first.compression}` : ""})` : "";
+    out("");
+    out(` Sweep of '${basename(trace)}'${what}: cpu ${cpu}, ${configurations.length} configuration${configurations.length === 1 ? "" : "s"}, ${mode}`);
+    out("");
+    out(formatTable(params, rows));
+    out("");
+    out(`${seconds.toFixed(3).padStart(10)} seconds wall${report !== undefined ? `; report written to ${report}` : ""}`);
+    out("");
+  }
+  const partial = finished.find((x) => x.s.partial && x.s.partialReason !== "interrupted");
+  if (partial) err(`wasmmu: ${partial.s.partialReason}`);
+  if (runner.isStopped) {
+    if (finished.length < configurations.length) err(`wasmmu: interrupted; ${configurations.length - finished.length} configuration(s) not run`);
+    return 130;
+  }
+  return partial ? 1 : 0;
 }

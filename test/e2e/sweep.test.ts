@@ -1,0 +1,191 @@
+/**
+ * `wasmmu sweep` end to end: the cartesian product of --param values, the comparison table (text,
+ * JSON, CSV), the HTML report, bad input and usage errors; and the same numbers whether each
+ * configuration runs in a worker thread (the worker entry bundled here with esbuild, as the build
+ * does for dist/) or in this thread (what src/ falls back to under vitest, and --in-process).
+ */
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { build } from "esbuild";
+import { main, EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE } from "../../src/cli/main.js";
+import { cartesian, cmdSweep, defaultWorkerUrl, parseParam, SweepRunner } from "../../src/cli/sweep.js";
+import type { ReplaySummary } from "../../src/cli/summary.js";
+import { WasmmuError } from "../../src/errors.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+
+async function run(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+interface SweepJson {
+  mode: string;
+  jobs: number;
+  params: { path: string; values: string[] }[];
+  report?: string;
+  results: { params: Record<string, string>; accesses: number; l1dHitRate: number; l1iHitRate: number; walksPer1000: number; cyclesPerAccess: number; translationShare: number; partial: boolean; summary: ReplaySummary }[];
+}
+
+describe("wasmmu sweep", () => {
+  const dir = mkdtempSync(join(tmpdir(), "wasmmu-sweep-"));
+  // The worker entry, bundled like dist/sweep-worker.js; inside the repository so that its bare
+  // imports (fzstd, xz-decompress) resolve from node_modules.
+  let workerDir = "";
+  let worker: URL;
+  beforeAll(async () => {
+    mkdirSync(join(ROOT, "node_modules/.cache"), { recursive: true });
+    workerDir = mkdtempSync(join(ROOT, "node_modules/.cache/wasmmu-sweep-worker-"));
+    await build({
+      entryPoints: [join(ROOT, "src/cli/sweep-worker.ts")], outfile: join(workerDir, "sweep-worker.mjs"), bundle: true,
+      format: "esm", platform: "node", target: "es2022", packages: "external", logLevel: "warning",
+    });
+    worker = pathToFileURL(join(workerDir, "sweep-worker.mjs"));
+  });
+  afterAll(() => { if (workerDir) rmSync(workerDir, { recursive: true, force: true }); });
+
+  it("from src/ there is no JavaScript worker entry, so configurations run in-process", () => {
+    expect(defaultWorkerUrl()).toBeNull();
+  });
+
+  it("params and their cartesian product, first parameter slowest", () => {
+    expect(parseParam("l1d.entries=16, 32 ,64")).toEqual({ path: "l1d.entries", values: ["16", "32", "64"] });
+    expect(parseParam("stlb[0].sizes=4K+2M,4K")).toEqual({ path: "stlb[0].sizes", values: ["4K+2M", "4K"] });
+    expect(cartesian([{ path: "a", values: ["1", "2"] }, { path: "b", values: ["x", "y", "z"] }]).map((c) => `${c.a}${c.b}`))
+      .toEqual(["1x", "1y", "1z", "2x", "2y", "2z"]);
+  });
+
+  it("prints a row per configuration; each row is the replay of that configuration", async () => {
+    const r = await run("sweep", "--param", "l1d.entries=8,64", "--limit", "60000", "--json");
+    expect(r.code).toBe(EXIT_OK);
+    const j = JSON.parse(r.out) as SweepJson;
+    expect(j.mode).toBe("in-process");
+    expect(j.results.map((x) => x.params)).toEqual([{ "l1d.entries": "8" }, { "l1d.entries": "64" }]);
+    expect(j.results[0].l1dHitRate).toBeLessThan(j.results[1].l1dHitRate);
+    // The same numbers as `replay --set`.
+    const one = JSON.parse((await run("replay", "--json", "--limit", "60000", "--set", "l1d.entries=8")).out) as ReplaySummary;
+    expect(j.results[0].summary.counters).toEqual(one.counters);
+    const c = one.counters;
+    expect(j.results[0].l1dHitRate).toBeCloseTo(c.tlb_l1d_hit / (c.access_load + c.access_store), 12);
+    expect(j.results[0].cyclesPerAccess).toBeCloseTo(c.cycles / one.accesses, 12);
+    expect(j.results[0].translationShare).toBeCloseTo(c.cycles_translation / c.cycles, 12);
+  });
+
+  it("text table and CSV: a column per parameter, pages as a pseudo-parameter", async () => {
+    const t = await run("sweep", "--param", "l1d.entries=16,64", "--param", "pages=4k,2m", "--limit", "20000");
+    expect(t.code).toBe(EXIT_OK);
+    expect(t.out).toContain("Sweep of 'qsort.lackey.gz' (lackey, gzip): cpu skylake, 4 configurations");
+    expect(t.out).toMatch(/l1d\.entries\s+pages\s+accesses\s+L1D hit\s+L1I hit\s+walks\/1k acc\s+cycles\/acc\s+translation/);
+    expect(t.out.split("\n").filter((l) => /^\s+(16|64)\s+(4k|2m)\s+20,000\s/.test(l))).toHaveLength(4);
+    const c = await run("sweep", "--param", "l1d.entries=16,64", "--param", "pages=4k,2m", "--limit", "20000", "--csv");
+    const lines = c.out.split("\n");
+    expect(lines[0]).toBe("l1d.entries,pages,accesses,l1d_hit_rate,l1i_hit_rate,walks_per_1000,cycles_per_access,translation_share,partial");
+    expect(lines.slice(1).map((l) => l.split(",").slice(0, 3).join(","))).toEqual(["16,4k,20000", "16,2m,20000", "64,4k,20000", "64,2m,20000"]);
+    // 2 MiB pages need far fewer walks than 4 KiB ones.
+    const walks = lines.slice(1).map((l) => Number(l.split(",")[5]));
+    expect(walks[1]).toBeLessThan(walks[0]);
+  });
+
+  it("workers give the same numbers as running in-process, at most --jobs at a time", async () => {
+    const args = ["--param", "l1d.entries=4,16,64", "--param", "latency.walkMemRef=24,60", "--limit", "40000", "--json"];
+    const out: string[] = [];
+    const code = await cmdSweep([...args, "--jobs", "2"], (s) => out.push(s), () => undefined, { worker });
+    expect(code).toBe(EXIT_OK);
+    const w = JSON.parse(out.join("\n")) as SweepJson;
+    expect(w.mode).toBe("workers");
+    expect(w.jobs).toBe(2);
+    const p = JSON.parse((await run("sweep", ...args, "--in-process")).out) as SweepJson;
+    expect(p.mode).toBe("in-process");
+    expect(w.results).toHaveLength(6);
+    expect(w.results.map((r) => [r.params, r.summary.counters])).toEqual(p.results.map((r) => [r.params, r.summary.counters]));
+    // A slower walker costs more cycles per access, same TLB behaviour.
+    expect(w.results[1].cyclesPerAccess).toBeGreaterThan(w.results[0].cyclesPerAccess);
+    expect(w.results[1].l1dHitRate).toBe(w.results[0].l1dHitRate);
+  });
+
+  it("stop() (Ctrl-C) asks running workers to stop and starts no more", async () => {
+    const runner = new SweepRunner();
+    const job = { trace: join(ROOT, "examples/traces/qsort.lackey.gz"), options: { cpu: "skylake", overrides: {}, paging: 4 as const, ram: "1GiB", memory: "full" as const, pages: "4k" as const, cpus: 1, format: "auto" as const, limit: 50000, skip: 0, warmup: 0 } };
+    const running = runner.run([job, job, job], { jobs: 1, worker });
+    runner.stop();
+    const results = await running;
+    expect(runner.isStopped).toBe(true);
+    expect(results[0]).toBeDefined();
+    expect(results.slice(1)).toEqual([undefined, undefined]);
+  });
+
+  it("a worker's bad input comes back as the same error; a stream that breaks midway gives partial rows, exit 1", async () => {
+    const bad = join(dir, "bad.lackey");
+    writeFileSync(bad, " Q zzz\n");
+    const err: string[] = [];
+    expect(await main(["sweep", bad, "--param", "l1d.entries=16,64"], () => undefined, (s) => err.push(s))).toBe(EXIT_BAD_INPUT);
+    expect(err.join("\n")).toMatch(/bad\.lackey: unknown trace format/);
+    // cmdSweep throws what main turns into exit codes: here the worker's WasmmuError, rebuilt.
+    const thrown = await cmdSweep([bad, "--param", "l1d.entries=16,64"], () => undefined, () => undefined, { worker }).catch((e: unknown) => e);
+    expect(thrown).toBeInstanceOf(WasmmuError);
+    expect((thrown as WasmmuError).code).toBe("BAD_INPUT");
+    expect((thrown as WasmmuError).message).toMatch(/bad\.lackey: unknown trace format/);
+
+    const cut = join(dir, "cut.lackey");
+    writeFileSync(cut, "I  04000000,3\n L 7ff000108,8\n Q zzz\n");
+    const out: string[] = [];
+    const werr: string[] = [];
+    expect(await cmdSweep([cut, "--param", "l1d.entries=16,64"], (s) => out.push(s), (s) => werr.push(s), { worker })).toBe(EXIT_BAD_INPUT);
+    expect(out.join("\n")).toContain("(partial)");
+    expect(werr.join("\n")).toMatch(/cut\.lackey:3: .*Q zzz/);
+  });
+
+  it("--report writes a self-contained HTML report plotting miss rate against the swept size", async () => {
+    const file = join(dir, "sweep.html");
+    const r = await run("sweep", "--param", "pages=4k,2m", "--param", "l1d.entries=16,32,64", "--limit", "20000", "--report", file, "--json");
+    expect(r.code).toBe(EXIT_OK);
+    expect((JSON.parse(r.out) as SweepJson).report).toBe(file);
+    const html = readFileSync(file, "utf8");
+    expect(html).not.toContain("http://");
+    expect(html).not.toContain("https://");
+    expect(html).not.toMatch(/<script\b/i);
+    expect(html).toContain("<svg");
+    expect(html).toContain('data-configurations="6"');
+    // The first numeric parameter is the x axis, even when given second; the other one groups lines.
+    expect(html).toContain("TLB miss rates against l1d.entries");
+    expect(html).toContain("L1 DTLB miss rate — pages=2m");
+    expect(html).toContain('data-preset="skylake"');
+    expect(html).toContain("<td>16</td>");
+  });
+
+  it("bad input: an unknown --param path or value is exit 1 naming it, before anything runs", async () => {
+    const a = await run("sweep", "--param", "l1d.colour=red,blue");
+    expect(a.code).toBe(EXIT_BAD_INPUT);
+    expect(a.err).toContain("l1d.colour");
+    const b = await run("sweep", "--param", "l1d.entries=64,48");
+    expect(b.code).toBe(EXIT_BAD_INPUT);
+    expect(b.err).toContain("l1d.entries=48");
+    const c = await run("sweep", "--param", "pages=4k,1g");
+    expect(c.code).toBe(EXIT_BAD_INPUT);
+    expect(c.err).toContain("1g");
+    const d = await run("sweep", join(dir, "nope.lackey"), "--param", "l1d.entries=16");
+    expect(d.code).toBe(EXIT_BAD_INPUT);
+    expect(d.err).toContain("nope.lackey");
+  });
+
+  it("usage errors exit 2; --help documents the command", async () => {
+    const none = await run("sweep");
+    expect(none.code).toBe(EXIT_USAGE);
+    expect(none.err).toContain("--param");
+    for (const argv of [
+      ["--param", "l1d.entries"], ["--param", "l1d.entries=16,,32"], ["--param", "l1d.entries=16", "--param", "l1d.entries=32"],
+      ["--param", "pages=4k,2m", "--pages", "2m"], ["--param", "l1d.entries=16", "--jobs", "0"], ["--param", "l1d.entries=16", "--json", "--csv"],
+      ["a", "b", "--param", "l1d.entries=16"],
+    ]) expect((await run("sweep", ...argv)).code).toBe(EXIT_USAGE);
+    const h = await run("sweep", "--help");
+    expect(h.code).toBe(EXIT_OK);
+    expect(h.out).toContain("Usage: wasmmu sweep");
+    expect(h.out).toContain("--jobs");
+    expect((await run("help", "sweep")).out).toContain("--param");
+  });
+});
