@@ -3,6 +3,7 @@
 // builtins are not TypeScript), so assembly/ is ignored here.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import globals from "globals";
 
 export default tseslint.config(
   { ignores: ["node_modules/", "dist/", "build/", "assembly/", "**/*.generated.*", "bench/native/"] },
@@ -10,7 +11,7 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: {
-      globals: { console: "readonly", process: "readonly", Buffer: "readonly", URL: "readonly", atob: "readonly", WebAssembly: "readonly" },
+      globals: { ...globals.node, ...globals.browser },
     },
     rules: {
       "@typescript-eslint/no-explicit-any": "error",
