@@ -5,7 +5,7 @@ import * as L from "./abi/layout";
 import { regionReset, regionTake, regionEnd } from "./abi/layout";
 import { MAX_CPUS, WASM_MAX_BYTES, WASM_PAGE_SHIFT, REGION_ALIGN, RAM_ALIGN, MIN_MAXPHYADDR, MAX_MAXPHYADDR, NR_ZONES, NR_PAGE_ORDERS, DEFAULT_TABLES_ONLY_MANAGED } from "./tunables";
 import { tlbConfigCheck, tlbBytesPerCpu, tlbSetup, configBlock, latencyBase, nItlb, nDtlb, nStlb, CFG_TRACE, CFG_PSC, CFG_LATENCY, CFG_WORDS, LAT_COUNT, MAX_TLB_ARRAYS } from "./mmu/tlb";
-import { replaySetup, traceBase, traceCapacity, replayStatus, RECORD_SIZE } from "./replay/loop";
+import { replaySetup, traceBase, traceCapacity, replayStatus, stageBase, stageBytes, RECORD_SIZE } from "./replay/loop";
 import * as RP from "./replay/loop";
 import * as TA from "./mmu/tlbarray";
 import { DEFAULT_TRACE_RECORDS, MAX_TRACE_RECORDS } from "./tunables";
@@ -23,7 +23,7 @@ export { translate } from "./mmu/walk";
 export { writeCr0, writeEfer, writePat, writePkru, writeRflags, writeCr2 } from "./arch/x86/cpu";
 export { movCr3, movCr4, invlpg, invpcid, shootdown } from "./mmu/invalidate";
 export { tlbTranslate } from "./mmu/access";
-export { replay } from "./replay/loop";
+export { replay, packRecords } from "./replay/loop";
 export { ptMap, ptEntryAddress, ptTableFrames } from "./mmu/ptmap";
 export { physBackFrame, physUnbackFrame, physBackedFrames, physPoolFrames } from "./phys/ram";
 export { buddyAlloc, buddyFree, buddyRelease, buddyErrorPfn, buddyCheck, setMinFreeKbytes, minFreeKbytes, defaultMinFreeKbytes } from "./phys/buddy";
@@ -125,6 +125,7 @@ export function init(ramBytes: u64, tablesOnly: bool, poolFrames: u32, maxPhyAdd
   const tlbBase = regionTake(<u64>cpus * tlbBytesPerCpu() + 64, REGION_ALIGN);
   const latencyRegion = regionTake(<u64>LAT_COUNT * 4, REGION_ALIGN);
   const traceRegion = regionTake(<u64>traceRecords * RECORD_SIZE, REGION_ALIGN);
+  const stageRegion = regionTake(stageBytes(traceRecords), REGION_ALIGN);
   const hashEntries: u32 = tablesOnly ? hashEntriesFor(poolFrames) : 0;
   // Tables-only: 16-byte hash entries and a 4-byte free stack per pool frame.
   const meta: u64 = <u64>hashEntries * 16 + (tablesOnly ? <u64>poolFrames * 4 : 0);
@@ -162,7 +163,7 @@ export function init(ramBytes: u64, tablesOnly: bool, poolFrames: u32, maxPhyAdd
   buddySetup(zoneBase, counterBlock(cpus));
   for (let i: u32 = 0; i < cpus; i++) cpuReset(i, la57);
   tlbSetup(tlbBase, cpus, latencyRegion);
-  replaySetup(traceRegion, traceRecords);
+  replaySetup(traceRegion, traceRecords, stageRegion);
   initialized = true;
   return INIT_OK;
 }
@@ -372,6 +373,11 @@ export function latencyRegion(): usize {
 /** The trace batch buffer: traceCapacityRecords() records of TRACE_RECORD_BYTES. */
 export function traceBuffer(): usize {
   return traceBase;
+}
+
+/** The struct-of-arrays staging area packRecords() reads (see replay/loop.ts). */
+export function traceStage(): usize {
+  return stageBase;
 }
 
 export function traceCapacityRecords(): u32 {

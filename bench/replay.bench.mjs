@@ -46,8 +46,10 @@ export async function wasmReplay(trace, n) {
   const r = new Replayer(m, dm.policy);
   const kind = REC_KIND.read | REC_USER;
   let ns = 0;
+  let firstPassNs = 0;
   let before;
   for (let pass = 0; pass < 2; pass++) {
+    if (pass === 1) firstPassNs = ns;
     const next = generator(trace);
     before = m.counters(0);
     ns = 0;
@@ -63,7 +65,7 @@ export async function wasmReplay(trace, n) {
   const after = m.counters(0);
   const d = (k) => Number(after[k] - before[k]);
   return {
-    trace, accesses: d("access_load"), ns, l1_hit: d("tlb_l1d_hit"), stlb_hit: d("dtlb_load_misses.stlb_hit"),
+    trace, accesses: d("access_load"), ns, firstPassNs, l1_hit: d("tlb_l1d_hit"), stlb_hit: d("dtlb_load_misses.stlb_hit"),
     walks: d("dtlb_load_misses.miss_causes_a_walk"), walks_done: d("dtlb_load_misses.walk_completed"),
     walk_mem_ref: d("walk_mem_ref"), faults: d("fault_pf"),
   };

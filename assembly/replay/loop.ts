@@ -55,11 +55,18 @@ import { count, countN, counterBlock, Counter } from "../stats/counters";
 
 export let traceBase: usize = 0;
 export let traceCapacity: u32 = 0;
+/**
+ * Staging area for records decoded struct-of-arrays (as trace readers produce them): lo u32[cap],
+ * hi u32[cap], size u8[cap], kind u8[cap], cpu u16[cap]. The host copies each array in with one
+ * typed-array set, and packRecords() interleaves them into the batch buffer inside Wasm.
+ */
+export let stageBase: usize = 0;
 export let replayStatus: u32 = REPLAY_DONE;
 
-export function replaySetup(base: usize, capacity: u32): void {
+export function replaySetup(base: usize, capacity: u32, stage: usize): void {
   traceBase = base;
   traceCapacity = capacity;
+  stageBase = stage;
   memoRunFn = memoRun;
 }
 
@@ -71,6 +78,24 @@ let memoRunFn: (i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bool) =
 
 function memoRunStub(i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bool): u32 {
   return i + 0 * (end + cpu + <u32>vpn + <u32>e + (writeOk ? 1 : 0));
+}
+
+/** Bytes of the staging area for `capacity` records. */
+export function stageBytes(capacity: u32): u64 {
+  return <u64>capacity * 12;
+}
+
+/** Interleave staged records [0, n) into batch records [0, n). */
+export function packRecords(n: u32): void {
+  if (n > traceCapacity) n = traceCapacity;
+  const cap = <usize>traceCapacity;
+  const lo = stageBase, hi = lo + (cap << 2), size = hi + (cap << 2), kind = size + cap, cpu = kind + cap;
+  for (let i: usize = 0; i < <usize>n; i++) {
+    const r = traceBase + (i << 4);
+    store<u64>(r, <u64>load<u32>(lo + (i << 2)) | (<u64>load<u32>(hi + (i << 2)) << 32));
+    store<u32>(r, <u32>load<u8>(size + i) | (<u32>load<u8>(kind + i) << 8) | (<u32>load<u16>(cpu + (i << 1)) << 16), 8);
+    store<u32>(r, 0, 12);
+  }
 }
 
 @inline function accessFlags(kind: u32): u32 {

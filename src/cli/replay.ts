@@ -122,7 +122,7 @@ export async function replayTrace(path: string, o: ReplayOptions): Promise<Repla
         if (o.limit !== null) n = Math.min(n, o.limit - replayed);
         if (base === null) n = Math.min(n, o.warmup - replayed);
         if (n > nextSample - replayed) n = nextSample - replayed;
-        for (let k = 0; k < n; k++) r.batch.set(k, chunk.lo[i + k], chunk.hi[i + k], chunk.size[i + k], chunk.kind[i + k], chunk.cpu[i + k] % o.cpus);
+        r.batch.setArrays(chunk, i, n, o.cpus);
         const res = r.run(n);
         if (res.stopped) {
           const at = res.stopped.index;

@@ -27,13 +27,41 @@ export class TraceBatch {
   private readonly u32: Uint32Array;
   private readonly u8: Uint8Array;
   private readonly u16: Uint16Array;
+  private readonly stage: { lo: Uint32Array; hi: Uint32Array; size: Uint8Array; kind: Uint8Array; cpu: Uint16Array };
+  private readonly pack: (n: number) => void;
 
   /** @internal */
-  constructor(memory: WebAssembly.Memory, base: number, capacity: number) {
+  constructor(memory: WebAssembly.Memory, base: number, capacity: number, stage: number, pack: (n: number) => void) {
     this.capacity = capacity;
     this.u32 = new Uint32Array(memory.buffer, base, capacity * 4);
     this.u8 = new Uint8Array(memory.buffer, base, capacity * 16);
     this.u16 = new Uint16Array(memory.buffer, base, capacity * 8);
+    const b = memory.buffer;
+    this.stage = {
+      lo: new Uint32Array(b, stage, capacity), hi: new Uint32Array(b, stage + 4 * capacity, capacity),
+      size: new Uint8Array(b, stage + 8 * capacity, capacity), kind: new Uint8Array(b, stage + 9 * capacity, capacity),
+      cpu: new Uint16Array(b, stage + 10 * capacity, capacity),
+    };
+    this.pack = pack;
+  }
+
+  /**
+   * Write records [0, n) from struct-of-arrays (as the trace readers decode them), starting at
+   * `from` in each array: five block copies, then one core call interleaves them. CPU ids are
+   * taken modulo `cpus`.
+   */
+  setArrays(src: { lo: Uint32Array; hi: Uint32Array; size: Uint8Array; kind: Uint8Array; cpu: Uint16Array }, from: number, n: number, cpus = 1): void {
+    if (n > this.capacity) throw new WasmmuError("INVALID_ARGUMENT", `at most ${this.capacity} records fit the batch, got ${n}`);
+    const st = this.stage;
+    st.lo.set(src.lo.subarray(from, from + n));
+    st.hi.set(src.hi.subarray(from, from + n));
+    st.size.set(src.size.subarray(from, from + n));
+    st.kind.set(src.kind.subarray(from, from + n));
+    const cpu = src.cpu.subarray(from, from + n);
+    if (cpus === 1) st.cpu.fill(0, 0, n);
+    else if (cpu.every((c) => c < cpus)) st.cpu.set(cpu);
+    else for (let i = 0; i < n; i++) st.cpu[i] = cpu[i] % cpus;
+    this.pack(n);
   }
 
   /** Write record `i`: address halves, size in bytes, kind byte (REC_KIND | REC_USER …), CPU. */
@@ -170,7 +198,7 @@ export class Replayer {
     this.machine = machine;
     this.policy = policy;
     const e = machine._core.exports;
-    this.batch = new TraceBatch(e.memory, e.traceBuffer() >>> 0, e.traceCapacityRecords() >>> 0);
+    this.batch = new TraceBatch(e.memory, e.traceBuffer() >>> 0, e.traceCapacityRecords() >>> 0, e.traceStage() >>> 0, (n) => e.packRecords(n));
   }
 
   /** Replay records [0, count) of the batch buffer. */
