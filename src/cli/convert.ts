@@ -1,8 +1,256 @@
-/** `wasmmu convert` — being written; until then it refuses with a usage error. */
-import { UsageError } from "./args.js";
+/**
+ * `wasmmu convert`: stream any trace openTrace reads into wasmmu's binary format (wmt), plain or
+ * gzip-compressed, chunk by chunk; the input is never held whole.
+ *
+ * Also the wmt file writer `wasmmu record` shares (createWmtOutput). The header's "records" count is
+ * not known until the end, so the header is written with a fixed-width placeholder and rewritten in
+ * place when the output is closed: plainly for .wmt; for .wmt.gz the header is a gzip member of
+ * its own, stored uncompressed (so its length does not depend on the digits), followed by the
+ * records' member. Concatenated members are one gzip stream to every reader (RFC 1952 §2.2;
+ * gunzip, zcat, Node's zlib, openTrace).
+ */
+import type { WriteStream } from "node:fs";
+import { open, stat, unlink } from "node:fs/promises";
+import { basename } from "node:path";
+import { once } from "node:events";
+import { finished, pipeline } from "node:stream/promises";
+import { createGzip, gzipSync, type Gzip } from "node:zlib";
+import { WasmmuError } from "../errors.js";
+import { openTrace, TRACE_FORMATS, WmtWriter, type TraceChunk, type TraceFormat } from "../trace/index.js";
+import { UsageError, parse } from "./args.js";
 
-export const HELP_CONVERT = "Usage: wasmmu convert …  (not available yet)";
+export const HELP_CONVERT = `Usage: wasmmu convert <input> <output.wmt[.gz]> [options]
 
-export async function cmdConvert(_args: string[], _out: (s: string) => void, _err: (s: string) => void): Promise<number> {
-  throw new UsageError("wasmmu convert is not available yet");
+Streams a trace (Valgrind Lackey text, plain text, wasmmu's binary .wmt, ChampSim; gzip, xz or
+zstd compressed; detected from the content) into wasmmu's binary format, whose records are the
+core's own and replay without parsing. The trace is read and written piece by piece, never whole.
+
+The output's name chooses its compression: .wmt is written plain, .wmt.gz with gzip. (xz and zstd
+traces are read but not written: compress a .wmt yourself, e.g. xz -T0 out.wmt, if you need to.)
+An existing output is overwritten. The header records the source file's name and format, the
+number of records and the time of conversion. Prints "<output>: N records (M bytes)" at the end.
+
+Options:
+  --format <f>   input format: auto (default), lackey, text, wmt, champsim
+  --limit N      convert at most the first N records
+  --quiet        no progress line`;
+
+/** How an output file is compressed, from its name. */
+export type OutputCompression = "none" | "gzip";
+
+/**
+ * The compression a wmt output gets from its name: *.gz gzip, anything else plain.
+ * @throws UsageError for names ending in .xz, .zst, .zstd, .bz2 or .lz4 (read, or not, but never written)
+ */
+export function outputCompression(path: string): OutputCompression {
+  const lower = path.toLowerCase();
+  if (lower.endsWith(".gz")) return "gzip";
+  const ext = /\.(xz|zst|zstd|bz2|lz4)$/.exec(lower)?.[1];
+  if (ext !== undefined) {
+    throw new UsageError(`${path}: only .wmt (plain) and .wmt.gz (gzip) outputs can be written, not .${ext}; ` +
+      "write .wmt and compress it yourself (xz and zstd traces are read by replay and convert)");
+  }
+  return "none";
+}
+
+/** The JSON text the header's "records" value holds until the count is known, and its width. */
+const RECORDS_PLACEHOLDER = " ".repeat(20);
+const RECORDS_FIELD = Buffer.from(`"records":${JSON.stringify(RECORDS_PLACEHOLDER)}`);
+
+/** A wmt file being written: feed `writer` (or `add`), then `finish`, or `abort` on failure. */
+export interface WmtOutput {
+  readonly path: string;
+  readonly writer: WmtWriter;
+  /** Write a chunk's first `count` records and wait until the file has taken them (backpressure). */
+  add(chunk: TraceChunk): Promise<void>;
+  /** Flush, close, and set the header's record count. @returns records and bytes written */
+  finish(): Promise<{ records: number; bytes: number }>;
+  /** Stop writing and delete the file (best effort; never throws). */
+  abort(): Promise<void>;
+}
+
+/**
+ * Create (or truncate) a wmt file and a WmtWriter on it.
+ * @param path the file; a .gz name gets gzip (see outputCompression)
+ * @param metadata the header's JSON object; its "records" is set to the final count on finish()
+ *   when the path is a regular file (a pipe or device cannot be rewritten: "records" is left out)
+ * @throws UsageError for an unwritable compression; WasmmuError BAD_INPUT when the file cannot be created
+ */
+export async function createWmtOutput(path: string, metadata: Record<string, unknown>): Promise<WmtOutput> {
+  const compression = outputCompression(path);
+  let patchable = true;
+  try {
+    const st = await stat(path);
+    if (st.isDirectory()) throw new WasmmuError("BAD_INPUT", `${path}: is a directory, not a file to write`, { file: path });
+    patchable = st.isFile();
+  } catch (e) {
+    if (e instanceof WasmmuError) throw e;
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw cannotWrite(path, e);
+  }
+  const meta: Record<string, unknown> = { ...metadata };
+  if (patchable) meta.records = RECORDS_PLACEHOLDER;
+  else delete meta.records;
+
+  let file: WriteStream;
+  try {
+    const fh = await open(path, "w");
+    file = fh.createWriteStream();
+  } catch (e) {
+    throw cannotWrite(path, e);
+  }
+  let failure: unknown = null;
+  file.on("error", (e) => { failure ??= e; });
+  const gzip: Gzip | null = compression === "gzip" ? createGzip() : null;
+  let done: Promise<void> | null = null;
+  let header: Uint8Array | null = null;
+  let headerOnDisk = 0;
+
+  const sink = {
+    write(b: Uint8Array): Promise<void> | undefined {
+      if (failure !== null) throw cannotWrite(path, failure);
+      if (header === null) {
+        // The writer's first write is the whole header (magic, version, length, JSON).
+        header = b.slice();
+        const bytes = gzip !== null ? gzipSync(header, { level: 0 }) : header;
+        headerOnDisk = bytes.length;
+        file.write(bytes);
+        if (gzip !== null) done = pipeline(gzip, file).catch((e: unknown) => { failure ??= e; });
+        return undefined;
+      }
+      const target = gzip ?? file;
+      if (target.write(b)) return undefined;
+      return once(target, "drain").then(() => undefined);
+    },
+    async close(): Promise<void> {
+      if (done !== null && gzip !== null) {
+        gzip.end();
+        await done;
+        if (failure !== null) throw failure;
+      } else {
+        file.end();
+        await finished(file);
+      }
+    },
+  };
+
+  const writer = new WmtWriter(sink, meta);
+  let closed = false;
+  const out: WmtOutput = {
+    path,
+    writer,
+    async add(chunk: TraceChunk): Promise<void> {
+      writer.write(chunk);
+      await writer.flush();
+    },
+    async finish() {
+      try {
+        await writer.close();
+      } catch (e) {
+        throw cannotWrite(path, e);
+      }
+      closed = true;
+      const bytes = file.bytesWritten;
+      if (patchable && header !== null) await patchRecords(path, header, writer.records, gzip !== null, headerOnDisk);
+      return { records: writer.records, bytes };
+    },
+    async abort() {
+      if (!closed) {
+        closed = true;
+        gzip?.destroy();
+        file.destroy();
+        await finished(file).catch(() => undefined);
+      }
+      if (patchable) await unlink(path).catch(() => undefined);
+    },
+  };
+  return out;
+}
+
+/** Rewrite the header at the file's start with the record count in place of the placeholder. */
+async function patchRecords(path: string, header: Uint8Array, records: number, gzip: boolean, onDisk: number): Promise<void> {
+  const at = Buffer.from(header.buffer, header.byteOffset, header.byteLength).indexOf(RECORDS_FIELD);
+  if (at < 0) throw new WasmmuError("CORE_TRAP", `${path}: the wmt header lost its records placeholder`);
+  const patched = Buffer.from(header);
+  Buffer.from(`"records":${records}`.padEnd(RECORDS_FIELD.length, " ")).copy(patched, at);
+  const bytes = gzip ? gzipSync(patched, { level: 0 }) : patched;
+  if (bytes.length !== onDisk) throw new WasmmuError("CORE_TRAP", `${path}: the rewritten wmt header is ${bytes.length} bytes, not ${onDisk}`);
+  try {
+    const fh = await open(path, "r+");
+    try {
+      await fh.write(bytes, 0, bytes.length, 0);
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw cannotWrite(path, e);
+  }
+}
+
+function cannotWrite(path: string, e: unknown): WasmmuError {
+  if (e instanceof WasmmuError) return e;
+  const err = e as NodeJS.ErrnoException;
+  return new WasmmuError("BAD_INPUT", `${path}: cannot write: ${err.code ?? err.message ?? String(e)}`, { file: path }, { cause: e });
+}
+
+/** True when both paths name the same existing file. */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  try {
+    const [x, y] = await Promise.all([stat(a), stat(b)]);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+export async function cmdConvert(args: string[], out: (s: string) => void, _err: (s: string) => void): Promise<number> {
+  const { values, positionals } = parse(args, { format: { type: "string" }, limit: { type: "string" }, quiet: { type: "boolean" } });
+  if (values.help) { out(HELP_CONVERT); return 0; }
+  if (positionals.length !== 2) {
+    throw new UsageError(positionals.length < 2 ? "convert needs an input trace and an output file" : `convert takes one input and one output, got ${positionals.length} arguments`);
+  }
+  const [input, output] = positionals;
+  const format = values.format ?? "auto";
+  if (format !== "auto" && !TRACE_FORMATS.includes(format as TraceFormat)) {
+    throw new UsageError(`--format must be auto, ${TRACE_FORMATS.join(", ")}, got ${format}`);
+  }
+  let limit: number | null = null;
+  if (values.limit !== undefined) {
+    if (!/^\d+$/.test(values.limit)) throw new UsageError(`--limit must be a non-negative integer, got ${values.limit}`);
+    limit = Number(values.limit);
+  }
+  outputCompression(output);
+  if (await sameFile(input, output)) throw new UsageError(`${output} is the input itself; write the converted trace to another file`);
+
+  const trace = await openTrace(input, { format: format as TraceFormat | "auto" });
+  let wmt: WmtOutput;
+  try {
+    wmt = await createWmtOutput(output, { source: basename(input), sourceFormat: trace.info.format, records: 0, created: new Date().toISOString() });
+  } catch (e) {
+    await trace.close();
+    throw e;
+  }
+  const progress = !values.quiet && process.stderr.isTTY === true;
+  let shown = 0;
+  let result: { records: number; bytes: number };
+  try {
+    for await (const chunk of trace.chunks) {
+      const room = limit === null ? chunk.count : Math.min(chunk.count, limit - wmt.writer.records);
+      if (room > 0) await wmt.add(room === chunk.count ? chunk : { ...chunk, count: room });
+      if (progress && performance.now() - shown > 250) {
+        shown = performance.now();
+        const total = trace.info.totalBytes;
+        process.stderr.write(`\r  ${(wmt.writer.records / 1e6).toFixed(1)} M records  ${(trace.bytesRead() / 2 ** 20).toFixed(1)}${total ? ` / ${(total / 2 ** 20).toFixed(1)}` : ""} MiB read   `);
+      }
+      if (limit !== null && wmt.writer.records >= limit) break;
+    }
+    result = await wmt.finish();
+  } catch (e) {
+    await trace.close();
+    await wmt.abort();
+    throw e;
+  } finally {
+    if (progress) process.stderr.write("\r\x1b[K");
+  }
+  out(`${output}: ${result.records} records (${result.bytes} bytes)`);
+  return 0;
 }

@@ -7,7 +7,8 @@
  *    M 0421b3c8,4        modify: a load then a store of the same address and size (two records)
  *
  * Addresses are hex without 0x, up to 16 digits, kept exactly as two 32-bit halves. Lines starting
- * with "==" (Valgrind's messages: `==1234== Lackey, an example Valgrind tool`) and empty lines are
+ * with "==", "--" or "**" (Valgrind's messages: `==1234== Lackey, an example Valgrind tool`,
+ * `--1234-- WARNING: unhandled amd64-linux syscall`) and empty lines are
  * skipped; a CR before the newline is accepted. Anything else is an error naming the line.
  *
  * Lackey reports accesses whole, so a record may straddle a page: it keeps its size, and the core's
@@ -26,7 +27,7 @@ const FETCH = REC_KIND.fetch;
 /** Lackey's "M": expands to READ then WRITE. Not a core kind. */
 const MODIFY = -1;
 
-const NL = 0x0a, CR = 0x0d, SP = 0x20, COMMA = 0x2c, EQ = 0x3d;
+const NL = 0x0a, CR = 0x0d, SP = 0x20, COMMA = 0x2c, EQ = 0x3d, DASH = 0x2d, STAR = 0x2a;
 const CH_I = 0x49, CH_L = 0x4c, CH_S = 0x53, CH_M = 0x4d;
 
 const EXPECTED = 'expected "I", " L", " S" or " M" record';
@@ -67,7 +68,8 @@ export class LackeyDecoder extends LineDecoder {
         p++;
         line++;
         continue;
-      } else if (c === EQ && b[p + 1] === EQ) {
+      } else if ((c === EQ && b[p + 1] === EQ) || (c === DASH && b[p + 1] === DASH) || (c === STAR && b[p + 1] === STAR)) {
+        // Valgrind's own messages: "==pid== …", "--pid-- WARNING: …", "**pid** …".
         p = b.indexOf(NL, p) + 1;
         line++;
         continue;

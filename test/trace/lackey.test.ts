@@ -145,3 +145,11 @@ describe("Lackey errors: BAD_INPUT naming file, 1-based line and the text", () =
     expect(got).toEqual(["fetch user 0x1/1 cpu0", "fetch user 0x2/1 cpu0", "read user 0x3/4 cpu0", "write user 0x3/4 cpu0"]);
   });
 });
+
+describe("Valgrind's other message lines", () => {
+  it("skips --pid-- warnings and **pid** lines as it skips ==pid== banners", () => {
+    const chunks = decodeTrace("lackey", "==7== Lackey\n--7-- WARNING: unhandled amd64-linux syscall: 334\n**7** note\n L 1000,8\n");
+    expect(chunks.count).toBe(1);
+    expect(chunks.lo[0]).toBe(0x1000);
+  });
+});
