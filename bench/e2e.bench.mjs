@@ -87,7 +87,7 @@ export async function benchE2E({ big = false } = {}) {
     let rss = null;
     if (big) {
       const bigPath = join(dir, "big.lackey");
-      await writeLackey(bigPath, 105_000_000);   // ≈ 2 GB of text
+      await writeLackey(bigPath, 146_000_000);   // ≈ 2 GiB of text (about 14.7 bytes a line)
       const samples = [];
       const timer = setInterval(() => samples.push(process.memoryUsage().rss), 200);
       const t0 = performance.now();
