@@ -8,19 +8,13 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "
 import { gunzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { main, EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE } from "../../src/cli/main.js";
+import { EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE } from "../../src/cli/main.js";
 import { replayTrace, type ReplayOptions } from "../../src/cli/replay.js";
 import { openTrace, parseWmtHeader, WMT_RECORD_BYTES, type TraceChunk } from "../../src/trace/index.js";
+import { run } from "../helpers/cli.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const BUNDLED = join(ROOT, "examples/traces/qsort.lackey.gz");
-
-async function run(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
 const OPTIONS: ReplayOptions = {
   cpu: "skylake", overrides: {}, paging: 4, ram: "1GiB", memory: "full", pages: "4k", cpus: 1, format: "auto",

@@ -8,17 +8,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { main, EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE } from "../../src/cli/main.js";
+import { EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE } from "../../src/cli/main.js";
+import { run } from "../helpers/cli.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const BUNDLED = join(ROOT, "examples/traces/qsort.lackey.gz");
-
-async function run(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
 /** Count the bundled trace's records independently: I, L, S lines, and M lines twice. */
 function lackeyCounts(gz: Buffer) {

@@ -7,21 +7,15 @@ import { describe, it, expect } from "vitest";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { main, EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE } from "../../src/cli/main.js";
+import { EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE } from "../../src/cli/main.js";
 import { barChart, esc, lineChart, renderReplayReport, MAX_PLOT_POINTS, type WindowCounts } from "../../src/cli/report.js";
 import type { ReplaySummary } from "../../src/cli/summary.js";
 import { replayTrace } from "../../src/cli/replay.js";
 import { skylake } from "../../src/machine/presets/skylake.js";
+import { run } from "../helpers/cli.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const BUNDLED = join(ROOT, "examples/traces/qsort.lackey.gz");
-
-async function run(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
 /** Nothing a browser would fetch: no URLs, no external scripts, stylesheets, images or fonts. */
 function expectSelfContained(html: string) {

@@ -14,15 +14,9 @@ import { main, EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE } from "../../src/cli/main.js
 import { cartesian, cmdSweep, defaultWorkerUrl, parseParam, SweepRunner } from "../../src/cli/sweep.js";
 import type { ReplaySummary } from "../../src/cli/summary.js";
 import { WasmmuError } from "../../src/errors.js";
+import { run } from "../helpers/cli.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-
-async function run(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
 interface SweepJson {
   mode: string;

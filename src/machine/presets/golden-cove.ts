@@ -6,6 +6,7 @@
  * is cited in `sources`; "estimate" marks the ones nothing public gives.
  */
 import type { CpuPreset } from "./types.js";
+import { replacementPolicyNote, FAULT_COST_SOURCE } from "./sources.js";
 
 const LEAF18 =
   "CPUID leaf 0x18 (Intel SDM Vol. 2A, CPUID, 'Deterministic Address Translation Parameters'), " +
@@ -17,13 +18,8 @@ const LEAF18 =
 const ARCHDAY =
   "Intel Architecture Day 2021, Golden Cove memory-subsystem slide ('L1 DTLB 96 entries', up from " +
   "64), as reported in cpunews.net's Alder Lake / Golden Cove architecture analysis (page 5)";
-const POLICY =
-  "Intel documents no TLB replacement policy; this preset uses tree PLRU where ways is a power " +
-  "of two and true LRU otherwise (a modelling choice, not a published fact).";
-const XPERF =
-  "lastweek/lastweek.github.io docs/notes/xperf.md (linux-xperf-4.19.44): #PF user-to-kernel " +
-  "~440 cycles and IRET kernel-to-user ~270 cycles, bare metal, KPTI off, Xeon E5 v3 (Haswell) " +
-  "2.4 GHz, RDTSC in a patched entry_64.S";
+const POLICY = replacementPolicyNote("Intel");
+const XPERF = FAULT_COST_SOURCE;
 
 export const goldenCove: CpuPreset = {
   name: "golden-cove",

@@ -5,6 +5,7 @@
  * no public document or measurement gives.
  */
 import type { CpuPreset } from "./types.js";
+import { replacementPolicyNote } from "./sources.js";
 
 const ORM =
   "Intel 64 and IA-32 Architectures Optimization Reference Manual (248966-045, Feb 2022), " +
@@ -18,9 +19,7 @@ const TLBKIT =
   "vusec/tlbkit demo-latencies/skylake-latencies.txt (the TLBleed toolkit; Gras et al., " +
   "'Translation Leak-aside Buffer', USENIX Security 2018), measured with " +
   "dtlb_load_misses.* counters on Skylake";
-const POLICY =
-  "Intel documents no TLB replacement policy; this preset uses tree PLRU where ways is a power " +
-  "of two and true LRU otherwise (a modelling choice, not a published fact).";
+const POLICY = replacementPolicyNote("Intel");
 
 export const skylake: CpuPreset = {
   name: "skylake",

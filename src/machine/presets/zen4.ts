@@ -6,6 +6,7 @@
  * "estimate" marks the ones nothing public gives.
  */
 import type { CpuPreset } from "./types.js";
+import { replacementPolicyNote, FAULT_COST_SOURCE } from "./sources.js";
 
 const SOG =
   "AMD Software Optimization Guide for the AMD Zen4 Microarchitecture (publication 57647, rev. " +
@@ -13,13 +14,8 @@ const SOG =
   "figures are as quoted section by section in public notes that cite it (e.g. a Ryzen 5 7600X " +
   "'Processor Relation Ledger' citing SOG §2.7.1-§2.7.3), and agree with AMD's and reviewers' " +
   "published Zen 4 TLB sizes";
-const POLICY =
-  "AMD documents no TLB replacement policy; this preset uses tree PLRU where ways is a power of " +
-  "two and true LRU otherwise (a modelling choice, not a published fact).";
-const XPERF =
-  "lastweek/lastweek.github.io docs/notes/xperf.md (linux-xperf-4.19.44): #PF user-to-kernel " +
-  "~440 cycles and IRET kernel-to-user ~270 cycles, bare metal, KPTI off, Intel Xeon E5 v3 " +
-  "(Haswell) 2.4 GHz";
+const POLICY = replacementPolicyNote("AMD");
+const XPERF = FAULT_COST_SOURCE;
 
 export const zen4: CpuPreset = {
   name: "zen4",
