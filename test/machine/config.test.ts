@@ -7,22 +7,12 @@ import { Machine } from "../../src/machine/Machine.js";
 import { parseByteSize, formatBytes } from "../../src/machine/config.js";
 import { WasmmuError } from "../../src/errors.js";
 import type { MachineConfig } from "../../src/types.js";
-import { caught } from "../helpers/errors.js";
+import { caught, rejection } from "../helpers/errors.js";
 
 const MiB = 1024n * 1024n;
 const GiB = 1024n * MiB;
 
 /** Await `p` and return the WasmmuError it rejected with. */
-async function rejection(p: Promise<unknown>): Promise<WasmmuError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(WasmmuError);
-    return e as WasmmuError;
-  }
-  throw new Error("expected a WasmmuError, the promise resolved");
-}
-
 /** A config that does not type-check, for the bad-input cases. */
 const cfg = (c: Record<string, unknown>) => c as unknown as MachineConfig;
 

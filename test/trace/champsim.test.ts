@@ -8,20 +8,9 @@ import { describe, it, expect } from "vitest";
 import { ChampSimDecoder, CHAMPSIM_RECORD_BYTES } from "../../src/trace/champsim.js";
 import { ChunkBuilder } from "../../src/trace/decoder.js";
 import { decodeTrace } from "../../src/trace/formats.js";
-import { REC_USER } from "../../src/machine/replay.js";
 import type { TraceChunk } from "../../src/trace/types.js";
 import { caught } from "../helpers/errors.js";
-
-const KIND_NAMES = ["read", "write", "fetch"];
-
-function show(c: TraceChunk): string[] {
-  const r: string[] = [];
-  for (let i = 0; i < c.count; i++) {
-    const addr = (BigInt(c.hi[i]) << 32n) | BigInt(c.lo[i]);
-    r.push(`${KIND_NAMES[c.kind[i] & 3]}${c.kind[i] & REC_USER ? " user" : ""} 0x${addr.toString(16)}/${c.size[i]} cpu${c.cpu[i]}`);
-  }
-  return r;
-}
+import { show } from "../helpers/trace.js";
 
 interface Instr { ip: bigint; isBranch?: number; taken?: number; dstRegs?: number[]; srcRegs?: number[]; dstMem?: bigint[]; srcMem?: bigint[] }
 

@@ -18,6 +18,7 @@ import { concatChunks, decodeTrace } from "../../src/trace/formats.js";
 import { WmtWriter } from "../../src/trace/wmt.js";
 import { WasmmuError } from "../../src/errors.js";
 import type { OpenTraceOptions, TraceChunk } from "../../src/trace/types.js";
+import { rejection } from "../helpers/errors.js";
 
 const has = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 const HAS_XZ = has("xz");
@@ -61,16 +62,6 @@ async function readAll(path: string, opts?: OpenTraceOptions): Promise<{ chunks:
 }
 
 /** Await `p` and return the WasmmuError it rejected with. */
-async function rejection(p: Promise<unknown>): Promise<WasmmuError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(WasmmuError);
-    return e as WasmmuError;
-  }
-  throw new Error("expected a WasmmuError, the promise resolved");
-}
-
 const plain = (c: TraceChunk) => [c.count, Array.from(c.lo), Array.from(c.hi), Array.from(c.size), Array.from(c.kind), Array.from(c.cpu)];
 
 describe("openTrace: compressions give identical chunks", () => {

@@ -6,21 +6,9 @@ import { describe, it, expect } from "vitest";
 import { TextTraceDecoder, TEXT_DEFAULT_SIZE } from "../../src/trace/text.js";
 import { ChunkBuilder } from "../../src/trace/decoder.js";
 import { decodeTrace } from "../../src/trace/formats.js";
-import { REC_USER } from "../../src/machine/replay.js";
 import type { TraceChunk } from "../../src/trace/types.js";
 import { caught } from "../helpers/errors.js";
-
-const KIND_NAMES = ["read", "write", "fetch"];
-
-/** Records as readable strings: "read user 0x1000/8 cpu0". */
-function show(c: TraceChunk): string[] {
-  const r: string[] = [];
-  for (let i = 0; i < c.count; i++) {
-    const addr = (BigInt(c.hi[i]) << 32n) | BigInt(c.lo[i]);
-    r.push(`${KIND_NAMES[c.kind[i] & 3]}${c.kind[i] & REC_USER ? " user" : ""} 0x${addr.toString(16)}/${c.size[i]} cpu${c.cpu[i]}`);
-  }
-  return r;
-}
+import { show } from "../helpers/trace.js";
 
 const decode = (text: string, opts = {}) => decodeTrace("text", text, { file: "t.txt", ...opts });
 
