@@ -7,9 +7,9 @@
 
 import { PAGE_PRESENT, PAGE_PSE, PTE_ADDR_FIELD, PAGE_SHIFT, PAGE_SIZE, ENTRY_SHIFT, levelIndex, physMask } from "../arch/x86/pgtable";
 import { maxPhyAddr } from "../arch/x86/cpu";
-import { physRead, physWrite, physPtr, physBackFrame, tablesOnly, BACK_OK, BACK_ALREADY } from "../phys/ram";
+import { physRead, physWrite, physPtr, physBackFrame, physUnbackFrame, tablesOnly, BACK_OK, BACK_ALREADY } from "../phys/ram";
 import { buddyAlloc, buddyFree, WMARK_NONE } from "../phys/buddy";
-import { fd, FD_FLAGS, PG_table } from "../phys/frames";
+import { fd, managedFrames, FD_FLAGS, PG_table } from "../phys/frames";
 import { counterBlock } from "../stats/counters";
 import { numCpus } from "../arch/x86/cpu";
 
@@ -25,8 +25,11 @@ export function ptTableFrames(): u32 {
   return tableFrames;
 }
 
-/** A zeroed table frame marked PG_table, or -1. */
-function allocTable(): i64 {
+/**
+ * A zeroed table frame marked PG_table (backed in tables-only mode), or -1: pte_alloc_one for
+ * every owner of page tables, host or core, so ptTableFrames() counts them all.
+ */
+export function ptAllocTable(): i64 {
   const pfn = buddyAlloc(0, 2, WMARK_NONE);
   if (pfn < 0) return -1;
   if (tablesOnly) {
@@ -38,6 +41,23 @@ function allocTable(): i64 {
   store<u32>(fd(<u32>pfn) + FD_FLAGS, load<u32>(fd(<u32>pfn) + FD_FLAGS) | PG_table);
   tableFrames++;
   return <i64>pfn;
+}
+
+/**
+ * pte_free: clear PG_table, unback (tables-only) and free a frame ptAllocTable gave.
+ * @returns 0, -1 if the frame is not a page table (nothing changes), or buddyFree's refusal.
+ */
+export function ptFreeTable(pfn: u32): i32 {
+  if (pfn >= managedFrames) return -1;
+  const d = fd(pfn);
+  const flags = load<u32>(d + FD_FLAGS);
+  if ((flags & PG_table) == 0) return -1;
+  store<u32>(d + FD_FLAGS, flags & ~PG_table);
+  const r = buddyFree(pfn, 0);
+  if (r != 0) { store<u32>(d + FD_FLAGS, flags); return r; }
+  if (tablesOnly) physUnbackFrame(<u64>pfn);
+  tableFrames--;
+  return 0;
 }
 
 /**
@@ -54,7 +74,7 @@ export function ptMap(root: u64, levels: u32, va: u64, level: u32, entry: u64, t
     const epa = table + (levelIndex(va, l) << ENTRY_SHIFT);
     let e = physRead(epa, 8, ctr);
     if ((e & PAGE_PRESENT) == 0) {
-      const pfn = allocTable();
+      const pfn = ptAllocTable();
       if (pfn < 0) return PTMAP_NO_MEMORY;
       e = (<u64>pfn << PAGE_SHIFT) | tableFlags;
       physWrite(epa, 8, e, ctr);
