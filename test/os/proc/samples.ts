@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import type { MeminfoField, MeminfoInput } from "../../../src/os/proc/meminfo.js";
 
 export const SAMPLES_DIR = resolve(import.meta.dirname, "../../../../shared/linux-formats");
 export const HAVE_SAMPLES = existsSync(SAMPLES_DIR);
@@ -20,4 +21,14 @@ export function sample(name: string): string {
 /** The lines of a sample (comment lines removed), without their newlines. */
 export function sampleLines(name: string): string[] {
   return sample(name).split("\n").slice(0, -1);
+}
+
+/** The meminfo sample as MeminfoInput: "n kB" → n·1024 bytes, HugePages_* counts as they are. */
+export function sampleMeminfo(): MeminfoInput {
+  const input: MeminfoInput = {};
+  for (const l of sampleLines("proc_meminfo.sample.txt")) {
+    const m = /^([^:]+):\s+(\d+)( kB)?$/.exec(l)!;
+    input[m[1] as MeminfoField] = BigInt(m[2]) * (m[3] ? 1024n : 1n);
+  }
+  return input;
 }
