@@ -479,6 +479,18 @@ export class Machine {
     return this.core.exports.shootdown(initiator, lo | 0, hi | 0, toU64(opts.vaddr, "vaddr"), pages, ceiling) >>> 0;
   }
 
+  /**
+   * Charge `cycles` of host policy (a major fault's device read, an IPI the host models…) to CPU
+   * `cpu`'s cycle total, so per-access cycle figures include what the OS spent for that CPU.
+   */
+  chargeCycles(cpu: number, cycles: number): void {
+    this.cpu(cpu);
+    if (!Number.isInteger(cycles) || cycles < 0) throw new WasmmuError("INVALID_ARGUMENT", `cycles must be a non-negative integer, got ${cycles}`);
+    const i = this.counterNames.indexOf("cycles");
+    const block = this.core.u64Array(this.core.exports.counterRecord(cpu) >>> 0, this.counterNames.length);
+    block[i] += BigInt(cycles);
+  }
+
   /** Latencies in cycles, as the core uses them now (from the preset unless changed). */
   get latency(): Required<LatencyConfig> {
     const v = new Uint32Array(this.core.exports.memory.buffer, this.core.exports.latencyRegion() >>> 0, LATENCY_KEYS.length);
