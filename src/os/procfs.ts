@@ -1,0 +1,316 @@
+/**
+ * /proc for the kernel model: gathers what fs/proc/task_mmu.c, fs/proc/array.c,
+ * fs/proc/meminfo.c and mm/vmstat.c gather — per-VMA page walks (smaps_pte_range), task and mm
+ * counters, global page counts — and hands it to the text formatters of src/os/proc/, so every
+ * view reads exactly like the Linux 6.18 files. `read(path)` serves them by path, like `cat`.
+ *
+ * Owns: the accounting rules of the views (what counts as Rss, Pss, shared, dirty, referenced,
+ * anonymous, lazy-free; which pagemap bits are set). Owns no state.
+ */
+import type { Linux } from "./linux.js";
+import type { Task } from "./process.js";
+import type { Mm } from "./mm.js";
+import type { Vma } from "./vma.js";
+import { _PAGE_SPECIAL, _PAGE_DIRTY, _PAGE_ACCESSED, ptePfn, pteMapsFrame } from "./mm.js";
+import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_LOCKED, VM_HUGEPAGE, VM_NOHUGEPAGE } from "./proc/vmflags.js";
+
+const VM_STACK_FLAGS = VM_GROWSDOWN;
+import { formatMaps, type MapsEntry } from "./proc/maps.js";
+import { formatSmaps, formatSmapsRollup, PSS_SHIFT, type SmapsEntry, type SmapsRollup } from "./proc/smaps.js";
+import { formatStatus, formatStatm, type StatusMm } from "./proc/status.js";
+import { formatMeminfo, type MeminfoInput } from "./proc/meminfo.js";
+import { formatVmstat, type VmstatInput } from "./proc/vmstat.js";
+import { pagemapEntry, pagemapBytes } from "./proc/pagemap.js";
+import { formatFree, type FreeOptions } from "./proc/free.js";
+import { procBuddyinfo } from "./proc/buddyinfo.js";
+import { pageFlag } from "../machine/frames.js";
+import { WasmmuError } from "../errors.js";
+
+const PAGE = 4096;
+const PAGE_FIXED = BigInt(PAGE) << BigInt(PSS_SHIFT);
+/** The vsyscall page: the gate VMA every x86-64 process shows last (vsyscall=xonly). */
+const VSYSCALL: MapsEntry = { vmStart: 0xffff_ffff_ff60_0000n, vmEnd: 0xffff_ffff_ff60_1000n, vmFlags: VM_EXEC, name: "[vsyscall]" };
+
+/** Counters of one VMA's pages, gathered as smaps_pte_entry → smaps_account does. */
+interface VmaStats {
+  rss: number; pss: bigint; pssDirty: bigint; pssAnon: bigint; pssFile: bigint; pssShmem: bigint;
+  sharedClean: number; sharedDirty: number; privateClean: number; privateDirty: number;
+  referenced: number; anonymous: number; lazyFree: number; locked: bigint;
+}
+
+export class ProcFs {
+  private readonly os: Linux;
+
+  constructor(os: Linux) {
+    this.os = os;
+  }
+
+  private task(pid: number): Task {
+    const t = this.os.task(pid);
+    if (t === undefined || t.mm === null) throw new WasmmuError("INVALID_ARGUMENT", `no process ${pid}`);
+    return t;
+  }
+
+  /** The name /proc shows after the inode: the file, or [heap]/[stack]/[vdso]…, or nothing. */
+  private mapsEntry(mm: Mm, v: Vma): MapsEntry {
+    const e: MapsEntry = { vmStart: BigInt(v.start), vmEnd: BigInt(v.end), vmFlags: v.flags };
+    if (v.backing !== null) {
+      e.file = { major: v.backing.dev[0], minor: v.backing.dev[1], inode: v.backing.inode };
+      e.vmPgoff = v.pgoff;
+      e.name = v.backing.path;
+    } else if (v.name !== null) {
+      e.name = v.name;
+    } else if (v.start <= mm.brk && v.end >= mm.startBrk) {
+      e.name = "[heap]";
+    }
+    return e;
+  }
+
+  /** /proc/<pid>/maps. */
+  maps(pid: number): string {
+    const mm = this.task(pid).mm!;
+    return formatMaps([...mm.vmas.all.map((v) => this.mapsEntry(mm, v)), VSYSCALL]);
+  }
+
+  /** smaps_pte_range over one VMA. */
+  private vmaStats(mm: Mm, v: Vma): VmaStats {
+    const s: VmaStats = { rss: 0, pss: 0n, pssDirty: 0n, pssAnon: 0n, pssFile: 0n, pssShmem: 0n, sharedClean: 0, sharedDirty: 0, privateClean: 0, privateDirty: 0, referenced: 0, anonymous: 0, lazyFree: 0, locked: 0n };
+    const rmap = this.os.rmap;
+    const d = this.os.machine.frames.descriptors;
+    const dirtyFlag = pageFlag("dirty");
+    const swapbacked = pageFlag("swapbacked");
+    const referencedFlag = pageFlag("referenced");
+    mm.forEachPte(v.start, v.end, (_va, pte) => {
+      if (!pteMapsFrame(pte) || (pte & _PAGE_SPECIAL) !== 0n) return; // vm_normal_page: the zero page is not counted
+      const pfn = ptePfn(pte);
+      const flags = d[pfn * 8];
+      const anon = rmap.isAnon(pfn);
+      const dirty = (pte & _PAGE_DIRTY) !== 0n || (flags & dirtyFlag) !== 0;
+      const mapcount = Math.max(1, rmap.mapcount(pfn));
+      s.rss += PAGE;
+      if ((pte & _PAGE_ACCESSED) !== 0n || (flags & referencedFlag) !== 0) s.referenced += PAGE;
+      if (anon) {
+        s.anonymous += PAGE;
+        if ((flags & swapbacked) === 0 && !dirty) s.lazyFree += PAGE;
+      }
+      const pss = rmap.refcount(pfn) === 1 || mapcount === 1 ? PAGE_FIXED : PAGE_FIXED / BigInt(mapcount);
+      if (mapcount >= 2 && rmap.refcount(pfn) !== 1) {
+        if (dirty) s.sharedDirty += PAGE; else s.sharedClean += PAGE;
+      } else if (dirty) s.privateDirty += PAGE; else s.privateClean += PAGE;
+      s.pss += pss;
+      if (dirty) s.pssDirty += pss;
+      if (anon) s.pssAnon += pss; else if (v.backing?.isShmem) s.pssShmem += pss; else s.pssFile += pss;
+      if (v.flags & VM_LOCKED) s.locked += pss;
+    });
+    return s;
+  }
+
+  private smapsEntry(mm: Mm, v: Vma): SmapsEntry {
+    const s = this.vmaStats(mm, v);
+    const e: SmapsEntry = {
+      ...this.mapsEntry(mm, v),
+      rss: s.rss, pss: s.pss, pssDirty: s.pssDirty, sharedClean: s.sharedClean, sharedDirty: s.sharedDirty,
+      privateClean: s.privateClean, privateDirty: s.privateDirty, referenced: s.referenced, anonymous: s.anonymous,
+      lazyFree: s.lazyFree, locked: s.locked, thpEligible: this.thpEligible(v),
+    };
+    if (this.os.machine.config.features.pku) e.protectionKey = 0;
+    return e;
+  }
+
+  /**
+   * THPeligible under the sample machine's settings (enabled=madvise, shmem_enabled=never, no
+   * READ_ONLY_THP_FOR_FS): a private anonymous VMA with VM_HUGEPAGE that contains an aligned 2 MiB range.
+   */
+  private thpEligible(v: Vma): boolean {
+    if (v.backing !== null || (v.flags & VM_HUGEPAGE) === 0 || (v.flags & VM_NOHUGEPAGE) !== 0) return false;
+    const huge = 2 * 1024 * 1024;
+    return Math.ceil(v.start / huge) * huge + huge <= v.end;
+  }
+
+  /** /proc/<pid>/smaps. */
+  smaps(pid: number): string {
+    const mm = this.task(pid).mm!;
+    const gate: SmapsEntry = { ...VSYSCALL };
+    if (this.os.machine.config.features.pku) gate.protectionKey = 0;
+    return formatSmaps([...mm.vmas.all.map((v) => this.smapsEntry(mm, v)), gate]);
+  }
+
+  /** /proc/<pid>/smaps_rollup. */
+  smapsRollup(pid: number): string {
+    const mm = this.task(pid).mm!;
+    const all = mm.vmas.all;
+    const r: SmapsRollup = { vmStart: BigInt(all[0]?.start ?? 0), vmEnd: BigInt(all[all.length - 1]?.end ?? 0) };
+    const sum = { rss: 0, pss: 0n, pssDirty: 0n, pssAnon: 0n, pssFile: 0n, pssShmem: 0n, sharedClean: 0, sharedDirty: 0, privateClean: 0, privateDirty: 0, referenced: 0, anonymous: 0, lazyFree: 0, locked: 0n };
+    for (const v of all) {
+      const s = this.vmaStats(mm, v);
+      for (const k of Object.keys(sum) as (keyof VmaStats)[]) (sum as Record<string, number | bigint>)[k] = (sum[k] as never) + (s[k] as never);
+    }
+    return formatSmapsRollup({ ...r, ...sum });
+  }
+
+  /**
+   * /proc/<pid>/pagemap entries for the pages of [start, end) (default: every VMA's pages, in
+   * order). PFNs are shown, as to a CAP_SYS_ADMIN reader.
+   */
+  pagemapEntries(pid: number, start: number | bigint, end: number | bigint): bigint[] {
+    const mm = this.task(pid).mm!;
+    const s = Number(start) - (Number(start) % PAGE);
+    const e = Number(end);
+    const out: bigint[] = [];
+    for (let va = s; va < e; va += PAGE) {
+      const v = mm.vmas.find(va);
+      const pte = v === null ? 0n : mm.pte(va);
+      if (!pteMapsFrame(pte)) { out.push(0n); continue; }
+      const pfn = ptePfn(pte);
+      const special = (pte & _PAGE_SPECIAL) !== 0n;
+      const anon = !special && this.os.rmap.isAnon(pfn);
+      out.push(pagemapEntry({
+        present: true,
+        pfn,
+        fileOrSharedAnon: !special && !anon,
+        exclusive: !special && this.os.rmap.mapcount(pfn) === 1,
+        softDirty: false, // CONFIG_MEM_SOFT_DIRTY is off in the reference kernel
+      }));
+    }
+    return out;
+  }
+
+  /** The bytes a read of /proc/<pid>/pagemap at offset (start/4096)*8 returns for [start, end). */
+  pagemap(pid: number, start: number | bigint, end: number | bigint): Uint8Array {
+    return pagemapBytes(this.pagemapEntries(pid, start, end));
+  }
+
+  private statusMm(mm: Mm): StatusMm {
+    let locked = 0;
+    let data = 0;
+    let stack = 0;
+    let exec = 0;
+    for (const v of mm.vmas.all) {
+      if (v.flags & VM_LOCKED) locked += v.pages;
+      // vm_stat_account's buckets: exec (X, not W), stack (growsdown), data (private W, not stack).
+      if ((v.flags & (VM_EXEC | VM_WRITE | VM_STACK_FLAGS)) === VM_EXEC) exec += v.pages;
+      else if (v.flags & VM_STACK_FLAGS) stack += v.pages;
+      else if ((v.flags & (VM_WRITE | VM_SHARED | VM_STACK_FLAGS)) === VM_WRITE) data += v.pages;
+    }
+    return {
+      totalVm: mm.totalVm, hiwaterVm: mm.hiwaterVm, lockedVm: locked, anonPages: mm.rssAnon, filePages: mm.rssFile,
+      shmemPages: mm.rssShmem, hiwaterRss: mm.hiwaterRss, swapEnts: 0, dataVm: data, stackVm: stack, execVm: exec,
+      startCode: BigInt(mm.startCode), endCode: BigInt(mm.endCode), pgtablesBytes: mm.tablePages() * PAGE,
+    };
+  }
+
+  /** /proc/<pid>/status. */
+  status(pid: number): string {
+    const t = this.task(pid);
+    return formatStatus({
+      name: t.comm, pid: t.pid, ppid: t.ppid, state: t.state === "Z" ? "Z" : t.onCpu ? "R" : "S", mm: this.statusMm(t.mm!),
+      nrCpuIds: this.os.machine.config.cpus, cpusAllowed: Array.from({ length: this.os.machine.config.cpus }, (_, i) => i),
+    });
+  }
+
+  /** /proc/<pid>/statm. */
+  statm(pid: number): string {
+    return formatStatm(this.statusMm(this.task(pid).mm!));
+  }
+
+  /** The /proc/meminfo numbers (bytes). */
+  meminfoValues(): MeminfoInput {
+    const os = this.os;
+    const m = os.machine;
+    const total = BigInt(m.frames.managedFrames) * BigInt(PAGE);
+    const zones = m.frames.zones();
+    const managed = zones.reduce((s, z) => s + z.managed, 0);
+    const free = m.frames.freePages;
+    const cache = os.cache.stats;
+    const slab = os.kernel.slab;
+    const anon = os.rmap.anonPages;
+    let mapped = 0;
+    let mlocked = 0;
+    for (const [pfn, links] of os.rmap.entries()) {
+      if (!os.rmap.isAnon(pfn) && links.length > 0) mapped++;
+    }
+    for (const t of os.processes) for (const v of t.mm?.vmas.all ?? []) if (v.flags & VM_LOCKED) mlocked += this.vmaStats(t.mm!, v).rss / PAGE;
+    const low = zones.reduce((s, z) => s + z.watermarks.low, 0);
+    const fileCache = cache.file + cache.shmem;
+    // si_mem_available: free above the reserves, plus the reclaimable part of the page cache and slab.
+    const reclaimableCache = cache.file - Math.min(cache.file / 2, low);
+    const available = Math.max(0, free - low + reclaimableCache);
+    const P = (n: number) => BigInt(Math.round(n)) * BigInt(PAGE);
+    const slabPages = slab.framesInUse.slab;
+    return {
+      MemTotal: BigInt(managed) * BigInt(PAGE), MemFree: P(free), MemAvailable: P(available), Buffers: 0, Cached: P(fileCache),
+      Active: P(anon + fileCache), "Active(anon)": P(anon + cache.shmem), "Active(file)": P(cache.file), Unevictable: P(mlocked),
+      Mlocked: P(mlocked), Dirty: P(cache.dirty), AnonPages: P(anon), Mapped: P(mapped), Shmem: P(cache.shmem),
+      Slab: P(slabPages), SUnreclaim: P(slabPages), PageTables: P(os.kernel.pageTablePages),
+      CommitLimit: total / 2n, VmallocUsed: P(os.kernel.vmallocPages),
+      DirectMap4k: BigInt(os.kernel.directMapLeaves["4K"]) * 4096n, DirectMap2M: BigInt(os.kernel.directMapLeaves["2M"]) << 21n, DirectMap1G: BigInt(os.kernel.directMapLeaves["1G"]) << 30n,
+      ...(m.config.paging === 5 ? { VmallocTotal: os.kernel.vmallocEnd - os.kernel.vmallocStart } : {}),
+    };
+  }
+
+  /** /proc/meminfo. */
+  meminfo(): string {
+    return formatMeminfo(this.meminfoValues());
+  }
+
+  /**
+   * /proc/vmstat. The nr_tlb_* counters exist only with CONFIG_DEBUG_TLBFLUSH, which the reference
+   * kernel lacks, so they are in Linux.vmstat but not in this file.
+   */
+  vmstat(): string {
+    const os = this.os;
+    const f = os.machine.frames;
+    const c = os.machine.counters("all");
+    const cache = os.cache.stats;
+    let mapped = 0;
+    for (const [pfn] of os.rmap.entries()) if (!os.rmap.isAnon(pfn)) mapped++;
+    const v: VmstatInput = {
+      nr_free_pages: f.freePages, nr_zone_active_anon: os.rmap.anonPages + cache.shmem, nr_zone_active_file: cache.file,
+      nr_active_anon: os.rmap.anonPages + cache.shmem, nr_active_file: cache.file, nr_anon_pages: os.rmap.anonPages,
+      nr_mapped: mapped, nr_file_pages: cache.file + cache.shmem, nr_dirty: cache.dirty, nr_shmem: cache.shmem,
+      nr_page_table_pages: os.kernel.pageTablePages, nr_slab_unreclaimable: os.kernel.slab.framesInUse.slab,
+      pgpgin: os.cache.pagesRead * 4, pgpgout: os.cache.pagesWritten * 4,
+      pgfault: os.vmstat.pgfault, pgmajfault: os.vmstat.pgmajfault,
+      pgalloc_normal: Number(c.buddy_alloc ?? 0n), pgfree: Number(c.buddy_free ?? 0n),
+    };
+    return formatVmstat(v);
+  }
+
+  /** What `free` prints (procps-ng). */
+  free(opts: FreeOptions = {}): string {
+    return formatFree(this.meminfoValues(), opts);
+  }
+
+  /** /proc/buddyinfo. */
+  buddyinfo(): string {
+    return procBuddyinfo(this.os.machine.frames.zones());
+  }
+
+  /**
+   * Read a /proc file by path, as `cat` would: /proc/meminfo, /proc/vmstat, /proc/buddyinfo,
+   * /proc/<pid>/{maps,smaps,smaps_rollup,status,statm}; `self` means `selfPid`.
+   */
+  read(path: string, selfPid?: number): string {
+    const m = /^\/proc\/(?:(\d+|self)\/)?([a-z_]+)$/.exec(path);
+    if (m === null) throw new WasmmuError("INVALID_ARGUMENT", `${path}: not a /proc file the model serves`);
+    const [, who, file] = m;
+    if (who === undefined) {
+      if (file === "meminfo") return this.meminfo();
+      if (file === "vmstat") return this.vmstat();
+      if (file === "buddyinfo") return this.buddyinfo();
+    } else {
+      const pid = who === "self" ? selfPid : Number(who);
+      if (pid === undefined) throw new WasmmuError("INVALID_ARGUMENT", `${path}: no process is "self" here`);
+      switch (file) {
+        case "maps": return this.maps(pid);
+        case "smaps": return this.smaps(pid);
+        case "smaps_rollup": return this.smapsRollup(pid);
+        case "status": return this.status(pid);
+        case "statm": return this.statm(pid);
+      }
+    }
+    throw new WasmmuError("INVALID_ARGUMENT", `${path}: not served; known: meminfo, vmstat, buddyinfo, <pid>/{maps,smaps,smaps_rollup,status,statm}`);
+  }
+}
+
+export { VM_READ, VM_GROWSDOWN };
