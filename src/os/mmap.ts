@@ -153,6 +153,7 @@ function lastBelow(mm: Mm, addr: number): Vma | null {
 export function exitMmap(os: Linux, mm: Mm): void {
   for (const v of [...mm.vmas.all]) {
     zapRange(os, mm, v, v.start, v.end);
+    if (v.backing !== null && !v.backing.isShmem && (v.flags & VM_SHARED) !== 0) os.cache.writeback(v.backing, v.pgoff, v.pgoff + v.pages - 1);
     mm.vmas.remove(v);
     releaseBacking(os, v.backing);
   }
