@@ -5,3 +5,4 @@ export { openTrace, type OpenedTrace } from "./trace/open.js";
 export { replayTrace, type ReplayOptions } from "./cli/replay.js";
 export type { ReplaySummary } from "./cli/summary.js";
 export { readVectors, runVectorFile, vectorFiles, VectorMachines, type FileResult } from "./conformance/files.js";
+export { NodeFileSource } from "./os/nodefile.js";

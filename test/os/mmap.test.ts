@@ -6,7 +6,7 @@ import {
   MAP_PRIVATE, MAP_SHARED, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_LOCKED, MREMAP_MAYMOVE, MREMAP_FIXED,
   MS_SYNC, MS_ASYNC, MADV_DONTNEED, MADV_HUGEPAGE, MADV_FREE, MADV_WILLNEED, MADV_POPULATE_WRITE, MCL_CURRENT, MCL_FUTURE,
 } from "../../src/os/mmap.js";
-import { PROT_READ, PROT_WRITE, PROT_EXEC, PROT_NONE } from "../../src/os/vma.js";
+import { PROT_READ, PROT_WRITE, PROT_EXEC } from "../../src/os/vma.js";
 import { Errno, ERRNO } from "../../src/os/errno.js";
 import { MemFileSource } from "../../src/os/pagecache.js";
 
