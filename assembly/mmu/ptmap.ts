@@ -9,7 +9,7 @@ import { PAGE_PRESENT, PAGE_PSE, PTE_ADDR_FIELD, PAGE_SHIFT, PAGE_SIZE, ENTRY_SH
 import { maxPhyAddr } from "../arch/x86/cpu";
 import { physRead, physWrite, physPtr, physBackFrame, physUnbackFrame, tablesOnly, BACK_OK, BACK_ALREADY } from "../phys/ram";
 import { buddyAlloc, buddyFree, WMARK_NONE } from "../phys/buddy";
-import { fd, managedFrames, FD_FLAGS, PG_table } from "../phys/frames";
+import { fd, managedFrames, FD_FLAGS, FD_REFCOUNT, PG_table } from "../phys/frames";
 import { counterBlock } from "../stats/counters";
 import { numCpus } from "../arch/x86/cpu";
 
@@ -41,6 +41,27 @@ export function ptAllocTable(): i64 {
   store<u32>(fd(<u32>pfn) + FD_FLAGS, load<u32>(fd(<u32>pfn) + FD_FLAGS) | PG_table);
   tableFrames++;
   return <i64>pfn;
+}
+
+/**
+ * alloc_page for a fault handler in one call: a frame from Normal down to DMA, zeroed (or a copy
+ * of frame `copyFrom` when it is not -1: the COW copy), with `flags` or-ed into its descriptor and
+ * refcount 0 (the mapping that follows takes the reference). Frames without bytes (tables-only
+ * mode) are neither zeroed nor copied. @returns the pfn, or -1 when memory is exhausted.
+ */
+export function ptAllocPage(copyFrom: i64, flags: u32): i32 {
+  const pfn = buddyAlloc(0, 2, WMARK_NONE);
+  if (pfn < 0) return -1;
+  const dst = physPtr(<u64>pfn << PAGE_SHIFT, 8);
+  if (dst != 0) {
+    const src = copyFrom < 0 ? 0 : physPtr(<u64>copyFrom << PAGE_SHIFT, 8);
+    if (src != 0) memory.copy(dst, src, <usize>PAGE_SIZE);
+    else memory.fill(dst, 0, <usize>PAGE_SIZE);
+  }
+  const d = fd(<u32>pfn);
+  store<u32>(d + FD_FLAGS, load<u32>(d + FD_FLAGS) | flags);
+  store<u32>(d + FD_REFCOUNT, 0);
+  return pfn;
 }
 
 /**

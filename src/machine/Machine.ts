@@ -85,7 +85,7 @@ export class Cpu {
     this.off = {
       cr0: c("CPU_CR0"), cr2: c("CPU_CR2"), cr3: c("CPU_CR3"), cr4: c("CPU_CR4"), efer: c("CPU_EFER"),
       rflags: c("CPU_RFLAGS"), pat: c("CPU_PAT"), pkru: c("CPU_PKRU"),
-      res: c("CPU_RESULT"), walk: c("CPU_WALK"), status: c("RES_STATUS"), errorCode: c("RES_ERROR_CODE"),
+      res: c("CPU_RESULT"), walk: c("CPU_WALK"), status: c("RES_STATUS"), vaddr: c("RES_VADDR"), errorCode: c("RES_ERROR_CODE"),
       paddr: c("RES_PADDR"), pageShift: c("RES_PAGE_SHIFT"), memType: c("RES_MEMTYPE"), levels: c("RES_LEVELS"),
       stop: c("RES_STOP"), stopLevel: c("RES_STOP_LEVEL"), rights: c("RES_RIGHTS"),
       wLevel: c("WALK_LEVEL"), wPa: c("WALK_PA"), wBefore: c("WALK_BEFORE"), wAfter: c("WALK_AFTER"), wSize: c("WALK_ENTRY_SIZE"),
@@ -242,7 +242,7 @@ export class Cpu {
   /** The translation the CPU's result record holds now (after translate, access or a replay stop). */
   lastResult(): Translation {
     const res = this.rec + this.off.res;
-    return this.readTranslation(this.core.u64(res + this.core.constant("RES_VADDR")), this.core.u32(res + this.off.status));
+    return this.readTranslation(this.core.u64(res + this.off.vaddr), this.core.u32(res + this.off.status));
   }
 
   private readTranslation(va: bigint, status: number): Translation {

@@ -99,7 +99,9 @@ export class Core {
   }
 
   u64(byteOffset: number): bigint {
-    return this.v.u64[byteOffset >>> 3];
+    // Through the DataView: Node 20's TurboFan crashes optimising some callers of a BigUint64Array
+    // element load (RepresentationChangerError: Phi of kRepTagged (UnsignedBigInt64) → kRepWord64).
+    return this.v.dv.getBigUint64(byteOffset, true);
   }
 
   bytes(byteOffset: number, length: number): Uint8Array {

@@ -102,6 +102,21 @@ export class FrameAllocator {
   }
 
   /**
+   * alloc_page(GFP_KERNEL): one frame from Normal down to DMA, no watermark — alloc(0) without
+   * the option parsing, for the fault path. @returns the pfn, or null when memory is exhausted.
+   */
+  allocPage(): number | null {
+    const r = this.core.exports.buddyAlloc(0, 2, 0);
+    return r >= 0 ? r : null;
+  }
+
+  /** free_page: free(pfn, 0) without the argument parsing, for exit and munmap paths. */
+  freePage(pfn: number): void {
+    const r = this.core.exports.buddyFree(pfn, 0);
+    if (r !== 0) this.free(pfn, 0); // refused: let free() re-check and report the reason
+  }
+
+  /**
    * Free a block alloc() returned. Misuse — double free, a frame that is not the head of an
    * allocated block, a wrong order, a frame still mapped — is refused with a WasmmuError
    * ("BAD_FREE") naming the frame; the allocator's lists are left untouched.

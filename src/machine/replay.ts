@@ -82,6 +82,16 @@ export class TraceBatch {
     else this.set(i, vaddr >>> 0, Math.floor(vaddr / 4294967296) >>> 0, size, kind, cpu);
   }
 
+  /** Kind byte of record `i`. */
+  kindAt(i: number): number {
+    return this.u8[(i << 4) + 9];
+  }
+
+  /** CPU of record `i`. */
+  cpuAt(i: number): number {
+    return this.u16[(i << 3) + 5];
+  }
+
   /** Read back record `i` (for error messages and tests). */
   get(i: number): { vaddr: bigint; size: number; kind: number; cpu: number } {
     const w = i << 2;
@@ -193,12 +203,16 @@ export class Replayer {
   readonly batch: TraceBatch;
   private readonly machine: Machine;
   private readonly policy: FaultPolicy;
+  private readonly statusDone: number;
+  private readonly statusBad: number;
 
   constructor(machine: Machine, policy: FaultPolicy) {
     this.machine = machine;
     this.policy = policy;
     const e = machine._core.exports;
     this.batch = new TraceBatch(e.memory, e.traceBuffer() >>> 0, e.traceCapacityRecords() >>> 0, e.traceStage() >>> 0, (n) => e.packRecords(n));
+    this.statusDone = machine._core.constant("REPLAY_DONE");
+    this.statusBad = machine._core.constant("REPLAY_BAD_RECORD");
   }
 
   /** Replay records [0, count) of the batch buffer. */
@@ -206,19 +220,22 @@ export class Replayer {
     if (!Number.isInteger(count) || count < 0 || count > this.batch.capacity) {
       throw new WasmmuError("INVALID_ARGUMENT", `count must be 0..${this.batch.capacity}, got ${count}`);
     }
-    const core = this.machine._core;
-    const e = core.exports;
-    const done = core.constant("REPLAY_DONE");
-    const bad = core.constant("REPLAY_BAD_RECORD");
+    const e = this.machine._core.exports;
     let start = 0;
     let faults = 0;
     while (start < count) {
-      const at = core.guard("replay", [start, count], () => e.replay(start, count)) >>> 0;
+      let at: number;
+      try {
+        at = e.replay(start, count) >>> 0;
+      } catch (err) {
+        // A trap is a core bug: name the call (guard's message) without a closure per resume.
+        this.machine._core.guard("replay", [start, count], () => { throw err; });
+        throw err;
+      }
       const status = e.replayStatusWord() >>> 0;
-      if (status === done) return { completed: count, faults };
-      const rec = this.batch.get(at);
-      if (status === bad) return { completed: at, faults, stopped: { index: at, reason: "bad-record" } };
-      const fault = this.faultAt(at, rec);
+      if (status === this.statusDone) return { completed: count, faults };
+      if (status === this.statusBad) return { completed: at, faults, stopped: { index: at, reason: "bad-record" } };
+      const fault = this.faultAt(at);
       const decision = this.policy(fault);
       faults++;
       if (decision === "stop") return { completed: at, faults: faults - 1, stopped: { index: at, reason: "fault", fault } };
@@ -227,15 +244,20 @@ export class Replayer {
     return { completed: count, faults };
   }
 
-  private faultAt(index: number, rec: { vaddr: bigint; kind: number; cpu: number }): ReplayFault {
-    const t = this.machine.cpu(rec.cpu).lastResult();
+  /** The fault record `index` stopped on, read from the batch and the CPU's result record. */
+  private faultAt(index: number): ReplayFault {
+    const b = this.batch;
+    const kind = b.kindAt(index);
+    const cpu = b.cpuAt(index);
+    const t = this.machine.cpu(cpu).lastResult();
     return {
       index,
-      cpu: rec.cpu,
+      cpu,
       vaddr: t.vaddr,
-      kind: KINDS[rec.kind & 3] ?? "read",
-      user: (rec.kind & REC_USER) !== 0,
+      kind: KINDS[kind & 3] ?? "read",
+      user: (kind & REC_USER) !== 0,
       exception: t.ok ? { vector: "PF", vectorNumber: 14, errorCode: 0, bits: decodePageFaultError(0), cr2: t.vaddr } : t.exception,
     };
   }
+
 }

@@ -13,7 +13,7 @@ import type { Mm } from "./mm.js";
 import type { Vma } from "./vma.js";
 import {
   _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PROTNONE, _PAGE_SPECIAL, _PAGE_NX,
-  ptePfn, pteMapsFrame,
+  ptePfn, pteMapsFrame, PTE_LO, PTE_HI_NX,
 } from "./mm.js";
 import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_MAYWRITE } from "./proc/vmflags.js";
 import { SIGSEGV, SIGBUS, SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR, sigInfo, type SigInfo } from "./signals.js";
@@ -105,22 +105,31 @@ export function handleMmFault(os: Linux, mm: Mm, vma: Vma, va: number, write: bo
   return { kind: "mapped", major: false };
 }
 
-/** do_anonymous_page: the zero page for a read, a zeroed private page for a write. */
+const MAPPED_MINOR: FaultResult = { kind: "mapped", major: false };
+const MAPPED_MAJOR: FaultResult = { kind: "mapped", major: true };
+const OOM: FaultResult = { kind: "oom" };
+
+/**
+ * do_anonymous_page: the zero page for a read, a zeroed private page for a write. (The hottest
+ * path of the model: PTE bits are built as numbers, no BigInt, no allocation.)
+ */
 function doAnonymousPage(os: Linux, mm: Mm, vma: Vma, va: number, write: boolean): FaultResult {
-  const prot = protBits(os, vma);
+  const accessible = (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0;
+  const low = accessible ? PTE_LO.PRESENT | PTE_LO.USER | PTE_LO.ACCESSED : PTE_LO.PROTNONE | PTE_LO.ACCESSED;
+  const high = accessible && (vma.flags & VM_EXEC) === 0 && os.nx ? PTE_HI_NX : 0;
   if (!write) {
-    mm.setPte(va, (BigInt(os.zeroPfn) << 12n) | prot | _PAGE_SPECIAL);
-    return { kind: "mapped", major: false };
+    mm.setPteFrame(va, os.zeroPfn, low | PTE_LO.SPECIAL, high);
+    return MAPPED_MINOR;
   }
   const pfn = os.rmap.newAnon();
-  if (pfn === null) return { kind: "oom" };
-  anonVmaPrepare(os, mm, vma);
+  if (pfn === null) return OOM;
+  if (vma.anonVma === null) anonVmaPrepare(os, mm, vma);
   os.rmap.add(pfn, mm, va);
   os.setAnonMapping(pfn, vma);
-  mm.setPte(va, (BigInt(pfn) << 12n) | prot | _PAGE_RW | _PAGE_DIRTY);
+  mm.setPteFrame(va, pfn, low | PTE_LO.RW | PTE_LO.DIRTY, high);
   mm.rssAnon++;
-  mm.updateHiwater();
-  return { kind: "mapped", major: false };
+  mm.updateHiwaterRss();
+  return MAPPED_MINOR;
 }
 
 /** anon_vma_prepare: give the VMA an anon_vma on its first anonymous page (a neighbour's when mergeable). */
@@ -152,7 +161,7 @@ function doFault(os: Linux, mm: Mm, vma: Vma, va: number, write: boolean): Fault
     // A shared writable shmem mapping needs no write notification, so it maps writable at once.
     const rw = shared && b.isShmem && (vma.flags & VM_WRITE) !== 0 ? _PAGE_RW : 0n;
     mapCachePage(os, mm, va, got.pfn, prot | rw, b.isShmem);
-    return { kind: "mapped", major: got.major };
+    return got.major ? MAPPED_MAJOR : MAPPED_MINOR;
   }
   const got = os.cache.getPage(b, index);
   if (got === null) return { kind: "oom" };
@@ -165,8 +174,8 @@ function doFault(os: Linux, mm: Mm, vma: Vma, va: number, write: boolean): Fault
     os.setAnonMapping(pfn, vma);
     mm.setPte(va, (BigInt(pfn) << 12n) | prot | _PAGE_RW | _PAGE_DIRTY);
     mm.rssAnon++;
-    mm.updateHiwater();
-    return { kind: "mapped", major: got.major };
+    mm.updateHiwaterRss();
+    return got.major ? MAPPED_MAJOR : MAPPED_MINOR;
   }
   // do_shared_fault: the cached page itself, dirtied.
   os.cache.markDirty(b, index);
@@ -178,7 +187,7 @@ function mapCachePage(os: Linux, mm: Mm, va: number, pfn: number, bits: bigint, 
   os.rmap.add(pfn, mm, va);
   mm.setPte(va, (BigInt(pfn) << 12n) | bits);
   if (shmem) mm.rssShmem++; else mm.rssFile++;
-  mm.updateHiwater();
+  mm.updateHiwaterRss();
 }
 
 /**
@@ -240,7 +249,7 @@ function doWpPage(os: Linux, mm: Mm, vma: Vma, va: number, pte: bigint): FaultRe
   os.setAnonMapping(copy, vma);
   mm.setPte(va, (BigInt(copy) << 12n) | prot | _PAGE_RW | _PAGE_DIRTY);
   mm.rssAnon++;
-  mm.updateHiwater();
+  mm.updateHiwaterRss();
   os.flushPage(mm, va);
   os.vmstat.cow_copy++;
   return { kind: "mapped", major: false };

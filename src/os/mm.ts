@@ -11,7 +11,6 @@
 import type { Machine } from "../machine/Machine.js";
 import { WasmmuError } from "../errors.js";
 import { VmaList } from "./vma.js";
-import type { ReverseMap } from "./rmap.js";
 
 /** x86 PTE bits as Linux names them (arch/x86/include/asm/pgtable_types.h). */
 export const _PAGE_PRESENT = 1n << 0n;
@@ -29,9 +28,14 @@ export const _PAGE_NX = 1n << 63n;
 /** _PAGE_TABLE: user page-table entries above the leaves. */
 export const _PAGE_TABLE = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
 export const PTE_PFN_MASK = 0x000f_ffff_ffff_f000n;
+/** The same bits as numbers, for setPteFrame: the low word's flags and the high word's NX. */
+export const PTE_LO = { PRESENT: 0x1, RW: 0x2, USER: 0x4, ACCESSED: 0x20, DIRTY: 0x40, PROTNONE: 0x100, SPECIAL: 0x200 } as const;
+export const PTE_HI_NX = 0x8000_0000;
 
 const PAGE = 4096;
 const PMD_SPAN = 512 * PAGE;
+/** Stands in for a missing PTE table: 512 empty entries. */
+const EMPTY_TABLE = new BigUint64Array(512);
 
 export class Mm {
   /** ctx_id: never reused, so a PCID cached for a dead mm is never taken for a new one. */
@@ -55,6 +59,8 @@ export class Mm {
   hiwaterVm = 0;
   /** VM_LOCKED added to every new VMA (mlockall MCL_FUTURE). */
   defFlags = 0;
+  private lastTableVa = -1;
+  private lastTableSlot = 0;
   /** Bumped by every TLB flush of this mm (flush_tlb_mm_range → inc_mm_tlb_gen). */
   tlbGen = 1;
   /** CPUs running this mm now (mm_cpumask). */
@@ -63,6 +69,7 @@ export class Mm {
   private readonly machine: Machine;
   private readonly levels: number;
   private readonly mem64: () => BigUint64Array;
+  private readonly mem32: () => Uint32Array;
 
   constructor(machine: Machine, id: number, pgd: bigint, taskSize: number) {
     this.machine = machine;
@@ -71,8 +78,11 @@ export class Mm {
     this.taskSize = taskSize;
     this.levels = machine.config.paging;
     const mem = machine._core.exports.memory;
-    let view = new BigUint64Array(mem.buffer);
-    this.mem64 = () => (view.buffer === mem.buffer ? view : (view = new BigUint64Array(mem.buffer)));
+    // Linear memory is sized at creation and never grows (ARCHITECTURE.md), so views stay valid.
+    const view = new BigUint64Array(mem.buffer);
+    const view32 = new Uint32Array(mem.buffer);
+    this.mem64 = () => view;
+    this.mem32 = () => view32;
   }
 
   get rss(): number {
@@ -88,9 +98,15 @@ export class Mm {
 
   /** Keep the high-water marks current (update_hiwater_rss/vm). */
   updateHiwater(): void {
-    if (this.rss > this.hiwaterRss) this.hiwaterRss = this.rss;
+    this.updateHiwaterRss();
     const vm = this.totalVm;
     if (vm > this.hiwaterVm) this.hiwaterVm = vm;
+  }
+
+  /** update_hiwater_rss alone: what a fault changes. */
+  updateHiwaterRss(): void {
+    const rss = this.rssAnon + this.rssFile + this.rssShmem;
+    if (rss > this.hiwaterRss) this.hiwaterRss = rss;
   }
 
   // ---- PTE access ----------------------------------------------------------------------------
@@ -100,33 +116,68 @@ export class Mm {
    * (and `alloc` is false). With `alloc`, missing tables are created (pte_alloc).
    */
   pteTable(va: number, alloc: boolean): BigUint64Array | null {
-    const e = this.machine._core.exports;
-    const base = BigInt(va - (va % PMD_SPAN));
-    let pa = BigInt.asUintN(64, e.ptEntryAddress(this.pgd, this.levels, base, 1));
-    if (pa === 0n) {
-      if (!alloc) return null;
-      // ptEntryAddress found a table missing, so the entry written here is a fresh zero.
-      const r = e.ptMap(this.pgd, this.levels, base, 1, 0n, _PAGE_TABLE);
-      if (r === -1) throw new WasmmuError("OUT_OF_MEMORY", "no frame left for a page table");
-      if (r !== 0) throw new WasmmuError("CORE_TRAP", `ptMap refused a page table at 0x${base.toString(16)} (status ${r}): a huge page is in the way`);
-      pa = BigInt.asUintN(64, e.ptEntryAddress(this.pgd, this.levels, base, 1));
+    const slot = this.pteSlot(va, alloc);
+    if (slot < 0) return null;
+    const first = slot - ((va / PAGE) % 512);
+    return this.mem64().subarray(first, first + 512);
+  }
+
+  /**
+   * Index in the 64-bit view of linear memory of the PTE for `va`, or -1 when its table is missing
+   * (and `alloc` is false). With `alloc`, missing tables are created (pte_alloc). The last table
+   * found is remembered: faults cluster, and table frames never move while they exist.
+   */
+  pteSlot(va: number, alloc: boolean): number {
+    const tableVa = va - (va % PMD_SPAN);
+    if (tableVa !== this.lastTableVa) {
+      const e = this.machine._core.exports;
+      const base = BigInt(tableVa);
+      // Physical addresses fit a double exactly (MAXPHYADDR ≤ 52); keeping them numbers also keeps
+      // BigInt phis out of this hot function (Node 20's TurboFan crashes on some of those).
+      let pa = Number(BigInt.asUintN(64, e.ptEntryAddress(this.pgd, this.levels, base, 1)));
+      if (pa === 0) {
+        if (!alloc) return -1;
+        // ptEntryAddress found a table missing, so the entry written here is a fresh zero.
+        const r = e.ptMap(this.pgd, this.levels, base, 1, 0n, _PAGE_TABLE);
+        if (r === -1) throw new WasmmuError("OUT_OF_MEMORY", "no frame left for a page table");
+        if (r !== 0) throw new WasmmuError("CORE_TRAP", `ptMap refused a page table at 0x${base.toString(16)} (status ${r}): a huge page is in the way`);
+        pa = Number(BigInt.asUintN(64, e.ptEntryAddress(this.pgd, this.levels, base, 1)));
+      }
+      const ptr = e.physFramePtr(BigInt(Math.floor(pa / PAGE))) >>> 0;
+      if (ptr === 0) throw new WasmmuError("CORE_TRAP", `page table at 0x${pa.toString(16)} has no bytes`);
+      this.lastTableVa = tableVa;
+      this.lastTableSlot = ptr >>> 3;
     }
-    const ptr = e.physFramePtr(pa >> 12n) >>> 0;
-    if (ptr === 0) throw new WasmmuError("CORE_TRAP", `page table at 0x${pa.toString(16)} has no bytes`);
-    const all = this.mem64();
-    return all.subarray(ptr >>> 3, (ptr >>> 3) + 512);
+    return this.lastTableSlot + ((va / PAGE) % 512);
+  }
+
+  /** Forget the remembered PTE table (its frame is being freed). */
+  private forgetTable(): void {
+    this.lastTableVa = -1;
   }
 
   /** The PTE for `va` (0 when its table is missing). */
   pte(va: number): bigint {
-    const t = this.pteTable(va, false);
-    return t === null ? 0n : t[(va / PAGE) % 512];
+    const slot = this.pteSlot(va, false);
+    // One load from either array: a phi of a typed-array BigInt load and a BigInt constant crashes
+    // Node 20's TurboFan (RepresentationChangerError, UnsignedBigInt64 → Word64).
+    return (slot < 0 ? EMPTY_TABLE : this.mem64())[slot < 0 ? 0 : slot];
   }
 
   /** set_pte_at: write the PTE for `va`, creating tables as needed. */
   setPte(va: number, pte: bigint): void {
-    const t = this.pteTable(va, true) as BigUint64Array;
-    t[(va / PAGE) % 512] = pte;
+    this.mem64()[this.pteSlot(va, true)] = pte;
+  }
+
+  /**
+   * set_pte_at(mk_pte(pfn, prot)) without BigInt arithmetic (the fault path's hot store): `low`
+   * holds flag bits 0–11, `high` bits 32–63 (0x8000_0000 is NX), the pfn goes in between.
+   */
+  setPteFrame(va: number, pfn: number, low: number, high: number): void {
+    const i = this.pteSlot(va, true) * 2;
+    const m = this.mem32();
+    m[i] = (pfn % 0x10_0000) * 4096 + low;
+    m[i + 1] = Math.floor(pfn / 0x10_0000) + high;
   }
 
   /**
@@ -146,6 +197,25 @@ export class Mm {
       }
       va = tableEnd;
     }
+  }
+
+  /**
+   * Visit the PTE tables overlapping [start, end) as runs of entries: `fn(va, word, count)` gets
+   * the first address, the index in `words` of that PTE's low 32 bits (the high half follows) and
+   * the number of entries. For loops that must not build a BigInt per PTE (fork, exit).
+   */
+  forEachPteRun(start: number, end: number, alloc: boolean, fn: (va: number, word: number, count: number) => void): void {
+    for (let va = start; va < end;) {
+      const tableEnd = Math.min(end, va - (va % PMD_SPAN) + PMD_SPAN);
+      const slot = this.pteSlot(va, alloc);
+      if (slot >= 0) fn(va, slot * 2, (tableEnd - va) / PAGE);
+      va = tableEnd;
+    }
+  }
+
+  /** Linear memory as 32-bit words (PTEs are two of them, low first). */
+  get words(): Uint32Array {
+    return this.mem32();
   }
 
   /**
@@ -176,6 +246,7 @@ export class Mm {
       return empty;
     };
     visit(this.pgd, this.levels, 0);
+    if (tables.length > 0) this.forgetTable();
     for (const t of tables) {
       e.physWrite(t.entryPa, 8, 0n);
       const r = e.ptFreeTable(Number(t.pa >> 12n));
@@ -199,19 +270,6 @@ export class Mm {
       return n;
     };
     return count(this.pgd, this.levels) - 1;
-  }
-
-  /** Remove every user mapping's PTE in [start, end): zap_pte_range. @returns pages unmapped. */
-  zap(start: number, end: number, rmap: ReverseMap, onPage: (va: number, pte: bigint) => void): number {
-    let n = 0;
-    this.forEachPte(start, end, (va, pte) => {
-      if (pte === 0n) return;
-      onPage(va, pte);
-      n++;
-      void rmap;
-      return 0n;
-    });
-    return n;
   }
 }
 

@@ -8,7 +8,7 @@
  */
 import type { Linux } from "./linux.js";
 import type { Mm } from "./mm.js";
-import { _PAGE_PRESENT, _PAGE_RW, _PAGE_PROTNONE, _PAGE_NX, _PAGE_SPECIAL, _PAGE_DIRTY, _PAGE_ACCESSED, _PAGE_USER, ptePfn, pteMapsFrame } from "./mm.js";
+import { _PAGE_PRESENT, _PAGE_RW, _PAGE_PROTNONE, _PAGE_NX, _PAGE_SPECIAL, _PAGE_DIRTY, _PAGE_ACCESSED, _PAGE_USER, ptePfn, pteMapsFrame, PTE_LO } from "./mm.js";
 import { Vma, PAGE_SIZE, protToVmFlags, VM_MAY_ALL, PROT_READ, PROT_WRITE, PROT_EXEC } from "./vma.js";
 import {
   VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYSHARE, VM_MAYWRITE, VM_MAYREAD, VM_MAYEXEC, VM_GROWSDOWN, VM_LOCKED, VM_ACCOUNT,
@@ -101,17 +101,25 @@ function validLength(len: Addr): len is Addr {
 export function zapRange(os: Linux, mm: Mm, vma: Vma, start: number, end: number): number {
   let n = 0;
   const shmem = vma.backing?.isShmem ?? false;
-  mm.forEachPte(start, end, (va, pte) => {
-    if (pte === 0n) return;
-    if (pteMapsFrame(pte) && (pte & _PAGE_SPECIAL) === 0n) {
-      const pfn = ptePfn(pte);
+  const w = mm.words;
+  // zap_pte_range on 32-bit halves: no BigInt per PTE on the exit and munmap paths.
+  mm.forEachPteRun(start, end, false, (va, word, count) => {
+    for (let k = 0; k < count; k++) {
+      const i = word + 2 * k;
+      const lo = w[i];
+      const hi = w[i + 1];
+      if (lo === 0 && hi === 0) continue;
+      w[i] = 0;
+      w[i + 1] = 0;
+      n++;
+      if ((lo & (PTE_LO.PRESENT | PTE_LO.PROTNONE)) === 0 || (lo & PTE_LO.SPECIAL) !== 0) continue;
+      const pfn = (lo >>> 12) + (hi & 0xf_ffff) * 0x10_0000;
+      const a = va + k * PAGE;
       const anon = os.rmap.isAnon(pfn);
-      if (!anon && (pte & _PAGE_DIRTY) !== 0n && vma.backing !== null) os.cache.markDirty(vma.backing, vma.pageIndex(va));
-      os.rmap.remove(pfn, mm, va);
+      if (!anon && (lo & PTE_LO.DIRTY) !== 0 && vma.backing !== null) os.cache.markDirty(vma.backing, vma.pageIndex(a));
+      os.rmap.remove(pfn, mm, a);
       if (anon) mm.rssAnon--; else if (shmem) mm.rssShmem--; else mm.rssFile--;
     }
-    n++;
-    return 0n;
   });
   if (n > 0) os.flushRange(mm, start, (end - start) / PAGE);
   return n;

@@ -10,7 +10,7 @@
  */
 import type { Linux } from "./linux.js";
 import type { Mm } from "./mm.js";
-import { _PAGE_RW, _PAGE_SPECIAL, _PAGE_ACCESSED, _PAGE_DIRTY, ptePfn, pteMapsFrame } from "./mm.js";
+import { PTE_LO } from "./mm.js";
 import { Vma, PAGE_SIZE, VM_MAY_ALL } from "./vma.js";
 import {
   VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_ACCOUNT, VM_DONTCOPY, VM_WIPEONFORK, VM_LOCKED, VM_LOCKONFAULT,
@@ -224,19 +224,28 @@ export class Task {
       cmm.vmas.insert(cv);
       if (pv.anonVma === null) continue; // vma_needs_copy: faults will fill the child from the file
       const cow = isCowMapping(pv.flags);
-      pmm.forEachPte(pv.start, pv.end, (va, pte) => {
-        if (pte === 0n) return;
-        let p = pte;
-        if (pteMapsFrame(pte) && (pte & _PAGE_SPECIAL) === 0n) {
-          const pfn = ptePfn(pte);
-          os.rmap.add(pfn, cmm, va);
-          if (os.rmap.isAnon(pfn)) cmm.rssAnon++; else if (pv.backing?.isShmem) cmm.rssShmem++; else cmm.rssFile++;
+      const shared = (pv.flags & VM_SHARED) !== 0;
+      const shmem = pv.backing?.isShmem === true;
+      const w = pmm.words;
+      // copy_pte_range on 32-bit halves: the flags live in the low word, the pfn spans both.
+      pmm.forEachPteRun(pv.start, pv.end, false, (va, word, count) => {
+        const cword = cmm.pteSlot(va, true) * 2;
+        for (let k = 0; k < count; k++) {
+          const pw = word + 2 * k;
+          let lo = w[pw];
+          const hi = w[pw + 1];
+          if (lo === 0 && hi === 0) continue;
+          if ((lo & (PTE_LO.PRESENT | PTE_LO.PROTNONE)) !== 0 && (lo & PTE_LO.SPECIAL) === 0) {
+            const pfn = (lo >>> 12) + (hi & 0xf_ffff) * 0x10_0000;
+            os.rmap.add(pfn, cmm, va + k * PAGE);
+            if (os.rmap.isAnon(pfn)) cmm.rssAnon++; else if (shmem) cmm.rssShmem++; else cmm.rssFile++;
+          }
+          if (cow && (lo & PTE_LO.RW) !== 0) { lo &= ~PTE_LO.RW; w[pw] = lo; writeProtected++; }
+          let c = lo & ~PTE_LO.ACCESSED; // pte_mkold in the child
+          if (shared) c &= ~PTE_LO.DIRTY;
+          w[cword + 2 * k] = c >>> 0;
+          w[cword + 2 * k + 1] = hi;
         }
-        if (cow && (pte & _PAGE_RW) !== 0n) { p = pte & ~_PAGE_RW; writeProtected++; }
-        let c = p & ~_PAGE_ACCESSED; // pte_mkold in the child
-        if (pv.flags & VM_SHARED) c &= ~_PAGE_DIRTY;
-        cmm.setPte(va, c);
-        return p === pte ? undefined : p;
       });
     }
     if (writeProtected > 0) os.flushMm(pmm);

@@ -26,18 +26,30 @@ export interface RmapLink {
 const W_FLAGS = 0;
 const W_REF = 1;
 const W_MAP = 2;
-const W_PRIVATE = 6;
-const W_MAPPING = 7;
 
 export class ReverseMap {
   private readonly machine: Machine;
-  private readonly links = new Map<number, RmapLink[]>();
+  // The first mapping of each frame lives in flat arrays indexed by pfn (most frames have exactly
+  // one); further mappings, after fork or of shared files, go to `more`.
+  private readonly firstMm: (RmapOwner | null)[];
+  private readonly firstVa: Float64Array;
+  // The second mapping too (a page shared by parent and child after fork).
+  private readonly secondMm: (RmapOwner | null)[];
+  private readonly secondVa: Float64Array;
+  private readonly more = new Map<number, RmapLink[]>();
   private readonly anonFlag = pageFlag("anon");
+  private readonly newAnonFlags = pageFlag("anon") | pageFlag("swapbacked") | pageFlag("lru") | pageFlag("uptodate");
+  private mapped = 0;
   /** Anonymous frames allocated and not yet freed (nr_anon_pages). */
   anonPages = 0;
 
   constructor(machine: Machine) {
     this.machine = machine;
+    const n = machine.frames.managedFrames;
+    this.firstMm = new Array<RmapOwner | null>(n).fill(null);
+    this.firstVa = new Float64Array(n);
+    this.secondMm = new Array<RmapOwner | null>(n).fill(null);
+    this.secondVa = new Float64Array(n);
   }
 
   private get d(): Uint32Array {
@@ -46,16 +58,8 @@ export class ReverseMap {
 
   /** A new anonymous frame (zeroed unless `copyFrom` is given), with the reference its first mapping will hold. */
   newAnon(copyFrom?: number): number | null {
-    const pfn = this.machine.frames.alloc(0);
-    if (pfn === null) return null;
-    const bytes = this.machine.phys.frame(pfn);
-    if (bytes) {
-      const src = copyFrom === undefined ? null : this.machine.phys.frame(copyFrom);
-      if (src) bytes.set(src); else bytes.fill(0);
-    }
-    const d = this.d;
-    d[pfn * 8 + W_FLAGS] |= this.anonFlag | pageFlag("swapbacked") | pageFlag("lru") | pageFlag("uptodate");
-    d[pfn * 8 + W_REF] = 0; // the mapping adds it
+    const pfn = this.machine._core.exports.ptAllocPage(copyFrom === undefined ? -1n : BigInt(copyFrom), this.newAnonFlags);
+    if (pfn < 0) return null;
     this.anonPages++;
     return pfn;
   }
@@ -65,9 +69,50 @@ export class ReverseMap {
     const d = this.d;
     d[pfn * 8 + W_REF]++;
     d[pfn * 8 + W_MAP]++;
-    let l = this.links.get(pfn);
-    if (l === undefined) this.links.set(pfn, (l = []));
+    if (this.firstMm[pfn] === null) {
+      this.firstMm[pfn] = mm;
+      this.firstVa[pfn] = va;
+      this.mapped++;
+      return;
+    }
+    if (this.secondMm[pfn] === null) {
+      this.secondMm[pfn] = mm;
+      this.secondVa[pfn] = va;
+      return;
+    }
+    let l = this.more.get(pfn);
+    if (l === undefined) this.more.set(pfn, (l = []));
     l.push({ mm, va });
+  }
+
+  /** Take the link (mm, va) of `pfn` out of the map; false if there is none. */
+  private unlink(pfn: number, mm: RmapOwner, va: number): boolean {
+    const l = this.more.get(pfn);
+    let hit = 0;
+    if (this.firstMm[pfn] === mm && this.firstVa[pfn] === va) hit = 1;
+    else if (this.secondMm[pfn] === mm && this.secondVa[pfn] === va) hit = 2;
+    if (hit === 0) {
+      const i = l === undefined ? -1 : l.findIndex((x) => x.mm === mm && x.va === va);
+      if (l === undefined || i < 0) return false;
+      l.splice(i, 1);
+      if (l.length === 0) this.more.delete(pfn);
+      return true;
+    }
+    if (hit === 1) {
+      // The second link moves up; the first of `more`, if any, becomes the second.
+      this.firstMm[pfn] = this.secondMm[pfn];
+      this.firstVa[pfn] = this.secondVa[pfn];
+    }
+    if (l !== undefined) {
+      const next = l.shift() as RmapLink;
+      this.secondMm[pfn] = next.mm;
+      this.secondVa[pfn] = next.va;
+      if (l.length === 0) this.more.delete(pfn);
+    } else {
+      this.secondMm[pfn] = null;
+    }
+    if (this.firstMm[pfn] === null) this.mapped--;
+    return true;
   }
 
   /**
@@ -75,20 +120,13 @@ export class ReverseMap {
    * reference this was is freed. @returns true if the frame was freed.
    */
   remove(pfn: number, mm: RmapOwner, va: number): boolean {
-    const l = this.links.get(pfn);
-    const i = l === undefined ? -1 : l.findIndex((x) => x.mm === mm && x.va === va);
-    if (l === undefined || i < 0) throw new WasmmuError("BAD_FREE", `rmap: frame ${pfn} is not mapped by mm ${mm.id} at 0x${va.toString(16)}`);
-    l.splice(i, 1);
-    if (l.length === 0) this.links.delete(pfn);
+    if (!this.unlink(pfn, mm, va)) throw new WasmmuError("BAD_FREE", `rmap: frame ${pfn} is not mapped by mm ${mm.id} at 0x${va.toString(16)}`);
     const d = this.d;
     d[pfn * 8 + W_MAP]--;
     d[pfn * 8 + W_REF]--;
     if (d[pfn * 8 + W_REF] === 0 && (d[pfn * 8 + W_FLAGS] & this.anonFlag) !== 0) {
-      d[pfn * 8 + W_FLAGS] &= ~(this.anonFlag | pageFlag("swapbacked") | pageFlag("lru") | pageFlag("uptodate") | pageFlag("dirty") | pageFlag("referenced"));
-      d[pfn * 8 + W_MAPPING] = 0;
-      d[pfn * 8 + W_PRIVATE] = 0;
-      d[pfn * 8 + W_REF] = 1; // the buddy allocator's free expects an allocated block's reference
-      this.machine.frames.free(pfn, 0);
+      // buddyFree clears flags, mapping and private; the frame must be unmapped (mapcount 0).
+      this.machine.frames.freePage(pfn);
       this.anonPages--;
       return true;
     }
@@ -97,7 +135,15 @@ export class ReverseMap {
 
   /** Move the link of `mm` at `va` to `newVa` (mremap moving PTEs: move_ptes). */
   move(pfn: number, mm: RmapOwner, va: number, newVa: number): void {
-    const l = this.links.get(pfn);
+    if (this.firstMm[pfn] === mm && this.firstVa[pfn] === va) {
+      this.firstVa[pfn] = newVa;
+      return;
+    }
+    if (this.secondMm[pfn] === mm && this.secondVa[pfn] === va) {
+      this.secondVa[pfn] = newVa;
+      return;
+    }
+    const l = this.more.get(pfn);
     const i = l === undefined ? -1 : l.findIndex((x) => x.mm === mm && x.va === va);
     if (l === undefined || i < 0) throw new WasmmuError("BAD_FREE", `rmap: frame ${pfn} is not mapped by mm ${mm.id} at 0x${va.toString(16)}`);
     l[i] = { mm, va: newVa };
@@ -105,7 +151,11 @@ export class ReverseMap {
 
   /** Every PTE that maps `pfn`. */
   of(pfn: number): readonly RmapLink[] {
-    return this.links.get(pfn) ?? [];
+    const first = this.firstMm[pfn];
+    if (first === null || first === undefined) return [];
+    const second = this.secondMm[pfn];
+    if (second === null || second === undefined) return [{ mm: first, va: this.firstVa[pfn] }];
+    return [{ mm: first, va: this.firstVa[pfn] }, { mm: second, va: this.secondVa[pfn] }, ...(this.more.get(pfn) ?? [])];
   }
 
   mapcount(pfn: number): number {
@@ -122,11 +172,11 @@ export class ReverseMap {
 
   /** Frames with at least one link. */
   get mappedFrames(): number {
-    return this.links.size;
+    return this.mapped;
   }
 
-  /** Every frame in the map with its links (for invariant checks and reclaim). */
-  entries(): IterableIterator<[number, RmapLink[]]> {
-    return this.links.entries();
+  /** Every mapped frame with its links (a scan of all frames: for invariant checks and /proc totals). */
+  *entries(): IterableIterator<[number, readonly RmapLink[]]> {
+    for (let pfn = 0; pfn < this.firstMm.length; pfn++) if (this.firstMm[pfn] !== null) yield [pfn, this.of(pfn)];
   }
 }
