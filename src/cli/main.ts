@@ -20,6 +20,7 @@ import { UsageError, parse } from "./args.js";
 import { cmdConvert, HELP_CONVERT } from "./convert.js";
 import { cmdRecord, HELP_RECORD } from "./record.js";
 import { cmdSweep, HELP_SWEEP } from "./sweep.js";
+import { HELP_DEMO, runDemo } from "./demo.js";
 
 /** Where the package's bundled examples live, from src/cli (tests) or dist (installed). */
 function bundledExample(name: string): string {
@@ -39,6 +40,7 @@ Commands:
   convert <in> <out.wmt[.gz]>    convert a trace to wasmmu's binary format
   record -- <command> [args]     record a program's accesses with Valgrind Lackey
   walk [machine.json] [vaddr…]   walk addresses through page tables, level by level
+  demo [name]                    Linux memory management walkthroughs (layout, cow, malloc…)
   conformance <file|folder…>     judge the core against paging test vectors
   help [command]                 show help for a command
 
@@ -64,6 +66,7 @@ Options:
   convert: HELP_CONVERT,
   record: HELP_RECORD,
   sweep: HELP_SWEEP,
+  demo: HELP_DEMO,
   replay: `Usage: wasmmu replay [trace…] [options]
 
 Streams each trace (Valgrind Lackey text, plain text, wasmmu's binary .wmt, ChampSim; gzip, xz or
@@ -270,7 +273,10 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
       case "convert": return await cmdConvert(args, out, err);
       case "record": return await cmdRecord(args, out, err);
       case "conformance": return await cmdConformance(args, out, err);
-      default: throw new UsageError(`unknown command "${cmd}"; commands: replay, sweep, convert, record, walk, conformance, help`);
+      case "demo":
+        if (args.includes("--help") || args.includes("-h")) { out(HELP_DEMO); return EXIT_OK; }
+        return runDemo(bundledExample("linux"), args.find((a) => !a.startsWith("-")), out);
+      default: throw new UsageError(`unknown command "${cmd}"; commands: replay, sweep, convert, record, walk, conformance, demo, help`);
     }
   } catch (e) {
     if (e instanceof UsageError) {

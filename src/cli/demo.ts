@@ -1,0 +1,36 @@
+/**
+ * `wasmmu demo [name]`: run one of the Linux memory-management walkthroughs in examples/linux/
+ * (layout, malloc, file-sharing, cow, mprotect, segfault), or list them. Each is a plain script
+ * over the public API, so what it prints is what a reader can reproduce in their own code.
+ */
+import { readdirSync, readFileSync, existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { UsageError } from "./args.js";
+
+export const HELP_DEMO = `Usage: wasmmu demo [name]
+
+Runs a walkthrough of Linux memory management on the kernel model and prints what it shows
+(/proc views, fault counts, pagemap bits). Without a name, lists the walkthroughs.
+The scripts are in examples/linux/: read them to see the API calls behind each output.`;
+
+/** The walkthroughs in `dir`: name and the first comment line of each. */
+export function listDemos(dir: string): { name: string; summary: string }[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith(".mjs")).sort().map((f) => {
+    const first = readFileSync(`${dir}/${f}`, "utf8").split("\n")[0].replace(/^\/\/\s*/, "");
+    return { name: f.replace(/\.mjs$/, ""), summary: first };
+  });
+}
+
+/** Run demo `name` from `dir` with this Node, its output straight to the terminal. @returns the exit code. */
+export function runDemo(dir: string, name: string | undefined, out: (s: string) => void): number {
+  const demos = listDemos(dir);
+  if (name === undefined) {
+    out("Walkthroughs (wasmmu demo <name>):");
+    for (const d of demos) out(`  ${d.name.padEnd(14)} ${d.summary}`);
+    return 0;
+  }
+  if (!demos.some((d) => d.name === name)) throw new UsageError(`no demo "${name}"; demos: ${demos.map((d) => d.name).join(", ")}`);
+  const r = spawnSync(process.execPath, [`${dir}/${name}.mjs`], { stdio: "inherit" });
+  return r.status ?? 1;
+}

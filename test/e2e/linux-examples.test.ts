@@ -1,0 +1,80 @@
+// The runnable examples of examples/linux/: each runs as a user would run it (node, importing the
+// built package by name) and prints what the classic explanations of Linux memory claim.
+import { describe, it, expect } from "vitest";
+import { execFileSync } from "node:child_process";
+import { resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+
+function example(name: string): string {
+  return execFileSync(process.execPath, [resolve(ROOT, "examples/linux", name)], { cwd: ROOT, encoding: "utf8" });
+}
+
+describe("examples/linux", () => {
+  it("layout.mjs: text, data, [heap], a library, the mmap area, [vdso], [stack], [vsyscall]", () => {
+    const out = example("layout.mjs");
+    expect(out).toMatch(/^555555554000-555555558000 r-xp 00000000 103:01 \d+ +\/usr\/bin\/layout$/m);
+    expect(out).toMatch(/^555555558000-55555555a000 rw-p 00004000 .*\/usr\/bin\/layout$/m);
+    expect(out).toMatch(/^55555555a000-[0-9a-f]+ rw-p 00000000 00:00 0 +\[heap\]$/m);
+    expect(out).toMatch(/ r-xp 00000000 103:01 \d+ +\/usr\/lib\/libc\.so\.6$/m);
+    expect(out).toMatch(/^7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0 +\[stack\]$/m);
+    expect(out).toMatch(/\[vdso\]$/m);
+    expect(out).toMatch(/^VmExe:\s+16 kB$/m);
+  });
+
+  it("malloc.mjs: small blocks move brk, 256 KiB gets its own mmap and munmap on free", () => {
+    const out = example("malloc.mjs");
+    expect(out).toMatch(/^start +brk=0x555555559000 +VMAs=7 +minor faults=0$/m);
+    expect(out).toMatch(/^8 × malloc\(4000\) +brk=0x55555557a000 +VMAs=7/m);
+    expect(out).toMatch(/^wrote them \(demand paging\) +brk=0x55555557a000 +VMAs=7 +minor faults=8$/m);
+    expect(out).toMatch(/^malloc\(256 KiB\) → mmap +brk=0x55555557a000 +VMAs=8/m);
+    expect(out).toMatch(/^free\(256 KiB\) → munmap +brk=0x55555557a000 +VMAs=7/m);
+    expect(out).toMatch(/malloc\(262144\) = 0x7ffff7[0-9a-f]+ via mmap/);
+  });
+
+  it("file-sharing.mjs: 16 major faults in the first process, none in the second, one frame for both", () => {
+    const out = example("file-sharing.mjs");
+    expect(out).toMatch(/^first: +16 major faults/m);
+    expect(out).toMatch(/^second: 0 major faults/m);
+    expect(out).toMatch(/the same frame/);
+    expect(out).toMatch(/^Rss: +64 kB$/m);
+    expect(out).toMatch(/^Pss: +32 kB$/m);
+  });
+
+  it("cow.mjs: fork shares, each first write copies one page, Pss goes from 16 to 32 kB", () => {
+    const out = example("cow.mjs");
+    expect(out).toMatch(/^after fork +parent: faults {2}8 Pss 16 kB \[ssssssss\] +child: faults {2}0 Pss 16 kB \[ssssssss\]$/m);
+    expect(out).toMatch(/^child writes page 0 +parent: faults {2}8 Pss 18 kB \[Xsssssss\] +child: faults {2}1 Pss 18 kB \[Xsssssss\]$/m);
+    expect(out).toMatch(/^child writes pages 2-7 +parent: faults {2}9 Pss 32 kB \[XXXXXXXX\] +child: faults {2}7 Pss 32 kB \[XXXXXXXX\]$/m);
+    expect(out).toMatch(/parent still reads "page 0", child reads "child was here"/);
+  });
+
+  it("mprotect.mjs: one VMA becomes three and merges back", () => {
+    const out = example("mprotect.mjs");
+    expect(out).toContain("10000000-10001000 rw-p 00000000 00:00 0 \n10001000-10002000 r--p 00000000 00:00 0 \n10002000-10003000 rw-p 00000000 00:00 0 \n");
+    expect(out).toMatch(/SIGSEGV \(SEGV_ACCERR\) at 0x10001000/);
+    expect(out.trimEnd().endsWith("merged again\n10000000-10003000 rw-p 00000000 00:00 0")).toBe(true);
+  });
+
+  it("segfault.mjs: SEGV_MAPERR kills, SEGV_ACCERR runs the handler", () => {
+    const out = example("segfault.mjs");
+    expect(out).toMatch(/read of 0x0: SIGSEGV si_code=SEGV_MAPERR si_addr=0x0; process 1 killed by signal 11/);
+    expect(out).toMatch(/handler: caught SIGSEGV SEGV_ACCERR/);
+    expect(out).toMatch(/process 2 alive \(the handler ran\)/);
+  });
+});
+
+describe("wasmmu demo", () => {
+  it("lists the walkthroughs with their first comment line, and runs one by name", async () => {
+    const { run } = await import("../helpers/cli.js");
+    const list = await run("demo");
+    expect(list.code).toBe(0);
+    expect(list.out).toMatch(/^ {2}cow {12}fork and copy-on-write/m);
+    expect(list.out.split("\n").filter((l) => /^ {2}\w/.test(l))).toHaveLength(6);
+    const bad = await run("demo", "nope");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/no demo "nope"; demos: cow, file-sharing, layout, malloc, mprotect, segfault/);
+    const out = execFileSync(process.execPath, [resolve(ROOT, "bin/wasmmu.js"), "demo", "mprotect"], { cwd: ROOT, encoding: "utf8" });
+    expect(out).toMatch(/merged again/);
+  });
+});
