@@ -21,7 +21,8 @@ import { formatStatus, formatStatm, type StatusMm } from "./proc/status.js";
 import { formatMeminfo, type MeminfoInput } from "./proc/meminfo.js";
 import { formatVmstat, type VmstatInput } from "./proc/vmstat.js";
 import { pagemapEntry, pagemapBytes } from "./proc/pagemap.js";
-import { formatFree, type FreeOptions } from "./proc/free.js";
+import { formatFree, formatVmstatCommand, type FreeOptions, type VmstatCommandOptions } from "./proc/free.js";
+import type { Count } from "./proc/seq.js";
 import { procBuddyinfo } from "./proc/buddyinfo.js";
 import { pageFlag } from "../machine/frames.js";
 import { WasmmuError } from "../errors.js";
@@ -279,6 +280,23 @@ export class ProcFs {
   /** What `free` prints (procps-ng). */
   free(opts: FreeOptions = {}): string {
     return formatFree(this.meminfoValues(), opts);
+  }
+
+  /**
+   * What `vmstat` prints: the model has no wall clock, so the rates of vmstat's first line
+   * (averages since boot) are given as totals since boot — bi/bo in KiB read and written through
+   * the page cache; swap columns stay 0 until swap exists; CPU columns show an idle machine
+   * (the model does not account CPU time), r counts tasks on a CPU.
+   */
+  vmstatCommand(opts: VmstatCommandOptions = {}): string {
+    const mi = this.meminfoValues();
+    const kb = (v: Count | undefined) => BigInt(v ?? 0) / 1024n;
+    const running = this.os.processes.filter((t) => t.onCpu).length;
+    return formatVmstatCommand({
+      r: running, b: 0, swpd: 0, free: kb(mi.MemFree), buff: kb(mi.Buffers), cache: kb(mi.Cached),
+      si: 0, so: 0, bi: this.os.cache.pagesRead * 4, bo: this.os.cache.pagesWritten * 4, in: 0, cs: 0,
+      us: 0, sy: 0, id: 100, wa: 0, st: 0,
+    }, opts);
   }
 
   /** /proc/buddyinfo. */
