@@ -22,3 +22,16 @@ it("README library example gives the results its comments state", async () => {
   expect(readme).toContain("stop: \"not-present\", stopLevel: 1 }");
   expect(readme).toContain("{ walk_started: 2n, walk_mem_ref: 8n, fault_pf: 1n, … }");
 });
+
+it("README kernel-model example runs as written, importing the package by name", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const readme = readFileSync(resolve(import.meta.dirname, "../../README.md"), "utf8");
+  const block = /```js\n(import \{ Machine, Linux[\s\S]*?)```/.exec(readme);
+  expect(block).not.toBeNull();
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", block![1]], { cwd: resolve(import.meta.dirname, "../.."), encoding: "utf8" });
+  const first = out.split("\n")[0];
+  expect(first).toMatch(/^1 1 \[ \d+n \]$/);
+  const entry = BigInt(/\[ (\d+)n \]/.exec(first)![1]);
+  expect(entry >> 56n).toBe(0x81n); // bit 63 present, bit 56 exclusively mapped
+  expect(out).toMatch(/^555555554000-555555556000 r-xp 00000000 103:01 \d+ +\/usr\/bin\/demo$/m);
+});
