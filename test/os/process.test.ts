@@ -218,3 +218,32 @@ describe("real files (NodeFileSource)", () => {
     src.close();
   });
 });
+
+describe("paging depth and memory mode", () => {
+  it("5-level paging: processes, COW and exit work the same (TASK_SIZE 2^56, mmap below 2^47 by default)", async () => {
+    const { os, m } = await bootLinux({}, { paging: 5 });
+    const p = os.spawn();
+    const a = ok(p.mmap(0, 8192, RW, ANON));
+    expect(a < 2n ** 47n).toBe(true);
+    bytes(p.write(a, "five"));
+    const c = p.fork();
+    bytes(c.write(a, "FIVE"));
+    expect(text(p.read(a, 4))).toBe("five");
+    c.exit(0);
+    p.exit(0);
+    os.cache.dropCaches();
+    expect(m.frames.freePages).toBe(os.bootFreePages);
+  });
+
+  it("tables-only memory: page tables are real, data frames have no bytes and read as zero", async () => {
+    const { os, m } = await bootLinux({}, { memory: "tables-only", ram: "16GiB" });
+    const q = os.spawn();
+    const b = ok(q.mmap(0, 8192, RW, ANON));
+    expect(q.write(b, "x").ok).toBe(true);
+    expect(bytes(q.read(b, 1))).toEqual(new Uint8Array([0]));
+    expect(q.minFlt).toBe(1);
+    q.exit(0);
+    os.cache.dropCaches();
+    expect(m.frames.freePages).toBe(os.bootFreePages);
+  });
+});
