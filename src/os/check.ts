@@ -42,6 +42,12 @@ export function checkInvariants(os: Linux): string[] {
       problems.push(`pid ${t.pid}: rss counters anon/file/shmem ${mm.rssAnon}/${mm.rssFile}/${mm.rssShmem}, PTEs say ${anon}/${file}/${shmem}`);
     }
   }
+  const holders = new Map<number, number>();
+  for (const t of os.processes) for (const v of t.mm?.vmas.all ?? []) if (v.backing !== null) holders.set(v.backing.id, (holders.get(v.backing.id) ?? 0) + 1);
+  for (const b of os.cache.objects.values()) {
+    const n = holders.get(b.id) ?? 0;
+    if (b.mappers !== n) problems.push(`${b.path} (object ${b.id}): mappers ${b.mappers} ≠ ${n} VMAs mapping it`);
+  }
   const cached = new Set<number>();
   for (const b of os.cache.objects.values()) for (const pfn of b.pages.values()) cached.add(pfn);
   for (const [pfn, links] of os.rmap.entries()) {

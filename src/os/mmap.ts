@@ -283,8 +283,7 @@ export function sysMmap(os: Linux, task: Task, addr: Addr, length: Addr, prot: n
   const v = new Vma(start, start + len, vmFlags, pgoff, backing);
   if (backing !== null) backing.mappers++;
   mm.vmas.insert(v);
-  const merged = mm.vmas.mergeAround(v);
-  if (merged !== v && backing !== null) backing.mappers--; // merged into a VMA holding the same backing
+  mm.vmas.mergeAround(v);
   mm.updateHiwater();
   if ((flags & MAP_POPULATE) !== 0 || (vmFlags & VM_LOCKED) !== 0) {
     const e = populate(os, task, start, start + len);

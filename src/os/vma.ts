@@ -188,6 +188,7 @@ export class VmaList {
     upper.start = addr;
     upper.pgoff = v.pgoff + (addr - v.start) / PAGE_SIZE;
     v.end = addr;
+    if (upper.backing !== null) upper.backing.mappers++; // one more VMA holds the file (get_file)
     this.list.splice(this.list.indexOf(v) + 1, 0, upper);
     return upper;
   }
@@ -215,6 +216,7 @@ export class VmaList {
       p.end = cur.end;
       p.anonVma ??= cur.anonVma;
       this.remove(cur);
+      if (cur.backing !== null) cur.backing.mappers--; // the merged-away VMA drops its file (fput)
       cur = p;
     }
     const n = this.next(cur);
@@ -222,6 +224,7 @@ export class VmaList {
       cur.end = n.end;
       cur.anonVma ??= n.anonVma;
       this.remove(n);
+      if (n.backing !== null) n.backing.mappers--;
     }
     return cur;
   }
