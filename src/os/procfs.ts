@@ -12,7 +12,7 @@ import type { Task } from "./process.js";
 import type { Mm } from "./mm.js";
 import type { Vma } from "./vma.js";
 import { _PAGE_SPECIAL, _PAGE_DIRTY, _PAGE_ACCESSED, ptePfn, pteMapsFrame } from "./mm.js";
-import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_LOCKED, VM_HUGEPAGE, VM_NOHUGEPAGE } from "./proc/vmflags.js";
+import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_LOCKED, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_ACCOUNT } from "./proc/vmflags.js";
 
 const VM_STACK_FLAGS = VM_GROWSDOWN;
 import { formatMaps, type MapsEntry } from "./proc/maps.js";
@@ -230,7 +230,14 @@ export class ProcFs {
     for (const [pfn, links] of os.rmap.entries()) {
       if (!os.rmap.isAnon(pfn) && links.length > 0) mapped++;
     }
-    for (const t of os.processes) for (const v of t.mm?.vmas.all ?? []) if (v.flags & VM_LOCKED) mlocked += this.vmaStats(t.mm!, v).rss / PAGE;
+    let committed = 0;
+    for (const t of os.processes) {
+      for (const v of t.mm?.vmas.all ?? []) {
+        if (v.flags & VM_LOCKED) mlocked += this.vmaStats(t.mm!, v).rss / PAGE;
+        if (v.flags & VM_ACCOUNT) committed += v.pages; // vm_committed_as: accountable private writable memory
+      }
+    }
+    for (const b of os.cache.objects.values()) if (b.isShmem) committed += Math.ceil(b.size / PAGE); // shmem_acct_size
     const low = zones.reduce((s, z) => s + z.watermarks.low, 0);
     const fileCache = cache.file + cache.shmem;
     // si_mem_available: free above the reserves, plus the reclaimable part of the page cache and slab.
@@ -243,7 +250,7 @@ export class ProcFs {
       Active: P(anon + fileCache), "Active(anon)": P(anon + cache.shmem), "Active(file)": P(cache.file), Unevictable: P(mlocked),
       Mlocked: P(mlocked), Dirty: P(cache.dirty), AnonPages: P(anon), Mapped: P(mapped), Shmem: P(cache.shmem),
       Slab: P(slabPages), SUnreclaim: P(slabPages), PageTables: P(os.kernel.pageTablePages),
-      CommitLimit: total / 2n, VmallocUsed: P(os.kernel.vmallocPages),
+      CommitLimit: total / 2n, Committed_AS: P(committed), VmallocUsed: P(os.kernel.vmallocPages),
       DirectMap4k: BigInt(os.kernel.directMapLeaves["4K"]) * 4096n, DirectMap2M: BigInt(os.kernel.directMapLeaves["2M"]) << 21n, DirectMap1G: BigInt(os.kernel.directMapLeaves["1G"]) << 30n,
       ...(m.config.paging === 5 ? { VmallocTotal: os.kernel.vmallocEnd - os.kernel.vmallocStart } : {}),
     };

@@ -97,3 +97,18 @@ describe("the cycle model charges major faults", () => {
     expect(m.counters(0).cycles - c1).toBeLessThan(123_456n);
   });
 });
+
+describe("overcommit accounting", () => {
+  it("Committed_AS grows by private writable mappings (VM_ACCOUNT) and shmem, not by MAP_NORESERVE or read-only ones", async () => {
+    const { os, proc } = await bootLinux();
+    const p = os.spawn();
+    const c0 = kbField(proc.meminfo(), "Committed_AS");
+    ok(p.mmap(0, 64 * 4096, RW, MAP_PRIVATE | MAP_ANONYMOUS));
+    expect(kbField(proc.meminfo(), "Committed_AS") - c0).toBe(256);
+    ok(p.mmap(0, 64 * 4096, RW, MAP_PRIVATE | MAP_ANONYMOUS | 0x4000)); // MAP_NORESERVE
+    ok(p.mmap(0, 64 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS));
+    expect(kbField(proc.meminfo(), "Committed_AS") - c0).toBe(256);
+    ok(p.mmap(0, 16 * 4096, RW, MAP_SHARED | MAP_ANONYMOUS));
+    expect(kbField(proc.meminfo(), "Committed_AS") - c0).toBe(256 + 64);
+  });
+});

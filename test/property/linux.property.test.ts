@@ -5,8 +5,9 @@
  *   - after every step, checkInvariants holds: each PTE that maps a frame is in the reverse map
  *     and each rmap link has its PTE; mapcount = mappings, refcount = mappings + the page cache's
  *     reference; rss counters match the PTEs; VMAs ordered and aligned;
- *   - bytes written by a process read back the same from that process (no COW or fault path
- *     hands out the wrong frame);
+ *   - bytes written by a process read back the same from that process, another process with a
+ *     private mapping there never sees them (COW isolation), one sharing the same page of the same
+ *     object does (shared file, shmem);
  *   - after every process exits and the page cache is dropped, the buddy allocator's free count is
  *     exactly what it was after boot: no frame leaks, page tables included.
  */
