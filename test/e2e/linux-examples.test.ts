@@ -64,16 +64,24 @@ describe("examples/linux", () => {
   });
 });
 
+describe("examples/linux/pcid.mjs", () => {
+  it("with PCIDs every read hits the L1 DTLB after the switch; without, every turn walks each page again", () => {
+    const out = example("pcid.mjs");
+    expect(out).toMatch(/^with PCID +3200 +3200 +0 +0 +100 +0$/m);
+    expect(out).toMatch(/^without PCID +3200 +0 +0 +3200 +0 +100$/m);
+  });
+});
+
 describe("wasmmu demo", () => {
   it("lists the walkthroughs with their first comment line, and runs one by name", async () => {
     const { run } = await import("../helpers/cli.js");
     const list = await run("demo");
     expect(list.code).toBe(0);
     expect(list.out).toMatch(/^ {2}cow {12}fork and copy-on-write/m);
-    expect(list.out.split("\n").filter((l) => /^ {2}\w/.test(l))).toHaveLength(6);
+    expect(list.out.split("\n").filter((l) => /^ {2}\w/.test(l))).toHaveLength(7);
     const bad = await run("demo", "nope");
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/no demo "nope"; demos: cow, file-sharing, layout, malloc, mprotect, segfault/);
+    expect(bad.err).toMatch(/no demo "nope"; demos: cow, file-sharing, layout, malloc, mprotect, pcid, segfault/);
     const out = execFileSync(process.execPath, [resolve(ROOT, "bin/wasmmu.js"), "demo", "mprotect"], { cwd: ROOT, encoding: "utf8" });
     expect(out).toMatch(/merged again/);
   });
