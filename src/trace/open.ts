@@ -1,9 +1,15 @@
 /**
  * openTrace: stream a trace file from disk through its decompressor and decoder, chunk by chunk.
- * The file is never held whole: it is read in 1 MiB pieces, each piece decompressed and decoded
- * before the next is read, so memory stays at a few chunks whatever the trace's size.
+ * The file is never held whole: it is read in 1 MiB pieces, decompressed and decoded piece by
+ * piece, so memory stays at a few chunks (plus the decompression worker's bounded lead) whatever
+ * the trace's size.
  *
  *   file ──1 MiB reads──▶ gunzip | xz (xz-decompress, Wasm) | zstd (fzstd, JS) ──▶ decoder ──▶ chunks
+ *        └──── in a worker thread for a compressed regular file (decompress-thread.ts) ────┘
+ *
+ * Decompression runs in a worker thread when it can (a compressed regular file, the worker entry
+ * built beside this code: dist/decompress-worker.js), so that it overlaps with parsing and replay
+ * on another core; otherwise (from src/, a pipe) in this thread. The records are the same.
  *
  * Compression is told by magic bytes (else the name's extension), the format by the first decoded
  * bytes (formats.ts detectFormat) unless the caller names it. Errors are WasmmuError("BAD_INPUT")
@@ -12,10 +18,11 @@
  *
  * Node only (node:fs, node:zlib). The decoders and detection it uses work anywhere (formats.ts).
  *
- * xz: xz-decompress runs one xz stream at a time per process (its Wasm contexts share one memory,
- * and it serialises them with a lock: httptoolkit/xz-decompress#11). An .xz trace holds that lock
- * from openTrace until its chunks end, throw, are returned from, or close() is called; a second
- * .xz trace opened meanwhile waits for it. Read xz traces one after another, or close them.
+ * xz: xz-decompress runs one xz stream at a time per thread (its Wasm contexts share one memory,
+ * and it serialises them with a lock: httptoolkit/xz-decompress#11). In this thread an .xz trace
+ * holds that lock from openTrace until its chunks end, throw, are returned from, or close() is
+ * called; a second .xz trace opened meanwhile waits for it. Each decompression worker has its
+ * own copy, so .xz traces decompressed in workers do not wait for each other.
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -24,6 +31,7 @@ import { ChunkBuilder, DEFAULT_CHUNK_RECORDS } from "./decoder.js";
 import { SNIFF_BYTES, TRACE_FORMATS, detectCompression, detectFormat, makeDecoder, unknownFormatError } from "./formats.js";
 import type { OpenTraceOptions, TraceChunk, TraceCompression, TraceFormat, TraceInfo } from "./types.js";
 import { READ_BYTES, Source, ZSTD_MAX_WINDOW_BYTES, decompressed } from "./decompress.js";
+import { WORKER_COMPRESSIONS, decompressWorkerUrl, workerDecompressed } from "./decompress-thread.js";
 import { WMT_MAX_HEADER_BYTES, WMT_PREAMBLE_BYTES, parseWmtHeader } from "./wmt.js";
 
 export { READ_BYTES, ZSTD_MAX_WINDOW_BYTES };
@@ -68,7 +76,9 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
     file.destroy();
     await decoded?.return(undefined).catch(() => undefined);
   };
-  const fail = (e: unknown): WasmmuError => asBadInput(e, path, compression, progress.decoded, raw.consumed, totalBytes);
+  // Compressed bytes read: by this thread, or by the decompression worker.
+  let consumed = () => raw.consumed;
+  const fail = (e: unknown): WasmmuError => asBadInput(e, path, compression, progress.decoded, consumed(), totalBytes);
 
   // Compression from the first 6 bytes (or fewer, for a tiny file).
   const first: Uint8Array[] = [];
@@ -88,7 +98,16 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
   const magic = concat(first);
   // An empty file is an empty trace, whatever its extension says.
   compression = magic.length === 0 ? "none" : detectCompression(magic, path);
-  decoded = decompress(compression, raw, progress, path);
+  const worker = compression !== "none" && totalBytes !== null && WORKER_COMPRESSIONS.has(compression) ? decompressWorkerUrl() : null;
+  if (worker !== null) {
+    // The worker reads the file itself, from the start.
+    file.destroy();
+    const counter = { consumed: 0 };
+    consumed = () => counter.consumed;
+    decoded = counted(workerDecompressed(worker, { path, compression }, counter), progress);
+  } else {
+    decoded = counted(decompressed(compression, raw, path), progress);
+  }
 
   // Format from the first decoded bytes; a wmt header is read whole, for info.metadata.
   const sniffed: Uint8Array[] = [];
@@ -167,7 +186,7 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
     }
   }
 
-  return { info, chunks: chunks(), bytesRead: () => raw.consumed, close };
+  return { info, chunks: chunks(), bytesRead: () => consumed(), close };
 }
 
 /** Validated options with defaults. */
@@ -189,9 +208,9 @@ function checkOptions(opts: OpenTraceOptions | undefined): { format: TraceFormat
   return { format, chunkRecords, user };
 }
 
-/** The decompressed byte stream of `raw`; counts decoded bytes into `progress`. */
-async function* decompress(compression: TraceCompression, raw: Source, progress: { decoded: number }, path: string): AsyncGenerator<Uint8Array> {
-  for await (const b of decompressed(compression, raw, path)) {
+/** The pieces of `stream`, counting their bytes into `progress`. */
+async function* counted(stream: AsyncGenerator<Uint8Array>, progress: { decoded: number }): AsyncGenerator<Uint8Array> {
+  for await (const b of stream) {
     progress.decoded += b.length;
     yield b;
   }
