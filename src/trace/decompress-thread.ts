@@ -14,7 +14,8 @@
  * rebuilt with their message, code and syscall, so openTrace words them exactly as it does for an
  * in-thread decompressor.
  *
- * Policy: the worker is used for a regular file whose compression is in WORKER_COMPRESSIONS, when
+ * Policy: the worker is used for a regular file whose compression is in WORKER_COMPRESSIONS (xz,
+ * zstd), when
  * the worker entry exists beside this code (dist/); otherwise (running from src/, a pipe, no
  * worker_threads) decompression stays on the reading thread. Node only.
  */
@@ -23,8 +24,15 @@ import { fileURLToPath } from "node:url";
 import { WasmmuError, type WasmmuErrorCode } from "../errors.js";
 import type { TraceCompression } from "./types.js";
 
-/** Compressions decompressed in a worker (bench/RESULTS.md, issue #5: where it measured faster). */
-export const WORKER_COMPRESSIONS: ReadonlySet<TraceCompression> = new Set(["xz", "zstd", "gzip"]);
+/**
+ * Compressions decompressed in a worker: where it measured faster (bench/RESULTS.md, issue #5).
+ * xz (xz-decompress, Wasm) and zstd (fzstd, JavaScript) decompress on the JavaScript thread that
+ * calls them, so a worker takes all of that work off the replaying thread: xz end to end went from
+ * 0.61 to 0.92 of the decompressor's own speed, zstd from 3.8 to 6.1 M records/s. gzip stays in
+ * the reading thread: Node's zlib already inflates on libuv's thread pool, and the worker's extra
+ * copy and messages made it slower (5.5 against 6.1 M records/s).
+ */
+export const WORKER_COMPRESSIONS: ReadonlySet<TraceCompression> = new Set(["xz", "zstd"]);
 /** Smallest piece the worker posts (decompressors' outputs are gathered up to this). */
 export const PIECE_BYTES = 512 << 10;
 /** Bytes posted and not yet taken, past which the worker waits. */

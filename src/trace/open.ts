@@ -5,11 +5,12 @@
  * the trace's size.
  *
  *   file ──1 MiB reads──▶ gunzip | xz (xz-decompress, Wasm) | zstd (fzstd, JS) ──▶ decoder ──▶ chunks
- *        └──── in a worker thread for a compressed regular file (decompress-thread.ts) ────┘
+ *                                  └─ in a worker thread, for a regular file ─┘
  *
- * Decompression runs in a worker thread when it can (a compressed regular file, the worker entry
- * built beside this code: dist/decompress-worker.js), so that it overlaps with parsing and replay
- * on another core; otherwise (from src/, a pipe) in this thread. The records are the same.
+ * xz and zstd are decompressed in a worker thread when they can be (a regular file, the worker
+ * entry built beside this code: dist/decompress-worker.js), so that decompression overlaps with
+ * parsing and replay on another core; otherwise (from src/, a pipe), and for gzip, whose inflate
+ * already runs on libuv's thread pool, in this thread (decompress-thread.ts). Same records.
  *
  * Compression is told by magic bytes (else the name's extension), the format by the first decoded
  * bytes (formats.ts detectFormat) unless the caller names it. Errors are WasmmuError("BAD_INPUT")
