@@ -66,7 +66,8 @@ Options:
   --in-process            no workers: replay every configuration in this thread
   --json | --csv          machine-readable table (rates as fractions: l1d_hit_rate,
                           l1i_hit_rate, walks_per_1000, cycles_per_access, translation_share);
-                          --json adds each configuration's full replay summary
+                          --json adds each configuration's full replay summary, the mode and
+                          the number of workers (0: in-process)
   --report <out.html>     also write a self-contained HTML report: miss rates against the first
                           numeric parameter, cycles per access, the table, the base configuration
   --quiet                 no progress on stderr
