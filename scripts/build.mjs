@@ -3,7 +3,8 @@
 //   1. the core: assembly/ → build/core.{debug,release}.wasm (asc, targets in asconfig.json)
 //   2. src/machine/core-wasm.generated.ts: both binaries inlined as base64, and
 //      src/machine/core-exports.generated.d.ts: the export types asc derived from assembly/index.ts
-//   3. (unless --core-only) dist/: the library and CLI (esbuild, ESM for Node), the browser bundle
+//   3. (unless --core-only) dist/: the library and CLI (esbuild, ESM for Node; worker entries
+//      dist/sweep-worker.js and dist/decompress-worker.js), the browser bundle
 //      (dist/wasmmu.browser.js, Wasm inlined), and declarations (tsc --emitDeclarationOnly)
 // Steps are skipped when their outputs are newer than every input, so `npm test` stays quick.
 import { execFileSync } from "node:child_process";
@@ -56,7 +57,7 @@ if (force || mtime("dist/index.js") < srcInputs || mtime("dist/wasmmu.browser.js
   // A fresh dist/: code splitting names chunks by hash, so stale ones would pile up.
   rmSync(join(root, "dist"), { recursive: true, force: true });
   const common = { bundle: true, format: "esm", target: "es2022", sourcemap: true, logLevel: "warning" };
-  await esbuild.build({ ...common, entryPoints: { index: "src/index.ts", node: "src/node.ts", cli: "src/cli/main.ts", "sweep-worker": "src/cli/sweep-worker.ts" }, outdir: "dist", platform: "node", splitting: true, packages: "external", absWorkingDir: root });
+  await esbuild.build({ ...common, entryPoints: { index: "src/index.ts", node: "src/node.ts", cli: "src/cli/main.ts", "sweep-worker": "src/cli/sweep-worker.ts", "decompress-worker": "src/trace/decompress-worker.ts" }, outdir: "dist", platform: "node", splitting: true, packages: "external", absWorkingDir: root });
   await esbuild.build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/wasmmu.browser.js", platform: "browser", minify: true, absWorkingDir: root });
   run(bin("tsc"), ["-p", "tsconfig.build.json"]);
   copyFileSync(join(root, genTypes), join(root, "dist/machine/core-exports.generated.d.ts"));

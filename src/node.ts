@@ -1,6 +1,11 @@
 /** Node-only parts of wasmmu: reading files. Everything in `wasmmu` is re-exported too. */
 export * from "./index.js";
 export { openTrace, type OpenedTrace } from "./trace/open.js";
+/**
+ * Where openTrace decompresses: setDecompressWorker(null) keeps decompression in the reading
+ * thread; undefined (the default) uses the worker built beside the library when there is one.
+ */
+export { setDecompressWorker } from "./trace/decompress-thread.js";
 /** Replay one trace file on a fresh machine, as `wasmmu replay` does (options as its flags). */
 export { replayTrace, type ReplayOptions } from "./cli/replay.js";
 export type { ReplaySummary } from "./cli/summary.js";

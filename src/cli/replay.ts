@@ -6,7 +6,7 @@ import { basename } from "node:path";
 import { Machine } from "../machine/Machine.js";
 import { Replayer, DemandMapper, type FaultPolicy } from "../machine/replay.js";
 import { openTrace } from "../trace/index.js";
-import type { TraceFormat } from "../trace/index.js";
+import type { TraceChunk, TraceFormat } from "../trace/index.js";
 import { WasmmuError } from "../errors.js";
 import { formatSummary, formatCsv, type ReplaySummary } from "./summary.js";
 import type { MachineConfig } from "../types.js";
@@ -56,49 +56,204 @@ function windowBetween(a: Record<string, number>, b: Record<string, number>, end
   };
 }
 
+/**
+ * One configuration's replay, fed chunk by chunk: a fresh machine with demand paging, the skip,
+ * warm-up and limit windows, the report's time series, and the summary at the end. replayTrace
+ * drives one session from its own reader; `wasmmu sweep --mode shared-read` drives many sessions
+ * from one reader, each seeing the same chunks, so both give the same numbers.
+ */
+export class ReplaySession {
+  private readonly o: ReplayOptions;
+  private readonly path: string;
+  private readonly m: Machine;
+  private readonly mapper: DemandMapper;
+  private readonly r: Replayer;
+  /** Report windows in accesses; 0 turns sampling off (the loop pays one comparison with Infinity). */
+  private readonly win: number;
+  private nonCanonical = 0;
+  private seen = 0;        // records read from the trace (skipped ones included)
+  private replayed = 0;    // records replayed
+  private base: Record<string, number> | null;
+  private baseMapped = { "4K": 0, "2M": 0 };
+  private baseSkipped = 0;
+  private baseReplayed = 0;
+  private partialReason: string | undefined;
+  private done = false;
+  // Time series for the report: the counters every `win` accesses after warm-up.
+  private readonly windows: WindowCounts[] = [];
+  private nextSample: number;
+  private prevSample: Record<string, number> | null;
+  private prevMapped = { "4K": 0, "2M": 0 };
+  private prevAt = 0;
+  private readonly started = performance.now();
+
+  private constructor(path: string, o: ReplayOptions, m: Machine, win: number) {
+    this.path = path;
+    this.o = o;
+    this.m = m;
+    this.win = win;
+    this.mapper = new DemandMapper(m, { pages: o.pages === "4k" ? "4k" : "2m" });
+    const policy: FaultPolicy = (f) => {
+      if (f.exception.vector === "GP") { this.nonCanonical++; return "skip"; }
+      return this.mapper.policy(f);
+    };
+    this.r = new Replayer(m, policy);
+    this.base = o.warmup === 0 ? counterNumbers(m) : null;
+    this.nextSample = win > 0 && this.base !== null ? win : Infinity;
+    this.prevSample = this.base;
+  }
+
+  /**
+   * A session on a fresh machine built from `o`.
+   * @param path the trace's name, for messages and the summary
+   * @throws UsageError on a bad --window; WasmmuError on a bad configuration or report path
+   */
+  static async create(path: string, o: ReplayOptions): Promise<ReplaySession> {
+    const win = o.report !== undefined ? (o.window ?? 10000) : 0;
+    if (o.report !== undefined) {
+      if (!Number.isInteger(win) || win < 1) throw new UsageError(`--window must be a positive integer, got ${o.window}`);
+      await checkReportPath(o.report);
+    }
+    const config: MachineConfig = {
+      cpu: o.cpu, overrides: o.overrides, paging: o.paging, ram: o.ram, memory: o.memory, cpus: o.cpus,
+    };
+    return new ReplaySession(path, o, await Machine.create(config), win);
+  }
+
+  /** Records one core call takes: the chunk size a reader should produce for this session. */
+  get batchRecords(): number {
+    return this.r.batch.capacity;
+  }
+
+  /** Records replayed so far (warm-up included). */
+  get replayedRecords(): number {
+    return this.replayed;
+  }
+
+  /**
+   * Replay a chunk (any size: it is cut into batches).
+   * @returns false once the session wants no more chunks (limit reached, interrupted, stopped)
+   * @throws WasmmuError BAD_INPUT when a record stops the replay (a fault the mapper refuses)
+   */
+  feed(chunk: TraceChunk): boolean {
+    if (this.done) return false;
+    const o = this.o;
+    const r = this.r;
+    const cap = r.batch.capacity;
+    let i = 0;
+    while (i < chunk.count) {
+      if (o.interrupted()) { this.partialReason = "interrupted"; this.done = true; return false; }
+      if (o.limit !== null && this.replayed >= o.limit) { this.done = true; return false; }
+      // Skip, then fill the batch with up to the warm-up boundary or the limit.
+      if (this.seen < o.skip) { const n = Math.min(o.skip - this.seen, chunk.count - i); this.seen += n; i += n; continue; }
+      let n = Math.min(chunk.count - i, cap);
+      if (o.limit !== null) n = Math.min(n, o.limit - this.replayed);
+      if (this.base === null) n = Math.min(n, o.warmup - this.replayed);
+      if (n > this.nextSample - this.replayed) n = this.nextSample - this.replayed;
+      r.batch.setArrays(chunk, i, n, o.cpus);
+      const res = r.run(n);
+      if (res.stopped) {
+        const at = res.stopped.index;
+        const rec = r.batch.get(at);
+        const why = res.stopped.reason === "bad-record" ? "a malformed record" : `a fault the demand mapper cannot resolve (#${res.stopped.fault?.exception.vector}, error code 0x${res.stopped.fault && "errorCode" in res.stopped.fault.exception ? res.stopped.fault.exception.errorCode.toString(16) : "?"})`;
+        throw new WasmmuError("BAD_INPUT", `${this.path}: record ${this.seen + at + 1} (vaddr 0x${rec.vaddr.toString(16)}) stopped the replay: ${why}`);
+      }
+      this.seen += n; i += n; this.replayed += n;
+      if (this.base === null && this.replayed >= o.warmup) {
+        this.base = counterNumbers(this.m);
+        this.baseMapped = { ...this.mapper.mapped };
+        this.baseSkipped = this.nonCanonical;
+        this.baseReplayed = this.replayed;
+        if (this.win > 0) { this.nextSample = this.replayed + this.win; this.prevSample = this.base; this.prevMapped = { ...this.baseMapped }; this.prevAt = this.replayed; }
+      }
+      if (this.replayed === this.nextSample) { this.sample(); this.nextSample += this.win; }
+    }
+    if (o.limit !== null && this.replayed >= o.limit) this.done = true;
+    return !this.done;
+  }
+
+  /**
+   * The replay ended on an error (from the reader or from feed): a WasmmuError after some records
+   * were replayed makes the statistics partial, with the error as the reason; anything else is
+   * rethrown.
+   */
+  fail(e: unknown): void {
+    if (!(e instanceof WasmmuError) || this.replayed === 0) throw e;
+    // A corrupt or truncated stream: report what was replayed, flagged partial, then the error.
+    this.partialReason = e.message;
+    this.done = true;
+  }
+
+  /** The reader stopped early on Ctrl-C: the statistics so far are partial (unless already complete). */
+  interrupt(): void {
+    if (this.done) return;
+    this.partialReason = "interrupted";
+    this.done = true;
+  }
+
+  /**
+   * The statistics; writes the report when one was asked for.
+   * @param info the trace's format and compression, for the summary
+   * @throws WasmmuError BAD_INPUT for an empty trace, or one that is all skip and warm-up
+   */
+  async finish(info: { format: string; compression: string }): Promise<ReplaySummary> {
+    const o = this.o;
+    const m = this.m;
+    const path = this.path;
+    // Ctrl-C before anything was counted is still an interruption (empty statistics), not bad input.
+    const interrupted = this.partialReason === "interrupted";
+    if (this.replayed === 0 && !interrupted) throw new WasmmuError("BAD_INPUT", `${path}: the trace has no accesses${o.skip ? ` after skipping ${o.skip}` : ""}`);
+    if (this.base === null) {
+      if (!interrupted) throw new WasmmuError("BAD_INPUT", `${path}: the trace has ${this.replayed} accesses, all used as warm-up (--warmup ${o.warmup})`);
+      this.base = counterNumbers(m);
+      this.baseMapped = { ...this.mapper.mapped };
+      this.baseSkipped = this.nonCanonical;
+      this.baseReplayed = this.replayed;
+      this.prevAt = this.replayed;
+    }
+    if (this.win > 0 && this.replayed > this.prevAt) this.sample();
+    const now = counterNumbers(m);
+    const base = this.base;
+    const counters = Object.fromEntries(Object.keys(now).map((k) => [k, now[k] - base[k]]));
+    const partialReason = this.partialReason;
+    const summary: ReplaySummary = {
+      trace: basename(path), format: info.format, compression: info.compression, cpu: o.cpu, paging: o.paging,
+      pages: o.pages === "4k" ? "4 KiB" : o.pages === "2m" ? "2 MiB" : "THP (2 MiB where possible)", cpus: o.cpus,
+      partial: partialReason !== undefined, ...(partialReason !== undefined ? { partialReason } : {}),
+      seconds: (performance.now() - this.started) / 1000, accesses: this.replayed - this.baseReplayed,
+      skipped: { nonCanonical: this.nonCanonical - this.baseSkipped },
+      mappedPages: { "4K": this.mapper.mapped["4K"] - this.baseMapped["4K"], "2M": this.mapper.mapped["2M"] - this.baseMapped["2M"] },
+      counters,
+    };
+    if (o.report !== undefined) {
+      await writeReport(o.report, renderReplayReport({
+        summary, window: this.win, windows: this.windows,
+        config: {
+          preset: m.config.preset, latency: m.latency, paging: o.paging, pages: o.pages, cpus: o.cpus, ram: o.ram, memory: o.memory,
+          overrides: o.overrides, warmup: o.warmup, skip: o.skip, limit: o.limit,
+        },
+      }));
+      summary.report = o.report;
+      if (o.progress) o.err(`wasmmu: report written to ${o.report}\n`);
+    }
+    return summary;
+  }
+
+  private sample(): void {
+    const now = counterNumbers(this.m);
+    const mapped = { ...this.mapper.mapped };
+    this.windows.push(windowBetween(this.prevSample as Record<string, number>, now, this.replayed - this.baseReplayed, this.replayed - this.prevAt, this.prevMapped, mapped));
+    this.prevSample = now;
+    this.prevMapped = mapped;
+    this.prevAt = this.replayed;
+  }
+}
+
 /** Replay one trace file on a fresh machine. @returns the summary (partial when stopped early). */
 export async function replayTrace(path: string, o: ReplayOptions): Promise<ReplaySummary> {
-  // The report's windows: 0 turns sampling off (no report asked), so the loop below only pays a
-  // comparison with Infinity per batch.
-  const win = o.report !== undefined ? (o.window ?? 10000) : 0;
-  if (o.report !== undefined) {
-    if (!Number.isInteger(win) || win < 1) throw new UsageError(`--window must be a positive integer, got ${o.window}`);
-    await checkReportPath(o.report);
-  }
-  const config: MachineConfig = {
-    cpu: o.cpu, overrides: o.overrides, paging: o.paging, ram: o.ram, memory: o.memory, cpus: o.cpus,
-  };
-  const m = await Machine.create(config);
-  const mapper = new DemandMapper(m, { pages: o.pages === "4k" ? "4k" : "2m" });
-  let nonCanonical = 0;
-  const policy: FaultPolicy = (f) => {
-    if (f.exception.vector === "GP") { nonCanonical++; return "skip"; }
-    return mapper.policy(f);
-  };
-  const r = new Replayer(m, policy);
-  const trace = await openTrace(path, { format: o.format, chunkRecords: r.batch.capacity });
+  const session = await ReplaySession.create(path, o);
+  const trace = await openTrace(path, { format: o.format, chunkRecords: session.batchRecords });
   const started = performance.now();
-  let seen = 0;        // records read from the trace (skipped ones included)
-  let replayed = 0;    // records replayed
-  let base: Record<string, number> | null = o.warmup === 0 ? counterNumbers(m) : null;
-  let baseMapped = { "4K": 0, "2M": 0 };
-  let baseSkipped = 0;
-  let baseReplayed = 0;
-  let partialReason: string | undefined;
-  // Time series for the report: the counters every `win` accesses after warm-up.
-  const windows: WindowCounts[] = [];
-  let nextSample = win > 0 && base !== null ? win : Infinity;
-  let prevSample = base;
-  let prevMapped = { ...baseMapped };
-  let prevAt = 0;
-  const sample = () => {
-    const now = counterNumbers(m);
-    const mapped = { ...mapper.mapped };
-    windows.push(windowBetween(prevSample as Record<string, number>, now, replayed - baseReplayed, replayed - prevAt, prevMapped, mapped));
-    prevSample = now;
-    prevMapped = mapped;
-    prevAt = replayed;
-  };
   let lastProgress = 0;
   const progress = () => {
     const now = performance.now();
@@ -107,84 +262,22 @@ export async function replayTrace(path: string, o: ReplayOptions): Promise<Repla
     const secs = (now - started) / 1000;
     const read = trace.bytesRead();
     const total = trace.info.totalBytes;
+    const replayed = session.replayedRecords;
     const eta = total && read > 0 ? ` ETA ${Math.max(0, (secs * (total - read)) / read).toFixed(0)} s` : "";
     o.err(`\r  ${(replayed / 1e6).toFixed(1)} M records  ${(read / 2 ** 20).toFixed(1)}${total ? ` / ${(total / 2 ** 20).toFixed(1)}` : ""} MiB  ${(replayed / secs / 1e6).toFixed(2)} M rec/s${eta}   `);
   };
   try {
-    outer: for await (const chunk of trace.chunks) {
-      let i = 0;
-      while (i < chunk.count) {
-        if (o.interrupted()) { partialReason = "interrupted"; break outer; }
-        if (o.limit !== null && replayed >= o.limit) break outer;
-        // Skip, then fill the batch with up to the warm-up boundary or the limit.
-        if (seen < o.skip) { const n = Math.min(o.skip - seen, chunk.count - i); seen += n; i += n; continue; }
-        let n = chunk.count - i;
-        if (o.limit !== null) n = Math.min(n, o.limit - replayed);
-        if (base === null) n = Math.min(n, o.warmup - replayed);
-        if (n > nextSample - replayed) n = nextSample - replayed;
-        r.batch.setArrays(chunk, i, n, o.cpus);
-        const res = r.run(n);
-        if (res.stopped) {
-          const at = res.stopped.index;
-          const rec = r.batch.get(at);
-          const why = res.stopped.reason === "bad-record" ? "a malformed record" : `a fault the demand mapper cannot resolve (#${res.stopped.fault?.exception.vector}, error code 0x${res.stopped.fault && "errorCode" in res.stopped.fault.exception ? res.stopped.fault.exception.errorCode.toString(16) : "?"})`;
-          throw new WasmmuError("BAD_INPUT", `${path}: record ${seen + at + 1} (vaddr 0x${rec.vaddr.toString(16)}) stopped the replay: ${why}`);
-        }
-        seen += n; i += n; replayed += n;
-        if (base === null && replayed >= o.warmup) {
-          base = counterNumbers(m);
-          baseMapped = { ...mapper.mapped };
-          baseSkipped = nonCanonical;
-          baseReplayed = replayed;
-          if (win > 0) { nextSample = replayed + win; prevSample = base; prevMapped = { ...baseMapped }; prevAt = replayed; }
-        }
-        if (replayed === nextSample) { sample(); nextSample += win; }
-        progress();
-      }
+    for await (const chunk of trace.chunks) {
+      const more = session.feed(chunk);
+      progress();
+      if (!more) break;
     }
   } catch (e) {
-    if (!(e instanceof WasmmuError) || replayed === 0) throw e;
-    // A corrupt or truncated stream: report what was replayed, flagged partial, then the error.
-    partialReason = e.message;
+    session.fail(e);
   } finally {
     if (o.progress) o.err("\r\x1b[K");
   }
-  // Ctrl-C before anything was counted is still an interruption (empty statistics), not bad input.
-  const interrupted = partialReason === "interrupted";
-  if (replayed === 0 && !interrupted) throw new WasmmuError("BAD_INPUT", `${path}: the trace has no accesses${o.skip ? ` after skipping ${o.skip}` : ""}`);
-  if (base === null) {
-    if (!interrupted) throw new WasmmuError("BAD_INPUT", `${path}: the trace has ${replayed} accesses, all used as warm-up (--warmup ${o.warmup})`);
-    base = counterNumbers(m);
-    baseMapped = { ...mapper.mapped };
-    baseSkipped = nonCanonical;
-    baseReplayed = replayed;
-    prevAt = replayed;
-  }
-  if (win > 0 && replayed > prevAt) sample();
-  const now = counterNumbers(m);
-  const counters = Object.fromEntries(Object.keys(now).map((k) => [k, now[k] - (base as Record<string, number>)[k]]));
-  const summary: ReplaySummary = {
-    trace: basename(path), format: trace.info.format, compression: trace.info.compression, cpu: o.cpu, paging: o.paging,
-    pages: o.pages === "4k" ? "4 KiB" : o.pages === "2m" ? "2 MiB" : "THP (2 MiB where possible)", cpus: o.cpus,
-    partial: partialReason !== undefined, ...(partialReason !== undefined ? { partialReason } : {}),
-    seconds: (performance.now() - started) / 1000, accesses: replayed - baseReplayed,
-    skipped: { nonCanonical: nonCanonical - baseSkipped },
-    mappedPages: { "4K": mapper.mapped["4K"] - baseMapped["4K"], "2M": mapper.mapped["2M"] - baseMapped["2M"] },
-    counters,
-  };
-  if (o.report !== undefined) {
-    const latency = m.latency;
-    await writeReport(o.report, renderReplayReport({
-      summary, window: win, windows,
-      config: {
-        preset: m.config.preset, latency, paging: o.paging, pages: o.pages, cpus: o.cpus, ram: o.ram, memory: o.memory,
-        overrides: o.overrides, warmup: o.warmup, skip: o.skip, limit: o.limit,
-      },
-    }));
-    summary.report = o.report;
-    if (o.progress) o.err(`wasmmu: report written to ${o.report}\n`);
-  }
-  return summary;
+  return session.finish(trace.info);
 }
 
 export { formatSummary, formatCsv };

@@ -2,12 +2,15 @@
  * `wasmmu sweep`: replay one trace under every combination of some parameters' values, in
  * parallel, and compare the configurations in one table (text, JSON or CSV) and an HTML report.
  *
- * One model per worker: each configuration runs in its own worker thread (src/cli/sweep-worker.ts,
- * built as dist/sweep-worker.js beside the CLI), which opens, decompresses and decodes the trace
- * itself and replays it on its own Machine; at most --jobs workers run at once. When the worker
+ * Two modes (--mode), measured in bench/RESULTS.md (issue #5):
+ * - shared-read (default): one reader here, every decoded chunk replayed by every configuration
+ *   (sweep-shared.ts), the configurations dealt among --jobs worker threads. Decoding, the larger
+ *   cost for compressed Lackey text, is paid once instead of once per configuration.
+ * - per-worker: each configuration runs in its own worker thread, which opens, decompresses and
+ *   decodes the trace itself and replays it on its own Machine; at most --jobs workers at once.
+ * Workers run src/cli/sweep-worker.ts, built as dist/sweep-worker.js beside the CLI. When that
  * file is not there (running from src/ under vitest, where it is TypeScript) or --in-process is
- * given, the configurations run one after another in this thread instead: same code, same
- * numbers.
+ * given, the configurations run in this thread instead: same code, same numbers.
  */
 import { existsSync } from "node:fs";
 import { access } from "node:fs/promises";
@@ -22,15 +25,17 @@ import type { ReplaySummary } from "./summary.js";
 import { checkReportPath, fixed, metrics, pct, renderSweepReport, writeReport, type ReportConfig } from "./report.js";
 import { resolveConfig } from "../machine/config.js";
 import { LATENCY_KEYS } from "../machine/tlbconfig.js";
-import { WasmmuError, type WasmmuErrorCode } from "../errors.js";
+import { WasmmuError } from "../errors.js";
 import type { LatencyConfig } from "../machine/presets/types.js";
+import { compiledCore } from "../machine/core.js";
+import { fromWire, sharedReadInThread, sharedReadInWorkers, type WireError } from "./sweep-shared.js";
 
 export const HELP_SWEEP = `Usage: wasmmu sweep [trace] --param <path>=<v1>,<v2>,… [--param …] [options]
 
 Replays one trace under every combination of the parameters' values (the cartesian product:
---param l1d.entries=32,64,128 --param pages=4k,2m is six configurations), each on a fresh machine
-in its own worker thread, and prints one row per configuration: its parameters, L1 DTLB and ITLB
-hit rates, page walks per 1000 accesses, cycles per access and the share of cycles spent in
+--param l1d.entries=32,64,128 --param pages=4k,2m is six configurations), each on a fresh machine,
+in worker threads, and prints one row per configuration: its parameters, L1 DTLB and ITLB hit
+rates, page walks per 1000 accesses, cycles per access and the share of cycles spent in
 translation. With no trace, sweeps the bundled examples/traces/qsort.lackey.gz.
 
 Parameters (--param, repeatable; values separated by commas):
@@ -51,16 +56,23 @@ Options:
   --cpus N                CPUs; record CPU ids are taken modulo N (default 1)
   --format <f>            auto (default), lackey, text, wmt, champsim
   --skip N, --limit N, --warmup N   as for replay, in every configuration
-  --jobs N                configurations replayed at once (default: the number of CPUs)
-  --in-process            run the configurations one after another in this thread, no workers
+  --mode shared-read|per-worker
+                          shared-read (default): the trace is read and decoded once, in this
+                          thread, and every decoded chunk is replayed by all configurations,
+                          dealt among --jobs workers (faster: no decoding repeated per
+                          configuration); per-worker: each configuration has its own worker,
+                          which reads and decodes the trace itself. The numbers are the same.
+  --jobs N                worker threads at once (default: the number of CPUs)
+  --in-process            no workers: replay every configuration in this thread
   --json | --csv          machine-readable table (rates as fractions: l1d_hit_rate,
                           l1i_hit_rate, walks_per_1000, cycles_per_access, translation_share);
-                          --json adds each configuration's full replay summary
+                          --json adds each configuration's full replay summary, the mode and
+                          the number of workers (0: in-process)
   --report <out.html>     also write a self-contained HTML report: miss rates against the first
                           numeric parameter, cycles per access, the table, the base configuration
   --quiet                 no progress on stderr
-Ctrl-C stops the running configurations after their current batch and prints what finished,
-marked partial (exit 130). Exit codes: 0 success, 1 bad input (unknown parameter, bad value,
+Ctrl-C stops the reading (shared-read) or the running configurations after their current batch
+(per-worker) and prints what was replayed, marked partial (exit 130). Exit codes: 0 success, 1 bad input (unknown parameter, bad value,
 unreadable trace), 2 usage error.`;
 
 /** The replay options a configuration runs with (everything but the callbacks). */
@@ -72,10 +84,12 @@ export interface SweepJob {
   options: JobOptions;
 }
 
-/** What a worker answers. */
-export type SweepReply =
-  | { ok: true; summary: ReplaySummary }
-  | { ok: false; code: string | null; message: string; stack?: string };
+/** What a per-worker worker answers. */
+export type SweepReply = { ok: true; summary: ReplaySummary } | ({ ok: false } & WireError);
+
+/** How the configurations get the trace's records (see the file header). */
+export type SweepMode = "shared-read" | "per-worker";
+export const SWEEP_MODES: readonly SweepMode[] = ["shared-read", "per-worker"];
 
 /** Replay one configuration (in a worker, or here). */
 export function runJob(job: SweepJob, interrupted: () => boolean): Promise<ReplaySummary> {
@@ -94,7 +108,9 @@ export function defaultWorkerUrl(): URL | null {
 }
 
 export interface RunOptions {
-  /** Configurations at once (workers only). */
+  /** Default shared-read: one reader for all configurations; per-worker: each reads the trace. */
+  mode?: SweepMode;
+  /** Worker threads at once (workers only). */
   jobs: number;
   /** The worker entry; null runs everything in this thread, one after another. */
   worker: URL | null;
@@ -123,9 +139,19 @@ export class SweepRunner {
    */
   async run(jobs: SweepJob[], o: RunOptions): Promise<(ReplaySummary | undefined)[]> {
     const results: (ReplaySummary | undefined)[] = new Array(jobs.length).fill(undefined);
+    if ((o.mode ?? "shared-read") === "shared-read" && jobs.length > 0) {
+      const options = jobs.map((j) => j.options);
+      const summaries = o.worker === null
+        ? await sharedReadInThread(jobs[0].trace, options, () => this.stopped)
+        : await sharedReadInWorkers(o.worker, jobs[0].trace, options, o.jobs, () => this.stopped,
+          (indices, s) => indices.forEach((i, k) => o.onDone?.(i, s[k])));
+      if (o.worker === null) summaries.forEach((s, i) => o.onDone?.(i, s));
+      return summaries;
+    }
+    const core = o.worker === null ? undefined : compiledCore("release");
     let next = 0;
     let failure: { error: unknown } | null = null;
-    const one = (job: SweepJob) => (o.worker === null ? runJob(job, () => this.stopped) : this.inWorker(o.worker, job));
+    const one = (job: SweepJob) => (o.worker === null ? runJob(job, () => this.stopped) : this.inWorker(o.worker, job, core));
     const lane = async () => {
       while (next < jobs.length && failure === null && !this.stopped) {
         const i = next++;
@@ -145,10 +171,12 @@ export class SweepRunner {
     return results;
   }
 
-  private inWorker(url: URL, job: SweepJob): Promise<ReplaySummary> {
+  private async inWorker(url: URL, job: SweepJob, compiled?: Promise<WebAssembly.Module>): Promise<ReplaySummary> {
+    const core = await compiled;
     return new Promise((resolve, reject) => {
-      const w = new Worker(url, { workerData: job });
+      const w = new Worker(url, { workerData: { kind: "job", ...job, core } });
       this.live.add(w);
+      if (this.stopped) w.postMessage("stop");
       let settled = false;
       const settle = (f: () => void) => {
         if (settled) return;
@@ -158,8 +186,7 @@ export class SweepRunner {
       };
       w.on("message", (r: SweepReply) => settle(() => {
         if (r.ok) resolve(r.summary);
-        else if (r.code !== null) reject(new WasmmuError(r.code as WasmmuErrorCode, r.message));
-        else reject(Object.assign(new Error(r.message), r.stack ? { stack: r.stack } : {}));
+        else reject(fromWire(r));
       }));
       w.on("error", (e) => settle(() => reject(e)));
       w.on("exit", (code) => settle(() => reject(new Error(`a sweep worker stopped (exit code ${code}) before answering`))));
@@ -181,6 +208,9 @@ interface Configuration {
 }
 
 const PAGES = ["4k", "2m", "thp"];
+
+/** The faster mode on this project's measurements (bench/RESULTS.md, issue #5). */
+export const DEFAULT_SWEEP_MODE: SweepMode = "shared-read";
 
 function nonNegativeInt(flag: string, v: string | undefined, dflt: number | null): number | null {
   if (v === undefined) return dflt;
@@ -262,7 +292,7 @@ export async function cmdSweep(args: string[], out: (s: string) => void, err: (s
     param: { type: "string", multiple: true }, cpu: { type: "string" }, set: { type: "string", multiple: true },
     paging: { type: "string" }, ram: { type: "string" }, memory: { type: "string" }, pages: { type: "string" },
     cpus: { type: "string" }, format: { type: "string" }, skip: { type: "string" }, limit: { type: "string" },
-    warmup: { type: "string" }, jobs: { type: "string" }, "in-process": { type: "boolean" }, json: { type: "boolean" },
+    warmup: { type: "string" }, jobs: { type: "string" }, mode: { type: "string" }, "in-process": { type: "boolean" }, json: { type: "boolean" },
     csv: { type: "boolean" }, report: { type: "string" }, quiet: { type: "boolean" },
   });
   if (values.help) { out(HELP_SWEEP); return 0; }
@@ -292,6 +322,8 @@ export async function cmdSweep(args: string[], out: (s: string) => void, err: (s
   if (values.json && values.csv) throw new UsageError("--json and --csv exclude each other");
   const cpus = nonNegativeInt("cpus", values.cpus, 1) as number;
   if (cpus < 1) throw new UsageError("--cpus must be at least 1");
+  const sweepMode = (values.mode ?? DEFAULT_SWEEP_MODE) as SweepMode;
+  if (!SWEEP_MODES.includes(sweepMode)) throw new UsageError(`--mode must be ${SWEEP_MODES.join(" or ")}, got ${values.mode}`);
   const jobs = nonNegativeInt("jobs", values.jobs, availableParallelism()) as number;
   if (jobs < 1) throw new UsageError("--jobs must be at least 1");
   const limit = nonNegativeInt("limit", values.limit, null);
@@ -338,8 +370,11 @@ export async function cmdSweep(args: string[], out: (s: string) => void, err: (s
 
   const worker = values["in-process"] ? null : opts.worker !== undefined ? opts.worker : defaultWorkerUrl();
   const lanes = Math.min(jobs, configurations.length);
-  const mode = worker === null ? "in-process, one after another"
-    : `${configurations.length} worker${configurations.length === 1 ? "" : "s"}, ${lanes} at a time`;
+  const plural = (n: number) => (n === 1 ? "" : "s");
+  const mode = sweepMode === "shared-read"
+    ? `trace read once, ${worker === null ? "replayed in-process" : `replayed in ${lanes} worker${plural(lanes)}`}`
+    : worker === null ? "in-process, one after another"
+      : `${configurations.length} worker${plural(configurations.length)}, ${lanes} at a time`;
   const progress = !values.quiet && !values.json && !values.csv && process.stderr.isTTY === true;
   const runner = new SweepRunner();
   const onSigint = () => runner.stop();
@@ -349,7 +384,7 @@ export async function cmdSweep(args: string[], out: (s: string) => void, err: (s
   let results: (ReplaySummary | undefined)[];
   try {
     results = await runner.run(configurations.map((c) => c.job), {
-      jobs, worker,
+      mode: sweepMode, jobs, worker,
       onDone: (i) => {
         done++;
         if (progress) process.stderr.write(`\r\x1b[K  [${done}/${configurations.length}] ${label(params, configurations[i].params)}`);
@@ -376,7 +411,7 @@ export async function cmdSweep(args: string[], out: (s: string) => void, err: (s
   if (values.json) {
     out(JSON.stringify({
       trace: basename(trace), format: first?.format, compression: first?.compression, cpu, params,
-      mode: worker === null ? "in-process" : "workers", jobs: worker === null ? 1 : lanes, seconds,
+      mode: sweepMode, workers: worker === null ? 0 : lanes, jobs: worker === null ? 1 : lanes, seconds,
       ...(report !== undefined ? { report } : {}),
       results: rows.map((r, i) => ({ ...r, summary: finished[i].s })),
     }, null, 2));

@@ -37,6 +37,22 @@ function coreModule(build: CoreBuild): Promise<WebAssembly.Module> {
   return m;
 }
 
+/**
+ * The compiled core of a build, compiling it on first use: a worker thread can be handed this
+ * Module (it crosses postMessage and workerData) and adopt it instead of compiling again.
+ */
+export function compiledCore(build: CoreBuild): Promise<WebAssembly.Module> {
+  return coreModule(build);
+}
+
+/**
+ * Use a core compiled elsewhere (a Module from compiledCore, posted from another thread) for
+ * every later machine of this build; does nothing when this thread has one already.
+ */
+export function adoptCompiledCore(build: CoreBuild, module: WebAssembly.Module): void {
+  if (!modules.has(build)) modules.set(build, Promise.resolve(module));
+}
+
 /** Read an AssemblyScript string (UTF-16, byte length in the header word before it). */
 function readAsString(memory: WebAssembly.Memory, ptr: number): string {
   if (ptr === 0) return "";

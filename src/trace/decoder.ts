@@ -77,6 +77,30 @@ export class ChunkBuilder {
     this.total++;
   }
 
+  /**
+   * For decoders that write the arrays themselves: the chunk being filled, the index of the next
+   * record and how many more fit. Write records at [at, at + k) (kind with `userBit` OR'd in), then
+   * call commit(k).
+   */
+  open(): { chunk: TraceChunk; at: number; room: number } {
+    const c = this.cur ?? this.alloc();
+    return { chunk: c, at: this.n, room: this.chunkRecords - this.n };
+  }
+
+  /** `k` records were written where open() said (k ≤ its room). */
+  commit(k: number): void {
+    if (k === 0) return;
+    this.n += k;
+    this.total += k;
+    if (this.n === this.chunkRecords) {
+      const c = this.cur as TraceChunk;
+      c.count = this.n;
+      this.full.push(c);
+      this.cur = null;
+      this.n = 0;
+    }
+  }
+
   /** Chunks filled since the last call, oldest first. */
   take(): TraceChunk[] {
     const out = this.full;

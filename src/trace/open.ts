@@ -1,9 +1,16 @@
 /**
  * openTrace: stream a trace file from disk through its decompressor and decoder, chunk by chunk.
- * The file is never held whole: it is read in 1 MiB pieces, each piece decompressed and decoded
- * before the next is read, so memory stays at a few chunks whatever the trace's size.
+ * The file is never held whole: it is read in 1 MiB pieces, decompressed and decoded piece by
+ * piece, so memory stays at a few chunks (plus the decompression worker's bounded lead) whatever
+ * the trace's size.
  *
  *   file ──1 MiB reads──▶ gunzip | xz (xz-decompress, Wasm) | zstd (fzstd, JS) ──▶ decoder ──▶ chunks
+ *                                  └─ in a worker thread, for a regular file ─┘
+ *
+ * xz and zstd are decompressed in a worker thread when they can be (a regular file, the worker
+ * entry built beside this code: dist/decompress-worker.js), so that decompression overlaps with
+ * parsing and replay on another core; otherwise (from src/, a pipe), and for gzip, whose inflate
+ * already runs on libuv's thread pool, in this thread (decompress-thread.ts). Same records.
  *
  * Compression is told by magic bytes (else the name's extension), the format by the first decoded
  * bytes (formats.ts detectFormat) unless the caller names it. Errors are WasmmuError("BAD_INPUT")
@@ -12,27 +19,23 @@
  *
  * Node only (node:fs, node:zlib). The decoders and detection it uses work anywhere (formats.ts).
  *
- * xz: xz-decompress runs one xz stream at a time per process (its Wasm contexts share one memory,
- * and it serialises them with a lock: httptoolkit/xz-decompress#11). An .xz trace holds that lock
- * from openTrace until its chunks end, throw, are returned from, or close() is called; a second
- * .xz trace opened meanwhile waits for it. Read xz traces one after another, or close them.
+ * xz: xz-decompress runs one xz stream at a time per thread (its Wasm contexts share one memory,
+ * and it serialises them with a lock: httptoolkit/xz-decompress#11). In this thread an .xz trace
+ * holds that lock from openTrace until its chunks end, throw, are returned from, or close() is
+ * called; a second .xz trace opened meanwhile waits for it. Each decompression worker has its
+ * own copy, so .xz traces decompressed in workers do not wait for each other.
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { Readable, pipeline } from "node:stream";
-import { createGunzip } from "node:zlib";
 import { WasmmuError } from "../errors.js";
 import { ChunkBuilder, DEFAULT_CHUNK_RECORDS } from "./decoder.js";
 import { SNIFF_BYTES, TRACE_FORMATS, detectCompression, detectFormat, makeDecoder, unknownFormatError } from "./formats.js";
 import type { OpenTraceOptions, TraceChunk, TraceCompression, TraceFormat, TraceInfo } from "./types.js";
+import { READ_BYTES, Source, ZSTD_MAX_WINDOW_BYTES, decompressed } from "./decompress.js";
+import { WORKER_COMPRESSIONS, decompressWorkerUrl, workerDecompressed } from "./decompress-thread.js";
 import { WMT_MAX_HEADER_BYTES, WMT_PREAMBLE_BYTES, parseWmtHeader } from "./wmt.js";
 
-/** Bytes per read from the file. */
-export const READ_BYTES = 1 << 20;
-/** Largest zstd window accepted: zstd -d's own default limit (ZSTD_WINDOWLOG_LIMIT_DEFAULT = 27). */
-export const ZSTD_MAX_WINDOW_BYTES = 1 << 27;
-/** Output piece size of the gzip decompressor. */
-const GUNZIP_CHUNK_BYTES = 256 << 10;
+export { READ_BYTES, ZSTD_MAX_WINDOW_BYTES };
 
 /** What openTrace returns. */
 export interface OpenedTrace {
@@ -74,7 +77,9 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
     file.destroy();
     await decoded?.return(undefined).catch(() => undefined);
   };
-  const fail = (e: unknown): WasmmuError => asBadInput(e, path, compression, progress.decoded, raw.consumed, totalBytes);
+  // Compressed bytes read: by this thread, or by the decompression worker.
+  let consumed = () => raw.consumed;
+  const fail = (e: unknown): WasmmuError => asBadInput(e, path, compression, progress.decoded, consumed(), totalBytes);
 
   // Compression from the first 6 bytes (or fewer, for a tiny file).
   const first: Uint8Array[] = [];
@@ -94,7 +99,16 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
   const magic = concat(first);
   // An empty file is an empty trace, whatever its extension says.
   compression = magic.length === 0 ? "none" : detectCompression(magic, path);
-  decoded = decompress(compression, raw, progress, path);
+  const worker = compression !== "none" && totalBytes !== null && WORKER_COMPRESSIONS.has(compression) ? decompressWorkerUrl() : null;
+  if (worker !== null) {
+    // The worker reads the file itself, from the start.
+    file.destroy();
+    const counter = { consumed: 0 };
+    consumed = () => counter.consumed;
+    decoded = counted(workerDecompressed(worker, { path, compression }, counter), progress);
+  } else {
+    decoded = counted(decompressed(compression, raw, path), progress);
+  }
 
   // Format from the first decoded bytes; a wmt header is read whole, for info.metadata.
   const sniffed: Uint8Array[] = [];
@@ -173,7 +187,7 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
     }
   }
 
-  return { info, chunks: chunks(), bytesRead: () => raw.consumed, close };
+  return { info, chunks: chunks(), bytesRead: () => consumed(), close };
 }
 
 /** Validated options with defaults. */
@@ -195,130 +209,11 @@ function checkOptions(opts: OpenTraceOptions | undefined): { format: TraceFormat
   return { format, chunkRecords, user };
 }
 
-/** An async iterator of byte pieces with push-back, counting the bytes it hands out. */
-class Source {
-  /** Bytes taken from the underlying iterator so far. */
-  consumed = 0;
-  private readonly it: AsyncIterator<Uint8Array>;
-  private readonly front: Uint8Array[] = [];
-
-  constructor(it: AsyncIterator<Uint8Array>) {
-    this.it = it;
-  }
-
-  /** The next piece, or null at the end. */
-  async next(): Promise<Uint8Array | null> {
-    const f = this.front.shift();
-    if (f !== undefined) return f;
-    const r = await this.it.next();
-    if (r.done) return null;
-    this.consumed += r.value.length;
-    return r.value;
-  }
-
-  /** Give a piece back: the next next() returns it. */
-  unshift(b: Uint8Array): void {
-    this.front.unshift(b);
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-    for (let b = await this.next(); b !== null; b = await this.next()) yield b;
-  }
-}
-
-/** The decompressed byte stream of `raw`; counts decoded bytes into `progress`. */
-async function* decompress(compression: TraceCompression, raw: Source, progress: { decoded: number }, path: string): AsyncGenerator<Uint8Array> {
-  for await (const b of decompressed(compression, raw, path)) {
+/** The pieces of `stream`, counting their bytes into `progress`. */
+async function* counted(stream: AsyncGenerator<Uint8Array>, progress: { decoded: number }): AsyncGenerator<Uint8Array> {
+  for await (const b of stream) {
     progress.decoded += b.length;
     yield b;
-  }
-}
-
-async function* decompressed(compression: TraceCompression, raw: Source, path: string): AsyncGenerator<Uint8Array> {
-  switch (compression) {
-    case "none":
-      yield* raw;
-      return;
-    case "gzip": {
-      const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
-      pipeline(Readable.from(raw, { objectMode: false }), gunzip, () => undefined); // errors surface through the iteration below
-      try {
-        for await (const b of gunzip) yield b as Uint8Array;
-      } finally {
-        gunzip.destroy();
-      }
-      return;
-    }
-    case "xz": {
-      const { XzReadableStream } = (await import("xz-decompress")).default;
-      const input = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          const b = await raw.next();
-          if (b === null) controller.close();
-          else controller.enqueue(b);
-        },
-      }, { highWaterMark: 0 });
-      const reader = new XzReadableStream(input).getReader();
-      let done = false;
-      try {
-        for (;;) {
-          const r = await reader.read();
-          if (r.done) break;
-          yield r.value;
-        }
-        done = true;
-      } finally {
-        if (!done) await reader.cancel().catch(() => undefined);
-      }
-      return;
-    }
-    case "zstd": {
-      const { Decompress } = await import("fzstd");
-      const outs: Uint8Array[] = [];
-      const d = new Decompress((b) => {
-        outs.push(b);
-      });
-      let first = true;
-      for (let b = await raw.next(); b !== null; b = await raw.next()) {
-        if (first) checkZstdWindow(b, path);
-        first = false;
-        d.push(b);
-        while (outs.length > 0) yield outs.shift() as Uint8Array;
-      }
-      d.push(new Uint8Array(0), true);
-      while (outs.length > 0) yield outs.shift() as Uint8Array;
-      return;
-    }
-  }
-}
-
-/**
- * Refuse a zstd stream whose first frame asks for a window larger than ZSTD_MAX_WINDOW_BYTES:
- * fzstd allocates the window up front (up to 2 GiB), so a corrupt or hostile header must not
- * decide how much memory we take. Frame header layout: RFC 8878 §3.1.1.1.
- */
-function checkZstdWindow(b: Uint8Array, path: string): void {
-  if (b.length < 6 || b[0] !== 0x28 || b[1] !== 0xb5 || b[2] !== 0x2f || b[3] !== 0xfd) return;
-  const fhd = b[4];
-  const singleSegment = (fhd >> 5) & 1;
-  let window: number;
-  if (!singleSegment) {
-    const exponent = b[5] >> 3;
-    const base = 2 ** (10 + exponent);
-    window = base + (base / 8) * (b[5] & 7);
-  } else {
-    const fcsFlag = fhd >> 6;
-    const fcsBytes = [1, 2, 4, 8][fcsFlag];
-    const at = 5 + [0, 1, 2, 4][fhd & 3];
-    if (b.length < at + fcsBytes) return;
-    window = 0;
-    for (let i = fcsBytes - 1; i >= 0; i--) window = window * 256 + b[at + i];
-    if (fcsFlag === 1) window += 256;
-  }
-  if (window > ZSTD_MAX_WINDOW_BYTES) {
-    throw new WasmmuError("BAD_INPUT",
-      `${path}: the zstd frame asks for a ${Math.round(window / 2 ** 20)} MiB window, more than the ${ZSTD_MAX_WINDOW_BYTES >> 20} MiB this reader allows (zstd -d's default limit): recompress without --long, or decompress it first`,
-      { file: path, window });
   }
 }
 

@@ -1,8 +1,10 @@
 /**
  * `wasmmu sweep` end to end: the cartesian product of --param values, the comparison table (text,
- * JSON, CSV), the HTML report, bad input and usage errors; and the same numbers whether each
- * configuration runs in a worker thread (the worker entry bundled here with esbuild, as the build
- * does for dist/) or in this thread (what src/ falls back to under vitest, and --in-process).
+ * JSON, CSV), the HTML report, bad input and usage errors; and the same numbers in both modes
+ * (shared-read: the trace decoded once for all configurations; per-worker: each configuration
+ * reads it itself), whether the configurations run in worker threads (the worker entry bundled
+ * here with esbuild, as the build does for dist/) or in this thread (what src/ falls back to
+ * under vitest, and --in-process).
  */
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -20,6 +22,7 @@ const ROOT = resolve(import.meta.dirname, "../..");
 
 interface SweepJson {
   mode: string;
+  workers: number;
   jobs: number;
   params: { path: string; values: string[] }[];
   report?: string;
@@ -58,7 +61,8 @@ describe("wasmmu sweep", () => {
     const r = await run("sweep", "--param", "l1d.entries=8,64", "--limit", "60000", "--json");
     expect(r.code).toBe(EXIT_OK);
     const j = JSON.parse(r.out) as SweepJson;
-    expect(j.mode).toBe("in-process");
+    expect(j.mode).toBe("shared-read");
+    expect(j.workers).toBe(0);
     expect(j.results.map((x) => x.params)).toEqual([{ "l1d.entries": "8" }, { "l1d.entries": "64" }]);
     expect(j.results[0].l1dHitRate).toBeLessThan(j.results[1].l1dHitRate);
     // The same numbers as `replay --set`.
@@ -85,16 +89,17 @@ describe("wasmmu sweep", () => {
     expect(walks[1]).toBeLessThan(walks[0]);
   });
 
-  it("workers give the same numbers as running in-process, at most --jobs at a time", async () => {
-    const args = ["--param", "l1d.entries=4,16,64", "--param", "latency.walkMemRef=24,60", "--limit", "40000", "--json"];
+  it("per-worker workers give the same numbers as running in-process, at most --jobs at a time", async () => {
+    const args = ["--param", "l1d.entries=4,16,64", "--param", "latency.walkMemRef=24,60", "--limit", "40000", "--json", "--mode", "per-worker"];
     const out: string[] = [];
     const code = await cmdSweep([...args, "--jobs", "2"], (s) => out.push(s), () => undefined, { worker });
     expect(code).toBe(EXIT_OK);
     const w = JSON.parse(out.join("\n")) as SweepJson;
-    expect(w.mode).toBe("workers");
+    expect(w.mode).toBe("per-worker");
+    expect(w.workers).toBe(2);
     expect(w.jobs).toBe(2);
     const p = JSON.parse((await run("sweep", ...args, "--in-process")).out) as SweepJson;
-    expect(p.mode).toBe("in-process");
+    expect(p.workers).toBe(0);
     expect(w.results).toHaveLength(6);
     expect(w.results.map((r) => [r.params, r.summary.counters])).toEqual(p.results.map((r) => [r.params, r.summary.counters]));
     // A slower walker costs more cycles per access, same TLB behaviour.
@@ -102,10 +107,47 @@ describe("wasmmu sweep", () => {
     expect(w.results[1].l1dHitRate).toBe(w.results[0].l1dHitRate);
   });
 
+  it("shared-read gives every configuration the same summary as per-worker, in workers and in-process", async () => {
+    // Skip, warm-up and a limit that ends mid-chunk exercise every window of a session.
+    const args = ["--param", "l1d.entries=8,64", "--param", "pages=4k,thp", "--skip", "1000", "--warmup", "70000", "--limit", "150000", "--json"];
+    const runs: SweepJson[] = [];
+    for (const extra of [["--mode", "shared-read", "--jobs", "2"], ["--mode", "shared-read", "--jobs", "3"], ["--mode", "per-worker", "--jobs", "2"]]) {
+      const out: string[] = [];
+      expect(await cmdSweep([...args, ...extra], (s) => out.push(s), () => undefined, { worker })).toBe(EXIT_OK);
+      runs.push(JSON.parse(out.join("\n")) as SweepJson);
+    }
+    for (const extra of [["--mode", "shared-read"], ["--mode", "per-worker"]]) runs.push(JSON.parse((await run("sweep", ...args, ...extra, "--in-process")).out) as SweepJson);
+    expect(runs.map((r) => [r.mode, r.workers])).toEqual([["shared-read", 2], ["shared-read", 3], ["per-worker", 2], ["shared-read", 0], ["per-worker", 0]]);
+    // Everything but the wall time is the same.
+    const numbers = (j: SweepJson) => j.results.map((r) => ({ ...r, summary: { ...r.summary, seconds: 0 } }));
+    expect(runs[0].results).toHaveLength(4);
+    expect(runs[0].results[0].accesses).toBe(80000);
+    for (const r of runs.slice(1)) expect(numbers(r)).toEqual(numbers(runs[0]));
+  });
+
+  it("shared-read: a bad --mode is a usage error; the help names both modes", async () => {
+    expect((await run("sweep", "--param", "l1d.entries=16", "--mode", "both")).code).toBe(EXIT_USAGE);
+    const h = (await run("sweep", "--help")).out;
+    expect(h).toContain("--mode shared-read|per-worker");
+  });
+
+  it("stop() (Ctrl-C) in shared-read mode ends every configuration's statistics, marked partial", async () => {
+    const runner = new SweepRunner();
+    const job = { trace: join(ROOT, "examples/traces/qsort.lackey.gz"), options: { cpu: "skylake", overrides: {}, paging: 4 as const, ram: "1GiB", memory: "full" as const, pages: "4k" as const, cpus: 1, format: "auto" as const, limit: null, skip: 0, warmup: 0 } };
+    const running = runner.run([job, job, job], { mode: "shared-read", jobs: 2, worker });
+    runner.stop();
+    const results = await running;
+    expect(results).toHaveLength(3);
+    for (const s of results) {
+      expect(s?.partial).toBe(true);
+      expect(s?.partialReason).toBe("interrupted");
+    }
+  });
+
   it("stop() (Ctrl-C) asks running workers to stop and starts no more", async () => {
     const runner = new SweepRunner();
     const job = { trace: join(ROOT, "examples/traces/qsort.lackey.gz"), options: { cpu: "skylake", overrides: {}, paging: 4 as const, ram: "1GiB", memory: "full" as const, pages: "4k" as const, cpus: 1, format: "auto" as const, limit: 50000, skip: 0, warmup: 0 } };
-    const running = runner.run([job, job, job], { jobs: 1, worker });
+    const running = runner.run([job, job, job], { mode: "per-worker", jobs: 1, worker });
     runner.stop();
     const results = await running;
     expect(runner.isStopped).toBe(true);
@@ -113,14 +155,14 @@ describe("wasmmu sweep", () => {
     expect(results.slice(1)).toEqual([undefined, undefined]);
   });
 
-  it("a worker's bad input comes back as the same error; a stream that breaks midway gives partial rows, exit 1", async () => {
+  it.each(["shared-read", "per-worker"])("%s: a worker's bad input comes back as the same error; a stream that breaks midway gives partial rows, exit 1", async (mode) => {
     const bad = join(dir, "bad.lackey");
     writeFileSync(bad, " Q zzz\n");
     const err: string[] = [];
-    expect(await main(["sweep", bad, "--param", "l1d.entries=16,64"], () => undefined, (s) => err.push(s))).toBe(EXIT_BAD_INPUT);
+    expect(await main(["sweep", bad, "--param", "l1d.entries=16,64", "--mode", mode], () => undefined, (s) => err.push(s))).toBe(EXIT_BAD_INPUT);
     expect(err.join("\n")).toMatch(/bad\.lackey: unknown trace format/);
     // cmdSweep throws what main turns into exit codes: here the worker's WasmmuError, rebuilt.
-    const thrown = await cmdSweep([bad, "--param", "l1d.entries=16,64"], () => undefined, () => undefined, { worker }).catch((e: unknown) => e);
+    const thrown = await cmdSweep([bad, "--param", "l1d.entries=16,64", "--mode", mode], () => undefined, () => undefined, { worker }).catch((e: unknown) => e);
     expect(thrown).toBeInstanceOf(WasmmuError);
     expect((thrown as WasmmuError).code).toBe("BAD_INPUT");
     expect((thrown as WasmmuError).message).toMatch(/bad\.lackey: unknown trace format/);
@@ -129,7 +171,7 @@ describe("wasmmu sweep", () => {
     writeFileSync(cut, "I  04000000,3\n L 7ff000108,8\n Q zzz\n");
     const out: string[] = [];
     const werr: string[] = [];
-    expect(await cmdSweep([cut, "--param", "l1d.entries=16,64"], (s) => out.push(s), (s) => werr.push(s), { worker })).toBe(EXIT_BAD_INPUT);
+    expect(await cmdSweep([cut, "--param", "l1d.entries=16,64", "--mode", mode], (s) => out.push(s), (s) => werr.push(s), { worker })).toBe(EXIT_BAD_INPUT);
     expect(out.join("\n")).toContain("(partial)");
     expect(werr.join("\n")).toMatch(/cut\.lackey:3: .*Q zzz/);
   });

@@ -212,4 +212,49 @@ describe("wmt reader errors: BAD_INPUT naming the byte offset and what was found
     expect(() => d.push(b)).toThrow(WasmmuError);
     expect(out.flush()?.count).toBe(2);
   });
+
+  it("whole pieces (read as words, aligned or not) and 1-byte pieces (record by record) decode the same, up to the same error", async () => {
+    // 3000 records over several chunks of 1000; record 2345 has a bad kind.
+    const n = 3000;
+    const c: TraceChunk = { count: n, lo: new Uint32Array(n), hi: new Uint32Array(n), size: new Uint8Array(n), kind: new Uint8Array(n), cpu: new Uint16Array(n) };
+    for (let i = 0; i < n; i++) {
+      c.lo[i] = (i * 2654435761) >>> 0;
+      c.hi[i] = i & 0xffff;
+      c.size[i] = 1 << (i % 4);
+      c.kind[i] = [0, 1, 2, 0x10, 0x21][i % 5];
+      c.cpu[i] = i % 7;
+    }
+    const bytes = await written({ n }, [c]);
+    const header = bytes.length - n * 16;
+    const bad = bytes.slice();
+    bad[header + 2345 * 16 + 9] = 0x44;
+    const decode = (b: Uint8Array, piece: number, shift: number) => {
+      // `shift` bytes in front of the data: the pieces' records are misaligned in their buffer.
+      const host = new Uint8Array(b.length + shift);
+      host.set(b, shift);
+      const out = new ChunkBuilder(1000, false);
+      const d = new WmtDecoder(out, "t.wmt");
+      let error: string | null = null;
+      try {
+        for (let at = 0; at < b.length; at += piece) d.push(host.subarray(shift + at, shift + Math.min(b.length, at + piece)));
+        d.end();
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      const last = out.flush();
+      return { chunks: concatChunks([...out.take(), ...(last ? [last] : [])]), error };
+    };
+    for (const b of [bytes, bad]) {
+      const reference = decode(b, 1, 0);
+      for (const [piece, shift] of [[b.length, 0], [b.length, 1], [4096, 0], [4099, 2], [16 * 1000, 3]]) {
+        const got = decode(b, piece, shift);
+        expect(got.error).toBe(reference.error);
+        expect(Array.from(got.chunks.lo)).toEqual(Array.from(reference.chunks.lo));
+        expect([got.chunks.count, Array.from(got.chunks.hi), Array.from(got.chunks.size), Array.from(got.chunks.kind), Array.from(got.chunks.cpu)])
+          .toEqual([reference.chunks.count, Array.from(reference.chunks.hi), Array.from(reference.chunks.size), Array.from(reference.chunks.kind), Array.from(reference.chunks.cpu)]);
+      }
+      if (b === bytes) expect(reference).toMatchObject({ error: null, chunks: { count: n } });
+      else expect(reference).toMatchObject({ error: `t.wmt: byte ${header + 2345 * 16}: record kind 0x44 is invalid (read 0, write 1, fetch 2, plus user 0x10 and implicit 0x20)`, chunks: { count: 2345 } });
+    }
+  });
 });

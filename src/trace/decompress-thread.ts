@@ -1,0 +1,137 @@
+/**
+ * Decompression in a worker thread: the worker (decompress-worker.ts, built as
+ * dist/decompress-worker.js) opens the file itself, runs the same decompressor as the main thread
+ * would (decompress.ts), and posts the output to the thread that parses and replays, so that
+ * decompression and replay overlap on two cores.
+ *
+ *   worker: file ─▶ Source ─▶ decompressed() ─▶ pieces of ≥ PIECE_BYTES ──postMessage (transferred)──┐
+ *   main:   ◀── credit (bytes taken) ◀── workerDecompressed() ─▶ decoder ─▶ chunks ◀─────────────────┘
+ *
+ * Flow control: the worker stops decompressing while more than IN_FLIGHT_BYTES it has posted are
+ * not yet taken by the main thread, so memory stays bounded however fast the worker runs ahead.
+ * Each piece carries the compressed bytes read so far (for progress and error messages). The end
+ * of the stream, or its error, comes after the last piece; errors cross as WireErrors and are
+ * rebuilt with their message, code and syscall, so openTrace words them exactly as it does for an
+ * in-thread decompressor.
+ *
+ * Policy: the worker is used for a regular file whose compression is in WORKER_COMPRESSIONS (xz,
+ * zstd), when
+ * the worker entry exists beside this code (dist/); otherwise (running from src/, a pipe, no
+ * worker_threads) decompression stays on the reading thread. Node only.
+ */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { WasmmuError, type WasmmuErrorCode } from "../errors.js";
+import type { TraceCompression } from "./types.js";
+
+/**
+ * Compressions decompressed in a worker: where it measured faster (bench/RESULTS.md, issue #5).
+ * xz (xz-decompress, Wasm) and zstd (fzstd, JavaScript) decompress on the JavaScript thread that
+ * calls them, so a worker takes all of that work off the replaying thread: xz end to end went from
+ * 0.61 to 0.92 of the decompressor's own speed, zstd from 3.8 to 6.1 M records/s. gzip stays in
+ * the reading thread: Node's zlib already inflates on libuv's thread pool, and the worker's extra
+ * copy and messages made it slower (5.5 against 6.1 M records/s).
+ */
+export const WORKER_COMPRESSIONS: ReadonlySet<TraceCompression> = new Set(["xz", "zstd"]);
+/** Smallest piece the worker posts (decompressors' outputs are gathered up to this). */
+export const PIECE_BYTES = 512 << 10;
+/** Bytes posted and not yet taken, past which the worker waits. */
+export const IN_FLIGHT_BYTES = 8 << 20;
+
+/** What the worker is started with. */
+export interface DecompressJob { path: string; compression: TraceCompression }
+
+/** An error as it crosses threads. */
+export interface WireError { message: string; name?: string; syscall?: string; errno?: number; code?: string; wasmmu?: { code: string; details: Record<string, unknown> } }
+
+/** Worker → main thread. */
+export type FromDecompressor =
+  | { t: "data"; buf: ArrayBuffer; consumed: number }
+  | { t: "end"; consumed: number }
+  | { t: "error"; error: WireError; consumed: number };
+
+/** Main thread → worker: `bytes` of posted output were taken. */
+export interface Credit { t: "credit"; bytes: number }
+
+export function errorToWire(e: unknown): WireError {
+  if (e instanceof WasmmuError) return { message: e.message, wasmmu: { code: e.code, details: { ...e.details } } };
+  const err = e as NodeJS.ErrnoException;
+  if (!(err instanceof Error)) return { message: String(e) };
+  return {
+    message: err.message, name: err.name,
+    ...(typeof err.syscall === "string" ? { syscall: err.syscall } : {}),
+    ...(typeof err.errno === "number" ? { errno: err.errno } : {}),
+    ...(typeof err.code === "string" ? { code: err.code } : {}),
+  };
+}
+
+export function errorFromWire(w: WireError): Error {
+  if (w.wasmmu) return new WasmmuError(w.wasmmu.code as WasmmuErrorCode, w.message, w.wasmmu.details);
+  const e = new Error(w.message) as NodeJS.ErrnoException;
+  if (w.name !== undefined) e.name = w.name;
+  if (w.syscall !== undefined) e.syscall = w.syscall;
+  if (w.errno !== undefined) e.errno = w.errno;
+  if (w.code !== undefined) e.code = w.code;
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where the worker entry is
+
+let override: URL | null | undefined;
+
+/**
+ * Use `url` as the decompression worker entry (null: never use a worker; undefined: the default,
+ * dist/decompress-worker.js beside this code). For tests, which run from src/.
+ */
+export function setDecompressWorker(url: URL | null | undefined): void {
+  override = url;
+}
+
+/** The worker entry to use, or null to decompress in this thread. */
+export function decompressWorkerUrl(): URL | null {
+  if (override !== undefined) return override;
+  if (import.meta.url.endsWith(".ts")) return null;
+  try {
+    const url = new URL("./decompress-worker.js", import.meta.url);
+    return existsSync(fileURLToPath(url)) ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The decompressed stream of `job.path`, decompressed by a worker thread.
+ * @param counter receives the compressed bytes read so far (`consumed`), as pieces arrive
+ * @throws the worker's decompression or read error, rebuilt, after every piece before it
+ * Returning early (or an error) terminates the worker.
+ */
+export async function* workerDecompressed(url: URL, job: DecompressJob, counter: { consumed: number }): AsyncGenerator<Uint8Array> {
+  const { Worker } = await import("node:worker_threads");
+  const w = new Worker(url, { workerData: job });
+  const queue: FromDecompressor[] = [];
+  let wake: (() => void) | null = null;
+  const push = (m: FromDecompressor) => {
+    queue.push(m);
+    const f = wake;
+    wake = null;
+    f?.();
+  };
+  w.on("message", push);
+  w.on("error", (e) => push({ t: "error", error: errorToWire(e), consumed: counter.consumed }));
+  w.on("exit", (code) => push({ t: "error", error: { message: `the decompression worker stopped (exit code ${code})` }, consumed: counter.consumed }));
+  try {
+    for (;;) {
+      while (queue.length === 0) await new Promise<void>((r) => { wake = r; });
+      const m = queue.shift() as FromDecompressor;
+      counter.consumed = m.consumed;
+      if (m.t === "end") return;
+      if (m.t === "error") throw errorFromWire(m.error);
+      w.postMessage({ t: "credit", bytes: m.buf.byteLength } satisfies Credit);
+      yield new Uint8Array(m.buf);
+    }
+  } finally {
+    w.removeAllListeners();
+    void w.terminate();
+  }
+}
