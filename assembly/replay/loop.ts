@@ -68,6 +68,8 @@ export function replaySetup(base: usize, capacity: u32, stage: usize): void {
   traceCapacity = capacity;
   stageBase = stage;
   memoRunFn = memoRun;
+  fastMissFn = fastMiss;
+  fastFetchFn = fastFetch;
 }
 
 /**
@@ -78,6 +80,17 @@ let memoRunFn: (i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bool) =
 
 function memoRunStub(i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bool): u32 {
   return i + 0 * (end + cpu + <u32>vpn + <u32>e + (writeOk ? 1 : 0));
+}
+
+/**
+ * fastRun's rare paths (a miss of every array; an instruction fetch), called through the table
+ * for the same reason: kept out of line, their code and values stay out of fastRun's loop.
+ */
+let fastMissFn: (i: u32, cpu: u32) => u32 = rareStub;
+let fastFetchFn: (i: u32, cpu: u32) => u32 = rareStub;
+
+function rareStub(i: u32, cpu: u32): u32 {
+  return 0 * (i + cpu);
 }
 
 /** Bytes of the staging area for `capacity` records. */
@@ -206,29 +219,73 @@ function memoRun(i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bool):
   return i;
 }
 
+// The fetch path's memo (the last L1 instruction entry used), reset by each fastRun.
+let fMemoVpnI: u64 = 0;
+let fMemoI: usize = 0;
+
 /**
- * Run the fast path from record `i` while records belong to CPU `cpu` and hit; @returns the
- * index of the first record it did not complete. Two loops: the inner one only handles data
- * accesses to the page of the previous data access (the common run of a trace), with few live
- * values so the compiler keeps them in registers; the outer one handles any other fast record.
+ * fastRun's fetch: record `i` (a user fetch within one page) through the first L1 instruction
+ * array. @returns 1 when it hit with rights to execute (counted, stamped, fTick advanced), 0 to
+ * decline
  */
-function fastRun(i: u32, end: u32, cpu: u32): u32 {
-  if (end - i > FAST_RUN_MAX) end = i + FAST_RUN_MAX;
+function fastFetch(i: u32, cpu: u32): u32 {
+  const iL1 = fI;
+  const vpn = load<u64>(traceBase + (<usize>i << 4)) >> 12;
+  let e: usize = fMemoVpnI == vpn ? fMemoI : 0;
+  if (e == 0) { if (iL1 == 0) return 0; e = probe4k(iL1, vpn, fPcid); if (e == 0) return 0; }
+  if ((load<u32>(e + E_FLAGS) & (TLBF_USER | TLBF_NX)) != TLBF_USER) return 0;
+  const tick = fTick + 1;
+  fTick = tick;
+  arrayTouch(iL1, e, tick);
+  fMemoVpnI = vpn; fMemoI = e;
+  const one = <u64>1 << (<u64>REC_FETCH * PACK);
+  fL1Hits += one;
+  fAccesses += one;
+  return 1;
+}
+
+/**
+ * fastRun's miss of every array for record `i` (a user read or write within one page): walk and
+ * fill (the same miss path as access.ts), advancing fTick. @returns the walk's status (counted
+ * when XLAT_OK)
+ */
+function fastMiss(i: u32, cpu: u32): u32 {
+  const r = traceBase + (<usize>i << 4);
+  const va = load<u64>(r);
+  const k = <u32>load<u8>(r, 9) & 3;
+  const tick = fTick + 1;
+  fTick = tick;
+  store<u64>(fCpu + CPU_TICK, tick);
   const latL1 = <u64>load<u32>(latencyBase + LAT_L1_HIT);
   const latL2 = <u64>load<u32>(latencyBase + LAT_STLB_HIT);
   const latBase = <u64>load<u32>(latencyBase + LAT_BASE_ACCESS);
+  const st = walkAndFill(cpu, fCpu, fCtr, va, k == REC_WRITE ? ACC_WRITE | ACC_USER : ACC_USER, k, fPcid, fCr4, tick,
+    false, latL1 + latL2, latBase);
+  if (st == XLAT_OK) fAccesses += <u64>1 << (<u64>k * PACK);
+  return st;
+}
+
+/**
+ * Run the fast path from record `i` while records belong to CPU `cpu` and hit; @returns the
+ * index of the first record it did not complete. The loop handles data accesses that hit the
+ * first L1 data array or refill it from the first second-level array; a run of accesses to the
+ * page of the previous one goes to memoRun, fetches and misses of every array to fastFetch and
+ * fastMiss, all out of line so that this loop keeps few live values.
+ */
+function fastRun(i: u32, end: u32, cpu: u32): u32 {
+  if (end - i > FAST_RUN_MAX) end = i + FAST_RUN_MAX;
   const base = traceBase;
-  const dL1 = fD, iL1 = fI, l2 = fL2, pcid = fPcid;
+  const dL1 = fD, l2 = fL2, pcid = fPcid;
   const lruD = dL1 != 0 && load<u32>(dL1 + D_POLICY) == POLICY_LRU;
+  fMemoVpnI = 0xffff_ffff_ffff_ffff; fMemoI = 0;
   let tick = fTick;
   let accesses: u64 = 0, l1Hits: u64 = 0, l2Hits: u64 = 0;
   let memoVpnD: u64 = 0xffff_ffff_ffff_ffff, memoD: usize = 0;
   let memoWrite = false;  // the memo entry also allows writes (U, W and D set)
-  let memoVpnI: u64 = 0xffff_ffff_ffff_ffff, memoI: usize = 0;
   while (i < end) {
-    // Inner loop (its own small function, so its few values stay in registers): reads and
-    // writes to the memo page.
-    if (lruD && memoD != 0) {
+    if (lruD && memoD != 0 && (load<u64>(base + (<usize>i << 4)) >> 12) == memoVpnD) {
+      // Only when the next record is on the memo page: on random traces the call (through the
+      // table) would cost more than the record.
       mTick = tick;
       i = memoRunFn(i, end, cpu, memoVpnD, memoD, memoWrite);
       tick = mTick;
@@ -243,47 +300,44 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
     const vpn = va >> 12;
     if (((va + <u64>(size == 0 ? 0 : size - 1)) >> 12) != vpn) break;
     const k = kind & 3;
-    const one = <u64>1 << (<u64>k * PACK);
     if (k == REC_FETCH) {
-      let e: usize = memoVpnI == vpn ? memoI : 0;
-      if (e == 0) { if (iL1 == 0) break; e = probe4k(iL1, vpn, pcid); if (e == 0) break; }
-      if ((load<u32>(e + E_FLAGS) & (TLBF_USER | TLBF_NX)) != TLBF_USER) break;
-      arrayTouch(iL1, e, ++tick);
-      memoVpnI = vpn; memoI = e;
-      l1Hits += one;
-    } else {
-      const need: u32 = k == REC_WRITE ? TLBF_USER | TLBF_WRITE | TLBF_DIRTY : TLBF_USER;
-      if (dL1 == 0) break;
-      let e = probe4k(dL1, vpn, pcid);
-      if (e == 0) {
-        // L1 miss: with single 4 KiB-only arrays (fL2 ≠ 0) that is a miss of the whole L1.
-        if (l2 == 0) break;
-        const e2 = probe4k(l2, vpn, pcid);
-        if (e2 == 0) {
-          // A miss of every array: walk from here (the same miss path as access.ts).
-          store<u64>(fCpu + CPU_TICK, ++tick);
-          const st = walkAndFill(cpu, fCpu, fCtr, va, k == REC_WRITE ? ACC_WRITE | ACC_USER : ACC_USER, k, pcid, fCr4, tick,
-            false, latL1 + latL2, latBase);
-          if (st != XLAT_OK) { fFault = st; break; }
-          accesses += one;
-          memoD = 0; memoVpnD = 0xffff_ffff_ffff_ffff;
-          i++;
-          continue;
-        }
-        const f = load<u32>(e2 + E_FLAGS);
-        if ((f & need) != need || ((f >> TLBF_ORIGIN_SHIFT) & 3) != 0) break;
-        arrayTouch(l2, e2, ++tick);
-        e = arrayFillAbsent(dL1, vpn, load<u64>(e2 + E_PFN), pcid, f, tick);
-        l2Hits += one;
-      } else {
-        if ((load<u32>(e + E_FLAGS) & need) != need) break;
-        arrayTouch(dL1, e, ++tick);
-        l1Hits += one;
-      }
-      const f = load<u32>(e + E_FLAGS);
-      memoVpnD = vpn; memoD = e;
-      memoWrite = (f & (TLBF_USER | TLBF_WRITE | TLBF_DIRTY)) == (TLBF_USER | TLBF_WRITE | TLBF_DIRTY);
+      fTick = tick;
+      if (fastFetchFn(i, cpu) == 0) break;
+      tick = fTick;
+      i++;
+      continue;
     }
+    const one = <u64>1 << (<u64>k * PACK);
+    const need: u32 = k == REC_WRITE ? TLBF_USER | TLBF_WRITE | TLBF_DIRTY : TLBF_USER;
+    if (dL1 == 0) break;
+    let e = probe4k(dL1, vpn, pcid);
+    if (e == 0) {
+      // L1 miss: with single 4 KiB-only arrays (fL2 ≠ 0) that is a miss of the whole L1.
+      if (l2 == 0) break;
+      const e2 = probe4k(l2, vpn, pcid);
+      if (e2 == 0) {
+        // A miss of every array: walk from here.
+        fTick = tick;
+        const st = fastMissFn(i, cpu);
+        tick = fTick;
+        if (st != XLAT_OK) { fFault = st; break; }
+        memoD = 0; memoVpnD = 0xffff_ffff_ffff_ffff;
+        i++;
+        continue;
+      }
+      const f = load<u32>(e2 + E_FLAGS);
+      if ((f & need) != need || ((f >> TLBF_ORIGIN_SHIFT) & 3) != 0) break;
+      arrayTouch(l2, e2, ++tick);
+      e = arrayFillAbsent(dL1, vpn, load<u64>(e2 + E_PFN), pcid, f, tick);
+      l2Hits += one;
+    } else {
+      if ((load<u32>(e + E_FLAGS) & need) != need) break;
+      arrayTouch(dL1, e, ++tick);
+      l1Hits += one;
+    }
+    const f = load<u32>(e + E_FLAGS);
+    memoVpnD = vpn; memoD = e;
+    memoWrite = (f & (TLBF_USER | TLBF_WRITE | TLBF_DIRTY)) == (TLBF_USER | TLBF_WRITE | TLBF_DIRTY);
     accesses += one;
     i++;
   }
