@@ -36,8 +36,8 @@ import { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT } from "../mmu/rights";
 import { tlbTranslate, walkAndFill } from "../mmu/access";
 import { nItlb, nDtlb, nStlb, desc, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
 import {
-  arrayTouch, arrayFillAbsent, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf, D_KEYS, D_ENTRIES, D_SET_MASK, D_SET_SHIFT, D_WAYS_PADDED,
-  E_VPN, E_PFN, E_PCID, E_FLAGS, ENTRY_SHIFT, TLBF_VALID, TLBF_GLOBAL, TLBF_USER, TLBF_WRITE, TLBF_DIRTY, TLBF_NX,
+  arrayLookup, arrayTouch, arrayFillAbsent, arrayFillAbsentLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
+  E_PFN, E_FLAGS, TLBF_USER, TLBF_WRITE, TLBF_DIRTY, TLBF_NX,
   TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
 } from "../mmu/tlbarray";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
@@ -127,27 +127,6 @@ function fastArray(c: usize, first: u32, n: u32): usize {
   return d;
 }
 
-/** The same lookup as arrayLookup, at 4 KiB. */
-@inline function probe4k(d: usize, vpn: u64, pcid: u32): usize {
-  const set = <u32>vpn & load<u32>(d + D_SET_MASK);
-  const wp = load<u32>(d + D_WAYS_PADDED);
-  const first = <usize>(set * wp);
-  const keys = <usize>load<u32>(d + D_KEYS) + (first << 2);
-  const entries = <usize>load<u32>(d + D_ENTRIES) + (first << ENTRY_SHIFT);
-  const kv = i32x4.splat(<i32>(vpn >> load<u32>(d + D_SET_SHIFT)));
-  for (let w: u32 = 0; w < wp; w += 4) {
-    let hits = i32x4.bitmask(i32x4.eq(v128.load(keys + (<usize>w << 2)), kv));
-    while (hits != 0) {
-      const e = entries + (<usize>(w + ctz(hits)) << ENTRY_SHIFT);
-      const f = load<u32>(e + E_FLAGS);
-      if ((f & TLBF_VALID) != 0 && load<u64>(e + E_VPN) == vpn && ((f >> TLBF_SIZE_SHIFT) & 3) == 0 &&
-        ((f & TLBF_GLOBAL) != 0 || <u32>load<u16>(e + E_PCID) == pcid)) return e;
-      hits &= hits - 1;
-    }
-  }
-  return 0;
-}
-
 // State of the CPU whose records the fast path is running, set by replay() when the CPU changes.
 let fCpu: usize = 0;        // CPU record
 let fD: usize = 0;          // first L1 data array (0: none usable)
@@ -232,7 +211,7 @@ function fastFetch(i: u32, cpu: u32): u32 {
   const iL1 = fI;
   const vpn = load<u64>(traceBase + (<usize>i << 4)) >> 12;
   let e: usize = fMemoVpnI == vpn ? fMemoI : 0;
-  if (e == 0) { if (iL1 == 0) return 0; e = probe4k(iL1, vpn, fPcid); if (e == 0) return 0; }
+  if (e == 0) { if (iL1 == 0) return 0; e = arrayLookup(iL1, vpn, SIZE_4K, fPcid); if (e == 0) return 0; }
   if ((load<u32>(e + E_FLAGS) & (TLBF_USER | TLBF_NX)) != TLBF_USER) return 0;
   const tick = fTick + 1;
   fTick = tick;
@@ -310,11 +289,11 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
     const one = <u64>1 << (<u64>k * PACK);
     const need: u32 = k == REC_WRITE ? TLBF_USER | TLBF_WRITE | TLBF_DIRTY : TLBF_USER;
     if (dL1 == 0) break;
-    let e = probe4k(dL1, vpn, pcid);
+    let e = arrayLookup(dL1, vpn, SIZE_4K, pcid);
     if (e == 0) {
       // L1 miss: with single 4 KiB-only arrays (fL2 ≠ 0) that is a miss of the whole L1.
       if (l2 == 0) break;
-      const e2 = probe4k(l2, vpn, pcid);
+      const e2 = arrayLookup(l2, vpn, SIZE_4K, pcid);
       if (e2 == 0) {
         // A miss of every array: walk from here.
         fTick = tick;
@@ -328,7 +307,8 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
       const f = load<u32>(e2 + E_FLAGS);
       if ((f & need) != need || ((f >> TLBF_ORIGIN_SHIFT) & 3) != 0) break;
       arrayTouch(l2, e2, ++tick);
-      e = arrayFillAbsent(dL1, vpn, load<u64>(e2 + E_PFN), pcid, f, tick);
+      e = lruD ? arrayFillAbsentLru(dL1, vpn, load<u64>(e2 + E_PFN), pcid, f, tick)
+        : arrayFillAbsent(dL1, vpn, load<u64>(e2 + E_PFN), pcid, f, tick);
       l2Hits += one;
     } else {
       if ((load<u32>(e + E_FLAGS) & need) != need) break;
