@@ -261,7 +261,10 @@ export function arrayFill(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, t
   let oldest: u64 = 0xffff_ffff_ffff_ffff;
   for (let w: u32 = 0; w < ways; w++) {
     const s = load<u64>(stamps + (<usize>w << 3));
-    if (s < oldest) { oldest = s; way = w; }
+    // Selects, not a branch: which way is older is data the predictor cannot learn.
+    const older = s < oldest;
+    way = select<u32>(w, way, older);
+    oldest = select<u64>(s, oldest, older);
   }
   return way;
 }
