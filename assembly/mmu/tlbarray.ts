@@ -255,13 +255,30 @@ export function arrayFill(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, t
   return e;
 }
 
-/** The way of the set whose stamps start at `stamps` with the oldest stamp: an invalid way (0) first. */
+/**
+ * The way of the set whose stamps start at `stamps` with the oldest stamp, the lowest such way on
+ * a tie (so an invalid way, stamp 0, first). Selects, not branches: which way is older is data
+ * the predictor cannot learn. Four ways per iteration as a tree, so the loop carries one
+ * (oldest, way) pair through V8's per-iteration stack check, where it spills, per four ways.
+ */
 @inline function oldestWay(stamps: usize, ways: u32): u32 {
   let way: u32 = 0;
   let oldest: u64 = 0xffff_ffff_ffff_ffff;
-  for (let w: u32 = 0; w < ways; w++) {
+  let w: u32 = 0;
+  for (; w + 4 <= ways; w += 4) {
+    const p = stamps + (<usize>w << 3);
+    const s0 = load<u64>(p), s1 = load<u64>(p, 8), s2 = load<u64>(p, 16), s3 = load<u64>(p, 24);
+    const b1 = s1 < s0, b3 = s3 < s2;
+    const m01 = select<u64>(s1, s0, b1), m23 = select<u64>(s3, s2, b3);
+    const w01 = select<u32>(w + 1, w, b1), w23 = select<u32>(w + 3, w + 2, b3);
+    const b = m23 < m01;
+    const m = select<u64>(m23, m01, b);
+    const older = m < oldest;
+    way = select<u32>(select<u32>(w23, w01, b), way, older);
+    oldest = select<u64>(m, oldest, older);
+  }
+  for (; w < ways; w++) {
     const s = load<u64>(stamps + (<usize>w << 3));
-    // Selects, not a branch: which way is older is data the predictor cannot learn.
     const older = s < oldest;
     way = select<u32>(w, way, older);
     oldest = select<u64>(s, oldest, older);
