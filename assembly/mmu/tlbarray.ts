@@ -125,6 +125,8 @@ export function arrayClear(d: usize): void {
 
 /**
  * Find the valid entry for `vpn` at page size `size` usable with `pcid` (its own PCID, or global).
+ * Sets of up to 16 ways (every TLB geometry we model) take one to four tag compares whose hit
+ * masks are joined, with no loop over the set; wider sets loop over groups of four.
  * @returns the entry's address, or 0
  */
 @inline export function arrayLookup(d: usize, vpn: u64, size: u32, pcid: u32): usize {
@@ -134,15 +136,37 @@ export function arrayClear(d: usize): void {
   const keys = <usize>load<u32>(d + D_KEYS) + (<usize>first << 2);
   const entries = <usize>load<u32>(d + D_ENTRIES) + (<usize>first << ENTRY_SHIFT);
   const kv = i32x4.splat(<i32>keyOf(d, vpn));
-  for (let w: u32 = 0; w < wp; w += 4) {
-    let hits = i32x4.bitmask(i32x4.eq(v128.load(keys + (<usize>w << 2)), kv));
-    while (hits != 0) {
-      const e = entries + (<usize>(w + ctz(hits)) << ENTRY_SHIFT);
-      const f = load<u32>(e + E_FLAGS);
-      if ((f & TLBF_VALID) != 0 && load<u64>(e + E_VPN) == vpn && ((f >> TLBF_SIZE_SHIFT) & 3) == size &&
-        ((f & TLBF_GLOBAL) != 0 || <u32>load<u16>(e + E_PCID) == pcid)) return e;
-      hits &= hits - 1;
+  if (wp - 1 < 16) {  // 4, 8, 12 or 16 (an empty array, wp 0, wraps past and reads nothing)
+    let hits = <u32>i32x4.bitmask(i32x4.eq(v128.load(keys), kv));
+    if (wp > 4) {
+      hits |= <u32>i32x4.bitmask(i32x4.eq(v128.load(keys, 16), kv)) << 4;
+      if (wp > 8) {
+        hits |= <u32>i32x4.bitmask(i32x4.eq(v128.load(keys, 32), kv)) << 8;
+        if (wp > 12) hits |= <u32>i32x4.bitmask(i32x4.eq(v128.load(keys, 48), kv)) << 12;
+      }
     }
+    return confirmHit(entries, hits, vpn, size, pcid);
+  }
+  for (let w: u32 = 0; w < wp; w += 4) {
+    const hits = <u32>i32x4.bitmask(i32x4.eq(v128.load(keys + (<usize>w << 2)), kv));
+    const e = confirmHit(entries + (<usize>w << ENTRY_SHIFT), hits, vpn, size, pcid);
+    if (e != 0) return e;
+  }
+  return 0;
+}
+
+/**
+ * The first of the ways in `hits` (bit i: entry i from `entries`) whose tag key matched that
+ * really holds `vpn` at `size` for `pcid` (usually the only one), or 0.
+ */
+@inline function confirmHit(entries: usize, hits: u32, vpn: u64, size: u32, pcid: u32): usize {
+  while (hits != 0) {
+    const e = entries + (<usize>ctz(hits) << ENTRY_SHIFT);
+    const f = load<u32>(e + E_FLAGS);
+    const valid = <u32>(load<u64>(e + E_VPN) == vpn) &
+      <u32>((f & (TLBF_VALID | (<u32>3 << TLBF_SIZE_SHIFT))) == (TLBF_VALID | (size << TLBF_SIZE_SHIFT)));
+    if ((valid & (<u32>((f & TLBF_GLOBAL) != 0) | <u32>(<u32>load<u16>(e + E_PCID) == pcid))) != 0) return e;
+    hits &= hits - 1;
   }
   return 0;
 }
@@ -232,22 +256,49 @@ export function arrayFill(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, t
 }
 
 /**
+ * The way of the set whose stamps start at `stamps` with the oldest stamp, the lowest such way on
+ * a tie (so an invalid way, stamp 0, first). Selects, not branches: which way is older is data
+ * the predictor cannot learn. Four ways per iteration as a tree, so the loop carries one
+ * (oldest, way) pair through V8's per-iteration stack check, where it spills, per four ways.
+ */
+@inline function oldestWay(stamps: usize, ways: u32): u32 {
+  let way: u32 = 0;
+  let oldest: u64 = 0xffff_ffff_ffff_ffff;
+  let w: u32 = 0;
+  for (; w + 4 <= ways; w += 4) {
+    const p = stamps + (<usize>w << 3);
+    const s0 = load<u64>(p), s1 = load<u64>(p, 8), s2 = load<u64>(p, 16), s3 = load<u64>(p, 24);
+    const b1 = s1 < s0, b3 = s3 < s2;
+    const m01 = select<u64>(s1, s0, b1), m23 = select<u64>(s3, s2, b3);
+    const w01 = select<u32>(w + 1, w, b1), w23 = select<u32>(w + 3, w + 2, b3);
+    const b = m23 < m01;
+    const m = select<u64>(m23, m01, b);
+    const older = m < oldest;
+    way = select<u32>(select<u32>(w23, w01, b), way, older);
+    oldest = select<u64>(m, oldest, older);
+  }
+  for (; w < ways; w++) {
+    const s = load<u64>(stamps + (<usize>w << 3));
+    const older = s < oldest;
+    way = select<u32>(w, way, older);
+    oldest = select<u64>(s, oldest, older);
+  }
+  return way;
+}
+
+/**
  * arrayFill for a translation known to be absent (the caller just missed on it): an invalid way
  * (stamp 0) if there is one, else the policy's victim. @returns the entry written
  */
 export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, tick: u64): usize {
+  const policy = load<u32>(d + D_POLICY);
+  if (policy == POLICY_LRU) return arrayFillAbsentLru(d, vpn, pfn, pcid, flags, tick);
   const set = <u32>vpn & load<u32>(d + D_SET_MASK);
   const ways = load<u32>(d + D_WAYS);
   const first = set * load<u32>(d + D_WAYS_PADDED);
   const stamps = <usize>load<u32>(d + D_STAMPS) + (<usize>first << 3);
-  const policy = load<u32>(d + D_POLICY);
-  let way: u32 = 0;
-  let oldest: u64 = 0xffff_ffff_ffff_ffff;
-  for (let w: u32 = 0; w < ways; w++) {
-    const s = load<u64>(stamps + (<usize>w << 3));
-    if (s < oldest) { oldest = s; way = w; }
-  }
-  if (oldest != 0 && policy != POLICY_LRU) {
+  let way = oldestWay(stamps, ways);
+  if (load<u64>(stamps + (<usize>way << 3)) != 0) {
     if (policy == POLICY_PLRU) way = plruVictim(d, set);
     else {
       let x = load<u32>(d + D_RNG);
@@ -256,6 +307,17 @@ export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: 
       way = x % ways;
     }
   }
+  return writeEntry(d, first + way, vpn, pfn, pcid, flags, tick);
+}
+
+/**
+ * arrayFillAbsent for an array whose policy is known to be "lru" (inlined into the replay loop's
+ * refill of L1 from the second level). @returns the entry written
+ */
+@inline export function arrayFillAbsentLru(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, tick: u64): usize {
+  // Callers check the policy first.
+  const first = (<u32>vpn & load<u32>(d + D_SET_MASK)) * load<u32>(d + D_WAYS_PADDED);
+  const way = oldestWay(<usize>load<u32>(d + D_STAMPS) + (<usize>first << 3), load<u32>(d + D_WAYS));
   return writeEntry(d, first + way, vpn, pfn, pcid, flags, tick);
 }
 

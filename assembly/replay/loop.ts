@@ -36,8 +36,8 @@ import { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT } from "../mmu/rights";
 import { tlbTranslate, walkAndFill } from "../mmu/access";
 import { nItlb, nDtlb, nStlb, desc, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
 import {
-  arrayTouch, arrayFillAbsent, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf, D_KEYS, D_ENTRIES, D_SET_MASK, D_SET_SHIFT, D_WAYS_PADDED,
-  E_VPN, E_PFN, E_PCID, E_FLAGS, ENTRY_SHIFT, TLBF_VALID, TLBF_GLOBAL, TLBF_USER, TLBF_WRITE, TLBF_DIRTY, TLBF_NX,
+  arrayLookup, arrayTouch, arrayFillAbsent, arrayFillAbsentLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
+  E_PFN, E_FLAGS, TLBF_USER, TLBF_WRITE, TLBF_DIRTY, TLBF_NX,
   TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
 } from "../mmu/tlbarray";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
@@ -68,6 +68,8 @@ export function replaySetup(base: usize, capacity: u32, stage: usize): void {
   traceCapacity = capacity;
   stageBase = stage;
   memoRunFn = memoRun;
+  fastMissFn = fastMiss;
+  fastFetchFn = fastFetch;
 }
 
 /**
@@ -78,6 +80,17 @@ let memoRunFn: (i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bool) =
 
 function memoRunStub(i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bool): u32 {
   return i + 0 * (end + cpu + <u32>vpn + <u32>e + (writeOk ? 1 : 0));
+}
+
+/**
+ * fastRun's rare paths (a miss of every array; an instruction fetch), called through the table
+ * for the same reason: kept out of line, their code and values stay out of fastRun's loop.
+ */
+let fastMissFn: (i: u32, cpu: u32) => u32 = rareStub;
+let fastFetchFn: (i: u32, cpu: u32) => u32 = rareStub;
+
+function rareStub(i: u32, cpu: u32): u32 {
+  return 0 * (i + cpu);
 }
 
 /** Bytes of the staging area for `capacity` records. */
@@ -114,27 +127,6 @@ function fastArray(c: usize, first: u32, n: u32): usize {
   return d;
 }
 
-/** The same lookup as arrayLookup, at 4 KiB. */
-@inline function probe4k(d: usize, vpn: u64, pcid: u32): usize {
-  const set = <u32>vpn & load<u32>(d + D_SET_MASK);
-  const wp = load<u32>(d + D_WAYS_PADDED);
-  const first = <usize>(set * wp);
-  const keys = <usize>load<u32>(d + D_KEYS) + (first << 2);
-  const entries = <usize>load<u32>(d + D_ENTRIES) + (first << ENTRY_SHIFT);
-  const kv = i32x4.splat(<i32>(vpn >> load<u32>(d + D_SET_SHIFT)));
-  for (let w: u32 = 0; w < wp; w += 4) {
-    let hits = i32x4.bitmask(i32x4.eq(v128.load(keys + (<usize>w << 2)), kv));
-    while (hits != 0) {
-      const e = entries + (<usize>(w + ctz(hits)) << ENTRY_SHIFT);
-      const f = load<u32>(e + E_FLAGS);
-      if ((f & TLBF_VALID) != 0 && load<u64>(e + E_VPN) == vpn && ((f >> TLBF_SIZE_SHIFT) & 3) == 0 &&
-        ((f & TLBF_GLOBAL) != 0 || <u32>load<u16>(e + E_PCID) == pcid)) return e;
-      hits &= hits - 1;
-    }
-  }
-  return 0;
-}
-
 // State of the CPU whose records the fast path is running, set by replay() when the CPU changes.
 let fCpu: usize = 0;        // CPU record
 let fD: usize = 0;          // first L1 data array (0: none usable)
@@ -156,55 +148,123 @@ let fL2Hits: u64 = 0;
 let mTick: u64 = 0;
 
 /**
+ * Nonzero unless a record (bytes 8..15 `meta`; `off`: its address minus the run's page base,
+ * wrapping below it) is an access of the run: kind and CPU as `want` under `mask`, reserved 0,
+ * and its bytes [off, off + size) inside the page. Declines (conservatively) a size-0 record at
+ * offset 0, which the caller then takes through the lookup path.
+ */
+@inline function memoMiss(meta: u64, off: u64, mask: u64, want: u64): u64 {
+  return ((meta & mask) ^ want) | ((off | (off + (meta & 0xff) - 1)) >> 12);
+}
+
+/**
  * Reads and writes of CPU `cpu` to page `vpn`, whose L1 entry `e` (true LRU) allows them
  * (writes only if `writeOk`), from record `i`. @returns the first record that is not one
  */
 function memoRun(i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bool): u32 {
-  const dMemo = fD;
   const base = traceBase;
-  let tick = mTick;
-  let accesses: u64 = 0;
   const start = i;
-  const writeKind: u32 = writeOk ? REC_USER | REC_WRITE : 0xffff;
+  const pageBase = vpn << 12;
+  // Bytes 8..15 of a record as one u64: size u8, kind u8, cpu u16, reserved u32. A record of the
+  // run has kind REC_USER (or REC_USER | REC_WRITE when writes are allowed), CPU `cpu` and
+  // reserved 0: one masked compare. The size byte is tested with the page offset.
+  const want: u64 = (<u64>REC_USER << 8) | (<u64>cpu << 16);
+  const mask: u64 = writeOk ? ~(<u64>0xff | (<u64>REC_WRITE << 8)) : ~<u64>0xff;
+  let writes: u32 = 0;
+  // Four records per iteration while all four belong to the run (fewer loop-carried values for
+  // V8 to keep across its per-iteration stack check), then one at a time to the first that does not.
+  while (end - i >= 4) {
+    const r = base + (<usize>i << 4);
+    const m0 = load<u64>(r, 8), m1 = load<u64>(r, 24), m2 = load<u64>(r, 40), m3 = load<u64>(r, 56);
+    const bad = memoMiss(m0, load<u64>(r) - pageBase, mask, want) | memoMiss(m1, load<u64>(r, 16) - pageBase, mask, want) |
+      memoMiss(m2, load<u64>(r, 32) - pageBase, mask, want) | memoMiss(m3, load<u64>(r, 48) - pageBase, mask, want);
+    if (bad != 0) break;
+    writes += <u32>(((m0 >> 8) & 1) + ((m1 >> 8) & 1) + ((m2 >> 8) & 1) + ((m3 >> 8) & 1));
+    i += 4;
+  }
   for (; i < end; i++) {
     const r = base + (<usize>i << 4);
-    const kind = <u32>load<u8>(r, 9);
-    const va = load<u64>(r);
-    if ((kind != REC_USER && kind != writeKind) || <u32>load<u16>(r, 10) != cpu || (va >> 12) != vpn ||
-      (va & 0xfff) + <u64>load<u8>(r, 8) > 0x1000) break;
-    accesses += <u64>1 << (<u64>(kind & REC_WRITE) * PACK);
+    const meta = load<u64>(r, 8);
+    if (memoMiss(meta, load<u64>(r) - pageBase, mask, want) != 0) break;
+    writes += <u32>(meta >> 8) & REC_WRITE;
   }
-  tick += <u64>(i - start);
-  if (i != start) store<u64>(stampOf(dMemo, e), tick);
+  const n = i - start;
+  const tick = mTick + <u64>n;
+  if (n != 0) store<u64>(stampOf(fD, e), tick);
   mTick = tick;
+  const accesses = <u64>(n - writes) | (<u64>writes << PACK);
   fAccesses += accesses;
   fL1Hits += accesses;
   return i;
 }
 
+// The fetch path's memo (the last L1 instruction entry used), reset by each fastRun.
+let fMemoVpnI: u64 = 0;
+let fMemoI: usize = 0;
+
 /**
- * Run the fast path from record `i` while records belong to CPU `cpu` and hit; @returns the
- * index of the first record it did not complete. Two loops: the inner one only handles data
- * accesses to the page of the previous data access (the common run of a trace), with few live
- * values so the compiler keeps them in registers; the outer one handles any other fast record.
+ * fastRun's fetch: record `i` (a user fetch within one page) through the first L1 instruction
+ * array. @returns 1 when it hit with rights to execute (counted, stamped, fTick advanced), 0 to
+ * decline
  */
-function fastRun(i: u32, end: u32, cpu: u32): u32 {
-  if (end - i > FAST_RUN_MAX) end = i + FAST_RUN_MAX;
+function fastFetch(i: u32, cpu: u32): u32 {
+  const iL1 = fI;
+  const vpn = load<u64>(traceBase + (<usize>i << 4)) >> 12;
+  let e: usize = fMemoVpnI == vpn ? fMemoI : 0;
+  if (e == 0) { if (iL1 == 0) return 0; e = arrayLookup(iL1, vpn, SIZE_4K, fPcid); if (e == 0) return 0; }
+  if ((load<u32>(e + E_FLAGS) & (TLBF_USER | TLBF_NX)) != TLBF_USER) return 0;
+  const tick = fTick + 1;
+  fTick = tick;
+  arrayTouch(iL1, e, tick);
+  fMemoVpnI = vpn; fMemoI = e;
+  const one = <u64>1 << (<u64>REC_FETCH * PACK);
+  fL1Hits += one;
+  fAccesses += one;
+  return 1;
+}
+
+/**
+ * fastRun's miss of every array for record `i` (a user read or write within one page): walk and
+ * fill (the same miss path as access.ts), advancing fTick. @returns the walk's status (counted
+ * when XLAT_OK)
+ */
+function fastMiss(i: u32, cpu: u32): u32 {
+  const r = traceBase + (<usize>i << 4);
+  const va = load<u64>(r);
+  const k = <u32>load<u8>(r, 9) & 3;
+  const tick = fTick + 1;
+  fTick = tick;
+  store<u64>(fCpu + CPU_TICK, tick);
   const latL1 = <u64>load<u32>(latencyBase + LAT_L1_HIT);
   const latL2 = <u64>load<u32>(latencyBase + LAT_STLB_HIT);
   const latBase = <u64>load<u32>(latencyBase + LAT_BASE_ACCESS);
+  const st = walkAndFill(cpu, fCpu, fCtr, va, k == REC_WRITE ? ACC_WRITE | ACC_USER : ACC_USER, k, fPcid, fCr4, tick,
+    false, latL1 + latL2, latBase);
+  if (st == XLAT_OK) fAccesses += <u64>1 << (<u64>k * PACK);
+  return st;
+}
+
+/**
+ * Run the fast path from record `i` while records belong to CPU `cpu` and hit; @returns the
+ * index of the first record it did not complete. The loop handles data accesses that hit the
+ * first L1 data array or refill it from the first second-level array; a run of accesses to the
+ * page of the previous one goes to memoRun, fetches and misses of every array to fastFetch and
+ * fastMiss, all out of line so that this loop keeps few live values.
+ */
+function fastRun(i: u32, end: u32, cpu: u32): u32 {
+  if (end - i > FAST_RUN_MAX) end = i + FAST_RUN_MAX;
   const base = traceBase;
-  const dL1 = fD, iL1 = fI, l2 = fL2, pcid = fPcid;
+  const dL1 = fD, l2 = fL2, pcid = fPcid;
   const lruD = dL1 != 0 && load<u32>(dL1 + D_POLICY) == POLICY_LRU;
+  fMemoVpnI = 0xffff_ffff_ffff_ffff; fMemoI = 0;
   let tick = fTick;
   let accesses: u64 = 0, l1Hits: u64 = 0, l2Hits: u64 = 0;
   let memoVpnD: u64 = 0xffff_ffff_ffff_ffff, memoD: usize = 0;
   let memoWrite = false;  // the memo entry also allows writes (U, W and D set)
-  let memoVpnI: u64 = 0xffff_ffff_ffff_ffff, memoI: usize = 0;
   while (i < end) {
-    // Inner loop (its own small function, so its few values stay in registers): reads and
-    // writes to the memo page.
-    if (lruD && memoD != 0) {
+    if (lruD && memoD != 0 && (load<u64>(base + (<usize>i << 4)) >> 12) == memoVpnD) {
+      // Only when the next record is on the memo page: on random traces the call (through the
+      // table) would cost more than the record.
       mTick = tick;
       i = memoRunFn(i, end, cpu, memoVpnD, memoD, memoWrite);
       tick = mTick;
@@ -219,47 +279,45 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
     const vpn = va >> 12;
     if (((va + <u64>(size == 0 ? 0 : size - 1)) >> 12) != vpn) break;
     const k = kind & 3;
-    const one = <u64>1 << (<u64>k * PACK);
     if (k == REC_FETCH) {
-      let e: usize = memoVpnI == vpn ? memoI : 0;
-      if (e == 0) { if (iL1 == 0) break; e = probe4k(iL1, vpn, pcid); if (e == 0) break; }
-      if ((load<u32>(e + E_FLAGS) & (TLBF_USER | TLBF_NX)) != TLBF_USER) break;
-      arrayTouch(iL1, e, ++tick);
-      memoVpnI = vpn; memoI = e;
-      l1Hits += one;
-    } else {
-      const need: u32 = k == REC_WRITE ? TLBF_USER | TLBF_WRITE | TLBF_DIRTY : TLBF_USER;
-      if (dL1 == 0) break;
-      let e = probe4k(dL1, vpn, pcid);
-      if (e == 0) {
-        // L1 miss: with single 4 KiB-only arrays (fL2 ≠ 0) that is a miss of the whole L1.
-        if (l2 == 0) break;
-        const e2 = probe4k(l2, vpn, pcid);
-        if (e2 == 0) {
-          // A miss of every array: walk from here (the same miss path as access.ts).
-          store<u64>(fCpu + CPU_TICK, ++tick);
-          const st = walkAndFill(cpu, fCpu, fCtr, va, k == REC_WRITE ? ACC_WRITE | ACC_USER : ACC_USER, k, pcid, fCr4, tick,
-            false, latL1 + latL2, latBase);
-          if (st != XLAT_OK) { fFault = st; break; }
-          accesses += one;
-          memoD = 0; memoVpnD = 0xffff_ffff_ffff_ffff;
-          i++;
-          continue;
-        }
-        const f = load<u32>(e2 + E_FLAGS);
-        if ((f & need) != need || ((f >> TLBF_ORIGIN_SHIFT) & 3) != 0) break;
-        arrayTouch(l2, e2, ++tick);
-        e = arrayFillAbsent(dL1, vpn, load<u64>(e2 + E_PFN), pcid, f, tick);
-        l2Hits += one;
-      } else {
-        if ((load<u32>(e + E_FLAGS) & need) != need) break;
-        arrayTouch(dL1, e, ++tick);
-        l1Hits += one;
-      }
-      const f = load<u32>(e + E_FLAGS);
-      memoVpnD = vpn; memoD = e;
-      memoWrite = (f & (TLBF_USER | TLBF_WRITE | TLBF_DIRTY)) == (TLBF_USER | TLBF_WRITE | TLBF_DIRTY);
+      fTick = tick;
+      if (fastFetchFn(i, cpu) == 0) break;
+      tick = fTick;
+      i++;
+      continue;
     }
+    const one = <u64>1 << (<u64>k * PACK);
+    const need: u32 = k == REC_WRITE ? TLBF_USER | TLBF_WRITE | TLBF_DIRTY : TLBF_USER;
+    if (dL1 == 0) break;
+    let e = arrayLookup(dL1, vpn, SIZE_4K, pcid);
+    if (e == 0) {
+      // L1 miss: with single 4 KiB-only arrays (fL2 ≠ 0) that is a miss of the whole L1.
+      if (l2 == 0) break;
+      const e2 = arrayLookup(l2, vpn, SIZE_4K, pcid);
+      if (e2 == 0) {
+        // A miss of every array: walk from here.
+        fTick = tick;
+        const st = fastMissFn(i, cpu);
+        tick = fTick;
+        if (st != XLAT_OK) { fFault = st; break; }
+        memoD = 0; memoVpnD = 0xffff_ffff_ffff_ffff;
+        i++;
+        continue;
+      }
+      const f = load<u32>(e2 + E_FLAGS);
+      if ((f & need) != need || ((f >> TLBF_ORIGIN_SHIFT) & 3) != 0) break;
+      arrayTouch(l2, e2, ++tick);
+      e = lruD ? arrayFillAbsentLru(dL1, vpn, load<u64>(e2 + E_PFN), pcid, f, tick)
+        : arrayFillAbsent(dL1, vpn, load<u64>(e2 + E_PFN), pcid, f, tick);
+      l2Hits += one;
+    } else {
+      if ((load<u32>(e + E_FLAGS) & need) != need) break;
+      arrayTouch(dL1, e, ++tick);
+      l1Hits += one;
+    }
+    const f = load<u32>(e + E_FLAGS);
+    memoVpnD = vpn; memoD = e;
+    memoWrite = (f & (TLBF_USER | TLBF_WRITE | TLBF_DIRTY)) == (TLBF_USER | TLBF_WRITE | TLBF_DIRTY);
     accesses += one;
     i++;
   }

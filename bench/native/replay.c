@@ -14,6 +14,12 @@
  * the same seeded xorshift32 as bench/replay.bench.mjs, so both sides see the same addresses and
  * must report the same counters.
  *
+ * Same work as the Wasm loop, no more and no less: the input is the core's 16-byte batch record
+ * (address, size, kind, CPU; assembly/replay/loop.ts), whose fields are checked as the Wasm fast
+ * path checks them; and a run of accesses to the page of the previous access skips the L1
+ * lookup and only stamps that entry, as the Wasm memo run does (exact: the entry of the page just
+ * used is the one the lookup would find, and nothing between two accesses can evict it).
+ *
  * Usage: replay <hot|random1k|random1m|seq> <accesses>
  * Prints one JSON line: counters of the timed pass and its replay time in nanoseconds (trace
  * generation excluded: records are generated into a buffer per chunk, then replayed).
@@ -36,7 +42,9 @@ typedef struct { uint64_t vpn, pfn, stamp; uint32_t valid, flags; } entry_t;
 static const uint64_t ADDR = 0x000ffffffffff000ull & ((1ull << MAXPHYADDR) - 1);
 static const uint64_t RSVD = 0x000ffffffffff000ull & ~((1ull << MAXPHYADDR) - 1);
 typedef struct { uint32_t sets, ways; entry_t *e; } tlb_t;
-typedef struct { uint64_t va; uint32_t kind; } rec_t;
+/* The core's trace record: vaddr, size, kind (bit 4: user; bits 1:0 read/write/fetch), CPU. */
+typedef struct { uint64_t va; uint8_t size, kind; uint16_t cpu; uint32_t reserved; } rec_t;
+#define REC_USER_READ 0x10
 
 static uint64_t *phys;          /* simulated physical memory for page tables, 4 KiB frames */
 static uint64_t next_table = 1; /* frame 0 is the root */
@@ -112,12 +120,17 @@ static void map_page(uint64_t va) {
   phys[table * 512 + ((va >> 12) & 511)] = ((0x100000 + next_data++) << 12) | 7;
 }
 
+static uint64_t memo_vpn = ~0ull;  /* page of the previous access, whose L1 entry is memo_e */
+static entry_t *memo_e;
+
 static void access(uint64_t va) {
   uint64_t vpn = va >> 12;
   ctr.accesses++;
   tick++;
+  if (vpn == memo_vpn) { ctr.l1_hit++; memo_e->stamp = tick; return; }
   entry_t *e = tlb_lookup(&l1, vpn);
-  if (e && (e->flags & US)) { ctr.l1_hit++; e->stamp = tick; return; }
+  if (e && (e->flags & US)) { ctr.l1_hit++; e->stamp = tick; memo_vpn = vpn; memo_e = e; return; }
+  memo_vpn = ~0ull;
   e = tlb_lookup(&l2, vpn);
   if (e && (e->flags & US)) { ctr.stlb_hit++; e->stamp = tick; tlb_fill(&l1, vpn, e->pfn, e->flags); return; }
   for (;;) {
@@ -157,7 +170,7 @@ int main(int argc, char **argv) {
   tlb_init(&l1, 64, 4);
   tlb_init(&l2, 1536, 12);
   enum { CHUNK = 1 << 20 };
-  uint64_t *buf = malloc(CHUNK * sizeof(uint64_t));
+  rec_t *buf = malloc(CHUNK * sizeof(rec_t));
   double elapsed = 0;
   for (int pass = 0; pass < 2; pass++) {          /* pass 0 populates; pass 1 is timed */
     seed = 0x2545f491u;
@@ -165,9 +178,14 @@ int main(int argc, char **argv) {
     elapsed = 0;
     for (uint64_t done = 0; done < n; done += CHUNK) {
       uint64_t m = n - done < CHUNK ? n - done : CHUNK;
-      for (uint64_t i = 0; i < m; i++) buf[i] = next_va(trace, done + i);
+      for (uint64_t i = 0; i < m; i++) buf[i] = (rec_t){ next_va(trace, done + i), 8, REC_USER_READ, 0, 0 };
       double t0 = now_ns();
-      for (uint64_t i = 0; i < m; i++) access(buf[i]);
+      for (uint64_t i = 0; i < m; i++) {
+        const rec_t *r = &buf[i];
+        /* The Wasm fast path's record checks: CPU, kind, no page straddle. */
+        if (r->cpu != 0 || r->kind != REC_USER_READ || (r->va & 0xfff) + r->size > 0x1000) { fprintf(stderr, "record %llu not modelled\n", (unsigned long long)i); return 1; }
+        access(r->va);
+      }
       elapsed += now_ns() - t0;
     }
   }
