@@ -57,3 +57,12 @@ for (const t of TRACES) {
 }
 const js = await perAccessJs(quick ? 200_000 : 1_000_000);
 console.log(`\n  per-access path from JS (Cpu.access, one core call + result object per access): ${(js.accesses / js.ns * 1000).toFixed(2)} M acc/s`);
+
+// Kernel model (issue #6): demand-zero faults through core → host → core, fork + exit of 1 GiB.
+const { benchDemandFaults, benchForkExit } = await import("./linux.bench.mjs");
+const pages = quick ? 65_536 : 262_144;
+const df = await benchDemandFaults(pages);
+console.log(`\nkernel model, ${pages} pages (${pages / 256} MiB)`);
+console.log(`  demand-zero faults, replay loop → Linux.faultPolicy → replay loop: ${(df.faultsPerSec / 1e3).toFixed(0)} k faults/s (${df.nsPerFault.toFixed(0)} ns/fault); on host memory touched for the first time: ${(df.coldFaultsPerSec / 1e3).toFixed(0)} k faults/s`);
+const fe = await benchForkExit(pages);
+console.log(`  fork of a process with ${fe.ptes} touched pages: ${fe.forkMs.toFixed(1)} ms; child exit ${fe.childExitMs.toFixed(1)} ms; parent exit ${fe.parentExitMs.toFixed(1)} ms`);
