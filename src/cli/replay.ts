@@ -150,7 +150,8 @@ export class ReplaySession {
       if (o.limit !== null) n = Math.min(n, o.limit - this.replayed);
       if (this.base === null) n = Math.min(n, o.warmup - this.replayed);
       if (n > this.nextSample - this.replayed) n = this.nextSample - this.replayed;
-      r.batch.setArrays(chunk, i, n, o.cpus);
+      if (chunk.packed !== undefined) r.batch.setPacked(chunk.packed, i, n, o.cpus, chunk.cpuBits);
+      else r.batch.setArrays(chunk, i, n, o.cpus);
       const res = r.run(n);
       if (res.stopped) {
         const at = res.stopped.index;

@@ -64,6 +64,24 @@ export class TraceBatch {
     this.pack(n);
   }
 
+  /**
+   * Write records [0, n) from records already in the batch layout (4 words each, as wmt files and
+   * PackedChunk hold them), starting at record `from` of `words`: one block copy. CPU ids are
+   * taken modulo `cpus` (with one CPU, all are 0), as setArrays does; `cpuBits`, an OR of the ids
+   * (PackedChunk.cpuBits), lets that pass be skipped when no id can reach `cpus`.
+   */
+  setPacked(words: Uint32Array, from: number, n: number, cpus = 1, cpuBits = 0xffff): void {
+    if (n > this.capacity) throw new WasmmuError("INVALID_ARGUMENT", `at most ${this.capacity} records fit the batch, got ${n}`);
+    const u32 = this.u32;
+    u32.set(words.subarray(from * 4, (from + n) * 4), 0);
+    if (cpuBits < cpus && (cpuBits & (cpuBits + 1)) === 0) return; // every id ≤ cpuBits < cpus
+    for (let i = 0; i < n; i++) {
+      const w2 = u32[4 * i + 2];
+      const cpu = w2 >>> 16;
+      if (cpu >= cpus) u32[4 * i + 2] = (w2 & 0xffff) | ((cpu % cpus) << 16);
+    }
+  }
+
   /** Write record `i`: address halves, size in bytes, kind byte (REC_KIND | REC_USER …), CPU. */
   set(i: number, lo: number, hi: number, size: number, kind: number, cpu: number): void {
     const w = i << 2;
@@ -168,7 +186,7 @@ export class DemandMapper {
         }
       }
     }
-    const pfn = this.machine.frames.alloc(0);
+    const pfn = this.machine.frames.allocPage();
     if (pfn === null) {
       throw new WasmmuError("OUT_OF_MEMORY", `demand paging ran out of frames after mapping ${this.mapped["4K"]} 4 KiB and ${this.mapped["2M"]} 2 MiB pages: the trace touches more than the machine's RAM (raise ram, or use memory: "tables-only")`);
     }

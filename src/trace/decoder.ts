@@ -29,6 +29,46 @@ export const MAX_CHUNK_RECORDS = 1 << 24;
 const RECORD_BYTES = 12;
 
 /**
+ * A chunk whose records are held in the core's batch layout (4 u32 words each); the struct-of-
+ * arrays fields are decoded from it on first access, so consumers that want arrays still get them.
+ */
+export class PackedChunk implements TraceChunk {
+  count: number;
+  readonly packed: Uint32Array;
+  /** An OR of every record's CPU id: all ids are below the smallest power of two above it. */
+  readonly cpuBits: number;
+  private soa: { lo: Uint32Array; hi: Uint32Array; size: Uint8Array; kind: Uint8Array; cpu: Uint16Array } | null = null;
+
+  constructor(packed: Uint32Array, count: number, cpuBits = 0xffff) {
+    this.packed = packed;
+    this.count = count;
+    this.cpuBits = cpuBits;
+  }
+
+  private unpack(): { lo: Uint32Array; hi: Uint32Array; size: Uint8Array; kind: Uint8Array; cpu: Uint16Array } {
+    if (this.soa !== null) return this.soa;
+    const n = this.count;
+    const w = this.packed;
+    const soa = { lo: new Uint32Array(n), hi: new Uint32Array(n), size: new Uint8Array(n), kind: new Uint8Array(n), cpu: new Uint16Array(n) };
+    for (let i = 0; i < n; i++) {
+      const w2 = w[4 * i + 2];
+      soa.lo[i] = w[4 * i];
+      soa.hi[i] = w[4 * i + 1];
+      soa.size[i] = w2;
+      soa.kind[i] = w2 >>> 8;
+      soa.cpu[i] = w2 >>> 16;
+    }
+    return (this.soa = soa);
+  }
+
+  get lo(): Uint32Array { return this.unpack().lo; }
+  get hi(): Uint32Array { return this.unpack().hi; }
+  get size(): Uint8Array { return this.unpack().size; }
+  get kind(): Uint8Array { return this.unpack().kind; }
+  get cpu(): Uint16Array { return this.unpack().cpu; }
+}
+
+/**
  * Collects records into fixed-size struct-of-arrays chunks. Full chunks wait in a queue until
  * `take()`; the partly filled one is handed out by `flush()`. Every chunk has arrays of its own
  * (one ArrayBuffer cut into five views), never reused.
@@ -41,6 +81,10 @@ export class ChunkBuilder {
   private cur: TraceChunk | null = null;
   private n = 0;
   private full: TraceChunk[] = [];
+  /** Packed mode (usePacked): records go to `words`, 4 per record, and chunks are PackedChunks. */
+  private packedMode = false;
+  private words: Uint32Array | null = null;
+  private cpuBits = 0;
   /** Records added since creation. */
   total = 0;
 
@@ -61,6 +105,16 @@ export class ChunkBuilder {
    * @param cpu CPU index
    */
   add(lo: number, hi: number, size: number, kind: number, cpu: number): void {
+    if (this.packedMode) {
+      const { words, at } = this.openPacked();
+      words[4 * at] = lo;
+      words[4 * at + 1] = hi;
+      words[4 * at + 2] = (size & 0xff) | ((kind | this.userBit) & 0xff) << 8 | (cpu & 0xffff) << 16;
+      words[4 * at + 3] = 0;
+      this.cpuBits |= cpu & 0xffff;
+      this.commit(1);
+      return;
+    }
     const c = this.cur ?? this.alloc();
     const i = this.n;
     c.lo[i] = lo;
@@ -87,16 +141,45 @@ export class ChunkBuilder {
     return { chunk: c, at: this.n, room: this.chunkRecords - this.n };
   }
 
-  /** `k` records were written where open() said (k ≤ its room). */
+  /**
+   * Switch to packed chunks (before the first record): a decoder whose input already is in the
+   * core's record layout (wmt) writes words through openPacked() and the replay copies whole blocks.
+   */
+  usePacked(): void {
+    if (this.total > 0 || this.cur !== null) throw new WasmmuError("INVALID_CONFIG", "usePacked() must come before the first record");
+    this.packedMode = true;
+  }
+
+  /**
+   * Packed mode: an OR of CPU ids written into the current chunk (so the replay can tell that no
+   * id needs reducing modulo its CPU count without looking at every record).
+   */
+  noteCpus(orOfCpuIds: number): void {
+    this.cpuBits |= orOfCpuIds;
+  }
+
+  /** Packed mode: the words of the chunk being filled (4 per record), the next record's index and the room left. */
+  openPacked(): { words: Uint32Array; at: number; room: number } {
+    const w = this.words ?? (this.words = new Uint32Array(4 * this.chunkRecords));
+    return { words: w, at: this.n, room: this.chunkRecords - this.n };
+  }
+
+  /** `k` records were written where open() or openPacked() said (k ≤ its room). */
   commit(k: number): void {
     if (k === 0) return;
     this.n += k;
     this.total += k;
     if (this.n === this.chunkRecords) {
-      const c = this.cur as TraceChunk;
-      c.count = this.n;
-      this.full.push(c);
-      this.cur = null;
+      if (this.packedMode) {
+        this.full.push(new PackedChunk(this.words as Uint32Array, this.n, this.cpuBits));
+        this.words = null;
+        this.cpuBits = 0;
+      } else {
+        const c = this.cur as TraceChunk;
+        c.count = this.n;
+        this.full.push(c);
+        this.cur = null;
+      }
       this.n = 0;
     }
   }
@@ -110,6 +193,15 @@ export class ChunkBuilder {
 
   /** The partly filled chunk, trimmed to its count (null when empty); the next record starts a new one. */
   flush(): TraceChunk | null {
+    if (this.packedMode) {
+      const w = this.words;
+      const k = this.n;
+      const bits = this.cpuBits;
+      this.words = null;
+      this.n = 0;
+      this.cpuBits = 0;
+      return w === null || k === 0 ? null : new PackedChunk(w.slice(0, 4 * k), k, bits);
+    }
     const c = this.cur;
     const n = this.n;
     this.cur = null;

@@ -17,7 +17,18 @@ export type TraceCompression = "none" | "gzip" | "xz" | "zstd";
  * (and, for wmt traces that carry it, REC_IMPLICIT). Each chunk owns its arrays: a reader never
  * reuses them, so callers may keep chunks.
  */
-export interface TraceChunk { count: number; lo: Uint32Array; hi: Uint32Array; size: Uint8Array; kind: Uint8Array; cpu: Uint16Array; }
+export interface TraceChunk {
+  count: number; lo: Uint32Array; hi: Uint32Array; size: Uint8Array; kind: Uint8Array; cpu: Uint16Array;
+  /**
+   * The same records already in the core's 16-byte batch layout (4 words each: address low, high,
+   * size | kind << 8 | cpu << 16, 0), when the reader has them so (wmt files): the replay copies
+   * them into the batch in one block instead of packing the arrays. The arrays are then decoded
+   * from it on first use.
+   */
+  packed?: Uint32Array;
+  /** With `packed`: an OR of every record's CPU id (0 when all are CPU 0). */
+  cpuBits?: number;
+}
 
 /** What `openTrace` found out about a file before decoding it. */
 export interface TraceInfo {

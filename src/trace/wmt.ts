@@ -99,6 +99,8 @@ export class WmtDecoder implements TraceDecoder {
   constructor(out: ChunkBuilder, file = "<input>") {
     this.out = out;
     this.file = file;
+    // The file's records are the core's batch records: keep them packed (one block copy per batch).
+    if (LITTLE_ENDIAN) out.usePacked();
   }
 
   push(bytes: Uint8Array): void {
@@ -163,24 +165,26 @@ export class WmtDecoder implements TraceDecoder {
     }
     const w = new Uint32Array(src.buffer, src.byteOffset + from, (whole - p) >> 2);
     const n = w.length >> 2;
-    const userBit = this.out.userBit;
+    const userWord = this.out.userBit << 8;
     let r = 0;
     while (r < n) {
-      const { chunk, at, room } = this.out.open();
+      const { words, at, room } = this.out.openPacked();
       const m = Math.min(room, n - r);
-      const { lo, hi, size, kind, cpu } = chunk;
+      // One pass: check each record and copy its words, the user bit OR'd into the kind byte.
       let k = 0;
-      for (; k < m; k++) {
+      let cpus = 0;
+      for (let o = at << 2; k < m; k++, o += 4) {
         const q = (r + k) << 2;
         const w2 = w[q + 2];
         const kd = (w2 >>> 8) & 0xff;
         if (w[q + 3] !== 0 || (kd & ~KIND_BITS) !== 0 || (kd & 3) === 3) break;
-        lo[at + k] = w[q];
-        hi[at + k] = w[q + 1];
-        size[at + k] = w2;
-        kind[at + k] = kd | userBit;
-        cpu[at + k] = w2 >>> 16;
+        words[o] = w[q];
+        words[o + 1] = w[q + 1];
+        words[o + 2] = w2 | userWord;
+        words[o + 3] = 0;
+        cpus |= w2 >>> 16;
       }
+      this.out.noteCpus(cpus);
       this.out.commit(k);
       this.offset += k * WMT_RECORD_BYTES;
       r += k;

@@ -28,3 +28,42 @@ it("setArrays packs lo/hi/size/kind/cpu into the records set() would write, CPU 
   expect(n).toBe(src.lo.length);
   expect(() => r.batch.setArrays(src, 0, 17)).toThrow(/at most 16 records/);
 });
+
+it("setPacked copies records already in the batch layout in one block, CPU ids modulo the CPU count unless cpuBits rules that out", async () => {
+  const { PackedChunk } = await import("../../src/trace/decoder.js");
+  const m = await Machine.create({ ram: "16MiB", cpus: 2, traceBatch: 16, build: "debug" });
+  const r = new Replayer(m, new DemandMapper(m).policy);
+  const words = Uint32Array.from([
+    0x1000, 0, 8 | (REC_KIND.read | REC_USER) << 8 | 0 << 16, 0,
+    0x2008, 0x7fff, 4 | (REC_KIND.write | REC_USER) << 8 | 1 << 16, 0,
+    0xffff_fff8, 1, 8 | REC_KIND.fetch << 8 | 2 << 16, 0,
+    0x10, 0, 1 | 0 << 8 | 3 << 16, 0,
+  ]);
+  r.batch.setPacked(words, 1, 3, 2);
+  expect([0, 1, 2].map((i) => r.batch.get(i))).toEqual([
+    { vaddr: 0x7fff_0000_2008n, size: 4, kind: REC_KIND.write | REC_USER, cpu: 1 },
+    { vaddr: 0x1_ffff_fff8n, size: 8, kind: REC_KIND.fetch, cpu: 0 },
+    { vaddr: 0x10n, size: 1, kind: 0, cpu: 1 },
+  ]);
+  // The same records through setArrays land in the same bytes.
+  const c = new PackedChunk(words, 4);
+  const viaPacked = [0, 1, 2].map((i) => r.batch.get(i));
+  r.batch.setArrays(c, 1, 3, 2);
+  expect([0, 1, 2].map((i) => r.batch.get(i))).toEqual(viaPacked);
+  // cpuBits 1 with 2 CPUs: no id can reach 2, so the ids are left as they are.
+  r.batch.setPacked(words.subarray(0, 8), 0, 2, 2, 1);
+  expect(r.batch.get(1).cpu).toBe(1);
+  expect(() => r.batch.setPacked(words, 0, 17)).toThrow(/at most 16 records/);
+});
+
+it("PackedChunk decodes its struct-of-arrays view from the packed words on first use", async () => {
+  const { PackedChunk } = await import("../../src/trace/decoder.js");
+  const w = Uint32Array.from([0xabc0, 0x7f, 8 | 0x11 << 8 | 5 << 16, 0, 0x10, 0, 2 | 2 << 8, 0]);
+  const c = new PackedChunk(w, 2);
+  expect([...c.lo]).toEqual([0xabc0, 0x10]);
+  expect([...c.hi]).toEqual([0x7f, 0]);
+  expect([...c.size]).toEqual([8, 2]);
+  expect([...c.kind]).toEqual([0x11, 2]);
+  expect([...c.cpu]).toEqual([5, 0]);
+  expect(c.lo).toBe(c.lo); // decoded once
+});

@@ -204,6 +204,20 @@ describe("wmt reader errors: BAD_INPUT naming the byte offset and what was found
     expect(err(k).message).toMatch(/^t\.wmt: byte 55: record kind 0x13 is invalid/);
   });
 
+  it("chunks come out packed: the file's record words, user bit added, ready for one block copy into the batch", async () => {
+    const b = await good();
+    const out = new ChunkBuilder();
+    const d = new WmtDecoder(out, "t");
+    d.push(b);
+    d.end();
+    const c = out.flush()!;
+    expect(c.packed).toBeInstanceOf(Uint32Array);
+    const header = b.length - c.count * 16;
+    const file = new Uint32Array(b.slice(header).buffer);
+    expect([...c.packed!]).toEqual([...file].map((w, i) => (i % 4 === 2 ? (w | 0x1000) >>> 0 : w)));
+    expect(c.cpuBits).toBe([...c.cpu].reduce((x, y) => x | y, 0));
+  });
+
   it("records before a corrupt one are kept in the builder", async () => {
     const b = await good();
     b[55 + 12] = 9;
