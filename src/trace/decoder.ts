@@ -106,7 +106,8 @@ export class ChunkBuilder {
    */
   add(lo: number, hi: number, size: number, kind: number, cpu: number): void {
     if (this.packedMode) {
-      const { words, at } = this.openPacked();
+      const words = this.words ?? (this.words = new Uint32Array(4 * this.chunkRecords));
+      const at = this.n;
       words[4 * at] = lo;
       words[4 * at + 1] = hi;
       words[4 * at + 2] = (size & 0xff) | ((kind | this.userBit) & 0xff) << 8 | (cpu & 0xffff) << 16;
