@@ -132,6 +132,8 @@ let fCpu: usize = 0;        // CPU record
 let fD: usize = 0;          // first L1 data array (0: none usable)
 let fI: usize = 0;          // first L1 instruction array
 let fL2: usize = 0;         // first second-level array, when the fast path may use it (0: never)
+let fL2Lru: usize = 0;      // fL2 and fD when both use true LRU (fastMiss fills them directly), else 0
+let fDLru: usize = 0;
 let fCr4: u64 = 0;
 let fCtr: usize = 0;
 let fFault: u32 = XLAT_OK;  // a walk the fast path started faulted at the record it returned
@@ -239,7 +241,7 @@ function fastMiss(i: u32, cpu: u32): u32 {
   const latL2 = <u64>load<u32>(latencyBase + LAT_STLB_HIT);
   const latBase = <u64>load<u32>(latencyBase + LAT_BASE_ACCESS);
   const st = walkAndFill(cpu, fCpu, fCtr, va, k == REC_WRITE ? ACC_WRITE | ACC_USER : ACC_USER, k, fPcid, fCr4, tick,
-    false, latL1 + latL2, latBase);
+    false, latL1 + latL2, latBase, fL2Lru, fDLru);
   if (st == XLAT_OK) fAccesses += <u64>1 << (<u64>k * PACK);
   return st;
 }
@@ -359,6 +361,9 @@ export function replay(start: u32, end: u32): u32 {
       fI = fastArray(c, 0, nItlb);
       const l2 = fastArray(c, nItlb + nDtlb, nStlb);
       fL2 = nDtlb == 1 && nStlb == 1 && fD != 0 && l2 != 0 && load<u32>(fD + D_SIZES) == 1 && load<u32>(l2 + D_SIZES) == 1 ? l2 : 0;
+      const lru = fL2 != 0 && load<u32>(fL2 + D_POLICY) == POLICY_LRU && load<u32>(fD + D_POLICY) == POLICY_LRU;
+      fL2Lru = lru ? fL2 : 0;
+      fDLru = lru ? fD : 0;
     }
     if (fastOk) {
       fFault = XLAT_OK;
