@@ -23,7 +23,7 @@ import { X86_PF_PROT, X86_PF_PK, XLAT_OK, XLAT_PF } from "../arch/x86/fault";
 import { cpuPtr } from "../arch/x86/cpu";
 import { count, countAt, countN, counterBlock, Counter, KIND_COUNTERS } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
-import { walk, isCanonical } from "./walk";
+import { walk, translate, isCanonical } from "./walk";
 import {
   nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, lastArray, cpuFlushAddress,
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
@@ -104,7 +104,7 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
   countAt(ctr, <u32>Counter.ACCESS_LOAD + kind);
   let cycles = lat(LAT_BASE_ACCESS);
   if (!isCanonical(va, cr4)) {
-    const st = walk(cpu, va, acc, false, 0);       // the #GP result, counted there
+    const st = translate(cpu, va, acc);            // the #GP result, counted there
     cycles += lat(LAT_FAULT);
     countN(ctr, Counter.CYCLES, cycles);
     countN(ctr, Counter.CYCLES_TRANSLATION, lat(LAT_FAULT));

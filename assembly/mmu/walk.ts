@@ -65,8 +65,11 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
 /**
  * The walk itself. With `usePsc`, start below the deepest paging-structure-cache hit for `pcid`
  * and, after a successful walk, cache the non-leaf entries it read (§4.10.3.1).
+ * Inline: it is compiled into its three callers (translate, tlbTranslate's miss path and the
+ * replay loop's), so constant arguments fold — the replay loop passes the access flags as
+ * constants, which reduces the rights checks to a few bit tests. Still the one walker.
  */
-export function walk(cpu: u32, va: u64, acc: u32, usePscArg: bool, pcid: u32): u32 {
+@inline export function walk(cpu: u32, va: u64, acc: u32, usePscArg: bool, pcid: u32): u32 {
   const usePsc = usePscArg && pscConfigured;
   const c = cpuPtr(cpu);
   const res = c + CPU_RESULT;

@@ -240,8 +240,10 @@ function fastMiss(i: u32, cpu: u32): u32 {
   const latL1 = <u64>load<u32>(latencyBase + LAT_L1_HIT);
   const latL2 = <u64>load<u32>(latencyBase + LAT_STLB_HIT);
   const latBase = <u64>load<u32>(latencyBase + LAT_BASE_ACCESS);
-  const st = walkAndFill(cpu, fCpu, fCtr, va, k == REC_WRITE ? ACC_WRITE | ACC_USER : ACC_USER, k, fPcid, fCr4, tick,
-    false, latL1 + latL2, latBase, fL2Lru, fDLru);
+  // One inlined copy per kind, so the access flags are constants in the walk's rights checks.
+  const st = k == REC_WRITE
+    ? walkAndFill(cpu, fCpu, fCtr, va, ACC_WRITE | ACC_USER, REC_WRITE, fPcid, fCr4, tick, false, latL1 + latL2, latBase, fL2Lru, fDLru)
+    : walkAndFill(cpu, fCpu, fCtr, va, ACC_USER, REC_READ, fPcid, fCr4, tick, false, latL1 + latL2, latBase, fL2Lru, fDLru);
   if (st == XLAT_OK) fAccesses += <u64>1 << (<u64>k * PACK);
   return st;
 }
