@@ -29,3 +29,6 @@
 /** Trace batch buffer: default and largest capacity in records (16 B each). */
 @inline export const DEFAULT_TRACE_RECORDS: u32 = 65536;
 @inline export const MAX_TRACE_RECORDS: u32 = 1 << 22;
+/** Records whose PTE the replay loop reads ahead in a run of walks (replay/loop.ts touchAhead):
+ * enough loads in flight at once to cover a cache miss (16 and 32 measured alike, 8 less well). */
+@inline export const REPLAY_LOOKAHEAD: u32 = 16;

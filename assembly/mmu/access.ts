@@ -23,13 +23,13 @@ import { X86_PF_PROT, X86_PF_PK, XLAT_OK, XLAT_PF } from "../arch/x86/fault";
 import { cpuPtr } from "../arch/x86/cpu";
 import { count, countAt, countN, counterBlock, Counter, KIND_COUNTERS } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
-import { walk, isCanonical } from "./walk";
+import { walk, translate, isCanonical } from "./walk";
 import {
   nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, lastArray, cpuFlushAddress,
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
 } from "./tlb";
 import {
-  arrayTouch, E_PFN, E_FLAGS, TLBF_GLOBAL, TLBF_WRITE, TLBF_USER, TLBF_NX, TLBF_DIRTY, TLBF_PKEY_SHIFT,
+  arrayTouch, arrayFillAbsentLru, E_PFN, E_FLAGS, TLBF_GLOBAL, TLBF_WRITE, TLBF_USER, TLBF_NX, TLBF_DIRTY, TLBF_PKEY_SHIFT,
   TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
 } from "./tlbarray";
 
@@ -104,7 +104,7 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
   countAt(ctr, <u32>Counter.ACCESS_LOAD + kind);
   let cycles = lat(LAT_BASE_ACCESS);
   if (!isCanonical(va, cr4)) {
-    const st = walk(cpu, va, acc, false, 0);       // the #GP result, counted there
+    const st = translate(cpu, va, acc);            // the #GP result, counted there
     cycles += lat(LAT_FAULT);
     countN(ctr, Counter.CYCLES, cycles);
     countN(ctr, Counter.CYCLES_TRANSLATION, lat(LAT_FAULT));
@@ -163,7 +163,7 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
     }
   }
 
-  return walkAndFill(cpu, c, ctr, va, acc, kind, pcid, cr4, tick, rewalk, translation, cycles);
+  return walkAndFill(cpu, c, ctr, va, acc, kind, pcid, cr4, tick, rewalk, translation, cycles, 0, 0);
 }
 
 /**
@@ -172,9 +172,13 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
  * (`translation` so far plus the walk's; `cycles` the access's own).
  * Called with CPU_TICK holding `tick`. `rewalk`: a clean entry for the address exists (a write
  * through it) and is replaced rather than duplicated.
+ * `lruL2`, `lruL1`: when both are nonzero, the role's only arrays (second level, and L1 of the
+ * access's kind), each holding 4 KiB pages only with true LRU, as the replay loop's fast path
+ * finds them; a 4 KiB translation is then filled into them directly, which is what roleFill
+ * would do, without its search. Inline, so each caller's constant arguments fold.
  */
-export function walkAndFill(cpu: u32, c: usize, ctr: usize, va: u64, acc: u32, kind: u32, pcid: u32, cr4: u64,
-  tick: u64, rewalk: bool, translation: u64, cycles: u64): u32 {
+@inline export function walkAndFill(cpu: u32, c: usize, ctr: usize, va: u64, acc: u32, kind: u32, pcid: u32, cr4: u64,
+  tick: u64, rewalk: bool, translation: u64, cycles: u64, lruL2: usize, lruL1: usize): u32 {
   const kindRun: u32 = <u32>Counter.DTLB_LOAD_STLB_HIT + kind * KIND_COUNTERS;
   countAt(ctr, kindRun + K_WALK);
   const st = walk(cpu, va, acc, true, pcid);
@@ -195,10 +199,16 @@ export function walkAndFill(cpu: u32, c: usize, ctr: usize, va: u64, acc: u32, k
     if ((rights & RIGHT_DIRTY) != 0) flags |= TLBF_DIRTY;
     if ((rights & RIGHT_GLOBAL) != 0 && (cr4 & CR4_PGE) != 0) flags |= TLBF_GLOBAL;
     const base = (load<u64>(res + RES_PADDR) & ~((<u64>1 << shift) - 1)) >> 12;
-    const l1First: u32 = kind == KIND_FETCH ? 0 : nItlb;
-    const l1Count: u32 = kind == KIND_FETCH ? nItlb : nDtlb;
-    if (roleFill(c, nItlb + nDtlb, nStlb, va, size, base, pcid, flags, tick, !rewalk)) count(ctr, Counter.TLB_FILL);
-    if (roleFill(c, l1First, l1Count, va, size, base, pcid, flags, tick, !rewalk)) count(ctr, Counter.TLB_FILL);
+    if (lruL2 != 0 && lruL1 != 0 && size == 0 && !rewalk) {
+      arrayFillAbsentLru(lruL2, va >> 12, base, pcid, flags, tick);
+      arrayFillAbsentLru(lruL1, va >> 12, base, pcid, flags, tick);
+      countN(ctr, Counter.TLB_FILL, 2);
+    } else {
+      const l1First: u32 = kind == KIND_FETCH ? 0 : nItlb;
+      const l1Count: u32 = kind == KIND_FETCH ? nItlb : nDtlb;
+      if (roleFill(c, nItlb + nDtlb, nStlb, va, size, base, pcid, flags, tick, !rewalk)) count(ctr, Counter.TLB_FILL);
+      if (roleFill(c, l1First, l1Count, va, size, base, pcid, flags, tick, !rewalk)) count(ctr, Counter.TLB_FILL);
+    }
   } else {
     translation += lat(LAT_FAULT);
     // §4.10.4.1: a #PF invalidates the TLB entries for the address and the PSC entries that would

@@ -7,7 +7,7 @@
 
 import { PAGE_PRESENT, PAGE_PSE, PTE_ADDR_FIELD, PAGE_SHIFT, PAGE_SIZE, ENTRY_SHIFT, levelIndex, physMask } from "../arch/x86/pgtable";
 import { maxPhyAddr } from "../arch/x86/cpu";
-import { physRead, physWrite, physPtr, physBackFrame, physUnbackFrame, tablesOnly, BACK_OK, BACK_ALREADY } from "../phys/ram";
+import { physRead, physWrite, physPtr, physLoadEntry, physBackFrame, physUnbackFrame, tablesOnly, BACK_OK, BACK_ALREADY } from "../phys/ram";
 import { buddyAlloc, buddyFree, WMARK_NONE } from "../phys/buddy";
 import { fd, managedFrames, FD_FLAGS, FD_REFCOUNT, PG_table } from "../phys/frames";
 import { counterBlock } from "../stats/counters";
@@ -113,11 +113,18 @@ export function ptMap(root: u64, levels: u32, va: u64, level: u32, entry: u64, t
  * large page above maps it.
  */
 export function ptEntryAddress(root: u64, levels: u32, va: u64, level: u32): u64 {
-  const ctr = counterBlock(numCpus);
-  const addrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
+  return entryAddress(root, levels, va, level, physMask(maxPhyAddr) & PTE_ADDR_FIELD, counterBlock(numCpus));
+}
+
+/**
+ * ptEntryAddress's descent, inline for callers that look up many addresses (the replay loop's
+ * look-ahead): `addrMask` the frame-address mask for MAXPHYADDR; physical-memory edge cases
+ * are counted in `ctr`.
+ */
+@inline export function entryAddress(root: u64, levels: u32, va: u64, level: u32, addrMask: u64, ctr: usize): u64 {
   let table = root & addrMask;
   for (let l = levels; l > level; l--) {
-    const e = physRead(table + (levelIndex(va, l) << ENTRY_SHIFT), 8, ctr);
+    const e = physLoadEntry(table + (levelIndex(va, l) << ENTRY_SHIFT), ctr);
     if ((e & PAGE_PRESENT) == 0 || (l <= 3 && (e & PAGE_PSE) != 0)) return 0;
     table = e & addrMask;
   }

@@ -65,8 +65,11 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
 /**
  * The walk itself. With `usePsc`, start below the deepest paging-structure-cache hit for `pcid`
  * and, after a successful walk, cache the non-leaf entries it read (§4.10.3.1).
+ * Inline: it is compiled into its three callers (translate, tlbTranslate's miss path and the
+ * replay loop's), so constant arguments fold — the replay loop passes the access flags as
+ * constants, which reduces the rights checks to a few bit tests. Still the one walker.
  */
-export function walk(cpu: u32, va: u64, acc: u32, usePscArg: bool, pcid: u32): u32 {
+@inline export function walk(cpu: u32, va: u64, acc: u32, usePscArg: bool, pcid: u32): u32 {
   const usePsc = usePscArg && pscConfigured;
   const c = cpuPtr(cpu);
   const res = c + CPU_RESULT;
@@ -121,21 +124,22 @@ export function walk(cpu: u32, va: u64, acc: u32, usePscArg: bool, pcid: u32): u
       }
       if (!probe && level == levels) count(ctr, Counter.PSC_MISS);
     }
-    let n: u32 = 0;
-    let folded: u64 = startFolded;            // AND of R/W and U/S over the levels
-    let nx: u64 = startNx;                    // OR of XD over the levels
-    let allA: u64 = PAGE_ACCESSED;            // AND of A: when set, a read needs no A/D write
+    // Loop-carried state is kept to table, level and one folded word (fewer values for V8 to
+    // keep in registers across each level): `folds` is the AND over the entries read of
+    // (entry XOR XD), so its R/W, U/S and A bits are the AND of theirs and its XD bit is set
+    // while no entry had XD set. The entries read so far follow from the levels walked.
+    const topLevel = level;
+    let folds: u64 = startFolded | PAGE_ACCESSED | (startNx ^ PAGE_NX);
     let entry: u64 = 0;
     let stop = STOP_LEAF;
     while (true) {
       const epa = table + (levelIndex(va, level) << ENTRY_SHIFT);
       entry = physLoadEntry(epa, ctr);
-      const w = walkRec + <usize>n * WALK_ENTRY_SIZE;
+      const w = walkRec + <usize>(topLevel - level) * WALK_ENTRY_SIZE;
       store<u32>(w + WALK_LEVEL, level);
       store<u64>(w + WALK_PA, epa);
       store<u64>(w + WALK_BEFORE, entry);
       store<u64>(w + WALK_AFTER, entry);
-      n++;
       if ((entry & PAGE_PRESENT) == 0) { stop = STOP_NOT_PRESENT; break; }
       let rsvd = entry & rsvdBase;
       const large = (entry & PAGE_PSE) != 0;
@@ -146,13 +150,15 @@ export function walk(cpu: u32, va: u64, acc: u32, usePscArg: bool, pcid: u32): u
         if (level == 3 && (features & FEAT_PAGE1GB) == 0) rsvd |= PAGE_PSE;
       }
       if (rsvd != 0) { stop = STOP_RESERVED; break; }
-      folded &= entry;
-      nx |= entry;
-      allA &= entry;
+      folds &= entry ^ PAGE_NX;
       if (level == 1 || large) break;
       table = entry & addrMask;
       level--;
     }
+    const n: u32 = topLevel - level + 1;       // entries read
+    const folded = folds;                       // R/W, U/S: AND over the levels
+    const nx: u64 = ~folds & PAGE_NX;           // XD: OR over the levels
+    const allA = folds & PAGE_ACCESSED;         // A: AND over the levels (set: a read needs no A/D write)
     store<u32>(res + RES_LEVELS, n);
     store<u32>(res + RES_STOP_LEVEL, level);
     if (!probe) countN(ctr, Counter.WALK_MEM_REF, n);

@@ -198,10 +198,13 @@ export function physWrite(pa: u64, size: u32, v: u64, ctr: usize): void {
   for (let i: u32 = 0; i < size; i++) physWriteByte(pa + i, pa + i < pa, <u8>(v >> (i << 3)), ctr);
 }
 
-/** Read a paging-structure entry (8-byte aligned by construction). */
+/**
+ * Read a paging-structure entry (8-byte aligned by construction). Only full mode inside RAM is
+ * inline (the walker's level loop): tables-only lookups and the edge cases go through physRead,
+ * which gives the same answer, so the hash probe's code and values stay out of that loop.
+ */
 @inline export function physLoadEntry(pa: u64, ctr: usize): u64 {
-  const p = physPtr(pa, 8);
-  return p != 0 ? load<u64>(p) : physRead(pa, 8, ctr);
+  return !tablesOnly && pa < ramBytes - 7 && ramBytes >= 8 ? load<u64>(ramBase + <usize>pa) : physRead(pa, 8, ctr);
 }
 
 /**

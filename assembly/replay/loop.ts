@@ -26,11 +26,12 @@
 // accesses: the memo is dropped whenever the full path runs). Anything else — a miss in both, a
 // clean entry on a write, a supervisor access, PKE on, a straddle — takes the full path
 // (access.ts), which is the reference: the fast path may only ever decline, never decide
-// differently, and it counts exactly what the full path would.
+// differently, and it counts exactly what the full path would. In a run of walks it also reads
+// the PTEs of the records ahead (touchAhead), for the host's memory-level parallelism only.
 
 import { CPU_CR3, CPU_CR4, CPU_TICK } from "../abi/layout";
-import { CR4_PCIDE, CR4_PKE, CR3_PCID_MASK } from "../arch/x86/regs";
-import { cpuPtr, numCpus } from "../arch/x86/cpu";
+import { CR4_PCIDE, CR4_PKE, CR4_LA57, CR3_PCID_MASK } from "../arch/x86/regs";
+import { cpuPtr, numCpus, maxPhyAddr } from "../arch/x86/cpu";
 import { XLAT_OK } from "../arch/x86/fault";
 import { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT } from "../mmu/rights";
 import { tlbTranslate, walkAndFill } from "../mmu/access";
@@ -40,7 +41,11 @@ import {
   E_PFN, E_FLAGS, TLBF_USER, TLBF_WRITE, TLBF_DIRTY, TLBF_NX,
   TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
 } from "../mmu/tlbarray";
+import { physLoadEntry, tablesOnly } from "../phys/ram";
+import { entryAddress } from "../mmu/ptmap";
+import { physMask, PTE_ADDR_FIELD } from "../arch/x86/pgtable";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
+import { REPLAY_LOOKAHEAD } from "../tunables";
 
 @inline export const RECORD_SIZE: usize = 16;
 @inline export const REC_READ: u32 = 0;
@@ -132,6 +137,8 @@ let fCpu: usize = 0;        // CPU record
 let fD: usize = 0;          // first L1 data array (0: none usable)
 let fI: usize = 0;          // first L1 instruction array
 let fL2: usize = 0;         // first second-level array, when the fast path may use it (0: never)
+let fL2Lru: usize = 0;      // fL2 and fD when both use true LRU (fastMiss fills them directly), else 0
+let fDLru: usize = 0;
 let fCr4: u64 = 0;
 let fCtr: usize = 0;
 let fFault: u32 = XLAT_OK;  // a walk the fast path started faulted at the record it returned
@@ -223,10 +230,47 @@ function fastFetch(i: u32, cpu: u32): u32 {
   return 1;
 }
 
+// Look-ahead of the miss path (see touchAhead): records before touchedTo have had their
+// last-level entry read; lastMiss is the previous record that walked. Both reset by fastRun.
+let touchedTo: u32 = 0;
+let lastMiss: u32 = 0xffff_fffe;
+let fEnd: u32 = 0;          // fastRun's end: the look-ahead reads no record at or beyond it
+/** Sum of the entries touchAhead read: stored so that the reads are not optimised away. */
+let touchSink: u64 = 0;
+
+/**
+ * Read the last-level paging-structure entry (the PTE, for 4 KiB pages) of records [from,
+ * from + REPLAY_LOOKAHEAD) under the current CR3, and nothing else: no checks, no A/D, no
+ * counts (edge cases of the physical layer go to the scratch block, as a probe's do). The model
+ * sees nothing of it; its purpose is the host's memory-level parallelism. A trace that walks
+ * on every access (random pages over gigabytes) spends most of its time waiting for the PTE
+ * load, which misses the host's caches; a native build's out-of-order core overlaps that wait
+ * with the next accesses' walks, but the Wasm miss path is too long for the next walk to enter
+ * the instruction window while the load is outstanding. Issuing the next records' PTE loads
+ * here, in one short loop, puts them in flight together; their walks then find the lines in
+ * the cache. The descent is ptEntryAddress's (mmu/ptmap.ts), not a second walker.
+ */
+function touchAhead(from: u32): void {
+  if (tablesOnly) return;   // entries there are found through a hash: no single load to start
+  const root = load<u64>(fCpu + CPU_CR3);
+  const levels: u32 = (fCr4 & CR4_LA57) != 0 ? 5 : 4;
+  const addrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
+  const scratch = counterBlock(numCpus + 1);
+  const to = min(from + REPLAY_LOOKAHEAD, fEnd);
+  let sink: u64 = 0;
+  for (let j = from; j < to; j++) {
+    const pa = entryAddress(root, levels, load<u64>(traceBase + (<usize>j << 4)), 1, addrMask, scratch);
+    if (pa != 0) sink += physLoadEntry(pa, scratch);
+  }
+  touchedTo = to;
+  touchSink = sink;
+}
+
 /**
  * fastRun's miss of every array for record `i` (a user read or write within one page): walk and
- * fill (the same miss path as access.ts), advancing fTick. @returns the walk's status (counted
- * when XLAT_OK)
+ * fill (the same miss path as access.ts), advancing fTick. When the previous record walked too
+ * and no look-ahead covers `i`, first touch the PTEs of `i` and the records after it
+ * (touchAhead). @returns the walk's status (counted when XLAT_OK)
  */
 function fastMiss(i: u32, cpu: u32): u32 {
   const r = traceBase + (<usize>i << 4);
@@ -238,8 +282,14 @@ function fastMiss(i: u32, cpu: u32): u32 {
   const latL1 = <u64>load<u32>(latencyBase + LAT_L1_HIT);
   const latL2 = <u64>load<u32>(latencyBase + LAT_STLB_HIT);
   const latBase = <u64>load<u32>(latencyBase + LAT_BASE_ACCESS);
-  const st = walkAndFill(cpu, fCpu, fCtr, va, k == REC_WRITE ? ACC_WRITE | ACC_USER : ACC_USER, k, fPcid, fCr4, tick,
-    false, latL1 + latL2, latBase);
+  // Only in a run of walks (random pages over a large footprint): on traces whose walks are
+  // rare (hot set, sequential) the records after a walk mostly hit, and reading ahead would cost.
+  if (i >= touchedTo && i == lastMiss + 1) touchAhead(i);
+  lastMiss = i;
+  // One inlined copy per kind, so the access flags are constants in the walk's rights checks.
+  const st = k == REC_WRITE
+    ? walkAndFill(cpu, fCpu, fCtr, va, ACC_WRITE | ACC_USER, REC_WRITE, fPcid, fCr4, tick, false, latL1 + latL2, latBase, fL2Lru, fDLru)
+    : walkAndFill(cpu, fCpu, fCtr, va, ACC_USER, REC_READ, fPcid, fCr4, tick, false, latL1 + latL2, latBase, fL2Lru, fDLru);
   if (st == XLAT_OK) fAccesses += <u64>1 << (<u64>k * PACK);
   return st;
 }
@@ -257,6 +307,7 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
   const dL1 = fD, l2 = fL2, pcid = fPcid;
   const lruD = dL1 != 0 && load<u32>(dL1 + D_POLICY) == POLICY_LRU;
   fMemoVpnI = 0xffff_ffff_ffff_ffff; fMemoI = 0;
+  touchedTo = 0; lastMiss = 0xffff_fffe; fEnd = end;
   let tick = fTick;
   let accesses: u64 = 0, l1Hits: u64 = 0, l2Hits: u64 = 0;
   let memoVpnD: u64 = 0xffff_ffff_ffff_ffff, memoD: usize = 0;
@@ -359,6 +410,9 @@ export function replay(start: u32, end: u32): u32 {
       fI = fastArray(c, 0, nItlb);
       const l2 = fastArray(c, nItlb + nDtlb, nStlb);
       fL2 = nDtlb == 1 && nStlb == 1 && fD != 0 && l2 != 0 && load<u32>(fD + D_SIZES) == 1 && load<u32>(l2 + D_SIZES) == 1 ? l2 : 0;
+      const lru = fL2 != 0 && load<u32>(fL2 + D_POLICY) == POLICY_LRU && load<u32>(fD + D_POLICY) == POLICY_LRU;
+      fL2Lru = lru ? fL2 : 0;
+      fDLru = lru ? fD : 0;
     }
     if (fastOk) {
       fFault = XLAT_OK;

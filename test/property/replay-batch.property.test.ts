@@ -79,3 +79,25 @@ describe("property: one batch counts what one record per call counts", () => {
     );
   });
 });
+
+describe("the miss path's look-ahead is invisible", () => {
+  // 4,000 pages in a seeded random order (more than the second-level TLB's 1,536 entries), user
+  // reads, twice: the first pass demand-maps, the second walks on most records, so the replay
+  // loop reads the PTEs of the records ahead (replay/loop.ts touchAhead). One record per call
+  // never reads ahead.
+  it("a run of walks counts in one batch what it counts one record per call", async () => {
+    const pages = Array.from({ length: 4000 }, (_, i) => i);
+    let x = SEED;
+    for (let i = pages.length - 1; i > 0; i--) {
+      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      const j = x % (i + 1);
+      [pages[i], pages[j]] = [pages[j], pages[i]];
+    }
+    const pass = pages.map((p) => ({ va: BASE + BigInt(p) * 0x1000n + 8n, size: 8, kind: REC_KIND.read | REC_USER, cpu: 0 }));
+    const recs = [...pass, ...pass];
+    const a = await replay(recs, false);
+    const b = await replay(recs, true);
+    expect(a).toEqual(b);
+    expect(Number(a.counters[0]["dtlb_load_misses.walk_completed"])).toBeGreaterThan(pages.length + 2000);
+  });
+});
