@@ -520,7 +520,7 @@ export function sysMlock(os: Linux, task: Task, addr: Addr, length: Addr, onFaul
 }
 
 /** munlock(addr, len). */
-export function sysMunlock(os: Linux, task: Task, addr: Addr, length: Addr): 0 | Errno {
+export function sysMunlock(_os: Linux, task: Task, addr: Addr, length: Addr): 0 | Errno {
   const mm = task.mm;
   if (mm === null) return fail("ESRCH", "the process has exited");
   if (!validLength(addr) || !validLength(length)) return fail("EINVAL", "munlock: arguments must be non-negative integers");
@@ -530,7 +530,6 @@ export function sysMunlock(os: Linux, task: Task, addr: Addr, length: Addr): 0 |
   if (end === start) return 0;
   if (!covered(mm, start, end)) return fail("ENOMEM", `munlock: 0x${start.toString(16)}-0x${end.toString(16)} is not fully mapped`);
   modifyFlags(mm, start, end, (f) => f & ~(VM_LOCKED | VM_LOCKONFAULT));
-  void os;
   return 0;
 }
 
@@ -597,7 +596,7 @@ export function sysMadvise(os: Linux, task: Task, addr: Addr, length: Addr, advi
     case MADV_FREE:
       for (const v of vmas) {
         if (v.backing !== null) continue; // madvise_free only acts on private anonymous pages
-        lazyFree(os, mm, v, Math.max(start, v.start), Math.min(end, v.end));
+        lazyFree(os, mm, Math.max(start, v.start), Math.min(end, v.end));
       }
       break;
     case MADV_WILLNEED:
@@ -619,7 +618,7 @@ export function sysMadvise(os: Linux, task: Task, addr: Addr, length: Addr, advi
 }
 
 /** madvise_free_pte_range: exclusive anonymous pages become clean and lazily freeable (PG_swapbacked cleared). */
-function lazyFree(os: Linux, mm: Mm, v: Vma, start: number, end: number): void {
+function lazyFree(os: Linux, mm: Mm, start: number, end: number): void {
   let n = 0;
   mm.forEachPte(start, end, (_va, pte) => {
     if (!pteMapsFrame(pte) || (pte & _PAGE_SPECIAL) !== 0n) return;
@@ -630,7 +629,6 @@ function lazyFree(os: Linux, mm: Mm, v: Vma, start: number, end: number): void {
     return pte & ~(_PAGE_DIRTY | _PAGE_ACCESSED);
   });
   if (n > 0) os.flushRange(mm, start, (end - start) / PAGE);
-  void v;
 }
 
 /**
@@ -673,4 +671,3 @@ export function sysMsync(os: Linux, task: Task, addr: Addr, length: Addr, flags:
   return 0;
 }
 
-export { VM_MAYSHARE, VM_SHARED, VM_MAYREAD, VM_MAYEXEC };

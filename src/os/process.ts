@@ -11,14 +11,14 @@
 import type { Linux } from "./linux.js";
 import type { Mm } from "./mm.js";
 import { PTE_LO } from "./mm.js";
-import { Vma, PAGE_SIZE, VM_MAY_ALL } from "./vma.js";
+import { Vma, PAGE_SIZE, VM_MAY_ALL, PROT_READ, PROT_WRITE, PROT_EXEC } from "./vma.js";
 import {
   VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_ACCOUNT, VM_DONTCOPY, VM_WIPEONFORK, VM_LOCKED, VM_LOCKONFAULT,
-  VM_IO, VM_PFNMAP, VM_DONTEXPAND, VM_DONTDUMP, VM_MAYSHARE,
+  VM_IO, VM_PFNMAP, VM_DONTEXPAND, VM_DONTDUMP, VM_MAYREAD,
 } from "./proc/vmflags.js";
 import {
   sysMmap, sysMunmap, sysMprotect, sysBrk, sysMremap, sysMlock, sysMunlock, sysMlockall, sysMunlockall, sysMadvise, sysMsync,
-  exitMmap, type Addr, type MmapFile, DEFAULT_MAP_WINDOW,
+  exitMmap, type Addr, type MmapFile, DEFAULT_MAP_WINDOW, MAP_FIXED, MAP_PRIVATE, MAP_ANONYMOUS,
 } from "./mmap.js";
 import { isCowMapping } from "./fault.js";
 import { Errno, fail } from "./errno.js";
@@ -156,9 +156,9 @@ export class Task {
     mm.mmapBase = STACK_TOP - gap - rnd(2 ** 28);
     const base = image.pie === false ? ELF_EXEC_BASE : ELF_ET_DYN_BASE + rnd(2 ** 28 / 8);
     const fileRef: MmapFile = { file, writable: false };
-    const F = 0x12; // MAP_FIXED | MAP_PRIVATE
-    const t = this.mmapChecked(base, text, 0x5, F, fileRef, 0);
-    this.mmapChecked(t + text, data, 0x3, F, fileRef, text);
+    const F = MAP_FIXED | MAP_PRIVATE;
+    const t = this.mmapChecked(base, text, PROT_READ | PROT_EXEC, F, fileRef, 0);
+    this.mmapChecked(t + text, data, PROT_READ | PROT_WRITE, F, fileRef, text);
     mm.startCode = base;
     mm.endCode = base + text;
     mm.startData = base + text;
@@ -166,7 +166,7 @@ export class Task {
     let end = base + text + data;
     if (bss > 0) {
       const bssEnd = pageUp(end + bss);
-      this.mmapChecked(end, bssEnd - end, 0x3, F | 0x20, null, 0);
+      this.mmapChecked(end, bssEnd - end, PROT_READ | PROT_WRITE, F | MAP_ANONYMOUS, null, 0);
       end = bssEnd;
     }
     // The heap starts after bss (randomize_va_space 2 moves it up by up to 32 MiB).
@@ -177,8 +177,8 @@ export class Task {
       const v = new Vma(s, s + n * PAGE, flags, 0, null, name);
       mm.vmas.insert(v);
     };
-    special(vdsoBase, 4, VM_READ | 0x10 | VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP, "[vvar]");
-    special(vdsoBase + 4 * PAGE, 2, VM_READ | 0x10 | VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP, "[vvar_vclock]");
+    special(vdsoBase, 4, VM_READ | VM_MAYREAD | VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP, "[vvar]");
+    special(vdsoBase + 4 * PAGE, 2, VM_READ | VM_MAYREAD | VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP, "[vvar_vclock]");
     special(vdsoBase + 6 * PAGE, 2, VM_READ | VM_EXEC | VM_MAY_ALL | VM_DONTEXPAND, "[vdso]");
     mm.mmapBase = vdsoBase;
     // setup_arg_pages: the stack VMA covers the argument page plus 128 KiB of room below it.
@@ -271,12 +271,11 @@ export class Task {
   private releaseMm(): void {
     const mm = this.mm;
     if (mm === null) return;
-    const wasOn = this.onCpu;
     this.os.descheduleExiting(this);
     exitMmap(this.os, mm);
     this.os.kernel.pgdFree(mm.pgd);
     this.mm = null;
-    this.onCpu = wasOn && this.alive && false;
+    this.onCpu = false;
   }
 
   // ---- guest memory access through the MMU -----------------------------------------------------
@@ -299,7 +298,7 @@ export class Task {
 
   private access(vaddr: Addr, len: number, kind: AccessKind, src: Uint8Array | null): GuestAccess {
     if (!Number.isInteger(len) || len < 0) throw new WasmmuError("INVALID_ARGUMENT", `length must be a non-negative integer, got ${len}`);
-    const mm = this.liveMm();
+    this.liveMm();
     const os = this.os;
     if (os.current(this.cpu) !== this) os.switchTo(this, this.cpu);
     const cpu = os.machine.cpu(this.cpu);
@@ -313,7 +312,8 @@ export class Task {
         const ex = t.exception;
         if (ex.vector !== "PF") {
           const info = sigInfo(SIGSEGV, 128, 0); // #GP on a non-canonical address: SIGSEGV, SI_KERNEL
-          return this.deliver(info) ? { ok: false, signal: info } : { ok: false, signal: info };
+          this.deliver(info);
+          return { ok: false, signal: info };
         }
         const r = os.fault(this, Number(va & ~0xfffn), { write: ex.bits.write, fetch: ex.bits.instructionFetch, protection: ex.bits.present, pkey: ex.bits.protectionKey });
         if (r.kind !== "mapped") {
@@ -333,7 +333,6 @@ export class Task {
       done += chunk;
       va = BigInt.asUintN(64, va + BigInt(chunk));
     }
-    void mm;
     return { ok: true, bytes: src ?? out };
   }
 
@@ -399,7 +398,7 @@ export class Task {
     return sysMsync(this.os, this, addr, length, flags);
   }
 
-  /** munmap the whole address space's shared mappings' dirty pages? No: see msync. */
+  /** Number of VMAs (map_count). */
   get vmaCount(): number {
     return this.mm?.vmas.count ?? 0;
   }
@@ -417,4 +416,3 @@ function programBytes(size: number): Uint8Array {
   return b;
 }
 
-export { VM_MAYSHARE, VM_EXEC };

@@ -12,7 +12,7 @@ import type { Task } from "./process.js";
 import type { Mm } from "./mm.js";
 import type { Vma } from "./vma.js";
 import { _PAGE_SPECIAL, _PAGE_DIRTY, _PAGE_ACCESSED, ptePfn, pteMapsFrame } from "./mm.js";
-import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_LOCKED, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_ACCOUNT } from "./proc/vmflags.js";
+import { VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_LOCKED, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_ACCOUNT } from "./proc/vmflags.js";
 
 const VM_STACK_FLAGS = VM_GROWSDOWN;
 import { formatMaps, type MapsEntry } from "./proc/maps.js";
@@ -338,4 +338,3 @@ export class ProcFs {
   }
 }
 
-export { VM_READ, VM_GROWSDOWN };

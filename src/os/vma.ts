@@ -11,7 +11,7 @@
  * is exact in a double, so 57-bit (5-level) user addresses need no bigint on the hot path.
  */
 import {
-  VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYREAD, VM_MAYWRITE, VM_MAYEXEC, VM_MAYSHARE,
+  VM_READ, VM_WRITE, VM_EXEC, VM_MAYREAD, VM_MAYWRITE, VM_MAYEXEC,
   VM_IO, VM_DONTEXPAND, VM_PFNMAP, VM_MIXEDMAP, VM_SOFTDIRTY, VM_GROWSDOWN,
 } from "./proc/vmflags.js";
 import type { Backing } from "./pagecache.js";
@@ -87,7 +87,6 @@ export function protToVmFlags(prot: number): number {
 
 /** VM_MAY* bits every user mapping starts with (mm->def_flags aside): VM_MAYREAD|VM_MAYWRITE|VM_MAYEXEC. */
 export const VM_MAY_ALL = VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
-export { VM_SHARED, VM_MAYSHARE };
 
 /** The rights/identity part of the flags that must be equal for a merge (VM_SOFTDIRTY is ignored, as in is_mergeable_vma). */
 const MERGE_IGNORED = VM_SOFTDIRTY;
