@@ -32,7 +32,8 @@ function pagesGenerator(pages) {
   return () => BASE + (rnd() % pages) * 4096 + (rnd() & 0xff8);
 }
 
-async function writeLackey(path, n, next = hotGenerator()) {
+/** The hot-set trace (or another generator's) as `n` records of Lackey text. Also used by sweep.bench.mjs. */
+export async function writeLackey(path, n, next = hotGenerator()) {
   const out = createWriteStream(path, { highWaterMark: 1 << 20 });
   let buf = "";
   for (let i = 0; i < n; i++) {

@@ -6,11 +6,11 @@
 //   node bench/sweep.bench.mjs [trace…]   (default: the bundled qsort trace and a generated
 //                                          2^22-record hot-set Lackey trace, gzip and xz)
 import { execFileSync, spawnSync } from "node:child_process";
-import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
-import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeLackey } from "./e2e.bench.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const REPS = 3;
@@ -21,21 +21,6 @@ const VARIANTS = [
   ["shared-read, 2 workers", ["--mode", "shared-read", "--jobs", "2"]],
   ["shared-read, in-process", ["--mode", "shared-read", "--in-process"]],
 ];
-
-/** The hot-set trace of e2e.bench.mjs, n records of Lackey text. */
-async function writeLackey(path, n) {
-  let seed = 0x2545f491;
-  const rnd = () => { seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0; return seed; };
-  const next = () => { const r = rnd(); const page = r % 10 === 0 ? 32 + (rnd() % 999968) : rnd() % 32; return 0x1_0000_0000 + page * 4096 + (rnd() & 0xff8); };
-  const out = createWriteStream(path, { highWaterMark: 1 << 20 });
-  let buf = "";
-  for (let i = 0; i < n; i++) {
-    buf += ` L ${next().toString(16)},8\n`;
-    if (buf.length > 1 << 20) { if (!out.write(buf)) await once(out, "drain"); buf = ""; }
-  }
-  out.end(buf);
-  await once(out, "finish");
-}
 
 function sweep(trace, args) {
   const base = trace.includes("qsort") ? [] : ["--cpu", "custom", "--set", "stlb[0].sizes=4K", "--ram", "4000MiB"];
