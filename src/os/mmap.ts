@@ -504,32 +504,35 @@ function moveVma(os: Linux, mm: Mm, old: number, oldLen: number, newLen: number,
   return BigInt(dst);
 }
 
-/** mlock(addr, len) / mlock2 with MLOCK_ONFAULT. */
-export function sysMlock(os: Linux, task: Task, addr: Addr, length: Addr, onFault = false): 0 | Errno {
+/**
+ * The page range mlock/munlock act on (do_mlock: start rounded down, length rounded up), or an
+ * Errno: ESRCH, EINVAL for a bad argument, ENOMEM when part of it is not mapped; null when empty.
+ */
+function lockRange(task: Task, addr: Addr, length: Addr, call: string): { mm: Mm; start: number; end: number } | Errno | null {
   const mm = task.mm;
   if (mm === null) return fail("ESRCH", "the process has exited");
-  if (!validLength(addr) || !validLength(length)) return fail("EINVAL", "mlock: arguments must be non-negative integers");
+  if (!validLength(addr) || !validLength(length)) return fail("EINVAL", `${call}: arguments must be non-negative integers`);
   const a = num(addr);
   const start = a - (a % PAGE);
   const end = pageAlign(a + num(length));
-  if (end === start) return 0;
-  if (!covered(mm, start, end)) return fail("ENOMEM", `mlock: 0x${start.toString(16)}-0x${end.toString(16)} is not fully mapped`);
-  modifyFlags(mm, start, end, (f) => f | VM_LOCKED | (onFault ? VM_LOCKONFAULT : 0));
-  if (!onFault) return populate(os, task, start, end) ?? 0;
-  return 0;
+  if (end === start) return null;
+  if (!covered(mm, start, end)) return fail("ENOMEM", `${call}: 0x${start.toString(16)}-0x${end.toString(16)} is not fully mapped`);
+  return { mm, start, end };
+}
+
+/** mlock(addr, len) / mlock2 with MLOCK_ONFAULT. */
+export function sysMlock(os: Linux, task: Task, addr: Addr, length: Addr, onFault = false): 0 | Errno {
+  const r = lockRange(task, addr, length, "mlock");
+  if (r === null || r instanceof Errno) return r ?? 0;
+  modifyFlags(r.mm, r.start, r.end, (f) => f | VM_LOCKED | (onFault ? VM_LOCKONFAULT : 0));
+  return onFault ? 0 : populate(os, task, r.start, r.end) ?? 0;
 }
 
 /** munlock(addr, len). */
 export function sysMunlock(_os: Linux, task: Task, addr: Addr, length: Addr): 0 | Errno {
-  const mm = task.mm;
-  if (mm === null) return fail("ESRCH", "the process has exited");
-  if (!validLength(addr) || !validLength(length)) return fail("EINVAL", "munlock: arguments must be non-negative integers");
-  const a = num(addr);
-  const start = a - (a % PAGE);
-  const end = pageAlign(a + num(length));
-  if (end === start) return 0;
-  if (!covered(mm, start, end)) return fail("ENOMEM", `munlock: 0x${start.toString(16)}-0x${end.toString(16)} is not fully mapped`);
-  modifyFlags(mm, start, end, (f) => f & ~(VM_LOCKED | VM_LOCKONFAULT));
+  const r = lockRange(task, addr, length, "munlock");
+  if (r === null || r instanceof Errno) return r ?? 0;
+  modifyFlags(r.mm, r.start, r.end, (f) => f & ~(VM_LOCKED | VM_LOCKONFAULT));
   return 0;
 }
 
