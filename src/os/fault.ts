@@ -84,12 +84,22 @@ function expandStack(mm: Mm, vma: Vma, va: number): boolean {
   return true;
 }
 
-/** The PTE bits Linux's vm_get_page_prot gives a VMA (write granted separately). */
+/**
+ * The PTE bits Linux's vm_get_page_prot gives a VMA (write granted separately), as the low
+ * word's flags: P|U|A, or PROTNONE|A for a VMA with no rights.
+ */
+export function protLow(vma: Vma): number {
+  return (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0 ? PTE_LO.PROTNONE | PTE_LO.ACCESSED : PTE_LO.PRESENT | PTE_LO.USER | PTE_LO.ACCESSED;
+}
+
+/** The high word of vm_get_page_prot: NX for an accessible, non-executable VMA when EFER.NXE is on. */
+export function protHigh(os: Linux, vma: Vma): number {
+  return (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0 && (vma.flags & VM_EXEC) === 0 && os.nx ? PTE_HI_NX : 0;
+}
+
+/** vm_get_page_prot as one 64-bit value (protLow and protHigh together). */
 export function protBits(os: Linux, vma: Vma): bigint {
-  if ((vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0) return _PAGE_PROTNONE | _PAGE_ACCESSED;
-  let b = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
-  if ((vma.flags & VM_EXEC) === 0 && os.nx) b |= _PAGE_NX;
-  return b;
+  return BigInt(protLow(vma)) | (protHigh(os, vma) !== 0 ? _PAGE_NX : 0n);
 }
 
 /** handle_mm_fault for a page-aligned `va` inside `vma`, after the rights check. */
@@ -114,9 +124,8 @@ const OOM: FaultResult = { kind: "oom" };
  * path of the model: PTE bits are built as numbers, no BigInt, no allocation.)
  */
 function doAnonymousPage(os: Linux, mm: Mm, vma: Vma, va: number, write: boolean): FaultResult {
-  const accessible = (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0;
-  const low = accessible ? PTE_LO.PRESENT | PTE_LO.USER | PTE_LO.ACCESSED : PTE_LO.PROTNONE | PTE_LO.ACCESSED;
-  const high = accessible && (vma.flags & VM_EXEC) === 0 && os.nx ? PTE_HI_NX : 0;
+  const low = protLow(vma);
+  const high = protHigh(os, vma);
   if (!write) {
     mm.setPteFrame(va, os.zeroPfn, low | PTE_LO.SPECIAL, high);
     return MAPPED_MINOR;

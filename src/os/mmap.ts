@@ -15,7 +15,7 @@ import {
   VM_NORESERVE, VM_DONTCOPY, VM_DONTDUMP, VM_WIPEONFORK, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SEQ_READ, VM_RAND_READ, VM_LOCKONFAULT,
 } from "./proc/vmflags.js";
 import { Errno, fail } from "./errno.js";
-import { handleMmFault } from "./fault.js";
+import { handleMmFault, protBits } from "./fault.js";
 import type { Backing } from "./pagecache.js";
 import type { Task } from "./process.js";
 import { pageFlag } from "../machine/frames.js";
@@ -144,17 +144,7 @@ export function unmapRange(os: Linux, mm: Mm, start: number, end: number): void 
     mm.vmas.remove(v);
     releaseBacking(os, v.backing);
   }
-  const prev = mm.vmas.findAbove(0) === null ? null : lastBelow(mm, start);
-  const next = mm.vmas.findAbove(end);
-  mm.freeEmptyTables(prev?.end ?? 0, next?.start ?? mm.taskSize);
-}
-
-function lastBelow(mm: Mm, addr: number): Vma | null {
-  let best: Vma | null = null;
-  for (const v of mm.vmas.all) {
-    if (v.end <= addr) best = v; else break;
-  }
-  return best;
+  mm.freeEmptyTables(mm.vmas.lastEndingBy(start)?.end ?? 0, mm.vmas.findAbove(end)?.start ?? mm.taskSize);
 }
 
 /** exit_mmap: unmap everything, free every user page table. */
@@ -372,20 +362,16 @@ export function sysMprotect(os: Linux, task: Task, addr: Addr, length: Addr, pro
  */
 function changeProtection(os: Linux, mm: Mm, v: Vma): number {
   let n = 0;
-  const none = (v.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0;
+  // pte_modify: the new VMA rights (A and D are the PTE's own and stay as they are).
+  const prot = protBits(os, v) & ~_PAGE_ACCESSED;
   mm.forEachPte(v.start, v.end, (_va, pte) => {
     if (!pteMapsFrame(pte)) return;
-    let p = pte & ~(_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_RW | _PAGE_NX | _PAGE_USER);
-    if (none) p |= _PAGE_PROTNONE;
-    else {
-      p |= _PAGE_PRESENT | _PAGE_USER;
-      if (!(v.flags & VM_EXEC) && os.nx) p |= _PAGE_NX;
-      if (v.flags & VM_WRITE) {
-        const special = (pte & _PAGE_SPECIAL) !== 0n;
-        const pfn = ptePfn(pte);
-        const canWrite = (v.flags & VM_SHARED) ? (pte & _PAGE_DIRTY) !== 0n : !special && os.rmap.isAnon(pfn) && os.rmap.refcount(pfn) === 1;
-        if (canWrite) p |= _PAGE_RW;
-      }
+    let p = (pte & ~(_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_RW | _PAGE_NX | _PAGE_USER)) | prot;
+    if ((p & _PAGE_PRESENT) !== 0n && (v.flags & VM_WRITE)) {
+      const special = (pte & _PAGE_SPECIAL) !== 0n;
+      const pfn = ptePfn(pte);
+      const canWrite = (v.flags & VM_SHARED) ? (pte & _PAGE_DIRTY) !== 0n : !special && os.rmap.isAnon(pfn) && os.rmap.refcount(pfn) === 1;
+      if (canWrite) p |= _PAGE_RW;
     }
     if (p !== pte) n++;
     return p;
@@ -497,7 +483,7 @@ function moveVma(os: Linux, mm: Mm, old: number, oldLen: number, newLen: number,
   } else {
     mm.vmas.remove(src);
     releaseBacking(os, src.backing);
-    mm.freeEmptyTables(lastBelow(mm, old)?.end ?? 0, mm.vmas.findAbove(old + oldLen)?.start ?? mm.taskSize);
+    mm.freeEmptyTables(mm.vmas.lastEndingBy(old)?.end ?? 0, mm.vmas.findAbove(old + oldLen)?.start ?? mm.taskSize);
   }
   mm.vmas.mergeAround(moved);
   mm.updateHiwater();

@@ -140,6 +140,11 @@ export class VmaList {
     return this.list[this.firstEndingAbove(addr)] ?? null;
   }
 
+  /** The last VMA that ends at or below `addr` (the one find_vma_prev would give for a hole at `addr`), or null. */
+  lastEndingBy(addr: number): Vma | null {
+    return this.list[this.firstEndingAbove(addr) - 1] ?? null;
+  }
+
   /** The VMA containing `addr`, or null (vma_lookup). */
   find(addr: number): Vma | null {
     const v = this.findAbove(addr);
