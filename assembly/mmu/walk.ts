@@ -37,7 +37,7 @@ import {
   STOP_RESERVED, STOP_RIGHTS, STOP_PKEY, STOP_NONCANONICAL,
 } from "../arch/x86/fault";
 import { cpuPtr, maxPhyAddr, features, physReserved, numCpus } from "../arch/x86/cpu";
-import { physLoadEntry, physCmpxchgEntry } from "../phys/ram";
+import { physLoadEntryBelow, physCmpxchgEntry, entryLoadLimit, ramBase } from "../phys/ram";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, ACC_PROBE, DENY_RIGHTS, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
 import { pscDesc, pscConfigured } from "./tlb";
@@ -50,6 +50,39 @@ export { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT, ACC_PROBE } from "./right
   const levels: u32 = (cr4 & CR4_LA57) != 0 ? 5 : 4;
   const unused: u64 = 64 - (levelShift(levels) + PTRS_SHIFT);
   return <u64>((<i64>(va << unused)) >> unused) == va;
+}
+
+/**
+ * Read the entry for `va` at `level` of the table at `table` and record it in walk entry
+ * (top - level) (SDM Figure 4-8/4-9: bits 11:3 of the entry's address come from the linear address).
+ */
+@inline function readEntry(table: u64, va: u64, level: u32, top: u32, walkRec: usize, limit: u64, ram: usize, ctr: usize): u64 {
+  const epa = table + (levelIndex(va, level) << ENTRY_SHIFT);
+  const entry = physLoadEntryBelow(epa, limit, ram, ctr);
+  const w = walkRec + <usize>(top - level) * WALK_ENTRY_SIZE;
+  store<u32>(w + WALK_LEVEL, level);
+  store<u64>(w + WALK_PA, epa);
+  store<u64>(w + WALK_BEFORE, entry);
+  store<u64>(w + WALK_AFTER, entry);
+  return entry;
+}
+
+/**
+ * Whether the walk stops at `entry`, read at `level` (a constant where inlined): STOP_NOT_PRESENT
+ * for P=0, STOP_RESERVED for a reserved bit set (Tables 4-15…4-20: bits 51:MAXPHYADDR and XD
+ * without NXE in `rsvdBase`; PS in a PML5E or PML4E; bits 20:13 or 29:13 of a large leaf; PS in a
+ * PDPTE without 1-GByte page support), else STOP_LEAF (go on, or a leaf).
+ */
+@inline function entryStop(entry: u64, level: u32, rsvdBase: u64): u32 {
+  if ((entry & PAGE_PRESENT) == 0) return STOP_NOT_PRESENT;
+  let rsvd = entry & rsvdBase;
+  if (level >= 4) {
+    rsvd |= entry & PAGE_PSE;
+  } else if (level >= 2 && (entry & PAGE_PSE) != 0) {
+    rsvd |= entry & largeLeafReservedBits(level);
+    if (level == 3 && (features & FEAT_PAGE1GB) == 0) rsvd |= PAGE_PSE;
+  }
+  return rsvd != 0 ? STOP_RESERVED : STOP_LEAF;
 }
 
 /**
@@ -124,37 +157,58 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
       }
       if (!probe && level == levels) count(ctr, Counter.PSC_MISS);
     }
-    // Loop-carried state is kept to table, level and one folded word (fewer values for V8 to
-    // keep in registers across each level): `folds` is the AND over the entries read of
-    // (entry XOR XD), so its R/W, U/S and A bits are the AND of theirs and its XD bit is set
-    // while no entry had XD set. The entries read so far follow from the levels walked.
+    // The levels are unrolled, each with its level number constant, so every level's
+    // reserved-bit rule folds to its own few tests and no loop-carried state or per-iteration
+    // stack check is left for the JIT; a walk that starts below a PSC hit enters part-way down.
+    // `folds` is the AND over the entries read of (entry XOR XD), so its R/W, U/S and A bits are
+    // the AND of theirs and its XD bit is set while no entry had XD set. The entries read so far
+    // follow from the levels walked.
     const topLevel = level;
+    const limit = entryLoadLimit;
+    const ram = ramBase;
     let folds: u64 = startFolded | PAGE_ACCESSED | (startNx ^ PAGE_NX);
     let entry: u64 = 0;
     let stop = STOP_LEAF;
-    while (true) {
-      const epa = table + (levelIndex(va, level) << ENTRY_SHIFT);
-      entry = physLoadEntry(epa, ctr);
-      const w = walkRec + <usize>(topLevel - level) * WALK_ENTRY_SIZE;
-      store<u32>(w + WALK_LEVEL, level);
-      store<u64>(w + WALK_PA, epa);
-      store<u64>(w + WALK_BEFORE, entry);
-      store<u64>(w + WALK_AFTER, entry);
-      if ((entry & PAGE_PRESENT) == 0) { stop = STOP_NOT_PRESENT; break; }
-      let rsvd = entry & rsvdBase;
-      const large = (entry & PAGE_PSE) != 0;
-      if (level >= 4) {
-        rsvd |= entry & PAGE_PSE;               // PS is reserved in PML5E and PML4E
-      } else if (level >= 2 && large) {
-        rsvd |= entry & largeLeafReservedBits(level);
-        if (level == 3 && (features & FEAT_PAGE1GB) == 0) rsvd |= PAGE_PSE;
+    do {
+      if (level == 5) {
+        entry = readEntry(table, va, 5, topLevel, walkRec, limit, ram, ctr);
+        stop = entryStop(entry, 5, rsvdBase);
+        if (stop != STOP_LEAF) break;
+        folds &= entry ^ PAGE_NX;
+        table = entry & addrMask;
+        level = 4;
       }
-      if (rsvd != 0) { stop = STOP_RESERVED; break; }
+      if (level == 4) {
+        entry = readEntry(table, va, 4, topLevel, walkRec, limit, ram, ctr);
+        stop = entryStop(entry, 4, rsvdBase);
+        if (stop != STOP_LEAF) break;
+        folds &= entry ^ PAGE_NX;
+        table = entry & addrMask;
+        level = 3;
+      }
+      if (level == 3) {
+        entry = readEntry(table, va, 3, topLevel, walkRec, limit, ram, ctr);
+        stop = entryStop(entry, 3, rsvdBase);
+        if (stop != STOP_LEAF) break;
+        folds &= entry ^ PAGE_NX;
+        if ((entry & PAGE_PSE) != 0) break;
+        table = entry & addrMask;
+        level = 2;
+      }
+      if (level == 2) {
+        entry = readEntry(table, va, 2, topLevel, walkRec, limit, ram, ctr);
+        stop = entryStop(entry, 2, rsvdBase);
+        if (stop != STOP_LEAF) break;
+        folds &= entry ^ PAGE_NX;
+        if ((entry & PAGE_PSE) != 0) break;
+        table = entry & addrMask;
+        level = 1;
+      }
+      entry = readEntry(table, va, 1, topLevel, walkRec, limit, ram, ctr);
+      stop = entryStop(entry, 1, rsvdBase);
+      if (stop != STOP_LEAF) break;
       folds &= entry ^ PAGE_NX;
-      if (level == 1 || large) break;
-      table = entry & addrMask;
-      level--;
-    }
+    } while (false);
     const n: u32 = topLevel - level + 1;       // entries read
     const folded = folds;                       // R/W, U/S: AND over the levels
     const nx: u64 = ~folds & PAGE_NX;           // XD: OR over the levels

@@ -19,6 +19,8 @@ import { PAGE_SHIFT, PAGE_SIZE, PAGE_OFFSET_MASK } from "../arch/x86/pgtable";
 export let ramBytes: u64 = 0;
 export let ramBase: usize = 0;      // full mode: byte 0 of RAM; tables-only: the backing pool
 export let tablesOnly: bool = false;
+/** Entries at physical addresses below this load straight from RAM (full mode); 0 in tables-only mode. */
+export let entryLoadLimit: u64 = 0;
 
 let poolFrames: u32 = 0;
 let poolUsed: u32 = 0;               // slots handed out (a free stack reuses released ones)
@@ -40,6 +42,7 @@ export function ramSetup(bytes: u64, base: usize, onlyTables: bool, pool: u32, h
   ramBytes = bytes;
   ramBase = base;
   tablesOnly = onlyTables;
+  entryLoadLimit = onlyTables || bytes < 8 ? 0 : bytes - 7;
   poolFrames = pool;
   poolUsed = 0;
   hashBase = hash;
@@ -204,7 +207,15 @@ export function physWrite(pa: u64, size: u32, v: u64, ctr: usize): void {
  * which gives the same answer, so the hash probe's code and values stay out of that loop.
  */
 @inline export function physLoadEntry(pa: u64, ctr: usize): u64 {
-  return !tablesOnly && pa < ramBytes - 7 && ramBytes >= 8 ? load<u64>(ramBase + <usize>pa) : physRead(pa, 8, ctr);
+  return physLoadEntryBelow(pa, entryLoadLimit, ramBase, ctr);
+}
+
+/**
+ * physLoadEntry with entryLoadLimit and ramBase in hand: a walk reads those globals once, not
+ * per level (the JIT reloads a global after every store to memory).
+ */
+@inline export function physLoadEntryBelow(pa: u64, limit: u64, base: usize, ctr: usize): u64 {
+  return pa < limit ? load<u64>(base + <usize>pa) : physRead(pa, 8, ctr);
 }
 
 /**
