@@ -23,7 +23,7 @@ import { X86_PF_PROT, X86_PF_PK, XLAT_OK, XLAT_PF } from "../arch/x86/fault";
 import { cpuPtr } from "../arch/x86/cpu";
 import { count, countAt, countN, counterBlock, Counter, KIND_COUNTERS } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
-import { walk, translate, isCanonical } from "./walk";
+import { walk, translate, isCanonical, walkOutPfn, walkOutFlags, walkOutInfo, WALK_OUT_PSC_HIT, WALK_OUT_AD_WRITES } from "./walk";
 import {
   nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, lastArray, cpuFlushAddress,
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
@@ -166,6 +166,90 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
   return walkAndFill(cpu, c, ctr, va, acc, kind, pcid, cr4, tick, rewalk, translation, cycles, 0, 0);
 }
 
+// Counts of lean walks (walkAndFillLean) not yet in the counter block, packed MISS_PACK bits per
+// kind (load, store, fetch): walks started, and walks that completed at 4 KiB and filled both
+// arrays directly; entries read and translation cycles as plain sums. flushMissCounts adds them.
+let missWalks: u64 = 0;
+let missDone4k: u64 = 0;
+let missRefs: u64 = 0;
+let missTrans: u64 = 0;
+@inline const MISS_PACK: u64 = 21;
+
+@inline function unpackKind(v: u64, k: u32): u64 {
+  return (v >> (<u64>k * MISS_PACK)) & ((<u64>1 << MISS_PACK) - 1);
+}
+
+/**
+ * walkAndFill for the replay loop's fast path (`lean`): the walker gives its outcome in
+ * walkOut* instead of the result record, and the events every walk has — the walk, its
+ * entries read, its translation cycles, and for a 4 KiB walk filled directly its completion and
+ * two fills — are added to the packed sums above rather than to the counter block one by one.
+ * The caller flushes them (flushMissCounts) at least every 2^20 walks, and passes no `rewalk`
+ * and `cycles` = LAT_BASE_ACCESS (flushMissCounts charges that per walk). Anything rarer (a fault,
+ * another page size, a fill through the roles) is counted on the spot as walkAndFill does.
+ */
+@inline function walkAndFillLean(cpu: u32, c: usize, ctr: usize, va: u64, acc: u32, kind: u32, pcid: u32, cr4: u64,
+  tick: u64, translation: u64, lruL2: usize, lruL1: usize, kindRun: u32): u32 {
+  const one = <u64>1 << (<u64>kind * MISS_PACK);
+  missWalks += one;
+  const st = walk(cpu, va, acc, true, pcid, true);
+  const info = walkOutInfo;
+  const refs = <u64>((info >> 8) & 0xff);
+  missRefs += refs;
+  translation += refs * lat(LAT_WALK_MEM_REF);
+  if ((info & (WALK_OUT_PSC_HIT | WALK_OUT_AD_WRITES)) != 0) {
+    if ((info & WALK_OUT_PSC_HIT) != 0) translation += lat(LAT_PSC_HIT);
+    if ((info & WALK_OUT_AD_WRITES) != 0) translation += lat(LAT_AD_UPDATE);
+  }
+  if (st == XLAT_OK) {
+    const size: u32 = ((info & 0xff) - 12) / 9;
+    const flags = (cr4 & CR4_PGE) != 0 ? walkOutFlags : walkOutFlags & ~TLBF_GLOBAL;
+    const base = walkOutPfn;
+    if (lruL2 != 0 && lruL1 != 0 && size == 0) {
+      arrayFillAbsentLru(lruL2, va >> 12, base, pcid, flags, tick);
+      arrayFillAbsentLru(lruL1, va >> 12, base, pcid, flags, tick);
+      missDone4k += one;
+    } else {
+      count(ctr, Counter.WALK_COMPLETED);
+      countAt(ctr, kindRun + K_WALK_DONE);
+      countAt(ctr, kindRun + K_WALK_4K + size);
+      const l1First: u32 = kind == KIND_FETCH ? 0 : nItlb;
+      const l1Count: u32 = kind == KIND_FETCH ? nItlb : nDtlb;
+      if (roleFill(c, nItlb + nDtlb, nStlb, va, size, base, pcid, flags, tick, true)) count(ctr, Counter.TLB_FILL);
+      if (roleFill(c, l1First, l1Count, va, size, base, pcid, flags, tick, true)) count(ctr, Counter.TLB_FILL);
+    }
+  } else {
+    translation += lat(LAT_FAULT);
+    if (st == XLAT_PF) { cpuFlushAddress(c, va, pcid, true, false); count(ctr, Counter.TLB_FLUSH_PAGE); }
+  }
+  missTrans += translation;
+  return st;
+}
+
+/** Add the lean walks' packed counts (walkAndFillLean) to counter block `ctr` and clear them. */
+export function flushMissCounts(ctr: usize): void {
+  const w = missWalks, d = missDone4k;
+  if (w == 0) return;
+  missWalks = 0; missDone4k = 0;
+  let walks: u64 = 0, done: u64 = 0;
+  for (let k: u32 = 0; k < 3; k++) {
+    const kindRun: u32 = <u32>Counter.DTLB_LOAD_STLB_HIT + k * KIND_COUNTERS;
+    const wk = unpackKind(w, k), dk = unpackKind(d, k);
+    countN(ctr, <Counter>(kindRun + K_WALK), wk);
+    countN(ctr, <Counter>(kindRun + K_WALK_DONE), dk);
+    countN(ctr, <Counter>(kindRun + K_WALK_4K), dk);
+    walks += wk;
+    done += dk;
+  }
+  countN(ctr, Counter.WALK_STARTED, walks);
+  countN(ctr, Counter.WALK_COMPLETED, done);
+  countN(ctr, Counter.WALK_MEM_REF, missRefs);
+  countN(ctr, Counter.TLB_FILL, done * 2);
+  countN(ctr, Counter.CYCLES_TRANSLATION, missTrans);
+  countN(ctr, Counter.CYCLES, missTrans + walks * lat(LAT_BASE_ACCESS));
+  missRefs = 0; missTrans = 0;
+}
+
 /**
  * The miss path: walk (below the deepest PSC hit), then fill the second-level TLB and the L1 of
  * the access's kind, or on #PF invalidate the address; count the walk events and charge cycles
@@ -178,8 +262,9 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
  * would do, without its search. Inline, so each caller's constant arguments fold.
  */
 @inline export function walkAndFill(cpu: u32, c: usize, ctr: usize, va: u64, acc: u32, kind: u32, pcid: u32, cr4: u64,
-  tick: u64, rewalk: bool, translation: u64, cycles: u64, lruL2: usize, lruL1: usize): u32 {
+  tick: u64, rewalk: bool, translation: u64, cycles: u64, lruL2: usize, lruL1: usize, lean: bool = false): u32 {
   const kindRun: u32 = <u32>Counter.DTLB_LOAD_STLB_HIT + kind * KIND_COUNTERS;
+  if (lean) return walkAndFillLean(cpu, c, ctr, va, acc, kind, pcid, cr4, tick, translation, lruL2, lruL1, kindRun);
   countAt(ctr, kindRun + K_WALK);
   const st = walk(cpu, va, acc, true, pcid);
   const res = c + CPU_RESULT;

@@ -41,7 +41,10 @@ import { physLoadEntryBelow, physCmpxchgEntry, entryLoadLimit, ramBase } from ".
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, ACC_PROBE, DENY_RIGHTS, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
 import { pscDesc, pscConfigured } from "./tlb";
-import { arrayLookup, arrayFill, arrayTouch, D_SETS, E_PFN, E_FLAGS, TLBF_WRITE, TLBF_USER, TLBF_NX } from "./tlbarray";
+import {
+  arrayLookup, arrayFill, arrayTouch, D_SETS, E_PFN, E_FLAGS, TLBF_WRITE, TLBF_USER, TLBF_NX, TLBF_GLOBAL, TLBF_DIRTY,
+  TLBF_PKEY_SHIFT, TLBF_MEMTYPE_SHIFT,
+} from "./tlbarray";
 
 export { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT, ACC_PROBE } from "./rights";
 
@@ -50,6 +53,26 @@ export { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT, ACC_PROBE } from "./right
   const levels: u32 = (cr4 & CR4_LA57) != 0 ? 5 : 4;
   const unused: u64 = 64 - (levelShift(levels) + PTRS_SHIFT);
   return <u64>((<i64>(va << unused)) >> unused) == va;
+}
+
+/**
+ * Outcome of a lean walk (walk's `lean`), for the replay loop's miss path, which fills its TLB
+ * arrays and counts the walk itself instead of reading the result record back:
+ * walkOutPfn, the page's first frame; walkOutFlags, the TLB-entry flags (TLBF_*; GLOBAL from
+ * the leaf's G, before CR4.PGE is applied); walkOutInfo, bits 7:0 the page shift, 15:8 the
+ * entries read, WALK_OUT_PSC_HIT and WALK_OUT_AD_WRITES. After a fault only the entries read
+ * and the PSC bit are set (and the result record is written as always).
+ */
+export let walkOutPfn: u64 = 0;
+export let walkOutFlags: u32 = 0;
+export let walkOutInfo: u32 = 0;
+@inline export const WALK_OUT_PSC_HIT: u32 = 1 << 16;
+@inline export const WALK_OUT_AD_WRITES: u32 = 1 << 17;
+
+@inline function resultHead(res: usize, va: u64, adWrites: u32, pscLevel: u32): void {
+  store<u64>(res + RES_VADDR, va);
+  store<u32>(res + RES_AD_WRITES, adWrites);
+  store<u32>(res + RES_PSC_LEVEL, pscLevel);
 }
 
 /**
@@ -101,8 +124,12 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
  * Inline: it is compiled into its three callers (translate, tlbTranslate's miss path and the
  * replay loop's), so constant arguments fold — the replay loop passes the access flags as
  * constants, which reduces the rights checks to a few bit tests. Still the one walker.
+ * With `lean` (the replay loop's miss path), a successful walk leaves the result record alone and
+ * gives its outcome in walkOutPfn/walkOutFlags/walkOutInfo, and the walk events WALK_STARTED,
+ * WALK_MEM_REF and WALK_COMPLETED are the caller's to count; a fault writes the result record
+ * in full as always, and every other event is counted here either way.
  */
-@inline export function walk(cpu: u32, va: u64, acc: u32, usePscArg: bool, pcid: u32): u32 {
+@inline export function walk(cpu: u32, va: u64, acc: u32, usePscArg: bool, pcid: u32, lean: bool = false): u32 {
   const usePsc = usePscArg && pscConfigured;
   const c = cpuPtr(cpu);
   const res = c + CPU_RESULT;
@@ -111,11 +138,10 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
   const ctr = probe ? counterBlock(numCpus + 1) : counterBlock(cpu);
   const cr4 = load<u64>(c + CPU_CR4);
   const levels: u32 = (cr4 & CR4_LA57) != 0 ? 5 : 4;
-  store<u64>(res + RES_VADDR, va);
-  store<u32>(res + RES_AD_WRITES, 0);
-  store<u32>(res + RES_PSC_LEVEL, 0);
+  if (!lean) resultHead(res, va, 0, 0);
 
   if (!isCanonical(va, cr4)) {
+    if (lean) { resultHead(res, va, 0, 0); walkOutInfo = 0; }
     store<u32>(res + RES_STATUS, XLAT_GP);
     store<u32>(res + RES_ERROR_CODE, 0);
     store<u32>(res + RES_LEVELS, 0);
@@ -132,9 +158,11 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
   const addrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
   const accessBits = pfAccessBits(acc, nxe, cr4);
 
-  if (!probe) count(ctr, Counter.WALK_STARTED);
+  if (!probe && !lean) count(ctr, Counter.WALK_STARTED);
   const walkRec = c + CPU_WALK;
+  let refs: u32 = 0;        // entries read, over restarts too (lean: the caller counts them)
   while (true) {
+    let pscLevel: u32 = 0;
     let table = load<u64>(c + CPU_CR3) & addrMask;
     let level = levels;
     let startFolded: u64 = PAGE_RW | PAGE_USER;  // rights folded over levels a PSC hit skipped
@@ -151,7 +179,8 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         level = l - 1;
         startFolded = ((f & TLBF_WRITE) != 0 ? PAGE_RW : 0) | ((f & TLBF_USER) != 0 ? PAGE_USER : 0);
         startNx = (f & TLBF_NX) != 0 ? PAGE_NX : 0;
-        store<u32>(res + RES_PSC_LEVEL, l);
+        pscLevel = l;
+        if (!lean) store<u32>(res + RES_PSC_LEVEL, l);
         if (!probe) count(ctr, <Counter>(<u32>Counter.PSC_HIT_PDE + l - 2));
         break;
       }
@@ -213,9 +242,12 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
     const folded = folds;                       // R/W, U/S: AND over the levels
     const nx: u64 = ~folds & PAGE_NX;           // XD: OR over the levels
     const allA = folds & PAGE_ACCESSED;         // A: AND over the levels (set: a read needs no A/D write)
-    store<u32>(res + RES_LEVELS, n);
-    store<u32>(res + RES_STOP_LEVEL, level);
-    if (!probe) countN(ctr, Counter.WALK_MEM_REF, n);
+    refs += n;
+    if (!lean) {
+      store<u32>(res + RES_LEVELS, n);
+      store<u32>(res + RES_STOP_LEVEL, level);
+      if (!probe) countN(ctr, Counter.WALK_MEM_REF, n);
+    }
 
     const userAddr = (folded & PAGE_USER) != 0;
     const writable = (folded & PAGE_RW) != 0;
@@ -232,9 +264,16 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         errorCode = X86_PF_PROT | accessBits | ((denied & DENY_PKEY) != 0 ? X86_PF_PK : 0);
       }
     }
-    store<u32>(res + RES_STOP, stop);
+    if (!lean) store<u32>(res + RES_STOP, stop);
 
     if (stop != STOP_LEAF) {
+      if (lean) {
+        resultHead(res, va, 0, pscLevel);
+        store<u32>(res + RES_LEVELS, n);
+        store<u32>(res + RES_STOP_LEVEL, level);
+        store<u32>(res + RES_STOP, stop);
+        walkOutInfo = (refs << 8) | (pscLevel != 0 ? WALK_OUT_PSC_HIT : 0);
+      }
       store<u32>(res + RES_STATUS, XLAT_PF);
       store<u32>(res + RES_ERROR_CODE, errorCode);
       if (!probe) {
@@ -251,9 +290,10 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
     // §4.8: set A in every entry used and D in the leaf on a write, each with a locked
     // read-modify-write; if an entry changed since it was read, walk again.
     let leaf = entry;
+    let adWrites: u32 = 0;
     // Most walks find every A already set (and D too for writes): skip the update pass then.
     const needUpdate = allA == 0 || (write && (entry & PAGE_DIRTY) == 0);
-    if (!probe && !needUpdate) count(ctr, Counter.WALK_COMPLETED);
+    if (!probe && !lean && !needUpdate) count(ctr, Counter.WALK_COMPLETED);
     if (!probe && needUpdate) {
       let changed = false;
       let writes: u32 = 0;
@@ -269,10 +309,11 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         if ((before & PAGE_ACCESSED) == 0) count(ctr, Counter.AD_ACCESSED_SET);
         if ((after & ~before & PAGE_DIRTY) != 0) count(ctr, Counter.AD_DIRTY_SET);
       }
-      store<u32>(res + RES_AD_WRITES, writes);
+      if (!lean) store<u32>(res + RES_AD_WRITES, writes);
+      adWrites = writes;
       if (changed) { count(ctr, Counter.WALK_RESTART); continue; }
       leaf = load<u64>(walkRec + <usize>(n - 1) * WALK_ENTRY_SIZE + WALK_AFTER);
-      count(ctr, Counter.WALK_COMPLETED);
+      if (!lean) count(ctr, Counter.WALK_COMPLETED);
     }
 
     // §4.10.3.1: cache each non-leaf entry read (PDE, PDPTE, PML4E, PML5E) with the rights folded
@@ -299,14 +340,27 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
     }
 
     const shift = levelShift(level);
-    store<u32>(res + RES_STATUS, XLAT_OK);
-    store<u32>(res + RES_ERROR_CODE, 0);
-    store<u64>(res + RES_PADDR, entryFrame(leaf, level, maxPhyAddr) | (va & ((<u64>1 << shift) - 1)));
-    store<u32>(res + RES_PAGE_SHIFT, shift);
     // §11.12.3: the PAT entry selected by PAT:PCD:PWT; MTRRs are not modelled (all WB), and
     // CR0.CD=1 forces UC.
     const memType = (cr0 & CR0_CD) != 0 ? MEMTYPE_UC
       : <u32>(load<u64>(c + CPU_PAT) >> (entryPatIndex(leaf, level) << 3)) & 7;
+    if (lean) {
+      // The outcome in TLB-entry terms, for the caller to fill and count (see walkOutInfo).
+      let flags: u32 = (memType << TLBF_MEMTYPE_SHIFT) | (entryPkey(leaf) << TLBF_PKEY_SHIFT);
+      if (writable) flags |= TLBF_WRITE;
+      if (userAddr) flags |= TLBF_USER;
+      if (noExec) flags |= TLBF_NX;
+      if ((leaf & PAGE_GLOBAL) != 0) flags |= TLBF_GLOBAL;
+      if ((leaf & PAGE_DIRTY) != 0) flags |= TLBF_DIRTY;
+      walkOutFlags = flags;
+      walkOutPfn = entryFrame(leaf, level, maxPhyAddr) >> PAGE_SHIFT;
+      walkOutInfo = shift | (refs << 8) | (pscLevel != 0 ? WALK_OUT_PSC_HIT : 0) | (adWrites != 0 ? WALK_OUT_AD_WRITES : 0);
+      return XLAT_OK;
+    }
+    store<u32>(res + RES_STATUS, XLAT_OK);
+    store<u32>(res + RES_ERROR_CODE, 0);
+    store<u64>(res + RES_PADDR, entryFrame(leaf, level, maxPhyAddr) | (va & ((<u64>1 << shift) - 1)));
+    store<u32>(res + RES_PAGE_SHIFT, shift);
     store<u32>(res + RES_MEMTYPE, memType);
     let rights: u32 = entryPkey(leaf) << RIGHT_PKEY_SHIFT;
     if (writable) rights |= RIGHT_WRITE;

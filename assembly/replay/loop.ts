@@ -34,7 +34,7 @@ import { CR4_PCIDE, CR4_PKE, CR4_LA57, CR3_PCID_MASK } from "../arch/x86/regs";
 import { cpuPtr, numCpus, maxPhyAddr } from "../arch/x86/cpu";
 import { XLAT_OK } from "../arch/x86/fault";
 import { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT } from "../mmu/rights";
-import { tlbTranslate, walkAndFill } from "../mmu/access";
+import { tlbTranslate, walkAndFill, flushMissCounts } from "../mmu/access";
 import { nItlb, nDtlb, nStlb, desc, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayFillAbsentLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
@@ -288,8 +288,8 @@ function fastMiss(i: u32, cpu: u32): u32 {
   lastMiss = i;
   // One inlined copy per kind, so the access flags are constants in the walk's rights checks.
   const st = k == REC_WRITE
-    ? walkAndFill(cpu, fCpu, fCtr, va, ACC_WRITE | ACC_USER, REC_WRITE, fPcid, fCr4, tick, false, latL1 + latL2, latBase, fL2Lru, fDLru)
-    : walkAndFill(cpu, fCpu, fCtr, va, ACC_USER, REC_READ, fPcid, fCr4, tick, false, latL1 + latL2, latBase, fL2Lru, fDLru);
+    ? walkAndFill(cpu, fCpu, fCtr, va, ACC_WRITE | ACC_USER, REC_WRITE, fPcid, fCr4, tick, false, latL1 + latL2, latBase, fL2Lru, fDLru, true)
+    : walkAndFill(cpu, fCpu, fCtr, va, ACC_USER, REC_READ, fPcid, fCr4, tick, false, latL1 + latL2, latBase, fL2Lru, fDLru, true);
   if (st == XLAT_OK) fAccesses += <u64>1 << (<u64>k * PACK);
   return st;
 }
@@ -418,7 +418,7 @@ export function replay(start: u32, end: u32): u32 {
       fFault = XLAT_OK;
       i = fastRun(i, end, cpu);
       // Unpack now: the packed counts hold at most 2^21 - 1 per kind (fastRun stops at 2^20).
-      if (fAccesses != 0) flushCounts(ctr);
+      flushCounts(ctr);
       if (fFault != XLAT_OK) {
         // The faulting access is counted like every access the full path sees.
         countN(ctr, <Counter>(<u32>Counter.ACCESS_LOAD + (<u32>load<u8>(traceBase + (<usize>i << 4), 9) & 3)), 1);
@@ -464,6 +464,7 @@ function flush(c: usize, ctr: usize): void {
 
 /** Add the fast path's packed counts to the counter block and clear them. */
 function flushCounts(ctr: usize): void {
+  flushMissCounts(ctr);
   const a = fAccesses, h = fL1Hits, s = fL2Hits;
   fAccesses = 0; fL1Hits = 0; fL2Hits = 0;
   if (a == 0) return;
