@@ -41,9 +41,8 @@ import {
   E_PFN, E_FLAGS, TLBF_USER, TLBF_WRITE, TLBF_DIRTY, TLBF_NX,
   TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
 } from "../mmu/tlbarray";
-import { physLoadEntry, tablesOnly } from "../phys/ram";
-import { entryAddress } from "../mmu/ptmap";
-import { physMask, PTE_ADDR_FIELD } from "../arch/x86/pgtable";
+import { entryLoadLimit, ramBase } from "../phys/ram";
+import { physMask, levelIndex, PTE_ADDR_FIELD, ENTRY_SHIFT } from "../arch/x86/pgtable";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { REPLAY_LOOKAHEAD } from "../tunables";
 
@@ -241,29 +240,44 @@ let touchSink: u64 = 0;
 /**
  * Read the last-level paging-structure entry (the PTE, for 4 KiB pages) of records [from,
  * from + REPLAY_LOOKAHEAD) under the current CR3, and nothing else: no checks, no A/D, no
- * counts (edge cases of the physical layer go to the scratch block, as a probe's do). The model
- * sees nothing of it; its purpose is the host's memory-level parallelism. A trace that walks
- * on every access (random pages over gigabytes) spends most of its time waiting for the PTE
- * load, which misses the host's caches; a native build's out-of-order core overlaps that wait
- * with the next accesses' walks, but the Wasm miss path is too long for the next walk to enter
- * the instruction window while the load is outstanding. Issuing the next records' PTE loads
- * here, in one short loop, puts them in flight together; their walks then find the lines in
- * the cache. The descent is ptEntryAddress's (mmu/ptmap.ts), not a second walker.
+ * counts. The model sees nothing of it; its purpose is the host's memory-level parallelism. A
+ * trace that walks on every access (random pages over gigabytes) spends most of its time
+ * waiting for the PTE load, which misses the host's caches; a native build's out-of-order core
+ * overlaps that wait with the next accesses' walks, but the Wasm miss path is too long for the
+ * next walk to enter the instruction window while the load is outstanding. Issuing the next
+ * records' PTE loads here, in one short loop, puts them in flight together; their walks then
+ * find the lines in the cache.
+ * The loop is as short as it can be, because how many loads are in flight at once is the
+ * host's reorder window divided by the instructions per record: the descent neither tests P
+ * nor PS (a not-present or large entry just makes it read some other entry) and only keeps
+ * every address inside RAM (full mode), so a record costs a few instructions per level.
  */
 function touchAhead(from: u32): void {
-  if (tablesOnly) return;   // entries there are found through a hash: no single load to start
+  const limit = entryLoadLimit;
+  if (limit == 0) return;   // tables-only: entries are found through a hash, no single load to start
+  const ram = ramBase;
   const root = load<u64>(fCpu + CPU_CR3);
-  const levels: u32 = (fCr4 & CR4_LA57) != 0 ? 5 : 4;
+  const five = (fCr4 & CR4_LA57) != 0;
   const addrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
-  const scratch = counterBlock(numCpus + 1);
   const to = min(from + REPLAY_LOOKAHEAD, fEnd);
   let sink: u64 = 0;
   for (let j = from; j < to; j++) {
-    const pa = entryAddress(root, levels, load<u64>(traceBase + (<usize>j << 4)), 1, addrMask, scratch);
-    if (pa != 0) sink += physLoadEntry(pa, scratch);
+    const va = load<u64>(traceBase + (<usize>j << 4));
+    let table = root & addrMask;
+    if (five) table = aheadEntry(table, va, 5, limit, ram) & addrMask;
+    table = aheadEntry(table, va, 4, limit, ram) & addrMask;
+    table = aheadEntry(table, va, 3, limit, ram) & addrMask;
+    table = aheadEntry(table, va, 2, limit, ram) & addrMask;
+    sink += aheadEntry(table, va, 1, limit, ram);
   }
   touchedTo = to;
   touchSink = sink;
+}
+
+/** touchAhead's read of the entry for `va` at `level` of `table`: an entry outside RAM reads as 0. */
+@inline function aheadEntry(table: u64, va: u64, level: u32, limit: u64, ram: usize): u64 {
+  const pa = table + (levelIndex(va, level) << ENTRY_SHIFT);
+  return load<u64>(ram + <usize>(pa < limit ? pa : 0));
 }
 
 /**
