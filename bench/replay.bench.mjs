@@ -81,8 +81,9 @@ export function buildNative() {
   return existsSync(out) ? out : null;
 }
 
-export function nativeReplay(bin, trace, n) {
-  return JSON.parse(execFileSync(bin, [trace, String(n)], { encoding: "utf8" }));
+/** Run the native model; `lookahead`: with the Wasm loop's touchAhead rule added (replay.c's header). */
+export function nativeReplay(bin, trace, n, lookahead = false) {
+  return JSON.parse(execFileSync(bin, [trace, String(n), ...(lookahead ? ["lookahead"] : [])], { encoding: "utf8" }));
 }
 
 /** Per-access JS path: Cpu.access() once per access (validation, one core call, a result object). */

@@ -257,33 +257,40 @@ export function arrayFill(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, t
 
 /**
  * The way of the set whose stamps start at `stamps` with the oldest stamp, the lowest such way on
- * a tie (so an invalid way, stamp 0, first). Selects, not branches: which way is older is data
- * the predictor cannot learn. Four ways per iteration as a tree, so the loop carries one
- * (oldest, way) pair through V8's per-iteration stack check, where it spills, per four ways.
+ * a tie (so an invalid way, stamp 0, first). Branch-free: which way is older is data the
+ * predictor cannot learn. Each stamp is compared as (stamp << 4 | way), so keys are unique, the
+ * smallest key is the oldest stamp at its lowest way, and the way is its low four bits; stamps
+ * are access clocks, far below 2^59. Up to 16 ways in multiples of four (every preset's) go two
+ * per SIMD lane pair with one reduction at the end; other shapes go one way at a time.
  */
 @inline function oldestWay(stamps: usize, ways: u32): u32 {
-  let way: u32 = 0;
-  let oldest: u64 = 0xffff_ffff_ffff_ffff;
   let w: u32 = 0;
-  for (; w + 4 <= ways; w += 4) {
-    const p = stamps + (<usize>w << 3);
-    const s0 = load<u64>(p), s1 = load<u64>(p, 8), s2 = load<u64>(p, 16), s3 = load<u64>(p, 24);
-    const b1 = s1 < s0, b3 = s3 < s2;
-    const m01 = select<u64>(s1, s0, b1), m23 = select<u64>(s3, s2, b3);
-    const w01 = select<u32>(w + 1, w, b1), w23 = select<u32>(w + 3, w + 2, b3);
-    const b = m23 < m01;
-    const m = select<u64>(m23, m01, b);
-    const older = m < oldest;
-    way = select<u32>(select<u32>(w23, w01, b), way, older);
-    oldest = select<u64>(m, oldest, older);
+  let best: u64 = 0xffff_ffff_ffff_ffff;
+  if (ways >= 4 && ways <= 16 && (ways & 3) == 0) {
+    // Lanes hold ways (w, w + 1); the running minimum pair `m` starts with ways 0-3.
+    let m = minKeys(wayKeys(stamps, 0), wayKeys(stamps, 2));
+    for (w = 4; w < ways; w += 4) m = minKeys(m, minKeys(wayKeys(stamps, w), wayKeys(stamps, w + 2)));
+    const k0 = <u64>i64x2.extract_lane(m, 0), k1 = <u64>i64x2.extract_lane(m, 1);
+    return <u32>(select<u64>(k1, k0, k1 < k0) & 15);
   }
+  let way: u32 = 0;
   for (; w < ways; w++) {
     const s = load<u64>(stamps + (<usize>w << 3));
-    const older = s < oldest;
+    const older = s < best;
     way = select<u32>(w, way, older);
-    oldest = select<u64>(s, oldest, older);
+    best = select<u64>(s, best, older);
   }
   return way;
+}
+
+/** Keys (stamp << 4 | way) of ways w and w + 1. */
+@inline function wayKeys(stamps: usize, w: u32): v128 {
+  return v128.or(i64x2.shl(v128.load(stamps + (<usize>w << 3)), 4), v128.or(i64x2.splat(<i64>w), i64x2(0, 1)));
+}
+
+/** Lane-wise minimum of two key pairs (keys are below 2^63, so the signed compare orders them). */
+@inline function minKeys(a: v128, b: v128): v128 {
+  return v128.bitselect(b, a, i64x2.lt_s(b, a));
 }
 
 /**

@@ -20,7 +20,16 @@
  * lookup and only stamps that entry, as the Wasm memo run does (exact: the entry of the page just
  * used is the one the lookup would find, and nothing between two accesses can evict it).
  *
- * Usage: replay <hot|random1k|random1m|seq> <accesses>
+ * Look-ahead (optional, `lookahead` as third argument): the Wasm loop's touchAhead, the same rule in
+ * C — when a record misses both TLBs and the record before it walked too, and no earlier
+ * look-ahead covered it, first read the last-level entries of it and the next 15 records (a plain
+ * descent, no checks or counts) so that their cache misses overlap. It changes no counter; it
+ * is there so that the bench can compare the two sides with the same algorithm as well as with
+ * the plain model.
+ *
+ * Usage: replay <hot|random1k|random1m|seq|walk16k> <accesses> [lookahead]
+ * (walk16k: 16,384 random pages, whose page tables fit the host's caches: every access walks and
+ * nothing waits for memory, so it times the miss path's own work.)
  * Prints one JSON line: counters of the timed pass and its replay time in nanoseconds (trace
  * generation excluded: records are generated into a buffer per chunk, then replayed).
  */
@@ -120,10 +129,33 @@ static void map_page(uint64_t va) {
   phys[table * 512 + ((va >> 12) & 511)] = ((0x100000 + next_data++) << 12) | 7;
 }
 
+/* Look-ahead state (see the header): the batch being replayed and the records already touched. */
+#define LOOKAHEAD 16
+static int lookahead;
+static const rec_t *cur_buf;
+static uint64_t cur_end, touched_to, last_miss = ~1ull;
+static volatile uint64_t touch_sink;
+
+static void touch_ahead(uint64_t from) {
+  uint64_t to = from + LOOKAHEAD < cur_end ? from + LOOKAHEAD : cur_end, sink = 0;
+  for (uint64_t j = from; j < to; j++) {
+    uint64_t va = cur_buf[j].va, table = 0;
+    int level = 4;
+    for (; level > 1; level--) {
+      uint64_t e = phys[table * 512 + ((va >> (12 + 9 * (level - 1))) & 511)];
+      if (!(e & P) || (level <= 3 && (e & PS))) break;
+      table = (e & ADDR) >> 12;
+    }
+    if (level == 1) sink += phys[table * 512 + ((va >> 12) & 511)];
+  }
+  touched_to = to;
+  touch_sink = sink;
+}
+
 static uint64_t memo_vpn = ~0ull;  /* page of the previous access, whose L1 entry is memo_e */
 static entry_t *memo_e;
 
-static void access(uint64_t va) {
+static void access(uint64_t va, uint64_t i) {
   uint64_t vpn = va >> 12;
   ctr.accesses++;
   tick++;
@@ -133,6 +165,10 @@ static void access(uint64_t va) {
   memo_vpn = ~0ull;
   e = tlb_lookup(&l2, vpn);
   if (e && (e->flags & US)) { ctr.stlb_hit++; e->stamp = tick; tlb_fill(&l1, vpn, e->pfn, e->flags); return; }
+  if (lookahead) {
+    if (i >= touched_to && i == last_miss + 1) touch_ahead(i);
+    last_miss = i;
+  }
   for (;;) {
     uint32_t flags = 0;
     ctr.walks++;
@@ -155,6 +191,7 @@ static uint64_t next_va(const char *trace, uint64_t i) {
     return BASE + page * 4096 + (rnd() & 0xff8);
   }
   if (!strcmp(trace, "random1k")) { uint64_t page = rnd() % 1000; return BASE + page * 4096 + (rnd() & 0xff8); }
+  if (!strcmp(trace, "walk16k")) { uint64_t page = rnd() % 16384; return BASE + page * 4096 + (rnd() & 0xff8); }
   if (!strcmp(trace, "random1m")) { uint64_t page = (uint64_t)(rnd() % 1000000) * 1048576 / 1000000; return BASE + page * 4096 + (rnd() & 0xff8); }
   return BASE + i * 32; /* seq: 1 GiB at 32-byte steps */
 }
@@ -162,8 +199,9 @@ static uint64_t next_va(const char *trace, uint64_t i) {
 static double now_ns(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e9 + t.tv_nsec; }
 
 int main(int argc, char **argv) {
-  if (argc < 3) { fprintf(stderr, "usage: replay <hot|random1k|random1m|seq> <accesses>\n"); return 2; }
+  if (argc < 3) { fprintf(stderr, "usage: replay <hot|random1k|random1m|seq|walk16k> <accesses> [lookahead]\n"); return 2; }
   const char *trace = argv[1];
+  lookahead = argc > 3 && !strcmp(argv[3], "lookahead");
   uint64_t n = strtoull(argv[2], 0, 10);
   max_tables = 8192;
   phys = calloc(max_tables * 512, sizeof(uint64_t));
@@ -180,11 +218,12 @@ int main(int argc, char **argv) {
       uint64_t m = n - done < CHUNK ? n - done : CHUNK;
       for (uint64_t i = 0; i < m; i++) buf[i] = (rec_t){ next_va(trace, done + i), 8, REC_USER_READ, 0, 0 };
       double t0 = now_ns();
+      cur_buf = buf; cur_end = m; touched_to = 0; last_miss = ~1ull;
       for (uint64_t i = 0; i < m; i++) {
         const rec_t *r = &buf[i];
         /* The Wasm fast path's record checks: CPU, kind, no page straddle. */
         if (r->cpu != 0 || r->kind != REC_USER_READ || (r->va & 0xfff) + r->size > 0x1000) { fprintf(stderr, "record %llu not modelled\n", (unsigned long long)i); return 1; }
-        access(r->va);
+        access(r->va, i);
       }
       elapsed += now_ns() - t0;
     }
