@@ -28,6 +28,9 @@
 // (access.ts), which is the reference: the fast path may only ever decline, never decide
 // differently, and it counts exactly what the full path would. In a run of walks it also reads
 // the PTEs of the records ahead (touchAhead), for the host's memory-level parallelism only.
+// Its walks are lean (walk.ts): one that succeeds leaves the CPU's result record as it was, so
+// after a batch the result record describes the record the replay stopped at (a fault), not
+// the last successful translation; the walk entries hold the last walk's addresses and values.
 
 import { CPU_CR3, CPU_CR4, CPU_TICK } from "../abi/layout";
 import { CR4_PCIDE, CR4_PKE, CR4_LA57, CR3_PCID_MASK } from "../arch/x86/regs";
