@@ -33,7 +33,9 @@ import { SNIFF_BYTES, TRACE_FORMATS, detectCompression, detectFormat, makeDecode
 import type { OpenTraceOptions, TraceChunk, TraceCompression, TraceFormat, TraceInfo } from "./types.js";
 import { READ_BYTES, Source, ZSTD_MAX_WINDOW_BYTES, decompressed } from "./decompress.js";
 import { WORKER_COMPRESSIONS, decompressWorkerUrl, workerDecompressed } from "./decompress-thread.js";
-import { WMT_MAX_HEADER_BYTES, WMT_PREAMBLE_BYTES, parseWmtHeader } from "./wmt.js";
+import { LITTLE_ENDIAN, WMT_MAX_HEADER_BYTES, WMT_PREAMBLE_BYTES, parseWmtHeader } from "./wmt.js";
+import { lentWmtChunks } from "./lend.js";
+import { REC_USER } from "../machine/replay.js";
 
 export { READ_BYTES, ZSTD_MAX_WINDOW_BYTES };
 
@@ -57,7 +59,7 @@ export interface OpenedTrace {
  *   format cannot be told, or its header is malformed (later faults are thrown by `chunks`)
  */
 export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<OpenedTrace> {
-  const { format: wanted, chunkRecords, user } = checkOptions(opts);
+  const { format: wanted, chunkRecords, user, lend } = checkOptions(opts);
   let totalBytes: number | null;
   try {
     const st = await stat(path);
@@ -118,6 +120,7 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
   let format: TraceFormat | null = wanted === "auto" ? null : wanted;
   let preamble = new Uint8Array(0);
   let metadata: Record<string, unknown> | undefined;
+  let headerLength = 0;
   try {
     for (;;) {
       if (preamble.length < WMT_PREAMBLE_BYTES && have >= WMT_PREAMBLE_BYTES) preamble = concat(sniffed).slice(0, WMT_PREAMBLE_BYTES);
@@ -144,6 +147,7 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
       const h = parseWmtHeader(head, path);
       if (h === null && sniffError !== null) throw fail(sniffError);
       metadata = h?.metadata;
+      headerLength = h?.length ?? 0;
     }
   } catch (e) {
     await close();
@@ -154,6 +158,22 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
   if (metadata !== undefined) info.metadata = metadata;
   const fmt = format;
   const source = decoded;
+
+  // Lent chunks of an uncompressed wmt file: positioned reads into two reused buffers (lend.ts).
+  if (lend && fmt === "wmt" && compression === "none" && totalBytes !== null && metadata !== undefined && LITTLE_ENDIAN) {
+    await close();
+    const counter = { consumed: raw.consumed };
+    consumed = () => counter.consumed;
+    const lent = async function* (): AsyncGenerator<TraceChunk> {
+      try {
+        yield* lentWmtChunks(path, headerLength, chunkRecords, user ? REC_USER : 0, counter);
+      } catch (e) {
+        throw fail(e);
+      }
+    };
+    const gen = lent();
+    return { info, chunks: gen, bytesRead: () => consumed(), close: async () => { await gen.return(undefined); } };
+  }
 
   async function* chunks(): AsyncGenerator<TraceChunk> {
     const out = new ChunkBuilder(chunkRecords, user);
@@ -191,10 +211,10 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
 }
 
 /** Validated options with defaults. */
-function checkOptions(opts: OpenTraceOptions | undefined): { format: TraceFormat | "auto"; chunkRecords: number; user: boolean } {
+function checkOptions(opts: OpenTraceOptions | undefined): { format: TraceFormat | "auto"; chunkRecords: number; user: boolean; lend: boolean } {
   if (opts === undefined || opts === null) opts = {};
   if (typeof opts !== "object") throw new WasmmuError("INVALID_CONFIG", "openTrace options must be an object");
-  const known = ["format", "chunkRecords", "user"];
+  const known = ["format", "chunkRecords", "user", "lend"];
   for (const k of Object.keys(opts)) {
     if (!known.includes(k)) throw new WasmmuError("INVALID_CONFIG", `unknown openTrace option "${k}" (known: ${known.join(", ")})`, { option: k });
   }
@@ -204,9 +224,11 @@ function checkOptions(opts: OpenTraceOptions | undefined): { format: TraceFormat
   }
   const user = opts.user ?? true;
   if (typeof user !== "boolean") throw new WasmmuError("INVALID_CONFIG", `user must be a boolean, got ${JSON.stringify(user)}`, { option: "user" });
+  const lend = opts.lend ?? false;
+  if (typeof lend !== "boolean") throw new WasmmuError("INVALID_CONFIG", `lend must be a boolean, got ${JSON.stringify(lend)}`, { option: "lend" });
   const chunkRecords = opts.chunkRecords ?? DEFAULT_CHUNK_RECORDS;
   new ChunkBuilder(chunkRecords, user); // validates chunkRecords; allocates nothing until a record comes
-  return { format, chunkRecords, user };
+  return { format, chunkRecords, user, lend };
 }
 
 /** The pieces of `stream`, counting their bytes into `progress`. */
