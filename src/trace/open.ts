@@ -12,6 +12,13 @@
  * parsing and replay on another core; otherwise (from src/, a pipe), and for gzip, whose inflate
  * already runs on libuv's thread pool, in this thread (decompress-thread.ts). Same records.
  *
+ * With `lend: true` (the replay: it copies each chunk into the core's batch before asking for the
+ * next) two more routes exist, with the same records, byte counts and messages:
+ *   - an uncompressed wmt file is read straight into two reused buffers (lend.ts);
+ *   - an uncompressed or gzip file of a line format (≥ decodeWorkerPolicy.minBytes) is read,
+ *     decompressed and decoded by the worker (a decode job of decompress-worker.ts), which posts
+ *     packed chunks, so that parsing overlaps the replay on another core.
+ *
  * Compression is told by magic bytes (else the name's extension), the format by the first decoded
  * bytes (formats.ts detectFormat) unless the caller names it. Errors are WasmmuError("BAD_INPUT")
  * naming the file; a decoding error or a corrupt compressed stream ends the chunk generator only
@@ -32,7 +39,7 @@ import { ChunkBuilder, DEFAULT_CHUNK_RECORDS } from "./decoder.js";
 import { SNIFF_BYTES, TRACE_FORMATS, detectCompression, detectFormat, makeDecoder, unknownFormatError } from "./formats.js";
 import type { OpenTraceOptions, TraceChunk, TraceCompression, TraceFormat, TraceInfo } from "./types.js";
 import { READ_BYTES, Source, ZSTD_MAX_WINDOW_BYTES, decompressed } from "./decompress.js";
-import { WORKER_COMPRESSIONS, decompressWorkerUrl, workerDecompressed } from "./decompress-thread.js";
+import { DECODE_WORKER_COMPRESSIONS, WORKER_COMPRESSIONS, decodeWorkerPolicy, decompressWorkerUrl, workerDecoded, workerDecompressed } from "./decompress-thread.js";
 import { LITTLE_ENDIAN, WMT_MAX_HEADER_BYTES, WMT_PREAMBLE_BYTES, parseWmtHeader } from "./wmt.js";
 import { lentWmtChunks } from "./lend.js";
 import { REC_USER } from "../machine/replay.js";
@@ -172,6 +179,25 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
       }
     };
     const gen = lent();
+    return { info, chunks: gen, bytesRead: () => consumed(), close: async () => { await gen.return(undefined); } };
+  }
+
+  // Lent chunks of a line format (or compressed wmt): read, decompressed and decoded by a worker
+  // thread, so that this thread only replays. The worker reads the file itself, from the start.
+  const decodeWorker = lend && totalBytes !== null && totalBytes >= decodeWorkerPolicy.minBytes && worker === null && DECODE_WORKER_COMPRESSIONS.has(compression) ? decompressWorkerUrl() : null;
+  if (decodeWorker !== null) {
+    await close();
+    const counter = { consumed: raw.consumed, decoded: progress.decoded };
+    consumed = () => counter.consumed;
+    const decodedBytes = () => counter.decoded;
+    const inWorker = async function* (): AsyncGenerator<TraceChunk> {
+      try {
+        yield* workerDecoded(decodeWorker, { path, compression, decode: { format: fmt, chunkRecords, user } }, counter);
+      } catch (e) {
+        throw asBadInput(e, path, compression, decodedBytes(), consumed(), totalBytes);
+      }
+    };
+    const gen = inWorker();
     return { info, chunks: gen, bytesRead: () => consumed(), close: async () => { await gen.return(undefined); } };
   }
 
