@@ -171,6 +171,11 @@ async function* fromWorker(url: URL, job: DecompressJob, counter: { consumed: nu
   try {
     for (;;) {
       while (queue.length === 0) await new Promise<void>((r) => { wake = r; });
+      // Go on from the event loop's check phase, not from inside the message event: Node keeps
+      // dispatching a port's messages (up to 1,000 a turn) while more arrive, and a consumer that
+      // replays each piece in that dispatch would hold off timers and signals (Ctrl-C) for the
+      // whole trace whenever the worker keeps ahead.
+      await new Promise<void>((r) => setImmediate(r));
       const m = queue.shift() as FromDecompressor;
       counter.consumed = m.consumed;
       if ((m.t === "chunk" || m.t === "error") && m.decoded !== undefined) counter.decoded = m.decoded;
