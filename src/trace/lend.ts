@@ -11,12 +11,18 @@
  *   file ──pread (thread pool)──▶ buffer A ─check in place─▶ chunk (lent) ─▶ consumer
  *                                 buffer B ◀── next read, while the consumer runs
  *
+ * And the uncompressed files of the other formats, when they are decoded in this thread (no
+ * decode worker: a small file, or no worker entry): read the same way into two reused buffers,
+ * decoded into packed chunks (the core's layout: one block copy into the batch) whose words the
+ * builder takes back when the consumer asks for the next chunk (ChunkBuilder.recycle).
+ *
  * It does not detect formats or parse the header (openTrace has, before choosing this reader),
  * and knows nothing of the consumer. Node only (node:fs).
  */
 import { open } from "node:fs/promises";
-import { PackedChunk, badBytes } from "./decoder.js";
-import type { TraceChunk } from "./types.js";
+import { ChunkBuilder, PackedChunk, badBytes } from "./decoder.js";
+import { makeDecoder } from "./formats.js";
+import type { TraceChunk, TraceFormat } from "./types.js";
 import { WMT_RECORD_BYTES, checkWmtRecordsInPlace, wmtRecordError } from "./wmt.js";
 
 /**
@@ -78,6 +84,67 @@ export async function* lentWmtChunks(path: string, start: number, chunkRecords: 
     }
   } finally {
     // A read still in flight (the consumer stopped early, or a bad record) ends before the file closes.
+    await next?.catch(() => 0);
+    await fh.close();
+  }
+}
+
+/**
+ * The records of the uncompressed `format` file `path` (not wmt: lentWmtChunks reads those),
+ * decoded in this thread into lent packed chunks of `chunkRecords` records.
+ * @param readBytes bytes per read (two buffers of this size are reused)
+ * @param counter gets the bytes read so far (`consumed`)
+ * @throws the decoder's WasmmuError after yielding every record before the fault; the file
+ *   system's error on a failed read
+ */
+export async function* lentDecodedChunks(path: string, format: TraceFormat, chunkRecords: number, user: boolean, readBytes: number, counter: { consumed: number }): AsyncGenerator<TraceChunk> {
+  const out = new ChunkBuilder(chunkRecords, user);
+  out.usePacked();
+  const decoder = makeDecoder(format, out, path);
+  const fh = await open(path, "r");
+  let next: Promise<number> | null = null;
+  let failure: unknown = null;
+  try {
+    const bufs = [new Uint8Array(readBytes), new Uint8Array(readBytes)];
+    const fill = async (b: Uint8Array, at: number): Promise<number> => {
+      let got = 0;
+      while (got < b.length) {
+        const { bytesRead } = await fh.read(b, got, b.length - got, at + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got;
+    };
+    counter.consumed = 0;
+    let at = 0;
+    let which = 0;
+    next = fill(bufs[0], 0);
+    try {
+      while (next !== null) {
+        const got: number = await next;
+        counter.consumed = at + got;
+        const b = bufs[which];
+        at += got;
+        which ^= 1;
+        // The decoder keeps no reference to the bytes it was given (it copies a cut line), so
+        // the other buffer may be refilled while this one is decoded.
+        next = got === b.length ? fill(bufs[which], at) : null;
+        decoder.push(b.subarray(0, got));
+        for (const c of out.take()) {
+          yield c;
+          out.recycle(c);
+        }
+      }
+      decoder.end();
+    } catch (e) {
+      failure = e;
+    }
+    // As openTrace's usual reader: every record decoded before the fault, then the fault.
+    for (const c of out.take()) yield c;
+    const last = out.flush();
+    if (last !== null) yield last;
+    if (failure !== null) throw failure;
+  } finally {
     await next?.catch(() => 0);
     await fh.close();
   }

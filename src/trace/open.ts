@@ -41,7 +41,7 @@ import type { OpenTraceOptions, TraceChunk, TraceCompression, TraceFormat, Trace
 import { READ_BYTES, Source, ZSTD_MAX_WINDOW_BYTES, decompressed } from "./decompress.js";
 import { DECODE_WORKER_COMPRESSIONS, WORKER_COMPRESSIONS, decodeWorkerPolicy, decompressWorkerUrl, workerDecoded, workerDecompressed } from "./decompress-thread.js";
 import { LITTLE_ENDIAN, WMT_MAX_HEADER_BYTES, WMT_PREAMBLE_BYTES, parseWmtHeader } from "./wmt.js";
-import { lentWmtChunks } from "./lend.js";
+import { lentDecodedChunks, lentWmtChunks } from "./lend.js";
 import { REC_USER } from "../machine/replay.js";
 
 export { READ_BYTES, ZSTD_MAX_WINDOW_BYTES };
@@ -198,6 +198,22 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
       }
     };
     const gen = inWorker();
+    return { info, chunks: gen, bytesRead: () => consumed(), close: async () => { await gen.return(undefined); } };
+  }
+
+  // Lent chunks of another uncompressed file, decoded here: reused read buffers and chunk words.
+  if (lend && compression === "none" && totalBytes !== null && fmt !== "wmt") {
+    await close();
+    const counter = { consumed: raw.consumed };
+    consumed = () => counter.consumed;
+    const here = async function* (): AsyncGenerator<TraceChunk> {
+      try {
+        yield* lentDecodedChunks(path, fmt, chunkRecords, user, READ_BYTES, counter);
+      } catch (e) {
+        throw fail(e);
+      }
+    };
+    const gen = here();
     return { info, chunks: gen, bytesRead: () => consumed(), close: async () => { await gen.return(undefined); } };
   }
 

@@ -1,7 +1,9 @@
 /**
  * Lent chunks (openTrace's `lend: true`, src/trace/lend.ts): an uncompressed wmt file read into
- * two reused buffers and checked in place gives exactly the records, byte counts and errors of
- * the usual reader (a fresh chunk per chunk), with every record before a bad one yielded first.
+ * two reused buffers and checked in place, and the other formats decoded in this thread into
+ * recycled packed chunks, give exactly the records, byte counts and errors of the usual reader
+ * (a fresh chunk per chunk), with every record before a bad one yielded first. (From src/ there
+ * is no worker entry, so nothing here is decoded in a worker: decode-worker.test.ts.)
  */
 import { describe, it, expect, afterAll } from "vitest";
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
@@ -109,5 +111,45 @@ describe("openTrace lend: uncompressed wmt read into reused buffers", () => {
     await t.close();
     const u = await openTrace(path, { lend: true });
     await u.close();
+  });
+});
+
+describe("openTrace lend: other formats decoded in this thread into recycled packed chunks", () => {
+  const lackey = ["==1== Lackey", ...Array.from({ length: 9000 }, (_, i) => i % 4 === 0 ? `I  ${(0x400000 + i).toString(16)},3` : ` ${"LSM"[i % 3]} ${(0x7ff000000000 + i * 8).toString(16)},8`)].join("\n") + "\n";
+  const text = Array.from({ length: 5000 }, (_, i) => `${"RWX"[i % 3]} 0x${(0x1000 + i * 64).toString(16)} ${1 + (i % 8)} cpu=${i % 3}`).join("\n");
+
+  it("Lackey and text: the records and byte counts of the usual reader", async () => {
+    for (const [name, body] of [["l.lackey", lackey], ["t.txt", text]] as const) {
+      writeFileSync(at(name), body);
+      const given = await readAll(at(name), { chunkRecords: 1000 });
+      const lent = await readAll(at(name), { chunkRecords: 1000, lend: true });
+      expect(lent.chunks.map((c) => c.packed === null)).not.toContain(true);
+      // Same records; the given chunks are struct-of-arrays (no packed words).
+      const records = (r: typeof given) => r.chunks.map(({ packed: _p, cpuBits: _c, ...rest }) => rest);
+      expect(records(lent)).toEqual(records(given));
+      expect([lent.error, lent.bytesRead]).toEqual([null, readFileSync(at(name)).length]);
+    }
+  });
+
+  it("a malformed line: the same records before it, then the same message", async () => {
+    const lines = lackey.split("\n");
+    lines[7777] = " Q 1234,8";
+    writeFileSync(at("bad.lackey"), lines.join("\n"));
+    const given = await readAll(at("bad.lackey"), { chunkRecords: 1000 });
+    const lent = await readAll(at("bad.lackey"), { chunkRecords: 1000, lend: true });
+    expect(lent.error).toBe(`${at("bad.lackey")}:7778: expected "I", " L", " S" or " M" record, got " Q 1234,8"`);
+    expect(lent.error).toBe(given.error);
+    const count = (r: typeof given) => r.chunks.reduce((n, c) => n + c.count, 0);
+    expect(count(lent)).toBe(count(given));
+  });
+
+  it("pieces cut mid-line by 1 MiB reads: a trace over 1 MiB decodes the same, into recycled chunk buffers", async () => {
+    const big = lackey.repeat(40); // ≈ 7 MB, many read boundaries inside lines
+    writeFileSync(at("big.lackey"), big);
+    const given = await readAll(at("big.lackey"), {});
+    const lent = await readAll(at("big.lackey"), { lend: true });
+    expect(lent.chunks.map((c) => [c.count, c.lo, c.hi, c.size, c.kind, c.cpu])).toEqual(given.chunks.map((c) => [c.count, c.lo, c.hi, c.size, c.kind, c.cpu]));
+    expect(lent.chunks.length).toBe(7);
+    expect(lent.buffers).toBeLessThanOrEqual(4); // two in turn, a third while a read boundary gives two chunks at once, the last one's own
   });
 });
