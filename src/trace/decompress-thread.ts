@@ -53,10 +53,19 @@ export const IN_FLIGHT_BYTES = 8 << 20;
 export const DECODE_WORKER_COMPRESSIONS: ReadonlySet<TraceCompression> = new Set(["none", "gzip"]);
 
 /**
- * Files smaller than this are decoded in the reading thread even with lent chunks: starting a
- * worker (tens of milliseconds) costs more than it saves on them. Tests lower it.
+ * When lent chunks are decoded in a worker. `minBytes`: smaller files are decoded in the reading
+ * thread, as starting a worker (tens of milliseconds) costs more than it saves on them.
+ * `fromWorkerThreads`: whether a reader that itself runs in a worker thread starts one; no by
+ * default, since such a reader is one of several parallel replays already (`wasmmu sweep --mode
+ * per-worker` runs one per CPU), which a second thread each would only oversubscribe. Tests
+ * change both. (Nor is one started on a single CPU.)
+ *
+ * The trade-off, measured on a 2-CPU machine (bench/RESULTS.md, issue #5): with the second CPU
+ * free, Lackey text replays at 15–16 M records/s against 9.5–10.4 decoded in the replaying
+ * thread; with another process keeping the second CPU busy, the worker only competes with the
+ * replay for the one CPU left, and it measured 8.3–8.5 against 9.5–9.7.
  */
-export const decodeWorkerPolicy = { minBytes: 8 << 20 };
+export const decodeWorkerPolicy = { minBytes: 8 << 20, fromWorkerThreads: false };
 
 /** What the worker is started with. With `decode`, it posts decoded chunks instead of bytes. */
 export interface DecompressJob {

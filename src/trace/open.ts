@@ -33,6 +33,8 @@
  * own copy, so .xz traces decompressed in workers do not wait for each other.
  */
 import { createReadStream } from "node:fs";
+import { availableParallelism } from "node:os";
+import { isMainThread } from "node:worker_threads";
 import { stat } from "node:fs/promises";
 import { WasmmuError } from "../errors.js";
 import { ChunkBuilder, DEFAULT_CHUNK_RECORDS } from "./decoder.js";
@@ -184,7 +186,8 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
 
   // Lent chunks of a line format (or compressed wmt): read, decompressed and decoded by a worker
   // thread, so that this thread only replays. The worker reads the file itself, from the start.
-  const decodeWorker = lend && totalBytes !== null && totalBytes >= decodeWorkerPolicy.minBytes && worker === null && DECODE_WORKER_COMPRESSIONS.has(compression) ? decompressWorkerUrl() : null;
+  const decodeWorker = lend && totalBytes !== null && totalBytes >= decodeWorkerPolicy.minBytes && worker === null && DECODE_WORKER_COMPRESSIONS.has(compression) &&
+    (isMainThread || decodeWorkerPolicy.fromWorkerThreads) && availableParallelism() > 1 ? decompressWorkerUrl() : null;
   if (decodeWorker !== null) {
     await close();
     const counter = { consumed: raw.consumed, decoded: progress.decoded };

@@ -79,10 +79,12 @@ beforeAll(async () => {
   });
   worker = pathToFileURL(join(workerDir, "decompress-worker.mjs"));
   decodeWorkerPolicy.minBytes = 0; // these traces are small
+  decodeWorkerPolicy.fromWorkerThreads = true; // in case the test runner runs files in worker threads
 });
 afterAll(() => {
   setDecompressWorker(undefined);
   decodeWorkerPolicy.minBytes = minBytes;
+  decodeWorkerPolicy.fromWorkerThreads = false;
   if (workerDir) rmSync(workerDir, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
 });
@@ -91,6 +93,7 @@ describe("openTrace lend: decoding in a worker thread", () => {
   it("line formats, plain or gzip, go to the worker when chunks are lent and the file is large enough", () => {
     expect([...DECODE_WORKER_COMPRESSIONS].sort()).toEqual(["gzip", "none"]);
     expect(minBytes).toBe(8 << 20);
+    expect(decodeWorkerPolicy.fromWorkerThreads).toBe(true); // set above; false by default (one replay per CPU already)
   });
 
   const text = lackeyText(50_000);
@@ -141,6 +144,20 @@ describe("openTrace lend: decoding in a worker thread", () => {
     const { thread, inWorker } = await bothWays(() => readAll(path, 4096));
     expect(inWorker.error).toMatch(/corrupt or truncated gzip stream: .*; \d+ bytes were decoded/);
     expect(inWorker).toEqual(thread);
+  });
+
+  it("the worker is really used: with a worker entry that cannot start, lent chunks fail and given ones do not", async () => {
+    const path = file("route.lackey", text, false);
+    setDecompressWorker(new URL("file:///nonexistent/decompress-worker.js"));
+    try {
+      expect((await readAll(path, 10_000)).error).toMatch(/Cannot find module|decompression worker stopped/);
+      const given = await openTrace(path, { chunkRecords: 10_000 });
+      let n = 0;
+      for await (const c of given.chunks) n += c.count;
+      expect(n).toBe(decodeTrace("lackey", text).count);
+    } finally {
+      setDecompressWorker(worker);
+    }
   });
 
   it("stopping early ends the worker; chunks given (not lent) never use it", async () => {
