@@ -4,7 +4,7 @@
  */
 import { basename } from "node:path";
 import { Machine } from "../machine/Machine.js";
-import { Replayer, DemandMapper, type FaultPolicy } from "../machine/replay.js";
+import { Replayer, DemandMapper, type FaultDecision, type FaultPolicy, type ReplayFault } from "../machine/replay.js";
 import { openTrace } from "../trace/index.js";
 import type { TraceChunk, TraceFormat } from "../trace/index.js";
 import { WasmmuError } from "../errors.js";
@@ -93,10 +93,10 @@ export class ReplaySession {
     this.m = m;
     this.win = win;
     this.mapper = new DemandMapper(m, { pages: o.pages === "4k" ? "4k" : "2m" });
-    const policy: FaultPolicy = (f) => {
+    const policy: FaultPolicy = Object.assign((f: ReplayFault): FaultDecision => {
       if (f.exception.vector === "GP") { this.nonCanonical++; return "skip"; }
       return this.mapper.policy(f);
-    };
+    }, { notPresent: this.mapper.policy.notPresent }); // a not-present #PF goes to the mapper either way
     this.r = new Replayer(m, policy);
     this.base = o.warmup === 0 ? counterNumbers(m) : null;
     this.nextSample = win > 0 && this.base !== null ? win : Infinity;
@@ -253,7 +253,8 @@ export class ReplaySession {
 /** Replay one trace file on a fresh machine. @returns the summary (partial when stopped early). */
 export async function replayTrace(path: string, o: ReplayOptions): Promise<ReplaySummary> {
   const session = await ReplaySession.create(path, o);
-  const trace = await openTrace(path, { format: o.format, chunkRecords: session.batchRecords });
+  // Lent chunks: feed() copies each into the core's batch buffer before asking for the next.
+  const trace = await openTrace(path, { format: o.format, chunkRecords: session.batchRecords, lend: true });
   const started = performance.now();
   let lastProgress = 0;
   const progress = () => {

@@ -239,6 +239,15 @@ export class Cpu {
     return { ...t, levels, stop, stopLevel };
   }
 
+  /**
+   * @internal Byte addresses in linear memory of the result record's status word (XLAT_*), #PF
+   * error code and address (u64, little-endian), for the replay's fault shortcut (Replayer).
+   */
+  resultFields(): { status: number; errorCode: number; vaddr: number } {
+    const res = this.rec + this.off.res;
+    return { status: res + this.off.status, errorCode: res + this.off.errorCode, vaddr: res + this.off.vaddr };
+  }
+
   /** The translation the CPU's result record holds now (after translate, access or a replay stop). */
   lastResult(): Translation {
     const res = this.rec + this.off.res;

@@ -10,6 +10,8 @@ import { BuddyTableSource } from "./tablesource.js";
 import { WasmmuError } from "../errors.js";
 import type { AccessKind, CpuException } from "../types.js";
 import { decodePageFaultError } from "./decode.js";
+import { X86_PF_PROT, XLAT_PF } from "./pgtable.js";
+import type { CoreExports } from "./core.js";
 
 /** Record kinds as the core encodes them (assembly/replay/loop.ts). */
 export const REC_KIND: Record<AccessKind, number> = { read: 0, write: 1, fetch: 2 };
@@ -135,7 +137,15 @@ export interface ReplayFault {
 
 /** What a fault policy decided: resume at the same record, skip it, or stop the replay. */
 export type FaultDecision = "retry" | "skip" | "stop";
-export type FaultPolicy = (fault: ReplayFault) => FaultDecision;
+/**
+ * Decides what a fault means. It may carry `notPresent`, a shortcut for the commonest fault of a
+ * replay, a not-present #PF: Replayer then calls it with the faulting address as two 32-bit
+ * halves (from the CPU's result record) instead of building a ReplayFault, with its bigints and
+ * objects, a million times per run. It must decide exactly as the function would for that fault.
+ */
+export type FaultPolicy = ((fault: ReplayFault) => FaultDecision) & {
+  notPresent?: (vaddrLo: number, vaddrHi: number, cpu: number) => FaultDecision;
+};
 
 /**
  * The default policy for raw traces: map any touched page on first touch (user, writable,
@@ -148,6 +158,7 @@ export class DemandMapper {
   private readonly machine: Machine;
   private readonly huge: boolean;
   private readonly levels: number;
+  private readonly ptMap: CoreExports["ptMap"];
   /** Pages mapped, by size. */
   readonly mapped = { "4K": 0, "2M": 0 };
 
@@ -155,6 +166,7 @@ export class DemandMapper {
     this.machine = machine;
     this.huge = opts.pages === "2m";
     this.levels = machine.config.paging;
+    this.ptMap = machine._core.exports.ptMap;
     const root = new BuddyTableSource(machine).allocTable();
     if (root === null) throw new WasmmuError("OUT_OF_MEMORY", "no frame for the replay address space's top-level table");
     this.root = root;
@@ -165,11 +177,33 @@ export class DemandMapper {
   }
 
   /** The policy function: maps not-present faults, refuses everything else. */
-  readonly policy: FaultPolicy = (f) => {
+  readonly policy: FaultPolicy = Object.assign((f: ReplayFault): FaultDecision => {
     if (f.exception.vector !== "PF" || f.exception.bits.present) return "stop";
     this.map(f.vaddr);
     return "retry";
-  };
+  }, {
+    notPresent: (lo: number, hi: number): FaultDecision => {
+      this.mapHalves(lo, hi);
+      return "retry";
+    },
+  });
+
+  /**
+   * map() for an address given as 32-bit halves: with 4 KiB pages the page's address and its PTE
+   * are each built as one bigint from numbers (what the fault shortcut of Replayer saves).
+   */
+  mapHalves(lo: number, hi: number): void {
+    // Exact as a number below 2^53: every user-half address of 4- and 5-level paging.
+    if (this.huge || hi >= 0x20_0000) {
+      this.map((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
+      return;
+    }
+    const pfn = this.machine.frames.allocPage();
+    if (pfn === null) throw this.outOfFrames();
+    const va = BigInt(hi * 4294967296 + ((lo & ~PAGE_OFFSET_MASK) >>> 0));
+    this.check(this.ptMap(this.root, this.levels, va, 1, BigInt(pfn * 4096 + LEAF_4K_BITS), TABLE));
+    this.mapped["4K"]++;
+  }
 
   /** Map the page containing `vaddr` (2 MiB when asked and that 2 MiB region has no 4 KiB table yet). */
   map(vaddr: bigint): void {
@@ -187,11 +221,13 @@ export class DemandMapper {
       }
     }
     const pfn = this.machine.frames.allocPage();
-    if (pfn === null) {
-      throw new WasmmuError("OUT_OF_MEMORY", `demand paging ran out of frames after mapping ${this.mapped["4K"]} 4 KiB and ${this.mapped["2M"]} 2 MiB pages: the trace touches more than the machine's RAM (raise ram, or use memory: "tables-only")`);
-    }
+    if (pfn === null) throw this.outOfFrames();
     this.check(e.ptMap(this.root, this.levels, va & ~0xfffn, 1, (BigInt(pfn) << 12n) | LEAF_4K, TABLE));
     this.mapped["4K"]++;
+  }
+
+  private outOfFrames(): WasmmuError {
+    return new WasmmuError("OUT_OF_MEMORY", `demand paging ran out of frames after mapping ${this.mapped["4K"]} 4 KiB and ${this.mapped["2M"]} 2 MiB pages: the trace touches more than the machine's RAM (raise ram, or use memory: "tables-only")`);
   }
 
   private check(status: number): void {
@@ -203,6 +239,9 @@ export class DemandMapper {
 /** P|RW|US: leaves and tables of the demand-mapped address space (A and D left for the walker). */
 const TABLE = 0x7n;
 const LEAF_4K = 0x7n;
+const LEAF_4K_BITS = 0x7;
+/** Bits of an address below its 4 KiB page. */
+const PAGE_OFFSET_MASK = 0xfff;
 const LEAF_2M = 0x87n;
 
 export interface ReplayResult {
@@ -223,6 +262,8 @@ export class Replayer {
   private readonly policy: FaultPolicy;
   private readonly statusDone: number;
   private readonly statusBad: number;
+  /** Per CPU: byte addresses of its result record's status, error code and address (resultFields). */
+  private readonly results: { status: number; errorCode: number; vaddr: number }[];
 
   constructor(machine: Machine, policy: FaultPolicy) {
     this.machine = machine;
@@ -231,6 +272,7 @@ export class Replayer {
     this.batch = new TraceBatch(e.memory, e.traceBuffer() >>> 0, e.traceCapacityRecords() >>> 0, e.traceStage() >>> 0, (n) => e.packRecords(n));
     this.statusDone = machine._core.constant("REPLAY_DONE");
     this.statusBad = machine._core.constant("REPLAY_BAD_RECORD");
+    this.results = Array.from({ length: machine.config.cpus }, (_, i) => machine.cpu(i).resultFields());
   }
 
   /** Replay records [0, count) of the batch buffer. */
@@ -253,10 +295,23 @@ export class Replayer {
       const status = e.replayStatusWord() >>> 0;
       if (status === this.statusDone) return { completed: count, faults };
       if (status === this.statusBad) return { completed: at, faults, stopped: { index: at, reason: "bad-record" } };
-      const fault = this.faultAt(at);
-      const decision = this.policy(fault);
+      let decision: FaultDecision | null = null;
+      const notPresent = this.policy.notPresent;
+      if (notPresent !== undefined) {
+        // The shortcut: a not-present #PF, read from the result record as numbers.
+        const cpu = this.batch.cpuAt(at);
+        const r = this.results[cpu];
+        const core = this.machine._core;
+        if (core.u32(r.status) === XLAT_PF && (core.u32(r.errorCode) & X86_PF_PROT) === 0) {
+          decision = notPresent(core.u32(r.vaddr), core.u32(r.vaddr + 4), cpu);
+        }
+      }
+      if (decision === null || decision === "stop") {
+        const fault = this.faultAt(at);
+        decision ??= this.policy(fault);
+        if (decision === "stop") return { completed: at, faults, stopped: { index: at, reason: "fault", fault } };
+      }
       faults++;
-      if (decision === "stop") return { completed: at, faults: faults - 1, stopped: { index: at, reason: "fault", fault } };
       start = decision === "skip" ? at + 1 : at;
     }
     return { completed: count, faults };

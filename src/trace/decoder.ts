@@ -85,6 +85,8 @@ export class ChunkBuilder {
   private packedMode = false;
   private words: Uint32Array | null = null;
   private cpuBits = 0;
+  /** Packed mode: words of lent chunks given back (recycle), reused before allocating. */
+  private spare: Uint32Array[] = [];
   /** Records added since creation. */
   total = 0;
 
@@ -106,7 +108,7 @@ export class ChunkBuilder {
    */
   add(lo: number, hi: number, size: number, kind: number, cpu: number): void {
     if (this.packedMode) {
-      const words = this.words ?? (this.words = new Uint32Array(4 * this.chunkRecords));
+      const words = this.words ?? (this.words = this.freshWords());
       const at = this.n;
       words[4 * at] = lo;
       words[4 * at + 1] = hi;
@@ -161,8 +163,22 @@ export class ChunkBuilder {
 
   /** Packed mode: the words of the chunk being filled (4 per record), the next record's index and the room left. */
   openPacked(): { words: Uint32Array; at: number; room: number } {
-    const w = this.words ?? (this.words = new Uint32Array(4 * this.chunkRecords));
+    const w = this.words ?? (this.words = this.freshWords());
     return { words: w, at: this.n, room: this.chunkRecords - this.n };
+  }
+
+  /**
+   * Packed mode, for lent chunks: `chunk`, a full chunk this builder made, is no longer used by
+   * anyone, so its words may hold a later chunk (no allocation, no garbage per chunk). Others
+   * are ignored.
+   */
+  recycle(chunk: TraceChunk): void {
+    const w = chunk.packed;
+    if (this.packedMode && w !== undefined && w.length === 4 * this.chunkRecords && this.spare.length < 2) this.spare.push(w);
+  }
+
+  private freshWords(): Uint32Array {
+    return this.spare.pop() ?? new Uint32Array(4 * this.chunkRecords);
   }
 
   /** `k` records were written where open() or openPacked() said (k ≤ its room). */

@@ -14,6 +14,11 @@
  * rebuilt with their message, code and syscall, so openTrace words them exactly as it does for an
  * in-thread decompressor.
  *
+ * A decode job (`job.decode`, asked for by openTrace for lent chunks) runs the format's decoder in
+ * the worker as well and posts packed chunks (the core's 16-byte records, transferred buffers)
+ * instead of bytes; same flow control, counted in chunk bytes; a decoding error comes after every
+ * chunk decoded before it, as in the reading thread.
+ *
  * Policy: the worker is used for a regular file whose compression is in WORKER_COMPRESSIONS (xz,
  * zstd), when
  * the worker entry exists beside this code (dist/); otherwise (running from src/, a pipe, no
@@ -22,7 +27,8 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { WasmmuError, type WasmmuErrorCode } from "../errors.js";
-import type { TraceCompression } from "./types.js";
+import type { TraceChunk, TraceCompression, TraceFormat } from "./types.js";
+import { PackedChunk } from "./decoder.js";
 
 /**
  * Compressions decompressed in a worker: where it measured faster (bench/RESULTS.md, issue #5).
@@ -38,8 +44,35 @@ export const PIECE_BYTES = 512 << 10;
 /** Bytes posted and not yet taken, past which the worker waits. */
 export const IN_FLIGHT_BYTES = 8 << 20;
 
-/** What the worker is started with. */
-export interface DecompressJob { path: string; compression: TraceCompression }
+/**
+ * Compressions of a line-format trace decoded in a worker when the consumer takes lent chunks
+ * (openTrace's `lend`): the worker reads, decompresses and parses, so this thread only replays.
+ * Not xz and zstd: their decompression alone outruns the replay's need by too little to add the
+ * parsing to that worker (they keep decompression in the worker and parsing here).
+ */
+export const DECODE_WORKER_COMPRESSIONS: ReadonlySet<TraceCompression> = new Set(["none", "gzip"]);
+
+/**
+ * When lent chunks are decoded in a worker. `minBytes`: smaller files are decoded in the reading
+ * thread, as starting a worker (tens of milliseconds) costs more than it saves on them.
+ * `fromWorkerThreads`: whether a reader that itself runs in a worker thread starts one; no by
+ * default, since such a reader is one of several parallel replays already (`wasmmu sweep --mode
+ * per-worker` runs one per CPU), which a second thread each would only oversubscribe. Tests
+ * change both. (Nor is one started on a single CPU.)
+ *
+ * The trade-off, measured on a 2-CPU machine (bench/RESULTS.md, issue #5): with the second CPU
+ * free, Lackey text replays at 15–16 M records/s against 9.5–10.4 decoded in the replaying
+ * thread; with another process keeping the second CPU busy, the worker only competes with the
+ * replay for the one CPU left, and it measured 8.3–8.5 against 9.5–9.7.
+ */
+export const decodeWorkerPolicy = { minBytes: 8 << 20, fromWorkerThreads: false };
+
+/** What the worker is started with. With `decode`, it posts decoded chunks instead of bytes. */
+export interface DecompressJob {
+  path: string;
+  compression: TraceCompression;
+  decode?: { format: TraceFormat; chunkRecords: number; user: boolean };
+}
 
 /** An error as it crosses threads. */
 export interface WireError { message: string; name?: string; syscall?: string; errno?: number; code?: string; wasmmu?: { code: string; details: Record<string, unknown> } }
@@ -47,8 +80,11 @@ export interface WireError { message: string; name?: string; syscall?: string; e
 /** Worker → main thread. */
 export type FromDecompressor =
   | { t: "data"; buf: ArrayBuffer; consumed: number }
+  /** A decoded chunk in the core's batch layout (4 words a record), `decoded` bytes decompressed so far. */
+  | { t: "chunk"; buf: ArrayBuffer; count: number; cpuBits: number; consumed: number; decoded: number }
   | { t: "end"; consumed: number }
-  | { t: "error"; error: WireError; consumed: number };
+  /** `decoded`: bytes decompressed before the error (decode jobs). */
+  | { t: "error"; error: WireError; consumed: number; decoded?: number };
 
 /** Main thread → worker: `bytes` of posted output were taken. */
 export interface Credit { t: "credit"; bytes: number }
@@ -107,6 +143,27 @@ export function decompressWorkerUrl(): URL | null {
  * Returning early (or an error) terminates the worker.
  */
 export async function* workerDecompressed(url: URL, job: DecompressJob, counter: { consumed: number }): AsyncGenerator<Uint8Array> {
+  for await (const m of fromWorker(url, job, counter)) if (m.t === "data") yield new Uint8Array(m.buf);
+}
+
+/**
+ * The records of `job.path` (job.decode says how to decode it), decompressed and decoded by a
+ * worker thread, as PackedChunks of `job.decode.chunkRecords` records whose buffers the worker
+ * handed over (transferred: each chunk is the consumer's).
+ * @param counter receives the compressed bytes read (`consumed`) and the bytes decompressed
+ *   (`decoded`) so far, as chunks arrive
+ * @throws the worker's decoding, decompression or read error, rebuilt, after every chunk decoded
+ *   before it. Returning early (or an error) terminates the worker.
+ */
+export async function* workerDecoded(url: URL, job: DecompressJob, counter: { consumed: number; decoded: number }): AsyncGenerator<TraceChunk> {
+  for await (const m of fromWorker(url, job, counter)) {
+    if (m.t !== "chunk") continue;
+    yield new PackedChunk(new Uint32Array(m.buf, 0, 4 * m.count), m.count, m.cpuBits);
+  }
+}
+
+/** The worker's data and chunk messages, in order, each credited as it is taken; then its end or error. */
+async function* fromWorker(url: URL, job: DecompressJob, counter: { consumed: number; decoded?: number }): AsyncGenerator<FromDecompressor & { t: "data" | "chunk" }> {
   const { Worker } = await import("node:worker_threads");
   const w = new Worker(url, { workerData: job });
   const queue: FromDecompressor[] = [];
@@ -123,12 +180,18 @@ export async function* workerDecompressed(url: URL, job: DecompressJob, counter:
   try {
     for (;;) {
       while (queue.length === 0) await new Promise<void>((r) => { wake = r; });
+      // Go on from the event loop's check phase, not from inside the message event: Node keeps
+      // dispatching a port's messages (up to 1,000 a turn) while more arrive, and a consumer that
+      // replays each piece in that dispatch would hold off timers and signals (Ctrl-C) for the
+      // whole trace whenever the worker keeps ahead.
+      await new Promise<void>((r) => setImmediate(r));
       const m = queue.shift() as FromDecompressor;
       counter.consumed = m.consumed;
+      if ((m.t === "chunk" || m.t === "error") && m.decoded !== undefined) counter.decoded = m.decoded;
       if (m.t === "end") return;
       if (m.t === "error") throw errorFromWire(m.error);
       w.postMessage({ t: "credit", bytes: m.buf.byteLength } satisfies Credit);
-      yield new Uint8Array(m.buf);
+      yield m;
     }
   } finally {
     w.removeAllListeners();

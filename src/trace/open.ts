@@ -12,6 +12,13 @@
  * parsing and replay on another core; otherwise (from src/, a pipe), and for gzip, whose inflate
  * already runs on libuv's thread pool, in this thread (decompress-thread.ts). Same records.
  *
+ * With `lend: true` (the replay: it copies each chunk into the core's batch before asking for the
+ * next) two more routes exist, with the same records, byte counts and messages:
+ *   - an uncompressed wmt file is read straight into two reused buffers (lend.ts);
+ *   - an uncompressed or gzip file of a line format (≥ decodeWorkerPolicy.minBytes) is read,
+ *     decompressed and decoded by the worker (a decode job of decompress-worker.ts), which posts
+ *     packed chunks, so that parsing overlaps the replay on another core.
+ *
  * Compression is told by magic bytes (else the name's extension), the format by the first decoded
  * bytes (formats.ts detectFormat) unless the caller names it. Errors are WasmmuError("BAD_INPUT")
  * naming the file; a decoding error or a corrupt compressed stream ends the chunk generator only
@@ -26,14 +33,18 @@
  * own copy, so .xz traces decompressed in workers do not wait for each other.
  */
 import { createReadStream } from "node:fs";
+import { availableParallelism } from "node:os";
+import { isMainThread } from "node:worker_threads";
 import { stat } from "node:fs/promises";
 import { WasmmuError } from "../errors.js";
 import { ChunkBuilder, DEFAULT_CHUNK_RECORDS } from "./decoder.js";
 import { SNIFF_BYTES, TRACE_FORMATS, detectCompression, detectFormat, makeDecoder, unknownFormatError } from "./formats.js";
 import type { OpenTraceOptions, TraceChunk, TraceCompression, TraceFormat, TraceInfo } from "./types.js";
 import { READ_BYTES, Source, ZSTD_MAX_WINDOW_BYTES, decompressed } from "./decompress.js";
-import { WORKER_COMPRESSIONS, decompressWorkerUrl, workerDecompressed } from "./decompress-thread.js";
-import { WMT_MAX_HEADER_BYTES, WMT_PREAMBLE_BYTES, parseWmtHeader } from "./wmt.js";
+import { DECODE_WORKER_COMPRESSIONS, WORKER_COMPRESSIONS, decodeWorkerPolicy, decompressWorkerUrl, workerDecoded, workerDecompressed } from "./decompress-thread.js";
+import { LITTLE_ENDIAN, WMT_MAX_HEADER_BYTES, WMT_PREAMBLE_BYTES, parseWmtHeader } from "./wmt.js";
+import { lentDecodedChunks, lentWmtChunks } from "./lend.js";
+import { REC_USER } from "../machine/replay.js";
 
 export { READ_BYTES, ZSTD_MAX_WINDOW_BYTES };
 
@@ -57,7 +68,7 @@ export interface OpenedTrace {
  *   format cannot be told, or its header is malformed (later faults are thrown by `chunks`)
  */
 export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<OpenedTrace> {
-  const { format: wanted, chunkRecords, user } = checkOptions(opts);
+  const { format: wanted, chunkRecords, user, lend } = checkOptions(opts);
   let totalBytes: number | null;
   try {
     const st = await stat(path);
@@ -118,6 +129,7 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
   let format: TraceFormat | null = wanted === "auto" ? null : wanted;
   let preamble = new Uint8Array(0);
   let metadata: Record<string, unknown> | undefined;
+  let headerLength = 0;
   try {
     for (;;) {
       if (preamble.length < WMT_PREAMBLE_BYTES && have >= WMT_PREAMBLE_BYTES) preamble = concat(sniffed).slice(0, WMT_PREAMBLE_BYTES);
@@ -144,6 +156,7 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
       const h = parseWmtHeader(head, path);
       if (h === null && sniffError !== null) throw fail(sniffError);
       metadata = h?.metadata;
+      headerLength = h?.length ?? 0;
     }
   } catch (e) {
     await close();
@@ -154,6 +167,58 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
   if (metadata !== undefined) info.metadata = metadata;
   const fmt = format;
   const source = decoded;
+
+  // Lent chunks of an uncompressed wmt file: positioned reads into two reused buffers (lend.ts).
+  if (lend && fmt === "wmt" && compression === "none" && totalBytes !== null && metadata !== undefined && LITTLE_ENDIAN) {
+    await close();
+    const counter = { consumed: raw.consumed };
+    consumed = () => counter.consumed;
+    const lent = async function* (): AsyncGenerator<TraceChunk> {
+      try {
+        yield* lentWmtChunks(path, headerLength, chunkRecords, user ? REC_USER : 0, counter);
+      } catch (e) {
+        throw fail(e);
+      }
+    };
+    const gen = lent();
+    return { info, chunks: gen, bytesRead: () => consumed(), close: async () => { await gen.return(undefined); } };
+  }
+
+  // Lent chunks of a line format (or compressed wmt): read, decompressed and decoded by a worker
+  // thread, so that this thread only replays. The worker reads the file itself, from the start.
+  const decodeWorker = lend && totalBytes !== null && totalBytes >= decodeWorkerPolicy.minBytes && worker === null && DECODE_WORKER_COMPRESSIONS.has(compression) &&
+    (isMainThread || decodeWorkerPolicy.fromWorkerThreads) && availableParallelism() > 1 ? decompressWorkerUrl() : null;
+  if (decodeWorker !== null) {
+    await close();
+    const counter = { consumed: raw.consumed, decoded: progress.decoded };
+    consumed = () => counter.consumed;
+    const decodedBytes = () => counter.decoded;
+    const inWorker = async function* (): AsyncGenerator<TraceChunk> {
+      try {
+        yield* workerDecoded(decodeWorker, { path, compression, decode: { format: fmt, chunkRecords, user } }, counter);
+      } catch (e) {
+        throw asBadInput(e, path, compression, decodedBytes(), consumed(), totalBytes);
+      }
+    };
+    const gen = inWorker();
+    return { info, chunks: gen, bytesRead: () => consumed(), close: async () => { await gen.return(undefined); } };
+  }
+
+  // Lent chunks of another uncompressed file, decoded here: reused read buffers and chunk words.
+  if (lend && compression === "none" && totalBytes !== null && fmt !== "wmt") {
+    await close();
+    const counter = { consumed: raw.consumed };
+    consumed = () => counter.consumed;
+    const here = async function* (): AsyncGenerator<TraceChunk> {
+      try {
+        yield* lentDecodedChunks(path, fmt, chunkRecords, user, READ_BYTES, counter);
+      } catch (e) {
+        throw fail(e);
+      }
+    };
+    const gen = here();
+    return { info, chunks: gen, bytesRead: () => consumed(), close: async () => { await gen.return(undefined); } };
+  }
 
   async function* chunks(): AsyncGenerator<TraceChunk> {
     const out = new ChunkBuilder(chunkRecords, user);
@@ -191,10 +256,10 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
 }
 
 /** Validated options with defaults. */
-function checkOptions(opts: OpenTraceOptions | undefined): { format: TraceFormat | "auto"; chunkRecords: number; user: boolean } {
+function checkOptions(opts: OpenTraceOptions | undefined): { format: TraceFormat | "auto"; chunkRecords: number; user: boolean; lend: boolean } {
   if (opts === undefined || opts === null) opts = {};
   if (typeof opts !== "object") throw new WasmmuError("INVALID_CONFIG", "openTrace options must be an object");
-  const known = ["format", "chunkRecords", "user"];
+  const known = ["format", "chunkRecords", "user", "lend"];
   for (const k of Object.keys(opts)) {
     if (!known.includes(k)) throw new WasmmuError("INVALID_CONFIG", `unknown openTrace option "${k}" (known: ${known.join(", ")})`, { option: k });
   }
@@ -204,9 +269,11 @@ function checkOptions(opts: OpenTraceOptions | undefined): { format: TraceFormat
   }
   const user = opts.user ?? true;
   if (typeof user !== "boolean") throw new WasmmuError("INVALID_CONFIG", `user must be a boolean, got ${JSON.stringify(user)}`, { option: "user" });
+  const lend = opts.lend ?? false;
+  if (typeof lend !== "boolean") throw new WasmmuError("INVALID_CONFIG", `lend must be a boolean, got ${JSON.stringify(lend)}`, { option: "lend" });
   const chunkRecords = opts.chunkRecords ?? DEFAULT_CHUNK_RECORDS;
   new ChunkBuilder(chunkRecords, user); // validates chunkRecords; allocates nothing until a record comes
-  return { format, chunkRecords, user };
+  return { format, chunkRecords, user, lend };
 }
 
 /** The pieces of `stream`, counting their bytes into `progress`. */

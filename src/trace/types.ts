@@ -53,6 +53,15 @@ export interface OpenTraceOptions {
    * keep the kind byte stored in the file.
    */
   user?: boolean;
+  /**
+   * Default false. With true the chunks are lent, not given: each is valid only until the next
+   * is asked for (its arrays are the reader's buffers, reused), so a consumer must copy what it
+   * keeps. The replay, which copies every chunk into the core's batch buffer, asks for this: the
+   * reader then allocates nothing per chunk (an uncompressed wmt file is read straight into two
+   * reused buffers) and may decode in a worker thread (uncompressed line formats), so that
+   * decoding overlaps the replay on another core. Records, errors and byte counts are the same.
+   */
+  lend?: boolean;
 }
 
 /** Options of the in-memory decoders (`decodeTrace`, the format decoders' constructors). */

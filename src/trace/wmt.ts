@@ -36,7 +36,7 @@ const KIND_BITS = 3 | REC_USER | REC_IMPLICIT;
 
 const MAGIC_BYTES = new TextEncoder().encode(WMT_MAGIC);
 /** Whether typed arrays on this host read little-endian words (the file's byte order). */
-const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+export const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 const utf8Fatal = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -166,25 +166,14 @@ export class WmtDecoder implements TraceDecoder {
     const w = new Uint32Array(src.buffer, src.byteOffset + from, (whole - p) >> 2);
     const n = w.length >> 2;
     const userWord = this.out.userBit << 8;
+    const cpus = { bits: 0 };
     let r = 0;
     while (r < n) {
       const { words, at, room } = this.out.openPacked();
       const m = Math.min(room, n - r);
-      // One pass: check each record and copy its words, the user bit OR'd into the kind byte.
-      let k = 0;
-      let cpus = 0;
-      for (let o = at << 2; k < m; k++, o += 4) {
-        const q = (r + k) << 2;
-        const w2 = w[q + 2];
-        const kd = (w2 >>> 8) & 0xff;
-        if (w[q + 3] !== 0 || (kd & ~KIND_BITS) !== 0 || (kd & 3) === 3) break;
-        words[o] = w[q];
-        words[o + 1] = w[q + 1];
-        words[o + 2] = w2 | userWord;
-        words[o + 3] = 0;
-        cpus |= w2 >>> 16;
-      }
-      this.out.noteCpus(cpus);
+      cpus.bits = 0;
+      const k = copyWmtRecords(w, r, words, at, m, userWord, cpus);
+      this.out.noteCpus(cpus.bits);
       this.out.commit(k);
       this.offset += k * WMT_RECORD_BYTES;
       r += k;
@@ -196,16 +185,89 @@ export class WmtDecoder implements TraceDecoder {
   }
 
   private record(b: Uint8Array, o: number): void {
-    const kind = b[o + 9];
-    if (b[o + 12] !== 0 || b[o + 13] !== 0 || b[o + 14] !== 0 || b[o + 15] !== 0) {
-      throw badBytes(this.file, this.offset, `record's reserved bytes are ${hexBytes(b.subarray(o + 12, o + 16))} (must be 0)`);
-    }
-    if ((kind & ~KIND_BITS) !== 0 || (kind & 3) === 3) {
-      throw badBytes(this.file, this.offset, `record kind 0x${kind.toString(16).padStart(2, "0")} is invalid (read 0, write 1, fetch 2, plus user 0x10 and implicit 0x20)`);
-    }
-    this.out.add(u32(b, o), u32(b, o + 4), b[o + 8], kind, b[o + 10] | (b[o + 11] << 8));
+    const e = wmtRecordError(b, o, this.file, this.offset);
+    if (e !== null) throw e;
+    this.out.add(u32(b, o), u32(b, o + 4), b[o + 8], b[o + 9], b[o + 10] | (b[o + 11] << 8));
     this.offset += WMT_RECORD_BYTES;
   }
+}
+
+/** Bits of a record's third word (size | kind << 8 | cpu << 16) that a valid record leaves clear. */
+const BAD_KIND_WORD_BITS = (~KIND_BITS & 0xff) << 8;
+
+/**
+ * Copy records [from, from + n) of `src` to records [to, to + n) of `dst` (4 little-endian words
+ * each, the file's bytes as a little-endian host reads them), checking each one and OR'ing
+ * `userWord` (the builder's user bit << 8) into its kind byte; stops before the first record
+ * wmtRecordError refuses. `src` and `dst` may be the same array at the same index (in place).
+ * @param cpus gets an OR of the copied records' CPU ids OR'd into `bits`
+ * @returns records copied: n, or the index (from `from`) of the first bad record
+ */
+export function copyWmtRecords(src: Uint32Array, from: number, dst: Uint32Array, to: number, n: number, userWord: number, cpus: { bits: number }): number {
+  let k = 0;
+  let bits = 0;
+  for (let q = from << 2, o = to << 2; k < n; k++, q += 4, o += 4) {
+    const w2 = src[q + 2];
+    // Reserved word, kind bits outside KIND_BITS, or kind 3 (bits 8 and 9 both set).
+    if ((src[q + 3] | (w2 & BAD_KIND_WORD_BITS) | ((w2 >>> 8) & (w2 >>> 9) & 1)) !== 0) break;
+    dst[o] = src[q];
+    dst[o + 1] = src[q + 1];
+    dst[o + 2] = w2 | userWord;
+    dst[o + 3] = 0;
+    bits |= w2;
+  }
+  cpus.bits |= bits >>> 16;
+  return k;
+}
+
+/**
+ * Check records [0, n) of `w` in place (4 little-endian words each, as copyWmtRecords) and OR
+ * `userWord` into their kind bytes. One branch-free pass, for lent buffers: about three times
+ * the speed of copyWmtRecords' checked copy. When a record is bad the pass has already set the
+ * user bit in it and the records after it, so its own bytes must be read again for the message.
+ * @param cpus gets an OR of the records' CPU ids OR'd into `bits`
+ * @returns n, or the index of the first bad record (those before it are checked and marked)
+ */
+export function checkWmtRecordsInPlace(w: Uint32Array, n: number, userWord: number, cpus: { bits: number }): number {
+  let bad = 0;
+  let bits = 0;
+  const end = n << 2;
+  for (let q = 2; q < end; q += 4) {
+    const w2 = w[q];
+    bad |= w[q + 1] | (w2 & BAD_KIND_WORD_BITS) | ((w2 >>> 8) & (w2 >>> 9) & 1);
+    bits |= w2;
+    w[q] = w2 | userWord;
+  }
+  if (bad === 0) {
+    cpus.bits |= bits >>> 16;
+    return n;
+  }
+  // The user bit (0x10) is none of the bits tested, so the first bad record is still found.
+  let k = 0;
+  bits = 0;
+  for (let q = 2; k < n; k++, q += 4) {
+    const w2 = w[q];
+    if ((w[q + 1] | (w2 & BAD_KIND_WORD_BITS) | ((w2 >>> 8) & (w2 >>> 9) & 1)) !== 0) break;
+    bits |= w2;
+  }
+  cpus.bits |= bits >>> 16;
+  return k;
+}
+
+/**
+ * What is wrong with the record at `b[o, o + 16)`, as the error the readers throw, or null when
+ * it is valid.
+ * @param offset the record's byte offset in the stream, for the message
+ */
+export function wmtRecordError(b: Uint8Array, o: number, file: string, offset: number): WasmmuError | null {
+  const kind = b[o + 9];
+  if (b[o + 12] !== 0 || b[o + 13] !== 0 || b[o + 14] !== 0 || b[o + 15] !== 0) {
+    return badBytes(file, offset, `record's reserved bytes are ${hexBytes(b.subarray(o + 12, o + 16))} (must be 0)`);
+  }
+  if ((kind & ~KIND_BITS) !== 0 || (kind & 3) === 3) {
+    return badBytes(file, offset, `record kind 0x${kind.toString(16).padStart(2, "0")} is invalid (read 0, write 1, fetch 2, plus user 0x10 and implicit 0x20)`);
+  }
+  return null;
 }
 
 /** A byte sink: a Node writable stream, or anything with write(Uint8Array) such as a WritableStreamDefaultWriter. */
