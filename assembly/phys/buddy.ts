@@ -94,13 +94,18 @@ export function buddySetup(base: usize, counters: usize): void {
     store<u32>(zp + Z_PRESENT, end - start);
     for (let o: u32 = 0; o < NR_PAGE_ORDERS; o++) store<u32>(area(zp, o), NO_PFN);
   }
-  for (let pfn: u32 = 0; pfn < managedFrames; pfn++) {
-    const d = fd(pfn);
-    memory.fill(d, 0, 32);
-    store<u32>(d + FD_FLAGS, PG_reserved);
-    store<u8>(d + FD_ZONE, <u8>zoneOfPfn(pfn));
-    store<u32>(d + FD_NEXT, NO_PFN);
-    store<u32>(d + FD_PREV, NO_PFN);
+  // Every descriptor starts reserved, in its zone, unlinked, everything else 0: two 16-byte
+  // stores per frame, zone by zone (a million frames for 4 GiB: a per-frame memory.fill made this
+  // loop most of a machine's start-up).
+  const tail = i32x4(<i32>NO_PFN, <i32>NO_PFN, 0, 0);
+  for (let z: u32 = 0; z < NR_ZONES; z++) {
+    const zp = zonePtr(z);
+    const head = i32x4(<i32>PG_reserved, 0, 0, <i32>(z << 8));   // flags; refcount; mapcount; order u8, zone u8
+    for (let pfn = load<u32>(zp + Z_START), end = load<u32>(zp + Z_END); pfn < end; pfn++) {
+      const d = fd(pfn);
+      v128.store(d, head);
+      v128.store(d, tail, 16);
+    }
   }
 }
 
