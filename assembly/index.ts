@@ -23,7 +23,7 @@ export { translate } from "./mmu/walk";
 export { writeCr0, writeEfer, writePat, writePkru, writeRflags, writeCr2 } from "./arch/x86/cpu";
 export { movCr3, movCr4, invlpg, invpcid, shootdown } from "./mmu/invalidate";
 export { tlbTranslate } from "./mmu/access";
-export { replay, packRecords } from "./replay/loop";
+export { replay, packRecords, ingestRecords } from "./replay/loop";
 export { ptMap, ptEntryAddress, ptTableFrames, ptAllocTable, ptFreeTable, ptAllocPage } from "./mmu/ptmap";
 export { physBackFrame, physUnbackFrame, physBackedFrames, physPoolFrames } from "./phys/ram";
 export { buddyAlloc, buddyFree, buddyRelease, buddyErrorPfn, buddyCheck, setMinFreeKbytes, minFreeKbytes, defaultMinFreeKbytes } from "./phys/buddy";

@@ -118,6 +118,40 @@ export function packRecords(n: u32): void {
   }
 }
 
+/** Kind bits a well-formed record may set: the access kind (bits 1:0), REC_USER, REC_IMPLICIT. */
+@inline export const REC_KIND_BITS: u32 = 3 | REC_USER | REC_IMPLICIT;
+
+/**
+ * Take batch records [0, n) as a trace file holds them (the wmt format is this layout): check
+ * each is well-formed — reserved word 0, no kind bit outside REC_KIND_BITS, kind not 3 — then OR
+ * `kindOr` into its kind byte and take its CPU id modulo `cpus`. Stops at the first record that
+ * is not well-formed and leaves it as it was (its bytes are what the host reports).
+ * One pass in the core over records the host has just copied in, instead of a pass in JavaScript
+ * before the copy. @returns n, or the index of the first malformed record
+ */
+export function ingestRecords(n: u32, kindOr: u32, cpus: u32): u32 {
+  if (n > traceCapacity) n = traceCapacity;
+  if (cpus == 0) cpus = 1;
+  const badKind: u64 = <u64>(~REC_KIND_BITS & 0xff) << 8;
+  const or: u64 = <u64>(kindOr & 0xff) << 8;
+  // A record needs rewriting only when `or` adds a bit or its CPU id is folded; most files need
+  // neither, so the common pass only reads: the test for both is one compare per record.
+  const cpuLimit: u64 = <u64>min<u32>(cpus, 0x10000) << 16;
+  let i: u32 = 0;
+  for (; i < n; i++) {
+    const r = traceBase + (<usize>i << 4);
+    const meta = load<u64>(r, 8);   // size u8, kind u8, cpu u16, reserved u32
+    if (((meta >> 32) | (meta & badKind) | ((meta >> 8) & (meta >> 9) & 1)) != 0) break;
+    if ((meta | or) != meta || (meta & 0xffff_0000) >= cpuLimit) {
+      let m = meta | or;
+      const cpu = <u32>(m >> 16) & 0xffff;
+      if (cpu >= cpus) m = (m & ~(<u64>0xffff << 16)) | (<u64>(cpu % cpus) << 16);
+      store<u64>(r, m, 8);
+    }
+  }
+  return i;
+}
+
 @inline function accessFlags(kind: u32): u32 {
   const k = kind & 3;
   let acc: u32 = k == REC_WRITE ? ACC_WRITE : k == REC_FETCH ? ACC_FETCH : 0;

@@ -6,7 +6,9 @@ import { basename } from "node:path";
 import { Machine } from "../machine/Machine.js";
 import { Replayer, DemandMapper, type FaultDecision, type FaultPolicy, type ReplayFault } from "../machine/replay.js";
 import { openTrace } from "../trace/index.js";
-import type { TraceChunk, TraceFormat } from "../trace/index.js";
+import type { DeferredCheck, TraceChunk, TraceFormat } from "../trace/index.js";
+import { PackedChunk } from "../trace/decoder.js";
+import { deferredCheckError } from "../trace/wmt.js";
 import { WasmmuError } from "../errors.js";
 import { formatSummary, formatCsv, type ReplaySummary } from "./summary.js";
 import type { MachineConfig } from "../types.js";
@@ -140,17 +142,29 @@ export class ReplaySession {
     const o = this.o;
     const r = this.r;
     const cap = r.batch.capacity;
+    // An unchecked chunk (openTrace's deferCheck: an uncompressed wmt file): its records are
+    // checked in the core as they are taken into the batch; skipped ones here.
+    const check = chunk instanceof PackedChunk ? chunk.deferredCheck : undefined;
     let i = 0;
     while (i < chunk.count) {
       if (o.interrupted()) { this.partialReason = "interrupted"; this.done = true; return false; }
       if (o.limit !== null && this.replayed >= o.limit) { this.done = true; return false; }
       // Skip, then fill the batch with up to the warm-up boundary or the limit.
-      if (this.seen < o.skip) { const n = Math.min(o.skip - this.seen, chunk.count - i); this.seen += n; i += n; continue; }
+      if (this.seen < o.skip) {
+        const n = Math.min(o.skip - this.seen, chunk.count - i);
+        if (check !== undefined) this.checkSkipped(chunk as PackedChunk, check, i, n);
+        this.seen += n; i += n; continue;
+      }
       let n = Math.min(chunk.count - i, cap);
       if (o.limit !== null) n = Math.min(n, o.limit - this.replayed);
       if (this.base === null) n = Math.min(n, o.warmup - this.replayed);
       if (n > this.nextSample - this.replayed) n = this.nextSample - this.replayed;
-      if (chunk.packed !== undefined) r.batch.setPacked(chunk.packed, i, n, o.cpus, chunk.cpuBits);
+      let malformed: Error | null = null;
+      if (check !== undefined) {
+        r.batch.setPacked(chunk.packed as Uint32Array, i, n, 1, 0);
+        const k = r.batch.ingest(n, check.kindOr, o.cpus);
+        if (k < n) { malformed = deferredCheckError(check, i + k, r.batch.recordBytes(k)); n = k; }
+      } else if (chunk.packed !== undefined) r.batch.setPacked(chunk.packed, i, n, o.cpus, chunk.cpuBits);
       else r.batch.setArrays(chunk, i, n, o.cpus);
       const res = r.run(n);
       if (res.stopped) {
@@ -168,9 +182,20 @@ export class ReplaySession {
         if (this.win > 0) { this.nextSample = this.replayed + this.win; this.prevSample = this.base; this.prevMapped = { ...this.baseMapped }; this.prevAt = this.replayed; }
       }
       if (this.replayed === this.nextSample) { this.sample(); this.nextSample += this.win; }
+      // The records before a malformed one are replayed and counted; then it ends the replay.
+      if (malformed !== null) throw malformed;
     }
     if (o.limit !== null && this.replayed >= o.limit) this.done = true;
     return !this.done;
+  }
+
+  /** Check skipped records [i, i + n) of an unchecked chunk as the core would; throw for a malformed one. */
+  private checkSkipped(chunk: PackedChunk, check: DeferredCheck, i: number, n: number): void {
+    const bytes = new Uint8Array(chunk.packed.buffer, chunk.packed.byteOffset, chunk.count * 16);
+    for (let k = i; k < i + n; k++) {
+      const e = deferredCheckError(check, k, bytes.subarray(k * 16, k * 16 + 16));
+      if (e !== null) throw e;
+    }
   }
 
   /**
@@ -254,7 +279,8 @@ export class ReplaySession {
 export async function replayTrace(path: string, o: ReplayOptions): Promise<ReplaySummary> {
   const session = await ReplaySession.create(path, o);
   // Lent chunks: feed() copies each into the core's batch buffer before asking for the next.
-  const trace = await openTrace(path, { format: o.format, chunkRecords: session.batchRecords, lend: true });
+  // deferCheck: an uncompressed wmt file's records are checked by feed(), in the core.
+  const trace = await openTrace(path, { format: o.format, chunkRecords: session.batchRecords, lend: true, deferCheck: true });
   const started = performance.now();
   let lastProgress = 0;
   const progress = () => {

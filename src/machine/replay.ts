@@ -31,9 +31,11 @@ export class TraceBatch {
   private readonly u16: Uint16Array;
   private readonly stage: { lo: Uint32Array; hi: Uint32Array; size: Uint8Array; kind: Uint8Array; cpu: Uint16Array };
   private readonly pack: (n: number) => void;
+  private readonly ingestFn: (n: number, kindOr: number, cpus: number) => number;
 
   /** @internal */
-  constructor(memory: WebAssembly.Memory, base: number, capacity: number, stage: number, pack: (n: number) => void) {
+  constructor(memory: WebAssembly.Memory, base: number, capacity: number, stage: number, pack: (n: number) => void,
+    ingest: (n: number, kindOr: number, cpus: number) => number) {
     this.capacity = capacity;
     this.u32 = new Uint32Array(memory.buffer, base, capacity * 4);
     this.u8 = new Uint8Array(memory.buffer, base, capacity * 16);
@@ -45,6 +47,24 @@ export class TraceBatch {
       cpu: new Uint16Array(b, stage + 10 * capacity, capacity),
     };
     this.pack = pack;
+    this.ingestFn = ingest;
+  }
+
+  /**
+   * Take records [0, n), copied in unchecked (setPacked with `cpuBits` 0), as a trace file holds
+   * them: check that each is well-formed (reserved bytes 0; kind bits only read/write/fetch,
+   * REC_USER, REC_IMPLICIT), OR `kindOr` into its kind and take its CPU id modulo `cpus` — one
+   * pass in the core. @returns n, or the index of the first malformed record, left as it was read
+   * (see recordBytes) with the records before it taken
+   */
+  ingest(n: number, kindOr: number, cpus = 1): number {
+    if (!Number.isInteger(n) || n < 0 || n > this.capacity) throw new WasmmuError("INVALID_ARGUMENT", `n must be 0..${this.capacity}, got ${n}`);
+    return this.ingestFn(n, kindOr & 0xff, Math.max(1, cpus)) >>> 0;
+  }
+
+  /** A copy of record `i`'s 16 bytes, as they are in the batch. */
+  recordBytes(i: number): Uint8Array {
+    return this.u8.slice(i * 16, i * 16 + 16);
   }
 
   /**
@@ -269,7 +289,8 @@ export class Replayer {
     this.machine = machine;
     this.policy = policy;
     const e = machine._core.exports;
-    this.batch = new TraceBatch(e.memory, e.traceBuffer() >>> 0, e.traceCapacityRecords() >>> 0, e.traceStage() >>> 0, (n) => e.packRecords(n));
+    this.batch = new TraceBatch(e.memory, e.traceBuffer() >>> 0, e.traceCapacityRecords() >>> 0, e.traceStage() >>> 0, (n) => e.packRecords(n),
+      (n, kindOr, cpus) => e.ingestRecords(n, kindOr, cpus));
     this.statusDone = machine._core.constant("REPLAY_DONE");
     this.statusBad = machine._core.constant("REPLAY_BAD_RECORD");
     this.results = Array.from({ length: machine.config.cpus }, (_, i) => machine.cpu(i).resultFields());

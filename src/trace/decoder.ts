@@ -11,7 +11,7 @@
  */
 import { WasmmuError } from "../errors.js";
 import { REC_USER } from "../machine/replay.js";
-import type { DecodeOptions, TraceChunk } from "./types.js";
+import type { DecodeOptions, DeferredCheck, TraceChunk } from "./types.js";
 
 /** A push parser of one trace format, writing records into a ChunkBuilder. */
 export interface TraceDecoder {
@@ -37,6 +37,8 @@ export class PackedChunk implements TraceChunk {
   readonly packed: Uint32Array;
   /** An OR of every record's CPU id: all ids are below the smallest power of two above it. */
   readonly cpuBits: number;
+  /** Set on unchecked chunks (openTrace's `deferCheck`): the consumer checks their records. */
+  deferredCheck?: DeferredCheck;
   private soa: { lo: Uint32Array; hi: Uint32Array; size: Uint8Array; kind: Uint8Array; cpu: Uint16Array } | null = null;
 
   constructor(packed: Uint32Array, count: number, cpuBits = 0xffff) {

@@ -2,7 +2,7 @@
  * Streaming trace readers and the wmt writer. `openTrace` (Node: files, gzip/xz/zstd) is the
  * usual entry; the decoders and `decodeTrace` work on bytes anywhere, browsers included.
  */
-export type { TraceFormat, TraceCompression, TraceChunk, TraceInfo, OpenTraceOptions, DecodeOptions } from "./types.js";
+export type { TraceFormat, TraceCompression, TraceChunk, TraceInfo, OpenTraceOptions, DecodeOptions, DeferredCheck } from "./types.js";
 export { openTrace, READ_BYTES, ZSTD_MAX_WINDOW_BYTES, type OpenedTrace } from "./open.js";
 export { TRACE_FORMATS, SNIFF_BYTES, makeDecoder, decodeTrace, concatChunks, detectCompression, detectFormat, unknownFormatError } from "./formats.js";
 export { ChunkBuilder, LineDecoder, DEFAULT_CHUNK_RECORDS, MAX_CHUNK_RECORDS, MAX_LINE_BYTES, type TraceDecoder } from "./decoder.js";

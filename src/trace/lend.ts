@@ -6,7 +6,9 @@
  * This file: an uncompressed wmt file, read with positioned reads straight into two reused buffers
  * (its records already are the core's batch records). While the consumer replays one buffer's
  * chunk, the next read fills the other on libuv's thread pool; the records are then checked in
- * place (checkWmtRecordsInPlace) by the rules WmtDecoder applies, with the same messages.
+ * place (checkWmtRecordsInPlace) by the rules WmtDecoder applies, with the same messages — or,
+ * with `deferCheck`, not here at all: the chunk carries a DeferredCheck and the consumer checks
+ * the records where it copies them (the replay: in the core, TraceBatch.ingest).
  *
  *   file ──pread (thread pool)──▶ buffer A ─check in place─▶ chunk (lent) ─▶ consumer
  *                                 buffer B ◀── next read, while the consumer runs
@@ -30,10 +32,11 @@ import { WMT_RECORD_BYTES, checkWmtRecordsInPlace, wmtRecordError } from "./wmt.
  * lent chunks of `chunkRecords` records (the last may be shorter).
  * @param userBit OR'd into every kind byte (REC_USER, or 0)
  * @param counter gets the file bytes read so far (`consumed`), header included
+ * @param deferCheck yield unchecked chunks with a DeferredCheck (see OpenTraceOptions.deferCheck)
  * @throws WasmmuError BAD_INPUT on a malformed or truncated record, after yielding every record
  *   before it; the file system's error on a failed read
  */
-export async function* lentWmtChunks(path: string, start: number, chunkRecords: number, userBit: number, counter: { consumed: number }): AsyncGenerator<TraceChunk> {
+export async function* lentWmtChunks(path: string, start: number, chunkRecords: number, userBit: number, counter: { consumed: number }, deferCheck = false): AsyncGenerator<TraceChunk> {
   const fh = await open(path, "r");
   let next: Promise<number> | null = null;
   try {
@@ -67,6 +70,17 @@ export async function* lentWmtChunks(path: string, start: number, chunkRecords: 
       which ^= 1;
       next = got === bytes ? fill(bufs[which], at) : null;
       const whole = got >>> 4;
+      if (deferCheck) {
+        if (whole > 0) {
+          const chunk = new PackedChunk(w.subarray(0, whole * 4), whole);
+          chunk.deferredCheck = { kindOr: userBit, path, offset: here };
+          yield chunk;
+        }
+        if (got % WMT_RECORD_BYTES !== 0) {
+          throw badBytes(path, here + whole * WMT_RECORD_BYTES, `truncated record: ${got % WMT_RECORD_BYTES} of ${WMT_RECORD_BYTES} bytes`);
+        }
+        continue;
+      }
       cpus.bits = 0;
       const k = checkWmtRecordsInPlace(w, whole, userWord, cpus);
       if (k > 0) yield new PackedChunk(w.subarray(0, k * 4), k, cpus.bits);

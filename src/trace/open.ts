@@ -68,7 +68,7 @@ export interface OpenedTrace {
  *   format cannot be told, or its header is malformed (later faults are thrown by `chunks`)
  */
 export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<OpenedTrace> {
-  const { format: wanted, chunkRecords, user, lend } = checkOptions(opts);
+  const { format: wanted, chunkRecords, user, lend, deferCheck } = checkOptions(opts);
   let totalBytes: number | null;
   try {
     const st = await stat(path);
@@ -175,7 +175,7 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
     consumed = () => counter.consumed;
     const lent = async function* (): AsyncGenerator<TraceChunk> {
       try {
-        yield* lentWmtChunks(path, headerLength, chunkRecords, user ? REC_USER : 0, counter);
+        yield* lentWmtChunks(path, headerLength, chunkRecords, user ? REC_USER : 0, counter, deferCheck);
       } catch (e) {
         throw fail(e);
       }
@@ -256,10 +256,10 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
 }
 
 /** Validated options with defaults. */
-function checkOptions(opts: OpenTraceOptions | undefined): { format: TraceFormat | "auto"; chunkRecords: number; user: boolean; lend: boolean } {
+function checkOptions(opts: OpenTraceOptions | undefined): { format: TraceFormat | "auto"; chunkRecords: number; user: boolean; lend: boolean; deferCheck: boolean } {
   if (opts === undefined || opts === null) opts = {};
   if (typeof opts !== "object") throw new WasmmuError("INVALID_CONFIG", "openTrace options must be an object");
-  const known = ["format", "chunkRecords", "user", "lend"];
+  const known = ["format", "chunkRecords", "user", "lend", "deferCheck"];
   for (const k of Object.keys(opts)) {
     if (!known.includes(k)) throw new WasmmuError("INVALID_CONFIG", `unknown openTrace option "${k}" (known: ${known.join(", ")})`, { option: k });
   }
@@ -271,9 +271,12 @@ function checkOptions(opts: OpenTraceOptions | undefined): { format: TraceFormat
   if (typeof user !== "boolean") throw new WasmmuError("INVALID_CONFIG", `user must be a boolean, got ${JSON.stringify(user)}`, { option: "user" });
   const lend = opts.lend ?? false;
   if (typeof lend !== "boolean") throw new WasmmuError("INVALID_CONFIG", `lend must be a boolean, got ${JSON.stringify(lend)}`, { option: "lend" });
+  const deferCheck = opts.deferCheck ?? false;
+  if (typeof deferCheck !== "boolean") throw new WasmmuError("INVALID_CONFIG", `deferCheck must be a boolean, got ${JSON.stringify(deferCheck)}`, { option: "deferCheck" });
+  if (deferCheck && !lend) throw new WasmmuError("INVALID_CONFIG", "deferCheck needs lend: true (only a consumer that copies each chunk checks it)", { option: "deferCheck" });
   const chunkRecords = opts.chunkRecords ?? DEFAULT_CHUNK_RECORDS;
   new ChunkBuilder(chunkRecords, user); // validates chunkRecords; allocates nothing until a record comes
-  return { format, chunkRecords, user, lend };
+  return { format, chunkRecords, user, lend, deferCheck };
 }
 
 /** The pieces of `stream`, counting their bytes into `progress`. */

@@ -62,6 +62,25 @@ export interface OpenTraceOptions {
    * decoding overlaps the replay on another core. Records, errors and byte counts are the same.
    */
   lend?: boolean;
+  /**
+   * Default false; only with `lend`. With true the consumer takes over the record check of an
+   * uncompressed wmt file: its chunks come unchecked, carrying `deferredCheck`, and the consumer
+   * must check every record it uses before using it (the replay does it in the core, in one pass
+   * over the batch: TraceBatch.ingest) and report a malformed one with deferredCheckError. Other
+   * formats and compressed files come checked as always.
+   */
+  deferCheck?: boolean;
+}
+
+/**
+ * What a consumer needs to check the records of an unchecked chunk (openTrace's `deferCheck`):
+ * OR `kindOr` into each kind byte (REC_USER, or 0), and name a malformed record `i` of the chunk
+ * by the file `path` and its byte offset `offset + 16 × i`.
+ */
+export interface DeferredCheck {
+  readonly kindOr: number;
+  readonly path: string;
+  readonly offset: number;
 }
 
 /** Options of the in-memory decoders (`decodeTrace`, the format decoders' constructors). */

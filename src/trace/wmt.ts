@@ -22,7 +22,7 @@
 import { WasmmuError } from "../errors.js";
 import { REC_IMPLICIT, REC_USER } from "../machine/replay.js";
 import { badBytes, hexBytes, quoteBytes, type ChunkBuilder, type TraceDecoder } from "./decoder.js";
-import type { TraceChunk } from "./types.js";
+import type { DeferredCheck, TraceChunk } from "./types.js";
 
 export const WMT_MAGIC = "WASMMUTR";
 export const WMT_VERSION = 1;
@@ -268,6 +268,14 @@ export function wmtRecordError(b: Uint8Array, o: number, file: string, offset: n
     return badBytes(file, offset, `record kind 0x${kind.toString(16).padStart(2, "0")} is invalid (read 0, write 1, fetch 2, plus user 0x10 and implicit 0x20)`);
   }
   return null;
+}
+
+/**
+ * The error for record `i` of an unchecked chunk (openTrace's `deferCheck`), from its 16 bytes as
+ * read, or null when it is well-formed: the message WmtDecoder gives for it.
+ */
+export function deferredCheckError(check: DeferredCheck, i: number, bytes: Uint8Array): WasmmuError | null {
+  return wmtRecordError(bytes, 0, check.path, check.offset + i * WMT_RECORD_BYTES);
 }
 
 /** A byte sink: a Node writable stream, or anything with write(Uint8Array) such as a WritableStreamDefaultWriter. */

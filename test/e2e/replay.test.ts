@@ -111,6 +111,40 @@ describe("wasmmu replay", () => {
     expect(r.err).toContain("cut.lackey.gz");
   });
 
+  it("a malformed record in a .wmt file (checked in the core as it is taken): the records before it replayed, marked partial, its byte offset, exit 1 — as the reader's own check gives for .wmt.gz", async () => {
+    const { WmtWriter } = await import("../../src/trace/wmt.js");
+    const n = 3000;
+    const c = { count: n, lo: new Uint32Array(n), hi: new Uint32Array(n).fill(0x7f), size: new Uint8Array(n).fill(8), kind: new Uint8Array(n), cpu: new Uint16Array(n) };
+    for (let i = 0; i < n; i++) { c.lo[i] = (i % 97) * 4096 + (i % 8) * 8; c.kind[i] = i % 3; }
+    const parts: Uint8Array[] = [];
+    const w = new WmtWriter({ write: (b: Uint8Array) => { parts.push(b.slice()); } }, { source: "e2e", n });
+    w.write(c);
+    await w.close();
+    const bytes = Buffer.concat(parts);
+    const header = bytes.length - n * 16;
+    bytes[header + 2345 * 16 + 13] = 1;   // reserved byte of record 2346
+    const plain = join(dir, "bad.wmt");
+    const gz = join(dir, "bad.wmt.gz");
+    writeFileSync(plain, bytes);
+    writeFileSync(gz, gzipSync(bytes));
+    const message = `byte ${header + 2345 * 16}: record's reserved bytes are 00 01 00 00 (must be 0)`;
+    const results = [];
+    for (const f of [plain, gz]) {
+      const r = await run("replay", "--quiet", "--json", f);
+      expect(r.code, f).toBe(EXIT_BAD_INPUT);
+      expect(r.err, f).toContain(`${f}: ${message}`);
+      const s = JSON.parse(r.out) as { accesses: number; partial: boolean; counters: Record<string, number> };
+      expect(s.partial).toBe(true);
+      results.push({ accesses: s.accesses, counters: s.counters });
+    }
+    expect(results[0].accesses).toBe(2345);
+    expect(results[0]).toEqual(results[1]);
+    // Skipped records are checked too.
+    const skipped = await run("replay", "--quiet", "--skip", "2500", plain);
+    expect(skipped.code).toBe(EXIT_BAD_INPUT);
+    expect(skipped.err).toContain(message);
+  });
+
   it("an empty trace is a clear message, not a division by zero", async () => {
     const f = join(dir, "empty.lackey.gz");
     writeFileSync(f, gzipSync("==1== Lackey\n"));

@@ -67,3 +67,27 @@ it("PackedChunk decodes its struct-of-arrays view from the packed words on first
   expect([...c.cpu]).toEqual([5, 0]);
   expect(c.lo).toBe(c.lo); // decoded once
 });
+
+it("ingest checks records copied in unchecked (wmt rules), ORs the kind bits, folds CPU ids, and stops at the first malformed one untouched", async () => {
+  const m = await Machine.create({ ram: "16MiB", cpus: 3, traceBatch: 16, build: "debug" });
+  const r = new Replayer(m, new DemandMapper(m).policy);
+  const rec = (lo: number, size: number, kind: number, cpu: number, reserved = 0) => [lo, 0, size | kind << 8 | cpu << 16, reserved];
+  const good = [rec(0x1000, 8, REC_KIND.read, 0), rec(0x2000, 4, REC_KIND.write | REC_USER, 4), rec(0x3000, 1, REC_KIND.fetch | 0x20, 2)];
+  r.batch.setPacked(Uint32Array.from(good.flat()), 0, 3, 1, 0);
+  expect(r.batch.ingest(3, REC_USER, 3)).toBe(3);
+  expect([0, 1, 2].map((i) => r.batch.get(i))).toEqual([
+    { vaddr: 0x1000n, size: 8, kind: REC_KIND.read | REC_USER, cpu: 0 },
+    { vaddr: 0x2000n, size: 4, kind: REC_KIND.write | REC_USER, cpu: 1 },   // CPU 4 of 3: 4 mod 3
+    { vaddr: 0x3000n, size: 1, kind: REC_KIND.fetch | 0x20 | REC_USER, cpu: 2 },
+  ]);
+  // Each malformed shape, after two good records: the index comes back, the bad record's bytes
+  // are as copied, the records before it are taken.
+  for (const bad of [rec(0x4000, 8, 0, 0, 1), rec(0x4000, 8, 0x40, 0), rec(0x4000, 8, 0x04, 0), rec(0x4000, 8, REC_KIND.read | 3, 0)]) {
+    const words = Uint32Array.from([...good[0], ...good[1], ...bad, ...good[2]]);
+    r.batch.setPacked(words, 0, 4, 1, 0);
+    expect(r.batch.ingest(4, REC_USER, 3)).toBe(2);
+    expect(Array.from(new Uint32Array(r.batch.recordBytes(2).buffer))).toEqual(bad);
+    expect(r.batch.get(1).cpu).toBe(1);
+  }
+  expect(() => r.batch.ingest(17, 0)).toThrow(/n must be 0\.\.16/);
+});

@@ -101,6 +101,56 @@ describe("openTrace lend: uncompressed wmt read into reused buffers", () => {
     expect(e).toBe(`${at("bad-kind-3.wmt")}: byte ${header + 1999 * 16}: record kind 0x03 is invalid (read 0, write 1, fetch 2, plus user 0x10 and implicit 0x20)`);
   });
 
+  it("deferCheck: unchecked chunks that the core's ingest turns into the checked records, and the same error for the first bad one", async () => {
+    // The replay's way (cli/replay.ts feed): copy each chunk into the batch unchecked, let the
+    // core check it (TraceBatch.ingest), and name a bad record with deferredCheckError.
+    const { Machine } = await import("../../src/machine/Machine.js");
+    const { Replayer, DemandMapper } = await import("../../src/machine/replay.js");
+    const { deferredCheckError } = await import("../../src/trace/wmt.js");
+    const m = await Machine.create({ ram: "16MiB", traceBatch: 1000, build: "debug" });
+    const batch = new Replayer(m, new DemandMapper(m).policy).batch;
+    const viaCore = async (path: string, user: boolean) => {
+      const t = await openTrace(path, { chunkRecords: 1000, user, lend: true, deferCheck: true });
+      const words: number[][] = [];
+      let error: string | null = null;
+      try {
+        for await (const c of t.chunks) {
+          const check = (c as { deferredCheck?: import("../../src/trace/types.js").DeferredCheck }).deferredCheck;
+          expect(check).toBeDefined();
+          batch.setPacked(c.packed as Uint32Array, 0, c.count, 1, 0);
+          const k = batch.ingest(c.count, check!.kindOr, 0x10000);
+          const taken = new Uint32Array(k * 4);
+          for (let i = 0; i < k; i++) taken.set(new Uint32Array(batch.recordBytes(i).buffer), i * 4);
+          if (k > 0) words.push(Array.from(taken));
+          if (k < c.count) { error = deferredCheckError(check!, k, batch.recordBytes(k))!.message; break; }
+        }
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      await t.close();
+      return { words, error };
+    };
+    const { path, header } = await wmtFile("e.wmt", 2500);
+    const good = readFileSync(path);
+    const corrupt: Array<[string, (b: Buffer) => Buffer]> = [
+      ["none", (b) => b],
+      ["reserved", (b) => { b[header + 1234 * 16 + 14] = 7; return b; }],
+      ["kind 3", (b) => { b[header + 1999 * 16 + 9] = 0x03; return b; }],
+      ["kind 0x40", (b) => { b[header + 2000 * 16 + 9] = 0x40; return b; }],
+      ["first record", (b) => { b[header + 9] = 0x83; return b; }],
+      ["truncated", (b) => b.subarray(0, b.length - 9)],
+    ];
+    for (const [name, change] of corrupt) {
+      const f = at(`defer-${name.replace(/ /g, "-")}.wmt`);
+      writeFileSync(f, change(Buffer.from(good)));
+      for (const user of [true, false]) {
+        const given = await readAll(f, { chunkRecords: 1000, user });
+        const core = await viaCore(f, user);
+        expect(core, `${name}, user ${user}`).toEqual({ words: given.chunks.map((c) => c.packed), error: given.error });
+      }
+    }
+  });
+
   it("stopping early, or close() before reading, releases the file without an error", async () => {
     const { path } = await wmtFile("d.wmt", 5000);
     const t = await openTrace(path, { chunkRecords: 1000, lend: true });

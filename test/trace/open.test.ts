@@ -233,12 +233,14 @@ describe("openTrace: bad files", () => {
   it("bad options are INVALID_CONFIG naming the option", async () => {
     writeFileSync(at("ok.lackey"), "I  1,1\n");
     const cases: Array<[Record<string, unknown>, string]> = [
-      [{ formats: "lackey" }, 'unknown openTrace option "formats" (known: format, chunkRecords, user, lend)'],
+      [{ formats: "lackey" }, 'unknown openTrace option "formats" (known: format, chunkRecords, user, lend, deferCheck)'],
       [{ format: "pin" }, 'format must be "auto" or one of "lackey", "text", "wmt", "champsim", got "pin"'],
       [{ chunkRecords: 0 }, "chunkRecords must be an integer 1..16777216, got 0"],
       [{ chunkRecords: 1.5 }, "chunkRecords must be an integer 1..16777216, got 1.5"],
       [{ user: "yes" }, 'user must be a boolean, got "yes"'],
       [{ lend: 1 }, "lend must be a boolean, got 1"],
+      [{ lend: true, deferCheck: "yes" }, 'deferCheck must be a boolean, got "yes"'],
+      [{ deferCheck: true }, "deferCheck needs lend: true (only a consumer that copies each chunk checks it)"],
     ];
     for (const [opts, message] of cases) {
       const e = await rejection(openTrace(at("ok.lackey"), opts as OpenTraceOptions));
