@@ -21,11 +21,22 @@
  * It does not detect formats or parse the header (openTrace has, before choosing this reader),
  * and knows nothing of the consumer. Node only (node:fs).
  */
-import { open } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import { ChunkBuilder, PackedChunk, badBytes } from "./decoder.js";
 import { makeDecoder } from "./formats.js";
 import type { TraceChunk, TraceFormat } from "./types.js";
 import { WMT_RECORD_BYTES, checkWmtRecordsInPlace, wmtRecordError } from "./wmt.js";
+
+/** Fill `b` from byte `at` of `fh` with positioned reads. @returns bytes read (short only at the end of the file) */
+async function readFully(fh: FileHandle, b: Uint8Array, at: number): Promise<number> {
+  let got = 0;
+  while (got < b.length) {
+    const { bytesRead } = await fh.read(b, got, b.length - got, at + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
 
 /**
  * The records of the uncompressed wmt file `path`, from byte `start` (just past its header), in
@@ -45,16 +56,7 @@ export async function* lentWmtChunks(path: string, start: number, chunkRecords: 
     const words = bufs.map((b) => new Uint32Array(b.buffer));
     const userWord = userBit << 8;
     const cpus = { bits: 0 };
-    /** Fill `b` from `at` (short only at the end of the file). */
-    const fill = async (b: Uint8Array, at: number): Promise<number> => {
-      let got = 0;
-      while (got < b.length) {
-        const { bytesRead } = await fh.read(b, got, b.length - got, at + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return got;
-    };
+    const fill = (b: Uint8Array, at: number) => readFully(fh, b, at);
     counter.consumed = start;
     let at = start;
     let which = 0;
@@ -120,15 +122,7 @@ export async function* lentDecodedChunks(path: string, format: TraceFormat, chun
   let failure: unknown = null;
   try {
     const bufs = [new Uint8Array(readBytes), new Uint8Array(readBytes)];
-    const fill = async (b: Uint8Array, at: number): Promise<number> => {
-      let got = 0;
-      while (got < b.length) {
-        const { bytesRead } = await fh.read(b, got, b.length - got, at + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return got;
-    };
+    const fill = (b: Uint8Array, at: number) => readFully(fh, b, at);
     counter.consumed = 0;
     let at = 0;
     let which = 0;

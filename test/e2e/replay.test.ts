@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE } from "../../src/cli/main.js";
 import { run } from "../helpers/cli.js";
+import { wmtBytes } from "../helpers/trace.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const BUNDLED = join(ROOT, "examples/traces/qsort.lackey.gz");
@@ -112,15 +113,10 @@ describe("wasmmu replay", () => {
   });
 
   it("a malformed record in a .wmt file (checked in the core as it is taken): the records before it replayed, marked partial, its byte offset, exit 1 — as the reader's own check gives for .wmt.gz", async () => {
-    const { WmtWriter } = await import("../../src/trace/wmt.js");
     const n = 3000;
     const c = { count: n, lo: new Uint32Array(n), hi: new Uint32Array(n).fill(0x7f), size: new Uint8Array(n).fill(8), kind: new Uint8Array(n), cpu: new Uint16Array(n) };
     for (let i = 0; i < n; i++) { c.lo[i] = (i % 97) * 4096 + (i % 8) * 8; c.kind[i] = i % 3; }
-    const parts: Uint8Array[] = [];
-    const w = new WmtWriter({ write: (b: Uint8Array) => { parts.push(b.slice()); } }, { source: "e2e", n });
-    w.write(c);
-    await w.close();
-    const bytes = Buffer.concat(parts);
+    const bytes = await wmtBytes({ source: "e2e", n }, [c]);
     const header = bytes.length - n * 16;
     bytes[header + 2345 * 16 + 13] = 1;   // reserved byte of record 2346
     const plain = join(dir, "bad.wmt");

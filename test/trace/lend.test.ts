@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openTrace } from "../../src/trace/open.js";
-import { WmtWriter } from "../../src/trace/wmt.js";
+import { variedChunk, wmtBytes } from "../helpers/trace.js";
 import type { OpenTraceOptions, TraceChunk } from "../../src/trace/types.js";
 
 const dir = mkdtempSync(join(tmpdir(), "wasmmu-lend-"));
@@ -43,19 +43,7 @@ async function readAll(path: string, opts: OpenTraceOptions) {
 
 /** A wmt file of `n` varied records (kinds with and without the user bit, CPUs 0..6). */
 async function wmtFile(name: string, n: number): Promise<{ path: string; header: number }> {
-  const c: TraceChunk = { count: n, lo: new Uint32Array(n), hi: new Uint32Array(n), size: new Uint8Array(n), kind: new Uint8Array(n), cpu: new Uint16Array(n) };
-  for (let i = 0; i < n; i++) {
-    c.lo[i] = (i * 2654435761) >>> 0;
-    c.hi[i] = i & 0xffff;
-    c.size[i] = 1 << (i % 4);
-    c.kind[i] = [0, 1, 2, 0x10, 0x21][i % 5];
-    c.cpu[i] = i % 7;
-  }
-  const parts: Uint8Array[] = [];
-  const w = new WmtWriter({ write: (b: Uint8Array) => { parts.push(b.slice()); } }, { source: "lend", n });
-  w.write(c);
-  await w.close();
-  const bytes = Buffer.concat(parts);
+  const bytes = await wmtBytes({ source: "lend", n }, [variedChunk(n)]);
   writeFileSync(at(name), bytes);
   return { path: at(name), header: bytes.length - n * 16 };
 }

@@ -13,6 +13,7 @@ import { decodeTrace, concatChunks } from "../../src/trace/formats.js";
 import { openTrace } from "../../src/trace/open.js";
 import { REC_KIND, REC_USER, REC_IMPLICIT } from "../../src/machine/replay.js";
 import { WasmmuError } from "../../src/errors.js";
+import { variedChunk } from "../helpers/trace.js";
 import type { TraceChunk } from "../../src/trace/types.js";
 import { caught } from "../helpers/errors.js";
 
@@ -230,15 +231,7 @@ describe("wmt reader errors: BAD_INPUT naming the byte offset and what was found
   it("whole pieces (read as words, aligned or not) and 1-byte pieces (record by record) decode the same, up to the same error", async () => {
     // 3000 records over several chunks of 1000; record 2345 has a bad kind.
     const n = 3000;
-    const c: TraceChunk = { count: n, lo: new Uint32Array(n), hi: new Uint32Array(n), size: new Uint8Array(n), kind: new Uint8Array(n), cpu: new Uint16Array(n) };
-    for (let i = 0; i < n; i++) {
-      c.lo[i] = (i * 2654435761) >>> 0;
-      c.hi[i] = i & 0xffff;
-      c.size[i] = 1 << (i % 4);
-      c.kind[i] = [0, 1, 2, 0x10, 0x21][i % 5];
-      c.cpu[i] = i % 7;
-    }
-    const bytes = await written({ n }, [c]);
+    const bytes = await written({ n }, [variedChunk(n)]);
     const header = bytes.length - n * 16;
     const bad = bytes.slice();
     bad[header + 2345 * 16 + 9] = 0x44;
