@@ -61,9 +61,12 @@ export const DECODE_WORKER_COMPRESSIONS: ReadonlySet<TraceCompression> = new Set
  * change both. (Nor is one started on a single CPU.)
  *
  * The trade-off, measured on a 2-CPU machine (bench/RESULTS.md, issue #5): with the second CPU
- * free, Lackey text replays at 15–16 M records/s against 9.5–10.4 decoded in the replaying
+ * free, Lackey text replays at 15–17 M records/s against 9.5–10.4 decoded in the replaying
  * thread; with another process keeping the second CPU busy, the worker only competes with the
- * replay for the one CPU left, and it measured 8.3–8.5 against 9.5–9.7.
+ * replay for the one CPU left: 8.3–8.5 against 9.5–9.7 in one measurement, 9.5–10.3 against
+ * 9.8–10.0 (one spinning process) in another; with two spinning processes the worker wins
+ * (7.7–8.3 against 6.0–6.6: two threads get a larger share of the CPUs). So no load test decides
+ * it: one was tried (CPU time of other processes since the last replay, from os.cpus) and dropped.
  */
 export const decodeWorkerPolicy = { minBytes: 8 << 20, fromWorkerThreads: false };
 
