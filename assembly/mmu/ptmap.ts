@@ -54,7 +54,7 @@ export function ptAllocPage(copyFrom: i64, flags: u32): i32 {
   if (pfn < 0) return -1;
   const dst = physPtr(<u64>pfn << PAGE_SHIFT, 8);
   if (dst != 0) {
-    const src = copyFrom < 0 ? 0 : physPtr(<u64>copyFrom << PAGE_SHIFT, 8);
+    const src: usize = copyFrom < 0 ? <usize>0 : physPtr(<u64>copyFrom << PAGE_SHIFT, 8);
     if (src != 0) memory.copy(dst, src, <usize>PAGE_SIZE);
     else memory.fill(dst, 0, <usize>PAGE_SIZE);
   }
