@@ -107,7 +107,9 @@ describe("the fast path's lean walks count what the reference path counts", () =
   // walk events in packed sums) against Cpu.access → tlbTranslate → walkAndFill, which reads
   // the result record and counts each event on the spot. User reads, writes and fetches within
   // one page (the accesses the fast path serves), over 3,000 pages so that most records walk,
-  // on two CPUs; a not-present fault demand-maps and the record is tried again, in both.
+  // on two CPUs; a not-present fault demand-maps and the record is tried again, in both. Direct
+  // fills (custom), PSCs and role fills (skylake), 5-level walks, and tables-only memory (no
+  // look-ahead, entries through the hash).
   const recs: Rec[] = [];
   let x = SEED;
   const rnd = () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
@@ -118,9 +120,15 @@ describe("the fast path's lean walks count what the reference path counts", () =
   }
   const KINDS: AccessKind[] = ["read", "write", "fetch"];
 
-  for (const [preset, overrides] of [["custom", { "stlb[0].sizes": "4K" }], ["skylake", {}]] as const) {
-    it(`${preset}: every counter of both CPUs agrees with one Cpu.access per record`, async () => {
-      const create = () => Machine.create({ ram: "64MiB", cpus: 2, cpu: preset, overrides });
+  const configs = [
+    ["custom", { "stlb[0].sizes": "4K" }, {}],
+    ["skylake", {}, {}],
+    ["custom", { "stlb[0].sizes": "4K" }, { paging: 5 }],
+    ["skylake", {}, { memory: "tables-only" }],
+  ] as const;
+  for (const [preset, overrides, more] of configs) {
+    it(`${preset} ${JSON.stringify(more)}: every counter of both CPUs agrees with one Cpu.access per record`, async () => {
+      const create = () => Machine.create({ ram: "64MiB", cpus: 2, cpu: preset, overrides, ...more });
       const a = await create();
       const dmA = new DemandMapper(a);
       const r = new Replayer(a, dmA.policy);
