@@ -1,10 +1,11 @@
 // THE page walker: architectural x86-64 linear-address translation, 4-level and 5-level.
 //
-// Owns: nothing but the per-CPU result record and walk entries it writes. Reads registers from
-// the CPU record and paging structures from physical memory; sets A/D bits with locked
-// compare-and-exchange. There is exactly one walker: probes (no side effects) pass ACC_PROBE,
-// and the TLB path passes `usePsc` to start below a paging-structure-cache hit, instead of
-// using copies (STYLE.md habit 4).
+// Owns: nothing but the per-CPU result record and walk entries it writes, and the walkOut*
+// globals a lean walk hands its outcome over in. Reads registers from the CPU record and paging
+// structures from physical memory; sets A/D bits with locked compare-and-exchange. There is
+// exactly one walker: probes (no side effects) pass ACC_PROBE, the TLB path passes `usePsc` to
+// start below a paging-structure-cache hit, and the replay loop's miss path passes `lean`,
+// instead of using copies (STYLE.md habit 4).
 //
 // Follows Intel SDM Vol. 3A:
 //   §4.5   4-level and 5-level paging: the walk, Tables 4-14…4-20 (entry formats, reserved bits)
