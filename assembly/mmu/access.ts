@@ -2,8 +2,9 @@
 // second-level TLB, then a page walk that starts below the deepest paging-structure-cache hit;
 // with cycles charged from the latency record and events counted under Intel's perf names.
 //
-// Owns: nothing; it drives tlb.ts, tlbarray.ts and walk.ts for one access. The replay loop calls
-// it per trace record; the host calls it through translateTlb.
+// Owns: only the packed walk counts of the replay loop's lean miss path (flushMissCounts); it
+// drives tlb.ts, tlbarray.ts and walk.ts for one access. The replay loop calls it per trace
+// record; the host calls it through translateTlb.
 //
 // Hardware behaviour kept (SDM §4.10):
 // - A hit is checked with the same rules as a walk (rights.ts) and never grants more.
