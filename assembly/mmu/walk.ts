@@ -60,15 +60,15 @@ export { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT, ACC_PROBE } from "./right
  * Outcome of a lean walk (walk's `lean`), for the replay loop's miss path, which fills its TLB
  * arrays and counts the walk itself instead of reading the result record back:
  * walkOutPfn, the page's first frame; walkOutFlags, the TLB-entry flags (TLBF_*; GLOBAL from
- * the leaf's G, before CR4.PGE is applied); walkOutInfo, bits 7:0 the page shift, 15:8 the
+ * the leaf's G, before CR4.PGE is applied); walkOutInfo, bits 7:0 the page shift, 23:8 the
  * entries read, WALK_OUT_PSC_HIT and WALK_OUT_AD_WRITES. After a fault only the entries read
  * and the PSC bit are set (and the result record is written as always).
  */
 export let walkOutPfn: u64 = 0;
 export let walkOutFlags: u32 = 0;
 export let walkOutInfo: u32 = 0;
-@inline export const WALK_OUT_PSC_HIT: u32 = 1 << 16;
-@inline export const WALK_OUT_AD_WRITES: u32 = 1 << 17;
+@inline export const WALK_OUT_PSC_HIT: u32 = 1 << 24;
+@inline export const WALK_OUT_AD_WRITES: u32 = 1 << 25;
 
 @inline function resultHead(res: usize, va: u64, adWrites: u32, pscLevel: u32): void {
   store<u64>(res + RES_VADDR, va);
@@ -273,7 +273,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         store<u32>(res + RES_LEVELS, n);
         store<u32>(res + RES_STOP_LEVEL, level);
         store<u32>(res + RES_STOP, stop);
-        walkOutInfo = (refs << 8) | (pscLevel != 0 ? WALK_OUT_PSC_HIT : 0);
+        walkOutInfo = (min<u32>(refs, 0xffff) << 8) | (pscLevel != 0 ? WALK_OUT_PSC_HIT : 0);
       }
       store<u32>(res + RES_STATUS, XLAT_PF);
       store<u32>(res + RES_ERROR_CODE, errorCode);
@@ -355,7 +355,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
       if ((leaf & PAGE_DIRTY) != 0) flags |= TLBF_DIRTY;
       walkOutFlags = flags;
       walkOutPfn = entryFrame(leaf, level, maxPhyAddr) >> PAGE_SHIFT;
-      walkOutInfo = shift | (refs << 8) | (pscLevel != 0 ? WALK_OUT_PSC_HIT : 0) | (adWrites != 0 ? WALK_OUT_AD_WRITES : 0);
+      walkOutInfo = shift | (min<u32>(refs, 0xffff) << 8) | (pscLevel != 0 ? WALK_OUT_PSC_HIT : 0) | (adWrites != 0 ? WALK_OUT_AD_WRITES : 0);
       return XLAT_OK;
     }
     store<u32>(res + RES_STATUS, XLAT_OK);
