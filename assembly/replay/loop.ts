@@ -298,6 +298,9 @@ function touchAhead(from: u32): void {
   const addrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
   const to = min(from + REPLAY_LOOKAHEAD, fEnd);
   let sink: u64 = 0;
+  // Two passes: the descents to each record's last-level table (upper levels: a few lines, hot
+  // in the cache) first, then the last-level loads back to back, so that they all go out together.
+  const slots = aheadSlots;
   for (let j = from; j < to; j++) {
     const va = load<u64>(traceBase + (<usize>j << 4));
     let table = root & addrMask;
@@ -305,11 +308,16 @@ function touchAhead(from: u32): void {
     table = aheadEntry(table, va, 4, limit, ram) & addrMask;
     table = aheadEntry(table, va, 3, limit, ram) & addrMask;
     table = aheadEntry(table, va, 2, limit, ram) & addrMask;
-    sink += aheadEntry(table, va, 1, limit, ram);
+    const pa = table + (levelIndex(va, 1) << ENTRY_SHIFT);
+    store<usize>(slots + (<usize>(j - from) << 2), ram + <usize>(pa < limit ? pa : 0));
   }
+  for (let k: usize = 0, n = <usize>(to - from); k < n; k++) sink += load<u64>(load<usize>(slots + (k << 2)));
   touchedTo = to;
   touchSink = sink;
 }
+
+/** touchAhead's addresses of the last-level entries, between its two passes. */
+const aheadSlots: usize = memory.data(<i32>REPLAY_LOOKAHEAD * 4, 16);
 
 /** touchAhead's read of the entry for `va` at `level` of `table`: an entry outside RAM reads as 0. */
 @inline function aheadEntry(table: u64, va: u64, level: u32, limit: u64, ram: usize): u64 {
