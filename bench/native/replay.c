@@ -22,8 +22,8 @@
  *
  * Look-ahead (optional, `lookahead` as third argument): the Wasm loop's touchAhead, the same rule in
  * C — when a record misses both TLBs and the record before it walked too, and no earlier
- * look-ahead covered it, first read the last-level entries of it and the next 15 records (a plain
- * descent, no counts; the descents first, then the 16 last-level loads together) so that their
+ * look-ahead covered it, first read the last-level entries of it and the next 31 records (a plain
+ * descent, no counts; the descents first, then the 32 last-level loads together) so that their
  * cache misses overlap. It changes no counter; it
  * is there so that the bench can compare the two sides with the same algorithm as well as with
  * the plain model.
@@ -131,7 +131,7 @@ static void map_page(uint64_t va) {
 }
 
 /* Look-ahead state (see the header): the batch being replayed and the records already touched. */
-#define LOOKAHEAD 16
+#define LOOKAHEAD 32
 static int lookahead;
 static const rec_t *cur_buf;
 static uint64_t cur_end, touched_to, last_miss = ~1ull;
