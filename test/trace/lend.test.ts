@@ -48,6 +48,17 @@ async function wmtFile(name: string, n: number): Promise<{ path: string; header:
   return { path: at(name), header: bytes.length - n * 16 };
 }
 
+type Corruption = [string, (b: Buffer) => Buffer];
+
+/** Ways to break a wmt file whose records start at byte `header`: a bad reserved field, bad kinds, a cut record. */
+const corruptions = (header: number): Corruption[] => [
+  ["reserved", (b) => { b[header + 1234 * 16 + 14] = 7; return b; }],
+  ["kind 3", (b) => { b[header + 1999 * 16 + 9] = 0x03; return b; }],
+  ["kind 0x40", (b) => { b[header + 2000 * 16 + 9] = 0x40; return b; }],
+  ["first record", (b) => { b[header + 9] = 0x83; return b; }],
+  ["truncated", (b) => b.subarray(0, b.length - 9)],
+];
+
 describe("openTrace lend: uncompressed wmt read into reused buffers", () => {
   it("gives the records, packed words, CPU bits and byte count of the usual reader, in chunks of chunkRecords", async () => {
     const { path } = await wmtFile("a.wmt", 2500);
@@ -70,13 +81,7 @@ describe("openTrace lend: uncompressed wmt read into reused buffers", () => {
   it("a bad reserved field, a bad kind (shown as stored, without the user bit) or a truncated record: same message, same records before it", async () => {
     const { path, header } = await wmtFile("c.wmt", 2500);
     const good = readFileSync(path);
-    const cases: Array<[string, (b: Buffer) => Buffer]> = [
-      ["reserved", (b) => { b[header + 1234 * 16 + 14] = 7; return b; }],
-      ["kind 3", (b) => { b[header + 1999 * 16 + 9] = 0x03; return b; }],
-      ["kind 0x40", (b) => { b[header + 2000 * 16 + 9] = 0x40; return b; }],
-      ["first record", (b) => { b[header + 9] = 0x83; return b; }],
-      ["truncated", (b) => b.subarray(0, b.length - 9)],
-    ];
+    const cases = corruptions(header);
     for (const [name, corrupt] of cases) {
       const bad = at(`bad-${name.replace(/ /g, "-")}.wmt`);
       writeFileSync(bad, corrupt(Buffer.from(good)));
@@ -120,14 +125,7 @@ describe("openTrace lend: uncompressed wmt read into reused buffers", () => {
     };
     const { path, header } = await wmtFile("e.wmt", 2500);
     const good = readFileSync(path);
-    const corrupt: Array<[string, (b: Buffer) => Buffer]> = [
-      ["none", (b) => b],
-      ["reserved", (b) => { b[header + 1234 * 16 + 14] = 7; return b; }],
-      ["kind 3", (b) => { b[header + 1999 * 16 + 9] = 0x03; return b; }],
-      ["kind 0x40", (b) => { b[header + 2000 * 16 + 9] = 0x40; return b; }],
-      ["first record", (b) => { b[header + 9] = 0x83; return b; }],
-      ["truncated", (b) => b.subarray(0, b.length - 9)],
-    ];
+    const corrupt: Corruption[] = [["none", (b) => b], ...corruptions(header)];
     for (const [name, change] of corrupt) {
       const f = at(`defer-${name.replace(/ /g, "-")}.wmt`);
       writeFileSync(f, change(Buffer.from(good)));
