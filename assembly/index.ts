@@ -28,37 +28,7 @@ export { ptMap, ptEntryAddress, ptTableFrames, ptAllocTable, ptFreeTable, ptAllo
 export { physBackFrame, physUnbackFrame, physBackedFrames, physPoolFrames } from "./phys/ram";
 export { buddyAlloc, buddyFree, buddyRelease, buddyErrorPfn, buddyCheck, setMinFreeKbytes, minFreeKbytes, defaultMinFreeKbytes } from "./phys/buddy";
 
-// Layout constants (immutable globals on the Wasm side).
-export const CPU_CR0: u32 = <u32>L.CPU_CR0;
-export const CPU_CR2: u32 = <u32>L.CPU_CR2;
-export const CPU_CR3: u32 = <u32>L.CPU_CR3;
-export const CPU_CR4: u32 = <u32>L.CPU_CR4;
-export const CPU_EFER: u32 = <u32>L.CPU_EFER;
-export const CPU_RFLAGS: u32 = <u32>L.CPU_RFLAGS;
-export const CPU_PAT: u32 = <u32>L.CPU_PAT;
-export const CPU_PKRU: u32 = <u32>L.CPU_PKRU;
-export const CPU_RESULT: u32 = <u32>L.CPU_RESULT;
-export const CPU_WALK: u32 = <u32>L.CPU_WALK;
-export const CPU_STRIDE: u32 = <u32>L.CPU_STRIDE;
-export const RES_STATUS: u32 = <u32>L.RES_STATUS;
-export const RES_ERROR_CODE: u32 = <u32>L.RES_ERROR_CODE;
-export const RES_VADDR: u32 = <u32>L.RES_VADDR;
-export const RES_PADDR: u32 = <u32>L.RES_PADDR;
-export const RES_PAGE_SHIFT: u32 = <u32>L.RES_PAGE_SHIFT;
-export const RES_MEMTYPE: u32 = <u32>L.RES_MEMTYPE;
-export const RES_LEVELS: u32 = <u32>L.RES_LEVELS;
-export const RES_STOP: u32 = <u32>L.RES_STOP;
-export const RES_STOP_LEVEL: u32 = <u32>L.RES_STOP_LEVEL;
-export const RES_RIGHTS: u32 = <u32>L.RES_RIGHTS;
-export const RES_LEAF: u32 = <u32>L.RES_LEAF;
-export const WALK_LEVEL: u32 = <u32>L.WALK_LEVEL;
-export const WALK_PA: u32 = <u32>L.WALK_PA;
-export const WALK_BEFORE: u32 = <u32>L.WALK_BEFORE;
-export const WALK_AFTER: u32 = <u32>L.WALK_AFTER;
-export const WALK_ENTRY_SIZE: u32 = <u32>L.WALK_ENTRY_SIZE;
-export const COUNTER_BLOCK_BYTES: u32 = COUNTER_STRIDE;
-export const COUNTER_COUNT: u32 = Counter.COUNT;
-export const MAX_CPU_COUNT: u32 = MAX_CPUS;
+export * from "./abi/constants";
 
 /** init() status codes; the host turns each into a message naming the value and its range. */
 export const INIT_OK: i32 = 0;
@@ -211,42 +181,6 @@ export function counterNamesLength(): i32 {
   return COUNTER_NAMES.length;
 }
 
-// Architectural constants the host mirrors in src/machine/pgtable.ts; a test compares them.
-import * as PG from "./arch/x86/pgtable";
-import * as FLT from "./arch/x86/fault";
-import * as REGS from "./arch/x86/regs";
-import * as WALK from "./mmu/walk";
-export const ARCH_PAGE_BIT_PRESENT: u32 = PG.PAGE_BIT_PRESENT;
-export const ARCH_PAGE_BIT_RW: u32 = PG.PAGE_BIT_RW;
-export const ARCH_PAGE_BIT_USER: u32 = PG.PAGE_BIT_USER;
-export const ARCH_PAGE_BIT_PWT: u32 = PG.PAGE_BIT_PWT;
-export const ARCH_PAGE_BIT_PCD: u32 = PG.PAGE_BIT_PCD;
-export const ARCH_PAGE_BIT_ACCESSED: u32 = PG.PAGE_BIT_ACCESSED;
-export const ARCH_PAGE_BIT_DIRTY: u32 = PG.PAGE_BIT_DIRTY;
-export const ARCH_PAGE_BIT_PSE: u32 = PG.PAGE_BIT_PSE;
-export const ARCH_PAGE_BIT_GLOBAL: u32 = PG.PAGE_BIT_GLOBAL;
-export const ARCH_PAGE_BIT_PAT_LARGE: u32 = PG.PAGE_BIT_PAT_LARGE;
-export const ARCH_PAGE_BIT_PKEY0: u32 = PG.PAGE_BIT_PKEY0;
-export const ARCH_PAGE_BIT_NX: u32 = PG.PAGE_BIT_NX;
-export const ARCH_ACC_WRITE: u32 = WALK.ACC_WRITE;
-export const ARCH_ACC_FETCH: u32 = WALK.ACC_FETCH;
-export const ARCH_ACC_USER: u32 = WALK.ACC_USER;
-export const ARCH_ACC_IMPLICIT: u32 = WALK.ACC_IMPLICIT;
-export const ARCH_ACC_PROBE: u32 = WALK.ACC_PROBE;
-export const ARCH_XLAT_OK: u32 = FLT.XLAT_OK;
-export const ARCH_XLAT_PF: u32 = FLT.XLAT_PF;
-export const ARCH_XLAT_GP: u32 = FLT.XLAT_GP;
-export const ARCH_FEAT_LA57: u32 = REGS.FEAT_LA57;
-export const ARCH_FEAT_PCID: u32 = REGS.FEAT_PCID;
-export const ARCH_FEAT_SMEP: u32 = REGS.FEAT_SMEP;
-export const ARCH_FEAT_SMAP: u32 = REGS.FEAT_SMAP;
-export const ARCH_FEAT_PKU: u32 = REGS.FEAT_PKU;
-export const ARCH_FEAT_NX: u32 = REGS.FEAT_NX;
-export const ARCH_FEAT_PAGE1GB: u32 = REGS.FEAT_PAGE1GB;
-export const ARCH_FEAT_PGE: u32 = REGS.FEAT_PGE;
-export const ARCH_CR4_PCIDE: u32 = <u32>REGS.CR4_PCIDE;
-export const ARCH_CR4_LA57: u32 = <u32>REGS.CR4_LA57;
-
 import { translate as walkTranslate } from "./mmu/walk";
 import { XLAT_OK } from "./arch/x86/fault";
 
@@ -279,64 +213,6 @@ export function zoneRegion(): usize {
   return _zoneBase;
 }
 
-export const FRAME_DESC_BYTES: u32 = <u32>FRAME_DESC_SIZE;
-export const FD_FLAGS: u32 = <u32>FR.FD_FLAGS;
-export const FD_REFCOUNT: u32 = <u32>FR.FD_REFCOUNT;
-export const FD_MAPCOUNT: u32 = <u32>FR.FD_MAPCOUNT;
-export const FD_ORDER: u32 = <u32>FR.FD_ORDER;
-export const FD_ZONE: u32 = <u32>FR.FD_ZONE;
-export const FD_NEXT: u32 = <u32>FR.FD_NEXT;
-export const FD_PREV: u32 = <u32>FR.FD_PREV;
-export const FD_PRIVATE: u32 = <u32>FR.FD_PRIVATE;
-export const FD_MAPPING: u32 = <u32>FR.FD_MAPPING;
-export const NO_PFN_VALUE: u32 = FR.NO_PFN;
-export const ZONE_RECORD_SIZE: u32 = <u32>ZONE_SIZE;
-export const ZONE_COUNT: u32 = NR_ZONES;
-export const PAGE_ORDER_COUNT: u32 = NR_PAGE_ORDERS;
-export const Z_START: u32 = <u32>BD.Z_START;
-export const Z_END: u32 = <u32>BD.Z_END;
-export const Z_PRESENT: u32 = <u32>BD.Z_PRESENT;
-export const Z_MANAGED: u32 = <u32>BD.Z_MANAGED;
-export const Z_FREE: u32 = <u32>BD.Z_FREE;
-export const Z_WMARK_MIN: u32 = <u32>BD.Z_WMARK_MIN;
-export const Z_WMARK_LOW: u32 = <u32>BD.Z_WMARK_LOW;
-export const Z_WMARK_HIGH: u32 = <u32>BD.Z_WMARK_HIGH;
-export const Z_WMARK_PROMO: u32 = <u32>BD.Z_WMARK_PROMO;
-export const Z_LOWMEM_RESERVE: u32 = <u32>BD.Z_LOWMEM_RESERVE;
-export const Z_FREE_AREA: u32 = <u32>BD.Z_FREE_AREA;
-export const FREE_OK: i32 = BD.FREE_OK;
-export const FREE_OUT_OF_RANGE: i32 = BD.FREE_OUT_OF_RANGE;
-export const FREE_BAD_ORDER: i32 = BD.FREE_BAD_ORDER;
-export const FREE_DOUBLE: i32 = BD.FREE_DOUBLE;
-export const FREE_NOT_HEAD: i32 = BD.FREE_NOT_HEAD;
-export const FREE_NOT_ALLOCATED: i32 = BD.FREE_NOT_ALLOCATED;
-export const FREE_RESERVED: i32 = BD.FREE_RESERVED;
-export const FREE_WRONG_ORDER: i32 = BD.FREE_WRONG_ORDER;
-export const FREE_STILL_MAPPED: i32 = BD.FREE_STILL_MAPPED;
-export const ALLOC_FAIL: i32 = BD.ALLOC_FAIL;
-export const ALLOC_EINVAL: i32 = BD.ALLOC_EINVAL;
-export const PG_LOCKED: u32 = FR.PG_locked;
-export const PG_REFERENCED: u32 = FR.PG_referenced;
-export const PG_UPTODATE: u32 = FR.PG_uptodate;
-export const PG_DIRTY: u32 = FR.PG_dirty;
-export const PG_LRU: u32 = FR.PG_lru;
-export const PG_HEAD: u32 = FR.PG_head;
-export const PG_TAIL: u32 = FR.PG_tail;
-export const PG_ACTIVE: u32 = FR.PG_active;
-export const PG_WORKINGSET: u32 = FR.PG_workingset;
-export const PG_RESERVED: u32 = FR.PG_reserved;
-export const PG_PRIVATE: u32 = FR.PG_private;
-export const PG_WRITEBACK: u32 = FR.PG_writeback;
-export const PG_RECLAIM: u32 = FR.PG_reclaim;
-export const PG_SWAPBACKED: u32 = FR.PG_swapbacked;
-export const PG_UNEVICTABLE: u32 = FR.PG_unevictable;
-export const PG_MLOCKED: u32 = FR.PG_mlocked;
-export const PG_BUDDY: u32 = FR.PG_buddy;
-export const PG_SLAB: u32 = FR.PG_slab;
-export const PG_TABLE: u32 = FR.PG_table;
-export const PG_ANON: u32 = FR.PG_anon;
-export const PG_ALLOCATED: u32 = FR.PG_allocated;
-
 import { buddyAlloc as bAlloc, buddyFree as bFree } from "./phys/buddy";
 
 /**
@@ -357,13 +233,6 @@ export function buddyChurn(order: u32, count: u32): u32 {
 export function configBlockPtr(): usize {
   return configBlock;
 }
-
-export const CONFIG_WORDS: u32 = CFG_WORDS;
-export const CONFIG_PSC: u32 = CFG_PSC;
-export const CONFIG_LATENCY: u32 = CFG_LATENCY;
-export const CONFIG_TRACE: u32 = CFG_TRACE;
-export const CONFIG_MAX_ARRAYS: u32 = MAX_TLB_ARRAYS;
-export const LATENCY_COUNT: u32 = LAT_COUNT;
 
 /** The latency record (u32 × LATENCY_COUNT), writable by the host at any time. */
 export function latencyRegion(): usize {
@@ -393,16 +262,3 @@ export function replayStatusWord(): u32 {
 export function tlbArrayCounts(): u32 {
   return nItlb | (nDtlb << 8) | (nStlb << 16);
 }
-
-export const TRACE_RECORD_BYTES: u32 = <u32>RECORD_SIZE;
-export const REC_READ: u32 = RP.REC_READ;
-export const REC_WRITE: u32 = RP.REC_WRITE;
-export const REC_FETCH: u32 = RP.REC_FETCH;
-export const REC_USER: u32 = RP.REC_USER;
-export const REC_IMPLICIT: u32 = RP.REC_IMPLICIT;
-export const REPLAY_DONE: u32 = RP.REPLAY_DONE;
-export const REPLAY_FAULT: u32 = RP.REPLAY_FAULT;
-export const REPLAY_BAD_RECORD: u32 = RP.REPLAY_BAD_RECORD;
-export const TLB_DESC_BYTES: u32 = <u32>TA.DESC_SIZE;
-export const TLB_ENTRY_BYTES: u32 = <u32>TA.ENTRY_SIZE;
-

@@ -30,8 +30,7 @@ import {
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
 } from "./tlb";
 import {
-  arrayTouch, arrayFillAbsentLru, E_PFN, E_FLAGS, TLBF_GLOBAL, TLBF_WRITE, TLBF_USER, TLBF_NX, TLBF_DIRTY, TLBF_PKEY_SHIFT,
-  TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
+  arrayTouch, arrayFillAbsentLru, E_PFN, E_FLAGS, TLBF_RIGHTS_MASK, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
 } from "./tlbarray";
 
 @inline function lat(which: usize): u64 {
@@ -55,12 +54,12 @@ import {
  */
 @inline function useEntry(c: usize, ctr: usize, e: usize, va: u64, acc: u32, cr0: u64, cr4: u64, pcid: u32): u32 {
   const f = load<u32>(e + E_FLAGS);
-  if ((acc & ACC_WRITE) != 0 && (f & TLBF_DIRTY) == 0) {
+  if ((acc & ACC_WRITE) != 0 && (f & RIGHT_DIRTY) == 0) {
     count(ctr, Counter.TLB_DIRTY_REWALK);
     return 0xffff_ffff;
   }
   const res = c + CPU_RESULT;
-  const denied = accessDenied(c, cr0, cr4, acc, (f & TLBF_USER) != 0, (f & TLBF_WRITE) != 0, (f & TLBF_NX) != 0, (f >> TLBF_PKEY_SHIFT) & 15);
+  const denied = accessDenied(c, cr0, cr4, acc, (f & RIGHT_USER) != 0, (f & RIGHT_WRITE) != 0, (f & RIGHT_NX) != 0, (f >> RIGHT_PKEY_SHIFT) & 15);
   if (denied != 0) {
     const nxe = (load<u64>(c + CPU_EFER) & EFER_NXE) != 0;
     store<u32>(res + RES_STATUS, XLAT_PF);
@@ -82,13 +81,7 @@ import {
   store<u32>(res + RES_PAGE_SHIFT, <u32>sizeShift((f >> TLBF_ORIGIN_SHIFT) & 3));
   // CR0.CD=1 forces UC at use time, as on a walk (§11.12.3); the entry keeps the PAT type.
   store<u32>(res + RES_MEMTYPE, (cr0 & CR0_CD) != 0 ? MEMTYPE_UC : (f >> TLBF_MEMTYPE_SHIFT) & 7);
-  let rights: u32 = ((f >> TLBF_PKEY_SHIFT) & 15) << RIGHT_PKEY_SHIFT;
-  if ((f & TLBF_WRITE) != 0) rights |= RIGHT_WRITE;
-  if ((f & TLBF_USER) != 0) rights |= RIGHT_USER;
-  if ((f & TLBF_NX) != 0) rights |= RIGHT_NX;
-  if ((f & TLBF_GLOBAL) != 0) rights |= RIGHT_GLOBAL;
-  if ((f & TLBF_DIRTY) != 0) rights |= RIGHT_DIRTY;
-  store<u32>(res + RES_RIGHTS, rights);
+  store<u32>(res + RES_RIGHTS, f & TLBF_RIGHTS_MASK);
   return XLAT_OK;
 }
 
@@ -204,7 +197,7 @@ let missTrans: u64 = 0;
   }
   if (st == XLAT_OK) {
     const size: u32 = ((info & 0xff) - 12) / 9;
-    const flags = (cr4 & CR4_PGE) != 0 ? walkOutFlags : walkOutFlags & ~TLBF_GLOBAL;
+    const flags = (cr4 & CR4_PGE) != 0 ? walkOutFlags : walkOutFlags & ~RIGHT_GLOBAL;
     const base = walkOutPfn;
     if (lruL2 != 0 && lruL1 != 0 && size == 0) {
       arrayFillAbsentLru(lruL2, va >> 12, base, pcid, flags, tick);
@@ -278,12 +271,8 @@ export function flushMissCounts(ctr: usize): void {
     countAt(ctr, kindRun + K_WALK_DONE);
     countAt(ctr, kindRun + K_WALK_4K + size);
     const rights = load<u32>(res + RES_RIGHTS);
-    let flags: u32 = (load<u32>(res + RES_MEMTYPE) << TLBF_MEMTYPE_SHIFT) | (((rights >> RIGHT_PKEY_SHIFT) & 15) << TLBF_PKEY_SHIFT);
-    if ((rights & RIGHT_WRITE) != 0) flags |= TLBF_WRITE;
-    if ((rights & RIGHT_USER) != 0) flags |= TLBF_USER;
-    if ((rights & RIGHT_NX) != 0) flags |= TLBF_NX;
-    if ((rights & RIGHT_DIRTY) != 0) flags |= TLBF_DIRTY;
-    if ((rights & RIGHT_GLOBAL) != 0 && (cr4 & CR4_PGE) != 0) flags |= TLBF_GLOBAL;
+    // Global entries only while CR4.PGE=1 (§4.10.2.4).
+    const flags: u32 = (load<u32>(res + RES_MEMTYPE) << TLBF_MEMTYPE_SHIFT) | ((cr4 & CR4_PGE) != 0 ? rights : rights & ~RIGHT_GLOBAL);
     const base = (load<u64>(res + RES_PADDR) & ~((<u64>1 << shift) - 1)) >> 12;
     if (lruL2 != 0 && lruL1 != 0 && size == 0 && !rewalk) {
       arrayFillAbsentLru(lruL2, va >> 12, base, pcid, flags, tick);

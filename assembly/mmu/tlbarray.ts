@@ -18,11 +18,13 @@
 //   Entry, ENTRY_SIZE = 32 bytes (same index as its key)
 //   +0  vpn u64 (linear address >> the entry's page shift)
 //   +8  pfn u64 (4 KiB frame of the page start; PSC: frame of the next table)
-//   +16 pcid u16   +18 (pad) u16   +20 flags u32 (TLBF_*)   +24 (reserved) u64
+//   +16 pcid u16   +18 (pad) u16   +20 flags u32 (RIGHT_* | TLBF_*)   +24 (reserved) u64
 //
 // Replacement (chosen per array): "lru" evicts the way with the oldest stamp (exact LRU),
 // "plru" a tree pseudo-LRU over power-of-two ways (ways-1 bits per set), "random" a seeded
 // xorshift32 choice. Invalid ways are always filled first.
+
+import { RIGHT_GLOBAL } from "../abi/layout";
 
 @inline export const DESC_SIZE: usize = 64;
 @inline export const D_SETS: usize = 0;
@@ -50,17 +52,17 @@
 
 @inline export const INVALID_KEY: u32 = 0xffff_ffff;
 
-/** Entry flags. SIZE is the entry's own page size; ORIGIN the translation's (larger when splintered). */
-@inline export const TLBF_VALID: u32 = 1 << 0;
-@inline export const TLBF_GLOBAL: u32 = 1 << 1;
-@inline export const TLBF_WRITE: u32 = 1 << 2;     // R/W=1 at every level
-@inline export const TLBF_USER: u32 = 1 << 3;      // U/S=1 at every level
-@inline export const TLBF_NX: u32 = 1 << 4;        // XD=1 at some level (NXE on)
-@inline export const TLBF_DIRTY: u32 = 1 << 5;     // the leaf's D was set when filled
-@inline export const TLBF_PKEY_SHIFT: u32 = 6;     // 4 bits
-@inline export const TLBF_SIZE_SHIFT: u32 = 10;    // 2 bits: SIZE_4K/2M/1G
-@inline export const TLBF_ORIGIN_SHIFT: u32 = 12;  // 2 bits
-@inline export const TLBF_MEMTYPE_SHIFT: u32 = 14; // 3 bits
+/**
+ * Entry flags. The low 12 bits are the translation's rights in the result record's encoding
+ * (RIGHT_WRITE, RIGHT_USER, RIGHT_NX, RIGHT_GLOBAL, RIGHT_DIRTY, the pkey at RIGHT_PKEY_SHIFT:
+ * abi/layout.ts), so a hit reports its rights without converting them; above them the entry's own
+ * fields. SIZE is the entry's own page size; ORIGIN the translation's (larger when splintered).
+ */
+@inline export const TLBF_RIGHTS_MASK: u32 = 0xfff;
+@inline export const TLBF_VALID: u32 = 1 << 12;
+@inline export const TLBF_SIZE_SHIFT: u32 = 16;    // 2 bits: SIZE_4K/2M/1G
+@inline export const TLBF_ORIGIN_SHIFT: u32 = 18;  // 2 bits
+@inline export const TLBF_MEMTYPE_SHIFT: u32 = 20; // 3 bits
 
 @inline export const SIZE_4K: u32 = 0;
 @inline export const SIZE_2M: u32 = 1;
@@ -165,7 +167,7 @@ export function arrayClear(d: usize): void {
     const f = load<u32>(e + E_FLAGS);
     const valid = <u32>(load<u64>(e + E_VPN) == vpn) &
       <u32>((f & (TLBF_VALID | (<u32>3 << TLBF_SIZE_SHIFT))) == (TLBF_VALID | (size << TLBF_SIZE_SHIFT)));
-    if ((valid & (<u32>((f & TLBF_GLOBAL) != 0) | <u32>(<u32>load<u16>(e + E_PCID) == pcid))) != 0) return e;
+    if ((valid & (<u32>((f & RIGHT_GLOBAL) != 0) | <u32>(<u32>load<u16>(e + E_PCID) == pcid))) != 0) return e;
     hits &= hits - 1;
   }
   return 0;
@@ -351,7 +353,7 @@ export function arrayFlushWhere(d: usize, pcid: u32, withGlobal: bool): u32 {
     const e = entries + (i << ENTRY_SHIFT);
     const f = load<u32>(e + E_FLAGS);
     if ((f & TLBF_VALID) == 0) continue;
-    if ((f & TLBF_GLOBAL) != 0 ? !withGlobal : (pcid != ANY_PCID && <u32>load<u16>(e + E_PCID) != pcid)) continue;
+    if ((f & RIGHT_GLOBAL) != 0 ? !withGlobal : (pcid != ANY_PCID && <u32>load<u16>(e + E_PCID) != pcid)) continue;
     arrayInvalidate(d, e);
     dropped++;
   }
@@ -378,7 +380,7 @@ export function arrayFlushAddress(d: usize, va: u64, pcid: u32, withGlobal: bool
       const e = entries + ((first + w) << ENTRY_SHIFT);
       const f = load<u32>(e + E_FLAGS);
       if ((f & TLBF_VALID) == 0 || load<u64>(e + E_VPN) != vpn || ((f >> TLBF_SIZE_SHIFT) & 3) != s) continue;
-      if ((f & TLBF_GLOBAL) != 0 ? !withGlobal : (pcid != ANY_PCID && <u32>load<u16>(e + E_PCID) != pcid)) continue;
+      if ((f & RIGHT_GLOBAL) != 0 ? !withGlobal : (pcid != ANY_PCID && <u32>load<u16>(e + E_PCID) != pcid)) continue;
       arrayInvalidate(d, e);
       dropped++;
     }
@@ -392,7 +394,7 @@ export function arrayFlushAddress(d: usize, va: u64, pcid: u32, withGlobal: bool
       const origin = (f >> TLBF_ORIGIN_SHIFT) & 3;
       const size = (f >> TLBF_SIZE_SHIFT) & 3;
       if (origin == size) continue;
-      if ((f & TLBF_GLOBAL) != 0 ? !withGlobal : (pcid != ANY_PCID && <u32>load<u16>(e + E_PCID) != pcid)) continue;
+      if ((f & RIGHT_GLOBAL) != 0 ? !withGlobal : (pcid != ANY_PCID && <u32>load<u16>(e + E_PCID) != pcid)) continue;
       const shiftDiff = sizeShift(origin) - sizeShift(size);
       if ((load<u64>(e + E_VPN) >> shiftDiff) == (va >> sizeShift(origin))) { arrayInvalidate(d, e); dropped++; }
     }

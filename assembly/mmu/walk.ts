@@ -43,8 +43,7 @@ import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, ACC_PROBE, DENY_RIGHTS, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
 import { pscDesc, pscConfigured } from "./tlb";
 import {
-  arrayLookup, arrayFill, arrayTouch, D_SETS, E_PFN, E_FLAGS, TLBF_WRITE, TLBF_USER, TLBF_NX, TLBF_GLOBAL, TLBF_DIRTY,
-  TLBF_PKEY_SHIFT, TLBF_MEMTYPE_SHIFT,
+  arrayLookup, arrayFill, arrayTouch, D_SETS, E_PFN, E_FLAGS, TLBF_MEMTYPE_SHIFT,
 } from "./tlbarray";
 
 export { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT, ACC_PROBE } from "./rights";
@@ -178,8 +177,8 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         const f = load<u32>(e + E_FLAGS);
         table = load<u64>(e + E_PFN) << PAGE_SHIFT;
         level = l - 1;
-        startFolded = ((f & TLBF_WRITE) != 0 ? PAGE_RW : 0) | ((f & TLBF_USER) != 0 ? PAGE_USER : 0);
-        startNx = (f & TLBF_NX) != 0 ? PAGE_NX : 0;
+        startFolded = ((f & RIGHT_WRITE) != 0 ? PAGE_RW : 0) | ((f & RIGHT_USER) != 0 ? PAGE_USER : 0);
+        startNx = (f & RIGHT_NX) != 0 ? PAGE_NX : 0;
         pscLevel = l;
         if (!lean) store<u32>(res + RES_PSC_LEVEL, l);
         if (!probe) count(ctr, <Counter>(<u32>Counter.PSC_HIT_PDE + l - 2));
@@ -333,9 +332,9 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         const d = pscDesc(c, l);
         if (load<u32>(d + D_SETS) == 0) continue;
         let flags: u32 = 0;
-        if ((f & PAGE_RW) != 0) flags |= TLBF_WRITE;
-        if ((f & PAGE_USER) != 0) flags |= TLBF_USER;
-        if (nxe && (x & PAGE_NX) != 0) flags |= TLBF_NX;
+        if ((f & PAGE_RW) != 0) flags |= RIGHT_WRITE;
+        if ((f & PAGE_USER) != 0) flags |= RIGHT_USER;
+        if (nxe && (x & PAGE_NX) != 0) flags |= RIGHT_NX;
         arrayFill(d, va >> levelShift(l), (e & addrMask) >> PAGE_SHIFT, pcid, flags, tick);
       }
     }
@@ -345,15 +344,16 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
     // CR0.CD=1 forces UC.
     const memType = (cr0 & CR0_CD) != 0 ? MEMTYPE_UC
       : <u32>(load<u64>(c + CPU_PAT) >> (entryPatIndex(leaf, level) << 3)) & 7;
+    // The translation's rights: the result record's encoding, which TLB entries share.
+    let rights: u32 = entryPkey(leaf) << RIGHT_PKEY_SHIFT;
+    if (writable) rights |= RIGHT_WRITE;
+    if (userAddr) rights |= RIGHT_USER;
+    if (noExec) rights |= RIGHT_NX;
+    if ((leaf & PAGE_GLOBAL) != 0) rights |= RIGHT_GLOBAL;
+    if ((leaf & PAGE_DIRTY) != 0) rights |= RIGHT_DIRTY;
     if (lean) {
       // The outcome in TLB-entry terms, for the caller to fill and count (see walkOutInfo).
-      let flags: u32 = (memType << TLBF_MEMTYPE_SHIFT) | (entryPkey(leaf) << TLBF_PKEY_SHIFT);
-      if (writable) flags |= TLBF_WRITE;
-      if (userAddr) flags |= TLBF_USER;
-      if (noExec) flags |= TLBF_NX;
-      if ((leaf & PAGE_GLOBAL) != 0) flags |= TLBF_GLOBAL;
-      if ((leaf & PAGE_DIRTY) != 0) flags |= TLBF_DIRTY;
-      walkOutFlags = flags;
+      walkOutFlags = rights | (memType << TLBF_MEMTYPE_SHIFT);
       walkOutPfn = entryFrame(leaf, level, maxPhyAddr) >> PAGE_SHIFT;
       walkOutInfo = shift | (min<u32>(refs, 0xffff) << 8) | (pscLevel != 0 ? WALK_OUT_PSC_HIT : 0) | (adWrites != 0 ? WALK_OUT_AD_WRITES : 0);
       return XLAT_OK;
@@ -363,12 +363,6 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
     store<u64>(res + RES_PADDR, entryFrame(leaf, level, maxPhyAddr) | (va & ((<u64>1 << shift) - 1)));
     store<u32>(res + RES_PAGE_SHIFT, shift);
     store<u32>(res + RES_MEMTYPE, memType);
-    let rights: u32 = entryPkey(leaf) << RIGHT_PKEY_SHIFT;
-    if (writable) rights |= RIGHT_WRITE;
-    if (userAddr) rights |= RIGHT_USER;
-    if (noExec) rights |= RIGHT_NX;
-    if ((leaf & PAGE_GLOBAL) != 0) rights |= RIGHT_GLOBAL;
-    if ((leaf & PAGE_DIRTY) != 0) rights |= RIGHT_DIRTY;
     store<u32>(res + RES_RIGHTS, rights);
     store<u64>(res + RES_LEAF, leaf);
     return XLAT_OK;

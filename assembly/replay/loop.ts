@@ -3,14 +3,7 @@
 //
 // Owns: the trace batch buffer (capacity set at init) and the replay status word.
 //
-//   Trace record, RECORD_SIZE = 16 bytes:
-//   +0  vaddr u64
-//   +8  size u8        bytes accessed (0 is taken as 1); an access that crosses a 4 KiB
-//                      boundary translates both pages (counted in replay_straddle)
-//   +9  kind u8        bits 1:0 REC_READ / REC_WRITE / REC_FETCH; bit 4 REC_USER (CPL 3);
-//                      bit 5 REC_IMPLICIT (implicit supervisor access)
-//   +10 cpu u16        CPU that performs it
-//   +12 (reserved) u32, must be 0
+// Records are the 16-byte layout of abi/records.ts.
 //
 // replay(start, end) returns the index of the first record not completed. The status word says
 // why: REPLAY_DONE (== end), REPLAY_FAULT (that record faulted; its CPU's result record and CR2
@@ -41,24 +34,16 @@ import { tlbTranslate, walkAndFill, flushMissCounts } from "../mmu/access";
 import { nItlb, nDtlb, nStlb, desc, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayFillAbsentLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
-  E_PFN, E_FLAGS, TLBF_USER, TLBF_WRITE, TLBF_DIRTY, TLBF_NX,
-  TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
+  E_PFN, E_FLAGS, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
 } from "../mmu/tlbarray";
+import { RIGHT_USER, RIGHT_WRITE, RIGHT_DIRTY, RIGHT_NX } from "../abi/layout";
 import { entryLoadLimit, ramBase } from "../phys/ram";
 import { physMask, levelIndex, PTE_ADDR_FIELD, ENTRY_SHIFT } from "../arch/x86/pgtable";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { REPLAY_LOOKAHEAD } from "../tunables";
+import { RECORD_SIZE, REC_READ, REC_WRITE, REC_FETCH, REC_USER, REC_IMPLICIT, REPLAY_DONE, REPLAY_FAULT, REPLAY_BAD_RECORD, recordMetaBad } from "../abi/records";
+export { RECORD_SIZE };
 
-@inline export const RECORD_SIZE: usize = 16;
-@inline export const REC_READ: u32 = 0;
-@inline export const REC_WRITE: u32 = 1;
-@inline export const REC_FETCH: u32 = 2;
-@inline export const REC_USER: u32 = 1 << 4;
-@inline export const REC_IMPLICIT: u32 = 1 << 5;
-
-@inline export const REPLAY_DONE: u32 = 0;
-@inline export const REPLAY_FAULT: u32 = 1;
-@inline export const REPLAY_BAD_RECORD: u32 = 2;
 
 export let traceBase: usize = 0;
 export let traceCapacity: u32 = 0;
@@ -118,9 +103,6 @@ export function packRecords(n: u32): void {
   }
 }
 
-/** Kind bits a well-formed record may set: the access kind (bits 1:0), REC_USER, REC_IMPLICIT. */
-@inline export const REC_KIND_BITS: u32 = 3 | REC_USER | REC_IMPLICIT;
-
 /**
  * Take batch records [0, n) as a trace file holds them (the wmt format is this layout): check
  * each is well-formed — reserved word 0, no kind bit outside REC_KIND_BITS, kind not 3 — then OR
@@ -132,7 +114,6 @@ export function packRecords(n: u32): void {
 export function ingestRecords(n: u32, kindOr: u32, cpus: u32): u32 {
   if (n > traceCapacity) n = traceCapacity;
   if (cpus == 0) cpus = 1;
-  const badKind: u64 = <u64>(~REC_KIND_BITS & 0xff) << 8;
   const or: u64 = <u64>(kindOr & 0xff) << 8;
   // A record needs rewriting only when `or` adds a bit or its CPU id is folded; most files need
   // neither, so the common pass only reads: the test for both is one compare per record.
@@ -141,7 +122,7 @@ export function ingestRecords(n: u32, kindOr: u32, cpus: u32): u32 {
   for (; i < n; i++) {
     const r = traceBase + (<usize>i << 4);
     const meta = load<u64>(r, 8);   // size u8, kind u8, cpu u16, reserved u32
-    if (((meta >> 32) | (meta & badKind) | ((meta >> 8) & (meta >> 9) & 1)) != 0) break;
+    if (recordMetaBad(meta) != 0) break;
     if ((meta | or) != meta || (meta & 0xffff_0000) >= cpuLimit) {
       let m = meta | or;
       const cpu = <u32>(m >> 16) & 0xffff;
@@ -255,7 +236,7 @@ function fastFetch(i: u32, cpu: u32): u32 {
   const vpn = load<u64>(traceBase + (<usize>i << 4)) >> 12;
   let e: usize = fMemoVpnI == vpn ? fMemoI : 0;
   if (e == 0) { if (iL1 == 0) return 0; e = arrayLookup(iL1, vpn, SIZE_4K, fPcid); if (e == 0) return 0; }
-  if ((load<u32>(e + E_FLAGS) & (TLBF_USER | TLBF_NX)) != TLBF_USER) return 0;
+  if ((load<u32>(e + E_FLAGS) & (RIGHT_USER | RIGHT_NX)) != RIGHT_USER) return 0;
   const tick = fTick + 1;
   fTick = tick;
   arrayTouch(iL1, e, tick);
@@ -397,7 +378,7 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
       continue;
     }
     const one = <u64>1 << (<u64>k * PACK);
-    const need: u32 = k == REC_WRITE ? TLBF_USER | TLBF_WRITE | TLBF_DIRTY : TLBF_USER;
+    const need: u32 = k == REC_WRITE ? RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY : RIGHT_USER;
     if (dL1 == 0) break;
     let e = arrayLookup(dL1, vpn, SIZE_4K, pcid);
     if (e == 0) {
@@ -427,7 +408,7 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
     }
     const f = load<u32>(e + E_FLAGS);
     memoVpnD = vpn; memoD = e;
-    memoWrite = (f & (TLBF_USER | TLBF_WRITE | TLBF_DIRTY)) == (TLBF_USER | TLBF_WRITE | TLBF_DIRTY);
+    memoWrite = (f & (RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY)) == (RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY);
     accesses += one;
     i++;
   }

@@ -12,6 +12,7 @@ import {
   INTEL_LEVEL_NAMES, LINUX_LEVEL_NAMES_4, LINUX_LEVEL_NAMES_5, MEMORY_TYPES,
 } from "./pgtable.js";
 import { WasmmuError } from "../errors.js";
+import * as A from "../abi/core.generated.js";
 import { FrameAllocator } from "./frames.js";
 import { writeConfigBlock, LATENCY_KEYS } from "./tlbconfig.js";
 import type { LatencyConfig } from "./presets/types.js";
@@ -81,7 +82,7 @@ export class Cpu {
     this.core = core;
     this.id = id;
     this.rec = core.exports.cpuRecord(id) >>> 0;
-    const c = (n: Parameters<Core["constant"]>[0]) => core.constant(n);
+    const c = (n: keyof typeof A) => A[n] as number;
     this.off = {
       cr0: c("CPU_CR0"), cr2: c("CPU_CR2"), cr3: c("CPU_CR3"), cr4: c("CPU_CR4"), efer: c("CPU_EFER"),
       rflags: c("CPU_RFLAGS"), pat: c("CPU_PAT"), pkru: c("CPU_PKRU"),
@@ -265,8 +266,8 @@ export class Cpu {
         pageSize: (1 << this.core.u32(res + this.off.pageShift)) as 4096 | 2097152 | 1073741824,
         memoryType: MEMORY_TYPES[this.core.u32(res + this.off.memType)],
         rights: {
-          write: (rights & 1) !== 0, user: (rights & 2) !== 0, noExecute: (rights & 4) !== 0,
-          global: (rights & 8) !== 0, dirty: (rights & 16) !== 0, protectionKey: (rights >> 8) & 15,
+          write: (rights & A.RIGHT_WRITE) !== 0, user: (rights & A.RIGHT_USER) !== 0, noExecute: (rights & A.RIGHT_NX) !== 0,
+          global: (rights & A.RIGHT_GLOBAL) !== 0, dirty: (rights & A.RIGHT_DIRTY) !== 0, protectionKey: (rights >> A.RIGHT_PKEY_SHIFT) & 15,
         },
       };
     }
@@ -380,9 +381,7 @@ export class Machine {
     this.phys = new PhysicalMemory(this, core);
     this.frames = new FrameAllocator(core);
     this.cpuList = Array.from({ length: config.cpus }, (_, i) => new Cpu(this, core, i));
-    const e = core.exports;
-    this.counterNames = core.readString(e.counterNamesPtr()).split("\n");
-    if (this.counterNames.length !== e.COUNTER_COUNT.value) throw new WasmmuError("CORE_TRAP", "counter name table does not match COUNTER_COUNT");
+    this.counterNames = A.COUNTER_NAMES;
   }
 
   /**
@@ -400,15 +399,15 @@ export class Machine {
     if (status !== 0) {
       const limit = BigInt.asUintN(64, e.initLimit());
       const messages: Record<number, [string, string]> = {
-        7: ["ram", `${formatBytes(cfg.ramBytes)} does not fit: wasm32 linear memory allows at most ${formatBytes(limit)} of RAM beside its frame descriptors and the core's regions; use memory: "tables-only" to model larger RAM`],
-        11: ["cpu", `the core refused TLB configuration entry ${limit} (checked already on the host: please report)`],
-        12: ["traceBatch", `at most ${limit} records`],
-        10: ["managedRam", `the frame descriptors of ${formatBytes(cfg.managedBytes || cfg.ramBytes)} of managed RAM do not fit beside the backing pool: at most ${formatBytes(limit)} can be managed (32 B of descriptor per 4 KiB frame); lower managedRam or backedFrames`],
-        8: ["backedFrames", `${cfg.backedFrames} frames (${formatBytes(BigInt(cfg.backedFrames) * 4096n)}) do not fit: at most ${limit / 4096n} frames (${formatBytes(limit)}) fit in wasm32 linear memory`],
-        9: ["ram", `the host refused ${formatBytes(tablesOnly ? BigInt(cfg.backedFrames) * 4096n : cfg.ramBytes)} of linear memory`],
+        [A.INIT_ERR_RAM_TOO_LARGE]: ["ram", `${formatBytes(cfg.ramBytes)} does not fit: wasm32 linear memory allows at most ${formatBytes(limit)} of RAM beside its frame descriptors and the core's regions; use memory: "tables-only" to model larger RAM`],
+        [A.INIT_ERR_TLB_CONFIG]: ["cpu", `the core refused TLB configuration entry ${limit} (checked already on the host: please report)`],
+        [A.INIT_ERR_TRACE]: ["traceBatch", `at most ${limit} records`],
+        [A.INIT_ERR_MANAGED]: ["managedRam", `the frame descriptors of ${formatBytes(cfg.managedBytes || cfg.ramBytes)} of managed RAM do not fit beside the backing pool: at most ${formatBytes(limit)} can be managed (32 B of descriptor per 4 KiB frame); lower managedRam or backedFrames`],
+        [A.INIT_ERR_POOL]: ["backedFrames", `${cfg.backedFrames} frames (${formatBytes(BigInt(cfg.backedFrames) * 4096n)}) do not fit: at most ${limit / 4096n} frames (${formatBytes(limit)}) fit in wasm32 linear memory`],
+        [A.INIT_ERR_GROW]: ["ram", `the host refused ${formatBytes(tablesOnly ? BigInt(cfg.backedFrames) * 4096n : cfg.ramBytes)} of linear memory`],
       };
       const [option, msg] = messages[status] ?? ["config", `core refused the configuration (init status ${status})`];
-      throw new WasmmuError(status === 9 ? "OUT_OF_MEMORY" : "INVALID_CONFIG", `${option}: ${msg}`, { option, status, limit });
+      throw new WasmmuError(status === A.INIT_ERR_GROW ? "OUT_OF_MEMORY" : "INVALID_CONFIG", `${option}: ${msg}`, { option, status, limit });
     }
     core.attachViews();
     const m = new Machine(core, cfg);

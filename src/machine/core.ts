@@ -92,13 +92,6 @@ export class Core {
     return new Core(exports, build);
   }
 
-  /** Layout constant exported by the core (an immutable i32 global). */
-  constant(name: keyof CoreExports): number {
-    const g = this.exports[name] as unknown;
-    if (!(g instanceof WebAssembly.Global)) throw new WasmmuError("CORE_TRAP", `core export ${String(name)} is not a constant`);
-    return (g.value as number) >>> 0;
-  }
-
   /** Create the views after init sized memory; memory never grows again, so they stay valid. */
   attachViews(): void {
     const buf = this.exports.memory.buffer;

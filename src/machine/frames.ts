@@ -9,19 +9,25 @@
  */
 import type { Core } from "./core.js";
 import { WasmmuError } from "../errors.js";
+import * as A from "../abi/core.generated.js";
 
 export type ZoneName = "DMA" | "DMA32" | "Normal";
 export type Watermark = "none" | "min" | "low" | "high";
 
-/** Names of frame-descriptor flags, in bit order (assembly/phys/frames.ts PG_*). */
-export const PAGE_FLAG_NAMES = [
-  "locked", "referenced", "uptodate", "dirty", "lru", "head", "tail", "active", "workingset", "reserved", "private",
-  "writeback", "reclaim", "swapbacked", "unevictable", "mlocked", "buddy", "slab", "table", "anon", "allocated",
-] as const;
-export type PageFlagName = (typeof PAGE_FLAG_NAMES)[number];
+/** Frame-descriptor flags by name (assembly/phys/frames.ts PG_*: PG_anon is `anon`). */
+const PG = {
+  locked: A.PG_locked, referenced: A.PG_referenced, uptodate: A.PG_uptodate, dirty: A.PG_dirty, lru: A.PG_lru,
+  head: A.PG_head, tail: A.PG_tail, active: A.PG_active, workingset: A.PG_workingset, reserved: A.PG_reserved,
+  private: A.PG_private, writeback: A.PG_writeback, reclaim: A.PG_reclaim, swapbacked: A.PG_swapbacked,
+  unevictable: A.PG_unevictable, mlocked: A.PG_mlocked, buddy: A.PG_buddy, slab: A.PG_slab, table: A.PG_table,
+  anon: A.PG_anon, allocated: A.PG_allocated,
+} as const;
+export type PageFlagName = keyof typeof PG;
+/** Names of frame-descriptor flags, in bit order. */
+export const PAGE_FLAG_NAMES: readonly PageFlagName[] = (Object.keys(PG) as PageFlagName[]).sort((a, b) => PG[a] - PG[b]);
 /** Bit of a named flag in the descriptor's flags word. */
 export function pageFlag(name: PageFlagName): number {
-  return 1 << PAGE_FLAG_NAMES.indexOf(name);
+  return PG[name];
 }
 export const ZONE_NAMES: readonly ZoneName[] = ["DMA", "DMA32", "Normal"];
 const WMARKS: Record<Watermark, number> = { none: 0, min: 1, low: 2, high: 3 };
@@ -71,15 +77,13 @@ export class FrameAllocator {
   /** Number of frames with descriptors (the buddy allocator's range, from pfn 0). */
   readonly managedFrames: number;
   private readonly zoneBase: number;
-  private readonly c: (n: Parameters<Core["constant"]>[0]) => number;
 
   /** @internal Created by Machine. */
   constructor(core: Core) {
     this.core = core;
-    this.c = (n) => core.constant(n);
     this.managedFrames = core.exports.managedFrameCount() >>> 0;
     const base = core.exports.frameDescRegion() >>> 0;
-    this.descriptors = new Uint32Array(core.exports.memory.buffer, base, this.managedFrames * (this.c("FRAME_DESC_BYTES") / 4));
+    this.descriptors = new Uint32Array(core.exports.memory.buffer, base, this.managedFrames * (A.FRAME_DESC_SIZE / 4));
     this.zoneBase = core.exports.zoneRegion() >>> 0;
   }
 
@@ -181,22 +185,22 @@ export class FrameAllocator {
 
   /** Every zone's counts, watermarks and free blocks per order. */
   zones(): ZoneInfo[] {
-    const n = this.c("ZONE_COUNT");
-    const size = this.c("ZONE_RECORD_SIZE");
-    const orders = this.c("PAGE_ORDER_COUNT");
+    const n = A.NR_ZONES;
+    const size = A.ZONE_SIZE;
+    const orders = A.NR_PAGE_ORDERS;
     return Array.from({ length: n }, (_, z) => {
       const b = this.zoneBase + z * size;
-      const u = (off: Parameters<Core["constant"]>[0]) => this.core.u32(b + this.c(off));
-      const area = b + this.c("Z_FREE_AREA");
+      const u = (off: number) => this.core.u32(b + off);
+      const area = b + A.Z_FREE_AREA;
       return {
         name: ZONE_NAMES[z],
-        startPfn: u("Z_START"),
-        endPfn: u("Z_END"),
-        present: u("Z_PRESENT"),
-        managed: u("Z_MANAGED"),
-        free: u("Z_FREE"),
-        watermarks: { min: u("Z_WMARK_MIN"), low: u("Z_WMARK_LOW"), high: u("Z_WMARK_HIGH"), promo: u("Z_WMARK_PROMO") },
-        lowmemReserve: Array.from({ length: n }, (_, j) => this.core.u32(b + this.c("Z_LOWMEM_RESERVE") + 4 * j)),
+        startPfn: u(A.Z_START),
+        endPfn: u(A.Z_END),
+        present: u(A.Z_PRESENT),
+        managed: u(A.Z_MANAGED),
+        free: u(A.Z_FREE),
+        watermarks: { min: u(A.Z_WMARK_MIN), low: u(A.Z_WMARK_LOW), high: u(A.Z_WMARK_HIGH), promo: u(A.Z_WMARK_PROMO) },
+        lowmemReserve: Array.from({ length: n }, (_, j) => this.core.u32(b + A.Z_LOWMEM_RESERVE + 4 * j)),
         freeArea: Array.from({ length: orders }, (_, o) => this.core.u32(area + 8 * o + 4)),
       };
     });

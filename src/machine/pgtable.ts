@@ -1,43 +1,46 @@
 /**
- * Host-side names for x86-64 paging-structure entries and access flags, mirroring
- * assembly/arch/x86/pgtable.ts, assembly/mmu/walk.ts and assembly/arch/x86/regs.ts (a test checks
- * every value against the core's exports). Used to build page tables and to decode walks.
+ * The host's names for x86-64 paging-structure entries, access flags and registers, every value
+ * taken from the core (src/abi/core.generated.ts, generated from assembly/ at build time): bit
+ * numbers as PAGE_BIT_*, 64-bit masks as PAGE_* bigints, and — for the kernel model's hot loops,
+ * which hold a PTE as two 32-bit halves to avoid a BigInt per entry — helpers on those halves
+ * (pte*). Linux's names (arch/x86/include/asm/pgtable_types.h) throughout; one spelling each.
+ *
+ *   lo (bits 31:0)                                hi (bits 63:32)
+ *   pfn[19:0] << 12 | SOFTW3 SOFTW1 G PS D A PCD PWT U RW P     NX | PKEY | pfn[39:20]
  */
+import * as A from "../abi/core.generated.js";
 
-export const PAGE_BIT_PRESENT = 0;
-export const PAGE_BIT_RW = 1;
-export const PAGE_BIT_USER = 2;
-export const PAGE_BIT_PWT = 3;
-export const PAGE_BIT_PCD = 4;
-export const PAGE_BIT_ACCESSED = 5;
-export const PAGE_BIT_DIRTY = 6;
-export const PAGE_BIT_PSE = 7;
-export const PAGE_BIT_PAT = 7;
-export const PAGE_BIT_GLOBAL = 8;
-export const PAGE_BIT_PAT_LARGE = 12;
-export const PAGE_BIT_PKEY0 = 59;
-export const PAGE_BIT_NX = 63;
+export const {
+  PAGE_BIT_PRESENT, PAGE_BIT_RW, PAGE_BIT_USER, PAGE_BIT_PWT, PAGE_BIT_PCD, PAGE_BIT_ACCESSED, PAGE_BIT_DIRTY,
+  PAGE_BIT_PSE, PAGE_BIT_PAT, PAGE_BIT_GLOBAL, PAGE_BIT_PAT_LARGE, PAGE_BIT_PKEY0, PAGE_BIT_NX,
+  PAGE_BIT_SPECIAL, PAGE_BIT_SOFT_DIRTY, PAGE_BIT_PROTNONE, PAGE_BIT_SWP_EXCLUSIVE, PAGE_BIT_SWP_SOFT_DIRTY,
+  PAGE_SHIFT, PTRS_SHIFT, PTRS_PER_TABLE, PMD_SHIFT, PUD_SHIFT, PTE_ADDR_FIELD, MAX_LEVELS,
+  SWP_TYPE_BITS, SWP_OFFSET_FIRST_BIT, SWP_OFFSET_SHIFT,
+} = A;
 
-export const PAGE_PRESENT = 1n << BigInt(PAGE_BIT_PRESENT);
-export const PAGE_RW = 1n << BigInt(PAGE_BIT_RW);
-export const PAGE_USER = 1n << BigInt(PAGE_BIT_USER);
-export const PAGE_PWT = 1n << BigInt(PAGE_BIT_PWT);
-export const PAGE_PCD = 1n << BigInt(PAGE_BIT_PCD);
-export const PAGE_ACCESSED = 1n << BigInt(PAGE_BIT_ACCESSED);
-export const PAGE_DIRTY = 1n << BigInt(PAGE_BIT_DIRTY);
-export const PAGE_PSE = 1n << BigInt(PAGE_BIT_PSE);
-export const PAGE_PAT = 1n << BigInt(PAGE_BIT_PAT);
-export const PAGE_GLOBAL = 1n << BigInt(PAGE_BIT_GLOBAL);
-export const PAGE_PAT_LARGE = 1n << BigInt(PAGE_BIT_PAT_LARGE);
+const bit = (b: number): bigint => 1n << BigInt(b);
+export const PAGE_PRESENT = bit(PAGE_BIT_PRESENT);
+export const PAGE_RW = bit(PAGE_BIT_RW);
+export const PAGE_USER = bit(PAGE_BIT_USER);
+export const PAGE_PWT = bit(PAGE_BIT_PWT);
+export const PAGE_PCD = bit(PAGE_BIT_PCD);
+export const PAGE_ACCESSED = bit(PAGE_BIT_ACCESSED);
+export const PAGE_DIRTY = bit(PAGE_BIT_DIRTY);
+export const PAGE_PSE = bit(PAGE_BIT_PSE);
+export const PAGE_PAT = bit(PAGE_BIT_PAT);
+export const PAGE_GLOBAL = bit(PAGE_BIT_GLOBAL);
+export const PAGE_PAT_LARGE = bit(PAGE_BIT_PAT_LARGE);
 export const PAGE_PKEY_MASK = 0xfn << BigInt(PAGE_BIT_PKEY0);
-export const PAGE_NX = 1n << BigInt(PAGE_BIT_NX);
+export const PAGE_NX = bit(PAGE_BIT_NX);
+/** _PAGE_SPECIAL: the zero page and other frames with no page to count. */
+export const PAGE_SPECIAL = bit(PAGE_BIT_SPECIAL);
+/** _PAGE_PROTNONE (= G): a PROT_NONE page is P=0 with this bit, its frame still mapped. */
+export const PAGE_PROTNONE = bit(PAGE_BIT_PROTNONE);
+export const PAGE_SOFT_DIRTY = bit(PAGE_BIT_SOFT_DIRTY);
+/** _PAGE_TABLE: user entries above the leaves (P RW US A D). */
+export const PAGE_TABLE = PAGE_PRESENT | PAGE_RW | PAGE_USER | PAGE_ACCESSED | PAGE_DIRTY;
 
-export const PAGE_SHIFT = 12;
-export const PTRS_SHIFT = 9;
-export const PTRS_PER_TABLE = 1 << PTRS_SHIFT;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
-/** Bits 51:12 of an entry: the frame-address field before the MAXPHYADDR cut. */
-export const PTE_ADDR_FIELD = 0x000f_ffff_ffff_f000n;
 const U64 = (1n << 64n) - 1n;
 
 /** Address shift of the region an entry at `level` maps: 12, 21, 30, 39, 48. */
@@ -66,53 +69,126 @@ export const INTEL_LEVEL_NAMES = ["", "PTE", "PDE", "PDPTE", "PML4E", "PML5E"] a
 export const LINUX_LEVEL_NAMES_4 = ["", "pte", "pmd", "pud", "pgd", "pgd"] as const;
 export const LINUX_LEVEL_NAMES_5 = ["", "pte", "pmd", "pud", "p4d", "pgd"] as const;
 
-// Access flags of the core's translate() (assembly/mmu/walk.ts ACC_*).
-export const ACC_WRITE = 1 << 0;
-export const ACC_FETCH = 1 << 1;
-export const ACC_USER = 1 << 2;
-export const ACC_IMPLICIT = 1 << 3;
-export const ACC_PROBE = 1 << 4;
+// ---- a PTE as two 32-bit halves (lo = bits 31:0, hi = bits 63:32) ----------------------------
+// The kernel model reads and writes PTEs through a Uint32Array of linear memory; these helpers
+// are its only spelling of the bits. Numbers, not BigInts: the fault, fork and exit paths touch
+// millions of entries.
 
-// Translation status (assembly/arch/x86/fault.ts XLAT_*).
-export const XLAT_OK = 0;
-export const XLAT_PF = 1;
-export const XLAT_GP = 2;
+/** Bits of the low half. */
+export const PTE_PRESENT = 1 << PAGE_BIT_PRESENT;
+export const PTE_RW = 1 << PAGE_BIT_RW;
+export const PTE_USER = 1 << PAGE_BIT_USER;
+export const PTE_ACCESSED = 1 << PAGE_BIT_ACCESSED;
+export const PTE_DIRTY = 1 << PAGE_BIT_DIRTY;
+export const PTE_PSE = 1 << PAGE_BIT_PSE;
+export const PTE_PROTNONE = 1 << PAGE_BIT_PROTNONE;
+export const PTE_SPECIAL = 1 << PAGE_BIT_SPECIAL;
+export const PTE_SWP_EXCLUSIVE = 1 << PAGE_BIT_SWP_EXCLUSIVE;
+/** NX in the high half. */
+export const PTE_HI_NX = (1 << (PAGE_BIT_NX - 32)) >>> 0;
+/** _PAGE_TABLE in the low half. */
+export const PTE_TABLE = PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED | PTE_DIRTY;
+/** Frame-number bits of the high half (pfn bits 39:20). */
+const HI_PFN_MASK = Number((PTE_ADDR_FIELD >> 32n) & 0xffff_ffffn);
+const TWO20 = 0x10_0000;
 
-// #PF error-code bits (SDM §4.7; Linux X86_PF_*).
-export const X86_PF_PROT = 1 << 0;
-export const X86_PF_WRITE = 1 << 1;
-export const X86_PF_USER = 1 << 2;
-export const X86_PF_RSVD = 1 << 3;
-export const X86_PF_INSTR = 1 << 4;
-export const X86_PF_PK = 1 << 5;
+/** pte_none: nothing at all (not even a swap entry). */
+export function pteNone(lo: number, hi: number): boolean {
+  return (lo | hi) === 0;
+}
 
-// Registers (SDM §2.5).
-export const CR0_WP = 1n << 16n;
-export const CR0_PG = 1n << 31n;
-export const CR4_PSE = 1n << 4n;
-export const CR4_PAE = 1n << 5n;
-export const CR4_PGE = 1n << 7n;
-export const CR4_LA57 = 1n << 12n;
-export const CR4_PCIDE = 1n << 17n;
-export const CR4_SMEP = 1n << 20n;
-export const CR4_SMAP = 1n << 21n;
-export const CR4_PKE = 1n << 22n;
-export const EFER_NXE = 1n << 11n;
-export const RFLAGS_AC = 1n << 18n;
+/** The PTE maps a frame: present, or PROT_NONE (P=0 with the PROTNONE bit, frame kept). */
+export function pteMapsFrame(lo: number): boolean {
+  return (lo & (PTE_PRESENT | PTE_PROTNONE)) !== 0;
+}
+
+/** pte_pfn of a frame-mapping PTE. */
+export function ptePfn(lo: number, hi: number): number {
+  return (lo >>> PAGE_SHIFT) + (hi & HI_PFN_MASK) * TWO20;
+}
+
+/** The low half of mk_pte(pfn, flags): the pfn's low 20 bits above the flag bits. */
+export function pteLo(pfn: number, flags: number): number {
+  return ((pfn % TWO20) * PAGE_SIZE + flags) >>> 0;
+}
+
+/** The high half of mk_pte(pfn, flags): pfn bits 39:20 and the high flags (NX). */
+export function pteHi(pfn: number, highFlags: number): number {
+  return (Math.floor(pfn / TWO20) + highFlags) >>> 0;
+}
+
+/** pte_young (A). */
+export function pteYoung(lo: number): boolean {
+  return (lo & PTE_ACCESSED) !== 0;
+}
+
+/** pte_dirty (D). */
+export function pteDirty(lo: number): boolean {
+  return (lo & PTE_DIRTY) !== 0;
+}
+
+/** pte_write (R/W). */
+export function pteWrite(lo: number): boolean {
+  return (lo & PTE_RW) !== 0;
+}
+
+/** pte_special: no page behind it to count (the zero page). */
+export function pteSpecial(lo: number): boolean {
+  return (lo & PTE_SPECIAL) !== 0;
+}
+
+/** A leaf above the PTE level (PS set in a present PMD/PUD entry). */
+export function pteHuge(lo: number): boolean {
+  return (lo & (PTE_PRESENT | PTE_PSE)) === (PTE_PRESENT | PTE_PSE);
+}
+
+/** is_swap_pte: not present, not PROT_NONE, not empty — a swap entry (or another non-present entry). */
+export function pteIsSwap(lo: number, hi: number): boolean {
+  return !pteMapsFrame(lo) && (lo | hi) !== 0;
+}
+
+/**
+ * __swp_entry → swp_entry_to_pte as halves: type in bits 63:59, ~offset in bits 58:9, and
+ * _PAGE_SWP_EXCLUSIVE when `exclusive` (arch/x86/include/asm/pgtable_64.h).
+ * @param offset swap slot, below 2^50
+ */
+export function swapPte(type: number, offset: number, exclusive = false): { lo: number; hi: number } {
+  const v = (((~BigInt(offset) << BigInt(SWP_OFFSET_SHIFT)) & U64) >> BigInt(SWP_TYPE_BITS)) | (BigInt(type) << BigInt(64 - SWP_TYPE_BITS));
+  return { lo: (Number(v & 0xffff_ffffn) | (exclusive ? PTE_SWP_EXCLUSIVE : 0)) >>> 0, hi: Number(v >> 32n) >>> 0 };
+}
+
+/** __swp_type of a swap PTE. */
+export function swapPteType(hi: number): number {
+  return hi >>> (32 - SWP_TYPE_BITS);
+}
+
+/** __swp_offset of a swap PTE: ~pte << SWP_TYPE_BITS >> SWP_OFFSET_SHIFT. */
+export function swapPteOffset(lo: number, hi: number): number {
+  const v = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+  return Number(((~v << BigInt(SWP_TYPE_BITS)) & U64) >> BigInt(SWP_OFFSET_SHIFT));
+}
+
+// ---- access flags, status, exceptions, registers ---------------------------------------------
+
+export const { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT, ACC_PROBE } = A;
+export const { XLAT_OK, XLAT_PF, XLAT_GP } = A;
+export const { X86_PF_PROT, X86_PF_WRITE, X86_PF_USER, X86_PF_RSVD, X86_PF_INSTR, X86_PF_PK } = A;
+export const { CR0_WP, CR0_PG, CR3_NOFLUSH, CR4_PSE, CR4_PAE, CR4_PGE, CR4_LA57, CR4_PCIDE, CR4_SMEP, CR4_SMAP, CR4_PKE, EFER_NXE, RFLAGS_AC } = A;
+export const { RIGHT_WRITE, RIGHT_USER, RIGHT_NX, RIGHT_GLOBAL, RIGHT_DIRTY, RIGHT_PKEY_SHIFT } = A;
 
 /** CPUID feature bits as init() takes them (assembly/arch/x86/regs.ts FEAT_*). */
 export const FEATURE_BITS = {
-  la57: 1 << 0,
-  pcid: 1 << 1,
-  smep: 1 << 2,
-  smap: 1 << 3,
-  pku: 1 << 4,
-  nx: 1 << 5,
-  page1gb: 1 << 6,
-  pge: 1 << 7,
+  la57: A.FEAT_LA57,
+  pcid: A.FEAT_PCID,
+  smep: A.FEAT_SMEP,
+  smap: A.FEAT_SMAP,
+  pku: A.FEAT_PKU,
+  nx: A.FEAT_NX,
+  page1gb: A.FEAT_PAGE1GB,
+  pge: A.FEAT_PGE,
 } as const;
 
 /** Memory-type encodings (SDM Table 11-10). */
 export const MEMORY_TYPES: Readonly<Record<number, "UC" | "WC" | "WT" | "WP" | "WB" | "UC-">> = {
-  0: "UC", 1: "WC", 4: "WT", 5: "WP", 6: "WB", 7: "UC-",
+  [A.MEMTYPE_UC]: "UC", [A.MEMTYPE_WC]: "WC", [A.MEMTYPE_WT]: "WT", [A.MEMTYPE_WP]: "WP", [A.MEMTYPE_WB]: "WB", [A.MEMTYPE_UC_MINUS]: "UC-",
 };

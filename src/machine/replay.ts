@@ -13,10 +13,9 @@ import { decodePageFaultError } from "./decode.js";
 import { X86_PF_PROT, XLAT_PF } from "./pgtable.js";
 import type { CoreExports } from "./core.js";
 
-/** Record kinds as the core encodes them (assembly/replay/loop.ts). */
-export const REC_KIND: Record<AccessKind, number> = { read: 0, write: 1, fetch: 2 };
-export const REC_USER = 1 << 4;
-export const REC_IMPLICIT = 1 << 5;
+import { REC_KIND_NAMES, REC_USER, REC_KIND_MASK } from "../abi/records.js";
+import { REPLAY_DONE, REPLAY_BAD_RECORD } from "../abi/core.generated.js";
+export { REC_KIND, REC_USER, REC_IMPLICIT } from "../abi/records.js";
 
 /**
  * A view of the core's trace batch buffer: records of 16 bytes (vaddr u64, size u8, kind u8,
@@ -273,15 +272,11 @@ export interface ReplayResult {
   stopped?: { index: number; reason: "fault" | "bad-record"; fault?: ReplayFault };
 }
 
-const KINDS: AccessKind[] = ["read", "write", "fetch"];
-
 /** Runs batches through the core's replay loop, resolving faults with a policy. */
 export class Replayer {
   readonly batch: TraceBatch;
   private readonly machine: Machine;
   private readonly policy: FaultPolicy;
-  private readonly statusDone: number;
-  private readonly statusBad: number;
   /** Per CPU: byte addresses of its result record's status, error code and address (resultFields). */
   private readonly results: { status: number; errorCode: number; vaddr: number }[];
 
@@ -291,8 +286,6 @@ export class Replayer {
     const e = machine._core.exports;
     this.batch = new TraceBatch(e.memory, e.traceBuffer() >>> 0, e.traceCapacityRecords() >>> 0, e.traceStage() >>> 0, (n) => e.packRecords(n),
       (n, kindOr, cpus) => e.ingestRecords(n, kindOr, cpus));
-    this.statusDone = machine._core.constant("REPLAY_DONE");
-    this.statusBad = machine._core.constant("REPLAY_BAD_RECORD");
     this.results = Array.from({ length: machine.config.cpus }, (_, i) => machine.cpu(i).resultFields());
   }
 
@@ -314,8 +307,8 @@ export class Replayer {
         throw err;
       }
       const status = e.replayStatusWord() >>> 0;
-      if (status === this.statusDone) return { completed: count, faults };
-      if (status === this.statusBad) return { completed: at, faults, stopped: { index: at, reason: "bad-record" } };
+      if (status === REPLAY_DONE) return { completed: count, faults };
+      if (status === REPLAY_BAD_RECORD) return { completed: at, faults, stopped: { index: at, reason: "bad-record" } };
       let decision: FaultDecision | null = null;
       const notPresent = this.policy.notPresent;
       if (notPresent !== undefined) {
@@ -348,7 +341,7 @@ export class Replayer {
       index,
       cpu,
       vaddr: t.vaddr,
-      kind: KINDS[kind & 3] ?? "read",
+      kind: REC_KIND_NAMES[kind & REC_KIND_MASK] ?? "read",
       user: (kind & REC_USER) !== 0,
       exception: t.ok ? { vector: "PF", vectorNumber: 14, errorCode: 0, bits: decodePageFaultError(0), cr2: t.vaddr } : t.exception,
     };

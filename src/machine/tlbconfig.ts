@@ -13,12 +13,19 @@
 import type { Core } from "./core.js";
 import { WasmmuError } from "../errors.js";
 import type { CpuPreset, LatencyConfig, PageSizeName, ReplacementPolicy, TlbArrayConfig } from "./presets/types.js";
+import * as A from "../abi/core.generated.js";
 
-const ROLES = { itlb: 0, dtlb: 1, stlb: 2 } as const;
+const ROLES = { itlb: A.ROLE_ITLB, dtlb: A.ROLE_DTLB, stlb: A.ROLE_STLB } as const;
 type Role = keyof typeof ROLES;
-const POLICIES: Record<ReplacementPolicy, number> = { lru: 0, plru: 1, random: 2 };
-const SIZE_BITS: Record<PageSizeName, number> = { "4K": 1, "2M": 2, "1G": 4 };
-export const LATENCY_KEYS = ["l1Hit", "stlbHit", "walkMemRef", "pscHit", "adUpdate", "faultEntryExit", "ipi", "baseAccess"] as const;
+const POLICIES: Record<ReplacementPolicy, number> = { lru: A.POLICY_LRU, plru: A.POLICY_PLRU, random: A.POLICY_RANDOM };
+const SIZE_BITS: Record<PageSizeName, number> = { "4K": A.SIZE_MASK_4K, "2M": A.SIZE_MASK_2M, "1G": A.SIZE_MASK_1G };
+/** Latency names in the latency record's order: each at its LAT_* byte offset (mmu/tlb.ts). */
+const LATENCY_AT = {
+  l1Hit: A.LAT_L1_HIT, stlbHit: A.LAT_STLB_HIT, walkMemRef: A.LAT_WALK_MEM_REF, pscHit: A.LAT_PSC_HIT,
+  adUpdate: A.LAT_AD_UPDATE, faultEntryExit: A.LAT_FAULT, ipi: A.LAT_IPI, baseAccess: A.LAT_BASE_ACCESS,
+} as const;
+export const LATENCY_KEYS = (Object.keys(LATENCY_AT) as (keyof typeof LATENCY_AT)[]).sort((a, b) => LATENCY_AT[a] - LATENCY_AT[b]);
+if (LATENCY_KEYS.length !== A.LAT_COUNT || LATENCY_KEYS.some((k, i) => LATENCY_AT[k] !== 4 * i)) throw new Error("latency record layout changed in mmu/tlb.ts: update LATENCY_AT");
 const PSC_KEYS = ["pde", "pdpte", "pml4e", "pml5e"] as const;
 const DEFAULT_BASE_ACCESS = 4;
 
@@ -107,20 +114,20 @@ export function withoutTlbs(p: CpuPreset): CpuPreset {
 /** Write the configuration block the core reads in init(). */
 export function writeConfigBlock(core: Core, p: CpuPreset, traceRecords: number, seed: number): void {
   const e = core.exports;
-  const words = new Uint32Array(e.memory.buffer, e.configBlockPtr() >>> 0, core.constant("CONFIG_WORDS"));
+  const words = new Uint32Array(e.memory.buffer, e.configBlockPtr() >>> 0, A.CFG_WORDS);
   words.fill(0);
   let n = 0;
   for (const r of Object.keys(ROLES) as Role[]) {
     for (const a of p[r]) {
-      const b = 1 + n * 8;
+      const b = 1 + n * A.CFG_WORDS_PER_ARRAY;
       words.set([ROLES[r], a.entries, a.ways, a.sizes.reduce((m, s) => m | SIZE_BITS[s], 0), POLICIES[a.policy], (seed + n * 7919) >>> 0], b);
       n++;
     }
   }
   words[0] = n;
-  const psc = core.constant("CONFIG_PSC");
+  const psc = A.CFG_PSC;
   words.set([p.psc.pde, p.psc.pdpte, p.psc.pml4e, p.psc.pml5e], psc);
-  const lat = core.constant("CONFIG_LATENCY");
+  const lat = A.CFG_LATENCY;
   LATENCY_KEYS.forEach((k, i) => { words[lat + i] = k === "baseAccess" ? (p.latency.baseAccess ?? DEFAULT_BASE_ACCESS) : p.latency[k]; });
-  words[core.constant("CONFIG_TRACE")] = traceRecords;
+  words[A.CFG_TRACE] = traceRecords;
 }

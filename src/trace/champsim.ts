@@ -23,7 +23,7 @@
  * non-zero destination_memory slot (ChampSim records addresses, not access sizes; 0 marks an
  * unused slot). All records are CPU 0: a ChampSim trace is one core's.
  */
-import { REC_KIND } from "../machine/replay.js";
+import { REC_KIND } from "../abi/records.js";
 import { badBytes, type ChunkBuilder, type TraceDecoder } from "./decoder.js";
 
 export const CHAMPSIM_RECORD_BYTES = 64;

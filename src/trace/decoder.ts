@@ -10,7 +10,7 @@
  * formats, `file: byte N: what` for the binary ones (N counts decoded bytes from the start).
  */
 import { WasmmuError } from "../errors.js";
-import { REC_USER } from "../machine/replay.js";
+import { REC_USER } from "../abi/records.js";
 import type { DecodeOptions, DeferredCheck, TraceChunk } from "./types.js";
 
 /** A push parser of one trace format, writing records into a ChunkBuilder. */

@@ -18,7 +18,7 @@
  * This is the hot reader: it parses bytes in place (no string per line) and reaches well over
  * 10 million records per second.
  */
-import { REC_KIND } from "../machine/replay.js";
+import { REC_KIND } from "../abi/records.js";
 import { LineDecoder, HEX_DIGIT, type ChunkBuilder } from "./decoder.js";
 
 const READ = REC_KIND.read;

@@ -44,7 +44,7 @@ import { READ_BYTES, Source, ZSTD_MAX_WINDOW_BYTES, decompressed } from "./decom
 import { DECODE_WORKER_COMPRESSIONS, WORKER_COMPRESSIONS, decodeWorkerPolicy, decompressWorkerUrl, workerDecoded, workerDecompressed } from "./decompress-thread.js";
 import { LITTLE_ENDIAN, WMT_MAX_HEADER_BYTES, WMT_PREAMBLE_BYTES, parseWmtHeader } from "./wmt.js";
 import { lentDecodedChunks, lentWmtChunks } from "./lend.js";
-import { REC_USER } from "../machine/replay.js";
+import { REC_USER } from "../abi/records.js";
 
 export { READ_BYTES, ZSTD_MAX_WINDOW_BYTES };
 

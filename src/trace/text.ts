@@ -10,7 +10,7 @@
  * once, a decimal size 1..255 (default 8) and `cpu=N` with N 0..65535 (default 0). A record keeps
  * its size even when it straddles a page: the core's replay loop translates both pages.
  */
-import { REC_KIND } from "../machine/replay.js";
+import { REC_KIND } from "../abi/records.js";
 import { LineDecoder, HEX_DIGIT, type ChunkBuilder } from "./decoder.js";
 
 /** Size of an access whose line gives none. */

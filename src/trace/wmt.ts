@@ -7,7 +7,7 @@
  *   8       4     version, u32 LE (1)
  *   12      4     N: header length in bytes, u32 LE (at most 16 MiB)
  *   16      N     metadata: UTF-8 JSON object, e.g. {"source":"ls.lackey","cpus":1,"pageSize":4096,"records":123}
- *   16+N    16×k  records, as TraceBatch (src/machine/replay.ts):
+ *   16+N    16×k  records, the core's record layout (assembly/abi/records.ts, src/abi/records.ts):
  *
  *           0        8      9      10       12         16
  *           +--------+------+------+--------+----------+
@@ -20,7 +20,7 @@
  * Records are not aligned in the file (N is arbitrary); readers assemble fields from bytes.
  */
 import { WasmmuError } from "../errors.js";
-import { REC_IMPLICIT, REC_USER } from "../machine/replay.js";
+import { RECORD_BYTES, recordKindValid, recordKindMessage, recordWordsBad } from "../abi/records.js";
 import { badBytes, hexBytes, quoteBytes, type ChunkBuilder, type TraceDecoder } from "./decoder.js";
 import type { DeferredCheck, TraceChunk } from "./types.js";
 
@@ -28,11 +28,9 @@ export const WMT_MAGIC = "WASMMUTR";
 export const WMT_VERSION = 1;
 /** Magic, version and header length. */
 export const WMT_PREAMBLE_BYTES = 16;
-export const WMT_RECORD_BYTES = 16;
+export const WMT_RECORD_BYTES = RECORD_BYTES;
 /** Largest metadata header a reader accepts (a corrupt length must not make it buffer gigabytes). */
 export const WMT_MAX_HEADER_BYTES = 16 << 20;
-/** Kind-byte bits a record may carry. */
-const KIND_BITS = 3 | REC_USER | REC_IMPLICIT;
 
 const MAGIC_BYTES = new TextEncoder().encode(WMT_MAGIC);
 /** Whether typed arrays on this host read little-endian words (the file's byte order). */
@@ -192,9 +190,6 @@ export class WmtDecoder implements TraceDecoder {
   }
 }
 
-/** Bits of a record's third word (size | kind << 8 | cpu << 16) that a valid record leaves clear. */
-const BAD_KIND_WORD_BITS = (~KIND_BITS & 0xff) << 8;
-
 /**
  * Copy records [from, from + n) of `src` to records [to, to + n) of `dst` (4 little-endian words
  * each, the file's bytes as a little-endian host reads them), checking each one and OR'ing
@@ -208,8 +203,7 @@ export function copyWmtRecords(src: Uint32Array, from: number, dst: Uint32Array,
   let bits = 0;
   for (let q = from << 2, o = to << 2; k < n; k++, q += 4, o += 4) {
     const w2 = src[q + 2];
-    // Reserved word, kind bits outside KIND_BITS, or kind 3 (bits 8 and 9 both set).
-    if ((src[q + 3] | (w2 & BAD_KIND_WORD_BITS) | ((w2 >>> 8) & (w2 >>> 9) & 1)) !== 0) break;
+    if (recordWordsBad(w2, src[q + 3]) !== 0) break;
     dst[o] = src[q];
     dst[o + 1] = src[q + 1];
     dst[o + 2] = w2 | userWord;
@@ -234,7 +228,7 @@ export function checkWmtRecordsInPlace(w: Uint32Array, n: number, userWord: numb
   const end = n << 2;
   for (let q = 2; q < end; q += 4) {
     const w2 = w[q];
-    bad |= w[q + 1] | (w2 & BAD_KIND_WORD_BITS) | ((w2 >>> 8) & (w2 >>> 9) & 1);
+    bad |= recordWordsBad(w2, w[q + 1]);
     bits |= w2;
     w[q] = w2 | userWord;
   }
@@ -247,7 +241,7 @@ export function checkWmtRecordsInPlace(w: Uint32Array, n: number, userWord: numb
   bits = 0;
   for (let q = 2; k < n; k++, q += 4) {
     const w2 = w[q];
-    if ((w[q + 1] | (w2 & BAD_KIND_WORD_BITS) | ((w2 >>> 8) & (w2 >>> 9) & 1)) !== 0) break;
+    if (recordWordsBad(w2, w[q + 1]) !== 0) break;
     bits |= w2;
   }
   cpus.bits |= bits >>> 16;
@@ -264,8 +258,8 @@ export function wmtRecordError(b: Uint8Array, o: number, file: string, offset: n
   if (b[o + 12] !== 0 || b[o + 13] !== 0 || b[o + 14] !== 0 || b[o + 15] !== 0) {
     return badBytes(file, offset, `record's reserved bytes are ${hexBytes(b.subarray(o + 12, o + 16))} (must be 0)`);
   }
-  if ((kind & ~KIND_BITS) !== 0 || (kind & 3) === 3) {
-    return badBytes(file, offset, `record kind 0x${kind.toString(16).padStart(2, "0")} is invalid (read 0, write 1, fetch 2, plus user 0x10 and implicit 0x20)`);
+  if (!recordKindValid(kind)) {
+    return badBytes(file, offset, recordKindMessage(kind));
   }
   return null;
 }
@@ -334,7 +328,7 @@ export class WmtWriter {
     const { lo, hi, size, kind, cpu } = chunk;
     for (let i = 0; i < chunk.count; i++) {
       const k = kind[i];
-      if ((k & ~KIND_BITS) !== 0 || (k & 3) === 3) {
+      if (!recordKindValid(k)) {
         throw new WasmmuError("INVALID_ARGUMENT", `record ${i} of the chunk has kind 0x${k.toString(16)}, which wmt cannot hold`);
       }
       if (this.used === this.buf.length) this.spill();

@@ -26,6 +26,30 @@
 @inline export const PAGE_BIT_PKEY0: u32 = 59;    // protection key, bits 62:59 of a leaf
 @inline export const PAGE_BIT_NX: u32 = 63;       // XD: no instruction fetch (EFER.NXE=1)
 
+// Bits the MMU ignores, as Linux x86-64 uses them (pgtable_types.h). The core never reads them;
+// they are declared here so that the host's PTE helpers (src/abi) come from this one table.
+@inline export const PAGE_BIT_SOFTW1: u32 = 9;    // _PAGE_BIT_SPECIAL: maps a frame with no page to count (the zero page)
+@inline export const PAGE_BIT_SOFTW3: u32 = 11;   // _PAGE_BIT_SOFT_DIRTY (off in the reference kernel)
+@inline export const PAGE_BIT_SPECIAL: u32 = PAGE_BIT_SOFTW1;
+@inline export const PAGE_BIT_SOFT_DIRTY: u32 = PAGE_BIT_SOFTW3;
+/** _PAGE_BIT_PROTNONE: in a PTE with P=0, G marks a PROT_NONE page whose frame is still mapped. */
+@inline export const PAGE_BIT_PROTNONE: u32 = PAGE_BIT_GLOBAL;
+
+// A swap entry in a non-present PTE (arch/x86/include/asm/pgtable_64.h, __swp_entry): the type in
+// bits 63:59, the offset inverted (~offset) in bits 58:9 — inverted so that a stale non-present
+// PTE never points at real memory (L1TF). Bits 1–4 carry flags: _PAGE_SWP_EXCLUSIVE is bit 3
+// (PG_anon_exclusive remembered across swap), _PAGE_SWP_SOFT_DIRTY bit 1.
+//
+//   63     59 58                                   9  8  7 … 4  3  2  1  0
+//  +---------+--------------------------------------+--+--------+--+--+--+--+
+//  |  type   |              ~offset                 |0 |   0    |E |0 |SD|0 |
+//  +---------+--------------------------------------+--+--------+--+--+--+--+
+@inline export const SWP_TYPE_BITS: u32 = 5;
+@inline export const SWP_OFFSET_FIRST_BIT: u32 = PAGE_BIT_PROTNONE + 1;        // 9
+@inline export const SWP_OFFSET_SHIFT: u32 = SWP_OFFSET_FIRST_BIT + SWP_TYPE_BITS;  // 14
+@inline export const PAGE_BIT_SWP_EXCLUSIVE: u32 = PAGE_BIT_PWT;
+@inline export const PAGE_BIT_SWP_SOFT_DIRTY: u32 = PAGE_BIT_RW;
+
 @inline export const PAGE_PRESENT: u64 = 1 << PAGE_BIT_PRESENT;
 @inline export const PAGE_RW: u64 = 1 << PAGE_BIT_RW;
 @inline export const PAGE_USER: u64 = 1 << PAGE_BIT_USER;
