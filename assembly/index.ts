@@ -26,7 +26,7 @@ export { tlbTranslate } from "./mmu/access";
 export { replay, packRecords, ingestRecords } from "./replay/loop";
 export { ptMap, ptEntryAddress, ptTableFrames, ptAllocTable, ptFreeTable, ptAllocPage } from "./mmu/ptmap";
 export { physBackFrame, physUnbackFrame, physBackedFrames, physPoolFrames } from "./phys/ram";
-export { buddyAlloc, buddyFree, buddyRelease, buddyErrorPfn, buddyCheck, setMinFreeKbytes, minFreeKbytes, defaultMinFreeKbytes } from "./phys/buddy";
+export { buddyAlloc, buddyFree, buddySplitPage, buddyRelease, buddyErrorPfn, buddyCheck, setMinFreeKbytes, minFreeKbytes, defaultMinFreeKbytes } from "./phys/buddy";
 
 export * from "./abi/constants";
 

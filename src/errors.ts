@@ -9,7 +9,8 @@ export type WasmmuErrorCode =
   | "OUT_OF_MEMORY"    // the host could not provide the linear memory asked for
   | "CORE_TRAP"        // the Wasm core trapped or aborted (a bug: please report it)
   | "BAD_INPUT"        // a file or document the caller handed over is malformed
-  | "BAD_FREE";        // a frame or object freed twice, into the wrong place, or with the wrong size
+  | "BAD_FREE"         // a frame or object freed twice, into the wrong place, or with the wrong size
+  | "WOULD_BLOCK";     // a synchronous call met an I/O it would have to wait for (use the async variant)
 
 export class WasmmuError extends Error {
   /** Stable machine-readable reason. */

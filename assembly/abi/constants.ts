@@ -78,6 +78,7 @@ export const FD_REFCOUNT: u32 = <u32>FRAMES.FD_REFCOUNT;
 export const FD_MAPCOUNT: u32 = <u32>FRAMES.FD_MAPCOUNT;
 export const FD_ORDER: u32 = <u32>FRAMES.FD_ORDER;
 export const FD_ZONE: u32 = <u32>FRAMES.FD_ZONE;
+export const FD_MEMCG: u32 = <u32>FRAMES.FD_MEMCG;
 export const FD_NEXT: u32 = <u32>FRAMES.FD_NEXT;
 export const FD_PREV: u32 = <u32>FRAMES.FD_PREV;
 export const FD_PRIVATE: u32 = <u32>FRAMES.FD_PRIVATE;

@@ -93,20 +93,21 @@ export function invpcid(cpu: u32, type: u32, pcid: u64, va: u64): u32 {
 }
 
 /**
- * TLB shootdown, as Linux's flush_tlb_mm_range does it: every CPU in `mask` (bit i = CPU i)
- * other than the initiator receives an IPI; each CPU invalidates `pages` pages from `va` with
- * INVLPG, or, above `ceiling` pages (Linux's tlb_single_page_flush_ceiling, 33), flushes its
- * current PCID's non-global entries. The IPI latency is charged to the initiator and each target.
+ * TLB shootdown, the mechanism under Linux's flush_tlb_mm_range: every CPU in `mask` (bit i =
+ * CPU i) other than the initiator receives an IPI; each CPU invalidates `pages` pages from `va`
+ * with INVLPG, or, with `full`, flushes its current PCID's non-global entries. Which of the two
+ * is the caller's policy (the kernel model's single-page ceiling, src/os/tlb.ts). The IPI latency
+ * is charged to the initiator and each target.
  * @returns CPUs that were sent an IPI
  */
-export function shootdown(initiator: u32, maskLo: u32, maskHi: u32, va: u64, pages: u32, ceiling: u32): u32 {
+export function shootdown(initiator: u32, maskLo: u32, maskHi: u32, va: u64, pages: u32, full: bool): u32 {
   let ipis: u32 = 0;
   const ipi = <u64>load<u32>(latencyBase + LAT_IPI);
   for (let cpu: u32 = 0; cpu < numCpus; cpu++) {
     const bit = cpu < 32 ? (maskLo >> cpu) & 1 : (maskHi >> (cpu - 32)) & 1;
     if (bit == 0) continue;
     const c = cpuPtr(cpu);
-    if (pages > ceiling) {
+    if (full) {
       cpuFlushPcid(c, currentPcid(c), false);
       count(counterBlock(cpu), Counter.TLB_FLUSH_PCID);
     } else {

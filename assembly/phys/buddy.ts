@@ -22,7 +22,7 @@
 import { NR_PAGE_ORDERS, NR_ZONES, ZONE_DMA_END_PFN, ZONE_DMA32_END_PFN, WATERMARK_SCALE_FACTOR } from "../tunables";
 import {
   fd, managedFrames, NO_PFN, FD_FLAGS, FD_REFCOUNT, FD_MAPCOUNT, FD_ORDER, FD_ZONE, FD_NEXT, FD_PREV,
-  FD_PRIVATE, FD_MAPPING, PG_buddy, PG_head, PG_tail, PG_reserved, PG_allocated,
+  FD_PRIVATE, FD_MAPPING, FD_MEMCG, PG_buddy, PG_head, PG_tail, PG_reserved, PG_allocated,
 } from "./frames";
 import { count, Counter } from "../stats/counters";
 
@@ -186,6 +186,7 @@ function prepAllocated(pfn: u32, order: u32): void {
   store<u8>(d + FD_ORDER, <u8>order);
   store<u32>(d + FD_PRIVATE, 0);
   store<u32>(d + FD_MAPPING, 0);
+  store<u16>(d + FD_MEMCG, 0);
   const n: u32 = 1 << order;
   for (let i: u32 = 1; i < n; i++) {
     const t = fd(pfn + i);
@@ -194,6 +195,36 @@ function prepAllocated(pfn: u32, order: u32): void {
     store<u32>(t + FD_MAPCOUNT, 0);
     store<u8>(t + FD_ORDER, 0);
   }
+}
+
+/**
+ * split_page / split_folio: turn an allocated block of 2^order frames headed by `pfn` into 2^order
+ * allocated order-0 frames, each with the head's flags (PG_head/PG_tail dropped), reference and
+ * map counts, private, mapping and memory group — as when a huge page's PMD is split and each
+ * subpage is mapped by its own PTE. Each frame is then freed on its own.
+ * @returns FREE_OK, or FREE_NOT_ALLOCATED / FREE_OUT_OF_RANGE when `pfn` heads no allocated block
+ */
+export function buddySplitPage(pfn: u32): i32 {
+  if (pfn >= managedFrames) return FREE_OUT_OF_RANGE;
+  const d = fd(pfn);
+  const flags = load<u32>(d + FD_FLAGS);
+  if ((flags & PG_allocated) == 0) return FREE_NOT_ALLOCATED;
+  const order = <u32>load<u8>(d + FD_ORDER);
+  const keep = flags & ~(PG_head | PG_tail);
+  const ref = load<u32>(d + FD_REFCOUNT), map = load<u32>(d + FD_MAPCOUNT);
+  const priv = load<u32>(d + FD_PRIVATE), mapping = load<u32>(d + FD_MAPPING), memcg = load<u16>(d + FD_MEMCG);
+  const n: u32 = 1 << order;
+  for (let i: u32 = 0; i < n; i++) {
+    const t = fd(pfn + i);
+    store<u32>(t + FD_FLAGS, keep);
+    store<u32>(t + FD_REFCOUNT, ref);
+    store<u32>(t + FD_MAPCOUNT, map);
+    store<u8>(t + FD_ORDER, 0);
+    store<u32>(t + FD_PRIVATE, priv);
+    store<u32>(t + FD_MAPPING, mapping);
+    store<u16>(t + FD_MEMCG, memcg);
+  }
+  return FREE_OK;
 }
 
 @inline function refuse(code: i32, pfn: u32): i32 {

@@ -11,7 +11,7 @@
 //   +8  mapcount u32   PTEs that map this frame (Linux keeps _mapcount offset by -1; we do not)
 //   +12 order    u8    buddy order of a free block head, or allocation order of an allocated head
 //   +13 zone     u8    ZONE_* index
-//   +14 (pad)    u16
+//   +14 memcg    u16   memory group charged (host-owned; 0 = root), cleared on allocation
 //   +16 next     u32   free-list / LRU link: pfn, or NO_PFN
 //   +20 prev     u32
 //   +24 private  u32   owner-defined: slab cache id, swap entry, …
@@ -24,6 +24,7 @@
 @inline export const FD_MAPCOUNT: usize = 8;
 @inline export const FD_ORDER: usize = 12;
 @inline export const FD_ZONE: usize = 13;
+@inline export const FD_MEMCG: usize = 14;
 @inline export const FD_NEXT: usize = 16;
 @inline export const FD_PREV: usize = 20;
 @inline export const FD_PRIVATE: usize = 24;

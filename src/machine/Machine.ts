@@ -467,12 +467,13 @@ export class Machine {
   }
 
   /**
-   * TLB shootdown as Linux's flush_tlb_mm_range does it: each CPU in `cpus` invalidates `pages`
-   * pages from `vaddr` (INVLPG each), or its current PCID's non-global entries when `pages`
-   * exceeds `ceiling` (tlb_single_page_flush_ceiling, 33). Each CPU other than `initiator` costs
-   * an IPI, charged (latency.ipi) to it and to the initiator. @returns IPIs sent
+   * TLB shootdown: each CPU in `cpus` invalidates `pages` pages from `vaddr` (INVLPG each), or,
+   * with `full`, its current PCID's non-global entries. Each CPU other than `initiator` costs an
+   * IPI, charged (latency.ipi) to it and to the initiator. Which to ask for is the OS's policy
+   * (Linux: a full flush above tlb_single_page_flush_ceiling, src/os/tlb.ts). @returns IPIs sent
    */
-  shootdown(opts: { cpus: readonly number[]; vaddr: Address; pages?: number; initiator?: number; ceiling?: number }): number {
+  shootdown(opts: { cpus: readonly number[]; vaddr: Address; pages?: number; initiator?: number; full?: boolean }): number {
+    for (const k of Object.keys(opts)) if (!["cpus", "vaddr", "pages", "initiator", "full"].includes(k)) throw new WasmmuError("INVALID_ARGUMENT", `unknown shootdown option ${k}`);
     let lo = 0;
     let hi = 0;
     for (const c of opts.cpus) {
@@ -480,11 +481,10 @@ export class Machine {
       if (c < 32) lo |= 1 << c; else hi |= 1 << (c - 32);
     }
     const pages = opts.pages ?? 1;
-    const ceiling = opts.ceiling ?? 33;
     const initiator = opts.initiator ?? 0;
     this.cpu(initiator);
     if (!Number.isInteger(pages) || pages < 0 || pages > 0xffff_ffff) throw new WasmmuError("INVALID_ARGUMENT", `pages must be a 32-bit unsigned integer, got ${pages}`);
-    return this.core.exports.shootdown(initiator, lo | 0, hi | 0, toU64(opts.vaddr, "vaddr"), pages, ceiling) >>> 0;
+    return this.core.exports.shootdown(initiator, lo | 0, hi | 0, toU64(opts.vaddr, "vaddr"), pages, opts.full === true) >>> 0;
   }
 
   /**

@@ -3,13 +3,13 @@
  * its zones and watermarks, and the frame descriptors (`struct page` array).
  *
  * Mechanism lives in the core (assembly/phys/buddy.ts, frames.ts); this class validates arguments,
- * turns refusals into errors that name the frame, and decodes the shared records. The descriptor
- * array is exposed as a live Uint32Array (`descriptors`) for kernel-model code that updates
- * refcounts, mapcounts and flags without a call per frame.
+ * turns refusals into errors that name the frame, and decodes the shared records. Descriptors are
+ * read and written through `table` (FrameTable), the host's one accessor of them.
  */
 import type { Core } from "./core.js";
 import { WasmmuError } from "../errors.js";
 import * as A from "../abi/core.generated.js";
+import { FrameTable } from "./frametable.js";
 
 export type ZoneName = "DMA" | "DMA32" | "Normal";
 export type Watermark = "none" | "min" | "low" | "high";
@@ -42,6 +42,8 @@ export interface FrameDescriptor {
   zone: ZoneName;
   private: number;
   mapping: number;
+  /** Memory group charged for it (0: the root). */
+  memcg: number;
 }
 
 /** One zone: span, counts, watermarks (pages) and free blocks per order. */
@@ -72,8 +74,8 @@ const FREE_REASONS: Record<number, string> = {
 
 export class FrameAllocator {
   private readonly core: Core;
-  /** Live view of the descriptor array: 8 u32 words per frame (see FD_* offsets / 4). */
-  readonly descriptors: Uint32Array;
+  /** The frame descriptors (struct page), by name: the only accessor of their words. */
+  readonly table: FrameTable;
   /** Number of frames with descriptors (the buddy allocator's range, from pfn 0). */
   readonly managedFrames: number;
   private readonly zoneBase: number;
@@ -83,7 +85,7 @@ export class FrameAllocator {
     this.core = core;
     this.managedFrames = core.exports.managedFrameCount() >>> 0;
     const base = core.exports.frameDescRegion() >>> 0;
-    this.descriptors = new Uint32Array(core.exports.memory.buffer, base, this.managedFrames * (A.FRAME_DESC_SIZE / 4));
+    this.table = new FrameTable(core.exports.memory.buffer, base, this.managedFrames);
     this.zoneBase = core.exports.zoneRegion() >>> 0;
   }
 
@@ -146,25 +148,36 @@ export class FrameAllocator {
   /** Set flag bits (pageFlag(…)) on frames [pfn, pfn+count): e.g. PG_slab on a slab's frames. */
   setFlags(pfn: number, count: number, bits: number): void {
     this.checkRange(pfn, count);
-    for (let i = 0; i < count; i++) this.descriptors[(pfn + i) * 8] |= bits;
+    for (let i = 0; i < count; i++) this.table.set(pfn + i, bits);
   }
 
   /** Clear flag bits on frames [pfn, pfn+count). */
   clearFlags(pfn: number, count: number, bits: number): void {
     this.checkRange(pfn, count);
-    for (let i = 0; i < count; i++) this.descriptors[(pfn + i) * 8] &= ~bits;
+    for (let i = 0; i < count; i++) this.table.clear(pfn + i, bits);
   }
 
   /** The descriptor's owner-defined `private` word (slab cache id, swap entry…). */
   setPrivate(pfn: number, value: number): void {
     this.checkRange(pfn, 1);
-    this.descriptors[pfn * 8 + 6] = value >>> 0;
+    this.table.setPrivate(pfn, value);
   }
 
   /** Raw flags word of frame `pfn`. */
   flagsOf(pfn: number): number {
     this.checkRange(pfn, 1);
-    return this.descriptors[pfn * 8];
+    return this.table.flags(pfn);
+  }
+
+  /**
+   * split_page: make the allocated block headed by `pfn` 2^order allocated single frames, each
+   * with the head's flags, counts and owner words (a huge page whose subpages are then freed one
+   * by one). @throws WasmmuError BAD_FREE when `pfn` heads no allocated block
+   */
+  splitPage(pfn: number): void {
+    this.checkRange(pfn, 1);
+    const r = this.core.exports.buddySplitPage(pfn);
+    if (r !== 0) throw new WasmmuError("BAD_FREE", `split of pfn 0x${pfn.toString(16)} refused: ${FREE_REASONS[r] ?? `(status ${r})`}`, { pfn, status: r });
   }
 
   private checkRange(pfn: number, count: number): void {
@@ -175,12 +188,10 @@ export class FrameAllocator {
 
   /** Decode frame `pfn`'s descriptor. */
   descriptor(pfn: number): FrameDescriptor {
-    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.managedFrames) throw new WasmmuError("INVALID_ARGUMENT", `pfn must be 0..${this.managedFrames - 1}, got ${pfn}`);
-    const w = pfn * 8;
-    const d = this.descriptors;
-    const flags = PAGE_FLAG_NAMES.filter((_, i) => (d[w] & (1 << i)) !== 0);
-    const orderZone = d[w + 3];
-    return { pfn, flags, refcount: d[w + 1], mapcount: d[w + 2], order: orderZone & 0xff, zone: ZONE_NAMES[(orderZone >> 8) & 0xff], private: d[w + 6], mapping: d[w + 7] };
+    const t = this.table;
+    t.check(pfn);
+    const flags = PAGE_FLAG_NAMES.filter((n) => t.test(pfn, PG[n]));
+    return { pfn, flags, refcount: t.refcount(pfn), mapcount: t.mapcount(pfn), order: t.order(pfn), zone: ZONE_NAMES[t.zone(pfn)], private: t.privateWord(pfn), mapping: t.mapping(pfn), memcg: t.memcg(pfn) };
   }
 
   /** Every zone's counts, watermarks and free blocks per order. */

@@ -154,8 +154,12 @@ export interface ReplayFault {
   exception: CpuException;
 }
 
-/** What a fault policy decided: resume at the same record, skip it, or stop the replay. */
-export type FaultDecision = "retry" | "skip" | "stop";
+/**
+ * What a fault policy decided: resume at the same record, skip it, stop the replay, or wait for
+ * an I/O (a page read from a device) and then resume at the same record. Only runAsync waits;
+ * run() stops at such a fault (ReplayResult.stopped.reason "wait").
+ */
+export type FaultDecision = "retry" | "skip" | "stop" | { wait: Promise<unknown> };
 /**
  * Decides what a fault means. It may carry `notPresent`, a shortcut for the commonest fault of a
  * replay, a not-present #PF: Replayer then calls it with the faulting address as two 32-bit
@@ -268,8 +272,12 @@ export interface ReplayResult {
   completed: number;
   /** Faults resolved by the policy (retried or skipped). */
   faults: number;
-  /** Set when the replay stopped early: the fault the policy refused, or a malformed record. */
-  stopped?: { index: number; reason: "fault" | "bad-record"; fault?: ReplayFault };
+  /**
+   * Set when the replay stopped early: the fault the policy refused, a malformed record, or
+   * (run() only) a fault that must wait for an I/O, with the promise to wait for before running
+   * again from `index`.
+   */
+  stopped?: { index: number; reason: "fault" | "bad-record" | "wait"; fault?: ReplayFault; wait?: Promise<unknown> };
 }
 
 /** Runs batches through the core's replay loop, resolving faults with a policy. */
@@ -289,14 +297,32 @@ export class Replayer {
     this.results = Array.from({ length: machine.config.cpus }, (_, i) => machine.cpu(i).resultFields());
   }
 
-  /** Replay records [0, count) of the batch buffer. */
+  /** Replay records [0, count) of the batch buffer. A fault that must wait stops it (reason "wait"). */
   run(count: number): ReplayResult {
+    return this.runFrom(0, count, 0);
+  }
+
+  /**
+   * Replay records [0, count), waiting where a fault must wait for an I/O (a file or swap backend
+   * on a real device) and resuming at that record. Without such faults it does exactly what run()
+   * does, in one synchronous stretch.
+   */
+  async runAsync(count: number): Promise<ReplayResult> {
+    let r = this.runFrom(0, count, 0);
+    while (r.stopped?.reason === "wait") {
+      await r.stopped.wait;
+      r = this.runFrom(r.stopped.index, count, r.faults);
+    }
+    return r;
+  }
+
+  private runFrom(first: number, count: number, faultsSoFar: number): ReplayResult {
     if (!Number.isInteger(count) || count < 0 || count > this.batch.capacity) {
       throw new WasmmuError("INVALID_ARGUMENT", `count must be 0..${this.batch.capacity}, got ${count}`);
     }
     const e = this.machine._core.exports;
-    let start = 0;
-    let faults = 0;
+    let start = first;
+    let faults = faultsSoFar;
     while (start < count) {
       let at: number;
       try {
@@ -325,6 +351,7 @@ export class Replayer {
         decision ??= this.policy(fault);
         if (decision === "stop") return { completed: at, faults, stopped: { index: at, reason: "fault", fault } };
       }
+      if (typeof decision === "object") return { completed: at, faults, stopped: { index: at, reason: "wait", wait: decision.wait } };
       faults++;
       start = decision === "skip" ? at + 1 : at;
     }

@@ -4,21 +4,61 @@
  *
  * Owns: the fault policy — VMA lookup and stack growth, access_error, demand-zero and zero-page
  * mapping, file and shmem faults through the page cache with fault-around, copy-on-write
- * (do_wp_page: reuse or copy), SIGSEGV/SIGBUS decisions, fault accounting. Uses the Linux
- * object for frames, the page cache, the reverse map and TLB flushes.
+ * (do_wp_page: reuse or copy), SIGSEGV/SIGBUS decisions, fault accounting. It works through a
+ * FaultContext — frames, the reverse map, the page cache, the TLB, the counters, the events —
+ * not through the whole kernel object.
+ *
+ * Every path allocates first and changes nothing until it has what it needs: a fault that runs
+ * out of memory returns { kind: "oom" } with no link, PTE or frame left behind, and the caller's
+ * policy decides (today: kill the task; with reclaim: reclaim, retry, then the OOM killer).
  */
-import type { Linux } from "./linux.js";
-import type { Task } from "./process.js";
 import type { Mm } from "./mm.js";
 import type { Vma } from "./vma.js";
+import type { FrameTable } from "../machine/frametable.js";
+import type { ReverseMap } from "./rmap.js";
+import type { PageCache } from "./pagecache.js";
+import type { Tlb } from "./tlb.js";
+import type { VmEvents } from "./vmstat.js";
+import type { EventBus, FaultEvent } from "./events.js";
 import {
-  _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PROTNONE, _PAGE_SPECIAL, _PAGE_NX,
-  ptePfn, pteMapsFrame, PTE_LO, PTE_HI_NX,
-} from "./mm.js";
+  PTE_PRESENT, PTE_RW, PTE_USER, PTE_ACCESSED, PTE_DIRTY, PTE_PROTNONE, PTE_SPECIAL, PTE_HI_NX,
+  pteMapsFrame, ptePfn, pteLo, pteHi, pteHuge,
+} from "../machine/pgtable.js";
+import { PT_NOMEM } from "./pagewalk.js";
 import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_MAYWRITE } from "./proc/vmflags.js";
 import { SIGSEGV, SIGBUS, SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR, sigInfo, type SigInfo } from "./signals.js";
+import { hugePmdFault } from "./huge.js";
 
 const PAGE = 4096;
+
+/** What the fault handler and the paths that populate pages need of the kernel. */
+export interface FaultContext {
+  readonly frames: FrameTable;
+  readonly rmap: ReverseMap;
+  readonly cache: PageCache;
+  readonly tlb: Tlb;
+  readonly stat: VmEvents;
+  readonly events: EventBus;
+  /** The shared zero page (ZERO_PAGE(0)). */
+  readonly zeroPfn: number;
+  /** EFER.NXE is on: non-executable pages get XD. */
+  readonly nx: boolean;
+  /** fault_around_bytes. */
+  readonly faultAroundBytes: number;
+  /** A new anon_vma's id. */
+  nextAnonVmaId(): number;
+  /** split_page: a huge page's block becomes single frames (FrameAllocator.splitPage). */
+  splitPage(pfn: number): void;
+}
+
+/** The task a fault is taken for: its address space and its fault counts. */
+export interface FaultTask {
+  readonly pid: number;
+  readonly cpu: number;
+  readonly mm: Mm | null;
+  minFlt: number;
+  majFlt: number;
+}
 
 /** What the access that faulted was. */
 export interface FaultAccess {
@@ -30,38 +70,63 @@ export interface FaultAccess {
   pkey: boolean;
 }
 
+/** How a mapped fault was resolved (the fault event's kind). */
+export type FaultHow = FaultEvent["kind"];
+
 /** The handler's verdict. */
 export type FaultResult =
-  | { kind: "mapped"; major: boolean }
+  | { kind: "mapped"; major: boolean; how: FaultHow }
   | { kind: "signal"; info: SigInfo }
-  | { kind: "oom" };
+  | { kind: "oom" }
+  /** An I/O is in flight (an asynchronous read): retry the access once it settles. */
+  | { kind: "wait"; until: Promise<void> };
 
 /** stack_guard_gap: 256 pages between a growing stack and the VMA below it. */
 export const STACK_GUARD_GAP = 256 * PAGE;
 /** RLIMIT_STACK default: 8 MiB. */
 export const STACK_RLIMIT = 8 * 1024 * 1024;
 
+const OOM: FaultResult = { kind: "oom" };
+const MINOR: Record<FaultHow, FaultResult> = Object.fromEntries(
+  (["anon", "zero", "file", "shmem", "cow-copy", "cow-reuse", "wp-shared", "swap", "spurious", "none"] as const).map((h) => [h, { kind: "mapped", major: false, how: h }]),
+) as Record<FaultHow, FaultResult>;
+
+function signal(signo: number, code: number, va: number): FaultResult {
+  return { kind: "signal", info: sigInfo(signo, code, va) };
+}
+
 /**
- * handle a user-mode #PF at `va` for `task`: decide, map, count.
- * Counts pgfault (every call that reaches handle_mm_fault) and the task's min_flt/maj_flt.
+ * Handle a user-mode #PF at `va` for `task`: decide, map, count. Counts pgfault (every fault that
+ * maps something) and the task's min_flt/maj_flt, and reports a fault event.
  */
-export function handleFault(os: Linux, task: Task, va: number, access: FaultAccess): FaultResult {
-  const mm = task.mm;
-  if (mm === null) return { kind: "signal", info: sigInfo(SIGSEGV, SEGV_MAPERR, va) };
-  if (access.pkey) return { kind: "signal", info: sigInfo(SIGSEGV, SEGV_PKUERR, va) };
-  let vma = mm.vmas.findAbove(va);
-  if (vma === null) return { kind: "signal", info: sigInfo(SIGSEGV, SEGV_MAPERR, va) };
-  if (va < vma.start) {
-    if ((vma.flags & VM_GROWSDOWN) === 0 || !expandStack(mm, vma, va)) return { kind: "signal", info: sigInfo(SIGSEGV, SEGV_MAPERR, va) };
-    vma = mm.vmas.find(va) as Vma;
-  }
-  if (accessError(vma, access)) return { kind: "signal", info: sigInfo(SIGSEGV, SEGV_ACCERR, va) };
-  const r = handleMmFault(os, mm, vma, va - (va % PAGE), access.write);
+export function handleFault(ctx: FaultContext, task: FaultTask, va: number, access: FaultAccess): FaultResult {
+  const r = decideFault(ctx, task, va, access);
   if (r.kind === "mapped") {
-    os.vmstat.pgfault++;
-    if (r.major) { task.majFlt++; os.vmstat.pgmajfault++; } else task.minFlt++;
+    ctx.stat.pgfault++;
+    if (r.major) { task.majFlt++; ctx.stat.pgmajfault++; } else task.minFlt++;
+  }
+  if (ctx.events.on.fault) {
+    const result = r.kind === "mapped" ? (r.major ? "major" : "minor") : r.kind === "signal" ? (r.info.signo === SIGBUS ? "bus" : "segv") : r.kind;
+    ctx.events.emit({
+      type: "fault", pid: task.pid, cpu: task.cpu, addr: va - (va % PAGE), access: access.write ? "write" : access.fetch ? "fetch" : "read",
+      kind: r.kind === "mapped" ? r.how : "none", result,
+    });
   }
   return r;
+}
+
+function decideFault(ctx: FaultContext, task: FaultTask, va: number, access: FaultAccess): FaultResult {
+  const mm = task.mm;
+  if (mm === null) return signal(SIGSEGV, SEGV_MAPERR, va);
+  if (access.pkey) return signal(SIGSEGV, SEGV_PKUERR, va);
+  let vma = mm.vmas.findAbove(va);
+  if (vma === null) return signal(SIGSEGV, SEGV_MAPERR, va);
+  if (va < vma.start) {
+    if ((vma.flags & VM_GROWSDOWN) === 0 || !expandStack(mm, vma, va)) return signal(SIGSEGV, SEGV_MAPERR, va);
+    vma = mm.vmas.find(va) as Vma;
+  }
+  if (accessError(vma, access)) return signal(SIGSEGV, SEGV_ACCERR, va);
+  return handleMmFault(ctx, mm, vma, va - (va % PAGE), access.write);
 }
 
 /** arch/x86/mm/fault.c access_error. */
@@ -89,60 +154,70 @@ function expandStack(mm: Mm, vma: Vma, va: number): boolean {
  * word's flags: P|U|A, or PROTNONE|A for a VMA with no rights.
  */
 export function protLow(vma: Vma): number {
-  return (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0 ? PTE_LO.PROTNONE | PTE_LO.ACCESSED : PTE_LO.PRESENT | PTE_LO.USER | PTE_LO.ACCESSED;
+  return (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0 ? PTE_PROTNONE | PTE_ACCESSED : PTE_PRESENT | PTE_USER | PTE_ACCESSED;
 }
 
 /** The high word of vm_get_page_prot: NX for an accessible, non-executable VMA when EFER.NXE is on. */
-export function protHigh(os: Linux, vma: Vma): number {
-  return (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0 && (vma.flags & VM_EXEC) === 0 && os.nx ? PTE_HI_NX : 0;
+export function protHigh(ctx: { readonly nx: boolean }, vma: Vma): number {
+  return (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0 && (vma.flags & VM_EXEC) === 0 && ctx.nx ? PTE_HI_NX : 0;
 }
 
-/** vm_get_page_prot as one 64-bit value (protLow and protHigh together). */
-export function protBits(os: Linux, vma: Vma): bigint {
-  return BigInt(protLow(vma)) | (protHigh(os, vma) !== 0 ? _PAGE_NX : 0n);
-}
-
-/** handle_mm_fault for a page-aligned `va` inside `vma`, after the rights check. */
-export function handleMmFault(os: Linux, mm: Mm, vma: Vma, va: number, write: boolean): FaultResult {
-  const pte = mm.pte(va);
-  if (!pteMapsFrame(pte)) {
-    if (pte !== 0n) return { kind: "oom" }; // swap entries arrive with reclaim
-    return vma.backing === null ? doAnonymousPage(os, mm, vma, va, write) : doFault(os, mm, vma, va, write);
+/**
+ * handle_mm_fault for a page-aligned `va` inside `vma`, after the rights check. @returns the
+ * verdict; on "oom" nothing was changed.
+ */
+export function handleMmFault(ctx: FaultContext, mm: Mm, vma: Vma, va: number, write: boolean): FaultResult {
+  const pt = mm.pt;
+  let word = pt.pteWord(va);
+  if (word < 0) {
+    const pmd = pt.pmdWord(va);
+    if (pmd >= 0 && pteHuge(pt.w[pmd])) return hugePmdFault(ctx, mm, vma, va, write);
+    word = pt.pteAlloc(va);
+    if (word === PT_NOMEM) return OOM;
+    if (word < 0) return hugePmdFault(ctx, mm, vma, va, write);
   }
-  if (write && (pte & _PAGE_RW) === 0n) return doWpPage(os, mm, vma, va, pte);
+  const lo = pt.w[word];
+  const hi = pt.w[word + 1];
+  if (!pteMapsFrame(lo)) {
+    // A swap entry (not present, not empty) arrives with reclaim; until then nothing makes one.
+    if ((lo | hi) !== 0) return signal(SIGBUS, BUS_ADRERR, va);
+    return vma.backing === null ? doAnonymousPage(ctx, mm, vma, va, word, write) : doFault(ctx, mm, vma, va, word, write);
+  }
+  if (write && (lo & PTE_RW) === 0) return doWpPage(ctx, mm, vma, va, word);
   // Spurious: a stale TLB entry (flush_tlb_fix_spurious_fault) or an A/D update raced.
-  os.flushPage(mm, va);
-  return { kind: "mapped", major: false };
+  ctx.tlb.flushPage(mm, va);
+  return MINOR.spurious;
 }
-
-const MAPPED_MINOR: FaultResult = { kind: "mapped", major: false };
-const MAPPED_MAJOR: FaultResult = { kind: "mapped", major: true };
-const OOM: FaultResult = { kind: "oom" };
 
 /**
  * do_anonymous_page: the zero page for a read, a zeroed private page for a write. (The hottest
  * path of the model: PTE bits are built as numbers, no BigInt, no allocation.)
  */
-function doAnonymousPage(os: Linux, mm: Mm, vma: Vma, va: number, write: boolean): FaultResult {
+function doAnonymousPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number, write: boolean): FaultResult {
   const low = protLow(vma);
-  const high = protHigh(os, vma);
+  const high = protHigh(ctx, vma);
   if (!write) {
-    mm.setPteFrame(va, os.zeroPfn, low | PTE_LO.SPECIAL, high);
-    return MAPPED_MINOR;
+    mm.pt.setPte(word, va, pteLo(ctx.zeroPfn, low | PTE_SPECIAL), pteHi(ctx.zeroPfn, high), "fault");
+    return MINOR.zero;
   }
-  const pfn = os.rmap.newAnon();
+  const pfn = ctx.rmap.newAnon();
   if (pfn === null) return OOM;
-  if (vma.anonVma === null) anonVmaPrepare(os, mm, vma);
-  os.rmap.add(pfn, mm, va);
-  os.setAnonMapping(pfn, vma);
-  mm.setPteFrame(va, pfn, low | PTE_LO.RW | PTE_LO.DIRTY, high);
+  installAnon(ctx, mm, vma, va, word, pfn, low | PTE_RW | PTE_DIRTY, high);
+  return MINOR.anon;
+}
+
+/** Map a new anonymous frame: anon_vma, reverse map, PTE, rss (folio_add_new_anon_rmap + set_pte_at). */
+function installAnon(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number, pfn: number, low: number, high: number): void {
+  if (vma.anonVma === null) anonVmaPrepare(ctx, mm, vma);
+  ctx.rmap.add(pfn, mm, va);
+  ctx.frames.setMapping(pfn, vma.anonVma?.id ?? 0);
+  mm.pt.setPte(word, va, pteLo(pfn, low), pteHi(pfn, high), "fault");
   mm.rssAnon++;
   mm.updateHiwaterRss();
-  return MAPPED_MINOR;
 }
 
 /** anon_vma_prepare: give the VMA an anon_vma on its first anonymous page (a neighbour's when mergeable). */
-export function anonVmaPrepare(os: Linux, mm: Mm, vma: Vma): void {
+export function anonVmaPrepare(ctx: { nextAnonVmaId(): number }, mm: Mm, vma: Vma): void {
   if (vma.anonVma !== null) return;
   // find_mergeable_anon_vma: an adjacent VMA that could merge with this one lends its anon_vma.
   for (const n of [mm.vmas.prev(vma), mm.vmas.next(vma)]) {
@@ -152,49 +227,54 @@ export function anonVmaPrepare(os: Linux, mm: Mm, vma: Vma): void {
     vma.anonVma = n.anonVma;
     return;
   }
-  vma.anonVma = { id: os.nextAnonVmaId() };
+  vma.anonVma = { id: ctx.nextAnonVmaId() };
+}
+
+/** The page cache's answer as a fault verdict, or the frame. */
+function cachePage(ctx: FaultContext, vma: Vma, va: number): { pfn: number; major: boolean } | FaultResult {
+  const got = ctx.cache.getPage(vma.backing!, vma.pageIndex(va));
+  if (got === null) return OOM;
+  if ("wait" in got) return { kind: "wait", until: got.wait };
+  if ("error" in got) return signal(SIGBUS, BUS_ADRERR, va); // -EIO from the read: VM_FAULT_SIGBUS
+  return got;
 }
 
 /** do_fault: read (with fault-around), private write (COW from the cache) or shared write. */
-function doFault(os: Linux, mm: Mm, vma: Vma, va: number, write: boolean): FaultResult {
+function doFault(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number, write: boolean): FaultResult {
   const b = vma.backing!;
-  const index = vma.pageIndex(va);
-  if (index >= b.sizePages) return { kind: "signal", info: sigInfo(SIGBUS, BUS_ADRERR, va) };
+  if (vma.pageIndex(va) >= b.sizePages) return signal(SIGBUS, BUS_ADRERR, va);
   const shared = (vma.flags & VM_SHARED) !== 0;
-  const prot = protBits(os, vma);
+  const low = protLow(vma);
+  const high = protHigh(ctx, vma);
+  const how: FaultHow = b.isShmem ? "shmem" : "file";
   if (!write) {
-    faultAround(os, mm, vma, va);
-    if (pteMapsFrame(mm.pte(va))) return { kind: "mapped", major: false };
-    const got = os.cache.getPage(b, index);
-    if (got === null) return { kind: "oom" };
+    faultAround(ctx, mm, vma, va);
+    if (pteMapsFrame(mm.pt.w[word])) return MINOR[how];
+    const got = cachePage(ctx, vma, va);
+    if ("kind" in got) return got;
     // A shared writable shmem mapping needs no write notification, so it maps writable at once.
-    const rw = shared && b.isShmem && (vma.flags & VM_WRITE) !== 0 ? _PAGE_RW : 0n;
-    mapCachePage(os, mm, va, got.pfn, prot | rw, b.isShmem);
-    return got.major ? MAPPED_MAJOR : MAPPED_MINOR;
+    const rw = shared && b.isShmem && (vma.flags & VM_WRITE) !== 0 ? PTE_RW : 0;
+    mapCachePage(ctx, mm, va, word, got.pfn, low | rw, high, b.isShmem);
+    return got.major ? { kind: "mapped", major: true, how } : MINOR[how];
   }
-  const got = os.cache.getPage(b, index);
-  if (got === null) return { kind: "oom" };
+  const got = cachePage(ctx, vma, va);
+  if ("kind" in got) return got;
   if (!shared) {
     // do_cow_fault: a private copy of the cached page.
-    const pfn = os.rmap.newAnon(got.pfn);
-    if (pfn === null) return { kind: "oom" };
-    anonVmaPrepare(os, mm, vma);
-    os.rmap.add(pfn, mm, va);
-    os.setAnonMapping(pfn, vma);
-    mm.setPte(va, (BigInt(pfn) << 12n) | prot | _PAGE_RW | _PAGE_DIRTY);
-    mm.rssAnon++;
-    mm.updateHiwaterRss();
-    return got.major ? MAPPED_MAJOR : MAPPED_MINOR;
+    const pfn = ctx.rmap.newAnon(got.pfn);
+    if (pfn === null) return OOM;
+    installAnon(ctx, mm, vma, va, word, pfn, low | PTE_RW | PTE_DIRTY, high);
+    return { kind: "mapped", major: got.major, how: "cow-copy" };
   }
   // do_shared_fault: the cached page itself, dirtied.
-  os.cache.markDirty(b, index);
-  mapCachePage(os, mm, va, got.pfn, prot | _PAGE_RW | _PAGE_DIRTY, b.isShmem);
-  return { kind: "mapped", major: got.major };
+  ctx.cache.markDirty(b, vma.pageIndex(va));
+  mapCachePage(ctx, mm, va, word, got.pfn, low | PTE_RW | PTE_DIRTY, high, b.isShmem);
+  return { kind: "mapped", major: got.major, how };
 }
 
-function mapCachePage(os: Linux, mm: Mm, va: number, pfn: number, bits: bigint, shmem: boolean): void {
-  os.rmap.add(pfn, mm, va);
-  mm.setPte(va, (BigInt(pfn) << 12n) | bits);
+function mapCachePage(ctx: FaultContext, mm: Mm, va: number, word: number, pfn: number, low: number, high: number, shmem: boolean): void {
+  ctx.rmap.add(pfn, mm, va);
+  mm.pt.setPte(word, va, pteLo(pfn, low), pteHi(pfn, high), "fault");
   if (shmem) mm.rssShmem++; else mm.rssFile++;
   mm.updateHiwaterRss();
 }
@@ -203,22 +283,25 @@ function mapCachePage(os: Linux, mm: Mm, va: number, pfn: number, bits: bigint, 
  * do_fault_around → filemap_map_pages: map, read-only, the pages of the fault_around_bytes
  * window (aligned, clipped to the VMA, the PTE table and the file) that are already cached.
  */
-function faultAround(os: Linux, mm: Mm, vma: Vma, va: number): void {
-  const window = os.faultAroundBytes;
+function faultAround(ctx: FaultContext, mm: Mm, vma: Vma, va: number): void {
+  const window = ctx.faultAroundBytes;
   if (window <= PAGE) return;
   const b = vma.backing!;
   const tableStart = va - (va % (512 * PAGE));
   const start = Math.max(vma.start, va - (va % window), tableStart);
   const end = Math.min(vma.end, va - (va % window) + window, tableStart + 512 * PAGE);
-  const prot = protBits(os, vma);
-  const shared = (vma.flags & VM_SHARED) !== 0;
+  const low = protLow(vma);
+  const high = protHigh(ctx, vma);
+  const rw = (vma.flags & VM_SHARED) !== 0 && b.isShmem && (vma.flags & VM_WRITE) !== 0 ? PTE_RW : 0;
+  const w = mm.pt.w;
   for (let a = start; a < end; a += PAGE) {
     const index = vma.pageIndex(a);
     if (index >= b.sizePages) break;
-    const pfn = os.cache.lookup(b, index);
-    if (pfn === undefined || mm.pte(a) !== 0n) continue;
-    const rw = shared && b.isShmem && (vma.flags & VM_WRITE) !== 0 ? _PAGE_RW : 0n;
-    mapCachePage(os, mm, a, pfn, prot | rw, b.isShmem);
+    const pfn = ctx.cache.lookup(b, index);
+    if (pfn === undefined) continue;
+    const word = mm.pt.pteWord(a);
+    if (word < 0 || (w[word] | w[word + 1]) !== 0) continue;
+    mapCachePage(ctx, mm, a, word, pfn, low | rw, high, b.isShmem);
   }
 }
 
@@ -227,41 +310,39 @@ function faultAround(os: Linux, mm: Mm, vma: Vma, va: number): void {
  * the page writable (and dirty it in the cache); private ones reuse an anonymous page nobody else
  * references (wp_can_reuse_anon_folio) or copy it (wp_page_copy; the zero page copies as zeros).
  */
-function doWpPage(os: Linux, mm: Mm, vma: Vma, va: number, pte: bigint): FaultResult {
-  const pfn = ptePfn(pte);
-  const prot = protBits(os, vma);
+function doWpPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number): FaultResult {
+  const w = mm.pt.w;
+  const lo = w[word];
+  const hi = w[word + 1];
+  const pfn = ptePfn(lo, hi);
   if ((vma.flags & VM_SHARED) !== 0) {
-    if (vma.backing !== null) os.cache.markDirty(vma.backing, vma.pageIndex(va));
-    mm.setPte(va, pte | _PAGE_RW | _PAGE_DIRTY);
-    os.flushPage(mm, va);
-    return { kind: "mapped", major: false };
+    if (vma.backing !== null) ctx.cache.markDirty(vma.backing, vma.pageIndex(va));
+    mm.pt.setPte(word, va, lo | PTE_RW | PTE_DIRTY, hi, "fault");
+    ctx.tlb.flushPage(mm, va);
+    ctx.stat.pgreuse++;
+    return MINOR["wp-shared"];
   }
-  const special = (pte & _PAGE_SPECIAL) !== 0n;
-  if (!special && os.rmap.isAnon(pfn) && os.rmap.refcount(pfn) === 1) {
-    mm.setPte(va, pte | _PAGE_RW | _PAGE_DIRTY);
-    os.flushPage(mm, va);
-    os.vmstat.cow_reuse++;
-    return { kind: "mapped", major: false };
+  const special = (lo & PTE_SPECIAL) !== 0;
+  if (!special && ctx.frames.isAnon(pfn) && ctx.frames.refcount(pfn) === 1) {
+    mm.pt.setPte(word, va, lo | PTE_RW | PTE_DIRTY, hi, "fault");
+    ctx.tlb.flushPage(mm, va);
+    ctx.stat.pgreuse++;
+    ctx.stat.cow_reuse++;
+    return MINOR["cow-reuse"];
   }
-  const copy = os.rmap.newAnon(special ? undefined : pfn);
-  if (copy === null) return { kind: "oom" };
-  anonVmaPrepare(os, mm, vma);
+  const copy = ctx.rmap.newAnon(special ? undefined : pfn);
+  if (copy === null) return OOM;
   if (!special) {
-    const wasAnon = os.rmap.isAnon(pfn);
-    const backing = vma.backing;
-    os.rmap.remove(pfn, mm, va);
+    const wasAnon = ctx.frames.isAnon(pfn);
+    ctx.rmap.remove(pfn, mm, va);
     if (wasAnon) mm.rssAnon--;
-    else if (backing?.isShmem) mm.rssShmem--;
+    else if (vma.backing?.isShmem) mm.rssShmem--;
     else mm.rssFile--;
   }
-  os.rmap.add(copy, mm, va);
-  os.setAnonMapping(copy, vma);
-  mm.setPte(va, (BigInt(copy) << 12n) | prot | _PAGE_RW | _PAGE_DIRTY);
-  mm.rssAnon++;
-  mm.updateHiwaterRss();
-  os.flushPage(mm, va);
-  os.vmstat.cow_copy++;
-  return { kind: "mapped", major: false };
+  installAnon(ctx, mm, vma, va, word, copy, protLow(vma) | PTE_RW | PTE_DIRTY, protHigh(ctx, vma));
+  ctx.tlb.flushPage(mm, va);
+  ctx.stat.cow_copy++;
+  return MINOR["cow-copy"];
 }
 
 /** VMAs that copy-on-write: private and may be written (is_cow_mapping). */

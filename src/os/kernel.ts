@@ -291,8 +291,15 @@ export class Kernel implements TableFrameSource, SlabPageSource {
    * (Linux copies from pgd_index(PAGE_OFFSET); entries 256 up to it are empty in init_mm too.)
    */
   pgdAlloc(): bigint {
-    const pgd = this.allocTable();
+    const pgd = this.pgdAllocOrNull();
     if (pgd === null) throw new WasmmuError("OUT_OF_MEMORY", "pgd_alloc: no frame for a top-level table");
+    return pgd;
+  }
+
+  /** pgd_alloc as the kernel model calls it: null when no frame is left (fork and exec fail with ENOMEM). */
+  pgdAllocOrNull(): bigint | null {
+    const pgd = this.allocTable();
+    if (pgd === null) return null;
     for (let i = KERNEL_PGD_BOUNDARY; i < PTRS_PER_TABLE; i++) {
       const e = this.machine.phys.read64(this.initPgd + BigInt(i * 8));
       if (e !== 0n) this.machine.phys.write64(pgd + BigInt(i * 8), e);

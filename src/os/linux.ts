@@ -1,33 +1,37 @@
 /**
- * The Linux-like kernel over one machine: boots the kernel address space, owns processes, the
- * page cache, the reverse map and the zero page, switches address spaces on CPUs with PCIDs as
- * arch/x86/mm/tlb.c does, issues the TLB flushes Linux issues, and resolves the replay loop's
- * page faults as a fault policy.
+ * The Linux-like kernel over one machine: boots the kernel address space and the zero page, owns
+ * the task table and which task runs on which CPU, and hands each concern to its module — the
+ * TLB (tlb.ts), faults (fault.ts), the mm system calls (mmap.ts …), the page cache, the reverse
+ * map, the counter registry (vmstat.ts), the event stream (events.ts). It is the TaskKernel tasks
+ * call into and the FaultContext the fault paths work with; the replay loop's page faults come
+ * here as a fault policy, and may wait for a device.
  *
- * Owns: the task table and pid allocation, per-CPU current task and ASID cache
- * (cpu_tlbstate.ctxs), global event counters (/proc/vmstat), tunables (fault_around_bytes,
- * ASLR). Memory-management policy lives in fault.ts (faults) and mmap.ts (system calls).
+ * Owns: the task table and pid allocation, per-CPU current task, tunables (fault_around_bytes,
+ * ASLR, major-fault cost), and the out-of-memory policy of faults (today: kill the faulting task;
+ * reclaim and the OOM killer take this place).
  */
 import type { Machine } from "../machine/Machine.js";
+import type { FrameTable } from "../machine/frametable.js";
 import { Kernel } from "./kernel.js";
 import { PageCache, MemFileSource, type Backing, type FileSource } from "./pagecache.js";
 import { ReverseMap } from "./rmap.js";
 import { Mm } from "./mm.js";
-import { Task, type ProgramImage } from "./process.js";
+import { Task, type ProgramImage, type TaskKernel } from "./process.js";
 import { handleFault, type FaultAccess, type FaultResult } from "./fault.js";
-import type { FaultPolicy, ReplayFault } from "../machine/replay.js";
+import { exitMmap } from "./unmap.js";
+import { Tlb } from "./tlb.js";
+import { VmStat, type VmEvents } from "./vmstat.js";
+import { EventBus } from "./events.js";
+import { SIGKILL, sigInfo, type SigInfo } from "./signals.js";
+import type { FaultPolicy, ReplayFault, FaultDecision } from "../machine/replay.js";
+import { CR4_PGE, CR4_PCIDE, CR4_SMEP, EFER_NXE } from "../machine/pgtable.js";
+import { Errno } from "./errno.js";
 import { WasmmuError } from "../errors.js";
 
+export { TLB_NR_DYN_ASIDS, TLB_SINGLE_PAGE_FLUSH_CEILING } from "./tlb.js";
+export type { VmEvents } from "./vmstat.js";
+
 const PAGE = 4096;
-/** TLB_NR_DYN_ASIDS: PCIDs each CPU hands out to address spaces (arch/x86/include/asm/tlbflush.h). */
-export const TLB_NR_DYN_ASIDS = 6;
-/** tlb_single_page_flush_ceiling: above this many pages a range flush flushes the whole PCID. */
-export const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
-const CR3_NOFLUSH = 1n << 63n;
-const CR4_PGE = 1n << 7n;
-const CR4_PCIDE = 1n << 17n;
-const CR4_SMEP = 1n << 20n;
-const EFER_NXE = 1n << 11n;
 
 /** Options of the kernel model. */
 export interface LinuxOptions {
@@ -41,39 +45,24 @@ export interface LinuxOptions {
   majorFaultCycles?: number;
 }
 
-/** /proc/vmstat event counters the model keeps (names as Linux's). */
-export interface VmEvents {
-  pgfault: number;
-  pgmajfault: number;
-  pgpgin: number;
-  pgpgout: number;
-  nr_tlb_remote_flush: number;
-  nr_tlb_remote_flush_received: number;
-  nr_tlb_local_flush_all: number;
-  nr_tlb_local_flush_one: number;
-  /** Not in /proc/vmstat: COW faults that copied, and that reused the page. */
-  cow_copy: number;
-  cow_reuse: number;
-}
+/**
+ * What happens when a fault finds no memory. Given the task, it returns the fault's verdict:
+ * today a SIGKILL for the faulting task; reclaim and the OOM killer replace it.
+ */
+export type OomPolicy = (task: Task) => FaultResult;
 
-interface AsidSlot {
-  ctxId: number;
-  tlbGen: number;
-}
-
-interface CpuState {
-  current: Task | null;
-  loadedMm: Mm | null;
-  loadedAsid: number;
-  nextAsid: number;
-  ctxs: AsidSlot[];
-}
-
-export class Linux {
+export class Linux implements TaskKernel {
   readonly machine: Machine;
   readonly kernel: Kernel;
   readonly cache: PageCache;
   readonly rmap: ReverseMap;
+  readonly tlb: Tlb;
+  /** The counter registry (/proc/vmstat and the model's own counters). */
+  readonly stats: VmStat;
+  /** Events from the kernel's choke points: subscribe to watch faults, PTEs, frames, flushes… */
+  readonly events = new EventBus();
+  /** The frame descriptors (struct page), the one accessor of them. */
+  readonly frames: FrameTable;
   /** The shared zero page (ZERO_PAGE(0)). */
   readonly zeroPfn: number;
   /** EFER.NXE is on: non-executable pages get XD. */
@@ -82,14 +71,12 @@ export class Linux {
   readonly faultAroundBytes: number;
   readonly majorFaultCycles: number;
   readonly aslr: boolean;
-  readonly vmstat: VmEvents = {
-    pgfault: 0, pgmajfault: 0, pgpgin: 0, pgpgout: 0, nr_tlb_remote_flush: 0, nr_tlb_remote_flush_received: 0,
-    nr_tlb_local_flush_all: 0, nr_tlb_local_flush_one: 0, cow_copy: 0, cow_reuse: 0,
-  };
   /** Buddy free pages right after boot: every process exiting brings the count back here (plus cached file pages). */
   readonly bootFreePages: number;
+  /** The out-of-memory policy of faults (see OomPolicy). */
+  oomPolicy: OomPolicy = () => ({ kind: "signal", info: sigInfo(SIGKILL, 0, 0) });
   private readonly tasks = new Map<number, Task>();
-  private readonly cpuState: CpuState[];
+  private readonly currentTask: (Task | null)[];
   private readonly files = new Map<string, Backing>();
   private nextPid = 1;
   private nextMmId = 1;
@@ -105,13 +92,17 @@ export class Linux {
     this.majorFaultCycles = opts.majorFaultCycles ?? 100_000;
     this.aslr = opts.aslr ?? false;
     this.rng = (opts.seed ?? 1) >>> 0 || 1;
+    this.frames = machine.frames.table;
+    this.stats = new VmStat();
     this.kernel = new Kernel(machine);
-    this.cache = new PageCache(machine);
-    this.rmap = new ReverseMap(machine);
+    this.tlb = new Tlb(machine, this.kernel.initPgd, this.stats.events, this.events);
+    this.cache = new PageCache(machine, this.stats, this.events);
+    this.rmap = new ReverseMap(machine, this.stats.events, this.events);
+    this.defineGauges();
     const f = machine.config.features;
     this.nx = f.nx;
     this.pcid = f.pcid;
-    this.cpuState = Array.from({ length: machine.config.cpus }, () => ({ current: null, loadedMm: null, loadedAsid: 0, nextAsid: 1, ctxs: Array.from({ length: TLB_NR_DYN_ASIDS }, () => ({ ctxId: 0, tlbGen: 0 })) }));
+    this.currentTask = Array.from({ length: machine.config.cpus }, () => null);
     for (let i = 0; i < machine.config.cpus; i++) this.bootCpu(i);
     const zero = machine.frames.alloc(0);
     if (zero === null) throw new WasmmuError("OUT_OF_MEMORY", "no frame for the zero page");
@@ -126,6 +117,43 @@ export class Linux {
    */
   static boot(machine: Machine, opts: LinuxOptions = {}): Linux {
     return new Linux(machine, opts);
+  }
+
+  /** The counters the model keeps (pgfault, pgmajfault, cow_copy…): owned by the registry `stats`. */
+  get vmstat(): VmEvents {
+    return this.stats.events;
+  }
+
+  /** MmContext.stat: the maintained counters. */
+  get stat(): VmEvents {
+    return this.stats.events;
+  }
+
+  /** Frames the buddy allocator manages (totalram_pages): what the overcommit heuristic compares against. */
+  get totalRamPages(): number {
+    return this.machine.frames.managedFrames;
+  }
+
+  /** Gauges computed from their owners, for /proc/vmstat. */
+  private defineGauges(): void {
+    const s = this.stats;
+    const m = this.machine;
+    s.define("nr_free_pages", () => m.frames.freePages);
+    s.define("nr_page_table_pages", () => this.kernel.pageTablePages);
+    s.define("nr_slab_unreclaimable", () => this.kernel.slab.framesInUse.slab);
+    s.define("nr_mapped", () => {
+      let mapped = 0;
+      for (const [pfn] of this.rmap.entries()) if (!this.rmap.isAnon(pfn)) mapped++;
+      return mapped;
+    });
+    // With no reclaim yet, every page is on an active list (as /proc/meminfo shows it).
+    s.define("nr_zone_active_anon", () => this.stat.nr_anon_pages + this.cache.stats.shmem);
+    s.define("nr_active_anon", () => this.stat.nr_anon_pages + this.cache.stats.shmem);
+    s.define("nr_zone_active_file", () => this.cache.stats.file);
+    s.define("nr_active_file", () => this.cache.stats.file);
+    const c = (name: string) => () => Number(m.counters("all")[name] ?? 0n);
+    s.define("pgalloc_normal", c("buddy_alloc"));
+    s.define("pgfree", c("buddy_free"));
   }
 
   /** Turn on what Linux turns on at boot where the CPU has it: NXE, PGE, PCIDE, SMEP (SMAP is left off: the model's kernel reads user memory directly). */
@@ -159,11 +187,18 @@ export class Linux {
 
   // ---- processes ------------------------------------------------------------------------------
 
-  /** A new address space: pgd with the kernel half, no VMAs. */
-  newMm(): Mm {
-    const pgd = this.kernel.pgdAlloc();
+  /** A new address space: pgd with the kernel half, no VMAs; null when no frame is left for the pgd. */
+  newMm(): Mm | null {
+    const pgd = this.kernel.pgdAllocOrNull();
+    if (pgd === null) return null;
     const taskSize = this.machine.config.paging === 5 ? 2 ** 56 - PAGE : 2 ** 47 - PAGE;
-    return new Mm(this.machine, this.nextMmId++, pgd, taskSize);
+    return new Mm(this.machine, this.nextMmId++, pgd, taskSize, this.events);
+  }
+
+  /** mmput of the last user: exit_mmap, then pgd_free. The mm must be loaded on no CPU. */
+  dropMm(mm: Mm): void {
+    exitMmap(this, mm);
+    this.kernel.pgdFree(mm.pgd);
   }
 
   /** @internal allocate a pid and register the task. */
@@ -181,12 +216,16 @@ export class Linux {
   /**
    * Start a process running `image` (pid 1, init, when it is the first). It runs on CPU `cpu`
    * (default 0): its address space is loaded there.
+   * @throws WasmmuError when the image cannot be executed (the message says why); nothing is left behind
    */
   spawn(image: ProgramImage = {}, opts: { cpu?: number; name?: string } = {}): Task {
-    const t = this.registerTask((pid) => new Task(this, pid, 0, opts.name ?? image.name ?? (pid === 1 ? "init" : "proc")));
+    const pid = this.nextPid;
+    const t = new Task(this, pid, 0, opts.name ?? image.name ?? (pid === 1 ? "init" : "proc"));
     t.cpu = opts.cpu ?? 0;
+    this.checkCpu(t.cpu);
     const r = t.exec(image);
-    if (typeof r !== "number" && r !== undefined) throw new WasmmuError("INVALID_ARGUMENT", `spawn: exec failed: ${r.toString()}`);
+    if (r instanceof Errno) throw new WasmmuError(r.code === "ENOMEM" ? "OUT_OF_MEMORY" : "INVALID_ARGUMENT", `spawn: exec failed: ${r.toString()}`);
+    this.registerTask(() => t);
     return t;
   }
 
@@ -202,150 +241,98 @@ export class Linux {
 
   /** The task running on `cpu`, or null (idle: swapper_pg_dir loaded). */
   current(cpu = 0): Task | null {
-    return this.cpuState[this.checkCpu(cpu)].current;
+    return this.currentTask[this.checkCpu(cpu)];
   }
 
   private checkCpu(cpu: number): number {
-    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.cpuState.length) throw new WasmmuError("INVALID_ARGUMENT", `cpu must be 0..${this.cpuState.length - 1}, got ${cpu}`);
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.currentTask.length) throw new WasmmuError("INVALID_ARGUMENT", `cpu must be 0..${this.currentTask.length - 1}, got ${cpu}`);
     return cpu;
   }
 
-  /**
-   * Context switch: run `task` on `cpu`. Loading its mm follows switch_mm_irqs_off: the PCID is
-   * the CPU's cached ASID for that mm (kern_pcid = asid + 1) when it has one whose tlb_gen is
-   * current (CR3 written with the no-flush bit), else the next of TLB_NR_DYN_ASIDS round-robin
-   * with a flush. Without PCID every switch flushes.
-   */
+  /** Context switch: run `task` on `cpu`; its mm is loaded there (Tlb.switchMm: PCIDs as Linux assigns them). */
   switchTo(task: Task, cpu = 0): void {
-    const st = this.cpuState[this.checkCpu(cpu)];
+    this.checkCpu(cpu);
     if (task.mm === null) throw new WasmmuError("INVALID_ARGUMENT", `pid ${task.pid} has exited`);
-    const prev = st.current;
+    const prev = this.currentTask[cpu];
     if (prev === task) return;
     if (prev !== null && prev.cpu === cpu) prev.onCpu = false;
-    if (task.onCpu && task.cpu !== cpu) this.cpuState[task.cpu].current = null;
-    st.current = task;
+    if (task.onCpu && task.cpu !== cpu) this.currentTask[task.cpu] = null;
+    this.currentTask[cpu] = task;
     task.cpu = cpu;
     task.onCpu = true;
-    this.loadMm(cpu, task.mm);
-  }
-
-  /** switch_mm_irqs_off → choose_new_asid → load_new_mm_cr3. */
-  private loadMm(cpu: number, mm: Mm | null): void {
-    const st = this.cpuState[cpu];
-    if (st.loadedMm === mm) return;
-    st.loadedMm?.cpus.delete(cpu);
-    const c = this.machine.cpu(cpu);
-    if (mm === null) {
-      st.loadedMm = null;
-      st.loadedAsid = 0;
-      this.writeCr3(c.id, this.kernel.initPgd);
-      return;
-    }
-    mm.cpus.add(cpu);
-    st.loadedMm = mm;
-    if (!this.pcid) {
-      this.writeCr3(cpu, mm.pgd);
-      return;
-    }
-    let asid = st.ctxs.findIndex((s) => s.ctxId === mm.id);
-    let flush: boolean;
-    if (asid >= 0) {
-      flush = st.ctxs[asid].tlbGen < mm.tlbGen;
-    } else {
-      asid = st.nextAsid++;
-      if (asid >= TLB_NR_DYN_ASIDS) { asid = 0; st.nextAsid = 1; }
-      flush = true;
-    }
-    st.ctxs[asid] = { ctxId: mm.id, tlbGen: mm.tlbGen };
-    st.loadedAsid = asid;
-    this.writeCr3(cpu, mm.pgd | BigInt(asid + 1) | (flush ? 0n : CR3_NOFLUSH));
-  }
-
-  private writeCr3(cpu: number, v: bigint): void {
-    const e = this.machine.cpu(cpu).writeCr3(v);
-    if (e) throw new WasmmuError("CORE_TRAP", `CPU ${cpu}: MOV to CR3 0x${v.toString(16)} raised #${e.vector}`);
+    this.tlb.switchMm(cpu, task.mm);
   }
 
   /** @internal a task leaves its CPU for good (exit): the CPU goes idle on swapper_pg_dir. */
   descheduleExiting(task: Task): void {
-    for (let cpu = 0; cpu < this.cpuState.length; cpu++) {
-      const st = this.cpuState[cpu];
-      if (st.current === task) st.current = null;
-      if (task.mm !== null && st.loadedMm === task.mm) this.loadMm(cpu, null);
+    for (let cpu = 0; cpu < this.currentTask.length; cpu++) {
+      if (this.currentTask[cpu] === task) this.currentTask[cpu] = null;
+      if (task.mm !== null && this.tlb.loaded(cpu) === task.mm) this.tlb.switchMm(cpu, null);
     }
     task.onCpu = false;
   }
 
-  // ---- TLB flushes ----------------------------------------------------------------------------
+  /** @internal a signal reached `t`. */
+  noteSignal(t: Task, info: SigInfo, handled: boolean): void {
+    if (this.events.on.signal) this.events.emit({ type: "signal", pid: t.pid, signo: info.signo, code: info.code, addr: info.addr, handled });
+  }
 
-  /**
-   * flush_tlb_mm_range: bump the mm's tlb_gen (CPUs that cached its PCID flush when they next
-   * load it), and invalidate the range now on every CPU running it — INVLPG per page up to
-   * tlb_single_page_flush_ceiling, else the whole PCID — with an IPI to each CPU but the initiator.
-   */
+  // ---- TLB flushes (tlb.ts) -------------------------------------------------------------------
+
+  /** flush_tlb_mm_range for `pages` pages from `start` (see Tlb.flushRange). */
   flushRange(mm: Mm, start: number, pages: number, initiator?: number): void {
-    if (pages <= 0) return;
-    mm.tlbGen++;
-    const cpus = [...mm.cpus];
-    for (const c of cpus) {
-      const slot = this.cpuState[c].ctxs[this.cpuState[c].loadedAsid];
-      if (this.pcid && slot.ctxId === mm.id) slot.tlbGen = mm.tlbGen;
-    }
-    if (cpus.length === 0) return;
-    const init = initiator !== undefined && mm.cpus.has(initiator) ? initiator : cpus[0];
-    const full = pages > TLB_SINGLE_PAGE_FLUSH_CEILING;
-    if (full) this.vmstat.nr_tlb_local_flush_all++; else this.vmstat.nr_tlb_local_flush_one += pages;
-    const remote = cpus.length - 1;
-    if (remote > 0) {
-      this.vmstat.nr_tlb_remote_flush++;
-      this.vmstat.nr_tlb_remote_flush_received += remote;
-    }
-    this.machine.shootdown({ cpus, vaddr: BigInt(start), pages: full ? TLB_SINGLE_PAGE_FLUSH_CEILING + 1 : pages, initiator: init, ceiling: TLB_SINGLE_PAGE_FLUSH_CEILING });
+    this.tlb.flushRange(mm, start, pages, initiator);
   }
 
-  /** flush_tlb_page: one page. */
+  /** flush_tlb_page. */
   flushPage(mm: Mm, va: number): void {
-    this.flushRange(mm, va, 1);
+    this.tlb.flushPage(mm, va);
   }
 
-  /** flush_tlb_mm: everything of the mm. */
+  /** flush_tlb_mm. */
   flushMm(mm: Mm): void {
-    this.flushRange(mm, 0, TLB_SINGLE_PAGE_FLUSH_CEILING + 1);
+    this.tlb.flushMm(mm);
   }
 
   // ---- faults ---------------------------------------------------------------------------------
 
-  /** The fault handler for `task` (see fault.ts); charges a major fault's device latency. */
+  /**
+   * The fault handler for `task` (fault.ts); charges a major fault's device latency; a fault that
+   * finds no memory goes to the out-of-memory policy (oomPolicy).
+   */
   fault(task: Task, va: number, access: FaultAccess): FaultResult {
     const r = handleFault(this, task, va, access);
     if (r.kind === "mapped" && r.major && this.majorFaultCycles > 0) this.machine.chargeCycles(task.cpu, this.majorFaultCycles);
+    if (r.kind === "oom") return this.oomPolicy(task);
     return r;
   }
 
   /**
    * A fault policy for the replay loop (src/machine/replay.ts): each record's CPU runs whatever
-   * task is current there; faults are resolved as Linux would, a fatal signal stops the replay.
+   * task is current there; faults are resolved as Linux would, a fatal signal stops the replay, a
+   * fault that must wait for a device read makes the replay wait (Replayer.runAsync).
    */
-  readonly faultPolicy: FaultPolicy = (f: ReplayFault) => {
-    const task = this.cpuState[f.cpu]?.current;
+  readonly faultPolicy: FaultPolicy = (f: ReplayFault): FaultDecision => {
+    const task = this.currentTask[f.cpu];
     if (task == null || f.exception.vector !== "PF") return "stop";
     const b = f.exception.bits;
     const va = Number(BigInt.asUintN(64, f.vaddr) & ~0xfffn);
     const r = this.fault(task, va, { write: b.write, fetch: b.instructionFetch, protection: b.present, pkey: b.protectionKey });
     if (r.kind === "mapped") return "retry";
-    const handled = task.deliver(r.kind === "signal" ? r.info : null);
+    if (r.kind === "wait") return { wait: r.until };
+    const handled = task.deliver(r.kind === "signal" ? r.info : sigInfo(SIGKILL, 0, va));
     return handled ? "skip" : "stop";
   };
 
-  // ---- bookkeeping used by fault.ts and mmap.ts -------------------------------------------------
+  // ---- bookkeeping used by the fault paths ------------------------------------------------------
 
   nextAnonVmaId(): number {
     return this.anonVmaIds++;
   }
 
-  /** Record which anon_vma (by id) a new anonymous page belongs to, in its descriptor's mapping word. */
-  setAnonMapping(pfn: number, vma: { anonVma: { id: number } | null }): void {
-    this.machine.frames.descriptors[pfn * 8 + 7] = vma.anonVma?.id ?? 0;
+  /** split_page (FaultContext). */
+  splitPage(pfn: number): void {
+    this.machine.frames.splitPage(pfn);
   }
 
   /** A deterministic random page count below `limit` (ASLR offsets). */

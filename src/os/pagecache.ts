@@ -4,24 +4,41 @@
  *
  * Owns: host files (in-memory bytes, or any FileSource such as a real file read lazily), the
  * shmem objects behind MAP_SHARED|MAP_ANONYMOUS, which frame holds which page of which object,
- * dirty tracking and writeback. Does not own mappings: PTEs and the reverse map are src/os/mm.ts's.
- * A cached page holds one reference (the cache's); each PTE mapping it adds one more.
+ * dirty tracking and writeback, and the counters of it (pgpgin/pgpgout, nr_file_pages, nr_shmem,
+ * nr_dirty in the vmstat registry). Does not own mappings: PTEs and the reverse map are
+ * pagewalk.ts's and rmap.ts's. A cached page holds one reference (the cache's); each PTE mapping
+ * it adds one more.
+ *
+ * A source may read asynchronously (a real file, browser storage): the page is then allocated,
+ * locked (PG_locked) and returned as a wait — the fault retries once the read has finished, as
+ * Linux's filemap_fault waits on the locked folio. In-memory sources never wait.
  */
 import type { Machine } from "../machine/Machine.js";
+import type { FrameTable } from "../machine/frametable.js";
 import { pageFlag } from "../machine/frames.js";
+import type { VmEvents, VmStat } from "./vmstat.js";
+import type { EventBus } from "./events.js";
 import { WasmmuError } from "../errors.js";
 
 const PAGE = 4096;
+const KIB_PER_PAGE = PAGE / 1024;
 
 /** Where a file's bytes come from: read on demand, written back on msync/munmap/exit. */
 export interface FileSource {
   /** Current size in bytes. */
   readonly size: number;
-  /** Copy bytes [offset, offset + into.length) into `into`; bytes past the end read as zero. */
-  read(offset: number, into: Uint8Array): void;
+  /**
+   * Copy bytes [offset, offset + into.length) into `into`; bytes past the end read as zero. May
+   * return a promise (an asynchronous device): the page stays locked until it settles, and a
+   * rejection makes the read an I/O error (SIGBUS for the task that needed the page).
+   */
+  read(offset: number, into: Uint8Array): void | Promise<void>;
   /** Write `bytes` at `offset` (writeback of dirty pages; never extends past `size`). */
   write(offset: number, bytes: Uint8Array): void;
 }
+
+/** What getPage found: the page, a read to wait for, an I/O error, or no frame (null). */
+export type CachePage = { pfn: number; major: boolean } | { wait: Promise<void> } | { error: string } | null;
 
 /** A file held in host memory. */
 export class MemFileSource implements FileSource {
@@ -64,6 +81,10 @@ export class Backing {
   readonly dirty = new Set<number>();
   /** VMAs mapping this object (shmem objects are freed with their last one). */
   mappers = 0;
+  /** Reads in flight (page index → the read), for a source that reads asynchronously. */
+  readonly reading = new Map<number, Promise<void>>();
+  /** Pages whose read failed (page index → why): the next fault on one gets SIGBUS, as -EIO does. */
+  readonly ioErrors = new Map<number, string>();
 
   constructor(id: number, path: string, dev: readonly [number, number], inode: number, source: FileSource | null) {
     this.id = id;
@@ -89,17 +110,32 @@ export class Backing {
 /** The page cache of every file and shmem object. */
 export class PageCache {
   private readonly machine: Machine;
+  private readonly frames: FrameTable;
+  private readonly stat: VmEvents;
+  private readonly events: EventBus;
   private nextId = 1;
   private nextInode = 1000;
   private shmemInode = 1;
   readonly objects = new Map<number, Backing>();
-  /** Pages read from a source (major faults' I/O), for /proc/vmstat pgpgin. */
-  pagesRead = 0;
-  /** Pages written back to a source, for /proc/vmstat pgpgout. */
-  pagesWritten = 0;
 
-  constructor(machine: Machine) {
+  constructor(machine: Machine, stat: VmStat, events: EventBus) {
     this.machine = machine;
+    this.frames = machine.frames.table;
+    this.stat = stat.events;
+    this.events = events;
+    stat.define("nr_file_pages", () => this.stats.file + this.stats.shmem);
+    stat.define("nr_shmem", () => this.stats.shmem);
+    stat.define("nr_dirty", () => this.stats.dirty);
+  }
+
+  /** Pages read from sources (major faults' I/O). */
+  get pagesRead(): number {
+    return this.stat.pgpgin / KIB_PER_PAGE;
+  }
+
+  /** Pages written back to sources. */
+  get pagesWritten(): number {
+    return this.stat.pgpgout / KIB_PER_PAGE;
   }
 
   /** Register a regular file. `dev` defaults to 259:1 (an NVMe partition), inodes count up from 1000. */
@@ -124,35 +160,78 @@ export class PageCache {
 
   /**
    * filemap_fault / shmem_fault: the frame holding page `index`, reading it from the source when
-   * it is not cached. @returns the frame and whether the source was read (a major fault), or null
-   * when no frame is left.
+   * it is not cached. @returns the frame and whether the source was read (a major fault); a wait
+   * while an asynchronous read is in flight (retry when it settles); an error when the page's read
+   * failed; or null when no frame is left.
    */
-  getPage(b: Backing, index: number): { pfn: number; major: boolean } | null {
+  getPage(b: Backing, index: number): CachePage {
     const cached = b.pages.get(index);
     if (cached !== undefined) return { pfn: cached, major: false };
+    const pending = b.reading.get(index);
+    if (pending !== undefined) return { wait: pending };
+    const failed = b.ioErrors.get(index);
+    if (failed !== undefined) {
+      b.ioErrors.delete(index); // a later access reads again, as Linux retries an !uptodate folio
+      return { error: failed };
+    }
     const pfn = this.machine.frames.alloc(0);
     if (pfn === null) return null;
     const bytes = this.machine.phys.frame(pfn);
-    if (b.source !== null) {
-      if (bytes) b.source.read(index * PAGE, bytes);
-      this.pagesRead++;
-    } else if (bytes) {
-      bytes.fill(0);
+    const f = this.frames;
+    f.setMapping(pfn, b.id);
+    f.setIndex(pfn, index);
+    if (b.source === null) {
+      bytes?.fill(0);
+      this.insert(b, index, pfn);
+      return { pfn, major: false };
     }
-    const f = this.machine.frames;
-    f.setFlags(pfn, 1, pageFlag("uptodate") | pageFlag("lru") | (b.source === null ? pageFlag("swapbacked") : 0));
-    const d = f.descriptors;
-    d[pfn * 8 + 7] = b.id;
-    d[pfn * 8 + 6] = index;
+    const into = bytes ?? new Uint8Array(PAGE);
+    let r: void | Promise<void>;
+    try {
+      r = b.source.read(index * PAGE, into);
+    } catch (e) {
+      this.dropFrame(pfn);
+      return { error: (e as Error).message ?? String(e) };
+    }
+    this.stat.pgpgin += KIB_PER_PAGE;
+    if (r === undefined) {
+      this.insert(b, index, pfn);
+      return { pfn, major: true };
+    }
+    // Locked and not uptodate until the read completes; the faulting task waits for it.
+    f.set(pfn, pageFlag("locked"));
+    const done = r.then(() => {
+      f.clear(pfn, pageFlag("locked"));
+      this.insert(b, index, pfn);
+    }, (e: unknown) => {
+      this.dropFrame(pfn);
+      b.ioErrors.set(index, e instanceof Error ? e.message : String(e));
+    }).finally(() => b.reading.delete(index));
+    b.reading.set(index, done);
+    return { wait: done };
+  }
+
+  /** add_to_page_cache: `pfn` now holds page `index` of `b`, uptodate. */
+  private insert(b: Backing, index: number, pfn: number): void {
+    this.frames.set(pfn, pageFlag("uptodate") | (b.source === null ? pageFlag("swapbacked") : 0));
     b.pages.set(index, pfn);
-    return { pfn, major: b.source !== null };
+    if (this.events.on.frame) this.events.emit({ type: "frame", op: "alloc", pfn, order: 0, owner: b.source === null ? "shmem" : "file" });
+  }
+
+  /** A frame whose read failed goes back unused. */
+  private dropFrame(pfn: number): void {
+    const f = this.frames;
+    f.clear(pfn, pageFlag("locked"));
+    f.setMapping(pfn, 0);
+    f.setIndex(pfn, 0);
+    this.machine.frames.free(pfn, 0);
   }
 
   /** set_page_dirty on a cached page. */
   markDirty(b: Backing, index: number): void {
     if (!b.pages.has(index)) return;
     b.dirty.add(index);
-    this.machine.frames.setFlags(b.pages.get(index) as number, 1, pageFlag("dirty"));
+    this.frames.set(b.pages.get(index) as number, pageFlag("dirty"));
   }
 
   /** Write dirty pages with index in [first, last] back to the source (filemap_write_and_wait_range). @returns pages written. */
@@ -165,10 +244,10 @@ export class PageCache {
       const bytes = this.machine.phys.frame(pfn);
       if (bytes) b.source.write(index * PAGE, bytes.subarray(0, Math.max(0, Math.min(PAGE, b.source.size - index * PAGE))));
       b.dirty.delete(index);
-      this.machine.frames.clearFlags(pfn, 1, pageFlag("dirty"));
+      this.frames.clear(pfn, pageFlag("dirty"));
       n++;
     }
-    this.pagesWritten += n;
+    this.stat.pgpgout += n * KIB_PER_PAGE;
     return n;
   }
 
@@ -180,14 +259,14 @@ export class PageCache {
   evict(b: Backing, destroying = false): number {
     if (b.isShmem && !destroying) return 0;
     this.writeback(b);
-    const d = this.machine.frames.descriptors;
+    const f = this.frames;
     let n = 0;
     for (const [index, pfn] of b.pages) {
-      if (d[pfn * 8 + 1] !== 1 || d[pfn * 8 + 2] !== 0) {
-        if (destroying) throw new WasmmuError("BAD_FREE", `page ${index} of ${b.path} is still mapped (refcount ${d[pfn * 8 + 1]})`);
+      if (f.refcount(pfn) !== 1 || f.mapcount(pfn) !== 0) {
+        if (destroying) throw new WasmmuError("BAD_FREE", `page ${index} of ${b.path} is still mapped (refcount ${f.refcount(pfn)})`);
         continue;
       }
-      this.release(pfn);
+      this.release(pfn, b);
       b.pages.delete(index);
       b.dirty.delete(index);
       n++;
@@ -196,12 +275,13 @@ export class PageCache {
     return n;
   }
 
-  private release(pfn: number): void {
-    const f = this.machine.frames;
-    f.clearFlags(pfn, 1, pageFlag("uptodate") | pageFlag("lru") | pageFlag("dirty") | pageFlag("swapbacked"));
-    f.descriptors[pfn * 8 + 7] = 0;
-    f.descriptors[pfn * 8 + 6] = 0;
-    f.free(pfn, 0);
+  private release(pfn: number, b: Backing): void {
+    const f = this.frames;
+    f.clear(pfn, pageFlag("uptodate") | pageFlag("dirty") | pageFlag("swapbacked"));
+    f.setMapping(pfn, 0);
+    f.setIndex(pfn, 0);
+    this.machine.frames.free(pfn, 0);
+    if (this.events.on.frame) this.events.emit({ type: "frame", op: "free", pfn, order: 0, owner: b.source === null ? "shmem" : "file" });
   }
 
   /** echo 1 > /proc/sys/vm/drop_caches: drop every clean, unmapped page of regular files. @returns frames freed. */

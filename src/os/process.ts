@@ -3,52 +3,49 @@
  * guest memory access through the MMU (TLB, walk, faults) so that protections and copy-on-write
  * are observable byte for byte from outside.
  *
- * Owns: task identity and state, per-task fault counts (min_flt/maj_flt), signal handlers, the
- * exec layout (fs/binfmt_elf.c load_elf_binary, arch/x86/mm/mmap.c arch_pick_mmap_layout,
- * fs/exec.c setup_arg_pages) and fork's copy of the address space (kernel/fork.c dup_mmap,
- * mm/memory.c copy_page_range).
+ * Owns: task identity and state, per-task fault counts (min_flt/maj_flt), signal handlers. The
+ * exec layout is exec.ts's, fork's copy fork.ts's; a task reaches the kernel through the narrow
+ * TaskKernel interface.
  */
-import type { Linux } from "./linux.js";
 import type { Mm } from "./mm.js";
-import { PTE_LO } from "./mm.js";
-import { Vma, PAGE_SIZE, VM_MAY_ALL, PROT_READ, PROT_WRITE, PROT_EXEC } from "./vma.js";
+import type { Machine } from "../machine/Machine.js";
+import { PAGE_SIZE } from "./vma.js";
 import {
-  VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_ACCOUNT, VM_DONTCOPY, VM_WIPEONFORK, VM_LOCKED, VM_LOCKONFAULT,
-  VM_IO, VM_PFNMAP, VM_DONTEXPAND, VM_DONTDUMP, VM_MAYREAD,
-} from "./proc/vmflags.js";
-import {
-  sysMmap, sysMunmap, sysMprotect, sysBrk, sysMremap, sysMlock, sysMunlock, sysMlockall, sysMunlockall, sysMadvise, sysMsync,
-  exitMmap, type Addr, type MmapFile, DEFAULT_MAP_WINDOW, MAP_FIXED, MAP_PRIVATE, MAP_ANONYMOUS,
+  sysMmap, sysMunmap, sysBrk, type MmapFile,
 } from "./mmap.js";
-import { isCowMapping } from "./fault.js";
+import { sysMprotect, sysMlock, sysMunlock, sysMlockall, sysMunlockall } from "./mprotect.js";
+import { sysMremap } from "./mremap.js";
+import { sysMadvise, sysMsync } from "./madvise.js";
+import type { Addr, MmContext } from "./args.js";
+import type { FaultAccess, FaultResult } from "./fault.js";
+import { buildExecMm, type ProgramImage, type ExecKernel } from "./exec.js";
+import { dupMmap } from "./fork.js";
 import { Errno, fail } from "./errno.js";
 import { SIGKILL, SIGSEGV, sigInfo, type SigInfo, type SignalHandler } from "./signals.js";
 import { toU64 } from "../machine/Machine.js";
 import type { AccessKind } from "../types.js";
 import { WasmmuError } from "../errors.js";
 
-const PAGE = PAGE_SIZE;
-/** ELF_ET_DYN_BASE on x86-64: where a PIE is loaded without ASLR (2/3 of TASK_SIZE, page aligned). */
-export const ELF_ET_DYN_BASE = 0x5555_5555_4000;
-/** Where a non-PIE x86-64 executable is linked. */
-export const ELF_EXEC_BASE = 0x40_0000;
-/** STACK_TOP without ASLR (TASK_SIZE_LOW). */
-export const STACK_TOP = DEFAULT_MAP_WINDOW;
+export { ELF_ET_DYN_BASE, ELF_EXEC_BASE, STACK_TOP, type ProgramImage } from "./exec.js";
 
-/** A program to exec: sizes of its segments; its file is created in the model when not registered. */
-export interface ProgramImage {
-  /** Name (comm) and default path /usr/bin/<name>. */
-  name?: string;
-  /** The executable's path; registered with Linux.addFile, or created with the segment sizes. */
-  path?: string;
-  /** Bytes of the read-only headers + text segment (r-x). Default 8192. */
-  text?: number;
-  /** Bytes of initialised data (rw-, file-backed, private). Default 4096. */
-  data?: number;
-  /** Bytes of bss (anonymous, rw-) after the data. Default 8192. */
-  bss?: number;
-  /** Position-independent (loaded at ELF_ET_DYN_BASE) or linked at 0x400000. Default true. */
-  pie?: boolean;
+const PAGE = PAGE_SIZE;
+
+/** What a task needs of the kernel: the mm system calls' context, exec's, scheduling, faults, the task table. */
+export interface TaskKernel extends MmContext, ExecKernel {
+  readonly machine: Machine;
+  /** The task running on `cpu`, or null. */
+  current(cpu: number): Task | null;
+  /** Context switch: run `task` on `cpu`. */
+  switchTo(task: Task, cpu: number): void;
+  /** The fault handler, with the kernel's out-of-memory policy applied. */
+  fault(task: Task, va: number, access: FaultAccess): FaultResult;
+  /** Allocate a pid and register the task `make` builds. */
+  registerTask(make: (pid: number) => Task): Task;
+  unregisterTask(t: Task): void;
+  /** The task leaves every CPU for good (exit): idle CPUs load swapper_pg_dir. */
+  descheduleExiting(t: Task): void;
+  /** A signal reached a task (the event stream). */
+  noteSignal(t: Task, info: SigInfo, handled: boolean): void;
 }
 
 /** The result of a guest memory access: the bytes, or the signal the access raised. */
@@ -57,6 +54,9 @@ export type GuestAccess =
   | { ok: false; signal: SigInfo };
 
 export type TaskState = "R" | "S" | "Z";
+
+/** One step of a guest access: finished, or a device read to wait for before retrying. */
+type Step = GuestAccess | { wait: Promise<void> };
 
 export class Task {
   readonly pid: number;
@@ -76,11 +76,11 @@ export class Task {
   exitCode: number | null = null;
   /** The signal that killed it, with its siginfo. */
   deathInfo: SigInfo | null = null;
-  private readonly os: Linux;
+  private readonly os: TaskKernel;
   private readonly handlers = new Map<number, SignalHandler>();
 
   /** @internal Create through Linux.spawn or fork. */
-  constructor(os: Linux, pid: number, ppid: number, comm: string) {
+  constructor(os: TaskKernel, pid: number, ppid: number, comm: string) {
     this.os = os;
     this.pid = pid;
     this.ppid = ppid;
@@ -106,17 +106,18 @@ export class Task {
   }
 
   /**
-   * @internal Deliver a signal raised by this task's access (null: out of memory, a SIGKILL).
-   * @returns true if a handler ran (the task lives on), false if the task died.
+   * @internal Deliver a signal raised by this task's access. SIGKILL (the OOM policy's, or any)
+   * cannot be caught. @returns true if a handler ran (the task lives on), false if the task died.
    */
-  deliver(info: SigInfo | null): boolean {
-    const h = info === null ? undefined : this.handlers.get(info.signo);
-    if (h !== undefined && info !== null) {
+  deliver(info: SigInfo): boolean {
+    const h = info.signo === SIGKILL ? undefined : this.handlers.get(info.signo);
+    this.os.noteSignal(this, info, h !== undefined);
+    if (h !== undefined) {
       h(info);
       return true;
     }
-    this.deathInfo = info ?? sigInfo(SIGKILL, 0, 0);
-    this.exitWith(null, this.deathInfo.signo);
+    this.deathInfo = info;
+    this.exitWith(null, info.signo);
     return false;
   }
 
@@ -131,125 +132,37 @@ export class Task {
   // ---- lifecycle -------------------------------------------------------------------------------
 
   /**
-   * execve: replace the address space with `image`'s layout — text (r-x) and data (rw-) mapped
-   * privately from the executable, bss and the heap (brk) after them, a top-down mmap area below
-   * mmap_base, [vvar]/[vdso], and a [stack] that grows down. Deterministic unless the kernel was
-   * booted with aslr.
+   * execve: replace the address space with `image`'s layout (exec.ts). The new address space is
+   * built before the old one goes, so a failure (EINVAL, ENOMEM…) leaves the task as it was.
    */
   exec(image: ProgramImage = {}): 0 | Errno {
     if (!this.alive) return fail("ESRCH", "exec: the process has exited");
-    const os = this.os;
-    const text = pageUp(image.text ?? 8192);
-    const data = pageUp(image.data ?? 4096);
-    const bss = image.bss ?? 8192;
-    if (![text, data, bss].every((n) => Number.isInteger(n) && n >= 0) || text === 0) return fail("EINVAL", "exec: segment sizes must be non-negative integers, text > 0");
+    const mm = buildExecMm(this.os, this, image);
+    if (mm instanceof Errno) return mm;
     if (image.name !== undefined) this.comm = image.name.slice(0, 15);
-    const path = image.path ?? `/usr/bin/${this.comm}`;
-    const file = os.file(path) ?? os.addFile(path, programBytes(text + data));
     if (this.mm !== null) this.releaseMm();
-    const mm = os.newMm();
     this.mm = mm;
-    const rnd = (pages: number) => (os.aslr ? os.random(pages) * PAGE : 0);
-    // arch_pick_mmap_layout: mmap_base = TASK_SIZE - max(stack rlimit + guard gap (+ stack randomisation), 128 MiB) - rnd.
-    const stackRandom = os.aslr ? 2 ** 22 * PAGE : 0;
-    const gap = Math.max(8 * 2 ** 20 + 256 * PAGE + stackRandom, 128 * 2 ** 20);
-    mm.mmapBase = STACK_TOP - gap - rnd(2 ** 28);
-    const base = image.pie === false ? ELF_EXEC_BASE : ELF_ET_DYN_BASE + rnd(2 ** 28 / 8);
-    const fileRef: MmapFile = { file, writable: false };
-    const F = MAP_FIXED | MAP_PRIVATE;
-    const t = this.mmapChecked(base, text, PROT_READ | PROT_EXEC, F, fileRef, 0);
-    this.mmapChecked(t + text, data, PROT_READ | PROT_WRITE, F, fileRef, text);
-    mm.startCode = base;
-    mm.endCode = base + text;
-    mm.startData = base + text;
-    mm.endData = base + text + data;
-    let end = base + text + data;
-    if (bss > 0) {
-      const bssEnd = pageUp(end + bss);
-      this.mmapChecked(end, bssEnd - end, PROT_READ | PROT_WRITE, F | MAP_ANONYMOUS, null, 0);
-      end = bssEnd;
-    }
-    // The heap starts after bss (randomize_va_space 2 moves it up by up to 32 MiB).
-    mm.startBrk = mm.brk = end + rnd(0x0200_0000 / PAGE);
-    // [vvar] + [vvar_vclock] + [vdso] at the top of the mmap area, as the vDSO setup maps them.
-    const vdsoBase = mm.mmapBase - 8 * PAGE;
-    const special = (s: number, n: number, flags: number, name: string) => {
-      const v = new Vma(s, s + n * PAGE, flags, 0, null, name);
-      mm.vmas.insert(v);
-    };
-    special(vdsoBase, 4, VM_READ | VM_MAYREAD | VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP, "[vvar]");
-    special(vdsoBase + 4 * PAGE, 2, VM_READ | VM_MAYREAD | VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP, "[vvar_vclock]");
-    special(vdsoBase + 6 * PAGE, 2, VM_READ | VM_EXEC | VM_MAY_ALL | VM_DONTEXPAND, "[vdso]");
-    mm.mmapBase = vdsoBase;
-    // setup_arg_pages: the stack VMA covers the argument page plus 128 KiB of room below it.
-    const stackTop = STACK_TOP - rnd(2 ** 22);
-    const stack = new Vma(stackTop - 33 * PAGE, stackTop, VM_READ | VM_WRITE | VM_MAY_ALL | VM_GROWSDOWN | VM_ACCOUNT, (stackTop - 33 * PAGE) / PAGE, null, "[stack]");
-    mm.vmas.insert(stack);
-    mm.startStack = stackTop - PAGE;
-    mm.updateHiwater();
     if (this.onCpu || this.os.current(this.cpu) === null) this.os.switchTo(this, this.cpu);
     return 0;
   }
 
-  private mmapChecked(addr: number, len: number, prot: number, flags: number, file: MmapFile | null, off: number): number {
-    const r = sysMmap(this.os, this, addr, len, prot, flags, file, off);
-    if (r instanceof Errno) throw new WasmmuError("INVALID_ARGUMENT", `exec: mapping 0x${addr.toString(16)}: ${r.toString()}`);
-    return Number(r);
-  }
-
   /**
-   * fork: a child with a copy of this address space. VMAs are duplicated (VM_DONTCOPY ones left
-   * out, VM_WIPEONFORK ones empty); PTEs are copied only where vma_needs_copy says so (the VMA has
-   * anonymous pages); private writable pages become read-only in both, sharing the frame (mapcount
-   * and refcount raised); the parent's TLB is flushed (flush_tlb_mm in dup_mmap).
+   * fork: a child with a copy of this address space (fork.ts: dup_mmap). @returns the child, or
+   * ENOMEM when memory ran out (nothing of the child is left behind)
    */
-  fork(): Task {
+  fork(): Task | Errno {
     const os = this.os;
     const pmm = this.liveMm();
+    const cmm = os.newMm();
+    if (cmm === null) return fail("ENOMEM", "fork: no frame for the child's pgd");
+    if (!dupMmap(os, pmm, cmm)) {
+      os.dropMm(cmm);
+      return fail("ENOMEM", "fork: out of memory copying the address space");
+    }
     const child = os.registerTask((pid) => new Task(os, pid, this.pid, this.comm));
     child.cpu = this.cpu;
-    for (const [s, h] of this.handlers) child.handlers.set(s, h);
-    const cmm = os.newMm();
     child.mm = cmm;
-    for (const k of ["startCode", "endCode", "startData", "endData", "startBrk", "brk", "startStack", "mmapBase", "hiwaterRss", "hiwaterVm", "defFlags"] as const) cmm[k] = pmm[k];
-    cmm.defFlags &= ~(VM_LOCKED | VM_LOCKONFAULT); // mlockall is not inherited
-    let writeProtected = 0;
-    for (const pv of pmm.vmas.all) {
-      if (pv.flags & VM_DONTCOPY) continue;
-      const cv = pv.clone();
-      cv.flags &= ~(VM_LOCKED | VM_LOCKONFAULT); // locks are not inherited
-      if (pv.backing !== null) pv.backing.mappers++;
-      if (pv.flags & VM_WIPEONFORK) { cv.anonVma = null; cmm.vmas.insert(cv); continue; }
-      if (pv.anonVma !== null) { pv.anonChainShared = true; cv.anonChainShared = true; }
-      cmm.vmas.insert(cv);
-      if (pv.anonVma === null) continue; // vma_needs_copy: faults will fill the child from the file
-      const cow = isCowMapping(pv.flags);
-      const shared = (pv.flags & VM_SHARED) !== 0;
-      const shmem = pv.backing?.isShmem === true;
-      const w = pmm.words;
-      // copy_pte_range on 32-bit halves: the flags live in the low word, the pfn spans both.
-      pmm.forEachPteRun(pv.start, pv.end, false, (va, word, count) => {
-        const cword = cmm.pteSlot(va, true) * 2;
-        for (let k = 0; k < count; k++) {
-          const pw = word + 2 * k;
-          let lo = w[pw];
-          const hi = w[pw + 1];
-          if (lo === 0 && hi === 0) continue;
-          if ((lo & (PTE_LO.PRESENT | PTE_LO.PROTNONE)) !== 0 && (lo & PTE_LO.SPECIAL) === 0) {
-            const pfn = (lo >>> 12) + (hi & 0xf_ffff) * 0x10_0000;
-            os.rmap.add(pfn, cmm, va + k * PAGE);
-            if (os.rmap.isAnon(pfn)) cmm.rssAnon++; else if (shmem) cmm.rssShmem++; else cmm.rssFile++;
-          }
-          if (cow && (lo & PTE_LO.RW) !== 0) { lo &= ~PTE_LO.RW; w[pw] = lo; writeProtected++; }
-          let c = lo & ~PTE_LO.ACCESSED; // pte_mkold in the child
-          if (shared) c &= ~PTE_LO.DIRTY;
-          w[cword + 2 * k] = c >>> 0;
-          w[cword + 2 * k + 1] = hi;
-        }
-      });
-    }
-    if (writeProtected > 0) os.flushMm(pmm);
-    cmm.updateHiwater();
+    for (const [s, h] of this.handlers) child.handlers.set(s, h);
     return child;
   }
 
@@ -272,31 +185,65 @@ export class Task {
     const mm = this.mm;
     if (mm === null) return;
     this.os.descheduleExiting(this);
-    exitMmap(this.os, mm);
-    this.os.kernel.pgdFree(mm.pgd);
+    this.os.dropMm(mm);
     this.mm = null;
     this.onCpu = false;
   }
 
   // ---- guest memory access through the MMU -----------------------------------------------------
 
-  /** Read `len` bytes at `vaddr` as user-mode loads. */
+  /** Read `len` bytes at `vaddr` as user-mode loads. @throws WasmmuError WOULD_BLOCK when a page must be read from a device (use readAsync) */
   read(vaddr: Addr, len: number): GuestAccess {
-    return this.access(vaddr, len, "read", null);
+    return this.sync(this.accessSteps(vaddr, len, "read", null));
   }
 
   /** Write `bytes` at `vaddr` as user-mode stores (copy-on-write breaks happen here). */
   write(vaddr: Addr, bytes: Uint8Array | string): GuestAccess {
     const b = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
-    return this.access(vaddr, b.length, "write", b);
+    return this.sync(this.accessSteps(vaddr, b.length, "write", b));
   }
 
   /** Fetch `len` instruction bytes at `vaddr` (default 1). */
   fetch(vaddr: Addr, len = 1): GuestAccess {
-    return this.access(vaddr, len, "fetch", null);
+    return this.sync(this.accessSteps(vaddr, len, "fetch", null));
   }
 
-  private access(vaddr: Addr, len: number, kind: AccessKind, src: Uint8Array | null): GuestAccess {
+  /** read(), waiting for device reads (a file or swap on a real device) instead of refusing them. */
+  readAsync(vaddr: Addr, len: number): Promise<GuestAccess> {
+    return this.async(this.accessSteps(vaddr, len, "read", null));
+  }
+
+  /** write(), waiting for device reads. */
+  writeAsync(vaddr: Addr, bytes: Uint8Array | string): Promise<GuestAccess> {
+    const b = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+    return this.async(this.accessSteps(vaddr, b.length, "write", b));
+  }
+
+  /** fetch(), waiting for device reads. */
+  fetchAsync(vaddr: Addr, len = 1): Promise<GuestAccess> {
+    return this.async(this.accessSteps(vaddr, len, "fetch", null));
+  }
+
+  private sync(steps: Generator<Step, GuestAccess>): GuestAccess {
+    const s = steps.next();
+    if (!s.done && "wait" in s.value) {
+      throw new WasmmuError("WOULD_BLOCK", `pid ${this.pid}: the access must wait for a device read (an asynchronous file or swap backend): use readAsync/writeAsync/fetchAsync`);
+    }
+    return s.value as GuestAccess;
+  }
+
+  private async async(steps: Generator<Step, GuestAccess>): Promise<GuestAccess> {
+    for (let s = steps.next(); ; s = steps.next()) {
+      if (s.done || !("wait" in s.value)) return s.value as GuestAccess;
+      await s.value.wait;
+    }
+  }
+
+  /**
+   * The access, page by page, through the CPU's TLBs and walker; each #PF goes to the fault
+   * handler and the access retries. Yields a wait when a fault must wait for a device read.
+   */
+  private *accessSteps(vaddr: Addr, len: number, kind: AccessKind, src: Uint8Array | null): Generator<Step, GuestAccess> {
     if (!Number.isInteger(len) || len < 0) throw new WasmmuError("INVALID_ARGUMENT", `length must be a non-negative integer, got ${len}`);
     this.liveMm();
     const os = this.os;
@@ -316,12 +263,16 @@ export class Task {
           return { ok: false, signal: info };
         }
         const r = os.fault(this, Number(va & ~0xfffn), { write: ex.bits.write, fetch: ex.bits.instructionFetch, protection: ex.bits.present, pkey: ex.bits.protectionKey });
-        if (r.kind !== "mapped") {
+        if (r.kind === "wait") {
+          yield { wait: r.until };
+          if (!this.alive) return { ok: false, signal: this.deathInfo ?? sigInfo(SIGKILL, 0, va) };
+          if (os.current(this.cpu) !== this) os.switchTo(this, this.cpu);
+        } else if (r.kind !== "mapped") {
           const info = r.kind === "signal" ? r.info : sigInfo(SIGKILL, 0, va);
-          this.deliver(r.kind === "signal" ? r.info : null);
+          this.deliver(info);
           return { ok: false, signal: info };
         }
-        if (tries > 8) throw new WasmmuError("CORE_TRAP", `pid ${this.pid}: 0x${va.toString(16)} still faults after the handler mapped it`);
+        if (tries > 8 && r.kind !== "wait") throw new WasmmuError("CORE_TRAP", `pid ${this.pid}: 0x${va.toString(16)} still faults after the handler mapped it`);
         t = cpu.access(va, { kind, cpl: 3 });
       }
       const frame = os.machine.phys.frame(t.paddr >> 12n);
@@ -403,16 +354,3 @@ export class Task {
     return this.mm?.vmas.count ?? 0;
   }
 }
-
-function pageUp(n: number): number {
-  return Math.ceil(n / PAGE) * PAGE;
-}
-
-/** Bytes for an executable the model makes up: a recognisable ELF magic, then a pattern per page. */
-function programBytes(size: number): Uint8Array {
-  const b = new Uint8Array(size);
-  b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
-  for (let i = 64; i < size; i++) b[i] = (i >> 12) & 0xff;
-  return b;
-}
-

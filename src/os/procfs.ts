@@ -11,7 +11,8 @@ import type { Linux } from "./linux.js";
 import type { Task } from "./process.js";
 import type { Mm } from "./mm.js";
 import type { Vma } from "./vma.js";
-import { _PAGE_SPECIAL, _PAGE_DIRTY, _PAGE_ACCESSED, ptePfn, pteMapsFrame } from "./mm.js";
+import { PTE_SPECIAL, PTE_DIRTY, PTE_ACCESSED, PAGE_SIZE, ptePfn, pteMapsFrame, pteHuge } from "../machine/pgtable.js";
+import { HPAGE_PMD_NR, pmdPfn } from "./huge.js";
 import { VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_LOCKED, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_ACCOUNT } from "./proc/vmflags.js";
 
 const VM_STACK_FLAGS = VM_GROWSDOWN;
@@ -19,7 +20,7 @@ import { formatMaps, type MapsEntry } from "./proc/maps.js";
 import { formatSmaps, formatSmapsRollup, PSS_SHIFT, type SmapsEntry, type SmapsRollup } from "./proc/smaps.js";
 import { formatStatus, formatStatm, type StatusMm } from "./proc/status.js";
 import { formatMeminfo, type MeminfoInput } from "./proc/meminfo.js";
-import { formatVmstat, type VmstatInput } from "./proc/vmstat.js";
+import { formatVmstat } from "./proc/vmstat.js";
 import { pagemapEntry, pagemapBytes } from "./proc/pagemap.js";
 import { formatFree, formatVmstatCommand, type FreeOptions, type VmstatCommandOptions } from "./proc/free.js";
 import type { Count } from "./proc/seq.js";
@@ -27,7 +28,7 @@ import { procBuddyinfo } from "./proc/buddyinfo.js";
 import { pageFlag } from "../machine/frames.js";
 import { WasmmuError } from "../errors.js";
 
-const PAGE = 4096;
+const PAGE = PAGE_SIZE;
 const PAGE_FIXED = BigInt(PAGE) << BigInt(PSS_SHIFT);
 /** The vsyscall page: the gate VMA every x86-64 process shows last (vsyscall=xonly). */
 const VSYSCALL: MapsEntry = { vmStart: 0xffff_ffff_ff60_0000n, vmEnd: 0xffff_ffff_ff60_1000n, vmFlags: VM_EXEC, name: "[vsyscall]" };
@@ -36,7 +37,7 @@ const VSYSCALL: MapsEntry = { vmStart: 0xffff_ffff_ff60_0000n, vmEnd: 0xffff_fff
 interface VmaStats {
   rss: number; pss: bigint; pssDirty: bigint; pssAnon: bigint; pssFile: bigint; pssShmem: bigint;
   sharedClean: number; sharedDirty: number; privateClean: number; privateDirty: number;
-  referenced: number; anonymous: number; lazyFree: number; locked: bigint;
+  referenced: number; anonymous: number; lazyFree: number; locked: bigint; anonHuge: number;
 }
 
 export class ProcFs {
@@ -73,35 +74,47 @@ export class ProcFs {
     return formatMaps([...mm.vmas.all.map((v) => this.mapsEntry(mm, v)), VSYSCALL]);
   }
 
-  /** smaps_pte_range over one VMA. */
+  /** smaps_pte_range over one VMA (smaps_pmd_entry for a huge leaf: its 512 pages at once). */
   private vmaStats(mm: Mm, v: Vma): VmaStats {
-    const s: VmaStats = { rss: 0, pss: 0n, pssDirty: 0n, pssAnon: 0n, pssFile: 0n, pssShmem: 0n, sharedClean: 0, sharedDirty: 0, privateClean: 0, privateDirty: 0, referenced: 0, anonymous: 0, lazyFree: 0, locked: 0n };
-    const rmap = this.os.rmap;
-    const d = this.os.machine.frames.descriptors;
+    const s: VmaStats = { rss: 0, pss: 0n, pssDirty: 0n, pssAnon: 0n, pssFile: 0n, pssShmem: 0n, sharedClean: 0, sharedDirty: 0, privateClean: 0, privateDirty: 0, referenced: 0, anonymous: 0, lazyFree: 0, locked: 0n, anonHuge: 0 };
+    const frames = this.os.frames;
     const dirtyFlag = pageFlag("dirty");
     const swapbacked = pageFlag("swapbacked");
     const referencedFlag = pageFlag("referenced");
-    mm.forEachPte(v.start, v.end, (_va, pte) => {
-      if (!pteMapsFrame(pte) || (pte & _PAGE_SPECIAL) !== 0n) return; // vm_normal_page: the zero page is not counted
-      const pfn = ptePfn(pte);
-      const flags = d[pfn * 8];
-      const anon = rmap.isAnon(pfn);
-      const dirty = (pte & _PAGE_DIRTY) !== 0n || (flags & dirtyFlag) !== 0;
-      const mapcount = Math.max(1, rmap.mapcount(pfn));
-      s.rss += PAGE;
-      if ((pte & _PAGE_ACCESSED) !== 0n || (flags & referencedFlag) !== 0) s.referenced += PAGE;
+    /** smaps_account for `pages` pages of frame `pfn` mapped with `lo`. */
+    const account = (lo: number, pfn: number, pages: number): void => {
+      const size = PAGE * pages;
+      const flags = frames.flags(pfn);
+      const anon = frames.isAnon(pfn);
+      const dirty = (lo & PTE_DIRTY) !== 0 || (flags & dirtyFlag) !== 0;
+      const mapcount = Math.max(1, frames.mapcount(pfn));
+      const refcount = frames.refcount(pfn);
+      s.rss += size;
+      if ((lo & PTE_ACCESSED) !== 0 || (flags & referencedFlag) !== 0) s.referenced += size;
       if (anon) {
-        s.anonymous += PAGE;
-        if ((flags & swapbacked) === 0 && !dirty) s.lazyFree += PAGE;
+        s.anonymous += size;
+        if ((flags & swapbacked) === 0 && !dirty) s.lazyFree += size;
       }
-      const pss = rmap.refcount(pfn) === 1 || mapcount === 1 ? PAGE_FIXED : PAGE_FIXED / BigInt(mapcount);
-      if (mapcount >= 2 && rmap.refcount(pfn) !== 1) {
-        if (dirty) s.sharedDirty += PAGE; else s.sharedClean += PAGE;
-      } else if (dirty) s.privateDirty += PAGE; else s.privateClean += PAGE;
+      const pss = (refcount === 1 || mapcount === 1 ? PAGE_FIXED : PAGE_FIXED / BigInt(mapcount)) * BigInt(pages);
+      if (mapcount >= 2 && refcount !== 1) {
+        if (dirty) s.sharedDirty += size; else s.sharedClean += size;
+      } else if (dirty) s.privateDirty += size; else s.privateClean += size;
       s.pss += pss;
       if (dirty) s.pssDirty += pss;
       if (anon) s.pssAnon += pss; else if (v.backing?.isShmem) s.pssShmem += pss; else s.pssFile += pss;
       if (v.flags & VM_LOCKED) s.locked += pss;
+    };
+    mm.pt.walkRange(v.start, v.end, {
+      pteEntry(w, i) {
+        const lo = w[i];
+        if (!pteMapsFrame(lo) || (lo & PTE_SPECIAL) !== 0) return; // vm_normal_page: the zero page is not counted
+        account(lo, ptePfn(lo, w[i + 1]), 1);
+      },
+      pmdEntry(w, i) {
+        const pfn = pmdPfn(w[i], w[i + 1]);
+        account(w[i], pfn, HPAGE_PMD_NR);
+        if (frames.isAnon(pfn)) s.anonHuge += PAGE * HPAGE_PMD_NR;
+      },
     });
     return s;
   }
@@ -112,7 +125,7 @@ export class ProcFs {
       ...this.mapsEntry(mm, v),
       rss: s.rss, pss: s.pss, pssDirty: s.pssDirty, sharedClean: s.sharedClean, sharedDirty: s.sharedDirty,
       privateClean: s.privateClean, privateDirty: s.privateDirty, referenced: s.referenced, anonymous: s.anonymous,
-      lazyFree: s.lazyFree, locked: s.locked, thpEligible: this.thpEligible(v),
+      lazyFree: s.lazyFree, locked: s.locked, anonHugePages: s.anonHuge, thpEligible: this.thpEligible(v),
     };
     if (this.os.machine.config.features.pku) e.protectionKey = 0;
     return e;
@@ -141,12 +154,13 @@ export class ProcFs {
     const mm = this.task(pid).mm!;
     const all = mm.vmas.all;
     const r: SmapsRollup = { vmStart: BigInt(all[0]?.start ?? 0), vmEnd: BigInt(all[all.length - 1]?.end ?? 0) };
-    const sum = { rss: 0, pss: 0n, pssDirty: 0n, pssAnon: 0n, pssFile: 0n, pssShmem: 0n, sharedClean: 0, sharedDirty: 0, privateClean: 0, privateDirty: 0, referenced: 0, anonymous: 0, lazyFree: 0, locked: 0n };
+    const sum = { rss: 0, pss: 0n, pssDirty: 0n, pssAnon: 0n, pssFile: 0n, pssShmem: 0n, sharedClean: 0, sharedDirty: 0, privateClean: 0, privateDirty: 0, referenced: 0, anonymous: 0, lazyFree: 0, locked: 0n, anonHuge: 0 };
     for (const v of all) {
       const s = this.vmaStats(mm, v);
       for (const k of Object.keys(sum) as (keyof VmaStats)[]) (sum as Record<string, number | bigint>)[k] = (sum[k] as never) + (s[k] as never);
     }
-    return formatSmapsRollup({ ...r, ...sum });
+    const { anonHuge, ...rest } = sum;
+    return formatSmapsRollup({ ...r, ...rest, anonHugePages: anonHuge });
   }
 
   /**
@@ -158,18 +172,31 @@ export class ProcFs {
     const s = Number(start) - (Number(start) % PAGE);
     const e = Number(end);
     const out: bigint[] = [];
+    const frames = this.os.frames;
+    const pt = mm.pt;
     for (let va = s; va < e; va += PAGE) {
-      const v = mm.vmas.find(va);
-      const pte = v === null ? 0n : mm.pte(va);
-      if (!pteMapsFrame(pte)) { out.push(0n); continue; }
-      const pfn = ptePfn(pte);
-      const special = (pte & _PAGE_SPECIAL) !== 0n;
-      const anon = !special && this.os.rmap.isAnon(pfn);
+      if (mm.vmas.find(va) === null) { out.push(0n); continue; }
+      let lo = 0;
+      let pfn = 0;
+      const i = pt.pteWord(va);
+      if (i >= 0) {
+        lo = pt.w[i];
+        pfn = ptePfn(lo, pt.w[i + 1]);
+      } else {
+        const pmd = pt.pmdWord(va);
+        if (pmd >= 0 && pteHuge(pt.w[pmd])) {
+          lo = pt.w[pmd];
+          pfn = pmdPfn(lo, pt.w[pmd + 1]) + Math.floor((va % (PAGE * HPAGE_PMD_NR)) / PAGE);
+        }
+      }
+      if (!pteMapsFrame(lo)) { out.push(0n); continue; }
+      const special = (lo & PTE_SPECIAL) !== 0;
+      const anon = !special && frames.isAnon(pfn);
       out.push(pagemapEntry({
         present: true,
         pfn,
         fileOrSharedAnon: !special && !anon,
-        exclusive: !special && this.os.rmap.mapcount(pfn) === 1,
+        exclusive: !special && frames.mapcount(pfn) === 1,
         softDirty: false, // CONFIG_MEM_SOFT_DIRTY is off in the reference kernel
       }));
     }
@@ -262,26 +289,12 @@ export class ProcFs {
   }
 
   /**
-   * /proc/vmstat. The nr_tlb_* counters exist only with CONFIG_DEBUG_TLBFLUSH, which the reference
-   * kernel lacks, so they are in Linux.vmstat but not in this file.
+   * /proc/vmstat: the counters the model keeps (the registry, src/os/vmstat.ts), in the kernel's
+   * order and format; counters it does not keep are left out. The nr_tlb_* counters exist only
+   * with CONFIG_DEBUG_TLBFLUSH, which the reference kernel lacks, so they are not printed.
    */
   vmstat(): string {
-    const os = this.os;
-    const f = os.machine.frames;
-    const c = os.machine.counters("all");
-    const cache = os.cache.stats;
-    let mapped = 0;
-    for (const [pfn] of os.rmap.entries()) if (!os.rmap.isAnon(pfn)) mapped++;
-    const v: VmstatInput = {
-      nr_free_pages: f.freePages, nr_zone_active_anon: os.rmap.anonPages + cache.shmem, nr_zone_active_file: cache.file,
-      nr_active_anon: os.rmap.anonPages + cache.shmem, nr_active_file: cache.file, nr_anon_pages: os.rmap.anonPages,
-      nr_mapped: mapped, nr_file_pages: cache.file + cache.shmem, nr_dirty: cache.dirty, nr_shmem: cache.shmem,
-      nr_page_table_pages: os.kernel.pageTablePages, nr_slab_unreclaimable: os.kernel.slab.framesInUse.slab,
-      pgpgin: os.cache.pagesRead * 4, pgpgout: os.cache.pagesWritten * 4,
-      pgfault: os.vmstat.pgfault, pgmajfault: os.vmstat.pgmajfault,
-      pgalloc_normal: Number(c.buddy_alloc ?? 0n), pgfree: Number(c.buddy_free ?? 0n),
-    };
-    return formatVmstat(v);
+    return formatVmstat(this.os.stats.procVmstat(), { given: true });
   }
 
   /** What `free` prints (procps-ng). */
@@ -301,7 +314,7 @@ export class ProcFs {
     const running = this.os.processes.filter((t) => t.onCpu).length;
     return formatVmstatCommand({
       r: running, b: 0, swpd: 0, free: kb(mi.MemFree), buff: kb(mi.Buffers), cache: kb(mi.Cached),
-      si: 0, so: 0, bi: this.os.cache.pagesRead * 4, bo: this.os.cache.pagesWritten * 4, in: 0, cs: 0,
+      si: 0, so: 0, bi: this.os.stat.pgpgin, bo: this.os.stat.pgpgout, in: 0, cs: 0,
       us: 0, sy: 0, id: 100, wa: 0, st: 0,
     }, opts);
   }

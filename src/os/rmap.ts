@@ -3,13 +3,16 @@
  * per-frame list that reclaim and swap walk to unmap a page (Linux reaches the same PTEs through
  * anon_vma and address_space trees; a list per frame gives the same answer directly).
  *
- * Owns: the rmap lists and the frame descriptors' refcount and mapcount words (struct page
- * _refcount and _mapcount: the core keeps mapcount unbiased). A mapping holds one reference and
- * one map count; anonymous frames are freed when their last reference goes, page-cache frames
- * keep the cache's reference (src/os/pagecache.ts).
+ * Owns: the rmap links, and anonymous frames' lifetime (allocated here, freed here when their last
+ * reference goes). The counts themselves are the frame table's (src/machine/frametable.ts): a
+ * mapping holds one reference and one map count there; page-cache frames keep the cache's
+ * reference too (src/os/pagecache.ts). nr_anon_pages is counted in the vmstat registry.
  */
 import type { Machine } from "../machine/Machine.js";
+import type { FrameTable } from "../machine/frametable.js";
 import { pageFlag } from "../machine/frames.js";
+import type { VmEvents } from "./vmstat.js";
+import type { EventBus } from "./events.js";
 import { WasmmuError } from "../errors.js";
 
 /** An address space as the reverse map sees it. */
@@ -23,12 +26,11 @@ export interface RmapLink {
   readonly va: number;
 }
 
-const W_FLAGS = 0;
-const W_REF = 1;
-const W_MAP = 2;
-
 export class ReverseMap {
   private readonly machine: Machine;
+  private readonly frames: FrameTable;
+  private readonly stat: VmEvents;
+  private readonly events: EventBus;
   // The first mapping of each frame lives in flat arrays indexed by pfn (most frames have exactly
   // one); further mappings, after fork or of shared files, go to `more`.
   private readonly firstMm: (RmapOwner | null)[];
@@ -37,14 +39,14 @@ export class ReverseMap {
   private readonly secondMm: (RmapOwner | null)[];
   private readonly secondVa: Float64Array;
   private readonly more = new Map<number, RmapLink[]>();
-  private readonly anonFlag = pageFlag("anon");
-  private readonly newAnonFlags = pageFlag("anon") | pageFlag("swapbacked") | pageFlag("lru") | pageFlag("uptodate");
+  private readonly newAnonFlags = pageFlag("anon") | pageFlag("swapbacked") | pageFlag("uptodate");
   private mapped = 0;
-  /** Anonymous frames allocated and not yet freed (nr_anon_pages). */
-  anonPages = 0;
 
-  constructor(machine: Machine) {
+  constructor(machine: Machine, stat: VmEvents, events: EventBus) {
     this.machine = machine;
+    this.frames = machine.frames.table;
+    this.stat = stat;
+    this.events = events;
     const n = machine.frames.managedFrames;
     this.firstMm = new Array<RmapOwner | null>(n).fill(null);
     this.firstVa = new Float64Array(n);
@@ -52,23 +54,46 @@ export class ReverseMap {
     this.secondVa = new Float64Array(n);
   }
 
-  private get d(): Uint32Array {
-    return this.machine.frames.descriptors;
-  }
-
-  /** A new anonymous frame (zeroed unless `copyFrom` is given), with the reference its first mapping will hold. */
+  /**
+   * A new anonymous frame (zeroed unless `copyFrom` is given), refcount 0: the mapping that
+   * follows (add) takes the reference. @returns the pfn, or null when no frame is left
+   */
   newAnon(copyFrom?: number): number | null {
     const pfn = this.machine._core.exports.ptAllocPage(copyFrom === undefined ? -1n : BigInt(copyFrom), this.newAnonFlags);
     if (pfn < 0) return null;
-    this.anonPages++;
+    this.stat.nr_anon_pages++;
+    if (this.events.on.frame) this.events.emit({ type: "frame", op: "alloc", pfn, order: 0, owner: "anon" });
+    return pfn;
+  }
+
+  /**
+   * A new zeroed anonymous huge page (order 9, a compound head), refcount 0, for a PMD mapping.
+   * @returns the head pfn, or null when no 2 MiB block is free
+   */
+  newAnonHuge(order: number): number | null {
+    const f = this.machine.frames;
+    const pfn = f.alloc(order);
+    if (pfn === null) return null;
+    for (let i = 0; i < 1 << order; i++) this.machine.phys.frame(pfn + i)?.fill(0);
+    this.frames.set(pfn, this.newAnonFlags);
+    this.frames.setRefcount(pfn, 0);
+    this.stat.nr_anon_pages += 1 << order;
+    if (this.events.on.frame) this.events.emit({ type: "frame", op: "alloc", pfn, order, owner: "anon" });
     return pfn;
   }
 
   /** page_add_*_rmap + get_page: `mm` maps `pfn` at `va`. */
   add(pfn: number, mm: RmapOwner, va: number): void {
-    const d = this.d;
-    d[pfn * 8 + W_REF]++;
-    d[pfn * 8 + W_MAP]++;
+    this.frames.get(pfn);
+    this.frames.incMapcount(pfn);
+    this.link(pfn, mm, va);
+  }
+
+  /**
+   * The link alone, counts untouched: for a mapping whose reference and map count the frame has
+   * already (the subpages of a huge page being split, each now mapped by its own PTE).
+   */
+  link(pfn: number, mm: RmapOwner, va: number): void {
     if (this.firstMm[pfn] === null) {
       this.firstMm[pfn] = mm;
       this.firstVa[pfn] = va;
@@ -121,16 +146,23 @@ export class ReverseMap {
    */
   remove(pfn: number, mm: RmapOwner, va: number): boolean {
     if (!this.unlink(pfn, mm, va)) throw new WasmmuError("BAD_FREE", `rmap: frame ${pfn} is not mapped by mm ${mm.id} at 0x${va.toString(16)}`);
-    const d = this.d;
-    d[pfn * 8 + W_MAP]--;
-    d[pfn * 8 + W_REF]--;
-    if (d[pfn * 8 + W_REF] === 0 && (d[pfn * 8 + W_FLAGS] & this.anonFlag) !== 0) {
-      // buddyFree clears flags, mapping and private; the frame must be unmapped (mapcount 0).
-      this.machine.frames.freePage(pfn);
-      this.anonPages--;
+    this.frames.decMapcount(pfn);
+    if (this.frames.put(pfn) === 0 && this.frames.isAnon(pfn)) {
+      this.freeAnon(pfn);
       return true;
     }
     return false;
+  }
+
+  /**
+   * Free an anonymous frame (or huge page) whose last reference went. buddyFree clears flags,
+   * mapping and private; the frame must be unmapped (mapcount 0).
+   */
+  freeAnon(pfn: number): void {
+    const order = this.frames.order(pfn);
+    if (order === 0) this.machine.frames.freePage(pfn); else this.machine.frames.free(pfn, order);
+    this.stat.nr_anon_pages -= 1 << order;
+    if (this.events.on.frame) this.events.emit({ type: "frame", op: "free", pfn, order, owner: "anon" });
   }
 
   /** Move the link of `mm` at `va` to `newVa` (mremap moving PTEs: move_ptes). */
@@ -158,16 +190,23 @@ export class ReverseMap {
     return [{ mm: first, va: this.firstVa[pfn] }, { mm: second, va: this.secondVa[pfn] }, ...(this.more.get(pfn) ?? [])];
   }
 
+  /** page_mapcount (the frame table's count). */
   mapcount(pfn: number): number {
-    return this.d[pfn * 8 + W_MAP];
+    return this.frames.mapcount(pfn);
   }
 
+  /** page_ref_count (the frame table's count). */
   refcount(pfn: number): number {
-    return this.d[pfn * 8 + W_REF];
+    return this.frames.refcount(pfn);
   }
 
   isAnon(pfn: number): boolean {
-    return (this.d[pfn * 8 + W_FLAGS] & this.anonFlag) !== 0;
+    return this.frames.isAnon(pfn);
+  }
+
+  /** Anonymous pages in use (nr_anon_pages, kept in the vmstat registry). */
+  get anonPages(): number {
+    return this.stat.nr_anon_pages;
   }
 
   /** Frames with at least one link. */

@@ -167,7 +167,7 @@ describe("buddy: boot reservations (memblock_free_all keeps reserved frames)", (
   it("reserved frames 0 and 255 carry only 'reserved' (zone DMA, refcount 0); frame 256 does not", async () => {
     const m = await default16();
     for (const pfn of [0, 1, 128, 255]) {
-      expect(m.frames.descriptor(pfn)).toEqual({ pfn, flags: ["reserved"], refcount: 0, mapcount: 0, order: 0, zone: "DMA", private: 0, mapping: 0 });
+      expect(m.frames.descriptor(pfn)).toEqual({ pfn, flags: ["reserved"], refcount: 0, mapcount: 0, order: 0, zone: "DMA", private: 0, mapping: 0, memcg: 0 });
     }
     expect(m.frames.descriptor(256).flags).not.toContain("reserved");
   });
@@ -315,17 +315,19 @@ describe("buddy: misuse is refused with BAD_FREE, lists untouched", () => {
   it("free of a frame whose mapcount is non-zero is refused naming that frame (head, or tail 259 of an order-2 block); with mapcount 0 again it frees", async () => {
     const m = await default16();
     const boot = m.frames.zones();
-    const d = m.frames.descriptors;
+    const t = m.frames.table;
     expect(m.frames.alloc(0)).toBe(256);
-    d[256 * 8 + 2] = 1;
+    t.incMapcount(256);
     expect(m.frames.descriptor(256).mapcount).toBe(1);
     refused(m, 256, 0, "free of pfn 0x100 (order 0) refused: pfn 0x100 is still mapped (mapcount ≠ 0)");
-    d[256 * 8 + 2] = 0;
+    t.decMapcount(256);
     m.frames.free(256);
     expect(m.frames.alloc(2)).toBe(256);
-    d[259 * 8 + 2] = 2;
+    t.incMapcount(259);
+    t.incMapcount(259);
     refused(m, 256, 2, "free of pfn 0x100 (order 2) refused: pfn 0x103 is still mapped (mapcount ≠ 0)", 259);
-    d[259 * 8 + 2] = 0;
+    t.decMapcount(259);
+    t.decMapcount(259);
     m.frames.free(256, 2);
     expect(m.frames.zones()).toEqual(boot);
   });
@@ -335,14 +337,14 @@ describe("buddy: frame descriptors (struct page)", () => {
   it("alloc(3) marks head 3072 ['head','allocated'] refcount 1 order 3 and tails 3073..3079 ['tail']; free clears every frame but the merged head 3072 (['buddy'], order 10)", async () => {
     const m = await bare16();
     expect(m.frames.alloc(3)).toBe(3072);
-    expect(m.frames.descriptor(3072)).toEqual({ pfn: 3072, flags: ["head", "allocated"], refcount: 1, mapcount: 0, order: 3, zone: "DMA", private: 0, mapping: 0 });
+    expect(m.frames.descriptor(3072)).toEqual({ pfn: 3072, flags: ["head", "allocated"], refcount: 1, mapcount: 0, order: 3, zone: "DMA", private: 0, mapping: 0, memcg: 0 });
     for (let pfn = 3073; pfn < 3080; pfn++) {
-      expect(m.frames.descriptor(pfn)).toEqual({ pfn, flags: ["tail"], refcount: 0, mapcount: 0, order: 0, zone: "DMA", private: 0, mapping: 0 });
+      expect(m.frames.descriptor(pfn)).toEqual({ pfn, flags: ["tail"], refcount: 0, mapcount: 0, order: 0, zone: "DMA", private: 0, mapping: 0, memcg: 0 });
     }
     expect(m.frames.descriptor(3080).flags).toEqual(["buddy"]);
     // The owner's fields are cleared by free.
-    m.frames.descriptors[3072 * 8 + 6] = 7;
-    m.frames.descriptors[3074 * 8 + 7] = 9;
+    m.frames.table.setPrivate(3072, 7);
+    m.frames.table.setMapping(3074, 9);
     m.frames.free(3072, 3);
     for (let pfn = 0; pfn < 4096; pfn++) {
       const d = m.frames.descriptor(pfn);

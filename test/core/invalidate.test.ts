@@ -472,25 +472,25 @@ describe("shootdown (Linux flush_tlb_mm_range) over 2 CPUs", () => {
     expect(e.m.counters(1)["tlb_shootdown_ipi"]).toBe(0n);
   });
 
-  it("33 pages (= tlb_single_page_flush_ceiling) are 33 INVLPGs; 34 flush each CPU's current PCID instead, globals kept", async () => {
+  it("33 pages are 33 INVLPGs; a full flush flushes each CPU's current PCID instead, globals kept", async () => {
     const e = await two();
     const [, d] = counted(e, () => e.m.shootdown({ cpus: [0, 1], vaddr: va(0), pages: 33 }), 1);
     expect(d["tlb_flush_page"]).toBe(33n);
     expect(looks(e, [32, 33, G], 1)).toEqual(["walk", "hit", "walk"]);
     for (const c of [0, 1]) for (let i = 0; i < 40; i++) look(e, i, c);
-    const [, d2] = counted(e, () => e.m.shootdown({ cpus: [0, 1], vaddr: va(0), pages: 34 }), 1);
+    const [, d2] = counted(e, () => e.m.shootdown({ cpus: [0, 1], vaddr: va(0), pages: 34, full: true }), 1);
     expect(d2).toEqual({ "tlb_flush_pcid": 1n, "tlb_shootdown_ipi": 1n, "cycles": 2000n, "cycles_translation": 2000n });
     expect(looks(e, [39, G], 1)).toEqual(["walk", "hit"]);
     expect(looks(e, [39, G], 0)).toEqual(["walk", "hit"]);
   });
 
-  it("above a custom ceiling the flush is of each CPU's current PCID only", async () => {
+  it("a full flush is of each CPU's current PCID only", async () => {
     const e = await spaces({}, { cpus: 2 });
     pcids(e, 1);
     look(e, 0, 1);
     cr3(e, e.A.root | 2n | NOFLUSH, 1);
     look(e, 0, 1); look(e, 1, 1);
-    e.m.shootdown({ cpus: [1], vaddr: va(0), pages: 2, ceiling: 1 });
+    e.m.shootdown({ cpus: [1], vaddr: va(0), pages: 2, full: true });
     expect(looks(e, [0, 1], 1)).toEqual(["walk", "walk"]);
     cr3(e, e.A.root | 1n | NOFLUSH, 1);
     expect(look(e, 0, 1)).toBe("hit");

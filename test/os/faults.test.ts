@@ -63,7 +63,7 @@ describe("fork and copy-on-write (copy_present_pte, do_wp_page)", () => {
     const parent = os.spawn();
     const a = ok(parent.mmap(0, 4 * 4096, RW, ANON));
     for (let i = 0; i < 4; i++) bytes(parent.write(a + BigInt(i * 4096), `page${i}`));
-    const child = parent.fork();
+    const child = ok(parent.fork());
     const blkP = smapsBlock(proc.smaps(parent.pid), a);
     expect(kbField(blkP, "Rss")).toBe(16);
     expect(kbField(blkP, "Pss")).toBe(8);
@@ -96,7 +96,7 @@ describe("fork and copy-on-write (copy_present_pte, do_wp_page)", () => {
     const a = ok(parent.mmap(0, 4096, RW, ANON));
     bytes(parent.write(a, "old"));
     const [pfnBefore] = proc.pagemapEntries(parent.pid, a, a + 4096n);
-    const child = parent.fork();
+    const child = ok(parent.fork());
     child.exit(0);
     const copies = os.vmstat.cow_copy;
     bytes(parent.write(a, "new"));
@@ -111,7 +111,7 @@ describe("fork and copy-on-write (copy_present_pte, do_wp_page)", () => {
     const a = ok(parent.mmap(0, 4096, RW, ANON));
     bytes(parent.write(a, "A")); // the TLB now holds a writable entry
     const flushes = m.counters().tlb_flush_pcid;
-    const child = parent.fork();
+    const child = ok(parent.fork());
     expect(m.counters().tlb_flush_pcid).toBeGreaterThan(flushes);
     bytes(parent.write(a, "B")); // must fault and copy, not write through a stale entry
     expect(text(child.read(a, 1))).toBe("A");
@@ -122,7 +122,7 @@ describe("fork and copy-on-write (copy_present_pte, do_wp_page)", () => {
     const parent = os.spawn();
     const s = ok(parent.mmap(0, 2 * 4096, RW, MAP_SHARED | MAP_ANONYMOUS));
     bytes(parent.write(s, "shared!"));
-    const child = parent.fork();
+    const child = ok(parent.fork());
     expect(proc.pagemapEntries(child.pid, s, s + 4096n)[0]).toBe(0n); // not copied: faulted in on demand
     expect(text(child.read(s, 7))).toBe("shared!");
     bytes(child.write(s + 4096n, "from child"));

@@ -307,7 +307,7 @@ describe("exit frees everything", () => {
     const a = ok(p.mmap(0, 32 * P, RW, ANON));
     for (let i = 0; i < 32; i++) bytes(p.write(a + BigInt(i * P), "q"));
     ok(p.mmap(0, 10 * P, RW, MAP_PRIVATE, { file: f }));
-    const c = p.fork();
+    const c = ok(p.fork());
     bytes(c.write(a, "c"));
     const s = ok(c.mmap(0, 4 * P, RW, MAP_SHARED | MAP_ANONYMOUS));
     bytes(c.write(s, "s"));

@@ -115,7 +115,7 @@ describe("context switch and PCIDs (switch_mm_irqs_off, choose_new_asid)", () =>
     const p = os.spawn();
     const x = ok(p.mmap(0, 4096, RW, ANON));
     bytes(p.write(x, "v"));
-    const c = p.fork();
+    const c = ok(p.fork());
     os.switchTo(c, 1); // parent runs on CPU 0, child on CPU 1
     expect(os.vmstat.nr_tlb_remote_flush).toBe(0);
     bytes(c.read(x, 1));
@@ -226,7 +226,7 @@ describe("paging depth and memory mode", () => {
     const a = ok(p.mmap(0, 8192, RW, ANON));
     expect(a < 2n ** 47n).toBe(true);
     bytes(p.write(a, "five"));
-    const c = p.fork();
+    const c = ok(p.fork());
     bytes(c.write(a, "FIVE"));
     expect(text(p.read(a, 4))).toBe("five");
     c.exit(0);

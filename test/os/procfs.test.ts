@@ -18,7 +18,7 @@ async function busyProcess() {
   for (let i = 0; i < 8; i++) bytes(p.read(b + BigInt(i * 4096), 1));
   const s = ok(p.mmap(0, 4 * 4096, RW, MAP_SHARED | MAP_ANONYMOUS));
   for (let i = 0; i < 4; i++) bytes(p.write(s + BigInt(i * 4096), "z"));
-  const c = p.fork();
+  const c = ok(p.fork());
   bytes(c.write(a, "c"));
   return { ...env, p, c };
 }

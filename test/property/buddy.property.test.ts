@@ -25,7 +25,6 @@ const PG_buddy = 1 << 16;
 const PG_head = 1 << 5;
 const PG_tail = 1 << 6;
 const PG_allocated = 1 << 20;
-const WORDS = 8; // u32 words per frame descriptor
 
 type Op = { kind: "alloc"; order: number; zone: ZoneName } | { kind: "free"; pick: number };
 interface Block { pfn: number; order: number; zone: number }
@@ -55,16 +54,16 @@ function zoneOf(pfn: number): number {
 /** Every invariant of the allocator against the model `live`. Throws on the first violation. */
 function checkInvariants(m: Machine, live: readonly Block[]): void {
   m.frames.check();
-  const d = m.frames.descriptors;
+  const t = m.frames.table;
   const n = m.frames.managedFrames;
   const zones = m.frames.zones();
   const state = new Uint8Array(n); // 0 neither, 1 in a free block, 2 in a live block
   const heads = zones.map(() => Array<number>(11).fill(0));
   const freePages = zones.map(() => 0);
   for (let pfn = 0; pfn < n; pfn++) {
-    if ((d[pfn * WORDS] & PG_buddy) === 0) continue;
-    const order = d[pfn * WORDS + 3] & 0xff;
-    const zone = (d[pfn * WORDS + 3] >> 8) & 0xff;
+    if (!t.test(pfn, PG_buddy)) continue;
+    const order = t.order(pfn);
+    const zone = t.zone(pfn);
     heads[zone][order]++;
     freePages[zone] += 2 ** order;
     for (let i = 0; i < 2 ** order; i++) {
@@ -74,12 +73,11 @@ function checkInvariants(m: Machine, live: readonly Block[]): void {
   }
   const allocated = zones.map(() => 0);
   for (const b of live) {
-    const w = b.pfn * WORDS;
     const want = PG_allocated | (b.order > 0 ? PG_head : 0);
-    if (d[w] !== want || (d[w + 3] & 0xff) !== b.order) throw new Error(`live block ${b.pfn} (order ${b.order}) has flags 0x${d[w].toString(16)}`);
+    if (t.flags(b.pfn) !== want || t.order(b.pfn) !== b.order) throw new Error(`live block ${b.pfn} (order ${b.order}) has flags 0x${t.flags(b.pfn).toString(16)}`);
     for (let i = 0; i < 2 ** b.order; i++) {
       if (state[b.pfn + i] !== 0) throw new Error(`frame ${b.pfn + i} of live block ${b.pfn} is also ${state[b.pfn + i] === 1 ? "free" : "in another live block"}`);
-      if (i > 0 && d[(b.pfn + i) * WORDS] !== PG_tail) throw new Error(`tail ${b.pfn + i} of live block ${b.pfn} is not PG_tail`);
+      if (i > 0 && t.flags(b.pfn + i) !== PG_tail) throw new Error(`tail ${b.pfn + i} of live block ${b.pfn} is not PG_tail`);
       state[b.pfn + i] = 2;
     }
     allocated[b.zone] += 2 ** b.order;
@@ -98,10 +96,10 @@ function expectedZone(before: readonly ZoneInfo[], order: number, highest: numbe
 }
 
 function flagsAndHeadOrders(m: Machine): number[] {
-  const d = m.frames.descriptors;
+  const t = m.frames.table;
   return Array.from({ length: m.frames.managedFrames }, (_, pfn) => {
-    const flags = d[pfn * WORDS];
-    return flags & PG_buddy ? flags * 16 + (d[pfn * WORDS + 3] & 0xff) : flags * 16;
+    const flags = t.flags(pfn);
+    return flags & PG_buddy ? flags * 16 + t.order(pfn) : flags * 16;
   });
 }
 

@@ -13,7 +13,7 @@
  */
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
-import { bootLinux } from "../helpers/linux.js";
+import { bootLinux, ok } from "../helpers/linux.js";
 import { checkInvariants } from "../../src/os/check.js";
 import { MAP_PRIVATE, MAP_SHARED, MAP_ANONYMOUS, MAP_FIXED, MADV_DONTNEED, MADV_FREE, MREMAP_MAYMOVE, MS_SYNC } from "../../src/os/mmap.js";
 import { PROT_READ, PROT_WRITE, PROT_NONE } from "../../src/os/vma.js";
@@ -120,7 +120,7 @@ describe("kernel model invariants under random syscalls, accesses, forks and exi
             case "msync": t.msync(va(o.page), o.pages * P, MS_SYNC); break;
             case "mremap": t.mremap(va(o.page), o.pages * P, o.to * P, MREMAP_MAYMOVE); break;
             case "brk": t.brk(t.brk(0) + BigInt(o.delta)); break;
-            case "fork": if (tasks.length < 12) tasks.push(t.fork()); break;
+            case "fork": if (tasks.length < 12) tasks.push(ok(t.fork())); break;
             case "exit": t.exit(0); break;
           }
           steps++;

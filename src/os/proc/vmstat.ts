@@ -65,13 +65,16 @@ export type VmstatField = (typeof VMSTAT_FIELDS)[number];
 export type VmstatInput = Partial<Record<VmstatField, Count>>;
 
 /**
- * /proc/vmstat: every VMSTAT_FIELDS counter, "%s %lu\n" (seq_puts then seq_put_decimal_ul(m, " ", v)).
- * The kernel clamps per-CPU-batched gauges that went negative to 0 (vmstat_start), so callers pass
- * only non-negative values; a negative one is rejected.
- * @param values counters by name; absent = 0.
+ * /proc/vmstat: the VMSTAT_FIELDS counters, "%s %lu\n" (seq_puts then seq_put_decimal_ul(m, " ", v)),
+ * in the kernel's order. The kernel clamps per-CPU-batched gauges that went negative to 0
+ * (vmstat_start), so callers pass only non-negative values; a negative one is rejected.
+ * @param values counters by name
+ * @param opts.given print only the counters in `values` (a model that keeps some of them leaves
+ *   the others out rather than print a made-up 0); by default every counter, absent = 0
  * @throws WasmmuError INVALID_ARGUMENT for an unknown name or a negative or non-integer value.
  */
-export function formatVmstat(values: VmstatInput): string {
+export function formatVmstat(values: VmstatInput, opts: { given?: boolean } = {}): string {
   checkKeys(values, VMSTAT_FIELDS, "formatVmstat");
-  return VMSTAT_FIELDS.map((f) => `${f} ${u64(values[f] ?? 0, f)}\n`).join("");
+  const fields = opts.given ? VMSTAT_FIELDS.filter((f) => values[f] !== undefined) : VMSTAT_FIELDS;
+  return fields.map((f) => `${f} ${u64(values[f] ?? 0, f)}\n`).join("");
 }

@@ -1,0 +1,155 @@
+/**
+ * Advice and writeback: madvise (mm/madvise.c) and msync (mm/msync.c), with folio_mkclean
+ * (mm/rmap.c) for the pages written back.
+ *
+ * Owns: nothing.
+ */
+import type { Mm } from "./mm.js";
+import { PAGE_SIZE } from "./vma.js";
+import {
+  VM_SHARED, VM_LOCKED, VM_DONTCOPY, VM_DONTDUMP, VM_WIPEONFORK, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SEQ_READ, VM_RAND_READ,
+} from "./proc/vmflags.js";
+import { Errno, fail } from "./errno.js";
+import type { Backing } from "./pagecache.js";
+import { pageFlag } from "../machine/frames.js";
+import { PTE_RW, PTE_DIRTY, PTE_ACCESSED, PTE_SPECIAL, pteMapsFrame, ptePfn } from "../machine/pgtable.js";
+import { type Addr, type MmContext, type SyscallTask, num, aligned, pageAlign, validLength, covered, modifyFlags } from "./args.js";
+import { zapRange } from "./unmap.js";
+import { populate } from "./gup.js";
+import { splitHugePmd } from "./huge.js";
+import {
+  MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_POPULATE_READ, MADV_POPULATE_WRITE,
+  MS_ASYNC, MS_INVALIDATE, MS_SYNC,
+} from "./mmap.js";
+
+const PAGE = PAGE_SIZE;
+
+/** madvise(addr, len, advice). */
+export function sysMadvise(os: MmContext, task: SyscallTask, addr: Addr, length: Addr, advice: number): 0 | Errno {
+  const mm = task.mm;
+  if (mm === null) return fail("ESRCH", "the process has exited");
+  if (!validLength(addr) || !validLength(length)) return fail("EINVAL", "madvise: arguments must be non-negative integers");
+  if (!aligned(addr)) return fail("EINVAL", `madvise: 0x${num(addr).toString(16)} is not page aligned`);
+  const known = [MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_POPULATE_READ, MADV_POPULATE_WRITE];
+  if (!known.includes(advice)) return fail("EINVAL", `madvise: unknown advice ${advice}`);
+  const start = num(addr);
+  const lenIn = num(length);
+  if (lenIn === 0) return 0;
+  const end = start + pageAlign(lenIn);
+  const hole = !covered(mm, start, end);
+  if (hole && (advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE)) return fail("ENOMEM", "madvise: populate over unmapped memory");
+  const vmas = mm.vmas.overlapping(start, end);
+  if ((advice === MADV_DONTNEED || advice === MADV_FREE) && vmas.some((v) => v.flags & VM_LOCKED)) return fail("EINVAL", "madvise: cannot discard locked pages");
+  const setClear = (set: number, clear: number) => modifyFlags(mm, start, end, (f) => (f & ~clear) | set);
+  switch (advice) {
+    case MADV_NORMAL: setClear(0, VM_SEQ_READ | VM_RAND_READ); break;
+    case MADV_RANDOM: setClear(VM_RAND_READ, VM_SEQ_READ); break;
+    case MADV_SEQUENTIAL: setClear(VM_SEQ_READ, VM_RAND_READ); break;
+    case MADV_DONTFORK: setClear(VM_DONTCOPY, 0); break;
+    case MADV_DOFORK: setClear(0, VM_DONTCOPY); break;
+    case MADV_HUGEPAGE: setClear(VM_HUGEPAGE, VM_NOHUGEPAGE); break;
+    case MADV_NOHUGEPAGE: setClear(VM_NOHUGEPAGE, VM_HUGEPAGE); break;
+    case MADV_DONTDUMP: setClear(VM_DONTDUMP, 0); break;
+    case MADV_DODUMP: setClear(0, VM_DONTDUMP); break;
+    case MADV_WIPEONFORK:
+      if (vmas.some((v) => v.backing !== null)) return fail("EINVAL", "madvise: MADV_WIPEONFORK works on private anonymous memory only");
+      setClear(VM_WIPEONFORK, 0); break;
+    case MADV_KEEPONFORK: setClear(0, VM_WIPEONFORK); break;
+    case MADV_DONTNEED: {
+      const gather = os.tlb.gather(mm);
+      for (const v of vmas) zapRange(os, mm, v, Math.max(start, v.start), Math.min(end, v.end), gather);
+      gather.finish();
+      break;
+    }
+    case MADV_FREE:
+      for (const v of vmas) {
+        if (v.backing !== null) continue; // madvise_free only acts on private anonymous pages
+        lazyFree(os, mm, Math.max(start, v.start), Math.min(end, v.end));
+      }
+      break;
+    case MADV_WILLNEED:
+      for (const v of vmas) {
+        if (v.backing === null) continue;
+        for (let va = Math.max(start, v.start); va < Math.min(end, v.end); va += PAGE) {
+          const idx = v.pageIndex(va);
+          if (idx < v.backing.sizePages) os.cache.getPage(v.backing, idx); // force_page_cache_readahead: the read is started, not waited for
+        }
+      }
+      break;
+    case MADV_POPULATE_READ: case MADV_POPULATE_WRITE: {
+      const r = populate(os, task, start, end, advice === MADV_POPULATE_WRITE);
+      if (r) return r;
+      break;
+    }
+  }
+  return hole ? fail("ENOMEM", "madvise: part of the range is not mapped (the rest was advised)") : 0;
+}
+
+/** madvise_free_pte_range: exclusive anonymous pages become clean and lazily freeable (PG_swapbacked cleared). */
+function lazyFree(os: MmContext, mm: Mm, start: number, end: number): void {
+  let n = 0;
+  const pt = mm.pt;
+  const swapbacked = pageFlag("swapbacked") | pageFlag("dirty");
+  const free = (w: Uint32Array, i: number, va: number): void => {
+    const lo = w[i];
+    if (!pteMapsFrame(lo) || (lo & PTE_SPECIAL) !== 0) return;
+    const pfn = ptePfn(lo, w[i + 1]);
+    if (!os.frames.isAnon(pfn) || os.frames.mapcount(pfn) !== 1) return;
+    os.frames.clear(pfn, swapbacked);
+    os.stat.pglazyfree++;
+    n++;
+    pt.setPte(i, va, lo & ~(PTE_DIRTY | PTE_ACCESSED), w[i + 1], "lazyfree");
+  };
+  pt.walkRange(start, end, {
+    pteEntry: free,
+    pmdEntry(_w, _word, addr, next) {
+      splitHugePmd(os, mm, addr);
+      for (let a = addr; a < next; a += PAGE) free(pt.w, pt.pteWord(a), a);
+    },
+  });
+  if (n > 0) os.tlb.flushRange(mm, start, (end - start) / PAGE);
+}
+
+/**
+ * folio_mkclean: before a cached page is written back, every PTE mapping it gives up its dirty bit
+ * (into the page cache) and its write permission, so the next write faults and dirties it again.
+ */
+export function pageMkclean(os: MmContext, b: Backing, index: number, pfn: number): void {
+  for (const link of os.rmap.of(pfn)) {
+    const mm = link.mm as Mm;
+    const i = mm.pt.pteWord(link.va);
+    if (i < 0) continue;
+    const lo = mm.pt.w[i];
+    if (!pteMapsFrame(lo)) continue;
+    if ((lo & PTE_DIRTY) !== 0) os.cache.markDirty(b, index);
+    if ((lo & (PTE_DIRTY | PTE_RW)) === 0) continue;
+    mm.pt.setPte(i, link.va, lo & ~(PTE_DIRTY | PTE_RW), mm.pt.w[i + 1], "clean");
+    os.tlb.flushPage(mm, link.va);
+  }
+}
+
+/** msync(addr, len, flags): MS_SYNC writes dirty shared file pages back; MS_ASYNC is a no-op, as in Linux since 2.6.19. */
+export function sysMsync(os: MmContext, task: SyscallTask, addr: Addr, length: Addr, flags: number): 0 | Errno {
+  const mm = task.mm;
+  if (mm === null) return fail("ESRCH", "the process has exited");
+  if (!validLength(addr) || !validLength(length)) return fail("EINVAL", "msync: arguments must be non-negative integers");
+  if (!aligned(addr)) return fail("EINVAL", `msync: 0x${num(addr).toString(16)} is not page aligned`);
+  if ((flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) !== 0 || ((flags & MS_ASYNC) && (flags & MS_SYNC))) return fail("EINVAL", `msync: invalid flags 0x${flags.toString(16)}`);
+  const start = num(addr);
+  const end = start + pageAlign(num(length));
+  if (end === start) return 0;
+  const unmapped = !covered(mm, start, end);
+  for (const v of mm.vmas.overlapping(start, end)) {
+    if ((flags & MS_INVALIDATE) && (v.flags & VM_LOCKED)) return fail("EBUSY", "msync: MS_INVALIDATE on locked pages");
+    if (!(flags & MS_SYNC) || v.backing === null || v.backing.isShmem || !(v.flags & VM_SHARED)) continue;
+    const b = v.backing;
+    const first = v.pageIndex(Math.max(start, v.start));
+    const last = v.pageIndex(Math.min(end, v.end) - 1);
+    for (const [index, pfn] of b.pages) if (index >= first && index <= last) pageMkclean(os, b, index, pfn);
+    os.cache.writeback(b, first, last);
+  }
+  if (unmapped) return fail("ENOMEM", "msync: part of the range is not mapped");
+  return 0;
+}
+

@@ -1,0 +1,154 @@
+/**
+ * Changing what a range allows: mprotect (mm/mprotect.c: mprotect_fixup, change_protection) and
+ * mlock/munlock/mlockall/munlockall (mm/mlock.c).
+ *
+ * Owns: nothing.
+ */
+import type { Mm } from "./mm.js";
+import type { Vma } from "./vma.js";
+import { PAGE_SIZE, protToVmFlags, PROT_READ, PROT_WRITE, PROT_EXEC } from "./vma.js";
+import {
+  VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYWRITE, VM_MAYREAD, VM_MAYEXEC, VM_LOCKED, VM_ACCOUNT, VM_NORESERVE, VM_LOCKONFAULT,
+} from "./proc/vmflags.js";
+import { Errno, fail } from "./errno.js";
+import { protLow, protHigh } from "./fault.js";
+import {
+  PTE_PRESENT, PTE_PROTNONE, PTE_RW, PTE_USER, PTE_ACCESSED, PTE_DIRTY, PTE_SPECIAL, PTE_HI_NX, pteMapsFrame, ptePfn,
+} from "../machine/pgtable.js";
+import { type Addr, type MmContext, type SyscallTask, num, aligned, pageAlign, validLength, covered, modifyFlags, vmaEvent } from "./args.js";
+import { populate } from "./gup.js";
+import { HPAGE_PMD_SIZE, splitHugePmd } from "./huge.js";
+import { MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT } from "./mmap.js";
+
+const PAGE = PAGE_SIZE;
+
+/** mprotect(addr, len, prot). */
+export function sysMprotect(os: MmContext, task: SyscallTask, addr: Addr, length: Addr, prot: number): 0 | Errno {
+  const mm = task.mm;
+  if (mm === null) return fail("ESRCH", "the process has exited");
+  if (!validLength(addr) || !validLength(length)) return fail("EINVAL", "mprotect: arguments must be non-negative integers");
+  if (!aligned(addr)) return fail("EINVAL", `mprotect: 0x${num(addr).toString(16)} is not page aligned`);
+  if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return fail("EINVAL", `mprotect: unknown prot bits 0x${prot.toString(16)}`);
+  const lenIn = num(length);
+  if (lenIn === 0) return 0;
+  const start = num(addr);
+  const end = start + pageAlign(lenIn);
+  if (end > mm.taskSize) return fail("ENOMEM", "mprotect: range beyond the user address space");
+  if (!covered(mm, start, end)) return fail("ENOMEM", `mprotect: 0x${start.toString(16)}-0x${end.toString(16)} is not fully mapped`);
+  const want = protToVmFlags(prot);
+  for (const v of mm.vmas.overlapping(start, end)) {
+    if ((want & VM_WRITE) && !(v.flags & VM_MAYWRITE)) return fail("EACCES", "mprotect: PROT_WRITE on a mapping that may not be written (read-only shared file)");
+    if ((want & VM_READ) && !(v.flags & VM_MAYREAD)) return fail("EACCES", "mprotect: PROT_READ not allowed here");
+    if ((want & VM_EXEC) && !(v.flags & VM_MAYEXEC)) return fail("EACCES", "mprotect: PROT_EXEC not allowed here");
+  }
+  const gather = os.tlb.gather(mm);
+  modifyFlags(mm, start, end, (old, v) => {
+    let f = (old & ~(VM_READ | VM_WRITE | VM_EXEC)) | want;
+    // Making a private mapping writable charges it to commit (VM_ACCOUNT), as mprotect_fixup does.
+    if ((want & VM_WRITE) && !(old & (VM_SHARED | VM_NORESERVE)) && v.backing?.isShmem !== true) f |= VM_ACCOUNT;
+    return f;
+  }, (v) => { if (changeProtection(os, mm, v) > 0) gather.range(start, end); });
+  gather.finish();
+  vmaEvent(os.events, "protect", task.pid, start, end);
+  return 0;
+}
+
+/**
+ * change_pte_range for a VMA whose rights changed: rewrite present (and PROT_NONE) PTEs with the
+ * new rights. Write is granted at once only where no fault is needed to notice it
+ * (can_change_pte_writable: an exclusive anonymous page, or a dirty page of a shared mapping).
+ * A huge PMD leaf wholly inside the VMA is rewritten as one (change_huge_pmd); one the VMA cuts is
+ * split first. @returns PTEs changed.
+ */
+function changeProtection(os: MmContext, mm: Mm, v: Vma): number {
+  let n = 0;
+  // pte_modify: the new VMA rights (A and D are the PTE's own and stay as they are).
+  const low = protLow(v) & ~PTE_ACCESSED;
+  const high = protHigh(os, v);
+  const keepLo = ~(PTE_PRESENT | PTE_PROTNONE | PTE_RW | PTE_USER);
+  const shared = (v.flags & VM_SHARED) !== 0;
+  const writable = (v.flags & VM_WRITE) !== 0;
+  const pt = mm.pt;
+  const change = (w: Uint32Array, i: number, addr: number): void => {
+    const lo = w[i];
+    if (!pteMapsFrame(lo)) return;
+    const hi = w[i + 1];
+    let p = (lo & keepLo) | low;
+    if ((p & PTE_PRESENT) !== 0 && writable) {
+      const canWrite = shared ? (lo & PTE_DIRTY) !== 0 : (lo & PTE_SPECIAL) === 0 && os.frames.isAnon(ptePfn(lo, hi)) && os.frames.refcount(ptePfn(lo, hi)) === 1;
+      if (canWrite) p |= PTE_RW;
+    }
+    const ph = (hi & ~PTE_HI_NX) | high;
+    if (p === lo && ph === hi) return;
+    pt.setPte(i, addr, p >>> 0, ph >>> 0, "protect");
+    n++;
+  };
+  pt.walkRange(v.start, v.end, {
+    pteEntry: change,
+    pmdEntry(w, word, addr, next) {
+      if (addr % HPAGE_PMD_SIZE === 0 && next - addr === HPAGE_PMD_SIZE) { change(w, word, addr); return; }
+      splitHugePmd(os, mm, addr);
+      for (let a = addr; a < next; a += PAGE) change(pt.w, pt.pteWord(a), a);
+    },
+  });
+  return n;
+}
+
+/**
+ * The page range mlock/munlock act on (do_mlock: start rounded down, length rounded up), or an
+ * Errno: ESRCH, EINVAL for a bad argument, ENOMEM when part of it is not mapped; null when empty.
+ */
+function lockRange(task: SyscallTask, addr: Addr, length: Addr, call: string): { mm: Mm; start: number; end: number } | Errno | null {
+  const mm = task.mm;
+  if (mm === null) return fail("ESRCH", "the process has exited");
+  if (!validLength(addr) || !validLength(length)) return fail("EINVAL", `${call}: arguments must be non-negative integers`);
+  const a = num(addr);
+  const start = a - (a % PAGE);
+  const end = pageAlign(a + num(length));
+  if (end === start) return null;
+  if (!covered(mm, start, end)) return fail("ENOMEM", `${call}: 0x${start.toString(16)}-0x${end.toString(16)} is not fully mapped`);
+  return { mm, start, end };
+}
+
+/** mlock(addr, len) / mlock2 with MLOCK_ONFAULT. */
+export function sysMlock(os: MmContext, task: SyscallTask, addr: Addr, length: Addr, onFault = false): 0 | Errno {
+  const r = lockRange(task, addr, length, "mlock");
+  if (r === null || r instanceof Errno) return r ?? 0;
+  modifyFlags(r.mm, r.start, r.end, (f) => f | VM_LOCKED | (onFault ? VM_LOCKONFAULT : 0));
+  return onFault ? 0 : populate(os, task, r.start, r.end) ?? 0;
+}
+
+/** munlock(addr, len). */
+export function sysMunlock(_os: MmContext, task: SyscallTask, addr: Addr, length: Addr): 0 | Errno {
+  const r = lockRange(task, addr, length, "munlock");
+  if (r === null || r instanceof Errno) return r ?? 0;
+  modifyFlags(r.mm, r.start, r.end, (f) => f & ~(VM_LOCKED | VM_LOCKONFAULT));
+  return 0;
+}
+
+/** mlockall(flags). */
+export function sysMlockall(os: MmContext, task: SyscallTask, flags: number): 0 | Errno {
+  const mm = task.mm;
+  if (mm === null) return fail("ESRCH", "the process has exited");
+  if (flags === 0 || (flags & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)) !== 0 || flags === MCL_ONFAULT) return fail("EINVAL", `mlockall: invalid flags 0x${flags.toString(16)}`);
+  const onFault = (flags & MCL_ONFAULT) !== 0;
+  if (flags & MCL_FUTURE) mm.defFlags |= VM_LOCKED | (onFault ? VM_LOCKONFAULT : 0);
+  else mm.defFlags &= ~(VM_LOCKED | VM_LOCKONFAULT);
+  if (flags & MCL_CURRENT) {
+    const ranges = mm.vmas.all.map((v) => [v.start, v.end] as const);
+    for (const [s, e] of ranges) modifyFlags(mm, s, e, (f) => f | VM_LOCKED | (onFault ? VM_LOCKONFAULT : 0));
+    if (!onFault) for (const [s, e] of ranges) { const r = populate(os, task, s, e); if (r) return r; }
+  }
+  return 0;
+}
+
+/** munlockall(). */
+export function sysMunlockall(_os: MmContext, task: SyscallTask): 0 | Errno {
+  const mm = task.mm;
+  if (mm === null) return fail("ESRCH", "the process has exited");
+  mm.defFlags &= ~(VM_LOCKED | VM_LOCKONFAULT);
+  const ranges = mm.vmas.all.map((v) => [v.start, v.end] as const);
+  for (const [s, e] of ranges) modifyFlags(mm, s, e, (f) => f & ~(VM_LOCKED | VM_LOCKONFAULT));
+  return 0;
+}
+

@@ -1,0 +1,74 @@
+/**
+ * The one registry of the kernel model's counters (mm/vmstat.c's vm_event_states and node
+ * stats): every counter the model keeps is here, under Linux's /proc/vmstat name, maintained by
+ * the module that owns the fact (the fault handler counts pgfault, the page cache pgpgin, the
+ * reverse map nr_anon_pages…) or computed on read from its owner (nr_free_pages from the buddy
+ * allocator). /proc/vmstat prints exactly the counters kept here, in the kernel's order: a counter
+ * the model does not keep is left out, never printed as a made-up 0.
+ *
+ * Owns: the counter values. Model-only counters (cow_copy, the CONFIG_DEBUG_TLBFLUSH nr_tlb_*
+ * the reference kernel does not print) live here too; /proc/vmstat leaves them out.
+ */
+import { VMSTAT_FIELDS, type VmstatField } from "./proc/vmstat.js";
+
+/** Counters the model maintains (names as Linux's; the last group is not in /proc/vmstat). */
+export interface VmEvents {
+  pgfault: number;
+  pgmajfault: number;
+  /** KiB read from files and swap (block I/O in, as the kernel counts it). */
+  pgpgin: number;
+  /** KiB written. */
+  pgpgout: number;
+  /** COW faults that reused the page (wp_can_reuse_anon_folio). */
+  pgreuse: number;
+  /** Pages MADV_FREE made lazily freeable. */
+  pglazyfree: number;
+  /** Anonymous pages in use (a node gauge, NR_ANON_MAPPED). */
+  nr_anon_pages: number;
+  nr_tlb_remote_flush: number;
+  nr_tlb_remote_flush_received: number;
+  nr_tlb_local_flush_all: number;
+  nr_tlb_local_flush_one: number;
+  /** Not in /proc/vmstat: COW faults that copied, and that reused the page. */
+  cow_copy: number;
+  cow_reuse: number;
+}
+
+export type VmEventName = keyof VmEvents;
+
+export class VmStat {
+  /** The maintained counters: owners add to them directly (`stat.events.pgfault++`). */
+  readonly events: VmEvents = {
+    pgfault: 0, pgmajfault: 0, pgpgin: 0, pgpgout: 0, pgreuse: 0, pglazyfree: 0, nr_anon_pages: 0,
+    nr_tlb_remote_flush: 0, nr_tlb_remote_flush_received: 0, nr_tlb_local_flush_all: 0, nr_tlb_local_flush_one: 0,
+    cow_copy: 0, cow_reuse: 0,
+  };
+  private readonly computed = new Map<string, () => number>();
+
+  /** Register a counter computed on read from its owner (e.g. nr_free_pages from the buddy allocator). */
+  define(name: string, read: () => number): void {
+    if (name in this.events || this.computed.has(name)) throw new Error(`vmstat counter ${name} is defined twice`);
+    this.computed.set(name, read);
+  }
+
+  /** The counter's value now, or undefined when the model does not keep it. */
+  get(name: string): number | undefined {
+    if (name in this.events) return this.events[name as VmEventName];
+    return this.computed.get(name)?.();
+  }
+
+  /** Does the model keep this counter? */
+  has(name: string): boolean {
+    return name in this.events || this.computed.has(name);
+  }
+
+  /** The /proc/vmstat counters the model keeps, in the kernel's order, with their values. */
+  procVmstat(): Partial<Record<VmstatField, number>> {
+    const out: Partial<Record<VmstatField, number>> = {};
+    for (const f of VMSTAT_FIELDS) {
+      const v = this.get(f);
+      if (v !== undefined) out[f] = v;
+    }
+    return out;
+  }
+}
