@@ -4,11 +4,12 @@
 import * as L from "./abi/layout";
 import { regionReset, regionTake, regionEnd } from "./abi/layout";
 import { MAX_CPUS, WASM_MAX_BYTES, WASM_PAGE_SHIFT, REGION_ALIGN, RAM_ALIGN, MIN_MAXPHYADDR, MAX_MAXPHYADDR, NR_ZONES, NR_PAGE_ORDERS, DEFAULT_TABLES_ONLY_MANAGED } from "./tunables";
-import { tlbConfigCheck, tlbBytesPerCpu, tlbSetup, configBlock, latencyBase, nItlb, nDtlb, nStlb, CFG_TRACE, CFG_PSC, CFG_LATENCY, CFG_WORDS, LAT_COUNT, MAX_TLB_ARRAYS } from "./mmu/tlb";
+import { tlbConfigCheck, tlbBytesPerCpu, tlbSetup, configBlock, latencyBase, nItlb, nDtlb, nStlb, CFG_TRACE, CFG_EVENTS, CFG_PSC, CFG_LATENCY, CFG_WORDS, LAT_COUNT, MAX_TLB_ARRAYS } from "./mmu/tlb";
+import { eventsSetup, evBase, EV_SIZE } from "./stats/events";
 import { replaySetup, traceBase, traceCapacity, replayStatus, stageBase, stageBytes, RECORD_SIZE } from "./replay/loop";
 import * as RP from "./replay/loop";
 import * as TA from "./mmu/tlbarray";
-import { DEFAULT_TRACE_RECORDS, MAX_TRACE_RECORDS } from "./tunables";
+import { DEFAULT_TRACE_RECORDS, MAX_TRACE_RECORDS, MAX_EVENT_RECORDS } from "./tunables";
 import { framesSetup, frameDescBase, managedFrames, FRAME_DESC_SIZE } from "./phys/frames";
 import * as FR from "./phys/frames";
 import { buddySetup, zoneBase as _zoneBase, ZONE_SIZE } from "./phys/buddy";
@@ -24,6 +25,12 @@ export { writeCr0, writeEfer, writePat, writePkru, writeRflags, writeCr2 } from 
 export { movCr3, movCr4, invlpg, invpcid, shootdown } from "./mmu/invalidate";
 export { tlbTranslate } from "./mmu/access";
 export { replay, packRecords, ingestRecords } from "./replay/loop";
+export { eventsEnable, eventsOn, eventsCount, eventsDrained } from "./stats/events";
+
+/** Base of the event ring (EV_SIZE records, as many as the configuration asked for). */
+export function eventRing(): usize {
+  return evBase;
+}
 export { ptMap, ptEntryAddress, ptTableFrames, ptAllocTable, ptFreeTable, ptAllocPage } from "./mmu/ptmap";
 export { physBackFrame, physUnbackFrame, physBackedFrames, physPoolFrames } from "./phys/ram";
 export { buddyAlloc, buddyFree, buddySplitPage, buddyRelease, buddyErrorPfn, buddyCheck, setMinFreeKbytes, minFreeKbytes, defaultMinFreeKbytes } from "./phys/buddy";
@@ -43,6 +50,7 @@ export const INIT_ERR_POOL: i32 = 8;          // tables-only pool of 0 frames or
 export const INIT_ERR_GROW: i32 = 9;          // the host refused memory.grow
 export const INIT_ERR_TLB_CONFIG: i32 = 11;   // a TLB array or PSC in the configuration block is invalid (initLimit: 1 + array index, or 100 + PSC level)
 export const INIT_ERR_TRACE: i32 = 12;        // trace batch capacity above MAX_TRACE_RECORDS
+export const INIT_ERR_EVENTS: i32 = 13;       // event ring above MAX_EVENT_RECORDS
 export const INIT_ERR_MANAGED: i32 = 10;      // managed RAM not 4 KiB aligned, above RAM, or its descriptors do not fit
 
 let initialized = false;
@@ -95,6 +103,9 @@ export function init(ramBytes: u64, tablesOnly: bool, poolFrames: u32, maxPhyAdd
   const tlbBase = regionTake(<u64>cpus * tlbBytesPerCpu() + 64, REGION_ALIGN);
   const latencyRegion = regionTake(<u64>LAT_COUNT * 4, REGION_ALIGN);
   const traceRegion = regionTake(<u64>traceRecords * RECORD_SIZE, REGION_ALIGN);
+  const eventRecords = load<u32>(configBlock + (<usize>CFG_EVENTS << 2));
+  if (eventRecords > MAX_EVENT_RECORDS) { limit = MAX_EVENT_RECORDS; return INIT_ERR_EVENTS; }
+  const eventRegion = regionTake(<u64>eventRecords * EV_SIZE, REGION_ALIGN);
   const stageRegion = regionTake(stageBytes(traceRecords), REGION_ALIGN);
   const hashEntries: u32 = tablesOnly ? hashEntriesFor(poolFrames) : 0;
   // Tables-only: 16-byte hash entries and a 4-byte free stack per pool frame.
@@ -134,6 +145,7 @@ export function init(ramBytes: u64, tablesOnly: bool, poolFrames: u32, maxPhyAdd
   for (let i: u32 = 0; i < cpus; i++) cpuReset(i, la57);
   tlbSetup(tlbBase, cpus, latencyRegion);
   replaySetup(traceRegion, traceRecords, stageRegion);
+  eventsSetup(eventRegion, eventRecords);
   initialized = true;
   return INIT_OK;
 }

@@ -65,6 +65,12 @@ export interface MachineConfig {
   traceBatch?: number;
   /** Seed of the random replacement policy. Default 1. */
   seed?: number;
+  /**
+   * Records of the core's event ring (32 B each; up to 2^20): with one, `machine.events` can
+   * record every TLB hit, walk, fault, fill and eviction (the replay then takes its reference
+   * path). Default 0: no ring, and nothing to pay.
+   */
+  eventRing?: number;
 }
 
 /** Options of a single access. Unknown keys are refused. */

@@ -70,6 +70,7 @@ export const REC_KIND_BITS: u32 = RECORDS.REC_KIND_BITS;
 export const REPLAY_DONE: u32 = RECORDS.REPLAY_DONE;
 export const REPLAY_FAULT: u32 = RECORDS.REPLAY_FAULT;
 export const REPLAY_BAD_RECORD: u32 = RECORDS.REPLAY_BAD_RECORD;
+export const REPLAY_EVENTS_FULL: u32 = RECORDS.REPLAY_EVENTS_FULL;
 
 // Frame descriptors: words and PG_* flags (phys/frames.ts).
 export const FRAME_DESC_SIZE: u32 = <u32>FRAMES.FRAME_DESC_SIZE;
@@ -283,6 +284,7 @@ export const CFG_WORDS_PER_ARRAY: u32 = TLB.CFG_WORDS_PER_ARRAY;
 export const CFG_PSC: u32 = TLB.CFG_PSC;
 export const CFG_LATENCY: u32 = TLB.CFG_LATENCY;
 export const CFG_TRACE: u32 = TLB.CFG_TRACE;
+export const CFG_EVENTS: u32 = TLB.CFG_EVENTS;
 export const CFG_WORDS: u32 = TLB.CFG_WORDS;
 export const LAT_L1_HIT: u32 = <u32>TLB.LAT_L1_HIT;
 export const LAT_STLB_HIT: u32 = <u32>TLB.LAT_STLB_HIT;
@@ -314,11 +316,23 @@ export const NR_PAGE_ORDERS: u32 = TUNABLES.NR_PAGE_ORDERS;
 export const NR_ZONES: u32 = TUNABLES.NR_ZONES;
 export const DEFAULT_TRACE_RECORDS: u32 = TUNABLES.DEFAULT_TRACE_RECORDS;
 export const MAX_TRACE_RECORDS: u32 = TUNABLES.MAX_TRACE_RECORDS;
+export const MAX_EVENT_RECORDS: u32 = TUNABLES.MAX_EVENT_RECORDS;
 
 // Counter blocks (stats/counters.ts); the names come with the generated table.
 import { COUNTER_STRIDE as STRIDE, Counter } from "../stats/counters";
 export const COUNTER_STRIDE: u32 = STRIDE;
 export const COUNTER_COUNT: u32 = Counter.COUNT;
+
+// The event ring (stats/events.ts).
+import * as EVENTS from "../stats/events";
+export const EV_SIZE: u32 = <u32>EVENTS.EV_SIZE;
+export const EV_L1_HIT: u32 = EVENTS.EV_L1_HIT;
+export const EV_L2_HIT: u32 = EVENTS.EV_L2_HIT;
+export const EV_WALK: u32 = EVENTS.EV_WALK;
+export const EV_FAULT: u32 = EVENTS.EV_FAULT;
+export const EV_FILL: u32 = EVENTS.EV_FILL;
+export const EV_EVICT: u32 = EVENTS.EV_EVICT;
+export const EV_PER_ACCESS_MAX: u32 = EVENTS.EV_PER_ACCESS_MAX;
 
 // TLB array records, for views of the arrays (mmu/tlbarray.ts).
 export const TLB_DESC_BYTES: u32 = <u32>TLBARRAY.DESC_SIZE;

@@ -35,6 +35,7 @@
 @inline export const REPLAY_DONE: u32 = 0;
 @inline export const REPLAY_FAULT: u32 = 1;          // the record at the returned index faulted
 @inline export const REPLAY_BAD_RECORD: u32 = 2;     // CPU id or kind out of range
+@inline export const REPLAY_EVENTS_FULL: u32 = 3;    // the event ring is full: drain it and resume at the returned index
 
 /**
  * Nonzero when a record's bytes 8..15 (`meta`: size u8, kind u8, cpu u16, reserved u32, as one

@@ -22,15 +22,16 @@ import {
 import { CR0_CD, CR4_PCIDE, CR4_PGE, CR3_PCID_MASK, EFER_NXE, MEMTYPE_UC } from "../arch/x86/regs";
 import { X86_PF_PROT, X86_PF_PK, XLAT_OK, XLAT_PF } from "../arch/x86/fault";
 import { cpuPtr } from "../arch/x86/cpu";
+import { evOn, evLog, EV_L1_HIT, EV_L2_HIT, EV_WALK, EV_FAULT } from "../stats/events";
 import { count, countAt, countN, counterBlock, Counter, KIND_COUNTERS } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
 import { walk, translate, isCanonical, walkOutPfn, walkOutFlags, walkOutInfo, WALK_OUT_PSC_HIT, WALK_OUT_AD_WRITES } from "./walk";
 import {
-  nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, lastArray, cpuFlushAddress,
+  nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, lastArray, cpuFlushAddress, desc,
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
 } from "./tlb";
 import {
-  arrayTouch, arrayFillAbsentLru, E_PFN, E_FLAGS, TLBF_RIGHTS_MASK, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
+  arrayTouch, arrayFillAbsentLru, E_PFN, E_FLAGS, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
 } from "./tlbarray";
 
 @inline function lat(which: usize): u64 {
@@ -126,6 +127,7 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
       if (st == XLAT_OK) arrayTouch(d, e, tick); else translation += lat(LAT_FAULT);
       countN(ctr, Counter.CYCLES, cycles + translation);
       countN(ctr, Counter.CYCLES_TRANSLATION, translation);
+      if (evOn) logHit(c, cpu, EV_L1_HIT, d, e, st, va, pcid, kind, cycles + translation);
       return st;
     }
   } else {
@@ -152,6 +154,7 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
         } else translation += lat(LAT_FAULT);
         countN(ctr, Counter.CYCLES, cycles + translation);
         countN(ctr, Counter.CYCLES_TRANSLATION, translation);
+        if (evOn) logHit(c, cpu, EV_L2_HIT, d, e, st, va, pcid, kind, cycles + translation);
         return st;
       }
     }
@@ -292,5 +295,22 @@ export function flushMissCounts(ctr: usize): void {
   }
   countN(ctr, Counter.CYCLES, cycles + translation);
   countN(ctr, Counter.CYCLES_TRANSLATION, translation);
+  if (evOn) {
+    const levels = load<u32>(res + RES_LEVELS);
+    if (st == XLAT_OK) {
+      const shift = load<u32>(res + RES_PAGE_SHIFT);
+      evLog(EV_WALK, cpu, levels, (shift - 12) / 9, pcid, kind, va, load<u64>(res + RES_PADDR) >> 12, cycles + translation);
+    } else {
+      evLog(EV_FAULT, cpu, levels, 0, pcid, kind, va, <u64>load<u32>(res + RES_ERROR_CODE) | (<u64>(st == XLAT_PF ? 14 : 13) << 32), cycles + translation);
+    }
+  }
   return st;
+}
+
+/** Event-ring record of an access a TLB entry `e` of array `d` answered (a hit, or a fault from its cached rights). */
+function logHit(c: usize, cpu: u32, kind: u32, d: usize, e: usize, st: u32, va: u64, pcid: u32, access: u32, cycles: u64): void {
+  const index = <u32>((d - desc(c, 0)) / DESC_SIZE);
+  const size = (load<u32>(e + E_FLAGS) >> TLBF_SIZE_SHIFT) & 3;
+  if (st == XLAT_OK) evLog(kind, cpu, index, size, pcid, access, va, load<u64>(e + E_PFN), cycles);
+  else evLog(EV_FAULT, cpu, index, size, pcid, access, va, <u64>load<u32>(c + CPU_RESULT + RES_ERROR_CODE) | (<u64>14 << 32), cycles);
 }

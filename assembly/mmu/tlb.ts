@@ -10,6 +10,7 @@
 //   [CFG_PSC…]      PSC entries for PDE, PDPTE, PML4E, PML5E caches (fully associative, LRU)
 //   [CFG_LATENCY…]  initial latencies, LAT_* order
 //   [CFG_TRACE]     trace batch capacity in records
+//   [CFG_EVENTS]    event ring capacity in records (stats/events.ts), 0 for none
 //
 //   Latency record (u32 × LAT_COUNT at latencyBase, host-writable at any time):
 //   l1Hit, stlbHit, walkMemRef, pscHit, adUpdate, faultEntryExit, ipi, baseAccess
@@ -18,8 +19,11 @@ import { CPU_TLB_DESC } from "../abi/layout";
 import {
   DESC_SIZE, arrayBytes, arraySetup, arrayLookup, arrayFill, arrayFillAbsent, arrayClear, arrayFlushWhere, arrayFlushAddress,
   sizeShift, D_SETS, D_SIZES, E_FLAGS, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, POLICY_LRU, POLICY_PLRU, POLICY_RANDOM, ANY_PCID,
+  D_SET_MASK, D_WAYS, D_WAYS_PADDED, D_ENTRIES, E_VPN, E_PCID, ENTRY_SHIFT, TLBF_VALID,
 } from "./tlbarray";
 import { cpuPtr } from "../arch/x86/cpu";
+import { CPU_STRIDE } from "../abi/layout";
+import { evOn, evLog, EV_FILL, EV_EVICT } from "../stats/events";
 
 @inline export const MAX_TLB_ARRAYS: u32 = 16;
 @inline export const ROLE_ITLB: u32 = 0;
@@ -30,6 +34,7 @@ import { cpuPtr } from "../arch/x86/cpu";
 @inline export const CFG_PSC: u32 = 1 + MAX_TLB_ARRAYS * CFG_WORDS_PER_ARRAY;  // 129
 @inline export const CFG_LATENCY: u32 = CFG_PSC + 4;                          // 133
 @inline export const CFG_TRACE: u32 = CFG_LATENCY + 8;                        // 141
+@inline export const CFG_EVENTS: u32 = CFG_TRACE + 1;                         // 142: event ring records (0: none)
 @inline export const CFG_WORDS: u32 = 160;
 
 @inline export const LAT_L1_HIT: usize = 0;
@@ -186,10 +191,37 @@ export function roleFill(c: usize, first: u32, count: u32, va: u64, origin: u32,
   // The frame of the piece containing va: base + (offset of that piece in 4 KiB frames).
   const offsetPages = (va & ((<u64>1 << sizeShift(origin)) - 1)) >> sh << (sh - 12);
   const f = (flags & ~((<u32>3 << TLBF_SIZE_SHIFT) | (<u32>3 << TLBF_ORIGIN_SHIFT))) | (s << TLBF_SIZE_SHIFT) | (origin << TLBF_ORIGIN_SHIFT);
-  if (absent) arrayFillAbsent(best, va >> sh, basePfn + offsetPages, pcid, f, tick);
-  else arrayFill(best, va >> sh, basePfn + offsetPages, pcid, f, tick);
+  if (!evOn) {
+    if (absent) arrayFillAbsent(best, va >> sh, basePfn + offsetPages, pcid, f, tick);
+    else arrayFill(best, va >> sh, basePfn + offsetPages, pcid, f, tick);
+    return true;
+  }
+  // Event ring on: note what the way held before, so the eviction can be reported.
+  const set = <u32>(va >> sh) & load<u32>(best + D_SET_MASK);
+  const wp = load<u32>(best + D_WAYS_PADDED);
+  const setEntries = <usize>load<u32>(best + D_ENTRIES) + (<usize>(set * wp) << ENTRY_SHIFT);
+  const ways = load<u32>(best + D_WAYS);
+  for (let w: u32 = 0; w < ways && w < 16; w++) {
+    const e = setEntries + (<usize>w << ENTRY_SHIFT);
+    store<u64>(evScratch + (<usize>w << 4), (load<u32>(e + E_FLAGS) & TLBF_VALID) != 0 ? load<u64>(e + E_VPN) : 0xffff_ffff_ffff_ffff);
+    store<u64>(evScratch + (<usize>w << 4), <u64>(load<u32>(e + E_FLAGS) >> TLBF_SIZE_SHIFT) & 3 | (<u64>load<u16>(e + E_PCID) << 8), 8);
+  }
+  const written = absent ? arrayFillAbsent(best, va >> sh, basePfn + offsetPages, pcid, f, tick) : arrayFill(best, va >> sh, basePfn + offsetPages, pcid, f, tick);
+  const way = <u32>((written - setEntries) >> ENTRY_SHIFT);
+  const cpu = <u32>((c - cpuPtr(0)) / CPU_STRIDE);
+  const index = <u32>((best - desc(c, 0)) / DESC_SIZE);
+  const old = load<u64>(evScratch + (<usize>way << 4));
+  if (way < 16 && old != 0xffff_ffff_ffff_ffff && old != va >> sh) {
+    const meta = load<u64>(evScratch + (<usize>way << 4), 8);
+    const osize = <u32>(meta & 3);
+    evLog(EV_EVICT, cpu, index, osize, <u32>(meta >> 8), 0, old << sizeShift(osize), 0, 0);
+  }
+  evLog(EV_FILL, cpu, index, s, pcid, 0, (va >> sh) << sh, basePfn + offsetPages, 0);
   return true;
 }
+
+/** roleFill's copy of a set's ways (vpn, size | pcid << 8) before a fill, with the event ring on. */
+const evScratch: usize = memory.data(16 * 16, 16);
 
 /** Flush every TLB array and PSC of CPU record `c` for `pcid` (ANY_PCID: all), globals too if asked. */
 export function cpuFlushPcid(c: usize, pcid: u32, withGlobal: bool): void {

@@ -41,7 +41,8 @@ import { entryLoadLimit, ramBase } from "../phys/ram";
 import { physMask, levelIndex, PTE_ADDR_FIELD, ENTRY_SHIFT } from "../arch/x86/pgtable";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { REPLAY_LOOKAHEAD } from "../tunables";
-import { RECORD_SIZE, REC_READ, REC_WRITE, REC_FETCH, REC_USER, REC_IMPLICIT, REPLAY_DONE, REPLAY_FAULT, REPLAY_BAD_RECORD, recordMetaBad } from "../abi/records";
+import { RECORD_SIZE, REC_READ, REC_WRITE, REC_FETCH, REC_USER, REC_IMPLICIT, REPLAY_DONE, REPLAY_FAULT, REPLAY_BAD_RECORD, REPLAY_EVENTS_FULL, recordMetaBad } from "../abi/records";
+import { evOn, evRoom } from "../stats/events";
 export { RECORD_SIZE };
 
 
@@ -445,7 +446,8 @@ export function replay(start: u32, end: u32): u32 {
       const cr4 = load<u64>(c + CPU_CR4);
       fCr4 = cr4;
       fPcid = (cr4 & CR4_PCIDE) != 0 ? <u32>(load<u64>(c + CPU_CR3) & CR3_PCID_MASK) : 0;
-      fastOk = (cr4 & CR4_PKE) == 0;
+      // The fast path logs no events: with the event ring on, every record takes the full path.
+      fastOk = (cr4 & CR4_PKE) == 0 && !evOn;
       fD = fastArray(c, nItlb, nDtlb);
       fI = fastArray(c, 0, nItlb);
       const l2 = fastArray(c, nItlb + nDtlb, nStlb);
@@ -470,6 +472,7 @@ export function replay(start: u32, end: u32): u32 {
       if (<u32>load<u16>(traceBase + (<usize>i << 4), 10) != cpu) continue;
     }
     // Full path for record i: hand the CPU's clock back to memory around it.
+    if (evOn && !evRoom()) { flush(c, ctr); replayStatus = REPLAY_EVENTS_FULL; return i; }
     const rec = traceBase + (<usize>i << 4);
     const va = load<u64>(rec);
     const size = <u32>load<u8>(rec, 8);

@@ -14,6 +14,7 @@ import {
 import { WasmmuError } from "../errors.js";
 import * as A from "../abi/core.generated.js";
 import { FrameAllocator } from "./frames.js";
+import { HardwareEvents } from "./hwevents.js";
 import { writeConfigBlock, LATENCY_KEYS } from "./tlbconfig.js";
 import type { LatencyConfig } from "./presets/types.js";
 import type {
@@ -371,6 +372,8 @@ export class Machine {
   readonly phys: PhysicalMemory;
   /** The buddy allocator, zones and frame descriptors. */
   readonly frames: FrameAllocator;
+  /** The core's event ring (TLB hits, walks, faults, fills, evictions), when created with `eventRing`. */
+  readonly events: HardwareEvents;
   private readonly core: Core;
   private readonly cpuList: Cpu[];
   private readonly counterNames: readonly string[];
@@ -380,6 +383,7 @@ export class Machine {
     this.config = Object.freeze(config);
     this.phys = new PhysicalMemory(this, core);
     this.frames = new FrameAllocator(core);
+    this.events = new HardwareEvents(core, config.eventRing);
     this.cpuList = Array.from({ length: config.cpus }, (_, i) => new Cpu(this, core, i));
     this.counterNames = A.COUNTER_NAMES;
   }
@@ -394,7 +398,7 @@ export class Machine {
     const core = await Core.instantiate(cfg.build);
     const e = core.exports;
     const tablesOnly = cfg.memory === "tables-only";
-    writeConfigBlock(core, cfg.preset, cfg.traceBatch, cfg.seed);
+    writeConfigBlock(core, cfg.preset, cfg.traceBatch, cfg.seed, cfg.eventRing);
     const status = core.guard("init", [], () => e.init(cfg.ramBytes, tablesOnly, cfg.backedFrames, cfg.maxPhyAddr, cfg.cpus, cfg.featureBits, cfg.paging === 5, cfg.managedBytes));
     if (status !== 0) {
       const limit = BigInt.asUintN(64, e.initLimit());
@@ -402,6 +406,7 @@ export class Machine {
         [A.INIT_ERR_RAM_TOO_LARGE]: ["ram", `${formatBytes(cfg.ramBytes)} does not fit: wasm32 linear memory allows at most ${formatBytes(limit)} of RAM beside its frame descriptors and the core's regions; use memory: "tables-only" to model larger RAM`],
         [A.INIT_ERR_TLB_CONFIG]: ["cpu", `the core refused TLB configuration entry ${limit} (checked already on the host: please report)`],
         [A.INIT_ERR_TRACE]: ["traceBatch", `at most ${limit} records`],
+        [A.INIT_ERR_EVENTS]: ["eventRing", `at most ${limit} records`],
         [A.INIT_ERR_MANAGED]: ["managedRam", `the frame descriptors of ${formatBytes(cfg.managedBytes || cfg.ramBytes)} of managed RAM do not fit beside the backing pool: at most ${formatBytes(limit)} can be managed (32 B of descriptor per 4 KiB frame); lower managedRam or backedFrames`],
         [A.INIT_ERR_POOL]: ["backedFrames", `${cfg.backedFrames} frames (${formatBytes(BigInt(cfg.backedFrames) * 4096n)}) do not fit: at most ${limit / 4096n} frames (${formatBytes(limit)}) fit in wasm32 linear memory`],
         [A.INIT_ERR_GROW]: ["ram", `the host refused ${formatBytes(tablesOnly ? BigInt(cfg.backedFrames) * 4096n : cfg.ramBytes)} of linear memory`],

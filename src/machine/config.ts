@@ -3,6 +3,7 @@
  * naming the value and the allowed range (cf. esbuild's checkForInvalidFlags).
  */
 import { WasmmuError } from "../errors.js";
+import { MAX_EVENT_RECORDS } from "../abi/core.generated.js";
 import type { CoreBuild, CpuFeature, MachineConfig, MemoryMode, PagingLevels } from "../types.js";
 import { FEATURE_BITS } from "./pgtable.js";
 import type { CpuPreset } from "./presets/types.js";
@@ -35,9 +36,10 @@ export interface ResolvedConfig {
   preset: CpuPreset;
   traceBatch: number;
   seed: number;
+  eventRing: number;
 }
 
-const KEYS = new Set(["ram", "memory", "backedFrames", "maxPhyAddr", "paging", "cpus", "features", "build", "managedRam", "reserved", "cpu", "overrides", "tlbs", "traceBatch", "seed"]);
+const KEYS = new Set(["ram", "memory", "backedFrames", "maxPhyAddr", "paging", "cpus", "features", "build", "managedRam", "reserved", "cpu", "overrides", "tlbs", "traceBatch", "seed", "eventRing"]);
 const UNITS: Record<string, bigint> = {
   "": 1n, b: 1n, k: 1024n, kb: 1024n, kib: 1024n, m: 1024n ** 2n, mb: 1024n ** 2n, mib: 1024n ** 2n,
   g: 1024n ** 3n, gb: 1024n ** 3n, gib: 1024n ** 3n, t: 1024n ** 4n, tb: 1024n ** 4n, tib: 1024n ** 4n,
@@ -153,5 +155,6 @@ export function resolveConfig(config: MachineConfig = {}): ResolvedConfig {
   checkPreset(preset);
   const traceBatch = intInRange("traceBatch", config.traceBatch ?? 65536, 1, 1 << 22);
   const seed = intInRange("seed", config.seed ?? 1, 0, 0xffff_ffff);
-  return { ramBytes, memory, backedFrames, maxPhyAddr, paging, cpus, featureBits, features, build, managedBytes, reservedPfns, preset, traceBatch, seed };
+  const eventRing = intInRange("eventRing", config.eventRing ?? 0, 0, MAX_EVENT_RECORDS);
+  return { ramBytes, memory, backedFrames, maxPhyAddr, paging, cpus, featureBits, features, build, managedBytes, reservedPfns, preset, traceBatch, seed, eventRing };
 }

@@ -14,7 +14,7 @@ import { X86_PF_PROT, XLAT_PF } from "./pgtable.js";
 import type { CoreExports } from "./core.js";
 
 import { REC_KIND_NAMES, REC_USER, REC_KIND_MASK } from "../abi/records.js";
-import { REPLAY_DONE, REPLAY_BAD_RECORD } from "../abi/core.generated.js";
+import { REPLAY_DONE, REPLAY_BAD_RECORD, REPLAY_EVENTS_FULL } from "../abi/core.generated.js";
 export { REC_KIND, REC_USER, REC_IMPLICIT } from "../abi/records.js";
 
 /**
@@ -333,6 +333,12 @@ export class Replayer {
         throw err;
       }
       const status = e.replayStatusWord() >>> 0;
+      if (status === REPLAY_EVENTS_FULL) {
+        this.machine.events.flush();
+        start = at;
+        continue;
+      }
+      if (this.machine.events.capacity > 0) this.machine.events.flush();
       if (status === REPLAY_DONE) return { completed: count, faults };
       if (status === REPLAY_BAD_RECORD) return { completed: at, faults, stopped: { index: at, reason: "bad-record" } };
       let decision: FaultDecision | null = null;

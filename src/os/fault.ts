@@ -68,6 +68,11 @@ export interface FaultAccess {
   protection: boolean;
   /** A protection-key violation (PK=1). */
   pkey: boolean;
+  /**
+   * The retry of a fault that had to wait (FAULT_FLAG_TRIED): counted as a major fault, as
+   * mm_account_fault counts it, since the page came from the device.
+   */
+  tried?: boolean;
 }
 
 /** How a mapped fault was resolved (the fault event's kind). */
@@ -100,8 +105,9 @@ function signal(signo: number, code: number, va: number): FaultResult {
  * maps something) and the task's min_flt/maj_flt, and reports a fault event.
  */
 export function handleFault(ctx: FaultContext, task: FaultTask, va: number, access: FaultAccess): FaultResult {
-  const r = decideFault(ctx, task, va, access);
+  let r = decideFault(ctx, task, va, access);
   if (r.kind === "mapped") {
+    if (access.tried && !r.major) r = { kind: "mapped", major: true, how: r.how };
     ctx.stat.pgfault++;
     if (r.major) { task.majFlt++; ctx.stat.pgmajfault++; } else task.minFlt++;
   }

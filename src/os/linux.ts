@@ -78,6 +78,8 @@ export class Linux implements TaskKernel {
   private readonly tasks = new Map<number, Task>();
   private readonly currentTask: (Task | null)[];
   private readonly files = new Map<string, Backing>();
+  /** Faults that returned a wait, by "pid:address": their retry is FAULT_FLAG_TRIED. */
+  private readonly waited = new Set<string>();
   private nextPid = 1;
   private nextMmId = 1;
   private anonVmaIds = 1;
@@ -301,7 +303,11 @@ export class Linux implements TaskKernel {
    * finds no memory goes to the out-of-memory policy (oomPolicy).
    */
   fault(task: Task, va: number, access: FaultAccess): FaultResult {
-    const r = handleFault(this, task, va, access);
+    // A fault retried after waiting for a device counts as major (FAULT_FLAG_TRIED).
+    const key = `${task.pid}:${va}`;
+    const tried = this.waited.delete(key);
+    const r = handleFault(this, task, va, tried ? { ...access, tried } : access);
+    if (r.kind === "wait") this.waited.add(key);
     if (r.kind === "mapped" && r.major && this.majorFaultCycles > 0) this.machine.chargeCycles(task.cpu, this.majorFaultCycles);
     if (r.kind === "oom") return this.oomPolicy(task);
     return r;
