@@ -6,26 +6,13 @@
  */
 import type { Mm } from "./mm.js";
 import type { Vma } from "./vma.js";
-import type { FaultContext, FaultTask } from "./fault.js";
 import type { EventBus, VmaEvent } from "./events.js";
+
+export type { MmContext, SyscallTask } from "./context.js";
 import { PAGE_SIZE } from "./vma.js";
 
 /** A system call argument as the API takes it. */
 export type Addr = number | bigint;
-
-/**
- * What the mm system calls need of the kernel: the fault context (frames, reverse map, page
- * cache, TLB, counters, events) and the size of RAM the overcommit heuristic compares against.
- */
-export interface MmContext extends FaultContext {
-  /** Frames the buddy allocator manages (totalram_pages). */
-  readonly totalRamPages: number;
-}
-
-/** The task a system call runs in. */
-export interface SyscallTask extends FaultTask {
-  readonly pid: number;
-}
 
 export function num(a: Addr): number {
   return typeof a === "bigint" ? Number(a) : a;

@@ -14,51 +14,22 @@
  */
 import type { Mm } from "./mm.js";
 import type { Vma } from "./vma.js";
-import type { FrameTable } from "../machine/frametable.js";
-import type { ReverseMap } from "./rmap.js";
-import type { PageCache } from "./pagecache.js";
-import type { Tlb } from "./tlb.js";
-import type { VmEvents } from "./vmstat.js";
-import type { EventBus, FaultEvent } from "./events.js";
+import type { FaultEvent } from "./events.js";
 import {
-  PTE_PRESENT, PTE_RW, PTE_USER, PTE_ACCESSED, PTE_DIRTY, PTE_PROTNONE, PTE_SPECIAL, PTE_HI_NX,
+  PTE_RW, PTE_DIRTY, PTE_SPECIAL,
   pteMapsFrame, ptePfn, pteLo, pteHi, pteHuge,
 } from "../machine/pgtable.js";
 import { PT_NOMEM } from "./pagewalk.js";
 import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_MAYWRITE } from "./proc/vmflags.js";
 import { SIGSEGV, SIGBUS, SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR, sigInfo, type SigInfo } from "./signals.js";
-import { hugePmdFault } from "./huge.js";
+import { splitHugePmd } from "./huge.js";
+import { protLow, protHigh } from "./prot.js";
+import type { FaultContext, FaultTask } from "./context.js";
+
+export type { FaultContext, FaultTask } from "./context.js";
+export { protLow, protHigh } from "./prot.js";
 
 const PAGE = 4096;
-
-/** What the fault handler and the paths that populate pages need of the kernel. */
-export interface FaultContext {
-  readonly frames: FrameTable;
-  readonly rmap: ReverseMap;
-  readonly cache: PageCache;
-  readonly tlb: Tlb;
-  readonly stat: VmEvents;
-  readonly events: EventBus;
-  /** The shared zero page (ZERO_PAGE(0)). */
-  readonly zeroPfn: number;
-  /** EFER.NXE is on: non-executable pages get XD. */
-  readonly nx: boolean;
-  /** fault_around_bytes. */
-  readonly faultAroundBytes: number;
-  /** A new anon_vma's id. */
-  nextAnonVmaId(): number;
-  /** split_page: a huge page's block becomes single frames (FrameAllocator.splitPage). */
-  splitPage(pfn: number): void;
-}
-
-/** The task a fault is taken for: its address space and its fault counts. */
-export interface FaultTask {
-  readonly pid: number;
-  readonly cpu: number;
-  readonly mm: Mm | null;
-  minFlt: number;
-  majFlt: number;
-}
 
 /** What the access that faulted was. */
 export interface FaultAccess {
@@ -153,19 +124,6 @@ function expandStack(mm: Mm, vma: Vma, va: number): boolean {
   vma.pgoff -= grow;
   mm.updateHiwater();
   return true;
-}
-
-/**
- * The PTE bits Linux's vm_get_page_prot gives a VMA (write granted separately), as the low
- * word's flags: P|U|A, or PROTNONE|A for a VMA with no rights.
- */
-export function protLow(vma: Vma): number {
-  return (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0 ? PTE_PROTNONE | PTE_ACCESSED : PTE_PRESENT | PTE_USER | PTE_ACCESSED;
-}
-
-/** The high word of vm_get_page_prot: NX for an accessible, non-executable VMA when EFER.NXE is on. */
-export function protHigh(ctx: { readonly nx: boolean }, vma: Vma): number {
-  return (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0 && (vma.flags & VM_EXEC) === 0 && ctx.nx ? PTE_HI_NX : 0;
 }
 
 /**
@@ -355,3 +313,19 @@ function doWpPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number)
 export function isCowMapping(flags: number): boolean {
   return (flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
 }
+
+/**
+ * A fault at `va` under a PMD leaf: a write to a write-protected one splits it (the PTE path then
+ * takes the write), anything else found the page mapped already (spurious).
+ */
+function hugePmdFault(ctx: FaultContext, mm: Mm, vma: Vma, va: number, write: boolean): FaultResult {
+  const pmd = mm.pt.pmdWord(va);
+  if (pmd >= 0 && pteHuge(mm.pt.w[pmd]) && write && (mm.pt.w[pmd] & PTE_RW) === 0) {
+    splitHugePmd(ctx, mm, va);
+    return { kind: "mapped", major: false, how: "spurious" };
+  }
+  void vma;
+  ctx.tlb.flushPage(mm, va);
+  return { kind: "mapped", major: false, how: "spurious" };
+}
+

@@ -10,13 +10,13 @@
  */
 import type { Mm } from "./mm.js";
 import type { Vma } from "./vma.js";
-import type { FaultContext, FaultResult } from "./fault.js";
+import type { FaultContext } from "./context.js";
 import type { TlbGather } from "./tlb.js";
 import {
   PTE_RW, PTE_DIRTY, PTE_PSE, PTE_TABLE, PMD_SHIFT, PTRS_PER_TABLE, PAGE_SIZE, ptePfn, pteLo, pteHi, pteHuge,
 } from "../machine/pgtable.js";
 import { PT_NOMEM } from "./pagewalk.js";
-import { protLow, protHigh } from "./fault.js";
+import { protLow, protHigh } from "./prot.js";
 import { WasmmuError } from "../errors.js";
 
 /** Bytes a PMD leaf maps (HPAGE_PMD_SIZE). */
@@ -112,19 +112,3 @@ export function splitHugePmd(ctx: FaultContext, mm: Mm, addr: number): void {
   if (pt.tracePtes) for (let i = 0; i < HPAGE_PMD_NR; i++) pt.notePte(t + 2 * i, base + i * PAGE_SIZE, "split");
   ctx.tlb.flushRange(mm, base, HPAGE_PMD_NR);
 }
-
-/**
- * A fault at `va` under a PMD leaf: a write to a write-protected one splits it (the PTE path then
- * takes the write), anything else found the page mapped already (spurious).
- */
-export function hugePmdFault(ctx: FaultContext, mm: Mm, vma: Vma, va: number, write: boolean): FaultResult {
-  const pmd = mm.pt.pmdWord(va);
-  if (pmd >= 0 && pteHuge(mm.pt.w[pmd]) && write && (mm.pt.w[pmd] & PTE_RW) === 0) {
-    splitHugePmd(ctx, mm, va);
-    return { kind: "mapped", major: false, how: "spurious" };
-  }
-  void vma;
-  ctx.tlb.flushPage(mm, va);
-  return { kind: "mapped", major: false, how: "spurious" };
-}
-

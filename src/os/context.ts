@@ -1,0 +1,55 @@
+/**
+ * The narrow interfaces the memory-management code works through: what a fault needs of the
+ * kernel (FaultContext), what the mm system calls need (MmContext), and the task either runs for.
+ * The kernel object (linux.ts) implements them; nothing below it reaches into it.
+ *
+ * Owns: nothing.
+ */
+import type { Mm } from "./mm.js";
+import type { FrameTable } from "../machine/frametable.js";
+import type { ReverseMap } from "./rmap.js";
+import type { PageCache } from "./pagecache.js";
+import type { Tlb } from "./tlb.js";
+import type { VmEvents } from "./vmstat.js";
+import type { EventBus } from "./events.js";
+
+/** What the fault handler and the paths that populate pages need of the kernel. */
+export interface FaultContext {
+  readonly frames: FrameTable;
+  readonly rmap: ReverseMap;
+  readonly cache: PageCache;
+  readonly tlb: Tlb;
+  readonly stat: VmEvents;
+  readonly events: EventBus;
+  /** The shared zero page (ZERO_PAGE(0)). */
+  readonly zeroPfn: number;
+  /** EFER.NXE is on: non-executable pages get XD. */
+  readonly nx: boolean;
+  /** fault_around_bytes. */
+  readonly faultAroundBytes: number;
+  /** A new anon_vma's id. */
+  nextAnonVmaId(): number;
+  /** split_page: a huge page's block becomes single frames (FrameAllocator.splitPage). */
+  splitPage(pfn: number): void;
+}
+
+/** The task a fault is taken for: its address space and its fault counts. */
+export interface FaultTask {
+  readonly pid: number;
+  readonly cpu: number;
+  readonly mm: Mm | null;
+  minFlt: number;
+  majFlt: number;
+}
+
+/**
+ * What the mm system calls need of the kernel: the fault context (frames, reverse map, page
+ * cache, TLB, counters, events) and the size of RAM the overcommit heuristic compares against.
+ */
+export interface MmContext extends FaultContext {
+  /** Frames the buddy allocator manages (totalram_pages). */
+  readonly totalRamPages: number;
+}
+
+/** The task a system call runs in. */
+export type SyscallTask = FaultTask;
