@@ -13,14 +13,19 @@ import { Errno, fail } from "./errno.js";
 /**
  * Fault in every page of [start, end), writing where the mapping is private and writable
  * (FOLL_WRITE) unless `write` says otherwise, counting each fault to the task. A page whose read
- * must wait for a device is left for a later fault (the call does not block).
+ * must wait for a device is left for a later fault (the call does not block). With `strict` (mlock),
+ * an inaccessible (PROT_NONE) mapping is EFAULT, as check_vma_flags makes it for
+ * __get_user_pages; otherwise it is skipped.
  * @returns an Errno when memory ran out (ENOMEM) or a page cannot be had (EFAULT)
  */
-export function populate(ctx: FaultContext, task: FaultTask, start: number, end: number, write?: boolean): Errno | undefined {
+export function populate(ctx: FaultContext, task: FaultTask, start: number, end: number, write?: boolean, strict = false): Errno | undefined {
   const mm = task.mm!;
   const pt = mm.pt;
   for (const v of mm.vmas.overlapping(start, end)) {
-    if ((v.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0) continue;
+    if ((v.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0) {
+      if (strict) return fail("EFAULT", `populating 0x${Math.max(start, v.start).toString(16)}: the mapping allows no access`);
+      continue;
+    }
     const w = write ?? (v.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
     for (let va = Math.max(start, v.start); va < Math.min(end, v.end); va += PAGE_SIZE) {
       const word = pt.pteWord(va);

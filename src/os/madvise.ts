@@ -7,7 +7,7 @@
 import type { Mm } from "./mm.js";
 import { PAGE_SIZE } from "./vma.js";
 import {
-  VM_SHARED, VM_LOCKED, VM_DONTCOPY, VM_DONTDUMP, VM_WIPEONFORK, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SEQ_READ, VM_RAND_READ,
+  VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_LOCKED, VM_DONTCOPY, VM_DONTDUMP, VM_WIPEONFORK, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SEQ_READ, VM_RAND_READ,
 } from "./proc/vmflags.js";
 import { Errno, fail } from "./errno.js";
 import type { Backing } from "./pagecache.js";
@@ -30,17 +30,28 @@ export function sysMadvise(os: MmContext, task: SyscallTask, addr: Addr, length:
   const mm = task.mm;
   if (mm === null) return fail("ESRCH", "the process has exited");
   if (!validLength(addr) || !validLength(length)) return fail("EINVAL", "madvise: arguments must be non-negative integers");
-  if (!aligned(addr)) return fail("EINVAL", `madvise: 0x${num(addr).toString(16)} is not page aligned`);
+  // do_madvise's order: the advice, the alignment, then the length (rounding up to nothing, or
+  // wrapping past the top of the address space, is EINVAL).
   const known = [MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_POPULATE_READ, MADV_POPULATE_WRITE];
   if (!known.includes(advice)) return fail("EINVAL", `madvise: unknown advice ${advice}`);
+  if (!aligned(addr)) return fail("EINVAL", `madvise: 0x${num(addr).toString(16)} is not page aligned`);
+  if (BigInt(addr) + ((BigInt(length) + 0xfffn) & ~0xfffn) > 0xffff_ffff_ffff_ffffn) return fail("EINVAL", "madvise: the range wraps past the top of the address space");
   const start = num(addr);
   const lenIn = num(length);
   if (lenIn === 0) return 0;
   const end = start + pageAlign(lenIn);
   const hole = !covered(mm, start, end);
-  if (hole && (advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE)) return fail("ENOMEM", "madvise: populate over unmapped memory");
+  const populating = advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE;
+  if (hole && populating) return fail("ENOMEM", "madvise: populate over unmapped memory");
   const vmas = mm.vmas.overlapping(start, end);
   if ((advice === MADV_DONTNEED || advice === MADV_FREE) && vmas.some((v) => v.flags & VM_LOCKED)) return fail("EINVAL", "madvise: cannot discard locked pages");
+  // madvise_free_single_vma: private anonymous memory only (a file or shmem mapping is EINVAL).
+  if (advice === MADV_FREE && vmas.some((v) => v.backing !== null)) return fail("EINVAL", "madvise: MADV_FREE works on private anonymous memory only");
+  // madvise_populate: a mapping the access may not make (write to read-only, anything to
+  // PROT_NONE) is EINVAL, and nothing becomes writable.
+  if (populating && vmas.some((v) => (v.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0 || (advice === MADV_POPULATE_WRITE && (v.flags & VM_WRITE) === 0))) {
+    return fail("EINVAL", `madvise: MADV_POPULATE_${advice === MADV_POPULATE_WRITE ? "WRITE" : "READ"} on a mapping that does not allow it`);
+  }
   const setClear = (set: number, clear: number) => modifyFlags(mm, start, end, (f) => (f & ~clear) | set);
   switch (advice) {
     case MADV_NORMAL: setClear(0, VM_SEQ_READ | VM_RAND_READ); break;
@@ -63,10 +74,7 @@ export function sysMadvise(os: MmContext, task: SyscallTask, addr: Addr, length:
       break;
     }
     case MADV_FREE:
-      for (const v of vmas) {
-        if (v.backing !== null) continue; // madvise_free only acts on private anonymous pages
-        lazyFree(os, mm, Math.max(start, v.start), Math.min(end, v.end));
-      }
+      for (const v of vmas) lazyFree(os, mm, Math.max(start, v.start), Math.min(end, v.end));
       break;
     case MADV_WILLNEED:
       for (const v of vmas) {

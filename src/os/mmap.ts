@@ -7,7 +7,7 @@
  * madvise.ts, tearing down in unmap.ts, populating in gup.ts.
  */
 import type { Mm } from "./mm.js";
-import { Vma, PAGE_SIZE, protToVmFlags, VM_MAY_ALL, PROT_READ, PROT_WRITE, PROT_EXEC } from "./vma.js";
+import { Vma, PAGE_SIZE, protToVmFlags, VM_MAY_ALL, PROT_WRITE } from "./vma.js";
 import { VM_READ, VM_WRITE, VM_SHARED, VM_MAYSHARE, VM_MAYWRITE, VM_GROWSDOWN, VM_LOCKED, VM_ACCOUNT, VM_NORESERVE } from "./proc/vmflags.js";
 import { Errno, fail } from "./errno.js";
 import type { Backing } from "./pagecache.js";
@@ -35,7 +35,20 @@ export const MAP_NONBLOCK = 0x10000;
 export const MAP_STACK = 0x20000;
 export const MAP_HUGETLB = 0x40000;
 export const MAP_FIXED_NOREPLACE = 0x100000;
-const MAP_KNOWN = MAP_TYPE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_DENYWRITE | MAP_EXECUTABLE | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_FIXED_NOREPLACE;
+export const MAP_32BIT = 0x40;
+export const MAP_ABOVE4G = 0x80;
+export const MAP_SYNC = 0x80000;
+export const MAP_UNINITIALIZED = 0x4000000;
+export const MAP_HUGE_SHIFT = 26;
+/**
+ * LEGACY_MAP_MASK (include/linux/mman.h with x86's MAP_32BIT and MAP_ABOVE4G): the flags
+ * MAP_SHARED_VALIDATE accepts on a file that has no MAP_SYNC support; any other bit is EOPNOTSUPP.
+ */
+const LEGACY_MAP_MASK = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | MAP_EXECUTABLE | MAP_UNINITIALIZED |
+  MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_32BIT | MAP_ABOVE4G |
+  (21 << MAP_HUGE_SHIFT) | (30 << MAP_HUGE_SHIFT);
+/** MAX_LFS_FILESIZE: the largest file offset + length a mapping of a regular file may reach (file_mmap_ok). */
+const MAX_LFS_FILESIZE = (1n << 63n) - 1n;
 
 export const MREMAP_MAYMOVE = 1;
 export const MREMAP_FIXED = 2;
@@ -70,6 +83,9 @@ export const MADV_POPULATE_WRITE = 23;
 export const MAX_MAP_COUNT = 65530;
 /** vm.mmap_min_addr default: hints below it are raised. */
 export const MMAP_MIN_ADDR = 4096;
+/** MAP_32BIT's window on x86-64 (find_start_end): bottom-up in [1 GiB, 2 GiB). */
+const MAP_32BIT_START = 0x4000_0000;
+const MAP_32BIT_END = 0x8000_0000;
 /** DEFAULT_MAP_WINDOW: mmap's search stays below 47 bits unless a hint asks for more (5-level). */
 export const DEFAULT_MAP_WINDOW = 2 ** 47 - PAGE;
 /** Options of mmap: the file to map (what the fd names) and its offset in bytes. */
@@ -83,7 +99,8 @@ export interface MmapFile {
  * get_unmapped_area for `len` bytes: the hint if free, else top-down from mmap_base.
  */
 export function unmappedArea(mm: Mm, len: number, hint: number): number | null {
-  const high = hint + len > DEFAULT_MAP_WINDOW ? mm.taskSize : DEFAULT_MAP_WINDOW;
+  // Above 47 bits only when the hint itself lies above them (arch_get_unmapped_area_topdown).
+  const high = hint > DEFAULT_MAP_WINDOW ? mm.taskSize : DEFAULT_MAP_WINDOW;
   if (hint !== 0) {
     const h = Math.max(pageAlign(hint), MMAP_MIN_ADDR);
     if (h + len <= high && mm.vmas.overlapping(h, h + len).length === 0) {
@@ -101,61 +118,78 @@ export function unmappedArea(mm: Mm, len: number, hint: number): number | null {
 export function sysMmap(os: MmContext, task: SyscallTask, addr: Addr, length: Addr, prot: number, flags: number, file: MmapFile | null = null, offset: Addr = 0): bigint | Errno {
   const mm = task.mm;
   if (mm === null) return fail("ESRCH", "the process has exited");
-  if (!validLength(length) || !validLength(offset) || !validLength(addr)) return fail("EINVAL", "mmap: addr, length and offset must be non-negative integers");
+  if (!validLength(length) || !validLength(offset) || !validLength(addr) || !Number.isInteger(prot) || !Number.isInteger(flags)) return fail("EINVAL", "mmap: addr, length, prot, flags and offset must be non-negative integers");
+  // The checks run in the kernel's order (sys_mmap → ksys_mmap_pgoff → do_mmap →
+  // __get_unmapped_area), so a call with several faults fails as Linux's does.
   if (!aligned(offset)) return fail("EINVAL", `mmap: offset ${offset} is not a multiple of the page size`);
-  if ((flags & ~MAP_KNOWN) !== 0 && (flags & MAP_TYPE) === MAP_SHARED_VALIDATE) return fail("EOPNOTSUPP" as never, "mmap: unknown flags with MAP_SHARED_VALIDATE");
-  const type = flags & MAP_TYPE;
-  if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return fail("EINVAL", "mmap: flags must include exactly one of MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE");
-  if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return fail("EINVAL", `mmap: unknown prot bits 0x${prot.toString(16)}`);
-  const lenIn = num(length);
-  if (lenIn === 0) return fail("EINVAL", "mmap: length is 0");
-  const len = pageAlign(lenIn);
-  if (len > mm.taskSize) return fail("ENOMEM", `mmap: length ${lenIn} exceeds the address space`);
   const anonymous = (flags & MAP_ANONYMOUS) !== 0;
   if (!anonymous && file === null) return fail("EBADF", "mmap: a file mapping needs a file (fd)");
-  const shared = type !== MAP_PRIVATE;
-  if (!anonymous && file !== null && shared && (prot & PROT_WRITE) !== 0 && file.writable === false) return fail("EACCES", `mmap: ${file.file.path} is not open for writing, so MAP_SHARED cannot have PROT_WRITE`);
+  if (!anonymous && (flags & MAP_HUGETLB) !== 0) return fail("EINVAL", "mmap: MAP_HUGETLB on a file that is not on hugetlbfs");
+  if (anonymous && (flags & MAP_HUGETLB) !== 0) return fail("ENOMEM", "mmap: MAP_HUGETLB needs reserved huge pages (vm.nr_hugepages is 0 in the model)");
+  const lenIn = num(length);
+  if (lenIn === 0) return fail("EINVAL", "mmap: length is 0");
+  if ((flags & MAP_FIXED_NOREPLACE) !== 0) flags |= MAP_FIXED; // do_mmap: NOREPLACE is FIXED plus a check
+  const fixed = (flags & MAP_FIXED) !== 0;
+  const len = pageAlign(lenIn);
   if (mm.vmas.count >= MAX_MAP_COUNT) return fail("ENOMEM", `mmap: the process has vm.max_map_count (${MAX_MAP_COUNT}) mappings`);
-  const off = num(offset);
-  const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
-  let start: number;
+  // __get_unmapped_area.
+  if (len > mm.taskSize) return fail("ENOMEM", `mmap: length ${lenIn} exceeds the address space`);
   const hint = num(addr);
+  let start: number;
   if (fixed) {
-    if (!aligned(addr)) return fail("EINVAL", `mmap: MAP_FIXED address 0x${hint.toString(16)} is not page aligned`);
-    if (hint + len > mm.taskSize || hint < MMAP_MIN_ADDR) return fail(hint < MMAP_MIN_ADDR ? "EPERM" : "ENOMEM", `mmap: 0x${hint.toString(16)}+${len} is outside the user address space`);
-    if ((flags & MAP_FIXED_NOREPLACE) !== 0 && (flags & MAP_FIXED) === 0 && mm.vmas.overlapping(hint, hint + len).length > 0) return fail("EEXIST", `mmap: MAP_FIXED_NOREPLACE range 0x${hint.toString(16)}-0x${(hint + len).toString(16)} overlaps an existing mapping`);
     start = hint;
   } else {
-    const a = unmappedArea(mm, len, hint);
+    const a = (flags & MAP_32BIT) !== 0 ? mm.vmas.gapBottomUp(len, MAP_32BIT_START, MAP_32BIT_END) : unmappedArea(mm, len, hint);
     if (a === null) return fail("ENOMEM", `mmap: no free range of ${len} bytes`);
     start = a;
   }
-  // Overcommit heuristic (mode 0): refuse only what could never fit in RAM.
-  const writablePrivate = !shared && (prot & PROT_WRITE) !== 0;
-  if (writablePrivate && (flags & MAP_NORESERVE) === 0 && len / PAGE > os.totalRamPages) return fail("ENOMEM", `mmap: ${len} bytes exceed RAM (overcommit heuristic)`);
-
+  if (start > mm.taskSize - len) return fail("ENOMEM", `mmap: 0x${start.toString(16)}+${len} is outside the user address space`);
+  if (!aligned(start)) return fail("EINVAL", `mmap: MAP_FIXED address 0x${start.toString(16)} is not page aligned`);
+  if (start < MMAP_MIN_ADDR) return fail("EPERM", `mmap: 0x${start.toString(16)} is below vm.mmap_min_addr (${MMAP_MIN_ADDR})`);
+  if ((flags & MAP_FIXED_NOREPLACE) !== 0 && mm.vmas.overlapping(start, start + len).length > 0) return fail("EEXIST", `mmap: MAP_FIXED_NOREPLACE range 0x${start.toString(16)}-0x${(start + len).toString(16)} overlaps an existing mapping`);
+  const type = flags & MAP_TYPE;
+  const off = num(offset);
   let vmFlags = protToVmFlags(prot) | VM_MAY_ALL | mm.defFlags;
-  let backing: Backing | null = null;
-  let pgoff = 0;
-  if (anonymous) {
-    if (shared) {
-      backing = os.cache.addShmem(len);
-      vmFlags |= VM_SHARED | VM_MAYSHARE;
-    } else {
-      pgoff = start / PAGE;
-    }
-  } else {
-    backing = file!.file;
-    pgoff = off / PAGE;
-    if (shared) {
-      vmFlags |= VM_SHARED | VM_MAYSHARE;
-      if (file!.writable === false) vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
-    }
-  }
   if ((flags & MAP_GROWSDOWN) !== 0) vmFlags |= VM_GROWSDOWN;
   if ((flags & MAP_LOCKED) !== 0) vmFlags |= VM_LOCKED;
+  let backing: Backing | null = null;
+  let pgoff = 0;
+  let shared: boolean;
+  if (!anonymous) {
+    const f = file!;
+    if (BigInt(off) + BigInt(len) > MAX_LFS_FILESIZE) return fail("EOVERFLOW", `mmap: offset ${off} + length ${len} is beyond the largest file offset`);
+    if (type === MAP_SHARED || type === MAP_SHARED_VALIDATE) {
+      // MAP_SHARED silently drops non-legacy flags; MAP_SHARED_VALIDATE refuses them (the model's files have no MAP_SYNC).
+      if (type === MAP_SHARED_VALIDATE && (flags & ~LEGACY_MAP_MASK) !== 0) return fail("EOPNOTSUPP", `mmap: flags 0x${(flags & ~LEGACY_MAP_MASK).toString(16)} are not supported by MAP_SHARED_VALIDATE on ${f.file.path}`);
+      if ((prot & PROT_WRITE) !== 0 && f.writable === false) return fail("EACCES", `mmap: ${f.file.path} is not open for writing, so MAP_SHARED cannot have PROT_WRITE`);
+      vmFlags |= VM_SHARED | VM_MAYSHARE;
+      if (f.writable === false) vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
+    } else if (type !== MAP_PRIVATE) {
+      return fail("EINVAL", "mmap: flags must include exactly one of MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE");
+    }
+    if (vmFlags & VM_GROWSDOWN) return fail("EINVAL", "mmap: MAP_GROWSDOWN on a file mapping");
+    shared = type !== MAP_PRIVATE;
+    backing = f.file;
+    pgoff = off / PAGE;
+  } else {
+    if (type === MAP_SHARED) {
+      if (vmFlags & VM_GROWSDOWN) return fail("EINVAL", "mmap: MAP_GROWSDOWN on a shared anonymous mapping");
+      vmFlags |= VM_SHARED | VM_MAYSHARE;
+    } else if (type !== MAP_PRIVATE) {
+      return fail("EINVAL", type === MAP_SHARED_VALIDATE ? "mmap: MAP_SHARED_VALIDATE is for files, not MAP_ANONYMOUS" : "mmap: flags must include exactly one of MAP_SHARED, MAP_PRIVATE");
+    }
+    shared = type === MAP_SHARED;
+    pgoff = shared ? 0 : start / PAGE;
+  }
   if ((flags & MAP_NORESERVE) !== 0) vmFlags |= VM_NORESERVE;
-  else if (writablePrivate) vmFlags |= VM_ACCOUNT;
+  // mmap_region: accountable memory is checked against the overcommit heuristic (mode 0:
+  // __vm_enough_memory refuses only what could never fit in RAM), a shmem object likewise
+  // (shmem_acct_size), unless MAP_NORESERVE.
+  const writablePrivate = !shared && (prot & PROT_WRITE) !== 0;
+  const reserve = (flags & MAP_NORESERVE) === 0 && (writablePrivate || (anonymous && shared));
+  if (reserve && len / PAGE > os.totalRamPages) return fail("ENOMEM", `mmap: ${len} bytes exceed RAM (overcommit heuristic)`);
+  if (writablePrivate && (flags & MAP_NORESERVE) === 0) vmFlags |= VM_ACCOUNT;
+  if (anonymous && shared) backing = os.cache.addShmem(len);
   if (fixed) unmapRange(os, mm, start, start + len);
   const v = new Vma(start, start + len, vmFlags, pgoff, backing);
   if (backing !== null) backing.mappers++;
@@ -163,10 +197,9 @@ export function sysMmap(os: MmContext, task: SyscallTask, addr: Addr, length: Ad
   mm.vmas.mergeAround(v);
   mm.updateHiwater();
   vmaEvent(os.events, "map", task.pid, start, start + len);
-  if ((flags & MAP_POPULATE) !== 0 || (vmFlags & VM_LOCKED) !== 0) {
-    const e = populate(os, task, start, start + len);
-    if (e) return e;
-  }
+  // vm_mmap_pgoff → mm_populate: what cannot be populated now (past the end of a file, out of
+  // memory) faults later; the mapping stands either way.
+  if ((flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE || (vmFlags & VM_LOCKED) !== 0) populate(os, task, start, start + len);
   return BigInt(start);
 }
 
@@ -189,6 +222,8 @@ export function sysMunmap(os: MmContext, task: SyscallTask, addr: Addr, length: 
 export function sysBrk(os: MmContext, task: SyscallTask, addr: Addr): bigint {
   const mm = task.mm;
   if (mm === null) return 0n;
+  // A request the syscall cannot take (not an address) leaves the break where it is, as any refused brk does.
+  if (!validLength(addr)) return BigInt(mm.brk);
   const want = num(addr);
   if (want < mm.startBrk || want > DEFAULT_MAP_WINDOW) return BigInt(mm.brk);
   const oldEnd = pageAlign(mm.brk);
@@ -201,6 +236,8 @@ export function sysBrk(os: MmContext, task: SyscallTask, addr: Addr): bigint {
   }
   // Room for the heap to grow, with a page of gap below the next mapping (check_brk_limits, find_vma_intersection).
   if (mm.vmas.overlapping(oldEnd, newEnd + PAGE).length > 0) return BigInt(mm.brk);
+  // do_brk_flags charges the growth to commit: the overcommit heuristic refuses what could never fit.
+  if ((newEnd - oldEnd) / PAGE > os.totalRamPages) return BigInt(mm.brk);
   const flags = VM_READ | VM_WRITE | VM_MAY_ALL | VM_ACCOUNT | mm.defFlags;
   const heap = mm.vmas.find(oldEnd - 1);
   if (heap !== null && heap.end === oldEnd && heap.flags === flags && heap.backing === null && heap.pgoff + heap.pages === oldEnd / PAGE && !heap.anonChainShared) {

@@ -9,6 +9,7 @@ import type { Vma } from "./vma.js";
 import { PAGE_SIZE, protToVmFlags, PROT_READ, PROT_WRITE, PROT_EXEC } from "./vma.js";
 import {
   VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYWRITE, VM_MAYREAD, VM_MAYEXEC, VM_LOCKED, VM_ACCOUNT, VM_NORESERVE, VM_LOCKONFAULT,
+  VM_GROWSDOWN,
 } from "./proc/vmflags.js";
 import { Errno, fail } from "./errno.js";
 import { protLow, protHigh } from "./fault.js";
@@ -21,19 +22,34 @@ import { HPAGE_PMD_SIZE, splitHugePmd } from "./huge.js";
 import { MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT } from "./mmap.js";
 
 const PAGE = PAGE_SIZE;
+/** PROT_SEM (accepted, meaningless on x86), PROT_GROWSDOWN / PROT_GROWSUP (include/uapi/asm-generic/mman-common.h). */
+export const PROT_SEM = 0x8;
+export const PROT_GROWSDOWN = 0x0100_0000;
+export const PROT_GROWSUP = 0x0200_0000;
 
 /** mprotect(addr, len, prot). */
 export function sysMprotect(os: MmContext, task: SyscallTask, addr: Addr, length: Addr, prot: number): 0 | Errno {
   const mm = task.mm;
   if (mm === null) return fail("ESRCH", "the process has exited");
-  if (!validLength(addr) || !validLength(length)) return fail("EINVAL", "mprotect: arguments must be non-negative integers");
+  if (!validLength(addr) || !validLength(length) || !Number.isInteger(prot)) return fail("EINVAL", "mprotect: arguments must be non-negative integers");
+  // do_mprotect_pkey's order: the grows bits, alignment, a zero length, then the prot bits.
+  const grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+  prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
+  if (grows === (PROT_GROWSDOWN | PROT_GROWSUP)) return fail("EINVAL", "mprotect: PROT_GROWSDOWN and PROT_GROWSUP together");
   if (!aligned(addr)) return fail("EINVAL", `mprotect: 0x${num(addr).toString(16)} is not page aligned`);
-  if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return fail("EINVAL", `mprotect: unknown prot bits 0x${prot.toString(16)}`);
   const lenIn = num(length);
   if (lenIn === 0) return 0;
-  const start = num(addr);
+  let start = num(addr);
   const end = start + pageAlign(lenIn);
   if (end > mm.taskSize) return fail("ENOMEM", "mprotect: range beyond the user address space");
+  // arch_validate_prot (the generic one x86 uses): PROT_SEM is allowed and means nothing here.
+  if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) !== 0) return fail("EINVAL", `mprotect: unknown prot bits 0x${prot.toString(16)}`);
+  if (grows !== 0) {
+    const v = mm.vmas.findAbove(start);
+    if (v === null || v.start >= end) return fail("ENOMEM", `mprotect: nothing is mapped at 0x${start.toString(16)}`);
+    if (grows === PROT_GROWSUP || (v.flags & VM_GROWSDOWN) === 0) return fail("EINVAL", "mprotect: PROT_GROWSDOWN/PROT_GROWSUP on a mapping that does not grow that way");
+    start = v.start;
+  }
   if (!covered(mm, start, end)) return fail("ENOMEM", `mprotect: 0x${start.toString(16)}-0x${end.toString(16)} is not fully mapped`);
   const want = protToVmFlags(prot);
   for (const v of mm.vmas.overlapping(start, end)) {
@@ -115,7 +131,11 @@ export function sysMlock(os: MmContext, task: SyscallTask, addr: Addr, length: A
   const r = lockRange(task, addr, length, "mlock");
   if (r === null || r instanceof Errno) return r ?? 0;
   modifyFlags(r.mm, r.start, r.end, (f) => f | VM_LOCKED | (onFault ? VM_LOCKONFAULT : 0));
-  return onFault ? 0 : populate(os, task, r.start, r.end) ?? 0;
+  if (onFault) return 0;
+  const e = populate(os, task, r.start, r.end, undefined, true);
+  // __mlock_posix_error_return: a page that cannot be had is ENOMEM, no memory is EAGAIN (POSIX).
+  if (e === undefined) return 0;
+  return e.code === "EFAULT" ? fail("ENOMEM", `mlock: ${e.message}`) : e.code === "ENOMEM" ? fail("EAGAIN", `mlock: ${e.message}`) : e;
 }
 
 /** munlock(addr, len). */
@@ -137,7 +157,8 @@ export function sysMlockall(os: MmContext, task: SyscallTask, flags: number): 0 
   if (flags & MCL_CURRENT) {
     const ranges = mm.vmas.all.map((v) => [v.start, v.end] as const);
     for (const [s, e] of ranges) modifyFlags(mm, s, e, (f) => f | VM_LOCKED | (onFault ? VM_LOCKONFAULT : 0));
-    if (!onFault) for (const [s, e] of ranges) { const r = populate(os, task, s, e); if (r) return r; }
+    // mm_populate(0, TASK_SIZE) ignores what it cannot fault in (mlockall still succeeds).
+    if (!onFault) for (const [s, e] of ranges) populate(os, task, s, e);
   }
   return 0;
 }

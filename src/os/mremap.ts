@@ -7,14 +7,14 @@
  */
 import type { Mm } from "./mm.js";
 import { PAGE_SIZE } from "./vma.js";
-import { VM_MAYSHARE, VM_LOCKED, VM_ACCOUNT } from "./proc/vmflags.js";
+import { VM_MAYSHARE, VM_LOCKED, VM_ACCOUNT, VM_DONTEXPAND, VM_PFNMAP } from "./proc/vmflags.js";
 import { Errno, fail } from "./errno.js";
 import { PTE_SPECIAL, pteMapsFrame, ptePfn } from "../machine/pgtable.js";
 import { type Addr, type MmContext, type SyscallTask, num, aligned, pageAlign, validLength, vmaEvent } from "./args.js";
 import { unmapRange, releaseBacking } from "./unmap.js";
 import { populate } from "./gup.js";
 import { splitHugePmd } from "./huge.js";
-import { unmappedArea, MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP, DEFAULT_MAP_WINDOW } from "./mmap.js";
+import { unmappedArea, MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP, DEFAULT_MAP_WINDOW, MMAP_MIN_ADDR } from "./mmap.js";
 
 const PAGE = PAGE_SIZE;
 
@@ -22,7 +22,9 @@ const PAGE = PAGE_SIZE;
 export function sysMremap(os: MmContext, task: SyscallTask, oldAddr: Addr, oldLength: Addr, newLength: Addr, flags = 0, newAddr: Addr = 0): bigint | Errno {
   const mm = task.mm;
   if (mm === null) return fail("ESRCH", "the process has exited");
-  if (![oldAddr, oldLength, newLength, newAddr].every(validLength)) return fail("EINVAL", "mremap: arguments must be non-negative integers");
+  if (![oldAddr, oldLength, newLength, newAddr].every(validLength) || !Number.isInteger(flags)) return fail("EINVAL", "mremap: arguments must be non-negative integers");
+  // check_mremap_params, in the kernel's order: flags, the old address, the lengths, then (for
+  // MREMAP_FIXED / MREMAP_DONTUNMAP) the new address — all before the VMA is looked up.
   if ((flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0) return fail("EINVAL", `mremap: unknown flags 0x${flags.toString(16)}`);
   if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) return fail("EINVAL", "mremap: MREMAP_FIXED needs MREMAP_MAYMOVE");
   if ((flags & MREMAP_DONTUNMAP) && (!(flags & MREMAP_MAYMOVE) || num(oldLength) !== num(newLength))) return fail("EINVAL", "mremap: MREMAP_DONTUNMAP needs MREMAP_MAYMOVE and equal lengths");
@@ -31,38 +33,46 @@ export function sysMremap(os: MmContext, task: SyscallTask, oldAddr: Addr, oldLe
   const oldLen = pageAlign(num(oldLength));
   const newLen = pageAlign(num(newLength));
   if (newLen === 0) return fail("EINVAL", "mremap: new length is 0");
+  if (newLen > mm.taskSize) return fail("EINVAL", "mremap: new length beyond the user address space");
+  const toNewAddr = (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0;
+  const want = num(newAddr);
+  if (toNewAddr) {
+    if (!aligned(newAddr)) return fail("EINVAL", "mremap: new address not page aligned");
+    if (want > mm.taskSize - newLen) return fail("EINVAL", "mremap: new range beyond the user address space");
+    if (want < old + oldLen && old < want + newLen) return fail("EINVAL", "mremap: old and new ranges overlap");
+  }
   const v = mm.vmas.find(old);
   if (v === null) return fail("EFAULT", `mremap: no mapping at 0x${old.toString(16)}`);
+  // vma_to_resize.
   if (oldLen === 0 && !(v.flags & VM_MAYSHARE)) return fail("EINVAL", "mremap: old length 0 works only for shared mappings");
+  if (v.flags & (VM_DONTEXPAND | VM_PFNMAP)) return fail("EFAULT", "mremap: this mapping cannot be remapped");
   if (old + oldLen > v.end) return fail("EFAULT", "mremap: the old range spans more than one mapping");
   if (flags & MREMAP_FIXED) {
-    const dst = num(newAddr);
-    if (!aligned(newAddr)) return fail("EINVAL", "mremap: new address not page aligned");
-    if (dst < old + oldLen && old < dst + newLen) return fail("EINVAL", "mremap: old and new ranges overlap");
-    if (dst + newLen > mm.taskSize) return fail("EINVAL", "mremap: new range beyond the user address space");
-    unmapRange(os, mm, dst, dst + newLen);
-    // Shrinking while moving: the tail goes first, then the rest moves (mremap_to → vms_…).
+    if (want < MMAP_MIN_ADDR) return fail("EPERM", `mremap: 0x${want.toString(16)} is below vm.mmap_min_addr (${MMAP_MIN_ADDR})`);
+    unmapRange(os, mm, want, want + newLen);
+    // Shrinking while moving: the tail goes first, then the rest moves (mremap_to).
     if (newLen < oldLen) unmapRange(os, mm, old + newLen, old + oldLen);
-    return moveVma(os, task, mm, old, Math.min(oldLen, newLen), newLen, dst, (flags & MREMAP_DONTUNMAP) !== 0);
+    return moveVma(os, task, mm, old, Math.min(oldLen, newLen), newLen, want, (flags & MREMAP_DONTUNMAP) !== 0);
   }
-  if (newLen <= oldLen) {
+  if (newLen <= oldLen && !(flags & MREMAP_DONTUNMAP)) {
     if (newLen < oldLen) unmapRange(os, mm, old + newLen, old + oldLen);
     return BigInt(old);
   }
   // Grow in place when the range ends at the VMA's end and the gap above is free (vma_expand).
-  if (old + oldLen === v.end) {
+  if (oldLen > 0 && old + oldLen === v.end && !(flags & MREMAP_DONTUNMAP)) {
     const next = mm.vmas.next(v);
     const room = (next?.start ?? mm.taskSize) - v.end;
     if (room >= newLen - oldLen && old + newLen <= DEFAULT_MAP_WINDOW) {
       v.end = old + newLen;
       if (v.backing?.isShmem) v.backing.size = Math.max(v.backing.size, (v.pgoff + v.pages) * PAGE);
       mm.updateHiwater();
+      vmaEvent(os.events, "grow", task.pid, old + oldLen, old + newLen);
       if (v.flags & VM_LOCKED) populate(os, task, old + oldLen, old + newLen);
       return BigInt(old);
     }
   }
   if (!(flags & MREMAP_MAYMOVE)) return fail("ENOMEM", "mremap: cannot grow in place and MREMAP_MAYMOVE not given");
-  const dst = unmappedArea(mm, newLen, 0);
+  const dst = unmappedArea(mm, newLen, want);
   if (dst === null) return fail("ENOMEM", "mremap: no free range for the moved mapping");
   return moveVma(os, task, mm, old, oldLen, newLen, dst, (flags & MREMAP_DONTUNMAP) !== 0);
 }
@@ -74,6 +84,7 @@ export function sysMremap(os: MmContext, task: SyscallTask, oldAddr: Addr, oldLe
  * (as move_vma undoes a partial move_page_tables).
  */
 function moveVma(os: MmContext, task: SyscallTask, mm: Mm, old: number, oldLen: number, newLen: number, dst: number, dontUnmap: boolean): bigint | Errno {
+  if (oldLen === 0) return duplicate(os, task, mm, old, newLen, dst);
   const [src] = mm.vmas.isolate(old, old + oldLen);
   const moved = src.clone();
   moved.start = dst;
@@ -102,6 +113,27 @@ function moveVma(os: MmContext, task: SyscallTask, mm: Mm, old: number, oldLen: 
   mm.vmas.mergeAround(moved);
   mm.updateHiwater();
   vmaEvent(os.events, "move", task.pid, dst, dst + newLen);
+  return BigInt(dst);
+}
+
+/**
+ * mremap with an old length of 0 on a shared mapping: a second mapping of the same pages at `dst`
+ * (copy_vma with nothing to move; the "duplicate shm area" case), the original left as it is.
+ */
+function duplicate(os: MmContext, task: SyscallTask, mm: Mm, old: number, newLen: number, dst: number): bigint {
+  const v = mm.vmas.find(old)!;
+  const dup = v.clone();
+  dup.start = dst;
+  dup.end = dst + newLen;
+  dup.pgoff = v.pageIndex(old);
+  if (dup.backing !== null) {
+    dup.backing.mappers++;
+    if (dup.backing.isShmem) dup.backing.size = Math.max(dup.backing.size, (dup.pgoff + newLen / PAGE) * PAGE);
+  }
+  mm.vmas.insert(dup);
+  mm.vmas.mergeAround(dup);
+  mm.updateHiwater();
+  vmaEvent(os.events, "map", task.pid, dst, dst + newLen);
   return BigInt(dst);
 }
 

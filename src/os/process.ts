@@ -21,7 +21,7 @@ import type { FaultAccess, FaultResult } from "./fault.js";
 import { buildExecMm, type ProgramImage, type ExecKernel } from "./exec.js";
 import { dupMmap } from "./fork.js";
 import { Errno, fail } from "./errno.js";
-import { SIGKILL, SIGSEGV, sigInfo, type SigInfo, type SignalHandler } from "./signals.js";
+import { SIGKILL, SIGSEGV, SIGSTOP, NSIG, sigInfo, type SigInfo, type SignalHandler } from "./signals.js";
 import { toU64 } from "../machine/Machine.js";
 import type { AccessKind } from "../types.js";
 import { WasmmuError } from "../errors.js";
@@ -98,9 +98,12 @@ export class Task {
 
   // ---- signals ----------------------------------------------------------------------------------
 
-  /** sigaction: run `handler` instead of dying on `signo` (null restores the default). SIGKILL cannot be caught. */
+  /**
+   * sigaction: run `handler` instead of dying on `signo` (null restores the default). SIGKILL and
+   * SIGSTOP cannot be caught, and a number outside 1..64 is no signal: EINVAL (do_sigaction).
+   */
   sigaction(signo: number, handler: SignalHandler | null): 0 | Errno {
-    if (signo === SIGKILL || !Number.isInteger(signo) || signo < 1 || signo > 64) return fail("EINVAL", `sigaction: signal ${signo} cannot be caught`);
+    if (signo === SIGKILL || signo === SIGSTOP || !Number.isInteger(signo) || signo < 1 || signo > NSIG) return fail("EINVAL", `sigaction: signal ${signo} cannot be caught`);
     if (handler === null) this.handlers.delete(signo); else this.handlers.set(signo, handler);
     return 0;
   }
@@ -121,12 +124,22 @@ export class Task {
     return false;
   }
 
-  /** kill(pid, SIGKILL) on this task. */
-  kill(signo = SIGKILL): void {
-    if (!this.alive) return;
-    if (signo !== SIGKILL && this.handlers.has(signo)) { this.handlers.get(signo)!(sigInfo(signo, 0, 0)); return; }
-    this.deathInfo = sigInfo(signo, 0, 0);
+  /**
+   * kill(pid, signo) on this task (kill_pid_info): signal 0 only checks that the task exists, a
+   * number outside 0..64 is EINVAL, a caught signal runs its handler, any other ends the task.
+   * @returns 0, or ESRCH (the task has exited) or EINVAL
+   */
+  kill(signo = SIGKILL): 0 | Errno {
+    if (!Number.isInteger(signo) || signo < 0 || signo > NSIG) return fail("EINVAL", `kill: ${signo} is not a signal`);
+    if (!this.alive) return fail("ESRCH", `kill: pid ${this.pid} has exited`);
+    if (signo === 0) return 0;
+    const info = sigInfo(signo, 0, 0);
+    const h = signo === SIGKILL ? undefined : this.handlers.get(signo);
+    this.os.noteSignal(this, info, h !== undefined);
+    if (h !== undefined) { h(info); return 0; }
+    this.deathInfo = info;
     this.exitWith(null, signo);
+    return 0;
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------
@@ -310,6 +323,7 @@ export class Task {
   /** sbrk(increment) as glibc implements it on brk: the old break, or ENOMEM. */
   sbrk(increment: number): bigint | Errno {
     const mm = this.liveMm();
+    if (!Number.isSafeInteger(increment)) return fail("EINVAL", `sbrk: ${increment} is not a whole number of bytes`);
     const old = mm.brk;
     if (increment === 0) return BigInt(old);
     const r = this.brk(old + increment);

@@ -5,6 +5,9 @@
 export const SIGBUS = 7;
 export const SIGKILL = 9;
 export const SIGSEGV = 11;
+export const SIGSTOP = 19;
+/** _NSIG on x86-64: signals are 1..64. */
+export const NSIG = 64;
 
 /** si_code values for SIGSEGV. */
 export const SEGV_MAPERR = 1;
