@@ -153,7 +153,7 @@ export function sysMmap(os: MmContext, task: SyscallTask, addr: Addr, length: Ad
   if ((flags & MAP_GROWSDOWN) !== 0) vmFlags |= VM_GROWSDOWN;
   if ((flags & MAP_LOCKED) !== 0) vmFlags |= VM_LOCKED;
   let backing: Backing | null = null;
-  let pgoff = 0;
+  let pgoff: number;
   let shared: boolean;
   if (!anonymous) {
     const f = file!;
