@@ -106,6 +106,8 @@ export const PG_slab: u32 = FRAMES.PG_slab;
 export const PG_table: u32 = FRAMES.PG_table;
 export const PG_anon: u32 = FRAMES.PG_anon;
 export const PG_allocated: u32 = FRAMES.PG_allocated;
+export const PG_swapcache: u32 = FRAMES.PG_swapcache;
+export const PG_readahead: u32 = FRAMES.PG_readahead;
 
 // Zones, watermarks, and the buddy allocator's status codes (phys/buddy.ts).
 export const ZONE_SIZE: u32 = <u32>BUDDY.ZONE_SIZE;

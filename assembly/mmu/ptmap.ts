@@ -27,10 +27,11 @@ export function ptTableFrames(): u32 {
 
 /**
  * A zeroed table frame marked PG_table (backed in tables-only mode), or -1: pte_alloc_one for
- * every owner of page tables, host or core, so ptTableFrames() counts them all.
+ * every owner of page tables, host or core, so ptTableFrames() counts them all. `wm`: the
+ * watermark the allocation must leave free (WMARK_*; 0, none, for callers without reclaim).
  */
-export function ptAllocTable(): i64 {
-  const pfn = buddyAlloc(0, 2, WMARK_NONE);
+export function ptAllocTable(wm: u32 = WMARK_NONE): i64 {
+  const pfn = buddyAlloc(0, 2, wm);
   if (pfn < 0) return -1;
   if (tablesOnly) {
     const r = physBackFrame(<u64>pfn);
@@ -47,10 +48,11 @@ export function ptAllocTable(): i64 {
  * alloc_page for a fault handler in one call: a frame from Normal down to DMA, zeroed (or a copy
  * of frame `copyFrom` when it is not -1: the COW copy), with `flags` or-ed into its descriptor and
  * refcount 0 (the mapping that follows takes the reference). Frames without bytes (tables-only
- * mode) are neither zeroed nor copied. @returns the pfn, or -1 when memory is exhausted.
+ * mode) are neither zeroed nor copied. `wm` as ptAllocTable's. @returns the pfn, or -1 when
+ * memory is exhausted (or the allocation would go below `wm`).
  */
-export function ptAllocPage(copyFrom: i64, flags: u32): i32 {
-  const pfn = buddyAlloc(0, 2, WMARK_NONE);
+export function ptAllocPage(copyFrom: i64, flags: u32, wm: u32 = WMARK_NONE): i32 {
+  const pfn = buddyAlloc(0, 2, wm);
   if (pfn < 0) return -1;
   const dst = physPtr(<u64>pfn << PAGE_SHIFT, 8);
   if (dst != 0) {

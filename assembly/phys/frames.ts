@@ -56,6 +56,8 @@
 /** Not a Linux flag: marks the first frame of a block the buddy allocator handed out, so a free
  * of any other frame (a tail, or a frame inside a free block) is caught, in release builds too. */
 @inline export const PG_allocated: u32 = 1 << 20;
+@inline export const PG_swapcache: u32 = 1 << 21;  // in the swap cache: `private` holds the swap entry (Linux: PG_owner_priv_1)
+@inline export const PG_readahead: u32 = 1 << 22;  // read ahead and not yet used (swap_ra_hit counts the first use)
 
 export let frameDescBase: usize = 0;
 export let managedFrames: u32 = 0;

@@ -20,7 +20,7 @@ const PG = {
   head: A.PG_head, tail: A.PG_tail, active: A.PG_active, workingset: A.PG_workingset, reserved: A.PG_reserved,
   private: A.PG_private, writeback: A.PG_writeback, reclaim: A.PG_reclaim, swapbacked: A.PG_swapbacked,
   unevictable: A.PG_unevictable, mlocked: A.PG_mlocked, buddy: A.PG_buddy, slab: A.PG_slab, table: A.PG_table,
-  anon: A.PG_anon, allocated: A.PG_allocated,
+  anon: A.PG_anon, allocated: A.PG_allocated, swapcache: A.PG_swapcache, readahead: A.PG_readahead,
 } as const;
 export type PageFlagName = keyof typeof PG;
 /** Names of frame-descriptor flags, in bit order. */

@@ -1,0 +1,267 @@
+/**
+ * Swap areas and the swap cache (mm/swapfile.c, mm/swap_state.c): the areas `swapon` adds, each
+ * with its priority and its swap_map of per-slot use counts; slot allocation (get_swap_pages:
+ * the highest-priority area with room, next-fit inside it); the swap cache that keeps a page read
+ * back from swap, or about to be written, tied to its slot; and the backends that hold the bytes.
+ *
+ * Owns: swap_info (the areas), every swap_map, the swap cache (entry → frame), the zero map and
+ * the per-slot checksums. Does not own PTEs (the fault and reclaim paths write swap entries into
+ * them) nor LRU lists.
+ *
+ * A swap entry is (type, offset): `type` the area (0..MAX_SWAPFILES-1), `offset` the slot (slot 0
+ * of every area is its header and never used). Inside the model an entry is one number,
+ * type << 27 | offset (the frame descriptor's private word holds it for a page in the swap
+ * cache), so an area has at most 2^27 slots (512 GiB).
+ */
+import { WasmmuError } from "../errors.js";
+import { Errno, fail } from "./errno.js";
+
+export const PAGE_SIZE = 4096;
+/** MAX_SWAPFILES on x86-64 with the usual config: types 0..31 fit the PTE's five type bits. */
+export const MAX_SWAPFILES = 32;
+/** Bits of the slot in the model's entry number. */
+export const SWP_OFFSET_BITS = 27;
+/** SWAP_HAS_CACHE: the slot's page is in the swap cache (the count keeps the PTE references). */
+export const SWAP_HAS_CACHE = 0x8000;
+const COUNT_MASK = 0x7fff;
+
+/** The model's swap entry number. */
+export function swpEntry(type: number, offset: number): number {
+  return ((type << SWP_OFFSET_BITS) | offset) >>> 0;
+}
+export function swpType(entry: number): number {
+  return entry >>> SWP_OFFSET_BITS;
+}
+export function swpOffset(entry: number): number {
+  return entry & ((1 << SWP_OFFSET_BITS) - 1);
+}
+
+/**
+ * Where a swap area's bytes live. Reads and writes may finish later (a real file, browser
+ * storage): the fault that needs the page waits, reclaim keeps the page until its write is done.
+ * A rejected read becomes SIGBUS for the task that needed the page; a rejected write leaves the
+ * page resident and dirty.
+ */
+export interface SwapBackend {
+  /** Pages in the area, the header page 0 included. */
+  readonly pages: number;
+  read(offset: number, into: Uint8Array): void | Promise<void>;
+  write(offset: number, from: Uint8Array): void | Promise<void>;
+  /** Release what the backend holds (swapoff). */
+  close?(): void | Promise<void>;
+}
+
+/** Swap in host memory: slots are stored only once written. Deterministic, never waits. */
+export class MemorySwapBackend implements SwapBackend {
+  readonly pages: number;
+  private readonly slots = new Map<number, Uint8Array>();
+
+  /** @param bytes the area's size (a whole number of pages, at least 2: the header and one slot) */
+  constructor(bytes: number) {
+    if (!Number.isSafeInteger(bytes) || bytes < 2 * PAGE_SIZE || bytes % PAGE_SIZE !== 0) {
+      throw new WasmmuError("INVALID_ARGUMENT", `a swap area must be a whole number of pages, at least 8 KiB, got ${bytes}`);
+    }
+    this.pages = bytes / PAGE_SIZE;
+  }
+
+  read(offset: number, into: Uint8Array): void {
+    const s = this.slots.get(offset);
+    if (s === undefined) into.fill(0); else into.set(s);
+  }
+
+  write(offset: number, from: Uint8Array): void {
+    let s = this.slots.get(offset);
+    if (s === undefined) this.slots.set(offset, (s = new Uint8Array(PAGE_SIZE)));
+    s.set(from.subarray(0, PAGE_SIZE));
+  }
+
+  /** Slots holding bytes now (for tests and memory accounting). */
+  get storedPages(): number {
+    return this.slots.size;
+  }
+
+  /** Forget a slot's bytes (its slot was freed). */
+  discard(offset: number): void {
+    this.slots.delete(offset);
+  }
+}
+
+/** One swap area (struct swap_info_struct). */
+export class SwapArea {
+  readonly type: number;
+  /** What /proc/swaps shows: the file's path or the partition's device. */
+  readonly path: string;
+  readonly kind: "file" | "partition";
+  readonly priority: number;
+  readonly backend: SwapBackend;
+  /** swap_map: per slot, PTE references (low 15 bits) | SWAP_HAS_CACHE. Slot 0 is the header. */
+  readonly map: Uint16Array;
+  /** Slots holding an all-zero page: swapped out without I/O, read back as zeros (the zeromap). */
+  readonly zero: Uint8Array;
+  /** A checksum of each slot's bytes as written, checked when it is read back. */
+  readonly sums: Uint32Array;
+  /** Slots in use (count > 0 or in the swap cache). */
+  inuse = 0;
+  /** Place among areas of equal priority (plist_requeue moves the area just used behind its peers). */
+  seq = 0;
+  /** Writes in flight, by slot. */
+  readonly writing = new Map<number, Promise<void>>();
+  private next = 1;
+
+  constructor(type: number, path: string, kind: "file" | "partition", priority: number, backend: SwapBackend) {
+    this.type = type;
+    this.path = path;
+    this.kind = kind;
+    this.priority = priority;
+    this.backend = backend;
+    this.map = new Uint16Array(backend.pages);
+    this.zero = new Uint8Array(backend.pages);
+    this.sums = new Uint32Array(backend.pages);
+  }
+
+  /** Usable slots (offsets 1..pages-1). */
+  get slots(): number {
+    return this.backend.pages - 1;
+  }
+
+  get free(): number {
+    return this.slots - this.inuse;
+  }
+
+  /** scan_swap_map_slots, next-fit: the next free slot after the last one handed out. @returns its offset, or 0 when full */
+  allocSlot(): number {
+    if (this.inuse >= this.slots) return 0;
+    const n = this.backend.pages;
+    for (let k = 0, o = this.next; k < n; k++, o = o + 1 >= n ? 1 : o + 1) {
+      if (this.map[o] === 0) {
+        this.map[o] = SWAP_HAS_CACHE; // get_swap_pages hands a slot out for the swap cache (folio_alloc_swap)
+        this.inuse++;
+        this.next = o + 1 >= n ? 1 : o + 1;
+        return o;
+      }
+    }
+    return 0;
+  }
+
+  count(offset: number): number {
+    return this.map[offset] & COUNT_MASK;
+  }
+
+  hasCache(offset: number): boolean {
+    return (this.map[offset] & SWAP_HAS_CACHE) !== 0;
+  }
+
+  /** swap_duplicate: one more PTE holds the entry. */
+  dup(offset: number): void {
+    if (this.map[offset] === 0) throw new WasmmuError("BAD_FREE", `swap_duplicate of free slot ${offset} in ${this.path}`);
+    this.map[offset]++;
+  }
+
+  /** One PTE reference less (swap_free). @returns true when the slot became free */
+  put(offset: number): boolean {
+    if ((this.map[offset] & COUNT_MASK) === 0) throw new WasmmuError("BAD_FREE", `swap_free of slot ${offset} in ${this.path} with no reference`);
+    this.map[offset]--;
+    return this.release(offset);
+  }
+
+  /** The swap cache lets go of the slot (SWAP_HAS_CACHE cleared). @returns true when the slot became free */
+  uncache(offset: number): boolean {
+    this.map[offset] &= ~SWAP_HAS_CACHE;
+    return this.release(offset);
+  }
+
+  private release(offset: number): boolean {
+    if (this.map[offset] !== 0) return false;
+    this.inuse--;
+    this.zero[offset] = 0;
+    this.sums[offset] = 0;
+    if (this.backend instanceof MemorySwapBackend) this.backend.discard(offset);
+    return true;
+  }
+}
+
+/** FNV-1a over a page: the checksum a slot's bytes are held to. */
+export function pageChecksum(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return h >>> 0;
+}
+
+/** swap_info[]: the areas, slot allocation across them, and the swap cache. */
+export class SwapSpace {
+  readonly areas: (SwapArea | null)[] = Array.from({ length: MAX_SWAPFILES }, () => null);
+  /** The swap cache (swapper_spaces): entry → frame. */
+  readonly cache = new Map<number, number>();
+  /** least_priority: swapon without a priority gets -2, -3, … (the first gets -2 on 6.x, as sampled). */
+  private leastPriority = -1;
+
+  /** sys_swapon: add an area. @returns its type, or EBUSY / EPERM / EINVAL */
+  swapon(path: string, backend: SwapBackend, opts: { priority?: number; kind?: "file" | "partition" } = {}): number | Errno {
+    if (this.areas.some((a) => a?.path === path)) return fail("EBUSY", `swapon: ${path} is already in use`);
+    const type = this.areas.indexOf(null);
+    if (type < 0) return fail("EPERM", `swapon: already ${MAX_SWAPFILES} swap areas (MAX_SWAPFILES)`);
+    if (backend.pages < 2) return fail("EINVAL", `swapon: ${path} is too small for a swap area`);
+    if (backend.pages > 2 ** SWP_OFFSET_BITS) return fail("EINVAL", `swapon: ${path} is larger than the model's 2^${SWP_OFFSET_BITS} slots per area`);
+    let priority = opts.priority;
+    if (priority === undefined) priority = --this.leastPriority;
+    else if (!Number.isInteger(priority) || priority < -1 || priority > 32767) return fail("EINVAL", `swapon: priority must be -1..32767, got ${priority}`);
+    this.areas[type] = new SwapArea(type, path, opts.kind ?? "file", priority, backend);
+    return type;
+  }
+
+  /** The area with this path. */
+  byPath(path: string): SwapArea | undefined {
+    return this.areas.find((a) => a?.path === path) ?? undefined;
+  }
+
+  area(entry: number): SwapArea {
+    const a = this.areas[swpType(entry)];
+    if (a === null || a === undefined) throw new WasmmuError("BAD_FREE", `swap entry ${swpType(entry)}:${swpOffset(entry)} names no swap area`);
+    return a;
+  }
+
+  /** Areas in use, by priority (highest first), then in turn among equals. */
+  get active(): SwapArea[] {
+    return this.areas.filter((a): a is SwapArea => a !== null).sort((x, y) => y.priority - x.priority || x.seq - y.seq || x.type - y.type);
+  }
+
+  /** total_swap_pages. */
+  get totalPages(): number {
+    let n = 0;
+    for (const a of this.areas) if (a !== null) n += a.slots;
+    return n;
+  }
+
+  /** nr_swap_pages: free slots. */
+  get freePages(): number {
+    let n = 0;
+    for (const a of this.areas) if (a !== null) n += a.free;
+    return n;
+  }
+
+  /**
+   * folio_alloc_swap → get_swap_pages: a slot in the highest-priority area that has one (areas of
+   * equal priority take turns, as the plist rotation does). @returns the entry, or null when swap is full
+   */
+  allocSlot(): number | null {
+    const areas = this.active;
+    for (let i = 0; i < areas.length; i++) {
+      const a = areas[i];
+      const off = a.allocSlot();
+      if (off === 0) continue;
+      a.seq = ++this.requeues; // equal priorities take turns
+      return swpEntry(a.type, off);
+    }
+    return null;
+  }
+
+  private requeues = 0;
+
+  /** Remove an area whose slots are all free (the kernel glue has brought every page back). */
+  remove(type: number): void {
+    const a = this.areas[type];
+    if (a === null) return;
+    if (a.inuse !== 0) throw new WasmmuError("BAD_FREE", `swapoff of ${a.path} with ${a.inuse} slots still in use`);
+    this.areas[type] = null;
+  }
+}
