@@ -38,6 +38,9 @@ export interface ReplayOptions {
   err: (s: string) => void;
 }
 
+/** The replay options that decide the numbers (everything but output and callbacks): what a sweep configuration varies. */
+export type JobOptions = Omit<ReplayOptions, "interrupted" | "err" | "progress" | "report" | "window">;
+
 function counterNumbers(m: Machine): Record<string, number> {
   return Object.fromEntries(Object.entries(m.counters("all")).map(([k, v]) => [k, Number(v)]));
 }
@@ -296,9 +299,14 @@ export class ReplaySession {
   }
 }
 
-/** Replay one trace file on a fresh machine. @returns the summary (partial when stopped early). */
-export async function replayTrace(path: string, o: ReplayOptions): Promise<ReplaySummary> {
-  const session = await ReplaySession.create(path, o);
+/**
+ * Replay one trace file on a fresh machine.
+ * @param given the session to feed, when one was created for `path` and `o` already (to check
+ *   the options before a long recording); by default a new one
+ * @returns the summary (partial when stopped early)
+ */
+export async function replayTrace(path: string, o: ReplayOptions, given?: ReplaySession): Promise<ReplaySummary> {
+  const session = given ?? (await ReplaySession.create(path, o));
   // Lent chunks: feed() copies each into the core's batch buffer before asking for the next.
   // deferCheck: an uncompressed wmt file's records are checked by feed(), in the core.
   const trace = await openTrace(path, { format: o.format, chunkRecords: session.batchRecords, lend: true, deferCheck: true });

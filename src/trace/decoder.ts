@@ -302,17 +302,16 @@ const CR = 0x0d;
  * check. A line cut by a push boundary is held back (at most MAX_LINE_BYTES) and completed by the
  * next push; the last line needs no newline. Blank-line and CRLF handling is the subclass's, and
  * so is the length check of whole lines: `p - start > MAX_LINE_SPAN` after a line's "\n" calls
- * `lineTooLong` before the line adds a record.
+ * `lineTooLong` before the line is used. The trace decoders (LineDecoder) and the conformance
+ * vector reader share it, so every line format of the project follows one rule.
  */
-export abstract class LineDecoder implements TraceDecoder {
-  protected readonly out: ChunkBuilder;
+export abstract class LineSplitter {
   protected readonly file: string;
   /** 1-based number of the next line `parseLines` will see; parseLines advances it. */
   protected lineNo = 1;
   private carry: Uint8Array | null = null;
 
-  constructor(out: ChunkBuilder, file: string) {
-    this.out = out;
+  constructor(file: string) {
     this.file = file;
   }
 
@@ -345,9 +344,9 @@ export abstract class LineDecoder implements TraceDecoder {
   }
 
   /**
-   * Parse the whole lines in `b[p, end)`, adding records to `out` and advancing `lineNo` by the
-   * number of lines. Throws (through `fail`) at the first malformed line, after adding the records
-   * of the lines before it.
+   * Parse the whole lines in `b[p, end)` (a decoder adds records to its `out`), advancing `lineNo`
+   * by the number of lines. Throws (through `fail`) at the first malformed line, after using the
+   * lines before it.
    */
   protected abstract parseLines(b: Uint8Array, p: number, end: number): void;
 
@@ -378,6 +377,16 @@ export abstract class LineDecoder implements TraceDecoder {
       this.lineTooLong(head, 0, this.lineNo);
     }
     this.carry = this.carry === null ? bytes.slice() : concat(this.carry, bytes);
+  }
+}
+
+/** A LineSplitter that decodes a trace format's lines into records. */
+export abstract class LineDecoder extends LineSplitter implements TraceDecoder {
+  protected readonly out: ChunkBuilder;
+
+  constructor(out: ChunkBuilder, file: string) {
+    super(file);
+    this.out = out;
   }
 }
 
