@@ -44,6 +44,7 @@ export const MAX_DESCRIPTION_PAGES = 1 << 18;
 
 const PAGE_BYTES: Record<PageSize, bigint> = { "4K": 1n << 12n, "2M": 1n << 21n, "1G": 1n << 30n };
 const KINDS: readonly AccessKind[] = ["read", "write", "fetch"];
+const POLICIES = ["lru", "plru", "random"];
 const U64_MAX = (1n << 64n) - 1n;
 
 function fail(where: string, msg: string): WasmmuError {
@@ -87,11 +88,18 @@ function bool(v: unknown, where: string): boolean | undefined {
   return v;
 }
 
+/** Longest message of an error from below (Machine, the builder), which may quote a value whole. */
+const MAX_MESSAGE_CHARS = 300;
+
+function shorten(message: string): string {
+  return message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message;
+}
+
 function wrap<T>(where: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof WasmmuError && e.code !== "CORE_TRAP") throw new WasmmuError("BAD_INPUT", `${where}: ${e.message}`, { field: where }, { cause: e });
+    if (e instanceof WasmmuError && e.code !== "CORE_TRAP") throw new WasmmuError("BAD_INPUT", `${where}: ${shorten(e.message)}`, { field: where }, { cause: e });
     throw e;
   }
 }
@@ -104,8 +112,13 @@ function checkCpuObject(cpu: unknown, where: string): void {
   if (typeof cpu === "string") return;
   const c = keys(cpu, where, ["name", "description", "itlb", "dtlb", "stlb", "psc", "latency", "sources"]);
   for (const role of ["itlb", "dtlb", "stlb"]) {
-    list(c[role], `${where}.${role}`, "TLB arrays ({ entries, ways, sizes, policy })")
-      .forEach((a, i) => keys(a, `${where}.${role}[${i}]`, ["entries", "ways", "sizes", "policy"]));
+    list(c[role], `${where}.${role}`, "TLB arrays ({ entries, ways, sizes, policy })").forEach((a, i) => {
+      const at = `${where}.${role}[${i}]`;
+      const t = keys(a, at, ["entries", "ways", "sizes", "policy"]);
+      // Names are looked up in tables (`in`), where "constructor" or "__proto__" would be found.
+      if (!POLICIES.includes(t.policy as string)) throw fail(`${at}.policy`, `expected ${POLICIES.join(", ")}, got ${quoteValue(t.policy)}`);
+      if (!Array.isArray(t.sizes) || !t.sizes.every((x) => Object.hasOwn(PAGE_BYTES, x as string))) throw fail(`${at}.sizes`, `expected a list of "4K", "2M", "1G", got ${quoteValue(t.sizes)}`);
+    });
   }
   keys(c.psc, `${where}.psc`, ["pde", "pdpte", "pml4e", "pml5e"]);
   keys(c.latency, `${where}.latency`, ["l1Hit", "stlbHit", "walkMemRef", "pscHit", "adUpdate", "faultEntryExit", "ipi", "baseAccess"]);
@@ -132,7 +145,7 @@ export async function loadMachineDescription(doc: unknown): Promise<LoadedDescri
   const d = keys(doc, "description", ["comment", "machine", "controls", "registers", "tables", "mappings", "memory", "walks"]);
   if (d.machine !== undefined) checkCpuObject(obj(d.machine, "machine").cpu ?? "skylake", "machine.cpu");
   const machine = await wrap("machine", () => Machine.create((d.machine ?? {}) as MachineConfig)).catch((e: unknown) => {
-    if (e instanceof WasmmuError && e.code === "INVALID_CONFIG") throw new WasmmuError("BAD_INPUT", `machine.${e.message}`, e.details, { cause: e });
+    if (e instanceof WasmmuError && e.code === "INVALID_CONFIG") throw new WasmmuError("BAD_INPUT", `machine.${shorten(e.message)}`, e.details, { cause: e });
     throw e;
   });
   const cpu = machine.cpu(0);
@@ -171,7 +184,7 @@ export async function loadMachineDescription(doc: unknown): Promise<LoadedDescri
       const where = `mappings[${i}]`;
       const mm = keys(m, where, ["vaddr", "paddr", "pageSize", "size", "flags", "comment"]);
       const pageSize = mm.pageSize ?? "4K";
-      if (typeof pageSize !== "string" || !(pageSize in PAGE_BYTES)) throw fail(`${where}.pageSize`, `expected "4K", "2M" or "1G", got ${quoteValue(pageSize)}`);
+      if (typeof pageSize !== "string" || !Object.hasOwn(PAGE_BYTES, pageSize)) throw fail(`${where}.pageSize`, `expected "4K", "2M" or "1G", got ${quoteValue(pageSize)}`);
       const step = PAGE_BYTES[pageSize as PageSize];
       const vaddr = u64(mm.vaddr, `${where}.vaddr`);
       const size = mm.size === undefined ? step : u64(mm.size, `${where}.size`);
@@ -183,6 +196,8 @@ export async function loadMachineDescription(doc: unknown): Promise<LoadedDescri
       }
       const flags = keys(mm.flags ?? {}, `${where}.flags`, ["write", "user", "noExecute", "global", "accessed", "dirty", "pwt", "pcd", "pat", "protectionKey"]);
       for (const [k, v] of Object.entries(flags)) if (k !== "protectionKey") bool(v, `${where}.flags.${k}`);
+      const key = flags.protectionKey;
+      if (key !== undefined && (typeof key !== "number" || !Number.isInteger(key) || key < 0 || key > 15)) throw fail(`${where}.flags.protectionKey`, `expected 0..15, got ${quoteValue(key)}`);
       wrap(where, () => builder.map(vaddr, u64(mm.paddr, `${where}.paddr`), flags as LeafFlags, pageSize as PageSize, size));
     });
   }

@@ -95,6 +95,20 @@ describe("wasmmu walk: malformed descriptions are bad input naming file and fiel
     }
   });
 
+  it("found by fuzzing: names that exist on every object (__proto__, constructor) are not taken for page sizes or policies", async () => {
+    const cpu = { itlb: [{ entries: 64, ways: 4, sizes: ["4K"], policy: "constructor" }], dtlb: [], stlb: [], psc: { pde: 0, pdpte: 0, pml4e: 0, pml5e: 0 }, latency: {} };
+    const cases: Array<[unknown, string]> = [
+      [{ mappings: [{ vaddr: "0x400000", paddr: "0x800000", pageSize: "__proto__" }], walks: [{ vaddr: "0x400000" }] }, 'mappings[0].pageSize: expected "4K", "2M" or "1G", got "__proto__"'],
+      [{ machine: { cpu }, registers: { cr3: "0x100000" }, walks: [{ vaddr: "0x400000" }] }, 'machine.cpu.itlb[0].policy: expected lru, plru, random, got "constructor"'],
+      [{ machine: { cpu: { ...cpu, itlb: [{ ...cpu.itlb[0], policy: "lru", sizes: ["toString"] }] } }, registers: { cr3: "0x100000" } }, 'machine.cpu.itlb[0].sizes: expected a list of "4K", "2M", "1G", got ["toString"]'],
+      [{ mappings: [{ vaddr: "0x400000", paddr: "0x800000", flags: { protectionKey: "x".repeat(100_000) } }] }, `mappings[0].flags.protectionKey: expected 0..15, got "${"x".repeat(59)}…`],
+    ];
+    for (const [doc, message] of cases) {
+      const r = await walkDoc(doc);
+      expect([r.code, r.err]).toEqual([EXIT_BAD_INPUT, `wasmmu: ${r.f}: ${message}`]);
+    }
+  });
+
   it("walks' cpl, implicit, probe and comment are checked too", async () => {
     const base = { mappings: [{ vaddr: "0x400000", paddr: "0x800000" }] };
     const cases: Array<[Record<string, unknown>, string]> = [
