@@ -6,6 +6,9 @@
  * (70 for a core trap), anything else exit 70, each printed as one line by main.ts.
  */
 import { fileURLToPath } from "node:url";
+import type { ParseArgsConfig } from "node:util";
+import { parse } from "./args.js";
+import { EXIT_OK } from "./exit.js";
 
 /** Where a command prints: `out` for its results, `err` for diagnostics; one call per line or block. */
 export interface CliIo {
@@ -36,4 +39,23 @@ export function bundledExample(name: string): string {
   const here = fileURLToPath(import.meta.url);
   const at = Math.max(here.lastIndexOf("/dist/"), here.lastIndexOf("/src/"));
   return `${at >= 0 ? here.slice(0, at) : "."}/examples/${name}`;
+}
+
+type OptionSpecs = NonNullable<ParseArgsConfig["options"]>;
+
+/**
+ * A Command whose arguments are `options` (plus --debug and --help) and positionals: it parses
+ * them, answers --help with `meta.help`, and hands the rest to `run`.
+ * @throws UsageError (from `run` too) for an unknown option or a missing value
+ */
+export function commandWithOptions<T extends OptionSpecs>(meta: Omit<Command, "run">, options: T,
+  run: (values: ReturnType<typeof parse<T>>["values"], positionals: string[], io: CliIo) => Promise<number>): Command {
+  return {
+    ...meta,
+    async run(argv, io) {
+      const { values, positionals } = parse(argv, options);
+      if ((values as { help?: boolean }).help) { io.out(meta.help); return EXIT_OK; }
+      return run(values, positionals, io);
+    },
+  };
 }

@@ -3,9 +3,9 @@
  * print per file "N passed, N failed", then the first failures and the lines that could not be
  * run, each with its file and line.
  */
-import type { Command } from "../command.js";
+import { commandWithOptions, type Command } from "../command.js";
 import { EXIT_BAD_INPUT, EXIT_OK } from "../exit.js";
-import { UsageError, nonNegativeInt, parse } from "../args.js";
+import { UsageError, nonNegativeInt } from "../args.js";
 import { runVectorFile, vectorFiles, VectorMachines, type FileResult } from "../../conformance/files.js";
 
 const HELP = `Usage: wasmmu conformance <file|folder…> [options]
@@ -43,35 +43,32 @@ function describe(r: FileResult): string[] {
   return lines;
 }
 
-export const conformanceCommand: Command = {
+export const conformanceCommand: Command = commandWithOptions({
   name: "conformance",
   synopsis: "<file|folder…>",
   summary: "judge the core against paging test vectors",
   help: HELP,
-  async run(argv, io) {
-    const { values, positionals } = parse(argv, { "max-failures": { type: "string" }, json: { type: "boolean" } });
-    if (values.help) { io.out(HELP); return EXIT_OK; }
-    if (positionals.length === 0) throw new UsageError("conformance needs at least one vector file or folder");
-    const keep = nonNegativeInt("max-failures", values["max-failures"], 5);
-    const files = await vectorFiles(positionals);
-    const machines = new VectorMachines();
-    const all: FileResult[] = [];
-    for (const f of files) {
-      const r = await runVectorFile(f, { machines, keepFailures: keep });
-      all.push(r);
-      if (!values.json) for (const line of describe(r)) io.out(line);
-    }
-    if (values.json) {
-      io.out(JSON.stringify(all.map((r) => ({
-        file: r.file, passed: r.passed, failed: r.failed, invalid: r.invalid,
-        failures: r.failures.map((x) => ({ id: x.vector.id, line: x.line, differences: x.verdict.differences })),
-        errors: r.errors, ...(r.stopped !== undefined ? { stopped: r.stopped } : {}),
-      })), jsonReplacer, 2));
-    }
-    const failed = all.some((r) => r.failed > 0);
-    const broken = all.find((r) => r.stopped !== undefined || r.invalid > 0);
-    if (failed) io.err("conformance: some vectors failed");
-    if (broken !== undefined) io.err(`wasmmu: ${broken.stopped ?? broken.errors[0]?.message ?? `${broken.file}: ${broken.invalid} invalid vectors`}`);
-    return failed || broken !== undefined ? EXIT_BAD_INPUT : EXIT_OK;
-  },
-};
+}, { "max-failures": { type: "string" }, json: { type: "boolean" } }, async (values, positionals, io) => {
+  if (positionals.length === 0) throw new UsageError("conformance needs at least one vector file or folder");
+  const keep = nonNegativeInt("max-failures", values["max-failures"], 5);
+  const files = await vectorFiles(positionals);
+  const machines = new VectorMachines();
+  const all: FileResult[] = [];
+  for (const f of files) {
+    const r = await runVectorFile(f, { machines, keepFailures: keep });
+    all.push(r);
+    if (!values.json) for (const line of describe(r)) io.out(line);
+  }
+  if (values.json) {
+    io.out(JSON.stringify(all.map((r) => ({
+      file: r.file, passed: r.passed, failed: r.failed, invalid: r.invalid,
+      failures: r.failures.map((x) => ({ id: x.vector.id, line: x.line, differences: x.verdict.differences })),
+      errors: r.errors, ...(r.stopped !== undefined ? { stopped: r.stopped } : {}),
+    })), jsonReplacer, 2));
+  }
+  const failed = all.some((r) => r.failed > 0);
+  const broken = all.find((r) => r.stopped !== undefined || r.invalid > 0);
+  if (failed) io.err("conformance: some vectors failed");
+  if (broken !== undefined) io.err(`wasmmu: ${broken.stopped ?? broken.errors[0]?.message ?? `${broken.file}: ${broken.invalid} invalid vectors`}`);
+  return failed || broken !== undefined ? EXIT_BAD_INPUT : EXIT_OK;
+});

@@ -5,9 +5,9 @@
  */
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
-import type { Command } from "../command.js";
+import { commandWithOptions, type Command } from "../command.js";
 import { EXIT_OK } from "../exit.js";
-import { UsageError, nonNegativeInt, oneOf, parse } from "../args.js";
+import { UsageError, nonNegativeInt, oneOf } from "../args.js";
 import { createWmtOutput, outputCompression, type WmtOutput } from "../wmt-output.js";
 import { openTrace, TRACE_FORMATS, type TraceFormat } from "../../trace/index.js";
 
@@ -37,54 +37,51 @@ async function sameFile(a: string, b: string): Promise<boolean> {
   }
 }
 
-export const convertCommand: Command = {
+export const convertCommand: Command = commandWithOptions({
   name: "convert",
   synopsis: "<in> <out.wmt[.gz]>",
   summary: "convert a trace to wasmmu's binary format",
   help: HELP,
-  async run(argv, io) {
-    const { values, positionals } = parse(argv, { format: { type: "string" }, limit: { type: "string" }, quiet: { type: "boolean" } });
-    if (values.help) { io.out(HELP); return EXIT_OK; }
-    if (positionals.length !== 2) {
-      throw new UsageError(positionals.length < 2 ? "convert needs an input trace and an output file" : `convert takes one input and one output, got ${positionals.length} arguments`);
-    }
-    const [input, output] = positionals;
-    const format = oneOf<TraceFormat | "auto">("format", values.format, ["auto", ...TRACE_FORMATS], "auto");
-    const limit = nonNegativeInt("limit", values.limit, null);
-    outputCompression(output);
-    if (await sameFile(input, output)) throw new UsageError(`${output} is the input itself; write the converted trace to another file`);
+}, { format: { type: "string" }, limit: { type: "string" }, quiet: { type: "boolean" } }, async (values, positionals, io) => {
+  if (positionals.length !== 2) {
+    throw new UsageError(positionals.length < 2 ? "convert needs an input trace and an output file" : `convert takes one input and one output, got ${positionals.length} arguments`);
+  }
+  const [input, output] = positionals;
+  const format = oneOf<TraceFormat | "auto">("format", values.format, ["auto", ...TRACE_FORMATS], "auto");
+  const limit = nonNegativeInt("limit", values.limit, null);
+  outputCompression(output);
+  if (await sameFile(input, output)) throw new UsageError(`${output} is the input itself; write the converted trace to another file`);
 
-    const trace = await openTrace(input, { format });
-    let wmt: WmtOutput;
-    try {
-      wmt = await createWmtOutput(output, { source: basename(input), sourceFormat: trace.info.format, records: 0, created: new Date().toISOString() });
-    } catch (e) {
-      await trace.close();
-      throw e;
-    }
-    const progress = !values.quiet && process.stderr.isTTY === true;
-    let shown = 0;
-    let result: { records: number; bytes: number };
-    try {
-      for await (const chunk of trace.chunks) {
-        const room = limit === null ? chunk.count : Math.min(chunk.count, limit - wmt.writer.records);
-        if (room > 0) await wmt.add(room === chunk.count ? chunk : { ...chunk, count: room });
-        if (progress && performance.now() - shown > 250) {
-          shown = performance.now();
-          const total = trace.info.totalBytes;
-          process.stderr.write(`\r  ${(wmt.writer.records / 1e6).toFixed(1)} M records  ${(trace.bytesRead() / 2 ** 20).toFixed(1)}${total ? ` / ${(total / 2 ** 20).toFixed(1)}` : ""} MiB read   `);
-        }
-        if (limit !== null && wmt.writer.records >= limit) break;
+  const trace = await openTrace(input, { format });
+  let wmt: WmtOutput;
+  try {
+    wmt = await createWmtOutput(output, { source: basename(input), sourceFormat: trace.info.format, records: 0, created: new Date().toISOString() });
+  } catch (e) {
+    await trace.close();
+    throw e;
+  }
+  const progress = !values.quiet && process.stderr.isTTY === true;
+  let shown = 0;
+  let result: { records: number; bytes: number };
+  try {
+    for await (const chunk of trace.chunks) {
+      const room = limit === null ? chunk.count : Math.min(chunk.count, limit - wmt.writer.records);
+      if (room > 0) await wmt.add(room === chunk.count ? chunk : { ...chunk, count: room });
+      if (progress && performance.now() - shown > 250) {
+        shown = performance.now();
+        const total = trace.info.totalBytes;
+        process.stderr.write(`\r  ${(wmt.writer.records / 1e6).toFixed(1)} M records  ${(trace.bytesRead() / 2 ** 20).toFixed(1)}${total ? ` / ${(total / 2 ** 20).toFixed(1)}` : ""} MiB read   `);
       }
-      result = await wmt.finish();
-    } catch (e) {
-      await trace.close();
-      await wmt.abort();
-      throw e;
-    } finally {
-      if (progress) process.stderr.write("\r\x1b[K");
+      if (limit !== null && wmt.writer.records >= limit) break;
     }
-    io.out(`${output}: ${result.records} records (${result.bytes} bytes)`);
-    return EXIT_OK;
-  },
-};
+    result = await wmt.finish();
+  } catch (e) {
+    await trace.close();
+    await wmt.abort();
+    throw e;
+  } finally {
+    if (progress) process.stderr.write("\r\x1b[K");
+  }
+  io.out(`${output}: ${result.records} records (${result.bytes} bytes)`);
+  return EXIT_OK;
+});

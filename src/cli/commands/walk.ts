@@ -3,10 +3,10 @@
  * (../../machine/description.ts) and show each walk level by level (../walkview.ts).
  */
 import { readFile } from "node:fs/promises";
-import type { Command } from "../command.js";
+import { commandWithOptions, type Command } from "../command.js";
 import { bundledExample } from "../command.js";
 import { EXIT_OK } from "../exit.js";
-import { UsageError, oneOf, parse } from "../args.js";
+import { UsageError, oneOf } from "../args.js";
 import { WasmmuError, quoteValue } from "../../errors.js";
 import { loadMachineDescription } from "../../machine/description.js";
 import { renderWalk } from "../walkview.js";
@@ -59,44 +59,41 @@ async function readDescription(file: string): Promise<unknown> {
   }
 }
 
-export const walkCommand: Command = {
+export const walkCommand: Command = commandWithOptions({
   name: "walk",
   synopsis: "[machine.json] [vaddr…]",
   summary: "walk addresses through page tables, level by level",
   help: HELP,
-  async run(argv, io) {
-    const { values, positionals } = parse(argv, {
-      kind: { type: "string" }, write: { type: "boolean" }, fetch: { type: "boolean" }, cpl: { type: "string" },
-      user: { type: "boolean" }, implicit: { type: "boolean" }, probe: { type: "boolean" }, json: { type: "boolean" },
-    });
-    if (values.help) { io.out(HELP); return EXIT_OK; }
-    const rest = [...positionals];
-    const file = rest.length > 0 && !ADDRESS_LIKE.test(rest[0]) ? (rest.shift() as string) : bundledExample("walk-4level.json");
-    let kind: AccessKind = oneOf("kind", values.kind, ["read", "write", "fetch"], "read");
-    if (values.write) kind = "write";
-    if (values.fetch) kind = "fetch";
-    let cpl: 0 | 1 | 2 | 3 = values.user ? 3 : 0;
-    if (values.cpl !== undefined) {
-      if (!/^[0-3]$/.test(values.cpl)) throw new UsageError(`--cpl must be 0, 1, 2 or 3, got ${values.cpl}`);
-      cpl = Number(values.cpl) as 0 | 1 | 2 | 3;
-    }
-    const addresses = rest.map(parseAddress);
+}, {
+  kind: { type: "string" }, write: { type: "boolean" }, fetch: { type: "boolean" }, cpl: { type: "string" },
+  user: { type: "boolean" }, implicit: { type: "boolean" }, probe: { type: "boolean" }, json: { type: "boolean" },
+}, async (values, positionals, io) => {
+  const rest = [...positionals];
+  const file = rest.length > 0 && !ADDRESS_LIKE.test(rest[0]) ? (rest.shift() as string) : bundledExample("walk-4level.json");
+  let kind: AccessKind = oneOf("kind", values.kind, ["read", "write", "fetch"], "read");
+  if (values.write) kind = "write";
+  if (values.fetch) kind = "fetch";
+  let cpl: 0 | 1 | 2 | 3 = values.user ? 3 : 0;
+  if (values.cpl !== undefined) {
+    if (!/^[0-3]$/.test(values.cpl)) throw new UsageError(`--cpl must be 0, 1, 2 or 3, got ${values.cpl}`);
+    cpl = Number(values.cpl) as 0 | 1 | 2 | 3;
+  }
+  const addresses = rest.map(parseAddress);
 
-    const doc = await readDescription(file);
-    const loaded = await loadMachineDescription(doc).catch((e: unknown) => {
-      if (e instanceof WasmmuError) throw new WasmmuError(e.code, `${file}: ${e.message}`, { ...e.details, file }, { cause: e });
-      throw e;
-    });
-    const options: Omit<AccessOptions, "cpu"> = { kind, cpl, ...(values.implicit ? { implicit: true } : {}), ...(values.probe ? { probe: true } : {}) };
-    const walks = addresses.length > 0 ? addresses.map((vaddr) => ({ vaddr, comment: undefined, options })) : loaded.walks;
-    if (walks.length === 0) throw new UsageError(`${file} lists no "walks"; give addresses on the command line`);
-    const { machine } = loaded;
-    const results = walks.map((w) => {
-      const header = { kind: w.options.kind ?? "read", cpl: w.options.cpl ?? 0, paging: machine.config.paging, cr3: machine.cpu(0).registers.cr3 };
-      return { header, comment: w.comment, walk: machine.walk(w.vaddr, w.options) };
-    });
-    if (values.json) io.out(JSON.stringify(results.map((r) => ({ access: r.header, comment: r.comment, ...r.walk })), jsonReplacer, 2));
-    else io.out(results.map((r) => (r.comment ? `# ${r.comment}\n` : "") + renderWalk(r.walk, r.header)).join("\n\n"));
-    return EXIT_OK;
-  },
-};
+  const doc = await readDescription(file);
+  const loaded = await loadMachineDescription(doc).catch((e: unknown) => {
+    if (e instanceof WasmmuError) throw new WasmmuError(e.code, `${file}: ${e.message}`, { ...e.details, file }, { cause: e });
+    throw e;
+  });
+  const options: Omit<AccessOptions, "cpu"> = { kind, cpl, ...(values.implicit ? { implicit: true } : {}), ...(values.probe ? { probe: true } : {}) };
+  const walks = addresses.length > 0 ? addresses.map((vaddr) => ({ vaddr, comment: undefined, options })) : loaded.walks;
+  if (walks.length === 0) throw new UsageError(`${file} lists no "walks"; give addresses on the command line`);
+  const { machine } = loaded;
+  const results = walks.map((w) => {
+    const header = { kind: w.options.kind ?? "read", cpl: w.options.cpl ?? 0, paging: machine.config.paging, cr3: machine.cpu(0).registers.cr3 };
+    return { header, comment: w.comment, walk: machine.walk(w.vaddr, w.options) };
+  });
+  if (values.json) io.out(JSON.stringify(results.map((r) => ({ access: r.header, comment: r.comment, ...r.walk })), jsonReplacer, 2));
+  else io.out(results.map((r) => (r.comment ? `# ${r.comment}\n` : "") + renderWalk(r.walk, r.header)).join("\n\n"));
+  return EXIT_OK;
+});
