@@ -39,6 +39,7 @@ export { loadMachineDescription, type MachineDescription, type LoadedDescription
 export { parseVector, judge, runVector, type PagingVector, type VectorOutcome, type Verdict } from "./conformance/vector.js";
 export type { TraceFormat, TraceCompression, TraceChunk, TraceInfo, OpenTraceOptions, DecodeOptions } from "./trace/types.js";
 export { TRACE_FORMATS, makeDecoder, decodeTrace, concatChunks, detectCompression, detectFormat } from "./trace/formats.js";
+export { ChunkBuilder, MAX_LINE_BYTES } from "./trace/decoder.js";
 export { LackeyDecoder } from "./trace/lackey.js";
 export { TextTraceDecoder } from "./trace/text.js";
 export { WmtDecoder, WmtWriter, parseWmtHeader, type WmtSink } from "./trace/wmt.js";
