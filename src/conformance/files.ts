@@ -173,7 +173,7 @@ export async function runVectorFile(path: string, opts: { keepFailures?: number;
       try {
         verdict = runVector(await machines.get(vector), vector);
       } catch (e) {
-        invalid(line, e instanceof WasmmuError && e.code !== "CORE_TRAP" ? new WasmmuError(e.code, `${vector.id}: cannot set up the vector: ${e.message}`, e.details, { cause: e }) : e);
+        invalid(line, e instanceof WasmmuError && e.code !== "CORE_TRAP" ? setupError(vector, e) : e);
         continue;
       }
       opts.onVerdict?.(vector, verdict);
@@ -188,6 +188,13 @@ export async function runVectorFile(path: string, opts: { keepFailures?: number;
     result.stopped = e.message;
   }
   return result;
+}
+
+/** A vector the machine refused, naming the register (and its value) when one was refused. */
+function setupError(v: PagingVector, e: WasmmuError): WasmmuError {
+  const register = e.details.register;
+  const field = register === "cr3" ? `cr3 0x${v.cr3.toString(16)} (MAXPHYADDR ${v.mode.maxPhyAddr})` : typeof register === "string" ? `mode (${register})` : "the vector";
+  return new WasmmuError(e.code, `${v.id}: ${field}: cannot be set up: ${e.message}`, e.details, { cause: e });
 }
 
 /** Expand files and folders into vector files (*.jsonl, *.jsonl.gz, *.json.gz), sorted. */

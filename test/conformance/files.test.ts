@@ -57,7 +57,7 @@ describe("a bad line, then a corrupt or truncated gzip stream", () => {
 describe("a vector the machine cannot take is that line's error; the next vectors still run", () => {
   // Each file: a good vector, the bad one on line 2, the good one again.
   const cases: Array<[string, RegExp]> = [
-    ["c-cr3-beyond-maxphyaddr.jsonl", /:2: kvm4-perm-002580: cannot set up the vector: writing cr3 raised #GP$/],
+    ["c-cr3-beyond-maxphyaddr.jsonl", /:2: kvm4-perm-002580: cr3 0xfff0000000000000 \(MAXPHYADDR 46\): cannot be set up: writing cr3 raised #GP$/],
     ["c-maxphyaddr-60.jsonl", /:2: kvm4-perm-002580: mode\.maxphyaddr: expected an integer 36\.\.52, got 60$/],
     ["c-pkru-2e40.jsonl", /:2: kvm4-perm-002580: mode\.pkru: 0x10000000000 is out of range \(at most 0xffffffff\)$/],
     ["c-memory-paddr-2e64.jsonl", /:2: kvm4-perm-002580: memory\[4\]\[0\]: 0x10000000000000000 is out of range \(at most 0xffffffffffffffff\)$/],
