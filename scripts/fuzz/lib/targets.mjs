@@ -160,6 +160,17 @@ export function traceTarget(lib, { dir, workerUrl }) {
           badInput(lib, e, path);
         }
       }
+      if (rng.chance(0.05)) {
+        // The CLI: replay exits 0 or 1, naming the file; convert writes the records read, or refuses.
+        const flags = [["--skip", "2"], ["--limit", "5"], ["--warmup", "3"], ["--pages", "2m"], ["--cpus", "3"], ["--paging", "5"]].filter(() => rng.chance(0.3)).flat();
+        const r = await cli(lib, ["replay", path, "--format", format, "--json", "--ram", "64MiB", ...flags]);
+        check(r.code === 0 || (r.code === 1 && r.err.startsWith(`wasmmu: ${path}`)), `wasmmu replay exit ${r.code}: ${r.err.slice(0, 300)}`, path);
+        const out = `${path}.wmt.gz`;
+        const c = await cli(lib, ["convert", path, out, "--format", format, "--quiet"]);
+        check(c.code === (thread.error === null ? 0 : 1), `wasmmu convert exit ${c.code} (${thread.error === null ? "no" : "an"} error reading): ${c.err.slice(0, 300)}`, path);
+        if (c.code === 0) same(await read(lib, out, { chunkRecords }), thread, "the converted trace vs the original", path);
+        rmSync(out, { force: true });
+      }
       check(process.memoryUsage().rss - rss < MAX_RSS_GROWTH, `the RSS grew by ${(process.memoryUsage().rss - rss) >> 20} MiB`, path);
       rmSync(path, { force: true }); // a finding's input is kept
     },
