@@ -7,6 +7,8 @@ import { UsageError, keyValues, nonNegativeInt, oneOf, parse } from "./args.js";
 import type { JobOptions } from "./replay.js";
 import { TRACE_FORMATS } from "../trace/formats.js";
 import type { TraceFormat } from "../trace/types.js";
+import { PRESETS, presetNames } from "../machine/presets/index.js";
+import { WasmmuError } from "../errors.js";
 
 /** Options that decide a replay's numbers: the machine, the demand mapping, the trace's window. */
 export const MACHINE_OPTIONS = {
@@ -44,7 +46,7 @@ export interface ReplaySettings {
 /**
  * The machine and window options, checked, with their defaults (skylake, 4-level paging, 1 GiB of
  * full RAM, 4 KiB pages, 1 CPU, every record).
- * @throws UsageError naming the option
+ * @throws UsageError naming the option; WasmmuError INVALID_CONFIG for an unknown --cpu preset
  */
 export function jobOptions(v: MachineOptionValues): JobOptions {
   // Checked in the order the options are documented, so the first mistake is the one named.
@@ -55,8 +57,12 @@ export function jobOptions(v: MachineOptionValues): JobOptions {
   const format = oneOf("format", v.format, FORMAT_CHOICES, "auto");
   const cpus = nonNegativeInt("cpus", v.cpus, 1);
   if (cpus < 1) throw new UsageError("--cpus must be at least 1");
+  const cpu = v.cpu ?? "skylake";
+  // Checked here as well as by Machine.create, whose table lookup also finds "constructor" or
+  // "__proto__" (found by fuzzing: an internal error).
+  if (!Object.hasOwn(PRESETS, cpu)) throw new WasmmuError("INVALID_CONFIG", `cpu: unknown preset "${cpu}"; presets are ${presetNames.join(", ")}`, { option: "cpu" });
   return {
-    cpu: v.cpu ?? "skylake", overrides, paging, ram: v.ram ?? "1GiB", memory, pages, cpus, format,
+    cpu, overrides, paging, ram: v.ram ?? "1GiB", memory, pages, cpus, format,
     limit: nonNegativeInt("limit", v.limit, null), skip: nonNegativeInt("skip", v.skip, 0), warmup: nonNegativeInt("warmup", v.warmup, 0),
   };
 }

@@ -118,10 +118,15 @@ export function parseVector(line: string): PagingVector {
     throw bad(at("mode.maxphyaddr"), `expected an integer ${MIN_MAXPHYADDR}..${MAX_MAXPHYADDR}, got ${quoteValue(maxPhyAddr)}`);
   }
   if (bit("cr4_pcide")) throw bad(at("mode.cr4_pcide"), "vectors with CR4.PCIDE=1 are outside the format (README: PCIDE is 0)");
+  // Strings, not converted: an object here (found by fuzzing: {"toString": "s"}) has no text.
+  const text = (k: "oracle" | "category") => {
+    if (v[k] !== undefined && typeof v[k] !== "string") throw bad(at(k), `expected a string, got ${quoteValue(v[k])}`);
+    return (v[k] as string | undefined) ?? "";
+  };
   return {
     id,
-    oracle: String(v.oracle ?? ""),
-    category: String(v.category ?? ""),
+    oracle: text("oracle"),
+    category: text("category"),
     mode: {
       cr0Wp: bit("cr0_wp"), cr4Pse: bit("cr4_pse"), cr4Pge: bit("cr4_pge"), cr4Smep: bit("cr4_smep"), cr4Smap: bit("cr4_smap"),
       cr4Pke: bit("cr4_pke"), cr4La57: bit("cr4_la57"), cr4Pcide: false, eferNxe: bit("efer_nxe"), rflagsAc: bit("rflags_ac"),

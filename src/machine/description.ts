@@ -14,6 +14,7 @@ import { Machine } from "./Machine.js";
 import { PageTableBuilder, type LeafFlags, type PageSize } from "./pagetables.js";
 import { WasmmuError, quoteValue } from "../errors.js";
 import type { AccessKind, AccessOptions, MachineConfig } from "../types.js";
+import { PRESETS, presetNames } from "./presets/index.js";
 import { CR0_WP, CR4_PGE, CR4_SMEP, CR4_SMAP, CR4_PKE, EFER_NXE, RFLAGS_AC } from "./pgtable.js";
 
 /** The JSON document, as written. Numbers may be JSON numbers or "0x…" strings. */
@@ -109,7 +110,11 @@ function wrap<T>(where: string, fn: () => T): T {
  * which expects the arrays and objects to be there).
  */
 function checkCpuObject(cpu: unknown, where: string): void {
-  if (typeof cpu === "string") return;
+  if (typeof cpu === "string") {
+    // A table lookup would also find "constructor" or "__proto__" (found by fuzzing).
+    if (!Object.hasOwn(PRESETS, cpu)) throw fail(where, `unknown preset ${quoteValue(cpu)}; presets are ${presetNames.join(", ")}`);
+    return;
+  }
   const c = keys(cpu, where, ["name", "description", "itlb", "dtlb", "stlb", "psc", "latency", "sources"]);
   for (const role of ["itlb", "dtlb", "stlb"]) {
     list(c[role], `${where}.${role}`, "TLB arrays ({ entries, ways, sizes, policy })").forEach((a, i) => {

@@ -92,6 +92,18 @@ describe("a vector the machine cannot take is that line's error; the next vector
     expect(r.err).toContain(`wasmmu: ${fixture("c-size-string.jsonl")}:2: `);
   });
 
+  it("found by fuzzing: an oracle or category that is an object (with its own toString) is an invalid line, not a TypeError", async () => {
+    const good = JSON.parse(readFileSync(fixture("c-good.jsonl"), "utf8")) as Record<string, unknown>;
+    const path = join(dir, "object-oracle.jsonl");
+    writeFileSync(path, [{ ...good, oracle: { toString: "s" } }, { ...good, category: [1] }, good].map((v) => JSON.stringify(v)).join("\n"));
+    const r = await runVectorFile(path);
+    expect([r.passed, r.invalid]).toEqual([1, 2]);
+    expect(r.errors.map((e) => e.message)).toEqual([
+      `${path}:1: kvm4-perm-002580: oracle: expected a string, got {"toString":"s"}`,
+      `${path}:2: kvm4-perm-002580: category: expected a string, got [1]`,
+    ]);
+  });
+
   it("a huge value is named, not echoed", async () => {
     const good = readFileSync(fixture("c-good.jsonl"), "utf8").trim();
     const path = join(dir, "huge-kind.jsonl");

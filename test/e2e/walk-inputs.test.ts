@@ -102,6 +102,7 @@ describe("wasmmu walk: malformed descriptions are bad input naming file and fiel
       [{ machine: { cpu }, registers: { cr3: "0x100000" }, walks: [{ vaddr: "0x400000" }] }, 'machine.cpu.itlb[0].policy: expected lru, plru, random, got "constructor"'],
       [{ machine: { cpu: { ...cpu, itlb: [{ ...cpu.itlb[0], policy: "lru", sizes: ["toString"] }] } }, registers: { cr3: "0x100000" } }, 'machine.cpu.itlb[0].sizes: expected a list of "4K", "2M", "1G", got ["toString"]'],
       [{ mappings: [{ vaddr: "0x400000", paddr: "0x800000", flags: { protectionKey: "x".repeat(100_000) } }] }, `mappings[0].flags.protectionKey: expected 0..15, got "${"x".repeat(59)}…`],
+      [{ machine: { cpu: "__proto__" }, registers: { cr3: "0x100000" } }, 'machine.cpu: unknown preset "__proto__"; presets are skylake, golden-cove, zen4, custom'],
     ];
     for (const [doc, message] of cases) {
       const r = await walkDoc(doc);
