@@ -25,3 +25,20 @@ export class WasmmuError extends Error {
     this.details = details;
   }
 }
+
+/** Longest text of a caller's value that an error message shows. */
+const QUOTED_CHARS = 60;
+
+/**
+ * A caller's value as an error message shows it: JSON, cut to 60 characters ("…" after), so a
+ * huge or hostile value is named, never echoed whole.
+ */
+export function quoteValue(v: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? `0x${x.toString(16)}` : x)) ?? String(v);
+  } catch {
+    text = String(v);
+  }
+  return text.length > QUOTED_CHARS ? `${text.slice(0, QUOTED_CHARS)}…` : text;
+}

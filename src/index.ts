@@ -6,7 +6,7 @@ export { Machine, Cpu, PhysicalMemory } from "./machine/Machine.js";
 export { PageTableBuilder, RangeTableSource, makeLeaf, type LeafFlags, type PageSize, type TableFrameSource } from "./machine/pagetables.js";
 export { BuddyTableSource } from "./machine/tablesource.js";
 export { FrameAllocator, PAGE_FLAG_NAMES, pageFlag, type FrameDescriptor, type ZoneInfo, type ZoneName, type Watermark, type PageFlagName } from "./machine/frames.js";
-export { Replayer, DemandMapper, TraceBatch, REC_KIND, REC_USER, REC_IMPLICIT, type ReplayResult, type ReplayFault, type FaultPolicy, type FaultDecision } from "./machine/replay.js";
+export { Replayer, DemandMapper, TraceBatch, REC_KIND, REC_USER, REC_IMPLICIT, type ReplayResult, type ReplayStopReason, type ReplayFault, type FaultPolicy, type FaultDecision } from "./machine/replay.js";
 export { PRESETS, presetNames } from "./machine/presets/index.js";
 export type { CpuPreset, TlbArrayConfig, PscConfig, LatencyConfig, ReplacementPolicy, PageSizeName } from "./machine/presets/types.js";
 export { applyOverrides } from "./machine/tlbconfig.js";
@@ -46,6 +46,7 @@ export { loadMachineDescription, type MachineDescription, type LoadedDescription
 export { parseVector, judge, runVector, type PagingVector, type VectorOutcome, type Verdict } from "./conformance/vector.js";
 export type { TraceFormat, TraceCompression, TraceChunk, TraceInfo, OpenTraceOptions, DecodeOptions } from "./trace/types.js";
 export { TRACE_FORMATS, makeDecoder, decodeTrace, concatChunks, detectCompression, detectFormat } from "./trace/formats.js";
+export { ChunkBuilder, MAX_LINE_BYTES } from "./trace/decoder.js";
 export { LackeyDecoder } from "./trace/lackey.js";
 export { TextTraceDecoder } from "./trace/text.js";
 export { WmtDecoder, WmtWriter, parseWmtHeader, type WmtSink } from "./trace/wmt.js";

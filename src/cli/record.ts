@@ -1,6 +1,6 @@
 /**
- * `wasmmu record`: run a program under Valgrind Lackey and stream its accesses into a wmt trace,
- * or replay them at once.
+ * Recording a program's accesses under Valgrind Lackey into a wmt trace (the machinery of
+ * `wasmmu record`, commands/record.ts):
  *
  *   valgrind --tool=lackey --trace-mem=yes --log-fd=3 prog args
  *        │ fd 3: a pipe of its own (the program keeps our stdin, stdout, stderr)
@@ -18,37 +18,12 @@
  */
 import { spawn } from "node:child_process";
 import { constants } from "node:fs";
-import { access, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { basename, delimiter, join } from "node:path";
+import { access, stat } from "node:fs/promises";
+import { delimiter, join } from "node:path";
 import type { Readable } from "node:stream";
-import { parseArgs } from "node:util";
 import { WasmmuError } from "../errors.js";
-import { ChunkBuilder, LackeyDecoder, WmtWriter } from "../trace/index.js";
-import { UsageError } from "./args.js";
-import { createWmtOutput, outputCompression, type WmtOutput } from "./convert.js";
-
-export const HELP_RECORD = `Usage: wasmmu record [--output <out.wmt[.gz]>] -- <command> [args…]
-       wasmmu record --replay [replay options…] -- <command> [args…]
-
-Runs <command> under Valgrind's Lackey tool (valgrind --tool=lackey --trace-mem=yes), which
-reports every instruction fetch, load and store the program makes, and streams those records into
-wasmmu's binary trace format as they arrive: no text trace is written to disk and nothing is held
-whole. Lackey's records travel over a pipe of their own (file descriptor 3), so the program keeps
-its stdin, stdout and stderr; Valgrind's warnings (lines starting "--pid--") go to stderr.
-Lackey prints a line per access, so the program runs far slower than natively; the trace takes
-16 bytes per access before compression. A non-zero exit status of the program is reported on stderr; the
-recording is kept all the same.
-
-Needs valgrind on the PATH (Debian, Ubuntu: apt-get install valgrind; Fedora: dnf install valgrind).
-
-Options:
-  -o, --output <file>   where to write the trace (default: <command>.wmt.gz in the current
-                        directory); .wmt is written plain, .wmt.gz gzip-compressed
-  --replay              keep no trace: replay the recording when the program ends and print the
-                        statistics as wasmmu replay does. Every replay option may be given before
-                        the "--" (--cpu, --set, --paging, --pages, --json, --csv, --report …:
-                        see wasmmu help replay); they are checked before the program starts`;
+import { ChunkBuilder, LackeyDecoder } from "../trace/index.js";
+import type { WmtOutput } from "./wmt-output.js";
 
 /** Once valgrind has exited, stop reading after this long without data (a child may hold the pipe). */
 const QUIET_AFTER_EXIT_MS = 1000;
@@ -56,7 +31,7 @@ const QUIET_AFTER_EXIT_MS = 1000;
 const MAX_MESSAGE_BYTES = 4096;
 
 /** The absolute path of an executable `name` on the PATH (what `command -v` finds), or null. */
-async function findOnPath(name: string): Promise<string | null> {
+export async function findOnPath(name: string): Promise<string | null> {
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     if (dir === "") continue;
     const p = join(dir, name);
@@ -157,7 +132,7 @@ export class ValgrindMessageFilter {
 }
 
 /** How the recorded program ended. */
-interface ExitStatus { code: number | null; signal: NodeJS.Signals | null }
+export interface ExitStatus { code: number | null; signal: NodeJS.Signals | null }
 
 /**
  * Run `command` under Lackey and write every access it makes to `wmt`.
@@ -165,7 +140,7 @@ interface ExitStatus { code: number | null; signal: NodeJS.Signals | null }
  * @throws WasmmuError BAD_INPUT when valgrind cannot be started or its output does not decode
  *   (the process is killed then)
  */
-async function recordInto(valgrind: string, command: string[], wmt: WmtOutput, err: (s: string) => void): Promise<ExitStatus> {
+export async function recordInto(valgrind: string, command: string[], wmt: WmtOutput, err: (s: string) => void): Promise<ExitStatus> {
   const child = spawn(valgrind, ["--tool=lackey", "--trace-mem=yes", "--log-fd=3", ...command], {
     stdio: ["inherit", "inherit", "inherit", "pipe"],
   });
@@ -232,123 +207,5 @@ async function recordInto(valgrind: string, command: string[], wmt: WmtOutput, e
     if (forward !== null) clearTimeout(forward);
     process.off("SIGINT", onSigint);
     pipe.destroy();
-  }
-}
-
-/** Split record's arguments: its own options, the options meant for replay, and the command. */
-function splitArgs(args: string[]) {
-  const dash = args.indexOf("--");
-  const before = dash < 0 ? args : args.slice(0, dash);
-  const command = dash < 0 ? [] : args.slice(dash + 1);
-  let tokens;
-  try {
-    ({ tokens } = parseArgs({
-      args: before, strict: false, allowPositionals: true, tokens: true,
-      options: { output: { type: "string", short: "o" }, replay: { type: "boolean" }, help: { type: "boolean", short: "h" }, debug: { type: "boolean" } },
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  let output: string | undefined;
-  let replay = false;
-  let help = false;
-  const own = new Set<number>();
-  for (const t of tokens) {
-    if (t.kind !== "option") continue;
-    if (t.name === "output") {
-      if (t.value === undefined) throw new UsageError("option '-o, --output <value>' argument missing");
-      output = t.value;
-      own.add(t.index);
-      if (!t.inlineValue) own.add(t.index + 1);
-    } else if (t.name === "replay" || t.name === "help") {
-      if (t.value !== undefined) throw new UsageError(`option '--${t.name}' does not take an argument`);
-      if (t.name === "replay") replay = true;
-      else help = true;
-      own.add(t.index);
-    } else if (t.name === "debug") {
-      own.add(t.index);
-    }
-  }
-  const forwarded = before.filter((_, i) => !own.has(i));
-  return { output, replay, help, forwarded, command, sawDash: dash >= 0 };
-}
-
-/**
- * Check replay options before the (slow) recording, by replaying a trace without records with
- * them: a usage error or a bad machine configuration is reported now; the complaint that the
- * trace is empty means the options are fine.
- */
-async function checkReplayOptions(dir: string, forwarded: string[], err: (s: string) => void): Promise<number | null> {
-  const empty = join(dir, "options-check.wmt");
-  const parts: Uint8Array[] = [];
-  await new WmtWriter({ write: (b: Uint8Array) => { parts.push(b.slice()); } }, {}).close();
-  await writeFile(empty, Buffer.concat(parts));
-  const { main } = await import("./main.js");
-  const msgs: string[] = [];
-  const code = await main(["replay", empty, ...forwarded, "--quiet"], () => undefined, (s) => msgs.push(s));
-  if (code === 0 || (code === 1 && msgs.some((m) => m.includes(empty)))) return null;
-  for (const m of msgs) err(m);
-  return code;
-}
-
-function describeExit(command: string, s: ExitStatus): string | null {
-  if (s.signal !== null) return `${command} was killed by ${s.signal}`;
-  if (s.code !== null && s.code !== 0) return `${command} exited with status ${s.code}`;
-  return null;
-}
-
-export async function cmdRecord(args: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const { output, replay, help, forwarded, command, sawDash } = splitArgs(args);
-  if (help) { out(HELP_RECORD); return 0; }
-  if (!sawDash || command.length === 0) throw new UsageError("give the program to record after --, e.g. wasmmu record -- ./prog arg");
-  if (replay && output !== undefined) throw new UsageError("--output and --replay exclude each other: --replay keeps no trace");
-  if (!replay && forwarded.length > 0) {
-    throw new UsageError(`unexpected ${forwarded[0].startsWith("-") ? "option" : "argument"} '${forwarded[0]}' before --` +
-      " (replay options are taken with --replay; the program and its arguments go after --)");
-  }
-  const name = basename(command[0]) || "trace";
-  const target = output ?? `${name}.wmt.gz`;
-  if (!replay) outputCompression(target);
-
-  const valgrind = await findOnPath("valgrind");
-  if (valgrind === null) {
-    throw new WasmmuError("BAD_INPUT", "valgrind is not installed (not found on the PATH): wasmmu record runs programs under " +
-      "Valgrind's Lackey tool; install it (Debian, Ubuntu: apt-get install valgrind; Fedora: dnf install valgrind) and try again");
-  }
-
-  const dir = replay ? await mkdtemp(join(tmpdir(), "wasmmu-record-")) : null;
-  try {
-    if (dir !== null) {
-      const bad = await checkReplayOptions(dir, forwarded, err);
-      if (bad !== null) return bad;
-    }
-    const path = dir !== null ? join(dir, `${name}.wmt`) : target;
-    const wmt = await createWmtOutput(path, {
-      source: name, sourceFormat: "lackey", records: 0, created: new Date().toISOString(),
-      command, recorder: "valgrind --tool=lackey --trace-mem=yes",
-    });
-    let status: ExitStatus;
-    let result: { records: number; bytes: number };
-    try {
-      status = await recordInto(valgrind, command, wmt, err);
-      result = await wmt.finish();
-    } catch (e) {
-      await wmt.abort();
-      throw e;
-    }
-    const how = describeExit(command.join(" "), status);
-    if (result.records === 0) {
-      await wmt.abort();
-      throw new WasmmuError("BAD_INPUT", `valgrind recorded no accesses${how !== null ? `: ${how}` : ""} (see valgrind's messages above)`);
-    }
-    if (how !== null) err(`wasmmu: ${how}; the ${result.records} accesses it made are kept`);
-    if (dir === null) {
-      out(`${target}: ${result.records} records (${result.bytes} bytes)`);
-      return 0;
-    }
-    const { main } = await import("./main.js");
-    return await main(["replay", path, ...forwarded], out, err);
-  } finally {
-    if (dir !== null) await rm(dir, { recursive: true, force: true });
   }
 }

@@ -38,6 +38,9 @@ export interface ReplayOptions {
   err: (s: string) => void;
 }
 
+/** The replay options that decide the numbers (everything but output and callbacks): what a sweep configuration varies. */
+export type JobOptions = Omit<ReplayOptions, "interrupted" | "err" | "progress" | "report" | "window">;
+
 function counterNumbers(m: Machine): Record<string, number> {
   return Object.fromEntries(Object.entries(m.counters("all")).map(([k, v]) => [k, Number(v)]));
 }
@@ -80,6 +83,8 @@ export class ReplaySession {
   private baseSkipped = 0;
   private baseReplayed = 0;
   private partialReason: string | undefined;
+  /** Stopped by Ctrl-C or by running out of memory: the statistics so far are the answer, even if empty. */
+  private stoppedEarly = false;
   private done = false;
   // Time series for the report: the counters every `win` accesses after warm-up.
   private readonly windows: WindowCounts[] = [];
@@ -98,7 +103,7 @@ export class ReplaySession {
     const policy: FaultPolicy = Object.assign((f: ReplayFault): FaultDecision => {
       if (f.exception.vector === "GP") { this.nonCanonical++; return "skip"; }
       return this.mapper.policy(f);
-    }, { notPresent: this.mapper.policy.notPresent }); // a not-present #PF goes to the mapper either way
+    }, { notPresent: this.mapper.policy.notPresent, stopReason: this.mapper.policy.stopReason }); // a not-present #PF goes to the mapper either way
     this.r = new Replayer(m, policy);
     this.base = o.warmup === 0 ? counterNumbers(m) : null;
     this.nextSample = win > 0 && this.base !== null ? win : Infinity;
@@ -147,7 +152,7 @@ export class ReplaySession {
     const check = chunk instanceof PackedChunk ? chunk.deferredCheck : undefined;
     let i = 0;
     while (i < chunk.count) {
-      if (o.interrupted()) { this.partialReason = "interrupted"; this.done = true; return false; }
+      if (o.interrupted()) { this.stop("interrupted"); return false; }
       if (o.limit !== null && this.replayed >= o.limit) { this.done = true; return false; }
       // Skip, then fill the batch with up to the warm-up boundary or the limit.
       if (this.seen < o.skip) {
@@ -167,26 +172,40 @@ export class ReplaySession {
       } else if (chunk.packed !== undefined) r.batch.setPacked(chunk.packed, i, n, o.cpus, chunk.cpuBits);
       else r.batch.setArrays(chunk, i, n, o.cpus);
       const res = r.run(n);
+      // The records before a stop were replayed: they count, whatever stopped the replay.
+      const done = res.stopped ? res.stopped.index : n;
+      this.seen += done; i += done; this.replayed += done;
+      this.crossed();
       if (res.stopped) {
-        const at = res.stopped.index;
-        const rec = r.batch.get(at);
-        const why = res.stopped.reason === "bad-record" ? "a malformed record" : `a fault the demand mapper cannot resolve (#${res.stopped.fault?.exception.vector}, error code 0x${res.stopped.fault && "errorCode" in res.stopped.fault.exception ? res.stopped.fault.exception.errorCode.toString(16) : "?"})`;
-        throw new WasmmuError("BAD_INPUT", `${this.path}: record ${this.seen + at + 1} (vaddr 0x${rec.vaddr.toString(16)}) stopped the replay: ${why}`);
+        const vaddr = `0x${r.batch.get(res.stopped.index).vaddr.toString(16)}`;
+        const record = `${this.path}: record ${this.seen + 1} (vaddr ${vaddr})`;
+        if (res.stopped.reason === "out-of-memory") {
+          // The trace's doing, not a broken input: the statistics so far, marked partial.
+          this.stop(`${record}: ${res.stopped.message ?? "demand paging ran out of frames"} (--ram ${o.ram}${o.memory === "full" ? "" : `, --memory ${o.memory}`}): ` +
+            (o.memory === "full" ? "raise --ram, or model more RAM than this host can hold with --memory tables-only (e.g. --ram 64GiB --memory tables-only)" : "raise --ram"));
+          return false;
+        }
+        const fault = res.stopped.fault;
+        const why = res.stopped.reason === "bad-record" ? "a malformed record" : `a fault the demand mapper cannot resolve (#${fault?.exception.vector}, error code 0x${fault && "errorCode" in fault.exception ? fault.exception.errorCode.toString(16) : "?"})`;
+        throw new WasmmuError("BAD_INPUT", `${record} stopped the replay: ${why}`);
       }
-      this.seen += n; i += n; this.replayed += n;
-      if (this.base === null && this.replayed >= o.warmup) {
-        this.base = counterNumbers(this.m);
-        this.baseMapped = { ...this.mapper.mapped };
-        this.baseSkipped = this.nonCanonical;
-        this.baseReplayed = this.replayed;
-        if (this.win > 0) { this.nextSample = this.replayed + this.win; this.prevSample = this.base; this.prevMapped = { ...this.baseMapped }; this.prevAt = this.replayed; }
-      }
-      if (this.replayed === this.nextSample) { this.sample(); this.nextSample += this.win; }
       // The records before a malformed one are replayed and counted; then it ends the replay.
       if (malformed !== null) throw malformed;
     }
     if (o.limit !== null && this.replayed >= o.limit) this.done = true;
     return !this.done;
+  }
+
+  /** After records were replayed: take the warm-up's base when it was reached, sample the report's windows. */
+  private crossed(): void {
+    if (this.base === null && this.replayed >= this.o.warmup) {
+      this.base = counterNumbers(this.m);
+      this.baseMapped = { ...this.mapper.mapped };
+      this.baseSkipped = this.nonCanonical;
+      this.baseReplayed = this.replayed;
+      if (this.win > 0) { this.nextSample = this.replayed + this.win; this.prevSample = this.base; this.prevMapped = { ...this.baseMapped }; this.prevAt = this.replayed; }
+    }
+    if (this.replayed === this.nextSample) { this.sample(); this.nextSample += this.win; }
   }
 
   /** Check skipped records [i, i + n) of an unchecked chunk as the core would; throw for a malformed one. */
@@ -212,8 +231,12 @@ export class ReplaySession {
 
   /** The reader stopped early on Ctrl-C: the statistics so far are partial (unless already complete). */
   interrupt(): void {
-    if (this.done) return;
-    this.partialReason = "interrupted";
+    if (!this.done) this.stop("interrupted");
+  }
+
+  private stop(reason: string): void {
+    this.partialReason = reason;
+    this.stoppedEarly = true;
     this.done = true;
   }
 
@@ -226,11 +249,12 @@ export class ReplaySession {
     const o = this.o;
     const m = this.m;
     const path = this.path;
-    // Ctrl-C before anything was counted is still an interruption (empty statistics), not bad input.
-    const interrupted = this.partialReason === "interrupted";
-    if (this.replayed === 0 && !interrupted) throw new WasmmuError("BAD_INPUT", `${path}: the trace has no accesses${o.skip ? ` after skipping ${o.skip}` : ""}`);
+    // Ctrl-C (or running out of memory) before anything was counted still gives (empty)
+    // statistics with the reason, not a bad-input error.
+    const stopped = this.stoppedEarly;
+    if (this.replayed === 0 && !stopped) throw new WasmmuError("BAD_INPUT", `${path}: the trace has no accesses${o.skip ? ` after skipping ${o.skip}` : ""}`);
     if (this.base === null) {
-      if (!interrupted) throw new WasmmuError("BAD_INPUT", `${path}: the trace has ${this.replayed} accesses, all used as warm-up (--warmup ${o.warmup})`);
+      if (!stopped) throw new WasmmuError("BAD_INPUT", `${path}: the trace has ${this.replayed} accesses, all used as warm-up (--warmup ${o.warmup})`);
       this.base = counterNumbers(m);
       this.baseMapped = { ...this.mapper.mapped };
       this.baseSkipped = this.nonCanonical;
@@ -275,9 +299,14 @@ export class ReplaySession {
   }
 }
 
-/** Replay one trace file on a fresh machine. @returns the summary (partial when stopped early). */
-export async function replayTrace(path: string, o: ReplayOptions): Promise<ReplaySummary> {
-  const session = await ReplaySession.create(path, o);
+/**
+ * Replay one trace file on a fresh machine.
+ * @param given the session to feed, when one was created for `path` and `o` already (to check
+ *   the options before a long recording); by default a new one
+ * @returns the summary (partial when stopped early)
+ */
+export async function replayTrace(path: string, o: ReplayOptions, given?: ReplaySession): Promise<ReplaySummary> {
+  const session = given ?? (await ReplaySession.create(path, o));
   // Lent chunks: feed() copies each into the core's batch buffer before asking for the next.
   // deferCheck: an uncompressed wmt file's records are checked by feed(), in the core.
   const trace = await openTrace(path, { format: o.format, chunkRecords: session.batchRecords, lend: true, deferCheck: true });

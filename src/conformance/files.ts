@@ -1,15 +1,21 @@
 /**
  * Node-side reading of conformance vector files (gzip or plain JSONL, streamed line by line) and
  * running whole files. The judging itself is vector.ts's, shared with the tests.
+ *
+ * Reading never holds more than a line: the file is read in pieces, inflated piece by piece
+ * (trace/decompress.ts, whose stream errors all surface through the iteration), and split by the
+ * trace readers' LineSplitter, so a line over MAX_LINE_BYTES (a vector is under 1 KiB) is refused
+ * as `file:line` however far it would inflate. runVectorFile goes on past a vector it cannot
+ * parse or run, reporting it with its file and line; only a broken stream or an overlong line
+ * ends a file early.
  */
 import { createReadStream } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
-import { createGunzip } from "node:zlib";
-import { createInterface } from "node:readline";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
 import { Machine } from "../machine/Machine.js";
 import { WasmmuError } from "../errors.js";
+import { LineSplitter, MAX_LINE_BYTES } from "../trace/decoder.js";
+import { READ_BYTES, Source, decompressed } from "../trace/decompress.js";
 import { parseVector, runVector, type PagingVector, type Verdict } from "./vector.js";
 
 /** Vector files are gzip when they start with the gzip magic bytes, whatever their name. */
@@ -23,26 +29,88 @@ async function isGzip(path: string): Promise<boolean> {
   }
 }
 
+const NL = 0x0a;
+const CR = 0x0d;
+const utf8 = new TextDecoder("utf-8");
+
+/** Collects the text of whole lines (without "\n" or a CR before it), with their numbers. */
+class TextLines extends LineSplitter {
+  readonly lines: { line: number; text: string }[] = [];
+
+  protected parseLines(b: Uint8Array, p: number, end: number): void {
+    let line = this.lineNo;
+    while (p < end) {
+      const nl = b.indexOf(NL, p);
+      if (nl - p > MAX_LINE_BYTES) this.lineTooLong(b, p, line);
+      this.lines.push({ line, text: utf8.decode(b.subarray(p, nl > p && b[nl - 1] === CR ? nl - 1 : nl)) });
+      p = nl + 1;
+      line++;
+    }
+    this.lineNo = line;
+  }
+
+  /** Lines completed since the last call. */
+  take(): { line: number; text: string }[] {
+    return this.lines.splice(0);
+  }
+}
+
+/**
+ * The lines of a vector file, numbered from 1, read and inflated piece by piece.
+ * @throws WasmmuError BAD_INPUT naming the file (and the line) when the file cannot be read, the
+ *   gzip stream is corrupt or truncated, or a line is longer than MAX_LINE_BYTES
+ */
+async function* vectorLines(path: string): AsyncGenerator<{ line: number; text: string }> {
+  let gzip: boolean;
+  try {
+    gzip = await isGzip(path);
+  } catch (e) {
+    throw new WasmmuError("BAD_INPUT", `${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path }, { cause: e });
+  }
+  const file = createReadStream(path, { highWaterMark: READ_BYTES });
+  const bytes = decompressed(gzip ? "gzip" : "none", new Source(file[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>), path);
+  const splitter = new TextLines(path);
+  let last = 0;
+  let failure: unknown = null;
+  try {
+    try {
+      for await (const b of bytes) {
+        splitter.push(b);
+        for (const l of splitter.take()) { last = l.line; yield l; }
+      }
+      splitter.end();
+    } catch (e) {
+      failure = e;
+    }
+    // The lines completed before a fault (in the piece that held it too) come first.
+    for (const l of splitter.take()) { last = l.line; yield l; }
+    if (failure instanceof WasmmuError) throw failure;
+    if (failure !== null) {
+      const err = failure as NodeJS.ErrnoException;
+      const what = gzip && typeof err?.syscall !== "string" ? "corrupt or truncated gzip stream" : "cannot read";
+      throw new WasmmuError("BAD_INPUT", `${path}: ${what} after line ${last}: ${err?.message ?? String(failure)}`, { file: path, line: last }, { cause: failure });
+    }
+  } finally {
+    file.destroy();
+    await bytes.return(undefined).catch(() => undefined);
+  }
+}
+
 /** Stream the vectors of one file. Malformed lines raise BAD_INPUT naming file and line. */
 export async function* readVectors(path: string): AsyncGenerator<{ line: number; vector: PagingVector }> {
-  let input: Readable = createReadStream(path);
-  if (await isGzip(path)) input = input.pipe(createGunzip());
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  let n = 0;
+  for await (const { line, text } of vectorLines(path)) {
+    if (text.trim() === "") continue;
+    yield { line, vector: parseLine(path, line, text) };
+  }
+}
+
+/** parseVector with the file and line in its message. */
+function parseLine(path: string, line: number, text: string): PagingVector {
   try {
-    for await (const text of lines) {
-      n++;
-      if (text.trim() === "") continue;
-      try {
-        yield { line: n, vector: parseVector(text) };
-      } catch (e) {
-        if (e instanceof WasmmuError) throw new WasmmuError("BAD_INPUT", `${path}:${n}: ${e.message}`, { file: path, line: n });
-        throw e;
-      }
-    }
+    return parseVector(text);
   } catch (e) {
-    if (e instanceof WasmmuError) throw e;
-    throw new WasmmuError("BAD_INPUT", `${path}: cannot read after line ${n}: ${(e as Error).message}`, { file: path, line: n }, { cause: e });
+    if (e instanceof WasmmuError) throw new WasmmuError("BAD_INPUT", `${path}:${line}: ${e.message}`, { file: path, line }, { cause: e });
+    throw e;
   }
 }
 
@@ -66,25 +134,67 @@ export interface FileResult {
   file: string;
   passed: number;
   failed: number;
-  /** The first failing verdicts (up to `keepFailures`), with the vector each came from. */
-  failures: { vector: PagingVector; verdict: Verdict }[];
+  /** The first failing verdicts (up to `keepFailures`), with the vector each came from and its line. */
+  failures: { vector: PagingVector; verdict: Verdict; line: number }[];
+  /** Lines that are no valid vector, or whose vector could not be set up on the machine (counted, not judged). */
+  invalid: number;
+  /** The first of those (up to `keepFailures`): `file:line: why`. */
+  errors: { line: number; message: string }[];
+  /** Set when reading ended before the end of the file (a corrupt stream, an overlong line): why, naming the file. */
+  stopped?: string;
 }
 
-/** Run every vector of one file. */
+/**
+ * Run every vector of one file. A line that is no valid vector, or whose vector the machine
+ * refuses, is counted as invalid with its `file:line` message and the run goes on; a broken
+ * stream ends the file with `stopped` set.
+ * @throws WasmmuError CORE_TRAP (a core bug), and anything that is not a WasmmuError
+ */
 export async function runVectorFile(path: string, opts: { keepFailures?: number; machines?: VectorMachines; onVerdict?: (v: PagingVector, r: Verdict) => void } = {}): Promise<FileResult> {
   const machines = opts.machines ?? new VectorMachines();
   const keep = opts.keepFailures ?? 5;
-  const result: FileResult = { file: path, passed: 0, failed: 0, failures: [] };
-  for await (const { vector } of readVectors(path)) {
-    const verdict = runVector(await machines.get(vector), vector);
-    opts.onVerdict?.(vector, verdict);
-    if (verdict.pass) result.passed++;
-    else {
-      result.failed++;
-      if (result.failures.length < keep) result.failures.push({ vector, verdict });
+  const result: FileResult = { file: path, passed: 0, failed: 0, failures: [], invalid: 0, errors: [] };
+  const invalid = (line: number, e: unknown) => {
+    if (!(e instanceof WasmmuError) || e.code === "CORE_TRAP") throw e;
+    result.invalid++;
+    if (result.errors.length < keep) result.errors.push({ line, message: e.message.startsWith(`${path}:`) ? e.message : `${path}:${line}: ${e.message}` });
+  };
+  try {
+    for await (const { line, text } of vectorLines(path)) {
+      if (text.trim() === "") continue;
+      let vector: PagingVector;
+      let verdict: Verdict;
+      try {
+        vector = parseLine(path, line, text);
+      } catch (e) {
+        invalid(line, e);
+        continue;
+      }
+      try {
+        verdict = runVector(await machines.get(vector), vector);
+      } catch (e) {
+        invalid(line, e instanceof WasmmuError && e.code !== "CORE_TRAP" ? setupError(vector, e) : e);
+        continue;
+      }
+      opts.onVerdict?.(vector, verdict);
+      if (verdict.pass) result.passed++;
+      else {
+        result.failed++;
+        if (result.failures.length < keep) result.failures.push({ vector, verdict, line });
+      }
     }
+  } catch (e) {
+    if (!(e instanceof WasmmuError) || e.code === "CORE_TRAP") throw e;
+    result.stopped = e.message;
   }
   return result;
+}
+
+/** A vector the machine refused, naming the register (and its value) when one was refused. */
+function setupError(v: PagingVector, e: WasmmuError): WasmmuError {
+  const register = e.details.register;
+  const field = register === "cr3" ? `cr3 0x${v.cr3.toString(16)} (MAXPHYADDR ${v.mode.maxPhyAddr})` : typeof register === "string" ? `mode (${register})` : "the vector";
+  return new WasmmuError(e.code, `${v.id}: ${field}: cannot be set up: ${e.message}`, e.details, { cause: e });
 }
 
 /** Expand files and folders into vector files (*.jsonl, *.jsonl.gz, *.json.gz), sorted. */

@@ -6,8 +6,9 @@
  * code and CR2; every word of `memory_after` matches, except bit 5 (Accessed) of entries listed
  * in `a_bit_unspecified` (SDM §4.8 leaves A in upper levels of a faulting walk undefined).
  */
-import { WasmmuError } from "../errors.js";
+import { WasmmuError, quoteValue } from "../errors.js";
 import type { Machine } from "../machine/Machine.js";
+import { MAX_MAXPHYADDR, MIN_MAXPHYADDR } from "../machine/config.js";
 import { CR0_WP, CR4_PAE, CR4_PSE, CR4_PGE, CR4_SMEP, CR4_SMAP, CR4_PKE, CR4_LA57, CR4_PCIDE, EFER_NXE, RFLAGS_AC, PAGE_ACCESSED } from "../machine/pgtable.js";
 
 /** One vector, with its numbers parsed to bigint. */
@@ -51,26 +52,40 @@ export interface Verdict {
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 
-function num(v: unknown, where: string): bigint {
-  if (typeof v === "string" && /^0x[0-9a-f]+$/i.test(v)) return BigInt(v);
-  if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
-  throw new WasmmuError("BAD_INPUT", `${where}: expected a "0x…" number, got ${JSON.stringify(v)}`);
+const U64_MAX = (1n << 64n) - 1n;
+
+function bad(where: string, msg: string): WasmmuError {
+  return new WasmmuError("BAD_INPUT", `${where}: ${msg}`);
+}
+
+/** A 64-bit number: a "0x…" string (the format's) or a JSON integer. */
+function num(v: unknown, where: string, max = U64_MAX): bigint {
+  let n: bigint | null = null;
+  if (typeof v === "string" && /^0x[0-9a-f]+$/i.test(v)) n = BigInt(v);
+  else if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) n = BigInt(v);
+  if (n === null) throw bad(where, `expected a "0x…" number, got ${quoteValue(v)}`);
+  if (n > max) throw bad(where, `0x${n.toString(16)} is out of range (at most 0x${max.toString(16)})`);
+  return n;
 }
 
 function obj(v: unknown, where: string): Record<string, unknown> {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new WasmmuError("BAD_INPUT", `${where}: expected an object`);
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw bad(where, `expected an object, got ${quoteValue(v)}`);
   return v as Record<string, unknown>;
 }
 
 function pairs(v: unknown, where: string): [bigint, bigint][] {
-  if (!Array.isArray(v)) throw new WasmmuError("BAD_INPUT", `${where}: expected an array of [paddr, value] pairs`);
+  if (!Array.isArray(v)) throw bad(where, `expected an array of [paddr, value] pairs, got ${quoteValue(v)}`);
   return v.map((p, i) => {
-    if (!Array.isArray(p) || p.length !== 2) throw new WasmmuError("BAD_INPUT", `${where}[${i}]: expected [paddr, value]`);
+    if (!Array.isArray(p) || p.length !== 2) throw bad(`${where}[${i}]`, `expected [paddr, value], got ${quoteValue(p)}`);
     return [num(p[0], `${where}[${i}][0]`), num(p[1], `${where}[${i}][1]`)];
   });
 }
 
-/** Parse one JSON line of a vector file. @throws WasmmuError("BAD_INPUT") naming the field. */
+/**
+ * Parse one JSON line of a vector file, checking every field against the format (README):
+ * numbers within 64 bits, MAXPHYADDR 36..52, PKRU 32 bits, CR4.PCIDE 0, size a positive integer.
+ * @throws WasmmuError("BAD_INPUT") naming the vector and the field (values shown cut short)
+ */
 export function parseVector(line: string): PagingVector {
   let raw: unknown;
   try {
@@ -80,38 +95,50 @@ export function parseVector(line: string): PagingVector {
   }
   const v = obj(raw, "vector");
   const id = typeof v.id === "string" ? v.id : "(no id)";
-  const at = (f: string) => `${id}: ${f}`;
+  const shownId = id.length > 60 ? quoteValue(id) : id;
+  const at = (f: string) => `${shownId}: ${f}`;
   const m = obj(v.mode, at("mode"));
   const bit = (k: string) => {
     const x = m[k];
-    if (x !== 0 && x !== 1) throw new WasmmuError("BAD_INPUT", `${at(`mode.${k}`)}: expected 0 or 1, got ${JSON.stringify(x)}`);
+    if (x !== 0 && x !== 1) throw bad(at(`mode.${k}`), `expected 0 or 1, got ${quoteValue(x)}`);
     return x === 1;
   };
   const a = obj(v.access, at("access"));
   const kind = a.kind;
-  if (kind !== "read" && kind !== "write" && kind !== "fetch") throw new WasmmuError("BAD_INPUT", `${at("access.kind")}: expected read, write or fetch`);
+  if (kind !== "read" && kind !== "write" && kind !== "fetch") throw bad(at("access.kind"), `expected read, write or fetch, got ${quoteValue(kind)}`);
   const cpl = a.cpl;
-  if (cpl !== 0 && cpl !== 1 && cpl !== 2 && cpl !== 3) throw new WasmmuError("BAD_INPUT", `${at("access.cpl")}: expected 0..3`);
+  if (cpl !== 0 && cpl !== 1 && cpl !== 2 && cpl !== 3) throw bad(at("access.cpl"), `expected 0..3, got ${quoteValue(cpl)}`);
+  const size = a.size ?? 8;
+  if (typeof size !== "number" || !Number.isInteger(size) || size < 1 || size > 4096) throw bad(at("access.size"), `expected an integer 1..4096, got ${quoteValue(size)}`);
   const x = obj(v.expect, at("expect"));
   const outcome = x.outcome;
-  if (outcome !== "ok" && outcome !== "pf" && outcome !== "gp") throw new WasmmuError("BAD_INPUT", `${at("expect.outcome")}: expected ok, pf or gp`);
-  const maxPhyAddr = Number(num(m.maxphyaddr, at("mode.maxphyaddr")));
+  if (outcome !== "ok" && outcome !== "pf" && outcome !== "gp") throw bad(at("expect.outcome"), `expected ok, pf or gp, got ${quoteValue(outcome)}`);
+  const maxPhyAddr = m.maxphyaddr;
+  if (typeof maxPhyAddr !== "number" || !Number.isInteger(maxPhyAddr) || maxPhyAddr < MIN_MAXPHYADDR || maxPhyAddr > MAX_MAXPHYADDR) {
+    throw bad(at("mode.maxphyaddr"), `expected an integer ${MIN_MAXPHYADDR}..${MAX_MAXPHYADDR}, got ${quoteValue(maxPhyAddr)}`);
+  }
+  if (bit("cr4_pcide")) throw bad(at("mode.cr4_pcide"), "vectors with CR4.PCIDE=1 are outside the format (README: PCIDE is 0)");
+  // Strings, not converted: an object here (found by fuzzing: {"toString": "s"}) has no text.
+  const text = (k: "oracle" | "category") => {
+    if (v[k] !== undefined && typeof v[k] !== "string") throw bad(at(k), `expected a string, got ${quoteValue(v[k])}`);
+    return (v[k] as string | undefined) ?? "";
+  };
   return {
     id,
-    oracle: String(v.oracle ?? ""),
-    category: String(v.category ?? ""),
+    oracle: text("oracle"),
+    category: text("category"),
     mode: {
       cr0Wp: bit("cr0_wp"), cr4Pse: bit("cr4_pse"), cr4Pge: bit("cr4_pge"), cr4Smep: bit("cr4_smep"), cr4Smap: bit("cr4_smap"),
-      cr4Pke: bit("cr4_pke"), cr4La57: bit("cr4_la57"), cr4Pcide: bit("cr4_pcide"), eferNxe: bit("efer_nxe"), rflagsAc: bit("rflags_ac"),
-      pkru: Number(num(m.pkru ?? "0x0", at("mode.pkru"))), maxPhyAddr,
+      cr4Pke: bit("cr4_pke"), cr4La57: bit("cr4_la57"), cr4Pcide: false, eferNxe: bit("efer_nxe"), rflagsAc: bit("rflags_ac"),
+      pkru: Number(num(m.pkru ?? "0x0", at("mode.pkru"), 0xffff_ffffn)), maxPhyAddr,
     },
     cr3: num(v.cr3, at("cr3")),
     memory: pairs(v.memory, at("memory")),
-    access: { vaddr: num(a.vaddr, at("access.vaddr")), kind, cpl, size: Number(a.size ?? 8) },
+    access: { vaddr: num(a.vaddr, at("access.vaddr")), kind, cpl, size },
     expect: {
       outcome,
       paddr: x.paddr === undefined ? undefined : num(x.paddr, at("expect.paddr")),
-      errorCode: x.error_code === undefined ? undefined : Number(num(x.error_code, at("expect.error_code"))),
+      errorCode: x.error_code === undefined ? undefined : Number(num(x.error_code, at("expect.error_code"), 0xffff_ffffn)),
       cr2: x.cr2 === undefined ? undefined : num(x.cr2, at("expect.cr2")),
       memoryAfter: pairs(x.memory_after ?? [], at("expect.memory_after")),
       aBitUnspecified: Array.isArray(x.a_bit_unspecified) ? x.a_bit_unspecified.map((p, i) => num(p, at(`expect.a_bit_unspecified[${i}]`))) : [],
@@ -146,6 +173,8 @@ export function judge(v: PagingVector, actual: VectorOutcome): Verdict {
  * Run one vector on `machine` from exactly the vector's state and return the verdict. The machine
  * must have the vector's MAXPHYADDR and paging depth and RAM for [0x4000000, 0x8000000); the
  * listed memory words are zeroed again afterwards, so one machine serves many vectors.
+ * @throws WasmmuError when the vector's state cannot be set up: a register write the CPU refuses
+ *   (CR3 with bits at or above MAXPHYADDR raises #GP), or a vector outside the format
  */
 export function runVector(machine: Machine, v: PagingVector): Verdict {
   const cpu = machine.cpu(0);
@@ -162,8 +191,9 @@ export function runVector(machine: Machine, v: PagingVector): Verdict {
   if (m.cr4La57) cr4 |= CR4_LA57;
   cr4 &= ~CR4_PCIDE;
   cpu.setRegisters({ efer, cr0, cr4, cr3: v.cr3, rflags: m.rflagsAc ? RFLAGS_AC : 0n, cr2: 0n, ...(m.cr4Pke ? { pkru: m.pkru } : {}) });
-  for (const [pa, val] of v.memory) machine.phys.write64(pa, val);
   try {
+    // Inside the try: a write refused half-way still has the words before it zeroed again.
+    for (const [pa, val] of v.memory) machine.phys.write64(pa, val);
     const t = cpu.translate(v.access.vaddr, { kind: v.access.kind, cpl: v.access.cpl });
     const actual: VectorOutcome = { outcome: "ok", memoryAfter: v.expect.memoryAfter.map(([pa]) => [pa, machine.phys.read64(pa)]) };
     if (t.ok) actual.paddr = t.paddr;

@@ -168,6 +168,13 @@ export type FaultDecision = "retry" | "skip" | "stop" | { wait: Promise<unknown>
  */
 export type FaultPolicy = ((fault: ReplayFault) => FaultDecision) & {
   notPresent?: (vaddrLo: number, vaddrHi: number, cpu: number) => FaultDecision;
+  /**
+   * Why the policy's last "stop" was decided, when the fault itself is not the reason: the policy
+   * could not resolve it for want of memory (DemandMapper out of frames). Replayer asks right
+   * after a "stop" and reports it as ReplayResult.stopped; null (or no function) means the policy
+   * refused the fault.
+   */
+  stopReason?: () => { reason: "out-of-memory"; message: string } | null;
 };
 
 /**
@@ -175,6 +182,11 @@ export type FaultPolicy = ((fault: ReplayFault) => FaultDecision) & {
  * executable), 4 KiB pages or 2 MiB pages where asked, frames and tables from the buddy allocator.
  * All CPUs share one address space (threads of one process), whose top-level table this creates
  * and loads into every CPU's CR3. Entries are written by the core's ptMap (one call per fault).
+ *
+ * Running out of frames is the trace's doing (it touches more than the machine's RAM), not a host
+ * error: the policy then says "stop" and its stopReason() is "out-of-memory" with a message, so
+ * the replay ends with ReplayResult.stopped and the records before the fault counted; nothing is
+ * thrown and no frame is left allocated for the page that could not be mapped.
  */
 export class DemandMapper {
   readonly root: bigint;
@@ -184,7 +196,13 @@ export class DemandMapper {
   private readonly ptMap: CoreExports["ptMap"];
   /** Pages mapped, by size. */
   readonly mapped = { "4K": 0, "2M": 0 };
+  /** Set when a fault could not be resolved for want of frames: what ran out. */
+  private exhausted: string | null = null;
 
+  /**
+   * Create the address space and load it into every CPU's CR3.
+   * @throws WasmmuError OUT_OF_MEMORY when there is no frame for its top-level table
+   */
   constructor(machine: Machine, opts: { pages?: "4k" | "2m" } = {}) {
     this.machine = machine;
     this.huge = opts.pages === "2m";
@@ -199,37 +217,37 @@ export class DemandMapper {
     }
   }
 
-  /** The policy function: maps not-present faults, refuses everything else. */
+  /** The policy function: maps not-present faults, refuses everything else; "stop" when out of frames. */
   readonly policy: FaultPolicy = Object.assign((f: ReplayFault): FaultDecision => {
-    if (f.exception.vector !== "PF" || f.exception.bits.present) return "stop";
-    this.map(f.vaddr);
-    return "retry";
+    if (f.exception.vector !== "PF" || f.exception.bits.present) {
+      this.exhausted = null;
+      return "stop";
+    }
+    return this.map(f.vaddr) ? "retry" : "stop";
   }, {
-    notPresent: (lo: number, hi: number): FaultDecision => {
-      this.mapHalves(lo, hi);
-      return "retry";
-    },
+    notPresent: (lo: number, hi: number): FaultDecision => (this.mapHalves(lo, hi) ? "retry" : "stop"),
+    stopReason: () => (this.exhausted === null ? null : { reason: "out-of-memory" as const, message: this.exhausted }),
   });
 
   /**
    * map() for an address given as 32-bit halves: with 4 KiB pages the page's address and its PTE
    * are each built as one bigint from numbers (what the fault shortcut of Replayer saves).
+   * @returns false when there was no frame for the page or a page table (nothing mapped)
    */
-  mapHalves(lo: number, hi: number): void {
+  mapHalves(lo: number, hi: number): boolean {
     // Exact as a number below 2^53: every user-half address of 4- and 5-level paging.
-    if (this.huge || hi >= 0x20_0000) {
-      this.map((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
-      return;
-    }
+    if (this.huge || hi >= 0x20_0000) return this.map((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
     const pfn = this.machine.frames.allocPage();
-    if (pfn === null) throw this.outOfFrames();
+    if (pfn === null) return this.outOfFrames("a page");
     const va = BigInt(hi * 4294967296 + ((lo & ~PAGE_OFFSET_MASK) >>> 0));
-    this.check(this.ptMap(this.root, this.levels, va, 1, BigInt(pfn * 4096 + LEAF_4K_BITS), TABLE));
-    this.mapped["4K"]++;
+    return this.mapped4k(this.ptMap(this.root, this.levels, va, 1, BigInt(pfn * 4096 + LEAF_4K_BITS), TABLE), pfn);
   }
 
-  /** Map the page containing `vaddr` (2 MiB when asked and that 2 MiB region has no 4 KiB table yet). */
-  map(vaddr: bigint): void {
+  /**
+   * Map the page containing `vaddr` (2 MiB when asked and that 2 MiB region has no 4 KiB table yet).
+   * @returns false when there was no frame for the page or a page table (nothing mapped)
+   */
+  map(vaddr: bigint): boolean {
     const e = this.machine._core.exports;
     const va = BigInt.asUintN(64, vaddr);
     if (this.huge) {
@@ -237,26 +255,44 @@ export class DemandMapper {
       if (pmd === 0n || this.machine.phys.read64(pmd) === 0n) {
         const pfn = this.machine.frames.alloc(9);
         if (pfn !== null) {
-          this.check(e.ptMap(this.root, this.levels, va & ~0x1f_ffffn, 2, (BigInt(pfn) << 12n) | LEAF_2M, TABLE));
-          this.mapped["2M"]++;
-          return;
+          const status = e.ptMap(this.root, this.levels, va & ~0x1f_ffffn, 2, (BigInt(pfn) << 12n) | LEAF_2M, TABLE);
+          if (status === 0) {
+            this.mapped["2M"]++;
+            return true;
+          }
+          this.machine.frames.free(pfn, 9);
+          if (status !== PTMAP_NO_MEMORY) throw refused(status);
+          return this.outOfFrames("a page table");
         }
       }
     }
     const pfn = this.machine.frames.allocPage();
-    if (pfn === null) throw this.outOfFrames();
-    this.check(e.ptMap(this.root, this.levels, va & ~0xfffn, 1, (BigInt(pfn) << 12n) | LEAF_4K, TABLE));
-    this.mapped["4K"]++;
+    if (pfn === null) return this.outOfFrames("a page");
+    return this.mapped4k(e.ptMap(this.root, this.levels, va & ~0xfffn, 1, (BigInt(pfn) << 12n) | LEAF_4K, TABLE), pfn);
   }
 
-  private outOfFrames(): WasmmuError {
-    return new WasmmuError("OUT_OF_MEMORY", `demand paging ran out of frames after mapping ${this.mapped["4K"]} 4 KiB and ${this.mapped["2M"]} 2 MiB pages: the trace touches more than the machine's RAM (raise ram, or use memory: "tables-only")`);
+  /** Account for ptMap's `status` of a 4 KiB mapping of frame `pfn`; on failure the frame is freed. */
+  private mapped4k(status: number, pfn: number): boolean {
+    if (status === 0) {
+      this.mapped["4K"]++;
+      return true;
+    }
+    this.machine.frames.freePage(pfn);
+    if (status !== PTMAP_NO_MEMORY) throw refused(status);
+    return this.outOfFrames("a page table");
   }
 
-  private check(status: number): void {
-    if (status === -1) throw new WasmmuError("OUT_OF_MEMORY", "demand paging ran out of frames for page tables");
-    if (status !== 0) throw new WasmmuError("CORE_TRAP", `ptMap refused a demand mapping (status ${status})`);
+  private outOfFrames(what: string): false {
+    this.exhausted = `demand paging ran out of frames (no frame for ${what}) after mapping ${this.mapped["4K"]} 4 KiB and ${this.mapped["2M"]} 2 MiB pages: the trace touches more than the machine's RAM`;
+    return false;
   }
+}
+
+/** ptMap's status when the buddy allocator has no frame for a table it needs (assembly/mmu/ptmap.ts). */
+const PTMAP_NO_MEMORY = -1;
+
+function refused(status: number): WasmmuError {
+  return new WasmmuError("CORE_TRAP", `ptMap refused a demand mapping (status ${status})`);
 }
 
 /** P|RW|US: leaves and tables of the demand-mapped address space (A and D left for the walker). */
@@ -267,17 +303,24 @@ const LEAF_4K_BITS = 0x7;
 const PAGE_OFFSET_MASK = 0xfff;
 const LEAF_2M = 0x87n;
 
+/**
+ * Why a replay stopped before the end of the batch:
+ * - "fault": the policy refused a fault (`fault` says which);
+ * - "bad-record": the record is malformed (reserved bits set, an unknown kind);
+ * - "out-of-memory": the policy could not resolve the fault for want of memory (DemandMapper: no
+ *   frame left for the page or a page table); `fault` and `message` say which and what ran out;
+ * - "wait" (run() only): the fault must wait for an I/O; `wait` is the promise (runAsync waits).
+ * The records before `index` were replayed; the one at `index` was not.
+ */
+export type ReplayStopReason = "fault" | "bad-record" | "out-of-memory" | "wait";
+
 export interface ReplayResult {
   /** Records completed. */
   completed: number;
   /** Faults resolved by the policy (retried or skipped). */
   faults: number;
-  /**
-   * Set when the replay stopped early: the fault the policy refused, a malformed record, or
-   * (run() only) a fault that must wait for an I/O, with the promise to wait for before running
-   * again from `index`.
-   */
-  stopped?: { index: number; reason: "fault" | "bad-record" | "wait"; fault?: ReplayFault; wait?: Promise<unknown> };
+  /** Set when the replay stopped early (see ReplayStopReason); `wait` (reason "wait", run() only) is the I/O to wait for before running again from `index`. */
+  stopped?: { index: number; reason: ReplayStopReason; fault?: ReplayFault; message?: string; wait?: Promise<unknown> };
 }
 
 /** Runs batches through the core's replay loop, resolving faults with a policy. */
@@ -355,7 +398,10 @@ export class Replayer {
       if (decision === null || decision === "stop") {
         const fault = this.faultAt(at);
         decision ??= this.policy(fault);
-        if (decision === "stop") return { completed: at, faults, stopped: { index: at, reason: "fault", fault } };
+        if (decision === "stop") {
+          const why = this.policy.stopReason?.() ?? null;
+          return { completed: at, faults, stopped: why === null ? { index: at, reason: "fault", fault } : { index: at, reason: why.reason, fault, message: why.message } };
+        }
       }
       if (typeof decision === "object") return { completed: at, faults, stopped: { index: at, reason: "wait", wait: decision.wait } };
       faults++;

@@ -282,8 +282,17 @@ export function badBytes(file: string, offset: number, what: string): WasmmuErro
   return new WasmmuError("BAD_INPUT", `${file}: byte ${offset}: ${what}`, { file, offset });
 }
 
-/** Longest line a line-format decoder holds back while waiting for its newline. */
+/**
+ * Longest line of a line format, in bytes before its "\n" (a CR counts). A longer line, whatever
+ * it holds (a comment or Valgrind message included), is refused as `file:line: line longer than
+ * 65536 bytes`, the same wherever reads cut the stream: held back, a longer line would have to be
+ * buffered, and a rule that looked only at held-back lines would accept a long line or not
+ * depending on where a read ended.
+ */
 export const MAX_LINE_BYTES = 65536;
+/** A line and its newline, at most: what a parser's `p - start` may reach after the "\n". */
+export const MAX_LINE_SPAN = MAX_LINE_BYTES + 1;
+const LONG_LINE = `line longer than ${MAX_LINE_BYTES} bytes`;
 const NL = 0x0a;
 const CR = 0x0d;
 
@@ -291,17 +300,18 @@ const CR = 0x0d;
  * Splits a byte stream into lines for a subclass's `parseLines`, which always gets whole lines:
  * every line in [p, end) ends with "\n" before `end`, so a scan that stops at "\n" needs no bounds
  * check. A line cut by a push boundary is held back (at most MAX_LINE_BYTES) and completed by the
- * next push; the last line needs no newline. Blank-line and CRLF handling is the subclass's.
+ * next push; the last line needs no newline. Blank-line and CRLF handling is the subclass's, and
+ * so is the length check of whole lines: `p - start > MAX_LINE_SPAN` after a line's "\n" calls
+ * `lineTooLong` before the line is used. The trace decoders (LineDecoder) and the conformance
+ * vector reader share it, so every line format of the project follows one rule.
  */
-export abstract class LineDecoder implements TraceDecoder {
-  protected readonly out: ChunkBuilder;
+export abstract class LineSplitter {
   protected readonly file: string;
   /** 1-based number of the next line `parseLines` will see; parseLines advances it. */
   protected lineNo = 1;
   private carry: Uint8Array | null = null;
 
-  constructor(out: ChunkBuilder, file: string) {
-    this.out = out;
+  constructor(file: string) {
     this.file = file;
   }
 
@@ -334,27 +344,49 @@ export abstract class LineDecoder implements TraceDecoder {
   }
 
   /**
-   * Parse the whole lines in `b[p, end)`, adding records to `out` and advancing `lineNo` by the
-   * number of lines. Throws (through `fail`) at the first malformed line, after adding the records
-   * of the lines before it.
+   * Parse the whole lines in `b[p, end)` (a decoder adds records to its `out`), advancing `lineNo`
+   * by the number of lines. Throws (through `fail`) at the first malformed line, after using the
+   * lines before it.
    */
   protected abstract parseLines(b: Uint8Array, p: number, end: number): void;
 
-  /** Throw `file:line: what, got "line text"` for the line starting at `b[start]`. */
+  /**
+   * Throw `file:line: what, got "line text"` for the line starting at `b[start]`; for a line over
+   * MAX_LINE_BYTES the complaint is its length, whatever else is wrong with it, as it is when the
+   * line is cut by a read and refused while held back.
+   */
   protected fail(b: Uint8Array, start: number, line: number, what: string): never {
     let e = b.indexOf(NL, start);
     if (e < 0) e = b.length;
+    if (e - start > MAX_LINE_BYTES) what = LONG_LINE;
     if (e > start && b[e - 1] === CR) e--;
     throw new WasmmuError("BAD_INPUT", `${this.file}:${line}: ${what}, got ${quoteBytes(b, start, e)}`, { file: this.file, line });
   }
 
+  /** Throw the complaint about the line at `b[start]`, longer than MAX_LINE_BYTES. */
+  protected lineTooLong(b: Uint8Array, start: number, line: number): never {
+    this.fail(b, start, line, LONG_LINE);
+  }
+
   private hold(bytes: Uint8Array): void {
-    const held = this.carry === null ? bytes.slice() : concat(this.carry, bytes);
-    if (held.length > MAX_LINE_BYTES) {
+    const carried = this.carry === null ? 0 : this.carry.length;
+    if (carried + bytes.length > MAX_LINE_BYTES) {
+      // The message quotes the line's start: gather no more of it than the limit.
+      const head = this.carry === null ? bytes : concat(this.carry, bytes.subarray(0, MAX_LINE_BYTES + 1 - carried));
       this.carry = null;
-      this.fail(held, 0, this.lineNo, `line longer than ${MAX_LINE_BYTES} bytes`);
+      this.lineTooLong(head, 0, this.lineNo);
     }
-    this.carry = held;
+    this.carry = this.carry === null ? bytes.slice() : concat(this.carry, bytes);
+  }
+}
+
+/** A LineSplitter that decodes a trace format's lines into records. */
+export abstract class LineDecoder extends LineSplitter implements TraceDecoder {
+  protected readonly out: ChunkBuilder;
+
+  constructor(out: ChunkBuilder, file: string) {
+    super(file);
+    this.out = out;
   }
 }
 

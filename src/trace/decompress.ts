@@ -6,20 +6,20 @@
  *
  *   gzip  Node's zlib (inflate itself runs on libuv's thread pool)
  *   xz    xz-decompress (xz-embedded compiled to Wasm), one stream at a time per thread
- *   zstd  fzstd (JavaScript), with the window size checked before it allocates
+ *   zstd  fzstd (JavaScript), every frame's window size checked before it allocates (zstd-frames.ts)
  *
  * Node only (node:zlib, node:stream). Errors are thrown as the libraries raise them; openTrace
  * turns them into BAD_INPUT with the file and the byte counts.
  */
 import { Readable, pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { WasmmuError } from "../errors.js";
 import type { TraceCompression } from "./types.js";
+import { ZstdFrameGuard, ZSTD_MAX_WINDOW_BYTES } from "./zstd-frames.js";
+
+export { ZSTD_MAX_WINDOW_BYTES };
 
 /** Bytes per read from the file. */
 export const READ_BYTES = 1 << 20;
-/** Largest zstd window accepted: zstd -d's own default limit (ZSTD_WINDOWLOG_LIMIT_DEFAULT = 27). */
-export const ZSTD_MAX_WINDOW_BYTES = 1 << 27;
 /** Output piece size of the gzip decompressor. */
 const GUNZIP_CHUNK_BYTES = 256 << 10;
 
@@ -58,7 +58,8 @@ export class Source {
  * The decompressed byte stream of `raw`.
  * @param path the file, for error messages
  * @throws the decompressor's error on a corrupt or truncated stream (after yielding what came before);
- *   WasmmuError BAD_INPUT for a zstd window over ZSTD_MAX_WINDOW_BYTES
+ *   WasmmuError BAD_INPUT for a zstd frame whose window is over ZSTD_MAX_WINDOW_BYTES (after
+ *   yielding the frames before it)
  */
 export async function* decompressed(compression: TraceCompression, raw: Source, path: string): AsyncGenerator<Uint8Array> {
   switch (compression) {
@@ -104,47 +105,26 @@ export async function* decompressed(compression: TraceCompression, raw: Source, 
       const d = new Decompress((b) => {
         outs.push(b);
       });
-      let first = true;
+      const guard = new ZstdFrameGuard(path);
+      // What fzstd decoded before an error (a corrupt later frame) is handed out before the error.
+      const push = (b: Uint8Array, final: boolean): unknown => {
+        try {
+          d.push(b, final);
+          return null;
+        } catch (e) {
+          return e ?? new Error("fzstd failed");
+        }
+      };
       for (let b = await raw.next(); b !== null; b = await raw.next()) {
-        if (first) checkZstdWindow(b, path);
-        first = false;
-        d.push(b);
+        const { safe, refusal } = guard.scan(b);
+        const failure = push(safe === b.length ? b : b.subarray(0, safe), false) ?? refusal;
         while (outs.length > 0) yield outs.shift() as Uint8Array;
+        if (failure !== null) throw failure;
       }
-      d.push(new Uint8Array(0), true);
+      const failure = guard.end() ?? push(new Uint8Array(0), true);
       while (outs.length > 0) yield outs.shift() as Uint8Array;
+      if (failure !== null) throw failure;
       return;
     }
   }
 }
-
-/**
- * Refuse a zstd stream whose first frame asks for a window larger than ZSTD_MAX_WINDOW_BYTES:
- * fzstd allocates the window up front (up to 2 GiB), so a corrupt or hostile header must not
- * decide how much memory we take. Frame header layout: RFC 8878 §3.1.1.1.
- */
-function checkZstdWindow(b: Uint8Array, path: string): void {
-  if (b.length < 6 || b[0] !== 0x28 || b[1] !== 0xb5 || b[2] !== 0x2f || b[3] !== 0xfd) return;
-  const fhd = b[4];
-  const singleSegment = (fhd >> 5) & 1;
-  let window: number;
-  if (!singleSegment) {
-    const exponent = b[5] >> 3;
-    const base = 2 ** (10 + exponent);
-    window = base + (base / 8) * (b[5] & 7);
-  } else {
-    const fcsFlag = fhd >> 6;
-    const fcsBytes = [1, 2, 4, 8][fcsFlag];
-    const at = 5 + [0, 1, 2, 4][fhd & 3];
-    if (b.length < at + fcsBytes) return;
-    window = 0;
-    for (let i = fcsBytes - 1; i >= 0; i--) window = window * 256 + b[at + i];
-    if (fcsFlag === 1) window += 256;
-  }
-  if (window > ZSTD_MAX_WINDOW_BYTES) {
-    throw new WasmmuError("BAD_INPUT",
-      `${path}: the zstd frame asks for a ${Math.round(window / 2 ** 20)} MiB window, more than the ${ZSTD_MAX_WINDOW_BYTES >> 20} MiB this reader allows (zstd -d's default limit): recompress without --long, or decompress it first`,
-      { file: path, window });
-  }
-}
-

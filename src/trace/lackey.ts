@@ -19,7 +19,7 @@
  * 10 million records per second.
  */
 import { REC_KIND } from "../abi/records.js";
-import { LineDecoder, HEX_DIGIT, type ChunkBuilder } from "./decoder.js";
+import { LineDecoder, HEX_DIGIT, MAX_LINE_SPAN, type ChunkBuilder } from "./decoder.js";
 
 const READ = REC_KIND.read;
 const WRITE = REC_KIND.write;
@@ -71,6 +71,7 @@ export class LackeyDecoder extends LineDecoder {
       } else if ((c === EQ && b[p + 1] === EQ) || (c === DASH && b[p + 1] === DASH) || (c === STAR && b[p + 1] === STAR)) {
         // Valgrind's own messages: "==pid== …", "--pid-- WARNING: …", "**pid** …".
         p = b.indexOf(NL, p) + 1;
+        if (p - start > MAX_LINE_SPAN) this.lineTooLong(b, start, line);
         line++;
         continue;
       } else if (c === CR && b[p + 1] === NL) {
@@ -108,6 +109,7 @@ export class LackeyDecoder extends LineDecoder {
       if (b[p] !== NL) this.fail(b, start, line, MALFORMED);
       if (size < 1 || size > 255) this.fail(b, start, line, SIZE);
       p++;
+      if (p - start > MAX_LINE_SPAN) this.lineTooLong(b, start, line);
 
       if (kind === MODIFY) {
         out.add(lo, hi, size, READ, 0);

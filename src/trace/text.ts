@@ -11,7 +11,7 @@
  * its size even when it straddles a page: the core's replay loop translates both pages.
  */
 import { REC_KIND } from "../abi/records.js";
-import { LineDecoder, HEX_DIGIT, type ChunkBuilder } from "./decoder.js";
+import { LineDecoder, HEX_DIGIT, MAX_LINE_SPAN, type ChunkBuilder } from "./decoder.js";
 
 /** Size of an access whose line gives none. */
 export const TEXT_DEFAULT_SIZE = 8;
@@ -50,6 +50,7 @@ export class TextTraceDecoder extends LineDecoder {
       let c = b[p];
       if (c === NL || c === HASH || (c === CR && b[p + 1] === NL)) {
         p = b.indexOf(NL, p) + 1;
+        if (p - start > MAX_LINE_SPAN) this.lineTooLong(b, start, line);
         line++;
         continue;
       }
@@ -109,6 +110,7 @@ export class TextTraceDecoder extends LineDecoder {
         p++;
       }
       p++;
+      if (p - start > MAX_LINE_SPAN) this.lineTooLong(b, start, line);
       out.add(lo, hi, size < 0 ? TEXT_DEFAULT_SIZE : size, kind, cpu < 0 ? 0 : cpu);
       line++;
     }

@@ -158,6 +158,15 @@ describe("wasmmu replay", () => {
     expect(h.out).toContain("Usage: wasmmu replay");
   });
 
+  it("found by fuzzing: a --cpu that names an Object property (constructor, __proto__, toString) is an unknown preset, not an internal error", async () => {
+    for (const cpu of ["constructor", "__proto__", "toString"]) {
+      for (const argv of [["replay", "--cpu", cpu], ["sweep", "--cpu", cpu, "--param", "l1d.entries=16,32"]]) {
+        const r = await run(...argv);
+        expect([argv.join(" "), r.code, r.err]).toEqual([argv.join(" "), EXIT_BAD_INPUT, `wasmmu: cpu: unknown preset "${cpu}"; presets are skylake, golden-cove, zen4, custom`]);
+      }
+    }
+  });
+
   it("a missing file is bad input", async () => {
     const r = await run("replay", join(dir, "nope.lackey"));
     expect(r.code).toBe(EXIT_BAD_INPUT);

@@ -7,16 +7,16 @@
  * under vitest, and --in-process).
  */
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { build } from "esbuild";
 import { main, EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE } from "../../src/cli/main.js";
-import { cartesian, cmdSweep, defaultWorkerUrl, parseParam, SweepRunner } from "../../src/cli/sweep.js";
+import { defaultWorkerUrl, SweepRunner } from "../../src/cli/sweep.js";
+import { cartesian, cmdSweep, parseParam } from "../../src/cli/commands/sweep.js";
 import type { ReplaySummary } from "../../src/cli/summary.js";
 import { WasmmuError } from "../../src/errors.js";
 import { run } from "../helpers/cli.js";
+import { bundleWorker, type BundledWorker } from "../helpers/worker.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -31,20 +31,14 @@ interface SweepJson {
 
 describe("wasmmu sweep", () => {
   const dir = mkdtempSync(join(tmpdir(), "wasmmu-sweep-"));
-  // The worker entry, bundled like dist/sweep-worker.js; inside the repository so that its bare
-  // imports (fzstd, xz-decompress) resolve from node_modules.
-  let workerDir = "";
+  // The worker entry, bundled like dist/sweep-worker.js.
+  let bundled: BundledWorker | null = null;
   let worker: URL;
   beforeAll(async () => {
-    mkdirSync(join(ROOT, "node_modules/.cache"), { recursive: true });
-    workerDir = mkdtempSync(join(ROOT, "node_modules/.cache/wasmmu-sweep-worker-"));
-    await build({
-      entryPoints: [join(ROOT, "src/cli/sweep-worker.ts")], outfile: join(workerDir, "sweep-worker.mjs"), bundle: true,
-      format: "esm", platform: "node", target: "es2022", packages: "external", logLevel: "warning",
-    });
-    worker = pathToFileURL(join(workerDir, "sweep-worker.mjs"));
+    bundled = await bundleWorker("src/cli/sweep-worker.ts");
+    worker = bundled.url;
   });
-  afterAll(() => { if (workerDir) rmSync(workerDir, { recursive: true, force: true }); });
+  afterAll(() => { bundled?.dispose(); });
 
   it("from src/ there is no JavaScript worker entry, so configurations run in-process", () => {
     expect(defaultWorkerUrl()).toBeNull();

@@ -5,19 +5,17 @@
  * a malformed line, a corrupt stream, Ctrl-C) are those of decoding in this thread.
  */
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
 import { openTrace } from "../../src/trace/open.js";
 import { DECODE_WORKER_COMPRESSIONS, decodeWorkerPolicy, setDecompressWorker } from "../../src/trace/decompress-thread.js";
 import { concatChunks, decodeTrace } from "../../src/trace/formats.js";
 import { replayTrace, type ReplayOptions } from "../../src/cli/replay.js";
 import type { TraceChunk } from "../../src/trace/types.js";
+import { bundleWorker, type BundledWorker } from "../helpers/worker.js";
 
-const ROOT = resolve(import.meta.dirname, "../..");
 const dir = mkdtempSync(join(tmpdir(), "wasmmu-decode-worker-"));
 const at = (name: string) => join(dir, name);
 const plain = (c: TraceChunk) => [c.count, Array.from(c.lo), Array.from(c.hi), Array.from(c.size), Array.from(c.kind), Array.from(c.cpu)];
@@ -67,17 +65,12 @@ const options = (o: Partial<ReplayOptions> = {}): ReplayOptions => ({
 /** A summary without its wall time. */
 const timeless = (s: { seconds: number }) => ({ ...s, seconds: 0 });
 
-let workerDir = "";
+let bundled: BundledWorker | null = null;
 let worker: URL;
 const minBytes = decodeWorkerPolicy.minBytes;
 beforeAll(async () => {
-  mkdirSync(join(ROOT, "node_modules/.cache"), { recursive: true });
-  workerDir = mkdtempSync(join(ROOT, "node_modules/.cache/wasmmu-decode-worker-"));
-  await build({
-    entryPoints: [join(ROOT, "src/trace/decompress-worker.ts")], outfile: join(workerDir, "decompress-worker.mjs"), bundle: true,
-    format: "esm", platform: "node", target: "es2022", packages: "external", logLevel: "warning",
-  });
-  worker = pathToFileURL(join(workerDir, "decompress-worker.mjs"));
+  bundled = await bundleWorker("src/trace/decompress-worker.ts");
+  worker = bundled.url;
   decodeWorkerPolicy.minBytes = 0; // these traces are small
   decodeWorkerPolicy.fromWorkerThreads = true; // in case the test runner runs files in worker threads
 });
@@ -85,7 +78,7 @@ afterAll(() => {
   setDecompressWorker(undefined);
   decodeWorkerPolicy.minBytes = minBytes;
   decodeWorkerPolicy.fromWorkerThreads = false;
-  if (workerDir) rmSync(workerDir, { recursive: true, force: true });
+  bundled?.dispose();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -6,20 +6,18 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
 import { openTrace } from "../../src/trace/open.js";
 import { WORKER_COMPRESSIONS, decompressWorkerUrl, setDecompressWorker, workerDecompressed } from "../../src/trace/decompress-thread.js";
 import { concatChunks, decodeTrace } from "../../src/trace/formats.js";
 import { replayTrace } from "../../src/cli/replay.js";
 import { WasmmuError } from "../../src/errors.js";
 import type { TraceChunk } from "../../src/trace/types.js";
+import { bundleWorker, type BundledWorker } from "../helpers/worker.js";
 
-const ROOT = resolve(import.meta.dirname, "../..");
 const has = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 const HAS_XZ = has("xz");
 const HAS_ZSTD = has("zstd");
@@ -70,20 +68,15 @@ async function bothWays(path: string, chunkRecords = 4096) {
   return { thread, inWorker };
 }
 
-let workerDir = "";
+let bundled: BundledWorker | null = null;
 let worker: URL;
 beforeAll(async () => {
-  mkdirSync(join(ROOT, "node_modules/.cache"), { recursive: true });
-  workerDir = mkdtempSync(join(ROOT, "node_modules/.cache/wasmmu-decompress-worker-"));
-  await build({
-    entryPoints: [join(ROOT, "src/trace/decompress-worker.ts")], outfile: join(workerDir, "decompress-worker.mjs"), bundle: true,
-    format: "esm", platform: "node", target: "es2022", packages: "external", logLevel: "warning",
-  });
-  worker = pathToFileURL(join(workerDir, "decompress-worker.mjs"));
+  bundled = await bundleWorker("src/trace/decompress-worker.ts");
+  worker = bundled.url;
 });
 afterAll(() => {
   setDecompressWorker(undefined);
-  if (workerDir) rmSync(workerDir, { recursive: true, force: true });
+  bundled?.dispose();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -222,7 +222,7 @@ describe("openTrace: bad files", () => {
     // Frame header: magic, descriptor 0 (no single segment), window descriptor exponent 31 → 2 TiB.
     writeFileSync(at("huge.zst"), Uint8Array.of(0x28, 0xb5, 0x2f, 0xfd, 0x00, 31 << 3, 0, 0, 0, 0));
     const r = await readAll(at("huge.zst")).catch((e: unknown) => ({ chunks: [], error: e }));
-    expect((r.error as WasmmuError).message).toBe(`${at("huge.zst")}: the zstd frame asks for a 2097152 MiB window, more than the ${ZSTD_MAX_WINDOW_BYTES >> 20} MiB this reader allows (zstd -d's default limit): recompress without --long, or decompress it first`);
+    expect((r.error as WasmmuError).message).toBe(`${at("huge.zst")}: byte 0: the zstd frame asks for a 2097152 MiB window, more than the ${ZSTD_MAX_WINDOW_BYTES >> 20} MiB this reader allows (zstd -d's default limit): recompress without --long, or decompress it first`);
   });
 
   it("a missing file or a directory is BAD_INPUT naming it", async () => {

@@ -1,13 +1,16 @@
 /**
  * `wasmmu demo [name]`: run one of the Linux memory-management walkthroughs in examples/linux/
- * (layout, malloc, file-sharing, cow, mprotect, segfault), or list them. Each is a plain script
- * over the public API, so what it prints is what a reader can reproduce in their own code.
+ * (layout, malloc, file-sharing, cow, mprotect, segfault, pcid), or list them. Each is a plain
+ * script over the public API, so what it prints is what a reader can reproduce in their own code.
  */
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import { UsageError } from "./args.js";
+import type { Command } from "../command.js";
+import { bundledExample } from "../command.js";
+import { EXIT_BAD_INPUT, EXIT_OK } from "../exit.js";
+import { UsageError } from "../args.js";
 
-export const HELP_DEMO = `Usage: wasmmu demo [name]
+const HELP = `Usage: wasmmu demo [name]
 
 Runs a walkthrough of Linux memory management on the kernel model and prints what it shows
 (/proc views, fault counts, pagemap bits). Without a name, lists the walkthroughs.
@@ -28,9 +31,20 @@ export function runDemo(dir: string, name: string | undefined, out: (s: string) 
   if (name === undefined) {
     out("Walkthroughs (wasmmu demo <name>):");
     for (const d of demos) out(`  ${d.name.padEnd(14)} ${d.summary}`);
-    return 0;
+    return EXIT_OK;
   }
   if (!demos.some((d) => d.name === name)) throw new UsageError(`no demo "${name}"; demos: ${demos.map((d) => d.name).join(", ")}`);
   const r = spawnSync(process.execPath, [`${dir}/${name}.mjs`], { stdio: "inherit" });
-  return r.status ?? 1;
+  return r.status ?? EXIT_BAD_INPUT;
 }
+
+export const demoCommand: Command = {
+  name: "demo",
+  synopsis: "[name]",
+  summary: "Linux memory management walkthroughs (layout, cow, malloc…)",
+  help: HELP,
+  run(argv, io) {
+    if (argv.includes("--help") || argv.includes("-h")) { io.out(HELP); return Promise.resolve(EXIT_OK); }
+    return Promise.resolve(runDemo(bundledExample("linux"), argv.find((a) => !a.startsWith("-")), io.out));
+  },
+};

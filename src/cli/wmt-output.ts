@@ -1,8 +1,5 @@
 /**
- * `wasmmu convert`: stream any trace openTrace reads into wasmmu's binary format (wmt), plain or
- * gzip-compressed, chunk by chunk; the input is never held whole.
- *
- * Also the wmt file writer `wasmmu record` shares (createWmtOutput). The header's "records" count is
+ * Writing wmt files, for `wasmmu convert` and `wasmmu record` (createWmtOutput). The header's "records" count is
  * not known until the end, so the header is written with a fixed-width placeholder and rewritten in
  * place when the output is closed: plainly for .wmt; for .wmt.gz the header is a gzip member of
  * its own, stored uncompressed (so its length does not depend on the digits), followed by the
@@ -11,29 +8,12 @@
  */
 import type { WriteStream } from "node:fs";
 import { open, stat, unlink } from "node:fs/promises";
-import { basename } from "node:path";
 import { once } from "node:events";
 import { finished, pipeline } from "node:stream/promises";
 import { createGzip, gzipSync, type Gzip } from "node:zlib";
 import { WasmmuError } from "../errors.js";
-import { openTrace, TRACE_FORMATS, WmtWriter, type TraceChunk, type TraceFormat } from "../trace/index.js";
-import { UsageError, parse } from "./args.js";
-
-export const HELP_CONVERT = `Usage: wasmmu convert <input> <output.wmt[.gz]> [options]
-
-Streams a trace (Valgrind Lackey text, plain text, wasmmu's binary .wmt, ChampSim; gzip, xz or
-zstd compressed; detected from the content) into wasmmu's binary format, whose records are the
-core's own and replay without parsing. The trace is read and written piece by piece, never whole.
-
-The output's name chooses its compression: .wmt is written plain, .wmt.gz with gzip. (xz and zstd
-traces are read but not written: compress a .wmt yourself, e.g. xz -T0 out.wmt, if you need to.)
-An existing output is overwritten. The header records the source file's name and format, the
-number of records and the time of conversion. Prints "<output>: N records (M bytes)" at the end.
-
-Options:
-  --format <f>   input format: auto (default), lackey, text, wmt, champsim
-  --limit N      convert at most the first N records
-  --quiet        no progress line`;
+import { WmtWriter, type TraceChunk } from "../trace/index.js";
+import { UsageError } from "./args.js";
 
 /** How an output file is compressed, from its name. */
 export type OutputCompression = "none" | "gzip";
@@ -190,67 +170,4 @@ function cannotWrite(path: string, e: unknown): WasmmuError {
   if (e instanceof WasmmuError) return e;
   const err = e as NodeJS.ErrnoException;
   return new WasmmuError("BAD_INPUT", `${path}: cannot write: ${err.code ?? err.message ?? String(e)}`, { file: path }, { cause: e });
-}
-
-/** True when both paths name the same existing file. */
-async function sameFile(a: string, b: string): Promise<boolean> {
-  try {
-    const [x, y] = await Promise.all([stat(a), stat(b)]);
-    return x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return false;
-  }
-}
-
-export async function cmdConvert(args: string[], out: (s: string) => void, _err: (s: string) => void): Promise<number> {
-  const { values, positionals } = parse(args, { format: { type: "string" }, limit: { type: "string" }, quiet: { type: "boolean" } });
-  if (values.help) { out(HELP_CONVERT); return 0; }
-  if (positionals.length !== 2) {
-    throw new UsageError(positionals.length < 2 ? "convert needs an input trace and an output file" : `convert takes one input and one output, got ${positionals.length} arguments`);
-  }
-  const [input, output] = positionals;
-  const format = values.format ?? "auto";
-  if (format !== "auto" && !TRACE_FORMATS.includes(format as TraceFormat)) {
-    throw new UsageError(`--format must be auto, ${TRACE_FORMATS.join(", ")}, got ${format}`);
-  }
-  let limit: number | null = null;
-  if (values.limit !== undefined) {
-    if (!/^\d+$/.test(values.limit)) throw new UsageError(`--limit must be a non-negative integer, got ${values.limit}`);
-    limit = Number(values.limit);
-  }
-  outputCompression(output);
-  if (await sameFile(input, output)) throw new UsageError(`${output} is the input itself; write the converted trace to another file`);
-
-  const trace = await openTrace(input, { format: format as TraceFormat | "auto" });
-  let wmt: WmtOutput;
-  try {
-    wmt = await createWmtOutput(output, { source: basename(input), sourceFormat: trace.info.format, records: 0, created: new Date().toISOString() });
-  } catch (e) {
-    await trace.close();
-    throw e;
-  }
-  const progress = !values.quiet && process.stderr.isTTY === true;
-  let shown = 0;
-  let result: { records: number; bytes: number };
-  try {
-    for await (const chunk of trace.chunks) {
-      const room = limit === null ? chunk.count : Math.min(chunk.count, limit - wmt.writer.records);
-      if (room > 0) await wmt.add(room === chunk.count ? chunk : { ...chunk, count: room });
-      if (progress && performance.now() - shown > 250) {
-        shown = performance.now();
-        const total = trace.info.totalBytes;
-        process.stderr.write(`\r  ${(wmt.writer.records / 1e6).toFixed(1)} M records  ${(trace.bytesRead() / 2 ** 20).toFixed(1)}${total ? ` / ${(total / 2 ** 20).toFixed(1)}` : ""} MiB read   `);
-      }
-      if (limit !== null && wmt.writer.records >= limit) break;
-    }
-    result = await wmt.finish();
-  } catch (e) {
-    await trace.close();
-    await wmt.abort();
-    throw e;
-  } finally {
-    if (progress) process.stderr.write("\r\x1b[K");
-  }
-  out(`${output}: ${result.records} records (${result.bytes} bytes)`);
-  return 0;
 }

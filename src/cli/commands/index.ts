@@ -1,0 +1,17 @@
+/** Every `wasmmu` command, in the order the main help lists them. */
+import type { Command } from "../command.js";
+import { conformanceCommand } from "./conformance.js";
+import { convertCommand } from "./convert.js";
+import { demoCommand } from "./demo.js";
+import { helpCommand } from "./help.js";
+import { recordCommand } from "./record.js";
+import { replayCommand } from "./replay.js";
+import { sweepCommand } from "./sweep.js";
+import { walkCommand } from "./walk.js";
+
+export const COMMANDS: readonly Command[] = [
+  replayCommand, sweepCommand, convertCommand, recordCommand, walkCommand, demoCommand, conformanceCommand,
+  helpCommand(() => COMMANDS),
+];
+
+export { mainHelp } from "./help.js";
