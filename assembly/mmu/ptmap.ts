@@ -30,7 +30,7 @@ export function ptTableFrames(): u32 {
  * every owner of page tables, host or core, so ptTableFrames() counts them all. `wm`: the
  * watermark the allocation must leave free (WMARK_*; 0, none, for callers without reclaim).
  */
-export function ptAllocTable(wm: u32 = WMARK_NONE): i64 {
+export function ptAllocTable(wm: u32): i64 {
   const pfn = buddyAlloc(0, 2, wm);
   if (pfn < 0) return -1;
   if (tablesOnly) {
@@ -51,7 +51,7 @@ export function ptAllocTable(wm: u32 = WMARK_NONE): i64 {
  * mode) are neither zeroed nor copied. `wm` as ptAllocTable's. @returns the pfn, or -1 when
  * memory is exhausted (or the allocation would go below `wm`).
  */
-export function ptAllocPage(copyFrom: i64, flags: u32, wm: u32 = WMARK_NONE): i32 {
+export function ptAllocPage(copyFrom: i64, flags: u32, wm: u32): i32 {
   const pfn = buddyAlloc(0, 2, wm);
   if (pfn < 0) return -1;
   const dst = physPtr(<u64>pfn << PAGE_SHIFT, 8);
@@ -97,7 +97,7 @@ export function ptMap(root: u64, levels: u32, va: u64, level: u32, entry: u64, t
     const epa = table + (levelIndex(va, l) << ENTRY_SHIFT);
     let e = physRead(epa, 8, ctr);
     if ((e & PAGE_PRESENT) == 0) {
-      const pfn = ptAllocTable();
+      const pfn = ptAllocTable(WMARK_NONE);
       if (pfn < 0) return PTMAP_NO_MEMORY;
       e = (<u64>pfn << PAGE_SHIFT) | tableFlags;
       physWrite(epa, 8, e, ctr);

@@ -18,7 +18,7 @@ export class BuddyTableSource implements TableFrameSource {
 
   /** A zeroed frame marked PG_table, or null when memory is exhausted. */
   allocTable(): bigint | null {
-    const pfn = this.machine._core.exports.ptAllocTable();
+    const pfn = this.machine._core.exports.ptAllocTable(0);
     return pfn < 0n ? null : BigInt.asUintN(64, pfn) << 12n;
   }
 

@@ -141,7 +141,7 @@ export class PageTables {
 
   /** pte_alloc_one: a zeroed table frame (PG_table). @returns its pfn, or PT_NOMEM */
   newTable(): number {
-    const pfn = Number(this.machine._core.exports.ptAllocTable());
+    const pfn = Number(this.machine._core.exports.ptAllocTable(0));
     if (pfn < 0) return PT_NOMEM;
     if (this.events.on.frame) this.events.emit({ type: "frame", op: "alloc", pfn, order: 0, owner: "pgtable" });
     return pfn;

@@ -59,7 +59,7 @@ export class ReverseMap {
    * follows (add) takes the reference. @returns the pfn, or null when no frame is left
    */
   newAnon(copyFrom?: number): number | null {
-    const pfn = this.machine._core.exports.ptAllocPage(copyFrom === undefined ? -1n : BigInt(copyFrom), this.newAnonFlags);
+    const pfn = this.machine._core.exports.ptAllocPage(copyFrom === undefined ? -1n : BigInt(copyFrom), this.newAnonFlags, 0);
     if (pfn < 0) return null;
     this.stat.nr_anon_pages++;
     if (this.events.on.frame) this.events.emit({ type: "frame", op: "alloc", pfn, order: 0, owner: "anon" });
