@@ -26,7 +26,7 @@ import { compiledCore } from "../machine/core.js";
 import { WasmmuError, type WasmmuErrorCode } from "../errors.js";
 import { ReplaySession } from "./replay.js";
 import type { ReplaySummary } from "./summary.js";
-import type { JobOptions } from "./sweep.js";
+import type { JobOptions } from "./replay.js";
 
 /** Chunks in flight between the reader and the workers. */
 export const RING_SLOTS = 4;
