@@ -43,6 +43,7 @@ function describe(r: FileResult): string[] {
   return lines;
 }
 
+/** `wasmmu conformance`. */
 export const conformanceCommand: Command = commandWithOptions({
   name: "conformance",
   synopsis: "<file|folder…>",

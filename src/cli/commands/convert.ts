@@ -37,6 +37,7 @@ async function sameFile(a: string, b: string): Promise<boolean> {
   }
 }
 
+/** `wasmmu convert`. */
 export const convertCommand: Command = commandWithOptions({
   name: "convert",
   synopsis: "<in> <out.wmt[.gz]>",

@@ -38,6 +38,7 @@ export function runDemo(dir: string, name: string | undefined, out: (s: string) 
   return r.status ?? EXIT_BAD_INPUT;
 }
 
+/** `wasmmu demo`. */
 export const demoCommand: Command = {
   name: "demo",
   synopsis: "[name]",

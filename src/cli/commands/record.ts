@@ -91,6 +91,7 @@ function replaySettings(forwarded: string[]): ReplaySettings {
   return parsed.settings;
 }
 
+/** `wasmmu record`. */
 export const recordCommand: Command = {
   name: "record",
   synopsis: "-- <command> [args]",

@@ -74,6 +74,7 @@ export async function runReplay(files: string[], s: ReplaySettings, io: CliIo, f
   }
 }
 
+/** `wasmmu replay`. */
 export const replayCommand: Command = {
   name: "replay",
   synopsis: "[trace…]",

@@ -269,6 +269,7 @@ export async function cmdSweep(args: string[], out: (s: string) => void, err: (s
   return partial ? EXIT_BAD_INPUT : EXIT_OK;
 }
 
+/** `wasmmu sweep`. */
 export const sweepCommand: Command = {
   name: "sweep",
   synopsis: "<trace> --param …",

@@ -59,6 +59,7 @@ async function readDescription(file: string): Promise<unknown> {
   }
 }
 
+/** `wasmmu walk`. */
 export const walkCommand: Command = commandWithOptions({
   name: "walk",
   synopsis: "[machine.json] [vaddr…]",
