@@ -33,7 +33,7 @@ export function eventRing(): usize {
 }
 export { ptMap, ptEntryAddress, ptTableFrames, ptAllocTable, ptFreeTable, ptAllocPage } from "./mmu/ptmap";
 export { physBackFrame, physUnbackFrame, physBackedFrames, physPoolFrames } from "./phys/ram";
-export { buddyAlloc, buddyFree, buddySplitPage, buddyRelease, buddyErrorPfn, buddyCheck, setMinFreeKbytes, minFreeKbytes, defaultMinFreeKbytes } from "./phys/buddy";
+export { buddyAlloc, buddyFree, buddySplitPage, buddyWatermarkOk, buddyRelease, buddyErrorPfn, buddyCheck, setMinFreeKbytes, minFreeKbytes, defaultMinFreeKbytes } from "./phys/buddy";
 
 export * from "./abi/constants";
 

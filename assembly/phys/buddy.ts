@@ -178,6 +178,19 @@ export function buddyAlloc(order: u32, highestZone: u32, wmark: u32): i32 {
   return ALLOC_FAIL;
 }
 
+/**
+ * zone_watermark_ok over the zonelist: would an allocation of 2^order frames whose highest zone
+ * is `highestZone` leave some zone above `wmark` (with its lowmem reserve)? kswapd's
+ * pgdat_balanced asks this of WMARK_HIGH. @returns 1 or 0
+ */
+export function buddyWatermarkOk(order: u32, highestZone: u32, wmark: u32): u32 {
+  if (order >= NR_PAGE_ORDERS || highestZone >= NR_ZONES || wmark > WMARK_HIGH) return 0;
+  for (let z = <i32>highestZone; z >= 0; z--) {
+    if (watermarkOk(zonePtr(<u32>z), order, wmark, highestZone)) return 1;
+  }
+  return 0;
+}
+
 function prepAllocated(pfn: u32, order: u32): void {
   const d = fd(pfn);
   store<u32>(d + FD_FLAGS, PG_allocated | (order > 0 ? PG_head : 0));

@@ -2,8 +2,11 @@
  * Consistency checks of the kernel model (what CONFIG_DEBUG_VM's VM_BUG_ONs and page_mapcount
  * audits would catch): every PTE (or huge PMD) that maps a frame is in the reverse map and vice
  * versa, every frame's mapcount is its number of mappings and its refcount those plus the page
- * cache's reference, rss counters match the page tables, VMAs are ordered and page-aligned, no
- * PTE lies outside a VMA, no mapping points at a free frame.
+ * cache's and swap cache's references, rss counters match the page tables, VMAs are ordered and
+ * page-aligned, no PTE lies outside a VMA, no mapping points at a free frame; each swap slot's
+ * count is the number of PTEs holding its entry and its cache bit says whether the swap cache has
+ * it, MM_SWAPENTS counts each mm's entries; every user page is on the LRU list its flags name,
+ * and the lists' sizes add up.
  *
  * Owns: nothing; reads everything. Cost is a walk of every address space: for tests and debugging.
  */
@@ -12,13 +15,19 @@ import type { Mm } from "./mm.js";
 import { PTE_SPECIAL, PAGE_SIZE, ptePfn, pteMapsFrame } from "../machine/pgtable.js";
 import { pageFlag } from "../machine/frames.js";
 import { HPAGE_PMD_NR, pmdPfn } from "./huge.js";
+import { pteSwapEntry, pteHoldsSwap } from "./swapops.js";
+import { swpType, swpOffset } from "./swap.js";
+import { lruListOf, NR_LRU_LISTS, LRU_NAMES } from "./lru.js";
 
 /** @returns a description of each broken invariant (empty when all hold). */
 export function checkInvariants(os: Linux): string[] {
   const problems: string[] = [];
   const seen = new Map<number, { mm: Mm; va: number }[]>();
+  /** Swap PTEs per entry. */
+  const swapRefs = new Map<number, number>();
   const frames = os.frames;
   const allocated = pageFlag("allocated");
+  const swapcache = pageFlag("swapcache");
   for (const t of os.processes) {
     const mm = t.mm;
     if (mm === null) continue;
@@ -26,6 +35,7 @@ export function checkInvariants(os: Linux): string[] {
     let anon = 0;
     let file = 0;
     let shmem = 0;
+    let swapEnts = 0;
     const note = (pfn: number, va: number, pages: number, isShmem: boolean): void => {
       if ((frames.flags(pfn) & allocated) === 0) problems.push(`pid ${t.pid}: mapping at ${va.toString(16)} maps free frame ${pfn}`);
       let l = seen.get(pfn);
@@ -46,8 +56,16 @@ export function checkInvariants(os: Linux): string[] {
       mm.pt.walkRange(v.start, v.end, {
         pteEntry(w, i, va) {
           const lo = w[i];
+          const hi = w[i + 1];
+          if (!pteMapsFrame(lo) && (lo | hi) !== 0 && pteHoldsSwap(hi)) {
+            const e = pteSwapEntry(lo, hi);
+            swapRefs.set(e, (swapRefs.get(e) ?? 0) + 1);
+            swapEnts++;
+            if (v.anonVma === null) problems.push(`pid ${t.pid}: swap entry at ${va.toString(16)} in a VMA without an anon_vma`);
+            return;
+          }
           if (!pteMapsFrame(lo) || (lo & PTE_SPECIAL) !== 0) return;
-          note(ptePfn(lo, w[i + 1]), va, 1, isShmem);
+          note(ptePfn(lo, hi), va, 1, isShmem);
         },
         pmdEntry(w, i, va) {
           note(pmdPfn(w[i], w[i + 1]), va, HPAGE_PMD_NR, isShmem);
@@ -58,6 +76,7 @@ export function checkInvariants(os: Linux): string[] {
       pteEntry(w, i, va) { if ((w[i] | w[i + 1]) !== 0) problems.push(`pid ${t.pid}: PTE at ${va.toString(16)} lies outside every VMA`); },
       pmdEntry(_w, _i, va) { problems.push(`pid ${t.pid}: huge PMD at ${va.toString(16)} lies outside every VMA`); },
     });
+    if (swapEnts !== mm.swapEnts) problems.push(`pid ${t.pid}: MM_SWAPENTS ${mm.swapEnts}, page tables hold ${swapEnts} swap entries`);
     if (anon !== mm.rssAnon || file !== mm.rssFile || shmem !== mm.rssShmem) {
       problems.push(`pid ${t.pid}: rss counters anon/file/shmem ${mm.rssAnon}/${mm.rssFile}/${mm.rssShmem}, page tables say ${anon}/${file}/${shmem}`);
     }
@@ -75,14 +94,66 @@ export function checkInvariants(os: Linux): string[] {
     if (maps.length !== links.length) problems.push(`frame ${pfn}: ${links.length} rmap links but ${maps.length} page-table entries map it`);
     for (const l of links) if (!maps.some((p) => p.mm === l.mm && p.va === l.va)) problems.push(`frame ${pfn}: rmap link to mm ${l.mm.id} at ${l.va.toString(16)} has no PTE`);
     if (frames.mapcount(pfn) !== links.length) problems.push(`frame ${pfn}: mapcount ${frames.mapcount(pfn)} ≠ ${links.length} mappings`);
-    const want = links.length + (cached.has(pfn) ? 1 : 0);
+    const want = links.length + (cached.has(pfn) ? 1 : 0) + (frames.test(pfn, swapcache) ? 1 : 0);
     if (frames.refcount(pfn) !== want) problems.push(`frame ${pfn}: refcount ${frames.refcount(pfn)} ≠ ${want}`);
   }
   for (const pfn of seen.keys()) if (os.rmap.of(pfn).length === 0) problems.push(`frame ${pfn}: mapped by page tables but not in the rmap`);
   for (const pfn of cached) if (os.rmap.of(pfn).length === 0 && frames.refcount(pfn) !== 1) problems.push(`cached frame ${pfn}: refcount ${frames.refcount(pfn)} ≠ 1 with no mappings`);
   const anonInUse = os.stat.nr_anon_pages;
   let anonFrames = 0;
-  for (let pfn = 0; pfn < frames.count; pfn++) if ((frames.flags(pfn) & allocated) !== 0 && frames.isAnon(pfn)) anonFrames += 1 << frames.order(pfn);
-  if (anonFrames !== anonInUse) problems.push(`nr_anon_pages ${anonInUse} ≠ ${anonFrames} anonymous frames allocated`);
+  for (let pfn = 0; pfn < frames.count; pfn++) if ((frames.flags(pfn) & allocated) !== 0 && frames.isAnon(pfn) && frames.mapcount(pfn) > 0) anonFrames += 1 << frames.order(pfn);
+  if (anonFrames !== anonInUse) problems.push(`nr_anon_pages ${anonInUse} ≠ ${anonFrames} anonymous frames mapped`);
+  checkSwap(os, swapRefs, problems);
+  checkLru(os, cached, problems);
   return problems;
+}
+
+/** Swap slots against the PTEs that hold them and the swap cache. */
+function checkSwap(os: Linux, swapRefs: Map<number, number>, problems: string[]): void {
+  const frames = os.frames;
+  const swapcache = pageFlag("swapcache");
+  for (const [entry, n] of swapRefs) {
+    const a = os.swap.areas[swpType(entry)];
+    if (a === null || a === undefined) { problems.push(`swap entry ${swpType(entry)}:${swpOffset(entry)} held by ${n} PTEs names no area`); continue; }
+    if (a.count(swpOffset(entry)) !== n) problems.push(`swap slot ${a.type}:${swpOffset(entry)}: count ${a.count(swpOffset(entry))} ≠ ${n} PTEs holding it`);
+  }
+  for (const a of os.swap.areas) {
+    if (a === null) continue;
+    let inuse = 0;
+    for (let off = 1; off < a.map.length; off++) {
+      if (a.map[off] === 0) continue;
+      inuse++;
+      const entry = (a.type << 27 | off) >>> 0;
+      if (a.count(off) !== (swapRefs.get(entry) ?? 0)) problems.push(`swap slot ${a.type}:${off}: count ${a.count(off)} but ${swapRefs.get(entry) ?? 0} PTEs hold it`);
+      if (a.hasCache(off) !== os.swap.cache.has(entry)) problems.push(`swap slot ${a.type}:${off}: SWAP_HAS_CACHE ${a.hasCache(off)} but the swap cache ${os.swap.cache.has(entry) ? "has" : "lacks"} it`);
+    }
+    if (inuse !== a.inuse) problems.push(`${a.path}: inuse ${a.inuse} ≠ ${inuse} slots in use`);
+  }
+  for (const [entry, pfn] of os.swap.cache) {
+    if (!frames.test(pfn, swapcache) || frames.swapEntry(pfn) !== entry) problems.push(`swap cache: entry ${swpType(entry)}:${swpOffset(entry)} → frame ${pfn}, which is not that entry's swap-cache page`);
+  }
+}
+
+/** Every user page on the list its flags name; list sizes add up; nothing else on a list. */
+function checkLru(os: Linux, cached: Set<number>, problems: string[]): void {
+  const frames = os.frames;
+  const v = os.reclaim.lruvec;
+  const onList = new Set<number>();
+  for (let lru = 0; lru < NR_LRU_LISTS; lru++) {
+    let pages = 0;
+    for (const pfn of v.pagesOn(lru)) {
+      if (onList.has(pfn)) { problems.push(`frame ${pfn} is on an LRU list twice`); break; }
+      onList.add(pfn);
+      pages += 1 << frames.order(pfn);
+      if (lruListOf(frames, pfn) !== lru) problems.push(`frame ${pfn} is on ${LRU_NAMES[lru]} but its flags say ${LRU_NAMES[lruListOf(frames, pfn)]}`);
+      if (!frames.test(pfn, pageFlag("lru"))) problems.push(`frame ${pfn} is on ${LRU_NAMES[lru]} without PG_lru`);
+      if (!frames.test(pfn, pageFlag("allocated"))) problems.push(`free frame ${pfn} is on ${LRU_NAMES[lru]}`);
+    }
+    if (pages !== v.size[lru]) problems.push(`${LRU_NAMES[lru]}: size ${v.size[lru]} ≠ ${pages} pages on it`);
+  }
+  const locked = pageFlag("locked");
+  const user = (pfn: number) => frames.isAnon(pfn) || cached.has(pfn);
+  for (const [pfn] of os.rmap.entries()) if (user(pfn) && !onList.has(pfn) && !frames.test(pfn, locked)) problems.push(`mapped frame ${pfn} is on no LRU list`);
+  for (const pfn of cached) if (!onList.has(pfn) && !frames.test(pfn, locked)) problems.push(`page-cache frame ${pfn} is on no LRU list`);
+  for (const pfn of os.swap.cache.values()) if (!onList.has(pfn) && !frames.test(pfn, locked)) problems.push(`swap-cache frame ${pfn} is on no LRU list`);
 }

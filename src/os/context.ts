@@ -12,6 +12,9 @@ import type { PageCache } from "./pagecache.js";
 import type { Tlb } from "./tlb.js";
 import type { VmEvents } from "./vmstat.js";
 import type { EventBus } from "./events.js";
+import type { SwapOps } from "./swapops.js";
+import type { SwapSpace } from "./swap.js";
+import type { Reclaim } from "./vmscan.js";
 
 /** What the fault handler and the paths that populate pages need of the kernel. */
 export interface FaultContext {
@@ -29,8 +32,17 @@ export interface FaultContext {
   readonly faultAroundBytes: number;
   /** A new anon_vma's id. */
   nextAnonVmaId(): number;
-  /** split_page: a huge page's block becomes single frames (FrameAllocator.splitPage). */
+  /** split_page: a huge page's block becomes single frames (FrameAllocator.splitPage), each on the LRU list the head was on. */
   splitPage(pfn: number): void;
+  /** Swap-in, swap entries in PTEs, the swap cache. */
+  readonly swapOps: SwapOps;
+  /** The LRU lists and reclaim: where new pages go, mlock, MADV_COLD/PAGEOUT. */
+  readonly reclaim: Reclaim;
+  /**
+   * An allocation failed even at the min watermark: reclaim directly (try_to_free_pages).
+   * @returns pages reclaimed
+   */
+  directReclaim(): number;
 }
 
 /** The task a fault is taken for: its address space and its fault counts. */
@@ -49,6 +61,8 @@ export interface FaultTask {
 export interface MmContext extends FaultContext {
   /** Frames the buddy allocator manages (totalram_pages). */
   readonly totalRamPages: number;
+  /** The swap areas (total_swap_pages: the overcommit heuristic counts swap too). */
+  readonly swap: SwapSpace;
 }
 
 /** The task a system call runs in. */

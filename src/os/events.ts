@@ -1,8 +1,8 @@
 /**
  * The kernel model's event stream: what happened, as it happens, from the choke points every
  * change passes through — the fault handler, PTE writes, frame allocation and freeing, TLB
- * flushes and shootdowns, VMA changes, signals (and, as they land, reclaim, swap and the OOM
- * killer). Tools and the browser view subscribe; with no subscriber an emission site costs one
+ * flushes and shootdowns, VMA changes, signals, reclaim runs and swap I/O (and, as it lands, the
+ * OOM killer). Tools and the browser view subscribe; with no subscriber an emission site costs one
  * property test (`bus.on.fault`), so the model pays nothing for events nobody reads.
  *
  * Owns: the subscriber lists. Emits nothing itself; the choke points call emit().
@@ -79,16 +79,38 @@ export interface SignalEvent {
   handled: boolean;
 }
 
-export type KernelEvent = FaultEvent | PteEvent | FrameEvent | TlbFlushEvent | VmaEvent | SignalEvent;
+/** A reclaim run finished: kswapd's balance_pgdat, a direct reclaim, or MADV_PAGEOUT. */
+export interface ReclaimEvent {
+  type: "reclaim";
+  by: "kswapd" | "direct" | "pageout";
+  /** Pages taken off the inactive lists and looked at. */
+  scanned: number;
+  /** Pages freed. */
+  reclaimed: number;
+}
+
+/** A page went to swap or came back: written to its slot, or read from it. */
+export interface SwapEvent {
+  type: "swap";
+  op: "out" | "in";
+  pfn: number;
+  /** The area (swap type) and slot (offset) — what pagemap shows for the swapped page. */
+  area: number;
+  offset: number;
+  /** A page of zeroes: no I/O, only the zero map (swpout_zero / swpin_zero). */
+  zero: boolean;
+}
+
+export type KernelEvent = FaultEvent | PteEvent | FrameEvent | TlbFlushEvent | VmaEvent | SignalEvent | ReclaimEvent | SwapEvent;
 export type KernelEventType = KernelEvent["type"];
 type Of<T extends KernelEventType> = Extract<KernelEvent, { type: T }>;
 
-const TYPES: readonly KernelEventType[] = ["fault", "pte", "frame", "tlb-flush", "vma", "signal"];
+const TYPES: readonly KernelEventType[] = ["fault", "pte", "frame", "tlb-flush", "vma", "signal", "reclaim", "swap"];
 
 /** Subscribers by event type. */
 export class EventBus {
   /** Per type: someone listens. Emission sites test this before building an event. */
-  readonly on: Record<KernelEventType, boolean> = { fault: false, pte: false, frame: false, "tlb-flush": false, vma: false, signal: false };
+  readonly on: Record<KernelEventType, boolean> = { fault: false, pte: false, frame: false, "tlb-flush": false, vma: false, signal: false, reclaim: false, swap: false };
   private readonly lists = new Map<KernelEventType, ((e: KernelEvent) => void)[]>();
 
   /**

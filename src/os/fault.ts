@@ -3,14 +3,14 @@
  * decide for a #PF the core reported (arch/x86/mm/fault.c, mm/memory.c).
  *
  * Owns: the fault policy — VMA lookup and stack growth, access_error, demand-zero and zero-page
- * mapping, file and shmem faults through the page cache with fault-around, copy-on-write
- * (do_wp_page: reuse or copy), SIGSEGV/SIGBUS decisions, fault accounting. It works through a
+ * mapping, file and shmem faults through the page cache with fault-around, swap-in (do_swap_page),
+ * copy-on-write (do_wp_page: reuse or copy), SIGSEGV/SIGBUS decisions, fault accounting. It works through a
  * FaultContext — frames, the reverse map, the page cache, the TLB, the counters, the events —
  * not through the whole kernel object.
  *
  * Every path allocates first and changes nothing until it has what it needs: a fault that runs
- * out of memory returns { kind: "oom" } with no link, PTE or frame left behind, and the caller's
- * policy decides (today: kill the task; with reclaim: reclaim, retry, then the OOM killer).
+ * out of memory returns { kind: "oom" } with no link, PTE or frame left behind, and the caller
+ * reclaims and retries (retryWithReclaim), then applies its out-of-memory policy.
  */
 import type { Mm } from "./mm.js";
 import type { Vma } from "./vma.js";
@@ -20,9 +20,10 @@ import {
   pteMapsFrame, ptePfn, pteLo, pteHi, pteHuge,
 } from "../machine/pgtable.js";
 import { PT_NOMEM } from "./pagewalk.js";
-import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_MAYWRITE } from "./proc/vmflags.js";
-import { SIGSEGV, SIGBUS, SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR, sigInfo, type SigInfo } from "./signals.js";
+import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_MAYWRITE, VM_LOCKED } from "./proc/vmflags.js";
+import { SIGSEGV, SIGBUS, SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR, BUS_MCEERR_AR, sigInfo, type SigInfo } from "./signals.js";
 import { splitHugePmd } from "./huge.js";
+import { pteHoldsSwap } from "./swapops.js";
 import { protLow, protHigh } from "./prot.js";
 import type { FaultContext, FaultTask } from "./context.js";
 
@@ -143,8 +144,7 @@ export function handleMmFault(ctx: FaultContext, mm: Mm, vma: Vma, va: number, w
   const lo = pt.w[word];
   const hi = pt.w[word + 1];
   if (!pteMapsFrame(lo)) {
-    // A swap entry (not present, not empty) arrives with reclaim; until then nothing makes one.
-    if ((lo | hi) !== 0) return signal(SIGBUS, BUS_ADRERR, va);
+    if ((lo | hi) !== 0) return doSwapPage(ctx, mm, vma, va, word, lo, hi, write);
     return vma.backing === null ? doAnonymousPage(ctx, mm, vma, va, word, write) : doFault(ctx, mm, vma, va, word, write);
   }
   if (write && (lo & PTE_RW) === 0) return doWpPage(ctx, mm, vma, va, word);
@@ -170,9 +170,28 @@ function doAnonymousPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: 
   return MINOR.anon;
 }
 
-/** Map a new anonymous frame: anon_vma, reverse map, PTE, rss (folio_add_new_anon_rmap + set_pte_at). */
+/**
+ * do_swap_page: the PTE holds a swap entry. The page comes from the swap cache, or is read from
+ * the swap area with its readahead window (a major fault); a read that must wait makes the fault
+ * wait; a read that failed is SIGBUS (VM_FAULT_SIGBUS for a !uptodate folio).
+ */
+function doSwapPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number, lo: number, hi: number, write: boolean): FaultResult {
+  // handle_pte_marker: a poisoned page (swapoff could not read it back) is VM_FAULT_HWPOISON.
+  if (!pteHoldsSwap(hi)) return signal(SIGBUS, BUS_MCEERR_AR, va);
+  const got = ctx.swapOps.swapIn(lo, hi);
+  if (got === null) return OOM;
+  if ("wait" in got) return { kind: "wait", until: got.wait };
+  if ("error" in got) return signal(SIGBUS, BUS_ADRERR, va);
+  if (vma.anonVma === null) anonVmaPrepare(ctx, mm, vma);
+  ctx.swapOps.mapIn(mm, vma, va, word, got.pfn, lo, protLow(vma), protHigh(ctx, vma), write);
+  if (vma.flags & VM_LOCKED) ctx.reclaim.mlock(got.pfn);
+  return got.major ? { kind: "mapped", major: true, how: "swap" } : MINOR.swap;
+}
+
+/** Map a new anonymous frame: anon_vma, reverse map, PTE, rss, LRU (folio_add_new_anon_rmap + folio_add_lru_vma + set_pte_at). */
 function installAnon(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number, pfn: number, low: number, high: number): void {
   if (vma.anonVma === null) anonVmaPrepare(ctx, mm, vma);
+  ctx.reclaim.addAnon(pfn, vma);
   ctx.rmap.add(pfn, mm, va);
   ctx.frames.setMapping(pfn, vma.anonVma?.id ?? 0);
   mm.pt.setPte(word, va, pteLo(pfn, low), pteHi(pfn, high), "fault");
@@ -218,7 +237,7 @@ function doFault(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number, 
     if ("kind" in got) return got;
     // A shared writable shmem mapping needs no write notification, so it maps writable at once.
     const rw = shared && b.isShmem && (vma.flags & VM_WRITE) !== 0 ? PTE_RW : 0;
-    mapCachePage(ctx, mm, va, word, got.pfn, low | rw, high, b.isShmem);
+    mapCachePage(ctx, mm, vma, va, word, got.pfn, low | rw, high, b.isShmem);
     return got.major ? { kind: "mapped", major: true, how } : MINOR[how];
   }
   const got = cachePage(ctx, vma, va);
@@ -232,12 +251,13 @@ function doFault(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number, 
   }
   // do_shared_fault: the cached page itself, dirtied.
   ctx.cache.markDirty(b, vma.pageIndex(va));
-  mapCachePage(ctx, mm, va, word, got.pfn, low | PTE_RW | PTE_DIRTY, high, b.isShmem);
+  mapCachePage(ctx, mm, vma, va, word, got.pfn, low | PTE_RW | PTE_DIRTY, high, b.isShmem);
   return { kind: "mapped", major: got.major, how };
 }
 
-function mapCachePage(ctx: FaultContext, mm: Mm, va: number, word: number, pfn: number, low: number, high: number, shmem: boolean): void {
+function mapCachePage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number, pfn: number, low: number, high: number, shmem: boolean): void {
   ctx.rmap.add(pfn, mm, va);
+  if (vma.flags & VM_LOCKED) ctx.reclaim.mlock(pfn); // mlock_vma_folio
   mm.pt.setPte(word, va, pteLo(pfn, low), pteHi(pfn, high), "fault");
   if (shmem) mm.rssShmem++; else mm.rssFile++;
   mm.updateHiwaterRss();
@@ -265,7 +285,7 @@ function faultAround(ctx: FaultContext, mm: Mm, vma: Vma, va: number): void {
     if (pfn === undefined) continue;
     const word = mm.pt.pteWord(a);
     if (word < 0 || (w[word] | w[word + 1]) !== 0) continue;
-    mapCachePage(ctx, mm, a, word, pfn, low | rw, high, b.isShmem);
+    mapCachePage(ctx, mm, vma, a, word, pfn, low | rw, high, b.isShmem);
   }
 }
 
@@ -287,6 +307,9 @@ function doWpPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number)
     return MINOR["wp-shared"];
   }
   const special = (lo & PTE_SPECIAL) !== 0;
+  // wp_can_reuse_anon_folio: a page whose only other reference is the swap cache's gives up its
+  // swap copy (folio_free_swap, when no other PTE holds the slot) and is reused.
+  if (!special && ctx.frames.isAnon(pfn) && ctx.frames.refcount(pfn) === 2) ctx.swapOps.freeSwap(pfn);
   if (!special && ctx.frames.isAnon(pfn) && ctx.frames.refcount(pfn) === 1) {
     mm.pt.setPte(word, va, lo | PTE_RW | PTE_DIRTY, hi, "fault");
     ctx.tlb.flushPage(mm, va);

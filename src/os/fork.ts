@@ -11,9 +11,10 @@
 import type { Mm } from "./mm.js";
 import type { FaultContext } from "./fault.js";
 import { isCowMapping } from "./fault.js";
-import { PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, PTE_RW, PTE_ACCESSED, PTE_DIRTY, PAGE_SIZE, ptePfn } from "../machine/pgtable.js";
+import { PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, PTE_RW, PTE_ACCESSED, PTE_DIRTY, PTE_SWP_EXCLUSIVE, PAGE_SIZE, ptePfn } from "../machine/pgtable.js";
 import { VM_SHARED, VM_DONTCOPY, VM_WIPEONFORK, VM_LOCKED, VM_LOCKONFAULT } from "./proc/vmflags.js";
 import { splitHugePmd } from "./huge.js";
+import { pteHoldsSwap } from "./swapops.js";
 
 /**
  * Copy `parent`'s address space into `child` (a fresh mm). @returns true, or false when memory ran
@@ -64,7 +65,22 @@ function copyPteRange(ctx: FaultContext, parent: Mm, child: Mm, start: number, e
       const hi = w[pw + 1];
       if ((lo | hi) === 0) continue;
       const a = va + k * PAGE_SIZE;
-      if ((lo & (PTE_PRESENT | PTE_PROTNONE)) !== 0 && (lo & PTE_SPECIAL) === 0) {
+      if ((lo & (PTE_PRESENT | PTE_PROTNONE)) === 0) {
+        // copy_nonpresent_pte: a swap entry gains the child's reference (swap_duplicate) and is
+        // no longer exclusive to either.
+        ctx.swapOps.dupEntry(lo, hi);
+        if (pteHoldsSwap(hi)) child.swapEnts++;
+        if ((lo & PTE_SWP_EXCLUSIVE) !== 0) {
+          lo &= ~PTE_SWP_EXCLUSIVE;
+          w[pw] = lo >>> 0;
+          if (ppt.tracePtes) ppt.notePte(pw, a, "fork");
+        }
+        w[cword + 2 * k] = lo >>> 0;
+        w[cword + 2 * k + 1] = hi;
+        if (trace) cpt.notePte(cword + 2 * k, a, "fork");
+        continue;
+      }
+      if ((lo & PTE_SPECIAL) === 0) {
         const pfn = ptePfn(lo, hi);
         ctx.rmap.add(pfn, child, a);
         if (ctx.frames.isAnon(pfn)) child.rssAnon++; else if (shmem) child.rssShmem++; else child.rssFile++;

@@ -9,6 +9,7 @@ import { handleMmFault } from "./fault.js";
 import { PTE_RW, PAGE_SIZE, pteMapsFrame } from "../machine/pgtable.js";
 import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED } from "./proc/vmflags.js";
 import { Errno, fail } from "./errno.js";
+import { retryWithReclaim } from "./pagealloc.js";
 
 /**
  * Fault in every page of [start, end), writing where the mapping is private and writable
@@ -30,7 +31,7 @@ export function populate(ctx: FaultContext, task: FaultTask, start: number, end:
     for (let va = Math.max(start, v.start); va < Math.min(end, v.end); va += PAGE_SIZE) {
       const word = pt.pteWord(va);
       if (word >= 0 && pteMapsFrame(pt.w[word]) && (!w || (pt.w[word] & PTE_RW) !== 0)) continue;
-      const r = handleMmFault(ctx, mm, v, va, w);
+      const r = retryWithReclaim(ctx, () => handleMmFault(ctx, mm, v, va, w), (x) => x.kind === "oom");
       if (r.kind === "oom") return fail("ENOMEM", `populating 0x${va.toString(16)}: out of memory`);
       if (r.kind === "signal") return fail("EFAULT", `populating 0x${va.toString(16)}: ${r.info.name}`);
       if (r.kind === "wait") continue;

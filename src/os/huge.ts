@@ -52,6 +52,7 @@ export function mapHugeAnon(ctx: FaultContext, mm: Mm, vma: Vma, addr: number, w
   if (pfn === null) { mm.pt.freeTable(table); return "oom"; }
   mm.deposits.set(addr, table);
   if (vma.anonVma === null) vma.anonVma = { id: ctx.nextAnonVmaId() };
+  ctx.reclaim.addAnon(pfn, vma);
   ctx.rmap.add(pfn, mm, addr);
   ctx.frames.setMapping(pfn, vma.anonVma.id);
   const low = protLow(vma) | PTE_PSE | (write ? PTE_RW | PTE_DIRTY : 0);

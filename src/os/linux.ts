@@ -7,14 +7,20 @@
  * here as a fault policy, and may wait for a device.
  *
  * Owns: the task table and pid allocation, per-CPU current task, tunables (fault_around_bytes,
- * ASLR, major-fault cost), and the out-of-memory policy of faults (today: kill the faulting task;
- * reclaim and the OOM killer take this place).
+ * ASLR, major-fault cost), the wiring of the memory-management parts (allocator, page cache,
+ * reverse map, swap, LRU lists and reclaim), when kswapd runs, and the out-of-memory policy of
+ * faults (today: kill the faulting task; the OOM killer takes this place).
  */
 import type { Machine } from "../machine/Machine.js";
 import type { FrameTable } from "../machine/frametable.js";
 import { Kernel } from "./kernel.js";
 import { PageCache, MemFileSource, type Backing, type FileSource } from "./pagecache.js";
 import { ReverseMap } from "./rmap.js";
+import { PageAllocator, retryWithReclaim } from "./pagealloc.js";
+import { SwapSpace, MemorySwapBackend, type SwapBackend } from "./swap.js";
+import { SwapOps } from "./swapops.js";
+import { Reclaim } from "./vmscan.js";
+import { sysSwapon, sysSwapoff, type SwaponOptions } from "./swapfile.js";
 import { Mm } from "./mm.js";
 import { Task, type ProgramImage, type TaskKernel } from "./process.js";
 import { handleFault, type FaultAccess, type FaultResult } from "./fault.js";
@@ -22,6 +28,7 @@ import { exitMmap } from "./unmap.js";
 import { Tlb } from "./tlb.js";
 import { VmStat, type VmEvents } from "./vmstat.js";
 import { EventBus } from "./events.js";
+import { KernelLog } from "./klog.js";
 import { SIGKILL, sigInfo, type SigInfo } from "./signals.js";
 import type { FaultPolicy, ReplayFault, FaultDecision } from "../machine/replay.js";
 import { CR4_PGE, CR4_PCIDE, CR4_SMEP, EFER_NXE } from "../machine/pgtable.js";
@@ -43,6 +50,8 @@ export interface LinuxOptions {
   faultAroundBytes?: number;
   /** Cycles a major fault's read from the device costs, charged to the faulting CPU. Default 100,000 (≈ 30–50 µs NVMe read at 2–3 GHz). */
   majorFaultCycles?: number;
+  /** Cycles per second of model time (uptime, kernel log timestamps, /proc/pressure). Default 3e9. */
+  clockHz?: number;
 }
 
 /**
@@ -57,10 +66,22 @@ export class Linux implements TaskKernel {
   readonly cache: PageCache;
   readonly rmap: ReverseMap;
   readonly tlb: Tlb;
+  /** Page allocation with the watermarks (wakes kswapd below low, fails below min). */
+  readonly alloc: PageAllocator;
+  /** The swap areas and the swap cache. */
+  readonly swap: SwapSpace;
+  /** Swap-out and swap-in of anonymous pages. */
+  readonly swapOps: SwapOps;
+  /** The LRU lists, kswapd and direct reclaim. */
+  readonly reclaim: Reclaim;
   /** The counter registry (/proc/vmstat and the model's own counters). */
   readonly stats: VmStat;
   /** Events from the kernel's choke points: subscribe to watch faults, PTEs, frames, flushes… */
   readonly events = new EventBus();
+  /** The kernel log (dmesg): swapon, swap I/O errors, OOM reports. */
+  readonly log = new KernelLog(() => this.uptimeUsec());
+  /** The model's clock rate: cycles to seconds for model time (uptime, the kernel log, pressure stall figures). Default 3 GHz. */
+  readonly clockHz: number;
   /** The frame descriptors (struct page), the one accessor of them. */
   readonly frames: FrameTable;
   /** The shared zero page (ZERO_PAGE(0)). */
@@ -92,14 +113,30 @@ export class Linux implements TaskKernel {
     }
     this.faultAroundBytes = opts.faultAroundBytes ?? 65536;
     this.majorFaultCycles = opts.majorFaultCycles ?? 100_000;
+    if (opts.clockHz !== undefined && (!Number.isFinite(opts.clockHz) || opts.clockHz < 1e6 || opts.clockHz > 1e11)) throw new WasmmuError("INVALID_CONFIG", `clockHz must be 1e6..1e11, got ${opts.clockHz}`);
+    this.clockHz = opts.clockHz ?? 3e9;
     this.aslr = opts.aslr ?? false;
     this.rng = (opts.seed ?? 1) >>> 0 || 1;
     this.frames = machine.frames.table;
     this.stats = new VmStat();
     this.kernel = new Kernel(machine);
     this.tlb = new Tlb(machine, this.kernel.initPgd, this.stats.events, this.events);
-    this.cache = new PageCache(machine, this.stats, this.events);
-    this.rmap = new ReverseMap(machine, this.stats.events, this.events);
+    this.alloc = new PageAllocator(machine);
+    this.cache = new PageCache(machine, this.stats, this.events, this.alloc);
+    this.rmap = new ReverseMap(machine, this.stats.events, this.events, this.alloc);
+    this.swap = new SwapSpace();
+    this.swapOps = new SwapOps(machine, this.swap, this.rmap, this.alloc, this.stats.events, this.events, this.log);
+    this.reclaim = new Reclaim(this);
+    // The LRU lists hear of every page that comes and goes (folio_add_lru, lruvec_del_folio).
+    this.rmap.onFree = (pfn) => this.reclaim.remove(pfn);
+    this.cache.lru = {
+      added: (pfn, shadow, file) => this.reclaim.addRefaulted(pfn, shadow, file),
+      removed: (pfn) => this.reclaim.remove(pfn),
+    };
+    this.swapOps.lru = {
+      added: (pfn, shadow) => this.reclaim.addRefaulted(pfn, shadow, false),
+      rotate: (pfn) => this.reclaim.rotate(pfn),
+    };
     this.defineGauges();
     const f = machine.config.features;
     this.nx = f.nx;
@@ -131,6 +168,16 @@ export class Linux implements TaskKernel {
     return this.stats.events;
   }
 
+  /** Model time since boot in microseconds: the busiest CPU's cycles at clockHz. */
+  uptimeUsec(): number {
+    let max = 0n;
+    for (let c = 0; c < this.machine.config.cpus; c++) {
+      const v = this.machine.counters(c).cycles ?? 0n;
+      if (v > max) max = v;
+    }
+    return (Number(max) / this.clockHz) * 1e6;
+  }
+
   /** Frames the buddy allocator manages (totalram_pages): what the overcommit heuristic compares against. */
   get totalRamPages(): number {
     return this.machine.frames.managedFrames;
@@ -148,11 +195,20 @@ export class Linux implements TaskKernel {
       for (const [pfn] of this.rmap.entries()) if (!this.rmap.isAnon(pfn)) mapped++;
       return mapped;
     });
-    // With no reclaim yet, every page is on an active list (as /proc/meminfo shows it).
-    s.define("nr_zone_active_anon", () => this.stat.nr_anon_pages + this.cache.stats.shmem);
-    s.define("nr_active_anon", () => this.stat.nr_anon_pages + this.cache.stats.shmem);
-    s.define("nr_zone_active_file", () => this.cache.stats.file);
-    s.define("nr_active_file", () => this.cache.stats.file);
+    // The LRU lists (one node, one zone holding user pages: the zone and node gauges agree).
+    const lru = (list: number) => () => this.reclaim.lruvec.size[list];
+    s.define("nr_zone_inactive_anon", lru(0));
+    s.define("nr_zone_active_anon", lru(1));
+    s.define("nr_zone_inactive_file", lru(2));
+    s.define("nr_zone_active_file", lru(3));
+    s.define("nr_zone_unevictable", lru(4));
+    s.define("nr_inactive_anon", lru(0));
+    s.define("nr_active_anon", lru(1));
+    s.define("nr_inactive_file", lru(2));
+    s.define("nr_active_file", lru(3));
+    s.define("nr_unevictable", lru(4));
+    s.define("nr_mlock", () => this.reclaim.mlockedPages());
+    s.define("nr_swapcached", () => this.swap.cache.size);
     const c = (name: string) => () => Number(m.counters("all")[name] ?? 0n);
     s.define("pgalloc_normal", c("buddy_alloc"));
     s.define("pgfree", c("buddy_free"));
@@ -194,7 +250,7 @@ export class Linux implements TaskKernel {
     const pgd = this.kernel.pgdAllocOrNull();
     if (pgd === null) return null;
     const taskSize = this.machine.config.paging === 5 ? 2 ** 56 - PAGE : 2 ** 47 - PAGE;
-    return new Mm(this.machine, this.nextMmId++, pgd, taskSize, this.events);
+    return new Mm(this.machine, this.nextMmId++, pgd, taskSize, this.events, () => this.alloc.table() ?? -1);
   }
 
   /** mmput of the last user: exit_mmap, then pgd_free. The mm must be loaded on no CPU. */
@@ -300,15 +356,18 @@ export class Linux implements TaskKernel {
 
   /**
    * The fault handler for `task` (fault.ts); charges a major fault's device latency; a fault that
-   * finds no memory goes to the out-of-memory policy (oomPolicy).
+   * finds no memory reclaims directly and retries (retryWithReclaim), and when reclaim can free
+   * nothing more goes to the out-of-memory policy (oomPolicy). kswapd runs after it when woken.
    */
   fault(task: Task, va: number, access: FaultAccess): FaultResult {
     // A fault retried after waiting for a device counts as major (FAULT_FLAG_TRIED).
     const key = `${task.pid}:${va}`;
     const tried = this.waited.delete(key);
-    const r = handleFault(this, task, va, tried ? { ...access, tried } : access);
+    const a = tried ? { ...access, tried } : access;
+    const r = retryWithReclaim(this, () => handleFault(this, task, va, a), (x) => x.kind === "oom");
     if (r.kind === "wait") this.waited.add(key);
     if (r.kind === "mapped" && r.major && this.majorFaultCycles > 0) this.machine.chargeCycles(task.cpu, this.majorFaultCycles);
+    this.balance();
     if (r.kind === "oom") return this.oomPolicy(task);
     return r;
   }
@@ -336,9 +395,50 @@ export class Linux implements TaskKernel {
     return this.anonVmaIds++;
   }
 
-  /** split_page (FaultContext). */
+  /** split_page (FaultContext): the 512 pages take the head's place on its LRU list. */
   splitPage(pfn: number): void {
-    this.machine.frames.splitPage(pfn);
+    this.reclaim.split(pfn, () => this.machine.frames.splitPage(pfn));
+  }
+
+  /** FaultContext.directReclaim: try_to_free_pages for an allocation that failed. */
+  directReclaim(): number {
+    return this.reclaim.direct();
+  }
+
+  // ---- reclaim and swap -------------------------------------------------------------------------
+
+  /**
+   * kswapd's turn: when an allocation since the last call found the zones below their low
+   * watermark, reclaim until they are above high (balance_pgdat). The model has no threads, so
+   * this runs at the end of each fault and system call. @returns pages reclaimed
+   */
+  balance(): number {
+    return this.alloc.kswapdWanted ? this.reclaim.kswapd() : 0;
+  }
+
+  /**
+   * swapon: add a swap area at `path`, held by `backend` (default: host memory of `bytes`).
+   * @returns the area's type, or EBUSY (path in use), EPERM (MAX_SWAPFILES areas), EINVAL
+   */
+  swapon(path: string, backend: SwapBackend | { bytes: number }, opts: SwaponOptions = {}): number | Errno {
+    const b = "read" in backend ? backend : new MemorySwapBackend(backend.bytes);
+    return sysSwapon(this, path, b, opts);
+  }
+
+  /**
+   * swapoff: bring every page of the area at `path` back into memory (try_to_unuse) and remove
+   * it. @returns 0, EINVAL (no such area), or ENOMEM (the pages do not fit: the area stays)
+   * @throws WasmmuError WOULD_BLOCK when a page must wait for the backend (use swapoffAsync)
+   */
+  swapoff(path: string): 0 | Errno {
+    const r = sysSwapoff(this, path, false);
+    if (r instanceof Promise) throw new WasmmuError("WOULD_BLOCK", `swapoff ${path}: the backend reads asynchronously: use swapoffAsync`);
+    return r;
+  }
+
+  /** swapoff, waiting for an asynchronous backend's reads. */
+  swapoffAsync(path: string): Promise<0 | Errno> {
+    return Promise.resolve(sysSwapoff(this, path, true));
   }
 
   /** A deterministic random page count below `limit` (ASLR offsets). */

@@ -12,14 +12,18 @@ import {
 import { Errno, fail } from "./errno.js";
 import type { Backing } from "./pagecache.js";
 import { pageFlag } from "../machine/frames.js";
+
+const PG_SWAPCACHE = pageFlag("swapcache");
+const PG_DIRTY = pageFlag("dirty");
 import { PTE_RW, PTE_DIRTY, PTE_ACCESSED, PTE_SPECIAL, pteMapsFrame, ptePfn } from "../machine/pgtable.js";
+import { pteSwapEntry, pteHoldsSwap } from "./swapops.js";
 import { type Addr, type MmContext, type SyscallTask, num, aligned, pageAlign, validLength, covered, modifyFlags } from "./args.js";
 import { zapRange } from "./unmap.js";
 import { populate } from "./gup.js";
 import { splitHugePmd } from "./huge.js";
 import {
   MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE,
-  MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_POPULATE_READ, MADV_POPULATE_WRITE,
+  MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLD, MADV_PAGEOUT,
   MS_ASYNC, MS_INVALIDATE, MS_SYNC,
 } from "./mmap.js";
 
@@ -32,7 +36,7 @@ export function sysMadvise(os: MmContext, task: SyscallTask, addr: Addr, length:
   if (!validLength(addr) || !validLength(length)) return fail("EINVAL", "madvise: arguments must be non-negative integers");
   // do_madvise's order: the advice, the alignment, then the length (rounding up to nothing, or
   // wrapping past the top of the address space, is EINVAL).
-  const known = [MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_POPULATE_READ, MADV_POPULATE_WRITE];
+  const known = [MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE];
   if (!known.includes(advice)) return fail("EINVAL", `madvise: unknown advice ${advice}`);
   if (!aligned(addr)) return fail("EINVAL", `madvise: 0x${num(addr).toString(16)} is not page aligned`);
   if (BigInt(addr) + ((BigInt(length) + 0xfffn) & ~0xfffn) > 0xffff_ffff_ffff_ffffn) return fail("EINVAL", "madvise: the range wraps past the top of the address space");
@@ -76,9 +80,17 @@ export function sysMadvise(os: MmContext, task: SyscallTask, addr: Addr, length:
     case MADV_FREE:
       for (const v of vmas) lazyFree(os, mm, Math.max(start, v.start), Math.min(end, v.end));
       break;
+    case MADV_COLD: case MADV_PAGEOUT: {
+      // can_madv_lru_vma: locked (and PFN-map, hugetlb) VMAs refuse; the walk stops there.
+      for (const v of vmas) {
+        if (v.flags & VM_LOCKED) return fail("EINVAL", `madvise: MADV_${advice === MADV_COLD ? "COLD" : "PAGEOUT"} on locked memory`);
+        coldOrPageout(os, mm, Math.max(start, v.start), Math.min(end, v.end), advice === MADV_PAGEOUT);
+      }
+      break;
+    }
     case MADV_WILLNEED:
       for (const v of vmas) {
-        if (v.backing === null) continue;
+        if (v.backing === null) { swapWillneed(os, mm, Math.max(start, v.start), Math.min(end, v.end)); continue; }
         for (let va = Math.max(start, v.start); va < Math.min(end, v.end); va += PAGE) {
           const idx = v.pageIndex(va);
           if (idx < v.backing.sizePages) os.cache.getPage(v.backing, idx); // force_page_cache_readahead: the read is started, not waited for
@@ -94,20 +106,34 @@ export function sysMadvise(os: MmContext, task: SyscallTask, addr: Addr, length:
   return hole ? fail("ENOMEM", "madvise: part of the range is not mapped (the rest was advised)") : 0;
 }
 
-/** madvise_free_pte_range: exclusive anonymous pages become clean and lazily freeable (PG_swapbacked cleared). */
+/**
+ * madvise_free_pte_range: swap entries of the range are freed; exclusive anonymous pages give up
+ * any swap copy, lose their dirty and accessed bits, and become lazily freeable
+ * (folio_mark_lazyfree: off the anon lists to the inactive file list, PG_swapbacked cleared), so
+ * reclaim frees them without writing — unless they are written again first.
+ */
 function lazyFree(os: MmContext, mm: Mm, start: number, end: number): void {
   let n = 0;
   const pt = mm.pt;
-  const swapbacked = pageFlag("swapbacked") | pageFlag("dirty");
+  const f = os.frames;
   const free = (w: Uint32Array, i: number, va: number): void => {
     const lo = w[i];
-    if (!pteMapsFrame(lo) || (lo & PTE_SPECIAL) !== 0) return;
-    const pfn = ptePfn(lo, w[i + 1]);
-    if (!os.frames.isAnon(pfn) || os.frames.mapcount(pfn) !== 1) return;
-    os.frames.clear(pfn, swapbacked);
-    os.stat.pglazyfree++;
+    const hi = w[i + 1];
+    if ((lo | hi) === 0) return;
+    if (!pteMapsFrame(lo)) {
+      os.swapOps.freeEntry(pteSwapEntry(lo, hi));
+      if (pteHoldsSwap(hi)) mm.swapEnts--;
+      pt.setPte(i, va, 0, 0, "lazyfree");
+      return;
+    }
+    if ((lo & PTE_SPECIAL) !== 0) return;
+    const pfn = ptePfn(lo, hi);
+    if (!f.isAnon(pfn) || f.mapcount(pfn) !== 1) return;
+    if (f.test(pfn, PG_SWAPCACHE) && !os.swapOps.freeSwap(pfn)) return;
+    f.clear(pfn, PG_DIRTY);
     n++;
-    pt.setPte(i, va, lo & ~(PTE_DIRTY | PTE_ACCESSED), w[i + 1], "lazyfree");
+    if ((lo & (PTE_DIRTY | PTE_ACCESSED)) !== 0) pt.setPte(i, va, lo & ~(PTE_DIRTY | PTE_ACCESSED), hi, "lazyfree");
+    os.reclaim.lazyfree(pfn);
   };
   pt.walkRange(start, end, {
     pteEntry: free,
@@ -117,6 +143,51 @@ function lazyFree(os: MmContext, mm: Mm, start: number, end: number): void {
     },
   });
   if (n > 0) os.tlb.flushRange(mm, start, (end - start) / PAGE);
+}
+
+/**
+ * madvise_cold_or_pageout_pte_range: every page of [start, end) mapped here alone (a page shared
+ * with another mapping is left to the others) has its accessed bit cleared; MADV_COLD moves it to
+ * the inactive list (folio_deactivate), MADV_PAGEOUT reclaims it now, references ignored
+ * (reclaim_pages: anonymous pages to swap, clean file pages dropped, dirty ones written first).
+ */
+function coldOrPageout(os: MmContext, mm: Mm, start: number, end: number, pageout: boolean): void {
+  const pt = mm.pt;
+  const f = os.frames;
+  const pfns: number[] = [];
+  const visit = (w: Uint32Array, i: number, va: number): void => {
+    const lo = w[i];
+    if (!pteMapsFrame(lo) || (lo & PTE_SPECIAL) !== 0) return;
+    const pfn = ptePfn(lo, w[i + 1]);
+    if (f.mapcount(pfn) !== 1) return;
+    if ((lo & PTE_ACCESSED) !== 0) pt.setPte(i, va, lo & ~PTE_ACCESSED, w[i + 1], "clean");
+    if (pageout) pfns.push(pfn); else os.reclaim.deactivate(pfn);
+  };
+  pt.walkRange(start, end, {
+    pteEntry: visit,
+    pmdEntry(_w, _word, addr, next) {
+      splitHugePmd(os, mm, addr);
+      for (let a = addr; a < next; a += PAGE) visit(pt.w, pt.pteWord(a), a);
+    },
+  });
+  os.tlb.flushRange(mm, start, (end - start) / PAGE); // tlb_remove_tlb_entry for the cleared A bits
+  if (pageout && pfns.length > 0) os.reclaim.pageout(pfns);
+}
+
+/**
+ * madvise_willneed on anonymous memory (swapin_walk_pmd_range): start reading every swapped page
+ * of the range into the swap cache; nothing is mapped, nothing waited for.
+ */
+function swapWillneed(os: MmContext, mm: Mm, start: number, end: number): void {
+  const pt = mm.pt;
+  pt.walkRange(start, end, {
+    pteEntry(w, i) {
+      const lo = w[i];
+      const hi = w[i + 1];
+      if ((lo | hi) === 0 || pteMapsFrame(lo)) return;
+      os.swapOps.prefetch(pteSwapEntry(lo, hi));
+    },
+  });
 }
 
 /**

@@ -5,8 +5,8 @@
  * Owns: the rss counters (MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS), the
  * high-water marks, the layout addresses (start_code … start_stack, mmap_base, brk), the tlb_gen
  * and CPU mask the TLB code compares, and the user half of the page tables (the kernel half is
- * swapper_pg_dir's, shared). Table frames come from the core (ptAllocTable), so /proc/meminfo
- * PageTables counts them.
+ * swapper_pg_dir's, shared). Table frames come from the core (ptAllocTable, through the kernel's
+ * allocator and its watermarks), so /proc/meminfo PageTables counts them.
  */
 import type { Machine } from "../machine/Machine.js";
 import { VmaList } from "./vma.js";
@@ -53,11 +53,15 @@ export class Mm implements TlbMm {
    */
   readonly deposits = new Map<number, number>();
 
-  constructor(machine: Machine, id: number, pgd: bigint, taskSize: number, events: EventBus) {
+  /**
+   * @param allocTable where page-table frames come from (the kernel's allocator, with its
+   *        watermarks): a zeroed PG_table frame's pfn, or -1. Default: the core's, no watermark.
+   */
+  constructor(machine: Machine, id: number, pgd: bigint, taskSize: number, events: EventBus, allocTable?: () => number) {
     this.id = id;
     this.pgd = pgd;
     this.taskSize = taskSize;
-    this.pt = new PageTables(machine, pgd, id, events);
+    this.pt = new PageTables(machine, pgd, id, events, allocTable);
   }
 
   get rss(): number {

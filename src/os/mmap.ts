@@ -76,6 +76,8 @@ export const MADV_DONTDUMP = 16;
 export const MADV_DODUMP = 17;
 export const MADV_WIPEONFORK = 18;
 export const MADV_KEEPONFORK = 19;
+export const MADV_COLD = 20;
+export const MADV_PAGEOUT = 21;
 export const MADV_POPULATE_READ = 22;
 export const MADV_POPULATE_WRITE = 23;
 
@@ -187,7 +189,7 @@ export function sysMmap(os: MmContext, task: SyscallTask, addr: Addr, length: Ad
   // (shmem_acct_size), unless MAP_NORESERVE.
   const writablePrivate = !shared && (prot & PROT_WRITE) !== 0;
   const reserve = (flags & MAP_NORESERVE) === 0 && (writablePrivate || (anonymous && shared));
-  if (reserve && len / PAGE > os.totalRamPages) return fail("ENOMEM", `mmap: ${len} bytes exceed RAM (overcommit heuristic)`);
+  if (reserve && len / PAGE > os.totalRamPages + os.swap.totalPages) return fail("ENOMEM", `mmap: ${len} bytes exceed RAM plus swap (overcommit heuristic)`);
   if (writablePrivate && (flags & MAP_NORESERVE) === 0) vmFlags |= VM_ACCOUNT;
   if (anonymous && shared) backing = os.cache.addShmem(len);
   if (fixed) unmapRange(os, mm, start, start + len);
@@ -237,7 +239,7 @@ export function sysBrk(os: MmContext, task: SyscallTask, addr: Addr): bigint {
   // Room for the heap to grow, with a page of gap below the next mapping (check_brk_limits, find_vma_intersection).
   if (mm.vmas.overlapping(oldEnd, newEnd + PAGE).length > 0) return BigInt(mm.brk);
   // do_brk_flags charges the growth to commit: the overcommit heuristic refuses what could never fit.
-  if ((newEnd - oldEnd) / PAGE > os.totalRamPages) return BigInt(mm.brk);
+  if ((newEnd - oldEnd) / PAGE > os.totalRamPages + os.swap.totalPages) return BigInt(mm.brk);
   const flags = VM_READ | VM_WRITE | VM_MAY_ALL | VM_ACCOUNT | mm.defFlags;
   const heap = mm.vmas.find(oldEnd - 1);
   if (heap !== null && heap.end === oldEnd && heap.flags === flags && heap.backing === null && heap.pgoff + heap.pages === oldEnd / PAGE && !heap.anonChainShared) {

@@ -18,6 +18,8 @@ import type { FrameTable } from "../machine/frametable.js";
 import { pageFlag } from "../machine/frames.js";
 import type { VmEvents, VmStat } from "./vmstat.js";
 import type { EventBus } from "./events.js";
+import type { PageAllocator } from "./pagealloc.js";
+import type { Shadow } from "./workingset.js";
 import { WasmmuError } from "../errors.js";
 
 const PAGE = 4096;
@@ -85,6 +87,8 @@ export class Backing {
   readonly reading = new Map<number, Promise<void>>();
   /** Pages whose read failed (page index → why): the next fault on one gets SIGBUS, as -EIO does. */
   readonly ioErrors = new Map<number, string>();
+  /** Shadow entries of evicted pages (page index → shadow): a refault asks workingset.c about them. */
+  readonly shadows = new Map<number, Shadow>();
 
   constructor(id: number, path: string, dev: readonly [number, number], inode: number, source: FileSource | null) {
     this.id = id;
@@ -107,19 +111,31 @@ export class Backing {
   }
 }
 
+/** What the page cache tells the LRU code (vmscan.ts): a page came in, a page is leaving. */
+export interface CacheLru {
+  /** A new page (file: inactive file list; shmem: inactive anon), after any workingset refault check on `shadow`. */
+  added(pfn: number, shadow: Shadow | undefined, file: boolean): void;
+  /** The page is about to be freed: off its LRU list. */
+  removed(pfn: number): void;
+}
+
 /** The page cache of every file and shmem object. */
 export class PageCache {
   private readonly machine: Machine;
   private readonly frames: FrameTable;
   private readonly stat: VmEvents;
   private readonly events: EventBus;
+  private readonly alloc: PageAllocator;
+  /** The LRU lists' hooks (set by the kernel once its reclaim code exists). */
+  lru: CacheLru = { added: () => {}, removed: () => {} };
   private nextId = 1;
   private nextInode = 1000;
   private shmemInode = 1;
   readonly objects = new Map<number, Backing>();
 
-  constructor(machine: Machine, stat: VmStat, events: EventBus) {
+  constructor(machine: Machine, stat: VmStat, events: EventBus, alloc: PageAllocator) {
     this.machine = machine;
+    this.alloc = alloc;
     this.frames = machine.frames.table;
     this.stat = stat.events;
     this.events = events;
@@ -174,7 +190,7 @@ export class PageCache {
       b.ioErrors.delete(index); // a later access reads again, as Linux retries an !uptodate folio
       return { error: failed };
     }
-    const pfn = this.machine.frames.alloc(0);
+    const pfn = this.alloc.cachePage();
     if (pfn === null) return null;
     const bytes = this.machine.phys.frame(pfn);
     const f = this.frames;
@@ -211,10 +227,13 @@ export class PageCache {
     return { wait: done };
   }
 
-  /** add_to_page_cache: `pfn` now holds page `index` of `b`, uptodate. */
+  /** add_to_page_cache + folio_add_lru: `pfn` now holds page `index` of `b`, uptodate, on an LRU list. */
   private insert(b: Backing, index: number, pfn: number): void {
     this.frames.set(pfn, pageFlag("uptodate") | (b.source === null ? pageFlag("swapbacked") : 0));
     b.pages.set(index, pfn);
+    const shadow = b.shadows.get(index);
+    b.shadows.delete(index);
+    this.lru.added(pfn, shadow, b.source !== null);
     if (this.events.on.frame) this.events.emit({ type: "frame", op: "alloc", pfn, order: 0, owner: b.source === null ? "shmem" : "file" });
   }
 
@@ -277,6 +296,7 @@ export class PageCache {
 
   private release(pfn: number, b: Backing): void {
     const f = this.frames;
+    this.lru.removed(pfn);
     f.clear(pfn, pageFlag("uptodate") | pageFlag("dirty") | pageFlag("swapbacked"));
     f.setMapping(pfn, 0);
     f.setIndex(pfn, 0);
@@ -284,10 +304,43 @@ export class PageCache {
     if (this.events.on.frame) this.events.emit({ type: "frame", op: "free", pfn, order: 0, owner: b.source === null ? "shmem" : "file" });
   }
 
-  /** echo 1 > /proc/sys/vm/drop_caches: drop every clean, unmapped page of regular files. @returns frames freed. */
+  /**
+   * __remove_mapping for a page-cache page reclaim has unmapped and cleaned: out of the cache,
+   * its shadow left in its place, the frame freed. The caller has checked that only the cache's
+   * reference is left.
+   */
+  reclaim(b: Backing, index: number, shadow: Shadow | undefined): void {
+    const pfn = b.pages.get(index);
+    if (pfn === undefined) return;
+    b.pages.delete(index);
+    b.dirty.delete(index);
+    if (shadow !== undefined) b.shadows.set(index, shadow);
+    this.release(pfn, b);
+  }
+
+  /** The object page-cache frame `pfn` belongs to (its mapping word), or undefined. */
+  owner(pfn: number): Backing | undefined {
+    return this.objects.get(this.frames.mapping(pfn));
+  }
+
+  /**
+   * echo 1 > /proc/sys/vm/drop_caches (invalidate_mapping_pages over every file): drop each clean,
+   * unmapped page of regular files; dirty pages stay (run sync first), shmem is never dropped.
+   * Counts drop_pagecache. @returns frames freed.
+   */
   dropCaches(): number {
+    const f = this.frames;
     let n = 0;
-    for (const b of this.objects.values()) if (!b.isShmem) n += this.evict(b);
+    for (const b of this.objects.values()) {
+      if (b.isShmem) continue;
+      for (const [index, pfn] of b.pages) {
+        if (b.dirty.has(index) || f.refcount(pfn) !== 1 || f.mapcount(pfn) !== 0 || f.test(pfn, pageFlag("writeback") | pageFlag("locked"))) continue;
+        b.pages.delete(index);
+        this.release(pfn, b);
+        n++;
+      }
+    }
+    this.stat.drop_pagecache++;
     return n;
   }
 

@@ -64,8 +64,12 @@ export class PageTables {
   private memoTable = -1;
   private memoWord = 0;
 
-  constructor(machine: Machine, pgd: bigint, mmId: number, events: EventBus) {
+  private readonly allocTable: () => number;
+
+  /** @param allocTable a zeroed PG_table frame's pfn, or -1 (default: the core's ptAllocTable, no watermark) */
+  constructor(machine: Machine, pgd: bigint, mmId: number, events: EventBus, allocTable?: () => number) {
     this.machine = machine;
+    this.allocTable = allocTable ?? (() => Number(machine._core.exports.ptAllocTable(0)));
     this.pgd = pgd;
     this.mmId = mmId;
     this.events = events;
@@ -141,7 +145,7 @@ export class PageTables {
 
   /** pte_alloc_one: a zeroed table frame (PG_table). @returns its pfn, or PT_NOMEM */
   newTable(): number {
-    const pfn = Number(this.machine._core.exports.ptAllocTable(0));
+    const pfn = this.allocTable();
     if (pfn < 0) return PT_NOMEM;
     if (this.events.on.frame) this.events.emit({ type: "frame", op: "alloc", pfn, order: 0, owner: "pgtable" });
     return pfn;

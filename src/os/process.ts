@@ -21,6 +21,7 @@ import type { FaultAccess, FaultResult } from "./fault.js";
 import { buildExecMm, type ProgramImage, type ExecKernel } from "./exec.js";
 import { dupMmap } from "./fork.js";
 import { Errno, fail } from "./errno.js";
+import { retryWithReclaim } from "./pagealloc.js";
 import { SIGKILL, SIGSEGV, SIGSTOP, NSIG, sigInfo, type SigInfo, type SignalHandler } from "./signals.js";
 import { toU64 } from "../machine/Machine.js";
 import type { AccessKind } from "../types.js";
@@ -42,6 +43,8 @@ export interface TaskKernel extends MmContext, ExecKernel {
   /** Allocate a pid and register the task `make` builds. */
   registerTask(make: (pid: number) => Task): Task;
   unregisterTask(t: Task): void;
+  /** kswapd's turn, after a system call that allocated below the low watermark. */
+  balance(): number;
   /** The task leaves every CPU for good (exit): idle CPUs load swapper_pg_dir. */
   descheduleExiting(t: Task): void;
   /** A signal reached a task (the event stream). */
@@ -166,12 +169,16 @@ export class Task {
   fork(): Task | Errno {
     const os = this.os;
     const pmm = this.liveMm();
-    const cmm = os.newMm();
-    if (cmm === null) return fail("ENOMEM", "fork: no frame for the child's pgd");
-    if (!dupMmap(os, pmm, cmm)) {
-      os.dropMm(cmm);
-      return fail("ENOMEM", "fork: out of memory copying the address space");
-    }
+    // dup_mmap's allocations reclaim and retry as any allocation does; a copy that still fails is
+    // torn down whole.
+    const cmm = retryWithReclaim(os, () => {
+      const mm = os.newMm();
+      if (mm === null || dupMmap(os, pmm, mm)) return mm;
+      os.dropMm(mm);
+      return null;
+    }, (mm) => mm === null);
+    os.balance();
+    if (cmm === null) return fail("ENOMEM", "fork: out of memory copying the address space");
     const child = os.registerTask((pid) => new Task(os, pid, this.pid, this.comm));
     child.cpu = this.cpu;
     child.mm = cmm;
@@ -302,22 +309,28 @@ export class Task {
 
   // ---- system calls -----------------------------------------------------------------------------
 
+  /** The end of a system call: kswapd runs if the call's allocations woke it. */
+  private sys<T>(r: T): T {
+    this.os.balance();
+    return r;
+  }
+
   /** mmap(addr, length, prot, flags, fd, offset); `file` stands for the fd. */
   mmap(addr: Addr, length: Addr, prot: number, flags: number, file: MmapFile | null = null, offset: Addr = 0): bigint | Errno {
-    return sysMmap(this.os, this, addr, length, prot, flags, file, offset);
+    return this.sys(sysMmap(this.os, this, addr, length, prot, flags, file, offset));
   }
 
   munmap(addr: Addr, length: Addr): 0 | Errno {
-    return sysMunmap(this.os, this, addr, length);
+    return this.sys(sysMunmap(this.os, this, addr, length));
   }
 
   mprotect(addr: Addr, length: Addr, prot: number): 0 | Errno {
-    return sysMprotect(this.os, this, addr, length, prot);
+    return this.sys(sysMprotect(this.os, this, addr, length, prot));
   }
 
   /** brk(addr): the new break, or the unchanged one when refused (brk(0) asks for the current break). */
   brk(addr: Addr): bigint {
-    return sysBrk(this.os, this, addr);
+    return this.sys(sysBrk(this.os, this, addr));
   }
 
   /** sbrk(increment) as glibc implements it on brk: the old break, or ENOMEM. */
@@ -331,36 +344,36 @@ export class Task {
   }
 
   mremap(oldAddr: Addr, oldLength: Addr, newLength: Addr, flags = 0, newAddr: Addr = 0): bigint | Errno {
-    return sysMremap(this.os, this, oldAddr, oldLength, newLength, flags, newAddr);
+    return this.sys(sysMremap(this.os, this, oldAddr, oldLength, newLength, flags, newAddr));
   }
 
   mlock(addr: Addr, length: Addr): 0 | Errno {
-    return sysMlock(this.os, this, addr, length);
+    return this.sys(sysMlock(this.os, this, addr, length));
   }
 
   /** mlock2(addr, len, MLOCK_ONFAULT). */
   mlockOnFault(addr: Addr, length: Addr): 0 | Errno {
-    return sysMlock(this.os, this, addr, length, true);
+    return this.sys(sysMlock(this.os, this, addr, length, true));
   }
 
   munlock(addr: Addr, length: Addr): 0 | Errno {
-    return sysMunlock(this.os, this, addr, length);
+    return this.sys(sysMunlock(this.os, this, addr, length));
   }
 
   mlockall(flags: number): 0 | Errno {
-    return sysMlockall(this.os, this, flags);
+    return this.sys(sysMlockall(this.os, this, flags));
   }
 
   munlockall(): 0 | Errno {
-    return sysMunlockall(this.os, this);
+    return this.sys(sysMunlockall(this.os, this));
   }
 
   madvise(addr: Addr, length: Addr, advice: number): 0 | Errno {
-    return sysMadvise(this.os, this, addr, length, advice);
+    return this.sys(sysMadvise(this.os, this, addr, length, advice));
   }
 
   msync(addr: Addr, length: Addr, flags: number): 0 | Errno {
-    return sysMsync(this.os, this, addr, length, flags);
+    return this.sys(sysMsync(this.os, this, addr, length, flags));
   }
 
   /** Number of VMAs (map_count). */

@@ -6,13 +6,16 @@
  * Owns: the rmap links, and anonymous frames' lifetime (allocated here, freed here when their last
  * reference goes). The counts themselves are the frame table's (src/machine/frametable.ts): a
  * mapping holds one reference and one map count there; page-cache frames keep the cache's
- * reference too (src/os/pagecache.ts). nr_anon_pages is counted in the vmstat registry.
+ * reference too (src/os/pagecache.ts). nr_anon_pages (NR_ANON_MAPPED: anonymous pages mapped by
+ * some PTE) is counted here, in the vmstat registry, as mappings come and go. Frames come from the
+ * kernel's PageAllocator (watermarks); a freed anonymous page leaves its LRU list first.
  */
 import type { Machine } from "../machine/Machine.js";
 import type { FrameTable } from "../machine/frametable.js";
 import { pageFlag } from "../machine/frames.js";
 import type { VmEvents } from "./vmstat.js";
 import type { EventBus } from "./events.js";
+import type { PageAllocator } from "./pagealloc.js";
 import { WasmmuError } from "../errors.js";
 
 /** An address space as the reverse map sees it. */
@@ -31,6 +34,9 @@ export class ReverseMap {
   private readonly frames: FrameTable;
   private readonly stat: VmEvents;
   private readonly events: EventBus;
+  private readonly alloc: PageAllocator;
+  /** Called before an anonymous frame is freed (it leaves its LRU list). */
+  onFree: (pfn: number) => void = () => {};
   // The first mapping of each frame lives in flat arrays indexed by pfn (most frames have exactly
   // one); further mappings, after fork or of shared files, go to `more`.
   private readonly firstMm: (RmapOwner | null)[];
@@ -42,8 +48,9 @@ export class ReverseMap {
   private readonly newAnonFlags = pageFlag("anon") | pageFlag("swapbacked") | pageFlag("uptodate");
   private mapped = 0;
 
-  constructor(machine: Machine, stat: VmEvents, events: EventBus) {
+  constructor(machine: Machine, stat: VmEvents, events: EventBus, alloc: PageAllocator) {
     this.machine = machine;
+    this.alloc = alloc;
     this.frames = machine.frames.table;
     this.stat = stat;
     this.events = events;
@@ -59,9 +66,8 @@ export class ReverseMap {
    * follows (add) takes the reference. @returns the pfn, or null when no frame is left
    */
   newAnon(copyFrom?: number): number | null {
-    const pfn = this.machine._core.exports.ptAllocPage(copyFrom === undefined ? -1n : BigInt(copyFrom), this.newAnonFlags, 0);
-    if (pfn < 0) return null;
-    this.stat.nr_anon_pages++;
+    const pfn = this.alloc.anonPage(copyFrom, this.newAnonFlags);
+    if (pfn === null) return null;
     if (this.events.on.frame) this.events.emit({ type: "frame", op: "alloc", pfn, order: 0, owner: "anon" });
     return pfn;
   }
@@ -71,21 +77,21 @@ export class ReverseMap {
    * @returns the head pfn, or null when no 2 MiB block is free
    */
   newAnonHuge(order: number): number | null {
-    const f = this.machine.frames;
-    const pfn = f.alloc(order);
+    const pfn = this.alloc.block(order);
     if (pfn === null) return null;
     for (let i = 0; i < 1 << order; i++) this.machine.phys.frame(pfn + i)?.fill(0);
     this.frames.set(pfn, this.newAnonFlags);
     this.frames.setRefcount(pfn, 0);
-    this.stat.nr_anon_pages += 1 << order;
     if (this.events.on.frame) this.events.emit({ type: "frame", op: "alloc", pfn, order, owner: "anon" });
     return pfn;
   }
 
   /** page_add_*_rmap + get_page: `mm` maps `pfn` at `va`. */
   add(pfn: number, mm: RmapOwner, va: number): void {
-    this.frames.get(pfn);
-    this.frames.incMapcount(pfn);
+    const f = this.frames;
+    f.get(pfn);
+    f.incMapcount(pfn);
+    if (f.mapcount(pfn) === 1 && f.isAnon(pfn)) this.stat.nr_anon_pages += 1 << f.order(pfn);
     this.link(pfn, mm, va);
   }
 
@@ -146,8 +152,9 @@ export class ReverseMap {
    */
   remove(pfn: number, mm: RmapOwner, va: number): boolean {
     if (!this.unlink(pfn, mm, va)) throw new WasmmuError("BAD_FREE", `rmap: frame ${pfn} is not mapped by mm ${mm.id} at 0x${va.toString(16)}`);
-    this.frames.decMapcount(pfn);
-    if (this.frames.put(pfn) === 0 && this.frames.isAnon(pfn)) {
+    const f = this.frames;
+    if (f.decMapcount(pfn) === 0 && f.isAnon(pfn)) this.stat.nr_anon_pages -= 1 << f.order(pfn);
+    if (f.put(pfn) === 0 && f.isAnon(pfn)) {
       this.freeAnon(pfn);
       return true;
     }
@@ -160,8 +167,8 @@ export class ReverseMap {
    */
   freeAnon(pfn: number): void {
     const order = this.frames.order(pfn);
+    this.onFree(pfn);
     if (order === 0) this.machine.frames.freePage(pfn); else this.machine.frames.free(pfn, order);
-    this.stat.nr_anon_pages -= 1 << order;
     if (this.events.on.frame) this.events.emit({ type: "frame", op: "free", pfn, order, owner: "anon" });
   }
 
@@ -204,7 +211,7 @@ export class ReverseMap {
     return this.frames.isAnon(pfn);
   }
 
-  /** Anonymous pages in use (nr_anon_pages, kept in the vmstat registry). */
+  /** Anonymous pages mapped (nr_anon_pages, kept in the vmstat registry). */
   get anonPages(): number {
     return this.stat.nr_anon_pages;
   }

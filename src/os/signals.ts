@@ -15,6 +15,8 @@ export const SEGV_ACCERR = 2;
 export const SEGV_PKUERR = 4;
 /** si_code values for SIGBUS. */
 export const BUS_ADRERR = 2;
+/** A hardware memory error consumed by the access (a poisoned page): force_sig_mceerr. */
+export const BUS_MCEERR_AR = 4;
 
 export type SignalName = "SIGSEGV" | "SIGBUS" | "SIGKILL";
 
@@ -23,7 +25,7 @@ export interface SigInfo {
   signo: number;
   name: SignalName;
   code: number;
-  /** SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR, or "" for SIGKILL. */
+  /** SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR, BUS_MCEERR_AR, or "" for SIGKILL. */
   codeName: string;
   /** si_addr: the address the access faulted on. */
   addr: bigint;
@@ -35,7 +37,7 @@ export type SignalHandler = (info: SigInfo) => void;
 const NAMES: Record<number, SignalName> = { [SIGBUS]: "SIGBUS", [SIGKILL]: "SIGKILL", [SIGSEGV]: "SIGSEGV" };
 const CODES: Record<number, Record<number, string>> = {
   [SIGSEGV]: { [SEGV_MAPERR]: "SEGV_MAPERR", [SEGV_ACCERR]: "SEGV_ACCERR", [SEGV_PKUERR]: "SEGV_PKUERR" },
-  [SIGBUS]: { [BUS_ADRERR]: "BUS_ADRERR" },
+  [SIGBUS]: { [BUS_ADRERR]: "BUS_ADRERR", [BUS_MCEERR_AR]: "BUS_MCEERR_AR" },
 };
 
 /** Build a siginfo. */

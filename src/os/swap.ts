@@ -17,8 +17,11 @@ import { WasmmuError } from "../errors.js";
 import { Errno, fail } from "./errno.js";
 
 export const PAGE_SIZE = 4096;
-/** MAX_SWAPFILES on x86-64 with the usual config: types 0..31 fit the PTE's five type bits. */
-export const MAX_SWAPFILES = 32;
+/**
+ * MAX_SWAPFILES on x86-64 Linux 6.18 with the usual config: of the 32 types the PTE's five type
+ * bits give, device-private (3), migration (3), hwpoison (1) and PTE-marker (1) entries take 8.
+ */
+export const MAX_SWAPFILES = 24;
 /** Bits of the slot in the model's entry number. */
 export const SWP_OFFSET_BITS = 27;
 /** SWAP_HAS_CACHE: the slot's page is in the swap cache (the count keeps the PTE references). */
@@ -94,6 +97,8 @@ export class SwapArea {
   readonly kind: "file" | "partition";
   readonly priority: number;
   readonly backend: SwapBackend;
+  /** The block device under it (major, minor): a swap file's filesystem's, 259:1 (an NVMe partition) unless given. */
+  readonly dev: readonly [number, number];
   /** swap_map: per slot, PTE references (low 15 bits) | SWAP_HAS_CACHE. Slot 0 is the header. */
   readonly map: Uint16Array;
   /** Slots holding an all-zero page: swapped out without I/O, read back as zeros (the zeromap). */
@@ -102,14 +107,17 @@ export class SwapArea {
   readonly sums: Uint32Array;
   /** Slots in use (count > 0 or in the swap cache). */
   inuse = 0;
+  /** SWP_WRITEOK: new slots may come from here (false while swapoff empties it). */
+  writeOk = true;
   /** Place among areas of equal priority (plist_requeue moves the area just used behind its peers). */
   seq = 0;
   /** Writes in flight, by slot. */
   readonly writing = new Map<number, Promise<void>>();
   private next = 1;
 
-  constructor(type: number, path: string, kind: "file" | "partition", priority: number, backend: SwapBackend) {
+  constructor(type: number, path: string, kind: "file" | "partition", priority: number, backend: SwapBackend, dev: readonly [number, number] = [259, 1]) {
     this.type = type;
+    this.dev = dev;
     this.path = path;
     this.kind = kind;
     this.priority = priority;
@@ -196,7 +204,7 @@ export class SwapSpace {
   private leastPriority = -1;
 
   /** sys_swapon: add an area. @returns its type, or EBUSY / EPERM / EINVAL */
-  swapon(path: string, backend: SwapBackend, opts: { priority?: number; kind?: "file" | "partition" } = {}): number | Errno {
+  swapon(path: string, backend: SwapBackend, opts: { priority?: number; kind?: "file" | "partition"; dev?: readonly [number, number] } = {}): number | Errno {
     if (this.areas.some((a) => a?.path === path)) return fail("EBUSY", `swapon: ${path} is already in use`);
     const type = this.areas.indexOf(null);
     if (type < 0) return fail("EPERM", `swapon: already ${MAX_SWAPFILES} swap areas (MAX_SWAPFILES)`);
@@ -205,7 +213,7 @@ export class SwapSpace {
     let priority = opts.priority;
     if (priority === undefined) priority = --this.leastPriority;
     else if (!Number.isInteger(priority) || priority < -1 || priority > 32767) return fail("EINVAL", `swapon: priority must be -1..32767, got ${priority}`);
-    this.areas[type] = new SwapArea(type, path, opts.kind ?? "file", priority, backend);
+    this.areas[type] = new SwapArea(type, path, opts.kind ?? "file", priority, backend, opts.dev);
     return type;
   }
 
@@ -225,17 +233,17 @@ export class SwapSpace {
     return this.areas.filter((a): a is SwapArea => a !== null).sort((x, y) => y.priority - x.priority || x.seq - y.seq || x.type - y.type);
   }
 
-  /** total_swap_pages. */
+  /** total_swap_pages (an area being swapped off no longer counts). */
   get totalPages(): number {
     let n = 0;
-    for (const a of this.areas) if (a !== null) n += a.slots;
+    for (const a of this.areas) if (a !== null && a.writeOk) n += a.slots;
     return n;
   }
 
-  /** nr_swap_pages: free slots. */
+  /** nr_swap_pages: free slots of the areas that take new pages. */
   get freePages(): number {
     let n = 0;
-    for (const a of this.areas) if (a !== null) n += a.free;
+    for (const a of this.areas) if (a !== null && a.writeOk) n += a.free;
     return n;
   }
 
@@ -247,6 +255,7 @@ export class SwapSpace {
     const areas = this.active;
     for (let i = 0; i < areas.length; i++) {
       const a = areas[i];
+      if (!a.writeOk) continue;
       const off = a.allocSlot();
       if (off === 0) continue;
       a.seq = ++this.requeues; // equal priorities take turns

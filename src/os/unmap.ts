@@ -1,6 +1,7 @@
 /**
  * Tearing mappings down: zap_pte_range over a VMA's range (each page unmapped, its reverse-map
- * link and reference dropped, dirty file pages marked in the cache), do_vmi_munmap (split, zap,
+ * link and reference dropped, dirty file pages marked in the cache, swap entries' slots released,
+ * swap-cache pages nobody maps any more freed), do_vmi_munmap (split, zap,
  * free tables, drop VMAs) and exit_mmap. The TLB invalidations of one operation are gathered and
  * flushed once (TlbGather). Huge PMD leaves are zapped whole, or split first when the range cuts
  * one (mm/memory.c, mm/mmap.c, mm/vma.c).
@@ -13,7 +14,8 @@ import type { Backing } from "./pagecache.js";
 import type { FaultContext } from "./fault.js";
 import type { TlbGather } from "./tlb.js";
 import { PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, PTE_DIRTY, PAGE_SIZE, ptePfn } from "../machine/pgtable.js";
-import { VM_SHARED } from "./proc/vmflags.js";
+import { VM_SHARED, VM_LOCKED } from "./proc/vmflags.js";
+import { pteSwapEntry, pteHoldsSwap } from "./swapops.js";
 import { HPAGE_PMD_SIZE, HPAGE_PMD_NR, zapHugePmd, splitHugePmd } from "./huge.js";
 
 /**
@@ -23,6 +25,7 @@ import { HPAGE_PMD_SIZE, HPAGE_PMD_NR, zapHugePmd, splitHugePmd } from "./huge.j
 export function zapRange(ctx: FaultContext, mm: Mm, vma: Vma, start: number, end: number, gather: TlbGather): number {
   let n = 0;
   const shmem = vma.backing?.isShmem ?? false;
+  const locked = (vma.flags & VM_LOCKED) !== 0;
   const pt = mm.pt;
   // zap_pte_range on 32-bit halves: no BigInt per PTE on the exit and munmap paths.
   const ptes = (w: Uint32Array, word: number, addr: number, count: number): void => {
@@ -37,12 +40,22 @@ export function zapRange(ctx: FaultContext, mm: Mm, vma: Vma, start: number, end
       n++;
       const a = addr + k * PAGE_SIZE;
       if (trace) pt.notePte(i, a, "zap");
-      if ((lo & (PTE_PRESENT | PTE_PROTNONE)) === 0 || (lo & PTE_SPECIAL) !== 0) continue;
+      if ((lo & (PTE_PRESENT | PTE_PROTNONE)) === 0) {
+        // A swap entry: its slot loses this reference (free_swap_and_cache).
+        ctx.swapOps.freeEntry(pteSwapEntry(lo, hi));
+        if (pteHoldsSwap(hi)) mm.swapEnts--;
+        continue;
+      }
+      if ((lo & PTE_SPECIAL) !== 0) continue;
       const pfn = ptePfn(lo, hi);
       const anon = ctx.frames.isAnon(pfn);
       if (!anon && (lo & PTE_DIRTY) !== 0 && vma.backing !== null) ctx.cache.markDirty(vma.backing, vma.pageIndex(a));
-      ctx.rmap.remove(pfn, mm, a);
+      const freed = ctx.rmap.remove(pfn, mm, a);
       if (anon) mm.rssAnon--; else if (shmem) mm.rssShmem--; else mm.rssFile--;
+      if (freed) continue;
+      if (locked) ctx.reclaim.munlock(pfn);
+      // free_pages_and_swap_cache: an unmapped page whose slot no PTE holds leaves the swap cache.
+      if (anon && ctx.frames.mapcount(pfn) === 0) ctx.swapOps.freeSwapCache(pfn);
     }
   };
   pt.walkRange(start, end, {

@@ -25,6 +25,39 @@ export interface VmEvents {
   pglazyfree: number;
   /** Anonymous pages in use (a node gauge, NR_ANON_MAPPED). */
   nr_anon_pages: number;
+  // Reclaim (mm/vmscan.c) and workingset detection (mm/workingset.c).
+  workingset_refault_anon: number;
+  workingset_refault_file: number;
+  workingset_activate_anon: number;
+  workingset_activate_file: number;
+  workingset_restore_anon: number;
+  workingset_restore_file: number;
+  pgscan_kswapd: number;
+  pgscan_direct: number;
+  pgsteal_kswapd: number;
+  pgsteal_direct: number;
+  pgscan_anon: number;
+  pgscan_file: number;
+  pgsteal_anon: number;
+  pgsteal_file: number;
+  pgactivate: number;
+  pgdeactivate: number;
+  pgrefill: number;
+  pgrotated: number;
+  pglazyfreed: number;
+  pageoutrun: number;
+  allocstall_normal: number;
+  nr_vmscan_write: number;
+  drop_pagecache: number;
+  unevictable_pgs_mlocked: number;
+  unevictable_pgs_munlocked: number;
+  // Swap (mm/page_io.c, mm/swap_state.c).
+  pswpin: number;
+  pswpout: number;
+  swpin_zero: number;
+  swpout_zero: number;
+  swap_ra: number;
+  swap_ra_hit: number;
   nr_tlb_remote_flush: number;
   nr_tlb_remote_flush_received: number;
   nr_tlb_local_flush_all: number;
@@ -40,6 +73,12 @@ export class VmStat {
   /** The maintained counters: owners add to them directly (`stat.events.pgfault++`). */
   readonly events: VmEvents = {
     pgfault: 0, pgmajfault: 0, pgpgin: 0, pgpgout: 0, pgreuse: 0, pglazyfree: 0, nr_anon_pages: 0,
+    workingset_refault_anon: 0, workingset_refault_file: 0, workingset_activate_anon: 0, workingset_activate_file: 0,
+    workingset_restore_anon: 0, workingset_restore_file: 0, pgscan_kswapd: 0, pgscan_direct: 0, pgsteal_kswapd: 0,
+    pgsteal_direct: 0, pgscan_anon: 0, pgscan_file: 0, pgsteal_anon: 0, pgsteal_file: 0, pgactivate: 0, pgdeactivate: 0,
+    pgrefill: 0, pgrotated: 0, pglazyfreed: 0, pageoutrun: 0, allocstall_normal: 0, nr_vmscan_write: 0, drop_pagecache: 0,
+    unevictable_pgs_mlocked: 0, unevictable_pgs_munlocked: 0,
+    pswpin: 0, pswpout: 0, swpin_zero: 0, swpout_zero: 0, swap_ra: 0, swap_ra_hit: 0,
     nr_tlb_remote_flush: 0, nr_tlb_remote_flush_received: 0, nr_tlb_local_flush_all: 0, nr_tlb_local_flush_one: 0,
     cow_copy: 0, cow_reuse: 0,
   };

@@ -1,0 +1,67 @@
+/**
+ * The kernel log (printk's ring buffer): what the model's kernel says — swapon and swapoff, swap
+ * read and write errors, and (with the OOM killer) its reports — with the log level and the model
+ * time of each line, read as `dmesg` prints it or as /dev/kmsg hands it out.
+ *
+ * Owns: the records and their sequence numbers. Model time comes from the kernel (cycles at the
+ * model's clock rate).
+ */
+
+/** printk levels (KERN_ERR …). */
+export const KERN_EMERG = 0;
+export const KERN_ALERT = 1;
+export const KERN_CRIT = 2;
+export const KERN_ERR = 3;
+export const KERN_WARNING = 4;
+export const KERN_NOTICE = 5;
+export const KERN_INFO = 6;
+export const KERN_DEBUG = 7;
+
+/** One line of the log. */
+export interface LogRecord {
+  /** Sequence number (from 0, as /dev/kmsg counts). */
+  readonly seq: number;
+  /** Log level, 0 (emerg) … 7 (debug). */
+  readonly level: number;
+  /** Model time of the line, in microseconds since boot. */
+  readonly usec: number;
+  readonly text: string;
+}
+
+/** Lines kept (the oldest go first, as the ring buffer overwrites them). */
+const LOG_CAPACITY = 16384;
+
+export class KernelLog {
+  private readonly now: () => number;
+  private readonly lines: LogRecord[] = [];
+  private seq = 0;
+
+  /** @param now model time in microseconds since boot */
+  constructor(now: () => number) {
+    this.now = now;
+  }
+
+  /** printk at `level`; a multi-line text becomes one record per line. */
+  printk(level: number, text: string): void {
+    const usec = Math.floor(this.now());
+    for (const line of text.split("\n")) {
+      this.lines.push({ seq: this.seq++, level, usec, text: line });
+      if (this.lines.length > LOG_CAPACITY) this.lines.shift();
+    }
+  }
+
+  /** The records kept, oldest first. */
+  get records(): readonly LogRecord[] {
+    return this.lines;
+  }
+
+  /** `dmesg`: "[    5.123456] text" per line (printk_time's %5lu.%06lu). */
+  dmesg(): string {
+    return this.lines.map((r) => `[${String(Math.floor(r.usec / 1e6)).padStart(5)}.${String(r.usec % 1e6).padStart(6, "0")}] ${r.text}\n`).join("");
+  }
+
+  /** /dev/kmsg records: "level,seq,usec,-;text" (facility 0: the kernel). */
+  kmsg(): string {
+    return this.lines.map((r) => `${r.level},${r.seq},${r.usec},-;${r.text}\n`).join("");
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Page allocation for the kernel model, with the watermarks Linux's allocator honours
+ * (mm/page_alloc.c): the fast path takes a frame only while the zones stay above their low
+ * watermark; below it kswapd is woken (it runs once the current fault or system call is done) and
+ * the allocation may dip to the min watermark; below min it fails, and the caller — which has
+ * changed nothing yet — reclaims directly and retries, then goes to the out-of-memory path
+ * (__alloc_pages_slowpath's order: kswapd, direct reclaim, OOM).
+ *
+ * Owns: the kswapd wake-up flag. The frames are the buddy allocator's (the core).
+ */
+import type { Machine } from "../machine/Machine.js";
+import * as A from "../abi/core.generated.js";
+
+/** The zone every user allocation may start from (ZONE_NORMAL, falling back to DMA32 and DMA). */
+const HIGHEST_ZONE = 2;
+
+export class PageAllocator {
+  /** A fast-path allocation found the zones below their low watermark: kswapd should run. */
+  kswapdWanted = false;
+  /** Allocations that failed even at the min watermark (they make their callers reclaim). */
+  failures = 0;
+  private readonly machine: Machine;
+
+  constructor(machine: Machine) {
+    this.machine = machine;
+  }
+
+  /** get_page_from_freelist at ALLOC_WMARK_LOW, then (kswapd woken) at ALLOC_WMARK_MIN. @returns the pfn, or -1 */
+  private gate(alloc: (wm: number) => number): number {
+    let pfn = alloc(A.WMARK_LOW);
+    if (pfn >= 0) return pfn;
+    this.kswapdWanted = true;
+    pfn = alloc(A.WMARK_MIN);
+    if (pfn < 0) this.failures++;
+    return pfn;
+  }
+
+  /** A frame for an anonymous page: zeroed, or a copy of `copyFrom`, with `flags` set, refcount 0. */
+  anonPage(copyFrom: number | undefined, flags: number): number | null {
+    const e = this.machine._core.exports;
+    const c = copyFrom === undefined ? -1n : BigInt(copyFrom);
+    const pfn = this.gate((wm) => e.ptAllocPage(c, flags, wm));
+    return pfn < 0 ? null : pfn;
+  }
+
+  /** A frame for the page cache (refcount 1, the cache's). */
+  cachePage(): number | null {
+    const e = this.machine._core.exports;
+    const pfn = this.gate((wm) => e.buddyAlloc(0, HIGHEST_ZONE, wm));
+    return pfn < 0 ? null : pfn;
+  }
+
+  /** A zeroed page-table frame (PG_table). */
+  table(): number | null {
+    const e = this.machine._core.exports;
+    const pfn = this.gate((wm) => Number(e.ptAllocTable(wm)));
+    return pfn < 0 ? null : pfn;
+  }
+
+  /** 2^order contiguous frames (a huge page). No fallback here: a caller that cannot have one maps small pages. */
+  block(order: number): number | null {
+    const e = this.machine._core.exports;
+    const pfn = e.buddyAlloc(order, HIGHEST_ZONE, A.WMARK_LOW);
+    return pfn < 0 ? null : pfn;
+  }
+
+  /** pgdat_balanced: some eligible zone is above `wm` (high for kswapd). */
+  watermarkOk(wm: "min" | "low" | "high"): boolean {
+    const w = wm === "min" ? A.WMARK_MIN : wm === "low" ? A.WMARK_LOW : A.WMARK_HIGH;
+    return this.machine._core.exports.buddyWatermarkOk(0, HIGHEST_ZONE, w) !== 0;
+  }
+}
+
+/** MAX_RECLAIM_RETRIES: direct reclaim that frees nothing this many times in a row gives up (should_reclaim_retry). */
+export const MAX_RECLAIM_RETRIES = 16;
+
+/**
+ * __alloc_pages_slowpath's loop around an operation that allocates: run `attempt`; while `failed`
+ * says it ran out of memory (having changed nothing), reclaim directly and run it again, until
+ * reclaim makes no progress MAX_RECLAIM_RETRIES times in a row. @returns the last attempt's result
+ */
+export function retryWithReclaim<T>(reclaim: { directReclaim(): number }, attempt: () => T, failed: (r: T) => boolean): T {
+  let r = attempt();
+  for (let stalls = 0, rounds = 0; failed(r) && stalls < MAX_RECLAIM_RETRIES && rounds < 4 * MAX_RECLAIM_RETRIES; rounds++) {
+    stalls = reclaim.directReclaim() > 0 ? 0 : stalls + 1;
+    r = attempt();
+  }
+  return r;
+}

@@ -1,0 +1,665 @@
+/**
+ * Page reclaim (mm/vmscan.c with the classic active/inactive LRU, MGLRU off): which pages to
+ * evict and how — scan balance between anon and file by swappiness (get_scan_count), ageing of
+ * the active lists (shrink_active_list), the inactive lists' scan with the reference checks of
+ * folio_check_references, unmapping through the reverse map (try_to_unmap), swap-out of anonymous
+ * pages and dropping (or writing back) file pages (shrink_folio_list), shadow entries for refault
+ * detection, kswapd (balance to the high watermark) and direct reclaim, MADV_COLD/MADV_PAGEOUT,
+ * mlock's unevictable list, and drop_caches.
+ *
+ * Referenced-ness comes from the Accessed bits the core's walker sets: folio_referenced tests and
+ * clears A in every PTE that maps the page. On x86 Linux clears A without a TLB flush
+ * (ptep_clear_flush_young is ptep_test_and_clear_young there), so a page whose translation stays
+ * cached is not seen referenced again until its entry leaves the TLB — the model does the same.
+ * Unmapping flushes, once per mm per batch.
+ *
+ * Owns: the lruvecs and the reclaim policy settings (swappiness, the replacement policy).
+ */
+import type { FrameTable } from "../machine/frametable.js";
+import { pageFlag } from "../machine/frames.js";
+import type { Mm } from "./mm.js";
+import type { Vma } from "./vma.js";
+import type { ReverseMap } from "./rmap.js";
+import type { PageCache } from "./pagecache.js";
+import type { Tlb, TlbGather } from "./tlb.js";
+import type { VmEvents } from "./vmstat.js";
+import type { EventBus } from "./events.js";
+import type { PageAllocator } from "./pagealloc.js";
+import type { SwapOps } from "./swapops.js";
+import {
+  LruVec, lruListOf, LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, LRU_UNEVICTABLE,
+} from "./lru.js";
+import { workingsetEviction, workingsetRefault, workingsetActivation, type Shadow } from "./workingset.js";
+import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_PROTNONE, pteHuge, ptePfn, swapPte } from "../machine/pgtable.js";
+import { swpType, swpOffset } from "./swap.js";
+import { VM_LOCKED, VM_EXEC } from "./proc/vmflags.js";
+import { splitHugePmd, HPAGE_PMD_SIZE } from "./huge.js";
+import type { FaultContext } from "./context.js";
+
+const PG_ACTIVE = pageFlag("active");
+const PG_REFERENCED = pageFlag("referenced");
+const PG_WORKINGSET = pageFlag("workingset");
+const PG_SWAPBACKED = pageFlag("swapbacked");
+const PG_SWAPCACHE = pageFlag("swapcache");
+const PG_DIRTY = pageFlag("dirty");
+const PG_WRITEBACK = pageFlag("writeback");
+const PG_UNEVICTABLE = pageFlag("unevictable");
+const PG_MLOCKED = pageFlag("mlocked");
+const PG_LRU = pageFlag("lru");
+const PG_LOCKED = pageFlag("locked");
+const PG_RECLAIM = pageFlag("reclaim");
+
+/** SWAP_CLUSTER_MAX: pages reclaim works on at a time. */
+export const SWAP_CLUSTER_MAX = 32;
+/** DEF_PRIORITY: a scan looks at list_size >> priority pages, priority falling from 12 to 0. */
+export const DEF_PRIORITY = 12;
+/** MAX_SWAPPINESS (6.x): vm.swappiness ranges 0..200. */
+export const MAX_SWAPPINESS = 200;
+
+/** What reclaim may evict, and which page goes first. */
+export type ReplacementPolicy = "linux" | "fifo" | "clock";
+
+type Reference = "activate" | "keep" | "reclaim" | "reclaim-clean" | "mlocked";
+
+/** One reclaim pass's state (struct scan_control). */
+interface ScanControl {
+  nrToReclaim: number;
+  nrReclaimed: number;
+  nrScanned: number;
+  priority: number;
+  kswapd: boolean;
+  /** Ignore references (MADV_PAGEOUT). */
+  ignoreReferences: boolean;
+  /** Which active lists may be aged this pass (bit 0 anon, bit 1 file). */
+  mayDeactivate: number;
+  /** Enough inactive file pages: leave anon alone (cache_trim_mode). */
+  cacheTrim: boolean;
+}
+
+/** What reclaim needs of the kernel. */
+export interface ReclaimContext extends FaultContext {
+  readonly alloc: PageAllocator;
+  readonly swapOps: SwapOps;
+}
+
+export class Reclaim {
+  /** vm.swappiness (default 60): how much anon is scanned relative to file. */
+  swappiness = 60;
+  /** The replacement decision (Linux's by default; FIFO and Clock for experiments). */
+  policy: ReplacementPolicy = "linux";
+  readonly lruvec: LruVec;
+  private readonly frames: FrameTable;
+  private readonly rmap: ReverseMap;
+  private readonly cache: PageCache;
+  private readonly tlb: Tlb;
+  private readonly stat: VmEvents;
+  private readonly events: EventBus;
+  private readonly ctx: ReclaimContext;
+  /** Inside reclaim: reclaim does not recurse (PF_MEMALLOC). */
+  private busy = false;
+
+  constructor(ctx: ReclaimContext) {
+    this.ctx = ctx;
+    this.frames = ctx.frames;
+    this.rmap = ctx.rmap;
+    this.cache = ctx.cache;
+    this.tlb = ctx.tlb;
+    this.stat = ctx.stat;
+    this.events = ctx.events;
+    this.lruvec = new LruVec(0, ctx.frames);
+  }
+
+  /** The lruvec of a page (one per node until memory groups have their own). */
+  lruvecOf(pfn: number): LruVec {
+    void pfn;
+    return this.lruvec;
+  }
+
+  // ---- pages entering and leaving the lists -----------------------------------------------------
+
+  /**
+   * folio_add_lru_vma: a new anonymous page goes on the inactive anon list, or, in a VM_LOCKED
+   * VMA, mlocked on the unevictable list (mlock_new_folio).
+   */
+  addAnon(pfn: number, vma: Vma | null): void {
+    if (vma !== null && (vma.flags & VM_LOCKED) !== 0) {
+      this.frames.set(pfn, PG_MLOCKED | PG_UNEVICTABLE);
+      this.stat.unevictable_pgs_mlocked += this.pages(pfn);
+    }
+    this.lruvecOf(pfn).add(pfn);
+  }
+
+  /** A page-cache or swap-in page goes on its list, after the workingset check of its shadow. */
+  addRefaulted(pfn: number, shadow: Shadow | undefined, file: boolean): void {
+    if (shadow !== undefined) workingsetRefault(this.lruvecOf(pfn), this.frames, this.stat, pfn, shadow, file, this.ctx.swapOps.swap.freePages > 0);
+    this.lruvecOf(pfn).add(pfn);
+  }
+
+  /** A page is being freed: off its list. */
+  remove(pfn: number): void {
+    if (this.frames.test(pfn, PG_LRU)) this.lruvecOf(pfn).del(pfn);
+    this.frames.clear(pfn, PG_ACTIVE | PG_REFERENCED | PG_WORKINGSET | PG_UNEVICTABLE | PG_MLOCKED);
+  }
+
+  /**
+   * A huge page is split (`doSplit` makes its block single frames): off its list as one folio,
+   * back on as 512 pages with the head's flags (lru_add_split_folio).
+   */
+  split(pfn: number, doSplit: () => void): void {
+    const f = this.frames;
+    const onLru = f.test(pfn, PG_LRU);
+    const n = this.pages(pfn);
+    if (onLru) this.lruvecOf(pfn).del(pfn);
+    doSplit();
+    if (!onLru) return;
+    for (let i = 0; i < n; i++) this.lruvecOf(pfn + i).add(pfn + i);
+  }
+
+  /** Pages with PG_mlocked (nr_mlock, meminfo's Mlocked). */
+  mlockedPages(): number {
+    let n = 0;
+    for (const p of this.lruvec.pagesOn(LRU_UNEVICTABLE)) if (this.frames.test(p, PG_MLOCKED)) n += this.pages(p);
+    return n;
+  }
+
+  /** A swap write finished: to the tail of the inactive list, where reclaim meets it next. */
+  rotate(pfn: number): void {
+    const f = this.frames;
+    if (!f.test(pfn, PG_LRU) || f.test(pfn, PG_UNEVICTABLE)) return;
+    const v = this.lruvecOf(pfn);
+    v.move(pfn, () => f.clear(pfn, PG_ACTIVE), true);
+    this.stat.pgrotated++;
+  }
+
+  private pages(pfn: number): number {
+    return 1 << this.frames.order(pfn);
+  }
+
+  /**
+   * folio_mark_accessed (read(2), page-cache hits): inactive unreferenced → referenced; inactive
+   * referenced → active; active unreferenced → referenced.
+   */
+  markAccessed(pfn: number): void {
+    const f = this.frames;
+    if (f.test(pfn, PG_UNEVICTABLE)) return;
+    if (!f.test(pfn, PG_ACTIVE) && f.test(pfn, PG_REFERENCED) && f.test(pfn, PG_LRU)) {
+      this.activate(pfn);
+      f.clear(pfn, PG_REFERENCED);
+    } else if (!f.test(pfn, PG_REFERENCED)) {
+      f.set(pfn, PG_REFERENCED);
+    }
+  }
+
+  /** folio_activate: to the head of its active list (pgactivate). */
+  private activate(pfn: number): void {
+    const f = this.frames;
+    const v = this.lruvecOf(pfn);
+    v.move(pfn, () => f.set(pfn, PG_ACTIVE));
+    workingsetActivation(v, this.pages(pfn));
+    this.stat.pgactivate += this.pages(pfn);
+  }
+
+  /** mlock_folio: a page of a VM_LOCKED VMA goes to the unevictable list. */
+  mlock(pfn: number): void {
+    const f = this.frames;
+    if (f.test(pfn, PG_MLOCKED)) return;
+    const onLru = f.test(pfn, PG_LRU);
+    if (onLru) this.lruvecOf(pfn).del(pfn);
+    f.set(pfn, PG_MLOCKED | PG_UNEVICTABLE);
+    f.clear(pfn, PG_ACTIVE);
+    if (onLru) this.lruvecOf(pfn).add(pfn);
+    this.stat.unevictable_pgs_mlocked += this.pages(pfn);
+  }
+
+  /** munlock_folio: back to the evictable lists (inactive) when no VM_LOCKED mapping is left. */
+  munlock(pfn: number): void {
+    const f = this.frames;
+    if (!f.test(pfn, PG_MLOCKED)) return;
+    if (this.lockedMappings(pfn) > 0) return;
+    const onLru = f.test(pfn, PG_LRU);
+    if (onLru) this.lruvecOf(pfn).del(pfn);
+    f.clear(pfn, PG_MLOCKED | PG_UNEVICTABLE);
+    if (onLru) this.lruvecOf(pfn).add(pfn);
+    this.stat.unevictable_pgs_munlocked += this.pages(pfn);
+  }
+
+  private lockedMappings(pfn: number): number {
+    let n = 0;
+    for (const l of this.rmap.of(pfn)) if (((l.mm as Mm).vmas.find(l.va)?.flags ?? 0) & VM_LOCKED) n++;
+    return n;
+  }
+
+  /** MADV_COLD (madvise_cold_or_pageout_pte_range → folio_deactivate): clear references, move to the inactive list. */
+  deactivate(pfn: number): void {
+    const f = this.frames;
+    if (!f.test(pfn, PG_LRU) || f.test(pfn, PG_UNEVICTABLE)) return;
+    this.clearYoung(pfn);
+    const wasActive = f.test(pfn, PG_ACTIVE);
+    this.lruvecOf(pfn).move(pfn, () => f.clear(pfn, PG_ACTIVE | PG_REFERENCED));
+    if (wasActive) this.stat.pgdeactivate += this.pages(pfn);
+  }
+
+  /**
+   * folio_mark_lazyfree (MADV_FREE): an anonymous, swap-backed page outside the swap cache leaves
+   * the anon lists for the inactive file list, PG_swapbacked cleared: reclaim may drop it without
+   * writing it anywhere (pglazyfree).
+   */
+  lazyfree(pfn: number): void {
+    const f = this.frames;
+    if (!f.isAnon(pfn) || !f.test(pfn, PG_SWAPBACKED) || f.test(pfn, PG_SWAPCACHE | PG_UNEVICTABLE)) return;
+    const onLru = f.test(pfn, PG_LRU);
+    if (onLru) this.lruvecOf(pfn).del(pfn);
+    f.clear(pfn, PG_ACTIVE | PG_REFERENCED | PG_SWAPBACKED);
+    if (onLru) this.lruvecOf(pfn).add(pfn);
+    this.stat.pglazyfree += this.pages(pfn);
+  }
+
+  // ---- references -------------------------------------------------------------------------------
+
+  /**
+   * folio_referenced: how many PTEs (or huge PMDs) mapping the page have A set, clearing it (no TLB
+   * flush: x86's ptep_clear_flush_young); also the OR of the mapping VMAs' flags.
+   */
+  referenced(pfn: number): { count: number; vmFlags: number } {
+    let count = 0;
+    let vmFlags = 0;
+    for (const l of this.rmap.of(pfn)) {
+      const mm = l.mm as Mm;
+      const pt = mm.pt;
+      vmFlags |= mm.vmas.find(l.va)?.flags ?? 0;
+      let i = pt.pteWord(l.va);
+      if (i < 0) {
+        const pmd = pt.pmdWord(l.va);
+        if (pmd < 0 || !pteHuge(pt.w[pmd])) continue;
+        i = pmd;
+      }
+      if ((pt.w[i] & PTE_ACCESSED) !== 0) {
+        count++;
+        pt.w[i] &= ~PTE_ACCESSED;
+      }
+    }
+    return { count, vmFlags };
+  }
+
+  private clearYoung(pfn: number): void {
+    this.referenced(pfn);
+  }
+
+  /** folio_check_references: what to do with an inactive page reclaim meets. */
+  private checkReferences(pfn: number): Reference {
+    const f = this.frames;
+    const { count, vmFlags } = this.referenced(pfn);
+    const wasReferenced = f.test(pfn, PG_REFERENCED);
+    f.clear(pfn, PG_REFERENCED);
+    if (vmFlags & VM_LOCKED) { this.mlock(pfn); return "mlocked"; } // folio_referenced_one meets a VM_LOCKED mapping: mlock_vma_folio
+    const file = !f.test(pfn, PG_SWAPBACKED);
+    if (count > 0) {
+      f.set(pfn, PG_REFERENCED);
+      if (wasReferenced || count > 1) return "activate";
+      if ((vmFlags & VM_EXEC) && file) return "activate";
+      return "keep";
+    }
+    if (wasReferenced && file) return "reclaim-clean";
+    return "reclaim";
+  }
+
+  // ---- unmapping ----------------------------------------------------------------------------------
+
+  /**
+   * try_to_unmap: take every mapping of `pfn` away — an anonymous page in the swap cache leaves a
+   * swap entry in each PTE (the slot gains a reference per PTE), a file page leaves an empty PTE, a
+   * lazily freed (MADV_FREE) clean page leaves an empty PTE too. A dirty PTE marks the page dirty;
+   * a lazily freed page written since goes back to being swap-backed and stays mapped. The TLB
+   * entries go with the mm's gather. @returns true when no mapping is left
+   */
+  private unmap(pfn: number, gathers: Map<Mm, TlbGather>): boolean {
+    const f = this.frames;
+    const anon = f.isAnon(pfn);
+    const swapcache = f.test(pfn, PG_SWAPCACHE);
+    const entry = swapcache ? f.swapEntry(pfn) : 0;
+    const links = [...this.rmap.of(pfn)];
+    const exclusive = links.length === 1;
+    for (const l of links) {
+      const mm = l.mm as Mm;
+      const pt = mm.pt;
+      if (pt.pteWord(l.va) < 0) splitHugePmd(this.ctx, mm, l.va - (l.va % HPAGE_PMD_SIZE));
+      const i = pt.pteWord(l.va);
+      if (i < 0) continue;
+      const lo = pt.w[i];
+      if ((lo & (PTE_PRESENT | PTE_PROTNONE)) === 0 || ptePfn(lo, pt.w[i + 1]) !== pfn) continue;
+      if ((lo & PTE_DIRTY) !== 0) f.set(pfn, PG_DIRTY);
+      if (anon && !f.test(pfn, PG_SWAPBACKED) && f.test(pfn, PG_DIRTY)) {
+        // Written after MADV_FREE: it is data again, back on the anon lists.
+        this.lruvecOf(pfn).move(pfn, () => f.set(pfn, PG_SWAPBACKED));
+        return false;
+      }
+      let g = gathers.get(mm);
+      if (g === undefined) gathers.set(mm, (g = this.tlb.gather(mm)));
+      g.page(l.va);
+      if (anon && swapcache) {
+        const sp = swapPte(swpType(entry), swpOffset(entry), exclusive);
+        pt.setPte(i, l.va, sp.lo, sp.hi, "swap");
+        this.ctx.swapOps.swap.area(entry).dup(swpOffset(entry));
+        mm.swapEnts++;
+      } else {
+        pt.setPte(i, l.va, 0, 0, "zap");
+        if (!anon && (lo & PTE_DIRTY) !== 0) {
+          const b = this.cache.owner(pfn);
+          if (b !== undefined) this.cache.markDirty(b, f.index(pfn));
+        }
+      }
+      this.rmap.remove(pfn, mm, l.va);
+      if (anon) mm.rssAnon--; else if (f.test(pfn, PG_SWAPBACKED)) mm.rssShmem--; else mm.rssFile--;
+    }
+    return f.mapcount(pfn) === 0;
+  }
+
+  // ---- shrinking the lists ------------------------------------------------------------------------
+
+  /** inactive_is_low: the inactive list is smaller than the active one times inactive_ratio. */
+  inactiveIsLow(v: LruVec, inactive: number): boolean {
+    const inact = v.size[inactive];
+    const act = v.size[inactive + 1];
+    const gb = Math.floor((inact + act) / 262144);
+    const ratio = gb ? Math.floor(Math.sqrt(10 * gb)) : 1;
+    return inact * ratio < act;
+  }
+
+  /** Can anon pages be reclaimed at all: swap has room, or a lazily freed page is waiting. */
+  private canReclaimAnon(): boolean {
+    return this.ctx.swapOps.swap.freePages > 0;
+  }
+
+  /**
+   * get_scan_count: how many pages of each evictable list to scan at `sc.priority`. Without swap
+   * only file pages; otherwise swappiness against the recent reclaim cost of each kind.
+   */
+  private scanCounts(v: LruVec, sc: ScanControl): number[] {
+    const nr = [0, 0, 0, 0];
+    const sizes = [v.size[LRU_INACTIVE_ANON], v.size[LRU_ACTIVE_ANON], v.size[LRU_INACTIVE_FILE], v.size[LRU_ACTIVE_FILE]];
+    let fraction = [1, 1];
+    let denominator = 2;
+    let balance: "file" | "anon" | "equal" | "fract";
+    if (!this.canReclaimAnon()) balance = "file";
+    else if (sc.priority === 0 && this.swappiness > 0) balance = "equal";
+    else if (sc.cacheTrim) balance = "file";
+    else balance = "fract";
+    if (balance === "file") { fraction = [0, 1]; denominator = 1; }
+    if (balance === "fract") {
+      // Decay the costs once they exceed a quarter of the lists (lru_note_cost's halving).
+      if (v.cost[0] + v.cost[1] > (v.anon() + v.file()) / 4) { v.cost[0] /= 2; v.cost[1] /= 2; }
+      const total = v.cost[0] + v.cost[1];
+      const anonCost = total + v.cost[0];
+      const fileCost = total + v.cost[1];
+      const all = anonCost + fileCost;
+      const ap = Math.floor((this.swappiness * (all + 1)) / (anonCost + 1));
+      const fp = Math.floor(((MAX_SWAPPINESS - this.swappiness) * (all + 1)) / (fileCost + 1));
+      fraction = [ap, fp];
+      denominator = ap + fp;
+    }
+    for (let lru = 0; lru < 4; lru++) {
+      const file = lru >= LRU_INACTIVE_FILE ? 1 : 0;
+      let scan = Math.floor(sizes[lru] / 2 ** sc.priority);
+      if (balance === "fract" || balance === "file") scan = denominator === 0 ? 0 : Math.ceil((scan * fraction[file]) / denominator);
+      nr[lru] = scan;
+    }
+    return nr;
+  }
+
+  /** shrink_lruvec: scan the lists in SWAP_CLUSTER_MAX slices until enough is reclaimed. */
+  private shrinkLruvec(v: LruVec, sc: ScanControl): void {
+    const nr = this.scanCounts(v, sc);
+    while (nr[LRU_INACTIVE_ANON] > 0 || nr[LRU_ACTIVE_FILE] > 0 || nr[LRU_INACTIVE_FILE] > 0) {
+      for (const lru of [LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE]) {
+        if (nr[lru] <= 0) continue;
+        const n = Math.min(nr[lru], SWAP_CLUSTER_MAX);
+        nr[lru] -= n;
+        this.shrinkList(v, lru, n, sc);
+      }
+      if (sc.nrReclaimed >= sc.nrToReclaim && !sc.kswapd) break;
+      if (sc.nrReclaimed >= sc.nrToReclaim && sc.kswapd && this.ctx.alloc.watermarkOk("high")) break;
+    }
+    // Age the anon active list even when anon is not scanned, so it is ready when it is.
+    if (this.canReclaimAnon() && this.inactiveIsLow(v, LRU_INACTIVE_ANON)) this.shrinkActive(v, LRU_ACTIVE_ANON, SWAP_CLUSTER_MAX, sc);
+  }
+
+  /** shrink_list: an active list is aged only when its inactive one is low; an inactive list is reclaimed from. */
+  private shrinkList(v: LruVec, lru: number, n: number, sc: ScanControl): void {
+    if (lru === LRU_ACTIVE_ANON || lru === LRU_ACTIVE_FILE) {
+      if (sc.mayDeactivate & (lru === LRU_ACTIVE_FILE ? 2 : 1)) this.shrinkActive(v, lru, n, sc);
+      return;
+    }
+    this.shrinkInactive(v, lru, n, sc);
+  }
+
+  /**
+   * shrink_active_list: take `n` pages off the tail of an active list; referenced executable file
+   * pages get another round, the rest go to the inactive list (PG_workingset set), their A bits
+   * cleared on the way.
+   */
+  private shrinkActive(v: LruVec, lru: number, n: number, sc: ScanControl): void {
+    void sc;
+    const f = this.frames;
+    const taken: number[] = [];
+    for (let p = v.last(lru); p >= 0 && taken.length < n; p = v.prevOf(p)) taken.push(p);
+    let scanned = 0;
+    let deactivated = 0;
+    for (const pfn of taken) {
+      const pages = this.pages(pfn);
+      scanned += pages;
+      const { count, vmFlags } = this.referenced(pfn);
+      if (count > 0 && (vmFlags & VM_EXEC) !== 0 && lru === LRU_ACTIVE_FILE && this.policy === "linux") {
+        v.move(pfn, () => {});
+        continue;
+      }
+      v.move(pfn, () => { f.clear(pfn, PG_ACTIVE); f.set(pfn, PG_WORKINGSET); });
+      deactivated += pages;
+    }
+    this.stat.pgrefill += scanned;
+    this.stat.pgdeactivate += deactivated;
+  }
+
+  /** shrink_inactive_list: take `n` pages off the tail of an inactive list and try to free them. */
+  private shrinkInactive(v: LruVec, lru: number, n: number, sc: ScanControl): void {
+    const taken: number[] = [];
+    for (let p = v.last(lru); p >= 0 && taken.length < n; p = v.prevOf(p)) taken.push(p);
+    if (taken.length === 0) return;
+    const file = lru === LRU_INACTIVE_FILE;
+    let scanned = 0;
+    for (const pfn of taken) scanned += this.pages(pfn);
+    if (sc.kswapd) this.stat.pgscan_kswapd += scanned; else this.stat.pgscan_direct += scanned;
+    if (file) this.stat.pgscan_file += scanned; else this.stat.pgscan_anon += scanned;
+    sc.nrScanned += scanned;
+    const before = sc.nrReclaimed;
+    this.shrinkFolioList(taken, sc);
+    const reclaimed = sc.nrReclaimed - before;
+    if (sc.kswapd) this.stat.pgsteal_kswapd += reclaimed; else this.stat.pgsteal_direct += reclaimed;
+    if (file) this.stat.pgsteal_file += reclaimed; else this.stat.pgsteal_anon += reclaimed;
+    v.cost[file ? 1 : 0] += scanned - reclaimed; // lru_note_cost: pages scanned but kept
+  }
+
+  /**
+   * shrink_folio_list: for each page, decide (references), make anon pages swap-cache pages, unmap,
+   * write dirty ones out, and free what is clean and unreferenced. Survivors go back to their list
+   * (active ones to the active list). Reclaim holds a reference on each page while it works on it
+   * (the isolation's), so no unmapping frees a page under it.
+   */
+  private shrinkFolioList(pfns: readonly number[], sc: ScanControl): void {
+    const f = this.frames;
+    const gathers = new Map<Mm, TlbGather>();
+    const flush = () => { for (const g of gathers.values()) g.finish(); gathers.clear(); };
+    for (const pfn0 of pfns) {
+      if (!f.test(pfn0, PG_LRU)) continue; // freed or moved by an earlier page of this batch
+      if (f.test(pfn0, PG_UNEVICTABLE | PG_LOCKED)) continue;
+      if (f.test(pfn0, PG_WRITEBACK)) { f.set(pfn0, PG_RECLAIM); continue; } // its write completes first
+      const ref: Reference = sc.ignoreReferences ? "reclaim" : this.policy === "fifo" ? "reclaim" : this.checkReferences(pfn0);
+      if (ref === "mlocked") continue;
+      if (ref === "activate" && this.policy !== "clock") { this.activate(pfn0); continue; }
+      if (ref === "activate" || ref === "keep") { this.lruvecOf(pfn0).move(pfn0, () => {}); continue; }
+      // split_folio_to_list: a huge anonymous page is swapped as single pages; the head goes on,
+      // the others are on the list for the next scan.
+      if (f.isAnon(pfn0) && f.order(pfn0) > 0) this.splitForReclaim(pfn0);
+      f.get(pfn0);
+      const outcome = this.reclaimOne(pfn0, ref, gathers, flush);
+      if (outcome === "freed") sc.nrReclaimed += 1;
+    }
+    flush();
+  }
+
+  /**
+   * One page of shrink_folio_list past the reference check, reclaim's own reference held (and
+   * dropped here). @returns what became of it
+   */
+  private reclaimOne(pfn: number, ref: Reference, gathers: Map<Mm, TlbGather>, flush: () => void): "freed" | "kept" {
+    const f = this.frames;
+    const v = this.lruvecOf(pfn);
+    const anon = f.isAnon(pfn);
+    const keep = (activate: boolean): "kept" => {
+      if (activate) this.activate(pfn); else v.move(pfn, () => {});
+      this.unref(pfn);
+      return "kept";
+    };
+    if (anon && f.test(pfn, PG_SWAPBACKED) && !f.test(pfn, PG_SWAPCACHE)) {
+      if (!this.ctx.swapOps.addToSwap(pfn)) return keep(true); // swap full: activate_locked
+    }
+    if (f.mapcount(pfn) > 0 && !this.unmap(pfn, gathers)) return keep(true);
+    if (f.test(pfn, PG_DIRTY)) {
+      flush(); // no CPU may write through a stale entry once the write starts
+      if (anon && f.test(pfn, PG_SWAPCACHE)) {
+        const w = this.ctx.swapOps.writeOut(pfn);
+        if (w === "pending") return keep(false);
+        if (w === "error") return keep(true);
+      } else if (!anon) {
+        const b = this.cache.owner(pfn);
+        if (b === undefined || b.source === null) return keep(true); // shmem: not swapped in this model
+        if (ref === "reclaim-clean") return keep(false);
+        this.cache.writeback(b, f.index(pfn), f.index(pfn));
+        this.stat.nr_vmscan_write++;
+      }
+    }
+    // Only reclaim's reference and the cache's (swap cache or page cache) may be left; a lazily
+    // freed page has no cache.
+    const cached = f.test(pfn, PG_SWAPCACHE) || !anon;
+    if (f.refcount(pfn) !== (cached ? 2 : 1) || f.mapcount(pfn) !== 0) return keep(false);
+    this.free(pfn, v);
+    return "freed";
+  }
+
+  /** Drop reclaim's reference; a page whose last reference that was is freed (it had left every mapping and cache meanwhile). */
+  private unref(pfn: number): void {
+    if (this.frames.put(pfn) === 0 && this.frames.isAnon(pfn)) this.rmap.freeAnon(pfn);
+  }
+
+  /** __remove_mapping + free: out of the swap cache or page cache with a shadow, reclaim's reference dropped, the frame freed. */
+  private free(pfn: number, v: LruVec): void {
+    const f = this.frames;
+    const shadow = workingsetEviction(v, f, pfn);
+    if (f.isAnon(pfn)) {
+      if (f.test(pfn, PG_SWAPCACHE)) {
+        this.ctx.swapOps.cacheDelete(pfn, shadow);
+      } else {
+        this.stat.pglazyfreed++; // a lazily freed page: no swap copy, nothing to keep
+      }
+      this.unref(pfn);
+      return;
+    }
+    f.put(pfn);
+    const b = this.cache.owner(pfn);
+    if (b !== undefined) this.cache.reclaim(b, f.index(pfn), shadow);
+  }
+
+  /**
+   * Split an anonymous huge page for swap-out: its PMD mappings become PTEs and the folio 512
+   * single pages, each on the list the head was on (the kernel's split_page hook).
+   */
+  private splitForReclaim(pfn: number): void {
+    for (const l of [...this.rmap.of(pfn)]) splitHugePmd(this.ctx, l.mm as Mm, l.va);
+    if (this.frames.order(pfn) > 0) this.ctx.splitPage(pfn);
+  }
+
+  // ---- entry points -----------------------------------------------------------------------------------
+
+  private scanControl(nrToReclaim: number, kswapd: boolean): ScanControl {
+    const v = this.lruvec;
+    const sc: ScanControl = { nrToReclaim, nrReclaimed: 0, nrScanned: 0, priority: DEF_PRIORITY, kswapd, ignoreReferences: false, mayDeactivate: 0, cacheTrim: false };
+    // prepare_scan_control: age a list's active pages when its inactive list is low (or refaults happened).
+    if (this.inactiveIsLow(v, LRU_INACTIVE_ANON)) sc.mayDeactivate |= 1;
+    if (this.inactiveIsLow(v, LRU_INACTIVE_FILE)) sc.mayDeactivate |= 2;
+    return sc;
+  }
+
+  /** One reclaim run at falling priorities until `sc` has enough (do_try_to_free_pages / balance_pgdat). */
+  private run(sc: ScanControl, done: () => boolean): number {
+    if (this.busy) return 0;
+    this.busy = true;
+    try {
+      for (sc.priority = DEF_PRIORITY; sc.priority >= 0 && !done(); sc.priority--) {
+        const v = this.lruvec;
+        if (this.inactiveIsLow(v, LRU_INACTIVE_ANON)) sc.mayDeactivate |= 1;
+        if (this.inactiveIsLow(v, LRU_INACTIVE_FILE)) sc.mayDeactivate |= 2;
+        const inactiveFile = v.size[LRU_INACTIVE_FILE];
+        sc.cacheTrim = Math.floor(inactiveFile / 2 ** sc.priority) > 0 && (sc.mayDeactivate & 2) === 0;
+        this.shrinkLruvec(v, sc);
+      }
+    } finally {
+      this.busy = false;
+    }
+    if (this.events.on.reclaim) this.events.emit({ type: "reclaim", by: sc.kswapd ? "kswapd" : "direct", scanned: sc.nrScanned, reclaimed: sc.nrReclaimed });
+    return sc.nrReclaimed;
+  }
+
+  /**
+   * Direct reclaim (try_to_free_pages) by an allocating task that found the zones below the min
+   * watermark: SWAP_CLUSTER_MAX pages, counted in allocstall. @returns pages reclaimed
+   */
+  direct(): number {
+    this.stat.allocstall_normal++;
+    const sc = this.scanControl(SWAP_CLUSTER_MAX, false);
+    return this.run(sc, () => sc.nrReclaimed >= sc.nrToReclaim);
+  }
+
+  /**
+   * kswapd (balance_pgdat): woken when an allocation found the zones below their low watermark,
+   * reclaims until some zone is above its high watermark again. @returns pages reclaimed
+   */
+  kswapd(): number {
+    this.ctx.alloc.kswapdWanted = false;
+    if (this.ctx.alloc.watermarkOk("high")) return 0;
+    this.stat.pageoutrun++;
+    const sc = this.scanControl(Infinity, true);
+    let total = 0;
+    for (let round = 0; round < 8 && !this.ctx.alloc.watermarkOk("high"); round++) {
+      const got = this.run(sc, () => this.ctx.alloc.watermarkOk("high"));
+      total += got;
+      if (got === 0) break;
+    }
+    return total;
+  }
+
+  /** MADV_PAGEOUT (reclaim_pages): reclaim these pages now, references ignored. @returns pages reclaimed */
+  pageout(pfns: readonly number[]): number {
+    const sc = this.scanControl(pfns.length, false);
+    sc.ignoreReferences = true;
+    const ok = pfns.filter((p) => this.frames.test(p, PG_LRU) && !this.frames.test(p, PG_UNEVICTABLE));
+    if (this.busy) return 0;
+    this.busy = true;
+    try {
+      this.shrinkFolioList(ok, sc);
+    } finally {
+      this.busy = false;
+    }
+    if (this.events.on.reclaim) this.events.emit({ type: "reclaim", by: "pageout", scanned: ok.length, reclaimed: sc.nrReclaimed });
+    return sc.nrReclaimed;
+  }
+
+  /** Pages on the LRU lists, by list (meminfo's Active/Inactive/Unevictable). */
+  listSizes(): { inactiveAnon: number; activeAnon: number; inactiveFile: number; activeFile: number; unevictable: number } {
+    const s = this.lruvec.size;
+    return { inactiveAnon: s[LRU_INACTIVE_ANON], activeAnon: s[LRU_ACTIVE_ANON], inactiveFile: s[LRU_INACTIVE_FILE], activeFile: s[LRU_ACTIVE_FILE], unevictable: s[LRU_UNEVICTABLE] };
+  }
+
+  /** The list a page is on (for checks and views), or -1. */
+  listOf(pfn: number): number {
+    return this.frames.test(pfn, PG_LRU) ? lruListOf(this.frames, pfn) : -1;
+  }
+}
