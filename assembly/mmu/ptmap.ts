@@ -46,7 +46,8 @@ export function ptAllocTable(wm: u32): i64 {
 
 /**
  * alloc_page for a fault handler in one call: a frame from Normal down to DMA, zeroed (or a copy
- * of frame `copyFrom` when it is not -1: the COW copy), with `flags` or-ed into its descriptor and
+ * of frame `copyFrom` when it is ≥ 0: the COW copy; or left as it is when it is -2: a page about to
+ * be overwritten, as a swap-in's is), with `flags` or-ed into its descriptor and
  * refcount 0 (the mapping that follows takes the reference). Frames without bytes (tables-only
  * mode) are neither zeroed nor copied. `wm` as ptAllocTable's. @returns the pfn, or -1 when
  * memory is exhausted (or the allocation would go below `wm`).
@@ -54,7 +55,7 @@ export function ptAllocTable(wm: u32): i64 {
 export function ptAllocPage(copyFrom: i64, flags: u32, wm: u32): i32 {
   const pfn = buddyAlloc(0, 2, wm);
   if (pfn < 0) return -1;
-  const dst = physPtr(<u64>pfn << PAGE_SHIFT, 8);
+  const dst = copyFrom == -2 ? <usize>0 : physPtr(<u64>pfn << PAGE_SHIFT, 8);
   if (dst != 0) {
     const src: usize = copyFrom < 0 ? <usize>0 : physPtr(<u64>copyFrom << PAGE_SHIFT, 8);
     if (src != 0) memory.copy(dst, src, <usize>PAGE_SIZE);

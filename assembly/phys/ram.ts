@@ -228,3 +228,36 @@ export function physWrite(pa: u64, size: u32, v: u64, ctr: usize): void {
   if (p == 0) return true;
   return atomic.cmpxchg<u64>(p, expected, replacement) == expected;
 }
+
+/**
+ * A 32-bit checksum of frame `pfn`'s 4096 bytes (what a swap slot's contents are held to when
+ * read back): four lanes of FNV-style multiply-xor over the page's 16-byte blocks, folded. 0 when
+ * the frame has no bytes. One pass of v128 loads: cheap enough for every swap-out and swap-in.
+ */
+export function physFrameHash(pfn: u32): u32 {
+  const p = framePtr(<u64>pfn);
+  if (p == 0) return 0;
+  const prime = i32x4.splat(0x0100_0193);
+  let h = i32x4(0x811c_9dc5, 0x2f3a_7b15, 0x5bd1_e995, 0x27d4_eb2f);
+  for (let off: usize = 0; off < PAGE_SIZE; off += 16) {
+    h = i32x4.mul(v128.xor(h, v128.load(p + off)), prime);
+    h = v128.xor(h, i32x4.shr_u(h, 15));
+  }
+  let r: u32 = 0x811c_9dc5;
+  r = (r ^ i32x4.extract_lane(h, 0)) * 0x0100_0193;
+  r = (r ^ i32x4.extract_lane(h, 1)) * 0x0100_0193;
+  r = (r ^ i32x4.extract_lane(h, 2)) * 0x0100_0193;
+  r = (r ^ i32x4.extract_lane(h, 3)) * 0x0100_0193;
+  return r;
+}
+
+/** 1 when frame `pfn` holds only zero bytes (or has no bytes: it reads as zeroes), else 0 (is_folio_zero_filled). */
+export function physFrameZero(pfn: u32): u32 {
+  const p = framePtr(<u64>pfn);
+  if (p == 0) return 1;
+  let acc = i32x4.splat(0);
+  for (let off: usize = 0; off < PAGE_SIZE; off += 64) {
+    acc = v128.or(acc, v128.or(v128.or(v128.load(p + off), v128.load(p + off, 16)), v128.or(v128.load(p + off, 32), v128.load(p + off, 48))));
+  }
+  return v128.any_true(acc) ? 0 : 1;
+}

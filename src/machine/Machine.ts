@@ -328,9 +328,29 @@ export class PhysicalMemory {
    * (beyond RAM, or unbacked in tables-only mode). Writes through the view are physical writes.
    */
   frame(pfn: Address): Uint8Array | null {
+    if (typeof pfn === "number" && Number.isInteger(pfn) && pfn >= 0 && this.fullBase >= 0) {
+      // Full mode: RAM is one region, so a frame is arithmetic (the kernel model's hot paths).
+      return pfn < this.fullFrames ? this.core.bytes(this.fullBase + pfn * 4096, 4096) : null;
+    }
     const p = this.core.exports.physFramePtr(toU64(pfn, "pfn")) >>> 0;
     return p === 0 ? null : this.core.bytes(p, 4096);
   }
+
+  /** Full mode: byte offset of RAM in linear memory; -1 in tables-only mode. */
+  private get fullBase(): number {
+    if (this.base === undefined) this.base = this.machine.config.memory === "full" ? this.core.exports.ramRegionBase() >>> 0 : -1;
+    return this.base;
+  }
+
+  private base: number | undefined;
+
+  /** Frames of RAM. */
+  private get fullFrames(): number {
+    if (this.frames === undefined) this.frames = Number(this.machine.config.ramBytes / 4096n);
+    return this.frames;
+  }
+
+  private frames: number | undefined;
 
   /**
    * Tables-only mode: give frame `pfn` bytes (zeroed) from the backing pool.

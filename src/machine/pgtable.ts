@@ -91,6 +91,10 @@ export const PTE_TABLE = PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED | PTE_DI
 /** Frame-number bits of the high half (pfn bits 39:20). */
 const HI_PFN_MASK = Number((PTE_ADDR_FIELD >> 32n) & 0xffff_ffffn);
 const TWO20 = 0x10_0000;
+// A swap entry's offset field, bits 58:9, as halves: 23 bits in lo, 27 in hi.
+const TWO23 = 0x80_0000;
+const LOW23 = TWO23 - 1;
+const HIGH27 = 0x7ff_ffff;
 
 /** pte_none: nothing at all (not even a swap entry). */
 export function pteNone(lo: number, hi: number): boolean {
@@ -153,8 +157,10 @@ export function pteIsSwap(lo: number, hi: number): boolean {
  * @param offset swap slot, below 2^50
  */
 export function swapPte(type: number, offset: number, exclusive = false): { lo: number; hi: number } {
-  const v = (((~BigInt(offset) << BigInt(SWP_OFFSET_SHIFT)) & U64) >> BigInt(SWP_TYPE_BITS)) | (BigInt(type) << BigInt(64 - SWP_TYPE_BITS));
-  return { lo: (Number(v & 0xffff_ffffn) | (exclusive ? PTE_SWP_EXCLUSIVE : 0)) >>> 0, hi: Number(v >> 32n) >>> 0 };
+  // ~offset fills bits 58:9: its low 23 bits go to lo bits 31:9, the next 27 to hi bits 26:0.
+  const low = (offset % TWO23) ^ LOW23;
+  const high = (Math.floor(offset / TWO23) ^ HIGH27) & HIGH27;
+  return { lo: ((low << SWP_OFFSET_FIRST_BIT) | (exclusive ? PTE_SWP_EXCLUSIVE : 0)) >>> 0, hi: ((type << (32 - SWP_TYPE_BITS)) | high) >>> 0 };
 }
 
 /** __swp_type of a swap PTE. */
@@ -164,8 +170,7 @@ export function swapPteType(hi: number): number {
 
 /** __swp_offset of a swap PTE: ~pte << SWP_TYPE_BITS >> SWP_OFFSET_SHIFT. */
 export function swapPteOffset(lo: number, hi: number): number {
-  const v = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-  return Number(((~v << BigInt(SWP_TYPE_BITS)) & U64) >> BigInt(SWP_OFFSET_SHIFT));
+  return ((hi & HIGH27) ^ HIGH27) * TWO23 + (((lo >>> SWP_OFFSET_FIRST_BIT) ^ LOW23) & LOW23);
 }
 
 // ---- access flags, status, exceptions, registers ---------------------------------------------

@@ -178,7 +178,7 @@ function doAnonymousPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: 
 function doSwapPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number, lo: number, hi: number, write: boolean): FaultResult {
   // handle_pte_marker: a poisoned page (swapoff could not read it back) is VM_FAULT_HWPOISON.
   if (!pteHoldsSwap(hi)) return signal(SIGBUS, BUS_MCEERR_AR, va);
-  const got = ctx.swapOps.swapIn(lo, hi);
+  const got = ctx.swapOps.swapIn(lo, hi, mm, vma, va);
   if (got === null) return OOM;
   if ("wait" in got) return { kind: "wait", until: got.wait };
   if ("error" in got) return signal(SIGBUS, BUS_ADRERR, va);

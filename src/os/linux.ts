@@ -364,7 +364,8 @@ export class Linux implements TaskKernel {
     const key = `${task.pid}:${va}`;
     const tried = this.waited.delete(key);
     const a = tried ? { ...access, tried } : access;
-    const r = retryWithReclaim(this, () => handleFault(this, task, va, a), (x) => x.kind === "oom");
+    let r = handleFault(this, task, va, a);
+    if (r.kind === "oom") r = retryWithReclaim(this, () => handleFault(this, task, va, a), (x) => x.kind === "oom");
     if (r.kind === "wait") this.waited.add(key);
     if (r.kind === "mapped" && r.major && this.majorFaultCycles > 0) this.machine.chargeCycles(task.cpu, this.majorFaultCycles);
     this.balance();

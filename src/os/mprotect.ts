@@ -18,7 +18,7 @@ import {
 } from "../machine/pgtable.js";
 import { type Addr, type MmContext, type SyscallTask, num, aligned, pageAlign, validLength, covered, modifyFlags, vmaEvent } from "./args.js";
 import { populate } from "./gup.js";
-import { HPAGE_PMD_SIZE, splitHugePmd } from "./huge.js";
+import { HPAGE_PMD_SIZE, splitHugePmd, pmdPfn } from "./huge.js";
 import { MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT } from "./mmap.js";
 
 const PAGE = PAGE_SIZE;
@@ -50,22 +50,33 @@ export function sysMprotect(os: MmContext, task: SyscallTask, addr: Addr, length
     if (grows === PROT_GROWSUP || (v.flags & VM_GROWSDOWN) === 0) return fail("EINVAL", "mprotect: PROT_GROWSDOWN/PROT_GROWSUP on a mapping that does not grow that way");
     start = v.start;
   }
-  if (!covered(mm, start, end)) return fail("ENOMEM", `mprotect: 0x${start.toString(16)}-0x${end.toString(16)} is not fully mapped`);
+  // do_mprotect_pkey: the first VMA must hold `start`; then VMA by VMA, each checked and changed
+  // in turn — a VMA that may not take the rights (EACCES) or a hole (ENOMEM) ends the call with
+  // the VMAs before it already changed.
+  const first = mm.vmas.findAbove(start);
+  if (first === null || first.start >= end || first.start > start) return fail("ENOMEM", `mprotect: nothing is mapped at 0x${start.toString(16)}`);
   const want = protToVmFlags(prot);
-  for (const v of mm.vmas.overlapping(start, end)) {
-    if ((want & VM_WRITE) && !(v.flags & VM_MAYWRITE)) return fail("EACCES", "mprotect: PROT_WRITE on a mapping that may not be written (read-only shared file)");
-    if ((want & VM_READ) && !(v.flags & VM_MAYREAD)) return fail("EACCES", "mprotect: PROT_READ not allowed here");
-    if ((want & VM_EXEC) && !(v.flags & VM_MAYEXEC)) return fail("EACCES", "mprotect: PROT_EXEC not allowed here");
-  }
+  const segments = mm.vmas.overlapping(start, end).map((v) => ({ v, from: Math.max(start, v.start), to: Math.min(end, v.end) }));
   const gather = os.tlb.gather(mm);
-  modifyFlags(mm, start, end, (old, v) => {
-    let f = (old & ~(VM_READ | VM_WRITE | VM_EXEC)) | want;
-    // Making a private mapping writable charges it to commit (VM_ACCOUNT), as mprotect_fixup does.
-    if ((want & VM_WRITE) && !(old & (VM_SHARED | VM_NORESERVE)) && v.backing?.isShmem !== true) f |= VM_ACCOUNT;
-    return f;
-  }, (v) => { if (changeProtection(os, mm, v) > 0) gather.range(start, end); });
+  let tmp = start;
+  let error: Errno | null = null;
+  for (const { v, from, to } of segments) {
+    if (from !== tmp) { error = fail("ENOMEM", `mprotect: 0x${tmp.toString(16)}-0x${from.toString(16)} is not mapped`); break; }
+    if ((want & VM_WRITE) && !(v.flags & VM_MAYWRITE)) { error = fail("EACCES", "mprotect: PROT_WRITE on a mapping that may not be written (read-only shared file)"); break; }
+    if ((want & VM_READ) && !(v.flags & VM_MAYREAD)) { error = fail("EACCES", "mprotect: PROT_READ not allowed here"); break; }
+    if ((want & VM_EXEC) && !(v.flags & VM_MAYEXEC)) { error = fail("EACCES", "mprotect: PROT_EXEC not allowed here"); break; }
+    modifyFlags(mm, from, to, (old, w) => {
+      let f = (old & ~(VM_READ | VM_WRITE | VM_EXEC)) | want;
+      // Making a private mapping writable charges it to commit (VM_ACCOUNT), as mprotect_fixup does.
+      if ((want & VM_WRITE) && !(old & (VM_SHARED | VM_NORESERVE)) && w.backing?.isShmem !== true) f |= VM_ACCOUNT;
+      return f;
+    }, (w) => { if (changeProtection(os, mm, w) > 0) gather.range(from, to); });
+    tmp = to;
+  }
   gather.finish();
-  vmaEvent(os.events, "protect", task.pid, start, end);
+  if (tmp > start) vmaEvent(os.events, "protect", task.pid, start, tmp);
+  if (error !== null) return error;
+  if (tmp < end) return fail("ENOMEM", `mprotect: 0x${tmp.toString(16)}-0x${end.toString(16)} is not mapped`);
   return 0;
 }
 
@@ -126,11 +137,29 @@ function lockRange(task: SyscallTask, addr: Addr, length: Addr, call: string): {
   return { mm, start, end };
 }
 
+/**
+ * mlock_vma_pages_range: the pages already mapped in [start, end) go to (lock) or leave (unlock)
+ * the unevictable list — mlock_folio / munlock_folio; a page another VM_LOCKED mapping still
+ * holds stays locked.
+ */
+function lockPages(os: MmContext, mm: Mm, start: number, end: number, lock: boolean): void {
+  const one = (lo: number, hi: number) => {
+    if (!pteMapsFrame(lo) || (lo & PTE_SPECIAL) !== 0) return;
+    const pfn = ptePfn(lo, hi);
+    if (lock) os.reclaim.mlock(pfn); else os.reclaim.munlock(pfn);
+  };
+  mm.pt.walkRange(start, end, {
+    pteEntry(w, i) { one(w[i], w[i + 1]); },
+    pmdEntry(w, i) { if (lock) os.reclaim.mlock(pmdPfn(w[i], w[i + 1])); else os.reclaim.munlock(pmdPfn(w[i], w[i + 1])); },
+  });
+}
+
 /** mlock(addr, len) / mlock2 with MLOCK_ONFAULT. */
 export function sysMlock(os: MmContext, task: SyscallTask, addr: Addr, length: Addr, onFault = false): 0 | Errno {
   const r = lockRange(task, addr, length, "mlock");
   if (r === null || r instanceof Errno) return r ?? 0;
   modifyFlags(r.mm, r.start, r.end, (f) => f | VM_LOCKED | (onFault ? VM_LOCKONFAULT : 0));
+  lockPages(os, r.mm, r.start, r.end, true);
   if (onFault) return 0;
   const e = populate(os, task, r.start, r.end, undefined, true);
   // __mlock_posix_error_return: a page that cannot be had is ENOMEM, no memory is EAGAIN (POSIX).
@@ -139,10 +168,11 @@ export function sysMlock(os: MmContext, task: SyscallTask, addr: Addr, length: A
 }
 
 /** munlock(addr, len). */
-export function sysMunlock(_os: MmContext, task: SyscallTask, addr: Addr, length: Addr): 0 | Errno {
+export function sysMunlock(os: MmContext, task: SyscallTask, addr: Addr, length: Addr): 0 | Errno {
   const r = lockRange(task, addr, length, "munlock");
   if (r === null || r instanceof Errno) return r ?? 0;
   modifyFlags(r.mm, r.start, r.end, (f) => f & ~(VM_LOCKED | VM_LOCKONFAULT));
+  lockPages(os, r.mm, r.start, r.end, false);
   return 0;
 }
 
@@ -157,6 +187,7 @@ export function sysMlockall(os: MmContext, task: SyscallTask, flags: number): 0 
   if (flags & MCL_CURRENT) {
     const ranges = mm.vmas.all.map((v) => [v.start, v.end] as const);
     for (const [s, e] of ranges) modifyFlags(mm, s, e, (f) => f | VM_LOCKED | (onFault ? VM_LOCKONFAULT : 0));
+    for (const [s, e] of ranges) lockPages(os, mm, s, e, true);
     // mm_populate(0, TASK_SIZE) ignores what it cannot fault in (mlockall still succeeds).
     if (!onFault) for (const [s, e] of ranges) populate(os, task, s, e);
   }
@@ -164,12 +195,13 @@ export function sysMlockall(os: MmContext, task: SyscallTask, flags: number): 0 
 }
 
 /** munlockall(). */
-export function sysMunlockall(_os: MmContext, task: SyscallTask): 0 | Errno {
+export function sysMunlockall(os: MmContext, task: SyscallTask): 0 | Errno {
   const mm = task.mm;
   if (mm === null) return fail("ESRCH", "the process has exited");
   mm.defFlags &= ~(VM_LOCKED | VM_LOCKONFAULT);
   const ranges = mm.vmas.all.map((v) => [v.start, v.end] as const);
   for (const [s, e] of ranges) modifyFlags(mm, s, e, (f) => f & ~(VM_LOCKED | VM_LOCKONFAULT));
+  for (const [s, e] of ranges) lockPages(os, mm, s, e, false);
   return 0;
 }
 

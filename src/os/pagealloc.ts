@@ -43,6 +43,13 @@ export class PageAllocator {
     return pfn < 0 ? null : pfn;
   }
 
+  /** A frame for an anonymous page whose bytes are about to be overwritten (a swap-in): not zeroed, `flags` set, refcount 0. */
+  anonPageForRead(flags: number): number | null {
+    const e = this.machine._core.exports;
+    const pfn = this.gate((wm) => e.ptAllocPage(-2n, flags, wm));
+    return pfn < 0 ? null : pfn;
+  }
+
   /** A frame for the page cache (refcount 1, the cache's). */
   cachePage(): number | null {
     const e = this.machine._core.exports;
@@ -62,6 +69,18 @@ export class PageAllocator {
     const e = this.machine._core.exports;
     const pfn = e.buddyAlloc(order, HIGHEST_ZONE, A.WMARK_LOW);
     return pfn < 0 ? null : pfn;
+  }
+
+  /** Free frames (NR_FREE_PAGES). */
+  freePages(): number {
+    return this.machine.frames.freePages;
+  }
+
+  /** The high watermarks of the zones summed (what prepare_scan_control compares file + free with). */
+  highWatermarks(): number {
+    let n = 0;
+    for (const z of this.machine.frames.zones()) n += z.watermarks.high;
+    return n;
   }
 
   /** pgdat_balanced: some eligible zone is above `wm` (high for kswapd). */

@@ -54,10 +54,16 @@ export interface SwapBackend {
   close?(): void | Promise<void>;
 }
 
-/** Swap in host memory: slots are stored only once written. Deterministic, never waits. */
+/** Pages per chunk of MemorySwapBackend's storage (1 MiB): host memory is taken a chunk at a time. */
+const CHUNK_PAGES = 256;
+
+/** Swap in host memory: storage is taken in 1 MiB chunks as slots are first written. Deterministic, never waits. */
 export class MemorySwapBackend implements SwapBackend {
   readonly pages: number;
-  private readonly slots = new Map<number, Uint8Array>();
+  private readonly chunks: (Uint8Array | undefined)[];
+  /** Slots holding bytes (written and not discarded since). */
+  private readonly stored: Uint8Array;
+  private storedCount = 0;
 
   /** @param bytes the area's size (a whole number of pages, at least 2: the header and one slot) */
   constructor(bytes: number) {
@@ -65,27 +71,33 @@ export class MemorySwapBackend implements SwapBackend {
       throw new WasmmuError("INVALID_ARGUMENT", `a swap area must be a whole number of pages, at least 8 KiB, got ${bytes}`);
     }
     this.pages = bytes / PAGE_SIZE;
+    this.chunks = new Array<Uint8Array | undefined>(Math.ceil(this.pages / CHUNK_PAGES));
+    this.stored = new Uint8Array(this.pages);
   }
 
   read(offset: number, into: Uint8Array): void {
-    const s = this.slots.get(offset);
-    if (s === undefined) into.fill(0); else into.set(s);
+    const c = this.chunks[Math.floor(offset / CHUNK_PAGES)];
+    if (c === undefined || this.stored[offset] === 0) { into.fill(0, 0, PAGE_SIZE); return; }
+    const at = (offset % CHUNK_PAGES) * PAGE_SIZE;
+    into.set(c.subarray(at, at + PAGE_SIZE));
   }
 
   write(offset: number, from: Uint8Array): void {
-    let s = this.slots.get(offset);
-    if (s === undefined) this.slots.set(offset, (s = new Uint8Array(PAGE_SIZE)));
-    s.set(from.subarray(0, PAGE_SIZE));
+    const ci = Math.floor(offset / CHUNK_PAGES);
+    let c = this.chunks[ci];
+    if (c === undefined) this.chunks[ci] = c = new Uint8Array(CHUNK_PAGES * PAGE_SIZE);
+    c.set(from.subarray(0, PAGE_SIZE), (offset % CHUNK_PAGES) * PAGE_SIZE);
+    if (this.stored[offset] === 0) { this.stored[offset] = 1; this.storedCount++; }
   }
 
   /** Slots holding bytes now (for tests and memory accounting). */
   get storedPages(): number {
-    return this.slots.size;
+    return this.storedCount;
   }
 
   /** Forget a slot's bytes (its slot was freed). */
   discard(offset: number): void {
-    this.slots.delete(offset);
+    if (this.stored[offset] !== 0) { this.stored[offset] = 0; this.storedCount--; }
   }
 }
 
@@ -107,6 +119,8 @@ export class SwapArea {
   readonly sums: Uint32Array;
   /** Slots in use (count > 0 or in the swap cache). */
   inuse = 0;
+  /** A rotating disk (not SWP_SOLIDSTATE): any such area makes swap-in use cluster readahead (nr_rotate_swap). */
+  rotational = false;
   /** SWP_WRITEOK: new slots may come from here (false while swapoff empties it). */
   writeOk = true;
   /** Place among areas of equal priority (plist_requeue moves the area just used behind its peers). */
@@ -188,11 +202,24 @@ export class SwapArea {
   }
 }
 
-/** FNV-1a over a page: the checksum a slot's bytes are held to. */
+/**
+ * The checksum a slot's bytes are held to: four lanes of FNV-style multiply-xor over the page's
+ * 16-byte blocks, folded — the same function as the core's physFrameHash, which computes it on
+ * swap-out and swap-in; this one is for bytes outside emulated RAM (tests, backends).
+ */
 export function pageChecksum(b: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
-  return h >>> 0;
+  const w = new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + PAGE_SIZE));
+  const h = [0x811c9dc5, 0x2f3a7b15, 0x5bd1e995, 0x27d4eb2f];
+  for (let i = 0; i < w.length; i += 4) {
+    for (let j = 0; j < 4; j++) {
+      let x = Math.imul((h[j] ^ w[i + j]) >>> 0, 0x01000193) >>> 0;
+      x = (x ^ (x >>> 15)) >>> 0;
+      h[j] = x;
+    }
+  }
+  let r = 0x811c9dc5;
+  for (let j = 0; j < 4; j++) r = Math.imul((r ^ h[j]) >>> 0, 0x01000193) >>> 0;
+  return r >>> 0;
 }
 
 /** swap_info[]: the areas, slot allocation across them, and the swap cache. */
@@ -204,7 +231,7 @@ export class SwapSpace {
   private leastPriority = -1;
 
   /** sys_swapon: add an area. @returns its type, or EBUSY / EPERM / EINVAL */
-  swapon(path: string, backend: SwapBackend, opts: { priority?: number; kind?: "file" | "partition"; dev?: readonly [number, number] } = {}): number | Errno {
+  swapon(path: string, backend: SwapBackend, opts: { priority?: number; kind?: "file" | "partition"; dev?: readonly [number, number]; rotational?: boolean } = {}): number | Errno {
     if (this.areas.some((a) => a?.path === path)) return fail("EBUSY", `swapon: ${path} is already in use`);
     const type = this.areas.indexOf(null);
     if (type < 0) return fail("EPERM", `swapon: already ${MAX_SWAPFILES} swap areas (MAX_SWAPFILES)`);
@@ -213,7 +240,10 @@ export class SwapSpace {
     let priority = opts.priority;
     if (priority === undefined) priority = --this.leastPriority;
     else if (!Number.isInteger(priority) || priority < -1 || priority > 32767) return fail("EINVAL", `swapon: priority must be -1..32767, got ${priority}`);
-    this.areas[type] = new SwapArea(type, path, opts.kind ?? "file", priority, backend, opts.dev);
+    const a = new SwapArea(type, path, opts.kind ?? "file", priority, backend, opts.dev);
+    a.rotational = opts.rotational ?? false;
+    this.areas[type] = a;
+    this.sorted = null;
     return type;
   }
 
@@ -228,10 +258,13 @@ export class SwapSpace {
     return a;
   }
 
-  /** Areas in use, by priority (highest first), then in turn among equals. */
-  get active(): SwapArea[] {
-    return this.areas.filter((a): a is SwapArea => a !== null).sort((x, y) => y.priority - x.priority || x.seq - y.seq || x.type - y.type);
+  /** Areas in use, by priority (highest first), then in turn among equals (swap_avail_heads). */
+  get active(): readonly SwapArea[] {
+    if (this.sorted === null) this.sorted = this.areas.filter((a): a is SwapArea => a !== null).sort((x, y) => y.priority - x.priority || x.seq - y.seq || x.type - y.type);
+    return this.sorted;
   }
+
+  private sorted: SwapArea[] | null = null;
 
   /** total_swap_pages (an area being swapped off no longer counts). */
   get totalPages(): number {
@@ -252,13 +285,17 @@ export class SwapSpace {
    * equal priority take turns, as the plist rotation does). @returns the entry, or null when swap is full
    */
   allocSlot(): number | null {
-    const areas = this.active;
+    const areas = this.active as SwapArea[];
     for (let i = 0; i < areas.length; i++) {
       const a = areas[i];
       if (!a.writeOk) continue;
       const off = a.allocSlot();
       if (off === 0) continue;
-      a.seq = ++this.requeues; // equal priorities take turns
+      // plist_requeue: equal priorities take turns — the area just used goes behind its peers.
+      a.seq = ++this.requeues;
+      let j = i;
+      while (j + 1 < areas.length && areas[j + 1].priority === a.priority) { areas[j] = areas[j + 1]; j++; }
+      areas[j] = a;
       return swpEntry(a.type, off);
     }
     return null;
@@ -272,5 +309,6 @@ export class SwapSpace {
     if (a === null) return;
     if (a.inuse !== 0) throw new WasmmuError("BAD_FREE", `swapoff of ${a.path} with ${a.inuse} slots still in use`);
     this.areas[type] = null;
+    this.sorted = null;
   }
 }

@@ -18,7 +18,6 @@ import { pteMapsFrame, swapPte } from "../machine/pgtable.js";
 import { anonVmaPrepare } from "./fault.js";
 import { protLow, protHigh } from "./prot.js";
 import { pageFlag } from "../machine/frames.js";
-import { WasmmuError } from "../errors.js";
 
 const PG_WRITEBACK = pageFlag("writeback");
 
@@ -35,6 +34,8 @@ export interface SwaponOptions {
   kind?: "file" | "partition";
   /** The block device (major, minor) error messages name; default 259:1. */
   dev?: readonly [number, number];
+  /** A rotating disk: swap-in then uses cluster readahead instead of VMA readahead. Default false (an SSD). */
+  rotational?: boolean;
 }
 
 /** What swapon and swapoff need of the kernel. */
@@ -51,7 +52,7 @@ export function sysSwapon(k: SwapKernel, path: string, backend: SwapBackend, opt
   if (type instanceof Errno) return type;
   const a = k.swap.areas[type]!;
   const kb = a.slots * 4;
-  k.log.printk(KERN_INFO, `Adding ${kb}k swap on ${path}.  Priority:${a.priority} extents:1 across:${kb}k SS`);
+  k.log.printk(KERN_INFO, `Adding ${kb}k swap on ${path}.  Priority:${a.priority} extents:1 across:${kb}k ${a.rotational ? "" : "SS"}`.trimEnd());
   return type;
 }
 
@@ -64,9 +65,16 @@ export function sysSwapoff(k: SwapKernel, path: string, wait: boolean): 0 | Errn
   const a = k.swap.byPath(path);
   if (a === undefined) return fail("EINVAL", `swapoff: ${path} is not a swap area in use`);
   a.writeOk = false; // del_from_avail_list: no new slots from it
-  const finish = (r: 0 | Errno): 0 | Errno => {
+  // try_to_unuse goes round again while slots are in use: reclaim, running to make room for the
+  // pages coming back, may put a page still in this area's swap cache back into a PTE. A pass that
+  // frees nothing means the pages do not fit.
+  let before = Infinity;
+  const finish = (r: 0 | Errno): 0 | Errno | Promise<0 | Errno> => {
+    if (r === 0 && a.inuse !== 0) {
+      if (a.inuse >= before) r = fail("ENOMEM", `swapoff: ${a.inuse} pages of ${path} do not fit in memory`);
+      else { before = a.inuse; return run(); }
+    }
     if (r !== 0) { a.writeOk = true; return r; } // reinsert_swap_info
-    if (a.inuse !== 0) throw new WasmmuError("BAD_FREE", `swapoff ${path}: ${a.inuse} slots still in use after every entry was brought back`);
     k.swap.remove(a.type);
     return 0;
   };
@@ -99,7 +107,7 @@ function unuseAll(k: SwapKernel, type: number): 0 | Errno | Promise<void> {
           if ((lo | hi) === 0 || pteMapsFrame(lo)) return;
           const entry = pteSwapEntry(lo, hi);
           if (swpType(entry) !== type) return;
-          const got = retryWithReclaim(k, () => k.swapOps.swapIn(lo, hi), (x) => x === null);
+          const got = retryWithReclaim(k, () => k.swapOps.swapIn(lo, hi, mm, v, addr), (x) => x === null);
           if (got === null) { result = fail("ENOMEM", `swapoff: no memory for the page at 0x${addr.toString(16)} of an address space`); return 1; }
           if ("wait" in got) { result = got.wait.catch(() => undefined); return 1; }
           if ("error" in got) {

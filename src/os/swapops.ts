@@ -19,10 +19,38 @@ import type { Shadow } from "./workingset.js";
 import type { EventBus } from "./events.js";
 import { VM_WRITE, VM_LOCKED } from "./proc/vmflags.js";
 import { type KernelLog, KERN_ALERT } from "./klog.js";
-import { type SwapSpace, type SwapArea, swpEntry, swpType, swpOffset, pageChecksum, PAGE_SIZE, MAX_SWAPFILES } from "./swap.js";
-import { PTE_RW, PTE_DIRTY, PTE_ACCESSED, PTE_SWP_EXCLUSIVE, pteLo, pteHi, swapPteType, swapPteOffset } from "../machine/pgtable.js";
+import { type SwapSpace, type SwapArea, swpEntry, swpType, swpOffset, PAGE_SIZE, MAX_SWAPFILES } from "./swap.js";
+
+/** SWAP_RA_ORDER_CEILING on 64-bit: the VMA window is at most 2^5 pages whatever page-cluster says. */
+const SWAP_RA_ORDER_CEILING = 5;
+/** SWAP_RA_HITS_MAX: the hit count lives in PAGE_SHIFT/2 bits of swap_readahead_info. */
+const SWAP_RA_HITS_MAX = 63;
+const PMD_SIZE = 2 * 1024 * 1024;
+
+/**
+ * __swapin_nr_pages: the readahead window. "hits + 2" rounded up to a power of two (at least 4)
+ * when readahead pages were hit; with no hits, 2 pages if this fault is next to the previous one,
+ * else 1; at most `maxPages`; and never below half the previous window.
+ */
+export function swapinNrPages(prevOffset: number, offset: number, hits: number, maxPages: number, prevWin: number): number {
+  let pages = hits + 2;
+  if (pages === 2) {
+    if (offset !== prevOffset + 1 && offset !== prevOffset - 1) pages = 1;
+  } else {
+    let roundup = 4;
+    while (roundup < pages) roundup <<= 1;
+    pages = roundup;
+  }
+  if (pages > maxPages) pages = maxPages;
+  const lastRa = Math.floor(prevWin / 2);
+  if (pages < lastRa) pages = lastRa;
+  return pages;
+}
+import { pteMapsFrame, PTE_RW, PTE_DIRTY, PTE_ACCESSED, PTE_SWP_EXCLUSIVE, pteLo, pteHi, swapPteType, swapPteOffset } from "../machine/pgtable.js";
 
 const PG_SWAPCACHE = pageFlag("swapcache");
+const PG_ANON = pageFlag("anon");
+const PG_SWAPBACKED = pageFlag("swapbacked");
 const PG_DIRTY = pageFlag("dirty");
 const PG_UPTODATE = pageFlag("uptodate");
 const PG_LOCKED = pageFlag("locked");
@@ -133,9 +161,10 @@ export class SwapOps {
     const entry = f.swapEntry(pfn);
     const a = this.swap.area(entry);
     const off = swpOffset(entry);
+    const core = this.machine._core.exports;
     const bytes = this.machine.phys.frame(pfn) ?? ZERO_PAGE;
     f.clear(pfn, PG_DIRTY);
-    const zero = isZero(bytes);
+    const zero = core.physFrameZero(pfn) !== 0;
     if (this.events.on.swap) this.events.emit({ type: "swap", op: "out", pfn, area: a.type, offset: off, zero });
     if (zero) {
       a.zero[off] = 1;
@@ -143,7 +172,7 @@ export class SwapOps {
       return "clean";
     }
     a.zero[off] = 0;
-    a.sums[off] = pageChecksum(bytes);
+    a.sums[off] = core.physFrameHash(pfn) >>> 0;
     this.stat.pswpout++;
     this.stat.pgpgout += PAGE_SIZE / 1024;
     let r: void | Promise<void>;
@@ -189,7 +218,8 @@ export class SwapOps {
     this.stat.pswpin++;
     this.stat.pgpgin += PAGE_SIZE / 1024;
     const into = bytes ?? new Uint8Array(PAGE_SIZE);
-    const check = (): { error: string } | undefined => (bytes === null || pageChecksum(into) === a.sums[off] ? undefined
+    const core = this.machine._core.exports;
+    const check = (): { error: string } | undefined => (bytes === null || (core.physFrameHash(pfn) >>> 0) === a.sums[off] ? undefined
       : { error: `Read-error on swap-device (${deviceOf(a, off)}): the bytes read back from ${a.path} do not match what was written` });
     let r: void | Promise<void>;
     try {
@@ -205,29 +235,97 @@ export class SwapOps {
   }
 
   /**
-   * swap_cluster_readahead for `entry`: read the 2^pageCluster-aligned window of slots around it
-   * that hold pages and are not cached yet into the swap cache (the others marked PG_readahead,
-   * counted in swap_ra). @returns the target's page, a read to wait for, an I/O error, or null
-   * when no frame is left
+   * swapin_readahead for the fault on `entry` at `va` of `vma`: the slots to read ahead, chosen as
+   * Linux chooses them — around the faulting address in the VMA's page table when every swap
+   * area is non-rotational (swap_vma_readahead, the default with enable_vma_readahead), else the
+   * aligned cluster of slots around the entry (swap_cluster_readahead). Both windows adapt
+   * (__swapin_nr_pages): no readahead until accesses look sequential or readahead pages are hit,
+   * then up to 2^page-cluster pages.
    */
-  readahead(entry: number): { pfn: number; read: boolean } | { wait: Promise<void> } | { error: string } | null {
-    const a = this.swap.area(entry);
+  private readaheadWindow(entry: number, mm: Mm | null, vma: Vma | null, va: number): number[] {
+    const out: number[] = [];
+    if (mm !== null && vma !== null && this.vmaReadahead()) {
+      const maxWin = 1 << Math.min(this.pageCluster, SWAP_RA_ORDER_CEILING);
+      if (maxWin === 1) return out;
+      const ra = this.vmaRa(vma);
+      const prev = ra.addr;
+      const win = swapinNrPages(prev / PAGE_SIZE, va / PAGE_SIZE, ra.hits, maxWin, ra.win);
+      ra.addr = va; ra.win = win; ra.hits = 0;
+      if (win === 1) return out;
+      let left: number;
+      if (va === prev + PAGE_SIZE) left = va;
+      else if (prev === va + PAGE_SIZE) left = va - win * PAGE_SIZE + PAGE_SIZE;
+      else left = va - Math.floor((win - 1) / 2) * PAGE_SIZE;
+      const right = left + win * PAGE_SIZE;
+      const pmd = va - (va % PMD_SIZE);
+      const start = Math.max(left, vma.start, pmd);
+      const end = Math.min(right, vma.end, pmd + PMD_SIZE);
+      const pt = mm.pt;
+      for (let a = start; a < end; a += PAGE_SIZE) {
+        if (a === va) continue;
+        const i = pt.pteWord(a);
+        if (i < 0) continue;
+        const lo = pt.w[i];
+        const hi = pt.w[i + 1];
+        if ((lo | hi) === 0 || pteMapsFrame(lo) || !pteHoldsSwap(hi)) continue;
+        out.push(pteSwapEntry(lo, hi));
+      }
+      return out;
+    }
+    // swap_cluster_readahead: a global window, adjacent offsets or readahead hits open it.
     const off = swpOffset(entry);
-    const mask = (1 << this.pageCluster) - 1;
-    let target: { pfn: number; read: boolean } | { wait: Promise<void> } | { error: string } | null = null;
+    const hits = this.clusterHits;
+    this.clusterHits = 0;
+    const pages = swapinNrPages(this.prevOffset, off, hits, 1 << this.pageCluster, this.lastReadaheadPages);
+    if (hits === 0) this.prevOffset = off;
+    this.lastReadaheadPages = pages;
+    const mask = pages - 1;
+    if (mask === 0) return out;
+    const a = this.swap.area(entry);
     const start = Math.max(1, off & ~mask);
     const end = Math.min(a.backend.pages - 1, off | mask);
-    for (let o = mask === 0 ? off : start; o <= (mask === 0 ? off : end); o++) {
-      const e = swpEntry(a.type, o);
-      if (a.count(o) === 0 || this.swap.cache.has(e)) {
-        if (o === off) { const have = this.swap.cache.get(e); if (have !== undefined) target = this.pending(have) ?? { pfn: have, read: false }; }
-        continue;
-      }
-      const r = this.readOne(a, o, e, o !== off);
-      if (o === off) target = r;
-      else if (r === null) break; // no memory for readahead: stop, the target has its page
+    for (let o = start; o <= end; o++) if (o !== off) out.push(swpEntry(a.type, o));
+    return out;
+  }
+
+  /** swap_use_vma_readahead: enable_vma_readahead (default true) and no rotational swap area (nr_rotate_swap). */
+  private vmaReadahead(): boolean {
+    return this.vmaRaEnabled && !this.swap.areas.some((a) => a !== null && a.rotational);
+  }
+
+  /** The VMA's swap_readahead_info (its last fault address, window and readahead hits). */
+  private vmaRa(vma: Vma): { addr: number; win: number; hits: number } {
+    let r = this.raInfo.get(vma);
+    if (r === undefined) this.raInfo.set(vma, (r = { addr: 0, win: 0, hits: 0 }));
+    return r;
+  }
+
+  private readonly raInfo = new WeakMap<Vma, { addr: number; win: number; hits: number }>();
+  /** /sys/kernel/mm/swap/vma_ra_enabled. */
+  vmaRaEnabled = true;
+  /** swapin_readahead_hits, prev_offset and last_readahead_pages of the cluster readahead. */
+  private clusterHits = 0;
+  private prevOffset = 0;
+  private lastReadaheadPages = 0;
+
+  /**
+   * A swap-cache lookup found the page (swap_cache_get_folio): a page that was read ahead counts a
+   * readahead hit (swap_ra_hit) that widens the next window.
+   */
+  private cacheHit(pfn: number, vma: Vma | null, va: number): void {
+    const f = this.frames;
+    const readahead = f.test(pfn, PG_READAHEAD);
+    if (readahead) f.clear(pfn, PG_READAHEAD);
+    const vmaRa = vma !== null && this.vmaReadahead();
+    if (vmaRa) {
+      const ra = this.vmaRa(vma);
+      if (readahead) ra.hits = Math.min(ra.hits + 1, SWAP_RA_HITS_MAX);
+      ra.addr = va;
     }
-    return target;
+    if (readahead) {
+      this.stat.swap_ra_hit++;
+      if (!vmaRa) this.clusterHits++;
+    }
   }
 
   /** A read in flight for a cached page, as a wait. */
@@ -241,10 +339,9 @@ export class SwapOps {
 
   /** __read_swap_cache_async for one slot: a frame, into the swap cache, locked while read. */
   private readOne(a: SwapArea, off: number, entry: number, ahead: boolean): { pfn: number; read: boolean } | { wait: Promise<void> } | { error: string } | null {
-    const pfn = this.alloc.anonPage(undefined, pageFlag("anon") | pageFlag("swapbacked"));
+    const pfn = this.alloc.anonPageForRead(PG_ANON | PG_SWAPBACKED);
     if (pfn === null) return null;
     const f = this.frames;
-    f.setRefcount(pfn, 0);
     a.map[off] |= 0x8000; // SWAP_HAS_CACHE
     this.cacheInsert(pfn, entry);
     if (ahead) { f.set(pfn, PG_READAHEAD); this.stat.swap_ra++; }
@@ -297,11 +394,11 @@ export class SwapOps {
   }
 
   /**
-   * do_swap_page's page: the swap-cache page of the swap PTE (lo, hi), reading it (and its
-   * readahead window) when it is not cached. @returns the page and whether it was read (a major
-   * fault), a wait, an error, or null when no frame is left
+   * do_swap_page's page: the swap-cache page of the swap PTE (lo, hi) faulted at `va` of `vma` in
+   * `mm`, read with its readahead window when it is not cached. @returns the page and whether it
+   * was read (a major fault), a wait, an error, or null when no frame is left
    */
-  swapIn(lo: number, hi: number): { pfn: number; major: boolean } | { wait: Promise<void> } | { error: string } | null {
+  swapIn(lo: number, hi: number, mm: Mm | null = null, vma: Vma | null = null, va = 0): { pfn: number; major: boolean } | { wait: Promise<void> } | { error: string } | null {
     const entry = pteSwapEntry(lo, hi);
     const failed = this.errors.get(entry);
     if (failed !== undefined) { this.errors.delete(entry); return { error: failed }; }
@@ -309,12 +406,29 @@ export class SwapOps {
     if (have !== undefined) {
       const p = this.pending(have);
       if (p !== undefined) return p;
-      if (this.frames.test(have, PG_READAHEAD)) { this.frames.clear(have, PG_READAHEAD); this.stat.swap_ra_hit++; }
+      this.cacheHit(have, vma, va);
       return { pfn: have, major: false };
     }
-    const r = this.readahead(entry);
-    if (r === null || "wait" in r || "error" in r) return r;
-    return { pfn: r.pfn, major: r.read };
+    const a = this.swap.area(entry);
+    const off = swpOffset(entry);
+    // The target first: when memory is short, readahead is what goes without.
+    const target = this.readOne(a, off, entry, false);
+    if (target === null || "wait" in target || "error" in target) {
+      if (target !== null && "wait" in target) this.readAhead(this.readaheadWindow(entry, mm, vma, va));
+      return target;
+    }
+    this.readAhead(this.readaheadWindow(entry, mm, vma, va));
+    return { pfn: target.pfn, major: true };
+  }
+
+  /** Start reading `entries` into the swap cache (PG_readahead, swap_ra), skipping cached and free slots; stops when memory runs short. */
+  private readAhead(entries: readonly number[]): void {
+    for (const e of entries) {
+      if (this.swap.cache.has(e)) continue;
+      const a = this.swap.areas[swpType(e)];
+      if (a === null || a === undefined || a.count(swpOffset(e)) === 0) continue;
+      if (this.readOne(a, swpOffset(e), e, true) === null) break;
+    }
   }
 
   /**
@@ -427,8 +541,3 @@ function deviceOf(a: SwapArea, off: number): string {
   return `${a.dev[0]}:${a.dev[1]}:${off * 8}`;
 }
 
-function isZero(b: Uint8Array): boolean {
-  const w = new Uint32Array(b.buffer, b.byteOffset, b.byteLength >>> 2);
-  for (let i = 0; i < w.length; i++) if (w[i] !== 0) return false;
-  return true;
-}

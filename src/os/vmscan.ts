@@ -74,6 +74,8 @@ interface ScanControl {
   mayDeactivate: number;
   /** Enough inactive file pages: leave anon alone (cache_trim_mode). */
   cacheTrim: boolean;
+  /** Almost no file pages left (file + free ≤ the high watermarks): scan anon only (file_is_tiny). */
+  fileIsTiny: boolean;
 }
 
 /** What reclaim needs of the kernel. */
@@ -318,7 +320,9 @@ export class Reclaim {
     const swapcache = f.test(pfn, PG_SWAPCACHE);
     const entry = swapcache ? f.swapEntry(pfn) : 0;
     const links = [...this.rmap.of(pfn)];
-    const exclusive = links.length === 1;
+    // PageAnonExclusive: one mapping, and no other PTE holds the page's swap slot (a page swapped
+    // in from an entry fork shared is not exclusive, even when only one process maps it again).
+    const exclusive = links.length === 1 && (!swapcache || this.ctx.swapOps.swap.area(entry).count(swpOffset(entry)) === 0);
     for (const l of links) {
       const mm = l.mm as Mm;
       const pt = mm.pt;
@@ -382,9 +386,9 @@ export class Reclaim {
     let balance: "file" | "anon" | "equal" | "fract";
     if (!this.canReclaimAnon()) balance = "file";
     else if (sc.priority === 0 && this.swappiness > 0) balance = "equal";
+    else if (sc.fileIsTiny) balance = "anon";
     else if (sc.cacheTrim) balance = "file";
     else balance = "fract";
-    if (balance === "file") { fraction = [0, 1]; denominator = 1; }
     if (balance === "fract") {
       // Decay the costs once they exceed a quarter of the lists (lru_note_cost's halving).
       if (v.cost[0] + v.cost[1] > (v.anon() + v.file()) / 4) { v.cost[0] /= 2; v.cost[1] /= 2; }
@@ -400,7 +404,11 @@ export class Reclaim {
     for (let lru = 0; lru < 4; lru++) {
       const file = lru >= LRU_INACTIVE_FILE ? 1 : 0;
       let scan = Math.floor(sizes[lru] / 2 ** sc.priority);
-      if (balance === "fract" || balance === "file") scan = denominator === 0 ? 0 : Math.ceil((scan * fraction[file]) / denominator);
+      // SCAN_FRACT divides rounding down (div64_u64: the root memory group is online); SCAN_FILE
+      // and SCAN_ANON scan one kind only.
+      if (balance === "fract") scan = denominator === 0 ? 0 : Math.floor((scan * fraction[file]) / denominator);
+      else if (balance === "file" && !file) scan = 0;
+      else if (balance === "anon" && file) scan = 0;
       nr[lru] = scan;
     }
     return nr;
@@ -581,7 +589,7 @@ export class Reclaim {
 
   private scanControl(nrToReclaim: number, kswapd: boolean): ScanControl {
     const v = this.lruvec;
-    const sc: ScanControl = { nrToReclaim, nrReclaimed: 0, nrScanned: 0, priority: DEF_PRIORITY, kswapd, ignoreReferences: false, mayDeactivate: 0, cacheTrim: false };
+    const sc: ScanControl = { nrToReclaim, nrReclaimed: 0, nrScanned: 0, priority: DEF_PRIORITY, kswapd, ignoreReferences: false, mayDeactivate: 0, cacheTrim: false, fileIsTiny: false };
     // prepare_scan_control: age a list's active pages when its inactive list is low (or refaults happened).
     if (this.inactiveIsLow(v, LRU_INACTIVE_ANON)) sc.mayDeactivate |= 1;
     if (this.inactiveIsLow(v, LRU_INACTIVE_FILE)) sc.mayDeactivate |= 2;
@@ -599,6 +607,9 @@ export class Reclaim {
         if (this.inactiveIsLow(v, LRU_INACTIVE_FILE)) sc.mayDeactivate |= 2;
         const inactiveFile = v.size[LRU_INACTIVE_FILE];
         sc.cacheTrim = Math.floor(inactiveFile / 2 ** sc.priority) > 0 && (sc.mayDeactivate & 2) === 0;
+        // prepare_scan_control: file pages plus free pages at or below the high watermarks.
+        sc.fileIsTiny = v.file() + this.ctx.alloc.freePages() <= this.ctx.alloc.highWatermarks()
+          && (sc.mayDeactivate & 1) === 0 && Math.floor(v.size[LRU_INACTIVE_ANON] / 2 ** sc.priority) > 0;
         this.shrinkLruvec(v, sc);
       }
     } finally {

@@ -105,6 +105,21 @@ describe("mprotect (mm/mprotect.c do_mprotect_pkey)", () => {
     expect(t.mprotect(a, 0, 0x40)).toBe(0);
     expect(code(t.mprotect(a, PAGE, 0x40))).toBe("EINVAL");
   });
+
+  it("a hole in the range is ENOMEM after the VMAs before it were changed; a range starting in a hole changes nothing (do_mprotect_pkey's VMA loop)", async () => {
+    const { t } = await setup();
+    ok(t.mmap(ARENA, 2 * PAGE, RW, ANON | MAP_FIXED));
+    ok(t.mmap(ARENA + 3 * PAGE, 2 * PAGE, RW, ANON | MAP_FIXED));
+    expect(code(t.mprotect(ARENA, 5 * PAGE, PROT_READ))).toBe("ENOMEM");
+    const vmas = t.mm!.vmas.all.filter((v) => v.start >= ARENA && v.end <= ARENA + 5 * PAGE);
+    expect(vmas.map((v) => [v.start - ARENA, v.flags & 3])).toEqual([[0, 1], [3 * PAGE, 3]]); // first read-only, second untouched
+    // Past the end of the last VMA: everything mapped is changed, then ENOMEM.
+    expect(code(t.mprotect(ARENA + 3 * PAGE, 4 * PAGE, PROT_NONE))).toBe("ENOMEM");
+    expect(t.mm!.vmas.find(ARENA + 3 * PAGE)!.flags & 3).toBe(0);
+    // Starting in the hole: nothing changes.
+    expect(code(t.mprotect(ARENA + 2 * PAGE, 3 * PAGE, RW))).toBe("ENOMEM");
+    expect(t.mm!.vmas.find(ARENA + 3 * PAGE)!.flags & 3).toBe(0);
+  });
 });
 
 describe("mremap (mm/mremap.c check_mremap_params, vma_to_resize, mremap_to)", () => {
