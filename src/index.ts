@@ -27,6 +27,8 @@ export { Vma, VmaList, PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC } from "./os/
 export { Mm } from "./os/mm.js";
 export { PageCache, Backing, MemFileSource, type FileSource, type CachePage } from "./os/pagecache.js";
 export { ReverseMap, type RmapLink } from "./os/rmap.js";
+export { MemorySwapBackend, SWAP_DEVICE_LATENCY, type SwapBackend, type SwapLatency, type SwapDevice } from "./os/swap.js";
+export type { SwaponOptions } from "./os/swapfile.js";
 export { Errno, ERRNO, isErrno, type ErrnoName } from "./os/errno.js";
 export { SIGSEGV, SIGBUS, SIGKILL, SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR, type SigInfo, type SignalHandler } from "./os/signals.js";
 export * as mman from "./os/mmap.js";

@@ -11,3 +11,5 @@ export { replayTrace, type ReplayOptions } from "./cli/replay.js";
 export type { ReplaySummary } from "./cli/summary.js";
 export { readVectors, runVectorFile, vectorFiles, VectorMachines, type FileResult } from "./conformance/files.js";
 export { NodeFileSource } from "./os/nodefile.js";
+/** Swap in a real file: openSwapFile(path, bytes) → a SwapBackend for linux.swapon. */
+export { openSwapFile, NodeFileSwapBackend, SwapIoError, SWAP_FILE_QUEUE_DEPTH, WRITES_STARVED, type SwapFileOptions } from "./os/nodeswap.js";

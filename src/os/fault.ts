@@ -52,7 +52,11 @@ export type FaultHow = FaultEvent["kind"];
 
 /** The handler's verdict. */
 export type FaultResult =
-  | { kind: "mapped"; major: boolean; how: FaultHow }
+  /**
+   * `ioUsec`: a swap-in's device read time (the swap area's latency model); Linux.fault charges it
+   * when the fault is major, in place of the flat majorFaultCycles.
+   */
+  | { kind: "mapped"; major: boolean; how: FaultHow; ioUsec?: number }
   | { kind: "signal"; info: SigInfo }
   | { kind: "oom" }
   /** An I/O is in flight (an asynchronous read): retry the access once it settles. */
@@ -79,7 +83,7 @@ function signal(signo: number, code: number, va: number): FaultResult {
 export function handleFault(ctx: FaultContext, task: FaultTask, va: number, access: FaultAccess): FaultResult {
   let r = decideFault(ctx, task, va, access);
   if (r.kind === "mapped") {
-    if (access.tried && !r.major) r = { kind: "mapped", major: true, how: r.how };
+    if (access.tried && !r.major) r = { ...r, major: true };
     ctx.stat.pgfault++;
     if (r.major) { task.majFlt++; ctx.stat.pgmajfault++; } else task.minFlt++;
   }
@@ -185,6 +189,10 @@ function doSwapPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: numbe
   if (vma.anonVma === null) anonVmaPrepare(ctx, mm, vma);
   ctx.swapOps.mapIn(mm, vma, va, word, got.pfn, lo, protLow(vma), protHigh(ctx, vma), write);
   if (vma.flags & VM_LOCKED) ctx.reclaim.mlock(got.pfn);
+  // The area's read latency goes with the result: a fault retried after waiting for the read
+  // finds the page cached (minor here) and is made major by handleFault, which keeps it.
+  const ioUsec = ctx.swapOps.readUsec(hi);
+  if (ioUsec !== undefined) return { kind: "mapped", major: got.major, how: "swap", ioUsec };
   return got.major ? { kind: "mapped", major: true, how: "swap" } : MINOR.swap;
 }
 

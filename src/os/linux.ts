@@ -16,7 +16,7 @@ import type { FrameTable } from "../machine/frametable.js";
 import { Kernel } from "./kernel.js";
 import { PageCache, MemFileSource, type Backing, type FileSource } from "./pagecache.js";
 import { ReverseMap } from "./rmap.js";
-import { PageAllocator, retryWithReclaim } from "./pagealloc.js";
+import { PageAllocator, retryWithReclaim, MAX_RECLAIM_RETRIES } from "./pagealloc.js";
 import { SwapSpace, MemorySwapBackend, type SwapBackend } from "./swap.js";
 import { SwapOps } from "./swapops.js";
 import { Reclaim } from "./vmscan.js";
@@ -48,7 +48,11 @@ export interface LinuxOptions {
   seed?: number;
   /** fault_around_bytes (debugfs): file read faults map this window of cached pages. Default 65536, Linux's. */
   faultAroundBytes?: number;
-  /** Cycles a major fault's read from the device costs, charged to the faulting CPU. Default 100,000 (≈ 30–50 µs NVMe read at 2–3 GHz). */
+  /**
+   * Cycles a major fault's read from the device costs, charged to the faulting CPU. Default 100,000
+   * (≈ 30–50 µs NVMe read at 2–3 GHz). A swap-in from an area with a latency model (swapon's
+   * `latency`, SWAP_DEVICE_LATENCY) is charged that device's readUsec instead.
+   */
   majorFaultCycles?: number;
   /** Cycles per second of model time (uptime, kernel log timestamps, /proc/pressure). Default 3e9. */
   clockHz?: number;
@@ -367,10 +371,36 @@ export class Linux implements TaskKernel {
     let r = handleFault(this, task, va, a);
     if (r.kind === "oom") r = retryWithReclaim(this, () => handleFault(this, task, va, a), (x) => x.kind === "oom");
     if (r.kind === "wait") this.waited.add(key);
-    if (r.kind === "mapped" && r.major && this.majorFaultCycles > 0) this.machine.chargeCycles(task.cpu, this.majorFaultCycles);
+    if (r.kind === "mapped" && r.major) this.chargeDevice(task, r.ioUsec);
     this.balance();
-    if (r.kind === "oom") return this.oomPolicy(task);
+    if (r.kind === "oom") return this.throttleOnWriteback(task) ?? this.oomPolicy(task);
     return r;
+  }
+
+  /** The device time a task waited for, charged to its CPU: `ioUsec` at clockHz, or majorFaultCycles when the device has no latency model. */
+  private chargeDevice(task: Task, ioUsec: number | undefined): void {
+    const cycles = ioUsec === undefined ? this.majorFaultCycles : Math.round((ioUsec * this.clockHz) / 1e6);
+    if (cycles > 0) this.machine.chargeCycles(task.cpu, cycles);
+  }
+
+  /** pgsteal at the last writeback throttle, and throttles since reclaim last made progress. */
+  private throttle = { steal: 0, stalls: 0 };
+
+  /**
+   * A fault reclaim could not satisfy waits for swap writeback (SwapOps.writebackWait) rather than
+   * going out of memory, as long as reclaim makes progress between waits: after
+   * MAX_RECLAIM_RETRIES waits with nothing reclaimed (writes that keep failing) the fault goes to
+   * the OOM policy, as should_reclaim_retry gives up. The retry is not a major fault.
+   * @returns the wait, or null
+   */
+  private throttleOnWriteback(task: Task): FaultResult | null {
+    const w = this.swapOps.writebackWait();
+    if (w === null) return null;
+    const steal = this.stat.pgsteal_direct + this.stat.pgsteal_kswapd;
+    if (steal !== this.throttle.steal) this.throttle = { steal, stalls: 0 };
+    if (++this.throttle.stalls > MAX_RECLAIM_RETRIES) { this.throttle.stalls = 0; return null; } // the next episode starts afresh
+    this.chargeDevice(task, w.ioUsec);
+    return { kind: "wait", until: w.until };
   }
 
   /**
@@ -406,6 +436,11 @@ export class Linux implements TaskKernel {
     return this.reclaim.direct();
   }
 
+  /** Swap writes are in flight (an asynchronous backend): retryWithReclaim stops retrying, a fault waits for them. */
+  writebackPending(): boolean {
+    return this.swapOps.writesInFlight > 0;
+  }
+
   // ---- reclaim and swap -------------------------------------------------------------------------
 
   /**
@@ -418,8 +453,10 @@ export class Linux implements TaskKernel {
   }
 
   /**
-   * swapon: add a swap area at `path`, held by `backend` (default: host memory of `bytes`).
+   * swapon: add a swap area at `path`, held by `backend` (default: host memory of `bytes`; in Node,
+   * a real file from `openSwapFile`). `opts.latency` (or the backend's) prices its major faults.
    * @returns the area's type, or EBUSY (path in use), EPERM (MAX_SWAPFILES areas), EINVAL
+   * @throws WasmmuError INVALID_ARGUMENT for an unknown latency preset or a time out of range
    */
   swapon(path: string, backend: SwapBackend | { bytes: number }, opts: SwaponOptions = {}): number | Errno {
     const b = "read" in backend ? backend : new MemorySwapBackend(backend.bytes);

@@ -96,13 +96,18 @@ export const MAX_RECLAIM_RETRIES = 16;
 /**
  * __alloc_pages_slowpath's loop around an operation that allocates: run `attempt`; while `failed`
  * says it ran out of memory (having changed nothing), reclaim directly and run it again, until
- * reclaim makes no progress MAX_RECLAIM_RETRIES times in a row. @returns the last attempt's result
+ * reclaim makes no progress MAX_RECLAIM_RETRIES times in a row — or, when `writebackPending` says
+ * swap writes are in flight, once: reclaim cannot free those pages before their writes finish,
+ * which takes the host's event loop, so the caller either waits for them (a fault:
+ * reclaim_throttle) or fails. @returns the last attempt's result
  */
-export function retryWithReclaim<T>(reclaim: { directReclaim(): number }, attempt: () => T, failed: (r: T) => boolean): T {
+export function retryWithReclaim<T>(reclaim: { directReclaim(): number; writebackPending?(): boolean }, attempt: () => T, failed: (r: T) => boolean): T {
   let r = attempt();
   for (let stalls = 0, rounds = 0; failed(r) && stalls < MAX_RECLAIM_RETRIES && rounds < 4 * MAX_RECLAIM_RETRIES; rounds++) {
-    stalls = reclaim.directReclaim() > 0 ? 0 : stalls + 1;
+    const progress = reclaim.directReclaim() > 0;
+    stalls = progress ? 0 : stalls + 1;
     r = attempt();
+    if (!progress && reclaim.writebackPending?.() === true) break;
   }
   return r;
 }

@@ -247,7 +247,7 @@ export class Task {
   private sync(steps: Generator<Step, GuestAccess>): GuestAccess {
     const s = steps.next();
     if (!s.done && "wait" in s.value) {
-      throw new WasmmuError("WOULD_BLOCK", `pid ${this.pid}: the access must wait for a device read (an asynchronous file or swap backend): use readAsync/writeAsync/fetchAsync`);
+      throw new WasmmuError("WOULD_BLOCK", `pid ${this.pid}: the access must wait for a device (a read, or swap writeback to free memory, on an asynchronous file or swap backend): use readAsync/writeAsync/fetchAsync`);
     }
     return s.value as GuestAccess;
   }

@@ -10,7 +10,7 @@ import type { Mm } from "./mm.js";
 import type { FaultContext } from "./context.js";
 import type { KernelLog } from "./klog.js";
 import { KERN_INFO, KERN_ERR } from "./klog.js";
-import { type SwapSpace, type SwapBackend, swpType, swpOffset } from "./swap.js";
+import { type SwapSpace, type SwapBackend, type SwapLatency, type SwapDevice, swpType, swpOffset } from "./swap.js";
 import { pteSwapEntry } from "./swapops.js";
 import { retryWithReclaim } from "./pagealloc.js";
 import { Errno, fail } from "./errno.js";
@@ -36,6 +36,11 @@ export interface SwaponOptions {
   dev?: readonly [number, number];
   /** A rotating disk: swap-in then uses cluster readahead instead of VMA readahead. Default false (an SSD). */
   rotational?: boolean;
+  /**
+   * The device's service times (a preset of SWAP_DEVICE_LATENCY or the numbers); default: the
+   * backend's `latency`, else none (a major fault costs Linux.majorFaultCycles).
+   */
+  latency?: SwapLatency | SwapDevice;
 }
 
 /** What swapon and swapoff need of the kernel. */
@@ -76,7 +81,7 @@ export function sysSwapoff(k: SwapKernel, path: string, wait: boolean): 0 | Errn
     }
     if (r !== 0) { a.writeOk = true; return r; } // reinsert_swap_info
     k.swap.remove(a.type);
-    return 0;
+    return closeBackend(k, a.backend, path, wait);
   };
   const run = (): 0 | Errno | Promise<0 | Errno> => {
     const r = unuseAll(k, a.type);
@@ -85,6 +90,27 @@ export function sysSwapoff(k: SwapKernel, path: string, wait: boolean): 0 | Errn
     return r.then(run);
   };
   return run();
+}
+
+/**
+ * filp_close of the area's file once swapoff has emptied it: the backend lets go of what it holds.
+ * swapoff has succeeded by then, so a failed close is logged, not returned. With `wait`, a close
+ * that finishes later is awaited; without it, it finishes on its own.
+ */
+function closeBackend(k: SwapKernel, b: SwapBackend, path: string, wait: boolean): 0 | Promise<0> {
+  const logged = (e: unknown): 0 => {
+    k.log.printk(KERN_ERR, `swapoff: closing ${path}: ${e instanceof Error ? e.message : String(e)}`);
+    return 0;
+  };
+  let c: void | Promise<void>;
+  try {
+    c = b.close?.();
+  } catch (e) {
+    return logged(e);
+  }
+  if (c === undefined) return 0;
+  const closed = Promise.resolve(c).then(() => 0 as const, logged);
+  return wait ? closed : 0;
 }
 
 /**

@@ -58,6 +58,8 @@ const PG_WRITEBACK = pageFlag("writeback");
 const PG_READAHEAD = pageFlag("readahead");
 const PG_RECLAIM = pageFlag("reclaim");
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+/** Writes a fault throttled behind writeback waits for (SWAP_CLUSTER_MAX). */
+const WRITEBACK_BATCH = 32;
 
 /** What swapping needs of the LRU code. */
 export interface SwapLru {
@@ -189,7 +191,7 @@ export class SwapOps {
     }, (e: unknown) => {
       f.clear(pfn, PG_WRITEBACK);
       this.writeFailed(pfn, a, off, e);
-    }).finally(() => a.writing.delete(off));
+    }).finally(() => { a.writing.delete(off); this.writeEnded(); });
     a.writing.set(off, done);
     return "pending";
   }
@@ -231,6 +233,8 @@ export class SwapOps {
     return r.then(() => {
       const bad = check();
       if (bad !== undefined) throw new Error(bad.error);
+    }, (e: unknown) => {
+      throw new Error(`Read-error on swap-device (${deviceOf(a, off)})${e instanceof Error ? `: ${e.message}` : ""}`, { cause: e });
     });
   }
 
@@ -366,7 +370,9 @@ export class SwapOps {
     }, (e: unknown) => {
       this.log.printk(KERN_ALERT, e instanceof Error ? e.message : String(e));
       this.dropRead(pfn);
-      this.errors.set(entry, e instanceof Error ? e.message : String(e));
+      // Remembered for the next fault on the slot — unless no PTE holds it any more (its task
+      // exited while the read was in flight): then the slot is free, and its next page is new.
+      if (a.count(off) > 0) this.errors.set(entry, e instanceof Error ? e.message : String(e));
     }).finally(() => this.reads.delete(entry));
     this.reads.set(entry, done);
     return { wait: done };
@@ -517,6 +523,9 @@ export class SwapOps {
     a.put(off);
     if (a.count(off) !== 0) return;
     this.shadows.delete(entry);
+    // A read error belongs to the slot's old contents: the next page stored there reads afresh
+    // (the kernel's failed folio leaves the swap cache with the slot).
+    this.errors.delete(entry);
     const pfn = this.swap.cache.get(entry);
     if (pfn === undefined || this.frames.mapcount(pfn) !== 0 || this.reads.has(entry)) return;
     if (this.frames.test(pfn, PG_WRITEBACK)) return; // freed when reclaim meets it again
@@ -528,6 +537,54 @@ export class SwapOps {
     const entry = pteSwapEntry(lo, hi);
     if (swpType(entry) >= MAX_SWAPFILES) return; // copy_pte_marker: the marker is copied, no slot
     this.swap.area(entry).dup(swpOffset(entry));
+  }
+
+  /** The read latency of the swap area a swap PTE's high word `hi` names, or undefined when it has no latency model. */
+  readUsec(hi: number): number | undefined {
+    const a = this.swap.areas[swapPteType(hi)];
+    return a?.latency?.readUsec;
+  }
+
+  /**
+   * reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK): an allocation that reclaim could not satisfy
+   * while swap writes are in flight waits for a batch of them to end (their pages are then at the
+   * inactive tail, reclaimable) instead of going out of memory. @returns that wait and the
+   * device's write time (the area's writeUsec, undefined without a latency model), or null when
+   * no write is in flight
+   */
+  writebackWait(): { until: Promise<void>; ioUsec: number | undefined } | null {
+    let inFlight = 0;
+    let ioUsec: number | undefined;
+    for (const a of this.swap.areas) {
+      if (a === null || a.writing.size === 0) continue;
+      inFlight += a.writing.size;
+      const u = a.latency?.writeUsec;
+      if (u !== undefined && (ioUsec === undefined || u < ioUsec)) ioUsec = u; // the fastest device finishes first
+    }
+    if (inFlight === 0) return null;
+    // The waiter is woken once a batch of writes has ended (acct_reclaim_writeback wakes the
+    // throttled after SWAP_CLUSTER_MAX), or all of them when fewer are in flight.
+    const at = this.writesEnded + Math.min(WRITEBACK_BATCH, inFlight);
+    return { until: new Promise<void>((resolve) => this.writeWaiters.push({ at, resolve })), ioUsec };
+  }
+
+  /** Swap writes submitted and not finished, over every area. */
+  get writesInFlight(): number {
+    let n = 0;
+    for (const a of this.swap.areas) if (a !== null) n += a.writing.size;
+    return n;
+  }
+
+  /** Writes that have ended (done or failed), and the throttled faults waiting for a count of them. */
+  private writesEnded = 0;
+  private writeWaiters: { at: number; resolve: () => void }[] = [];
+
+  private writeEnded(): void {
+    this.writesEnded++;
+    if (this.writeWaiters.length === 0) return;
+    const still: { at: number; resolve: () => void }[] = [];
+    for (const w of this.writeWaiters) if (w.at <= this.writesEnded) w.resolve(); else still.push(w);
+    this.writeWaiters = still;
   }
 
   /** The swap type of an entry. */
