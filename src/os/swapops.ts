@@ -199,6 +199,7 @@ export class SwapOps {
   /** A failed write: the page stays resident and dirty (end_swap_bio_write → folio_mark_dirty), and the kernel says so. */
   private writeFailed(pfn: number, a: SwapArea, off: number, e: unknown): WriteResult {
     this.frames.set(pfn, PG_DIRTY);
+    this.frames.clear(pfn, PG_RECLAIM); // end_swap_bio_write: the page is no longer on its way out
     a.sums[off] = 0;
     this.log.printk(KERN_ALERT, `Write-error on swap-device (${deviceOf(a, off)})${e instanceof Error ? `: ${e.message}` : ""}`);
     return "error";

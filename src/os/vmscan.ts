@@ -424,8 +424,7 @@ export class Reclaim {
         nr[lru] -= n;
         this.shrinkList(v, lru, n, sc);
       }
-      if (sc.nrReclaimed >= sc.nrToReclaim && !sc.kswapd) break;
-      if (sc.nrReclaimed >= sc.nrToReclaim && sc.kswapd && this.ctx.alloc.watermarkOk("high")) break;
+      if (sc.nrReclaimed >= sc.nrToReclaim) break;
     }
     // Age the anon active list even when anon is not scanned, so it is ready when it is.
     if (this.canReclaimAnon() && this.inactiveIsLow(v, LRU_INACTIVE_ANON)) this.shrinkActive(v, LRU_ACTIVE_ANON, SWAP_CLUSTER_MAX, sc);
@@ -498,8 +497,11 @@ export class Reclaim {
     const flush = () => { for (const g of gathers.values()) g.finish(); gathers.clear(); };
     for (const pfn0 of pfns) {
       if (!f.test(pfn0, PG_LRU)) continue; // freed or moved by an earlier page of this batch
-      if (f.test(pfn0, PG_UNEVICTABLE | PG_LOCKED)) continue;
-      if (f.test(pfn0, PG_WRITEBACK)) { f.set(pfn0, PG_RECLAIM); continue; } // its write completes first
+      if (f.test(pfn0, PG_UNEVICTABLE)) continue;
+      if (f.test(pfn0, PG_LOCKED)) { this.lruvecOf(pfn0).move(pfn0, () => {}); continue; } // folio_trylock failed: keep
+      // Under writeback (its swap write not done): PG_reclaim, and activated (shrink_folio_list's
+      // case 2); the write's end does not rotate an active page.
+      if (f.test(pfn0, PG_WRITEBACK)) { f.set(pfn0, PG_RECLAIM); this.activate(pfn0); continue; }
       const ref: Reference = sc.ignoreReferences ? "reclaim" : this.policy === "fifo" ? "reclaim" : this.checkReferences(pfn0);
       if (ref === "mlocked") continue;
       if (ref === "activate" && this.policy !== "clock") { this.activate(pfn0); continue; }
@@ -601,22 +603,25 @@ export class Reclaim {
     if (this.busy) return 0;
     this.busy = true;
     try {
-      for (sc.priority = DEF_PRIORITY; sc.priority >= 0 && !done(); sc.priority--) {
-        const v = this.lruvec;
-        if (this.inactiveIsLow(v, LRU_INACTIVE_ANON)) sc.mayDeactivate |= 1;
-        if (this.inactiveIsLow(v, LRU_INACTIVE_FILE)) sc.mayDeactivate |= 2;
-        const inactiveFile = v.size[LRU_INACTIVE_FILE];
-        sc.cacheTrim = Math.floor(inactiveFile / 2 ** sc.priority) > 0 && (sc.mayDeactivate & 2) === 0;
-        // prepare_scan_control: file pages plus free pages at or below the high watermarks.
-        sc.fileIsTiny = v.file() + this.ctx.alloc.freePages() <= this.ctx.alloc.highWatermarks()
-          && (sc.mayDeactivate & 1) === 0 && Math.floor(v.size[LRU_INACTIVE_ANON] / 2 ** sc.priority) > 0;
-        this.shrinkLruvec(v, sc);
-      }
+      for (sc.priority = DEF_PRIORITY; sc.priority >= 0 && !done(); sc.priority--) this.shrinkNode(sc);
     } finally {
       this.busy = false;
     }
     if (this.events.on.reclaim) this.events.emit({ type: "reclaim", by: sc.kswapd ? "kswapd" : "direct", scanned: sc.nrScanned, reclaimed: sc.nrReclaimed });
     return sc.nrReclaimed;
+  }
+
+  /** shrink_node at sc.priority: prepare_scan_control's decisions, then shrink_lruvec. */
+  private shrinkNode(sc: ScanControl): void {
+    const v = this.lruvec;
+    if (this.inactiveIsLow(v, LRU_INACTIVE_ANON)) sc.mayDeactivate |= 1;
+    if (this.inactiveIsLow(v, LRU_INACTIVE_FILE)) sc.mayDeactivate |= 2;
+    const inactiveFile = v.size[LRU_INACTIVE_FILE];
+    sc.cacheTrim = Math.floor(inactiveFile / 2 ** sc.priority) > 0 && (sc.mayDeactivate & 2) === 0;
+    // prepare_scan_control: file pages plus free pages at or below the high watermarks.
+    sc.fileIsTiny = v.file() + this.ctx.alloc.freePages() <= this.ctx.alloc.highWatermarks()
+      && (sc.mayDeactivate & 1) === 0 && Math.floor(v.size[LRU_INACTIVE_ANON] / 2 ** sc.priority) > 0;
+    this.shrinkLruvec(v, sc);
   }
 
   /**
@@ -631,20 +636,31 @@ export class Reclaim {
 
   /**
    * kswapd (balance_pgdat): woken when an allocation found the zones below their low watermark,
-   * reclaims until some zone is above its high watermark again. @returns pages reclaimed
+   * reclaims until some zone is above its high watermark again. Each pass at a priority asks for
+   * the high watermarks' worth of pages (kswapd_shrink_node); the priority rises (the number
+   * falls) when a pass scanned less than that or reclaimed nothing; kswapd gives up below
+   * priority 1. @returns pages reclaimed
    */
   kswapd(): number {
     this.ctx.alloc.kswapdWanted = false;
-    if (this.ctx.alloc.watermarkOk("high")) return 0;
+    if (this.ctx.alloc.watermarkOk("high") || this.busy) return 0;
     this.stat.pageoutrun++;
-    const sc = this.scanControl(Infinity, true);
-    let total = 0;
-    for (let round = 0; round < 8 && !this.ctx.alloc.watermarkOk("high"); round++) {
-      const got = this.run(sc, () => this.ctx.alloc.watermarkOk("high"));
-      total += got;
-      if (got === 0) break;
+    const sc = this.scanControl(0, true);
+    this.busy = true;
+    try {
+      for (sc.priority = DEF_PRIORITY; sc.priority >= 1 && !this.ctx.alloc.watermarkOk("high");) {
+        sc.nrToReclaim = sc.nrReclaimed + Math.max(SWAP_CLUSTER_MAX, this.ctx.alloc.highWatermarks());
+        const scanned0 = sc.nrScanned;
+        const reclaimed0 = sc.nrReclaimed;
+        this.shrinkNode(sc);
+        const raise = sc.nrScanned - scanned0 < sc.nrToReclaim - reclaimed0;
+        if (raise || sc.nrReclaimed === reclaimed0) sc.priority--;
+      }
+    } finally {
+      this.busy = false;
     }
-    return total;
+    if (this.events.on.reclaim) this.events.emit({ type: "reclaim", by: "kswapd", scanned: sc.nrScanned, reclaimed: sc.nrReclaimed });
+    return sc.nrReclaimed;
   }
 
   /** MADV_PAGEOUT (reclaim_pages): reclaim these pages now, references ignored. @returns pages reclaimed */

@@ -261,28 +261,35 @@ describe("folio_check_references and the LRU lists (mm/vmscan.c)", () => {
 });
 
 describe("get_scan_count: vm.swappiness balances anon against file", () => {
-  async function pressure(swappiness: number) {
-    const { os } = await bootLinux({}, { ram: "16MiB" });
+  /**
+   * 4096 file pages made active by two uses each (so the inactive file list is low and
+   * cache_trim_mode is off: SCAN_FRACT) and 4096 inactive anonymous pages; 20 direct reclaims.
+   */
+  async function scans(swappiness: number) {
+    const { os } = await bootLinux({}, { ram: "64MiB" });
     os.swapon("/swapfile", { bytes: 32 << 20 });
     os.reclaim.swappiness = swappiness;
-    const f = os.addFile("/data/big", new Uint8Array(1500 * PAGE).fill(3));
+    const f = os.addFile("/data/big", new Uint8Array(4096 * PAGE).fill(3));
     const t = os.spawn();
-    const fa = ok(t.mmap(0, 1500 * PAGE, PROT_READ, MAP_PRIVATE, { file: f }));
-    for (let i = 0; i < 1500; i++) read1(t, Number(fa) + i * PAGE);
-    const a = ok(t.mmap(0, 2600 * PAGE, RW, ANON));
-    for (let i = 0; i < 2600; i++) bytes(t.write(a + BigInt(i * PAGE), new Uint8Array([1])));
-    return os.stat;
+    const fa = Number(ok(t.mmap(0, 4096 * PAGE, PROT_READ, MAP_PRIVATE, { file: f })));
+    for (let i = 0; i < 4096; i++) read1(t, fa + i * PAGE);
+    for (const pfn of f.pages.values()) { os.reclaim.markAccessed(pfn); os.reclaim.markAccessed(pfn); }
+    const a = ok(t.mmap(0, 4096 * PAGE, RW, ANON));
+    for (let i = 0; i < 4096; i++) bytes(t.write(a + BigInt(i * PAGE), new Uint8Array([1])));
+    const anon0 = os.stat.pgscan_anon;
+    const file0 = os.stat.pgscan_file;
+    for (let k = 0; k < 20; k++) os.reclaim.direct();
+    return { anon: os.stat.pgscan_anon - anon0, file: os.stat.pgscan_file - file0 };
   }
 
-  it("swappiness 0 scans no anonymous page while file pages remain; the default 60 scans both; 200 favours anon", async () => {
-    const s0 = await pressure(0);
-    const s60 = await pressure(60);
-    const s200 = await pressure(200);
-    expect(s0.pgscan_file).toBeGreaterThan(0);
-    expect(s0.pgscan_anon).toBe(0);
-    expect(s60.pgscan_anon).toBeGreaterThan(0);
-    expect(s60.pgscan_file).toBeGreaterThan(0);
-    expect(s200.pgscan_anon / Math.max(1, s200.pgscan_file)).toBeGreaterThan(s60.pgscan_anon / Math.max(1, s60.pgscan_file));
+  it("swappiness 0 scans no anonymous page; more swappiness, more anon and less file; 200 scans anon only (calculate_pressure_balance)", async () => {
+    const r = await Promise.all([0, 60, 100, 200].map(scans));
+    expect(r[0].anon).toBe(0);
+    expect(r[0].file).toBeGreaterThan(0);
+    expect(r[1].anon).toBeGreaterThan(0);
+    expect(r[2].anon).toBeGreaterThan(r[1].anon);
+    expect(r[3].anon).toBeGreaterThan(r[2].anon);
+    expect(r[3].file).toBe(0); // (MAX_SWAPPINESS − 200) × … = 0: the file fraction is nothing
   });
 });
 
