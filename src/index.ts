@@ -40,7 +40,19 @@ export { formatStatus, formatStatm, type StatusInput, type StatusMm } from "./os
 export { formatMeminfo, MEMINFO_FIELDS, type MeminfoInput } from "./os/proc/meminfo.js";
 export { formatVmstat, VMSTAT_FIELDS, type VmstatInput } from "./os/proc/vmstat.js";
 export { pagemapEntry, decodePagemapEntry, pagemapBytes } from "./os/proc/pagemap.js";
-export { formatFree, formatVmstatCommand } from "./os/proc/free.js";
+export { formatFree, type FreeOptions, type FreeUnit } from "./os/proc/free.js";
+/** The vmstat command of procps-ng 4.0.2: one-shot, sampled over model time (VmstatSampler), and -s. */
+export {
+  formatVmstatCommand, formatVmstatRun, formatVmstatSum, VmstatSampler, vmstatHeader, USER_HZ,
+  type VmstatSnapshot, type VmstatOptions, type VmstatCommandRow, type ProcStatCounters, type VmstatIoCounters,
+} from "./os/proc/vmstatcmd.js";
+/** /proc/swaps (swap_show). */
+export { formatSwaps, formatSwapsLine, SWAPS_HEADER, type SwapsEntry } from "./os/proc/swaps.js";
+/** /proc/pressure/{memory,io,cpu} (psi_show) and the stall accounting behind it (kernel/sched/psi.c). */
+export { formatPressure, FIXED_1, type PressureInput, type PressureLine } from "./os/proc/pressure.js";
+export { Psi, calcLoad, calcLoadN, PSI_PERIOD_NS, EXP_10s, EXP_60s, EXP_300s, RECLAIM_CYCLES_PER_PAGE, type PsiResource } from "./os/psi.js";
+/** The kernel log behind dmesg and /dev/kmsg. */
+export { KernelLog, type LogRecord } from "./os/klog.js";
 export { fragmentationIndex, unusableFreeIndex } from "./os/fragmentation.js";
 export { decodeEntry, decodePageFaultError, formatFlags } from "./machine/decode.js";
 export { parseByteSize, formatBytes } from "./machine/config.js";

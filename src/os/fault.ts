@@ -191,7 +191,8 @@ function doSwapPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: numbe
   if (vma.flags & VM_LOCKED) ctx.reclaim.mlock(got.pfn);
   // The area's read latency goes with the result: a fault retried after waiting for the read
   // finds the page cached (minor here) and is made major by handleFault, which keeps it.
-  const ioUsec = ctx.swapOps.readUsec(hi);
+  // A slot of the zero map is a major fault without a device read (swap_read_folio_zeromap).
+  const ioUsec = got.major && !got.io ? 0 : ctx.swapOps.readUsec(hi);
   if (ioUsec !== undefined) return { kind: "mapped", major: got.major, how: "swap", ioUsec };
   return got.major ? { kind: "mapped", major: true, how: "swap" } : MINOR.swap;
 }

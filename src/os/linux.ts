@@ -29,6 +29,7 @@ import { Tlb } from "./tlb.js";
 import { VmStat, type VmEvents } from "./vmstat.js";
 import { EventBus } from "./events.js";
 import { KernelLog } from "./klog.js";
+import { Psi } from "./psi.js";
 import { SIGKILL, sigInfo, type SigInfo } from "./signals.js";
 import type { FaultPolicy, ReplayFault, FaultDecision } from "../machine/replay.js";
 import { CR4_PGE, CR4_PCIDE, CR4_SMEP, EFER_NXE } from "../machine/pgtable.js";
@@ -86,6 +87,8 @@ export class Linux implements TaskKernel {
   readonly log = new KernelLog(() => this.uptimeUsec());
   /** The model's clock rate: cycles to seconds for model time (uptime, the kernel log, pressure stall figures). Default 3 GHz. */
   readonly clockHz: number;
+  /** Pressure stall information (/proc/pressure): the time faults and direct reclaim make tasks wait. */
+  readonly psi: Psi;
   /** The frame descriptors (struct page), the one accessor of them. */
   readonly frames: FrameTable;
   /** The shared zero page (ZERO_PAGE(0)). */
@@ -123,6 +126,7 @@ export class Linux implements TaskKernel {
     this.rng = (opts.seed ?? 1) >>> 0 || 1;
     this.frames = machine.frames.table;
     this.stats = new VmStat();
+    this.psi = new Psi(machine, this.clockHz, this.stats.events, () => this.uptimeUsec());
     this.kernel = new Kernel(machine);
     this.tlb = new Tlb(machine, this.kernel.initPgd, this.stats.events, this.events);
     this.alloc = new PageAllocator(machine);
@@ -291,6 +295,11 @@ export class Linux implements TaskKernel {
     return t;
   }
 
+  /** Processes created since boot, init included (/proc/stat "processes"): every pid handed out. */
+  get forks(): number {
+    return this.nextPid - 1;
+  }
+
   /** A task by pid. */
   task(pid: number): Task | undefined {
     return this.tasks.get(pid);
@@ -368,10 +377,12 @@ export class Linux implements TaskKernel {
     const key = `${task.pid}:${va}`;
     const tried = this.waited.delete(key);
     const a = tried ? { ...access, tried } : access;
-    let r = handleFault(this, task, va, a);
-    if (r.kind === "oom") r = retryWithReclaim(this, () => handleFault(this, task, va, a), (x) => x.kind === "oom");
+    // psi counts the device read of a major fault (its cycles charged to the task's CPU) as a stall.
+    const r = this.psi.fault(task, (x) => this.deviceCycles(x), () => {
+      const x = handleFault(this, task, va, a);
+      return x.kind === "oom" ? retryWithReclaim(this, () => handleFault(this, task, va, a), (y) => y.kind === "oom") : x;
+    });
     if (r.kind === "wait") this.waited.add(key);
-    if (r.kind === "mapped" && r.major) this.chargeDevice(task, r.ioUsec);
     this.balance();
     if (r.kind === "oom") return this.throttleOnWriteback(task) ?? this.oomPolicy(task);
     return r;
@@ -381,6 +392,12 @@ export class Linux implements TaskKernel {
   private chargeDevice(task: Task, ioUsec: number | undefined): void {
     const cycles = ioUsec === undefined ? this.majorFaultCycles : Math.round((ioUsec * this.clockHz) / 1e6);
     if (cycles > 0) this.machine.chargeCycles(task.cpu, cycles);
+  }
+
+  /** The cycles a fault's device read took: a major fault's `ioUsec` at clockHz, or majorFaultCycles when the device has no latency model; 0 otherwise. */
+  private deviceCycles(r: FaultResult): number {
+    if (r.kind !== "mapped" || !r.major) return 0;
+    return r.ioUsec === undefined ? this.majorFaultCycles : Math.round((r.ioUsec * this.clockHz) / 1e6);
   }
 
   /** pgsteal at the last writeback throttle, and throttles since reclaim last made progress. */
@@ -433,7 +450,7 @@ export class Linux implements TaskKernel {
 
   /** FaultContext.directReclaim: try_to_free_pages for an allocation that failed. */
   directReclaim(): number {
-    return this.reclaim.direct();
+    return this.psi.directReclaim(() => this.reclaim.direct()); // a memory stall of the reclaiming task
   }
 
   /** Swap writes are in flight (an asynchronous backend): retryWithReclaim stops retrying, a fault waits for them. */

@@ -1,17 +1,20 @@
 /**
  * /proc for the kernel model: gathers what fs/proc/task_mmu.c, fs/proc/array.c,
- * fs/proc/meminfo.c and mm/vmstat.c gather — per-VMA page walks (smaps_pte_range), task and mm
- * counters, global page counts — and hands it to the text formatters of src/os/proc/, so every
- * view reads exactly like the Linux 6.18 files. `read(path)` serves them by path, like `cat`.
+ * fs/proc/meminfo.c, mm/swapfile.c, mm/vmstat.c and kernel/sched/psi.c gather — per-VMA page walks
+ * (smaps_pte_range), task and mm counters, global page counts, the swap areas, the pressure
+ * figures — and hands it to the text formatters of src/os/proc/, so every view reads exactly like
+ * the Linux 6.18 files (and the procps-ng 4.0.2 commands free and vmstat like their output).
+ * `read(path)` serves them by path, like `cat`.
  *
  * Owns: the accounting rules of the views (what counts as Rss, Pss, shared, dirty, referenced,
- * anonymous, lazy-free; which pagemap bits are set). Owns no state.
+ * anonymous, lazy-free, swapped; which pagemap bits are set; how the model's cycles become
+ * /proc/stat CPU ticks). Owns no state.
  */
 import type { Linux } from "./linux.js";
 import type { Task } from "./process.js";
 import type { Mm } from "./mm.js";
 import type { Vma } from "./vma.js";
-import { PTE_SPECIAL, PTE_DIRTY, PTE_ACCESSED, PAGE_SIZE, ptePfn, pteMapsFrame, pteHuge } from "../machine/pgtable.js";
+import { PTE_SPECIAL, PTE_DIRTY, PTE_ACCESSED, PAGE_SIZE, ptePfn, pteMapsFrame, pteHuge, swapPteType, swapPteOffset } from "../machine/pgtable.js";
 import { HPAGE_PMD_NR, pmdPfn } from "./huge.js";
 import { VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_LOCKED, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_ACCOUNT } from "./proc/vmflags.js";
 
@@ -21,9 +24,14 @@ import { formatSmaps, formatSmapsRollup, PSS_SHIFT, type SmapsEntry, type SmapsR
 import { formatStatus, formatStatm, type StatusMm } from "./proc/status.js";
 import { formatMeminfo, type MeminfoInput } from "./proc/meminfo.js";
 import { formatVmstat } from "./proc/vmstat.js";
-import { pagemapEntry, pagemapBytes } from "./proc/pagemap.js";
-import { formatFree, formatVmstatCommand, type FreeOptions, type VmstatCommandOptions } from "./proc/free.js";
-import type { Count } from "./proc/seq.js";
+import { pagemapEntry, pagemapBytes, SWP_PTE_MARKER, PTE_MARKER_GUARD } from "./proc/pagemap.js";
+import { formatFree, type FreeOptions } from "./proc/free.js";
+import { VmstatSampler, formatVmstatSum, USER_HZ, type VmstatOptions, type VmstatSnapshot, type ProcStatCounters } from "./proc/vmstatcmd.js";
+import { formatSwaps } from "./proc/swaps.js";
+import { formatPressure } from "./proc/pressure.js";
+import type { PsiResource } from "./psi.js";
+import { pteHoldsSwap, pteSwapEntry } from "./swapops.js";
+import { swpType, swpOffset } from "./swap.js";
 import { procBuddyinfo } from "./proc/buddyinfo.js";
 import { pageFlag } from "../machine/frames.js";
 import { WasmmuError } from "../errors.js";
@@ -38,7 +46,14 @@ interface VmaStats {
   rss: number; pss: bigint; pssDirty: bigint; pssAnon: bigint; pssFile: bigint; pssShmem: bigint;
   sharedClean: number; sharedDirty: number; privateClean: number; privateDirty: number;
   referenced: number; anonymous: number; lazyFree: number; locked: bigint; anonHuge: number;
+  /** Bytes of swap entries in the VMA's PTEs; their Pss (each slot's page shared by its swap count), fixed-point. */
+  swap: number; swapPss: bigint;
 }
+
+const emptyStats = (): VmaStats => ({
+  rss: 0, pss: 0n, pssDirty: 0n, pssAnon: 0n, pssFile: 0n, pssShmem: 0n, sharedClean: 0, sharedDirty: 0, privateClean: 0, privateDirty: 0,
+  referenced: 0, anonymous: 0, lazyFree: 0, locked: 0n, anonHuge: 0, swap: 0, swapPss: 0n,
+});
 
 export class ProcFs {
   private readonly os: Linux;
@@ -76,8 +91,9 @@ export class ProcFs {
 
   /** smaps_pte_range over one VMA (smaps_pmd_entry for a huge leaf: its 512 pages at once). */
   private vmaStats(mm: Mm, v: Vma): VmaStats {
-    const s: VmaStats = { rss: 0, pss: 0n, pssDirty: 0n, pssAnon: 0n, pssFile: 0n, pssShmem: 0n, sharedClean: 0, sharedDirty: 0, privateClean: 0, privateDirty: 0, referenced: 0, anonymous: 0, lazyFree: 0, locked: 0n, anonHuge: 0 };
+    const s = emptyStats();
     const frames = this.os.frames;
+    const areas = this.os.swap.areas;
     const dirtyFlag = pageFlag("dirty");
     const swapbacked = pageFlag("swapbacked");
     const referencedFlag = pageFlag("referenced");
@@ -107,8 +123,19 @@ export class ProcFs {
     mm.pt.walkRange(v.start, v.end, {
       pteEntry(w, i) {
         const lo = w[i];
-        if (!pteMapsFrame(lo) || (lo & PTE_SPECIAL) !== 0) return; // vm_normal_page: the zero page is not counted
-        account(lo, ptePfn(lo, w[i + 1]), 1);
+        const hi = w[i + 1];
+        if (!pteMapsFrame(lo)) {
+          // is_swap_pte of a real swap entry (not a PTE marker): Swap, and SwapPss = the page
+          // shared by the slot's swap count (swp_swapcount; an area already gone counts 0).
+          if ((lo | hi) === 0 || !pteHoldsSwap(hi)) return;
+          const e = pteSwapEntry(lo, hi);
+          const count = areas[swpType(e)]?.count(swpOffset(e)) ?? 0;
+          s.swap += PAGE;
+          s.swapPss += count >= 2 ? PAGE_FIXED / BigInt(count) : PAGE_FIXED;
+          return;
+        }
+        if ((lo & PTE_SPECIAL) !== 0) return; // vm_normal_page: the zero page is not counted
+        account(lo, ptePfn(lo, hi), 1);
       },
       pmdEntry(w, i) {
         const pfn = pmdPfn(w[i], w[i + 1]);
@@ -125,7 +152,7 @@ export class ProcFs {
       ...this.mapsEntry(mm, v),
       rss: s.rss, pss: s.pss, pssDirty: s.pssDirty, sharedClean: s.sharedClean, sharedDirty: s.sharedDirty,
       privateClean: s.privateClean, privateDirty: s.privateDirty, referenced: s.referenced, anonymous: s.anonymous,
-      lazyFree: s.lazyFree, locked: s.locked, anonHugePages: s.anonHuge, thpEligible: this.thpEligible(v),
+      lazyFree: s.lazyFree, locked: s.locked, anonHugePages: s.anonHuge, swap: s.swap, swapPss: s.swapPss, thpEligible: this.thpEligible(v),
     };
     if (this.os.machine.config.features.pku) e.protectionKey = 0;
     return e;
@@ -154,18 +181,19 @@ export class ProcFs {
     const mm = this.task(pid).mm!;
     const all = mm.vmas.all;
     const r: SmapsRollup = { vmStart: BigInt(all[0]?.start ?? 0), vmEnd: BigInt(all[all.length - 1]?.end ?? 0) };
-    const sum = { rss: 0, pss: 0n, pssDirty: 0n, pssAnon: 0n, pssFile: 0n, pssShmem: 0n, sharedClean: 0, sharedDirty: 0, privateClean: 0, privateDirty: 0, referenced: 0, anonymous: 0, lazyFree: 0, locked: 0n, anonHuge: 0 };
+    const sum = emptyStats();
     for (const v of all) {
       const s = this.vmaStats(mm, v);
-      for (const k of Object.keys(sum) as (keyof VmaStats)[]) (sum as Record<string, number | bigint>)[k] = (sum[k] as never) + (s[k] as never);
+      for (const k of Object.keys(sum) as (keyof VmaStats)[]) (sum as unknown as Record<string, number | bigint>)[k] = (sum[k] as never) + (s[k] as never);
     }
     const { anonHuge, ...rest } = sum;
     return formatSmapsRollup({ ...r, ...rest, anonHugePages: anonHuge });
   }
 
   /**
-   * /proc/<pid>/pagemap entries for the pages of [start, end) (default: every VMA's pages, in
-   * order). PFNs are shown, as to a CAP_SYS_ADMIN reader.
+   * /proc/<pid>/pagemap entries for the pages of [start, end) (pte_to_pagemap_entry). PFNs and
+   * swap type/offset are shown, as to a CAP_SYS_ADMIN reader. A swap entry (or PTE marker) is
+   * bit 62 with the type in bits 0-4 and the offset in bits 5-54, never "exclusively mapped".
    */
   pagemapEntries(pid: number, start: number | bigint, end: number | bigint): bigint[] {
     const mm = this.task(pid).mm!;
@@ -181,7 +209,14 @@ export class ProcFs {
       const i = pt.pteWord(va);
       if (i >= 0) {
         lo = pt.w[i];
-        pfn = ptePfn(lo, pt.w[i + 1]);
+        const hi = pt.w[i + 1];
+        if (!pteMapsFrame(lo) && (lo | hi) !== 0) {
+          const type = swapPteType(hi);
+          const offset = swapPteOffset(lo, hi);
+          out.push(pagemapEntry({ swapped: true, swapType: type, swapOffset: offset, guardRegion: type === SWP_PTE_MARKER && (offset & PTE_MARKER_GUARD) !== 0 }));
+          continue;
+        }
+        pfn = ptePfn(lo, hi);
       } else {
         const pmd = pt.pmdWord(va);
         if (pmd >= 0 && pteHuge(pt.w[pmd])) {
@@ -222,7 +257,7 @@ export class ProcFs {
     }
     return {
       totalVm: mm.totalVm, hiwaterVm: mm.hiwaterVm, lockedVm: locked, anonPages: mm.rssAnon, filePages: mm.rssFile,
-      shmemPages: mm.rssShmem, hiwaterRss: mm.hiwaterRss, swapEnts: 0, dataVm: data, stackVm: stack, execVm: exec,
+      shmemPages: mm.rssShmem, hiwaterRss: mm.hiwaterRss, swapEnts: mm.swapEnts, dataVm: data, stackVm: stack, execVm: exec,
       startCode: BigInt(mm.startCode), endCode: BigInt(mm.endCode), pgtablesBytes: mm.tablePages() * PAGE,
     };
   }
@@ -241,46 +276,66 @@ export class ProcFs {
     return formatStatm(this.statusMm(this.task(pid).mm!));
   }
 
-  /** The /proc/meminfo numbers (bytes). */
+  /**
+   * The /proc/meminfo numbers (bytes), as meminfo_proc_show gathers them: the LRU lists give
+   * Active/Inactive/Unevictable, PG_mlocked pages Mlocked, the swap areas SwapTotal/SwapFree
+   * (si_swapinfo: an area being swapped off still counts its used slots in both), the swap cache
+   * SwapCached; MemAvailable is si_mem_available and CommitLimit vm_commit_limit.
+   */
   meminfoValues(): MeminfoInput {
     const os = this.os;
     const m = os.machine;
-    const total = BigInt(m.frames.managedFrames) * BigInt(PAGE);
     const zones = m.frames.zones();
     const managed = zones.reduce((s, z) => s + z.managed, 0);
     const free = m.frames.freePages;
     const cache = os.cache.stats;
     const slab = os.kernel.slab;
-    const anon = os.rmap.anonPages;
+    const lru = os.reclaim.listSizes();
     let mapped = 0;
-    let mlocked = 0;
     for (const [pfn, links] of os.rmap.entries()) {
       if (!os.rmap.isAnon(pfn) && links.length > 0) mapped++;
     }
     let committed = 0;
     for (const t of os.processes) {
-      for (const v of t.mm?.vmas.all ?? []) {
-        if (v.flags & VM_LOCKED) mlocked += this.vmaStats(t.mm!, v).rss / PAGE;
-        if (v.flags & VM_ACCOUNT) committed += v.pages; // vm_committed_as: accountable private writable memory
-      }
+      for (const v of t.mm?.vmas.all ?? []) if (v.flags & VM_ACCOUNT) committed += v.pages; // vm_committed_as: accountable private writable memory
     }
     for (const b of os.cache.objects.values()) if (b.isShmem) committed += Math.ceil(b.size / PAGE); // shmem_acct_size
-    const low = zones.reduce((s, z) => s + z.watermarks.low, 0);
-    const fileCache = cache.file + cache.shmem;
-    // si_mem_available: free above the reserves, plus the reclaimable part of the page cache and slab.
-    const reclaimableCache = cache.file - Math.min(cache.file / 2, low);
-    const available = Math.max(0, free - low + reclaimableCache);
+    let toBeUnused = 0; // si_swapinfo: slots still used in areas being swapped off
+    for (const a of os.swap.areas) if (a !== null && !a.writeOk) toBeUnused += a.inuse;
     const P = (n: number) => BigInt(Math.round(n)) * BigInt(PAGE);
     const slabPages = slab.framesInUse.slab;
     return {
-      MemTotal: BigInt(managed) * BigInt(PAGE), MemFree: P(free), MemAvailable: P(available), Buffers: 0, Cached: P(fileCache),
-      Active: P(anon + fileCache), "Active(anon)": P(anon + cache.shmem), "Active(file)": P(cache.file), Unevictable: P(mlocked),
-      Mlocked: P(mlocked), Dirty: P(cache.dirty), AnonPages: P(anon), Mapped: P(mapped), Shmem: P(cache.shmem),
+      MemTotal: P(managed), MemFree: P(free), MemAvailable: P(this.memAvailable(zones, free, lru.activeFile + lru.inactiveFile)), Buffers: 0,
+      Cached: P(cache.file + cache.shmem), SwapCached: P(os.swap.cache.size),
+      Active: P(lru.activeAnon + lru.activeFile), Inactive: P(lru.inactiveAnon + lru.inactiveFile),
+      "Active(anon)": P(lru.activeAnon), "Inactive(anon)": P(lru.inactiveAnon), "Active(file)": P(lru.activeFile), "Inactive(file)": P(lru.inactiveFile),
+      Unevictable: P(lru.unevictable), Mlocked: P(os.reclaim.mlockedPages()),
+      SwapTotal: P(os.swap.totalPages + toBeUnused), SwapFree: P(os.swap.freePages),
+      Dirty: P(cache.dirty), AnonPages: P(os.stat.nr_anon_pages), Mapped: P(mapped), Shmem: P(cache.shmem),
       Slab: P(slabPages), SUnreclaim: P(slabPages), PageTables: P(os.kernel.pageTablePages),
-      CommitLimit: total / 2n, Committed_AS: P(committed), VmallocUsed: P(os.kernel.vmallocPages),
+      // vm_commit_limit: totalram_pages × overcommit_ratio (50) / 100 + total_swap_pages
+      CommitLimit: P(Math.floor((managed * 50) / 100) + os.swap.totalPages), Committed_AS: P(committed), VmallocUsed: P(os.kernel.vmallocPages),
       DirectMap4k: BigInt(os.kernel.directMapLeaves["4K"]) * 4096n, DirectMap2M: BigInt(os.kernel.directMapLeaves["2M"]) << 21n, DirectMap1G: BigInt(os.kernel.directMapLeaves["1G"]) << 30n,
       ...(m.config.paging === 5 ? { VmallocTotal: os.kernel.vmallocEnd - os.kernel.vmallocStart } : {}),
     };
+  }
+
+  /**
+   * si_mem_available (mm/show_mem.c): free pages above totalreserve_pages, plus the file LRU
+   * pages less min(half of them, the low watermarks), plus reclaimable slab likewise (none in the
+   * model). totalreserve_pages is calculate_totalreserve_pages: per zone, its largest lowmem
+   * reserve plus its high watermark, at most its managed pages. In pages, never negative.
+   */
+  private memAvailable(zones: ReturnType<Linux["machine"]["frames"]["zones"]>, free: number, fileLru: number): number {
+    let wmarkLow = 0;
+    let totalReserve = 0;
+    zones.forEach((z, i) => {
+      wmarkLow += z.watermarks.low;
+      const reserve = Math.max(0, ...z.lowmemReserve.slice(i)) + z.watermarks.high;
+      totalReserve += Math.min(reserve, z.managed);
+    });
+    const pagecache = fileLru - Math.min(Math.floor(fileLru / 2), wmarkLow);
+    return Math.max(0, free - totalReserve + pagecache);
   }
 
   /** /proc/meminfo. */
@@ -303,20 +358,90 @@ export class ProcFs {
   }
 
   /**
-   * What `vmstat` prints: the model has no wall clock, so the rates of vmstat's first line
-   * (averages since boot) are given as totals since boot — bi/bo in KiB read and written through
-   * the page cache; swap columns stay 0 until swap exists; CPU columns show an idle machine
-   * (the model does not account CPU time), r counts tasks on a CPU.
+   * /proc/stat's CPU times and counts as the model accounts them. Each CPU's cycles are its task's
+   * time: direct reclaim's cycles are **system**, a major fault's device read **iowait** (the
+   * task sleeps; its CPU has nothing else to run), the rest **user**; a CPU is **idle** for the
+   * cycles it lags behind the busiest CPU (whose count is model time). Ticks are USER_HZ (100 per
+   * second of model time at clockHz), summed over CPUs. nice, irq, softirq, steal and guest stay
+   * 0; "intr" counts the TLB-shootdown IPIs the CPUs received (the only interrupts the model has);
+   * "ctxt" is 0 (the model keeps no context-switch count); "btime" is 0 (no wall clock);
+   * "processes" counts the pids handed out; procs_running the tasks on a CPU; procs_blocked 0
+   * (a task's waits for a device take no model time while it waits).
    */
-  vmstatCommand(opts: VmstatCommandOptions = {}): string {
-    const mi = this.meminfoValues();
-    const kb = (v: Count | undefined) => BigInt(v ?? 0) / 1024n;
-    const running = this.os.processes.filter((t) => t.onCpu).length;
-    return formatVmstatCommand({
-      r: running, b: 0, swpd: 0, free: kb(mi.MemFree), buff: kb(mi.Buffers), cache: kb(mi.Cached),
-      si: 0, so: 0, bi: this.os.stat.pgpgin, bo: this.os.stat.pgpgout, in: 0, cs: 0,
-      us: 0, sy: 0, id: 100, wa: 0, st: 0,
-    }, opts);
+  procStat(): ProcStatCounters {
+    const os = this.os;
+    const m = os.machine;
+    const cycles = Array.from({ length: m.config.cpus }, (_, c) => Number(m.counters(c).cycles ?? 0n));
+    const max = Math.max(0, ...cycles);
+    let user = 0;
+    let system = 0;
+    let iowait = 0;
+    let idle = 0;
+    cycles.forEach((cyc, c) => {
+      const t = os.psi.cpuTime(c);
+      system += t.system;
+      iowait += t.iowait;
+      user += Math.max(0, cyc - t.system - t.iowait);
+      idle += max - cyc;
+    });
+    const ticks = (cyc: number) => BigInt(Math.floor((cyc / os.clockHz) * USER_HZ));
+    return {
+      user: ticks(user), nice: 0, system: ticks(system), idle: ticks(idle), iowait: ticks(iowait), irq: 0, softirq: 0, steal: 0, guest: 0, guestNice: 0,
+      intr: m.counters("all").tlb_shootdown_ipi ?? 0n, ctxt: 0, btime: 0, processes: os.forks,
+      procsRunning: os.processes.filter((t) => t.onCpu).length, procsBlocked: 0,
+    };
+  }
+
+  /** What vmstat reads now: /proc/meminfo, the paging and swapping counters, and procStat(). */
+  vmstatSnapshot(): VmstatSnapshot {
+    const st = this.os.stat;
+    return { meminfo: this.meminfoValues(), vmstat: { pgpgin: st.pgpgin, pgpgout: st.pgpgout, pswpin: st.pswpin, pswpout: st.pswpout }, stat: this.procStat() };
+  }
+
+  /**
+   * What a one-shot `vmstat` prints (procps-ng 4.0.2): memory now, the other columns averaged
+   * since boot over the CPUs' ticks (see procStat for how the model's cycles become ticks).
+   * @param opts active (-a), wide (-w)
+   */
+  vmstatCommand(opts: Pick<VmstatOptions, "active" | "wide"> = {}): string {
+    return new VmstatSampler(opts).sample(this.vmstatSnapshot());
+  }
+
+  /**
+   * `vmstat [opts] delay [count]` in model time: each `sample()` reads the model now and returns
+   * what vmstat prints for that sample — the header and since-boot row first, then rates over
+   * `delay` seconds. Call it once per `delay` seconds of model time (Linux.uptimeUsec).
+   */
+  vmstatSampler(opts: VmstatOptions = {}): { sample(): string } {
+    const sampler = new VmstatSampler(opts);
+    return { sample: () => sampler.sample(this.vmstatSnapshot()) };
+  }
+
+  /** What `vmstat -s` prints (procps-ng 4.0.2). */
+  vmstatSum(): string {
+    return formatVmstatSum(this.vmstatSnapshot());
+  }
+
+  /** /proc/swaps: every swap area in swap-type order, sizes and use in kB (swap_show). */
+  swaps(): string {
+    return formatSwaps(this.os.swap.areas.filter((a) => a !== null).map((a) => ({
+      path: a.path, kind: a.kind, size: a.slots * PAGE, used: a.inuse * PAGE, priority: a.priority,
+    })));
+  }
+
+  /** /proc/pressure/<resource> (psi_show): reading it brings the running averages up to date, as in Linux. */
+  pressure(resource: PsiResource): string {
+    return formatPressure(this.os.psi.show(resource));
+  }
+
+  /** What `dmesg` prints: the kernel log with "[seconds.micros]" timestamps of model time. */
+  dmesg(): string {
+    return this.os.log.dmesg();
+  }
+
+  /** The records a read of /dev/kmsg returns ("level,seq,usec,-;text"). */
+  kmsg(): string {
+    return this.os.log.kmsg();
   }
 
   /** /proc/buddyinfo. */
@@ -326,9 +451,13 @@ export class ProcFs {
 
   /**
    * Read a /proc file by path, as `cat` would: /proc/meminfo, /proc/vmstat, /proc/buddyinfo,
-   * /proc/<pid>/{maps,smaps,smaps_rollup,status,statm}; `self` means `selfPid`.
+   * /proc/swaps, /proc/pressure/{memory,io,cpu}, /proc/<pid>/{maps,smaps,smaps_rollup,status,statm},
+   * and /dev/kmsg; `self` means `selfPid`.
    */
   read(path: string, selfPid?: number): string {
+    if (path === "/dev/kmsg") return this.kmsg();
+    const pr = /^\/proc\/pressure\/(memory|io|cpu)$/.exec(path);
+    if (pr !== null) return this.pressure(pr[1] as PsiResource);
     const m = /^\/proc\/(?:(\d+|self)\/)?([a-z_]+)$/.exec(path);
     if (m === null) throw new WasmmuError("INVALID_ARGUMENT", `${path}: not a /proc file the model serves`);
     const [, who, file] = m;
@@ -336,6 +465,7 @@ export class ProcFs {
       if (file === "meminfo") return this.meminfo();
       if (file === "vmstat") return this.vmstat();
       if (file === "buddyinfo") return this.buddyinfo();
+      if (file === "swaps") return this.swaps();
     } else {
       const pid = who === "self" ? selfPid : Number(who);
       if (pid === undefined) throw new WasmmuError("INVALID_ARGUMENT", `${path}: no process is "self" here`);
@@ -347,7 +477,7 @@ export class ProcFs {
         case "statm": return this.statm(pid);
       }
     }
-    throw new WasmmuError("INVALID_ARGUMENT", `${path}: not served; known: meminfo, vmstat, buddyinfo, <pid>/{maps,smaps,smaps_rollup,status,statm}`);
+    throw new WasmmuError("INVALID_ARGUMENT", `${path}: not served; known: /proc/{meminfo,vmstat,buddyinfo,swaps}, /proc/pressure/{memory,io,cpu}, /proc/<pid>/{maps,smaps,smaps_rollup,status,statm}, /dev/kmsg`);
   }
 }
 

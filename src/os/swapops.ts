@@ -19,7 +19,7 @@ import type { Shadow } from "./workingset.js";
 import type { EventBus } from "./events.js";
 import { VM_WRITE, VM_LOCKED } from "./proc/vmflags.js";
 import { type KernelLog, KERN_ALERT } from "./klog.js";
-import { type SwapSpace, type SwapArea, swpEntry, swpType, swpOffset, PAGE_SIZE, MAX_SWAPFILES } from "./swap.js";
+import { type SwapSpace, type SwapArea, swpEntry, swpType, swpOffset, PAGE_SIZE, MAX_SWAPFILES, SWAP_HAS_CACHE } from "./swap.js";
 
 /** SWAP_RA_ORDER_CEILING on 64-bit: the VMA window is at most 2^5 pages whatever page-cluster says. */
 const SWAP_RA_ORDER_CEILING = 5;
@@ -343,11 +343,12 @@ export class SwapOps {
   private readonly reads = new Map<number, Promise<void>>();
 
   /** __read_swap_cache_async for one slot: a frame, into the swap cache, locked while read. */
-  private readOne(a: SwapArea, off: number, entry: number, ahead: boolean): { pfn: number; read: boolean } | { wait: Promise<void> } | { error: string } | null {
+  private readOne(a: SwapArea, off: number, entry: number, ahead: boolean): { pfn: number; read: boolean; io: boolean } | { wait: Promise<void> } | { error: string } | null {
     const pfn = this.alloc.anonPageForRead(PG_ANON | PG_SWAPBACKED);
     if (pfn === null) return null;
     const f = this.frames;
-    a.map[off] |= 0x8000; // SWAP_HAS_CACHE
+    a.map[off] |= SWAP_HAS_CACHE;
+    const io = a.zero[off] === 0; // a zero-map slot is read without touching the device
     this.cacheInsert(pfn, entry);
     if (ahead) { f.set(pfn, PG_READAHEAD); this.stat.swap_ra++; }
     const shadow = this.shadows.get(entry);
@@ -356,7 +357,7 @@ export class SwapOps {
     if (r === undefined) {
       f.set(pfn, PG_UPTODATE);
       this.lru.added(pfn, shadow);
-      return { pfn, read: true };
+      return { pfn, read: true, io };
     }
     if ("error" in r) {
       this.log.printk(KERN_ALERT, r.error);
@@ -405,7 +406,7 @@ export class SwapOps {
    * `mm`, read with its readahead window when it is not cached. @returns the page and whether it
    * was read (a major fault), a wait, an error, or null when no frame is left
    */
-  swapIn(lo: number, hi: number, mm: Mm | null = null, vma: Vma | null = null, va = 0): { pfn: number; major: boolean } | { wait: Promise<void> } | { error: string } | null {
+  swapIn(lo: number, hi: number, mm: Mm | null = null, vma: Vma | null = null, va = 0): { pfn: number; major: boolean; io: boolean } | { wait: Promise<void> } | { error: string } | null {
     const entry = pteSwapEntry(lo, hi);
     const failed = this.errors.get(entry);
     if (failed !== undefined) { this.errors.delete(entry); return { error: failed }; }
@@ -414,7 +415,7 @@ export class SwapOps {
       const p = this.pending(have);
       if (p !== undefined) return p;
       this.cacheHit(have, vma, va);
-      return { pfn: have, major: false };
+      return { pfn: have, major: false, io: false };
     }
     const a = this.swap.area(entry);
     const off = swpOffset(entry);
@@ -425,7 +426,7 @@ export class SwapOps {
       return target;
     }
     this.readAhead(this.readaheadWindow(entry, mm, vma, va));
-    return { pfn: target.pfn, major: true };
+    return { pfn: target.pfn, major: true, io: target.io };
   }
 
   /** Start reading `entries` into the swap cache (PG_readahead, swap_ra), skipping cached and free slots; stops when memory runs short. */

@@ -1,7 +1,7 @@
 /**
- * The `free` and `vmstat` commands of procps-ng 4.x, one-shot, byte for byte (src/free.c main and
- * scale_size, library/meminfo.c meminfo_read_failed; src/vmstat.c new_header and output_line).
- * Pure: /proc/meminfo values in (the MeminfoInput of meminfo.ts, in bytes), terminal text out.
+ * The `free` command of procps-ng 4.x, one-shot, byte for byte (src/free.c main and scale_size,
+ * library/meminfo.c meminfo_read_failed); `vmstat` is vmstatcmd.ts. Pure: /proc/meminfo values
+ * in (the MeminfoInput of meminfo.ts, in bytes), terminal text out.
  *
  * free reads /proc/meminfo, which the kernel prints in kB, so every value is first truncated to
  * kB (bytes >> 10) exactly as the real command sees it. Derived columns, as library/meminfo.c
@@ -13,7 +13,7 @@
  *   - shared = Shmem; swap used = SwapTotal - SwapFree (0 if SwapFree ≥ SwapTotal).
  */
 import { type MeminfoInput } from "./meminfo.js";
-import { type Count, checkKeys, decWidth, u64 } from "./seq.js";
+import { checkKeys, u64 } from "./seq.js";
 
 /** The unit free prints in: -b, -k (the default), -m, -g, or -h. */
 export type FreeUnit = "bytes" | "kibi" | "mebi" | "gibi" | "human";
@@ -108,73 +108,4 @@ export function formatFree(meminfo: MeminfoInput, options: FreeOptions = {}): st
   s += headCol("Swap:") + col(swapTotal, true) + col(swapUsed) + col(swapFree) + "\n";
   if (options.total) s += headCol("Total:") + col(total + swapTotal, true) + col(used + swapUsed) + col(free + swapFree) + "\n";
   return s;
-}
-
-/**
- * One `vmstat` sample row, already in the units vmstat prints: procs (r, b), memory in KiB
- * (swpd, free, buff, cache), swap in/out in KiB/s (si, so), block I/O in blocks/s (bi, bo),
- * interrupts and context switches per second (in, cs), CPU percentages (us, sy, id, wa, st, gu).
- */
-export interface VmstatCommandRow {
-  r: Count; b: Count;
-  swpd: Count; free: Count; buff: Count; cache: Count;
-  si: Count; so: Count;
-  bi: Count; bo: Count;
-  in: Count; cs: Count;
-  us: Count; sy: Count; id: Count; wa: Count; st: Count;
-  /** Guest time; printed only with the `guest` option (procps-ng ≥ 4.0.5 adds the column). */
-  gu?: Count;
-}
-
-/** Options of formatVmstatCommand. */
-export interface VmstatCommandOptions {
-  /** -w: wide columns; default false. */
-  wide?: boolean;
-  /** Print the "gu" column of procps-ng ≥ 4.0.5; default false (4.0.4 and earlier: us sy id wa st). */
-  guest?: boolean;
-}
-
-const VMSTAT_COLUMNS: readonly { name: keyof VmstatCommandRow; width: number; wide: number }[] = [
-  { name: "r", width: 2, wide: 4 }, { name: "b", width: 2, wide: 4 },
-  { name: "swpd", width: 6, wide: 12 }, { name: "free", width: 6, wide: 12 }, { name: "buff", width: 6, wide: 12 }, { name: "cache", width: 6, wide: 12 },
-  { name: "si", width: 4, wide: 4 }, { name: "so", width: 4, wide: 4 },
-  { name: "bi", width: 5, wide: 5 }, { name: "bo", width: 5, wide: 5 },
-  { name: "in", width: 4, wide: 4 }, { name: "cs", width: 4, wide: 4 },
-  { name: "us", width: 2, wide: 3 }, { name: "sy", width: 2, wide: 3 }, { name: "id", width: 2, wide: 3 },
-  { name: "wa", width: 2, wide: 3 }, { name: "st", width: 2, wide: 3 }, { name: "gu", width: 2, wide: 3 },
-];
-
-/** new_header()'s group line, by (wide, guest). */
-function groupHeader(wide: boolean, guest: boolean): string {
-  const cpu = wide ? (guest ? "----------cpu----------" : "--------cpu--------") : (guest ? "-------cpu-------" : "------cpu-----");
-  return wide
-    ? `--procs-- -----------------------memory---------------------- ---swap-- -----io---- -system-- ${cpu}`
-    : `procs -----------memory---------- ---swap-- -----io---- -system-- ${cpu}`;
-}
-
-/**
- * `vmstat` (procps-ng) one-shot: the two header lines and one row. Each value is "%*lu" in its
- * column's width; a value wider than its column pushes the row right, and output_line() takes
- * that overflow back from later columns that have room (the "skew").
- * @param row the values, already scaled (vmstat's first row is averages since boot).
- * @param options wide, guest.
- * @throws WasmmuError INVALID_ARGUMENT for an unknown option or a negative value.
- */
-export function formatVmstatCommand(row: VmstatCommandRow, options: VmstatCommandOptions = {}): string {
-  checkKeys(options, ["wide", "guest"], "formatVmstatCommand");
-  const wide = options.wide ?? false;
-  const cols = VMSTAT_COLUMNS.filter((c) => options.guest || c.name !== "gu");
-  const header = cols.map((c) => c.name.padStart(wide ? c.wide : c.width)).join(" ");
-  let skew = 0;
-  const values = cols.map((c) => {
-    const v = u64(row[c.name] ?? 0, c.name).toString();
-    let width = wide ? c.wide : c.width;
-    while (skew > 0 && v.length < width) {
-      width--;
-      skew--;
-    }
-    if (v.length > width) skew += v.length - width;
-    return decWidth(BigInt(v), width);
-  });
-  return `${groupHeader(wide, options.guest ?? false)}\n${header}\n${values.join(" ")}\n`;
 }

@@ -1,12 +1,13 @@
 /**
- * The `free` and `vmstat` command layouts (src/os/proc/free.ts) of procps-ng 4.x (src/free.c
- * print_head_col + scale_size, library/meminfo.c derived fields, src/vmstat.c new_header +
- * output_line), on the Linux 6.18 meminfo sample and hand-made rows.
+ * The `free` command layout (src/os/proc/free.ts) of procps-ng 4.x (src/free.c print_head_col +
+ * scale_size, library/meminfo.c derived fields), on the Linux 6.18 meminfo samples (without and
+ * with swap) and the procps-ng 4.0.2 outputs captured with them.
  */
 import { describe, it, expect } from "vitest";
-import { formatFree, formatVmstatCommand, type VmstatCommandRow } from "../../../src/os/proc/free.js";
+import { formatFree } from "../../../src/os/proc/free.js";
+import type { MeminfoInput } from "../../../src/os/proc/meminfo.js";
 import { caught } from "../../helpers/errors.js";
-import { HAVE_SAMPLES, SAMPLES_NOTE, sampleMeminfo } from "./samples.js";
+import { HAVE_SAMPLES, SAMPLES_NOTE, sample, sampleMeminfo, commandOutputs } from "./samples.js";
 
 const HEADER = "               total        used        free      shared  buff/cache   available\n";
 
@@ -61,33 +62,37 @@ describe("free edge cases", () => {
   });
 });
 
-const ROW: VmstatCommandRow = { r: 1, b: 0, swpd: 0, free: 21554516, buff: 56692, cache: 2307668, si: 0, so: 0, bi: 5, bo: 12, in: 100, cs: 200, us: 1, sy: 1, id: 98, wa: 0, st: 0 };
+/** A meminfo that gives back one `free` output's numbers (kB): buff/cache all in Cached. */
+function meminfoOfFreeRow(mem: string, swap: string, wide: boolean): MeminfoInput {
+  const m = mem.trim().split(/\s+/).slice(1).map(BigInt);
+  const w = swap.trim().split(/\s+/).slice(1).map(BigInt);
+  const [total, , free, shared] = m;
+  const [buffers, cache] = wide ? [m[4], m[5]] : [0n, m[4]];
+  const available = m[wide ? 6 : 5];
+  return { MemTotal: total * 1024n, MemFree: free * 1024n, Shmem: shared * 1024n, Buffers: buffers * 1024n, Cached: cache * 1024n, MemAvailable: available * 1024n, SwapTotal: w[0] * 1024n, SwapFree: w[2] * 1024n };
+}
 
-describe("vmstat command (procps-ng new_header + output_line)", () => {
-  it("headers and one row; the 8-digit free overflows its 6 columns and later columns give the 2 back (skew)", () => {
-    expect(formatVmstatCommand(ROW)).toBe(
-      "procs -----------memory---------- ---swap-- -----io---- -system-- ------cpu-----\n" +
-      " r  b   swpd   free   buff  cache   si   so    bi    bo   in   cs us sy id wa st\n" +
-      [" 1", " 0", "     0", "21554516", "56692", "2307668", " 0", "   0", "    5", "   12", " 100", " 200", " 1", " 1", "98", " 0", " 0"].join(" ") + "\n");
-  });
-
-  it("-w widens memory to 12 and cpu to 3 columns; the guest option adds 'gu' (procps-ng ≥ 4.0.5)", () => {
-    const text = formatVmstatCommand({ ...ROW, gu: 0 }, { wide: true, guest: true });
-    expect(text.split("\n")[0]).toBe("--procs-- -----------------------memory---------------------- ---swap-- -----io---- -system-- ----------cpu----------");
-    expect(text.split("\n")[1]).toBe("   r    b         swpd         free         buff        cache   si   so    bi    bo   in   cs  us  sy  id  wa  st  gu");
-    expect(text.split("\n")[2]).toBe("   1    0            0     21554516        56692      2307668    0    0     5    12  100  200   1   1  98   0   0   0");
-  });
-
-  it("each group line is exactly as wide as its columns", () => {
-    for (const wide of [false, true]) {
-      for (const guest of [false, true]) {
-        const [groups, names] = formatVmstatCommand(ROW, { wide, guest }).split("\n");
-        expect(groups.length).toBe(names.length);
-      }
+describe(`free with swap: procps-ng 4.0.2 outputs of the pressure samples${SAMPLES_NOTE}`, () => {
+  it.skipIf(!HAVE_SAMPLES)("free, -h and -b of pressure/proc_meminfo.sample.txt are the captured outputs (Swap: 524284 8192 516092; 511Mi 8.0Mi 503Mi)", () => {
+    const mi: MeminfoInput = {};
+    for (const l of sample("pressure/proc_meminfo.sample.txt").trimEnd().split("\n")) {
+      const m = /^([^:]+):\s+(\d+)( kB)?$/.exec(l)!;
+      (mi as Record<string, bigint>)[m[1]] = BigInt(m[2]) * (m[3] ? 1024n : 1n);
     }
+    const out = commandOutputs();
+    expect(formatFree(mi)).toBe(out.get("free"));
+    expect(formatFree(mi, { unit: "human" })).toBe(out.get("free -h"));
+    expect(formatFree(mi, { unit: "bytes" })).toBe(out.get("free -b"));
   });
 
-  it("an unknown option is an INVALID_ARGUMENT", () => {
-    expect(caught(() => formatVmstatCommand(ROW, { wyde: true } as never)).code).toBe("INVALID_ARGUMENT");
+  it.skipIf(!HAVE_SAMPLES)("-k, -w and -t -b (taken moments later) re-created from their own rows; -t Total = Mem + Swap for total, used, free", () => {
+    const out = commandOutputs();
+    const cases = [["free -k", {}], ["free -w", { wide: true }], ["free -t -b", { unit: "bytes", total: true }]] as const;
+    for (const [cmd, opts] of cases) {
+      const lines = out.get(cmd)!.split("\n");
+      const kb = (row: string) => row.replace(/\d+/g, (d) => (cmd.includes("-b") ? String(BigInt(d) / 1024n) : d));
+      const mi = meminfoOfFreeRow(kb(lines[1]), kb(lines[2]), "wide" in opts);
+      expect(formatFree(mi, opts), cmd).toBe(out.get(cmd));
+    }
   });
 });

@@ -9,6 +9,16 @@ import { formatVmstat, VMSTAT_FIELDS, type VmstatInput } from "../../../src/os/p
 import { caught } from "../../helpers/errors.js";
 import { HAVE_SAMPLES, SAMPLES_NOTE, sample, sampleLines, sampleMeminfo } from "./samples.js";
 
+/** A meminfo sample file as MeminfoInput (kB → bytes). */
+function parseMeminfo(name: string): MeminfoInput {
+  const input: MeminfoInput = {};
+  for (const l of sampleLines(name)) {
+    const m = /^([^:]+):\s+(\d+)( kB)?$/.exec(l)!;
+    input[m[1] as keyof MeminfoInput] = BigInt(m[2]) * (m[3] ? 1024n : 1n);
+  }
+  return input;
+}
+
 describe(`/proc/meminfo and /proc/vmstat equal the Linux 6.18 samples${SAMPLES_NOTE}`, () => {
   it.skipIf(!HAVE_SAMPLES)("meminfo: MEMINFO_FIELDS is the sample's field list, in order", () => {
     expect([...MEMINFO_FIELDS]).toEqual(sampleLines("proc_meminfo.sample.txt").map((l) => l.split(":")[0]));
@@ -16,6 +26,14 @@ describe(`/proc/meminfo and /proc/vmstat equal the Linux 6.18 samples${SAMPLES_N
 
   it.skipIf(!HAVE_SAMPLES)("meminfo: all 54 lines re-created from their values in bytes (show_val_kb '%-16s%8lu kB', HugePages_* '%5lu')", () => {
     expect(formatMeminfo(sampleMeminfo())).toBe(sample("proc_meminfo.sample.txt"));
+  });
+
+  it.skipIf(!HAVE_SAMPLES)("meminfo under pressure (with swap) re-created; CommitLimit = ⌊totalram pages × 50 / 100⌋ + swap pages = 12341884 + 524284 kB (vm_commit_limit)", () => {
+    const mi = parseMeminfo("pressure/proc_meminfo.sample.txt");
+    expect(formatMeminfo(mi)).toBe(sample("pressure/proc_meminfo.sample.txt"));
+    const pages = (f: keyof MeminfoInput) => BigInt(mi[f]!) / 4096n;
+    expect(((pages("MemTotal") * 50n) / 100n + pages("SwapTotal")) * 4n).toBe(12866168n);
+    expect(BigInt(mi.Active!)).toBe(BigInt(mi["Active(anon)"]!) + BigInt(mi["Active(file)"]!));
   });
 
   it.skipIf(!HAVE_SAMPLES)("vmstat: VMSTAT_FIELDS is the sample's 192 names in vmstat_text order", () => {

@@ -84,3 +84,20 @@ describe("pagemap bit layout (make_pme)", () => {
     expect(pagemapOffset(0xfffn)).toBe(0n);
   });
 });
+
+describe(`pagemap entries of swapped pages (pressure sample)${SAMPLES_NOTE}`, () => {
+  it.skipIf(!HAVE_SAMPLES)("each row's raw entry is make_pme(type | offset << 5, PM_SWAP) or a present exclusive page; the columns decode back (pte_to_pagemap_entry)", () => {
+    const rows = sampleLines("pressure/pagemap_swapped.sample.txt").map((l) => l.trim().split(/\s+/));
+    expect(rows.length).toBe(19);
+    for (const [page, raw, p, s, f, x, type, offset] of rows) {
+      const d = decodePagemapEntry(BigInt(raw));
+      expect([d.present, d.swapped, d.fileOrSharedAnon, d.exclusive].map(Number), page).toEqual([p, s, f, x].map(Number));
+      if (s === "1") {
+        expect(pagemapEntry({ swapped: true, swapType: Number(type), swapOffset: BigInt(offset) })).toBe(BigInt(raw));
+        expect(BigInt(offset)).toBe(BigInt(page) + 1n); // offsets ascend with the page index from a fresh area
+      } else {
+        expect(pagemapEntry({ present: true, exclusive: true })).toBe(BigInt(raw)); // PFN masked in the sample
+      }
+    }
+  });
+});

@@ -32,3 +32,13 @@ export function sampleMeminfo(): MeminfoInput {
   }
   return input;
 }
+
+/** The command outputs of pressure/free_vmstat.sample.txt, by command line ("free -h", "vmstat 1 3", …). */
+export function commandOutputs(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const block of sample("pressure/free_vmstat.sample.txt").split(/\n(?=\$ )/)) {
+    const nl = block.indexOf("\n");
+    out.set(block.slice(2, nl), block.slice(nl + 1).replace(/\n+$/, "\n"));
+  }
+  return out;
+}

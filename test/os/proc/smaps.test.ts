@@ -106,6 +106,26 @@ describe(`/proc/<pid>/maps, smaps, smaps_rollup equal the Linux 6.18 samples${SA
     expect(formatSmapsRollup(rollup)).toBe(sample("proc_self_smaps_rollup.sample.txt"));
   });
 
+  it.skipIf(!HAVE_SAMPLES)("a partly swapped region (pressure sample): Swap 6144 kB and SwapPss 6144 kB (1536 slots each with swap count 1) in __show_smap's order", () => {
+    const text = sample("pressure/proc_pid_smaps_swapped_region.sample.txt");
+    const [entry] = parseSmaps(text);
+    expect(entry.swap).toBe(6144n * 1024n);
+    expect(entry.swapPss).toBe(1536n * pssOfPage(1));
+    expect(formatSmapsEntry(entry)).toBe(text);
+  });
+
+  it.skipIf(!HAVE_SAMPLES)("smaps_rollup of the partly swapped process (pressure sample) re-created: Swap and SwapPss sum over the VMAs", () => {
+    const [head, ...rest] = sampleLines("pressure/proc_pid_smaps_rollup_swapped.sample.txt");
+    const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(head)!;
+    const rollup: SmapsRollup = { vmStart: BigInt(`0x${m[1]}`), vmEnd: BigInt(`0x${m[2]}`), ...parseCounters(rest) };
+    expect(formatSmapsRollup(rollup)).toBe(sample("pressure/proc_pid_smaps_rollup_swapped.sample.txt"));
+  });
+
+  it("SwapPss divides each slot's page by its swap count in fixed point (smaps_pte_entry: (PAGE_SIZE << PSS_SHIFT) / swapcount): 3 sharers of 4 slots → 5 kB", () => {
+    const swapPss = 4n * pssOfPage(3);
+    expect(formatSmapsEntry({ ...ANON_RW, swap: 4n * 4096n, swapPss })).toContain("\nSwap:                 16 kB\nSwapPss:               5 kB\n");
+  });
+
   it.skipIf(!HAVE_SAMPLES)("Pss of the MAP_PRIVATE file VMA from pagemap_raw's kpagecounts: 15 pages × 1 + 1 page × 2 → Σ pssOfPage >> 22 = 62 kB, as smaps says", () => {
     const counts = sampleLines("pagemap_raw.sample.txt")
       .filter((l) => /^G 0x1000006/.test(l))
@@ -120,6 +140,7 @@ describe(`/proc/<pid>/maps, smaps, smaps_rollup equal the Linux 6.18 samples${SA
   });
 });
 
+const ANON_RW: SmapsEntry = { vmStart: 0x100000000000n, vmEnd: 0x100000010000n, vmFlags: VM_READ | VM_WRITE };
 const ANON: MapsEntry = { vmStart: 0x7f0000000000n, vmEnd: 0x7f0000001000n, vmFlags: VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC };
 
 describe("maps line layout (show_vma_header_prefix + seq_pad to 25 + 6*8 - 1 = 72 columns)", () => {
