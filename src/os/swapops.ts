@@ -205,15 +205,15 @@ export class SwapOps {
   }
 
   /**
-   * swap_cluster_readahead for `entry`: read the 2^pageCluster-aligned window of slots around it
-   * that hold pages and are not cached yet into the swap cache (the others marked PG_readahead,
+   * swap_cluster_readahead for `entry`: read the aligned window of slots around it (swapinNrPages:
+   * up to 2^pageCluster, one slot for faults that readahead does not help) that hold pages and are not cached yet into the swap cache (the others marked PG_readahead,
    * counted in swap_ra). @returns the target's page, a read to wait for, an I/O error, or null
    * when no frame is left
    */
   readahead(entry: number): { pfn: number; read: boolean } | { wait: Promise<void> } | { error: string } | null {
     const a = this.swap.area(entry);
     const off = swpOffset(entry);
-    const mask = (1 << this.pageCluster) - 1;
+    const mask = this.swapinNrPages(off) - 1;
     let target: { pfn: number; read: boolean } | { wait: Promise<void> } | { error: string } | null = null;
     const start = Math.max(1, off & ~mask);
     const end = Math.min(a.backend.pages - 1, off | mask);
@@ -228,6 +228,42 @@ export class SwapOps {
       else if (r === null) break; // no memory for readahead: stop, the target has its page
     }
     return target;
+  }
+
+  /** Readahead pages found in the swap cache by a fault since the last window was sized (swapin_readahead_hits). */
+  private raHits = 0;
+  /** The slot of the last fault that had no readahead hits to judge by (swapin_nr_pages's prev_offset). */
+  private raPrevOffset = 0;
+  /** The last window, in pages (last_readahead_pages). */
+  private raLastPages = 0;
+
+  /**
+   * swapin_nr_pages: the readahead window for a fault on slot `off`, 1 to 2^pageCluster pages. It
+   * grows with the readahead pages that faults found in the swap cache since the last window
+   * (hits + 2, rounded up to a power of two from 4), and without hits stays at 2 only when the
+   * slot is next to the last one, else drops to 1 — never below half the last window at once
+   * (__swapin_nr_pages). A sequential pass keeps it at 2^pageCluster; random faults shrink it to a
+   * single page, so readahead does not fill memory with pages nobody asked for.
+   */
+  private swapinNrPages(off: number): number {
+    const max = 1 << this.pageCluster;
+    if (max <= 1) return 1;
+    const hits = this.raHits;
+    this.raHits = 0;
+    let pages = hits + 2;
+    if (pages === 2) {
+      if (off !== this.raPrevOffset + 1 && off !== this.raPrevOffset - 1) pages = 1;
+    } else {
+      let roundup = 4;
+      while (roundup < pages) roundup <<= 1;
+      pages = roundup;
+    }
+    if (pages > max) pages = max;
+    const lastRa = this.raLastPages >>> 1;
+    if (pages < lastRa) pages = lastRa;
+    if (hits === 0) this.raPrevOffset = off;
+    this.raLastPages = pages;
+    return pages;
   }
 
   /** A read in flight for a cached page, as a wait. */
@@ -309,7 +345,7 @@ export class SwapOps {
     if (have !== undefined) {
       const p = this.pending(have);
       if (p !== undefined) return p;
-      if (this.frames.test(have, PG_READAHEAD)) { this.frames.clear(have, PG_READAHEAD); this.stat.swap_ra_hit++; }
+      if (this.frames.test(have, PG_READAHEAD)) { this.frames.clear(have, PG_READAHEAD); this.stat.swap_ra_hit++; this.raHits++; }
       return { pfn: have, major: false };
     }
     const r = this.readahead(entry);
