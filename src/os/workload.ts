@@ -400,7 +400,7 @@ export class Workload {
         // Linux.faultPolicy stops only when the faulting task died: its out-of-memory policy.
         const dead = this.tasks.find((t) => !t.alive);
         const message = dead !== undefined
-          ? `${dead.comm} (pid ${dead.pid}) was killed by signal ${dead.deathInfo?.signo ?? dead.exitSignal ?? "?"} in pass ${pass} after ${done} of ${total} accesses: ${o.tasks} × ${formatBytes(o.wssBytes)} of working sets do not fit in ${formatBytes(o.ramBytes)} of RAM plus ${formatBytes(o.swapBytes)} of swap`
+          ? `${dead.comm} (pid ${dead.pid}) was killed by signal ${dead.deathInfo?.signo ?? dead.exitSignal ?? "?"} in pass ${pass} after ${done} of ${total} accesses: ${o.tasks} × ${formatBytes(o.wssBytes)} of working sets do not fit in ${formatBytes(o.ramBytes)} of RAM ${o.swapBytes > 0 ? `plus ${formatBytes(o.swapBytes)} of swap` : "with no swap"}`
           : `pass ${pass} stopped after ${done} of ${total} accesses: a fault the kernel did not resolve (${r.stopped.reason}${r.stopped.message !== undefined ? `: ${r.stopped.message}` : ""})`;
         this.stopped = { reason: "killed", pass, message };
         return null;
