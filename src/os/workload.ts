@@ -23,7 +23,7 @@
  * accounting. It changes no policy: faults, reclaim and swap are the kernel model's.
  */
 import { Machine } from "../machine/Machine.js";
-import { Replayer, type FaultPolicy, type FaultDecision, type ReplayFault, type ReplayResult } from "../machine/replay.js";
+import { Replayer, type FaultDecision, type ReplayFault, type ReplayResult } from "../machine/replay.js";
 import { REC_KIND, REC_USER } from "../abi/records.js";
 import { parseByteSize, formatBytes } from "../machine/config.js";
 import { PRESETS, presetNames } from "../machine/presets/index.js";
@@ -42,6 +42,11 @@ const PAGE = 4096;
 const ACCESS_BYTES = 8;
 /** Least wall time between two progress reports, and between two yields to the event loop. */
 const REPORT_MS = 200;
+/**
+ * Records per replay call, at most: a batch of faults that read from swap takes a few tens of
+ * microseconds each, so 16,384 of them keep progress reports and Ctrl-C within about a second.
+ */
+const BATCH_RECORDS = 16384;
 
 /** The order a task visits its working set in. */
 export type WorkloadPattern = "seq" | "random";
@@ -217,7 +222,7 @@ export function resolveWorkload(opts: WorkloadOptions = {}): ResolvedWorkload {
 interface Walker {
   task: Task;
   cpu: number;
-  /** The working set's first byte, as two 32-bit halves of the address. */
+  /** The working set's first byte (a user address: below 2^57, exact as a number). */
   base: number;
   /** Accesses of the current pass still to do. */
   left: number;
@@ -240,12 +245,17 @@ export class Workload {
   readonly proc: ProcFs;
   /** The tasks, in pid order. */
   readonly tasks: readonly Task[];
+  /** Why the run stopped early (see WorkloadReport.stopped), or null. */
+  stopped: WorkloadReport["stopped"] | null = null;
   private readonly replayer: Replayer;
   private readonly walkers: Walker[];
   private readonly progress?: (p: WorkloadProgress) => void;
   private readonly signal?: AbortSignal;
-  private readonly stamper: FaultPolicy;
   private passesDone = 0;
+  /** When the run last let the event loop turn (and reported progress). */
+  private lastYield = performance.now();
+  /** The populate pass's replayer: its policy stores each page's word. */
+  private readonly populator: Replayer;
 
   private constructor(o: ResolvedWorkload, machine: Machine, linux: Linux, walkers: Walker[], progress?: (p: WorkloadProgress) => void, signal?: AbortSignal) {
     this.options = Object.freeze(o);
@@ -260,11 +270,11 @@ export class Workload {
     // The populate pass's policy: Linux's, then the program's store of its word into the page
     // the fault mapped (the replay loop itself moves no data).
     const policy = linux.faultPolicy;
-    this.stamper = (f: ReplayFault): FaultDecision => {
+    this.populator = new Replayer(machine, (f: ReplayFault): FaultDecision => {
       const d = policy(f);
       if (d === "retry") this.stamp(f.cpu, Number(f.vaddr));
       return d;
-    };
+    });
   }
 
   /**
@@ -300,9 +310,6 @@ export class Workload {
     return this.options.wssBytes / this.options.stride;
   }
 
-  /** Why the run stopped early (see WorkloadReport.stopped), or null. */
-  stopped: WorkloadReport["stopped"] | null = null;
-
   /**
    * The populate pass (pass 0): each task writes every page of its working set once, in address
    * order, storing a non-zero word in it. Must come first, once.
@@ -318,6 +325,7 @@ export class Workload {
    */
   pass(): Promise<WorkloadPass | null> {
     if (this.passesDone === 0) throw new WasmmuError("INVALID_ARGUMENT", "populate() must run before the passes");
+    if (this.stopped?.reason === "killed") throw new WasmmuError("INVALID_ARGUMENT", `no more passes: ${this.stopped.message}`);
     return this.runPass(this.passesDone, false);
   }
 
@@ -338,7 +346,6 @@ export class Workload {
 
   private async runPass(pass: number, populate: boolean): Promise<WorkloadPass | null> {
     const o = this.options;
-    const m = this.machine;
     const os = this.linux;
     const stat = os.stat;
     const perTask = populate ? o.wssBytes / PAGE : o.wssBytes / o.stride;
@@ -346,40 +353,48 @@ export class Workload {
     const total = perTask * this.walkers.length;
     const before = { fault: stat.pgfault, maj: stat.pgmajfault, sin: stat.pswpin, sout: stat.pswpout, cycles: this.cycles(), up: os.uptimeUsec() };
     const t0 = performance.now();
-    let lastReport = t0;
     let done = 0;
     const kind = (populate || o.access === "write" ? REC_KIND.write : REC_KIND.read) | REC_USER;
     const stride = populate ? PAGE : o.stride;
     const random = !populate && o.pattern === "random";
     const slots = o.wssBytes / stride;
-    const batch = this.replayer.batch;
-    const slice = Math.max(1, Math.min(o.slice, Math.floor(batch.capacity / o.cpus)));
-    const replayer = populate ? new Replayer(m, this.stamper) : this.replayer;
-    // Round-robin per CPU: the next task of that CPU with accesses left.
-    const turn = new Array<number>(o.cpus).fill(0);
+    const replayer = populate ? this.populator : this.replayer;
+    const batch = replayer.batch;
+    const batchMax = Math.min(batch.capacity, BATCH_RECORDS);
+    // Per CPU: the task running there, the accesses left of its time slice, where the round-robin
+    // over the CPU's tasks goes on.
     const running: (Walker | null)[] = new Array<Walker | null>(o.cpus).fill(null);
+    const sliceLeft = new Array<number>(o.cpus).fill(0);
+    const turn = new Array<number>(o.cpus).fill(0);
     while (done < total) {
+      if (this.signal?.aborted === true) {
+        this.stopped = { reason: "interrupted", pass, message: `interrupted in pass ${pass} after ${done} of ${total} accesses` };
+        return null;
+      }
       for (let c = 0; c < o.cpus; c++) {
+        const cur = running[c];
+        if (cur !== null && cur.left > 0 && sliceLeft[c] > 0) continue;
         running[c] = null;
         for (let k = 0; k < this.walkers.length; k++) {
           const i = (turn[c] + k) % this.walkers.length;
           const w = this.walkers[i];
           if (w.cpu === c && w.left > 0) { running[c] = w; turn[c] = i + 1; break; }
         }
-        const r = running[c];
-        if (r !== null) os.switchTo(r.task, c);
+        sliceLeft[c] = o.slice;
+        const next = running[c];
+        if (next !== null) os.switchTo(next.task, c);
       }
-      // Interleave the CPUs' slices record by record: they run side by side.
+      // The CPUs run side by side: their records interleave one by one.
       let n = 0;
-      for (let k = 0; k < slice; k++) {
-        let any = false;
-        for (let c = 0; c < o.cpus; c++) {
+      for (let any = true; any && n < batchMax;) {
+        any = false;
+        for (let c = 0; c < o.cpus && n < batchMax; c++) {
           const w = running[c];
-          if (w === null || w.left === 0) continue;
+          if (w === null || w.left === 0 || sliceLeft[c] === 0) continue;
           any = true;
           let idx: number;
           if (random) {
-            let x = w.rng;
+            let x = w.rng; // xorshift32
             x ^= x << 13; x >>>= 0;
             x ^= x >>> 17;
             x ^= x << 5; x >>>= 0;
@@ -391,8 +406,8 @@ export class Workload {
           const va = w.base + idx * stride;
           batch.set(n++, va >>> 0, Math.floor(va / 4294967296) >>> 0, ACCESS_BYTES, kind, c);
           w.left--;
+          sliceLeft[c]--;
         }
-        if (!any) break;
       }
       const r: ReplayResult = await replayer.runAsync(n);
       done += r.completed;
@@ -406,15 +421,11 @@ export class Workload {
         return null;
       }
       const now = performance.now();
-      if (now - lastReport >= REPORT_MS) {
-        lastReport = now;
+      if (now - this.lastYield >= REPORT_MS) {
+        this.lastYield = now;
         this.progress?.({ pass, passes: o.passes + 1, done, total, majorFaults: stat.pgmajfault - before.maj });
         // Let timers and signal handlers (Ctrl-C) run.
         await new Promise((resolve) => setTimeout(resolve, 0));
-      }
-      if (this.signal?.aborted === true && done < total) {
-        this.stopped = { reason: "interrupted", pass, message: `interrupted in pass ${pass} after ${done} of ${total} accesses` };
-        return null;
       }
     }
     const cycles = this.cycles() - before.cycles;
