@@ -9,6 +9,7 @@ import { describe, it, expect } from "vitest";
 import { Workload, runWorkload, resolveWorkload, type WorkloadPass, type WorkloadReport } from "../../src/os/workload.js";
 import { WasmmuError } from "../../src/errors.js";
 import { checkInvariants } from "../../src/os/check.js";
+import { SWAP_CLUSTER_MAX } from "../../src/os/vmscan.js";
 
 const PAGE = 4096;
 const MiB = 1 << 20;
@@ -27,13 +28,18 @@ describe("while the working sets fit in RAM", () => {
     ["seq", "read", 1], ["random", "write", 1], ["seq", "write", 2], ["random", "read", 4],
   ] as const)("%s %s, %i task(s), 16 MiB in all: the populate pass takes one minor fault per page, the passes none", async (pattern, access, tasks) => {
     const wss = (16 * MiB) / tasks;
-    const r = await runWorkload({ ram: RAM, swap: SWAP, tasks, cpus: tasks > 1 ? 2 : 1, wss, pattern, access, passes: 3, stride: 1024 });
+    const w = await Workload.create({ ram: RAM, swap: SWAP, tasks, cpus: tasks > 1 ? 2 : 1, wss, pattern, access, passes: 3, stride: 1024 });
+    const r = await w.run();
     const pages = (tasks * wss) / PAGE;
     expect(r.passes[0]).toMatchObject({ pass: 0, accesses: pages, majorFaults: 0, minorFaults: pages, pswpin: 0, pswpout: 0 });
+    // No fault: an access costs at most what a miss in every TLB and a four-level walk setting A
+    // and D charge; a fault would add at least faultEntryExit.
+    const l = w.machine.latency;
+    const walk = l.baseAccess + l.l1Hit + l.stlbHit + l.pscHit + 4 * l.walkMemRef + 2 * l.adUpdate;
+    expect(walk).toBeLessThan(l.faultEntryExit);
     for (const p of measured(r)) {
       expect(p).toMatchObject({ accesses: pages * 4, majorFaults: 0, minorFaults: 0, pswpin: 0, pswpout: 0 });
-      // No fault: an access costs what the TLBs and the page walker charge, no more.
-      expect(p.cyclesPerAccess).toBeLessThan(100);
+      expect(p.cyclesPerAccess).toBeLessThanOrEqual(walk);
     }
   });
 });
@@ -52,7 +58,9 @@ describe("beyond RAM: sequential passes", () => {
         expect(p.majorFaults + p.minorFaults).toBeGreaterThanOrEqual(pages * 0.99);
         expect(p.pswpin).toBeGreaterThanOrEqual(pages * 0.99);
         // A major fault reads at most 2^page-cluster pages: a hard floor. The window reaches its
-        // maximum after a few faults (hits + 2, rounded up) and stays there: at most 5% more.
+        // maximum after a few faults (hits + 2, rounded up: 1, 2, 4, 8) and stays there while the
+        // slots follow the address order, as reclaim wrote them: 5% allows for the ramp and for
+        // windows that straddle the end of one run of slots.
         const window = 1 << pageCluster;
         expect(p.majorFaults).toBeGreaterThanOrEqual(Math.ceil(p.pswpin / window));
         expect(p.majorFaults).toBeLessThan((p.pswpin / window) * 1.05);
@@ -91,13 +99,19 @@ describe("beyond RAM: random passes", () => {
       expect(p.majorFaults).toBeGreaterThanOrEqual(refaults * 0.95);
       expect(p.pswpin).toBeLessThanOrEqual(p.majorFaults * 1.05 + 8);
       // Uniform random accesses find the page resident with probability R/W, R the pages mapped
-      // (rss): whatever the replacement policy, the refault rate is 1 − R/W. R moves between the
-      // watermarks during the pass; it is read at the end.
+      // (rss): whatever the replacement policy, the refault rate is 1 − R/W. R is read at the end
+      // of the pass; during it, it moves with the free pages between the min and high watermarks.
+      // The rate measured over n accesses is off by a binomial error too: allow 4 standard deviations.
       const rss = w.tasks[0].mm!.rssAnon;
-      expect(Math.abs(refaults / p.accesses - (1 - rss / pages))).toBeLessThan(0.05);
+      const expected = 1 - rss / pages;
+      const wm = w.machine.frames.zones().reduce((sum, z) => sum + z.watermarks.high - z.watermarks.min, 0);
+      const tolerance = wm / pages + 4 * Math.sqrt((expected * (1 - expected)) / p.accesses);
+      expect(Math.abs(refaults / p.accesses - expected)).toBeLessThan(tolerance);
       if (access === "write" && i > 0) {
-        // Every page evicted is dirty: in steady state one page out for each page in.
-        expect(Math.abs(p.pswpout - p.pswpin)).toBeLessThan(p.pswpin * 0.1);
+        // Every page evicted is dirty (a write fault on a swapped page frees its slot): one page out
+        // for each page in, give or take what the free pages move between the watermarks and one
+        // reclaim batch (SWAP_CLUSTER_MAX).
+        expect(Math.abs(p.pswpout - p.pswpin)).toBeLessThanOrEqual(wm + SWAP_CLUSTER_MAX);
       }
     }
     expect(checkInvariants(w.linux)).toEqual([]);
