@@ -22,6 +22,7 @@ export { PageTables, WALK_HUGE, type PageWalkOps } from "./os/pagewalk.js";
 export { FrameTable } from "./machine/frametable.js";
 export type { FaultResult, FaultAccess } from "./os/fault.js";
 export { ProcFs } from "./os/procfs.js";
+export { Workload, runWorkload, resolveWorkload, type WorkloadOptions, type WorkloadPattern, type WorkloadAccess, type WorkloadPass, type WorkloadProgress, type WorkloadReport, type ResolvedWorkload } from "./os/workload.js";
 export { Malloc, MMAP_THRESHOLD, TOP_PAD } from "./os/malloc.js";
 export { Vma, VmaList, PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC } from "./os/vma.js";
 export { Mm } from "./os/mm.js";

@@ -72,16 +72,74 @@ describe("examples/linux/pcid.mjs", () => {
   });
 });
 
+describe("examples/linux: memory pressure", () => {
+  it("thrashing.mjs: no major fault while the set fits, then one per 8 pages (seq) and one per refault (random), cycles per access ×1000", () => {
+    const out = example("thrashing.mjs");
+    const rows = new Map(out.split("\n").filter((l) => /^ *\d+M /.test(l)).map((l) => {
+      const n = l.trim().split(/\s+/);
+      // wss, % of RAM, then per pattern: majflt pswpin pswpout cyc/acc slowdown
+      const cols = (i: number) => ({ majflt: Number(n[i]), pswpin: Number(n[i + 1]), pswpout: Number(n[i + 2]), cpa: Number(n[i + 3]), slowdown: Number(n[i + 4].replace("×", "")) });
+      return [n[0], { seq: cols(2), random: cols(7) }];
+    }));
+    expect([...rows.keys()]).toEqual(["4M", "8M", "12M", "14M", "16M", "20M", "24M"]);
+    for (const wss of ["4M", "8M", "12M", "14M"]) {
+      for (const p of ["seq", "random"] as const) expect(rows.get(wss)![p]).toMatchObject({ majflt: 0, pswpin: 0, pswpout: 0 });
+    }
+    for (const wss of ["16M", "20M", "24M"]) {
+      const { seq, random } = rows.get(wss)!;
+      const pages = Number(wss.replace("M", "")) * 256;
+      // Every page of the sequential pass comes back from swap, 8 per major fault; written pages go out again.
+      expect(seq.pswpin).toBeGreaterThanOrEqual(pages * 0.99);
+      expect(seq.majflt).toBeGreaterThanOrEqual(seq.pswpin / 8);
+      expect(seq.majflt).toBeLessThan((seq.pswpin / 8) * 1.05);
+      expect(seq.pswpout).toBeGreaterThanOrEqual(pages * 0.95);
+      // Random: one page read per major fault.
+      expect(random.pswpin).toBeLessThanOrEqual(random.majflt * 1.1);
+      expect(seq.slowdown).toBeGreaterThan(100);
+      expect(random.slowdown).toBeGreaterThan(100);
+    }
+    expect(rows.get("24M")!.random.majflt).toBeGreaterThan(rows.get("16M")!.random.majflt);
+  });
+
+  it("page-life.mjs: mapped, activated, aged (A cleared, inactive), swapped (pagemap bit 62, type/offset), swapped in by a major fault into the swap cache, freed", () => {
+    const out = example("page-life.mjs");
+    const row = (step: string) => {
+      const l = out.split("\n").find((x) => x.startsWith(`${step} `));
+      if (l === undefined) throw new Error(`no ${step} line in:\n${out}`);
+      return l;
+    };
+    const entry = (step: string) => BigInt(/ (0x[0-9a-f]{16}) /.exec(row(step))![1]);
+    expect(row("mapped")).toMatch(/present, pfn 0x[0-9a-f]+ +A=1 D=1 inactive_anon +lru swapbacked$/);
+    expect(entry("mapped") >> 63n).toBe(1n);
+    expect(row("hot")).toMatch(/ A=\d D=1 active_anon +referenced lru active swapbacked$/);
+    expect(row("aged")).toMatch(/ A=0 D=1 inactive_anon +.*\bworkingset\b/);
+    // pagemap of a swapped page: bit 62, the swap type in bits 0-4, the offset from bit 5.
+    const sw = entry("swapped out");
+    expect(sw >> 62n).toBe(1n);
+    const m = /swapped: type (\d+), offset (\d+)$/.exec(row("swapped out"));
+    expect(m).not.toBeNull();
+    expect(sw & 31n).toBe(BigInt(m![1]));
+    expect((sw >> 5n) & ((1n << 50n) - 1n)).toBe(BigInt(m![2]));
+    expect(out).toMatch(new RegExp(`wrote frame 0x[0-9a-f]+ to slot ${m![2]} of swap area ${m![1]}`));
+    expect(row("swapped in")).toMatch(/present, pfn 0x[0-9a-f]+ +A=1 D=0 \w+ +.*\bswapcache$/);
+    expect(out).toMatch(/read "hello from a page" back: 1 major fault/);
+    expect(out).toMatch(new RegExp(`slot ${m![2]} keeps its copy`));
+    expect(out).toMatch(/\(0 PTE references, SWAP_HAS_CACHE set\)/);
+    expect(row("freed")).toMatch(/0x0{16} +not mapped$/);
+    expect(out).toMatch(new RegExp(`back in the buddy allocator, slot ${m![2]} free`));
+  });
+});
+
 describe("wasmmu demo", () => {
   it("lists the walkthroughs with their first comment line, and runs one by name", async () => {
     const { run } = await import("../helpers/cli.js");
     const list = await run("demo");
     expect(list.code).toBe(0);
     expect(list.out).toMatch(/^ {2}cow {12}fork and copy-on-write/m);
-    expect(list.out.split("\n").filter((l) => /^ {2}\w/.test(l))).toHaveLength(7);
+    expect(list.out.split("\n").filter((l) => /^ {2}\w/.test(l))).toHaveLength(9);
     const bad = await run("demo", "nope");
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/no demo "nope"; demos: cow, file-sharing, layout, malloc, mprotect, pcid, segfault/);
+    expect(bad.err).toMatch(/no demo "nope"; demos: cow, file-sharing, layout, malloc, mprotect, page-life, pcid, segfault, thrashing/);
     const out = execFileSync(process.execPath, [resolve(ROOT, "bin/wasmmu.js"), "demo", "mprotect"], { cwd: ROOT, encoding: "utf8" });
     expect(out).toMatch(/merged again/);
   });

@@ -8,9 +8,10 @@ import { recordCommand } from "./record.js";
 import { replayCommand } from "./replay.js";
 import { sweepCommand } from "./sweep.js";
 import { walkCommand } from "./walk.js";
+import { workloadCommand } from "./workload.js";
 
 export const COMMANDS: readonly Command[] = [
-  replayCommand, sweepCommand, convertCommand, recordCommand, walkCommand, demoCommand, conformanceCommand,
+  replayCommand, sweepCommand, convertCommand, recordCommand, walkCommand, workloadCommand, demoCommand, conformanceCommand,
   helpCommand(() => COMMANDS),
 ];
 
