@@ -87,7 +87,8 @@ show("aged", `${rounds} rounds untouched: reclaim aged it back to the inactive l
 // replaced by the swap entry, the frame freed.
 rounds = until((s) => s.pm.swapped, false);
 const wasFrame = frame;
-const out = show("swapped out", `${rounds} rounds later: reclaim wrote frame 0x${wasFrame.toString(16)} to its swap slot (the pagemap entry's type and offset) and freed the frame`);
+const slot = state().pm;
+const out = show("swapped out", `${rounds} rounds later: reclaim wrote frame 0x${wasFrame.toString(16)} to slot ${slot.swapOffset} of swap area ${slot.swapType} and freed the frame`);
 const area = linux.swap.areas[out.pm.swapType];
 const off = Number(out.pm.swapOffset);
 
