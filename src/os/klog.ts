@@ -30,6 +30,16 @@ export interface LogRecord {
 
 /** Lines kept (the oldest go first, as the ring buffer overwrites them). */
 const LOG_CAPACITY = 16384;
+/** DEFAULT_RATELIMIT_INTERVAL (5 s) and DEFAULT_RATELIMIT_BURST (10): printk_ratelimited's window. */
+export const RATELIMIT_INTERVAL_USEC = 5_000_000;
+export const RATELIMIT_BURST = 10;
+
+/** One call site's ratelimit_state. */
+interface RatelimitState {
+  begin: number;
+  printed: number;
+  missed: number;
+}
 
 export class KernelLog {
   private readonly now: () => number;
@@ -49,6 +59,30 @@ export class KernelLog {
       if (this.lines.length > LOG_CAPACITY) this.lines.shift();
     }
   }
+
+  /**
+   * printk_ratelimited from call site `site` (the function name ___ratelimit reports): at most
+   * `burst` lines per `intervalUsec` of model time; when a new interval starts after lines were
+   * dropped, "site: N callbacks suppressed" is printed first (KERN_WARNING).
+   * @returns whether the line was printed
+   */
+  printkRatelimited(site: string, level: number, text: string, intervalUsec = RATELIMIT_INTERVAL_USEC, burst = RATELIMIT_BURST): boolean {
+    const now = Math.floor(this.now());
+    let rs = this.limits.get(site);
+    if (rs === undefined) this.limits.set(site, (rs = { begin: now, printed: 0, missed: 0 }));
+    if (now - rs.begin >= intervalUsec) {
+      if (rs.missed > 0) this.printk(KERN_WARNING, `${site}: ${rs.missed} callbacks suppressed`);
+      rs.begin = now;
+      rs.printed = 0;
+      rs.missed = 0;
+    }
+    if (rs.printed >= burst) { rs.missed++; return false; }
+    rs.printed++;
+    this.printk(level, text);
+    return true;
+  }
+
+  private readonly limits = new Map<string, RatelimitState>();
 
   /** The records kept, oldest first. */
   get records(): readonly LogRecord[] {

@@ -188,8 +188,11 @@ export class Linux implements TaskKernel {
 
   /** Frames the buddy allocator manages (totalram_pages): what the overcommit heuristic compares against. */
   get totalRamPages(): number {
-    return this.machine.frames.managedFrames;
+    if (this.totalram === 0) for (const z of this.machine.frames.zones()) this.totalram += z.managed; // the zones' managed pages, MemTotal
+    return this.totalram;
   }
+
+  private totalram = 0;
 
   /** Gauges computed from their owners, for /proc/vmstat. */
   private defineGauges(): void {

@@ -201,7 +201,7 @@ export class SwapOps {
     this.frames.set(pfn, PG_DIRTY);
     this.frames.clear(pfn, PG_RECLAIM); // end_swap_bio_write: the page is no longer on its way out
     a.sums[off] = 0;
-    this.log.printk(KERN_ALERT, `Write-error on swap-device (${deviceOf(a, off)})${e instanceof Error ? `: ${e.message}` : ""}`);
+    this.log.printkRatelimited("__end_swap_bio_write", KERN_ALERT, `Write-error on swap-device (${deviceOf(a, off)})${e instanceof Error ? `: ${e.message}` : ""}`);
     return "error";
   }
 
@@ -360,7 +360,7 @@ export class SwapOps {
       return { pfn, read: true, io };
     }
     if ("error" in r) {
-      this.log.printk(KERN_ALERT, r.error);
+      this.log.printkRatelimited("__end_swap_bio_read", KERN_ALERT, r.error);
       this.dropRead(pfn);
       return ahead ? null : r;
     }
@@ -370,7 +370,7 @@ export class SwapOps {
       f.set(pfn, PG_UPTODATE);
       this.lru.added(pfn, shadow);
     }, (e: unknown) => {
-      this.log.printk(KERN_ALERT, e instanceof Error ? e.message : String(e));
+      this.log.printkRatelimited("__end_swap_bio_read", KERN_ALERT, e instanceof Error ? e.message : String(e));
       this.dropRead(pfn);
       // Remembered for the next fault on the slot — unless no PTE holds it any more (its task
       // exited while the read was in flight): then the slot is free, and its next page is new.
