@@ -31,6 +31,7 @@ export { ReverseMap, type RmapLink } from "./os/rmap.js";
 export { MemorySwapBackend, SWAP_DEVICE_LATENCY, type SwapBackend, type SwapLatency, type SwapDevice } from "./os/swap.js";
 export type { SwaponOptions } from "./os/swapfile.js";
 export { Errno, ERRNO, isErrno, type ErrnoName } from "./os/errno.js";
+export { checkInvariants } from "./os/check.js";
 export { SIGSEGV, SIGBUS, SIGKILL, SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR, type SigInfo, type SignalHandler } from "./os/signals.js";
 export * as mman from "./os/mmap.js";
 export { REC_KIND_NAMES, RECORD_BYTES, recordKindValid } from "./abi/records.js";
