@@ -22,7 +22,7 @@ describe("kernel model under random system calls (issue #12)", () => {
       try {
         await t.run(makeRng(caseSeed(SEED, t.name, i)), i);
       } catch (e) {
-        throw new Error(`case ${i} (npm run fuzz -- --seed ${SEED} --only kernel --case ${i}): ${(e as Error).message}`);
+        throw new Error(`case ${i} (npm run fuzz -- --seed ${SEED} --only kernel --case ${i}): ${(e as Error).message}`, { cause: e });
       }
     }
   }, 300_000);
