@@ -15,6 +15,7 @@ import type { EventBus } from "./events.js";
 import type { SwapOps } from "./swapops.js";
 import type { SwapSpace } from "./swap.js";
 import type { Reclaim } from "./vmscan.js";
+import type { OomGfp } from "./oom.js";
 
 /** What the fault handler and the paths that populate pages need of the kernel. */
 export interface FaultContext {
@@ -43,6 +44,11 @@ export interface FaultContext {
    * @returns pages reclaimed
    */
   directReclaim(): number;
+  /**
+   * out_of_memory for the current task's failed allocation of `gfp`: kill a victim.
+   * @returns true when memory was freed and the allocation is worth retrying
+   */
+  outOfMemory?(gfp: OomGfp): boolean;
 }
 
 /** The task a fault is taken for: its address space and its fault counts. */

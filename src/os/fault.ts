@@ -26,6 +26,7 @@ import { splitHugePmd } from "./huge.js";
 import { pteHoldsSwap } from "./swapops.js";
 import { protLow, protHigh } from "./prot.js";
 import type { FaultContext, FaultTask } from "./context.js";
+import type { OomGfp } from "./oom.js";
 
 export type { FaultContext, FaultTask } from "./context.js";
 export { protLow, protHigh } from "./prot.js";
@@ -58,7 +59,8 @@ export type FaultResult =
    */
   | { kind: "mapped"; major: boolean; how: FaultHow; ioUsec?: number }
   | { kind: "signal"; info: SigInfo }
-  | { kind: "oom" }
+  /** No memory even after reclaim; `gfp` says what the fault was allocating. */
+  | { kind: "oom"; gfp: OomGfp }
   /** An I/O is in flight (an asynchronous read): retry the access once it settles. */
   | { kind: "wait"; until: Promise<void> };
 
@@ -67,7 +69,11 @@ export const STACK_GUARD_GAP = 256 * PAGE;
 /** RLIMIT_STACK default: 8 MiB. */
 export const STACK_RLIMIT = 8 * 1024 * 1024;
 
-const OOM: FaultResult = { kind: "oom" };
+/** Out of memory, by what the fault was allocating (the OOM report's gfp_mask). */
+const OOM_TABLE: FaultResult = { kind: "oom", gfp: "pgtable" };
+const OOM_ANON: FaultResult = { kind: "oom", gfp: "anon" };
+const OOM_CACHE: FaultResult = { kind: "oom", gfp: "pagecache" };
+const OOM_SWAPIN: FaultResult = { kind: "oom", gfp: "swapin" };
 const MINOR: Record<FaultHow, FaultResult> = Object.fromEntries(
   (["anon", "zero", "file", "shmem", "cow-copy", "cow-reuse", "wp-shared", "swap", "spurious", "none"] as const).map((h) => [h, { kind: "mapped", major: false, how: h }]),
 ) as Record<FaultHow, FaultResult>;
@@ -142,7 +148,7 @@ export function handleMmFault(ctx: FaultContext, mm: Mm, vma: Vma, va: number, w
     const pmd = pt.pmdWord(va);
     if (pmd >= 0 && pteHuge(pt.w[pmd])) return hugePmdFault(ctx, mm, vma, va, write);
     word = pt.pteAlloc(va);
-    if (word === PT_NOMEM) return OOM;
+    if (word === PT_NOMEM) return OOM_TABLE;
     if (word < 0) return hugePmdFault(ctx, mm, vma, va, write);
   }
   const lo = pt.w[word];
@@ -169,7 +175,7 @@ function doAnonymousPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: 
     return MINOR.zero;
   }
   const pfn = ctx.rmap.newAnon();
-  if (pfn === null) return OOM;
+  if (pfn === null) return OOM_ANON;
   installAnon(ctx, mm, vma, va, word, pfn, low | PTE_RW | PTE_DIRTY, high);
   return MINOR.anon;
 }
@@ -183,7 +189,7 @@ function doSwapPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: numbe
   // handle_pte_marker: a poisoned page (swapoff could not read it back) is VM_FAULT_HWPOISON.
   if (!pteHoldsSwap(hi)) return signal(SIGBUS, BUS_MCEERR_AR, va);
   const got = ctx.swapOps.swapIn(lo, hi, mm, vma, va);
-  if (got === null) return OOM;
+  if (got === null) return OOM_SWAPIN;
   if ("wait" in got) return { kind: "wait", until: got.wait };
   if ("error" in got) return signal(SIGBUS, BUS_ADRERR, va);
   if (vma.anonVma === null) anonVmaPrepare(ctx, mm, vma);
@@ -225,7 +231,7 @@ export function anonVmaPrepare(ctx: { nextAnonVmaId(): number }, mm: Mm, vma: Vm
 /** The page cache's answer as a fault verdict, or the frame. */
 function cachePage(ctx: FaultContext, vma: Vma, va: number): { pfn: number; major: boolean } | FaultResult {
   const got = ctx.cache.getPage(vma.backing!, vma.pageIndex(va));
-  if (got === null) return OOM;
+  if (got === null) return OOM_CACHE;
   if ("wait" in got) return { kind: "wait", until: got.wait };
   if ("error" in got) return signal(SIGBUS, BUS_ADRERR, va); // -EIO from the read: VM_FAULT_SIGBUS
   return got;
@@ -254,7 +260,7 @@ function doFault(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number, 
   if (!shared) {
     // do_cow_fault: a private copy of the cached page.
     const pfn = ctx.rmap.newAnon(got.pfn);
-    if (pfn === null) return OOM;
+    if (pfn === null) return OOM_ANON;
     installAnon(ctx, mm, vma, va, word, pfn, low | PTE_RW | PTE_DIRTY, high);
     return { kind: "mapped", major: got.major, how: "cow-copy" };
   }
@@ -327,7 +333,7 @@ function doWpPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number)
     return MINOR["cow-reuse"];
   }
   const copy = ctx.rmap.newAnon(special ? undefined : pfn);
-  if (copy === null) return OOM;
+  if (copy === null) return OOM_ANON;
   if (!special) {
     const wasAnon = ctx.frames.isAnon(pfn);
     ctx.rmap.remove(pfn, mm, va);

@@ -31,7 +31,7 @@ export function populate(ctx: FaultContext, task: FaultTask, start: number, end:
     for (let va = Math.max(start, v.start); va < Math.min(end, v.end); va += PAGE_SIZE) {
       const word = pt.pteWord(va);
       if (word >= 0 && pteMapsFrame(pt.w[word]) && (!w || (pt.w[word] & PTE_RW) !== 0)) continue;
-      const r = retryWithReclaim(ctx, () => handleMmFault(ctx, mm, v, va, w), (x) => x.kind === "oom");
+      const r = retryWithReclaim(ctx, () => handleMmFault(ctx, mm, v, va, w), (x) => x.kind === "oom", (x) => (x.kind === "oom" ? x.gfp : null));
       if (r.kind === "oom") return fail("ENOMEM", `populating 0x${va.toString(16)}: out of memory`);
       if (r.kind === "signal") return fail("EFAULT", `populating 0x${va.toString(16)}: ${r.info.name}`);
       if (r.kind === "wait") continue;

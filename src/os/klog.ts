@@ -51,13 +51,14 @@ export class KernelLog {
     this.now = now;
   }
 
-  /** printk at `level`; a multi-line text becomes one record per line. */
+  /**
+   * printk at `level`. A text with newlines stays one record, as the kernel stores it: dmesg
+   * indents its further lines under the first, /dev/kmsg escapes them.
+   */
   printk(level: number, text: string): void {
     const usec = Math.floor(this.now());
-    for (const line of text.split("\n")) {
-      this.lines.push({ seq: this.seq++, level, usec, text: line });
-      if (this.lines.length > LOG_CAPACITY) this.lines.shift();
-    }
+    this.lines.push({ seq: this.seq++, level, usec, text: text.endsWith("\n") ? text.slice(0, -1) : text });
+    if (this.lines.length > LOG_CAPACITY) this.lines.shift();
   }
 
   /**
@@ -67,6 +68,16 @@ export class KernelLog {
    * @returns whether the line was printed
    */
   printkRatelimited(site: string, level: number, text: string, intervalUsec = RATELIMIT_INTERVAL_USEC, burst = RATELIMIT_BURST): boolean {
+    if (!this.allowRatelimited(site, intervalUsec, burst)) return false;
+    this.printk(level, text);
+    return true;
+  }
+
+  /**
+   * __ratelimit(&rs) of call site `site` without printing: whether the caller may print now. When
+   * a new window opens after calls were refused, "site: N callbacks suppressed" is printed first.
+   */
+  allowRatelimited(site: string, intervalUsec = RATELIMIT_INTERVAL_USEC, burst = RATELIMIT_BURST): boolean {
     const now = Math.floor(this.now());
     let rs = this.limits.get(site);
     if (rs === undefined) this.limits.set(site, (rs = { begin: now, printed: 0, missed: 0 }));
@@ -78,7 +89,6 @@ export class KernelLog {
     }
     if (rs.printed >= burst) { rs.missed++; return false; }
     rs.printed++;
-    this.printk(level, text);
     return true;
   }
 
@@ -89,13 +99,18 @@ export class KernelLog {
     return this.lines;
   }
 
-  /** `dmesg`: "[    5.123456] text" per line (printk_time's %5lu.%06lu). */
+  /** `dmesg`: "[    5.123456] text" per line (printk_time's %5lu.%06lu); a record's further lines indented under its text. */
   dmesg(): string {
-    return this.lines.map((r) => `[${String(Math.floor(r.usec / 1e6)).padStart(5)}.${String(r.usec % 1e6).padStart(6, "0")}] ${r.text}\n`).join("");
+    let out = "";
+    for (const r of this.lines) {
+      const stamp = `[${String(Math.floor(r.usec / 1e6)).padStart(5)}.${String(r.usec % 1e6).padStart(6, "0")}] `;
+      out += stamp + r.text.split("\n").join(`\n${" ".repeat(stamp.length)}`) + "\n";
+    }
+    return out;
   }
 
-  /** /dev/kmsg records: "level,seq,usec,-;text" (facility 0: the kernel). */
+  /** /dev/kmsg records: "level,seq,usec,-;text" (facility 0: the kernel), newlines in the text as \x0a. */
   kmsg(): string {
-    return this.lines.map((r) => `${r.level},${r.seq},${r.usec},-;${r.text}\n`).join("");
+    return this.lines.map((r) => `${r.level},${r.seq},${r.usec},-;${r.text.replaceAll("\n", "\\x0a")}\n`).join("");
   }
 }

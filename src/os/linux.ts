@@ -29,6 +29,9 @@ import { Tlb } from "./tlb.js";
 import { VmStat, type VmEvents } from "./vmstat.js";
 import { EventBus } from "./events.js";
 import { KernelLog } from "./klog.js";
+import { OomKiller, type OomGfp, type OomScope } from "./oom.js";
+import { formatShowMem, type ShowMemInput } from "./proc/showmem.js";
+import { pageFlag } from "../machine/frames.js";
 import { Psi } from "./psi.js";
 import { SIGKILL, sigInfo, type SigInfo } from "./signals.js";
 import type { FaultPolicy, ReplayFault, FaultDecision } from "../machine/replay.js";
@@ -40,6 +43,9 @@ export { TLB_NR_DYN_ASIDS, TLB_SINGLE_PAGE_FLUSH_CEILING } from "./tlb.js";
 export type { VmEvents } from "./vmstat.js";
 
 const PAGE = 4096;
+const PG_DIRTY_OR_WB = pageFlag("dirty") | pageFlag("writeback");
+const PG_MLOCKED_FLAG = pageFlag("mlocked");
+const PG_WRITEBACK_FLAG = pageFlag("writeback");
 
 /** Options of the kernel model. */
 export interface LinuxOptions {
@@ -60,10 +66,11 @@ export interface LinuxOptions {
 }
 
 /**
- * What happens when a fault finds no memory. Given the task, it returns the fault's verdict:
- * today a SIGKILL for the faulting task; reclaim and the OOM killer replace it.
+ * What happens to a fault that finds no memory when reclaim and the OOM killer could free none
+ * (nothing killable — Linux would panic — or the killer turned off): given the task and what it
+ * was allocating, the fault's verdict. Default: SIGKILL for the faulting task.
  */
-export type OomPolicy = (task: Task) => FaultResult;
+export type OomPolicy = (task: Task, gfp: OomGfp) => FaultResult;
 
 export class Linux implements TaskKernel {
   readonly machine: Machine;
@@ -101,8 +108,16 @@ export class Linux implements TaskKernel {
   readonly aslr: boolean;
   /** Buddy free pages right after boot: every process exiting brings the count back here (plus cached file pages). */
   readonly bootFreePages: number;
-  /** The out-of-memory policy of faults (see OomPolicy). */
+  /** The out-of-memory policy of faults the OOM killer cannot help (see OomPolicy). */
   oomPolicy: OomPolicy = () => ({ kind: "signal", info: sigInfo(SIGKILL, 0, 0) });
+  /** The OOM killer runs when reclaim cannot satisfy an allocation (false: straight to oomPolicy). */
+  oomKillerEnabled = true;
+  /** The OOM killer (oom_kill.c): selection, the report, the kill. */
+  readonly oom: OomKiller;
+  /** The kernel release the model reports (dump_stack, uname). */
+  readonly release = "6.18.0-wasmmu";
+  /** The task in the kernel now (a fault or a system call): `current`. */
+  private cur: Task | null = null;
   private readonly tasks = new Map<number, Task>();
   private readonly currentTask: (Task | null)[];
   private readonly files = new Map<string, Backing>();
@@ -135,6 +150,13 @@ export class Linux implements TaskKernel {
     this.swap = new SwapSpace();
     this.swapOps = new SwapOps(machine, this.swap, this.rmap, this.alloc, this.stats.events, this.events, this.log);
     this.reclaim = new Reclaim(this);
+    this.oom = new OomKiller({
+      log: this.log,
+      release: this.release,
+      countKill: () => { this.stat.oom_kill++; },
+      cpuOf: (t) => (t as Task).cpu,
+      kill: (t) => this.oomKill(t as Task),
+    });
     // The LRU lists hear of every page that comes and goes (folio_add_lru, lruvec_del_folio).
     this.rmap.onFree = (pfn) => this.reclaim.remove(pfn);
     this.cache.lru = {
@@ -284,13 +306,22 @@ export class Linux implements TaskKernel {
 
   /**
    * Start a process running `image` (pid 1, init, when it is the first). It runs on CPU `cpu`
-   * (default 0): its address space is loaded there.
+   * (default 0): its address space is loaded there; as `uid` (default 0, root) with
+   * `oomScoreAdj` (default 0).
    * @throws WasmmuError when the image cannot be executed (the message says why); nothing is left behind
    */
-  spawn(image: ProgramImage = {}, opts: { cpu?: number; name?: string } = {}): Task {
+  spawn(image: ProgramImage = {}, opts: { cpu?: number; name?: string; uid?: number; oomScoreAdj?: number } = {}): Task {
     const pid = this.nextPid;
     const t = new Task(this, pid, 0, opts.name ?? image.name ?? (pid === 1 ? "init" : "proc"));
     t.cpu = opts.cpu ?? 0;
+    if (opts.uid !== undefined) {
+      if (!Number.isInteger(opts.uid) || opts.uid < 0 || opts.uid > 0xffff_fffe) throw new WasmmuError("INVALID_ARGUMENT", `uid must be 0..4294967294, got ${opts.uid}`);
+      t.uid = opts.uid;
+    }
+    if (opts.oomScoreAdj !== undefined) {
+      if (!Number.isInteger(opts.oomScoreAdj) || opts.oomScoreAdj < -1000 || opts.oomScoreAdj > 1000) throw new WasmmuError("INVALID_ARGUMENT", `oomScoreAdj must be -1000..1000, got ${opts.oomScoreAdj}`);
+      t.oomScoreAdj = opts.oomScoreAdj;
+    }
     this.checkCpu(t.cpu);
     const r = t.exec(image);
     if (r instanceof Errno) throw new WasmmuError(r.code === "ENOMEM" ? "OUT_OF_MEMORY" : "INVALID_ARGUMENT", `spawn: exec failed: ${r.toString()}`);
@@ -380,15 +411,100 @@ export class Linux implements TaskKernel {
     const key = `${task.pid}:${va}`;
     const tried = this.waited.delete(key);
     const a = tried ? { ...access, tried } : access;
-    // psi counts the device read of a major fault (its cycles charged to the task's CPU) as a stall.
-    const r = this.psi.fault(task, (x) => this.deviceCycles(x), () => {
-      const x = handleFault(this, task, va, a);
-      return x.kind === "oom" ? retryWithReclaim(this, () => handleFault(this, task, va, a), (y) => y.kind === "oom") : x;
-    });
+    const prev = this.enter(task);
+    let r: FaultResult;
+    try {
+      // psi counts the device read of a major fault (its cycles charged to the task's CPU) as a stall.
+      r = this.psi.fault(task, (x) => this.deviceCycles(x), () => {
+        const x = handleFault(this, task, va, a);
+        return x.kind === "oom" ? retryWithReclaim(this, () => handleFault(this, task, va, a), (y) => y.kind === "oom", (y) => (y.kind === "oom" ? y.gfp : null)) : x;
+      });
+    } finally {
+      this.leave(prev);
+    }
     if (r.kind === "wait") this.waited.add(key);
     this.balance();
-    if (r.kind === "oom") return this.throttleOnWriteback(task) ?? this.oomPolicy(task);
+    if (r.kind === "oom") {
+      const w = this.throttleOnWriteback(task);
+      if (w !== null) return w;
+      // The OOM killer chose the faulting task itself: it dies of the SIGKILL (the caller delivers it).
+      if (task.oomKillPending) { task.oomKillPending = false; return { kind: "signal", info: sigInfo(SIGKILL, 0, 0) }; }
+      return this.oomPolicy(task, r.gfp);
+    }
     return r;
+  }
+
+  /** @internal `task` enters the kernel (TaskKernel.enter). @returns the task that was current */
+  enter(task: Task | null): Task | null {
+    const prev = this.cur;
+    this.cur = task;
+    return prev;
+  }
+
+  /** @internal back to `prev` as current (TaskKernel.leave). */
+  leave(prev: Task | null): void {
+    this.cur = prev;
+  }
+
+  // ---- the OOM killer ---------------------------------------------------------------------------
+
+  /**
+   * FaultContext.outOfMemory: the current task's allocation of `gfp` failed after reclaim. The OOM
+   * killer picks a victim machine-wide and kills it. @returns true when another task died (retry
+   * the allocation); false when the victim is the current task (its kill lands when it leaves
+   * the kernel), when nothing could be killed, or when the killer is off
+   */
+  outOfMemory(gfp: OomGfp): boolean {
+    const task = this.cur;
+    if (!this.oomKillerEnabled || task === null || task.oomKillPending) return false;
+    const o = this.oom.outOfMemory({ task, gfp, scope: this.globalOomScope });
+    return o.kind === "killed" && o.victim !== task;
+  }
+
+  /** The OOM killer's victim dies: SIGKILL now, or — for the task in the kernel — when it leaves it. */
+  private oomKill(victim: Task): void {
+    if (victim === this.cur) { victim.oomKillPending = true; return; }
+    victim.deliver(sigInfo(SIGKILL, 0, 0));
+  }
+
+  /** The machine as an OOM scope: RAM + swap, every task in pid order, __show_mem. */
+  readonly globalOomScope: OomScope = {
+    constraint: "CONSTRAINT_NONE",
+    memcgPath: null,
+    totalPages: () => this.totalRamPages + this.swap.totalPages,
+    tasks: () => this.processes,
+    meminfo: () => formatShowMem(this.showMemInput()),
+  };
+
+  /** What __show_mem prints, from the page counters, the LRU lists and the zones. */
+  showMemInput(): ShowMemInput {
+    const v = this.reclaim.lruvec.size;
+    const f = this.frames;
+    const zones = this.machine.frames.zones();
+    const per = zones.map((zone) => ({ zone, activeAnon: 0, inactiveAnon: 0, activeFile: 0, inactiveFile: 0, unevictable: 0, writePending: 0, mlocked: 0 }));
+    const keys = ["inactiveAnon", "activeAnon", "inactiveFile", "activeFile", "unevictable"] as const;
+    for (let lru = 0; lru < keys.length; lru++) {
+      for (const pfn of this.reclaim.lruvec.pagesOn(lru)) {
+        const z = per[f.zone(pfn)];
+        if (z === undefined) continue;
+        const n = 1 << f.order(pfn);
+        z[keys[lru]] += n;
+        if (f.test(pfn, PG_DIRTY_OR_WB)) z.writePending += n;
+        if (f.test(pfn, PG_MLOCKED_FLAG)) z.mlocked += n;
+      }
+    }
+    const cache = this.cache.stats;
+    let writeback = 0;
+    for (let lru = 0; lru < keys.length; lru++) for (const pfn of this.reclaim.lruvec.pagesOn(lru)) if (f.test(pfn, PG_WRITEBACK_FLAG)) writeback++;
+    const num = (name: string) => this.stats.get(name) ?? 0;
+    return {
+      activeAnon: v[1], inactiveAnon: v[0], activeFile: v[3], inactiveFile: v[2], unevictable: v[4],
+      dirty: cache.dirty, writeback, slabReclaimable: 0, slabUnreclaimable: this.kernel.slab.framesInUse.slab,
+      mapped: num("nr_mapped"), shmem: cache.shmem, pagetables: this.kernel.pageTablePages, free: this.machine.frames.freePages,
+      kernelStackKb: this.tasks.size * 16, anonThp: 0, allUnreclaimable: this.reclaim.kswapdFailures >= MAX_RECLAIM_RETRIES,
+      zones: per, pagecache: cache.file + cache.shmem + this.swap.cache.size, swapCache: this.swap.cache.size,
+      freeSwap: this.swap.freePages, totalSwap: this.swap.totalPages,
+    };
   }
 
   /** The device time a task waited for, charged to its CPU: `ioUsec` at clockHz, or majorFaultCycles when the device has no latency model. */

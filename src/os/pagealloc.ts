@@ -10,6 +10,7 @@
  */
 import type { Machine } from "../machine/Machine.js";
 import * as A from "../abi/core.generated.js";
+import type { OomGfp } from "./oom.js";
 
 /** The zone every user allocation may start from (ZONE_NORMAL, falling back to DMA32 and DMA). */
 const HIGHEST_ZONE = 2;
@@ -99,15 +100,34 @@ export const MAX_RECLAIM_RETRIES = 16;
  * reclaim makes no progress MAX_RECLAIM_RETRIES times in a row — or, when `writebackPending` says
  * swap writes are in flight, once: reclaim cannot free those pages before their writes finish,
  * which takes the host's event loop, so the caller either waits for them (a fault:
- * reclaim_throttle) or fails. @returns the last attempt's result
+ * reclaim_throttle) or fails. Then, when `gfp` names what the attempt allocates, the OOM killer
+ * (outOfMemory) may free memory by killing a task, and the attempt runs again; it answers false
+ * when the victim is the allocating task itself or nothing could be killed. @returns the last
+ * attempt's result
  */
-export function retryWithReclaim<T>(reclaim: { directReclaim(): number; writebackPending?(): boolean }, attempt: () => T, failed: (r: T) => boolean): T {
+export function retryWithReclaim<T>(
+  reclaim: { directReclaim(): number; writebackPending?(): boolean; outOfMemory?(gfp: OomGfp): boolean },
+  attempt: () => T,
+  failed: (r: T) => boolean,
+  gfp?: (r: T) => OomGfp | null,
+): T {
   let r = attempt();
-  for (let stalls = 0, rounds = 0; failed(r) && stalls < MAX_RECLAIM_RETRIES && rounds < 4 * MAX_RECLAIM_RETRIES; rounds++) {
-    const progress = reclaim.directReclaim() > 0;
-    stalls = progress ? 0 : stalls + 1;
+  for (let kills = 0; ; kills++) {
+    for (let stalls = 0, rounds = 0; failed(r) && stalls < MAX_RECLAIM_RETRIES && rounds < 4 * MAX_RECLAIM_RETRIES; rounds++) {
+      const progress = reclaim.directReclaim() > 0;
+      stalls = progress ? 0 : stalls + 1;
+      r = attempt();
+      if (!progress && reclaim.writebackPending?.() === true) break;
+    }
+    // __alloc_pages_may_oom: reclaim is exhausted and no write is in flight (those are waited
+    // for, not killed for): the OOM killer frees a victim's memory and the allocation tries again.
+    if (!failed(r) || gfp === undefined || reclaim.outOfMemory === undefined || kills >= MAX_OOM_KILLS) return r;
+    if (reclaim.writebackPending?.() === true) return r;
+    const g = gfp(r);
+    if (g === null || !reclaim.outOfMemory(g)) return r;
     r = attempt();
-    if (!progress && reclaim.writebackPending?.() === true) break;
   }
-  return r;
 }
+
+/** Victims one allocation may cost before it gives up (the model's bound on out_of_memory's retry loop). */
+export const MAX_OOM_KILLS = 32;

@@ -45,6 +45,10 @@ export interface TaskKernel extends MmContext, ExecKernel {
   unregisterTask(t: Task): void;
   /** kswapd's turn, after a system call that allocated below the low watermark. */
   balance(): number;
+  /** The task enters the kernel (a system call): it is `current`. @returns the task that was */
+  enter(task: Task | null): Task | null;
+  /** …and leaves it: `prev` is current again. */
+  leave(prev: Task | null): void;
   /** The task leaves every CPU for good (exit): idle CPUs load swapper_pg_dir. */
   descheduleExiting(t: Task): void;
   /** A signal reached a task (the event stream). */
@@ -79,6 +83,14 @@ export class Task {
   exitCode: number | null = null;
   /** The signal that killed it, with its siginfo. */
   deathInfo: SigInfo | null = null;
+  /** The user it runs as (0: root, which may lower oom_score_adj and use the admin reserve). */
+  uid = 0;
+  /** /proc/<pid>/oom_score_adj (-1000..1000; inherited by fork). */
+  oomScoreAdj = 0;
+  /** The floor an unprivileged writer may not go below (set by privileged writes; inherited by fork). */
+  oomScoreAdjMin = 0;
+  /** @internal the OOM killer chose this task while it was in the kernel: SIGKILL on the way out. */
+  oomKillPending = false;
   private readonly os: TaskKernel;
   private readonly handlers = new Map<number, SignalHandler>();
 
@@ -92,6 +104,11 @@ export class Task {
 
   get alive(): boolean {
     return this.state !== "Z";
+  }
+
+  /** The memory group the task is in, as its path ("/": the root group). */
+  get memcgPath(): string {
+    return "/";
   }
 
   private liveMm(): Mm {
@@ -169,19 +186,25 @@ export class Task {
   fork(): Task | Errno {
     const os = this.os;
     const pmm = this.liveMm();
-    // dup_mmap's allocations reclaim and retry as any allocation does; a copy that still fails is
-    // torn down whole.
-    const cmm = retryWithReclaim(os, () => {
+    // dup_mmap's allocations (page tables) reclaim, OOM-kill and retry as any allocation does; a
+    // copy that still fails is torn down whole.
+    const cmm = this.sys(() => retryWithReclaim(os, () => {
       const mm = os.newMm();
       if (mm === null || dupMmap(os, pmm, mm)) return mm;
       os.dropMm(mm);
       return null;
-    }, (mm) => mm === null);
-    os.balance();
+    }, (mm) => mm === null, () => "pgtable"));
+    if (!this.alive) {
+      if (cmm !== null) os.dropMm(cmm);
+      return fail("ENOMEM", "fork: the OOM killer chose the parent");
+    }
     if (cmm === null) return fail("ENOMEM", "fork: out of memory copying the address space");
     const child = os.registerTask((pid) => new Task(os, pid, this.pid, this.comm));
     child.cpu = this.cpu;
     child.mm = cmm;
+    child.uid = this.uid;
+    child.oomScoreAdj = this.oomScoreAdj; // copy_signal
+    child.oomScoreAdjMin = this.oomScoreAdjMin;
     for (const [s, h] of this.handlers) child.handlers.set(s, h);
     return child;
   }
@@ -309,28 +332,41 @@ export class Task {
 
   // ---- system calls -----------------------------------------------------------------------------
 
-  /** The end of a system call: kswapd runs if the call's allocations woke it. */
-  private sys<T>(r: T): T {
-    this.os.balance();
-    return r;
+  /** A system call: the task is `current` in the kernel while it runs; after it kswapd runs if the call's allocations woke it, and an OOM kill of this task lands. */
+  private sys<T>(call: () => T): T {
+    const prev = this.os.enter(this);
+    try {
+      return call();
+    } finally {
+      this.os.leave(prev);
+      this.os.balance();
+      this.oomKill();
+    }
+  }
+
+  /** A kill the OOM killer chose this task for while it was in the kernel takes effect on the way out. */
+  private oomKill(): void {
+    if (!this.oomKillPending || !this.alive) return;
+    this.oomKillPending = false;
+    this.deliver(sigInfo(SIGKILL, 0, 0));
   }
 
   /** mmap(addr, length, prot, flags, fd, offset); `file` stands for the fd. */
   mmap(addr: Addr, length: Addr, prot: number, flags: number, file: MmapFile | null = null, offset: Addr = 0): bigint | Errno {
-    return this.sys(sysMmap(this.os, this, addr, length, prot, flags, file, offset));
+    return this.sys(() => sysMmap(this.os, this, addr, length, prot, flags, file, offset));
   }
 
   munmap(addr: Addr, length: Addr): 0 | Errno {
-    return this.sys(sysMunmap(this.os, this, addr, length));
+    return this.sys(() => sysMunmap(this.os, this, addr, length));
   }
 
   mprotect(addr: Addr, length: Addr, prot: number): 0 | Errno {
-    return this.sys(sysMprotect(this.os, this, addr, length, prot));
+    return this.sys(() => sysMprotect(this.os, this, addr, length, prot));
   }
 
   /** brk(addr): the new break, or the unchanged one when refused (brk(0) asks for the current break). */
   brk(addr: Addr): bigint {
-    return this.sys(sysBrk(this.os, this, addr));
+    return this.sys(() => sysBrk(this.os, this, addr));
   }
 
   /** sbrk(increment) as glibc implements it on brk: the old break, or ENOMEM. */
@@ -344,36 +380,36 @@ export class Task {
   }
 
   mremap(oldAddr: Addr, oldLength: Addr, newLength: Addr, flags = 0, newAddr: Addr = 0): bigint | Errno {
-    return this.sys(sysMremap(this.os, this, oldAddr, oldLength, newLength, flags, newAddr));
+    return this.sys(() => sysMremap(this.os, this, oldAddr, oldLength, newLength, flags, newAddr));
   }
 
   mlock(addr: Addr, length: Addr): 0 | Errno {
-    return this.sys(sysMlock(this.os, this, addr, length));
+    return this.sys(() => sysMlock(this.os, this, addr, length));
   }
 
   /** mlock2(addr, len, MLOCK_ONFAULT). */
   mlockOnFault(addr: Addr, length: Addr): 0 | Errno {
-    return this.sys(sysMlock(this.os, this, addr, length, true));
+    return this.sys(() => sysMlock(this.os, this, addr, length, true));
   }
 
   munlock(addr: Addr, length: Addr): 0 | Errno {
-    return this.sys(sysMunlock(this.os, this, addr, length));
+    return this.sys(() => sysMunlock(this.os, this, addr, length));
   }
 
   mlockall(flags: number): 0 | Errno {
-    return this.sys(sysMlockall(this.os, this, flags));
+    return this.sys(() => sysMlockall(this.os, this, flags));
   }
 
   munlockall(): 0 | Errno {
-    return this.sys(sysMunlockall(this.os, this));
+    return this.sys(() => sysMunlockall(this.os, this));
   }
 
   madvise(addr: Addr, length: Addr, advice: number): 0 | Errno {
-    return this.sys(sysMadvise(this.os, this, addr, length, advice));
+    return this.sys(() => sysMadvise(this.os, this, addr, length, advice));
   }
 
   msync(addr: Addr, length: Addr, flags: number): 0 | Errno {
-    return this.sys(sysMsync(this.os, this, addr, length, flags));
+    return this.sys(() => sysMsync(this.os, this, addr, length, flags));
   }
 
   /** Number of VMAs (map_count). */

@@ -34,6 +34,8 @@ import { pteHoldsSwap, pteSwapEntry } from "./swapops.js";
 import { swpType, swpOffset } from "./swap.js";
 import { procBuddyinfo } from "./proc/buddyinfo.js";
 import { pageFlag } from "../machine/frames.js";
+import { oomScore, readOomAdj, writeOomScoreAdj, writeOomAdj } from "./oom.js";
+import { Errno, fail } from "./errno.js";
 import { WasmmuError } from "../errors.js";
 
 const PAGE = PAGE_SIZE;
@@ -475,9 +477,38 @@ export class ProcFs {
         case "smaps_rollup": return this.smapsRollup(pid);
         case "status": return this.status(pid);
         case "statm": return this.statm(pid);
+        case "oom_score": return this.oomScore(pid);
+        case "oom_score_adj": return `${this.task(pid).oomScoreAdj}\n`;
+        case "oom_adj": return `${readOomAdj(this.task(pid))}\n`;
       }
     }
-    throw new WasmmuError("INVALID_ARGUMENT", `${path}: not served; known: /proc/{meminfo,vmstat,buddyinfo,swaps}, /proc/pressure/{memory,io,cpu}, /proc/<pid>/{maps,smaps,smaps_rollup,status,statm}, /dev/kmsg`);
+    throw new WasmmuError("INVALID_ARGUMENT", `${path}: not served; known: /proc/{meminfo,vmstat,buddyinfo,swaps}, /proc/pressure/{memory,io,cpu}, /proc/<pid>/{maps,smaps,smaps_rollup,status,statm,oom_score,oom_score_adj,oom_adj}, /dev/kmsg`);
+  }
+
+  /**
+   * /proc/<pid>/oom_score (proc_oom_score): oom_badness over totalram + total swap, scaled to
+   * 0..2000.
+   */
+  oomScore(pid: number): string {
+    return `${oomScore(this.task(pid), this.os.totalRamPages + this.os.swap.totalPages)}\n`;
+  }
+
+  /**
+   * Write `text` to a /proc file, as `echo text > path` does: /proc/<pid>/oom_score_adj and the
+   * legacy oom_adj (their kernel parsing: base-0 integers, EINVAL out of range, ERANGE on
+   * overflow, EACCES when an unprivileged writer lowers them). `writer` is the task writing
+   * (default: a root shell, with CAP_SYS_RESOURCE).
+   * @returns 0 or the errno the write(2) returns
+   */
+  write(path: string, text: string, writer?: Task): 0 | Errno {
+    const m = /^\/proc\/(\d+|self)\/(oom_score_adj|oom_adj)$/.exec(path);
+    if (m === null) throw new WasmmuError("INVALID_ARGUMENT", `${path}: not a /proc file the model lets you write; known: /proc/<pid>/{oom_score_adj,oom_adj}`);
+    const pid = m[1] === "self" ? writer?.pid : Number(m[1]);
+    const t = pid === undefined ? undefined : this.os.task(pid);
+    if (t === undefined || !t.alive) return fail("ESRCH", `${path}: no such process`);
+    const privileged = writer === undefined || writer.uid === 0;
+    if (m[2] === "oom_score_adj") return writeOomScoreAdj(t, text, privileged);
+    return writeOomAdj(t, text, privileged, this.os.log, writer === undefined ? null : { comm: writer.comm, pid: writer.pid });
   }
 }
 

@@ -97,6 +97,8 @@ export class Reclaim {
   private readonly stat: VmEvents;
   private readonly events: EventBus;
   private readonly ctx: ReclaimContext;
+  /** kswapd runs in a row that reclaimed nothing (pgdat->kswapd_failures; the OOM report's all_unreclaimable). */
+  kswapdFailures = 0;
   /** Inside reclaim: reclaim does not recurse (PF_MEMALLOC). */
   private busy = false;
 
@@ -659,6 +661,7 @@ export class Reclaim {
     } finally {
       this.busy = false;
     }
+    this.kswapdFailures = sc.nrReclaimed === 0 ? this.kswapdFailures + 1 : 0;
     if (this.events.on.reclaim) this.events.emit({ type: "reclaim", by: "kswapd", scanned: sc.nrScanned, reclaimed: sc.nrReclaimed });
     return sc.nrReclaimed;
   }

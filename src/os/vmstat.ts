@@ -58,6 +58,8 @@ export interface VmEvents {
   swpout_zero: number;
   swap_ra: number;
   swap_ra_hit: number;
+  /** Tasks the OOM killer killed. */
+  oom_kill: number;
   nr_tlb_remote_flush: number;
   nr_tlb_remote_flush_received: number;
   nr_tlb_local_flush_all: number;
@@ -78,7 +80,7 @@ export class VmStat {
     pgsteal_direct: 0, pgscan_anon: 0, pgscan_file: 0, pgsteal_anon: 0, pgsteal_file: 0, pgactivate: 0, pgdeactivate: 0,
     pgrefill: 0, pgrotated: 0, pglazyfreed: 0, pageoutrun: 0, allocstall_normal: 0, nr_vmscan_write: 0, drop_pagecache: 0,
     unevictable_pgs_mlocked: 0, unevictable_pgs_munlocked: 0,
-    pswpin: 0, pswpout: 0, swpin_zero: 0, swpout_zero: 0, swap_ra: 0, swap_ra_hit: 0,
+    pswpin: 0, pswpout: 0, swpin_zero: 0, swpout_zero: 0, swap_ra: 0, swap_ra_hit: 0, oom_kill: 0,
     nr_tlb_remote_flush: 0, nr_tlb_remote_flush_received: 0, nr_tlb_local_flush_all: 0, nr_tlb_local_flush_one: 0,
     cow_copy: 0, cow_reuse: 0,
   };

@@ -3,14 +3,14 @@ import { describe, it, expect } from "vitest";
 import { KernelLog, KERN_ALERT, KERN_INFO, RATELIMIT_BURST, RATELIMIT_INTERVAL_USEC } from "../../src/os/klog.js";
 
 describe("KernelLog", () => {
-  it("dmesg prints [%5lu.%06lu] before each line; /dev/kmsg gives level,seq,usec,-;text", () => {
+  it("dmesg prints [%5lu.%06lu] before each record, a record's further lines indented under it; /dev/kmsg gives level,seq,usec,-;text with \\x0a", () => {
     let now = 0;
     const log = new KernelLog(() => now);
-    log.printk(KERN_INFO, "one");
+    log.printk(KERN_INFO, "one\n");
     now = 12_345_678.9;
-    log.printk(KERN_ALERT, "two\nthree");
-    expect(log.dmesg()).toBe("[    0.000000] one\n[   12.345678] two\n[   12.345678] three\n");
-    expect(log.kmsg()).toBe("6,0,0,-;one\n1,1,12345678,-;two\n1,2,12345678,-;three\n");
+    log.printk(KERN_ALERT, "two\n three");
+    expect(log.dmesg()).toBe("[    0.000000] one\n[   12.345678] two\n                three\n");
+    expect(log.kmsg()).toBe("6,0,0,-;one\n1,1,12345678,-;two\\x0a three\n");
   });
 
   it("printk_ratelimited: 10 lines per 5 s per call site, then \"site: N callbacks suppressed\" when the next window opens (___ratelimit)", () => {
