@@ -30,6 +30,13 @@ import { MAX_SWAPPINESS } from "./vmscan.js";
 import { Errno } from "./errno.js";
 import { WasmmuError } from "../errors.js";
 
+/**
+ * Faults one record may take before the replay gives up on it. A record needs at most two pages
+ * (one straddling them), each taking at most a not-present fault and a write fault (copy on
+ * write of the zero page); a record that faults this often is being starved of memory.
+ */
+const MAX_FAULTS_PER_RECORD = 64;
+
 /** The region a VMA is made for around an address outside every VMA: 2 MiB (PMD_SIZE), aligned. */
 export const TRACE_VMA_REGION = 2 * 1024 * 1024;
 
@@ -103,10 +110,15 @@ export class TraceProcess {
   /** The fault policy for the Replayer. */
   readonly policy: FaultPolicy;
   private base = 0;
+  /** The record the last fault was for, and how many faults it has taken in a row. */
+  private lastRecord = -1;
+  private sameRecord = 0;
   private vmas = 0;
   private outside = 0;
   private nonCanonical = 0;
   private stop: { reason: "out-of-memory"; message: string } | null = null;
+  /** What memory looked like when the out-of-memory policy last ran. */
+  private oom: string | null = null;
 
   private constructor(machine: Machine, o: TraceProcessOptions) {
     this.machine = machine;
@@ -128,6 +140,12 @@ export class TraceProcess {
     os.reclaim.setPolicy(policy);
     if (o.frames !== undefined) os.reclaim.residentLimit = o.frames;
     os.swapOps.pageCluster = pageCluster;
+    const kill = os.oomPolicy;
+    os.oomPolicy = (t) => {
+      const sw = os.swap.totalPages === 0 ? "no swap" : `swap ${os.swap.freePages === 0 ? "full" : `${os.swap.freePages} of ${os.swap.totalPages} pages free`}`;
+      this.oom = `${machine.frames.freePages} free frames, ${sw}`;
+      return kill(t);
+    };
     const task = os.spawn({ name: "trace" });
     this.task = task;
     // The address space is the trace's: the executable, heap, stack and vDSO go.
@@ -142,7 +160,12 @@ export class TraceProcess {
    */
   static start(machine: Machine, o: TraceProcessOptions = {}): TraceProcess {
     if (machine.config.cpus !== 1) throw new WasmmuError("INVALID_CONFIG", "a trace runs as one process on one CPU: use cpus: 1");
-    return new TraceProcess(machine, o);
+    try {
+      return new TraceProcess(machine, o);
+    } catch (e) {
+      if (!(e instanceof WasmmuError) || e.code !== "OUT_OF_MEMORY") throw e;
+      throw new WasmmuError("INVALID_CONFIG", `ram: ${machine.config.ramBytes / 1024n} KiB is too small for the kernel model to boot and start a process (${e.message})`, { option: "ram" }, { cause: e });
+    }
   }
 
   /**
@@ -155,8 +178,17 @@ export class TraceProcess {
   }
 
   private fault(f: ReplayFault): FaultDecision {
-    this.clock.now = this.base + f.index;
+    const now = this.base + f.index;
+    this.clock.now = now;
     this.stop = null;
+    if (now !== this.lastRecord) {
+      this.lastRecord = now;
+      this.sameRecord = 0;
+      this.os.reclaim.beginReference(); // the resident limit keeps this record's pages in
+    } else if (++this.sameRecord >= MAX_FAULTS_PER_RECORD) {
+      this.stop = { reason: "out-of-memory", message: `record ${now} faulted ${MAX_FAULTS_PER_RECORD} times without completing: its pages cannot all be resident at once` };
+      return "stop";
+    }
     if (f.exception.vector === "GP") { this.nonCanonical++; return "skip"; }
     const mm = this.task.mm;
     if (mm === null || !this.task.alive) return this.died();
@@ -168,10 +200,13 @@ export class TraceProcess {
     return d === "stop" && !this.task.alive ? this.died() : d;
   }
 
-  /** The process was killed (the OOM policy: no memory even after reclaim). */
+  /** The process was killed: by the out-of-memory policy (no memory even after reclaim), or by a signal. */
   private died(): "stop" {
-    const info = this.os.swap.totalPages === 0 ? "no swap (add some)" : `${this.os.swap.freePages} of ${this.os.swap.totalPages} swap pages free`;
-    this.stop = { reason: "out-of-memory", message: `the kernel model ran out of memory and killed the trace's process (${info})` };
+    if (this.oom !== null) {
+      this.stop = { reason: "out-of-memory", message: `the kernel model ran out of memory and killed the trace's process (${this.oom})` };
+      return "stop";
+    }
+    this.stop = null;
     return "stop";
   }
 

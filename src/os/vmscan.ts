@@ -20,7 +20,7 @@
  *
  * For experiments, a resident limit (residentLimit, `wasmmu replay --frames`) caps the pages on the
  * evictable lists: after each fault or system call the excess is reclaimed, exactly that many
- * pages, in the policy's order, the pages that arrived since the last check not among the
+ * pages, in the policy's order, the pages of the current memory reference not among the
  * candidates — a process run in N page frames, as in the textbooks. Linux has no such limit
  * (memory.max reclaims SWAP_CLUSTER_MAX pages at a time, among all of the group's pages).
  *
@@ -104,8 +104,10 @@ export class Reclaim {
   private current: PageReplacementPolicy = LINUX_POLICY;
   /** What policies may ask of reclaim. */
   private readonly host: PolicyHost;
-  /** Pages that joined the lists since the resident limit was last enforced (not candidates then). */
+  /** Pages that joined the lists during the current reference (see beginReference): not candidates of the resident limit. */
   private arrived: number[] = [];
+  /** Someone marks where references begin (beginReference); otherwise each check ends one. */
+  private referenceMarks = false;
   private readonly frames: FrameTable;
   private readonly rmap: ReverseMap;
   private readonly cache: PageCache;
@@ -696,18 +698,31 @@ export class Reclaim {
   }
 
   /**
+   * The resident limit: the pages arriving from now until the next call serve one memory reference
+   * (a trace record, which may need two pages: one that straddles them, or a page and its copy on
+   * write), so none of them is a candidate of the limit's reclaim until the reference is done —
+   * else a reference that needs more pages than the limit could evict its own first page to bring
+   * in its second, for ever. Without calls, each check (enforceLimit) ends a reference.
+   */
+  beginReference(): void {
+    this.referenceMarks = true;
+    this.arrived = [];
+  }
+
+  /**
    * The resident limit's check, run after each fault and system call (Linux.balance): when the
    * evictable lists hold more than residentLimit pages, reclaim exactly the excess, in the
-   * policy's order. The pages that arrived since the last check wait off the lists meanwhile and go
-   * back at their heads after, so the choice is among the pages resident before — as a textbook
-   * replacement happens before the new page comes in. When the older pages cannot give enough
-   * (all arrived at once, swap full), the lists stay over the limit until the next check.
+   * policy's order. The pages of the current reference (beginReference) wait off the lists
+   * meanwhile and go back at their heads after, so the choice is among the pages resident before —
+   * as a textbook replacement happens before the new page comes in. When the older pages cannot
+   * give enough (a reference needing more pages than the limit, swap full), the lists stay over
+   * the limit until the next check.
    * @returns pages reclaimed
    */
   enforceLimit(): number {
     if (this.residentLimit === Infinity) return 0;
     const arrived = this.arrived;
-    this.arrived = [];
+    if (!this.referenceMarks) this.arrived = [];
     const v = this.lruvec;
     const f = this.frames;
     const excess = v.anon() + v.file() - this.residentLimit;

@@ -49,7 +49,7 @@ describe("wasmmu replay --os linux", () => {
     expect(r.code).toBe(EXIT_BAD_INPUT);
     const s = JSON.parse(r.out) as ReplaySummary;
     expect(s.partial).toBe(true);
-    expect(s.partialReason).toMatch(/ran out of memory.*no swap.*raise --swap or --ram/);
+    expect(s.partialReason).toMatch(/ran out of memory and killed the trace's process \(\d+ free frames, no swap\).*raise --swap or --ram/);
   });
 
   it("refuses the kernel model's options without --os linux, and what the model cannot do", async () => {
@@ -60,6 +60,7 @@ describe("wasmmu replay --os linux", () => {
     expect((await run("replay", "--os", "linux", "--swappiness", "201")).code).toBe(EXIT_USAGE);
     expect((await run("replay", "--os", "linux", "--frames", "0")).code).toBe(EXIT_USAGE);
     expect((await run("replay", "--os", "linux", "--swap", "lots")).code).toBe(EXIT_USAGE);
+    expect((await run("replay", "--os", "linux", "--ram", "1MiB")).err).toMatch(/ram: 1024 KiB is too small for the kernel model/);
   });
 });
 

@@ -243,3 +243,20 @@ describe("a replay's future (FutureReferences)", () => {
     expect(f.nextUse(99, 0)).toBe(Infinity);
   });
 });
+
+describe("the resident limit", () => {
+  it("keeps both pages of a record that straddles them, even in one frame: the lists stay over the limit until the record is done", async () => {
+    for (const policy of PAGE_REPLACEMENT_NAMES) {
+      const m = await Machine.create({ ram: "16MiB", accessStamps: policy === "lru" });
+      const fb = new FutureReferencesBuilder();
+      const recs = [BASE + 4096 - 4, BASE + 2 * 4096, BASE + 4096 - 4];
+      for (const va of recs) fb.add(va, 0, 8);
+      const tp = TraceProcess.start(m, { swap: 16 << 20, reclaim: policy, frames: 1, pageCluster: 0, future: fb.build() });
+      const r = new Replayer(m, tp.policy);
+      recs.forEach((va, i) => r.batch.setAddress(i, va, 8, REC_KIND.write | REC_USER, 0));
+      tp.beforeBatch(0);
+      expect({ policy, res: r.run(recs.length) }).toEqual({ policy, res: { completed: 3, faults: 5 } }); // pages 0, 1; 2 (0 and 1 go); 0 (2 goes), 1
+      expect(checkInvariants(tp.os)).toEqual([]);
+    }
+  });
+});
