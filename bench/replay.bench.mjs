@@ -39,14 +39,17 @@ function generator(trace) {
 /**
  * Replay `n` accesses of `trace` twice on a fresh machine; time the second pass.
  * @param lib the wasmmu module to measure (default ../dist/index.js; replay-ab.mjs passes two builds)
+ * @param opts.stamps replay with the core's access stamps on (the stamping loop: every record on
+ *   the reference path, a stamp per translated page), as exact LRU page replacement runs it
  */
-export async function wasmReplay(trace, n, lib = wasmmu) {
+export async function wasmReplay(trace, n, lib = wasmmu, opts = {}) {
   const { Machine, Replayer, DemandMapper, REC_KIND, REC_USER } = lib;
   const m = await Machine.create({
     // Full mode: 1,000,000 data frames and their tables fit in 4,000 MiB of RAM.
     ram: "4000MiB", cpu: "custom",
-    overrides: { "stlb[0].sizes": "4K" }, traceBatch: CHUNK,
+    overrides: { "stlb[0].sizes": "4K" }, traceBatch: CHUNK, ...(opts.stamps ? { accessStamps: true } : {}),
   });
+  if (opts.stamps) m.stamps.enable();
   const dm = new DemandMapper(m);
   const r = new Replayer(m, dm.policy);
   const kind = REC_KIND.read | REC_USER;

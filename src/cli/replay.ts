@@ -115,9 +115,11 @@ export class ReplaySession {
   private prevSample: Record<string, number> | null;
   private prevMapped = { "4K": 0, "2M": 0 };
   private prevAt = 0;
-  private readonly started = performance.now();
+  /** When the session began (for OPT, before the trace was read in advance: that pass is part of its time). */
+  private readonly started: number;
 
-  private constructor(path: string, o: ReplayOptions, m: Machine, win: number, future?: FutureReferences) {
+  private constructor(path: string, o: ReplayOptions, m: Machine, win: number, started?: number, future?: FutureReferences) {
+    this.started = started ?? performance.now();
     this.path = path;
     this.o = o;
     this.m = m;
@@ -157,8 +159,9 @@ export class ReplaySession {
       cpu: o.cpu, overrides: o.overrides, paging: o.paging, ram: o.ram, memory: o.memory, cpus: o.cpus,
       ...(o.os?.reclaim === "lru" ? { accessStamps: true } : {}),
     };
+    const started = performance.now();
     const future = o.os?.reclaim === "opt" ? await readFuture(path, o) : undefined;
-    return new ReplaySession(path, o, await Machine.create(config), win, future);
+    return new ReplaySession(path, o, await Machine.create(config), win, future !== undefined ? started : undefined, future);
   }
 
   /** Records one core call takes: the chunk size a reader should produce for this session. */

@@ -9,7 +9,7 @@ import { EXIT_OK, EXIT_USAGE, EXIT_BAD_INPUT } from "../../src/cli/main.js";
 import type { ReplaySummary } from "../../src/cli/summary.js";
 import { run } from "../helpers/cli.js";
 
-/** 3 MiB of RAM leaves the process about 300 frames for qsort's ~550 written pages. */
+/** 3 MiB of RAM: 443 frames free after boot (less kswapd's watermarks) for qsort's ~550 written pages. */
 const SMALL = ["--os", "linux", "--ram", "3MiB", "--swap", "16MiB"];
 
 describe("wasmmu replay --os linux", () => {
