@@ -4,8 +4,9 @@
 import * as L from "./abi/layout";
 import { regionReset, regionTake, regionEnd } from "./abi/layout";
 import { MAX_CPUS, WASM_MAX_BYTES, WASM_PAGE_SHIFT, REGION_ALIGN, RAM_ALIGN, MIN_MAXPHYADDR, MAX_MAXPHYADDR, NR_ZONES, NR_PAGE_ORDERS, DEFAULT_TABLES_ONLY_MANAGED } from "./tunables";
-import { tlbConfigCheck, tlbBytesPerCpu, tlbSetup, configBlock, latencyBase, nItlb, nDtlb, nStlb, CFG_TRACE, CFG_EVENTS, CFG_PSC, CFG_LATENCY, CFG_WORDS, LAT_COUNT, MAX_TLB_ARRAYS } from "./mmu/tlb";
+import { tlbConfigCheck, tlbBytesPerCpu, tlbSetup, configBlock, latencyBase, nItlb, nDtlb, nStlb, CFG_TRACE, CFG_EVENTS, CFG_STAMPS, CFG_PSC, CFG_LATENCY, CFG_WORDS, LAT_COUNT, MAX_TLB_ARRAYS } from "./mmu/tlb";
 import { eventsSetup, evBase, EV_SIZE } from "./stats/events";
+import { stampsSetup } from "./stats/stamps";
 import { replaySetup, traceBase, traceCapacity, replayStatus, stageBase, stageBytes, RECORD_SIZE } from "./replay/loop";
 import * as RP from "./replay/loop";
 import * as TA from "./mmu/tlbarray";
@@ -26,6 +27,7 @@ export { movCr3, movCr4, invlpg, invpcid, shootdown } from "./mmu/invalidate";
 export { tlbTranslate } from "./mmu/access";
 export { replay, packRecords, ingestRecords } from "./replay/loop";
 export { eventsEnable, eventsOn, eventsCount, eventsDrained } from "./stats/events";
+export { stampsEnable, stampsOn, stampsSetClock, stampsRegion, stampsFrames } from "./stats/stamps";
 
 /** Base of the event ring (EV_SIZE records, as many as the configuration asked for). */
 export function eventRing(): usize {
@@ -107,6 +109,10 @@ export function init(ramBytes: u64, tablesOnly: bool, poolFrames: u32, maxPhyAdd
   if (eventRecords > MAX_EVENT_RECORDS) { limit = MAX_EVENT_RECORDS; return INIT_ERR_EVENTS; }
   const eventRegion = regionTake(<u64>eventRecords * EV_SIZE, REGION_ALIGN);
   const stageRegion = regionTake(stageBytes(traceRecords), REGION_ALIGN);
+  // Access stamps: a u32 per managed frame, only when asked for.
+  const stamps = load<u32>(configBlock + (<usize>CFG_STAMPS << 2)) != 0;
+  if (stamps && (managed << 2) >= WASM_MAX_BYTES) { limit = (WASM_MAX_BYTES >> 2) << PAGE_SHIFT; return INIT_ERR_MANAGED; }
+  const stampRegion = stamps ? regionTake(managed << 2, REGION_ALIGN) : 0;
   const hashEntries: u32 = tablesOnly ? hashEntriesFor(poolFrames) : 0;
   // Tables-only: 16-byte hash entries and a 4-byte free stack per pool frame.
   const meta: u64 = <u64>hashEntries * 16 + (tablesOnly ? <u64>poolFrames * 4 : 0);
@@ -146,6 +152,7 @@ export function init(ramBytes: u64, tablesOnly: bool, poolFrames: u32, maxPhyAdd
   tlbSetup(tlbBase, cpus, latencyRegion);
   replaySetup(traceRegion, traceRecords, stageRegion);
   eventsSetup(eventRegion, eventRecords);
+  stampsSetup(<usize>stampRegion, <u32>managed);
   initialized = true;
   return INIT_OK;
 }

@@ -17,7 +17,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Machine, Replayer, DemandMapper, REC_KIND, REC_USER } from "../dist/index.js";
+import * as wasmmu from "../dist/index.js";
+const { Machine, DemandMapper } = wasmmu;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const TRACES = ["hot", "random1k", "random1m", "seq"];
@@ -35,13 +36,20 @@ function generator(trace) {
   return () => BASE + 32 * i++;
 }
 
-/** Replay `n` accesses of `trace` twice on a fresh machine; time the second pass. */
-export async function wasmReplay(trace, n) {
+/**
+ * Replay `n` accesses of `trace` twice on a fresh machine; time the second pass.
+ * @param lib the wasmmu module to measure (default ../dist/index.js; replay-ab.mjs passes two builds)
+ * @param opts.stamps replay with the core's access stamps on (the stamping loop: every record on
+ *   the reference path, a stamp per translated page), as exact LRU page replacement runs it
+ */
+export async function wasmReplay(trace, n, lib = wasmmu, opts = {}) {
+  const { Machine, Replayer, DemandMapper, REC_KIND, REC_USER } = lib;
   const m = await Machine.create({
     // Full mode: 1,000,000 data frames and their tables fit in 4,000 MiB of RAM.
     ram: "4000MiB", cpu: "custom",
-    overrides: { "stlb[0].sizes": "4K" }, traceBatch: CHUNK,
+    overrides: { "stlb[0].sizes": "4K" }, traceBatch: CHUNK, ...(opts.stamps ? { accessStamps: true } : {}),
   });
+  if (opts.stamps) m.stamps.enable();
   const dm = new DemandMapper(m);
   const r = new Replayer(m, dm.policy);
   const kind = REC_KIND.read | REC_USER;

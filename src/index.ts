@@ -14,6 +14,13 @@ export { Kernel, KERNEL_LAYOUT } from "./os/kernel.js";
 export { SlabAllocator, KmemCache, procSlabinfo, KMALLOC_SIZES } from "./os/slab.js";
 export { procBuddyinfo, extfragIndexText, unusableIndexText } from "./os/proc/buddyinfo.js";
 export { Linux, TLB_NR_DYN_ASIDS, TLB_SINGLE_PAGE_FLUSH_CEILING, type LinuxOptions, type VmEvents, type OomPolicy } from "./os/linux.js";
+export {
+  LINUX_POLICY, FIFO_POLICY, CLOCK_POLICY, LruPolicy, OptPolicy, PAGE_REPLACEMENT_NAMES,
+  type PageReplacementPolicy, type PageReplacementName, type PolicyHost, type ReplayClock, type Reference,
+} from "./os/policy.js";
+export { FutureReferences, FutureReferencesBuilder } from "./os/future.js";
+export { TraceProcess, TRACE_VMA_REGION, type TraceProcessOptions, type TraceKernelCounts } from "./os/traceproc.js";
+export { AccessStamps } from "./machine/stamps.js";
 export { Task, ELF_ET_DYN_BASE, ELF_EXEC_BASE, STACK_TOP, type ProgramImage, type GuestAccess } from "./os/process.js";
 export { Tlb, TlbGather } from "./os/tlb.js";
 export { EventBus, type KernelEvent, type KernelEventType, type FaultEvent, type PteEvent, type FrameEvent, type TlbFlushEvent, type VmaEvent, type SignalEvent } from "./os/events.js";

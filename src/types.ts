@@ -71,6 +71,13 @@ export interface MachineConfig {
    * path). Default 0: no ring, and nothing to pay.
    */
   eventRing?: number;
+  /**
+   * Reserve the core's access stamps (a u32 per managed frame, 1 MiB per GiB): with them,
+   * `machine.stamps` can record the last trace record that used each frame, TLB hits included
+   * (the replay then takes its reference path). Exact LRU page replacement needs them. Default
+   * false: no region, and nothing to pay.
+   */
+  accessStamps?: boolean;
 }
 
 /** Options of a single access. Unknown keys are refused. */

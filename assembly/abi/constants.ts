@@ -287,6 +287,7 @@ export const CFG_PSC: u32 = TLB.CFG_PSC;
 export const CFG_LATENCY: u32 = TLB.CFG_LATENCY;
 export const CFG_TRACE: u32 = TLB.CFG_TRACE;
 export const CFG_EVENTS: u32 = TLB.CFG_EVENTS;
+export const CFG_STAMPS: u32 = TLB.CFG_STAMPS;
 export const CFG_WORDS: u32 = TLB.CFG_WORDS;
 export const LAT_L1_HIT: u32 = <u32>TLB.LAT_L1_HIT;
 export const LAT_STLB_HIT: u32 = <u32>TLB.LAT_STLB_HIT;

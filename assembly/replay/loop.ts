@@ -24,8 +24,13 @@
 // Its walks are lean (walk.ts): one that succeeds leaves the CPU's result record as it was, so
 // after a batch the result record describes the record the replay stopped at (a fault), not
 // the last successful translation; the walk entries hold the last walk's addresses and values.
+//
+// Access stamps (stats/stamps.ts). With them on, replay() hands the whole call to replayStamped,
+// a loop of its own: every record through the full path and the frame of each translated page
+// stamped with the record's number. The test is made once per call, so with stamps off the loop
+// above runs exactly as it did, not one instruction more per record.
 
-import { CPU_CR3, CPU_CR4, CPU_TICK } from "../abi/layout";
+import { CPU_CR3, CPU_CR4, CPU_TICK, CPU_RESULT, RES_PADDR } from "../abi/layout";
 import { CR4_PCIDE, CR4_PKE, CR4_LA57, CR3_PCID_MASK } from "../arch/x86/regs";
 import { cpuPtr, numCpus, maxPhyAddr } from "../arch/x86/cpu";
 import { XLAT_OK } from "../arch/x86/fault";
@@ -43,6 +48,7 @@ import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { REPLAY_LOOKAHEAD } from "../tunables";
 import { RECORD_SIZE, REC_READ, REC_WRITE, REC_FETCH, REC_USER, REC_IMPLICIT, REPLAY_DONE, REPLAY_FAULT, REPLAY_BAD_RECORD, REPLAY_EVENTS_FULL, recordMetaBad } from "../abi/records";
 import { evOn, evRoom } from "../stats/events";
+import { stOn, stClock, stampPhys } from "../stats/stamps";
 export { RECORD_SIZE };
 
 
@@ -426,6 +432,8 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
  */
 export function replay(start: u32, end: u32): u32 {
   if (end > traceCapacity) end = traceCapacity;
+  // Once per call, not per record: stamping (stats/stamps.ts) runs its own loop.
+  if (stOn) return replayStamped(start, end);
   let cur: u32 = 0xffff_ffff;
   let c: usize = 0;
   let ctr: usize = 0;
@@ -531,4 +539,49 @@ function flushCounts(ctr: usize): void {
   const hits = hitD + hitI;
   countN(ctr, Counter.CYCLES, hits * (latL1 + latBase) + l2 * (latL1 + latL2 + latBase));
   countN(ctr, Counter.CYCLES_TRANSLATION, hits * latL1 + l2 * (latL1 + latL2));
+}
+
+/**
+ * replay() with access stamps on (stats/stamps.ts): every record through the reference path
+ * (access.ts) — the path the fast path stands in for, with the same counts — and, for each page a
+ * record translated, its frame stamped with the record's number. A separate loop, so that replay()
+ * with stamps off runs exactly as before. Stops as replay() does (a fault, a malformed record, a
+ * full event ring). @returns the index of the first record not completed
+ */
+function replayStamped(start: u32, end: u32): u32 {
+  let cur: u32 = 0xffff_ffff;
+  let res: usize = 0;
+  let ctr: usize = 0;
+  let i = start;
+  while (i < end) {
+    if (evOn && !evRoom()) { replayStatus = REPLAY_EVENTS_FULL; return i; }
+    const rec = traceBase + (<usize>i << 4);
+    const cpu = <u32>load<u16>(rec, 10);
+    if (cpu != cur) {
+      if (cpu >= numCpus) { replayStatus = REPLAY_BAD_RECORD; return i; }
+      cur = cpu;
+      res = cpuPtr(cpu) + CPU_RESULT;
+      ctr = counterBlock(cpu);
+    }
+    const va = load<u64>(rec);
+    const size = <u32>load<u8>(rec, 8);
+    const kind = <u32>load<u8>(rec, 9);
+    if ((kind & 3) == 3) { replayStatus = REPLAY_BAD_RECORD; return i; }
+    const acc = accessFlags(kind);
+    const last = va + <u64>(size == 0 ? 0 : size - 1);
+    const stamp = stClock + i;
+    let st = tlbTranslate(cpu, va, acc);
+    if (st == XLAT_OK) {
+      stampPhys(load<u64>(res + RES_PADDR), stamp);
+      if (((va ^ last) >> 12) != 0) {
+        count(ctr, Counter.REPLAY_STRADDLE);
+        st = tlbTranslate(cpu, last & ~<u64>0xfff, acc);
+        if (st == XLAT_OK) stampPhys(load<u64>(res + RES_PADDR), stamp);
+      }
+    }
+    if (st != XLAT_OK) { replayStatus = REPLAY_FAULT; return i; }
+    i++;
+  }
+  replayStatus = REPLAY_DONE;
+  return i;
 }

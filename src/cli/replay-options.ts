@@ -4,17 +4,22 @@
  * (checked before the program is started). Each command adds its own options to these specs.
  */
 import { UsageError, keyValues, nonNegativeInt, oneOf, parse } from "./args.js";
-import type { JobOptions } from "./replay.js";
+import type { JobOptions, OsJobOptions } from "./replay.js";
 import { TRACE_FORMATS } from "../trace/formats.js";
 import type { TraceFormat } from "../trace/types.js";
 import { PRESETS, presetNames } from "../machine/presets/index.js";
 import { WasmmuError } from "../errors.js";
+import { parseByteSize } from "../machine/config.js";
+import { PAGE_REPLACEMENT_NAMES } from "../os/policy.js";
+import { MAX_SWAPPINESS } from "../os/vmscan.js";
 
 /** Options that decide a replay's numbers: the machine, the demand mapping, the trace's window. */
 export const MACHINE_OPTIONS = {
   cpu: { type: "string" }, set: { type: "string", multiple: true }, paging: { type: "string" }, ram: { type: "string" },
   memory: { type: "string" }, pages: { type: "string" }, cpus: { type: "string" }, format: { type: "string" },
   skip: { type: "string" }, limit: { type: "string" }, warmup: { type: "string" },
+  os: { type: "string" }, swap: { type: "string" }, reclaim: { type: "string" }, swappiness: { type: "string" },
+  frames: { type: "string" }, "page-cluster": { type: "string" },
 } as const;
 
 /** Options of how results are shown. */
@@ -27,6 +32,42 @@ export const REPLAY_OPTIONS = { ...MACHINE_OPTIONS, ...OUTPUT_OPTIONS, window: {
 export interface MachineOptionValues {
   cpu?: string; set?: string[]; paging?: string; ram?: string; memory?: string; pages?: string; cpus?: string;
   format?: string; skip?: string; limit?: string; warmup?: string;
+  os?: string; swap?: string; reclaim?: string; swappiness?: string; frames?: string; "page-cluster"?: string;
+}
+
+/** The kernel model's options (they need --os linux). */
+const OS_FLAGS = ["swap", "reclaim", "swappiness", "frames", "page-cluster"] as const;
+
+/**
+ * --os and the kernel model's options, checked: null without --os linux (then none of them may be
+ * given). The trace runs as one process on one CPU with 4 KiB pages.
+ * @throws UsageError naming the option
+ */
+export function osOptions(v: MachineOptionValues, cpus: number, pages: string): OsJobOptions | null {
+  const os = oneOf("os", v.os, ["none", "linux"], "none");
+  if (os === "none") {
+    const given = OS_FLAGS.find((f) => v[f] !== undefined);
+    if (given !== undefined) throw new UsageError(`--${given} needs --os linux (the kernel model)`);
+    return null;
+  }
+  if (cpus !== 1) throw new UsageError("--os linux runs the trace as one process on one CPU: --cpus must be 1");
+  if (pages !== "4k") throw new UsageError("--os linux maps 4 KiB pages (the kernel model has no huge-page faults): --pages must be 4k");
+  let swap = 0;
+  if (v.swap !== undefined) {
+    try {
+      swap = Number(parseByteSize(v.swap, "swap"));
+    } catch (e) {
+      throw new UsageError(`--swap must be a size such as 64MiB, got ${v.swap}${e instanceof WasmmuError ? ` (${e.message})` : ""}`);
+    }
+    if (swap % 4096 !== 0 || swap > 2 ** 40) throw new UsageError(`--swap must be a multiple of 4 KiB up to 1 TiB, got ${v.swap}`);
+  }
+  const swappiness = nonNegativeInt("swappiness", v.swappiness, 60);
+  if (swappiness > MAX_SWAPPINESS) throw new UsageError(`--swappiness must be 0..${MAX_SWAPPINESS}, got ${swappiness}`);
+  const frames = nonNegativeInt("frames", v.frames, null);
+  if (frames === 0) throw new UsageError("--frames must be at least 1");
+  const pageCluster = nonNegativeInt("page-cluster", v["page-cluster"], 3);
+  if (pageCluster > 8) throw new UsageError(`--page-cluster must be 0..8, got ${pageCluster}`);
+  return { swap, reclaim: oneOf("reclaim", v.reclaim, PAGE_REPLACEMENT_NAMES, "linux"), swappiness, frames, pageCluster };
 }
 
 /** Page sizes of the demand mapping. */
@@ -61,10 +102,9 @@ export function jobOptions(v: MachineOptionValues): JobOptions {
   // Checked here as well as by Machine.create, whose table lookup also finds "constructor" or
   // "__proto__" (found by fuzzing: an internal error).
   if (!Object.hasOwn(PRESETS, cpu)) throw new WasmmuError("INVALID_CONFIG", `cpu: unknown preset "${cpu}"; presets are ${presetNames.join(", ")}`, { option: "cpu" });
-  return {
-    cpu, overrides, paging, ram: v.ram ?? "1GiB", memory, pages, cpus, format,
-    limit: nonNegativeInt("limit", v.limit, null), skip: nonNegativeInt("skip", v.skip, 0), warmup: nonNegativeInt("warmup", v.warmup, 0),
-  };
+  const limit = nonNegativeInt("limit", v.limit, null), skip = nonNegativeInt("skip", v.skip, 0), warmup = nonNegativeInt("warmup", v.warmup, 0);
+  const os = osOptions(v, cpus, pages);
+  return { cpu, overrides, paging, ram: v.ram ?? "1GiB", memory, pages, cpus, format, limit, skip, warmup, ...(os !== null ? { os } : {}) };
 }
 
 /** --json, --csv or neither. @throws UsageError when both are given */

@@ -1,6 +1,8 @@
 /**
  * `wasmmu replay`: stream a trace through a machine's TLBs and page walker, demand-mapping every
- * touched page, and print the statistics (perf-stat style, or JSON/CSV).
+ * touched page — or, with `--os linux`, running it as one process of the Linux model
+ * (src/os/traceproc.ts: demand paging, reclaim and swap under a replacement policy) — and print
+ * the statistics (perf-stat style, or JSON/CSV).
  */
 import { basename } from "node:path";
 import { Machine } from "../machine/Machine.js";
@@ -14,6 +16,22 @@ import { formatSummary, formatCsv, type ReplaySummary } from "./summary.js";
 import type { MachineConfig } from "../types.js";
 import { UsageError } from "./args.js";
 import { checkReportPath, renderReplayReport, writeReport, type WindowCounts } from "./report.js";
+import { TraceProcess, type TraceKernelCounts } from "../os/traceproc.js";
+import { FutureReferencesBuilder, type FutureReferences } from "../os/future.js";
+import type { PageReplacementName } from "../os/policy.js";
+
+/** `--os linux`: the trace runs as one process of the kernel model (TraceProcess). */
+export interface OsJobOptions {
+  /** Swap space in bytes (0: none). */
+  swap: number;
+  /** The replacement policy (--reclaim). */
+  reclaim: PageReplacementName;
+  swappiness: number;
+  /** A resident limit in pages (--frames), or null. */
+  frames: number | null;
+  /** vm.page-cluster. */
+  pageCluster: number;
+}
 
 export interface ReplayOptions {
   cpu: string;
@@ -27,6 +45,8 @@ export interface ReplayOptions {
   limit: number | null;
   skip: number;
   warmup: number;
+  /** Run the trace as one process of the Linux model instead of demand-mapping it (--os linux). */
+  os?: OsJobOptions;
   /** Progress on stderr (only when it is a terminal). */
   progress: boolean;
   /** Write an HTML report here (replay.ts collects windowed statistics when set). */
@@ -71,7 +91,9 @@ export class ReplaySession {
   private readonly o: ReplayOptions;
   private readonly path: string;
   private readonly m: Machine;
-  private readonly mapper: DemandMapper;
+  /** Demand mapping (the default), or the kernel model's process (--os linux): exactly one is set. */
+  private readonly mapper: DemandMapper | null;
+  private readonly proc: TraceProcess | null;
   private readonly r: Replayer;
   /** Report windows in accesses; 0 turns sampling off (the loop pays one comparison with Infinity). */
   private readonly win: number;
@@ -79,6 +101,7 @@ export class ReplaySession {
   private seen = 0;        // records read from the trace (skipped ones included)
   private replayed = 0;    // records replayed
   private base: Record<string, number> | null;
+  private baseKernel: TraceKernelCounts | null = null;
   private baseMapped = { "4K": 0, "2M": 0 };
   private baseSkipped = 0;
   private baseReplayed = 0;
@@ -92,20 +115,31 @@ export class ReplaySession {
   private prevSample: Record<string, number> | null;
   private prevMapped = { "4K": 0, "2M": 0 };
   private prevAt = 0;
-  private readonly started = performance.now();
+  /** When the session began (for OPT, before the trace was read in advance: that pass is part of its time). */
+  private readonly started: number;
 
-  private constructor(path: string, o: ReplayOptions, m: Machine, win: number) {
+  private constructor(path: string, o: ReplayOptions, m: Machine, win: number, started?: number, future?: FutureReferences) {
+    this.started = started ?? performance.now();
     this.path = path;
     this.o = o;
     this.m = m;
     this.win = win;
-    this.mapper = new DemandMapper(m, { pages: o.pages === "4k" ? "4k" : "2m" });
-    const policy: FaultPolicy = Object.assign((f: ReplayFault): FaultDecision => {
-      if (f.exception.vector === "GP") { this.nonCanonical++; return "skip"; }
-      return this.mapper.policy(f);
-    }, { notPresent: this.mapper.policy.notPresent, stopReason: this.mapper.policy.stopReason }); // a not-present #PF goes to the mapper either way
-    this.r = new Replayer(m, policy);
+    if (o.os !== undefined) {
+      this.mapper = null;
+      this.proc = TraceProcess.start(m, { ...o.os, frames: o.os.frames ?? undefined, ...(future !== undefined ? { future } : {}) });
+      this.r = new Replayer(m, this.proc.policy);
+    } else {
+      const mapper = new DemandMapper(m, { pages: o.pages === "4k" ? "4k" : "2m" });
+      this.mapper = mapper;
+      this.proc = null;
+      const policy: FaultPolicy = Object.assign((f: ReplayFault): FaultDecision => {
+        if (f.exception.vector === "GP") { this.nonCanonical++; return "skip"; }
+        return mapper.policy(f);
+      }, { notPresent: mapper.policy.notPresent, stopReason: mapper.policy.stopReason }); // a not-present #PF goes to the mapper either way
+      this.r = new Replayer(m, policy);
+    }
     this.base = o.warmup === 0 ? counterNumbers(m) : null;
+    if (this.base !== null) this.baseKernel = this.proc?.counts() ?? null;
     this.nextSample = win > 0 && this.base !== null ? win : Infinity;
     this.prevSample = this.base;
   }
@@ -123,13 +157,28 @@ export class ReplaySession {
     }
     const config: MachineConfig = {
       cpu: o.cpu, overrides: o.overrides, paging: o.paging, ram: o.ram, memory: o.memory, cpus: o.cpus,
+      ...(o.os?.reclaim === "lru" ? { accessStamps: true } : {}),
     };
-    return new ReplaySession(path, o, await Machine.create(config), win);
+    const started = performance.now();
+    const future = o.os?.reclaim === "opt" ? await readFuture(path, o) : undefined;
+    return new ReplaySession(path, o, await Machine.create(config), win, future !== undefined ? started : undefined, future);
   }
 
   /** Records one core call takes: the chunk size a reader should produce for this session. */
   get batchRecords(): number {
     return this.r.batch.capacity;
+  }
+
+  /** Pages mapped so far: by the demand mapper, or by the kernel model's faults (one 4 KiB page each). */
+  private mapped(): { "4K": number; "2M": number } {
+    if (this.mapper !== null) return { ...this.mapper.mapped };
+    const c = (this.proc as TraceProcess).counts();
+    return { "4K": c.minorFaults + c.majorFaults, "2M": 0 };
+  }
+
+  /** Non-canonical records skipped so far. */
+  private skippedNonCanonical(): number {
+    return this.proc !== null ? this.proc.counts().nonCanonical : this.nonCanonical;
   }
 
   /** Records replayed so far (warm-up included). */
@@ -171,6 +220,7 @@ export class ReplaySession {
         if (k < n) { malformed = deferredCheckError(check, i + k, r.batch.recordBytes(k)); n = k; }
       } else if (chunk.packed !== undefined) r.batch.setPacked(chunk.packed, i, n, o.cpus, chunk.cpuBits);
       else r.batch.setArrays(chunk, i, n, o.cpus);
+      this.proc?.beforeBatch(this.replayed);
       const res = r.run(n);
       // The records before a stop were replayed: they count, whatever stopped the replay.
       const done = res.stopped ? res.stopped.index : n;
@@ -179,6 +229,10 @@ export class ReplaySession {
       if (res.stopped) {
         const vaddr = `0x${r.batch.get(res.stopped.index).vaddr.toString(16)}`;
         const record = `${this.path}: record ${this.seen + 1} (vaddr ${vaddr})`;
+        if (res.stopped.reason === "out-of-memory" && this.proc !== null) {
+          this.stop(`${record}: ${res.stopped.message ?? "out of memory"} (--ram ${o.ram}, --swap ${o.os?.swap ?? 0} bytes): raise --swap or --ram`);
+          return false;
+        }
         if (res.stopped.reason === "out-of-memory") {
           // The trace's doing, not a broken input: the statistics so far, marked partial.
           this.stop(`${record}: ${res.stopped.message ?? "demand paging ran out of frames"} (--ram ${o.ram}${o.memory === "full" ? "" : `, --memory ${o.memory}`}): ` +
@@ -186,7 +240,7 @@ export class ReplaySession {
           return false;
         }
         const fault = res.stopped.fault;
-        const why = res.stopped.reason === "bad-record" ? "a malformed record" : `a fault the demand mapper cannot resolve (#${fault?.exception.vector}, error code 0x${fault && "errorCode" in fault.exception ? fault.exception.errorCode.toString(16) : "?"})`;
+        const why = res.stopped.reason === "bad-record" ? "a malformed record" : `a fault the ${this.proc !== null ? "kernel model" : "demand mapper"} cannot resolve (#${fault?.exception.vector}, error code 0x${fault && "errorCode" in fault.exception ? fault.exception.errorCode.toString(16) : "?"})`;
         throw new WasmmuError("BAD_INPUT", `${record} stopped the replay: ${why}`);
       }
       // The records before a malformed one are replayed and counted; then it ends the replay.
@@ -200,8 +254,9 @@ export class ReplaySession {
   private crossed(): void {
     if (this.base === null && this.replayed >= this.o.warmup) {
       this.base = counterNumbers(this.m);
-      this.baseMapped = { ...this.mapper.mapped };
-      this.baseSkipped = this.nonCanonical;
+      this.baseKernel = this.proc?.counts() ?? null;
+      this.baseMapped = this.mapped();
+      this.baseSkipped = this.skippedNonCanonical();
       this.baseReplayed = this.replayed;
       if (this.win > 0) { this.nextSample = this.replayed + this.win; this.prevSample = this.base; this.prevMapped = { ...this.baseMapped }; this.prevAt = this.replayed; }
     }
@@ -256,8 +311,9 @@ export class ReplaySession {
     if (this.base === null) {
       if (!stopped) throw new WasmmuError("BAD_INPUT", `${path}: the trace has ${this.replayed} accesses, all used as warm-up (--warmup ${o.warmup})`);
       this.base = counterNumbers(m);
-      this.baseMapped = { ...this.mapper.mapped };
-      this.baseSkipped = this.nonCanonical;
+      this.baseKernel = this.proc?.counts() ?? null;
+      this.baseMapped = this.mapped();
+      this.baseSkipped = this.skippedNonCanonical();
       this.baseReplayed = this.replayed;
       this.prevAt = this.replayed;
     }
@@ -266,15 +322,22 @@ export class ReplaySession {
     const base = this.base;
     const counters = Object.fromEntries(Object.keys(now).map((k) => [k, now[k] - base[k]]));
     const partialReason = this.partialReason;
+    const mapped = this.mapped();
     const summary: ReplaySummary = {
       trace: basename(path), format: info.format, compression: info.compression, cpu: o.cpu, paging: o.paging,
       pages: o.pages === "4k" ? "4 KiB" : o.pages === "2m" ? "2 MiB" : "THP (2 MiB where possible)", cpus: o.cpus,
       partial: partialReason !== undefined, ...(partialReason !== undefined ? { partialReason } : {}),
       seconds: (performance.now() - this.started) / 1000, accesses: this.replayed - this.baseReplayed,
-      skipped: { nonCanonical: this.nonCanonical - this.baseSkipped },
-      mappedPages: { "4K": this.mapper.mapped["4K"] - this.baseMapped["4K"], "2M": this.mapper.mapped["2M"] - this.baseMapped["2M"] },
+      skipped: { nonCanonical: this.skippedNonCanonical() - this.baseSkipped },
+      mappedPages: { "4K": mapped["4K"] - this.baseMapped["4K"], "2M": mapped["2M"] - this.baseMapped["2M"] },
       counters,
     };
+    if (this.proc !== null && o.os !== undefined) {
+      const now = this.proc.counts();
+      const b = this.baseKernel ?? now;
+      const kernelCounts = Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - b[k as keyof TraceKernelCounts]])) as unknown as TraceKernelCounts;
+      summary.kernel = { reclaim: o.os.reclaim, ram: o.ram, swap: o.os.swap, swappiness: o.os.swappiness, frames: o.os.frames, pageCluster: o.os.pageCluster, ...kernelCounts };
+    }
     if (o.report !== undefined) {
       await writeReport(o.report, renderReplayReport({
         summary, window: this.win, windows: this.windows,
@@ -291,12 +354,30 @@ export class ReplaySession {
 
   private sample(): void {
     const now = counterNumbers(this.m);
-    const mapped = { ...this.mapper.mapped };
+    const mapped = this.mapped();
     this.windows.push(windowBetween(this.prevSample as Record<string, number>, now, this.replayed - this.baseReplayed, this.replayed - this.prevAt, this.prevMapped, mapped));
     this.prevSample = now;
     this.prevMapped = mapped;
     this.prevAt = this.replayed;
   }
+}
+
+/**
+ * The future of `path` as a replay with `o` numbers its records (after --skip, up to --limit), for
+ * OPT: one pass over the whole trace before the replay starts.
+ */
+async function readFuture(path: string, o: ReplayOptions): Promise<FutureReferences> {
+  const b = new FutureReferencesBuilder();
+  const trace = await openTrace(path, { format: o.format });
+  let seen = 0;
+  read: for await (const chunk of trace.chunks) {
+    for (let i = 0; i < chunk.count; i++, seen++) {
+      if (seen < o.skip) continue;
+      if (o.limit !== null && b.length >= o.limit) break read;
+      b.add(chunk.lo[i], chunk.hi[i], chunk.size[i]);
+    }
+  }
+  return b.build();
 }
 
 /**

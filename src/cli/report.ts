@@ -516,9 +516,17 @@ export function renderSweepReport(d: SweepReportData): string {
   const label = (r: SweepReportRow) => d.params.map((p) => `${p.path}=${r.params[p.path]}`).join(" ");
   const title = `wasmmu sweep report — ${d.trace}`;
   const first = d.rows[0]?.summary;
+  // With the kernel model (--os linux), its numbers too.
+  const os = d.rows.some((r) => r.summary.kernel !== undefined);
+  const kernelCells = (r: SweepReportRow): string[] => {
+    const k = r.summary.kernel;
+    if (!os) return [];
+    if (k === undefined) return ["", "", "", "", ""];
+    return [int(k.majorFaults), int(k.pswpin + k.swpin_zero), int(k.pswpout + k.swpout_zero), int(k.pgscan), int(k.pgsteal)];
+  };
   const tableRows = d.rows.map((r) => {
     const m = metrics(r.summary);
-    return [...d.params.map((p) => r.params[p.path]), int(m.accesses), pct(m.l1dHitRate), pct(m.l1iHitRate), fixed(m.walksPer1000, 3), fixed(m.cyclesPerAccess), pct(m.translationShare), r.summary.partial ? "partial" : ""];
+    return [...d.params.map((p) => r.params[p.path]), int(m.accesses), ...kernelCells(r), pct(m.l1dHitRate), pct(m.l1iHitRate), fixed(m.walksPer1000, 3), fixed(m.cyclesPerAccess), pct(m.translationShare), r.summary.partial ? "partial" : ""];
   });
   const body = [
     `<h1>${esc(title)}</h1>`,
@@ -539,8 +547,8 @@ export function renderSweepReport(d: SweepReportData): string {
     }),
     `<h2>Configurations</h2>`,
     `<section id="results" data-configurations="${d.rows.length}">`,
-    table([...d.params.map((p) => p.path), "accesses", "L1D hit", "L1I hit", "walks / 1000", "cycles / access", "translation share", ""], tableRows,
-      [...d.params.map(() => false), true, true, true, true, true, true, false]),
+    table([...d.params.map((p) => p.path), "accesses", ...(os ? ["major faults", "swapped in", "swapped out", "pgscan", "pgsteal"] : []), "L1D hit", "L1I hit", "walks / 1000", "cycles / access", "translation share", ""], tableRows,
+      [...d.params.map(() => false), true, ...(os ? [true, true, true, true, true] : []), true, true, true, true, true, false]),
     `</section>`,
     `<h3>Swept parameters</h3>`,
     table(["parameter", "values"], d.params.map((p) => [p.path, p.values.join(", ")])),

@@ -23,7 +23,25 @@ export interface ReplaySummary {
   counters: Record<string, number>;
   /** The HTML report written (--report), as given. */
   report?: string;
+  /** With --os linux: the kernel model's settings and numbers (after warm-up). */
+  kernel?: ReplayKernelSummary;
 }
+
+/** The kernel model's part of a summary (--os linux). */
+export interface ReplayKernelSummary extends TraceKernelCounts {
+  reclaim: PageReplacementName;
+  ram: string;
+  /** Swap space in bytes. */
+  swap: number;
+  swappiness: number;
+  /** The resident limit in pages, or null. */
+  frames: number | null;
+  pageCluster: number;
+}
+
+import type { TraceKernelCounts } from "../os/traceproc.js";
+import type { PageReplacementName } from "../os/policy.js";
+import { formatBytes } from "../machine/config.js";
 
 const num = (n: number) => Math.round(n).toLocaleString("en-US");
 const pct = (a: number, b: number) => (b === 0 ? "     n/a" : `${((100 * a) / b).toFixed(2).padStart(7)}%`);
@@ -61,8 +79,10 @@ export function formatSummary(s: ReplaySummary): string {
   out.push(line(c("walk_mem_ref"), "walk_mem_ref", walks ? `${(c("walk_mem_ref") / walks).toFixed(2)} per walk` : ""));
   const psc = c("psc_hit_pde") + c("psc_hit_pdpte") + c("psc_hit_pml4e") + c("psc_hit_pml5e");
   out.push(line(psc, "paging-structure-cache hits", `PDE ${num(c("psc_hit_pde"))}, PDPTE ${num(c("psc_hit_pdpte"))}, PML4E ${num(c("psc_hit_pml4e"))}, PML5E ${num(c("psc_hit_pml5e"))}`));
-  out.push(line(c("fault_pf"), "page faults", `demand-mapped ${num(s.mappedPages["4K"])} × 4K, ${num(s.mappedPages["2M"])} × 2M`));
+  if (s.kernel === undefined) out.push(line(c("fault_pf"), "page faults", `demand-mapped ${num(s.mappedPages["4K"])} × 4K, ${num(s.mappedPages["2M"])} × 2M`));
+  else out.push(line(c("fault_pf"), "page faults", "#PF raised in the core, resolved by the kernel model"));
   if (s.skipped.nonCanonical) out.push(line(s.skipped.nonCanonical, "non-canonical accesses skipped", "#GP(0)"));
+  if (s.kernel !== undefined) out.push(...kernelLines(s.kernel, s.accesses));
   out.push(line(cycles, "cycles", s.accesses ? `${(cycles / s.accesses).toFixed(2)} per access` : ""));
   out.push(line(c("cycles_translation"), "cycles in translation", `${pct(c("cycles_translation"), cycles)} of cycles`));
   out.push("");
@@ -71,12 +91,32 @@ export function formatSummary(s: ReplaySummary): string {
   return out.join("\n");
 }
 
+/** The kernel model's block of the summary (--os linux). */
+function kernelLines(k: ReplayKernelSummary, accesses: number): string[] {
+  const per1k = (n: number) => (accesses ? `${((1000 * n) / accesses).toFixed(3)} per 1000 accesses` : "");
+  const out = [
+    "",
+    `   kernel model: one process, reclaim ${k.reclaim}, RAM ${k.ram}, swap ${k.swap ? formatBytes(BigInt(k.swap)) : "none"}${k.frames !== null ? `, ${num(k.frames)} frames` : ""}, swappiness ${k.swappiness}, page-cluster ${k.pageCluster}`,
+    line(k.majorFaults, "major faults", `${per1k(k.majorFaults)} (pgmajfault: read back from swap)`),
+    line(k.minorFaults, "minor faults", "first touches, zero-page copies, swap-cache hits"),
+    line(k.pswpout + k.swpout_zero, "pages swapped out", `pswpout ${num(k.pswpout)}, zero pages ${num(k.swpout_zero)} (swpout_zero: no I/O)`),
+    line(k.pswpin + k.swpin_zero, "pages swapped in", `pswpin ${num(k.pswpin)}, zero pages ${num(k.swpin_zero)}; readahead ${num(k.swap_ra)}, hits ${num(k.swap_ra_hit)}`),
+    line(k.pgscan, "pgscan", `kswapd ${num(k.pgscan_kswapd)}, direct ${num(k.pgscan_direct)}`),
+    line(k.pgsteal, "pgsteal", `kswapd ${num(k.pgsteal_kswapd)}, direct ${num(k.pgsteal_direct)}${k.pgscan ? `; ${((100 * k.pgsteal) / k.pgscan).toFixed(1)}% of scanned` : ""}`),
+    line(k.vmasCreated, "VMAs made for the trace", "anonymous, 2 MiB-aligned, around addresses outside every VMA"),
+  ];
+  if (k.outside) out.push(line(k.outside, "accesses outside user space skipped", "at or above TASK_SIZE, or below mmap_min_addr"));
+  out.push("");
+  return out;
+}
+
 /** name,value rows (header first), the counters after the summary's own fields. */
 export function formatCsv(s: ReplaySummary): string {
   const rows: [string, string | number][] = [
     ["trace", s.trace], ["format", s.format], ["compression", s.compression], ["cpu", s.cpu], ["paging", s.paging],
     ["pages", s.pages], ["cpus", s.cpus], ["partial", s.partial ? 1 : 0], ["seconds", s.seconds], ["accesses", s.accesses],
     ["skipped_noncanonical", s.skipped.nonCanonical], ["mapped_4k", s.mappedPages["4K"]], ["mapped_2m", s.mappedPages["2M"]],
+    ...(s.kernel !== undefined ? Object.entries(s.kernel).map(([k, v]): [string, string | number] => [`kernel_${k}`, v ?? ""]) : []),
     ...Object.entries(s.counters),
   ];
   const q = (v: string | number) => (typeof v === "string" && /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : String(v));

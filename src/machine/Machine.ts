@@ -15,6 +15,7 @@ import { WasmmuError } from "../errors.js";
 import * as A from "../abi/core.generated.js";
 import { FrameAllocator } from "./frames.js";
 import { HardwareEvents } from "./hwevents.js";
+import { AccessStamps } from "./stamps.js";
 import { writeConfigBlock, LATENCY_KEYS } from "./tlbconfig.js";
 import type { LatencyConfig } from "./presets/types.js";
 import type {
@@ -394,6 +395,8 @@ export class Machine {
   readonly frames: FrameAllocator;
   /** The core's event ring (TLB hits, walks, faults, fills, evictions), when created with `eventRing`. */
   readonly events: HardwareEvents;
+  /** The core's access stamps (the last record that used each frame), when created with `accessStamps`. */
+  readonly stamps: AccessStamps;
   private readonly core: Core;
   private readonly cpuList: Cpu[];
   private readonly counterNames: readonly string[];
@@ -404,6 +407,7 @@ export class Machine {
     this.phys = new PhysicalMemory(this, core);
     this.frames = new FrameAllocator(core);
     this.events = new HardwareEvents(core, config.eventRing);
+    this.stamps = new AccessStamps(core);
     this.cpuList = Array.from({ length: config.cpus }, (_, i) => new Cpu(this, core, i));
     this.counterNames = A.COUNTER_NAMES;
   }
@@ -418,7 +422,7 @@ export class Machine {
     const core = await Core.instantiate(cfg.build);
     const e = core.exports;
     const tablesOnly = cfg.memory === "tables-only";
-    writeConfigBlock(core, cfg.preset, cfg.traceBatch, cfg.seed, cfg.eventRing);
+    writeConfigBlock(core, cfg.preset, cfg.traceBatch, cfg.seed, cfg.eventRing, cfg.accessStamps);
     const status = core.guard("init", [], () => e.init(cfg.ramBytes, tablesOnly, cfg.backedFrames, cfg.maxPhyAddr, cfg.cpus, cfg.featureBits, cfg.paging === 5, cfg.managedBytes));
     if (status !== 0) {
       const limit = BigInt.asUintN(64, e.initLimit());

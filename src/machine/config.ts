@@ -37,9 +37,10 @@ export interface ResolvedConfig {
   traceBatch: number;
   seed: number;
   eventRing: number;
+  accessStamps: boolean;
 }
 
-const KEYS = new Set(["ram", "memory", "backedFrames", "maxPhyAddr", "paging", "cpus", "features", "build", "managedRam", "reserved", "cpu", "overrides", "tlbs", "traceBatch", "seed", "eventRing"]);
+const KEYS = new Set(["ram", "memory", "backedFrames", "maxPhyAddr", "paging", "cpus", "features", "build", "managedRam", "reserved", "cpu", "overrides", "tlbs", "traceBatch", "seed", "eventRing", "accessStamps"]);
 const UNITS: Record<string, bigint> = {
   "": 1n, b: 1n, k: 1024n, kb: 1024n, kib: 1024n, m: 1024n ** 2n, mb: 1024n ** 2n, mib: 1024n ** 2n,
   g: 1024n ** 3n, gb: 1024n ** 3n, gib: 1024n ** 3n, t: 1024n ** 4n, tb: 1024n ** 4n, tib: 1024n ** 4n,
@@ -156,5 +157,7 @@ export function resolveConfig(config: MachineConfig = {}): ResolvedConfig {
   const traceBatch = intInRange("traceBatch", config.traceBatch ?? 65536, 1, 1 << 22);
   const seed = intInRange("seed", config.seed ?? 1, 0, 0xffff_ffff);
   const eventRing = intInRange("eventRing", config.eventRing ?? 0, 0, MAX_EVENT_RECORDS);
-  return { ramBytes, memory, backedFrames, maxPhyAddr, paging, cpus, featureBits, features, build, managedBytes, reservedPfns, preset, traceBatch, seed, eventRing };
+  if (config.accessStamps !== undefined && typeof config.accessStamps !== "boolean") throw bad("accessStamps", "must be true or false");
+  const accessStamps = config.accessStamps ?? false;
+  return { ramBytes, memory, backedFrames, maxPhyAddr, paging, cpus, featureBits, features, build, managedBytes, reservedPfns, preset, traceBatch, seed, eventRing, accessStamps };
 }

@@ -112,7 +112,7 @@ export function withoutTlbs(p: CpuPreset): CpuPreset {
 }
 
 /** Write the configuration block the core reads in init(). */
-export function writeConfigBlock(core: Core, p: CpuPreset, traceRecords: number, seed: number, eventRecords = 0): void {
+export function writeConfigBlock(core: Core, p: CpuPreset, traceRecords: number, seed: number, eventRecords = 0, accessStamps = false): void {
   const e = core.exports;
   const words = new Uint32Array(e.memory.buffer, e.configBlockPtr() >>> 0, A.CFG_WORDS);
   words.fill(0);
@@ -131,4 +131,5 @@ export function writeConfigBlock(core: Core, p: CpuPreset, traceRecords: number,
   LATENCY_KEYS.forEach((k, i) => { words[lat + i] = k === "baseAccess" ? (p.latency.baseAccess ?? DEFAULT_BASE_ACCESS) : p.latency[k]; });
   words[A.CFG_TRACE] = traceRecords;
   words[A.CFG_EVENTS] = eventRecords;
+  words[A.CFG_STAMPS] = accessStamps ? 1 : 0;
 }

@@ -79,10 +79,10 @@ export interface SignalEvent {
   handled: boolean;
 }
 
-/** A reclaim run finished: kswapd's balance_pgdat, a direct reclaim, or MADV_PAGEOUT. */
+/** A reclaim run finished: kswapd's balance_pgdat, a direct reclaim, MADV_PAGEOUT, or the resident limit's (Reclaim.residentLimit). */
 export interface ReclaimEvent {
   type: "reclaim";
-  by: "kswapd" | "direct" | "pageout";
+  by: "kswapd" | "direct" | "pageout" | "limit";
   /** Pages taken off the inactive lists and looked at. */
   scanned: number;
   /** Pages freed. */

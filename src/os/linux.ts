@@ -582,10 +582,12 @@ export class Linux implements TaskKernel {
   /**
    * kswapd's turn: when an allocation since the last call found the zones below their low
    * watermark, reclaim until they are above high (balance_pgdat). The model has no threads, so
-   * this runs at the end of each fault and system call. @returns pages reclaimed
+   * this runs at the end of each fault and system call; so does the resident limit's check
+   * (Reclaim.enforceLimit), first. @returns pages reclaimed
    */
   balance(): number {
-    return this.alloc.kswapdWanted ? this.reclaim.kswapd() : 0;
+    const limited = this.reclaim.enforceLimit();
+    return limited + (this.alloc.kswapdWanted ? this.reclaim.kswapd() : 0);
   }
 
   /**

@@ -13,7 +13,18 @@
  * cached is not seen referenced again until its entry leaves the TLB — the model does the same.
  * Unmapping flushes, once per mm per batch.
  *
- * Owns: the lruvecs and the reclaim policy settings (swappiness, the replacement policy).
+ * Which pages go is the replacement policy's decision (policy.ts: Linux's by default; FIFO, Clock,
+ * exact LRU and Belady's OPT for experiments): it picks the pages of a list to try and answers the
+ * reference check. Everything else here — how many pages of which list, when, and how a page is
+ * evicted — is the same for every policy.
+ *
+ * For experiments, a resident limit (residentLimit, `wasmmu replay --frames`) caps the pages on the
+ * evictable lists: after each fault or system call the excess is reclaimed, exactly that many
+ * pages, in the policy's order, the pages of the current memory reference not among the
+ * candidates — a process run in N page frames, as in the textbooks. Linux has no such limit
+ * (memory.max reclaims SWAP_CLUSTER_MAX pages at a time, among all of the group's pages).
+ *
+ * Owns: the lruvecs, the reclaim settings (swappiness, the policy, the resident limit).
  */
 import type { FrameTable } from "../machine/frametable.js";
 import { pageFlag } from "../machine/frames.js";
@@ -35,6 +46,7 @@ import { swpType, swpOffset } from "./swap.js";
 import { VM_LOCKED, VM_EXEC } from "./proc/vmflags.js";
 import { splitHugePmd, HPAGE_PMD_SIZE } from "./huge.js";
 import type { FaultContext } from "./context.js";
+import { LINUX_POLICY, type PageReplacementPolicy, type PageReplacementName, type PolicyHost, type Reference } from "./policy.js";
 
 const PG_ACTIVE = pageFlag("active");
 const PG_REFERENCED = pageFlag("referenced");
@@ -53,13 +65,12 @@ const PG_RECLAIM = pageFlag("reclaim");
 export const SWAP_CLUSTER_MAX = 32;
 /** DEF_PRIORITY: a scan looks at list_size >> priority pages, priority falling from 12 to 0. */
 export const DEF_PRIORITY = 12;
+/** Reclaim runs the resident limit's check makes at most (see enforceLimit). */
+const LIMIT_PASSES = 3;
 /** MAX_SWAPPINESS (6.x): vm.swappiness ranges 0..200. */
 export const MAX_SWAPPINESS = 200;
 
-/** What reclaim may evict, and which page goes first. */
-export type ReplacementPolicy = "linux" | "fifo" | "clock";
-
-type Reference = "activate" | "keep" | "reclaim" | "reclaim-clean" | "mlocked";
+export type { PageReplacementName };
 
 /** One reclaim pass's state (struct scan_control). */
 interface ScanControl {
@@ -76,6 +87,8 @@ interface ScanControl {
   cacheTrim: boolean;
   /** Almost no file pages left (file + free ≤ the high watermarks): scan anon only (file_is_tiny). */
   fileIsTiny: boolean;
+  /** Reclaim no more than nrToReclaim (the resident limit): isolate only what is still missing. */
+  exact: boolean;
 }
 
 /** What reclaim needs of the kernel. */
@@ -87,9 +100,16 @@ export interface ReclaimContext extends FaultContext {
 export class Reclaim {
   /** vm.swappiness (default 60): how much anon is scanned relative to file. */
   swappiness = 60;
-  /** The replacement decision (Linux's by default; FIFO and Clock for experiments). */
-  policy: ReplacementPolicy = "linux";
+  /** For experiments: at most this many pages on the evictable lists (see the file header). Infinity: no limit. */
+  residentLimit = Infinity;
   readonly lruvec: LruVec;
+  private current: PageReplacementPolicy = LINUX_POLICY;
+  /** What policies may ask of reclaim. */
+  private readonly host: PolicyHost;
+  /** Pages that joined the lists during the current reference (see beginReference): not candidates of the resident limit. */
+  private arrived: number[] = [];
+  /** Someone marks where references begin (beginReference); otherwise each check ends one. */
+  private referenceMarks = false;
   private readonly frames: FrameTable;
   private readonly rmap: ReverseMap;
   private readonly cache: PageCache;
@@ -111,6 +131,35 @@ export class Reclaim {
     this.stat = ctx.stat;
     this.events = ctx.events;
     this.lruvec = new LruVec(0, ctx.frames);
+    this.host = {
+      frames: ctx.frames,
+      referenced: (pfn, flush) => this.referenced(pfn, flush),
+      mappedAt: (pfn) => this.rmap.of(pfn).map((l) => l.va),
+    };
+  }
+
+  /** The replacement decision (policy.ts): Linux's unless set. */
+  get policy(): PageReplacementPolicy {
+    return this.current;
+  }
+
+  /**
+   * Change the replacement decision. Going to a policy without active lists moves the pages of the
+   * active lists to the heads of the inactive ones (their order kept, PG_active cleared); every
+   * page on the lists then arrives for the new policy now (`added`).
+   */
+  setPolicy(p: PageReplacementPolicy): void {
+    this.current = p;
+    const v = this.lruvec;
+    const f = this.frames;
+    if (!p.activeLists) {
+      for (const lru of [LRU_ACTIVE_ANON, LRU_ACTIVE_FILE]) {
+        for (let pfn = v.last(lru); pfn >= 0; pfn = v.last(lru)) v.move(pfn, () => f.clear(pfn, PG_ACTIVE));
+      }
+    }
+    for (const lru of [LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE]) {
+      for (const pfn of [...v.pagesOn(lru)]) p.added(pfn, this.host);
+    }
   }
 
   /** The lruvec of a page (one per node until memory groups have their own). */
@@ -131,12 +180,20 @@ export class Reclaim {
       this.stat.unevictable_pgs_mlocked += this.pages(pfn);
     }
     this.lruvecOf(pfn).add(pfn);
+    this.arrive(pfn);
+  }
+
+  /** A page joined the lists: the policy hears of it; under a resident limit it is not a candidate until the next check. */
+  private arrive(pfn: number): void {
+    this.current.added(pfn, this.host);
+    if (this.residentLimit !== Infinity) this.arrived.push(pfn);
   }
 
   /** A page-cache or swap-in page goes on its list, after the workingset check of its shadow. */
   addRefaulted(pfn: number, shadow: Shadow | undefined, file: boolean): void {
-    if (shadow !== undefined) workingsetRefault(this.lruvecOf(pfn), this.frames, this.stat, pfn, shadow, file, this.ctx.swapOps.swap.freePages > 0);
+    if (shadow !== undefined) workingsetRefault(this.lruvecOf(pfn), this.frames, this.stat, pfn, shadow, file, this.ctx.swapOps.swap.freePages > 0, this.current.activeLists);
     this.lruvecOf(pfn).add(pfn);
+    this.arrive(pfn);
   }
 
   /** A page is being freed: off its list. */
@@ -186,6 +243,7 @@ export class Reclaim {
   markAccessed(pfn: number): void {
     const f = this.frames;
     if (f.test(pfn, PG_UNEVICTABLE)) return;
+    if (!this.current.activeLists) { this.current.accessed(pfn, this.host); return; }
     if (!f.test(pfn, PG_ACTIVE) && f.test(pfn, PG_REFERENCED) && f.test(pfn, PG_LRU)) {
       this.activate(pfn);
       f.clear(pfn, PG_REFERENCED);
@@ -194,10 +252,11 @@ export class Reclaim {
     }
   }
 
-  /** folio_activate: to the head of its active list (pgactivate). */
+  /** folio_activate: to the head of its active list (pgactivate); for a policy without active lists, to the head of its list. */
   private activate(pfn: number): void {
     const f = this.frames;
     const v = this.lruvecOf(pfn);
+    if (!this.current.activeLists) { v.move(pfn, () => {}); return; }
     v.move(pfn, () => f.set(pfn, PG_ACTIVE));
     workingsetActivation(v, this.pages(pfn));
     this.stat.pgactivate += this.pages(pfn);
@@ -262,9 +321,10 @@ export class Reclaim {
 
   /**
    * folio_referenced: how many PTEs (or huge PMDs) mapping the page have A set, clearing it (no TLB
-   * flush: x86's ptep_clear_flush_young); also the OR of the mapping VMAs' flags.
+   * flush: x86's ptep_clear_flush_young, unless `flush` — then each entry whose A was cleared is
+   * invalidated, so that its next use walks and sets A again); also the OR of the mapping VMAs' flags.
    */
-  referenced(pfn: number): { count: number; vmFlags: number } {
+  referenced(pfn: number, flush = false): { count: number; vmFlags: number } {
     let count = 0;
     let vmFlags = 0;
     for (const l of this.rmap.of(pfn)) {
@@ -280,6 +340,7 @@ export class Reclaim {
       if ((pt.w[i] & PTE_ACCESSED) !== 0) {
         count++;
         pt.w[i] &= ~PTE_ACCESSED;
+        if (flush) this.tlb.flushPage(mm, l.va);
       }
     }
     return { count, vmFlags };
@@ -287,24 +348,6 @@ export class Reclaim {
 
   private clearYoung(pfn: number): void {
     this.referenced(pfn);
-  }
-
-  /** folio_check_references: what to do with an inactive page reclaim meets. */
-  private checkReferences(pfn: number): Reference {
-    const f = this.frames;
-    const { count, vmFlags } = this.referenced(pfn);
-    const wasReferenced = f.test(pfn, PG_REFERENCED);
-    f.clear(pfn, PG_REFERENCED);
-    if (vmFlags & VM_LOCKED) { this.mlock(pfn); return "mlocked"; } // folio_referenced_one meets a VM_LOCKED mapping: mlock_vma_folio
-    const file = !f.test(pfn, PG_SWAPBACKED);
-    if (count > 0) {
-      f.set(pfn, PG_REFERENCED);
-      if (wasReferenced || count > 1) return "activate";
-      if ((vmFlags & VM_EXEC) && file) return "activate";
-      return "keep";
-    }
-    if (wasReferenced && file) return "reclaim-clean";
-    return "reclaim";
   }
 
   // ---- unmapping ----------------------------------------------------------------------------------
@@ -422,7 +465,10 @@ export class Reclaim {
     while (nr[LRU_INACTIVE_ANON] > 0 || nr[LRU_ACTIVE_FILE] > 0 || nr[LRU_INACTIVE_FILE] > 0) {
       for (const lru of [LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE]) {
         if (nr[lru] <= 0) continue;
-        const n = Math.min(nr[lru], SWAP_CLUSTER_MAX);
+        let n = Math.min(nr[lru], SWAP_CLUSTER_MAX);
+        // The resident limit's reclaim isolates only what is still missing, and scans no more than that of the budget.
+        if (sc.exact && (lru === LRU_INACTIVE_ANON || lru === LRU_INACTIVE_FILE)) n = Math.min(n, sc.nrToReclaim - sc.nrReclaimed);
+        if (n <= 0) continue;
         nr[lru] -= n;
         this.shrinkList(v, lru, n, sc);
       }
@@ -457,7 +503,7 @@ export class Reclaim {
       const pages = this.pages(pfn);
       scanned += pages;
       const { count, vmFlags } = this.referenced(pfn);
-      if (count > 0 && (vmFlags & VM_EXEC) !== 0 && lru === LRU_ACTIVE_FILE && this.policy === "linux") {
+      if (count > 0 && (vmFlags & VM_EXEC) !== 0 && lru === LRU_ACTIVE_FILE) {
         v.move(pfn, () => {});
         continue;
       }
@@ -470,8 +516,7 @@ export class Reclaim {
 
   /** shrink_inactive_list: take `n` pages off the tail of an inactive list and try to free them. */
   private shrinkInactive(v: LruVec, lru: number, n: number, sc: ScanControl): void {
-    const taken: number[] = [];
-    for (let p = v.last(lru); p >= 0 && taken.length < n; p = v.prevOf(p)) taken.push(p);
+    const taken = this.current.isolate(v, lru, n, this.host);
     if (taken.length === 0) return;
     const file = lru === LRU_INACTIVE_FILE;
     let scanned = 0;
@@ -502,11 +547,15 @@ export class Reclaim {
       if (f.test(pfn0, PG_UNEVICTABLE)) continue;
       if (f.test(pfn0, PG_LOCKED)) { this.lruvecOf(pfn0).move(pfn0, () => {}); continue; } // folio_trylock failed: keep
       // Under writeback (its swap write not done): PG_reclaim, and activated (shrink_folio_list's
-      // case 2); the write's end does not rotate an active page.
-      if (f.test(pfn0, PG_WRITEBACK)) { f.set(pfn0, PG_RECLAIM); this.activate(pfn0); continue; }
-      const ref: Reference = sc.ignoreReferences ? "reclaim" : this.policy === "fifo" ? "reclaim" : this.checkReferences(pfn0);
-      if (ref === "mlocked") continue;
-      if (ref === "activate" && this.policy !== "clock") { this.activate(pfn0); continue; }
+      // case 2) where the policy has active lists; the write's end does not rotate an active page.
+      if (f.test(pfn0, PG_WRITEBACK)) {
+        f.set(pfn0, PG_RECLAIM);
+        if (this.current.activeLists) this.activate(pfn0); else this.lruvecOf(pfn0).move(pfn0, () => {});
+        continue;
+      }
+      const ref: Reference = sc.ignoreReferences ? "reclaim" : this.current.check(pfn0, this.host);
+      if (ref === "mlocked") { this.mlock(pfn0); continue; }
+      if (ref === "activate" && this.current.activeLists) { this.activate(pfn0); continue; }
       if (ref === "activate" || ref === "keep") { this.lruvecOf(pfn0).move(pfn0, () => {}); continue; }
       // split_folio_to_list: a huge anonymous page is swapped as single pages; the head goes on,
       // the others are on the list for the next scan.
@@ -593,7 +642,7 @@ export class Reclaim {
 
   private scanControl(nrToReclaim: number, kswapd: boolean): ScanControl {
     const v = this.lruvec;
-    const sc: ScanControl = { nrToReclaim, nrReclaimed: 0, nrScanned: 0, priority: DEF_PRIORITY, kswapd, ignoreReferences: false, mayDeactivate: 0, cacheTrim: false, fileIsTiny: false };
+    const sc: ScanControl = { nrToReclaim, nrReclaimed: 0, nrScanned: 0, priority: DEF_PRIORITY, kswapd, ignoreReferences: false, mayDeactivate: 0, cacheTrim: false, fileIsTiny: false, exact: false };
     // prepare_scan_control: age a list's active pages when its inactive list is low (or refaults happened).
     if (this.inactiveIsLow(v, LRU_INACTIVE_ANON)) sc.mayDeactivate |= 1;
     if (this.inactiveIsLow(v, LRU_INACTIVE_FILE)) sc.mayDeactivate |= 2;
@@ -601,7 +650,7 @@ export class Reclaim {
   }
 
   /** One reclaim run at falling priorities until `sc` has enough (do_try_to_free_pages / balance_pgdat). */
-  private run(sc: ScanControl, done: () => boolean): number {
+  private run(sc: ScanControl, done: () => boolean, by: "kswapd" | "direct" | "limit" = sc.kswapd ? "kswapd" : "direct"): number {
     if (this.busy) return 0;
     this.busy = true;
     try {
@@ -609,7 +658,7 @@ export class Reclaim {
     } finally {
       this.busy = false;
     }
-    if (this.events.on.reclaim) this.events.emit({ type: "reclaim", by: sc.kswapd ? "kswapd" : "direct", scanned: sc.nrScanned, reclaimed: sc.nrReclaimed });
+    if (this.events.on.reclaim) this.events.emit({ type: "reclaim", by, scanned: sc.nrScanned, reclaimed: sc.nrReclaimed });
     return sc.nrReclaimed;
   }
 
@@ -679,6 +728,54 @@ export class Reclaim {
       this.busy = false;
     }
     if (this.events.on.reclaim) this.events.emit({ type: "reclaim", by: "pageout", scanned: ok.length, reclaimed: sc.nrReclaimed });
+    return sc.nrReclaimed;
+  }
+
+  /**
+   * The resident limit: the pages arriving from now until the next call serve one memory reference
+   * (a trace record, which may need two pages: one that straddles them, or a page and its copy on
+   * write), so none of them is a candidate of the limit's reclaim until the reference is done —
+   * else a reference that needs more pages than the limit could evict its own first page to bring
+   * in its second, for ever. Without calls, each check (enforceLimit) ends a reference.
+   */
+  beginReference(): void {
+    this.referenceMarks = true;
+    this.arrived = [];
+  }
+
+  /**
+   * The resident limit's check, run after each fault and system call (Linux.balance): when the
+   * evictable lists hold more than residentLimit pages, reclaim exactly the excess, in the
+   * policy's order. The pages of the current reference (beginReference) wait off the lists
+   * meanwhile and go back at their heads after, so the choice is among the pages resident before —
+   * as a textbook replacement happens before the new page comes in. When the older pages cannot
+   * give enough (a reference needing more pages than the limit, swap full), the lists stay over
+   * the limit until the next check.
+   * @returns pages reclaimed
+   */
+  enforceLimit(): number {
+    if (this.residentLimit === Infinity) return 0;
+    const arrived = this.arrived;
+    if (!this.referenceMarks) this.arrived = [];
+    const v = this.lruvec;
+    const f = this.frames;
+    const excess = v.anon() + v.file() - this.residentLimit;
+    if (excess <= 0 || this.busy) return 0;
+    const aside = arrived.filter((pfn) => f.test(pfn, PG_LRU) && !f.test(pfn, PG_UNEVICTABLE));
+    for (const pfn of aside) v.del(pfn);
+    const sc = this.scanControl(excess, false);
+    sc.exact = true;
+    try {
+      // A pass from DEF_PRIORITY to 0 scans about 1.5 times the list; a policy that spares pages
+      // on the way (Clock clearing A bits, Linux activating) finds its victims on a later pass.
+      for (let pass = 0; pass < LIMIT_PASSES && sc.nrReclaimed < sc.nrToReclaim; pass++) {
+        const before = sc.nrReclaimed;
+        this.run(sc, () => sc.nrReclaimed >= sc.nrToReclaim, "limit");
+        if (sc.nrReclaimed === before && sc.nrScanned === 0) break;
+      }
+    } finally {
+      for (const pfn of aside) v.add(pfn);
+    }
     return sc.nrReclaimed;
   }
 

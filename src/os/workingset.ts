@@ -42,12 +42,14 @@ export function workingsetActivation(lruvec: LruVec, pages: number): void {
  * workingset_refault for a page `pfn` being read back (before it goes on an LRU list): count the
  * refault; if its distance is within the workingset, make it active and count the activation; if
  * it was part of the workingset, mark it so and count the restore. `swapAvailable`: anon pages can
- * be reclaimed (swap has room), so the anon lists count towards the workingset.
+ * be reclaimed (swap has room), so the anon lists count towards the workingset. `activate` false
+ * (a replacement policy without active lists): only the refault is counted.
  */
-export function workingsetRefault(lruvec: LruVec, frames: FrameTable, stat: VmEvents, pfn: number, shadow: Shadow, file: boolean, swapAvailable: boolean): void {
+export function workingsetRefault(lruvec: LruVec, frames: FrameTable, stat: VmEvents, pfn: number, shadow: Shadow, file: boolean, swapAvailable: boolean, activate = true): void {
   const pages = 1 << frames.order(pfn);
   if (file) stat.workingset_refault_file += pages; else stat.workingset_refault_anon += pages;
   lruvec.cost[file ? 1 : 0] += pages; // lru_note_cost_refault
+  if (!activate) return;
   const distance = lruvec.nonresidentAge - shadow.age;
   // workingset_test_recent: the active file list, for anon refaults the inactive file list too;
   // the anon lists as well when swap can take anon pages (for file refaults both anon lists).

@@ -37,9 +37,27 @@ Options:
   --report <out.html>     also write a self-contained HTML report with plots
   --window N              accesses per point of the report's time plots (default 10000)
   --quiet                 no progress bar
+
+Kernel model (instead of mapping every touched page on first touch):
+  --os none|linux         linux: run the trace as one process of the Linux model in --ram of
+                          RAM: demand paging, the zero page, reclaim and swap. An address
+                          outside every VMA gets an anonymous rwx VMA over its 2 MiB-aligned
+                          region (clipped to the hole between VMAs); addresses outside user
+                          space are skipped and counted. One CPU, 4 KiB pages
+  --swap <size>           swap space (default none, as a Linux without swap)
+  --reclaim <policy>      which page reclaim evicts: linux (default: Linux's active/inactive
+                          LRU), fifo, clock (second chance on the Accessed bit), lru (exact:
+                          the time of every access; slower: every record takes the core's
+                          reference path), opt (Belady: the farthest next use; reads the trace
+                          once in advance). docs/replacement-policies.md
+  --swappiness N          vm.swappiness, 0..200 (default 60)
+  --frames N              a resident limit: the process runs in N page frames, the excess
+                          reclaimed after each fault, exactly, in the policy's order
+  --page-cluster N        vm.page-cluster: swap-in reads 2^N pages (default 3; 0: no readahead)
 Ctrl-C stops after the current batch and prints the statistics so far, marked partial (exit 130).
 A trace that touches more pages than --ram holds stops there: the statistics so far, marked
-partial, with the record that found no frame (exit 1).`;
+partial, with the record that found no frame (exit 1); with --os linux, when RAM and swap are
+both full (the kernel model kills the process).`;
 
 /**
  * Replay `files` one after another and print each one's statistics as `s` asks; stop at the first

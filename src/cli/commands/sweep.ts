@@ -12,7 +12,7 @@ import type { Command } from "../command.js";
 import { bundledExample } from "../command.js";
 import { EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK } from "../exit.js";
 import { UsageError, nonNegativeInt, oneOf, parse } from "../args.js";
-import { MACHINE_OPTIONS, OUTPUT_OPTIONS, PAGE_CHOICES, jobOptions, outputOf } from "../replay-options.js";
+import { MACHINE_OPTIONS, OUTPUT_OPTIONS, PAGE_CHOICES, jobOptions, osOptions, outputOf } from "../replay-options.js";
 import { SWEEP_MODES, SweepRunner, defaultWorkerUrl, type JobOptions, type SweepJob, type SweepMode } from "../sweep.js";
 import type { ReplaySummary } from "../summary.js";
 import { checkReportPath, fixed, metrics, pct, renderSweepReport, writeReport, type ReportConfig } from "../report.js";
@@ -34,6 +34,10 @@ Parameters (--param, repeatable; values separated by commas):
   .policy (lru|plru|random) .sizes (4K+2M…); psc.pde|pdpte|pml4e|pml5e;
   latency.l1Hit|stlbHit|walkMemRef|pscHit|adUpdate|faultEntryExit|ipi|baseAccess
   pages                   the demand-mapped page size: 4k, 2m, thp
+  ram                     RAM, e.g. ram=2MiB,3MiB,4MiB
+  reclaim                 with --os linux: the replacement policy, e.g.
+                          reclaim=linux,fifo,clock,lru,opt (docs/replacement-policies.md)
+  swappiness, frames, swap, page-cluster   with --os linux: as the replay options
   Setting entries alone keeps the ways (l1d.entries=128 on a 4-way array gives 32 sets).
 
 Options:
@@ -47,6 +51,10 @@ Options:
   --cpus N                CPUs; record CPU ids are taken modulo N (default 1)
   --format <f>            auto (default), lackey, text, wmt, champsim
   --skip N, --limit N, --warmup N   as for replay, in every configuration
+  --os linux, --swap, --reclaim, --swappiness, --frames, --page-cluster
+                          run every configuration as one process of the Linux model (see
+                          wasmmu replay --help); the table then adds major faults, pages
+                          swapped in and out, pgscan and pgsteal
   --mode shared-read|per-worker
                           shared-read (default): the trace is read and decoded once, in this
                           thread, and every decoded chunk is replayed by all configurations,
@@ -104,21 +112,36 @@ function latencyOf(l: LatencyConfig): Required<LatencyConfig> {
 
 const label = (params: Param[], c: Record<string, string>) => params.map((p) => `${p.path}=${c[p.path]}`).join(" ");
 
+/** Parameters that are job options rather than preset paths. */
+const OS_PARAMS = ["reclaim", "swappiness", "frames", "swap", "page-cluster"] as const;
+
 function row(params: Param[], c: Record<string, string>, s: ReplaySummary) {
   const m = metrics(s);
+  const k = s.kernel;
   return {
     params: Object.fromEntries(params.map((p) => [p.path, c[p.path]])),
     accesses: s.accesses,
     l1dHitRate: m.l1dHitRate, l1iHitRate: m.l1iHitRate, walksPer1000: m.walksPer1000,
     cyclesPerAccess: m.cyclesPerAccess, translationShare: m.translationShare,
+    ...(k !== undefined ? {
+      kernel: {
+        majorFaults: k.majorFaults, minorFaults: k.minorFaults, swappedIn: k.pswpin + k.swpin_zero, swappedOut: k.pswpout + k.swpout_zero,
+        pswpin: k.pswpin, pswpout: k.pswpout, pgscan: k.pgscan, pgsteal: k.pgsteal,
+      },
+    } : {}),
     partial: s.partial,
   };
 }
 
+const n0 = (x: number) => x.toLocaleString("en-US");
+
 function formatTable(params: Param[], rows: ReturnType<typeof row>[]): string {
-  const head = [...params.map((p) => p.path), "accesses", "L1D hit", "L1I hit", "walks/1k acc", "cycles/acc", "translation"];
+  const os = rows.some((r) => r.kernel !== undefined);
+  const head = [...params.map((p) => p.path), "accesses", ...(os ? ["major faults", "swapped in", "swapped out", "pgscan", "pgsteal"] : []), "L1D hit", "L1I hit", "walks/1k acc", "cycles/acc", "translation"];
   const body = rows.map((r) => [
-    ...params.map((p) => r.params[p.path]), r.accesses.toLocaleString("en-US"), pct(r.l1dHitRate), pct(r.l1iHitRate),
+    ...params.map((p) => r.params[p.path]), r.accesses.toLocaleString("en-US"),
+    ...(os ? [r.kernel?.majorFaults, r.kernel?.swappedIn, r.kernel?.swappedOut, r.kernel?.pgscan, r.kernel?.pgsteal].map((x) => (x === undefined ? "" : n0(x))) : []),
+    pct(r.l1dHitRate), pct(r.l1iHitRate),
     fixed(r.walksPer1000, 3), fixed(r.cyclesPerAccess), `${pct(r.translationShare)}${r.partial ? "  (partial)" : ""}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].replace(/ {2}\(partial\)$/, "").length)));
@@ -129,10 +152,13 @@ function formatTable(params: Param[], rows: ReturnType<typeof row>[]): string {
 function formatCsv(params: Param[], rows: ReturnType<typeof row>[]): string {
   const q = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
   const n = (x: number) => (Number.isFinite(x) ? String(x) : "");
-  const head = [...params.map((p) => p.path), "accesses", "l1d_hit_rate", "l1i_hit_rate", "walks_per_1000", "cycles_per_access", "translation_share", "partial"];
+  const os = rows.some((r) => r.kernel !== undefined);
+  const kernelKeys = ["majorFaults", "minorFaults", "pswpin", "pswpout", "swappedIn", "swappedOut", "pgscan", "pgsteal"] as const;
+  const kernelHead = ["major_faults", "minor_faults", "pswpin", "pswpout", "swapped_in", "swapped_out", "pgscan", "pgsteal"];
+  const head = [...params.map((p) => p.path), "accesses", "l1d_hit_rate", "l1i_hit_rate", "walks_per_1000", "cycles_per_access", "translation_share", ...(os ? kernelHead : []), "partial"];
   return [head.map(q).join(","), ...rows.map((r) => [
     ...params.map((p) => q(r.params[p.path])), String(r.accesses), n(r.l1dHitRate), n(r.l1iHitRate), n(r.walksPer1000),
-    n(r.cyclesPerAccess), n(r.translationShare), r.partial ? "1" : "0",
+    n(r.cyclesPerAccess), n(r.translationShare), ...(os ? kernelKeys.map((k) => (r.kernel === undefined ? "" : String(r.kernel[k]))) : []), r.partial ? "1" : "0",
   ].join(","))].join("\n");
 }
 
@@ -163,6 +189,9 @@ export async function cmdSweep(args: string[], out: (s: string) => void, err: (s
   }
   const base = jobOptions(values);
   if (values.pages !== undefined && seen.has("pages")) throw new UsageError("--pages and --param pages=… exclude each other");
+  for (const k of ["ram", ...OS_PARAMS] as const) {
+    if (values[k] !== undefined && seen.has(k)) throw new UsageError(`--${k} and --param ${k}=… exclude each other`);
+  }
   const output = outputOf(values);
   const sweepMode = oneOf("mode", values.mode, SWEEP_MODES, DEFAULT_SWEEP_MODE);
   const jobs = nonNegativeInt("jobs", values.jobs, availableParallelism());
@@ -174,20 +203,40 @@ export async function cmdSweep(args: string[], out: (s: string) => void, err: (s
   const configurations: Configuration[] = cartesian(params).map((c) => {
     const overrides = { ...set };
     let p = base.pages;
+    let r = ram;
+    const osValues: Record<string, string> = {};
     for (const [k, v] of Object.entries(c)) {
       if (k === "pages") {
         if (!(PAGE_CHOICES as readonly string[]).includes(v)) throw new WasmmuError("INVALID_CONFIG", `--param pages: must be 4k, 2m or thp, got "${v}"`, { option: "pages" });
         p = v as JobOptions["pages"];
+      } else if (k === "ram") r = v;
+      else if ((OS_PARAMS as readonly string[]).includes(k)) {
+        if (base.os === undefined) throw new UsageError(`--param ${k} needs --os linux (the kernel model)`);
+        osValues[k] = v;
       } else overrides[k] = v;
     }
+    let os = base.os;
+    if (os !== undefined && p !== "4k") throw new UsageError(`--param ${label(params, c)}: --os linux maps 4 KiB pages: pages must be 4k`);
+    if (os !== undefined && Object.keys(osValues).length > 0) {
+      const given: Record<string, string | undefined> = {
+        os: "linux", swap: String(os.swap), reclaim: os.reclaim, swappiness: String(os.swappiness),
+        ...(os.frames !== null ? { frames: String(os.frames) } : {}), "page-cluster": String(os.pageCluster), ...osValues,
+      };
+      try {
+        os = osOptions(given, cpus, p) ?? undefined;
+      } catch (e) {
+        if (e instanceof UsageError) throw new UsageError(`--param ${label(params, c)}: ${e.message}`);
+        throw e;
+      }
+    }
     try {
-      resolveConfig({ cpu, overrides, paging: base.paging, ram, memory, cpus });
+      resolveConfig({ cpu, overrides, paging: base.paging, ram: r, memory, cpus });
     } catch (e) {
       if (!(e instanceof WasmmuError)) throw e;
       const unknown = e.message.includes("unknown parameter");
       throw new WasmmuError(e.code, `--param ${unknown ? "" : `${label(params, c)}: `}${e.message}`, e.details, { cause: e });
     }
-    return { params: c, job: { trace, options: { ...base, overrides, pages: p } } };
+    return { params: c, job: { trace, options: { ...base, overrides, pages: p, ram: r, ...(os !== undefined ? { os } : {}) } } };
   });
   let baseConfig: ReportConfig | null = null;
   if (values.report !== undefined) {
