@@ -101,6 +101,22 @@ describe("examples/linux: memory pressure", () => {
     expect(rows.get("24M")!.random.majflt).toBeGreaterThan(rows.get("16M")!.random.majflt);
   });
 
+  it("oom.mjs: the largest task is killed (oom_score 1011 against 688), then with oom_score_adj -1000 the database lives and the worker dies; the report in dmesg", () => {
+    const out = example("oom.mjs");
+    const [first, second] = out.split("== oom_score_adj -1000");
+    expect(first).toMatch(/^\$ cat \/proc\/2\/oom_score \/proc\/3\/oom_score\n(\d+)\n(\d+)$/m);
+    const [, db, worker] = /^\$ cat \/proc\/2\/oom_score \/proc\/3\/oom_score\n(\d+)\n(\d+)$/m.exec(first)!;
+    expect(Number(db)).toBeGreaterThan(Number(worker));
+    expect(first).toMatch(/database: killed by SIGKILL; worker: alive/);
+    expect(first).toMatch(/\] Out of memory: Killed process 2 \(database\) total-vm:\d+kB, anon-rss:16384kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:\d+kB oom_score_adj:0$/m);
+    expect(second).toMatch(/^\$ echo -1000 > \/proc\/2\/oom_score_adj\n\$ cat \/proc\/2\/oom_score\n0$/m);
+    expect(second).toMatch(/database: alive; worker: killed by SIGKILL/);
+    expect(second).toMatch(/^\[[ \d.]+\] worker invoked oom-killer: gfp_mask=0x140dca\(GFP_HIGHUSER_MOVABLE\|__GFP_COMP\|__GFP_ZERO\), order=0, oom_score_adj=0$/m);
+    expect(second).toMatch(/^\[[ \d.]+\] \[ {6}2\] {5}0 {5}2 +\d+ +4096 +4096 +0 +0 +\d+ +0 +-1000 database$/m);
+    expect(second).toMatch(/oom-kill:constraint=CONSTRAINT_NONE,nodemask=\(null\),cpuset=\/,mems_allowed=0,global_oom,task_memcg=\/,task=worker,pid=3,uid=0$/m);
+    expect(second).toMatch(/^oom_kill 1$/m);
+  });
+
   it("page-life.mjs: mapped, activated, aged (A cleared, inactive), swapped (pagemap bit 62, type/offset), swapped in by a major fault into the swap cache, freed", () => {
     const out = example("page-life.mjs");
     const row = (step: string) => {
@@ -136,10 +152,10 @@ describe("wasmmu demo", () => {
     const list = await run("demo");
     expect(list.code).toBe(0);
     expect(list.out).toMatch(/^ {2}cow {12}fork and copy-on-write/m);
-    expect(list.out.split("\n").filter((l) => /^ {2}\w/.test(l))).toHaveLength(9);
+    expect(list.out.split("\n").filter((l) => /^ {2}\w/.test(l))).toHaveLength(10);
     const bad = await run("demo", "nope");
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/no demo "nope"; demos: cow, file-sharing, layout, malloc, mprotect, page-life, pcid, segfault, thrashing/);
+    expect(bad.err).toMatch(/no demo "nope"; demos: cow, file-sharing, layout, malloc, mprotect, oom, page-life, pcid, segfault, thrashing/);
     const out = execFileSync(process.execPath, [resolve(ROOT, "bin/wasmmu.js"), "demo", "mprotect"], { cwd: ROOT, encoding: "utf8" });
     expect(out).toMatch(/merged again/);
   });
