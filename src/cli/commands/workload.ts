@@ -44,6 +44,7 @@ Options:
   --page-cluster N          vm.page-cluster: readahead reads up to 2^N pages (default 3)
   --major-fault-cycles N    cycles one read from swap costs (default 100000)
   --json                    print the report as JSON
+  --dmesg                   then the kernel log as dmesg prints it (swapon, swap I/O errors, OOM reports)
   --quiet                   no progress line
 Ctrl-C stops after the current batch and prints the passes done (exit 130). Working sets that do
 not fit in RAM plus swap get a process killed by the kernel (exit 1, the passes done printed).`;
@@ -53,7 +54,7 @@ const OPTIONS = {
   pattern: { type: "string" }, access: { type: "string" }, passes: { type: "string" }, seed: { type: "string" },
   stride: { type: "string" }, slice: { type: "string" }, cpus: { type: "string" }, cpu: { type: "string" },
   swappiness: { type: "string" }, "page-cluster": { type: "string" }, "major-fault-cycles": { type: "string" },
-  json: { type: "boolean" }, quiet: { type: "boolean" },
+  json: { type: "boolean" }, quiet: { type: "boolean" }, dmesg: { type: "boolean" },
 } as const;
 
 /** The option each WorkloadOptions key comes from, for error messages. */
@@ -151,6 +152,7 @@ export const workloadCommand: Command = commandWithOptions({
   }
   if (values.json === true) io.out(JSON.stringify(report, null, 2));
   else printText(w, report, io);
+  if (values.dmesg === true) io.out(`\n$ dmesg\n${w.linux.log.dmesg().trimEnd()}`);
   if (report.stopped === undefined) return EXIT_OK;
   io.err(`wasmmu: ${report.stopped.message}`);
   return report.stopped.reason === "interrupted" ? EXIT_INTERRUPTED : EXIT_BAD_INPUT;
