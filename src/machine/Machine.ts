@@ -528,6 +528,18 @@ export class Machine {
     block[i] += BigInt(cycles);
   }
 
+  /**
+   * CPU `cpu`'s cycle total as a number (exact below 2^53): what counters(cpu).cycles gives,
+   * without building every counter — for the kernel model's clock, read on every stall.
+   */
+  cycles(cpu: number): number {
+    if (this.cyclesIndex < 0) this.cyclesIndex = this.counterNames.indexOf("cycles");
+    const base = (this.core.exports.counterRecord(this.cpu(cpu).id) >>> 0) + this.cyclesIndex * 8;
+    return this.core.u32(base) + this.core.u32(base + 4) * 2 ** 32;
+  }
+
+  private cyclesIndex = -1;
+
   /** Latencies in cycles, as the core uses them now (from the preset unless changed). */
   get latency(): Required<LatencyConfig> {
     const v = new Uint32Array(this.core.exports.memory.buffer, this.core.exports.latencyRegion() >>> 0, LATENCY_KEYS.length);

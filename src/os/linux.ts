@@ -200,12 +200,9 @@ export class Linux implements TaskKernel {
 
   /** Model time since boot in microseconds: the busiest CPU's cycles at clockHz. */
   uptimeUsec(): number {
-    let max = 0n;
-    for (let c = 0; c < this.machine.config.cpus; c++) {
-      const v = this.machine.counters(c).cycles ?? 0n;
-      if (v > max) max = v;
-    }
-    return (Number(max) / this.clockHz) * 1e6;
+    let max = 0;
+    for (let c = 0; c < this.machine.config.cpus; c++) max = Math.max(max, this.machine.cycles(c));
+    return (max / this.clockHz) * 1e6;
   }
 
   /** Frames the buddy allocator manages (totalram_pages): what the overcommit heuristic compares against. */

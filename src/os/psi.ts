@@ -230,7 +230,7 @@ export class Psi {
   // ---- aggregation (collect_percpu_times, update_averages) ---------------------------------------
 
   private cycles(cpu: number): bigint {
-    return this.machine.counters(cpu).cycles ?? 0n;
+    return BigInt(this.machine.cycles(cpu));
   }
 
   private ns(cycles: number | bigint): number {
