@@ -115,6 +115,11 @@ export interface SwapBackend {
   write(offset: number, from: Uint8Array): void | Promise<void>;
   /** Release what the backend holds (called by swapoff once the area is empty). */
   close?(): void | Promise<void>;
+  /**
+   * The bytes always come back exactly as written (host memory): pages are not checksummed. A
+   * backend on a device or file leaves this unset, and every page is held to its checksum.
+   */
+  readonly trusted?: boolean;
 }
 
 /** Pages per chunk of MemorySwapBackend's storage (1 MiB): host memory is taken a chunk at a time. */
@@ -123,6 +128,8 @@ const CHUNK_PAGES = 256;
 /** Swap in host memory: storage is taken in 1 MiB chunks as slots are first written. Deterministic, never waits. */
 export class MemorySwapBackend implements SwapBackend {
   readonly pages: number;
+  /** Host memory gives back what it was given: no checksums. */
+  readonly trusted = true;
   private readonly chunks: (Uint8Array | undefined)[];
   /** Slots holding bytes (written and not discarded since). */
   private readonly stored: Uint8Array;
