@@ -14,6 +14,15 @@ export { Kernel, KERNEL_LAYOUT } from "./os/kernel.js";
 export { SlabAllocator, KmemCache, procSlabinfo, KMALLOC_SIZES } from "./os/slab.js";
 export { procBuddyinfo, extfragIndexText, unusableIndexText } from "./os/proc/buddyinfo.js";
 export { Linux, TLB_NR_DYN_ASIDS, TLB_SINGLE_PAGE_FLUSH_CEILING, type LinuxOptions, type VmEvents, type OomPolicy } from "./os/linux.js";
+/**
+ * Overcommit (mm/util.c): the memory commitment behind /proc/meminfo Committed_AS, CommitLimit,
+ * the vm.overcommit_* and vm.*_reserve_kbytes sysctls (`Linux.sysctl`), and __vm_enough_memory
+ * (`VmCommit.vmEnoughMemory`). See docs/overcommit.md.
+ */
+export {
+  VmCommit, OVERCOMMIT_GUESS, OVERCOMMIT_ALWAYS, OVERCOMMIT_NEVER, VM_COMMIT_SYSCTLS, isVmCommitSysctl,
+  type OvercommitMode, type VmCommitSysctl, type CommitTask, type CommitMm,
+} from "./os/commit.js";
 export { Task, ELF_ET_DYN_BASE, ELF_EXEC_BASE, STACK_TOP, type ProgramImage, type GuestAccess } from "./os/process.js";
 export { Tlb, TlbGather } from "./os/tlb.js";
 export { EventBus, type KernelEvent, type KernelEventType, type FaultEvent, type PteEvent, type FrameEvent, type TlbFlushEvent, type VmaEvent, type SignalEvent } from "./os/events.js";

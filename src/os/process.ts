@@ -72,6 +72,13 @@ export class Task {
   majFlt = 0;
   /** CPU it runs or last ran on. */
   cpu = 0;
+  /**
+   * Holds CAP_SYS_ADMIN (the model has no credentials otherwise: every task is root by default).
+   * Clear it to model an unprivileged task: in vm.overcommit_memory=2 the admin reserve
+   * (vm.admin_reserve_kbytes) is then kept from its mappings, as __vm_enough_memory does. fork
+   * passes it on; exec keeps it.
+   */
+  capSysAdmin = true;
   /** @internal is current on `cpu`. */
   onCpu = false;
   /** Set when the task died of a signal. */
@@ -170,17 +177,21 @@ export class Task {
     const os = this.os;
     const pmm = this.liveMm();
     // dup_mmap's allocations reclaim and retry as any allocation does; a copy that still fails is
-    // torn down whole.
-    const cmm = retryWithReclaim(os, () => {
+    // torn down whole. A refusal by the overcommit policy is final: reclaim cannot change it.
+    const cmm = retryWithReclaim(os, (): Mm | null | Errno => {
       const mm = os.newMm();
-      if (mm === null || dupMmap(os, pmm, mm)) return mm;
+      if (mm === null) return null;
+      const r = dupMmap(os, pmm, mm, this);
+      if (r === "ok") return mm;
       os.dropMm(mm);
-      return null;
+      return r === "commit" ? fail("ENOMEM", "fork: the child's private writable memory would exceed the commit limit (vm.overcommit_memory)") : null;
     }, (mm) => mm === null);
     os.balance();
+    if (cmm instanceof Errno) return cmm;
     if (cmm === null) return fail("ENOMEM", "fork: out of memory copying the address space");
     const child = os.registerTask((pid) => new Task(os, pid, this.pid, this.comm));
     child.cpu = this.cpu;
+    child.capSysAdmin = this.capSysAdmin;
     child.mm = cmm;
     for (const [s, h] of this.handlers) child.handlers.set(s, h);
     return child;
