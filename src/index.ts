@@ -21,6 +21,15 @@ export {
 export { FutureReferences, FutureReferencesBuilder } from "./os/future.js";
 export { TraceProcess, TRACE_VMA_REGION, type TraceProcessOptions, type TraceKernelCounts } from "./os/traceproc.js";
 export { AccessStamps } from "./machine/stamps.js";
+/**
+ * Overcommit (mm/util.c): the memory commitment behind /proc/meminfo Committed_AS, CommitLimit,
+ * the vm.overcommit_* and vm.*_reserve_kbytes sysctls (`Linux.sysctl`), and __vm_enough_memory
+ * (`VmCommit.vmEnoughMemory`). See docs/overcommit.md.
+ */
+export {
+  VmCommit, OVERCOMMIT_GUESS, OVERCOMMIT_ALWAYS, OVERCOMMIT_NEVER, VM_COMMIT_SYSCTLS, isVmCommitSysctl,
+  type OvercommitMode, type VmCommitSysctl, type CommitTask, type CommitMm,
+} from "./os/commit.js";
 export { Task, ELF_ET_DYN_BASE, ELF_EXEC_BASE, STACK_TOP, type ProgramImage, type GuestAccess } from "./os/process.js";
 export { Tlb, TlbGather } from "./os/tlb.js";
 export { EventBus, type KernelEvent, type KernelEventType, type FaultEvent, type PteEvent, type FrameEvent, type TlbFlushEvent, type VmaEvent, type SignalEvent } from "./os/events.js";

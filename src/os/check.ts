@@ -6,7 +6,7 @@
  * page-aligned, no PTE lies outside a VMA, no mapping points at a free frame; each swap slot's
  * count is the number of PTEs holding its entry and its cache bit says whether the swap cache has
  * it, MM_SWAPENTS counts each mm's entries; every user page is on the LRU list its flags name,
- * and the lists' sizes add up.
+ * and the lists' sizes add up; Committed_AS is the VM_ACCOUNT pages plus the shmem charges.
  *
  * Owns: nothing; reads everything. Cost is a walk of every address space: for tests and debugging.
  */
@@ -18,6 +18,7 @@ import { HPAGE_PMD_NR, pmdPfn } from "./huge.js";
 import { pteSwapEntry, pteHoldsSwap } from "./swapops.js";
 import { swpType, swpOffset } from "./swap.js";
 import { lruListOf, NR_LRU_LISTS, LRU_NAMES } from "./lru.js";
+import { VM_ACCOUNT } from "./proc/vmflags.js";
 
 /** @returns a description of each broken invariant (empty when all hold). */
 export function checkInvariants(os: Linux): string[] {
@@ -87,6 +88,13 @@ export function checkInvariants(os: Linux): string[] {
     const n = holders.get(b.id) ?? 0;
     if (b.mappers !== n) problems.push(`${b.path} (object ${b.id}): mappers ${b.mappers} ≠ ${n} VMAs mapping it`);
   }
+  // vm_committed_as: the pages of every VM_ACCOUNT VMA plus each live shmem object's charge.
+  let accounted = 0;
+  for (const t of os.processes) for (const v of t.mm?.vmas.all ?? []) if (v.flags & VM_ACCOUNT) accounted += v.pages;
+  let shmemCharged = 0;
+  for (const b of os.cache.objects.values()) if (b.isShmem) shmemCharged += os.commit.shmemCharge(b);
+  if (os.commit.shmemPages !== shmemCharged) problems.push(`commit: ${os.commit.shmemPages} pages charged for shmem objects, ${shmemCharged} for the live ones`);
+  if (os.commit.committedPages !== accounted + shmemCharged) problems.push(`Committed_AS ${os.commit.committedPages} pages ≠ ${accounted} VM_ACCOUNT pages + ${shmemCharged} shmem pages`);
   const cached = new Set<number>();
   for (const b of os.cache.objects.values()) for (const pfn of b.pages.values()) cached.add(pfn);
   for (const [pfn, links] of os.rmap.entries()) {

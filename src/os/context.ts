@@ -13,9 +13,9 @@ import type { Tlb } from "./tlb.js";
 import type { VmEvents } from "./vmstat.js";
 import type { EventBus } from "./events.js";
 import type { SwapOps } from "./swapops.js";
-import type { SwapSpace } from "./swap.js";
 import type { Reclaim } from "./vmscan.js";
 import type { OomGfp } from "./oom.js";
+import type { VmCommit } from "./commit.js";
 
 /** What the fault handler and the paths that populate pages need of the kernel. */
 export interface FaultContext {
@@ -39,6 +39,8 @@ export interface FaultContext {
   readonly swapOps: SwapOps;
   /** The LRU lists and reclaim: where new pages go, mlock, MADV_COLD/PAGEOUT. */
   readonly reclaim: Reclaim;
+  /** The memory commitment (Committed_AS) and the overcommit policy: unmap and exit give pages back, stack growth charges them. */
+  readonly commit: VmCommit;
   /**
    * An allocation failed even at the min watermark: reclaim directly (try_to_free_pages).
    * @returns pages reclaimed
@@ -54,6 +56,10 @@ export interface FaultContext {
 /** The task a fault is taken for: its address space and its fault counts. */
 export interface FaultTask {
   readonly pid: number;
+  /** Its name, for the kernel's messages (default "?"). */
+  readonly comm?: string;
+  /** CAP_SYS_ADMIN, for the overcommit check's admin reserve (default true: root). */
+  readonly capSysAdmin?: boolean;
   readonly cpu: number;
   readonly mm: Mm | null;
   minFlt: number;
@@ -62,14 +68,9 @@ export interface FaultTask {
 
 /**
  * What the mm system calls need of the kernel: the fault context (frames, reverse map, page
- * cache, TLB, counters, events) and the size of RAM the overcommit heuristic compares against.
+ * cache, TLB, counters, events, the memory commitment they charge).
  */
-export interface MmContext extends FaultContext {
-  /** Frames the buddy allocator manages (totalram_pages). */
-  readonly totalRamPages: number;
-  /** The swap areas (total_swap_pages: the overcommit heuristic counts swap too). */
-  readonly swap: SwapSpace;
-}
+export type MmContext = FaultContext;
 
 /** The task a system call runs in. */
 export type SyscallTask = FaultTask;

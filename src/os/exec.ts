@@ -87,7 +87,7 @@ export class ProgramSource implements FileSource {
  * area below mmap_base, [vvar]/[vdso], and a [stack] that grows down. Deterministic unless the
  * kernel was booted with aslr. @returns the new mm, or an Errno (nothing left behind then)
  */
-export function buildExecMm(k: ExecKernel, task: { readonly pid: number; readonly cpu: number; comm: string }, image: ProgramImage): Mm | Errno {
+export function buildExecMm(k: ExecKernel, task: { readonly pid: number; readonly cpu: number; comm: string; readonly capSysAdmin?: boolean }, image: ProgramImage): Mm | Errno {
   const sizes = [image.text ?? 8192, image.data ?? 4096, image.bss ?? 8192];
   if (!sizes.every((n) => Number.isSafeInteger(n) && n >= 0) || sizes[0] === 0) return fail("EINVAL", "exec: segment sizes must be non-negative integers, text > 0");
   const text = pageUp(sizes[0]);
@@ -98,7 +98,7 @@ export function buildExecMm(k: ExecKernel, task: { readonly pid: number; readonl
   const file = k.file(path) ?? k.addFile(path, new ProgramSource(text + data));
   const mm = k.newMm();
   if (mm === null) return fail("ENOMEM", "exec: no frame for the new address space's pgd");
-  const bprm: SyscallTask = { pid: task.pid, cpu: task.cpu, mm, minFlt: 0, majFlt: 0 };
+  const bprm: SyscallTask = { pid: task.pid, cpu: task.cpu, mm, minFlt: 0, majFlt: 0, comm: task.comm, capSysAdmin: task.capSysAdmin };
   const rnd = (pages: number) => (k.aslr ? k.random(pages) * PAGE : 0);
   // arch_pick_mmap_layout: mmap_base = TASK_SIZE - max(stack rlimit + guard gap (+ stack randomisation), 128 MiB) - rnd.
   const stackRandom = k.aslr ? 2 ** 22 * PAGE : 0;
@@ -135,8 +135,11 @@ export function buildExecMm(k: ExecKernel, task: { readonly pid: number; readonl
   special(vdsoBase + 4 * PAGE, 2, VM_READ | VM_MAYREAD | VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP, "[vvar_vclock]");
   special(vdsoBase + 6 * PAGE, 2, VM_READ | VM_EXEC | VM_MAY_ALL | VM_DONTEXPAND, "[vdso]");
   mm.mmapBase = vdsoBase;
-  // setup_arg_pages: the stack VMA covers the argument page plus 128 KiB of room below it.
+  // setup_arg_pages: the stack VMA covers the argument page plus 128 KiB of room below it. It is
+  // VM_ACCOUNT (VM_STACK_FLAGS): insert_vm_struct commits its first page and expand_stack the
+  // rest, either of which the overcommit policy may refuse.
   const stackTop = STACK_TOP - rnd(2 ** 22);
+  if (!k.commit.vmEnoughMemory(mm, 33, bprm)) { k.dropMm(mm); return fail("ENOMEM", "exec: committing the stack is refused by the overcommit policy"); }
   mm.vmas.insert(new Vma(stackTop - 33 * PAGE, stackTop, VM_READ | VM_WRITE | VM_MAY_ALL | VM_GROWSDOWN | VM_ACCOUNT, (stackTop - 33 * PAGE) / PAGE, null, "[stack]"));
   mm.startStack = stackTop - PAGE;
   mm.updateHiwater();

@@ -20,7 +20,7 @@ import {
   pteMapsFrame, ptePfn, pteLo, pteHi, pteHuge,
 } from "../machine/pgtable.js";
 import { PT_NOMEM } from "./pagewalk.js";
-import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_MAYWRITE, VM_LOCKED } from "./proc/vmflags.js";
+import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_MAYWRITE, VM_LOCKED, VM_ACCOUNT } from "./proc/vmflags.js";
 import { SIGSEGV, SIGBUS, SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR, BUS_MCEERR_AR, sigInfo, type SigInfo } from "./signals.js";
 import { splitHugePmd } from "./huge.js";
 import { pteHoldsSwap } from "./swapops.js";
@@ -110,7 +110,7 @@ function decideFault(ctx: FaultContext, task: FaultTask, va: number, access: Fau
   let vma = mm.vmas.findAbove(va);
   if (vma === null) return signal(SIGSEGV, SEGV_MAPERR, va);
   if (va < vma.start) {
-    if ((vma.flags & VM_GROWSDOWN) === 0 || !expandStack(mm, vma, va)) return signal(SIGSEGV, SEGV_MAPERR, va);
+    if ((vma.flags & VM_GROWSDOWN) === 0 || !expandStack(ctx, task, mm, vma, va)) return signal(SIGSEGV, SEGV_MAPERR, va);
     vma = mm.vmas.find(va) as Vma;
   }
   if (accessError(vma, access)) return signal(SIGSEGV, SEGV_ACCERR, va);
@@ -124,13 +124,20 @@ function accessError(vma: Vma, a: FaultAccess): boolean {
   return (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0; // vma_is_accessible
 }
 
-/** expand_downwards: grow a VM_GROWSDOWN VMA to cover `va`, keeping the guard gap and RLIMIT_STACK. */
-function expandStack(mm: Mm, vma: Vma, va: number): boolean {
+/**
+ * expand_downwards: grow a VM_GROWSDOWN VMA to cover `va`, keeping the guard gap and RLIMIT_STACK;
+ * acct_stack_growth's last test commits the growth, which the overcommit policy may refuse.
+ * (Linux commits the growth of a VMA without VM_ACCOUNT too, and never gives it back; the model
+ * asks the policy and then gives it back at once, so the commitment stays the VM_ACCOUNT pages.)
+ */
+function expandStack(ctx: FaultContext, task: FaultTask, mm: Mm, vma: Vma, va: number): boolean {
   const start = va - (va % PAGE);
   const prev = mm.vmas.prev(vma);
   if (prev !== null && prev.end + STACK_GUARD_GAP > start) return false;
   if (vma.end - start > STACK_RLIMIT) return false;
   const grow = (vma.start - start) / PAGE;
+  if (!ctx.commit.vmEnoughMemory(mm, grow, task)) return false;
+  if ((vma.flags & VM_ACCOUNT) === 0) ctx.commit.unacct(grow);
   vma.start = start;
   vma.pgoff -= grow;
   mm.updateHiwater();

@@ -3,8 +3,10 @@
  * duplicated (VM_DONTCOPY ones left out, VM_WIPEONFORK ones empty); PTEs copied only where
  * vma_needs_copy says so (the VMA has anonymous pages); private writable pages become read-only
  * in both, sharing the frame (map count and reference raised); the parent's TLB flushed
- * (flush_tlb_mm in dup_mmap). When a frame for a child's page table cannot be had, the child's
- * half-built address space is torn down and fork fails with ENOMEM, as dup_mmap unwinds.
+ * (flush_tlb_mm in dup_mmap). Every VM_ACCOUNT VMA copied is committed again (the child's copy
+ * is memory it may write). When a frame for a child's page table cannot be had, or the overcommit
+ * policy refuses a VMA, the child's half-built address space is torn down and fork fails with
+ * ENOMEM, as dup_mmap unwinds.
  *
  * Owns: nothing.
  */
@@ -12,22 +14,32 @@ import type { Mm } from "./mm.js";
 import type { FaultContext } from "./fault.js";
 import { isCowMapping } from "./fault.js";
 import { PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, PTE_RW, PTE_ACCESSED, PTE_DIRTY, PTE_SWP_EXCLUSIVE, PAGE_SIZE, ptePfn } from "../machine/pgtable.js";
-import { VM_SHARED, VM_DONTCOPY, VM_WIPEONFORK, VM_LOCKED, VM_LOCKONFAULT } from "./proc/vmflags.js";
+import { VM_SHARED, VM_DONTCOPY, VM_WIPEONFORK, VM_LOCKED, VM_LOCKONFAULT, VM_ACCOUNT } from "./proc/vmflags.js";
+import type { CommitTask } from "./commit.js";
 import { splitHugePmd } from "./huge.js";
 import { pteHoldsSwap } from "./swapops.js";
 
+/** How dup_mmap ended: done, out of frames for the child's page tables, or refused by the overcommit policy. */
+export type DupMmapResult = "ok" | "nomem" | "commit";
+
 /**
- * Copy `parent`'s address space into `child` (a fresh mm). @returns true, or false when memory ran
- * out (the caller tears `child` down; the parent keeps its mappings, some write-protected, which
- * its next write simply takes back)
+ * Copy `parent`'s address space into `child` (a fresh mm). Each VM_ACCOUNT VMA the child gets is
+ * committed first (security_vm_enough_memory_mm against the parent's mm, as dup_mmap does); a
+ * refusal stops the copy. @returns "ok", or why it stopped: the caller tears `child` down (its
+ * VMAs' commitment goes back with them); the parent keeps its mappings, some write-protected,
+ * which its next write simply takes back
  */
-export function dupMmap(ctx: FaultContext, parent: Mm, child: Mm): boolean {
+export function dupMmap(ctx: FaultContext, parent: Mm, child: Mm, task: CommitTask): DupMmapResult {
   for (const k of ["startCode", "endCode", "startData", "endData", "startBrk", "brk", "startStack", "mmapBase", "hiwaterRss", "hiwaterVm", "defFlags"] as const) child[k] = parent[k];
   child.defFlags &= ~(VM_LOCKED | VM_LOCKONFAULT); // mlockall is not inherited
   const gather = ctx.tlb.gather(parent);
-  let ok = true;
+  let result: DupMmapResult = "ok";
   for (const pv of parent.vmas.all) {
     if (pv.flags & VM_DONTCOPY) continue;
+    if ((pv.flags & VM_ACCOUNT) && !ctx.commit.vmEnoughMemory(parent, pv.pages, task)) {
+      result = "commit";
+      break;
+    }
     const cv = pv.clone();
     cv.flags &= ~(VM_LOCKED | VM_LOCKONFAULT); // locks are not inherited
     if (pv.backing !== null) pv.backing.mappers++;
@@ -36,14 +48,14 @@ export function dupMmap(ctx: FaultContext, parent: Mm, child: Mm): boolean {
     child.vmas.insert(cv);
     if (pv.anonVma === null) continue; // vma_needs_copy: faults will fill the child from the file
     if (!copyPteRange(ctx, parent, child, pv.start, pv.end, isCowMapping(pv.flags), (pv.flags & VM_SHARED) !== 0, pv.backing?.isShmem === true, gather)) {
-      ok = false;
+      result = "nomem";
       break;
     }
   }
   if (gather.pending) gather.everything();
   gather.finish();
   child.updateHiwater();
-  return ok;
+  return result;
 }
 
 /**

@@ -7,7 +7,8 @@
  * here as a fault policy, and may wait for a device.
  *
  * Owns: the task table and pid allocation, per-CPU current task, tunables (fault_around_bytes,
- * ASLR, major-fault cost), the wiring of the memory-management parts (allocator, page cache,
+ * ASLR, major-fault cost; the vm.* sysctls are served here and kept by their owners — commit.ts
+ * for overcommit), the wiring of the memory-management parts (allocator, page cache,
  * reverse map, swap, LRU lists and reclaim), when kswapd runs, and the out-of-memory policy of
  * faults (today: kill the faulting task; the OOM killer takes this place).
  */
@@ -37,10 +38,12 @@ import { SIGKILL, sigInfo, type SigInfo } from "./signals.js";
 import type { FaultPolicy, ReplayFault, FaultDecision } from "../machine/replay.js";
 import { CR4_PGE, CR4_PCIDE, CR4_SMEP, EFER_NXE } from "../machine/pgtable.js";
 import { Errno } from "./errno.js";
-import { WasmmuError } from "../errors.js";
+import { VmCommit, isVmCommitSysctl, type VmCommitSysctl } from "./commit.js";
+import { WasmmuError, quoteValue } from "../errors.js";
 
 export { TLB_NR_DYN_ASIDS, TLB_SINGLE_PAGE_FLUSH_CEILING } from "./tlb.js";
 export type { VmEvents } from "./vmstat.js";
+export type { VmCommitSysctl } from "./commit.js";
 
 const PAGE = 4096;
 const PG_DIRTY_OR_WB = pageFlag("dirty") | pageFlag("writeback");
@@ -106,6 +109,8 @@ export class Linux implements TaskKernel {
   readonly faultAroundBytes: number;
   readonly majorFaultCycles: number;
   readonly aslr: boolean;
+  /** The memory commitment (Committed_AS) and the overcommit policy: see `sysctl` for its tunables. */
+  readonly commit: VmCommit;
   /** Buddy free pages right after boot: every process exiting brings the count back here (plus cached file pages). */
   readonly bootFreePages: number;
   /** The out-of-memory policy of faults the OOM killer cannot help (see OomPolicy). */
@@ -178,6 +183,8 @@ export class Linux implements TaskKernel {
     machine.phys.frame(zero)?.fill(0);
     this.zeroPfn = zero;
     this.bootFreePages = machine.frames.freePages;
+    // init_admin_reserve / init_user_reserve read the free pages at subsys_initcall time.
+    this.commit = new VmCommit(() => this.totalRamPages, () => this.swap.totalPages, this.bootFreePages, this.log);
   }
 
   /**
@@ -256,6 +263,28 @@ export class Linux implements TaskKernel {
     if (f.pcid) cr4 |= CR4_PCIDE;
     const e = cpu.writeCr4(cr4);
     if (e) throw new WasmmuError("CORE_TRAP", `CPU ${id}: enabling PGE/PCIDE/SMEP raised #${e.vector}`);
+  }
+
+  // ---- sysctls ----------------------------------------------------------------------------------
+
+  /**
+   * Read a sysctl, as `sysctl vm.overcommit_memory` does: vm.overcommit_memory (0 heuristic, 1
+   * always, 2 never; default 0), vm.overcommit_ratio (default 50), vm.overcommit_kbytes (default 0;
+   * when non-zero it replaces the ratio), vm.admin_reserve_kbytes and vm.user_reserve_kbytes
+   * (defaults min(free memory at boot / 32, 8 MiB) and min(…, 128 MiB)).
+   * @throws WasmmuError INVALID_ARGUMENT for a name the model does not have
+   */
+  sysctl(name: VmCommitSysctl): number;
+  /**
+   * Write a sysctl, as `sysctl -w vm.overcommit_memory=2` does, with the kernel's checks (see
+   * VmCommit.setSysctl: overcommit_memory 0..2; writing overcommit_ratio zeroes overcommit_kbytes and
+   * the other way round). @returns 0, or EINVAL (nothing changed)
+   * @throws WasmmuError INVALID_ARGUMENT for a name the model does not have
+   */
+  sysctl(name: VmCommitSysctl, value: number | bigint): 0 | Errno;
+  sysctl(name: VmCommitSysctl, value?: number | bigint): number | Errno {
+    if (!isVmCommitSysctl(name)) throw new WasmmuError("INVALID_ARGUMENT", `sysctl: unknown name ${quoteValue(name)} (known: vm.overcommit_memory, vm.overcommit_ratio, vm.overcommit_kbytes, vm.admin_reserve_kbytes, vm.user_reserve_kbytes)`, { name });
+    return value === undefined ? this.commit.sysctl(name) : this.commit.setSysctl(name, value);
   }
 
   // ---- files ----------------------------------------------------------------------------------

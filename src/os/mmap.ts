@@ -13,6 +13,7 @@ import { Errno, fail } from "./errno.js";
 import type { Backing } from "./pagecache.js";
 import { type Addr, type MmContext, type SyscallTask, num, aligned, pageAlign, validLength, vmaEvent } from "./args.js";
 import { unmapRange } from "./unmap.js";
+import { OVERCOMMIT_NEVER } from "./commit.js";
 import { populate } from "./gup.js";
 
 export type { Addr } from "./args.js";
@@ -183,16 +184,32 @@ export function sysMmap(os: MmContext, task: SyscallTask, addr: Addr, length: Ad
     shared = type === MAP_SHARED;
     pgoff = shared ? 0 : start / PAGE;
   }
-  if ((flags & MAP_NORESERVE) !== 0) vmFlags |= VM_NORESERVE;
-  // mmap_region: accountable memory is checked against the overcommit heuristic (mode 0:
-  // __vm_enough_memory refuses only what could never fit in RAM), a shmem object likewise
-  // (shmem_acct_size), unless MAP_NORESERVE.
-  const writablePrivate = !shared && (prot & PROT_WRITE) !== 0;
-  const reserve = (flags & MAP_NORESERVE) === 0 && (writablePrivate || (anonymous && shared));
-  if (reserve && len / PAGE > os.totalRamPages + os.swap.totalPages) return fail("ENOMEM", `mmap: ${len} bytes exceed RAM plus swap (overcommit heuristic)`);
-  if (writablePrivate && (flags & MAP_NORESERVE) === 0) vmFlags |= VM_ACCOUNT;
-  if (anonymous && shared) backing = os.cache.addShmem(len);
-  if (fixed) unmapRange(os, mm, start, start + len);
+  // do_mmap: MAP_NORESERVE is honoured only while overcommit is allowed (not in mode 2).
+  if ((flags & MAP_NORESERVE) !== 0 && os.commit.overcommitMemory !== OVERCOMMIT_NEVER) vmFlags |= VM_NORESERVE;
+  // mmap_region: accountable_mapping (private, writable, not VM_NORESERVE) is committed —
+  // less what a MAP_FIXED mapping replaces that was committed already (vms.nr_accounted), which
+  // the new mapping takes over — and the overcommit policy may refuse it (__vm_enough_memory).
+  const pages = len / PAGE;
+  const accountable = (vmFlags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) === VM_WRITE;
+  let replaced = 0;
+  if (fixed) for (const v of mm.vmas.overlapping(start, start + len)) if (v.flags & VM_ACCOUNT) replaced += (Math.min(v.end, start + len) - Math.max(v.start, start)) / PAGE;
+  if (accountable) {
+    const charged = pages - replaced;
+    if (charged !== 0 && !os.commit.vmEnoughMemory(mm, charged, task)) return fail("ENOMEM", `mmap: committing ${len} bytes of private writable memory is refused by the overcommit policy (vm.overcommit_memory=${os.commit.overcommitMemory})`);
+    vmFlags |= VM_ACCOUNT;
+  }
+  if (anonymous && shared) {
+    // shmem_zero_setup → shmem_acct_size: the object commits its size unless VM_NORESERVE.
+    backing = os.cache.addShmem(len);
+    if (!os.commit.acctShmem(backing, pages, (vmFlags & VM_NORESERVE) !== 0, mm, task)) {
+      os.cache.evict(backing, true);
+      return fail("ENOMEM", `mmap: committing a shared anonymous object of ${len} bytes is refused by the overcommit policy (vm.overcommit_memory=${os.commit.overcommitMemory})`);
+    }
+  }
+  if (fixed) {
+    unmapRange(os, mm, start, start + len); // gives back `replaced` pages…
+    if (accountable) os.commit.acct(replaced); // …which the new mapping took over
+  }
   const v = new Vma(start, start + len, vmFlags, pgoff, backing);
   if (backing !== null) backing.mappers++;
   mm.vmas.insert(v);
@@ -238,8 +255,8 @@ export function sysBrk(os: MmContext, task: SyscallTask, addr: Addr): bigint {
   }
   // Room for the heap to grow, with a page of gap below the next mapping (check_brk_limits, find_vma_intersection).
   if (mm.vmas.overlapping(oldEnd, newEnd + PAGE).length > 0) return BigInt(mm.brk);
-  // do_brk_flags charges the growth to commit: the overcommit heuristic refuses what could never fit.
-  if ((newEnd - oldEnd) / PAGE > os.totalRamPages + os.swap.totalPages) return BigInt(mm.brk);
+  // do_brk_flags commits the growth (the heap is VM_ACCOUNT); the overcommit policy may refuse it.
+  if (!os.commit.vmEnoughMemory(mm, (newEnd - oldEnd) / PAGE, task)) return BigInt(mm.brk);
   const flags = VM_READ | VM_WRITE | VM_MAY_ALL | VM_ACCOUNT | mm.defFlags;
   const heap = mm.vmas.find(oldEnd - 1);
   if (heap !== null && heap.end === oldEnd && heap.flags === flags && heap.backing === null && heap.pgoff + heap.pages === oldEnd / PAGE && !heap.anonChainShared) {

@@ -9,7 +9,7 @@ import type { Vma } from "./vma.js";
 import { PAGE_SIZE, protToVmFlags, PROT_READ, PROT_WRITE, PROT_EXEC } from "./vma.js";
 import {
   VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_MAYWRITE, VM_MAYREAD, VM_MAYEXEC, VM_LOCKED, VM_ACCOUNT, VM_NORESERVE, VM_LOCKONFAULT,
-  VM_GROWSDOWN,
+  VM_GROWSDOWN, VM_HUGETLB,
 } from "./proc/vmflags.js";
 import { Errno, fail } from "./errno.js";
 import { protLow, protHigh } from "./fault.js";
@@ -65,12 +65,25 @@ export function sysMprotect(os: MmContext, task: SyscallTask, addr: Addr, length
     if ((want & VM_WRITE) && !(v.flags & VM_MAYWRITE)) { error = fail("EACCES", "mprotect: PROT_WRITE on a mapping that may not be written (read-only shared file)"); break; }
     if ((want & VM_READ) && !(v.flags & VM_MAYREAD)) { error = fail("EACCES", "mprotect: PROT_READ not allowed here"); break; }
     if ((want & VM_EXEC) && !(v.flags & VM_MAYEXEC)) { error = fail("EACCES", "mprotect: PROT_EXEC not allowed here"); break; }
-    modifyFlags(mm, from, to, (old, w) => {
-      let f = (old & ~(VM_READ | VM_WRITE | VM_EXEC)) | want;
-      // Making a private mapping writable charges it to commit (VM_ACCOUNT), as mprotect_fixup does.
-      if ((want & VM_WRITE) && !(old & (VM_SHARED | VM_NORESERVE)) && w.backing?.isShmem !== true) f |= VM_ACCOUNT;
-      return f;
-    }, (w) => { if (changeProtection(os, mm, w) > 0) gather.range(from, to); });
+    // mprotect_fixup's commit accounting. Making a private mapping writable commits it
+    // (VM_ACCOUNT) and may be refused; taking write away gives the commitment back only from an
+    // anonymous VMA that has no anon_vma yet (nothing was ever written there).
+    const live = mm.vmas.find(from)!; // an earlier segment's merge may have replaced `v`
+    const oldFlags = live.flags;
+    let newFlags = (oldFlags & ~(VM_READ | VM_WRITE | VM_EXEC)) | want;
+    const pages = (to - from) / PAGE;
+    if (newFlags !== oldFlags) {
+      if (want & VM_WRITE) {
+        if (!(oldFlags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) {
+          if (!os.commit.vmEnoughMemory(mm, pages, task)) { error = fail("ENOMEM", "mprotect: committing the newly writable private memory is refused by the overcommit policy"); break; }
+          newFlags |= VM_ACCOUNT;
+        }
+      } else if ((oldFlags & VM_ACCOUNT) && live.isAnonymous && live.anonVma === null) {
+        newFlags &= ~VM_ACCOUNT;
+      }
+    }
+    modifyFlags(mm, from, to, () => newFlags, (w) => { if (changeProtection(os, mm, w) > 0) gather.range(from, to); });
+    if ((oldFlags & VM_ACCOUNT) && !(newFlags & VM_ACCOUNT)) os.commit.unacct(pages);
     tmp = to;
   }
   gather.finish();

@@ -63,6 +63,8 @@ export function sysMremap(os: MmContext, task: SyscallTask, oldAddr: Addr, oldLe
     const next = mm.vmas.next(v);
     const room = (next?.start ?? mm.taskSize) - v.end;
     if (room >= newLen - oldLen && old + newLen <= DEFAULT_MAP_WINDOW) {
+      // expand_vma_in_place → vrm_calc_charge: an accounted mapping commits the growth first.
+      if ((v.flags & VM_ACCOUNT) && !os.commit.vmEnoughMemory(mm, (newLen - oldLen) / PAGE, task)) return fail("ENOMEM", "mremap: committing the growth is refused by the overcommit policy");
       v.end = old + newLen;
       if (v.backing?.isShmem) v.backing.size = Math.max(v.backing.size, (v.pgoff + v.pages) * PAGE);
       mm.updateHiwater();
@@ -85,6 +87,12 @@ export function sysMremap(os: MmContext, task: SyscallTask, oldAddr: Addr, oldLe
  */
 function moveVma(os: MmContext, task: SyscallTask, mm: Mm, old: number, oldLen: number, newLen: number, dst: number, dontUnmap: boolean): bigint | Errno {
   if (oldLen === 0) return duplicate(os, task, mm, old, newLen, dst);
+  // vrm_calc_charge: an accounted mapping commits what the move adds — the growth, or with
+  // MREMAP_DONTUNMAP (the old range stays mapped, and accounted) the whole new length. The old
+  // range's commitment passes to the new one (unmap_source_vma hides VM_ACCOUNT while unmapping).
+  const accounted = (mm.vmas.find(old)!.flags & VM_ACCOUNT) !== 0;
+  const charged = accounted ? (dontUnmap ? newLen : newLen - oldLen) / PAGE : 0;
+  if (accounted && !os.commit.vmEnoughMemory(mm, charged, task)) return fail("ENOMEM", "mremap: committing the moved mapping is refused by the overcommit policy");
   const [src] = mm.vmas.isolate(old, old + oldLen);
   const moved = src.clone();
   moved.start = dst;
@@ -101,11 +109,12 @@ function moveVma(os: MmContext, task: SyscallTask, mm: Mm, old: number, oldLen: 
     releaseBacking(os, moved.backing);
     mm.pt.freeTables(dst, dst + newLen, mm.vmas.lastEndingBy(dst)?.end ?? 0, mm.vmas.findAbove(dst + newLen)?.start ?? mm.taskSize);
     mm.vmas.mergeAround(src);
+    if (charged > 0) os.commit.unacct(charged); // vrm_uncharge: nothing was added after all
     return fail("ENOMEM", "mremap: no frame left for the moved mapping's page tables");
   }
-  if (dontUnmap) {
-    src.flags &= ~VM_ACCOUNT;
-  } else {
+  // MREMAP_DONTUNMAP leaves the old range mapped, empty and still accounted, as a fresh mapping
+  // (mm/mremap.c since "correctly account old mapping after MREMAP_DONTUNMAP remap").
+  if (!dontUnmap) {
     mm.vmas.remove(src);
     releaseBacking(os, src.backing);
     mm.pt.freeTables(old, old + oldLen, mm.vmas.lastEndingBy(old)?.end ?? 0, mm.vmas.findAbove(old + oldLen)?.start ?? mm.taskSize);

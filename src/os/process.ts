@@ -76,6 +76,13 @@ export class Task {
   majFlt = 0;
   /** CPU it runs or last ran on. */
   cpu = 0;
+  /**
+   * Holds CAP_SYS_ADMIN (the model has no credentials otherwise: every task is root by default).
+   * Clear it to model an unprivileged task: in vm.overcommit_memory=2 the admin reserve
+   * (vm.admin_reserve_kbytes) is then kept from its mappings, as __vm_enough_memory does. fork
+   * passes it on; exec keeps it.
+   */
+  capSysAdmin = true;
   /** @internal is current on `cpu`. */
   onCpu = false;
   /** Set when the task died of a signal. */
@@ -187,20 +194,25 @@ export class Task {
     const os = this.os;
     const pmm = this.liveMm();
     // dup_mmap's allocations (page tables) reclaim, OOM-kill and retry as any allocation does; a
-    // copy that still fails is torn down whole.
-    const cmm = this.sys(() => retryWithReclaim(os, () => {
+    // copy that still fails is torn down whole. A refusal by the overcommit policy is final:
+    // reclaim cannot change it.
+    const cmm = this.sys(() => retryWithReclaim(os, (): Mm | null | Errno => {
       const mm = os.newMm();
-      if (mm === null || dupMmap(os, pmm, mm)) return mm;
+      if (mm === null) return null;
+      const r = dupMmap(os, pmm, mm, this);
+      if (r === "ok") return mm;
       os.dropMm(mm);
-      return null;
-    }, (mm) => mm === null, () => "pgtable"));
+      return r === "commit" ? fail("ENOMEM", "fork: the child's private writable memory would exceed the commit limit (vm.overcommit_memory)") : null;
+    }, (mm) => mm === null, (mm) => (mm === null ? "pgtable" : null)));
     if (!this.alive) {
-      if (cmm !== null) os.dropMm(cmm);
+      if (cmm !== null && !(cmm instanceof Errno)) os.dropMm(cmm);
       return fail("ENOMEM", "fork: the OOM killer chose the parent");
     }
+    if (cmm instanceof Errno) return cmm;
     if (cmm === null) return fail("ENOMEM", "fork: out of memory copying the address space");
     const child = os.registerTask((pid) => new Task(os, pid, this.pid, this.comm));
     child.cpu = this.cpu;
+    child.capSysAdmin = this.capSysAdmin;
     child.mm = cmm;
     child.uid = this.uid;
     child.oomScoreAdj = this.oomScoreAdj; // copy_signal

@@ -16,7 +16,8 @@ import type { Mm } from "./mm.js";
 import type { Vma } from "./vma.js";
 import { PTE_SPECIAL, PTE_DIRTY, PTE_ACCESSED, PAGE_SIZE, ptePfn, pteMapsFrame, pteHuge, swapPteType, swapPteOffset } from "../machine/pgtable.js";
 import { HPAGE_PMD_NR, pmdPfn } from "./huge.js";
-import { VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_LOCKED, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_ACCOUNT } from "./proc/vmflags.js";
+import { VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_LOCKED, VM_HUGEPAGE, VM_NOHUGEPAGE } from "./proc/vmflags.js";
+import { isVmCommitSysctl } from "./commit.js";
 
 const VM_STACK_FLAGS = VM_GROWSDOWN;
 import { formatMaps, type MapsEntry } from "./proc/maps.js";
@@ -297,11 +298,6 @@ export class ProcFs {
     for (const [pfn, links] of os.rmap.entries()) {
       if (!os.rmap.isAnon(pfn) && links.length > 0) mapped++;
     }
-    let committed = 0;
-    for (const t of os.processes) {
-      for (const v of t.mm?.vmas.all ?? []) if (v.flags & VM_ACCOUNT) committed += v.pages; // vm_committed_as: accountable private writable memory
-    }
-    for (const b of os.cache.objects.values()) if (b.isShmem) committed += Math.ceil(b.size / PAGE); // shmem_acct_size
     let toBeUnused = 0; // si_swapinfo: slots still used in areas being swapped off
     for (const a of os.swap.areas) if (a !== null && !a.writeOk) toBeUnused += a.inuse;
     const P = (n: number) => BigInt(Math.round(n)) * BigInt(PAGE);
@@ -315,8 +311,8 @@ export class ProcFs {
       SwapTotal: P(os.swap.totalPages + toBeUnused), SwapFree: P(os.swap.freePages),
       Dirty: P(cache.dirty), AnonPages: P(os.stat.nr_anon_pages), Mapped: P(mapped), Shmem: P(cache.shmem),
       Slab: P(slabPages), SUnreclaim: P(slabPages), PageTables: P(os.kernel.pageTablePages),
-      // vm_commit_limit: totalram_pages × overcommit_ratio (50) / 100 + total_swap_pages
-      CommitLimit: P(Math.floor((managed * 50) / 100) + os.swap.totalPages), Committed_AS: P(committed), VmallocUsed: P(os.kernel.vmallocPages),
+      // vm_commit_limit (overcommit_kbytes, or overcommit_ratio % of RAM, plus swap) and vm_memory_committed.
+      CommitLimit: P(os.commit.commitLimit()), Committed_AS: P(os.commit.committedPages), VmallocUsed: P(os.kernel.vmallocPages),
       DirectMap4k: BigInt(os.kernel.directMapLeaves["4K"]) * 4096n, DirectMap2M: BigInt(os.kernel.directMapLeaves["2M"]) << 21n, DirectMap1G: BigInt(os.kernel.directMapLeaves["1G"]) << 30n,
       ...(m.config.paging === 5 ? { VmallocTotal: os.kernel.vmallocEnd - os.kernel.vmallocStart } : {}),
     };
@@ -454,10 +450,16 @@ export class ProcFs {
   /**
    * Read a /proc file by path, as `cat` would: /proc/meminfo, /proc/vmstat, /proc/buddyinfo,
    * /proc/swaps, /proc/pressure/{memory,io,cpu}, /proc/<pid>/{maps,smaps,smaps_rollup,status,statm},
+   * /proc/sys/vm/{overcommit_memory,overcommit_ratio,overcommit_kbytes,admin_reserve_kbytes,user_reserve_kbytes}
    * and /dev/kmsg; `self` means `selfPid`.
    */
   read(path: string, selfPid?: number): string {
     if (path === "/dev/kmsg") return this.kmsg();
+    const sys = /^\/proc\/sys\/vm\/([a-z_]+)$/.exec(path);
+    if (sys !== null) {
+      const name = `vm.${sys[1]}`;
+      if (isVmCommitSysctl(name)) return `${this.os.sysctl(name)}\n`; // proc_dointvec / proc_doulongvec_minmax print "%d\n"
+    }
     const pr = /^\/proc\/pressure\/(memory|io|cpu)$/.exec(path);
     if (pr !== null) return this.pressure(pr[1] as PsiResource);
     const m = /^\/proc\/(?:(\d+|self)\/)?([a-z_]+)$/.exec(path);
@@ -482,7 +484,7 @@ export class ProcFs {
         case "oom_adj": return `${readOomAdj(this.task(pid))}\n`;
       }
     }
-    throw new WasmmuError("INVALID_ARGUMENT", `${path}: not served; known: /proc/{meminfo,vmstat,buddyinfo,swaps}, /proc/pressure/{memory,io,cpu}, /proc/<pid>/{maps,smaps,smaps_rollup,status,statm,oom_score,oom_score_adj,oom_adj}, /dev/kmsg`);
+    throw new WasmmuError("INVALID_ARGUMENT", `${path}: not served; known: /proc/{meminfo,vmstat,buddyinfo,swaps}, /proc/pressure/{memory,io,cpu}, /proc/<pid>/{maps,smaps,smaps_rollup,status,statm,oom_score,oom_score_adj,oom_adj}, /proc/sys/vm/{overcommit_*,*_reserve_kbytes}, /dev/kmsg`);
   }
 
   /**

@@ -69,6 +69,10 @@ export function sysSwapon(k: SwapKernel, path: string, backend: SwapBackend, opt
 export function sysSwapoff(k: SwapKernel, path: string, wait: boolean): 0 | Errno | Promise<0 | Errno> {
   const a = k.swap.byPath(path);
   if (a === undefined) return fail("EINVAL", `swapoff: ${path} is not a swap area in use`);
+  // The commitment must fit without this area: security_vm_enough_memory_mm for its pages (the
+  // caller is swapoff(8), root, with no address space of the model's), given straight back.
+  if (!k.commit.vmEnoughMemory(null, a.slots, { pid: 0, comm: "swapoff" })) return fail("ENOMEM", `swapoff: the memory committed (Committed_AS) would not fit in CommitLimit without ${path}`);
+  k.commit.unacct(a.slots);
   a.writeOk = false; // del_from_avail_list: no new slots from it
   // try_to_unuse goes round again while slots are in use: reclaim, running to make room for the
   // pages coming back, may put a page still in this area's swap cache back into a PTE. A pass that

@@ -2,7 +2,7 @@
  * Tearing mappings down: zap_pte_range over a VMA's range (each page unmapped, its reverse-map
  * link and reference dropped, dirty file pages marked in the cache, swap entries' slots released,
  * swap-cache pages nobody maps any more freed), do_vmi_munmap (split, zap,
- * free tables, drop VMAs) and exit_mmap. The TLB invalidations of one operation are gathered and
+ * free tables, drop VMAs, give their commitment back) and exit_mmap. The TLB invalidations of one operation are gathered and
  * flushed once (TlbGather). Huge PMD leaves are zapped whole, or split first when the range cuts
  * one (mm/memory.c, mm/mmap.c, mm/vma.c).
  *
@@ -14,7 +14,7 @@ import type { Backing } from "./pagecache.js";
 import type { FaultContext } from "./fault.js";
 import type { TlbGather } from "./tlb.js";
 import { PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, PTE_DIRTY, PAGE_SIZE, ptePfn } from "../machine/pgtable.js";
-import { VM_SHARED, VM_LOCKED } from "./proc/vmflags.js";
+import { VM_SHARED, VM_LOCKED, VM_ACCOUNT } from "./proc/vmflags.js";
 import { pteSwapEntry, pteHoldsSwap } from "./swapops.js";
 import { HPAGE_PMD_SIZE, HPAGE_PMD_NR, zapHugePmd, splitHugePmd } from "./huge.js";
 
@@ -74,20 +74,31 @@ export function zapRange(ctx: FaultContext, mm: Mm, vma: Vma, start: number, end
   return n;
 }
 
-/** Drop a VMA's reference on its backing; a shmem object goes with its last VMA, a file's dirty pages are written back. */
+/**
+ * Drop a VMA's reference on its backing; a shmem object goes with its last VMA (its commitment
+ * with it: shmem_unacct_size in shmem_evict_inode), a file's dirty pages are written back.
+ */
 export function releaseBacking(ctx: FaultContext, b: Backing | null): void {
   if (b === null) return;
   b.mappers--;
   if (b.mappers > 0) return;
-  if (b.isShmem) ctx.cache.evict(b, true);
-  else ctx.cache.writeback(b);
+  if (b.isShmem) {
+    ctx.cache.evict(b, true);
+    ctx.commit.unacctShmem(b);
+  } else {
+    ctx.cache.writeback(b);
+  }
 }
 
-/** Zap a whole VMA, write its shared file pages back, take it out of the mm, drop its backing. */
+/**
+ * Zap a whole VMA, write its shared file pages back, take it out of the mm, drop its backing; a
+ * VM_ACCOUNT VMA's pages leave the commitment (vm_unacct_memory of nr_accounted).
+ */
 function removeVma(ctx: FaultContext, mm: Mm, v: Vma, gather: TlbGather): void {
   zapRange(ctx, mm, v, v.start, v.end, gather);
   if (v.backing !== null && !v.backing.isShmem && (v.flags & VM_SHARED) !== 0) ctx.cache.writeback(v.backing, v.pgoff, v.pgoff + v.pages - 1);
   mm.vmas.remove(v);
+  if (v.flags & VM_ACCOUNT) ctx.commit.unacct(v.pages);
   releaseBacking(ctx, v.backing);
 }
 
