@@ -7,7 +7,7 @@
  */
 import type { Mm } from "./mm.js";
 import { PAGE_SIZE } from "./vma.js";
-import { VM_MAYSHARE, VM_LOCKED, VM_ACCOUNT, VM_DONTEXPAND, VM_PFNMAP } from "./proc/vmflags.js";
+import { VM_MAYSHARE, VM_LOCKED, VM_LOCKONFAULT, VM_ACCOUNT, VM_DONTEXPAND, VM_PFNMAP } from "./proc/vmflags.js";
 import { Errno, fail } from "./errno.js";
 import { PTE_SPECIAL, pteMapsFrame, ptePfn } from "../machine/pgtable.js";
 import { type Addr, type MmContext, type SyscallTask, num, aligned, pageAlign, validLength, vmaEvent } from "./args.js";
@@ -118,6 +118,8 @@ function moveVma(os: MmContext, task: SyscallTask, mm: Mm, old: number, oldLen: 
     mm.vmas.remove(src);
     releaseBacking(os, src.backing);
     mm.pt.freeTables(old, old + oldLen, mm.vmas.lastEndingBy(old)?.end ?? 0, mm.vmas.findAbove(old + oldLen)?.start ?? mm.taskSize);
+  } else {
+    src.flags &= ~(VM_LOCKED | VM_LOCKONFAULT); // move_vma: "We always clear VM_LOCKED[ONFAULT] on the old vma"
   }
   mm.vmas.mergeAround(moved);
   mm.updateHiwater();

@@ -4,7 +4,7 @@ import { describe, it, expect } from "vitest";
 import { bootLinux, ok } from "../helpers/linux.js";
 import {
   MAP_PRIVATE, MAP_ANONYMOUS, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_HUGETLB,
-  MAP_POPULATE, MAP_LOCKED, MAP_SYNC, MREMAP_MAYMOVE, MREMAP_FIXED, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_FREE,
+  MAP_POPULATE, MAP_LOCKED, MAP_SYNC, MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_FREE,
 } from "../../src/os/mmap.js";
 import { PROT_SEM, PROT_GROWSDOWN } from "../../src/os/mprotect.js";
 import { PROT_READ, PROT_WRITE, PROT_NONE } from "../../src/os/vma.js";
@@ -123,6 +123,15 @@ describe("mprotect (mm/mprotect.c do_mprotect_pkey)", () => {
 });
 
 describe("mremap (mm/mremap.c check_mremap_params, vma_to_resize, mremap_to)", () => {
+  it("MREMAP_DONTUNMAP of a locked mapping: the new one stays VM_LOCKED, the old one loses VM_LOCKED (move_vma)", async () => {
+    const { t } = await setup();
+    ok(t.mmap(ARENA, 2 * PAGE, RW, ANON | MAP_FIXED));
+    expect(t.mlock(ARENA, 2 * PAGE)).toBe(0);
+    const dst = ok(t.mremap(ARENA, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP));
+    expect(t.mm!.vmas.find(ARENA)!.flags & 0x2000).toBe(0);
+    expect(t.mm!.vmas.find(Number(dst))!.flags & 0x2000).toBe(0x2000);
+  });
+
   it("MREMAP_FIXED with an old range beyond its VMA and an unaligned new address: EINVAL (new_addr is checked first)", async () => {
     const { t } = await setup();
     ok(t.mmap(ARENA, PAGE, RW, ANON | MAP_FIXED));
