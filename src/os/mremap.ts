@@ -65,8 +65,7 @@ export function sysMremap(os: MmContext, task: SyscallTask, oldAddr: Addr, oldLe
     if (room >= newLen - oldLen && old + newLen <= DEFAULT_MAP_WINDOW) {
       // expand_vma_in_place → vrm_calc_charge: an accounted mapping commits the growth first.
       if ((v.flags & VM_ACCOUNT) && !os.commit.vmEnoughMemory(mm, (newLen - oldLen) / PAGE, task)) return fail("ENOMEM", "mremap: committing the growth is refused by the overcommit policy");
-      v.end = old + newLen;
-      if (v.backing?.isShmem) v.backing.size = Math.max(v.backing.size, (v.pgoff + v.pages) * PAGE);
+      v.end = old + newLen; // a shmem object keeps its size: the grown part past it is SIGBUS (shmem_fault beyond i_size)
       mm.updateHiwater();
       vmaEvent(os.events, "grow", task.pid, old + oldLen, old + newLen);
       if (v.flags & VM_LOCKED) populate(os, task, old + oldLen, old + newLen);
@@ -97,10 +96,7 @@ function moveVma(os: MmContext, task: SyscallTask, mm: Mm, old: number, oldLen: 
   const moved = src.clone();
   moved.start = dst;
   moved.end = dst + newLen;
-  if (moved.backing !== null) {
-    moved.backing.mappers++;
-    if (moved.backing.isShmem) moved.backing.size = Math.max(moved.backing.size, (moved.pgoff + newLen / PAGE) * PAGE);
-  }
+  if (moved.backing !== null) moved.backing.mappers++;
   mm.vmas.insert(moved);
   const done = movePtes(os, mm, old, dst, oldLen);
   if (done < oldLen) {
@@ -137,10 +133,7 @@ function duplicate(os: MmContext, task: SyscallTask, mm: Mm, old: number, newLen
   dup.start = dst;
   dup.end = dst + newLen;
   dup.pgoff = v.pageIndex(old);
-  if (dup.backing !== null) {
-    dup.backing.mappers++;
-    if (dup.backing.isShmem) dup.backing.size = Math.max(dup.backing.size, (dup.pgoff + newLen / PAGE) * PAGE);
-  }
+  if (dup.backing !== null) dup.backing.mappers++;
   mm.vmas.insert(dup);
   mm.vmas.mergeAround(dup);
   mm.updateHiwater();

@@ -123,6 +123,16 @@ describe("mprotect (mm/mprotect.c do_mprotect_pkey)", () => {
 });
 
 describe("mremap (mm/mremap.c check_mremap_params, vma_to_resize, mremap_to)", () => {
+  it("growing a shared anonymous mapping keeps the shmem object's size: the new part is SIGBUS (shmem_fault past i_size)", async () => {
+    const { t } = await setup();
+    const a = ok(t.mmap(0, PAGE, RW, MAP_SHARED | MAP_ANONYMOUS));
+    const b = ok(t.mremap(a, PAGE, 2 * PAGE, MREMAP_MAYMOVE));
+    expect(t.write(b, "in").ok).toBe(true);
+    const r = t.write(b + BigInt(PAGE), "past");
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.signal.name).toBe("SIGBUS");
+  });
+
   it("MREMAP_DONTUNMAP of a locked mapping: the new one stays VM_LOCKED, the old one loses VM_LOCKED (move_vma)", async () => {
     const { t } = await setup();
     ok(t.mmap(ARENA, 2 * PAGE, RW, ANON | MAP_FIXED));
