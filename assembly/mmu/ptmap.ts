@@ -52,7 +52,7 @@ export function ptAllocTable(wm: u32): i64 {
  * mode) are neither zeroed nor copied. `wm` as ptAllocTable's. @returns the pfn, or -1 when
  * memory is exhausted (or the allocation would go below `wm`).
  */
-export function ptAllocPage(copyFrom: i64, flags: u32, wm: u32): i32 {
+export function ptAllocPage(copyFrom: i32, flags: u32, wm: u32): i32 {
   const pfn = buddyAlloc(0, 2, wm);
   if (pfn < 0) return -1;
   const dst = copyFrom == -2 ? <usize>0 : physPtr(<u64>pfn << PAGE_SHIFT, 8);

@@ -438,16 +438,18 @@ export class Linux implements TaskKernel {
     const tried = this.waited.delete(key);
     const a = tried ? { ...access, tried } : access;
     const prev = this.enter(task);
+    const outerPsi = this.psi.enter(task);
+    const refaults = this.psi.refaults();
     let r: FaultResult;
     try {
-      // psi counts the device read of a major fault (its cycles charged to the task's CPU) as a stall.
-      r = this.psi.fault(task, (x) => this.deviceCycles(x), () => {
-        const x = handleFault(this, task, va, a);
-        return x.kind === "oom" ? retryWithReclaim(this, () => handleFault(this, task, va, a), (y) => y.kind === "oom", (y) => (y.kind === "oom" ? y.gfp : null)) : x;
-      });
+      r = handleFault(this, task, va, a);
+      if (r.kind === "oom") r = retryWithReclaim(this, () => handleFault(this, task, va, a), (y) => y.kind === "oom", (y) => (y.kind === "oom" ? y.gfp : null));
     } finally {
+      this.psi.leave(outerPsi);
       this.leave(prev);
     }
+    // psi counts the device read of a major fault (its cycles charged to the task's CPU) as a stall.
+    this.psi.faultDone(task, r, this.deviceCycles(r), refaults);
     if (r.kind === "wait") this.waited.add(key);
     this.balance();
     if (r.kind === "oom") {

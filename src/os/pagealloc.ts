@@ -26,6 +26,27 @@ export class PageAllocator {
     this.machine = machine;
   }
 
+  /** A frame for an anonymous page: zeroed, or a copy of `copyFrom`, with `flags` set, refcount 0. */
+  anonPage(copyFrom: number | undefined, flags: number): number | null {
+    // The fault path's allocation, without a closure or a BigInt: low watermark, then min.
+    const e = this.machine._core.exports;
+    const c = copyFrom === undefined ? -1 : copyFrom;
+    let pfn = e.ptAllocPage(c, flags, A.WMARK_LOW);
+    if (pfn < 0) {
+      this.kswapdWanted = true; // below the low watermark: kswapd is woken, the allocation may dip to min
+      pfn = e.ptAllocPage(c, flags, A.WMARK_MIN);
+      if (pfn < 0) { this.failures++; return null; }
+    }
+    return pfn;
+  }
+
+  /** A frame for an anonymous page whose bytes are about to be overwritten (a swap-in): not zeroed, `flags` set, refcount 0. */
+  anonPageForRead(flags: number): number | null {
+    const e = this.machine._core.exports;
+    const pfn = this.gate((wm) => e.ptAllocPage(-2, flags, wm));
+    return pfn < 0 ? null : pfn;
+  }
+
   /** get_page_from_freelist at ALLOC_WMARK_LOW, then (kswapd woken) at ALLOC_WMARK_MIN. @returns the pfn, or -1 */
   private gate(alloc: (wm: number) => number): number {
     let pfn = alloc(A.WMARK_LOW);
@@ -34,21 +55,6 @@ export class PageAllocator {
     pfn = alloc(A.WMARK_MIN);
     if (pfn < 0) this.failures++;
     return pfn;
-  }
-
-  /** A frame for an anonymous page: zeroed, or a copy of `copyFrom`, with `flags` set, refcount 0. */
-  anonPage(copyFrom: number | undefined, flags: number): number | null {
-    const e = this.machine._core.exports;
-    const c = copyFrom === undefined ? -1n : BigInt(copyFrom);
-    const pfn = this.gate((wm) => e.ptAllocPage(c, flags, wm));
-    return pfn < 0 ? null : pfn;
-  }
-
-  /** A frame for an anonymous page whose bytes are about to be overwritten (a swap-in): not zeroed, `flags` set, refcount 0. */
-  anonPageForRead(flags: number): number | null {
-    const e = this.machine._core.exports;
-    const pfn = this.gate((wm) => e.ptAllocPage(-2n, flags, wm));
-    return pfn < 0 ? null : pfn;
   }
 
   /** A frame for the page cache (refcount 1, the cache's). */

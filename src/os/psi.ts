@@ -127,6 +127,9 @@ interface PsiCpu {
   system: number;
 }
 
+const IO_AND_MEM: readonly number[] = [PSI_IO_SOME, PSI_IO_FULL, PSI_MEM_SOME, PSI_MEM_FULL];
+const IO_ONLY: readonly number[] = [PSI_IO_SOME, PSI_IO_FULL];
+
 export class Psi {
   /** Cycles direct reclaim costs per page scanned (see RECLAIM_CYCLES_PER_PAGE). */
   reclaimCyclesPerPage = RECLAIM_CYCLES_PER_PAGE;
@@ -171,23 +174,44 @@ export class Psi {
    * @returns what `handle` returned
    */
   fault(task: StallTask, deviceCycles: (r: FaultResult) => number, handle: () => FaultResult): FaultResult {
-    const outer = this.current;
-    this.current = task;
-    const refaults = this.stat.workingset_refault_anon + this.stat.workingset_refault_file;
+    const outer = this.enter(task);
+    const refaults = this.refaults();
     let r: FaultResult;
     try {
       r = handle();
     } finally {
-      this.current = outer;
+      this.leave(outer);
     }
-    const cycles = deviceCycles(r);
-    if (r.kind === "mapped" && r.major && cycles > 0) {
-      const refault = r.how === "swap" || this.stat.workingset_refault_anon + this.stat.workingset_refault_file > refaults;
-      const states = refault ? [PSI_IO_SOME, PSI_IO_FULL, PSI_MEM_SOME, PSI_MEM_FULL] : [PSI_IO_SOME, PSI_IO_FULL];
-      this.stall(task.cpu, cycles, states);
-      this.cpus[task.cpu].iowait += cycles;
-    }
+    this.faultDone(task, r, deviceCycles(r), refaults);
     return r;
+  }
+
+  /** The task whose fault is being handled (direct reclaim stalls it). @returns the one that was */
+  enter(task: StallTask | null): StallTask | null {
+    const outer = this.current;
+    this.current = task;
+    return outer;
+  }
+
+  leave(outer: StallTask | null): void {
+    this.current = outer;
+  }
+
+  /** Refaults so far (a fault that raises them read a page back: a memory stall as well as I/O). */
+  refaults(): number {
+    return this.stat.workingset_refault_anon + this.stat.workingset_refault_file;
+  }
+
+  /**
+   * A fault of `task` ended with `r`: a major fault's device read of `cycles` is charged to the
+   * task's CPU as an I/O stall, a memory stall too when it was a refault (the refault count moved
+   * past `refaultsBefore`, or a swap-in).
+   */
+  faultDone(task: StallTask, r: FaultResult, cycles: number, refaultsBefore: number): void {
+    if (r.kind !== "mapped" || !r.major || cycles <= 0) return;
+    const refault = r.how === "swap" || this.refaults() > refaultsBefore;
+    this.stall(task.cpu, cycles, refault ? IO_AND_MEM : IO_ONLY);
+    this.cpus[task.cpu].iowait += cycles;
   }
 
   /**

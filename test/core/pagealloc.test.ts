@@ -14,21 +14,21 @@ describe("ptAllocPage", () => {
     const dirty = m.frames.allocPage()!;
     m.phys.frame(dirty)!.fill(0xab);
     m.frames.freePage(dirty);
-    const pfn = e.ptAllocPage(-1n, pageFlag("anon"), 0);
+    const pfn = e.ptAllocPage(-1, pageFlag("anon"), 0);
     expect(pfn).toBe(dirty); // LIFO: the dirty frame comes back…
     expect([...m.phys.frame(pfn)!].every((b) => b === 0)).toBe(true); // …cleared
     const d = m.frames.descriptor(pfn);
     expect(d.flags).toContain("anon");
     expect(d.refcount).toBe(0);
     m.phys.frame(pfn)!.set([1, 2, 3], 100);
-    const copy = e.ptAllocPage(BigInt(pfn), 0, 0);
+    const copy = e.ptAllocPage(pfn, 0, 0);
     expect([...m.phys.frame(copy)!.subarray(99, 104)]).toEqual([0, 1, 2, 3, 0]);
   });
 
   it("returns -1 when memory is exhausted", async () => {
     const m = await Machine.create({ ram: "16MiB" });
     while (m.frames.allocPage() !== null);
-    expect(m._core.exports.ptAllocPage(-1n, 0, 0)).toBe(-1);
+    expect(m._core.exports.ptAllocPage(-1, 0, 0)).toBe(-1);
   });
 });
 
