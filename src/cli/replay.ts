@@ -8,6 +8,7 @@ import { basename } from "node:path";
 import { Machine } from "../machine/Machine.js";
 import { Replayer, DemandMapper, type FaultDecision, type FaultPolicy, type ReplayFault } from "../machine/replay.js";
 import { openTrace, TRACE_FORMATS } from "../trace/index.js";
+import { STDIN_NAME } from "../trace/open.js";
 import type { DeferredCheck, TraceChunk, TraceFormat } from "../trace/index.js";
 import { PackedChunk } from "../trace/decoder.js";
 import { deferredCheckError } from "../trace/wmt.js";
@@ -270,6 +271,9 @@ export class ReplaySession {
    * @throws UsageError on a bad --window; WasmmuError on a bad configuration or report path
    */
   static async create(path: string, o: ReplayOptions): Promise<ReplaySession> {
+    if (path === "-" && o.os?.reclaim === "opt") {
+      throw new WasmmuError("INVALID_CONFIG", "os.reclaim: opt reads the trace once in advance, so it cannot replay standard input (-); give a file", { option: "os.reclaim" });
+    }
     const win = o.report !== undefined ? (o.window ?? 10000) : 0;
     if (o.report !== undefined) {
       if (!Number.isInteger(win) || win < 1) throw new UsageError(`--window must be a positive integer, got ${o.window}`);
@@ -281,7 +285,7 @@ export class ReplaySession {
     };
     const started = performance.now();
     const future = o.os?.reclaim === "opt" ? await readFuture(path, o) : undefined;
-    return new ReplaySession(path, o, await Machine.create(config), win, future !== undefined ? started : undefined, future);
+    return new ReplaySession(path === "-" ? STDIN_NAME : path, o, await Machine.create(config), win, future !== undefined ? started : undefined, future);
   }
 
   /** Records one core call takes: the chunk size a reader should produce for this session. */
@@ -467,7 +471,6 @@ export class ReplaySession {
         },
       }));
       summary.report = o.report;
-      if (o.progress) o.err(`wasmmu: report written to ${o.report}\n`);
     }
     return summary;
   }
