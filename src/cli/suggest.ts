@@ -4,36 +4,43 @@
  * suggest commands. Small lists only (options, commands, presets): O(n·m) per candidate.
  */
 
-/** Levenshtein distance between `a` and `b`. */
+/**
+ * Edit distance between `a` and `b`: insertions, deletions, substitutions and swaps of two
+ * neighbouring letters each cost 1 (Levenshtein with transpositions, the "optimal string
+ * alignment" distance: "cwo" is 1 from "cow").
+ */
 export function editDistance(a: string, b: string): number {
   if (a === b) return 0;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 0; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++) {
-    const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
-    prev = row;
   }
-  return prev[b.length];
+  return d[a.length][b.length];
 }
 
 /**
  * The candidate closest to `word`, when it is close enough to be what was meant: at most a third
  * of the longer word's letters differ (at least 1, at most 3), or `word` is a prefix of exactly one
- * candidate (--jso for --json). Ties go to the earlier candidate.
+ * candidate (--jso for --json). Leading dashes are not letters, and a word of fewer than three
+ * letters (-x) gets no suggestion: anything is near it. Ties go to the earlier candidate.
  * @returns the suggestion, or null
  */
 export function closest(word: string, candidates: readonly string[]): string | null {
-  const w = word.toLowerCase();
+  const core = (s: string) => s.toLowerCase().replace(/^-+/, "");
+  const w = core(word);
+  if (w.length < 3) return null;
   let best: string | null = null;
   let bestD = Infinity;
   for (const c of candidates) {
-    const d = editDistance(w, c.toLowerCase());
+    const d = editDistance(w, core(c));
     if (d < bestD) { best = c; bestD = d; }
   }
-  if (best !== null && bestD <= Math.min(3, Math.max(1, Math.floor(Math.max(w.length, best.length) / 3)))) return best;
-  const prefixed = w.length >= 2 ? candidates.filter((c) => c.toLowerCase().startsWith(w)) : [];
+  if (best !== null && bestD <= Math.min(3, Math.max(1, Math.floor(Math.max(w.length, core(best).length) / 3)))) return best;
+  const prefixed = candidates.filter((c) => core(c).startsWith(w));
   return prefixed.length === 1 ? prefixed[0] : null;
 }
 

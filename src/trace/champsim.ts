@@ -85,7 +85,9 @@ export class ChampSimDecoder implements TraceDecoder {
 
   end(): void {
     if (this.carried > 0) {
-      throw badBytes(this.file, this.offset, `truncated ChampSim record: ${this.carried} of ${CHAMPSIM_RECORD_BYTES} bytes`);
+      const rest = this.carry.subarray(0, this.carried);
+      const text = this.offset === 0 && textLike(rest) ? `; it looks like text (it starts ${quoteBytes(rest, 0, rest.length)}): read it as lackey or text (--format auto finds which)` : "";
+      throw badBytes(this.file, this.offset, `truncated ChampSim record: ${this.carried} of ${CHAMPSIM_RECORD_BYTES} bytes${text}`);
     }
   }
 
