@@ -13,7 +13,7 @@ import { ROOT, Scratch, docBlocks, missingLine, runBlock, runWasmmu, typecheck, 
 
 const README = readFileSync(resolve(ROOT, "README.md"), "utf8");
 const blocks = docBlocks(README);
-const title = (b: DocBlock) => `line ${b.line}: \`\`\`${b.lang || "text"} ${b.marker?.kind === "skip" ? "(skipped)" : ""}${b.code.split("\n").find((l) => l.trim() !== "")?.trim().slice(0, 60) ?? ""}`;
+const title = (b: DocBlock) => `line ${b.line}: \`\`\`${b.lang || "text"} ${b.marker?.kind === "skip" ? "(skipped) " : ""}${b.code.split("\n").find((l) => l.trim() !== "")?.trim().slice(0, 60) ?? ""}`;
 
 /** What each named block printed, for the checks below. */
 const printed = new Map<string, Ran>();
