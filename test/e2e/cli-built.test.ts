@@ -6,9 +6,9 @@
  * files that are no trace, ChampSim read from text, --version, stack traces through source maps,
  * and record's exit status and progress line (with valgrind and a C compiler).
  */
-import { describe, it, expect, beforeAll } from "vitest";
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -17,6 +17,7 @@ const ROOT = resolve(import.meta.dirname, "../..");
 const BIN = join(ROOT, "bin/wasmmu.js");
 const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
 const dir = mkdtempSync(join(tmpdir(), "wasmmu-cli-built-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Run the built command; `input` goes to its standard input. */
 function wasmmu(args: readonly string[], input?: string | Uint8Array): { code: number | null; out: string; err: string } {
