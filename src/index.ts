@@ -81,7 +81,7 @@ export { TRACE_FORMATS, makeDecoder, decodeTrace, concatChunks, detectCompressio
 export { ChunkBuilder, MAX_LINE_BYTES } from "./trace/decoder.js";
 export { LackeyDecoder } from "./trace/lackey.js";
 export { TextTraceDecoder } from "./trace/text.js";
-export { WmtDecoder, WmtWriter, parseWmtHeader, type WmtSink } from "./trace/wmt.js";
+export { WmtDecoder, WmtWriter, parseWmtHeader, type WmtSink, type NodeWritableLike } from "./trace/wmt.js";
 export { ChampSimDecoder } from "./trace/champsim.js";
 export { WasmmuError, type WasmmuErrorCode } from "./errors.js";
 export type * from "./types.js";

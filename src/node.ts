@@ -6,8 +6,11 @@ export { openTrace, type OpenedTrace } from "./trace/open.js";
  * thread; undefined (the default) uses the worker built beside the library when there is one.
  */
 export { setDecompressWorker } from "./trace/decompress-thread.js";
-/** Replay one trace file on a fresh machine, as `wasmmu replay` does (options as its flags). */
-export { replayTrace, type ReplayOptions } from "./cli/replay.js";
+/**
+ * Replay one trace file on a fresh machine, as `wasmmu replay` does (options as its flags, each
+ * optional: ReplayTraceOptions documents the defaults). ReplayOptions is the resolved form.
+ */
+export { replayTrace, resolveReplayOptions, type ReplayTraceOptions, type ReplayOptions, type OsJobOptions } from "./cli/replay.js";
 export type { ReplaySummary } from "./cli/summary.js";
 export { readVectors, runVectorFile, vectorFiles, VectorMachines, type FileResult } from "./conformance/files.js";
 export { NodeFileSource } from "./os/nodefile.js";

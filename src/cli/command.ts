@@ -5,6 +5,7 @@
  * UsageError (args.ts) becomes exit 2 with a pointer to the command's help, a WasmmuError exit 1
  * (70 for a core trap), anything else exit 70, each printed as one line by main.ts.
  */
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { ParseArgsConfig } from "node:util";
 import { parse } from "./args.js";
@@ -34,11 +35,26 @@ export interface Command {
   run(argv: string[], io: CliIo): Promise<number>;
 }
 
-/** Where the package's bundled examples live, from src/cli (tests) or dist (installed). */
-export function bundledExample(name: string): string {
+/** The package's root folder, from src/cli (tests) or dist (installed). */
+export function packageRoot(): string {
   const here = fileURLToPath(import.meta.url);
   const at = Math.max(here.lastIndexOf("/dist/"), here.lastIndexOf("/src/"));
-  return `${at >= 0 ? here.slice(0, at) : "."}/examples/${name}`;
+  return at >= 0 ? here.slice(0, at) : ".";
+}
+
+/** Where the package's bundled examples live, from src/cli (tests) or dist (installed). */
+export function bundledExample(name: string): string {
+  return `${packageRoot()}/examples/${name}`;
+}
+
+/** The version in the package's package.json ("unknown" if it cannot be read). */
+export function packageVersion(): string {
+  try {
+    const v = (JSON.parse(readFileSync(`${packageRoot()}/package.json`, "utf8")) as { version?: unknown }).version;
+    return typeof v === "string" ? v : "unknown";
+  } catch {
+    return "unknown";
+  }
 }
 
 type OptionSpecs = NonNullable<ParseArgsConfig["options"]>;

@@ -8,7 +8,9 @@
 import { WasmmuError } from "../errors.js";
 import { UsageError } from "./args.js";
 import { COMMANDS, mainHelp } from "./commands/index.js";
+import { packageVersion } from "./command.js";
 import { EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from "./exit.js";
+import { didYouMean } from "./suggest.js";
 
 export { EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED } from "./exit.js";
 
@@ -18,18 +20,27 @@ export { EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED } 
  */
 export async function main(argv: string[], out: (s: string) => void = (s) => console.log(s), err: (s: string) => void = (s) => console.error(s)): Promise<number> {
   const debug = argv.includes("--debug");
-  const [name, ...args] = argv;
+  // --debug may also come before the command (wasmmu --debug replay …): it is every command's option.
+  const [name, ...args] = argv[0] === "--debug" && argv.length > 1 ? [argv[1], "--debug", ...argv.slice(2)] : argv;
   const command = COMMANDS.find((c) => c.name === name);
   try {
     if (name === undefined || name === "-h" || name === "--help") {
       out(mainHelp(COMMANDS));
       return name === undefined ? EXIT_USAGE : EXIT_OK;
     }
-    if (command === undefined) throw new UsageError(`unknown command "${name}"; commands: ${COMMANDS.map((c) => c.name).join(", ")}`);
+    if (name === "--version" || name === "-V") {
+      out(`wasmmu ${packageVersion()}`);
+      return EXIT_OK;
+    }
+    if (command === undefined) {
+      const names = COMMANDS.map((c) => c.name);
+      if (name.startsWith("-")) throw new UsageError(`${name} is not an option of wasmmu itself (only --help and --version are); give the command first, e.g. wasmmu replay ${name}`);
+      throw new UsageError(`unknown command "${name}" (commands: ${names.join(", ")})${didYouMean(name, names, (c) => `"${c}"`)}`);
+    }
     return await command.run(args, { out, err });
   } catch (e) {
     if (e instanceof UsageError) {
-      err(`wasmmu: ${e.message}\nRun 'wasmmu ${command !== undefined ? `${command.name} ` : ""}--help' for usage.`);
+      err(`wasmmu: ${e.message}\nRun 'wasmmu ${command !== undefined && command.name !== "help" ? `${command.name} ` : ""}--help' for usage.`);
       return EXIT_USAGE;
     }
     if (e instanceof WasmmuError) {

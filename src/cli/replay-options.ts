@@ -9,7 +9,9 @@ import { TRACE_FORMATS } from "../trace/formats.js";
 import type { TraceFormat } from "../trace/types.js";
 import { PRESETS, presetNames } from "../machine/presets/index.js";
 import { WasmmuError } from "../errors.js";
-import { parseByteSize } from "../machine/config.js";
+import { parseByteSize, resolveConfig } from "../machine/config.js";
+import { LATENCY_KEYS } from "../machine/tlbconfig.js";
+import { didYouMean } from "./suggest.js";
 import { PAGE_REPLACEMENT_NAMES } from "../os/policy.js";
 import { MAX_SWAPPINESS } from "../os/vmscan.js";
 
@@ -70,6 +72,30 @@ export function osOptions(v: MachineOptionValues, cpus: number, pages: string): 
   return { swap, reclaim: oneOf("reclaim", v.reclaim, PAGE_REPLACEMENT_NAMES, "linux"), swappiness, frames, pageCluster };
 }
 
+/** Every path `--set` (and a sweep's `--param`) takes, for suggestions: the array shorthands and fields, the PSCs, the latencies. */
+export const SET_PATHS: readonly string[] = [
+  ...["l1i", "l1d", "l2", "itlb[0]", "dtlb[0]", "stlb[0]", "itlb[1]", "dtlb[1]", "stlb[1]"].flatMap((a) => ["entries", "ways", "policy", "sizes"].map((f) => `${a}.${f}`)),
+  ...["pde", "pdpte", "pml4e", "pml5e"].map((k) => `psc.${k}`),
+  ...LATENCY_KEYS.map((k) => `latency.${k}`),
+];
+
+/** Machine options whose INVALID_CONFIG errors name them as the flag of the same name. */
+const MACHINE_FLAGS = new Set(["cpu", "paging", "ram", "memory", "cpus"]);
+
+/**
+ * A configuration error (WasmmuError INVALID_CONFIG from resolveConfig) about options given on the
+ * command line, as the usage error it is: named by the flag (`--ram: …`), or for a preset path by
+ * `prefix` (`--set l1d.entries: …`, with the closest valid path when the path is unknown).
+ * @returns the UsageError, or `e` itself when it is no configuration error
+ */
+export function configUsageError(e: unknown, prefix = "--set"): unknown {
+  if (!(e instanceof WasmmuError) || e.code !== "INVALID_CONFIG") return e;
+  const option = typeof e.details.option === "string" ? e.details.option : "";
+  if (MACHINE_FLAGS.has(option)) return new UsageError(`--${e.message}`);
+  const unknown = e.message.includes("unknown parameter");
+  return new UsageError(`${prefix} ${e.message}${unknown ? didYouMean(option, SET_PATHS) : ""}`);
+}
+
 /** Page sizes of the demand mapping. */
 export const PAGE_CHOICES = ["4k", "2m", "thp"] as const;
 const FORMAT_CHOICES: readonly (TraceFormat | "auto")[] = ["auto", ...TRACE_FORMATS];
@@ -82,12 +108,14 @@ export interface ReplaySettings {
   report?: string;
   /** Accesses per point of the report's time plots. */
   window: number;
+  /** What the options ask for that has no effect (--window without --report): one line each, for stderr. */
+  warnings: string[];
 }
 
 /**
  * The machine and window options, checked, with their defaults (skylake, 4-level paging, 1 GiB of
  * full RAM, 4 KiB pages, 1 CPU, every record).
- * @throws UsageError naming the option; WasmmuError INVALID_CONFIG for an unknown --cpu preset
+ * @throws UsageError naming the option (an unknown --cpu preset, a bad --ram or --set value too)
  */
 export function jobOptions(v: MachineOptionValues): JobOptions {
   // Checked in the order the options are documented, so the first mistake is the one named.
@@ -101,10 +129,18 @@ export function jobOptions(v: MachineOptionValues): JobOptions {
   const cpu = v.cpu ?? "skylake";
   // Checked here as well as by Machine.create, whose table lookup also finds "constructor" or
   // "__proto__" (found by fuzzing: an internal error).
-  if (!Object.hasOwn(PRESETS, cpu)) throw new WasmmuError("INVALID_CONFIG", `cpu: unknown preset "${cpu}"; presets are ${presetNames.join(", ")}`, { option: "cpu" });
+  oneOf("cpu", cpu, presetNames.filter((n) => Object.hasOwn(PRESETS, n)), "skylake");
   const limit = nonNegativeInt("limit", v.limit, null), skip = nonNegativeInt("skip", v.skip, 0), warmup = nonNegativeInt("warmup", v.warmup, 0);
   const os = osOptions(v, cpus, pages);
-  return { cpu, overrides, paging, ram: v.ram ?? "1GiB", memory, pages, cpus, format, limit, skip, warmup, ...(os !== null ? { os } : {}) };
+  const ram = v.ram ?? "1GiB";
+  // The machine is checked now, as Machine.create will check it: a bad --ram or --set value is a
+  // usage error (exit 2), named by its flag, before any trace is read.
+  try {
+    resolveConfig({ cpu, overrides, paging, ram, memory, cpus });
+  } catch (e) {
+    throw configUsageError(e);
+  }
+  return { cpu, overrides, paging, ram, memory, pages, cpus, format, limit, skip, warmup, ...(os !== null ? { os } : {}) };
 }
 
 /** --json, --csv or neither. @throws UsageError when both are given */
@@ -122,10 +158,16 @@ export function outputOf(v: { json?: boolean; csv?: boolean }): ReplaySettings["
 export function parseReplayArgs(args: string[]): { help: true } | { help: false; settings: ReplaySettings; files: string[] } {
   const { values, positionals } = parse(args, REPLAY_OPTIONS);
   if (values.help) return { help: true };
+  const window = nonNegativeInt("window", values.window, 10000);
+  if (window < 1) throw new UsageError("--window must be at least 1");
+  const job = jobOptions(values);
+  const stdin = positionals.filter((f) => f === "-").length;
+  if (stdin > 1) throw new UsageError("standard input (-) can be replayed once only");
+  if (stdin > 0 && job.os?.reclaim === "opt") throw new UsageError("--reclaim opt reads the trace once in advance, so it cannot replay standard input (-); give a file");
   const settings: ReplaySettings = {
-    job: jobOptions(values), output: outputOf(values), quiet: values.quiet === true,
-    window: nonNegativeInt("window", values.window, 10000),
+    job, output: outputOf(values), quiet: values.quiet === true, window,
     ...(values.report !== undefined ? { report: values.report } : {}),
+    warnings: values.window !== undefined && values.report === undefined ? ["--window has no effect without --report (it sets the report's plot resolution)"] : [],
   };
   return { help: false, settings, files: positionals };
 }

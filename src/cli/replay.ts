@@ -7,7 +7,8 @@
 import { basename } from "node:path";
 import { Machine } from "../machine/Machine.js";
 import { Replayer, DemandMapper, type FaultDecision, type FaultPolicy, type ReplayFault } from "../machine/replay.js";
-import { openTrace } from "../trace/index.js";
+import { openTrace, TRACE_FORMATS } from "../trace/index.js";
+import { STDIN_NAME } from "../trace/open.js";
 import type { DeferredCheck, TraceChunk, TraceFormat } from "../trace/index.js";
 import { PackedChunk } from "../trace/decoder.js";
 import { deferredCheckError } from "../trace/wmt.js";
@@ -18,21 +19,24 @@ import { UsageError } from "./args.js";
 import { checkReportPath, renderReplayReport, writeReport, type WindowCounts } from "./report.js";
 import { TraceProcess, type TraceKernelCounts } from "../os/traceproc.js";
 import { FutureReferencesBuilder, type FutureReferences } from "../os/future.js";
-import type { PageReplacementName } from "../os/policy.js";
+import { PAGE_REPLACEMENT_NAMES, type PageReplacementName } from "../os/policy.js";
+import { MAX_SWAPPINESS } from "../os/vmscan.js";
 
 /** `--os linux`: the trace runs as one process of the kernel model (TraceProcess). */
 export interface OsJobOptions {
-  /** Swap space in bytes (0: none). */
+  /** Swap space in bytes (0: none). Default 0. */
   swap: number;
-  /** The replacement policy (--reclaim). */
+  /** The replacement policy (--reclaim). Default "linux". */
   reclaim: PageReplacementName;
+  /** vm.swappiness, 0..200. Default 60. */
   swappiness: number;
-  /** A resident limit in pages (--frames), or null. */
+  /** A resident limit in pages (--frames), or null (none). Default null. */
   frames: number | null;
-  /** vm.page-cluster. */
+  /** vm.page-cluster, 0..8: swap-in reads 2^N pages. Default 3. */
   pageCluster: number;
 }
 
+/** A replay's options with every default filled in: what `resolveReplayOptions` returns. */
 export interface ReplayOptions {
   cpu: string;
   overrides: Record<string, string>;
@@ -56,6 +60,123 @@ export interface ReplayOptions {
   /** Set to true from a SIGINT handler: stop after the current batch. */
   interrupted: () => boolean;
   err: (s: string) => void;
+}
+
+/**
+ * The options of `replayTrace` (from `wasmmu/node`), each optional; leaving one out gives the
+ * default `wasmmu replay` uses without the flag. Unknown keys are refused.
+ */
+export interface ReplayTraceOptions {
+  /** CPU preset: "skylake" (default), "golden-cove", "zen4", "custom" (`--cpu`). */
+  cpu?: string;
+  /** Preset numbers to change, path → value, e.g. `{ "l1d.entries": "128" }` (`--set`). Default none. */
+  overrides?: Record<string, string | number>;
+  /** Paging depth. Default 4. */
+  paging?: 4 | 5;
+  /** RAM: bytes or a size such as "64GiB". Default "1GiB". */
+  ram?: string | number;
+  /** Default "full"; "tables-only" models more RAM than Wasm can hold. */
+  memory?: "full" | "tables-only";
+  /** Page size of the demand mapping. Default "4k". */
+  pages?: "4k" | "2m" | "thp";
+  /** CPUs; records' CPU ids are taken modulo this. Default 1. */
+  cpus?: number;
+  /** The trace's format. Default "auto" (found from its first bytes). */
+  format?: TraceFormat | "auto";
+  /** Replay at most this many records (warm-up included); null: all. Default null. */
+  limit?: number | null;
+  /** Records to ignore first. Default 0. */
+  skip?: number;
+  /** Records replayed before counting starts. Default 0. */
+  warmup?: number;
+  /**
+   * Run the trace as one process of the Linux model (`--os linux`; needs cpus 1 and pages "4k").
+   * Each field defaults as OsJobOptions says; `{}` is the kernel model with no swap. Default: off
+   * (every touched page demand-mapped).
+   */
+  os?: Partial<OsJobOptions>;
+  /** Write a self-contained HTML report here. Default none. */
+  report?: string;
+  /** Accesses per point of the report's time plots. Default 10000. */
+  window?: number;
+  /** Stop after the current batch once this signal is aborted (the summary is then partial). Default none. */
+  signal?: AbortSignal;
+  /** Polled once per batch: true stops the replay as `signal` does. Default: never. */
+  interrupted?: () => boolean;
+  /** Print a progress line through `err`. Default false. */
+  progress?: boolean;
+  /** Where progress goes. Default: nowhere. */
+  err?: (s: string) => void;
+}
+
+const REPLAY_OPTION_KEYS: ReadonlySet<string> = new Set(["cpu", "overrides", "paging", "ram", "memory", "pages", "cpus", "format", "limit", "skip",
+  "warmup", "os", "report", "window", "signal", "interrupted", "progress", "err"]);
+const OS_OPTION_KEYS: ReadonlySet<string> = new Set(["swap", "reclaim", "swappiness", "frames", "pageCluster"]);
+
+/**
+ * `replayTrace`'s options checked, with the defaults filled in.
+ * @throws WasmmuError INVALID_CONFIG naming the option for an unknown key or a bad value
+ */
+export function resolveReplayOptions(o: ReplayTraceOptions = {}): ReplayOptions {
+  const bad = (option: string, message: string): WasmmuError => new WasmmuError("INVALID_CONFIG", `${option}: ${message}`, { option });
+  if (typeof o !== "object" || o === null) throw bad("options", "must be an object");
+  for (const k of Object.keys(o)) if (!REPLAY_OPTION_KEYS.has(k)) throw bad(k, `unknown option; known options are ${[...REPLAY_OPTION_KEYS].join(", ")}`);
+  const int = (option: string, v: unknown, dflt: number, min = 0): number => {
+    if (v === undefined) return dflt;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) throw bad(option, `must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const choice = <T extends string | number>(option: string, v: unknown, allowed: readonly T[], dflt: T): T => {
+    if (v === undefined) return dflt;
+    if (!(allowed as readonly unknown[]).includes(v)) throw bad(option, `must be ${allowed.map((a) => JSON.stringify(a)).join(" or ")}, got ${JSON.stringify(v)}`);
+    return v as T;
+  };
+  const fn = <F>(option: string, v: unknown, dflt: F): F => {
+    if (v === undefined) return dflt;
+    if (typeof v !== "function") throw bad(option, "must be a function");
+    return v as F;
+  };
+  if (o.cpu !== undefined && typeof o.cpu !== "string") throw bad("cpu", "must be a preset name");
+  if (o.overrides !== undefined && (typeof o.overrides !== "object" || o.overrides === null)) throw bad("overrides", "must be an object of path → value");
+  if (o.ram !== undefined && typeof o.ram !== "string" && typeof o.ram !== "number") throw bad("ram", "must be bytes or a size such as \"1GiB\"");
+  if (o.report !== undefined && typeof o.report !== "string") throw bad("report", "must be a file path");
+  const cpus = int("cpus", o.cpus, 1, 1);
+  const pages = choice("pages", o.pages, ["4k", "2m", "thp"] as const, "4k");
+  const limit = o.limit === null ? null : o.limit === undefined ? null : int("limit", o.limit, 0);
+  const signal = o.signal;
+  if (signal !== undefined && (typeof signal !== "object" || signal === null || typeof signal.aborted !== "boolean")) throw bad("signal", "must be an AbortSignal");
+  const polled = fn<() => boolean>("interrupted", o.interrupted, () => false);
+  let os: OsJobOptions | undefined;
+  if (o.os !== undefined) {
+    if (typeof o.os !== "object" || o.os === null) throw bad("os", "must be an object (the kernel model's options), {} for the defaults");
+    for (const k of Object.keys(o.os)) if (!OS_OPTION_KEYS.has(k)) throw bad(`os.${k}`, `unknown option; known options are ${[...OS_OPTION_KEYS].join(", ")}`);
+    if (cpus !== 1) throw bad("os", "the kernel model runs the trace as one process on one CPU: cpus must be 1");
+    if (pages !== "4k") throw bad("os", "the kernel model maps 4 KiB pages: pages must be \"4k\"");
+    const swap = int("os.swap", o.os.swap, 0);
+    if (swap % 4096 !== 0) throw bad("os.swap", `must be a multiple of 4096 bytes, got ${swap}`);
+    const swappiness = int("os.swappiness", o.os.swappiness, 60);
+    if (swappiness > MAX_SWAPPINESS) throw bad("os.swappiness", `must be 0..${MAX_SWAPPINESS}, got ${swappiness}`);
+    const frames = o.os.frames === null || o.os.frames === undefined ? null : int("os.frames", o.os.frames, 1, 1);
+    const pageCluster = int("os.pageCluster", o.os.pageCluster, 3);
+    if (pageCluster > 8) throw bad("os.pageCluster", `must be 0..8, got ${pageCluster}`);
+    os = { swap, reclaim: choice("os.reclaim", o.os.reclaim, PAGE_REPLACEMENT_NAMES, "linux"), swappiness, frames, pageCluster };
+  }
+  return {
+    cpu: o.cpu ?? "skylake",
+    overrides: Object.fromEntries(Object.entries(o.overrides ?? {}).map(([k, v]) => [k, String(v)])),
+    paging: choice("paging", o.paging, [4, 5] as const, 4),
+    ram: o.ram === undefined ? "1GiB" : String(o.ram),
+    memory: choice("memory", o.memory, ["full", "tables-only"] as const, "full"),
+    pages, cpus,
+    format: choice("format", o.format, ["auto", ...TRACE_FORMATS] as const, "auto"),
+    limit, skip: int("skip", o.skip, 0), warmup: int("warmup", o.warmup, 0),
+    ...(os !== undefined ? { os } : {}),
+    progress: o.progress === undefined ? false : o.progress === true,
+    ...(o.report !== undefined ? { report: o.report } : {}),
+    window: int("window", o.window, 10000, 1),
+    interrupted: signal !== undefined ? () => signal.aborted || polled() : polled,
+    err: fn<(s: string) => void>("err", o.err, () => undefined),
+  };
 }
 
 /** The replay options that decide the numbers (everything but output and callbacks): what a sweep configuration varies. */
@@ -150,6 +271,9 @@ export class ReplaySession {
    * @throws UsageError on a bad --window; WasmmuError on a bad configuration or report path
    */
   static async create(path: string, o: ReplayOptions): Promise<ReplaySession> {
+    if (path === "-" && o.os?.reclaim === "opt") {
+      throw new WasmmuError("INVALID_CONFIG", "os.reclaim: opt reads the trace once in advance, so it cannot replay standard input (-); give a file", { option: "os.reclaim" });
+    }
     const win = o.report !== undefined ? (o.window ?? 10000) : 0;
     if (o.report !== undefined) {
       if (!Number.isInteger(win) || win < 1) throw new UsageError(`--window must be a positive integer, got ${o.window}`);
@@ -161,7 +285,7 @@ export class ReplaySession {
     };
     const started = performance.now();
     const future = o.os?.reclaim === "opt" ? await readFuture(path, o) : undefined;
-    return new ReplaySession(path, o, await Machine.create(config), win, future !== undefined ? started : undefined, future);
+    return new ReplaySession(path === "-" ? STDIN_NAME : path, o, await Machine.create(config), win, future !== undefined ? started : undefined, future);
   }
 
   /** Records one core call takes: the chunk size a reader should produce for this session. */
@@ -347,7 +471,6 @@ export class ReplaySession {
         },
       }));
       summary.report = o.report;
-      if (o.progress) o.err(`wasmmu: report written to ${o.report}\n`);
     }
     return summary;
   }
@@ -381,12 +504,17 @@ async function readFuture(path: string, o: ReplayOptions): Promise<FutureReferen
 }
 
 /**
- * Replay one trace file on a fresh machine.
- * @param given the session to feed, when one was created for `path` and `o` already (to check
- *   the options before a long recording); by default a new one
- * @returns the summary (partial when stopped early)
+ * Replay one trace file on a fresh machine, as `wasmmu replay` does.
+ * @param path the trace (any format and compression openTrace reads)
+ * @param options as `wasmmu replay`'s flags, each optional (ReplayTraceOptions gives the defaults:
+ *   `replayTrace(path)` is `wasmmu replay path`)
+ * @param given the session to feed, when one was created for `path` and these options already (to
+ *   check the options before a long recording); by default a new one
+ * @returns the summary (partial when stopped early: interrupted, out of memory, a corrupt stream)
+ * @throws WasmmuError INVALID_CONFIG for a bad option, BAD_INPUT for an unreadable or empty trace
  */
-export async function replayTrace(path: string, o: ReplayOptions, given?: ReplaySession): Promise<ReplaySummary> {
+export async function replayTrace(path: string, options: ReplayTraceOptions = {}, given?: ReplaySession): Promise<ReplaySummary> {
+  const o = resolveReplayOptions(options);
   const session = given ?? (await ReplaySession.create(path, o));
   // Lent chunks: feed() copies each into the core's batch buffer before asking for the next.
   // deferCheck: an uncompressed wmt file's records are checked by feed(), in the core.

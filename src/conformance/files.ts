@@ -148,6 +148,9 @@ export interface FileResult {
  * Run every vector of one file. A line that is no valid vector, or whose vector the machine
  * refuses, is counted as invalid with its `file:line` message and the run goes on; a broken
  * stream ends the file with `stopped` set.
+ * @param opts.keepFailures failures and invalid lines kept in detail (default 5; the counts cover all)
+ * @param opts.machines machines to reuse across files (default: a new VectorMachines)
+ * @param opts.onVerdict called with every vector judged (default: none)
  * @throws WasmmuError CORE_TRAP (a core bug), and anything that is not a WasmmuError
  */
 export async function runVectorFile(path: string, opts: { keepFailures?: number; machines?: VectorMachines; onVerdict?: (v: PagingVector, r: Verdict) => void } = {}): Promise<FileResult> {

@@ -1,5 +1,5 @@
 /**
- * Paging conformance vectors (format: ../shared/conformance/README.md) and the one judge that
+ * Paging conformance vectors (format: test/fixtures/conformance/README.md) and the one judge that
  * both `wasmmu conformance` and the vitest suite use, so the two cannot drift apart.
  *
  * Judging rules: the outcome matches (and for `ok` the physical address); for `pf` the error

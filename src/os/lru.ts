@@ -41,7 +41,7 @@ export class LruVec {
   private readonly head = new Int32Array(NR_LRU_LISTS).fill(-1);
   private readonly tail = new Int32Array(NR_LRU_LISTS).fill(-1);
   /** Pages on each list (folios count their pages). */
-  readonly size = new Float64Array(NR_LRU_LISTS);
+  readonly size: Float64Array = new Float64Array(NR_LRU_LISTS);
   /** nonresident_age: evictions and activations so far (workingset_age_nonresident). */
   nonresidentAge = 0;
   /** lru_note_cost: recent cost of reclaiming anon (0) and file (1) pages, decayed. */

@@ -22,9 +22,15 @@
  * load of 8 bytes for every non-zero source_memory slot, then a store of 8 bytes for every
  * non-zero destination_memory slot (ChampSim records addresses, not access sizes; 0 marks an
  * unused slot). All records are CPU 0: a ChampSim trace is one core's.
+ *
+ * The format has no header, so any 64 bytes would make a record; the one check it allows is that
+ * is_branch and branch_taken are 0 or 1, as ChampSim's tracer writes them (bools). A record where
+ * either is not is refused (BAD_INPUT, with its byte offset), so a text trace or other file read
+ * with `--format champsim` fails at its first record instead of replaying garbage addresses.
  */
 import { REC_KIND } from "../abi/records.js";
-import { badBytes, type ChunkBuilder, type TraceDecoder } from "./decoder.js";
+import { badBytes, quoteBytes, type ChunkBuilder, type TraceDecoder } from "./decoder.js";
+import type { WasmmuError } from "../errors.js";
 
 export const CHAMPSIM_RECORD_BYTES = 64;
 /** Size given to instruction fetches (ChampSim does not record instruction lengths). */
@@ -33,6 +39,8 @@ export const CHAMPSIM_FETCH_SIZE = 4;
 export const CHAMPSIM_DATA_SIZE = 8;
 
 const IP = 0;
+const IS_BRANCH = 8;
+const BRANCH_TAKEN = 9;
 const DESTINATION_MEMORY = 16;
 const SOURCE_MEMORY = 32;
 const NUM_DESTINATIONS = 2;
@@ -77,11 +85,14 @@ export class ChampSimDecoder implements TraceDecoder {
 
   end(): void {
     if (this.carried > 0) {
-      throw badBytes(this.file, this.offset, `truncated ChampSim record: ${this.carried} of ${CHAMPSIM_RECORD_BYTES} bytes`);
+      const rest = this.carry.subarray(0, this.carried);
+      const text = this.offset === 0 && textLike(rest) ? `; it looks like text (it starts ${quoteBytes(rest, 0, rest.length)}): read it as lackey or text (--format auto finds which)` : "";
+      throw badBytes(this.file, this.offset, `truncated ChampSim record: ${this.carried} of ${CHAMPSIM_RECORD_BYTES} bytes${text}`);
     }
   }
 
   private record(b: Uint8Array, o: number): void {
+    if (b[o + IS_BRANCH] > 1 || b[o + BRANCH_TAKEN] > 1) throw this.notChampSim(b, o);
     const out = this.out;
     out.add(u32(b, o + IP), u32(b, o + IP + 4), CHAMPSIM_FETCH_SIZE, REC_KIND.fetch, 0);
     for (let i = 0; i < NUM_SOURCES; i++) {
@@ -98,6 +109,19 @@ export class ChampSimDecoder implements TraceDecoder {
     }
     this.offset += CHAMPSIM_RECORD_BYTES;
   }
+
+  /** The error for a record whose branch bytes are not 0 or 1, saying what the input looks like. */
+  private notChampSim(b: Uint8Array, o: number): WasmmuError {
+    const rec = b.subarray(o, o + CHAMPSIM_RECORD_BYTES);
+    const n = this.offset / CHAMPSIM_RECORD_BYTES + 1;
+    const text = textLike(rec) ? `; it looks like text (it starts ${quoteBytes(rec, 0, rec.length)}): read it as lackey or text (--format auto finds which)` : "";
+    return badBytes(this.file, this.offset, `record ${n} is not a ChampSim instruction record: is_branch is ${rec[IS_BRANCH]} and branch_taken ${rec[BRANCH_TAKEN]}, where ChampSim writes 0 or 1${text}`);
+  }
+}
+
+/** Bytes that text is made of: printable ASCII, tab, CR, LF. */
+function textLike(b: Uint8Array): boolean {
+  return b.every((c) => (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d);
 }
 
 function u32(b: Uint8Array, o: number): number {

@@ -129,6 +129,60 @@ export function unknownFormatError(file: string, head: Uint8Array): WasmmuError 
     { file, formats: TRACE_FORMATS });
 }
 
+/**
+ * Files people hand a trace reader by mistake, by their magic bytes: what each is, and what to do
+ * instead. Checked on the decompressed stream's first bytes (so a gzip-compressed ELF is named too).
+ */
+const NOT_TRACES: readonly { magic: string; at?: number; what: string; hint?: string }[] = [
+  { magic: "\x7fELF", what: "an ELF file (an executable, shared library, object file or core dump)", hint: "to trace a program's accesses, run it under wasmmu record -- <program> [args]" },
+  { magic: "\xcf\xfa\xed\xfe", what: "a Mach-O executable (64-bit)", hint: "to trace a program's accesses, run it under wasmmu record on Linux" },
+  { magic: "\xce\xfa\xed\xfe", what: "a Mach-O executable (32-bit)" },
+  { magic: "\xca\xfe\xba\xbe", what: "a Mach-O universal binary or a Java class file" },
+  { magic: "MZ", what: "a Windows or DOS executable (PE/MZ)" },
+  { magic: "\0asm", what: "a WebAssembly module" },
+  { magic: "PERFILE2", what: "a perf.data file (perf record)", hint: "perf samples events, it does not record every access; wasmmu record (Valgrind Lackey) does" },
+  { magic: "\x89PNG\r\n\x1a\n", what: "a PNG image" },
+  { magic: "\xff\xd8\xff", what: "a JPEG image" },
+  { magic: "GIF8", what: "a GIF image" },
+  { magic: "%PDF-", what: "a PDF document" },
+  { magic: "PK\x03\x04", what: "a ZIP archive (or .jar, .docx, .xlsx…)", hint: "extract the trace first (unzip)" },
+  { magic: "7z\xbc\xaf\x27\x1c", what: "a 7-Zip archive", hint: "extract the trace first (7z x)" },
+  { magic: "ustar", at: 257, what: "a tar archive", hint: "extract the trace first (tar xf), or pipe one member: tar xOf archive.tar member | wasmmu replay -" },
+  { magic: "BZh", what: "bzip2-compressed data", hint: "wasmmu reads gzip, xz and zstd: pipe it (bzip2 -dc file | wasmmu replay -) or recompress it with xz" },
+  { magic: "\x04\x22\x4d\x18", what: "LZ4-compressed data", hint: "wasmmu reads gzip, xz and zstd: pipe it (lz4 -dc file | wasmmu replay -) or recompress it with zstd" },
+  { magic: "SQLite format 3\0", what: "an SQLite database" },
+  { magic: "\xd4\xc3\xb2\xa1", what: "a pcap packet capture" },
+  { magic: "\x0a\x0d\x0d\x0a", what: "a pcapng packet capture" },
+];
+
+/**
+ * What a stream that is no trace is, from its first bytes: an executable, an image, an archive,
+ * another compression… (NOT_TRACES). A wmt magic is never one; for ChampSim, whose records start
+ * with an instruction pointer of any value, only magics of 4 bytes or more are believed.
+ * @param head the decompressed stream's first bytes (300 suffice)
+ * @param format the format asked for or found, if any
+ * @returns what it is and a hint, or null when it may be a trace
+ */
+export function identifyNonTrace(head: Uint8Array, format: TraceFormat | null = null): { what: string; hint?: string } | null {
+  if (startsWithMagic(head)) return null;
+  for (const n of NOT_TRACES) {
+    if (format === "champsim" && n.magic.length < 4) continue;
+    const at = n.at ?? 0;
+    if (head.length < at + n.magic.length) continue;
+    let same = true;
+    for (let i = 0; i < n.magic.length && same; i++) same = head[at + i] === n.magic.charCodeAt(i);
+    if (same) return { what: n.what, ...(n.hint !== undefined ? { hint: n.hint } : {}) };
+  }
+  return null;
+}
+
+/** The error for a file identifyNonTrace named. */
+export function nonTraceError(file: string, found: { what: string; hint?: string }, compression: TraceCompression = "none"): WasmmuError {
+  return new WasmmuError("BAD_INPUT",
+    `${file}: this is ${found.what}${compression !== "none" ? `, ${compression}-compressed` : ""}, not a memory trace${found.hint !== undefined ? ` (${found.hint})` : ""}. ` +
+    `Supported formats: lackey, text, wmt, champsim (wasmmu replay --help)`, { file, found: found.what });
+}
+
 function startsWithMagic(head: Uint8Array): boolean {
   if (head.length < WMT_MAGIC.length) return false;
   for (let i = 0; i < WMT_MAGIC.length; i++) if (head[i] !== WMT_MAGIC.charCodeAt(i)) return false;

@@ -38,7 +38,7 @@ import { isMainThread } from "node:worker_threads";
 import { stat } from "node:fs/promises";
 import { WasmmuError } from "../errors.js";
 import { ChunkBuilder, DEFAULT_CHUNK_RECORDS } from "./decoder.js";
-import { SNIFF_BYTES, TRACE_FORMATS, detectCompression, detectFormat, makeDecoder, unknownFormatError } from "./formats.js";
+import { SNIFF_BYTES, TRACE_FORMATS, detectCompression, detectFormat, identifyNonTrace, makeDecoder, nonTraceError, unknownFormatError } from "./formats.js";
 import type { OpenTraceOptions, TraceChunk, TraceCompression, TraceFormat, TraceInfo } from "./types.js";
 import { READ_BYTES, Source, ZSTD_MAX_WINDOW_BYTES, decompressed } from "./decompress.js";
 import { DECODE_WORKER_COMPRESSIONS, WORKER_COMPRESSIONS, decodeWorkerPolicy, decompressWorkerUrl, workerDecoded, workerDecompressed } from "./decompress-thread.js";
@@ -59,9 +59,13 @@ export interface OpenedTrace {
   close(): Promise<void>;
 }
 
+/** The name standard input goes by in messages and TraceInfo.path (openTrace("-")). */
+export const STDIN_NAME = "<stdin>";
+
 /**
  * Open a trace file for streaming.
- * @param path the file (plain, .gz, .xz or .zst; magic bytes decide)
+ * @param path the file (plain, .gz, .xz or .zst; magic bytes decide); "-" reads standard input
+ *   (as a pipe: no worker threads, no total size; messages name it "<stdin>")
  * @param opts format (default auto-detect), chunkRecords (default 65536), user (default true)
  * @returns what was found about the file, the chunk generator and a progress counter
  * @throws WasmmuError INVALID_CONFIG on bad options; BAD_INPUT when the file cannot be read, its
@@ -69,17 +73,23 @@ export interface OpenedTrace {
  */
 export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<OpenedTrace> {
   const { format: wanted, chunkRecords, user, lend, deferCheck } = checkOptions(opts);
-  let totalBytes: number | null;
-  try {
-    const st = await stat(path);
-    if (st.isDirectory()) throw new WasmmuError("BAD_INPUT", `${path}: is a directory, not a trace file`, { file: path });
-    totalBytes = st.isFile() ? st.size : null;
-  } catch (e) {
-    if (e instanceof WasmmuError) throw e;
-    throw new WasmmuError("BAD_INPUT", `${path}: cannot read the trace: ${(e as Error).message}`, { file: path }, { cause: e });
+  const stdin = path === "-";
+  let totalBytes: number | null = null;
+  if (stdin) {
+    path = STDIN_NAME;
+  } else {
+    try {
+      const st = await stat(path);
+      if (st.isDirectory()) throw new WasmmuError("BAD_INPUT", `${path}: is a directory, not a trace file`, { file: path });
+      totalBytes = st.isFile() ? st.size : null;
+    } catch (e) {
+      if (e instanceof WasmmuError) throw e;
+      throw new WasmmuError("BAD_INPUT", `${path}: cannot read the trace: ${(e as Error).message}`, { file: path }, { cause: e });
+    }
   }
 
-  const file = createReadStream(path, { highWaterMark: READ_BYTES });
+  // Standard input is read as any pipe is (totalBytes null: no worker, no lent buffers).
+  const file = stdin ? process.stdin : createReadStream(path, { highWaterMark: READ_BYTES });
   const raw = new Source(file[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>);
   const progress = { decoded: 0 };
   let compression: TraceCompression = "none";
@@ -151,6 +161,9 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
   try {
     if (sniffError !== null && head.length === 0) throw fail(sniffError);
     format ??= detectFormat(head, path);
+    // An executable, an image, an archive… is named, not decoded or quoted.
+    const alien = identifyNonTrace(head, format);
+    if (alien !== null) throw nonTraceError(path, alien, compression);
     if (format === null) throw sniffError !== null ? fail(sniffError) : unknownFormatError(path, head);
     if (format === "wmt") {
       const h = parseWmtHeader(head, path);

@@ -272,8 +272,20 @@ export function deferredCheckError(check: DeferredCheck, i: number, bytes: Uint8
   return wmtRecordError(bytes, 0, check.path, check.offset + i * WMT_RECORD_BYTES);
 }
 
+/**
+ * The part of a Node writable stream (fs.WriteStream, zlib.Gzip…) WmtWriter uses, declared here so
+ * the typings need no @types/node: a `node:stream` Writable is one.
+ */
+export interface NodeWritableLike {
+  write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean;
+  end(callback?: () => void): unknown;
+  on(event: "drain" | "error", listener: (...args: never[]) => void): unknown;
+  once(event: "error", listener: (error: unknown) => void): unknown;
+  removeListener(event: "drain" | "error", listener: (...args: never[]) => void): unknown;
+}
+
 /** A byte sink: a Node writable stream, or anything with write(Uint8Array) such as a WritableStreamDefaultWriter. */
-export type WmtSink = NodeJS.WritableStream | { write(chunk: Uint8Array): unknown; close?(): unknown };
+export type WmtSink = NodeWritableLike | { write(chunk: Uint8Array): unknown; close?(): unknown };
 
 /** Bytes the writer gathers before handing them to the sink. */
 export const WMT_WRITE_BUFFER_BYTES = 1 << 20;
@@ -286,7 +298,7 @@ export class WmtWriter {
   /** Records written so far. */
   records = 0;
   private readonly sink: WmtSink;
-  private readonly node: NodeJS.WritableStream | null;
+  private readonly node: NodeWritableLike | null;
   private buf = new Uint8Array(WMT_WRITE_BUFFER_BYTES);
   private used = 0;
   private pending: Promise<unknown>[] = [];
@@ -304,7 +316,7 @@ export class WmtWriter {
       throw new WasmmuError("INVALID_ARGUMENT", "wmt metadata must be a JSON object");
     }
     this.sink = stream;
-    const s = stream as NodeJS.WritableStream;
+    const s = stream as NodeWritableLike;
     this.node = typeof s.end === "function" && typeof s.on === "function" ? s : null;
     this.node?.on("error", (e: unknown) => {
       this.error ??= e;

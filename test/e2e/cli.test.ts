@@ -80,7 +80,7 @@ describe("wasmmu walk", () => {
       expect(r.code).toBe(EXIT_OK);
       expect(r.out).toContain(`Usage: wasmmu ${cmd}`);
     }
-    expect((await run("--help")).out).toContain("Exit codes: 0 success, 1 bad input or failed checks, 2 usage error.");
+    expect((await run("--help")).out).toContain("Exit codes: 0 success, 1 bad input or failed checks, 2 usage error (an unknown option, a bad value).");
   });
 });
 

@@ -155,7 +155,7 @@ describe("wasmmu demo", () => {
     expect(list.out.split("\n").filter((l) => /^ {2}\w/.test(l))).toHaveLength(10);
     const bad = await run("demo", "nope");
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/no demo "nope"; demos: cow, file-sharing, layout, malloc, mprotect, oom, page-life, pcid, segfault, thrashing/);
+    expect(bad.err).toMatch(/no demo "nope" \(demos: cow, file-sharing, layout, malloc, mprotect, oom, page-life, pcid, segfault, thrashing/);
     const out = execFileSync(process.execPath, [resolve(ROOT, "bin/wasmmu.js"), "demo", "mprotect"], { cwd: ROOT, encoding: "utf8" });
     expect(out).toMatch(/merged again/);
   });

@@ -81,8 +81,8 @@ describe("wasmmu replay", () => {
     const tiny = JSON.parse((await run("replay", "--json", "--limit", "50000", "--set", "l1d.entries=1", "--set", "l1d.ways=1")).out) as { counters: Record<string, number> };
     expect(tiny.counters.tlb_l1d_hit).toBeLessThan(d.counters.tlb_l1d_hit);
     const bad = await run("replay", "--limit", "10", "--set", "l1d.colour=blue");
-    expect(bad.code).toBe(EXIT_BAD_INPUT);
-    expect(bad.err).toContain("l1d.colour");
+    expect(bad.code).toBe(EXIT_USAGE);
+    expect(bad.err).toContain("--set l1d.colour: unknown parameter");
   });
 
   it("other presets and 5-level paging run", async () => {
@@ -162,7 +162,8 @@ describe("wasmmu replay", () => {
     for (const cpu of ["constructor", "__proto__", "toString"]) {
       for (const argv of [["replay", "--cpu", cpu], ["sweep", "--cpu", cpu, "--param", "l1d.entries=16,32"]]) {
         const r = await run(...argv);
-        expect([argv.join(" "), r.code, r.err]).toEqual([argv.join(" "), EXIT_BAD_INPUT, `wasmmu: cpu: unknown preset "${cpu}"; presets are skylake, golden-cove, zen4, custom`]);
+        expect([argv.join(" "), r.code, r.err]).toEqual([argv.join(" "), EXIT_USAGE,
+          `wasmmu: --cpu must be skylake, golden-cove, zen4 or custom, got ${cpu}\nRun 'wasmmu ${argv[0]} --help' for usage.`]);
       }
     }
   });

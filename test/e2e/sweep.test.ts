@@ -188,15 +188,15 @@ describe("wasmmu sweep", () => {
     expect(html).toContain("<td>16</td>");
   });
 
-  it("bad input: an unknown --param path or value is exit 1 naming it, before anything runs", async () => {
+  it("an unknown --param path or a bad value is a usage error (exit 2) naming it, before anything runs; an unreadable trace is bad input (exit 1)", async () => {
     const a = await run("sweep", "--param", "l1d.colour=red,blue");
-    expect(a.code).toBe(EXIT_BAD_INPUT);
+    expect(a.code).toBe(EXIT_USAGE);
     expect(a.err).toContain("l1d.colour");
     const b = await run("sweep", "--param", "l1d.entries=64,48");
-    expect(b.code).toBe(EXIT_BAD_INPUT);
+    expect(b.code).toBe(EXIT_USAGE);
     expect(b.err).toContain("l1d.entries=48");
     const c = await run("sweep", "--param", "pages=4k,1g");
-    expect(c.code).toBe(EXIT_BAD_INPUT);
+    expect(c.code).toBe(EXIT_USAGE);
     expect(c.err).toContain("1g");
     const d = await run("sweep", join(dir, "nope.lackey"), "--param", "l1d.entries=16");
     expect(d.code).toBe(EXIT_BAD_INPUT);

@@ -11,16 +11,18 @@
  *                           (free_pages - (free_blocks_suitable << order)) * 1000 / free_pages
  */
 import { describe, it, expect } from "vitest";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { sharedData } from "../helpers/shared.js";
 import { procBuddyinfo, unusableIndexText, extfragIndexText } from "../../src/os/proc/buddyinfo.js";
 import { contigPageInfo, fragmentationIndex, unusableFreeIndex } from "../../src/os/fragmentation.js";
 import type { ZoneInfo, ZoneName } from "../../src/machine/frames.js";
 import { Machine } from "../../src/machine/Machine.js";
 
-const SAMPLE_FILE = resolve(import.meta.dirname, "../../../shared/linux-formats/proc_buddyinfo.sample.txt");
+const SAMPLES = sharedData("linux-formats");
+const SAMPLE_FILE = resolve(SAMPLES.dir, "proc_buddyinfo.sample.txt");
 
-/** The Linux 6.18 sample (../shared/linux-formats/proc_buddyinfo.sample.txt), verbatim. */
+/** The Linux 6.18 sample (linux-formats/proc_buddyinfo.sample.txt), verbatim. */
 const SAMPLE =
   "Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n" +
   "Node 0, zone    DMA32      1      3      4      2      5      4      3      4      5      3    751 \n" +
@@ -48,13 +50,13 @@ const FOUR_SINGLES = zone("DMA", [4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 const ONE_TWO_FOUR = zone("DMA32", [1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
 
 describe("/proc/buddyinfo (frag_show_print: \"Node %d, zone %8s \" then \"%6lu \" per order)", () => {
-  it.skipIf(!existsSync(SAMPLE_FILE))("the inline sample equals ../shared/linux-formats/proc_buddyinfo.sample.txt byte for byte", () => {
+  it(`the inline sample equals ${SAMPLES.source}/proc_buddyinfo.sample.txt byte for byte`, () => {
     expect(readFileSync(SAMPLE_FILE, "utf8")).toBe(SAMPLE);
   });
 
   it("the sample's free-block counts re-create the Linux sample text exactly", () => {
     expect(procBuddyinfo(SAMPLE_ZONES)).toBe(SAMPLE);
-    if (existsSync(SAMPLE_FILE)) expect(procBuddyinfo(SAMPLE_ZONES)).toBe(readFileSync(SAMPLE_FILE, "utf8"));
+    expect(procBuddyinfo(SAMPLE_ZONES)).toBe(readFileSync(SAMPLE_FILE, "utf8"));
   });
 
   it("zones with present 0 are omitted (walk_zones_in_node with assert_populated), wherever they sit", () => {

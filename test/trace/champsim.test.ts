@@ -54,8 +54,23 @@ describe("ChampSim records", () => {
 
   it("branch and register bytes do not change the records", () => {
     const a = encode([{ ip: 0x10n, srcMem: [0x20n] }]);
-    const b = encode([{ ip: 0x10n, srcMem: [0x20n], isBranch: 255, taken: 255, dstRegs: [255, 255], srcRegs: [255, 255, 255, 255] }]);
+    const b = encode([{ ip: 0x10n, srcMem: [0x20n], isBranch: 1, taken: 1, dstRegs: [255, 255], srcRegs: [255, 255, 255, 255] }]);
     expect(show(decodeTrace("champsim", b))).toEqual(show(decodeTrace("champsim", a)));
+  });
+
+  it("a record whose is_branch or branch_taken is not 0 or 1 is refused with its offset (the one check a headerless format allows)", () => {
+    const good = { ip: 0x10n, srcMem: [0x20n] };
+    for (const bad of [{ ...good, isBranch: 2 }, { ...good, taken: 255 }]) {
+      expect(caught(() => decodeTrace("champsim", encode([good, bad]), { file: "t.champsimtrace" })).message)
+        .toMatch(/^t\.champsimtrace: byte 64: record 2 is not a ChampSim instruction record: is_branch is \d+ and branch_taken \d+, where ChampSim writes 0 or 1$/);
+    }
+  });
+
+  it("text read as ChampSim fails at the first record, saying it looks like text", () => {
+    const text = new TextEncoder().encode("R 0x7fff00001000 8\n".repeat(8));
+    expect(caught(() => decodeTrace("champsim", text, { file: "t.txt" })).message).toBe(
+      't.txt: byte 0: record 1 is not a ChampSim instruction record: is_branch is 48 and branch_taken 48, where ChampSim writes 0 or 1; ' +
+      'it looks like text (it starts "R 0x7fff00001000 8\\nR 0x7fff00001000 8\\nR 0x7fff00001000 8\\nR 0x7ff"): read it as lackey or text (--format auto finds which)');
   });
 
   it("user: false gives supervisor kinds; an empty trace gives no records", () => {

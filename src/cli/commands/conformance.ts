@@ -10,11 +10,12 @@ import { runVectorFile, vectorFiles, VectorMachines, type FileResult } from "../
 
 const HELP = `Usage: wasmmu conformance <file|folder…> [options]
 
-Runs x86-64 paging vectors (JSONL, gzip or plain; format: ../shared/conformance/README.md) and
-prints one line "N passed, N failed" per file, then the first failures in detail: the vector id,
-expected vs actual outcome, error code, CR2 and each differing memory word. A line that is no valid
-vector, or whose state the machine refuses, is reported with its file and line and counted as
-invalid; the run goes on with the next line. A corrupt or truncated file ends that file.
+Runs x86-64 paging vectors (JSONL, gzip or plain; format: test/fixtures/conformance/README.md in
+the repository) and prints one line "N passed, N failed" per file, then the first failures in
+detail: the vector id, expected vs actual outcome, error code, CR2 and each differing memory
+word. A line that is no valid vector, or whose state the machine refuses, is reported with its
+file and line and counted as invalid; the run goes on with the next line. A corrupt or truncated
+file ends that file.
 Exits 1 if any vector fails or is invalid.
 
 Options:

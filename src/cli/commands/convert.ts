@@ -16,6 +16,7 @@ const HELP = `Usage: wasmmu convert <input> <output.wmt[.gz]> [options]
 Streams a trace (Valgrind Lackey text, plain text, wasmmu's binary .wmt, ChampSim; gzip, xz or
 zstd compressed; detected from the content) into wasmmu's binary format, whose records are the
 core's own and replay without parsing. The trace is read and written piece by piece, never whole.
+An input named "-" is read from standard input.
 
 The output's name chooses its compression: .wmt is written plain, .wmt.gz with gzip. (xz and zstd
 traces are read but not written: compress a .wmt yourself, e.g. xz -T0 out.wmt, if you need to.)
@@ -56,7 +57,7 @@ export const convertCommand: Command = commandWithOptions({
   const trace = await openTrace(input, { format });
   let wmt: WmtOutput;
   try {
-    wmt = await createWmtOutput(output, { source: basename(input), sourceFormat: trace.info.format, records: 0, created: new Date().toISOString() });
+    wmt = await createWmtOutput(output, { source: input === "-" ? "stdin" : basename(input), sourceFormat: trace.info.format, records: 0, created: new Date().toISOString() });
   } catch (e) {
     await trace.close();
     throw e;

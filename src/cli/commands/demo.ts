@@ -5,8 +5,8 @@
  */
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import type { Command } from "../command.js";
-import { bundledExample } from "../command.js";
+import { bundledExample, commandWithOptions, type Command } from "../command.js";
+import { didYouMean } from "../suggest.js";
 import { EXIT_BAD_INPUT, EXIT_OK } from "../exit.js";
 import { UsageError } from "../args.js";
 
@@ -33,19 +33,19 @@ export function runDemo(dir: string, name: string | undefined, out: (s: string) 
     for (const d of demos) out(`  ${d.name.padEnd(14)} ${d.summary}`);
     return EXIT_OK;
   }
-  if (!demos.some((d) => d.name === name)) throw new UsageError(`no demo "${name}"; demos: ${demos.map((d) => d.name).join(", ")}`);
+  const names = demos.map((d) => d.name);
+  if (!names.includes(name)) throw new UsageError(`no demo "${name}" (demos: ${names.join(", ")})${didYouMean(name, names, (n) => `"${n}"`)}`);
   const r = spawnSync(process.execPath, [`${dir}/${name}.mjs`], { stdio: "inherit" });
   return r.status ?? EXIT_BAD_INPUT;
 }
 
 /** `wasmmu demo`. */
-export const demoCommand: Command = {
+export const demoCommand: Command = commandWithOptions({
   name: "demo",
   synopsis: "[name]",
   summary: "Linux memory management walkthroughs (layout, cow, malloc…)",
   help: HELP,
-  run(argv, io) {
-    if (argv.includes("--help") || argv.includes("-h")) { io.out(HELP); return Promise.resolve(EXIT_OK); }
-    return Promise.resolve(runDemo(bundledExample("linux"), argv.find((a) => !a.startsWith("-")), io.out));
-  },
-};
+}, {}, (_values, positionals, io) => {
+  if (positionals.length > 1) throw new UsageError(`demo takes one name, got ${positionals.join(" ")}`);
+  return Promise.resolve(runDemo(bundledExample("linux"), positionals[0], io.out));
+});

@@ -3,6 +3,7 @@
  * JSON or CSV). The replay itself is ../replay.ts's ReplaySession; the options are
  * ../replay-options.ts's, shared with sweep and record --replay.
  */
+import { resolve } from "node:path";
 import type { Command, CliIo } from "../command.js";
 import { bundledExample } from "../command.js";
 import { EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK } from "../exit.js";
@@ -16,7 +17,8 @@ Streams each trace (Valgrind Lackey text, plain text, wasmmu's binary .wmt, Cham
 zstd compressed; detected from the content) through a fresh machine: TLBs, paging-structure
 caches and page walks of the chosen CPU, every touched page mapped on first touch. Prints the
 statistics like perf stat. With no trace, replays the bundled examples/traces/qsort.lackey.gz
-(a Lackey recording of a small C program: qsort plus a strided walk over 2 MiB).
+(a Lackey recording of a small C program: qsort plus a strided walk over 2 MiB). A trace named
+"-" is read from standard input (e.g. xz -dc big.lackey.xz | wasmmu replay -).
 
 Options:
   --cpu <preset>          skylake (default), golden-cove, zen4, custom
@@ -34,8 +36,9 @@ Options:
   --limit N               replay at most N records (warm-up included)
   --warmup N              replay N records before counting
   --json | --csv          machine-readable output
-  --report <out.html>     also write a self-contained HTML report with plots
-  --window N              accesses per point of the report's time plots (default 10000)
+  --report <out.html>     also write a self-contained HTML report with plots; stderr says where
+  --window N              accesses per point of the report's time plots (default 10000; only
+                          with --report)
   --quiet                 no progress bar
 
 Kernel model (instead of mapping every touched page on first touch):
@@ -66,6 +69,7 @@ both full (the kernel model kills the process).`;
  * @returns EXIT_OK, EXIT_BAD_INPUT (a partial replay: bad input, or out of memory) or EXIT_INTERRUPTED
  */
 export async function runReplay(files: string[], s: ReplaySettings, io: CliIo, first?: ReplaySession): Promise<number> {
+  for (const w of s.warnings) io.err(`wasmmu: warning: ${w}`);
   let interrupted = false;
   const onSigint = () => { interrupted = true; };
   process.on("SIGINT", onSigint);
@@ -78,6 +82,7 @@ export async function runReplay(files: string[], s: ReplaySettings, io: CliIo, f
         interrupted: () => interrupted, err: (t) => process.stderr.write(t),
       }, i === 0 ? first : undefined);
       summaries.push(summary);
+      if (summary.report !== undefined) io.err(`wasmmu: report written to ${resolve(summary.report)}`);
       if (s.output === "text") io.out(formatSummary(summary));
       else if (s.output === "csv") io.out(formatCsv(summary));
       if (summary.partial && summary.partialReason !== "interrupted") io.err(`wasmmu: ${summary.partialReason}`);

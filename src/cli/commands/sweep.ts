@@ -12,7 +12,8 @@ import type { Command } from "../command.js";
 import { bundledExample } from "../command.js";
 import { EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK } from "../exit.js";
 import { UsageError, nonNegativeInt, oneOf, parse } from "../args.js";
-import { MACHINE_OPTIONS, OUTPUT_OPTIONS, PAGE_CHOICES, jobOptions, osOptions, outputOf } from "../replay-options.js";
+import { MACHINE_OPTIONS, OUTPUT_OPTIONS, PAGE_CHOICES, SET_PATHS, jobOptions, osOptions, outputOf } from "../replay-options.js";
+import { didYouMean } from "../suggest.js";
 import { SWEEP_MODES, SweepRunner, defaultWorkerUrl, type JobOptions, type SweepJob, type SweepMode } from "../sweep.js";
 import type { ReplaySummary } from "../summary.js";
 import { checkReportPath, fixed, metrics, pct, renderSweepReport, writeReport, type ReportConfig } from "../report.js";
@@ -71,8 +72,9 @@ Options:
                           numeric parameter, cycles per access, the table, the base configuration
   --quiet                 no progress on stderr
 Ctrl-C stops the reading (shared-read) or the running configurations after their current batch
-(per-worker) and prints what was replayed, marked partial (exit 130). Exit codes: 0 success, 1 bad input (unknown parameter, bad value,
-unreadable trace), 2 usage error.`;
+(per-worker) and prints what was replayed, marked partial (exit 130). Exit codes: 0 success, 1 bad
+input (an unreadable or malformed trace), 2 usage error (an unknown option or parameter, a bad value).
+A trace named "-" is read from standard input (--mode shared-read only: the trace is read once).`;
 
 /** The faster mode on this project's measurements (bench/RESULTS.md, issue #5). */
 export const DEFAULT_SWEEP_MODE: SweepMode = "shared-read";
@@ -207,7 +209,7 @@ export async function cmdSweep(args: string[], out: (s: string) => void, err: (s
     const osValues: Record<string, string> = {};
     for (const [k, v] of Object.entries(c)) {
       if (k === "pages") {
-        if (!(PAGE_CHOICES as readonly string[]).includes(v)) throw new WasmmuError("INVALID_CONFIG", `--param pages: must be 4k, 2m or thp, got "${v}"`, { option: "pages" });
+        if (!(PAGE_CHOICES as readonly string[]).includes(v)) throw new UsageError(`--param pages: must be 4k, 2m or thp, got "${v}"${didYouMean(v, PAGE_CHOICES)}`);
         p = v as JobOptions["pages"];
       } else if (k === "ram") r = v;
       else if ((OS_PARAMS as readonly string[]).includes(k)) {
@@ -232,9 +234,11 @@ export async function cmdSweep(args: string[], out: (s: string) => void, err: (s
     try {
       resolveConfig({ cpu, overrides, paging: base.paging, ram: r, memory, cpus });
     } catch (e) {
-      if (!(e instanceof WasmmuError)) throw e;
+      if (!(e instanceof WasmmuError) || e.code !== "INVALID_CONFIG") throw e;
+      // A parameter's path or value is a command-line mistake: exit 2, with the closest path.
       const unknown = e.message.includes("unknown parameter");
-      throw new WasmmuError(e.code, `--param ${unknown ? "" : `${label(params, c)}: `}${e.message}`, e.details, { cause: e });
+      const near = unknown ? didYouMean(String(e.details.option ?? ""), [...SET_PATHS, "pages", "ram", ...OS_PARAMS]) : "";
+      throw new UsageError(`--param ${unknown ? "" : `${label(params, c)}: `}${e.message}${near}`);
     }
     return { params: c, job: { trace, options: { ...base, overrides, pages: p, ram: r, ...(os !== undefined ? { os } : {}) } } };
   });
@@ -244,10 +248,16 @@ export async function cmdSweep(args: string[], out: (s: string) => void, err: (s
     const resolved = resolveConfig({ cpu, overrides: set, paging: base.paging, ram, memory, cpus });
     baseConfig = { preset: resolved.preset, latency: latencyOf(resolved.preset.latency), paging: base.paging, pages, cpus, ram, memory, overrides: set, skip, warmup, limit };
   }
-  try {
-    await access(trace, constants.R_OK);
-  } catch (e) {
-    throw new WasmmuError("BAD_INPUT", `${trace}: cannot read the trace: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: trace }, { cause: e });
+  if (trace === "-") {
+    // Standard input can be read once: by the one reader of shared-read, never by each worker.
+    if (sweepMode !== "shared-read") throw new UsageError("standard input (-) can be read once only: use --mode shared-read (the default)");
+    if (configurations.some((c) => c.job.options.os?.reclaim === "opt")) throw new UsageError("reclaim opt reads the trace once in advance, so it cannot sweep standard input (-); give a file");
+  } else {
+    try {
+      await access(trace, constants.R_OK);
+    } catch (e) {
+      throw new WasmmuError("BAD_INPUT", `${trace}: cannot read the trace: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: trace }, { cause: e });
+    }
   }
 
   const worker = values["in-process"] ? null : opts.worker !== undefined ? opts.worker : defaultWorkerUrl();
@@ -284,7 +294,7 @@ export async function cmdSweep(args: string[], out: (s: string) => void, err: (s
   let report: string | undefined;
   if (values.report !== undefined && baseConfig !== null && finished.length > 0) {
     await writeReport(values.report, renderSweepReport({
-      trace: basename(trace), params, base: baseConfig, mode, seconds,
+      trace: trace === "-" ? "<stdin>" : basename(trace), params, base: baseConfig, mode, seconds,
       rows: finished.map(({ c, s }) => ({ params: c.params, summary: s })),
     }));
     report = values.report;
@@ -292,7 +302,7 @@ export async function cmdSweep(args: string[], out: (s: string) => void, err: (s
 
   if (output === "json") {
     out(JSON.stringify({
-      trace: basename(trace), format: first?.format, compression: first?.compression, cpu, params,
+      trace: trace === "-" ? "<stdin>" : basename(trace), format: first?.format, compression: first?.compression, cpu, params,
       mode: sweepMode, workers: worker === null ? 0 : lanes, jobs: worker === null ? 1 : lanes, seconds,
       ...(report !== undefined ? { report } : {}),
       results: rows.map((r, i) => ({ ...r, summary: finished[i].s })),
@@ -302,7 +312,7 @@ export async function cmdSweep(args: string[], out: (s: string) => void, err: (s
   } else {
     const what = first ? ` (${first.format}${first.compression !== "none" ? `, ${first.compression}` : ""})` : "";
     out("");
-    out(` Sweep of '${basename(trace)}'${what}: cpu ${cpu}, ${configurations.length} configuration${configurations.length === 1 ? "" : "s"}, ${mode}`);
+    out(` Sweep of '${trace === "-" ? "<stdin>" : basename(trace)}'${what}: cpu ${cpu}, ${configurations.length} configuration${configurations.length === 1 ? "" : "s"}, ${mode}`);
     out("");
     out(formatTable(params, rows));
     out("");

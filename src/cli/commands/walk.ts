@@ -14,7 +14,8 @@ import type { AccessKind, AccessOptions } from "../../types.js";
 
 const HELP = `Usage: wasmmu walk [machine.json] [vaddr…] [options]
 
-Builds the machine described by machine.json (format: README, "Machine descriptions"; default:
+Builds the machine described by machine.json (JSON; // and /* */ comments allowed; format: README,
+"Machine descriptions"; default:
 the bundled examples/walk-4level.json), then walks each vaddr, or the "walks" the file lists, and
 prints every paging-structure entry read (PGD → P4D → PUD → PMD → PTE), its flags, and the result.
 
@@ -44,7 +45,31 @@ function jsonReplacer(_k: string, v: unknown): unknown {
   return typeof v === "bigint" ? `0x${v.toString(16)}` : v;
 }
 
-/** Read and parse a description file. @throws WasmmuError BAD_INPUT naming the file */
+/**
+ * `text` with its `//` and `/* … *\/` comments (outside strings) replaced by spaces, so that a
+ * description may carry comments as the README's does (JSON with comments, as VS Code's settings
+ * files), and JSON.parse's positions still point into the file as written.
+ */
+export function blankComments(text: string): string {
+  const out = text.split("");
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === "\"") {
+      for (i++; i < text.length && text[i] !== "\""; i++) if (text[i] === "\\") i++;
+      i++;
+    } else if (c === "/" && text[i + 1] === "/") {
+      for (; i < text.length && text[i] !== "\n"; i++) out[i] = " ";
+    } else if (c === "/" && text[i + 1] === "*") {
+      const end = text.indexOf("*/", i + 2);
+      if (end < 0) break; // unterminated: JSON.parse reports it
+      for (; i < end + 2; i++) if (text[i] !== "\n") out[i] = " ";
+    } else i++;
+  }
+  return out.join("");
+}
+
+/** Read and parse a description file (JSON, comments allowed). @throws WasmmuError BAD_INPUT naming the file */
 async function readDescription(file: string): Promise<unknown> {
   let text: string;
   try {
@@ -53,7 +78,7 @@ async function readDescription(file: string): Promise<unknown> {
     throw new WasmmuError("BAD_INPUT", `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file });
   }
   try {
-    return JSON.parse(text);
+    return JSON.parse(blankComments(text));
   } catch (e) {
     throw new WasmmuError("BAD_INPUT", `${file}: not valid JSON: ${(e as Error).message}`, { file });
   }

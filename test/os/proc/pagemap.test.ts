@@ -10,7 +10,7 @@ import {
   PM_FILE, PM_MMAP_EXCLUSIVE, PM_PRESENT, PM_SWAP, PTE_MARKER_GUARD, SWP_PTE_MARKER,
 } from "../../../src/os/proc/pagemap.js";
 import { caught } from "../../helpers/errors.js";
-import { HAVE_SAMPLES, SAMPLES_NOTE, sampleLines } from "./samples.js";
+import { SAMPLES_NOTE, sampleLines } from "./samples.js";
 
 /** Every pagemap u64 of pagemap_raw.sample.txt ('G vaddr pm kflags count' and 'GN vaddr n pm'). */
 function rawValues(): bigint[] {
@@ -21,13 +21,13 @@ function rawValues(): bigint[] {
 }
 
 describe(`pagemap entries of the Linux 6.18 sample${SAMPLES_NOTE}`, () => {
-  it.skipIf(!HAVE_SAMPLES)("every raw value round-trips: pagemapEntry(decodePagemapEntry(v)) === v (561 values)", () => {
+  it("every raw value round-trips: pagemapEntry(decodePagemapEntry(v)) === v (561 values)", () => {
     const values = rawValues();
     expect(values.length).toBe(561);
     for (const v of values) expect(pagemapEntry(decodePagemapEntry(v))).toBe(v);
   });
 
-  it.skipIf(!HAVE_SAMPLES)("the sample holds exactly the kinds pagemap.md lists: PX anon, P shared anon/file, PF/PFX file and shmem, none, SG guard", () => {
+  it("the sample holds exactly the kinds pagemap.md lists: PX anon, P shared anon/file, PF/PFX file and shmem, none, SG guard", () => {
     const kinds = new Set(rawValues().map((v) => {
       const d = decodePagemapEntry(v);
       return `${d.present ? "P" : ""}${d.swapped ? "S" : ""}${d.fileOrSharedAnon ? "F" : ""}${d.exclusive ? "X" : ""}${d.guardRegion ? "G" : ""}`;
@@ -86,7 +86,7 @@ describe("pagemap bit layout (make_pme)", () => {
 });
 
 describe(`pagemap entries of swapped pages (pressure sample)${SAMPLES_NOTE}`, () => {
-  it.skipIf(!HAVE_SAMPLES)("each row's raw entry is make_pme(type | offset << 5, PM_SWAP) or a present exclusive page; the columns decode back (pte_to_pagemap_entry)", () => {
+  it("each row's raw entry is make_pme(type | offset << 5, PM_SWAP) or a present exclusive page; the columns decode back (pte_to_pagemap_entry)", () => {
     const rows = sampleLines("pressure/pagemap_swapped.sample.txt").map((l) => l.trim().split(/\s+/));
     expect(rows.length).toBe(19);
     for (const [page, raw, p, s, f, x, type, offset] of rows) {

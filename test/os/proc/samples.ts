@@ -1,17 +1,17 @@
 /**
- * The Linux 6.18 samples in ../shared/linux-formats (next to the repository), read with the
- * capture script's '#' comment lines removed. Tests that need them skip, loudly, when the
- * directory is absent (a checkout without the shared folder).
+ * The Linux 6.18 samples, read with the capture script's '#' comment lines removed: from
+ * ../shared/linux-formats when it is next to the repository, else from the copy in
+ * test/fixtures/linux-formats (test/helpers/shared.ts), so they are never skipped.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { MeminfoField, MeminfoInput } from "../../../src/os/proc/meminfo.js";
+import { sharedData } from "../../helpers/shared.js";
 
-export const SAMPLES_DIR = resolve(import.meta.dirname, "../../../../shared/linux-formats");
-export const HAVE_SAMPLES = existsSync(SAMPLES_DIR);
-/** Describe-block title suffix that says why the block is skipped when it is. */
-export const SAMPLES_NOTE = HAVE_SAMPLES ? "" : ` [SKIPPED: ${SAMPLES_DIR} not found]`;
-if (!HAVE_SAMPLES) console.warn(`test/os/proc: Linux samples not found at ${SAMPLES_DIR}; sample-equality tests are skipped`);
+const found = sharedData("linux-formats");
+export const SAMPLES_DIR = found.dir;
+/** Describe-block title suffix that says which copy of the samples the block compares with. */
+export const SAMPLES_NOTE = ` (${found.source})`;
 
 /** A sample file's text without its leading '#' comment lines (the kernel's own bytes only). */
 export function sample(name: string): string {

@@ -14,7 +14,7 @@ import {
 } from "../../../src/os/proc/vmflags.js";
 import { decodePagemapEntry } from "../../../src/os/proc/pagemap.js";
 import { caught } from "../../helpers/errors.js";
-import { HAVE_SAMPLES, SAMPLES_NOTE, sample, sampleLines } from "./samples.js";
+import { SAMPLES_NOTE, sample, sampleLines } from "./samples.js";
 
 const MAPS_LINE = /^([0-9a-f]+)-([0-9a-f]+) ([r-])([w-])([x-])([sp]) ([0-9a-f]+) ([0-9a-f]+):([0-9a-f]+) (\d+) *(.*)$/;
 
@@ -77,21 +77,21 @@ function parseSmaps(text: string): SmapsEntry[] {
 }
 
 describe(`/proc/<pid>/maps, smaps, smaps_rollup equal the Linux 6.18 samples${SAMPLES_NOTE}`, () => {
-  it.skipIf(!HAVE_SAMPLES)("maps: every line of proc_pid_maps.sample.txt re-created from its parsed fields (show_map_vma)", () => {
+  it("maps: every line of proc_pid_maps.sample.txt re-created from its parsed fields (show_map_vma)", () => {
     const lines = sampleLines("proc_pid_maps.sample.txt");
     expect(lines.length).toBe(34);
     for (const l of lines) expect(formatMapsLine(parseMapsLine(l))).toBe(l);
     expect(formatMaps(lines.map(parseMapsLine))).toBe(sample("proc_pid_maps.sample.txt"));
   });
 
-  it.skipIf(!HAVE_SAMPLES)("smaps: all 34 VMA blocks of proc_pid_smaps.sample.txt re-created from parsed counters and VmFlags (show_smap)", () => {
+  it("smaps: all 34 VMA blocks of proc_pid_smaps.sample.txt re-created from parsed counters and VmFlags (show_smap)", () => {
     const text = sample("proc_pid_smaps.sample.txt");
     const entries = parseSmaps(text);
     expect(entries.length).toBe(34);
     expect(formatSmaps(entries)).toBe(text);
   });
 
-  it.skipIf(!HAVE_SAMPLES)("smaps VmFlags agree with the maps perms: r=rd, w=wr, x=ex, s=ms on every VMA; the smaps maps lines are the maps sample", () => {
+  it("smaps VmFlags agree with the maps perms: r=rd, w=wr, x=ex, s=ms on every VMA; the smaps maps lines are the maps sample", () => {
     const entries = parseSmaps(sample("proc_pid_smaps.sample.txt"));
     expect(formatMaps(entries)).toBe(sample("proc_pid_maps.sample.txt"));
     const anonRw = entries[0];
@@ -99,14 +99,14 @@ describe(`/proc/<pid>/maps, smaps, smaps_rollup equal the Linux 6.18 samples${SA
     expect(vmFlagsHas(entries[4].vmFlags, VM_SHARED | VM_MAYSHARE)).toBe(true);
   });
 
-  it.skipIf(!HAVE_SAMPLES)("smaps_rollup: proc_self_smaps_rollup.sample.txt re-created, header '---p 00000000 00:00 0' padded to [rollup] (show_smaps_rollup)", () => {
+  it("smaps_rollup: proc_self_smaps_rollup.sample.txt re-created, header '---p 00000000 00:00 0' padded to [rollup] (show_smaps_rollup)", () => {
     const [head, ...rest] = sampleLines("proc_self_smaps_rollup.sample.txt");
     const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(head)!;
     const rollup: SmapsRollup = { vmStart: BigInt(`0x${m[1]}`), vmEnd: BigInt(`0x${m[2]}`), ...parseCounters(rest) };
     expect(formatSmapsRollup(rollup)).toBe(sample("proc_self_smaps_rollup.sample.txt"));
   });
 
-  it.skipIf(!HAVE_SAMPLES)("a partly swapped region (pressure sample): Swap 6144 kB and SwapPss 6144 kB (1536 slots each with swap count 1) in __show_smap's order", () => {
+  it("a partly swapped region (pressure sample): Swap 6144 kB and SwapPss 6144 kB (1536 slots each with swap count 1) in __show_smap's order", () => {
     const text = sample("pressure/proc_pid_smaps_swapped_region.sample.txt");
     const [entry] = parseSmaps(text);
     expect(entry.swap).toBe(6144n * 1024n);
@@ -114,7 +114,7 @@ describe(`/proc/<pid>/maps, smaps, smaps_rollup equal the Linux 6.18 samples${SA
     expect(formatSmapsEntry(entry)).toBe(text);
   });
 
-  it.skipIf(!HAVE_SAMPLES)("smaps_rollup of the partly swapped process (pressure sample) re-created: Swap and SwapPss sum over the VMAs", () => {
+  it("smaps_rollup of the partly swapped process (pressure sample) re-created: Swap and SwapPss sum over the VMAs", () => {
     const [head, ...rest] = sampleLines("pressure/proc_pid_smaps_rollup_swapped.sample.txt");
     const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(head)!;
     const rollup: SmapsRollup = { vmStart: BigInt(`0x${m[1]}`), vmEnd: BigInt(`0x${m[2]}`), ...parseCounters(rest) };
@@ -126,7 +126,7 @@ describe(`/proc/<pid>/maps, smaps, smaps_rollup equal the Linux 6.18 samples${SA
     expect(formatSmapsEntry({ ...ANON_RW, swap: 4n * 4096n, swapPss })).toContain("\nSwap:                 16 kB\nSwapPss:               5 kB\n");
   });
 
-  it.skipIf(!HAVE_SAMPLES)("Pss of the MAP_PRIVATE file VMA from pagemap_raw's kpagecounts: 15 pages × 1 + 1 page × 2 → Σ pssOfPage >> 22 = 62 kB, as smaps says", () => {
+  it("Pss of the MAP_PRIVATE file VMA from pagemap_raw's kpagecounts: 15 pages × 1 + 1 page × 2 → Σ pssOfPage >> 22 = 62 kB, as smaps says", () => {
     const counts = sampleLines("pagemap_raw.sample.txt")
       .filter((l) => /^G 0x1000006/.test(l))
       .map((l) => l.split(" "))
