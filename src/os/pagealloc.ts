@@ -102,21 +102,29 @@ export const MAX_RECLAIM_RETRIES = 16;
  * which takes the host's event loop, so the caller either waits for them (a fault:
  * reclaim_throttle) or fails. Then, when `gfp` names what the attempt allocates, the OOM killer
  * (outOfMemory) may free memory by killing a task, and the attempt runs again; it answers false
- * when the victim is the allocating task itself or nothing could be killed. @returns the last
- * attempt's result
+ * when the victim is the allocating task itself or nothing could be killed. An attempt that fails
+ * at a memory group's limit (`chargeFailures` went up) is returned at once: the group's own reclaim
+ * and OOM killer ran inside the charge. @returns the last attempt's result
  */
 export function retryWithReclaim<T>(
-  reclaim: { directReclaim(): number; writebackPending?(): boolean; outOfMemory?(gfp: OomGfp): boolean },
+  reclaim: { directReclaim(): number; writebackPending?(): boolean; outOfMemory?(gfp: OomGfp): boolean; chargeFailures?(): number },
   attempt: () => T,
   failed: (r: T) => boolean,
   gfp?: (r: T) => OomGfp | null,
 ): T {
-  let r = attempt();
+  // An attempt that failed at a memory group's limit has had that group's reclaim and OOM killer
+  // already (try_charge_memcg): global reclaim is not what it lacks, so it is returned as it is.
+  let charges = 0;
+  const run = (): T => { charges = reclaim.chargeFailures?.() ?? 0; return attempt(); };
+  const atLimit = (x: T): boolean => failed(x) && (reclaim.chargeFailures?.() ?? 0) !== charges;
+  let r = run();
+  if (atLimit(r)) return r;
   for (let kills = 0; ; kills++) {
     for (let stalls = 0, rounds = 0; failed(r) && stalls < MAX_RECLAIM_RETRIES && rounds < 4 * MAX_RECLAIM_RETRIES; rounds++) {
       const progress = reclaim.directReclaim() > 0;
       stalls = progress ? 0 : stalls + 1;
-      r = attempt();
+      r = run();
+      if (atLimit(r)) return r;
       if (!progress && reclaim.writebackPending?.() === true) break;
     }
     // __alloc_pages_may_oom: reclaim is exhausted and no write is in flight (those are waited
@@ -125,7 +133,8 @@ export function retryWithReclaim<T>(
     if (reclaim.writebackPending?.() === true) return r;
     const g = gfp(r);
     if (g === null || !reclaim.outOfMemory(g)) return r;
-    r = attempt();
+    r = run();
+    if (atLimit(r)) return r;
   }
 }
 
