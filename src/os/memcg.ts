@@ -185,7 +185,7 @@ export interface MemcgKernel {
 }
 
 /** A task waiting at its group's limit (memcg1_oom_synchronize). */
-interface OomWaiter { group: MemCgroup; task: Task; resolve: () => void }
+interface OomWaiter { group: MemCgroup; task: Task; resolve: () => void; until: Promise<void> }
 
 /** The memory controller: the hierarchy, charging, limits, the groups' OOMs (Linux.cgroups). */
 export class MemCgroups implements MemcgCharge {
@@ -218,6 +218,21 @@ export class MemCgroups implements MemcgCharge {
     this.register(this.root);
     this.fs = new CgroupFs(this);
     k.reclaim.setLruvecSource(this.lruvecSource());
+  }
+
+  /** Read a file of the cgroup filesystem by path (see CgroupFs.read), as `cat` would. */
+  read(path: string): string {
+    return this.fs.read(path);
+  }
+
+  /** Write a file of the cgroup filesystem by path (see CgroupFs.write). @returns 0 or the errno */
+  write(path: string, text: string, writer?: Task): 0 | Errno {
+    return this.fs.write(path, text, writer);
+  }
+
+  /** A group directory's entries, as `ls` lists them. */
+  list(dir: string): string[] {
+    return this.fs.list(dir);
   }
 
   /** @internal do_memsw_account: cgroup v1 keeps memory+swap. */
@@ -621,10 +636,15 @@ export class MemCgroups implements MemcgCharge {
   oomSynchronize(task: Task): Promise<void> | null {
     const g = task.memcgInOom;
     if (g === null) return null;
+    const waiting = this.waiters.find((w) => w.task === task);
+    if (waiting !== undefined) return waiting.until; // still asleep (a synchronous access gave up on it)
     // Memory freed since the charge failed (kswapd after the fault): no need to sleep.
     if (this.margin(g) > 0) { task.memcgInOom = null; return Promise.resolve(); }
     for (const x of g.subtree()) x.underOom++;
-    return new Promise<void>((resolve) => this.waiters.push({ group: g, task, resolve }));
+    let resolve = () => {};
+    const until = new Promise<void>((r) => { resolve = r; });
+    this.waiters.push({ group: g, task, resolve, until });
+    return until;
   }
 
   /** memcg1_oom_recover(g): wake the tasks waiting in a group related to `g` (ancestor or descendant), if `g` is under OOM. */
