@@ -108,7 +108,7 @@ export function memparse(s: string): { bytes: bigint; rest: string } {
     if (Number.isNaN(d) || BigInt(d) >= base) break;
     v = BigInt.asUintN(64, v * base + BigInt(d));
   }
-  const shift = "kmgtpe".indexOf((s[i] ?? "").toLowerCase()) + 1;
+  const shift = i < s.length ? "kmgtpe".indexOf(s[i].toLowerCase()) + 1 : 0;
   if (shift > 0) { v = BigInt.asUintN(64, v << BigInt(10 * shift)); i++; }
   return { bytes: v, rest: s.slice(i) };
 }

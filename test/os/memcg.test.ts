@@ -418,3 +418,170 @@ describe("memory.events (memcg_memory_event)", () => {
 });
 /** try_charge_memcg counts max once per reclaim attempt: MAX_RECLAIM_RETRIES of them before the OOM. */
 const MAX_RETRIES_AT_LEAST = 16;
+
+describe("the v1 files against the samples (memcg1_stat_format, mem_cgroup_oom_control_read, mem_cgroup_read_u64)", () => {
+  const sample = (name: string) => readFileSync(`${SAMPLES}/${name}`, "utf8");
+  const haveSamples = existsSync(SAMPLES);
+
+  it.skipIf(!haveSamples)("memory.stat has the sample's keys in the sample's order; memory.oom_control its three lines", async () => {
+    const { os } = await machine("v1", "32MiB", 16 << 20);
+    const g = os.cgroups.create("/demo_oom", { max: "64M", memswMax: "512M" });
+    const t = os.spawn({ name: "t" }, { cgroup: "/demo_oom" });
+    const { addr } = touch(t, 300);
+    expect(t.madvise(addr, 100 * PAGE, 21 /* MADV_PAGEOUT */)).toBe(0);
+    const keys = (text: string) => text.trimEnd().split("\n").map((l) => l.split(" ")[0]);
+    const stat = g.read("memory.stat");
+    expect(keys(stat)).toEqual(keys(sample("memcg_v1_memory_stat.sample.txt")));
+    expect(stat).toMatch(/^\w+ \d+$/gm);
+    expect(field(stat, "hierarchical_memory_limit")).toBe(67108864);
+    expect(field(stat, "hierarchical_memsw_limit")).toBe(536870912);
+    expect(field(stat, "swap")).toBe(100 * PAGE);
+    expect(field(stat, "rss")).toBe(field(stat, "total_rss"));
+    expect(field(stat, "pgpgin")).toBeGreaterThanOrEqual(300);
+    expect(g.read("memory.oom_control")).toBe(sample("memcg_v1_oom_control.sample.txt"));
+    // The root group: no limit is PAGE_COUNTER_MAX pages, in bytes.
+    expect(os.cgroups.read(`${V1}/memory.limit_in_bytes`)).toBe("9223372036854771712\n");
+    expect(field(os.cgroups.read(`${V1}/memory.stat`), "hierarchical_memory_limit")).toBe(9223372036854771712);
+    invariants(os);
+  });
+
+  it.skipIf(!haveSamples)("every file the model serves is one the sample group has", async () => {
+    const { os } = await machine("v1");
+    os.cgroups.create("/demo_oom");
+    const have = new Set(sample("memcg_v1_files.txt").trim().split("\n"));
+    for (const f of os.cgroups.list(`${V1}/demo_oom`)) expect(have.has(f), f).toBe(true);
+  });
+
+  it("limits are written as memparse reads them: K/M/G suffixes, -1 for none, rounded down to pages; bad text is EINVAL; root has no limit", async () => {
+    const { os } = await machine("v1");
+    const g = os.cgroups.create("/p");
+    const set = (v: string) => g.write("memory.limit_in_bytes", v);
+    expect(set("32M\n")).toBe(0);
+    expect(g.read("memory.limit_in_bytes")).toBe("33554432\n");
+    expect(set("1g")).toBe(0);
+    expect(g.read("memory.limit_in_bytes")).toBe("1073741824\n");
+    expect(set("4097")).toBe(0);
+    expect(g.read("memory.limit_in_bytes")).toBe("4096\n");
+    expect(set("0x2000")).toBe(0);
+    expect(g.read("memory.limit_in_bytes")).toBe("8192\n");
+    expect(set("-1")).toBe(0);
+    expect(g.read("memory.limit_in_bytes")).toBe("9223372036854771712\n");
+    for (const bad of ["1x", "-2", "max", "1 M"]) expect((set(bad) as Errno).code, bad).toBe("EINVAL");
+    expect((os.cgroups.write(`${V1}/memory.limit_in_bytes`, "1M") as Errno).code).toBe("EINVAL");
+    expect(pageCounterMemparse("max", "max")).toBe(PAGE_COUNTER_MAX);
+    expect(pageCounterMemparse("8E", "max")).toBe(PAGE_COUNTER_MAX); // 2^63 bytes: capped
+    // memory.oom_control: 0 or 1, not on the root; swappiness ≤ 200; use_hierarchy only 1.
+    expect((g.write("memory.oom_control", "2") as Errno).code).toBe("EINVAL");
+    expect((os.cgroups.write(`${V1}/memory.oom_control`, "1") as Errno).code).toBe("EINVAL");
+    expect((g.write("memory.swappiness", "201") as Errno).code).toBe("EINVAL");
+    expect(g.write("memory.swappiness", "10")).toBe(0);
+    expect(g.read("memory.swappiness")).toBe("10\n");
+    expect(g.read("memory.use_hierarchy")).toBe("1\n");
+    expect((g.write("memory.use_hierarchy", "0") as Errno).code).toBe("EINVAL");
+    expect(g.read("memory.move_charge_at_immigrate")).toBe("0\n");
+    expect((g.write("memory.move_charge_at_immigrate", "1") as Errno).code).toBe("EINVAL");
+    // The deprecated files warn once each, in the kernel's words.
+    expect(os.log.dmesg()).toMatch(/oom_control is deprecated and will be removed. Please report your usecase to linux-mm-@kvack.org if you depend on this functionality./);
+    // v2: "max" is no limit, "-1" is not a size there.
+    const { os: os2 } = await machine("v2");
+    const h = os2.cgroups.create("/q");
+    expect(h.read("memory.max")).toBe("max\n");
+    expect(h.write("memory.max", "64K")).toBe(0);
+    expect(h.read("memory.max")).toBe("65536\n");
+    expect((h.write("memory.max", "-1") as Errno).code).toBe("EINVAL");
+    expect(() => os2.cgroups.read(`${V2}/memory.max`)).toThrow(/no such file/); // CFTYPE_NOT_ON_ROOT
+  });
+
+  it("failcnt counts the charges the memory limit refused (v1 only tracks memory's); writing failcnt or max_usage_in_bytes resets it", async () => {
+    const { os } = await machine("v1", "32MiB", 16 << 20);
+    const g = os.cgroups.create("/f", { max: "1M" });
+    const t = os.spawn({ name: "t" }, { cgroup: "/f" });
+    touch(t, 600);
+    expect(t.alive).toBe(true); // swapped, not killed
+    const failcnt = Number(g.read("memory.failcnt").trim());
+    expect(failcnt).toBeGreaterThan(0);
+    expect(g.read("memory.memsw.failcnt")).toBe("0\n"); // 6.15+: memsw does not track failures
+    expect(g.read("memory.max_usage_in_bytes")).toBe("1048576\n");
+    expect(g.write("memory.failcnt", "0")).toBe(0);
+    expect(g.read("memory.failcnt")).toBe("0\n");
+    t.exit(0);
+    expect(g.write("memory.max_usage_in_bytes", "0")).toBe(0);
+    expect(g.read("memory.max_usage_in_bytes")).toBe(g.read("memory.usage_in_bytes"));
+    invariants(os);
+  });
+
+  it("tasks and cgroup.procs (v1: sorted pids) take a pid to attach; v2's cgroup.procs lists tasks in the order they joined", async () => {
+    const { os, proc } = await machine("v1");
+    const g = os.cgroups.create("/p");
+    const a = os.spawn({ name: "a" });
+    const b = os.spawn({ name: "b" });
+    expect(g.write("cgroup.procs", `${b.pid}\n`)).toBe(0);
+    expect(g.write("tasks", `${a.pid}`)).toBe(0);
+    expect(g.read("tasks")).toBe(`${a.pid}\n${b.pid}\n`);
+    expect(g.read("cgroup.procs")).toBe(`${a.pid}\n${b.pid}\n`);
+    expect(proc.read(`/proc/${a.pid}/cgroup`)).toBe("1:memory:/p\n");
+    expect((g.write("tasks", "999") as Errno).code).toBe("ESRCH");
+    const c = ok(a.fork()) as Task;
+    expect(c.memcgPath).toBe("/p");
+    const { os: os2 } = await machine("v2");
+    const h = os2.cgroups.create("/q");
+    const x = os2.spawn({ name: "x" });
+    const y = os2.spawn({ name: "y" });
+    h.attach(y);
+    h.attach(x);
+    expect(h.read("cgroup.procs")).toBe(`${y.pid}\n${x.pid}\n`);
+    invariants(os);
+  });
+});
+
+describe("the hierarchy (mkdir, rmdir, reparenting)", () => {
+  it("a group with tasks or children cannot be removed (EBUSY); what it still has charged passes to its parent", async () => {
+    const { os } = await machine("v2", "32MiB", 16 << 20);
+    const p = os.cgroups.create("/p");
+    const c = os.cgroups.create("/p/c");
+    expect(() => os.cgroups.create("/p/c")).toThrow(/exists/);
+    expect(() => os.cgroups.create("/x/y")).toThrow(/parent/);
+    expect(() => os.cgroups.create("/z", { memswMax: "1M" })).toThrow(/v1 setting/);
+    const t = os.spawn({ name: "t" }, { cgroup: "/p/c" });
+    const file = os.addFile("/data/f", new Uint8Array(8 * PAGE).fill(1));
+    const fa = ok(t.mmap(0, 8 * PAGE, PROT_READ, MAP_SHARED, { file }));
+    for (let i = 0; i < 8; i++) t.read(fa + BigInt(i * PAGE), 1);
+    const { addr } = touch(t, 20);
+    expect(t.madvise(addr, 20 * PAGE, 21 /* MADV_PAGEOUT */)).toBe(0);
+    expect((os.cgroups.remove("/p") as Errno).code).toBe("EBUSY");
+    expect((os.cgroups.remove("/p/c") as Errno).code).toBe("EBUSY");
+    expect((os.cgroups.remove("/") as Errno).code).toBe("EBUSY");
+    const before = pages(p.read("memory.current"));
+    os.cgroups.root.attach(t);
+    expect(os.cgroups.remove("/p/c")).toBe(0);
+    expect(os.cgroups.get("/p/c")).toBeUndefined();
+    expect(() => c.read("memory.current")).toThrow(/no such memory group/);
+    // The page cache, the swapped pages' slots and the page tables t made stay charged, now to /p.
+    expect(pages(p.read("memory.current"))).toBe(before);
+    expect(pages(p.read("memory.swap.current"))).toBe(20);
+    expect(field(p.read("memory.stat"), "file")).toBe(8 * PAGE);
+    expect(field(p.read("memory.stat"), "pgfault")).toBeGreaterThan(20); // the child's events stay in the parent's totals
+    invariants(os);
+    t.exit(0);
+    os.cache.dropCaches();
+    expect(p.read("memory.current")).toBe("0\n");
+    expect(p.read("memory.swap.current")).toBe("0\n");
+    invariants(os);
+  });
+
+  it("a child's charges count in its ancestors' counters, and an ancestor's limit holds its whole subtree (page_counter_try_charge)", async () => {
+    const { os } = await machine("v2", "32MiB");
+    const p = os.cgroups.create("/p", { max: "2M" });
+    const a = os.cgroups.create("/p/a");
+    const b = os.cgroups.create("/p/b");
+    const ta = os.spawn({ name: "ta" }, { cgroup: "/p/a" });
+    const tb = os.spawn({ name: "tb" }, { cgroup: "/p/b" });
+    touch(ta, 200);
+    expect(pages(p.read("memory.current"))).toBe(pages(a.read("memory.current")) + pages(b.read("memory.current")));
+    touch(tb, 400); // the subtree has 512 pages: /p's OOM, its scope both children's tasks
+    expect([ta.alive, tb.alive].filter((x) => x).length).toBe(1);
+    expect(field(p.read("memory.events"), "oom_kill")).toBe(1);
+    expect(pages(p.read("memory.current"))).toBeLessThanOrEqual(512);
+    invariants(os);
+  });
+});
