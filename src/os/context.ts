@@ -50,10 +50,16 @@ export interface FaultContext {
    */
   outOfMemory?(gfp: OomGfp): boolean;
   /**
-   * Charges that failed at a memory group's limit so far (their group's reclaim and OOM killer have
-   * run): an allocation that failed so is not retried with global reclaim (retryWithReclaim).
+   * Charges that failed at a memory group's limit so far: an allocation that failed so is retried
+   * after its group's reclaim (overLimit), not after global reclaim (retryWithReclaim).
    */
   chargeFailures?(): number;
+  /**
+   * The last charge failed at a memory group's limit: run try_charge_memcg's slow path for it —
+   * count memory.events max, reclaim from the group, and once MAX_RECLAIM_RETRIES rounds freed
+   * nothing, its OOM killer. @returns true to try the allocation again, false when it fails for good
+   */
+  overLimit?(retry: MemcgRetry): boolean;
 }
 
 /**
@@ -72,9 +78,11 @@ export interface MemcgCharge {
   /**
    * mem_cgroup_charge: charge `pages` pages of the new frame `pfn` to the current task's memory
    * group — for a swap-in, the group the slot `entry` was charged to (swap_cgroup) — and record the
-   * group in the frame's descriptor. Over the group's limit this reclaims from the group and may
-   * OOM-kill inside it (try_charge_memcg). @returns false when no room could be made: the caller
-   * frees the frame and fails as out of memory
+   * group in the frame's descriptor. Only the counters are tried here: at a limit the charge fails,
+   * the caller frees the frame and fails as out of memory having changed nothing, and whoever
+   * retries the allocation runs the group's reclaim and OOM killer first (FaultContext.overLimit:
+   * try_charge_memcg's slow path, outside the allocating path as the model's global reclaim is).
+   * @returns false at a limit
    */
   charge(pfn: number, pages: number, kind: MemcgChargeKind, entry?: number): boolean;
   /** mem_cgroup_uncharge: frame `pfn` (charged as `kind`) is being freed; it has left its LRU list. */
@@ -89,6 +97,18 @@ export interface MemcgCharge {
   swapout(pfn: number, entry: number): void;
   /** mem_cgroup_uncharge_swap: slot `entry` is free. */
   unchargeSwap(entry: number): void;
+}
+
+/** One allocation's retries at a memory group's limit: try_charge_memcg's locals, kept across the caller's attempts. */
+export interface MemcgRetry {
+  /** Fruitless reclaim rounds left before the OOM killer (MAX_RECLAIM_RETRIES). */
+  retries: number;
+  /** The per-CPU charge stock was drained (one free retry; the model keeps no stock). */
+  drained: boolean;
+  /** The OOM killer ran for this charge. */
+  passedOom: boolean;
+  /** Reclaim may swap (false once memory+swap is what refused: swapping would not help). */
+  maySwap: boolean;
 }
 
 /** Charges nothing: the kernel's parts before the memory controller is wired (and their tests). */

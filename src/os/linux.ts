@@ -16,7 +16,8 @@ import type { FrameTable } from "../machine/frametable.js";
 import { Kernel } from "./kernel.js";
 import { PageCache, MemFileSource, type Backing, type FileSource } from "./pagecache.js";
 import { ReverseMap } from "./rmap.js";
-import { PageAllocator, retryWithReclaim, MAX_RECLAIM_RETRIES } from "./pagealloc.js";
+import { PageAllocator, retryWithReclaim, newMemcgRetry, MAX_RECLAIM_RETRIES } from "./pagealloc.js";
+import type { MemcgRetry } from "./context.js";
 import { SwapSpace, MemorySwapBackend, type SwapBackend } from "./swap.js";
 import { SwapOps } from "./swapops.js";
 import { Reclaim } from "./vmscan.js";
@@ -479,10 +480,16 @@ export class Linux implements TaskKernel {
     try {
       // psi counts the device read of a major fault (its cycles charged to the task's CPU) as a stall.
       r = this.psi.fault(task, (x) => this.deviceCycles(x), () => {
-        const charges = this.cgroups.chargeFailures;
-        const x = handleFault(this, task, va, a);
-        // A charge that failed at a memory group's limit had the group's reclaim and OOM killer already.
-        if (x.kind !== "oom" || this.cgroups.chargeFailures !== charges) return x;
+        // At a memory group's limit the fault is retried after the group's reclaim and OOM killer
+        // (try_charge_memcg's slow path) until they give up; otherwise after global reclaim.
+        const retry = newMemcgRetry();
+        for (;;) {
+          const charges = this.cgroups.chargeFailures;
+          const x = handleFault(this, task, va, a);
+          if (x.kind !== "oom") return x;
+          if (this.cgroups.chargeFailures === charges) break;
+          if (!this.cgroups.overLimit(retry)) return x;
+        }
         return retryWithReclaim(this, () => handleFault(this, task, va, a), (y) => y.kind === "oom", (y) => (y.kind === "oom" ? y.gfp : null));
       });
     } finally {
@@ -510,6 +517,11 @@ export class Linux implements TaskKernel {
   /** FaultContext.chargeFailures: charges refused at a memory group's limit so far. */
   chargeFailures(): number {
     return this.cgroups.chargeFailures;
+  }
+
+  /** FaultContext.overLimit: the group's reclaim and OOM killer for the charge that just failed at its limit. */
+  overLimit(retry: MemcgRetry): boolean {
+    return this.cgroups.overLimit(retry);
   }
 
   /** @internal `task` enters the kernel (TaskKernel.enter). @returns the task that was current */

@@ -19,13 +19,18 @@
  * back takes it again (mem_cgroup_swapin_uncharge_swap). Charges stay where they were made when a
  * task moves (cgroup v2, and v1's default move_charge_at_immigrate 0).
  *
- * Over a limit, try_charge_memcg reclaims from the group's subtree (Reclaim.memcgReclaim) with
- * MAX_RECLAIM_RETRIES, then runs the OOM killer in the group's scope (CONSTRAINT_MEMCG, totalpages
- * mem_cgroup_get_max, the subtree's tasks). With v1's oom_kill_disable the charging fault instead
- * waits (Linux.fault returns { kind: "wait" }; the synchronous Task.read/write throw WOULD_BLOCK)
- * until memory is uncharged in a related group (memcg1_oom_recover); under_oom reads 1 meanwhile.
- * When the charge fails for good the caller fails as out of memory without global reclaim
- * (chargeFailures); a charge with no current task (swapoff) never OOM-kills.
+ * Over a limit the charge fails at once and the allocating path fails as out of memory having
+ * changed nothing — the model's rule for every allocation — and the retry loop around it
+ * (retryWithReclaim, Linux.fault) runs try_charge_memcg's slow path in between: memory.events max,
+ * reclaim from the group's subtree (Reclaim.memcgReclaim), MAX_RECLAIM_RETRIES, then the OOM
+ * killer in the group's scope (CONSTRAINT_MEMCG, totalpages mem_cgroup_get_max, the subtree's
+ * tasks) — the kernel's loop, with the fault re-run where the kernel re-tries the charge. (Linux
+ * reclaims inside the charge, holding the page locked; the model's paths hold no such locks, so
+ * reclaim must not run in the middle of them.) With v1's oom_kill_disable the faulting task
+ * instead waits (Linux.fault returns { kind: "wait" }; the synchronous Task.read/write throw
+ * WOULD_BLOCK) until memory is uncharged in a related group (memcg1_oom_recover); under_oom reads
+ * 1 meanwhile. A charge with no current task (swapoff) never OOM-kills; readahead's charges are
+ * not retried.
  *
  * Owns: the groups, their counters, limits, events, task lists and lruvecs, swap_cgroup (which
  * group each swap slot is charged to), the OOM waits. Files and their text: cgroupfs.ts; the stat
@@ -38,7 +43,7 @@ import { LruVec, NR_LRU_LISTS } from "./lru.js";
 import type { Reclaim, LruvecSource } from "./vmscan.js";
 import type { OomKiller, OomScope, OomGfp, OomTask } from "./oom.js";
 import type { Task } from "./process.js";
-import type { MemcgCharge, MemcgChargeKind } from "./context.js";
+import type { MemcgCharge, MemcgChargeKind, MemcgRetry } from "./context.js";
 import type { KernelLog } from "./klog.js";
 import { PageCounter, PAGE_COUNTER_MAX, pageCounterMemparse } from "./pagecounter.js";
 import { MAX_RECLAIM_RETRIES } from "./pagealloc.js";
@@ -207,6 +212,8 @@ export class MemCgroups implements MemcgCharge {
   private waiters: OomWaiter[] = [];
   /** set_active_memcg: where allocations are charged regardless of current. */
   private active: MemCgroup | null = null;
+  /** The charge that failed last at a limit, for overLimit. */
+  private failed: { over: MemCgroup; n: number; gfp: OomGfp; maySwap: boolean } | null = null;
 
   constructor(version: CgroupVersion, k: MemcgKernel) {
     if (version !== "v1" && version !== "v2") throw new WasmmuError("INVALID_CONFIG", `cgroup must be "v1" or "v2", got ${JSON.stringify(version)}`);
@@ -495,48 +502,59 @@ export class MemCgroups implements MemcgCharge {
   }
 
   /**
-   * try_charge_memcg: charge `n` pages to `g` and its ancestors. At a limit: count max, reclaim
-   * from the group over it, retry while that helps (MAX_RECLAIM_RETRIES fruitless rounds), then
-   * OOM-kill in that group's scope and retry; fail when nothing more can be done.
+   * try_charge_memcg's fast path: charge `n` pages to `g` and its ancestors (memory+swap first in
+   * v1, then memory), or note which group refused and why for overLimit. No reclaim here: the
+   * allocating path must stay unchanged by a failure (see MemcgCharge.charge).
+   * @returns true when charged
    */
   private tryCharge(g: MemCgroup, n: number, gfp: OomGfp): boolean {
     const cur = this.k.current();
-    if (cur !== null && cur.memcgInOom !== null) return false; // task_in_memcg_oom: already waiting
-    let retries = MAX_RECLAIM_RETRIES;
-    let passedOom = false;
-    let drained = false;
-    let maySwap = true;
-    for (;;) {
-      let over: MemCgroup;
-      if (this.v1) {
-        const memsw = g.memsw.tryCharge(n);
-        if (memsw === null) {
-          const mem = g.memory.tryCharge(n);
-          if (mem === null) return true;
-          g.memsw.uncharge(n);
-          over = this.owner(mem, "memory");
-        } else {
-          over = this.owner(memsw, "memsw");
-          maySwap = false; // memory+swap is full: swapping would not help
-        }
-      } else {
-        const mem = g.memory.tryCharge(n);
-        if (mem === null) return true;
-        over = this.owner(mem, "memory");
-      }
-      this.memoryEvent(over, "max");
-      const reclaimed = this.reclaim(over, n, maySwap);
-      if (this.margin(over) >= n) continue;
-      if (!drained) { drained = true; continue; } // drain_all_stock: the model keeps no per-CPU stock
-      if (reclaimed > 0 && n <= COSTLY_PAGES) continue;
-      // The model waits for swap writeback (Linux.fault's throttle) rather than killing for it.
-      if (reclaimed === 0 && this.k.writebackPending()) return false;
-      if (retries-- > 0) continue;
-      if (passedOom && dying(cur)) return false;
-      if (cur === null) return false; // no task to account an OOM to (swapoff): fail
-      if (this.oom(over, gfp, n, cur)) { passedOom = true; retries = MAX_RECLAIM_RETRIES; continue; }
+    this.failed = null;
+    if (cur !== null && cur.memcgInOom !== null) return false; // task_in_memcg_oom: asleep already, nomem
+    if (this.v1) {
+      const memsw = g.memsw.tryCharge(n);
+      if (memsw !== null) { this.failed = { over: this.owner(memsw, "memsw"), n, gfp, maySwap: false }; return false; }
+      const mem = g.memory.tryCharge(n);
+      if (mem === null) return true;
+      g.memsw.uncharge(n);
+      this.failed = { over: this.owner(mem, "memory"), n, gfp, maySwap: true };
       return false;
     }
+    const mem = g.memory.tryCharge(n);
+    if (mem === null) return true;
+    this.failed = { over: this.owner(mem, "memory"), n, gfp, maySwap: true };
+    return false;
+  }
+
+  /**
+   * try_charge_memcg's slow path for the charge that just failed (FaultContext.overLimit), between
+   * two attempts of the allocation: count max, reclaim from the group over its limit (without swap
+   * once memory+swap refused), and say whether to retry — while there is room, once more (the
+   * kernel drains its per-CPU stocks), while reclaim makes progress for a small charge, for
+   * MAX_RECLAIM_RETRIES fruitless rounds, then after an OOM kill in that group. With
+   * oom_kill_disable the OOM leaves the faulting task waiting (oomSynchronize) instead. A charge
+   * with no current task (swapoff) never OOM-kills; one while swap writes are in flight gives up
+   * to wait for them (Linux.fault's throttle) rather than kill. @returns true to try again
+   */
+  overLimit(retry: MemcgRetry): boolean {
+    const f = this.failed;
+    this.failed = null;
+    if (f === null) return false;
+    const cur = this.k.current();
+    if (!f.maySwap) retry.maySwap = false;
+    this.memoryEvent(f.over, "max");
+    const reclaimed = this.reclaim(f.over, f.n, retry.maySwap);
+    if (this.margin(f.over) >= f.n) return true;
+    if (!retry.drained) { retry.drained = true; return true; } // drain_all_stock: the model keeps no per-CPU stock
+    if (reclaimed > 0 && f.n <= COSTLY_PAGES) return true;
+    if (reclaimed === 0 && this.k.writebackPending()) return false;
+    if (retry.retries-- > 0) return true;
+    if (retry.passedOom && dying(cur)) return false;
+    if (cur === null) return false; // no task to account an OOM to (swapoff): fail
+    if (!this.oom(f.over, f.gfp, f.n, cur)) return false;
+    retry.passedOom = true;
+    retry.retries = MAX_RECLAIM_RETRIES;
+    return true;
   }
 
   /** The group a counter belongs to. */

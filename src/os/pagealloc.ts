@@ -11,6 +11,7 @@
 import type { Machine } from "../machine/Machine.js";
 import * as A from "../abi/core.generated.js";
 import type { OomGfp } from "./oom.js";
+import type { MemcgRetry } from "./context.js";
 
 /** The zone every user allocation may start from (ZONE_NORMAL, falling back to DMA32 and DMA). */
 const HIGHEST_ZONE = 2;
@@ -103,28 +104,37 @@ export const MAX_RECLAIM_RETRIES = 16;
  * reclaim_throttle) or fails. Then, when `gfp` names what the attempt allocates, the OOM killer
  * (outOfMemory) may free memory by killing a task, and the attempt runs again; it answers false
  * when the victim is the allocating task itself or nothing could be killed. An attempt that fails
- * at a memory group's limit (`chargeFailures` went up) is returned at once: the group's own reclaim
- * and OOM killer ran inside the charge. @returns the last attempt's result
+ * at a memory group's limit (`chargeFailures` went up) is retried after the group's reclaim and
+ * OOM killer instead (`overLimit`), and returned as it is when they give up. @returns the last
+ * attempt's result
  */
 export function retryWithReclaim<T>(
-  reclaim: { directReclaim(): number; writebackPending?(): boolean; outOfMemory?(gfp: OomGfp): boolean; chargeFailures?(): number },
+  reclaim: { directReclaim(): number; writebackPending?(): boolean; outOfMemory?(gfp: OomGfp): boolean; chargeFailures?(): number; overLimit?(retry: MemcgRetry): boolean },
   attempt: () => T,
   failed: (r: T) => boolean,
   gfp?: (r: T) => OomGfp | null,
 ): T {
-  // An attempt that failed at a memory group's limit has had that group's reclaim and OOM killer
-  // already (try_charge_memcg): global reclaim is not what it lacks, so it is returned as it is.
-  let charges = 0;
-  const run = (): T => { charges = reclaim.chargeFailures?.() ?? 0; return attempt(); };
-  const atLimit = (x: T): boolean => failed(x) && (reclaim.chargeFailures?.() ?? 0) !== charges;
+  // An attempt that failed at a memory group's limit is retried after that group's reclaim and
+  // OOM killer (try_charge_memcg's slow path), as long as they make room; when they give up, the
+  // allocation fails — global reclaim is not what it lacks.
+  const retry = newMemcgRetry();
+  let limited = false;
+  const run = (): T => {
+    for (;;) {
+      const charges = reclaim.chargeFailures?.() ?? 0;
+      const x = attempt();
+      limited = failed(x) && (reclaim.chargeFailures?.() ?? 0) !== charges;
+      if (!limited || reclaim.overLimit === undefined || !reclaim.overLimit(retry)) return x;
+    }
+  };
   let r = run();
-  if (atLimit(r)) return r;
+  if (limited) return r;
   for (let kills = 0; ; kills++) {
     for (let stalls = 0, rounds = 0; failed(r) && stalls < MAX_RECLAIM_RETRIES && rounds < 4 * MAX_RECLAIM_RETRIES; rounds++) {
       const progress = reclaim.directReclaim() > 0;
       stalls = progress ? 0 : stalls + 1;
       r = run();
-      if (atLimit(r)) return r;
+      if (limited) return r;
       if (!progress && reclaim.writebackPending?.() === true) break;
     }
     // __alloc_pages_may_oom: reclaim is exhausted and no write is in flight (those are waited
@@ -134,9 +144,14 @@ export function retryWithReclaim<T>(
     const g = gfp(r);
     if (g === null || !reclaim.outOfMemory(g)) return r;
     r = run();
-    if (atLimit(r)) return r;
+    if (limited) return r;
   }
 }
 
 /** Victims one allocation may cost before it gives up (the model's bound on out_of_memory's retry loop). */
 export const MAX_OOM_KILLS = 32;
+
+/** A fresh retry state for one allocation at a memory group's limit (try_charge_memcg's locals). */
+export function newMemcgRetry(): MemcgRetry {
+  return { retries: MAX_RECLAIM_RETRIES, drained: false, passedOom: false, maySwap: true };
+}
