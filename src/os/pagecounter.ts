@@ -37,9 +37,12 @@ export class PageCounter {
    */
   trackFailcnt = false;
   readonly parent: PageCounter | null;
+  /** This counter and its ancestors, up to the root's. */
+  private readonly chain: readonly PageCounter[];
 
   constructor(parent: PageCounter | null) {
     this.parent = parent;
+    this.chain = [this, ...(parent?.chain ?? [])];
   }
 
   /**
@@ -48,11 +51,13 @@ export class PageCounter {
    * stays charged; its failcnt counts the failure when this counter tracks failures)
    */
   tryCharge(n: number): PageCounter | null {
-    for (let c: PageCounter | null = this; c !== null; c = c.parent) {
+    const chain = this.chain;
+    for (let i = 0; i < chain.length; i++) {
+      const c = chain[i];
       const next = c.usage + n;
       if (next > c.max) {
         if (this.trackFailcnt) c.failcnt++;
-        for (let d: PageCounter | null = this; d !== c && d !== null; d = d.parent) d.cancel(n);
+        for (let j = 0; j < i; j++) chain[j].cancel(n);
         return c;
       }
       c.usage = next;
@@ -63,7 +68,7 @@ export class PageCounter {
 
   /** page_counter_charge: charge `n` pages whatever the limits (a forced charge, a transfer). */
   charge(n: number): void {
-    for (let c: PageCounter | null = this; c !== null; c = c.parent) {
+    for (const c of this.chain) {
       c.usage += n;
       if (c.usage > c.watermark) c.watermark = c.usage;
     }
@@ -71,7 +76,7 @@ export class PageCounter {
 
   /** page_counter_uncharge: take `n` pages off here and up the hierarchy. */
   uncharge(n: number): void {
-    for (let c: PageCounter | null = this; c !== null; c = c.parent) c.cancel(n);
+    for (const c of this.chain) c.cancel(n);
   }
 
   /** page_counter_cancel: more uncharges than charges is a bug (the kernel WARNs; the model refuses). */
