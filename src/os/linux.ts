@@ -482,13 +482,13 @@ export class Linux implements TaskKernel {
       r = this.psi.fault(task, (x) => this.deviceCycles(x), () => {
         // At a memory group's limit the fault is retried after the group's reclaim and OOM killer
         // (try_charge_memcg's slow path) until they give up; otherwise after global reclaim.
-        const retry = newMemcgRetry();
+        let retry: MemcgRetry | null = null;
         for (;;) {
           const charges = this.cgroups.chargeFailures;
           const x = handleFault(this, task, va, a);
           if (x.kind !== "oom") return x;
           if (this.cgroups.chargeFailures === charges) break;
-          if (!this.cgroups.overLimit(retry)) return x;
+          if (!this.cgroups.overLimit(retry ??= newMemcgRetry())) return x;
         }
         return retryWithReclaim(this, () => handleFault(this, task, va, a), (y) => y.kind === "oom", (y) => (y.kind === "oom" ? y.gfp : null));
       });

@@ -445,14 +445,16 @@ export class MemCgroups implements MemcgCharge {
 
   uncharge(pfn: number, kind: MemcgChargeKind): void {
     const f = this.k.frames;
-    const g = this.byId[f.memcg(pfn)] ?? this.root;
-    f.setMemcg(pfn, 0);
-    if (this.swappedOut.delete(pfn)) return; // mem_cgroup_swapout took its charge already
-    const n = 1 << f.order(pfn);
-    if (g.isRoot) {
-      if (kind !== "pgtable") g.vm.pgpgout++;
+    const id = f.memcg(pfn);
+    // mem_cgroup_swapout took the charge of a page reclaim is freeing already.
+    if (this.swappedOut.size > 0 && this.swappedOut.delete(pfn)) { f.setMemcg(pfn, 0); return; }
+    if (id === 0) {
+      if (kind !== "pgtable") this.root.vm.pgpgout++;
       return;
     }
+    const g = this.byId[id] as MemCgroup;
+    f.setMemcg(pfn, 0);
+    const n = 1 << f.order(pfn);
     g.memory.uncharge(n);
     if (this.v1) g.memsw.uncharge(n);
     if (kind === "pgtable") {
