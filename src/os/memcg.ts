@@ -46,9 +46,9 @@ import type { Task } from "./process.js";
 import type { MemcgCharge, MemcgChargeKind, MemcgRetry } from "./context.js";
 import type { KernelLog } from "./klog.js";
 import { PageCounter, PAGE_COUNTER_MAX, pageCounterMemparse } from "./pagecounter.js";
-import { MAX_RECLAIM_RETRIES } from "./pagealloc.js";
 import { Errno, fail } from "./errno.js";
 import { CgroupFs } from "./cgroupfs.js";
+import { MemcgLimits, type ChargeFailure } from "./memcglimit.js";
 import { WasmmuError } from "../errors.js";
 
 /** Which cgroup interface the memory controller is mounted with: v1 (memsw, oom_control) or v2 (the unified hierarchy). */
@@ -78,8 +78,6 @@ export interface MemCgroupOptions {
 const OPTION_KEYS = new Set(["max", "swapMax", "memswMax", "oomKillDisable", "swappiness"]);
 /** MEM_CGROUP_ID_MAX: group ids fit the frame descriptor's u16. */
 const MEM_CGROUP_ID_MAX = 0xffff;
-/** PAGE_ALLOC_COSTLY_ORDER: charges of more pages than 2^3 neither retry after reclaim nor OOM-kill. */
-const COSTLY_PAGES = 8;
 const newEvents = (): MemcgEvents => ({ low: 0, high: 0, max: 0, oom: 0, oom_kill: 0, oom_group_kill: 0 });
 
 /** One memory group (struct mem_cgroup). */
@@ -189,9 +187,6 @@ export interface MemcgKernel {
   task(pid: number): Task | undefined;
 }
 
-/** A task waiting at its group's limit (memcg1_oom_synchronize). */
-interface OomWaiter { group: MemCgroup; task: Task; resolve: () => void; until: Promise<void> }
-
 /** The memory controller: the hierarchy, charging, limits, the groups' OOMs (Linux.cgroups). */
 export class MemCgroups implements MemcgCharge {
   readonly version: CgroupVersion;
@@ -209,11 +204,12 @@ export class MemCgroups implements MemcgCharge {
   private readonly byId: (MemCgroup | undefined)[] = [];
   private readonly byPath = new Map<string, MemCgroup>();
   private lruvecList: LruVec[] = [];
-  private waiters: OomWaiter[] = [];
+  /** The limit paths: try_charge_memcg's slow path, the group OOM, the waits, the limit writes. */
+  private readonly limits = new MemcgLimits(this);
   /** set_active_memcg: where allocations are charged regardless of current. */
   private active: MemCgroup | null = null;
   /** The charge that failed last at a limit, for overLimit. */
-  private failed: { over: MemCgroup; n: number; gfp: OomGfp; maySwap: boolean } | null = null;
+  private failed: ChargeFailure | null = null;
 
   constructor(version: CgroupVersion, k: MemcgKernel) {
     if (version !== "v1" && version !== "v2") throw new WasmmuError("INVALID_CONFIG", `cgroup must be "v1" or "v2", got ${JSON.stringify(version)}`);
@@ -390,7 +386,7 @@ export class MemCgroups implements MemcgCharge {
     const g = task.memcg ?? this.root;
     const i = g.tasks.indexOf(task);
     if (i >= 0) g.tasks.splice(i, 1);
-    for (const w of this.waiters.filter((x) => x.task === task)) this.wake(w);
+    this.limits.exited(task);
   }
 
   /** Run `fn` with its allocations charged to `g` (set_active_memcg). */
@@ -528,35 +524,31 @@ export class MemCgroups implements MemcgCharge {
     return false;
   }
 
-  /**
-   * try_charge_memcg's slow path for the charge that just failed (FaultContext.overLimit), between
-   * two attempts of the allocation: count max, reclaim from the group over its limit (without swap
-   * once memory+swap refused), and say whether to retry — while there is room, once more (the
-   * kernel drains its per-CPU stocks), while reclaim makes progress for a small charge, for
-   * MAX_RECLAIM_RETRIES fruitless rounds, then after an OOM kill in that group. With
-   * oom_kill_disable the OOM leaves the faulting task waiting (oomSynchronize) instead. A charge
-   * with no current task (swapoff) never OOM-kills; one while swap writes are in flight gives up
-   * to wait for them (Linux.fault's throttle) rather than kill. @returns true to try again
-   */
+  /** try_charge_memcg's slow path for the charge that just failed (FaultContext.overLimit; see MemcgLimits.overLimit). @returns true to try the allocation again */
   overLimit(retry: MemcgRetry): boolean {
     const f = this.failed;
     this.failed = null;
-    if (f === null) return false;
-    const cur = this.k.current();
-    if (!f.maySwap) retry.maySwap = false;
-    this.memoryEvent(f.over, "max");
-    const reclaimed = this.reclaim(f.over, f.n, retry.maySwap);
-    if (this.margin(f.over) >= f.n) return true;
-    if (!retry.drained) { retry.drained = true; return true; } // drain_all_stock: the model keeps no per-CPU stock
-    if (reclaimed > 0 && f.n <= COSTLY_PAGES) return true;
-    if (reclaimed === 0 && this.k.writebackPending()) return false;
-    if (retry.retries-- > 0) return true;
-    if (retry.passedOom && dying(cur)) return false;
-    if (cur === null) return false; // no task to account an OOM to (swapoff): fail
-    if (!this.oom(f.over, f.gfp, f.n, cur)) return false;
-    retry.passedOom = true;
-    retry.retries = MAX_RECLAIM_RETRIES;
-    return true;
+    return this.limits.overLimit(f, retry);
+  }
+
+  /** The OOM scope of group `g` (see MemcgLimits.scope). */
+  scope(g: MemCgroup): OomScope {
+    return this.limits.scope(g);
+  }
+
+  /** mem_cgroup_get_max: the memory limit plus the swap the group may use. */
+  getMax(g: MemCgroup): number {
+    return this.limits.getMax(g);
+  }
+
+  /** memcg1_oom_synchronize at the end of a fault (see MemcgLimits.oomSynchronize). @returns the wait, or null */
+  oomSynchronize(task: Task): Promise<void> | null {
+    return this.limits.oomSynchronize(task);
+  }
+
+  /** memcg1_oom_recover(g): wake the tasks waiting in a group related to `g`. */
+  recover(g: MemCgroup): void {
+    this.limits.recover(g);
   }
 
   /** The group a counter belongs to. */
@@ -578,52 +570,19 @@ export class MemCgroups implements MemcgCharge {
     return this.k.stall(() => this.k.reclaim.memcgReclaim(lruvecs, n, maySwap));
   }
 
-  // ---- OOM ---------------------------------------------------------------------------------------
-
-  /**
-   * mem_cgroup_oom: count oom; with oom_kill_disable the task waits at the end of its fault
-   * (memcg1_oom_prepare records the group in current->memcg_in_oom) and the charge fails; else
-   * the OOM killer runs in `g`. @returns true when memory may have been freed (retry the charge)
-   */
-  private oom(g: MemCgroup, gfp: OomGfp, n: number, cur: Task): boolean {
-    if (n > COSTLY_PAGES) return false;
-    this.memoryEvent(g, "oom");
-    if (g.oomKillDisable) {
-      if (this.k.inUserFault()) cur.memcgInOom = g;
-      return false;
-    }
-    return this.outOfMemory(g, gfp, cur);
+  /** v1 memory.limit_in_bytes / memory.memsw.limit_in_bytes (mem_cgroup_resize_max). @returns 0, EINVAL or EBUSY */
+  resizeMax(g: MemCgroup, pages: number, memsw: boolean): 0 | Errno {
+    return this.limits.resizeMax(g, pages, memsw);
   }
 
-  /**
-   * mem_cgroup_out_of_memory: the OOM killer in `g`'s scope, unless `g` has room again or `task` is
-   * dying. @returns true when a victim was chosen (or there is room)
-   */
-  outOfMemory(g: MemCgroup, gfp: OomGfp, task: OomTask, trace?: readonly string[]): boolean {
-    if (this.margin(g) >= 1) return true;
-    if (dying(task)) return true;
-    return this.k.oom.outOfMemory({ task, gfp, scope: this.scope(g), ...(trace !== undefined ? { trace } : {}) }).kind === "killed";
+  /** v2 memory.max (memory_max_write): reclaim, then OOM-kill until the group fits. */
+  setMax(g: MemCgroup, pages: number, writer: OomTask): void {
+    this.limits.setMax(g, pages, writer);
   }
 
-  /** The OOM scope of group `g`: its limit, its subtree's tasks, mem_cgroup_print_oom_meminfo. */
-  scope(g: MemCgroup): OomScope {
-    return {
-      constraint: "CONSTRAINT_MEMCG",
-      memcgPath: g.path,
-      totalPages: () => this.getMax(g) || 1,
-      tasks: () => g.subtree().flatMap((x) => x.tasks),
-      meminfo: () => this.fs.oomMeminfo(g),
-    };
-  }
-
-  /** mem_cgroup_get_max: the memory limit plus the swap the group may use (none when its swappiness is 0). */
-  getMax(g: MemCgroup): number {
-    let max = g.memory.max;
-    const total = this.k.swapPages().total;
-    if (this.swappinessOf(g) === 0) return max;
-    if (this.v1) max += Math.min(Math.max(0, g.memsw.max - max), total);
-    else max += Math.min(g.swap.max, total);
-    return max;
+  /** v1 memory.force_empty. */
+  forceEmpty(g: MemCgroup): void {
+    this.limits.forceEmpty(g);
   }
 
   /** mem_cgroup_swappiness: v1 groups have their own; the root and v2 use vm.swappiness. */
@@ -645,84 +604,6 @@ export class MemCgroups implements MemcgCharge {
 
   private swapEvent(g: MemCgroup, ev: keyof MemcgSwapEvents): void {
     for (let c: MemCgroup | null = g; c !== null && !c.isRoot; c = c.parent) c.swapEvents[ev]++;
-  }
-
-  /**
-   * memcg1_oom_synchronize, at the end of a fault whose charge hit a limit with oom_kill_disable:
-   * the task waits, its group's subtree marked under_oom, until memory is uncharged in a related
-   * group, the OOM killer is enabled again or the limit raised (memcg1_oom_recover), or the task
-   * exits. @returns the wait, or null when the fault's charge did not leave the task waiting
-   */
-  oomSynchronize(task: Task): Promise<void> | null {
-    const g = task.memcgInOom;
-    if (g === null) return null;
-    const waiting = this.waiters.find((w) => w.task === task);
-    if (waiting !== undefined) return waiting.until; // still asleep (a synchronous access gave up on it)
-    // Memory freed since the charge failed (kswapd after the fault): no need to sleep.
-    if (this.margin(g) > 0) { task.memcgInOom = null; return Promise.resolve(); }
-    for (const x of g.subtree()) x.underOom++;
-    let resolve = () => {};
-    const until = new Promise<void>((r) => { resolve = r; });
-    this.waiters.push({ group: g, task, resolve, until });
-    return until;
-  }
-
-  /** memcg1_oom_recover(g): wake the tasks waiting in a group related to `g` (ancestor or descendant), if `g` is under OOM. */
-  recover(g: MemCgroup): void {
-    if (g.underOom === 0 || this.waiters.length === 0) return;
-    for (const w of this.waiters.filter((x) => related(x.group, g))) this.wake(w);
-  }
-
-  private wake(w: OomWaiter): void {
-    this.waiters = this.waiters.filter((x) => x !== w);
-    for (const x of w.group.subtree()) if (x.underOom > 0) x.underOom--;
-    w.task.memcgInOom = null;
-    w.resolve();
-  }
-
-  // ---- limits --------------------------------------------------------------------------------------
-
-  /**
-   * mem_cgroup_resize_max (v1 memory.limit_in_bytes, memory.memsw.limit_in_bytes): keep memory ≤
-   * memsw (EINVAL otherwise); below the usage, reclaim (without swap for memsw) until it fits,
-   * EBUSY when reclaim frees nothing. A raised limit wakes waiting tasks. @returns 0 or an Errno
-   */
-  resizeMax(g: MemCgroup, pages: number, memsw: boolean): 0 | Errno {
-    const counter = memsw ? g.memsw : g.memory;
-    let enlarge = false;
-    for (let drained = false; ;) {
-      if (memsw ? pages < g.memory.max : pages > g.memsw.max) return fail("EINVAL", `memory.limit_in_bytes must not exceed memory.memsw.limit_in_bytes`);
-      if (pages > counter.max) enlarge = true;
-      if (counter.setMax(pages) === 0) break;
-      if (!drained) { drained = true; continue; }
-      if (this.reclaim(g, 1, !memsw) === 0) return fail("EBUSY", `${g.path}: usage ${counter.usage} pages cannot be reclaimed below ${pages}`);
-    }
-    if (enlarge) this.recover(g);
-    return 0;
-  }
-
-  /**
-   * memory_max_write (v2 memory.max): the limit is set at once; while the usage is above it,
-   * reclaim (MAX_RECLAIM_RETRIES fruitless rounds), then OOM-kill in the group (counting oom)
-   * until it fits or nothing can be killed. The write itself always succeeds.
-   */
-  setMax(g: MemCgroup, pages: number, writer: OomTask): void {
-    g.memory.max = pages;
-    let reclaims = MAX_RECLAIM_RETRIES;
-    for (let drained = false; g.memory.usage > pages;) {
-      if (!drained) { drained = true; continue; }
-      if (reclaims > 0) {
-        if (this.reclaim(g, g.memory.usage - pages, true) === 0) reclaims--;
-        continue;
-      }
-      this.memoryEvent(g, "oom");
-      if (!this.outOfMemory(g, "memcg-charge", writer, MAX_WRITE_TRACE)) break;
-    }
-  }
-
-  /** mem_cgroup_force_empty (v1 memory.force_empty): reclaim everything the group's subtree holds. */
-  forceEmpty(g: MemCgroup): void {
-    for (let retries = MAX_RECLAIM_RETRIES; retries > 0 && g.memory.usage > 0;) if (this.reclaim(g, 1, true) === 0) retries--;
   }
 
   /** Parse a limit as the files take it (v1: "-1" unlimited; v2: "max"). @returns pages, or EINVAL */
@@ -754,23 +635,9 @@ export class MemCgroups implements MemcgCharge {
 /** The gfp_mask the OOM report shows for a charge of each kind (try_charge_memcg's caller's). */
 const GFP: Record<MemcgChargeKind, OomGfp> = { anon: "memcg-charge", file: "pagecache", shmem: "pagecache", swapin: "swapin", pgtable: "pgtable" };
 
-/** The Call Trace below out_of_memory of an OOM a memory.max write starts. */
-const MAX_WRITE_TRACE = ["mem_cgroup_out_of_memory", "memory_max_write", "cgroup_file_write", "kernfs_fop_write_iter", "vfs_write", "ksys_write", "do_syscall_64", "entry_SYSCALL_64_after_hwframe"];
-
 const ALLOCATED = pageFlag("allocated");
 const TAIL = pageFlag("tail");
 const PG_TABLE = pageFlag("table");
-
-/** task_is_dying: an OOM victim, or exiting. */
-function dying(t: OomTask | null): boolean {
-  return t !== null && (!t.alive || (t as Task).oomKillPending === true);
-}
-
-/** One group is the other or an ancestor of it (memcg_oom_wake_function's test). */
-function related(a: MemCgroup, b: MemCgroup): boolean {
-  const under = (x: MemCgroup, y: MemCgroup) => { for (let c: MemCgroup | null = x; c !== null; c = c.parent) if (c === y) return true; return false; };
-  return under(a, b) || under(b, a);
-}
 
 /** "/a/b/" or "a/b" → "/a/b"; "" → "/". @throws WasmmuError for "." or ".." components */
 export function normalize(path: string): string {
