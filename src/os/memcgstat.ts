@@ -21,6 +21,8 @@ const TAIL = pageFlag("tail");
 const SWAPCACHE = pageFlag("swapcache");
 const DIRTY = pageFlag("dirty");
 const WRITEBACK = pageFlag("writeback");
+/** Kernel pages: never a user page, whatever their mapping word holds. */
+const KERNEL = pageFlag("slab") | pageFlag("table") | pageFlag("reserved");
 /** HPAGE_PMD_ORDER: an anonymous page of this order is a THP (NR_ANON_THPS). */
 const THP_ORDER = 9;
 
@@ -59,7 +61,7 @@ export function localStats(ctl: MemCgroups): Map<MemCgroup, MemcgStat> {
   const f = ctl.k.frames;
   for (let pfn = 0; pfn < f.count; pfn++) {
     const flags = f.flags(pfn);
-    if ((flags & ALLOCATED) === 0 || (flags & TAIL) !== 0) continue;
+    if ((flags & ALLOCATED) === 0 || (flags & (TAIL | KERNEL)) !== 0) continue;
     const g = ctl.byMemcgId(f.memcg(pfn));
     if (g === undefined || ctl.swappedOut.has(pfn)) continue;
     const s = out.get(g) as MemcgStat;
