@@ -136,10 +136,11 @@ describe("wasmmu demo", () => {
     const list = await run("demo");
     expect(list.code).toBe(0);
     expect(list.out).toMatch(/^ {2}cow {12}fork and copy-on-write/m);
-    expect(list.out.split("\n").filter((l) => /^ {2}\w/.test(l))).toHaveLength(9);
+    expect(list.out.split("\n").filter((l) => /^ {2}\w/.test(l))).toHaveLength(10);
+    expect(list.out).toMatch(/^ {2}container-oom +A container runs out of memory/m);
     const bad = await run("demo", "nope");
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/no demo "nope"; demos: cow, file-sharing, layout, malloc, mprotect, page-life, pcid, segfault, thrashing/);
+    expect(bad.err).toMatch(/no demo "nope"; demos: container-oom, cow, file-sharing, layout, malloc, mprotect, page-life, pcid, segfault, thrashing/);
     const out = execFileSync(process.execPath, [resolve(ROOT, "bin/wasmmu.js"), "demo", "mprotect"], { cwd: ROOT, encoding: "utf8" });
     expect(out).toMatch(/merged again/);
   });
