@@ -33,9 +33,10 @@
  * not retried.
  *
  * Owns: the groups, their counters, limits, events, task lists and lruvecs, swap_cgroup (which
- * group each swap slot is charged to), the OOM waits. Files and their text: cgroupfs.ts; the stat
- * numbers: memcgstat.ts. Does not own the frames, the LRU lists' contents (vmscan.ts) nor the OOM
- * killer's choice and report (oom.ts).
+ * group each swap slot is charged to). What happens at a limit (reclaim, OOM, the waits, limit
+ * writes): memcglimit.ts; files and their text: cgroupfs.ts; the stat numbers: memcgstat.ts. Does
+ * not own the frames, the LRU lists' contents (vmscan.ts) nor the OOM killer's choice and report
+ * (oom.ts).
  */
 import type { FrameTable } from "../machine/frametable.js";
 import { pageFlag } from "../machine/frames.js";
