@@ -38,7 +38,15 @@ export { PageTables, WALK_HUGE, type PageWalkOps } from "./os/pagewalk.js";
 export { FrameTable } from "./machine/frametable.js";
 export type { FaultResult, FaultAccess } from "./os/fault.js";
 export { ProcFs } from "./os/procfs.js";
-export { Workload, runWorkload, resolveWorkload, type WorkloadOptions, type WorkloadPattern, type WorkloadAccess, type WorkloadPass, type WorkloadProgress, type WorkloadReport, type ResolvedWorkload } from "./os/workload.js";
+export {
+  MemCgroups, MemCgroup,
+  type CgroupVersion, type MemCgroupOptions, type MemcgEvents, type MemcgSwapEvents, type MemcgVmEvents, type MemcgKernel,
+} from "./os/memcg.js";
+export { CgroupFs } from "./os/cgroupfs.js";
+export type { MemcgStat } from "./os/memcgstat.js";
+export { PageCounter, PAGE_COUNTER_MAX, memparse, pageCounterMemparse } from "./os/pagecounter.js";
+export type { MemcgCharge, MemcgChargeKind, MemcgRetry } from "./os/context.js";
+export { Workload, runWorkload, resolveWorkload, type WorkloadOptions, type WorkloadPattern, type WorkloadAccess, type WorkloadPass, type WorkloadProgress, type WorkloadReport, type ResolvedWorkload, type WorkloadCgroup } from "./os/workload.js";
 export { Malloc, MMAP_THRESHOLD, TOP_PAD } from "./os/malloc.js";
 export { Vma, VmaList, PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC } from "./os/vma.js";
 export { Mm } from "./os/mm.js";

@@ -6,7 +6,9 @@
  * page-aligned, no PTE lies outside a VMA, no mapping points at a free frame; each swap slot's
  * count is the number of PTEs holding its entry and its cache bit says whether the swap cache has
  * it, MM_SWAPENTS counts each mm's entries; every user page is on the LRU list its flags name,
- * and the lists' sizes add up; Committed_AS is the VM_ACCOUNT pages plus the shmem charges.
+ * and the lists' sizes add up; Committed_AS is the VM_ACCOUNT pages plus the shmem charges; every
+ * page is on its memory group's lruvec, and each group's page counters equal what its subtree's
+ * frames, page tables and swap slots are charged (checkMemcg).
  *
  * Owns: nothing; reads everything. Cost is a walk of every address space: for tests and debugging.
  */
@@ -113,6 +115,7 @@ export function checkInvariants(os: Linux): string[] {
   if (anonFrames !== anonInUse) problems.push(`nr_anon_pages ${anonInUse} ≠ ${anonFrames} anonymous frames mapped`);
   checkSwap(os, swapRefs, problems);
   checkLru(os, cached, problems);
+  checkMemcg(os, problems);
   return problems;
 }
 
@@ -145,11 +148,11 @@ function checkSwap(os: Linux, swapRefs: Map<number, number>, problems: string[])
 /** Every user page on the list its flags name; list sizes add up; nothing else on a list. */
 function checkLru(os: Linux, cached: Set<number>, problems: string[]): void {
   const frames = os.frames;
-  const v = os.reclaim.lruvec;
   const onList = new Set<number>();
-  for (let lru = 0; lru < NR_LRU_LISTS; lru++) {
+  for (const v of os.reclaim.lruvecs) for (let lru = 0; lru < NR_LRU_LISTS; lru++) {
     let pages = 0;
     for (const pfn of v.pagesOn(lru)) {
+      if (frames.memcg(pfn) !== v.id) problems.push(`frame ${pfn} of memory group ${frames.memcg(pfn)} is on lruvec ${v.id}`);
       if (onList.has(pfn)) { problems.push(`frame ${pfn} is on an LRU list twice`); break; }
       onList.add(pfn);
       pages += 1 << frames.order(pfn);
@@ -164,4 +167,61 @@ function checkLru(os: Linux, cached: Set<number>, problems: string[]): void {
   for (const [pfn] of os.rmap.entries()) if (user(pfn) && !onList.has(pfn) && !frames.test(pfn, locked)) problems.push(`mapped frame ${pfn} is on no LRU list`);
   for (const pfn of cached) if (!onList.has(pfn) && !frames.test(pfn, locked)) problems.push(`page-cache frame ${pfn} is on no LRU list`);
   for (const pfn of os.swap.cache.values()) if (!onList.has(pfn) && !frames.test(pfn, locked)) problems.push(`swap-cache frame ${pfn} is on no LRU list`);
+}
+
+/**
+ * Memory groups: each frame's group exists; a group's own page-table pages and swap records are
+ * what its frames and swap_cgroup say; every counter equals what its subtree is charged — memory:
+ * pages + page tables (the root's: its children's, it charges nothing of its own), v1 memsw: those
+ * + swapped-out slots, v1 kmem: page tables, v2 swap: slots; every swap record names a slot in
+ * use, and in v2 every slot in use has one; the task lists match the tasks' groups.
+ */
+function checkMemcg(os: Linux, problems: string[]): void {
+  const cg = os.cgroups;
+  const frames = os.frames;
+  const allocated = pageFlag("allocated");
+  const tail = pageFlag("tail");
+  const table = pageFlag("table");
+  const own = new Map<number, { pages: number; kmem: number; swap: number }>();
+  for (const g of cg.groups()) own.set(g.id, { pages: 0, kmem: 0, swap: 0 });
+  for (let pfn = 0; pfn < frames.count; pfn++) {
+    if ((frames.flags(pfn) & allocated) === 0 || (frames.flags(pfn) & tail) !== 0) continue;
+    const id = frames.memcg(pfn);
+    if (id === 0) continue;
+    const o = own.get(id);
+    if (o === undefined) { problems.push(`frame ${pfn} is charged to memory group ${id}, which does not exist`); continue; }
+    if (cg.swappedOut.has(pfn)) continue;
+    if ((frames.flags(pfn) & table) !== 0) o.kmem += 1 << frames.order(pfn); else o.pages += 1 << frames.order(pfn);
+  }
+  for (const [entry, id] of cg.swapCgroup) {
+    const o = own.get(id);
+    if (o === undefined) { problems.push(`swap record ${swpType(entry)}:${swpOffset(entry)} names memory group ${id}, which does not exist`); continue; }
+    o.swap++;
+    const a = os.swap.areas[swpType(entry)];
+    if (a === null || a === undefined || a.map[swpOffset(entry)] === 0) problems.push(`swap record ${swpType(entry)}:${swpOffset(entry)} (group ${id}) is for a free slot`);
+  }
+  if (cg.version === "v2") {
+    for (const a of os.swap.areas) {
+      if (a === null) continue;
+      for (let off = 1; off < a.map.length; off++) if (a.map[off] !== 0 && !cg.swapCgroup.has((a.type << 27 | off) >>> 0)) problems.push(`swap slot ${a.type}:${off} is in use but charged to no memory group`);
+    }
+  }
+  for (const g of cg.groups()) {
+    const o = own.get(g.id) as { pages: number; kmem: number; swap: number };
+    if (!g.isRoot && g.kmemPages !== o.kmem) problems.push(`${g.path}: kmem pages ${g.kmemPages} ≠ ${o.kmem} page tables charged to it`);
+    if (g.swapRecords !== o.swap) problems.push(`${g.path}: swap records ${g.swapRecords} ≠ ${o.swap} in swap_cgroup`);
+    const sub = g.isRoot ? g.subtree().slice(1) : g.subtree();
+    const sum = { pages: 0, kmem: 0, swap: 0 };
+    for (const x of sub) { const y = own.get(x.id)!; sum.pages += y.pages; sum.kmem += y.kmem; sum.swap += y.swap; }
+    const want = (name: string, have: number, expect: number) => { if (have !== expect) problems.push(`${g.path}: ${name} usage ${have} pages ≠ ${expect} charged to its subtree`); };
+    want("memory", g.memory.usage, sum.pages + sum.kmem);
+    if (cg.version === "v1") {
+      want("memsw", g.memsw.usage, sum.pages + sum.kmem + sum.swap);
+      want("kmem", g.kmem.usage, sum.kmem);
+    } else {
+      want("swap", g.swap.usage, sum.swap);
+    }
+    for (const t of g.tasks) if (!t.alive || (t.memcg ?? cg.root) !== g) problems.push(`${g.path}: lists pid ${t.pid}, which is ${t.alive ? `in ${t.memcgPath}` : "dead"}`);
+  }
+  for (const t of os.processes) if (!(t.memcg ?? cg.root).tasks.includes(t)) problems.push(`pid ${t.pid} is in ${t.memcgPath} but not on its task list`);
 }

@@ -51,7 +51,76 @@ export interface FaultContext {
    * @returns true when memory was freed and the allocation is worth retrying
    */
   outOfMemory?(gfp: OomGfp): boolean;
+  /**
+   * Charges that failed at a memory group's limit so far: an allocation that failed so is retried
+   * after its group's reclaim (overLimit), not after global reclaim (retryWithReclaim).
+   */
+  chargeFailures?(): number;
+  /**
+   * The last charge failed at a memory group's limit: run try_charge_memcg's slow path for it —
+   * count memory.events max, reclaim from the group, and once MAX_RECLAIM_RETRIES rounds freed
+   * nothing, its OOM killer. @returns true to try the allocation again, false when it fails for good
+   */
+  overLimit?(retry: MemcgRetry): boolean;
 }
+
+/**
+ * What a new page is charged as (mem_cgroup_charge's callers and __memcg_kmem_charge_page): an
+ * anonymous page (fault, COW copy, huge page), a page-cache page of a file or of shmem, a page read
+ * back from swap, a page table (kernel memory, GFP_KERNEL_ACCOUNT).
+ */
+export type MemcgChargeKind = "anon" | "file" | "shmem" | "swapin" | "pgtable";
+
+/**
+ * The memory controller (memcg.ts) as the owners of frames see it: they charge a frame when they
+ * allocate it and uncharge it when they free it, and tell it when a page gets, leaves or gives
+ * back a swap slot. NO_MEMCG (charging nothing) stands in until the kernel wires the controller.
+ */
+export interface MemcgCharge {
+  /**
+   * mem_cgroup_charge: charge `pages` pages of the new frame `pfn` to the current task's memory
+   * group — for a swap-in, the group the slot `entry` was charged to (swap_cgroup) — and record the
+   * group in the frame's descriptor. Only the counters are tried here: at a limit the charge fails,
+   * the caller frees the frame and fails as out of memory having changed nothing, and whoever
+   * retries the allocation runs the group's reclaim and OOM killer first (FaultContext.overLimit:
+   * try_charge_memcg's slow path, outside the allocating path as the model's global reclaim is).
+   * @returns false at a limit
+   */
+  charge(pfn: number, pages: number, kind: MemcgChargeKind, entry?: number): boolean;
+  /** mem_cgroup_uncharge: frame `pfn` (charged as `kind`) is being freed; it has left its LRU list. */
+  uncharge(pfn: number, kind: MemcgChargeKind): void;
+  /**
+   * mem_cgroup_try_charge_swap (cgroup v2): page `pfn` is getting swap slot `entry` (null: no slot
+   * was free, counted as a swap failure). @returns false when its group's memory.swap.max is
+   * reached (the caller gives the slot back and keeps the page)
+   */
+  chargeSwap(pfn: number, entry: number | null): boolean;
+  /** mem_cgroup_swapout (cgroup v1): reclaim frees swap-cache page `pfn`: its memory+swap charge moves to slot `entry`. */
+  swapout(pfn: number, entry: number): void;
+  /** mem_cgroup_uncharge_swap: slot `entry` is free. */
+  unchargeSwap(entry: number): void;
+}
+
+/** One allocation's retries at a memory group's limit: try_charge_memcg's locals, kept across the caller's attempts. */
+export interface MemcgRetry {
+  /** Fruitless reclaim rounds left before the OOM killer (MAX_RECLAIM_RETRIES). */
+  retries: number;
+  /** The per-CPU charge stock was drained (one free retry; the model keeps no stock). */
+  drained: boolean;
+  /** The OOM killer ran for this charge. */
+  passedOom: boolean;
+  /** Reclaim may swap (false once memory+swap is what refused: swapping would not help). */
+  maySwap: boolean;
+}
+
+/** Charges nothing: the kernel's parts before the memory controller is wired (and their tests). */
+export const NO_MEMCG: MemcgCharge = {
+  charge: () => true,
+  uncharge: () => {},
+  chargeSwap: (_pfn, entry) => entry !== null,
+  swapout: () => {},
+  unchargeSwap: () => {},
+};
 
 /** The task a fault is taken for: its address space and its fault counts. */
 export interface FaultTask {

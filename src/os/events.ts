@@ -79,10 +79,10 @@ export interface SignalEvent {
   handled: boolean;
 }
 
-/** A reclaim run finished: kswapd's balance_pgdat, a direct reclaim, MADV_PAGEOUT, or the resident limit's (Reclaim.residentLimit). */
+/** A reclaim run finished: kswapd's balance_pgdat, a direct reclaim, MADV_PAGEOUT, the resident limit's (Reclaim.residentLimit), or a memory group's at its limit. */
 export interface ReclaimEvent {
   type: "reclaim";
-  by: "kswapd" | "direct" | "pageout" | "limit";
+  by: "kswapd" | "direct" | "pageout" | "limit" | "memcg";
   /** Pages taken off the inactive lists and looked at. */
   scanned: number;
   /** Pages freed. */

@@ -9,15 +9,16 @@
  * Owns: the task table and pid allocation, per-CPU current task, tunables (fault_around_bytes,
  * ASLR, major-fault cost; the vm.* sysctls are served here and kept by their owners — commit.ts
  * for overcommit), the wiring of the memory-management parts (allocator, page cache,
- * reverse map, swap, LRU lists and reclaim), when kswapd runs, and the out-of-memory policy of
- * faults (today: kill the faulting task; the OOM killer takes this place).
+ * reverse map, swap, LRU lists and reclaim, the memory controller), when kswapd runs, and the
+ * out-of-memory policy of faults (reclaim, the OOM killer, then OomPolicy).
  */
 import type { Machine } from "../machine/Machine.js";
 import type { FrameTable } from "../machine/frametable.js";
 import { Kernel } from "./kernel.js";
 import { PageCache, MemFileSource, type Backing, type FileSource } from "./pagecache.js";
 import { ReverseMap } from "./rmap.js";
-import { PageAllocator, retryWithReclaim, MAX_RECLAIM_RETRIES } from "./pagealloc.js";
+import { PageAllocator, retryWithReclaim, newMemcgRetry, MAX_RECLAIM_RETRIES } from "./pagealloc.js";
+import type { MemcgRetry } from "./context.js";
 import { SwapSpace, MemorySwapBackend, type SwapBackend } from "./swap.js";
 import { SwapOps } from "./swapops.js";
 import { Reclaim } from "./vmscan.js";
@@ -31,6 +32,7 @@ import { VmStat, type VmEvents } from "./vmstat.js";
 import { EventBus } from "./events.js";
 import { KernelLog } from "./klog.js";
 import { OomKiller, type OomGfp, type OomScope } from "./oom.js";
+import { MemCgroups, type CgroupVersion } from "./memcg.js";
 import { formatShowMem, type ShowMemInput } from "./proc/showmem.js";
 import { pageFlag } from "../machine/frames.js";
 import { Psi } from "./psi.js";
@@ -66,6 +68,12 @@ export interface LinuxOptions {
   majorFaultCycles?: number;
   /** Cycles per second of model time (uptime, kernel log timestamps, /proc/pressure). Default 3e9. */
   clockHz?: number;
+  /**
+   * The interface the memory controller is mounted with (docs/memcg.md): "v2" (default, the
+   * unified hierarchy: memory.max, memory.swap.max) or "v1" (memory.limit_in_bytes,
+   * memory.memsw.limit_in_bytes, memory.oom_control).
+   */
+  cgroup?: CgroupVersion;
 }
 
 /**
@@ -119,10 +127,14 @@ export class Linux implements TaskKernel {
   oomKillerEnabled = true;
   /** The OOM killer (oom_kill.c): selection, the report, the kill. */
   readonly oom: OomKiller;
+  /** Memory cgroups (memcontrol.c): the groups, their limits and files (cgroups.read/write). */
+  readonly cgroups: MemCgroups;
   /** The kernel release the model reports (dump_stack, uname). */
   readonly release = "6.18.0-wasmmu";
   /** The task in the kernel now (a fault or a system call): `current`. */
   private cur: Task | null = null;
+  /** A user page fault is being handled (current->in_user_fault). */
+  private userFault = false;
   private readonly tasks = new Map<number, Task>();
   private readonly currentTask: (Task | null)[];
   private readonly files = new Map<string, Backing>();
@@ -159,9 +171,24 @@ export class Linux implements TaskKernel {
       log: this.log,
       release: this.release,
       countKill: () => { this.stat.oom_kill++; },
-      cpuOf: (t) => (t as Task).cpu,
-      kill: (t) => this.oomKill(t as Task),
+      cpuOf: (t) => (t as Task).cpu ?? 0,
+      kill: (t) => { this.cgroups.oomKilled(t); this.oomKill(t as Task); },
     });
+    this.cgroups = new MemCgroups(opts.cgroup ?? "v2", {
+      frames: this.frames, reclaim: this.reclaim, oom: this.oom, log: this.log,
+      swapPages: () => ({ total: this.swap.totalPages, free: this.swap.freePages }),
+      current: () => this.cur,
+      inUserFault: () => this.userFault,
+      writebackPending: () => this.writebackPending(),
+      stall: (fn) => this.psi.directReclaim(fn),
+      cacheOwner: (pfn) => (this.frames.isAnon(pfn) ? undefined : this.cache.owner(pfn)),
+      task: (pid) => this.tasks.get(pid),
+    });
+    // Frames are charged to memory groups by their owners (memcg.ts).
+    this.rmap.memcg = this.cgroups;
+    this.cache.memcg = this.cgroups;
+    this.swapOps.memcg = this.cgroups;
+    this.swap.onSlotFree = (entry) => this.cgroups.unchargeSwap(entry);
     // The LRU lists hear of every page that comes and goes (folio_add_lru, lruvec_del_folio).
     this.rmap.onFree = (pfn) => this.reclaim.remove(pfn);
     this.cache.lru = {
@@ -233,7 +260,7 @@ export class Linux implements TaskKernel {
       return mapped;
     });
     // The LRU lists (one node, one zone holding user pages: the zone and node gauges agree).
-    const lru = (list: number) => () => this.reclaim.lruvec.size[list];
+    const lru = (list: number) => () => this.reclaim.nodeSize(list);
     s.define("nr_zone_inactive_anon", lru(0));
     s.define("nr_zone_active_anon", lru(1));
     s.define("nr_zone_inactive_file", lru(2));
@@ -308,13 +335,26 @@ export class Linux implements TaskKernel {
   newMm(): Mm | null {
     const pgd = this.kernel.pgdAllocOrNull();
     if (pgd === null) return null;
+    // Page tables are kernel memory charged to the allocating task's group (GFP_PGTABLE_USER).
+    if (!this.cgroups.charge(Number(pgd >> 12n), 1, "pgtable")) { this.kernel.pgdFree(pgd); return null; }
     const taskSize = this.machine.config.paging === 5 ? 2 ** 56 - PAGE : 2 ** 47 - PAGE;
-    return new Mm(this.machine, this.nextMmId++, pgd, taskSize, this.events, () => this.alloc.table() ?? -1);
+    const mm = new Mm(this.machine, this.nextMmId++, pgd, taskSize, this.events, () => this.userTable());
+    mm.pt.onFreeTable = (pfn) => this.cgroups.uncharge(pfn, "pgtable");
+    return mm;
+  }
+
+  /** pte_alloc_one for a user address space: a table frame past the watermarks, charged to current's group. @returns its pfn, or -1 */
+  private userTable(): number {
+    const pfn = this.alloc.table();
+    if (pfn === null) return -1;
+    if (!this.cgroups.charge(pfn, 1, "pgtable")) { this.machine._core.exports.ptFreeTable(pfn); return -1; }
+    return pfn;
   }
 
   /** mmput of the last user: exit_mmap, then pgd_free. The mm must be loaded on no CPU. */
   dropMm(mm: Mm): void {
     exitMmap(this, mm);
+    this.cgroups.uncharge(Number(mm.pgd >> 12n), "pgtable");
     this.kernel.pgdFree(mm.pgd);
   }
 
@@ -333,13 +373,19 @@ export class Linux implements TaskKernel {
   /**
    * Start a process running `image` (pid 1, init, when it is the first). It runs on CPU `cpu`
    * (default 0): its address space is loaded there; as `uid` (default 0, root) with
-   * `oomScoreAdj` (default 0).
+   * `oomScoreAdj` (default 0), in memory group `cgroup` (a path; default the root), which its
+   * address space is charged to from the start.
    * @throws WasmmuError when the image cannot be executed (the message says why); nothing is left behind
    */
-  spawn(image: ProgramImage = {}, opts: { cpu?: number; name?: string; uid?: number; oomScoreAdj?: number } = {}): Task {
+  spawn(image: ProgramImage = {}, opts: { cpu?: number; name?: string; uid?: number; oomScoreAdj?: number; cgroup?: string } = {}): Task {
     const pid = this.nextPid;
     const t = new Task(this, pid, 0, opts.name ?? image.name ?? (pid === 1 ? "init" : "proc"));
     t.cpu = opts.cpu ?? 0;
+    if (opts.cgroup !== undefined) {
+      const g = this.cgroups.get(opts.cgroup);
+      if (g === undefined) throw new WasmmuError("INVALID_ARGUMENT", `spawn: no memory group ${JSON.stringify(opts.cgroup)}`);
+      t.memcg = g.isRoot ? null : g;
+    }
     if (opts.uid !== undefined) {
       if (!Number.isInteger(opts.uid) || opts.uid < 0 || opts.uid > 0xffff_fffe) throw new WasmmuError("INVALID_ARGUMENT", `uid must be 0..4294967294, got ${opts.uid}`);
       t.uid = opts.uid;
@@ -352,7 +398,23 @@ export class Linux implements TaskKernel {
     const r = t.exec(image);
     if (r instanceof Errno) throw new WasmmuError(r.code === "ENOMEM" ? "OUT_OF_MEMORY" : "INVALID_ARGUMENT", `spawn: exec failed: ${r.toString()}`);
     this.registerTask(() => t);
+    this.cgroups.joined(t);
     return t;
+  }
+
+  /** @internal cgroup_post_fork (TaskKernel.cgroupFork). */
+  cgroupFork(child: Task): void {
+    this.cgroups.joined(child);
+  }
+
+  /** @internal cgroup_exit (TaskKernel.cgroupExit). */
+  cgroupExit(t: Task): void {
+    this.cgroups.exited(t);
+  }
+
+  /** @internal run `fn` with its allocations charged to `t`'s memory group (TaskKernel.chargeAs: exec). */
+  chargeAs<T>(t: Task, fn: () => T): T {
+    return this.cgroups.withActive(t.memcg ?? this.cgroups.root, fn);
   }
 
   /** Processes created since boot, init included (/proc/stat "processes"): every pid handed out. */
@@ -440,11 +502,15 @@ export class Linux implements TaskKernel {
     const prev = this.enter(task);
     const outerPsi = this.psi.enter(task);
     const refaults = this.psi.refaults();
+    const nested = this.userFault;
+    this.userFault = true;
     let r: FaultResult;
     try {
+      const charges0 = this.cgroups.chargeFailures;
       r = handleFault(this, task, va, a);
-      if (r.kind === "oom") r = retryWithReclaim(this, () => handleFault(this, task, va, a), (y) => y.kind === "oom", (y) => (y.kind === "oom" ? y.gfp : null));
+      if (r.kind === "oom") r = this.faultSlowPath(task, va, a, r, charges0);
     } finally {
+      this.userFault = nested;
       this.psi.leave(outerPsi);
       this.leave(prev);
     }
@@ -453,13 +519,47 @@ export class Linux implements TaskKernel {
     if (r.kind === "wait") this.waited.add(key);
     this.balance();
     if (r.kind === "oom") {
+      // pagefault_out_of_memory → mem_cgroup_oom_synchronize: at a limit with the OOM killer
+      // disabled (v1 memory.oom_control), the task waits for its group to shrink, then retries.
+      const m = this.cgroups.oomSynchronize(task);
+      if (m !== null) return { kind: "wait", until: m };
       const w = this.throttleOnWriteback(task);
       if (w !== null) return w;
       // The OOM killer chose the faulting task itself: it dies of the SIGKILL (the caller delivers it).
       if (task.oomKillPending) { task.oomKillPending = false; return { kind: "signal", info: sigInfo(SIGKILL, 0, 0) }; }
       return this.oomPolicy(task, r.gfp);
     }
+    task.memcgInOom = null; // mem_cgroup_oom_synchronize(false): a wait some readahead's charge set up is dropped
+    if (r.kind === "mapped") this.cgroups.countFault(task, r.major);
     return r;
+  }
+
+  /** FaultContext.chargeFailures: charges refused at a memory group's limit so far. */
+  chargeFailures(): number {
+    return this.cgroups.chargeFailures;
+  }
+
+  /** FaultContext.overLimit: the group's reclaim and OOM killer for the charge that just failed at its limit. */
+  overLimit(retry: MemcgRetry): boolean {
+    return this.cgroups.overLimit(retry);
+  }
+
+  /**
+   * A fault that found no memory: at a memory group's limit it is retried after the group's
+   * reclaim and OOM killer (try_charge_memcg's slow path) until they give up; otherwise after
+   * global reclaim and the machine's OOM killer (retryWithReclaim).
+   */
+  private faultSlowPath(task: Task, va: number, a: FaultAccess, first: FaultResult, charges0: number): FaultResult {
+    let retry: MemcgRetry | null = null;
+    let x = first;
+    let charges = charges0;
+    while (x.kind === "oom" && this.cgroups.chargeFailures !== charges) {
+      if (!this.cgroups.overLimit(retry ??= newMemcgRetry())) return x;
+      charges = this.cgroups.chargeFailures;
+      x = handleFault(this, task, va, a);
+    }
+    if (x.kind !== "oom") return x;
+    return retryWithReclaim(this, () => handleFault(this, task, va, a), (y) => y.kind === "oom", (y) => (y.kind === "oom" ? y.gfp : null));
   }
 
   /** @internal `task` enters the kernel (TaskKernel.enter). @returns the task that was current */
@@ -506,13 +606,14 @@ export class Linux implements TaskKernel {
 
   /** What __show_mem prints, from the page counters, the LRU lists and the zones. */
   showMemInput(): ShowMemInput {
-    const v = this.reclaim.lruvec.size;
+    const s = this.reclaim.listSizes();
+    const v = [s.inactiveAnon, s.activeAnon, s.inactiveFile, s.activeFile, s.unevictable];
     const f = this.frames;
     const zones = this.machine.frames.zones();
     const per = zones.map((zone) => ({ zone, activeAnon: 0, inactiveAnon: 0, activeFile: 0, inactiveFile: 0, unevictable: 0, writePending: 0, mlocked: 0 }));
     const keys = ["inactiveAnon", "activeAnon", "inactiveFile", "activeFile", "unevictable"] as const;
     for (let lru = 0; lru < keys.length; lru++) {
-      for (const pfn of this.reclaim.lruvec.pagesOn(lru)) {
+      for (const pfn of this.reclaim.lruvecs.flatMap((x) => [...x.pagesOn(lru)])) {
         const z = per[f.zone(pfn)];
         if (z === undefined) continue;
         const n = 1 << f.order(pfn);
@@ -523,7 +624,7 @@ export class Linux implements TaskKernel {
     }
     const cache = this.cache.stats;
     let writeback = 0;
-    for (let lru = 0; lru < keys.length; lru++) for (const pfn of this.reclaim.lruvec.pagesOn(lru)) if (f.test(pfn, PG_WRITEBACK_FLAG)) writeback++;
+    for (const x of this.reclaim.lruvecs) for (let lru = 0; lru < keys.length; lru++) for (const pfn of x.pagesOn(lru)) if (f.test(pfn, PG_WRITEBACK_FLAG)) writeback++;
     const num = (name: string) => this.stats.get(name) ?? 0;
     return {
       activeAnon: v[1], inactiveAnon: v[0], activeFile: v[3], inactiveFile: v[2], unevictable: v[4],

@@ -4,9 +4,10 @@
  * words (FrameTable.next/prev, as Linux links folio->lru), so a page's list position lives with
  * its descriptor. New pages go in at the head; reclaim scans from the tail.
  *
- * Owns: the list heads and counts, the lruvec's nonresident age (workingset.c) and its recent
- * reclaim costs (lru_note_cost). Which list a page is on is also told by its flags: PG_lru (on
- * some list), PG_active, PG_unevictable, and PG_swapbacked for the anon lists.
+ * Owns: the list heads and counts, the lruvec's nonresident age (workingset.c), its recent
+ * reclaim costs (lru_note_cost) and its reclaim and refault event counts. Which list a page is on
+ * is also told by its flags: PG_lru (on some list), PG_active, PG_unevictable, and PG_swapbacked
+ * for the anon lists.
  */
 import type { FrameTable } from "../machine/frametable.js";
 import { NO_PFN } from "../machine/frametable.js";
@@ -46,6 +47,8 @@ export class LruVec {
   nonresidentAge = 0;
   /** lru_note_cost: recent cost of reclaiming anon (0) and file (1) pages, decayed. */
   readonly cost = [0, 0];
+  /** Reclaim and refault events on this lruvec's pages: its memory group's memory.stat counts (memcg vm events). */
+  readonly events = { pgscan_kswapd: 0, pgscan_direct: 0, pgsteal_kswapd: 0, pgsteal_direct: 0, workingset_refault_anon: 0, workingset_refault_file: 0 };
 
   constructor(id: number, frames: FrameTable) {
     this.id = id;

@@ -73,6 +73,18 @@ const TRACE: Record<OomGfp, readonly string[]> = {
   "memcg-charge": ["mem_cgroup_out_of_memory", "try_charge_memcg", "charge_memcg", "__mem_cgroup_charge", "do_anonymous_page"],
 };
 
+/** The same for a memory group's OOM: the charge of the page the fault was adding, by its gfp. */
+const MEMCG_TRACE: Record<OomGfp, readonly string[]> = {
+  anon: TRACE["memcg-charge"],
+  "memcg-charge": TRACE["memcg-charge"],
+  pagecache: ["mem_cgroup_out_of_memory", "try_charge_memcg", "charge_memcg", "__mem_cgroup_charge", "__filemap_add_folio", "filemap_add_folio", "__filemap_get_folio", "filemap_fault", "__do_fault", "do_read_fault"],
+  swapin: ["mem_cgroup_out_of_memory", "try_charge_memcg", "charge_memcg", "mem_cgroup_swapin_charge_folio", "__read_swap_cache_async", "swap_vma_readahead", "swapin_readahead", "do_swap_page"],
+  pgtable: ["mem_cgroup_out_of_memory", "try_charge_memcg", "obj_cgroup_charge_pages", "__memcg_kmem_charge_page", "__alloc_frozen_pages_noprof", "alloc_pages_noprof", "__pte_alloc"],
+};
+
+/** What a page fault adds below the allocation in the Call Trace. */
+const FAULT_TAIL = ["__handle_mm_fault", "handle_mm_fault", "do_user_addr_fault", "exc_page_fault", "asm_exc_page_fault"];
+
 /**
  * Where the OOM happens: the machine, or a memory group at its limit (is_memcg_oom). The scope
  * gives the pages its oom_score_adj scales with, the tasks in it in the kernel's scan order, and
@@ -111,6 +123,11 @@ export interface OomControl {
   readonly gfp: OomGfp;
   readonly order?: number;
   readonly scope: OomScope;
+  /**
+   * The call path below out_of_memory, innermost first, when the OOM does not come from a page
+   * fault's allocation (e.g. a write to memory.max: mem_cgroup_out_of_memory, memory_max_write, …).
+   */
+  readonly trace?: readonly string[];
 }
 
 /** What out_of_memory did. */
@@ -283,8 +300,8 @@ export class OomKiller {
     log.printk(KERN_WARNING, `CPU: ${this.kernel.cpuOf(t)} UID: ${t.uid} PID: ${t.pid} Comm: ${t.comm} Not tainted ${this.kernel.release} #1 PREEMPT(none) `);
     log.printk(KERN_WARNING, "Call Trace:");
     log.printk(KERN_WARNING, " <TASK>");
-    const inner = oc.scope.constraint === "CONSTRAINT_MEMCG" ? TRACE["memcg-charge"] : TRACE[oc.gfp];
-    for (const f of ["dump_stack_lvl", "dump_header", "oom_kill_process", "out_of_memory", ...inner, "__handle_mm_fault", "handle_mm_fault", "do_user_addr_fault", "exc_page_fault", "asm_exc_page_fault"]) log.printk(KERN_WARNING, ` ${f}`);
+    const below = oc.trace ?? [...(oc.scope.constraint === "CONSTRAINT_MEMCG" ? MEMCG_TRACE : TRACE)[oc.gfp], ...FAULT_TAIL];
+    for (const f of ["dump_stack_lvl", "dump_header", "oom_kill_process", "out_of_memory", ...below]) log.printk(KERN_WARNING, ` ${f}`);
     log.printk(KERN_WARNING, " </TASK>");
     for (const line of oc.scope.meminfo()) log.printk(KERN_INFO, line);
     log.printk(KERN_INFO, "Tasks state (memory values in pages):");

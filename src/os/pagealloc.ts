@@ -11,6 +11,7 @@
 import type { Machine } from "../machine/Machine.js";
 import * as A from "../abi/core.generated.js";
 import type { OomGfp } from "./oom.js";
+import type { MemcgRetry } from "./context.js";
 
 /** The zone every user allocation may start from (ZONE_NORMAL, falling back to DMA32 and DMA). */
 const HIGHEST_ZONE = 2;
@@ -108,21 +109,38 @@ export const MAX_RECLAIM_RETRIES = 16;
  * which takes the host's event loop, so the caller either waits for them (a fault:
  * reclaim_throttle) or fails. Then, when `gfp` names what the attempt allocates, the OOM killer
  * (outOfMemory) may free memory by killing a task, and the attempt runs again; it answers false
- * when the victim is the allocating task itself or nothing could be killed. @returns the last
+ * when the victim is the allocating task itself or nothing could be killed. An attempt that fails
+ * at a memory group's limit (`chargeFailures` went up) is retried after the group's reclaim and
+ * OOM killer instead (`overLimit`), and returned as it is when they give up. @returns the last
  * attempt's result
  */
 export function retryWithReclaim<T>(
-  reclaim: { directReclaim(): number; writebackPending?(): boolean; outOfMemory?(gfp: OomGfp): boolean },
+  reclaim: { directReclaim(): number; writebackPending?(): boolean; outOfMemory?(gfp: OomGfp): boolean; chargeFailures?(): number; overLimit?(retry: MemcgRetry): boolean },
   attempt: () => T,
   failed: (r: T) => boolean,
   gfp?: (r: T) => OomGfp | null,
 ): T {
-  let r = attempt();
+  // An attempt that failed at a memory group's limit is retried after that group's reclaim and
+  // OOM killer (try_charge_memcg's slow path), as long as they make room; when they give up, the
+  // allocation fails — global reclaim is not what it lacks.
+  const retry = newMemcgRetry();
+  let limited = false;
+  const run = (): T => {
+    for (;;) {
+      const charges = reclaim.chargeFailures?.() ?? 0;
+      const x = attempt();
+      limited = failed(x) && (reclaim.chargeFailures?.() ?? 0) !== charges;
+      if (!limited || reclaim.overLimit === undefined || !reclaim.overLimit(retry)) return x;
+    }
+  };
+  let r = run();
+  if (limited) return r;
   for (let kills = 0; ; kills++) {
     for (let stalls = 0, rounds = 0; failed(r) && stalls < MAX_RECLAIM_RETRIES && rounds < 4 * MAX_RECLAIM_RETRIES; rounds++) {
       const progress = reclaim.directReclaim() > 0;
       stalls = progress ? 0 : stalls + 1;
-      r = attempt();
+      r = run();
+      if (limited) return r;
       if (!progress && reclaim.writebackPending?.() === true) break;
     }
     // __alloc_pages_may_oom: reclaim is exhausted and no write is in flight (those are waited
@@ -131,9 +149,15 @@ export function retryWithReclaim<T>(
     if (reclaim.writebackPending?.() === true) return r;
     const g = gfp(r);
     if (g === null || !reclaim.outOfMemory(g)) return r;
-    r = attempt();
+    r = run();
+    if (limited) return r;
   }
 }
 
 /** Victims one allocation may cost before it gives up (the model's bound on out_of_memory's retry loop). */
 export const MAX_OOM_KILLS = 32;
+
+/** A fresh retry state for one allocation at a memory group's limit (try_charge_memcg's locals). */
+export function newMemcgRetry(): MemcgRetry {
+  return { retries: MAX_RECLAIM_RETRIES, drained: false, passedOom: false, maySwap: true };
+}

@@ -20,6 +20,7 @@ import type { VmEvents, VmStat } from "./vmstat.js";
 import type { EventBus } from "./events.js";
 import type { PageAllocator } from "./pagealloc.js";
 import type { Shadow } from "./workingset.js";
+import { NO_MEMCG, type MemcgCharge } from "./context.js";
 import { WasmmuError } from "../errors.js";
 
 const PAGE = 4096;
@@ -128,6 +129,8 @@ export class PageCache {
   private readonly alloc: PageAllocator;
   /** The LRU lists' hooks (set by the kernel once its reclaim code exists). */
   lru: CacheLru = { added: () => {}, removed: () => {} };
+  /** The memory controller: a new cache page is charged to the memory group of the task that brought it in. */
+  memcg: MemcgCharge = NO_MEMCG;
   private nextId = 1;
   private nextInode = 1000;
   private shmemInode = 1;
@@ -192,6 +195,8 @@ export class PageCache {
     }
     const pfn = this.alloc.cachePage();
     if (pfn === null) return null;
+    // filemap_add_folio → mem_cgroup_charge: charged to current's group, before it is read.
+    if (!this.memcg.charge(pfn, 1, b.source === null ? "shmem" : "file")) { this.machine.frames.free(pfn, 0); return null; }
     const bytes = this.machine.phys.frame(pfn);
     const f = this.frames;
     f.setMapping(pfn, b.id);
@@ -243,6 +248,7 @@ export class PageCache {
     f.clear(pfn, pageFlag("locked"));
     f.setMapping(pfn, 0);
     f.setIndex(pfn, 0);
+    this.memcg.uncharge(pfn, "file");
     this.machine.frames.free(pfn, 0);
   }
 
@@ -297,6 +303,7 @@ export class PageCache {
   private release(pfn: number, b: Backing): void {
     const f = this.frames;
     this.lru.removed(pfn);
+    this.memcg.uncharge(pfn, b.source === null ? "shmem" : "file");
     f.clear(pfn, pageFlag("uptodate") | pageFlag("dirty") | pageFlag("swapbacked"));
     f.setMapping(pfn, 0);
     f.setIndex(pfn, 0);

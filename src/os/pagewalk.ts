@@ -151,8 +151,12 @@ export class PageTables {
     return pfn;
   }
 
+  /** Called before a table frame is freed (the kernel uncharges it from its memory group). */
+  onFreeTable: (pfn: number) => void = () => {};
+
   /** pte_free: give a table frame newTable() made back (it must map nothing). */
   freeTable(pfn: number): void {
+    this.onFreeTable(pfn);
     const r = this.machine._core.exports.ptFreeTable(pfn);
     if (r !== 0) throw new WasmmuError("CORE_TRAP", `freeing page table at pfn ${pfn} failed (${r})`);
     if (this.events.on.frame) this.events.emit({ type: "frame", op: "free", pfn, order: 0, owner: "pgtable" });

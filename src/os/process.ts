@@ -26,6 +26,7 @@ import { SIGKILL, SIGSEGV, SIGSTOP, NSIG, sigInfo, type SigInfo, type SignalHand
 import { toU64 } from "../machine/Machine.js";
 import type { AccessKind } from "../types.js";
 import { WasmmuError } from "../errors.js";
+import type { MemCgroup } from "./memcg.js";
 
 export { ELF_ET_DYN_BASE, ELF_EXEC_BASE, STACK_TOP, type ProgramImage } from "./exec.js";
 
@@ -53,6 +54,12 @@ export interface TaskKernel extends MmContext, ExecKernel {
   descheduleExiting(t: Task): void;
   /** A signal reached a task (the event stream). */
   noteSignal(t: Task, info: SigInfo, handled: boolean): void;
+  /** cgroup_post_fork: `child` (its memory group set from its parent's) joins its group's task list. */
+  cgroupFork?(child: Task): void;
+  /** cgroup_exit: the exiting task leaves its group's task list. */
+  cgroupExit?(t: Task): void;
+  /** Run `fn` with the memory it allocates charged to `t`'s memory group (set_active_memcg). */
+  chargeAs?<T>(t: Task, fn: () => T): T;
 }
 
 /** The result of a guest memory access: the bytes, or the signal the access raised. */
@@ -98,6 +105,13 @@ export class Task {
   oomScoreAdjMin = 0;
   /** @internal the OOM killer chose this task while it was in the kernel: SIGKILL on the way out. */
   oomKillPending = false;
+  /** @internal the memory group the task is in (memcg.ts); null: the root group. */
+  memcg: MemCgroup | null = null;
+  /**
+   * @internal current->memcg_in_oom: a charge of this task's fault found its group at the limit
+   * with the OOM killer disabled (memory.oom_control): the fault waits for the group to shrink.
+   */
+  memcgInOom: MemCgroup | null = null;
   private readonly os: TaskKernel;
   private readonly handlers = new Map<number, SignalHandler>();
 
@@ -115,7 +129,7 @@ export class Task {
 
   /** The memory group the task is in, as its path ("/": the root group). */
   get memcgPath(): string {
-    return "/";
+    return this.memcg?.path ?? "/";
   }
 
   private liveMm(): Mm {
@@ -177,7 +191,8 @@ export class Task {
    */
   exec(image: ProgramImage = {}): 0 | Errno {
     if (!this.alive) return fail("ESRCH", "exec: the process has exited");
-    const mm = buildExecMm(this.os, this, image);
+    const build = () => buildExecMm(this.os, this, image);
+    const mm = this.os.chargeAs === undefined ? build() : this.os.chargeAs(this, build);
     if (mm instanceof Errno) return mm;
     if (image.name !== undefined) this.comm = image.name.slice(0, 15);
     if (this.mm !== null) this.releaseMm();
@@ -217,6 +232,8 @@ export class Task {
     child.uid = this.uid;
     child.oomScoreAdj = this.oomScoreAdj; // copy_signal
     child.oomScoreAdjMin = this.oomScoreAdjMin;
+    child.memcg = this.memcg; // the child starts in its parent's cgroups
+    os.cgroupFork?.(child);
     for (const [s, h] of this.handlers) child.handlers.set(s, h);
     return child;
   }
@@ -232,6 +249,7 @@ export class Task {
     this.exitSignal = signal;
     this.releaseMm();
     this.state = "Z";
+    this.os.cgroupExit?.(this);
     this.os.unregisterTask(this);
   }
 
@@ -282,7 +300,7 @@ export class Task {
   private sync(steps: Generator<Step, GuestAccess>): GuestAccess {
     const s = steps.next();
     if (!s.done && "wait" in s.value) {
-      throw new WasmmuError("WOULD_BLOCK", `pid ${this.pid}: the access must wait for a device (a read, or swap writeback to free memory, on an asynchronous file or swap backend): use readAsync/writeAsync/fetchAsync`);
+      throw new WasmmuError("WOULD_BLOCK", `pid ${this.pid}: the access must wait — for a device (a read, or swap writeback to free memory, on an asynchronous file or swap backend), or for its memory group to shrink below its limit (memory.oom_control oom_kill_disable 1): use readAsync/writeAsync/fetchAsync`);
     }
     return s.value as GuestAccess;
   }

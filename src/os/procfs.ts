@@ -449,9 +449,9 @@ export class ProcFs {
 
   /**
    * Read a /proc file by path, as `cat` would: /proc/meminfo, /proc/vmstat, /proc/buddyinfo,
-   * /proc/swaps, /proc/pressure/{memory,io,cpu}, /proc/<pid>/{maps,smaps,smaps_rollup,status,statm},
-   * /proc/sys/vm/{overcommit_memory,overcommit_ratio,overcommit_kbytes,admin_reserve_kbytes,user_reserve_kbytes}
-   * and /dev/kmsg; `self` means `selfPid`.
+   * /proc/swaps, /proc/pressure/{memory,io,cpu}, /proc/<pid>/{maps,smaps,smaps_rollup,status,statm,
+   * oom_score,oom_score_adj,oom_adj,cgroup}, /proc/sys/vm/{overcommit_memory,overcommit_ratio,
+   * overcommit_kbytes,admin_reserve_kbytes,user_reserve_kbytes} and /dev/kmsg; `self` means `selfPid`.
    */
   read(path: string, selfPid?: number): string {
     if (path === "/dev/kmsg") return this.kmsg();
@@ -482,9 +482,20 @@ export class ProcFs {
         case "oom_score": return this.oomScore(pid);
         case "oom_score_adj": return `${this.task(pid).oomScoreAdj}\n`;
         case "oom_adj": return `${readOomAdj(this.task(pid))}\n`;
+        case "cgroup": return this.cgroup(pid);
       }
     }
-    throw new WasmmuError("INVALID_ARGUMENT", `${path}: not served; known: /proc/{meminfo,vmstat,buddyinfo,swaps}, /proc/pressure/{memory,io,cpu}, /proc/<pid>/{maps,smaps,smaps_rollup,status,statm,oom_score,oom_score_adj,oom_adj}, /proc/sys/vm/{overcommit_*,*_reserve_kbytes}, /dev/kmsg`);
+    throw new WasmmuError("INVALID_ARGUMENT", `${path}: not served; known: /proc/{meminfo,vmstat,buddyinfo,swaps}, /proc/pressure/{memory,io,cpu}, /proc/<pid>/{maps,smaps,smaps_rollup,status,statm,oom_score,oom_score_adj,oom_adj,cgroup}, /proc/sys/vm/{overcommit_*,*_reserve_kbytes}, /dev/kmsg`);
+  }
+
+  /**
+   * /proc/<pid>/cgroup (proc_cgroup_show): one line per mounted hierarchy. The model mounts only
+   * the memory controller, on the unified hierarchy ("0::/path", cgroup v2) or on a v1 hierarchy
+   * of its own, hierarchy ID 1 ("1:memory:/path").
+   */
+  cgroup(pid: number): string {
+    const path = this.task(pid).memcgPath;
+    return this.os.cgroups.version === "v2" ? `0::${path}\n` : `1:memory:${path}\n`;
   }
 
   /**

@@ -16,6 +16,7 @@ import { pageFlag } from "../machine/frames.js";
 import type { VmEvents } from "./vmstat.js";
 import type { EventBus } from "./events.js";
 import type { PageAllocator } from "./pagealloc.js";
+import { NO_MEMCG, type MemcgCharge } from "./context.js";
 import { WasmmuError } from "../errors.js";
 
 /** An address space as the reverse map sees it. */
@@ -37,6 +38,8 @@ export class ReverseMap {
   private readonly alloc: PageAllocator;
   /** Called before an anonymous frame is freed (it leaves its LRU list). */
   onFree: (pfn: number) => void = () => {};
+  /** The memory controller: a new frame is charged to a memory group, a freed one uncharged. */
+  memcg: MemcgCharge = NO_MEMCG;
   // The first mapping of each frame lives in flat arrays indexed by pfn (most frames have exactly
   // one); further mappings, after fork or of shared files, go to `more`.
   private readonly firstMm: (RmapOwner | null)[];
@@ -68,6 +71,7 @@ export class ReverseMap {
   newAnon(copyFrom?: number): number | null {
     const pfn = this.alloc.anonPage(copyFrom, this.newAnonFlags);
     if (pfn === null) return null;
+    if (!this.memcg.charge(pfn, 1, "anon")) { this.machine.frames.freePage(pfn); return null; }
     if (this.events.on.frame) this.events.emit({ type: "frame", op: "alloc", pfn, order: 0, owner: "anon" });
     return pfn;
   }
@@ -79,6 +83,7 @@ export class ReverseMap {
   newAnonHuge(order: number): number | null {
     const pfn = this.alloc.block(order);
     if (pfn === null) return null;
+    if (!this.memcg.charge(pfn, 1 << order, "anon")) { this.machine.frames.free(pfn, order); return null; }
     for (let i = 0; i < 1 << order; i++) this.machine.phys.frame(pfn + i)?.fill(0);
     this.frames.set(pfn, this.newAnonFlags);
     this.frames.setRefcount(pfn, 0);
@@ -163,11 +168,13 @@ export class ReverseMap {
 
   /**
    * Free an anonymous frame (or huge page) whose last reference went. buddyFree clears flags,
-   * mapping and private; the frame must be unmapped (mapcount 0).
+   * mapping and private; the frame must be unmapped (mapcount 0). Off its LRU list first, then
+   * uncharged from its memory group (the list is found through the group).
    */
   freeAnon(pfn: number): void {
     const order = this.frames.order(pfn);
     this.onFree(pfn);
+    this.memcg.uncharge(pfn, "anon");
     if (order === 0) this.machine.frames.freePage(pfn); else this.machine.frames.free(pfn, order);
     if (this.events.on.frame) this.events.emit({ type: "frame", op: "free", pfn, order, owner: "anon" });
   }

@@ -200,6 +200,8 @@ export class SwapArea {
   /** The device's service times (swapon's `latency`, else the backend's), or null: no model, faults cost Linux.majorFaultCycles. */
   readonly latency: SwapLatency | null;
   private next = 1;
+  /** A slot became free (the kernel uncharges it: mem_cgroup_uncharge_swap). */
+  onFree: (offset: number) => void = () => {};
 
   constructor(type: number, path: string, kind: "file" | "partition", priority: number, backend: SwapBackend, dev: readonly [number, number] = [259, 1], latency: SwapLatency | null = null) {
     this.type = type;
@@ -267,6 +269,7 @@ export class SwapArea {
 
   private release(offset: number): boolean {
     if (this.map[offset] !== 0) return false;
+    this.onFree(offset);
     this.inuse--;
     this.zero[offset] = 0;
     this.sums[offset] = 0;
@@ -302,6 +305,8 @@ export class SwapSpace {
   readonly cache = new Map<number, number>();
   /** least_priority: swapon without a priority gets -2, -3, … (the first gets -2 on 6.x, as sampled). */
   private leastPriority = -1;
+  /** A slot of some area became free (the memory controller uncharges it). */
+  onSlotFree: (entry: number) => void = () => {};
 
   /** sys_swapon: add an area. @returns its type, or EBUSY / EPERM / EINVAL */
   swapon(path: string, backend: SwapBackend, opts: { priority?: number; kind?: "file" | "partition"; dev?: readonly [number, number]; rotational?: boolean; latency?: SwapLatency | SwapDevice } = {}): number | Errno {
@@ -315,6 +320,7 @@ export class SwapSpace {
     if (priority === undefined) priority = --this.leastPriority;
     else if (!Number.isInteger(priority) || priority < -1 || priority > 32767) return fail("EINVAL", `swapon: priority must be -1..32767, got ${priority}`);
     const a = new SwapArea(type, path, opts.kind ?? "file", priority, backend, opts.dev, latency);
+    a.onFree = (off) => this.onSlotFree(swpEntry(type, off));
     a.rotational = opts.rotational ?? false;
     this.areas[type] = a;
     this.sorted = null;

@@ -19,6 +19,7 @@ import type { Shadow } from "./workingset.js";
 import type { EventBus } from "./events.js";
 import { VM_WRITE, VM_LOCKED } from "./proc/vmflags.js";
 import { type KernelLog, KERN_ALERT } from "./klog.js";
+import { NO_MEMCG, type MemcgCharge } from "./context.js";
 import { type SwapSpace, type SwapArea, swpEntry, swpType, swpOffset, PAGE_SIZE, MAX_SWAPFILES, SWAP_HAS_CACHE } from "./swap.js";
 
 /** SWAP_RA_ORDER_CEILING on 64-bit: the VMA window is at most 2^5 pages whatever page-cluster says. */
@@ -88,6 +89,8 @@ export class SwapOps {
   /** Shadows of anonymous pages evicted from the swap cache, by entry. */
   readonly shadows = new Map<number, Shadow>();
   lru: SwapLru = { added: () => {}, rotate: () => {} };
+  /** The memory controller: swap-in pages are charged, slots charged to the swap counter (v2) or take over the memory+swap charge (v1). */
+  memcg: MemcgCharge = NO_MEMCG;
   private readonly machine: Machine;
   private readonly frames: FrameTable;
 
@@ -119,9 +122,15 @@ export class SwapOps {
   /**
    * folio_alloc_swap + add_to_swap_cache: give anonymous page `pfn` a slot and put it in the swap
    * cache (one more reference: the cache's), dirty so that reclaim writes it. @returns false when swap is full
+   * or the page's memory group may not use more swap
    */
   addToSwap(pfn: number): boolean {
     const entry = this.swap.allocSlot();
+    // folio_alloc_swap → mem_cgroup_try_charge_swap: a group at its memory.swap.max gives the slot back.
+    if (!this.memcg.chargeSwap(pfn, entry)) {
+      if (entry !== null) this.swap.area(entry).uncache(swpOffset(entry));
+      return false;
+    }
     if (entry === null) return false;
     this.cacheInsert(pfn, entry);
     this.frames.set(pfn, PG_DIRTY);
@@ -151,6 +160,16 @@ export class SwapOps {
     a.uncache(swpOffset(entry));
     if (shadow !== undefined && a.count(swpOffset(entry)) > 0) this.shadows.set(entry, shadow);
     return f.put(pfn);
+  }
+
+  /**
+   * __remove_mapping of a clean swap-cache page reclaim frees: mem_cgroup_swapout (its memory
+   * group's charge moves to the slot, cgroup v1), then delete_from_swap_cache. @returns the
+   * references left on the page
+   */
+  removeMapping(pfn: number, shadow?: Shadow): number {
+    this.memcg.swapout(pfn, this.frames.swapEntry(pfn));
+    return this.cacheDelete(pfn, shadow);
   }
 
   /**
@@ -346,6 +365,8 @@ export class SwapOps {
   private readOne(a: SwapArea, off: number, entry: number, ahead: boolean): { pfn: number; read: boolean; io: boolean } | { wait: Promise<void> } | { error: string } | null {
     const pfn = this.alloc.anonPageForRead(PG_ANON | PG_SWAPBACKED);
     if (pfn === null) return null;
+    // mem_cgroup_swapin_charge_folio: to the group the slot was charged to, else current's.
+    if (!this.memcg.charge(pfn, 1, "swapin", entry)) { this.machine.frames.freePage(pfn); return null; }
     const f = this.frames;
     a.map[off] |= SWAP_HAS_CACHE;
     const io = a.zero[off] === 0; // a zero-map slot is read without touching the device

@@ -24,7 +24,16 @@
  * candidates — a process run in N page frames, as in the textbooks. Linux has no such limit
  * (memory.max reclaims SWAP_CLUSTER_MAX pages at a time, among all of the group's pages).
  *
- * Owns: the lruvecs, the reclaim settings (swappiness, the policy, the resident limit).
+ * Memory groups (memcg.ts) give every group its own lruvec: a page is on its group's lists
+ * (lruvecOf: folio_lruvec), global reclaim and kswapd visit every group's lruvec in turn at each
+ * priority (shrink_node_memcgs; the scan decisions of prepare_scan_control are taken over the sum
+ * of the lists reclaim visits), and a group over its limit reclaims from its own subtree's only
+ * (memcgReclaim: try_to_free_mem_cgroup_pages). Which lruvecs exist, which one holds a page, how
+ * much swap a group may still use and its swappiness come from the LruvecSource the memory
+ * controller installs; without it there is the one node lruvec, and reclaim does exactly what it
+ * did before groups existed.
+ *
+ * Owns: the root lruvec, the reclaim settings (swappiness, the policy, the resident limit).
  */
 import type { FrameTable } from "../machine/frametable.js";
 import { pageFlag } from "../machine/frames.js";
@@ -38,7 +47,7 @@ import type { EventBus } from "./events.js";
 import type { PageAllocator } from "./pagealloc.js";
 import type { SwapOps } from "./swapops.js";
 import {
-  LruVec, lruListOf, LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, LRU_UNEVICTABLE,
+  LruVec, lruListOf, NR_LRU_LISTS, LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, LRU_UNEVICTABLE,
 } from "./lru.js";
 import { workingsetEviction, workingsetRefault, workingsetActivation, type Shadow } from "./workingset.js";
 import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_PROTNONE, pteHuge, ptePfn, swapPte } from "../machine/pgtable.js";
@@ -72,6 +81,20 @@ export const MAX_SWAPPINESS = 200;
 
 export type { PageReplacementName };
 
+/**
+ * Where reclaim finds lruvecs (memcg.ts installs one; the default is the node's only lruvec).
+ */
+export interface LruvecSource {
+  /** Every lruvec: the root group's first, the others in pre-order (mem_cgroup_iter from the root). */
+  all(): readonly LruVec[];
+  /** The lruvec a page belongs on: its memory group's (folio_lruvec). */
+  of(pfn: number): LruVec;
+  /** Swap slots the lruvec's group may still fill (mem_cgroup_get_nr_swap_pages: the free slots, capped by memory.swap.max up the hierarchy). */
+  swapRoom(v: LruVec): number;
+  /** The swappiness reclaim uses for the lruvec (mem_cgroup_swappiness), given vm.swappiness. */
+  swappiness(v: LruVec, global: number): number;
+}
+
 /** One reclaim pass's state (struct scan_control). */
 interface ScanControl {
   nrToReclaim: number;
@@ -89,6 +112,12 @@ interface ScanControl {
   fileIsTiny: boolean;
   /** Reclaim no more than nrToReclaim (the resident limit): isolate only what is still missing. */
   exact: boolean;
+  /** The lruvecs this pass visits: every group's, or a group subtree's (target_mem_cgroup). */
+  lruvecs: readonly LruVec[];
+  /** Reclaim for a memory group over its limit (cgroup_reclaim): no global pgscan/pgsteal_direct, no file_is_tiny. */
+  cgroup: boolean;
+  /** May anon pages be swapped (may_swap: false when memory+swap is what hit its limit). */
+  maySwap: boolean;
 }
 
 /** What reclaim needs of the kernel. */
@@ -121,6 +150,8 @@ export class Reclaim {
   kswapdFailures = 0;
   /** Inside reclaim: reclaim does not recurse (PF_MEMALLOC). */
   private busy = false;
+  /** The lruvecs and their groups' swap room and swappiness (see LruvecSource). */
+  private source: LruvecSource;
 
   constructor(ctx: ReclaimContext) {
     this.ctx = ctx;
@@ -131,6 +162,12 @@ export class Reclaim {
     this.stat = ctx.stat;
     this.events = ctx.events;
     this.lruvec = new LruVec(0, ctx.frames);
+    this.source = {
+      all: () => [this.lruvec],
+      of: () => this.lruvec,
+      swapRoom: () => this.ctx.swapOps.swap.freePages,
+      swappiness: (_v, global) => global,
+    };
     this.host = {
       frames: ctx.frames,
       referenced: (pfn, flush) => this.referenced(pfn, flush),
@@ -150,22 +187,39 @@ export class Reclaim {
    */
   setPolicy(p: PageReplacementPolicy): void {
     this.current = p;
-    const v = this.lruvec;
     const f = this.frames;
-    if (!p.activeLists) {
-      for (const lru of [LRU_ACTIVE_ANON, LRU_ACTIVE_FILE]) {
-        for (let pfn = v.last(lru); pfn >= 0; pfn = v.last(lru)) v.move(pfn, () => f.clear(pfn, PG_ACTIVE));
+    for (const v of this.lruvecs) {
+      if (!p.activeLists) {
+        for (const lru of [LRU_ACTIVE_ANON, LRU_ACTIVE_FILE]) {
+          for (let pfn = v.last(lru); pfn >= 0; pfn = v.last(lru)) v.move(pfn, () => f.clear(pfn, PG_ACTIVE));
+        }
       }
-    }
-    for (const lru of [LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE]) {
-      for (const pfn of [...v.pagesOn(lru)]) p.added(pfn, this.host);
+      for (const lru of [LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE]) {
+        for (const pfn of [...v.pagesOn(lru)]) p.added(pfn, this.host);
+      }
     }
   }
 
-  /** The lruvec of a page (one per node until memory groups have their own). */
+  /** Install the memory groups' lruvecs (memcg.ts); pages already on the root's lists stay there. */
+  setLruvecSource(source: LruvecSource): void {
+    this.source = source;
+  }
+
+  /** Every lruvec, the root's first (the node's lists are their sum). */
+  get lruvecs(): readonly LruVec[] {
+    return this.source.all();
+  }
+
+  /** The lruvec of a page: its memory group's (folio_lruvec); the root's without groups. */
   lruvecOf(pfn: number): LruVec {
-    void pfn;
-    return this.lruvec;
+    return this.source.of(pfn);
+  }
+
+  /** Pages on list `lru` over every lruvec (the node's count: nr_inactive_anon…). */
+  nodeSize(lru: number): number {
+    let n = 0;
+    for (const v of this.lruvecs) n += v.size[lru];
+    return n;
   }
 
   // ---- pages entering and leaving the lists -----------------------------------------------------
@@ -219,7 +273,7 @@ export class Reclaim {
   /** Pages with PG_mlocked (nr_mlock, meminfo's Mlocked). */
   mlockedPages(): number {
     let n = 0;
-    for (const p of this.lruvec.pagesOn(LRU_UNEVICTABLE)) if (this.frames.test(p, PG_MLOCKED)) n += this.pages(p);
+    for (const v of this.lruvecs) for (const p of v.pagesOn(LRU_UNEVICTABLE)) if (this.frames.test(p, PG_MLOCKED)) n += this.pages(p);
     return n;
   }
 
@@ -405,8 +459,8 @@ export class Reclaim {
 
   // ---- shrinking the lists ------------------------------------------------------------------------
 
-  /** inactive_is_low: the inactive list is smaller than the active one times inactive_ratio. */
-  inactiveIsLow(v: LruVec, inactive: number): boolean {
+  /** inactive_is_low: the inactive list is smaller than the active one times inactive_ratio (`v`: an lruvec, or the sizes of several). */
+  inactiveIsLow(v: { readonly size: ArrayLike<number> }, inactive: number): boolean {
     const inact = v.size[inactive];
     const act = v.size[inactive + 1];
     const gb = Math.floor((inact + act) / 262144);
@@ -414,9 +468,9 @@ export class Reclaim {
     return inact * ratio < act;
   }
 
-  /** Can anon pages be reclaimed at all: swap has room, or a lazily freed page is waiting. */
-  private canReclaimAnon(): boolean {
-    return this.ctx.swapOps.swap.freePages > 0;
+  /** can_reclaim_anon_pages: swapping is allowed this pass and the lruvec's group has swap room left. */
+  private canReclaimAnon(v: LruVec, sc: ScanControl): boolean {
+    return sc.maySwap && this.source.swapRoom(v) > 0;
   }
 
   /**
@@ -429,8 +483,10 @@ export class Reclaim {
     let fraction = [1, 1];
     let denominator = 2;
     let balance: "file" | "anon" | "equal" | "fract";
-    if (!this.canReclaimAnon()) balance = "file";
-    else if (sc.priority === 0 && this.swappiness > 0) balance = "equal";
+    const swappiness = this.source.swappiness(v, this.swappiness);
+    if (!this.canReclaimAnon(v, sc)) balance = "file";
+    else if (sc.cgroup && swappiness === 0) balance = "file";
+    else if (sc.priority === 0 && swappiness > 0) balance = "equal";
     else if (sc.fileIsTiny) balance = "anon";
     else if (sc.cacheTrim) balance = "file";
     else balance = "fract";
@@ -441,8 +497,8 @@ export class Reclaim {
       const anonCost = total + v.cost[0];
       const fileCost = total + v.cost[1];
       const all = anonCost + fileCost;
-      const ap = Math.floor((this.swappiness * (all + 1)) / (anonCost + 1));
-      const fp = Math.floor(((MAX_SWAPPINESS - this.swappiness) * (all + 1)) / (fileCost + 1));
+      const ap = Math.floor((swappiness * (all + 1)) / (anonCost + 1));
+      const fp = Math.floor(((MAX_SWAPPINESS - swappiness) * (all + 1)) / (fileCost + 1));
       fraction = [ap, fp];
       denominator = ap + fp;
     }
@@ -475,7 +531,7 @@ export class Reclaim {
       if (sc.nrReclaimed >= sc.nrToReclaim) break;
     }
     // Age the anon active list even when anon is not scanned, so it is ready when it is.
-    if (this.canReclaimAnon() && this.inactiveIsLow(v, LRU_INACTIVE_ANON)) this.shrinkActive(v, LRU_ACTIVE_ANON, SWAP_CLUSTER_MAX, sc);
+    if (this.canReclaimAnon(v, sc) && this.inactiveIsLow(v, LRU_INACTIVE_ANON)) this.shrinkActive(v, LRU_ACTIVE_ANON, SWAP_CLUSTER_MAX, sc);
   }
 
   /** shrink_list: an active list is aged only when its inactive one is low; an inactive list is reclaimed from. */
@@ -521,13 +577,14 @@ export class Reclaim {
     const file = lru === LRU_INACTIVE_FILE;
     let scanned = 0;
     for (const pfn of taken) scanned += this.pages(pfn);
-    if (sc.kswapd) this.stat.pgscan_kswapd += scanned; else this.stat.pgscan_direct += scanned;
+    // A memory group's own reclaim counts in the group's events, not in the global pgscan_direct.
+    if (sc.kswapd) { this.stat.pgscan_kswapd += scanned; v.events.pgscan_kswapd += scanned; } else { if (!sc.cgroup) this.stat.pgscan_direct += scanned; v.events.pgscan_direct += scanned; }
     if (file) this.stat.pgscan_file += scanned; else this.stat.pgscan_anon += scanned;
     sc.nrScanned += scanned;
     const before = sc.nrReclaimed;
     this.shrinkFolioList(taken, sc);
     const reclaimed = sc.nrReclaimed - before;
-    if (sc.kswapd) this.stat.pgsteal_kswapd += reclaimed; else this.stat.pgsteal_direct += reclaimed;
+    if (sc.kswapd) { this.stat.pgsteal_kswapd += reclaimed; v.events.pgsteal_kswapd += reclaimed; } else { if (!sc.cgroup) this.stat.pgsteal_direct += reclaimed; v.events.pgsteal_direct += reclaimed; }
     if (file) this.stat.pgsteal_file += reclaimed; else this.stat.pgsteal_anon += reclaimed;
     v.cost[file ? 1 : 0] += scanned - reclaimed; // lru_note_cost: pages scanned but kept
   }
@@ -617,7 +674,7 @@ export class Reclaim {
     const shadow = workingsetEviction(v, f, pfn);
     if (f.isAnon(pfn)) {
       if (f.test(pfn, PG_SWAPCACHE)) {
-        this.ctx.swapOps.cacheDelete(pfn, shadow);
+        this.ctx.swapOps.removeMapping(pfn, shadow);
       } else {
         this.stat.pglazyfreed++; // a lazily freed page: no swap copy, nothing to keep
       }
@@ -640,9 +697,9 @@ export class Reclaim {
 
   // ---- entry points -----------------------------------------------------------------------------------
 
-  private scanControl(nrToReclaim: number, kswapd: boolean): ScanControl {
-    const v = this.lruvec;
-    const sc: ScanControl = { nrToReclaim, nrReclaimed: 0, nrScanned: 0, priority: DEF_PRIORITY, kswapd, ignoreReferences: false, mayDeactivate: 0, cacheTrim: false, fileIsTiny: false, exact: false };
+  private scanControl(nrToReclaim: number, kswapd: boolean, lruvecs: readonly LruVec[] = this.lruvecs): ScanControl {
+    const v = sumSizes(lruvecs);
+    const sc: ScanControl = { nrToReclaim, nrReclaimed: 0, nrScanned: 0, priority: DEF_PRIORITY, kswapd, ignoreReferences: false, mayDeactivate: 0, cacheTrim: false, fileIsTiny: false, exact: false, lruvecs, cgroup: false, maySwap: true };
     // prepare_scan_control: age a list's active pages when its inactive list is low (or refaults happened).
     if (this.inactiveIsLow(v, LRU_INACTIVE_ANON)) sc.mayDeactivate |= 1;
     if (this.inactiveIsLow(v, LRU_INACTIVE_FILE)) sc.mayDeactivate |= 2;
@@ -650,7 +707,7 @@ export class Reclaim {
   }
 
   /** One reclaim run at falling priorities until `sc` has enough (do_try_to_free_pages / balance_pgdat). */
-  private run(sc: ScanControl, done: () => boolean, by: "kswapd" | "direct" | "limit" = sc.kswapd ? "kswapd" : "direct"): number {
+  private run(sc: ScanControl, done: () => boolean, by: "kswapd" | "direct" | "limit" | "memcg" = sc.kswapd ? "kswapd" : "direct"): number {
     if (this.busy) return 0;
     this.busy = true;
     try {
@@ -662,18 +719,35 @@ export class Reclaim {
     return sc.nrReclaimed;
   }
 
-  /** shrink_node at sc.priority: prepare_scan_control's decisions, then shrink_lruvec. */
+  /**
+   * shrink_node at sc.priority: prepare_scan_control's decisions over the lists the pass visits
+   * (the target's lruvec, whose counts are its subtree's), then shrink_node_memcgs: shrink_lruvec
+   * on each visited lruvec in turn.
+   */
   private shrinkNode(sc: ScanControl): void {
-    const v = this.lruvec;
+    const v = sumSizes(sc.lruvecs);
     if (this.inactiveIsLow(v, LRU_INACTIVE_ANON)) sc.mayDeactivate |= 1;
     if (this.inactiveIsLow(v, LRU_INACTIVE_FILE)) sc.mayDeactivate |= 2;
     const inactiveFile = v.size[LRU_INACTIVE_FILE];
     sc.cacheTrim = Math.floor(inactiveFile / 2 ** sc.priority) > 0 && (sc.mayDeactivate & 2) === 0;
-    // prepare_scan_control: file pages plus free pages at or below the high watermarks.
-    sc.fileIsTiny = v.file() + this.ctx.alloc.freePages() <= this.ctx.alloc.highWatermarks()
+    // prepare_scan_control (global reclaim only): file pages plus free pages at or below the high watermarks.
+    sc.fileIsTiny = !sc.cgroup && v.size[LRU_INACTIVE_FILE] + v.size[LRU_ACTIVE_FILE] + this.ctx.alloc.freePages() <= this.ctx.alloc.highWatermarks()
       && (sc.mayDeactivate & 1) === 0 && Math.floor(v.size[LRU_INACTIVE_ANON] / 2 ** sc.priority) > 0;
-    this.shrinkLruvec(v, sc);
+    // shrink_node_memcgs with a reclaim cookie: kswapd walks every lruvec; other reclaimers go on
+    // from where the last walk of the same target stopped, to the end, and stop once they have
+    // reclaimed enough (partial walks), so the groups take turns rather than the first paying.
+    const all = sc.lruvecs;
+    const partial = !sc.kswapd && all.length > 1;
+    const from = partial ? (this.walkFrom.get(all[0]) ?? 0) % all.length : 0;
+    for (let i = from; i < all.length; i++) {
+      this.shrinkLruvec(all[i], sc);
+      if (partial && sc.nrReclaimed >= sc.nrToReclaim) { this.walkFrom.set(all[0], i + 1); return; }
+    }
+    if (partial) this.walkFrom.set(all[0], 0);
   }
+
+  /** Where the next partial walk over a target's lruvecs starts (mem_cgroup_reclaim_iter's position), by the target's own lruvec. */
+  private readonly walkFrom = new WeakMap<LruVec, number>();
 
   /**
    * Direct reclaim (try_to_free_pages) by an allocating task that found the zones below the min
@@ -713,6 +787,20 @@ export class Reclaim {
     this.kswapdFailures = sc.nrReclaimed === 0 ? this.kswapdFailures + 1 : 0;
     if (this.events.on.reclaim) this.events.emit({ type: "reclaim", by: "kswapd", scanned: sc.nrScanned, reclaimed: sc.nrReclaimed });
     return sc.nrReclaimed;
+  }
+
+  /**
+   * try_to_free_mem_cgroup_pages: a memory group over its limit reclaims from its own lruvecs
+   * (`lruvecs`: its subtree's, the group's first) — at least SWAP_CLUSTER_MAX pages, at falling
+   * priorities as direct reclaim does, anon only when `maySwap` and the group has swap room. Not
+   * counted in allocstall nor in the global pgscan/pgsteal_direct (the groups' events have it).
+   * @returns pages reclaimed
+   */
+  memcgReclaim(lruvecs: readonly LruVec[], nrPages: number, maySwap: boolean): number {
+    const sc = this.scanControl(Math.max(nrPages, SWAP_CLUSTER_MAX), false, lruvecs);
+    sc.cgroup = true;
+    sc.maySwap = maySwap;
+    return this.run(sc, () => sc.nrReclaimed >= sc.nrToReclaim, "memcg");
   }
 
   /** MADV_PAGEOUT (reclaim_pages): reclaim these pages now, references ignored. @returns pages reclaimed */
@@ -757,12 +845,11 @@ export class Reclaim {
     if (this.residentLimit === Infinity) return 0;
     const arrived = this.arrived;
     if (!this.referenceMarks) this.arrived = [];
-    const v = this.lruvec;
     const f = this.frames;
-    const excess = v.anon() + v.file() - this.residentLimit;
+    const excess = this.nodeSize(LRU_INACTIVE_ANON) + this.nodeSize(LRU_ACTIVE_ANON) + this.nodeSize(LRU_INACTIVE_FILE) + this.nodeSize(LRU_ACTIVE_FILE) - this.residentLimit;
     if (excess <= 0 || this.busy) return 0;
     const aside = arrived.filter((pfn) => f.test(pfn, PG_LRU) && !f.test(pfn, PG_UNEVICTABLE));
-    for (const pfn of aside) v.del(pfn);
+    for (const pfn of aside) this.lruvecOf(pfn).del(pfn);
     const sc = this.scanControl(excess, false);
     sc.exact = true;
     try {
@@ -774,14 +861,14 @@ export class Reclaim {
         if (sc.nrReclaimed === before && sc.nrScanned === 0) break;
       }
     } finally {
-      for (const pfn of aside) v.add(pfn);
+      for (const pfn of aside) this.lruvecOf(pfn).add(pfn);
     }
     return sc.nrReclaimed;
   }
 
   /** Pages on the LRU lists, by list (meminfo's Active/Inactive/Unevictable). */
   listSizes(): { inactiveAnon: number; activeAnon: number; inactiveFile: number; activeFile: number; unevictable: number } {
-    const s = this.lruvec.size;
+    const s = sumSizes(this.lruvecs).size;
     return { inactiveAnon: s[LRU_INACTIVE_ANON], activeAnon: s[LRU_ACTIVE_ANON], inactiveFile: s[LRU_INACTIVE_FILE], activeFile: s[LRU_ACTIVE_FILE], unevictable: s[LRU_UNEVICTABLE] };
   }
 
@@ -789,4 +876,12 @@ export class Reclaim {
   listOf(pfn: number): number {
     return this.frames.test(pfn, PG_LRU) ? lruListOf(this.frames, pfn) : -1;
   }
+}
+
+/** The lists' sizes over several lruvecs (the view prepare_scan_control takes of the target's subtree). */
+function sumSizes(lruvecs: readonly LruVec[]): { readonly size: Float64Array } {
+  if (lruvecs.length === 1) return lruvecs[0];
+  const size = new Float64Array(NR_LRU_LISTS);
+  for (const v of lruvecs) for (let l = 0; l < NR_LRU_LISTS; l++) size[l] += v.size[l];
+  return { size };
 }

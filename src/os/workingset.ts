@@ -47,7 +47,7 @@ export function workingsetActivation(lruvec: LruVec, pages: number): void {
  */
 export function workingsetRefault(lruvec: LruVec, frames: FrameTable, stat: VmEvents, pfn: number, shadow: Shadow, file: boolean, swapAvailable: boolean, activate = true): void {
   const pages = 1 << frames.order(pfn);
-  if (file) stat.workingset_refault_file += pages; else stat.workingset_refault_anon += pages;
+  if (file) { stat.workingset_refault_file += pages; lruvec.events.workingset_refault_file += pages; } else { stat.workingset_refault_anon += pages; lruvec.events.workingset_refault_anon += pages; }
   lruvec.cost[file ? 1 : 0] += pages; // lru_note_cost_refault
   if (!activate) return;
   const distance = lruvec.nonresidentAge - shadow.age;

@@ -19,11 +19,17 @@
  * neither would show a working set. The replay loop only translates (trace records carry no
  * data), so the word is stored by the host right after the fault that mapped the page.
  *
+ * With `cgroupMax`, the first `cgroupTasks` tasks run in a memory group (cgroup v2, /workload)
+ * limited to that memory.max (and `cgroupSwapMax` of swap): the group reclaims its own pages at its
+ * limit and, when that is not enough, the OOM killer kills inside it; the run goes on with the
+ * other tasks (WorkloadReport.cgroup lists the group's victims and its memory.events) — a
+ * container that runs out of memory while the rest of the machine is fine.
+ *
  * Owns: the machine, kernel, tasks and mappings it creates for the run, and the per-pass
  * accounting. It changes no policy: faults, reclaim and swap are the kernel model's.
  */
 import { Machine } from "../machine/Machine.js";
-import { Replayer, type FaultDecision, type ReplayFault, type ReplayResult } from "../machine/replay.js";
+import { Replayer, type FaultDecision, type FaultPolicy, type ReplayFault, type ReplayResult } from "../machine/replay.js";
 import { REC_KIND, REC_USER } from "../abi/records.js";
 import { parseByteSize, formatBytes } from "../machine/config.js";
 import { PRESETS, presetNames } from "../machine/presets/index.js";
@@ -85,6 +91,12 @@ export interface WorkloadOptions {
   swappiness?: number;
   /** vm.page-cluster: swap readahead reads 2^pageCluster pages. Default 3. */
   pageCluster?: number;
+  /** Put the first `cgroupTasks` tasks in a memory group (/workload, cgroup v2) with this memory.max: bytes or a size ("16MiB"). Default: no group. */
+  cgroupMax?: number | bigint | string;
+  /** memory.swap.max of the group (0: it may not swap). Default: no limit. */
+  cgroupSwapMax?: number | bigint | string;
+  /** How many tasks (the first ones) run in the group. Default 1. */
+  cgroupTasks?: number;
   /** Called about every 200 ms of wall time and at the end of each pass. */
   progress?: (p: WorkloadProgress) => void;
   /** Stops the run between two batches; the report then has `stopped` "interrupted". */
@@ -146,6 +158,21 @@ export interface ResolvedWorkload {
   majorFaultCycles: number;
   swappiness: number;
   pageCluster: number;
+  /** The group's memory.max and memory.swap.max in bytes (null: no group / no swap limit), and how many tasks are in it. */
+  cgroupMaxBytes: number | null;
+  cgroupSwapMaxBytes: number | null;
+  cgroupTasks: number;
+}
+
+/** The memory group of a run with `cgroupMax`: its victims and its counters at the end. */
+export interface WorkloadCgroup {
+  path: string;
+  /** Tasks the group's OOM killer killed (their walks stopped there; the others went on). */
+  killed: { pid: number; comm: string; pass: number }[];
+  /** memory.events at the end. */
+  events: Record<string, number>;
+  /** memory.peak in bytes. */
+  peakBytes: number;
 }
 
 /** A run's result. */
@@ -159,9 +186,13 @@ export interface WorkloadReport {
    * completed are reported; `message` says what happened.
    */
   stopped?: { reason: "interrupted" | "killed"; pass: number; message: string };
+  /** The memory group, for a run with `cgroupMax`. */
+  cgroup?: WorkloadCgroup;
 }
 
-const KEYS = new Set(["ram", "swap", "tasks", "wss", "pattern", "access", "passes", "seed", "stride", "slice", "cpus", "cpu", "majorFaultCycles", "swappiness", "pageCluster", "progress", "signal"]);
+const KEYS = new Set(["ram", "swap", "tasks", "wss", "pattern", "access", "passes", "seed", "stride", "slice", "cpus", "cpu", "majorFaultCycles", "swappiness", "pageCluster", "cgroupMax", "cgroupSwapMax", "cgroupTasks", "progress", "signal"]);
+/** The memory group of a workload with cgroupMax. */
+const CGROUP = "/workload";
 
 function bad(option: string, message: string): WasmmuError {
   return new WasmmuError("INVALID_CONFIG", `${option}: ${message}`, { option });
@@ -202,9 +233,14 @@ export function resolveWorkload(opts: WorkloadOptions = {}): ResolvedWorkload {
   if (typeof cpu !== "string" || !Object.hasOwn(PRESETS, cpu)) throw bad("cpu", `unknown preset ${JSON.stringify(cpu)}; presets are ${presetNames.join(", ")}`);
   if (opts.progress !== undefined && typeof opts.progress !== "function") throw bad("progress", "must be a function");
   if (opts.signal !== undefined && (typeof opts.signal !== "object" || opts.signal === null || typeof opts.signal.aborted !== "boolean")) throw bad("signal", "must be an AbortSignal");
+  const tasks = intOption("tasks", opts.tasks, 1, 1, 1024);
+  const cgroupMaxBytes = opts.cgroupMax === undefined ? null : sizeOption("cgroupMax", opts.cgroupMax, 0n, 0n);
+  const cgroupSwapMaxBytes = opts.cgroupSwapMax === undefined ? null : sizeOption("cgroupSwapMax", opts.cgroupSwapMax, 0n, 0n);
+  if (cgroupMaxBytes === null && (cgroupSwapMaxBytes !== null || opts.cgroupTasks !== undefined)) throw bad(opts.cgroupTasks !== undefined ? "cgroupTasks" : "cgroupSwapMax", "needs cgroupMax (the group's memory.max)");
+  const cgroupTasks = intOption("cgroupTasks", opts.cgroupTasks, 1, 1, tasks);
   return {
     ramBytes, swapBytes,
-    tasks: intOption("tasks", opts.tasks, 1, 1, 1024),
+    tasks,
     wssBytes, pattern, access,
     passes: intOption("passes", opts.passes, 3, 0, 1_000_000),
     seed: intOption("seed", opts.seed, 1, 0, 0xffff_ffff),
@@ -215,6 +251,7 @@ export function resolveWorkload(opts: WorkloadOptions = {}): ResolvedWorkload {
     majorFaultCycles: intOption("majorFaultCycles", opts.majorFaultCycles, 100_000, 0, 1e9),
     swappiness: intOption("swappiness", opts.swappiness, 60, 0, MAX_SWAPPINESS),
     pageCluster: intOption("pageCluster", opts.pageCluster, 3, 0, 10),
+    cgroupMaxBytes, cgroupSwapMaxBytes, cgroupTasks: cgroupMaxBytes === null ? 0 : cgroupTasks,
   };
 }
 
@@ -256,6 +293,12 @@ export class Workload {
   private lastYield = performance.now();
   /** The populate pass's replayer: its policy stores each page's word. */
   private readonly populator: Replayer;
+  /** The walker running on each CPU now (the one whose records are in the batch for it). */
+  private readonly onCpu: (Walker | null)[];
+  /** The pass running. */
+  private passNow = 0;
+  /** Tasks the group's OOM killer killed. */
+  private readonly killed: WorkloadCgroup["killed"] = [];
 
   private constructor(o: ResolvedWorkload, machine: Machine, linux: Linux, walkers: Walker[], progress?: (p: WorkloadProgress) => void, signal?: AbortSignal) {
     this.options = Object.freeze(o);
@@ -264,12 +307,19 @@ export class Workload {
     this.proc = new ProcFs(linux);
     this.walkers = walkers;
     this.tasks = walkers.map((w) => w.task);
-    this.replayer = new Replayer(machine, linux.faultPolicy);
+    this.onCpu = new Array<Walker | null>(o.cpus).fill(null);
+    // A task of the memory group that its OOM killer killed ends its walk; the others go on.
+    const policy: FaultPolicy = o.cgroupMaxBytes === null ? linux.faultPolicy : (f: ReplayFault): FaultDecision => {
+      const d = linux.faultPolicy(f);
+      if (d !== "stop") return d;
+      const w = this.onCpu[f.cpu];
+      return w !== null && this.inGroup(w) && !w.task.alive ? "skip" : d;
+    };
+    this.replayer = new Replayer(machine, policy);
     this.progress = progress;
     this.signal = signal;
     // The populate pass's policy: Linux's, then the program's store of its word into the page
     // the fault mapped (the replay loop itself moves no data).
-    const policy = linux.faultPolicy;
     this.populator = new Replayer(machine, (f: ReplayFault): FaultDecision => {
       const d = policy(f);
       if (d === "retry") this.stamp(f.cpu, Number(f.vaddr));
@@ -293,10 +343,15 @@ export class Workload {
       const r = linux.swapon("/swapfile", { bytes: o.swapBytes });
       if (r instanceof Errno) throw new WasmmuError("INVALID_CONFIG", `swap: swapon failed: ${r.toString()}`, { option: "swap" });
     }
+    if (o.cgroupMaxBytes !== null) {
+      // init first: pid 1 is never the OOM killer's to choose, and the group's tasks must be.
+      linux.spawn({ name: "init" });
+      linux.cgroups.create(CGROUP, { max: o.cgroupMaxBytes, ...(o.cgroupSwapMaxBytes !== null ? { swapMax: o.cgroupSwapMaxBytes } : {}) });
+    }
     const walkers: Walker[] = [];
     for (let i = 0; i < o.tasks; i++) {
       const cpu = i % o.cpus;
-      const task = linux.spawn({ name: `workload${i}` }, { cpu });
+      const task = linux.spawn({ name: `workload${i}` }, { cpu, ...(i < o.cgroupTasks ? { cgroup: CGROUP } : {}) });
       const a = task.mmap(0, o.wssBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
       // The overcommit heuristic refuses one mapping larger than RAM plus swap.
       if (a instanceof Errno) throw new WasmmuError("INVALID_CONFIG", `wss: task ${i}'s mmap of ${formatBytes(o.wssBytes)} failed: ${a.toString()}`, { option: "wss" });
@@ -341,7 +396,28 @@ export class Workload {
         passes.push(p);
       }
     }
-    return { options: { ...this.options }, passes, ...(this.stopped !== null ? { stopped: this.stopped } : {}) };
+    return { options: { ...this.options }, passes, ...(this.stopped !== null ? { stopped: this.stopped } : {}), ...(this.options.cgroupMaxBytes !== null ? { cgroup: this.cgroupReport() } : {}) };
+  }
+
+  /** The memory group's victims and counters now (a run with cgroupMax). */
+  cgroupReport(): WorkloadCgroup {
+    const g = this.linux.cgroups.get(CGROUP);
+    if (g === undefined) throw new WasmmuError("INVALID_ARGUMENT", "this workload runs no memory group (cgroupMax)");
+    const events: Record<string, number> = {};
+    for (const l of g.read("memory.events").trim().split("\n")) { const [k, v] = l.split(" "); events[k] = Number(v); }
+    return { path: CGROUP, killed: this.killed.map((k) => ({ ...k })), events, peakBytes: Number(g.read("memory.peak")) };
+  }
+
+  private inGroup(w: Walker): boolean {
+    return this.walkers.indexOf(w) < this.options.cgroupTasks;
+  }
+
+  /** A walker whose task the group's OOM killer killed: its walk ends. @returns the accesses it had left */
+  private drop(w: Walker): number {
+    const left = w.left;
+    w.left = 0;
+    if (!this.killed.some((k) => k.pid === w.task.pid)) this.killed.push({ pid: w.task.pid, comm: w.task.comm, pass: this.passNow });
+    return left;
   }
 
   private async runPass(pass: number, populate: boolean): Promise<WorkloadPass | null> {
@@ -349,8 +425,9 @@ export class Workload {
     const os = this.linux;
     const stat = os.stat;
     const perTask = populate ? o.wssBytes / PAGE : o.wssBytes / o.stride;
-    for (const w of this.walkers) { w.left = perTask; w.next = 0; }
-    const total = perTask * this.walkers.length;
+    this.passNow = pass;
+    for (const w of this.walkers) { w.left = w.task.alive ? perTask : 0; w.next = 0; }
+    let total = perTask * this.walkers.filter((w) => w.task.alive).length;
     const before = { fault: stat.pgfault, maj: stat.pgmajfault, sin: stat.pswpin, sout: stat.pswpout, cycles: this.cycles(), up: os.uptimeUsec() };
     const t0 = performance.now();
     let done = 0;
@@ -363,7 +440,7 @@ export class Workload {
     const batchMax = Math.min(batch.capacity, BATCH_RECORDS);
     // Per CPU: the task running there, the accesses left of its time slice, where the round-robin
     // over the CPU's tasks goes on.
-    const running: (Walker | null)[] = new Array<Walker | null>(o.cpus).fill(null);
+    const running = this.onCpu.fill(null);
     const sliceLeft = new Array<number>(o.cpus).fill(0);
     const turn = new Array<number>(o.cpus).fill(0);
     while (done < total) {
@@ -371,6 +448,8 @@ export class Workload {
         this.stopped = { reason: "interrupted", pass, message: `interrupted in pass ${pass} after ${done} of ${total} accesses` };
         return null;
       }
+      // The group's OOM victims (running or not) walk no further.
+      for (const w of this.walkers) if (!w.task.alive && this.inGroup(w)) total -= this.drop(w);
       for (let c = 0; c < o.cpus; c++) {
         const cur = running[c];
         if (cur !== null && cur.left > 0 && sliceLeft[c] > 0) continue;
@@ -413,7 +492,7 @@ export class Workload {
       done += r.completed;
       if (r.stopped !== undefined) {
         // Linux.faultPolicy stops only when the faulting task died: its out-of-memory policy.
-        const dead = this.tasks.find((t) => !t.alive);
+        const dead = this.tasks.find((t) => !t.alive && !this.killed.some((k) => k.pid === t.pid));
         const message = dead !== undefined
           ? `${dead.comm} (pid ${dead.pid}) was killed by signal ${dead.deathInfo?.signo ?? dead.exitSignal ?? "?"} in pass ${pass} after ${done} of ${total} accesses: ${o.tasks} × ${formatBytes(o.wssBytes)} of working sets do not fit in ${formatBytes(o.ramBytes)} of RAM ${o.swapBytes > 0 ? `plus ${formatBytes(o.swapBytes)} of swap` : "with no swap"}`
           : `pass ${pass} stopped after ${done} of ${total} accesses: a fault the kernel did not resolve (${r.stopped.reason}${r.stopped.message !== undefined ? `: ${r.stopped.message}` : ""})`;
@@ -428,6 +507,7 @@ export class Workload {
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
     }
+    for (const w of this.walkers) if (!w.task.alive && this.inGroup(w)) this.drop(w);
     const cycles = this.cycles() - before.cycles;
     const up = os.uptimeUsec();
     const p: WorkloadPass = {

@@ -152,11 +152,28 @@ describe("wasmmu demo", () => {
     const list = await run("demo");
     expect(list.code).toBe(0);
     expect(list.out).toMatch(/^ {2}cow {12}fork and copy-on-write/m);
-    expect(list.out.split("\n").filter((l) => /^ {2}\w/.test(l))).toHaveLength(10);
+    expect(list.out.split("\n").filter((l) => /^ {2}\w/.test(l))).toHaveLength(11);
+    expect(list.out).toMatch(/^ {2}container-oom +A container runs out of memory/m);
     const bad = await run("demo", "nope");
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/no demo "nope" \(demos: cow, file-sharing, layout, malloc, mprotect, oom, page-life, pcid, segfault, thrashing/);
+    expect(bad.err).toMatch(/no demo "nope" \(demos: container-oom, cow, file-sharing, layout, malloc, mprotect, oom, page-life, pcid, segfault, thrashing/);
     const out = execFileSync(process.execPath, [resolve(ROOT, "bin/wasmmu.js"), "demo", "mprotect"], { cwd: ROOT, encoding: "utf8" });
     expect(out).toMatch(/merged again/);
+  });
+});
+
+describe("examples/linux: memory cgroups", () => {
+  it("container-oom.mjs: T is OOM-killed inside its group's 32 MiB, the bigger db outside lives on; the files and the report as Linux 6.18 prints them", () => {
+    const out = example("container-oom.mjs");
+    expect(out).toMatch(/^T \(in it\) wrote [\d.]+ MiB of 64 MiB, then: killed by signal 9 \(SIGKILL\)$/m);
+    expect(out).toContain("$ cat /sys/fs/cgroup/memory/demo_oom/memory.limit_in_bytes\n33554432\n");
+    expect(out).toContain("$ cat /sys/fs/cgroup/memory/demo_oom/memory.max_usage_in_bytes\n33554432\n");
+    expect(out).toContain("memory.oom_control\noom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
+    expect(out).toMatch(/^1:memory:\/demo_oom$/m);
+    expect(out).toMatch(/\] T invoked oom-killer: gfp_mask=0xcc0\(GFP_KERNEL\), order=0, oom_score_adj=0\n/);
+    expect(out).toMatch(/\] memory: usage 32768kB, limit 32768kB, failcnt 0\n.*\] memory\+swap: usage 32768kB, limit 32768kB, failcnt 0\n.*\] kmem: usage \d+kB, limit 9007199254740988kB, failcnt 0\n.*\] Memory cgroup stats for \/demo_oom:\n.*\] cache 0\n/);
+    expect(out).toMatch(/oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=\(null\),cpuset=\/,mems_allowed=0,oom_memcg=\/demo_oom,task_memcg=\/demo_oom,task=T,pid=\d+,uid=0\n/);
+    expect(out).toMatch(/Memory cgroup out of memory: Killed process \d+ \(T\) total-vm:\d+kB, anon-rss:\d+kB/);
+    expect(out).toMatch(/^db: alive, reads "db 0" back, 0 pages of it swapped; H: alive$/m);
   });
 });

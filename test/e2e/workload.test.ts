@@ -69,4 +69,21 @@ describe("wasmmu workload", () => {
     expect(big.code).toBe(EXIT_BAD_INPUT);
     expect(big.err).toMatch(/^wasmmu: wss: task 0's mmap of 32 MiB failed: ENOMEM/);
   });
+
+  it("--cgroup-max: the group's task is OOM-killed inside its limit while the other runs on (exit 0)", async () => {
+    const r = await run("workload", "--ram", "64MiB", "--swap", "0", "--tasks", "2", "--wss", "24MiB", "--cgroup-max", "16M", "--passes", "1", "--quiet");
+    expect(r.code).toBe(EXIT_OK);
+    expect(r.out.split("\n")[0]).toBe("2 tasks × 24 MiB (48 MiB), seq read, stride 4096, 1 passes; 64 MiB RAM, no swap, 1 CPU (skylake); task 0 in /workload (memory.max 16 MiB)");
+    const rows = r.out.split("\n").filter((l) => /^ +\d+ +\d+ /.test(l)).map((l) => l.trim().split(/\s+/));
+    expect(rows[1].slice(0, 2)).toEqual(["1", "6144"]); // pass 1: the survivor's walk only
+    expect(r.out).toContain("memory group /workload: peak 16 MiB; workload0 (pid 2) killed in pass 0; the other tasks ran on");
+    expect(r.out).toMatch(/\$ cat \/sys\/fs\/cgroup\/workload\/memory.events\nlow 0\nhigh 0\nmax \d+\noom 1\noom_kill 1\noom_group_kill 0\n/);
+    expect(r.out).toMatch(/Memory cgroup out of memory: Killed process 2 \(workload0\) total-vm:\d+kB, anon-rss:\d+kB/);
+    const json = JSON.parse((await run("workload", "--ram", "64MiB", "--swap", "0", "--tasks", "2", "--wss", "24MiB", "--cgroup-max", "16M", "--passes", "0", "--json")).out) as WorkloadReport;
+    expect(json.cgroup).toMatchObject({ path: "/workload", killed: [{ pid: 2, comm: "workload0", pass: 0 }], peakBytes: 16 << 20 });
+    expect(json.options).toMatchObject({ cgroupMaxBytes: 16 << 20, cgroupSwapMaxBytes: null, cgroupTasks: 1 });
+    const bad = await run("workload", "--cgroup-tasks", "2");
+    expect(bad.code).toBe(EXIT_USAGE);
+    expect(bad.err).toContain("--cgroup-tasks needs cgroupMax");
+  });
 });

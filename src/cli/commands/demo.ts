@@ -1,6 +1,7 @@
 /**
  * `wasmmu demo [name]`: run one of the Linux memory-management walkthroughs in examples/linux/
- * (layout, malloc, file-sharing, cow, mprotect, segfault, pcid, page-life, thrashing), or list them. Each is a plain
+ * (layout, malloc, file-sharing, cow, mprotect, segfault, pcid, page-life, thrashing,
+ * container-oom), or list them. Each is a plain
  * script over the public API, so what it prints is what a reader can reproduce in their own code.
  */
 import { readdirSync, readFileSync, existsSync } from "node:fs";

@@ -43,6 +43,12 @@ Options:
   --swappiness N            vm.swappiness 0..200 (default 60)
   --page-cluster N          vm.page-cluster: readahead reads up to 2^N pages (default 3)
   --major-fault-cycles N    cycles one read from swap costs (default 100000)
+  --cgroup-max <size>       run the first --cgroup-tasks processes in a memory group (cgroup v2,
+                            /workload) with this memory.max, e.g. 16M: at its limit the group
+                            reclaims its own pages, then its OOM killer kills inside it while the
+                            other processes run on; prints the group's victims and memory.events
+  --cgroup-swap-max <size>  the group's memory.swap.max (0: the group may not swap)
+  --cgroup-tasks N          processes in the group (default 1)
   --json                    print the report as JSON
   --dmesg                   then the kernel log as dmesg prints it (swapon, swap I/O errors, OOM reports)
   --quiet                   no progress line
@@ -54,11 +60,12 @@ const OPTIONS = {
   pattern: { type: "string" }, access: { type: "string" }, passes: { type: "string" }, seed: { type: "string" },
   stride: { type: "string" }, slice: { type: "string" }, cpus: { type: "string" }, cpu: { type: "string" },
   swappiness: { type: "string" }, "page-cluster": { type: "string" }, "major-fault-cycles": { type: "string" },
+  "cgroup-max": { type: "string" }, "cgroup-swap-max": { type: "string" }, "cgroup-tasks": { type: "string" },
   json: { type: "boolean" }, quiet: { type: "boolean" }, dmesg: { type: "boolean" },
 } as const;
 
 /** The option each WorkloadOptions key comes from, for error messages. */
-const FLAG: Record<string, string> = { pageCluster: "page-cluster", majorFaultCycles: "major-fault-cycles" };
+const FLAG: Record<string, string> = { pageCluster: "page-cluster", majorFaultCycles: "major-fault-cycles", cgroupMax: "cgroup-max", cgroupSwapMax: "cgroup-swap-max", cgroupTasks: "cgroup-tasks" };
 
 /** The columns of the per-pass table: header, width, value. */
 const COLUMNS: readonly [string, number, (p: WorkloadPass) => string][] = [
@@ -85,7 +92,8 @@ export function formatPasses(passes: readonly WorkloadPass[]): string {
 export function describeWorkload(o: ResolvedWorkload): string {
   const each = o.tasks === 1 ? `1 task × ${formatBytes(o.wssBytes)}` : `${o.tasks} tasks × ${formatBytes(o.wssBytes)} (${formatBytes(o.tasks * o.wssBytes)})`;
   const swap = o.swapBytes === 0 ? "no swap" : `${formatBytes(o.swapBytes)} swap`;
-  return `${each}, ${o.pattern} ${o.access}, stride ${o.stride}, ${o.passes} passes; ${formatBytes(o.ramBytes)} RAM, ${swap}, ${o.cpus} CPU${o.cpus > 1 ? "s" : ""} (${o.cpu})`;
+  const group = o.cgroupMaxBytes === null ? "" : `; ${o.cgroupTasks === 1 ? "task 0" : `tasks 0-${o.cgroupTasks - 1}`} in /workload (memory.max ${formatBytes(o.cgroupMaxBytes)}${o.cgroupSwapMaxBytes !== null ? `, memory.swap.max ${formatBytes(o.cgroupSwapMaxBytes)}` : ""})`;
+  return `${each}, ${o.pattern} ${o.access}, stride ${o.stride}, ${o.passes} passes; ${formatBytes(o.ramBytes)} RAM, ${swap}, ${o.cpus} CPU${o.cpus > 1 ? "s" : ""} (${o.cpu})${group}`;
 }
 
 /** The flags as parseArgs returns them. */
@@ -93,13 +101,14 @@ type Flags = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]["type"] extends
 
 /** The flags as WorkloadOptions, checked by resolveWorkload. @throws UsageError naming the flag */
 function optionsOf(v: Flags): WorkloadOptions {
-  const int = (flag: "tasks" | "passes" | "seed" | "stride" | "slice" | "cpus" | "swappiness" | "page-cluster" | "major-fault-cycles") =>
+  const int = (flag: "tasks" | "passes" | "seed" | "stride" | "slice" | "cpus" | "swappiness" | "page-cluster" | "major-fault-cycles" | "cgroup-tasks") =>
     nonNegativeInt(flag, v[flag], null) ?? undefined;
   const o: WorkloadOptions = {
     // Sizes as given: the library reads "64MiB", "1g" or bytes.
     ram: v.ram, swap: v.swap, wss: v.wss,
     tasks: int("tasks"), passes: int("passes"), seed: int("seed"), stride: int("stride"), slice: int("slice"), cpus: int("cpus"),
     swappiness: int("swappiness"), pageCluster: int("page-cluster"), majorFaultCycles: int("major-fault-cycles"),
+    cgroupMax: v["cgroup-max"], cgroupSwapMax: v["cgroup-swap-max"], cgroupTasks: int("cgroup-tasks"),
     pattern: oneOf("pattern", v.pattern, ["seq", "random"] as const, "seq"),
     access: oneOf("access", v.access, ["read", "write"] as const, "read"),
     cpu: v.cpu,
@@ -121,6 +130,14 @@ function optionsOf(v: Flags): WorkloadOptions {
 function printText(w: Workload, r: WorkloadReport, io: CliIo): void {
   io.out(`${describeWorkload(r.options)}\n`);
   io.out(formatPasses(r.passes));
+  if (r.cgroup !== undefined) {
+    const g = r.cgroup;
+    const who = g.killed.length === 0 ? "no task killed" : g.killed.map((k) => `${k.comm} (pid ${k.pid}) killed in pass ${k.pass}`).join(", ");
+    io.out(`\nmemory group ${g.path}: peak ${formatBytes(g.peakBytes)}; ${who}; the other tasks ran on`);
+    io.out(`$ cat /sys/fs/cgroup${g.path}/memory.events\n${Object.entries(g.events).map(([k, n]) => `${k} ${n}`).join("\n")}`);
+    const kills = w.proc.dmesg().split("\n").filter((l) => l.includes("Memory cgroup out of memory"));
+    if (kills.length > 0) io.out(`$ dmesg | grep 'Memory cgroup out of memory'\n${kills.join("\n")}`);
+  }
   io.out(`\n$ free -h\n${w.proc.free({ unit: "human" }).trimEnd()}`);
   io.out(`\n$ vmstat\n${w.proc.vmstatCommand().trimEnd()}`);
 }
