@@ -531,7 +531,8 @@ export class Reclaim {
       if (sc.nrReclaimed >= sc.nrToReclaim) break;
     }
     // Age the anon active list even when anon is not scanned, so it is ready when it is.
-    if (this.canReclaimAnon(v, sc) && this.inactiveIsLow(v, LRU_INACTIVE_ANON)) this.shrinkActive(v, LRU_ACTIVE_ANON, SWAP_CLUSTER_MAX, sc);
+    // can_age_anon_pages: aging the anon lists is worth it whenever swap exists, full or not.
+    if (this.ctx.swapOps.swap.totalPages > 0 && this.inactiveIsLow(v, LRU_INACTIVE_ANON)) this.shrinkActive(v, LRU_ACTIVE_ANON, SWAP_CLUSTER_MAX, sc);
   }
 
   /** shrink_list: an active list is aged only when its inactive one is low; an inactive list is reclaimed from. */
