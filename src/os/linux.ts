@@ -34,7 +34,7 @@ import { KernelLog } from "./klog.js";
 import { OomKiller, type OomGfp, type OomScope } from "./oom.js";
 import { MemCgroups, type CgroupVersion } from "./memcg.js";
 import { formatShowMem, type ShowMemInput } from "./proc/showmem.js";
-import { pageFlag } from "../machine/frames.js";
+import { defineKernelGauges, showMemState } from "./gauges.js";
 import { Psi } from "./psi.js";
 import { SIGKILL, sigInfo, type SigInfo } from "./signals.js";
 import type { FaultPolicy, ReplayFault, FaultDecision } from "../machine/replay.js";
@@ -48,9 +48,6 @@ export type { VmEvents } from "./vmstat.js";
 export type { VmCommitSysctl } from "./commit.js";
 
 const PAGE = 4096;
-const PG_DIRTY_OR_WB = pageFlag("dirty") | pageFlag("writeback");
-const PG_MLOCKED_FLAG = pageFlag("mlocked");
-const PG_WRITEBACK_FLAG = pageFlag("writeback");
 
 /** Options of the kernel model. */
 export interface LinuxOptions {
@@ -249,34 +246,9 @@ export class Linux implements TaskKernel {
 
   /** Gauges computed from their owners, for /proc/vmstat. */
   private defineGauges(): void {
-    const s = this.stats;
-    const m = this.machine;
-    s.define("nr_free_pages", () => m.frames.freePages);
-    s.define("nr_page_table_pages", () => this.kernel.pageTablePages);
-    s.define("nr_slab_unreclaimable", () => this.kernel.slab.framesInUse.slab);
-    s.define("nr_mapped", () => {
-      let mapped = 0;
-      for (const [pfn] of this.rmap.entries()) if (!this.rmap.isAnon(pfn)) mapped++;
-      return mapped;
-    });
-    // The LRU lists (one node, one zone holding user pages: the zone and node gauges agree).
-    const lru = (list: number) => () => this.reclaim.nodeSize(list);
-    s.define("nr_zone_inactive_anon", lru(0));
-    s.define("nr_zone_active_anon", lru(1));
-    s.define("nr_zone_inactive_file", lru(2));
-    s.define("nr_zone_active_file", lru(3));
-    s.define("nr_zone_unevictable", lru(4));
-    s.define("nr_inactive_anon", lru(0));
-    s.define("nr_active_anon", lru(1));
-    s.define("nr_inactive_file", lru(2));
-    s.define("nr_active_file", lru(3));
-    s.define("nr_unevictable", lru(4));
-    s.define("nr_mlock", () => this.reclaim.mlockedPages());
-    s.define("nr_swapcached", () => this.swap.cache.size);
-    const c = (name: string) => () => Number(m.counters("all")[name] ?? 0n);
-    s.define("pgalloc_normal", c("buddy_alloc"));
-    s.define("pgfree", c("buddy_free"));
+    defineKernelGauges(this.stats, this);
   }
+
 
   /** Turn on what Linux turns on at boot where the CPU has it: NXE, PGE, PCIDE, SMEP (SMAP is left off: the model's kernel reads user memory directly). */
   private bootCpu(id: number): void {
@@ -606,35 +578,9 @@ export class Linux implements TaskKernel {
 
   /** What __show_mem prints, from the page counters, the LRU lists and the zones. */
   showMemInput(): ShowMemInput {
-    const s = this.reclaim.listSizes();
-    const v = [s.inactiveAnon, s.activeAnon, s.inactiveFile, s.activeFile, s.unevictable];
-    const f = this.frames;
-    const zones = this.machine.frames.zones();
-    const per = zones.map((zone) => ({ zone, activeAnon: 0, inactiveAnon: 0, activeFile: 0, inactiveFile: 0, unevictable: 0, writePending: 0, mlocked: 0 }));
-    const keys = ["inactiveAnon", "activeAnon", "inactiveFile", "activeFile", "unevictable"] as const;
-    for (let lru = 0; lru < keys.length; lru++) {
-      for (const pfn of this.reclaim.lruvecs.flatMap((x) => [...x.pagesOn(lru)])) {
-        const z = per[f.zone(pfn)];
-        if (z === undefined) continue;
-        const n = 1 << f.order(pfn);
-        z[keys[lru]] += n;
-        if (f.test(pfn, PG_DIRTY_OR_WB)) z.writePending += n;
-        if (f.test(pfn, PG_MLOCKED_FLAG)) z.mlocked += n;
-      }
-    }
-    const cache = this.cache.stats;
-    let writeback = 0;
-    for (const x of this.reclaim.lruvecs) for (let lru = 0; lru < keys.length; lru++) for (const pfn of x.pagesOn(lru)) if (f.test(pfn, PG_WRITEBACK_FLAG)) writeback++;
-    const num = (name: string) => this.stats.get(name) ?? 0;
-    return {
-      activeAnon: v[1], inactiveAnon: v[0], activeFile: v[3], inactiveFile: v[2], unevictable: v[4],
-      dirty: cache.dirty, writeback, slabReclaimable: 0, slabUnreclaimable: this.kernel.slab.framesInUse.slab,
-      mapped: num("nr_mapped"), shmem: cache.shmem, pagetables: this.kernel.pageTablePages, free: this.machine.frames.freePages,
-      kernelStackKb: this.tasks.size * 16, anonThp: 0, allUnreclaimable: this.reclaim.kswapdFailures >= MAX_RECLAIM_RETRIES,
-      zones: per, pagecache: cache.file + cache.shmem + this.swap.cache.size, swapCache: this.swap.cache.size,
-      freeSwap: this.swap.freePages, totalSwap: this.swap.totalPages,
-    };
+    return showMemState(this, this.tasks.size);
   }
+
 
   /** The device time a task waited for, charged to its CPU: `ioUsec` at clockHz, or majorFaultCycles when the device has no latency model. */
   private chargeDevice(task: Task, ioUsec: number | undefined): void {
