@@ -64,6 +64,13 @@ export let eptOutPerm: u64 = 0;
 export let eptOutLevel: u32 = 0;
 export let eptOutEntry: u64 = 0;
 
+/** Describe a violation found without a walk (a check against a translation already made). */
+export function setEptOut(perm: u64, level: u32, entry: u64): void {
+  eptOutPerm = perm;
+  eptOutLevel = level;
+  eptOutEntry = entry;
+}
+
 // The entries one walk read, for the A/D pass: physical address and value, 16 bytes per level.
 const eptWalkRec: usize = memory.data(16 * 5, 16);
 

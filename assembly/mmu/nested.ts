@@ -35,11 +35,12 @@
 import { CPU_EPTP, CPU_VPID, CPU_VM_CTL, CPU_EXIT, CPU_CR4, CPU_HOST_SHIFT, VM_CTL_GUEST, VM_CTL_MBEC, EXIT_REASON } from "../abi/layout";
 import { EPTP_MEMTYPE_MASK, EPTP_WALK_SHIFT, EPTP_RESERVED_LOW, EPT_ACC_READ, EPT_ACC_WRITE, EPT_QUAL_GLA_USER, EPT_QUAL_GLA_WRITABLE, EPT_QUAL_GLA_NX, EXIT_REASON_NONE } from "../arch/x86/ept";
 import { MEMTYPE_UC, MEMTYPE_WB, FEAT_LA57 } from "../arch/x86/regs";
+import { EPT_WRITE, EPT_QUAL_WRITE } from "../arch/x86/ept";
 import { physMask } from "../arch/x86/pgtable";
 import { cpuPtr, maxPhyAddr, features } from "../arch/x86/cpu";
 import { MAX_CPUS } from "../tunables";
 import { count, counterBlock, Counter } from "../stats/counters";
-import { eptWalk, eptExit, eptQualAccess, eptQualGla, eptAdOn, eptRefsAdd, eptAccOf, EPT_OK, eptOutHpa, eptOutRefs, eptOutShift } from "./ept";
+import { eptWalk, eptExit, eptQualAccess, eptQualGla, eptAdOn, eptRefsAdd, eptAccOf, EPT_OK, EPT_VIOLATION, eptOutHpa, eptOutRefs, eptOutShift, eptOutPerm, eptOutEntry, eptOutLevel, setEptOut } from "./ept";
 import { desc, nDescs, ROLE_PSC } from "./tlb";
 import {
   D_SETS, D_WAYS_PADDED, D_ENTRIES, D_ROLE, E_VPN, E_PCID, E_FLAGS, TLBF_VALID, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
@@ -192,9 +193,10 @@ export function flushTagged(c: usize, mask: u32, byAddress: bool, va: u64, withG
   return dropped;
 }
 
-// The guest physical address of each guest paging-structure entry the walk read (top level
-// first), for the A/D pass when EPT A/D is off.
-const guestEntryGpa: usize = memory.data(8 * 5, 16);
+// Per guest paging-structure entry the walk read (top level first): its guest-physical address,
+// and the EPT permissions (AND of R/W/X/UX), stop level and leaf of its translation, so that the
+// A/D pass can check the write against the translation already made.
+const guestEntryRec: usize = memory.data(32 * 5, 16);
 
 /**
  * Host-physical address of the guest paging-structure entry at guest-physical `gpa`, read as
@@ -204,27 +206,33 @@ const guestEntryGpa: usize = memory.data(8 * 5, 16);
  * @returns the host-physical address, or NESTED_FAIL
  */
 export function nestedEntryHpa(c: usize, gpa: u64, va: u64, index: u32, probe: bool, ctr: usize): u64 {
-  store<u64>(guestEntryGpa + (<usize>index << 3), gpa);
   const acc = eptAdOn(c) ? EPT_ACC_WRITE : EPT_ACC_READ;
   const st = eptWalk(c, gpa, acc, false, probe, ctr);
   eptRefsAdd(c, eptOutRefs);
+  const r = guestEntryRec + (<usize>index << 5);
+  store<u64>(r, gpa);
+  store<u64>(r + 8, eptOutPerm);
+  store<u64>(r + 16, eptOutEntry);
+  store<u32>(r + 24, eptOutLevel);
   if (st == EPT_OK) return eptOutHpa;
   eptExit(c, st, gpa, va, eptQualAccess(acc, true) | eptQualGla(false), probe, ctr);
   return NESTED_FAIL;
 }
 
 /**
- * The EPT write check of a guest A/D update of entry `index` when EPT A/D is off (a write to a
- * guest paging structure is a data write, §29.3.3.2; with EPT A/D on, the read already was one).
+ * The EPT write check of a guest A/D update of entry `index` (a write to a guest paging
+ * structure is a data write, §29.3.3.2; with EPT A/D on, the read already was one). The update
+ * is a locked read-modify-write of the entry just read, so it uses the permissions of that
+ * read's translation and makes no EPT reference of its own.
  * @returns true when the write may proceed (else the VM-exit record is written)
  */
 export function nestedAdWriteOk(c: usize, index: u32, va: u64, probe: bool, ctr: usize): bool {
   if (eptAdOn(c)) return true;
-  const gpa = load<u64>(guestEntryGpa + (<usize>index << 3));
-  const st = eptWalk(c, gpa, EPT_ACC_WRITE, false, probe, ctr);
-  eptRefsAdd(c, eptOutRefs);
-  if (st == EPT_OK) return true;
-  eptExit(c, st, gpa, va, eptQualAccess(EPT_ACC_WRITE, true) | eptQualGla(false), probe, ctr);
+  const r = guestEntryRec + (<usize>index << 5);
+  const perm = load<u64>(r + 8);
+  if ((perm & EPT_WRITE) != 0) return true;
+  setEptOut(perm, load<u32>(r + 24), load<u64>(r + 16));
+  eptExit(c, EPT_VIOLATION, load<u64>(r), va, EPT_QUAL_WRITE | eptQualGla(false), probe, ctr);
   return false;
 }
 
