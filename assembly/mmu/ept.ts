@@ -58,6 +58,12 @@ export let eptOutShift: u32 = 12;
 /** EPT memory type of that leaf (bits 5:3), and its ignore-PAT bit. */
 export let eptOutMemType: u32 = 0;
 export let eptOutIpat: bool = false;
+/**
+ * Whether a write through the translation needs no EPT update: EPT A/D off, or D already set in
+ * the leaf. A combined TLB entry counts as dirty only then, so that the first write after a read
+ * walks again and sets the EPT D flag (§29.3.5), as it sets the guest's.
+ */
+export let eptOutDirty: bool = true;
 /** After any eptWalk: EPT entries read, the AND of R/W/X/UX over them, and the level where it stopped. */
 export let eptOutRefs: u32 = 0;
 export let eptOutPerm: u64 = 0;
@@ -175,6 +181,7 @@ export function eptWalk(c: usize, gpa: u64, acc: u32, userLinear: bool, probe: b
     eptOutHpa = (entry & addrMask & ~((<u64>1 << shift) - 1)) | (gpa & ((<u64>1 << shift) - 1));
     eptOutMemType = <u32>(entry >> EPT_BIT_MEMTYPE) & 7;
     eptOutIpat = (entry & EPT_IGNORE_PAT) != 0;
+    eptOutDirty = !ad || (entry & EPT_DIRTY) != 0;
     return EPT_OK;
   }
 }

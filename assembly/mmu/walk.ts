@@ -47,7 +47,7 @@ import {
   STOP_RESERVED, STOP_RIGHTS, STOP_PKEY, STOP_NONCANONICAL, XLAT_VMEXIT, STOP_EPT,
 } from "../arch/x86/fault";
 import { inGuest, nestedEntryHpa, nestedAdWriteOk, nestedFinalHpa, NESTED_FAIL } from "./nested";
-import { eptRefsReset, eptCombineMemType, eptOutMemType, eptOutIpat } from "./ept";
+import { eptRefsReset, eptCombineMemType, eptOutMemType, eptOutIpat, eptOutDirty } from "./ept";
 import { cpuPtr, maxPhyAddr, features, physReserved, numCpus } from "../arch/x86/cpu";
 import { physLoadEntryBelow, physCmpxchgEntry, entryLoadLimit, ramBase } from "../phys/ram";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
@@ -398,7 +398,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
     if (userAddr) rights |= RIGHT_USER;
     if (noExec) rights |= RIGHT_NX;
     if ((leaf & PAGE_GLOBAL) != 0) rights |= RIGHT_GLOBAL;
-    if ((leaf & PAGE_DIRTY) != 0) rights |= RIGHT_DIRTY;
+    if ((leaf & PAGE_DIRTY) != 0 && (!nested || eptOutDirty)) rights |= RIGHT_DIRTY;
     if (lean) {
       // The outcome in TLB-entry terms, for the caller to fill and count (see walkOutInfo).
       walkOutFlags = rights | (memType << TLBF_MEMTYPE_SHIFT);
