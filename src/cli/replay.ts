@@ -1,26 +1,34 @@
 /**
- * `wasmmu replay`: stream a trace through a machine's TLBs and page walker, demand-mapping every
- * touched page — or, with `--os linux`, running it as one process of the Linux model
- * (src/os/traceproc.ts: demand paging, reclaim and swap under a replacement policy) — and print
- * the statistics (perf-stat style, or JSON/CSV).
+ * `wasmmu replay`: stream a trace (or one trace per CPU, input.ts) through a machine's TLBs and
+ * page walker under a page policy — first touch (DemandMapper maps a clean page), premap (every
+ * page the trace touches mapped present, accessed and dirty before counting, premap.ts), or the
+ * Linux model (src/os/traceproc.ts: demand paging, zero page, reclaim and swap) — and print the
+ * statistics (perf-stat style, or JSON/CSV), with what ran (provenance.ts), per CPU, and in
+ * intervals as they come (intervals.ts).
  */
 import { basename } from "node:path";
 import { Machine } from "../machine/Machine.js";
 import { Replayer, DemandMapper, type FaultDecision, type FaultPolicy, type ReplayFault } from "../machine/replay.js";
-import { openTrace } from "../trace/index.js";
-import type { DeferredCheck, TraceChunk, TraceFormat } from "../trace/index.js";
+import type { DeferredCheck, TraceChunk, TraceFormat, TraceInfo } from "../trace/index.js";
 import { PackedChunk } from "../trace/decoder.js";
 import { deferredCheckError } from "../trace/wmt.js";
 import { WasmmuError } from "../errors.js";
-import { formatSummary, formatCsv, type ReplaySummary } from "./summary.js";
+import { formatSummary, formatCsv, walkCounts, type ReplaySummary } from "./summary.js";
 import type { MachineConfig } from "../types.js";
 import { UsageError } from "./args.js";
 import { checkReportPath, renderReplayReport, writeReport, type WindowCounts } from "./report.js";
 import { TraceProcess, type TraceKernelCounts } from "../os/traceproc.js";
 import { FutureReferencesBuilder, type FutureReferences } from "../os/future.js";
 import type { PageReplacementName } from "../os/policy.js";
+import { openInput, type InputSpec, type InterleaveRule, type OpenedInput } from "./input.js";
+import { DEFAULT_CHUNK_RECORDS } from "../trace/decoder.js";
+import { SCHEMA_VERSION, effectivePreset, wasmmuVersion, type EffectiveConfig, type TraceIdentity } from "./provenance.js";
+import { delta, INTERVAL_CYCLES_BATCH, type IntervalRow, type IntervalSpec } from "./intervals.js";
+import { vendorCounts, vendorEvents } from "../machine/presets/events.js";
+import { premapPages } from "./premap.js";
+import { optionsRecord } from "./config-file.js";
 
-/** `--os linux`: the trace runs as one process of the kernel model (TraceProcess). */
+/** `--os linux`: the trace runs as a process of the kernel model (TraceProcess). */
 export interface OsJobOptions {
   /** Swap space in bytes (0: none). */
   swap: number;
@@ -32,6 +40,9 @@ export interface OsJobOptions {
   /** vm.page-cluster. */
   pageCluster: number;
 }
+
+/** Where a replay whose --ram was not given goes when 1 GiB of full memory is too little. */
+export const AUTO_RAM = "16GiB";
 
 export interface ReplayOptions {
   cpu: string;
@@ -45,24 +56,76 @@ export interface ReplayOptions {
   limit: number | null;
   skip: number;
   warmup: number;
-  /** Run the trace as one process of the Linux model instead of demand-mapping it (--os linux). */
+  /** Run the trace as a process of the Linux model instead of demand-mapping it (--os linux). */
   os?: OsJobOptions;
+  /**
+   * --os not given: the kernel model's settings to use if the trace is a recording of a real
+   * program (resolvePolicy decides before the replay; the session itself never sees this).
+   */
+  osAuto?: OsJobOptions;
+  /** Why the page policy is what it is, when wasmmu chose it (resolvePolicy). */
+  osChosen?: string;
+  /** Map every page the trace touches, present, accessed and dirty, before counting (--premap). */
+  premap?: boolean;
+  /** --ram was not given: a replay that runs out of memory is run again with AUTO_RAM in tables-only mode. */
+  ramAuto?: boolean;
+  /** Why the RAM is what it is, when wasmmu sized it. */
+  ramChosen?: string;
+  /** Compute each trace's SHA-256 (default true). */
+  checksum?: boolean;
+  /** Several traces, one per CPU (--per-cpu), interleaved by `interleave` with `quantum` per turn. */
+  perCpu?: boolean;
+  interleave?: InterleaveRule | "auto";
+  quantum?: number;
+  /** With several CPUs: one address space for all (threads, the default for one trace) or one each (processes, the default per CPU). */
+  addressSpaces?: "shared" | "private";
   /** Progress on stderr (only when it is a terminal). */
   progress: boolean;
   /** Write an HTML report here (replay.ts collects windowed statistics when set). */
   report?: string;
   /** Accesses per window of the report's time series (default 10000). */
   window?: number;
+  /** Interval rows (--interval, --interval-cycles): handed to `onInterval` as they come. */
+  interval?: IntervalSpec;
+  onInterval?: (row: IntervalRow) => void;
   /** Set to true from a SIGINT handler: stop after the current batch. */
   interrupted: () => boolean;
   err: (s: string) => void;
 }
 
 /** The replay options that decide the numbers (everything but output and callbacks): what a sweep configuration varies. */
-export type JobOptions = Omit<ReplayOptions, "interrupted" | "err" | "progress" | "report" | "window">;
+export type JobOptions = Omit<ReplayOptions, "interrupted" | "err" | "progress" | "report" | "window" | "interval" | "onInterval">;
 
-function counterNumbers(m: Machine): Record<string, number> {
-  return Object.fromEntries(Object.entries(m.counters("all")).map(([k, v]) => [k, Number(v)]));
+/** A trace recorded from a real program: Lackey, or wmt recorded (`wasmmu record`) or converted from Lackey. */
+export function isProgramRecording(i: Pick<TraceInfo, "format" | "metadata">): boolean {
+  return i.format === "lackey" || (i.format === "wmt" && i.metadata?.sourceFormat === "lackey");
+}
+
+/**
+ * Settle `--os` when it was not given (`osAuto`): the kernel model for a recording of a real
+ * program, first touch for a raw address stream or when an option needs it; `osChosen` says why.
+ */
+export function resolvePolicy(o: JobOptions, infos: readonly Pick<TraceInfo, "format" | "metadata">[]): JobOptions {
+  if (o.osAuto === undefined) return o;
+  const { osAuto, ...rest } = o;
+  const formats = [...new Set(infos.map((i) => (i.format === "wmt" && i.metadata?.sourceFormat ? `wmt from ${String(i.metadata.sourceFormat)}` : i.format)))].join(", ");
+  if (!infos.every(isProgramRecording)) return { ...rest, osChosen: `the default for a ${formats} trace, a raw address stream (--os linux runs it as a process)` };
+  if (o.premap) return { ...rest, osChosen: "--premap maps pages itself (the kernel model is --os linux)" };
+  if (o.pages !== "4k") return { ...rest, osChosen: `--pages ${o.pages}: the kernel model maps 4 KiB pages only` };
+  return { ...rest, os: osAuto, osChosen: `the default for a ${formats} trace, a recording of a real program (--os none maps first touches instead)` };
+}
+
+interface Snapshot {
+  all: Record<string, number>;
+  per: Record<string, number>[];
+}
+
+function numbers(c: Record<string, bigint>): Record<string, number> {
+  return Object.fromEntries(Object.entries(c).map(([k, v]) => [k, Number(v)]));
+}
+
+function snapshot(m: Machine, perCpu: boolean): Snapshot {
+  return { all: numbers(m.counters("all")), per: perCpu ? Array.from({ length: m.config.cpus }, (_, i) => numbers(m.counters(i))) : [] };
 }
 
 const WALK_CAUSES = ["dtlb_load_misses.miss_causes_a_walk", "dtlb_store_misses.miss_causes_a_walk", "itlb_misses.miss_causes_a_walk"];
@@ -81,75 +144,76 @@ function windowBetween(a: Record<string, number>, b: Record<string, number>, end
   };
 }
 
+/** Per CPU, the index of its address space. */
+export function spacesOf(o: Pick<JobOptions, "cpus" | "addressSpaces" | "perCpu">): number[] {
+  const priv = (o.addressSpaces ?? (o.perCpu ? "private" : "shared")) === "private";
+  return Array.from({ length: o.cpus }, (_, i) => (priv ? i : 0));
+}
+
 /**
- * One configuration's replay, fed chunk by chunk: a fresh machine with demand paging, the skip,
- * warm-up and limit windows, the report's time series, and the summary at the end. replayTrace
- * drives one session from its own reader; `wasmmu sweep --mode shared-read` drives many sessions
- * from one reader, each seeing the same chunks, so both give the same numbers.
+ * One configuration's replay, fed chunk by chunk: a fresh machine under the page policy, the
+ * skip, warm-up and limit windows, the report's time series and the interval rows, and the
+ * summary at the end. replayInput drives one session from its own reader; `wasmmu sweep --mode
+ * shared-read` drives many sessions from one reader, each seeing the same chunks, so both give
+ * the same numbers. Life: create (the machine: options checked) → prepare (reads the trace in
+ * advance when the policy needs it: OPT's future, --premap's pages) → feed… → finish.
  */
 export class ReplaySession {
   private readonly o: ReplayOptions;
-  private readonly path: string;
+  private readonly paths: string[];
   private readonly m: Machine;
-  /** Demand mapping (the default), or the kernel model's process (--os linux): exactly one is set. */
-  private readonly mapper: DemandMapper | null;
-  private readonly proc: TraceProcess | null;
-  private readonly r: Replayer;
+  private readonly perCpuCounters: boolean;
+  /** Demand mapping (first touch or premap), or the kernel model's processes (--os linux): exactly one is set once prepared. */
+  private mapper: DemandMapper | null = null;
+  private proc: TraceProcess | null = null;
+  private r: Replayer | null = null;
   /** Report windows in accesses; 0 turns sampling off (the loop pays one comparison with Infinity). */
   private readonly win: number;
   private nonCanonical = 0;
   private seen = 0;        // records read from the trace (skipped ones included)
   private replayed = 0;    // records replayed
-  private base: Record<string, number> | null;
+  private base: Snapshot | null = null;
   private baseKernel: TraceKernelCounts | null = null;
   private baseMapped = { "4K": 0, "2M": 0 };
+  private premapped = { "4K": 0, "2M": 0 };
   private baseSkipped = 0;
   private baseReplayed = 0;
   private partialReason: string | undefined;
   /** Stopped by Ctrl-C or by running out of memory: the statistics so far are the answer, even if empty. */
   private stoppedEarly = false;
+  /** Stopped for want of memory (the auto-RAM retry's cue). */
+  private outOfMemory = false;
   private done = false;
   // Time series for the report: the counters every `win` accesses after warm-up.
   private readonly windows: WindowCounts[] = [];
-  private nextSample: number;
-  private prevSample: Record<string, number> | null;
+  private nextWindow = Infinity;
+  private prevWindow: Record<string, number> | null = null;
   private prevMapped = { "4K": 0, "2M": 0 };
   private prevAt = 0;
+  // Interval rows.
+  private nextInterval = Infinity;
+  private nextCycleMark = Infinity;
+  private prevInterval: Snapshot | null = null;
+  private intervalAt = 0;
+  private intervals = 0;
   /** When the session began (for OPT, before the trace was read in advance: that pass is part of its time). */
   private readonly started: number;
 
-  private constructor(path: string, o: ReplayOptions, m: Machine, win: number, started?: number, future?: FutureReferences) {
-    this.started = started ?? performance.now();
-    this.path = path;
+  private constructor(paths: string[], o: ReplayOptions, m: Machine, win: number) {
+    this.started = performance.now();
+    this.paths = paths;
     this.o = o;
     this.m = m;
     this.win = win;
-    if (o.os !== undefined) {
-      this.mapper = null;
-      this.proc = TraceProcess.start(m, { ...o.os, frames: o.os.frames ?? undefined, ...(future !== undefined ? { future } : {}) });
-      this.r = new Replayer(m, this.proc.policy);
-    } else {
-      const mapper = new DemandMapper(m, { pages: o.pages === "4k" ? "4k" : "2m" });
-      this.mapper = mapper;
-      this.proc = null;
-      const policy: FaultPolicy = Object.assign((f: ReplayFault): FaultDecision => {
-        if (f.exception.vector === "GP") { this.nonCanonical++; return "skip"; }
-        return mapper.policy(f);
-      }, { notPresent: mapper.policy.notPresent, stopReason: mapper.policy.stopReason }); // a not-present #PF goes to the mapper either way
-      this.r = new Replayer(m, policy);
-    }
-    this.base = o.warmup === 0 ? counterNumbers(m) : null;
-    if (this.base !== null) this.baseKernel = this.proc?.counts() ?? null;
-    this.nextSample = win > 0 && this.base !== null ? win : Infinity;
-    this.prevSample = this.base;
+    this.perCpuCounters = o.cpus > 1;
   }
 
   /**
-   * A session on a fresh machine built from `o`.
-   * @param path the trace's name, for messages and the summary
+   * A session on a fresh machine built from `o` (its policy set up by prepare()).
+   * @param paths the trace, or one per CPU: for messages and the summary
    * @throws UsageError on a bad --window; WasmmuError on a bad configuration or report path
    */
-  static async create(path: string, o: ReplayOptions): Promise<ReplaySession> {
+  static async create(paths: string | string[], o: ReplayOptions): Promise<ReplaySession> {
     const win = o.report !== undefined ? (o.window ?? 10000) : 0;
     if (o.report !== undefined) {
       if (!Number.isInteger(win) || win < 1) throw new UsageError(`--window must be a positive integer, got ${o.window}`);
@@ -159,14 +223,64 @@ export class ReplaySession {
       cpu: o.cpu, overrides: o.overrides, paging: o.paging, ram: o.ram, memory: o.memory, cpus: o.cpus,
       ...(o.os?.reclaim === "lru" ? { accessStamps: true } : {}),
     };
-    const started = performance.now();
-    const future = o.os?.reclaim === "opt" ? await readFuture(path, o) : undefined;
-    return new ReplaySession(path, o, await Machine.create(config), win, future !== undefined ? started : undefined, future);
+    let m: Machine;
+    try {
+      m = await Machine.create(config);
+    } catch (e) {
+      throw asFlagError(e);
+    }
+    return new ReplaySession(typeof paths === "string" ? [paths] : paths, o, m, win);
+  }
+
+  /**
+   * Set up the page policy; reads the trace in advance when it must (OPT's future; --premap's
+   * pages), through `open` (default: the session's paths as its options say).
+   * @throws WasmmuError for a configuration the policy refuses (RAM too small to boot the kernel model…)
+   */
+  async prepare(open?: () => Promise<OpenedInput>): Promise<void> {
+    if (this.r !== null) return;
+    const o = this.o;
+    const m = this.m;
+    const reopen = open ?? (() => openInput(this.spec(), {}));
+    const spaces = spacesOf(o);
+    if (o.os !== undefined) {
+      const future = o.os.reclaim === "opt" ? await readFuture(await reopen(), o) : undefined;
+      try {
+        this.proc = TraceProcess.start(m, { ...o.os, frames: o.os.frames ?? undefined, spaces, ...(future !== undefined ? { future } : {}) });
+      } catch (e) {
+        throw asFlagError(e);
+      }
+      this.r = new Replayer(m, this.proc.policy);
+    } else {
+      const mapper = new DemandMapper(m, { pages: o.pages === "4k" ? "4k" : "2m", spaces, accessedDirty: o.premap === true });
+      this.mapper = mapper;
+      const policy: FaultPolicy = Object.assign((f: ReplayFault): FaultDecision => {
+        if (f.exception.vector === "GP") { this.nonCanonical++; return "skip"; }
+        return mapper.policy(f);
+      }, { notPresent: mapper.policy.notPresent, stopReason: mapper.policy.stopReason }); // a not-present #PF goes to the mapper either way
+      this.r = new Replayer(m, policy);
+      if (o.premap) {
+        const r = await premapPages(await reopen(), mapper, o, m.config.paging, spaces);
+        if (r.outOfMemory !== null) this.stop(`--premap: ${r.outOfMemory} (--ram ${o.ram}${o.memory === "full" ? "" : `, --memory ${o.memory}`})`, true);
+        this.premapped = { ...mapper.mapped };
+      }
+    }
+    if (o.warmup === 0) this.takeBase();
+  }
+
+  /** The input the session's options describe. */
+  private spec(): InputSpec {
+    return { paths: this.paths, perCpu: this.o.perCpu === true, format: this.o.format, interleave: this.o.interleave ?? "auto", quantum: this.o.quantum ?? 1 };
   }
 
   /** Records one core call takes: the chunk size a reader should produce for this session. */
   get batchRecords(): number {
-    return this.r.batch.capacity;
+    return this.m._core.exports.traceCapacityRecords() >>> 0;
+  }
+
+  /** Whether the replay stopped for want of memory with --ram not given (replayInput then runs it again with more). */
+  get wantsMoreMemory(): boolean {
+    return this.outOfMemory && this.o.ramAuto === true && this.o.memory === "full";
   }
 
   /** Pages mapped so far: by the demand mapper, or by the kernel model's faults (one 4 KiB page each). */
@@ -186,6 +300,24 @@ export class ReplaySession {
     return this.replayed;
   }
 
+  /** Counting begins: the counters' base, and the first window and interval marks. */
+  private takeBase(): void {
+    this.base = snapshot(this.m, this.perCpuCounters);
+    this.baseKernel = this.proc?.counts() ?? null;
+    this.baseMapped = this.mapped();
+    this.baseSkipped = this.skippedNonCanonical();
+    this.baseReplayed = this.replayed;
+    this.prevAt = this.replayed;
+    if (this.win > 0) { this.nextWindow = this.replayed + this.win; this.prevWindow = this.base.all; this.prevMapped = { ...this.baseMapped }; }
+    const iv = this.o.interval;
+    if (iv !== undefined) {
+      this.prevInterval = this.base;
+      this.intervalAt = this.replayed;
+      if (iv.unit === "accesses") this.nextInterval = this.replayed + iv.every;
+      else this.nextCycleMark = this.cpuCycles() + iv.every;
+    }
+  }
+
   /**
    * Replay a chunk (any size: it is cut into batches).
    * @returns false once the session wants no more chunks (limit reached, interrupted, stopped)
@@ -193,9 +325,10 @@ export class ReplaySession {
    */
   feed(chunk: TraceChunk): boolean {
     if (this.done) return false;
-    const o = this.o;
     const r = this.r;
-    const cap = r.batch.capacity;
+    if (r === null) throw new WasmmuError("INVALID_ARGUMENT", "ReplaySession.feed before prepare()");
+    const o = this.o;
+    const cap = o.interval?.unit === "cycles" ? Math.min(r.batch.capacity, INTERVAL_CYCLES_BATCH) : r.batch.capacity;
     // An unchecked chunk (openTrace's deferCheck: an uncompressed wmt file): its records are
     // checked in the core as they are taken into the batch; skipped ones here.
     const check = chunk instanceof PackedChunk ? chunk.deferredCheck : undefined;
@@ -212,7 +345,8 @@ export class ReplaySession {
       let n = Math.min(chunk.count - i, cap);
       if (o.limit !== null) n = Math.min(n, o.limit - this.replayed);
       if (this.base === null) n = Math.min(n, o.warmup - this.replayed);
-      if (n > this.nextSample - this.replayed) n = this.nextSample - this.replayed;
+      const boundary = Math.min(this.nextWindow, this.nextInterval);
+      if (n > boundary - this.replayed) n = boundary - this.replayed;
       let malformed: Error | null = null;
       if (check !== undefined) {
         r.batch.setPacked(chunk.packed as Uint32Array, i, n, 1, 0);
@@ -228,15 +362,15 @@ export class ReplaySession {
       this.crossed();
       if (res.stopped) {
         const vaddr = `0x${r.batch.get(res.stopped.index).vaddr.toString(16)}`;
-        const record = `${this.path}: record ${this.seen + 1} (vaddr ${vaddr})`;
+        const record = `${this.name}: record ${this.seen + 1} (vaddr ${vaddr})`;
         if (res.stopped.reason === "out-of-memory" && this.proc !== null) {
-          this.stop(`${record}: ${res.stopped.message ?? "out of memory"} (--ram ${o.ram}, --swap ${o.os?.swap ?? 0} bytes): raise --swap or --ram`);
+          this.stop(`${record}: ${res.stopped.message ?? "out of memory"} (--ram ${o.ram}, --swap ${o.os?.swap ?? 0} bytes): raise --swap or --ram`, true);
           return false;
         }
         if (res.stopped.reason === "out-of-memory") {
           // The trace's doing, not a broken input: the statistics so far, marked partial.
           this.stop(`${record}: ${res.stopped.message ?? "demand paging ran out of frames"} (--ram ${o.ram}${o.memory === "full" ? "" : `, --memory ${o.memory}`}): ` +
-            (o.memory === "full" ? "raise --ram, or model more RAM than this host can hold with --memory tables-only (e.g. --ram 64GiB --memory tables-only)" : "raise --ram"));
+            (o.memory === "full" ? "raise --ram, or model more RAM than this host can hold with --memory tables-only (e.g. --ram 64GiB --memory tables-only)" : "raise --ram"), true);
           return false;
         }
         const fault = res.stopped.fault;
@@ -250,17 +384,34 @@ export class ReplaySession {
     return !this.done;
   }
 
-  /** After records were replayed: take the warm-up's base when it was reached, sample the report's windows. */
+  /** The traces' names, for messages. */
+  private get name(): string {
+    return this.paths.join(" + ");
+  }
+
+  /** After records were replayed: take the warm-up's base when it was reached, sample the report's windows and the intervals. */
   private crossed(): void {
-    if (this.base === null && this.replayed >= this.o.warmup) {
-      this.base = counterNumbers(this.m);
-      this.baseKernel = this.proc?.counts() ?? null;
-      this.baseMapped = this.mapped();
-      this.baseSkipped = this.skippedNonCanonical();
-      this.baseReplayed = this.replayed;
-      if (this.win > 0) { this.nextSample = this.replayed + this.win; this.prevSample = this.base; this.prevMapped = { ...this.baseMapped }; this.prevAt = this.replayed; }
+    if (this.base === null) {
+      if (this.replayed >= this.o.warmup) this.takeBase();
+      return;
     }
-    if (this.replayed === this.nextSample) { this.sample(); this.nextSample += this.win; }
+    if (this.replayed === this.nextWindow) { this.sampleWindow(); this.nextWindow += this.win; }
+    if (this.replayed === this.nextInterval) { this.emitInterval(); this.nextInterval += (this.o.interval as IntervalSpec).every; }
+    if (this.nextCycleMark !== Infinity) {
+      const now = this.cpuCycles();
+      if (now >= this.nextCycleMark) {
+        this.emitInterval();
+        const every = (this.o.interval as IntervalSpec).every;
+        while (this.nextCycleMark <= now) this.nextCycleMark += every;
+      }
+    }
+  }
+
+  /** Cycles of every CPU so far (the clock of --interval-cycles). */
+  private cpuCycles(): number {
+    let n = 0;
+    for (let i = 0; i < this.o.cpus; i++) n += this.m.cycles(i);
+    return n;
   }
 
   /** Check skipped records [i, i + n) of an unchecked chunk as the core would; throw for a malformed one. */
@@ -289,53 +440,64 @@ export class ReplaySession {
     if (!this.done) this.stop("interrupted");
   }
 
-  private stop(reason: string): void {
+  private stop(reason: string, outOfMemory = false): void {
     this.partialReason = reason;
     this.stoppedEarly = true;
+    this.outOfMemory = outOfMemory;
     this.done = true;
   }
 
   /**
    * The statistics; writes the report when one was asked for.
-   * @param info the trace's format and compression, for the summary
+   * @param traces the traces' identities (format, compression, size, checksum), in CPU order
+   * @param interleave the rule the traces were merged by (one per CPU)
    * @throws WasmmuError BAD_INPUT for an empty trace, or one that is all skip and warm-up
    */
-  async finish(info: { format: string; compression: string }): Promise<ReplaySummary> {
+  async finish(traces: TraceIdentity[], interleave?: InterleaveRule): Promise<ReplaySummary> {
     const o = this.o;
     const m = this.m;
-    const path = this.path;
     // Ctrl-C (or running out of memory) before anything was counted still gives (empty)
     // statistics with the reason, not a bad-input error.
     const stopped = this.stoppedEarly;
-    if (this.replayed === 0 && !stopped) throw new WasmmuError("BAD_INPUT", `${path}: the trace has no accesses${o.skip ? ` after skipping ${o.skip}` : ""}`);
+    if (this.replayed === 0 && !stopped) throw new WasmmuError("BAD_INPUT", `${this.name}: the trace has no accesses${o.skip ? ` after skipping ${o.skip}` : ""}`);
     if (this.base === null) {
-      if (!stopped) throw new WasmmuError("BAD_INPUT", `${path}: the trace has ${this.replayed} accesses, all used as warm-up (--warmup ${o.warmup})`);
-      this.base = counterNumbers(m);
-      this.baseKernel = this.proc?.counts() ?? null;
-      this.baseMapped = this.mapped();
-      this.baseSkipped = this.skippedNonCanonical();
-      this.baseReplayed = this.replayed;
-      this.prevAt = this.replayed;
+      if (!stopped) throw new WasmmuError("BAD_INPUT", `${this.name}: the trace has ${this.replayed} accesses, all used as warm-up (--warmup ${o.warmup})`);
+      this.takeBase();
     }
-    if (this.win > 0 && this.replayed > this.prevAt) this.sample();
-    const now = counterNumbers(m);
-    const base = this.base;
-    const counters = Object.fromEntries(Object.keys(now).map((k) => [k, now[k] - base[k]]));
+    if (this.win > 0 && this.replayed > this.prevAt) this.sampleWindow();
+    if (this.prevInterval !== null && this.replayed > this.intervalAt) this.emitInterval();
+    const now = snapshot(m, this.perCpuCounters);
+    const base = this.base as Snapshot;
+    const counters = delta(base.all, now.all);
     const partialReason = this.partialReason;
     const mapped = this.mapped();
+    const vendor = vendorEvents(m.config.preset.name);
+    const first = traces[0];
     const summary: ReplaySummary = {
-      trace: basename(path), format: info.format, compression: info.compression, cpu: o.cpu, paging: o.paging,
+      schemaVersion: SCHEMA_VERSION, wasmmu: { version: wasmmuVersion() },
+      trace: traces.map((t) => t.name).join(" + ") || basename(this.paths[0]), traces,
+      format: first?.format ?? "unknown", compression: first?.compression ?? "none", cpu: o.cpu, paging: o.paging,
       pages: o.pages === "4k" ? "4 KiB" : o.pages === "2m" ? "2 MiB" : "THP (2 MiB where possible)", cpus: o.cpus,
+      config: this.effectiveConfig(interleave), options: optionsRecord(o, this.paths),
       partial: partialReason !== undefined, ...(partialReason !== undefined ? { partialReason } : {}),
       seconds: (performance.now() - this.started) / 1000, accesses: this.replayed - this.baseReplayed,
       skipped: { nonCanonical: this.skippedNonCanonical() - this.baseSkipped },
       mappedPages: { "4K": mapped["4K"] - this.baseMapped["4K"], "2M": mapped["2M"] - this.baseMapped["2M"] },
+      walks: walkCounts(counters),
       counters,
     };
+    if (o.premap) summary.premapped = { ...this.premapped };
+    if (vendor.length > 0) summary.events = vendorCounts(vendor, counters);
+    if (this.perCpuCounters) {
+      summary.perCpu = now.per.map((p, cpu) => {
+        const c = delta(base.per[cpu], p);
+        return { cpu, counters: c, ...(vendor.length > 0 ? { events: vendorCounts(vendor, c) } : {}) };
+      });
+    }
     if (this.proc !== null && o.os !== undefined) {
-      const now = this.proc.counts();
-      const b = this.baseKernel ?? now;
-      const kernelCounts = Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - b[k as keyof TraceKernelCounts]])) as unknown as TraceKernelCounts;
+      const k = this.proc.counts();
+      const b = this.baseKernel ?? k;
+      const kernelCounts = Object.fromEntries(Object.entries(k).map(([key, v]) => [key, v - b[key as keyof TraceKernelCounts]])) as unknown as TraceKernelCounts;
       summary.kernel = { reclaim: o.os.reclaim, ram: o.ram, swap: o.os.swap, swappiness: o.os.swappiness, frames: o.os.frames, pageCluster: o.os.pageCluster, ...kernelCounts };
     }
     if (o.report !== undefined) {
@@ -352,30 +514,77 @@ export class ReplaySession {
     return summary;
   }
 
-  private sample(): void {
-    const now = counterNumbers(this.m);
+  /** The machine and policies as they ran. */
+  private effectiveConfig(interleave: InterleaveRule | undefined): EffectiveConfig {
+    const o = this.o;
+    const m = this.m;
+    const c: EffectiveConfig = {
+      preset: effectivePreset(m.config.preset, m.latency), overrides: { ...o.overrides }, paging: o.paging, cpus: o.cpus,
+      ram: { bytes: Number(m.config.ramBytes), given: o.ramAuto ? null : o.ram, memory: o.memory, auto: o.ramChosen ?? null },
+      pagePolicy: {
+        policy: o.os !== undefined ? "linux" : o.premap ? "premap" : "first-touch", pages: o.pages, chosen: o.osChosen ?? null,
+        ...(o.os !== undefined ? { kernel: { ...o.os } } : {}),
+      },
+      window: { skip: o.skip, warmup: o.warmup, limit: o.limit },
+    };
+    if (o.cpus > 1 || o.perCpu) {
+      c.multi = { perCpu: o.perCpu === true, interleave: interleave ?? "record", addressSpaces: o.addressSpaces ?? (o.perCpu ? "private" : "shared") };
+    }
+    return c;
+  }
+
+  private sampleWindow(): void {
+    const now = snapshot(this.m, false).all;
     const mapped = this.mapped();
-    this.windows.push(windowBetween(this.prevSample as Record<string, number>, now, this.replayed - this.baseReplayed, this.replayed - this.prevAt, this.prevMapped, mapped));
-    this.prevSample = now;
+    this.windows.push(windowBetween(this.prevWindow as Record<string, number>, now, this.replayed - this.baseReplayed, this.replayed - this.prevAt, this.prevMapped, mapped));
+    this.prevWindow = now;
     this.prevMapped = mapped;
     this.prevAt = this.replayed;
   }
+
+  private emitInterval(): void {
+    const prev = this.prevInterval as Snapshot;
+    const now = snapshot(this.m, this.perCpuCounters);
+    const counters = delta(prev.all, now.all);
+    const vendor = vendorEvents(this.m.config.preset.name);
+    const row: IntervalRow = {
+      type: "interval", interval: ++this.intervals, start: this.intervalAt - this.baseReplayed, end: this.replayed - this.baseReplayed,
+      accesses: this.replayed - this.intervalAt, counters,
+      ...(vendor.length > 0 ? { events: vendorCounts(vendor, counters) } : {}),
+      ...(this.perCpuCounters ? { perCpu: now.per.map((p, cpu) => ({ cpu, counters: delta(prev.per[cpu], p) })) } : {}),
+    };
+    this.prevInterval = now;
+    this.intervalAt = this.replayed;
+    this.o.onInterval?.(row);
+  }
+}
+
+/** A Machine or kernel-model configuration error, in the CLI's flag names (--ram, --memory tables-only). */
+function asFlagError(e: unknown): unknown {
+  if (!(e instanceof WasmmuError) || e.code !== "INVALID_CONFIG") return e;
+  const msg = e.message
+    .replace(/^ram: /, "--ram: ").replace(/^memory: /, "--memory: ").replace(/^cpus: /, "--cpus: ").replace(/^paging: /, "--paging: ")
+    .replace(/use memory: "tables-only"/g, "use --memory tables-only").replace(/^cpu: /, "--cpu: ");
+  return msg === e.message ? e : new WasmmuError(e.code, msg, e.details, { cause: e });
 }
 
 /**
- * The future of `path` as a replay with `o` numbers its records (after --skip, up to --limit), for
- * OPT: one pass over the whole trace before the replay starts.
+ * The future of the input as a replay with `o` numbers its records (after --skip, up to --limit),
+ * for OPT: one pass over the whole trace before the replay starts.
  */
-async function readFuture(path: string, o: ReplayOptions): Promise<FutureReferences> {
+async function readFuture(input: OpenedInput, o: JobOptions): Promise<FutureReferences> {
   const b = new FutureReferencesBuilder();
-  const trace = await openTrace(path, { format: o.format });
   let seen = 0;
-  read: for await (const chunk of trace.chunks) {
-    for (let i = 0; i < chunk.count; i++, seen++) {
-      if (seen < o.skip) continue;
-      if (o.limit !== null && b.length >= o.limit) break read;
-      b.add(chunk.lo[i], chunk.hi[i], chunk.size[i]);
+  try {
+    read: for await (const chunk of input.chunks) {
+      for (let i = 0; i < chunk.count; i++, seen++) {
+        if (seen < o.skip) continue;
+        if (o.limit !== null && b.length >= o.limit) break read;
+        b.add(chunk.lo[i], chunk.hi[i], chunk.size[i]);
+      }
     }
+  } finally {
+    await input.close();
   }
   return b.build();
 }
@@ -387,10 +596,37 @@ async function readFuture(path: string, o: ReplayOptions): Promise<FutureReferen
  * @returns the summary (partial when stopped early)
  */
 export async function replayTrace(path: string, o: ReplayOptions, given?: ReplaySession): Promise<ReplaySummary> {
-  const session = given ?? (await ReplaySession.create(path, o));
+  return replayInput([path], o, given);
+}
+
+/**
+ * Replay a trace, or (o.perCpu) one trace per CPU, on a fresh machine. With --ram not given, a
+ * replay that runs out of memory is run again in tables-only mode with AUTO_RAM (a trace read
+ * from a pipe cannot be: it stays partial, with the flags to use).
+ * @returns the summary (partial when stopped early)
+ */
+export async function replayInput(paths: string[], o: ReplayOptions, given?: ReplaySession): Promise<ReplaySummary> {
+  const first = await replayOnce(paths, o, given);
+  if (!first.session.wantsMoreMemory || !first.rereadable) return first.summary;
+  const ramChosen = `--ram not given: ${o.ram} of RAM was too little (${first.summary.partialReason ?? "out of memory"}), so the trace was replayed again with ${AUTO_RAM} in tables-only mode (page tables have bytes, data pages do not)`;
+  const bigger: ReplayOptions = { ...o, ram: AUTO_RAM, memory: "tables-only", ramChosen };
+  return (await replayOnce(paths, bigger)).summary;
+}
+
+async function replayOnce(paths: string[], o: ReplayOptions, given?: ReplaySession): Promise<{ summary: ReplaySummary; session: ReplaySession; rereadable: boolean }> {
+  const spec: InputSpec = { paths, perCpu: o.perCpu === true, format: o.format, interleave: o.interleave ?? "auto", quantum: o.quantum ?? 1 };
   // Lent chunks: feed() copies each into the core's batch buffer before asking for the next.
   // deferCheck: an uncompressed wmt file's records are checked by feed(), in the core.
-  const trace = await openTrace(path, { format: o.format, chunkRecords: session.batchRecords, lend: true, deferCheck: true });
+  const input = await openInput(spec, { chunkRecords: given?.batchRecords ?? DEFAULT_CHUNK_RECORDS, lend: true, deferCheck: true, checksum: o.checksum ?? true });
+  let session: ReplaySession;
+  try {
+    // The page policy, when --os was not given, follows the trace's format (known now).
+    session = given ?? (await ReplaySession.create(paths, { ...o, ...resolvePolicy(o, input.infos) }));
+    await session.prepare(() => openInput(spec, {}));
+  } catch (e) {
+    await input.close();
+    throw e;
+  }
   const started = performance.now();
   let lastProgress = 0;
   const progress = () => {
@@ -398,14 +634,14 @@ export async function replayTrace(path: string, o: ReplayOptions, given?: Replay
     if (!o.progress || now - lastProgress < 250) return;
     lastProgress = now;
     const secs = (now - started) / 1000;
-    const read = trace.bytesRead();
-    const total = trace.info.totalBytes;
+    const read = input.bytesRead();
+    const total = input.totalBytes;
     const replayed = session.replayedRecords;
     const eta = total && read > 0 ? ` ETA ${Math.max(0, (secs * (total - read)) / read).toFixed(0)} s` : "";
     o.err(`\r  ${(replayed / 1e6).toFixed(1)} M records  ${(read / 2 ** 20).toFixed(1)}${total ? ` / ${(total / 2 ** 20).toFixed(1)}` : ""} MiB  ${(replayed / secs / 1e6).toFixed(2)} M rec/s${eta}   `);
   };
   try {
-    for await (const chunk of trace.chunks) {
+    for await (const chunk of input.chunks) {
       const more = session.feed(chunk);
       progress();
       if (!more) break;
@@ -414,8 +650,11 @@ export async function replayTrace(path: string, o: ReplayOptions, given?: Replay
     session.fail(e);
   } finally {
     if (o.progress) o.err("\r\x1b[K");
+    await input.close();
   }
-  return session.finish(trace.info);
+  const traces = await input.identities();
+  const summary = await session.finish(traces, input.interleave);
+  return { summary, session, rereadable: input.totalBytes !== null };
 }
 
 export { formatSummary, formatCsv };

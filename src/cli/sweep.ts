@@ -15,7 +15,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { replayTrace, type JobOptions } from "./replay.js";
+import { replayTrace, AUTO_RAM, type JobOptions } from "./replay.js";
 import type { ReplaySummary } from "./summary.js";
 import { compiledCore } from "../machine/core.js";
 import { fromWire, sharedReadInThread, sharedReadInWorkers, type WireError } from "./sweep-shared.js";
@@ -85,10 +85,17 @@ export class SweepRunner {
     const results: (ReplaySummary | undefined)[] = new Array(jobs.length).fill(undefined);
     if ((o.mode ?? "shared-read") === "shared-read" && jobs.length > 0) {
       const options = jobs.map((j) => j.options);
-      const summaries = o.worker === null
+      const { summaries, retry } = o.worker === null
         ? await sharedReadInThread(jobs[0].trace, options, () => this.stopped)
         : await sharedReadInWorkers(o.worker, jobs[0].trace, options, o.jobs, () => this.stopped,
           (indices, s) => indices.forEach((i, k) => o.onDone?.(i, s[k])));
+      // --ram not given and 1 GiB was too little: those configurations again, with more (as replayTrace does).
+      for (const [i, again] of retry.entries()) {
+        if (!again || this.stopped) continue;
+        const job = jobs[i];
+        const ramChosen = `--ram not given: ${job.options.ram} of RAM was too little (${summaries[i].partialReason ?? "out of memory"}), so the trace was replayed again with ${AUTO_RAM} in tables-only mode (page tables have bytes, data pages do not)`;
+        summaries[i] = await runJob({ trace: job.trace, options: { ...job.options, ram: AUTO_RAM, memory: "tables-only", ramChosen } }, () => this.stopped);
+      }
       if (o.worker === null) summaries.forEach((s, i) => o.onDone?.(i, s));
       return summaries;
     }

@@ -12,7 +12,7 @@ import { EXIT_OK } from "../exit.js";
 import { UsageError } from "../args.js";
 import { WasmmuError } from "../../errors.js";
 import { findOnPath, recordInto, type ExitStatus } from "../record.js";
-import { ReplaySession } from "../replay.js";
+import { ReplaySession, resolvePolicy } from "../replay.js";
 import { parseReplayArgs, type ReplaySettings } from "../replay-options.js";
 import { createWmtOutput, outputCompression } from "../wmt-output.js";
 import { runReplay } from "./replay.js";
@@ -84,8 +84,8 @@ function describeExit(command: string, s: ExitStatus): string | null {
 }
 
 /** The replay settings `record --replay` forwards. @throws UsageError for a bad option or an argument before -- */
-function replaySettings(forwarded: string[]): ReplaySettings {
-  const parsed = parseReplayArgs(forwarded);
+async function replaySettings(forwarded: string[]): Promise<ReplaySettings> {
+  const parsed = await parseReplayArgs(forwarded);
   if (parsed.help) throw new UsageError("--help is record's own option; see wasmmu help replay for the replay options");
   if (parsed.files.length > 0) throw new UsageError(`unexpected argument '${parsed.files[0]}' before -- (the program and its arguments go after --)`);
   return parsed.settings;
@@ -106,7 +106,8 @@ export const recordCommand: Command = {
       throw new UsageError(`unexpected ${forwarded[0].startsWith("-") ? "option" : "argument"} '${forwarded[0]}' before --` +
         " (replay options are taken with --replay; the program and its arguments go after --)");
     }
-    const settings = replay ? replaySettings(forwarded) : null;
+    const settings = replay ? await replaySettings(forwarded) : null;
+    if (settings?.job.perCpu) throw new UsageError("--per-cpu replays several traces; record makes one");
     const name = basename(command[0]) || "trace";
     const target = output ?? `${name}.wmt.gz`;
     if (!replay) outputCompression(target);
@@ -122,8 +123,10 @@ export const recordCommand: Command = {
       const path = dir !== null ? join(dir, `${name}.wmt`) : target;
       // The replay's machine and report path are checked now, before the (slow) recording, by
       // creating the session that will replay it.
+      // The page policy is settled for what record writes: a wmt recording of a real program.
       const session = settings === null ? undefined : await ReplaySession.create(path, {
-        ...settings.job, window: settings.window, ...(settings.report !== undefined ? { report: settings.report } : {}),
+        ...settings.job, ...resolvePolicy(settings.job, [{ format: "wmt", metadata: { sourceFormat: "lackey" } }]),
+        window: settings.window, ...(settings.report !== undefined ? { report: settings.report } : {}),
         progress: false, interrupted: () => false, err: () => undefined,
       });
       const wmt = await createWmtOutput(path, {
