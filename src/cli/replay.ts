@@ -183,6 +183,8 @@ export class ReplaySession {
   private stoppedEarly = false;
   /** Stopped for want of memory (the auto-RAM retry's cue). */
   private outOfMemory = false;
+  /** The record (1-based, skipped ones included) the replay stopped at, when something stopped it. */
+  private stoppedAt: number | null = null;
   private done = false;
   // Time series for the report: the counters every `win` accesses after warm-up.
   private readonly windows: WindowCounts[] = [];
@@ -283,6 +285,12 @@ export class ReplaySession {
     return this.outOfMemory && this.o.ramAuto === true && this.o.memory === "full";
   }
 
+  /** What the header says when wantsMoreMemory sent the replay round again with AUTO_RAM. */
+  get moreMemoryNote(): string {
+    const at = this.stoppedAt !== null ? `ran out at record ${this.stoppedAt.toLocaleString("en-US")}` : "was too little";
+    return `--ram not given: ${this.o.ram} ${at}, so the trace was replayed again with ${AUTO_RAM} in tables-only mode (page tables have bytes, data pages do not)`;
+  }
+
   /** Pages mapped so far: by the demand mapper, or by the kernel model's faults (one 4 KiB page each). */
   private mapped(): { "4K": number; "2M": number } {
     if (this.mapper !== null) return { ...this.mapper.mapped };
@@ -363,6 +371,7 @@ export class ReplaySession {
       if (res.stopped) {
         const vaddr = `0x${r.batch.get(res.stopped.index).vaddr.toString(16)}`;
         const record = `${this.name}: record ${this.seen + 1} (vaddr ${vaddr})`;
+        this.stoppedAt = this.seen + 1;
         if (res.stopped.reason === "out-of-memory" && this.proc !== null) {
           this.stop(`${record}: ${res.stopped.message ?? "out of memory"} (--ram ${o.ram}, --swap ${o.os?.swap ?? 0} bytes): raise --swap or --ram`, true);
           return false;
@@ -608,8 +617,7 @@ export async function replayTrace(path: string, o: ReplayOptions, given?: Replay
 export async function replayInput(paths: string[], o: ReplayOptions, given?: ReplaySession): Promise<ReplaySummary> {
   const first = await replayOnce(paths, o, given);
   if (!first.session.wantsMoreMemory || !first.rereadable) return first.summary;
-  const ramChosen = `--ram not given: ${o.ram} of RAM was too little (${first.summary.partialReason ?? "out of memory"}), so the trace was replayed again with ${AUTO_RAM} in tables-only mode (page tables have bytes, data pages do not)`;
-  const bigger: ReplayOptions = { ...o, ram: AUTO_RAM, memory: "tables-only", ramChosen };
+  const bigger: ReplayOptions = { ...o, ram: AUTO_RAM, memory: "tables-only", ramChosen: first.session.moreMemoryNote };
   return (await replayOnce(paths, bigger)).summary;
 }
 

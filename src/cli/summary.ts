@@ -146,7 +146,7 @@ export function formatSummary(s: ReplaySummary): string {
   else out.push(line(c("fault_pf"), "page faults", `demand-mapped ${num(s.mappedPages["4K"])} × 4K, ${num(s.mappedPages["2M"])} × 2M`));
   if (c("tlb_shootdown_ipi") > 0) out.push(line(c("tlb_shootdown_ipi"), "tlb_shootdown_ipi", "shootdown IPIs received (another CPU changed a mapping)"));
   if (s.skipped.nonCanonical) out.push(line(s.skipped.nonCanonical, "non-canonical accesses skipped", "#GP(0)"));
-  if (s.kernel !== undefined) out.push(...kernelLines(s.kernel, s.accesses));
+  if (s.kernel !== undefined) out.push(...kernelLines(s.kernel, s.accesses, s.config.multi?.addressSpaces === "private" ? s.cpus : 1));
   out.push(line(cycles, "cycles", s.accesses ? `${(cycles / s.accesses).toFixed(2)} per access` : ""));
   out.push(line(c("cycles_translation"), "cycles in translation", `${pct(c("cycles_translation"), cycles)} of cycles`));
   if (s.perCpu !== undefined) out.push("", ...perCpuLines(s));
@@ -183,11 +183,11 @@ function perCpuLines(s: ReplaySummary): string[] {
 }
 
 /** The kernel model's block of the summary (--os linux). */
-function kernelLines(k: ReplayKernelSummary, accesses: number): string[] {
+function kernelLines(k: ReplayKernelSummary, accesses: number, processes: number): string[] {
   const per1k = (n: number) => (accesses ? `${((1000 * n) / accesses).toFixed(3)} per 1000 accesses` : "");
   const out = [
     "",
-    `   kernel model: reclaim ${k.reclaim}, RAM ${k.ram}, swap ${k.swap ? formatBytes(BigInt(k.swap)) : "none"}${k.frames !== null ? `, ${num(k.frames)} frames` : ""}, swappiness ${k.swappiness}, page-cluster ${k.pageCluster}`,
+    `   kernel model: ${processes === 1 ? "one process" : `${processes} processes`}, reclaim ${k.reclaim}, RAM ${k.ram}, swap ${k.swap ? formatBytes(BigInt(k.swap)) : "none"}${k.frames !== null ? `, ${num(k.frames)} frames` : ""}, swappiness ${k.swappiness}, page-cluster ${k.pageCluster}`,
     line(k.majorFaults, "major faults", `${per1k(k.majorFaults)} (pgmajfault: read back from swap)`),
     line(k.minorFaults, "minor faults", "first touches, zero-page copies, swap-cache hits"),
     line(k.pswpout + k.swpout_zero, "pages swapped out", `pswpout ${num(k.pswpout)}, zero pages ${num(k.swpout_zero)} (swpout_zero: no I/O)`),

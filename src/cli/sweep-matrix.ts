@@ -94,18 +94,20 @@ export function assignments(param: string, value: string): [string, string][] {
  */
 export function configurationValues(base: FlagValues, c: Record<string, string>): FlagValues {
   const v: FlagValues = { ...base, set: [...((base.set as string[] | undefined) ?? [])] };
+  let policySwept = false;
   for (const [param, value] of Object.entries(c)) {
     for (const [path, x] of assignments(param, value)) {
       if (path === "policy") {
         if (!(POLICY_VALUES as readonly string[]).includes(x)) throw new UsageError(`--param policy: must be ${POLICY_VALUES.join(", ")}, got "${x}"`);
         v.os = x === "linux" ? "linux" : "none";
         v.premap = x === "premap";
+        policySwept = true;
       } else if ((OPTION_PARAMS as readonly string[]).includes(path)) v[path] = x;
       else (v.set as string[]).push(`${path}=${x}`);
     }
   }
-  // The kernel model's options belong to configurations that run it.
-  if (v.os === "none") for (const k of KERNEL_PARAMS) delete v[k];
+  // The kernel model's options belong to the configurations a swept policy runs it in.
+  if (policySwept && v.os === "none") for (const k of KERNEL_PARAMS) delete v[k];
   return v;
 }
 

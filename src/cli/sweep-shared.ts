@@ -89,7 +89,7 @@ export type ToGroup =
 /** Shared-read worker → main thread. */
 export type FromGroup =
   | { t: "ack"; slot: number; more: boolean }
-  | { t: "done"; ok: true; summaries: ReplaySummary[]; retry: boolean[] }
+  | { t: "done"; ok: true; summaries: ReplaySummary[]; retry: (string | null)[] }
   | { t: "done"; ok: false; error: WireError };
 
 /** Several configurations' sessions fed the same chunks, one after another. */
@@ -147,10 +147,10 @@ export class SessionGroup {
    * Every session's summary, in the options' order, and whether it wants replaying again with more
    * memory (--ram not given: ReplaySession.wantsMoreMemory).
    */
-  async finish(traces: TraceIdentity[]): Promise<{ summaries: ReplaySummary[]; retry: boolean[] }> {
+  async finish(traces: TraceIdentity[]): Promise<{ summaries: ReplaySummary[]; retry: (string | null)[] }> {
     const summaries: ReplaySummary[] = [];
     for (const s of this.sessions) summaries.push(await s.finish(traces));
-    return { summaries, retry: this.sessions.map((s) => s.wantsMoreMemory) };
+    return { summaries, retry: this.sessions.map((s) => (s.wantsMoreMemory ? s.moreMemoryNote : null)) };
   }
 }
 
@@ -159,7 +159,7 @@ export class SessionGroup {
  * @returns the summaries in `options`' order
  * @throws the first error a configuration cannot turn into partial statistics
  */
-export async function sharedReadInThread(trace: string, options: JobOptions[], interrupted: () => boolean): Promise<{ summaries: ReplaySummary[]; retry: boolean[] }> {
+export async function sharedReadInThread(trace: string, options: JobOptions[], interrupted: () => boolean): Promise<{ summaries: ReplaySummary[]; retry: (string | null)[] }> {
   const group = await SessionGroup.create(trace, options, interrupted);
   const opened = await openTrace(trace, { format: options[0].format, chunkRecords: CHUNK_RECORDS, checksum: options[0].checksum ?? true });
   try {
@@ -190,13 +190,13 @@ async function identityOf(opened: OpenedTrace): Promise<TraceIdentity> {
  *   turn it into partial statistics; the other workers are terminated
  */
 export async function sharedReadInWorkers(url: URL, trace: string, options: JobOptions[], workers: number,
-  interrupted: () => boolean, onDone?: (indices: number[], summaries: ReplaySummary[]) => void): Promise<{ summaries: ReplaySummary[]; retry: boolean[] }> {
+  interrupted: () => boolean, onDone?: (indices: number[], summaries: ReplaySummary[]) => void): Promise<{ summaries: ReplaySummary[]; retry: (string | null)[] }> {
   const w = Math.max(1, Math.min(workers, options.length));
   const ring = Array.from({ length: RING_SLOTS }, () => new SharedArrayBuffer(CHUNK_RECORDS * SLOT_BYTES_PER_RECORD));
   const core = await compiledCore("release");
   const dealt = Array.from({ length: w }, (_, k) => options.map((_, i) => i).filter((i) => i % w === k));
   const results: ReplaySummary[] = new Array(options.length);
-  const retry: boolean[] = new Array(options.length).fill(false);
+  const retry: (string | null)[] = new Array(options.length).fill(null);
   // Acknowledgements owed per slot; a slot is free at 0.
   const owed = new Array(RING_SLOTS).fill(0);
   const wants = new Array(w).fill(true);

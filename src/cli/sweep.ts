@@ -90,10 +90,9 @@ export class SweepRunner {
         : await sharedReadInWorkers(o.worker, jobs[0].trace, options, o.jobs, () => this.stopped,
           (indices, s) => indices.forEach((i, k) => o.onDone?.(i, s[k])));
       // --ram not given and 1 GiB was too little: those configurations again, with more (as replayTrace does).
-      for (const [i, again] of retry.entries()) {
-        if (!again || this.stopped) continue;
+      for (const [i, ramChosen] of retry.entries()) {
+        if (ramChosen === null || this.stopped) continue;
         const job = jobs[i];
-        const ramChosen = `--ram not given: ${job.options.ram} of RAM was too little (${summaries[i].partialReason ?? "out of memory"}), so the trace was replayed again with ${AUTO_RAM} in tables-only mode (page tables have bytes, data pages do not)`;
         summaries[i] = await runJob({ trace: job.trace, options: { ...job.options, ram: AUTO_RAM, memory: "tables-only", ramChosen } }, () => this.stopped);
       }
       if (o.worker === null) summaries.forEach((s, i) => o.onDone?.(i, s));

@@ -21,6 +21,7 @@ import { resolveConfig } from "../../machine/config.js";
 import { WasmmuError } from "../../errors.js";
 import { resolvePolicy } from "../replay.js";
 import { openTrace } from "../../trace/open.js";
+import type { TraceInfo } from "../../trace/types.js";
 import type { FlagValues } from "../config-file.js";
 import { cartesian, configurationValues, expandTraces, paramOptions, parseParam, parseShard, shardCells, sweepId, type Param } from "../sweep-matrix.js";
 import { rowOf, sweepCsv, sweepDocument, sweepText, writeSweepReport, type SweepDocument, type SweepRow } from "../sweep-output.js";
@@ -123,6 +124,8 @@ function baseRecord(v: FlagValues): Record<string, unknown> {
  * its --param, an unknown preset path too.
  */
 function configurations(params: Param[], base: FlagValues): { params: Record<string, string>; job: JobOptions }[] {
+  // The command line's own options first: their mistakes are named without a --param.
+  jobOptions(base as MachineOptionValues);
   return cartesian(params).map((c) => {
     let job: JobOptions;
     try {
@@ -140,6 +143,26 @@ function configurations(params: Param[], base: FlagValues): { params: Record<str
       throw new WasmmuError(e.code, `--param ${unknown ? "" : `${label(params, c)}: `}${e.message}`, e.details, { cause: e });
     }
     return { params: c, job };
+  });
+}
+
+/**
+ * The configurations' page policies on a trace, where --os was not given: as replay chooses
+ * (resolvePolicy), except that when some configurations could run the kernel model and others not
+ * (--param pages=4k,2m on a Lackey trace), all take first touch, so that they compare.
+ */
+function policiesFor(jobs: JobOptions[], info: TraceInfo): JobOptions[] {
+  const resolved = jobs.map((j) => resolvePolicy(j, [info]));
+  const auto = jobs.map((j) => j.osAuto !== undefined);
+  const linux = resolved.filter((r, i) => auto[i] && r.os !== undefined).length;
+  const other = resolved.filter((r, i) => auto[i] && r.os === undefined).length;
+  if (linux === 0 || other === 0) return resolved;
+  const why = resolved.find((r, i) => auto[i] && r.os === undefined)?.osChosen ?? "";
+  return jobs.map((j, i) => {
+    if (!auto[i]) return resolved[i];
+    const { osAuto: _unused, ...rest } = j;
+    void _unused;
+    return { ...rest, osChosen: `first touch for every configuration of the sweep, so they compare: one needs it (${why})` };
   });
 }
 
@@ -218,7 +241,8 @@ export async function cmdSweep(args: string[], out: (s: string) => void, err: (s
       // The page policy, when --os was not given, follows the trace's format.
       const probe = await openTrace(trace, { format: configs[0].job.format });
       await probe.close();
-      const jobsHere: SweepJob[] = here.map((k) => ({ trace, options: resolvePolicy(configs[k % configs.length].job, [probe.info]) }));
+      const policies = policiesFor(configs.map((c) => c.job), probe.info);
+      const jobsHere: SweepJob[] = here.map((k) => ({ trace, options: policies[k % configs.length] }));
       const results: (ReplaySummary | undefined)[] = await runner.run(jobsHere, {
         mode: sweepMode, jobs, worker,
         onDone: (i) => {
