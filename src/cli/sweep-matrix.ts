@@ -3,7 +3,7 @@
  * trace, numbered in a fixed order, and the deterministic slices of it that `--shard i/n` runs.
  *
  * Parameters (`--param path=v1,v2,…`) may be any replay option — `cpu`, `paging`, `pages`,
- * `policy` (first-touch|premap|linux), `ram`, `memory`, `cpus`, `skip`, `warmup`, `limit`, the
+ * `policy` (first-touch|premap|linux; `os=none,linux` says the same), `ram`, `memory`, `cpus`, `skip`, `warmup`, `limit`, the
  * kernel model's `reclaim`, `swappiness`, `frames`, `swap`, `page-cluster` — or a preset path
  * (`l1d.entries`, `stlb[1].ways`, `latency.walkMemRef`…). Values that go together are one
  * parameter: a TLB array's geometry as entries×ways (`--param l2=1536x12,2048x16`), or any paths
@@ -96,9 +96,12 @@ export function configurationValues(base: FlagValues, c: Record<string, string>)
   const v: FlagValues = { ...base, set: [...((base.set as string[] | undefined) ?? [])] };
   let policySwept = false;
   for (const [param, value] of Object.entries(c)) {
-    for (const [path, x] of assignments(param, value)) {
-      if (path === "policy") {
-        if (!(POLICY_VALUES as readonly string[]).includes(x)) throw new UsageError(`--param policy: must be ${POLICY_VALUES.join(", ")}, got "${x}"`);
+    for (const [path, given] of assignments(param, value)) {
+      let x = given;
+      if (path === "policy" || path === "os") {
+        // os=none|linux is policy=first-touch|linux.
+        if (path === "os" && (x === "none" || x === "linux")) x = x === "none" ? "first-touch" : "linux";
+        if (!(POLICY_VALUES as readonly string[]).includes(x)) throw new UsageError(`--param ${path}: must be ${(path === "os" ? ["none", "linux"] : POLICY_VALUES).join(", ")}, got "${x}"`);
         v.os = x === "linux" ? "linux" : "none";
         v.premap = x === "premap";
         policySwept = true;

@@ -28,6 +28,8 @@ describe("parameters", () => {
     expect(configurationValues(base, { policy: "premap" })).toEqual({ cpu: "skylake", set: ["psc.pde=8"], limit: "100", os: "none", premap: true });
     expect(configurationValues(base, { policy: "linux" })).toMatchObject({ os: "linux", premap: false, swap: "1MiB" });
     expect(() => configurationValues(base, { policy: "bsd" })).toThrow(/first-touch, premap, linux/);
+    expect(configurationValues(base, { os: "none" })).toMatchObject({ os: "none", premap: false });
+    expect(configurationValues(base, { os: "linux" })).toMatchObject({ os: "linux", swap: "1MiB" });
   });
 
   it("cartesian: the first parameter varies slowest; JSON values are numbers where they are numbers", () => {

@@ -39,7 +39,8 @@ access and the share of cycles spent in translation. With no trace, sweeps the b
 examples/traces/qsort.lackey.gz.
 
 Parameters (--param, repeatable; values separated by commas). Any replay option:
-  cpu, paging, pages (4k|2m|thp), policy (first-touch|premap|linux: the page policy), ram,
+  cpu, paging, pages (4k|2m|thp), policy (first-touch|premap|linux: the page policy; os=none,linux
+  says the same), ram,
   memory, cpus, skip, warmup, limit; with policy linux the kernel model's reclaim (e.g.
   reclaim=linux,fifo,clock,lru,opt), swappiness, frames, swap, page-cluster
 or a preset path:
