@@ -141,7 +141,7 @@ export function optionsRecord(o: JobOptions, traces: readonly string[]): Record<
   const r: Record<string, unknown> = {
     traces: [...traces], cpu: o.cpu, set: { ...o.overrides }, paging: o.paging, ram: o.ram, memory: o.memory, pages: o.pages, cpus: o.cpus,
     format: o.format, skip: o.skip, warmup: o.warmup, limit: o.limit, os: o.os !== undefined ? "linux" : "none", premap: o.premap === true,
-    checksum: o.checksum === false ? "none" : "sha256",
+    checksum: o.checksum === true ? "sha256" : "none",
   };
   if (o.os !== undefined) {
     Object.assign(r, { swap: o.os.swap, reclaim: o.os.reclaim, swappiness: o.os.swappiness, frames: o.os.frames, "page-cluster": o.os.pageCluster });

@@ -56,7 +56,7 @@ export interface ReplayOptions {
   ramAuto?: boolean;
   /** Why the RAM is what it is, when wasmmu sized it. */
   ramChosen?: string;
-  /** Compute each trace's SHA-256 (default true). */
+  /** Compute each trace's SHA-256 (default false here; the command line's default is on: --checksum sha256). */
   checksum?: boolean;
   /** Several traces, one per CPU (--per-cpu), interleaved by `interleave` with `quantum` per turn. */
   perCpu?: boolean;
@@ -127,7 +127,7 @@ async function replayOnce(paths: string[], o: ReplayOptions, given?: ReplaySessi
   const spec: InputSpec = { paths, perCpu: o.perCpu === true, format: o.format, interleave: o.interleave ?? "auto", quantum: o.quantum ?? 1 };
   // Lent chunks: feed() copies each into the core's batch buffer before asking for the next.
   // deferCheck: an uncompressed wmt file's records are checked by feed(), in the core.
-  const input = await openInput(spec, { chunkRecords: given?.batchRecords ?? DEFAULT_CHUNK_RECORDS, lend: true, deferCheck: true, checksum: o.checksum ?? true });
+  const input = await openInput(spec, { chunkRecords: given?.batchRecords ?? DEFAULT_CHUNK_RECORDS, lend: true, deferCheck: true, checksum: o.checksum ?? false });
   let session: ReplaySession;
   try {
     // The page policy, when --os was not given, follows the trace's format (known now).

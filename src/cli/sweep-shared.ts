@@ -161,7 +161,7 @@ export class SessionGroup {
  */
 export async function sharedReadInThread(trace: string, options: JobOptions[], interrupted: () => boolean): Promise<{ summaries: ReplaySummary[]; retry: (string | null)[] }> {
   const group = await SessionGroup.create(trace, options, interrupted);
-  const opened = await openTrace(trace, { format: options[0].format, chunkRecords: CHUNK_RECORDS, checksum: options[0].checksum ?? true });
+  const opened = await openTrace(trace, { format: options[0].format, chunkRecords: CHUNK_RECORDS, checksum: options[0].checksum ?? false });
   try {
     for await (const chunk of opened.chunks) {
       if (!group.feed(chunk)) break;
@@ -235,7 +235,7 @@ export async function sharedReadInWorkers(url: URL, trace: string, options: JobO
 
   let opened: OpenedTrace;
   try {
-    opened = await openTrace(trace, { format: options[0].format, chunkRecords: CHUNK_RECORDS, checksum: options[0].checksum ?? true });
+    opened = await openTrace(trace, { format: options[0].format, chunkRecords: CHUNK_RECORDS, checksum: options[0].checksum ?? false });
   } catch (e) {
     // Nothing was replayed anywhere, so this is the sweep's error.
     for (const t of threads) void t.terminate();
