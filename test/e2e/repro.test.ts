@@ -236,7 +236,7 @@ describe("the README", () => {
   it("the header shown under 'Results that can be reproduced' is what replay prints", async () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
     const section = readme.slice(readme.indexOf("### Results that can be reproduced"));
-    const block = /```\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
+    const block = /```(?:text)?\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
     const out = (await runBuilt(["replay", "--quiet"])).out;
     const lines = block.split("\n").filter((l) => l.trim() !== "").map((l) => l.replace(/wasmmu \d+\.\d+\.\d+/, `wasmmu ${VERSION}`));
     expect(lines.length).toBe(6);
