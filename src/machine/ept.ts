@@ -123,12 +123,24 @@ export class EptBuilder {
 
   /**
    * Identity map guest-physical [0, bytes) with leaves of `pageSize` (the `--vm` host page size),
-   * read/write/execute, WB. `bytes` is rounded up to the page size.
+   * read/write/execute, WB unless `flags` say otherwise. `bytes` is rounded up to the page size.
+   * Each table of leaves is written whole through its frame's bytes (fast enough for GiBs).
    */
   identityMap(bytes: Address, pageSize: PageSize, flags: EptLeafFlags = {}): void {
-    const step = 1n << BigInt(12 + 9 * (LEAF_LEVEL[pageSize] - 1));
+    const level = LEAF_LEVEL[pageSize];
+    if (level === undefined) throw new WasmmuError("INVALID_ARGUMENT", `pageSize must be 4K, 2M or 1G, got ${String(pageSize)}`);
+    const step = 1n << BigInt(12 + 9 * (level - 1));
     const total = ((toU64(bytes, "bytes") + step - 1n) / step) * step;
-    this.map(0n, 0n, flags, pageSize, total);
+    const span = step * 512n;
+    const template = makeEptLeaf(0n, level, flags);
+    for (let g = 0n; g < total; g += span) {
+      const first = this.setEntry(g, level, template | g);     // creates the table, writes entry 0
+      const n = Number((total - g < span ? total - g : span) / step);
+      const frame = this.machine.phys.frame(first >> 12n);
+      if (frame === null) { for (let i = 1; i < n; i++) this.machine.phys.write64(first + BigInt(i) * 8n, template | (g + BigInt(i) * step)); continue; }
+      const words = new BigUint64Array(frame.buffer, frame.byteOffset + Number(first & 0xfffn), n);
+      for (let i = 1; i < n; i++) words[i] = template | (g + BigInt(i) * step);
+    }
   }
 
   /** Host-physical address of the EPT entry for `gpa` at `level`, or null when a table above is missing. */
@@ -166,4 +178,45 @@ export class EptBuilder {
 
 function eptIndex(gpa: bigint, level: number): bigint {
   return (gpa >> BigInt(12 + 9 * (level - 1))) & 511n;
+}
+
+/** Host page sizes of `--vm`. */
+export type HostPageSize = "4k" | "2m" | "1g";
+const HOST_PAGE: Record<HostPageSize, PageSize> = { "4k": "4K", "2m": "2M", "1g": "1G" };
+
+/**
+ * Frames a 4-level identity EPT over `ramBytes` with `hostPage` leaves takes: one table per 512
+ * entries at each level down to the leaves. What `runAsGuest` needs reserved.
+ */
+export function identityEptFrames(ramBytes: bigint, hostPage: HostPageSize): number {
+  const leafLevel = LEAF_LEVEL[HOST_PAGE[hostPage]];
+  let frames = 1;   // the PML4
+  for (let level = leafLevel; level <= 3; level++) {
+    const span = 1n << BigInt(12 + 9 * level);    // bytes one table at this level covers
+    frames += Number((ramBytes + span - 1n) / span);
+  }
+  return frames;
+}
+
+/**
+ * Run the machine's CPUs as a guest, as `wasmmu replay --vm` does: an identity EPT over all of
+ * RAM with `hostPage` leaves (read, write, execute; WB; EPT A/D off, as KVM without PML) written
+ * into `area`, which the caller keeps from the guest (reserved at machine creation), then VM
+ * entry on every CPU with VPID 1. From then on every walk is two-dimensional and a TLB entry
+ * covers at most a host page.
+ * @throws WasmmuError("INVALID_ARGUMENT") for 1 GiB host pages on a CPU without them, or an area too small
+ */
+export function runAsGuest(machine: Machine, hostPage: HostPageSize, area: { start: Address; end: Address }): EptBuilder {
+  const size = HOST_PAGE[hostPage];
+  if (size === undefined) throw new WasmmuError("INVALID_ARGUMENT", `host page size must be 4k, 2m or 1g, got ${String(hostPage)}`);
+  if (size === "1G" && !machine.config.features.page1gb) {
+    throw new WasmmuError("INVALID_ARGUMENT", `--vm 1g: the machine has no 1 GiB pages (features.page1gb; EPT 1 GiB leaves need them)`);
+  }
+  const ept = new EptBuilder(machine, area);
+  ept.identityMap(machine.config.ramBytes, size);
+  for (let cpu = 0; cpu < machine.config.cpus; cpu++) {
+    const failure = machine.cpu(cpu).vmx.enter({ eptp: ept.eptp, vpid: 1 });
+    if (failure !== null) throw new WasmmuError("CORE_TRAP", `CPU ${cpu}: ${failure.message}`);
+  }
+  return ept;
 }
