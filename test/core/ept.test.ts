@@ -13,7 +13,7 @@ import { describe, it, expect } from "vitest";
 import { machineWithTables } from "../helpers/machine.js";
 import type { Machine, Cpu } from "../../src/machine/Machine.js";
 import type { PageTableBuilder } from "../../src/machine/pagetables.js";
-import { EptBuilder, makeEptLeaf, EPT_READ, EPT_WRITE, EPT_EXEC, EPT_ACCESSED, EPT_DIRTY, EPT_USER_EXEC, EPT_LARGE } from "../../src/machine/ept.js";
+import { EptBuilder, makeEptLeaf, identityEptFrames, runAsGuest, EPT_READ, EPT_WRITE, EPT_EXEC, EPT_ACCESSED, EPT_DIRTY, EPT_USER_EXEC, EPT_LARGE } from "../../src/machine/ept.js";
 import type { EptOptions } from "../../src/machine/ept.js";
 import type { MachineConfig, Translation, VmExit } from "../../src/types.js";
 import { PAGE_ACCESSED, PAGE_DIRTY } from "../../src/machine/pgtable.js";
@@ -474,5 +474,34 @@ describe("VM entry checks on the EPT pointer (§27.2.1.1)", () => {
     }
     expect(() => cpu.vmx.enter({ eptp: ok, vpid: 0 })).toThrow(/vpid must be 1\.\.15/);
     expect(() => cpu.vmx.enter({ eptp: ok, vpid: 16 })).toThrow(/vpid must be 1\.\.15/);
+  });
+});
+
+describe("runAsGuest and identityEptFrames (the --vm setup)", () => {
+  it("identityEptFrames counts one table per 512 entries at each level: 1 GiB of RAM takes 515 frames with 4 KiB leaves, 3 with 2 MiB, 2 with 1 GiB", () => {
+    expect(identityEptFrames(1n << 30n, "4k")).toBe(512 + 1 + 1 + 1);
+    expect(identityEptFrames(1n << 30n, "2m")).toBe(3);
+    expect(identityEptFrames(1n << 30n, "1g")).toBe(2);
+    expect(identityEptFrames(3n << 30n, "4k")).toBe(1536 + 3 + 1 + 1);
+  });
+
+  it("runAsGuest maps all of RAM one to one and puts every CPU in the guest with VPID 1", async () => {
+    const { m, pt } = await machineWithTables({ cpu: "golden-cove", cpus: 2 });
+    pt.map(VA, GPA, { write: true, user: true });
+    const frames = identityEptFrames(RAM, "4k");
+    const area = { start: RAM - BigInt(frames) * 4096n, end: RAM };
+    const ept = runAsGuest(m, "4k", area);
+    expect(ept.tables.length).toBe(frames);
+    expect(ept.tables.every((t) => t >= area.start && t < area.end)).toBe(true);
+    expect([0, 1].map((c) => m.cpu(c).vmx.inGuest)).toEqual([true, true]);
+    const [t, d] = counted(m, () => m.cpu(0).translate(VA + 0x10n));
+    expect(t.ok && t.paddr).toBe(GPA + 0x10n);
+    expect(d.walk_mem_ref).toBe(24n);
+    expect(m.phys.read64(ept.lookup(RAM - 0x1000n, 1)!)).toBe(makeEptLeaf(RAM - 0x1000n, 1));
+  });
+
+  it("refuses 1 GiB host pages on a machine without 1 GiB pages", async () => {
+    const { m } = await machineWithTables({ cpu: "golden-cove", features: { page1gb: false } });
+    expect(() => runAsGuest(m, "1g", { start: 0x40_0000n, end: 0x60_0000n })).toThrow(/no 1 GiB pages/);
   });
 });

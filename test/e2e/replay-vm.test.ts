@@ -7,6 +7,7 @@
 import { describe, it, expect, beforeAll } from "vitest";
 import { EXIT_OK, EXIT_USAGE } from "../../src/cli/main.js";
 import { run } from "../helpers/cli.js";
+import { resolveReplayOptions } from "../../src/cli/replay.js";
 
 type Summary = { config: { vm?: { hostPages: string } }; counters: Record<string, number>; walks: { completed: number }; accesses: number };
 
@@ -45,6 +46,12 @@ describe("replay --vm (nested paging)", () => {
     expect(refs[0]).toBeGreaterThan(refs[1]);
     expect(refs[1]).toBeGreaterThan(refs[2]);
     for (const p of ["4k", "2m", "1g"]) expect(vm[p].counters.ept_mem_ref).toBeLessThanOrEqual(vm[p].counters.ept_walk * ({ "4k": 4, "2m": 3, "1g": 2 } as Record<string, number>)[p]);
+  });
+
+  it("replayTrace's vm option: checked like every option, absent by default", () => {
+    expect(resolveReplayOptions({ vm: "2m" }).vm).toBe("2m");
+    expect(resolveReplayOptions({}).vm).toBeUndefined();
+    expect(() => resolveReplayOptions({ vm: "8k" as "4k" })).toThrow(/vm: must be "4k" or "2m" or "1g"/);
   });
 
   it("refuses another host page size with a usage error", async () => {
