@@ -26,7 +26,7 @@ import { evOn, evLog, EV_L1_HIT, EV_L2_HIT, EV_WALK, EV_FAULT } from "../stats/e
 import { count, countAt, countN, counterBlock, Counter, KIND_COUNTERS } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
 import { inGuest, vmTag } from "./nested";
-import { CPU_EPT_REFS, CPU_HOST_SHIFT } from "../abi/layout";
+import { CPU_EPT_REFS, CPU_HOST_SHIFT, CPU_EXIT, EXIT_REASON } from "../abi/layout";
 import { XLAT_VMEXIT } from "../arch/x86/fault";
 import { walk, translate, isCanonical, walkOutPfn, walkOutFlags, walkOutInfo, WALK_OUT_PSC_HIT, WALK_OUT_AD_WRITES } from "./walk";
 import {
@@ -36,6 +36,9 @@ import {
 import {
   arrayTouch, arrayFillAbsentLru, E_PFN, E_FLAGS, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
 } from "./tlbarray";
+
+/** Vector field of an EV_FAULT record for a VM exit (nested paging); the low word holds the exit reason. */
+@inline export const EV_VECTOR_VMEXIT: u64 = 0xff;
 
 @inline function lat(which: usize): u64 {
   return <u64>load<u32>(latencyBase + which);
@@ -315,7 +318,10 @@ export function flushMissCounts(ctr: usize): void {
       const shift = load<u32>(res + RES_PAGE_SHIFT);
       evLog(EV_WALK, cpu, levels, (shift - 12) / 9, pcid, kind, va, load<u64>(res + RES_PADDR) >> 12, cycles + translation);
     } else {
-      evLog(EV_FAULT, cpu, levels, 0, pcid, kind, va, <u64>load<u32>(res + RES_ERROR_CODE) | (<u64>(st == XLAT_PF ? 14 : 13) << 32), cycles + translation);
+      // A VM exit is logged with vector EV_VECTOR_VMEXIT and its exit reason in the error code's place.
+      const code: u64 = st == XLAT_VMEXIT ? <u64>load<u32>(c + CPU_EXIT + EXIT_REASON) | (EV_VECTOR_VMEXIT << 32)
+        : <u64>load<u32>(res + RES_ERROR_CODE) | (<u64>(st == XLAT_PF ? 14 : 13) << 32);
+      evLog(EV_FAULT, cpu, levels, 0, pcid, kind, va, code, cycles + translation);
     }
   }
   return st;

@@ -505,3 +505,17 @@ describe("runAsGuest and identityEptFrames (the --vm setup)", () => {
     expect(() => runAsGuest(m, "1g", { start: 0x40_0000n, end: 0x60_0000n })).toThrow(/no 1 GiB pages/);
   });
 });
+
+describe("VM exits in the event ring", () => {
+  it("an access that exits is logged as a fault event with vector VMEXIT and the exit reason; the tag carries the VPID above the PCID", async () => {
+    const { m, pt } = await machineWithTables({ cpu: "golden-cove", eventRing: 64 });
+    const ept = new EptBuilder(m, EPT_AREA);
+    ept.map(0n, 0n, {}, "2M", GPA);
+    pt.map(VA, GPA, { write: true, user: true });
+    expect(m.cpu(0).vmx.enter({ eptp: ept.eptp, vpid: 3 })).toBeNull();
+    m.events.enable();
+    expect(exitOf(m.cpu(0).access(VA)).reasonNumber).toBe(48);
+    const fault = m.events.drain().find((ev) => ev.type === "fault");
+    expect(fault).toMatchObject({ vector: "VMEXIT", errorCode: 48, pcid: 3 << 12, vaddr: VA });
+  });
+});
