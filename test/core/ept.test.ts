@@ -120,6 +120,15 @@ describe("EPT translation (§29.3.2)", () => {
     expect(d.walk_mem_ref).toBe(35n);
   });
 
+  it("mixed depths, 4 KiB everywhere: 5-level guest over 4-level EPT reads 5 + 5 × 4 + 4 = 29; 4-level guest over 5-level EPT 4 + 4 × 5 + 5 = 29", async () => {
+    const g5 = await guest({ config: { paging: 5 }, hostPage: "4K" });
+    const [, d5] = counted(g5.m, () => g5.cpu.translate(VA));
+    expect(d5.walk_mem_ref).toBe(29n);
+    const e5 = await guest({ ept: { levels: 5 }, hostPage: "4K" });
+    const [, e] = counted(e5.m, () => e5.cpu.translate(VA));
+    expect(e.walk_mem_ref).toBe(29n);
+  });
+
   it("a PDE-cache hit keeps the host-physical address of the guest PT (combined PSC, §29.4.1): the next walk reads 1 guest entry + 4 EPT entries", async () => {
     const e = await guest({ hostPage: "4K" });
     e.pt.map(VA + 0x1000n, GPA + 0x1000n, { write: true, user: true });
