@@ -115,10 +115,47 @@ export interface PageFaultBits {
 export type CpuException =
   | { vector: "PF"; vectorNumber: 14; errorCode: number; bits: PageFaultBits; cr2: bigint }
   | { vector: "GP"; vectorNumber: 13; errorCode: number }
-  | { vector: "UD"; vectorNumber: 6 };
+  | { vector: "UD"; vectorNumber: 6 }
+  | { vector: "VMEXIT"; exit: VmExit };
+
+/** Rights of the EPT entries used for a guest-physical address: the AND over them (SDM Vol. 3C Table 28-7, bits 5:3 and 6). */
+export interface EptPermissions {
+  read: boolean;
+  write: boolean;
+  /** Execute (for supervisor-mode linear addresses with mode-based execute control). */
+  execute: boolean;
+  /** Execute for user-mode linear addresses (bit 10); false without mode-based execute control. */
+  userExecute: boolean;
+}
+
+/**
+ * A VM exit a guest access caused under nested paging (SDM Vol. 3C §29.3.3): an EPT violation
+ * (reason 48) or an EPT misconfiguration (reason 49, which has no exit qualification).
+ */
+export interface VmExit {
+  reason: "ept-violation" | "ept-misconfiguration";
+  reasonNumber: 48 | 49;
+  /** The raw exit qualification (0 for a misconfiguration). */
+  qualification: bigint;
+  /** Violations only: the access that caused it (a guest paging-structure access with EPT A/D on sets read and write). */
+  access: { read: boolean; write: boolean; fetch: boolean };
+  /** Violations only: the AND of the permissions of the EPT entries used (all false at a not-present entry). */
+  permissions: EptPermissions;
+  /** Bit 7: the guest linear address is valid. */
+  guestLinearValid: boolean;
+  /** Bit 8: the access was to the linear address's translation (false: to a guest paging-structure entry). */
+  translationAccess: boolean;
+  /** With bit 8 (advanced VM-exit information, bits 11:9): the linear address's guest rights. */
+  guestRights?: { user: boolean; write: boolean; noExecute: boolean };
+  guestPhysical: bigint;
+  guestLinear: bigint | null;
+  /** EPT level (5..1) of the entry where the EPT walk stopped, and that entry's value. */
+  eptLevel: number;
+  eptEntry: bigint;
+}
 
 /** Why a walk stopped. */
-export type WalkStop = "leaf" | "not-present" | "reserved-bit" | "rights" | "protection-key" | "non-canonical";
+export type WalkStop = "leaf" | "not-present" | "reserved-bit" | "rights" | "protection-key" | "non-canonical" | "ept";
 
 /** Rights folded across every level of a successful walk. */
 export interface FoldedRights {

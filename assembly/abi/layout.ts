@@ -17,6 +17,9 @@
 //   +128 walk entries: MAX_LEVELS × WALK_ENTRY_SIZE, top level first
 //   +288 tick u64 (accesses through the TLBs: the LRU clock)
 //   +296 tlbDesc u32 (this CPU's TLB array descriptors: ITLB…, DTLB…, STLB…, PSC L2…L5)
+//   +304 eptp u64     +312 vpid u32     +316 vmCtl u32 (VM_CTL_*: the CPU runs a guest under EPT)
+//   +320 VM-exit record (EXIT_*, below): the last EPT violation or misconfiguration
+//   +360 eptRefs u32 (EPT entries the last nested walk read)   +364 hostShift u32 (page shift of the EPT leaf of its final guest-physical address)
 //
 // Result record (at CPU_RESULT):
 //
@@ -24,6 +27,12 @@
 //   +24 pageShift u32 (12/21/30)     +28 memType u32     +32 levels u32    +36 stop u32
 //   +40 stopLevel u32                +44 rights u32      +48 leaf u64 (after A/D update)
 //   +56 adWrites u32 (entries the walk updated)  +60 pscLevel u32 (level a PSC hit skipped to; 0: none)
+//
+// VM-exit record (at CPU_EXIT; mmu/ept.ts writes it, SDM Vol. 3C §29.3.3 and Table 28-7):
+//
+//   +0  reason u32 (EXIT_REASON_*)   +4 eptLevel u32 (EPT level of the entry that stopped the walk)
+//   +8  exit qualification u64       +16 guest-physical address u64   +24 guest linear address u64
+//   +32 that EPT entry's value u64
 //
 // Walk entry (WALK_ENTRY_SIZE bytes):
 //
@@ -42,7 +51,24 @@
 @inline export const CPU_WALK: usize = 128;
 @inline export const CPU_TICK: usize = 288;
 @inline export const CPU_TLB_DESC: usize = 296;
+@inline export const CPU_EPTP: usize = 304;
+@inline export const CPU_VPID: usize = 312;
+@inline export const CPU_VM_CTL: usize = 316;
+@inline export const CPU_EXIT: usize = 320;
+@inline export const CPU_EPT_REFS: usize = 360;
+@inline export const CPU_HOST_SHIFT: usize = 364;
 @inline export const CPU_STRIDE: usize = 512;
+
+/** vmCtl bits: in VMX non-root operation with EPT on; mode-based execute control for EPT. */
+@inline export const VM_CTL_GUEST: u32 = 1 << 0;
+@inline export const VM_CTL_MBEC: u32 = 1 << 1;
+
+@inline export const EXIT_REASON: usize = 0;
+@inline export const EXIT_EPT_LEVEL: usize = 4;
+@inline export const EXIT_QUALIFICATION: usize = 8;
+@inline export const EXIT_GPA: usize = 16;
+@inline export const EXIT_GLA: usize = 24;
+@inline export const EXIT_EPT_ENTRY: usize = 32;
 
 @inline export const RES_STATUS: usize = 0;
 @inline export const RES_ERROR_CODE: usize = 4;

@@ -25,6 +25,9 @@ import { cpuPtr } from "../arch/x86/cpu";
 import { evOn, evLog, EV_L1_HIT, EV_L2_HIT, EV_WALK, EV_FAULT } from "../stats/events";
 import { count, countAt, countN, counterBlock, Counter, KIND_COUNTERS } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
+import { inGuest, vmTag } from "./nested";
+import { CPU_EPT_REFS, CPU_HOST_SHIFT, CPU_EXIT, EXIT_REASON } from "../abi/layout";
+import { XLAT_VMEXIT } from "../arch/x86/fault";
 import { walk, translate, isCanonical, walkOutPfn, walkOutFlags, walkOutInfo, WALK_OUT_PSC_HIT, WALK_OUT_AD_WRITES } from "./walk";
 import {
   nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, lastArray, cpuFlushAddress, desc,
@@ -33,6 +36,9 @@ import {
 import {
   arrayTouch, arrayFillAbsentLru, E_PFN, E_FLAGS, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
 } from "./tlbarray";
+
+/** Vector field of an EV_FAULT record for a VM exit (nested paging); the low word holds the exit reason. */
+@inline export const EV_VECTOR_VMEXIT: u64 = 0xff;
 
 @inline function lat(which: usize): u64 {
   return <u64>load<u32>(latencyBase + which);
@@ -105,7 +111,8 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
     countN(ctr, Counter.CYCLES_TRANSLATION, lat(LAT_FAULT));
     return st;
   }
-  const pcid: u32 = (cr4 & CR4_PCIDE) != 0 ? <u32>(load<u64>(c + CPU_CR3) & CR3_PCID_MASK) : 0;
+  // In a guest the tag carries the VPID above the PCID (mmu/nested.ts).
+  const pcid: u32 = ((cr4 & CR4_PCIDE) != 0 ? <u32>(load<u64>(c + CPU_CR3) & CR3_PCID_MASK) : 0) | vmTag(c);
   const cr0 = load<u64>(c + CPU_CR0);
   const tick = load<u64>(c + CPU_TICK) + 1;
   store<u64>(c + CPU_TICK, tick);
@@ -268,15 +275,24 @@ export function flushMissCounts(ctr: usize): void {
   translation += <u64>load<u32>(res + RES_LEVELS) * lat(LAT_WALK_MEM_REF);
   if (load<u32>(res + RES_PSC_LEVEL) != 0) translation += lat(LAT_PSC_HIT);
   if (load<u32>(res + RES_AD_WRITES) != 0) translation += lat(LAT_AD_UPDATE);
+  // A nested walk's EPT references cost a memory reference each, as the guest's do.
+  const nested = inGuest(c);
+  if (nested) translation += <u64>load<u32>(c + CPU_EPT_REFS) * lat(LAT_WALK_MEM_REF);
   if (st == XLAT_OK) {
     const shift = load<u32>(res + RES_PAGE_SHIFT);
     const size: u32 = (shift - 12) / 9;
+    // Nested: a combined entry covers at most the EPT page (SDM Vol. 3C §29.4.1).
+    const capShift = nested ? min<u32>(shift, load<u32>(c + CPU_HOST_SHIFT)) : shift;
+    const cap: u32 = (capShift - 12) / 9;
     countAt(ctr, kindRun + K_WALK_DONE);
     countAt(ctr, kindRun + K_WALK_4K + size);
     const rights = load<u32>(res + RES_RIGHTS);
     // Global entries only while CR4.PGE=1 (§4.10.2.4).
     const flags: u32 = (load<u32>(res + RES_MEMTYPE) << TLBF_MEMTYPE_SHIFT) | ((cr4 & CR4_PGE) != 0 ? rights : rights & ~RIGHT_GLOBAL);
-    const base = (load<u64>(res + RES_PADDR) & ~((<u64>1 << shift) - 1)) >> 12;
+    // The first frame of the page, as if its host pieces were contiguous (roleFill adds the
+    // piece's offset back); without nesting simply the page's first frame.
+    const base = ((load<u64>(res + RES_PADDR) & ~((<u64>1 << capShift) - 1)) >> 12) -
+      (((va & ((<u64>1 << shift) - 1)) >> capShift) << (capShift - 12));
     if (lruL2 != 0 && lruL1 != 0 && size == 0 && !rewalk) {
       arrayFillAbsentLru(lruL2, va >> 12, base, pcid, flags, tick);
       arrayFillAbsentLru(lruL1, va >> 12, base, pcid, flags, tick);
@@ -284,14 +300,15 @@ export function flushMissCounts(ctr: usize): void {
     } else {
       const l1First: u32 = kind == KIND_FETCH ? 0 : nItlb;
       const l1Count: u32 = kind == KIND_FETCH ? nItlb : nDtlb;
-      if (roleFill(c, nItlb + nDtlb, nStlb, va, size, base, pcid, flags, tick, !rewalk)) count(ctr, Counter.TLB_FILL);
-      if (roleFill(c, l1First, l1Count, va, size, base, pcid, flags, tick, !rewalk)) count(ctr, Counter.TLB_FILL);
+      if (roleFill(c, nItlb + nDtlb, nStlb, va, size, base, pcid, flags, tick, !rewalk, cap)) count(ctr, Counter.TLB_FILL);
+      if (roleFill(c, l1First, l1Count, va, size, base, pcid, flags, tick, !rewalk, cap)) count(ctr, Counter.TLB_FILL);
     }
   } else {
     translation += lat(LAT_FAULT);
     // §4.10.4.1: a #PF invalidates the TLB entries for the address and the PSC entries that would
-    // translate it, for the current PCID.
-    if (st == XLAT_PF) { cpuFlushAddress(c, va, pcid, true, false); count(ctr, Counter.TLB_FLUSH_PAGE); }
+    // translate it, for the current PCID. An EPT violation invalidates the combined mappings for
+    // the linear address (SDM Vol. 3C §29.4.3.1), of the current PCID and VPID.
+    if (st == XLAT_PF || st == XLAT_VMEXIT) { cpuFlushAddress(c, va, pcid, st == XLAT_PF, false); count(ctr, Counter.TLB_FLUSH_PAGE); }
   }
   countN(ctr, Counter.CYCLES, cycles + translation);
   countN(ctr, Counter.CYCLES_TRANSLATION, translation);
@@ -301,7 +318,10 @@ export function flushMissCounts(ctr: usize): void {
       const shift = load<u32>(res + RES_PAGE_SHIFT);
       evLog(EV_WALK, cpu, levels, (shift - 12) / 9, pcid, kind, va, load<u64>(res + RES_PADDR) >> 12, cycles + translation);
     } else {
-      evLog(EV_FAULT, cpu, levels, 0, pcid, kind, va, <u64>load<u32>(res + RES_ERROR_CODE) | (<u64>(st == XLAT_PF ? 14 : 13) << 32), cycles + translation);
+      // A VM exit is logged with vector EV_VECTOR_VMEXIT and its exit reason in the error code's place.
+      const code: u64 = st == XLAT_VMEXIT ? <u64>load<u32>(c + CPU_EXIT + EXIT_REASON) | (EV_VECTOR_VMEXIT << 32)
+        : <u64>load<u32>(res + RES_ERROR_CODE) | (<u64>(st == XLAT_PF ? 14 : 13) << 32);
+      evLog(EV_FAULT, cpu, levels, 0, pcid, kind, va, code, cycles + translation);
     }
   }
   return st;

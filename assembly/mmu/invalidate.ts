@@ -23,9 +23,13 @@ import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { cpuFlushPcid, cpuFlushAddress, latencyBase, LAT_IPI } from "./tlb";
 import { ANY_PCID } from "./tlbarray";
 import { isCanonical } from "./walk";
+import { vmTag } from "./nested";
 
+// In a guest, every PCID below is tagged with the guest's VPID (mmu/nested.ts), so a guest's CR3
+// loads, INVLPG and INVPCID reach its own entries only. (INVPCID types 2 and 3 and the CR4
+// flushes of everything drop other VPIDs' entries too: more than required, which is allowed.)
 @inline function currentPcid(c: usize): u32 {
-  return (load<u64>(c + CPU_CR4) & CR4_PCIDE) != 0 ? <u32>(load<u64>(c + CPU_CR3) & CR3_PCID_MASK) : 0;
+  return ((load<u64>(c + CPU_CR4) & CR4_PCIDE) != 0 ? <u32>(load<u64>(c + CPU_CR3) & CR3_PCID_MASK) : 0) | vmTag(c);
 }
 
 /** MOV to CR3 with its TLB effects. @returns 0 or the exception vector (nothing flushed then). */
@@ -36,7 +40,7 @@ export function movCr3(cpu: u32, v: u64): u32 {
   if (r != 0) return r;
   const ctr = counterBlock(cpu);
   if (pcide && (v & CR3_NOFLUSH) != 0) { count(ctr, Counter.TLB_FLUSH_ELIDED); return 0; }
-  cpuFlushPcid(c, pcide ? <u32>(v & CR3_PCID_MASK) : 0, false);
+  cpuFlushPcid(c, (pcide ? <u32>(v & CR3_PCID_MASK) : 0) | vmTag(c), false);
   count(ctr, Counter.TLB_FLUSH_PCID);
   return 0;
 }
@@ -72,9 +76,9 @@ export function invpcid(cpu: u32, type: u32, pcid: u64, va: u64): u32 {
   const c = cpuPtr(cpu);
   const ctr = counterBlock(cpu);
   if ((features & FEAT_PCID) == 0 || type > 3 || pcid > CR3_PCID_MASK) { count(ctr, Counter.CR_WRITE_EXCEPTION); return X86_TRAP_GP; }
-  const p = <u32>pcid;
+  const p = <u32>pcid | vmTag(c);
   const pcide = (load<u64>(c + CPU_CR4) & CR4_PCIDE) != 0;
-  if (type <= 1 && !pcide && p != 0) { count(ctr, Counter.CR_WRITE_EXCEPTION); return X86_TRAP_GP; }
+  if (type <= 1 && !pcide && pcid != 0) { count(ctr, Counter.CR_WRITE_EXCEPTION); return X86_TRAP_GP; }
   if (type == 0) {
     if (!isCanonical(va, load<u64>(c + CPU_CR4))) { count(ctr, Counter.CR_WRITE_EXCEPTION); return X86_TRAP_GP; }
     cpuFlushAddress(c, va, p, false, true);

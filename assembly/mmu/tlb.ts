@@ -19,7 +19,7 @@
 import { CPU_TLB_DESC } from "../abi/layout";
 import {
   DESC_SIZE, arrayBytes, arraySetup, arrayLookup, arrayFill, arrayFillAbsent, arrayClear, arrayFlushWhere, arrayFlushAddress,
-  sizeShift, D_SETS, D_SIZES, E_FLAGS, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, POLICY_LRU, POLICY_PLRU, POLICY_RANDOM, ANY_PCID,
+  sizeShift, D_SETS, D_SIZES, E_FLAGS, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, POLICY_LRU, POLICY_PLRU, POLICY_RANDOM, ANY_PCID, SIZE_1G,
   D_SET_MASK, D_WAYS, D_WAYS_PADDED, D_ENTRIES, E_VPN, E_PCID, ENTRY_SHIFT, TLBF_VALID,
 } from "./tlbarray";
 import { cpuPtr } from "../arch/x86/cpu";
@@ -173,19 +173,23 @@ export let lastArray: usize = 0;
  * caller just missed on `va`, so no entry needs replacing.
  * @returns true if an entry was written
  */
-export function roleFill(c: usize, first: u32, count: u32, va: u64, origin: u32, basePfn: u64, pcid: u32, flags: u32, tick: u64, absent: bool): bool {
+export function roleFill(c: usize, first: u32, count: u32, va: u64, origin: u32, basePfn: u64, pcid: u32, flags: u32, tick: u64, absent: bool, cap: u32 = SIZE_1G): bool {
+  // `cap`: the largest entry the translation allows (nested paging: the EPT page size caps a
+  // combined entry, mmu/nested.ts); `basePfn` is then the frame the page would start at if the
+  // host-physical pieces were contiguous, so that base + offset lands on each piece.
+  const top = <i32>min(origin, cap);
   let best: usize = 0;
   let bestSize: i32 = -1;
   for (let i = first; i < first + count; i++) {
     const d = desc(c, i);
     const sizes = load<u32>(d + D_SIZES);
-    for (let s = <i32>origin; s >= 0; s--) {
+    for (let s = top; s >= 0; s--) {
       if ((sizes & (1 << s)) != 0) {
         if (s > bestSize) { bestSize = s; best = d; }
         break;
       }
     }
-    if (bestSize == <i32>origin) break;
+    if (bestSize == top) break;
   }
   if (bestSize < 0) return false;
   const s = <u32>bestSize;

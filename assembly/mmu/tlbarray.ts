@@ -167,7 +167,9 @@ export function arrayClear(d: usize): void {
     const f = load<u32>(e + E_FLAGS);
     const valid = <u32>(load<u64>(e + E_VPN) == vpn) &
       <u32>((f & (TLBF_VALID | (<u32>3 << TLBF_SIZE_SHIFT))) == (TLBF_VALID | (size << TLBF_SIZE_SHIFT)));
-    if ((valid & (<u32>((f & RIGHT_GLOBAL) != 0) | <u32>(<u32>load<u16>(e + E_PCID) == pcid))) != 0) return e;
+    // A global entry matches every PCID of its VPID (the tag's bits 15:12, mmu/nested.ts).
+    const tag = <u32>load<u16>(e + E_PCID) ^ pcid;
+    if ((valid & ((<u32>((f & RIGHT_GLOBAL) != 0) & <u32>(tag < 0x1000)) | <u32>(tag == 0))) != 0) return e;
     hits &= hits - 1;
   }
   return 0;

@@ -19,6 +19,15 @@
 //
 // Choice (SDM §4.8 leaves it open): a faulting walk writes nothing. A/D bits are set only once
 // the whole translation is known to succeed, so a fault leaves every entry unchanged.
+//
+// Nested paging (SDM Vol. 3C §29.3, mmu/nested.ts): while the CPU runs a guest, CR3 and every
+// table address are guest-physical. Each guest entry's address goes through the EPT before it is
+// read, and so does the final guest-physical address (after the guest's own rights checks, which
+// come first: a guest #PF makes no access); an EPT violation or misconfiguration ends the walk
+// with XLAT_VMEXIT and the VM-exit record. Guest A/D writes are EPT writes. The translation's page
+// is the smaller of the guest page and the EPT page (what a combined TLB entry can cover), its
+// memory type the combination of PAT and EPT types (§29.3.7.2). The replay loop's lean walks never
+// run nested (it sends a guest's records down the full path), so `lean` folds the hooks away.
 
 import {
   CPU_CR0, CPU_CR2, CPU_CR3, CPU_CR4, CPU_EFER, CPU_PAT, CPU_RESULT, CPU_WALK, CPU_TICK,
@@ -35,8 +44,10 @@ import {
 import { CR0_CD, CR4_LA57, EFER_NXE, MEMTYPE_UC, FEAT_PAGE1GB } from "../arch/x86/regs";
 import {
   X86_PF_PROT, X86_PF_RSVD, X86_PF_PK, XLAT_OK, XLAT_PF, XLAT_GP, STOP_LEAF, STOP_NOT_PRESENT,
-  STOP_RESERVED, STOP_RIGHTS, STOP_PKEY, STOP_NONCANONICAL,
+  STOP_RESERVED, STOP_RIGHTS, STOP_PKEY, STOP_NONCANONICAL, XLAT_VMEXIT, STOP_EPT,
 } from "../arch/x86/fault";
+import { inGuest, nestedEntryHpa, nestedAdWriteOk, nestedFinalHpa, NESTED_FAIL } from "./nested";
+import { eptRefsReset, eptCombineMemType, eptOutMemType, eptOutIpat, eptOutDirty } from "./ept";
 import { cpuPtr, maxPhyAddr, features, physReserved, numCpus } from "../arch/x86/cpu";
 import { physLoadEntryBelow, physCmpxchgEntry, entryLoadLimit, ramBase } from "../phys/ram";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
@@ -64,6 +75,8 @@ export { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT, ACC_PROBE } from "./right
  * and the PSC bit are set (and the result record is written as always).
  */
 export let walkOutPfn: u64 = 0;
+/** Set when a nested reference of the current walk ended in a VM exit (readEntry then reads 0). */
+let nestedExited = false;
 export let walkOutFlags: u32 = 0;
 export let walkOutInfo: u32 = 0;
 @inline export const WALK_OUT_PSC_HIT: u32 = 1 << 24;
@@ -79,8 +92,15 @@ export let walkOutInfo: u32 = 0;
  * Read the entry for `va` at `level` of the table at `table` and record it in walk entry
  * (top - level) (SDM Figure 4-8/4-9: bits 11:3 of the entry's address come from the linear address).
  */
-@inline function readEntry(table: u64, va: u64, level: u32, top: u32, walkRec: usize, limit: u64, ram: usize, ctr: usize): u64 {
-  const epa = table + (levelIndex(va, level) << ENTRY_SHIFT);
+@inline function readEntry(table: u64, va: u64, level: u32, top: u32, walkRec: usize, limit: u64, ram: usize, ctr: usize,
+  nested: bool, tableHpa: bool, c: usize, probe: bool): u64 {
+  let epa = table + (levelIndex(va, level) << ENTRY_SHIFT);
+  if (nested && !(tableHpa && level == top)) {
+    // Nested paging: `table` is guest-physical (unless a combined PSC entry gave the host-physical
+    // address of the top table), so the entry's address goes through the EPT first.
+    epa = nestedEntryHpa(c, epa, va, top - level, probe, ctr);
+    if (epa == NESTED_FAIL) { nestedExited = true; return 0; }
+  }
   const entry = physLoadEntryBelow(epa, limit, ram, ctr);
   const w = walkRec + <usize>(top - level) * WALK_ENTRY_SIZE;
   store<u32>(w + WALK_LEVEL, level);
@@ -132,6 +152,8 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
 @inline export function walk(cpu: u32, va: u64, acc: u32, usePscArg: bool, pcid: u32, lean: bool = false): u32 {
   const usePsc = usePscArg && pscConfigured;
   const c = cpuPtr(cpu);
+  const nested = !lean && inGuest(c);
+  if (nested) { eptRefsReset(c); nestedExited = false; }
   const res = c + CPU_RESULT;
   const probe = (acc & ACC_PROBE) != 0;
   // A probe counts nothing: even the physical-memory layer's counts go to a scratch block.
@@ -200,7 +222,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
     let stop = STOP_LEAF;
     do {
       if (level == 5) {
-        entry = readEntry(table, va, 5, topLevel, walkRec, limit, ram, ctr);
+        entry = readEntry(table, va, 5, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe);
         stop = entryStop(entry, 5, rsvdBase);
         if (stop != STOP_LEAF) break;
         folds &= entry ^ PAGE_NX;
@@ -208,7 +230,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         level = 4;
       }
       if (level == 4) {
-        entry = readEntry(table, va, 4, topLevel, walkRec, limit, ram, ctr);
+        entry = readEntry(table, va, 4, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe);
         stop = entryStop(entry, 4, rsvdBase);
         if (stop != STOP_LEAF) break;
         folds &= entry ^ PAGE_NX;
@@ -216,7 +238,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         level = 3;
       }
       if (level == 3) {
-        entry = readEntry(table, va, 3, topLevel, walkRec, limit, ram, ctr);
+        entry = readEntry(table, va, 3, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe);
         stop = entryStop(entry, 3, rsvdBase);
         if (stop != STOP_LEAF) break;
         folds &= entry ^ PAGE_NX;
@@ -225,7 +247,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         level = 2;
       }
       if (level == 2) {
-        entry = readEntry(table, va, 2, topLevel, walkRec, limit, ram, ctr);
+        entry = readEntry(table, va, 2, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe);
         stop = entryStop(entry, 2, rsvdBase);
         if (stop != STOP_LEAF) break;
         folds &= entry ^ PAGE_NX;
@@ -233,11 +255,12 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         table = entry & addrMask;
         level = 1;
       }
-      entry = readEntry(table, va, 1, topLevel, walkRec, limit, ram, ctr);
+      entry = readEntry(table, va, 1, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe);
       stop = entryStop(entry, 1, rsvdBase);
       if (stop != STOP_LEAF) break;
       folds &= entry ^ PAGE_NX;
     } while (false);
+    if (nested && nestedExited) return nestedExit(c, res, va, topLevel - level, level, pscLevel, probe, ctr, true);
     const n: u32 = topLevel - level + 1;       // entries read
     const folded = folds;                       // R/W, U/S: AND over the levels
     const nx: u64 = ~folds & PAGE_NX;           // XD: OR over the levels
@@ -293,6 +316,25 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
     let adWrites: u32 = 0;
     // Most walks find every A already set (and D too for writes): skip the update pass then.
     const needUpdate = allA == 0 || (write && (entry & PAGE_DIRTY) == 0);
+    let hpa: u64 = 0;
+    if (nested) {
+      // The final guest-physical address through the EPT, then the EPT write checks of the guest
+      // A/D updates this walk will make, all before anything is written.
+      const gShift = levelShift(level);
+      const gpa = entryFrame(entry, level, maxPhyAddr) | (va & ((<u64>1 << gShift) - 1));
+      hpa = nestedFinalHpa(c, gpa, va, (acc & ACC_FETCH) != 0, write, userAddr, writable, noExec, probe, ctr);
+      if (hpa == NESTED_FAIL) return nestedExit(c, res, va, n, 0, pscLevel, probe, ctr, false);
+      if (!probe && needUpdate) {
+        for (let i: u32 = 0; i < n; i++) {
+          const w = walkRec + <usize>i * WALK_ENTRY_SIZE;
+          const before = load<u64>(w + WALK_BEFORE);
+          const needs = (before & PAGE_ACCESSED) == 0 || (i == n - 1 && write && (before & PAGE_DIRTY) == 0);
+          if (needs && !nestedAdWriteOk(c, i, va, probe, ctr)) {
+            return nestedExit(c, res, va, n, load<u32>(w + WALK_LEVEL), pscLevel, probe, ctr, false);
+          }
+        }
+      }
+    }
     if (!probe && !lean && !needUpdate) count(ctr, Counter.WALK_COMPLETED);
     if (!probe && needUpdate) {
       let changed = false;
@@ -325,6 +367,9 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
       for (let i: u32 = 0; i + 1 < n; i++) {
         const w = walkRec + <usize>i * WALK_ENTRY_SIZE;
         const e = load<u64>(w + WALK_AFTER);
+        // The next table's physical address as the walk used it: the frame of the next entry's
+        // address (under nested paging the host-physical one, as combined PSC entries hold).
+        const next = load<u64>(w + WALK_ENTRY_SIZE + WALK_PA) >> PAGE_SHIFT;
         const l = load<u32>(w + WALK_LEVEL);
         f &= e;
         x |= e;
@@ -335,22 +380,25 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         if ((f & PAGE_RW) != 0) flags |= RIGHT_WRITE;
         if ((f & PAGE_USER) != 0) flags |= RIGHT_USER;
         if (nxe && (x & PAGE_NX) != 0) flags |= RIGHT_NX;
-        arrayFill(d, va >> levelShift(l), (e & addrMask) >> PAGE_SHIFT, pcid, flags, tick);
+        arrayFill(d, va >> levelShift(l), next, pcid, flags, tick);
       }
     }
 
     const shift = levelShift(level);
     // §11.12.3: the PAT entry selected by PAT:PCD:PWT; MTRRs are not modelled (all WB), and
     // CR0.CD=1 forces UC.
-    const memType = (cr0 & CR0_CD) != 0 ? MEMTYPE_UC
+    let memType = (cr0 & CR0_CD) != 0 ? MEMTYPE_UC
       : <u32>(load<u64>(c + CPU_PAT) >> (entryPatIndex(leaf, level) << 3)) & 7;
+    // The page size stays the guest's (the linear page); the TLB fill caps its entries at the
+    // EPT page size (CPU_HOST_SHIFT).
+    if (nested && (cr0 & CR0_CD) == 0) memType = eptCombineMemType(memType, eptOutMemType, eptOutIpat);
     // The translation's rights: the result record's encoding, which TLB entries share.
     let rights: u32 = entryPkey(leaf) << RIGHT_PKEY_SHIFT;
     if (writable) rights |= RIGHT_WRITE;
     if (userAddr) rights |= RIGHT_USER;
     if (noExec) rights |= RIGHT_NX;
     if ((leaf & PAGE_GLOBAL) != 0) rights |= RIGHT_GLOBAL;
-    if ((leaf & PAGE_DIRTY) != 0) rights |= RIGHT_DIRTY;
+    if ((leaf & PAGE_DIRTY) != 0 && (!nested || eptOutDirty)) rights |= RIGHT_DIRTY;
     if (lean) {
       // The outcome in TLB-entry terms, for the caller to fill and count (see walkOutInfo).
       walkOutFlags = rights | (memType << TLBF_MEMTYPE_SHIFT);
@@ -360,11 +408,28 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
     }
     store<u32>(res + RES_STATUS, XLAT_OK);
     store<u32>(res + RES_ERROR_CODE, 0);
-    store<u64>(res + RES_PADDR, entryFrame(leaf, level, maxPhyAddr) | (va & ((<u64>1 << shift) - 1)));
+    store<u64>(res + RES_PADDR, nested ? hpa : entryFrame(leaf, level, maxPhyAddr) | (va & ((<u64>1 << shift) - 1)));
     store<u32>(res + RES_PAGE_SHIFT, shift);
     store<u32>(res + RES_MEMTYPE, memType);
     store<u32>(res + RES_RIGHTS, rights);
     store<u64>(res + RES_LEAF, leaf);
     return XLAT_OK;
   }
+}
+
+/**
+ * End a nested walk in a VM exit (the EPT walk wrote the CPU's VM-exit record): the result record
+ * says XLAT_VMEXIT, STOP_EPT at guest level `stopLevel` (0: the final guest-physical address),
+ * with `read` guest entries read (counted here when `countRead`: the walk had not yet). Nothing
+ * was written.
+ */
+function nestedExit(c: usize, res: usize, va: u64, read: u32, stopLevel: u32, pscLevel: u32, probe: bool, ctr: usize, countRead: bool): u32 {
+  resultHead(res, va, 0, pscLevel);
+  store<u32>(res + RES_STATUS, XLAT_VMEXIT);
+  store<u32>(res + RES_ERROR_CODE, 0);
+  store<u32>(res + RES_LEVELS, read);
+  store<u32>(res + RES_STOP, STOP_EPT);
+  store<u32>(res + RES_STOP_LEVEL, stopLevel);
+  if (!probe && countRead) countN(ctr, Counter.WALK_MEM_REF, read);
+  return XLAT_VMEXIT;
 }

@@ -36,6 +36,7 @@ import { cpuPtr, numCpus, maxPhyAddr } from "../arch/x86/cpu";
 import { XLAT_OK } from "../arch/x86/fault";
 import { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT } from "../mmu/rights";
 import { tlbTranslate, walkAndFill, flushMissCounts } from "../mmu/access";
+import { inGuest } from "../mmu/nested";
 import { nItlb, nDtlb, nStlb, desc, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayFillAbsentLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
@@ -454,8 +455,9 @@ export function replay(start: u32, end: u32): u32 {
       const cr4 = load<u64>(c + CPU_CR4);
       fCr4 = cr4;
       fPcid = (cr4 & CR4_PCIDE) != 0 ? <u32>(load<u64>(c + CPU_CR3) & CR3_PCID_MASK) : 0;
-      // The fast path logs no events: with the event ring on, every record takes the full path.
-      fastOk = (cr4 & CR4_PKE) == 0 && !evOn;
+      // The fast path logs no events: with the event ring on, every record takes the full path;
+      // so does a guest's (nested walks are the full walker's, mmu/nested.ts).
+      fastOk = (cr4 & CR4_PKE) == 0 && !evOn && !inGuest(c);
       fD = fastArray(c, nItlb, nDtlb);
       fI = fastArray(c, 0, nItlb);
       const l2 = fastArray(c, nItlb + nDtlb, nStlb);

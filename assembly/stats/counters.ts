@@ -81,6 +81,13 @@ export const enum Counter {
   CYCLES, // cycles — all cycles charged to accesses (base + translation + faults)
   CYCLES_TRANSLATION, // cycles_translation — cycles of translation: TLB levels, walks, A/D updates, faults
   REPLAY_STRADDLE, // replay_straddle — accesses that straddled a page boundary (both pages translated)
+  EPT_WALK, // ept_walk — guest-physical addresses translated through the EPT (nested paging)
+  EPT_MEM_REF, // ept_mem_ref — EPT entries read (also counted in walk_mem_ref)
+  EPT_AD_SET, // ept_ad_set — EPT entries whose accessed or dirty flag a walk set
+  EPT_VIOLATION, // ept_violation — VM exits for EPT violations (SDM Vol. 3C §29.3.3.2)
+  EPT_MISCONFIG, // ept_misconfig — VM exits for EPT misconfigurations (§29.3.3.1)
+  TLB_FLUSH_INVEPT, // tlb_flush_invept — INVEPT executions (single-context or all-context)
+  TLB_FLUSH_INVVPID, // tlb_flush_invvpid — INVVPID executions (any type)
   COUNT
 }
 

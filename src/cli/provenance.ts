@@ -84,6 +84,8 @@ export interface EffectiveConfig {
     /** When wasmmu chose the size or mode itself, why (printed in the header); else null. */
     auto: string | null;
   };
+  /** --vm: the trace ran as a guest under nested paging, over an identity EPT with host pages of this size. */
+  vm?: { hostPages: "4k" | "2m" | "1g" };
   pagePolicy: {
     policy: PagePolicyName;
     /** Page size of the demand mapping (4k with the kernel model). */

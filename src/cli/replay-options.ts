@@ -26,6 +26,7 @@ export const MACHINE_OPTIONS = {
   skip: { type: "string" }, limit: { type: "string" }, warmup: { type: "string" },
   os: { type: "string" }, premap: { type: "boolean" }, swap: { type: "string" }, reclaim: { type: "string" }, swappiness: { type: "string" },
   frames: { type: "string" }, "page-cluster": { type: "string" }, "address-space": { type: "string" }, checksum: { type: "string" },
+  vm: { type: "string" },
 } as const;
 
 /** Options of several traces replayed together, one per CPU (replay only). */
@@ -45,7 +46,7 @@ export interface MachineOptionValues {
   cpu?: string; set?: string[]; paging?: string; ram?: string; memory?: string; pages?: string; cpus?: string;
   format?: string; skip?: string; limit?: string; warmup?: string;
   os?: string; premap?: boolean; swap?: string; reclaim?: string; swappiness?: string; frames?: string; "page-cluster"?: string;
-  "address-space"?: string; checksum?: string;
+  "address-space"?: string; checksum?: string; vm?: string;
   "per-cpu"?: boolean; interleave?: string; quantum?: string;
 }
 
@@ -164,6 +165,7 @@ export function jobOptions(v: MachineOptionValues, configError: (e: unknown) => 
   const policy = osOptions(v, pages);
   const addressSpaces = v["address-space"] === undefined ? undefined : oneOf("address-space", v["address-space"], ["shared", "private"], "shared");
   const checksum = oneOf("checksum", v.checksum, ["sha256", "none"], "sha256") === "sha256";
+  const vm = v.vm === undefined ? undefined : oneOf("vm", v.vm, ["4k", "2m", "1g"] as const, "4k");
   const perCpu = v["per-cpu"] === true;
   if (!perCpu && (v.interleave !== undefined || v.quantum !== undefined)) throw new UsageError(`--${v.interleave !== undefined ? "interleave" : "quantum"} needs --per-cpu (one trace per CPU)`);
   const interleave = oneOf("interleave", v.interleave, INTERLEAVE_CHOICES, "auto");
@@ -179,7 +181,7 @@ export function jobOptions(v: MachineOptionValues, configError: (e: unknown) => 
   }
   return {
     cpu, overrides, paging, ram, memory, pages, cpus, format, limit, skip, warmup, ...policy,
-    ...(v.premap ? { premap: true } : {}), ...(v.ram === undefined ? { ramAuto: true } : {}), checksum,
+    ...(v.premap ? { premap: true } : {}), ...(vm !== undefined ? { vm } : {}), ...(v.ram === undefined ? { ramAuto: true } : {}), checksum,
     ...(perCpu ? { perCpu: true, interleave, quantum } : {}), ...(addressSpaces !== undefined ? { addressSpaces } : {}),
   };
 }

@@ -57,6 +57,8 @@ export interface ReplayOptions {
   osChosen?: string;
   /** Map every page the trace touches, present, accessed and dirty, before counting (--premap). */
   premap?: boolean;
+  /** Run the trace as a guest under nested paging, over an identity EPT with host pages of this size (--vm). */
+  vm?: "4k" | "2m" | "1g";
   /** --ram was not given: a replay that runs out of memory is run again with AUTO_RAM in tables-only mode. */
   ramAuto?: boolean;
   /** Why the RAM is what it is, when wasmmu sized it. */
@@ -122,6 +124,12 @@ export interface ReplayTraceOptions {
   os?: Partial<OsJobOptions>;
   /** Map every page the trace touches, present, accessed and dirty, before counting (`--premap`; not with `os`). Default false. */
   premap?: boolean;
+  /**
+   * Run the trace as a guest in a VM (`--vm`): every walk is two-dimensional through an identity
+   * EPT over RAM with host pages of this size, which also caps the TLB entries' size
+   * (docs/nested-paging.md). Default: no VM.
+   */
+  vm?: "4k" | "2m" | "1g";
   /** With several CPUs: one address space for all ("shared", threads) or one per CPU ("private"). Default "shared". */
   addressSpaces?: "shared" | "private";
   /** Compute the trace's SHA-256 for the summary's `traces` (`--checksum sha256`, the command line's default). Default false. */
@@ -145,7 +153,7 @@ export interface ReplayTraceOptions {
 }
 
 const REPLAY_OPTION_KEYS: ReadonlySet<string> = new Set(["cpu", "overrides", "paging", "ram", "memory", "pages", "cpus", "format", "limit", "skip",
-  "warmup", "os", "premap", "addressSpaces", "checksum", "interval", "onInterval", "report", "window", "signal", "interrupted", "progress", "err"]);
+  "warmup", "os", "premap", "vm", "addressSpaces", "checksum", "interval", "onInterval", "report", "window", "signal", "interrupted", "progress", "err"]);
 const OS_OPTION_KEYS: ReadonlySet<string> = new Set(["swap", "reclaim", "swappiness", "frames", "pageCluster"]);
 
 /**
@@ -201,6 +209,7 @@ export function resolveReplayOptions(o: ReplayTraceOptions = {}): ReplayOptions 
     return v === true;
   };
   const premap = bool("premap", o.premap);
+  const vm = o.vm === undefined ? undefined : choice("vm", o.vm, ["4k", "2m", "1g"] as const, "4k");
   const checksum = bool("checksum", o.checksum);
   const addressSpaces = o.addressSpaces === undefined ? undefined : choice("addressSpaces", o.addressSpaces, ["shared", "private"] as const, "shared");
   let interval: IntervalSpec | undefined;
@@ -222,7 +231,7 @@ export function resolveReplayOptions(o: ReplayTraceOptions = {}): ReplayOptions 
     pages, cpus,
     format: choice("format", o.format, ["auto", ...TRACE_FORMATS] as const, "auto"),
     limit, skip: int("skip", o.skip, 0), warmup: int("warmup", o.warmup, 0),
-    ...(os !== undefined ? { os } : {}), ...(premap ? { premap } : {}), checksum,
+    ...(os !== undefined ? { os } : {}), ...(premap ? { premap } : {}), ...(vm !== undefined ? { vm } : {}), checksum,
     ...(addressSpaces !== undefined ? { addressSpaces } : {}),
     ...(interval !== undefined ? { interval } : {}), ...(onInterval !== undefined ? { onInterval } : {}),
     progress: o.progress === undefined ? false : o.progress === true,

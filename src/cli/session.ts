@@ -24,6 +24,8 @@ import { delta, INTERVAL_CYCLES_BATCH, type IntervalRow, type IntervalSpec } fro
 import { vendorCounts, vendorEvents } from "../machine/presets/events.js";
 import { premapPages } from "./premap.js";
 import { optionsRecord } from "./config-file.js";
+import { resolveConfig } from "../machine/config.js";
+import { identityEptFrames, runAsGuest } from "../machine/ept.js";
 import type { JobOptions, ReplayOptions } from "./replay.js";
 
 /** Where a replay whose --ram was not given goes when 1 GiB of full memory is too little. */
@@ -147,9 +149,17 @@ export class ReplaySession {
       cpu: o.cpu, overrides: o.overrides, paging: o.paging, ram: o.ram, memory: o.memory, cpus: o.cpus,
       ...(o.os?.reclaim === "lru" ? { accessStamps: true } : {}),
     };
+    // --vm: the EPT's frames at the top of RAM, kept from the guest (the hypervisor's memory).
+    let eptArea: { start: bigint; end: bigint } | undefined;
     let m: Machine;
     try {
+      if (o.vm !== undefined) {
+        const ramBytes = resolveConfig(config).ramBytes;
+        eptArea = { start: ramBytes - BigInt(identityEptFrames(ramBytes, o.vm)) * 4096n, end: ramBytes };
+        config.reserved = [{ start: 0, end: 0x10_0000 }, eptArea];
+      }
       m = await Machine.create(config);
+      if (o.vm !== undefined && eptArea !== undefined) runAsGuest(m, o.vm, eptArea);
     } catch (e) {
       throw asFlagError(e);
     }
@@ -456,6 +466,7 @@ export class ReplaySession {
         ...(o.os !== undefined ? { kernel: { ...o.os } } : {}),
       },
       window: { skip: o.skip, warmup: o.warmup, limit: o.limit },
+      ...(o.vm !== undefined ? { vm: { hostPages: o.vm } } : {}),
     };
     if (o.cpus > 1 || o.perCpu) {
       c.multi = { perCpu: o.perCpu === true, interleave: interleave ?? "record", addressSpaces: o.addressSpaces ?? (o.perCpu ? "private" : "shared") };

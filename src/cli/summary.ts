@@ -97,6 +97,7 @@ export function provenanceLines(s: ReplaySummary): string[] {
   const p = c.preset;
   out.push(`   wasmmu ${s.wasmmu.version}; RAM ${formatBytes(BigInt(c.ram.bytes))} (${c.ram.memory})${c.ram.auto !== null ? ` — ${c.ram.auto}` : ""}`);
   out.push(`   pages: ${POLICY_WORDS[c.pagePolicy.policy]}${c.pagePolicy.chosen !== null ? ` — ${c.pagePolicy.chosen}` : ""}`);
+  if (c.vm !== undefined) out.push(`   VM: the trace runs as a guest (nested paging), identity EPT with ${c.vm.hostPages} host pages`);
   out.push(`   records: skip ${num(c.window.skip)}, warm-up ${num(c.window.warmup)}, limit ${c.window.limit === null ? "none" : num(c.window.limit)}` +
     (c.multi !== undefined ? `; ${c.multi.perCpu ? `one trace per CPU, interleaved by ${c.multi.interleave}` : "CPU ids from the records"}, ${c.multi.addressSpaces} address space${c.multi.addressSpaces === "shared" ? "" : "s"}` : ""));
   out.push(`   TLBs: L1I ${geometry(p.itlb)}; L1D ${geometry(p.dtlb)}; L2 ${geometry(p.stlb)}; PSC PML5E ${p.psc.pml5e} PML4E ${p.psc.pml4e} PDPTE ${p.psc.pdpte} PDE ${p.psc.pde}`);

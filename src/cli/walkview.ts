@@ -27,6 +27,7 @@ const STOP_TEXT: Record<Walk["stop"], string> = {
   "rights": "the combined rights deny this access (U/S, R/W with CR0.WP, XD, SMEP or SMAP)",
   "protection-key": "PKRU denies this access to the page's protection key",
   "non-canonical": "address is not canonical: #GP(0), no walk",
+  "ept": "nested paging: the EPT walk for this guest-physical address exited (level 0: the final address)",
 };
 
 /** Render a walk as an aligned table. */
@@ -55,6 +56,9 @@ export function renderWalk(w: Walk, header: { kind: string; cpl: number; paging:
     lines.push(`  result:  ${hex16(w.vaddr)} → ${hex16(w.paddr)}  (${SIZE_NAMES[w.pageSize]} page, memory type ${w.memoryType})`);
   } else if (w.exception.vector === "PF") {
     lines.push(`  result:  #PF  error code ${hex(w.exception.errorCode)} (${describeErrorCode(w.exception.errorCode)}), CR2 ${hex(w.exception.cr2)}`);
+  } else if (w.exception.vector === "VMEXIT") {
+    const x = w.exception.exit;
+    lines.push(`  result:  VM exit ${x.reasonNumber} (${x.reason}), qualification ${hex(x.qualification)}, guest-physical ${hex(x.guestPhysical)}`);
   } else {
     lines.push(`  result:  #GP(0)  (CR2 unchanged)`);
   }

@@ -5,6 +5,7 @@
  * PhysicalMemory. Holds no policy: what to map is the caller's (later: src/os).
  */
 import { Core } from "./core.js";
+import { Vmx, readVmExit } from "./vmx.js";
 import { resolveConfig, formatBytes, type ResolvedConfig } from "./config.js";
 import { decodeEntry, decodePageFaultError } from "./decode.js";
 import {
@@ -23,23 +24,11 @@ import type {
   Translation, Walk, WalkLevel, WalkStop,
 } from "../types.js";
 
-const U64_MAX = (1n << 64n) - 1n;
-const STOPS: readonly WalkStop[] = ["leaf", "not-present", "reserved-bit", "rights", "protection-key", "non-canonical"];
+const STOPS: readonly WalkStop[] = ["leaf", "not-present", "reserved-bit", "rights", "protection-key", "non-canonical", "ept"];
 const ACCESS_KEYS = new Set(["kind", "cpl", "implicit", "probe", "cpu"]);
 
-/** Convert an Address to a u64 bigint, refusing anything outside 0..2^64-1. */
-export function toU64(value: Address, what = "address"): bigint {
-  if (typeof value === "number") {
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new WasmmuError("INVALID_ARGUMENT", `${what} must be a non-negative safe integer or a bigint, got ${value}`, { what, value });
-    }
-    return BigInt(value);
-  }
-  if (typeof value !== "bigint" || value < 0n || value > U64_MAX) {
-    throw new WasmmuError("INVALID_ARGUMENT", `${what} must be a bigint in 0..2^64-1, got ${String(value)}`, { what, value });
-  }
-  return value;
-}
+export { toU64 } from "./u64.js";
+import { toU64 } from "./u64.js";
 
 /**
  * Turn AccessOptions into the core's ACC_* flags, validating every field. `cpu` is not an access
@@ -93,6 +82,13 @@ export class Cpu {
       stop: c("RES_STOP"), stopLevel: c("RES_STOP_LEVEL"), rights: c("RES_RIGHTS"),
       wLevel: c("WALK_LEVEL"), wPa: c("WALK_PA"), wBefore: c("WALK_BEFORE"), wAfter: c("WALK_AFTER"), wSize: c("WALK_ENTRY_SIZE"),
     };
+  }
+
+  private vmxControls: Vmx | null = null;
+
+  /** Nested paging: VM entry/exit with an EPT pointer and VPID, INVEPT, INVVPID, the last VM exit (src/machine/ept.ts). */
+  get vmx(): Vmx {
+    return (this.vmxControls ??= new Vmx(this.core, this.id, this.rec));
   }
 
   /** Current register values, read from the CPU record in linear memory. */
@@ -276,6 +272,10 @@ export class Cpu {
     if (status === XLAT_PF) {
       const errorCode = this.core.u32(res + this.off.errorCode);
       return { ok: false, vaddr: va, exception: { vector: "PF", vectorNumber: 14, errorCode, bits: decodePageFaultError(errorCode), cr2: va } };
+    }
+    if (status === A.XLAT_VMEXIT) {
+      const exit = readVmExit(this.core, this.rec);
+      if (exit) return { ok: false, vaddr: va, exception: { vector: "VMEXIT", exit } };
     }
     return { ok: false, vaddr: va, exception: { vector: "GP", vectorNumber: 13, errorCode: 0 } };
   }

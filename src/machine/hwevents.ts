@@ -21,6 +21,7 @@ export interface HardwareEvent {
   array: number;
   /** Page size of the entry or the translation. */
   size: "4K" | "2M" | "1G";
+  /** The PCID; in a guest (nested paging) the VPID is in bits 15:12 above it (docs/nested-paging.md). */
   pcid: number;
   access: AccessKind;
   /** The access's address; for fills and evictions, the entry's first address. */
@@ -29,9 +30,9 @@ export interface HardwareEvent {
   pfn?: bigint;
   /** Paging-structure entries a walk read (walks and walk faults). */
   levels?: number;
-  /** Faults: the #PF error code and the vector. */
+  /** Faults: the #PF error code and the vector; for a VM exit (nested paging), the exit reason (48, 49) and "VMEXIT". */
   errorCode?: number;
-  vector?: "PF" | "GP";
+  vector?: "PF" | "GP" | "VMEXIT";
   /** Cycles charged to the access (on its hit, walk or fault event). */
   cycles: bigint;
 }
@@ -83,7 +84,8 @@ export class HardwareEvents {
       const value = dv.getBigUint64(o + 16, true);
       if (type === "fault") {
         ev.errorCode = Number(value & 0xffff_ffffn);
-        ev.vector = value >> 32n === 13n ? "GP" : "PF";
+        const vector = value >> 32n;
+        ev.vector = vector === 13n ? "GP" : vector === BigInt(A.EV_VECTOR_VMEXIT) ? "VMEXIT" : "PF";
         ev.levels = ev.array;
         ev.array = 0;
       } else if (type === "walk") {

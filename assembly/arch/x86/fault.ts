@@ -15,6 +15,7 @@
 @inline export const XLAT_OK: u32 = 0;
 @inline export const XLAT_PF: u32 = 1;
 @inline export const XLAT_GP: u32 = 2;
+@inline export const XLAT_VMEXIT: u32 = 3;       // nested paging: an EPT violation or misconfiguration (the CPU's VM-exit record)
 
 /** Why a walk stopped (result record `stop`). */
 @inline export const STOP_LEAF: u32 = 0;          // reached a leaf and the access is allowed
@@ -23,3 +24,4 @@
 @inline export const STOP_RIGHTS: u32 = 3;        // U/S, R/W, XD, SMEP, SMAP or WP denied it
 @inline export const STOP_PKEY: u32 = 4;          // PKRU denied it
 @inline export const STOP_NONCANONICAL: u32 = 5;  // #GP before any walk
+@inline export const STOP_EPT: u32 = 6;           // nested paging: the EPT walk for the entry at `stopLevel` (0: the final guest-physical address) exited

@@ -41,6 +41,10 @@ Options:
                           mode (the header says so)
   --memory full|tables-only
   --pages 4k|2m|thp       page size of demand mapping (thp: 2 MiB where the region is untouched)
+  --vm 4k|2m|1g           run the trace as a guest in a VM: every TLB miss walks the guest tables
+                          and, for each of their addresses and the data's, an identity EPT over
+                          RAM with host pages of this size (up to 24 references for 4-level
+                          paging); a TLB entry covers at most a host page. docs/nested-paging.md
   --cpus N                CPUs; record CPU ids are taken modulo N (default 1)
   --address-space shared|private
                           with several CPUs: one address space (threads; the default for one
