@@ -27,11 +27,11 @@ import { count, countAt, countN, counterBlock, Counter, KIND_COUNTERS } from "..
 import { ACC_WRITE, ACC_FETCH, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
 import { walk, translate, isCanonical, walkOutPfn, walkOutFlags, walkOutInfo, WALK_OUT_PSC_HIT, WALK_OUT_AD_WRITES } from "./walk";
 import {
-  nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, lastArray, cpuFlushAddress, desc,
+  nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, roleTouch, lastArray, cpuFlushAddress, desc,
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
 } from "./tlb";
 import {
-  arrayTouch, arrayFillAbsentLru, E_PFN, E_FLAGS, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
+  arrayFillAbsentLru, E_PFN, E_FLAGS, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
 } from "./tlbarray";
 
 @inline function lat(which: usize): u64 {
@@ -124,7 +124,7 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
     const st = useEntry(c, ctr, e, va, acc, cr0, cr4, pcid);
     rewalk = st == 0xffff_ffff;
     if (!rewalk) {
-      if (st == XLAT_OK) arrayTouch(d, e, tick); else translation += lat(LAT_FAULT);
+      if (st == XLAT_OK) roleTouch(d, e, tick); else translation += lat(LAT_FAULT);
       countN(ctr, Counter.CYCLES, cycles + translation);
       countN(ctr, Counter.CYCLES_TRANSLATION, translation);
       if (evOn) logHit(c, cpu, EV_L1_HIT, d, e, st, va, pcid, kind, cycles + translation);
@@ -144,7 +144,7 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
       rewalk = st == 0xffff_ffff;
       if (!rewalk) {
         if (st == XLAT_OK) {
-          arrayTouch(d, e, tick);
+          roleTouch(d, e, tick);
           // Refill L1 from the second-level entry (a splinter of it where L1 lacks the size).
           // The entry may itself be a piece of a larger page: refill L1 in terms of the real page.
           const origin = (f >> TLBF_ORIGIN_SHIFT) & 3;

@@ -36,7 +36,7 @@ import { cpuPtr, numCpus, maxPhyAddr } from "../arch/x86/cpu";
 import { XLAT_OK } from "../arch/x86/fault";
 import { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT } from "../mmu/rights";
 import { tlbTranslate, walkAndFill, flushMissCounts } from "../mmu/access";
-import { nItlb, nDtlb, nStlb, desc, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
+import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayFillAbsentLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
   E_PFN, E_FLAGS, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
@@ -148,9 +148,12 @@ export function ingestRecords(n: u32, kindOr: u32, cpus: u32): u32 {
   return acc;
 }
 
-/** The first array of a role when it holds 4 KiB pages (the fast path's), else 0. */
+/**
+ * The first array of a role when it holds 4 KiB pages (the fast path's), else 0; 0 too when
+ * several arrays of the role share 4 KiB pages (tlb.ts roleFill's pool: the full path fills it).
+ */
 function fastArray(c: usize, first: u32, n: u32): usize {
-  if (n == 0) return 0;
+  if (n == 0 || rolePools4k(c, first, n)) return 0;
   const d = desc(c, first);
   if (load<u32>(d + D_SETS) == 0 || (load<u32>(d + D_SIZES) & 1) == 0) return 0;
   return d;

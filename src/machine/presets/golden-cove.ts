@@ -77,8 +77,15 @@ export const goldenCove: CpuPreset = {
       "Unified second level (instruction and data). Chose the CPUID decoding over the figures in the " +
       "brief ('2048 entries 16-way 4K/2M plus 1024 1G 8-way', which could not be confirmed): leaf " +
       "0x18 is read from the silicon and two independent readings agree. Both arrays hold 4K pages, " +
-      "for 2048 4K entries in all (matching Intel's 2048-entry STLB figure); which array a 4K fill " +
-      "goes to is not published and is left to the emulator.",
+      "for 2048 4K entries in all (matching Intel's 2048-entry STLB figure). How a 4K fill picks an " +
+      "array is not published; modelled as one pool (mmu/tlb.ts roleFill): the two same-index 8-way " +
+      "sets act as one 16-way set for 4K pages (invalid ways first, then tree PLRU whose root chooses " +
+      "the array not used last). Evidence, measured (second-hand): pointer-chase timings on a Golden " +
+      "Cove core put the STLB knee at about 2,000 4K pages (wasmmu issue 16), which only a shared " +
+      "2048-entry capacity gives (a fill into the first array alone gives a knee at ~1,100). An index " +
+      "bit choosing the array would give the same capacity; the pool was chosen because it also " +
+      "matches the '16-way' of the optimization manual's figure quoted in the brief. 2M pages go to " +
+      "stlb[0] only and 1G pages to stlb[1] only (each is the only array holding its size).",
     "stlb[0]":
       `1024 entries, 8-way, 4K and 2M/4M pages: ${LEAF18}, subleaf 7 (EBX=0x00080007: 4K+2M+4M, 8 ` +
       "ways; ECX=128 sets; EDX type 3 = unified, level 2). plru.",

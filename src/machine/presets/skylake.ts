@@ -72,7 +72,8 @@ export const skylake: CpuPreset = {
       `array with 1 GByte pages, 4-way, 4 entries' (${LEAF2}). plru.`,
     stlb:
       "Unified second level (instruction and data), as on the real core; two arrays, one for " +
-      "4K+2M and one for 1G, per the manual and descriptor C3H.",
+      "4K+2M and one for 1G, per the manual and descriptor C3H. Only stlb[0] holds 4K pages, so no " +
+      "array pool arises (mmu/tlb.ts roleFill; rechecked against the sources for issue 16).",
     "stlb[0]":
       `4K and 2M pages share 1536 entries, 12-way: ${ORM}. Disagreement: CPUID descriptor C3H says ` +
       `6-way (${LEAF2}). Chose 12-way: the manual says so, and measurement agrees (STLB set size 12 ` +

@@ -52,7 +52,8 @@ export const zen4: CpuPreset = {
       "latency.stlbHit on a hit. Consequences: code translations get about six times the real " +
       "second-level reach and compete with data for it, and there is no L2 ITLB conflict or capacity " +
       "miss; instruction-side walk counts are therefore understated for code footprints beyond 512 " +
-      "pages (2 MB of 4K code) and data-side reach is slightly reduced by code entries.",
+      "pages (2 MB of 4K code) and data-side reach is slightly reduced by code entries. One array " +
+      "holds every size, so no array pool arises (mmu/tlb.ts roleFill; rechecked for issue 16).",
     "stlb[0]":
       `L2 DTLB, 3072 entries, 24-way, 4K and 2M pages, also holding PDEs for walks: ${SOG} (§2.7.2). ` +
       "lru (24 ways). '1G' is listed as an approximation of AMD's page smashing: AMD's walker installs " +
