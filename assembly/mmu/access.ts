@@ -25,7 +25,8 @@ import { cpuPtr } from "../arch/x86/cpu";
 import { evOn, evLog, EV_L1_HIT, EV_L2_HIT, EV_WALK, EV_FAULT } from "../stats/events";
 import { count, countAt, countN, counterBlock, Counter, KIND_COUNTERS } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
-import { walk, translate, isCanonical, walkOutPfn, walkOutFlags, walkOutInfo, WALK_OUT_PSC_HIT, WALK_OUT_AD_WRITES } from "./walk";
+import { walk, translate, isCanonical, walkOutPfn, walkOutFlags, walkOutInfo, walkRefCycles, WALK_OUT_PSC_HIT, WALK_OUT_AD_WRITES } from "./walk";
+import { cacheWalks } from "./cache";
 import {
   nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, roleTouch, lastArray, cpuFlushAddress, desc,
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
@@ -170,6 +171,8 @@ let missWalks: u64 = 0;
 let missDone4k: u64 = 0;
 let missRefs: u64 = 0;
 let missTrans: u64 = 0;
+/** Walk cycles of lean walks per kind (u64 × 3), for walk_active / walk_pending. */
+const missWalkActive: usize = memory.data(24, 8);
 @inline const MISS_PACK: u64 = 21;
 
 @inline function unpackKind(v: u64, k: u32): u64 {
@@ -193,11 +196,14 @@ let missTrans: u64 = 0;
   const info = walkOutInfo;
   const refs = <u64>((info >> 8) & 0xffff);
   missRefs += refs;
-  translation += refs * lat(LAT_WALK_MEM_REF);
+  let walkCycles = cacheWalks ? walkRefCycles : refs * lat(LAT_WALK_MEM_REF);
   if ((info & (WALK_OUT_PSC_HIT | WALK_OUT_AD_WRITES)) != 0) {
-    if ((info & WALK_OUT_PSC_HIT) != 0) translation += lat(LAT_PSC_HIT);
-    if ((info & WALK_OUT_AD_WRITES) != 0) translation += lat(LAT_AD_UPDATE);
+    if ((info & WALK_OUT_PSC_HIT) != 0) walkCycles += lat(LAT_PSC_HIT);
+    if ((info & WALK_OUT_AD_WRITES) != 0) walkCycles += lat(LAT_AD_UPDATE);
   }
+  translation += walkCycles;
+  const active = missWalkActive + (<usize>kind << 3);
+  store<u64>(active, load<u64>(active) + walkCycles);
   if (st == XLAT_OK) {
     const size: u32 = ((info & 0xff) - 12) / 9;
     const flags = (cr4 & CR4_PGE) != 0 ? walkOutFlags : walkOutFlags & ~RIGHT_GLOBAL;
@@ -245,6 +251,17 @@ export function flushMissCounts(ctr: usize): void {
   countN(ctr, Counter.CYCLES_TRANSLATION, missTrans);
   countN(ctr, Counter.CYCLES, missTrans + walks * lat(LAT_BASE_ACCESS));
   missRefs = 0; missTrans = 0;
+  for (let k: u32 = 0; k < 3; k++) {
+    const active = missWalkActive + (<usize>k << 3);
+    countWalkActive(ctr, k, load<u64>(active));
+    store<u64>(active, 0);
+  }
+}
+
+/** Count `cycles` of walking for kind `kind` (load, store, fetch) as walk_active and walk_pending. */
+@inline function countWalkActive(ctr: usize, kind: u32, cycles: u64): void {
+  countN(ctr, <Counter>(<u32>Counter.DTLB_LOAD_WALK_ACTIVE + kind), cycles);
+  countN(ctr, <Counter>(<u32>Counter.DTLB_LOAD_WALK_PENDING + kind), cycles);
 }
 
 /**
@@ -265,9 +282,11 @@ export function flushMissCounts(ctr: usize): void {
   countAt(ctr, kindRun + K_WALK);
   const st = walk(cpu, va, acc, true, pcid);
   const res = c + CPU_RESULT;
-  translation += <u64>load<u32>(res + RES_LEVELS) * lat(LAT_WALK_MEM_REF);
-  if (load<u32>(res + RES_PSC_LEVEL) != 0) translation += lat(LAT_PSC_HIT);
-  if (load<u32>(res + RES_AD_WRITES) != 0) translation += lat(LAT_AD_UPDATE);
+  let walkCycles = cacheWalks ? walkRefCycles : <u64>load<u32>(res + RES_LEVELS) * lat(LAT_WALK_MEM_REF);
+  if (load<u32>(res + RES_PSC_LEVEL) != 0) walkCycles += lat(LAT_PSC_HIT);
+  if (load<u32>(res + RES_AD_WRITES) != 0) walkCycles += lat(LAT_AD_UPDATE);
+  translation += walkCycles;
+  countWalkActive(ctr, kind, walkCycles);
   if (st == XLAT_OK) {
     const shift = load<u32>(res + RES_PAGE_SHIFT);
     const size: u32 = (shift - 12) / 9;

@@ -12,6 +12,7 @@
 //   [CFG_TRACE]     trace batch capacity in records
 //   [CFG_EVENTS]    event ring capacity in records (stats/events.ts), 0 for none
 //   [CFG_STAMPS]    1: reserve the access-stamp region (stats/stamps.ts), 0 for none
+//   [CFG_CACHE…]    the cache hierarchy for walks and data (mmu/cache.ts, CC_* words); L1 sets 0: none
 //
 //   Latency record (u32 × LAT_COUNT at latencyBase, host-writable at any time):
 //   l1Hit, stlbHit, walkMemRef, pscHit, adUpdate, faultEntryExit, ipi, baseAccess
@@ -37,6 +38,7 @@ import { evOn, evLog, EV_FILL, EV_EVICT } from "../stats/events";
 @inline export const CFG_TRACE: u32 = CFG_LATENCY + 8;                        // 141
 @inline export const CFG_EVENTS: u32 = CFG_TRACE + 1;                         // 142: event ring records (0: none)
 @inline export const CFG_STAMPS: u32 = CFG_EVENTS + 1;                        // 143: access stamps (0: none, 1: a u32 per managed frame)
+@inline export const CFG_CACHE: u32 = CFG_STAMPS + 1;                         // 144: the cache hierarchy (mmu/cache.ts CC_*, 15 words)
 @inline export const CFG_WORDS: u32 = 160;
 
 @inline export const LAT_L1_HIT: usize = 0;

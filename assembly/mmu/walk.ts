@@ -42,6 +42,7 @@ import { physLoadEntryBelow, physCmpxchgEntry, entryLoadLimit, ramBase } from ".
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, ACC_PROBE, DENY_RIGHTS, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
 import { pscDesc, pscConfigured } from "./tlb";
+import { cacheWalks, cacheWalkRef, cacheWalkAd } from "./cache";
 import {
   arrayLookup, arrayFill, arrayTouch, D_SETS, E_PFN, E_FLAGS, TLBF_MEMTYPE_SHIFT,
 } from "./tlbarray";
@@ -66,6 +67,12 @@ export { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT, ACC_PROBE } from "./right
 export let walkOutPfn: u64 = 0;
 export let walkOutFlags: u32 = 0;
 export let walkOutInfo: u32 = 0;
+/**
+ * With the cache hierarchy on (mmu/cache.ts cacheWalks), the cycles of the last walk's memory
+ * references — every entry read, over restarts too, and every A/D update — each the latency of the
+ * level its line was found in. The callers charge it instead of entries read × walkMemRef.
+ */
+export let walkRefCycles: u64 = 0;
 @inline export const WALK_OUT_PSC_HIT: u32 = 1 << 24;
 @inline export const WALK_OUT_AD_WRITES: u32 = 1 << 25;
 
@@ -79,9 +86,11 @@ export let walkOutInfo: u32 = 0;
  * Read the entry for `va` at `level` of the table at `table` and record it in walk entry
  * (top - level) (SDM Figure 4-8/4-9: bits 11:3 of the entry's address come from the linear address).
  */
-@inline function readEntry(table: u64, va: u64, level: u32, top: u32, walkRec: usize, limit: u64, ram: usize, ctr: usize): u64 {
+@inline function readEntry(table: u64, va: u64, level: u32, top: u32, walkRec: usize, limit: u64, ram: usize, ctr: usize, cached: bool, cpu: u32, fetch: bool): u64 {
   const epa = table + (levelIndex(va, level) << ENTRY_SHIFT);
   const entry = physLoadEntryBelow(epa, limit, ram, ctr);
+  // With the cache hierarchy on, the reference costs the latency of where its line is (cache.ts).
+  if (cached) walkRefCycles += cacheWalkRef(cpu, epa, fetch, ctr);
   const w = walkRec + <usize>(top - level) * WALK_ENTRY_SIZE;
   store<u32>(w + WALK_LEVEL, level);
   store<u64>(w + WALK_PA, epa);
@@ -159,6 +168,11 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
   const accessBits = pfAccessBits(acc, nxe, cr4);
 
   if (!probe && !lean) count(ctr, Counter.WALK_STARTED);
+  // Only walks of the TLB path (tlbTranslate, the replay) go through the caches: translate() is
+  // the architectural walk alone, with no cost.
+  const cached = cacheWalks && !probe && usePscArg;
+  const fetch = (acc & ACC_FETCH) != 0;
+  if (cached) walkRefCycles = 0;
   const walkRec = c + CPU_WALK;
   let refs: u32 = 0;        // entries read, over restarts too (lean: the caller counts them)
   while (true) {
@@ -200,7 +214,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
     let stop = STOP_LEAF;
     do {
       if (level == 5) {
-        entry = readEntry(table, va, 5, topLevel, walkRec, limit, ram, ctr);
+        entry = readEntry(table, va, 5, topLevel, walkRec, limit, ram, ctr, cached, cpu, fetch);
         stop = entryStop(entry, 5, rsvdBase);
         if (stop != STOP_LEAF) break;
         folds &= entry ^ PAGE_NX;
@@ -208,7 +222,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         level = 4;
       }
       if (level == 4) {
-        entry = readEntry(table, va, 4, topLevel, walkRec, limit, ram, ctr);
+        entry = readEntry(table, va, 4, topLevel, walkRec, limit, ram, ctr, cached, cpu, fetch);
         stop = entryStop(entry, 4, rsvdBase);
         if (stop != STOP_LEAF) break;
         folds &= entry ^ PAGE_NX;
@@ -216,7 +230,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         level = 3;
       }
       if (level == 3) {
-        entry = readEntry(table, va, 3, topLevel, walkRec, limit, ram, ctr);
+        entry = readEntry(table, va, 3, topLevel, walkRec, limit, ram, ctr, cached, cpu, fetch);
         stop = entryStop(entry, 3, rsvdBase);
         if (stop != STOP_LEAF) break;
         folds &= entry ^ PAGE_NX;
@@ -225,7 +239,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         level = 2;
       }
       if (level == 2) {
-        entry = readEntry(table, va, 2, topLevel, walkRec, limit, ram, ctr);
+        entry = readEntry(table, va, 2, topLevel, walkRec, limit, ram, ctr, cached, cpu, fetch);
         stop = entryStop(entry, 2, rsvdBase);
         if (stop != STOP_LEAF) break;
         folds &= entry ^ PAGE_NX;
@@ -233,7 +247,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         table = entry & addrMask;
         level = 1;
       }
-      entry = readEntry(table, va, 1, topLevel, walkRec, limit, ram, ctr);
+      entry = readEntry(table, va, 1, topLevel, walkRec, limit, ram, ctr, cached, cpu, fetch);
       stop = entryStop(entry, 1, rsvdBase);
       if (stop != STOP_LEAF) break;
       folds &= entry ^ PAGE_NX;
@@ -305,6 +319,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         if (after == before) continue;
         if (!physCmpxchgEntry(load<u64>(w + WALK_PA), before, after)) { changed = true; break; }
         store<u64>(w + WALK_AFTER, after);
+        if (cached) walkRefCycles += cacheWalkAd(cpu, load<u64>(w + WALK_PA), ctr);
         writes++;
         if ((before & PAGE_ACCESSED) == 0) count(ctr, Counter.AD_ACCESSED_SET);
         if ((after & ~before & PAGE_DIRTY) != 0) count(ctr, Counter.AD_DIRTY_SET);

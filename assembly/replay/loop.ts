@@ -49,6 +49,7 @@ import { REPLAY_LOOKAHEAD } from "../tunables";
 import { RECORD_SIZE, REC_READ, REC_WRITE, REC_FETCH, REC_USER, REC_IMPLICIT, REPLAY_DONE, REPLAY_FAULT, REPLAY_BAD_RECORD, REPLAY_EVENTS_FULL, recordMetaBad } from "../abi/records";
 import { evOn, evRoom } from "../stats/events";
 import { stOn, stClock, stampPhys } from "../stats/stamps";
+import { cacheData, cacheDataRef } from "../mmu/cache";
 export { RECORD_SIZE };
 
 
@@ -457,8 +458,9 @@ export function replay(start: u32, end: u32): u32 {
       const cr4 = load<u64>(c + CPU_CR4);
       fCr4 = cr4;
       fPcid = (cr4 & CR4_PCIDE) != 0 ? <u32>(load<u64>(c + CPU_CR3) & CR3_PCID_MASK) : 0;
-      // The fast path logs no events: with the event ring on, every record takes the full path.
-      fastOk = (cr4 & CR4_PKE) == 0 && !evOn;
+      // The fast path logs no events and looks no data up in the caches: with the event ring on,
+      // or the cache hierarchy in mode "all", every record takes the full path.
+      fastOk = (cr4 & CR4_PKE) == 0 && !evOn && !cacheData;
       fD = fastArray(c, nItlb, nDtlb);
       fI = fastArray(c, 0, nItlb);
       const l2 = fastArray(c, nItlb + nDtlb, nStlb);
@@ -499,6 +501,7 @@ export function replay(start: u32, end: u32): u32 {
     }
     fTick = load<u64>(c + CPU_TICK);
     if (st != XLAT_OK) { flush(c, ctr); replayStatus = REPLAY_FAULT; return i; }
+    if (cacheData) dataRef(cpu, c, ctr, kind);
     i++;
   }
   if (cur != 0xffff_ffff) flush(c, ctr);
@@ -583,8 +586,22 @@ function replayStamped(start: u32, end: u32): u32 {
       }
     }
     if (st != XLAT_OK) { replayStatus = REPLAY_FAULT; return i; }
+    if (cacheData) dataRef(cpu, cpuPtr(cpu), ctr, kind);
     i++;
   }
   replayStatus = REPLAY_DONE;
   return i;
+}
+
+/**
+ * Mode "all" (mmu/cache.ts): the data access of a record just translated (the line of the
+ * result record's physical address: its first byte, or the second page's for a straddle) goes
+ * through CPU `cpu`'s caches; it costs that line's latency instead of baseAccess. Fetches are not
+ * looked up (no instruction cache is modelled).
+ */
+function dataRef(cpu: u32, c: usize, ctr: usize, kind: u32): void {
+  const k = kind & 3;
+  if (k == REC_FETCH) return;
+  const latency = <u64>cacheDataRef(cpu, load<u64>(c + CPU_RESULT + RES_PADDR), k == REC_WRITE, ctr);
+  countN(ctr, Counter.CYCLES, latency - <u64>load<u32>(latencyBase + LAT_BASE_ACCESS));
 }
