@@ -52,7 +52,7 @@ export const skylake: CpuPreset = {
     l2: { sizeKiB: 256, ways: 4, latency: 12, policy: "lru" },
     llc: { sizeKiB: 8192, ways: 16, latency: 42, policy: "lru", inclusion: "inclusive" },
     memoryLatency: 246,
-    mode: "walks",
+    mode: "off",
   },
   sources: {
     policy: POLICY,
@@ -91,8 +91,10 @@ export const skylake: CpuPreset = {
       `(Intel SDM Table 3-12). plru.`,
     caches:
       "The data-cache hierarchy of a client Skylake (Core i7-6700K: 4 cores, 8 MiB LLC), which the " +
-      "walker's references go through (mmu/cache.ts); default mode 'walks' (data accesses too only " +
-      "with 'all'). Skylake-SP differs (1 MiB 16-way L2, non-inclusive 1.375 MiB/core LLC): override " +
+      "walker's references go through (mmu/cache.ts) in modes 'walks' and 'all'. Default mode 'off': " +
+      "skylake's flat latency.walkMemRef is calibrated on a Skylake walk measurement (vusec/tlbkit), " +
+      "so the default preset keeps it (and its published cycle counts); golden-cove and zen4, whose " +
+      "walkMemRef is only an estimate, default to 'walks'. Skylake-SP differs (1 MiB 16-way L2, non-inclusive 1.375 MiB/core LLC): override " +
       "caches.* for it.",
     "caches.l1d":
       "32 KiB, 8-way, 64 sets (documented: Intel ORM Skylake cache table; CPUID leaf 4). Latency 4 " +
