@@ -621,7 +621,16 @@ export class Linux implements TaskKernel {
    */
   readonly faultPolicy: FaultPolicy = (f: ReplayFault): FaultDecision => {
     const task = this.currentTask[f.cpu];
-    if (task == null || f.exception.vector !== "PF") return "stop";
+    return task == null ? "stop" : this.replayFault(task, f);
+  };
+
+  /**
+   * A replay fault of `task` resolved as faultPolicy resolves it for the current task; for a
+   * caller that knows which task a record belongs to (a thread of a process whose mm is loaded on
+   * a CPU where that task is not current: the trace process's shared address space).
+   */
+  replayFault(task: Task, f: ReplayFault): FaultDecision {
+    if (f.exception.vector !== "PF") return "stop";
     const b = f.exception.bits;
     const va = Number(BigInt.asUintN(64, f.vaddr) & ~0xfffn);
     const r = this.fault(task, va, { write: b.write, fetch: b.instructionFetch, protection: b.present, pkey: b.protectionKey });
@@ -629,7 +638,7 @@ export class Linux implements TaskKernel {
     if (r.kind === "wait") return { wait: r.until };
     const handled = task.deliver(r.kind === "signal" ? r.info : sigInfo(SIGKILL, 0, va));
     return handled ? "skip" : "stop";
-  };
+  }
 
   // ---- bookkeeping used by the fault paths ------------------------------------------------------
 
