@@ -41,12 +41,15 @@ function generator(trace) {
  * @param lib the wasmmu module to measure (default ../dist/index.js; replay-ab.mjs passes two builds)
  * @param opts.stamps replay with the core's access stamps on (the stamping loop: every record on
  *   the reference path, a stamp per translated page), as exact LRU page replacement runs it
+ * @param opts.caches "walks" or "all": the same TLBs with the skylake preset's cache hierarchy
+ *   (mmu/cache.ts) in that mode; absent: the custom preset as always (no hierarchy)
  */
 export async function wasmReplay(trace, n, lib = wasmmu, opts = {}) {
-  const { Machine, Replayer, DemandMapper, REC_KIND, REC_USER } = lib;
+  const { Machine, Replayer, DemandMapper, REC_KIND, REC_USER, PRESETS } = lib;
+  const cpu = opts.caches ? { ...PRESETS.custom, name: "custom-caches", caches: { ...PRESETS.skylake.caches, mode: opts.caches } } : "custom";
   const m = await Machine.create({
     // Full mode: 1,000,000 data frames and their tables fit in 4,000 MiB of RAM.
-    ram: "4000MiB", cpu: "custom",
+    ram: "4000MiB", cpu,
     overrides: { "stlb[0].sizes": "4K" }, traceBatch: CHUNK, ...(opts.stamps ? { accessStamps: true } : {}),
   });
   if (opts.stamps) m.stamps.enable();

@@ -145,7 +145,7 @@ export class ReplaySession {
     }
     const config: MachineConfig = {
       cpu: o.cpu, overrides: o.overrides, paging: o.paging, ram: o.ram, memory: o.memory, cpus: o.cpus,
-      ...(o.os?.reclaim === "lru" ? { accessStamps: true } : {}),
+      ...(o.os?.reclaim === "lru" ? { accessStamps: true } : {}), ...(o.caches !== undefined ? { caches: o.caches } : {}),
     };
     let m: Machine;
     try {
@@ -457,6 +457,8 @@ export class ReplaySession {
       },
       window: { skip: o.skip, warmup: o.warmup, limit: o.limit },
     };
+    const caches = m.config.preset.caches;
+    if (caches !== undefined) c.caches = { ...structuredClone(caches), mode: m.caches.mode };
     if (o.cpus > 1 || o.perCpu) {
       c.multi = { perCpu: o.perCpu === true, interleave: interleave ?? "record", addressSpaces: o.addressSpaces ?? (o.perCpu ? "private" : "shared") };
     }
