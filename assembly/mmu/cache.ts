@@ -202,12 +202,19 @@ export function cacheLatency(level: u32): u32 {
   return <u32>((<u64>h * <u64>load<u32>(d + LV_SETS)) >> 32);
 }
 
-/** The way of `line` in set `set` of level `d`, or -1. */
+/**
+ * The way of `line` in set `set` of level `d`, or -1. Two tags per SIMD compare, joined into one
+ * mask, so the search has no data-dependent branch (a set's ways are read two at a time; reading
+ * past the last way stays inside the level's storage, whose metadata follows the lines).
+ */
 @inline function findWay(d: usize, set: u32, line: u64): i32 {
   const ways = load<u32>(d + LV_WAYS);
   const p = <usize>load<u32>(d + LV_LINES) + (<usize>(set * ways) << 3);
-  for (let w: u32 = 0; w < ways; w++) if (load<u64>(p + (<usize>w << 3)) == line) return <i32>w;
-  return -1;
+  const kv = i64x2.splat(<i64>line);
+  let hits: u64 = 0;
+  for (let w: u32 = 0; w < ways; w += 2) hits |= <u64>i64x2.bitmask(i64x2.eq(v128.load(p + (<usize>w << 3)), kv)) << w;
+  hits &= ways >= 64 ? 0xffff_ffff_ffff_ffff : (<u64>1 << ways) - 1;
+  return hits == 0 ? -1 : <i32>ctz(hits);
 }
 
 /** Record a use of way `way` of set `set` (LRU stamp or PLRU tree bits). */
@@ -242,12 +249,16 @@ function renormalise(d: usize): u32 {
   return 0x8000_0000;
 }
 
-/** The way a fill of set `set` replaces: the first invalid way, else the policy's victim. */
+/**
+ * The way a fill of set `set` replaces: the first invalid way, else the policy's victim. Under LRU
+ * an invalid way has stamp 0 and a valid one a stamp ≥ 1, so the oldest stamp (the lowest way on
+ * a tie) is both, found without a data-dependent branch.
+ */
 function victimWay(d: usize, set: u32): u32 {
   const ways = load<u32>(d + LV_WAYS);
-  const p = <usize>load<u32>(d + LV_LINES) + (<usize>(set * ways) << 3);
-  for (let w: u32 = 0; w < ways; w++) if (load<u64>(p + (<usize>w << 3)) == LINE_INVALID) return w;
   if (load<u32>(d + LV_POLICY) == CPOL_PLRU) {
+    const p = <usize>load<u32>(d + LV_LINES) + (<usize>(set * ways) << 3);
+    for (let w: u32 = 0; w < ways; w++) if (load<u64>(p + (<usize>w << 3)) == LINE_INVALID) return w;
     const bits = load<u64>(<usize>load<u32>(d + LV_META) + (<usize>set << 3));
     let node: u32 = 1, way: u32 = 0;
     for (let half = ways >> 1; half >= 1; half >>= 1) {
@@ -261,7 +272,9 @@ function victimWay(d: usize, set: u32): u32 {
   let best: u32 = 0, oldest: u32 = load<u32>(m);
   for (let w: u32 = 1; w < ways; w++) {
     const s = load<u32>(m + (<usize>w << 2));
-    if (s < oldest) { oldest = s; best = w; }
+    const older = s < oldest;
+    best = select<u32>(w, best, older);
+    oldest = select<u32>(s, oldest, older);
   }
   return best;
 }
