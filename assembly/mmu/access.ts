@@ -192,7 +192,8 @@ const missWalkActive: usize = memory.data(24, 8);
   tick: u64, translation: u64, lruL2: usize, lruL1: usize, kindRun: u32): u32 {
   const one = <u64>1 << (<u64>kind * MISS_PACK);
   missWalks += one;
-  const st = walk(cpu, va, acc, true, pcid, true);
+  // With the hierarchy on, the walk out of line (walkLeanCached): this inlined copy keeps no cache code.
+  const st = cacheWalks ? walkLeanCached(cpu, va, acc, pcid) : walk(cpu, va, acc, true, pcid, true, false);
   const info = walkOutInfo;
   const refs = <u64>((info >> 8) & 0xffff);
   missRefs += refs;
@@ -227,6 +228,11 @@ const missWalkActive: usize = memory.data(24, 8);
   }
   missTrans += translation;
   return st;
+}
+
+/** The lean walk with its references through the cache hierarchy (walk.ts `cachedArg`). */
+function walkLeanCached(cpu: u32, va: u64, acc: u32, pcid: u32): u32 {
+  return walk(cpu, va, acc, true, pcid, true, true);
 }
 
 /** Add the lean walks' packed counts (walkAndFillLean) to counter block `ctr` and clear them. */
@@ -280,7 +286,7 @@ export function flushMissCounts(ctr: usize): void {
   const kindRun: u32 = <u32>Counter.DTLB_LOAD_STLB_HIT + kind * KIND_COUNTERS;
   if (lean) return walkAndFillLean(cpu, c, ctr, va, acc, kind, pcid, cr4, tick, translation, lruL2, lruL1, kindRun);
   countAt(ctr, kindRun + K_WALK);
-  const st = walk(cpu, va, acc, true, pcid);
+  const st = walk(cpu, va, acc, true, pcid, false, cacheWalks);
   const res = c + CPU_RESULT;
   let walkCycles = cacheWalks ? walkRefCycles : <u64>load<u32>(res + RES_LEVELS) * lat(LAT_WALK_MEM_REF);
   if (load<u32>(res + RES_PSC_LEVEL) != 0) walkCycles += lat(LAT_PSC_HIT);

@@ -15,8 +15,11 @@
 //   Level descriptor (LV_SIZE bytes, one per level and CPU; the LLC's is shared):
 //   +0 sets u32   +4 ways u32   +8 setMask u32 (sets-1; 0xffffffff: sets not a power of two,
 //   index hashed)   +12 latency u32   +16 policy u32   +20 clock u32
-//   +24 lines u32 ptr (u64 per way: line address + 1, 0 when empty, so fresh memory is an empty cache)
-//   +28 meta u32 ptr (LRU: u32 stamp per way; PLRU: u64 tree bits per set)
+//   +24 sets u32 ptr   +28 set stride u32 (bytes per set record)
+//
+//   Set record (one per set, contiguous, so a lookup touches one place in the host's memory):
+//   ways × u64 tags (line address + 1; 0 when empty, so fresh memory is an empty cache), then
+//   LRU: ways × u32 stamps; PLRU: one u64 of tree bits.
 //
 // Policies. Inclusion between L1D and L2 is NINE (non-inclusive, non-exclusive): a miss fills every
 // level it passed, and an eviction from one level leaves the others alone. The LLC is, per preset:
@@ -62,7 +65,7 @@ import { count, Counter } from "../stats/counters";
 @inline const LV_POLICY: usize = 16;
 @inline const LV_CLOCK: usize = 20;
 @inline const LV_LINES: usize = 24;
-@inline const LV_META: usize = 28;
+@inline const LV_STRIDE: usize = 28;
 @inline const LINE_INVALID: u64 = 0;
 @inline const NO_MASK: u32 = 0xffff_ffff;
 
@@ -83,12 +86,13 @@ function levelValid(sets: u32, ways: u32, policy: u32): bool {
   return policy != CPOL_PLRU || (ways & (ways - 1)) == 0;
 }
 
-@inline function metaBytes(sets: u32, ways: u32, policy: u32): u64 {
-  return policy == CPOL_PLRU ? <u64>sets * 8 : <u64>sets * ways * 4;
+/** Bytes of one set record: the tags, then the stamps (LRU) or the tree bits (PLRU), 8-aligned. */
+@inline function setStride(ways: u32, policy: u32): u32 {
+  return ways * 8 + (policy == CPOL_PLRU ? 8 : (ways * 4 + 7) & ~7);
 }
 
 @inline function levelBytes(sets: u32, ways: u32, policy: u32): u64 {
-  return <u64>sets * ways * 8 + metaBytes(sets, ways, policy) + 64;
+  return <u64>sets * setStride(ways, policy) + 64;
 }
 
 /**
@@ -141,9 +145,8 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32): void {
     store<u32>(d + LV_POLICY, policy);
     mem = (mem + 15) & ~15;
     store<u32>(d + LV_LINES, <u32>mem);
-    mem += <usize>sets * ways * 8;
-    store<u32>(d + LV_META, <u32>mem);
-    mem += <usize>metaBytes(sets, ways, policy);
+    store<u32>(d + LV_STRIDE, setStride(ways, policy));
+    mem += <usize>sets * setStride(ways, policy) + 16;   // + the tag search's read past the last set
   }
   // Fresh linear memory is zero: every line empty, every clock 0 (cacheFlushAll empties it later).
   cacheSetMode(load<u32>(cfg + (CC_MODE << 2)));
@@ -173,10 +176,14 @@ export function cacheFlushAll(): void {
   for (let i: u32 = 0; i < 2 * nCpus + 1; i++) {
     const d = lvBase + <usize>i * LV_SIZE;
     const sets = load<u32>(d + LV_SETS), ways = load<u32>(d + LV_WAYS);
-    memory.fill(load<u32>(d + LV_LINES), 0, <usize>sets * ways * 8);
-    memory.fill(load<u32>(d + LV_META), 0, <usize>metaBytes(sets, ways, load<u32>(d + LV_POLICY)));
+    memory.fill(load<u32>(d + LV_LINES), 0, <usize>sets * load<u32>(d + LV_STRIDE));
     store<u32>(d + LV_CLOCK, 0);
   }
+}
+
+/** The set record of set `set` of level `d`; its stamps or tree bits follow its `ways` tags. */
+@inline function setRec(d: usize, set: u32): usize {
+  return <usize>load<u32>(d + LV_LINES) + <usize>set * load<u32>(d + LV_STRIDE);
 }
 
 @inline function l1Desc(cpu: u32): usize { return lvBase + <usize>(cpu * 2) * LV_SIZE; }
@@ -209,7 +216,7 @@ export function cacheLatency(level: u32): u32 {
  */
 @inline function findWay(d: usize, set: u32, line: u64): i32 {
   const ways = load<u32>(d + LV_WAYS);
-  const p = <usize>load<u32>(d + LV_LINES) + (<usize>(set * ways) << 3);
+  const p = setRec(d, set);
   const kv = i64x2.splat(<i64>line);
   let hits: u64 = 0;
   for (let w: u32 = 0; w < ways; w += 2) hits |= <u64>i64x2.bitmask(i64x2.eq(v128.load(p + (<usize>w << 3)), kv)) << w;
@@ -221,7 +228,7 @@ export function cacheLatency(level: u32): u32 {
 function touch(d: usize, set: u32, way: u32): void {
   const ways = load<u32>(d + LV_WAYS);
   if (load<u32>(d + LV_POLICY) == CPOL_PLRU) {
-    const p = <usize>load<u32>(d + LV_META) + (<usize>set << 3);
+    const p = setRec(d, set) + (<usize>ways << 3);
     let bits = load<u64>(p);
     let node: u32 = 1;
     for (let half = ways >> 1; half >= 1; half >>= 1) {
@@ -235,16 +242,18 @@ function touch(d: usize, set: u32, way: u32): void {
   let clock = load<u32>(d + LV_CLOCK) + 1;
   if (clock == 0xffff_ffff) clock = renormalise(d);
   store<u32>(d + LV_CLOCK, clock);
-  store<u32>(<usize>load<u32>(d + LV_META) + (<usize>(set * ways + way) << 2), clock);
+  store<u32>(setRec(d, set) + (<usize>ways << 3) + (<usize>way << 2), clock);
 }
 
 /** Halve every stamp of level `d` (order kept, up to ties) before its clock wraps. @returns the new clock */
 function renormalise(d: usize): u32 {
-  const n = <usize>load<u32>(d + LV_SETS) * load<u32>(d + LV_WAYS);
-  const meta = <usize>load<u32>(d + LV_META);
-  for (let i: usize = 0; i < n; i++) {
-    const s = load<u32>(meta + (i << 2));
-    if (s != 0) store<u32>(meta + (i << 2), max<u32>(s >> 1, 1));
+  const sets = load<u32>(d + LV_SETS), ways = load<u32>(d + LV_WAYS);
+  for (let set: u32 = 0; set < sets; set++) {
+    const m = setRec(d, set) + (<usize>ways << 3);
+    for (let w: u32 = 0; w < ways; w++) {
+      const s = load<u32>(m + (<usize>w << 2));
+      if (s != 0) store<u32>(m + (<usize>w << 2), max<u32>(s >> 1, 1));
+    }
   }
   return 0x8000_0000;
 }
@@ -257,9 +266,9 @@ function renormalise(d: usize): u32 {
 function victimWay(d: usize, set: u32): u32 {
   const ways = load<u32>(d + LV_WAYS);
   if (load<u32>(d + LV_POLICY) == CPOL_PLRU) {
-    const p = <usize>load<u32>(d + LV_LINES) + (<usize>(set * ways) << 3);
+    const p = setRec(d, set);
     for (let w: u32 = 0; w < ways; w++) if (load<u64>(p + (<usize>w << 3)) == LINE_INVALID) return w;
-    const bits = load<u64>(<usize>load<u32>(d + LV_META) + (<usize>set << 3));
+    const bits = load<u64>(p + (<usize>ways << 3));
     let node: u32 = 1, way: u32 = 0;
     for (let half = ways >> 1; half >= 1; half >>= 1) {
       const right = (bits & (<u64>1 << node)) != 0;
@@ -268,7 +277,7 @@ function victimWay(d: usize, set: u32): u32 {
     }
     return way;
   }
-  const m = <usize>load<u32>(d + LV_META) + (<usize>(set * ways) << 2);
+  const m = setRec(d, set) + (<usize>ways << 3);
   let best: u32 = 0, oldest: u32 = load<u32>(m);
   for (let w: u32 = 1; w < ways; w++) {
     const s = load<u32>(m + (<usize>w << 2));
@@ -283,7 +292,7 @@ function victimWay(d: usize, set: u32): u32 {
 function insert(d: usize, line: u64): u64 {
   const set = setOf(d, line);
   const way = victimWay(d, set);
-  const p = <usize>load<u32>(d + LV_LINES) + (<usize>(set * load<u32>(d + LV_WAYS) + way) << 3);
+  const p = setRec(d, set) + (<usize>way << 3);
   const old = load<u64>(p);
   store<u64>(p, line);
   touch(d, set, way);
@@ -296,8 +305,9 @@ function remove(d: usize, line: u64): void {
   const way = findWay(d, set, line);
   if (way < 0) return;
   const ways = load<u32>(d + LV_WAYS);
-  store<u64>(<usize>load<u32>(d + LV_LINES) + (<usize>(set * ways + <u32>way) << 3), LINE_INVALID);
-  if (load<u32>(d + LV_POLICY) == CPOL_LRU) store<u32>(<usize>load<u32>(d + LV_META) + (<usize>(set * ways + <u32>way) << 2), 0);
+  const p = setRec(d, set);
+  store<u64>(p + (<usize>way << 3), LINE_INVALID);
+  if (load<u32>(d + LV_POLICY) == CPOL_LRU) store<u32>(p + (<usize>ways << 3) + (<usize>way << 2), 0);
 }
 
 /** Look `line` up in level `d`; on a hit make it most recently used. */

@@ -42,7 +42,7 @@ import { physLoadEntryBelow, physCmpxchgEntry, entryLoadLimit, ramBase } from ".
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, ACC_PROBE, DENY_RIGHTS, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
 import { pscDesc, pscConfigured } from "./tlb";
-import { cacheWalks, cacheWalkRef, cacheWalkAd } from "./cache";
+import { cacheWalkRef, cacheWalkAd } from "./cache";
 import {
   arrayLookup, arrayFill, arrayTouch, D_SETS, E_PFN, E_FLAGS, TLBF_MEMTYPE_SHIFT,
 } from "./tlbarray";
@@ -133,12 +133,14 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
  * Inline: it is compiled into its three callers (translate, tlbTranslate's miss path and the
  * replay loop's), so constant arguments fold — the replay loop passes the access flags as
  * constants, which reduces the rights checks to a few bit tests. Still the one walker.
+ * With `cachedArg`, its memory references go through the cache hierarchy (mmu/cache.ts) and their
+ * cycles are left in walkRefCycles.
  * With `lean` (the replay loop's miss path), a successful walk leaves the result record alone and
  * gives its outcome in walkOutPfn/walkOutFlags/walkOutInfo, and the walk events WALK_STARTED,
  * WALK_MEM_REF and WALK_COMPLETED are the caller's to count; a fault writes the result record
  * in full as always, and every other event is counted here either way.
  */
-@inline export function walk(cpu: u32, va: u64, acc: u32, usePscArg: bool, pcid: u32, lean: bool = false): u32 {
+@inline export function walk(cpu: u32, va: u64, acc: u32, usePscArg: bool, pcid: u32, lean: bool = false, cachedArg: bool = false): u32 {
   const usePsc = usePscArg && pscConfigured;
   const c = cpuPtr(cpu);
   const res = c + CPU_RESULT;
@@ -168,9 +170,10 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
   const accessBits = pfAccessBits(acc, nxe, cr4);
 
   if (!probe && !lean) count(ctr, Counter.WALK_STARTED);
-  // Only walks of the TLB path (tlbTranslate, the replay) go through the caches: translate() is
-  // the architectural walk alone, with no cost.
-  const cached = cacheWalks && !probe && usePscArg;
+  // `cachedArg` (the caller passes cacheWalks, or a constant false so that this copy has no cache
+  // code): the references go through the cache hierarchy. Only walks of the TLB path
+  // (tlbTranslate, the replay) do: translate() is the architectural walk alone, with no cost.
+  const cached = cachedArg && !probe && usePscArg;
   const fetch = (acc & ACC_FETCH) != 0;
   if (cached) walkRefCycles = 0;
   const walkRec = c + CPU_WALK;
