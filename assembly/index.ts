@@ -4,9 +4,10 @@
 import * as L from "./abi/layout";
 import { regionReset, regionTake, regionEnd } from "./abi/layout";
 import { MAX_CPUS, WASM_MAX_BYTES, WASM_PAGE_SHIFT, REGION_ALIGN, RAM_ALIGN, MIN_MAXPHYADDR, MAX_MAXPHYADDR, NR_ZONES, NR_PAGE_ORDERS, DEFAULT_TABLES_ONLY_MANAGED } from "./tunables";
-import { tlbConfigCheck, tlbBytesPerCpu, tlbSetup, configBlock, latencyBase, nItlb, nDtlb, nStlb, CFG_TRACE, CFG_EVENTS, CFG_STAMPS, CFG_PSC, CFG_LATENCY, CFG_WORDS, LAT_COUNT, MAX_TLB_ARRAYS } from "./mmu/tlb";
+import { tlbConfigCheck, tlbBytesPerCpu, tlbSetup, configBlock, latencyBase, nItlb, nDtlb, nStlb, CFG_TRACE, CFG_EVENTS, CFG_STAMPS, CFG_CACHE, CFG_PSC, CFG_LATENCY, CFG_WORDS, LAT_COUNT, MAX_TLB_ARRAYS } from "./mmu/tlb";
 import { eventsSetup, evBase, EV_SIZE } from "./stats/events";
 import { stampsSetup } from "./stats/stamps";
+import { cacheConfigCheck, cacheBytes, cacheSetup } from "./mmu/cache";
 import { replaySetup, traceBase, traceCapacity, replayStatus, stageBase, stageBytes, RECORD_SIZE } from "./replay/loop";
 import * as RP from "./replay/loop";
 import * as TA from "./mmu/tlbarray";
@@ -29,6 +30,7 @@ export { vmEnter, vmLeave, invept, invvpid } from "./mmu/nested";
 export { replay, packRecords, ingestRecords } from "./replay/loop";
 export { eventsEnable, eventsOn, eventsCount, eventsDrained } from "./stats/events";
 export { stampsEnable, stampsOn, stampsSetClock, stampsRegion, stampsFrames } from "./stats/stamps";
+export { cacheSetMode, cacheMode, cacheConfigured, cacheHolds, cacheAccess, cacheFlushAll, cacheLatency } from "./mmu/cache";
 
 /** Base of the event ring (EV_SIZE records, as many as the configuration asked for). */
 export function eventRing(): usize {
@@ -54,6 +56,7 @@ export const INIT_ERR_GROW: i32 = 9;          // the host refused memory.grow
 export const INIT_ERR_TLB_CONFIG: i32 = 11;   // a TLB array or PSC in the configuration block is invalid (initLimit: 1 + array index, or 100 + PSC level)
 export const INIT_ERR_TRACE: i32 = 12;        // trace batch capacity above MAX_TRACE_RECORDS
 export const INIT_ERR_EVENTS: i32 = 13;       // event ring above MAX_EVENT_RECORDS
+export const INIT_ERR_CACHE_CONFIG: i32 = 14; // the cache hierarchy in the configuration block is invalid (initLimit: 1 + level, 4: mode or inclusion)
 export const INIT_ERR_MANAGED: i32 = 10;      // managed RAM not 4 KiB aligned, above RAM, or its descriptors do not fit
 
 let initialized = false;
@@ -114,6 +117,13 @@ export function init(ramBytes: u64, tablesOnly: bool, poolFrames: u32, maxPhyAdd
   const stamps = load<u32>(configBlock + (<usize>CFG_STAMPS << 2)) != 0;
   if (stamps && (managed << 2) >= WASM_MAX_BYTES) { limit = (WASM_MAX_BYTES >> 2) << PAGE_SHIFT; return INIT_ERR_MANAGED; }
   const stampRegion = stamps ? regionTake(managed << 2, REGION_ALIGN) : 0;
+  // The cache hierarchy (mmu/cache.ts): only when the preset has one.
+  const cacheCfg = configBlock + (<usize>CFG_CACHE << 2);
+  const cacheStatus = cacheConfigCheck(cacheCfg);
+  if (cacheStatus != 0) { limit = cacheStatus; return INIT_ERR_CACHE_CONFIG; }
+  const cacheSize = cacheBytes(cacheCfg, cpus);
+  if (cacheSize >= WASM_MAX_BYTES) { limit = 4; return INIT_ERR_CACHE_CONFIG; }
+  const cacheRegion: usize = cacheSize == 0 ? 0 : regionTake(cacheSize, REGION_ALIGN);
   const hashEntries: u32 = tablesOnly ? hashEntriesFor(poolFrames) : 0;
   // Tables-only: 16-byte hash entries and a 4-byte free stack per pool frame.
   const meta: u64 = <u64>hashEntries * 16 + (tablesOnly ? <u64>poolFrames * 4 : 0);
@@ -154,6 +164,7 @@ export function init(ramBytes: u64, tablesOnly: bool, poolFrames: u32, maxPhyAdd
   replaySetup(traceRegion, traceRecords, stageRegion);
   eventsSetup(eventRegion, eventRecords);
   stampsSetup(<usize>stampRegion, <u32>managed);
+  cacheSetup(cacheCfg, <usize>cacheRegion, cpus);
   initialized = true;
   return INIT_OK;
 }

@@ -41,12 +41,15 @@ function generator(trace) {
  * @param lib the wasmmu module to measure (default ../dist/index.js; replay-ab.mjs passes two builds)
  * @param opts.stamps replay with the core's access stamps on (the stamping loop: every record on
  *   the reference path, a stamp per translated page), as exact LRU page replacement runs it
+ * @param opts.caches "walks" or "all": the same TLBs with the skylake preset's cache hierarchy
+ *   (mmu/cache.ts) in that mode; absent: the custom preset as always (no hierarchy)
  */
 export async function wasmReplay(trace, n, lib = wasmmu, opts = {}) {
-  const { Machine, Replayer, DemandMapper, REC_KIND, REC_USER } = lib;
+  const { Machine, Replayer, DemandMapper, REC_KIND, REC_USER, PRESETS } = lib;
+  const cpu = opts.caches ? { ...PRESETS.custom, name: "custom-caches", caches: { ...PRESETS.skylake.caches, mode: opts.caches } } : "custom";
   const m = await Machine.create({
     // Full mode: 1,000,000 data frames and their tables fit in 4,000 MiB of RAM.
-    ram: "4000MiB", cpu: "custom",
+    ram: "4000MiB", cpu,
     overrides: { "stlb[0].sizes": "4K" }, traceBatch: CHUNK, ...(opts.stamps ? { accessStamps: true } : {}),
   });
   if (opts.stamps) m.stamps.enable();
@@ -54,6 +57,7 @@ export async function wasmReplay(trace, n, lib = wasmmu, opts = {}) {
   const r = new Replayer(m, dm.policy);
   const kind = REC_KIND.read | REC_USER;
   let ns = 0;
+  let cpuNs = 0;   // the process's CPU time over the same calls: on a loaded machine, wall time includes waiting for a core
   let firstPassNs = 0;
   let before;
   for (let pass = 0; pass < 2; pass++) {
@@ -61,19 +65,23 @@ export async function wasmReplay(trace, n, lib = wasmmu, opts = {}) {
     const next = generator(trace);
     before = m.counters(0);
     ns = 0;
+    cpuNs = 0;
     for (let done = 0; done < n; done += CHUNK) {
       const count = Math.min(CHUNK, n - done);
       for (let i = 0; i < count; i++) { const va = next(); r.batch.set(i, va >>> 0, Math.floor(va / 4294967296), 8, kind, 0); }
       const t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
       const res = r.run(count);
       ns += Number(process.hrtime.bigint() - t0);
+      const c1 = process.cpuUsage(c0);
+      cpuNs += (c1.user + c1.system) * 1000;
       if (res.stopped) throw new Error(`replay stopped: ${JSON.stringify(res.stopped, (_, v) => (typeof v === "bigint" ? v.toString(16) : v))}`);
     }
   }
   const after = m.counters(0);
   const d = (k) => Number(after[k] - before[k]);
   return {
-    trace, accesses: d("access_load"), ns, firstPassNs, l1_hit: d("tlb_l1d_hit"), stlb_hit: d("dtlb_load_misses.stlb_hit"),
+    trace, accesses: d("access_load"), ns, cpuNs, firstPassNs, l1_hit: d("tlb_l1d_hit"), stlb_hit: d("dtlb_load_misses.stlb_hit"),
     walks: d("dtlb_load_misses.miss_causes_a_walk"), walks_done: d("dtlb_load_misses.walk_completed"),
     walk_mem_ref: d("walk_mem_ref"), faults: d("fault_pf"),
   };

@@ -78,6 +78,14 @@ export interface MachineConfig {
    * false: no region, and nothing to pay.
    */
   accessStamps?: boolean;
+  /**
+   * The data-cache hierarchy's mode (a preset with `caches`): "off" (each walk reference costs
+   * latency.walkMemRef), "walks" (each costs the latency of where its line is), "all" (the
+   * replay's loads and stores go through the caches too, and cost their line's latency instead of
+   * baseAccess; the replay then takes its reference path). Default: the preset's `caches.mode`.
+   * `machine.caches.mode` changes it later.
+   */
+  caches?: import("./machine/presets/types.js").CacheMode;
 }
 
 /** Options of a single access. Unknown keys are refused. */

@@ -18,6 +18,7 @@ import * as RAM from "../phys/ram";
 import * as TLB from "../mmu/tlb";
 import * as TLBARRAY from "../mmu/tlbarray";
 import * as TUNABLES from "../tunables";
+import * as CACHE from "../mmu/cache";
 
 // The CPU record, the result record and walk entries (abi/layout.ts); the rights encoding results and TLB entries share.
 export const CPU_CR0: u32 = <u32>LAYOUT.CPU_CR0;
@@ -288,6 +289,27 @@ export const CFG_LATENCY: u32 = TLB.CFG_LATENCY;
 export const CFG_TRACE: u32 = TLB.CFG_TRACE;
 export const CFG_EVENTS: u32 = TLB.CFG_EVENTS;
 export const CFG_STAMPS: u32 = TLB.CFG_STAMPS;
+export const CFG_CACHE: u32 = TLB.CFG_CACHE;
+// The cache hierarchy's configuration words and codes (mmu/cache.ts).
+export const CACHE_OFF: u32 = CACHE.CACHE_OFF;
+export const CACHE_WALKS: u32 = CACHE.CACHE_WALKS;
+export const CACHE_ALL: u32 = CACHE.CACHE_ALL;
+export const INCL_NINE: u32 = CACHE.INCL_NINE;
+export const INCL_INCLUSIVE: u32 = CACHE.INCL_INCLUSIVE;
+export const INCL_EXCLUSIVE: u32 = CACHE.INCL_EXCLUSIVE;
+export const CPOL_LRU: u32 = CACHE.CPOL_LRU;
+export const CPOL_PLRU: u32 = CACHE.CPOL_PLRU;
+export const HIT_L1: u32 = CACHE.HIT_L1;
+export const HIT_L2: u32 = CACHE.HIT_L2;
+export const HIT_LLC: u32 = CACHE.HIT_LLC;
+export const HIT_MEMORY: u32 = CACHE.HIT_MEMORY;
+export const CC_MODE: u32 = CACHE.CC_MODE;
+export const CC_L1: u32 = CACHE.CC_L1;
+export const CC_L2: u32 = CACHE.CC_L2;
+export const CC_LLC: u32 = CACHE.CC_LLC;
+export const CC_MEMORY: u32 = CACHE.CC_MEMORY;
+export const CC_INCLUSION: u32 = CACHE.CC_INCLUSION;
+export const CACHE_CFG_WORDS: u32 = CACHE.CACHE_CFG_WORDS;
 export const CFG_WORDS: u32 = TLB.CFG_WORDS;
 export const LAT_L1_HIT: u32 = <u32>TLB.LAT_L1_HIT;
 export const LAT_STLB_HIT: u32 = <u32>TLB.LAT_STLB_HIT;

@@ -26,15 +26,17 @@ import { evOn, evLog, EV_L1_HIT, EV_L2_HIT, EV_WALK, EV_FAULT } from "../stats/e
 import { count, countAt, countN, counterBlock, Counter, KIND_COUNTERS } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
 import { inGuest, vmTag } from "./nested";
+import { eptRefCycles } from "./ept";
 import { CPU_EPT_REFS, CPU_HOST_SHIFT, CPU_EXIT, EXIT_REASON } from "../abi/layout";
 import { XLAT_VMEXIT } from "../arch/x86/fault";
-import { walk, translate, isCanonical, walkOutPfn, walkOutFlags, walkOutInfo, WALK_OUT_PSC_HIT, WALK_OUT_AD_WRITES } from "./walk";
+import { walk, translate, isCanonical, walkOutPfn, walkOutFlags, walkOutInfo, walkRefCycles, WALK_OUT_PSC_HIT, WALK_OUT_AD_WRITES } from "./walk";
+import { cacheWalks } from "./cache";
 import {
-  nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, lastArray, cpuFlushAddress, desc,
+  nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, roleTouch, lastArray, cpuFlushAddress, desc,
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
 } from "./tlb";
 import {
-  arrayTouch, arrayFillAbsentLru, E_PFN, E_FLAGS, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
+  arrayFillAbsentLru, E_PFN, E_FLAGS, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
 } from "./tlbarray";
 
 /** Vector field of an EV_FAULT record for a VM exit (nested paging); the low word holds the exit reason. */
@@ -131,7 +133,7 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
     const st = useEntry(c, ctr, e, va, acc, cr0, cr4, pcid);
     rewalk = st == 0xffff_ffff;
     if (!rewalk) {
-      if (st == XLAT_OK) arrayTouch(d, e, tick); else translation += lat(LAT_FAULT);
+      if (st == XLAT_OK) roleTouch(d, e, tick); else translation += lat(LAT_FAULT);
       countN(ctr, Counter.CYCLES, cycles + translation);
       countN(ctr, Counter.CYCLES_TRANSLATION, translation);
       if (evOn) logHit(c, cpu, EV_L1_HIT, d, e, st, va, pcid, kind, cycles + translation);
@@ -151,7 +153,7 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
       rewalk = st == 0xffff_ffff;
       if (!rewalk) {
         if (st == XLAT_OK) {
-          arrayTouch(d, e, tick);
+          roleTouch(d, e, tick);
           // Refill L1 from the second-level entry (a splinter of it where L1 lacks the size).
           // The entry may itself be a piece of a larger page: refill L1 in terms of the real page.
           const origin = (f >> TLBF_ORIGIN_SHIFT) & 3;
@@ -177,6 +179,8 @@ let missWalks: u64 = 0;
 let missDone4k: u64 = 0;
 let missRefs: u64 = 0;
 let missTrans: u64 = 0;
+/** Walk cycles of lean walks per kind (u64 × 3), for walk_active / walk_pending. */
+const missWalkActive: usize = memory.data(24, 8);
 @inline const MISS_PACK: u64 = 21;
 
 @inline function unpackKind(v: u64, k: u32): u64 {
@@ -196,15 +200,19 @@ let missTrans: u64 = 0;
   tick: u64, translation: u64, lruL2: usize, lruL1: usize, kindRun: u32): u32 {
   const one = <u64>1 << (<u64>kind * MISS_PACK);
   missWalks += one;
-  const st = walk(cpu, va, acc, true, pcid, true);
+  // With the hierarchy on, the walk out of line (walkLeanCached): this inlined copy keeps no cache code.
+  const st = cacheWalks ? walkLeanCached(cpu, va, acc, pcid) : walk(cpu, va, acc, true, pcid, true, false);
   const info = walkOutInfo;
   const refs = <u64>((info >> 8) & 0xffff);
   missRefs += refs;
-  translation += refs * lat(LAT_WALK_MEM_REF);
+  let walkCycles = cacheWalks ? walkRefCycles : refs * lat(LAT_WALK_MEM_REF);
   if ((info & (WALK_OUT_PSC_HIT | WALK_OUT_AD_WRITES)) != 0) {
-    if ((info & WALK_OUT_PSC_HIT) != 0) translation += lat(LAT_PSC_HIT);
-    if ((info & WALK_OUT_AD_WRITES) != 0) translation += lat(LAT_AD_UPDATE);
+    if ((info & WALK_OUT_PSC_HIT) != 0) walkCycles += lat(LAT_PSC_HIT);
+    if ((info & WALK_OUT_AD_WRITES) != 0) walkCycles += lat(LAT_AD_UPDATE);
   }
+  translation += walkCycles;
+  const active = missWalkActive + (<usize>kind << 3);
+  store<u64>(active, load<u64>(active) + walkCycles);
   if (st == XLAT_OK) {
     const size: u32 = ((info & 0xff) - 12) / 9;
     const flags = (cr4 & CR4_PGE) != 0 ? walkOutFlags : walkOutFlags & ~RIGHT_GLOBAL;
@@ -230,6 +238,11 @@ let missTrans: u64 = 0;
   return st;
 }
 
+/** The lean walk with its references through the cache hierarchy (walk.ts `cachedArg`). */
+function walkLeanCached(cpu: u32, va: u64, acc: u32, pcid: u32): u32 {
+  return walk(cpu, va, acc, true, pcid, true, true);
+}
+
 /** Add the lean walks' packed counts (walkAndFillLean) to counter block `ctr` and clear them. */
 export function flushMissCounts(ctr: usize): void {
   const w = missWalks, d = missDone4k;
@@ -252,6 +265,17 @@ export function flushMissCounts(ctr: usize): void {
   countN(ctr, Counter.CYCLES_TRANSLATION, missTrans);
   countN(ctr, Counter.CYCLES, missTrans + walks * lat(LAT_BASE_ACCESS));
   missRefs = 0; missTrans = 0;
+  for (let k: u32 = 0; k < 3; k++) {
+    const active = missWalkActive + (<usize>k << 3);
+    countWalkActive(ctr, k, load<u64>(active));
+    store<u64>(active, 0);
+  }
+}
+
+/** Count `cycles` of walking for kind `kind` (load, store, fetch) as walk_active and walk_pending. */
+@inline function countWalkActive(ctr: usize, kind: u32, cycles: u64): void {
+  countN(ctr, <Counter>(<u32>Counter.DTLB_LOAD_WALK_ACTIVE + kind), cycles);
+  countN(ctr, <Counter>(<u32>Counter.DTLB_LOAD_WALK_PENDING + kind), cycles);
 }
 
 /**
@@ -270,14 +294,19 @@ export function flushMissCounts(ctr: usize): void {
   const kindRun: u32 = <u32>Counter.DTLB_LOAD_STLB_HIT + kind * KIND_COUNTERS;
   if (lean) return walkAndFillLean(cpu, c, ctr, va, acc, kind, pcid, cr4, tick, translation, lruL2, lruL1, kindRun);
   countAt(ctr, kindRun + K_WALK);
-  const st = walk(cpu, va, acc, true, pcid);
+  const st = walk(cpu, va, acc, true, pcid, false, cacheWalks);
   const res = c + CPU_RESULT;
-  translation += <u64>load<u32>(res + RES_LEVELS) * lat(LAT_WALK_MEM_REF);
-  if (load<u32>(res + RES_PSC_LEVEL) != 0) translation += lat(LAT_PSC_HIT);
-  if (load<u32>(res + RES_AD_WRITES) != 0) translation += lat(LAT_AD_UPDATE);
-  // A nested walk's EPT references cost a memory reference each, as the guest's do.
+  // A nested walk's EPT references cost as the guest's do: a memory reference each, or with the
+  // hierarchy on the latency of where each EPT entry's line is (ept.ts eptRefCycles, which also
+  // holds the EPT A/D updates' lookups).
   const nested = inGuest(c);
-  if (nested) translation += <u64>load<u32>(c + CPU_EPT_REFS) * lat(LAT_WALK_MEM_REF);
+  let walkCycles = cacheWalks
+    ? walkRefCycles + (nested ? eptRefCycles : 0)
+    : <u64>(load<u32>(res + RES_LEVELS) + (nested ? load<u32>(c + CPU_EPT_REFS) : 0)) * lat(LAT_WALK_MEM_REF);
+  if (load<u32>(res + RES_PSC_LEVEL) != 0) walkCycles += lat(LAT_PSC_HIT);
+  if (load<u32>(res + RES_AD_WRITES) != 0) walkCycles += lat(LAT_AD_UPDATE);
+  translation += walkCycles;
+  countWalkActive(ctr, kind, walkCycles);
   if (st == XLAT_OK) {
     const shift = load<u32>(res + RES_PAGE_SHIFT);
     const size: u32 = (shift - 12) / 9;

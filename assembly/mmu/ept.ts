@@ -45,6 +45,7 @@ import { maxPhyAddr, physReserved, features } from "../arch/x86/cpu";
 import { FEAT_PAGE1GB, MEMTYPE_UC, MEMTYPE_WC, MEMTYPE_WT, MEMTYPE_WP, MEMTYPE_WB, MEMTYPE_UC_MINUS } from "../arch/x86/regs";
 import { physLoadEntry, physCmpxchgEntry } from "../phys/ram";
 import { count, countN, Counter } from "../stats/counters";
+import { cacheWalkRef, cacheWalkAd } from "./cache";
 
 /** eptWalk outcomes. */
 @inline export const EPT_OK: u32 = 0;
@@ -75,6 +76,28 @@ export function setEptOut(perm: u64, level: u32, entry: u64): void {
   eptOutPerm = perm;
   eptOutLevel = level;
   eptOutEntry = entry;
+}
+
+// With the cache hierarchy on (mmu/cache.ts, modes walks and all), the EPT references of a nested
+// walk go through it as the guest's own references do: each EPT entry read, and each EPT A/D
+// update, costs the latency of the level its line is found in (counted with the guest's under
+// page_walker_loads.*, the walk's kind choosing dtlb or itlb). The guest walk sets this context
+// (eptCacheBegin) before its first EPT walk; eptRefCycles is then the EPT share of its cycles.
+let eptCached = false;
+let eptCacheCpu: u32 = 0;
+let eptCacheFetch = false;
+/** Cycles of the EPT references since eptCacheBegin (only with the hierarchy on). */
+export let eptRefCycles: u64 = 0;
+
+/**
+ * Start the EPT references of one guest walk on CPU `cpu`: through the cache hierarchy when
+ * `cached` (a TLB-path walk with the hierarchy on), for a fetch's walk when `fetch`.
+ */
+@inline export function eptCacheBegin(cached: bool, cpu: u32, fetch: bool): void {
+  eptCached = cached;
+  eptCacheCpu = cpu;
+  eptCacheFetch = fetch;
+  eptRefCycles = 0;
 }
 
 // The entries one walk read, for the A/D pass: physical address and value, 16 bytes per level.
@@ -131,6 +154,7 @@ export function eptWalk(c: usize, gpa: u64, acc: u32, userLinear: bool, probe: b
       const shift = eptLevelShift(level);
       const epa = table + (((gpa >> shift) & 511) << ENTRY_SHIFT);
       entry = physLoadEntry(epa, ctr);
+      if (eptCached && !probe) eptRefCycles += cacheWalkRef(eptCacheCpu, epa, eptCacheFetch, ctr);
       store<u64>(eptWalkRec + (<usize>n << 4), epa);
       store<u64>(eptWalkRec + (<usize>n << 4) + 8, entry);
       n++;
@@ -172,6 +196,7 @@ export function eptWalk(c: usize, gpa: u64, acc: u32, userLinear: bool, probe: b
         if (after == before) continue;
         if (!physCmpxchgEntry(load<u64>(p), before, after)) { changed = true; break; }
         count(ctr, Counter.EPT_AD_SET);
+        if (eptCached) eptRefCycles += cacheWalkAd(eptCacheCpu, load<u64>(p), ctr);
         if (i == n - 1) entry = after;
       }
       if (changed) continue;

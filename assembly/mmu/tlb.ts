@@ -12,6 +12,7 @@
 //   [CFG_TRACE]     trace batch capacity in records
 //   [CFG_EVENTS]    event ring capacity in records (stats/events.ts), 0 for none
 //   [CFG_STAMPS]    1: reserve the access-stamp region (stats/stamps.ts), 0 for none
+//   [CFG_CACHE…]    the cache hierarchy for walks and data (mmu/cache.ts, CC_* words); L1 sets 0: none
 //
 //   Latency record (u32 × LAT_COUNT at latencyBase, host-writable at any time):
 //   l1Hit, stlbHit, walkMemRef, pscHit, adUpdate, faultEntryExit, ipi, baseAccess
@@ -20,7 +21,7 @@ import { CPU_TLB_DESC } from "../abi/layout";
 import {
   DESC_SIZE, arrayBytes, arraySetup, arrayLookup, arrayFill, arrayFillAbsent, arrayClear, arrayFlushWhere, arrayFlushAddress,
   sizeShift, D_SETS, D_SIZES, E_FLAGS, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, POLICY_LRU, POLICY_PLRU, POLICY_RANDOM, ANY_PCID, SIZE_1G,
-  D_SET_MASK, D_WAYS, D_WAYS_PADDED, D_ENTRIES, E_VPN, E_PCID, ENTRY_SHIFT, TLBF_VALID,
+  D_SET_MASK, D_WAYS, D_WAYS_PADDED, D_ENTRIES, D_STAMPS, D_POLICY, E_VPN, E_PCID, ENTRY_SHIFT, TLBF_VALID, arrayTouch, stampOf,
 } from "./tlbarray";
 import { cpuPtr } from "../arch/x86/cpu";
 import { CPU_STRIDE } from "../abi/layout";
@@ -37,6 +38,7 @@ import { evOn, evLog, EV_FILL, EV_EVICT } from "../stats/events";
 @inline export const CFG_TRACE: u32 = CFG_LATENCY + 8;                        // 141
 @inline export const CFG_EVENTS: u32 = CFG_TRACE + 1;                         // 142: event ring records (0: none)
 @inline export const CFG_STAMPS: u32 = CFG_EVENTS + 1;                        // 143: access stamps (0: none, 1: a u32 per managed frame)
+@inline export const CFG_CACHE: u32 = CFG_STAMPS + 1;                         // 144: the cache hierarchy (mmu/cache.ts CC_*, 15 words)
 @inline export const CFG_WORDS: u32 = 160;
 
 @inline export const LAT_L1_HIT: usize = 0;
@@ -166,11 +168,15 @@ export let lastArray: usize = 0;
 }
 
 /**
- * Fill one array of the role [first, first+count) with the translation of `va`: a page of size
- * `origin` whose first frame is `basePfn`. The array that holds that size takes it; if none does,
- * the largest smaller size held takes the piece containing `va` (a splinter, as hardware fractures
- * large pages into arrays without that size). No array at all: nothing is filled. `absent`: the
- * caller just missed on `va`, so no entry needs replacing.
+ * Fill the role [first, first+count) with the translation of `va`: a page of size `origin` whose
+ * first frame is `basePfn`. The arrays that hold that size take it; if none does, those holding
+ * the largest smaller size take the piece containing `va` (a splinter, as hardware fractures large
+ * pages into arrays without that size). No array at all: nothing is filled. `absent`: the caller
+ * just missed on `va`, so no entry needs replacing.
+ *
+ * Arrays of one role that hold the same size share it as one pool (poolArray): Golden Cove's
+ * second level is two 1024 × 8 arrays (4K+2M, 4K+1G) that Intel's optimization manual describes
+ * as one 2048-entry 16-way structure for 4K pages, so a 4K fill may go to either.
  * @returns true if an entry was written
  */
 export function roleFill(c: usize, first: u32, count: u32, va: u64, origin: u32, basePfn: u64, pcid: u32, flags: u32, tick: u64, absent: bool, cap: u32 = SIZE_1G): bool {
@@ -180,18 +186,19 @@ export function roleFill(c: usize, first: u32, count: u32, va: u64, origin: u32,
   const top = <i32>min(origin, cap);
   let best: usize = 0;
   let bestSize: i32 = -1;
+  let pool: u32 = 0;   // arrays holding bestSize
   for (let i = first; i < first + count; i++) {
     const d = desc(c, i);
     const sizes = load<u32>(d + D_SIZES);
     for (let s = top; s >= 0; s--) {
       if ((sizes & (1 << s)) != 0) {
-        if (s > bestSize) { bestSize = s; best = d; }
+        if (s > bestSize) { bestSize = s; best = d; pool = 1; } else if (s == bestSize) pool++;
         break;
       }
     }
-    if (bestSize == top) break;
   }
   if (bestSize < 0) return false;
+  if (pool > 1) best = poolArray(c, first, count, <u32>bestSize, va >> sizeShift(<u32>bestSize), pcid, absent);
   const s = <u32>bestSize;
   const sh = sizeShift(s);
   // The frame of the piece containing va: base + (offset of that piece in 4 KiB frames).
@@ -224,6 +231,57 @@ export function roleFill(c: usize, first: u32, count: u32, va: u64, origin: u32,
   }
   evLog(EV_FILL, cpu, index, s, pcid, 0, (va >> sh) << sh, basePfn + offsetPages, 0);
   return true;
+}
+
+/**
+ * The array of a pool (the role's arrays holding page size `size`) that takes a fill of `vpn`:
+ * the one already holding `vpn` when `absent` is false; else the first with an invalid way in
+ * `vpn`'s set; else the policy's choice across the pool. Arrays with true LRU give the pool true
+ * LRU (the array holding the set's oldest entry); tree PLRU and random arrays get the root of a
+ * tree over the arrays (the array whose newest entry in the set is older — the root bit of a
+ * 16-way tree PLRU built from two 8-way ones, which roleTouch keeps current through the stamps).
+ * Ties go to the lower array, as the hardware's way order would.
+ */
+function poolArray(c: usize, first: u32, count: u32, size: u32, vpn: u64, pcid: u32, absent: bool): usize {
+  let chosen: usize = 0;
+  let chosenAge: u64 = 0xffff_ffff_ffff_ffff;
+  for (let i = first; i < first + count; i++) {
+    const d = desc(c, i);
+    if ((load<u32>(d + D_SIZES) & (1 << size)) == 0) continue;
+    if (!absent && arrayLookup(d, vpn, size, pcid) != 0) return d;
+    const ways = load<u32>(d + D_WAYS);
+    const stamps = <usize>load<u32>(d + D_STAMPS) + (<usize>((<u32>vpn & load<u32>(d + D_SET_MASK)) * load<u32>(d + D_WAYS_PADDED)) << 3);
+    let oldest: u64 = 0xffff_ffff_ffff_ffff, newest: u64 = 0;
+    for (let w: u32 = 0; w < ways; w++) {
+      const t = load<u64>(stamps + (<usize>w << 3));
+      oldest = min(oldest, t);
+      newest = max(newest, t);
+    }
+    if (oldest == 0) { if (absent) return d; continue; }   // an invalid way (stamp 0)
+    const age = load<u32>(d + D_POLICY) == POLICY_LRU ? oldest : newest;
+    if (age < chosenAge) { chosen = d; chosenAge = age; }
+  }
+  if (chosen == 0) {
+    // Not absent and not found: the first array with an invalid way, as an absent fill.
+    return poolArray(c, first, count, size, vpn, pcid, true);
+  }
+  return chosen;
+}
+
+/** Whether the role [first, first+count) has two or more arrays holding 4 KiB pages (a pool). */
+export function rolePools4k(c: usize, first: u32, count: u32): bool {
+  let n: u32 = 0;
+  for (let i = first; i < first + count; i++) if ((load<u32>(desc(c, i) + D_SIZES) & 1) != 0) n++;
+  return n > 1;
+}
+
+/**
+ * Record a use of entry `e` of array `d` (a hit) for the replacement policy, and its stamp, which
+ * a pool's choice between arrays reads (poolArray) whatever the array's own policy.
+ */
+@inline export function roleTouch(d: usize, e: usize, tick: u64): void {
+  arrayTouch(d, e, tick);
+  store<u64>(stampOf(d, e), tick);
 }
 
 /** roleFill's copy of a set's ways (vpn, size | pcid << 8) before a fill, with the event ring on. */

@@ -47,12 +47,13 @@ import {
   STOP_RESERVED, STOP_RIGHTS, STOP_PKEY, STOP_NONCANONICAL, XLAT_VMEXIT, STOP_EPT,
 } from "../arch/x86/fault";
 import { inGuest, nestedEntryHpa, nestedAdWriteOk, nestedFinalHpa, NESTED_FAIL } from "./nested";
-import { eptRefsReset, eptCombineMemType, eptOutMemType, eptOutIpat, eptOutDirty } from "./ept";
+import { eptRefsReset, eptCacheBegin, eptCombineMemType, eptOutMemType, eptOutIpat, eptOutDirty } from "./ept";
 import { cpuPtr, maxPhyAddr, features, physReserved, numCpus } from "../arch/x86/cpu";
 import { physLoadEntryBelow, physCmpxchgEntry, entryLoadLimit, ramBase } from "../phys/ram";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, ACC_PROBE, DENY_RIGHTS, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
 import { pscDesc, pscConfigured } from "./tlb";
+import { cacheWalkRef, cacheWalkAd } from "./cache";
 import {
   arrayLookup, arrayFill, arrayTouch, D_SETS, E_PFN, E_FLAGS, TLBF_MEMTYPE_SHIFT,
 } from "./tlbarray";
@@ -79,6 +80,12 @@ export let walkOutPfn: u64 = 0;
 let nestedExited = false;
 export let walkOutFlags: u32 = 0;
 export let walkOutInfo: u32 = 0;
+/**
+ * With the cache hierarchy on (mmu/cache.ts cacheWalks), the cycles of the last walk's memory
+ * references — every entry read, over restarts too, and every A/D update — each the latency of the
+ * level its line was found in. The callers charge it instead of entries read × walkMemRef.
+ */
+export let walkRefCycles: u64 = 0;
 @inline export const WALK_OUT_PSC_HIT: u32 = 1 << 24;
 @inline export const WALK_OUT_AD_WRITES: u32 = 1 << 25;
 
@@ -93,7 +100,7 @@ export let walkOutInfo: u32 = 0;
  * (top - level) (SDM Figure 4-8/4-9: bits 11:3 of the entry's address come from the linear address).
  */
 @inline function readEntry(table: u64, va: u64, level: u32, top: u32, walkRec: usize, limit: u64, ram: usize, ctr: usize,
-  nested: bool, tableHpa: bool, c: usize, probe: bool): u64 {
+  nested: bool, tableHpa: bool, c: usize, probe: bool, cached: bool, cpu: u32, fetch: bool): u64 {
   let epa = table + (levelIndex(va, level) << ENTRY_SHIFT);
   if (nested && !(tableHpa && level == top)) {
     // Nested paging: `table` is guest-physical (unless a combined PSC entry gave the host-physical
@@ -102,6 +109,8 @@ export let walkOutInfo: u32 = 0;
     if (epa == NESTED_FAIL) { nestedExited = true; return 0; }
   }
   const entry = physLoadEntryBelow(epa, limit, ram, ctr);
+  // With the cache hierarchy on, the reference costs the latency of where its line is (cache.ts).
+  if (cached) walkRefCycles += cacheWalkRef(cpu, epa, fetch, ctr);
   const w = walkRec + <usize>(top - level) * WALK_ENTRY_SIZE;
   store<u32>(w + WALK_LEVEL, level);
   store<u64>(w + WALK_PA, epa);
@@ -144,12 +153,14 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
  * Inline: it is compiled into its three callers (translate, tlbTranslate's miss path and the
  * replay loop's), so constant arguments fold — the replay loop passes the access flags as
  * constants, which reduces the rights checks to a few bit tests. Still the one walker.
+ * With `cachedArg`, its memory references go through the cache hierarchy (mmu/cache.ts) and their
+ * cycles are left in walkRefCycles.
  * With `lean` (the replay loop's miss path), a successful walk leaves the result record alone and
  * gives its outcome in walkOutPfn/walkOutFlags/walkOutInfo, and the walk events WALK_STARTED,
  * WALK_MEM_REF and WALK_COMPLETED are the caller's to count; a fault writes the result record
  * in full as always, and every other event is counted here either way.
  */
-@inline export function walk(cpu: u32, va: u64, acc: u32, usePscArg: bool, pcid: u32, lean: bool = false): u32 {
+@inline export function walk(cpu: u32, va: u64, acc: u32, usePscArg: bool, pcid: u32, lean: bool = false, cachedArg: bool = false): u32 {
   const usePsc = usePscArg && pscConfigured;
   const c = cpuPtr(cpu);
   const nested = !lean && inGuest(c);
@@ -181,6 +192,14 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
   const accessBits = pfAccessBits(acc, nxe, cr4);
 
   if (!probe && !lean) count(ctr, Counter.WALK_STARTED);
+  // `cachedArg` (the caller passes cacheWalks, or a constant false so that this copy has no cache
+  // code): the references go through the cache hierarchy. Only walks of the TLB path
+  // (tlbTranslate, the replay) do: translate() is the architectural walk alone, with no cost.
+  const cached = cachedArg && !probe && usePscArg;
+  const fetch = (acc & ACC_FETCH) != 0;
+  if (cached) walkRefCycles = 0;
+  // The EPT references of a nested walk go through the hierarchy too (mmu/ept.ts eptRefCycles).
+  if (nested) eptCacheBegin(cached, cpu, fetch);
   const walkRec = c + CPU_WALK;
   let refs: u32 = 0;        // entries read, over restarts too (lean: the caller counts them)
   while (true) {
@@ -222,7 +241,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
     let stop = STOP_LEAF;
     do {
       if (level == 5) {
-        entry = readEntry(table, va, 5, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe);
+        entry = readEntry(table, va, 5, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe, cached, cpu, fetch);
         stop = entryStop(entry, 5, rsvdBase);
         if (stop != STOP_LEAF) break;
         folds &= entry ^ PAGE_NX;
@@ -230,7 +249,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         level = 4;
       }
       if (level == 4) {
-        entry = readEntry(table, va, 4, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe);
+        entry = readEntry(table, va, 4, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe, cached, cpu, fetch);
         stop = entryStop(entry, 4, rsvdBase);
         if (stop != STOP_LEAF) break;
         folds &= entry ^ PAGE_NX;
@@ -238,7 +257,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         level = 3;
       }
       if (level == 3) {
-        entry = readEntry(table, va, 3, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe);
+        entry = readEntry(table, va, 3, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe, cached, cpu, fetch);
         stop = entryStop(entry, 3, rsvdBase);
         if (stop != STOP_LEAF) break;
         folds &= entry ^ PAGE_NX;
@@ -247,7 +266,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         level = 2;
       }
       if (level == 2) {
-        entry = readEntry(table, va, 2, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe);
+        entry = readEntry(table, va, 2, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe, cached, cpu, fetch);
         stop = entryStop(entry, 2, rsvdBase);
         if (stop != STOP_LEAF) break;
         folds &= entry ^ PAGE_NX;
@@ -255,7 +274,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         table = entry & addrMask;
         level = 1;
       }
-      entry = readEntry(table, va, 1, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe);
+      entry = readEntry(table, va, 1, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe, cached, cpu, fetch);
       stop = entryStop(entry, 1, rsvdBase);
       if (stop != STOP_LEAF) break;
       folds &= entry ^ PAGE_NX;
@@ -347,6 +366,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         if (after == before) continue;
         if (!physCmpxchgEntry(load<u64>(w + WALK_PA), before, after)) { changed = true; break; }
         store<u64>(w + WALK_AFTER, after);
+        if (cached) walkRefCycles += cacheWalkAd(cpu, load<u64>(w + WALK_PA), ctr);
         writes++;
         if ((before & PAGE_ACCESSED) == 0) count(ctr, Counter.AD_ACCESSED_SET);
         if ((after & ~before & PAGE_DIRTY) != 0) count(ctr, Counter.AD_DIRTY_SET);

@@ -37,7 +37,7 @@ import { XLAT_OK } from "../arch/x86/fault";
 import { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT } from "../mmu/rights";
 import { tlbTranslate, walkAndFill, flushMissCounts } from "../mmu/access";
 import { inGuest } from "../mmu/nested";
-import { nItlb, nDtlb, nStlb, desc, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
+import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayFillAbsentLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
   E_PFN, E_FLAGS, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
@@ -50,6 +50,7 @@ import { REPLAY_LOOKAHEAD } from "../tunables";
 import { RECORD_SIZE, REC_READ, REC_WRITE, REC_FETCH, REC_USER, REC_IMPLICIT, REPLAY_DONE, REPLAY_FAULT, REPLAY_BAD_RECORD, REPLAY_EVENTS_FULL, recordMetaBad } from "../abi/records";
 import { evOn, evRoom } from "../stats/events";
 import { stOn, stClock, stampPhys } from "../stats/stamps";
+import { cacheData, cacheDataRef } from "../mmu/cache";
 export { RECORD_SIZE };
 
 
@@ -149,9 +150,12 @@ export function ingestRecords(n: u32, kindOr: u32, cpus: u32): u32 {
   return acc;
 }
 
-/** The first array of a role when it holds 4 KiB pages (the fast path's), else 0. */
+/**
+ * The first array of a role when it holds 4 KiB pages (the fast path's), else 0; 0 too when
+ * several arrays of the role share 4 KiB pages (tlb.ts roleFill's pool: the full path fills it).
+ */
 function fastArray(c: usize, first: u32, n: u32): usize {
-  if (n == 0) return 0;
+  if (n == 0 || rolePools4k(c, first, n)) return 0;
   const d = desc(c, first);
   if (load<u32>(d + D_SETS) == 0 || (load<u32>(d + D_SIZES) & 1) == 0) return 0;
   return d;
@@ -455,9 +459,10 @@ export function replay(start: u32, end: u32): u32 {
       const cr4 = load<u64>(c + CPU_CR4);
       fCr4 = cr4;
       fPcid = (cr4 & CR4_PCIDE) != 0 ? <u32>(load<u64>(c + CPU_CR3) & CR3_PCID_MASK) : 0;
-      // The fast path logs no events: with the event ring on, every record takes the full path;
-      // so does a guest's (nested walks are the full walker's, mmu/nested.ts).
-      fastOk = (cr4 & CR4_PKE) == 0 && !evOn && !inGuest(c);
+      // The fast path logs no events, looks no data up in the caches and walks in one dimension:
+      // with the event ring on, the cache hierarchy in mode "all", or in a guest (nested walks are
+      // the full walker's, mmu/nested.ts), every record takes the full path.
+      fastOk = (cr4 & CR4_PKE) == 0 && !evOn && !cacheData && !inGuest(c);
       fD = fastArray(c, nItlb, nDtlb);
       fI = fastArray(c, 0, nItlb);
       const l2 = fastArray(c, nItlb + nDtlb, nStlb);
@@ -498,6 +503,7 @@ export function replay(start: u32, end: u32): u32 {
     }
     fTick = load<u64>(c + CPU_TICK);
     if (st != XLAT_OK) { flush(c, ctr); replayStatus = REPLAY_FAULT; return i; }
+    if (cacheData) dataRef(cpu, c, ctr, kind);
     i++;
   }
   if (cur != 0xffff_ffff) flush(c, ctr);
@@ -582,8 +588,22 @@ function replayStamped(start: u32, end: u32): u32 {
       }
     }
     if (st != XLAT_OK) { replayStatus = REPLAY_FAULT; return i; }
+    if (cacheData) dataRef(cpu, cpuPtr(cpu), ctr, kind);
     i++;
   }
   replayStatus = REPLAY_DONE;
   return i;
+}
+
+/**
+ * Mode "all" (mmu/cache.ts): the data access of a record just translated (the line of the
+ * result record's physical address: its first byte, or the second page's for a straddle) goes
+ * through CPU `cpu`'s caches; it costs that line's latency instead of baseAccess. Fetches are not
+ * looked up (no instruction cache is modelled).
+ */
+function dataRef(cpu: u32, c: usize, ctr: usize, kind: u32): void {
+  const k = kind & 3;
+  if (k == REC_FETCH) return;
+  const latency = <u64>cacheDataRef(cpu, load<u64>(c + CPU_RESULT + RES_PADDR), k == REC_WRITE, ctr);
+  countN(ctr, Counter.CYCLES, latency - <u64>load<u32>(latencyBase + LAT_BASE_ACCESS));
 }

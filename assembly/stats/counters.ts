@@ -88,6 +88,35 @@ export const enum Counter {
   EPT_MISCONFIG, // ept_misconfig — VM exits for EPT misconfigurations (§29.3.3.1)
   TLB_FLUSH_INVEPT, // tlb_flush_invept — INVEPT executions (single-context or all-context)
   TLB_FLUSH_INVVPID, // tlb_flush_invvpid — INVVPID executions (any type)
+  // The cache hierarchy (mmu/cache.ts), with its mode on. Walk references by where their line was
+  // found, in the order L1, L2, L3 (the LLC), memory: Skylake's page_walker_loads.* events.
+  PWL_DTLB_L1, // page_walker_loads.dtlb_l1 — paging-structure reads of data accesses' walks found in L1D
+  PWL_DTLB_L2, // page_walker_loads.dtlb_l2
+  PWL_DTLB_L3, // page_walker_loads.dtlb_l3
+  PWL_DTLB_MEMORY, // page_walker_loads.dtlb_memory
+  PWL_ITLB_L1, // page_walker_loads.itlb_l1 — paging-structure reads of instruction fetches' walks found in L1D
+  PWL_ITLB_L2, // page_walker_loads.itlb_l2
+  PWL_ITLB_L3, // page_walker_loads.itlb_l3
+  PWL_ITLB_MEMORY, // page_walker_loads.itlb_memory
+  WALK_AD_REF, // walk_ad_ref — locked A/D updates of paging-structure entries looked up in the hierarchy
+  // Cycles a walk was in progress, per kind (load, store, fetch): its references, PSC hit and A/D
+  // updates. The walker is modelled one walk at a time, so walk_pending equals walk_active.
+  DTLB_LOAD_WALK_ACTIVE, // dtlb_load_misses.walk_active — cycles a load's page walk was in progress
+  DTLB_STORE_WALK_ACTIVE, // dtlb_store_misses.walk_active
+  ITLB_WALK_ACTIVE, // itlb_misses.walk_active
+  DTLB_LOAD_WALK_PENDING, // dtlb_load_misses.walk_pending — walks in progress summed over cycles (= walk_active here)
+  DTLB_STORE_WALK_PENDING, // dtlb_store_misses.walk_pending
+  ITLB_WALK_PENDING, // itlb_misses.walk_pending
+  MEM_LOAD_L1_HIT, // mem_load_retired.l1_hit — trace loads found in L1D (caches "all")
+  MEM_LOAD_L1_MISS, // mem_load_retired.l1_miss
+  MEM_LOAD_L2_HIT, // mem_load_retired.l2_hit
+  MEM_LOAD_L2_MISS, // mem_load_retired.l2_miss
+  MEM_LOAD_L3_HIT, // mem_load_retired.l3_hit
+  MEM_LOAD_L3_MISS, // mem_load_retired.l3_miss
+  MEM_STORE_L1_HIT, // mem_store.l1_hit — trace stores found in L1D (not an Intel event: stores by level)
+  MEM_STORE_L2_HIT, // mem_store.l2_hit
+  MEM_STORE_L3_HIT, // mem_store.l3_hit
+  MEM_STORE_MEMORY, // mem_store.memory
   COUNT
 }
 

@@ -125,6 +125,7 @@ export function optionsRecord(o: JobOptions, traces: readonly string[]): Record<
   if (o.perCpu) Object.assign(r, { "per-cpu": true, interleave: o.interleave ?? "auto", quantum: o.quantum ?? 1 });
   if (o.addressSpaces !== undefined) r["address-space"] = o.addressSpaces;
   if (o.vm !== undefined) r.vm = o.vm;
+  if (o.caches !== undefined) r.caches = o.caches;
   return r;
 }
 

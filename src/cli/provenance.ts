@@ -11,7 +11,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { CpuPreset, LatencyConfig, TlbArrayConfig } from "../machine/presets/types.js";
+import type { CacheHierarchyConfig, CacheMode, CpuPreset, LatencyConfig, TlbArrayConfig } from "../machine/presets/types.js";
 import type { PageReplacementName } from "../os/policy.js";
 
 /**
@@ -97,6 +97,8 @@ export interface EffectiveConfig {
   };
   /** The record window: skipped, warm-up (replayed, not counted), and the limit (warm-up included). */
   window: { skip: number; warmup: number; limit: number | null };
+  /** The data-cache hierarchy (a preset with one): its levels after --set and the mode the replay ran in. */
+  caches?: Omit<CacheHierarchyConfig, "mode"> & { mode: CacheMode };
   /** Several traces, one per CPU (--per-cpu), or CPU ids from the records. */
   multi?: { perCpu: boolean; interleave: "record" | "instruction"; addressSpaces: "shared" | "private" };
 }

@@ -26,7 +26,7 @@ export const MACHINE_OPTIONS = {
   skip: { type: "string" }, limit: { type: "string" }, warmup: { type: "string" },
   os: { type: "string" }, premap: { type: "boolean" }, swap: { type: "string" }, reclaim: { type: "string" }, swappiness: { type: "string" },
   frames: { type: "string" }, "page-cluster": { type: "string" }, "address-space": { type: "string" }, checksum: { type: "string" },
-  vm: { type: "string" },
+  vm: { type: "string" }, caches: { type: "string" },
 } as const;
 
 /** Options of several traces replayed together, one per CPU (replay only). */
@@ -46,7 +46,7 @@ export interface MachineOptionValues {
   cpu?: string; set?: string[]; paging?: string; ram?: string; memory?: string; pages?: string; cpus?: string;
   format?: string; skip?: string; limit?: string; warmup?: string;
   os?: string; premap?: boolean; swap?: string; reclaim?: string; swappiness?: string; frames?: string; "page-cluster"?: string;
-  "address-space"?: string; checksum?: string; vm?: string;
+  "address-space"?: string; checksum?: string; vm?: string; caches?: string;
   "per-cpu"?: boolean; interleave?: string; quantum?: string;
 }
 
@@ -172,16 +172,22 @@ export function jobOptions(v: MachineOptionValues, configError: (e: unknown) => 
   const quantum = nonNegativeInt("quantum", v.quantum, 1);
   if (quantum < 1) throw new UsageError("--quantum must be at least 1");
   const ram = v.ram ?? "1GiB", cpus = cpusGiven ?? 1;
+  const cachesGiven = v.caches === undefined ? undefined : oneOf("caches", v.caches, ["on", "off", "walks", "all"], "on");
+  // "on": the preset's own mode, or walks when the preset's default is off.
+  const presetCaches = PRESETS[cpu]?.caches;
+  if (cachesGiven !== undefined && cachesGiven !== "off" && !presetCaches) throw new UsageError(`--caches ${cachesGiven}: preset ${cpu} has no cache hierarchy (presets with one: ${presetNames.filter((n) => Object.hasOwn(PRESETS, n) && PRESETS[n].caches).join(", ")})`);
+  const caches = cachesGiven === "on" ? (presetCaches?.mode === "off" || presetCaches === undefined ? "walks" : presetCaches.mode) : cachesGiven;
   // The machine is checked now, as Machine.create will check it: a bad --ram or --set value is a
   // usage error (exit 2), named by its flag, before any trace is read.
   try {
-    resolveConfig({ cpu, overrides, paging, ram, memory, cpus });
+    resolveConfig({ cpu, overrides, paging, ram, memory, cpus, ...(caches !== undefined ? { caches } : {}) });
   } catch (e) {
     throw configError(e);
   }
   return {
     cpu, overrides, paging, ram, memory, pages, cpus, format, limit, skip, warmup, ...policy,
     ...(v.premap ? { premap: true } : {}), ...(vm !== undefined ? { vm } : {}), ...(v.ram === undefined ? { ramAuto: true } : {}), checksum,
+    ...(caches !== undefined ? { caches } : {}),
     ...(perCpu ? { perCpu: true, interleave, quantum } : {}), ...(addressSpaces !== undefined ? { addressSpaces } : {}),
   };
 }

@@ -65,6 +65,11 @@ export interface ReplayOptions {
   ramChosen?: string;
   /** Compute each trace's SHA-256 (default false here; the command line's default is on: --checksum sha256). */
   checksum?: boolean;
+  /**
+   * The cache hierarchy's mode (--caches): "off", "walks", "all"; "on" is the preset's default
+   * mode. Absent: the preset's default.
+   */
+  caches?: "off" | "walks" | "all";
   /** Several traces, one per CPU (--per-cpu), interleaved by `interleave` with `quantum` per turn. */
   perCpu?: boolean;
   interleave?: InterleaveRule | "auto";

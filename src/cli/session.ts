@@ -147,7 +147,7 @@ export class ReplaySession {
     }
     const config: MachineConfig = {
       cpu: o.cpu, overrides: o.overrides, paging: o.paging, ram: o.ram, memory: o.memory, cpus: o.cpus,
-      ...(o.os?.reclaim === "lru" ? { accessStamps: true } : {}),
+      ...(o.os?.reclaim === "lru" ? { accessStamps: true } : {}), ...(o.caches !== undefined ? { caches: o.caches } : {}),
     };
     // --vm: the EPT's frames at the top of RAM, kept from the guest (the hypervisor's memory).
     let eptArea: { start: bigint; end: bigint } | undefined;
@@ -468,6 +468,8 @@ export class ReplaySession {
       window: { skip: o.skip, warmup: o.warmup, limit: o.limit },
       ...(o.vm !== undefined ? { vm: { hostPages: o.vm } } : {}),
     };
+    const caches = m.config.preset.caches;
+    if (caches !== undefined) c.caches = { ...structuredClone(caches), mode: m.caches.mode };
     if (o.cpus > 1 || o.perCpu) {
       c.multi = { perCpu: o.perCpu === true, interleave: interleave ?? "record", addressSpaces: o.addressSpaces ?? (o.perCpu ? "private" : "shared") };
     }

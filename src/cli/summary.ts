@@ -69,6 +69,27 @@ export interface ReplayKernelSummary extends TraceKernelCounts {
 
 const KINDS = ["dtlb_load_misses", "dtlb_store_misses", "itlb_misses"];
 
+/**
+ * The cache hierarchy's lines (mmu/cache.ts), when it was on: walk references by the level their
+ * line was in (page_walker_loads.*), the walker's busy cycles, and with mode "all" the loads' levels.
+ */
+function cacheLines(c: (k: string) => number): string[] {
+  const lv = ["l1", "l2", "l3", "memory"];
+  const refs = lv.map((l) => c(`page_walker_loads.dtlb_${l}`) + c(`page_walker_loads.itlb_${l}`));
+  const total = refs.reduce((a, b) => a + b, 0);
+  const out: string[] = [];
+  if (total > 0) {
+    out.push(line(total, "walk references in caches", `L1D ${num(refs[0])}, L2 ${num(refs[1])}, L3 ${num(refs[2])}, memory ${num(refs[3])} (page_walker_loads.*)`));
+    const active = c("dtlb_load_misses.walk_active") + c("dtlb_store_misses.walk_active") + c("itlb_misses.walk_active");
+    out.push(line(active, "walk_active cycles", `load ${num(c("dtlb_load_misses.walk_active"))}, store ${num(c("dtlb_store_misses.walk_active"))}, fetch ${num(c("itlb_misses.walk_active"))}`));
+  }
+  const loads = c("mem_load_retired.l1_hit") + c("mem_load_retired.l1_miss");
+  if (loads > 0) {
+    out.push(line(loads, "loads through the caches", `L1D ${num(c("mem_load_retired.l1_hit"))}, L2 ${num(c("mem_load_retired.l2_hit"))}, L3 ${num(c("mem_load_retired.l3_hit"))}, memory ${num(c("mem_load_retired.l3_miss"))} (mem_load_retired.*)`));
+  }
+  return out;
+}
+
 /** The walk figures of a summary from its counters. */
 export function walkCounts(c: Record<string, number>): ReplaySummary["walks"] {
   const v = (k: string) => c[k] ?? 0;
@@ -102,6 +123,11 @@ export function provenanceLines(s: ReplaySummary): string[] {
     (c.multi !== undefined ? `; ${c.multi.perCpu ? `one trace per CPU, interleaved by ${c.multi.interleave}` : "CPU ids from the records"}, ${c.multi.addressSpaces} address space${c.multi.addressSpaces === "shared" ? "" : "s"}` : ""));
   out.push(`   TLBs: L1I ${geometry(p.itlb)}; L1D ${geometry(p.dtlb)}; L2 ${geometry(p.stlb)}; PSC PML5E ${p.psc.pml5e} PML4E ${p.psc.pml4e} PDPTE ${p.psc.pdpte} PDE ${p.psc.pde}`);
   out.push(`   latencies: ${Object.entries(p.latency).map(([k, v]) => `${k} ${v}`).join(", ")}${Object.keys(c.overrides).length > 0 ? `; --set ${Object.entries(c.overrides).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""}`);
+  if (c.caches !== undefined) {
+    const k = c.caches;
+    const lv = (name: string, l: { sizeKiB: number; ways: number; latency: number }) => `${name} ${formatBytes(BigInt(l.sizeKiB) * 1024n)} ${l.ways}-way ${l.latency}c`;
+    out.push(`   caches: ${k.mode}${k.mode === "off" ? " (walk references cost latency.walkMemRef)" : ""} — ${lv("L1D", k.l1d)}, ${lv("L2", k.l2)}, ${lv("LLC", k.llc)} ${k.llc.inclusion}, memory ${k.memoryLatency}c`);
+  }
   for (const t of s.traces) {
     out.push(`   trace${t.cpu !== undefined ? ` (CPU ${t.cpu})` : ""}: ${t.name}, ${t.bytes === null ? "a pipe" : `${num(t.bytes)} bytes`}, ${shortSha(t.sha256)}`);
   }
@@ -143,6 +169,7 @@ export function formatSummary(s: ReplaySummary): string {
   out.push(line(c("walk_mem_ref"), "walk_mem_ref", w.completed + w.faulted ? `${(c("walk_mem_ref") / (w.completed + w.faulted)).toFixed(2)} per walk` : ""));
   const psc = c("psc_hit_pde") + c("psc_hit_pdpte") + c("psc_hit_pml4e") + c("psc_hit_pml5e");
   out.push(line(psc, "paging-structure-cache hits", `PDE ${num(c("psc_hit_pde"))}, PDPTE ${num(c("psc_hit_pdpte"))}, PML4E ${num(c("psc_hit_pml4e"))}, PML5E ${num(c("psc_hit_pml5e"))}`));
+  out.push(...cacheLines(c));
   if (s.config.pagePolicy.policy === "linux") out.push(line(c("fault_pf"), "page faults", "#PF raised in the core, resolved by the kernel model"));
   else out.push(line(c("fault_pf"), "page faults", `demand-mapped ${num(s.mappedPages["4K"])} × 4K, ${num(s.mappedPages["2M"])} × 2M`));
   if (c("tlb_shootdown_ipi") > 0) out.push(line(c("tlb_shootdown_ipi"), "tlb_shootdown_ipi", "shootdown IPIs received (another CPU changed a mapping)"));

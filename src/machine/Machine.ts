@@ -17,6 +17,7 @@ import * as A from "../abi/core.generated.js";
 import { FrameAllocator } from "./frames.js";
 import { HardwareEvents } from "./hwevents.js";
 import { AccessStamps } from "./stamps.js";
+import { CacheHierarchy } from "./caches.js";
 import { writeConfigBlock, LATENCY_KEYS } from "./tlbconfig.js";
 import type { LatencyConfig } from "./presets/types.js";
 import type {
@@ -397,6 +398,8 @@ export class Machine {
   readonly events: HardwareEvents;
   /** The core's access stamps (the last record that used each frame), when created with `accessStamps`. */
   readonly stamps: AccessStamps;
+  /** The data-cache hierarchy walk references (and, in mode "all", data accesses) go through. */
+  readonly caches: CacheHierarchy;
   private readonly core: Core;
   private readonly cpuList: Cpu[];
   private readonly counterNames: readonly string[];
@@ -408,6 +411,7 @@ export class Machine {
     this.frames = new FrameAllocator(core);
     this.events = new HardwareEvents(core, config.eventRing);
     this.stamps = new AccessStamps(core);
+    this.caches = new CacheHierarchy(core);
     this.cpuList = Array.from({ length: config.cpus }, (_, i) => new Cpu(this, core, i));
     this.counterNames = A.COUNTER_NAMES;
   }
@@ -422,7 +426,7 @@ export class Machine {
     const core = await Core.instantiate(cfg.build);
     const e = core.exports;
     const tablesOnly = cfg.memory === "tables-only";
-    writeConfigBlock(core, cfg.preset, cfg.traceBatch, cfg.seed, cfg.eventRing, cfg.accessStamps);
+    writeConfigBlock(core, cfg.preset, cfg.traceBatch, cfg.seed, cfg.eventRing, cfg.accessStamps, cfg.caches);
     const status = core.guard("init", [], () => e.init(cfg.ramBytes, tablesOnly, cfg.backedFrames, cfg.maxPhyAddr, cfg.cpus, cfg.featureBits, cfg.paging === 5, cfg.managedBytes));
     if (status !== 0) {
       const limit = BigInt.asUintN(64, e.initLimit());
@@ -431,6 +435,7 @@ export class Machine {
         [A.INIT_ERR_TLB_CONFIG]: ["cpu", `the core refused TLB configuration entry ${limit} (checked already on the host: please report)`],
         [A.INIT_ERR_TRACE]: ["traceBatch", `at most ${limit} records`],
         [A.INIT_ERR_EVENTS]: ["eventRing", `at most ${limit} records`],
+        [A.INIT_ERR_CACHE_CONFIG]: ["cpu", `the core refused cache level ${limit} (checked already on the host; level 4 = the whole hierarchy is too large for linear memory)`],
         [A.INIT_ERR_MANAGED]: ["managedRam", `the frame descriptors of ${formatBytes(cfg.managedBytes || cfg.ramBytes)} of managed RAM do not fit beside the backing pool: at most ${formatBytes(limit)} can be managed (32 B of descriptor per 4 KiB frame); lower managedRam or backedFrames`],
         [A.INIT_ERR_POOL]: ["backedFrames", `${cfg.backedFrames} frames (${formatBytes(BigInt(cfg.backedFrames) * 4096n)}) do not fit: at most ${limit / 4096n} frames (${formatBytes(limit)}) fit in wasm32 linear memory`],
         [A.INIT_ERR_GROW]: ["ram", `the host refused ${formatBytes(tablesOnly ? BigInt(cfg.backedFrames) * 4096n : cfg.ramBytes)} of linear memory`],

@@ -6,7 +6,7 @@ import { WasmmuError } from "../errors.js";
 import { MAX_EVENT_RECORDS } from "../abi/core.generated.js";
 import type { CoreBuild, CpuFeature, MachineConfig, MemoryMode, PagingLevels } from "../types.js";
 import { FEATURE_BITS } from "./pgtable.js";
-import type { CpuPreset } from "./presets/types.js";
+import type { CacheMode, CpuPreset } from "./presets/types.js";
 import { PRESETS } from "./presets/index.js";
 import { applyOverrides, checkPreset, withoutTlbs } from "./tlbconfig.js";
 
@@ -38,9 +38,11 @@ export interface ResolvedConfig {
   seed: number;
   eventRing: number;
   accessStamps: boolean;
+  /** The cache hierarchy's mode at creation ("off" when the preset has none). */
+  caches: CacheMode;
 }
 
-const KEYS = new Set(["ram", "memory", "backedFrames", "maxPhyAddr", "paging", "cpus", "features", "build", "managedRam", "reserved", "cpu", "overrides", "tlbs", "traceBatch", "seed", "eventRing", "accessStamps"]);
+const KEYS = new Set(["ram", "memory", "backedFrames", "maxPhyAddr", "paging", "cpus", "features", "build", "managedRam", "reserved", "cpu", "overrides", "tlbs", "traceBatch", "seed", "eventRing", "accessStamps", "caches"]);
 const UNITS: Record<string, bigint> = {
   "": 1n, b: 1n, k: 1024n, kb: 1024n, kib: 1024n, m: 1024n ** 2n, mb: 1024n ** 2n, mib: 1024n ** 2n,
   g: 1024n ** 3n, gb: 1024n ** 3n, gib: 1024n ** 3n, t: 1024n ** 4n, tb: 1024n ** 4n, tib: 1024n ** 4n,
@@ -159,5 +161,8 @@ export function resolveConfig(config: MachineConfig = {}): ResolvedConfig {
   const eventRing = intInRange("eventRing", config.eventRing ?? 0, 0, MAX_EVENT_RECORDS);
   if (config.accessStamps !== undefined && typeof config.accessStamps !== "boolean") throw bad("accessStamps", "must be true or false");
   const accessStamps = config.accessStamps ?? false;
-  return { ramBytes, memory, backedFrames, maxPhyAddr, paging, cpus, featureBits, features, build, managedBytes, reservedPfns, preset, traceBatch, seed, eventRing, accessStamps };
+  if (config.caches !== undefined && !["off", "walks", "all"].includes(config.caches as string)) throw bad("caches", `must be "off", "walks" or "all", got ${JSON.stringify(config.caches)}`);
+  if (config.caches !== undefined && config.caches !== "off" && !preset.caches) throw bad("caches", `preset "${preset.name}" has no cache hierarchy; use off, or a preset with caches (skylake, golden-cove, zen4)`);
+  const caches: CacheMode = config.caches ?? preset.caches?.mode ?? "off";
+  return { ramBytes, memory, backedFrames, maxPhyAddr, paging, cpus, featureBits, features, build, managedBytes, reservedPfns, preset, traceBatch, seed, eventRing, accessStamps, caches };
 }

@@ -7,12 +7,14 @@
  *   l1i = itlb[0], l1d = dtlb[0], l2 = stlb = stlb[0]        shorthands
  *   psc.pde|pdpte|pml4e|pml5e                                paging-structure-cache entries
  *   latency.l1Hit|stlbHit|walkMemRef|pscHit|adUpdate|faultEntryExit|ipi|baseAccess
+ *   caches.l1d|l2|llc.sizeKiB|ways|latency|policy, caches.llc.inclusion, caches.memoryLatency,
+ *   caches.mode                                              the cache hierarchy (a preset with one)
  * Values: integers; policy lru|plru|random; sizes like 4K, 4K+2M, 4K+2M+1G.
  * Setting entries alone keeps the ways (so "l1d.entries=128" on a 4-way array gives 32 sets).
  */
 import type { Core } from "./core.js";
 import { WasmmuError } from "../errors.js";
-import type { CpuPreset, LatencyConfig, PageSizeName, ReplacementPolicy, TlbArrayConfig } from "./presets/types.js";
+import type { CacheHierarchyConfig, CacheInclusion, CacheLevelConfig, CacheMode, CpuPreset, LatencyConfig, PageSizeName, ReplacementPolicy, TlbArrayConfig } from "./presets/types.js";
 import * as A from "../abi/core.generated.js";
 
 const ROLES = { itlb: A.ROLE_ITLB, dtlb: A.ROLE_DTLB, stlb: A.ROLE_STLB } as const;
@@ -62,6 +64,23 @@ export function applyOverrides(preset: CpuPreset, overrides: Record<string, stri
         a.sizes = sizes as PageSizeName[];
       }
       if (a.ways === 0) a.ways = a.entries;
+    } else if ((m = /^caches\.(l1d|l2|llc|memoryLatency|mode)(?:\.(sizeKiB|ways|latency|policy|inclusion))?$/.exec(path))) {
+      if (!p.caches) throw bad(rawPath, `preset "${p.name}" has no cache hierarchy`);
+      const c = p.caches;
+      if (m[1] === "memoryLatency" && !m[2]) c.memoryLatency = int();
+      else if (m[1] === "mode" && !m[2]) {
+        if (!(CACHE_MODES as readonly string[]).includes(value)) throw bad(rawPath, `mode must be off, walks or all, got "${value}"`);
+        c.mode = value as CacheMode;
+      } else if ((m[1] === "l1d" || m[1] === "l2" || m[1] === "llc") && m[2]) {
+        const level = c[m[1]];
+        if (m[2] === "policy") {
+          if (value !== "lru" && value !== "plru") throw bad(rawPath, `cache policy must be lru or plru, got "${value}"`);
+          level.policy = value;
+        } else if (m[2] === "inclusion") {
+          if (m[1] !== "llc" || !(INCLUSIONS as readonly string[]).includes(value)) throw bad(rawPath, "only caches.llc.inclusion exists: nine, inclusive or exclusive");
+          c.llc.inclusion = value as CacheInclusion;
+        } else level[m[2] as "sizeKiB" | "ways" | "latency"] = int();
+      } else throw bad(rawPath, "unknown cache parameter; use caches.l1d|l2|llc.sizeKiB|ways|latency|policy, caches.llc.inclusion, caches.memoryLatency, caches.mode");
     } else if ((m = /^psc\.(pde|pdpte|pml4e|pml5e)$/.exec(path))) {
       p.psc[m[1] as keyof CpuPreset["psc"]] = int();
     } else if ((m = /^latency\.(\w+)$/.exec(path)) && (LATENCY_KEYS as readonly string[]).includes(m[1])) {
@@ -87,6 +106,38 @@ function checkArray(field: string, a: TlbArrayConfig): void {
   if (!Array.isArray(a.sizes) || a.sizes.length === 0 || a.sizes.some((s) => typeof s !== "string" || !Object.hasOwn(SIZE_BITS, s))) throw bad(`${field}.sizes`, `must list 4K, 2M and/or 1G`);
 }
 
+const CACHE_MODES = ["off", "walks", "all"] as const;
+const INCLUSIONS = ["nine", "inclusive", "exclusive"] as const;
+const CACHE_MODE_CODES: Record<CacheMode, number> = { off: A.CACHE_OFF, walks: A.CACHE_WALKS, all: A.CACHE_ALL };
+const INCLUSION_CODES: Record<CacheInclusion, number> = { nine: A.INCL_NINE, inclusive: A.INCL_INCLUSIVE, exclusive: A.INCL_EXCLUSIVE };
+
+/** Sets of a cache level: 64-byte lines. */
+export function cacheSets(l: CacheLevelConfig): number {
+  return (l.sizeKiB * 1024) / 64 / l.ways;
+}
+
+function checkCacheLevel(field: string, l: CacheLevelConfig): void {
+  if (typeof l !== "object" || l === null) throw bad(field, "must be { sizeKiB, ways, latency, policy }");
+  if (!Number.isInteger(l.ways) || l.ways < 1 || l.ways > 64) throw bad(`${field}.ways`, `must be 1..64, got ${l.ways}`);
+  if (!Number.isInteger(l.sizeKiB) || l.sizeKiB < 1) throw bad(`${field}.sizeKiB`, `must be a positive integer, got ${l.sizeKiB}`);
+  const sets = cacheSets(l);
+  if (!Number.isInteger(sets) || sets < 1 || sets > 1 << 24) throw bad(field, `${l.sizeKiB} KiB is not a whole number of ${l.ways}-way sets of 64-byte lines (or above 2^24 sets)`);
+  if (l.policy !== "lru" && l.policy !== "plru") throw bad(`${field}.policy`, `must be lru or plru, got ${String(l.policy)}`);
+  if (l.policy === "plru" && (l.ways & (l.ways - 1)) !== 0) throw bad(`${field}.policy`, `tree PLRU needs a power-of-two number of ways, got ${l.ways}; use lru`);
+  if (!Number.isInteger(l.latency) || l.latency < 0 || l.latency > 1_000_000) throw bad(`${field}.latency`, `must be 0..1000000 cycles, got ${l.latency}`);
+}
+
+/** Validate a preset's cache hierarchy (when it has one). */
+export function checkCaches(c: CacheHierarchyConfig | undefined): void {
+  if (c === undefined) return;
+  checkCacheLevel("caches.l1d", c.l1d);
+  checkCacheLevel("caches.l2", c.l2);
+  checkCacheLevel("caches.llc", c.llc);
+  if (!(INCLUSIONS as readonly string[]).includes(c.llc.inclusion)) throw bad("caches.llc.inclusion", `must be nine, inclusive or exclusive, got ${String(c.llc.inclusion)}`);
+  if (!Number.isInteger(c.memoryLatency) || c.memoryLatency < 0 || c.memoryLatency > 1_000_000) throw bad("caches.memoryLatency", `must be 0..1000000 cycles, got ${c.memoryLatency}`);
+  if (!(CACHE_MODES as readonly string[]).includes(c.mode)) throw bad("caches.mode", `must be off, walks or all, got ${String(c.mode)}`);
+}
+
 /** Validate a preset as the core will take it. */
 export function checkPreset(p: CpuPreset): void {
   let n = 0;
@@ -96,6 +147,7 @@ export function checkPreset(p: CpuPreset): void {
     n += p[r].length;
   }
   if (n > 16) throw bad("tlb", `at most 16 TLB arrays per CPU, got ${n}`);
+  checkCaches(p.caches);
   for (const k of PSC_KEYS) {
     const v = p.psc[k];
     if (!Number.isInteger(v) || v < 0 || v > 256) throw bad(`psc.${k}`, `must be 0..256 entries, got ${v}`);
@@ -112,7 +164,7 @@ export function withoutTlbs(p: CpuPreset): CpuPreset {
 }
 
 /** Write the configuration block the core reads in init(). */
-export function writeConfigBlock(core: Core, p: CpuPreset, traceRecords: number, seed: number, eventRecords = 0, accessStamps = false): void {
+export function writeConfigBlock(core: Core, p: CpuPreset, traceRecords: number, seed: number, eventRecords = 0, accessStamps = false, cacheMode: CacheMode = p.caches?.mode ?? "off"): void {
   const e = core.exports;
   const words = new Uint32Array(e.memory.buffer, e.configBlockPtr() >>> 0, A.CFG_WORDS);
   words.fill(0);
@@ -132,4 +184,14 @@ export function writeConfigBlock(core: Core, p: CpuPreset, traceRecords: number,
   words[A.CFG_TRACE] = traceRecords;
   words[A.CFG_EVENTS] = eventRecords;
   words[A.CFG_STAMPS] = accessStamps ? 1 : 0;
+  const c = p.caches;
+  if (c) {
+    const at = A.CFG_CACHE;
+    words[at + A.CC_MODE] = CACHE_MODE_CODES[cacheMode];
+    ([[A.CC_L1, c.l1d], [A.CC_L2, c.l2], [A.CC_LLC, c.llc]] as const).forEach(([w, l]) => {
+      words.set([cacheSets(l), l.ways, l.latency, l.policy === "plru" ? A.CPOL_PLRU : A.CPOL_LRU], at + w);
+    });
+    words[at + A.CC_MEMORY] = c.memoryLatency;
+    words[at + A.CC_INCLUSION] = INCLUSION_CODES[c.llc.inclusion];
+  }
 }

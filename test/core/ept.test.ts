@@ -92,8 +92,9 @@ describe("EPT translation (§29.3.2)", () => {
     expect(d.ept_walk).toBe(5n);
   });
 
-  it("2-D walk through the TLB path charges every one of the 24 references a walk memory reference (cycle model)", async () => {
-    const e = await guest({ hostPage: "4K" });
+  it("2-D walk through the TLB path charges every one of the 24 references a walk memory reference (cycle model, caches off)", async () => {
+    // Caches off: the flat cost (with them on, ept-cache.test.ts).
+    const e = await guest({ hostPage: "4K", config: { caches: "off" } });
     const lat = { baseAccess: 4, ...e.m.config.preset.latency };
     const before = e.m.cycles(0);
     const [t, d] = counted(e.m, () => e.cpu.access(VA));

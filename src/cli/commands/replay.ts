@@ -34,7 +34,14 @@ Options:
   --set <path>=<value>    change one preset number; repeatable. Paths: l1i/l1d/l2 (= itlb[0],
                           dtlb[0], stlb[0]) or itlb[i]/dtlb[i]/stlb[i] with .entries .ways
                           .policy (lru|plru|random) .sizes (4K+2M…); psc.pde|pdpte|pml4e|pml5e;
-                          latency.l1Hit|stlbHit|walkMemRef|pscHit|adUpdate|faultEntryExit|ipi|baseAccess
+                          latency.l1Hit|stlbHit|walkMemRef|pscHit|adUpdate|faultEntryExit|ipi|baseAccess;
+                          caches.l1d|l2|llc.sizeKiB|ways|latency|policy, caches.memoryLatency
+  --caches on|off|walks|all
+                          the data-cache hierarchy (presets with one: golden-cove, zen4 default to
+                          walks, skylake to off): off = each walk reference costs latency.walkMemRef;
+                          walks = the latency of where its line is (page_walker_loads.*); all = the
+                          trace's loads and stores go through the caches too (mem_load_retired.*);
+                          on = the preset's mode, or walks (docs/cycle-model.md)
   --paging 4|5            paging depth (default 4)
   --ram <size>            RAM, e.g. 1GiB, 64GiB with --memory tables-only. Not given: 1 GiB, and
                           a trace that needs more is replayed again with 16 GiB in tables-only

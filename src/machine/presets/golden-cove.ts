@@ -46,6 +46,14 @@ export const goldenCove: CpuPreset = {
     adUpdate: 20,
     faultEntryExit: 710,
     ipi: 2000,
+    baseAccess: 5,
+  },
+  caches: {
+    l1d: { sizeKiB: 48, ways: 12, latency: 5, policy: "lru" },
+    l2: { sizeKiB: 2048, ways: 16, latency: 16, policy: "lru" },
+    llc: { sizeKiB: 105 * 1024, ways: 15, latency: 125, policy: "lru", inclusion: "nine" },
+    memoryLatency: 400,
+    mode: "walks",
   },
   sources: {
     policy: POLICY,
@@ -77,8 +85,15 @@ export const goldenCove: CpuPreset = {
       "Unified second level (instruction and data). Chose the CPUID decoding over the figures in the " +
       "brief ('2048 entries 16-way 4K/2M plus 1024 1G 8-way', which could not be confirmed): leaf " +
       "0x18 is read from the silicon and two independent readings agree. Both arrays hold 4K pages, " +
-      "for 2048 4K entries in all (matching Intel's 2048-entry STLB figure); which array a 4K fill " +
-      "goes to is not published and is left to the emulator.",
+      "for 2048 4K entries in all (matching Intel's 2048-entry STLB figure). How a 4K fill picks an " +
+      "array is not published; modelled as one pool (mmu/tlb.ts roleFill): the two same-index 8-way " +
+      "sets act as one 16-way set for 4K pages (invalid ways first, then tree PLRU whose root chooses " +
+      "the array not used last). Evidence, measured (second-hand): pointer-chase timings on a Golden " +
+      "Cove core put the STLB knee at about 2,000 4K pages (wasmmu issue 16), which only a shared " +
+      "2048-entry capacity gives (a fill into the first array alone gives a knee at ~1,100). An index " +
+      "bit choosing the array would give the same capacity; the pool was chosen because it also " +
+      "matches the '16-way' of the optimization manual's figure quoted in the brief. 2M pages go to " +
+      "stlb[0] only and 1G pages to stlb[1] only (each is the only array holding its size).",
     "stlb[0]":
       `1024 entries, 8-way, 4K and 2M/4M pages: ${LEAF18}, subleaf 7 (EBX=0x00080007: 4K+2M+4M, 8 ` +
       "ways; ECX=128 sets; EDX type 3 = unified, level 2). plru.",
@@ -108,14 +123,43 @@ export const goldenCove: CpuPreset = {
       "Point) article, in translation, gives 7 cycles for the L2 TLB of Redwood Cove, Golden Cove's " +
       "successor. Not re-verified first-hand. Faster than Skylake's measured 9.",
     "latency.walkMemRef":
-      "Estimate, 24 cycles per paging-structure read: no Golden Cove walk measurement found; reuses " +
-      "the figure derived from the Skylake measurement (vusec/tlbkit, see the skylake preset).",
+      "Estimate, 24 cycles per paging-structure read, used only with caches off: no Golden Cove walk " +
+      "measurement found; reuses the figure derived from the Skylake measurement (vusec/tlbkit, see " +
+      "the skylake preset). With caches on (the default) each read costs its line's latency instead.",
     "latency.pscHit": "Estimate, 2 cycles: as in the skylake preset (small SRAM lookup).",
     "latency.adUpdate":
       "Estimate, 20 cycles: charged like an uncontended locked read-modify-write hitting the cache. " +
       "Intel publishes no figure.",
     "latency.faultEntryExit":
       `Estimate from a measurement on an older core, 710 cycles: ${XPERF}. No Golden Cove figure found.`,
+    "latency.baseAccess":
+      "5 cycles = caches.l1d.latency, the L1D load-to-use latency (measured, second-hand: Chips and " +
+      "Cheese's Golden Cove coverage, used as the 5-cycle, 64-set × 12-way L1D of the Golden Cove " +
+      "baseline in their 'Going Armchair Quarterback on Golden Cove's Caches', 2022).",
+    caches:
+      "The data-cache hierarchy walk references go through (mmu/cache.ts). Default mode 'walks': the " +
+      "walker's references cost where their line is; data accesses go through it only with mode " +
+      "'all' (pure TLB studies keep baseAccess per access). Replacement: Intel documents none; lru " +
+      "everywhere (12 and 15 ways are not powers of two; the L2's QLRU-like policy measured on older " +
+      "cores by Abel & Reineke's nanoBench is approximated by LRU) — a modelling choice.",
+    "caches.l1d":
+      "48 KiB, 12-way, 64 sets: documented (Intel Architecture Day 2021; the Linux/CPUID leaf 4 " +
+      "values reported by hardwaretimes.com's 'Sapphire Rapids-SP cache hierarchy' table). Latency " +
+      "5 cycles: measured, second-hand (Chips and Cheese, see latency.baseAccess).",
+    "caches.l2":
+      "2 MiB, 16-way per core on Sapphire Rapids: documented (Intel's Xeon Scalable 4th gen product " +
+      "specifications: 2 MB L2 per core; 16-way per the Geekbench/CPUID leak reported by hardwaretimes.com). " +
+      "Latency 16 cycles: estimate — Chips and Cheese measured about 15 cycles for client Golden Cove's " +
+      "1.25 MiB L2 and a cycle or so more for SPR's 2 MiB (recalled, not re-verified).",
+    "caches.llc":
+      "105 MiB, 15-way, non-inclusive, shared (Xeon Platinum 8480+: 56 cores × 1.875 MiB slices; " +
+      "Intel's LLC has been non-inclusive of L2 since Skylake-SP): documented. 114,688 sets, not a " +
+      "power of two, so the set is a hash of the line (Intel's slice hash is undocumented). Latency " +
+      "125 cycles: estimate from Chips and Cheese's ~33 ns unloaded L3 latency on an 8480 at 3.8 GHz " +
+      "(recalled, not re-verified); the mesh makes it depend on the slice.",
+    "caches.memoryLatency":
+      "400 cycles: estimate, ~105 ns of unloaded DDR5 latency on Sapphire Rapids at 3.8 GHz " +
+      "(published reviews give 100-120 ns; not measured here).",
     "latency.ipi":
       "Estimate, 2000 cycles per CPU involved: target-side entry (~440) and IRET (~270) from the " +
       "xperf measurement, plus INVLPG, EOI, the sender's ICR write and the cross-core acknowledgement. " +

@@ -47,6 +47,13 @@ export const skylake: CpuPreset = {
     faultEntryExit: 710,
     ipi: 2000,
   },
+  caches: {
+    l1d: { sizeKiB: 32, ways: 8, latency: 4, policy: "plru" },
+    l2: { sizeKiB: 256, ways: 4, latency: 12, policy: "lru" },
+    llc: { sizeKiB: 8192, ways: 16, latency: 42, policy: "lru", inclusion: "inclusive" },
+    memoryLatency: 246,
+    mode: "off",
+  },
   sources: {
     policy: POLICY,
     itlb:
@@ -72,7 +79,8 @@ export const skylake: CpuPreset = {
       `array with 1 GByte pages, 4-way, 4 entries' (${LEAF2}). plru.`,
     stlb:
       "Unified second level (instruction and data), as on the real core; two arrays, one for " +
-      "4K+2M and one for 1G, per the manual and descriptor C3H.",
+      "4K+2M and one for 1G, per the manual and descriptor C3H. Only stlb[0] holds 4K pages, so no " +
+      "array pool arises (mmu/tlb.ts roleFill; rechecked against the sources for issue 16).",
     "stlb[0]":
       `4K and 2M pages share 1536 entries, 12-way: ${ORM}. Disagreement: CPUID descriptor C3H says ` +
       `6-way (${LEAF2}). Chose 12-way: the manual says so, and measurement agrees (STLB set size 12 ` +
@@ -81,6 +89,26 @@ export const skylake: CpuPreset = {
     "stlb[1]":
       `1G pages, 16 entries, 4-way: ${ORM}; descriptor C3H 'Also 1GByte pages, 4-way, 16 entries' ` +
       `(Intel SDM Table 3-12). plru.`,
+    caches:
+      "The data-cache hierarchy of a client Skylake (Core i7-6700K: 4 cores, 8 MiB LLC), which the " +
+      "walker's references go through (mmu/cache.ts) in modes 'walks' and 'all'. Default mode 'off': " +
+      "skylake's flat latency.walkMemRef is calibrated on a Skylake walk measurement (vusec/tlbkit), " +
+      "so the default preset keeps it (and its published cycle counts); golden-cove and zen4, whose " +
+      "walkMemRef is only an estimate, default to 'walks'. Skylake-SP differs (1 MiB 16-way L2, non-inclusive 1.375 MiB/core LLC): override " +
+      "caches.* for it.",
+    "caches.l1d":
+      "32 KiB, 8-way, 64 sets (documented: Intel ORM Skylake cache table; CPUID leaf 4). Latency 4 " +
+      "cycles for a simple pointer chase (measured: 7-cpu.com, Skylake i7-6700). Tree PLRU: measured " +
+      "for Intel L1 data caches by Abel & Reineke (nanoBench, uops.info cache pages).",
+    "caches.l2":
+      "256 KiB, 4-way (documented: ORM; CPUID leaf 4). Latency 12 cycles (measured: 7-cpu.com). lru " +
+      "approximates the QLRU-like policy Abel & Reineke measured (estimate).",
+    "caches.llc":
+      "8 MiB, 16-way, inclusive of the core caches (documented: ORM, client Skylake's LLC is " +
+      "inclusive). Latency 42 cycles (measured: 7-cpu.com, i7-6700 at 4 GHz). lru approximates the " +
+      "adaptive policy (estimate).",
+    "caches.memoryLatency":
+      "246 cycles = 42 cycles + 51 ns at 4 GHz (measured: 7-cpu.com, i7-6700 with DDR4-2400).",
     psc:
       "Intel's paging-structure caches (SDM Vol. 3A §4.10.3) are what Barr, Cox & Rixner ('Translation " +
       "Caching: Skip, Don't Walk (the Page Table)', ISCA 2010) call translation caches: per-level, " +
@@ -108,7 +136,7 @@ export const skylake: CpuPreset = {
     "latency.stlbHit":
       `9 cycles, measured: 9.02 extra cycles per L1 DTLB miss that hits the STLB (${TLBKIT}). The ` +
       "7-cpu.com Skylake page's 9-cycle L1 DTLB miss penalty (as quoted in public notes) agrees.",
-    "latency.walkMemRef":
+    "latency.walkMemRef": "(Used only with caches off.) " +
       `24 cycles, derived from measurement: an STLB miss costs 25.83 cycles more than an STLB hit in ` +
       `${TLBKIT}, for a walk that (with a PDE-cache hit) reads one PTE, which the benchmark keeps ` +
       "cache-resident. 25.8 - pscHit (2) = 24 per entry read. This charges a cache-hit-like cost per " +

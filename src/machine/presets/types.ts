@@ -49,6 +49,42 @@ export interface LatencyConfig {
   baseAccess?: number;
 }
 
+/** Replacement policy of a cache level: true LRU, or tree pseudo-LRU (power-of-two ways). */
+export type CachePolicy = "lru" | "plru";
+
+/**
+ * Which references go through the cache hierarchy: none ("off": each walk reference costs
+ * latency.walkMemRef), the page walker's ("walks"), or the walker's and the trace's data accesses
+ * ("all": a replayed load or store costs the latency of where its line is instead of baseAccess).
+ */
+export type CacheMode = "off" | "walks" | "all";
+
+/** How the LLC relates to the private levels (see mmu/cache.ts): non-inclusive non-exclusive, inclusive, or exclusive (a victim cache). */
+export type CacheInclusion = "nine" | "inclusive" | "exclusive";
+
+/** One cache level: sizeKiB / 64-byte lines / ways = sets. */
+export interface CacheLevelConfig {
+  sizeKiB: number;
+  ways: number;
+  /** Load-to-use latency of a hit at this level, in core cycles. */
+  latency: number;
+  policy: CachePolicy;
+}
+
+/** The data-cache hierarchy page walks (and optionally data accesses) go through. */
+export interface CacheHierarchyConfig {
+  /** Private to each CPU. */
+  l1d: CacheLevelConfig;
+  /** Private to each CPU. */
+  l2: CacheLevelConfig;
+  /** Shared by all CPUs of the machine. */
+  llc: CacheLevelConfig & { inclusion: CacheInclusion };
+  /** Latency of a reference that misses every level (DRAM), in core cycles. */
+  memoryLatency: number;
+  /** The preset's default mode (MachineConfig.caches overrides it). */
+  mode: CacheMode;
+}
+
 export interface CpuPreset {
   /** Preset id as used on the command line, e.g. "skylake". */
   name: string;
@@ -62,6 +98,8 @@ export interface CpuPreset {
   stlb: TlbArrayConfig[];
   psc: PscConfig;
   latency: LatencyConfig;
+  /** The data-cache hierarchy for walk references; absent: none (walks cost latency.walkMemRef per reference). */
+  caches?: CacheHierarchyConfig;
   /**
    * Where each number comes from: keys are field paths ("dtlb[0]", "latency.stlbHit", "psc.pde"),
    * values cite the document, table or measurement, and say which was chosen where sources disagree.
