@@ -458,7 +458,9 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
         continue;
       }
       const f = load<u32>(e2 + E_FLAGS);
-      if ((f & need) != need || ((f >> TLBF_ORIGIN_SHIFT) & 3) != 0) break;
+      // A splinter of a larger page refills L1 as itself: fL2 is set only when L1 holds 4 KiB
+      // entries alone, where roleFill would split the page into the same piece.
+      if ((f & need) != need) break;
       arrayTouch(l2, e2, ++tick);
       e = lruD ? arrayFillAbsentLru(dL1, vpn, load<u64>(e2 + E_PFN), pcid, f, tick)
         : arrayFillAbsent(dL1, vpn, load<u64>(e2 + E_PFN), pcid, f, tick);
