@@ -313,6 +313,13 @@ function fastFetch(i: u32, cpu: u32): u32 {
 // last-level entry read; lastMiss is the previous record that walked. Both reset by fastRun.
 let touchedTo: u32 = 0;
 let lastMiss: u32 = 0xffff_fffe;
+/**
+ * Walks at most this many records apart make a run of walks worth reading ahead for: on a hot
+ * set with excursions over gigabytes (a walk every ten records or so, each waiting for memory)
+ * as well as on random pages (a walk every record); not on a sequential stream (a walk per 128
+ * records) or a set that fits the second level.
+ */
+@inline const MISS_RUN_GAP: u32 = 16;
 let fEnd: u32 = 0;          // fastRun's end: the look-ahead reads no record at or beyond it
 /** Sum of the entries touchAhead read: stored so that the reads are not optimised away. */
 let touchSink: u64 = 0;
@@ -386,7 +393,7 @@ function fastMiss(i: u32, cpu: u32): u32 {
   const latBase = <u64>load<u32>(latencyBase + LAT_BASE_ACCESS);
   // Only in a run of walks (random pages over a large footprint): on traces whose walks are
   // rare (hot set, sequential) the records after a walk mostly hit, and reading ahead would cost.
-  if (i >= touchedTo && i == lastMiss + 1) touchAhead(i);
+  if (i >= touchedTo && i - lastMiss <= MISS_RUN_GAP) touchAhead(i);
   lastMiss = i;
   // One inlined copy per kind, so the access flags are constants in the walk's rights checks.
   const st = k == REC_WRITE
