@@ -1,10 +1,11 @@
 // A/B of the replay loop between two builds, in one process, interleaved (the machine's drift
 // between processes is larger than the differences this is for):
-//   node bench/replay-ab.mjs <A/dist> <B/dist> [--accesses N] [--reps N] [--traces hot,seq] [--stamps-b]
+//   node bench/replay-ab.mjs <A/dist> <B/dist> [--accesses N] [--reps N] [--traces hot,seq] [--stamps-b] [--cpu-time]
 // Each repetition replays every trace of replay.bench.mjs on A, then on B (alternating which goes
 // first), and prints the medians and B/A per trace. --stamps-b: B replays with the core's access
 // stamps on (what exact LRU page replacement costs; A and B may be the same build). Benchmarks
-// never assert; they measure.
+// never assert; they measure. --cpu-time: rates from the process's CPU time rather than wall time
+// (on a machine shared with other busy processes, wall time also counts their turns).
 import os from "node:os";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -12,7 +13,8 @@ import { TRACES, wasmReplay } from "./replay.bench.mjs";
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
-const FLAGS = new Set(["--stamps-b"]);
+const FLAGS = new Set(["--stamps-b", "--cpu-time"]);
+const cpuTime = args.includes("--cpu-time");
 const dirs = args.filter((a, i) => !a.startsWith("--") && !(i > 0 && args[i - 1].startsWith("--") && !FLAGS.has(args[i - 1])));
 const stampsB = args.includes("--stamps-b");
 if (dirs.length !== 2) { console.error("usage: node bench/replay-ab.mjs <A/dist> <B/dist> [--accesses N] [--reps N] [--traces t1,t2]"); process.exit(2); }
@@ -24,7 +26,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 console.log(`replay A/B — ${new Date().toISOString()}`);
 console.log(`machine: ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, node ${process.version}; load ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
-console.log(`A = ${dirs[0]}, B = ${dirs[1]}${stampsB ? " with access stamps on" : ""}; ${n} accesses per trace, ${reps} repetitions, medians (M accesses/s)`);
+console.log(`A = ${dirs[0]}, B = ${dirs[1]}${stampsB ? " with access stamps on" : ""}; ${n} accesses per trace, ${reps} repetitions, medians (M accesses/s${cpuTime ? ", CPU time" : ""})`);
 for (const [k, lib] of libs.entries()) for (const t of traces) await wasmReplay(t, 1 << 20, lib, { stamps: k === 1 && stampsB }); // warm-up: let V8 tier up both
 const got = Object.fromEntries(traces.map((t) => [t, [[], []]]));
 for (let r = 0; r < reps; r++) {
@@ -32,7 +34,7 @@ for (let r = 0; r < reps; r++) {
     const order = r % 2 === 0 ? [0, 1] : [1, 0];
     for (const k of order) {
       const w = await wasmReplay(t, n, libs[k], { stamps: k === 1 && stampsB });
-      got[t][k].push((w.accesses / w.ns) * 1000);
+      got[t][k].push((w.accesses / (cpuTime ? w.cpuNs : w.ns)) * 1000);
     }
   }
 }
