@@ -310,7 +310,7 @@ function fastFetch(i: u32, cpu: u32): u32 {
 }
 
 // Look-ahead of the miss path (see touchAhead): records before touchedTo have had their
-// last-level entry read; lastMiss is the previous record that walked. Both reset by fastRun.
+// last-level entry read; lastMiss is the previous record that walked. Both reset by replay().
 let touchedTo: u32 = 0;
 let lastMiss: u32 = 0xffff_fffe;
 /**
@@ -416,7 +416,7 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
   const dL1 = fD, l2 = fL2, pcid = fPcid;
   const lruD = dL1 != 0 && load<u32>(dL1 + D_POLICY) == POLICY_LRU;
   fMemoVpnI = 0xffff_ffff_ffff_ffff; fMemoI = 0;
-  touchedTo = 0; lastMiss = 0xffff_fffe; fEnd = end;
+  fEnd = end;
   let tick = fTick;
   let accesses: u64 = 0, l1Hits: u64 = 0, l2Hits: u64 = 0;
   let memoVpnD: u64 = 0xffff_ffff_ffff_ffff, memoD: usize = 0;
@@ -498,6 +498,10 @@ export function replay(start: u32, end: u32): u32 {
   if (end > traceCapacity) end = traceCapacity;
   // Once per call, not per record: stamping (stats/stamps.ts) runs its own loop.
   if (stOn) return replayStamped(start, end);
+  // The look-ahead's marks hold for this call's records, across the fast runs a resolved fault
+  // or a CPU switch separates: a fault every few dozen records would otherwise read the same
+  // records ahead again after each one.
+  touchedTo = 0; lastMiss = 0xffff_fffe;
   let cur: u32 = 0xffff_ffff;
   let c: usize = 0;
   let ctr: usize = 0;
