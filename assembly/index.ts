@@ -25,7 +25,8 @@ export { translate } from "./mmu/walk";
 export { writeCr0, writeEfer, writePat, writePkru, writeRflags, writeCr2 } from "./arch/x86/cpu";
 export { movCr3, movCr4, invlpg, invpcid, shootdown } from "./mmu/invalidate";
 export { tlbTranslate } from "./mmu/access";
-export { replay, packRecords, ingestRecords, replaySetFaultPolicy, replayTakeResolved } from "./replay/loop";
+export { replay, packRecords, ingestRecords } from "./replay/loop";
+export { replaySetFaultPolicy, replayTakeResolved } from "./replay/faultpolicy";
 export { eventsEnable, eventsOn, eventsCount, eventsDrained } from "./stats/events";
 export { stampsEnable, stampsOn, stampsSetClock, stampsRegion, stampsFrames } from "./stats/stamps";
 

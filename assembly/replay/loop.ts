@@ -8,6 +8,9 @@
 // replay(start, end) returns the index of the first record not completed. The status word says
 // why: REPLAY_DONE (== end), REPLAY_FAULT (that record faulted; its CPU's result record and CR2
 // describe it), REPLAY_BAD_RECORD (CPU id or kind out of range).
+// A not-present fault that the host's registered policy covers (faultpolicy.ts: count-and-skip,
+// 4 KiB demand mapping) is resolved without stopping: the loop goes on with the next record or
+// retries the same one.
 //
 // Fast path. Most records are user-mode accesses within one page that hit at 4 KiB in the first
 // L1 array, or miss it and hit the first second-level array. For those, with CR4.PKE=0, the
@@ -30,12 +33,11 @@
 // stamped with the record's number. The test is made once per call, so with stamps off the loop
 // above runs exactly as it did, not one instruction more per record.
 
-import { CPU_CR3, CPU_CR4, CPU_TICK, CPU_RESULT, RES_PADDR, RES_STATUS, RES_ERROR_CODE, RES_VADDR } from "../abi/layout";
+import { CPU_CR3, CPU_CR4, CPU_TICK, CPU_RESULT, RES_PADDR } from "../abi/layout";
 import { CR4_PCIDE, CR4_PKE, CR4_LA57, CR3_PCID_MASK } from "../arch/x86/regs";
 import { cpuPtr, numCpus, maxPhyAddr } from "../arch/x86/cpu";
-import { XLAT_OK, XLAT_PF, X86_PF_PROT } from "../arch/x86/fault";
-import { buddyAlloc, buddyFree } from "../phys/buddy";
-import { ptMap, PTMAP_OK } from "../mmu/ptmap";
+import { XLAT_OK } from "../arch/x86/fault";
+import { faultPolicy, resolveFault } from "./faultpolicy";
 import { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT } from "../mmu/rights";
 import { tlbTranslate, walkAndFill, flushMissCounts } from "../mmu/access";
 import { nItlb, nDtlb, nStlb, desc, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
@@ -48,7 +50,7 @@ import { entryLoadLimit, ramBase } from "../phys/ram";
 import { physMask, levelIndex, PTE_ADDR_FIELD, ENTRY_SHIFT } from "../arch/x86/pgtable";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { REPLAY_LOOKAHEAD } from "../tunables";
-import { FAULT_POLICY_HOST, FAULT_POLICY_SKIP, FAULT_POLICY_DEMAND_4K } from "../abi/records";
+import { FAULT_POLICY_HOST } from "../abi/records";
 import { RECORD_SIZE, REC_READ, REC_WRITE, REC_FETCH, REC_USER, REC_IMPLICIT, REPLAY_DONE, REPLAY_FAULT, REPLAY_BAD_RECORD, REPLAY_EVENTS_FULL, recordMetaBad } from "../abi/records";
 import { evOn, evRoom } from "../stats/events";
 import { stOn, stClock, stampPhys } from "../stats/stamps";
@@ -65,57 +67,6 @@ export let traceCapacity: u32 = 0;
 export let stageBase: usize = 0;
 export let replayStatus: u32 = REPLAY_DONE;
 
-/**
- * A fault policy the host registers with the core so that the faults it resolves never return to
- * JavaScript one by one (a trace whose accesses fault by the thousand would otherwise cross
- * into the host per fault). Only not-present #PFs (error code P=0, SDM §4.7) are resolved here;
- * every other fault, and one the policy cannot resolve (no frame), stops the replay as before.
- * The policies (abi/records.ts):
- *   FAULT_POLICY_HOST: none, every fault returns to the host;
- *   FAULT_POLICY_SKIP: count the fault and go on with the next record (the access is dropped);
- *   FAULT_POLICY_DEMAND_4K: map the 4 KiB page (a frame from the buddy allocator, leaf and any
- *     missing tables P|RW|US with A and D clear, under `policyRoot`) and retry the record — what
- *     the host's DemandMapper does for 4 KiB pages, do_anonymous_page without the kernel model.
- */let faultPolicy: u32 = FAULT_POLICY_HOST;
-let policyRoot: u64 = 0;
-let policyLevels: u32 = 4;
-/** Faults the registered policy resolved since the host last took the count. */
-let policyResolved: u32 = 0;
-/** The P|RW|US bits of demand-mapped leaves and tables (DemandMapper's TABLE and LEAF_4K). */
-@inline const DEMAND_BITS: u64 = 0x7;
-
-/** Register the fault policy (FAULT_POLICY_*); `root`, `levels`: the address space it maps into. */
-export function replaySetFaultPolicy(policy: u32, root: u64, levels: u32): void {
-  faultPolicy = policy <= FAULT_POLICY_DEMAND_4K ? policy : FAULT_POLICY_HOST;
-  policyRoot = root;
-  policyLevels = levels;
-}
-
-/** Faults the registered policy resolved since the last call (and reset the count). */
-export function replayTakeResolved(): u32 {
-  const n = policyResolved;
-  policyResolved = 0;
-  return n;
-}
-
-/**
- * Resolve the fault CPU record `c` just took with the registered policy. @returns 1 to go on with
- * the next record (skipped), 0 to retry the same record (mapped), 2 when the host must decide
- */
-function resolveFault(c: usize): u32 {
-  const res = c + CPU_RESULT;
-  if (load<u32>(res + RES_STATUS) != XLAT_PF || (load<u32>(res + RES_ERROR_CODE) & X86_PF_PROT) != 0) return 2;
-  if (faultPolicy == FAULT_POLICY_SKIP) { policyResolved++; return 1; }
-  const pfn = buddyAlloc(0, 2, 0);
-  if (pfn < 0) return 2;   // out of frames: the host's policy says why
-  const va = load<u64>(res + RES_VADDR) & ~<u64>0xfff;
-  if (ptMap(policyRoot, policyLevels, va, 1, (<u64>pfn << 12) | DEMAND_BITS, DEMAND_BITS) != PTMAP_OK) {
-    buddyFree(<u32>pfn, 0);
-    return 2;
-  }
-  policyResolved++;
-  return 0;
-}
 
 export function replaySetup(base: usize, capacity: u32, stage: usize): void {
   traceBase = base;
