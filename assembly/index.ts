@@ -28,6 +28,7 @@ export { movCr3, movCr4, invlpg, invpcid, shootdown } from "./mmu/invalidate";
 export { tlbTranslate } from "./mmu/access";
 export { vmEnter, vmLeave, invept, invvpid } from "./mmu/nested";
 export { replay, packRecords, ingestRecords } from "./replay/loop";
+export { replaySetFaultPolicy, replayTakeResolved } from "./replay/faultpolicy";
 export { eventsEnable, eventsOn, eventsCount, eventsDrained } from "./stats/events";
 export { stampsEnable, stampsOn, stampsSetClock, stampsRegion, stampsFrames } from "./stats/stamps";
 export { cacheSetMode, cacheMode, cacheConfigured, cacheHolds, cacheAccess, cacheFlushAll, cacheLatency } from "./mmu/cache";

@@ -5,7 +5,8 @@
 // first), and prints the medians and B/A per trace. --stamps-b: B replays with the core's access
 // stamps on (what exact LRU page replacement costs; A and B may be the same build). --caches-b M:
 // B replays with skylake's cache hierarchy in mode M (walks or all) on the same TLBs. Benchmarks
-// never assert; they measure.
+// never assert; they measure. --cpu-time: rates from the process's CPU time rather than wall time
+// (on a machine shared with other busy processes, wall time also counts their turns).
 import os from "node:os";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";

@@ -57,7 +57,7 @@ export async function wasmReplay(trace, n, lib = wasmmu, opts = {}) {
   const r = new Replayer(m, dm.policy);
   const kind = REC_KIND.read | REC_USER;
   let ns = 0;
-  let cpuNs = 0;   // the process's CPU time over the same calls: on a loaded machine, wall time includes waiting for a core
+  let cpuNs = 0;   // the timed pass's CPU time (on a loaded machine, wall time counts other processes' turns)
   let firstPassNs = 0;
   let before;
   for (let pass = 0; pass < 2; pass++) {
@@ -69,8 +69,8 @@ export async function wasmReplay(trace, n, lib = wasmmu, opts = {}) {
     for (let done = 0; done < n; done += CHUNK) {
       const count = Math.min(CHUNK, n - done);
       for (let i = 0; i < count; i++) { const va = next(); r.batch.set(i, va >>> 0, Math.floor(va / 4294967296), 8, kind, 0); }
-      const t0 = process.hrtime.bigint();
       const c0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
       const res = r.run(count);
       ns += Number(process.hrtime.bigint() - t0);
       const c1 = process.cpuUsage(c0);

@@ -1,12 +1,16 @@
 // npm run bench: every benchmark, printed as the tables bench/RESULTS.md records, with the
 // machine it ran on. Benchmarks never assert; they measure.
-//   node bench/run.mjs [--quick]   (--quick: 2^22 accesses per trace, one repetition)
+//   node bench/run.mjs [--quick] [--only model]
+//   --quick: 2^22 accesses per trace, one repetition (the model suite: 2^22 accesses, 3 rounds)
+//   --only model: only the TLB-model suite of issue #17 (bench/model.bench.mjs)
 import os from "node:os";
 import { benchWalk } from "./walk.bench.mjs";
 import { benchBuddy } from "./buddy.bench.mjs";
 import { TRACES, wasmReplay, buildNative, nativeReplay, perAccessJs } from "./replay.bench.mjs";
 
 const quick = process.argv.includes("--quick");
+const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : null;
+if (only !== null && only !== "model") { console.error(`--only: unknown suite "${only}" (known: model)`); process.exit(2); }
 const ACCESSES = quick ? 1 << 22 : 1 << 25;
 const REPS = quick ? 1 : 3;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -14,6 +18,12 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const cpu = os.cpus()[0]?.model ?? "unknown CPU";
 console.log(`wasmmu bench — ${new Date().toISOString()}`);
 console.log(`machine: ${cpu}, ${os.cpus().length} cores, node ${process.version}, ${os.platform()} ${os.arch()}\n`);
+
+if (only === "model") {
+  const { runModelSuite } = await import("./model.bench.mjs");
+  await runModelSuite({ accesses: quick ? 1 << 22 : 1 << 25, rounds: quick ? 3 : 5 });
+  process.exit(0);
+}
 
 const walk = await benchWalk();
 console.log("page walker (no TLB; median over tinybench samples)");
@@ -78,3 +88,7 @@ const { benchRecord } = await import("./record.bench.mjs");
 const rec = benchRecord(quick ? 1 : 5);
 if ("skipped" in rec) console.log(`\nrecord: skipped (${rec.skipped})`);
 else console.log(`\nrecord (qsort, median wall s): valgrind lackey --log-file ${rec.lackey.toFixed(3)}; wasmmu record → .wmt.gz ${rec.record.toFixed(3)} (${((rec.record / rec.lackey - 1) * 100).toFixed(0)} %); → .wmt ${rec.plain.toFixed(3)} (${((rec.plain / rec.lackey - 1) * 100).toFixed(0)} %)`);
+
+// The TLB-model suite (issue #17): writes, faults, 2 MiB pages; Wasm against plain and tuned C.
+const { runModelSuite } = await import("./model.bench.mjs");
+await runModelSuite({ accesses: quick ? 1 << 22 : 1 << 25, rounds: quick ? 3 : 5 });

@@ -8,7 +8,7 @@ export { BuddyTableSource } from "./machine/tablesource.js";
 export { EptBuilder, makeEptLeaf, type EptLeafFlags, type EptOptions } from "./machine/ept.js";
 export { Vmx, type VmxFailure } from "./machine/vmx.js";
 export { FrameAllocator, PAGE_FLAG_NAMES, pageFlag, type FrameDescriptor, type ZoneInfo, type ZoneName, type Watermark, type PageFlagName } from "./machine/frames.js";
-export { Replayer, DemandMapper, TraceBatch, REC_KIND, REC_USER, REC_IMPLICIT, type ReplayResult, type ReplayStopReason, type ReplayFault, type FaultPolicy, type FaultDecision } from "./machine/replay.js";
+export { Replayer, DemandMapper, TraceBatch, countAndSkip, REC_KIND, REC_USER, REC_IMPLICIT, type CoreFaultPolicy, type ReplayResult, type ReplayStopReason, type ReplayFault, type FaultPolicy, type FaultDecision } from "./machine/replay.js";
 export { PRESETS, presetNames } from "./machine/presets/index.js";
 export type { CpuPreset, TlbArrayConfig, PscConfig, LatencyConfig, ReplacementPolicy, PageSizeName, CacheHierarchyConfig, CacheLevelConfig, CacheMode, CacheInclusion, CachePolicy } from "./machine/presets/types.js";
 export { applyOverrides } from "./machine/tlbconfig.js";

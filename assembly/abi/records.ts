@@ -37,6 +37,11 @@
 @inline export const REPLAY_BAD_RECORD: u32 = 2;     // CPU id or kind out of range
 @inline export const REPLAY_EVENTS_FULL: u32 = 3;    // the event ring is full: drain it and resume at the returned index
 
+/** Fault policies the host may register with the replay loop (replay/loop.ts, replaySetFaultPolicy). */
+@inline export const FAULT_POLICY_HOST: u32 = 0;       // every fault returns to the host
+@inline export const FAULT_POLICY_SKIP: u32 = 1;       // a not-present #PF is counted and its record skipped
+@inline export const FAULT_POLICY_DEMAND_4K: u32 = 2;  // a not-present #PF maps the 4 KiB page, then the record is retried
+
 /**
  * Nonzero when a record's bytes 8..15 (`meta`: size u8, kind u8, cpu u16, reserved u32, as one
  * little-endian u64) are not well-formed: reserved word not 0, a kind bit outside REC_KIND_BITS,

@@ -36,7 +36,7 @@ import {
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
 } from "./tlb";
 import {
-  arrayFillAbsentLru, E_PFN, E_FLAGS, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
+  arrayFillAbsentLru, SIZE_2M, E_PFN, E_FLAGS, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
 } from "./tlbarray";
 
 /** Vector field of an EV_FAULT record for a VM exit (nested paging); the low word holds the exit reason. */
@@ -177,6 +177,7 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
 // arrays directly; entries read and translation cycles as plain sums. flushMissCounts adds them.
 let missWalks: u64 = 0;
 let missDone4k: u64 = 0;
+let missDone2m: u64 = 0;    // walks that completed at 2 MiB and filled both 4 KiB arrays with the splinter
 let missRefs: u64 = 0;
 let missTrans: u64 = 0;
 /** Walk cycles of lean walks per kind (u64 × 3), for walk_active / walk_pending. */
@@ -221,6 +222,14 @@ const missWalkActive: usize = memory.data(24, 8);
       arrayFillAbsentLru(lruL2, va >> 12, base, pcid, flags, tick);
       arrayFillAbsentLru(lruL1, va >> 12, base, pcid, flags, tick);
       missDone4k += one;
+    } else if (lruL2 != 0 && lruL1 != 0 && size == 1) {
+      // A 2 MiB page into arrays of 4 KiB entries: both take the splinter holding va (SDM
+      // §4.10.2.3), what roleFill computes for them — the 4 KiB piece's frame, size 4K, origin 2M.
+      const f = (flags & ~((<u32>3 << TLBF_SIZE_SHIFT) | (<u32>3 << TLBF_ORIGIN_SHIFT))) | (SIZE_2M << TLBF_ORIGIN_SHIFT);
+      const pfn = base + ((va >> 12) & 511);
+      arrayFillAbsentLru(lruL2, va >> 12, pfn, pcid, f, tick);
+      arrayFillAbsentLru(lruL1, va >> 12, pfn, pcid, f, tick);
+      missDone2m += one;
     } else {
       count(ctr, Counter.WALK_COMPLETED);
       countAt(ctr, kindRun + K_WALK_DONE);
@@ -245,18 +254,19 @@ function walkLeanCached(cpu: u32, va: u64, acc: u32, pcid: u32): u32 {
 
 /** Add the lean walks' packed counts (walkAndFillLean) to counter block `ctr` and clear them. */
 export function flushMissCounts(ctr: usize): void {
-  const w = missWalks, d = missDone4k;
+  const w = missWalks, d = missDone4k, d2 = missDone2m;
   if (w == 0) return;
-  missWalks = 0; missDone4k = 0;
+  missWalks = 0; missDone4k = 0; missDone2m = 0;
   let walks: u64 = 0, done: u64 = 0;
   for (let k: u32 = 0; k < 3; k++) {
     const kindRun: u32 = <u32>Counter.DTLB_LOAD_STLB_HIT + k * KIND_COUNTERS;
-    const wk = unpackKind(w, k), dk = unpackKind(d, k);
+    const wk = unpackKind(w, k), dk = unpackKind(d, k), d2k = unpackKind(d2, k);
     countN(ctr, <Counter>(kindRun + K_WALK), wk);
-    countN(ctr, <Counter>(kindRun + K_WALK_DONE), dk);
+    countN(ctr, <Counter>(kindRun + K_WALK_DONE), dk + d2k);
     countN(ctr, <Counter>(kindRun + K_WALK_4K), dk);
+    if (d2k != 0) countN(ctr, <Counter>(kindRun + K_WALK_4K + 1), d2k);
     walks += wk;
-    done += dk;
+    done += dk + d2k;
   }
   countN(ctr, Counter.WALK_STARTED, walks);
   countN(ctr, Counter.WALK_COMPLETED, done);

@@ -8,6 +8,9 @@
 // replay(start, end) returns the index of the first record not completed. The status word says
 // why: REPLAY_DONE (== end), REPLAY_FAULT (that record faulted; its CPU's result record and CR2
 // describe it), REPLAY_BAD_RECORD (CPU id or kind out of range).
+// A not-present fault that the host's registered policy covers (faultpolicy.ts: count-and-skip,
+// 4 KiB demand mapping) is resolved without stopping: the loop goes on with the next record or
+// retries the same one.
 //
 // Fast path. Most records are user-mode accesses within one page that hit at 4 KiB in the first
 // L1 array, or miss it and hit the first second-level array. For those, with CR4.PKE=0, the
@@ -34,6 +37,7 @@ import { CPU_CR3, CPU_CR4, CPU_TICK, CPU_RESULT, RES_PADDR } from "../abi/layout
 import { CR4_PCIDE, CR4_PKE, CR4_LA57, CR3_PCID_MASK } from "../arch/x86/regs";
 import { cpuPtr, numCpus, maxPhyAddr } from "../arch/x86/cpu";
 import { XLAT_OK } from "../arch/x86/fault";
+import { faultPolicy, resolveFault } from "./faultpolicy";
 import { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT } from "../mmu/rights";
 import { tlbTranslate, walkAndFill, flushMissCounts } from "../mmu/access";
 import { inGuest } from "../mmu/nested";
@@ -47,6 +51,7 @@ import { entryLoadLimit, ramBase } from "../phys/ram";
 import { physMask, levelIndex, PTE_ADDR_FIELD, ENTRY_SHIFT } from "../arch/x86/pgtable";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { REPLAY_LOOKAHEAD } from "../tunables";
+import { FAULT_POLICY_HOST } from "../abi/records";
 import { RECORD_SIZE, REC_READ, REC_WRITE, REC_FETCH, REC_USER, REC_IMPLICIT, REPLAY_DONE, REPLAY_FAULT, REPLAY_BAD_RECORD, REPLAY_EVENTS_FULL, recordMetaBad } from "../abi/records";
 import { evOn, evRoom } from "../stats/events";
 import { stOn, stClock, stampPhys } from "../stats/stamps";
@@ -63,6 +68,7 @@ export let traceCapacity: u32 = 0;
  */
 export let stageBase: usize = 0;
 export let replayStatus: u32 = REPLAY_DONE;
+
 
 export function replaySetup(base: usize, capacity: u32, stage: usize): void {
   traceBase = base;
@@ -260,9 +266,16 @@ function fastFetch(i: u32, cpu: u32): u32 {
 }
 
 // Look-ahead of the miss path (see touchAhead): records before touchedTo have had their
-// last-level entry read; lastMiss is the previous record that walked. Both reset by fastRun.
+// last-level entry read; lastMiss is the previous record that walked. Both reset by replay().
 let touchedTo: u32 = 0;
 let lastMiss: u32 = 0xffff_fffe;
+/**
+ * Walks at most this many records apart make a run of walks worth reading ahead for: on a hot
+ * set with excursions over gigabytes (a walk every ten records or so, each waiting for memory)
+ * as well as on random pages (a walk every record); not on a sequential stream (a walk per 128
+ * records) or a set that fits the second level.
+ */
+@inline const MISS_RUN_GAP: u32 = 16;
 let fEnd: u32 = 0;          // fastRun's end: the look-ahead reads no record at or beyond it
 /** Sum of the entries touchAhead read: stored so that the reads are not optimised away. */
 let touchSink: u64 = 0;
@@ -336,7 +349,7 @@ function fastMiss(i: u32, cpu: u32): u32 {
   const latBase = <u64>load<u32>(latencyBase + LAT_BASE_ACCESS);
   // Only in a run of walks (random pages over a large footprint): on traces whose walks are
   // rare (hot set, sequential) the records after a walk mostly hit, and reading ahead would cost.
-  if (i >= touchedTo && i == lastMiss + 1) touchAhead(i);
+  if (i >= touchedTo && i - lastMiss <= MISS_RUN_GAP) touchAhead(i);
   lastMiss = i;
   // One inlined copy per kind, so the access flags are constants in the walk's rights checks.
   const st = k == REC_WRITE
@@ -359,7 +372,7 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
   const dL1 = fD, l2 = fL2, pcid = fPcid;
   const lruD = dL1 != 0 && load<u32>(dL1 + D_POLICY) == POLICY_LRU;
   fMemoVpnI = 0xffff_ffff_ffff_ffff; fMemoI = 0;
-  touchedTo = 0; lastMiss = 0xffff_fffe; fEnd = end;
+  fEnd = end;
   let tick = fTick;
   let accesses: u64 = 0, l1Hits: u64 = 0, l2Hits: u64 = 0;
   let memoVpnD: u64 = 0xffff_ffff_ffff_ffff, memoD: usize = 0;
@@ -408,7 +421,9 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
         continue;
       }
       const f = load<u32>(e2 + E_FLAGS);
-      if ((f & need) != need || ((f >> TLBF_ORIGIN_SHIFT) & 3) != 0) break;
+      // A splinter of a larger page refills L1 as itself: fL2 is set only when L1 holds 4 KiB
+      // entries alone, where roleFill would split the page into the same piece.
+      if ((f & need) != need) break;
       arrayTouch(l2, e2, ++tick);
       e = lruD ? arrayFillAbsentLru(dL1, vpn, load<u64>(e2 + E_PFN), pcid, f, tick)
         : arrayFillAbsent(dL1, vpn, load<u64>(e2 + E_PFN), pcid, f, tick);
@@ -439,6 +454,10 @@ export function replay(start: u32, end: u32): u32 {
   if (end > traceCapacity) end = traceCapacity;
   // Once per call, not per record: stamping (stats/stamps.ts) runs its own loop.
   if (stOn) return replayStamped(start, end);
+  // The look-ahead's marks hold for this call's records, across the fast runs a resolved fault
+  // or a CPU switch separates: a fault every few dozen records would otherwise read the same
+  // records ahead again after each one.
+  touchedTo = 0; lastMiss = 0xffff_fffe;
   let cur: u32 = 0xffff_ffff;
   let c: usize = 0;
   let ctr: usize = 0;
@@ -479,6 +498,10 @@ export function replay(start: u32, end: u32): u32 {
       if (fFault != XLAT_OK) {
         // The faulting access is counted like every access the full path sees.
         countN(ctr, <Counter>(<u32>Counter.ACCESS_LOAD + (<u32>load<u8>(traceBase + (<usize>i << 4), 9) & 3)), 1);
+        if (faultPolicy != FAULT_POLICY_HOST) {
+          const next = resolveFault(c);
+          if (next != 2) { i += next; continue; }
+        }
         flush(c, ctr);
         replayStatus = REPLAY_FAULT;
         return i;
@@ -502,7 +525,15 @@ export function replay(start: u32, end: u32): u32 {
       st = tlbTranslate(cpu, last & ~<u64>0xfff, acc);
     }
     fTick = load<u64>(c + CPU_TICK);
-    if (st != XLAT_OK) { flush(c, ctr); replayStatus = REPLAY_FAULT; return i; }
+    if (st != XLAT_OK) {
+      if (faultPolicy != FAULT_POLICY_HOST) {
+        const next = resolveFault(c);
+        if (next != 2) { i += next; continue; }
+      }
+      flush(c, ctr);
+      replayStatus = REPLAY_FAULT;
+      return i;
+    }
     if (cacheData) dataRef(cpu, c, ctr, kind);
     i++;
   }
@@ -587,7 +618,14 @@ function replayStamped(start: u32, end: u32): u32 {
         if (st == XLAT_OK) stampPhys(load<u64>(res + RES_PADDR), stamp);
       }
     }
-    if (st != XLAT_OK) { replayStatus = REPLAY_FAULT; return i; }
+    if (st != XLAT_OK) {
+      if (faultPolicy != FAULT_POLICY_HOST) {
+        const next = resolveFault(cpuPtr(cpu));
+        if (next != 2) { i += next; continue; }
+      }
+      replayStatus = REPLAY_FAULT;
+      return i;
+    }
     if (cacheData) dataRef(cpu, cpuPtr(cpu), ctr, kind);
     i++;
   }

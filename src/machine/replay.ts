@@ -14,7 +14,7 @@ import { X86_PF_PROT, XLAT_PF, PAGE_PRESENT, PAGE_RW, PAGE_USER, PAGE_ACCESSED, 
 import type { CoreExports } from "./core.js";
 
 import { REC_KIND_NAMES, REC_USER, REC_KIND_MASK } from "../abi/records.js";
-import { REPLAY_DONE, REPLAY_BAD_RECORD, REPLAY_EVENTS_FULL } from "../abi/core.generated.js";
+import { REPLAY_DONE, REPLAY_BAD_RECORD, REPLAY_EVENTS_FULL, FAULT_POLICY_HOST, FAULT_POLICY_SKIP, FAULT_POLICY_DEMAND_4K } from "../abi/core.generated.js";
 export { REC_KIND, REC_USER, REC_IMPLICIT } from "../abi/records.js";
 
 /**
@@ -175,7 +175,36 @@ export type FaultPolicy = ((fault: ReplayFault) => FaultDecision) & {
    * refused the fault.
    */
   stopReason?: () => { reason: "out-of-memory"; message: string } | null;
+  /**
+   * The part of the policy the core can apply itself, so that those faults never return to
+   * JavaScript one by one (see CoreFaultPolicy). Faults it does not cover still come to the
+   * function, which must decide them as it always would.
+   */
+  core?: CoreFaultPolicy;
 };
+
+/**
+ * A fault policy the replay loop applies inside the core, to not-present #PFs only (error code
+ * P=0; every other fault still goes to the policy function):
+ * - "skip": count the fault and go on with the next record (the access is dropped);
+ * - "demand-4k": map the 4 KiB page under `root` (a frame from the buddy allocator; the leaf and
+ *   any missing table P|RW|US with A and D clear), then retry the record. When there is no frame,
+ *   the fault goes to the policy function. `resolved` is told how many faults the core resolved
+ *   after each core call.
+ */
+export type CoreFaultPolicy =
+  | { kind: "skip" }
+  | { kind: "demand-4k"; root: bigint; levels: number; resolved?: (n: number) => void };
+
+/**
+ * Count-and-skip: a not-present #PF is counted (ReplayResult.faults) and its record skipped, in
+ * the core; any other fault stops the replay. For traces whose unmapped addresses are to be
+ * dropped, not mapped.
+ */
+export const countAndSkip: FaultPolicy = Object.assign(
+  (f: ReplayFault): FaultDecision => (f.exception.vector === "PF" && !f.exception.bits.present ? "skip" : "stop"),
+  { notPresent: (): FaultDecision => "skip", core: { kind: "skip" } as CoreFaultPolicy },
+);
 
 /**
  * The default policy for raw traces: map any touched page on first touch (user, writable,
@@ -243,6 +272,12 @@ export class DemandMapper {
     this.roots = roots;
     this.root = roots[0];
     this.cpuRoot = spaces.map((sp) => roots[sp]);
+    // 4 KiB pages, clean, in one shared space: the core maps them itself (the same frame from the
+    // buddy allocator and the same P|RW|US entries mapHalves writes). Mapping A/D set
+    // (accessedDirty) or into several spaces stays with the host.
+    if (!this.huge && !ad && roots.length === 1) {
+      this.policy.core = { kind: "demand-4k", root: this.root, levels: this.levels, resolved: (n: number) => { this.mapped["4K"] += n; } };
+    }
     for (let i = 0; i < cpus; i++) {
       const e = machine.cpu(i).writeCr3(this.cpuRoot[i]);
       if (e) throw new WasmmuError("CORE_TRAP", `loading the replay address space into CR3 raised #${e.vector}`);
@@ -400,6 +435,30 @@ export class Replayer {
       throw new WasmmuError("INVALID_ARGUMENT", `count must be 0..${this.batch.capacity}, got ${count}`);
     }
     const e = this.machine._core.exports;
+    const core = this.policy.core;
+    if (core === undefined) return this.runLoop(first, count, faultsSoFar);
+    if (core.kind === "skip") e.replaySetFaultPolicy(FAULT_POLICY_SKIP, 0n, 4);
+    else e.replaySetFaultPolicy(FAULT_POLICY_DEMAND_4K, core.root, core.levels);
+    try {
+      return this.runLoop(first, count, faultsSoFar);
+    } finally {
+      // The policy belongs to this call: the core is shared with every other user of the machine.
+      e.replaySetFaultPolicy(FAULT_POLICY_HOST, 0n, 4);
+      this.takeResolved();
+    }
+  }
+
+  /** Faults the core's policy resolved since the last call, reported to the policy. */
+  private takeResolved(): number {
+    const n = this.machine._core.exports.replayTakeResolved() >>> 0;
+    const core = this.policy.core;
+    if (n > 0 && core?.kind === "demand-4k") core.resolved?.(n);
+    return n;
+  }
+
+  private runLoop(first: number, count: number, faultsSoFar: number): ReplayResult {
+    const e = this.machine._core.exports;
+    const withCore = this.policy.core !== undefined;
     let start = first;
     let faults = faultsSoFar;
     while (start < count) {
@@ -411,6 +470,7 @@ export class Replayer {
         this.machine._core.guard("replay", [start, count], () => { throw err; });
         throw err;
       }
+      if (withCore) faults += this.takeResolved();
       const status = e.replayStatusWord() >>> 0;
       if (status === REPLAY_EVENTS_FULL) {
         this.machine.events.flush();

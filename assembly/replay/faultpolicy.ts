@@ -1,0 +1,63 @@
+// Fault policies the host registers with the replay loop, so that the faults they resolve never
+// return to JavaScript one by one (a trace whose accesses fault by the thousand would otherwise
+// cross into the host per fault).
+//
+// Owns: the registered policy, the address space it maps into, and the count of faults it
+// resolved since the host last took it. The replay loop (loop.ts) asks resolveFault after a fault.
+
+import { CPU_RESULT, RES_STATUS, RES_ERROR_CODE, RES_VADDR } from "../abi/layout";
+import { XLAT_PF, X86_PF_PROT } from "../arch/x86/fault";
+import { FAULT_POLICY_HOST, FAULT_POLICY_SKIP, FAULT_POLICY_DEMAND_4K } from "../abi/records";
+import { buddyAlloc, buddyFree } from "../phys/buddy";
+import { ptMap, PTMAP_OK } from "../mmu/ptmap";
+
+/**
+ * The registered policy. Only not-present #PFs (error code P=0, SDM §4.7) are resolved here;
+ * every other fault, and one the policy cannot resolve (no frame), stops the replay as before.
+ * The policies (abi/records.ts):
+ *   FAULT_POLICY_HOST: none, every fault returns to the host;
+ *   FAULT_POLICY_SKIP: count the fault and go on with the next record (the access is dropped);
+ *   FAULT_POLICY_DEMAND_4K: map the 4 KiB page (a frame from the buddy allocator, leaf and any
+ *     missing tables P|RW|US with A and D clear, under `policyRoot`) and retry the record — what
+ *     the host's DemandMapper does for 4 KiB pages, do_anonymous_page without the kernel model.
+ */
+export let faultPolicy: u32 = FAULT_POLICY_HOST;
+let policyRoot: u64 = 0;
+let policyLevels: u32 = 4;
+/** Faults the registered policy resolved since the host last took the count. */
+let policyResolved: u32 = 0;
+/** The P|RW|US bits of demand-mapped leaves and tables (DemandMapper's TABLE and LEAF_4K). */
+@inline const DEMAND_BITS: u64 = 0x7;
+
+/** Register the fault policy (FAULT_POLICY_*); `root`, `levels`: the address space it maps into. */
+export function replaySetFaultPolicy(policy: u32, root: u64, levels: u32): void {
+  faultPolicy = policy <= FAULT_POLICY_DEMAND_4K ? policy : FAULT_POLICY_HOST;
+  policyRoot = root;
+  policyLevels = levels;
+}
+
+/** Faults the registered policy resolved since the last call (and reset the count). */
+export function replayTakeResolved(): u32 {
+  const n = policyResolved;
+  policyResolved = 0;
+  return n;
+}
+
+/**
+ * Resolve the fault CPU record `c` just took with the registered policy. @returns 1 to go on with
+ * the next record (skipped), 0 to retry the same record (mapped), 2 when the host must decide
+ */
+export function resolveFault(c: usize): u32 {
+  const res = c + CPU_RESULT;
+  if (load<u32>(res + RES_STATUS) != XLAT_PF || (load<u32>(res + RES_ERROR_CODE) & X86_PF_PROT) != 0) return 2;
+  if (faultPolicy == FAULT_POLICY_SKIP) { policyResolved++; return 1; }
+  const pfn = buddyAlloc(0, 2, 0);
+  if (pfn < 0) return 2;   // out of frames: the host's policy says why
+  const va = load<u64>(res + RES_VADDR) & ~<u64>0xfff;
+  if (ptMap(policyRoot, policyLevels, va, 1, (<u64>pfn << 12) | DEMAND_BITS, DEMAND_BITS) != PTMAP_OK) {
+    buddyFree(<u32>pfn, 0);
+    return 2;
+  }
+  policyResolved++;
+  return 0;
+}
