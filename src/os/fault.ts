@@ -22,7 +22,7 @@ import {
 import { PT_NOMEM } from "./pagewalk.js";
 import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_MAYWRITE, VM_LOCKED, VM_ACCOUNT } from "./proc/vmflags.js";
 import { SIGSEGV, SIGBUS, SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR, BUS_MCEERR_AR, sigInfo, type SigInfo } from "./signals.js";
-import { splitHugePmd } from "./huge.js";
+import { doHugePmdAnonymousPage, doHugePmdWpPage } from "./thp.js";
 import { pteHoldsSwap } from "./swapops.js";
 import { protLow, protHigh } from "./prot.js";
 import type { FaultContext, FaultTask } from "./context.js";
@@ -154,6 +154,12 @@ export function handleMmFault(ctx: FaultContext, mm: Mm, vma: Vma, va: number, w
   if (word < 0) {
     const pmd = pt.pmdWord(va);
     if (pmd >= 0 && pteHuge(pt.w[pmd])) return hugePmdFault(ctx, mm, vma, va, write);
+    // __handle_mm_fault: an empty PMD in a VMA that may have huge pages → create_huge_pmd.
+    if ((pmd < 0 || (pt.w[pmd] | pt.w[pmd + 1]) === 0) && vma.backing === null && ctx.thp.allowable(vma, "fault")) {
+      const r = doHugePmdAnonymousPage(ctx, mm, vma, va, write, () => anonVmaPrepare(ctx, mm, vma));
+      if (r === "oom") return OOM_TABLE;
+      if (r !== "fallback") return MINOR[r === "zero" ? "zero" : "anon"];
+    }
     word = pt.pteAlloc(va);
     if (word === PT_NOMEM) return OOM_TABLE;
     if (word < 0) return hugePmdFault(ctx, mm, vma, va, write);
@@ -331,8 +337,10 @@ function doWpPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number)
   const special = (lo & PTE_SPECIAL) !== 0;
   // wp_can_reuse_anon_folio: a page whose only other reference is the swap cache's gives up its
   // swap copy (folio_free_swap, when no other PTE holds the slot) and is reused.
-  if (!special && ctx.frames.isAnon(pfn) && ctx.frames.refcount(pfn) === 2) ctx.swapOps.freeSwap(pfn);
-  if (!special && ctx.frames.isAnon(pfn) && ctx.frames.refcount(pfn) === 1) {
+  // A page of a large folio split under a PMD another mm still maps: the folio decides (Thp.folioOf).
+  const large = special ? undefined : ctx.thp.canReuseLarge(pfn, mm, (p) => ctx.rmap.of(p));
+  if (large === undefined && !special && ctx.frames.isAnon(pfn) && ctx.frames.refcount(pfn) === 2) ctx.swapOps.freeSwap(pfn);
+  if (large !== false && !special && ctx.frames.isAnon(pfn) && ctx.frames.refcount(pfn) === 1) {
     mm.pt.setPte(word, va, lo | PTE_RW | PTE_DIRTY, hi, "fault");
     ctx.tlb.flushPage(mm, va);
     ctx.stat.pgreuse++;
@@ -360,17 +368,19 @@ export function isCowMapping(flags: number): boolean {
 }
 
 /**
- * A fault at `va` under a PMD leaf: a write to a write-protected one splits it (the PTE path then
- * takes the write), anything else found the page mapped already (spurious).
+ * A fault at `va` under a PMD leaf (wp_huge_pmd): a write to a write-protected one goes to
+ * do_huge_pmd_wp_page, which reuses the huge page, replaces the huge zero page, or splits the PMD
+ * and falls back to the PTE path (the same fault, counted once); anything else found the page
+ * mapped already (spurious).
  */
 function hugePmdFault(ctx: FaultContext, mm: Mm, vma: Vma, va: number, write: boolean): FaultResult {
   const pmd = mm.pt.pmdWord(va);
   if (pmd >= 0 && pteHuge(mm.pt.w[pmd]) && write && (mm.pt.w[pmd] & PTE_RW) === 0) {
-    splitHugePmd(ctx, mm, va);
-    return { kind: "mapped", major: false, how: "spurious" };
+    const r = doHugePmdWpPage(ctx, mm, vma, va);
+    if (r === "oom") return OOM_ANON;
+    if (r === "fallback") return handleMmFault(ctx, mm, vma, va, write);
+    return MINOR[r === "reuse" ? "cow-reuse" : "cow-copy"];
   }
-  void vma;
   ctx.tlb.flushPage(mm, va);
-  return { kind: "mapped", major: false, how: "spurious" };
+  return MINOR.spurious;
 }
-

@@ -29,6 +29,8 @@ import { handleFault, type FaultAccess, type FaultResult } from "./fault.js";
 import { exitMmap } from "./unmap.js";
 import { Tlb } from "./tlb.js";
 import { VmStat, type VmEvents } from "./vmstat.js";
+import { Thp } from "./thp.js";
+import { khugepagedScan } from "./khugepaged.js";
 import { EventBus } from "./events.js";
 import { KernelLog } from "./klog.js";
 import { OomKiller, type OomGfp, type OomScope } from "./oom.js";
@@ -108,6 +110,8 @@ export class Linux implements TaskKernel {
   readonly frames: FrameTable;
   /** The shared zero page (ZERO_PAGE(0)). */
   readonly zeroPfn: number;
+  /** Transparent huge pages: /sys/kernel/mm/transparent_hugepage, the huge zero page, khugepaged's list. */
+  readonly thp: Thp;
   /** EFER.NXE is on: non-executable pages get XD. */
   readonly nx: boolean;
   readonly pcid: boolean;
@@ -187,7 +191,8 @@ export class Linux implements TaskKernel {
     this.swapOps.memcg = this.cgroups;
     this.swap.onSlotFree = (entry) => this.cgroups.unchargeSwap(entry);
     // The LRU lists hear of every page that comes and goes (folio_add_lru, lruvec_del_folio).
-    this.rmap.onFree = (pfn) => this.reclaim.remove(pfn);
+    this.thp = new Thp({ machine, alloc: this.alloc, frames: this.frames, stat: this.stats.events });
+    this.rmap.onFree = (pfn) => { this.thp.forget(pfn); this.reclaim.remove(pfn); };
     this.cache.lru = {
       added: (pfn, shadow, file) => this.reclaim.addRefaulted(pfn, shadow, file),
       removed: (pfn) => this.reclaim.remove(pfn),
@@ -642,6 +647,21 @@ export class Linux implements TaskKernel {
     this.reclaim.split(pfn, () => this.machine.frames.splitPage(pfn));
   }
 
+  /**
+   * khugepaged's wake-ups in model time: a pass (khugepagedScan) each scan_sleep_millisecs of
+   * uptime, none before the first interval has passed. @returns ranges collapsed
+   */
+  khugepagedTick(): number {
+    const now = this.uptimeUsec();
+    const every = this.thp.khugepaged.scanSleepMillisecs * 1000;
+    if (this.khugepagedLast < 0) this.khugepagedLast = now;
+    if (now - this.khugepagedLast < every) return 0;
+    this.khugepagedLast = now;
+    return khugepagedScan(this, (mm) => mm.vmas.all.length > 0);
+  }
+
+  private khugepagedLast = -1;
+
   /** FaultContext.directReclaim: try_to_free_pages for an allocation that failed. */
   directReclaim(): number {
     return this.psi.directReclaim(() => this.reclaim.direct()); // a memory stall of the reclaiming task
@@ -661,6 +681,7 @@ export class Linux implements TaskKernel {
    * (Reclaim.enforceLimit), first. @returns pages reclaimed
    */
   balance(): number {
+    if (this.thp.mmSlots.size > 0) this.khugepagedTick();
     const limited = this.reclaim.enforceLimit();
     return limited + (this.alloc.kswapdWanted ? this.reclaim.kswapd() : 0);
   }

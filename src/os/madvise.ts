@@ -21,9 +21,10 @@ import { type Addr, type MmContext, type SyscallTask, num, aligned, pageAlign, v
 import { zapRange } from "./unmap.js";
 import { populate } from "./gup.js";
 import { splitHugePmd } from "./huge.js";
+import { madviseCollapse } from "./khugepaged.js";
 import {
   MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE,
-  MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLD, MADV_PAGEOUT,
+  MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLD, MADV_PAGEOUT, MADV_COLLAPSE,
   MS_ASYNC, MS_INVALIDATE, MS_SYNC,
 } from "./mmap.js";
 
@@ -36,7 +37,7 @@ export function sysMadvise(os: MmContext, task: SyscallTask, addr: Addr, length:
   if (!validLength(addr) || !validLength(length)) return fail("EINVAL", "madvise: arguments must be non-negative integers");
   // do_madvise's order: the advice, the alignment, then the length (rounding up to nothing, or
   // wrapping past the top of the address space, is EINVAL).
-  const known = [MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE];
+  const known = [MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLLAPSE];
   if (!known.includes(advice)) return fail("EINVAL", `madvise: unknown advice ${advice}`);
   if (!aligned(addr)) return fail("EINVAL", `madvise: 0x${num(addr).toString(16)} is not page aligned`);
   if (BigInt(addr) + ((BigInt(length) + 0xfffn) & ~0xfffn) > 0xffff_ffff_ffff_ffffn) return fail("EINVAL", "madvise: the range wraps past the top of the address space");
@@ -63,7 +64,10 @@ export function sysMadvise(os: MmContext, task: SyscallTask, addr: Addr, length:
     case MADV_SEQUENTIAL: setClear(VM_SEQ_READ, VM_RAND_READ); break;
     case MADV_DONTFORK: setClear(VM_DONTCOPY, 0); break;
     case MADV_DOFORK: setClear(0, VM_DONTCOPY); break;
-    case MADV_HUGEPAGE: setClear(VM_HUGEPAGE, VM_NOHUGEPAGE); break;
+    case MADV_HUGEPAGE:
+      setClear(VM_HUGEPAGE, VM_NOHUGEPAGE);
+      for (const v of mm.vmas.overlapping(start, end)) os.thp.enterVma(mm, v); // khugepaged_enter_vma
+      break;
     case MADV_NOHUGEPAGE: setClear(VM_NOHUGEPAGE, VM_HUGEPAGE); break;
     case MADV_DONTDUMP: setClear(VM_DONTDUMP, 0); break;
     case MADV_DODUMP: setClear(0, VM_DONTDUMP); break;
@@ -97,6 +101,11 @@ export function sysMadvise(os: MmContext, task: SyscallTask, addr: Addr, length:
         }
       }
       break;
+    case MADV_COLLAPSE: {
+      const r = madviseCollapse(os, mm, vmas, start, end);
+      if (r !== 0) return r;
+      break;
+    }
     case MADV_POPULATE_READ: case MADV_POPULATE_WRITE: {
       const r = populate(os, task, start, end, advice === MADV_POPULATE_WRITE);
       if (r) return r;

@@ -81,6 +81,7 @@ export const MADV_COLD = 20;
 export const MADV_PAGEOUT = 21;
 export const MADV_POPULATE_READ = 22;
 export const MADV_POPULATE_WRITE = 23;
+export const MADV_COLLAPSE = 25;
 
 /** sysctl vm.max_map_count default. */
 export const MAX_MAP_COUNT = 65530;
