@@ -17,7 +17,7 @@ import type { Mm } from "./mm.js";
 import type { Vma } from "./vma.js";
 import type { FaultContext } from "./context.js";
 import { PTE_RW, PTE_DIRTY, PTE_ACCESSED, PTE_PSE, PTE_SPECIAL, PAGE_SIZE, ptePfn, pteLo, pteHi, pteMapsFrame, pteHuge } from "../machine/pgtable.js";
-import { VM_WRITE, VM_LOCKED } from "./proc/vmflags.js";
+import { VM_READ, VM_WRITE, VM_EXEC, VM_LOCKED } from "./proc/vmflags.js";
 import { HPAGE_PMD_SIZE, HPAGE_PMD_NR, HPAGE_PMD_ORDER } from "./huge.js";
 import { protLow, protHigh } from "./prot.js";
 import { fail, type Errno } from "./errno.js";
@@ -38,6 +38,8 @@ export type CollapseResult =
 export function collapseRange(ctx: FaultContext, mm: Mm, vma: Vma, haddr: number, khugepaged: boolean): CollapseResult {
   const thp = ctx.thp;
   if (haddr < vma.start || haddr + HPAGE_PMD_SIZE > vma.end) return "vma-check";
+  // The model keeps no PROT_NONE huge leaf (see mprotect's change_huge_pmd).
+  if ((vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0) return "vma-check";
   const pt = mm.pt;
   const pmd = pt.pmdWord(haddr);
   if (pmd < 0 || (pt.w[pmd] | pt.w[pmd + 1]) === 0) return "pmd-null";

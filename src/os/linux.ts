@@ -30,6 +30,7 @@ import { exitMmap } from "./unmap.js";
 import { Tlb } from "./tlb.js";
 import { VmStat, type VmEvents } from "./vmstat.js";
 import { Thp } from "./thp.js";
+import { splitHugePmd, HPAGE_PMD_SIZE } from "./huge.js";
 import { khugepagedScan } from "./khugepaged.js";
 import { EventBus } from "./events.js";
 import { KernelLog } from "./klog.js";
@@ -317,6 +318,8 @@ export class Linux implements TaskKernel {
     const taskSize = this.machine.config.paging === 5 ? 2 ** 56 - PAGE : 2 ** 47 - PAGE;
     const mm = new Mm(this.machine, this.nextMmId++, pgd, taskSize, this.events, () => this.userTable());
     mm.pt.onFreeTable = (pfn) => this.cgroups.uncharge(pfn, "pgtable");
+    // split_huge_pmd_if_needed: a VMA cut inside a huge PMD splits the PMD first.
+    mm.vmas.onSplit = (addr) => { if (addr % HPAGE_PMD_SIZE !== 0) splitHugePmd(this, mm, addr); };
     return mm;
   }
 

@@ -128,7 +128,8 @@ function changeProtection(os: MmContext, mm: Mm, v: Vma): number {
   pt.walkRange(v.start, v.end, {
     pteEntry: change,
     pmdEntry(w, word, addr, next) {
-      if (addr % HPAGE_PMD_SIZE === 0 && next - addr === HPAGE_PMD_SIZE) { change(w, word, addr, true); return; }
+      // A PROT_NONE huge leaf (pmd_present via _PAGE_PROTNONE) the model's walk cannot see: split.
+      if (addr % HPAGE_PMD_SIZE === 0 && next - addr === HPAGE_PMD_SIZE && (low & PTE_PRESENT) !== 0) { change(w, word, addr, true); return; }
       splitHugePmd(os, mm, addr);
       for (let a = addr; a < next; a += PAGE) change(pt.w, pt.pteWord(a), a);
     },
