@@ -13,6 +13,7 @@ import { parseByteSize, resolveConfig } from "../machine/config.js";
 import { LATENCY_KEYS } from "../machine/tlbconfig.js";
 import { didYouMean } from "./suggest.js";
 import { PAGE_REPLACEMENT_NAMES } from "../os/policy.js";
+import { THP_ENABLED } from "../os/thp.js";
 import { MAX_SWAPPINESS } from "../os/vmscan.js";
 
 /** Options that decide a replay's numbers: the machine, the demand mapping, the trace's window. */
@@ -21,7 +22,7 @@ export const MACHINE_OPTIONS = {
   memory: { type: "string" }, pages: { type: "string" }, cpus: { type: "string" }, format: { type: "string" },
   skip: { type: "string" }, limit: { type: "string" }, warmup: { type: "string" },
   os: { type: "string" }, swap: { type: "string" }, reclaim: { type: "string" }, swappiness: { type: "string" },
-  frames: { type: "string" }, "page-cluster": { type: "string" },
+  frames: { type: "string" }, "page-cluster": { type: "string" }, thp: { type: "string" },
 } as const;
 
 /** Options of how results are shown. */
@@ -34,11 +35,11 @@ export const REPLAY_OPTIONS = { ...MACHINE_OPTIONS, ...OUTPUT_OPTIONS, window: {
 export interface MachineOptionValues {
   cpu?: string; set?: string[]; paging?: string; ram?: string; memory?: string; pages?: string; cpus?: string;
   format?: string; skip?: string; limit?: string; warmup?: string;
-  os?: string; swap?: string; reclaim?: string; swappiness?: string; frames?: string; "page-cluster"?: string;
+  os?: string; swap?: string; reclaim?: string; swappiness?: string; frames?: string; "page-cluster"?: string; thp?: string;
 }
 
 /** The kernel model's options (they need --os linux). */
-const OS_FLAGS = ["swap", "reclaim", "swappiness", "frames", "page-cluster"] as const;
+const OS_FLAGS = ["swap", "reclaim", "swappiness", "frames", "page-cluster", "thp"] as const;
 
 /**
  * --os and the kernel model's options, checked: null without --os linux (then none of them may be
@@ -53,7 +54,7 @@ export function osOptions(v: MachineOptionValues, cpus: number, pages: string): 
     return null;
   }
   if (cpus !== 1) throw new UsageError("--os linux runs the trace as one process on one CPU: --cpus must be 1");
-  if (pages !== "4k") throw new UsageError("--os linux maps 4 KiB pages (the kernel model has no huge-page faults): --pages must be 4k");
+  if (pages !== "4k") throw new UsageError("--os linux: the kernel model decides where huge pages go (--thp): --pages must be 4k");
   let swap = 0;
   if (v.swap !== undefined) {
     try {
@@ -69,7 +70,7 @@ export function osOptions(v: MachineOptionValues, cpus: number, pages: string): 
   if (frames === 0) throw new UsageError("--frames must be at least 1");
   const pageCluster = nonNegativeInt("page-cluster", v["page-cluster"], 3);
   if (pageCluster > 8) throw new UsageError(`--page-cluster must be 0..8, got ${pageCluster}`);
-  return { swap, reclaim: oneOf("reclaim", v.reclaim, PAGE_REPLACEMENT_NAMES, "linux"), swappiness, frames, pageCluster };
+  return { swap, reclaim: oneOf("reclaim", v.reclaim, PAGE_REPLACEMENT_NAMES, "linux"), swappiness, frames, pageCluster, thp: oneOf("thp", v.thp, THP_ENABLED, "madvise") };
 }
 
 /** Every path `--set` (and a sweep's `--param`) takes, for suggestions: the array shorthands and fields, the PSCs, the latencies. */

@@ -18,6 +18,7 @@ import type { MachineConfig } from "../types.js";
 import { UsageError } from "./args.js";
 import { checkReportPath, renderReplayReport, writeReport, type WindowCounts } from "./report.js";
 import { TraceProcess, type TraceKernelCounts } from "../os/traceproc.js";
+import { THP_ENABLED, type ThpEnabled } from "../os/thp.js";
 import { FutureReferencesBuilder, type FutureReferences } from "../os/future.js";
 import { PAGE_REPLACEMENT_NAMES, type PageReplacementName } from "../os/policy.js";
 import { MAX_SWAPPINESS } from "../os/vmscan.js";
@@ -34,6 +35,8 @@ export interface OsJobOptions {
   frames: number | null;
   /** vm.page-cluster, 0..8: swap-in reads 2^N pages. Default 3. */
   pageCluster: number;
+  /** transparent_hugepage/enabled (--thp). Default "madvise", as the reference kernel. */
+  thp: ThpEnabled;
 }
 
 /** A replay's options with every default filled in: what `resolveReplayOptions` returns. */
@@ -111,7 +114,7 @@ export interface ReplayTraceOptions {
 
 const REPLAY_OPTION_KEYS: ReadonlySet<string> = new Set(["cpu", "overrides", "paging", "ram", "memory", "pages", "cpus", "format", "limit", "skip",
   "warmup", "os", "report", "window", "signal", "interrupted", "progress", "err"]);
-const OS_OPTION_KEYS: ReadonlySet<string> = new Set(["swap", "reclaim", "swappiness", "frames", "pageCluster"]);
+const OS_OPTION_KEYS: ReadonlySet<string> = new Set(["swap", "reclaim", "swappiness", "frames", "pageCluster", "thp"]);
 
 /**
  * `replayTrace`'s options checked, with the defaults filled in.
@@ -151,7 +154,7 @@ export function resolveReplayOptions(o: ReplayTraceOptions = {}): ReplayOptions 
     if (typeof o.os !== "object" || o.os === null) throw bad("os", "must be an object (the kernel model's options), {} for the defaults");
     for (const k of Object.keys(o.os)) if (!OS_OPTION_KEYS.has(k)) throw bad(`os.${k}`, `unknown option; known options are ${[...OS_OPTION_KEYS].join(", ")}`);
     if (cpus !== 1) throw bad("os", "the kernel model runs the trace as one process on one CPU: cpus must be 1");
-    if (pages !== "4k") throw bad("os", "the kernel model maps 4 KiB pages: pages must be \"4k\"");
+    if (pages !== "4k") throw bad("os", "the kernel model decides where huge pages go (os.thp): pages must be \"4k\"");
     const swap = int("os.swap", o.os.swap, 0);
     if (swap % 4096 !== 0) throw bad("os.swap", `must be a multiple of 4096 bytes, got ${swap}`);
     const swappiness = int("os.swappiness", o.os.swappiness, 60);
@@ -159,7 +162,7 @@ export function resolveReplayOptions(o: ReplayTraceOptions = {}): ReplayOptions 
     const frames = o.os.frames === null || o.os.frames === undefined ? null : int("os.frames", o.os.frames, 1, 1);
     const pageCluster = int("os.pageCluster", o.os.pageCluster, 3);
     if (pageCluster > 8) throw bad("os.pageCluster", `must be 0..8, got ${pageCluster}`);
-    os = { swap, reclaim: choice("os.reclaim", o.os.reclaim, PAGE_REPLACEMENT_NAMES, "linux"), swappiness, frames, pageCluster };
+    os = { swap, reclaim: choice("os.reclaim", o.os.reclaim, PAGE_REPLACEMENT_NAMES, "linux"), swappiness, frames, pageCluster, thp: choice("os.thp", o.os.thp, THP_ENABLED, "madvise") };
   }
   return {
     cpu: o.cpu ?? "skylake",
@@ -460,7 +463,7 @@ export class ReplaySession {
       const now = this.proc.counts();
       const b = this.baseKernel ?? now;
       const kernelCounts = Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - b[k as keyof TraceKernelCounts]])) as unknown as TraceKernelCounts;
-      summary.kernel = { reclaim: o.os.reclaim, ram: o.ram, swap: o.os.swap, swappiness: o.os.swappiness, frames: o.os.frames, pageCluster: o.os.pageCluster, ...kernelCounts };
+      summary.kernel = { reclaim: o.os.reclaim, ram: o.ram, swap: o.os.swap, swappiness: o.os.swappiness, frames: o.os.frames, pageCluster: o.os.pageCluster, thp: o.os.thp, ...kernelCounts };
     }
     if (o.report !== undefined) {
       await writeReport(o.report, renderReplayReport({

@@ -35,7 +35,9 @@ export type ThpDefrag = "always" | "defer" | "defer+madvise" | "madvise" | "neve
 /** Who asks whether a VMA may have a huge page (the TVA_* flags of thp_vma_allowable_order). */
 export type ThpAsker = "fault" | "smaps" | "khugepaged" | "collapse";
 
-const ENABLED: readonly ThpEnabled[] = ["always", "madvise", "never"];
+/** The values `enabled` takes. */
+export const THP_ENABLED: readonly ThpEnabled[] = ["always", "madvise", "never"];
+const ENABLED = THP_ENABLED;
 const DEFRAG: readonly ThpDefrag[] = ["always", "defer", "defer+madvise", "madvise", "never"];
 
 /** The files under /sys/kernel/mm/transparent_hugepage the model serves. */

@@ -12,6 +12,10 @@ import { khugepagedScan, collapseRange } from "../../src/os/khugepaged.js";
 import { checkInvariants } from "../../src/os/check.js";
 import { decodePagemapEntry } from "../../src/os/proc/pagemap.js";
 import { pteHuge } from "../../src/machine/pgtable.js";
+import { Machine } from "../../src/machine/Machine.js";
+import { Replayer } from "../../src/machine/replay.js";
+import { REC_KIND, REC_USER } from "../../src/abi/records.js";
+import { TraceProcess } from "../../src/os/traceproc.js";
 import type { Linux } from "../../src/os/linux.js";
 import type { Task } from "../../src/os/process.js";
 import type { ProcFs } from "../../src/os/procfs.js";
@@ -430,5 +434,40 @@ describe("collapse (khugepaged, MADV_COLLAPSE)", () => {
     expect(isHuge(p, BASE)).toBe(true);
     expect(text(p.read(BASE + 8, 2))).toBe("s0");
     noProblems(os);
+  });
+});
+
+describe("replay with the kernel model as fault policy (replay --os linux --thp)", () => {
+  async function replay(thp: "always" | "madvise", recs: { va: number; write: boolean }[]): Promise<{ tp: TraceProcess; m: Machine }> {
+    const m = await Machine.create({ ram: "64MiB" });
+    const tp = TraceProcess.start(m, { thp });
+    const r = new Replayer(m, tp.policy);
+    recs.forEach((x, i) => r.batch.setAddress(i, x.va, 8, (x.write ? REC_KIND.write : REC_KIND.read) | REC_USER, 0));
+    tp.beforeBatch(0);
+    expect(r.run(recs.length).completed).toBe(recs.length);
+    return { tp, m };
+  }
+  // Four 2 MiB regions, 64 pages touched in each (writes), then a read region.
+  const recs = [
+    ...[0, 1, 2, 3].flatMap((reg) => Array.from({ length: 64 }, (_, k) => ({ va: 0x4000_0000 + reg * H + k * 8 * 4096, write: true }))),
+    ...Array.from({ length: 16 }, (_, k) => ({ va: 0x5000_0000 + k * 4096 * 32, write: false })),
+  ];
+
+  it("always: one fault and one huge page per written 2 MiB region, the huge zero page for the read one", async () => {
+    const { tp } = await replay("always", recs);
+    const c = tp.counts();
+    expect(c.thp_fault_alloc).toBe(4);
+    expect(c.minorFaults).toBe(5);
+    expect(tp.os.thp.hugeZeroPfn).not.toBeNull();
+    expect(tp.task.mm!.rssAnon).toBe(4 * 512);
+    expect(checkInvariants(tp.os)).toEqual([]);
+  });
+
+  it("madvise (the default): a trace never madvises, so 4 KiB pages: one fault per page", async () => {
+    const { tp } = await replay("madvise", recs);
+    const c = tp.counts();
+    expect(c.thp_fault_alloc).toBe(0);
+    expect(c.minorFaults).toBe(4 * 64 + 16);
+    expect(tp.task.mm!.rssAnon).toBe(4 * 64);
   });
 });

@@ -57,6 +57,9 @@ Kernel model (instead of mapping every touched page on first touch):
   --frames N              a resident limit: the process runs in N page frames, the excess
                           reclaimed after each fault, exactly, in the policy's order
   --page-cluster N        vm.page-cluster: swap-in reads 2^N pages (default 3; 0: no readahead)
+  --thp always|madvise|never
+                          transparent_hugepage/enabled (default madvise, as Linux: a trace
+                          never madvises, so "always" gives it a 2 MiB page per aligned region)
 Ctrl-C stops after the current batch and prints the statistics so far, marked partial (exit 130).
 A trace that touches more pages than --ram holds stops there: the statistics so far, marked
 partial, with the record that found no frame (exit 1); with --os linux, when RAM and swap are

@@ -52,7 +52,7 @@ Options:
   --cpus N                CPUs; record CPU ids are taken modulo N (default 1)
   --format <f>            auto (default), lackey, text, wmt, champsim
   --skip N, --limit N, --warmup N   as for replay, in every configuration
-  --os linux, --swap, --reclaim, --swappiness, --frames, --page-cluster
+  --os linux, --swap, --reclaim, --swappiness, --frames, --page-cluster, --thp
                           run every configuration as one process of the Linux model (see
                           wasmmu replay --help); the table then adds major faults, pages
                           swapped in and out, pgscan and pgsteal
@@ -222,7 +222,7 @@ export async function cmdSweep(args: string[], out: (s: string) => void, err: (s
     if (os !== undefined && Object.keys(osValues).length > 0) {
       const given: Record<string, string | undefined> = {
         os: "linux", swap: String(os.swap), reclaim: os.reclaim, swappiness: String(os.swappiness),
-        ...(os.frames !== null ? { frames: String(os.frames) } : {}), "page-cluster": String(os.pageCluster), ...osValues,
+        ...(os.frames !== null ? { frames: String(os.frames) } : {}), "page-cluster": String(os.pageCluster), thp: os.thp, ...osValues,
       };
       try {
         os = osOptions(given, cpus, p) ?? undefined;
