@@ -29,7 +29,7 @@ import { handleFault, type FaultAccess, type FaultResult } from "./fault.js";
 import { exitMmap } from "./unmap.js";
 import { Tlb } from "./tlb.js";
 import { VmStat, type VmEvents } from "./vmstat.js";
-import { Thp } from "./thp.js";
+import { Thp, type ThpEnabled } from "./thp.js";
 import { splitHugePmd, HPAGE_PMD_SIZE } from "./huge.js";
 import { khugepagedScan } from "./khugepaged.js";
 import { EventBus } from "./events.js";
@@ -74,6 +74,8 @@ export interface LinuxOptions {
    * memory.memsw.limit_in_bytes, memory.oom_control).
    */
   cgroup?: CgroupVersion;
+  /** /sys/kernel/mm/transparent_hugepage/enabled at boot (docs/thp.md). Default "madvise", the reference kernel's. */
+  thp?: ThpEnabled;
 }
 
 /**
@@ -194,6 +196,7 @@ export class Linux implements TaskKernel {
     // The LRU lists hear of every page that comes and goes (folio_add_lru, lruvec_del_folio).
     this.thp = new Thp({ machine, alloc: this.alloc, frames: this.frames, stat: this.stats.events });
     this.rmap.onFree = (pfn) => { this.thp.forget(pfn); this.reclaim.remove(pfn); };
+    if (opts.thp !== undefined && this.thp.setSysfs("enabled", opts.thp) !== 0) throw new WasmmuError("INVALID_CONFIG", `thp must be always, madvise or never, got ${JSON.stringify(opts.thp)}`);
     this.cache.lru = {
       added: (pfn, shadow, file) => this.reclaim.addRefaulted(pfn, shadow, file),
       removed: (pfn) => this.reclaim.remove(pfn),
