@@ -4,7 +4,7 @@
 // madvise_collapse), and the views (smaps AnonHugePages/THPeligible, meminfo, vmstat, pagemap).
 import { describe, it, expect } from "vitest";
 import { bootLinux, ok, bytes, text, kbField, smapsBlock } from "../helpers/linux.js";
-import { MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED, MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_COLLAPSE, MADV_PAGEOUT, MREMAP_MAYMOVE } from "../../src/os/mmap.js";
+import { MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED, MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_COLLAPSE, MADV_PAGEOUT, MADV_POPULATE_WRITE, MREMAP_MAYMOVE } from "../../src/os/mmap.js";
 import { PROT_READ, PROT_WRITE } from "../../src/os/vma.js";
 import { HPAGE_PMD_SIZE } from "../../src/os/huge.js";
 import { suitable } from "../../src/os/thp.js";
@@ -469,5 +469,21 @@ describe("replay with the kernel model as fault policy (replay --os linux --thp)
     expect(c.thp_fault_alloc).toBe(0);
     expect(c.minorFaults).toBe(4 * 64 + 16);
     expect(tp.task.mm!.rssAnon).toBe(4 * 64);
+  });
+});
+
+describe("populating huge pages (mm/gup.c follow_huge_pmd)", () => {
+  it("MADV_POPULATE_WRITE of 4 MiB: two faults, two huge pages; a second populate takes none", async () => {
+    const { os, proc, p } = await boot();
+    ok(p.mmap(BASE, 2 * H, RW, ANON | MAP_FIXED));
+    ok(p.madvise(BASE, 2 * H, MADV_HUGEPAGE));
+    const f0 = vmstat(proc, "pgfault");
+    ok(p.madvise(BASE, 2 * H, MADV_POPULATE_WRITE));
+    expect(vmstat(proc, "pgfault") - f0).toBe(2);
+    expect(vmstat(proc, "thp_fault_alloc")).toBe(2);
+    ok(p.madvise(BASE, 2 * H, MADV_POPULATE_WRITE));
+    expect(vmstat(proc, "pgfault") - f0).toBe(2);
+    expect(smapsKb(proc, p.pid, BASE, "AnonHugePages")).toBe(4096);
+    noProblems(os);
   });
 });
