@@ -20,7 +20,7 @@ import type { PageAllocator } from "./pagealloc.js";
 import type { VmEvents } from "./vmstat.js";
 import type { FrameTable } from "../machine/frametable.js";
 import type { Machine } from "../machine/Machine.js";
-import { PTE_RW, PTE_DIRTY, PTE_ACCESSED, PTE_PSE, pteLo, pteHi, pteHuge } from "../machine/pgtable.js";
+import { PTE_RW, PTE_DIRTY, PTE_ACCESSED, PTE_PSE, pteLo, pteHi } from "../machine/pgtable.js";
 import { VM_SHARED, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_IO, VM_PFNMAP, VM_MIXEDMAP } from "./proc/vmflags.js";
 import { HPAGE_PMD_SIZE, HPAGE_PMD_NR, HPAGE_PMD_ORDER, pmdPfn, splitHugePmd } from "./huge.js";
 import { PT_NOMEM } from "./pagewalk.js";
@@ -388,8 +388,29 @@ export function copyHugePmd(ctx: FaultContext, parent: Mm, child: Mm, addr: numb
   return true;
 }
 
-/** Is the PMD word `pmd` a huge leaf? */
-export function isHugePmd(mm: Mm, pmd: number): boolean {
-  return pmd >= 0 && pteHuge(mm.pt.w[pmd]);
+/**
+ * move_huge_pmd (mremap): move the huge leaf at the aligned `from` to the aligned `to` whole, with
+ * its deposited table and reverse-map links, when the destination PMD is empty. @returns false
+ * when it cannot (the caller splits and moves PTEs); "nomem" when no table is left for the
+ * destination's upper levels
+ */
+export function moveHugePmd(ctx: FaultContext, mm: Mm, from: number, to: number): boolean | "nomem" {
+  const pt = mm.pt;
+  const dst = pt.pmdAlloc(to);
+  if (dst === PT_NOMEM) return "nomem";
+  if (dst < 0 || (pt.w[dst] | pt.w[dst + 1]) !== 0) return false;
+  const src = pt.pmdWord(from);
+  const lo = pt.w[src];
+  const hi = pt.w[src + 1];
+  const head = pmdPfn(lo, hi);
+  pt.setPte(src, from, 0, 0, "move");
+  pt.setPte(dst, to, lo, hi, "move");
+  const table = mm.deposits.get(from);
+  if (table !== undefined) { mm.deposits.delete(from); mm.deposits.set(to, table); }
+  if (!ctx.thp.isHugeZero(head)) {
+    if (ctx.frames.order(head) === HPAGE_PMD_ORDER) ctx.rmap.move(head, mm, from, to);
+    else for (let i = 0; i < HPAGE_PMD_NR; i++) ctx.rmap.move(head + i, mm, from + i * 4096, to + i * 4096);
+  }
+  return true;
 }
 

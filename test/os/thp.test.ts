@@ -4,7 +4,7 @@
 // madvise_collapse), and the views (smaps AnonHugePages/THPeligible, meminfo, vmstat, pagemap).
 import { describe, it, expect } from "vitest";
 import { bootLinux, ok, bytes, text, kbField, smapsBlock } from "../helpers/linux.js";
-import { MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED, MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_COLLAPSE, MADV_PAGEOUT, MADV_POPULATE_WRITE, MREMAP_MAYMOVE } from "../../src/os/mmap.js";
+import { MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED, MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_COLLAPSE, MADV_PAGEOUT, MADV_POPULATE_WRITE, MREMAP_MAYMOVE, MREMAP_FIXED } from "../../src/os/mmap.js";
 import { PROT_READ, PROT_WRITE } from "../../src/os/vma.js";
 import { HPAGE_PMD_SIZE } from "../../src/os/huge.js";
 import { suitable } from "../../src/os/thp.js";
@@ -263,6 +263,22 @@ describe("splitting a huge PMD (__split_huge_pmd)", () => {
     expect(vmstat(proc, "thp_split_pmd")).toBe(1);
     expect(p.mm!.rssAnon).toBe(256);
     patternKept(p, huge, (k) => k >= 256);
+    noProblems(os);
+  });
+
+  it("mremap moving a whole huge page to an aligned address moves the leaf (move_huge_pmd); to an unaligned one splits it", async () => {
+    const { os, proc, p, huge } = await withHuge();
+    const to = BASE + 8 * H;
+    expect(Number(ok(p.mremap(huge, H, H, MREMAP_MAYMOVE | MREMAP_FIXED, to)))).toBe(to);
+    expect(vmstat(proc, "thp_split_pmd")).toBe(0);
+    expect(isHuge(p, to)).toBe(true);
+    expect(smapsKb(proc, p.pid, to, "AnonHugePages")).toBe(2048);
+    patternKept(p, to);
+    noProblems(os);
+    const odd = BASE + 12 * H + 4096;
+    expect(Number(ok(p.mremap(to, H, H, MREMAP_MAYMOVE | MREMAP_FIXED, odd)))).toBe(odd);
+    expect(vmstat(proc, "thp_split_pmd")).toBe(1);
+    patternKept(p, odd);
     noProblems(os);
   });
 
