@@ -105,6 +105,21 @@ describe("sysfs knobs and eligibility (/sys/kernel/mm/transparent_hugepage)", ()
 });
 
 describe("huge page faults (do_huge_pmd_anonymous_page)", () => {
+  it("a memory group that cannot take 512 more pages: thp_fault_fallback and thp_fault_fallback_charge, 4 KiB pages", async () => {
+    const { os, proc } = await boot();
+    os.cgroups.create("/small", { max: "1M" });
+    const t = os.spawn({ name: "t" }, { cgroup: "/small" });
+    ok(t.mmap(BASE, H, RW, ANON | MAP_FIXED));
+    ok(t.madvise(BASE, H, MADV_HUGEPAGE));
+    bytes(t.write(BASE, "x"));
+    expect(vmstat(proc, "thp_fault_fallback")).toBe(1);
+    expect(vmstat(proc, "thp_fault_fallback_charge")).toBe(1);
+    expect(vmstat(proc, "thp_fault_alloc")).toBe(0);
+    expect(isHuge(t, BASE)).toBe(false);
+    expect(t.mm!.rssAnon).toBeGreaterThan(0);
+    noProblems(os);
+  });
+
   it("one write fault per 2 MiB maps a PMD leaf: thp_fault_alloc, AnonHugePages, pagemap PFN + offset", async () => {
     const { os, proc, p } = await boot();
     ok(p.mmap(BASE, 4 * H, RW, ANON | MAP_FIXED));
