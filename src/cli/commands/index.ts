@@ -6,12 +6,13 @@ import { demoCommand } from "./demo.js";
 import { helpCommand } from "./help.js";
 import { recordCommand } from "./record.js";
 import { replayCommand } from "./replay.js";
+import { shellCommand } from "./shell.js";
 import { sweepCommand } from "./sweep.js";
 import { walkCommand } from "./walk.js";
 import { workloadCommand } from "./workload.js";
 
 export const COMMANDS: readonly Command[] = [
-  replayCommand, sweepCommand, convertCommand, recordCommand, walkCommand, workloadCommand, demoCommand, conformanceCommand,
+  replayCommand, sweepCommand, convertCommand, recordCommand, walkCommand, workloadCommand, shellCommand, demoCommand, conformanceCommand,
   helpCommand(() => COMMANDS),
 ];
 
