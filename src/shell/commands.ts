@@ -18,7 +18,8 @@ const table: Record<string, Entry> = {
   ps: { run: ps, synopsis: "ps [-e | -A | aux]", summary: "processes (aux: %CPU %MEM VSZ RSS STAT)" },
   free: { run: free, synopsis: "free [-b|-k|-m|-g|-h] [--si] [-w] [-t]", summary: "memory and swap in use (procps-ng)" },
   vmstat: { run: vmstat, synopsis: "vmstat [-a] [-w] [-n] [-s] [delay count]", summary: "memory, swap-in/out, io, cpu; delay in model seconds" },
-  cat: { run: cat, synopsis: "cat FILE…", summary: "/proc/{meminfo,vmstat,buddyinfo,slabinfo,swaps,uptime,pressure/memory}, /proc/PID/{maps,smaps,smaps_rollup,status,statm,pagemap,oom_score,oom_score_adj}, /proc/sys/vm/*" },
+  cat: { run: cat, synopsis: "cat FILE…", summary: "/proc files: meminfo vmstat buddyinfo slabinfo swaps pressure/memory sys/vm/*,\n" +
+    `${" ".repeat(62)}PID/{maps,smaps,smaps_rollup,status,statm,pagemap,oom_score,oom_score_adj}` },
   grep: { run: grep, synopsis: "grep [-i] [-v] [-E] [-c] PATTERN FILE…", summary: "matching lines of files (no pipes here)" },
   echo: { run: echo, synopsis: "echo [-n] WORD… [> FILE]", summary: "e.g. echo 3 > /proc/sys/vm/drop_caches, echo -1000 > /proc/PID/oom_score_adj" },
   sysctl: { run: sysctl, synopsis: "sysctl [-n] NAME[=VALUE]… | -a", summary: "vm.swappiness, vm.page-cluster, vm.drop_caches, vm.overcommit_*" },
