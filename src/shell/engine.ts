@@ -166,8 +166,11 @@ export class Shell {
     return { output, status: this.status, exit };
   }
 
+  /** Called after every tick of model time (the playground samples its charts here). */
+  onTick: (() => void) | null = null;
+
   /** Let `seconds` of model time pass: the background jobs run. */
   private advance(seconds: number, onTick?: () => void): void {
-    this.jobs.run(this.clock.now() + Math.round(seconds * this.linux.clockHz), false, onTick);
+    this.jobs.run(this.clock.now() + Math.round(seconds * this.linux.clockHz), false, () => { onTick?.(); this.onTick?.(); });
   }
 }
