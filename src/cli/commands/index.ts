@@ -7,12 +7,13 @@ import { helpCommand } from "./help.js";
 import { recordCommand } from "./record.js";
 import { replayCommand } from "./replay.js";
 import { shellCommand } from "./shell.js";
+import { serveCommand } from "./serve.js";
 import { sweepCommand } from "./sweep.js";
 import { walkCommand } from "./walk.js";
 import { workloadCommand } from "./workload.js";
 
 export const COMMANDS: readonly Command[] = [
-  replayCommand, sweepCommand, convertCommand, recordCommand, walkCommand, workloadCommand, shellCommand, demoCommand, conformanceCommand,
+  replayCommand, sweepCommand, convertCommand, recordCommand, walkCommand, workloadCommand, shellCommand, serveCommand, demoCommand, conformanceCommand,
   helpCommand(() => COMMANDS),
 ];
 
