@@ -28,6 +28,8 @@ export class ShellTerminal {
     this.term.open(host);
     this.term.write(`${banner}\r\n${PROMPT}`);
     this.term.onData((d) => this.input(d));
+    // Tab leaves the terminal (no keyboard trap, WCAG 2.1.2): the shell has no completion here.
+    this.term.attachCustomKeyEventHandler((e) => e.key !== "Tab");
   }
 
   /** Run `line` as if typed (the tours do), echoing it after the prompt. */
