@@ -141,6 +141,7 @@ export class Shell {
         setLastBackground: (pid) => { this.lastBackground = pid; },
       };
       this.sink = diag;
+      this.line = ctx.line;
       if (name === "exit") {
         exit = args[0] !== undefined && /^\d+$/.test(args[0]) ? Number(args[0]) & 0xff : this.status;
         break;
@@ -163,8 +164,12 @@ export class Shell {
       this.status = status;
     }
     this.sink = (s) => { this.pending += s; };
+    this.line = "";
     return { output, status: this.status, exit };
   }
+
+  /** The command line running now ("" between lines): what an event happened during. */
+  line = "";
 
   /** Called after every tick of model time (the playground samples its charts here). */
   onTick: (() => void) | null = null;

@@ -151,6 +151,26 @@ describe.skipIf(why !== null)("playground in Chromium", () => {
     expect(await text("#charts-host")).toMatch(/Memory \(MiB\)[\s\S]*free[\s\S]*used[\s\S]*cache[\s\S]*swap/);
   }, 60_000);
 
+  it("Events (time travel): step back and forward through a run's faults; the tallies follow the cursor", async () => {
+    await fresh();
+    await api((a) => a.run("cowdemo --pages 4 --pause 1 &; sleep 2"));
+    await page.click("#tab-events");
+    await page.selectOption("#ev-type", "fault");
+    const now = () => text("#ev-out .event-now");
+    const cowCount = async () => Number(/copy-on-write copies\s+(\d+)/.exec(await text("#ev-out table.tallies"))![1]);
+    expect(await now()).toMatch(/^event (\d+) of \1: #\d+ at 1\.\d+ s of model time, during `sleep 2`: pid 4 cpu \d: minor fault, write of 0x[0-9a-f]+ → cow-copy$/);
+    expect(await cowCount()).toBe(4);
+    for (let k = 0; k < 4; k++) await page.click("#ev-prev");
+    expect(await cowCount()).toBe(0);
+    expect(await now()).not.toMatch(/cow-copy$/);
+    await page.click("#ev-next");
+    expect(await cowCount()).toBe(1);
+    expect(await now()).toMatch(/cow-copy$/);
+    await page.click("#ev-first");
+    expect(await now()).toMatch(/^event 1 of \d+: #\d+ at 0\.\d+ s of model time, during `sleep 2`: pid 3 cpu \d: minor fault, write of 0x[0-9a-f]+ → anon$/);
+    expect(await page.locator("#ev-out ol.events li.current").count()).toBe(1);
+  }, 60_000);
+
   for (const tour of TOURS) {
     it(`tour "${tour.title}": every step shows its text, its commands' output and highlights its view`, async () => {
       await page.selectOption("#tour-select", tour.id);

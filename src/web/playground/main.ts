@@ -12,12 +12,13 @@ import { chartSample } from "../../shell/inspect.js";
 import { parseTranscript, checkTranscript } from "../../shell/transcript.js";
 import { ShellTerminal } from "./terminal.js";
 import { TOURS, type Tour, type ViewId } from "./tours.js";
-import { h, fillPids, renderTranslation, renderMemory, renderPhysical, Charts } from "./views.js";
+import { h, fillPids, renderTranslation, renderMemory, renderPhysical, renderEvents, Charts } from "./views.js";
+import { EventHistory } from "../../shell/history.js";
 import type { AccessKind } from "../../types.js";
 
 const VIEWS: { id: ViewId; label: string }[] = [
   { id: "shell", label: "Shell" }, { id: "translation", label: "Translation" }, { id: "memory", label: "Process memory" },
-  { id: "physical", label: "Physical memory" }, { id: "charts", label: "Over time" },
+  { id: "physical", label: "Physical memory" }, { id: "charts", label: "Over time" }, { id: "events", label: "Events (time travel)" },
 ];
 
 const $ = <T extends HTMLElement>(sel: string): T => {
@@ -34,9 +35,15 @@ class Playground {
   private tour: Tour | null = null;
   private step = -1;
   private ticks = 0;
+  private history: EventHistory | null = null;
+  /** The time-travel cursor: a position among the filtered events (-1: the latest). */
+  private cursor = -1;
 
   async boot(): Promise<void> {
+    this.history?.close();
     this.shell = await Shell.create();
+    this.history = new EventHistory(this.shell);
+    this.cursor = -1;
     this.shell.onTick = () => { if (++this.ticks % 10 === 0) this.charts.add(chartSample(this.shell)); };
     this.charts.reset();
     this.charts.add(chartSample(this.shell));
@@ -50,6 +57,7 @@ class Playground {
     this.buildTranslation();
     this.buildTours();
     $<HTMLSelectElement>("#mem-pid").addEventListener("change", () => this.refresh());
+    this.buildEvents();
     this.show("shell");
     document.body.dataset.ready = "true";
   }
@@ -100,6 +108,26 @@ class Playground {
     if (this.view === "memory") renderMemory($("#mem-out"), this.shell, Number($<HTMLSelectElement>("#mem-pid").value));
     else if (this.view === "physical") renderPhysical($("#phys-out"), this.shell);
     else if (this.view === "charts") this.charts.render();
+    else if (this.view === "events") this.renderEvents();
+  }
+
+  private renderEvents(): void {
+    const filter = $<HTMLSelectElement>("#ev-type").value;
+    const n = this.history!.list.filter((e) => filter === "all" || e.event.type === filter).length;
+    const slider = $<HTMLInputElement>("#ev-slider");
+    slider.max = String(Math.max(0, n - 1));
+    this.cursor = renderEvents($("#ev-out"), this.history!, this.cursor, filter);
+    slider.value = String(Math.max(0, this.cursor));
+  }
+
+  private buildEvents(): void {
+    const move = (to: number) => { this.cursor = Math.max(0, to); this.renderEvents(); };
+    $("#ev-prev").addEventListener("click", () => move(this.cursor - 1));
+    $("#ev-next").addEventListener("click", () => move(this.cursor + 1));
+    $("#ev-first").addEventListener("click", () => move(0));
+    $("#ev-last").addEventListener("click", () => { this.cursor = -1; this.renderEvents(); });
+    $<HTMLInputElement>("#ev-slider").addEventListener("input", (e) => move(Number((e.target as HTMLInputElement).value)));
+    $<HTMLSelectElement>("#ev-type").addEventListener("change", () => { this.cursor = -1; this.renderEvents(); });
   }
 
   private buildTranslation(): void {

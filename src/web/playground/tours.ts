@@ -7,7 +7,7 @@
  */
 
 /** The views a step can point at. */
-export type ViewId = "shell" | "translation" | "memory" | "physical" | "charts";
+export type ViewId = "shell" | "translation" | "memory" | "physical" | "charts" | "events";
 
 /** One step of a tour. */
 export interface TourStep {
@@ -47,6 +47,7 @@ export const TOURS: readonly Tour[] = [
   { id: "cow", title: "fork and copy-on-write", steps: [
     { title: "After fork", text: "fork copies the page tables, not the pages: parent and child map the same frames, read-only. Pss (proportional set size) splits each shared page between them.", commands: ["cowdemo --pages 16 --pause 1 &", "sleep 0.5", "grep -E '^(Pss|Shared_Dirty|Private_Dirty):' /proc/4/smaps_rollup"], view: "memory", pid: 4 },
     { title: "Writes copy", text: "Each write to a shared page faults; do_wp_page copies that one page for the writer. After the child has written all 16 pages it owns 16 private copies.", commands: ["sleep 1", "grep -E '^(Pss|Shared_Dirty|Private_Dirty):' /proc/4/smaps_rollup", "pagemap 4 0x7ffff7fe7000 4"], view: "memory", pid: 4 },
+    { title: "The faults, one by one", text: "Step back through the run's events: the parent's 16 anonymous faults, the fork, then the child's 16 cow-copy faults during `sleep 1`, each with its model time.", commands: [], view: "events" },
   ] },
   { id: "mmap", title: "mmap of a file shared by two processes", steps: [
     { title: "The same frames", text: "With MAP_SHARED, both processes' PTEs point at the page-cache frames of the file: the PFNs in their pagemaps are equal.", commands: ["mmapshare --size 64K", "pagemap 3 0x7ffff7fe7000 2", "pagemap 4 0x7ffff7fe7000 2"], view: "memory", pid: 3 },

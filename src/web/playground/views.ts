@@ -14,6 +14,7 @@ import { translateFor, vmaView, frameMap, swapSlots, FRAME_OWNERS, type ChartSam
 import { formatFlags } from "../../machine/decode.js";
 import { describeErrorCode } from "../../cli/walkview.js";
 import type { AccessKind } from "../../types.js";
+import { describeEvent, type EventHistory } from "../../shell/history.js";
 
 /** Create an element with attributes and children. */
 export function h(tag: string, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElement {
@@ -175,4 +176,29 @@ export class Charts {
       this.rates.setData(rateData);
     }
   }
+}
+
+/** The time-travel view: step through the recorded events; the tallies as they stood at each. */
+export function renderEvents(out: HTMLElement, history: EventHistory, cursor: number, filter: string): number {
+  const all = history.list;
+  const idx = all.map((_, i) => i).filter((i) => filter === "all" || all[i].event.type === filter);
+  if (idx.length === 0) {
+    out.replaceChildren(h("p", {}, "No events yet: run something (a workload, then sleep)."));
+    return -1;
+  }
+  const pos = Math.max(0, Math.min(idx.length - 1, cursor < 0 ? idx.length - 1 : cursor));
+  const at = idx[pos];
+  const e = all[at];
+  const t = history.talliesAt(at);
+  const from = Math.max(0, pos - 8);
+  const rows = idx.slice(from, pos + 9).map((i) => h("li", { class: i === at ? "current" : "", "aria-current": i === at ? "step" : "false" },
+    `#${all[i].seq}  ${all[i].t.toFixed(3)} s  ${describeEvent(all[i].event)}`));
+  out.replaceChildren(
+    h("p", { class: "event-now", role: "status" }, `event ${pos + 1} of ${idx.length}: #${e.seq} at ${e.t.toFixed(6)} s of model time, during \`${e.line || "(boot)"}\`: ${describeEvent(e.event)}`),
+    h("ol", { class: "events", "aria-label": "events around this one" }, ...rows),
+    h("table", { class: "tallies", "aria-label": "counts up to this event" }, h("tbody", {},
+      ...([["minor faults", t.minor], ["major faults", t.major], ["copy-on-write copies", t.cow], ["SIGSEGV faults", t.segv], ["swap-outs", t.swapOut], ["swap-ins", t.swapIn], ["TLB flushes", t.flushes], ["pages reclaimed", t.reclaimed], ["tasks killed", t.kills]] as const)
+        .map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, String(v)))))),
+  );
+  return pos;
 }
