@@ -12,13 +12,15 @@ import { chartSample } from "../../shell/inspect.js";
 import { parseTranscript, checkTranscript } from "../../shell/transcript.js";
 import { ShellTerminal } from "./terminal.js";
 import { TOURS, type Tour, type ViewId } from "./tours.js";
-import { h, fillPids, renderTranslation, renderMemory, renderPhysical, renderEvents, Charts } from "./views.js";
+import { h, fillPids, renderTranslation, renderMemory, renderPhysical, renderEvents, renderTraceSummary, Charts } from "./views.js";
 import { EventHistory } from "../../shell/history.js";
+import type { TraceReplaySummary } from "./tracereplay.js";
 import type { AccessKind } from "../../types.js";
 
 const VIEWS: { id: ViewId; label: string }[] = [
   { id: "shell", label: "Shell" }, { id: "translation", label: "Translation" }, { id: "memory", label: "Process memory" },
   { id: "physical", label: "Physical memory" }, { id: "charts", label: "Over time" }, { id: "events", label: "Events (time travel)" },
+  { id: "trace", label: "Your trace" },
 ];
 
 const $ = <T extends HTMLElement>(sel: string): T => {
@@ -58,6 +60,7 @@ class Playground {
     this.buildTours();
     $<HTMLSelectElement>("#mem-pid").addEventListener("change", () => this.refresh());
     this.buildEvents();
+    this.buildTrace();
     this.show("shell");
     document.body.dataset.ready = "true";
   }
@@ -118,6 +121,40 @@ class Playground {
     slider.max = String(Math.max(0, n - 1));
     this.cursor = renderEvents($("#ev-out"), this.history!, this.cursor, filter);
     slider.value = String(Math.max(0, this.cursor));
+  }
+
+  /** Replay bytes in the Web Worker. @returns its summary */
+  replayInWorker(bytes: ArrayBuffer, name: string): Promise<TraceReplaySummary> {
+    const out = $("#trace-out");
+    out.replaceChildren(h("p", { role: "status" }, `replaying ${name}…`));
+    const w = new Worker("replay-worker.js", { type: "module" });
+    return new Promise<TraceReplaySummary>((resolve, reject) => {
+      w.onmessage = (e: MessageEvent<{ ok: true; summary: TraceReplaySummary } | { ok: false; error: string }>) => {
+        w.terminate();
+        if (e.data.ok) { renderTraceSummary(out, $("#trace-chart"), e.data.summary); resolve(e.data.summary); } else {
+          out.replaceChildren(h("p", { class: "error", role: "alert" }, e.data.error));
+          reject(new Error(e.data.error));
+        }
+      };
+      w.onerror = (e) => { w.terminate(); out.replaceChildren(h("p", { class: "error", role: "alert" }, e.message)); reject(new Error(e.message)); };
+      w.postMessage({ bytes, name }, [bytes]);
+    });
+  }
+
+  private buildTrace(): void {
+    const run = (f: File) => { void f.arrayBuffer().then((b) => this.replayInWorker(b, f.name)).catch(() => undefined); };
+    $<HTMLInputElement>("#trace-file").addEventListener("change", (e) => { const f = (e.target as HTMLInputElement).files?.[0]; if (f) run(f); });
+    $("#trace-sample").addEventListener("click", () => { void fetch("qsort.lackey.gz").then((r) => r.arrayBuffer()).then((b) => this.replayInWorker(b, "qsort.lackey.gz")).catch(() => undefined); });
+    const drop = $("#trace-drop");
+    const zone = $("#view-trace");
+    zone.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+    zone.addEventListener("dragleave", () => drop.classList.remove("over"));
+    zone.addEventListener("drop", (e) => {
+      e.preventDefault();
+      drop.classList.remove("over");
+      const f = e.dataTransfer?.files[0];
+      if (f) run(f);
+    });
   }
 
   private buildEvents(): void {
@@ -207,11 +244,13 @@ const app = new Playground();
 /** What the end-to-end tests call. */
 interface PlaygroundApi {
   run(line: string): string;
+  replaySample(): Promise<TraceReplaySummary>;
   checkTranscript(text: string): Promise<{ line: number; command: string; expected: string[]; actual: string[] }[]>;
   samples(): number;
 }
 const api: PlaygroundApi = {
   run: (l) => app.run(l),
+  replaySample: async () => app.replayInWorker(await (await fetch("qsort.lackey.gz")).arrayBuffer(), "qsort.lackey.gz"),
   samples: () => (app as unknown as { charts: Charts }).charts.count,
   async checkTranscript(text) {
     const t = parseTranscript(text);

@@ -15,6 +15,7 @@ import { formatFlags } from "../../machine/decode.js";
 import { describeErrorCode } from "../../cli/walkview.js";
 import type { AccessKind } from "../../types.js";
 import { describeEvent, type EventHistory } from "../../shell/history.js";
+import type { TraceReplaySummary } from "./tracereplay.js";
 
 /** Create an element with attributes and children. */
 export function h(tag: string, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElement {
@@ -201,4 +202,21 @@ export function renderEvents(out: HTMLElement, history: EventHistory, cursor: nu
         .map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, String(v)))))),
   );
   return pos;
+}
+
+/** A replayed trace's statistics and its miss-rate series. */
+export function renderTraceSummary(out: HTMLElement, chartHost: HTMLElement, s: TraceReplaySummary): void {
+  const c = s.counters;
+  const rows: [string, string][] = [
+    ["trace", `${s.name} (${s.format}, ${s.compression})`], ["accesses", s.accesses.toLocaleString("en")],
+    ["replay time", `${s.seconds.toFixed(3)} s (${(s.accessesPerSecond / 1e6).toFixed(2)} M accesses/s, in a Web Worker)`],
+    ["L1 dTLB hits", (c.tlb_l1d_hit ?? 0).toLocaleString("en")],
+    ["load walks", (c["dtlb_load_misses.walk_completed"] ?? 0).toLocaleString("en")], ["store walks", (c["dtlb_store_misses.walk_completed"] ?? 0).toLocaleString("en")],
+    ["pages mapped", s.pagesMapped.toLocaleString("en")], ["cycles", (c.cycles ?? 0).toLocaleString("en")],
+  ];
+  out.replaceChildren(h("table", { class: "trace-summary", "aria-label": "replay statistics" }, h("tbody", {}, ...rows.map(([k, v]) => h("tr", { "data-key": k }, h("th", { scope: "row" }, k), h("td", {}, v))))));
+  chartHost.replaceChildren();
+  const width = Math.max(480, Math.min(1100, chartHost.clientWidth - 24));
+  new uPlot({ title: `Per 1000 accesses, windows of ${s.window.toLocaleString("en")}`, width, height: 240, scales: { x: { time: false } }, axes: [{ label: "accesses" }, {}],
+    series: [{}, { label: "L1 dTLB misses", stroke: "#d9534f" }, { label: "page walks", stroke: "#3b82c4" }] }, [s.series.at, s.series.l1MissesPerK, s.series.walksPerK], chartHost);
 }
