@@ -5,6 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EXIT_OK, EXIT_USAGE, EXIT_BAD_INPUT } from "../../src/cli/main.js";
 import { run } from "../helpers/cli.js";
+import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
+
+const BIN = resolve(import.meta.dirname, "../../bin/wasmmu.js");
 
 describe("wasmmu shell", () => {
   it("-c runs the commands and exits with the last status", async () => {
@@ -25,6 +29,13 @@ describe("wasmmu shell", () => {
     const r = await run("shell", file);
     expect(r.code).toBe(4);
     expect(r.out).toBe("2\nvm.swappiness = 5");
+  });
+
+  it("reads commands from standard input when it is not a terminal (the built CLI)", () => {
+    const r = spawnSync(process.execPath, [BIN, "shell", "--ram", "32MiB"], { input: "echo $$\nsleep 1; cat /proc/uptime\nexit 3\necho never\n", encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(3);
+    expect(r.stdout).toBe("2\n1.00 2.00\n");
   });
 
   it("rejects bad options and unreadable scripts", async () => {
