@@ -171,6 +171,18 @@ export class Shell {
   /** The command line running now ("" between lines): what an event happened during. */
   line = "";
 
+  /**
+   * Let `seconds` of model time pass outside any command (the playground's Play and Step): the
+   * background jobs run. @returns what they printed meanwhile, and the notices of jobs that ended
+   */
+  pass(seconds: number): string {
+    if (!Number.isFinite(seconds) || seconds < 0) throw new WasmmuError("INVALID_ARGUMENT", `seconds must be a non-negative number, got ${seconds}`);
+    this.advance(seconds);
+    const out = this.pending + this.jobs.reap();
+    this.pending = "";
+    return out;
+  }
+
   /** Called after every tick of model time (the playground samples its charts here). */
   onTick: (() => void) | null = null;
 

@@ -195,6 +195,27 @@ describe.skipIf(why !== null)("playground in Chromium", () => {
     expect(await page.locator("#trace-chart .uplot").count()).toBe(1);
   }, 120_000);
 
+  it("Play, Pause and Step move model time; a background job's output reaches the terminal as it runs", async () => {
+    await fresh();
+    const clock = async () => Number((await text("#clock")).replace(" s", ""));
+    await page.click("#terminal");
+    await page.keyboard.type("stress --vm 1 --vm-bytes 4M --timeout 0.5s &");
+    await page.keyboard.press("Enter");
+    expect(await clock()).toBe(0);
+    await page.selectOption("#speed", "5");
+    await page.click("#play");
+    expect(await page.getAttribute("#play", "aria-pressed")).toBe("true");
+    await expect.poll(() => text("#terminal .xterm-rows"), { timeout: 10_000 }).toMatch(/successful run completed in 1s[\s\S]*\[1\]\+\s+Done\s+stress --vm 1 --vm-bytes 4M --timeout 0\.5s &/);
+    await page.click("#play");
+    expect(await page.getAttribute("#play", "aria-pressed")).toBe("false");
+    const paused = await clock();
+    expect(paused).toBeGreaterThan(0.5);
+    await page.waitForTimeout(300);
+    expect(await clock()).toBe(paused);
+    await page.click("#step");
+    expect(await clock()).toBeCloseTo(paused + 0.1, 3);
+  }, 60_000);
+
   for (const tour of TOURS) {
     it(`tour "${tour.title}": every step shows its text, its commands' output and highlights its view`, async () => {
       await page.selectOption("#tour-select", tour.id);

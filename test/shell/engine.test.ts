@@ -88,3 +88,16 @@ describe("Shell", () => {
     expect(sh.run("echo 5 > /proc/sys/vm/drop_caches").output).toBe("bash: echo: write error: Invalid argument\n");
   });
 });
+
+describe("Shell.pass", () => {
+  it("lets model time pass between commands: jobs run, their output and notices come back", async () => {
+    const sh = await Shell.create();
+    sh.run("stress --vm 1 --vm-bytes 1M --timeout 0.5s &");
+    const t0 = sh.clock.seconds();
+    expect(sh.pass(0.25)).toBe("");
+    expect(sh.clock.seconds() - t0).toBeCloseTo(0.25, 6);
+    expect(sh.pass(0.5)).toBe("stress: info: [3] successful run completed in 1s\n[1]+  Done                    stress --vm 1 --vm-bytes 1M --timeout 0.5s &\n");
+    expect(sh.run("jobs").output).toBe("");
+    expect(() => sh.pass(-1)).toThrow(/non-negative/);
+  });
+});

@@ -49,6 +49,7 @@ class Playground {
     this.shell.onTick = () => { if (++this.ticks % 10 === 0) this.charts.add(chartSample(this.shell)); };
     this.charts.reset();
     this.charts.add(chartSample(this.shell));
+    this.showClock();
   }
 
   async start(): Promise<void> {
@@ -61,8 +62,54 @@ class Playground {
     $<HTMLSelectElement>("#mem-pid").addEventListener("change", () => this.refresh());
     this.buildEvents();
     this.buildTrace();
+    this.buildClock();
     this.show("shell");
     document.body.dataset.ready = "true";
+  }
+
+  private playing = false;
+  private lastFrame = 0;
+  private lastRefresh = 0;
+
+  /** Play (model time passes with real time × speed), pause, step 0.1 s. */
+  private buildClock(): void {
+    const play = $("#play");
+    play.addEventListener("click", () => this.setPlaying(!this.playing));
+    $("#step").addEventListener("click", () => { this.setPlaying(false); this.pass(0.1); this.refresh(); });
+    this.showClock();
+  }
+
+  setPlaying(on: boolean): void {
+    this.playing = on;
+    const play = $("#play");
+    play.setAttribute("aria-pressed", String(on));
+    play.textContent = on ? "⏸ Pause" : "▶ Play";
+    if (on) {
+      this.lastFrame = performance.now();
+      requestAnimationFrame((t) => this.frame(t));
+    }
+  }
+
+  private frame(now: number): void {
+    if (!this.playing) return;
+    const speed = Number($<HTMLSelectElement>("#speed").value);
+    const dt = Math.min(0.1, (now - this.lastFrame) / 1000) * speed;
+    this.lastFrame = now;
+    this.pass(dt);
+    if (now - this.lastRefresh > 200) { this.lastRefresh = now; this.refresh(); }
+    requestAnimationFrame((t) => this.frame(t));
+  }
+
+  /** Let model time pass between commands; what jobs print goes to the terminal. */
+  pass(seconds: number): void {
+    const out = this.shell.pass(seconds);
+    if (out !== "") this.term.notify(out);
+    this.charts.add(chartSample(this.shell));
+    this.showClock();
+  }
+
+  private showClock(): void {
+    $("#clock").textContent = `${this.shell.clock.seconds().toFixed(3)} s`;
   }
 
   /** Run a line in the shell, then refresh the views. @returns its output */
@@ -70,6 +117,7 @@ class Playground {
     const r = this.shell.run(line);
     this.charts.add(chartSample(this.shell));
     this.refresh();
+    this.showClock();
     return r.output;
   }
 

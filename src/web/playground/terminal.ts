@@ -38,6 +38,11 @@ export class ShellTerminal {
     return this.enter(line);
   }
 
+  /** Print what happened between commands (a job's output), then the prompt and the line being typed again. */
+  notify(text: string): void {
+    this.term.write(`\r\x1b[K${text}${PROMPT}${this.line}`);
+  }
+
   private enter(line: string): string {
     const out = this.run(line);
     this.term.write(out + PROMPT);
