@@ -24,6 +24,7 @@ import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_MAYWRITE, VM_LO
 import { SIGSEGV, SIGBUS, SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR, BUS_MCEERR_AR, sigInfo, type SigInfo } from "./signals.js";
 import { splitHugePmd } from "./huge.js";
 import { pteHoldsSwap } from "./swapops.js";
+import { isGuardPte } from "./ptemarker.js";
 import { protLow, protHigh } from "./prot.js";
 import type { FaultContext, FaultTask } from "./context.js";
 import type { OomGfp } from "./oom.js";
@@ -114,7 +115,9 @@ function decideFault(ctx: FaultContext, task: FaultTask, va: number, access: Fau
     vma = mm.vmas.find(va) as Vma;
   }
   if (accessError(vma, access)) return signal(SIGSEGV, SEGV_ACCERR, va);
-  return handleMmFault(ctx, mm, vma, va - (va % PAGE), access.write);
+  const r = handleMmFault(ctx, mm, vma, va - (va % PAGE), access.write);
+  // si_addr is the faulting address itself (CR2), not its page.
+  return r.kind === "signal" && r.info.addr !== BigInt(va) ? signal(r.info.signo, r.info.code, va) : r;
 }
 
 /** arch/x86/mm/fault.c access_error. */
@@ -193,8 +196,9 @@ function doAnonymousPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: 
  * wait; a read that failed is SIGBUS (VM_FAULT_SIGBUS for a !uptodate folio).
  */
 function doSwapPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number, lo: number, hi: number, write: boolean): FaultResult {
-  // handle_pte_marker: a poisoned page (swapoff could not read it back) is VM_FAULT_HWPOISON.
-  if (!pteHoldsSwap(hi)) return signal(SIGBUS, BUS_MCEERR_AR, va);
+  // handle_pte_marker: a guard region is VM_FAULT_SIGSEGV (SEGV_MAPERR on x86); a poisoned page
+  // (swapoff could not read it back) is VM_FAULT_HWPOISON.
+  if (!pteHoldsSwap(hi)) return isGuardPte(lo, hi) ? signal(SIGSEGV, SEGV_MAPERR, va) : signal(SIGBUS, BUS_MCEERR_AR, va);
   const got = ctx.swapOps.swapIn(lo, hi, mm, vma, va);
   if (got === null) return OOM_SWAPIN;
   if ("wait" in got) return { kind: "wait", until: got.wait };

@@ -335,7 +335,7 @@ export class Task {
           this.deliver(info);
           return { ok: false, signal: info };
         }
-        const r = os.fault(this, Number(va & ~0xfffn), { write: ex.bits.write, fetch: ex.bits.instructionFetch, protection: ex.bits.present, pkey: ex.bits.protectionKey });
+        const r = os.fault(this, Number(va), { write: ex.bits.write, fetch: ex.bits.instructionFetch, protection: ex.bits.present, pkey: ex.bits.protectionKey });
         if (r.kind === "wait") {
           yield { wait: r.until };
           if (!this.alive) return { ok: false, signal: this.deathInfo ?? sigInfo(SIGKILL, 0, va) };
