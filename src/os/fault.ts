@@ -25,6 +25,7 @@ import { SIGSEGV, SIGBUS, SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR, BUS
 import { splitHugePmd } from "./huge.js";
 import { pteHoldsSwap } from "./swapops.js";
 import { isGuardPte } from "./ptemarker.js";
+import { filemapFaultReadahead, noteFaultAround, skipForFaultAround } from "./readahead.js";
 import { protLow, protHigh } from "./prot.js";
 import type { FaultContext, FaultTask } from "./context.js";
 import type { OomGfp } from "./oom.js";
@@ -239,13 +240,16 @@ export function anonVmaPrepare(ctx: { nextAnonVmaId(): number }, mm: Mm, vma: Vm
   vma.anonVma = { id: ctx.nextAnonVmaId() };
 }
 
-/** The page cache's answer as a fault verdict, or the frame. */
+/** The page cache's answer as a fault verdict, or the frame; a file's page missing from the cache is read with its readahead window first (filemap_fault). */
 function cachePage(ctx: FaultContext, vma: Vma, va: number): { pfn: number; major: boolean } | FaultResult {
-  const got = ctx.cache.getPage(vma.backing!, vma.pageIndex(va));
+  const b = vma.backing!;
+  const index = vma.pageIndex(va);
+  const missed = b.isShmem ? false : filemapFaultReadahead(ctx, vma, index);
+  const got = ctx.cache.getPage(b, index);
   if (got === null) return OOM_CACHE;
   if ("wait" in got) return { kind: "wait", until: got.wait };
   if ("error" in got) return signal(SIGBUS, BUS_ADRERR, va); // -EIO from the read: VM_FAULT_SIGBUS
-  return got;
+  return missed && !got.major ? { pfn: got.pfn, major: true } : got;
 }
 
 /** do_fault: read (with fault-around), private write (COW from the cache) or shared write. */
@@ -304,15 +308,18 @@ function faultAround(ctx: FaultContext, mm: Mm, vma: Vma, va: number): void {
   const high = protHigh(ctx, vma);
   const rw = (vma.flags & VM_SHARED) !== 0 && b.isShmem && (vma.flags & VM_WRITE) !== 0 ? PTE_RW : 0;
   const w = mm.pt.w;
+  let mapped = 0;
   for (let a = start; a < end; a += PAGE) {
     const index = vma.pageIndex(a);
     if (index >= b.sizePages) break;
     const pfn = ctx.cache.lookup(b, index);
-    if (pfn === undefined) continue;
+    if (pfn === undefined || skipForFaultAround(ctx, pfn)) continue;
     const word = mm.pt.pteWord(a);
     if (word < 0 || (w[word] | w[word + 1]) !== 0) continue;
     mapCachePage(ctx, mm, vma, a, word, pfn, low | rw, high, b.isShmem);
+    mapped++;
   }
+  if (mapped > 0 && !b.isShmem) noteFaultAround(ctx, b, mapped);
 }
 
 /**
