@@ -15,7 +15,7 @@ import type { Vma } from "./vma.js";
 import type { MmContext } from "./args.js";
 import type { Backing } from "./pagecache.js";
 import { PAGE_SIZE, pteMapsFrame, ptePfn, PTE_SPECIAL } from "../machine/pgtable.js";
-import { VM_SHARED, VM_MAYSHARE, VM_WRITE, VM_MAYWRITE } from "./proc/vmflags.js";
+import { VM_SHARED, VM_MAYWRITE } from "./proc/vmflags.js";
 import { Errno, fail } from "./errno.js";
 import { zapRange } from "./unmap.js";
 
@@ -124,7 +124,7 @@ export function madviseRemove(os: MmContext, v: Vma, start: number, end: number)
   const b = v.backing;
   if (b === null) return fail("EINVAL", "madvise: MADV_REMOVE needs a file or shmem mapping");
   // vma_is_shared_maywrite: VM_SHARED and VM_MAYWRITE.
-  if ((v.flags & (VM_SHARED | VM_MAYSHARE)) === 0 || (v.flags & (VM_WRITE | VM_MAYWRITE)) === 0) return fail("EACCES", "madvise: MADV_REMOVE on a mapping that is not shared and writable");
+  if ((v.flags & VM_SHARED) === 0 || (v.flags & VM_MAYWRITE) === 0) return fail("EACCES", "madvise: MADV_REMOVE on a mapping that is not shared and writable");
   const first = v.pageIndex(start);
   const last = v.pageIndex(end - 1);
   unmapMappingRange(os, b, first, last, false);
