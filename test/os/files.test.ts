@@ -5,7 +5,7 @@
 // kernel's formulas in each test's comment.
 import { describe, it, expect } from "vitest";
 import { bootLinux, ok, bytes, text, kbField, smapsBlock } from "../helpers/linux.js";
-import { MAP_PRIVATE, MAP_SHARED, MADV_RANDOM, MADV_SEQUENTIAL } from "../../src/os/mmap.js";
+import { MAP_PRIVATE, MAP_SHARED, MAP_FIXED, MADV_RANDOM, MADV_SEQUENTIAL } from "../../src/os/mmap.js";
 import { PROT_READ, PROT_WRITE } from "../../src/os/vma.js";
 import {
   O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE,
@@ -182,7 +182,8 @@ describe("mmap of a cold file (filemap_fault: do_sync_mmap_readahead, fault-arou
     fileOf(os, "/lib/small.so", 20);
     const t = os.spawn();
     const fd = ok(t.files.open("/lib/small.so"));
-    const a = ok(t.mmap(0, 20 * P, PROT_READ, MAP_PRIVATE, ok(t.files.mmapFile(fd))));
+    // 64 KiB aligned: fault-around windows (aligned in the address space) are pages 0-15 and 16-31.
+    const a = ok(t.mmap(0x1000_0000, 20 * P, PROT_READ, MAP_PRIVATE | MAP_FIXED, ok(t.files.mmapFile(fd))));
     const in0 = vm(proc, "pgpgin");
     const maj0 = vm(proc, "pgmajfault");
     for (let i = 0; i < 20; i++) expect(text(t.read(a + BigInt(i * P), 1))).toBe(String.fromCharCode(97 + i));
