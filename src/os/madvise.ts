@@ -28,6 +28,7 @@ import {
 } from "./mmap.js";
 import { guardAllowed, guardInstall, guardRemove } from "./guard.js";
 import { madviseRemove } from "./truncate.js";
+import { forcePageCacheRa, mappingRaState } from "./readahead.js";
 
 const PAGE = PAGE_SIZE;
 /** Advice added with guard regions and files (issue 18). */
@@ -125,10 +126,11 @@ export function sysMadvise(os: MmContext, task: SyscallTask, addr: Addr, length:
     case MADV_WILLNEED:
       for (const v of vmas) {
         if (v.backing === null) { swapWillneed(os, mm, Math.max(start, v.start), Math.min(end, v.end)); continue; }
-        for (let va = Math.max(start, v.start); va < Math.min(end, v.end); va += PAGE) {
-          const idx = v.pageIndex(va);
-          if (idx < v.backing.sizePages) os.cache.getPage(v.backing, idx); // force_page_cache_readahead: the read is started, not waited for
-        }
+        if (v.backing.isShmem) continue; // shmem_fadvise: nothing to read from a device
+        // vfs_fadvise(POSIX_FADV_WILLNEED) → force_page_cache_ra: started, not waited for, at most ra_pages.
+        const first = v.pageIndex(Math.max(start, v.start));
+        const n = Math.min(v.pageIndex(Math.min(end, v.end) - 1) + 1, v.backing.sizePages) - first;
+        if (n > 0) forcePageCacheRa(os, v.backing, mappingRaState(os, v.backing), first, n);
       }
       break;
     case MADV_POPULATE_READ: case MADV_POPULATE_WRITE: {

@@ -5,7 +5,7 @@
 // kernel's formulas in each test's comment.
 import { describe, it, expect } from "vitest";
 import { bootLinux, ok, bytes, text, kbField, smapsBlock } from "../helpers/linux.js";
-import { MAP_PRIVATE, MAP_SHARED, MAP_FIXED, MADV_RANDOM, MADV_SEQUENTIAL } from "../../src/os/mmap.js";
+import { MAP_PRIVATE, MAP_SHARED, MAP_FIXED, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED } from "../../src/os/mmap.js";
 import { PROT_READ, PROT_WRITE } from "../../src/os/vma.js";
 import {
   O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE,
@@ -191,6 +191,16 @@ describe("mmap of a cold file (filemap_fault: do_sync_mmap_readahead, fault-arou
     expect(vm(proc, "pgmajfault") - maj0).toBe(1);
     expect(vm(proc, "pgpgin") - in0).toBe(80);
     expect(kbField(smapsBlock(proc.smaps(t.pid), a), "Rss")).toBe(80);
+  });
+
+  it("MADV_WILLNEED on a file mapping reads through force_page_cache_ra: at most ra_pages (32) of a 64-page range, nothing mapped", async () => {
+    const { os, proc } = await bootLinux();
+    const b = fileOf(os, "/w", 64);
+    const t = os.spawn();
+    const a = ok(t.mmap(0, 64 * P, PROT_READ, MAP_PRIVATE, { file: b }));
+    expect(t.madvise(a, 64 * P, MADV_WILLNEED)).toBe(0);
+    expect(b.pages.size).toBe(32);
+    expect(kbField(smapsBlock(proc.smaps(t.pid), a), "Rss")).toBe(0);
   });
 
   it("read-around is centred on the fault: a first fault at page 40 of 64 reads pages 24-55 (ra_pages 32 from 40 − 16)", async () => {
