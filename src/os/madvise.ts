@@ -43,8 +43,9 @@ export function sysMadvise(os: MmContext, task: SyscallTask, addr: Addr, length:
   if (!validLength(addr) || !validLength(length)) return fail("EINVAL", "madvise: arguments must be non-negative integers");
   // do_madvise's order: the advice, the alignment, then the length (rounding up to nothing, or
   // wrapping past the top of the address space, is EINVAL).
-  // madvise_behavior_valid. Not here, so EINVAL as from a kernel built without them:
-  // MADV_HWPOISON / MADV_SOFT_OFFLINE (CONFIG_MEMORY_FAILURE). The README lists every advice.
+  // madvise_behavior_valid. Not here, so EINVAL: MADV_HWPOISON / MADV_SOFT_OFFLINE, as on the
+  // reference kernel, built without CONFIG_MEMORY_FAILURE (no HardwareCorrupted in its meminfo).
+  // The README lists every advice.
   const known = [MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE, ...EXTRA_ADVICE];
   if (!known.includes(advice)) return fail("EINVAL", `madvise: unknown advice ${advice}`);
   if (!aligned(addr)) return fail("EINVAL", `madvise: 0x${num(addr).toString(16)} is not page aligned`);

@@ -102,7 +102,7 @@ describe("MADV_DONTNEED_LOCKED, MADV_MERGEABLE / MADV_UNMERGEABLE", () => {
     expect(flagsOf(proc, t.pid, a)).not.toContain("mg");
   });
 
-  it("MADV_HWPOISON and MADV_SOFT_OFFLINE: EINVAL, as from a kernel without CONFIG_MEMORY_FAILURE", async () => {
+  it("MADV_HWPOISON and MADV_SOFT_OFFLINE: EINVAL, as the reference kernel (no CONFIG_MEMORY_FAILURE: its meminfo sample has no HardwareCorrupted line)", async () => {
     const { os } = await bootLinux();
     const t = os.spawn();
     const a = ok(t.mmap(0, P, RW, MAP_PRIVATE | MAP_ANONYMOUS));
