@@ -72,3 +72,9 @@ console.log(`\nkernel model, ${pages} pages (${pages / 256} MiB)`);
 console.log(`  demand-zero faults, replay loop → Linux.faultPolicy → replay loop: ${(df.faultsPerSec / 1e3).toFixed(0)} k faults/s (${df.nsPerFault.toFixed(0)} ns/fault); on host memory touched for the first time: ${(df.coldFaultsPerSec / 1e3).toFixed(0)} k faults/s`);
 const fe = await benchForkExit(pages);
 console.log(`  fork of a process with ${fe.ptes} touched pages: ${fe.forkMs.toFixed(1)} ms; child exit ${fe.childExitMs.toFixed(1)} ms; parent exit ${fe.parentExitMs.toFixed(1)} ms`);
+
+// wasmmu record against Lackey writing its own log (issue #15).
+const { benchRecord } = await import("./record.bench.mjs");
+const rec = benchRecord(quick ? 1 : 5);
+if ("skipped" in rec) console.log(`\nrecord: skipped (${rec.skipped})`);
+else console.log(`\nrecord (qsort, median wall s): valgrind lackey --log-file ${rec.lackey.toFixed(3)}; wasmmu record → .wmt.gz ${rec.record.toFixed(3)} (${((rec.record / rec.lackey - 1) * 100).toFixed(0)} %); → .wmt ${rec.plain.toFixed(3)} (${((rec.plain / rec.lackey - 1) * 100).toFixed(0)} %)`);

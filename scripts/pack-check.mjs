@@ -162,7 +162,8 @@ try {
     tarball = join(scratch, packed[0].filename);
     const files = new Set(packed[0].files.map((f) => f.path));
     const want = ["package.json", "README.md", "LICENSE", "CHANGELOG.md", "bin/wasmmu.js", "dist/index.js", "dist/index.d.ts", "dist/node.js", "dist/node.d.ts",
-      "dist/wasmmu.browser.js", "dist/esm-only.cjs", "dist/cli.js", "examples/traces/qsort.lackey.gz"];
+      "dist/wasmmu.browser.js", "dist/esm-only.cjs", "dist/cli.js", "examples/traces/qsort.lackey.gz",
+      "schemas/replay.schema.json", "schemas/sweep.schema.json"];
     const missing = want.filter((f) => !files.has(f));
     const extra = [...files].filter((f) => /^(src|test|assembly|build|scripts|bench)\//.test(f));
     if (missing.length > 0 || extra.length > 0) throw new Error(`missing: ${missing.join(", ") || "none"}; should not be packed: ${extra.slice(0, 5).join(", ") || "none"}`);

@@ -1,28 +1,25 @@
 /**
- * `wasmmu replay`: stream a trace through a machine's TLBs and page walker, demand-mapping every
- * touched page — or, with `--os linux`, running it as one process of the Linux model
- * (src/os/traceproc.ts: demand paging, reclaim and swap under a replacement policy) — and print
- * the statistics (perf-stat style, or JSON/CSV).
+ * `wasmmu replay`: stream a trace (or one trace per CPU, input.ts) through a machine's TLBs and
+ * page walker under a page policy — first touch (DemandMapper maps a clean page), premap (every
+ * page the trace touches mapped present, accessed and dirty before counting, premap.ts), or the
+ * Linux model (src/os/traceproc.ts: demand paging, zero page, reclaim and swap) — and print the
+ * statistics (perf-stat style, or JSON/CSV), with what ran (provenance.ts), per CPU, and in
+ * intervals as they come (intervals.ts).
  */
-import { basename } from "node:path";
-import { Machine } from "../machine/Machine.js";
-import { Replayer, DemandMapper, type FaultDecision, type FaultPolicy, type ReplayFault } from "../machine/replay.js";
-import { openTrace, TRACE_FORMATS } from "../trace/index.js";
-import { STDIN_NAME } from "../trace/open.js";
-import type { DeferredCheck, TraceChunk, TraceFormat } from "../trace/index.js";
-import { PackedChunk } from "../trace/decoder.js";
-import { deferredCheckError } from "../trace/wmt.js";
+import type { TraceFormat, TraceInfo } from "../trace/index.js";
+import { TRACE_FORMATS } from "../trace/formats.js";
 import { WasmmuError } from "../errors.js";
 import { formatSummary, formatCsv, type ReplaySummary } from "./summary.js";
-import type { MachineConfig } from "../types.js";
-import { UsageError } from "./args.js";
-import { checkReportPath, renderReplayReport, writeReport, type WindowCounts } from "./report.js";
-import { TraceProcess, type TraceKernelCounts } from "../os/traceproc.js";
-import { FutureReferencesBuilder, type FutureReferences } from "../os/future.js";
 import { PAGE_REPLACEMENT_NAMES, type PageReplacementName } from "../os/policy.js";
 import { MAX_SWAPPINESS } from "../os/vmscan.js";
+import { openInput, type InputSpec, type InterleaveRule } from "./input.js";
+import type { IntervalRow, IntervalSpec } from "./intervals.js";
+import { DEFAULT_CHUNK_RECORDS } from "../trace/decoder.js";
+import { AUTO_RAM, ReplaySession } from "./session.js";
 
-/** `--os linux`: the trace runs as one process of the kernel model (TraceProcess). */
+export { AUTO_RAM, ReplaySession, spacesOf } from "./session.js";
+
+/** `--os linux`: the trace runs as a process of the kernel model (TraceProcess). */
 export interface OsJobOptions {
   /** Swap space in bytes (0: none). Default 0. */
   swap: number;
@@ -49,14 +46,38 @@ export interface ReplayOptions {
   limit: number | null;
   skip: number;
   warmup: number;
-  /** Run the trace as one process of the Linux model instead of demand-mapping it (--os linux). */
+  /** Run the trace as a process of the Linux model instead of demand-mapping it (--os linux). */
   os?: OsJobOptions;
+  /**
+   * --os not given: the kernel model's settings to use if the trace is a recording of a real
+   * program (resolvePolicy decides before the replay; the session itself never sees this).
+   */
+  osAuto?: OsJobOptions;
+  /** Why the page policy is what it is, when wasmmu chose it (resolvePolicy). */
+  osChosen?: string;
+  /** Map every page the trace touches, present, accessed and dirty, before counting (--premap). */
+  premap?: boolean;
+  /** --ram was not given: a replay that runs out of memory is run again with AUTO_RAM in tables-only mode. */
+  ramAuto?: boolean;
+  /** Why the RAM is what it is, when wasmmu sized it. */
+  ramChosen?: string;
+  /** Compute each trace's SHA-256 (default false here; the command line's default is on: --checksum sha256). */
+  checksum?: boolean;
+  /** Several traces, one per CPU (--per-cpu), interleaved by `interleave` with `quantum` per turn. */
+  perCpu?: boolean;
+  interleave?: InterleaveRule | "auto";
+  quantum?: number;
+  /** With several CPUs: one address space for all (threads, the default for one trace) or one each (processes, the default per CPU). */
+  addressSpaces?: "shared" | "private";
   /** Progress on stderr (only when it is a terminal). */
   progress: boolean;
   /** Write an HTML report here (replay.ts collects windowed statistics when set). */
   report?: string;
   /** Accesses per window of the report's time series (default 10000). */
   window?: number;
+  /** Interval rows (--interval, --interval-cycles): handed to `onInterval` as they come. */
+  interval?: IntervalSpec;
+  onInterval?: (row: IntervalRow) => void;
   /** Set to true from a SIGINT handler: stop after the current batch. */
   interrupted: () => boolean;
   err: (s: string) => void;
@@ -64,7 +85,10 @@ export interface ReplayOptions {
 
 /**
  * The options of `replayTrace` (from `wasmmu/node`), each optional; leaving one out gives the
- * default `wasmmu replay` uses without the flag. Unknown keys are refused.
+ * default `wasmmu replay` uses without the flag, except where the command line decides from the
+ * trace or favours provenance over speed: `os` (the command line runs a recording of a real
+ * program under the kernel model), `ram` (it replays again with 16 GiB tables-only when 1 GiB is
+ * too little) and `checksum` (on there). Unknown keys are refused.
  */
 export interface ReplayTraceOptions {
   /** CPU preset: "skylake" (default), "golden-cove", "zen4", "custom" (`--cpu`). */
@@ -90,11 +114,22 @@ export interface ReplayTraceOptions {
   /** Records replayed before counting starts. Default 0. */
   warmup?: number;
   /**
-   * Run the trace as one process of the Linux model (`--os linux`; needs cpus 1 and pages "4k").
-   * Each field defaults as OsJobOptions says; `{}` is the kernel model with no swap. Default: off
-   * (every touched page demand-mapped).
+   * Run the trace as a process of the Linux model (`--os linux`; needs pages "4k"). Each field
+   * defaults as OsJobOptions says; `{}` is the kernel model with no swap. Default: off (every
+   * touched page demand-mapped on first touch; the command line chooses the kernel model for a
+   * recording of a real program, replayTrace does not choose).
    */
   os?: Partial<OsJobOptions>;
+  /** Map every page the trace touches, present, accessed and dirty, before counting (`--premap`; not with `os`). Default false. */
+  premap?: boolean;
+  /** With several CPUs: one address space for all ("shared", threads) or one per CPU ("private"). Default "shared". */
+  addressSpaces?: "shared" | "private";
+  /** Compute the trace's SHA-256 for the summary's `traces` (`--checksum sha256`, the command line's default). Default false. */
+  checksum?: boolean;
+  /** Interval rows (`--interval N`: `{ unit: "accesses", every: N }`; `--interval-cycles N`: unit "cycles"), each handed to `onInterval`. Default none. */
+  interval?: IntervalSpec;
+  /** Receives each interval row as it comes. Default: none. */
+  onInterval?: (row: IntervalRow) => void;
   /** Write a self-contained HTML report here. Default none. */
   report?: string;
   /** Accesses per point of the report's time plots. Default 10000. */
@@ -110,7 +145,7 @@ export interface ReplayTraceOptions {
 }
 
 const REPLAY_OPTION_KEYS: ReadonlySet<string> = new Set(["cpu", "overrides", "paging", "ram", "memory", "pages", "cpus", "format", "limit", "skip",
-  "warmup", "os", "report", "window", "signal", "interrupted", "progress", "err"]);
+  "warmup", "os", "premap", "addressSpaces", "checksum", "interval", "onInterval", "report", "window", "signal", "interrupted", "progress", "err"]);
 const OS_OPTION_KEYS: ReadonlySet<string> = new Set(["swap", "reclaim", "swappiness", "frames", "pageCluster"]);
 
 /**
@@ -150,7 +185,7 @@ export function resolveReplayOptions(o: ReplayTraceOptions = {}): ReplayOptions 
   if (o.os !== undefined) {
     if (typeof o.os !== "object" || o.os === null) throw bad("os", "must be an object (the kernel model's options), {} for the defaults");
     for (const k of Object.keys(o.os)) if (!OS_OPTION_KEYS.has(k)) throw bad(`os.${k}`, `unknown option; known options are ${[...OS_OPTION_KEYS].join(", ")}`);
-    if (cpus !== 1) throw bad("os", "the kernel model runs the trace as one process on one CPU: cpus must be 1");
+    if (o.premap === true) throw bad("premap", "maps pages itself; the kernel model (os) maps them at faults: choose one");
     if (pages !== "4k") throw bad("os", "the kernel model maps 4 KiB pages: pages must be \"4k\"");
     const swap = int("os.swap", o.os.swap, 0);
     if (swap % 4096 !== 0) throw bad("os.swap", `must be a multiple of 4096 bytes, got ${swap}`);
@@ -161,6 +196,23 @@ export function resolveReplayOptions(o: ReplayTraceOptions = {}): ReplayOptions 
     if (pageCluster > 8) throw bad("os.pageCluster", `must be 0..8, got ${pageCluster}`);
     os = { swap, reclaim: choice("os.reclaim", o.os.reclaim, PAGE_REPLACEMENT_NAMES, "linux"), swappiness, frames, pageCluster };
   }
+  const bool = (option: string, v: unknown): boolean => {
+    if (v !== undefined && typeof v !== "boolean") throw bad(option, `must be true or false, got ${JSON.stringify(v)}`);
+    return v === true;
+  };
+  const premap = bool("premap", o.premap);
+  const checksum = bool("checksum", o.checksum);
+  const addressSpaces = o.addressSpaces === undefined ? undefined : choice("addressSpaces", o.addressSpaces, ["shared", "private"] as const, "shared");
+  let interval: IntervalSpec | undefined;
+  if (o.interval !== undefined) {
+    const iv: unknown = o.interval;
+    if (typeof iv !== "object" || iv === null) throw bad("interval", "must be { unit: \"accesses\" | \"cycles\", every: N }");
+    for (const k of Object.keys(iv)) if (k !== "unit" && k !== "every") throw bad(`interval.${k}`, "unknown option; known options are unit, every");
+    const spec = iv as Partial<IntervalSpec>;
+    if (spec.every === undefined) throw bad("interval.every", "must be given: accesses or cycles per row");
+    interval = { unit: choice("interval.unit", spec.unit, ["accesses", "cycles"] as const, "accesses"), every: int("interval.every", spec.every, 1, 1) };
+  }
+  const onInterval = fn<((row: IntervalRow) => void) | undefined>("onInterval", o.onInterval, undefined);
   return {
     cpu: o.cpu ?? "skylake",
     overrides: Object.fromEntries(Object.entries(o.overrides ?? {}).map(([k, v]) => [k, String(v)])),
@@ -170,7 +222,9 @@ export function resolveReplayOptions(o: ReplayTraceOptions = {}): ReplayOptions 
     pages, cpus,
     format: choice("format", o.format, ["auto", ...TRACE_FORMATS] as const, "auto"),
     limit, skip: int("skip", o.skip, 0), warmup: int("warmup", o.warmup, 0),
-    ...(os !== undefined ? { os } : {}),
+    ...(os !== undefined ? { os } : {}), ...(premap ? { premap } : {}), checksum,
+    ...(addressSpaces !== undefined ? { addressSpaces } : {}),
+    ...(interval !== undefined ? { interval } : {}), ...(onInterval !== undefined ? { onInterval } : {}),
     progress: o.progress === undefined ? false : o.progress === true,
     ...(o.report !== undefined ? { report: o.report } : {}),
     window: int("window", o.window, 10000, 1),
@@ -180,345 +234,69 @@ export function resolveReplayOptions(o: ReplayTraceOptions = {}): ReplayOptions 
 }
 
 /** The replay options that decide the numbers (everything but output and callbacks): what a sweep configuration varies. */
-export type JobOptions = Omit<ReplayOptions, "interrupted" | "err" | "progress" | "report" | "window">;
+export type JobOptions = Omit<ReplayOptions, "interrupted" | "err" | "progress" | "report" | "window" | "interval" | "onInterval">;
 
-function counterNumbers(m: Machine): Record<string, number> {
-  return Object.fromEntries(Object.entries(m.counters("all")).map(([k, v]) => [k, Number(v)]));
-}
-
-const WALK_CAUSES = ["dtlb_load_misses.miss_causes_a_walk", "dtlb_store_misses.miss_causes_a_walk", "itlb_misses.miss_causes_a_walk"];
-
-/** One window of the report's time series: the counters' change between two samples. */
-function windowBetween(a: Record<string, number>, b: Record<string, number>, end: number, accesses: number,
-  mappedA: { "4K": number; "2M": number }, mappedB: { "4K": number; "2M": number }): WindowCounts {
-  const d = (k: string) => (b[k] ?? 0) - (a[k] ?? 0);
-  return {
-    end, accesses,
-    fetches: d("access_fetch"), data: d("access_load") + d("access_store"),
-    l1iHit: d("tlb_l1i_hit"), l1dHit: d("tlb_l1d_hit"),
-    walks: WALK_CAUSES.reduce((t, k) => t + d(k), 0),
-    cycles: d("cycles"), cyclesTranslation: d("cycles_translation"),
-    new4k: mappedB["4K"] - mappedA["4K"], new2m: mappedB["2M"] - mappedA["2M"],
-  };
+/** A trace recorded from a real program: Lackey, or wmt recorded (`wasmmu record`) or converted from Lackey. */
+export function isProgramRecording(i: Pick<TraceInfo, "format" | "metadata">): boolean {
+  return i.format === "lackey" || (i.format === "wmt" && i.metadata?.sourceFormat === "lackey");
 }
 
 /**
- * One configuration's replay, fed chunk by chunk: a fresh machine with demand paging, the skip,
- * warm-up and limit windows, the report's time series, and the summary at the end. replayTrace
- * drives one session from its own reader; `wasmmu sweep --mode shared-read` drives many sessions
- * from one reader, each seeing the same chunks, so both give the same numbers.
+ * Settle `--os` when it was not given (`osAuto`): the kernel model for a recording of a real
+ * program, first touch for a raw address stream or when an option needs it; `osChosen` says why.
  */
-export class ReplaySession {
-  private readonly o: ReplayOptions;
-  private readonly path: string;
-  private readonly m: Machine;
-  /** Demand mapping (the default), or the kernel model's process (--os linux): exactly one is set. */
-  private readonly mapper: DemandMapper | null;
-  private readonly proc: TraceProcess | null;
-  private readonly r: Replayer;
-  /** Report windows in accesses; 0 turns sampling off (the loop pays one comparison with Infinity). */
-  private readonly win: number;
-  private nonCanonical = 0;
-  private seen = 0;        // records read from the trace (skipped ones included)
-  private replayed = 0;    // records replayed
-  private base: Record<string, number> | null;
-  private baseKernel: TraceKernelCounts | null = null;
-  private baseMapped = { "4K": 0, "2M": 0 };
-  private baseSkipped = 0;
-  private baseReplayed = 0;
-  private partialReason: string | undefined;
-  /** Stopped by Ctrl-C or by running out of memory: the statistics so far are the answer, even if empty. */
-  private stoppedEarly = false;
-  private done = false;
-  // Time series for the report: the counters every `win` accesses after warm-up.
-  private readonly windows: WindowCounts[] = [];
-  private nextSample: number;
-  private prevSample: Record<string, number> | null;
-  private prevMapped = { "4K": 0, "2M": 0 };
-  private prevAt = 0;
-  /** When the session began (for OPT, before the trace was read in advance: that pass is part of its time). */
-  private readonly started: number;
-
-  private constructor(path: string, o: ReplayOptions, m: Machine, win: number, started?: number, future?: FutureReferences) {
-    this.started = started ?? performance.now();
-    this.path = path;
-    this.o = o;
-    this.m = m;
-    this.win = win;
-    if (o.os !== undefined) {
-      this.mapper = null;
-      this.proc = TraceProcess.start(m, { ...o.os, frames: o.os.frames ?? undefined, ...(future !== undefined ? { future } : {}) });
-      this.r = new Replayer(m, this.proc.policy);
-    } else {
-      const mapper = new DemandMapper(m, { pages: o.pages === "4k" ? "4k" : "2m" });
-      this.mapper = mapper;
-      this.proc = null;
-      const policy: FaultPolicy = Object.assign((f: ReplayFault): FaultDecision => {
-        if (f.exception.vector === "GP") { this.nonCanonical++; return "skip"; }
-        return mapper.policy(f);
-      }, { notPresent: mapper.policy.notPresent, stopReason: mapper.policy.stopReason }); // a not-present #PF goes to the mapper either way
-      this.r = new Replayer(m, policy);
-    }
-    this.base = o.warmup === 0 ? counterNumbers(m) : null;
-    if (this.base !== null) this.baseKernel = this.proc?.counts() ?? null;
-    this.nextSample = win > 0 && this.base !== null ? win : Infinity;
-    this.prevSample = this.base;
-  }
-
-  /**
-   * A session on a fresh machine built from `o`.
-   * @param path the trace's name, for messages and the summary
-   * @throws UsageError on a bad --window; WasmmuError on a bad configuration or report path
-   */
-  static async create(path: string, o: ReplayOptions): Promise<ReplaySession> {
-    if (path === "-" && o.os?.reclaim === "opt") {
-      throw new WasmmuError("INVALID_CONFIG", "os.reclaim: opt reads the trace once in advance, so it cannot replay standard input (-); give a file", { option: "os.reclaim" });
-    }
-    const win = o.report !== undefined ? (o.window ?? 10000) : 0;
-    if (o.report !== undefined) {
-      if (!Number.isInteger(win) || win < 1) throw new UsageError(`--window must be a positive integer, got ${o.window}`);
-      await checkReportPath(o.report);
-    }
-    const config: MachineConfig = {
-      cpu: o.cpu, overrides: o.overrides, paging: o.paging, ram: o.ram, memory: o.memory, cpus: o.cpus,
-      ...(o.os?.reclaim === "lru" ? { accessStamps: true } : {}),
-    };
-    const started = performance.now();
-    const future = o.os?.reclaim === "opt" ? await readFuture(path, o) : undefined;
-    return new ReplaySession(path === "-" ? STDIN_NAME : path, o, await Machine.create(config), win, future !== undefined ? started : undefined, future);
-  }
-
-  /** Records one core call takes: the chunk size a reader should produce for this session. */
-  get batchRecords(): number {
-    return this.r.batch.capacity;
-  }
-
-  /** Pages mapped so far: by the demand mapper, or by the kernel model's faults (one 4 KiB page each). */
-  private mapped(): { "4K": number; "2M": number } {
-    if (this.mapper !== null) return { ...this.mapper.mapped };
-    const c = (this.proc as TraceProcess).counts();
-    return { "4K": c.minorFaults + c.majorFaults, "2M": 0 };
-  }
-
-  /** Non-canonical records skipped so far. */
-  private skippedNonCanonical(): number {
-    return this.proc !== null ? this.proc.counts().nonCanonical : this.nonCanonical;
-  }
-
-  /** Records replayed so far (warm-up included). */
-  get replayedRecords(): number {
-    return this.replayed;
-  }
-
-  /**
-   * Replay a chunk (any size: it is cut into batches).
-   * @returns false once the session wants no more chunks (limit reached, interrupted, stopped)
-   * @throws WasmmuError BAD_INPUT when a record stops the replay (a fault the mapper refuses)
-   */
-  feed(chunk: TraceChunk): boolean {
-    if (this.done) return false;
-    const o = this.o;
-    const r = this.r;
-    const cap = r.batch.capacity;
-    // An unchecked chunk (openTrace's deferCheck: an uncompressed wmt file): its records are
-    // checked in the core as they are taken into the batch; skipped ones here.
-    const check = chunk instanceof PackedChunk ? chunk.deferredCheck : undefined;
-    let i = 0;
-    while (i < chunk.count) {
-      if (o.interrupted()) { this.stop("interrupted"); return false; }
-      if (o.limit !== null && this.replayed >= o.limit) { this.done = true; return false; }
-      // Skip, then fill the batch with up to the warm-up boundary or the limit.
-      if (this.seen < o.skip) {
-        const n = Math.min(o.skip - this.seen, chunk.count - i);
-        if (check !== undefined) this.checkSkipped(chunk as PackedChunk, check, i, n);
-        this.seen += n; i += n; continue;
-      }
-      let n = Math.min(chunk.count - i, cap);
-      if (o.limit !== null) n = Math.min(n, o.limit - this.replayed);
-      if (this.base === null) n = Math.min(n, o.warmup - this.replayed);
-      if (n > this.nextSample - this.replayed) n = this.nextSample - this.replayed;
-      let malformed: Error | null = null;
-      if (check !== undefined) {
-        r.batch.setPacked(chunk.packed as Uint32Array, i, n, 1, 0);
-        const k = r.batch.ingest(n, check.kindOr, o.cpus);
-        if (k < n) { malformed = deferredCheckError(check, i + k, r.batch.recordBytes(k)); n = k; }
-      } else if (chunk.packed !== undefined) r.batch.setPacked(chunk.packed, i, n, o.cpus, chunk.cpuBits);
-      else r.batch.setArrays(chunk, i, n, o.cpus);
-      this.proc?.beforeBatch(this.replayed);
-      const res = r.run(n);
-      // The records before a stop were replayed: they count, whatever stopped the replay.
-      const done = res.stopped ? res.stopped.index : n;
-      this.seen += done; i += done; this.replayed += done;
-      this.crossed();
-      if (res.stopped) {
-        const vaddr = `0x${r.batch.get(res.stopped.index).vaddr.toString(16)}`;
-        const record = `${this.path}: record ${this.seen + 1} (vaddr ${vaddr})`;
-        if (res.stopped.reason === "out-of-memory" && this.proc !== null) {
-          this.stop(`${record}: ${res.stopped.message ?? "out of memory"} (--ram ${o.ram}, --swap ${o.os?.swap ?? 0} bytes): raise --swap or --ram`);
-          return false;
-        }
-        if (res.stopped.reason === "out-of-memory") {
-          // The trace's doing, not a broken input: the statistics so far, marked partial.
-          this.stop(`${record}: ${res.stopped.message ?? "demand paging ran out of frames"} (--ram ${o.ram}${o.memory === "full" ? "" : `, --memory ${o.memory}`}): ` +
-            (o.memory === "full" ? "raise --ram, or model more RAM than this host can hold with --memory tables-only (e.g. --ram 64GiB --memory tables-only)" : "raise --ram"));
-          return false;
-        }
-        const fault = res.stopped.fault;
-        const why = res.stopped.reason === "bad-record" ? "a malformed record" : `a fault the ${this.proc !== null ? "kernel model" : "demand mapper"} cannot resolve (#${fault?.exception.vector}, error code 0x${fault && "errorCode" in fault.exception ? fault.exception.errorCode.toString(16) : "?"})`;
-        throw new WasmmuError("BAD_INPUT", `${record} stopped the replay: ${why}`);
-      }
-      // The records before a malformed one are replayed and counted; then it ends the replay.
-      if (malformed !== null) throw malformed;
-    }
-    if (o.limit !== null && this.replayed >= o.limit) this.done = true;
-    return !this.done;
-  }
-
-  /** After records were replayed: take the warm-up's base when it was reached, sample the report's windows. */
-  private crossed(): void {
-    if (this.base === null && this.replayed >= this.o.warmup) {
-      this.base = counterNumbers(this.m);
-      this.baseKernel = this.proc?.counts() ?? null;
-      this.baseMapped = this.mapped();
-      this.baseSkipped = this.skippedNonCanonical();
-      this.baseReplayed = this.replayed;
-      if (this.win > 0) { this.nextSample = this.replayed + this.win; this.prevSample = this.base; this.prevMapped = { ...this.baseMapped }; this.prevAt = this.replayed; }
-    }
-    if (this.replayed === this.nextSample) { this.sample(); this.nextSample += this.win; }
-  }
-
-  /** Check skipped records [i, i + n) of an unchecked chunk as the core would; throw for a malformed one. */
-  private checkSkipped(chunk: PackedChunk, check: DeferredCheck, i: number, n: number): void {
-    const bytes = new Uint8Array(chunk.packed.buffer, chunk.packed.byteOffset, chunk.count * 16);
-    for (let k = i; k < i + n; k++) {
-      const e = deferredCheckError(check, k, bytes.subarray(k * 16, k * 16 + 16));
-      if (e !== null) throw e;
-    }
-  }
-
-  /**
-   * The replay ended on an error (from the reader or from feed): a WasmmuError after some records
-   * were replayed makes the statistics partial, with the error as the reason; anything else is
-   * rethrown.
-   */
-  fail(e: unknown): void {
-    if (!(e instanceof WasmmuError) || this.replayed === 0) throw e;
-    // A corrupt or truncated stream: report what was replayed, flagged partial, then the error.
-    this.partialReason = e.message;
-    this.done = true;
-  }
-
-  /** The reader stopped early on Ctrl-C: the statistics so far are partial (unless already complete). */
-  interrupt(): void {
-    if (!this.done) this.stop("interrupted");
-  }
-
-  private stop(reason: string): void {
-    this.partialReason = reason;
-    this.stoppedEarly = true;
-    this.done = true;
-  }
-
-  /**
-   * The statistics; writes the report when one was asked for.
-   * @param info the trace's format and compression, for the summary
-   * @throws WasmmuError BAD_INPUT for an empty trace, or one that is all skip and warm-up
-   */
-  async finish(info: { format: string; compression: string }): Promise<ReplaySummary> {
-    const o = this.o;
-    const m = this.m;
-    const path = this.path;
-    // Ctrl-C (or running out of memory) before anything was counted still gives (empty)
-    // statistics with the reason, not a bad-input error.
-    const stopped = this.stoppedEarly;
-    if (this.replayed === 0 && !stopped) throw new WasmmuError("BAD_INPUT", `${path}: the trace has no accesses${o.skip ? ` after skipping ${o.skip}` : ""}`);
-    if (this.base === null) {
-      if (!stopped) throw new WasmmuError("BAD_INPUT", `${path}: the trace has ${this.replayed} accesses, all used as warm-up (--warmup ${o.warmup})`);
-      this.base = counterNumbers(m);
-      this.baseKernel = this.proc?.counts() ?? null;
-      this.baseMapped = this.mapped();
-      this.baseSkipped = this.skippedNonCanonical();
-      this.baseReplayed = this.replayed;
-      this.prevAt = this.replayed;
-    }
-    if (this.win > 0 && this.replayed > this.prevAt) this.sample();
-    const now = counterNumbers(m);
-    const base = this.base;
-    const counters = Object.fromEntries(Object.keys(now).map((k) => [k, now[k] - base[k]]));
-    const partialReason = this.partialReason;
-    const mapped = this.mapped();
-    const summary: ReplaySummary = {
-      trace: basename(path), format: info.format, compression: info.compression, cpu: o.cpu, paging: o.paging,
-      pages: o.pages === "4k" ? "4 KiB" : o.pages === "2m" ? "2 MiB" : "THP (2 MiB where possible)", cpus: o.cpus,
-      partial: partialReason !== undefined, ...(partialReason !== undefined ? { partialReason } : {}),
-      seconds: (performance.now() - this.started) / 1000, accesses: this.replayed - this.baseReplayed,
-      skipped: { nonCanonical: this.skippedNonCanonical() - this.baseSkipped },
-      mappedPages: { "4K": mapped["4K"] - this.baseMapped["4K"], "2M": mapped["2M"] - this.baseMapped["2M"] },
-      counters,
-    };
-    if (this.proc !== null && o.os !== undefined) {
-      const now = this.proc.counts();
-      const b = this.baseKernel ?? now;
-      const kernelCounts = Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - b[k as keyof TraceKernelCounts]])) as unknown as TraceKernelCounts;
-      summary.kernel = { reclaim: o.os.reclaim, ram: o.ram, swap: o.os.swap, swappiness: o.os.swappiness, frames: o.os.frames, pageCluster: o.os.pageCluster, ...kernelCounts };
-    }
-    if (o.report !== undefined) {
-      await writeReport(o.report, renderReplayReport({
-        summary, window: this.win, windows: this.windows,
-        config: {
-          preset: m.config.preset, latency: m.latency, paging: o.paging, pages: o.pages, cpus: o.cpus, ram: o.ram, memory: o.memory,
-          overrides: o.overrides, warmup: o.warmup, skip: o.skip, limit: o.limit,
-        },
-      }));
-      summary.report = o.report;
-    }
-    return summary;
-  }
-
-  private sample(): void {
-    const now = counterNumbers(this.m);
-    const mapped = this.mapped();
-    this.windows.push(windowBetween(this.prevSample as Record<string, number>, now, this.replayed - this.baseReplayed, this.replayed - this.prevAt, this.prevMapped, mapped));
-    this.prevSample = now;
-    this.prevMapped = mapped;
-    this.prevAt = this.replayed;
-  }
-}
-
-/**
- * The future of `path` as a replay with `o` numbers its records (after --skip, up to --limit), for
- * OPT: one pass over the whole trace before the replay starts.
- */
-async function readFuture(path: string, o: ReplayOptions): Promise<FutureReferences> {
-  const b = new FutureReferencesBuilder();
-  const trace = await openTrace(path, { format: o.format });
-  let seen = 0;
-  read: for await (const chunk of trace.chunks) {
-    for (let i = 0; i < chunk.count; i++, seen++) {
-      if (seen < o.skip) continue;
-      if (o.limit !== null && b.length >= o.limit) break read;
-      b.add(chunk.lo[i], chunk.hi[i], chunk.size[i]);
-    }
-  }
-  return b.build();
+export function resolvePolicy(o: JobOptions, infos: readonly Pick<TraceInfo, "format" | "metadata">[]): JobOptions {
+  if (o.osAuto === undefined) return o;
+  const { osAuto, ...rest } = o;
+  const formats = [...new Set(infos.map((i) => (i.format === "wmt" && i.metadata?.sourceFormat ? `wmt from ${String(i.metadata.sourceFormat)}` : i.format)))].join(", ");
+  if (!infos.every(isProgramRecording)) return { ...rest, osChosen: `the default for a ${formats} trace, a raw address stream (--os linux runs it as a process)` };
+  if (o.premap) return { ...rest, osChosen: "--premap maps pages itself (the kernel model is --os linux)" };
+  if (o.pages !== "4k") return { ...rest, osChosen: `--pages ${o.pages}: the kernel model maps 4 KiB pages only` };
+  return { ...rest, os: osAuto, osChosen: `the default for a ${formats} trace, a recording of a real program (--os none maps first touches instead)` };
 }
 
 /**
  * Replay one trace file on a fresh machine, as `wasmmu replay` does.
  * @param path the trace (any format and compression openTrace reads)
  * @param options as `wasmmu replay`'s flags, each optional (ReplayTraceOptions gives the defaults:
- *   `replayTrace(path)` is `wasmmu replay path`)
+ *   `replayTrace(path)` is `wasmmu replay --os none --ram 1GiB --checksum none path`)
  * @param given the session to feed, when one was created for `path` and these options already (to
  *   check the options before a long recording); by default a new one
  * @returns the summary (partial when stopped early: interrupted, out of memory, a corrupt stream)
  * @throws WasmmuError INVALID_CONFIG for a bad option, BAD_INPUT for an unreadable or empty trace
  */
 export async function replayTrace(path: string, options: ReplayTraceOptions = {}, given?: ReplaySession): Promise<ReplaySummary> {
-  const o = resolveReplayOptions(options);
-  const session = given ?? (await ReplaySession.create(path, o));
+  return replayInput([path], resolveReplayOptions(options), given);
+}
+
+/**
+ * Replay a trace, or (o.perCpu) one trace per CPU, on a fresh machine: what `wasmmu replay` runs,
+ * with options already resolved (the command line's, or resolveReplayOptions'). With --ram not
+ * given (o.ramAuto), a replay that runs out of memory is run again in tables-only mode with
+ * AUTO_RAM (a trace read from a pipe cannot be: it stays partial, with the flags to use).
+ * @returns the summary (partial when stopped early)
+ */
+export async function replayInput(paths: string[], o: ReplayOptions, given?: ReplaySession): Promise<ReplaySummary> {
+  const first = await replayOnce(paths, o, given);
+  if (!first.session.wantsMoreMemory || !first.rereadable) return first.summary;
+  const bigger: ReplayOptions = { ...o, ram: AUTO_RAM, memory: "tables-only", ramChosen: first.session.moreMemoryNote };
+  return (await replayOnce(paths, bigger)).summary;
+}
+
+async function replayOnce(paths: string[], o: ReplayOptions, given?: ReplaySession): Promise<{ summary: ReplaySummary; session: ReplaySession; rereadable: boolean }> {
+  const spec: InputSpec = { paths, perCpu: o.perCpu === true, format: o.format, interleave: o.interleave ?? "auto", quantum: o.quantum ?? 1 };
   // Lent chunks: feed() copies each into the core's batch buffer before asking for the next.
   // deferCheck: an uncompressed wmt file's records are checked by feed(), in the core.
-  const trace = await openTrace(path, { format: o.format, chunkRecords: session.batchRecords, lend: true, deferCheck: true });
+  const input = await openInput(spec, { chunkRecords: given?.batchRecords ?? DEFAULT_CHUNK_RECORDS, lend: true, deferCheck: true, checksum: o.checksum ?? false });
+  let session: ReplaySession;
+  try {
+    // The page policy, when --os was not given, follows the trace's format (known now).
+    session = given ?? (await ReplaySession.create(paths, { ...o, ...resolvePolicy(o, input.infos) }));
+    await session.prepare(() => openInput(spec, {}));
+  } catch (e) {
+    await input.close();
+    throw e;
+  }
   const started = performance.now();
   let lastProgress = 0;
   const progress = () => {
@@ -526,14 +304,14 @@ export async function replayTrace(path: string, options: ReplayTraceOptions = {}
     if (!o.progress || now - lastProgress < 250) return;
     lastProgress = now;
     const secs = (now - started) / 1000;
-    const read = trace.bytesRead();
-    const total = trace.info.totalBytes;
+    const read = input.bytesRead();
+    const total = input.totalBytes;
     const replayed = session.replayedRecords;
     const eta = total && read > 0 ? ` ETA ${Math.max(0, (secs * (total - read)) / read).toFixed(0)} s` : "";
     o.err(`\r  ${(replayed / 1e6).toFixed(1)} M records  ${(read / 2 ** 20).toFixed(1)}${total ? ` / ${(total / 2 ** 20).toFixed(1)}` : ""} MiB  ${(replayed / secs / 1e6).toFixed(2)} M rec/s${eta}   `);
   };
   try {
-    for await (const chunk of trace.chunks) {
+    for await (const chunk of input.chunks) {
       const more = session.feed(chunk);
       progress();
       if (!more) break;
@@ -542,8 +320,11 @@ export async function replayTrace(path: string, options: ReplayTraceOptions = {}
     session.fail(e);
   } finally {
     if (o.progress) o.err("\r\x1b[K");
+    await input.close();
   }
-  return session.finish(trace.info);
+  const traces = await input.identities();
+  const summary = await session.finish(traces, input.interleave);
+  return { summary, session, rereadable: input.totalBytes !== null };
 }
 
 export { formatSummary, formatCsv };

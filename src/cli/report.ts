@@ -27,12 +27,17 @@ export interface Metrics {
   l1dHitRate: number;
   /** L1 ITLB hits / fetch translations. NaN when there were none. */
   l1iHitRate: number;
-  /** Page walks started (accesses that missed the second level) per access. */
+  /** Second-level TLB hits / lookups that reached it (its hits + walks started). NaN when none did. */
+  stlbHitRate: number;
+  /** Page walks completed (perf's walk_completed: a translation found) per access, and per 1000. */
   walksPerAccess: number;
   walksPer1000: number;
+  /** Page walks started (completed or faulting) per 1000 accesses. */
+  walksStartedPer1000: number;
   cyclesPerAccess: number;
   /** Cycles spent in translation / all cycles. */
   translationShare: number;
+  /** Walks completed. */
   walks: number;
   /** Walks completed, by the size of the page they found. */
   walksBySize: { "4K": number; "2M": number; "1G": number };
@@ -43,14 +48,18 @@ const WALK_CAUSES = ["dtlb_load_misses", "dtlb_store_misses", "itlb_misses"];
 export function metrics(s: ReplaySummary): Metrics {
   const c = (k: string) => s.counters[k] ?? 0;
   const ratio = (a: number, b: number) => (b === 0 ? NaN : a / b);
-  const walks = WALK_CAUSES.reduce((t, k) => t + c(`${k}.miss_causes_a_walk`), 0);
+  const started = WALK_CAUSES.reduce((t, k) => t + c(`${k}.miss_causes_a_walk`), 0);
+  const walks = WALK_CAUSES.reduce((t, k) => t + c(`${k}.walk_completed`), 0);
+  const stlbHits = WALK_CAUSES.reduce((t, k) => t + c(`${k}.stlb_hit`), 0);
   const bySize = (sz: string) => WALK_CAUSES.reduce((t, k) => t + c(`${k}.walk_completed_${sz}`), 0);
   return {
     accesses: s.accesses,
     l1dHitRate: ratio(c("tlb_l1d_hit"), c("access_load") + c("access_store")),
     l1iHitRate: ratio(c("tlb_l1i_hit"), c("access_fetch")),
+    stlbHitRate: ratio(stlbHits, stlbHits + started),
     walksPerAccess: ratio(walks, s.accesses),
     walksPer1000: ratio(1000 * walks, s.accesses),
+    walksStartedPer1000: ratio(1000 * started, s.accesses),
     cyclesPerAccess: ratio(c("cycles"), s.accesses),
     translationShare: ratio(c("cycles_translation"), c("cycles")),
     walks,
@@ -117,6 +126,8 @@ export interface LineChartOptions {
   markers?: boolean;
   /** Start the x axis here at the latest (e.g. 0 for time). */
   xMin?: number;
+  /** Fit the y axis to the data (a swept curve) instead of starting it at 0. */
+  yFit?: boolean;
 }
 
 const fmt1 = (v: number) => (Math.abs(v) >= 1e4 ? short(v) : String(Number(v.toPrecision(4))));
@@ -154,7 +165,9 @@ export function lineChart(o: LineChartOptions): string {
   if (x1 === x0) { x0 -= 1; x1 += 1; }
   let yMax = Math.max(...all.map(([, y]) => y));
   const yMinData = Math.min(...all.map(([, y]) => y));
-  let yMin = Math.min(0, yMinData);
+  // Fitted: from a little below the lowest point, unless 0 is within a quarter of the range below it.
+  const span = yMax - yMinData;
+  let yMin = o.yFit && yMinData > 0 && span > 0 && yMinData > span / 4 ? yMinData - span / 10 : Math.min(0, yMinData);
   if (yMax <= yMin) yMax = yMin + 1;
   const yStep = niceStep(yMax - yMin, 5);
   yMax = Math.ceil(yMax / yStep - 1e-9) * yStep;
@@ -402,7 +415,7 @@ function summaryCards(s: ReplaySummary, m: Metrics): string {
     card(int(s.accesses), "accesses") +
     card(pct(m.l1dHitRate), "L1 DTLB hit rate") +
     card(pct(m.l1iHitRate), "L1 ITLB hit rate") +
-    card(fixed(m.walksPer1000, 3), "page walks per 1000 accesses") +
+    card(fixed(m.walksPer1000, 3), "page walks completed per 1000 accesses") +
     card(fixed(m.cyclesPerAccess), "cycles per access") +
     card(pct(m.translationShare), "of cycles in translation") +
     card(int(s.mappedPages["4K"] + 512 * s.mappedPages["2M"]), "4 KiB pages of footprint") +
@@ -457,8 +470,30 @@ export function renderReplayReport(d: ReplayReportData): string {
     `<h2>Page sizes</h2>`,
     sizeChart,
     configSection(d.config),
+    provenanceSection(s),
   ].join("\n");
   return htmlPage(title, body, ` data-windows="${d.windows.length}" data-window="${d.window}"`);
+}
+
+/**
+ * What ran, to reproduce it: the version, the page policy, RAM and memory mode, every trace with
+ * its size and SHA-256, and the options as a `--config` file.
+ */
+export function provenanceSection(s: ReplaySummary): string {
+  const c = s.config;
+  const rows: (string | number)[][] = [
+    ["wasmmu version", s.wasmmu.version],
+    ["output schema", `schemaVersion ${s.schemaVersion} (schemas/replay.schema.json)`],
+    ["page policy", `${c.pagePolicy.policy}${c.pagePolicy.chosen !== null ? ` — ${c.pagePolicy.chosen}` : ""}`],
+    ["RAM", `${int(c.ram.bytes)} bytes, ${c.ram.memory}${c.ram.auto !== null ? ` — ${c.ram.auto}` : ""}`],
+  ];
+  if (c.multi !== undefined) rows.push(["CPUs", `${c.multi.perCpu ? `one trace per CPU, interleaved by ${c.multi.interleave}` : "CPU ids from the records"}; ${c.multi.addressSpaces} address space${c.multi.addressSpaces === "shared" ? "" : "s"}`]);
+  return `<h2>Reproducibility</h2><section id="provenance" data-version="${esc(s.wasmmu.version)}">` + table(["", ""], rows) +
+    `<h3>Traces</h3>` +
+    table(["trace", "format", "bytes", "SHA-256", ...(s.traces.some((t) => t.cpu !== undefined) ? ["CPU"] : [])],
+      s.traces.map((t) => [t.name, `${t.format}${t.compression !== "none" ? `, ${t.compression}` : ""}`, t.bytes === null ? "pipe" : int(t.bytes), t.sha256 ?? "not computed", ...(t.cpu !== undefined ? [t.cpu] : [])])) +
+    `<h3>The same replay again</h3><p class="note">Save as run.json and run <code>wasmmu replay --config run.json</code>:</p>` +
+    `<pre>${esc(JSON.stringify(s.options, null, 2))}</pre></section>`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -467,6 +502,8 @@ export function renderReplayReport(d: ReplayReportData): string {
 export interface SweepReportRow {
   /** The swept parameters' values of this configuration, by path. */
   params: Record<string, string>;
+  /** The trace's name (a sweep over several traces groups lines by it). */
+  trace?: string;
   summary: ReplaySummary;
 }
 
@@ -481,26 +518,28 @@ export interface SweepReportData {
   seconds: number;
 }
 
-/** The whole sweep report: miss rate against the first numeric swept parameter. */
+/** The whole sweep report: miss rates against the first numeric swept parameter, y axes fitted to the curves. */
 export function renderSweepReport(d: SweepReportData): string {
   const numeric = d.params.find((p) => p.values.every((v) => /^\d+$/.test(v)));
   const xParam = numeric ?? d.params[0];
+  const traces = [...new Set(d.rows.map((r) => r.trace ?? ""))];
   const others = d.params.filter((p) => p !== xParam);
   const isNumeric = numeric !== undefined;
   const xValue = (r: SweepReportRow) => (isNumeric ? Number(r.params[xParam.path]) : xParam.values.indexOf(r.params[xParam.path]));
   const xs = [...new Set(d.rows.map(xValue))].sort((a, b) => a - b);
   const xLog = isNumeric && xs.length > 1 && xs[0] > 0 && xs[xs.length - 1] / xs[0] >= 4;
   const xTicks = isNumeric ? xs.map((v) => ({ value: v, label: String(v) })) : xParam.values.map((v, i) => ({ value: i, label: v }));
-  // One line per combination of the other parameters.
+  // One line per combination of the other parameters (and the trace, when there are several).
   const groups = new Map<string, SweepReportRow[]>();
   for (const r of d.rows) {
-    const key = others.map((p) => `${p.path}=${r.params[p.path]}`).join(", ");
+    const key = [...(traces.length > 1 ? [`trace=${r.trace ?? ""}`] : []), ...others.map((p) => `${p.path}=${r.params[p.path]}`)].join(", ");
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const named = (metric: string, key: string) => (key ? `${metric} — ${key}` : metric);
   const line = (rows: SweepReportRow[], f: (m: Metrics) => number): [number, number][] =>
     rows.map((r) => [xValue(r), f(metrics(r.summary))] as [number, number]).sort((a, b) => a[0] - b[0]);
   const missSeries: Series[] = [];
+  const walkSeries: Series[] = [];
   const cpaSeries: Series[] = [];
   // A colour per metric and a dash pattern per group while the patterns last; then colours per line.
   const styled = groups.size <= DASHES.length;
@@ -509,11 +548,12 @@ export function renderSweepReport(d: SweepReportData): string {
     const st = (metric: number) => (styled ? { style: { color: metric, dash: g } } : {});
     missSeries.push({ name: named("L1 DTLB miss rate", key), points: line(rows, (m) => 100 * (1 - m.l1dHitRate)), ...st(0) });
     missSeries.push({ name: named("L1 ITLB miss rate", key), points: line(rows, (m) => 100 * (1 - m.l1iHitRate)), ...st(1) });
-    missSeries.push({ name: named("second-level misses (walks) per access", key), points: line(rows, (m) => 100 * m.walksPerAccess), ...st(2) });
+    missSeries.push({ name: named("second-level (STLB) miss rate", key), points: line(rows, (m) => 100 * (1 - m.stlbHitRate)), ...st(2) });
+    walkSeries.push({ name: named("page walks completed per 1000 accesses", key), points: line(rows, (m) => m.walksPer1000), ...st(3) });
     cpaSeries.push({ name: named("cycles per access", key), points: line(rows, (m) => m.cyclesPerAccess), ...(styled ? { style: { color: 0, dash: g } } : {}) });
     g++;
   }
-  const label = (r: SweepReportRow) => d.params.map((p) => `${p.path}=${r.params[p.path]}`).join(" ");
+  const label = (r: SweepReportRow) => [...(traces.length > 1 ? [r.trace ?? ""] : []), ...d.params.map((p) => `${p.path}=${r.params[p.path]}`)].join(" ");
   const title = `wasmmu sweep report — ${d.trace}`;
   const first = d.rows[0]?.summary;
   // With the kernel model (--os linux), its numbers too.
@@ -526,33 +566,40 @@ export function renderSweepReport(d: SweepReportData): string {
   };
   const tableRows = d.rows.map((r) => {
     const m = metrics(r.summary);
-    return [...d.params.map((p) => r.params[p.path]), int(m.accesses), ...kernelCells(r), pct(m.l1dHitRate), pct(m.l1iHitRate), fixed(m.walksPer1000, 3), fixed(m.cyclesPerAccess), pct(m.translationShare), r.summary.partial ? "partial" : ""];
+    return [...(traces.length > 1 ? [r.trace ?? ""] : []), ...d.params.map((p) => r.params[p.path]), int(m.accesses), ...kernelCells(r), pct(m.l1dHitRate), pct(m.l1iHitRate), pct(m.stlbHitRate),
+      fixed(m.walksPer1000, 3), fixed(m.cyclesPerAccess), pct(m.translationShare), r.summary.partial ? "partial" : ""];
   });
+  const xFormat = (v: number) => (isNumeric ? String(v) : xParam.values[v] ?? String(v));
+  const xLabel = `${xParam.path}${xLog ? " (log scale)" : ""}`;
   const body = [
     `<h1>${esc(title)}</h1>`,
-    `<p class="sub">${esc(`${first ? `${first.format}${first.compression !== "none" ? `, ${first.compression}` : ""} · ` : ""}cpu ${d.base.preset.name} · ${d.rows.length} configurations · ${d.mode} · ${d.seconds.toFixed(2)} s wall · generated ${new Date().toISOString()}`)}</p>`,
+    `<p class="sub">${esc(`${first ? `${first.format}${first.compression !== "none" ? `, ${first.compression}` : ""} · ` : ""}cpu ${d.base.preset.name} · ${d.rows.length} configurations · ${d.mode} · ${d.seconds.toFixed(2)} s wall · wasmmu ${first?.wasmmu.version ?? "?"} · generated ${new Date().toISOString()}`)}</p>`,
     d.rows.some((r) => r.summary.partial) ? `<p class="warn">Some configurations are partial: ${esc(d.rows.find((r) => r.summary.partial)?.summary.partialReason ?? "stopped early")}.</p>` : "",
     `<h2>Miss rate against ${esc(xParam.path)}</h2>`,
-    lineChart({
-      title: `TLB miss rates against ${xParam.path}`, xLabel: `${xParam.path}${xLog ? " (log scale)" : ""}`, yLabel: "miss rate (%)",
-      series: missSeries, xLog, xTicks, yFormat: pctAxis, xFormat: (v) => (isNumeric ? String(v) : xParam.values[v] ?? String(v)), markers: true,
-    }),
-    lineChart({
-      title: `Cycles per access against ${xParam.path}`, xLabel: `${xParam.path}${xLog ? " (log scale)" : ""}`, yLabel: "cycles per access",
-      series: cpaSeries, xLog, xTicks, xFormat: (v) => (isNumeric ? String(v) : xParam.values[v] ?? String(v)), markers: true,
-    }),
+    lineChart({ title: `TLB miss rates against ${xParam.path}`, xLabel, yLabel: "miss rate (%)", series: missSeries, xLog, xTicks, yFormat: pctAxis, xFormat, markers: true, yFit: true }),
+    lineChart({ title: `Page walks completed against ${xParam.path}`, xLabel, yLabel: "walks completed per 1000 accesses", series: walkSeries, xLog, xTicks, xFormat, markers: true, yFit: true }),
+    lineChart({ title: `Cycles per access against ${xParam.path}`, xLabel, yLabel: "cycles per access", series: cpaSeries, xLog, xTicks, xFormat, markers: true, yFit: true }),
     barChart({
       title: "Share of cycles spent in translation", xLabel: "translation cycles / all cycles",
       bars: d.rows.map((r) => ({ label: label(r), value: 100 * metrics(r.summary).translationShare })), format: (v) => `${v.toFixed(2)}%`,
     }),
     `<h2>Configurations</h2>`,
     `<section id="results" data-configurations="${d.rows.length}">`,
-    table([...d.params.map((p) => p.path), "accesses", ...(os ? ["major faults", "swapped in", "swapped out", "pgscan", "pgsteal"] : []), "L1D hit", "L1I hit", "walks / 1000", "cycles / access", "translation share", ""], tableRows,
-      [...d.params.map(() => false), true, ...(os ? [true, true, true, true, true] : []), true, true, true, true, true, false]),
+    table([...(traces.length > 1 ? ["trace"] : []), ...d.params.map((p) => p.path), "accesses", ...(os ? ["major faults", "swapped in", "swapped out", "pgscan", "pgsteal"] : []), "L1D hit", "L1I hit", "STLB hit", "walks completed / 1000", "cycles / access", "translation share", ""], tableRows,
+      [...(traces.length > 1 ? [false] : []), ...d.params.map(() => false), true, ...(os ? [true, true, true, true, true] : []), true, true, true, true, true, true, false]),
     `</section>`,
     `<h3>Swept parameters</h3>`,
-    table(["parameter", "values"], d.params.map((p) => [p.path, p.values.join(", ")])),
+    table(["parameter", "values"], [...(traces.length > 1 ? [["trace", traces.join(", ")]] : []), ...d.params.map((p) => [p.path, p.values.join(", ")])]),
+    `<h3>Traces</h3>`,
+    table(["trace", "bytes", "SHA-256"], uniqueTraces(d.rows).map((t) => [t.name, t.bytes === null ? "pipe" : int(t.bytes), t.sha256 ?? "not computed"])),
     configSection(d.base, "Base configuration (before the swept parameters)"),
   ].join("\n");
   return htmlPage(title, body, ` data-configurations="${d.rows.length}"`);
+}
+
+/** Each trace of the rows once, as the summaries identify them. */
+function uniqueTraces(rows: SweepReportRow[]): { name: string; bytes: number | null; sha256: string | null }[] {
+  const seen = new Map<string, { name: string; bytes: number | null; sha256: string | null }>();
+  for (const r of rows) for (const t of r.summary.traces) if (!seen.has(t.path)) seen.set(t.path, t);
+  return [...seen.values()];
 }

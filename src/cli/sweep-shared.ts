@@ -27,6 +27,8 @@ import { WasmmuError, type WasmmuErrorCode } from "../errors.js";
 import { ReplaySession } from "./replay.js";
 import type { ReplaySummary } from "./summary.js";
 import type { JobOptions } from "./replay.js";
+import type { TraceIdentity } from "./provenance.js";
+import { basename } from "node:path";
 
 /** Chunks in flight between the reader and the workers. */
 export const RING_SLOTS = 4;
@@ -82,12 +84,12 @@ export interface GroupWorkerData {
 /** Main thread → shared-read worker. */
 export type ToGroup =
   | { t: "chunk"; slot: number; count: number }
-  | { t: "end"; info: { format: string; compression: string }; error?: WireError; interrupted?: boolean };
+  | { t: "end"; traces: TraceIdentity[]; error?: WireError; interrupted?: boolean };
 
 /** Shared-read worker → main thread. */
 export type FromGroup =
   | { t: "ack"; slot: number; more: boolean }
-  | { t: "done"; ok: true; summaries: ReplaySummary[] }
+  | { t: "done"; ok: true; summaries: ReplaySummary[]; retry: (string | null)[] }
   | { t: "done"; ok: false; error: WireError };
 
 /** Several configurations' sessions fed the same chunks, one after another. */
@@ -100,10 +102,14 @@ export class SessionGroup {
     this.wants = sessions.map(() => true);
   }
 
-  /** A fresh machine per configuration. */
+  /** A fresh machine per configuration, its page policy set up (which may read the trace in advance). */
   static async create(trace: string, options: JobOptions[], interrupted: () => boolean): Promise<SessionGroup> {
     const sessions: ReplaySession[] = [];
-    for (const o of options) sessions.push(await ReplaySession.create(trace, { ...o, progress: false, interrupted, err: () => undefined }));
+    for (const o of options) {
+      const s = await ReplaySession.create(trace, { ...o, progress: false, interrupted, err: () => undefined });
+      await s.prepare();
+      sessions.push(s);
+    }
     return new SessionGroup(sessions);
   }
 
@@ -137,11 +143,14 @@ export class SessionGroup {
     for (const s of this.sessions) s.interrupt();
   }
 
-  /** Every session's summary, in the options' order. */
-  async finish(info: { format: string; compression: string }): Promise<ReplaySummary[]> {
-    const out: ReplaySummary[] = [];
-    for (const s of this.sessions) out.push(await s.finish(info));
-    return out;
+  /**
+   * Every session's summary, in the options' order, and whether it wants replaying again with more
+   * memory (--ram not given: ReplaySession.wantsMoreMemory).
+   */
+  async finish(traces: TraceIdentity[]): Promise<{ summaries: ReplaySummary[]; retry: (string | null)[] }> {
+    const summaries: ReplaySummary[] = [];
+    for (const s of this.sessions) summaries.push(await s.finish(traces));
+    return { summaries, retry: this.sessions.map((s) => (s.wantsMoreMemory ? s.moreMemoryNote : null)) };
   }
 }
 
@@ -150,9 +159,15 @@ export class SessionGroup {
  * @returns the summaries in `options`' order
  * @throws the first error a configuration cannot turn into partial statistics
  */
-export async function sharedReadInThread(trace: string, options: JobOptions[], interrupted: () => boolean): Promise<ReplaySummary[]> {
-  const group = await SessionGroup.create(trace, options, interrupted);
-  const opened = await openTrace(trace, { format: options[0].format, chunkRecords: CHUNK_RECORDS });
+export async function sharedReadInThread(trace: string, options: JobOptions[], interrupted: () => boolean, given?: OpenedTrace): Promise<{ summaries: ReplaySummary[]; retry: (string | null)[] }> {
+  let group: SessionGroup;
+  try {
+    group = await SessionGroup.create(trace, options, interrupted);
+  } catch (e) {
+    await given?.close();
+    throw e;
+  }
+  const opened = given ?? (await openShared(trace, options[0]));
   try {
     for await (const chunk of opened.chunks) {
       if (!group.feed(chunk)) break;
@@ -161,7 +176,23 @@ export async function sharedReadInThread(trace: string, options: JobOptions[], i
     group.fail(e);
   }
   if (interrupted()) group.interrupt();
-  return group.finish(opened.info);
+  await opened.close();
+  return group.finish([await identityOf(opened)]);
+}
+
+/**
+ * Open `trace` as the shared reader reads it (the configurations' format and checksum option,
+ * chunks of the core's batch size). "-" is standard input: open it once, and hand it to
+ * sharedReadInThread or sharedReadInWorkers.
+ */
+export function openShared(trace: string, o: Pick<JobOptions, "format" | "checksum">): Promise<OpenedTrace> {
+  return openTrace(trace, { format: o.format, chunkRecords: CHUNK_RECORDS, checksum: o.checksum ?? false });
+}
+
+/** The trace's identity as summaries give it, once its chunks are done with. */
+async function identityOf(opened: OpenedTrace): Promise<TraceIdentity> {
+  const i = opened.info;
+  return { name: basename(i.path), path: i.path, format: i.format, compression: i.compression, ...(await opened.identity()) };
 }
 
 /**
@@ -174,12 +205,13 @@ export async function sharedReadInThread(trace: string, options: JobOptions[], i
  *   turn it into partial statistics; the other workers are terminated
  */
 export async function sharedReadInWorkers(url: URL, trace: string, options: JobOptions[], workers: number,
-  interrupted: () => boolean, onDone?: (indices: number[], summaries: ReplaySummary[]) => void): Promise<ReplaySummary[]> {
+  interrupted: () => boolean, onDone?: (indices: number[], summaries: ReplaySummary[]) => void, given?: OpenedTrace): Promise<{ summaries: ReplaySummary[]; retry: (string | null)[] }> {
   const w = Math.max(1, Math.min(workers, options.length));
   const ring = Array.from({ length: RING_SLOTS }, () => new SharedArrayBuffer(CHUNK_RECORDS * SLOT_BYTES_PER_RECORD));
   const core = await compiledCore("release");
   const dealt = Array.from({ length: w }, (_, k) => options.map((_, i) => i).filter((i) => i % w === k));
   const results: ReplaySummary[] = new Array(options.length);
+  const retry: (string | null)[] = new Array(options.length).fill(null);
   // Acknowledgements owed per slot; a slot is free at 0.
   const owed = new Array(RING_SLOTS).fill(0);
   const wants = new Array(w).fill(true);
@@ -206,7 +238,7 @@ export async function sharedReadInWorkers(url: URL, trace: string, options: JobO
         if (!m.more) wants[k] = false;
         poke();
       } else if (m.ok) {
-        indices.forEach((i, j) => { results[i] = m.summaries[j]; });
+        indices.forEach((i, j) => { results[i] = m.summaries[j]; retry[i] = m.retry[j]; });
         onDone?.(indices, m.summaries);
         settle(null);
       } else settle(fromWire(m.error));
@@ -218,14 +250,13 @@ export async function sharedReadInWorkers(url: URL, trace: string, options: JobO
 
   let opened: OpenedTrace;
   try {
-    opened = await openTrace(trace, { format: options[0].format, chunkRecords: CHUNK_RECORDS });
+    opened = given ?? (await openShared(trace, options[0]));
   } catch (e) {
     // Nothing was replayed anywhere, so this is the sweep's error.
     for (const t of threads) void t.terminate();
     await Promise.all(finished);
     throw e;
   }
-  const info = opened.info;
   let readError: unknown = null;
   let stopped = false;
   let slot = 0;
@@ -248,7 +279,8 @@ export async function sharedReadInWorkers(url: URL, trace: string, options: JobO
   } catch (e) {
     readError = e;
   }
-  const end: ToGroup = { t: "end", info: { format: info.format, compression: info.compression } };
+  await opened.close();
+  const end: ToGroup = { t: "end", traces: [await identityOf(opened)] };
   if (readError !== null) end.error = toWire(readError);
   if (stopped) end.interrupted = true;
   if (failure !== null) for (const t of threads) void t.terminate();
@@ -256,7 +288,7 @@ export async function sharedReadInWorkers(url: URL, trace: string, options: JobO
   await Promise.all(finished);
   for (const t of threads) void t.terminate();
   if (failure !== null) throw (failure as { error: Error }).error;
-  return results;
+  return { summaries: results, retry };
 }
 
 /**
@@ -286,7 +318,7 @@ export function groupWorker(data: GroupWorkerData, post: (m: FromGroup) => void)
         }
         if (m.error !== undefined) g.fail(fromWire(m.error));
         if (m.interrupted) g.interrupt();
-        post({ t: "done", ok: true, summaries: await g.finish(m.info) });
+        post({ t: "done", ok: true, ...(await g.finish(m.traces)) });
       } catch (e) {
         fail(e);
       }

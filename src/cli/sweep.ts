@@ -15,7 +15,8 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { replayTrace, type JobOptions } from "./replay.js";
+import { replayInput, AUTO_RAM, type JobOptions } from "./replay.js";
+import type { OpenedTrace } from "../trace/open.js";
 import type { ReplaySummary } from "./summary.js";
 import { compiledCore } from "../machine/core.js";
 import { fromWire, sharedReadInThread, sharedReadInWorkers, type WireError } from "./sweep-shared.js";
@@ -37,7 +38,7 @@ export const SWEEP_MODES: readonly SweepMode[] = ["shared-read", "per-worker"];
 
 /** Replay one configuration (in a worker, or here). */
 export function runJob(job: SweepJob, interrupted: () => boolean): Promise<ReplaySummary> {
-  return replayTrace(job.trace, { ...job.options, progress: false, interrupted, err: () => undefined });
+  return replayInput([job.trace], { ...job.options, progress: false, interrupted, err: () => undefined });
 }
 
 /** dist/sweep-worker.js beside the bundle that holds this code, or null when it is not there. */
@@ -60,6 +61,8 @@ export interface RunOptions {
   worker: URL | null;
   /** Called with each configuration's index as it finishes. */
   onDone?: (index: number, summary: ReplaySummary) => void;
+  /** shared-read: the trace already opened (sweep-shared.ts's openShared), e.g. standard input, which opens once. */
+  opened?: OpenedTrace;
 }
 
 /** Starts and stops a sweep's configurations. */
@@ -85,10 +88,17 @@ export class SweepRunner {
     const results: (ReplaySummary | undefined)[] = new Array(jobs.length).fill(undefined);
     if ((o.mode ?? "shared-read") === "shared-read" && jobs.length > 0) {
       const options = jobs.map((j) => j.options);
-      const summaries = o.worker === null
-        ? await sharedReadInThread(jobs[0].trace, options, () => this.stopped)
+      const { summaries, retry } = o.worker === null
+        ? await sharedReadInThread(jobs[0].trace, options, () => this.stopped, o.opened)
         : await sharedReadInWorkers(o.worker, jobs[0].trace, options, o.jobs, () => this.stopped,
-          (indices, s) => indices.forEach((i, k) => o.onDone?.(i, s[k])));
+          (indices, s) => indices.forEach((i, k) => o.onDone?.(i, s[k])), o.opened);
+      // --ram not given and 1 GiB was too little: those configurations again, with more (as
+      // replayInput does); standard input cannot be read again, so those stay partial.
+      for (const [i, ramChosen] of retry.entries()) {
+        if (ramChosen === null || this.stopped || jobs[i].trace === "-") continue;
+        const job = jobs[i];
+        summaries[i] = await runJob({ trace: job.trace, options: { ...job.options, ram: AUTO_RAM, memory: "tables-only", ramChosen } }, () => this.stopped);
+      }
       if (o.worker === null) summaries.forEach((s, i) => o.onDone?.(i, s));
       return summaries;
     }

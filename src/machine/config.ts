@@ -144,7 +144,7 @@ export function resolveConfig(config: MachineConfig = {}): ResolvedConfig {
   let preset: CpuPreset;
   const cpu = config.cpu ?? "skylake";
   if (typeof cpu === "string") {
-    const found = PRESETS[cpu];
+    const found = Object.hasOwn(PRESETS, cpu) ? PRESETS[cpu] : undefined;
     if (!found) throw bad("cpu", `unknown preset "${cpu}"; presets are ${Object.keys(PRESETS).join(", ")}`);
     preset = found;
   } else if (typeof cpu === "object" && cpu !== null) preset = cpu;

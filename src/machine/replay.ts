@@ -10,7 +10,7 @@ import { BuddyTableSource } from "./tablesource.js";
 import { WasmmuError } from "../errors.js";
 import type { AccessKind, CpuException } from "../types.js";
 import { decodePageFaultError } from "./decode.js";
-import { X86_PF_PROT, XLAT_PF } from "./pgtable.js";
+import { X86_PF_PROT, XLAT_PF, PAGE_PRESENT, PAGE_RW, PAGE_USER, PAGE_ACCESSED, PAGE_DIRTY, PAGE_PSE } from "./pgtable.js";
 import type { CoreExports } from "./core.js";
 
 import { REC_KIND_NAMES, REC_USER, REC_KIND_MASK } from "../abi/records.js";
@@ -180,8 +180,14 @@ export type FaultPolicy = ((fault: ReplayFault) => FaultDecision) & {
 /**
  * The default policy for raw traces: map any touched page on first touch (user, writable,
  * executable), 4 KiB pages or 2 MiB pages where asked, frames and tables from the buddy allocator.
- * All CPUs share one address space (threads of one process), whose top-level table this creates
- * and loads into every CPU's CR3. Entries are written by the core's ptMap (one call per fault).
+ * By default all CPUs share one address space (threads of one process), whose top-level table
+ * this creates and loads into every CPU's CR3; `spaces` gives CPUs address spaces of their own
+ * (processes: one top-level table per space, loaded on the CPUs of that space). Entries are
+ * written by the core's ptMap (one call per fault).
+ *
+ * Pages are mapped clean (P|RW|US, A and D left for the walker to set), as a first touch finds
+ * them; with `accessedDirty` leaves are mapped with A and D set and tables with A (what
+ * `--premap` wants: a warmed-up process whose pages have all been used).
  *
  * Running out of frames is the trace's doing (it touches more than the machine's RAM), not a host
  * error: the policy then says "stop" and its stopReason() is "out-of-memory" with a message, so
@@ -189,30 +195,56 @@ export type FaultPolicy = ((fault: ReplayFault) => FaultDecision) & {
  * thrown and no frame is left allocated for the page that could not be mapped.
  */
 export class DemandMapper {
+  /** The top-level table of address space 0 (every CPU's, unless `spaces` says otherwise). */
   readonly root: bigint;
+  /** The top-level table of each address space. */
+  readonly roots: readonly bigint[];
   private readonly machine: Machine;
   private readonly huge: boolean;
   private readonly levels: number;
   private readonly ptMap: CoreExports["ptMap"];
+  /** Per CPU: the root of its address space. */
+  private readonly cpuRoot: bigint[];
+  private readonly leaf4k: bigint;
+  private readonly leaf4kBits: number;
+  private readonly leaf2m: bigint;
+  private readonly table: bigint;
   /** Pages mapped, by size. */
   readonly mapped = { "4K": 0, "2M": 0 };
   /** Set when a fault could not be resolved for want of frames: what ran out. */
   private exhausted: string | null = null;
 
   /**
-   * Create the address space and load it into every CPU's CR3.
-   * @throws WasmmuError OUT_OF_MEMORY when there is no frame for its top-level table
+   * Create the address spaces and load them into the CPUs' CR3.
+   * @param opts.spaces per CPU, the index of its address space (default: all 0, one shared space)
+   * @throws WasmmuError OUT_OF_MEMORY when there is no frame for a top-level table
    */
-  constructor(machine: Machine, opts: { pages?: "4k" | "2m" } = {}) {
+  constructor(machine: Machine, opts: { pages?: "4k" | "2m"; spaces?: readonly number[]; accessedDirty?: boolean } = {}) {
     this.machine = machine;
     this.huge = opts.pages === "2m";
     this.levels = machine.config.paging;
     this.ptMap = machine._core.exports.ptMap;
-    const root = new BuddyTableSource(machine).allocTable();
-    if (root === null) throw new WasmmuError("OUT_OF_MEMORY", "no frame for the replay address space's top-level table");
-    this.root = root;
-    for (let i = 0; i < machine.config.cpus; i++) {
-      const e = machine.cpu(i).writeCr3(this.root);
+    const ad = opts.accessedDirty === true;
+    this.leaf4k = ad ? LEAF_4K | PAGE_A_D : LEAF_4K;
+    this.leaf4kBits = Number(this.leaf4k);
+    this.leaf2m = ad ? LEAF_2M | PAGE_A_D : LEAF_2M;
+    this.table = ad ? TABLE | PAGE_A : TABLE;
+    const cpus = machine.config.cpus;
+    const spaces = opts.spaces ?? new Array<number>(cpus).fill(0);
+    if (spaces.length !== cpus || spaces.some((x) => !Number.isInteger(x) || x < 0 || x >= cpus)) {
+      throw new WasmmuError("INVALID_ARGUMENT", `spaces must give each of the ${cpus} CPUs a space 0..${cpus - 1}`);
+    }
+    const roots: bigint[] = [];
+    for (let sp = 0; sp <= Math.max(...spaces); sp++) {
+      const root = new BuddyTableSource(machine).allocTable();
+      if (root === null) throw new WasmmuError("OUT_OF_MEMORY", "no frame for the replay address space's top-level table");
+      roots.push(root);
+    }
+    this.roots = roots;
+    this.root = roots[0];
+    this.cpuRoot = spaces.map((sp) => roots[sp]);
+    for (let i = 0; i < cpus; i++) {
+      const e = machine.cpu(i).writeCr3(this.cpuRoot[i]);
       if (e) throw new WasmmuError("CORE_TRAP", `loading the replay address space into CR3 raised #${e.vector}`);
     }
   }
@@ -223,9 +255,9 @@ export class DemandMapper {
       this.exhausted = null;
       return "stop";
     }
-    return this.map(f.vaddr) ? "retry" : "stop";
+    return this.map(f.vaddr, f.cpu) ? "retry" : "stop";
   }, {
-    notPresent: (lo: number, hi: number): FaultDecision => (this.mapHalves(lo, hi) ? "retry" : "stop"),
+    notPresent: (lo: number, hi: number, cpu: number): FaultDecision => (this.mapHalves(lo, hi, cpu) ? "retry" : "stop"),
     stopReason: () => (this.exhausted === null ? null : { reason: "out-of-memory" as const, message: this.exhausted }),
   });
 
@@ -234,28 +266,30 @@ export class DemandMapper {
    * are each built as one bigint from numbers (what the fault shortcut of Replayer saves).
    * @returns false when there was no frame for the page or a page table (nothing mapped)
    */
-  mapHalves(lo: number, hi: number): boolean {
+  mapHalves(lo: number, hi: number, cpu = 0): boolean {
     // Exact as a number below 2^53: every user-half address of 4- and 5-level paging.
-    if (this.huge || hi >= 0x20_0000) return this.map((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
+    if (this.huge || hi >= 0x20_0000) return this.map((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), cpu);
     const pfn = this.machine.frames.allocPage();
     if (pfn === null) return this.outOfFrames("a page");
     const va = BigInt(hi * 4294967296 + ((lo & ~PAGE_OFFSET_MASK) >>> 0));
-    return this.mapped4k(this.ptMap(this.root, this.levels, va, 1, BigInt(pfn * 4096 + LEAF_4K_BITS), TABLE), pfn);
+    return this.mapped4k(this.ptMap(this.cpuRoot[cpu], this.levels, va, 1, BigInt(pfn * 4096 + this.leaf4kBits), this.table), pfn);
   }
 
   /**
-   * Map the page containing `vaddr` (2 MiB when asked and that 2 MiB region has no 4 KiB table yet).
+   * Map the page containing `vaddr` in CPU `cpu`'s address space (2 MiB when asked and that 2 MiB
+   * region has no 4 KiB table yet).
    * @returns false when there was no frame for the page or a page table (nothing mapped)
    */
-  map(vaddr: bigint): boolean {
+  map(vaddr: bigint, cpu = 0): boolean {
     const e = this.machine._core.exports;
     const va = BigInt.asUintN(64, vaddr);
+    const root = this.cpuRoot[cpu];
     if (this.huge) {
-      const pmd = BigInt.asUintN(64, e.ptEntryAddress(this.root, this.levels, va, 2));
+      const pmd = BigInt.asUintN(64, e.ptEntryAddress(root, this.levels, va, 2));
       if (pmd === 0n || this.machine.phys.read64(pmd) === 0n) {
         const pfn = this.machine.frames.alloc(9);
         if (pfn !== null) {
-          const status = e.ptMap(this.root, this.levels, va & ~0x1f_ffffn, 2, (BigInt(pfn) << 12n) | LEAF_2M, TABLE);
+          const status = e.ptMap(root, this.levels, va & ~0x1f_ffffn, 2, (BigInt(pfn) << 12n) | this.leaf2m, this.table);
           if (status === 0) {
             this.mapped["2M"]++;
             return true;
@@ -268,7 +302,7 @@ export class DemandMapper {
     }
     const pfn = this.machine.frames.allocPage();
     if (pfn === null) return this.outOfFrames("a page");
-    return this.mapped4k(e.ptMap(this.root, this.levels, va & ~0xfffn, 1, (BigInt(pfn) << 12n) | LEAF_4K, TABLE), pfn);
+    return this.mapped4k(e.ptMap(root, this.levels, va & ~0xfffn, 1, (BigInt(pfn) << 12n) | this.leaf4k, this.table), pfn);
   }
 
   /** Account for ptMap's `status` of a 4 KiB mapping of frame `pfn`; on failure the frame is freed. */
@@ -296,12 +330,14 @@ function refused(status: number): WasmmuError {
 }
 
 /** P|RW|US: leaves and tables of the demand-mapped address space (A and D left for the walker). */
-const TABLE = 0x7n;
-const LEAF_4K = 0x7n;
-const LEAF_4K_BITS = 0x7;
+const TABLE = PAGE_PRESENT | PAGE_RW | PAGE_USER;
+const LEAF_4K = TABLE;
+/** A: what a table needs to look used; A|D: a leaf that was written. */
+const PAGE_A = PAGE_ACCESSED;
+const PAGE_A_D = PAGE_ACCESSED | PAGE_DIRTY;
 /** Bits of an address below its 4 KiB page. */
 const PAGE_OFFSET_MASK = 0xfff;
-const LEAF_2M = 0x87n;
+const LEAF_2M = TABLE | PAGE_PSE;
 
 /**
  * Why a replay stopped before the end of the batch:

@@ -54,11 +54,11 @@ export function applyOverrides(preset: CpuPreset, overrides: Record<string, stri
       if (m[3] === "entries") a.entries = int();
       else if (m[3] === "ways") a.ways = int();
       else if (m[3] === "policy") {
-        if (!(value in POLICIES)) throw bad(rawPath, `policy must be lru, plru or random, got "${value}"`);
+        if (!Object.hasOwn(POLICIES, value)) throw bad(rawPath, `policy must be lru, plru or random, got "${value}"`);
         a.policy = value as ReplacementPolicy;
       } else {
         const sizes = value.split("+").map((s) => s.trim().toUpperCase());
-        for (const s of sizes) if (!(s in SIZE_BITS)) throw bad(rawPath, `sizes are 4K, 2M, 1G joined by +, got "${value}"`);
+        for (const s of sizes) if (!Object.hasOwn(SIZE_BITS, s)) throw bad(rawPath, `sizes are 4K, 2M, 1G joined by +, got "${value}"`);
         a.sizes = sizes as PageSizeName[];
       }
       if (a.ways === 0) a.ways = a.entries;
@@ -83,8 +83,8 @@ function checkArray(field: string, a: TlbArrayConfig): void {
   if ((sets & (sets - 1)) !== 0) throw bad(field, `sets (entries / ways = ${sets}) must be a power of two`);
   // The tree's ways-1 node bits live in one u64 per set.
   if (a.policy === "plru" && ((a.ways & (a.ways - 1)) !== 0 || a.ways > 64)) throw bad(`${field}.policy`, `tree PLRU needs a power-of-two number of ways ≤ 64, got ${a.ways}; use lru or random`);
-  if (!(a.policy in POLICIES)) throw bad(`${field}.policy`, `must be lru, plru or random`);
-  if (!Array.isArray(a.sizes) || a.sizes.length === 0 || a.sizes.some((s) => !(s in SIZE_BITS))) throw bad(`${field}.sizes`, `must list 4K, 2M and/or 1G`);
+  if (typeof a.policy !== "string" || !Object.hasOwn(POLICIES, a.policy)) throw bad(`${field}.policy`, `must be lru, plru or random`);
+  if (!Array.isArray(a.sizes) || a.sizes.length === 0 || a.sizes.some((s) => typeof s !== "string" || !Object.hasOwn(SIZE_BITS, s))) throw bad(`${field}.sizes`, `must list 4K, 2M and/or 1G`);
 }
 
 /** Validate a preset as the core will take it. */

@@ -17,7 +17,7 @@ import type { FrameTable } from "../machine/frametable.js";
 import { Kernel } from "./kernel.js";
 import { PageCache, MemFileSource, type Backing, type FileSource } from "./pagecache.js";
 import { ReverseMap } from "./rmap.js";
-import { PageAllocator, retryWithReclaim, newMemcgRetry, MAX_RECLAIM_RETRIES } from "./pagealloc.js";
+import { PageAllocator } from "./pagealloc.js";
 import type { MemcgRetry } from "./context.js";
 import { SwapSpace, MemorySwapBackend, type SwapBackend } from "./swap.js";
 import { SwapOps } from "./swapops.js";
@@ -25,7 +25,8 @@ import { Reclaim } from "./vmscan.js";
 import { sysSwapon, sysSwapoff, type SwaponOptions } from "./swapfile.js";
 import { Mm } from "./mm.js";
 import { Task, type ProgramImage, type TaskKernel } from "./process.js";
-import { handleFault, type FaultAccess, type FaultResult } from "./fault.js";
+import type { FaultAccess, FaultResult } from "./fault.js";
+import { FaultEntry } from "./faultentry.js";
 import { exitMmap } from "./unmap.js";
 import { Tlb } from "./tlb.js";
 import { VmStat, type VmEvents } from "./vmstat.js";
@@ -126,17 +127,16 @@ export class Linux implements TaskKernel {
   readonly oom: OomKiller;
   /** Memory cgroups (memcontrol.c): the groups, their limits and files (cgroups.read/write). */
   readonly cgroups: MemCgroups;
+  /** The way into the fault handler (faultentry.ts). */
+  private readonly entry = new FaultEntry(this);
   /** The kernel release the model reports (dump_stack, uname). */
   readonly release = "6.18.0-wasmmu";
   /** The task in the kernel now (a fault or a system call): `current`. */
   private cur: Task | null = null;
   /** A user page fault is being handled (current->in_user_fault). */
-  private userFault = false;
   private readonly tasks = new Map<number, Task>();
   private readonly currentTask: (Task | null)[];
   private readonly files = new Map<string, Backing>();
-  /** Faults that returned a wait, by "pid:address": their retry is FAULT_FLAG_TRIED. */
-  private readonly waited = new Set<string>();
   private nextPid = 1;
   private nextMmId = 1;
   private anonVmaIds = 1;
@@ -175,7 +175,7 @@ export class Linux implements TaskKernel {
       frames: this.frames, reclaim: this.reclaim, oom: this.oom, log: this.log,
       swapPages: () => ({ total: this.swap.totalPages, free: this.swap.freePages }),
       current: () => this.cur,
-      inUserFault: () => this.userFault,
+      inUserFault: () => this.entry.inUserFault(),
       writebackPending: () => this.writebackPending(),
       stall: (fn) => this.psi.directReclaim(fn),
       cacheOwner: (pfn) => (this.frames.isAnon(pfn) ? undefined : this.cache.owner(pfn)),
@@ -462,48 +462,11 @@ export class Linux implements TaskKernel {
   // ---- faults ---------------------------------------------------------------------------------
 
   /**
-   * The fault handler for `task` (fault.ts); charges a major fault's device latency; a fault that
-   * finds no memory reclaims directly and retries (retryWithReclaim), and when reclaim can free
-   * nothing more goes to the out-of-memory policy (oomPolicy). kswapd runs after it when woken.
+   * The fault handler for `task` (faultentry.ts: fault.ts, then reclaim and the OOM killer when it
+   * finds no memory). kswapd runs after it when woken.
    */
   fault(task: Task, va: number, access: FaultAccess): FaultResult {
-    // A fault retried after waiting for a device counts as major (FAULT_FLAG_TRIED).
-    const key = `${task.pid}:${va}`;
-    const tried = this.waited.delete(key);
-    const a = tried ? { ...access, tried } : access;
-    const prev = this.enter(task);
-    const outerPsi = this.psi.enter(task);
-    const refaults = this.psi.refaults();
-    const nested = this.userFault;
-    this.userFault = true;
-    let r: FaultResult;
-    try {
-      const charges0 = this.cgroups.chargeFailures;
-      r = handleFault(this, task, va, a);
-      if (r.kind === "oom") r = this.faultSlowPath(task, va, a, r, charges0);
-    } finally {
-      this.userFault = nested;
-      this.psi.leave(outerPsi);
-      this.leave(prev);
-    }
-    // psi counts the device read of a major fault (its cycles charged to the task's CPU) as a stall.
-    this.psi.faultDone(task, r, this.deviceCycles(r), refaults);
-    if (r.kind === "wait") this.waited.add(key);
-    this.balance();
-    if (r.kind === "oom") {
-      // pagefault_out_of_memory → mem_cgroup_oom_synchronize: at a limit with the OOM killer
-      // disabled (v1 memory.oom_control), the task waits for its group to shrink, then retries.
-      const m = this.cgroups.oomSynchronize(task);
-      if (m !== null) return { kind: "wait", until: m };
-      const w = this.throttleOnWriteback(task);
-      if (w !== null) return w;
-      // The OOM killer chose the faulting task itself: it dies of the SIGKILL (the caller delivers it).
-      if (task.oomKillPending) { task.oomKillPending = false; return { kind: "signal", info: sigInfo(SIGKILL, 0, 0) }; }
-      return this.oomPolicy(task, r.gfp);
-    }
-    task.memcgInOom = null; // mem_cgroup_oom_synchronize(false): a wait some readahead's charge set up is dropped
-    if (r.kind === "mapped") this.cgroups.countFault(task, r.major);
-    return r;
+    return this.entry.fault(task, va, access);
   }
 
   /** FaultContext.chargeFailures: charges refused at a memory group's limit so far. */
@@ -514,24 +477,6 @@ export class Linux implements TaskKernel {
   /** FaultContext.overLimit: the group's reclaim and OOM killer for the charge that just failed at its limit. */
   overLimit(retry: MemcgRetry): boolean {
     return this.cgroups.overLimit(retry);
-  }
-
-  /**
-   * A fault that found no memory: at a memory group's limit it is retried after the group's
-   * reclaim and OOM killer (try_charge_memcg's slow path) until they give up; otherwise after
-   * global reclaim and the machine's OOM killer (retryWithReclaim).
-   */
-  private faultSlowPath(task: Task, va: number, a: FaultAccess, first: FaultResult, charges0: number): FaultResult {
-    let retry: MemcgRetry | null = null;
-    let x = first;
-    let charges = charges0;
-    while (x.kind === "oom" && this.cgroups.chargeFailures !== charges) {
-      if (!this.cgroups.overLimit(retry ??= newMemcgRetry())) return x;
-      charges = this.cgroups.chargeFailures;
-      x = handleFault(this, task, va, a);
-    }
-    if (x.kind !== "oom") return x;
-    return retryWithReclaim(this, () => handleFault(this, task, va, a), (y) => y.kind === "oom", (y) => (y.kind === "oom" ? y.gfp : null));
   }
 
   /** @internal `task` enters the kernel (TaskKernel.enter). @returns the task that was current */
@@ -581,39 +526,6 @@ export class Linux implements TaskKernel {
     return showMemState(this, this.tasks.size);
   }
 
-
-  /** The device time a task waited for, charged to its CPU: `ioUsec` at clockHz, or majorFaultCycles when the device has no latency model. */
-  private chargeDevice(task: Task, ioUsec: number | undefined): void {
-    const cycles = ioUsec === undefined ? this.majorFaultCycles : Math.round((ioUsec * this.clockHz) / 1e6);
-    if (cycles > 0) this.machine.chargeCycles(task.cpu, cycles);
-  }
-
-  /** The cycles a fault's device read took: a major fault's `ioUsec` at clockHz, or majorFaultCycles when the device has no latency model; 0 otherwise. */
-  private deviceCycles(r: FaultResult): number {
-    if (r.kind !== "mapped" || !r.major) return 0;
-    return r.ioUsec === undefined ? this.majorFaultCycles : Math.round((r.ioUsec * this.clockHz) / 1e6);
-  }
-
-  /** pgsteal at the last writeback throttle, and throttles since reclaim last made progress. */
-  private throttle = { steal: 0, stalls: 0 };
-
-  /**
-   * A fault reclaim could not satisfy waits for swap writeback (SwapOps.writebackWait) rather than
-   * going out of memory, as long as reclaim makes progress between waits: after
-   * MAX_RECLAIM_RETRIES waits with nothing reclaimed (writes that keep failing) the fault goes to
-   * the OOM policy, as should_reclaim_retry gives up. The retry is not a major fault.
-   * @returns the wait, or null
-   */
-  private throttleOnWriteback(task: Task): FaultResult | null {
-    const w = this.swapOps.writebackWait();
-    if (w === null) return null;
-    const steal = this.stat.pgsteal_direct + this.stat.pgsteal_kswapd;
-    if (steal !== this.throttle.steal) this.throttle = { steal, stalls: 0 };
-    if (++this.throttle.stalls > MAX_RECLAIM_RETRIES) { this.throttle.stalls = 0; return null; } // the next episode starts afresh
-    this.chargeDevice(task, w.ioUsec);
-    return { kind: "wait", until: w.until };
-  }
-
   /**
    * A fault policy for the replay loop (src/machine/replay.ts): each record's CPU runs whatever
    * task is current there; faults are resolved as Linux would, a fatal signal stops the replay, a
@@ -621,15 +533,18 @@ export class Linux implements TaskKernel {
    */
   readonly faultPolicy: FaultPolicy = (f: ReplayFault): FaultDecision => {
     const task = this.currentTask[f.cpu];
-    if (task == null || f.exception.vector !== "PF") return "stop";
-    const b = f.exception.bits;
-    const va = Number(BigInt.asUintN(64, f.vaddr) & ~0xfffn);
-    const r = this.fault(task, va, { write: b.write, fetch: b.instructionFetch, protection: b.present, pkey: b.protectionKey });
-    if (r.kind === "mapped") return "retry";
-    if (r.kind === "wait") return { wait: r.until };
-    const handled = task.deliver(r.kind === "signal" ? r.info : sigInfo(SIGKILL, 0, va));
-    return handled ? "skip" : "stop";
+    return task == null ? "stop" : this.replayFault(task, f);
   };
+
+  /**
+   * A replay fault of `task` resolved as faultPolicy resolves it for the current task; for a
+   * caller that knows which task a record belongs to (a thread of a process whose mm is loaded on
+   * a CPU where that task is not current: the trace process's shared address space).
+   */
+  replayFault(task: Task, f: ReplayFault): FaultDecision {
+    return this.entry.replayFault(task, f);
+  }
+
 
   // ---- bookkeeping used by the fault paths ------------------------------------------------------
 

@@ -14,7 +14,15 @@
  * beyond RAM goes to swap. Addresses outside the user half (at or above TASK_SIZE, or below
  * vm.mmap_min_addr) and non-canonical ones (#GP) are skipped and counted.
  *
- * Owns: the process, the VMA rule, the replay clock the policies read (the number of the record
+ * Several CPUs (a multi-threaded trace, or one trace per CPU): `spaces` gives each CPU an address
+ * space. CPUs that share a space run threads of one process: the first of them has the process
+ * current, the others have its mm loaded (switch_mm, with the PCID Linux's Tlb assigns), so every
+ * change the kernel makes to a mapping — reclaim unmapping a page, COW of the zero page — is
+ * flushed on every CPU that may cache it, with shootdown IPIs to the others. CPUs with spaces of
+ * their own run separate processes, each current on its CPU. A fault is resolved for the task of
+ * the CPU's space, on that CPU.
+ *
+ * Owns: the processes, the VMA rule, the replay clock the policies read (the number of the record
  * being replayed), and the counts of VMAs made and records skipped. Not the replay (Replayer) nor
  * the trace (the replay session feeds the batches and numbers them).
  */
@@ -55,6 +63,8 @@ export interface TraceProcessOptions {
   future?: FutureReferences;
   /** Options of the kernel model. */
   linux?: LinuxOptions;
+  /** Per CPU, the index of its address space (default: all 0: one process, its threads on every CPU). */
+  spaces?: readonly number[];
 }
 
 /** The kernel model's numbers of a trace run (the counters as /proc/vmstat names them, and the process's faults). */
@@ -102,7 +112,12 @@ export function makePolicy(name: PageReplacementName, machine: Machine, clock: R
 
 export class TraceProcess {
   readonly os: Linux;
+  /** The process of address space 0 (the only one unless `spaces` made more). */
   readonly task: Task;
+  /** The process of each address space. */
+  readonly tasks: readonly Task[];
+  /** Per CPU: the process whose address space it runs. */
+  private readonly cpuTask: Task[];
   readonly machine: Machine;
   /** The replay clock: the number of the record being replayed (set at each fault). */
   readonly clock: { now: number } = { now: 0 };
@@ -146,20 +161,35 @@ export class TraceProcess {
       this.oom = `${machine.frames.freePages} free frames, ${sw}`;
       return kill(t, gfp);
     };
-    const task = os.spawn({ name: "trace" });
-    this.task = task;
-    // The address space is the trace's: the executable, heap, stack and vDSO go.
-    const mm = task.mm;
-    if (mm === null || task.munmap(0, mm.taskSize) instanceof Errno) throw new WasmmuError("CORE_TRAP", "could not empty the trace process's address space");
+    const cpus = machine.config.cpus;
+    const spaces = o.spaces ?? new Array<number>(cpus).fill(0);
+    if (spaces.length !== cpus || spaces.some((x) => !Number.isInteger(x) || x < 0 || x >= cpus) || new Set(spaces).size !== Math.max(...spaces) + 1) {
+      throw new WasmmuError("INVALID_CONFIG", `spaces must give each of the ${cpus} CPUs an address space, numbered from 0 without gaps`);
+    }
+    const tasks: Task[] = [];
+    for (let sp = 0; sp <= Math.max(...spaces); sp++) {
+      const cpu = spaces.indexOf(sp);
+      const task = os.spawn({ name: tasks.length === 0 ? "trace" : `trace${sp}` }, { cpu });
+      // The address space is the trace's: the executable, heap, stack and vDSO go.
+      const mm = task.mm;
+      if (mm === null || task.munmap(0, mm.taskSize) instanceof Errno) throw new WasmmuError("CORE_TRAP", "could not empty the trace process's address space");
+      os.switchTo(task, cpu);
+      tasks.push(task);
+    }
+    // The other CPUs of a space run its process's threads: its mm loaded there.
+    spaces.forEach((sp, cpu) => { if (tasks[sp].cpu !== cpu) os.tlb.switchMm(cpu, tasks[sp].mm); });
+    this.tasks = tasks;
+    this.task = tasks[0];
+    this.cpuTask = spaces.map((sp) => tasks[sp]);
     this.policy = Object.assign((f: ReplayFault) => this.fault(f), { stopReason: () => this.stop });
   }
 
   /**
-   * Boot the kernel model on `machine` (a fresh one) and start the trace's process on CPU 0.
+   * Boot the kernel model on `machine` (a fresh one) and start the trace's processes: one on CPU 0
+   * unless `spaces` says otherwise.
    * @throws WasmmuError INVALID_CONFIG for a bad option, or a policy whose requirement is missing
    */
   static start(machine: Machine, o: TraceProcessOptions = {}): TraceProcess {
-    if (machine.config.cpus !== 1) throw new WasmmuError("INVALID_CONFIG", "a trace runs as one process on one CPU: use cpus: 1");
     try {
       return new TraceProcess(machine, o);
     } catch (e) {
@@ -190,17 +220,26 @@ export class TraceProcess {
       return "stop";
     }
     if (f.exception.vector === "GP") { this.nonCanonical++; return "skip"; }
-    const mm = this.task.mm;
-    if (mm === null || !this.task.alive) return this.died();
+    const task = this.cpuTask[f.cpu];
+    const mm = task.mm;
+    if (mm === null || !task.alive || this.tasks.some((t) => !t.alive)) return this.died();
     if (f.exception.vector === "PF" && !f.exception.bits.present) {
       const va = Number(BigInt.asUintN(64, f.vaddr) & ~0xfffn);
-      if (mm.vmas.find(va) === null && !this.addVma(va)) { this.outside++; return "skip"; }
+      if (mm.vmas.find(va) === null && !this.addVma(task, va)) { this.outside++; return "skip"; }
     }
-    const d = this.os.faultPolicy(f);
-    return d === "stop" && !this.task.alive ? this.died() : d;
+    // A thread on another CPU of the process: the fault is taken there (its cycles, its flushes' initiator).
+    const home = task.cpu;
+    task.cpu = f.cpu;
+    let d: FaultDecision;
+    try {
+      d = this.os.replayFault(task, f);
+    } finally {
+      task.cpu = home;
+    }
+    return d === "stop" && !task.alive ? this.died() : d;
   }
 
-  /** The process was killed: by the out-of-memory policy (no memory even after reclaim), or by a signal. */
+  /** A process was killed: by the out-of-memory policy (no memory even after reclaim), or by a signal. */
   private died(): "stop" {
     if (this.oom !== null) {
       this.stop = { reason: "out-of-memory", message: `the kernel model ran out of memory and killed the trace's process (${this.oom})` };
@@ -211,8 +250,8 @@ export class TraceProcess {
   }
 
   /** The VMA rule (see the file header). @returns false when the address cannot be user memory */
-  private addVma(va: number): boolean {
-    const mm = this.task.mm!;
+  private addVma(task: Task, va: number): boolean {
+    const mm = task.mm!;
     if (va < MMAP_MIN_ADDR || va >= mm.taskSize) return false;
     let start = Math.floor(va / TRACE_VMA_REGION) * TRACE_VMA_REGION;
     let end = Math.min(start + TRACE_VMA_REGION, mm.taskSize);
@@ -221,7 +260,7 @@ export class TraceProcess {
     if (prev !== null && prev.end > start) start = prev.end;
     const next = mm.vmas.findAbove(va);
     if (next !== null && next.start < end) end = next.start;
-    const r = this.task.mmap(start, end - start, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE);
+    const r = task.mmap(start, end - start, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE);
     if (r instanceof Errno) return false;
     this.vmas++;
     return true;
@@ -231,7 +270,7 @@ export class TraceProcess {
   counts(): TraceKernelCounts {
     const s = this.os.stat;
     return {
-      majorFaults: this.task.majFlt, minorFaults: this.task.minFlt,
+      majorFaults: this.tasks.reduce((n, t) => n + t.majFlt, 0), minorFaults: this.tasks.reduce((n, t) => n + t.minFlt, 0),
       pswpin: s.pswpin, pswpout: s.pswpout, swpin_zero: s.swpin_zero, swpout_zero: s.swpout_zero,
       pgscan: s.pgscan_kswapd + s.pgscan_direct, pgsteal: s.pgsteal_kswapd + s.pgsteal_direct,
       pgscan_kswapd: s.pgscan_kswapd, pgscan_direct: s.pgscan_direct, pgsteal_kswapd: s.pgsteal_kswapd, pgsteal_direct: s.pgsteal_direct,

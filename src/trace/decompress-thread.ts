@@ -74,6 +74,8 @@ export const decodeWorkerPolicy = { minBytes: 8 << 20, fromWorkerThreads: false 
 export interface DecompressJob {
   path: string;
   compression: TraceCompression;
+  /** Hash the file as it is read and send the SHA-256 with "end" (digest.ts). */
+  checksum?: boolean;
   decode?: { format: TraceFormat; chunkRecords: number; user: boolean };
 }
 
@@ -85,7 +87,8 @@ export type FromDecompressor =
   | { t: "data"; buf: ArrayBuffer; consumed: number }
   /** A decoded chunk in the core's batch layout (4 words a record), `decoded` bytes decompressed so far. */
   | { t: "chunk"; buf: ArrayBuffer; count: number; cpuBits: number; consumed: number; decoded: number }
-  | { t: "end"; consumed: number }
+  /** `sha256`: the file's digest, when the job asked for it and the file was read to its end. */
+  | { t: "end"; consumed: number; sha256?: string }
   /** `decoded`: bytes decompressed before the error (decode jobs). */
   | { t: "error"; error: WireError; consumed: number; decoded?: number };
 
@@ -145,7 +148,7 @@ export function decompressWorkerUrl(): URL | null {
  * @throws the worker's decompression or read error, rebuilt, after every piece before it
  * Returning early (or an error) terminates the worker.
  */
-export async function* workerDecompressed(url: URL, job: DecompressJob, counter: { consumed: number }): AsyncGenerator<Uint8Array> {
+export async function* workerDecompressed(url: URL, job: DecompressJob, counter: { consumed: number; sha256?: string }): AsyncGenerator<Uint8Array> {
   for await (const m of fromWorker(url, job, counter)) if (m.t === "data") yield new Uint8Array(m.buf);
 }
 
@@ -158,7 +161,7 @@ export async function* workerDecompressed(url: URL, job: DecompressJob, counter:
  * @throws the worker's decoding, decompression or read error, rebuilt, after every chunk decoded
  *   before it. Returning early (or an error) terminates the worker.
  */
-export async function* workerDecoded(url: URL, job: DecompressJob, counter: { consumed: number; decoded: number }): AsyncGenerator<TraceChunk> {
+export async function* workerDecoded(url: URL, job: DecompressJob, counter: { consumed: number; decoded: number; sha256?: string }): AsyncGenerator<TraceChunk> {
   for await (const m of fromWorker(url, job, counter)) {
     if (m.t !== "chunk") continue;
     yield new PackedChunk(new Uint32Array(m.buf, 0, 4 * m.count), m.count, m.cpuBits);
@@ -166,7 +169,7 @@ export async function* workerDecoded(url: URL, job: DecompressJob, counter: { co
 }
 
 /** The worker's data and chunk messages, in order, each credited as it is taken; then its end or error. */
-async function* fromWorker(url: URL, job: DecompressJob, counter: { consumed: number; decoded?: number }): AsyncGenerator<FromDecompressor & { t: "data" | "chunk" }> {
+async function* fromWorker(url: URL, job: DecompressJob, counter: { consumed: number; decoded?: number; sha256?: string }): AsyncGenerator<FromDecompressor & { t: "data" | "chunk" }> {
   const { Worker } = await import("node:worker_threads");
   const w = new Worker(url, { workerData: job });
   const queue: FromDecompressor[] = [];
@@ -191,7 +194,10 @@ async function* fromWorker(url: URL, job: DecompressJob, counter: { consumed: nu
       const m = queue.shift() as FromDecompressor;
       counter.consumed = m.consumed;
       if ((m.t === "chunk" || m.t === "error") && m.decoded !== undefined) counter.decoded = m.decoded;
-      if (m.t === "end") return;
+      if (m.t === "end") {
+        if (m.sha256 !== undefined) counter.sha256 = m.sha256;
+        return;
+      }
       if (m.t === "error") throw errorFromWire(m.error);
       w.postMessage({ t: "credit", bytes: m.buf.byteLength } satisfies Credit);
       yield m;

@@ -15,6 +15,7 @@ import { IN_FLIGHT_BYTES, PIECE_BYTES, errorToWire, type Credit, type Decompress
 import { ChunkBuilder } from "./decoder.js";
 import { makeDecoder } from "./formats.js";
 import type { TraceChunk } from "./types.js";
+import { FileDigest, hashedPieces } from "./digest.js";
 
 if (!parentPort) throw new Error("decompress-worker.js is started by openTrace as a worker thread");
 const port = parentPort;
@@ -33,7 +34,14 @@ const backPressure = async () => {
 };
 
 const file = createReadStream(job.path, { highWaterMark: READ_BYTES });
-const raw = new Source(file[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>);
+const digest = job.checksum ? new FileDigest() : null;
+const raw = new Source(hashedPieces(file[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>, digest));
+/** The file's digest for the end message: only once the whole file was read and hashed. */
+const sha256 = async (): Promise<{ sha256?: string }> => {
+  if (digest === null || !digest.ended) return {};
+  const hex = await digest.finish(job.path, null);
+  return hex === null ? {} : { sha256: hex };
+};
 try {
   if (job.decode) await decode(job.decode);
   else await decompress();
@@ -66,7 +74,7 @@ async function decompress(): Promise<void> {
       await backPressure();
     }
     flush();
-    post({ t: "end", consumed: raw.consumed });
+    post({ t: "end", consumed: raw.consumed, ...(await sha256()) });
   } catch (e) {
     flush();
     post({ t: "error", error: errorToWire(e), consumed: raw.consumed });
@@ -98,7 +106,7 @@ async function decode(d: NonNullable<DecompressJob["decode"]>): Promise<void> {
     sendAll();
     const last = out.flush();
     if (last !== null) send(last);
-    post({ t: "end", consumed: raw.consumed });
+    post({ t: "end", consumed: raw.consumed, ...(await sha256()) });
   } catch (e) {
     // As openTrace in its own thread: every record decoded before the fault, then the fault.
     sendAll();

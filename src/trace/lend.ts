@@ -26,6 +26,7 @@ import { ChunkBuilder, PackedChunk, badBytes } from "./decoder.js";
 import { makeDecoder } from "./formats.js";
 import type { TraceChunk, TraceFormat } from "./types.js";
 import { WMT_RECORD_BYTES, checkWmtRecordsInPlace, wmtRecordError } from "./wmt.js";
+import type { FileDigest } from "./digest.js";
 
 /** Fill `b` from byte `at` of `fh` with positioned reads. @returns bytes read (short only at the end of the file) */
 async function readFully(fh: FileHandle, b: Uint8Array, at: number): Promise<number> {
@@ -44,10 +45,12 @@ async function readFully(fh: FileHandle, b: Uint8Array, at: number): Promise<num
  * @param userBit OR'd into every kind byte (REC_USER, or 0)
  * @param counter gets the file bytes read so far (`consumed`), header included
  * @param deferCheck yield unchecked chunks with a DeferredCheck (see OpenTraceOptions.deferCheck)
+ * @param digest gets every piece read, for the file's checksum (digest.ts)
  * @throws WasmmuError BAD_INPUT on a malformed or truncated record, after yielding every record
  *   before it; the file system's error on a failed read
  */
-export async function* lentWmtChunks(path: string, start: number, chunkRecords: number, userBit: number, counter: { consumed: number }, deferCheck = false): AsyncGenerator<TraceChunk> {
+export async function* lentWmtChunks(path: string, start: number, chunkRecords: number, userBit: number, counter: { consumed: number }, deferCheck = false,
+  digest: FileDigest | null = null): AsyncGenerator<TraceChunk> {
   const fh = await open(path, "r");
   let next: Promise<number> | null = null;
   try {
@@ -64,6 +67,8 @@ export async function* lentWmtChunks(path: string, start: number, chunkRecords: 
     while (next !== null) {
       const got: number = await next;
       counter.consumed = at + got;
+      digest?.update(bufs[which].subarray(0, got), at);
+      if (digest !== null && got < bytes) digest.ended = true;
       const w = words[which];
       const here = at;
       // Start the next read into the other buffer (the consumer is done with it): it runs while
@@ -110,10 +115,12 @@ export async function* lentWmtChunks(path: string, start: number, chunkRecords: 
  * decoded in this thread into lent packed chunks of `chunkRecords` records.
  * @param readBytes bytes per read (two buffers of this size are reused)
  * @param counter gets the bytes read so far (`consumed`)
+ * @param digest gets every piece read, for the file's checksum (digest.ts)
  * @throws the decoder's WasmmuError after yielding every record before the fault; the file
  *   system's error on a failed read
  */
-export async function* lentDecodedChunks(path: string, format: TraceFormat, chunkRecords: number, user: boolean, readBytes: number, counter: { consumed: number }): AsyncGenerator<TraceChunk> {
+export async function* lentDecodedChunks(path: string, format: TraceFormat, chunkRecords: number, user: boolean, readBytes: number, counter: { consumed: number },
+  digest: FileDigest | null = null): AsyncGenerator<TraceChunk> {
   const out = new ChunkBuilder(chunkRecords, user);
   out.usePacked();
   const decoder = makeDecoder(format, out, path);
@@ -132,6 +139,7 @@ export async function* lentDecodedChunks(path: string, format: TraceFormat, chun
         const got: number = await next;
         counter.consumed = at + got;
         const b = bufs[which];
+        digest?.update(b.subarray(0, got), at);
         at += got;
         which ^= 1;
         // The decoder keeps no reference to the bytes it was given (it copies a cut line), so

@@ -45,8 +45,10 @@ import { DECODE_WORKER_COMPRESSIONS, WORKER_COMPRESSIONS, decodeWorkerPolicy, de
 import { LITTLE_ENDIAN, WMT_MAX_HEADER_BYTES, WMT_PREAMBLE_BYTES, parseWmtHeader } from "./wmt.js";
 import { lentDecodedChunks, lentWmtChunks } from "./lend.js";
 import { REC_USER } from "../abi/records.js";
+import { FileDigest, hashedPieces, type FileIdentity } from "./digest.js";
 
 export { READ_BYTES, ZSTD_MAX_WINDOW_BYTES };
+export type { FileIdentity };
 
 /** What openTrace returns. */
 export interface OpenedTrace {
@@ -57,6 +59,11 @@ export interface OpenedTrace {
   bytesRead(): number;
   /** Release the file without reading on (also done when `chunks` ends, throws or is returned from). */
   close(): Promise<void>;
+  /**
+   * The file's size and (with the `checksum` option) SHA-256. Call it once the chunks are done
+   * with: bytes not read by then are read for the hash now.
+   */
+  identity(): Promise<FileIdentity>;
 }
 
 /** The name standard input goes by in messages and TraceInfo.path (openTrace("-")). */
@@ -72,7 +79,7 @@ export const STDIN_NAME = "<stdin>";
  *   format cannot be told, or its header is malformed (later faults are thrown by `chunks`)
  */
 export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<OpenedTrace> {
-  const { format: wanted, chunkRecords, user, lend, deferCheck } = checkOptions(opts);
+  const { format: wanted, chunkRecords, user, lend, deferCheck, checksum } = checkOptions(opts);
   const stdin = path === "-";
   let totalBytes: number | null = null;
   if (stdin) {
@@ -88,9 +95,19 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
     }
   }
 
-  // Standard input is read as any pipe is (totalBytes null: no worker, no lent buffers).
+  // Standard input is read as any pipe is (totalBytes null: no worker, no lent buffers; its
+  // digest is complete only when it was read to its end).
   const file = stdin ? process.stdin : createReadStream(path, { highWaterMark: READ_BYTES });
-  const raw = new Source(file[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>);
+  const digest = checksum ? new FileDigest() : null;
+  // The digest a worker that read and hashed the whole file itself sent back.
+  let workerSha256 = (): string | undefined => undefined;
+  const identity = async (): Promise<FileIdentity> => {
+    if (digest === null) return { bytes: totalBytes, sha256: null };
+    const fromWorker = workerSha256();
+    if (fromWorker !== undefined) digest.adopt(fromWorker);
+    return { bytes: totalBytes, sha256: await digest.finish(path, totalBytes) };
+  };
+  const raw = new Source(hashedPieces(file[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>, digest));
   const progress = { decoded: 0 };
   let compression: TraceCompression = "none";
   let decoded: AsyncGenerator<Uint8Array> | null = null;
@@ -124,9 +141,10 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
   if (worker !== null) {
     // The worker reads the file itself, from the start.
     file.destroy();
-    const counter = { consumed: 0 };
+    const counter: { consumed: number; sha256?: string } = { consumed: 0 };
     consumed = () => counter.consumed;
-    decoded = counted(workerDecompressed(worker, { path, compression }, counter), progress);
+    decoded = counted(workerDecompressed(worker, { path, compression, checksum }, counter), progress);
+    workerSha256 = () => counter.sha256;
   } else {
     decoded = counted(decompressed(compression, raw, path), progress);
   }
@@ -188,13 +206,13 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
     consumed = () => counter.consumed;
     const lent = async function* (): AsyncGenerator<TraceChunk> {
       try {
-        yield* lentWmtChunks(path, headerLength, chunkRecords, user ? REC_USER : 0, counter, deferCheck);
+        yield* lentWmtChunks(path, headerLength, chunkRecords, user ? REC_USER : 0, counter, deferCheck, digest);
       } catch (e) {
         throw fail(e);
       }
     };
     const gen = lent();
-    return { info, chunks: gen, bytesRead: () => consumed(), close: async () => { await gen.return(undefined); } };
+    return { info, chunks: gen, bytesRead: () => consumed(), close: async () => { await gen.return(undefined); }, identity };
   }
 
   // Lent chunks of a line format (or compressed wmt): read, decompressed and decoded by a worker
@@ -203,18 +221,19 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
     (isMainThread || decodeWorkerPolicy.fromWorkerThreads) && availableParallelism() > 1 ? decompressWorkerUrl() : null;
   if (decodeWorker !== null) {
     await close();
-    const counter = { consumed: raw.consumed, decoded: progress.decoded };
+    const counter: { consumed: number; decoded: number; sha256?: string } = { consumed: raw.consumed, decoded: progress.decoded };
     consumed = () => counter.consumed;
+    workerSha256 = () => counter.sha256;
     const decodedBytes = () => counter.decoded;
     const inWorker = async function* (): AsyncGenerator<TraceChunk> {
       try {
-        yield* workerDecoded(decodeWorker, { path, compression, decode: { format: fmt, chunkRecords, user } }, counter);
+        yield* workerDecoded(decodeWorker, { path, compression, checksum, decode: { format: fmt, chunkRecords, user } }, counter);
       } catch (e) {
         throw asBadInput(e, path, compression, decodedBytes(), consumed(), totalBytes);
       }
     };
     const gen = inWorker();
-    return { info, chunks: gen, bytesRead: () => consumed(), close: async () => { await gen.return(undefined); } };
+    return { info, chunks: gen, bytesRead: () => consumed(), close: async () => { await gen.return(undefined); }, identity };
   }
 
   // Lent chunks of another uncompressed file, decoded here: reused read buffers and chunk words.
@@ -224,13 +243,13 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
     consumed = () => counter.consumed;
     const here = async function* (): AsyncGenerator<TraceChunk> {
       try {
-        yield* lentDecodedChunks(path, fmt, chunkRecords, user, READ_BYTES, counter);
+        yield* lentDecodedChunks(path, fmt, chunkRecords, user, READ_BYTES, counter, digest);
       } catch (e) {
         throw fail(e);
       }
     };
     const gen = here();
-    return { info, chunks: gen, bytesRead: () => consumed(), close: async () => { await gen.return(undefined); } };
+    return { info, chunks: gen, bytesRead: () => consumed(), close: async () => { await gen.return(undefined); }, identity };
   }
 
   async function* chunks(): AsyncGenerator<TraceChunk> {
@@ -265,14 +284,14 @@ export async function openTrace(path: string, opts?: OpenTraceOptions): Promise<
     }
   }
 
-  return { info, chunks: chunks(), bytesRead: () => consumed(), close };
+  return { info, chunks: chunks(), bytesRead: () => consumed(), close, identity };
 }
 
 /** Validated options with defaults. */
-function checkOptions(opts: OpenTraceOptions | undefined): { format: TraceFormat | "auto"; chunkRecords: number; user: boolean; lend: boolean; deferCheck: boolean } {
+function checkOptions(opts: OpenTraceOptions | undefined): { format: TraceFormat | "auto"; chunkRecords: number; user: boolean; lend: boolean; deferCheck: boolean; checksum: boolean } {
   if (opts === undefined || opts === null) opts = {};
   if (typeof opts !== "object") throw new WasmmuError("INVALID_CONFIG", "openTrace options must be an object");
-  const known = ["format", "chunkRecords", "user", "lend", "deferCheck"];
+  const known = ["format", "chunkRecords", "user", "lend", "deferCheck", "checksum"];
   for (const k of Object.keys(opts)) {
     if (!known.includes(k)) throw new WasmmuError("INVALID_CONFIG", `unknown openTrace option "${k}" (known: ${known.join(", ")})`, { option: k });
   }
@@ -287,9 +306,11 @@ function checkOptions(opts: OpenTraceOptions | undefined): { format: TraceFormat
   const deferCheck = opts.deferCheck ?? false;
   if (typeof deferCheck !== "boolean") throw new WasmmuError("INVALID_CONFIG", `deferCheck must be a boolean, got ${JSON.stringify(deferCheck)}`, { option: "deferCheck" });
   if (deferCheck && !lend) throw new WasmmuError("INVALID_CONFIG", "deferCheck needs lend: true (only a consumer that copies each chunk checks it)", { option: "deferCheck" });
+  const checksum = opts.checksum ?? false;
+  if (typeof checksum !== "boolean") throw new WasmmuError("INVALID_CONFIG", `checksum must be a boolean, got ${JSON.stringify(checksum)}`, { option: "checksum" });
   const chunkRecords = opts.chunkRecords ?? DEFAULT_CHUNK_RECORDS;
   new ChunkBuilder(chunkRecords, user); // validates chunkRecords; allocates nothing until a record comes
-  return { format, chunkRecords, user, lend, deferCheck };
+  return { format, chunkRecords, user, lend, deferCheck, checksum };
 }
 
 /** The pieces of `stream`, counting their bytes into `progress`. */

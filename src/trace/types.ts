@@ -70,6 +70,12 @@ export interface OpenTraceOptions {
    * formats and compressed files come checked as always.
    */
   deferCheck?: boolean;
+  /**
+   * Default false. With true the file's SHA-256 is computed from the bytes read (by whichever
+   * thread reads them) and OpenedTrace.identity() gives it; bytes the replay did not need are read
+   * by identity() alone (see digest.ts).
+   */
+  checksum?: boolean;
 }
 
 /**

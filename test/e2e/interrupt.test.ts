@@ -4,7 +4,7 @@
  */
 import { it, expect } from "vitest";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -30,8 +30,9 @@ for (const compression of ["none", "xz"] as const) {
     const child = spawn(process.execPath, [join(ROOT, "bin/wasmmu.js"), "replay", "--json", "--quiet", "--ram", "64GiB", "--memory", "tables-only", f], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
-    // Wait until the replay is under way (the machine is created and records are flowing).
-    await new Promise((r) => setTimeout(r, 1500));
+    // Wait until the replay is under way (the machine is created and records are flowing): a
+    // second of the child's own CPU time, not of the wall clock, which a loaded machine stretches.
+    await untilCpuSeconds(child.pid!, 1.0);
     child.kill("SIGINT");
     const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
     expect(code).toBe(130);
@@ -41,4 +42,21 @@ for (const compression of ["none", "xz"] as const) {
     expect(s.accesses).toBeGreaterThan(0);
     expect(s.accesses).toBeLessThan(4_000_000);
   }, 60_000);
+}
+
+/** Resolves once process `pid` has used `seconds` of CPU (utime + stime in /proc/<pid>/stat). */
+async function untilCpuSeconds(pid: number, seconds: number): Promise<void> {
+  const ticksPerSecond = 100; // USER_HZ, what /proc reports in on every Linux
+  for (let waited = 0; waited < 30_000; waited += 50) {
+    let used: number;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      used = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond; // fields 14 and 15 of stat(5)
+    } catch {
+      return; // gone already: the test's own assertions say what happened
+    }
+    if (used >= seconds) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

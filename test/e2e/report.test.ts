@@ -119,7 +119,16 @@ describe("wasmmu replay --report", () => {
     const windows: WindowCounts[] = Array.from({ length: 2500 }, (_, i) => ({
       end: (i + 1) * 100, accesses: 100, fetches: 60, data: 40, l1iHit: 59, l1dHit: 38, walks: 1, cycles: 450, cyclesTranslation: 50, new4k: i % 7 === 0 ? 1 : 0, new2m: 0,
     }));
-    const summary = { trace: "t", format: "text", compression: "none", cpu: "skylake", paging: 4, pages: "4 KiB", cpus: 1, partial: false, seconds: 1, accesses: 250000, skipped: { nonCanonical: 0 }, mappedPages: { "4K": 358, "2M": 0 }, counters: {} } satisfies ReplaySummary;
+    const summary = {
+      schemaVersion: 1, wasmmu: { version: "0.0.0" }, trace: "t", traces: [{ name: "t", path: "t", format: "text", compression: "none", bytes: 10, sha256: null }],
+      format: "text", compression: "none", cpu: "skylake", paging: 4, pages: "4 KiB", cpus: 1,
+      config: {
+        preset: { ...skylake, latency: { ...skylake.latency, baseAccess: 4 } }, overrides: {}, paging: 4, cpus: 1,
+        ram: { bytes: 2 ** 30, given: null, memory: "full", auto: null }, pagePolicy: { policy: "first-touch", pages: "4k", chosen: null }, window: { skip: 0, warmup: 0, limit: null },
+      },
+      options: {}, partial: false, seconds: 1, accesses: 250000, skipped: { nonCanonical: 0 }, mappedPages: { "4K": 358, "2M": 0 },
+      walks: { completed: 0, faulted: 0, completedBySize: { "4K": 0, "2M": 0, "1G": 0 } }, counters: {},
+    } satisfies ReplaySummary;
     const html = renderReplayReport({
       summary, window: 100, windows,
       config: { preset: skylake, latency: { ...skylake.latency, baseAccess: 4 }, paging: 4, pages: "4k", cpus: 1, ram: "1GiB", memory: "full", overrides: {} },

@@ -26,7 +26,7 @@ interface SweepJson {
   jobs: number;
   params: { path: string; values: string[] }[];
   report?: string;
-  results: { params: Record<string, string>; accesses: number; l1dHitRate: number; l1iHitRate: number; walksPer1000: number; cyclesPerAccess: number; translationShare: number; partial: boolean; summary: ReplaySummary }[];
+  results: { params: Record<string, string | number>; accesses: number; l1d_hit_rate: number; l1i_hit_rate: number; walks_completed_per_1000: number; cycles_per_access: number; translation_share: number; partial: boolean; summary: ReplaySummary }[];
 }
 
 describe("wasmmu sweep", () => {
@@ -57,29 +57,30 @@ describe("wasmmu sweep", () => {
     const j = JSON.parse(r.out) as SweepJson;
     expect(j.mode).toBe("shared-read");
     expect(j.workers).toBe(0);
-    expect(j.results.map((x) => x.params)).toEqual([{ "l1d.entries": "8" }, { "l1d.entries": "64" }]);
-    expect(j.results[0].l1dHitRate).toBeLessThan(j.results[1].l1dHitRate);
+    // Numbers stay numbers in JSON.
+    expect(j.results.map((x) => x.params)).toEqual([{ "l1d.entries": 8 }, { "l1d.entries": 64 }]);
+    expect(j.results[0].l1d_hit_rate).toBeLessThan(j.results[1].l1d_hit_rate);
     // The same numbers as `replay --set`.
     const one = JSON.parse((await run("replay", "--json", "--limit", "60000", "--set", "l1d.entries=8")).out) as ReplaySummary;
     expect(j.results[0].summary.counters).toEqual(one.counters);
     const c = one.counters;
-    expect(j.results[0].l1dHitRate).toBeCloseTo(c.tlb_l1d_hit / (c.access_load + c.access_store), 12);
-    expect(j.results[0].cyclesPerAccess).toBeCloseTo(c.cycles / one.accesses, 12);
-    expect(j.results[0].translationShare).toBeCloseTo(c.cycles_translation / c.cycles, 12);
+    expect(j.results[0].l1d_hit_rate).toBeCloseTo(c.tlb_l1d_hit / (c.access_load + c.access_store), 12);
+    expect(j.results[0].cycles_per_access).toBeCloseTo(c.cycles / one.accesses, 12);
+    expect(j.results[0].translation_share).toBeCloseTo(c.cycles_translation / c.cycles, 12);
   });
 
   it("text table and CSV: a column per parameter, pages as a pseudo-parameter", async () => {
     const t = await run("sweep", "--param", "l1d.entries=16,64", "--param", "pages=4k,2m", "--limit", "20000");
     expect(t.code).toBe(EXIT_OK);
     expect(t.out).toContain("Sweep of 'qsort.lackey.gz' (lackey, gzip): cpu skylake, 4 configurations");
-    expect(t.out).toMatch(/l1d\.entries\s+pages\s+accesses\s+L1D hit\s+L1I hit\s+walks\/1k acc\s+cycles\/acc\s+translation/);
+    expect(t.out).toMatch(/l1d\.entries\s+pages\s+accesses\s+L1D hit\s+L1I hit\s+STLB hit\s+walks\/1k acc\s+cycles\/acc\s+translation/);
     expect(t.out.split("\n").filter((l) => /^\s+(16|64)\s+(4k|2m)\s+20,000\s/.test(l))).toHaveLength(4);
     const c = await run("sweep", "--param", "l1d.entries=16,64", "--param", "pages=4k,2m", "--limit", "20000", "--csv");
     const lines = c.out.split("\n");
-    expect(lines[0]).toBe("l1d.entries,pages,accesses,l1d_hit_rate,l1i_hit_rate,walks_per_1000,cycles_per_access,translation_share,partial");
-    expect(lines.slice(1).map((l) => l.split(",").slice(0, 3).join(","))).toEqual(["16,4k,20000", "16,2m,20000", "64,4k,20000", "64,2m,20000"]);
+    expect(lines[0]).toBe("cell,l1d.entries,pages,accesses,l1d_hit_rate,l1i_hit_rate,stlb_hit_rate,walks_completed_per_1000,walks_started_per_1000,cycles_per_access,translation_share,partial");
+    expect(lines.slice(1).map((l) => l.split(",").slice(0, 4).join(","))).toEqual(["0,16,4k,20000", "1,16,2m,20000", "2,64,4k,20000", "3,64,2m,20000"]);
     // 2 MiB pages need far fewer walks than 4 KiB ones.
-    const walks = lines.slice(1).map((l) => Number(l.split(",")[5]));
+    const walks = lines.slice(1).map((l) => Number(l.split(",")[7]));
     expect(walks[1]).toBeLessThan(walks[0]);
   });
 
@@ -97,8 +98,8 @@ describe("wasmmu sweep", () => {
     expect(w.results).toHaveLength(6);
     expect(w.results.map((r) => [r.params, r.summary.counters])).toEqual(p.results.map((r) => [r.params, r.summary.counters]));
     // A slower walker costs more cycles per access, same TLB behaviour.
-    expect(w.results[1].cyclesPerAccess).toBeGreaterThan(w.results[0].cyclesPerAccess);
-    expect(w.results[1].l1dHitRate).toBe(w.results[0].l1dHitRate);
+    expect(w.results[1].cycles_per_access).toBeGreaterThan(w.results[0].cycles_per_access);
+    expect(w.results[1].l1d_hit_rate).toBe(w.results[0].l1d_hit_rate);
   });
 
   it("shared-read gives every configuration the same summary as per-worker, in workers and in-process", async () => {
@@ -195,9 +196,10 @@ describe("wasmmu sweep", () => {
     const b = await run("sweep", "--param", "l1d.entries=64,48");
     expect(b.code).toBe(EXIT_USAGE);
     expect(b.err).toContain("l1d.entries=48");
+    // A bad value of an option parameter is named as its flag's would be: a usage error.
     const c = await run("sweep", "--param", "pages=4k,1g");
     expect(c.code).toBe(EXIT_USAGE);
-    expect(c.err).toContain("1g");
+    expect(c.err).toContain("--param pages=1g: --pages must be 4k, 2m or thp, got 1g");
     const d = await run("sweep", join(dir, "nope.lackey"), "--param", "l1d.entries=16");
     expect(d.code).toBe(EXIT_BAD_INPUT);
     expect(d.err).toContain("nope.lackey");
@@ -210,7 +212,7 @@ describe("wasmmu sweep", () => {
     for (const argv of [
       ["--param", "l1d.entries"], ["--param", "l1d.entries=16,,32"], ["--param", "l1d.entries=16", "--param", "l1d.entries=32"],
       ["--param", "pages=4k,2m", "--pages", "2m"], ["--param", "l1d.entries=16", "--jobs", "0"], ["--param", "l1d.entries=16", "--json", "--csv"],
-      ["a", "b", "--param", "l1d.entries=16"],
+      ["--param", "l1d.entries=16", "--shard", "4/3"], ["--param", "l2=1536", "--in-process"], ["--param", "cpu:l2.entries=zen4"],
     ]) expect((await run("sweep", ...argv)).code).toBe(EXIT_USAGE);
     const h = await run("sweep", "--help");
     expect(h.code).toBe(EXIT_OK);

@@ -25,6 +25,9 @@ describe("config: each bad option is INVALID_CONFIG naming the option", () => {
     ["ram 5 GiB in full mode", cfg({ ram: "5GiB" }), /^ram: 5 GiB does not fit in wasm32 linear memory \(4 GiB.*tables-only/],
     ["ram exactly 4 GiB in full mode", cfg({ ram: "4GiB" }), /^ram: 4 GiB does not fit.*4 GiB.*tables-only/],
     ["ram larger than 2^maxPhyAddr", cfg({ ram: "128GiB", memory: "tables-only", maxPhyAddr: 36 }), /^ram: 128 GiB exceeds the 64 GiB that MAXPHYADDR 36 can address/],
+    // Names found on Object.prototype are not presets, policies or page sizes (found by fuzzing).
+    ["cpu 'constructor'", cfg({ cpu: "constructor" }), /^cpu: unknown preset "constructor"; presets are skylake/],
+    ["cpu '__proto__'", cfg({ cpu: "__proto__" }), /^cpu: unknown preset "__proto__"/],
     ["maxPhyAddr 35", cfg({ maxPhyAddr: 35 }), /^maxPhyAddr: must be an integer from 36 to 52, got 35/],
     ["maxPhyAddr 53", cfg({ maxPhyAddr: 53 }), /^maxPhyAddr: must be an integer from 36 to 52, got 53/],
     ["maxPhyAddr 40.5", cfg({ maxPhyAddr: 40.5 }), /^maxPhyAddr: must be an integer from 36 to 52, got 40.5/],
@@ -219,5 +222,21 @@ describe("Cpu.translate refuses a cpu option (it would be silently ignored)", ()
     const m = await Machine.create({ ram: "16MiB" });
     expect(() => m.cpu(0).translate(0, { cpu: 5 } as never)).toThrow(/unknown access option cpu/);
     expect(() => m.cpu(0).walk(0, { cpu: 0 } as never)).toThrow(WasmmuError);
+  });
+});
+
+describe("applyOverrides and checkPreset: Object.prototype names are not policies or page sizes", () => {
+  it("rejects policy 'constructor' and size 'toString' in --set and in a preset object", async () => {
+    const { applyOverrides, checkPreset } = await import("../../src/machine/tlbconfig.js");
+    const { PRESETS } = await import("../../src/machine/presets/index.js");
+    const base = PRESETS.skylake;
+    expect(() => applyOverrides(base, { "l1d.policy": "constructor" })).toThrow(/policy must be lru, plru or random, got "constructor"/);
+    expect(() => applyOverrides(base, { "l1d.sizes": "toString" })).toThrow(/sizes are 4K, 2M, 1G joined by \+, got "toString"/);
+    const bad = structuredClone(base);
+    (bad.dtlb[0] as { policy: string }).policy = "hasOwnProperty";
+    expect(() => checkPreset(bad)).toThrow(/dtlb\[0\]\.policy.*must be lru, plru or random/);
+    const badSize = structuredClone(base);
+    (badSize.dtlb[0] as { sizes: string[] }).sizes = ["valueOf"];
+    expect(() => checkPreset(badSize)).toThrow(/dtlb\[0\]\.sizes.*must list 4K, 2M and\/or 1G/);
   });
 });

@@ -233,7 +233,7 @@ describe("openTrace: bad files", () => {
   it("bad options are INVALID_CONFIG naming the option", async () => {
     writeFileSync(at("ok.lackey"), "I  1,1\n");
     const cases: Array<[Record<string, unknown>, string]> = [
-      [{ formats: "lackey" }, 'unknown openTrace option "formats" (known: format, chunkRecords, user, lend, deferCheck)'],
+      [{ formats: "lackey" }, 'unknown openTrace option "formats" (known: format, chunkRecords, user, lend, deferCheck, checksum)'],
       [{ format: "pin" }, 'format must be "auto" or one of "lackey", "text", "wmt", "champsim", got "pin"'],
       [{ chunkRecords: 0 }, "chunkRecords must be an integer 1..16777216, got 0"],
       [{ chunkRecords: 1.5 }, "chunkRecords must be an integer 1..16777216, got 1.5"],

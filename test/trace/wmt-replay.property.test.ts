@@ -29,7 +29,8 @@ const options = (o: Partial<ReplayOptions> = {}): ReplayOptions => ({
 async function outcome(path: string, o: Partial<ReplayOptions>): Promise<unknown> {
   try {
     const s = await replayTrace(path, options(o));
-    return { ...s, seconds: 0, trace: "", partialReason: s.partialReason?.split(path).join("<file>"), compression: "" };
+    // The file's identity (name, size, checksum, compression) differs by design; nothing else may.
+    return { ...s, seconds: 0, trace: "", traces: [], options: {}, partialReason: s.partialReason?.split(path).join("<file>"), compression: "" };
   } catch (e) {
     if (!(e instanceof WasmmuError) || e.code !== "BAD_INPUT") throw e;
     return { error: e.message.split(path).join("<file>") };

@@ -4,6 +4,8 @@ import { conformanceCommand } from "./conformance.js";
 import { convertCommand } from "./convert.js";
 import { demoCommand } from "./demo.js";
 import { helpCommand } from "./help.js";
+import { mergeCommand } from "./merge.js";
+import { presetsCommand } from "./presets.js";
 import { recordCommand } from "./record.js";
 import { replayCommand } from "./replay.js";
 import { sweepCommand } from "./sweep.js";
@@ -11,7 +13,7 @@ import { walkCommand } from "./walk.js";
 import { workloadCommand } from "./workload.js";
 
 export const COMMANDS: readonly Command[] = [
-  replayCommand, sweepCommand, convertCommand, recordCommand, walkCommand, workloadCommand, demoCommand, conformanceCommand,
+  replayCommand, sweepCommand, mergeCommand, presetsCommand, convertCommand, recordCommand, walkCommand, workloadCommand, demoCommand, conformanceCommand,
   helpCommand(() => COMMANDS),
 ];
 

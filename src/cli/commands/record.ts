@@ -12,7 +12,7 @@ import { EXIT_OK } from "../exit.js";
 import { UsageError } from "../args.js";
 import { WasmmuError } from "../../errors.js";
 import { findOnPath, recordInto, type ExitStatus } from "../record.js";
-import { ReplaySession } from "../replay.js";
+import { ReplaySession, resolvePolicy } from "../replay.js";
 import { REPLAY_OPTIONS, parseReplayArgs, type ReplaySettings } from "../replay-options.js";
 import { didYouMean } from "../suggest.js";
 import { createWmtOutput, outputCompression } from "../wmt-output.js";
@@ -24,8 +24,8 @@ const HELP = `Usage: wasmmu record [--output <out.wmt[.gz]>] -- <command> [argsâ
 Runs <command> under Valgrind's Lackey tool (valgrind --tool=lackey --trace-mem=yes), which
 reports every instruction fetch, load and store the program makes, and streams those records into
 wasmmu's binary trace format as they arrive: no text trace is written to disk and nothing is held
-whole. Lackey's records travel over a pipe of their own (file descriptor 3), so the program keeps
-its stdin, stdout and stderr; Valgrind's warnings (lines starting "--pid--") go to stderr.
+whole. Lackey's records travel through a FIFO of their own (valgrind --log-file), so the program
+keeps its stdin, stdout and stderr; Valgrind's warnings (lines starting "--pid--") go to stderr.
 Lackey prints a line per access, so the program runs far slower than natively; the trace takes
 16 bytes per access before compression. On a terminal, a line on stderr counts the accesses
 recorded so far (--quiet: none).
@@ -103,8 +103,8 @@ export function exitCodeOf(s: ExitStatus): number {
 }
 
 /** The replay settings `record --replay` forwards. @throws UsageError for a bad option or an argument before -- */
-function replaySettings(forwarded: string[]): ReplaySettings {
-  const parsed = parseReplayArgs(forwarded);
+async function replaySettings(forwarded: string[]): Promise<ReplaySettings> {
+  const parsed = await parseReplayArgs(forwarded);
   if (parsed.help) throw new UsageError("--help is record's own option; see wasmmu help replay for the replay options");
   if (parsed.files.length > 0) throw new UsageError(`unexpected argument '${parsed.files[0]}' before -- (the program and its arguments go after --)`);
   return parsed.settings;
@@ -128,7 +128,8 @@ export const recordCommand: Command = {
         ? `${isReplayOption ? `${word} is a replay option: it needs --replay` : `unknown option ${word}${didYouMean(word, ["--output", "--replay", "--quiet", "--help"])}`} (the program and its arguments go after --)`
         : `unexpected argument '${word}' before -- (the program and its arguments go after --)`);
     }
-    const settings = replay ? replaySettings(forwarded) : null;
+    const settings = replay ? await replaySettings(forwarded) : null;
+    if (settings?.job.perCpu) throw new UsageError("--per-cpu replays several traces; record makes one");
     const name = basename(command[0]) || "trace";
     const target = output ?? `${name}.wmt.gz`;
     if (!replay) outputCompression(target);
@@ -144,8 +145,10 @@ export const recordCommand: Command = {
       const path = dir !== null ? join(dir, `${name}.wmt`) : target;
       // The replay's machine and report path are checked now, before the (slow) recording, by
       // creating the session that will replay it.
+      // The page policy is settled for what record writes: a wmt recording of a real program.
       const session = settings === null ? undefined : await ReplaySession.create(path, {
-        ...settings.job, window: settings.window, ...(settings.report !== undefined ? { report: settings.report } : {}),
+        ...settings.job, ...resolvePolicy(settings.job, [{ format: "wmt", metadata: { sourceFormat: "lackey" } }]),
+        window: settings.window, ...(settings.report !== undefined ? { report: settings.report } : {}),
         progress: false, interrupted: () => false, err: () => undefined,
       });
       const wmt = await createWmtOutput(path, {
