@@ -1,8 +1,8 @@
 /**
  * Files as a process sees them: a task's file-descriptor table (struct files_struct) of open
  * files (struct file: the file, the access mode, the offset, the readahead state), and the system
- * calls on it — open, close, read, write, pread64, pwrite64, lseek, ftruncate, fsync, fdatasync,
- * posix_fadvise, fstat — through the page cache, with Linux's errnos (fs/open.c, fs/read_write.c,
+ * calls on it — open, pipe, close, read, write, pread64, pwrite64, lseek, ftruncate, fsync, fdatasync,
+ * posix_fadvise, fstat — through the page cache (filemap.ts), with Linux's errnos (fs/open.c, fs/read_write.c,
  * mm/filemap.c filemap_read and generic_perform_write, mm/fadvise.c, fs/stat.c).
  *
  * A file read from its source ("disk") enters the cache only when read (filemap_read's readahead
@@ -18,6 +18,7 @@ import type { MmapFile } from "./mmap.js";
 import { Errno, fail } from "./errno.js";
 import { type FileRaState, newRaState, forcePageCacheRa } from "./readahead.js";
 import { filemapRead, performWrite, MAX_LFS_FILESIZE } from "./filemap.js";
+import { Pipe, PipeEnd } from "./pipe.js";
 import { truncateSetsize } from "./truncate.js";
 import { pageMkclean } from "./madvise.js";
 import { pageFlag } from "../machine/frames.js";
@@ -95,12 +96,21 @@ export interface FileContext extends MmContext {
   addFile(path: string, content: FileSource): Backing;
 }
 
+/** What a descriptor refers to: an open regular file or an end of a pipe. */
+export type OpenObject = OpenFile | PipeEnd;
+
 /** A task's descriptor table (struct files_struct). */
 export class FdTable {
-  private readonly fds: (OpenFile | null)[] = [];
+  private readonly fds: (OpenObject | null)[] = [];
 
-  /** The open file behind `fd`, or undefined. */
+  /** The open regular file behind `fd`, or undefined (not open, or a pipe). */
   get(fd: number): OpenFile | undefined {
+    const f = this.object(fd);
+    return f instanceof OpenFile ? f : undefined;
+  }
+
+  /** Whatever `fd` refers to, or undefined. */
+  object(fd: number): OpenObject | undefined {
     return Number.isInteger(fd) && fd >= 0 ? this.fds[fd] ?? undefined : undefined;
   }
 
@@ -110,7 +120,7 @@ export class FdTable {
   }
 
   /** get_unused_fd_flags + fd_install: the lowest free descriptor now refers to `f`. */
-  install(f: OpenFile): number {
+  install(f: OpenObject): number {
     let fd = this.fds.indexOf(null);
     if (fd < 0) fd = this.fds.length;
     this.fds[fd] = f;
@@ -118,12 +128,13 @@ export class FdTable {
     return fd;
   }
 
-  /** close_fd: @returns the open file it referred to, or undefined (EBADF). */
-  remove(fd: number): OpenFile | undefined {
-    const f = this.get(fd);
+  /** close_fd (fput of the last reference releases a pipe end): @returns what it referred to, or undefined (EBADF). */
+  remove(fd: number): OpenObject | undefined {
+    const f = this.object(fd);
     if (f === undefined) return undefined;
     this.fds[fd] = null;
     f.refs--;
+    if (f.refs === 0 && f instanceof PipeEnd) f.release();
     return f;
   }
 
@@ -143,6 +154,10 @@ export class FdTable {
     this.fds.length = 0;
   }
 }
+
+/** pipefs's device (an anonymous block device, 0:13 on the reference kernel's boot order). */
+const PIPEFS_DEV: readonly [number, number] = [0, 13];
+let pipeInodes = 1000;
 
 const badFd = (fd: number, call: string) => fail("EBADF", `${call}: ${fd} is not an open file descriptor`);
 
@@ -178,6 +193,14 @@ export class Files {
   open(path: string, flags = O_RDONLY): number | Errno {
     return this.run(() => this.openNow(path, flags));
   }
+  /**
+   * pipe(): a read end and a write end, the two lowest free descriptors. On a pipe, pread, pwrite,
+   * lseek and fadvise are ESPIPE, ftruncate and fsync EINVAL, mmap ENODEV (pipe.ts: never blocks).
+   */
+  pipe(): [number, number] {
+    return this.run(() => this.pipeNow());
+  }
+
   /** close(fd): EBADF when not open. */
   close(fd: number): 0 | Errno {
     return this.run(() => this.closeNow(fd));
@@ -259,6 +282,11 @@ export class Files {
     return this.table.install(f);
   }
 
+  private pipeNow(): [number, number] {
+    const p = new Pipe(pipeInodes++);
+    return [this.table.install(new PipeEnd(p, false)), this.table.install(new PipeEnd(p, true))];
+  }
+
   private closeNow(fd: number): 0 | Errno {
     return this.table.remove(fd) === undefined ? badFd(fd, "close") : 0;
   }
@@ -276,6 +304,8 @@ export class Files {
   }
 
   private readNow(fd: number, count: number): Uint8Array | Errno {
+    const o = this.table.object(fd);
+    if (o instanceof PipeEnd) return o.writeEnd ? badFd(fd, "read") : validCount(count) ? o.pipe.read(count) : fail("EINVAL", "read: bad count");
     const f = this.readable(fd, "read");
     if (f instanceof Errno) return f;
     if (!validCount(count)) return fail("EINVAL", "read: count must be a non-negative integer");
@@ -285,6 +315,8 @@ export class Files {
   }
 
   private preadNow(fd: number, count: number, offset: number): Uint8Array | Errno {
+    if (Number.isSafeInteger(offset) && offset < 0) return fail("EINVAL", "pread64: negative offset");
+    if (this.table.object(fd) instanceof PipeEnd) return fail("ESPIPE", "pread64: a pipe has no offset");
     const f = this.readable(fd, "pread64");
     if (f instanceof Errno) return f;
     if (!validCount(count)) return fail("EINVAL", "pread64: count must be a non-negative integer");
@@ -293,6 +325,8 @@ export class Files {
   }
 
   private writeNow(fd: number, bytes: Uint8Array | string): number | Errno {
+    const o = this.table.object(fd);
+    if (o instanceof PipeEnd) return o.writeEnd ? o.pipe.write(typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes) : badFd(fd, "write");
     const f = this.writable(fd, "write");
     if (f instanceof Errno) return f;
     if (f.flags & O_APPEND) f.pos = f.backing.source?.size ?? 0;
@@ -302,6 +336,8 @@ export class Files {
   }
 
   private pwriteNow(fd: number, bytes: Uint8Array | string, offset: number): number | Errno {
+    if (Number.isSafeInteger(offset) && offset < 0) return fail("EINVAL", "pwrite64: negative offset");
+    if (this.table.object(fd) instanceof PipeEnd) return fail("ESPIPE", "pwrite64: a pipe has no offset");
     const f = this.writable(fd, "pwrite64");
     if (f instanceof Errno) return f;
     if (!Number.isSafeInteger(offset) || offset < 0) return fail("EINVAL", "pwrite64: negative offset");
@@ -310,6 +346,7 @@ export class Files {
   }
 
   private lseekNow(fd: number, offset: number, whence: number): number | Errno {
+    if (this.table.object(fd) instanceof PipeEnd) return fail("ESPIPE", "lseek: not on a pipe");
     const f = this.table.get(fd);
     if (f === undefined) return badFd(fd, "lseek");
     if (!Number.isSafeInteger(offset)) return fail("EINVAL", "lseek: offset must be an integer");
@@ -329,6 +366,7 @@ export class Files {
   }
 
   private ftruncateNow(fd: number, length: number): 0 | Errno {
+    if (this.table.object(fd) instanceof PipeEnd) return fail("EINVAL", "ftruncate: not on a pipe");
     const f = this.table.get(fd);
     if (f === undefined) return badFd(fd, "ftruncate");
     if (!Number.isSafeInteger(length) || length < 0) return fail("EINVAL", "ftruncate: negative length");
@@ -337,6 +375,7 @@ export class Files {
   }
 
   private fsyncNow(fd: number): 0 | Errno {
+    if (this.table.object(fd) instanceof PipeEnd) return fail("EINVAL", "fsync: not on a pipe");
     const f = this.table.get(fd);
     if (f === undefined) return badFd(fd, "fsync");
     writebackFile(this.os, f.backing);
@@ -344,6 +383,7 @@ export class Files {
   }
 
   private fdatasyncNow(fd: number): 0 | Errno {
+    if (this.table.object(fd) instanceof PipeEnd) return fail("EINVAL", "fdatasync: not on a pipe");
     const f = this.table.get(fd);
     if (f === undefined) return badFd(fd, "fdatasync");
     writebackFile(this.os, f.backing);
@@ -351,6 +391,7 @@ export class Files {
   }
 
   private fadviseNow(fd: number, offset: number, len: number, advice: number): 0 | Errno {
+    if (this.table.object(fd) instanceof PipeEnd) return fail("ESPIPE", "fadvise64: not on a pipe");
     const f = this.table.get(fd);
     if (f === undefined) return badFd(fd, "fadvise64");
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(len) || len < 0) return fail("EINVAL", "fadvise64: negative length");
@@ -391,6 +432,8 @@ export class Files {
   }
 
   private fstatNow(fd: number): FileStat | Errno {
+    const o = this.table.object(fd);
+    if (o instanceof PipeEnd) return { dev: PIPEFS_DEV, ino: o.pipe.inode, mode: 0o10600, nlink: 1, size: 0, blksize: PAGE, blocks: 0 };
     const f = this.table.get(fd);
     if (f === undefined) return badFd(fd, "fstat");
     const b = f.backing;
@@ -399,6 +442,7 @@ export class Files {
   }
 
   private mmapFileNow(fd: number): MmapFile | Errno {
+    if (this.table.object(fd) instanceof PipeEnd) return fail("ENODEV", "mmap: not on a pipe");
     const f = this.table.get(fd);
     if (f === undefined) return badFd(fd, "mmap");
     if (!f.readable) return fail("EACCES", "mmap: the descriptor is not open for reading");

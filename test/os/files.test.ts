@@ -78,6 +78,38 @@ describe("the descriptor table: Linux's errnos", () => {
   });
 });
 
+describe("pipes: the calls that need a file (fs/pipe.c, fs/read_write.c)", () => {
+  it("pread, pwrite, lseek, fadvise are ESPIPE; ftruncate, fsync EINVAL; mmap ENODEV; EOF after the last writer, EPIPE after the last reader; fork shares the ends", async () => {
+    const { os } = await bootLinux();
+    const t = os.spawn();
+    const [r, w] = t.files.pipe();
+    expect([r, w]).toEqual([0, 1]);
+    expect(t.files.write(w, "hello")).toBe(5);
+    expect(code(t.files.pread(r, 1, 0))).toBe("ESPIPE");
+    expect(code(t.files.pread(r, 1, -1))).toBe("EINVAL"); // the offset is checked first
+    expect(code(t.files.pwrite(w, "x", 0))).toBe("ESPIPE");
+    expect(code(t.files.lseek(r, 0, SEEK_SET))).toBe("ESPIPE");
+    expect(code(t.files.fadvise(r, 0, 0, POSIX_FADV_WILLNEED))).toBe("ESPIPE");
+    expect(code(t.files.ftruncate(w, 0))).toBe("EINVAL");
+    expect(code(t.files.fsync(w))).toBe("EINVAL");
+    expect(code(t.files.mmapFile(r))).toBe("ENODEV");
+    expect(code(t.files.read(w, 1))).toBe("EBADF");
+    expect(code(t.files.write(r, "x"))).toBe("EBADF");
+    expect(t.files.fstat(r)).toMatchObject({ mode: 0o10600, size: 0 });
+    const c = ok(t.fork());
+    expect(text({ ok: true, bytes: ok(c.files.read(r, 3)) })).toBe("hel");
+    expect(t.files.close(w)).toBe(0);
+    expect(text({ ok: true, bytes: ok(t.files.read(r, 10)) })).toBe("lo");
+    expect(code(t.files.read(r, 10))).toBe("EAGAIN"); // the child still holds the write end
+    c.exit(0);
+    expect(ok(t.files.read(r, 10)).length).toBe(0); // EOF: no writer left
+    const [r2, w2] = t.files.pipe();
+    expect(t.files.close(r2)).toBe(0);
+    expect(code(t.files.write(w2, "x"))).toBe("EPIPE");
+    expect(t.files.write(ok(t.files.pipe())[1], new Uint8Array(70000))).toBe(65536); // 16 pages, the rest would block
+  });
+});
+
 describe("through the page cache", () => {
   it("a file written through the API starts in the page cache, dirty; fsync writes it (pgpgout in KiB); mapping it then is a minor fault", async () => {
     const { os, proc } = await bootLinux();
