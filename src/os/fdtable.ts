@@ -102,6 +102,8 @@ export type OpenObject = OpenFile | PipeEnd;
 /** A task's descriptor table (struct files_struct). */
 export class FdTable {
   private readonly fds: (OpenObject | null)[] = [];
+  /** Descriptors with FD_CLOEXEC (O_CLOEXEC at open). */
+  private readonly cloexec = new Set<number>();
 
   /** The open regular file behind `fd`, or undefined (not open, or a pipe). */
   get(fd: number): OpenFile | undefined {
@@ -120,12 +122,18 @@ export class FdTable {
   }
 
   /** get_unused_fd_flags + fd_install: the lowest free descriptor now refers to `f`. */
-  install(f: OpenObject): number {
+  install(f: OpenObject, closeOnExec = false): number {
     let fd = this.fds.indexOf(null);
     if (fd < 0) fd = this.fds.length;
     this.fds[fd] = f;
     f.refs++;
+    if (closeOnExec) this.cloexec.add(fd); else this.cloexec.delete(fd);
     return fd;
+  }
+
+  /** do_close_on_exec: execve closes every FD_CLOEXEC descriptor. */
+  closeOnExec(): void {
+    for (const fd of [...this.cloexec]) this.remove(fd);
   }
 
   /** close_fd (fput of the last reference releases a pipe end): @returns what it referred to, or undefined (EBADF). */
@@ -133,6 +141,7 @@ export class FdTable {
     const f = this.object(fd);
     if (f === undefined) return undefined;
     this.fds[fd] = null;
+    this.cloexec.delete(fd);
     f.refs--;
     if (f.refs === 0 && f instanceof PipeEnd) f.release();
     return f;
@@ -145,6 +154,7 @@ export class FdTable {
       t.fds.push(f);
       if (f !== null) f.refs++;
     }
+    for (const fd of this.cloexec) t.cloexec.add(fd);
     return t;
   }
 
@@ -279,7 +289,7 @@ export class Files {
       const r = truncateSetsize(this.os, b, 0);
       if (r !== 0) return r;
     }
-    return this.table.install(f);
+    return this.table.install(f, (flags & O_CLOEXEC) !== 0);
   }
 
   private pipeNow(): [number, number] {

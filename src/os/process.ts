@@ -201,6 +201,7 @@ export class Task {
     if (image.name !== undefined) this.comm = image.name.slice(0, 15);
     if (this.mm !== null) this.releaseMm();
     this.mm = mm;
+    this.files.table.closeOnExec(); // do_close_on_exec
     if (this.onCpu || this.os.current(this.cpu) === null) this.os.switchTo(this, this.cpu);
     return 0;
   }

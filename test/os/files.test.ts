@@ -8,7 +8,7 @@ import { bootLinux, ok, bytes, text, kbField, smapsBlock } from "../helpers/linu
 import { MAP_PRIVATE, MAP_SHARED, MAP_FIXED, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED } from "../../src/os/mmap.js";
 import { PROT_READ, PROT_WRITE } from "../../src/os/vma.js";
 import {
-  O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE,
+  O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_CLOEXEC, SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE,
   POSIX_FADV_DONTNEED, POSIX_FADV_WILLNEED, POSIX_FADV_RANDOM,
 } from "../../src/os/fdtable.js";
 import { getInitRaSize, getNextRaSize } from "../../src/os/readahead.js";
@@ -62,7 +62,7 @@ describe("the descriptor table: Linux's errnos", () => {
     expect(ok(f.open("/f"))).toBe(0); // the freed slot again
   });
 
-  it("fork shares the open files: one offset for both, each table closes on its own", async () => {
+  it("fork shares the open files: one offset for both, each table closes on its own; exec closes O_CLOEXEC ones", async () => {
     const { os } = await bootLinux();
     os.addFile("/log", "0123456789abcdefghij");
     const t = os.spawn();
@@ -75,6 +75,10 @@ describe("the descriptor table: Linux's errnos", () => {
     expect(text({ ok: true, bytes: ok(t.files.read(fd, 5)) })).toBe("fghij");
     c.exit(0);
     expect(t.files.table.count).toBe(1);
+    const k = ok(t.files.open("/log", O_RDONLY | O_CLOEXEC));
+    expect(t.exec()).toBe(0); // do_close_on_exec
+    expect(code(t.files.fstat(k))).toBe("EBADF");
+    expect(t.files.fstat(fd)).toMatchObject({ size: 20 });
   });
 });
 
