@@ -193,6 +193,20 @@ describe("through the page cache", () => {
     expect(b.pages.size).toBe(3 + 32);
   });
 
+  it("a miss after a cached run from page 0 is a stream (page_cache_prev_miss reaches the start): window min(2 × 20 + 1, 32), async 1", async () => {
+    const { os } = await bootLinux();
+    const b = fileOf(os, "/h", 128);
+    const t = os.spawn();
+    const fd = ok(t.files.open("/h"));
+    expect(t.files.fadvise(fd, 0, 20 * P, POSIX_FADV_WILLNEED)).toBe(0); // pages 0-19, no window
+    expect(b.pages.size).toBe(20);
+    const g = ok(t.files.open("/h"));
+    ok(t.files.pread(g, 1, 20 * P));
+    const ra = t.files.table.get(g)!.ra;
+    expect([ra.start, ra.size, ra.asyncSize]).toEqual([20, 32, 1]);
+    expect(b.pages.size).toBe(52);
+  });
+
   it("POSIX_FADV_DONTNEED drops the clean, unmapped pages of the range; dirty ones are written (pgpgout) and stay until the next call", async () => {
     const { os, proc } = await bootLinux();
     const b = fileOf(os, "/d", 8);
