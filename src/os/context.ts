@@ -65,6 +65,8 @@ export interface FaultContext {
    * nothing, its OOM killer. @returns true to try the allocation again, false when it fails for good
    */
   overLimit?(retry: MemcgRetry): boolean;
+  /** Every task, for the walks over all address spaces that map a file (truncation's i_mmap walk). */
+  readonly processes?: readonly { readonly mm: Mm | null }[];
 }
 
 /**

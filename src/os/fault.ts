@@ -24,6 +24,8 @@ import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_MAYWRITE, VM_LO
 import { SIGSEGV, SIGBUS, SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR, BUS_MCEERR_AR, sigInfo, type SigInfo } from "./signals.js";
 import { doHugePmdAnonymousPage, doHugePmdWpPage } from "./thp.js";
 import { pteHoldsSwap } from "./swapops.js";
+import { isGuardPte } from "./ptemarker.js";
+import { filemapFaultReadahead, noteFaultAround, skipForFaultAround } from "./readahead.js";
 import { protLow, protHigh } from "./prot.js";
 import type { FaultContext, FaultTask } from "./context.js";
 import type { OomGfp } from "./oom.js";
@@ -114,7 +116,9 @@ function decideFault(ctx: FaultContext, task: FaultTask, va: number, access: Fau
     vma = mm.vmas.find(va) as Vma;
   }
   if (accessError(vma, access)) return signal(SIGSEGV, SEGV_ACCERR, va);
-  return handleMmFault(ctx, mm, vma, va - (va % PAGE), access.write);
+  const r = handleMmFault(ctx, mm, vma, va - (va % PAGE), access.write);
+  // si_addr is the faulting address itself (CR2), not its page.
+  return r.kind === "signal" && r.info.addr !== BigInt(va) ? signal(r.info.signo, r.info.code, va) : r;
 }
 
 /** arch/x86/mm/fault.c access_error. */
@@ -199,8 +203,9 @@ function doAnonymousPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: 
  * wait; a read that failed is SIGBUS (VM_FAULT_SIGBUS for a !uptodate folio).
  */
 function doSwapPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number, lo: number, hi: number, write: boolean): FaultResult {
-  // handle_pte_marker: a poisoned page (swapoff could not read it back) is VM_FAULT_HWPOISON.
-  if (!pteHoldsSwap(hi)) return signal(SIGBUS, BUS_MCEERR_AR, va);
+  // handle_pte_marker: a guard region is VM_FAULT_SIGSEGV (SEGV_MAPERR on x86); a poisoned page
+  // (swapoff could not read it back) is VM_FAULT_HWPOISON.
+  if (!pteHoldsSwap(hi)) return isGuardPte(lo, hi) ? signal(SIGSEGV, SEGV_MAPERR, va) : signal(SIGBUS, BUS_MCEERR_AR, va);
   const got = ctx.swapOps.swapIn(lo, hi, mm, vma, va);
   if (got === null) return OOM_SWAPIN;
   if ("wait" in got) return { kind: "wait", until: got.wait };
@@ -241,13 +246,16 @@ export function anonVmaPrepare(ctx: { nextAnonVmaId(): number }, mm: Mm, vma: Vm
   vma.anonVma = { id: ctx.nextAnonVmaId() };
 }
 
-/** The page cache's answer as a fault verdict, or the frame. */
+/** The page cache's answer as a fault verdict, or the frame; a file's page missing from the cache is read with its readahead window first (filemap_fault). */
 function cachePage(ctx: FaultContext, vma: Vma, va: number): { pfn: number; major: boolean } | FaultResult {
-  const got = ctx.cache.getPage(vma.backing!, vma.pageIndex(va));
+  const b = vma.backing!;
+  const index = vma.pageIndex(va);
+  const missed = b.isShmem ? false : filemapFaultReadahead(ctx, vma, index);
+  const got = ctx.cache.getPage(b, index);
   if (got === null) return OOM_CACHE;
   if ("wait" in got) return { kind: "wait", until: got.wait };
   if ("error" in got) return signal(SIGBUS, BUS_ADRERR, va); // -EIO from the read: VM_FAULT_SIGBUS
-  return got;
+  return missed && !got.major ? { pfn: got.pfn, major: true } : got;
 }
 
 /** do_fault: read (with fault-around), private write (COW from the cache) or shared write. */
@@ -306,15 +314,18 @@ function faultAround(ctx: FaultContext, mm: Mm, vma: Vma, va: number): void {
   const high = protHigh(ctx, vma);
   const rw = (vma.flags & VM_SHARED) !== 0 && b.isShmem && (vma.flags & VM_WRITE) !== 0 ? PTE_RW : 0;
   const w = mm.pt.w;
+  let mapped = 0;
   for (let a = start; a < end; a += PAGE) {
     const index = vma.pageIndex(a);
     if (index >= b.sizePages) break;
     const pfn = ctx.cache.lookup(b, index);
-    if (pfn === undefined) continue;
+    if (pfn === undefined || skipForFaultAround(ctx, pfn)) continue;
     const word = mm.pt.pteWord(a);
     if (word < 0 || (w[word] | w[word + 1]) !== 0) continue;
     mapCachePage(ctx, mm, vma, a, word, pfn, low | rw, high, b.isShmem);
+    mapped++;
   }
+  if (mapped > 0 && !b.isShmem) noteFaultAround(ctx, b, mapped);
 }
 
 /**

@@ -14,7 +14,7 @@ import type { Linux } from "./linux.js";
 import type { Task } from "./process.js";
 import type { Mm } from "./mm.js";
 import type { Vma } from "./vma.js";
-import { PTE_SPECIAL, PTE_DIRTY, PTE_ACCESSED, PAGE_SIZE, ptePfn, pteMapsFrame, pteHuge, swapPteType, swapPteOffset } from "../machine/pgtable.js";
+import { PTE_RW, PTE_SPECIAL, PTE_DIRTY, PTE_ACCESSED, PAGE_SIZE, ptePfn, pteMapsFrame, pteHuge, swapPteType, swapPteOffset } from "../machine/pgtable.js";
 import { HPAGE_PMD_NR, pmdPfn } from "./huge.js";
 import { VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_LOCKED } from "./proc/vmflags.js";
 import { isVmCommitSysctl } from "./commit.js";
@@ -39,6 +39,7 @@ import { pageFlag } from "../machine/frames.js";
 import { oomScore, readOomAdj, writeOomScoreAdj, writeOomAdj } from "./oom.js";
 import { Errno, fail } from "./errno.js";
 import { WasmmuError } from "../errors.js";
+import { readKpage, type KpageSource } from "./proc/kpageflags.js";
 
 const PAGE = PAGE_SIZE;
 const PAGE_FIXED = BigInt(PAGE) << BigInt(PSS_SHIFT);
@@ -239,6 +240,31 @@ export class ProcFs {
       }));
     }
     return out;
+  }
+
+  /**
+   * A read(2) of /proc/kpageflags or /proc/kpagecount: `length` bytes at `offset` (multiples of
+   * 8: the entry of pfn N is at N * 8), as a CAP_SYS_ADMIN reader gets them (proc/kpageflags.ts).
+   * @returns the bytes (fewer past the last frame), or EINVAL
+   */
+  kpage(which: "kpageflags" | "kpagecount", offset: number, length: number): Uint8Array | Errno {
+    const os = this.os;
+    const src: KpageSource = {
+      frames: os.frames,
+      zeroPfn: os.zeroPfn,
+      hugeZeroPfn: (os as { hugeZeroPfn?: number | null }).hugeZeroPfn ?? null,
+      // PageAnonExclusive: one mapping, writable without a COW fault (fork clears it in both, a
+      // reuse sets it again; a page made read-only by mprotect counts as shared here).
+      anonExclusive(pfn) {
+        const links = os.rmap.of(pfn);
+        if (links.length !== 1) return false;
+        const mm = links[0].mm as Mm;
+        const i = mm.pt.pteWord(links[0].va);
+        const word = i >= 0 ? i : mm.pt.pmdWord(links[0].va);
+        return word >= 0 && (mm.pt.w[word] & PTE_RW) !== 0;
+      },
+    };
+    return readKpage(src, which, offset, length);
   }
 
   /** The bytes a read of /proc/<pid>/pagemap at offset (start/4096)*8 returns for [start, end). */
