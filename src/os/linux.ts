@@ -30,6 +30,9 @@ import { FaultEntry } from "./faultentry.js";
 import { exitMmap } from "./unmap.js";
 import { Tlb } from "./tlb.js";
 import { VmStat, type VmEvents } from "./vmstat.js";
+import { Thp, type ThpEnabled } from "./thp.js";
+import { splitHugePmd, HPAGE_PMD_SIZE } from "./huge.js";
+import { khugepagedScan } from "./khugepaged.js";
 import { EventBus } from "./events.js";
 import { KernelLog } from "./klog.js";
 import { OomKiller, type OomGfp, type OomScope } from "./oom.js";
@@ -72,6 +75,8 @@ export interface LinuxOptions {
    * memory.memsw.limit_in_bytes, memory.oom_control).
    */
   cgroup?: CgroupVersion;
+  /** /sys/kernel/mm/transparent_hugepage/enabled at boot (docs/thp.md). Default "madvise", the reference kernel's. */
+  thp?: ThpEnabled;
 }
 
 /**
@@ -109,6 +114,8 @@ export class Linux implements TaskKernel {
   readonly frames: FrameTable;
   /** The shared zero page (ZERO_PAGE(0)). */
   readonly zeroPfn: number;
+  /** Transparent huge pages: /sys/kernel/mm/transparent_hugepage, the huge zero page, khugepaged's list. */
+  readonly thp: Thp;
   /** EFER.NXE is on: non-executable pages get XD. */
   readonly nx: boolean;
   readonly pcid: boolean;
@@ -187,7 +194,9 @@ export class Linux implements TaskKernel {
     this.swapOps.memcg = this.cgroups;
     this.swap.onSlotFree = (entry) => this.cgroups.unchargeSwap(entry);
     // The LRU lists hear of every page that comes and goes (folio_add_lru, lruvec_del_folio).
-    this.rmap.onFree = (pfn) => this.reclaim.remove(pfn);
+    this.thp = new Thp({ machine, alloc: this.alloc, frames: this.frames, stat: this.stats.events });
+    this.rmap.onFree = (pfn) => { this.thp.forget(pfn); this.reclaim.remove(pfn); };
+    if (opts.thp !== undefined && this.thp.setSysfs("enabled", opts.thp) !== 0) throw new WasmmuError("INVALID_CONFIG", `thp must be always, madvise or never, got ${JSON.stringify(opts.thp)}`);
     this.cache.lru = {
       added: (pfn, shadow, file) => this.reclaim.addRefaulted(pfn, shadow, file),
       removed: (pfn) => this.reclaim.remove(pfn),
@@ -312,6 +321,8 @@ export class Linux implements TaskKernel {
     const taskSize = this.machine.config.paging === 5 ? 2 ** 56 - PAGE : 2 ** 47 - PAGE;
     const mm = new Mm(this.machine, this.nextMmId++, pgd, taskSize, this.events, () => this.userTable());
     mm.pt.onFreeTable = (pfn) => this.cgroups.uncharge(pfn, "pgtable");
+    // split_huge_pmd_if_needed: a VMA cut inside a huge PMD splits the PMD first.
+    mm.vmas.onSplit = (addr) => { if (addr % HPAGE_PMD_SIZE !== 0) splitHugePmd(this, mm, addr); };
     return mm;
   }
 
@@ -557,6 +568,21 @@ export class Linux implements TaskKernel {
     this.reclaim.split(pfn, () => this.machine.frames.splitPage(pfn));
   }
 
+  /**
+   * khugepaged's wake-ups in model time: a pass (khugepagedScan) each scan_sleep_millisecs of
+   * uptime, none before the first interval has passed. @returns ranges collapsed
+   */
+  khugepagedTick(): number {
+    const now = this.uptimeUsec();
+    const every = this.thp.khugepaged.scanSleepMillisecs * 1000;
+    if (this.khugepagedLast < 0) this.khugepagedLast = now;
+    if (now - this.khugepagedLast < every) return 0;
+    this.khugepagedLast = now;
+    return khugepagedScan(this, (mm) => mm.vmas.all.length > 0);
+  }
+
+  private khugepagedLast = -1;
+
   /** FaultContext.directReclaim: try_to_free_pages for an allocation that failed. */
   directReclaim(): number {
     return this.psi.directReclaim(() => this.reclaim.direct()); // a memory stall of the reclaiming task
@@ -576,6 +602,7 @@ export class Linux implements TaskKernel {
    * (Reclaim.enforceLimit), first. @returns pages reclaimed
    */
   balance(): number {
+    if (this.thp.mmSlots.size > 0) this.khugepagedTick();
     const limited = this.reclaim.enforceLimit();
     return limited + (this.alloc.kswapdWanted ? this.reclaim.kswapd() : 0);
   }
