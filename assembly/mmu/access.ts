@@ -203,8 +203,11 @@ const missWalkActive: usize = memory.data(24, 8);
     if ((info & WALK_OUT_AD_WRITES) != 0) walkCycles += lat(LAT_AD_UPDATE);
   }
   translation += walkCycles;
-  const active = missWalkActive + (<usize>kind << 3);
-  store<u64>(active, load<u64>(active) + walkCycles);
+  // walk_active is a statistic of the hierarchy: with it off, this copy keeps no memory update per walk.
+  if (cacheWalks) {
+    const active = missWalkActive + (<usize>kind << 3);
+    store<u64>(active, load<u64>(active) + walkCycles);
+  }
   if (st == XLAT_OK) {
     const size: u32 = ((info & 0xff) - 12) / 9;
     const flags = (cr4 & CR4_PGE) != 0 ? walkOutFlags : walkOutFlags & ~RIGHT_GLOBAL;
@@ -292,7 +295,7 @@ export function flushMissCounts(ctr: usize): void {
   if (load<u32>(res + RES_PSC_LEVEL) != 0) walkCycles += lat(LAT_PSC_HIT);
   if (load<u32>(res + RES_AD_WRITES) != 0) walkCycles += lat(LAT_AD_UPDATE);
   translation += walkCycles;
-  countWalkActive(ctr, kind, walkCycles);
+  if (cacheWalks) countWalkActive(ctr, kind, walkCycles);
   if (st == XLAT_OK) {
     const shift = load<u32>(res + RES_PAGE_SHIFT);
     const size: u32 = (shift - 12) / 9;
