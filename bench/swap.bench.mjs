@@ -26,7 +26,7 @@ function replayAll(m, os, base, pages, kind) {
   }
 }
 
-/** @returns { pages, outPerSec, inPerSec, roundTripsPerSec, majorFaults } (medians over `reps`) */
+/** @returns { pages, outPerSec, inPerSec, roundTripsPerSec, roundTripsPerCpuSec, majorFaults } (medians over `reps`; per CPU-second: the process's user + system time, which a loaded machine stretches less than the wall clock) */
 export async function benchSwapRoundTrip(pages = 32_768, reps = 5) {
   const m = await Machine.create({ ram: "256MiB", traceBatch: 1 << 16 });
   const os = Linux.boot(m);
@@ -41,8 +41,10 @@ export async function benchSwapRoundTrip(pages = 32_768, reps = 5) {
   }
   const outs = [];
   const ins = [];
+  const cpu = [];
   let majors = 0;
   for (let rep = 0; rep < reps + 1; rep++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     if (p.madvise(base, pages * PAGE, mman.MADV_PAGEOUT) !== 0) throw new Error("MADV_PAGEOUT failed");
     const t1 = process.hrtime.bigint();
@@ -50,7 +52,9 @@ export async function benchSwapRoundTrip(pages = 32_768, reps = 5) {
     // A write, so each page leaves the swap cache dirty and the next MADV_PAGEOUT writes it again.
     replayAll(m, os, base, pages, REC_KIND.write);
     const t2 = process.hrtime.bigint();
+    const c = process.cpuUsage(c0);
     if (rep === 0) continue; // warm-up
+    cpu.push((c.user + c.system) * 1000);
     majors = p.majFlt - maj0;
     outs.push(Number(t1 - t0));
     ins.push(Number(t2 - t1));
@@ -60,10 +64,10 @@ export async function benchSwapRoundTrip(pages = 32_768, reps = 5) {
   const inn = med(ins);
   const st = os.stat;
   if (st.pswpout < pages * reps) throw new Error(`expected ≥ ${pages * reps} pages written, pswpout ${st.pswpout}`);
-  return { pages, outPerSec: pages / (out / 1e9), inPerSec: pages / (inn / 1e9), roundTripsPerSec: pages / ((out + inn) / 1e9), majorFaults: majors };
+  return { pages, outPerSec: pages / (out / 1e9), inPerSec: pages / (inn / 1e9), roundTripsPerSec: pages / ((out + inn) / 1e9), roundTripsPerCpuSec: pages / (med(cpu) / 1e9), majorFaults: majors };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await benchSwapRoundTrip(arg("--pages", 32_768));
-  console.log(`swap, in-memory backend, ${r.pages} pages: out ${(r.outPerSec / 1e3).toFixed(0)} k pages/s, in ${(r.inPerSec / 1e3).toFixed(0)} k pages/s (${r.majorFaults} major faults), round trips ${(r.roundTripsPerSec / 1e3).toFixed(0)} k/s`);
+  console.log(`swap, in-memory backend, ${r.pages} pages: out ${(r.outPerSec / 1e3).toFixed(0)} k pages/s, in ${(r.inPerSec / 1e3).toFixed(0)} k pages/s (${r.majorFaults} major faults), round trips ${(r.roundTripsPerSec / 1e3).toFixed(0)} k/s (${(r.roundTripsPerCpuSec / 1e3).toFixed(0)} k per CPU-second)`);
 }

@@ -73,8 +73,8 @@ if (force || Math.min(mtime(genWasm), mtime(genTypes), mtime(genAbi)) < coreInpu
 if (coreOnly) process.exit(0);
 
 // 3: dist
-const srcInputs = Math.max(newest("src", [".ts"]), mtime(genWasm), mtime("scripts/build.mjs"), mtime("scripts/esm-only.cjs"), mtime("package.json"));
-if (force || mtime("dist/index.js") < srcInputs || mtime("dist/wasmmu.browser.js") < srcInputs) {
+const srcInputs = Math.max(newest("src", [".ts", ".html", ".css"]), mtime(genWasm), mtime("scripts/build.mjs"), mtime("scripts/esm-only.cjs"), mtime("package.json"));
+if (force || mtime("dist/index.js") < srcInputs || mtime("dist/wasmmu.browser.js") < srcInputs || mtime("dist/playground/main.js") < srcInputs) {
   const esbuild = await import("esbuild");
   // A fresh dist/: code splitting names chunks by hash, so stale ones would pile up.
   rmSync(join(root, "dist"), { recursive: true, force: true });
@@ -85,5 +85,14 @@ if (force || mtime("dist/index.js") < srcInputs || mtime("dist/wasmmu.browser.js
   copyFileSync(join(root, genTypes), join(root, "dist/machine/core-exports.generated.d.ts"));
   // The exports map's "require" condition: a CommonJS file that throws, saying how to import wasmmu.
   copyFileSync(join(root, "scripts/esm-only.cjs"), join(root, "dist/esm-only.cjs"));
-  console.error("build: dist/ (index.js, node.js, cli.js, wasmmu.browser.js, *.d.ts)");
+  // The playground (wasmmu serve): one static folder that works offline — the page, its script
+  // with the core, xterm.js and uPlot bundled in, and their stylesheets.
+  await esbuild.build({ ...common, entryPoints: ["src/web/playground/main.ts"], outfile: "dist/playground/main.js", platform: "browser", minify: true, absWorkingDir: root });
+  await esbuild.build({ ...common, entryPoints: ["src/web/playground/replay-worker.ts"], outfile: "dist/playground/replay-worker.js", platform: "browser", minify: true, absWorkingDir: root });
+  copyFileSync(join(root, "examples/traces/qsort.lackey.gz"), join(root, "dist/playground/qsort.lackey.gz")); // the sample trace, offline
+  const web = "src/web/playground/static";
+  for (const f of readdirSync(join(root, web))) copyFileSync(join(root, web, f), join(root, "dist/playground", f));
+  copyFileSync(join(root, "node_modules/@xterm/xterm/css/xterm.css"), join(root, "dist/playground/xterm.css"));
+  copyFileSync(join(root, "node_modules/uplot/dist/uPlot.min.css"), join(root, "dist/playground/uPlot.min.css"));
+  console.error("build: dist/ (index.js, node.js, cli.js, wasmmu.browser.js, *.d.ts, playground/)");
 }

@@ -66,6 +66,9 @@ export { formatStatus, formatStatm, type StatusInput, type StatusMm } from "./os
 export { formatMeminfo, MEMINFO_FIELDS, type MeminfoInput } from "./os/proc/meminfo.js";
 export { formatVmstat, VMSTAT_FIELDS, type VmstatInput } from "./os/proc/vmstat.js";
 export { pagemapEntry, decodePagemapEntry, pagemapBytes } from "./os/proc/pagemap.js";
+export * as kpageflags from "./os/proc/kpageflags.js";
+export * as fcntl from "./os/fdtable.js";
+export { getInitRaSize, getNextRaSize, type FileRaState } from "./os/readahead.js";
 export { formatFree, type FreeOptions, type FreeUnit } from "./os/proc/free.js";
 /** The vmstat command of procps-ng 4.0.2: one-shot, sampled over model time (VmstatSampler), and -s. */
 export {

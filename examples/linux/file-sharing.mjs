@@ -1,5 +1,6 @@
-// mmap of a file: pages come through the page cache (a major fault reads from the "disk"), and a
-// second process mapping the same file shares the very same frames — how shared libraries work.
+// mmap of a file: pages come through the page cache (the first fault is major and reads 32 pages
+// around it from the "disk", the next maps the cached neighbours), and a second process mapping
+// the same file shares the very same frames — how shared libraries work.
 // Run: node examples/linux/file-sharing.mjs
 import { Machine, Linux, ProcFs, mman, PROT_READ, PROT_EXEC } from "wasmmu";
 
@@ -12,7 +13,7 @@ const rx = PROT_READ | PROT_EXEC;
 const a = linux.spawn({ name: "first" });
 const va = a.mmap(0, pages * 4096, rx, mman.MAP_PRIVATE, { file: lib });
 for (let i = 0; i < pages; i++) a.read(va + BigInt(i * 4096), 1);
-console.log(`first:  ${a.majFlt} major faults (read from the file), ${a.minFlt} minor`);
+console.log(`first:  ${a.majFlt} major fault (read-around read ${linux.cache.stats.file} pages of the file), ${a.minFlt} minor`);
 
 const b = linux.spawn({ name: "second" });
 const vb = b.mmap(0, pages * 4096, rx, mman.MAP_PRIVATE, { file: lib });

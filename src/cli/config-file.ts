@@ -120,7 +120,7 @@ export function optionsRecord(o: JobOptions, traces: readonly string[]): Record<
     checksum: o.checksum === true ? "sha256" : "none",
   };
   if (o.os !== undefined) {
-    Object.assign(r, { swap: o.os.swap, reclaim: o.os.reclaim, swappiness: o.os.swappiness, frames: o.os.frames, "page-cluster": o.os.pageCluster });
+    Object.assign(r, { swap: o.os.swap, reclaim: o.os.reclaim, swappiness: o.os.swappiness, frames: o.os.frames, "page-cluster": o.os.pageCluster, thp: o.os.thp });
   }
   if (o.perCpu) Object.assign(r, { "per-cpu": true, interleave: o.interleave ?? "auto", quantum: o.quantum ?? 1 });
   if (o.addressSpaces !== undefined) r["address-space"] = o.addressSpaces;

@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { CacheHierarchyConfig, CacheMode, CpuPreset, LatencyConfig, TlbArrayConfig } from "../machine/presets/types.js";
 import type { PageReplacementName } from "../os/policy.js";
+import type { ThpEnabled } from "../os/thp.js";
 
 /**
  * The version of the --json output's shape (schemas/replay.schema.json, whose `schemaVersion`
@@ -91,7 +92,7 @@ export interface EffectiveConfig {
     /** When --os was not given and wasmmu chose, why; else null. */
     chosen: string | null;
     /** With policy "linux": the kernel model's settings. */
-    kernel?: { swap: number; reclaim: PageReplacementName; swappiness: number; frames: number | null; pageCluster: number };
+    kernel?: { swap: number; reclaim: PageReplacementName; swappiness: number; frames: number | null; pageCluster: number; thp: ThpEnabled };
   };
   /** The record window: skipped, warm-up (replayed, not counted), and the limit (warm-up included). */
   window: { skip: number; warmup: number; limit: number | null };

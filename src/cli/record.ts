@@ -2,23 +2,29 @@
  * Recording a program's accesses under Valgrind Lackey into a wmt trace (the machinery of
  * `wasmmu record`, commands/record.ts):
  *
- *   valgrind --tool=lackey --trace-mem=yes --log-fd=3 prog args
- *        │ fd 3: a pipe of its own (the program keeps our stdin, stdout, stderr)
+ *   valgrind --tool=lackey --trace-mem=yes --log-file=<tmp>/lackey.fifo prog args
+ *        │ a FIFO valgrind opens itself
  *        ▼
  *   valgrind-message filter ──▶ LackeyDecoder ──▶ chunks ──▶ WmtWriter ──▶ out.wmt.gz
  *
  * Lackey's text is decoded as it arrives, so nothing but the compressed wmt reaches the disk.
- * Valgrind writes its own messages to the same descriptor: "==pid==" lines (the decoder skips them)
- * and "--pid--"/"**pid**" warnings such as unhandled syscalls, which are passed on to stderr.
+ * Valgrind writes its own messages to the same log: "==pid==" lines (the decoder skips them) and
+ * "--pid--"/"**pid**" warnings such as unhandled syscalls, which are passed on to stderr.
  *
- * Valgrind keeps a duplicate of the log descriptor for itself, but the program inherits fd 3 too
- * (valgrind does not close it): a program that writes to fd 3 writes into the trace, and a child
- * process that outlives valgrind keeps the pipe open. So once valgrind has exited, the reader stops
- * after a quiet second instead of waiting for the pipe's end.
+ * Lackey writes each record with a write(2) of its own, about a million per second. Read from a
+ * pipe as data arrives, every line woke the reader: a read and an event-loop turn per record, over
+ * twice the CPU time valgrind itself used. The FIFO is opened non-blocking and read at most once a
+ * millisecond unless a read comes back big, so one read takes hundreds of lines.
+ *
+ * Without mkfifo(1) the log goes to a pipe on fd 3 instead. Either way the program has the log as
+ * its fd 3 (valgrind 3.19 leaves it there): a program that writes to fd 3 writes into the trace,
+ * and a child process that outlives valgrind keeps the log open, so once valgrind has exited, the
+ * reader stops after a quiet second instead of waiting for the end.
  */
 import { spawn } from "node:child_process";
 import { constants } from "node:fs";
-import { access, stat } from "node:fs/promises";
+import { access, mkdtemp, open, rm, stat, type FileHandle } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import type { Readable } from "node:stream";
 import { WasmmuError } from "../errors.js";
@@ -134,15 +140,77 @@ export class ValgrindMessageFilter {
 /** How the recorded program ended. */
 export interface ExitStatus { code: number | null; signal: NodeJS.Signals | null }
 
+/** A read of this much or more means more is probably waiting: read again at once. */
+const BUSY_READ_BYTES = 32 * 1024;
+/** Otherwise wait this long before the next read, so that Lackey's lines pile up in the FIFO. */
+const POLL_MS = 1;
+/** Bytes asked for per read: a pipe holds 64 KiB unless resized. */
+const READ_BYTES = 256 * 1024;
+
 /**
- * Run `command` under Lackey and write every access it makes to `wmt`.
+ * Makes a FIFO in a fresh temporary folder (mkfifo(1), from coreutils). @returns its path and a
+ * function that removes the folder, or null when no FIFO can be made (the caller falls back to a
+ * plain pipe on fd 3).
+ */
+async function makeFifo(): Promise<{ path: string; remove: () => Promise<void> } | null> {
+  const dir = await mkdtemp(join(tmpdir(), "wasmmu-lackey-"));
+  const remove = () => rm(dir, { recursive: true, force: true });
+  const path = join(dir, "lackey.fifo");
+  const made = await new Promise<boolean>((resolve) => {
+    const p = spawn("mkfifo", ["-m", "600", path], { stdio: "ignore" });
+    p.once("error", () => resolve(false));
+    p.once("exit", (code) => resolve(code === 0));
+  });
+  if (made) return { path, remove };
+  await remove();
+  return null;
+}
+
+/**
+ * Reads everything valgrind writes into the FIFO opened (non-blocking) as `fd`, until valgrind
+ * has exited and the FIFO is empty: small reads are spaced by POLL_MS so that one read takes many
+ * of Lackey's lines (Lackey writes one line per write(2)); a big read is followed at once.
+ * `exited()` says whether valgrind has exited; after that, a FIFO that stays open but silent for
+ * QUIET_AFTER_EXIT_MS (a process valgrind started still holding it) ends the reading.
+ */
+async function* readFifo(fd: FileHandle, exited: () => boolean): AsyncGenerator<Buffer> {
+  let quietSince = 0;
+  for (;;) {
+    const buf = Buffer.allocUnsafe(READ_BYTES);
+    let n: number;
+    try {
+      n = (await fd.read(buf, 0, READ_BYTES, null)).bytesRead;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      n = -1; // a writer holds the FIFO, nothing to read yet
+    }
+    if (n > 0) {
+      quietSince = 0;
+      yield buf.subarray(0, n);
+      if (n >= BUSY_READ_BYTES) continue;
+    } else if (exited()) {
+      // 0: no writer left and the FIFO drained (valgrind's output is all in, as it has exited).
+      if (n === 0) return;
+      quietSince ||= performance.now();
+      if (performance.now() - quietSince > QUIET_AFTER_EXIT_MS) return;
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/**
+ * Run `command` under Lackey and write every access it makes to `wmt`. Lackey's log goes to a
+ * FIFO that valgrind opens itself (--log-file); without mkfifo, to a pipe on fd 3.
  * @returns how valgrind (hence the program) ended
  * @throws WasmmuError BAD_INPUT when valgrind cannot be started or its output does not decode
  *   (the process is killed then)
  */
 export async function recordInto(valgrind: string, command: string[], wmt: WmtOutput, err: (s: string) => void): Promise<ExitStatus> {
-  const child = spawn(valgrind, ["--tool=lackey", "--trace-mem=yes", "--log-fd=3", ...command], {
-    stdio: ["inherit", "inherit", "inherit", "pipe"],
+  const fifo = await makeFifo();
+  // Opened before valgrind starts: its open for writing then finds a reader and does not block.
+  const fifoFd = fifo !== null ? await open(fifo.path, constants.O_RDONLY | constants.O_NONBLOCK) : null;
+  const child = spawn(valgrind, ["--tool=lackey", "--trace-mem=yes", fifo !== null ? `--log-file=${fifo.path}` : "--log-fd=3", ...command], {
+    stdio: fifo !== null ? "inherit" : ["inherit", "inherit", "inherit", "pipe"],
   });
   let status: ExitStatus | null = null;
   let spawnError: Error | null = null;
@@ -160,28 +228,29 @@ export async function recordInto(valgrind: string, command: string[], wmt: WmtOu
   };
   process.on("SIGINT", onSigint);
 
-  const pipe = child.stdio[3] as Readable;
+  const pipe = fifoFd === null ? child.stdio[3] as Readable : null;
   let waitingSince = performance.now();
   let waiting = true;
   let quietStop = false;
   let exitedAt = 0;
   child.once("exit", () => { exitedAt = performance.now(); });
-  const watchdog = setInterval(() => {
+  const watchdog = pipe === null ? null : setInterval(() => {
     if (exitedAt > 0 && waiting && performance.now() - Math.max(waitingSince, exitedAt) > QUIET_AFTER_EXIT_MS) {
       quietStop = true;
       pipe.destroy();
     }
   }, 100);
-  watchdog.unref();
+  watchdog?.unref();
 
   const builder = new ChunkBuilder();
   const decoder = new LackeyDecoder(builder, "<valgrind lackey output>");
   const filter = new ValgrindMessageFilter((line) => err(line));
+  const source: AsyncIterable<Buffer> = fifoFd !== null ? readFifo(fifoFd, () => status !== null || spawnError !== null) : pipe as AsyncIterable<Buffer>;
   try {
     try {
-      for await (const b of pipe) {
+      for await (const b of source) {
         waiting = false;
-        for (const piece of filter.push(b as Buffer)) decoder.push(piece);
+        for (const piece of filter.push(b)) decoder.push(piece);
         for (const c of builder.take()) await wmt.add(c);
         waitingSince = performance.now();
         waiting = true;
@@ -199,13 +268,15 @@ export async function recordInto(valgrind: string, command: string[], wmt: WmtOu
     if (status === null && spawnError === null) child.kill("SIGKILL");
     if (spawnError !== null) throw new WasmmuError("BAD_INPUT", `cannot run ${valgrind}: ${(spawnError as Error).message}`, {}, { cause: spawnError });
     if (e instanceof WasmmuError && e.code === "BAD_INPUT") {
-      throw new WasmmuError("BAD_INPUT", `${e.message} (Lackey's output is read from file descriptor 3, which the program inherits: did it write there?)`, e.details, { cause: e });
+      throw new WasmmuError("BAD_INPUT", `${e.message} (valgrind's log is the program's file descriptor 3 too: did it write there?)`, e.details, { cause: e });
     }
     throw e;
   } finally {
-    clearInterval(watchdog);
+    if (watchdog !== null) clearInterval(watchdog);
     if (forward !== null) clearTimeout(forward);
     process.off("SIGINT", onSigint);
-    pipe.destroy();
+    pipe?.destroy();
+    await fifoFd?.close();
+    await fifo?.remove();
   }
 }

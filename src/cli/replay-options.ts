@@ -14,6 +14,7 @@ import { parseByteSize, resolveConfig } from "../machine/config.js";
 import { LATENCY_KEYS } from "../machine/tlbconfig.js";
 import { didYouMean } from "./suggest.js";
 import { PAGE_REPLACEMENT_NAMES } from "../os/policy.js";
+import { THP_ENABLED } from "../os/thp.js";
 import { MAX_SWAPPINESS } from "../os/vmscan.js";
 import { INTERLEAVE_CHOICES } from "./input.js";
 import type { IntervalSpec } from "./intervals.js";
@@ -25,7 +26,7 @@ export const MACHINE_OPTIONS = {
   memory: { type: "string" }, pages: { type: "string" }, cpus: { type: "string" }, format: { type: "string" },
   skip: { type: "string" }, limit: { type: "string" }, warmup: { type: "string" },
   os: { type: "string" }, premap: { type: "boolean" }, swap: { type: "string" }, reclaim: { type: "string" }, swappiness: { type: "string" },
-  frames: { type: "string" }, "page-cluster": { type: "string" }, "address-space": { type: "string" }, checksum: { type: "string" },
+  frames: { type: "string" }, "page-cluster": { type: "string" }, thp: { type: "string" }, "address-space": { type: "string" }, checksum: { type: "string" },
   caches: { type: "string" },
 } as const;
 
@@ -45,13 +46,13 @@ export const REPLAY_OPTIONS = {
 export interface MachineOptionValues {
   cpu?: string; set?: string[]; paging?: string; ram?: string; memory?: string; pages?: string; cpus?: string;
   format?: string; skip?: string; limit?: string; warmup?: string;
-  os?: string; premap?: boolean; swap?: string; reclaim?: string; swappiness?: string; frames?: string; "page-cluster"?: string;
+  os?: string; premap?: boolean; swap?: string; reclaim?: string; swappiness?: string; frames?: string; "page-cluster"?: string; thp?: string;
   "address-space"?: string; checksum?: string; caches?: string;
   "per-cpu"?: boolean; interleave?: string; quantum?: string;
 }
 
 /** The kernel model's options (they need the kernel model: given without --os, they choose it). */
-const OS_FLAGS = ["swap", "reclaim", "swappiness", "frames", "page-cluster"] as const;
+const OS_FLAGS = ["swap", "reclaim", "swappiness", "frames", "page-cluster", "thp"] as const;
 
 /**
  * The kernel model's settings from its options, checked.
@@ -73,7 +74,7 @@ function kernelSettings(v: MachineOptionValues): OsJobOptions {
   if (frames === 0) throw new UsageError("--frames must be at least 1");
   const pageCluster = nonNegativeInt("page-cluster", v["page-cluster"], 3);
   if (pageCluster > 8) throw new UsageError(`--page-cluster must be 0..8, got ${pageCluster}`);
-  return { swap, reclaim: oneOf("reclaim", v.reclaim, PAGE_REPLACEMENT_NAMES, "linux"), swappiness, frames, pageCluster };
+  return { swap, reclaim: oneOf("reclaim", v.reclaim, PAGE_REPLACEMENT_NAMES, "linux"), swappiness, frames, pageCluster, thp: oneOf("thp", v.thp, THP_ENABLED, "madvise") };
 }
 
 /** Every path `--set` (and a sweep's `--param`) takes, for suggestions: the array shorthands and fields, the PSCs, the latencies. */
@@ -115,7 +116,7 @@ export function osOptions(v: MachineOptionValues, pages: string): { os?: OsJobOp
   }
   if (os === "linux" || given !== undefined) {
     if (v.premap) throw new UsageError(`--premap maps pages itself; the kernel model (${os === "linux" ? "--os linux" : `--${given}`}) maps them at faults: choose one`);
-    if (pages !== "4k") throw new UsageError(`--os linux maps 4 KiB pages (the kernel model has no huge-page faults): --pages must be 4k`);
+    if (pages !== "4k") throw new UsageError(`--os linux: the kernel model decides where huge pages go (--thp): --pages must be 4k`);
     return { os: kernelSettings(v), ...(os === undefined ? { osChosen: `--${given} given: the kernel model (--os linux)` } : {}) };
   }
   return v.premap ? {} : { osAuto: kernelSettings(v) };

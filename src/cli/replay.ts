@@ -11,6 +11,7 @@ import { TRACE_FORMATS } from "../trace/formats.js";
 import { WasmmuError } from "../errors.js";
 import { formatSummary, formatCsv, type ReplaySummary } from "./summary.js";
 import { PAGE_REPLACEMENT_NAMES, type PageReplacementName } from "../os/policy.js";
+import { THP_ENABLED, type ThpEnabled } from "../os/thp.js";
 import { MAX_SWAPPINESS } from "../os/vmscan.js";
 import { openInput, type InputSpec, type InterleaveRule } from "./input.js";
 import type { IntervalRow, IntervalSpec } from "./intervals.js";
@@ -31,6 +32,8 @@ export interface OsJobOptions {
   frames: number | null;
   /** vm.page-cluster, 0..8: swap-in reads 2^N pages. Default 3. */
   pageCluster: number;
+  /** transparent_hugepage/enabled (--thp). Default "madvise", as the reference kernel. */
+  thp: ThpEnabled;
 }
 
 /** A replay's options with every default filled in: what `resolveReplayOptions` returns. */
@@ -151,7 +154,7 @@ export interface ReplayTraceOptions {
 
 const REPLAY_OPTION_KEYS: ReadonlySet<string> = new Set(["cpu", "overrides", "paging", "ram", "memory", "pages", "cpus", "format", "limit", "skip",
   "warmup", "os", "premap", "addressSpaces", "checksum", "interval", "onInterval", "report", "window", "signal", "interrupted", "progress", "err"]);
-const OS_OPTION_KEYS: ReadonlySet<string> = new Set(["swap", "reclaim", "swappiness", "frames", "pageCluster"]);
+const OS_OPTION_KEYS: ReadonlySet<string> = new Set(["swap", "reclaim", "swappiness", "frames", "pageCluster", "thp"]);
 
 /**
  * `replayTrace`'s options checked, with the defaults filled in.
@@ -191,7 +194,7 @@ export function resolveReplayOptions(o: ReplayTraceOptions = {}): ReplayOptions 
     if (typeof o.os !== "object" || o.os === null) throw bad("os", "must be an object (the kernel model's options), {} for the defaults");
     for (const k of Object.keys(o.os)) if (!OS_OPTION_KEYS.has(k)) throw bad(`os.${k}`, `unknown option; known options are ${[...OS_OPTION_KEYS].join(", ")}`);
     if (o.premap === true) throw bad("premap", "maps pages itself; the kernel model (os) maps them at faults: choose one");
-    if (pages !== "4k") throw bad("os", "the kernel model maps 4 KiB pages: pages must be \"4k\"");
+    if (pages !== "4k") throw bad("os", "the kernel model decides where huge pages go (os.thp): pages must be \"4k\"");
     const swap = int("os.swap", o.os.swap, 0);
     if (swap % 4096 !== 0) throw bad("os.swap", `must be a multiple of 4096 bytes, got ${swap}`);
     const swappiness = int("os.swappiness", o.os.swappiness, 60);
@@ -199,7 +202,7 @@ export function resolveReplayOptions(o: ReplayTraceOptions = {}): ReplayOptions 
     const frames = o.os.frames === null || o.os.frames === undefined ? null : int("os.frames", o.os.frames, 1, 1);
     const pageCluster = int("os.pageCluster", o.os.pageCluster, 3);
     if (pageCluster > 8) throw bad("os.pageCluster", `must be 0..8, got ${pageCluster}`);
-    os = { swap, reclaim: choice("os.reclaim", o.os.reclaim, PAGE_REPLACEMENT_NAMES, "linux"), swappiness, frames, pageCluster };
+    os = { swap, reclaim: choice("os.reclaim", o.os.reclaim, PAGE_REPLACEMENT_NAMES, "linux"), swappiness, frames, pageCluster, thp: choice("os.thp", o.os.thp, THP_ENABLED, "madvise") };
   }
   const bool = (option: string, v: unknown): boolean => {
     if (v !== undefined && typeof v !== "boolean") throw bad(option, `must be true or false, got ${JSON.stringify(v)}`);
@@ -256,7 +259,7 @@ export function resolvePolicy(o: JobOptions, infos: readonly Pick<TraceInfo, "fo
   const formats = [...new Set(infos.map((i) => (i.format === "wmt" && i.metadata?.sourceFormat ? `wmt from ${String(i.metadata.sourceFormat)}` : i.format)))].join(", ");
   if (!infos.every(isProgramRecording)) return { ...rest, osChosen: `the default for a ${formats} trace, a raw address stream (--os linux runs it as a process)` };
   if (o.premap) return { ...rest, osChosen: "--premap maps pages itself (the kernel model is --os linux)" };
-  if (o.pages !== "4k") return { ...rest, osChosen: `--pages ${o.pages}: the kernel model maps 4 KiB pages only` };
+  if (o.pages !== "4k") return { ...rest, osChosen: `--pages ${o.pages}: the kernel model decides page sizes itself (--thp)` };
   return { ...rest, os: osAuto, osChosen: `the default for a ${formats} trace, a recording of a real program (--os none maps first touches instead)` };
 }
 

@@ -213,11 +213,14 @@ export class ReplaySession {
     return `--ram not given: ${this.o.ram} ${at}, so the trace was replayed again with ${AUTO_RAM} in tables-only mode (page tables have bytes, data pages do not)`;
   }
 
-  /** Pages mapped so far: by the demand mapper, or by the kernel model's faults (one 4 KiB page each). */
+  /**
+   * Pages mapped so far: by the demand mapper, or by the kernel model's faults (one 4 KiB page
+   * each, or a 2 MiB one for each huge page a fault allocated: thp_fault_alloc).
+   */
   private mapped(): { "4K": number; "2M": number } {
     if (this.mapper !== null) return { ...this.mapper.mapped };
     const c = (this.proc as TraceProcess).counts();
-    return { "4K": c.minorFaults + c.majorFaults, "2M": 0 };
+    return { "4K": c.minorFaults + c.majorFaults - c.thp_fault_alloc, "2M": c.thp_fault_alloc };
   }
 
   /** Non-canonical records skipped so far. */
@@ -408,7 +411,7 @@ export class ReplaySession {
       schemaVersion: SCHEMA_VERSION, wasmmu: { version: wasmmuVersion() },
       trace: traces.map((t) => t.name).join(" + ") || basename(this.paths[0] === "-" ? STDIN_NAME : this.paths[0]), traces,
       format: first?.format ?? "unknown", compression: first?.compression ?? "none", cpu: o.cpu, paging: o.paging,
-      pages: o.pages === "4k" ? "4 KiB" : o.pages === "2m" ? "2 MiB" : "THP (2 MiB where possible)", cpus: o.cpus,
+      pages: o.os?.thp === "always" ? "4 KiB and 2 MiB (THP always)" : o.pages === "4k" ? "4 KiB" : o.pages === "2m" ? "2 MiB" : "THP (2 MiB where possible)", cpus: o.cpus,
       config: this.effectiveConfig(interleave), options: optionsRecord(o, this.paths),
       partial: partialReason !== undefined, ...(partialReason !== undefined ? { partialReason } : {}),
       seconds: (performance.now() - this.started) / 1000, accesses: this.replayed - this.baseReplayed,
@@ -429,7 +432,7 @@ export class ReplaySession {
       const k = this.proc.counts();
       const b = this.baseKernel ?? k;
       const kernelCounts = Object.fromEntries(Object.entries(k).map(([key, v]) => [key, v - b[key as keyof TraceKernelCounts]])) as unknown as TraceKernelCounts;
-      summary.kernel = { reclaim: o.os.reclaim, ram: o.ram, swap: o.os.swap, swappiness: o.os.swappiness, frames: o.os.frames, pageCluster: o.os.pageCluster, ...kernelCounts };
+      summary.kernel = { reclaim: o.os.reclaim, ram: o.ram, swap: o.os.swap, swappiness: o.os.swappiness, frames: o.os.frames, pageCluster: o.os.pageCluster, thp: o.os.thp, ...kernelCounts };
     }
     if (o.report !== undefined) {
       await writeReport(o.report, renderReplayReport({

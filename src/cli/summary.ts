@@ -7,6 +7,7 @@
  */
 import type { TraceKernelCounts } from "../os/traceproc.js";
 import type { PageReplacementName } from "../os/policy.js";
+import type { ThpEnabled } from "../os/thp.js";
 import { formatBytes } from "../machine/config.js";
 import { vendorEvents, type VendorEvent } from "../machine/presets/events.js";
 import { geometry, shortSha, type EffectiveConfig, type TraceIdentity } from "./provenance.js";
@@ -65,6 +66,8 @@ export interface ReplayKernelSummary extends TraceKernelCounts {
   /** The resident limit in pages, or null. */
   frames: number | null;
   pageCluster: number;
+  /** transparent_hugepage/enabled. */
+  thp: ThpEnabled;
 }
 
 const KINDS = ["dtlb_load_misses", "dtlb_store_misses", "itlb_misses"];
@@ -221,6 +224,7 @@ function kernelLines(k: ReplayKernelSummary, accesses: number, processes: number
     line(k.pswpin + k.swpin_zero, "pages swapped in", `pswpin ${num(k.pswpin)}, zero pages ${num(k.swpin_zero)}; readahead ${num(k.swap_ra)}, hits ${num(k.swap_ra_hit)}`),
     line(k.pgscan, "pgscan", `kswapd ${num(k.pgscan_kswapd)}, direct ${num(k.pgscan_direct)}`),
     line(k.pgsteal, "pgsteal", `kswapd ${num(k.pgsteal_kswapd)}, direct ${num(k.pgsteal_direct)}${k.pgscan ? `; ${((100 * k.pgsteal) / k.pgscan).toFixed(1)}% of scanned` : ""}`),
+    ...(k.thp !== "madvise" || k.thp_fault_alloc > 0 ? [line(k.thp_fault_alloc, "huge pages mapped by faults", `THP ${k.thp}; fell back to 4 KiB ${num(k.thp_fault_fallback)}, PMDs split ${num(k.thp_split_pmd)}`)] : []),
     line(k.vmasCreated, "VMAs made for the trace", "anonymous, 2 MiB-aligned, around addresses outside every VMA"),
   ];
   if (k.outside) out.push(line(k.outside, "accesses outside user space skipped", "at or above TASK_SIZE, or below mmap_min_addr"));

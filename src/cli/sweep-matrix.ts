@@ -33,9 +33,9 @@ export interface Param {
 }
 
 /** Options a parameter may name besides preset paths, as the flag each sets. */
-export const OPTION_PARAMS = ["cpu", "paging", "pages", "ram", "memory", "cpus", "skip", "warmup", "limit", "reclaim", "swappiness", "frames", "swap", "page-cluster"] as const;
+export const OPTION_PARAMS = ["cpu", "paging", "pages", "ram", "memory", "cpus", "skip", "warmup", "limit", "reclaim", "swappiness", "frames", "swap", "page-cluster", "thp"] as const;
 /** The kernel model's options (dropped from a configuration whose policy is not linux). */
-export const KERNEL_PARAMS = ["reclaim", "swappiness", "frames", "swap", "page-cluster"] as const;
+export const KERNEL_PARAMS = ["reclaim", "swappiness", "frames", "swap", "page-cluster", "thp"] as const;
 export const POLICY_VALUES = ["first-touch", "premap", "linux"] as const;
 
 /** `--param path=v1,v2,…` → the parameter, or a usage error. */

@@ -14,9 +14,9 @@
  */
 import type { Linux } from "./linux.js";
 import type { Mm } from "./mm.js";
-import { PTE_SPECIAL, PAGE_SIZE, ptePfn, pteMapsFrame } from "../machine/pgtable.js";
+import { PTE_SPECIAL, PTE_RW, PAGE_SIZE, ptePfn, pteMapsFrame } from "../machine/pgtable.js";
 import { pageFlag } from "../machine/frames.js";
-import { HPAGE_PMD_NR, pmdPfn } from "./huge.js";
+import { HPAGE_PMD_NR, HPAGE_PMD_SIZE, HPAGE_PMD_ORDER, pmdPfn } from "./huge.js";
 import { pteSwapEntry, pteHoldsSwap } from "./swapops.js";
 import { swpType, swpOffset } from "./swap.js";
 import { lruListOf, NR_LRU_LISTS, LRU_NAMES } from "./lru.js";
@@ -39,6 +39,7 @@ export function checkInvariants(os: Linux): string[] {
     let file = 0;
     let shmem = 0;
     let swapEnts = 0;
+    let hugePmds = 0;
     const note = (pfn: number, va: number, pages: number, isShmem: boolean): void => {
       if ((frames.flags(pfn) & allocated) === 0) problems.push(`pid ${t.pid}: mapping at ${va.toString(16)} maps free frame ${pfn}`);
       let l = seen.get(pfn);
@@ -71,7 +72,19 @@ export function checkInvariants(os: Linux): string[] {
           note(ptePfn(lo, hi), va, 1, isShmem);
         },
         pmdEntry(w, i, va) {
-          note(pmdPfn(w[i], w[i + 1]), va, HPAGE_PMD_NR, isShmem);
+          const head = pmdPfn(w[i], w[i + 1]);
+          if (va % HPAGE_PMD_SIZE !== 0 || va < v.start || va + HPAGE_PMD_SIZE > v.end) problems.push(`pid ${t.pid}: huge PMD at ${va.toString(16)} is not a whole 2 MiB inside its VMA`);
+          if (!mm.deposits.has(va - (va % HPAGE_PMD_SIZE))) problems.push(`pid ${t.pid}: huge PMD at ${va.toString(16)} has no deposited page table`);
+          if (os.thp.isHugeZero(head)) {
+            hugePmds++;
+            if ((w[i] & PTE_RW) !== 0) problems.push(`pid ${t.pid}: the huge zero page is mapped writable at ${va.toString(16)}`);
+            return;
+          }
+          hugePmds++;
+          if (frames.order(head) === HPAGE_PMD_ORDER) { note(head, va, HPAGE_PMD_NR, isShmem); return; }
+          // A PMD over a folio split under it: 512 frames, each mapped (and linked) on its own.
+          for (let k = 0; k < HPAGE_PMD_NR; k++) note(head + k, va + k * PAGE_SIZE, 1, isShmem);
+          if ((w[i] & PTE_RW) !== 0) problems.push(`pid ${t.pid}: the huge PMD at ${va.toString(16)} over a split folio is writable`);
         },
       });
     }
@@ -79,10 +92,17 @@ export function checkInvariants(os: Linux): string[] {
       pteEntry(w, i, va) { if ((w[i] | w[i + 1]) !== 0) problems.push(`pid ${t.pid}: PTE at ${va.toString(16)} lies outside every VMA`); },
       pmdEntry(_w, _i, va) { problems.push(`pid ${t.pid}: huge PMD at ${va.toString(16)} lies outside every VMA`); },
     });
+    // pgtable_trans_huge_deposit: one table deposited per huge PMD, none left behind.
+    if (hugePmds !== mm.deposits.size) problems.push(`pid ${t.pid}: ${mm.deposits.size} page tables deposited for ${hugePmds} huge PMDs`);
     if (swapEnts !== mm.swapEnts) problems.push(`pid ${t.pid}: MM_SWAPENTS ${mm.swapEnts}, page tables hold ${swapEnts} swap entries`);
     if (anon !== mm.rssAnon || file !== mm.rssFile || shmem !== mm.rssShmem) {
       problems.push(`pid ${t.pid}: rss counters anon/file/shmem ${mm.rssAnon}/${mm.rssFile}/${mm.rssShmem}, page tables say ${anon}/${file}/${shmem}`);
     }
+  }
+  const hz = os.thp.hugeZeroPfn;
+  if (hz !== null && (frames.flags(hz) & allocated) === 0) problems.push(`the huge zero page ${hz} is a free frame`);
+  for (const [pfn, head] of os.thp.folioOf) {
+    if ((frames.flags(pfn) & allocated) === 0 || !frames.isAnon(pfn)) problems.push(`frame ${pfn}: counted in the split folio at ${head} but not an allocated anonymous page`);
   }
   const holders = new Map<number, number>();
   for (const t of os.processes) for (const v of t.mm?.vmas.all ?? []) if (v.backing !== null) holders.set(v.backing.id, (holders.get(v.backing.id) ?? 0) + 1);

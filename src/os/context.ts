@@ -16,6 +16,7 @@ import type { SwapOps } from "./swapops.js";
 import type { Reclaim } from "./vmscan.js";
 import type { OomGfp } from "./oom.js";
 import type { VmCommit } from "./commit.js";
+import type { Thp } from "./thp.js";
 
 /** What the fault handler and the paths that populate pages need of the kernel. */
 export interface FaultContext {
@@ -27,6 +28,8 @@ export interface FaultContext {
   readonly events: EventBus;
   /** The shared zero page (ZERO_PAGE(0)). */
   readonly zeroPfn: number;
+  /** Transparent huge pages: the settings, the huge zero page (thp.ts). */
+  readonly thp: Thp;
   /** EFER.NXE is on: non-executable pages get XD. */
   readonly nx: boolean;
   /** fault_around_bytes. */
@@ -62,6 +65,8 @@ export interface FaultContext {
    * nothing, its OOM killer. @returns true to try the allocation again, false when it fails for good
    */
   overLimit?(retry: MemcgRetry): boolean;
+  /** Every task, for the walks over all address spaces that map a file (truncation's i_mmap walk). */
+  readonly processes?: readonly { readonly mm: Mm | null }[];
 }
 
 /**

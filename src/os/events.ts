@@ -34,7 +34,7 @@ export interface PteEvent {
   lo: number;
   hi: number;
   /** What wrote it. */
-  why: "fault" | "zap" | "fork" | "protect" | "move" | "clean" | "lazyfree" | "split" | "swap";
+  why: "fault" | "zap" | "fork" | "protect" | "move" | "clean" | "lazyfree" | "split" | "swap" | "collapse" | "guard" | "truncate";
 }
 
 /** A frame was allocated or freed, and for whom. */

@@ -22,8 +22,10 @@ import {
 import { PT_NOMEM } from "./pagewalk.js";
 import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_MAYWRITE, VM_LOCKED, VM_ACCOUNT } from "./proc/vmflags.js";
 import { SIGSEGV, SIGBUS, SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR, BUS_MCEERR_AR, sigInfo, type SigInfo } from "./signals.js";
-import { splitHugePmd } from "./huge.js";
+import { doHugePmdAnonymousPage, doHugePmdWpPage } from "./thp.js";
 import { pteHoldsSwap } from "./swapops.js";
+import { isGuardPte } from "./ptemarker.js";
+import { filemapFaultReadahead, noteFaultAround, skipForFaultAround } from "./readahead.js";
 import { protLow, protHigh } from "./prot.js";
 import type { FaultContext, FaultTask } from "./context.js";
 import type { OomGfp } from "./oom.js";
@@ -114,7 +116,9 @@ function decideFault(ctx: FaultContext, task: FaultTask, va: number, access: Fau
     vma = mm.vmas.find(va) as Vma;
   }
   if (accessError(vma, access)) return signal(SIGSEGV, SEGV_ACCERR, va);
-  return handleMmFault(ctx, mm, vma, va - (va % PAGE), access.write);
+  const r = handleMmFault(ctx, mm, vma, va - (va % PAGE), access.write);
+  // si_addr is the faulting address itself (CR2), not its page.
+  return r.kind === "signal" && r.info.addr !== BigInt(va) ? signal(r.info.signo, r.info.code, va) : r;
 }
 
 /** arch/x86/mm/fault.c access_error. */
@@ -154,6 +158,12 @@ export function handleMmFault(ctx: FaultContext, mm: Mm, vma: Vma, va: number, w
   if (word < 0) {
     const pmd = pt.pmdWord(va);
     if (pmd >= 0 && pteHuge(pt.w[pmd])) return hugePmdFault(ctx, mm, vma, va, write);
+    // __handle_mm_fault: an empty PMD in a VMA that may have huge pages → create_huge_pmd.
+    if ((pmd < 0 || (pt.w[pmd] | pt.w[pmd + 1]) === 0) && vma.backing === null && ctx.thp.allowable(vma, "fault")) {
+      const r = doHugePmdAnonymousPage(ctx, mm, vma, va, write, () => anonVmaPrepare(ctx, mm, vma));
+      if (r === "oom") return OOM_TABLE;
+      if (r !== "fallback") return MINOR[r === "zero" ? "zero" : "anon"];
+    }
     word = pt.pteAlloc(va);
     if (word === PT_NOMEM) return OOM_TABLE;
     if (word < 0) return hugePmdFault(ctx, mm, vma, va, write);
@@ -193,8 +203,9 @@ function doAnonymousPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: 
  * wait; a read that failed is SIGBUS (VM_FAULT_SIGBUS for a !uptodate folio).
  */
 function doSwapPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number, lo: number, hi: number, write: boolean): FaultResult {
-  // handle_pte_marker: a poisoned page (swapoff could not read it back) is VM_FAULT_HWPOISON.
-  if (!pteHoldsSwap(hi)) return signal(SIGBUS, BUS_MCEERR_AR, va);
+  // handle_pte_marker: a guard region is VM_FAULT_SIGSEGV (SEGV_MAPERR on x86); a poisoned page
+  // (swapoff could not read it back) is VM_FAULT_HWPOISON.
+  if (!pteHoldsSwap(hi)) return isGuardPte(lo, hi) ? signal(SIGSEGV, SEGV_MAPERR, va) : signal(SIGBUS, BUS_MCEERR_AR, va);
   const got = ctx.swapOps.swapIn(lo, hi, mm, vma, va);
   if (got === null) return OOM_SWAPIN;
   if ("wait" in got) return { kind: "wait", until: got.wait };
@@ -235,13 +246,16 @@ export function anonVmaPrepare(ctx: { nextAnonVmaId(): number }, mm: Mm, vma: Vm
   vma.anonVma = { id: ctx.nextAnonVmaId() };
 }
 
-/** The page cache's answer as a fault verdict, or the frame. */
+/** The page cache's answer as a fault verdict, or the frame; a file's page missing from the cache is read with its readahead window first (filemap_fault). */
 function cachePage(ctx: FaultContext, vma: Vma, va: number): { pfn: number; major: boolean } | FaultResult {
-  const got = ctx.cache.getPage(vma.backing!, vma.pageIndex(va));
+  const b = vma.backing!;
+  const index = vma.pageIndex(va);
+  const missed = b.isShmem ? false : filemapFaultReadahead(ctx, vma, index);
+  const got = ctx.cache.getPage(b, index);
   if (got === null) return OOM_CACHE;
   if ("wait" in got) return { kind: "wait", until: got.wait };
   if ("error" in got) return signal(SIGBUS, BUS_ADRERR, va); // -EIO from the read: VM_FAULT_SIGBUS
-  return got;
+  return missed && !got.major ? { pfn: got.pfn, major: true } : got;
 }
 
 /** do_fault: read (with fault-around), private write (COW from the cache) or shared write. */
@@ -300,15 +314,18 @@ function faultAround(ctx: FaultContext, mm: Mm, vma: Vma, va: number): void {
   const high = protHigh(ctx, vma);
   const rw = (vma.flags & VM_SHARED) !== 0 && b.isShmem && (vma.flags & VM_WRITE) !== 0 ? PTE_RW : 0;
   const w = mm.pt.w;
+  let mapped = 0;
   for (let a = start; a < end; a += PAGE) {
     const index = vma.pageIndex(a);
     if (index >= b.sizePages) break;
     const pfn = ctx.cache.lookup(b, index);
-    if (pfn === undefined) continue;
+    if (pfn === undefined || skipForFaultAround(ctx, pfn)) continue;
     const word = mm.pt.pteWord(a);
     if (word < 0 || (w[word] | w[word + 1]) !== 0) continue;
     mapCachePage(ctx, mm, vma, a, word, pfn, low | rw, high, b.isShmem);
+    mapped++;
   }
+  if (mapped > 0 && !b.isShmem) noteFaultAround(ctx, b, mapped);
 }
 
 /**
@@ -331,8 +348,10 @@ function doWpPage(ctx: FaultContext, mm: Mm, vma: Vma, va: number, word: number)
   const special = (lo & PTE_SPECIAL) !== 0;
   // wp_can_reuse_anon_folio: a page whose only other reference is the swap cache's gives up its
   // swap copy (folio_free_swap, when no other PTE holds the slot) and is reused.
-  if (!special && ctx.frames.isAnon(pfn) && ctx.frames.refcount(pfn) === 2) ctx.swapOps.freeSwap(pfn);
-  if (!special && ctx.frames.isAnon(pfn) && ctx.frames.refcount(pfn) === 1) {
+  // A page of a large folio split under a PMD another mm still maps: the folio decides (Thp.folioOf).
+  const large = special ? undefined : ctx.thp.canReuseLarge(pfn, mm, (p) => ctx.rmap.of(p));
+  if (large === undefined && !special && ctx.frames.isAnon(pfn) && ctx.frames.refcount(pfn) === 2) ctx.swapOps.freeSwap(pfn);
+  if (large !== false && !special && ctx.frames.isAnon(pfn) && ctx.frames.refcount(pfn) === 1) {
     mm.pt.setPte(word, va, lo | PTE_RW | PTE_DIRTY, hi, "fault");
     ctx.tlb.flushPage(mm, va);
     ctx.stat.pgreuse++;
@@ -360,17 +379,19 @@ export function isCowMapping(flags: number): boolean {
 }
 
 /**
- * A fault at `va` under a PMD leaf: a write to a write-protected one splits it (the PTE path then
- * takes the write), anything else found the page mapped already (spurious).
+ * A fault at `va` under a PMD leaf (wp_huge_pmd): a write to a write-protected one goes to
+ * do_huge_pmd_wp_page, which reuses the huge page, replaces the huge zero page, or splits the PMD
+ * and falls back to the PTE path (the same fault, counted once); anything else found the page
+ * mapped already (spurious).
  */
 function hugePmdFault(ctx: FaultContext, mm: Mm, vma: Vma, va: number, write: boolean): FaultResult {
   const pmd = mm.pt.pmdWord(va);
   if (pmd >= 0 && pteHuge(mm.pt.w[pmd]) && write && (mm.pt.w[pmd] & PTE_RW) === 0) {
-    splitHugePmd(ctx, mm, va);
-    return { kind: "mapped", major: false, how: "spurious" };
+    const r = doHugePmdWpPage(ctx, mm, vma, va);
+    if (r === "oom") return OOM_ANON;
+    if (r === "fallback") return handleMmFault(ctx, mm, vma, va, write);
+    return MINOR[r === "reuse" ? "cow-reuse" : "cow-copy"];
   }
-  void vma;
   ctx.tlb.flushPage(mm, va);
-  return { kind: "mapped", major: false, how: "spurious" };
+  return MINOR.spurious;
 }
-

@@ -16,7 +16,8 @@ import { isCowMapping } from "./fault.js";
 import { PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, PTE_RW, PTE_ACCESSED, PTE_DIRTY, PTE_SWP_EXCLUSIVE, PAGE_SIZE, ptePfn } from "../machine/pgtable.js";
 import { VM_SHARED, VM_DONTCOPY, VM_WIPEONFORK, VM_LOCKED, VM_LOCKONFAULT, VM_ACCOUNT } from "./proc/vmflags.js";
 import type { CommitTask } from "./commit.js";
-import { splitHugePmd } from "./huge.js";
+import { splitHugePmd, pmdPfn, HPAGE_PMD_SIZE } from "./huge.js";
+import { copyHugePmd } from "./thp.js";
 import { pteHoldsSwap } from "./swapops.js";
 
 /** How dup_mmap ended: done, out of frames for the child's page tables, or refused by the overcommit policy. */
@@ -60,11 +61,11 @@ export function dupMmap(ctx: FaultContext, parent: Mm, child: Mm, task: CommitTa
 
 /**
  * copy_pte_range on 32-bit halves (the flags live in the low word, the pfn spans both): every
- * entry of [start, end) copied to the child, a COW page write-protected in both. A huge PMD leaf
- * is split first (copy_huge_pmd, which would share it, comes with transparent huge pages).
+ * entry of [start, end) copied to the child, a COW page write-protected in both. An anonymous huge
+ * PMD leaf is shared whole (copy_huge_pmd); any other is split first.
  * @returns false when the child's table could not be allocated
  */
-function copyPteRange(ctx: FaultContext, parent: Mm, child: Mm, start: number, end: number, cow: boolean, shared: boolean, shmem: boolean, gather: { page(a: number): void }): boolean {
+function copyPteRange(ctx: FaultContext, parent: Mm, child: Mm, start: number, end: number, cow: boolean, shared: boolean, shmem: boolean, gather: { page(a: number): void; range(s: number, e: number): void }): boolean {
   const ppt = parent.pt;
   const cpt = child.pt;
   const copy = (w: Uint32Array, word: number, va: number, count: number): number | void => {
@@ -112,7 +113,11 @@ function copyPteRange(ctx: FaultContext, parent: Mm, child: Mm, start: number, e
   };
   const r = ppt.walkRange(start, end, {
     pteRange: copy,
-    pmdEntry(_w, _word, addr, next) {
+    pmdEntry(_w, word, addr, next) {
+      // copy_huge_pmd: a private anonymous huge PMD is shared whole (both write-protected).
+      if (cow && addr % HPAGE_PMD_SIZE === 0 && next - addr === HPAGE_PMD_SIZE && (ctx.frames.isAnon(pmdPfn(ppt.w[word], ppt.w[word + 1])) || ctx.thp.isHugeZero(pmdPfn(ppt.w[word], ppt.w[word + 1])))) {
+        return copyHugePmd(ctx, parent, child, addr, word, gather) ? undefined : 1;
+      }
       splitHugePmd(ctx, parent, addr);
       return copy(ppt.w, ppt.pteWord(addr), addr, (next - addr) / PAGE_SIZE);
     },

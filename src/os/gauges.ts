@@ -27,6 +27,8 @@ export function defineKernelGauges(s: VmStat, os: Linux): void {
     for (const [pfn] of os.rmap.entries()) if (!os.rmap.isAnon(pfn)) mapped++;
     return mapped;
   });
+  // NR_ANON_THPS, in huge pages as /proc/vmstat prints it (vmstat_item_print_in_thp).
+  s.define("nr_anon_transparent_hugepages", () => os.thp.anonThps());
   // The LRU lists (one node, one zone holding user pages: the zone and node gauges agree).
   const lru = (list: number) => () => os.reclaim.nodeSize(list);
   s.define("nr_zone_inactive_anon", lru(0));
@@ -75,7 +77,7 @@ export function showMemState(os: Linux, tasks: number): ShowMemInput {
     activeAnon: s.activeAnon, inactiveAnon: s.inactiveAnon, activeFile: s.activeFile, inactiveFile: s.inactiveFile, unevictable: s.unevictable,
     dirty: cache.dirty, writeback, slabReclaimable: 0, slabUnreclaimable: os.kernel.slab.framesInUse.slab,
     mapped: os.stats.get("nr_mapped") ?? 0, shmem: cache.shmem, pagetables: os.kernel.pageTablePages, free: os.machine.frames.freePages,
-    kernelStackKb: tasks * 16, anonThp: 0, allUnreclaimable: os.reclaim.kswapdFailures >= MAX_RECLAIM_RETRIES,
+    kernelStackKb: tasks * 16, anonThp: os.thp.anonThps() * 512, allUnreclaimable: os.reclaim.kswapdFailures >= MAX_RECLAIM_RETRIES,
     zones: per, pagecache: cache.file + cache.shmem + os.swap.cache.size, swapCache: os.swap.cache.size,
     freeSwap: os.swap.freePages, totalSwap: os.swap.totalPages,
   };

@@ -6,7 +6,8 @@
  */
 import type { FaultContext, FaultTask } from "./fault.js";
 import { handleMmFault } from "./fault.js";
-import { PTE_RW, PAGE_SIZE, pteMapsFrame } from "../machine/pgtable.js";
+import { PTE_RW, PAGE_SIZE, pteMapsFrame, pteHuge } from "../machine/pgtable.js";
+import { HPAGE_PMD_SIZE } from "./huge.js";
 import { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED } from "./proc/vmflags.js";
 import { Errno, fail } from "./errno.js";
 import { retryWithReclaim } from "./pagealloc.js";
@@ -31,6 +32,14 @@ export function populate(ctx: FaultContext, task: FaultTask, start: number, end:
     for (let va = Math.max(start, v.start); va < Math.min(end, v.end); va += PAGE_SIZE) {
       const word = pt.pteWord(va);
       if (word >= 0 && pteMapsFrame(pt.w[word]) && (!w || (pt.w[word] & PTE_RW) !== 0)) continue;
+      if (word < 0) {
+        // follow_huge_pmd: a huge leaf that allows the access covers the rest of its 2 MiB.
+        const pmd = pt.pmdWord(va);
+        if (pmd >= 0 && pteHuge(pt.w[pmd]) && (!w || (pt.w[pmd] & PTE_RW) !== 0)) {
+          va = va - (va % HPAGE_PMD_SIZE) + HPAGE_PMD_SIZE - PAGE_SIZE;
+          continue;
+        }
+      }
       const r = retryWithReclaim(ctx, () => handleMmFault(ctx, mm, v, va, w), (x) => x.kind === "oom", (x) => (x.kind === "oom" ? x.gfp : null));
       if (r.kind === "oom") return fail("ENOMEM", `populating 0x${va.toString(16)}: out of memory`);
       if (r.kind === "signal") return fail("EFAULT", `populating 0x${va.toString(16)}: ${r.info.name}`);

@@ -13,7 +13,7 @@ import type { Vma } from "./vma.js";
 import type { FaultContext } from "./context.js";
 import type { TlbGather } from "./tlb.js";
 import {
-  PTE_RW, PTE_DIRTY, PTE_PSE, PTE_TABLE, PMD_SHIFT, PTRS_PER_TABLE, PAGE_SIZE, ptePfn, pteLo, pteHi, pteHuge,
+  PTE_RW, PTE_DIRTY, PTE_PSE, PTE_SPECIAL, PTE_TABLE, PMD_SHIFT, PTRS_PER_TABLE, PAGE_SIZE, ptePfn, pteLo, pteHi, pteHuge,
 } from "../machine/pgtable.js";
 import { PT_NOMEM } from "./pagewalk.js";
 import { protLow, protHigh } from "./prot.js";
@@ -73,10 +73,19 @@ export function zapHugePmd(ctx: FaultContext, mm: Mm, pmd: number, addr: number,
   mm.pt.setPte(pmd, base, 0, 0, "zap");
   const deposit = mm.deposits.get(base);
   if (deposit !== undefined) { mm.deposits.delete(base); mm.pt.freeTable(deposit); }
-  const anon = ctx.frames.isAnon(head);
-  ctx.rmap.remove(head, mm, base);
-  if (anon) mm.rssAnon -= HPAGE_PMD_NR; else mm.rssFile -= HPAGE_PMD_NR;
   gather.range(base, base + HPAGE_PMD_SIZE);
+  if (ctx.thp.isHugeZero(head)) return; // zap_huge_pmd: the huge zero page has no rmap, no rss
+  const anon = ctx.frames.isAnon(head);
+  if (ctx.frames.order(head) === HPAGE_PMD_ORDER) {
+    ctx.rmap.remove(head, mm, base);
+  } else {
+    // A PMD left mapping the 512 frames of a folio split under it (see Thp.folioOf).
+    for (let i = 0; i < HPAGE_PMD_NR; i++) {
+      const pfn = head + i;
+      if (!ctx.rmap.remove(pfn, mm, base + i * PAGE_SIZE) && anon && ctx.frames.mapcount(pfn) === 0) ctx.swapOps.freeSwapCache(pfn);
+    }
+  }
+  if (anon) mm.rssAnon -= HPAGE_PMD_NR; else mm.rssFile -= HPAGE_PMD_NR;
 }
 
 /**
@@ -100,13 +109,29 @@ export function splitHugePmd(ctx: FaultContext, mm: Mm, addr: number): void {
   const high = hi & HI_FLAGS;
   const t = pt.tableWord(table);
   const w = pt.w;
-  for (let i = 0; i < HPAGE_PMD_NR; i++) {
-    w[t + 2 * i] = pteLo(head + i, flags);
-    w[t + 2 * i + 1] = pteHi(head + i, high);
-  }
-  if (ctx.frames.order(head) === HPAGE_PMD_ORDER) {
-    ctx.splitPage(head);
-    for (let i = 1; i < HPAGE_PMD_NR; i++) ctx.rmap.link(head + i, mm, base + i * PAGE_SIZE);
+  ctx.stat.thp_split_pmd++;
+  if (ctx.thp.isHugeZero(head)) {
+    // __split_huge_zero_page_pmd: 512 read-only PTEs of the 4 KiB zero page.
+    const zlo = pteLo(ctx.zeroPfn, (flags & ~(PTE_RW | PTE_DIRTY)) | PTE_SPECIAL);
+    const zhi = pteHi(ctx.zeroPfn, high);
+    for (let i = 0; i < HPAGE_PMD_NR; i++) { w[t + 2 * i] = zlo; w[t + 2 * i + 1] = zhi; }
+  } else {
+    for (let i = 0; i < HPAGE_PMD_NR; i++) {
+      w[t + 2 * i] = pteLo(head + i, flags);
+      w[t + 2 * i + 1] = pteHi(head + i, high);
+    }
+    if (ctx.frames.order(head) === HPAGE_PMD_ORDER) {
+      // The other PMDs mapping the folio (fork shared it) keep theirs: each of their 512 pages
+      // gets its own link, and the frames stay one folio for COW reuse (Thp.folioOf).
+      const others = ctx.rmap.of(head).filter((l) => l.mm !== mm || l.va !== base);
+      ctx.splitPage(head);
+      ctx.stat.thp_split_page++;
+      for (let i = 1; i < HPAGE_PMD_NR; i++) {
+        ctx.rmap.link(head + i, mm, base + i * PAGE_SIZE);
+        for (const o of others) ctx.rmap.link(head + i, o.mm, o.va + i * PAGE_SIZE);
+      }
+      if (others.length > 0) for (let i = 0; i < HPAGE_PMD_NR; i++) ctx.thp.folioOf.set(head + i, head);
+    }
   }
   pt.setPte(pmd, base, pteLo(table, PTE_TABLE), pteHi(table, 0), "split");
   pt.forget();

@@ -17,7 +17,7 @@ import type { FrameTable } from "../machine/frametable.js";
 import { Kernel } from "./kernel.js";
 import { PageCache, MemFileSource, type Backing, type FileSource } from "./pagecache.js";
 import { ReverseMap } from "./rmap.js";
-import { PageAllocator, retryWithReclaim, newMemcgRetry, MAX_RECLAIM_RETRIES } from "./pagealloc.js";
+import { PageAllocator } from "./pagealloc.js";
 import type { MemcgRetry } from "./context.js";
 import { SwapSpace, MemorySwapBackend, type SwapBackend } from "./swap.js";
 import { SwapOps } from "./swapops.js";
@@ -25,10 +25,14 @@ import { Reclaim } from "./vmscan.js";
 import { sysSwapon, sysSwapoff, type SwaponOptions } from "./swapfile.js";
 import { Mm } from "./mm.js";
 import { Task, type ProgramImage, type TaskKernel } from "./process.js";
-import { handleFault, type FaultAccess, type FaultResult } from "./fault.js";
+import type { FaultAccess, FaultResult } from "./fault.js";
+import { FaultEntry } from "./faultentry.js";
 import { exitMmap } from "./unmap.js";
 import { Tlb } from "./tlb.js";
 import { VmStat, type VmEvents } from "./vmstat.js";
+import { Thp, type ThpEnabled } from "./thp.js";
+import { splitHugePmd, HPAGE_PMD_SIZE } from "./huge.js";
+import { khugepagedScan } from "./khugepaged.js";
 import { EventBus } from "./events.js";
 import { KernelLog } from "./klog.js";
 import { OomKiller, type OomGfp, type OomScope } from "./oom.js";
@@ -71,6 +75,8 @@ export interface LinuxOptions {
    * memory.memsw.limit_in_bytes, memory.oom_control).
    */
   cgroup?: CgroupVersion;
+  /** /sys/kernel/mm/transparent_hugepage/enabled at boot (docs/thp.md). Default "madvise", the reference kernel's. */
+  thp?: ThpEnabled;
 }
 
 /**
@@ -108,6 +114,8 @@ export class Linux implements TaskKernel {
   readonly frames: FrameTable;
   /** The shared zero page (ZERO_PAGE(0)). */
   readonly zeroPfn: number;
+  /** Transparent huge pages: /sys/kernel/mm/transparent_hugepage, the huge zero page, khugepaged's list. */
+  readonly thp: Thp;
   /** EFER.NXE is on: non-executable pages get XD. */
   readonly nx: boolean;
   readonly pcid: boolean;
@@ -126,17 +134,16 @@ export class Linux implements TaskKernel {
   readonly oom: OomKiller;
   /** Memory cgroups (memcontrol.c): the groups, their limits and files (cgroups.read/write). */
   readonly cgroups: MemCgroups;
+  /** The way into the fault handler (faultentry.ts). */
+  private readonly entry = new FaultEntry(this);
   /** The kernel release the model reports (dump_stack, uname). */
   readonly release = "6.18.0-wasmmu";
   /** The task in the kernel now (a fault or a system call): `current`. */
   private cur: Task | null = null;
   /** A user page fault is being handled (current->in_user_fault). */
-  private userFault = false;
   private readonly tasks = new Map<number, Task>();
   private readonly currentTask: (Task | null)[];
   private readonly files = new Map<string, Backing>();
-  /** Faults that returned a wait, by "pid:address": their retry is FAULT_FLAG_TRIED. */
-  private readonly waited = new Set<string>();
   private nextPid = 1;
   private nextMmId = 1;
   private anonVmaIds = 1;
@@ -175,7 +182,7 @@ export class Linux implements TaskKernel {
       frames: this.frames, reclaim: this.reclaim, oom: this.oom, log: this.log,
       swapPages: () => ({ total: this.swap.totalPages, free: this.swap.freePages }),
       current: () => this.cur,
-      inUserFault: () => this.userFault,
+      inUserFault: () => this.entry.inUserFault(),
       writebackPending: () => this.writebackPending(),
       stall: (fn) => this.psi.directReclaim(fn),
       cacheOwner: (pfn) => (this.frames.isAnon(pfn) ? undefined : this.cache.owner(pfn)),
@@ -187,7 +194,9 @@ export class Linux implements TaskKernel {
     this.swapOps.memcg = this.cgroups;
     this.swap.onSlotFree = (entry) => this.cgroups.unchargeSwap(entry);
     // The LRU lists hear of every page that comes and goes (folio_add_lru, lruvec_del_folio).
-    this.rmap.onFree = (pfn) => this.reclaim.remove(pfn);
+    this.thp = new Thp({ machine, alloc: this.alloc, frames: this.frames, stat: this.stats.events });
+    this.rmap.onFree = (pfn) => { this.thp.forget(pfn); this.reclaim.remove(pfn); };
+    if (opts.thp !== undefined && this.thp.setSysfs("enabled", opts.thp) !== 0) throw new WasmmuError("INVALID_CONFIG", `thp must be always, madvise or never, got ${JSON.stringify(opts.thp)}`);
     this.cache.lru = {
       added: (pfn, shadow, file) => this.reclaim.addRefaulted(pfn, shadow, file),
       removed: (pfn) => this.reclaim.remove(pfn),
@@ -312,6 +321,8 @@ export class Linux implements TaskKernel {
     const taskSize = this.machine.config.paging === 5 ? 2 ** 56 - PAGE : 2 ** 47 - PAGE;
     const mm = new Mm(this.machine, this.nextMmId++, pgd, taskSize, this.events, () => this.userTable());
     mm.pt.onFreeTable = (pfn) => this.cgroups.uncharge(pfn, "pgtable");
+    // split_huge_pmd_if_needed: a VMA cut inside a huge PMD splits the PMD first.
+    mm.vmas.onSplit = (addr) => { if (addr % HPAGE_PMD_SIZE !== 0) splitHugePmd(this, mm, addr); };
     return mm;
   }
 
@@ -462,48 +473,11 @@ export class Linux implements TaskKernel {
   // ---- faults ---------------------------------------------------------------------------------
 
   /**
-   * The fault handler for `task` (fault.ts); charges a major fault's device latency; a fault that
-   * finds no memory reclaims directly and retries (retryWithReclaim), and when reclaim can free
-   * nothing more goes to the out-of-memory policy (oomPolicy). kswapd runs after it when woken.
+   * The fault handler for `task` (faultentry.ts: fault.ts, then reclaim and the OOM killer when it
+   * finds no memory). kswapd runs after it when woken.
    */
   fault(task: Task, va: number, access: FaultAccess): FaultResult {
-    // A fault retried after waiting for a device counts as major (FAULT_FLAG_TRIED).
-    const key = `${task.pid}:${va}`;
-    const tried = this.waited.delete(key);
-    const a = tried ? { ...access, tried } : access;
-    const prev = this.enter(task);
-    const outerPsi = this.psi.enter(task);
-    const refaults = this.psi.refaults();
-    const nested = this.userFault;
-    this.userFault = true;
-    let r: FaultResult;
-    try {
-      const charges0 = this.cgroups.chargeFailures;
-      r = handleFault(this, task, va, a);
-      if (r.kind === "oom") r = this.faultSlowPath(task, va, a, r, charges0);
-    } finally {
-      this.userFault = nested;
-      this.psi.leave(outerPsi);
-      this.leave(prev);
-    }
-    // psi counts the device read of a major fault (its cycles charged to the task's CPU) as a stall.
-    this.psi.faultDone(task, r, this.deviceCycles(r), refaults);
-    if (r.kind === "wait") this.waited.add(key);
-    this.balance();
-    if (r.kind === "oom") {
-      // pagefault_out_of_memory → mem_cgroup_oom_synchronize: at a limit with the OOM killer
-      // disabled (v1 memory.oom_control), the task waits for its group to shrink, then retries.
-      const m = this.cgroups.oomSynchronize(task);
-      if (m !== null) return { kind: "wait", until: m };
-      const w = this.throttleOnWriteback(task);
-      if (w !== null) return w;
-      // The OOM killer chose the faulting task itself: it dies of the SIGKILL (the caller delivers it).
-      if (task.oomKillPending) { task.oomKillPending = false; return { kind: "signal", info: sigInfo(SIGKILL, 0, 0) }; }
-      return this.oomPolicy(task, r.gfp);
-    }
-    task.memcgInOom = null; // mem_cgroup_oom_synchronize(false): a wait some readahead's charge set up is dropped
-    if (r.kind === "mapped") this.cgroups.countFault(task, r.major);
-    return r;
+    return this.entry.fault(task, va, access);
   }
 
   /** FaultContext.chargeFailures: charges refused at a memory group's limit so far. */
@@ -514,24 +488,6 @@ export class Linux implements TaskKernel {
   /** FaultContext.overLimit: the group's reclaim and OOM killer for the charge that just failed at its limit. */
   overLimit(retry: MemcgRetry): boolean {
     return this.cgroups.overLimit(retry);
-  }
-
-  /**
-   * A fault that found no memory: at a memory group's limit it is retried after the group's
-   * reclaim and OOM killer (try_charge_memcg's slow path) until they give up; otherwise after
-   * global reclaim and the machine's OOM killer (retryWithReclaim).
-   */
-  private faultSlowPath(task: Task, va: number, a: FaultAccess, first: FaultResult, charges0: number): FaultResult {
-    let retry: MemcgRetry | null = null;
-    let x = first;
-    let charges = charges0;
-    while (x.kind === "oom" && this.cgroups.chargeFailures !== charges) {
-      if (!this.cgroups.overLimit(retry ??= newMemcgRetry())) return x;
-      charges = this.cgroups.chargeFailures;
-      x = handleFault(this, task, va, a);
-    }
-    if (x.kind !== "oom") return x;
-    return retryWithReclaim(this, () => handleFault(this, task, va, a), (y) => y.kind === "oom", (y) => (y.kind === "oom" ? y.gfp : null));
   }
 
   /** @internal `task` enters the kernel (TaskKernel.enter). @returns the task that was current */
@@ -581,39 +537,6 @@ export class Linux implements TaskKernel {
     return showMemState(this, this.tasks.size);
   }
 
-
-  /** The device time a task waited for, charged to its CPU: `ioUsec` at clockHz, or majorFaultCycles when the device has no latency model. */
-  private chargeDevice(task: Task, ioUsec: number | undefined): void {
-    const cycles = ioUsec === undefined ? this.majorFaultCycles : Math.round((ioUsec * this.clockHz) / 1e6);
-    if (cycles > 0) this.machine.chargeCycles(task.cpu, cycles);
-  }
-
-  /** The cycles a fault's device read took: a major fault's `ioUsec` at clockHz, or majorFaultCycles when the device has no latency model; 0 otherwise. */
-  private deviceCycles(r: FaultResult): number {
-    if (r.kind !== "mapped" || !r.major) return 0;
-    return r.ioUsec === undefined ? this.majorFaultCycles : Math.round((r.ioUsec * this.clockHz) / 1e6);
-  }
-
-  /** pgsteal at the last writeback throttle, and throttles since reclaim last made progress. */
-  private throttle = { steal: 0, stalls: 0 };
-
-  /**
-   * A fault reclaim could not satisfy waits for swap writeback (SwapOps.writebackWait) rather than
-   * going out of memory, as long as reclaim makes progress between waits: after
-   * MAX_RECLAIM_RETRIES waits with nothing reclaimed (writes that keep failing) the fault goes to
-   * the OOM policy, as should_reclaim_retry gives up. The retry is not a major fault.
-   * @returns the wait, or null
-   */
-  private throttleOnWriteback(task: Task): FaultResult | null {
-    const w = this.swapOps.writebackWait();
-    if (w === null) return null;
-    const steal = this.stat.pgsteal_direct + this.stat.pgsteal_kswapd;
-    if (steal !== this.throttle.steal) this.throttle = { steal, stalls: 0 };
-    if (++this.throttle.stalls > MAX_RECLAIM_RETRIES) { this.throttle.stalls = 0; return null; } // the next episode starts afresh
-    this.chargeDevice(task, w.ioUsec);
-    return { kind: "wait", until: w.until };
-  }
-
   /**
    * A fault policy for the replay loop (src/machine/replay.ts): each record's CPU runs whatever
    * task is current there; faults are resolved as Linux would, a fatal signal stops the replay, a
@@ -630,15 +553,9 @@ export class Linux implements TaskKernel {
    * a CPU where that task is not current: the trace process's shared address space).
    */
   replayFault(task: Task, f: ReplayFault): FaultDecision {
-    if (f.exception.vector !== "PF") return "stop";
-    const b = f.exception.bits;
-    const va = Number(BigInt.asUintN(64, f.vaddr) & ~0xfffn);
-    const r = this.fault(task, va, { write: b.write, fetch: b.instructionFetch, protection: b.present, pkey: b.protectionKey });
-    if (r.kind === "mapped") return "retry";
-    if (r.kind === "wait") return { wait: r.until };
-    const handled = task.deliver(r.kind === "signal" ? r.info : sigInfo(SIGKILL, 0, va));
-    return handled ? "skip" : "stop";
+    return this.entry.replayFault(task, f);
   }
+
 
   // ---- bookkeeping used by the fault paths ------------------------------------------------------
 
@@ -650,6 +567,21 @@ export class Linux implements TaskKernel {
   splitPage(pfn: number): void {
     this.reclaim.split(pfn, () => this.machine.frames.splitPage(pfn));
   }
+
+  /**
+   * khugepaged's wake-ups in model time: a pass (khugepagedScan) each scan_sleep_millisecs of
+   * uptime, none before the first interval has passed. @returns ranges collapsed
+   */
+  khugepagedTick(): number {
+    const now = this.uptimeUsec();
+    const every = this.thp.khugepaged.scanSleepMillisecs * 1000;
+    if (this.khugepagedLast < 0) this.khugepagedLast = now;
+    if (now - this.khugepagedLast < every) return 0;
+    this.khugepagedLast = now;
+    return khugepagedScan(this, (mm) => mm.vmas.all.length > 0);
+  }
+
+  private khugepagedLast = -1;
 
   /** FaultContext.directReclaim: try_to_free_pages for an allocation that failed. */
   directReclaim(): number {
@@ -670,6 +602,7 @@ export class Linux implements TaskKernel {
    * (Reclaim.enforceLimit), first. @returns pages reclaimed
    */
   balance(): number {
+    if (this.thp.mmSlots.size > 0) this.khugepagedTick();
     const limited = this.reclaim.enforceLimit();
     return limited + (this.alloc.kswapdWanted ? this.reclaim.kswapd() : 0);
   }

@@ -7,7 +7,7 @@
 import type { Mm } from "./mm.js";
 import { PAGE_SIZE } from "./vma.js";
 import {
-  VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_LOCKED, VM_DONTCOPY, VM_DONTDUMP, VM_WIPEONFORK, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SEQ_READ, VM_RAND_READ,
+  VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_IO, VM_DONTEXPAND, VM_HUGETLB, VM_MIXEDMAP, VM_DROPPABLE, VM_MERGEABLE, VM_DONTCOPY, VM_DONTDUMP, VM_WIPEONFORK, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SEQ_READ, VM_RAND_READ,
 } from "./proc/vmflags.js";
 import { Errno, fail } from "./errno.js";
 import type { Backing } from "./pagecache.js";
@@ -21,13 +21,21 @@ import { type Addr, type MmContext, type SyscallTask, num, aligned, pageAlign, v
 import { zapRange } from "./unmap.js";
 import { populate } from "./gup.js";
 import { splitHugePmd } from "./huge.js";
+import { madviseCollapse } from "./khugepaged.js";
 import {
   MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE,
-  MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLD, MADV_PAGEOUT,
-  MS_ASYNC, MS_INVALIDATE, MS_SYNC,
+  MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLD, MADV_PAGEOUT, MADV_COLLAPSE,
+  MS_ASYNC, MS_INVALIDATE, MS_SYNC, MADV_REMOVE, MADV_MERGEABLE, MADV_UNMERGEABLE, MADV_DONTNEED_LOCKED, MADV_GUARD_INSTALL, MADV_GUARD_REMOVE,
 } from "./mmap.js";
+import { guardAllowed, guardInstall, guardRemove } from "./guard.js";
+import { madviseRemove } from "./truncate.js";
+import { forcePageCacheRa, mappingRaState } from "./readahead.js";
 
 const PAGE = PAGE_SIZE;
+/** Advice added with guard regions and files (issue 18). */
+const EXTRA_ADVICE = [MADV_REMOVE, MADV_MERGEABLE, MADV_UNMERGEABLE, MADV_DONTNEED_LOCKED, MADV_GUARD_INSTALL, MADV_GUARD_REMOVE];
+/** vma_ksm_compatible: KSM never merges in these. */
+const KSM_INCOMPATIBLE = VM_SHARED | VM_MAYSHARE | VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_HUGETLB | VM_MIXEDMAP | VM_DROPPABLE;
 
 /** madvise(addr, len, advice). */
 export function sysMadvise(os: MmContext, task: SyscallTask, addr: Addr, length: Addr, advice: number): 0 | Errno {
@@ -36,7 +44,10 @@ export function sysMadvise(os: MmContext, task: SyscallTask, addr: Addr, length:
   if (!validLength(addr) || !validLength(length)) return fail("EINVAL", "madvise: arguments must be non-negative integers");
   // do_madvise's order: the advice, the alignment, then the length (rounding up to nothing, or
   // wrapping past the top of the address space, is EINVAL).
-  const known = [MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE];
+  // madvise_behavior_valid. Not here, so EINVAL: MADV_HWPOISON / MADV_SOFT_OFFLINE, as on the
+  // reference kernel, built without CONFIG_MEMORY_FAILURE (no HardwareCorrupted in its meminfo).
+  // The README lists every advice.
+  const known = [MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLLAPSE, ...EXTRA_ADVICE];
   if (!known.includes(advice)) return fail("EINVAL", `madvise: unknown advice ${advice}`);
   if (!aligned(addr)) return fail("EINVAL", `madvise: 0x${num(addr).toString(16)} is not page aligned`);
   if (BigInt(addr) + ((BigInt(length) + 0xfffn) & ~0xfffn) > 0xffff_ffff_ffff_ffffn) return fail("EINVAL", "madvise: the range wraps past the top of the address space");
@@ -48,7 +59,7 @@ export function sysMadvise(os: MmContext, task: SyscallTask, addr: Addr, length:
   const populating = advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE;
   if (hole && populating) return fail("ENOMEM", "madvise: populate over unmapped memory");
   const vmas = mm.vmas.overlapping(start, end);
-  if ((advice === MADV_DONTNEED || advice === MADV_FREE) && vmas.some((v) => v.flags & VM_LOCKED)) return fail("EINVAL", "madvise: cannot discard locked pages");
+  if ((advice === MADV_DONTNEED || advice === MADV_FREE || advice === MADV_REMOVE) && vmas.some((v) => v.flags & VM_LOCKED)) return fail("EINVAL", "madvise: cannot discard locked pages");
   // madvise_free_single_vma: private anonymous memory only (a file or shmem mapping is EINVAL).
   if (advice === MADV_FREE && vmas.some((v) => v.backing !== null)) return fail("EINVAL", "madvise: MADV_FREE works on private anonymous memory only");
   // madvise_populate: a mapping the access may not make (write to read-only, anything to
@@ -63,7 +74,10 @@ export function sysMadvise(os: MmContext, task: SyscallTask, addr: Addr, length:
     case MADV_SEQUENTIAL: setClear(VM_SEQ_READ, VM_RAND_READ); break;
     case MADV_DONTFORK: setClear(VM_DONTCOPY, 0); break;
     case MADV_DOFORK: setClear(0, VM_DONTCOPY); break;
-    case MADV_HUGEPAGE: setClear(VM_HUGEPAGE, VM_NOHUGEPAGE); break;
+    case MADV_HUGEPAGE:
+      setClear(VM_HUGEPAGE, VM_NOHUGEPAGE);
+      for (const v of mm.vmas.overlapping(start, end)) os.thp.enterVma(mm, v); // khugepaged_enter_vma
+      break;
     case MADV_NOHUGEPAGE: setClear(VM_NOHUGEPAGE, VM_HUGEPAGE); break;
     case MADV_DONTDUMP: setClear(VM_DONTDUMP, 0); break;
     case MADV_DODUMP: setClear(0, VM_DONTDUMP); break;
@@ -71,10 +85,36 @@ export function sysMadvise(os: MmContext, task: SyscallTask, addr: Addr, length:
       if (vmas.some((v) => v.backing !== null)) return fail("EINVAL", "madvise: MADV_WIPEONFORK works on private anonymous memory only");
       setClear(VM_WIPEONFORK, 0); break;
     case MADV_KEEPONFORK: setClear(0, VM_WIPEONFORK); break;
-    case MADV_DONTNEED: {
+    case MADV_DONTNEED: case MADV_DONTNEED_LOCKED: {
+      // madvise_dontneed_single_vma: guard markers stay (no ZAP_FLAG_DROP_MARKER).
+      if (vmas.some((v) => v.flags & (VM_PFNMAP | VM_HUGETLB))) return fail("EINVAL", "madvise: MADV_DONTNEED on a PFN map");
       const gather = os.tlb.gather(mm);
-      for (const v of vmas) zapRange(os, mm, v, Math.max(start, v.start), Math.min(end, v.end), gather);
+      for (const v of vmas) zapRange(os, mm, v, Math.max(start, v.start), Math.min(end, v.end), gather, true);
       gather.finish();
+      break;
+    }
+    case MADV_REMOVE:
+      for (const v of vmas) {
+        const r = madviseRemove(os, v, Math.max(start, v.start), Math.min(end, v.end));
+        if (r !== 0) return r;
+      }
+      break;
+    case MADV_MERGEABLE:
+      // ksm_madvise: a VMA KSM cannot use is left as it is, without an error. ksmd is not running
+      // (/sys/kernel/mm/ksm/run is 0 by default), so nothing is merged: only the flag ("mg").
+      modifyFlags(mm, start, end, (f) => (f & KSM_INCOMPATIBLE ? f : f | VM_MERGEABLE));
+      break;
+    case MADV_UNMERGEABLE: setClear(0, VM_MERGEABLE); break;
+    case MADV_GUARD_INSTALL: case MADV_GUARD_REMOVE: {
+      const install = advice === MADV_GUARD_INSTALL;
+      for (const v of vmas) {
+        if (!guardAllowed(v, install)) return fail("EINVAL", `madvise: MADV_GUARD_${install ? "INSTALL" : "REMOVE"} on a ${v.flags & VM_LOCKED ? "locked" : "special or hugetlb"} mapping`);
+        const from = Math.max(start, v.start);
+        const to = Math.min(end, v.end);
+        if (!install) { guardRemove(mm, from, to); continue; }
+        const r = guardInstall(os, mm, v, from, to);
+        if (r !== 0) return r;
+      }
       break;
     }
     case MADV_FREE:
@@ -91,12 +131,18 @@ export function sysMadvise(os: MmContext, task: SyscallTask, addr: Addr, length:
     case MADV_WILLNEED:
       for (const v of vmas) {
         if (v.backing === null) { swapWillneed(os, mm, Math.max(start, v.start), Math.min(end, v.end)); continue; }
-        for (let va = Math.max(start, v.start); va < Math.min(end, v.end); va += PAGE) {
-          const idx = v.pageIndex(va);
-          if (idx < v.backing.sizePages) os.cache.getPage(v.backing, idx); // force_page_cache_readahead: the read is started, not waited for
-        }
+        if (v.backing.isShmem) continue; // shmem_fadvise: nothing to read from a device
+        // vfs_fadvise(POSIX_FADV_WILLNEED) → force_page_cache_ra: started, not waited for, at most ra_pages.
+        const first = v.pageIndex(Math.max(start, v.start));
+        const n = Math.min(v.pageIndex(Math.min(end, v.end) - 1) + 1, v.backing.sizePages) - first;
+        if (n > 0) forcePageCacheRa(os, v.backing, mappingRaState(os, v.backing), first, n);
       }
       break;
+    case MADV_COLLAPSE: {
+      const r = madviseCollapse(os, mm, vmas, start, end);
+      if (r !== 0) return r;
+      break;
+    }
     case MADV_POPULATE_READ: case MADV_POPULATE_WRITE: {
       const r = populate(os, task, start, end, advice === MADV_POPULATE_WRITE);
       if (r) return r;
@@ -121,6 +167,7 @@ function lazyFree(os: MmContext, mm: Mm, start: number, end: number): void {
     const hi = w[i + 1];
     if ((lo | hi) === 0) return;
     if (!pteMapsFrame(lo)) {
+      if (!pteHoldsSwap(hi)) return; // madvise_free_pte_range: a PTE marker (guard, poison) stays
       os.swapOps.freeEntry(pteSwapEntry(lo, hi));
       if (pteHoldsSwap(hi)) mm.swapEnts--;
       pt.setPte(i, va, 0, 0, "lazyfree");

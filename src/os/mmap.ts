@@ -81,6 +81,15 @@ export const MADV_COLD = 20;
 export const MADV_PAGEOUT = 21;
 export const MADV_POPULATE_READ = 22;
 export const MADV_POPULATE_WRITE = 23;
+export const MADV_REMOVE = 9;
+export const MADV_MERGEABLE = 12;
+export const MADV_UNMERGEABLE = 13;
+export const MADV_DONTNEED_LOCKED = 24;
+export const MADV_COLLAPSE = 25;
+export const MADV_HWPOISON = 100;
+export const MADV_SOFT_OFFLINE = 101;
+export const MADV_GUARD_INSTALL = 102;
+export const MADV_GUARD_REMOVE = 103;
 
 /** sysctl vm.max_map_count default. */
 export const MAX_MAP_COUNT = 65530;

@@ -18,7 +18,7 @@ import {
 } from "../machine/pgtable.js";
 import { type Addr, type MmContext, type SyscallTask, num, aligned, pageAlign, validLength, covered, modifyFlags, vmaEvent } from "./args.js";
 import { populate } from "./gup.js";
-import { HPAGE_PMD_SIZE, splitHugePmd, pmdPfn } from "./huge.js";
+import { HPAGE_PMD_SIZE, HPAGE_PMD_NR, splitHugePmd, pmdPfn } from "./huge.js";
 import { MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT } from "./mmap.js";
 
 const PAGE = PAGE_SIZE;
@@ -109,13 +109,15 @@ function changeProtection(os: MmContext, mm: Mm, v: Vma): number {
   const shared = (v.flags & VM_SHARED) !== 0;
   const writable = (v.flags & VM_WRITE) !== 0;
   const pt = mm.pt;
-  const change = (w: Uint32Array, i: number, addr: number): void => {
+  const change = (w: Uint32Array, i: number, addr: number, huge = false): void => {
     const lo = w[i];
     if (!pteMapsFrame(lo)) return;
     const hi = w[i + 1];
     let p = (lo & keepLo) | low;
     if ((p & PTE_PRESENT) !== 0 && writable) {
-      const canWrite = shared ? (lo & PTE_DIRTY) !== 0 : (lo & PTE_SPECIAL) === 0 && os.frames.isAnon(ptePfn(lo, hi)) && os.frames.refcount(ptePfn(lo, hi)) === 1;
+      // can_change_pmd_writable: a huge leaf only over a whole folio this mapping holds alone.
+      const pfn = huge ? pmdPfn(lo, hi) : ptePfn(lo, hi);
+      const canWrite = shared ? (lo & PTE_DIRTY) !== 0 : (lo & PTE_SPECIAL) === 0 && os.frames.isAnon(pfn) && os.frames.refcount(pfn) === 1 && (!huge || os.frames.order(pfn) > 0);
       if (canWrite) p |= PTE_RW;
     }
     const ph = (hi & ~PTE_HI_NX) | high;
@@ -126,7 +128,8 @@ function changeProtection(os: MmContext, mm: Mm, v: Vma): number {
   pt.walkRange(v.start, v.end, {
     pteEntry: change,
     pmdEntry(w, word, addr, next) {
-      if (addr % HPAGE_PMD_SIZE === 0 && next - addr === HPAGE_PMD_SIZE) { change(w, word, addr); return; }
+      // A PROT_NONE huge leaf (pmd_present via _PAGE_PROTNONE) the model's walk cannot see: split.
+      if (addr % HPAGE_PMD_SIZE === 0 && next - addr === HPAGE_PMD_SIZE && (low & PTE_PRESENT) !== 0) { change(w, word, addr, true); return; }
       splitHugePmd(os, mm, addr);
       for (let a = addr; a < next; a += PAGE) change(pt.w, pt.pteWord(a), a);
     },
@@ -163,7 +166,13 @@ function lockPages(os: MmContext, mm: Mm, start: number, end: number, lock: bool
   };
   mm.pt.walkRange(start, end, {
     pteEntry(w, i) { one(w[i], w[i + 1]); },
-    pmdEntry(w, i) { if (lock) os.reclaim.mlock(pmdPfn(w[i], w[i + 1])); else os.reclaim.munlock(pmdPfn(w[i], w[i + 1])); },
+    pmdEntry(w, i) {
+      const head = pmdPfn(w[i], w[i + 1]);
+      if (os.thp.isHugeZero(head)) return;
+      // A PMD over a folio split under it (Thp.folioOf) maps 512 frames, each locked on its own.
+      const n = os.frames.order(head) > 0 ? 1 : HPAGE_PMD_NR;
+      for (let k = 0; k < n; k++) if (lock) os.reclaim.mlock(head + k); else os.reclaim.munlock(head + k);
+    },
   });
 }
 

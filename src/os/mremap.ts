@@ -13,7 +13,8 @@ import { PTE_SPECIAL, pteMapsFrame, ptePfn } from "../machine/pgtable.js";
 import { type Addr, type MmContext, type SyscallTask, num, aligned, pageAlign, validLength, vmaEvent } from "./args.js";
 import { unmapRange, releaseBacking } from "./unmap.js";
 import { populate } from "./gup.js";
-import { splitHugePmd } from "./huge.js";
+import { splitHugePmd, HPAGE_PMD_SIZE } from "./huge.js";
+import { moveHugePmd } from "./thp.js";
 import { unmappedArea, MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP, DEFAULT_MAP_WINDOW, MMAP_MIN_ADDR } from "./mmap.js";
 
 const PAGE = PAGE_SIZE;
@@ -143,7 +144,8 @@ function duplicate(os: MmContext, task: SyscallTask, mm: Mm, old: number, newLen
 
 /**
  * move_page_tables: move the PTEs of [from, from + len) to [to, to + len), with their
- * reverse-map links, and flush the old range. Huge leaves are split first.
+ * reverse-map links, and flush the old range. A whole huge leaf moving to an aligned address
+ * moves whole (move_huge_pmd); any other is split first.
  * @returns bytes moved: len, or less when a destination table could not be allocated
  */
 function movePtes(os: MmContext, mm: Mm, from: number, to: number, len: number): number {
@@ -166,6 +168,12 @@ function movePtes(os: MmContext, mm: Mm, from: number, to: number, len: number):
   pt.walkRange(from, from + len, {
     pteEntry: move,
     pmdEntry(_w, _word, addr, next) {
+      // move_huge_pmd: a whole leaf to an aligned destination moves as it is.
+      if (addr % HPAGE_PMD_SIZE === 0 && next - addr === HPAGE_PMD_SIZE && (to + (addr - from)) % HPAGE_PMD_SIZE === 0) {
+        const r = moveHugePmd(os, mm, addr, to + (addr - from));
+        if (r === "nomem") { moved = addr - from; return 1; }
+        if (r) { any = true; return; }
+      }
       splitHugePmd(os, mm, addr);
       for (let a = addr; a < next; a += PAGE) if (move(pt.w, pt.pteWord(a), a)) return 1;
     },

@@ -38,6 +38,8 @@ export interface FileSource {
   read(offset: number, into: Uint8Array): void | Promise<void>;
   /** Write `bytes` at `offset` (writeback of dirty pages; never extends past `size`). */
   write(offset: number, bytes: Uint8Array): void;
+  /** Set the size (i_size): ftruncate, or a write(2) past the end. A source without it cannot change size. */
+  truncate?(size: number): void;
 }
 
 /** What getPage found: the page, a read to wait for, an I/O error, or no frame (null). */
@@ -63,6 +65,12 @@ export class MemFileSource implements FileSource {
   write(offset: number, bytes: Uint8Array): void {
     const n = Math.min(bytes.length, this.bytes.length - offset);
     if (n > 0) this.bytes.set(bytes.subarray(0, n), offset);
+  }
+
+  truncate(size: number): void {
+    const b = new Uint8Array(size);
+    b.set(this.bytes.subarray(0, Math.min(size, this.bytes.length)));
+    this.bytes = b;
   }
 }
 
@@ -131,6 +139,8 @@ export class PageCache {
   lru: CacheLru = { added: () => {}, removed: () => {} };
   /** The memory controller: a new cache page is charged to the memory group of the task that brought it in. */
   memcg: MemcgCharge = NO_MEMCG;
+  /** /sys/block/<dev>/queue/read_ahead_kb of the files' device (bdi->ra_pages × 4): readahead.ts reads it. */
+  readAheadKb = 128;
   private nextId = 1;
   private nextInode = 1000;
   private shmemInode = 1;
@@ -230,6 +240,29 @@ export class PageCache {
     }).finally(() => b.reading.delete(index));
     b.reading.set(index, done);
     return { wait: done };
+  }
+
+  /**
+   * A page of `b` that a write(2) fills (or one past the end of the file): allocated, zeroed and
+   * cached without reading the source — write_begin of a whole page needs no read.
+   * @returns the frame, or null when no frame is left
+   */
+  newPage(b: Backing, index: number): number | null {
+    const cached = b.pages.get(index);
+    if (cached !== undefined) return cached;
+    const pfn = this.alloc.cachePage();
+    if (pfn === null) return null;
+    if (!this.memcg.charge(pfn, 1, b.source === null ? "shmem" : "file")) { this.machine.frames.free(pfn, 0); return null; }
+    this.machine.phys.frame(pfn)?.fill(0);
+    this.frames.setMapping(pfn, b.id);
+    this.frames.setIndex(pfn, index);
+    this.insert(b, index, pfn);
+    return pfn;
+  }
+
+  /** The bytes of cache frame `pfn` (null in tables-only mode, where data frames hold none). */
+  bytes(pfn: number): Uint8Array | null {
+    return this.machine.phys.frame(pfn);
   }
 
   /** add_to_page_cache + folio_add_lru: `pfn` now holds page `index` of `b`, uptodate, on an LRU list. */

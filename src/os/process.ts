@@ -27,13 +27,14 @@ import { toU64 } from "../machine/Machine.js";
 import type { AccessKind } from "../types.js";
 import { WasmmuError } from "../errors.js";
 import type { MemCgroup } from "./memcg.js";
+import { Files, type FileContext } from "./fdtable.js";
 
 export { ELF_ET_DYN_BASE, ELF_EXEC_BASE, STACK_TOP, type ProgramImage } from "./exec.js";
 
 const PAGE = PAGE_SIZE;
 
 /** What a task needs of the kernel: the mm system calls' context, exec's, scheduling, faults, the task table. */
-export interface TaskKernel extends MmContext, ExecKernel {
+export interface TaskKernel extends MmContext, ExecKernel, FileContext {
   readonly machine: Machine;
   /** The task running on `cpu`, or null. */
   current(cpu: number): Task | null;
@@ -114,6 +115,8 @@ export class Task {
   memcgInOom: MemCgroup | null = null;
   private readonly os: TaskKernel;
   private readonly handlers = new Map<number, SignalHandler>();
+  /** The task's open files: open, read, write, pread, pwrite, lseek, ftruncate, fsync, fadvise, fstat… through the page cache (fdtable.ts). */
+  readonly files: Files;
 
   /** @internal Create through Linux.spawn or fork. */
   constructor(os: TaskKernel, pid: number, ppid: number, comm: string) {
@@ -121,6 +124,7 @@ export class Task {
     this.pid = pid;
     this.ppid = ppid;
     this.comm = comm;
+    this.files = new Files(os, undefined, (call) => this.sys(call));
   }
 
   get alive(): boolean {
@@ -197,6 +201,7 @@ export class Task {
     if (image.name !== undefined) this.comm = image.name.slice(0, 15);
     if (this.mm !== null) this.releaseMm();
     this.mm = mm;
+    this.files.table.closeOnExec(); // do_close_on_exec
     if (this.onCpu || this.os.current(this.cpu) === null) this.os.switchTo(this, this.cpu);
     return 0;
   }
@@ -235,6 +240,7 @@ export class Task {
     child.memcg = this.memcg; // the child starts in its parent's cgroups
     os.cgroupFork?.(child);
     for (const [s, h] of this.handlers) child.handlers.set(s, h);
+    child.files.table = this.files.table.fork(); // copy_files: the same open files, offsets shared
     return child;
   }
 
@@ -247,6 +253,7 @@ export class Task {
   private exitWith(code: number | null, signal: number | null): void {
     this.exitCode = code;
     this.exitSignal = signal;
+    this.files.table.closeAll(); // exit_files
     this.releaseMm();
     this.state = "Z";
     this.os.cgroupExit?.(this);
@@ -335,7 +342,7 @@ export class Task {
           this.deliver(info);
           return { ok: false, signal: info };
         }
-        const r = os.fault(this, Number(va & ~0xfffn), { write: ex.bits.write, fetch: ex.bits.instructionFetch, protection: ex.bits.present, pkey: ex.bits.protectionKey });
+        const r = os.fault(this, Number(va), { write: ex.bits.write, fetch: ex.bits.instructionFetch, protection: ex.bits.present, pkey: ex.bits.protectionKey });
         if (r.kind === "wait") {
           yield { wait: r.until };
           if (!this.alive) return { ok: false, signal: this.deathInfo ?? sigInfo(SIGKILL, 0, va) };

@@ -14,9 +14,9 @@ import type { Linux } from "./linux.js";
 import type { Task } from "./process.js";
 import type { Mm } from "./mm.js";
 import type { Vma } from "./vma.js";
-import { PTE_SPECIAL, PTE_DIRTY, PTE_ACCESSED, PAGE_SIZE, ptePfn, pteMapsFrame, pteHuge, swapPteType, swapPteOffset } from "../machine/pgtable.js";
+import { PTE_RW, PTE_SPECIAL, PTE_DIRTY, PTE_ACCESSED, PAGE_SIZE, ptePfn, pteMapsFrame, pteHuge, swapPteType, swapPteOffset } from "../machine/pgtable.js";
 import { HPAGE_PMD_NR, pmdPfn } from "./huge.js";
-import { VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_LOCKED, VM_HUGEPAGE, VM_NOHUGEPAGE } from "./proc/vmflags.js";
+import { VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_LOCKED } from "./proc/vmflags.js";
 import { isVmCommitSysctl } from "./commit.js";
 
 const VM_STACK_FLAGS = VM_GROWSDOWN;
@@ -24,6 +24,7 @@ import { formatMaps, type MapsEntry } from "./proc/maps.js";
 import { formatSmaps, formatSmapsRollup, PSS_SHIFT, type SmapsEntry, type SmapsRollup } from "./proc/smaps.js";
 import { formatStatus, formatStatm, type StatusMm } from "./proc/status.js";
 import { formatMeminfo, type MeminfoInput } from "./proc/meminfo.js";
+import { THP_SYSFS_FILES, type ThpSysfsFile } from "./thp.js";
 import { formatVmstat } from "./proc/vmstat.js";
 import { pagemapEntry, pagemapBytes, SWP_PTE_MARKER, PTE_MARKER_GUARD } from "./proc/pagemap.js";
 import { formatFree, type FreeOptions } from "./proc/free.js";
@@ -38,6 +39,7 @@ import { pageFlag } from "../machine/frames.js";
 import { oomScore, readOomAdj, writeOomScoreAdj, writeOomAdj } from "./oom.js";
 import { Errno, fail } from "./errno.js";
 import { WasmmuError } from "../errors.js";
+import { readKpage, type KpageSource } from "./proc/kpageflags.js";
 
 const PAGE = PAGE_SIZE;
 const PAGE_FIXED = BigInt(PAGE) << BigInt(PSS_SHIFT);
@@ -96,6 +98,7 @@ export class ProcFs {
   private vmaStats(mm: Mm, v: Vma): VmaStats {
     const s = emptyStats();
     const frames = this.os.frames;
+    const os = this.os;
     const areas = this.os.swap.areas;
     const dirtyFlag = pageFlag("dirty");
     const swapbacked = pageFlag("swapbacked");
@@ -142,7 +145,10 @@ export class ProcFs {
       },
       pmdEntry(w, i) {
         const pfn = pmdPfn(w[i], w[i + 1]);
-        account(w[i], pfn, HPAGE_PMD_NR);
+        if (os.thp.isHugeZero(pfn)) return; // vm_normal_page_pmd: the huge zero page is not counted
+        // A PMD over a folio split under it (Thp.folioOf): each page has its own counts.
+        if (frames.order(pfn) > 0) account(w[i], pfn, HPAGE_PMD_NR);
+        else for (let k = 0; k < HPAGE_PMD_NR; k++) account(w[i], pfn + k, 1);
         if (frames.isAnon(pfn)) s.anonHuge += PAGE * HPAGE_PMD_NR;
       },
     });
@@ -161,14 +167,9 @@ export class ProcFs {
     return e;
   }
 
-  /**
-   * THPeligible under the sample machine's settings (enabled=madvise, shmem_enabled=never, no
-   * READ_ONLY_THP_FOR_FS): a private anonymous VMA with VM_HUGEPAGE that contains an aligned 2 MiB range.
-   */
+  /** THPeligible: thp_vma_allowable_orders(vma, TVA_SMAPS) under the current sysfs settings. */
   private thpEligible(v: Vma): boolean {
-    if (v.backing !== null || (v.flags & VM_HUGEPAGE) === 0 || (v.flags & VM_NOHUGEPAGE) !== 0) return false;
-    const huge = 2 * 1024 * 1024;
-    return Math.ceil(v.start / huge) * huge + huge <= v.end;
+    return this.os.thp.allowable(v, "smaps");
   }
 
   /** /proc/<pid>/smaps. */
@@ -241,6 +242,31 @@ export class ProcFs {
     return out;
   }
 
+  /**
+   * A read(2) of /proc/kpageflags or /proc/kpagecount: `length` bytes at `offset` (multiples of
+   * 8: the entry of pfn N is at N * 8), as a CAP_SYS_ADMIN reader gets them (proc/kpageflags.ts).
+   * @returns the bytes (fewer past the last frame), or EINVAL
+   */
+  kpage(which: "kpageflags" | "kpagecount", offset: number, length: number): Uint8Array | Errno {
+    const os = this.os;
+    const src: KpageSource = {
+      frames: os.frames,
+      zeroPfn: os.zeroPfn,
+      hugeZeroPfn: (os as { hugeZeroPfn?: number | null }).hugeZeroPfn ?? null,
+      // PageAnonExclusive: one mapping, writable without a COW fault (fork clears it in both, a
+      // reuse sets it again; a page made read-only by mprotect counts as shared here).
+      anonExclusive(pfn) {
+        const links = os.rmap.of(pfn);
+        if (links.length !== 1) return false;
+        const mm = links[0].mm as Mm;
+        const i = mm.pt.pteWord(links[0].va);
+        const word = i >= 0 ? i : mm.pt.pmdWord(links[0].va);
+        return word >= 0 && (mm.pt.w[word] & PTE_RW) !== 0;
+      },
+    };
+    return readKpage(src, which, offset, length);
+  }
+
   /** The bytes a read of /proc/<pid>/pagemap at offset (start/4096)*8 returns for [start, end). */
   pagemap(pid: number, start: number | bigint, end: number | bigint): Uint8Array {
     return pagemapBytes(this.pagemapEntries(pid, start, end));
@@ -309,7 +335,7 @@ export class ProcFs {
       "Active(anon)": P(lru.activeAnon), "Inactive(anon)": P(lru.inactiveAnon), "Active(file)": P(lru.activeFile), "Inactive(file)": P(lru.inactiveFile),
       Unevictable: P(lru.unevictable), Mlocked: P(os.reclaim.mlockedPages()),
       SwapTotal: P(os.swap.totalPages + toBeUnused), SwapFree: P(os.swap.freePages),
-      Dirty: P(cache.dirty), AnonPages: P(os.stat.nr_anon_pages), Mapped: P(mapped), Shmem: P(cache.shmem),
+      Dirty: P(cache.dirty), AnonPages: P(os.stat.nr_anon_pages), AnonHugePages: P(os.thp.anonThps() * HPAGE_PMD_NR), Mapped: P(mapped), Shmem: P(cache.shmem),
       Slab: P(slabPages), SUnreclaim: P(slabPages), PageTables: P(os.kernel.pageTablePages),
       // vm_commit_limit (overcommit_kbytes, or overcommit_ratio % of RAM, plus swap) and vm_memory_committed.
       CommitLimit: P(os.commit.commitLimit()), Committed_AS: P(os.commit.committedPages), VmallocUsed: P(os.kernel.vmallocPages),
@@ -455,6 +481,8 @@ export class ProcFs {
    */
   read(path: string, selfPid?: number): string {
     if (path === "/dev/kmsg") return this.kmsg();
+    const thp = /^\/sys\/kernel\/mm\/transparent_hugepage\/(.+)$/.exec(path);
+    if (thp !== null && (THP_SYSFS_FILES as readonly string[]).includes(thp[1])) return this.os.thp.sysfs(thp[1] as ThpSysfsFile);
     const sys = /^\/proc\/sys\/vm\/([a-z_]+)$/.exec(path);
     if (sys !== null) {
       const name = `vm.${sys[1]}`;
@@ -485,7 +513,7 @@ export class ProcFs {
         case "cgroup": return this.cgroup(pid);
       }
     }
-    throw new WasmmuError("INVALID_ARGUMENT", `${path}: not served; known: /proc/{meminfo,vmstat,buddyinfo,swaps}, /proc/pressure/{memory,io,cpu}, /proc/<pid>/{maps,smaps,smaps_rollup,status,statm,oom_score,oom_score_adj,oom_adj,cgroup}, /proc/sys/vm/{overcommit_*,*_reserve_kbytes}, /dev/kmsg`);
+    throw new WasmmuError("INVALID_ARGUMENT", `${path}: not served; known: /proc/{meminfo,vmstat,buddyinfo,swaps}, /proc/pressure/{memory,io,cpu}, /proc/<pid>/{maps,smaps,smaps_rollup,status,statm,oom_score,oom_score_adj,oom_adj,cgroup}, /proc/sys/vm/{overcommit_*,*_reserve_kbytes}, /sys/kernel/mm/transparent_hugepage/*, /dev/kmsg`);
   }
 
   /**

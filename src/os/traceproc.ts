@@ -36,6 +36,7 @@ import { CLOCK_POLICY, FIFO_POLICY, LINUX_POLICY, LruPolicy, OptPolicy, type Pag
 import type { FutureReferences } from "./future.js";
 import { MAX_SWAPPINESS } from "./vmscan.js";
 import { Errno } from "./errno.js";
+import type { ThpEnabled } from "./thp.js";
 import { WasmmuError } from "../errors.js";
 
 /**
@@ -59,6 +60,12 @@ export interface TraceProcessOptions {
   frames?: number;
   /** vm.page-cluster: swap-in reads 2^n pages around the one faulted. Default 3 (Linux's). */
   pageCluster?: number;
+  /**
+   * /sys/kernel/mm/transparent_hugepage/enabled. Default "madvise" (the reference kernel's): a
+   * trace never madvises, so it gets huge pages only with "always" — one 2 MiB page per first
+   * touch of each aligned region, as Linux gives them.
+   */
+  thp?: ThpEnabled;
   /** The trace's future, numbered as the replay numbers its records (OPT). */
   future?: FutureReferences;
   /** Options of the kernel model. */
@@ -78,6 +85,10 @@ export interface TraceKernelCounts {
   /** Swap-ins and swap-outs of all-zero pages, which Linux does without I/O (the zero map). */
   swpin_zero: number;
   swpout_zero: number;
+  /** Huge pages the faults mapped, faults that wanted one and fell back to 4 KiB, huge PMDs split. */
+  thp_fault_alloc: number;
+  thp_fault_fallback: number;
+  thp_split_pmd: number;
   /** Pages reclaim looked at and freed (kswapd + direct, and the resident limit's, which counts as direct). */
   pgscan: number;
   pgsteal: number;
@@ -155,6 +166,8 @@ export class TraceProcess {
     os.reclaim.setPolicy(policy);
     if (o.frames !== undefined) os.reclaim.residentLimit = o.frames;
     os.swapOps.pageCluster = pageCluster;
+    const thp = os.thp.setSysfs("enabled", o.thp ?? "madvise");
+    if (thp !== 0) throw new WasmmuError("INVALID_CONFIG", `thp must be always, madvise or never, got ${JSON.stringify(o.thp)}`);
     const kill = os.oomPolicy;
     os.oomPolicy = (t, gfp) => {
       const sw = os.swap.totalPages === 0 ? "no swap" : `swap ${os.swap.freePages === 0 ? "full" : `${os.swap.freePages} of ${os.swap.totalPages} pages free`}`;
@@ -272,6 +285,7 @@ export class TraceProcess {
     return {
       majorFaults: this.tasks.reduce((n, t) => n + t.majFlt, 0), minorFaults: this.tasks.reduce((n, t) => n + t.minFlt, 0),
       pswpin: s.pswpin, pswpout: s.pswpout, swpin_zero: s.swpin_zero, swpout_zero: s.swpout_zero,
+      thp_fault_alloc: s.thp_fault_alloc, thp_fault_fallback: s.thp_fault_fallback, thp_split_pmd: s.thp_split_pmd,
       pgscan: s.pgscan_kswapd + s.pgscan_direct, pgsteal: s.pgsteal_kswapd + s.pgsteal_direct,
       pgscan_kswapd: s.pgscan_kswapd, pgscan_direct: s.pgscan_direct, pgsteal_kswapd: s.pgsteal_kswapd, pgsteal_direct: s.pgsteal_direct,
       allocstall: s.allocstall_normal, workingset_refault_anon: s.workingset_refault_anon, swap_ra: s.swap_ra, swap_ra_hit: s.swap_ra_hit,

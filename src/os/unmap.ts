@@ -16,13 +16,15 @@ import type { TlbGather } from "./tlb.js";
 import { PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, PTE_DIRTY, PAGE_SIZE, ptePfn } from "../machine/pgtable.js";
 import { VM_SHARED, VM_LOCKED, VM_ACCOUNT } from "./proc/vmflags.js";
 import { pteSwapEntry, pteHoldsSwap } from "./swapops.js";
+import { isGuardPte } from "./ptemarker.js";
 import { HPAGE_PMD_SIZE, HPAGE_PMD_NR, zapHugePmd, splitHugePmd } from "./huge.js";
 
 /**
  * zap_page_range_single over [start, end) of `vma`: unmap and release every page, add the range
- * to `gather` (flushed by the caller). @returns PTEs cleared (a huge leaf counts its 512 pages)
+ * to `gather` (flushed by the caller). Guard markers go too unless `keepGuards` (MADV_DONTNEED,
+ * truncation: a zap without ZAP_FLAG_DROP_MARKER). @returns PTEs cleared (a huge leaf counts its 512 pages)
  */
-export function zapRange(ctx: FaultContext, mm: Mm, vma: Vma, start: number, end: number, gather: TlbGather): number {
+export function zapRange(ctx: FaultContext, mm: Mm, vma: Vma, start: number, end: number, gather: TlbGather, keepGuards = false): number {
   let n = 0;
   const shmem = vma.backing?.isShmem ?? false;
   const locked = (vma.flags & VM_LOCKED) !== 0;
@@ -34,7 +36,7 @@ export function zapRange(ctx: FaultContext, mm: Mm, vma: Vma, start: number, end
       const i = word + 2 * k;
       const lo = w[i];
       const hi = w[i + 1];
-      if ((lo | hi) === 0) continue;
+      if ((lo | hi) === 0 || (keepGuards && isGuardPte(lo, hi))) continue;
       w[i] = 0;
       w[i + 1] = 0;
       n++;

@@ -113,6 +113,11 @@ export function canMerge(a: Vma, b: Vma): boolean {
 /** The VMAs of one address space, ordered by address, never overlapping. */
 export class VmaList {
   private readonly list: Vma[] = [];
+  /**
+   * Called before a VMA is cut at `addr` (vma_adjust_trans_huge): the kernel splits a huge PMD the
+   * cut would leave straddling two VMAs.
+   */
+  onSplit: (addr: number) => void = () => {};
 
   get count(): number {
     return this.list.length;
@@ -188,6 +193,7 @@ export class VmaList {
    * new upper part, with pgoff advanced, is inserted and returned.
    */
   split(v: Vma, addr: number): Vma {
+    this.onSplit(addr);
     const upper = v.clone();
     upper.start = addr;
     upper.pgoff = v.pgoff + (addr - v.start) / PAGE_SIZE;

@@ -58,6 +58,16 @@ export interface VmEvents {
   swpout_zero: number;
   swap_ra: number;
   swap_ra_hit: number;
+  // Transparent huge pages (mm/huge_memory.c, mm/khugepaged.c).
+  thp_fault_alloc: number;
+  thp_fault_fallback: number;
+  thp_fault_fallback_charge: number;
+  thp_collapse_alloc: number;
+  thp_collapse_alloc_failed: number;
+  thp_split_page: number;
+  thp_split_pmd: number;
+  thp_zero_page_alloc: number;
+  thp_zero_page_alloc_failed: number;
   /** Tasks the OOM killer killed. */
   oom_kill: number;
   nr_tlb_remote_flush: number;
@@ -81,6 +91,8 @@ export class VmStat {
     pgrefill: 0, pgrotated: 0, pglazyfreed: 0, pageoutrun: 0, allocstall_normal: 0, nr_vmscan_write: 0, drop_pagecache: 0,
     unevictable_pgs_mlocked: 0, unevictable_pgs_munlocked: 0,
     pswpin: 0, pswpout: 0, swpin_zero: 0, swpout_zero: 0, swap_ra: 0, swap_ra_hit: 0, oom_kill: 0,
+    thp_fault_alloc: 0, thp_fault_fallback: 0, thp_fault_fallback_charge: 0, thp_collapse_alloc: 0, thp_collapse_alloc_failed: 0,
+    thp_split_page: 0, thp_split_pmd: 0, thp_zero_page_alloc: 0, thp_zero_page_alloc_failed: 0,
     nr_tlb_remote_flush: 0, nr_tlb_remote_flush_received: 0, nr_tlb_local_flush_all: 0, nr_tlb_local_flush_one: 0,
     cow_copy: 0, cow_reuse: 0,
   };

@@ -68,8 +68,8 @@ describe("option errors in wasmmu's words, with the closest valid option or valu
     [["replay", "--set", "l1d.entrys=64"], /^wasmmu: --set l1d\.entrys: unknown parameter; .*; did you mean l1d\.entries\?$/],
     [["sweep", "--param", "latency.walkMemRf=10,20"], /^wasmmu: --param latency\.walkMemRf: unknown parameter; .*; did you mean latency\.walkMemRef\?$/],
     [["walk", "--kynd", "read"], "wasmmu: unknown option --kynd; did you mean --kind?"],
-    [["replya"], 'wasmmu: unknown command "replya" (commands: replay, sweep, merge, presets, convert, record, walk, workload, demo, conformance, help); did you mean "replay"?'],
-    [["help", "sweeep"], 'wasmmu: no command "sweeep" (commands: replay, sweep, merge, presets, convert, record, walk, workload, demo, conformance, help); did you mean "sweep"?'],
+    [["replya"], 'wasmmu: unknown command "replya" (commands: replay, sweep, merge, presets, convert, record, walk, workload, shell, serve, demo, conformance, help); did you mean "replay"?'],
+    [["help", "sweeep"], 'wasmmu: no command "sweeep" (commands: replay, sweep, merge, presets, convert, record, walk, workload, shell, serve, demo, conformance, help); did you mean "sweep"?'],
     [["demo", "cwo"], /^wasmmu: no demo "cwo" \(demos: .*\); did you mean "cow"\?$/],
     [["record", "--cpu", "zen4", "--", "ls"], "wasmmu: --cpu is a replay option: it needs --replay (the program and its arguments go after --)"],
   ] as const)("wasmmu %j", (args, message) => {

@@ -50,7 +50,7 @@ describe("the page policy", () => {
     expect(raw.config.pagePolicy.policy).toBe("first-touch");
     expect(raw.config.pagePolicy.chosen).toMatch(/raw address stream/);
     const huge = json((await runBuilt(["replay", "--json", "--pages", "2m", "--limit", "1000"])).out);
-    expect([huge.config.pagePolicy.policy, huge.config.pagePolicy.chosen]).toEqual(["first-touch", "--pages 2m: the kernel model maps 4 KiB pages only"]);
+    expect([huge.config.pagePolicy.policy, huge.config.pagePolicy.chosen]).toEqual(["first-touch", "--pages 2m: the kernel model decides page sizes itself (--thp)"]);
     expect(json((await runBuilt(["replay", "--json", "--os", "none", "--limit", "1000"])).out).config.pagePolicy.chosen).toBeNull();
     // Linux maps a page accessed, and dirty on a write fault: no walk sets A or D; first touch's
     // clean pages leave both to the walker.

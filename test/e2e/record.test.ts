@@ -96,6 +96,18 @@ describe.runIf(VALGRIND && CC !== undefined)("wasmmu record (valgrind)", () => {
     expect((await openTrace(out)).info.metadata?.records).toBeGreaterThan(10_000);
   });
 
+  it("a program that writes to fd 3 (valgrind's log, inherited) gets a clear error naming the line", async () => {
+    const writer = join(dir, "fd3");
+    writeFileSync(`${writer}.c`, `
+#include <unistd.h>
+int main(void) { return write(3, "not a lackey line\\n", 18) == 18 ? 0 : 1; }
+`);
+    execFileSync(CC as string, ["-O0", "-o", writer, `${writer}.c`]);
+    const r = await run("record", "-o", join(dir, "fd3.wmt"), "--", writer);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/<valgrind lackey output>:\d+: .*did it write there\?/);
+  });
+
   it("checks replay options before running the program; a command valgrind cannot run is an error", async () => {
     const bad = await run("record", "--replay", "--paging", "6", "--", prog);
     expect(bad.code).toBe(EXIT_USAGE);

@@ -36,6 +36,22 @@ describe("wasmmu replay --os linux", () => {
     expect(text.out).toMatch(/major faults/);
   });
 
+  it("--thp always: the trace gets a huge page per 2 MiB region it touches (13 faults instead of 694, 2M walks)", async () => {
+    const huge = JSON.parse((await run("replay", "--os", "linux", "--ram", "64MiB", "--thp", "always", "--json")).out) as ReplaySummary;
+    const small = JSON.parse((await run("replay", "--os", "linux", "--ram", "64MiB", "--json")).out) as ReplaySummary;
+    expect(small.kernel).toMatchObject({ thp: "madvise", thp_fault_alloc: 0, minorFaults: 694 });
+    expect(huge.kernel).toMatchObject({ thp: "always", thp_fault_alloc: 6, thp_fault_fallback: 0, thp_split_pmd: 0, minorFaults: 13 });
+    expect(huge.accesses).toBe(small.accesses);
+    const walks2m = (x: ReplaySummary) => x.counters["dtlb_store_misses.walk_completed_2m_4m"] + x.counters["itlb_misses.walk_completed_2m_4m"];
+    expect(walks2m(small)).toBe(0);
+    expect(walks2m(huge)).toBe(8);
+    expect(small.pages).toBe("4 KiB");
+    expect(huge.pages).toBe("4 KiB and 2 MiB (THP always)"); // the header's "cpu …, N pages" line says so too
+    const bad = await run("replay", "--os", "linux", "--thp", "sometimes");
+    expect(bad.code).toBe(EXIT_USAGE);
+    expect((await run("replay", "--os", "none", "--thp", "always")).code).toBe(EXIT_USAGE); // a kernel-model option
+  });
+
   it("with RAM enough for the trace, nothing is reclaimed and no fault is major, whatever the policy", async () => {
     for (const policy of ["linux", "fifo", "lru"]) {
       const r = await run("replay", "--os", "linux", "--ram", "64MiB", "--swap", "16MiB", "--reclaim", policy, "--json");

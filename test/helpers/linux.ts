@@ -10,9 +10,15 @@ import type { MachineConfig } from "../../src/types.js";
 import { Errno } from "../../src/os/errno.js";
 import type { GuestAccess } from "../../src/os/process.js";
 
+/**
+ * A booted kernel model on a fresh machine (128 MiB unless `config` says otherwise).
+ * WASMMU_THP=always|madvise|never in the environment sets transparent_hugepage/enabled for every
+ * kernel a test boots without its own `thp` (docs/thp.md: the property tests run under `always`).
+ */
 export async function bootLinux(opts: LinuxOptions = {}, config: MachineConfig = {}): Promise<{ m: Machine; os: Linux; proc: ProcFs }> {
   const m = await Machine.create({ ram: "128MiB", ...config });
-  const os = Linux.boot(m, opts);
+  const env = process.env.WASMMU_THP;
+  const os = Linux.boot(m, env !== undefined && opts.thp === undefined ? { ...opts, thp: env as LinuxOptions["thp"] } : opts);
   return { m, os, proc: new ProcFs(os) };
 }
 

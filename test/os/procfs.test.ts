@@ -57,7 +57,7 @@ describe("system-wide views", () => {
     const { proc, os } = await busyProcess();
     const v = proc.vmstat();
     expect(v).toMatch(new RegExp(`^pgfault ${os.vmstat.pgfault}$`, "m"));
-    expect(v).toMatch(/^pgmajfault 8$/m);
+    expect(v).toMatch(/^pgmajfault 1$/m); // read-around brought the whole 8-page file in with the first fault
     expect(v).toMatch(/^pgpgin 32$/m);
     expect(v).toMatch(/^nr_shmem 4$/m);
   });

@@ -24,8 +24,8 @@ const HELP = `Usage: wasmmu record [--output <out.wmt[.gz]>] -- <command> [argsâ
 Runs <command> under Valgrind's Lackey tool (valgrind --tool=lackey --trace-mem=yes), which
 reports every instruction fetch, load and store the program makes, and streams those records into
 wasmmu's binary trace format as they arrive: no text trace is written to disk and nothing is held
-whole. Lackey's records travel over a pipe of their own (file descriptor 3), so the program keeps
-its stdin, stdout and stderr; Valgrind's warnings (lines starting "--pid--") go to stderr.
+whole. Lackey's records travel through a FIFO of their own (valgrind --log-file), so the program
+keeps its stdin, stdout and stderr; Valgrind's warnings (lines starting "--pid--") go to stderr.
 Lackey prints a line per access, so the program runs far slower than natively; the trace takes
 16 bytes per access before compression. On a terminal, a line on stderr counts the accesses
 recorded so far (--quiet: none).

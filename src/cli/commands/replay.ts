@@ -73,8 +73,9 @@ Page policy: what a page looks like when the trace first touches it.
                           fault, reclaim and swap. An address outside every VMA gets an
                           anonymous rwx VMA over its 2 MiB-aligned region (clipped to the hole
                           between VMAs); addresses outside user space are skipped and counted;
-                          4 KiB pages. Default: linux for a recording of a real program (Lackey,
-                          wasmmu record), none for other traces (raw address streams)
+                          4 KiB pages, 2 MiB ones where --thp gives them. Default: linux for a
+                          recording of a real program (Lackey, wasmmu record), none for other
+                          traces (raw address streams)
   --premap                map every page the trace touches present, accessed and dirty before
                           counting: no fault taken or counted (a warmed-up process)
   --swap <size>           swap space (default none, as a Linux without swap)
@@ -87,6 +88,9 @@ Page policy: what a page looks like when the trace first touches it.
   --frames N              a resident limit: each process runs in N page frames, the excess
                           reclaimed after each fault, exactly, in the policy's order
   --page-cluster N        vm.page-cluster: swap-in reads 2^N pages (default 3; 0: no readahead)
+  --thp always|madvise|never
+                          transparent_hugepage/enabled (default madvise, as Linux: a trace
+                          never madvises, so "always" gives it a 2 MiB page per aligned region)
   (the kernel model's options given without --os choose --os linux)
 
 Multi-core traces:

@@ -43,7 +43,7 @@ Parameters (--param, repeatable; values separated by commas). Any replay option:
   cpu, paging, pages (4k|2m|thp), policy (first-touch|premap|linux: the page policy; os=none,linux
   says the same), ram,
   memory, cpus, skip, warmup, limit; with policy linux the kernel model's reclaim (e.g.
-  reclaim=linux,fifo,clock,lru,opt), swappiness, frames, swap, page-cluster
+  reclaim=linux,fifo,clock,lru,opt), swappiness, frames, swap, page-cluster, thp
 or a preset path:
   l1i/l1d/l2 (= itlb[0], dtlb[0], stlb[0]) or itlb[i]/dtlb[i]/stlb[i] with .entries .ways
   .policy (lru|plru|random) .sizes (4K+2M…); psc.pde|pdpte|pml4e|pml5e;
@@ -59,7 +59,7 @@ is read once for all its configurations.
 
 Options:
   --cpu, --set, --paging, --ram, --memory, --pages, --cpus, --format, --skip, --limit, --warmup,
-  --os, --premap, --swap, --reclaim, --swappiness, --frames, --page-cluster, --address-space,
+  --os, --premap, --swap, --reclaim, --swappiness, --frames, --page-cluster, --thp, --address-space,
   --checksum                as for replay, in every configuration (a swept option may not also be
                             given as a flag)
   --mode shared-read|per-worker
