@@ -198,22 +198,24 @@ const missWalkActive: usize = memory.data(24, 8);
  * another page size, a fill through the roles) is counted on the spot as walkAndFill does.
  */
 @inline function walkAndFillLean(cpu: u32, c: usize, ctr: usize, va: u64, acc: u32, kind: u32, pcid: u32, cr4: u64,
-  tick: u64, translation: u64, lruL2: usize, lruL1: usize, kindRun: u32): u32 {
+  tick: u64, translation: u64, lruL2: usize, lruL1: usize, kindRun: u32, cached: bool): u32 {
   const one = <u64>1 << (<u64>kind * MISS_PACK);
   missWalks += one;
-  // With the hierarchy on, the walk out of line (walkLeanCached): this inlined copy keeps no cache code.
-  const st = cacheWalks ? walkLeanCached(cpu, va, acc, pcid) : walk(cpu, va, acc, true, pcid, true, false);
+  const st = walk(cpu, va, acc, true, pcid, true, cached);
   const info = walkOutInfo;
   const refs = <u64>((info >> 8) & 0xffff);
   missRefs += refs;
-  let walkCycles = cacheWalks ? walkRefCycles : refs * lat(LAT_WALK_MEM_REF);
+  let walkCycles = cached ? walkRefCycles : refs * lat(LAT_WALK_MEM_REF);
   if ((info & (WALK_OUT_PSC_HIT | WALK_OUT_AD_WRITES)) != 0) {
     if ((info & WALK_OUT_PSC_HIT) != 0) walkCycles += lat(LAT_PSC_HIT);
     if ((info & WALK_OUT_AD_WRITES) != 0) walkCycles += lat(LAT_AD_UPDATE);
   }
   translation += walkCycles;
-  const active = missWalkActive + (<usize>kind << 3);
-  store<u64>(active, load<u64>(active) + walkCycles);
+  // walk_active is a statistic of the hierarchy: the caches-off copy keeps no memory update per walk.
+  if (cached) {
+    const active = missWalkActive + (<usize>kind << 3);
+    store<u64>(active, load<u64>(active) + walkCycles);
+  }
   if (st == XLAT_OK) {
     const size: u32 = ((info & 0xff) - 12) / 9;
     const flags = (cr4 & CR4_PGE) != 0 ? walkOutFlags : walkOutFlags & ~RIGHT_GLOBAL;
@@ -247,9 +249,13 @@ const missWalkActive: usize = memory.data(24, 8);
   return st;
 }
 
-/** The lean walk with its references through the cache hierarchy (walk.ts `cachedArg`). */
-function walkLeanCached(cpu: u32, va: u64, acc: u32, pcid: u32): u32 {
-  return walk(cpu, va, acc, true, pcid, true, true);
+/**
+ * walkAndFillLean with the cache hierarchy on, out of line: the copy inlined into the replay
+ * loop's miss path is the caches-off one, with no cache code in it.
+ */
+function walkAndFillLeanCached(cpu: u32, c: usize, ctr: usize, va: u64, acc: u32, kind: u32, pcid: u32, cr4: u64,
+  tick: u64, translation: u64, lruL2: usize, lruL1: usize, kindRun: u32): u32 {
+  return walkAndFillLean(cpu, c, ctr, va, acc, kind, pcid, cr4, tick, translation, lruL2, lruL1, kindRun, true);
 }
 
 /** Add the lean walks' packed counts (walkAndFillLean) to counter block `ctr` and clear them. */
@@ -302,7 +308,10 @@ export function flushMissCounts(ctr: usize): void {
 @inline export function walkAndFill(cpu: u32, c: usize, ctr: usize, va: u64, acc: u32, kind: u32, pcid: u32, cr4: u64,
   tick: u64, rewalk: bool, translation: u64, cycles: u64, lruL2: usize, lruL1: usize, lean: bool = false): u32 {
   const kindRun: u32 = <u32>Counter.DTLB_LOAD_STLB_HIT + kind * KIND_COUNTERS;
-  if (lean) return walkAndFillLean(cpu, c, ctr, va, acc, kind, pcid, cr4, tick, translation, lruL2, lruL1, kindRun);
+  if (lean) {
+    if (cacheWalks) return walkAndFillLeanCached(cpu, c, ctr, va, acc, kind, pcid, cr4, tick, translation, lruL2, lruL1, kindRun);
+    return walkAndFillLean(cpu, c, ctr, va, acc, kind, pcid, cr4, tick, translation, lruL2, lruL1, kindRun, false);
+  }
   countAt(ctr, kindRun + K_WALK);
   const st = walk(cpu, va, acc, true, pcid, false, cacheWalks);
   const res = c + CPU_RESULT;
@@ -316,7 +325,7 @@ export function flushMissCounts(ctr: usize): void {
   if (load<u32>(res + RES_PSC_LEVEL) != 0) walkCycles += lat(LAT_PSC_HIT);
   if (load<u32>(res + RES_AD_WRITES) != 0) walkCycles += lat(LAT_AD_UPDATE);
   translation += walkCycles;
-  countWalkActive(ctr, kind, walkCycles);
+  if (cacheWalks) countWalkActive(ctr, kind, walkCycles);
   if (st == XLAT_OK) {
     const shift = load<u32>(res + RES_PAGE_SHIFT);
     const size: u32 = (shift - 12) / 9;

@@ -100,7 +100,8 @@ export const enum Counter {
   PWL_ITLB_MEMORY, // page_walker_loads.itlb_memory
   WALK_AD_REF, // walk_ad_ref — locked A/D updates of paging-structure entries looked up in the hierarchy
   // Cycles a walk was in progress, per kind (load, store, fetch): its references, PSC hit and A/D
-  // updates. The walker is modelled one walk at a time, so walk_pending equals walk_active.
+  // updates; counted with the hierarchy on (mode walks or all). The walker is modelled one walk at
+  // a time, so walk_pending equals walk_active.
   DTLB_LOAD_WALK_ACTIVE, // dtlb_load_misses.walk_active — cycles a load's page walk was in progress
   DTLB_STORE_WALK_ACTIVE, // dtlb_store_misses.walk_active
   ITLB_WALK_ACTIVE, // itlb_misses.walk_active
