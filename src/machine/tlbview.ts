@@ -1,0 +1,157 @@
+/**
+ * A read-only view of one CPU's translation arrays (L1 ITLB/DTLB, the second level, the
+ * paging-structure caches), read from the core's descriptors with the layout the core exports
+ * (mmu/tlbarray.ts's box diagram, through src/abi/core.generated.ts: no offset is typed here).
+ *
+ * Owns: decoding descriptors and entries into plain objects, and the diff of two snapshots into
+ * per-cell events (fill, evict, hit) that the playground's TLBs view lights up. Changes nothing
+ * in the core: reading an entry is not a use of it.
+ */
+import type { Core } from "./core.js";
+import type { PageSizeName, ReplacementPolicy } from "./presets/types.js";
+import * as A from "../abi/core.generated.js";
+
+/** What an array caches: an L1 instruction or data TLB, the second level (STLB), a paging-structure cache. */
+export type TlbRole = "itlb" | "dtlb" | "stlb" | "psc";
+
+/** One valid entry of an array, at its cell (set, way). */
+export interface TlbEntryView {
+  set: number;
+  way: number;
+  /** Linear address >> the entry's page shift (PSC: >> the shift of the level it skips to). */
+  vpn: bigint;
+  /** The PCID it was filled under (global entries match every PCID). */
+  pcid: number;
+  /** 4 KiB frame of the page start; for a PSC entry, the frame of the next paging structure. */
+  pfn: bigint;
+  /** The entry's own page size (a splinter of a larger page holds a smaller size than `originSize`). */
+  pageSize: PageSizeName;
+  /** The page size of the translation it came from. */
+  originSize: PageSizeName;
+  global: boolean;
+  dirty: boolean;
+  writable: boolean;
+  user: boolean;
+  noExecute: boolean;
+  /** The CPU clock at the last use (LRU arrays) or at the fill (PLRU, random): a changed stamp at the same cell with the same tag is a hit. */
+  stamp: bigint;
+}
+
+/** One array: its geometry and its valid entries in (set, way) order. */
+export interface TlbArrayView {
+  /** A display name: "L1 DTLB", "L1 DTLB #2", "STLB", "PSC PDE", … */
+  name: string;
+  role: TlbRole;
+  /** PSC arrays only: the paging level whose entries it caches (2 = PDE … 5 = PML5E). */
+  level?: number;
+  sets: number;
+  ways: number;
+  sizes: PageSizeName[];
+  policy: ReplacementPolicy;
+  entries: TlbEntryView[];
+}
+
+/** Every array of one CPU. */
+export interface TlbSnapshot {
+  cpu: number;
+  arrays: TlbArrayView[];
+}
+
+const ROLE_OF: Record<number, TlbRole> = { [A.ROLE_ITLB]: "itlb", [A.ROLE_DTLB]: "dtlb", [A.ROLE_STLB]: "stlb", [A.ROLE_PSC]: "psc" };
+const ROLE_NAME: Record<TlbRole, string> = { itlb: "L1 ITLB", dtlb: "L1 DTLB", stlb: "STLB", psc: "PSC" };
+const PSC_LEVEL_NAME: Record<number, string> = { 2: "PDE", 3: "PDPTE", 4: "PML4E", 5: "PML5E" };
+const SIZE_NAMES: Record<number, PageSizeName> = { [A.SIZE_4K]: "4K", [A.SIZE_2M]: "2M", [A.SIZE_1G]: "1G" };
+const POLICY_NAMES: Record<number, ReplacementPolicy> = { [A.POLICY_LRU]: "lru", [A.POLICY_PLRU]: "plru", [A.POLICY_RANDOM]: "random" };
+
+/**
+ * Read every array of the CPU whose record is at `cpuRec`. PSC arrays with no entries configured
+ * are left out. @internal Called through Cpu.tlbSnapshot().
+ */
+export function readTlbSnapshot(core: Core, cpu: number, cpuRec: number): TlbSnapshot {
+  const descs = core.u32(cpuRec + A.CPU_TLB_DESC);
+  const n = core.exports.tlbDescCount();
+  const arrays: TlbArrayView[] = [];
+  const seen: Partial<Record<TlbRole, number>> = {};
+  for (let i = 0; i < n; i++) {
+    const d = descs + i * A.TLB_DESC_BYTES;
+    const sets = core.u32(d + A.TLB_D_SETS);
+    const ways = core.u32(d + A.TLB_D_WAYS);
+    if (sets === 0 || ways === 0) continue;
+    const role = ROLE_OF[core.u32(d + A.TLB_D_ROLE)];
+    const level = role === "psc" ? core.u32(d + A.TLB_D_LEVEL) : undefined;
+    const k = (seen[role] = (seen[role] ?? 0) + 1);
+    const name = role === "psc" ? `PSC ${PSC_LEVEL_NAME[level!]}` : k === 1 ? ROLE_NAME[role] : `${ROLE_NAME[role]} #${k}`;
+    const sizeMask = core.u32(d + A.TLB_D_SIZES);
+    const sizes = ([A.SIZE_4K, A.SIZE_2M, A.SIZE_1G] as number[]).filter((s) => (sizeMask & (1 << s)) !== 0).map((s) => SIZE_NAMES[s]);
+    const wp = core.u32(d + A.TLB_D_WAYS_PADDED);
+    const base = core.u32(d + A.TLB_D_ENTRIES);
+    const stamps = core.u32(d + A.TLB_D_STAMPS);
+    const entries: TlbEntryView[] = [];
+    for (let set = 0; set < sets; set++) {
+      for (let way = 0; way < ways; way++) {
+        const index = set * wp + way;
+        const e = base + index * A.TLB_ENTRY_BYTES;
+        const flags = core.u32(e + A.TLB_E_FLAGS);
+        if ((flags & A.TLBF_VALID) === 0) continue;
+        entries.push({
+          set, way,
+          vpn: core.u64(e + A.TLB_E_VPN),
+          pcid: core.u32(e + A.TLB_E_PCID) & 0xffff,
+          pfn: core.u64(e + A.TLB_E_PFN),
+          pageSize: SIZE_NAMES[(flags >>> A.TLBF_SIZE_SHIFT) & 3],
+          originSize: SIZE_NAMES[(flags >>> A.TLBF_ORIGIN_SHIFT) & 3],
+          global: (flags & A.RIGHT_GLOBAL) !== 0,
+          dirty: (flags & A.RIGHT_DIRTY) !== 0,
+          writable: (flags & A.RIGHT_WRITE) !== 0,
+          user: (flags & A.RIGHT_USER) !== 0,
+          noExecute: (flags & A.RIGHT_NX) !== 0,
+          stamp: core.u64(stamps + index * 8),
+        });
+      }
+    }
+    const view: TlbArrayView = { name, role, sets, ways, sizes, policy: POLICY_NAMES[core.u32(d + A.TLB_D_POLICY)], entries };
+    if (level !== undefined) view.level = level;
+    arrays.push(view);
+  }
+  return { cpu, arrays };
+}
+
+/** What happened to one cell between two snapshots. */
+export type TlbCellChange = "fill" | "evict" | "hit" | "invalidate";
+
+/** A changed cell of array `array` (an index into the snapshots' arrays). */
+export interface TlbCellEvent {
+  array: number;
+  set: number;
+  way: number;
+  change: TlbCellChange;
+}
+
+const tag = (e: TlbEntryView) => `${e.vpn}:${e.pcid}:${e.pageSize}`;
+
+/**
+ * The cells that changed from `before` to `after` (two snapshots of the same CPU):
+ * `fill` — an empty cell now holds an entry; `evict` — a cell now holds a different translation
+ * (its old one was replaced); `invalidate` — a cell was emptied (a flush, INVLPG);
+ * `hit` — the same translation with a newer stamp (LRU arrays stamp each use; PLRU and random
+ * arrays stamp only fills, so their hits are not seen). Between snapshots several things can
+ * happen to one cell: only the net change is reported.
+ */
+export function diffTlbSnapshots(before: TlbSnapshot, after: TlbSnapshot): TlbCellEvent[] {
+  const out: TlbCellEvent[] = [];
+  after.arrays.forEach((a, ai) => {
+    const b = before.arrays[ai];
+    const old = new Map<number, TlbEntryView>();
+    if (b !== undefined) for (const e of b.entries) old.set(e.set * b.ways + e.way, e);
+    for (const e of a.entries) {
+      const key = e.set * a.ways + e.way;
+      const o = old.get(key);
+      old.delete(key);
+      if (o === undefined) out.push({ array: ai, set: e.set, way: e.way, change: "fill" });
+      else if (tag(o) !== tag(e)) out.push({ array: ai, set: e.set, way: e.way, change: "evict" });
+      else if (o.stamp !== e.stamp) out.push({ array: ai, set: e.set, way: e.way, change: "hit" });
+    }
+    for (const o of old.values()) out.push({ array: ai, set: o.set, way: o.way, change: "invalidate" });
+  });
+  return out;
+}
