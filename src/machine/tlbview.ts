@@ -49,6 +49,11 @@ export interface TlbArrayView {
   sizes: PageSizeName[];
   policy: ReplacementPolicy;
   entries: TlbEntryView[];
+  /**
+   * PLRU arrays only: each set's tree bits (node i's bit set = the victim search goes right), which
+   * move on every use: a hit in a PLRU array shows here, since its stamps move only on fills.
+   */
+  plru?: bigint[];
 }
 
 /** Every array of one CPU. */
@@ -71,7 +76,6 @@ export function readTlbSnapshot(core: Core, cpu: number, cpuRec: number): TlbSna
   const descs = core.u32(cpuRec + A.CPU_TLB_DESC);
   const n = core.exports.tlbDescCount();
   const arrays: TlbArrayView[] = [];
-  const seen: Partial<Record<TlbRole, number>> = {};
   for (let i = 0; i < n; i++) {
     const d = descs + i * A.TLB_DESC_BYTES;
     const sets = core.u32(d + A.TLB_D_SETS);
@@ -79,10 +83,10 @@ export function readTlbSnapshot(core: Core, cpu: number, cpuRec: number): TlbSna
     if (sets === 0 || ways === 0) continue;
     const role = ROLE_OF[core.u32(d + A.TLB_D_ROLE)];
     const level = role === "psc" ? core.u32(d + A.TLB_D_LEVEL) : undefined;
-    const k = (seen[role] = (seen[role] ?? 0) + 1);
-    const name = role === "psc" ? `PSC ${PSC_LEVEL_NAME[level!]}` : k === 1 ? ROLE_NAME[role] : `${ROLE_NAME[role]} #${k}`;
-    const sizeMask = core.u32(d + A.TLB_D_SIZES);
+    // A PSC entry caches a paging-structure entry, not a page: it has no page sizes.
+    const sizeMask = role === "psc" ? 0 : core.u32(d + A.TLB_D_SIZES);
     const sizes = ([A.SIZE_4K, A.SIZE_2M, A.SIZE_1G] as number[]).filter((s) => (sizeMask & (1 << s)) !== 0).map((s) => SIZE_NAMES[s]);
+    const name = role === "psc" ? `PSC ${PSC_LEVEL_NAME[level!]}` : ROLE_NAME[role];
     const wp = core.u32(d + A.TLB_D_WAYS_PADDED);
     const base = core.u32(d + A.TLB_D_ENTRIES);
     const stamps = core.u32(d + A.TLB_D_STAMPS);
@@ -109,11 +113,33 @@ export function readTlbSnapshot(core: Core, cpu: number, cpuRec: number): TlbSna
         });
       }
     }
-    const view: TlbArrayView = { name, role, sets, ways, sizes, policy: POLICY_NAMES[core.u32(d + A.TLB_D_POLICY)], entries };
+    const policy = POLICY_NAMES[core.u32(d + A.TLB_D_POLICY)];
+    const view: TlbArrayView = { name, role, sets, ways, sizes, policy, entries };
     if (level !== undefined) view.level = level;
+    if (policy === "plru") {
+      const words = core.u32(d + A.TLB_D_PLRU);
+      view.plru = Array.from({ length: sets }, (_, set) => core.u64(words + set * 8));
+    }
     arrays.push(view);
   }
+  // A role split over several arrays (one per page size, as on Skylake): name each by its sizes.
+  for (const a of arrays) if (a.role !== "psc" && arrays.filter((b) => b.role === a.role).length > 1) a.name += ` ${a.sizes.join("+")}`;
   return { cpu, arrays };
+}
+
+/**
+ * The way of a tree-PLRU set touched last: the one every node points away from (a use sets each
+ * node on the way's path to point at the other half: mmu/tlbarray.ts plruTouch).
+ */
+export function plruMostRecentWay(bits: bigint, ways: number): number {
+  let node = 1;
+  let way = 0;
+  for (let half = ways >> 1; half >= 1; half >>= 1) {
+    const right = (bits & (1n << BigInt(node))) === 0n;
+    if (right) way |= half;
+    node = node * 2 + (right ? 1 : 0);
+  }
+  return way;
 }
 
 /** What happened to one cell between two snapshots. */
@@ -133,9 +159,10 @@ const tag = (e: TlbEntryView) => `${e.vpn}:${e.pcid}:${e.pageSize}`;
  * The cells that changed from `before` to `after` (two snapshots of the same CPU):
  * `fill` — an empty cell now holds an entry; `evict` — a cell now holds a different translation
  * (its old one was replaced); `invalidate` — a cell was emptied (a flush, INVLPG);
- * `hit` — the same translation with a newer stamp (LRU arrays stamp each use; PLRU and random
- * arrays stamp only fills, so their hits are not seen). Between snapshots several things can
- * happen to one cell: only the net change is reported.
+ * `hit` — the same translation with a newer stamp (LRU arrays stamp each use), or, in a PLRU
+ * array, the set's most recently used way when its tree bits moved with no fill there (random
+ * arrays keep no trace of a hit, so theirs are not seen). Between snapshots several things can
+ * happen to one cell: only the net change is reported (a PLRU set shows its latest hit only).
  */
 export function diffTlbSnapshots(before: TlbSnapshot, after: TlbSnapshot): TlbCellEvent[] {
   const out: TlbCellEvent[] = [];
@@ -152,6 +179,16 @@ export function diffTlbSnapshots(before: TlbSnapshot, after: TlbSnapshot): TlbCe
       else if (o.stamp !== e.stamp) out.push({ array: ai, set: e.set, way: e.way, change: "hit" });
     }
     for (const o of old.values()) out.push({ array: ai, set: o.set, way: o.way, change: "invalidate" });
+    if (a.plru !== undefined && b?.plru !== undefined) {
+      const changed = new Set(out.filter((x) => x.array === ai).map((x) => x.set * a.ways + x.way));
+      const valid = new Set(a.entries.map((e) => e.set * a.ways + e.way));
+      for (let set = 0; set < a.sets; set++) {
+        if (a.plru[set] === b.plru[set]) continue;
+        const way = plruMostRecentWay(a.plru[set], a.ways);
+        const key = set * a.ways + way;
+        if (valid.has(key) && !changed.has(key)) out.push({ array: ai, set, way, change: "hit" });
+      }
+    }
   });
   return out;
 }

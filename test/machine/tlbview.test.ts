@@ -7,16 +7,16 @@
  */
 import { describe, it, expect } from "vitest";
 import { machineWithTables } from "../helpers/machine.js";
-import { diffTlbSnapshots, type TlbSnapshot } from "../../src/machine/tlbview.js";
+import { diffTlbSnapshots, plruMostRecentWay, type TlbSnapshot } from "../../src/machine/tlbview.js";
 import type { Cpu } from "../../src/machine/Machine.js";
 
 const VA0 = 0x4000_0000n; // page i: VA0 + i × 4 KiB, vpn 0x40000 + i (≡ i mod 4 and mod 8)
 const PA0 = 0x80_0000n;   // its frame: pfn 0x800 + i
 const va = (i: number) => VA0 + BigInt(i) * 0x1000n;
 
-async function setup(): Promise<Cpu> {
+async function setup(extra: Record<string, string> = {}): Promise<Cpu> {
   // L1 DTLB 16 entries 4-way (4 sets), STLB 32 entries 4-way (8 sets), a 4-entry PDE cache; true LRU.
-  const { m, pt } = await machineWithTables({ cpu: "custom", overrides: { "dtlb[0].entries": 16, "stlb[0].entries": 32, "stlb[0].ways": 4, "psc.pde": 4 } });
+  const { m, pt } = await machineWithTables({ cpu: "custom", overrides: { "dtlb[0].entries": 16, "stlb[0].entries": 32, "stlb[0].ways": 4, "psc.pde": 4, ...extra } });
   for (let i = 0; i < 32; i++) pt.map(va(i), PA0 + BigInt(i) * 0x1000n, { write: true, user: true });
   return m.cpu(0);
 }
@@ -33,7 +33,7 @@ describe("Cpu.tlbSnapshot", () => {
       ["L1 ITLB", "itlb", 16, 4, "4K", "lru", 0],
       ["L1 DTLB", "dtlb", 4, 4, "4K", "lru", 0],
       ["STLB", "stlb", 8, 4, "4K+2M", "lru", 0],
-      ["PSC PDE", "psc", 1, 4, "4K", "lru", 0],
+      ["PSC PDE", "psc", 1, 4, "", "lru", 0],
     ]);
     expect(s.arrays[3].level).toBe(2);
   });
@@ -76,5 +76,31 @@ describe("Cpu.tlbSnapshot", () => {
     expect(dtlb(diffTlbSnapshots(s3, cpu.tlbSnapshot()))).toEqual(["invalidate 0/1"]);
     // Reading a snapshot is not a use: two in a row are equal.
     expect(diffTlbSnapshots(cpu.tlbSnapshot(), cpu.tlbSnapshot())).toEqual([]);
+  });
+
+  it("names the arrays of a role split by page size by their sizes (the skylake preset)", async () => {
+    const { m } = await machineWithTables({ cpu: "skylake" });
+    expect(m.cpu(0).tlbSnapshot().arrays.map((a) => `${a.name} ${a.sets}×${a.ways}`)).toEqual([
+      "L1 ITLB 4K 16×8", "L1 ITLB 2M 1×8", "L1 DTLB 4K 16×4", "L1 DTLB 2M 8×4", "L1 DTLB 1G 1×4",
+      "STLB 4K+2M 128×12", "STLB 1G 4×4", "PSC PDE 1×32", "PSC PDPTE 1×4", "PSC PML4E 1×2",
+    ]);
+  });
+
+  it("plruMostRecentWay: the way a tree-PLRU use pointed every node away from", () => {
+    // 4 ways, nodes 1 (root), 2 (ways 0-1), 3 (ways 2-3). A use of way 2 clears node 1 (go left
+    // next time) and sets node 3 (go right, to way 3): bits 0b1000.
+    expect(plruMostRecentWay(0b1000n, 4)).toBe(2);
+    expect(plruMostRecentWay(0b0110n, 4)).toBe(0); // node 1 set, node 2 set → way 0 was last
+    expect(plruMostRecentWay(0b0010n, 4)).toBe(1);
+    expect(plruMostRecentWay(0n, 4)).toBe(3);
+  });
+
+  it("diffTlbSnapshots in a PLRU array: a hit shows as the set's most recently used way", async () => {
+    const cpu = await setup({ "dtlb[0].policy": "plru" });
+    for (const i of [0, 4, 8, 12]) cpu.access(va(i));
+    const s1 = cpu.tlbSnapshot();
+    expect(s1.arrays[1].plru!.length).toBe(4);
+    cpu.access(va(4)); // L1 hit on way 1 of set 0
+    expect(diffTlbSnapshots(s1, cpu.tlbSnapshot()).map((x) => `${x.change} ${x.array} ${x.set}/${x.way}`)).toEqual(["hit 1 0/1"]);
   });
 });
