@@ -14,11 +14,12 @@ import { ShellTerminal } from "./terminal.js";
 import { TOURS, type Tour, type ViewId } from "./tours.js";
 import { h, fillPids, renderTranslation, renderMemory, renderPhysical, renderEvents, renderTraceSummary, Charts } from "./views.js";
 import { EventHistory } from "../../shell/history.js";
+import { TlbsView } from "./tlbs.js";
 import type { TraceReplaySummary } from "./tracereplay.js";
 import type { AccessKind } from "../../types.js";
 
 const VIEWS: { id: ViewId; label: string }[] = [
-  { id: "shell", label: "Shell" }, { id: "translation", label: "Translation" }, { id: "memory", label: "Process memory" },
+  { id: "shell", label: "Shell" }, { id: "translation", label: "Translation" }, { id: "tlbs", label: "TLBs" }, { id: "memory", label: "Process memory" },
   { id: "physical", label: "Physical memory" }, { id: "charts", label: "Over time" }, { id: "events", label: "Events (time travel)" },
   { id: "trace", label: "Your trace" },
 ];
@@ -34,6 +35,7 @@ class Playground {
   private term!: ShellTerminal;
   private view: ViewId = "shell";
   private readonly charts = new Charts($("#charts-host"));
+  private readonly tlbs = new TlbsView($("#tlbs-out"));
   private tour: Tour | null = null;
   private step = -1;
   private ticks = 0;
@@ -46,6 +48,7 @@ class Playground {
     this.shell = await Shell.create();
     this.history = new EventHistory(this.shell);
     this.cursor = -1;
+    this.tlbs.reset();
     this.shell.onTick = () => { if (++this.ticks % 10 === 0) this.charts.add(chartSample(this.shell)); };
     this.charts.reset();
     this.charts.add(chartSample(this.shell));
@@ -60,6 +63,7 @@ class Playground {
     this.buildTranslation();
     this.buildTours();
     $<HTMLSelectElement>("#mem-pid").addEventListener("change", () => this.refresh());
+    this.buildTlbs();
     this.buildEvents();
     this.buildTrace();
     this.buildClock();
@@ -160,6 +164,14 @@ class Playground {
     else if (this.view === "physical") renderPhysical($("#phys-out"), this.shell);
     else if (this.view === "charts") this.charts.render();
     else if (this.view === "events") this.renderEvents();
+    else if (this.view === "tlbs") this.tlbs.render(this.shell, Number($<HTMLSelectElement>("#tlb-cpu").value));
+  }
+
+  /** The TLBs view's CPU choice: one option per CPU of the model. */
+  private buildTlbs(): void {
+    const sel = $<HTMLSelectElement>("#tlb-cpu");
+    sel.replaceChildren(...Array.from({ length: this.shell.machine.config.cpus }, (_, i) => h("option", { value: String(i) }, `CPU ${i}`)));
+    sel.addEventListener("change", () => this.refresh());
   }
 
   private renderEvents(): void {
