@@ -286,6 +286,44 @@ describe.skipIf(why !== null)("playground in Chromium", () => {
     expect(await page.locator("#tlbs-out .tlb-valid").allInnerTexts()).toEqual(Array(10).fill("0 valid"));
   }, 60_000);
 
+  it("Swap in browser storage (OPFS): 64 pages out to an OPFS file and back, byte for byte, with the counters shown", async () => {
+    await fresh();
+    await page.click("#tab-physical");
+    await page.selectOption("#swap-store", "opfs");
+    await page.waitForSelector("body[data-swap-store=opfs]", { timeout: 20_000 });
+    expect(await text("#swap-status")).toBe("/swapfile is held in browser storage: the OPFS file wasmmu-swapfile (16384 pages).");
+    // The area is the same as before, only its storage moved: /proc/swaps and the view agree.
+    expect(await api((a) => a.run("cat /proc/swaps"))).toMatch(/^\/swapfile\s+file\s+65532\s+0\s+-\d+$/m);
+    expect(await text("#phys-out figcaption")).toBe("/swapfile: 0 of 16383 slots used");
+    await page.click("#swap-test");
+    await expect.poll(() => text("#swap-out"), { timeout: 30_000 }).toMatch(/OPFS file/);
+    expect(await text("#swap-out")).toBe("64 pages written, then swapped: pswpout +64, pswpin +64; 0 pages read back differ; OPFS file wasmmu-swapfile: 64 page writes, 64 page reads.");
+    // The bytes really are in the OPFS file: 64 of its slots hold the test's 64 page patterns.
+    const found = await page.evaluate(async () => {
+      const f = await (await (await navigator.storage.getDirectory()).getFileHandle("wasmmu-swapfile")).getFile();
+      const buf = new Uint8Array(await f.arrayBuffer());
+      const pattern = (i: number) => {
+        const b = new Uint8Array(4096);
+        let x = (i * 0x9e3779b1 + 1) >>> 0;
+        for (let k = 0; k < 4096; k++) { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; b[k] = x & 0xff; }
+        return b;
+      };
+      const matched = new Set<number>();
+      for (let slot = 1; slot * 4096 < buf.length && slot < 256; slot++) {
+        const s = buf.subarray(slot * 4096, slot * 4096 + 4096);
+        for (let i = 0; i < 64; i++) if (!matched.has(i) && s.every((b, k) => b === pattern(i)[k])) { matched.add(i); break; }
+      }
+      return [f.size, matched.size];
+    });
+    expect(found).toEqual([64 << 20, 64]);
+    // The process exited: its slots are free again.
+    expect(await text("#phys-out figcaption")).toBe("/swapfile: 0 of 16383 slots used");
+    // And back to memory: swapoff reads nothing (the area is empty), swapon over host memory.
+    await page.selectOption("#swap-store", "memory");
+    await page.waitForSelector("body[data-swap-store=memory]", { timeout: 20_000 });
+    expect(await text("#swap-status")).toBe("/swapfile is held in this page's memory.");
+  }, 90_000);
+
   for (const tour of TOURS) {
     it(`tour "${tour.title}": every step shows its text, its commands' output and highlights its view`, async () => {
       await page.selectOption("#tour-select", tour.id);

@@ -15,6 +15,8 @@ import { TOURS, type Tour, type ViewId } from "./tours.js";
 import { h, fillPids, renderTranslation, renderMemory, renderPhysical, renderEvents, renderTraceSummary, Charts } from "./views.js";
 import { EventHistory } from "../../shell/history.js";
 import { TlbsView } from "./tlbs.js";
+import { setSwapStore, swapRoundTrip, type SwapStore } from "./swapstore.js";
+import type { OpfsSwapBackend } from "../opfsswap.js";
 import type { TraceReplaySummary } from "./tracereplay.js";
 import type { AccessKind } from "../../types.js";
 
@@ -49,6 +51,11 @@ class Playground {
     this.history = new EventHistory(this.shell);
     this.cursor = -1;
     this.tlbs.reset();
+    // A fresh model swaps to memory: release the old model's OPFS file and show the choice.
+    if (this.opfs !== null) { void this.opfs.close(); this.opfs = null; }
+    const store = document.querySelector<HTMLSelectElement>("#swap-store");
+    if (store !== null) store.value = "memory";
+    delete document.body.dataset.swapStore;
     this.shell.onTick = () => { if (++this.ticks % 10 === 0) this.charts.add(chartSample(this.shell)); };
     this.charts.reset();
     this.charts.add(chartSample(this.shell));
@@ -64,6 +71,7 @@ class Playground {
     this.buildTours();
     $<HTMLSelectElement>("#mem-pid").addEventListener("change", () => this.refresh());
     this.buildTlbs();
+    this.buildSwap();
     this.buildEvents();
     this.buildTrace();
     this.buildClock();
@@ -165,6 +173,50 @@ class Playground {
     else if (this.view === "charts") this.charts.render();
     else if (this.view === "events") this.renderEvents();
     else if (this.view === "tlbs") this.tlbs.render(this.shell, Number($<HTMLSelectElement>("#tlb-cpu").value));
+  }
+
+  private opfs: OpfsSwapBackend | null = null;
+
+  /** The swap toggle (memory | browser storage) and the round-trip test of the Physical memory view. */
+  private buildSwap(): void {
+    const sel = $<HTMLSelectElement>("#swap-store");
+    const status = $("#swap-status");
+    const test = $<HTMLButtonElement>("#swap-test");
+    sel.addEventListener("change", () => {
+      const store = sel.value as SwapStore;
+      sel.disabled = true;
+      test.disabled = true;
+      status.textContent = "moving /swapfile…";
+      setSwapStore(this.shell, store).then((b) => {
+        this.opfs = b;
+        status.textContent = b === null ? "/swapfile is held in this page's memory." : `/swapfile is held in browser storage: the OPFS file ${b.name} (${b.pages} pages).`;
+        document.body.dataset.swapStore = store;
+      }).catch((e: unknown) => {
+        status.textContent = `could not move /swapfile: ${(e as Error).message}`;
+        sel.value = document.body.dataset.swapStore ?? "memory";
+      }).finally(() => { sel.disabled = false; test.disabled = false; this.refresh(); });
+    });
+    test.addEventListener("click", () => { void this.swapTest(); });
+  }
+
+  /** Swap a test process's 64 pages out and back through the current backend; show what happened. */
+  async swapTest(): Promise<void> {
+    const out = $("#swap-out");
+    const test = $<HTMLButtonElement>("#swap-test");
+    test.disabled = true;
+    out.textContent = "swapping out…";
+    try {
+      const io0 = this.opfs === null ? null : { ...this.opfs.stats };
+      const r = await swapRoundTrip(this.shell);
+      const io = this.opfs === null || io0 === null ? "" : `; OPFS file ${this.opfs.name}: ${this.opfs.stats.writes - io0.writes} page writes, ${this.opfs.stats.reads - io0.reads} page reads`;
+      out.textContent = `${r.pages} pages written, then swapped: pswpout +${r.pswpout}, pswpin +${r.pswpin}; ${r.mismatches} pages read back differ${io}.`;
+      out.dataset.result = JSON.stringify(r);
+    } catch (e) {
+      out.textContent = `swap test failed: ${(e as Error).message}`;
+    } finally {
+      test.disabled = false;
+      this.refresh();
+    }
   }
 
   /** The TLBs view's CPU choice: one option per CPU of the model. */
