@@ -291,7 +291,7 @@ describe.skipIf(why !== null)("playground in Chromium", () => {
     await page.click("#tab-physical");
     await page.selectOption("#swap-store", "opfs");
     await page.waitForSelector("body[data-swap-store=opfs]", { timeout: 20_000 });
-    expect(await text("#swap-status")).toBe("/swapfile is held in browser storage: the OPFS file wasmmu-swapfile (16384 pages).");
+    expect(await text("#swap-status")).toMatch(/^\/swapfile is held in browser storage: the OPFS file wasmmu-swapfile \(16384 pages\)\. /);
     // The area is the same as before, only its storage moved: /proc/swaps and the view agree.
     expect(await api((a) => a.run("cat /proc/swaps"))).toMatch(/^\/swapfile\s+file\s+65532\s+0\s+-\d+$/m);
     expect(await text("#phys-out figcaption")).toBe("/swapfile: 0 of 16383 slots used");

@@ -15,6 +15,7 @@ import { TOURS, type Tour, type ViewId } from "./tours.js";
 import { h, fillPids, renderTranslation, renderMemory, renderPhysical, renderEvents, renderTraceSummary, Charts } from "./views.js";
 import { EventHistory } from "../../shell/history.js";
 import { TlbsView } from "./tlbs.js";
+import { WasmmuError } from "../../errors.js";
 import { setSwapStore, swapRoundTrip, type SwapStore } from "./swapstore.js";
 import type { OpfsSwapBackend } from "../opfsswap.js";
 import type { TraceReplaySummary } from "./tracereplay.js";
@@ -114,7 +115,14 @@ class Playground {
 
   /** Let model time pass between commands; what jobs print goes to the terminal. */
   pass(seconds: number): void {
-    const out = this.shell.pass(seconds);
+    let out: string;
+    try {
+      out = this.shell.pass(seconds);
+    } catch (e) {
+      if (!(e instanceof WasmmuError) || e.code !== "WOULD_BLOCK") throw e;
+      this.setPlaying(false);
+      out = `wasmmu: ${e.message}\n(swap is in browser storage: switch it back to memory in the Physical memory view)\n`;
+    }
     if (out !== "") this.term.notify(out);
     this.charts.add(chartSample(this.shell));
     this.showClock();
@@ -126,7 +134,17 @@ class Playground {
 
   /** Run a line in the shell, then refresh the views. @returns its output */
   run(line: string): string {
-    const r = this.shell.run(line);
+    let r;
+    try {
+      r = this.shell.run(line);
+    } catch (e) {
+      // With swap in browser storage the swap-in reads are asynchronous; the shell's workloads
+      // access memory synchronously and cannot wait for them yet (their task stops there).
+      if (!(e instanceof WasmmuError) || e.code !== "WOULD_BLOCK") throw e;
+      const msg = `wasmmu: ${e.message}\n(swap is in browser storage, whose reads the shell's workloads cannot wait for yet: switch it back to memory in the Physical memory view)\n`;
+      this.refresh();
+      return msg;
+    }
     this.charts.add(chartSample(this.shell));
     this.refresh();
     this.showClock();
@@ -189,7 +207,7 @@ class Playground {
       status.textContent = "moving /swapfile…";
       setSwapStore(this.shell, store).then((b) => {
         this.opfs = b;
-        status.textContent = b === null ? "/swapfile is held in this page's memory." : `/swapfile is held in browser storage: the OPFS file ${b.name} (${b.pages} pages).`;
+        status.textContent = b === null ? "/swapfile is held in this page's memory." : `/swapfile is held in browser storage: the OPFS file ${b.name} (${b.pages} pages). Its reads are asynchronous: the round trip waits for them; the shell's workloads cannot yet and stop at their first swap-in.`;
         document.body.dataset.swapStore = store;
       }).catch((e: unknown) => {
         status.textContent = `could not move /swapfile: ${(e as Error).message}`;
