@@ -360,6 +360,9 @@ describe.skipIf(why !== null)("playground in Chromium", () => {
     expect(await text("#tr-out .result")).toMatch(/^#PF, error code 0x7/);
     await page.focus("#tab-translation");
     await page.keyboard.press("ArrowRight");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("tab-tlbs");
+    expect(await page.locator("#view-tlbs").isVisible()).toBe(true);
+    await page.keyboard.press("ArrowRight");
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("tab-memory");
     expect(await page.locator("#view-memory").isVisible()).toBe(true);
   }, 120_000);
@@ -392,7 +395,7 @@ describe.skipIf(why !== null)("playground in Chromium", () => {
     const dir = join(ROOT, "test/shell/transcripts");
     for (const f of readdirSync(dir).filter((x) => x.endsWith(".txt"))) {
       const mismatches = await api((a, t) => a.checkTranscript(t), readFileSync(join(dir, f), "utf8"));
-      expect(mismatches, f).toEqual([]);
+      expect(mismatches, `${f}: ${JSON.stringify(mismatches).slice(0, 1500)}`).toEqual([]);
     }
   }, 120_000);
 });
