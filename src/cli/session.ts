@@ -411,7 +411,7 @@ export class ReplaySession {
       schemaVersion: SCHEMA_VERSION, wasmmu: { version: wasmmuVersion() },
       trace: traces.map((t) => t.name).join(" + ") || basename(this.paths[0] === "-" ? STDIN_NAME : this.paths[0]), traces,
       format: first?.format ?? "unknown", compression: first?.compression ?? "none", cpu: o.cpu, paging: o.paging,
-      pages: o.pages === "4k" ? "4 KiB" : o.pages === "2m" ? "2 MiB" : "THP (2 MiB where possible)", cpus: o.cpus,
+      pages: o.os?.thp === "always" ? "4 KiB and 2 MiB (THP always)" : o.pages === "4k" ? "4 KiB" : o.pages === "2m" ? "2 MiB" : "THP (2 MiB where possible)", cpus: o.cpus,
       config: this.effectiveConfig(interleave), options: optionsRecord(o, this.paths),
       partial: partialReason !== undefined, ...(partialReason !== undefined ? { partialReason } : {}),
       seconds: (performance.now() - this.started) / 1000, accesses: this.replayed - this.baseReplayed,

@@ -177,7 +177,8 @@ export class SwapArea {
   /** What /proc/swaps shows: the file's path or the partition's device. */
   readonly path: string;
   readonly kind: "file" | "partition";
-  readonly priority: number;
+  /** Its priority; an automatic (negative) one moves up when an area before it is swapped off. */
+  priority: number;
   readonly backend: SwapBackend;
   /** The block device under it (major, minor): a swap file's filesystem's, 259:1 (an NVMe partition) unless given. */
   readonly dev: readonly [number, number];
@@ -388,6 +389,13 @@ export class SwapSpace {
     const a = this.areas[type];
     if (a === null) return;
     if (a.inuse !== 0) throw new WasmmuError("BAD_FREE", `swapoff of ${a.path} with ${a.inuse} slots still in use`);
+    if (a.priority < 0) {
+      // swapoff gives the automatic priority back: every area after it moves up one, and the next
+      // swapon without a priority reuses the freed number (least_priority++).
+      const order = this.active;
+      for (const b of order.slice(order.indexOf(a) + 1)) b.priority++;
+      this.leastPriority++;
+    }
     this.areas[type] = null;
     this.sorted = null;
   }

@@ -45,6 +45,8 @@ describe("wasmmu replay --os linux", () => {
     const walks2m = (x: ReplaySummary) => x.counters["dtlb_store_misses.walk_completed_2m_4m"] + x.counters["itlb_misses.walk_completed_2m_4m"];
     expect(walks2m(small)).toBe(0);
     expect(walks2m(huge)).toBe(8);
+    expect(small.pages).toBe("4 KiB");
+    expect(huge.pages).toBe("4 KiB and 2 MiB (THP always)"); // the header's "cpu …, N pages" line says so too
     const bad = await run("replay", "--os", "linux", "--thp", "sometimes");
     expect(bad.code).toBe(EXIT_USAGE);
     expect((await run("replay", "--os", "none", "--thp", "always")).code).toBe(EXIT_USAGE); // a kernel-model option

@@ -331,6 +331,25 @@ describe("swapon and swapoff (mm/swapfile.c)", () => {
     expect((os.swapon("/high", { bytes: 1 << 20 }) as Errno).code).toBe("EBUSY");
   });
 
+  it("swapoff gives an automatic priority back: the areas after it move up one, the next swapon reuses it (least_priority++)", async () => {
+    const { os } = await bootLinux({}, { ram: "64MiB" });
+    for (const path of ["/a", "/b", "/c"]) os.swapon(path, { bytes: 1 << 20 });
+    const prio = () => os.swap.active.map((a) => `${a.path}:${a.priority}`).join(" ");
+    expect(prio()).toBe("/a:-2 /b:-3 /c:-4");
+    expect(os.swapoff("/b")).toBe(0);
+    expect(prio()).toBe("/a:-2 /c:-3");
+    expect(os.swapon("/b", { bytes: 1 << 20 })).toBeGreaterThanOrEqual(0);
+    expect(prio()).toBe("/a:-2 /c:-3 /b:-4");
+    // An explicit priority is not given back, and moves nobody.
+    expect(os.swapon("/p", { bytes: 1 << 20 }, { priority: 7 })).toBeGreaterThanOrEqual(0);
+    expect(os.swapoff("/p")).toBe(0);
+    expect(prio()).toBe("/a:-2 /c:-3 /b:-4");
+    expect(os.swapoff("/a")).toBe(0);
+    expect(prio()).toBe("/c:-2 /b:-3");
+    expect(os.swapon("/d", { bytes: 1 << 20 })).toBeGreaterThanOrEqual(0);
+    expect(prio()).toBe("/c:-2 /b:-3 /d:-4");
+  });
+
   it("at most MAX_SWAPFILES areas (EPERM beyond, alloc_swap_info)", async () => {
     const { os } = await bootLinux({}, { ram: "64MiB" });
     for (let i = 0; i < MAX_SWAPFILES; i++) expect(os.swapon(`/s${i}`, { bytes: 8192 })).toBe(i);
