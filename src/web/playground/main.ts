@@ -138,10 +138,10 @@ class Playground {
     try {
       r = this.shell.run(line);
     } catch (e) {
-      // With swap in browser storage the swap-in reads are asynchronous; the shell's workloads
-      // access memory synchronously and cannot wait for them yet (their task stops there).
+      // With swap in browser storage the swap-in reads are asynchronous: the workloads wait for
+      // them (workloads.ts); any other synchronous access that meets one is reported, not thrown.
       if (!(e instanceof WasmmuError) || e.code !== "WOULD_BLOCK") throw e;
-      const msg = `wasmmu: ${e.message}\n(swap is in browser storage, whose reads the shell's workloads cannot wait for yet: switch it back to memory in the Physical memory view)\n`;
+      const msg = `wasmmu: ${e.message}\n(swap is in browser storage, whose reads are asynchronous: try again, or switch it back to memory in the Physical memory view)\n`;
       this.refresh();
       return msg;
     }
@@ -207,7 +207,7 @@ class Playground {
       status.textContent = "moving /swapfile…";
       setSwapStore(this.shell, store).then((b) => {
         this.opfs = b;
-        status.textContent = b === null ? "/swapfile is held in this page's memory." : `/swapfile is held in browser storage: the OPFS file ${b.name} (${b.pages} pages). Its reads are asynchronous: the round trip waits for them; the shell's workloads cannot yet and stop at their first swap-in.`;
+        status.textContent = b === null ? "/swapfile is held in this page's memory." : `/swapfile is held in browser storage: the OPFS file ${b.name} (${b.pages} pages). Its reads are asynchronous: a workload waiting for one sits out its turns until the page arrives.`;
         document.body.dataset.swapStore = store;
       }).catch((e: unknown) => {
         status.textContent = `could not move /swapfile: ${(e as Error).message}`;
