@@ -75,6 +75,16 @@ export class OpfsSwapBackend implements SwapBackend {
     });
   }
 
+  /** Requests answered so far (done or failed). */
+  get answered(): number {
+    return this.next - 1 - this.waiting.size;
+  }
+
+  /** Requests sent to the worker and not yet answered. */
+  get inFlight(): number {
+    return this.waiting.size;
+  }
+
   async read(offset: number, into: Uint8Array): Promise<void> {
     const r = await this.request({ op: "read", slot: offset });
     if (!r.ok || r.page === undefined) throw new Error(`read of slot ${offset} of OPFS ${this.name} failed: ${r.ok ? "no data" : r.error}`);

@@ -318,7 +318,7 @@ describe.skipIf(why !== null)("playground in Chromium", () => {
     expect(found).toEqual([64 << 20, 64]);
     // The process exited: its slots are free again.
     expect(await text("#phys-out figcaption")).toBe("/swapfile: 0 of 16383 slots used");
-    // And back to memory: swapoff reads nothing (the area is empty), swapon over host memory.
+    // And back to memory: swapoff brings any page left back, swapon over host memory.
     await page.selectOption("#swap-store", "memory");
     await page.waitForSelector("body[data-swap-store=memory]", { timeout: 20_000 });
     expect(await text("#swap-status")).toBe("/swapfile is held in this page's memory.");

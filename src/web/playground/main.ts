@@ -27,6 +27,9 @@ const VIEWS: { id: ViewId; label: string }[] = [
   { id: "trace", label: "Your trace" },
 ];
 
+/** The shell's tick (1/USER_HZ): the step of model time while swap I/O may be in flight. */
+const TICK_SECONDS = 0.01;
+
 const $ = <T extends HTMLElement>(sel: string): T => {
   const e = document.querySelector<T>(sel);
   if (e === null) throw new Error(`missing ${sel}`);
@@ -115,9 +118,19 @@ class Playground {
 
   /** Let model time pass between commands; what jobs print goes to the terminal. */
   pass(seconds: number): void {
-    let out: string;
+    let out = "";
     try {
-      out = this.shell.pass(seconds);
+      if (this.opfs === null) out = this.shell.pass(seconds);
+      else {
+        // Swap in OPFS completes only when this thread is free again: run tick by tick, and while
+        // I/O is in flight only one tick per batch of answers, so a task waiting for a page waits
+        // in real time instead of retrying within one long synchronous pass until reclaim gives up.
+        for (let done = 0; done < seconds - 1e-9; done += TICK_SECONDS) {
+          if (this.opfs.inFlight > 0 && this.opfs.answered === this.ioMark) break;
+          this.ioMark = this.opfs.answered;
+          out += this.shell.pass(Math.min(TICK_SECONDS, seconds - done));
+        }
+      }
     } catch (e) {
       if (!(e instanceof WasmmuError) || e.code !== "WOULD_BLOCK") throw e;
       this.setPlaying(false);
@@ -194,6 +207,8 @@ class Playground {
   }
 
   private opfs: OpfsSwapBackend | null = null;
+  /** OPFS answers seen when the model last ran a tick with swap I/O in flight. */
+  private ioMark = -1;
 
   /** The swap toggle (memory | browser storage) and the round-trip test of the Physical memory view. */
   private buildSwap(): void {
@@ -207,7 +222,7 @@ class Playground {
       status.textContent = "moving /swapfile…";
       setSwapStore(this.shell, store).then((b) => {
         this.opfs = b;
-        status.textContent = b === null ? "/swapfile is held in this page's memory." : `/swapfile is held in browser storage: the OPFS file ${b.name} (${b.pages} pages). Its reads are asynchronous: a workload waiting for one sits out its turns until the page arrives.`;
+        status.textContent = b === null ? "/swapfile is held in this page's memory." : `/swapfile is held in browser storage: the OPFS file ${b.name} (${b.pages} pages). Its I/O is asynchronous: a workload waiting for a page sits out its turns until it arrives (under heavy writeback, as thrash makes, reclaim may give up first and kill the task).`;
         document.body.dataset.swapStore = store;
       }).catch((e: unknown) => {
         status.textContent = `could not move /swapfile: ${(e as Error).message}`;
