@@ -11,6 +11,7 @@ import { cacheConfigCheck, cacheBytes, cacheSetup } from "./mmu/cache";
 import { replaySetup, traceBase, traceCapacity, replayStatus, stageBase, stageBytes, RECORD_SIZE } from "./replay/loop";
 import * as RP from "./replay/loop";
 import * as TA from "./mmu/tlbarray";
+import * as TLB_DESCS from "./mmu/tlb";
 import { DEFAULT_TRACE_RECORDS, MAX_TRACE_RECORDS, MAX_EVENT_RECORDS } from "./tunables";
 import { framesSetup, frameDescBase, managedFrames, FRAME_DESC_SIZE } from "./phys/frames";
 import * as FR from "./phys/frames";
@@ -293,4 +294,9 @@ export function replayStatusWord(): u32 {
 /** Arrays per role: ITLB, DTLB, STLB (as configured). */
 export function tlbArrayCounts(): u32 {
   return nItlb | (nDtlb << 8) | (nStlb << 16);
+}
+
+/** TLB array descriptors per CPU (the TLB arrays, then the four PSC arrays): for read-only views. */
+export function tlbDescCount(): u32 {
+  return TLB_DESCS.nDescs;
 }

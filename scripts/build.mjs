@@ -89,6 +89,7 @@ if (force || mtime("dist/index.js") < srcInputs || mtime("dist/wasmmu.browser.js
   // with the core, xterm.js and uPlot bundled in, and their stylesheets.
   await esbuild.build({ ...common, entryPoints: ["src/web/playground/main.ts"], outfile: "dist/playground/main.js", platform: "browser", minify: true, absWorkingDir: root });
   await esbuild.build({ ...common, entryPoints: ["src/web/playground/replay-worker.ts"], outfile: "dist/playground/replay-worker.js", platform: "browser", minify: true, absWorkingDir: root });
+  await esbuild.build({ ...common, entryPoints: ["src/web/playground/opfs-swap-worker.ts"], outfile: "dist/playground/opfs-swap-worker.js", platform: "browser", minify: true, absWorkingDir: root });
   copyFileSync(join(root, "examples/traces/qsort.lackey.gz"), join(root, "dist/playground/qsort.lackey.gz")); // the sample trace, offline
   const web = "src/web/playground/static";
   for (const f of readdirSync(join(root, web))) copyFileSync(join(root, web, f), join(root, "dist/playground", f));

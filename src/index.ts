@@ -23,6 +23,7 @@ export {
 export { FutureReferences, FutureReferencesBuilder } from "./os/future.js";
 export { TraceProcess, TRACE_VMA_REGION, type TraceProcessOptions, type TraceKernelCounts } from "./os/traceproc.js";
 export { AccessStamps } from "./machine/stamps.js";
+export { diffTlbSnapshots, plruMostRecentWay, type TlbSnapshot, type TlbArrayView, type TlbEntryView, type TlbRole, type TlbCellEvent, type TlbCellChange } from "./machine/tlbview.js";
 /**
  * Overcommit (mm/util.c): the memory commitment behind /proc/meminfo Committed_AS, CommitLimit,
  * the vm.overcommit_* and vm.*_reserve_kbytes sysctls (`Linux.sysctl`), and __vm_enough_memory

@@ -418,3 +418,24 @@ export const VMXERR_ENTRY_INVALID_CONTROL: u32 = NESTED.VMXERR_ENTRY_INVALID_CON
 export const VMXERR_INVALID_OPERAND: u32 = NESTED.VMXERR_INVALID_OPERAND;
 import * as ACCESS from "../mmu/access";
 export const EV_VECTOR_VMEXIT: u32 = <u32>ACCESS.EV_VECTOR_VMEXIT;
+// The descriptor words and entry fields a read-only host view of the arrays reads (mmu/tlbarray.ts:
+// the box diagram there); the descriptors of CPU c start at the u32 at cpuRecord(c) + CPU_TLB_DESC,
+// tlbDescCount() of them, TLB_DESC_BYTES apart.
+export const TLB_D_SETS: u32 = <u32>TLBARRAY.D_SETS;
+export const TLB_D_WAYS: u32 = <u32>TLBARRAY.D_WAYS;
+export const TLB_D_WAYS_PADDED: u32 = <u32>TLBARRAY.D_WAYS_PADDED;
+export const TLB_D_SIZES: u32 = <u32>TLBARRAY.D_SIZES;
+export const TLB_D_POLICY: u32 = <u32>TLBARRAY.D_POLICY;
+export const TLB_D_ENTRIES: u32 = <u32>TLBARRAY.D_ENTRIES;
+export const TLB_D_STAMPS: u32 = <u32>TLBARRAY.D_STAMPS;
+export const TLB_D_ROLE: u32 = <u32>TLBARRAY.D_ROLE;
+export const TLB_D_LEVEL: u32 = <u32>TLBARRAY.D_LEVEL;
+export const TLB_E_VPN: u32 = <u32>TLBARRAY.E_VPN;
+export const TLB_E_PFN: u32 = <u32>TLBARRAY.E_PFN;
+export const TLB_E_PCID: u32 = <u32>TLBARRAY.E_PCID;
+export const TLB_E_FLAGS: u32 = <u32>TLBARRAY.E_FLAGS;
+export const TLBF_RIGHTS_MASK: u32 = TLBARRAY.TLBF_RIGHTS_MASK;
+export const TLBF_VALID: u32 = TLBARRAY.TLBF_VALID;
+export const TLBF_SIZE_SHIFT: u32 = TLBARRAY.TLBF_SIZE_SHIFT;
+export const TLBF_ORIGIN_SHIFT: u32 = TLBARRAY.TLBF_ORIGIN_SHIFT;
+export const TLB_D_PLRU: u32 = <u32>TLBARRAY.D_PLRU;

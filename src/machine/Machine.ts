@@ -19,6 +19,7 @@ import { HardwareEvents } from "./hwevents.js";
 import { AccessStamps } from "./stamps.js";
 import { CacheHierarchy } from "./caches.js";
 import { writeConfigBlock, LATENCY_KEYS } from "./tlbconfig.js";
+import { readTlbSnapshot, type TlbSnapshot } from "./tlbview.js";
 import type { LatencyConfig } from "./presets/types.js";
 import type {
   AccessOptions, AccessSize, Address, CpuException, MachineConfig, Registers, RegisterWrites,
@@ -246,6 +247,17 @@ export class Cpu {
   resultFields(): { status: number; errorCode: number; vaddr: number } {
     const res = this.rec + this.off.res;
     return { status: res + this.off.status, errorCode: res + this.off.errorCode, vaddr: res + this.off.vaddr };
+  }
+
+  /**
+   * Every translation array of this CPU as it is now — L1 ITLB/DTLB, STLB, the paging-structure
+   * caches that have entries — each with its sets × ways geometry and its valid entries at their
+   * (set, way) cells. A 4 KiB entry of page `vpn` sits in set `vpn mod sets` (the low bits of the
+   * page number index the set: mmu/tlbarray.ts). Read-only: no stamp or replacement state moves.
+   * Pair two snapshots with diffTlbSnapshots to see fills, evictions and hits.
+   */
+  tlbSnapshot(): TlbSnapshot {
+    return readTlbSnapshot(this.core, this.id, this.rec);
   }
 
   /** The translation the CPU's result record holds now (after translate, access or a replay stop). */

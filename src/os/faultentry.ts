@@ -13,6 +13,7 @@ import { SIGKILL, sigInfo } from "./signals.js";
 import type { ReplayFault, FaultDecision } from "../machine/replay.js";
 import type { Linux } from "./linux.js";
 import type { Task } from "./process.js";
+import type { OomGfp } from "./oom.js";
 
 /** The fault entry of one kernel. */
 export class FaultEntry {
@@ -67,6 +68,9 @@ export class FaultEntry {
       if (m !== null) return { kind: "wait", until: m };
       const w = this.throttleOnWriteback(task);
       if (w !== null) return w;
+      // Writes still in flight but reclaim has stopped making progress between waits
+      // (should_reclaim_retry gave up): the OOM killer, with its report, as __alloc_pages_may_oom.
+      if (!task.oomKillPending && os.writebackPending() && this.oomKill(task, r.gfp)) return { kind: "wait", until: Promise.resolve() };
       // The OOM killer chose the faulting task itself: it dies of the SIGKILL (the caller delivers it).
       if (task.oomKillPending) { task.oomKillPending = false; return { kind: "signal", info: sigInfo(SIGKILL, 0, 0) }; }
       return os.oomPolicy(task, r.gfp);
@@ -74,6 +78,16 @@ export class FaultEntry {
     task.memcgInOom = null; // mem_cgroup_oom_synchronize(false): a wait some readahead's charge set up is dropped
     if (r.kind === "mapped") os.cgroups.countFault(task, r.major);
     return r;
+  }
+
+  /** The OOM killer for `task`'s failed allocation, `task` current. @returns true when another task died (retry) */
+  private oomKill(task: Task, gfp: OomGfp): boolean {
+    const prev = this.os.enter(task);
+    try {
+      return this.os.outOfMemory(gfp);
+    } finally {
+      this.os.leave(prev);
+    }
   }
 
   /**

@@ -21,6 +21,7 @@ import type { Task } from "../os/process.js";
 import { MAP_PRIVATE, MAP_ANONYMOUS, MAP_SHARED } from "../os/mmap.js";
 import { PROT_READ, PROT_WRITE } from "../os/vma.js";
 import { isErrno } from "../os/errno.js";
+import { WasmmuError } from "../errors.js";
 import { Malloc } from "../os/malloc.js";
 import type { TaskWork } from "./jobs.js";
 
@@ -101,11 +102,27 @@ function mapAnon(h: WorkloadHost, t: Task, bytes: number, who: string): bigint |
   return r;
 }
 
-/** Write one byte to each page of [va, va + pages·4096), QUANTUM_PAGES per quantum; stops if the task dies or `stop()`. */
+/**
+ * Write one byte to each page of [va, va + pages·4096), QUANTUM_PAGES per quantum; stops if the
+ * task dies or `stop()`. An access that must wait for an asynchronous swap backend (swap in
+ * browser storage: the read or the writeback that frees memory is in flight) ends the quantum and
+ * is tried again the next (the task sits in D state meanwhile); the fault it started goes on
+ * without it, and the retry finds the page in the swap cache once the read is done. With
+ * synchronous backends (host memory, the default) no access waits, so runs stay deterministic.
+ */
 function* writePages(t: Task, va: bigint, pages: number, read = false, stop: () => boolean = () => false): TaskWork {
   for (let i = 0; i < pages && t.alive && !stop(); i++) {
     const a = va + BigInt(i * PAGE);
-    if (read) t.read(a, 1); else t.write(a, "x");
+    for (;;) {
+      try {
+        if (read) t.read(a, 1); else t.write(a, "x");
+        break;
+      } catch (e) {
+        if (!(e instanceof WasmmuError) || e.code !== "WOULD_BLOCK") throw e;
+        yield;
+        if (!t.alive || stop()) return;
+      }
+    }
     if (i % QUANTUM_PAGES === QUANTUM_PAGES - 1) yield;
   }
 }

@@ -405,13 +405,14 @@ describe("__swap_writepage fails: end_swap_bio_write leaves the page resident an
     });
   }
 
-  it("writes that keep failing under memory pressure: the faulting task waits for writeback, then is killed by the OOM policy — the host neither hangs nor throws", async () => {
+  it("writes that keep failing under memory pressure: the faulting task waits for writeback, then the OOM killer runs with its report (should_reclaim_retry → __alloc_pages_may_oom) — the host neither hangs nor throws", async () => {
     const { os } = await bootLinux({}, { ram: "8MiB" });
     const path = swapPath();
     const faulty = new FaultyBackend(await openSwapFile(path, 32 << 20));
     faulty.failWrite = "reject";
     expect(os.swapon(path, faulty)).toBe(0);
-    const p = os.spawn();
+    os.spawn({ name: "init" }); // pid 1, which the OOM killer never picks
+    const p = os.spawn({ name: "hog" });
     const n = 5000;
     const a = ok(p.mmap(0, n * PAGE, RW, ANON));
     let last: Awaited<ReturnType<Task["writeAsync"]>> | null = null;
@@ -423,6 +424,8 @@ describe("__swap_writepage fails: end_swap_bio_write leaves the page resident an
     if (last !== null && !last.ok) expect(last.signal.signo).toBe(SIGKILL);
     expect(p.alive).toBe(false);
     expect(os.log.dmesg()).toMatch(/Write-error on swap-device/);
+    expect(os.log.dmesg()).toMatch(/hog invoked oom-killer: gfp_mask=0x[0-9a-f]+\(GFP_HIGHUSER_MOVABLE/);
+    expect(os.log.dmesg()).toMatch(/Out of memory: Killed process \d+ \(hog\)/);
     await writesSettled(os);
     expect(checkInvariants(os)).toEqual([]);
   });
@@ -482,3 +485,4 @@ describe("the device latency model: a major swap-in fault costs the swap device'
     expect(os.swap.byPath("/s")!.latency).toEqual({ readUsec: 150, writeUsec: 30 });
   });
 });
+

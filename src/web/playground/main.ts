@@ -14,14 +14,21 @@ import { ShellTerminal } from "./terminal.js";
 import { TOURS, type Tour, type ViewId } from "./tours.js";
 import { h, fillPids, renderTranslation, renderMemory, renderPhysical, renderEvents, renderTraceSummary, Charts } from "./views.js";
 import { EventHistory } from "../../shell/history.js";
+import { TlbsView } from "./tlbs.js";
+import { WasmmuError } from "../../errors.js";
+import { setSwapStore, swapRoundTrip, type SwapStore } from "./swapstore.js";
+import type { OpfsSwapBackend } from "../opfsswap.js";
 import type { TraceReplaySummary } from "./tracereplay.js";
 import type { AccessKind } from "../../types.js";
 
 const VIEWS: { id: ViewId; label: string }[] = [
-  { id: "shell", label: "Shell" }, { id: "translation", label: "Translation" }, { id: "memory", label: "Process memory" },
+  { id: "shell", label: "Shell" }, { id: "translation", label: "Translation" }, { id: "tlbs", label: "TLBs" }, { id: "memory", label: "Process memory" },
   { id: "physical", label: "Physical memory" }, { id: "charts", label: "Over time" }, { id: "events", label: "Events (time travel)" },
   { id: "trace", label: "Your trace" },
 ];
+
+/** The shell's tick (1/USER_HZ): the step of model time while swap I/O may be in flight. */
+const TICK_SECONDS = 0.01;
 
 const $ = <T extends HTMLElement>(sel: string): T => {
   const e = document.querySelector<T>(sel);
@@ -34,6 +41,7 @@ class Playground {
   private term!: ShellTerminal;
   private view: ViewId = "shell";
   private readonly charts = new Charts($("#charts-host"));
+  private readonly tlbs = new TlbsView($("#tlbs-out"));
   private tour: Tour | null = null;
   private step = -1;
   private ticks = 0;
@@ -46,6 +54,12 @@ class Playground {
     this.shell = await Shell.create();
     this.history = new EventHistory(this.shell);
     this.cursor = -1;
+    this.tlbs.reset();
+    // A fresh model swaps to memory: release the old model's OPFS file and show the choice.
+    if (this.opfs !== null) { void this.opfs.close(); this.opfs = null; }
+    const store = document.querySelector<HTMLSelectElement>("#swap-store");
+    if (store !== null) store.value = "memory";
+    delete document.body.dataset.swapStore;
     this.shell.onTick = () => { if (++this.ticks % 10 === 0) this.charts.add(chartSample(this.shell)); };
     this.charts.reset();
     this.charts.add(chartSample(this.shell));
@@ -60,6 +74,8 @@ class Playground {
     this.buildTranslation();
     this.buildTours();
     $<HTMLSelectElement>("#mem-pid").addEventListener("change", () => this.refresh());
+    this.buildTlbs();
+    this.buildSwap();
     this.buildEvents();
     this.buildTrace();
     this.buildClock();
@@ -102,7 +118,24 @@ class Playground {
 
   /** Let model time pass between commands; what jobs print goes to the terminal. */
   pass(seconds: number): void {
-    const out = this.shell.pass(seconds);
+    let out = "";
+    try {
+      if (this.opfs === null) out = this.shell.pass(seconds);
+      else {
+        // Swap in OPFS completes only when this thread is free again: run tick by tick, and while
+        // I/O is in flight only one tick per batch of answers, so a task waiting for a page waits
+        // in real time instead of retrying within one long synchronous pass until reclaim gives up.
+        for (let done = 0; done < seconds - 1e-9; done += TICK_SECONDS) {
+          if (this.opfs.inFlight > 0 && this.opfs.answered === this.ioMark) break;
+          this.ioMark = this.opfs.answered;
+          out += this.shell.pass(Math.min(TICK_SECONDS, seconds - done));
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof WasmmuError) || e.code !== "WOULD_BLOCK") throw e;
+      this.setPlaying(false);
+      out = `wasmmu: ${e.message}\n(swap is in browser storage: switch it back to memory in the Physical memory view)\n`;
+    }
     if (out !== "") this.term.notify(out);
     this.charts.add(chartSample(this.shell));
     this.showClock();
@@ -114,7 +147,17 @@ class Playground {
 
   /** Run a line in the shell, then refresh the views. @returns its output */
   run(line: string): string {
-    const r = this.shell.run(line);
+    let r;
+    try {
+      r = this.shell.run(line);
+    } catch (e) {
+      // With swap in browser storage the swap-in reads are asynchronous: the workloads wait for
+      // them (workloads.ts); any other synchronous access that meets one is reported, not thrown.
+      if (!(e instanceof WasmmuError) || e.code !== "WOULD_BLOCK") throw e;
+      const msg = `wasmmu: ${e.message}\n(swap is in browser storage, whose reads are asynchronous: try again, or switch it back to memory in the Physical memory view)\n`;
+      this.refresh();
+      return msg;
+    }
     this.charts.add(chartSample(this.shell));
     this.refresh();
     this.showClock();
@@ -160,6 +203,60 @@ class Playground {
     else if (this.view === "physical") renderPhysical($("#phys-out"), this.shell);
     else if (this.view === "charts") this.charts.render();
     else if (this.view === "events") this.renderEvents();
+    else if (this.view === "tlbs") this.tlbs.render(this.shell, Number($<HTMLSelectElement>("#tlb-cpu").value));
+  }
+
+  private opfs: OpfsSwapBackend | null = null;
+  /** OPFS answers seen when the model last ran a tick with swap I/O in flight. */
+  private ioMark = -1;
+
+  /** The swap toggle (memory | browser storage) and the round-trip test of the Physical memory view. */
+  private buildSwap(): void {
+    const sel = $<HTMLSelectElement>("#swap-store");
+    const status = $("#swap-status");
+    const test = $<HTMLButtonElement>("#swap-test");
+    sel.addEventListener("change", () => {
+      const store = sel.value as SwapStore;
+      sel.disabled = true;
+      test.disabled = true;
+      status.textContent = "moving /swapfile…";
+      setSwapStore(this.shell, store).then((b) => {
+        this.opfs = b;
+        status.textContent = b === null ? "/swapfile is held in this page's memory." : `/swapfile is held in browser storage: the OPFS file ${b.name} (${b.pages} pages). Its I/O is asynchronous: a workload waiting for a page sits out its turns until it arrives (under heavy writeback, as thrash makes, reclaim may give up first and kill the task).`;
+        document.body.dataset.swapStore = store;
+      }).catch((e: unknown) => {
+        status.textContent = `could not move /swapfile: ${(e as Error).message}`;
+        sel.value = document.body.dataset.swapStore ?? "memory";
+      }).finally(() => { sel.disabled = false; test.disabled = false; this.refresh(); });
+    });
+    test.addEventListener("click", () => { void this.swapTest(); });
+  }
+
+  /** Swap a test process's 64 pages out and back through the current backend; show what happened. */
+  async swapTest(): Promise<void> {
+    const out = $("#swap-out");
+    const test = $<HTMLButtonElement>("#swap-test");
+    test.disabled = true;
+    out.textContent = "swapping out…";
+    try {
+      const io0 = this.opfs === null ? null : { ...this.opfs.stats };
+      const r = await swapRoundTrip(this.shell);
+      const io = this.opfs === null || io0 === null ? "" : `; OPFS file ${this.opfs.name}: ${this.opfs.stats.writes - io0.writes} page writes, ${this.opfs.stats.reads - io0.reads} page reads`;
+      out.textContent = `${r.pages} pages written, then swapped: pswpout +${r.pswpout}, pswpin +${r.pswpin}; ${r.mismatches} pages read back differ${io}.`;
+      out.dataset.result = JSON.stringify(r);
+    } catch (e) {
+      out.textContent = `swap test failed: ${(e as Error).message}`;
+    } finally {
+      test.disabled = false;
+      this.refresh();
+    }
+  }
+
+  /** The TLBs view's CPU choice: one option per CPU of the model. */
+  private buildTlbs(): void {
+    const sel = $<HTMLSelectElement>("#tlb-cpu");
+    sel.replaceChildren(...Array.from({ length: this.shell.machine.config.cpus }, (_, i) => h("option", { value: String(i) }, `CPU ${i}`)));
+    sel.addEventListener("change", () => this.refresh());
   }
 
   private renderEvents(): void {

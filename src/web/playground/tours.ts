@@ -7,7 +7,7 @@
  */
 
 /** The views a step can point at. */
-export type ViewId = "shell" | "translation" | "memory" | "physical" | "charts" | "events" | "trace";
+export type ViewId = "shell" | "translation" | "tlbs" | "memory" | "physical" | "charts" | "events" | "trace";
 
 /** One step of a tour. */
 export interface TourStep {
