@@ -33,6 +33,7 @@
 // "plru" (tree pseudo-LRU, power-of-two ways ≤ 64). An invalid way is always filled first.
 
 import { count, Counter } from "../stats/counters";
+import { plruTouchBits } from "./plru";
 
 @inline export const CACHE_OFF: u32 = 0;
 @inline export const CACHE_WALKS: u32 = 1;
@@ -229,14 +230,7 @@ function touch(d: usize, set: u32, way: u32): void {
   const ways = load<u32>(d + LV_WAYS);
   if (load<u32>(d + LV_POLICY) == CPOL_PLRU) {
     const p = setRec(d, set) + (<usize>ways << 3);
-    let bits = load<u64>(p);
-    let node: u32 = 1;
-    for (let half = ways >> 1; half >= 1; half >>= 1) {
-      const right = (way & half) != 0;
-      if (right) bits &= ~(<u64>1 << node); else bits |= <u64>1 << node;
-      node = (node << 1) | (right ? 1 : 0);
-    }
-    store<u64>(p, bits);
+    store<u64>(p, plruTouchBits(load<u64>(p), ways, way));
     return;
   }
   let clock = load<u32>(d + LV_CLOCK) + 1;

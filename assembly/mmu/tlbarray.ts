@@ -25,6 +25,7 @@
 // xorshift32 choice. Invalid ways are always filled first.
 
 import { RIGHT_GLOBAL } from "../abi/layout";
+import { plruTouchBits } from "./plru";
 
 @inline export const DESC_SIZE: usize = 64;
 @inline export const D_SETS: usize = 0;
@@ -196,14 +197,7 @@ export function arrayClear(d: usize): void {
 function plruTouch(d: usize, set: u32, way: u32): void {
   const ways = load<u32>(d + D_WAYS);
   const p = <usize>load<u32>(d + D_PLRU) + (<usize>set << 3);
-  let bits = load<u64>(p);
-  let node: u32 = 1;
-  for (let half = ways >> 1; half >= 1; half >>= 1) {
-    const right = (way & half) != 0;
-    if (right) bits &= ~(<u64>1 << node); else bits |= <u64>1 << node;
-    node = (node << 1) | (right ? 1 : 0);
-  }
-  store<u64>(p, bits);
+  store<u64>(p, plruTouchBits(load<u64>(p), ways, way));
 }
 
 function plruVictim(d: usize, set: u32): u32 {
