@@ -115,7 +115,7 @@ function checkCpuObject(cpu: unknown, where: string): void {
     if (!Object.hasOwn(PRESETS, cpu)) throw fail(where, `unknown preset ${quoteValue(cpu)}; presets are ${presetNames.join(", ")}`);
     return;
   }
-  const c = keys(cpu, where, ["name", "description", "itlb", "dtlb", "stlb", "psc", "latency", "sources"]);
+  const c = keys(cpu, where, ["name", "description", "itlb", "dtlb", "stlb", "psc", "latency", "caches", "sources"]);
   for (const role of ["itlb", "dtlb", "stlb"]) {
     list(c[role], `${where}.${role}`, "TLB arrays ({ entries, ways, sizes, policy })").forEach((a, i) => {
       const at = `${where}.${role}[${i}]`;
@@ -129,6 +129,11 @@ function checkCpuObject(cpu: unknown, where: string): void {
   keys(c.latency, `${where}.latency`, ["l1Hit", "stlbHit", "walkMemRef", "pscHit", "adUpdate", "faultEntryExit", "ipi", "baseAccess"]);
   for (const k of ["name", "description"]) if (c[k] !== undefined && typeof c[k] !== "string") throw fail(`${where}.${k}`, `expected a string, got ${quoteValue(c[k])}`);
   if (c.sources !== undefined) obj(c.sources, `${where}.sources`);
+  if (c.caches !== undefined) {
+    // The data caches page walks go through (their numbers are checked with the preset, checkCaches).
+    const h = keys(c.caches, `${where}.caches`, ["l1d", "l2", "llc", "memoryLatency", "mode"]);
+    for (const level of ["l1d", "l2", "llc"]) keys(h[level], `${where}.caches.${level}`, ["sizeKiB", "ways", "latency", "policy", ...(level === "llc" ? ["inclusion"] : [])]);
+  }
 }
 
 /** Refuse a mapping [va, va + size) that is not inside one canonical half under `paging`-level paging. */

@@ -110,6 +110,18 @@ describe("wasmmu walk: malformed descriptions are bad input naming file and fiel
     }
   });
 
+  it("a CPU given whole may carry its data caches (as the presets do); their shape is checked like the rest", async () => {
+    const { PRESETS } = await import("../../src/machine/presets/index.js");
+    const cpu = structuredClone(PRESETS["golden-cove"]);
+    expect(cpu.caches).toBeDefined();
+    const good = await walkDoc({ machine: { cpu }, mappings: [{ vaddr: "0x400000", paddr: "0x800000" }], walks: [{ vaddr: "0x400000" }] });
+    expect([good.code, good.err]).toEqual([EXIT_OK, ""]);
+    const bad = await walkDoc({ machine: { cpu: { ...cpu, caches: { ...cpu.caches, l2: null } } }, mappings: [{ vaddr: "0x400000", paddr: "0x800000" }] });
+    expect([bad.code, bad.err]).toEqual([EXIT_BAD_INPUT, `wasmmu: ${bad.f}: machine.cpu.caches.l2: expected an object, got null`]);
+    const extra = await walkDoc({ machine: { cpu: { ...cpu, caches: { ...cpu.caches, l4: {} } } }, mappings: [{ vaddr: "0x400000", paddr: "0x800000" }] });
+    expect(extra.err).toBe(`wasmmu: ${extra.f}: machine.cpu.caches.l4: unknown field; allowed: l1d, l2, llc, memoryLatency, mode`);
+  });
+
   it("walks' cpl, implicit, probe and comment are checked too", async () => {
     const base = { mappings: [{ vaddr: "0x400000", paddr: "0x800000" }] };
     const cases: Array<[Record<string, unknown>, string]> = [
