@@ -46,8 +46,10 @@ export function replayTakeResolved(): u32 {
 /**
  * Resolve the fault CPU record `c` just took with the registered policy. @returns 1 to go on with
  * the next record (skipped), 0 to retry the same record (mapped), 2 when the host must decide
+ * (always, when no policy is registered)
  */
 export function resolveFault(c: usize): u32 {
+  if (faultPolicy == FAULT_POLICY_HOST) return 2;
   const res = c + CPU_RESULT;
   if (load<u32>(res + RES_STATUS) != XLAT_PF || (load<u32>(res + RES_ERROR_CODE) & X86_PF_PROT) != 0) return 2;
   if (faultPolicy == FAULT_POLICY_SKIP) { policyResolved++; return 1; }

@@ -37,7 +37,7 @@ import { CPU_CR3, CPU_CR4, CPU_TICK, CPU_RESULT, RES_PADDR } from "../abi/layout
 import { CR4_PCIDE, CR4_PKE, CR4_LA57, CR3_PCID_MASK } from "../arch/x86/regs";
 import { cpuPtr, numCpus, maxPhyAddr } from "../arch/x86/cpu";
 import { XLAT_OK } from "../arch/x86/fault";
-import { faultPolicy, resolveFault } from "./faultpolicy";
+import { resolveFault } from "./faultpolicy";
 import { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT } from "../mmu/rights";
 import { tlbTranslate, walkAndFill, flushMissCounts } from "../mmu/access";
 import { inGuest } from "../mmu/nested";
@@ -51,7 +51,6 @@ import { entryLoadLimit, ramBase } from "../phys/ram";
 import { physMask, levelIndex, PTE_ADDR_FIELD, ENTRY_SHIFT } from "../arch/x86/pgtable";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { REPLAY_LOOKAHEAD } from "../tunables";
-import { FAULT_POLICY_HOST } from "../abi/records";
 import { RECORD_SIZE, REC_READ, REC_WRITE, REC_FETCH, REC_USER, REC_IMPLICIT, REPLAY_DONE, REPLAY_FAULT, REPLAY_BAD_RECORD, REPLAY_EVENTS_FULL, recordMetaBad } from "../abi/records";
 import { evOn, evRoom } from "../stats/events";
 import { stOn, stClock, stampPhys } from "../stats/stamps";
@@ -498,10 +497,8 @@ export function replay(start: u32, end: u32): u32 {
       if (fFault != XLAT_OK) {
         // The faulting access is counted like every access the full path sees.
         countN(ctr, <Counter>(<u32>Counter.ACCESS_LOAD + (<u32>load<u8>(traceBase + (<usize>i << 4), 9) & 3)), 1);
-        if (faultPolicy != FAULT_POLICY_HOST) {
-          const next = resolveFault(c);
-          if (next != 2) { i += next; continue; }
-        }
+        const next = resolveFault(c);
+        if (next != 2) { i += next; continue; }
         flush(c, ctr);
         replayStatus = REPLAY_FAULT;
         return i;
@@ -526,10 +523,8 @@ export function replay(start: u32, end: u32): u32 {
     }
     fTick = load<u64>(c + CPU_TICK);
     if (st != XLAT_OK) {
-      if (faultPolicy != FAULT_POLICY_HOST) {
-        const next = resolveFault(c);
-        if (next != 2) { i += next; continue; }
-      }
+      const next = resolveFault(c);
+      if (next != 2) { i += next; continue; }
       flush(c, ctr);
       replayStatus = REPLAY_FAULT;
       return i;
@@ -619,10 +614,8 @@ function replayStamped(start: u32, end: u32): u32 {
       }
     }
     if (st != XLAT_OK) {
-      if (faultPolicy != FAULT_POLICY_HOST) {
-        const next = resolveFault(cpuPtr(cpu));
-        if (next != 2) { i += next; continue; }
-      }
+      const next = resolveFault(cpuPtr(cpu));
+      if (next != 2) { i += next; continue; }
       replayStatus = REPLAY_FAULT;
       return i;
     }
