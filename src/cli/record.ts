@@ -16,17 +16,15 @@
  * twice the CPU time valgrind itself used. The FIFO is opened non-blocking and read at most once a
  * millisecond unless a read comes back big, so one read takes hundreds of lines.
  *
- * Without mkfifo(1) the log goes to a pipe on fd 3 instead. Either way the program has the log as
- * its fd 3 (valgrind 3.19 leaves it there): a program that writes to fd 3 writes into the trace,
- * and a child process that outlives valgrind keeps the log open, so once valgrind has exited, the
- * reader stops after a quiet second instead of waiting for the end.
+ * The program has the log as its fd 3 too (valgrind 3.19 leaves it there): a program that writes
+ * to fd 3 writes into the trace, and a child process that outlives valgrind keeps the log open, so
+ * once valgrind has exited, the reader stops after a quiet second instead of waiting for the end.
  */
 import { spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { access, mkdtemp, open, rm, stat, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import type { Readable } from "node:stream";
 import { WasmmuError } from "../errors.js";
 import { ChunkBuilder, LackeyDecoder } from "../trace/index.js";
 import type { WmtOutput } from "./wmt-output.js";
@@ -148,11 +146,11 @@ const POLL_MS = 1;
 const READ_BYTES = 256 * 1024;
 
 /**
- * Makes a FIFO in a fresh temporary folder (mkfifo(1), from coreutils). @returns its path and a
- * function that removes the folder, or null when no FIFO can be made (the caller falls back to a
- * plain pipe on fd 3).
+ * Makes a FIFO in a fresh temporary folder (mkfifo(1), from coreutils, which every system with
+ * valgrind has). @returns its path and a function that removes the folder
+ * @throws WasmmuError BAD_INPUT when no FIFO can be made
  */
-async function makeFifo(): Promise<{ path: string; remove: () => Promise<void> } | null> {
+async function makeFifo(): Promise<{ path: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "wasmmu-lackey-"));
   const remove = () => rm(dir, { recursive: true, force: true });
   const path = join(dir, "lackey.fifo");
@@ -163,7 +161,7 @@ async function makeFifo(): Promise<{ path: string; remove: () => Promise<void> }
   });
   if (made) return { path, remove };
   await remove();
-  return null;
+  throw new WasmmuError("BAD_INPUT", `cannot make a FIFO for Lackey's log in ${dir} (mkfifo from coreutils is needed)`);
 }
 
 /**
@@ -200,7 +198,7 @@ async function* readFifo(fd: FileHandle, exited: () => boolean): AsyncGenerator<
 
 /**
  * Run `command` under Lackey and write every access it makes to `wmt`. Lackey's log goes to a
- * FIFO that valgrind opens itself (--log-file); without mkfifo, to a pipe on fd 3.
+ * FIFO that valgrind opens itself (--log-file).
  * @returns how valgrind (hence the program) ended
  * @throws WasmmuError BAD_INPUT when valgrind cannot be started or its output does not decode
  *   (the process is killed then)
@@ -208,10 +206,14 @@ async function* readFifo(fd: FileHandle, exited: () => boolean): AsyncGenerator<
 export async function recordInto(valgrind: string, command: string[], wmt: WmtOutput, err: (s: string) => void): Promise<ExitStatus> {
   const fifo = await makeFifo();
   // Opened before valgrind starts: its open for writing then finds a reader and does not block.
-  const fifoFd = fifo !== null ? await open(fifo.path, constants.O_RDONLY | constants.O_NONBLOCK) : null;
-  const child = spawn(valgrind, ["--tool=lackey", "--trace-mem=yes", fifo !== null ? `--log-file=${fifo.path}` : "--log-fd=3", ...command], {
-    stdio: fifo !== null ? "inherit" : ["inherit", "inherit", "inherit", "pipe"],
-  });
+  let fifoFd: FileHandle;
+  try {
+    fifoFd = await open(fifo.path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    await fifo.remove();
+    throw e;
+  }
+  const child = spawn(valgrind, ["--tool=lackey", "--trace-mem=yes", `--log-file=${fifo.path}`, ...command], { stdio: "inherit" });
   let status: ExitStatus | null = null;
   let spawnError: Error | null = null;
   const ended = new Promise<ExitStatus>((resolve, reject) => {
@@ -228,35 +230,13 @@ export async function recordInto(valgrind: string, command: string[], wmt: WmtOu
   };
   process.on("SIGINT", onSigint);
 
-  const pipe = fifoFd === null ? child.stdio[3] as Readable : null;
-  let waitingSince = performance.now();
-  let waiting = true;
-  let quietStop = false;
-  let exitedAt = 0;
-  child.once("exit", () => { exitedAt = performance.now(); });
-  const watchdog = pipe === null ? null : setInterval(() => {
-    if (exitedAt > 0 && waiting && performance.now() - Math.max(waitingSince, exitedAt) > QUIET_AFTER_EXIT_MS) {
-      quietStop = true;
-      pipe.destroy();
-    }
-  }, 100);
-  watchdog?.unref();
-
   const builder = new ChunkBuilder();
   const decoder = new LackeyDecoder(builder, "<valgrind lackey output>");
   const filter = new ValgrindMessageFilter((line) => err(line));
-  const source: AsyncIterable<Buffer> = fifoFd !== null ? readFifo(fifoFd, () => status !== null || spawnError !== null) : pipe as AsyncIterable<Buffer>;
   try {
-    try {
-      for await (const b of source) {
-        waiting = false;
-        for (const piece of filter.push(b)) decoder.push(piece);
-        for (const c of builder.take()) await wmt.add(c);
-        waitingSince = performance.now();
-        waiting = true;
-      }
-    } catch (e) {
-      if (!quietStop) throw e;
+    for await (const b of readFifo(fifoFd, () => status !== null || spawnError !== null)) {
+      for (const piece of filter.push(b)) decoder.push(piece);
+      for (const c of builder.take()) await wmt.add(c);
     }
     filter.end();
     decoder.end();
@@ -272,11 +252,9 @@ export async function recordInto(valgrind: string, command: string[], wmt: WmtOu
     }
     throw e;
   } finally {
-    if (watchdog !== null) clearInterval(watchdog);
     if (forward !== null) clearTimeout(forward);
     process.off("SIGINT", onSigint);
-    pipe?.destroy();
-    await fifoFd?.close();
-    await fifo?.remove();
+    await fifoFd.close();
+    await fifo.remove();
   }
 }
