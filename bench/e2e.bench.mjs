@@ -44,7 +44,7 @@ export async function writeLackey(path, n, next = hotGenerator()) {
   await once(out, "finish");
 }
 
-async function writeWmt(path, n) {
+export async function writeWmt(path, n) {
   const out = createWriteStream(path, { highWaterMark: 1 << 20 });
   const w = new WmtWriter(out, { source: "bench hot", cpus: 1, pageSize: 4096, records: n });
   const next = hotGenerator();
