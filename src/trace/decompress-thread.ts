@@ -92,8 +92,13 @@ export type FromDecompressor =
   /** `decoded`: bytes decompressed before the error (decode jobs). */
   | { t: "error"; error: WireError; consumed: number; decoded?: number };
 
-/** Main thread → worker: `bytes` of posted output were taken. */
-export interface Credit { t: "credit"; bytes: number }
+/**
+ * Main thread → worker: `bytes` of posted output were taken. `spare` (decode jobs): the buffer of
+ * the chunk before, which the consumer of lent chunks is done with, transferred back for the
+ * worker to fill again — so chunks cost no allocation on either side, and no garbage waits in
+ * this thread for a collection (each would hold a chunk's memory until then).
+ */
+export interface Credit { t: "credit"; bytes: number; spare?: ArrayBuffer }
 
 export function errorToWire(e: unknown): WireError {
   if (e instanceof WasmmuError) return { message: e.message, wasmmu: { code: e.code, details: { ...e.details } } };
@@ -162,14 +167,18 @@ export async function* workerDecompressed(url: URL, job: DecompressJob, counter:
  *   before it. Returning early (or an error) terminates the worker.
  */
 export async function* workerDecoded(url: URL, job: DecompressJob, counter: { consumed: number; decoded: number; sha256?: string }): AsyncGenerator<TraceChunk> {
-  for await (const m of fromWorker(url, job, counter)) {
+  for await (const m of fromWorker(url, job, counter, true)) {
     if (m.t !== "chunk") continue;
     yield new PackedChunk(new Uint32Array(m.buf, 0, 4 * m.count), m.count, m.cpuBits);
   }
 }
 
-/** The worker's data and chunk messages, in order, each credited as it is taken; then its end or error. */
-async function* fromWorker(url: URL, job: DecompressJob, counter: { consumed: number; decoded?: number; sha256?: string }): AsyncGenerator<FromDecompressor & { t: "data" | "chunk" }> {
+/**
+ * The worker's data and chunk messages, in order, each credited as it is taken; then its end or error.
+ * @param lent the consumer is done with a message's buffer once it takes the next (lent chunks):
+ *   each credit hands the buffer before back to the worker (Credit.spare)
+ */
+async function* fromWorker(url: URL, job: DecompressJob, counter: { consumed: number; decoded?: number; sha256?: string }, lent = false): AsyncGenerator<FromDecompressor & { t: "data" | "chunk" }> {
   const { Worker } = await import("node:worker_threads");
   const w = new Worker(url, { workerData: job });
   const queue: FromDecompressor[] = [];
@@ -183,6 +192,8 @@ async function* fromWorker(url: URL, job: DecompressJob, counter: { consumed: nu
   w.on("message", push);
   w.on("error", (e) => push({ t: "error", error: errorToWire(e), consumed: counter.consumed }));
   w.on("exit", (code) => push({ t: "error", error: { message: `the decompression worker stopped (exit code ${code})` }, consumed: counter.consumed }));
+  /** Lent: the buffer of the message yielded last, to go back with the next credit. */
+  let spare: ArrayBuffer | null = null;
   try {
     for (;;) {
       while (queue.length === 0) await new Promise<void>((r) => { wake = r; });
@@ -199,8 +210,14 @@ async function* fromWorker(url: URL, job: DecompressJob, counter: { consumed: nu
         return;
       }
       if (m.t === "error") throw errorFromWire(m.error);
-      w.postMessage({ t: "credit", bytes: m.buf.byteLength } satisfies Credit);
+      if (spare !== null) {
+        w.postMessage({ t: "credit", bytes: m.buf.byteLength, spare } satisfies Credit, [spare]);
+        spare = null;
+      } else {
+        w.postMessage({ t: "credit", bytes: m.buf.byteLength } satisfies Credit);
+      }
       yield m;
+      if (lent) spare = m.buf;
     }
   } finally {
     w.removeAllListeners();
