@@ -23,11 +23,11 @@ const port = parentPort;
 const job = workerData as DecompressJob;
 let inFlight = 0;
 let wake: (() => void) | null = null;
-/** Buffers of chunks the reading thread is done with (Credit.spare): the decode job fills them again. */
+/** Buffers of chunks the reading thread is done with (Credit.spares): the decode job fills them again. */
 const spares: ArrayBuffer[] = [];
 port.on("message", (m: Credit) => {
   inFlight -= m.bytes;
-  if (m.spare !== undefined) spares.push(m.spare);
+  if (m.spares !== undefined) spares.push(...m.spares);
   const f = wake;
   wake = null;
   f?.();
