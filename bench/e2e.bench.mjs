@@ -194,7 +194,13 @@ export function e2eTargets(r, cpus = 2) {
   lines.push(`load average before ${fmtLoad(r.load[0])}, after ${fmtLoad(r.load[1])} (${free ? "a free machine" : `NOT a free machine: 1-minute load ≥ ${0.75 * cpus}; rates below are lower than free-machine rates`})`);
   const wmt = r.rows.find((x) => x.name === "wmt");
   if (wmt) {
-    lines.push(`${mark(wmt.vsCore >= 0.9)} .wmt replays at ≥ 0.9 of the in-memory rate: ${wmt.vsCore.toFixed(3)} (wall, best of each: wmt ${wmt.rate.toFixed(2)} M rec/s incl. machine start-up, core in-memory ${r.coreRate.toFixed(2)}); CPU time: ${wmt.vsCoreCpu.toFixed(3)}`);
+    // Wall time on a free machine. On a loaded one wall time mostly measures the other processes'
+    // turns, so CPU time decides: the whole process's (the reader's thread and the collector's
+    // helpers included) against the core's own thread, which can only understate the ratio.
+    const ratio = free ? wmt.vsCore : wmt.vsCoreCpu;
+    lines.push(`${mark(ratio >= 0.9)} .wmt replays at ≥ 0.9 of the in-memory rate: ${ratio.toFixed(3)} by ${free ? "wall" : "CPU"} time ` +
+      `(wall: ${wmt.vsCore.toFixed(3)}, wmt ${wmt.rate.toFixed(2)} M rec/s with machine start-up, core in-memory ${r.coreRate.toFixed(2)}; ` +
+      `CPU time: ${wmt.vsCoreCpu.toFixed(3)}, wmt ${(wmt.records / wmt.cpuSeconds / 1e6).toFixed(2)}, core ${r.coreCpuRate.toFixed(2)})${free ? "" : " — loaded machine: judged by CPU time"}`);
   }
   const lk = r.rows.find((x) => x.name === "lackey");
   if (lk) lines.push(`${free ? mark(lk.rate >= 20) : "MISS (loaded machine: re-run free)"} Lackey text at ≥ 20 M records/s on a free machine: ${lk.rate.toFixed(2)} M records/s (decoded in a worker, best of runs)`);
