@@ -1,8 +1,11 @@
 // npm run bench: every benchmark, printed as the tables bench/RESULTS.md records, with the
 // machine it ran on. Benchmarks never assert; they measure.
-//   node bench/run.mjs [--quick] [--only model]
-//   --quick: 2^22 accesses per trace, one repetition (the model suite: 2^22 accesses, 3 rounds)
+//   node bench/run.mjs [--quick] [--only model|e2e]
+//   --quick: 2^22 accesses per trace, one repetition (the model suite: 2^22 accesses, 3 rounds;
+//     end to end: one round, no 2 GB stream)
 //   --only model: only the TLB-model suite of issue #17 (bench/model.bench.mjs)
+//   --only e2e: only issue #17's end-to-end targets (.wmt and Lackey replay rates, the 2 GB
+//     stream's RSS), printed as PASS/MISS lines (bench/e2e.bench.mjs)
 import os from "node:os";
 import { benchWalk } from "./walk.bench.mjs";
 import { benchBuddy } from "./buddy.bench.mjs";
@@ -10,7 +13,7 @@ import { TRACES, wasmReplay, buildNative, nativeReplay, perAccessJs } from "./re
 
 const quick = process.argv.includes("--quick");
 const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : null;
-if (only !== null && only !== "model") { console.error(`--only: unknown suite "${only}" (known: model)`); process.exit(2); }
+if (only !== null && only !== "model" && only !== "e2e") { console.error(`--only: unknown suite "${only}" (known: model, e2e)`); process.exit(2); }
 const ACCESSES = quick ? 1 << 22 : 1 << 25;
 const REPS = quick ? 1 : 3;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -18,6 +21,20 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const cpu = os.cpus()[0]?.model ?? "unknown CPU";
 console.log(`wasmmu bench — ${new Date().toISOString()}`);
 console.log(`machine: ${cpu}, ${os.cpus().length} cores, node ${process.version}, ${os.platform()} ${os.arch()}\n`);
+
+/** Issue #17, end to end: the wmt and Lackey rows, the 2 GB stream (not with --quick), PASS/MISS lines. */
+async function e2eSection() {
+  const { benchE2E, e2eTargets } = await import("./e2e.bench.mjs");
+  const r = await benchE2E({ big: !quick, reps: quick ? 1 : 3, targetsOnly: true });
+  console.log(`\nend to end (issue #17): hot-set trace, 2^24 records, best of ${quick ? 1 : 3} interleaved; core in-memory ${r.coreRate.toFixed(2)} M acc/s (CPU time ${r.coreCpuRate.toFixed(2)})`);
+  for (const x of r.rows) console.log(`  ${x.name.padEnd(8)} ${x.rate.toFixed(2).padStart(6)} M records/s  ${x.vsCore.toFixed(3)} of in-memory (CPU time ${x.vsCoreCpu.toFixed(3)})`);
+  for (const l of e2eTargets(r, os.cpus().length)) console.log(`  ${l}`);
+}
+
+if (only === "e2e") {
+  await e2eSection();
+  process.exit(0);
+}
 
 if (only === "model") {
   const { runModelSuite } = await import("./model.bench.mjs");
@@ -92,3 +109,5 @@ else console.log(`\nrecord (qsort, median wall s): valgrind lackey --log-file ${
 // The TLB-model suite (issue #17): writes, faults, 2 MiB pages; Wasm against plain and tuned C.
 const { runModelSuite } = await import("./model.bench.mjs");
 await runModelSuite({ accesses: quick ? 1 << 22 : 1 << 25, rounds: quick ? 3 : 5 });
+
+await e2eSection();

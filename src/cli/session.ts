@@ -188,10 +188,13 @@ export class ReplaySession {
     } else {
       const mapper = new DemandMapper(m, { pages: o.pages === "4k" ? "4k" : "2m", spaces, accessedDirty: o.premap === true });
       this.mapper = mapper;
+      // A not-present #PF goes to the mapper either way; with 4 KiB pages in one clean space the
+      // core resolves it itself (mapper.policy.core, as for a DemandMapper used alone), so only
+      // other faults (a non-canonical #GP, counted and skipped here) come back to this function.
       const policy: FaultPolicy = Object.assign((f: ReplayFault): FaultDecision => {
         if (f.exception.vector === "GP") { this.nonCanonical++; return "skip"; }
         return mapper.policy(f);
-      }, { notPresent: mapper.policy.notPresent, stopReason: mapper.policy.stopReason }); // a not-present #PF goes to the mapper either way
+      }, { notPresent: mapper.policy.notPresent, stopReason: mapper.policy.stopReason, ...(mapper.policy.core !== undefined ? { core: mapper.policy.core } : {}) });
       this.r = new Replayer(m, policy);
       if (o.premap) {
         const r = await premapPages(await reopen(), mapper, o, m.config.paging, spaces);

@@ -172,11 +172,16 @@ export class ChunkBuilder {
   /**
    * Packed mode, for lent chunks: `chunk`, a full chunk this builder made, is no longer used by
    * anyone, so its words may hold a later chunk (no allocation, no garbage per chunk). Others
-   * are ignored.
+   * are ignored, as is one past `keep` spares (the decode worker keeps as many as it may have in
+   * flight).
    */
-  recycle(chunk: TraceChunk): void {
-    const w = chunk.packed;
-    if (this.packedMode && w !== undefined && w.length === 4 * this.chunkRecords && this.spare.length < 2) this.spare.push(w);
+  recycle(chunk: TraceChunk, keep = 2): void {
+    if (chunk.packed !== undefined) this.recycleWords(chunk.packed, keep);
+  }
+
+  /** recycle() for the words alone (a chunk's buffer given back across threads). */
+  recycleWords(words: Uint32Array, keep = 2): void {
+    if (this.packedMode && words.length === 4 * this.chunkRecords && this.spare.length < keep) this.spare.push(words);
   }
 
   private freshWords(): Uint32Array {

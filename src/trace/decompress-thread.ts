@@ -92,8 +92,15 @@ export type FromDecompressor =
   /** `decoded`: bytes decompressed before the error (decode jobs). */
   | { t: "error"; error: WireError; consumed: number; decoded?: number };
 
-/** Main thread → worker: `bytes` of posted output were taken. */
-export interface Credit { t: "credit"; bytes: number }
+/**
+ * Main thread → worker: `bytes` of posted output were taken. `spares` (decode jobs): buffers of
+ * chunks the consumer of lent chunks is done with, transferred back for the worker to fill again — so chunks cost no allocation on either side, and no garbage waits in
+ * this thread for a collection (each would hold a chunk's memory until then).
+ */
+export interface Credit { t: "credit"; bytes: number; spares?: ArrayBuffer[] }
+
+/** Bytes taken before the reading thread credits them (at once when it has nothing queued); ≤ IN_FLIGHT_BYTES. */
+export const CREDIT_BYTES = IN_FLIGHT_BYTES / 4;
 
 export function errorToWire(e: unknown): WireError {
   if (e instanceof WasmmuError) return { message: e.message, wasmmu: { code: e.code, details: { ...e.details } } };
@@ -162,14 +169,18 @@ export async function* workerDecompressed(url: URL, job: DecompressJob, counter:
  *   before it. Returning early (or an error) terminates the worker.
  */
 export async function* workerDecoded(url: URL, job: DecompressJob, counter: { consumed: number; decoded: number; sha256?: string }): AsyncGenerator<TraceChunk> {
-  for await (const m of fromWorker(url, job, counter)) {
+  for await (const m of fromWorker(url, job, counter, true)) {
     if (m.t !== "chunk") continue;
     yield new PackedChunk(new Uint32Array(m.buf, 0, 4 * m.count), m.count, m.cpuBits);
   }
 }
 
-/** The worker's data and chunk messages, in order, each credited as it is taken; then its end or error. */
-async function* fromWorker(url: URL, job: DecompressJob, counter: { consumed: number; decoded?: number; sha256?: string }): AsyncGenerator<FromDecompressor & { t: "data" | "chunk" }> {
+/**
+ * The worker's data and chunk messages, in order, each credited as it is taken; then its end or error.
+ * @param lent the consumer is done with a message's buffer once it takes the next (lent chunks):
+ *   credits hand the buffers before back to the worker (Credit.spares)
+ */
+async function* fromWorker(url: URL, job: DecompressJob, counter: { consumed: number; decoded?: number; sha256?: string }, lent = false): AsyncGenerator<FromDecompressor & { t: "data" | "chunk" }> {
   const { Worker } = await import("node:worker_threads");
   const w = new Worker(url, { workerData: job });
   const queue: FromDecompressor[] = [];
@@ -183,8 +194,21 @@ async function* fromWorker(url: URL, job: DecompressJob, counter: { consumed: nu
   w.on("message", push);
   w.on("error", (e) => push({ t: "error", error: errorToWire(e), consumed: counter.consumed }));
   w.on("exit", (code) => push({ t: "error", error: { message: `the decompression worker stopped (exit code ${code})` }, consumed: counter.consumed }));
+  // Credits go back CREDIT_BYTES at a time (each message wakes the worker's thread), and at once
+  // whenever nothing is queued: the worker is then waiting or working, never blocked on credit
+  // that this side holds.
+  let owed = 0;
+  /** Lent: buffers the consumer is done with, to go back with the next credit. */
+  const spares: ArrayBuffer[] = [];
+  const credit = () => {
+    w.postMessage({ t: "credit", bytes: owed, ...(spares.length > 0 ? { spares } : {}) } satisfies Credit, spares);
+    owed = 0;
+    spares.length = 0;
+  };
+  let last: ArrayBuffer | null = null;
   try {
     for (;;) {
+      if (queue.length === 0 && owed > 0) credit();
       while (queue.length === 0) await new Promise<void>((r) => { wake = r; });
       // Go on from the event loop's check phase, not from inside the message event: Node keeps
       // dispatching a port's messages (up to 1,000 a turn) while more arrive, and a consumer that
@@ -199,8 +223,11 @@ async function* fromWorker(url: URL, job: DecompressJob, counter: { consumed: nu
         return;
       }
       if (m.t === "error") throw errorFromWire(m.error);
-      w.postMessage({ t: "credit", bytes: m.buf.byteLength } satisfies Credit);
+      owed += m.buf.byteLength;
+      if (last !== null) spares.push(last);
+      if (owed >= CREDIT_BYTES) credit();
       yield m;
+      if (lent) last = m.buf;
     }
   } finally {
     w.removeAllListeners();

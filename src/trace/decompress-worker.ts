@@ -9,6 +9,7 @@
  * after the pieces or chunks decoded before it. Built as dist/decompress-worker.js.
  */
 import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { parentPort, workerData } from "node:worker_threads";
 import { READ_BYTES, Source, decompressed } from "./decompress.js";
 import { IN_FLIGHT_BYTES, PIECE_BYTES, errorToWire, type Credit, type DecompressJob, type FromDecompressor } from "./decompress-thread.js";
@@ -22,20 +23,30 @@ const port = parentPort;
 const job = workerData as DecompressJob;
 let inFlight = 0;
 let wake: (() => void) | null = null;
+/** Buffers of chunks the reading thread is done with (Credit.spares): the decode job fills them again. */
+const spares: ArrayBuffer[] = [];
 port.on("message", (m: Credit) => {
   inFlight -= m.bytes;
+  if (m.spares !== undefined) spares.push(...m.spares);
   const f = wake;
   wake = null;
   f?.();
 });
 const post = (m: FromDecompressor, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+/** Spare chunk buffers the decode job keeps: as many as may be posted and not yet taken, and two more. */
+const SPARE_CHUNKS = 2 + Math.ceil(IN_FLIGHT_BYTES / ((job.decode?.chunkRecords ?? 1) * 16));
 const backPressure = async () => {
   while (inFlight > IN_FLIGHT_BYTES) await new Promise<void>((r) => { wake = r; });
 };
 
-const file = createReadStream(job.path, { highWaterMark: READ_BYTES });
+// A plain file decoded here is read into two reused buffers (the decoder copies any line it
+// keeps, and the digest hashes each piece as it comes): no garbage per read in this thread.
+// Otherwise a stream: a decompressor may hold on to a piece it was given.
+const reused = job.decode !== undefined && job.compression === "none";
+const file = reused ? null : createReadStream(job.path, { highWaterMark: READ_BYTES });
 const digest = job.checksum ? new FileDigest() : null;
-const raw = new Source(hashedPieces(file[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>, digest));
+const pieces = file !== null ? file[Symbol.asyncIterator]() as AsyncIterator<Uint8Array> : reusedReads(job.path)[Symbol.asyncIterator]();
+const raw = new Source(hashedPieces(pieces, digest));
 /** The file's digest for the end message: only once the whole file was read and hashed. */
 const sha256 = async (): Promise<{ sha256?: string }> => {
   if (digest === null || !digest.ended) return {};
@@ -46,7 +57,43 @@ try {
   if (job.decode) await decode(job.decode);
   else await decompress();
 } finally {
-  file.destroy();
+  file?.destroy();
+}
+
+/**
+ * The file's bytes in pieces of up to READ_BYTES, read with positioned reads alternately into two
+ * buffers: a piece is valid until the next is asked for (the read of the next one runs while
+ * this one is decoded; the one after goes into this piece's buffer).
+ */
+async function* reusedReads(path: string): AsyncGenerator<Uint8Array> {
+  const fh = await open(path, "r");
+  const bufs = [new Uint8Array(READ_BYTES), new Uint8Array(READ_BYTES)];
+  const fill = async (b: Uint8Array, at: number): Promise<number> => {
+    let got = 0;
+    while (got < b.length) {
+      const { bytesRead } = await fh.read(b, got, b.length - got, at + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got;
+  };
+  let next: Promise<number> | null = null;
+  try {
+    let at = 0;
+    let which = 0;
+    next = fill(bufs[0], 0);
+    while (next !== null) {
+      const got: number = await next;
+      const b = bufs[which];
+      at += got;
+      which ^= 1;
+      next = got === b.length ? fill(bufs[which], at) : null;
+      if (got > 0) yield b.subarray(0, got);
+    }
+  } finally {
+    await next?.catch(() => 0);
+    await fh.close();
+  }
 }
 
 async function decompress(): Promise<void> {
@@ -86,8 +133,13 @@ async function decode(d: NonNullable<DecompressJob["decode"]>): Promise<void> {
   out.usePacked();
   const decoder = makeDecoder(d.format, out, job.path);
   let decoded = 0;
-  /** Post a packed chunk; its words own their buffer (ChunkBuilder allocates one per chunk). */
+  /**
+   * Post a packed chunk; its words own their buffer (the builder's: a fresh one, or one the
+   * reading thread gave back). Buffers given back go to the builder first, so that after the
+   * first IN_FLIGHT_BYTES the worker allocates no more chunks.
+   */
   const send = (c: TraceChunk) => {
+    for (let b = spares.pop(); b !== undefined; b = spares.pop()) out.recycleWords(new Uint32Array(b), SPARE_CHUNKS);
     const buf = (c.packed as Uint32Array).buffer as ArrayBuffer;
     inFlight += buf.byteLength;
     post({ t: "chunk", buf, count: c.count, cpuBits: c.cpuBits ?? 0xffff, consumed: raw.consumed, decoded }, [buf]);

@@ -28,6 +28,9 @@ import type { TraceChunk, TraceFormat } from "./types.js";
 import { WMT_RECORD_BYTES, checkWmtRecordsInPlace, wmtRecordError } from "./wmt.js";
 import type { FileDigest } from "./digest.js";
 
+/** Chunks' worth of records an uncompressed wmt file is read in at a time (lentWmtChunks): 4 MiB at the replay's 65,536. */
+const READ_CHUNKS = 4;
+
 /** Fill `b` from byte `at` of `fh` with positioned reads. @returns bytes read (short only at the end of the file) */
 async function readFully(fh: FileHandle, b: Uint8Array, at: number): Promise<number> {
   let got = 0;
@@ -54,7 +57,11 @@ export async function* lentWmtChunks(path: string, start: number, chunkRecords: 
   const fh = await open(path, "r");
   let next: Promise<number> | null = null;
   try {
-    const bytes = chunkRecords * WMT_RECORD_BYTES;
+    // Each read fills READ_CHUNKS chunks: fewer, larger reads, each started four chunks ahead of
+    // its use, so a thread pool that is slow to get a CPU (a loaded machine) stalls the replay
+    // less (bench/RESULTS.md, #17).
+    const chunkBytes = chunkRecords * WMT_RECORD_BYTES;
+    const bytes = READ_CHUNKS * chunkBytes;
     const bufs = [new Uint8Array(bytes), new Uint8Array(bytes)];
     const words = bufs.map((b) => new Uint32Array(b.buffer));
     const userWord = userBit << 8;
@@ -66,41 +73,44 @@ export async function* lentWmtChunks(path: string, start: number, chunkRecords: 
     next = fill(bufs[0], at);
     while (next !== null) {
       const got: number = await next;
-      counter.consumed = at + got;
       digest?.update(bufs[which].subarray(0, got), at);
       if (digest !== null && got < bytes) digest.ended = true;
       const w = words[which];
-      const here = at;
+      const readAt = at;
       // Start the next read into the other buffer (the consumer is done with it): it runs while
-      // this chunk is checked and consumed.
+      // this buffer's chunks are checked and consumed.
       at += got;
       which ^= 1;
       next = got === bytes ? fill(bufs[which], at) : null;
       const whole = got >>> 4;
-      if (deferCheck) {
-        if (whole > 0) {
-          const chunk = new PackedChunk(w.subarray(0, whole * 4), whole);
+      // Chunks of chunkRecords records, the consumer's byte count moving chunk by chunk, as if
+      // each chunk were read on its own (the last one's count takes in a truncated record's bytes).
+      for (let first = 0; first < whole; first += chunkRecords) {
+        const n = Math.min(chunkRecords, whole - first);
+        const here = readAt + first * WMT_RECORD_BYTES;
+        counter.consumed = first + n === whole ? readAt + got : here + n * WMT_RECORD_BYTES;
+        const cw = w.subarray(first * 4, (first + n) * 4);
+        if (deferCheck) {
+          const chunk = new PackedChunk(cw, n);
           chunk.deferredCheck = { kindOr: userBit, path, offset: here };
           yield chunk;
+          continue;
         }
-        if (got % WMT_RECORD_BYTES !== 0) {
-          throw badBytes(path, here + whole * WMT_RECORD_BYTES, `truncated record: ${got % WMT_RECORD_BYTES} of ${WMT_RECORD_BYTES} bytes`);
+        cpus.bits = 0;
+        const k = checkWmtRecordsInPlace(cw, n, userWord, cpus);
+        if (k > 0) yield new PackedChunk(cw.subarray(0, k * 4), k, cpus.bits);
+        if (k < n) {
+          // The check set the user bit in the bad record: its message is made from the file's bytes.
+          const bad = here + k * WMT_RECORD_BYTES;
+          const rec = new Uint8Array(WMT_RECORD_BYTES);
+          await next?.catch(() => 0);
+          await fh.read(rec, 0, WMT_RECORD_BYTES, bad);
+          throw wmtRecordError(rec, 0, path, bad) as Error;
         }
-        continue;
       }
-      cpus.bits = 0;
-      const k = checkWmtRecordsInPlace(w, whole, userWord, cpus);
-      if (k > 0) yield new PackedChunk(w.subarray(0, k * 4), k, cpus.bits);
-      if (k < whole) {
-        // The check set the user bit in the bad record: its message is made from the file's bytes.
-        const bad = here + k * WMT_RECORD_BYTES;
-        const rec = new Uint8Array(WMT_RECORD_BYTES);
-        await next?.catch(() => 0);
-        await fh.read(rec, 0, WMT_RECORD_BYTES, bad);
-        throw wmtRecordError(rec, 0, path, bad) as Error;
-      }
+      counter.consumed = readAt + got;
       if (got % WMT_RECORD_BYTES !== 0) {
-        throw badBytes(path, here + whole * WMT_RECORD_BYTES, `truncated record: ${got % WMT_RECORD_BYTES} of ${WMT_RECORD_BYTES} bytes`);
+        throw badBytes(path, readAt + whole * WMT_RECORD_BYTES, `truncated record: ${got % WMT_RECORD_BYTES} of ${WMT_RECORD_BYTES} bytes`);
       }
     }
   } finally {

@@ -130,6 +130,16 @@ describe("openTrace lend: decoding in a worker thread", () => {
     });
   }
 
+  it("plain, over several 1 MiB reads into the worker's two reused buffers, in ~100 chunks whose buffers go back to the worker: the same chunks and bytes", async () => {
+    const long = lackeyText(400_000, 11);
+    const path = file("reuse.lackey", long, false);
+    expect(long.length).toBeGreaterThan(3 << 20); // lines cut across at least three reads
+    const { thread, inWorker } = await bothWays(() => readAll(path, 4096));
+    expect(inWorker.error).toBeNull();
+    expect(inWorker.chunks.length).toBe(Math.ceil(decodeTrace("lackey", long).count / 4096));
+    expect(inWorker).toEqual(thread);
+  });
+
   it("gzip: a truncated stream gives the same records and the same message (with the bytes decoded)", async () => {
     const full = gzipSync(text);
     const path = at("cut.lackey.gz");

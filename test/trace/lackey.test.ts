@@ -83,6 +83,27 @@ describe("Lackey records", () => {
   });
 });
 
+describe("ChunkBuilder.recycleWords: words given back hold later chunks (the decode worker's spares)", () => {
+  it("full-size words are reused, up to `keep` of them; a wrong size is ignored", () => {
+    const out = new ChunkBuilder(2);
+    out.usePacked();
+    const d = new LackeyDecoder(out, "t");
+    d.push(new TextEncoder().encode(" L 10,8\n S 20,4\n"));
+    const [first] = out.take();
+    const words = first.packed as Uint32Array;
+    expect(Array.from(words)).toEqual([0x10, 0, 8 | (0x10 << 8), 0, 0x20, 0, 4 | (0x11 << 8), 0]);
+    out.recycleWords(new Uint32Array(4)); // one record's words: not a chunk of this builder
+    out.recycleWords(words, 1);
+    out.recycleWords(new Uint32Array(8), 1); // past keep = 1
+    d.push(new TextEncoder().encode(" L 30,2\n L 40,1\n L 50,8\n L 60,8\n"));
+    const [again, fresh] = out.take();
+    expect(again.packed).toBe(words); // the words given back, now holding records 3 and 4
+    expect(Array.from(words)).toEqual([0x30, 0, 2 | (0x10 << 8), 0, 0x40, 0, 1 | (0x10 << 8), 0]);
+    expect(fresh.packed).not.toBe(words);
+    expect(fresh.packed?.length).toBe(8);
+  });
+});
+
 describe("Lackey errors: BAD_INPUT naming file, 1-based line and the text", () => {
   const valid = "I  04022e25,3\n".repeat(11);
   const cases: Array<[string, string, string]> = [

@@ -61,12 +61,13 @@ const corruptions = (header: number): Corruption[] => [
 
 describe("openTrace lend: uncompressed wmt read into reused buffers", () => {
   it("gives the records, packed words, CPU bits and byte count of the usual reader, in chunks of chunkRecords", async () => {
-    const { path } = await wmtFile("a.wmt", 2500);
+    const { path } = await wmtFile("a.wmt", 10_500);
     for (const user of [true, false]) {
       const given = await readAll(path, { chunkRecords: 1000, user });
       const lent = await readAll(path, { chunkRecords: 1000, user, lend: true });
-      expect(lent.chunks.map((c) => c.count)).toEqual([1000, 1000, 500]);
-      expect(lent).toEqual({ ...given, buffers: 2 }); // two buffers, taken in turn
+      expect(lent.chunks.map((c) => c.count)).toEqual([...Array(10).fill(1000), 500]);
+      // Two buffers taken in turn, each read holding four chunks (three reads: 4, 4 and 2.5 chunks).
+      expect(lent).toEqual({ ...given, buffers: 2 });
       expect(lent.bytesRead).toBe(readFileSync(path).length);
     }
   });
