@@ -1,6 +1,6 @@
 // The pointer chase of chase.c replayed through wasmmu, side by side with the machine's curve:
 //   npm run build && node bench/pointer-chase/compare.mjs [--cpu zen4] [--vm 4k|2m|1g|none]
-//       [--caches all|walks|off] [--layouts 4k,32k,2m,1g,512g] [--max 8192]
+//       [--caches all|walks|off] [--layouts 4k,4k-thp,32k,2m,1g,512g] [--max 8192]
 //       [--measured file[,file...]] [--ghz-ratio R] [--override psc.pde=256,...]
 // For each layout and page count N it replays the same access pattern (one 8-byte load per page,
 // a random cyclic order, page i's load at line i mod 64; warm-up of 2N loads, then
@@ -23,7 +23,7 @@ const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
 const cpu = opt("--cpu", "zen4");
 const vm = opt("--vm", "4k");
-const layouts = opt("--layouts", "4k,32k,2m,1g,512g").split(",");
+const layouts = opt("--layouts", "4k,4k-thp,32k,2m,1g,512g").split(",");
 const maxPages = Number(opt("--max", "8192"));
 const caches = opt("--caches", "all");
 // --override path=value[,path=value...]: preset parameters changed for this run (as `wasmmu --set`).
@@ -56,7 +56,8 @@ async function newMachine() {
 
 async function modelPoint(layout, n) {
   const m = await newMachine();
-  const r = new Replayer(m, new DemandMapper(m).policy);
+  // 4k-thp: the guest maps 2 MiB pages (chase.c's MADV_HUGEPAGE); under --vm 4k its TLB entries are still 4 KiB.
+  const r = new Replayer(m, new DemandMapper(m, { pages: layout === "4k-thp" ? "2m" : "4k" }).policy);
   const order = cycle(n);
   const stride = STRIDE[layout];
   const addr = (p) => BASE + p * stride + (p % 64) * 64;
