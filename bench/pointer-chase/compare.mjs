@@ -8,8 +8,9 @@
 // --vm (default 4k): the replay runs as a guest under nested paging over an identity EPT with host
 // pages of that size (what `wasmmu replay --vm` does), as the chase does in a KVM guest; "none"
 // replays on bare metal. --caches (default all): data and page-table lines compete in the caches,
-// as in the chase. --measured takes chase.c's output ("layout N tsc_per_access" lines); with
-// several files (runs at different times) each point is their minimum, the least disturbed run.
+// as in the chase. --measured takes chase.c's output ("layout N tsc_per_access" lines, "#"
+// comments); where several lines give a point (runs at different times, concatenated in one file
+// or in several files) it takes their minimum, the run the other processes disturbed least.
 // Measured values are converted to core cycles with --ghz-ratio (core clock / TSC clock; default:
 // the ratio that makes the measured 4k curve's smallest N equal the model's, an L1D hit).
 // Prints per layout both curves with the knees, then issue 16's targets with PASS / MISS
@@ -115,7 +116,9 @@ for (const layout of layouts) {
     const diff = mv === undefined ? "-" : pct((p.cycles - mv) / mv);
     console.log(`  | ${String(n).padStart(6)} | ${(mv === undefined ? "-" : mv.toFixed(1)).padStart(8)} | ${p.cycles.toFixed(1).padStart(6)} | ${diff.padStart(17)} | ${(p.l1 * 100).toFixed(1).padStart(10)}% | ${p.walks.toFixed(3).padStart(12)} | ${p.ept.toFixed(2).padStart(15)} |`);
   }
-  const show = (c) => `knees ${knees(c).join(", ") || "none"}; L1 DTLB knee ${l1Knee(c) ?? "-"}, STLB knee ${stlbKnee(c) ?? "-"}, STLB-hit penalty ${num(stlbPenalty(c))}` +
+  // The STLB knee and the STLB-hit penalty mean something where the STLB holds every page (consecutive pages).
+  const show = (c) => `knees ${knees(c).join(", ") || "none"}; L1 DTLB knee ${l1Knee(c) ?? "-"}` +
+    (layout.startsWith("4k") ? `, STLB knee ${stlbKnee(c) ?? "-"}, STLB-hit penalty ${num(stlbPenalty(c))}` : "") +
     (WALK_WINDOWS[layout] ? `, walk plateau (median over N ${WALK_WINDOWS[layout].join("–")}) ${num(walkPlateau(layout, c))}` : "");
   console.log(`  wasmmu:   ${show(model[layout])}`);
   if (mraw) console.log(`  measured: ${show(meas[layout])}`);
