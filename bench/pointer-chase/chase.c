@@ -12,6 +12,9 @@
 //   2m     one page per 2 MiB      (each page its own page table)
 //   1g     one page per 1 GiB      (each page its own page directory)
 //   512g   one page per 512 GiB    (each page its own PDPT)
+//   line    consecutive 64-byte lines, one load per line (N counts lines, not pages): the data
+//           caches' latencies with few pages (4 MiB of lines is 1024 pages, STLB hits), e.g.
+//           `./chase line 262144`: past 512 lines the L2, past 16384 mostly the L3
 //   4k-thp  consecutive 4 KiB pages inside transparent huge pages (MADV_HUGEPAGE, 2 MiB-aligned):
 //           the guest maps 2 MiB pages, so its knees show the host's page size under a VM (a TLB
 //           entry covers at most the host page: 4 KiB host pages give the 4k curve's L1 knee at
@@ -39,10 +42,10 @@ static double chase(char *base, uint64_t stride, size_t n, size_t loads) {
   // Page order[k] points to page order[k+1]; the slot of page p is at line p mod 64.
   for (size_t k = 0; k < n; k++) {
     size_t p = order[k], q = order[(k + 1) % n];
-    void **slot = (void **)(base + p * stride + (p % 64) * 64);
-    *slot = base + q * stride + (q % 64) * 64;
+    void **slot = (void **)(base + p * stride + (stride >= 4096 ? (p % 64) * 64 : 0));
+    *slot = base + q * stride + (stride >= 4096 ? (q % 64) * 64 : 0);
   }
-  void **cur = (void **)(base + order[0] * stride + (order[0] % 64) * 64);
+  void **cur = (void **)(base + order[0] * stride + (stride >= 4096 ? (order[0] % 64) * 64 : 0));
   for (size_t i = 0; i < 2 * n; i++) cur = (void **)*cur;   // warm: TLBs and caches as steady as they get
   uint64_t t0 = __rdtsc();
   for (size_t i = 0; i < loads; i++) cur = (void **)*cur;
@@ -58,7 +61,7 @@ int main(int argc, char **argv) {
   int reps = argc > 3 ? atoi(argv[3]) : 7;
   int thp = !strcmp(layout, "4k-thp");
   uint64_t stride = !strcmp(layout, "32k") ? 32768ULL : !strcmp(layout, "2m") ? 2ULL << 20 : !strcmp(layout, "1g") ? 1ULL << 30
-    : !strcmp(layout, "512g") ? 512ULL << 30 : 4096ULL;
+    : !strcmp(layout, "512g") ? 512ULL << 30 : !strcmp(layout, "line") ? 64ULL : 4096ULL;
   // Stay inside a 47-bit user address space (128 TiB, less what the process already uses).
   uint64_t limit = (64ULL << 40) / stride;
   if (maxPages > limit) maxPages = limit;
@@ -72,7 +75,7 @@ int main(int argc, char **argv) {
   } else {
     madvise(base, span, MADV_NOHUGEPAGE);
   }
-  static const size_t points[] = { 16, 32, 48, 64, 80, 96, 112, 128, 192, 256, 384, 512, 768, 1024, 1280, 1536, 1792, 2048, 2304, 2560, 2816, 3072, 3328, 3584, 3840, 4096, 6144, 8192, 16384, 32768 };
+  static const size_t points[] = { 16, 32, 48, 64, 80, 96, 112, 128, 192, 256, 384, 512, 768, 1024, 1280, 1536, 1792, 2048, 2304, 2560, 2816, 3072, 3328, 3584, 3840, 4096, 6144, 8192, 16384, 32768, 65536, 131072, 262144 };
   for (size_t i = 0; i < sizeof points / sizeof *points && points[i] <= maxPages; i++) {
     size_t n = points[i];
     double best = 1e30;

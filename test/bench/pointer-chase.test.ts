@@ -72,4 +72,11 @@ describe("pointer-chase analysis (bench/pointer-chase/analyse.mjs)", () => {
     expect(rows["walk plateau 512g"].pass).toBe(true);   // +11 %
     expect(rows["walk plateaus in the measured order"]).toMatchObject({ measured: "2m < 4k < 32k < 1g < 512g", model: "4k < 32k < 2m < 1g < 512g", pass: false });
   });
+
+  it("targets: only the layouts given; no order row for fewer than two", () => {
+    const only4k = targets({ "4k": curve4k(80, 3328) }, { "4k": curve4k(80, 3328) });
+    expect(only4k.map((r) => r.target.split(" (")[0])).toEqual(["L1 DTLB knee", "STLB knee", "STLB-hit penalty", "walk plateau 4k"]);
+    expect(only4k.every((r) => r.pass)).toBe(true);
+    expect(targets({}, {})).toEqual([]);
+  });
 });
