@@ -39,7 +39,8 @@ static double chase(char *base, uint64_t stride, size_t n, size_t loads) {
   size_t *order = malloc(n * sizeof *order);
   for (size_t i = 0; i < n; i++) order[i] = i;
   for (size_t i = n - 1; i > 0; i--) { size_t j = next() % (i + 1); size_t t = order[i]; order[i] = order[j]; order[j] = t; }
-  // Page order[k] points to page order[k+1]; the slot of page p is at line p mod 64.
+  // Page order[k] points to page order[k+1]; the slot of page p is at line p mod 64 (layout
+  // "line": the element p is line p itself).
   for (size_t k = 0; k < n; k++) {
     size_t p = order[k], q = order[(k + 1) % n];
     void **slot = (void **)(base + p * stride + (stride >= 4096 ? (p % 64) * 64 : 0));
