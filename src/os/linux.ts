@@ -44,7 +44,8 @@ import { SIGKILL, sigInfo, type SigInfo } from "./signals.js";
 import type { FaultPolicy, ReplayFault, FaultDecision } from "../machine/replay.js";
 import { CR4_PGE, CR4_PCIDE, CR4_SMEP, EFER_NXE } from "../machine/pgtable.js";
 import { Errno } from "./errno.js";
-import { VmCommit, isVmCommitSysctl, type VmCommitSysctl } from "./commit.js";
+import { VmCommit } from "./commit.js";
+import { VmSysctls, isVmSysctl, VM_SYSCTLS, type VmSysctl } from "./sysctl.js";
 import { WasmmuError, quoteValue } from "../errors.js";
 
 export { TLB_NR_DYN_ASIDS, TLB_SINGLE_PAGE_FLUSH_CEILING } from "./tlb.js";
@@ -124,6 +125,8 @@ export class Linux implements TaskKernel {
   readonly aslr: boolean;
   /** The memory commitment (Committed_AS) and the overcommit policy: see `sysctl` for its tunables. */
   readonly commit: VmCommit;
+  /** The vm sysctls over the owners of their values (read and written through `sysctl`). */
+  private readonly sysctls: VmSysctls;
   /** Buddy free pages right after boot: every process exiting brings the count back here (plus cached file pages). */
   readonly bootFreePages: number;
   /** The out-of-memory policy of faults the OOM killer cannot help (see OomPolicy). */
@@ -218,6 +221,7 @@ export class Linux implements TaskKernel {
     this.bootFreePages = machine.frames.freePages;
     // init_admin_reserve / init_user_reserve read the free pages at subsys_initcall time.
     this.commit = new VmCommit(() => this.totalRamPages, () => this.swap.totalPages, this.bootFreePages, this.log);
+    this.sysctls = new VmSysctls({ commit: this.commit, reclaim: this.reclaim, swapOps: this.swapOps, frames: machine.frames, dropCaches: () => this.cache.dropCaches() });
   }
 
   /**
@@ -276,23 +280,27 @@ export class Linux implements TaskKernel {
   // ---- sysctls ----------------------------------------------------------------------------------
 
   /**
-   * Read a sysctl, as `sysctl vm.overcommit_memory` does: vm.overcommit_memory (0 heuristic, 1
-   * always, 2 never; default 0), vm.overcommit_ratio (default 50), vm.overcommit_kbytes (default 0;
-   * when non-zero it replaces the ratio), vm.admin_reserve_kbytes and vm.user_reserve_kbytes
-   * (defaults min(free memory at boot / 32, 8 MiB) and min(…, 128 MiB)).
+   * Read a sysctl, as `sysctl vm.swappiness` does (the number /proc/sys/vm/<name> shows):
+   * vm.overcommit_memory (0 heuristic, 1 always, 2 never; default 0), vm.overcommit_ratio (default
+   * 50), vm.overcommit_kbytes (default 0; when non-zero it replaces the ratio),
+   * vm.admin_reserve_kbytes and vm.user_reserve_kbytes (defaults min(free memory at boot / 32,
+   * 8 MiB) and min(…, 128 MiB)), vm.swappiness (default 60), vm.page-cluster (default 3),
+   * vm.min_free_kbytes (default int_sqrt(lowmem kB × 16), clamped to 128..262144); vm.drop_caches
+   * is write-only and reads 0.
    * @throws WasmmuError INVALID_ARGUMENT for a name the model does not have
    */
-  sysctl(name: VmCommitSysctl): number;
+  sysctl(name: VmSysctl): number;
   /**
-   * Write a sysctl, as `sysctl -w vm.overcommit_memory=2` does, with the kernel's checks (see
-   * VmCommit.setSysctl: overcommit_memory 0..2; writing overcommit_ratio zeroes overcommit_kbytes and
-   * the other way round). @returns 0, or EINVAL (nothing changed)
+   * Write a sysctl, as `sysctl -w vm.swappiness=100` does, with the kernel's checks
+   * (VmCommit.setSysctl for the overcommit family; swappiness 0..200, page-cluster 0..31,
+   * min_free_kbytes ≥ 0 and recomputing the watermarks, drop_caches 1..4).
+   * @returns 0, or EINVAL (nothing changed)
    * @throws WasmmuError INVALID_ARGUMENT for a name the model does not have
    */
-  sysctl(name: VmCommitSysctl, value: number | bigint): 0 | Errno;
-  sysctl(name: VmCommitSysctl, value?: number | bigint): number | Errno {
-    if (!isVmCommitSysctl(name)) throw new WasmmuError("INVALID_ARGUMENT", `sysctl: unknown name ${quoteValue(name)} (known: vm.overcommit_memory, vm.overcommit_ratio, vm.overcommit_kbytes, vm.admin_reserve_kbytes, vm.user_reserve_kbytes)`, { name });
-    return value === undefined ? this.commit.sysctl(name) : this.commit.setSysctl(name, value);
+  sysctl(name: VmSysctl, value: number | bigint): 0 | Errno;
+  sysctl(name: VmSysctl, value?: number | bigint): number | Errno {
+    if (!isVmSysctl(name)) throw new WasmmuError("INVALID_ARGUMENT", `sysctl: unknown name ${quoteValue(name)} (known: ${VM_SYSCTLS.join(", ")})`, { name });
+    return value === undefined ? this.sysctls.read(name) : this.sysctls.write(name, value);
   }
 
   // ---- files ----------------------------------------------------------------------------------

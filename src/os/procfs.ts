@@ -17,7 +17,7 @@ import type { Vma } from "./vma.js";
 import { PTE_RW, PTE_SPECIAL, PTE_DIRTY, PTE_ACCESSED, PAGE_SIZE, ptePfn, pteMapsFrame, pteHuge, swapPteType, swapPteOffset } from "../machine/pgtable.js";
 import { HPAGE_PMD_NR, pmdPfn } from "./huge.js";
 import { VM_WRITE, VM_EXEC, VM_SHARED, VM_GROWSDOWN, VM_LOCKED } from "./proc/vmflags.js";
-import { isVmCommitSysctl } from "./commit.js";
+import { isVmSysctl, isWriteOnlySysctl } from "./sysctl.js";
 
 const VM_STACK_FLAGS = VM_GROWSDOWN;
 import { formatMaps, type MapsEntry } from "./proc/maps.js";
@@ -477,16 +477,18 @@ export class ProcFs {
    * Read a /proc file by path, as `cat` would: /proc/meminfo, /proc/vmstat, /proc/buddyinfo,
    * /proc/swaps, /proc/pressure/{memory,io,cpu}, /proc/<pid>/{maps,smaps,smaps_rollup,status,statm,
    * oom_score,oom_score_adj,oom_adj,cgroup}, /proc/sys/vm/{overcommit_memory,overcommit_ratio,
-   * overcommit_kbytes,admin_reserve_kbytes,user_reserve_kbytes} and /dev/kmsg; `self` means `selfPid`.
+   * overcommit_kbytes,admin_reserve_kbytes,user_reserve_kbytes,swappiness,page-cluster,
+   * min_free_kbytes} and /dev/kmsg; `self` means `selfPid`.
    */
   read(path: string, selfPid?: number): string {
     if (path === "/dev/kmsg") return this.kmsg();
     const thp = /^\/sys\/kernel\/mm\/transparent_hugepage\/(.+)$/.exec(path);
     if (thp !== null && (THP_SYSFS_FILES as readonly string[]).includes(thp[1])) return this.os.thp.sysfs(thp[1] as ThpSysfsFile);
-    const sys = /^\/proc\/sys\/vm\/([a-z_]+)$/.exec(path);
+    const sys = /^\/proc\/sys\/vm\/([a-z_-]+)$/.exec(path);
     if (sys !== null) {
       const name = `vm.${sys[1]}`;
-      if (isVmCommitSysctl(name)) return `${this.os.sysctl(name)}\n`; // proc_dointvec / proc_doulongvec_minmax print "%d\n"
+      // proc_dointvec / proc_doulongvec_minmax print "%d\n"; drop_caches (mode 0200) cannot be read.
+      if (isVmSysctl(name) && !isWriteOnlySysctl(name)) return `${this.os.sysctl(name)}\n`;
     }
     const pr = /^\/proc\/pressure\/(memory|io|cpu)$/.exec(path);
     if (pr !== null) return this.pressure(pr[1] as PsiResource);
@@ -513,7 +515,7 @@ export class ProcFs {
         case "cgroup": return this.cgroup(pid);
       }
     }
-    throw new WasmmuError("INVALID_ARGUMENT", `${path}: not served; known: /proc/{meminfo,vmstat,buddyinfo,swaps}, /proc/pressure/{memory,io,cpu}, /proc/<pid>/{maps,smaps,smaps_rollup,status,statm,oom_score,oom_score_adj,oom_adj,cgroup}, /proc/sys/vm/{overcommit_*,*_reserve_kbytes}, /sys/kernel/mm/transparent_hugepage/*, /dev/kmsg`);
+    throw new WasmmuError("INVALID_ARGUMENT", `${path}: not served; known: /proc/{meminfo,vmstat,buddyinfo,swaps}, /proc/pressure/{memory,io,cpu}, /proc/<pid>/{maps,smaps,smaps_rollup,status,statm,oom_score,oom_score_adj,oom_adj,cgroup}, /proc/sys/vm/{overcommit_*,*_reserve_kbytes,swappiness,page-cluster,min_free_kbytes}, /sys/kernel/mm/transparent_hugepage/*, /dev/kmsg`);
   }
 
   /**

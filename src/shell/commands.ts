@@ -22,7 +22,7 @@ const table: Record<string, Entry> = {
     `${" ".repeat(62)}PID/{maps,smaps,smaps_rollup,status,statm,pagemap,oom_score,oom_score_adj}` },
   grep: { run: grep, synopsis: "grep [-i] [-v] [-E] [-c] PATTERN FILE…", summary: "matching lines of files (no pipes here)" },
   echo: { run: echo, synopsis: "echo [-n] WORD… [> FILE]", summary: "e.g. echo 3 > /proc/sys/vm/drop_caches, echo -1000 > /proc/PID/oom_score_adj" },
-  sysctl: { run: sysctl, synopsis: "sysctl [-n] NAME[=VALUE]… | -a", summary: "vm.swappiness, vm.page-cluster, vm.drop_caches, vm.overcommit_*" },
+  sysctl: { run: sysctl, synopsis: "sysctl [-n] NAME[=VALUE]… | -a", summary: "vm.swappiness, vm.page-cluster, vm.min_free_kbytes, vm.drop_caches, vm.overcommit_*" },
   swapon: { run: swapon, synopsis: "swapon [--show | -s | [-p PRIO] PATH]", summary: "list swap areas, or turn one on (/swapfile)" },
   swapoff: { run: swapoff, synopsis: "swapoff PATH… | -a", summary: "turn swap off (its pages come back into memory first)" },
   dmesg: { run: dmesg, synopsis: "dmesg", summary: "the kernel log (swapon, OOM reports, drop_caches) in model time" },

@@ -1,19 +1,17 @@
 /**
  * The files the shell's `cat` and `echo … >` reach: /proc as ProcFs serves it, plus what the
  * shell adds on top of the kernel model's API — /proc/slabinfo, /proc/uptime, the vm sysctls
- * reclaim and swap keep (swappiness, page-cluster), /proc/sys/vm/drop_caches, a hex dump of
- * /proc/<pid>/pagemap — and the scratch files `> file` writes.
+ * through Linux.sysctl (src/os/sysctl.ts owns their ranges), a hex dump of /proc/<pid>/pagemap —
+ * and the scratch files `> file` writes.
  *
- * Owns: path → reader/writer dispatch and the errno each failure reads as. The sysctl ranges
- * are the kernel's (kernel/sysctl.c, mm/vmscan.c: swappiness 0..200; mm/swap.c page-cluster
- * 0..31; fs/drop_caches.c: 1..4).
+ * Owns: path → reader/writer dispatch, the errno each failure reads as, and drop_caches' log
+ * line (it names the writing task, which only the shell knows).
  */
 import type { ShellContext } from "./context.js";
 import type { ErrnoName } from "../os/errno.js";
 import { isErrno } from "../os/errno.js";
 import { procSlabinfo } from "../os/slab.js";
-import { MAX_SWAPPINESS } from "../os/vmscan.js";
-import { isVmCommitSysctl } from "../os/commit.js";
+import { VM_SYSCTLS, isVmSysctl, isWriteOnlySysctl } from "../os/sysctl.js";
 import { PAGE_SIZE } from "../machine/pgtable.js";
 
 /** A failed file operation: the errno the system call returned. */
@@ -25,34 +23,21 @@ export class FileError extends Error {
   }
 }
 
-/** A vm.* sysctl the shell serves itself: read, and write with the kernel's range. */
-interface ShellSysctl {
-  get(ctx: ShellContext): number;
-  set(ctx: ShellContext, v: number): void;
-  min: number;
-  max: number;
-  writeOnly?: boolean;
-}
-
-const SYSCTLS: Record<string, ShellSysctl> = {
-  swappiness: { get: (c) => c.linux.reclaim.swappiness, set: (c, v) => { c.linux.reclaim.swappiness = v; }, min: 0, max: MAX_SWAPPINESS },
-  "page-cluster": { get: (c) => c.linux.swapOps.pageCluster, set: (c, v) => { c.linux.swapOps.pageCluster = v; }, min: 0, max: 31 },
-  drop_caches: { get: () => 0, set: dropCaches, min: 1, max: 4, writeOnly: true },
-};
-
-/** The vm sysctl names the shell knows, for `sysctl -a` and messages. */
+/** The vm sysctl names the shell knows (VM_SYSCTLS without "vm."), for `sysctl -a` and messages. */
 export function vmSysctlNames(): string[] {
-  return ["admin_reserve_kbytes", "drop_caches", "overcommit_kbytes", "overcommit_memory", "overcommit_ratio", "page-cluster", "swappiness", "user_reserve_kbytes"];
+  return VM_SYSCTLS.map((n) => n.slice(3)).sort();
 }
+
+/** Linux instances that have seen a drop_caches write with bit 4 (drop_caches_sysctl_handler's `stfu`). */
+const quietDropCaches = new WeakSet<object>();
 
 /**
- * drop_caches_sysctl_handler: 1 drops clean unmapped page-cache pages, 2 shrinks the slab caches
- * (the model's slab has nothing reclaimable), 3 both; the first write logs "comm (pid):
- * drop_caches: N" at KERN_INFO unless bit 4 is set (stfu).
+ * drop_caches_sysctl_handler's log line: "comm (pid): drop_caches: N" at KERN_INFO for every
+ * write until one sets bit 4 (stfu), never after. The drop itself is VmSysctls'.
  */
-function dropCaches(ctx: ShellContext, v: number): void {
-  if (v & 1) ctx.linux.cache.dropCaches();
-  if ((v & 4) === 0) ctx.linux.log.printk(6, `${ctx.self.comm} (${ctx.self.pid}): drop_caches: ${v}`);
+function logDropCaches(ctx: ShellContext, v: number): void {
+  if (!quietDropCaches.has(ctx.linux)) ctx.linux.log.printk(6, `${ctx.self.comm} (${ctx.self.pid}): drop_caches: ${v}`);
+  if (v & 4) quietDropCaches.add(ctx.linux);
 }
 
 /** proc_dointvec_minmax's parse: an optionally signed decimal integer, surrounding blanks allowed. */
@@ -102,9 +87,10 @@ export function readFile(ctx: ShellContext, path: string): string {
   if (path === "/proc/uptime") return uptime(ctx);
   const sys = /^\/proc\/sys\/vm\/([a-z_-]+)$/.exec(path);
   if (sys !== null) {
-    const s = SYSCTLS[sys[1]];
-    if (s !== undefined) return `${s.get(ctx)}\n`;
-    if (!isVmCommitSysctl(`vm.${sys[1]}`)) throw new FileError("ENOENT");
+    const name = `vm.${sys[1]}`;
+    if (!isVmSysctl(name)) throw new FileError("ENOENT");
+    if (isWriteOnlySysctl(name)) throw new FileError("EACCES"); // mode 0200: sysctl_perm refuses a read even to root
+    return `${ctx.linux.sysctl(name)}\n`;
   }
   const pm = /^\/proc\/(\d+|self)\/pagemap$/.exec(path);
   if (pm !== null) return pagemapDump(ctx, pidOf(ctx, pm[1]));
@@ -129,19 +115,13 @@ export function writeFile(ctx: ShellContext, path: string, text: string, append:
   }
   const sys = /^\/proc\/sys\/vm\/([a-z_-]+)$/.exec(path);
   if (sys !== null) {
-    const s = SYSCTLS[sys[1]];
-    if (s !== undefined) {
-      const v = parseInt10(text);
-      if (v === null || v < s.min || v > s.max) throw new FileError("EINVAL");
-      s.set(ctx, v);
-      return;
-    }
     const name = `vm.${sys[1]}`;
-    if (!isVmCommitSysctl(name)) throw new FileError("ENOENT");
+    if (!isVmSysctl(name)) throw new FileError("ENOENT");
     const v = parseInt10(text);
     if (v === null) throw new FileError("EINVAL");
     const r = ctx.linux.sysctl(name, v);
     if (isErrno(r)) throw new FileError(r.code);
+    if (name === "vm.drop_caches") logDropCaches(ctx, v);
     return;
   }
   const per = /^\/proc\/(\d+|self)\/([a-z_]+)$/.exec(path);
@@ -172,5 +152,6 @@ export function sysctlPath(name: string): string | null {
 
 /** Whether a vm sysctl is write-only (drop_caches): `sysctl -a` leaves it out. */
 export function sysctlWriteOnly(leaf: string): boolean {
-  return SYSCTLS[leaf]?.writeOnly === true;
+  const name = `vm.${leaf}`;
+  return isVmSysctl(name) && isWriteOnlySysctl(name);
 }

@@ -188,8 +188,10 @@ export const sysctl: ShellCommand = (ctx, args) => {
       try {
         const v = readFile(ctx, path).trimEnd();
         ctx.out(valueOnly ? `${v}\n` : `${name} = ${v}\n`);
-      } catch {
-        ctx.err(`sysctl: cannot stat ${path}: No such file or directory\n`);
+      } catch (e) {
+        if (!(e instanceof FileError)) throw e;
+        // procps ReadSetting: open() failing with EACCES (drop_caches is mode 0200) is reported apart.
+        ctx.err(e.code === "EACCES" ? `sysctl: permission denied on key '${name}'\n` : `sysctl: cannot stat ${path}: No such file or directory\n`);
         status = 255;
       }
       continue;

@@ -71,7 +71,7 @@ describe("tunables (mm/util.c sysctl handlers, mm/mmap.c init_admin_reserve / in
     expect(proc.read("/proc/sys/vm/overcommit_ratio")).toBe("50\n");
     expect(proc.read("/proc/sys/vm/overcommit_kbytes")).toBe("0\n");
     expect(proc.read("/proc/sys/vm/admin_reserve_kbytes")).toBe(`${os.sysctl("vm.admin_reserve_kbytes")}\n`);
-    expect(() => proc.read("/proc/sys/vm/swappiness")).toThrow(/not/);
+    expect(() => proc.read("/proc/sys/vm/dirty_ratio")).toThrow(/not/);
   });
 
   it("overcommit_memory takes 0..2 only (proc_dointvec_minmax); a refused write changes nothing", async () => {
@@ -80,7 +80,7 @@ describe("tunables (mm/util.c sysctl handlers, mm/mmap.c init_admin_reserve / in
     expect(os.sysctl("vm.overcommit_memory")).toBe(0);
     expect(os.sysctl("vm.overcommit_memory", 2n)).toBe(0);
     expect(proc.read("/proc/sys/vm/overcommit_memory")).toBe("2\n");
-    expect(() => os.sysctl("vm.swappiness" as never, 1)).toThrow(/unknown name/);
+    expect(() => os.sysctl("vm.dirty_ratio" as never, 1)).toThrow(/unknown name/);
   });
 
   it("overcommit_kbytes and overcommit_ratio exclude each other (overcommit_kbytes_handler / overcommit_ratio_handler); CommitLimit follows vm_commit_limit", async () => {
