@@ -5,7 +5,7 @@
 export { Machine, Cpu, PhysicalMemory } from "./machine/Machine.js";
 export { PageTableBuilder, RangeTableSource, makeLeaf, type LeafFlags, type PageSize, type TableFrameSource } from "./machine/pagetables.js";
 export { BuddyTableSource } from "./machine/tablesource.js";
-export { EptBuilder, makeEptLeaf, type EptLeafFlags, type EptOptions } from "./machine/ept.js";
+export { EptBuilder, makeEptLeaf, runAsGuest, identityEptFrames, type EptLeafFlags, type EptOptions, type HostPageSize } from "./machine/ept.js";
 export { Vmx, type VmxFailure } from "./machine/vmx.js";
 export { FrameAllocator, PAGE_FLAG_NAMES, pageFlag, type FrameDescriptor, type ZoneInfo, type ZoneName, type Watermark, type PageFlagName } from "./machine/frames.js";
 export { Replayer, DemandMapper, TraceBatch, countAndSkip, REC_KIND, REC_USER, REC_IMPLICIT, type CoreFaultPolicy, type ReplayResult, type ReplayStopReason, type ReplayFault, type FaultPolicy, type FaultDecision } from "./machine/replay.js";

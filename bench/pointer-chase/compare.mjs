@@ -1,27 +1,40 @@
 // The pointer chase of chase.c replayed through wasmmu, side by side with the machine's curve:
-//   node bench/pointer-chase/compare.mjs [--cpu zen4] [--layouts 4k,32k,2m,1g,512g] [--max 8192]
-//       [--measured file] [--ghz-ratio R] [--caches all]
+//   npm run build && node bench/pointer-chase/compare.mjs [--cpu zen4] [--vm 4k|2m|1g|none]
+//       [--caches all|walks|off] [--layouts 4k,4k-thp,32k,2m,1g,512g] [--max 8192]
+//       [--measured file[,file...]] [--ghz-ratio R] [--override psc.pde=256,...]
 // For each layout and page count N it replays the same access pattern (one 8-byte load per page,
-// a random cyclic order, page i's load at line i mod 64; warm-up of 2N loads, then the measured
-// loads) on a fresh machine with the preset, and prints cycles per access. --measured takes
-// chase.c's output ("layout N tsc_per_access" lines; run `gcc -O2 -o chase chase.c && ./chase
-// <layout>` per layout) and prints it beside, converted to core cycles with --ghz-ratio (core
-// clock / TSC clock; default: the ratio that makes the smallest N's measured value equal the
-// model's, i.e. the L1D hit calibrates the clock). Knees: the N where cycles per access first
-// rise by more than 30 % and 2 cycles over the previous point. Benchmarks never assert.
+// a random cyclic order, page i's load at line i mod 64; warm-up of 2N loads, then
+// max(4N, 200000) measured loads; layout "line": N consecutive lines) on a fresh machine with the preset and prints cycles per access.
+// --vm (default 4k): the replay runs as a guest under nested paging over an identity EPT with host
+// pages of that size (what `wasmmu replay --vm` does), as the chase does in a KVM guest; "none"
+// replays on bare metal. --caches (default all): data and page-table lines compete in the caches,
+// as in the chase. --measured takes chase.c's output ("layout N tsc_per_access" lines, "#"
+// comments); where several lines give a point (runs at different times, concatenated in one file
+// or in several files) it takes their minimum, the run the other processes disturbed least.
+// Measured values are converted to core cycles with --ghz-ratio (core clock / TSC clock; default:
+// the ratio that makes the measured 4k curve's smallest N equal the model's, an L1D hit).
+// Prints per layout both curves with the knees, then issue 16's targets with PASS / MISS
+// (analyse.mjs defines the knees, the STLB-hit penalty and the walk plateaus). Never asserts.
 import { readFileSync } from "node:fs";
 import * as wasmmu from "../../dist/index.js";
+import { knees, l1Knee, stlbKnee, stlbPenalty, walkPlateau, targets, WALK_WINDOWS } from "./analyse.mjs";
 
-const { Machine, Replayer, DemandMapper, REC_KIND, REC_USER } = wasmmu;
+const { Machine, Replayer, DemandMapper, REC_KIND, REC_USER, runAsGuest, identityEptFrames } = wasmmu;
 const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
 const cpu = opt("--cpu", "zen4");
-const layouts = opt("--layouts", "4k,32k,2m,1g,512g").split(",");
+const vm = opt("--vm", "4k");
+const layouts = opt("--layouts", "4k,4k-thp,32k,2m,1g,512g").split(",");
 const maxPages = Number(opt("--max", "8192"));
 const caches = opt("--caches", "all");
-const STRIDE = { "4k": 4096, "32k": 32768, "2m": 2 ** 21, "1g": 2 ** 30, "512g": 2 ** 39 };
-const POINTS = [16, 32, 48, 64, 80, 96, 112, 128, 192, 256, 384, 512, 768, 1024, 1280, 1536, 1792, 2048, 2304, 2560, 3072, 4096, 6144, 8192, 16384, 32768];
+// --override path=value[,path=value...]: preset parameters changed for this run (as `wasmmu --set`).
+const overrides = Object.fromEntries((opt("--override", "") || "").split(",").filter(Boolean).map((kv) => { const [k, v] = kv.split("="); return [k, Number.isNaN(Number(v)) ? v : Number(v)]; }));
+const STRIDE = { line: 64, "4k": 4096, "4k-thp": 4096, "32k": 32768, "2m": 2 ** 21, "1g": 2 ** 30, "512g": 2 ** 39 };
+const POINTS = [16, 32, 48, 64, 80, 96, 112, 128, 192, 256, 384, 512, 768, 1024, 1280, 1536, 1792, 2048, 2304, 2560, 2816, 3072, 3328, 3584, 3840, 4096, 6144, 8192, 16384, 32768, 65536, 131072, 262144];
 const BASE = 2 ** 40;   // 1 TiB: every layout's span fits below 128 TiB
+const RAM = 2n << 30n;
+
+if (!["4k", "2m", "1g", "none"].includes(vm)) throw new Error(`--vm must be 4k, 2m, 1g or none, got ${vm}`);
 
 /** A random cyclic order of 0..n-1 (seeded; not chase.c's exact order, the same kind of pattern). */
 function cycle(n) {
@@ -32,12 +45,24 @@ function cycle(n) {
   return order;
 }
 
+async function newMachine() {
+  const config = { cpu, overrides, caches, ram: RAM, memory: "tables-only", backedFrames: 40000, traceBatch: 1 << 16 };
+  if (vm === "none") return Machine.create(config);
+  // The EPT's frames at the top of RAM, kept from the guest, as `wasmmu replay --vm` does.
+  const area = { start: RAM - BigInt(identityEptFrames(RAM, vm)) * 4096n, end: RAM };
+  const m = await Machine.create({ ...config, reserved: [{ start: 0, end: 0x10_0000 }, area] });
+  runAsGuest(m, vm, area);
+  return m;
+}
+
 async function modelPoint(layout, n) {
-  const m = await Machine.create({ cpu, caches, ram: "2GiB", memory: "tables-only", backedFrames: 40000, traceBatch: 1 << 16 });
-  const r = new Replayer(m, new DemandMapper(m).policy);
+  const m = await newMachine();
+  // 4k-thp: the guest maps 2 MiB pages (chase.c's MADV_HUGEPAGE); under --vm 4k its TLB entries are still 4 KiB.
+  const r = new Replayer(m, new DemandMapper(m, { pages: layout === "4k-thp" ? "2m" : "4k" }).policy);
   const order = cycle(n);
   const stride = STRIDE[layout];
-  const addr = (p) => BASE + p * stride + (p % 64) * 64;
+  // chase.c's addresses: page p's load at line p mod 64; the "line" layout loads consecutive lines.
+  const addr = (p) => BASE + p * stride + (stride >= 4096 ? (p % 64) * 64 : 0);
   const measured = Math.max(4 * n, 200000);
   let k = 0;
   const feed = async (count) => {
@@ -53,39 +78,57 @@ async function modelPoint(layout, n) {
   const a = m.counters(0);
   await feed(measured);
   const b = m.counters(0);
-  const d = (name) => Number(b[name] - a[name]);
-  return { cycles: d("cycles") / d("access_load"), l1: d("tlb_l1d_hit") / d("access_load"), walks: d("dtlb_load_misses.miss_causes_a_walk") / d("access_load") };
+  const d = (name) => Number((b[name] ?? 0n) - (a[name] ?? 0n));
+  const loads = d("access_load");
+  return { cycles: d("cycles") / loads, l1: d("tlb_l1d_hit") / loads, walks: d("dtlb_load_misses.miss_causes_a_walk") / loads, ept: d("ept_mem_ref") / loads };
 }
 
-function knees(points) {
-  const out = [];
-  for (let i = 1; i < points.length; i++) {
-    const [, c] = points[i], [, p] = points[i - 1];
-    if (c > 1.3 * p && c - p > 2) out.push(points[i][0]);
-  }
-  return out;
-}
-
-const measuredFile = opt("--measured", undefined);
-const measured = {};
-if (measuredFile) for (const line of readFileSync(measuredFile, "utf8").split("\n")) {
+const measuredFiles = opt("--measured", undefined);
+const raw = {};
+if (measuredFiles) for (const file of measuredFiles.split(",")) for (const line of readFileSync(file, "utf8").split("\n")) {
   const [l, n, c] = line.trim().split(/\s+/);
-  if (c !== undefined) (measured[l] ??= new Map()).set(Number(n), Number(c));
+  if (c === undefined || l.startsWith("#") || !Number.isFinite(Number(c))) continue;
+  const map = (raw[l] ??= new Map()), prev = map.get(Number(n));
+  map.set(Number(n), prev === undefined ? Number(c) : Math.min(prev, Number(c)));
 }
 
-console.log(`pointer chase: wasmmu ${cpu} (caches ${caches}) against ${measuredFile ?? "no measurement"}; cycles per access`);
+const pct = (x) => (x === undefined ? "-" : `${x >= 0 ? "+" : ""}${(x * 100).toFixed(0)} %`);
+const num = (x) => (x === undefined ? "-" : typeof x === "number" ? x.toFixed(1) : x);
+console.log(`pointer chase: wasmmu ${cpu}${Object.keys(overrides).length ? ` (${JSON.stringify(overrides)})` : ""}, ${vm === "none" ? "bare metal" : `VM with ${vm} host pages`}, caches ${caches}; against ${measuredFiles ?? "no measurement"}; cycles per access`);
+const model = {}, meas = {};
+let ratio;
 for (const layout of layouts) {
   const limit = Math.min(maxPages, Math.floor(2 ** 46 / STRIDE[layout]));
-  const model = [];
-  for (const n of POINTS.filter((x) => x <= limit)) model.push([n, await modelPoint(layout, n)]);
-  const meas = measured[layout];
-  const ratio = Number(opt("--ghz-ratio", meas?.has(model[0][0]) ? String(model[0][1].cycles / meas.get(model[0][0])) : "1"));
-  console.log(`\n${layout}${meas ? ` (measured × ${ratio.toFixed(3)} to core cycles)` : ""}`);
-  console.log("  |      N | measured | wasmmu | L1 DTLB hit | walks/access |");
-  console.log("  |-------:|---------:|-------:|------------:|-------------:|");
-  for (const [n, p] of model) {
-    const mv = meas?.get(n);
-    console.log(`  | ${String(n).padStart(6)} | ${mv === undefined ? "       -" : (mv * ratio).toFixed(1).padStart(8)} | ${p.cycles.toFixed(1).padStart(6)} | ${(p.l1 * 100).toFixed(1).padStart(10)}% | ${p.walks.toFixed(3).padStart(12)} |`);
+  const curve = [];
+  for (const n of POINTS.filter((x) => x <= limit)) curve.push([n, await modelPoint(layout, n)]);
+  model[layout] = curve.map(([n, p]) => [n, p.cycles]);
+  const mraw = raw[layout];
+  if (mraw && ratio === undefined) {
+    const first = raw["4k"]?.get(POINTS[0]) ?? mraw.get(curve[0][0]);
+    ratio = Number(opt("--ghz-ratio", String((await modelPoint("4k", POINTS[0])).cycles / first)));
   }
-  console.log(`  knees (N): wasmmu ${knees(model.map(([n, p]) => [n, p.cycles])).join(", ") || "none"}${meas ? `; measured ${knees(model.filter(([n]) => meas.has(n)).map(([n]) => [n, meas.get(n) * ratio])).join(", ") || "none"}` : ""}`);
+  if (mraw) meas[layout] = curve.filter(([n]) => mraw.has(n)).map(([n]) => [n, mraw.get(n) * ratio]);
+  const mm = mraw ? new Map(meas[layout]) : undefined;
+  console.log(`\n${layout}${mraw ? ` (measured TSC ticks × ${ratio.toFixed(3)} = core cycles)` : ""}`);
+  console.log("  |      N | measured | wasmmu | wasmmu − measured | L1 DTLB hit | walks/access | EPT refs/access |");
+  console.log("  |-------:|---------:|-------:|------------------:|------------:|-------------:|----------------:|");
+  for (const [n, p] of curve) {
+    const mv = mm?.get(n);
+    const diff = mv === undefined ? "-" : pct((p.cycles - mv) / mv);
+    console.log(`  | ${String(n).padStart(6)} | ${(mv === undefined ? "-" : mv.toFixed(1)).padStart(8)} | ${p.cycles.toFixed(1).padStart(6)} | ${diff.padStart(17)} | ${(p.l1 * 100).toFixed(1).padStart(10)}% | ${p.walks.toFixed(3).padStart(12)} | ${p.ept.toFixed(2).padStart(15)} |`);
+  }
+  // The STLB knee and the STLB-hit penalty mean something where the STLB holds every page (consecutive pages).
+  const show = (c) => `knees ${knees(c).join(", ") || "none"}` + (layout === "line" ? "" : `; L1 DTLB knee ${l1Knee(c) ?? "-"}`) +
+    (layout.startsWith("4k") ? `, STLB knee ${stlbKnee(c) ?? "-"}, STLB-hit penalty ${num(stlbPenalty(c))}` : "") +
+    (WALK_WINDOWS[layout] ? `, walk plateau (median over N ${WALK_WINDOWS[layout].join("–")}) ${num(walkPlateau(layout, c))}` : "");
+  console.log(`  wasmmu:   ${show(model[layout])}`);
+  if (mraw) console.log(`  measured: ${show(meas[layout])}`);
+}
+
+const rows = targets(meas, model);
+if (rows.length > 0) {
+  console.log("\nissue 16 targets (core cycles)");
+  console.log("| target | measured | wasmmu | difference | result |");
+  console.log("|---|---:|---:|---:|---|");
+  for (const t of rows) console.log(`| ${t.target} | ${num(t.measured)} | ${num(t.model)} | ${pct(t.diff)} | ${t.pass ? "PASS" : "MISS"} |`);
 }

@@ -15,6 +15,14 @@ const SOG =
   "'Processor Relation Ledger' citing SOG §2.7.1-§2.7.3), and agree with AMD's and reviewers' " +
   "published Zen 4 TLB sizes";
 const POLICY = replacementPolicyNote("AMD");
+/**
+ * The pointer chase of bench/pointer-chase (chase.c, compare.mjs) on an EPYC 9004 KVM guest
+ * (family 25 model 17, Firecracker host, 4 KiB host pages), 2026-12-07, bench/RESULTS.md
+ * "Pointer chase in VM mode": best of 7 runs per point, minimum over several runs; TSC ticks
+ * converted to core cycles × 1.423 (so that the L1D hit is 4 cycles: a 3.69 GHz core clock,
+ * the EPYC 9004 boost clock, over the 2.596 GHz TSC).
+ */
+const CHASE = "bench/pointer-chase/measured-epyc9004-kvm-vm.txt";
 const XPERF = FAULT_COST_SOURCE;
 
 export const zen4: CpuPreset = {
@@ -27,6 +35,7 @@ export const zen4: CpuPreset = {
   latency: {
     l1Hit: 0,
     stlbHit: 7,
+    baseAccess: 4,
     walkMemRef: 24,
     pscHit: 2,
     adUpdate: 20,
@@ -43,10 +52,10 @@ export const zen4: CpuPreset = {
   sources: {
     policy: POLICY,
     "itlb[0]":
-      `L1 ITLB, 64 entries, fully associative, 4K, 2M and 1G pages: ${SOG} (§2.7.1). ways = entries ` +
+      `Documented. L1 ITLB, 64 entries, fully associative, 4K, 2M and 1G pages: ${SOG} (§2.7.1). ways = entries ` +
       "= 64; plru (power of two).",
     "dtlb[0]":
-      `L1 DTLB, 72 entries, fully associative, 4K, 2M and 1G pages: ${SOG} (§2.7.1). Loads and ` +
+      `Documented, and measured here: the chase's L1 DTLB knee is between 64 and 80 pages in every layout (${CHASE}). L1 DTLB, 72 entries, fully associative, 4K, 2M and 1G pages: ${SOG} (§2.7.1). Loads and ` +
       "stores share it. ways = entries = 72; lru (not a power of two). Zen 4 can also coalesce four " +
       "adjacent 4K pages into one 16K entry (AMD PMC 0x45 'tlb_reload_coalesced_page_hit' in the Zen event " +
       "lists of Linux perf); not modelled.",
@@ -62,6 +71,10 @@ export const zen4: CpuPreset = {
       "pages (2 MB of 4K code) and data-side reach is slightly reduced by code entries. One array " +
       "holds every size, so no array pool arises (mmu/tlb.ts roleFill; rechecked for issue 16).",
     "stlb[0]":
+      "Documented, and measured here: the chase over consecutive 4K pages leaves the STLB-hit plateau (22 cycles, " +
+      `data in L2) from 2560 pages and reaches the walk plateau by 4096 (${CHASE}); the model's knee is at 3328. The ` +
+      "gradual rise before 3072 fits AMD's hashed ('skewed') L2 DTLB index (described for Zen by Hadi Brais, quoted " +
+      "on Stack Overflow question 69814823), which the model's VPN-modulo set index does not have. " +
       `L2 DTLB, 3072 entries, 24-way, 4K and 2M pages, also holding PDEs for walks: ${SOG} (§2.7.2). ` +
       "lru (24 ways). '1G' is listed as an approximation of AMD's page smashing: AMD's walker installs " +
       "a 1G page into the L2 TLB as a 'smashed' 2M entry for the 2M window touched (Zen 2 SOG as " +
@@ -77,21 +90,26 @@ export const zen4: CpuPreset = {
       "'all'). Geometry checked against `lscpu -C` on an EPYC 9004 (family 25 model 17) KVM guest: " +
       "L1d 32K 8-way 64 sets, L2 1M 8-way 2048 sets, L3 32M 16-way 32768 sets.",
     "caches.l1d":
-      `32 KiB, 8-way (documented: ${SOG}; lscpu as above). Latency 4 cycles, the integer load-to-use ` +
+      `Documented. 32 KiB, 8-way (documented: ${SOG}; lscpu as above). Latency 4 cycles, the integer load-to-use ` +
       "latency (documented: SOG, as quoted; also baseAccess's default). plru: AMD documents none (estimate).",
     "caches.l2":
-      `1 MiB, 8-way, inclusive of L1D (documented: ${SOG}; lscpu as above). Latency 14 cycles ` +
+      "Documented, and the latency measured here: 14.0 cycles, the chase over 768-4096 consecutive lines (12-64 pages, " +
+      "L1 DTLB hits; bench/pointer-chase/measured-epyc9004-kvm-vm-lines.txt, three runs within 0.1 %); over consecutive " +
+      `4K pages with STLB hits 22.0 (${CHASE}), a cycle over 7 + 14. 1 MiB, 8-way, inclusive of L1D (documented: ${SOG}; lscpu as above). Latency 14 cycles ` +
       "(documented: SOG appendix, as quoted in latency.walkMemRef). lru: estimate.",
     "caches.llc":
-      "32 MiB, 16-way per CCD, a victim cache filled by L2 evictions (documented: AMD's Zen SOGs " +
+      "Documented geometry; latency an estimate, consistent with the best run measured here: 4 MiB of consecutive lines " +
+      "(1024 pages, STLB hits) cost 56.3 cycles = 7 + 49 in one run of three (bench/pointer-chase/" +
+      "measured-epyc9004-kvm-vm-lines.txt); the other two, and every run at 8 MiB, cost 5-15x that: on this shared " +
+      "host the guest gets only part of the L3, so a measured L3 latency here is an upper bound. 32 MiB, 16-way per CCD, a victim cache filled by L2 evictions (documented: AMD's Zen SOGs " +
       "describe the L3 as mostly exclusive, filled from L2 victims; lscpu as above) — 'exclusive' here. " +
       "Latency 50 cycles: estimate from published Zen 4 measurements of about 50 cycles (Chips and " +
       "Cheese's Zen 4 coverage, recalled, not re-verified).",
     "caches.memoryLatency":
-      "350 cycles: estimate, ~80-90 ns of unloaded DDR5 latency at ~4 GHz (published reviews; not " +
+      "Estimate, 350 cycles, ~80-90 ns of unloaded DDR5 latency at ~4 GHz (published reviews; not " +
       "measured here — bench/pointer-chase can measure it on your machine).",
     psc:
-      "AMD's walker caches upper levels in a Page Directory Cache (PDC) that holds PML4Es and PDPEs, " +
+      "Documented structures, estimated sizes. AMD's walker caches upper levels in a Page Directory Cache (PDC) that holds PML4Es and PDPEs, " +
       "64 entries, while PDEs are cached in the L2 DTLB itself (SOG §2.7.2-§2.7.3 as quoted in public " +
       "notes; WikiChip's Zen 2 page quoting the Zen 2 SOG for PDEs in the L2 DTLB; a translated Chips " +
       "and Cheese article on leaked Zen 5 slides for the 64-entry PDC 'since Zen 1'). Barr, Cox & Rixner " +
@@ -108,16 +126,25 @@ export const zen4: CpuPreset = {
       "of the capacity is given to PDPTEs.",
     "psc.pdpte": "Estimate, the remaining 48 of the PDC's 64 entries (see psc.pml4e).",
     "psc.pde":
-      "Estimate, 128 entries. PDEs share the 3072-entry, 24-way L2 DTLB with leaf translations, so " +
-      "how many are resident depends on the workload; 128 = 3072 / 24 models them as holding the " +
-      "equivalent of one way. The vusec/revanc README reports a 24-entry page-table cache on several " +
-      "older AMD microarchitectures, which Zen's L2-resident PDEs superseded.",
+      "Estimate, 128 entries. PDEs share the 3072-entry, 24-way L2 DTLB with leaf translations (documented, see psc), " +
+      "so how many are resident depends on the workload; 128 = 3072 / 24 models them as holding the equivalent of one " +
+      "way. The vusec/revanc README reports a 24-entry page-table cache on several older AMD microarchitectures, which " +
+      `Zen's L2-resident PDEs superseded. Checked against the chase (${CHASE}): where every page has its own page table ` +
+      "(one page per 2 MiB) walks stay cheap (51-66 cycles) up to ~1024 pages, so PDEs of neighbouring 2 MiB regions get " +
+      "a large reach; where every page has its own page directory (1 GiB apart) walks cost 120+ cycles from 80 pages, so " +
+      "PDEs 1 GiB apart get little, as PDEs in a set-associative L2 DTLB would if they all index one set (24 ways). A " +
+      "fully associative PSC cannot do both: 128 keeps the dense case right (the chase's 1g and 512g walk plateaus come " +
+      "out ~3x too cheap; 24 entries would fit those and put the 2m plateau 43 % over). Doing both needs a set-indexed " +
+      "PDE cache (mmu/tlb.ts sets the PSC arrays up fully associative).",
     "latency.l1Hit":
-      "0: Zen 4 'caches address translations for 288 KB of memory [72 x 4K] with no latency " +
+      "Documented (second-hand), and measured here: 0: the chase's L1D-hit floor is flat up to 64 pages. Zen 4 " +
+      "'caches address translations for 288 KB of memory [72 x 4K] with no latency " +
       "overhead' (quoted in public notes, attributed there to AMD's own description; not seen first-" +
       "hand); the SOG's 4-cycle integer load-to-use latency includes the L1 DTLB lookup.",
     "latency.stlbHit":
-      "7 cycles, measured: the same quoted statement continues 'or 12 MB [3072 x 4K] with a 7-8 " +
+      `Measured here: 7.0 cycles (the chase over 96-256 consecutive 4K pages, L1 DTLB misses that hit the L2 DTLB, ` +
+      `11.0 cycles against the 4.0 floor; ${CHASE}); also measured second-hand: the same quoted statement continues ` +
+      "'or 12 MB [3072 x 4K] with a 7-8 " +
       "cycle penalty', and Chips and Cheese's Zen 5 (Strix Point) article reports an L2 DTLB hit adds 7 " +
       "cycles on Zen 5, 'the same as Zen 4' (both as quoted in public notes, not re-verified first-" +
       "hand). Chose 7, the lower bound both agree on. AMD publishes no figure. Also charged for the " +
@@ -131,6 +158,9 @@ export const zen4: CpuPreset = {
     "latency.adUpdate":
       "Estimate, 20 cycles: charged like an uncontended locked read-modify-write hitting the cache. " +
       "AMD publishes no figure.",
+    "latency.baseAccess":
+      "Documented: 4 cycles, the L1D integer load-to-use latency (SOG, as quoted under caches.l1d); the default, written " +
+      "out. The chase's clock conversion assumes it (the 16-page floor, an L1D and L1 DTLB hit, is 2.81 TSC ticks).",
     "latency.faultEntryExit":
       `Estimate, 710 cycles: no AMD measurement found; uses the Intel Haswell figure, ${XPERF}.`,
     "latency.ipi":
