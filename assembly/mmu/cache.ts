@@ -86,6 +86,13 @@ let g1Ways: u32 = 0, g1Mask: u32 = 0, g1Sets: u32 = 0, g1Stride: u32 = 0, g1Poli
 let g2Ways: u32 = 0, g2Mask: u32 = 0, g2Sets: u32 = 0, g2Stride: u32 = 0, g2Policy: u32 = 0;
 let g3Ways: u32 = 0, g3Mask: u32 = 0, g3Sets: u32 = 0, g3Stride: u32 = 0, g3Policy: u32 = 0;
 let llcLines: usize = 0;
+let g1Valid: u64 = 0, g2Valid: u64 = 0, g3Valid: u64 = 0;
+/**
+ * Per level, for PLRU: for each way (≤ 64) the masks of a touch, [keep u64, set u64]: the tree
+ * bits after a use of the way are (bits & keep) | set (plruTouchBits of all ones and of zero).
+ */
+const plruTables: usize = memory.data(3 * 64 * 16, 16);
+const g1Plru: usize = plruTables, g2Plru: usize = plruTables + 1024, g3Plru: usize = plruTables + 2048;
 /** Latency by where a line was found: [HIT_L1 … HIT_MEMORY] (u32 each; [0] unused). */
 const latencyByWhere: usize = memory.data(32, 16);
 
@@ -97,10 +104,11 @@ function levelValid(sets: u32, ways: u32, policy: u32): bool {
 /**
  * Bytes of one set record: the tags, then the stamps (LRU) or the tree bits (PLRU), rounded up to
  * whole 64-byte host lines, so that a set's tags start a host cache line (the records are
- * 64-aligned) and a lookup touches as few of the host's lines as the record needs.
+ * 64-aligned) and a lookup touches as few of the host's lines as the record needs; at least 128
+ * bytes with more than eight ways (matchWays reads sixteen tags' worth).
  */
 @inline function setStride(ways: u32, policy: u32): u32 {
-  return (ways * 8 + (policy == CPOL_PLRU ? 8 : ways * 4) + 63) & ~63;
+  return max<u32>((ways * 8 + (policy == CPOL_PLRU ? 8 : ways * 4) + 63) & ~63, ways > 8 ? 128 : 64);
 }
 
 @inline function levelBytes(sets: u32, ways: u32, policy: u32): u64 {
@@ -170,6 +178,16 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32): void {
   g3Ways = load<u32>(llc + LV_WAYS); g3Mask = load<u32>(llc + LV_MASK); g3Sets = load<u32>(llc + LV_SETS);
   g3Stride = load<u32>(llc + LV_STRIDE); g3Policy = load<u32>(llc + LV_POLICY);
   llcLines = linesOf(llc);
+  g1Valid = waysValid(g1Ways); g2Valid = waysValid(g2Ways); g3Valid = waysValid(g3Ways);
+  for (let l: u32 = 0; l < 3; l++) {
+    const ways = l == 0 ? g1Ways : l == 1 ? g2Ways : g3Ways;
+    if ((l == 0 ? g1Policy : l == 1 ? g2Policy : g3Policy) != CPOL_PLRU) continue;
+    for (let w: u32 = 0; w < ways; w++) {
+      const t = plruTables + <usize>l * 1024 + (<usize>w << 4);
+      store<u64>(t, plruTouchBits(0xffff_ffff_ffff_ffff, ways, w));
+      store<u64>(t, plruTouchBits(0, ways, w), 8);
+    }
+  }
   store<u32>(latencyByWhere + (<usize>HIT_L1 << 2), load<u32>(l1 + LV_LAT));
   store<u32>(latencyByWhere + (<usize>HIT_L2 << 2), load<u32>(l2 + LV_LAT));
   store<u32>(latencyByWhere + (<usize>HIT_LLC << 2), load<u32>(llc + LV_LAT));
@@ -231,22 +249,43 @@ export function cacheLatency(level: u32): u32 {
 }
 
 /**
- * The ways of the set record at `rec` (of `ways` tags) whose tag is `key`, one bit each. Two tags
- * per SIMD compare, joined into one mask, so the search has no data-dependent branch (reading
- * past the last way stays inside the level's storage: the set's stamps or tree bits follow).
+ * The ways of the set record at `rec` (of `ways` tags; `valid` = the low `ways` bits) whose tag
+ * is `key`, one bit each. Two tags per SIMD compare; the first eight and (with more than eight
+ * ways) the next eight are compared unconditionally, as independent compares joined into one mask,
+ * so the search has no branch and no loop for up to 16 ways. Reading past the last way stays
+ * inside the set record (64 bytes at least, 128 with more than eight ways: setStride).
  */
-@inline function matchWays(rec: usize, ways: u32, key: u64): u64 {
+@inline function matchWays(rec: usize, ways: u32, valid: u64, key: u64): u64 {
   const kv = i64x2.splat(<i64>key);
-  let hits: u64 = 0;
-  for (let w: u32 = 0; w < ways; w += 2) hits |= <u64>i64x2.bitmask(i64x2.eq(v128.load(rec + (<usize>w << 3)), kv)) << w;
-  return hits & (ways >= 64 ? 0xffff_ffff_ffff_ffff : (<u64>1 << ways) - 1);
+  let hits = <u64>i64x2.bitmask(i64x2.eq(v128.load(rec), kv))
+    | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 16), kv)) << 2)
+    | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 32), kv)) << 4)
+    | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 48), kv)) << 6);
+  if (ways > 8) {
+    hits |= (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 64), kv)) << 8)
+      | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 80), kv)) << 10)
+      | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 96), kv)) << 12)
+      | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 112), kv)) << 14);
+    for (let w: u32 = 16; w < ways; w += 2) hits |= <u64>i64x2.bitmask(i64x2.eq(v128.load(rec + (<usize>w << 3)), kv)) << w;
+  }
+  return hits & valid;
 }
 
-/** Record a use of way `way` of the set record `rec` of level `d` (LRU stamp or PLRU tree bits). */
-@inline function touchWay(d: usize, rec: usize, ways: u32, policy: u32, way: u32): void {
+/** The mask of a set's `ways` ways. */
+@inline function waysValid(ways: u32): u64 {
+  return ways >= 64 ? 0xffff_ffff_ffff_ffff : (<u64>1 << ways) - 1;
+}
+
+/**
+ * Record a use of way `way` of the set record `rec` of level `d` (LRU stamp or PLRU tree bits).
+ * A PLRU touch sets, clears or keeps each tree bit, so it is `(bits & keep) | set` with the two
+ * masks of the way precomputed (plruKeep, plruSet) instead of a walk down the tree.
+ */
+@inline function touchWay(d: usize, rec: usize, ways: u32, policy: u32, plru: usize, way: u32): void {
   const meta = rec + (<usize>ways << 3);
   if (policy == CPOL_PLRU) {
-    store<u64>(meta, plruTouchBits(load<u64>(meta), ways, way));
+    const t = plru + (<usize>way << 4);
+    store<u64>(meta, (load<u64>(meta) & load<u64>(t)) | load<u64>(t, 8));
     return;
   }
   let clock = load<u32>(d + LV_CLOCK) + 1;
@@ -275,9 +314,9 @@ function renormalise(d: usize): u32 {
  * (the lowest way on a tie) is both: the minimum of the stamps, four at a time (lanes past the
  * last way forced to the maximum), then the first way holding it.
  */
-@inline function victimOf(rec: usize, ways: u32, policy: u32): u32 {
+@inline function victimOf(rec: usize, ways: u32, valid: u64, policy: u32): u32 {
   if (policy == CPOL_PLRU) {
-    const empty = matchWays(rec, ways, LINE_INVALID);
+    const empty = matchWays(rec, ways, valid, LINE_INVALID);
     if (empty != 0) return <u32>ctz(empty);
     const bits = load<u64>(rec + (<usize>ways << 3));
     let node: u32 = 1, way: u32 = 0;
@@ -299,7 +338,7 @@ function renormalise(d: usize): u32 {
   lo = i32x4.min_u(lo, i32x4.shuffle(lo, lo, 1, 0, 3, 2));
   let at: u64 = 0;
   for (let w: u32 = 0; w < ways; w += 4) at |= <u64>i32x4.bitmask(i32x4.eq(v128.load(m + (<usize>w << 2)), lo)) << w;
-  return <u32>ctz(at & (ways >= 64 ? 0xffff_ffff_ffff_ffff : (<u64>1 << ways) - 1));
+  return <u32>ctz(at & valid);
 }
 
 /**
@@ -314,12 +353,12 @@ const tailPad: usize = memory.data<u32>([
 ]);
 
 /** Put `line` (known absent) into way victimOf of set record `rec` of level `d` as most recently used. @returns the line evicted, or LINE_INVALID */
-@inline function fillSet(d: usize, rec: usize, ways: u32, policy: u32, line: u64): u64 {
-  const way = victimOf(rec, ways, policy);
+@inline function fillSet(d: usize, rec: usize, ways: u32, valid: u64, policy: u32, plru: usize, line: u64): u64 {
+  const way = victimOf(rec, ways, valid, policy);
   const p = rec + (<usize>way << 3);
   const old = load<u64>(p);
   store<u64>(p, line);
-  touchWay(d, rec, ways, policy, way);
+  touchWay(d, rec, ways, policy, plru, way);
   return old;
 }
 
@@ -332,7 +371,7 @@ const tailPad: usize = memory.data<u32>([
 function remove(d: usize, line: u64): void {
   const ways = load<u32>(d + LV_WAYS);
   const rec = recOf(d, line);
-  const hit = matchWays(rec, ways, line);
+  const hit = matchWays(rec, ways, waysValid(ways), line);
   if (hit == 0) return;
   const way = <u32>ctz(hit);
   store<u64>(rec + (<usize>way << 3), LINE_INVALID);
@@ -352,40 +391,44 @@ function remove(d: usize, line: u64): void {
 /**
  * One reference of CPU `cpu` to physical address `pa`: look it up level by level, fill the levels
  * above where it was found (per the inclusion policy). Called only with a hierarchy configured.
- * The L1D hit — most walk references (the upper levels' lines) — is the short path inline here;
- * the rest is cacheBelowL1.
+ * The L1D hit — most walk references (the upper levels' lines) — is the short path, inline in
+ * the walker's references (cacheWalkRef); the rest is cacheBelowL1.
  * @returns HIT_L1, HIT_L2, HIT_LLC or HIT_MEMORY
  */
-export function cacheLookup(cpu: u32, pa: u64): u32 {
+@inline function lookup(cpu: u32, pa: u64): u32 {
   const line = (pa >> LINE_SHIFT) + 1;
   const l1 = l1Desc(cpu);
   const rec = linesOf(l1) + <usize>setIndex(line, g1Mask, g1Sets) * <usize>g1Stride;
-  const hit = matchWays(rec, g1Ways, line);
-  if (hit != 0) {
-    touchWay(l1, rec, g1Ways, g1Policy, <u32>ctz(hit));
-    return HIT_L1;
-  }
-  return cacheBelowL1(cpu, line, l1, rec);
+  const hit = matchWays(rec, g1Ways, g1Valid, line);
+  let where = HIT_L1;
+  if (hit != 0) touchWay(l1, rec, g1Ways, g1Policy, g1Plru, <u32>ctz(hit));
+  else where = cacheBelowL1(cpu, line, l1, rec);
+  return where;
+}
+
+/** lookup, out of line (A/D updates, data accesses, the host's loads). */
+export function cacheLookup(cpu: u32, pa: u64): u32 {
+  return lookup(cpu, pa);
 }
 
 /** cacheLookup after an L1D miss of `line` (set record `rec1` of L1D `l1`): L2, the LLC, memory; then the fills. */
 function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
   const l2 = l2Desc(cpu);
   const rec2 = l2Rec(l2, line);
-  const hit2 = matchWays(rec2, g2Ways, line);
+  const hit2 = matchWays(rec2, g2Ways, g2Valid, line);
   if (hit2 != 0) {
-    touchWay(l2, rec2, g2Ways, g2Policy, <u32>ctz(hit2));
-    fillSet(l1, rec1, g1Ways, g1Policy, line);
+    touchWay(l2, rec2, g2Ways, g2Policy, g2Plru, <u32>ctz(hit2));
+    fillSet(l1, rec1, g1Ways, g1Valid, g1Policy, g1Plru, line);
     return HIT_L2;
   }
   const llc = llcDesc();
   const rec3 = llcRec(line);
-  const hit3 = matchWays(rec3, g3Ways, line);
+  const hit3 = matchWays(rec3, g3Ways, g3Valid, line);
   let where = HIT_MEMORY;
   if (hit3 != 0) {
     where = HIT_LLC;
     const way = <u32>ctz(hit3);
-    touchWay(llc, rec3, g3Ways, g3Policy, way);
+    touchWay(llc, rec3, g3Ways, g3Policy, g3Plru, way);
     if (inclusion == INCL_EXCLUSIVE) {
       // The line moves up to L2: its way empties (a PLRU tree keeps the touch, as a lookup then a removal leave it).
       store<u64>(rec3 + (<usize>way << 3), LINE_INVALID);
@@ -393,15 +436,15 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
     }
   } else if (inclusion != INCL_EXCLUSIVE) {
     // Fill the LLC from memory; an inclusive LLC's victim leaves every CPU's L1D and L2.
-    const victim = fillSet(llc, rec3, g3Ways, g3Policy, line);
+    const victim = fillSet(llc, rec3, g3Ways, g3Valid, g3Policy, g3Plru, line);
     if (inclusion == INCL_INCLUSIVE && victim != LINE_INVALID) {
       for (let c: u32 = 0; c < nCpus; c++) { remove(l1Desc(c), victim); remove(l2Desc(c), victim); }
     }
   }
   // Fill L2; with an exclusive LLC the L2's victim moves down into it.
-  const victim2 = fillSet(l2, rec2, g2Ways, g2Policy, line);
-  if (inclusion == INCL_EXCLUSIVE && victim2 != LINE_INVALID) fillSet(llc, llcRec(victim2), g3Ways, g3Policy, victim2);
-  fillSet(l1, rec1, g1Ways, g1Policy, line);
+  const victim2 = fillSet(l2, rec2, g2Ways, g2Valid, g2Policy, g2Plru, line);
+  if (inclusion == INCL_EXCLUSIVE && victim2 != LINE_INVALID) fillSet(llc, llcRec(victim2), g3Ways, g3Valid, g3Policy, g3Plru, victim2);
+  fillSet(l1, rec1, g1Ways, g1Valid, g1Policy, g1Plru, line);
   return where;
 }
 
@@ -419,7 +462,8 @@ export function cacheHolds(cpu: u32, level: u32, pa: u64): bool {
   if (!configured || cpu >= nCpus || level < HIT_L1 || level > HIT_LLC) return false;
   const d = level == HIT_L1 ? l1Desc(cpu) : level == HIT_L2 ? l2Desc(cpu) : llcDesc();
   const line = (pa >> LINE_SHIFT) + 1;
-  return matchWays(recOf(d, line), load<u32>(d + LV_WAYS), line) != 0;
+  const ways = load<u32>(d + LV_WAYS);
+  return matchWays(recOf(d, line), ways, waysValid(ways), line) != 0;
 }
 
 /**
@@ -427,7 +471,7 @@ export function cacheHolds(cpu: u32, level: u32, pa: u64): bool {
  * under page_walker_loads.<dtlb|itlb>_<level> in counter block `ctr`. @returns its latency
  */
 @inline export function cacheWalkRef(cpu: u32, pa: u64, fetch: bool, ctr: usize): u32 {
-  const where = cacheLookup(cpu, pa);
+  const where = lookup(cpu, pa);
   count(ctr, <Counter>(<u32>(fetch ? Counter.PWL_ITLB_L1 : Counter.PWL_DTLB_L1) + where - 1));
   return load<u32>(latencyByWhere + (<usize>where << 2));
 }
