@@ -93,6 +93,8 @@ let g1Valid: u64 = 0, g2Valid: u64 = 0, g3Valid: u64 = 0;
  */
 const plruTables: usize = memory.data(3 * 64 * 16, 16);
 const g1Plru: usize = plruTables, g2Plru: usize = plruTables + 1024, g3Plru: usize = plruTables + 2048;
+/** The victim of an 8-way PLRU set by its node bits 1..7 (index: bits >> 1). */
+const plruVictims: usize = memory.data(128, 16);
 /** Latency by where a line was found: [HIT_L1 … HIT_MEMORY] (u32 each; [0] unused). */
 const latencyByWhere: usize = memory.data(32, 16);
 
@@ -179,6 +181,7 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32): void {
   g3Stride = load<u32>(llc + LV_STRIDE); g3Policy = load<u32>(llc + LV_POLICY);
   llcLines = linesOf(llc);
   g1Valid = waysValid(g1Ways); g2Valid = waysValid(g2Ways); g3Valid = waysValid(g3Ways);
+  for (let b: u32 = 0; b < 128; b++) store<u8>(plruVictims + b, <u8>plruTreeVictim(<u64>b << 1, 8));
   for (let l: u32 = 0; l < 3; l++) {
     const ways = l == 0 ? g1Ways : l == 1 ? g2Ways : g3Ways;
     if ((l == 0 ? g1Policy : l == 1 ? g2Policy : g3Policy) != CPOL_PLRU) continue;
@@ -319,13 +322,9 @@ function renormalise(d: usize): u32 {
     const empty = matchWays(rec, ways, valid, LINE_INVALID);
     if (empty != 0) return <u32>ctz(empty);
     const bits = load<u64>(rec + (<usize>ways << 3));
-    let node: u32 = 1, way: u32 = 0;
-    for (let half = ways >> 1; half >= 1; half >>= 1) {
-      const right = (bits & (<u64>1 << node)) != 0;
-      if (right) way |= half;
-      node = (node << 1) | (right ? 1 : 0);
-    }
-    return way;
+    // Eight ways (the L1Ds of skylake and zen4): 7 node bits, the victim of every state in plruVictims.
+    if (ways == 8) return <u32>load<u8>(plruVictims + <usize>((<u32>bits >> 1) & 0x7f));
+    return plruTreeVictim(bits, ways);
   }
   const m = rec + (<usize>ways << 3);
   let lo = i32x4.splat(-1);
@@ -339,6 +338,17 @@ function renormalise(d: usize): u32 {
   let at: u64 = 0;
   for (let w: u32 = 0; w < ways; w += 4) at |= <u64>i32x4.bitmask(i32x4.eq(v128.load(m + (<usize>w << 2)), lo)) << w;
   return <u32>ctz(at & valid);
+}
+
+/** The way tree PLRU replaces in a set of `ways` ways whose tree bits are `bits`: follow the bits from the root. */
+function plruTreeVictim(bits: u64, ways: u32): u32 {
+  let node: u32 = 1, way: u32 = 0;
+  for (let half = ways >> 1; half >= 1; half >>= 1) {
+    const right = (bits & (<u64>1 << node)) != 0;
+    if (right) way |= half;
+    node = (node << 1) | (right ? 1 : 0);
+  }
+  return way;
 }
 
 /**
