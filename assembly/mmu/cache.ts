@@ -19,7 +19,16 @@
 //
 //   Set record (one per set, contiguous, so a lookup touches one place in the host's memory):
 //   ways × u64 tags (line address + 1; 0 when empty, so fresh memory is an empty cache), then
-//   LRU: ways × u32 stamps; PLRU: one u64 of tree bits.
+//   LRU: ways × u32 stamps; PLRU: one u64 of tree bits; padded to whole 64-byte host lines and
+//   64-aligned (setStride).
+//
+// Speed (bench/RESULTS.md, issue #16: a replay with caches on at ≥ 50 % of caches off): each
+// level's geometry is copied into globals at setup (g1…, g2…, g3…) so a lookup reads no
+// descriptor but the CPU's set base and clock; the L1D hit is inline in the walker's references;
+// the tag search compares up to 16 tags with independent SIMD compares and no loop; an L1D miss
+// computes each level's set once and the fills reuse it; the LRU victim is a SIMD minimum of the
+// stamps, the PLRU touch two precomputed masks per way and an 8-way PLRU victim a table lookup.
+// The answers are the first implementation's, reference for reference (test/core/cache-equiv).
 //
 // Policies. Inclusion between L1D and L2 is NINE (non-inclusive, non-exclusive): a miss fills every
 // level it passed, and an eviction from one level leaves the others alone. The LLC is, per preset:

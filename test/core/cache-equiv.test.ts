@@ -30,11 +30,11 @@ function digest(xs: Iterable<number>): string {
 const WHERE = { l1d: 1, l2: 2, llc: 3, memory: 4 } as const;
 
 /** Small levels (so a short stream reaches every one), in the shape of the real presets. */
-function small(l1Policy: CachePolicy, inclusion: CacheInclusion, llcKiB: number, llcWays: number): CacheHierarchyConfig {
+function small(l1Policy: CachePolicy, inclusion: CacheInclusion, llcKiB: number, llcWays: number, llcPolicy?: CachePolicy): CacheHierarchyConfig {
   return {
     l1d: { sizeKiB: 4, ways: 8, latency: 4, policy: l1Policy },
     l2: { sizeKiB: 16, ways: 4, latency: 12, policy: "lru" },
-    llc: { sizeKiB: llcKiB, ways: llcWays, latency: 40, policy: llcWays === 16 ? "plru" : "lru", inclusion },
+    llc: { sizeKiB: llcKiB, ways: llcWays, latency: 40, policy: llcPolicy ?? (llcWays === 16 ? "plru" : "lru"), inclusion },
     memoryLatency: 200,
     mode: "walks",
   };
@@ -68,6 +68,16 @@ describe("cache lookup: the same answers as the first implementation (cache.ts)"
   });
   it("exclusive LLC of 48 sets × 12 (not a power of two: hashed set index)", async () => {
     expect(await stream(small("lru", "exclusive", 36, 12))).toEqual({ digest: "cb976350", counts: [1310, 3781, 7799, 27110] });
+  });
+  // More than 16 ways: the tag search's loop beyond its first sixteen compares.
+  it("LRU LLC of 64 sets × 20", async () => {
+    expect(await stream(small("lru", "nine", 80, 20))).toEqual({ digest: "c4dbb1a7", counts: [1310, 3781, 14150, 20759] });
+  });
+  it("tree-PLRU L1D, exclusive LLC of 48 sets × 24 (hashed)", async () => {
+    expect(await stream(small("plru", "exclusive", 72, 24))).toEqual({ digest: "0ef91ab7", counts: [1316, 3778, 12798, 22108] });
+  });
+  it("inclusive tree-PLRU LLC of 64 sets × 32", async () => {
+    expect(await stream(small("lru", "inclusive", 128, 32, "plru"))).toEqual({ digest: "5189e2da", counts: [1310, 3782, 18279, 16629] });
   });
 });
 
