@@ -24,7 +24,7 @@
 //
 // Speed (bench/RESULTS.md, issue #16: a replay with caches on at ≥ 50 % of caches off): each
 // level's geometry is copied into globals at setup (g1…, g2…, g3…) so a lookup reads no
-// descriptor but the CPU's set base and clock; the L1D hit is inline in the walker's references;
+// descriptor but the CPU's set base and clock; the L1D hit is the short path, before any call;
 // the tag search compares up to 16 tags with independent SIMD compares and no loop; an L1D miss
 // computes each level's set once and the fills reuse it; the LRU victim is a SIMD minimum of the
 // stamps, the PLRU touch two precomputed masks per way and an 8-way PLRU victim a table lookup.
@@ -410,8 +410,8 @@ function remove(d: usize, line: u64): void {
 /**
  * One reference of CPU `cpu` to physical address `pa`: look it up level by level, fill the levels
  * above where it was found (per the inclusion policy). Called only with a hierarchy configured.
- * The L1D hit — most walk references (the upper levels' lines) — is the short path, inline in
- * the walker's references (cacheWalkRef); the rest is cacheBelowL1.
+ * The L1D hit — most walk references (the upper levels' lines) — is the short path; the rest is
+ * cacheBelowL1.
  * @returns HIT_L1, HIT_L2, HIT_LLC or HIT_MEMORY
  */
 @inline function lookup(cpu: u32, pa: u64): u32 {
@@ -425,7 +425,7 @@ function remove(d: usize, line: u64): void {
   return where;
 }
 
-/** lookup, out of line (A/D updates, data accesses, the host's loads). */
+/** lookup, out of line. */
 export function cacheLookup(cpu: u32, pa: u64): u32 {
   return lookup(cpu, pa);
 }
@@ -490,7 +490,9 @@ export function cacheHolds(cpu: u32, level: u32, pa: u64): bool {
  * under page_walker_loads.<dtlb|itlb>_<level> in counter block `ctr`. @returns its latency
  */
 @inline export function cacheWalkRef(cpu: u32, pa: u64, fetch: bool, ctr: usize): u32 {
-  const where = lookup(cpu, pa);
+  // A call, not the lookup inline: the walker is inlined into several paths that run with the
+  // caches off too (tlbTranslate, eptWalk), whose code should not carry the lookup's.
+  const where = cacheLookup(cpu, pa);
   count(ctr, <Counter>(<u32>(fetch ? Counter.PWL_ITLB_L1 : Counter.PWL_DTLB_L1) + where - 1));
   return load<u32>(latencyByWhere + (<usize>where << 2));
 }
