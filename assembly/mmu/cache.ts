@@ -497,6 +497,13 @@ export function cacheHolds(cpu: u32, level: u32, pa: u64): bool {
   return load<u32>(latencyByWhere + (<usize>where << 2));
 }
 
+/** cacheWalkRef with the lookup's L1D hit inline (the replay's lean walk with the hierarchy on). */
+@inline export function cacheWalkRefInline(cpu: u32, pa: u64, fetch: bool, ctr: usize): u32 {
+  const where = lookup(cpu, pa);
+  count(ctr, <Counter>(<u32>(fetch ? Counter.PWL_ITLB_L1 : Counter.PWL_DTLB_L1) + where - 1));
+  return load<u32>(latencyByWhere + (<usize>where << 2));
+}
+
 /** The locked A/D update of a paging-structure entry at `pa`: counted as walk_ad_ref. @returns its line's latency */
 export function cacheWalkAd(cpu: u32, pa: u64, ctr: usize): u32 {
   count(ctr, Counter.WALK_AD_REF);
