@@ -1,5 +1,5 @@
 // Which functions of the core differ between two builds, ignoring what only renumbers (inlining
-// labels `$__inlined_func$…$N`, indirect-call type indices):
+// labels `$__inlined_func$…$N` and `…|inlined.N`, indirect-call type indices):
 //   node bench/wat-diff.mjs <A/build/core.release.wat> <B/build/core.release.wat>
 // The replay loop's default path is claimed to be untouched by a change when its functions
 // (fastRun, memoRun, fastMiss, fastFetch, tlbTranslate…) are listed as the same here.
@@ -7,7 +7,9 @@ import { readFileSync } from "node:fs";
 
 const [a, b] = process.argv.slice(2);
 if (!a || !b) { console.error("usage: node bench/wat-diff.mjs <A.wat> <B.wat>"); process.exit(2); }
-const norm = (body) => body.replace(/\$__inlined_func\$([^\s$]+)\$\d+/g, "$__inlined_func$$$1$$N").replace(/call_indirect \(type \$\d+\)/g, "call_indirect (type $T)");
+// Binaryen numbers the labels of inlined blocks (`…|inlined.16`) per module: a new inlining
+// anywhere renumbers them in functions that did not change.
+const norm = (body) => body.replace(/\$__inlined_func\$([^\s$]+)\$\d+/g, "$__inlined_func$$$1$$N").replace(/\|inlined\.\d+/g, "|inlined.N").replace(/call_indirect \(type \$\d+\)/g, "call_indirect (type $T)");
 const funcs = (path) => {
   const parts = readFileSync(path, "utf8").split(/\n \(func /).slice(1);
   return new Map(parts.map((p) => [p.slice(0, p.indexOf(" ")), p]));

@@ -57,7 +57,11 @@ export interface MachineConfig {
   reserved?: { start: number | bigint; end: number | bigint }[];
   /** CPU model: a preset name (`skylake`, `golden-cove`, `zen4`, `custom`) or a CpuPreset. Default `skylake`. */
   cpu?: string | import("./machine/presets/types.js").CpuPreset;
-  /** Changes to the preset, by path: `{ "l1d.entries": 128, "stlb[0].policy": "random", "latency.walkMemRef": 30 }`. */
+  /**
+   * Changes to the preset, by path: `{ "l1d.entries": 128, "stlb[0].policy": "random", "latency.walkMemRef": 30 }`.
+   * `latency.walkMemRef` is read with `caches: "off"` only; with the hierarchy on, an override of
+   * it is listed in `machine.config.warnings`.
+   */
   overrides?: Record<string, string | number>;
   /** false: no TLBs and no paging-structure caches at all (every access walks). Default true. */
   tlbs?: boolean;

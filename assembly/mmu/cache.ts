@@ -19,7 +19,16 @@
 //
 //   Set record (one per set, contiguous, so a lookup touches one place in the host's memory):
 //   ways × u64 tags (line address + 1; 0 when empty, so fresh memory is an empty cache), then
-//   LRU: ways × u32 stamps; PLRU: one u64 of tree bits.
+//   LRU: ways × u32 stamps; PLRU: one u64 of tree bits; padded to whole 64-byte host lines and
+//   64-aligned (setStride).
+//
+// Speed (bench/RESULTS.md, issue #16: a replay with caches on at ≥ 50 % of caches off): each
+// level's geometry is copied into globals at setup (g1…, g2…, g3…) so a lookup reads no
+// descriptor but the CPU's set base and clock; the L1D hit is the short path, before any call;
+// the tag search compares up to 16 tags with independent SIMD compares and no loop; an L1D miss
+// computes each level's set once and the fills reuse it; the LRU victim is a SIMD minimum of the
+// stamps, the PLRU touch two precomputed masks per way and an 8-way PLRU victim a table lookup.
+// The answers are the first implementation's, reference for reference (test/core/cache-equiv).
 //
 // Policies. Inclusion between L1D and L2 is NINE (non-inclusive, non-exclusive): a miss fills every
 // level it passed, and an eviction from one level leaves the others alone. The LLC is, per preset:
@@ -81,19 +90,40 @@ let configured: bool = false;
 let nCpus: u32 = 0;
 /** Descriptors: [cpu × 2 + 0] L1D, [cpu × 2 + 1] L2, [2 × cpus] the LLC. */
 let lvBase: usize = 0;
+// Copies of the descriptors' geometry, per level (1 L1D, 2 L2, 3 LLC), for the lookup.
+let g1Ways: u32 = 0, g1Mask: u32 = 0, g1Sets: u32 = 0, g1Stride: u32 = 0, g1Policy: u32 = 0;
+let g2Ways: u32 = 0, g2Mask: u32 = 0, g2Sets: u32 = 0, g2Stride: u32 = 0, g2Policy: u32 = 0;
+let g3Ways: u32 = 0, g3Mask: u32 = 0, g3Sets: u32 = 0, g3Stride: u32 = 0, g3Policy: u32 = 0;
+let llcLines: usize = 0;
+let g1Valid: u64 = 0, g2Valid: u64 = 0, g3Valid: u64 = 0;
+/**
+ * Per level, for PLRU: for each way (≤ 64) the masks of a touch, [keep u64, set u64]: the tree
+ * bits after a use of the way are (bits & keep) | set (plruTouchBits of all ones and of zero).
+ */
+const plruTables: usize = memory.data(3 * 64 * 16, 16);
+const g1Plru: usize = plruTables, g2Plru: usize = plruTables + 1024, g3Plru: usize = plruTables + 2048;
+/** The victim of an 8-way PLRU set by its node bits 1..7 (index: bits >> 1). */
+const plruVictims: usize = memory.data(128, 16);
+/** Latency by where a line was found: [HIT_L1 … HIT_MEMORY] (u32 each; [0] unused). */
+const latencyByWhere: usize = memory.data(32, 16);
 
 function levelValid(sets: u32, ways: u32, policy: u32): bool {
   if (sets == 0 || ways == 0 || ways > 64 || sets > (1 << 24) || policy > CPOL_PLRU) return false;
   return policy != CPOL_PLRU || (ways & (ways - 1)) == 0;
 }
 
-/** Bytes of one set record: the tags, then the stamps (LRU) or the tree bits (PLRU), 8-aligned. */
+/**
+ * Bytes of one set record: the tags, then the stamps (LRU) or the tree bits (PLRU), rounded up to
+ * whole 64-byte host lines, so that a set's tags start a host cache line (the records are
+ * 64-aligned) and a lookup touches as few of the host's lines as the record needs; at least 128
+ * bytes with more than eight ways (matchWays reads sixteen tags' worth).
+ */
 @inline function setStride(ways: u32, policy: u32): u32 {
-  return ways * 8 + (policy == CPOL_PLRU ? 8 : (ways * 4 + 7) & ~7);
+  return max<u32>((ways * 8 + (policy == CPOL_PLRU ? 8 : ways * 4) + 63) & ~63, ways > 8 ? 128 : 64);
 }
 
 @inline function levelBytes(sets: u32, ways: u32, policy: u32): u64 {
-  return <u64>sets * setStride(ways, policy) + 64;
+  return <u64>sets * setStride(ways, policy) + 128;
 }
 
 /**
@@ -144,11 +174,36 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32): void {
     store<u32>(d + LV_MASK, (sets & (sets - 1)) == 0 ? sets - 1 : NO_MASK);
     store<u32>(d + LV_LAT, load<u32>(w, 8));
     store<u32>(d + LV_POLICY, policy);
-    mem = (mem + 15) & ~15;
+    mem = (mem + 63) & ~63;
     store<u32>(d + LV_LINES, <u32>mem);
     store<u32>(d + LV_STRIDE, setStride(ways, policy));
-    mem += <usize>sets * setStride(ways, policy) + 16;   // + the tag search's read past the last set
+    mem += <usize>sets * setStride(ways, policy) + 64;   // + the searches' reads past the last set
   }
+  // The geometry of each level (the same for every CPU's L1D and L2), copied where the lookup
+  // reads it without going through a descriptor.
+  const l1 = l1Desc(0), l2 = l2Desc(0), llc = llcDesc();
+  g1Ways = load<u32>(l1 + LV_WAYS); g1Mask = load<u32>(l1 + LV_MASK); g1Sets = load<u32>(l1 + LV_SETS);
+  g1Stride = load<u32>(l1 + LV_STRIDE); g1Policy = load<u32>(l1 + LV_POLICY);
+  g2Ways = load<u32>(l2 + LV_WAYS); g2Mask = load<u32>(l2 + LV_MASK); g2Sets = load<u32>(l2 + LV_SETS);
+  g2Stride = load<u32>(l2 + LV_STRIDE); g2Policy = load<u32>(l2 + LV_POLICY);
+  g3Ways = load<u32>(llc + LV_WAYS); g3Mask = load<u32>(llc + LV_MASK); g3Sets = load<u32>(llc + LV_SETS);
+  g3Stride = load<u32>(llc + LV_STRIDE); g3Policy = load<u32>(llc + LV_POLICY);
+  llcLines = linesOf(llc);
+  g1Valid = waysValid(g1Ways); g2Valid = waysValid(g2Ways); g3Valid = waysValid(g3Ways);
+  for (let b: u32 = 0; b < 128; b++) store<u8>(plruVictims + b, <u8>plruTreeVictim(<u64>b << 1, 8));
+  for (let l: u32 = 0; l < 3; l++) {
+    const ways = l == 0 ? g1Ways : l == 1 ? g2Ways : g3Ways;
+    if ((l == 0 ? g1Policy : l == 1 ? g2Policy : g3Policy) != CPOL_PLRU) continue;
+    for (let w: u32 = 0; w < ways; w++) {
+      const t = plruTables + <usize>l * 1024 + (<usize>w << 4);
+      store<u64>(t, plruTouchBits(0xffff_ffff_ffff_ffff, ways, w));
+      store<u64>(t, plruTouchBits(0, ways, w), 8);
+    }
+  }
+  store<u32>(latencyByWhere + (<usize>HIT_L1 << 2), load<u32>(l1 + LV_LAT));
+  store<u32>(latencyByWhere + (<usize>HIT_L2 << 2), load<u32>(l2 + LV_LAT));
+  store<u32>(latencyByWhere + (<usize>HIT_LLC << 2), load<u32>(llc + LV_LAT));
+  store<u32>(latencyByWhere + (<usize>HIT_MEMORY << 2), memoryLatency);
   // Fresh linear memory is zero: every line empty, every clock 0 (cacheFlushAll empties it later).
   cacheSetMode(load<u32>(cfg + (CC_MODE << 2)));
 }
@@ -182,68 +237,81 @@ export function cacheFlushAll(): void {
   }
 }
 
-/** The set record of set `set` of level `d`; its stamps or tree bits follow its `ways` tags. */
-@inline function setRec(d: usize, set: u32): usize {
-  return <usize>load<u32>(d + LV_LINES) + <usize>set * load<u32>(d + LV_STRIDE);
-}
-
 @inline function l1Desc(cpu: u32): usize { return lvBase + <usize>(cpu * 2) * LV_SIZE; }
 @inline function l2Desc(cpu: u32): usize { return lvBase + <usize>(cpu * 2 + 1) * LV_SIZE; }
 @inline function llcDesc(): usize { return lvBase + <usize>(nCpus * 2) * LV_SIZE; }
+@inline function linesOf(d: usize): usize { return <usize>load<u32>(d + LV_LINES); }
 
 /** Hit latency of a level (1 L1D, 2 L2, 3 LLC; 4 memory). */
 export function cacheLatency(level: u32): u32 {
-  if (!configured) return 0;
-  if (level == HIT_MEMORY) return memoryLatency;
-  return load<u32>((level == HIT_LLC ? llcDesc() : lvBase + <usize>(level - 1) * LV_SIZE) + LV_LAT);
+  if (!configured || level < HIT_L1 || level > HIT_MEMORY) return 0;
+  return load<u32>(latencyByWhere + (<usize>level << 2));
 }
 
 /**
- * The set of `line` in level `d`: its low bits when sets is a power of two (physically indexed,
- * as L1D and L2 are), else a multiplicative hash reduced to [0, sets) (an LLC whose slice count
- * is not a power of two; Intel's slice hash is undocumented).
+ * The set of `line` in a level of `sets` sets (`mask` = sets − 1, or NO_MASK): its low bits when
+ * sets is a power of two (physically indexed, as L1D and L2 are), else a multiplicative hash
+ * reduced to [0, sets) (an LLC whose slice count is not a power of two; Intel's slice hash is
+ * undocumented).
  */
-@inline function setOf(d: usize, line: u64): u32 {
-  const mask = load<u32>(d + LV_MASK);
+@inline function setIndex(line: u64, mask: u32, sets: u32): u32 {
   if (mask != NO_MASK) return <u32>line & mask;
   const h = <u32>((line * 0x9e37_79b9_7f4a_7c15) >> 32);
-  return <u32>((<u64>h * <u64>load<u32>(d + LV_SETS)) >> 32);
+  return <u32>((<u64>h * <u64>sets) >> 32);
 }
 
 /**
- * The way of `line` in set `set` of level `d`, or -1. Two tags per SIMD compare, joined into one
- * mask, so the search has no data-dependent branch (a set's ways are read two at a time; reading
- * past the last way stays inside the level's storage, whose metadata follows the lines).
+ * The ways of the set record at `rec` (of `ways` tags; `valid` = the low `ways` bits) whose tag
+ * is `key`, one bit each. Two tags per SIMD compare; the first eight and (with more than eight
+ * ways) the next eight are compared unconditionally, as independent compares joined into one mask,
+ * so the search has no branch and no loop for up to 16 ways. Reading past the last way stays
+ * inside the set record (64 bytes at least, 128 with more than eight ways: setStride).
  */
-@inline function findWay(d: usize, set: u32, line: u64): i32 {
-  const ways = load<u32>(d + LV_WAYS);
-  const p = setRec(d, set);
-  const kv = i64x2.splat(<i64>line);
-  let hits: u64 = 0;
-  for (let w: u32 = 0; w < ways; w += 2) hits |= <u64>i64x2.bitmask(i64x2.eq(v128.load(p + (<usize>w << 3)), kv)) << w;
-  hits &= ways >= 64 ? 0xffff_ffff_ffff_ffff : (<u64>1 << ways) - 1;
-  return hits == 0 ? -1 : <i32>ctz(hits);
+@inline function matchWays(rec: usize, ways: u32, valid: u64, key: u64): u64 {
+  const kv = i64x2.splat(<i64>key);
+  let hits = <u64>i64x2.bitmask(i64x2.eq(v128.load(rec), kv))
+    | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 16), kv)) << 2)
+    | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 32), kv)) << 4)
+    | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 48), kv)) << 6);
+  if (ways > 8) {
+    hits |= (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 64), kv)) << 8)
+      | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 80), kv)) << 10)
+      | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 96), kv)) << 12)
+      | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 112), kv)) << 14);
+    for (let w: u32 = 16; w < ways; w += 2) hits |= <u64>i64x2.bitmask(i64x2.eq(v128.load(rec + (<usize>w << 3)), kv)) << w;
+  }
+  return hits & valid;
 }
 
-/** Record a use of way `way` of set `set` (LRU stamp or PLRU tree bits). */
-function touch(d: usize, set: u32, way: u32): void {
-  const ways = load<u32>(d + LV_WAYS);
-  if (load<u32>(d + LV_POLICY) == CPOL_PLRU) {
-    const p = setRec(d, set) + (<usize>ways << 3);
-    store<u64>(p, plruTouchBits(load<u64>(p), ways, way));
+/** The mask of a set's `ways` ways. */
+@inline function waysValid(ways: u32): u64 {
+  return ways >= 64 ? 0xffff_ffff_ffff_ffff : (<u64>1 << ways) - 1;
+}
+
+/**
+ * Record a use of way `way` of the set record `rec` of level `d` (LRU stamp or PLRU tree bits).
+ * A PLRU touch sets, clears or keeps each tree bit, so it is `(bits & keep) | set` with the two
+ * masks of the way precomputed (plruKeep, plruSet) instead of a walk down the tree.
+ */
+@inline function touchWay(d: usize, rec: usize, ways: u32, policy: u32, plru: usize, way: u32): void {
+  const meta = rec + (<usize>ways << 3);
+  if (policy == CPOL_PLRU) {
+    const t = plru + (<usize>way << 4);
+    store<u64>(meta, (load<u64>(meta) & load<u64>(t)) | load<u64>(t, 8));
     return;
   }
   let clock = load<u32>(d + LV_CLOCK) + 1;
   if (clock == 0xffff_ffff) clock = renormalise(d);
   store<u32>(d + LV_CLOCK, clock);
-  store<u32>(setRec(d, set) + (<usize>ways << 3) + (<usize>way << 2), clock);
+  store<u32>(meta + (<usize>way << 2), clock);
 }
 
 /** Halve every stamp of level `d` (order kept, up to ties) before its clock wraps. @returns the new clock */
 function renormalise(d: usize): u32 {
   const sets = load<u32>(d + LV_SETS), ways = load<u32>(d + LV_WAYS);
+  const stride = <usize>load<u32>(d + LV_STRIDE), lines = linesOf(d);
   for (let set: u32 = 0; set < sets; set++) {
-    const m = setRec(d, set) + (<usize>ways << 3);
+    const m = lines + <usize>set * stride + (<usize>ways << 3);
     for (let w: u32 = 0; w < ways; w++) {
       const s = load<u32>(m + (<usize>w << 2));
       if (s != 0) store<u32>(m + (<usize>w << 2), max<u32>(s >> 1, 1));
@@ -253,101 +321,149 @@ function renormalise(d: usize): u32 {
 }
 
 /**
- * The way a fill of set `set` replaces: the first invalid way, else the policy's victim. Under LRU
- * an invalid way has stamp 0 and a valid one a stamp ≥ 1, so the oldest stamp (the lowest way on
- * a tie) is both, found without a data-dependent branch.
+ * The way a fill of the set record `rec` replaces: the first invalid way, else the policy's
+ * victim. Under LRU an invalid way has stamp 0 and a valid one a stamp ≥ 1, so the oldest stamp
+ * (the lowest way on a tie) is both: the minimum of the stamps, four at a time (lanes past the
+ * last way forced to the maximum), then the first way holding it.
  */
-function victimWay(d: usize, set: u32): u32 {
-  const ways = load<u32>(d + LV_WAYS);
-  if (load<u32>(d + LV_POLICY) == CPOL_PLRU) {
-    const p = setRec(d, set);
-    for (let w: u32 = 0; w < ways; w++) if (load<u64>(p + (<usize>w << 3)) == LINE_INVALID) return w;
-    const bits = load<u64>(p + (<usize>ways << 3));
-    let node: u32 = 1, way: u32 = 0;
-    for (let half = ways >> 1; half >= 1; half >>= 1) {
-      const right = (bits & (<u64>1 << node)) != 0;
-      if (right) way |= half;
-      node = (node << 1) | (right ? 1 : 0);
-    }
-    return way;
+@inline function victimOf(rec: usize, ways: u32, valid: u64, policy: u32): u32 {
+  if (policy == CPOL_PLRU) {
+    const empty = matchWays(rec, ways, valid, LINE_INVALID);
+    if (empty != 0) return <u32>ctz(empty);
+    const bits = load<u64>(rec + (<usize>ways << 3));
+    // Eight ways (the L1Ds of skylake and zen4): 7 node bits, the victim of every state in plruVictims.
+    if (ways == 8) return <u32>load<u8>(plruVictims + <usize>((<u32>bits >> 1) & 0x7f));
+    return plruTreeVictim(bits, ways);
   }
-  const m = setRec(d, set) + (<usize>ways << 3);
-  let best: u32 = 0, oldest: u32 = load<u32>(m);
-  for (let w: u32 = 1; w < ways; w++) {
-    const s = load<u32>(m + (<usize>w << 2));
-    const older = s < oldest;
-    best = select<u32>(w, best, older);
-    oldest = select<u32>(s, oldest, older);
+  const m = rec + (<usize>ways << 3);
+  let lo = i32x4.splat(-1);
+  for (let w: u32 = 0; w < ways; w += 4) {
+    let v = v128.load(m + (<usize>w << 2));
+    if (w + 4 > ways) v = v128.or(v, v128.load(tailPad + (<usize>(ways - w) << 4)));
+    lo = i32x4.min_u(lo, v);
   }
-  return best;
+  lo = i32x4.min_u(lo, i32x4.shuffle(lo, lo, 2, 3, 0, 1));
+  lo = i32x4.min_u(lo, i32x4.shuffle(lo, lo, 1, 0, 3, 2));
+  let at: u64 = 0;
+  for (let w: u32 = 0; w < ways; w += 4) at |= <u64>i32x4.bitmask(i32x4.eq(v128.load(m + (<usize>w << 2)), lo)) << w;
+  return <u32>ctz(at & valid);
 }
 
-/** Insert `line` (known absent) into level `d` as most recently used. @returns the line evicted, or LINE_INVALID */
-function insert(d: usize, line: u64): u64 {
-  const set = setOf(d, line);
-  const way = victimWay(d, set);
-  const p = setRec(d, set) + (<usize>way << 3);
+/** The way tree PLRU replaces in a set of `ways` ways whose tree bits are `bits`: follow the bits from the root. */
+function plruTreeVictim(bits: u64, ways: u32): u32 {
+  let node: u32 = 1, way: u32 = 0;
+  for (let half = ways >> 1; half >= 1; half >>= 1) {
+    const right = (bits & (<u64>1 << node)) != 0;
+    if (right) way |= half;
+    node = (node << 1) | (right ? 1 : 0);
+  }
+  return way;
+}
+
+/**
+ * Lanes forced to the maximum past the last way of a partial group of four stamps: row r (1..3
+ * ways left in the group) has lanes r..3 all ones.
+ */
+const tailPad: usize = memory.data<u32>([
+  0, 0, 0, 0,
+  0, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff,
+  0, 0, 0xffff_ffff, 0xffff_ffff,
+  0, 0, 0, 0xffff_ffff,
+]);
+
+/** Put `line` (known absent) into way victimOf of set record `rec` of level `d` as most recently used. @returns the line evicted, or LINE_INVALID */
+@inline function fillSet(d: usize, rec: usize, ways: u32, valid: u64, policy: u32, plru: usize, line: u64): u64 {
+  const way = victimOf(rec, ways, valid, policy);
+  const p = rec + (<usize>way << 3);
   const old = load<u64>(p);
   store<u64>(p, line);
-  touch(d, set, way);
+  touchWay(d, rec, ways, policy, plru, way);
   return old;
+}
+
+/** The set record of `line` in level `d` (cold paths: the geometry from the descriptor). */
+@inline function recOf(d: usize, line: u64): usize {
+  return linesOf(d) + <usize>setIndex(line, load<u32>(d + LV_MASK), load<u32>(d + LV_SETS)) * <usize>load<u32>(d + LV_STRIDE);
 }
 
 /** Drop `line` from level `d` if present. */
 function remove(d: usize, line: u64): void {
-  const set = setOf(d, line);
-  const way = findWay(d, set, line);
-  if (way < 0) return;
   const ways = load<u32>(d + LV_WAYS);
-  const p = setRec(d, set);
-  store<u64>(p + (<usize>way << 3), LINE_INVALID);
-  if (load<u32>(d + LV_POLICY) == CPOL_LRU) store<u32>(p + (<usize>ways << 3) + (<usize>way << 2), 0);
+  const rec = recOf(d, line);
+  const hit = matchWays(rec, ways, waysValid(ways), line);
+  if (hit == 0) return;
+  const way = <u32>ctz(hit);
+  store<u64>(rec + (<usize>way << 3), LINE_INVALID);
+  if (load<u32>(d + LV_POLICY) == CPOL_LRU) store<u32>(rec + (<usize>ways << 3) + (<usize>way << 2), 0);
 }
 
-/** Look `line` up in level `d`; on a hit make it most recently used. */
-@inline function probe(d: usize, line: u64): bool {
-  const set = setOf(d, line);
-  const way = findWay(d, set, line);
-  if (way < 0) return false;
-  touch(d, set, <u32>way);
-  return true;
+/** The set record of `line` in L2 `l2` (geometry from the hoisted copies). */
+@inline function l2Rec(l2: usize, line: u64): usize {
+  return linesOf(l2) + <usize>setIndex(line, g2Mask, g2Sets) * <usize>g2Stride;
 }
 
-/** Fill L2 of a CPU with `line`; with an exclusive LLC the L2's victim moves down into it. */
-function fillL2(l2: usize, line: u64): void {
-  const victim = insert(l2, line);
-  if (inclusion == INCL_EXCLUSIVE && victim != LINE_INVALID) insert(llcDesc(), victim);
-}
-
-/** Fill the LLC from memory; an inclusive LLC's victim leaves every CPU's L1D and L2. */
-function fillLlc(line: u64): void {
-  const victim = insert(llcDesc(), line);
-  if (inclusion == INCL_INCLUSIVE && victim != LINE_INVALID) {
-    for (let c: u32 = 0; c < nCpus; c++) { remove(l1Desc(c), victim); remove(l2Desc(c), victim); }
-  }
+/** The set record of `line` in the LLC. */
+@inline function llcRec(line: u64): usize {
+  return llcLines + <usize>setIndex(line, g3Mask, g3Sets) * <usize>g3Stride;
 }
 
 /**
  * One reference of CPU `cpu` to physical address `pa`: look it up level by level, fill the levels
  * above where it was found (per the inclusion policy). Called only with a hierarchy configured.
+ * The L1D hit — most walk references (the upper levels' lines) — is the short path; the rest is
+ * cacheBelowL1.
  * @returns HIT_L1, HIT_L2, HIT_LLC or HIT_MEMORY
  */
-export function cacheLookup(cpu: u32, pa: u64): u32 {
+@inline function lookup(cpu: u32, pa: u64): u32 {
   const line = (pa >> LINE_SHIFT) + 1;
   const l1 = l1Desc(cpu);
-  if (probe(l1, line)) return HIT_L1;
+  const rec = linesOf(l1) + <usize>setIndex(line, g1Mask, g1Sets) * <usize>g1Stride;
+  const hit = matchWays(rec, g1Ways, g1Valid, line);
+  let where = HIT_L1;
+  if (hit != 0) touchWay(l1, rec, g1Ways, g1Policy, g1Plru, <u32>ctz(hit));
+  else where = cacheBelowL1(cpu, line, l1, rec);
+  return where;
+}
+
+/** lookup, out of line. */
+export function cacheLookup(cpu: u32, pa: u64): u32 {
+  return lookup(cpu, pa);
+}
+
+/** cacheLookup after an L1D miss of `line` (set record `rec1` of L1D `l1`): L2, the LLC, memory; then the fills. */
+function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
   const l2 = l2Desc(cpu);
-  if (probe(l2, line)) { insert(l1, line); return HIT_L2; }
-  const llc = llcDesc();
-  let where = HIT_MEMORY;
-  if (probe(llc, line)) {
-    where = HIT_LLC;
-    if (inclusion == INCL_EXCLUSIVE) remove(llc, line);   // moves up to L2
-  } else if (inclusion != INCL_EXCLUSIVE) {
-    fillLlc(line);
+  const rec2 = l2Rec(l2, line);
+  const hit2 = matchWays(rec2, g2Ways, g2Valid, line);
+  if (hit2 != 0) {
+    touchWay(l2, rec2, g2Ways, g2Policy, g2Plru, <u32>ctz(hit2));
+    fillSet(l1, rec1, g1Ways, g1Valid, g1Policy, g1Plru, line);
+    return HIT_L2;
   }
-  fillL2(l2, line);
-  insert(l1, line);
+  const llc = llcDesc();
+  const rec3 = llcRec(line);
+  const hit3 = matchWays(rec3, g3Ways, g3Valid, line);
+  let where = HIT_MEMORY;
+  if (hit3 != 0) {
+    where = HIT_LLC;
+    const way = <u32>ctz(hit3);
+    touchWay(llc, rec3, g3Ways, g3Policy, g3Plru, way);
+    if (inclusion == INCL_EXCLUSIVE) {
+      // The line moves up to L2: its way empties (a PLRU tree keeps the touch, as a lookup then a removal leave it).
+      store<u64>(rec3 + (<usize>way << 3), LINE_INVALID);
+      if (g3Policy == CPOL_LRU) store<u32>(rec3 + (<usize>g3Ways << 3) + (<usize>way << 2), 0);
+    }
+  } else if (inclusion != INCL_EXCLUSIVE) {
+    // Fill the LLC from memory; an inclusive LLC's victim leaves every CPU's L1D and L2.
+    const victim = fillSet(llc, rec3, g3Ways, g3Valid, g3Policy, g3Plru, line);
+    if (inclusion == INCL_INCLUSIVE && victim != LINE_INVALID) {
+      for (let c: u32 = 0; c < nCpus; c++) { remove(l1Desc(c), victim); remove(l2Desc(c), victim); }
+    }
+  }
+  // Fill L2; with an exclusive LLC the L2's victim moves down into it.
+  const victim2 = fillSet(l2, rec2, g2Ways, g2Valid, g2Policy, g2Plru, line);
+  if (inclusion == INCL_EXCLUSIVE && victim2 != LINE_INVALID) fillSet(llc, llcRec(victim2), g3Ways, g3Valid, g3Policy, g3Plru, victim2);
+  fillSet(l1, rec1, g1Ways, g1Valid, g1Policy, g1Plru, line);
   return where;
 }
 
@@ -365,23 +481,33 @@ export function cacheHolds(cpu: u32, level: u32, pa: u64): bool {
   if (!configured || cpu >= nCpus || level < HIT_L1 || level > HIT_LLC) return false;
   const d = level == HIT_L1 ? l1Desc(cpu) : level == HIT_L2 ? l2Desc(cpu) : llcDesc();
   const line = (pa >> LINE_SHIFT) + 1;
-  return findWay(d, setOf(d, line), line) >= 0;
+  const ways = load<u32>(d + LV_WAYS);
+  return matchWays(recOf(d, line), ways, waysValid(ways), line) != 0;
 }
 
 /**
  * A paging-structure read by CPU `cpu`'s walker at `pa` (a fetch's walk when `fetch`): counted
  * under page_walker_loads.<dtlb|itlb>_<level> in counter block `ctr`. @returns its latency
  */
-export function cacheWalkRef(cpu: u32, pa: u64, fetch: bool, ctr: usize): u32 {
+@inline export function cacheWalkRef(cpu: u32, pa: u64, fetch: bool, ctr: usize): u32 {
+  // A call, not the lookup inline: the walker is inlined into several paths that run with the
+  // caches off too (tlbTranslate, eptWalk), whose code should not carry the lookup's.
   const where = cacheLookup(cpu, pa);
   count(ctr, <Counter>(<u32>(fetch ? Counter.PWL_ITLB_L1 : Counter.PWL_DTLB_L1) + where - 1));
-  return cacheLatency(where);
+  return load<u32>(latencyByWhere + (<usize>where << 2));
+}
+
+/** cacheWalkRef with the lookup's L1D hit inline (the replay's lean walk with the hierarchy on). */
+@inline export function cacheWalkRefInline(cpu: u32, pa: u64, fetch: bool, ctr: usize): u32 {
+  const where = lookup(cpu, pa);
+  count(ctr, <Counter>(<u32>(fetch ? Counter.PWL_ITLB_L1 : Counter.PWL_DTLB_L1) + where - 1));
+  return load<u32>(latencyByWhere + (<usize>where << 2));
 }
 
 /** The locked A/D update of a paging-structure entry at `pa`: counted as walk_ad_ref. @returns its line's latency */
 export function cacheWalkAd(cpu: u32, pa: u64, ctr: usize): u32 {
   count(ctr, Counter.WALK_AD_REF);
-  return cacheLatency(cacheLookup(cpu, pa));
+  return load<u32>(latencyByWhere + (<usize>cacheLookup(cpu, pa) << 2));
 }
 
 /**
@@ -397,5 +523,5 @@ export function cacheDataRef(cpu: u32, pa: u64, store_: bool, ctr: usize): u32 {
     if (where >= HIT_L2) count(ctr, where == HIT_L2 ? Counter.MEM_LOAD_L2_HIT : Counter.MEM_LOAD_L2_MISS);
     if (where >= HIT_LLC) count(ctr, where == HIT_LLC ? Counter.MEM_LOAD_L3_HIT : Counter.MEM_LOAD_L3_MISS);
   }
-  return cacheLatency(where);
+  return load<u32>(latencyByWhere + (<usize>where << 2));
 }

@@ -53,7 +53,7 @@ import { physLoadEntryBelow, physCmpxchgEntry, entryLoadLimit, ramBase } from ".
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, ACC_PROBE, DENY_RIGHTS, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
 import { pscDesc, pscConfigured } from "./tlb";
-import { cacheWalkRef, cacheWalkAd } from "./cache";
+import { cacheWalkRef, cacheWalkRefInline, cacheWalkAd } from "./cache";
 import {
   arrayLookup, arrayFill, arrayTouch, D_SETS, E_PFN, E_FLAGS, TLBF_MEMTYPE_SHIFT,
 } from "./tlbarray";
@@ -100,7 +100,7 @@ export let walkRefCycles: u64 = 0;
  * (top - level) (SDM Figure 4-8/4-9: bits 11:3 of the entry's address come from the linear address).
  */
 @inline function readEntry(table: u64, va: u64, level: u32, top: u32, walkRec: usize, limit: u64, ram: usize, ctr: usize,
-  nested: bool, tableHpa: bool, c: usize, probe: bool, cached: bool, cpu: u32, fetch: bool): u64 {
+  nested: bool, tableHpa: bool, c: usize, probe: bool, cached: bool, cpu: u32, fetch: bool, lean: bool): u64 {
   let epa = table + (levelIndex(va, level) << ENTRY_SHIFT);
   if (nested && !(tableHpa && level == top)) {
     // Nested paging: `table` is guest-physical (unless a combined PSC entry gave the host-physical
@@ -110,7 +110,9 @@ export let walkRefCycles: u64 = 0;
   }
   const entry = physLoadEntryBelow(epa, limit, ram, ctr);
   // With the cache hierarchy on, the reference costs the latency of where its line is (cache.ts).
-  if (cached) walkRefCycles += cacheWalkRef(cpu, epa, fetch, ctr);
+  // The replay's lean walk (its own out-of-line copy with the hierarchy on) has the L1D hit inline;
+  // the other walks call the lookup, so the paths that also run with the caches off stay small.
+  if (cached) walkRefCycles += lean ? cacheWalkRefInline(cpu, epa, fetch, ctr) : cacheWalkRef(cpu, epa, fetch, ctr);
   const w = walkRec + <usize>(top - level) * WALK_ENTRY_SIZE;
   store<u32>(w + WALK_LEVEL, level);
   store<u64>(w + WALK_PA, epa);
@@ -241,7 +243,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
     let stop = STOP_LEAF;
     do {
       if (level == 5) {
-        entry = readEntry(table, va, 5, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe, cached, cpu, fetch);
+        entry = readEntry(table, va, 5, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe, cached, cpu, fetch, lean);
         stop = entryStop(entry, 5, rsvdBase);
         if (stop != STOP_LEAF) break;
         folds &= entry ^ PAGE_NX;
@@ -249,7 +251,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         level = 4;
       }
       if (level == 4) {
-        entry = readEntry(table, va, 4, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe, cached, cpu, fetch);
+        entry = readEntry(table, va, 4, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe, cached, cpu, fetch, lean);
         stop = entryStop(entry, 4, rsvdBase);
         if (stop != STOP_LEAF) break;
         folds &= entry ^ PAGE_NX;
@@ -257,7 +259,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         level = 3;
       }
       if (level == 3) {
-        entry = readEntry(table, va, 3, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe, cached, cpu, fetch);
+        entry = readEntry(table, va, 3, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe, cached, cpu, fetch, lean);
         stop = entryStop(entry, 3, rsvdBase);
         if (stop != STOP_LEAF) break;
         folds &= entry ^ PAGE_NX;
@@ -266,7 +268,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         level = 2;
       }
       if (level == 2) {
-        entry = readEntry(table, va, 2, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe, cached, cpu, fetch);
+        entry = readEntry(table, va, 2, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe, cached, cpu, fetch, lean);
         stop = entryStop(entry, 2, rsvdBase);
         if (stop != STOP_LEAF) break;
         folds &= entry ^ PAGE_NX;
@@ -274,7 +276,7 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         table = entry & addrMask;
         level = 1;
       }
-      entry = readEntry(table, va, 1, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe, cached, cpu, fetch);
+      entry = readEntry(table, va, 1, topLevel, walkRec, limit, ram, ctr, nested, pscLevel != 0, c, probe, cached, cpu, fetch, lean);
       stop = entryStop(entry, 1, rsvdBase);
       if (stop != STOP_LEAF) break;
       folds &= entry ^ PAGE_NX;

@@ -10,7 +10,7 @@ import { TRACE_FORMATS } from "../trace/formats.js";
 import type { TraceFormat } from "../trace/types.js";
 import { PRESETS, presetNames } from "../machine/presets/index.js";
 import { WasmmuError } from "../errors.js";
-import { parseByteSize, resolveConfig } from "../machine/config.js";
+import { parseByteSize, resolveConfig, walkMemRefWarning } from "../machine/config.js";
 import { LATENCY_KEYS } from "../machine/tlbconfig.js";
 import { didYouMean } from "./suggest.js";
 import { PAGE_REPLACEMENT_NAMES } from "../os/policy.js";
@@ -248,6 +248,9 @@ export async function parseReplayArgs(args: string[]): Promise<{ help: true } | 
     ...(recorded !== undefined ? { recorded } : {}),
     warnings: v.window !== undefined && v.report === undefined ? ["--window has no effect without --report (it sets the report's plot resolution)"] : [],
   };
+  // --set latency.walkMemRef=N does nothing while walk references go through the caches.
+  const unused = walkMemRefWarning(job.overrides, job.caches ?? PRESETS[job.cpu]?.caches?.mode ?? "off");
+  if (unused !== null) settings.warnings.push(`--set ${unused}`);
   const interval = intervalOf(v);
   if (interval !== undefined) settings.interval = interval;
   return { help: false, settings, files };

@@ -40,6 +40,22 @@ export interface ResolvedConfig {
   accessStamps: boolean;
   /** The cache hierarchy's mode at creation ("off" when the preset has none). */
   caches: CacheMode;
+  /**
+   * Options given that have no effect in this configuration (the machine is still created):
+   * `overrides["latency.walkMemRef"]` with caches "walks" or "all" (see {@link walkMemRefWarning}).
+   */
+  warnings: string[];
+}
+
+/**
+ * The warning for an override of `latency.walkMemRef` while the cache hierarchy is on: a walk
+ * reference then costs the latency of the level its line is found in (docs/cycle-model.md), and
+ * walkMemRef is read only with caches "off".
+ * @returns the warning, or null when `overrides` leaves walkMemRef alone or `caches` is "off"
+ */
+export function walkMemRefWarning(overrides: Readonly<Record<string, unknown>> | undefined, caches: CacheMode): string | null {
+  if (caches === "off" || overrides === undefined || !Object.hasOwn(overrides, "latency.walkMemRef")) return null;
+  return `latency.walkMemRef is unused with caches "${caches}": each walk reference costs the latency of the cache level its line is found in (caches.*.latency, caches.memoryLatency); walkMemRef applies with caches "off" only`;
 }
 
 const KEYS = new Set(["ram", "memory", "backedFrames", "maxPhyAddr", "paging", "cpus", "features", "build", "managedRam", "reserved", "cpu", "overrides", "tlbs", "traceBatch", "seed", "eventRing", "accessStamps", "caches"]);
@@ -164,5 +180,7 @@ export function resolveConfig(config: MachineConfig = {}): ResolvedConfig {
   if (config.caches !== undefined && !["off", "walks", "all"].includes(config.caches as string)) throw bad("caches", `must be "off", "walks" or "all", got ${JSON.stringify(config.caches)}`);
   if (config.caches !== undefined && config.caches !== "off" && !preset.caches) throw bad("caches", `preset "${preset.name}" has no cache hierarchy; use off, or a preset with caches (skylake, golden-cove, zen4)`);
   const caches: CacheMode = config.caches ?? preset.caches?.mode ?? "off";
-  return { ramBytes, memory, backedFrames, maxPhyAddr, paging, cpus, featureBits, features, build, managedBytes, reservedPfns, preset, traceBatch, seed, eventRing, accessStamps, caches };
+  const unused = walkMemRefWarning(config.overrides, caches);
+  const warnings = unused === null ? [] : [unused];
+  return { ramBytes, memory, backedFrames, maxPhyAddr, paging, cpus, featureBits, features, build, managedBytes, reservedPfns, preset, traceBatch, seed, eventRing, accessStamps, caches, warnings };
 }

@@ -51,4 +51,19 @@ describe("wasmmu replay --caches", () => {
     expect(bad.err).toMatch(/preset custom has no cache hierarchy/);
     expect((await run("replay", "--caches", "maybe")).code).toBe(EXIT_USAGE);
   });
+
+  it("--set latency.walkMemRef with caches on warns on stderr that it is unused (and replays); with caches off it is used, silently", async () => {
+    const on = await run("replay", "--cpu", "golden-cove", "--os", "none", "--quiet", "--limit", "2000", "--json", "--set", "latency.walkMemRef=99");
+    expect(on.code).toBe(EXIT_OK);
+    expect(on.err).toBe('wasmmu: warning: --set latency.walkMemRef is unused with caches "walks": each walk reference costs the latency of the cache level its line is found in (caches.*.latency, caches.memoryLatency); walkMemRef applies with caches "off" only');
+    const off = await run("replay", "--cpu", "golden-cove", "--os", "none", "--quiet", "--limit", "2000", "--json", "--set", "latency.walkMemRef=99", "--caches", "off");
+    expect([off.code, off.err]).toEqual([EXIT_OK, ""]);
+    // skylake's default is off: the override counts there; --caches all makes it unused again.
+    expect((await run("replay", "--os", "none", "--quiet", "--limit", "2000", "--set", "latency.walkMemRef=99")).err).toBe("");
+    expect((await run("replay", "--os", "none", "--quiet", "--limit", "2000", "--set", "latency.walkMemRef=99", "--caches", "all")).err).toMatch(/unused with caches "all"/);
+    // Off, each walk reference costs the 99 cycles; on, none does.
+    const a = JSON.parse(on.out) as Summary, b = JSON.parse(off.out) as Summary;
+    expect(b.counters["cycles_translation"]).toBeGreaterThanOrEqual(99 * b.counters["walk_mem_ref"]);
+    expect(a.counters["cycles_translation"]).not.toBe(b.counters["cycles_translation"]);
+  });
 });

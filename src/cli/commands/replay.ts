@@ -38,7 +38,8 @@ Options:
                           caches.l1d|l2|llc.sizeKiB|ways|latency|policy, caches.memoryLatency
   --caches on|off|walks|all
                           the data-cache hierarchy (presets with one: golden-cove, zen4 default to
-                          walks, skylake to off): off = each walk reference costs latency.walkMemRef;
+                          walks, skylake to off): off = each walk reference costs latency.walkMemRef
+                          (unused otherwise: a --set of it with caches on warns);
                           walks = the latency of where its line is (page_walker_loads.*); all = the
                           trace's loads and stores go through the caches too (mem_load_retired.*);
                           on = the preset's mode, or walks (docs/cycle-model.md)
