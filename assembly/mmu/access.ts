@@ -36,7 +36,7 @@ import {
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
 } from "./tlb";
 import {
-  arrayFillAbsentLru, SIZE_2M, E_PFN, E_FLAGS, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
+  arrayFillAbsentLru, SIZE_2M, SIZE_1G, TLBF_CAPPED, E_PFN, E_FLAGS, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
 } from "./tlbarray";
 
 /** Vector field of an EV_FAULT record for a VM exit (nested paging); the low word holds the exit reason. */
@@ -155,11 +155,13 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
         if (st == XLAT_OK) {
           roleTouch(d, e, tick);
           // Refill L1 from the second-level entry (a splinter of it where L1 lacks the size).
-          // The entry may itself be a piece of a larger page: refill L1 in terms of the real page.
+          // The entry may itself be a piece of a larger page: refill L1 in terms of the real page,
+          // unless nested paging capped the entry at the EPT page (TLBF_CAPPED): the host frames
+          // behind the guest page need not be contiguous, so L1 gets no more than the piece.
           const origin = (f >> TLBF_ORIGIN_SHIFT) & 3;
           const sh = sizeShift(size);
           const originBase = load<u64>(e + E_PFN) - (((va & ((<u64>1 << sizeShift(origin)) - 1)) >> sh) << (sh - 12));
-          if (roleFill(c, l1First, l1Count, va, origin, originBase, pcid, f, tick, true)) count(ctr, Counter.TLB_FILL);
+          if (roleFill(c, l1First, l1Count, va, origin, originBase, pcid, f, tick, true, (f & TLBF_CAPPED) != 0 ? size : SIZE_1G)) count(ctr, Counter.TLB_FILL);
         } else translation += lat(LAT_FAULT);
         countN(ctr, Counter.CYCLES, cycles + translation);
         countN(ctr, Counter.CYCLES_TRANSLATION, translation);

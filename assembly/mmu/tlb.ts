@@ -20,7 +20,7 @@
 import { CPU_TLB_DESC } from "../abi/layout";
 import {
   DESC_SIZE, arrayBytes, arraySetup, arrayLookup, arrayFill, arrayFillAbsent, arrayClear, arrayFlushWhere, arrayFlushAddress,
-  sizeShift, D_SETS, D_SIZES, E_FLAGS, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, POLICY_LRU, POLICY_PLRU, POLICY_RANDOM, ANY_PCID, SIZE_1G,
+  sizeShift, D_SETS, D_SIZES, E_FLAGS, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_CAPPED, POLICY_LRU, POLICY_PLRU, POLICY_RANDOM, ANY_PCID, SIZE_1G,
   D_SET_MASK, D_WAYS, D_WAYS_PADDED, D_ENTRIES, D_STAMPS, D_POLICY, E_VPN, E_PCID, ENTRY_SHIFT, TLBF_VALID, arrayTouch, stampOf,
 } from "./tlbarray";
 import { cpuPtr } from "../arch/x86/cpu";
@@ -203,7 +203,8 @@ export function roleFill(c: usize, first: u32, count: u32, va: u64, origin: u32,
   const sh = sizeShift(s);
   // The frame of the piece containing va: base + (offset of that piece in 4 KiB frames).
   const offsetPages = (va & ((<u64>1 << sizeShift(origin)) - 1)) >> sh << (sh - 12);
-  const f = (flags & ~((<u32>3 << TLBF_SIZE_SHIFT) | (<u32>3 << TLBF_ORIGIN_SHIFT))) | (s << TLBF_SIZE_SHIFT) | (origin << TLBF_ORIGIN_SHIFT);
+  let f = (flags & ~((<u32>3 << TLBF_SIZE_SHIFT) | (<u32>3 << TLBF_ORIGIN_SHIFT))) | (s << TLBF_SIZE_SHIFT) | (origin << TLBF_ORIGIN_SHIFT);
+  if (<u32>top < origin) f |= TLBF_CAPPED;
   if (!evOn) {
     if (absent) arrayFillAbsent(best, va >> sh, basePfn + offsetPages, pcid, f, tick);
     else arrayFill(best, va >> sh, basePfn + offsetPages, pcid, f, tick);

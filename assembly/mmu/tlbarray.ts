@@ -61,6 +61,9 @@ import { plruTouchBits } from "./plru";
  */
 @inline export const TLBF_RIGHTS_MASK: u32 = 0xfff;
 @inline export const TLBF_VALID: u32 = 1 << 12;
+/** The entry is as large as its translation allows: nested paging capped it below its page
+ * (ORIGIN) at the EPT page size, so a refill from it must not grow it back (mmu/tlb.ts roleFill). */
+@inline export const TLBF_CAPPED: u32 = 1 << 13;
 @inline export const TLBF_SIZE_SHIFT: u32 = 16;    // 2 bits: SIZE_4K/2M/1G
 @inline export const TLBF_ORIGIN_SHIFT: u32 = 18;  // 2 bits
 @inline export const TLBF_MEMTYPE_SHIFT: u32 = 20; // 3 bits
