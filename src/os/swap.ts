@@ -15,6 +15,7 @@
  */
 import { WasmmuError, quoteValue } from "../errors.js";
 import { Errno, fail } from "./errno.js";
+import { SwapCache } from "./swapcache.js";
 
 export const PAGE_SIZE = 4096;
 /**
@@ -188,6 +189,8 @@ export class SwapArea {
   readonly zero: Uint8Array;
   /** A checksum of each slot's bytes as written, checked when it is read back. */
   readonly sums: Uint32Array;
+  /** The swap cache's index for this area: per slot the caching frame's pfn + 1, or 0 (see SwapCache). */
+  readonly cachePfn: Int32Array;
   /** Slots in use (count > 0 or in the swap cache). */
   inuse = 0;
   /** A rotating disk (not SWP_SOLIDSTATE): any such area makes swap-in use cluster readahead (nr_rotate_swap). */
@@ -215,6 +218,7 @@ export class SwapArea {
     this.map = new Uint16Array(backend.pages);
     this.zero = new Uint8Array(backend.pages);
     this.sums = new Uint32Array(backend.pages);
+    this.cachePfn = new Int32Array(backend.pages);
   }
 
   /** Usable slots (offsets 1..pages-1). */
@@ -303,7 +307,7 @@ export function pageChecksum(b: Uint8Array): number {
 export class SwapSpace {
   readonly areas: (SwapArea | null)[] = Array.from({ length: MAX_SWAPFILES }, () => null);
   /** The swap cache (swapper_spaces): entry → frame. */
-  readonly cache = new Map<number, number>();
+  readonly cache = new SwapCache(this.areas);
   /** least_priority: swapon without a priority gets -2, -3, … (the first gets -2 on 6.x, as sampled). */
   private leastPriority = -1;
   /** A slot of some area became free (the memory controller uncharges it). */
