@@ -23,22 +23,11 @@ export const PAGE_SIZE = 4096;
  * bits give, device-private (3), migration (3), hwpoison (1) and PTE-marker (1) entries take 8.
  */
 export const MAX_SWAPFILES = 24;
-/** Bits of the slot in the model's entry number. */
-export const SWP_OFFSET_BITS = 27;
+export { SWP_OFFSET_BITS, swpEntry, swpType, swpOffset } from "./swapentry.js";
+import { SWP_OFFSET_BITS, swpEntry, swpType, swpOffset } from "./swapentry.js";
 /** SWAP_HAS_CACHE: the slot's page is in the swap cache (the count keeps the PTE references). */
 export const SWAP_HAS_CACHE = 0x8000;
 const COUNT_MASK = 0x7fff;
-
-/** The model's swap entry number. */
-export function swpEntry(type: number, offset: number): number {
-  return ((type << SWP_OFFSET_BITS) | offset) >>> 0;
-}
-export function swpType(entry: number): number {
-  return entry >>> SWP_OFFSET_BITS;
-}
-export function swpOffset(entry: number): number {
-  return entry & ((1 << SWP_OFFSET_BITS) - 1);
-}
 
 /**
  * A swap device's service time for one 4 KiB page at queue depth 1, in microseconds of model

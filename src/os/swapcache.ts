@@ -8,7 +8,7 @@
  * Owns: nothing but its count; the per-slot words live on the areas (SwapArea.cachePfn).
  */
 import { WasmmuError } from "../errors.js";
-import { swpEntry, swpType, swpOffset } from "./swap.js";
+import { swpEntry, swpType, swpOffset } from "./swapentry.js";
 
 /** What the index needs of an area: its type and the per-slot word (pfn + 1; 0: not cached). */
 export interface SwapCacheArea {

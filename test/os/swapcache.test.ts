@@ -1,0 +1,54 @@
+// The swap cache's index (mm/swap_state.c swapper_spaces: one index per swap area, by slot) and
+// the swap entry number it decodes.
+import { describe, it, expect } from "vitest";
+import { SwapCache } from "../../src/os/swapcache.js";
+import { swpEntry, swpType, swpOffset, SWP_OFFSET_BITS } from "../../src/os/swapentry.js";
+import { WasmmuError } from "../../src/errors.js";
+
+function areas(...sizes: (number | null)[]): ({ type: number; cachePfn: Int32Array } | null)[] {
+  return sizes.map((n, type) => (n === null ? null : { type, cachePfn: new Int32Array(n) }));
+}
+
+describe("swap entry number (type << 27 | offset)", () => {
+  it("packs and unpacks the type and the slot, unsigned for type ≥ 16", () => {
+    const e = swpEntry(23, (1 << SWP_OFFSET_BITS) - 1);
+    expect(e).toBe(23 * 2 ** 27 + 2 ** 27 - 1);
+    expect(swpType(e)).toBe(23);
+    expect(swpOffset(e)).toBe(2 ** 27 - 1);
+    expect(swpEntry(1, 5)).toBe(2 ** 27 + 5);
+  });
+});
+
+describe("SwapCache (swapper_spaces: per area, by slot)", () => {
+  it("maps entries of several areas to frames, pfn 0 included, and counts them", () => {
+    const as = areas(16, null, 8);
+    const c = new SwapCache(as);
+    c.set(swpEntry(0, 3), 0);
+    c.set(swpEntry(2, 7), 4711);
+    c.set(swpEntry(0, 1), 12);
+    expect(c.size).toBe(3);
+    expect(c.get(swpEntry(0, 3))).toBe(0);
+    expect(c.get(swpEntry(2, 7))).toBe(4711);
+    expect(c.has(swpEntry(0, 2))).toBe(false);
+    expect(c.get(swpEntry(1, 3))).toBeUndefined(); // no area 1
+    expect(as[0]!.cachePfn[3]).toBe(1); // pfn + 1 in the area's word
+    c.set(swpEntry(0, 3), 9); // replacing does not count twice
+    expect(c.size).toBe(3);
+    expect([...c]).toEqual([[swpEntry(0, 1), 12], [swpEntry(0, 3), 9], [swpEntry(2, 7), 4711]]);
+    expect([...c.values()]).toEqual([12, 9, 4711]);
+    expect(c.delete(swpEntry(0, 3))).toBe(true);
+    expect(c.delete(swpEntry(0, 3))).toBe(false);
+    expect(c.delete(swpEntry(5, 1))).toBe(false);
+    expect(c.size).toBe(2);
+    expect([...c.entries()].map(([e]) => swpOffset(e))).toEqual([1, 7]);
+  });
+
+  it("sees areas added after it was made, and refuses an entry of no area", () => {
+    const as = areas(null);
+    const c = new SwapCache(as);
+    expect(() => c.set(swpEntry(0, 1), 5)).toThrow(WasmmuError);
+    as[0] = { type: 0, cachePfn: new Int32Array(4) };
+    c.set(swpEntry(0, 1), 5);
+    expect(c.get(swpEntry(0, 1))).toBe(5);
+  });
+});
