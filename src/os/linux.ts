@@ -179,7 +179,7 @@ export class Linux implements TaskKernel {
       kill: (t) => { this.cgroups.oomKilled(t); this.oomKill(t as Task); },
     });
     this.cgroups = new MemCgroups(opts.cgroup ?? "v2", {
-      frames: this.frames, reclaim: this.reclaim, oom: this.oom, log: this.log,
+      frames: this.frames, reclaim: this.reclaim, oom: this.oom, log: this.log, swapAreas: this.swap.areas,
       swapPages: () => ({ total: this.swap.totalPages, free: this.swap.freePages }),
       current: () => this.cur,
       inUserFault: () => this.entry.inUserFault(),

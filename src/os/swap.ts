@@ -180,6 +180,14 @@ export class SwapArea {
   readonly sums: Uint32Array;
   /** The swap cache's index for this area: per slot the caching frame's pfn + 1, or 0 (see SwapCache). */
   readonly cachePfn: Int32Array;
+  /** swap_cgroup: per slot the id + 1 of the memory group its swap record is charged to, or 0 (see SlotIndex). */
+  readonly memcgId: Int32Array;
+  /**
+   * Shadow entries of pages evicted from the swap cache while PTEs still hold the slot (workingset
+   * refault detection): per slot the nonresident age, and (lruvec id << 1 | PG_workingset) + 1, or 0.
+   */
+  readonly shadowAge: Float64Array;
+  readonly shadowTag: Int32Array;
   /** Slots in use (count > 0 or in the swap cache). */
   inuse = 0;
   /** A rotating disk (not SWP_SOLIDSTATE): any such area makes swap-in use cluster readahead (nr_rotate_swap). */
@@ -208,6 +216,9 @@ export class SwapArea {
     this.zero = new Uint8Array(backend.pages);
     this.sums = new Uint32Array(backend.pages);
     this.cachePfn = new Int32Array(backend.pages);
+    this.memcgId = new Int32Array(backend.pages);
+    this.shadowAge = new Float64Array(backend.pages);
+    this.shadowTag = new Int32Array(backend.pages);
   }
 
   /** Usable slots (offsets 1..pages-1). */
@@ -267,6 +278,7 @@ export class SwapArea {
     this.inuse--;
     this.zero[offset] = 0;
     this.sums[offset] = 0;
+    this.shadowTag[offset] = 0; // a free slot keeps no shadow
     if (this.backend instanceof MemorySwapBackend) this.backend.discard(offset);
     return true;
   }

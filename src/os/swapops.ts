@@ -86,8 +86,6 @@ export function pteHoldsSwap(hi: number): boolean {
 export class SwapOps {
   /** vm.page-cluster: swap-in reads 2^pageCluster pages around the one faulted (default 3: 8 pages). */
   pageCluster = 3;
-  /** Shadows of anonymous pages evicted from the swap cache, by entry. */
-  readonly shadows = new Map<number, Shadow>();
   lru: SwapLru = { added: () => {}, rotate: () => {} };
   /** The memory controller: swap-in pages are charged, slots charged to the swap counter (v2) or take over the memory+swap charge (v1). */
   memcg: MemcgCharge = NO_MEMCG;
@@ -157,8 +155,13 @@ export class SwapOps {
     f.clear(pfn, PG_SWAPCACHE | PG_READAHEAD);
     f.setSwapEntry(pfn, 0);
     const a = this.swap.area(entry);
-    a.uncache(swpOffset(entry));
-    if (shadow !== undefined && a.count(swpOffset(entry)) > 0) this.shadows.set(entry, shadow);
+    const off = swpOffset(entry);
+    a.uncache(off);
+    if (shadow !== undefined && a.count(off) > 0) {
+      // The shadow entry takes the page's place in the swap cache (workingset_eviction's xa_value).
+      a.shadowAge[off] = shadow.age;
+      a.shadowTag[off] = ((shadow.lruvec << 1) | (shadow.workingset ? 1 : 0)) + 1;
+    }
     return f.put(pfn);
   }
 
@@ -372,8 +375,7 @@ export class SwapOps {
     const io = a.zero[off] === 0; // a zero-map slot is read without touching the device
     this.cacheInsert(pfn, entry);
     if (ahead) { f.set(pfn, PG_READAHEAD); this.stat.swap_ra++; }
-    const shadow = this.shadows.get(entry);
-    this.shadows.delete(entry);
+    const shadow = takeShadow(a, off);
     const r = this.readIn(a, off, pfn);
     if (r === undefined) {
       f.set(pfn, PG_UPTODATE);
@@ -545,7 +547,7 @@ export class SwapOps {
     const off = swpOffset(entry);
     a.put(off);
     if (a.count(off) !== 0) return;
-    this.shadows.delete(entry);
+    a.shadowTag[off] = 0;
     // A read error belongs to the slot's old contents: the next page stored there reads afresh
     // (the kernel's failed folio leaves the swap cache with the slot).
     this.errors.delete(entry);
@@ -614,6 +616,14 @@ export class SwapOps {
   typeOf(entry: number): number {
     return swpType(entry);
   }
+}
+
+/** The shadow entry left in slot `off` of `a` when its page was evicted, taken out of the slot; undefined when there is none. */
+function takeShadow(a: SwapArea, off: number): Shadow | undefined {
+  const t = a.shadowTag[off];
+  if (t === 0) return undefined;
+  a.shadowTag[off] = 0;
+  return { age: a.shadowAge[off], lruvec: (t - 1) >> 1, workingset: ((t - 1) & 1) !== 0 };
 }
 
 /** The "major:minor:sector" end_swap_bio_* print: the area's device and the slot's first 512-byte sector. */

@@ -1,12 +1,12 @@
 // The swap cache's index (mm/swap_state.c swapper_spaces: one index per swap area, by slot) and
 // the swap entry number it decodes.
 import { describe, it, expect } from "vitest";
-import { SwapCache } from "../../src/os/swapcache.js";
+import { SwapCache, SlotIndex } from "../../src/os/swapcache.js";
 import { swpEntry, swpType, swpOffset, SWP_OFFSET_BITS } from "../../src/os/swapentry.js";
 import { WasmmuError } from "../../src/errors.js";
 
-function areas(...sizes: (number | null)[]): ({ type: number; cachePfn: Int32Array } | null)[] {
-  return sizes.map((n, type) => (n === null ? null : { type, cachePfn: new Int32Array(n) }));
+function areas(...sizes: (number | null)[]): ({ type: number; cachePfn: Int32Array; memcgId: Int32Array } | null)[] {
+  return sizes.map((n, type) => (n === null ? null : { type, cachePfn: new Int32Array(n), memcgId: new Int32Array(n) }));
 }
 
 describe("swap entry number (type << 27 | offset)", () => {
@@ -47,8 +47,22 @@ describe("SwapCache (swapper_spaces: per area, by slot)", () => {
     const as = areas(null);
     const c = new SwapCache(as);
     expect(() => c.set(swpEntry(0, 1), 5)).toThrow(WasmmuError);
-    as[0] = { type: 0, cachePfn: new Int32Array(4) };
+    as[0] = { type: 0, cachePfn: new Int32Array(4), memcgId: new Int32Array(4) };
     c.set(swpEntry(0, 1), 5);
     expect(c.get(swpEntry(0, 1))).toBe(5);
+  });
+
+  it("keeps swap_cgroup in its own per-slot word, apart from the swap cache (mm/swap_cgroup.c)", () => {
+    const as = areas(8);
+    const cache = new SwapCache(as);
+    const cg = new SlotIndex(as, "memcgId");
+    cg.set(swpEntry(0, 2), 0); // the root group's id is 0
+    cache.set(swpEntry(0, 2), 77);
+    expect(cg.get(swpEntry(0, 2))).toBe(0);
+    expect(cache.get(swpEntry(0, 2))).toBe(77);
+    expect(as[0]!.memcgId[2]).toBe(1);
+    expect(cg.delete(swpEntry(0, 2))).toBe(true);
+    expect(cg.size).toBe(0);
+    expect(cache.size).toBe(1);
   });
 });
