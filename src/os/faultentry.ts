@@ -39,8 +39,8 @@ export class FaultEntry {
   fault(task: Task, va: number, access: FaultAccess): FaultResult {
     const os = this.os;
     // A fault retried after waiting for a device counts as major (FAULT_FLAG_TRIED).
-    const key = `${task.pid}:${va}`;
-    const tried = this.waited.delete(key);
+    // (The key is built only when some fault is waiting: the common fault allocates no string.)
+    const tried = this.waited.size > 0 && this.waited.delete(`${task.pid}:${va}`);
     const a = tried ? { ...access, tried } : access;
     const prev = os.enter(task);
     const outerPsi = os.psi.enter(task);
@@ -59,7 +59,7 @@ export class FaultEntry {
     }
     // psi counts the device read of a major fault (its cycles charged to the task's CPU) as a stall.
     os.psi.faultDone(task, r, this.deviceCycles(r), refaults);
-    if (r.kind === "wait") this.waited.add(key);
+    if (r.kind === "wait") this.waited.add(`${task.pid}:${va}`);
     os.balance();
     if (r.kind === "oom") {
       // pagefault_out_of_memory → mem_cgroup_oom_synchronize: at a limit with the OOM killer
