@@ -103,6 +103,32 @@ interface ScanControl {
 }
 
 
+/**
+ * The TLB invalidations of one shrink_folio_list (try_to_unmap's per-mm gathers): one gather per
+ * mm for the whole list, reused after each flush, flushed in the order the mms first had a page
+ * unmapped since the last flush.
+ */
+class UnmapBatch {
+  private readonly byMm = new Map<Mm, TlbGather>();
+  private readonly order: TlbGather[] = [];
+
+  constructor(private readonly tlb: { gather(mm: Mm): TlbGather }) {}
+
+  /** The page at `va` of `mm` was unmapped. */
+  page(mm: Mm, va: number): void {
+    let g = this.byMm.get(mm);
+    if (g === undefined) this.byMm.set(mm, (g = this.tlb.gather(mm)));
+    if (!g.pending) this.order.push(g);
+    g.page(va);
+  }
+
+  /** try_to_unmap_flush: every pending gather's flush. */
+  flush(): void {
+    for (const g of this.order) g.finish();
+    this.order.length = 0;
+  }
+}
+
 export class Reclaim extends LruLists {
   /** vm.swappiness (default 60): how much anon is scanned relative to file. */
   swappiness = 60;
@@ -120,7 +146,7 @@ export class Reclaim extends LruLists {
    * a lazily freed page written since goes back to being swap-backed and stays mapped. The TLB
    * entries go with the mm's gather. @returns true when no mapping is left
    */
-  private unmap(pfn: number, gathers: Map<Mm, TlbGather>): boolean {
+  private unmap(pfn: number, gathers: UnmapBatch): boolean {
     const f = this.frames;
     const anon = f.isAnon(pfn);
     const swapcache = f.test(pfn, PG_SWAPCACHE);
@@ -143,9 +169,7 @@ export class Reclaim extends LruLists {
         this.lruvecOf(pfn).move(pfn, () => f.set(pfn, PG_SWAPBACKED));
         return false;
       }
-      let g = gathers.get(mm);
-      if (g === undefined) gathers.set(mm, (g = this.tlb.gather(mm)));
-      g.page(l.va);
+      gathers.page(mm, l.va);
       if (anon && swapcache) {
         const sp = swapPte(swpType(entry), swpOffset(entry), exclusive);
         pt.setPte(i, l.va, sp.lo, sp.hi, "swap");
@@ -305,8 +329,8 @@ export class Reclaim extends LruLists {
    */
   private shrinkFolioList(pfns: readonly number[], sc: ScanControl): void {
     const f = this.frames;
-    const gathers = new Map<Mm, TlbGather>();
-    const flush = () => { for (const g of gathers.values()) g.finish(); gathers.clear(); };
+    const gathers = new UnmapBatch(this.tlb);
+    const flush = () => gathers.flush();
     for (const pfn0 of pfns) {
       if (!f.test(pfn0, PG_LRU)) continue; // freed or moved by an earlier page of this batch
       if (f.test(pfn0, PG_UNEVICTABLE)) continue;
@@ -336,7 +360,7 @@ export class Reclaim extends LruLists {
    * One page of shrink_folio_list past the reference check, reclaim's own reference held (and
    * dropped here). @returns what became of it
    */
-  private reclaimOne(pfn: number, ref: Reference, gathers: Map<Mm, TlbGather>, flush: () => void): "freed" | "kept" {
+  private reclaimOne(pfn: number, ref: Reference, gathers: UnmapBatch, flush: () => void): "freed" | "kept" {
     const f = this.frames;
     const v = this.lruvecOf(pfn);
     const anon = f.isAnon(pfn);
