@@ -112,15 +112,25 @@ export interface SwapBackend {
   readonly trusted?: boolean;
 }
 
-/** Pages per chunk of MemorySwapBackend's storage (1 MiB): host memory is taken a chunk at a time. */
-const CHUNK_PAGES = 256;
+/** Slots per segment of MemorySwapBackend's store (1 GiB: a WebAssembly.Memory holds at most 4 GiB). */
+const SEGMENT_SLOTS = 1 << 18;
+/** A WebAssembly.Memory page: 64 KiB, 16 slots. */
+const WASM_PAGE = 65536;
 
-/** Swap in host memory: storage is taken in 1 MiB chunks as slots are first written. Deterministic, never waits. */
+/**
+ * Swap in host memory. Deterministic, never waits. The bytes live in page-aligned host memory (a
+ * WebAssembly.Memory per GiB of area, grown as slots are first written — untouched parts cost
+ * no resident memory): a 4 KiB copy between two page-aligned buffers touches one host page on each
+ * side, where an ArrayBuffer's storage (16 bytes into its allocation) made every copy straddle
+ * two, at about twice the cost.
+ */
 export class MemorySwapBackend implements SwapBackend {
   readonly pages: number;
   /** Host memory gives back what it was given: no checksums. */
   readonly trusted = true;
-  private readonly chunks: (Uint8Array | undefined)[];
+  private readonly segments: (WebAssembly.Memory | undefined)[];
+  /** Byte views of the segments (renewed after each grow, which detaches the old buffer). */
+  private readonly views: (Uint8Array | undefined)[];
   /** Slots holding bytes (written and not discarded since). */
   private readonly stored: Uint8Array;
   private storedCount = 0;
@@ -131,23 +141,39 @@ export class MemorySwapBackend implements SwapBackend {
       throw new WasmmuError("INVALID_ARGUMENT", `a swap area must be a whole number of pages, at least 8 KiB, got ${bytes}`);
     }
     this.pages = bytes / PAGE_SIZE;
-    this.chunks = new Array<Uint8Array | undefined>(Math.ceil(this.pages / CHUNK_PAGES));
+    const n = Math.ceil(this.pages / SEGMENT_SLOTS);
+    this.segments = new Array<WebAssembly.Memory | undefined>(n);
+    this.views = new Array<Uint8Array | undefined>(n);
     this.stored = new Uint8Array(this.pages);
   }
 
   read(offset: number, into: Uint8Array): void {
-    const c = this.chunks[Math.floor(offset / CHUNK_PAGES)];
-    if (c === undefined || this.stored[offset] === 0) { into.fill(0, 0, PAGE_SIZE); return; }
-    const at = (offset % CHUNK_PAGES) * PAGE_SIZE;
-    into.set(c.subarray(at, at + PAGE_SIZE));
+    const v = this.views[Math.floor(offset / SEGMENT_SLOTS)];
+    if (v === undefined || this.stored[offset] === 0) { into.fill(0, 0, PAGE_SIZE); return; }
+    const at = (offset % SEGMENT_SLOTS) * PAGE_SIZE;
+    into.set(v.subarray(at, at + PAGE_SIZE));
   }
 
   write(offset: number, from: Uint8Array): void {
-    const ci = Math.floor(offset / CHUNK_PAGES);
-    let c = this.chunks[ci];
-    if (c === undefined) this.chunks[ci] = c = new Uint8Array(CHUNK_PAGES * PAGE_SIZE);
-    c.set(from.subarray(0, PAGE_SIZE), (offset % CHUNK_PAGES) * PAGE_SIZE);
+    const si = Math.floor(offset / SEGMENT_SLOTS);
+    const at = (offset % SEGMENT_SLOTS) * PAGE_SIZE;
+    let v = this.views[si];
+    if (v === undefined || v.length < at + PAGE_SIZE) v = this.grow(si, at + PAGE_SIZE);
+    v.set(from.length === PAGE_SIZE ? from : from.subarray(0, PAGE_SIZE), at);
     if (this.stored[offset] === 0) { this.stored[offset] = 1; this.storedCount++; }
+  }
+
+  /** Make segment `si` at least `bytes` long (in steps of 1 MiB, at most the segment). @returns its view */
+  private grow(si: number, bytes: number): Uint8Array {
+    const slots = Math.min(SEGMENT_SLOTS, this.pages - si * SEGMENT_SLOTS);
+    const max = Math.ceil((slots * PAGE_SIZE) / WASM_PAGE);
+    const want = Math.min(max, Math.ceil(bytes / (16 * WASM_PAGE)) * 16);
+    let m = this.segments[si];
+    if (m === undefined) this.segments[si] = m = new WebAssembly.Memory({ initial: want, maximum: max });
+    else m.grow(want - m.buffer.byteLength / WASM_PAGE);
+    const v = new Uint8Array(m.buffer);
+    this.views[si] = v;
+    return v;
   }
 
   /** Slots holding bytes now (for tests and memory accounting). */

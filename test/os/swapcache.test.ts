@@ -4,6 +4,7 @@ import { describe, it, expect } from "vitest";
 import { SwapCache, SlotIndex } from "../../src/os/swapcache.js";
 import { swpEntry, swpType, swpOffset, SWP_OFFSET_BITS } from "../../src/os/swapentry.js";
 import { WasmmuError } from "../../src/errors.js";
+import { MemorySwapBackend } from "../../src/os/swap.js";
 
 function areas(...sizes: (number | null)[]): ({ type: number; cachePfn: Int32Array; memcgId: Int32Array } | null)[] {
   return sizes.map((n, type) => (n === null ? null : { type, cachePfn: new Int32Array(n), memcgId: new Int32Array(n) }));
@@ -64,5 +65,41 @@ describe("SwapCache (swapper_spaces: per area, by slot)", () => {
     expect(cg.delete(swpEntry(0, 2))).toBe(true);
     expect(cg.size).toBe(0);
     expect(cache.size).toBe(1);
+  });
+});
+
+describe("MemorySwapBackend (host memory, page-aligned segments)", () => {
+  const page = (b: number) => { const p = new Uint8Array(4096); p.fill(b); p[4095] = b ^ 0xff; return p; };
+  it("gives back each slot's bytes across its 1 GiB segments; unwritten and discarded slots read as zeroes", () => {
+    const slots = (1 << 18) + 40; // a second segment
+    const b = new MemorySwapBackend(slots * 4096);
+    expect(b.pages).toBe(slots);
+    const at = [1, 2, 255, 256, 300, 1 << 17, (1 << 18) - 1, 1 << 18, slots - 1];
+    at.forEach((o, i) => b.write(o, page(i + 1)));
+    expect(b.storedPages).toBe(at.length);
+    const into = new Uint8Array(4096);
+    at.forEach((o, i) => { b.read(o, into); expect(into).toEqual(page(i + 1)); });
+    into.fill(7);
+    b.read(3, into);
+    expect(into.every((x) => x === 0)).toBe(true);
+    b.write(300, page(99)); // rewritten in place
+    b.read(300, into);
+    expect(into).toEqual(page(99));
+    b.discard(300);
+    b.read(300, into);
+    expect(into.every((x) => x === 0)).toBe(true);
+    expect(b.storedPages).toBe(at.length - 1);
+  });
+
+  it("copies only the first page of a longer source, and refuses a size that is not whole pages", () => {
+    const b = new MemorySwapBackend(4 * 4096);
+    const src = new Uint8Array(8192).fill(5);
+    src[4096] = 9;
+    b.write(1, src);
+    const into = new Uint8Array(4096);
+    b.read(1, into);
+    expect(into.every((x) => x === 5)).toBe(true);
+    expect(() => new MemorySwapBackend(4096)).toThrow(WasmmuError);
+    expect(() => new MemorySwapBackend(3 * 4096 + 1)).toThrow(WasmmuError);
   });
 });
