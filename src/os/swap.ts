@@ -119,8 +119,8 @@ const WASM_PAGE = 65536;
 
 /**
  * Swap in host memory. Deterministic, never waits. The bytes live in page-aligned host memory (a
- * WebAssembly.Memory per GiB of area, grown as slots are first written — untouched parts cost
- * no resident memory): a 4 KiB copy between two page-aligned buffers touches one host page on each
+ * WebAssembly.Memory per GiB of area, made on its first write; the host commits its pages only as
+ * slots are written): a 4 KiB copy between two page-aligned buffers touches one host page on each
  * side, where an ArrayBuffer's storage (16 bytes into its allocation) made every copy straddle
  * two, at about twice the cost.
  */
@@ -128,8 +128,7 @@ export class MemorySwapBackend implements SwapBackend {
   readonly pages: number;
   /** Host memory gives back what it was given: no checksums. */
   readonly trusted = true;
-  private readonly segments: (WebAssembly.Memory | undefined)[];
-  /** Byte views of the segments (renewed after each grow, which detaches the old buffer). */
+  /** Byte views of the segments' memories. */
   private readonly views: (Uint8Array | undefined)[];
   /** Slots holding bytes (written and not discarded since). */
   private readonly stored: Uint8Array;
@@ -142,7 +141,6 @@ export class MemorySwapBackend implements SwapBackend {
     }
     this.pages = bytes / PAGE_SIZE;
     const n = Math.ceil(this.pages / SEGMENT_SLOTS);
-    this.segments = new Array<WebAssembly.Memory | undefined>(n);
     this.views = new Array<Uint8Array | undefined>(n);
     this.stored = new Uint8Array(this.pages);
   }
@@ -157,20 +155,15 @@ export class MemorySwapBackend implements SwapBackend {
   write(offset: number, from: Uint8Array): void {
     const si = Math.floor(offset / SEGMENT_SLOTS);
     const at = (offset % SEGMENT_SLOTS) * PAGE_SIZE;
-    let v = this.views[si];
-    if (v === undefined || v.length < at + PAGE_SIZE) v = this.grow(si, at + PAGE_SIZE);
+    const v = this.views[si] ?? this.segment(si);
     v.set(from.length === PAGE_SIZE ? from : from.subarray(0, PAGE_SIZE), at);
     if (this.stored[offset] === 0) { this.stored[offset] = 1; this.storedCount++; }
   }
 
-  /** Make segment `si` at least `bytes` long (in steps of 1 MiB, at most the segment). @returns its view */
-  private grow(si: number, bytes: number): Uint8Array {
+  /** Segment `si`, made on its first write: all its bytes at once (the host commits memory only as slots are written). @returns its view */
+  private segment(si: number): Uint8Array {
     const slots = Math.min(SEGMENT_SLOTS, this.pages - si * SEGMENT_SLOTS);
-    const max = Math.ceil((slots * PAGE_SIZE) / WASM_PAGE);
-    const want = Math.min(max, Math.ceil(bytes / (16 * WASM_PAGE)) * 16);
-    let m = this.segments[si];
-    if (m === undefined) this.segments[si] = m = new WebAssembly.Memory({ initial: want, maximum: max });
-    else m.grow(want - m.buffer.byteLength / WASM_PAGE);
+    const m = new WebAssembly.Memory({ initial: Math.ceil((slots * PAGE_SIZE) / WASM_PAGE) });
     const v = new Uint8Array(m.buffer);
     this.views[si] = v;
     return v;
