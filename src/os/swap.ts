@@ -374,14 +374,14 @@ export class SwapSpace {
   /** total_swap_pages (an area being swapped off no longer counts). */
   get totalPages(): number {
     let n = 0;
-    for (const a of this.areas) if (a !== null && a.writeOk) n += a.slots;
+    for (const a of this.active) if (a.writeOk) n += a.slots; // (the areas in use, not all MAX_SWAPFILES: asked on every swap-in)
     return n;
   }
 
   /** nr_swap_pages: free slots of the areas that take new pages. */
   get freePages(): number {
     let n = 0;
-    for (const a of this.areas) if (a !== null && a.writeOk) n += a.free;
+    for (const a of this.active) if (a.writeOk) n += a.free;
     return n;
   }
 

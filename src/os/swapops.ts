@@ -243,22 +243,25 @@ export class SwapOps {
     this.stat.pswpin++;
     this.stat.pgpgin += PAGE_SIZE / 1024;
     const into = bytes ?? new Uint8Array(PAGE_SIZE);
-    const core = this.machine._core.exports;
-    const check = (): { error: string } | undefined => (bytes === null || a.backend.trusted === true || (core.physFrameHash(pfn) >>> 0) === a.sums[off] ? undefined
-      : { error: `Read-error on swap-device (${deviceOf(a, off)}): the bytes read back from ${a.path} do not match what was written` });
     let r: void | Promise<void>;
     try {
       r = a.backend.read(off, into);
     } catch (e) {
       return { error: `Read-error on swap-device (${deviceOf(a, off)})${e instanceof Error ? `: ${e.message}` : ""}` };
     }
-    if (r === undefined) return check();
+    if (r === undefined) return this.checkRead(a, off, pfn, bytes !== null);
     return r.then(() => {
-      const bad = check();
+      const bad = this.checkRead(a, off, pfn, bytes !== null);
       if (bad !== undefined) throw new Error(bad.error);
     }, (e: unknown) => {
       throw new Error(`Read-error on swap-device (${deviceOf(a, off)})${e instanceof Error ? `: ${e.message}` : ""}`, { cause: e });
     });
+  }
+
+  /** The bytes read into frame `pfn` (`backed`: it has bytes) from slot `off` of `a` against their checksum (a trusted backend's are not checked). */
+  private checkRead(a: SwapArea, off: number, pfn: number, backed: boolean): { error: string } | undefined {
+    if (!backed || a.backend.trusted === true || (this.machine._core.exports.physFrameHash(pfn) >>> 0) === a.sums[off]) return undefined;
+    return { error: `Read-error on swap-device (${deviceOf(a, off)}): the bytes read back from ${a.path} do not match what was written` };
   }
 
   /**
