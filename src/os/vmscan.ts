@@ -151,7 +151,7 @@ export class Reclaim extends LruLists {
     const anon = f.isAnon(pfn);
     const swapcache = f.test(pfn, PG_SWAPCACHE);
     const entry = swapcache ? f.swapEntry(pfn) : 0;
-    const links = [...this.rmap.of(pfn)];
+    const links = this.rmap.of(pfn); // a fresh array: the loop may remove what it walks
     // PageAnonExclusive: one mapping, and no other PTE holds the page's swap slot (a page swapped
     // in from an entry fork shared is not exclusive, even when only one process maps it again).
     const exclusive = links.length === 1 && (!swapcache || this.ctx.swapOps.swap.area(entry).count(swpOffset(entry)) === 0);
