@@ -320,7 +320,9 @@ export class SwapOps {
 
   /** swap_use_vma_readahead: enable_vma_readahead (default true) and no rotational swap area (nr_rotate_swap). */
   private vmaReadahead(): boolean {
-    return this.vmaRaEnabled && !this.swap.areas.some((a) => a !== null && a.rotational);
+    if (!this.vmaRaEnabled) return false;
+    for (const a of this.swap.active) if (a.rotational) return false; // (asked on every swap fault: no closure, only the areas in use)
+    return true;
   }
 
   /** The VMA's swap_readahead_info (its last fault address, window and readahead hits). */
@@ -434,7 +436,7 @@ export class SwapOps {
    */
   swapIn(lo: number, hi: number, mm: Mm | null = null, vma: Vma | null = null, va = 0): { pfn: number; major: boolean; io: boolean } | { wait: Promise<void> } | { error: string } | null {
     const entry = pteSwapEntry(lo, hi);
-    const failed = this.errors.get(entry);
+    const failed = this.errors.size === 0 ? undefined : this.errors.get(entry);
     if (failed !== undefined) { this.errors.delete(entry); return { error: failed }; }
     const have = this.swap.cache.get(entry);
     if (have !== undefined) {

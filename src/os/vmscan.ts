@@ -364,25 +364,20 @@ export class Reclaim extends LruLists {
     const f = this.frames;
     const v = this.lruvecOf(pfn);
     const anon = f.isAnon(pfn);
-    const keep = (activate: boolean): "kept" => {
-      if (activate) this.activate(pfn); else v.move(pfn, () => {});
-      this.unref(pfn);
-      return "kept";
-    };
     if (anon && f.test(pfn, PG_SWAPBACKED) && !f.test(pfn, PG_SWAPCACHE)) {
-      if (!this.ctx.swapOps.addToSwap(pfn)) return keep(true); // swap full: activate_locked
+      if (!this.ctx.swapOps.addToSwap(pfn)) return this.keep(pfn, v, true); // swap full: activate_locked
     }
-    if (f.mapcount(pfn) > 0 && !this.unmap(pfn, gathers)) return keep(true);
+    if (f.mapcount(pfn) > 0 && !this.unmap(pfn, gathers)) return this.keep(pfn, v, true);
     if (f.test(pfn, PG_DIRTY)) {
       flush(); // no CPU may write through a stale entry once the write starts
       if (anon && f.test(pfn, PG_SWAPCACHE)) {
         const w = this.ctx.swapOps.writeOut(pfn);
-        if (w === "pending") return keep(false);
-        if (w === "error") return keep(true);
+        if (w === "pending") return this.keep(pfn, v, false);
+        if (w === "error") return this.keep(pfn, v, true);
       } else if (!anon) {
         const b = this.cache.owner(pfn);
-        if (b === undefined || b.source === null) return keep(true); // shmem: not swapped in this model
-        if (ref === "reclaim-clean") return keep(false);
+        if (b === undefined || b.source === null) return this.keep(pfn, v, true); // shmem: not swapped in this model
+        if (ref === "reclaim-clean") return this.keep(pfn, v, false);
         this.cache.writeback(b, f.index(pfn), f.index(pfn));
         this.stat.nr_vmscan_write++;
       }
@@ -390,10 +385,17 @@ export class Reclaim extends LruLists {
     // Only reclaim's reference and the cache's (swap cache or page cache) may be left; a lazily
     // freed page has no cache.
     const cached = f.test(pfn, PG_SWAPCACHE) || !anon;
-    if (f.refcount(pfn) !== (cached ? 2 : 1) || f.mapcount(pfn) !== 0) return keep(false);
+    if (f.refcount(pfn) !== (cached ? 2 : 1) || f.mapcount(pfn) !== 0) return this.keep(pfn, v, false);
     this.free(pfn, v);
     return "freed";
   }
+  /** keep_locked / activate_locked: the page stays (on the active list when `activate`), reclaim's reference dropped. */
+  private keep(pfn: number, v: LruVec, activate: boolean): "kept" {
+    if (activate) this.activate(pfn); else v.move(pfn, () => {});
+    this.unref(pfn);
+    return "kept";
+  }
+
 
   /** Drop reclaim's reference; a page whose last reference that was is freed (it had left every mapping and cache meanwhile). */
   private unref(pfn: number): void {
