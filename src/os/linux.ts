@@ -542,10 +542,16 @@ export class Linux implements TaskKernel {
    * task is current there; faults are resolved as Linux would, a fatal signal stops the replay, a
    * fault that must wait for a device read makes the replay wait (Replayer.runAsync).
    */
-  readonly faultPolicy: FaultPolicy = (f: ReplayFault): FaultDecision => {
+  readonly faultPolicy: FaultPolicy = Object.assign((f: ReplayFault): FaultDecision => {
     const task = this.currentTask[f.cpu];
     return task == null ? "stop" : this.replayFault(task, f);
-  };
+  }, {
+    // The not-present #PF (demand and swap-in faults) decided from numbers: the same decision.
+    notPresent: (lo: number, hi: number, cpu: number, errorCode: number): FaultDecision => {
+      const task = this.currentTask[cpu];
+      return task == null ? "stop" : this.entry.replayNotPresent(task, lo, hi, errorCode);
+    },
+  });
 
   /**
    * A replay fault of `task` resolved as faultPolicy resolves it for the current task; for a
