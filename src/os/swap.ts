@@ -112,15 +112,18 @@ export interface SwapBackend {
   readonly trusted?: boolean;
 }
 
-/** Slots per segment of MemorySwapBackend's store (1 GiB: a WebAssembly.Memory holds at most 4 GiB). */
-const SEGMENT_SLOTS = 1 << 18;
+/**
+ * Slots per segment of MemorySwapBackend's store: 64 MiB, so that a large area takes host memory
+ * (and a browser's address space) a segment at a time, and no single allocation is large.
+ */
+const SEGMENT_SLOTS = 1 << 14;
 /** A WebAssembly.Memory page: 64 KiB, 16 slots. */
 const WASM_PAGE = 65536;
 
 /**
  * Swap in host memory. Deterministic, never waits. The bytes live in page-aligned host memory (a
- * WebAssembly.Memory per GiB of area, made on its first write; the host commits its pages only as
- * slots are written): a 4 KiB copy between two page-aligned buffers touches one host page on each
+ * WebAssembly.Memory per 64 MiB of area, made on its first write; the host commits its pages only
+ * as slots are written): a 4 KiB copy between two page-aligned buffers touches one host page on each
  * side, where an ArrayBuffer's storage (16 bytes into its allocation) made every copy straddle
  * two, at about twice the cost.
  */

@@ -68,13 +68,13 @@ describe("SwapCache (swapper_spaces: per area, by slot)", () => {
   });
 });
 
-describe("MemorySwapBackend (host memory, page-aligned segments)", () => {
+describe("MemorySwapBackend (host memory, page-aligned 64 MiB segments)", () => {
   const page = (b: number) => { const p = new Uint8Array(4096); p.fill(b); p[4095] = b ^ 0xff; return p; };
-  it("gives back each slot's bytes across its 1 GiB segments; unwritten and discarded slots read as zeroes", () => {
-    const slots = (1 << 18) + 40; // a second segment
+  it("gives back each slot's bytes across its 64 MiB segments; unwritten and discarded slots read as zeroes", () => {
+    const slots = (1 << 15) + 40; // two whole segments and part of a third
     const b = new MemorySwapBackend(slots * 4096);
     expect(b.pages).toBe(slots);
-    const at = [1, 2, 255, 256, 300, 1 << 17, (1 << 18) - 1, 1 << 18, slots - 1];
+    const at = [1, 2, 255, 256, 300, (1 << 14) - 1, 1 << 14, (1 << 15) - 1, 1 << 15, slots - 1];
     at.forEach((o, i) => b.write(o, page(i + 1)));
     expect(b.storedPages).toBe(at.length);
     const into = new Uint8Array(4096);
