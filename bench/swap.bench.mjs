@@ -6,7 +6,7 @@
 // one byte per page in address order; each miss faults to Linux.faultPolicy → do_swap_page with
 // VMA readahead (a major fault per window) and the loop resumes. A round trip is one page out and
 // back; reported: pages per second each way and round trips per second.
-import { Machine, Linux, Replayer, REC_KIND, REC_USER, mman } from "../dist/index.js";
+import * as dist from "../dist/index.js";
 
 const PAGE = 4096;
 
@@ -15,25 +15,30 @@ function arg(name, dflt) {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
-function replayAll(m, os, base, pages, kind) {
+function replayAll(lib, m, os, base, pages, kind) {
+  const { Replayer, REC_USER } = lib;
   const r = new Replayer(m, os.faultPolicy);
   const cap = r.batch.capacity;
+  // Addresses as numbers: the harness's own per-record BigInt arithmetic is not the kernel's work.
+  const b = Number(base);
   for (let done = 0; done < pages; done += cap) {
     const n = Math.min(cap, pages - done);
-    for (let i = 0; i < n; i++) r.batch.setAddress(i, base + BigInt((done + i) * PAGE), 1, kind | REC_USER, 0);
+    for (let i = 0; i < n; i++) r.batch.setAddress(i, b + (done + i) * PAGE, 1, kind | REC_USER, 0);
     const res = r.run(n);
     if (res.stopped) throw new Error(`replay stopped at ${res.stopped.index}: ${res.stopped.reason}`);
   }
 }
 
 /** @returns { pages, outPerSec, inPerSec, roundTripsPerSec, roundTripsPerCpuSec, majorFaults } (medians over `reps`; per CPU-second: the process's user + system time, which a loaded machine stretches less than the wall clock) */
-export async function benchSwapRoundTrip(pages = 32_768, reps = 5) {
+export async function benchSwapRoundTrip(pages = 32_768, reps = 5, lib = dist) {
+  // `lib`: the wasmmu build to measure (bench/swap-ab.mjs passes two, so one harness measures both).
+  const { Machine, Linux, REC_KIND, mman } = lib;
   const m = await Machine.create({ ram: "256MiB", traceBatch: 1 << 16 });
   const os = Linux.boot(m);
   os.swapon("/swapfile", { bytes: (pages + 64) * PAGE });
   const p = os.spawn();
   const base = p.mmap(0, pages * PAGE, 3, mman.MAP_PRIVATE | mman.MAP_ANONYMOUS);
-  replayAll(m, os, base, pages, REC_KIND.write);
+  replayAll(lib, m, os, base, pages, REC_KIND.write);
   // Give every page distinct non-zero bytes (zero pages would skip the I/O: swpout_zero).
   for (let i = 0; i < pages; i++) {
     const r = p.write(base + BigInt(i * PAGE), new Uint8Array([i & 0xff, (i >> 8) & 0xff, 1]));
@@ -50,7 +55,7 @@ export async function benchSwapRoundTrip(pages = 32_768, reps = 5) {
     const t1 = process.hrtime.bigint();
     const maj0 = p.majFlt;
     // A write, so each page leaves the swap cache dirty and the next MADV_PAGEOUT writes it again.
-    replayAll(m, os, base, pages, REC_KIND.write);
+    replayAll(lib, m, os, base, pages, REC_KIND.write);
     const t2 = process.hrtime.bigint();
     const c = process.cpuUsage(c0);
     if (rep === 0) continue; // warm-up

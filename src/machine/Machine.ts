@@ -534,6 +534,18 @@ export class Machine {
   }
 
   /**
+   * @internal shootdown() for the kernel model's TLB code, which flushes on every reclaimed page:
+   * the same core call, without the option checks (its CPUs are the ones it loaded the mm on, and
+   * `vaddr` a page-aligned number). @returns IPIs sent
+   */
+  _shootdown(cpus: readonly number[], vaddr: number, pages: number, initiator: number, full: boolean): number {
+    let lo = 0;
+    let hi = 0;
+    for (const c of cpus) if (c < 32) lo |= 1 << c; else hi |= 1 << (c - 32);
+    return this.core.exports.shootdown(initiator, lo | 0, hi | 0, BigInt(vaddr), pages, full) >>> 0;
+  }
+
+  /**
    * Charge `cycles` of host policy (a major fault's device read, an IPI the host models…) to CPU
    * `cpu`'s cycle total, so per-access cycle figures include what the OS spent for that CPU.
    */

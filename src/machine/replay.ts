@@ -163,11 +163,12 @@ export type FaultDecision = "retry" | "skip" | "stop" | { wait: Promise<unknown>
 /**
  * Decides what a fault means. It may carry `notPresent`, a shortcut for the commonest fault of a
  * replay, a not-present #PF: Replayer then calls it with the faulting address as two 32-bit
- * halves (from the CPU's result record) instead of building a ReplayFault, with its bigints and
- * objects, a million times per run. It must decide exactly as the function would for that fault.
+ * halves (from the CPU's result record) and the #PF error code (X86_PF_*, P clear) instead of
+ * building a ReplayFault, with its bigints and objects, a million times per run. It must decide
+ * exactly as the function would for that fault.
  */
 export type FaultPolicy = ((fault: ReplayFault) => FaultDecision) & {
-  notPresent?: (vaddrLo: number, vaddrHi: number, cpu: number) => FaultDecision;
+  notPresent?: (vaddrLo: number, vaddrHi: number, cpu: number, errorCode: number) => FaultDecision;
   /**
    * Why the policy's last "stop" was decided, when the fault itself is not the reason: the policy
    * could not resolve it for want of memory (DemandMapper out of frames). Replayer asks right
@@ -487,8 +488,9 @@ export class Replayer {
         const cpu = this.batch.cpuAt(at);
         const r = this.results[cpu];
         const core = this.machine._core;
-        if (core.u32(r.status) === XLAT_PF && (core.u32(r.errorCode) & X86_PF_PROT) === 0) {
-          decision = notPresent(core.u32(r.vaddr), core.u32(r.vaddr + 4), cpu);
+        const errorCode = core.u32(r.errorCode);
+        if (core.u32(r.status) === XLAT_PF && (errorCode & X86_PF_PROT) === 0) {
+          decision = notPresent(core.u32(r.vaddr), core.u32(r.vaddr + 4), cpu, errorCode);
         }
       }
       if (decision === null || decision === "stop") {

@@ -11,6 +11,7 @@ import { retryWithReclaim, newMemcgRetry, MAX_RECLAIM_RETRIES } from "./pageallo
 import type { MemcgRetry } from "./context.js";
 import { SIGKILL, sigInfo } from "./signals.js";
 import type { ReplayFault, FaultDecision } from "../machine/replay.js";
+import { X86_PF_WRITE, X86_PF_INSTR, X86_PF_PK } from "../machine/pgtable.js";
 import type { Linux } from "./linux.js";
 import type { Task } from "./process.js";
 import type { OomGfp } from "./oom.js";
@@ -39,8 +40,8 @@ export class FaultEntry {
   fault(task: Task, va: number, access: FaultAccess): FaultResult {
     const os = this.os;
     // A fault retried after waiting for a device counts as major (FAULT_FLAG_TRIED).
-    const key = `${task.pid}:${va}`;
-    const tried = this.waited.delete(key);
+    // (The key is built only when some fault is waiting: the common fault allocates no string.)
+    const tried = this.waited.size > 0 && this.waited.delete(`${task.pid}:${va}`);
     const a = tried ? { ...access, tried } : access;
     const prev = os.enter(task);
     const outerPsi = os.psi.enter(task);
@@ -59,7 +60,7 @@ export class FaultEntry {
     }
     // psi counts the device read of a major fault (its cycles charged to the task's CPU) as a stall.
     os.psi.faultDone(task, r, this.deviceCycles(r), refaults);
-    if (r.kind === "wait") this.waited.add(key);
+    if (r.kind === "wait") this.waited.add(`${task.pid}:${va}`);
     os.balance();
     if (r.kind === "oom") {
       // pagefault_out_of_memory → mem_cgroup_oom_synchronize: at a limit with the OOM killer
@@ -99,7 +100,22 @@ export class FaultEntry {
     if (f.exception.vector !== "PF") return "stop";
     const b = f.exception.bits;
     const va = Number(BigInt.asUintN(64, f.vaddr) & ~0xfffn);
-    const r = this.fault(task, va, { write: b.write, fetch: b.instructionFetch, protection: b.present, pkey: b.protectionKey });
+    return this.decide(task, va, { write: b.write, fetch: b.instructionFetch, protection: b.present, pkey: b.protectionKey });
+  }
+
+  /**
+   * replayFault for a not-present #PF given as numbers (FaultPolicy.notPresent: the address's
+   * 32-bit halves and the error code): the same decision, without a ReplayFault's bigints and
+   * objects — the swap-in and demand faults of a replay come this way.
+   */
+  replayNotPresent(task: Task, lo: number, hi: number, errorCode: number): FaultDecision {
+    const va = hi * 2 ** 32 + ((lo & ~0xfff) >>> 0);
+    return this.decide(task, va, { write: (errorCode & X86_PF_WRITE) !== 0, fetch: (errorCode & X86_PF_INSTR) !== 0, protection: false, pkey: (errorCode & X86_PF_PK) !== 0 });
+  }
+
+  /** A replayed fault at page `va`: handled, then "retry", a wait, or the signal delivered ("skip" when a handler took it, "stop" when fatal). */
+  private decide(task: Task, va: number, access: FaultAccess): FaultDecision {
+    const r = this.fault(task, va, access);
     if (r.kind === "mapped") return "retry";
     if (r.kind === "wait") return { wait: r.until };
     const handled = task.deliver(r.kind === "signal" ? r.info : sigInfo(SIGKILL, 0, va));

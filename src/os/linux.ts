@@ -182,7 +182,7 @@ export class Linux implements TaskKernel {
       kill: (t) => { this.cgroups.oomKilled(t); this.oomKill(t as Task); },
     });
     this.cgroups = new MemCgroups(opts.cgroup ?? "v2", {
-      frames: this.frames, reclaim: this.reclaim, oom: this.oom, log: this.log,
+      frames: this.frames, reclaim: this.reclaim, oom: this.oom, log: this.log, swapAreas: this.swap.areas,
       swapPages: () => ({ total: this.swap.totalPages, free: this.swap.freePages }),
       current: () => this.cur,
       inUserFault: () => this.entry.inUserFault(),
@@ -550,10 +550,16 @@ export class Linux implements TaskKernel {
    * task is current there; faults are resolved as Linux would, a fatal signal stops the replay, a
    * fault that must wait for a device read makes the replay wait (Replayer.runAsync).
    */
-  readonly faultPolicy: FaultPolicy = (f: ReplayFault): FaultDecision => {
+  readonly faultPolicy: FaultPolicy = Object.assign((f: ReplayFault): FaultDecision => {
     const task = this.currentTask[f.cpu];
     return task == null ? "stop" : this.replayFault(task, f);
-  };
+  }, {
+    // The not-present #PF (demand and swap-in faults) decided from numbers: the same decision.
+    notPresent: (lo: number, hi: number, cpu: number, errorCode: number): FaultDecision => {
+      const task = this.currentTask[cpu];
+      return task == null ? "stop" : this.entry.replayNotPresent(task, lo, hi, errorCode);
+    },
+  });
 
   /**
    * A replay fault of `task` resolved as faultPolicy resolves it for the current task; for a

@@ -52,6 +52,7 @@ import { CgroupFs } from "./cgroupfs.js";
 import { MemcgLimits, type ChargeFailure } from "./memcglimit.js";
 import { WasmmuError } from "../errors.js";
 import { MemCgroup, type CgroupVersion, type MemCgroupOptions, type MemcgEvents, type MemcgSwapEvents } from "./memcggroup.js";
+import { SlotIndex, type SlotArea } from "./swapcache.js";
 
 export { MemCgroup, type CgroupVersion, type MemCgroupOptions, type MemcgEvents, type MemcgSwapEvents, type MemcgVmEvents } from "./memcggroup.js";
 
@@ -65,6 +66,8 @@ export interface MemcgKernel {
   readonly reclaim: Reclaim;
   readonly oom: OomKiller;
   readonly log: KernelLog;
+  /** swap_info[]: the areas whose per-slot words hold swap_cgroup. */
+  readonly swapAreas: readonly (SlotArea | null)[];
   /** total_swap_pages and nr_swap_pages (free slots). */
   swapPages(): { total: number; free: number };
   /** The task in the kernel (current), or null. */
@@ -88,7 +91,7 @@ export class MemCgroups implements MemcgCharge {
   /** The files under /sys/fs/cgroup (v2) or /sys/fs/cgroup/memory (v1). */
   readonly fs: CgroupFs;
   /** @internal swap_cgroup: the group each swap slot with a record is charged to, by entry. */
-  readonly swapCgroup = new Map<number, number>();
+  readonly swapCgroup: SlotIndex;
   /** @internal v1: frames whose charge mem_cgroup_swapout moved to their slot (uncharged already). */
   readonly swappedOut = new Set<number>();
   /** Charges that failed at a limit (see MemcgCharge.charge). */
@@ -109,6 +112,7 @@ export class MemCgroups implements MemcgCharge {
     if (version !== "v1" && version !== "v2") throw new WasmmuError("INVALID_CONFIG", `cgroup must be "v1" or "v2", got ${JSON.stringify(version)}`);
     this.version = version;
     this.k = k;
+    this.swapCgroup = new SlotIndex(k.swapAreas, "memcgId");
     // The root's lruvec is the one reclaim already has: pages charged to nobody stay on it.
     this.root = new MemCgroup(this, 0, "/", null, k.reclaim.lruvec);
     this.root.swappiness = k.reclaim.swappiness;

@@ -27,7 +27,7 @@ export class PageAllocator {
     this.machine = machine;
   }
 
-  /** A frame for an anonymous page: zeroed, or a copy of `copyFrom`, with `flags` set, refcount 0. */
+  /** A frame for an anonymous page: zeroed, or a copy of `copyFrom` (-2: neither), with `flags` set, refcount 0. */
   anonPage(copyFrom: number | undefined, flags: number): number | null {
     // The fault path's allocation, without a closure or a BigInt: low watermark, then min.
     const e = this.machine._core.exports;
@@ -43,9 +43,7 @@ export class PageAllocator {
 
   /** A frame for an anonymous page whose bytes are about to be overwritten (a swap-in): not zeroed, `flags` set, refcount 0. */
   anonPageForRead(flags: number): number | null {
-    const e = this.machine._core.exports;
-    const pfn = this.gate((wm) => e.ptAllocPage(-2, flags, wm));
-    return pfn < 0 ? null : pfn;
+    return this.anonPage(-2, flags); // copyFrom -2: ptAllocPage leaves the bytes as they are
   }
 
   /** get_page_from_freelist at ALLOC_WMARK_LOW, then (kswapd woken) at ALLOC_WMARK_MIN. @returns the pfn, or -1 */

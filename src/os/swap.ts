@@ -15,6 +15,7 @@
  */
 import { WasmmuError, quoteValue } from "../errors.js";
 import { Errno, fail } from "./errno.js";
+import { SwapCache } from "./swapcache.js";
 
 export const PAGE_SIZE = 4096;
 /**
@@ -22,22 +23,11 @@ export const PAGE_SIZE = 4096;
  * bits give, device-private (3), migration (3), hwpoison (1) and PTE-marker (1) entries take 8.
  */
 export const MAX_SWAPFILES = 24;
-/** Bits of the slot in the model's entry number. */
-export const SWP_OFFSET_BITS = 27;
+export { SWP_OFFSET_BITS, swpEntry, swpType, swpOffset } from "./swapentry.js";
+import { SWP_OFFSET_BITS, swpEntry, swpType, swpOffset } from "./swapentry.js";
 /** SWAP_HAS_CACHE: the slot's page is in the swap cache (the count keeps the PTE references). */
 export const SWAP_HAS_CACHE = 0x8000;
 const COUNT_MASK = 0x7fff;
-
-/** The model's swap entry number. */
-export function swpEntry(type: number, offset: number): number {
-  return ((type << SWP_OFFSET_BITS) | offset) >>> 0;
-}
-export function swpType(entry: number): number {
-  return entry >>> SWP_OFFSET_BITS;
-}
-export function swpOffset(entry: number): number {
-  return entry & ((1 << SWP_OFFSET_BITS) - 1);
-}
 
 /**
  * A swap device's service time for one 4 KiB page at queue depth 1, in microseconds of model
@@ -122,15 +112,27 @@ export interface SwapBackend {
   readonly trusted?: boolean;
 }
 
-/** Pages per chunk of MemorySwapBackend's storage (1 MiB): host memory is taken a chunk at a time. */
-const CHUNK_PAGES = 256;
+/**
+ * Slots per segment of MemorySwapBackend's store: 64 MiB, so that a large area takes host memory
+ * (and a browser's address space) a segment at a time, and no single allocation is large.
+ */
+const SEGMENT_SLOTS = 1 << 14;
+/** A WebAssembly.Memory page: 64 KiB, 16 slots. */
+const WASM_PAGE = 65536;
 
-/** Swap in host memory: storage is taken in 1 MiB chunks as slots are first written. Deterministic, never waits. */
+/**
+ * Swap in host memory. Deterministic, never waits. The bytes live in page-aligned host memory (a
+ * WebAssembly.Memory per 64 MiB of area, made on its first write; the host commits its pages only
+ * as slots are written): a 4 KiB copy between two page-aligned buffers touches one host page on each
+ * side, where an ArrayBuffer's storage (16 bytes into its allocation) made every copy straddle
+ * two, at about twice the cost.
+ */
 export class MemorySwapBackend implements SwapBackend {
   readonly pages: number;
   /** Host memory gives back what it was given: no checksums. */
   readonly trusted = true;
-  private readonly chunks: (Uint8Array | undefined)[];
+  /** Byte views of the segments' memories. */
+  private readonly views: (Uint8Array | undefined)[];
   /** Slots holding bytes (written and not discarded since). */
   private readonly stored: Uint8Array;
   private storedCount = 0;
@@ -141,23 +143,33 @@ export class MemorySwapBackend implements SwapBackend {
       throw new WasmmuError("INVALID_ARGUMENT", `a swap area must be a whole number of pages, at least 8 KiB, got ${bytes}`);
     }
     this.pages = bytes / PAGE_SIZE;
-    this.chunks = new Array<Uint8Array | undefined>(Math.ceil(this.pages / CHUNK_PAGES));
+    const n = Math.ceil(this.pages / SEGMENT_SLOTS);
+    this.views = new Array<Uint8Array | undefined>(n);
     this.stored = new Uint8Array(this.pages);
   }
 
   read(offset: number, into: Uint8Array): void {
-    const c = this.chunks[Math.floor(offset / CHUNK_PAGES)];
-    if (c === undefined || this.stored[offset] === 0) { into.fill(0, 0, PAGE_SIZE); return; }
-    const at = (offset % CHUNK_PAGES) * PAGE_SIZE;
-    into.set(c.subarray(at, at + PAGE_SIZE));
+    const v = this.views[Math.floor(offset / SEGMENT_SLOTS)];
+    if (v === undefined || this.stored[offset] === 0) { into.fill(0, 0, PAGE_SIZE); return; }
+    const at = (offset % SEGMENT_SLOTS) * PAGE_SIZE;
+    into.set(v.subarray(at, at + PAGE_SIZE));
   }
 
   write(offset: number, from: Uint8Array): void {
-    const ci = Math.floor(offset / CHUNK_PAGES);
-    let c = this.chunks[ci];
-    if (c === undefined) this.chunks[ci] = c = new Uint8Array(CHUNK_PAGES * PAGE_SIZE);
-    c.set(from.subarray(0, PAGE_SIZE), (offset % CHUNK_PAGES) * PAGE_SIZE);
+    const si = Math.floor(offset / SEGMENT_SLOTS);
+    const at = (offset % SEGMENT_SLOTS) * PAGE_SIZE;
+    const v = this.views[si] ?? this.segment(si);
+    v.set(from.length === PAGE_SIZE ? from : from.subarray(0, PAGE_SIZE), at);
     if (this.stored[offset] === 0) { this.stored[offset] = 1; this.storedCount++; }
+  }
+
+  /** Segment `si`, made on its first write: all its bytes at once (the host commits memory only as slots are written). @returns its view */
+  private segment(si: number): Uint8Array {
+    const slots = Math.min(SEGMENT_SLOTS, this.pages - si * SEGMENT_SLOTS);
+    const m = new WebAssembly.Memory({ initial: Math.ceil((slots * PAGE_SIZE) / WASM_PAGE) });
+    const v = new Uint8Array(m.buffer);
+    this.views[si] = v;
+    return v;
   }
 
   /** Slots holding bytes now (for tests and memory accounting). */
@@ -188,6 +200,16 @@ export class SwapArea {
   readonly zero: Uint8Array;
   /** A checksum of each slot's bytes as written, checked when it is read back. */
   readonly sums: Uint32Array;
+  /** The swap cache's index for this area: per slot the caching frame's pfn + 1, or 0 (see SwapCache). */
+  readonly cachePfn: Int32Array;
+  /** swap_cgroup: per slot the id + 1 of the memory group its swap record is charged to, or 0 (see SlotIndex). */
+  readonly memcgId: Int32Array;
+  /**
+   * Shadow entries of pages evicted from the swap cache while PTEs still hold the slot (workingset
+   * refault detection): per slot the nonresident age, and (lruvec id << 1 | PG_workingset) + 1, or 0.
+   */
+  readonly shadowAge: Float64Array;
+  readonly shadowTag: Int32Array;
   /** Slots in use (count > 0 or in the swap cache). */
   inuse = 0;
   /** A rotating disk (not SWP_SOLIDSTATE): any such area makes swap-in use cluster readahead (nr_rotate_swap). */
@@ -215,6 +237,10 @@ export class SwapArea {
     this.map = new Uint16Array(backend.pages);
     this.zero = new Uint8Array(backend.pages);
     this.sums = new Uint32Array(backend.pages);
+    this.cachePfn = new Int32Array(backend.pages);
+    this.memcgId = new Int32Array(backend.pages);
+    this.shadowAge = new Float64Array(backend.pages);
+    this.shadowTag = new Int32Array(backend.pages);
   }
 
   /** Usable slots (offsets 1..pages-1). */
@@ -274,6 +300,7 @@ export class SwapArea {
     this.inuse--;
     this.zero[offset] = 0;
     this.sums[offset] = 0;
+    this.shadowTag[offset] = 0; // a free slot keeps no shadow
     if (this.backend instanceof MemorySwapBackend) this.backend.discard(offset);
     return true;
   }
@@ -303,7 +330,7 @@ export function pageChecksum(b: Uint8Array): number {
 export class SwapSpace {
   readonly areas: (SwapArea | null)[] = Array.from({ length: MAX_SWAPFILES }, () => null);
   /** The swap cache (swapper_spaces): entry → frame. */
-  readonly cache = new Map<number, number>();
+  readonly cache = new SwapCache(this.areas);
   /** least_priority: swapon without a priority gets -2, -3, … (the first gets -2 on 6.x, as sampled). */
   private leastPriority = -1;
   /** A slot of some area became free (the memory controller uncharges it). */
@@ -350,14 +377,14 @@ export class SwapSpace {
   /** total_swap_pages (an area being swapped off no longer counts). */
   get totalPages(): number {
     let n = 0;
-    for (const a of this.areas) if (a !== null && a.writeOk) n += a.slots;
+    for (const a of this.active) if (a.writeOk) n += a.slots; // (the areas in use, not all MAX_SWAPFILES: asked on every swap-in)
     return n;
   }
 
   /** nr_swap_pages: free slots of the areas that take new pages. */
   get freePages(): number {
     let n = 0;
-    for (const a of this.areas) if (a !== null && a.writeOk) n += a.free;
+    for (const a of this.active) if (a.writeOk) n += a.free;
     return n;
   }
 

@@ -86,8 +86,6 @@ export function pteHoldsSwap(hi: number): boolean {
 export class SwapOps {
   /** vm.page-cluster: swap-in reads 2^pageCluster pages around the one faulted (default 3: 8 pages). */
   pageCluster = 3;
-  /** Shadows of anonymous pages evicted from the swap cache, by entry. */
-  readonly shadows = new Map<number, Shadow>();
   lru: SwapLru = { added: () => {}, rotate: () => {} };
   /** The memory controller: swap-in pages are charged, slots charged to the swap counter (v2) or take over the memory+swap charge (v1). */
   memcg: MemcgCharge = NO_MEMCG;
@@ -157,8 +155,13 @@ export class SwapOps {
     f.clear(pfn, PG_SWAPCACHE | PG_READAHEAD);
     f.setSwapEntry(pfn, 0);
     const a = this.swap.area(entry);
-    a.uncache(swpOffset(entry));
-    if (shadow !== undefined && a.count(swpOffset(entry)) > 0) this.shadows.set(entry, shadow);
+    const off = swpOffset(entry);
+    a.uncache(off);
+    if (shadow !== undefined && a.count(off) > 0) {
+      // The shadow entry takes the page's place in the swap cache (workingset_eviction's xa_value).
+      a.shadowAge[off] = shadow.age;
+      a.shadowTag[off] = ((shadow.lruvec << 1) | (shadow.workingset ? 1 : 0)) + 1;
+    }
     return f.put(pfn);
   }
 
@@ -240,22 +243,25 @@ export class SwapOps {
     this.stat.pswpin++;
     this.stat.pgpgin += PAGE_SIZE / 1024;
     const into = bytes ?? new Uint8Array(PAGE_SIZE);
-    const core = this.machine._core.exports;
-    const check = (): { error: string } | undefined => (bytes === null || a.backend.trusted === true || (core.physFrameHash(pfn) >>> 0) === a.sums[off] ? undefined
-      : { error: `Read-error on swap-device (${deviceOf(a, off)}): the bytes read back from ${a.path} do not match what was written` });
     let r: void | Promise<void>;
     try {
       r = a.backend.read(off, into);
     } catch (e) {
       return { error: `Read-error on swap-device (${deviceOf(a, off)})${e instanceof Error ? `: ${e.message}` : ""}` };
     }
-    if (r === undefined) return check();
+    if (r === undefined) return this.checkRead(a, off, pfn, bytes !== null);
     return r.then(() => {
-      const bad = check();
+      const bad = this.checkRead(a, off, pfn, bytes !== null);
       if (bad !== undefined) throw new Error(bad.error);
     }, (e: unknown) => {
       throw new Error(`Read-error on swap-device (${deviceOf(a, off)})${e instanceof Error ? `: ${e.message}` : ""}`, { cause: e });
     });
+  }
+
+  /** The bytes read into frame `pfn` (`backed`: it has bytes) from slot `off` of `a` against their checksum (a trusted backend's are not checked). */
+  private checkRead(a: SwapArea, off: number, pfn: number, backed: boolean): { error: string } | undefined {
+    if (!backed || a.backend.trusted === true || (this.machine._core.exports.physFrameHash(pfn) >>> 0) === a.sums[off]) return undefined;
+    return { error: `Read-error on swap-device (${deviceOf(a, off)}): the bytes read back from ${a.path} do not match what was written` };
   }
 
   /**
@@ -314,7 +320,9 @@ export class SwapOps {
 
   /** swap_use_vma_readahead: enable_vma_readahead (default true) and no rotational swap area (nr_rotate_swap). */
   private vmaReadahead(): boolean {
-    return this.vmaRaEnabled && !this.swap.areas.some((a) => a !== null && a.rotational);
+    if (!this.vmaRaEnabled) return false;
+    for (const a of this.swap.active) if (a.rotational) return false; // (asked on every swap fault: no closure, only the areas in use)
+    return true;
   }
 
   /** The VMA's swap_readahead_info (its last fault address, window and readahead hits). */
@@ -372,8 +380,7 @@ export class SwapOps {
     const io = a.zero[off] === 0; // a zero-map slot is read without touching the device
     this.cacheInsert(pfn, entry);
     if (ahead) { f.set(pfn, PG_READAHEAD); this.stat.swap_ra++; }
-    const shadow = this.shadows.get(entry);
-    this.shadows.delete(entry);
+    const shadow = takeShadow(a, off);
     const r = this.readIn(a, off, pfn);
     if (r === undefined) {
       f.set(pfn, PG_UPTODATE);
@@ -429,7 +436,7 @@ export class SwapOps {
    */
   swapIn(lo: number, hi: number, mm: Mm | null = null, vma: Vma | null = null, va = 0): { pfn: number; major: boolean; io: boolean } | { wait: Promise<void> } | { error: string } | null {
     const entry = pteSwapEntry(lo, hi);
-    const failed = this.errors.get(entry);
+    const failed = this.errors.size === 0 ? undefined : this.errors.get(entry);
     if (failed !== undefined) { this.errors.delete(entry); return { error: failed }; }
     const have = this.swap.cache.get(entry);
     if (have !== undefined) {
@@ -545,7 +552,7 @@ export class SwapOps {
     const off = swpOffset(entry);
     a.put(off);
     if (a.count(off) !== 0) return;
-    this.shadows.delete(entry);
+    a.shadowTag[off] = 0;
     // A read error belongs to the slot's old contents: the next page stored there reads afresh
     // (the kernel's failed folio leaves the swap cache with the slot).
     this.errors.delete(entry);
@@ -614,6 +621,14 @@ export class SwapOps {
   typeOf(entry: number): number {
     return swpType(entry);
   }
+}
+
+/** The shadow entry left in slot `off` of `a` when its page was evicted, taken out of the slot; undefined when there is none. */
+function takeShadow(a: SwapArea, off: number): Shadow | undefined {
+  const t = a.shadowTag[off];
+  if (t === 0) return undefined;
+  a.shadowTag[off] = 0;
+  return { age: a.shadowAge[off], lruvec: (t - 1) >> 1, workingset: ((t - 1) & 1) !== 0 };
 }
 
 /** The "major:minor:sector" end_swap_bio_* print: the area's device and the slot's first 512-byte sector. */

@@ -134,7 +134,7 @@ export class Tlb {
       this.stat.nr_tlb_remote_flush++;
       this.stat.nr_tlb_remote_flush_received += remote;
     }
-    this.machine.shootdown({ cpus, vaddr: BigInt(start), pages: full ? 0 : pages, initiator: init, full });
+    this.machine._shootdown(cpus, start, full ? 0 : pages, init, full);
     if (this.events.on["tlb-flush"]) this.events.emit({ type: "tlb-flush", mm: mm.id, cpus, initiator: init, start, pages: full ? Infinity : pages, full });
   }
 

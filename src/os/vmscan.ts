@@ -103,6 +103,32 @@ interface ScanControl {
 }
 
 
+/**
+ * The TLB invalidations of one shrink_folio_list (try_to_unmap's per-mm gathers): one gather per
+ * mm for the whole list, reused after each flush, flushed in the order the mms first had a page
+ * unmapped since the last flush.
+ */
+class UnmapBatch {
+  private readonly byMm = new Map<Mm, TlbGather>();
+  private readonly order: TlbGather[] = [];
+
+  constructor(private readonly tlb: { gather(mm: Mm): TlbGather }) {}
+
+  /** The page at `va` of `mm` was unmapped. */
+  page(mm: Mm, va: number): void {
+    let g = this.byMm.get(mm);
+    if (g === undefined) this.byMm.set(mm, (g = this.tlb.gather(mm)));
+    if (!g.pending) this.order.push(g);
+    g.page(va);
+  }
+
+  /** try_to_unmap_flush: every pending gather's flush. */
+  flush(): void {
+    for (const g of this.order) g.finish();
+    this.order.length = 0;
+  }
+}
+
 export class Reclaim extends LruLists {
   /** vm.swappiness (default 60): how much anon is scanned relative to file. */
   swappiness = 60;
@@ -120,12 +146,12 @@ export class Reclaim extends LruLists {
    * a lazily freed page written since goes back to being swap-backed and stays mapped. The TLB
    * entries go with the mm's gather. @returns true when no mapping is left
    */
-  private unmap(pfn: number, gathers: Map<Mm, TlbGather>): boolean {
+  private unmap(pfn: number, gathers: UnmapBatch): boolean {
     const f = this.frames;
     const anon = f.isAnon(pfn);
     const swapcache = f.test(pfn, PG_SWAPCACHE);
     const entry = swapcache ? f.swapEntry(pfn) : 0;
-    const links = [...this.rmap.of(pfn)];
+    const links = this.rmap.of(pfn); // a fresh array: the loop may remove what it walks
     // PageAnonExclusive: one mapping, and no other PTE holds the page's swap slot (a page swapped
     // in from an entry fork shared is not exclusive, even when only one process maps it again).
     const exclusive = links.length === 1 && (!swapcache || this.ctx.swapOps.swap.area(entry).count(swpOffset(entry)) === 0);
@@ -143,9 +169,7 @@ export class Reclaim extends LruLists {
         this.lruvecOf(pfn).move(pfn, () => f.set(pfn, PG_SWAPBACKED));
         return false;
       }
-      let g = gathers.get(mm);
-      if (g === undefined) gathers.set(mm, (g = this.tlb.gather(mm)));
-      g.page(l.va);
+      gathers.page(mm, l.va);
       if (anon && swapcache) {
         const sp = swapPte(swpType(entry), swpOffset(entry), exclusive);
         pt.setPte(i, l.va, sp.lo, sp.hi, "swap");
@@ -305,8 +329,8 @@ export class Reclaim extends LruLists {
    */
   private shrinkFolioList(pfns: readonly number[], sc: ScanControl): void {
     const f = this.frames;
-    const gathers = new Map<Mm, TlbGather>();
-    const flush = () => { for (const g of gathers.values()) g.finish(); gathers.clear(); };
+    const gathers = new UnmapBatch(this.tlb);
+    const flush = () => gathers.flush();
     for (const pfn0 of pfns) {
       if (!f.test(pfn0, PG_LRU)) continue; // freed or moved by an earlier page of this batch
       if (f.test(pfn0, PG_UNEVICTABLE)) continue;
@@ -336,29 +360,24 @@ export class Reclaim extends LruLists {
    * One page of shrink_folio_list past the reference check, reclaim's own reference held (and
    * dropped here). @returns what became of it
    */
-  private reclaimOne(pfn: number, ref: Reference, gathers: Map<Mm, TlbGather>, flush: () => void): "freed" | "kept" {
+  private reclaimOne(pfn: number, ref: Reference, gathers: UnmapBatch, flush: () => void): "freed" | "kept" {
     const f = this.frames;
     const v = this.lruvecOf(pfn);
     const anon = f.isAnon(pfn);
-    const keep = (activate: boolean): "kept" => {
-      if (activate) this.activate(pfn); else v.move(pfn, () => {});
-      this.unref(pfn);
-      return "kept";
-    };
     if (anon && f.test(pfn, PG_SWAPBACKED) && !f.test(pfn, PG_SWAPCACHE)) {
-      if (!this.ctx.swapOps.addToSwap(pfn)) return keep(true); // swap full: activate_locked
+      if (!this.ctx.swapOps.addToSwap(pfn)) return this.keep(pfn, v, true); // swap full: activate_locked
     }
-    if (f.mapcount(pfn) > 0 && !this.unmap(pfn, gathers)) return keep(true);
+    if (f.mapcount(pfn) > 0 && !this.unmap(pfn, gathers)) return this.keep(pfn, v, true);
     if (f.test(pfn, PG_DIRTY)) {
       flush(); // no CPU may write through a stale entry once the write starts
       if (anon && f.test(pfn, PG_SWAPCACHE)) {
         const w = this.ctx.swapOps.writeOut(pfn);
-        if (w === "pending") return keep(false);
-        if (w === "error") return keep(true);
+        if (w === "pending") return this.keep(pfn, v, false);
+        if (w === "error") return this.keep(pfn, v, true);
       } else if (!anon) {
         const b = this.cache.owner(pfn);
-        if (b === undefined || b.source === null) return keep(true); // shmem: not swapped in this model
-        if (ref === "reclaim-clean") return keep(false);
+        if (b === undefined || b.source === null) return this.keep(pfn, v, true); // shmem: not swapped in this model
+        if (ref === "reclaim-clean") return this.keep(pfn, v, false);
         this.cache.writeback(b, f.index(pfn), f.index(pfn));
         this.stat.nr_vmscan_write++;
       }
@@ -366,10 +385,17 @@ export class Reclaim extends LruLists {
     // Only reclaim's reference and the cache's (swap cache or page cache) may be left; a lazily
     // freed page has no cache.
     const cached = f.test(pfn, PG_SWAPCACHE) || !anon;
-    if (f.refcount(pfn) !== (cached ? 2 : 1) || f.mapcount(pfn) !== 0) return keep(false);
+    if (f.refcount(pfn) !== (cached ? 2 : 1) || f.mapcount(pfn) !== 0) return this.keep(pfn, v, false);
     this.free(pfn, v);
     return "freed";
   }
+  /** keep_locked / activate_locked: the page stays (on the active list when `activate`), reclaim's reference dropped. */
+  private keep(pfn: number, v: LruVec, activate: boolean): "kept" {
+    if (activate) this.activate(pfn); else v.move(pfn, () => {});
+    this.unref(pfn);
+    return "kept";
+  }
+
 
   /** Drop reclaim's reference; a page whose last reference that was is freed (it had left every mapping and cache meanwhile). */
   private unref(pfn: number): void {

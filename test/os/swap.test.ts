@@ -192,6 +192,17 @@ describe("pages of zeroes (mm/page_io.c swap_writeout → is_folio_zero_filled, 
     expect(os.stat.swpin_zero).toBeGreaterThan(0);
     expect(os.stat.pswpin).toBe(0);
   });
+
+  it("is_folio_zero_filled: one non-zero byte anywhere in the page (first, inside a block, the last word, the last byte) makes it I/O", async () => {
+    const at = [0, 17, 2048 + 100, PAGE - 8, PAGE - 1];
+    const { os, t } = await swapped(at.length + 1, { fill: () => 0 });
+    for (let i = 0; i < at.length; i++) bytes(t.write(ARENA + i * PAGE + at[i], new Uint8Array([0x40])));
+    expect(t.madvise(ARENA, (at.length + 1) * PAGE, MADV_PAGEOUT)).toBe(0);
+    expect(os.stat.pswpout).toBe(at.length);
+    expect(os.stat.swpout_zero).toBe(1); // the last page stayed all zeroes
+    for (let i = 0; i < at.length; i++) expect(read1(t, ARENA + i * PAGE + at[i])).toBe(0x40);
+    expect(read1(t, ARENA + at.length * PAGE + PAGE - 1)).toBe(0);
+  });
 });
 
 describe("folio_check_references and the LRU lists (mm/vmscan.c)", () => {
