@@ -26,7 +26,8 @@
 // the PTEs of the records ahead (touchAhead), for the host's memory-level parallelism only.
 // Its walks are lean (walk.ts): one that succeeds leaves the CPU's result record as it was, so
 // after a batch the result record describes the record the replay stopped at (a fault), not
-// the last successful translation; the walk entries hold the last walk's addresses and values.
+// the last successful translation; the walk entries are written only by a walk that faulted, set
+// A/D bits or filled paging-structure caches (walk.ts putEntries).
 //
 // Access stamps (stats/stamps.ts). With them on, replay() hands the whole call to replayStamped,
 // a loop of its own: every record through the full path and the frame of each translated page
@@ -48,7 +49,7 @@ import {
 } from "../mmu/tlbarray";
 import { RIGHT_USER, RIGHT_WRITE, RIGHT_DIRTY, RIGHT_NX } from "../abi/layout";
 import { entryLoadLimit, ramBase } from "../phys/ram";
-import { physMask, levelIndex, PTE_ADDR_FIELD, ENTRY_SHIFT } from "../arch/x86/pgtable";
+import { physMask, levelIndex, PTE_ADDR_FIELD, ENTRY_SHIFT, PAGE_PSE } from "../arch/x86/pgtable";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { REPLAY_LOOKAHEAD } from "../tunables";
 import { RECORD_SIZE, REC_READ, REC_WRITE, REC_FETCH, REC_USER, REC_IMPLICIT, REPLAY_DONE, REPLAY_FAULT, REPLAY_BAD_RECORD, REPLAY_EVENTS_FULL, recordMetaBad } from "../abi/records";
@@ -290,9 +291,10 @@ let touchSink: u64 = 0;
  * records' PTE loads here, in one short loop, puts them in flight together; their walks then
  * find the lines in the cache.
  * The loop is as short as it can be, because how many loads are in flight at once is the
- * host's reorder window divided by the instructions per record: the descent neither tests P
- * nor PS (a not-present or large entry just makes it read some other entry) and only keeps
- * every address inside RAM (full mode), so a record costs a few instructions per level.
+ * host's reorder window divided by the instructions per record: the descent tests neither P nor
+ * PS above the PDE (a not-present or large entry just makes it read some other entry), stops at
+ * a 2 MiB PDE (a select, no branch) and only keeps every address inside RAM (full mode), so a
+ * record costs a few instructions per level.
  */
 function touchAhead(from: u32): void {
   const limit = entryLoadLimit;
@@ -312,8 +314,12 @@ function touchAhead(from: u32): void {
     if (five) table = aheadEntry(table, va, 5, limit, ram) & addrMask;
     table = aheadEntry(table, va, 4, limit, ram) & addrMask;
     table = aheadEntry(table, va, 3, limit, ram) & addrMask;
-    table = aheadEntry(table, va, 2, limit, ram) & addrMask;
-    const pa = table + (levelIndex(va, 1) << ENTRY_SHIFT);
+    // A 2 MiB leaf ends the descent: its PDE is the entry the walk waits for. Reading on into
+    // the page's data as if it were a table would fetch a random line of it for nothing.
+    const pdePa = table + (levelIndex(va, 2) << ENTRY_SHIFT);
+    const pde = load<u64>(ram + <usize>(pdePa < limit ? pdePa : 0));
+    const ptePa = (pde & addrMask) + (levelIndex(va, 1) << ENTRY_SHIFT);
+    const pa = select<u64>(pdePa, ptePa, (pde & PAGE_PSE) != 0);
     store<usize>(slots + (<usize>(j - from) << 2), ram + <usize>(pa < limit ? pa : 0));
   }
   for (let k: usize = 0, n = <usize>(to - from); k < n; k++) sink += load<u64>(load<usize>(slots + (k << 2)));
