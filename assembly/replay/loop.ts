@@ -45,7 +45,7 @@ import { inGuest } from "../mmu/nested";
 import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayFillAbsentLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
-  E_PFN, E_FLAGS, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
+  entryPfn, entryFlags, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
 } from "../mmu/tlbarray";
 import { RIGHT_USER, RIGHT_WRITE, RIGHT_DIRTY, RIGHT_NX } from "../abi/layout";
 import { entryLoadLimit, ramBase } from "../phys/ram";
@@ -254,7 +254,7 @@ function fastFetch(i: u32, cpu: u32): u32 {
   const vpn = load<u64>(traceBase + (<usize>i << 4)) >> 12;
   let e: usize = fMemoVpnI == vpn ? fMemoI : 0;
   if (e == 0) { if (iL1 == 0) return 0; e = arrayLookup(iL1, vpn, SIZE_4K, fPcid); if (e == 0) return 0; }
-  if ((load<u32>(e + E_FLAGS) & (RIGHT_USER | RIGHT_NX)) != RIGHT_USER) return 0;
+  if ((entryFlags(e) & (RIGHT_USER | RIGHT_NX)) != RIGHT_USER) return 0;
   const tick = fTick + 1;
   fTick = tick;
   arrayTouch(iL1, e, tick);
@@ -425,20 +425,20 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
         i++;
         continue;
       }
-      const f = load<u32>(e2 + E_FLAGS);
+      const f = entryFlags(e2);
       // A splinter of a larger page refills L1 as itself: fL2 is set only when L1 holds 4 KiB
       // entries alone, where roleFill would split the page into the same piece.
       if ((f & need) != need) break;
       arrayTouch(l2, e2, ++tick);
-      e = lruD ? arrayFillAbsentLru(dL1, vpn, load<u64>(e2 + E_PFN), pcid, f, tick)
-        : arrayFillAbsent(dL1, vpn, load<u64>(e2 + E_PFN), pcid, f, tick);
+      e = lruD ? arrayFillAbsentLru(dL1, vpn, entryPfn(e2), pcid, f, tick)
+        : arrayFillAbsent(dL1, vpn, entryPfn(e2), pcid, f, tick);
       l2Hits += one;
     } else {
-      if ((load<u32>(e + E_FLAGS) & need) != need) break;
+      if ((entryFlags(e) & need) != need) break;
       arrayTouch(dL1, e, ++tick);
       l1Hits += one;
     }
-    const f = load<u32>(e + E_FLAGS);
+    const f = entryFlags(e);
     memoVpnD = vpn; memoD = e;
     memoWrite = (f & (RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY)) == (RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY);
     accesses += one;
