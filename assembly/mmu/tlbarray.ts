@@ -419,13 +419,21 @@ export function arrayFlushAddress(d: usize, va: u64, pcid: u32, withGlobal: bool
     if ((sizes & (1 << s)) == 0) continue;
     const vpn = va >> sizeShift(s);
     const first = <usize>((<u32>vpn & load<u32>(d + D_SET_MASK)) * wp);
-    for (let w: u32 = 0; w < wp; w++) {
-      const e = entries + ((first + w) << ENTRY_SHIFT);
-      const f = entryFlags(e);
-      if ((f & TLBF_VALID) == 0 || ((load<u64>(e + E_VPN) ^ vpn) & VPN_MASK) != 0 || ((f >> TLBF_SIZE_SHIFT) & 3) != s) continue;
-      if ((f & RIGHT_GLOBAL) != 0 ? !withGlobal : (pcid != ANY_PCID && entryPcid(e) != pcid)) continue;
-      arrayInvalidate(d, e);
-      dropped++;
+    // Only ways whose tag key matches can hold vpn: one SIMD compare per four ways finds them
+    // (a #PF flushes its address in every array, so this runs once per fault of a replay).
+    const keys = <usize>load<u32>(d + D_KEYS) + (first << 2);
+    const kv = i32x4.splat(<i32>keyOf(d, vpn));
+    for (let g: u32 = 0; g < wp; g += 4) {
+      let hits = <u32>i32x4.bitmask(i32x4.eq(v128.load(keys + (<usize>g << 2)), kv));
+      while (hits != 0) {
+        const e = entries + ((first + g + ctz(hits)) << ENTRY_SHIFT);
+        hits &= hits - 1;
+        const f = entryFlags(e);
+        if ((f & TLBF_VALID) == 0 || ((load<u64>(e + E_VPN) ^ vpn) & VPN_MASK) != 0 || ((f >> TLBF_SIZE_SHIFT) & 3) != s) continue;
+        if ((f & RIGHT_GLOBAL) != 0 ? !withGlobal : (pcid != ANY_PCID && entryPcid(e) != pcid)) continue;
+        arrayInvalidate(d, e);
+        dropped++;
+      }
     }
   }
   if (load<u32>(d + D_SPLINTERS) != 0) {

@@ -135,4 +135,16 @@ describe("Cpu.tlbSnapshot", () => {
     }
   });
 
+
+  it("INVLPG in a 16-way fully associative L1 drops exactly the page's entry, wherever its way (§4.10.4.1)", async () => {
+    // arrayFlushAddress finds the candidate ways by their tag keys, four per SIMD compare.
+    const cpu = await setup({ "dtlb[0].ways": 16 });
+    for (let i = 0; i < 16; i++) expect(cpu.access(va(i)).ok).toBe(true);
+    const vpns = () => cpu.tlbSnapshot().arrays.find((a) => a.name === "L1 DTLB")!.entries.map((e) => Number(e.vpn - 0x40000n)).sort((a, b) => a - b);
+    expect(vpns()).toEqual([...Array(16).keys()]);
+    cpu.invlpg(va(9));
+    cpu.invlpg(va(15) + 0x7ffn);
+    expect(vpns()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14]);
+  });
+
 });
