@@ -138,7 +138,7 @@ describe("Cpu.tlbSnapshot", () => {
 
   it("INVLPG in a 16-way fully associative L1 drops exactly the page's entry, wherever its way (§4.10.4.1)", async () => {
     // arrayFlushAddress finds the candidate ways by their tag keys, four per SIMD compare.
-    const cpu = await setup({ "dtlb[0].ways": 16 });
+    const cpu = await setup({ "dtlb[0].ways": "16" });
     for (let i = 0; i < 16; i++) expect(cpu.access(va(i)).ok).toBe(true);
     const vpns = () => cpu.tlbSnapshot().arrays.find((a) => a.name === "L1 DTLB")!.entries.map((e) => Number(e.vpn - 0x40000n)).sort((a, b) => a - b);
     expect(vpns()).toEqual([...Array(16).keys()]);
