@@ -21,10 +21,11 @@
 //                 bits 63:48 the PCID tag (PCID, VPID in 15:12: E_PCID, a u16 at +6)
 //   +8  data u64: bits 39:0 the pfn (4 KiB frame of the page start; PSC: frame of the next
 //                 table; MAXPHYADDR <= 52), bits 63:40 the flags (RIGHT_* | TLBF_*, 23 bits)
-//   Sixteen bytes so that a second level's live entries stay in the host's L1 data cache (the
-//   32-byte layout of before did not on a 1,000-page set: issue #17 (b)), and so that a
-//   non-global hit is confirmed with one 64-bit compare of the tag word (vpn and PCID at once).
-//   Read the fields through entryVpn, entryPcid, entryPfn and entryFlags.
+//   Sixteen bytes (32 before) halve an array's footprint — a 1,536-entry second level takes
+//   24 KiB — so more of a large live set stays in the host's L1 data cache (issue #17 (b); no
+//   speed-up above the shared bench machine's noise yet, bench/RESULTS.md), and a non-global hit
+//   is confirmed with one 64-bit compare of the tag word (vpn and PCID at once). An invalid entry
+//   has a zero data word. Read the fields through entryVpn, entryPcid, entryPfn and entryFlags.
 //
 // Replacement (chosen per array): "lru" evicts the way with the oldest stamp (exact LRU),
 // "plru" a tree pseudo-LRU over power-of-two ways (ways-1 bits per set), "random" a seeded
