@@ -374,6 +374,27 @@ export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: 
   return writeEntry(d, first + way, vpn, pfn, pcid, flags, tick);
 }
 
+/**
+ * arrayFillAbsentLru of the translation another array's entry `src` holds for `vpn`, under PCID
+ * tag `pcid`: its data word (pfn and flags) copied as it is — what arrayFillAbsentLru writes with
+ * entryPfn(src) and entryFlags(src), in fewer instructions (the replay loop's refill of L1 from the
+ * second level). Callers check that `d` is "lru" and holds `src`'s page size. @returns the entry written
+ */
+@inline export function arrayRefillLru(d: usize, vpn: u64, pcid: u32, src: usize, tick: u64): usize {
+  const first = (<u32>vpn & load<u32>(d + D_SET_MASK)) * load<u32>(d + D_WAYS_PADDED);
+  const stamps = <usize>load<u32>(d + D_STAMPS);
+  const index = first + oldestWay(stamps + (<usize>first << 3), load<u32>(d + D_WAYS));
+  const e = <usize>load<u32>(d + D_ENTRIES) + (<usize>index << ENTRY_SHIFT);
+  const data = load<u64>(src + E_PFN);
+  store<u32>(<usize>load<u32>(d + D_KEYS) + (<usize>index << 2), keyOf(d, vpn));
+  store<u64>(e + E_VPN, tagWord(vpn, pcid));
+  store<u64>(e + E_PFN, data);
+  store<u64>(stamps + (<usize>index << 3), tick);
+  const f = <u32>(data >> FLAGS_AT);
+  if (((f >> TLBF_ORIGIN_SHIFT) & 3) != ((f >> TLBF_SIZE_SHIFT) & 3)) store<u32>(d + D_SPLINTERS, load<u32>(d + D_SPLINTERS) + 1);
+  return e;
+}
+
 /** Invalidate entry `e` of array `d`. */
 @inline export function arrayInvalidate(d: usize, e: usize): void {
   const index = (e - <usize>load<u32>(d + D_ENTRIES)) >> ENTRY_SHIFT;

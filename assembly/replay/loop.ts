@@ -44,7 +44,7 @@ import { tlbTranslate, walkAndFill, flushMissCounts } from "../mmu/access";
 import { inGuest } from "../mmu/nested";
 import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
 import {
-  arrayLookup, arrayTouch, arrayFillAbsent, arrayFillAbsentLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
+  arrayLookup, arrayTouch, arrayFillAbsent, arrayRefillLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
   entryPfn, entryFlags, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
 } from "../mmu/tlbarray";
 import { RIGHT_USER, RIGHT_WRITE, RIGHT_DIRTY, RIGHT_NX } from "../abi/layout";
@@ -430,8 +430,7 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
       // entries alone, where roleFill would split the page into the same piece.
       if ((f & need) != need) break;
       arrayTouch(l2, e2, ++tick);
-      e = lruD ? arrayFillAbsentLru(dL1, vpn, entryPfn(e2), pcid, f, tick)
-        : arrayFillAbsent(dL1, vpn, entryPfn(e2), pcid, f, tick);
+      e = lruD ? arrayRefillLru(dL1, vpn, pcid, e2, tick) : arrayFillAbsent(dL1, vpn, entryPfn(e2), pcid, f, tick);
       l2Hits += one;
     } else {
       if ((entryFlags(e) & need) != need) break;
