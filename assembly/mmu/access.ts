@@ -36,7 +36,7 @@ import {
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
 } from "./tlb";
 import {
-  arrayFillAbsentLru, SIZE_2M, SIZE_1G, TLBF_CAPPED, E_PFN, E_FLAGS, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
+  arrayFillAbsentLru, SIZE_2M, SIZE_1G, TLBF_CAPPED, entryPfn, entryFlags, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
 } from "./tlbarray";
 
 /** Vector field of an EV_FAULT record for a VM exit (nested paging); the low word holds the exit reason. */
@@ -62,7 +62,7 @@ import {
  * a write). @returns XLAT_OK, XLAT_PF, or 0xffff_ffff when the access must walk
  */
 @inline function useEntry(c: usize, ctr: usize, e: usize, va: u64, acc: u32, cr0: u64, cr4: u64, pcid: u32): u32 {
-  const f = load<u32>(e + E_FLAGS);
+  const f = entryFlags(e);
   if ((acc & ACC_WRITE) != 0 && (f & RIGHT_DIRTY) == 0) {
     count(ctr, Counter.TLB_DIRTY_REWALK);
     return 0xffff_ffff;
@@ -86,7 +86,7 @@ import {
   const shift = sizeShift(size);
   store<u32>(res + RES_STATUS, XLAT_OK);
   store<u64>(res + RES_VADDR, va);
-  store<u64>(res + RES_PADDR, (load<u64>(e + E_PFN) << 12) | (va & ((<u64>1 << shift) - 1)));
+  store<u64>(res + RES_PADDR, (entryPfn(e) << 12) | (va & ((<u64>1 << shift) - 1)));
   store<u32>(res + RES_PAGE_SHIFT, <u32>sizeShift((f >> TLBF_ORIGIN_SHIFT) & 3));
   // CR0.CD=1 forces UC at use time, as on a walk (§11.12.3); the entry keeps the PAT type.
   store<u32>(res + RES_MEMTYPE, (cr0 & CR0_CD) != 0 ? MEMTYPE_UC : (f >> TLBF_MEMTYPE_SHIFT) & 7);
@@ -129,7 +129,7 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
   if (e != 0) {
     const d = lastArray;
     count(ctr, kind == KIND_FETCH ? Counter.TLB_L1I_HIT : Counter.TLB_L1D_HIT);
-    countAt(ctr, <u32>Counter.TLB_L1_HIT_4K + ((load<u32>(e + E_FLAGS) >> TLBF_SIZE_SHIFT) & 3));
+    countAt(ctr, <u32>Counter.TLB_L1_HIT_4K + ((entryFlags(e) >> TLBF_SIZE_SHIFT) & 3));
     const st = useEntry(c, ctr, e, va, acc, cr0, cr4, pcid);
     rewalk = st == 0xffff_ffff;
     if (!rewalk) {
@@ -145,7 +145,7 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
     e = roleLookup(c, nItlb + nDtlb, nStlb, va, pcid);
     if (e != 0) {
       const d = lastArray;
-      const f = load<u32>(e + E_FLAGS);
+      const f = entryFlags(e);
       const size = (f >> TLBF_SIZE_SHIFT) & 3;
       countAt(ctr, kindRun + K_STLB_HIT);
       countAt(ctr, kindRun + K_STLB_HIT_4K + (size == 0 ? 0 : 1));
@@ -160,7 +160,7 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
           // behind the guest page need not be contiguous, so L1 gets no more than the piece.
           const origin = (f >> TLBF_ORIGIN_SHIFT) & 3;
           const sh = sizeShift(size);
-          const originBase = load<u64>(e + E_PFN) - (((va & ((<u64>1 << sizeShift(origin)) - 1)) >> sh) << (sh - 12));
+          const originBase = entryPfn(e) - (((va & ((<u64>1 << sizeShift(origin)) - 1)) >> sh) << (sh - 12));
           if (roleFill(c, l1First, l1Count, va, origin, originBase, pcid, f, tick, true, (f & TLBF_CAPPED) != 0 ? size : SIZE_1G)) count(ctr, Counter.TLB_FILL);
         } else translation += lat(LAT_FAULT);
         countN(ctr, Counter.CYCLES, cycles + translation);
@@ -380,7 +380,7 @@ export function flushMissCounts(ctr: usize): void {
 /** Event-ring record of an access a TLB entry `e` of array `d` answered (a hit, or a fault from its cached rights). */
 function logHit(c: usize, cpu: u32, kind: u32, d: usize, e: usize, st: u32, va: u64, pcid: u32, access: u32, cycles: u64): void {
   const index = <u32>((d - desc(c, 0)) / DESC_SIZE);
-  const size = (load<u32>(e + E_FLAGS) >> TLBF_SIZE_SHIFT) & 3;
-  if (st == XLAT_OK) evLog(kind, cpu, index, size, pcid, access, va, load<u64>(e + E_PFN), cycles);
+  const size = (entryFlags(e) >> TLBF_SIZE_SHIFT) & 3;
+  if (st == XLAT_OK) evLog(kind, cpu, index, size, pcid, access, va, entryPfn(e), cycles);
   else evLog(EV_FAULT, cpu, index, size, pcid, access, va, <u64>load<u32>(c + CPU_RESULT + RES_ERROR_CODE) | (<u64>14 << 32), cycles);
 }

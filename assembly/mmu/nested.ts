@@ -43,7 +43,7 @@ import { count, counterBlock, Counter } from "../stats/counters";
 import { eptWalk, eptExit, eptQualAccess, eptQualGla, eptAdOn, eptRefsAdd, eptAccOf, EPT_OK, EPT_VIOLATION, eptOutHpa, eptOutRefs, eptOutShift, eptOutPerm, eptOutEntry, eptOutLevel, setEptOut } from "./ept";
 import { desc, nDescs, ROLE_PSC } from "./tlb";
 import {
-  D_SETS, D_WAYS_PADDED, D_ENTRIES, D_ROLE, E_VPN, E_PCID, E_FLAGS, TLBF_VALID, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
+  D_SETS, D_WAYS_PADDED, D_ENTRIES, D_ROLE, entryVpn, entryPcid, entryFlags, TLBF_VALID, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
   ENTRY_SHIFT, arrayInvalidate, sizeShift,
 } from "./tlbarray";
 import { RIGHT_GLOBAL } from "../abi/layout";
@@ -176,15 +176,15 @@ export function flushTagged(c: usize, mask: u32, byAddress: bool, va: u64, withG
     const entries = <usize>load<u32>(d + D_ENTRIES);
     for (let k: usize = 0; k < n; k++) {
       const e = entries + (k << ENTRY_SHIFT);
-      const f = load<u32>(e + E_FLAGS);
+      const f = entryFlags(e);
       if ((f & TLBF_VALID) == 0) continue;
-      const vpid = <u32>load<u16>(e + E_PCID) >> VPID_TAG_SHIFT;
+      const vpid = entryPcid(e) >> VPID_TAG_SHIFT;
       if (((mask >> vpid) & 1) == 0) continue;
       if (!withGlobal && (f & RIGHT_GLOBAL) != 0) continue;
       if (byAddress && !psc) {
         const size = sizeShift((f >> TLBF_SIZE_SHIFT) & 3);
         const origin = sizeShift((f >> TLBF_ORIGIN_SHIFT) & 3);
-        if ((load<u64>(e + E_VPN) >> (origin - size)) != (va >> origin)) continue;
+        if ((entryVpn(e) >> (origin - size)) != (va >> origin)) continue;
       }
       arrayInvalidate(d, e);
       dropped++;

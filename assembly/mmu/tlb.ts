@@ -20,8 +20,8 @@
 import { CPU_TLB_DESC } from "../abi/layout";
 import {
   DESC_SIZE, arrayBytes, arraySetup, arrayLookup, arrayFill, arrayFillAbsent, arrayClear, arrayFlushWhere, arrayFlushAddress,
-  sizeShift, D_SETS, D_SIZES, E_FLAGS, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_CAPPED, POLICY_LRU, POLICY_PLRU, POLICY_RANDOM, ANY_PCID, SIZE_1G,
-  D_SET_MASK, D_WAYS, D_WAYS_PADDED, D_ENTRIES, D_STAMPS, D_POLICY, E_VPN, E_PCID, ENTRY_SHIFT, TLBF_VALID, arrayTouch, stampOf,
+  sizeShift, D_SETS, D_SIZES, entryFlags, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_CAPPED, POLICY_LRU, POLICY_PLRU, POLICY_RANDOM, ANY_PCID, SIZE_1G,
+  D_SET_MASK, D_WAYS, D_WAYS_PADDED, D_ENTRIES, D_STAMPS, D_POLICY, entryVpn, entryPcid, ENTRY_SHIFT, TLBF_VALID, arrayTouch, stampOf,
 } from "./tlbarray";
 import { cpuPtr } from "../arch/x86/cpu";
 import { CPU_STRIDE } from "../abi/layout";
@@ -217,8 +217,8 @@ export function roleFill(c: usize, first: u32, count: u32, va: u64, origin: u32,
   const ways = load<u32>(best + D_WAYS);
   for (let w: u32 = 0; w < ways && w < 16; w++) {
     const e = setEntries + (<usize>w << ENTRY_SHIFT);
-    store<u64>(evScratch + (<usize>w << 4), (load<u32>(e + E_FLAGS) & TLBF_VALID) != 0 ? load<u64>(e + E_VPN) : 0xffff_ffff_ffff_ffff);
-    store<u64>(evScratch + (<usize>w << 4), <u64>(load<u32>(e + E_FLAGS) >> TLBF_SIZE_SHIFT) & 3 | (<u64>load<u16>(e + E_PCID) << 8), 8);
+    store<u64>(evScratch + (<usize>w << 4), (entryFlags(e) & TLBF_VALID) != 0 ? entryVpn(e) : 0xffff_ffff_ffff_ffff);
+    store<u64>(evScratch + (<usize>w << 4), <u64>(entryFlags(e) >> TLBF_SIZE_SHIFT) & 3 | (<u64>entryPcid(e) << 8), 8);
   }
   const written = absent ? arrayFillAbsent(best, va >> sh, basePfn + offsetPages, pcid, f, tick) : arrayFill(best, va >> sh, basePfn + offsetPages, pcid, f, tick);
   const way = <u32>((written - setEntries) >> ENTRY_SHIFT);
@@ -311,7 +311,3 @@ export function cpuFlushAddress(c: usize, va: u64, pcid: u32, withGlobal: bool, 
   }
 }
 
-/** Read an entry's flags (for callers outside this module). */
-@inline export function entryFlags(e: usize): u32 {
-  return load<u32>(e + E_FLAGS);
-}

@@ -15,10 +15,17 @@
 //   keys:    sets × waysPadded u32: low 32 bits of (vpn >> setShift); INVALID_KEY when empty
 //   stamps:  sets × waysPadded u64: the CPU clock at the last use (LRU) or fill; 0 = invalid.
 //            Kept apart from the entries so choosing a victim reads one or two cache lines.
-//   Entry, ENTRY_SIZE = 32 bytes (same index as its key)
-//   +0  vpn u64 (linear address >> the entry's page shift)
-//   +8  pfn u64 (4 KiB frame of the page start; PSC: frame of the next table)
-//   +16 pcid u16   +18 (pad) u16   +20 flags u32 (RIGHT_* | TLBF_*)   +24 (reserved) u64
+//   Entry, ENTRY_SIZE = 16 bytes (same index as its key): two words
+//   +0  tag u64:  bits 47:0 the vpn (linear address >> the entry's page shift; a 4 KiB vpn of a
+//                 canonical address has 52 bits whose top four copy bit 47, so 48 hold it),
+//                 bits 63:48 the PCID tag (PCID, VPID in 15:12: E_PCID, a u16 at +6)
+//   +8  data u64: bits 39:0 the pfn (4 KiB frame of the page start; PSC: frame of the next
+//                 table; MAXPHYADDR <= 52), bits 63:40 the flags (RIGHT_* | TLBF_*, 23 bits)
+//   Sixteen bytes (32 before) halve an array's footprint — a 1,536-entry second level takes
+//   24 KiB — so more of a large live set stays in the host's L1 data cache (issue #17 (b); no
+//   speed-up above the shared bench machine's noise yet, bench/RESULTS.md), and a non-global hit
+//   is confirmed with one 64-bit compare of the tag word (vpn and PCID at once). An invalid entry
+//   has a zero data word. Read the fields through entryVpn, entryPcid, entryPfn and entryFlags.
 //
 // Replacement (chosen per array): "lru" evicts the way with the oldest stamp (exact LRU),
 // "plru" a tree pseudo-LRU over power-of-two ways (ways-1 bits per set), "random" a seeded
@@ -44,12 +51,53 @@ import { plruTouchBits } from "./plru";
 @inline export const D_SPLINTERS: usize = 52;
 @inline export const D_STAMPS: usize = 56;
 
-@inline export const ENTRY_SIZE: usize = 32;
-@inline export const ENTRY_SHIFT: usize = 5;
+@inline export const ENTRY_SIZE: usize = 16;
+@inline export const ENTRY_SHIFT: usize = 4;
+/** The tag word (vpn in bits 47:0, PCID tag in 63:48). */
 @inline export const E_VPN: usize = 0;
+/** The PCID tag, a u16 (the tag word's top quarter). */
+@inline export const E_PCID: usize = 6;
+/** The data word (pfn in bits 39:0, flags in 63:40). */
 @inline export const E_PFN: usize = 8;
-@inline export const E_PCID: usize = 16;
-@inline export const E_FLAGS: usize = 20;
+/** A u32 whose bits 31:8 are the flags (E_FLAGS_SHIFT). */
+@inline export const E_FLAGS: usize = 12;
+@inline export const E_FLAGS_SHIFT: u32 = 8;
+@inline export const E_VPN_BITS: u64 = 48;
+@inline export const E_PFN_BITS: u64 = 40;
+@inline const VPN_MASK: u64 = (<u64>1 << E_VPN_BITS) - 1;
+@inline const PFN_MASK: u64 = (<u64>1 << E_PFN_BITS) - 1;
+@inline const FLAGS_AT: u64 = E_PFN_BITS;   // bit of the data word where the flags start
+/** The tag word's bits other than the PCID within its VPID (a global entry ignores those). */
+@inline const ANY_PCID_OF_VPID: u64 = ~(<u64>0xfff << E_VPN_BITS);
+
+/** Entry `e`'s flags (RIGHT_* | TLBF_*). */
+@inline export function entryFlags(e: usize): u32 {
+  return load<u32>(e + E_FLAGS) >> E_FLAGS_SHIFT;
+}
+
+/** Entry `e`'s pfn (4 KiB frame of its page's start; PSC: of the next table). */
+@inline export function entryPfn(e: usize): u64 {
+  return load<u64>(e + E_PFN) & PFN_MASK;
+}
+
+/** Entry `e`'s PCID tag (PCID, with the VPID in bits 15:12). */
+@inline export function entryPcid(e: usize): u32 {
+  return <u32>load<u16>(e + E_PCID);
+}
+
+/**
+ * Entry `e`'s vpn as the caller computed it (va >> page shift, a logical shift): bits 51:48 of a
+ * 4 KiB vpn copy bit 47 (canonical addresses), so sign-extending from bit 47 to 52 bits restores
+ * it; every other vpn is below 2^44 and unchanged.
+ */
+@inline export function entryVpn(e: usize): u64 {
+  return <u64>((<i64>(load<u64>(e + E_VPN) << 16)) >> 16) & 0x000f_ffff_ffff_ffff;
+}
+
+/** The tag word of `vpn` for PCID tag `pcid`. */
+@inline function tagWord(vpn: u64, pcid: u32): u64 {
+  return (vpn & VPN_MASK) | (<u64>pcid << E_VPN_BITS);
+}
 
 @inline export const INVALID_KEY: u32 = 0xffff_ffff;
 
@@ -142,6 +190,7 @@ export function arrayClear(d: usize): void {
   const keys = <usize>load<u32>(d + D_KEYS) + (<usize>first << 2);
   const entries = <usize>load<u32>(d + D_ENTRIES) + (<usize>first << ENTRY_SHIFT);
   const kv = i32x4.splat(<i32>keyOf(d, vpn));
+  const want = tagWord(vpn, pcid);
   if (wp - 1 < 16) {  // 4, 8, 12 or 16 (an empty array, wp 0, wraps past and reads nothing)
     let hits = <u32>i32x4.bitmask(i32x4.eq(v128.load(keys), kv));
     if (wp > 4) {
@@ -151,11 +200,11 @@ export function arrayClear(d: usize): void {
         if (wp > 12) hits |= <u32>i32x4.bitmask(i32x4.eq(v128.load(keys, 48), kv)) << 12;
       }
     }
-    return confirmHit(entries, hits, vpn, size, pcid);
+    return confirmHit(entries, hits, want, size);
   }
   for (let w: u32 = 0; w < wp; w += 4) {
     const hits = <u32>i32x4.bitmask(i32x4.eq(v128.load(keys + (<usize>w << 2)), kv));
-    const e = confirmHit(entries + (<usize>w << ENTRY_SHIFT), hits, vpn, size, pcid);
+    const e = confirmHit(entries + (<usize>w << ENTRY_SHIFT), hits, want, size);
     if (e != 0) return e;
   }
   return 0;
@@ -163,17 +212,18 @@ export function arrayClear(d: usize): void {
 
 /**
  * The first of the ways in `hits` (bit i: entry i from `entries`) whose tag key matched that
- * really holds `vpn` at `size` for `pcid` (usually the only one), or 0.
+ * really holds the translation of tag word `want` (tagWord: vpn and PCID tag) at `size`
+ * (usually the only one), or 0.
  */
-@inline function confirmHit(entries: usize, hits: u32, vpn: u64, size: u32, pcid: u32): usize {
+@inline function confirmHit(entries: usize, hits: u32, want: u64, size: u32): usize {
   while (hits != 0) {
     const e = entries + (<usize>ctz(hits) << ENTRY_SHIFT);
-    const f = load<u32>(e + E_FLAGS);
-    const valid = <u32>(load<u64>(e + E_VPN) == vpn) &
-      <u32>((f & (TLBF_VALID | (<u32>3 << TLBF_SIZE_SHIFT))) == (TLBF_VALID | (size << TLBF_SIZE_SHIFT)));
-    // A global entry matches every PCID of its VPID (the tag's bits 15:12, mmu/nested.ts).
-    const tag = <u32>load<u16>(e + E_PCID) ^ pcid;
-    if ((valid & ((<u32>((f & RIGHT_GLOBAL) != 0) & <u32>(tag < 0x1000)) | <u32>(tag == 0))) != 0) return e;
+    const x = load<u64>(e + E_VPN) ^ want;
+    const f = entryFlags(e);
+    const valid = <u32>((f & (TLBF_VALID | (<u32>3 << TLBF_SIZE_SHIFT))) == (TLBF_VALID | (size << TLBF_SIZE_SHIFT)));
+    // Same vpn and PCID tag: x == 0. A global entry matches every PCID of its VPID (the tag's
+    // bits 15:12, mmu/nested.ts): same vpn and VPID, x zero but for the PCID's bits 59:48.
+    if ((valid & (<u32>(x == 0) | (<u32>((f & RIGHT_GLOBAL) != 0) & <u32>((x & ANY_PCID_OF_VPID) == 0)))) != 0) return e;
     hits &= hits - 1;
   }
   return 0;
@@ -227,11 +277,11 @@ export function arrayFill(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, t
   const first = set * wp;
   const entries = <usize>load<u32>(d + D_ENTRIES) + (<usize>first << ENTRY_SHIFT);
   const size = (flags >> TLBF_SIZE_SHIFT) & 3;
+  const want = tagWord(vpn, pcid);
   for (let w: u32 = 0; w < ways; w++) {
     const e = entries + (<usize>w << ENTRY_SHIFT);
-    const f = load<u32>(e + E_FLAGS);
-    if ((f & TLBF_VALID) != 0 && load<u64>(e + E_VPN) == vpn && ((f >> TLBF_SIZE_SHIFT) & 3) == size &&
-      <u32>load<u16>(e + E_PCID) == pcid) {
+    const f = entryFlags(e);
+    if ((f & TLBF_VALID) != 0 && load<u64>(e + E_VPN) == want && ((f >> TLBF_SIZE_SHIFT) & 3) == size) {
       writeEntry(d, first + w, vpn, pfn, pcid, flags, tick);
       return e;
     }
@@ -243,10 +293,8 @@ export function arrayFill(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, t
 @inline function writeEntry(d: usize, index: u32, vpn: u64, pfn: u64, pcid: u32, flags: u32, tick: u64): usize {
   const e = <usize>load<u32>(d + D_ENTRIES) + (<usize>index << ENTRY_SHIFT);
   store<u32>(<usize>load<u32>(d + D_KEYS) + (<usize>index << 2), keyOf(d, vpn));
-  store<u64>(e + E_VPN, vpn);
-  store<u64>(e + E_PFN, pfn);
-  store<u16>(e + E_PCID, <u16>pcid);
-  store<u32>(e + E_FLAGS, flags | TLBF_VALID);
+  store<u64>(e + E_VPN, tagWord(vpn, pcid));
+  store<u64>(e + E_PFN, (pfn & PFN_MASK) | (<u64>(flags | TLBF_VALID) << FLAGS_AT));
   store<u64>(<usize>load<u32>(d + D_STAMPS) + (<usize>index << 3), tick);
   if (((flags >> TLBF_ORIGIN_SHIFT) & 3) != ((flags >> TLBF_SIZE_SHIFT) & 3)) store<u32>(d + D_SPLINTERS, load<u32>(d + D_SPLINTERS) + 1);
   if (load<u32>(d + D_POLICY) == POLICY_PLRU) {
@@ -329,12 +377,33 @@ export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: 
   return writeEntry(d, first + way, vpn, pfn, pcid, flags, tick);
 }
 
+/**
+ * arrayFillAbsentLru of the translation another array's entry `src` holds for `vpn`, under PCID
+ * tag `pcid`: its data word (pfn and flags) copied as it is — what arrayFillAbsentLru writes with
+ * entryPfn(src) and entryFlags(src), in fewer instructions (the replay loop's refill of L1 from the
+ * second level). Callers check that `d` is "lru" and holds `src`'s page size. @returns the entry written
+ */
+@inline export function arrayRefillLru(d: usize, vpn: u64, pcid: u32, src: usize, tick: u64): usize {
+  const first = (<u32>vpn & load<u32>(d + D_SET_MASK)) * load<u32>(d + D_WAYS_PADDED);
+  const stamps = <usize>load<u32>(d + D_STAMPS);
+  const index = first + oldestWay(stamps + (<usize>first << 3), load<u32>(d + D_WAYS));
+  const e = <usize>load<u32>(d + D_ENTRIES) + (<usize>index << ENTRY_SHIFT);
+  const data = load<u64>(src + E_PFN);
+  store<u32>(<usize>load<u32>(d + D_KEYS) + (<usize>index << 2), keyOf(d, vpn));
+  store<u64>(e + E_VPN, tagWord(vpn, pcid));
+  store<u64>(e + E_PFN, data);
+  store<u64>(stamps + (<usize>index << 3), tick);
+  const f = <u32>(data >> FLAGS_AT);
+  if (((f >> TLBF_ORIGIN_SHIFT) & 3) != ((f >> TLBF_SIZE_SHIFT) & 3)) store<u32>(d + D_SPLINTERS, load<u32>(d + D_SPLINTERS) + 1);
+  return e;
+}
+
 /** Invalidate entry `e` of array `d`. */
 @inline export function arrayInvalidate(d: usize, e: usize): void {
   const index = (e - <usize>load<u32>(d + D_ENTRIES)) >> ENTRY_SHIFT;
   store<u32>(<usize>load<u32>(d + D_KEYS) + (index << 2), INVALID_KEY);
   store<u64>(<usize>load<u32>(d + D_STAMPS) + (index << 3), 0);
-  store<u32>(e + E_FLAGS, 0);
+  store<u64>(e + E_PFN, 0);
 }
 
 /** PCID selector of arrayFlushWhere: every PCID. */
@@ -350,9 +419,9 @@ export function arrayFlushWhere(d: usize, pcid: u32, withGlobal: bool): u32 {
   let dropped: u32 = 0;
   for (let i: usize = 0; i < n; i++) {
     const e = entries + (i << ENTRY_SHIFT);
-    const f = load<u32>(e + E_FLAGS);
+    const f = entryFlags(e);
     if ((f & TLBF_VALID) == 0) continue;
-    if ((f & RIGHT_GLOBAL) != 0 ? !withGlobal : (pcid != ANY_PCID && <u32>load<u16>(e + E_PCID) != pcid)) continue;
+    if ((f & RIGHT_GLOBAL) != 0 ? !withGlobal : (pcid != ANY_PCID && entryPcid(e) != pcid)) continue;
     arrayInvalidate(d, e);
     dropped++;
   }
@@ -375,27 +444,35 @@ export function arrayFlushAddress(d: usize, va: u64, pcid: u32, withGlobal: bool
     if ((sizes & (1 << s)) == 0) continue;
     const vpn = va >> sizeShift(s);
     const first = <usize>((<u32>vpn & load<u32>(d + D_SET_MASK)) * wp);
-    for (let w: u32 = 0; w < wp; w++) {
-      const e = entries + ((first + w) << ENTRY_SHIFT);
-      const f = load<u32>(e + E_FLAGS);
-      if ((f & TLBF_VALID) == 0 || load<u64>(e + E_VPN) != vpn || ((f >> TLBF_SIZE_SHIFT) & 3) != s) continue;
-      if ((f & RIGHT_GLOBAL) != 0 ? !withGlobal : (pcid != ANY_PCID && <u32>load<u16>(e + E_PCID) != pcid)) continue;
-      arrayInvalidate(d, e);
-      dropped++;
+    // Only ways whose tag key matches can hold vpn: one SIMD compare per four ways finds them
+    // (a #PF flushes its address in every array, so this runs once per fault of a replay).
+    const keys = <usize>load<u32>(d + D_KEYS) + (first << 2);
+    const kv = i32x4.splat(<i32>keyOf(d, vpn));
+    for (let g: u32 = 0; g < wp; g += 4) {
+      let hits = <u32>i32x4.bitmask(i32x4.eq(v128.load(keys + (<usize>g << 2)), kv));
+      while (hits != 0) {
+        const e = entries + ((first + g + ctz(hits)) << ENTRY_SHIFT);
+        hits &= hits - 1;
+        const f = entryFlags(e);
+        if ((f & TLBF_VALID) == 0 || ((load<u64>(e + E_VPN) ^ vpn) & VPN_MASK) != 0 || ((f >> TLBF_SIZE_SHIFT) & 3) != s) continue;
+        if ((f & RIGHT_GLOBAL) != 0 ? !withGlobal : (pcid != ANY_PCID && entryPcid(e) != pcid)) continue;
+        arrayInvalidate(d, e);
+        dropped++;
+      }
     }
   }
   if (load<u32>(d + D_SPLINTERS) != 0) {
     const n = <usize>load<u32>(d + D_SETS) * wp;
     for (let i: usize = 0; i < n; i++) {
       const e = entries + (i << ENTRY_SHIFT);
-      const f = load<u32>(e + E_FLAGS);
+      const f = entryFlags(e);
       if ((f & TLBF_VALID) == 0) continue;
       const origin = (f >> TLBF_ORIGIN_SHIFT) & 3;
       const size = (f >> TLBF_SIZE_SHIFT) & 3;
       if (origin == size) continue;
-      if ((f & RIGHT_GLOBAL) != 0 ? !withGlobal : (pcid != ANY_PCID && <u32>load<u16>(e + E_PCID) != pcid)) continue;
+      if ((f & RIGHT_GLOBAL) != 0 ? !withGlobal : (pcid != ANY_PCID && entryPcid(e) != pcid)) continue;
       const shiftDiff = sizeShift(origin) - sizeShift(size);
-      if ((load<u64>(e + E_VPN) >> shiftDiff) == (va >> sizeShift(origin))) { arrayInvalidate(d, e); dropped++; }
+      if ((entryVpn(e) >> shiftDiff) == (va >> sizeShift(origin))) { arrayInvalidate(d, e); dropped++; }
     }
   }
   return dropped;

@@ -55,7 +55,7 @@ import { ACC_WRITE, ACC_FETCH, ACC_PROBE, DENY_RIGHTS, DENY_PKEY, accessDenied, 
 import { pscDesc, pscConfigured } from "./tlb";
 import { cacheWalkRef, cacheWalkRefInline, cacheWalkAd } from "./cache";
 import {
-  arrayLookup, arrayFill, arrayTouch, D_SETS, E_PFN, E_FLAGS, TLBF_MEMTYPE_SHIFT,
+  arrayLookup, arrayFill, arrayTouch, D_SETS, entryPfn, entryFlags, TLBF_MEMTYPE_SHIFT,
 } from "./tlbarray";
 
 export { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT, ACC_PROBE } from "./rights";
@@ -217,8 +217,8 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         const e = arrayLookup(d, va >> levelShift(l), 0, pcid);
         if (e == 0) continue;
         arrayTouch(d, e, load<u64>(c + CPU_TICK));
-        const f = load<u32>(e + E_FLAGS);
-        table = load<u64>(e + E_PFN) << PAGE_SHIFT;
+        const f = entryFlags(e);
+        table = entryPfn(e) << PAGE_SHIFT;
         level = l - 1;
         startFolded = ((f & RIGHT_WRITE) != 0 ? PAGE_RW : 0) | ((f & RIGHT_USER) != 0 ? PAGE_USER : 0);
         startNx = (f & RIGHT_NX) != 0 ? PAGE_NX : 0;

@@ -26,7 +26,8 @@
 // the PTEs of the records ahead (touchAhead), for the host's memory-level parallelism only.
 // Its walks are lean (walk.ts): one that succeeds leaves the CPU's result record as it was, so
 // after a batch the result record describes the record the replay stopped at (a fault), not
-// the last successful translation; the walk entries hold the last walk's addresses and values.
+// the last successful translation; the walk entries are written only by a walk that faulted, set
+// A/D bits or filled paging-structure caches (walk.ts putEntries).
 //
 // Access stamps (stats/stamps.ts). With them on, replay() hands the whole call to replayStamped,
 // a loop of its own: every record through the full path and the frame of each translated page
@@ -43,12 +44,12 @@ import { tlbTranslate, walkAndFill, flushMissCounts } from "../mmu/access";
 import { inGuest } from "../mmu/nested";
 import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
 import {
-  arrayLookup, arrayTouch, arrayFillAbsent, arrayFillAbsentLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
-  E_PFN, E_FLAGS, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
+  arrayLookup, arrayTouch, arrayFillAbsent, arrayRefillLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
+  entryPfn, entryFlags, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
 } from "../mmu/tlbarray";
 import { RIGHT_USER, RIGHT_WRITE, RIGHT_DIRTY, RIGHT_NX } from "../abi/layout";
 import { entryLoadLimit, ramBase } from "../phys/ram";
-import { physMask, levelIndex, PTE_ADDR_FIELD, ENTRY_SHIFT } from "../arch/x86/pgtable";
+import { physMask, levelIndex, PTE_ADDR_FIELD, ENTRY_SHIFT, PAGE_PSE } from "../arch/x86/pgtable";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { REPLAY_LOOKAHEAD } from "../tunables";
 import { RECORD_SIZE, REC_READ, REC_WRITE, REC_FETCH, REC_USER, REC_IMPLICIT, REPLAY_DONE, REPLAY_FAULT, REPLAY_BAD_RECORD, REPLAY_EVENTS_FULL, recordMetaBad } from "../abi/records";
@@ -253,7 +254,7 @@ function fastFetch(i: u32, cpu: u32): u32 {
   const vpn = load<u64>(traceBase + (<usize>i << 4)) >> 12;
   let e: usize = fMemoVpnI == vpn ? fMemoI : 0;
   if (e == 0) { if (iL1 == 0) return 0; e = arrayLookup(iL1, vpn, SIZE_4K, fPcid); if (e == 0) return 0; }
-  if ((load<u32>(e + E_FLAGS) & (RIGHT_USER | RIGHT_NX)) != RIGHT_USER) return 0;
+  if ((entryFlags(e) & (RIGHT_USER | RIGHT_NX)) != RIGHT_USER) return 0;
   const tick = fTick + 1;
   fTick = tick;
   arrayTouch(iL1, e, tick);
@@ -290,9 +291,10 @@ let touchSink: u64 = 0;
  * records' PTE loads here, in one short loop, puts them in flight together; their walks then
  * find the lines in the cache.
  * The loop is as short as it can be, because how many loads are in flight at once is the
- * host's reorder window divided by the instructions per record: the descent neither tests P
- * nor PS (a not-present or large entry just makes it read some other entry) and only keeps
- * every address inside RAM (full mode), so a record costs a few instructions per level.
+ * host's reorder window divided by the instructions per record: the descent tests neither P nor
+ * PS above the PDE (a not-present or large entry just makes it read some other entry), stops at
+ * a 2 MiB PDE (a select, no branch) and only keeps every address inside RAM (full mode), so a
+ * record costs a few instructions per level.
  */
 function touchAhead(from: u32): void {
   const limit = entryLoadLimit;
@@ -312,8 +314,12 @@ function touchAhead(from: u32): void {
     if (five) table = aheadEntry(table, va, 5, limit, ram) & addrMask;
     table = aheadEntry(table, va, 4, limit, ram) & addrMask;
     table = aheadEntry(table, va, 3, limit, ram) & addrMask;
-    table = aheadEntry(table, va, 2, limit, ram) & addrMask;
-    const pa = table + (levelIndex(va, 1) << ENTRY_SHIFT);
+    // A 2 MiB leaf ends the descent: its PDE is the entry the walk waits for. Reading on into
+    // the page's data as if it were a table would fetch a random line of it for nothing.
+    const pdePa = table + (levelIndex(va, 2) << ENTRY_SHIFT);
+    const pde = load<u64>(ram + <usize>(pdePa < limit ? pdePa : 0));
+    const ptePa = (pde & addrMask) + (levelIndex(va, 1) << ENTRY_SHIFT);
+    const pa = select<u64>(pdePa, ptePa, (pde & PAGE_PSE) != 0);
     store<usize>(slots + (<usize>(j - from) << 2), ram + <usize>(pa < limit ? pa : 0));
   }
   for (let k: usize = 0, n = <usize>(to - from); k < n; k++) sink += load<u64>(load<usize>(slots + (k << 2)));
@@ -419,20 +425,19 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
         i++;
         continue;
       }
-      const f = load<u32>(e2 + E_FLAGS);
+      const f = entryFlags(e2);
       // A splinter of a larger page refills L1 as itself: fL2 is set only when L1 holds 4 KiB
       // entries alone, where roleFill would split the page into the same piece.
       if ((f & need) != need) break;
       arrayTouch(l2, e2, ++tick);
-      e = lruD ? arrayFillAbsentLru(dL1, vpn, load<u64>(e2 + E_PFN), pcid, f, tick)
-        : arrayFillAbsent(dL1, vpn, load<u64>(e2 + E_PFN), pcid, f, tick);
+      e = lruD ? arrayRefillLru(dL1, vpn, pcid, e2, tick) : arrayFillAbsent(dL1, vpn, entryPfn(e2), pcid, f, tick);
       l2Hits += one;
     } else {
-      if ((load<u32>(e + E_FLAGS) & need) != need) break;
+      if ((entryFlags(e) & need) != need) break;
       arrayTouch(dL1, e, ++tick);
       l1Hits += one;
     }
-    const f = load<u32>(e + E_FLAGS);
+    const f = entryFlags(e);
     memoVpnD = vpn; memoD = e;
     memoWrite = (f & (RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY)) == (RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY);
     accesses += one;

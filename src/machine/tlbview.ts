@@ -72,6 +72,15 @@ const SIZE_NAMES: Record<number, PageSizeName> = { [A.SIZE_4K]: "4K", [A.SIZE_2M
 const POLICY_NAMES: Record<number, ReplacementPolicy> = { [A.POLICY_LRU]: "lru", [A.POLICY_PLRU]: "plru", [A.POLICY_RANDOM]: "random" };
 
 /**
+ * The vpn held in an entry's tag word: its low TLB_E_VPN_BITS bits, sign-extended from the top
+ * one to 52 bits (a 4 KiB vpn of an upper-half canonical address has bits 51:48 set; the core
+ * keeps 48). @internal
+ */
+export function tagVpn(tag: bigint): bigint {
+  return BigInt.asUintN(52, BigInt.asIntN(A.TLB_E_VPN_BITS, tag));
+}
+
+/**
  * Read every array of the CPU whose record is at `cpuRec`. PSC arrays with no entries configured
  * are left out. @internal Called through Cpu.tlbSnapshot().
  */
@@ -98,13 +107,14 @@ export function readTlbSnapshot(core: Core, cpu: number, cpuRec: number): TlbSna
       for (let way = 0; way < ways; way++) {
         const index = set * wp + way;
         const e = base + index * A.TLB_ENTRY_BYTES;
-        const flags = core.u32(e + A.TLB_E_FLAGS);
+        // The entry's two words (assembly/mmu/tlbarray.ts): tag = vpn | PCID << 48, data = pfn | flags << 40.
+        const flags = core.u32(e + A.TLB_E_FLAGS) >>> A.TLB_E_FLAGS_SHIFT;
         if ((flags & A.TLBF_VALID) === 0) continue;
         entries.push({
           set, way,
-          vpn: core.u64(e + A.TLB_E_VPN),
+          vpn: tagVpn(core.u64(e + A.TLB_E_VPN)),
           pcid: core.u32(e + A.TLB_E_PCID) & 0xffff,
-          pfn: core.u64(e + A.TLB_E_PFN),
+          pfn: BigInt.asUintN(A.TLB_E_PFN_BITS, core.u64(e + A.TLB_E_PFN)),
           pageSize: SIZE_NAMES[(flags >>> A.TLBF_SIZE_SHIFT) & 3],
           originSize: SIZE_NAMES[(flags >>> A.TLBF_ORIGIN_SHIFT) & 3],
           global: (flags & A.RIGHT_GLOBAL) !== 0,

@@ -103,4 +103,48 @@ describe("Cpu.tlbSnapshot", () => {
     cpu.access(va(4)); // L1 hit on way 1 of set 0
     expect(diffTlbSnapshots(s1, cpu.tlbSnapshot()).map((x) => `${x.change} ${x.array} ${x.set}/${x.way}`)).toEqual(["hit 1 0/1"]);
   });
+
+  it("16-byte entries: an upper-half 4 KiB vpn (52 bits), a 40-bit pfn and a global entry read back whole; INVLPG finds them", async () => {
+    // mmu/tlbarray.ts keeps 48 bits of the vpn (bits 51:48 of a canonical 4 KiB vpn copy bit 47)
+    // and 40 of the pfn (MAXPHYADDR 52). §3.3.7.1: upper-half addresses sign-extend bit 47 (4-level)
+    // or bit 56 (5-level); both must survive the packing, and a hit must still find the entry.
+    for (const paging of [4, 5] as const) {
+      const { m, pt } = await machineWithTables({ cpu: "custom", paging, maxPhyAddr: 52 });
+      const cpu = m.cpu(0);
+      const kva = paging === 4 ? 0xffff_8123_4567_8000n : 0xff12_3456_789a_b000n;
+      const pa = 0xf_ffff_f000_0000n;   // pfn 0xff_ffff_0000: bit 39 set, the top of the 40-bit field
+      pt.map(kva, pa, { write: true, global: true });
+      pt.map(va(0), PA0, { write: true, user: true });
+      expect(cpu.access(kva + 0x10n).ok).toBe(true);
+      expect(cpu.access(va(0)).ok).toBe(true);
+      const l1 = cpu.tlbSnapshot().arrays.find((a) => a.name === "L1 DTLB")!.entries;
+      const k = l1.find((e) => e.global)!;
+      expect([k.vpn, k.pfn, k.global, k.user, k.writable]).toEqual([kva >> 12n, pa >> 12n, true, false, true]);
+      expect(l1.find((e) => !e.global)!.vpn).toBe(va(0) >> 12n);
+      // Both hit again (the lookup's tag word matches the stored one), at the physical addresses mapped.
+      const hits = m.counters(0).tlb_l1d_hit;
+      const t1 = cpu.access(kva + 0x20n), t2 = cpu.access(va(0) + 8n);
+      expect(t1.ok && t1.paddr).toBe(pa + 0x20n);
+      expect(t2.ok && t2.paddr).toBe(PA0 + 8n);
+      expect(m.counters(0).tlb_l1d_hit - hits).toBe(2n);
+      // INVLPG of the upper-half page drops its global entry everywhere (§4.10.4.1); the other stays.
+      cpu.invlpg(kva);
+      const after = cpu.tlbSnapshot().arrays.filter((a) => a.role !== "psc").flatMap((a) => a.entries);
+      expect(after.some((e) => e.vpn === kva >> 12n)).toBe(false);
+      expect(after.some((e) => e.vpn === va(0) >> 12n)).toBe(true);
+    }
+  });
+
+
+  it("INVLPG in a 16-way fully associative L1 drops exactly the page's entry, wherever its way (§4.10.4.1)", async () => {
+    // arrayFlushAddress finds the candidate ways by their tag keys, four per SIMD compare.
+    const cpu = await setup({ "dtlb[0].ways": "16" });
+    for (let i = 0; i < 16; i++) expect(cpu.access(va(i)).ok).toBe(true);
+    const vpns = () => cpu.tlbSnapshot().arrays.find((a) => a.name === "L1 DTLB")!.entries.map((e) => Number(e.vpn - 0x40000n)).sort((a, b) => a - b);
+    expect(vpns()).toEqual([...Array(16).keys()]);
+    cpu.invlpg(va(9));
+    cpu.invlpg(va(15) + 0x7ffn);
+    expect(vpns()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14]);
+  });
+
 });

@@ -179,3 +179,31 @@ describe("a policy the core applies does not return to JavaScript per fault", ()
     expect(seen).toBe(1);
   });
 });
+
+describe("an L1 refilled from a second-level splinter stays coherent (SDM §4.10.4.2)", () => {
+  // A fetch walks a 2 MiB page (reference path: the STLB and the ITLB get the 4 KiB splinter); a
+  // read of the same page then hits the STLB on the fast path and refills the L1 DTLB with that
+  // splinter (tlbarray.ts arrayRefillLru), the DTLB's first. INVLPG of another 4 KiB piece of the
+  // 2 MiB page must drop it (any address in a large page drops all its entries), so the next read
+  // walks again. The DTLB finds its splinters only if the refill counted one (D_SPLINTERS).
+  it("INVLPG of another piece of the 2 MiB page drops the refilled splinter: replay and Cpu.access agree", async () => {
+    const overrides = { "stlb[0].sizes": "4K" };
+    const p = BASE + 0x5008n, q = BASE + 0x1_2000n;   // both in the first 2 MiB page
+    const first: Rec[] = [{ va: p, size: 8, kind: REC_KIND.fetch | REC_USER, cpu: 0 }, { va: p, size: 8, kind: REC_KIND.read | REC_USER, cpu: 0 }];
+    const again: Rec[] = [{ va: p, size: 8, kind: REC_KIND.read | REC_USER, cpu: 0 }];
+    const skip = () => Object.assign(() => "skip" as const, { notPresent: () => "skip" as const });
+    const b = await batchReplay("custom", overrides, first, skip, true);
+    const r = new Replayer(b.m, skip());
+    b.m.cpu(0).invlpg(q);
+    again.forEach((rec, i) => r.batch.setAddress(i, rec.va, rec.size, rec.kind, rec.cpu));
+    expect(r.run(1).stopped).toBeUndefined();
+    const ref = await referenceReplay("custom", overrides, first, false, true);
+    ref.m.cpu(0).invlpg(q);
+    expect(ref.m.cpu(0).access(p, { kind: "read", cpl: 3 }).ok).toBe(true);
+    const got = b.m.counters(0), want = ref.m.counters(0);
+    // The second read of p walks on both sides: the refilled splinter was dropped.
+    expect(got.walk_started).toBe(want.walk_started);
+    expect(got.walk_started).toBe(2n);
+    expect(got).toEqual(want);
+  });
+});
