@@ -7,12 +7,15 @@
 //   Configuration block (u32 words at configBlock(), written by the host before init):
 //   [0]      number of TLB arrays n (≤ MAX_TLB_ARRAYS)
 //   [1+8i…]  array i: role (ROLE_ITLB/DTLB/STLB), entries, ways, sizes mask, policy, seed, 0, 0
-//   [CFG_PSC…]      PSC entries for PDE, PDPTE, PML4E, PML5E caches (fully associative, LRU)
+//   [CFG_PSC…]      PSC entries for PDE, PDPTE, PML4E, PML5E caches (LRU)
 //   [CFG_LATENCY…]  initial latencies, LAT_* order
 //   [CFG_TRACE]     trace batch capacity in records
 //   [CFG_EVENTS]    event ring capacity in records (stats/events.ts), 0 for none
 //   [CFG_STAMPS]    1: reserve the access-stamp region (stats/stamps.ts), 0 for none
 //   [CFG_CACHE…]    the cache hierarchy for walks and data (mmu/cache.ts, CC_* words); L1 sets 0: none
+//   [CFG_PSC_WAYS…] ways per set of each PSC, same order as CFG_PSC; 0: fully associative (one set).
+//                   A PSC of level l indexes its sets by (va >> the level's shift) & (sets - 1), as
+//                   the TLB arrays index by VPN: Zen keeps PDEs in its set-associative L2 DTLB.
 //
 //   Latency record (u32 × LAT_COUNT at latencyBase, host-writable at any time):
 //   l1Hit, stlbHit, walkMemRef, pscHit, adUpdate, faultEntryExit, ipi, baseAccess
@@ -39,7 +42,8 @@ import { evOn, evLog, EV_FILL, EV_EVICT } from "../stats/events";
 @inline export const CFG_EVENTS: u32 = CFG_TRACE + 1;                         // 142: event ring records (0: none)
 @inline export const CFG_STAMPS: u32 = CFG_EVENTS + 1;                        // 143: access stamps (0: none, 1: a u32 per managed frame)
 @inline export const CFG_CACHE: u32 = CFG_STAMPS + 1;                         // 144: the cache hierarchy (mmu/cache.ts CC_*, 15 words)
-@inline export const CFG_WORDS: u32 = 160;
+@inline export const CFG_PSC_WAYS: u32 = CFG_CACHE + 15;                      // 159: PSC ways (0: fully associative)
+@inline export const CFG_WORDS: u32 = 164;
 
 @inline export const LAT_L1_HIT: usize = 0;
 @inline export const LAT_STLB_HIT: usize = 4;
@@ -82,8 +86,20 @@ export function tlbConfigCheck(): u32 {
     // Roles must come grouped ITLB…, DTLB…, STLB… (the host sorts them).
     if (i > 0 && role < cfg(1 + (i - 1) * CFG_WORDS_PER_ARRAY)) return 1 + i;
   }
-  for (let l: u32 = 0; l < 4; l++) if (cfg(CFG_PSC + l) > 256) return 102 + l;
+  for (let l: u32 = 0; l < 4; l++) {
+    const e = cfg(CFG_PSC + l);
+    if (e > 65536) return 102 + l;
+    if (e == 0) continue;
+    const ways = pscWays(l), sets = e / ways;
+    if (ways > 256 || e % ways != 0 || (sets & (sets - 1)) != 0) return 102 + l;
+  }
   return 0;
+}
+
+/** Ways per set of PSC `l` (0 = PDE … 3 = PML5E): the configured ways, else all its entries. */
+@inline function pscWays(l: u32): u32 {
+  const w = cfg(CFG_PSC_WAYS + l);
+  return w == 0 ? cfg(CFG_PSC + l) : w;
 }
 
 /** Bytes one CPU's TLBs need (descriptors + arrays). Call after tlbConfigCheck() == 0. */
@@ -94,7 +110,7 @@ export function tlbBytesPerCpu(): u64 {
     const b = 1 + i * CFG_WORDS_PER_ARRAY;
     bytes += arrayBytes(cfg(b + 1) / cfg(b + 2), cfg(b + 2));
   }
-  for (let l: u32 = 0; l < 4; l++) { const e = cfg(CFG_PSC + l); if (e > 0) bytes += arrayBytes(1, e); }
+  for (let l: u32 = 0; l < 4; l++) { const e = cfg(CFG_PSC + l); if (e > 0) bytes += arrayBytes(e / pscWays(l), pscWays(l)); }
   return bytes;
 }
 
@@ -125,8 +141,10 @@ export function tlbSetup(base: usize, cpus: u32, latency: usize): void {
     }
     for (let l: u32 = 0; l < 4; l++) {
       const e = cfg(CFG_PSC + l);
-      arraySetup(descs + <usize>(n + l) * DESC_SIZE, mem, ROLE_PSC, l + 2, e == 0 ? 0 : 1, e, 1, POLICY_LRU, 0);
-      if (e > 0) mem += <usize>arrayBytes(1, e);
+      const ways = e == 0 ? 0 : pscWays(l);
+      const sets = e == 0 ? 0 : e / ways;
+      arraySetup(descs + <usize>(n + l) * DESC_SIZE, mem, ROLE_PSC, l + 2, sets, ways, 1, POLICY_LRU, 0);
+      if (e > 0) mem += <usize>arrayBytes(sets, ways);
     }
   }
 }

@@ -6,6 +6,7 @@
  *   itlb[i].entries|ways|policy|sizes, dtlb[i].…, stlb[i].…   one array of a role
  *   l1i = itlb[0], l1d = dtlb[0], l2 = stlb = stlb[0]        shorthands
  *   psc.pde|pdpte|pml4e|pml5e                                paging-structure-cache entries
+ *   pscWays.pde|pdpte|pml4e|pml5e                            its ways per set (0: fully associative)
  *   latency.l1Hit|stlbHit|walkMemRef|pscHit|adUpdate|faultEntryExit|ipi|baseAccess
  *   caches.l1d|l2|llc.sizeKiB|ways|latency|policy, caches.llc.inclusion, caches.memoryLatency,
  *   caches.mode                                              the cache hierarchy (a preset with one)
@@ -28,7 +29,9 @@ const LATENCY_AT = {
 } as const;
 export const LATENCY_KEYS = (Object.keys(LATENCY_AT) as (keyof typeof LATENCY_AT)[]).sort((a, b) => LATENCY_AT[a] - LATENCY_AT[b]);
 if (LATENCY_KEYS.length !== A.LAT_COUNT || LATENCY_KEYS.some((k, i) => LATENCY_AT[k] !== 4 * i)) throw new Error("latency record layout changed in mmu/tlb.ts: update LATENCY_AT");
-const PSC_KEYS = ["pde", "pdpte", "pml4e", "pml5e"] as const;
+/** The PSC levels in the configuration block's order (CFG_PSC, CFG_PSC_WAYS). */
+export const PSC_KEYS = ["pde", "pdpte", "pml4e", "pml5e"] as const;
+if (A.CFG_PSC_WAYS < A.CFG_CACHE + A.CACHE_CFG_WORDS || A.CFG_PSC_WAYS + PSC_KEYS.length > A.CFG_WORDS) throw new Error("configuration block layout changed in mmu/tlb.ts: CFG_PSC_WAYS overlaps");
 const DEFAULT_BASE_ACCESS = 4;
 
 function bad(field: string, msg: string): WasmmuError {
@@ -83,10 +86,12 @@ export function applyOverrides(preset: CpuPreset, overrides: Record<string, stri
       } else throw bad(rawPath, "unknown cache parameter; use caches.l1d|l2|llc.sizeKiB|ways|latency|policy, caches.llc.inclusion, caches.memoryLatency, caches.mode");
     } else if ((m = /^psc\.(pde|pdpte|pml4e|pml5e)$/.exec(path))) {
       p.psc[m[1] as keyof CpuPreset["psc"]] = int();
+    } else if ((m = /^pscWays\.(pde|pdpte|pml4e|pml5e)$/.exec(path))) {
+      p.pscWays = { ...p.pscWays, [m[1]]: int() };
     } else if ((m = /^latency\.(\w+)$/.exec(path)) && (LATENCY_KEYS as readonly string[]).includes(m[1])) {
       (p.latency as unknown as Record<string, number>)[m[1]] = int();
     } else {
-      throw bad(rawPath, "unknown parameter; use itlb[i]/dtlb[i]/stlb[i] (or l1i, l1d, l2) .entries/.ways/.policy/.sizes, psc.pde|pdpte|pml4e|pml5e, latency.<name>");
+      throw bad(rawPath, "unknown parameter; use itlb[i]/dtlb[i]/stlb[i] (or l1i, l1d, l2) .entries/.ways/.policy/.sizes, psc.pde|pdpte|pml4e|pml5e, pscWays.pde|pdpte|pml4e|pml5e, latency.<name>");
     }
   }
   // Arrays with 0 entries are removed (a way to drop one from a preset).
@@ -138,6 +143,37 @@ export function checkCaches(c: CacheHierarchyConfig | undefined): void {
   if (!(CACHE_MODES as readonly string[]).includes(c.mode)) throw bad("caches.mode", `must be off, walks or all, got ${String(c.mode)}`);
 }
 
+/** Ways per set of the PSC for `k`: its pscWays, else all its entries (fully associative). */
+export function pscWaysOf(p: CpuPreset, k: (typeof PSC_KEYS)[number]): number {
+  const w = p.pscWays?.[k] ?? 0;
+  return w === 0 ? p.psc[k] : w;
+}
+
+/**
+ * Validate the paging-structure caches: entries, and ways per set (a set-indexed PSC, as the TLB
+ * arrays: entries a whole number of sets, a power of two of them). Fully associative caches keep
+ * the 256-entry bound (the lookup compares every way of the one set).
+ */
+function checkPsc(p: CpuPreset): void {
+  if (p.pscWays !== undefined && (typeof p.pscWays !== "object" || p.pscWays === null)) throw bad("pscWays", "must be { pde?, pdpte?, pml4e?, pml5e? } ways per set");
+  for (const k of Object.keys(p.pscWays ?? {})) {
+    if (!(PSC_KEYS as readonly string[]).includes(k)) throw bad(`pscWays.${k}`, "unknown level; use pde, pdpte, pml4e or pml5e");
+  }
+  for (const k of PSC_KEYS) {
+    const v = p.psc[k];
+    const w = p.pscWays?.[k] ?? 0;
+    if (!Number.isInteger(w) || w < 0 || w > 256) throw bad(`pscWays.${k}`, `must be 0..256 ways (0: fully associative), got ${w}`);
+    if (w === 0) {
+      if (!Number.isInteger(v) || v < 0 || v > 256) throw bad(`psc.${k}`, `must be 0..256 entries, got ${v}`);
+      continue;
+    }
+    if (!Number.isInteger(v) || v < 0 || v > 65536) throw bad(`psc.${k}`, `must be 0..65536 entries, got ${v}`);
+    if (v % w !== 0) throw bad(`pscWays.${k}`, `${v} entries (psc.${k}) are not a whole number of ${w}-way sets`);
+    const sets = v / w;
+    if ((sets & (sets - 1)) !== 0) throw bad(`pscWays.${k}`, `sets (psc.${k} / pscWays.${k} = ${sets}) must be a power of two`);
+  }
+}
+
 /** Validate a preset as the core will take it. */
 export function checkPreset(p: CpuPreset): void {
   let n = 0;
@@ -148,10 +184,7 @@ export function checkPreset(p: CpuPreset): void {
   }
   if (n > 16) throw bad("tlb", `at most 16 TLB arrays per CPU, got ${n}`);
   checkCaches(p.caches);
-  for (const k of PSC_KEYS) {
-    const v = p.psc[k];
-    if (!Number.isInteger(v) || v < 0 || v > 256) throw bad(`psc.${k}`, `must be 0..256 entries, got ${v}`);
-  }
+  checkPsc(p);
   for (const k of LATENCY_KEYS) {
     const v = k === "baseAccess" ? (p.latency.baseAccess ?? DEFAULT_BASE_ACCESS) : p.latency[k as keyof LatencyConfig];
     if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 1_000_000) throw bad(`latency.${k}`, `must be an integer 0..1000000 cycles, got ${v}`);
@@ -160,7 +193,7 @@ export function checkPreset(p: CpuPreset): void {
 
 /** The preset with every TLB and PSC removed: each access walks (the reference for coherence tests). */
 export function withoutTlbs(p: CpuPreset): CpuPreset {
-  return { ...p, name: `${p.name}-no-tlb`, itlb: [], dtlb: [], stlb: [], psc: { pml5e: 0, pml4e: 0, pdpte: 0, pde: 0 } };
+  return { ...p, name: `${p.name}-no-tlb`, itlb: [], dtlb: [], stlb: [], psc: { pml5e: 0, pml4e: 0, pdpte: 0, pde: 0 }, pscWays: undefined };
 }
 
 /** Write the configuration block the core reads in init(). */
@@ -179,6 +212,7 @@ export function writeConfigBlock(core: Core, p: CpuPreset, traceRecords: number,
   words[0] = n;
   const psc = A.CFG_PSC;
   words.set([p.psc.pde, p.psc.pdpte, p.psc.pml4e, p.psc.pml5e], psc);
+  words.set(PSC_KEYS.map((k) => p.psc[k] === 0 ? 0 : pscWaysOf(p, k)), A.CFG_PSC_WAYS);
   const lat = A.CFG_LATENCY;
   LATENCY_KEYS.forEach((k, i) => { words[lat + i] = k === "baseAccess" ? (p.latency.baseAccess ?? DEFAULT_BASE_ACCESS) : p.latency[k]; });
   words[A.CFG_TRACE] = traceRecords;

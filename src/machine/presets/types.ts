@@ -97,6 +97,14 @@ export interface CpuPreset {
   /** Second-level (unified instruction + data) TLB arrays. */
   stlb: TlbArrayConfig[];
   psc: PscConfig;
+  /**
+   * Ways per set of each paging-structure cache; a level absent (or 0) is fully associative, one
+   * set of all its entries. With fewer ways the cache has entries / ways sets (a power of two),
+   * indexed by the low bits of the address above the level's shift (va >> 21 for PDEs), as the
+   * TLB arrays index by VPN: AMD's Zen cores keep PDEs in the set-associative L2 DTLB, so PDEs
+   * 1 GiB apart contend for one set while those of neighbouring 2 MiB regions spread out.
+   */
+  pscWays?: Partial<PscConfig>;
   latency: LatencyConfig;
   /** The data-cache hierarchy for walk references; absent: none (walks cost latency.walkMemRef per reference). */
   caches?: CacheHierarchyConfig;
