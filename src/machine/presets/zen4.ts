@@ -31,7 +31,8 @@ export const zen4: CpuPreset = {
   itlb: [{ entries: 64, ways: 64, sizes: ["4K", "2M", "1G"], policy: "plru" }],
   dtlb: [{ entries: 72, ways: 72, sizes: ["4K", "2M", "1G"], policy: "lru" }],
   stlb: [{ entries: 3072, ways: 24, sizes: ["4K", "2M", "1G"], policy: "lru" }],
-  psc: { pml5e: 0, pml4e: 16, pdpte: 48, pde: 128 },
+  psc: { pml5e: 0, pml4e: 16, pdpte: 48, pde: 1024 },
+  pscWays: { pde: 8 },
   latency: {
     l1Hit: 0,
     stlbHit: 7,
@@ -126,16 +127,21 @@ export const zen4: CpuPreset = {
       "of the capacity is given to PDPTEs.",
     "psc.pdpte": "Estimate, the remaining 48 of the PDC's 64 entries (see psc.pml4e).",
     "psc.pde":
-      "Estimate, 128 entries. PDEs share the 3072-entry, 24-way L2 DTLB with leaf translations (documented, see psc), " +
-      "so how many are resident depends on the workload; 128 = 3072 / 24 models them as holding the equivalent of one " +
-      "way. The vusec/revanc README reports a 24-entry page-table cache on several older AMD microarchitectures, which " +
-      `Zen's L2-resident PDEs superseded. Checked against the chase (${CHASE}): where every page has its own page table ` +
-      "(one page per 2 MiB) walks stay cheap (51-66 cycles) up to ~1024 pages, so PDEs of neighbouring 2 MiB regions get " +
-      "a large reach; where every page has its own page directory (1 GiB apart) walks cost 120+ cycles from 80 pages, so " +
-      "PDEs 1 GiB apart get little, as PDEs in a set-associative L2 DTLB would if they all index one set (24 ways). A " +
-      "fully associative PSC cannot do both: 128 keeps the dense case right (the chase's 1g and 512g walk plateaus come " +
-      "out ~3x too cheap; 24 entries would fit those and put the 2m plateau 43 % over). Doing both needs a set-indexed " +
-      "PDE cache (mmu/tlb.ts sets the PSC arrays up fully associative).",
+      "Estimate, 1024 entries in 128 sets of 8 ways (pscWays.pde), indexed by the low 7 bits of va >> 21. PDEs share the " +
+      "3072-entry, 24-way L2 DTLB (128 sets) with leaf translations (documented, see psc); the model gives them a separate " +
+      "array with the L2 DTLB's 128 sets and 8 of each set's 24 ways, a third of it (the split is ours: how many ways PDEs " +
+      "get depends on the workload, and the set index of a PDE is not published — the low bits above the 2 MiB offset is " +
+      "the simplest choice that fits what follows). The vusec/revanc README reports a 24-entry page-table cache on several " +
+      `older AMD microarchitectures, which Zen's L2-resident PDEs superseded. Checked against the chase (${CHASE}; ` +
+      "bench/RESULTS.md 'Set-indexed PDE cache'): where every page has its own page table (one page per 2 MiB, PDEs of " +
+      "neighbouring 2 MiB regions, spread over the sets) measured walks stay at 51-68 cycles up to 1024 pages and rise from " +
+      "1280 (72, 78, 85, 97 at 2048): 1024 = 128 sets x 8 ways. Where every page has its own page directory (1 GiB apart: " +
+      "va >> 21 differs by 512, so every PDE indexes one set) walks cost 98-131 cycles from 80 pages: PDEs 1 GiB apart get " +
+      "one set's ways, as here. A fully associative PDE cache could not do both (128 entries: 1g walk plateau 43 cycles " +
+      "against 131 measured; 24 entries: the 2m plateau 43 % over); this geometry passes both (2m 53.2 vs 51.4, 1g 123.7 vs 131.1).",
+    "pscWays.pde":
+      "Estimate, 8 ways per set (128 sets): see psc.pde. The other PSCs stay fully associative (the PDC is a small " +
+      "separate structure; its geometry is not published).",
     "latency.l1Hit":
       "Documented (second-hand), and measured here: 0: the chase's L1D-hit floor is flat up to 64 pages. Zen 4 " +
       "'caches address translations for 288 KB of memory [72 x 4K] with no latency " +
