@@ -168,9 +168,9 @@ function checkPsc(p: CpuPreset): void {
       continue;
     }
     if (!Number.isInteger(v) || v < 0 || v > 65536) throw bad(`psc.${k}`, `must be 0..65536 entries, got ${v}`);
-    if (v % w !== 0) throw bad(`pscWays.${k}`, `${v} entries (psc.${k}) are not a whole number of ${w}-way sets`);
+    if (v % w !== 0) throw bad(`pscWays.${k}`, `${v} entries (psc.${k}) are not a whole number of ${w}-way sets (pscWays.${k}=0: fully associative)`);
     const sets = v / w;
-    if ((sets & (sets - 1)) !== 0) throw bad(`pscWays.${k}`, `sets (psc.${k} / pscWays.${k} = ${sets}) must be a power of two`);
+    if ((sets & (sets - 1)) !== 0) throw bad(`pscWays.${k}`, `sets (psc.${k} / pscWays.${k} = ${sets}) must be a power of two (pscWays.${k}=0: fully associative)`);
   }
 }
 

@@ -26,7 +26,7 @@ For zen4, also the AMD event names its replays print and what each counts.
 Options:
   --set <path>=<value>    an override, as for replay (repeatable)
   --json                  the same as JSON: { name, description, itlb: [{ entries, ways, sets,
-                          sizes, policy, source }], dtlb, stlb, psc: { pde: { entries, source } … },
+                          sizes, policy, source }], dtlb, stlb, psc: { pde: { entries, ways?, source } … },
                           latency: { l1Hit: { cycles, source } … }, notes, events }`;
 
 const DEFAULT_BASE_ACCESS = 4;
@@ -60,7 +60,7 @@ export function presetDocument(name: string, overrides: Record<string, string>):
   const events = vendorEvents(p.name);
   return {
     name: p.name, description: p.description, itlb: arrays("itlb"), dtlb: arrays("dtlb"), stlb: arrays("stlb"),
-    psc: Object.fromEntries((["pml5e", "pml4e", "pdpte", "pde"] as const).map((k) => [k, { entries: p.psc[k], source: sourceOf(p, `psc.${k}`, changed) }])),
+    psc: Object.fromEntries((["pml5e", "pml4e", "pdpte", "pde"] as const).map((k) => [k, { entries: p.psc[k], ...(p.pscWays?.[k] ? { ways: p.pscWays[k] } : {}), source: sourceOf(p, `psc.${k}`, changed) }])),
     latency, notes, overrides,
     ...(events.length > 0 ? { events: events.map((e) => ({ name: e.name, alias: e.alias, sum: [...e.sum], description: e.description, ...(e.note !== undefined ? { note: e.note } : {}) })) } : {}),
   };
@@ -90,8 +90,9 @@ function presetText(d: Record<string, unknown>): string {
     });
   }
   out.push("", " Paging-structure caches (entries)");
-  for (const [k, v] of Object.entries(d.psc as Record<string, { entries: number; source: string }>)) {
+  for (const [k, v] of Object.entries(d.psc as Record<string, { entries: number; ways?: number; source: string }>)) {
     out.push(`   ${`psc.${k}`.padEnd(10)} ${String(v.entries).padStart(4)}   ${wrap(v.source, 20)}`);
+    if (v.ways !== undefined) out.push(`   ${`pscWays.${k}`.padEnd(10)} ${String(v.ways).padStart(4)}   ways per set: ${v.entries / v.ways} sets, set = (va >> level shift) mod sets`);
   }
   out.push("", " Latencies (cycles)");
   for (const [k, v] of Object.entries(d.latency as Record<string, { cycles: number; source: string }>)) {
