@@ -222,6 +222,11 @@ const TLB_CONFIGS: Record<string, Record<string, string | number>> = {
     "stlb[0].entries": 8, "stlb[0].ways": 8, "stlb[0].policy": "plru", "psc.pde": 2, "psc.pdpte": 1, "psc.pml4e": 1,
   },
   random: { "l1d.entries": 4, "l1d.policy": "random", "l1i.entries": 2, "l1i.ways": 2, "l1i.policy": "random", "stlb[0].entries": 0, "psc.pde": 8, "psc.pdpte": 4, "psc.pml4e": 2 },
+  // Set-indexed PSCs (pscWays): a #PF's flush must find the entry in the set its address indexes.
+  "set-indexed PSC": {
+    "l1d.entries": 8, "l1i.entries": 8, "stlb[0].entries": 16, "stlb[0].ways": 4,
+    "psc.pde": 8, "pscWays.pde": 2, "psc.pdpte": 4, "pscWays.pdpte": 2, "psc.pml4e": 2, "pscWays.pml4e": 1,
+  },
 };
 
 describe("property: a TLB machine translates like a machine without TLBs when software invalidates (§4.10.4)", () => {
