@@ -336,7 +336,7 @@ export function configSection(c: ReportConfig, heading = "Configuration"): strin
     `<h3>TLB arrays</h3>` +
     (arrays.length ? table(["level", "array", "entries", "ways", "sets", "organisation", "page sizes", "policy"], arrays, [false, false, true, true, true]) : `<p class="note">no TLB arrays</p>`) +
     `<h3>Paging-structure caches</h3>` +
-    table(["cache", "entries"], [["PML5E", p.psc.pml5e], ["PML4E", p.psc.pml4e], ["PDPTE", p.psc.pdpte], ["PDE", p.psc.pde]], [false, true]) +
+    table(["cache", "entries", "ways per set"], (["pml5e", "pml4e", "pdpte", "pde"] as const).map((k) => [k.toUpperCase(), p.psc[k], p.pscWays?.[k] || p.psc[k]]), [false, true, true]) +
     `<h3>Latencies (cycles)</h3>` +
     table(["event", "cycles"], Object.entries(c.latency).map(([k, v]) => [k, v]), [false, true]) +
     `</section>`;

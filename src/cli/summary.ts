@@ -12,6 +12,9 @@ import { formatBytes } from "../machine/config.js";
 import { vendorEvents, type VendorEvent } from "../machine/presets/events.js";
 import { geometry, shortSha, type EffectiveConfig, type TraceIdentity } from "./provenance.js";
 
+/** The PSC levels top-down with their Intel names; a set-indexed one prints as entries×ways. */
+const PSC_LEVELS = [["pml5e", "PML5E"], ["pml4e", "PML4E"], ["pdpte", "PDPTE"], ["pde", "PDE"]] as const;
+
 export interface ReplaySummary {
   /** The output's shape version (provenance.ts SCHEMA_VERSION). */
   schemaVersion: number;
@@ -124,7 +127,7 @@ export function provenanceLines(s: ReplaySummary): string[] {
   if (c.vm !== undefined) out.push(`   VM: the trace runs as a guest (nested paging), identity EPT with ${c.vm.hostPages} host pages`);
   out.push(`   records: skip ${num(c.window.skip)}, warm-up ${num(c.window.warmup)}, limit ${c.window.limit === null ? "none" : num(c.window.limit)}` +
     (c.multi !== undefined ? `; ${c.multi.perCpu ? `one trace per CPU, interleaved by ${c.multi.interleave}` : "CPU ids from the records"}, ${c.multi.addressSpaces} address space${c.multi.addressSpaces === "shared" ? "" : "s"}` : ""));
-  out.push(`   TLBs: L1I ${geometry(p.itlb)}; L1D ${geometry(p.dtlb)}; L2 ${geometry(p.stlb)}; PSC PML5E ${p.psc.pml5e} PML4E ${p.psc.pml4e} PDPTE ${p.psc.pdpte} PDE ${p.psc.pde}`);
+  out.push(`   TLBs: L1I ${geometry(p.itlb)}; L1D ${geometry(p.dtlb)}; L2 ${geometry(p.stlb)}; PSC ${PSC_LEVELS.map(([k, n]) => `${n} ${p.psc[k]}${p.pscWays?.[k] ? `×${p.pscWays[k]}` : ""}`).join(" ")}`);
   out.push(`   latencies: ${Object.entries(p.latency).map(([k, v]) => `${k} ${v}`).join(", ")}${Object.keys(c.overrides).length > 0 ? `; --set ${Object.entries(c.overrides).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""}`);
   if (c.caches !== undefined) {
     const k = c.caches;

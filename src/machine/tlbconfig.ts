@@ -144,7 +144,7 @@ export function checkCaches(c: CacheHierarchyConfig | undefined): void {
 }
 
 /** Ways per set of the PSC for `k`: its pscWays, else all its entries (fully associative). */
-export function pscWaysOf(p: CpuPreset, k: (typeof PSC_KEYS)[number]): number {
+function pscWaysOf(p: CpuPreset, k: (typeof PSC_KEYS)[number]): number {
   const w = p.pscWays?.[k] ?? 0;
   return w === 0 ? p.psc[k] : w;
 }

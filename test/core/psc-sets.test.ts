@@ -60,6 +60,17 @@ describe("set-indexed PDE cache (pscWays)", () => {
     expect(await secondRound(apart(2, GiB), SET_2WAY)).toEqual({ hits: 2n, misses: 0n, refs: 2n });
   });
 
+  it("tlbSnapshot shows the PDE cache as 4 sets × 2 ways, each PDE in set (va >> 21) mod 4", async () => {
+    const { m, pt } = await machineWithTables({ cpu: "custom", overrides: { ...NO_TLBS, ...SET_2WAY } });
+    const addrs = [...apart(3, MiB2), VA0 + GiB];
+    addrs.forEach((v, i) => pt.map(v, PA0 + BigInt(i) * 0x1000n, { write: true, user: true }));
+    for (const v of addrs) expect(m.cpu(0).access(v).ok).toBe(true);
+    const pde = m.cpu(0).tlbSnapshot().arrays.find((a) => a.name === "PSC PDE")!;
+    expect([pde.sets, pde.ways]).toEqual([4, 2]);
+    // VA0 >> 21 = 0x200 (set 0), then 0x201 (set 1), 0x202 (set 2); VA0 + 1 GiB >> 21 = 0x400 (set 0, way 1).
+    expect(pde.entries.map((e) => [e.set, e.way, Number(e.vpn)])).toEqual([[0, 0, 0x200], [0, 1, 0x400], [1, 0, 0x201], [2, 0, 0x202]]);
+  });
+
   it("a set-indexed PSC may exceed the fully associative 256-entry bound (1024 entries, 8 ways)", async () => {
     expect(await secondRound(apart(4, MiB2), { "psc.pde": 1024, "pscWays.pde": 8 })).toEqual({ hits: 4n, misses: 0n, refs: 4n });
   });
