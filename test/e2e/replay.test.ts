@@ -89,6 +89,8 @@ describe("wasmmu replay", () => {
     for (const cpu of ["golden-cove", "zen4", "custom"]) {
       expect((await run("replay", "--quiet", "--limit", "20000", "--cpu", cpu)).code).toBe(EXIT_OK);
     }
+    // zen4's set-indexed PDE cache prints as entries×ways (src/machine/presets/zen4.ts pscWays).
+    expect((await run("replay", "--limit", "2000", "--cpu", "zen4")).out).toContain("PSC PML5E 0 PML4E 16 PDPTE 48 PDE 1024×8");
     const r = await run("replay", "--limit", "20000", "--paging", "5", "--pages", "2m");
     expect(r.code).toBe(EXIT_OK);
     expect(r.out).toContain("5-level paging, 2 MiB pages");
