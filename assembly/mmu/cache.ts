@@ -23,9 +23,12 @@
 //   padded to 16 bytes; then (metaOff(ways)) LRU: ways × u8 ranks padded to 16 (0 = most
 //   recently used … ways − 1 = least); PLRU: one u64 of tree bits (padded to 16). The whole is
 //   rounded up to 64 bytes (setStride): 8 ways 48 → 64 B, 12 ways 64 B (one host line each),
-//   15–16 ways 80 → 128 B, 20–24 ways 112 → 128 B. A u32 tag holds every line: physical
-//   addresses here are RAM addresses, below 4 GiB (RAM lives in Wasm linear memory, ≤ 4 GiB), so
-//   line + 1 ≤ 2^26; a reference at or above 2^38 would alias (the tag is the line's low 32 bits).
+//   15–16 ways 80 → 128 B, 20–24 ways 112 → 128 B. A u32 tag holds the line + 1 of every
+//   address below 2^38 − 64 (256 GiB), so of all of RAM on every full-mode machine (RAM lives in
+//   Wasm linear memory, < 4 GiB) and on tables-only machines up to 256 GiB; a reference above
+//   that (to no memory: beyond RAM) goes to memory and fills nothing (lineLimit) rather than
+//   alias a line whose tag has the same low 32 bits. Tables-only machines with more RAM keep
+//   u64 tags (wideTags: tags at +0, 8 bytes each, the rest as above; about 1.3× the bytes).
 //
 // Speed (bench/RESULTS.md, issue #16: a replay with caches on at ≥ 50 % of caches off): each
 // level's geometry is copied into globals at setup (g1…, g2…, g3…) so a lookup reads no
@@ -108,6 +111,12 @@ let g1Ways: u32 = 0, g1Mask: u32 = 0, g1Sets: u32 = 0, g1Stride: u32 = 0, g1Poli
 let g2Ways: u32 = 0, g2Mask: u32 = 0, g2Sets: u32 = 0, g2Stride: u32 = 0, g2Policy: u32 = 0;
 let g3Ways: u32 = 0, g3Mask: u32 = 0, g3Sets: u32 = 0, g3Stride: u32 = 0, g3Policy: u32 = 0;
 let llcLines: usize = 0;
+/** u64 tags (RAM above 256 GiB; tables-only machines): the set records' first layout. Else u32. */
+let wideTags: bool = false;
+/** log2 of a tag's bytes: 2 (u32) or 3 (u64). */
+let tagShift: u32 = 2;
+/** The highest line address + 1 a tag holds: with u32 tags a reference at or above 2^38 − 64 (beyond RAM) is not cached. */
+let lineLimit: u64 = 0xffff_ffff;
 let g1Valid: u64 = 0, g2Valid: u64 = 0, g3Valid: u64 = 0;
 /**
  * Per level, for PLRU: for each way (≤ 64) the masks of a touch, [keep u64, set u64]: the tree
@@ -125,9 +134,17 @@ function levelValid(sets: u32, ways: u32, policy: u32): bool {
   return policy != CPOL_PLRU || (ways & (ways - 1)) == 0;
 }
 
-/** Offset in a set record of its ranks (LRU) or tree bits (PLRU): after the u32 tags, 16-aligned. */
-@inline function metaOff(ways: u32): usize {
-  return (<usize>(ways << 2) + 15) & ~15;
+/** Offset in a set record of its ranks (LRU) or tree bits (PLRU): after the tags (1 << `shift` bytes each), 16-aligned. */
+@inline function metaOff(ways: u32, shift: u32 = tagShift): usize {
+  return (<usize>(ways << shift) + 15) & ~15;
+}
+
+/**
+ * Whether a machine of `ramBytes` of RAM needs u64 tags: some line of its RAM has a line address
+ * + 1 above 2^32 − 1 (RAM above 256 GiB − 64: tables-only machines only).
+ */
+@inline function wideFor(ramBytes: u64): bool {
+  return ramBytes != 0 && ((ramBytes - 1) >> LINE_SHIFT) + 1 > 0xffff_ffff;
 }
 
 /**
@@ -137,13 +154,13 @@ function levelValid(sets: u32, ways: u32, policy: u32): bool {
  * the record needs. At least 64: matchWays reads eight tags' worth, sixteen with more than eight
  * ways (≤ 64 bytes, inside the record: with 9–12 ways tags and ranks make exactly 64).
  */
-@inline function setStride(ways: u32, policy: u32): u32 {
+@inline function setStride(ways: u32, policy: u32, shift: u32): u32 {
   const meta: u32 = policy == CPOL_PLRU ? 16 : (ways + 15) & ~15;
-  return max<u32>((<u32>metaOff(ways) + meta + 63) & ~63, 64);
+  return max<u32>((<u32>metaOff(ways, shift) + meta + 63) & ~63, 64);
 }
 
-@inline function levelBytes(sets: u32, ways: u32, policy: u32): u64 {
-  return <u64>sets * setStride(ways, policy) + 128;
+@inline function levelBytes(sets: u32, ways: u32, policy: u32, shift: u32): u64 {
+  return <u64>sets * setStride(ways, policy, shift) + 128;
 }
 
 /**
@@ -162,21 +179,25 @@ export function cacheConfigCheck(cfg: usize): u32 {
   return 0;
 }
 
-/** Bytes the hierarchy needs for `cpus` CPUs (0 without one). Call after cacheConfigCheck() == 0. */
-export function cacheBytes(cfg: usize, cpus: u32): u64 {
+/** Bytes the hierarchy needs for `cpus` CPUs on `ramBytes` of RAM (0 without one). Call after cacheConfigCheck() == 0. */
+export function cacheBytes(cfg: usize, cpus: u32, ramBytes: u64): u64 {
   if (load<u32>(cfg + (CC_L1 << 2)) == 0) return 0;
+  const shift: u32 = wideFor(ramBytes) ? 3 : 2;
   let bytes: u64 = <u64>(2 * cpus + 1) * LV_SIZE + 64;
   for (let l: u32 = 0; l < 3; l++) {
     const w = cfg + (<usize>(CC_L1 + 4 * l) << 2);
-    const b = levelBytes(load<u32>(w), load<u32>(w, 4), load<u32>(w, 12));
+    const b = levelBytes(load<u32>(w), load<u32>(w, 4), load<u32>(w, 12), shift);
     bytes += l == 2 ? b : b * cpus;
   }
   return bytes;
 }
 
-/** Lay the hierarchy out from `base` (cacheBytes bytes) and empty it; base 0: no hierarchy. */
-export function cacheSetup(cfg: usize, base: usize, cpus: u32): void {
+/** Lay the hierarchy out from `base` (cacheBytes bytes for `ramBytes`) and empty it; base 0: no hierarchy. */
+export function cacheSetup(cfg: usize, base: usize, cpus: u32, ramBytes: u64): void {
   configured = base != 0 && load<u32>(cfg + (CC_L1 << 2)) != 0;
+  wideTags = wideFor(ramBytes);
+  tagShift = wideTags ? 3 : 2;
+  lineLimit = wideTags ? 0xffff_ffff_ffff_ffff : 0xffff_ffff;
   nCpus = cpus;
   lvBase = (base + 63) & ~63;
   cacheWalks = false; cacheData = false;
@@ -196,8 +217,8 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32): void {
     store<u32>(d + LV_POLICY, policy);
     mem = (mem + 63) & ~63;
     store<u32>(d + LV_LINES, <u32>mem);
-    store<u32>(d + LV_STRIDE, setStride(ways, policy));
-    mem += <usize>sets * setStride(ways, policy) + 64;   // + the searches' reads past the last set
+    store<u32>(d + LV_STRIDE, setStride(ways, policy, tagShift));
+    mem += <usize>sets * setStride(ways, policy, tagShift) + 64;   // + the searches' reads past the last set
   }
   // The geometry of each level (the same for every CPU's L1D and L2), copied where the lookup
   // reads it without going through a descriptor.
@@ -285,8 +306,9 @@ export function cacheLatency(level: u32): u32 {
  * so the search has no branch and no loop for up to 16 ways. Reading past the last way stays
  * inside the set record (64 bytes at least: setStride); the lanes read there are masked off.
  */
-@inline function matchWays(rec: usize, ways: u32, valid: u64, tag: u32): u64 {
-  const kv = i32x4.splat(<i32>tag);
+@inline function matchWays(rec: usize, ways: u32, valid: u64, line: u64): u64 {
+  if (wideTags) return matchWide(rec, ways, valid, line);
+  const kv = i32x4.splat(<i32><u32>line);
   let hits = <u64>(i32x4.bitmask(i32x4.eq(v128.load(rec), kv))
     | (i32x4.bitmask(i32x4.eq(v128.load(rec, 16), kv)) << 4));
   if (ways > 8) {
@@ -295,6 +317,25 @@ export function cacheLatency(level: u32): u32 {
     for (let w: u32 = 16; w < ways; w += 4) hits |= <u64>i32x4.bitmask(i32x4.eq(v128.load(rec + (<usize>w << 2)), kv)) << w;
   }
   return hits & valid;
+}
+
+/** matchWays for u64 tags (two per compare; the record is ≥ 128 bytes with more than eight ways). */
+function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
+  const kv = i64x2.splat(<i64>line);
+  let hits: u64 = 0;
+  for (let w: u32 = 0; w < ways; w += 2) hits |= <u64>i64x2.bitmask(i64x2.eq(v128.load(rec + (<usize>w << 3)), kv)) << w;
+  return hits & valid;
+}
+
+/** The tag of way `way` of the set record `rec` (a line address + 1, or LINE_INVALID). */
+@inline function tagOf(rec: usize, way: u32): u64 {
+  return wideTags ? load<u64>(rec + (<usize>way << 3)) : <u64>load<u32>(rec + (<usize>way << 2));
+}
+
+/** Set the tag of way `way` of the set record `rec`. */
+@inline function setTag(rec: usize, way: u32, line: u64): void {
+  if (wideTags) store<u64>(rec + (<usize>way << 3), line);
+  else store<u32>(rec + (<usize>way << 2), <u32>line);
 }
 
 /** The mask of a set's `ways` ways. */
@@ -384,12 +425,11 @@ function plruTreeVictim(bits: u64, ways: u32): u32 {
 /** Put `line` (known absent) into way victimOf of set record `rec` as most recently used. @returns the line evicted, or LINE_INVALID */
 @inline function fillSet(rec: usize, ways: u32, valid: u64, policy: u32, plru: usize, line: u64): u64 {
   const way = victimOf(rec, ways, valid, policy);
-  const p = rec + (<usize>way << 2);
-  const old = load<u32>(p);
-  store<u32>(p, <u32>line);
+  const old = tagOf(rec, way);
+  setTag(rec, way, line);
   if (policy == CPOL_PLRU) touchWay(rec, ways, policy, plru, way);
-  else rankTouch(rec + metaOff(ways), ways, way, old == LINE_INVALID ? ways : ways - 1);   // a valid victim is the least recent
-  return <u64>old;
+  else rankTouch(rec + metaOff(ways), ways, way, old == <u64>LINE_INVALID ? ways : ways - 1);   // a valid victim is the least recent
+  return old;
 }
 
 /** The set record of `line` in level `d` (cold paths: the geometry from the descriptor). */
@@ -401,10 +441,10 @@ function plruTreeVictim(bits: u64, ways: u32): u32 {
 function remove(d: usize, line: u64): void {
   const ways = load<u32>(d + LV_WAYS);
   const rec = recOf(d, line);
-  const hit = matchWays(rec, ways, waysValid(ways), <u32>line);
+  const hit = matchWays(rec, ways, waysValid(ways), line);
   if (hit == 0) return;
   const way = <u32>ctz(hit);
-  store<u32>(rec + (<usize>way << 2), LINE_INVALID);
+  setTag(rec, way, LINE_INVALID);
   if (load<u32>(d + LV_POLICY) == CPOL_LRU) rankRemove(rec, ways, way);
 }
 
@@ -427,9 +467,10 @@ function remove(d: usize, line: u64): void {
  */
 @inline function lookup(cpu: u32, pa: u64): u32 {
   const line = (pa >> LINE_SHIFT) + 1;
+  if (line > lineLimit) return HIT_MEMORY;   // u32 tags: beyond RAM, not cached (see lineLimit)
   const l1 = l1Desc(cpu);
   const rec = linesOf(l1) + <usize>setIndex(line, g1Mask, g1Sets) * <usize>g1Stride;
-  const hit = matchWays(rec, g1Ways, g1Valid, <u32>line);
+  const hit = matchWays(rec, g1Ways, g1Valid, line);
   let where = HIT_L1;
   if (hit != 0) touchWay(rec, g1Ways, g1Policy, g1Plru, <u32>ctz(hit));
   else where = cacheBelowL1(cpu, line, l1, rec);
@@ -445,14 +486,14 @@ export function cacheLookup(cpu: u32, pa: u64): u32 {
 function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
   const l2 = l2Desc(cpu);
   const rec2 = l2Rec(l2, line);
-  const hit2 = matchWays(rec2, g2Ways, g2Valid, <u32>line);
+  const hit2 = matchWays(rec2, g2Ways, g2Valid, line);
   if (hit2 != 0) {
     touchWay(rec2, g2Ways, g2Policy, g2Plru, <u32>ctz(hit2));
     fillSet(rec1, g1Ways, g1Valid, g1Policy, g1Plru, line);
     return HIT_L2;
   }
   const rec3 = llcRec(line);
-  const hit3 = matchWays(rec3, g3Ways, g3Valid, <u32>line);
+  const hit3 = matchWays(rec3, g3Ways, g3Valid, line);
   let where = HIT_MEMORY;
   if (hit3 != 0) {
     where = HIT_LLC;
@@ -460,7 +501,7 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
     touchWay(rec3, g3Ways, g3Policy, g3Plru, way);
     if (inclusion == INCL_EXCLUSIVE) {
       // The line moves up to L2: its way empties (a PLRU tree keeps the touch, as a lookup then a removal leave it).
-      store<u32>(rec3 + (<usize>way << 2), LINE_INVALID);
+      setTag(rec3, way, LINE_INVALID);
       if (g3Policy == CPOL_LRU) rankRemove(rec3, g3Ways, way);
     }
   } else if (inclusion != INCL_EXCLUSIVE) {
@@ -492,7 +533,8 @@ export function cacheHolds(cpu: u32, level: u32, pa: u64): bool {
   const d = level == HIT_L1 ? l1Desc(cpu) : level == HIT_L2 ? l2Desc(cpu) : llcDesc();
   const line = (pa >> LINE_SHIFT) + 1;
   const ways = load<u32>(d + LV_WAYS);
-  return matchWays(recOf(d, line), ways, waysValid(ways), <u32>line) != 0;
+  if (line > lineLimit) return false;
+  return matchWays(recOf(d, line), ways, waysValid(ways), line) != 0;
 }
 
 /**
