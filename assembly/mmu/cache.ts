@@ -355,7 +355,8 @@ function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
     store<u64>(meta, (load<u64>(meta) & load<u64>(t)) | load<u64>(t, 8));
     return;
   }
-  rankTouch(meta, ways, way, <u32>load<u8>(meta + way));
+  const r = <u32>load<u8>(meta + way);
+  if (r != 0) rankTouch(meta, ways, way, r);   // already the most recent: nothing moves
 }
 
 /**
@@ -366,12 +367,12 @@ function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
  */
 @inline function rankTouch(meta: usize, ways: u32, way: u32, r: u32): void {
   const rv = i8x16.splat(<i8>r);
-  let off: usize = 0;
-  do {
-    const v = v128.load(meta + off);
-    v128.store(meta + off, i8x16.sub(v, i8x16.lt_u(v, rv)));
-    off += 16;
-  } while (off < <usize>ways);
+  const v = v128.load(meta);
+  v128.store(meta, i8x16.sub(v, i8x16.lt_u(v, rv)));
+  for (let off: usize = 16; off < <usize>ways; off += 16) {
+    const u = v128.load(meta + off);
+    v128.store(meta + off, i8x16.sub(u, i8x16.lt_u(u, rv)));
+  }
   store<u8>(meta + way, 0);
 }
 
