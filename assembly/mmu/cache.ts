@@ -35,10 +35,11 @@
 // descriptor but the CPU's set base; the L1D hit is the short path, before any call; the tag
 // search compares up to 16 u32 tags with four independent SIMD compares and no loop; an L1D miss
 // computes each level's set once and the fills reuse it; an LRU touch is one i8x16 compare and
-// subtract over the ranks (up to 16 ways; groups of 16 beyond), the LRU victim the way whose
-// rank is ways − 1 (one i8x16 compare), the PLRU touch two precomputed masks per way and an
-// 8-way PLRU victim a table lookup. The set records are small enough that skylake's and
-// golden-cove's L1D sets take one host line (bench/RESULTS.md, "Set records in one host line").
+// subtract over the ranks (up to 16 ways; groups of 16 beyond; nothing when the way is already
+// the most recent), the LRU victim the way whose rank is ways − 1 (one i8x16 compare), the PLRU
+// touch two precomputed masks per way and an 8-way PLRU victim a table lookup. Every L1D of the
+// presets and their L2s up to 8 ways (skylake, zen4) take one host line per set, their 15- and
+// 16-way L2s and LLCs two (was three; bench/RESULTS.md, "Set records in one host line").
 // The answers are the first implementation's, reference for reference (test/core/cache-equiv).
 //
 // Policies. Inclusion between L1D and L2 is NINE (non-inclusive, non-exclusive): a miss fills every
