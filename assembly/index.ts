@@ -123,7 +123,7 @@ export function init(ramBytes: u64, tablesOnly: bool, poolFrames: u32, maxPhyAdd
   const cacheCfg = configBlock + (<usize>CFG_CACHE << 2);
   const cacheStatus = cacheConfigCheck(cacheCfg);
   if (cacheStatus != 0) { limit = cacheStatus; return INIT_ERR_CACHE_CONFIG; }
-  const cacheSize = cacheBytes(cacheCfg, cpus);
+  const cacheSize = cacheBytes(cacheCfg, cpus, ramBytes);
   if (cacheSize >= WASM_MAX_BYTES) { limit = 4; return INIT_ERR_CACHE_CONFIG; }
   const cacheRegion: usize = cacheSize == 0 ? 0 : regionTake(cacheSize, REGION_ALIGN);
   const hashEntries: u32 = tablesOnly ? hashEntriesFor(poolFrames) : 0;
@@ -166,7 +166,7 @@ export function init(ramBytes: u64, tablesOnly: bool, poolFrames: u32, maxPhyAdd
   replaySetup(traceRegion, traceRecords, stageRegion);
   eventsSetup(eventRegion, eventRecords);
   stampsSetup(<usize>stampRegion, <u32>managed);
-  cacheSetup(cacheCfg, <usize>cacheRegion, cpus);
+  cacheSetup(cacheCfg, <usize>cacheRegion, cpus, ramBytes);
   initialized = true;
   return INIT_OK;
 }

@@ -36,6 +36,13 @@ function generator(trace) {
   return () => BASE + 32 * i++;
 }
 
+/** The cache hierarchy of preset `name` (a clear error when it has none). */
+function cachesOf(presets, name) {
+  const caches = presets[name]?.caches;
+  if (!caches) throw new Error(`no preset ${name} with a cache hierarchy (have ${Object.keys(presets).filter((k) => presets[k].caches).join(", ")})`);
+  return caches;
+}
+
 /**
  * Replay `n` accesses of `trace` twice on a fresh machine; time the second pass.
  * @param lib the wasmmu module to measure (default ../dist/index.js; replay-ab.mjs passes two builds)
@@ -43,10 +50,11 @@ function generator(trace) {
  *   the reference path, a stamp per translated page), as exact LRU page replacement runs it
  * @param opts.caches "walks" or "all": the same TLBs with the skylake preset's cache hierarchy
  *   (mmu/cache.ts) in that mode; absent: the custom preset as always (no hierarchy)
+ * @param opts.cachesCpu the preset whose hierarchy opts.caches takes (default "skylake")
  */
 export async function wasmReplay(trace, n, lib = wasmmu, opts = {}) {
   const { Machine, Replayer, DemandMapper, REC_KIND, REC_USER, PRESETS } = lib;
-  const cpu = opts.caches ? { ...PRESETS.custom, name: "custom-caches", caches: { ...PRESETS.skylake.caches, mode: opts.caches } } : "custom";
+  const cpu = opts.caches ? { ...PRESETS.custom, name: "custom-caches", caches: { ...cachesOf(PRESETS, opts.cachesCpu ?? "skylake"), mode: opts.caches } } : "custom";
   const m = await Machine.create({
     // Full mode: 1,000,000 data frames and their tables fit in 4,000 MiB of RAM.
     ram: "4000MiB", cpu,

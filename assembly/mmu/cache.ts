@@ -14,20 +14,32 @@
 //
 //   Level descriptor (LV_SIZE bytes, one per level and CPU; the LLC's is shared):
 //   +0 sets u32   +4 ways u32   +8 setMask u32 (sets-1; 0xffffffff: sets not a power of two,
-//   index hashed)   +12 latency u32   +16 policy u32   +20 clock u32
+//   index hashed)   +12 latency u32   +16 policy u32   +20 unused
 //   +24 sets u32 ptr   +28 set stride u32 (bytes per set record)
 //
-//   Set record (one per set, contiguous, so a lookup touches one place in the host's memory):
-//   ways × u64 tags (line address + 1; 0 when empty, so fresh memory is an empty cache), then
-//   LRU: ways × u32 stamps; PLRU: one u64 of tree bits; padded to whole 64-byte host lines and
-//   64-aligned (setStride).
+//   Set record (one per set, contiguous, 64-aligned, so a lookup touches one place in the host's
+//   memory, one host line where the record fits in 64 bytes):
+//   +0 ways × u32 tags (line address + 1; 0 when empty, so fresh memory is an empty cache),
+//   padded to 16 bytes; then (metaOff(ways)) LRU: ways × u8 ranks padded to 16 (0 = most
+//   recently used … ways − 1 = least); PLRU: one u64 of tree bits (padded to 16). The whole is
+//   rounded up to 64 bytes (setStride): 8 ways 48 → 64 B, 12 ways 64 B (one host line each),
+//   15–16 ways 80 → 128 B, 20–24 ways 112 → 128 B. A u32 tag holds the line + 1 of every
+//   address below 2^38 − 64 (256 GiB), so of all of RAM on every full-mode machine (RAM lives in
+//   Wasm linear memory, < 4 GiB) and on tables-only machines up to 256 GiB; a reference above
+//   that (to no memory: beyond RAM) goes to memory and fills nothing (lineLimit) rather than
+//   alias a line whose tag has the same low 32 bits. Tables-only machines with more RAM keep
+//   u64 tags (wideTags: tags at +0, 8 bytes each, the rest as above; about 1.3× the bytes).
 //
 // Speed (bench/RESULTS.md, issue #16: a replay with caches on at ≥ 50 % of caches off): each
 // level's geometry is copied into globals at setup (g1…, g2…, g3…) so a lookup reads no
-// descriptor but the CPU's set base and clock; the L1D hit is the short path, before any call;
-// the tag search compares up to 16 tags with independent SIMD compares and no loop; an L1D miss
-// computes each level's set once and the fills reuse it; the LRU victim is a SIMD minimum of the
-// stamps, the PLRU touch two precomputed masks per way and an 8-way PLRU victim a table lookup.
+// descriptor but the CPU's set base; the L1D hit is the short path, before any call; the tag
+// search compares up to 16 u32 tags with four independent SIMD compares and no loop; an L1D miss
+// computes each level's set once and the fills reuse it; an LRU touch is one i8x16 compare and
+// subtract over the ranks (up to 16 ways; groups of 16 beyond; nothing when the way is already
+// the most recent), the LRU victim the way whose rank is ways − 1 (one i8x16 compare), the PLRU
+// touch two precomputed masks per way and an 8-way PLRU victim a table lookup. Every L1D of the
+// presets and their L2s up to 8 ways (skylake, zen4) take one host line per set, their 15- and
+// 16-way L2s and LLCs two (was three; bench/RESULTS.md, "Set records in one host line").
 // The answers are the first implementation's, reference for reference (test/core/cache-equiv).
 //
 // Policies. Inclusion between L1D and L2 is NINE (non-inclusive, non-exclusive): a miss fills every
@@ -38,8 +50,14 @@
 // Writes (A/D updates, stores) allocate like reads; dirty lines and write-backs cost nothing
 // here, and there is no coherence between CPUs' private caches (a line written on one CPU stays
 // valid in another's L1D): the model is of latency seen by loads, not of the memory system.
-// Replacement: "lru" (exact, u32 stamps from a per-level clock, renormalised before it wraps) or
-// "plru" (tree pseudo-LRU, power-of-two ways ≤ 64). An invalid way is always filled first.
+// Replacement: "lru" (exact: each way's rank in the set's recency order) or "plru" (tree
+// pseudo-LRU, power-of-two ways ≤ 64). An invalid way is always filled first (the lowest one).
+// LRU ranks: the valid ways of a set hold the ranks 0 … k − 1 (k valid ways), most recent first;
+// an invalid way's rank is meaningless (≤ ways, never read). A use of the way at rank r moves
+// every rank < r down by one and gives it 0; a fill of an invalid way counts as r = ways (every
+// valid way ages); a removal at rank r moves every rank > r up by one, so the valid ways' ranks
+// stay 0 … k − 1 and with every way valid the least recent is the one at rank ways − 1. This is
+// the order the first implementation's per-level clock stamps gave (test/core/cache-equiv).
 
 import { count, Counter } from "../stats/counters";
 import { plruTouchBits } from "./plru";
@@ -73,10 +91,9 @@ import { plruTouchBits } from "./plru";
 @inline const LV_MASK: usize = 8;
 @inline const LV_LAT: usize = 12;
 @inline const LV_POLICY: usize = 16;
-@inline const LV_CLOCK: usize = 20;
 @inline const LV_LINES: usize = 24;
 @inline const LV_STRIDE: usize = 28;
-@inline const LINE_INVALID: u64 = 0;
+@inline const LINE_INVALID: u32 = 0;
 @inline const NO_MASK: u32 = 0xffff_ffff;
 
 /** Walk references go through the hierarchy (mode walks or all). */
@@ -95,6 +112,12 @@ let g1Ways: u32 = 0, g1Mask: u32 = 0, g1Sets: u32 = 0, g1Stride: u32 = 0, g1Poli
 let g2Ways: u32 = 0, g2Mask: u32 = 0, g2Sets: u32 = 0, g2Stride: u32 = 0, g2Policy: u32 = 0;
 let g3Ways: u32 = 0, g3Mask: u32 = 0, g3Sets: u32 = 0, g3Stride: u32 = 0, g3Policy: u32 = 0;
 let llcLines: usize = 0;
+/** u64 tags (RAM above 256 GiB; tables-only machines): the set records' first layout. Else u32. */
+let wideTags: bool = false;
+/** log2 of a tag's bytes: 2 (u32) or 3 (u64). */
+let tagShift: u32 = 2;
+/** The highest line address + 1 a tag holds: with u32 tags a reference at or above 2^38 − 64 (beyond RAM) is not cached. */
+let lineLimit: u64 = 0xffff_ffff;
 let g1Valid: u64 = 0, g2Valid: u64 = 0, g3Valid: u64 = 0;
 /**
  * Per level, for PLRU: for each way (≤ 64) the masks of a touch, [keep u64, set u64]: the tree
@@ -112,18 +135,33 @@ function levelValid(sets: u32, ways: u32, policy: u32): bool {
   return policy != CPOL_PLRU || (ways & (ways - 1)) == 0;
 }
 
-/**
- * Bytes of one set record: the tags, then the stamps (LRU) or the tree bits (PLRU), rounded up to
- * whole 64-byte host lines, so that a set's tags start a host cache line (the records are
- * 64-aligned) and a lookup touches as few of the host's lines as the record needs; at least 128
- * bytes with more than eight ways (matchWays reads sixteen tags' worth).
- */
-@inline function setStride(ways: u32, policy: u32): u32 {
-  return max<u32>((ways * 8 + (policy == CPOL_PLRU ? 8 : ways * 4) + 63) & ~63, ways > 8 ? 128 : 64);
+/** Offset in a set record of its ranks (LRU) or tree bits (PLRU): after the tags (1 << `shift` bytes each), 16-aligned. */
+@inline function metaOff(ways: u32, shift: u32 = tagShift): usize {
+  return (<usize>(ways << shift) + 15) & ~15;
 }
 
-@inline function levelBytes(sets: u32, ways: u32, policy: u32): u64 {
-  return <u64>sets * setStride(ways, policy) + 128;
+/**
+ * Whether a machine of `ramBytes` of RAM needs u64 tags: some line of its RAM has a line address
+ * + 1 above 2^32 − 1 (RAM above 256 GiB − 64: tables-only machines only).
+ */
+@inline function wideFor(ramBytes: u64): bool {
+  return ramBytes != 0 && ((ramBytes - 1) >> LINE_SHIFT) + 1 > 0xffff_ffff;
+}
+
+/**
+ * Bytes of one set record: the tags, then the ranks (LRU, padded to 16 for the i8x16 operations)
+ * or the tree bits (PLRU), rounded up to whole 64-byte host lines, so that a set's tags start a
+ * host cache line (the records are 64-aligned) and a lookup touches as few of the host's lines as
+ * the record needs. At least 64: matchWays reads eight tags' worth, sixteen with more than eight
+ * ways (≤ 64 bytes, inside the record: with 9–12 ways tags and ranks make exactly 64).
+ */
+@inline function setStride(ways: u32, policy: u32, shift: u32): u32 {
+  const meta: u32 = policy == CPOL_PLRU ? 16 : (ways + 15) & ~15;
+  return max<u32>((<u32>metaOff(ways, shift) + meta + 63) & ~63, 64);
+}
+
+@inline function levelBytes(sets: u32, ways: u32, policy: u32, shift: u32): u64 {
+  return <u64>sets * setStride(ways, policy, shift) + 128;
 }
 
 /**
@@ -142,21 +180,25 @@ export function cacheConfigCheck(cfg: usize): u32 {
   return 0;
 }
 
-/** Bytes the hierarchy needs for `cpus` CPUs (0 without one). Call after cacheConfigCheck() == 0. */
-export function cacheBytes(cfg: usize, cpus: u32): u64 {
+/** Bytes the hierarchy needs for `cpus` CPUs on `ramBytes` of RAM (0 without one). Call after cacheConfigCheck() == 0. */
+export function cacheBytes(cfg: usize, cpus: u32, ramBytes: u64): u64 {
   if (load<u32>(cfg + (CC_L1 << 2)) == 0) return 0;
+  const shift: u32 = wideFor(ramBytes) ? 3 : 2;
   let bytes: u64 = <u64>(2 * cpus + 1) * LV_SIZE + 64;
   for (let l: u32 = 0; l < 3; l++) {
     const w = cfg + (<usize>(CC_L1 + 4 * l) << 2);
-    const b = levelBytes(load<u32>(w), load<u32>(w, 4), load<u32>(w, 12));
+    const b = levelBytes(load<u32>(w), load<u32>(w, 4), load<u32>(w, 12), shift);
     bytes += l == 2 ? b : b * cpus;
   }
   return bytes;
 }
 
-/** Lay the hierarchy out from `base` (cacheBytes bytes) and empty it; base 0: no hierarchy. */
-export function cacheSetup(cfg: usize, base: usize, cpus: u32): void {
+/** Lay the hierarchy out from `base` (cacheBytes bytes for `ramBytes`) and empty it; base 0: no hierarchy. */
+export function cacheSetup(cfg: usize, base: usize, cpus: u32, ramBytes: u64): void {
   configured = base != 0 && load<u32>(cfg + (CC_L1 << 2)) != 0;
+  wideTags = wideFor(ramBytes);
+  tagShift = wideTags ? 3 : 2;
+  lineLimit = wideTags ? 0xffff_ffff_ffff_ffff : 0xffff_ffff;
   nCpus = cpus;
   lvBase = (base + 63) & ~63;
   cacheWalks = false; cacheData = false;
@@ -176,8 +218,8 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32): void {
     store<u32>(d + LV_POLICY, policy);
     mem = (mem + 63) & ~63;
     store<u32>(d + LV_LINES, <u32>mem);
-    store<u32>(d + LV_STRIDE, setStride(ways, policy));
-    mem += <usize>sets * setStride(ways, policy) + 64;   // + the searches' reads past the last set
+    store<u32>(d + LV_STRIDE, setStride(ways, policy, tagShift));
+    mem += <usize>sets * setStride(ways, policy, tagShift) + 64;   // + the searches' reads past the last set
   }
   // The geometry of each level (the same for every CPU's L1D and L2), copied where the lookup
   // reads it without going through a descriptor.
@@ -204,7 +246,7 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32): void {
   store<u32>(latencyByWhere + (<usize>HIT_L2 << 2), load<u32>(l2 + LV_LAT));
   store<u32>(latencyByWhere + (<usize>HIT_LLC << 2), load<u32>(llc + LV_LAT));
   store<u32>(latencyByWhere + (<usize>HIT_MEMORY << 2), memoryLatency);
-  // Fresh linear memory is zero: every line empty, every clock 0 (cacheFlushAll empties it later).
+  // Fresh linear memory is zero: every line empty (cacheFlushAll empties it later).
   cacheSetMode(load<u32>(cfg + (CC_MODE << 2)));
 }
 
@@ -226,14 +268,12 @@ export function cacheConfigured(): bool {
   return configured;
 }
 
-/** Empty every level of every CPU (the lines only; clocks restart). */
+/** Empty every level of every CPU (tags, ranks, tree bits). */
 export function cacheFlushAll(): void {
   if (!configured) return;
   for (let i: u32 = 0; i < 2 * nCpus + 1; i++) {
     const d = lvBase + <usize>i * LV_SIZE;
-    const sets = load<u32>(d + LV_SETS), ways = load<u32>(d + LV_WAYS);
-    memory.fill(load<u32>(d + LV_LINES), 0, <usize>sets * load<u32>(d + LV_STRIDE));
-    store<u32>(d + LV_CLOCK, 0);
+    memory.fill(load<u32>(d + LV_LINES), 0, <usize>load<u32>(d + LV_SETS) * load<u32>(d + LV_STRIDE));
   }
 }
 
@@ -262,25 +302,41 @@ export function cacheLatency(level: u32): u32 {
 
 /**
  * The ways of the set record at `rec` (of `ways` tags; `valid` = the low `ways` bits) whose tag
- * is `key`, one bit each. Two tags per SIMD compare; the first eight and (with more than eight
+ * is `tag`, one bit each. Four tags per SIMD compare; the first eight and (with more than eight
  * ways) the next eight are compared unconditionally, as independent compares joined into one mask,
  * so the search has no branch and no loop for up to 16 ways. Reading past the last way stays
- * inside the set record (64 bytes at least, 128 with more than eight ways: setStride).
+ * inside the set record (64 bytes at least: setStride); the lanes read there are masked off.
  */
-@inline function matchWays(rec: usize, ways: u32, valid: u64, key: u64): u64 {
-  const kv = i64x2.splat(<i64>key);
-  let hits = <u64>i64x2.bitmask(i64x2.eq(v128.load(rec), kv))
-    | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 16), kv)) << 2)
-    | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 32), kv)) << 4)
-    | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 48), kv)) << 6);
+@inline function matchWays(rec: usize, ways: u32, valid: u64, line: u64): u64 {
+  if (wideTags) return matchWide(rec, ways, valid, line);
+  const kv = i32x4.splat(<i32><u32>line);
+  let hits = <u64>(i32x4.bitmask(i32x4.eq(v128.load(rec), kv))
+    | (i32x4.bitmask(i32x4.eq(v128.load(rec, 16), kv)) << 4));
   if (ways > 8) {
-    hits |= (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 64), kv)) << 8)
-      | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 80), kv)) << 10)
-      | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 96), kv)) << 12)
-      | (<u64>i64x2.bitmask(i64x2.eq(v128.load(rec, 112), kv)) << 14);
-    for (let w: u32 = 16; w < ways; w += 2) hits |= <u64>i64x2.bitmask(i64x2.eq(v128.load(rec + (<usize>w << 3)), kv)) << w;
+    hits |= <u64>((i32x4.bitmask(i32x4.eq(v128.load(rec, 32), kv)) << 8)
+      | (i32x4.bitmask(i32x4.eq(v128.load(rec, 48), kv)) << 12));
+    for (let w: u32 = 16; w < ways; w += 4) hits |= <u64>i32x4.bitmask(i32x4.eq(v128.load(rec + (<usize>w << 2)), kv)) << w;
   }
   return hits & valid;
+}
+
+/** matchWays for u64 tags (two per compare; the record is ≥ 128 bytes with more than eight ways). */
+function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
+  const kv = i64x2.splat(<i64>line);
+  let hits: u64 = 0;
+  for (let w: u32 = 0; w < ways; w += 2) hits |= <u64>i64x2.bitmask(i64x2.eq(v128.load(rec + (<usize>w << 3)), kv)) << w;
+  return hits & valid;
+}
+
+/** The tag of way `way` of the set record `rec` (a line address + 1, or LINE_INVALID). */
+@inline function tagOf(rec: usize, way: u32): u64 {
+  return wideTags ? load<u64>(rec + (<usize>way << 3)) : <u64>load<u32>(rec + (<usize>way << 2));
+}
+
+/** Set the tag of way `way` of the set record `rec`. */
+@inline function setTag(rec: usize, way: u32, line: u64): void {
+  if (wideTags) store<u64>(rec + (<usize>way << 3), line);
+  else store<u32>(rec + (<usize>way << 2), <u32>line);
 }
 
 /** The mask of a set's `ways` ways. */
@@ -289,63 +345,71 @@ export function cacheLatency(level: u32): u32 {
 }
 
 /**
- * Record a use of way `way` of the set record `rec` of level `d` (LRU stamp or PLRU tree bits).
- * A PLRU touch sets, clears or keeps each tree bit, so it is `(bits & keep) | set` with the two
- * masks of the way precomputed (plruKeep, plruSet) instead of a walk down the tree.
+ * Record a use of way `way` of the set record `rec` (LRU rank or PLRU tree bits). A PLRU touch
+ * sets, clears or keeps each tree bit, so it is `(bits & keep) | set` with the two masks of the
+ * way precomputed (plruKeep, plruSet) instead of a walk down the tree.
  */
-@inline function touchWay(d: usize, rec: usize, ways: u32, policy: u32, plru: usize, way: u32): void {
-  const meta = rec + (<usize>ways << 3);
+@inline function touchWay(rec: usize, ways: u32, policy: u32, plru: usize, way: u32): void {
+  const meta = rec + metaOff(ways);
   if (policy == CPOL_PLRU) {
     const t = plru + (<usize>way << 4);
     store<u64>(meta, (load<u64>(meta) & load<u64>(t)) | load<u64>(t, 8));
     return;
   }
-  let clock = load<u32>(d + LV_CLOCK) + 1;
-  if (clock == 0xffff_ffff) clock = renormalise(d);
-  store<u32>(d + LV_CLOCK, clock);
-  store<u32>(meta + (<usize>way << 2), clock);
+  const r = <u32>load<u8>(meta + way);
+  if (r != 0) rankTouch(meta, ways, way, r);   // already the most recent: nothing moves
 }
 
-/** Halve every stamp of level `d` (order kept, up to ties) before its clock wraps. @returns the new clock */
-function renormalise(d: usize): u32 {
-  const sets = load<u32>(d + LV_SETS), ways = load<u32>(d + LV_WAYS);
-  const stride = <usize>load<u32>(d + LV_STRIDE), lines = linesOf(d);
-  for (let set: u32 = 0; set < sets; set++) {
-    const m = lines + <usize>set * stride + (<usize>ways << 3);
-    for (let w: u32 = 0; w < ways; w++) {
-      const s = load<u32>(m + (<usize>w << 2));
-      if (s != 0) store<u32>(m + (<usize>w << 2), max<u32>(s >> 1, 1));
-    }
+/**
+ * Make way `way` (of rank `r`; `ways` for a way just filled) the most recent of the ranks at
+ * `meta`: every rank below r goes up by one (i8x16.lt_u is −1 where true), 16 ways at a time,
+ * then the way's rank is 0. Lanes past the last way and invalid ways' ranks change too but stay
+ * ≤ ways and are never read.
+ */
+@inline function rankTouch(meta: usize, ways: u32, way: u32, r: u32): void {
+  const rv = i8x16.splat(<i8>r);
+  const v = v128.load(meta);
+  v128.store(meta, i8x16.sub(v, i8x16.lt_u(v, rv)));
+  for (let off: usize = 16; off < <usize>ways; off += 16) {
+    const u = v128.load(meta + off);
+    v128.store(meta + off, i8x16.sub(u, i8x16.lt_u(u, rv)));
   }
-  return 0x8000_0000;
+  store<u8>(meta + way, 0);
+}
+
+/** Way `way` of the set record `rec` leaves the recency order (it is being invalidated): every rank above its own comes down by one. */
+@inline function rankRemove(rec: usize, ways: u32, way: u32): void {
+  const meta = rec + metaOff(ways);
+  const rv = i8x16.splat(<i8>load<u8>(meta + way));
+  let off: usize = 0;
+  do {
+    const v = v128.load(meta + off);
+    v128.store(meta + off, i8x16.add(v, i8x16.gt_u(v, rv)));
+    off += 16;
+  } while (off < <usize>ways);
 }
 
 /**
  * The way a fill of the set record `rec` replaces: the first invalid way, else the policy's
- * victim. Under LRU an invalid way has stamp 0 and a valid one a stamp ≥ 1, so the oldest stamp
- * (the lowest way on a tie) is both: the minimum of the stamps, four at a time (lanes past the
- * last way forced to the maximum), then the first way holding it.
+ * victim: under LRU the way of rank ways − 1 (with every way valid the ranks are 0 … ways − 1).
  */
 @inline function victimOf(rec: usize, ways: u32, valid: u64, policy: u32): u32 {
+  const empty = matchWays(rec, ways, valid, LINE_INVALID);
+  if (empty != 0) return <u32>ctz(empty);
+  const meta = rec + metaOff(ways);
   if (policy == CPOL_PLRU) {
-    const empty = matchWays(rec, ways, valid, LINE_INVALID);
-    if (empty != 0) return <u32>ctz(empty);
-    const bits = load<u64>(rec + (<usize>ways << 3));
+    const bits = load<u64>(meta);
     // Eight ways (the L1Ds of skylake and zen4): 7 node bits, the victim of every state in plruVictims.
     if (ways == 8) return <u32>load<u8>(plruVictims + <usize>((<u32>bits >> 1) & 0x7f));
     return plruTreeVictim(bits, ways);
   }
-  const m = rec + (<usize>ways << 3);
-  let lo = i32x4.splat(-1);
-  for (let w: u32 = 0; w < ways; w += 4) {
-    let v = v128.load(m + (<usize>w << 2));
-    if (w + 4 > ways) v = v128.or(v, v128.load(tailPad + (<usize>(ways - w) << 4)));
-    lo = i32x4.min_u(lo, v);
-  }
-  lo = i32x4.min_u(lo, i32x4.shuffle(lo, lo, 2, 3, 0, 1));
-  lo = i32x4.min_u(lo, i32x4.shuffle(lo, lo, 1, 0, 3, 2));
+  const last = i8x16.splat(<i8>(ways - 1));
   let at: u64 = 0;
-  for (let w: u32 = 0; w < ways; w += 4) at |= <u64>i32x4.bitmask(i32x4.eq(v128.load(m + (<usize>w << 2)), lo)) << w;
+  let off: usize = 0;
+  do {
+    at |= <u64>i8x16.bitmask(i8x16.eq(v128.load(meta + off), last)) << off;
+    off += 16;
+  } while (off < <usize>ways);
   return <u32>ctz(at & valid);
 }
 
@@ -360,24 +424,13 @@ function plruTreeVictim(bits: u64, ways: u32): u32 {
   return way;
 }
 
-/**
- * Lanes forced to the maximum past the last way of a partial group of four stamps: row r (1..3
- * ways left in the group) has lanes r..3 all ones.
- */
-const tailPad: usize = memory.data<u32>([
-  0, 0, 0, 0,
-  0, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff,
-  0, 0, 0xffff_ffff, 0xffff_ffff,
-  0, 0, 0, 0xffff_ffff,
-]);
-
-/** Put `line` (known absent) into way victimOf of set record `rec` of level `d` as most recently used. @returns the line evicted, or LINE_INVALID */
-@inline function fillSet(d: usize, rec: usize, ways: u32, valid: u64, policy: u32, plru: usize, line: u64): u64 {
+/** Put `line` (known absent) into way victimOf of set record `rec` as most recently used. @returns the line evicted, or LINE_INVALID */
+@inline function fillSet(rec: usize, ways: u32, valid: u64, policy: u32, plru: usize, line: u64): u64 {
   const way = victimOf(rec, ways, valid, policy);
-  const p = rec + (<usize>way << 3);
-  const old = load<u64>(p);
-  store<u64>(p, line);
-  touchWay(d, rec, ways, policy, plru, way);
+  const old = tagOf(rec, way);
+  setTag(rec, way, line);
+  if (policy == CPOL_PLRU) touchWay(rec, ways, policy, plru, way);
+  else rankTouch(rec + metaOff(ways), ways, way, old == <u64>LINE_INVALID ? ways : ways - 1);   // a valid victim is the least recent
   return old;
 }
 
@@ -393,8 +446,8 @@ function remove(d: usize, line: u64): void {
   const hit = matchWays(rec, ways, waysValid(ways), line);
   if (hit == 0) return;
   const way = <u32>ctz(hit);
-  store<u64>(rec + (<usize>way << 3), LINE_INVALID);
-  if (load<u32>(d + LV_POLICY) == CPOL_LRU) store<u32>(rec + (<usize>ways << 3) + (<usize>way << 2), 0);
+  setTag(rec, way, LINE_INVALID);
+  if (load<u32>(d + LV_POLICY) == CPOL_LRU) rankRemove(rec, ways, way);
 }
 
 /** The set record of `line` in L2 `l2` (geometry from the hoisted copies). */
@@ -416,11 +469,12 @@ function remove(d: usize, line: u64): void {
  */
 @inline function lookup(cpu: u32, pa: u64): u32 {
   const line = (pa >> LINE_SHIFT) + 1;
+  if (line > lineLimit) return HIT_MEMORY;   // u32 tags: beyond RAM, not cached (see lineLimit)
   const l1 = l1Desc(cpu);
   const rec = linesOf(l1) + <usize>setIndex(line, g1Mask, g1Sets) * <usize>g1Stride;
   const hit = matchWays(rec, g1Ways, g1Valid, line);
   let where = HIT_L1;
-  if (hit != 0) touchWay(l1, rec, g1Ways, g1Policy, g1Plru, <u32>ctz(hit));
+  if (hit != 0) touchWay(rec, g1Ways, g1Policy, g1Plru, <u32>ctz(hit));
   else where = cacheBelowL1(cpu, line, l1, rec);
   return where;
 }
@@ -436,34 +490,33 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
   const rec2 = l2Rec(l2, line);
   const hit2 = matchWays(rec2, g2Ways, g2Valid, line);
   if (hit2 != 0) {
-    touchWay(l2, rec2, g2Ways, g2Policy, g2Plru, <u32>ctz(hit2));
-    fillSet(l1, rec1, g1Ways, g1Valid, g1Policy, g1Plru, line);
+    touchWay(rec2, g2Ways, g2Policy, g2Plru, <u32>ctz(hit2));
+    fillSet(rec1, g1Ways, g1Valid, g1Policy, g1Plru, line);
     return HIT_L2;
   }
-  const llc = llcDesc();
   const rec3 = llcRec(line);
   const hit3 = matchWays(rec3, g3Ways, g3Valid, line);
   let where = HIT_MEMORY;
   if (hit3 != 0) {
     where = HIT_LLC;
     const way = <u32>ctz(hit3);
-    touchWay(llc, rec3, g3Ways, g3Policy, g3Plru, way);
+    touchWay(rec3, g3Ways, g3Policy, g3Plru, way);
     if (inclusion == INCL_EXCLUSIVE) {
       // The line moves up to L2: its way empties (a PLRU tree keeps the touch, as a lookup then a removal leave it).
-      store<u64>(rec3 + (<usize>way << 3), LINE_INVALID);
-      if (g3Policy == CPOL_LRU) store<u32>(rec3 + (<usize>g3Ways << 3) + (<usize>way << 2), 0);
+      setTag(rec3, way, LINE_INVALID);
+      if (g3Policy == CPOL_LRU) rankRemove(rec3, g3Ways, way);
     }
   } else if (inclusion != INCL_EXCLUSIVE) {
     // Fill the LLC from memory; an inclusive LLC's victim leaves every CPU's L1D and L2.
-    const victim = fillSet(llc, rec3, g3Ways, g3Valid, g3Policy, g3Plru, line);
-    if (inclusion == INCL_INCLUSIVE && victim != LINE_INVALID) {
+    const victim = fillSet(rec3, g3Ways, g3Valid, g3Policy, g3Plru, line);
+    if (inclusion == INCL_INCLUSIVE && victim != <u64>LINE_INVALID) {
       for (let c: u32 = 0; c < nCpus; c++) { remove(l1Desc(c), victim); remove(l2Desc(c), victim); }
     }
   }
   // Fill L2; with an exclusive LLC the L2's victim moves down into it.
-  const victim2 = fillSet(l2, rec2, g2Ways, g2Valid, g2Policy, g2Plru, line);
-  if (inclusion == INCL_EXCLUSIVE && victim2 != LINE_INVALID) fillSet(llc, llcRec(victim2), g3Ways, g3Valid, g3Policy, g3Plru, victim2);
-  fillSet(l1, rec1, g1Ways, g1Valid, g1Policy, g1Plru, line);
+  const victim2 = fillSet(rec2, g2Ways, g2Valid, g2Policy, g2Plru, line);
+  if (inclusion == INCL_EXCLUSIVE && victim2 != <u64>LINE_INVALID) fillSet(llcRec(victim2), g3Ways, g3Valid, g3Policy, g3Plru, victim2);
+  fillSet(rec1, g1Ways, g1Valid, g1Policy, g1Plru, line);
   return where;
 }
 
@@ -482,6 +535,7 @@ export function cacheHolds(cpu: u32, level: u32, pa: u64): bool {
   const d = level == HIT_L1 ? l1Desc(cpu) : level == HIT_L2 ? l2Desc(cpu) : llcDesc();
   const line = (pa >> LINE_SHIFT) + 1;
   const ways = load<u32>(d + LV_WAYS);
+  if (line > lineLimit) return false;
   return matchWays(recOf(d, line), ways, waysValid(ways), line) != 0;
 }
 

@@ -218,3 +218,28 @@ describe("mode all: the replay's data accesses go through the caches (loop.ts da
     expect([m.caches.latency("l1d"), m.config.preset.latency.baseAccess]).toEqual([5, 5]);
   });
 });
+
+describe("set-record tags: u32 up to 256 GiB of RAM, u64 above (cache.ts)", () => {
+  const far = 1n << 38n;   // line(i) + 2^38: the same set, and the same low 32 bits of line + 1
+
+  it("u32 tags (64 MiB of RAM): a reference at 2^38 + pa is not cached, and does not alias the line at pa", async () => {
+    const m = await machine(tiny());
+    expect(m.caches.access(0, line(0))).toBe("memory");
+    expect(m.caches.access(0, line(0) + far)).toBe("memory");
+    expect(m.caches.access(0, line(0) + far)).toBe("memory");
+    expect([m.caches.holds(0, "l1d", line(0) + far), m.caches.holds(0, "l1d", line(0))]).toEqual([false, true]);
+    expect(m.caches.access(0, line(0))).toBe("l1d");
+  });
+
+  it("u64 tags (tables-only, 512 GiB of RAM): lines at pa and 2^38 + pa are cached apart", async () => {
+    const m = await Machine.create({ ram: "512GiB", memory: "tables-only", backedFrames: 16, managedRam: "16MiB", maxPhyAddr: 46, build: "debug", cpu: preset(tiny()) });
+    expect(m.caches.access(0, line(0))).toBe("memory");
+    expect(m.caches.access(0, line(0) + far)).toBe("memory");
+    expect(m.caches.access(0, line(0))).toBe("l1d");
+    expect(m.caches.access(0, line(0) + far)).toBe("l1d");
+    // LRU across the two: A B C D (A = line 0, B = A + 2^38) then E evicts A, the oldest.
+    letters(m, "CD");
+    expect(m.caches.access(0, line(4))).toBe("memory");
+    expect([m.caches.holds(0, "l1d", line(0)), m.caches.holds(0, "l1d", line(0) + far)]).toEqual([false, true]);
+  });
+});

@@ -142,13 +142,16 @@ describe("config: defaults and sizes", () => {
     expect(m.memoryBytes).toBeLessThan(8 * 1024 * 1024);
   });
 
-  it("tables-only manages min(RAM, 16 GiB) by default: 4 Mi descriptors of 32 B (128 MiB) for 64 GiB of RAM, plus 1 MiB of trace batch, the pool and skylake's cache hierarchy (12 B per line: 1.6 MiB)", async () => {
+  it("tables-only manages min(RAM, 16 GiB) by default: 4 Mi descriptors of 32 B (128 MiB) for 64 GiB of RAM, plus 1 MiB of trace batch, the pool and skylake's cache hierarchy (its 8 MiB LLC's set records: 8 B per line, 1 MiB)", async () => {
     const m = await Machine.create({ ram: "64GiB", memory: "tables-only", backedFrames: 256 });
     expect(m.frames.managedFrames).toBe(4 * 1024 * 1024);
     expect(m.memoryBytes).toBeGreaterThan(128 * 1024 * 1024);
     expect(m.memoryBytes).toBeLessThan(133 * 1024 * 1024);
     const off = await Machine.create({ ram: "64GiB", memory: "tables-only", backedFrames: 256, cpu: "custom" });
     expect(off.memoryBytes).toBeLessThan(131 * 1024 * 1024);
+    // 16-way LLC set records of 16 u32 tags + 16 u8 ranks in two host lines (mmu/cache.ts): 8192 × 128 B.
+    expect(m.memoryBytes - off.memoryBytes).toBeGreaterThan(1024 * 1024);
+    expect(m.memoryBytes - off.memoryBytes).toBeLessThan(1.25 * 1024 * 1024);
   });
 
   it("managedRam larger than RAM, unaligned, or whose descriptors cannot fit is INVALID_CONFIG", async () => {
