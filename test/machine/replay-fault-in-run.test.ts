@@ -65,3 +65,45 @@ describe("a demand fault resolved inside the fast path's run (replay/loop.ts fas
     expect(Number(ca["itlb_misses.stlb_hit"] - before["itlb_misses.stlb_hit"])).toBe(1);
   });
 });
+
+describe("the core's demand policy writes the PTE the faulting walk stopped at (faultpolicy.ts faultPteAddress)", () => {
+  /** Reads over two regions: pages sharing a page table (level-1 faults after the first) and pages 1 GiB apart (new tables). */
+  const vas = [
+    ...Array.from({ length: 40 }, (_, j) => X + BigInt((j * 37) % 512) * 0x1000n),
+    ...Array.from({ length: 8 }, (_, j) => X + BigInt(j + 1) * 0x4000_0000n + 0x3000n),
+  ];
+  for (const ram of ["full", "tables-only"] as const) {
+    it(`${ram}: every PTE, table count and counter as DemandMapper.map then Cpu.access gives`, async () => {
+      const make = () => Machine.create({ ram: "64MiB", memory: ram === "tables-only" ? "tables-only" : "full", cpu: "custom", overrides: OVERRIDES });
+      const a = await make();
+      const dmA = new DemandMapper(a);
+      const r = new Replayer(a, dmA.policy);
+      vas.forEach((va, i) => r.batch.setAddress(i, va, 8, REC_KIND.read | REC_USER, 0));
+      const res = r.run(vas.length);
+      expect(res.completed).toBe(vas.length);
+
+      const b = await make();
+      const dmB = new DemandMapper(b);
+      let faults = 0;
+      for (const va of vas) {
+        if (!b.cpu(0).access(va, { kind: "read", cpl: 3 }).ok) {
+          faults++;
+          expect(dmB.map(va)).toBe(true);
+          expect(b.cpu(0).access(va, { kind: "read", cpl: 3 }).ok).toBe(true);
+        }
+      }
+      expect(res.faults).toBe(faults);
+      expect(faults).toBe(new Set(vas).size);
+      expect(a.counters(0)).toEqual(b.counters(0));
+      const ea = a._core.exports, eb = b._core.exports;
+      expect(ea.ptTableFrames()).toBe(eb.ptTableFrames());
+      for (const va of vas) {
+        const pa = BigInt.asUintN(64, ea.ptEntryAddress(dmA.root, 4, va, 1));
+        expect(pa).toBe(BigInt.asUintN(64, eb.ptEntryAddress(dmB.root, 4, va, 1)));
+        const pte = BigInt.asUintN(64, ea.physRead(pa, 8));
+        expect(pte).toBe(BigInt.asUintN(64, eb.physRead(pa, 8)));
+        expect(pte & 0x67n).toBe(0x27n);   // P|RW|US, A set by the retried walk, D clear (reads)
+      }
+    });
+  }
+});
