@@ -477,3 +477,25 @@ export function arrayFlushAddress(d: usize, va: u64, pcid: u32, withGlobal: bool
   }
   return dropped;
 }
+
+/**
+ * Whether arrayFlushAddress(d, va, …) could drop an entry: a way of va's set with va's tag key at
+ * a page size the array holds, or a splinter anywhere. False is exact (that flush drops nothing),
+ * so a caller that flushes an address in every array on each fault can skip the arrays without
+ * one; true only means "flush to find out".
+ */
+@inline export function arrayMayDrop(d: usize, va: u64): bool {
+  if (load<u32>(d + D_SPLINTERS) != 0) return true;
+  const sizes = load<u32>(d + D_SIZES);
+  const wp = load<u32>(d + D_WAYS_PADDED);
+  for (let s: u32 = 0; s < 3; s++) {
+    if ((sizes & (1 << s)) == 0) continue;
+    const vpn = va >> sizeShift(s);
+    const keys = <usize>load<u32>(d + D_KEYS) + (<usize>((<u32>vpn & load<u32>(d + D_SET_MASK)) * wp) << 2);
+    const kv = i32x4.splat(<i32>keyOf(d, vpn));
+    for (let g: u32 = 0; g < wp; g += 4) {
+      if (i32x4.bitmask(i32x4.eq(v128.load(keys + (<usize>g << 2)), kv)) != 0) return true;
+    }
+  }
+  return false;
+}

@@ -5,11 +5,20 @@
 // Owns: the registered policy, the address space it maps into, and the count of faults it
 // resolved since the host last took it. The replay loop (loop.ts) asks resolveFault after a fault.
 
-import { CPU_RESULT, RES_STATUS, RES_ERROR_CODE, RES_VADDR } from "../abi/layout";
-import { XLAT_PF, X86_PF_PROT } from "../arch/x86/fault";
+import {
+  CPU_RESULT, CPU_CR3, CPU_CR4, CPU_WALK, RES_STATUS, RES_ERROR_CODE, RES_VADDR, RES_STOP, RES_STOP_LEVEL, RES_PSC_LEVEL,
+  WALK_ENTRY_SIZE, WALK_LEVEL, WALK_PA,
+} from "../abi/layout";
+import { XLAT_PF, X86_PF_PROT, STOP_NOT_PRESENT } from "../arch/x86/fault";
+import { CR4_LA57 } from "../arch/x86/regs";
+import { physMask, PTE_ADDR_FIELD } from "../arch/x86/pgtable";
+import { maxPhyAddr, numCpus } from "../arch/x86/cpu";
 import { FAULT_POLICY_HOST, FAULT_POLICY_SKIP, FAULT_POLICY_DEMAND_4K } from "../abi/records";
 import { buddyAlloc, buddyFree } from "../phys/buddy";
+import { physWrite, tablesOnly } from "../phys/ram";
+import { inGuest } from "../mmu/nested";
 import { ptMap, PTMAP_OK } from "../mmu/ptmap";
+import { counterBlock } from "../stats/counters";
 
 /**
  * The registered policy. Only not-present #PFs (error code P=0, SDM §4.7) are resolved here;
@@ -56,10 +65,36 @@ export function resolveFault(c: usize): u32 {
   const pfn = buddyAlloc(0, 2, 0);
   if (pfn < 0) return 2;   // out of frames: the host's policy says why
   const va = load<u64>(res + RES_VADDR) & ~<u64>0xfff;
-  if (ptMap(policyRoot, policyLevels, va, 1, (<u64>pfn << 12) | DEMAND_BITS, DEMAND_BITS) != PTMAP_OK) {
+  const leaf = (<u64>pfn << 12) | DEMAND_BITS;
+  const pte = faultPteAddress(c);
+  if (pte != 0) {
+    physWrite(pte, 8, leaf, counterBlock(numCpus));
+  } else if (ptMap(policyRoot, policyLevels, va, 1, leaf, DEMAND_BITS) != PTMAP_OK) {
     buddyFree(<u32>pfn, 0);
     return 2;
   }
   policyResolved++;
   return 0;
+}
+
+/**
+ * The physical address of the PTE whose P=0 stopped the walk of CPU record `c` that just faulted,
+ * when it is the entry ptMap would write for the policy: the walk read every level from CR3 (no
+ * paging-structure-cache hit: a PSC entry may be stale), not nested, CR3 is the policy's root
+ * with its number of levels, and the stop was at level 1 (every table exists). Full RAM mode only,
+ * where ptMap's reads of those present entries count nothing. The walk recorded the entries it
+ * read (CPU_WALK), so the mapping writes that one entry instead of reading its way down again.
+ * @returns the address, or 0 to map through ptMap
+ */
+function faultPteAddress(c: usize): u64 {
+  const res = c + CPU_RESULT;
+  if (tablesOnly || load<u32>(res + RES_STOP) != STOP_NOT_PRESENT || load<u32>(res + RES_STOP_LEVEL) != 1 ||
+    load<u32>(res + RES_PSC_LEVEL) != 0 || inGuest(c)) return 0;
+  const levels: u32 = (load<u64>(c + CPU_CR4) & CR4_LA57) != 0 ? 5 : 4;
+  const addrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
+  if (levels != policyLevels || ((load<u64>(c + CPU_CR3) ^ policyRoot) & addrMask) != 0) return 0;
+  // Walk entries are top level first: the PTE is entry levels - 1.
+  const w = c + CPU_WALK + <usize>(levels - 1) * WALK_ENTRY_SIZE;
+  if (load<u32>(w + WALK_LEVEL) != 1) return 0;
+  return load<u64>(w + WALK_PA);
 }

@@ -180,12 +180,13 @@ let fFault: u32 = XLAT_OK;  // a walk the fast path started faulted at the recor
 let fPcid: u32 = 0;
 let fTick: u64 = 0;
 // Counts since the last flush, packed 21 bits per kind (load, store, fetch) so they fit three
-// registers: accesses, L1 hits, second-level hits. fastRun stops at 2^20 records to stay exact.
+// registers: accesses, L1 hits, second-level hits. fastRun stops at 2^19 records to stay exact:
+// a record that faults and is retried (fastMiss) counts two accesses and two walks.
 let fAccesses: u64 = 0;
 let fL1Hits: u64 = 0;
 let fL2Hits: u64 = 0;
 @inline const PACK: u64 = 21;
-@inline const FAST_RUN_MAX: u32 = 1 << 20;
+@inline const FAST_RUN_MAX: u32 = 1 << 19;
 
 let mTick: u64 = 0;
 
@@ -340,15 +341,19 @@ const aheadSlots: usize = memory.data(<i32>REPLAY_LOOKAHEAD * 4, 16);
  * fastRun's miss of every array for record `i` (a user read or write within one page): walk and
  * fill (the same miss path as access.ts), advancing fTick. When the previous record walked too
  * and no look-ahead covers `i`, first touch the PTEs of `i` and the records after it
- * (touchAhead). @returns the walk's status (counted when XLAT_OK)
+ * (touchAhead). A fault goes to the registered policy (faultpolicy.ts) right here, as replay()
+ * would send it after leaving the fast path: a skipped record is done, a mapped one walks again
+ * (a new tick, as a second trip through fastRun would give it), and only a fault the host must
+ * decide stops the run — so a demand fault costs no exit from and re-entry into fastRun, no
+ * flush of its counts and no second L1 and second-level lookup that can only miss.
+ * @returns XLAT_OK (the record completed or was skipped; counted), or the status of a fault
+ * the host must decide (the access counted, the policy already asked)
  */
 function fastMiss(i: u32, cpu: u32): u32 {
   const r = traceBase + (<usize>i << 4);
   const va = load<u64>(r);
   const k = <u32>load<u8>(r, 9) & 3;
-  const tick = fTick + 1;
-  fTick = tick;
-  store<u64>(fCpu + CPU_TICK, tick);
+  const one = <u64>1 << (<u64>k * PACK);
   const latL1 = <u64>load<u32>(latencyBase + LAT_L1_HIT);
   const latL2 = <u64>load<u32>(latencyBase + LAT_STLB_HIT);
   const latBase = <u64>load<u32>(latencyBase + LAT_BASE_ACCESS);
@@ -356,12 +361,24 @@ function fastMiss(i: u32, cpu: u32): u32 {
   // rare (hot set, sequential) the records after a walk mostly hit, and reading ahead would cost.
   if (i >= touchedTo && i - lastMiss <= MISS_RUN_GAP) touchAhead(i);
   lastMiss = i;
-  // One inlined copy per kind, so the access flags are constants in the walk's rights checks.
-  const st = k == REC_WRITE
-    ? walkAndFill(cpu, fCpu, fCtr, va, ACC_WRITE | ACC_USER, REC_WRITE, fPcid, fCr4, tick, false, latL1 + latL2, latBase, fL2Lru, fDLru, true)
-    : walkAndFill(cpu, fCpu, fCtr, va, ACC_USER, REC_READ, fPcid, fCr4, tick, false, latL1 + latL2, latBase, fL2Lru, fDLru, true);
-  if (st == XLAT_OK) fAccesses += <u64>1 << (<u64>k * PACK);
-  return st;
+  while (true) {
+    const tick = fTick + 1;
+    fTick = tick;
+    store<u64>(fCpu + CPU_TICK, tick);
+    // One inlined copy per kind, so the access flags are constants in the walk's rights checks.
+    const st = k == REC_WRITE
+      ? walkAndFill(cpu, fCpu, fCtr, va, ACC_WRITE | ACC_USER, REC_WRITE, fPcid, fCr4, tick, false, latL1 + latL2, latBase, fL2Lru, fDLru, true)
+      : walkAndFill(cpu, fCpu, fCtr, va, ACC_USER, REC_READ, fPcid, fCr4, tick, false, latL1 + latL2, latBase, fL2Lru, fDLru, true);
+    // The faulting access is counted like every access the full path sees.
+    fAccesses += one;
+    if (st == XLAT_OK) return st;
+    // The #PF invalidated va in every array (§4.10.4.1), the instruction TLB's too: drop the fetch memo.
+    fMemoVpnI = 0xffff_ffff_ffff_ffff; fMemoI = 0;
+    const next = resolveFault(fCpu);
+    if (next == 1) return XLAT_OK;
+    if (next != 0) return st;
+  }
+  return XLAT_OK;
 }
 
 /**
@@ -497,13 +514,11 @@ export function replay(start: u32, end: u32): u32 {
     if (fastOk) {
       fFault = XLAT_OK;
       i = fastRun(i, end, cpu);
-      // Unpack now: the packed counts hold at most 2^21 - 1 per kind (fastRun stops at 2^20).
+      // Unpack now: the packed counts hold at most 2^21 - 1 per kind (fastRun stops at 2^19 records,
+      // two accesses each at most).
       flushCounts(ctr);
       if (fFault != XLAT_OK) {
-        // The faulting access is counted like every access the full path sees.
-        countN(ctr, <Counter>(<u32>Counter.ACCESS_LOAD + (<u32>load<u8>(traceBase + (<usize>i << 4), 9) & 3)), 1);
-        const next = resolveFault(c);
-        if (next != 2) { i += next; continue; }
+        // A fault the registered policy could not resolve (fastMiss counted it and asked).
         flush(c, ctr);
         replayStatus = REPLAY_FAULT;
         return i;

@@ -223,6 +223,19 @@ describe("buddy: zone fallback Normal → DMA32 → DMA (the zonelist)", () => {
     m.frames.check();
   });
 
+  it("a zone with fewer free frames than the block falls back to the next zone (64 MiB: DMA32 at 3 free frames gives order 2 to DMA (its smallest block, 256 of order 8, split), order 1 still from DMA32's 5118; Normal, empty, skipped)", async () => {
+    const m = await Machine.create({ ram: "64MiB", build: "debug" });
+    for (let i = 0; i < 11; i++) expect(m.frames.alloc(10)).toBe(15360 - 1024 * i);
+    for (let i = 0; i < 1021; i++) expect(m.frames.alloc(0)).toBe(4096 + i);
+    expect(m.frames.zones()[DMA32].free).toBe(3);
+    expect(m.frames.zones()[DMA32].freeArea.slice(0, 3)).toEqual([1, 1, 0]);
+    expect(m.frames.alloc(2)).toBe(256);
+    expect(m.frames.alloc(1)).toBe(5118);
+    expect(m.frames.alloc(0)).toBe(5117);
+    expect(m.frames.zones()[DMA32].free).toBe(0);
+    m.frames.check();
+  });
+
   it("zone: 'DMA' takes only DMA: alloc(0) splits block 256 (order 8) into 256 taken and 384, 320, 288, 272, 264, 260, 258, 257 free; DMA32 untouched", async () => {
     const m = await Machine.create({ ram: "64MiB", build: "debug" });
     const dma32Before = m.frames.zones()[DMA32];
