@@ -87,6 +87,8 @@ export async function benchE2E({ big = false, reps = 3, targetsOnly = false } = 
     // The core's reference runs interleaved with the files (first in each round), best of REPS.
     let coreNs = Infinity;
     let coreCpuNs = Infinity;
+    let coreStartNs = Infinity;      // the same pass plus the machine's creation: like replayTrace, which creates its machine
+    let coreStartCpuNs = Infinity;
     // [name, file, decompression in a worker?]
     const files = [["wmt", wmt, true], ["lackey", lackey, true],
       ...(targetsOnly ? [] : [["lackey+gzip", `${lackey}.gz`, true]]),   // gzip is always inflated in-thread (zlib's own pool)
@@ -99,6 +101,8 @@ export async function benchE2E({ big = false, reps = 3, targetsOnly = false } = 
       const core = await wasmReplay("hot", N);
       coreNs = Math.min(coreNs, core.firstPassNs);
       coreCpuNs = Math.min(coreCpuNs, core.firstPassCpuNs);
+      coreStartNs = Math.min(coreStartNs, core.firstPassNs + core.createNs);
+      coreStartCpuNs = Math.min(coreStartCpuNs, core.firstPassCpuNs + core.createCpuNs);
       for (const [name, f, worker] of files) {
         setDecompressWorker(worker ? undefined : null);
         const t0 = performance.now();
@@ -125,10 +129,18 @@ export async function benchE2E({ big = false, reps = 3, targetsOnly = false } = 
     // first pass on this thread; a file's replay as the whole process's CPU time (its reader's
     // threads included), so only the wmt row, read on libuv's pool, compares like for like.
     const coreCpuRate = N / coreCpuNs * 1000;
+    // Like for like: a file's replay includes creating its machine (replayTrace does), so the
+    // reference that the .wmt target is judged against includes the in-memory machine's creation.
+    const coreStartRate = N / coreStartNs * 1000;
+    const coreStartCpuRate = N / coreStartCpuNs * 1000;
     for (const r of best.values()) {
       if (r.rate === null) continue;
       r.vsCore = r.rate / coreRate;
-      if (r.cpuSeconds !== undefined) r.vsCoreCpu = r.records / r.cpuSeconds / 1e6 / coreCpuRate;
+      r.vsCoreStart = r.rate / coreStartRate;
+      if (r.cpuSeconds !== undefined) {
+        r.vsCoreCpu = r.records / r.cpuSeconds / 1e6 / coreCpuRate;
+        r.vsCoreStartCpu = r.records / r.cpuSeconds / 1e6 / coreStartCpuRate;
+      }
     }
     rows.push(...best.values());
     let rss = null;
@@ -142,7 +154,7 @@ export async function benchE2E({ big = false, reps = 3, targetsOnly = false } = 
       rss = { bytes: statSync(bigPath).size, ...runRss(bigPath) };
       rmSync(bigPath, { force: true });
     }
-    return { coreRate, coreCpuRate, rows, rss, load: [loadBefore, loadavg()] };
+    return { coreRate, coreCpuRate, coreStartRate, coreStartCpuRate, rows, rss, load: [loadBefore, loadavg()] };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -194,13 +206,16 @@ export function e2eTargets(r, cpus = 2) {
   lines.push(`load average before ${fmtLoad(r.load[0])}, after ${fmtLoad(r.load[1])} (${free ? "a free machine" : `NOT a free machine: 1-minute load ≥ ${0.75 * cpus}; rates below are lower than free-machine rates`})`);
   const wmt = r.rows.find((x) => x.name === "wmt");
   if (wmt) {
-    // Wall time on a free machine. On a loaded one wall time mostly measures the other processes'
-    // turns, so CPU time decides: the whole process's (the reader's thread and the collector's
-    // helpers included) against the core's own thread, which can only understate the ratio.
-    const ratio = free ? wmt.vsCore : wmt.vsCoreCpu;
-    lines.push(`${mark(ratio >= 0.9)} .wmt replays at ≥ 0.9 of the in-memory rate: ${ratio.toFixed(3)} by ${free ? "wall" : "CPU"} time ` +
-      `(wall: ${wmt.vsCore.toFixed(3)}, wmt ${wmt.rate.toFixed(2)} M rec/s with machine start-up, core in-memory ${r.coreRate.toFixed(2)}; ` +
-      `CPU time: ${wmt.vsCoreCpu.toFixed(3)}, wmt ${(wmt.records / wmt.cpuSeconds / 1e6).toFixed(2)}, core ${r.coreCpuRate.toFixed(2)})${free ? "" : " — loaded machine: judged by CPU time"}`);
+    // Like for like: both sides create their machine (replayTrace does; the in-memory reference's
+    // creation is added to its pass). Wall time on a free machine. On a loaded one wall time mostly
+    // measures the other processes' turns, so CPU time decides: the whole process's (the reader's
+    // thread and the collector's helpers included) against the core's own thread, which can only
+    // understate the ratio. Also printed: against the core's pass alone, without its machine.
+    const ratio = free ? wmt.vsCoreStart : wmt.vsCoreStartCpu;
+    lines.push(`${mark(ratio >= 0.9)} .wmt replays at ≥ 0.9 of the in-memory rate: ${ratio.toFixed(3)} by ${free ? "wall" : "CPU"} time, both with machine start-up ` +
+      `(wall: ${wmt.vsCoreStart.toFixed(3)}, wmt ${wmt.rate.toFixed(2)} M rec/s, core in-memory ${r.coreStartRate.toFixed(2)}; ` +
+      `CPU time: ${wmt.vsCoreStartCpu.toFixed(3)}, wmt ${(wmt.records / wmt.cpuSeconds / 1e6).toFixed(2)}, core ${r.coreStartCpuRate.toFixed(2)}; ` +
+      `against the core's pass alone, without its machine's creation: wall ${wmt.vsCore.toFixed(3)}, CPU ${wmt.vsCoreCpu.toFixed(3)})${free ? "" : " — loaded machine: judged by CPU time"}`);
   }
   const lk = r.rows.find((x) => x.name === "lackey");
   if (lk) lines.push(`${free ? mark(lk.rate >= 20) : "MISS (loaded machine: re-run free)"} Lackey text at ≥ 20 M records/s on a free machine: ${lk.rate.toFixed(2)} M records/s (decoded in a worker, best of runs)`);
