@@ -11,7 +11,7 @@
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { parentPort, workerData } from "node:worker_threads";
-import { READ_BYTES, Source, decompressed } from "./decompress.js";
+import { READ_BYTES, Source, decompressed, readFully } from "./decompress.js";
 import { IN_FLIGHT_BYTES, PIECE_BYTES, errorToWire, type Credit, type DecompressJob, type FromDecompressor } from "./decompress-thread.js";
 import { ChunkBuilder } from "./decoder.js";
 import { makeDecoder } from "./formats.js";
@@ -68,15 +68,7 @@ try {
 async function* reusedReads(path: string): AsyncGenerator<Uint8Array> {
   const fh = await open(path, "r");
   const bufs = [new Uint8Array(READ_BYTES), new Uint8Array(READ_BYTES)];
-  const fill = async (b: Uint8Array, at: number): Promise<number> => {
-    let got = 0;
-    while (got < b.length) {
-      const { bytesRead } = await fh.read(b, got, b.length - got, at + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    return got;
-  };
+  const fill = (b: Uint8Array, at: number): Promise<number> => readFully(fh, b, at);
   let next: Promise<number> | null = null;
   try {
     let at = 0;

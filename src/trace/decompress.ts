@@ -13,6 +13,7 @@
  */
 import { Readable, pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
+import type { FileHandle } from "node:fs/promises";
 import type { TraceCompression } from "./types.js";
 import { ZstdFrameGuard, ZSTD_MAX_WINDOW_BYTES } from "./zstd-frames.js";
 
@@ -20,6 +21,20 @@ export { ZSTD_MAX_WINDOW_BYTES };
 
 /** Bytes per read from the file. */
 export const READ_BYTES = 1 << 20;
+
+/**
+ * Fill `b` from byte `at` of `fh` with positioned reads (a read may return fewer bytes than asked).
+ * @returns bytes read: short only at the end of the file
+ */
+export async function readFully(fh: FileHandle, b: Uint8Array, at: number): Promise<number> {
+  let got = 0;
+  while (got < b.length) {
+    const { bytesRead } = await fh.read(b, got, b.length - got, at + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
 /** Output piece size of the gzip decompressor. */
 const GUNZIP_CHUNK_BYTES = 256 << 10;
 

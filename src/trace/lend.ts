@@ -21,7 +21,8 @@
  * It does not detect formats or parse the header (openTrace has, before choosing this reader),
  * and knows nothing of the consumer. Node only (node:fs).
  */
-import { open, type FileHandle } from "node:fs/promises";
+import { open } from "node:fs/promises";
+import { readFully } from "./decompress.js";
 import { ChunkBuilder, PackedChunk, badBytes } from "./decoder.js";
 import { makeDecoder } from "./formats.js";
 import type { TraceChunk, TraceFormat } from "./types.js";
@@ -30,17 +31,6 @@ import type { FileDigest } from "./digest.js";
 
 /** Chunks' worth of records an uncompressed wmt file is read in at a time (lentWmtChunks): 4 MiB at the replay's 65,536. */
 const READ_CHUNKS = 4;
-
-/** Fill `b` from byte `at` of `fh` with positioned reads. @returns bytes read (short only at the end of the file) */
-async function readFully(fh: FileHandle, b: Uint8Array, at: number): Promise<number> {
-  let got = 0;
-  while (got < b.length) {
-    const { bytesRead } = await fh.read(b, got, b.length - got, at + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return got;
-}
 
 /**
  * The records of the uncompressed wmt file `path`, from byte `start` (just past its header), in
