@@ -34,7 +34,7 @@ export {
   type OvercommitMode, type VmCommitSysctl, type CommitTask, type CommitMm,
 } from "./os/commit.js";
 /** The vm sysctls (/proc/sys/vm/*) behind `Linux.sysctl`: names, ranges and the owners of their values. */
-export { VmSysctls, VM_SYSCTLS, isVmSysctl, isWriteOnlySysctl, type VmSysctl, type VmSysctlOwners } from "./os/sysctl.js";
+export { VmSysctls, VM_SYSCTLS, isVmSysctl, isWriteOnlySysctl, type VmSysctl, type VmSysctlOwners, type SysctlWriter } from "./os/sysctl.js";
 export { Task, ELF_ET_DYN_BASE, ELF_EXEC_BASE, STACK_TOP, type ProgramImage, type GuestAccess } from "./os/process.js";
 export { Tlb, TlbGather } from "./os/tlb.js";
 export { EventBus, type KernelEvent, type KernelEventType, type FaultEvent, type PteEvent, type FrameEvent, type TlbFlushEvent, type VmaEvent, type SignalEvent } from "./os/events.js";

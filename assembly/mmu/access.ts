@@ -32,11 +32,11 @@ import { XLAT_VMEXIT } from "../arch/x86/fault";
 import { walk, translate, isCanonical, walkOutPfn, walkOutFlags, walkOutInfo, walkRefCycles, WALK_OUT_PSC_HIT, WALK_OUT_AD_WRITES } from "./walk";
 import { cacheWalks } from "./cache";
 import {
-  nItlb, nDtlb, nStlb, nDescs, pscConfigured, latencyBase, roleLookup, roleFill, roleTouch, lastArray, cpuFlushAddress, desc,
+  nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, roleTouch, lastArray, cpuFlushAddress, desc,
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
 } from "./tlb";
 import {
-  arrayFillAbsentLru, arrayMayDrop, arrayFlushAddress, SIZE_2M, SIZE_1G, TLBF_CAPPED, entryPfn, entryFlags, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
+  arrayFillAbsentLru, SIZE_2M, SIZE_1G, TLBF_CAPPED, entryPfn, entryFlags, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
 } from "./tlbarray";
 
 /** Vector field of an EV_FAULT record for a VM exit (nested paging); the low word holds the exit reason. */
@@ -245,25 +245,10 @@ const missWalkActive: usize = memory.data(24, 8);
     }
   } else {
     translation += lat(LAT_FAULT);
-    if (st == XLAT_PF) { faultFlushAddress(c, va, pcid); count(ctr, Counter.TLB_FLUSH_PAGE); }
+    if (st == XLAT_PF) { cpuFlushAddress(c, va, pcid, true, false); count(ctr, Counter.TLB_FLUSH_PAGE); }
   }
   missTrans += translation;
   return st;
-}
-
-/**
- * A #PF's invalidation of `va` (§4.10.4.1), cpuFlushAddress(c, va, pcid, true, false), for the
- * replay's lean walks: without paging-structure caches, an array is flushed only when it may hold
- * something to drop (arrayMayDrop), so a fault to a page no array holds — a demand fault, the
- * common case — costs one tag compare per array instead of a flush of each.
- */
-function faultFlushAddress(c: usize, va: u64, pcid: u32): void {
-  if (pscConfigured) { cpuFlushAddress(c, va, pcid, true, false); return; }
-  const tlbs = nDescs - 4;
-  for (let i: u32 = 0; i < tlbs; i++) {
-    const d = desc(c, i);
-    if (arrayMayDrop(d, va)) arrayFlushAddress(d, va, pcid, true);
-  }
 }
 
 /**

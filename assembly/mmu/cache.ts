@@ -541,19 +541,13 @@ export function cacheHolds(cpu: u32, level: u32, pa: u64): bool {
 
 /**
  * A paging-structure read by CPU `cpu`'s walker at `pa` (a fetch's walk when `fetch`): counted
- * under page_walker_loads.<dtlb|itlb>_<level> in counter block `ctr`. @returns its latency
+ * under page_walker_loads.<dtlb|itlb>_<level> in counter block `ctr`. `inlineL1`: the lookup's
+ * L1D hit inline (the replay's lean walk, its own copy with the hierarchy on); otherwise a call,
+ * because the walker is inlined into paths that run with the caches off too (tlbTranslate,
+ * eptWalk), whose code should not carry the lookup's. @returns its latency
  */
-@inline export function cacheWalkRef(cpu: u32, pa: u64, fetch: bool, ctr: usize): u32 {
-  // A call, not the lookup inline: the walker is inlined into several paths that run with the
-  // caches off too (tlbTranslate, eptWalk), whose code should not carry the lookup's.
-  const where = cacheLookup(cpu, pa);
-  count(ctr, <Counter>(<u32>(fetch ? Counter.PWL_ITLB_L1 : Counter.PWL_DTLB_L1) + where - 1));
-  return load<u32>(latencyByWhere + (<usize>where << 2));
-}
-
-/** cacheWalkRef with the lookup's L1D hit inline (the replay's lean walk with the hierarchy on). */
-@inline export function cacheWalkRefInline(cpu: u32, pa: u64, fetch: bool, ctr: usize): u32 {
-  const where = lookup(cpu, pa);
+@inline export function cacheWalkRef(cpu: u32, pa: u64, fetch: bool, ctr: usize, inlineL1: bool = false): u32 {
+  const where = inlineL1 ? lookup(cpu, pa) : cacheLookup(cpu, pa);
   count(ctr, <Counter>(<u32>(fetch ? Counter.PWL_ITLB_L1 : Counter.PWL_DTLB_L1) + where - 1));
   return load<u32>(latencyByWhere + (<usize>where << 2));
 }

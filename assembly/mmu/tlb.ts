@@ -22,7 +22,7 @@
 
 import { CPU_TLB_DESC } from "../abi/layout";
 import {
-  DESC_SIZE, arrayBytes, arraySetup, arrayLookup, arrayFill, arrayFillAbsent, arrayClear, arrayFlushWhere, arrayFlushAddress,
+  DESC_SIZE, arrayBytes, arraySetup, arrayLookup, arrayFill, arrayFillAbsent, arrayClear, arrayFlushWhere, arrayFlushAddress, arrayMayDrop,
   sizeShift, D_SETS, D_SIZES, entryFlags, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_CAPPED, POLICY_LRU, POLICY_PLRU, POLICY_RANDOM, ANY_PCID, SIZE_1G,
   D_SET_MASK, D_WAYS, D_WAYS_PADDED, D_ENTRIES, D_STAMPS, D_POLICY, entryVpn, entryPcid, ENTRY_SHIFT, TLBF_VALID, arrayTouch, stampOf,
 } from "./tlbarray";
@@ -319,7 +319,12 @@ export function cpuFlushPcid(c: usize, pcid: u32, withGlobal: bool): void {
 /** Invalidate `va` in every TLB array for `pcid` (globals too if asked), and PSC entries of `pcid`. */
 export function cpuFlushAddress(c: usize, va: u64, pcid: u32, withGlobal: bool, allPsc: bool): void {
   const tlbs = nDescs - 4;
-  for (let i: u32 = 0; i < tlbs; i++) arrayFlushAddress(desc(c, i), va, pcid, withGlobal);
+  // Most flushes find nothing to drop (a #PF's of a page no array holds): a tag-key compare per
+  // array (arrayMayDrop) spares them the call.
+  for (let i: u32 = 0; i < tlbs; i++) {
+    const d = desc(c, i);
+    if (arrayMayDrop(d, va)) arrayFlushAddress(d, va, pcid, withGlobal);
+  }
   for (let l: u32 = 2; l <= 5; l++) {
     const d = pscDesc(c, l);
     if (load<u32>(d + D_SETS) == 0) continue;

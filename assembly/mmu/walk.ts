@@ -53,7 +53,7 @@ import { physLoadEntryBelow, physCmpxchgEntry, entryLoadLimit, ramBase } from ".
 import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, ACC_PROBE, DENY_RIGHTS, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
 import { pscDesc, pscConfigured } from "./tlb";
-import { cacheWalkRef, cacheWalkRefInline, cacheWalkAd } from "./cache";
+import { cacheWalkRef, cacheWalkAd } from "./cache";
 import {
   arrayLookup, arrayFill, arrayTouch, D_SETS, entryPfn, entryFlags, TLBF_MEMTYPE_SHIFT,
 } from "./tlbarray";
@@ -112,7 +112,7 @@ export let walkRefCycles: u64 = 0;
   // With the cache hierarchy on, the reference costs the latency of where its line is (cache.ts).
   // The replay's lean walk (its own out-of-line copy with the hierarchy on) has the L1D hit inline;
   // the other walks call the lookup, so the paths that also run with the caches off stay small.
-  if (cached) walkRefCycles += lean ? cacheWalkRefInline(cpu, epa, fetch, ctr) : cacheWalkRef(cpu, epa, fetch, ctr);
+  if (cached) walkRefCycles += cacheWalkRef(cpu, epa, fetch, ctr, lean);
   const w = walkRec + <usize>(top - level) * WALK_ENTRY_SIZE;
   store<u32>(w + WALK_LEVEL, level);
   store<u64>(w + WALK_PA, epa);

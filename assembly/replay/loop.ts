@@ -378,7 +378,6 @@ function fastMiss(i: u32, cpu: u32): u32 {
     if (next == 1) return XLAT_OK;
     if (next != 0) return st;
   }
-  return XLAT_OK;
 }
 
 /**

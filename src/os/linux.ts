@@ -45,7 +45,7 @@ import type { FaultPolicy, ReplayFault, FaultDecision } from "../machine/replay.
 import { CR4_PGE, CR4_PCIDE, CR4_SMEP, EFER_NXE } from "../machine/pgtable.js";
 import { Errno } from "./errno.js";
 import { VmCommit } from "./commit.js";
-import { VmSysctls, isVmSysctl, VM_SYSCTLS, type VmSysctl } from "./sysctl.js";
+import { VmSysctls, isVmSysctl, VM_SYSCTLS, type VmSysctl, type SysctlWriter } from "./sysctl.js";
 import { WasmmuError, quoteValue } from "../errors.js";
 
 export { TLB_NR_DYN_ASIDS, TLB_SINGLE_PAGE_FLUSH_CEILING } from "./tlb.js";
@@ -221,7 +221,7 @@ export class Linux implements TaskKernel {
     this.bootFreePages = machine.frames.freePages;
     // init_admin_reserve / init_user_reserve read the free pages at subsys_initcall time.
     this.commit = new VmCommit(() => this.totalRamPages, () => this.swap.totalPages, this.bootFreePages, this.log);
-    this.sysctls = new VmSysctls({ commit: this.commit, reclaim: this.reclaim, swapOps: this.swapOps, frames: machine.frames, dropCaches: () => this.cache.dropCaches() });
+    this.sysctls = new VmSysctls({ commit: this.commit, reclaim: this.reclaim, swapOps: this.swapOps, frames: machine.frames, dropCaches: () => this.cache.dropCaches(), log: this.log });
   }
 
   /**
@@ -293,14 +293,15 @@ export class Linux implements TaskKernel {
   /**
    * Write a sysctl, as `sysctl -w vm.swappiness=100` does, with the kernel's checks
    * (VmCommit.setSysctl for the overcommit family; swappiness 0..200, page-cluster 0..31,
-   * min_free_kbytes ≥ 0 and recomputing the watermarks, drop_caches 1..4).
+   * min_free_kbytes ≥ 0 and recomputing the watermarks, drop_caches 1..4). `writer`: the task
+   * writing it, whom drop_caches' kernel log line names ("comm (pid): drop_caches: N").
    * @returns 0, or EINVAL (nothing changed)
    * @throws WasmmuError INVALID_ARGUMENT for a name the model does not have
    */
-  sysctl(name: VmSysctl, value: number | bigint): 0 | Errno;
-  sysctl(name: VmSysctl, value?: number | bigint): number | Errno {
+  sysctl(name: VmSysctl, value: number | bigint, writer?: SysctlWriter): 0 | Errno;
+  sysctl(name: VmSysctl, value?: number | bigint, writer?: SysctlWriter): number | Errno {
     if (!isVmSysctl(name)) throw new WasmmuError("INVALID_ARGUMENT", `sysctl: unknown name ${quoteValue(name)} (known: ${VM_SYSCTLS.join(", ")})`, { name });
-    return value === undefined ? this.sysctls.read(name) : this.sysctls.write(name, value);
+    return value === undefined ? this.sysctls.read(name) : this.sysctls.write(name, value, writer);
   }
 
   // ---- files ----------------------------------------------------------------------------------

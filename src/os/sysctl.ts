@@ -15,6 +15,7 @@ import { fail } from "./errno.js";
 import { isVmCommitSysctl, VM_COMMIT_SYSCTLS } from "./commit.js";
 import type { VmCommit, VmCommitSysctl } from "./commit.js";
 import { MAX_SWAPPINESS } from "./vmscan.js";
+import { KERN_INFO, type KernelLog } from "./klog.js";
 
 /** The integer vm sysctls kept outside VmCommit, with the range their proc handler enforces. */
 const RANGED = {
@@ -48,10 +49,21 @@ export interface VmSysctlOwners {
   frames: { minFreeKbytes: number };
   /** drop_caches: bit 1 drops clean unmapped page-cache pages (bit 2, the slab, has nothing reclaimable here). */
   dropCaches(): void;
+  /** Where drop_caches_sysctl_handler's line goes. */
+  log: KernelLog;
+}
+
+/** The task writing a sysctl (`current`): the drop_caches log line names it. */
+export interface SysctlWriter {
+  comm: string;
+  pid: number;
 }
 
 /** The vm sysctls over their owners. */
 export class VmSysctls {
+  /** drop_caches_sysctl_handler's `stfu`: a write with bit 4 silenced every later one. */
+  private dropCachesQuiet = false;
+
   constructor(private readonly o: VmSysctlOwners) {}
 
   /**
@@ -71,10 +83,11 @@ export class VmSysctls {
   /**
    * Write a value as the sysctl's proc handler would: an integer within its range, else EINVAL
    * and nothing changes. min_free_kbytes recomputes the zones' watermarks
-   * (setup_per_zone_wmarks); drop_caches drops clean page-cache pages when bit 1 is set.
+   * (setup_per_zone_wmarks); drop_caches drops clean page-cache pages when bit 1 is set and,
+   * given its `writer`, logs "comm (pid): drop_caches: N" at KERN_INFO until a write sets bit 4.
    * @returns 0, or EINVAL
    */
-  write(name: VmSysctl, value: number | bigint): 0 | Errno {
+  write(name: VmSysctl, value: number | bigint, writer?: SysctlWriter): 0 | Errno {
     if (isVmCommitSysctl(name)) return this.o.commit.setSysctl(name, value);
     const { min, max } = RANGED[name];
     const v = typeof value === "bigint" ? (value >= BigInt(min) && value <= BigInt(max) ? Number(value) : NaN) : value;
@@ -83,7 +96,11 @@ export class VmSysctls {
       case "vm.swappiness": this.o.reclaim.swappiness = v; break;
       case "vm.page-cluster": this.o.swapOps.pageCluster = v; break;
       case "vm.min_free_kbytes": this.o.frames.minFreeKbytes = v; break;
-      case "vm.drop_caches": if (v & 1) this.o.dropCaches(); break;
+      case "vm.drop_caches":
+        if (v & 1) this.o.dropCaches();
+        if (writer !== undefined && !this.dropCachesQuiet) this.o.log.printk(KERN_INFO, `${writer.comm} (${writer.pid}): drop_caches: ${v}`);
+        if (v & 4) this.dropCachesQuiet = true;
+        break;
     }
     return 0;
   }

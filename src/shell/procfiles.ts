@@ -4,8 +4,7 @@
  * through Linux.sysctl (src/os/sysctl.ts owns their ranges), a hex dump of /proc/<pid>/pagemap —
  * and the scratch files `> file` writes.
  *
- * Owns: path → reader/writer dispatch, the errno each failure reads as, and drop_caches' log
- * line (it names the writing task, which only the shell knows).
+ * Owns: path → reader/writer dispatch and the errno each failure reads as.
  */
 import type { ShellContext } from "./context.js";
 import type { ErrnoName } from "../os/errno.js";
@@ -26,18 +25,6 @@ export class FileError extends Error {
 /** The vm sysctl names the shell knows (VM_SYSCTLS without "vm."), for `sysctl -a` and messages. */
 export function vmSysctlNames(): string[] {
   return VM_SYSCTLS.map((n) => n.slice(3)).sort();
-}
-
-/** Linux instances that have seen a drop_caches write with bit 4 (drop_caches_sysctl_handler's `stfu`). */
-const quietDropCaches = new WeakSet<object>();
-
-/**
- * drop_caches_sysctl_handler's log line: "comm (pid): drop_caches: N" at KERN_INFO for every
- * write until one sets bit 4 (stfu), never after. The drop itself is VmSysctls'.
- */
-function logDropCaches(ctx: ShellContext, v: number): void {
-  if (!quietDropCaches.has(ctx.linux)) ctx.linux.log.printk(6, `${ctx.self.comm} (${ctx.self.pid}): drop_caches: ${v}`);
-  if (v & 4) quietDropCaches.add(ctx.linux);
 }
 
 /** proc_dointvec_minmax's parse: an optionally signed decimal integer, surrounding blanks allowed. */
@@ -119,9 +106,8 @@ export function writeFile(ctx: ShellContext, path: string, text: string, append:
     if (!isVmSysctl(name)) throw new FileError("ENOENT");
     const v = parseInt10(text);
     if (v === null) throw new FileError("EINVAL");
-    const r = ctx.linux.sysctl(name, v);
+    const r = ctx.linux.sysctl(name, v, ctx.self);
     if (isErrno(r)) throw new FileError(r.code);
-    if (name === "vm.drop_caches") logDropCaches(ctx, v);
     return;
   }
   const per = /^\/proc\/(\d+|self)\/([a-z_]+)$/.exec(path);

@@ -4,7 +4,7 @@
  * SDM §4.10.4.1: a #PF invalidates the TLB entries for the faulting address in every TLB, the
  * instruction TLB's too, so the run's fetches after the fault must not see the entry the fault
  * dropped (the run keeps a memo of its last ITLB entry; fastMiss drops it on a fault; the lean
- * walk's flush, access.ts faultFlushAddress, skips only arrays with no tag to drop). The trace:
+ * walk's flush, cpuFlushAddress, takes va out of every array). The trace:
  * a fetch through a stale ITLB entry (the leaf was cleared without INVLPG, which the TLB may keep
  * using), data reads that evict the page from the second level, a read of the page that faults
  * and is demand-mapped and retried within the run, then fetches of it again.

@@ -10,6 +10,7 @@ import { Errno } from "../../src/os/errno.js";
 import { VmSysctls, VM_SYSCTLS, isVmSysctl, isWriteOnlySysctl } from "../../src/os/sysctl.js";
 import type { VmCommit } from "../../src/os/commit.js";
 import { WasmmuError } from "../../src/errors.js";
+import { KernelLog } from "../../src/os/klog.js";
 
 describe("Linux.sysctl: every vm tunable through one table", () => {
   it("reads the defaults the owners keep (vm_swappiness 60, page_cluster 3, init_per_zone_wmark_min)", async () => {
@@ -90,6 +91,7 @@ describe("VmSysctls over its owners", () => {
       frames: { minFreeKbytes: 1024 },
       drops: 0,
       dropCaches() { this.drops++; },
+      log: new KernelLog(() => 0),
     };
     const s = new VmSysctls(owners);
     expect(s.read("vm.overcommit_memory")).toBe(7);
@@ -103,5 +105,12 @@ describe("VmSysctls over its owners", () => {
     expect(owners.drops).toBe(1);
     expect(s.read("vm.drop_caches")).toBe(0);
     expect(VM_SYSCTLS).toContain("vm.user_reserve_kbytes");
+    // drop_caches_sysctl_handler: the writer is named until a write with bit 4 (stfu), never after.
+    const texts = () => owners.log.records.map((r) => r.text);
+    expect(texts()).toEqual([]);   // no writer given: nobody to name
+    expect(s.write("vm.drop_caches", 1, { comm: "sh", pid: 7 })).toBe(0);
+    expect(s.write("vm.drop_caches", 4, { comm: "sh", pid: 7 })).toBe(0);
+    expect(s.write("vm.drop_caches", 1, { comm: "sh", pid: 7 })).toBe(0);
+    expect(texts()).toEqual(["sh (7): drop_caches: 1", "sh (7): drop_caches: 4"]);
   });
 });
