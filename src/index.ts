@@ -10,7 +10,7 @@ export { Vmx, type VmxFailure } from "./machine/vmx.js";
 export { FrameAllocator, PAGE_FLAG_NAMES, pageFlag, type FrameDescriptor, type ZoneInfo, type ZoneName, type Watermark, type PageFlagName } from "./machine/frames.js";
 export { Replayer, DemandMapper, TraceBatch, countAndSkip, REC_KIND, REC_USER, REC_IMPLICIT, type CoreFaultPolicy, type ReplayResult, type ReplayStopReason, type ReplayFault, type FaultPolicy, type FaultDecision } from "./machine/replay.js";
 export { PRESETS, presetNames } from "./machine/presets/index.js";
-export type { CpuPreset, TlbArrayConfig, PscConfig, LatencyConfig, ReplacementPolicy, PageSizeName, CacheHierarchyConfig, CacheLevelConfig, CacheMode, CacheInclusion, CachePolicy } from "./machine/presets/types.js";
+export type { CpuPreset, TlbArrayConfig, PscConfig, LatencyConfig, ReplacementPolicy, PageSizeName, CacheHierarchyConfig, CacheLevelConfig, CacheMode, CacheInclusion, CachePolicy, NestedTlbConfig } from "./machine/presets/types.js";
 export { applyOverrides } from "./machine/tlbconfig.js";
 export { Kernel, KERNEL_LAYOUT } from "./os/kernel.js";
 export { SlabAllocator, KmemCache, procSlabinfo, KMALLOC_SIZES } from "./os/slab.js";

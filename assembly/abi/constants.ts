@@ -294,6 +294,8 @@ export const CFG_EVENTS: u32 = TLB.CFG_EVENTS;
 export const CFG_STAMPS: u32 = TLB.CFG_STAMPS;
 export const CFG_CACHE: u32 = TLB.CFG_CACHE;
 export const CFG_PSC_WAYS: u32 = TLB.CFG_PSC_WAYS;
+export const CFG_NTLB: u32 = TLB.CFG_NTLB;
+export const CFG_NTLB_WAYS: u32 = TLB.CFG_NTLB_WAYS;
 // The cache hierarchy's configuration words and codes (mmu/cache.ts).
 export const CACHE_OFF: u32 = CACHE.CACHE_OFF;
 export const CACHE_WALKS: u32 = CACHE.CACHE_WALKS;

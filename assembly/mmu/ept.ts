@@ -46,6 +46,7 @@ import { FEAT_PAGE1GB, MEMTYPE_UC, MEMTYPE_WC, MEMTYPE_WT, MEMTYPE_WP, MEMTYPE_W
 import { physLoadEntry, physCmpxchgEntry } from "../phys/ram";
 import { count, countN, Counter } from "../stats/counters";
 import { cacheWalkRef, cacheWalkAd } from "./cache";
+import { ntlbConfigured } from "./tlb";
 
 /** eptWalk outcomes. */
 @inline export const EPT_OK: u32 = 0;
@@ -86,14 +87,21 @@ export function setEptOut(perm: u64, level: u32, entry: u64): void {
 let eptCached = false;
 let eptCacheCpu: u32 = 0;
 let eptCacheFetch = false;
+/**
+ * The current guest walk may use the nested TLB (mmu/nested.ts): a TLB-path walk that is no probe,
+ * with a nested TLB configured. Set by eptCacheBegin; translate()'s architectural walk never does.
+ */
+export let eptNtlbOn = false;
 /** Cycles of the EPT references since eptCacheBegin (only with the hierarchy on). */
 export let eptRefCycles: u64 = 0;
 
 /**
  * Start the EPT references of one guest walk on CPU `cpu`: through the cache hierarchy when
- * `cached` (a TLB-path walk with the hierarchy on), for a fetch's walk when `fetch`.
+ * `cached` (a TLB-path walk with the hierarchy on), for a fetch's walk when `fetch`; with the
+ * nested TLB for its guest paging-structure addresses when `ntlb` (a TLB-path walk, no probe).
  */
-@inline export function eptCacheBegin(cached: bool, cpu: u32, fetch: bool): void {
+@inline export function eptCacheBegin(cached: bool, cpu: u32, fetch: bool, ntlb: bool = false): void {
+  eptNtlbOn = ntlb && ntlbConfigured;
   eptCached = cached;
   eptCacheCpu = cpu;
   eptCacheFetch = fetch;

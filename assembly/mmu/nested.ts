@@ -16,35 +16,53 @@
 // a guest is used only by that VPID, global ones included. Instead of a third tag for the EP4TA,
 // a VPID that enters with an EP4TA other than the one it last ran with loses its entries (SDM
 // §29.4.3.1 lets a processor invalidate cached information at any time; it must never use an
-// entry made under another EP4TA). Guest-physical mappings (guest-physical → host-physical, used
-// by the guest paging-structure references) are not cached apart: each reference walks the EPT
-// from the EPTP, unless a combined PSC entry skipped it (the PSCs keep the host-physical address
-// of the next guest table, §29.4.1).
+// entry made under another EP4TA). A guest paging-structure reference that a combined PSC entry
+// skipped needs no EPT walk (the PSCs keep the host-physical address of the next guest table,
+// §29.4.1); the others translate their guest-physical address through the nested TLB below, else
+// walk the EPT from the EPTP.
+//
+// The nested TLB: guest-physical translations (§29.4.1 "guest-physical mappings": guest-physical
+// page → host-physical frame with the EPT access rights, associated with an EP4TA only, not with
+// a VPID or PCID). AMD calls the structure the nested TLB: the walker caches the system-physical
+// translations of guest-physical addresses so that the nested walks of a 2-D walk can be skipped
+// (Bhargava, Serebrin, Spadini, Manne, "Accelerating Two-Dimensional Page Walks for Virtualized
+// Systems", ASPLOS 2008, §4; AMD-V Nested Paging white paper, 2008). It is a set-associative LRU
+// array of 4 KiB entries (the preset's `nestedTlb`; none when 0) per CPU, looked up by the TLB
+// path's walks for guest paging-structure addresses only: the final guest-physical address of a
+// translation ends in a combined TLB entry, which is what caches it (a modelling choice, see the
+// zen4 preset). An entry is made only after an EPT walk that allowed the access (a read, or a
+// write with EPT A/D on, whose A and D flags that walk set, §29.3.5), and used only for an access
+// its rights allow; a hit reads no EPT entry and costs nothing beyond the lookup, which overlaps
+// the walk (estimate). Instead of tagging entries with their EP4TA, the array belongs to the
+// EP4TA it was filled under: entering a guest with another EP4TA empties it (§29.4.3.1 lets a
+// processor invalidate cached information at any time).
 //
 // Invalidation, SDM Vol. 3C §29.4.3 and the INVEPT/INVVPID pages of Vol. 2:
-//   INVEPT 1 (single-context)   combined mappings of every VPID that last ran with that EP4TA
-//   INVEPT 2 (all-context)      combined mappings of every VPID (1..15)
+//   INVEPT 1 (single-context)   combined mappings of every VPID that last ran with that EP4TA, and
+//                               the nested TLB when it holds that EP4TA's guest-physical mappings
+//   INVEPT 2 (all-context)      combined mappings of every VPID (1..15), and the nested TLB
 //   INVVPID 0 (individual)      the VPID's mappings for one linear address (all PCIDs, globals
 //                               too) and the VPID's PSC entries
 //   INVVPID 1 (single-context)  all of the VPID's mappings, globals too
 //   INVVPID 2 (all-context)     all mappings of VPIDs 1..15
 //   INVVPID 3 (single, retaining globals)  the VPID's non-global mappings
+//   No INVVPID type touches the nested TLB: INVVPID invalidates linear and combined mappings only.
 //   VMfailValid (error 28, invalid operand): an unsupported type, VPID 0 for types 0, 1 and 3, a
 //   non-canonical address for type 0, an EPTP that fails the VM-entry checks for INVEPT type 1.
 
 import { CPU_EPTP, CPU_VPID, CPU_VM_CTL, CPU_EXIT, CPU_CR4, CPU_HOST_SHIFT, VM_CTL_GUEST, VM_CTL_MBEC, EXIT_REASON } from "../abi/layout";
 import { EPTP_MEMTYPE_MASK, EPTP_WALK_SHIFT, EPTP_RESERVED_LOW, EPT_ACC_READ, EPT_ACC_WRITE, EPT_QUAL_GLA_USER, EPT_QUAL_GLA_WRITABLE, EPT_QUAL_GLA_NX, EXIT_REASON_NONE } from "../arch/x86/ept";
 import { MEMTYPE_UC, MEMTYPE_WB, FEAT_LA57 } from "../arch/x86/regs";
-import { EPT_WRITE, EPT_QUAL_WRITE } from "../arch/x86/ept";
+import { EPT_READ, EPT_WRITE, EPT_QUAL_WRITE } from "../arch/x86/ept";
 import { physMask } from "../arch/x86/pgtable";
 import { cpuPtr, maxPhyAddr, features } from "../arch/x86/cpu";
 import { MAX_CPUS } from "../tunables";
 import { count, counterBlock, Counter } from "../stats/counters";
-import { eptWalk, eptExit, eptQualAccess, eptQualGla, eptAdOn, eptRefsAdd, eptAccOf, EPT_OK, EPT_VIOLATION, eptOutHpa, eptOutRefs, eptOutShift, eptOutPerm, eptOutEntry, eptOutLevel, setEptOut } from "./ept";
-import { desc, nDescs, ROLE_PSC } from "./tlb";
+import { eptWalk, eptExit, eptQualAccess, eptQualGla, eptAdOn, eptRefsAdd, eptAccOf, EPT_OK, EPT_VIOLATION, eptOutHpa, eptOutRefs, eptOutShift, eptOutPerm, eptOutEntry, eptOutLevel, setEptOut, eptNtlbOn } from "./ept";
+import { desc, nDescs, ROLE_PSC, ntlbDesc, ntlbConfigured } from "./tlb";
 import {
-  D_SETS, D_WAYS_PADDED, D_ENTRIES, D_ROLE, entryVpn, entryPcid, entryFlags, TLBF_VALID, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
-  ENTRY_SHIFT, arrayInvalidate, sizeShift,
+  D_SETS, D_WAYS_PADDED, D_ENTRIES, D_ROLE, entryVpn, entryPcid, entryFlags, entryPfn, TLBF_VALID, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
+  ENTRY_SHIFT, SIZE_4K, arrayInvalidate, arrayLookup, arrayTouch, arrayFill, arrayClear, sizeShift,
 } from "./tlbarray";
 import { RIGHT_GLOBAL } from "../abi/layout";
 
@@ -70,6 +88,9 @@ import { RIGHT_GLOBAL } from "../abi/layout";
 
 // EP4TA (EPTP bits N-1:12) each VPID last entered with, per CPU; 0 = never.
 const vpidEp4ta: usize = memory.data(<i32>(MAX_CPUS * (VPID_MAX + 1) * 8), 16);
+
+// EP4TA whose guest-physical mappings each CPU's nested TLB holds; 0 = none yet.
+const ntlbOwner: usize = memory.data(<i32>(MAX_CPUS * 8), 16);
 
 @inline function ep4ta(eptp: u64): u64 {
   return eptp & physMask(maxPhyAddr) & ~(<u64>0xfff);
@@ -108,6 +129,8 @@ export function vmEnter(cpu: u32, eptp: u64, vpid: u32, mbec: bool): u32 {
   const before = load<u64>(slot);
   if (before != 0 && before != ep4ta(eptp)) flushTagged(c, 1 << vpid, false, 0, true);
   store<u64>(slot, ep4ta(eptp));
+  const owner = ntlbOwner + (<usize>cpu << 3);
+  if (load<u64>(owner) != ep4ta(eptp)) { ntlbClear(c); store<u64>(owner, ep4ta(eptp)); }
   store<u64>(c + CPU_EPTP, eptp);
   store<u32>(c + CPU_VPID, vpid);
   store<u32>(c + CPU_VM_CTL, VM_CTL_GUEST | (mbec ? VM_CTL_MBEC : 0));
@@ -134,6 +157,8 @@ export function invept(cpu: u32, type: u32, eptp: u64): u32 {
     if (type == INVEPT_ALL_CONTEXT || (owner != 0 && owner == ep4ta(eptp))) mask |= 1 << v;
   }
   flushTagged(c, mask, false, 0, true);
+  const owner = ntlbOwner + (<usize>cpu << 3);
+  if (type == INVEPT_ALL_CONTEXT || load<u64>(owner) == ep4ta(eptp)) { ntlbClear(c); store<u64>(owner, 0); }
   count(counterBlock(cpu), Counter.TLB_FLUSH_INVEPT);
   return VMX_OK;
 }
@@ -207,14 +232,28 @@ const guestEntryRec: usize = memory.data(32 * 5, 16);
  */
 export function nestedEntryHpa(c: usize, gpa: u64, va: u64, index: u32, probe: bool, ctr: usize): u64 {
   const acc = eptAdOn(c) ? EPT_ACC_WRITE : EPT_ACC_READ;
-  const st = eptWalk(c, gpa, acc, false, probe, ctr);
-  eptRefsAdd(c, eptOutRefs);
   const r = guestEntryRec + (<usize>index << 5);
   store<u64>(r, gpa);
+  // eptNtlbOn: a TLB-path walk (not a probe, not the architectural translate()) with a nested TLB.
+  const useNtlb = eptNtlbOn && !probe;
+  if (useNtlb) {
+    const hit = ntlbLookup(c, gpa, acc, ctr);
+    if (hit != NESTED_FAIL) {
+      store<u64>(r + 8, ntlbPerm);
+      store<u64>(r + 16, 0);
+      store<u32>(r + 24, NTLB_LEVEL);
+      return hit;
+    }
+  }
+  const st = eptWalk(c, gpa, acc, false, probe, ctr);
+  eptRefsAdd(c, eptOutRefs);
   store<u64>(r + 8, eptOutPerm);
   store<u64>(r + 16, eptOutEntry);
   store<u32>(r + 24, eptOutLevel);
-  if (st == EPT_OK) return eptOutHpa;
+  if (st == EPT_OK) {
+    if (useNtlb) arrayFill(ntlbDesc(c), gpa >> 12, eptOutHpa >> 12, 0, ntlbFlags(eptOutPerm), ++ntlbClock);
+    return eptOutHpa;
+  }
   eptExit(c, st, gpa, va, eptQualAccess(acc, true) | eptQualGla(false), probe, ctr);
   return NESTED_FAIL;
 }
@@ -231,7 +270,14 @@ export function nestedAdWriteOk(c: usize, index: u32, va: u64, probe: bool, ctr:
   const r = guestEntryRec + (<usize>index << 5);
   const perm = load<u64>(r + 8);
   if ((perm & EPT_WRITE) != 0) return true;
-  setEptOut(perm, load<u32>(r + 24), load<u64>(r + 16));
+  if (load<u32>(r + 24) == NTLB_LEVEL) {
+    // The read used a nested-TLB entry: the exit record's EPT entry and level come from the EPT
+    // as it is now (a probe walk: nothing counted or set), its rights from the entry used.
+    eptWalk(c, load<u64>(r), EPT_ACC_READ, false, true, ctr);
+    setEptOut(perm, eptOutLevel, eptOutEntry);
+  } else {
+    setEptOut(perm, load<u32>(r + 24), load<u64>(r + 16));
+  }
   eptExit(c, EPT_VIOLATION, load<u64>(r), va, EPT_QUAL_WRITE | eptQualGla(false), probe, ctr);
   return false;
 }
@@ -254,4 +300,48 @@ export function nestedFinalHpa(c: usize, gpa: u64, va: u64, fetch: bool, write: 
   if (noExec) q |= EPT_QUAL_GLA_NX;
   eptExit(c, st, gpa, va, q, probe, ctr);
   return NESTED_FAIL;
+}
+
+// Nested-TLB entries keep the EPT read and write rights of their translation (the AND over the
+// EPT entries used) in their flags' low bits; guest paging-structure accesses never fetch.
+@inline const NTLB_R: u32 = 1;
+@inline const NTLB_W: u32 = 2;
+/** guestEntryRec's level word for a reference the nested TLB translated (no EPT entry read). */
+@inline const NTLB_LEVEL: u32 = 0xff;
+// The nested TLB's LRU clock: one walk makes several lookups and fills at one CPU tick, which
+// would leave LRU to break ties; its stamps are compared only among its own entries (never 0).
+let ntlbClock: u64 = 0;
+/** The EPT rights (EPT_READ | EPT_WRITE) of the last ntlbLookup hit. */
+let ntlbPerm: u64 = 0;
+
+@inline function ntlbFlags(perm: u64): u32 {
+  return ((perm & EPT_READ) != 0 ? NTLB_R : 0) | ((perm & EPT_WRITE) != 0 ? NTLB_W : 0);
+}
+
+/**
+ * The nested TLB of CPU record `c` for guest-physical address `gpa` of a paging-structure access
+ * `acc` (EPT_ACC_READ, or EPT_ACC_WRITE with EPT A/D on): on a hit whose rights allow it, the
+ * host-physical address (ntlbPerm: the entry's rights). Counts ept_tlb_hit / ept_tlb_miss.
+ * @returns the host-physical address, or NESTED_FAIL (walk the EPT)
+ */
+function ntlbLookup(c: usize, gpa: u64, acc: u32, ctr: usize): u64 {
+  const d = ntlbDesc(c);
+  const e = arrayLookup(d, gpa >> 12, SIZE_4K, 0);
+  if (e != 0) {
+    const f = entryFlags(e);
+    const need = acc == EPT_ACC_WRITE ? NTLB_W : NTLB_R;
+    if ((f & need) != 0) {
+      arrayTouch(d, e, ++ntlbClock);
+      count(ctr, Counter.EPT_TLB_HIT);
+      ntlbPerm = ((f & NTLB_R) != 0 ? EPT_READ : 0) | ((f & NTLB_W) != 0 ? EPT_WRITE : 0);
+      return (entryPfn(e) << 12) | (gpa & 0xfff);
+    }
+  }
+  count(ctr, Counter.EPT_TLB_MISS);
+  return NESTED_FAIL;
+}
+
+/** Empty CPU record `c`'s nested TLB (INVEPT, or a VM entry under another EP4TA). */
+function ntlbClear(c: usize): void {
+  if (ntlbConfigured) arrayClear(ntlbDesc(c));
 }

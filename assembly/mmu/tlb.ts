@@ -16,6 +16,9 @@
 //   [CFG_PSC_WAYS…] ways per set of each PSC, same order as CFG_PSC; 0: fully associative (one set).
 //                   A PSC of level l indexes its sets by (va >> the level's shift) & (sets - 1), as
 //                   the TLB arrays index by VPN: Zen keeps PDEs in its set-associative L2 DTLB.
+//   [CFG_NTLB], [CFG_NTLB_WAYS]  the nested TLB's entries (0: none) and ways (0: fully associative):
+//                   guest-physical translations, mmu/nested.ts. Its array follows the PSCs in the
+//                   descriptor table, outside nDescs, so that VPID-tagged flushes never visit it.
 //
 //   Latency record (u32 × LAT_COUNT at latencyBase, host-writable at any time):
 //   l1Hit, stlbHit, walkMemRef, pscHit, adUpdate, faultEntryExit, ipi, baseAccess
@@ -43,7 +46,9 @@ import { evOn, evLog, EV_FILL, EV_EVICT } from "../stats/events";
 @inline export const CFG_STAMPS: u32 = CFG_EVENTS + 1;                        // 143: access stamps (0: none, 1: a u32 per managed frame)
 @inline export const CFG_CACHE: u32 = CFG_STAMPS + 1;                         // 144: the cache hierarchy (mmu/cache.ts CC_*, 15 words)
 @inline export const CFG_PSC_WAYS: u32 = CFG_CACHE + 15;                      // 159: PSC ways (0: fully associative)
-@inline export const CFG_WORDS: u32 = 164;
+@inline export const CFG_NTLB: u32 = CFG_PSC_WAYS + 4;                        // 163: nested TLB entries (0: none)
+@inline export const CFG_NTLB_WAYS: u32 = CFG_NTLB + 1;                       // 164: its ways (0: fully associative)
+@inline export const CFG_WORDS: u32 = 166;
 
 @inline export const LAT_L1_HIT: usize = 0;
 @inline export const LAT_STLB_HIT: usize = 4;
@@ -93,7 +98,16 @@ export function tlbConfigCheck(): u32 {
     const ways = pscWays(l), sets = e / ways;
     if (ways > 256 || e % ways != 0 || (sets & (sets - 1)) != 0) return 102 + l;
   }
+  const ne = cfg(CFG_NTLB);
+  if (ne > 65536) return 106;
+  if (ne > 0) { const w = ntlbWays(), sets = ne / w; if (w > 256 || ne % w != 0 || (sets & (sets - 1)) != 0) return 106; }
   return 0;
+}
+
+/** Ways per set of the nested TLB: the configured ways, else all its entries. */
+@inline function ntlbWays(): u32 {
+  const w = cfg(CFG_NTLB_WAYS);
+  return w == 0 ? cfg(CFG_NTLB) : w;
 }
 
 /** Ways per set of PSC `l` (0 = PDE … 3 = PML5E): the configured ways, else all its entries. */
@@ -105,12 +119,13 @@ export function tlbConfigCheck(): u32 {
 /** Bytes one CPU's TLBs need (descriptors + arrays). Call after tlbConfigCheck() == 0. */
 export function tlbBytesPerCpu(): u64 {
   const n = cfg(0);
-  let bytes: u64 = <u64>(n + 4) * DESC_SIZE + 64;
+  let bytes: u64 = <u64>(n + 5) * DESC_SIZE + 64;
   for (let i: u32 = 0; i < n; i++) {
     const b = 1 + i * CFG_WORDS_PER_ARRAY;
     bytes += arrayBytes(cfg(b + 1) / cfg(b + 2), cfg(b + 2));
   }
   for (let l: u32 = 0; l < 4; l++) { const e = cfg(CFG_PSC + l); if (e > 0) bytes += arrayBytes(e / pscWays(l), pscWays(l)); }
+  if (cfg(CFG_NTLB) > 0) bytes += arrayBytes(cfg(CFG_NTLB) / ntlbWays(), ntlbWays());
   return bytes;
 }
 
@@ -146,7 +161,19 @@ export function tlbSetup(base: usize, cpus: u32, latency: usize): void {
       arraySetup(descs + <usize>(n + l) * DESC_SIZE, mem, ROLE_PSC, l + 2, sets, ways, 1, POLICY_LRU, 0);
       if (e > 0) mem += <usize>arrayBytes(sets, ways);
     }
+    const ne = cfg(CFG_NTLB);
+    const nw = ne == 0 ? 0 : ntlbWays();
+    arraySetup(descs + <usize>nDescs * DESC_SIZE, mem, ROLE_PSC, 0, ne == 0 ? 0 : ne / nw, nw, 1, POLICY_LRU, 0);
   }
+  ntlbConfigured = cfg(CFG_NTLB) != 0;
+}
+
+/** The nested TLB has entries (mmu/nested.ts). */
+export let ntlbConfigured: bool = false;
+
+/** The nested TLB's descriptor of CPU record `c` (after the PSCs, outside nDescs). */
+@inline export function ntlbDesc(c: usize): usize {
+  return desc(c, nDescs);
 }
 
 /** Descriptor `i` of CPU record `c`. */

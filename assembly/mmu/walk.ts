@@ -201,7 +201,8 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
   const fetch = (acc & ACC_FETCH) != 0;
   if (cached) walkRefCycles = 0;
   // The EPT references of a nested walk go through the hierarchy too (mmu/ept.ts eptRefCycles).
-  if (nested) eptCacheBegin(cached, cpu, fetch);
+  // Only TLB-path walks use the nested TLB (mmu/nested.ts); translate() stays the architectural walk.
+  if (nested) eptCacheBegin(cached, cpu, fetch, usePscArg && !probe);
   const walkRec = c + CPU_WALK;
   let refs: u32 = 0;        // entries read, over restarts too (lean: the caller counts them)
   while (true) {

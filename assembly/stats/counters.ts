@@ -118,6 +118,9 @@ export const enum Counter {
   MEM_STORE_L2_HIT, // mem_store.l2_hit
   MEM_STORE_L3_HIT, // mem_store.l3_hit
   MEM_STORE_MEMORY, // mem_store.memory
+  // The nested TLB (mmu/nested.ts): guest-physical translations of guest paging-structure addresses.
+  EPT_TLB_HIT, // ept_tlb_hit — guest paging-structure references whose guest-physical address the nested TLB translated (no EPT walk)
+  EPT_TLB_MISS, // ept_tlb_miss — guest paging-structure references that looked up the nested TLB and walked the EPT
   COUNT
 }
 

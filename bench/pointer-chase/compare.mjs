@@ -2,6 +2,7 @@
 //   npm run build && node bench/pointer-chase/compare.mjs [--cpu zen4] [--vm 4k|2m|1g|none]
 //       [--caches all|walks|off] [--layouts 4k,4k-thp,32k,2m,1g,512g] [--max 8192]
 //       [--measured file[,file...]] [--ghz-ratio R] [--override psc.pde=256,...]
+//       [--frames scattered|dense]
 // For each layout and page count N it replays the same access pattern (one 8-byte load per page,
 // a random cyclic order, page i's load at line i mod 64; warm-up of 2N loads, then
 // max(4N, 200000) measured loads; layout "line": N consecutive lines) on a fresh machine with the preset and prints cycles per access.
@@ -13,6 +14,12 @@
 // or in several files) it takes their minimum, the run the other processes disturbed least.
 // Measured values are converted to core cycles with --ghz-ratio (core clock / TSC clock; default:
 // the ratio that makes the measured 4k curve's smallest N equal the model's, an L1D hit).
+// --frames (default scattered): where the guest's frames come from. "scattered": from a free list
+// in random order over all of RAM, as this machine's guest kernel hands them out (frames.c:
+// consecutive pages of the chase got no two adjacent guest-physical frames, 0.84-0.99 EPT-PTE
+// lines per page over ~9.4 GiB; measured-epyc9004-kvm-vm-frames.txt), so the data, guest PTE and
+// EPT PTE lines of the chase spread over the caches as on the machine; "dense": the buddy
+// allocator's order (consecutive frames). The 4k-thp layout (guest 2 MiB pages) is always dense.
 // Prints per layout both curves with the knees, then issue 16's targets with PASS / MISS
 // (analyse.mjs defines the knees, the STLB-hit penalty and the walk plateaus). Never asserts.
 import { readFileSync } from "node:fs";
@@ -27,6 +34,8 @@ const vm = opt("--vm", "4k");
 const layouts = opt("--layouts", "4k,4k-thp,32k,2m,1g,512g").split(",");
 const maxPages = Number(opt("--max", "8192"));
 const caches = opt("--caches", "all");
+const frames = opt("--frames", "scattered");
+if (!["scattered", "dense"].includes(frames)) throw new Error(`--frames must be scattered or dense, got ${frames}`);
 // --override path=value[,path=value...]: preset parameters changed for this run (as `wasmmu --set`).
 const overrides = Object.fromEntries((opt("--override", "") || "").split(",").filter(Boolean).map((kv) => { const [k, v] = kv.split("="); return [k, Number.isNaN(Number(v)) ? v : Number(v)]; }));
 const STRIDE = { line: 64, "4k": 4096, "4k-thp": 4096, "32k": 32768, "2m": 2 ** 21, "1g": 2 ** 30, "512g": 2 ** 39 };
@@ -55,8 +64,26 @@ async function newMachine() {
   return m;
 }
 
+/**
+ * Leave `keep` free frames of `m`, chosen at random over all of RAM and freed in random order, so
+ * that the allocator hands out scattered frames (--frames scattered); the rest stay allocated.
+ */
+function scatterFrames(m, keep) {
+  const all = [];
+  for (let f; (f = m.frames.allocPage()) !== null; ) all.push(f);
+  let z = 0x1234567;
+  const rnd = () => { z ^= z << 13; z >>>= 0; z ^= z >>> 17; z ^= z << 5; z >>>= 0; return z; };
+  for (let i = 0; i < Math.min(keep, all.length); i++) {
+    const j = i + (rnd() % (all.length - i));
+    [all[i], all[j]] = [all[j], all[i]];
+    m.frames.freePage(all[i]);
+  }
+}
+
 async function modelPoint(layout, n) {
   const m = await newMachine();
+  // Enough for the pages and every guest table they need (at most three per page), and some.
+  if (frames === "scattered" && layout !== "4k-thp") scatterFrames(m, 4 * n + 2048);
   // 4k-thp: the guest maps 2 MiB pages (chase.c's MADV_HUGEPAGE); under --vm 4k its TLB entries are still 4 KiB.
   const r = new Replayer(m, new DemandMapper(m, { pages: layout === "4k-thp" ? "2m" : "4k" }).policy);
   const order = cycle(n);
@@ -94,7 +121,7 @@ if (measuredFiles) for (const file of measuredFiles.split(",")) for (const line 
 
 const pct = (x) => (x === undefined ? "-" : `${x >= 0 ? "+" : ""}${(x * 100).toFixed(0)} %`);
 const num = (x) => (x === undefined ? "-" : typeof x === "number" ? x.toFixed(1) : x);
-console.log(`pointer chase: wasmmu ${cpu}${Object.keys(overrides).length ? ` (${JSON.stringify(overrides)})` : ""}, ${vm === "none" ? "bare metal" : `VM with ${vm} host pages`}, caches ${caches}; against ${measuredFiles ?? "no measurement"}; cycles per access`);
+console.log(`pointer chase: wasmmu ${cpu}${Object.keys(overrides).length ? ` (${JSON.stringify(overrides)})` : ""}, ${vm === "none" ? "bare metal" : `VM with ${vm} host pages`}, caches ${caches}, frames ${frames}; against ${measuredFiles ?? "no measurement"}; cycles per access`);
 const model = {}, meas = {};
 let ratio;
 for (const layout of layouts) {

@@ -115,7 +115,7 @@ function checkCpuObject(cpu: unknown, where: string): void {
     if (!Object.hasOwn(PRESETS, cpu)) throw fail(where, `unknown preset ${quoteValue(cpu)}; presets are ${presetNames.join(", ")}`);
     return;
   }
-  const c = keys(cpu, where, ["name", "description", "itlb", "dtlb", "stlb", "psc", "pscWays", "latency", "caches", "sources"]);
+  const c = keys(cpu, where, ["name", "description", "itlb", "dtlb", "stlb", "psc", "pscWays", "nestedTlb", "latency", "caches", "sources"]);
   for (const role of ["itlb", "dtlb", "stlb"]) {
     list(c[role], `${where}.${role}`, "TLB arrays ({ entries, ways, sizes, policy })").forEach((a, i) => {
       const at = `${where}.${role}[${i}]`;
@@ -127,6 +127,7 @@ function checkCpuObject(cpu: unknown, where: string): void {
   }
   keys(c.psc, `${where}.psc`, ["pde", "pdpte", "pml4e", "pml5e"]);
   if (c.pscWays !== undefined) keys(c.pscWays, `${where}.pscWays`, ["pde", "pdpte", "pml4e", "pml5e"]);
+  if (c.nestedTlb !== undefined) keys(c.nestedTlb, `${where}.nestedTlb`, ["entries", "ways"]);
   keys(c.latency, `${where}.latency`, ["l1Hit", "stlbHit", "walkMemRef", "pscHit", "adUpdate", "faultEntryExit", "ipi", "baseAccess"]);
   for (const k of ["name", "description"]) if (c[k] !== undefined && typeof c[k] !== "string") throw fail(`${where}.${k}`, `expected a string, got ${quoteValue(c[k])}`);
   if (c.sources !== undefined) obj(c.sources, `${where}.sources`);

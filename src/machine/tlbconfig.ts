@@ -7,6 +7,7 @@
  *   l1i = itlb[0], l1d = dtlb[0], l2 = stlb = stlb[0]        shorthands
  *   psc.pde|pdpte|pml4e|pml5e                                paging-structure-cache entries
  *   pscWays.pde|pdpte|pml4e|pml5e                            its ways per set (0: fully associative)
+ *   nestedTlb.entries|ways                                   the nested TLB (guest-physical translations)
  *   latency.l1Hit|stlbHit|walkMemRef|pscHit|adUpdate|faultEntryExit|ipi|baseAccess
  *   caches.l1d|l2|llc.sizeKiB|ways|latency|policy, caches.llc.inclusion, caches.memoryLatency,
  *   caches.mode                                              the cache hierarchy (a preset with one)
@@ -31,7 +32,7 @@ export const LATENCY_KEYS = (Object.keys(LATENCY_AT) as (keyof typeof LATENCY_AT
 if (LATENCY_KEYS.length !== A.LAT_COUNT || LATENCY_KEYS.some((k, i) => LATENCY_AT[k] !== 4 * i)) throw new Error("latency record layout changed in mmu/tlb.ts: update LATENCY_AT");
 /** The PSC levels in the configuration block's order (CFG_PSC, CFG_PSC_WAYS). */
 export const PSC_KEYS = ["pde", "pdpte", "pml4e", "pml5e"] as const;
-if (A.CFG_PSC_WAYS < A.CFG_CACHE + A.CACHE_CFG_WORDS || A.CFG_PSC_WAYS + PSC_KEYS.length > A.CFG_WORDS) throw new Error("configuration block layout changed in mmu/tlb.ts: CFG_PSC_WAYS overlaps");
+if (A.CFG_PSC_WAYS < A.CFG_CACHE + A.CACHE_CFG_WORDS || A.CFG_PSC_WAYS + PSC_KEYS.length > A.CFG_NTLB || A.CFG_NTLB_WAYS >= A.CFG_WORDS) throw new Error("configuration block layout changed in mmu/tlb.ts: CFG_PSC_WAYS or CFG_NTLB overlaps");
 const DEFAULT_BASE_ACCESS = 4;
 
 function bad(field: string, msg: string): WasmmuError {
@@ -86,12 +87,14 @@ export function applyOverrides(preset: CpuPreset, overrides: Record<string, stri
       } else throw bad(rawPath, "unknown cache parameter; use caches.l1d|l2|llc.sizeKiB|ways|latency|policy, caches.llc.inclusion, caches.memoryLatency, caches.mode");
     } else if ((m = /^psc\.(pde|pdpte|pml4e|pml5e)$/.exec(path))) {
       p.psc[m[1] as keyof CpuPreset["psc"]] = int();
+    } else if ((m = /^nestedTlb\.(entries|ways)$/.exec(path))) {
+      p.nestedTlb = { entries: 0, ...p.nestedTlb, [m[1]]: int() };
     } else if ((m = /^pscWays\.(pde|pdpte|pml4e|pml5e)$/.exec(path))) {
       p.pscWays = { ...p.pscWays, [m[1]]: int() };
     } else if ((m = /^latency\.(\w+)$/.exec(path)) && (LATENCY_KEYS as readonly string[]).includes(m[1])) {
       (p.latency as unknown as Record<string, number>)[m[1]] = int();
     } else {
-      throw bad(rawPath, "unknown parameter; use itlb[i]/dtlb[i]/stlb[i] (or l1i, l1d, l2) .entries/.ways/.policy/.sizes, psc.pde|pdpte|pml4e|pml5e, pscWays.pde|pdpte|pml4e|pml5e, latency.<name>");
+      throw bad(rawPath, "unknown parameter; use itlb[i]/dtlb[i]/stlb[i] (or l1i, l1d, l2) .entries/.ways/.policy/.sizes, psc.pde|pdpte|pml4e|pml5e, pscWays.pde|pdpte|pml4e|pml5e, nestedTlb.entries|ways, latency.<name>");
     }
   }
   // Arrays with 0 entries are removed (a way to drop one from a preset).
@@ -174,6 +177,22 @@ function checkPsc(p: CpuPreset): void {
   }
 }
 
+/** Validate the nested TLB: entries 0..65536, ways 0..256 dividing them into a power of two of sets. */
+function checkNestedTlb(p: CpuPreset): void {
+  const t = p.nestedTlb;
+  if (t === undefined) return;
+  if (typeof t !== "object" || t === null) throw bad("nestedTlb", "must be { entries, ways? }");
+  const v = t.entries, w = t.ways ?? 0;
+  if (!Number.isInteger(v) || v < 0 || v > 65536) throw bad("nestedTlb.entries", `must be 0..65536 entries, got ${v}`);
+  if (!Number.isInteger(w) || w < 0 || w > 256) throw bad("nestedTlb.ways", `must be 0..256 ways (0: fully associative), got ${w}`);
+  if (v === 0) return;
+  const ways = w === 0 ? v : w;
+  if (w === 0 && v > 256) throw bad("nestedTlb.entries", `a fully associative nested TLB has at most 256 entries, got ${v}; give nestedTlb.ways`);
+  if (v % ways !== 0) throw bad("nestedTlb.ways", `${v} entries are not a whole number of ${ways}-way sets`);
+  const sets = v / ways;
+  if ((sets & (sets - 1)) !== 0) throw bad("nestedTlb.ways", `sets (nestedTlb.entries / nestedTlb.ways = ${sets}) must be a power of two`);
+}
+
 /** Validate a preset as the core will take it. */
 export function checkPreset(p: CpuPreset): void {
   let n = 0;
@@ -185,6 +204,7 @@ export function checkPreset(p: CpuPreset): void {
   if (n > 16) throw bad("tlb", `at most 16 TLB arrays per CPU, got ${n}`);
   checkCaches(p.caches);
   checkPsc(p);
+  checkNestedTlb(p);
   for (const k of LATENCY_KEYS) {
     const v = k === "baseAccess" ? (p.latency.baseAccess ?? DEFAULT_BASE_ACCESS) : p.latency[k as keyof LatencyConfig];
     if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 1_000_000) throw bad(`latency.${k}`, `must be an integer 0..1000000 cycles, got ${v}`);
@@ -193,7 +213,7 @@ export function checkPreset(p: CpuPreset): void {
 
 /** The preset with every TLB and PSC removed: each access walks (the reference for coherence tests). */
 export function withoutTlbs(p: CpuPreset): CpuPreset {
-  return { ...p, name: `${p.name}-no-tlb`, itlb: [], dtlb: [], stlb: [], psc: { pml5e: 0, pml4e: 0, pdpte: 0, pde: 0 }, pscWays: undefined };
+  return { ...p, name: `${p.name}-no-tlb`, itlb: [], dtlb: [], stlb: [], psc: { pml5e: 0, pml4e: 0, pdpte: 0, pde: 0 }, pscWays: undefined, nestedTlb: undefined };
 }
 
 /** Write the configuration block the core reads in init(). */
@@ -213,6 +233,8 @@ export function writeConfigBlock(core: Core, p: CpuPreset, traceRecords: number,
   const psc = A.CFG_PSC;
   words.set([p.psc.pde, p.psc.pdpte, p.psc.pml4e, p.psc.pml5e], psc);
   words.set(PSC_KEYS.map((k) => p.psc[k] === 0 ? 0 : pscWaysOf(p, k)), A.CFG_PSC_WAYS);
+  words[A.CFG_NTLB] = p.nestedTlb?.entries ?? 0;
+  words[A.CFG_NTLB_WAYS] = p.nestedTlb?.ways ?? 0;
   const lat = A.CFG_LATENCY;
   LATENCY_KEYS.forEach((k, i) => { words[lat + i] = k === "baseAccess" ? (p.latency.baseAccess ?? DEFAULT_BASE_ACCESS) : p.latency[k]; });
   words[A.CFG_TRACE] = traceRecords;

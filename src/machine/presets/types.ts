@@ -71,6 +71,14 @@ export interface CacheLevelConfig {
   policy: CachePolicy;
 }
 
+/** Geometry of the nested TLB (CpuPreset.nestedTlb). */
+export interface NestedTlbConfig {
+  /** Entries (0: none), at most 65536. */
+  entries: number;
+  /** Ways per set (0 or absent: fully associative); entries / ways sets, a power of two. */
+  ways?: number;
+}
+
 /** The data-cache hierarchy page walks (and optionally data accesses) go through. */
 export interface CacheHierarchyConfig {
   /** Private to each CPU. */
@@ -105,6 +113,15 @@ export interface CpuPreset {
    * 1 GiB apart contend for one set while those of neighbouring 2 MiB regions spread out.
    */
   pscWays?: Partial<PscConfig>;
+  /**
+   * The nested TLB: guest-physical translations (guest-physical 4 KiB page → host-physical frame
+   * with its EPT rights) that the walks of a guest under nested paging use for the addresses of
+   * guest paging-structure entries instead of walking the EPT (Intel SDM Vol. 3C §29.4.1
+   * "guest-physical mappings"; AMD's nested TLB). `entries` 0 or absent: none; `ways` 0 or
+   * absent: fully associative; LRU. Emptied by INVEPT for its EP4TA and by a VM entry under
+   * another EP4TA; INVVPID leaves it (mmu/nested.ts).
+   */
+  nestedTlb?: NestedTlbConfig;
   latency: LatencyConfig;
   /** The data-cache hierarchy for walk references; absent: none (walks cost latency.walkMemRef per reference). */
   caches?: CacheHierarchyConfig;
