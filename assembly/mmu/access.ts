@@ -25,7 +25,7 @@ import { cpuPtr } from "../arch/x86/cpu";
 import { evOn, evLog, EV_L1_HIT, EV_L2_HIT, EV_WALK, EV_FAULT } from "../stats/events";
 import { count, countAt, countN, counterBlock, Counter, KIND_COUNTERS } from "../stats/counters";
 import { ACC_WRITE, ACC_FETCH, DENY_PKEY, accessDenied, pfAccessBits } from "./rights";
-import { inGuest, vmTag } from "./nested";
+import { inGuest, vmTag, nestedFillable } from "./nested";
 import { eptRefCycles } from "./ept";
 import { CPU_EPT_REFS, CPU_HOST_SHIFT, CPU_EXIT, EXIT_REASON } from "../abi/layout";
 import { XLAT_VMEXIT } from "../arch/x86/fault";
@@ -343,7 +343,9 @@ export function flushMissCounts(ctr: usize): void {
     // piece's offset back); without nesting simply the page's first frame.
     const base = ((load<u64>(res + RES_PADDR) & ~((<u64>1 << capShift) - 1)) >> 12) -
       (((va & ((<u64>1 << shift) - 1)) >> capShift) << (capShift - 12));
-    if (lruL2 != 0 && lruL1 != 0 && size == 0 && !rewalk) {
+    if (nested && !nestedFillable) {
+      // No combined entry: the EPT denies an access it would serve (mmu/nested.ts nestedFillable).
+    } else if (lruL2 != 0 && lruL1 != 0 && size == 0 && !rewalk) {
       arrayFillAbsentLru(lruL2, va >> 12, base, pcid, flags, tick);
       arrayFillAbsentLru(lruL1, va >> 12, base, pcid, flags, tick);
       countN(ctr, Counter.TLB_FILL, 2);

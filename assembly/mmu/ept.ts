@@ -61,9 +61,10 @@ export let eptOutShift: u32 = 12;
 export let eptOutMemType: u32 = 0;
 export let eptOutIpat: bool = false;
 /**
- * Whether a write through the translation needs no EPT update: EPT A/D off, or D already set in
- * the leaf. A combined TLB entry counts as dirty only then, so that the first write after a read
- * walks again and sets the EPT D flag (§29.3.5), as it sets the guest's.
+ * Whether a write through the translation needs no EPT update or check: the EPT allows writes,
+ * and EPT A/D is off or D is already set in the leaf. A combined TLB entry counts as dirty only
+ * then, so that the first write after a read walks again and sets the EPT D flag (§29.3.5), as it
+ * sets the guest's, or meets the EPT violation a read-only EPT page gives.
  */
 export let eptOutDirty: bool = true;
 /** After any eptWalk: EPT entries read, the AND of R/W/X/UX over them, and the level where it stopped. */
@@ -214,7 +215,8 @@ export function eptWalk(c: usize, gpa: u64, acc: u32, userLinear: bool, probe: b
     eptOutHpa = (entry & addrMask & ~((<u64>1 << shift) - 1)) | (gpa & ((<u64>1 << shift) - 1));
     eptOutMemType = <u32>(entry >> EPT_BIT_MEMTYPE) & 7;
     eptOutIpat = (entry & EPT_IGNORE_PAT) != 0;
-    eptOutDirty = !ad || (entry & EPT_DIRTY) != 0;
+    // A write may reuse the translation only if the EPT allows writes (a read made it, maybe).
+    eptOutDirty = (!ad || (entry & EPT_DIRTY) != 0) && (perm & EPT_WRITE) != 0;
     return EPT_OK;
   }
 }

@@ -53,7 +53,7 @@
 import { CPU_EPTP, CPU_VPID, CPU_VM_CTL, CPU_EXIT, CPU_CR4, CPU_HOST_SHIFT, VM_CTL_GUEST, VM_CTL_MBEC, EXIT_REASON } from "../abi/layout";
 import { EPTP_MEMTYPE_MASK, EPTP_WALK_SHIFT, EPTP_RESERVED_LOW, EPT_ACC_READ, EPT_ACC_WRITE, EPT_QUAL_GLA_USER, EPT_QUAL_GLA_WRITABLE, EPT_QUAL_GLA_NX, EXIT_REASON_NONE } from "../arch/x86/ept";
 import { MEMTYPE_UC, MEMTYPE_WB, FEAT_LA57 } from "../arch/x86/regs";
-import { EPT_READ, EPT_WRITE, EPT_QUAL_WRITE } from "../arch/x86/ept";
+import { EPT_READ, EPT_WRITE, EPT_EXEC, EPT_USER_EXEC, EPT_QUAL_WRITE } from "../arch/x86/ept";
 import { physMask } from "../arch/x86/pgtable";
 import { cpuPtr, maxPhyAddr, features } from "../arch/x86/cpu";
 import { MAX_CPUS } from "../tunables";
@@ -82,6 +82,13 @@ import { RIGHT_GLOBAL } from "../abi/layout";
 @inline export const INVVPID_SINGLE_CONTEXT: u32 = 1;
 @inline export const INVVPID_ALL_CONTEXT: u32 = 2;
 @inline export const INVVPID_SINGLE_CONTEXT_RETAINING_GLOBALS: u32 = 3;
+
+/**
+ * After a successful nestedFinalHpa: whether the EPT allows every access a combined TLB entry for
+ * the translation would serve (read; fetch unless the guest's rights say NX), so that the TLB
+ * path may fill one. Writes are kept apart by eptOutDirty (mmu/ept.ts).
+ */
+export let nestedFillable: bool = true;
 
 /** Host-physical result of a nested reference that ended in a VM exit. */
 @inline export const NESTED_FAIL: u64 = 0xffff_ffff_ffff_ffff;
@@ -158,7 +165,8 @@ export function invept(cpu: u32, type: u32, eptp: u64): u32 {
   }
   flushTagged(c, mask, false, 0, true);
   const owner = ntlbOwner + (<usize>cpu << 3);
-  if (type == INVEPT_ALL_CONTEXT || load<u64>(owner) == ep4ta(eptp)) { ntlbClear(c); store<u64>(owner, 0); }
+  // The owner stays: it is the EP4TA the CPU runs with (vmEnter), under which new entries are made.
+  if (type == INVEPT_ALL_CONTEXT || load<u64>(owner) == ep4ta(eptp)) ntlbClear(c);
   count(counterBlock(cpu), Counter.TLB_FLUSH_INVEPT);
   return VMX_OK;
 }
@@ -283,6 +291,18 @@ export function nestedAdWriteOk(c: usize, index: u32, va: u64, probe: bool, ctr:
 }
 
 /**
+ * Whether the guest table whose entry was read as entry `index` of the current walk may take the
+ * guest's A/D writes under the EPT: EPT A/D on (the read already was a write), or the translation
+ * of its guest-physical address allows writes. The walker caches a combined PSC entry for a next
+ * table only then, so that an A/D update of an entry read through such an entry (whose
+ * guest-physical address and EPT rights the walk never saw) needs no check: INVEPT drops the PSC
+ * entry when the EPT changes (§29.4.3). Costs a PSC entry for tables in EPT-read-only pages.
+ */
+export function nestedTableWritable(c: usize, index: u32): bool {
+  return eptAdOn(c) || (load<u64>(guestEntryRec + (<usize>index << 5) + 8) & EPT_WRITE) != 0;
+}
+
+/**
  * Host-physical address of the final guest-physical address `gpa` of linear address `va` for an
  * access (`fetch`, `write`) to a page with the guest's rights (`user`, `writable`, `noExec`). On
  * an exit the qualification has bit 8 set and, as advanced VM-exit information, bits 11:9.
@@ -293,7 +313,17 @@ export function nestedFinalHpa(c: usize, gpa: u64, va: u64, fetch: bool, write: 
   const acc = eptAccOf(fetch, write);
   const st = eptWalk(c, gpa, acc, user, probe, ctr);
   eptRefsAdd(c, eptOutRefs);
-  if (st == EPT_OK) { store<u32>(c + CPU_HOST_SHIFT, eptOutShift); return eptOutHpa; }
+  if (st == EPT_OK) {
+    store<u32>(c + CPU_HOST_SHIFT, eptOutShift);
+    // A combined TLB entry is used for reads, fetches unless the guest says NX, and writes once it
+    // is dirty (eptOutDirty requires EPT W): make one only when the EPT allows them all, so that
+    // no access the EPT denies is served from it (§29.4.2: combined mappings carry the EPT's
+    // rights too; the TLB entry has no place for them).
+    const mbec = (load<u32>(c + CPU_VM_CTL) & VM_CTL_MBEC) != 0;
+    const need = EPT_READ | (noExec ? 0 : mbec && user ? EPT_USER_EXEC : EPT_EXEC);
+    nestedFillable = (eptOutPerm & need) == need;
+    return eptOutHpa;
+  }
   let q = eptQualAccess(acc, false) | eptQualGla(true);
   if (user) q |= EPT_QUAL_GLA_USER;
   if (writable) q |= EPT_QUAL_GLA_WRITABLE;
@@ -302,20 +332,24 @@ export function nestedFinalHpa(c: usize, gpa: u64, va: u64, fetch: bool, write: 
   return NESTED_FAIL;
 }
 
-// Nested-TLB entries keep the EPT read and write rights of their translation (the AND over the
-// EPT entries used) in their flags' low bits; guest paging-structure accesses never fetch.
+// Nested-TLB entries keep the EPT rights of their translation (the AND of R, W, X and UX over the
+// EPT entries used) in their flags' low bits: R and W decide whether an entry serves an access,
+// all four go into an exit qualification (bits 6:3) when a guest A/D write is refused.
 @inline const NTLB_R: u32 = 1;
 @inline const NTLB_W: u32 = 2;
+@inline const NTLB_X: u32 = 4;
+@inline const NTLB_UX: u32 = 32;     // not bit 3 or 4: RIGHT_GLOBAL and RIGHT_DIRTY in TLB entries
 /** guestEntryRec's level word for a reference the nested TLB translated (no EPT entry read). */
 @inline const NTLB_LEVEL: u32 = 0xff;
 // The nested TLB's LRU clock: one walk makes several lookups and fills at one CPU tick, which
 // would leave LRU to break ties; its stamps are compared only among its own entries (never 0).
 let ntlbClock: u64 = 0;
-/** The EPT rights (EPT_READ | EPT_WRITE) of the last ntlbLookup hit. */
+/** The EPT rights (EPT_READ, EPT_WRITE, EPT_EXEC, EPT_USER_EXEC) of the last ntlbLookup hit. */
 let ntlbPerm: u64 = 0;
 
 @inline function ntlbFlags(perm: u64): u32 {
-  return ((perm & EPT_READ) != 0 ? NTLB_R : 0) | ((perm & EPT_WRITE) != 0 ? NTLB_W : 0);
+  return ((perm & EPT_READ) != 0 ? NTLB_R : 0) | ((perm & EPT_WRITE) != 0 ? NTLB_W : 0)
+    | ((perm & EPT_EXEC) != 0 ? NTLB_X : 0) | ((perm & EPT_USER_EXEC) != 0 ? NTLB_UX : 0);
 }
 
 /**
@@ -333,7 +367,8 @@ function ntlbLookup(c: usize, gpa: u64, acc: u32, ctr: usize): u64 {
     if ((f & need) != 0) {
       arrayTouch(d, e, ++ntlbClock);
       count(ctr, Counter.EPT_TLB_HIT);
-      ntlbPerm = ((f & NTLB_R) != 0 ? EPT_READ : 0) | ((f & NTLB_W) != 0 ? EPT_WRITE : 0);
+      ntlbPerm = ((f & NTLB_R) != 0 ? EPT_READ : 0) | ((f & NTLB_W) != 0 ? EPT_WRITE : 0)
+        | ((f & NTLB_X) != 0 ? EPT_EXEC : 0) | ((f & NTLB_UX) != 0 ? EPT_USER_EXEC : 0);
       return (entryPfn(e) << 12) | (gpa & 0xfff);
     }
   }

@@ -146,7 +146,7 @@ export function tlbSetup(base: usize, cpus: u32, latency: usize): void {
   for (let c: u32 = 0; c < cpus; c++) {
     const descs = (base + <usize>(<u64>c * perCpuBytes) + 15) & ~15;
     store<u32>(cpuPtr(c) + CPU_TLB_DESC, <u32>descs);
-    let mem = descs + <usize>nDescs * DESC_SIZE;
+    let mem = descs + <usize>(nDescs + 1) * DESC_SIZE;   // + the nested TLB's descriptor
     for (let i: u32 = 0; i < n; i++) {
       const b = 1 + i * CFG_WORDS_PER_ARRAY;
       const ways = cfg(b + 2);

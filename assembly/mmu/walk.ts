@@ -46,7 +46,7 @@ import {
   X86_PF_PROT, X86_PF_RSVD, X86_PF_PK, XLAT_OK, XLAT_PF, XLAT_GP, STOP_LEAF, STOP_NOT_PRESENT,
   STOP_RESERVED, STOP_RIGHTS, STOP_PKEY, STOP_NONCANONICAL, XLAT_VMEXIT, STOP_EPT,
 } from "../arch/x86/fault";
-import { inGuest, nestedEntryHpa, nestedAdWriteOk, nestedFinalHpa, NESTED_FAIL } from "./nested";
+import { inGuest, nestedEntryHpa, nestedAdWriteOk, nestedFinalHpa, nestedTableWritable, NESTED_FAIL } from "./nested";
 import { eptRefsReset, eptCacheBegin, eptCombineMemType, eptOutMemType, eptOutIpat, eptOutDirty } from "./ept";
 import { cpuPtr, maxPhyAddr, features, physReserved, numCpus } from "../arch/x86/cpu";
 import { physLoadEntryBelow, physCmpxchgEntry, entryLoadLimit, ramBase } from "../phys/ram";
@@ -351,7 +351,8 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
           const w = walkRec + <usize>i * WALK_ENTRY_SIZE;
           const before = load<u64>(w + WALK_BEFORE);
           const needs = (before & PAGE_ACCESSED) == 0 || (i == n - 1 && write && (before & PAGE_DIRTY) == 0);
-          if (needs && !nestedAdWriteOk(c, i, va, probe, ctr)) {
+          // A table a combined PSC entry gave (i == 0 after a PSC hit) is EPT-writable: see the fill below.
+          if (needs && !(i == 0 && pscLevel != 0) && !nestedAdWriteOk(c, i, va, probe, ctr)) {
             return nestedExit(c, res, va, n, load<u32>(w + WALK_LEVEL), pscLevel, probe, ctr, false);
           }
         }
@@ -403,6 +404,8 @@ export function translate(cpu: u32, va: u64, acc: u32): u32 {
         if ((f & PAGE_RW) != 0) flags |= RIGHT_WRITE;
         if ((f & PAGE_USER) != 0) flags |= RIGHT_USER;
         if (nxe && (x & PAGE_NX) != 0) flags |= RIGHT_NX;
+        // Nested: only a next table the EPT lets the guest's A/D updates write is cached (its entries' A/D checks are then skipped above).
+        if (nested && !nestedTableWritable(c, i + 1)) continue;
         arrayFill(d, va >> levelShift(l), next, pcid, flags, tick);
       }
     }

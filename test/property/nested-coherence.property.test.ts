@@ -8,7 +8,10 @@
  * reloads CR3 with the no-flush bit, so only the VPID tag keeps their entries apart. Guest leaves
  * may be global (CR4.PGE=1), so INVVPID type 3 (retaining globals) is used only where it is
  * enough: when the changed page's old entry was not global. A guest 2 MiB page over 4 KiB EPT
- * pages makes combined entries smaller than their guest page (§29.4.1).
+ * pages makes combined entries smaller than their guest page (§29.4.1). The EPT maps the guests'
+ * tables with 4 KiB leaves whose rights change too ("tableperm", then INVEPT): the nested TLB
+ * (guest-physical translations of guest table pages, §29.4.1 "guest-physical mappings", small
+ * here so that entries are evicted) must never use a translation INVEPT invalidated.
  *
  * Every access must give the same outcome (the host-physical address and page size, the #PF
  * error code, or the VM exit's reason, qualification and guest-physical address), and the final
@@ -44,6 +47,7 @@ type Op =
   | { t: "unmap"; vm: Vm; page: number; inv: GuestInv }
   | { t: "upper"; vm: Vm; page: number; write: boolean; user: boolean; inv: GuestInv }
   | { t: "ept"; vm: Vm; frame: number; host: number; perm: EptPerm; big: boolean; inv: "invept1" | "invept2" }
+  | { t: "tableperm"; vm: Vm; page: number; level: 1 | 2 | 3 | 4; perm: "RW" | "R" | "none"; inv: "invept1" | "invept2" }
   | { t: "switch"; vm: Vm };
 
 const PERM_FLAGS: Record<EptPerm, { read: boolean; write: boolean; execute: boolean }> = {
@@ -67,7 +71,8 @@ class World {
       new PageTableBuilder(m, new RangeTableSource(m, { start: 0x28_0000n, end: 0x40_0000n })),
     ];
     this.epts.forEach((ept, v) => {
-      ept.map(0n, 0n, {}, "2M", 0x40_0000n);                        // the guests' tables, identity
+      // The guests' tables (the first 64 pages of each table area), identity, 4 KiB leaves.
+      for (const start of [0x10_0000n, 0x28_0000n]) ept.map(start, start, {}, "4K", 0x4_0000n);
       for (let f = 0; f < FRAMES; f++) ept.map(frameGpa(f), hostPa((f + 5 * v) % HFRAMES));
       for (let k = 0; k < 512; k++) ept.map(BIG_GPA + BigInt(k) * 0x1000n, bigPieceHpa(k, v));
     });
@@ -129,6 +134,13 @@ class World {
         const gpa = op.big ? BIG_GPA + BigInt(op.frame) * 0x1000n : frameGpa(op.frame);
         const hpa = op.big ? bigPieceHpa(op.frame + op.host, op.vm) : hostPa(op.host);
         this.epts[op.vm].setEntry(gpa, 1, op.perm === "none" ? 0n : makeEptLeaf(hpa, 1, flags));
+        must(cpu.vmx.invept(op.inv === "invept1" ? 1 : 2, this.epts[op.vm].eptp));
+        return null;
+      }
+      case "tableperm": {
+        // The guest table holding the page's entry at `level`: its EPT leaf's rights (identity).
+        const table = this.guests[op.vm].lookup(pageVa(op.page), op.level)! & ~0xfffn;
+        this.epts[op.vm].setEntry(table, 1, op.perm === "none" ? 0n : makeEptLeaf(table, 1, { ...PERM_FLAGS[op.perm], execute: true }));
         must(cpu.vmx.invept(op.inv === "invept1" ? 1 : 2, this.epts[op.vm].eptp));
         return null;
       }
@@ -197,13 +209,20 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 3, arbitrary: fc.record({ t: fc.constant("switch" as const), vm }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant("tableperm" as const), vm, page, level: fc.constantFrom<1 | 2 | 3 | 4>(1, 2, 3, 4),
+      perm: fc.constantFrom<"RW" | "R" | "none">("RW", "RW", "R", "none"), inv: fc.constantFrom<"invept1" | "invept2">("invept1", "invept2"),
+    }),
+  },
 );
 
 /** Small arrays so that entries are evicted; every PSC level. */
-const OVERRIDES = { "l1d.entries": 8, "l1i.entries": 8, "stlb[0].entries": 16, "stlb[0].ways": 4, "psc.pde": 4, "psc.pdpte": 2, "psc.pml4e": 2 };
+const OVERRIDES = { "l1d.entries": 8, "l1i.entries": 8, "stlb[0].entries": 16, "stlb[0].ways": 4, "psc.pde": 4, "psc.pdpte": 2, "psc.pml4e": 2, "nestedTlb.entries": 4, "nestedTlb.ways": 2 };
 
 describe("property: under nested paging a TLB machine translates like one without TLBs when software invalidates (§29.4.3)", () => {
-  it("two VPIDs with the same PCID and addresses, guest and EPT changes with INVLPG / INVVPID 0-3 / INVEPT 1-2: same outcomes, same tables", async () => {
+  it("two VPIDs with the same PCID and addresses, guest and EPT changes (data and table pages) with INVLPG / INVVPID 0-3 / INVEPT 1-2: same outcomes, same tables", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 150, size: "max" }), async (ops) => {
         const tlb = await World.create({ overrides: OVERRIDES });
@@ -230,7 +249,7 @@ describe("property: under nested paging a TLB machine translates like one withou
       }),
       { seed: SEED, numRuns: 20 },
     );
-    for (const k of ["tlb_l1d_hit", "tlb_l1i_hit", "psc_hit_pde", "ept_violation", "fault_pf", "tlb_flush_invept", "tlb_flush_invvpid", "tlb_flush_page", "ept_ad_set"]) {
+    for (const k of ["tlb_l1d_hit", "tlb_l1i_hit", "psc_hit_pde", "ept_violation", "fault_pf", "tlb_flush_invept", "tlb_flush_invvpid", "tlb_flush_page", "ept_ad_set", "ept_tlb_hit", "ept_tlb_miss"]) {
       expect(totals[k], k).toBeGreaterThan(0n);
     }
   });
