@@ -72,6 +72,8 @@ export interface EffectiveConfig {
     psc: CpuPreset["psc"];
     /** Ways per set of the set-indexed PSCs (present only when the preset has some). */
     pscWays?: CpuPreset["pscWays"];
+    /** The nested TLB (present only when the preset has one). */
+    nestedTlb?: CpuPreset["nestedTlb"];
     latency: Required<LatencyConfig>;
   };
   /** The --set overrides as given (path → value). */
@@ -109,7 +111,7 @@ export interface EffectiveConfig {
 /** The effective preset record from a machine's preset (after overrides) and latencies. */
 export function effectivePreset(p: CpuPreset, latency: Required<LatencyConfig>): EffectiveConfig["preset"] {
   const arrays = (a: TlbArrayConfig[]) => a.map((x) => ({ entries: x.entries, ways: x.ways, sizes: [...x.sizes], policy: x.policy }));
-  return { name: p.name, description: p.description, itlb: arrays(p.itlb), dtlb: arrays(p.dtlb), stlb: arrays(p.stlb), psc: { ...p.psc }, ...(p.pscWays ? { pscWays: { ...p.pscWays } } : {}), latency: { ...latency } };
+  return { name: p.name, description: p.description, itlb: arrays(p.itlb), dtlb: arrays(p.dtlb), stlb: arrays(p.stlb), psc: { ...p.psc }, ...(p.pscWays ? { pscWays: { ...p.pscWays } } : {}), ...(p.nestedTlb?.entries ? { nestedTlb: { ...p.nestedTlb } } : {}), latency: { ...latency } };
 }
 
 /** "64×4 4K" style geometry of a role's arrays, for the text header. */

@@ -77,10 +77,11 @@ function kernelSettings(v: MachineOptionValues): OsJobOptions {
   return { swap, reclaim: oneOf("reclaim", v.reclaim, PAGE_REPLACEMENT_NAMES, "linux"), swappiness, frames, pageCluster, thp: oneOf("thp", v.thp, THP_ENABLED, "madvise") };
 }
 
-/** Every path `--set` (and a sweep's `--param`) takes, for suggestions: the array shorthands and fields, the PSCs, the latencies. */
+/** Every path `--set` (and a sweep's `--param`) takes, for suggestions: the array shorthands and fields, the PSCs, the nested TLB, the latencies. */
 export const SET_PATHS: readonly string[] = [
   ...["l1i", "l1d", "l2", "itlb[0]", "dtlb[0]", "stlb[0]", "itlb[1]", "dtlb[1]", "stlb[1]"].flatMap((a) => ["entries", "ways", "policy", "sizes"].map((f) => `${a}.${f}`)),
   ...["pde", "pdpte", "pml4e", "pml5e"].flatMap((k) => [`psc.${k}`, `pscWays.${k}`]),
+  "nestedTlb.entries", "nestedTlb.ways",
   ...LATENCY_KEYS.map((k) => `latency.${k}`),
 ];
 

@@ -56,11 +56,12 @@ export function presetDocument(name: string, overrides: Record<string, string>):
   const latency = Object.fromEntries(LATENCY_KEYS.map((k) => [k, {
     cycles: k === "baseAccess" ? (p.latency.baseAccess ?? DEFAULT_BASE_ACCESS) : p.latency[k], source: sourceOf(p, `latency.${k}`, changed),
   }]));
-  const notes = Object.fromEntries(Object.entries(p.sources).filter(([k]) => !/\[|\./.test(k)));
+  const notes = Object.fromEntries(Object.entries(p.sources).filter(([k]) => !/\[|\./.test(k) && k !== "nestedTlb"));
   const events = vendorEvents(p.name);
   return {
     name: p.name, description: p.description, itlb: arrays("itlb"), dtlb: arrays("dtlb"), stlb: arrays("stlb"),
     psc: Object.fromEntries((["pml5e", "pml4e", "pdpte", "pde"] as const).map((k) => [k, { entries: p.psc[k], ...(p.pscWays?.[k] ? { ways: p.pscWays[k] } : {}), source: sourceOf(p, `psc.${k}`, changed) }])),
+    ...(p.nestedTlb?.entries ? { nestedTlb: { entries: p.nestedTlb.entries, ways: p.nestedTlb.ways || p.nestedTlb.entries, source: sourceOf(p, "nestedTlb", changed) } } : {}),
     latency, notes, overrides,
     ...(events.length > 0 ? { events: events.map((e) => ({ name: e.name, alias: e.alias, sum: [...e.sum], description: e.description, ...(e.note !== undefined ? { note: e.note } : {}) })) } : {}),
   };
@@ -93,6 +94,11 @@ function presetText(d: Record<string, unknown>): string {
   for (const [k, v] of Object.entries(d.psc as Record<string, { entries: number; ways?: number; source: string }>)) {
     out.push(`   ${`psc.${k}`.padEnd(10)} ${String(v.entries).padStart(4)}   ${wrap(v.source, 20)}`);
     if (v.ways !== undefined) out.push(`   ${`pscWays.${k}`.padEnd(10)} ${String(v.ways).padStart(4)}   ways per set: ${v.entries / v.ways} sets, set = (va >> level shift) mod sets`);
+  }
+  const ntlb = d.nestedTlb as { entries: number; ways: number; source: string } | undefined;
+  if (ntlb) {
+    out.push("", " Nested TLB (guest-physical translations under nested paging)");
+    out.push(`   ${"nestedTlb".padEnd(10)} ${String(ntlb.entries).padStart(4)}   ${ntlb.ways}-way, ${ntlb.entries / ntlb.ways} sets; ${wrap(ntlb.source, 20)}`);
   }
   out.push("", " Latencies (cycles)");
   for (const [k, v] of Object.entries(d.latency as Record<string, { cycles: number; source: string }>)) {

@@ -35,6 +35,7 @@ Options:
                           dtlb[0], stlb[0]) or itlb[i]/dtlb[i]/stlb[i] with .entries .ways
                           .policy (lru|plru|random) .sizes (4K+2M…); psc.pde|pdpte|pml4e|pml5e;
                           pscWays.pde|pdpte|pml4e|pml5e (ways per set; 0: fully associative);
+                          nestedTlb.entries|ways (guest-physical translations, --vm);
                           latency.l1Hit|stlbHit|walkMemRef|pscHit|adUpdate|faultEntryExit|ipi|baseAccess;
                           caches.l1d|l2|llc.sizeKiB|ways|latency|policy, caches.memoryLatency
   --caches on|off|walks|all

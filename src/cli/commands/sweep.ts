@@ -48,6 +48,7 @@ or a preset path:
   l1i/l1d/l2 (= itlb[0], dtlb[0], stlb[0]) or itlb[i]/dtlb[i]/stlb[i] with .entries .ways
   .policy (lru|plru|random) .sizes (4K+2M…); psc.pde|pdpte|pml4e|pml5e;
   pscWays.pde|pdpte|pml4e|pml5e (ways per set; 0: fully associative);
+  nestedTlb.entries|ways (guest-physical translations under nested paging);
   latency.l1Hit|stlbHit|walkMemRef|pscHit|adUpdate|faultEntryExit|ipi|baseAccess
   Setting entries alone keeps the ways (l1d.entries=128 on a 4-way array gives 32 sets).
 Values that go together are one parameter: an array's geometry as entries×ways

@@ -150,15 +150,17 @@ export const zen4: CpuPreset = {
       "Walks for Virtualized Systems', ASPLOS 2008, on AMD Opteron (family 10h); AMD-V Nested Paging white paper, " +
       "2008), as Intel's 'guest-physical mappings' (SDM Vol. 3C §29.4.1). Neither AMD's SOG nor any public source " +
       "gives Zen 4's nested-TLB size or geometry, and the model's use of it is a choice: 4 KiB entries, only for guest " +
-      "paging-structure addresses (the final translation of a chase's data page would hit it too if it did, and " +
-      `the measured 2m plateau argues against that: see below), hit cost none beyond the walk. Estimate, from the chase (${CHASE}; ` +
-      "bench/RESULTS.md 'Issue #16 pointer chase, nested caching'): one page per 512 GiB costs 161.8-181.7 cycles at " +
-      "80-128 pages, one per 1 GiB 97.8-131.1; without the nested TLB the model's walks cost 287 and 168 at 128 " +
-      "pages, ~110 and ~60 cycles of which are the EPT walks of the guest tables (3-4 table pages per data page, each " +
-      "its own 4-level EPT walk), which the measured walks do not pay. Caching them needs about as many entries as " +
-      "table pages: 385 at 128 pages 512 GiB apart. 512 entries (64 sets x 8 ways, LRU; the smallest power of two " +
-      "that holds them) bring the 512g plateau to -2 % and 1g to -18 % of the measurements; 256 entries leave 512g at " +
-      "+46 %, 1024 change 512g and 1g by under 3 %. The other presets have none (no measurement to size one).",
+      "paging-structure addresses (the final guest-physical address is cached by the combined TLB entry; if it used it, " +
+      "the chase's 2m layout, whose 96-256 data pages it would hold, would lose its 4 EPT references per walk; not measured), hit cost none " +
+      `beyond the walk's lookup. Estimate, from the chase (${CHASE}; bench/RESULTS.md 'Issue #16 pointer chase, nested ` +
+      "caching', guest frames scattered as measured there): one page per 512 GiB costs 161.8-181.7 cycles at 80-128 pages " +
+      "and one per 1 GiB 97.8-131.1; without a nested TLB the model's walks cost 287.0 and 168.5 at 128 pages (20 and 12 " +
+      "EPT references per access: every guest table's guest-physical address walks the 4-level EPT), so the measured " +
+      "walks skip most of those EPT walks. Skipping them needs about as many entries as guest table pages: 385 at 128 " +
+      "pages 512 GiB apart. 512 entries (64 sets x 8 ways, LRU; the smallest power of two that holds them) give the " +
+      "walk plateaus 512g 175.6 (-2 %) and 1g 107.4 (-18 %); 256 entries: 240.6 (+34 %) and 140.1 (+7 %); 1024: 168.0 " +
+      "(-7 %) and 105.5 (-20 %). The model's 1g curve is steeper than the measured one (68.0 against 97.8 cycles at 80 " +
+      "pages, 182.3 against 137.4 at 256). The other presets have none (no measurement to size one).",
     "latency.l1Hit":
       "Documented (second-hand), and measured here: 0: the chase's L1D-hit floor is flat up to 64 pages. Zen 4 " +
       "'caches address translations for 288 KB of memory [72 x 4K] with no latency " +
