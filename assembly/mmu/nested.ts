@@ -26,7 +26,7 @@
 // a VPID or PCID). AMD calls the structure the nested TLB: the walker caches the system-physical
 // translations of guest-physical addresses so that the nested walks of a 2-D walk can be skipped
 // (Bhargava, Serebrin, Spadini, Manne, "Accelerating Two-Dimensional Page Walks for Virtualized
-// Systems", ASPLOS 2008, §4; AMD-V Nested Paging white paper, 2008). It is a set-associative LRU
+// Systems", ASPLOS 2008; AMD-V Nested Paging white paper, 2008). It is a set-associative LRU
 // array of 4 KiB entries (the preset's `nestedTlb`; none when 0) per CPU, looked up by the TLB
 // path's walks for guest paging-structure addresses only: the final guest-physical address of a
 // translation ends in a combined TLB entry, which is what caches it (a modelling choice, see the
