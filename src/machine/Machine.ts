@@ -538,7 +538,7 @@ export class Machine {
    * the same core call, without the option checks (its CPUs are the ones it loaded the mm on, and
    * `vaddr` a page-aligned number). @returns IPIs sent
    */
-  _shootdown(cpus: readonly number[], vaddr: number, pages: number, initiator: number, full: boolean): number {
+  _shootdown(cpus: Iterable<number>, vaddr: number, pages: number, initiator: number, full: boolean): number {
     let lo = 0;
     let hi = 0;
     for (const c of cpus) if (c < 32) lo |= 1 << c; else hi |= 1 << (c - 32);

@@ -222,6 +222,11 @@ export class SwapArea {
   readonly writing = new Map<number, Promise<void>>();
   /** The device's service times (swapon's `latency`, else the backend's), or null: no model, faults cost Linux.majorFaultCycles. */
   readonly latency: SwapLatency | null;
+  /**
+   * The backend is a MemorySwapBackend itself (not a subclass, which may fail or wait): it stores
+   * synchronously and never fails, so swap-out may copy before its zero test (SwapOps.writeOut).
+   */
+  readonly hostMemory: MemorySwapBackend | null;
   private next = 1;
   /** A slot became free (the kernel uncharges it: mem_cgroup_uncharge_swap). */
   onFree: (offset: number) => void = () => {};
@@ -234,6 +239,7 @@ export class SwapArea {
     this.kind = kind;
     this.priority = priority;
     this.backend = backend;
+    this.hostMemory = Object.getPrototypeOf(backend) === MemorySwapBackend.prototype ? backend as MemorySwapBackend : null;
     this.map = new Uint16Array(backend.pages);
     this.zero = new Uint8Array(backend.pages);
     this.sums = new Uint32Array(backend.pages);

@@ -188,6 +188,27 @@ export class SwapOps {
     const core = this.machine._core.exports;
     const bytes = this.machine.phys.frame(pfn) ?? ZERO_PAGE;
     f.clear(pfn, PG_DIRTY);
+    const backend = a.backend;
+    const host = a.hostMemory;
+    if (host !== null) {
+      // Host memory: the copy goes first and the zero test follows on lines the copy has just
+      // brought into the host's cache — tested first, its two reads of a cold page were the
+      // swap-out's costliest misses after the copy itself. A zero page's copy is dropped again,
+      // so what is stored and counted is what is_folio_zero_filled-then-write gives.
+      host.write(off, bytes);
+      const zero = core.physFrameZero(pfn) !== 0;
+      if (this.events.on.swap) this.events.emit({ type: "swap", op: "out", pfn, area: a.type, offset: off, zero });
+      if (zero) {
+        host.discard(off);
+        a.zero[off] = 1;
+        this.stat.swpout_zero++;
+        return "clean";
+      }
+      a.zero[off] = 0;
+      this.stat.pswpout++;
+      this.stat.pgpgout += PAGE_SIZE / 1024;
+      return "clean";
+    }
     const zero = core.physFrameZero(pfn) !== 0;
     if (this.events.on.swap) this.events.emit({ type: "swap", op: "out", pfn, area: a.type, offset: off, zero });
     if (zero) {
@@ -196,12 +217,12 @@ export class SwapOps {
       return "clean";
     }
     a.zero[off] = 0;
-    if (a.backend.trusted !== true) a.sums[off] = core.physFrameHash(pfn) >>> 0;
+    if (backend.trusted !== true) a.sums[off] = core.physFrameHash(pfn) >>> 0;
     this.stat.pswpout++;
     this.stat.pgpgout += PAGE_SIZE / 1024;
     let r: void | Promise<void>;
     try {
-      r = a.backend.write(off, bytes);
+      r = backend.write(off, bytes);
     } catch (e) {
       return this.writeFailed(pfn, a, off, e);
     }

@@ -119,23 +119,25 @@ export class Tlb {
   flushRange(mm: TlbMm, start: number, pages: number, initiator?: number): void {
     if (pages <= 0) return;
     mm.tlbGen++;
-    const cpus = [...mm.cpus];
-    for (const c of cpus) {
+    // mm.cpus is walked in place (its order is the IPIs' order): reclaim flushes once per page.
+    let first = -1;
+    for (const c of mm.cpus) {
+      if (first < 0) first = c;
       const st = this.cpus[c];
       const slot = st.ctxs[st.loadedAsid];
       if (this.pcid && slot.ctxId === mm.id) slot.tlbGen = mm.tlbGen;
     }
-    if (cpus.length === 0) return;
-    const init = initiator !== undefined && mm.cpus.has(initiator) ? initiator : cpus[0];
+    if (first < 0) return;
+    const init = initiator !== undefined && mm.cpus.has(initiator) ? initiator : first;
     const full = pages > TLB_SINGLE_PAGE_FLUSH_CEILING;
     if (full) this.stat.nr_tlb_local_flush_all++; else this.stat.nr_tlb_local_flush_one += pages;
-    const remote = cpus.length - 1;
+    const remote = mm.cpus.size - 1;
     if (remote > 0) {
       this.stat.nr_tlb_remote_flush++;
       this.stat.nr_tlb_remote_flush_received += remote;
     }
-    this.machine._shootdown(cpus, start, full ? 0 : pages, init, full);
-    if (this.events.on["tlb-flush"]) this.events.emit({ type: "tlb-flush", mm: mm.id, cpus, initiator: init, start, pages: full ? Infinity : pages, full });
+    this.machine._shootdown(mm.cpus, start, full ? 0 : pages, init, full);
+    if (this.events.on["tlb-flush"]) this.events.emit({ type: "tlb-flush", mm: mm.id, cpus: [...mm.cpus], initiator: init, start, pages: full ? Infinity : pages, full });
   }
 
   /** flush_tlb_page. */
