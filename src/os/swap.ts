@@ -149,10 +149,16 @@ export class MemorySwapBackend implements SwapBackend {
   }
 
   read(offset: number, into: Uint8Array): void {
+    const src = this.slot(offset);
+    if (src === null) into.fill(0, 0, PAGE_SIZE); else into.set(src);
+  }
+
+  /** The bytes of slot `offset` as a view into the store, or null when it holds none (it reads as zeroes). */
+  slot(offset: number): Uint8Array | null {
     const v = this.views[Math.floor(offset / SEGMENT_SLOTS)];
-    if (v === undefined || this.stored[offset] === 0) { into.fill(0, 0, PAGE_SIZE); return; }
+    if (v === undefined || this.stored[offset] === 0) return null;
     const at = (offset % SEGMENT_SLOTS) * PAGE_SIZE;
-    into.set(v.subarray(at, at + PAGE_SIZE));
+    return v.subarray(at, at + PAGE_SIZE);
   }
 
   write(offset: number, from: Uint8Array): void {

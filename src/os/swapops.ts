@@ -254,6 +254,16 @@ export class SwapOps {
    * @returns undefined when the bytes are in, a promise for a backend that reads later, or an error
    */
   private readIn(a: SwapArea, off: number, pfn: number): undefined | Promise<void> | { error: string } {
+    const host = a.hostMemory;
+    if (host !== null && a.zero[off] === 0) {
+      // Host memory: read synchronously, never fails, not checksummed (trusted) — straight from
+      // the store's slot into the frame.
+      if (this.events.on.swap) this.events.emit({ type: "swap", op: "in", pfn, area: a.type, offset: off, zero: false });
+      this.stat.pswpin++;
+      this.stat.pgpgin += PAGE_SIZE / 1024;
+      this.machine.phys._fillFrame(pfn, host.slot(off));
+      return undefined;
+    }
     const bytes = this.machine.phys.frame(pfn);
     if (this.events.on.swap) this.events.emit({ type: "swap", op: "in", pfn, area: a.type, offset: off, zero: a.zero[off] !== 0 });
     if (a.zero[off] !== 0) {

@@ -110,22 +110,29 @@ interface ScanControl {
  */
 class UnmapBatch {
   private readonly byMm = new Map<Mm, TlbGather>();
+  /** The pending gathers, in order, in order[0..pending) (the slots are reused: a flush per page). */
   private readonly order: TlbGather[] = [];
+  private pending = 0;
+  /** The last mm and its gather: a folio list's pages mostly belong to one mm. */
+  private lastMm: Mm | null = null;
+  private lastGather: TlbGather | null = null;
 
   constructor(private readonly tlb: { gather(mm: Mm): TlbGather }) {}
 
   /** The page at `va` of `mm` was unmapped. */
   page(mm: Mm, va: number): void {
-    let g = this.byMm.get(mm);
-    if (g === undefined) this.byMm.set(mm, (g = this.tlb.gather(mm)));
-    if (!g.pending) this.order.push(g);
+    let g = mm === this.lastMm ? this.lastGather : this.byMm.get(mm);
+    if (g === undefined || g === null) this.byMm.set(mm, (g = this.tlb.gather(mm)));
+    this.lastMm = mm;
+    this.lastGather = g;
+    if (!g.pending) this.order[this.pending++] = g;
     g.page(va);
   }
 
   /** try_to_unmap_flush: every pending gather's flush. */
   flush(): void {
-    for (const g of this.order) g.finish();
-    this.order.length = 0;
+    for (let i = 0; i < this.pending; i++) this.order[i].finish();
+    this.pending = 0;
   }
 }
 
@@ -151,41 +158,59 @@ export class Reclaim extends LruLists {
     const anon = f.isAnon(pfn);
     const swapcache = f.test(pfn, PG_SWAPCACHE);
     const entry = swapcache ? f.swapEntry(pfn) : 0;
+    const only = this.rmap.onlyMm(pfn);
+    if (only !== null) {
+      // One mapping (the common case): no list of links to build. PageAnonExclusive unless
+      // another PTE holds the page's swap slot (a page swapped in from an entry fork shared is
+      // not exclusive, even when only one process maps it again).
+      const exclusive = !swapcache || this.ctx.swapOps.swap.area(entry).count(swpOffset(entry)) === 0;
+      if (this.unmapOne(pfn, only as Mm, this.rmap.onlyVa(pfn), anon, swapcache, entry, exclusive, gathers) === "redirtied") return false;
+      return f.mapcount(pfn) === 0;
+    }
     const links = this.rmap.of(pfn); // a fresh array: the loop may remove what it walks
-    // PageAnonExclusive: one mapping, and no other PTE holds the page's swap slot (a page swapped
-    // in from an entry fork shared is not exclusive, even when only one process maps it again).
-    const exclusive = links.length === 1 && (!swapcache || this.ctx.swapOps.swap.area(entry).count(swpOffset(entry)) === 0);
     for (const l of links) {
-      const mm = l.mm as Mm;
-      const pt = mm.pt;
-      if (pt.pteWord(l.va) < 0) splitHugePmd(this.ctx, mm, l.va - (l.va % HPAGE_PMD_SIZE));
-      const i = pt.pteWord(l.va);
-      if (i < 0) continue;
-      const lo = pt.w[i];
-      if ((lo & (PTE_PRESENT | PTE_PROTNONE)) === 0 || ptePfn(lo, pt.w[i + 1]) !== pfn) continue;
-      if ((lo & PTE_DIRTY) !== 0) f.set(pfn, PG_DIRTY);
-      if (anon && !f.test(pfn, PG_SWAPBACKED) && f.test(pfn, PG_DIRTY)) {
-        // Written after MADV_FREE: it is data again, back on the anon lists.
-        this.lruvecOf(pfn).move(pfn, () => f.set(pfn, PG_SWAPBACKED));
-        return false;
-      }
-      gathers.page(mm, l.va);
-      if (anon && swapcache) {
-        const sp = swapPte(swpType(entry), swpOffset(entry), exclusive);
-        pt.setPte(i, l.va, sp.lo, sp.hi, "swap");
-        this.ctx.swapOps.swap.area(entry).dup(swpOffset(entry));
-        mm.swapEnts++;
-      } else {
-        pt.setPte(i, l.va, 0, 0, "zap");
-        if (!anon && (lo & PTE_DIRTY) !== 0) {
-          const b = this.cache.owner(pfn);
-          if (b !== undefined) this.cache.markDirty(b, f.index(pfn));
-        }
-      }
-      this.rmap.remove(pfn, mm, l.va);
-      if (anon) mm.rssAnon--; else if (f.test(pfn, PG_SWAPBACKED)) mm.rssShmem--; else mm.rssFile--;
+      if (this.unmapOne(pfn, l.mm as Mm, l.va, anon, swapcache, entry, false, gathers) === "redirtied") return false;
     }
     return f.mapcount(pfn) === 0;
+  }
+
+  /**
+   * try_to_unmap_one for the PTE of `mm` at `va` (if it still maps `pfn`). @returns "redirtied"
+   * for a lazily freed page written since (it stays mapped, back on the anon lists)
+   */
+  private unmapOne(pfn: number, mm: Mm, va: number, anon: boolean, swapcache: boolean, entry: number, exclusive: boolean, gathers: UnmapBatch): "done" | "redirtied" {
+    const f = this.frames;
+    const pt = mm.pt;
+    let i = pt.pteWord(va);
+    if (i < 0) {
+      splitHugePmd(this.ctx, mm, va - (va % HPAGE_PMD_SIZE));
+      i = pt.pteWord(va);
+      if (i < 0) return "done";
+    }
+    const lo = pt.w[i];
+    if ((lo & (PTE_PRESENT | PTE_PROTNONE)) === 0 || ptePfn(lo, pt.w[i + 1]) !== pfn) return "done";
+    if ((lo & PTE_DIRTY) !== 0) f.set(pfn, PG_DIRTY);
+    if (anon && !f.test(pfn, PG_SWAPBACKED) && f.test(pfn, PG_DIRTY)) {
+      // Written after MADV_FREE: it is data again, back on the anon lists.
+      this.lruvecOf(pfn).move(pfn, () => f.set(pfn, PG_SWAPBACKED));
+      return "redirtied";
+    }
+    gathers.page(mm, va);
+    if (anon && swapcache) {
+      const sp = swapPte(swpType(entry), swpOffset(entry), exclusive);
+      pt.setPte(i, va, sp.lo, sp.hi, "swap");
+      this.ctx.swapOps.swap.area(entry).dup(swpOffset(entry));
+      mm.swapEnts++;
+    } else {
+      pt.setPte(i, va, 0, 0, "zap");
+      if (!anon && (lo & PTE_DIRTY) !== 0) {
+        const b = this.cache.owner(pfn);
+        if (b !== undefined) this.cache.markDirty(b, f.index(pfn));
+      }
+    }
+    this.rmap.remove(pfn, mm, va);
+    if (anon) mm.rssAnon--; else if (f.test(pfn, PG_SWAPBACKED)) mm.rssShmem--; else mm.rssFile--;
+    return "done";
   }
 
   // ---- shrinking the lists ------------------------------------------------------------------------

@@ -1,0 +1,62 @@
+// The reverse map's one-mapping accessors (onlyMm/onlyVa), which try_to_unmap uses to skip
+// building a list of links for the common page mapped once; and the frame copy the in-memory
+// swap store uses for swap-in (PhysicalMemory._fillFrame, Core.setBytes).
+import { describe, it, expect } from "vitest";
+import { bootLinux, ok, bytes } from "../helpers/linux.js";
+import { MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED } from "../../src/os/mmap.js";
+import { PROT_READ, PROT_WRITE } from "../../src/os/vma.js";
+import { ptePfn } from "../../src/machine/pgtable.js";
+import type { Task } from "../../src/os/process.js";
+
+const PAGE = 4096;
+const ARENA = 0x3000_0000;
+
+function pfnOf(t: Task, va: number): number {
+  const pt = t.mm!.pt;
+  const i = pt.pteWord(va);
+  return ptePfn(pt.w[i], pt.w[i + 1]);
+}
+
+describe("ReverseMap.onlyMm / onlyVa (the single-mapping case of try_to_unmap)", () => {
+  it("a page mapped once names its mm and address; shared by fork it has none (of() lists both); unshared again by the child's exit it names the parent", async () => {
+    const { os } = await bootLinux({}, { ram: "64MiB" });
+    const t = os.spawn();
+    ok(t.mmap(ARENA, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED));
+    bytes(t.write(ARENA + PAGE, new Uint8Array([7])));
+    const pfn = pfnOf(t, ARENA + PAGE);
+    expect(os.rmap.onlyMm(pfn)).toBe(t.mm);
+    expect(os.rmap.onlyVa(pfn)).toBe(ARENA + PAGE);
+    const c = t.fork() as Task;
+    expect(os.rmap.onlyMm(pfn)).toBeNull();
+    expect(os.rmap.of(pfn).map((l) => l.va)).toEqual([ARENA + PAGE, ARENA + PAGE]);
+    c.exit(0);
+    expect(os.rmap.onlyMm(pfn)).toBe(t.mm);
+    expect(os.rmap.onlyVa(pfn)).toBe(ARENA + PAGE);
+    // A frame nobody maps (beyond the managed ones too) has no only mapping.
+    expect(os.rmap.onlyMm(0x7fff_ffff)).toBeNull();
+  });
+});
+
+describe("PhysicalMemory._fillFrame (the in-memory swap store's swap-in copy)", () => {
+  it("copies 4096 bytes into the frame and nothing around it; null fills zeroes", async () => {
+    const { m } = await bootLinux({}, { ram: "16MiB" });
+    const pfn = 100;
+    m.phys.frame(pfn - 1)!.fill(0xaa);
+    m.phys.frame(pfn + 1)!.fill(0xbb);
+    const src = new Uint8Array(PAGE).map((_, i) => (i * 7) & 0xff);
+    m.phys._fillFrame(pfn, src);
+    expect(m.phys.frame(pfn)).toEqual(src);
+    expect(m.phys.frame(pfn - 1)!.every((b) => b === 0xaa)).toBe(true);
+    expect(m.phys.frame(pfn + 1)!.every((b) => b === 0xbb)).toBe(true);
+    m.phys._fillFrame(pfn, null);
+    expect(m.phys.frame(pfn)!.every((b) => b === 0)).toBe(true);
+    expect(m.phys.read(BigInt(pfn * PAGE), 1)).toBe(0n);
+  });
+
+  it("a frame beyond RAM is left alone (no throw, nothing written)", async () => {
+    const { m } = await bootLinux({}, { ram: "16MiB" });
+    const frames = 16 * 256;
+    expect(m.phys.frame(frames)).toBeNull();
+    expect(() => m.phys._fillFrame(frames, new Uint8Array(PAGE).fill(1))).not.toThrow();
+  });
+});
