@@ -400,8 +400,11 @@ export class SwapOps {
 
   private readonly reads = new Map<number, Promise<void>>();
 
-  /** __read_swap_cache_async for one slot: a frame, into the swap cache, locked while read. */
-  private readOne(a: SwapArea, off: number, entry: number, ahead: boolean): { pfn: number; read: boolean; io: boolean } | { wait: Promise<void> } | { error: string } | null {
+  /**
+   * __read_swap_cache_async for one slot: a frame, into the swap cache, locked while read.
+   * @returns the frame, read (`readIo`: whether the device was read), a wait, an error, or null when no frame is left
+   */
+  private readOne(a: SwapArea, off: number, entry: number, ahead: boolean): number | { wait: Promise<void> } | { error: string } | null {
     const pfn = this.alloc.anonPageForRead(PG_ANON | PG_SWAPBACKED);
     if (pfn === null) return null;
     // mem_cgroup_swapin_charge_folio: to the group the slot was charged to, else current's.
@@ -416,7 +419,8 @@ export class SwapOps {
     if (r === undefined) {
       f.set(pfn, PG_UPTODATE);
       this.lru.added(pfn, shadow);
-      return { pfn, read: true, io };
+      this.readIo = io;
+      return pfn;
     }
     if ("error" in r) {
       this.log.printkRatelimited("__end_swap_bio_read", KERN_ALERT, r.error);
@@ -438,6 +442,12 @@ export class SwapOps {
     this.reads.set(entry, done);
     return { wait: done };
   }
+
+  /** Whether readOne's last synchronous read touched the device (false for a zero-map slot). */
+  private readIo = false;
+
+  /** swapIn's answer when the page is in: one record, reused by the next call (read it before). */
+  private readonly got = { pfn: 0, major: false, io: false };
 
   /** Slots whose read failed: the next fault on one gets SIGBUS. */
   readonly errors = new Map<number, string>();
@@ -463,7 +473,8 @@ export class SwapOps {
   /**
    * do_swap_page's page: the swap-cache page of the swap PTE (lo, hi) faulted at `va` of `vma` in
    * `mm`, read with its readahead window when it is not cached. @returns the page and whether it
-   * was read (a major fault), a wait, an error, or null when no frame is left
+   * was read (a major fault) — a record the next call reuses (no allocation per fault) — a wait,
+   * an error, or null when no frame is left
    */
   swapIn(lo: number, hi: number, mm: Mm | null = null, vma: Vma | null = null, va = 0): { pfn: number; major: boolean; io: boolean } | { wait: Promise<void> } | { error: string } | null {
     const entry = pteSwapEntry(lo, hi);
@@ -474,18 +485,27 @@ export class SwapOps {
       const p = this.pending(have);
       if (p !== undefined) return p;
       this.cacheHit(have, vma, va);
-      return { pfn: have, major: false, io: false };
+      return this.answer(have, false, false);
     }
     const a = this.swap.area(entry);
     const off = swpOffset(entry);
     // The target first: when memory is short, readahead is what goes without.
     const target = this.readOne(a, off, entry, false);
-    if (target === null || "wait" in target || "error" in target) {
+    if (typeof target !== "number") {
       if (target !== null && "wait" in target) this.readAhead(this.readaheadWindow(entry, mm, vma, va));
       return target;
     }
+    const io = this.readIo;
     this.readAhead(this.readaheadWindow(entry, mm, vma, va));
-    return { pfn: target.pfn, major: true, io: target.io };
+    return this.answer(target, true, io);
+  }
+
+  private answer(pfn: number, major: boolean, io: boolean): { pfn: number; major: boolean; io: boolean } {
+    const g = this.got;
+    g.pfn = pfn;
+    g.major = major;
+    g.io = io;
+    return g;
   }
 
   /** Start reading `entries` into the swap cache (PG_readahead, swap_ra), skipping cached and free slots; stops when memory runs short. */

@@ -44,7 +44,7 @@ import type { TlbGather } from "./tlb.js";
 import {
   LruVec, LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE,
 } from "./lru.js";
-import { workingsetEviction } from "./workingset.js";
+import { workingsetEviction, workingsetEvictionInto } from "./workingset.js";
 import { PTE_DIRTY, PTE_PRESENT, PTE_PROTNONE, ptePfn, swapPte } from "../machine/pgtable.js";
 import { swpType, swpOffset } from "./swap.js";
 import { VM_EXEC } from "./proc/vmflags.js";
@@ -430,8 +430,9 @@ export class Reclaim extends LruLists {
   /** __remove_mapping + free: out of the swap cache or page cache with a shadow, reclaim's reference dropped, the frame freed. */
   private free(pfn: number, v: LruVec): void {
     const f = this.frames;
-    const shadow = workingsetEviction(v, f, pfn);
     if (f.isAnon(pfn)) {
+      // The swap cache copies the shadow into its slot at once: a reused record will do.
+      const shadow = workingsetEvictionInto(v, f, pfn, this.evicted);
       if (f.test(pfn, PG_SWAPCACHE)) {
         this.ctx.swapOps.removeMapping(pfn, shadow);
       } else {
@@ -440,10 +441,14 @@ export class Reclaim extends LruLists {
       this.unref(pfn);
       return;
     }
+    const shadow = workingsetEviction(v, f, pfn); // the page cache keeps this one
     f.put(pfn);
     const b = this.cache.owner(pfn);
     if (b !== undefined) this.cache.reclaim(b, f.index(pfn), shadow);
   }
+
+  /** free()'s shadow record for anonymous pages (see workingsetEvictionInto). */
+  private readonly evicted = { age: 0, lruvec: 0, workingset: false };
 
   /**
    * Split an anonymous huge page for swap-out: its PMD mappings become PTEs and the folio 512

@@ -1,12 +1,15 @@
-// The reverse map's one-mapping accessors (onlyMm/onlyVa), which try_to_unmap uses to skip
+// Helpers of the swap round trip's hot paths: the reverse map's one-mapping accessors (onlyMm/onlyVa), which try_to_unmap uses to skip
 // building a list of links for the common page mapped once; and the frame copy the in-memory
-// swap store uses for swap-in (PhysicalMemory._fillFrame, Core.setBytes).
+// swap store uses for swap-in (PhysicalMemory._fillFrame, Core.setBytes); workingset_eviction
+// into a reused record (reclaim's swap-cache path).
 import { describe, it, expect } from "vitest";
 import { bootLinux, ok, bytes } from "../helpers/linux.js";
 import { MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED } from "../../src/os/mmap.js";
 import { PROT_READ, PROT_WRITE } from "../../src/os/vma.js";
 import { ptePfn } from "../../src/machine/pgtable.js";
 import type { Task } from "../../src/os/process.js";
+import { pageFlag } from "../../src/machine/frames.js";
+import { workingsetEviction, workingsetEvictionInto } from "../../src/os/workingset.js";
 
 const PAGE = 4096;
 const ARENA = 0x3000_0000;
@@ -58,5 +61,25 @@ describe("PhysicalMemory._fillFrame (the in-memory swap store's swap-in copy)", 
     const frames = 16 * 256;
     expect(m.phys.frame(frames)).toBeNull();
     expect(() => m.phys._fillFrame(frames, new Uint8Array(PAGE).fill(1))).not.toThrow();
+  });
+});
+
+describe("workingsetEvictionInto (workingset_eviction into a reused record)", () => {
+  it("fills the record as workingsetEviction builds a new one, and ticks the lruvec's age by the page's size each time", async () => {
+    const { os } = await bootLinux({}, { ram: "16MiB" });
+    const t = os.spawn();
+    ok(t.mmap(ARENA, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED));
+    bytes(t.write(ARENA, new Uint8Array([1])));
+    bytes(t.write(ARENA + PAGE, new Uint8Array([2])));
+    const [p0, p1] = [pfnOf(t, ARENA), pfnOf(t, ARENA + PAGE)];
+    os.frames.set(p1, pageFlag("workingset"));
+    const v = os.reclaim.lruvecOf(p0);
+    const age0 = v.nonresidentAge;
+    const rec = { age: -1, lruvec: -1, workingset: true };
+    expect(workingsetEvictionInto(v, os.frames, p0, rec)).toBe(rec);
+    expect(rec).toEqual({ age: age0, lruvec: v.id, workingset: false });
+    expect(workingsetEvictionInto(v, os.frames, p1, rec)).toEqual({ age: age0 + 1, lruvec: v.id, workingset: true });
+    expect(workingsetEviction(v, os.frames, p0)).toEqual({ age: age0 + 2, lruvec: v.id, workingset: false });
+    expect(v.nonresidentAge).toBe(age0 + 3);
   });
 });
