@@ -393,6 +393,7 @@ export class SwapOps {
 
   /** A read in flight for a cached page, as a wait. */
   private pending(pfn: number): { wait: Promise<void> } | undefined {
+    if (this.reads.size === 0) return undefined; // (asked on every swap-cache hit)
     const entry = this.frames.swapEntry(pfn);
     const p = this.reads.get(entry);
     return p === undefined ? undefined : { wait: p };
@@ -414,14 +415,18 @@ export class SwapOps {
     const io = a.zero[off] === 0; // a zero-map slot is read without touching the device
     this.cacheInsert(pfn, entry);
     if (ahead) { f.set(pfn, PG_READAHEAD); this.stat.swap_ra++; }
-    const shadow = takeShadow(a, off);
+    // The shadow goes to the LRU code at once for a read that is done (a reused record), or is
+    // kept with a read that finishes later.
+    const tag = a.shadowTag[off];
+    a.shadowTag[off] = 0;
     const r = this.readIn(a, off, pfn);
     if (r === undefined) {
       f.set(pfn, PG_UPTODATE);
-      this.lru.added(pfn, shadow);
+      this.lru.added(pfn, tag === 0 ? undefined : shadowOf(a.shadowAge[off], tag, this.shadowIn));
       this.readIo = io;
       return pfn;
     }
+    const shadow = tag === 0 ? undefined : shadowOf(a.shadowAge[off], tag, { age: 0, lruvec: 0, workingset: false });
     if ("error" in r) {
       this.log.printkRatelimited("__end_swap_bio_read", KERN_ALERT, r.error);
       this.dropRead(pfn);
@@ -442,6 +447,9 @@ export class SwapOps {
     this.reads.set(entry, done);
     return { wait: done };
   }
+
+  /** The shadow record readOne hands the LRU code for a read that is done (consumed at once). */
+  private readonly shadowIn = { age: 0, lruvec: 0, workingset: false };
 
   /** Whether readOne's last synchronous read touched the device (false for a zero-map slot). */
   private readIo = false;
@@ -674,12 +682,12 @@ export class SwapOps {
   }
 }
 
-/** The shadow entry left in slot `off` of `a` when its page was evicted, taken out of the slot; undefined when there is none. */
-function takeShadow(a: SwapArea, off: number): Shadow | undefined {
-  const t = a.shadowTag[off];
-  if (t === 0) return undefined;
-  a.shadowTag[off] = 0;
-  return { age: a.shadowAge[off], lruvec: (t - 1) >> 1, workingset: ((t - 1) & 1) !== 0 };
+/** A slot's shadow entry (its age and non-zero tag, see SwapArea.shadowTag) decoded into `out`. @returns `out` */
+function shadowOf(age: number, tag: number, out: { age: number; lruvec: number; workingset: boolean }): Shadow {
+  out.age = age;
+  out.lruvec = (tag - 1) >> 1;
+  out.workingset = ((tag - 1) & 1) !== 0;
+  return out;
 }
 
 /** The "major:minor:sector" end_swap_bio_* print: the area's device and the slot's first 512-byte sector. */

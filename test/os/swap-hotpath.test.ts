@@ -1,7 +1,8 @@
-// Helpers of the swap round trip's hot paths: the reverse map's one-mapping accessors (onlyMm/onlyVa), which try_to_unmap uses to skip
-// building a list of links for the common page mapped once; and the frame copy the in-memory
-// swap store uses for swap-in (PhysicalMemory._fillFrame, Core.setBytes); workingset_eviction
-// into a reused record (reclaim's swap-cache path).
+// Helpers of the swap round trip's hot paths: the reverse map's one-mapping accessors
+// (onlyMm/onlyVa), which try_to_unmap uses to skip building a list of links for the common page
+// mapped once; the frame copy the in-memory swap store uses for swap-in
+// (PhysicalMemory._fillFrame, Core.setBytes); workingset_eviction into a reused record
+// (reclaim's swap-cache path).
 import { describe, it, expect } from "vitest";
 import { bootLinux, ok, bytes } from "../helpers/linux.js";
 import { MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED } from "../../src/os/mmap.js";
