@@ -401,6 +401,11 @@ export class SwapOps {
 
   private readonly reads = new Map<number, Promise<void>>();
 
+  /** A read of `entry`'s slot is in flight (no lookup while none is: asked on every write fault's folio_free_swap). */
+  private reading(entry: number): boolean {
+    return this.reads.size !== 0 && this.reads.has(entry);
+  }
+
   /**
    * __read_swap_cache_async for one slot: a frame, into the swap cache, locked while read.
    * @returns the frame, read (`readIo`: whether the device was read), a wait, an error, or null when no frame is left
@@ -582,7 +587,7 @@ export class SwapOps {
     const f = this.frames;
     if (!f.test(pfn, PG_SWAPCACHE) || f.test(pfn, PG_WRITEBACK)) return false;
     const entry = f.swapEntry(pfn);
-    if (this.swap.area(entry).count(swpOffset(entry)) !== 0 || this.reads.has(entry)) return false;
+    if (this.swap.area(entry).count(swpOffset(entry)) !== 0 || this.reading(entry)) return false;
     this.cacheDelete(pfn);
     f.set(pfn, PG_DIRTY); // the only copy now: a later swap-out must write it
     return true;
@@ -616,7 +621,7 @@ export class SwapOps {
     // (the kernel's failed folio leaves the swap cache with the slot).
     this.errors.delete(entry);
     const pfn = this.swap.cache.get(entry);
-    if (pfn === undefined || this.frames.mapcount(pfn) !== 0 || this.reads.has(entry)) return;
+    if (pfn === undefined || this.frames.mapcount(pfn) !== 0 || this.reading(entry)) return;
     if (this.frames.test(pfn, PG_WRITEBACK)) return; // freed when reclaim meets it again
     if (this.cacheDelete(pfn) === 0) this.rmap.freeAnon(pfn);
   }
