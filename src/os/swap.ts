@@ -18,13 +18,8 @@ import { Errno, fail } from "./errno.js";
 import { SwapCache } from "./swapcache.js";
 
 export const PAGE_SIZE = 4096;
-/**
- * MAX_SWAPFILES on x86-64 Linux 6.18 with the usual config: of the 32 types the PTE's five type
- * bits give, device-private (3), migration (3), hwpoison (1) and PTE-marker (1) entries take 8.
- */
-export const MAX_SWAPFILES = 24;
-export { SWP_OFFSET_BITS, swpEntry, swpType, swpOffset } from "./swapentry.js";
-import { SWP_OFFSET_BITS, swpEntry, swpType, swpOffset } from "./swapentry.js";
+export { MAX_SWAPFILES, SWP_OFFSET_BITS, swpEntry, swpType, swpOffset } from "./swapentry.js";
+import { MAX_SWAPFILES, SWP_OFFSET_BITS, swpEntry, swpType, swpOffset } from "./swapentry.js";
 /** SWAP_HAS_CACHE: the slot's page is in the swap cache (the count keeps the PTE references). */
 export const SWAP_HAS_CACHE = 0x8000;
 const COUNT_MASK = 0x7fff;

@@ -1,11 +1,11 @@
 /**
  * Moving anonymous pages to and from swap: add_to_swap and swap_writeout for reclaim
- * (mm/swap_state.c, mm/page_io.c), do_swap_page with cluster readahead for the fault path
- * (mm/memory.c, mm/swap_state.c swap_cluster_readahead), free_swap_and_cache when a PTE holding a
+ * (mm/swap_state.c, mm/page_io.c), do_swap_page with its readahead for the fault path
+ * (mm/memory.c; which slots are read ahead is swapra.ts), free_swap_and_cache when a PTE holding a
  * swap entry goes, and try_to_unuse for swapoff (mm/swapfile.c).
  *
- * Owns: nothing; works on the swap areas and cache (swap.ts), the frame table, the reverse map
- * and the LRU lists (through the SwapLru hooks).
+ * Owns: nothing but the readahead state it keeps (swapra.ts); works on the swap areas and cache
+ * (swap.ts), the frame table, the reverse map and the LRU lists (through the SwapLru hooks).
  */
 import type { Machine } from "../machine/Machine.js";
 import type { FrameTable } from "../machine/frametable.js";
@@ -20,34 +20,13 @@ import type { EventBus } from "./events.js";
 import { VM_WRITE, VM_LOCKED } from "./proc/vmflags.js";
 import { type KernelLog, KERN_ALERT } from "./klog.js";
 import { NO_MEMCG, type MemcgCharge } from "./context.js";
-import { type SwapSpace, type SwapArea, swpEntry, swpType, swpOffset, PAGE_SIZE, MAX_SWAPFILES, SWAP_HAS_CACHE } from "./swap.js";
+import { type SwapSpace, type SwapArea, swpType, swpOffset, PAGE_SIZE, MAX_SWAPFILES, SWAP_HAS_CACHE } from "./swap.js";
 
-/** SWAP_RA_ORDER_CEILING on 64-bit: the VMA window is at most 2^5 pages whatever page-cluster says. */
-const SWAP_RA_ORDER_CEILING = 5;
-/** SWAP_RA_HITS_MAX: the hit count lives in PAGE_SHIFT/2 bits of swap_readahead_info. */
-const SWAP_RA_HITS_MAX = 63;
-const PMD_SIZE = 2 * 1024 * 1024;
-
-/**
- * __swapin_nr_pages: the readahead window. "hits + 2" rounded up to a power of two (at least 4)
- * when readahead pages were hit; with no hits, 2 pages if this fault is next to the previous one,
- * else 1; at most `maxPages`; and never below half the previous window.
- */
-export function swapinNrPages(prevOffset: number, offset: number, hits: number, maxPages: number, prevWin: number): number {
-  let pages = hits + 2;
-  if (pages === 2) {
-    if (offset !== prevOffset + 1 && offset !== prevOffset - 1) pages = 1;
-  } else {
-    let roundup = 4;
-    while (roundup < pages) roundup <<= 1;
-    pages = roundup;
-  }
-  if (pages > maxPages) pages = maxPages;
-  const lastRa = Math.floor(prevWin / 2);
-  if (pages < lastRa) pages = lastRa;
-  return pages;
-}
-import { pteMapsFrame, PTE_RW, PTE_DIRTY, PTE_ACCESSED, PTE_SWP_EXCLUSIVE, pteLo, pteHi, swapPteType, swapPteOffset } from "../machine/pgtable.js";
+import { PTE_RW, PTE_DIRTY, PTE_ACCESSED, PTE_SWP_EXCLUSIVE, pteLo, pteHi, swapPteType } from "../machine/pgtable.js";
+import { pteSwapEntry } from "./swapentry.js";
+import { SwapReadahead } from "./swapra.js";
+export { pteSwapEntry, pteHoldsSwap } from "./swapentry.js";
+export { swapinNrPages } from "./swapra.js";
 
 const PG_SWAPCACHE = pageFlag("swapcache");
 const PG_ANON = pageFlag("anon");
@@ -73,15 +52,6 @@ export interface SwapLru {
 /** The outcome of writing a swap-cache page out (pageout). */
 export type WriteResult = "clean" | "pending" | "error";
 
-/** The model's swap entry of a swap PTE. */
-export function pteSwapEntry(lo: number, hi: number): number {
-  return swpEntry(swapPteType(hi), swapPteOffset(lo, hi));
-}
-
-/** A non-present PTE that holds a real swap entry (not a PTE marker): it counts in MM_SWAPENTS. */
-export function pteHoldsSwap(hi: number): boolean {
-  return swapPteType(hi) < MAX_SWAPFILES;
-}
 
 export class SwapOps {
   /** vm.page-cluster: swap-in reads 2^pageCluster pages around the one faulted (default 3: 8 pages). */
@@ -110,6 +80,7 @@ export class SwapOps {
     this.alloc = alloc;
     this.stat = stat;
     this.events = events;
+    this.ra = new SwapReadahead(swap);
   }
 
   /** The swap-cache page of `entry`, or undefined. */
@@ -296,99 +267,26 @@ export class SwapOps {
   }
 
   /**
-   * swapin_readahead for the fault on `entry` at `va` of `vma`: the slots to read ahead, chosen as
-   * Linux chooses them — around the faulting address in the VMA's page table when every swap
-   * area is non-rotational (swap_vma_readahead, the default with enable_vma_readahead), else the
-   * aligned cluster of slots around the entry (swap_cluster_readahead). Both windows adapt
-   * (__swapin_nr_pages): no readahead until accesses look sequential or readahead pages are hit,
-   * then up to 2^page-cluster pages.
-   */
-  private readaheadWindow(entry: number, mm: Mm | null, vma: Vma | null, va: number): number[] {
-    const out: number[] = [];
-    if (mm !== null && vma !== null && this.vmaReadahead()) {
-      const maxWin = 1 << Math.min(this.pageCluster, SWAP_RA_ORDER_CEILING);
-      if (maxWin === 1) return out;
-      const ra = this.vmaRa(vma);
-      const prev = ra.addr;
-      const win = swapinNrPages(prev / PAGE_SIZE, va / PAGE_SIZE, ra.hits, maxWin, ra.win);
-      ra.addr = va; ra.win = win; ra.hits = 0;
-      if (win === 1) return out;
-      let left: number;
-      if (va === prev + PAGE_SIZE) left = va;
-      else if (prev === va + PAGE_SIZE) left = va - win * PAGE_SIZE + PAGE_SIZE;
-      else left = va - Math.floor((win - 1) / 2) * PAGE_SIZE;
-      const right = left + win * PAGE_SIZE;
-      const pmd = va - (va % PMD_SIZE);
-      const start = Math.max(left, vma.start, pmd);
-      const end = Math.min(right, vma.end, pmd + PMD_SIZE);
-      const pt = mm.pt;
-      for (let a = start; a < end; a += PAGE_SIZE) {
-        if (a === va) continue;
-        const i = pt.pteWord(a);
-        if (i < 0) continue;
-        const lo = pt.w[i];
-        const hi = pt.w[i + 1];
-        if ((lo | hi) === 0 || pteMapsFrame(lo) || !pteHoldsSwap(hi)) continue;
-        out.push(pteSwapEntry(lo, hi));
-      }
-      return out;
-    }
-    // swap_cluster_readahead: a global window, adjacent offsets or readahead hits open it.
-    const off = swpOffset(entry);
-    const hits = this.clusterHits;
-    this.clusterHits = 0;
-    const pages = swapinNrPages(this.prevOffset, off, hits, 1 << this.pageCluster, this.lastReadaheadPages);
-    if (hits === 0) this.prevOffset = off;
-    this.lastReadaheadPages = pages;
-    const mask = pages - 1;
-    if (mask === 0) return out;
-    const a = this.swap.area(entry);
-    const start = Math.max(1, off & ~mask);
-    const end = Math.min(a.backend.pages - 1, off | mask);
-    for (let o = start; o <= end; o++) if (o !== off) out.push(swpEntry(a.type, o));
-    return out;
-  }
-
-  /** swap_use_vma_readahead: enable_vma_readahead (default true) and no rotational swap area (nr_rotate_swap). */
-  private vmaReadahead(): boolean {
-    if (!this.vmaRaEnabled) return false;
-    for (const a of this.swap.active) if (a.rotational) return false; // (asked on every swap fault: no closure, only the areas in use)
-    return true;
-  }
-
-  /** The VMA's swap_readahead_info (its last fault address, window and readahead hits). */
-  private vmaRa(vma: Vma): { addr: number; win: number; hits: number } {
-    let r = this.raInfo.get(vma);
-    if (r === undefined) this.raInfo.set(vma, (r = { addr: 0, win: 0, hits: 0 }));
-    return r;
-  }
-
-  private readonly raInfo = new WeakMap<Vma, { addr: number; win: number; hits: number }>();
-  /** /sys/kernel/mm/swap/vma_ra_enabled. */
-  vmaRaEnabled = true;
-  /** swapin_readahead_hits, prev_offset and last_readahead_pages of the cluster readahead. */
-  private clusterHits = 0;
-  private prevOffset = 0;
-  private lastReadaheadPages = 0;
-
-  /**
    * A swap-cache lookup found the page (swap_cache_get_folio): a page that was read ahead counts a
    * readahead hit (swap_ra_hit) that widens the next window.
    */
   private cacheHit(pfn: number, vma: Vma | null, va: number): void {
     const f = this.frames;
     const readahead = f.test(pfn, PG_READAHEAD);
-    if (readahead) f.clear(pfn, PG_READAHEAD);
-    const vmaRa = vma !== null && this.vmaReadahead();
-    if (vmaRa) {
-      const ra = this.vmaRa(vma);
-      if (readahead) ra.hits = Math.min(ra.hits + 1, SWAP_RA_HITS_MAX);
-      ra.addr = va;
-    }
-    if (readahead) {
-      this.stat.swap_ra_hit++;
-      if (!vmaRa) this.clusterHits++;
-    }
+    if (readahead) { f.clear(pfn, PG_READAHEAD); this.stat.swap_ra_hit++; }
+    this.ra.hit(vma, va, readahead);
+  }
+
+  /** Swap-in readahead: the windows and their state (swapra.ts). */
+  private readonly ra: SwapReadahead;
+
+  /** /sys/kernel/mm/swap/vma_ra_enabled. */
+  get vmaRaEnabled(): boolean {
+    return this.ra.vmaRaEnabled;
+  }
+
+  set vmaRaEnabled(on: boolean) {
+    this.ra.vmaRaEnabled = on;
   }
 
   /** A read in flight for a cached page, as a wait. */
@@ -505,11 +403,11 @@ export class SwapOps {
     // The target first: when memory is short, readahead is what goes without.
     const target = this.readOne(a, off, entry, false);
     if (typeof target !== "number") {
-      if (target !== null && "wait" in target) this.readAhead(this.readaheadWindow(entry, mm, vma, va));
+      if (target !== null && "wait" in target) this.readAhead(this.ra.window(entry, mm, vma, va, this.pageCluster));
       return target;
     }
     const io = this.readIo;
-    this.readAhead(this.readaheadWindow(entry, mm, vma, va));
+    this.readAhead(this.ra.window(entry, mm, vma, va, this.pageCluster));
     return this.answer(target, true, io);
   }
 

@@ -2,7 +2,7 @@
 // (onlyMm/onlyVa), which try_to_unmap uses to skip building a list of links for the common page
 // mapped once; the frame copy the in-memory swap store uses for swap-in
 // (PhysicalMemory._fillFrame, Core.setBytes); workingset_eviction into a reused record
-// (reclaim's swap-cache path).
+// (reclaim's swap-cache path); the readahead module split out of SwapOps (SwapReadahead).
 import { describe, it, expect } from "vitest";
 import { bootLinux, ok, bytes } from "../helpers/linux.js";
 import { MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED } from "../../src/os/mmap.js";
@@ -11,6 +11,8 @@ import { ptePfn } from "../../src/machine/pgtable.js";
 import type { Task } from "../../src/os/process.js";
 import { pageFlag } from "../../src/machine/frames.js";
 import { workingsetEviction, workingsetEvictionInto } from "../../src/os/workingset.js";
+import { SwapSpace, MemorySwapBackend, swpEntry } from "../../src/os/swap.js";
+import { SwapReadahead } from "../../src/os/swapra.js";
 
 const PAGE = 4096;
 const ARENA = 0x3000_0000;
@@ -82,5 +84,24 @@ describe("workingsetEvictionInto (workingset_eviction into a reused record)", ()
     expect(workingsetEvictionInto(v, os.frames, p1, rec)).toEqual({ age: age0 + 1, lruvec: v.id, workingset: true });
     expect(workingsetEviction(v, os.frames, p0)).toEqual({ age: age0 + 2, lruvec: v.id, workingset: false });
     expect(v.nonresidentAge).toBe(age0 + 3);
+  });
+});
+
+describe("SwapReadahead (mm/swap_state.c swap_cluster_readahead, __swapin_nr_pages)", () => {
+  it("the cluster window: none for a lone fault, 2 pages for an adjacent one, widened by readahead hits to the aligned 4", () => {
+    const swap = new SwapSpace();
+    expect(swap.swapon("/swapfile", new MemorySwapBackend(64 * PAGE))).toBe(0);
+    const ra = new SwapReadahead(swap);
+    expect(ra.window(swpEntry(0, 10), null, null, 0, 3)).toEqual([]);
+    expect(ra.window(swpEntry(0, 11), null, null, 0, 3)).toEqual([swpEntry(0, 10)]);
+    ra.hit(null, 0, true);
+    ra.hit(null, 0, true);
+    ra.hit(null, 0, false); // a hit on a page not read ahead does not count
+    expect(ra.window(swpEntry(0, 21), null, null, 0, 3)).toEqual([20, 22, 23].map((o) => swpEntry(0, o)));
+    // swapin_nr_pages with page-cluster 0 returns 1 before it takes the hits: the page alone, and
+    // the hit still counts for the next window (__swapin_nr_pages would have said 2: half the last 4).
+    ra.hit(null, 0, true);
+    expect(ra.window(swpEntry(0, 30), null, null, 0, 0)).toEqual([]);
+    expect(ra.window(swpEntry(0, 40), null, null, 0, 3)).toEqual([41, 42, 43].map((o) => swpEntry(0, o)));
   });
 });
