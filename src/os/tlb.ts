@@ -204,3 +204,41 @@ export class TlbGather {
     this.all = false;
   }
 }
+
+/**
+ * struct tlbflush_unmap_batch (mm/rmap.c): the invalidations of one shrink_folio_list's
+ * try_to_unmap calls — one gather per mm for the whole list, reused after each flush, flushed in
+ * the order the mms first had a page unmapped since the last flush. Reclaim flushes once per
+ * dirty page (before its write), so neither a page nor a flush allocates.
+ */
+export class TlbUnmapBatch<M extends TlbMm = TlbMm> {
+  private readonly byMm = new Map<M, TlbGather>();
+  /** The pending gathers, in order, in order[0..pending) (the slots are reused). */
+  private readonly order: TlbGather[] = [];
+  private pending = 0;
+  /** The last mm and its gather: a folio list's pages mostly belong to one mm. */
+  private lastMm: M | null = null;
+  private lastGather: TlbGather | null = null;
+  private readonly tlb: { gather(mm: M): TlbGather };
+
+  /** @param tlb where the gathers come from (Tlb.gather) */
+  constructor(tlb: { gather(mm: M): TlbGather }) {
+    this.tlb = tlb;
+  }
+
+  /** The page at `va` of `mm` was unmapped (set_tlb_ubc_flush_pending). */
+  page(mm: M, va: number): void {
+    let g = mm === this.lastMm ? this.lastGather : this.byMm.get(mm);
+    if (g === undefined || g === null) this.byMm.set(mm, (g = this.tlb.gather(mm)));
+    this.lastMm = mm;
+    this.lastGather = g;
+    if (!g.pending) this.order[this.pending++] = g;
+    g.page(va);
+  }
+
+  /** try_to_unmap_flush: every pending gather's flush, in order; the batch is empty again. */
+  flush(): void {
+    for (let i = 0; i < this.pending; i++) this.order[i].finish();
+    this.pending = 0;
+  }
+}

@@ -40,7 +40,7 @@
  */
 import { pageFlag } from "../machine/frames.js";
 import type { Mm } from "./mm.js";
-import type { TlbGather } from "./tlb.js";
+import { TlbUnmapBatch } from "./tlb.js";
 import {
   LruVec, LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE,
 } from "./lru.js";
@@ -103,39 +103,6 @@ interface ScanControl {
 }
 
 
-/**
- * The TLB invalidations of one shrink_folio_list (try_to_unmap's per-mm gathers): one gather per
- * mm for the whole list, reused after each flush, flushed in the order the mms first had a page
- * unmapped since the last flush.
- */
-class UnmapBatch {
-  private readonly byMm = new Map<Mm, TlbGather>();
-  /** The pending gathers, in order, in order[0..pending) (the slots are reused: a flush per page). */
-  private readonly order: TlbGather[] = [];
-  private pending = 0;
-  /** The last mm and its gather: a folio list's pages mostly belong to one mm. */
-  private lastMm: Mm | null = null;
-  private lastGather: TlbGather | null = null;
-
-  constructor(private readonly tlb: { gather(mm: Mm): TlbGather }) {}
-
-  /** The page at `va` of `mm` was unmapped. */
-  page(mm: Mm, va: number): void {
-    let g = mm === this.lastMm ? this.lastGather : this.byMm.get(mm);
-    if (g === undefined || g === null) this.byMm.set(mm, (g = this.tlb.gather(mm)));
-    this.lastMm = mm;
-    this.lastGather = g;
-    if (!g.pending) this.order[this.pending++] = g;
-    g.page(va);
-  }
-
-  /** try_to_unmap_flush: every pending gather's flush. */
-  flush(): void {
-    for (let i = 0; i < this.pending; i++) this.order[i].finish();
-    this.pending = 0;
-  }
-}
-
 export class Reclaim extends LruLists {
   /** vm.swappiness (default 60): how much anon is scanned relative to file. */
   swappiness = 60;
@@ -153,7 +120,7 @@ export class Reclaim extends LruLists {
    * a lazily freed page written since goes back to being swap-backed and stays mapped. The TLB
    * entries go with the mm's gather. @returns true when no mapping is left
    */
-  private unmap(pfn: number, gathers: UnmapBatch): boolean {
+  private unmap(pfn: number, gathers: TlbUnmapBatch<Mm>): boolean {
     const f = this.frames;
     const anon = f.isAnon(pfn);
     const swapcache = f.test(pfn, PG_SWAPCACHE);
@@ -178,7 +145,7 @@ export class Reclaim extends LruLists {
    * try_to_unmap_one for the PTE of `mm` at `va` (if it still maps `pfn`). @returns "redirtied"
    * for a lazily freed page written since (it stays mapped, back on the anon lists)
    */
-  private unmapOne(pfn: number, mm: Mm, va: number, anon: boolean, swapcache: boolean, entry: number, exclusive: boolean, gathers: UnmapBatch): "done" | "redirtied" {
+  private unmapOne(pfn: number, mm: Mm, va: number, anon: boolean, swapcache: boolean, entry: number, exclusive: boolean, gathers: TlbUnmapBatch<Mm>): "done" | "redirtied" {
     const f = this.frames;
     const pt = mm.pt;
     let i = pt.pteWord(va);
@@ -354,7 +321,7 @@ export class Reclaim extends LruLists {
    */
   private shrinkFolioList(pfns: readonly number[], sc: ScanControl): void {
     const f = this.frames;
-    const gathers = new UnmapBatch(this.tlb);
+    const gathers = new TlbUnmapBatch<Mm>(this.tlb);
     const flush = () => gathers.flush();
     for (const pfn0 of pfns) {
       if (!f.test(pfn0, PG_LRU)) continue; // freed or moved by an earlier page of this batch
@@ -385,7 +352,7 @@ export class Reclaim extends LruLists {
    * One page of shrink_folio_list past the reference check, reclaim's own reference held (and
    * dropped here). @returns what became of it
    */
-  private reclaimOne(pfn: number, ref: Reference, gathers: UnmapBatch, flush: () => void): "freed" | "kept" {
+  private reclaimOne(pfn: number, ref: Reference, gathers: TlbUnmapBatch<Mm>, flush: () => void): "freed" | "kept" {
     const f = this.frames;
     const v = this.lruvecOf(pfn);
     const anon = f.isAnon(pfn);

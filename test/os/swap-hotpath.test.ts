@@ -2,7 +2,8 @@
 // (onlyMm/onlyVa), which try_to_unmap uses to skip building a list of links for the common page
 // mapped once; the frame copy the in-memory swap store uses for swap-in
 // (PhysicalMemory._fillFrame, Core.setBytes); workingset_eviction into a reused record
-// (reclaim's swap-cache path); the readahead module split out of SwapOps (SwapReadahead).
+// (reclaim's swap-cache path); the readahead module split out of SwapOps (SwapReadahead);
+// reclaim's per-mm TLB gathers (TlbUnmapBatch).
 import { describe, it, expect } from "vitest";
 import { bootLinux, ok, bytes } from "../helpers/linux.js";
 import { MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED } from "../../src/os/mmap.js";
@@ -13,6 +14,7 @@ import { pageFlag } from "../../src/machine/frames.js";
 import { workingsetEviction, workingsetEvictionInto } from "../../src/os/workingset.js";
 import { SwapSpace, MemorySwapBackend, swpEntry } from "../../src/os/swap.js";
 import { SwapReadahead } from "../../src/os/swapra.js";
+import { TlbUnmapBatch } from "../../src/os/tlb.js";
 
 const PAGE = 4096;
 const ARENA = 0x3000_0000;
@@ -103,5 +105,32 @@ describe("SwapReadahead (mm/swap_state.c swap_cluster_readahead, __swapin_nr_pag
     ra.hit(null, 0, true);
     expect(ra.window(swpEntry(0, 30), null, null, 0, 0)).toEqual([]);
     expect(ra.window(swpEntry(0, 40), null, null, 0, 3)).toEqual([41, 42, 43].map((o) => swpEntry(0, o)));
+  });
+});
+
+describe("TlbUnmapBatch (struct tlbflush_unmap_batch: try_to_unmap's per-mm gathers)", () => {
+  it("one flush per mm covering its pages, in the order the mms first had a page, and empty again after flush()", async () => {
+    const { os } = await bootLinux({}, { ram: "16MiB", cpus: 2 });
+    const a = os.spawn();
+    const b = os.spawn();
+    os.tlb.switchMm(0, a.mm!);
+    os.tlb.switchMm(1, b.mm!);
+    const seen: { mm: number; start: number; pages: number }[] = [];
+    os.events.subscribe("tlb-flush", (e) => { seen.push({ mm: e.mm, start: e.start, pages: e.pages }); });
+    const batch = new TlbUnmapBatch(os.tlb);
+    batch.page(b.mm!, ARENA + 5 * PAGE);
+    batch.page(a.mm!, ARENA + 2 * PAGE);
+    batch.page(b.mm!, ARENA + 3 * PAGE);
+    batch.page(a.mm!, ARENA);
+    batch.flush();
+    expect(seen).toEqual([
+      { mm: b.mm!.id, start: ARENA + 3 * PAGE, pages: 3 },
+      { mm: a.mm!.id, start: ARENA, pages: 3 },
+    ]);
+    batch.flush(); // nothing pending: no flush
+    expect(seen.length).toBe(2);
+    batch.page(a.mm!, ARENA + 9 * PAGE); // the gather is reused, and starts empty
+    batch.flush();
+    expect(seen[2]).toEqual({ mm: a.mm!.id, start: ARENA + 9 * PAGE, pages: 1 });
   });
 });
