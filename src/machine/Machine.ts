@@ -350,6 +350,21 @@ export class PhysicalMemory {
     return p === 0 ? null : this.core.bytes(p, 4096);
   }
 
+  /**
+   * @internal Copy the 4096 bytes of `src` into frame `pfn` (zeroes when `src` is null); a frame
+   * without bytes is left alone. What frame(pfn).set(src) does, without making the frame's view:
+   * the in-memory swap store's swap-in, once per page.
+   */
+  _fillFrame(pfn: number, src: Uint8Array | null): void {
+    if (src !== null && this.fullBase >= 0 && pfn >= 0 && pfn < this.fullFrames && src.length === 4096) {
+      this.core.setBytes(src, this.fullBase + pfn * 4096);
+      return;
+    }
+    const f = this.frame(pfn);
+    if (f === null) return;
+    if (src === null) f.fill(0); else f.set(src.subarray(0, 4096));
+  }
+
   /** Full mode: byte offset of RAM in linear memory; -1 in tables-only mode. */
   private get fullBase(): number {
     if (this.base === undefined) this.base = this.machine.config.memory === "full" ? this.core.exports.ramRegionBase() >>> 0 : -1;
@@ -538,7 +553,7 @@ export class Machine {
    * the same core call, without the option checks (its CPUs are the ones it loaded the mm on, and
    * `vaddr` a page-aligned number). @returns IPIs sent
    */
-  _shootdown(cpus: readonly number[], vaddr: number, pages: number, initiator: number, full: boolean): number {
+  _shootdown(cpus: Iterable<number>, vaddr: number, pages: number, initiator: number, full: boolean): number {
     let lo = 0;
     let hi = 0;
     for (const c of cpus) if (c < 32) lo |= 1 << c; else hi |= 1 << (c - 32);

@@ -117,6 +117,11 @@ export class Core {
     return this.v.u8.subarray(byteOffset, byteOffset + length);
   }
 
+  /** Copy `src` into linear memory at `byteOffset` (no view of the destination is made). */
+  setBytes(src: Uint8Array, byteOffset: number): void {
+    this.v.u8.set(src, byteOffset);
+  }
+
   u64Array(byteOffset: number, count: number): BigUint64Array {
     return new BigUint64Array(this.exports.memory.buffer, byteOffset, count);
   }

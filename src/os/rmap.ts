@@ -195,6 +195,17 @@ export class ReverseMap {
     l[i] = { mm, va: newVa };
   }
 
+  /** The address space of `pfn`'s only mapping, or null when it has none or several (then see of()). */
+  onlyMm(pfn: number): RmapOwner | null {
+    const first = this.firstMm[pfn];
+    return first === undefined || this.secondMm[pfn] !== null ? null : first;
+  }
+
+  /** The address of `pfn`'s first mapping (its only one when onlyMm gives one). */
+  onlyVa(pfn: number): number {
+    return this.firstVa[pfn];
+  }
+
   /** Every PTE that maps `pfn`. */
   of(pfn: number): readonly RmapLink[] {
     const first = this.firstMm[pfn];

@@ -18,13 +18,8 @@ import { Errno, fail } from "./errno.js";
 import { SwapCache } from "./swapcache.js";
 
 export const PAGE_SIZE = 4096;
-/**
- * MAX_SWAPFILES on x86-64 Linux 6.18 with the usual config: of the 32 types the PTE's five type
- * bits give, device-private (3), migration (3), hwpoison (1) and PTE-marker (1) entries take 8.
- */
-export const MAX_SWAPFILES = 24;
-export { SWP_OFFSET_BITS, swpEntry, swpType, swpOffset } from "./swapentry.js";
-import { SWP_OFFSET_BITS, swpEntry, swpType, swpOffset } from "./swapentry.js";
+export { MAX_SWAPFILES, SWP_OFFSET_BITS, swpEntry, swpType, swpOffset } from "./swapentry.js";
+import { MAX_SWAPFILES, SWP_OFFSET_BITS, swpEntry, swpType, swpOffset } from "./swapentry.js";
 /** SWAP_HAS_CACHE: the slot's page is in the swap cache (the count keeps the PTE references). */
 export const SWAP_HAS_CACHE = 0x8000;
 const COUNT_MASK = 0x7fff;
@@ -149,10 +144,16 @@ export class MemorySwapBackend implements SwapBackend {
   }
 
   read(offset: number, into: Uint8Array): void {
+    const src = this.slot(offset);
+    if (src === null) into.fill(0, 0, PAGE_SIZE); else into.set(src);
+  }
+
+  /** The bytes of slot `offset` as a view into the store, or null when it holds none (it reads as zeroes). */
+  slot(offset: number): Uint8Array | null {
     const v = this.views[Math.floor(offset / SEGMENT_SLOTS)];
-    if (v === undefined || this.stored[offset] === 0) { into.fill(0, 0, PAGE_SIZE); return; }
+    if (v === undefined || this.stored[offset] === 0) return null;
     const at = (offset % SEGMENT_SLOTS) * PAGE_SIZE;
-    into.set(v.subarray(at, at + PAGE_SIZE));
+    return v.subarray(at, at + PAGE_SIZE);
   }
 
   write(offset: number, from: Uint8Array): void {
@@ -222,6 +223,11 @@ export class SwapArea {
   readonly writing = new Map<number, Promise<void>>();
   /** The device's service times (swapon's `latency`, else the backend's), or null: no model, faults cost Linux.majorFaultCycles. */
   readonly latency: SwapLatency | null;
+  /**
+   * The backend is a MemorySwapBackend itself (not a subclass, which may fail or wait): it stores
+   * synchronously and never fails, so swap-out may copy before its zero test (SwapOps.writeOut).
+   */
+  readonly hostMemory: MemorySwapBackend | null;
   private next = 1;
   /** A slot became free (the kernel uncharges it: mem_cgroup_uncharge_swap). */
   onFree: (offset: number) => void = () => {};
@@ -234,6 +240,7 @@ export class SwapArea {
     this.kind = kind;
     this.priority = priority;
     this.backend = backend;
+    this.hostMemory = Object.getPrototypeOf(backend) === MemorySwapBackend.prototype ? backend as MemorySwapBackend : null;
     this.map = new Uint16Array(backend.pages);
     this.zero = new Uint8Array(backend.pages);
     this.sums = new Uint32Array(backend.pages);

@@ -21,7 +21,8 @@ export interface SlotArea {
 /** An index entry → non-negative integer over every area, with Map's API (iteration in area then slot order). */
 export class SlotIndex implements Iterable<[number, number]> {
   private readonly areas: readonly (SlotArea | null)[];
-  private readonly word: "cachePfn" | "memcgId";
+  /** Which word: the swap cache's (cachePfn), else swap_cgroup's (memcgId). */
+  private readonly cacheWord: boolean;
   private count = 0;
 
   /**
@@ -30,7 +31,15 @@ export class SlotIndex implements Iterable<[number, number]> {
    */
   constructor(areas: readonly (SlotArea | null)[], word: "cachePfn" | "memcgId") {
     this.areas = areas;
-    this.word = word;
+    this.cacheWord = word === "cachePfn";
+  }
+
+  /**
+   * The area's array this index keeps. Two named loads, not `a[word]`: a keyed load by a string
+   * goes megamorphic in V8, and this runs several times per page swapped out and in.
+   */
+  private words(a: SlotArea): Int32Array {
+    return this.cacheWord ? a.cachePfn : a.memcgId;
   }
 
   /** Entries held. */
@@ -42,7 +51,7 @@ export class SlotIndex implements Iterable<[number, number]> {
   get(entry: number): number | undefined {
     const a = this.areas[swpType(entry)];
     if (a === null || a === undefined) return undefined;
-    const v = a[this.word][swpOffset(entry)];
+    const v = this.words(a)[swpOffset(entry)];
     return v === 0 ? undefined : v - 1;
   }
 
@@ -54,7 +63,7 @@ export class SlotIndex implements Iterable<[number, number]> {
   set(entry: number, value: number): this {
     const a = this.areas[swpType(entry)];
     if (a === null || a === undefined) throw new WasmmuError("BAD_FREE", `swap entry ${swpType(entry)}:${swpOffset(entry)} names no swap area`);
-    const w = a[this.word];
+    const w = this.words(a);
     const off = swpOffset(entry);
     if (w[off] === 0) this.count++;
     w[off] = value + 1;
@@ -65,7 +74,7 @@ export class SlotIndex implements Iterable<[number, number]> {
   delete(entry: number): boolean {
     const a = this.areas[swpType(entry)];
     if (a === null || a === undefined) return false;
-    const w = a[this.word];
+    const w = this.words(a);
     const off = swpOffset(entry);
     if (w[off] === 0) return false;
     w[off] = 0;
@@ -77,7 +86,7 @@ export class SlotIndex implements Iterable<[number, number]> {
   *entries(): IterableIterator<[number, number]> {
     for (const a of this.areas) {
       if (a === null || a === undefined) continue;
-      const w = a[this.word];
+      const w = this.words(a);
       for (let off = 1; off < w.length; off++) if (w[off] !== 0) yield [swpEntry(a.type, off), w[off] - 1];
     }
   }

@@ -1,11 +1,11 @@
 /**
  * Moving anonymous pages to and from swap: add_to_swap and swap_writeout for reclaim
- * (mm/swap_state.c, mm/page_io.c), do_swap_page with cluster readahead for the fault path
- * (mm/memory.c, mm/swap_state.c swap_cluster_readahead), free_swap_and_cache when a PTE holding a
+ * (mm/swap_state.c, mm/page_io.c), do_swap_page with its readahead for the fault path
+ * (mm/memory.c; which slots are read ahead is swapra.ts), free_swap_and_cache when a PTE holding a
  * swap entry goes, and try_to_unuse for swapoff (mm/swapfile.c).
  *
- * Owns: nothing; works on the swap areas and cache (swap.ts), the frame table, the reverse map
- * and the LRU lists (through the SwapLru hooks).
+ * Owns: nothing but the readahead state it keeps (swapra.ts); works on the swap areas and cache
+ * (swap.ts), the frame table, the reverse map and the LRU lists (through the SwapLru hooks).
  */
 import type { Machine } from "../machine/Machine.js";
 import type { FrameTable } from "../machine/frametable.js";
@@ -20,34 +20,13 @@ import type { EventBus } from "./events.js";
 import { VM_WRITE, VM_LOCKED } from "./proc/vmflags.js";
 import { type KernelLog, KERN_ALERT } from "./klog.js";
 import { NO_MEMCG, type MemcgCharge } from "./context.js";
-import { type SwapSpace, type SwapArea, swpEntry, swpType, swpOffset, PAGE_SIZE, MAX_SWAPFILES, SWAP_HAS_CACHE } from "./swap.js";
+import { type SwapSpace, type SwapArea, swpType, swpOffset, PAGE_SIZE, MAX_SWAPFILES, SWAP_HAS_CACHE } from "./swap.js";
 
-/** SWAP_RA_ORDER_CEILING on 64-bit: the VMA window is at most 2^5 pages whatever page-cluster says. */
-const SWAP_RA_ORDER_CEILING = 5;
-/** SWAP_RA_HITS_MAX: the hit count lives in PAGE_SHIFT/2 bits of swap_readahead_info. */
-const SWAP_RA_HITS_MAX = 63;
-const PMD_SIZE = 2 * 1024 * 1024;
-
-/**
- * __swapin_nr_pages: the readahead window. "hits + 2" rounded up to a power of two (at least 4)
- * when readahead pages were hit; with no hits, 2 pages if this fault is next to the previous one,
- * else 1; at most `maxPages`; and never below half the previous window.
- */
-export function swapinNrPages(prevOffset: number, offset: number, hits: number, maxPages: number, prevWin: number): number {
-  let pages = hits + 2;
-  if (pages === 2) {
-    if (offset !== prevOffset + 1 && offset !== prevOffset - 1) pages = 1;
-  } else {
-    let roundup = 4;
-    while (roundup < pages) roundup <<= 1;
-    pages = roundup;
-  }
-  if (pages > maxPages) pages = maxPages;
-  const lastRa = Math.floor(prevWin / 2);
-  if (pages < lastRa) pages = lastRa;
-  return pages;
-}
-import { pteMapsFrame, PTE_RW, PTE_DIRTY, PTE_ACCESSED, PTE_SWP_EXCLUSIVE, pteLo, pteHi, swapPteType, swapPteOffset } from "../machine/pgtable.js";
+import { PTE_RW, PTE_DIRTY, PTE_ACCESSED, PTE_SWP_EXCLUSIVE, pteLo, pteHi, swapPteType } from "../machine/pgtable.js";
+import { pteSwapEntry } from "./swapentry.js";
+import { SwapReadahead } from "./swapra.js";
+export { pteSwapEntry, pteHoldsSwap } from "./swapentry.js";
+export { swapinNrPages } from "./swapra.js";
 
 const PG_SWAPCACHE = pageFlag("swapcache");
 const PG_ANON = pageFlag("anon");
@@ -73,15 +52,6 @@ export interface SwapLru {
 /** The outcome of writing a swap-cache page out (pageout). */
 export type WriteResult = "clean" | "pending" | "error";
 
-/** The model's swap entry of a swap PTE. */
-export function pteSwapEntry(lo: number, hi: number): number {
-  return swpEntry(swapPteType(hi), swapPteOffset(lo, hi));
-}
-
-/** A non-present PTE that holds a real swap entry (not a PTE marker): it counts in MM_SWAPENTS. */
-export function pteHoldsSwap(hi: number): boolean {
-  return swapPteType(hi) < MAX_SWAPFILES;
-}
 
 export class SwapOps {
   /** vm.page-cluster: swap-in reads 2^pageCluster pages around the one faulted (default 3: 8 pages). */
@@ -110,6 +80,7 @@ export class SwapOps {
     this.alloc = alloc;
     this.stat = stat;
     this.events = events;
+    this.ra = new SwapReadahead(swap);
   }
 
   /** The swap-cache page of `entry`, or undefined. */
@@ -188,6 +159,27 @@ export class SwapOps {
     const core = this.machine._core.exports;
     const bytes = this.machine.phys.frame(pfn) ?? ZERO_PAGE;
     f.clear(pfn, PG_DIRTY);
+    const backend = a.backend;
+    const host = a.hostMemory;
+    if (host !== null) {
+      // Host memory: the copy goes first and the zero test follows on lines the copy has just
+      // brought into the host's cache — tested first, its two reads of a cold page were the
+      // swap-out's costliest misses after the copy itself. A zero page's copy is dropped again,
+      // so what is stored and counted is what is_folio_zero_filled-then-write gives.
+      host.write(off, bytes);
+      const zero = core.physFrameZero(pfn) !== 0;
+      if (this.events.on.swap) this.events.emit({ type: "swap", op: "out", pfn, area: a.type, offset: off, zero });
+      if (zero) {
+        host.discard(off);
+        a.zero[off] = 1;
+        this.stat.swpout_zero++;
+        return "clean";
+      }
+      a.zero[off] = 0;
+      this.stat.pswpout++;
+      this.stat.pgpgout += PAGE_SIZE / 1024;
+      return "clean";
+    }
     const zero = core.physFrameZero(pfn) !== 0;
     if (this.events.on.swap) this.events.emit({ type: "swap", op: "out", pfn, area: a.type, offset: off, zero });
     if (zero) {
@@ -196,12 +188,12 @@ export class SwapOps {
       return "clean";
     }
     a.zero[off] = 0;
-    if (a.backend.trusted !== true) a.sums[off] = core.physFrameHash(pfn) >>> 0;
+    if (backend.trusted !== true) a.sums[off] = core.physFrameHash(pfn) >>> 0;
     this.stat.pswpout++;
     this.stat.pgpgout += PAGE_SIZE / 1024;
     let r: void | Promise<void>;
     try {
-      r = a.backend.write(off, bytes);
+      r = backend.write(off, bytes);
     } catch (e) {
       return this.writeFailed(pfn, a, off, e);
     }
@@ -233,6 +225,16 @@ export class SwapOps {
    * @returns undefined when the bytes are in, a promise for a backend that reads later, or an error
    */
   private readIn(a: SwapArea, off: number, pfn: number): undefined | Promise<void> | { error: string } {
+    const host = a.hostMemory;
+    if (host !== null && a.zero[off] === 0) {
+      // Host memory: read synchronously, never fails, not checksummed (trusted) — straight from
+      // the store's slot into the frame.
+      if (this.events.on.swap) this.events.emit({ type: "swap", op: "in", pfn, area: a.type, offset: off, zero: false });
+      this.stat.pswpin++;
+      this.stat.pgpgin += PAGE_SIZE / 1024;
+      this.machine.phys._fillFrame(pfn, host.slot(off));
+      return undefined;
+    }
     const bytes = this.machine.phys.frame(pfn);
     if (this.events.on.swap) this.events.emit({ type: "swap", op: "in", pfn, area: a.type, offset: off, zero: a.zero[off] !== 0 });
     if (a.zero[off] !== 0) {
@@ -265,103 +267,31 @@ export class SwapOps {
   }
 
   /**
-   * swapin_readahead for the fault on `entry` at `va` of `vma`: the slots to read ahead, chosen as
-   * Linux chooses them — around the faulting address in the VMA's page table when every swap
-   * area is non-rotational (swap_vma_readahead, the default with enable_vma_readahead), else the
-   * aligned cluster of slots around the entry (swap_cluster_readahead). Both windows adapt
-   * (__swapin_nr_pages): no readahead until accesses look sequential or readahead pages are hit,
-   * then up to 2^page-cluster pages.
-   */
-  private readaheadWindow(entry: number, mm: Mm | null, vma: Vma | null, va: number): number[] {
-    const out: number[] = [];
-    if (mm !== null && vma !== null && this.vmaReadahead()) {
-      const maxWin = 1 << Math.min(this.pageCluster, SWAP_RA_ORDER_CEILING);
-      if (maxWin === 1) return out;
-      const ra = this.vmaRa(vma);
-      const prev = ra.addr;
-      const win = swapinNrPages(prev / PAGE_SIZE, va / PAGE_SIZE, ra.hits, maxWin, ra.win);
-      ra.addr = va; ra.win = win; ra.hits = 0;
-      if (win === 1) return out;
-      let left: number;
-      if (va === prev + PAGE_SIZE) left = va;
-      else if (prev === va + PAGE_SIZE) left = va - win * PAGE_SIZE + PAGE_SIZE;
-      else left = va - Math.floor((win - 1) / 2) * PAGE_SIZE;
-      const right = left + win * PAGE_SIZE;
-      const pmd = va - (va % PMD_SIZE);
-      const start = Math.max(left, vma.start, pmd);
-      const end = Math.min(right, vma.end, pmd + PMD_SIZE);
-      const pt = mm.pt;
-      for (let a = start; a < end; a += PAGE_SIZE) {
-        if (a === va) continue;
-        const i = pt.pteWord(a);
-        if (i < 0) continue;
-        const lo = pt.w[i];
-        const hi = pt.w[i + 1];
-        if ((lo | hi) === 0 || pteMapsFrame(lo) || !pteHoldsSwap(hi)) continue;
-        out.push(pteSwapEntry(lo, hi));
-      }
-      return out;
-    }
-    // swap_cluster_readahead: a global window, adjacent offsets or readahead hits open it.
-    const off = swpOffset(entry);
-    const hits = this.clusterHits;
-    this.clusterHits = 0;
-    const pages = swapinNrPages(this.prevOffset, off, hits, 1 << this.pageCluster, this.lastReadaheadPages);
-    if (hits === 0) this.prevOffset = off;
-    this.lastReadaheadPages = pages;
-    const mask = pages - 1;
-    if (mask === 0) return out;
-    const a = this.swap.area(entry);
-    const start = Math.max(1, off & ~mask);
-    const end = Math.min(a.backend.pages - 1, off | mask);
-    for (let o = start; o <= end; o++) if (o !== off) out.push(swpEntry(a.type, o));
-    return out;
-  }
-
-  /** swap_use_vma_readahead: enable_vma_readahead (default true) and no rotational swap area (nr_rotate_swap). */
-  private vmaReadahead(): boolean {
-    if (!this.vmaRaEnabled) return false;
-    for (const a of this.swap.active) if (a.rotational) return false; // (asked on every swap fault: no closure, only the areas in use)
-    return true;
-  }
-
-  /** The VMA's swap_readahead_info (its last fault address, window and readahead hits). */
-  private vmaRa(vma: Vma): { addr: number; win: number; hits: number } {
-    let r = this.raInfo.get(vma);
-    if (r === undefined) this.raInfo.set(vma, (r = { addr: 0, win: 0, hits: 0 }));
-    return r;
-  }
-
-  private readonly raInfo = new WeakMap<Vma, { addr: number; win: number; hits: number }>();
-  /** /sys/kernel/mm/swap/vma_ra_enabled. */
-  vmaRaEnabled = true;
-  /** swapin_readahead_hits, prev_offset and last_readahead_pages of the cluster readahead. */
-  private clusterHits = 0;
-  private prevOffset = 0;
-  private lastReadaheadPages = 0;
-
-  /**
    * A swap-cache lookup found the page (swap_cache_get_folio): a page that was read ahead counts a
    * readahead hit (swap_ra_hit) that widens the next window.
    */
   private cacheHit(pfn: number, vma: Vma | null, va: number): void {
     const f = this.frames;
     const readahead = f.test(pfn, PG_READAHEAD);
-    if (readahead) f.clear(pfn, PG_READAHEAD);
-    const vmaRa = vma !== null && this.vmaReadahead();
-    if (vmaRa) {
-      const ra = this.vmaRa(vma);
-      if (readahead) ra.hits = Math.min(ra.hits + 1, SWAP_RA_HITS_MAX);
-      ra.addr = va;
-    }
-    if (readahead) {
-      this.stat.swap_ra_hit++;
-      if (!vmaRa) this.clusterHits++;
-    }
+    if (readahead) { f.clear(pfn, PG_READAHEAD); this.stat.swap_ra_hit++; }
+    this.ra.hit(vma, va, readahead);
+  }
+
+  /** Swap-in readahead: the windows and their state (swapra.ts). */
+  private readonly ra: SwapReadahead;
+
+  /** /sys/kernel/mm/swap/vma_ra_enabled. */
+  get vmaRaEnabled(): boolean {
+    return this.ra.vmaRaEnabled;
+  }
+
+  set vmaRaEnabled(on: boolean) {
+    this.ra.vmaRaEnabled = on;
   }
 
   /** A read in flight for a cached page, as a wait. */
   private pending(pfn: number): { wait: Promise<void> } | undefined {
+    if (this.reads.size === 0) return undefined; // (asked on every swap-cache hit)
     const entry = this.frames.swapEntry(pfn);
     const p = this.reads.get(entry);
     return p === undefined ? undefined : { wait: p };
@@ -369,8 +299,16 @@ export class SwapOps {
 
   private readonly reads = new Map<number, Promise<void>>();
 
-  /** __read_swap_cache_async for one slot: a frame, into the swap cache, locked while read. */
-  private readOne(a: SwapArea, off: number, entry: number, ahead: boolean): { pfn: number; read: boolean; io: boolean } | { wait: Promise<void> } | { error: string } | null {
+  /** A read of `entry`'s slot is in flight (no lookup while none is: asked on every write fault's folio_free_swap). */
+  private reading(entry: number): boolean {
+    return this.reads.size !== 0 && this.reads.has(entry);
+  }
+
+  /**
+   * __read_swap_cache_async for one slot: a frame, into the swap cache, locked while read.
+   * @returns the frame, read (`readIo`: whether the device was read), a wait, an error, or null when no frame is left
+   */
+  private readOne(a: SwapArea, off: number, entry: number, ahead: boolean): number | { wait: Promise<void> } | { error: string } | null {
     const pfn = this.alloc.anonPageForRead(PG_ANON | PG_SWAPBACKED);
     if (pfn === null) return null;
     // mem_cgroup_swapin_charge_folio: to the group the slot was charged to, else current's.
@@ -380,13 +318,18 @@ export class SwapOps {
     const io = a.zero[off] === 0; // a zero-map slot is read without touching the device
     this.cacheInsert(pfn, entry);
     if (ahead) { f.set(pfn, PG_READAHEAD); this.stat.swap_ra++; }
-    const shadow = takeShadow(a, off);
+    // The shadow goes to the LRU code at once for a read that is done (a reused record), or is
+    // kept with a read that finishes later.
+    const tag = a.shadowTag[off];
+    a.shadowTag[off] = 0;
     const r = this.readIn(a, off, pfn);
     if (r === undefined) {
       f.set(pfn, PG_UPTODATE);
-      this.lru.added(pfn, shadow);
-      return { pfn, read: true, io };
+      this.lru.added(pfn, tag === 0 ? undefined : shadowOf(a.shadowAge[off], tag, this.shadowIn));
+      this.readIo = io;
+      return pfn;
     }
+    const shadow = tag === 0 ? undefined : shadowOf(a.shadowAge[off], tag, { age: 0, lruvec: 0, workingset: false });
     if ("error" in r) {
       this.log.printkRatelimited("__end_swap_bio_read", KERN_ALERT, r.error);
       this.dropRead(pfn);
@@ -407,6 +350,15 @@ export class SwapOps {
     this.reads.set(entry, done);
     return { wait: done };
   }
+
+  /** The shadow record readOne hands the LRU code for a read that is done (consumed at once). */
+  private readonly shadowIn = { age: 0, lruvec: 0, workingset: false };
+
+  /** Whether readOne's last synchronous read touched the device (false for a zero-map slot). */
+  private readIo = false;
+
+  /** swapIn's answer when the page is in: one record, reused by the next call (read it before). */
+  private readonly got = { pfn: 0, major: false, io: false };
 
   /** Slots whose read failed: the next fault on one gets SIGBUS. */
   readonly errors = new Map<number, string>();
@@ -432,7 +384,8 @@ export class SwapOps {
   /**
    * do_swap_page's page: the swap-cache page of the swap PTE (lo, hi) faulted at `va` of `vma` in
    * `mm`, read with its readahead window when it is not cached. @returns the page and whether it
-   * was read (a major fault), a wait, an error, or null when no frame is left
+   * was read (a major fault) — a record the next call reuses (no allocation per fault) — a wait,
+   * an error, or null when no frame is left
    */
   swapIn(lo: number, hi: number, mm: Mm | null = null, vma: Vma | null = null, va = 0): { pfn: number; major: boolean; io: boolean } | { wait: Promise<void> } | { error: string } | null {
     const entry = pteSwapEntry(lo, hi);
@@ -443,18 +396,27 @@ export class SwapOps {
       const p = this.pending(have);
       if (p !== undefined) return p;
       this.cacheHit(have, vma, va);
-      return { pfn: have, major: false, io: false };
+      return this.answer(have, false, false);
     }
     const a = this.swap.area(entry);
     const off = swpOffset(entry);
     // The target first: when memory is short, readahead is what goes without.
     const target = this.readOne(a, off, entry, false);
-    if (target === null || "wait" in target || "error" in target) {
-      if (target !== null && "wait" in target) this.readAhead(this.readaheadWindow(entry, mm, vma, va));
+    if (typeof target !== "number") {
+      if (target !== null && "wait" in target) this.readAhead(this.ra.window(entry, mm, vma, va, this.pageCluster));
       return target;
     }
-    this.readAhead(this.readaheadWindow(entry, mm, vma, va));
-    return { pfn: target.pfn, major: true, io: target.io };
+    const io = this.readIo;
+    this.readAhead(this.ra.window(entry, mm, vma, va, this.pageCluster));
+    return this.answer(target, true, io);
+  }
+
+  private answer(pfn: number, major: boolean, io: boolean): { pfn: number; major: boolean; io: boolean } {
+    const g = this.got;
+    g.pfn = pfn;
+    g.major = major;
+    g.io = io;
+    return g;
   }
 
   /** Start reading `entries` into the swap cache (PG_readahead, swap_ra), skipping cached and free slots; stops when memory runs short. */
@@ -523,7 +485,7 @@ export class SwapOps {
     const f = this.frames;
     if (!f.test(pfn, PG_SWAPCACHE) || f.test(pfn, PG_WRITEBACK)) return false;
     const entry = f.swapEntry(pfn);
-    if (this.swap.area(entry).count(swpOffset(entry)) !== 0 || this.reads.has(entry)) return false;
+    if (this.swap.area(entry).count(swpOffset(entry)) !== 0 || this.reading(entry)) return false;
     this.cacheDelete(pfn);
     f.set(pfn, PG_DIRTY); // the only copy now: a later swap-out must write it
     return true;
@@ -557,7 +519,7 @@ export class SwapOps {
     // (the kernel's failed folio leaves the swap cache with the slot).
     this.errors.delete(entry);
     const pfn = this.swap.cache.get(entry);
-    if (pfn === undefined || this.frames.mapcount(pfn) !== 0 || this.reads.has(entry)) return;
+    if (pfn === undefined || this.frames.mapcount(pfn) !== 0 || this.reading(entry)) return;
     if (this.frames.test(pfn, PG_WRITEBACK)) return; // freed when reclaim meets it again
     if (this.cacheDelete(pfn) === 0) this.rmap.freeAnon(pfn);
   }
@@ -623,12 +585,12 @@ export class SwapOps {
   }
 }
 
-/** The shadow entry left in slot `off` of `a` when its page was evicted, taken out of the slot; undefined when there is none. */
-function takeShadow(a: SwapArea, off: number): Shadow | undefined {
-  const t = a.shadowTag[off];
-  if (t === 0) return undefined;
-  a.shadowTag[off] = 0;
-  return { age: a.shadowAge[off], lruvec: (t - 1) >> 1, workingset: ((t - 1) & 1) !== 0 };
+/** A slot's shadow entry (its age and non-zero tag, see SwapArea.shadowTag) decoded into `out`. @returns `out` */
+function shadowOf(age: number, tag: number, out: { age: number; lruvec: number; workingset: boolean }): Shadow {
+  out.age = age;
+  out.lruvec = (tag - 1) >> 1;
+  out.workingset = ((tag - 1) & 1) !== 0;
+  return out;
 }
 
 /** The "major:minor:sector" end_swap_bio_* print: the area's device and the slot's first 512-byte sector. */

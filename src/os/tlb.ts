@@ -119,23 +119,25 @@ export class Tlb {
   flushRange(mm: TlbMm, start: number, pages: number, initiator?: number): void {
     if (pages <= 0) return;
     mm.tlbGen++;
-    const cpus = [...mm.cpus];
-    for (const c of cpus) {
+    // mm.cpus is walked in place (its order is the IPIs' order): reclaim flushes once per page.
+    let first = -1;
+    for (const c of mm.cpus) {
+      if (first < 0) first = c;
       const st = this.cpus[c];
       const slot = st.ctxs[st.loadedAsid];
       if (this.pcid && slot.ctxId === mm.id) slot.tlbGen = mm.tlbGen;
     }
-    if (cpus.length === 0) return;
-    const init = initiator !== undefined && mm.cpus.has(initiator) ? initiator : cpus[0];
+    if (first < 0) return;
+    const init = initiator !== undefined && mm.cpus.has(initiator) ? initiator : first;
     const full = pages > TLB_SINGLE_PAGE_FLUSH_CEILING;
     if (full) this.stat.nr_tlb_local_flush_all++; else this.stat.nr_tlb_local_flush_one += pages;
-    const remote = cpus.length - 1;
+    const remote = mm.cpus.size - 1;
     if (remote > 0) {
       this.stat.nr_tlb_remote_flush++;
       this.stat.nr_tlb_remote_flush_received += remote;
     }
-    this.machine._shootdown(cpus, start, full ? 0 : pages, init, full);
-    if (this.events.on["tlb-flush"]) this.events.emit({ type: "tlb-flush", mm: mm.id, cpus, initiator: init, start, pages: full ? Infinity : pages, full });
+    this.machine._shootdown(mm.cpus, start, full ? 0 : pages, init, full);
+    if (this.events.on["tlb-flush"]) this.events.emit({ type: "tlb-flush", mm: mm.id, cpus: [...mm.cpus], initiator: init, start, pages: full ? Infinity : pages, full });
   }
 
   /** flush_tlb_page. */
@@ -200,5 +202,43 @@ export class TlbGather {
     this.start = Infinity;
     this.end = -Infinity;
     this.all = false;
+  }
+}
+
+/**
+ * struct tlbflush_unmap_batch (mm/rmap.c): the invalidations of one shrink_folio_list's
+ * try_to_unmap calls — one gather per mm for the whole list, reused after each flush, flushed in
+ * the order the mms first had a page unmapped since the last flush. Reclaim flushes once per
+ * dirty page (before its write), so neither a page nor a flush allocates.
+ */
+export class TlbUnmapBatch<M extends TlbMm = TlbMm> {
+  private readonly byMm = new Map<M, TlbGather>();
+  /** The pending gathers, in order, in order[0..pending) (the slots are reused). */
+  private readonly order: TlbGather[] = [];
+  private pending = 0;
+  /** The last mm and its gather: a folio list's pages mostly belong to one mm. */
+  private lastMm: M | null = null;
+  private lastGather: TlbGather | null = null;
+  private readonly tlb: { gather(mm: M): TlbGather };
+
+  /** @param tlb where the gathers come from (Tlb.gather) */
+  constructor(tlb: { gather(mm: M): TlbGather }) {
+    this.tlb = tlb;
+  }
+
+  /** The page at `va` of `mm` was unmapped (set_tlb_ubc_flush_pending). */
+  page(mm: M, va: number): void {
+    let g = mm === this.lastMm ? this.lastGather : this.byMm.get(mm);
+    if (g === undefined || g === null) this.byMm.set(mm, (g = this.tlb.gather(mm)));
+    this.lastMm = mm;
+    this.lastGather = g;
+    if (!g.pending) this.order[this.pending++] = g;
+    g.page(va);
+  }
+
+  /** try_to_unmap_flush: every pending gather's flush, in order; the batch is empty again. */
+  flush(): void {
+    for (let i = 0; i < this.pending; i++) this.order[i].finish();
+    this.pending = 0;
   }
 }

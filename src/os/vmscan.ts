@@ -40,11 +40,11 @@
  */
 import { pageFlag } from "../machine/frames.js";
 import type { Mm } from "./mm.js";
-import type { TlbGather } from "./tlb.js";
+import { TlbUnmapBatch } from "./tlb.js";
 import {
   LruVec, LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE,
 } from "./lru.js";
-import { workingsetEviction } from "./workingset.js";
+import { workingsetEviction, workingsetEvictionInto } from "./workingset.js";
 import { PTE_DIRTY, PTE_PRESENT, PTE_PROTNONE, ptePfn, swapPte } from "../machine/pgtable.js";
 import { swpType, swpOffset } from "./swap.js";
 import { VM_EXEC } from "./proc/vmflags.js";
@@ -103,32 +103,6 @@ interface ScanControl {
 }
 
 
-/**
- * The TLB invalidations of one shrink_folio_list (try_to_unmap's per-mm gathers): one gather per
- * mm for the whole list, reused after each flush, flushed in the order the mms first had a page
- * unmapped since the last flush.
- */
-class UnmapBatch {
-  private readonly byMm = new Map<Mm, TlbGather>();
-  private readonly order: TlbGather[] = [];
-
-  constructor(private readonly tlb: { gather(mm: Mm): TlbGather }) {}
-
-  /** The page at `va` of `mm` was unmapped. */
-  page(mm: Mm, va: number): void {
-    let g = this.byMm.get(mm);
-    if (g === undefined) this.byMm.set(mm, (g = this.tlb.gather(mm)));
-    if (!g.pending) this.order.push(g);
-    g.page(va);
-  }
-
-  /** try_to_unmap_flush: every pending gather's flush. */
-  flush(): void {
-    for (const g of this.order) g.finish();
-    this.order.length = 0;
-  }
-}
-
 export class Reclaim extends LruLists {
   /** vm.swappiness (default 60): how much anon is scanned relative to file. */
   swappiness = 60;
@@ -146,46 +120,64 @@ export class Reclaim extends LruLists {
    * a lazily freed page written since goes back to being swap-backed and stays mapped. The TLB
    * entries go with the mm's gather. @returns true when no mapping is left
    */
-  private unmap(pfn: number, gathers: UnmapBatch): boolean {
+  private unmap(pfn: number, gathers: TlbUnmapBatch<Mm>): boolean {
     const f = this.frames;
     const anon = f.isAnon(pfn);
     const swapcache = f.test(pfn, PG_SWAPCACHE);
     const entry = swapcache ? f.swapEntry(pfn) : 0;
+    const only = this.rmap.onlyMm(pfn);
+    if (only !== null) {
+      // One mapping (the common case): no list of links to build. PageAnonExclusive unless
+      // another PTE holds the page's swap slot (a page swapped in from an entry fork shared is
+      // not exclusive, even when only one process maps it again).
+      const exclusive = !swapcache || this.ctx.swapOps.swap.area(entry).count(swpOffset(entry)) === 0;
+      if (this.unmapOne(pfn, only as Mm, this.rmap.onlyVa(pfn), anon, swapcache, entry, exclusive, gathers) === "redirtied") return false;
+      return f.mapcount(pfn) === 0;
+    }
     const links = this.rmap.of(pfn); // a fresh array: the loop may remove what it walks
-    // PageAnonExclusive: one mapping, and no other PTE holds the page's swap slot (a page swapped
-    // in from an entry fork shared is not exclusive, even when only one process maps it again).
-    const exclusive = links.length === 1 && (!swapcache || this.ctx.swapOps.swap.area(entry).count(swpOffset(entry)) === 0);
     for (const l of links) {
-      const mm = l.mm as Mm;
-      const pt = mm.pt;
-      if (pt.pteWord(l.va) < 0) splitHugePmd(this.ctx, mm, l.va - (l.va % HPAGE_PMD_SIZE));
-      const i = pt.pteWord(l.va);
-      if (i < 0) continue;
-      const lo = pt.w[i];
-      if ((lo & (PTE_PRESENT | PTE_PROTNONE)) === 0 || ptePfn(lo, pt.w[i + 1]) !== pfn) continue;
-      if ((lo & PTE_DIRTY) !== 0) f.set(pfn, PG_DIRTY);
-      if (anon && !f.test(pfn, PG_SWAPBACKED) && f.test(pfn, PG_DIRTY)) {
-        // Written after MADV_FREE: it is data again, back on the anon lists.
-        this.lruvecOf(pfn).move(pfn, () => f.set(pfn, PG_SWAPBACKED));
-        return false;
-      }
-      gathers.page(mm, l.va);
-      if (anon && swapcache) {
-        const sp = swapPte(swpType(entry), swpOffset(entry), exclusive);
-        pt.setPte(i, l.va, sp.lo, sp.hi, "swap");
-        this.ctx.swapOps.swap.area(entry).dup(swpOffset(entry));
-        mm.swapEnts++;
-      } else {
-        pt.setPte(i, l.va, 0, 0, "zap");
-        if (!anon && (lo & PTE_DIRTY) !== 0) {
-          const b = this.cache.owner(pfn);
-          if (b !== undefined) this.cache.markDirty(b, f.index(pfn));
-        }
-      }
-      this.rmap.remove(pfn, mm, l.va);
-      if (anon) mm.rssAnon--; else if (f.test(pfn, PG_SWAPBACKED)) mm.rssShmem--; else mm.rssFile--;
+      if (this.unmapOne(pfn, l.mm as Mm, l.va, anon, swapcache, entry, false, gathers) === "redirtied") return false;
     }
     return f.mapcount(pfn) === 0;
+  }
+
+  /**
+   * try_to_unmap_one for the PTE of `mm` at `va` (if it still maps `pfn`). @returns "redirtied"
+   * for a lazily freed page written since (it stays mapped, back on the anon lists)
+   */
+  private unmapOne(pfn: number, mm: Mm, va: number, anon: boolean, swapcache: boolean, entry: number, exclusive: boolean, gathers: TlbUnmapBatch<Mm>): "done" | "redirtied" {
+    const f = this.frames;
+    const pt = mm.pt;
+    let i = pt.pteWord(va);
+    if (i < 0) {
+      splitHugePmd(this.ctx, mm, va - (va % HPAGE_PMD_SIZE));
+      i = pt.pteWord(va);
+      if (i < 0) return "done";
+    }
+    const lo = pt.w[i];
+    if ((lo & (PTE_PRESENT | PTE_PROTNONE)) === 0 || ptePfn(lo, pt.w[i + 1]) !== pfn) return "done";
+    if ((lo & PTE_DIRTY) !== 0) f.set(pfn, PG_DIRTY);
+    if (anon && !f.test(pfn, PG_SWAPBACKED) && f.test(pfn, PG_DIRTY)) {
+      // Written after MADV_FREE: it is data again, back on the anon lists.
+      this.lruvecOf(pfn).move(pfn, () => f.set(pfn, PG_SWAPBACKED));
+      return "redirtied";
+    }
+    gathers.page(mm, va);
+    if (anon && swapcache) {
+      const sp = swapPte(swpType(entry), swpOffset(entry), exclusive);
+      pt.setPte(i, va, sp.lo, sp.hi, "swap");
+      this.ctx.swapOps.swap.area(entry).dup(swpOffset(entry));
+      mm.swapEnts++;
+    } else {
+      pt.setPte(i, va, 0, 0, "zap");
+      if (!anon && (lo & PTE_DIRTY) !== 0) {
+        const b = this.cache.owner(pfn);
+        if (b !== undefined) this.cache.markDirty(b, f.index(pfn));
+      }
+    }
+    this.rmap.remove(pfn, mm, va);
+    if (anon) mm.rssAnon--; else if (f.test(pfn, PG_SWAPBACKED)) mm.rssShmem--; else mm.rssFile--;
+    return "done";
   }
 
   // ---- shrinking the lists ------------------------------------------------------------------------
@@ -329,7 +321,7 @@ export class Reclaim extends LruLists {
    */
   private shrinkFolioList(pfns: readonly number[], sc: ScanControl): void {
     const f = this.frames;
-    const gathers = new UnmapBatch(this.tlb);
+    const gathers = new TlbUnmapBatch<Mm>(this.tlb);
     const flush = () => gathers.flush();
     for (const pfn0 of pfns) {
       if (!f.test(pfn0, PG_LRU)) continue; // freed or moved by an earlier page of this batch
@@ -360,7 +352,7 @@ export class Reclaim extends LruLists {
    * One page of shrink_folio_list past the reference check, reclaim's own reference held (and
    * dropped here). @returns what became of it
    */
-  private reclaimOne(pfn: number, ref: Reference, gathers: UnmapBatch, flush: () => void): "freed" | "kept" {
+  private reclaimOne(pfn: number, ref: Reference, gathers: TlbUnmapBatch<Mm>, flush: () => void): "freed" | "kept" {
     const f = this.frames;
     const v = this.lruvecOf(pfn);
     const anon = f.isAnon(pfn);
@@ -405,8 +397,9 @@ export class Reclaim extends LruLists {
   /** __remove_mapping + free: out of the swap cache or page cache with a shadow, reclaim's reference dropped, the frame freed. */
   private free(pfn: number, v: LruVec): void {
     const f = this.frames;
-    const shadow = workingsetEviction(v, f, pfn);
     if (f.isAnon(pfn)) {
+      // The swap cache copies the shadow into its slot at once: a reused record will do.
+      const shadow = workingsetEvictionInto(v, f, pfn, this.evicted);
       if (f.test(pfn, PG_SWAPCACHE)) {
         this.ctx.swapOps.removeMapping(pfn, shadow);
       } else {
@@ -415,10 +408,14 @@ export class Reclaim extends LruLists {
       this.unref(pfn);
       return;
     }
+    const shadow = workingsetEviction(v, f, pfn); // the page cache keeps this one
     f.put(pfn);
     const b = this.cache.owner(pfn);
     if (b !== undefined) this.cache.reclaim(b, f.index(pfn), shadow);
   }
+
+  /** free()'s shadow record for anonymous pages (see workingsetEvictionInto). */
+  private readonly evicted = { age: 0, lruvec: 0, workingset: false };
 
   /**
    * Split an anonymous huge page for swap-out: its PMD mappings become PTEs and the folio 512

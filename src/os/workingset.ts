@@ -28,9 +28,19 @@ const PG_ACTIVE = pageFlag("active");
 
 /** workingset_eviction: the shadow of `pfn`, and one tick of the lruvec's age. */
 export function workingsetEviction(lruvec: LruVec, frames: FrameTable, pfn: number): Shadow {
-  const age = lruvec.nonresidentAge;
+  return workingsetEvictionInto(lruvec, frames, pfn, { age: 0, lruvec: 0, workingset: false });
+}
+
+/**
+ * workingset_eviction into `out` (a record the caller reuses: reclaim's swap-cache path, which
+ * copies the shadow into the slot's arrays at once, evicts without allocating). @returns `out`
+ */
+export function workingsetEvictionInto(lruvec: LruVec, frames: FrameTable, pfn: number, out: { age: number; lruvec: number; workingset: boolean }): Shadow {
+  out.age = lruvec.nonresidentAge;
   lruvec.nonresidentAge += 1 << frames.order(pfn);
-  return { age, lruvec: lruvec.id, workingset: frames.test(pfn, PG_WORKINGSET) };
+  out.lruvec = lruvec.id;
+  out.workingset = frames.test(pfn, PG_WORKINGSET);
+  return out;
 }
 
 /** workingset_age_nonresident on activation: activations age the nonresident clock too. */

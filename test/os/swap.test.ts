@@ -11,7 +11,7 @@ import { swapinNrPages } from "../../src/os/swapops.js";
 import { checkInvariants } from "../../src/os/check.js";
 import { pageFlag } from "../../src/machine/frames.js";
 import { LRU_ACTIVE_ANON, LRU_INACTIVE_ANON, LRU_ACTIVE_FILE } from "../../src/os/lru.js";
-import { MAX_SWAPFILES } from "../../src/os/swap.js";
+import { MAX_SWAPFILES, MemorySwapBackend } from "../../src/os/swap.js";
 import { Errno } from "../../src/os/errno.js";
 import type { Linux } from "../../src/os/linux.js";
 import type { Task } from "../../src/os/process.js";
@@ -202,6 +202,29 @@ describe("pages of zeroes (mm/page_io.c swap_writeout → is_folio_zero_filled, 
     expect(os.stat.swpout_zero).toBe(1); // the last page stayed all zeroes
     for (let i = 0; i < at.length; i++) expect(read1(t, ARENA + i * PAGE + at[i])).toBe(0x40);
     expect(read1(t, ARENA + at.length * PAGE + PAGE - 1)).toBe(0);
+  });
+
+  it("host memory copies first and tests for zeroes after (SwapOps.writeOut): the same counters and stored slots as the test-first path of any other backend", async () => {
+    // A subclass is not the host-memory fast path (SwapArea.hostMemory is null): it tests first.
+    class TestFirst extends MemorySwapBackend {}
+    const run = async (backend: MemorySwapBackend) => {
+      const { os } = await bootLinux({}, { ram: "64MiB" });
+      expect(os.swapon("/swapfile", backend)).toBe(0);
+      const t = os.spawn();
+      ok(t.mmap(ARENA, 6 * PAGE, RW, ANON | MAP_FIXED));
+      // Pages 1 and 4 are written with zeroes only; the others hold one byte at varied offsets.
+      for (let i = 0; i < 6; i++) bytes(t.write(ARENA + i * PAGE + i * 700, new Uint8Array([i === 1 || i === 4 ? 0 : 0x50 + i])));
+      expect(t.madvise(ARENA, 6 * PAGE, MADV_PAGEOUT)).toBe(0);
+      const out = { fast: os.swap.areas[0]!.hostMemory !== null, pswpout: os.stat.pswpout, zero: os.stat.swpout_zero, stored: backend.storedPages, zeromap: [...os.swap.areas[0]!.zero.subarray(1, 7)] };
+      const back = [0, 1, 2, 3, 4, 5].map((i) => read1(t, ARENA + i * PAGE + i * 700));
+      return { out, back, pswpin: os.stat.pswpin, swpinZero: os.stat.swpin_zero };
+    };
+    const fast = await run(new MemorySwapBackend(1 << 20));
+    const slow = await run(new TestFirst(1 << 20));
+    expect(fast.out).toEqual({ fast: true, pswpout: 4, zero: 2, stored: 4, zeromap: [0, 1, 0, 0, 1, 0] });
+    expect(slow.out).toEqual({ ...fast.out, fast: false });
+    expect(fast.back).toEqual([0x50, 0, 0x52, 0x53, 0, 0x55]);
+    expect(slow).toEqual({ ...fast, out: slow.out });
   });
 });
 

@@ -102,4 +102,18 @@ describe("MemorySwapBackend (host memory, page-aligned 64 MiB segments)", () => 
     expect(() => new MemorySwapBackend(4096)).toThrow(WasmmuError);
     expect(() => new MemorySwapBackend(3 * 4096 + 1)).toThrow(WasmmuError);
   });
+
+  it("slot(): a 4 KiB view of a stored slot (in its own segment), null for a slot never written or discarded", () => {
+    const slots = (1 << 14) + 8; // a second segment
+    const b = new MemorySwapBackend(slots * 4096);
+    b.write(5, page(5));
+    b.write(1 << 14, page(6));
+    expect(b.slot(5)).toEqual(page(5));
+    expect(b.slot(1 << 14)).toEqual(page(6));
+    expect(b.slot(5)!.length).toBe(4096);
+    expect(b.slot(6)).toBeNull();
+    expect(b.slot((1 << 14) + 1)).toBeNull();
+    b.discard(5);
+    expect(b.slot(5)).toBeNull();
+  });
 });
