@@ -91,6 +91,7 @@ import { plruTouchBits } from "./plru";
 @inline const LV_MASK: usize = 8;
 @inline const LV_LAT: usize = 12;
 @inline const LV_POLICY: usize = 16;
+@inline const LV_NARROW: usize = 20;
 @inline const LV_LINES: usize = 24;
 @inline const LV_STRIDE: usize = 28;
 @inline const LINE_INVALID: u32 = 0;
@@ -112,6 +113,9 @@ let g1Ways: u32 = 0, g1Mask: u32 = 0, g1Sets: u32 = 0, g1Stride: u32 = 0, g1Poli
 let g2Ways: u32 = 0, g2Mask: u32 = 0, g2Sets: u32 = 0, g2Stride: u32 = 0, g2Policy: u32 = 0;
 let g3Ways: u32 = 0, g3Mask: u32 = 0, g3Sets: u32 = 0, g3Stride: u32 = 0, g3Policy: u32 = 0;
 let llcLines: usize = 0;
+/** L2 and LLC: u16 tags (narrowFor), and log2 of the sets (the index bits the tag leaves out). */
+let g2Narrow: bool = false, g3Narrow: bool = false;
+let g2Bits: u32 = 0, g3Bits: u32 = 0;
 /** u64 tags (RAM above 256 GiB; tables-only machines): the set records' first layout. Else u32. */
 let wideTags: bool = false;
 /** log2 of a tag's bytes: 2 (u32) or 3 (u64). */
@@ -136,8 +140,13 @@ function levelValid(sets: u32, ways: u32, policy: u32): bool {
 }
 
 /** Offset in a set record of its ranks (LRU) or tree bits (PLRU): after the tags (1 << `shift` bytes each), 16-aligned. */
-@inline function metaOff(ways: u32, shift: u32 = tagShift): usize {
+@inline function metaOff(ways: u32, shift: u32): usize {
   return (<usize>(ways << shift) + 15) & ~15;
+}
+
+/** log2 of a tag's bytes in a level with u16 tags (`narrow`) or not. */
+@inline function shiftOf(narrow: bool): u32 {
+  return narrow ? 1 : tagShift;
 }
 
 /**
@@ -146,6 +155,19 @@ function levelValid(sets: u32, ways: u32, policy: u32): bool {
  */
 @inline function wideFor(ramBytes: u64): bool {
   return ramBytes != 0 && ((ramBytes - 1) >> LINE_SHIFT) + 1 > 0xffff_ffff;
+}
+
+/**
+ * Whether level `l` (0 L1D, 1 L2, 2 LLC) of `sets` sets keeps u16 tags on a machine of
+ * `ramBytes` of RAM: its sets are a power of two (the set index is the line's low bits, so the
+ * tag need only hold the bits above them) and the highest line of RAM's bits above the index,
+ * + 1, fit 16 bits. Not the L1D: its records are one host line already (and its hit path stays
+ * as it is).
+ */
+function narrowFor(l: u32, sets: u32, ramBytes: u64): bool {
+  if (l == 0 || ramBytes == 0 || (sets & (sets - 1)) != 0) return false;
+  const top = ((ramBytes - 1) >> LINE_SHIFT) + 1;
+  return (top >> ctz(sets)) + 1 <= 0xffff;
 }
 
 /**
@@ -187,7 +209,7 @@ export function cacheBytes(cfg: usize, cpus: u32, ramBytes: u64): u64 {
   let bytes: u64 = <u64>(2 * cpus + 1) * LV_SIZE + 64;
   for (let l: u32 = 0; l < 3; l++) {
     const w = cfg + (<usize>(CC_L1 + 4 * l) << 2);
-    const b = levelBytes(load<u32>(w), load<u32>(w, 4), load<u32>(w, 12), shift);
+    const b = levelBytes(load<u32>(w), load<u32>(w, 4), load<u32>(w, 12), narrowFor(l, load<u32>(w), ramBytes) ? 1 : shift);
     bytes += l == 2 ? b : b * cpus;
   }
   return bytes;
@@ -198,7 +220,9 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32, ramBytes: u64): v
   configured = base != 0 && load<u32>(cfg + (CC_L1 << 2)) != 0;
   wideTags = wideFor(ramBytes);
   tagShift = wideTags ? 3 : 2;
+  // No memory beyond RAM: a reference there is not cached (and so needs no tag).
   lineLimit = wideTags ? 0xffff_ffff_ffff_ffff : 0xffff_ffff;
+  if (ramBytes != 0) lineLimit = min<u64>(lineLimit, ((ramBytes - 1) >> LINE_SHIFT) + 1);
   nCpus = cpus;
   lvBase = (base + 63) & ~63;
   cacheWalks = false; cacheData = false;
@@ -216,10 +240,12 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32, ramBytes: u64): v
     store<u32>(d + LV_MASK, (sets & (sets - 1)) == 0 ? sets - 1 : NO_MASK);
     store<u32>(d + LV_LAT, load<u32>(w, 8));
     store<u32>(d + LV_POLICY, policy);
+    const narrow = narrowFor(l, sets, ramBytes);
+    store<u32>(d + LV_NARROW, narrow ? 1 : 0);
     mem = (mem + 63) & ~63;
     store<u32>(d + LV_LINES, <u32>mem);
-    store<u32>(d + LV_STRIDE, setStride(ways, policy, tagShift));
-    mem += <usize>sets * setStride(ways, policy, tagShift) + 64;   // + the searches' reads past the last set
+    store<u32>(d + LV_STRIDE, setStride(ways, policy, shiftOf(narrow)));
+    mem += <usize>sets * setStride(ways, policy, shiftOf(narrow)) + 64;   // + the searches' reads past the last set
   }
   // The geometry of each level (the same for every CPU's L1D and L2), copied where the lookup
   // reads it without going through a descriptor.
@@ -231,6 +257,8 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32, ramBytes: u64): v
   g3Ways = load<u32>(llc + LV_WAYS); g3Mask = load<u32>(llc + LV_MASK); g3Sets = load<u32>(llc + LV_SETS);
   g3Stride = load<u32>(llc + LV_STRIDE); g3Policy = load<u32>(llc + LV_POLICY);
   llcLines = linesOf(llc);
+  g2Narrow = load<u32>(l2 + LV_NARROW) != 0; g2Bits = <u32>ctz(g2Sets);
+  g3Narrow = load<u32>(llc + LV_NARROW) != 0; g3Bits = <u32>ctz(g3Sets);
   g1Valid = waysValid(g1Ways); g2Valid = waysValid(g2Ways); g3Valid = waysValid(g3Ways);
   for (let b: u32 = 0; b < 128; b++) store<u8>(plruVictims + b, <u8>plruTreeVictim(<u64>b << 1, 8));
   for (let l: u32 = 0; l < 3; l++) {
@@ -307,7 +335,8 @@ export function cacheLatency(level: u32): u32 {
  * so the search has no branch and no loop for up to 16 ways. Reading past the last way stays
  * inside the set record (64 bytes at least: setStride); the lanes read there are masked off.
  */
-@inline function matchWays(rec: usize, ways: u32, valid: u64, line: u64): u64 {
+@inline function matchWays(rec: usize, ways: u32, valid: u64, line: u64, narrow: bool): u64 {
+  if (narrow) return matchNarrow(rec, ways, valid, line);
   if (wideTags) return matchWide(rec, ways, valid, line);
   const kv = i32x4.splat(<i32><u32>line);
   let hits = <u64>(i32x4.bitmask(i32x4.eq(v128.load(rec), kv))
@@ -316,6 +345,17 @@ export function cacheLatency(level: u32): u32 {
     hits |= <u64>((i32x4.bitmask(i32x4.eq(v128.load(rec, 32), kv)) << 8)
       | (i32x4.bitmask(i32x4.eq(v128.load(rec, 48), kv)) << 12));
     for (let w: u32 = 16; w < ways; w += 4) hits |= <u64>i32x4.bitmask(i32x4.eq(v128.load(rec + (<usize>w << 2)), kv)) << w;
+  }
+  return hits & valid;
+}
+
+/** matchWays for u16 tags: eight per compare, the first sixteen without a loop (a record holds ≥ 32 bytes of tags). */
+@inline function matchNarrow(rec: usize, ways: u32, valid: u64, key: u64): u64 {
+  const kv = i16x8.splat(<i16><u16>key);
+  let hits = <u64>i16x8.bitmask(i16x8.eq(v128.load(rec), kv));
+  if (ways > 8) {
+    hits |= <u64>i16x8.bitmask(i16x8.eq(v128.load(rec, 16), kv)) << 8;
+    for (let w: u32 = 16; w < ways; w += 8) hits |= <u64>i16x8.bitmask(i16x8.eq(v128.load(rec + (<usize>w << 1)), kv)) << w;
   }
   return hits & valid;
 }
@@ -329,13 +369,15 @@ function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
 }
 
 /** The tag of way `way` of the set record `rec` (a line address + 1, or LINE_INVALID). */
-@inline function tagOf(rec: usize, way: u32): u64 {
+@inline function tagOf(rec: usize, way: u32, narrow: bool): u64 {
+  if (narrow) return <u64>load<u16>(rec + (<usize>way << 1));
   return wideTags ? load<u64>(rec + (<usize>way << 3)) : <u64>load<u32>(rec + (<usize>way << 2));
 }
 
 /** Set the tag of way `way` of the set record `rec`. */
-@inline function setTag(rec: usize, way: u32, line: u64): void {
-  if (wideTags) store<u64>(rec + (<usize>way << 3), line);
+@inline function setTag(rec: usize, way: u32, line: u64, narrow: bool): void {
+  if (narrow) store<u16>(rec + (<usize>way << 1), <u16>line);
+  else if (wideTags) store<u64>(rec + (<usize>way << 3), line);
   else store<u32>(rec + (<usize>way << 2), <u32>line);
 }
 
@@ -349,8 +391,8 @@ function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
  * sets, clears or keeps each tree bit, so it is `(bits & keep) | set` with the two masks of the
  * way precomputed (plruKeep, plruSet) instead of a walk down the tree.
  */
-@inline function touchWay(rec: usize, ways: u32, policy: u32, plru: usize, way: u32): void {
-  const meta = rec + metaOff(ways);
+@inline function touchWay(rec: usize, ways: u32, policy: u32, plru: usize, way: u32, narrow: bool): void {
+  const meta = rec + metaOff(ways, shiftOf(narrow));
   if (policy == CPOL_PLRU) {
     const t = plru + (<usize>way << 4);
     store<u64>(meta, (load<u64>(meta) & load<u64>(t)) | load<u64>(t, 8));
@@ -378,8 +420,8 @@ function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
 }
 
 /** Way `way` of the set record `rec` leaves the recency order (it is being invalidated): every rank above its own comes down by one. */
-@inline function rankRemove(rec: usize, ways: u32, way: u32): void {
-  const meta = rec + metaOff(ways);
+@inline function rankRemove(rec: usize, ways: u32, way: u32, narrow: bool): void {
+  const meta = rec + metaOff(ways, shiftOf(narrow));
   const rv = i8x16.splat(<i8>load<u8>(meta + way));
   let off: usize = 0;
   do {
@@ -393,10 +435,10 @@ function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
  * The way a fill of the set record `rec` replaces: the first invalid way, else the policy's
  * victim: under LRU the way of rank ways − 1 (with every way valid the ranks are 0 … ways − 1).
  */
-@inline function victimOf(rec: usize, ways: u32, valid: u64, policy: u32): u32 {
-  const empty = matchWays(rec, ways, valid, LINE_INVALID);
+@inline function victimOf(rec: usize, ways: u32, valid: u64, policy: u32, narrow: bool): u32 {
+  const empty = matchWays(rec, ways, valid, LINE_INVALID, narrow);
   if (empty != 0) return <u32>ctz(empty);
-  const meta = rec + metaOff(ways);
+  const meta = rec + metaOff(ways, shiftOf(narrow));
   if (policy == CPOL_PLRU) {
     const bits = load<u64>(meta);
     // Eight ways (the L1Ds of skylake and zen4): 7 node bits, the victim of every state in plruVictims.
@@ -424,13 +466,16 @@ function plruTreeVictim(bits: u64, ways: u32): u32 {
   return way;
 }
 
-/** Put `line` (known absent) into way victimOf of set record `rec` as most recently used. @returns the line evicted, or LINE_INVALID */
-@inline function fillSet(rec: usize, ways: u32, valid: u64, policy: u32, plru: usize, line: u64): u64 {
-  const way = victimOf(rec, ways, valid, policy);
-  const old = tagOf(rec, way);
-  setTag(rec, way, line);
-  if (policy == CPOL_PLRU) touchWay(rec, ways, policy, plru, way);
-  else rankTouch(rec + metaOff(ways), ways, way, old == <u64>LINE_INVALID ? ways : ways - 1);   // a valid victim is the least recent
+/**
+ * Put `line` (its tag: the line, or with `narrow` its u16 key) known absent into way victimOf of
+ * set record `rec` as most recently used. @returns the tag evicted, or LINE_INVALID
+ */
+@inline function fillSet(rec: usize, ways: u32, valid: u64, policy: u32, plru: usize, line: u64, narrow: bool): u64 {
+  const way = victimOf(rec, ways, valid, policy, narrow);
+  const old = tagOf(rec, way, narrow);
+  setTag(rec, way, line, narrow);
+  if (policy == CPOL_PLRU) touchWay(rec, ways, policy, plru, way, narrow);
+  else rankTouch(rec + metaOff(ways, shiftOf(narrow)), ways, way, old == <u64>LINE_INVALID ? ways : ways - 1);   // a valid victim is the least recent
   return old;
 }
 
@@ -443,16 +488,17 @@ function plruTreeVictim(bits: u64, ways: u32): u32 {
 function remove(d: usize, line: u64): void {
   const ways = load<u32>(d + LV_WAYS);
   const rec = recOf(d, line);
-  const hit = matchWays(rec, ways, waysValid(ways), line);
+  const narrow = load<u32>(d + LV_NARROW) != 0;
+  const hit = matchWays(rec, ways, waysValid(ways), keyOf(d, line), narrow);
   if (hit == 0) return;
   const way = <u32>ctz(hit);
-  setTag(rec, way, LINE_INVALID);
-  if (load<u32>(d + LV_POLICY) == CPOL_LRU) rankRemove(rec, ways, way);
+  setTag(rec, way, LINE_INVALID, narrow);
+  if (load<u32>(d + LV_POLICY) == CPOL_LRU) rankRemove(rec, ways, way, narrow);
 }
 
-/** The set record of `line` in L2 `l2` (geometry from the hoisted copies). */
-@inline function l2Rec(l2: usize, line: u64): usize {
-  return linesOf(l2) + <usize>setIndex(line, g2Mask, g2Sets) * <usize>g2Stride;
+/** The tag of `line` in level `d`: the line, or in a level with u16 tags its bits above the set index + 1. */
+@inline function keyOf(d: usize, line: u64): u64 {
+  return load<u32>(d + LV_NARROW) != 0 ? (line >> ctz(load<u32>(d + LV_SETS))) + 1 : line;
 }
 
 /** The set record of `line` in the LLC. */
@@ -472,9 +518,9 @@ function remove(d: usize, line: u64): void {
   if (line > lineLimit) return HIT_MEMORY;   // u32 tags: beyond RAM, not cached (see lineLimit)
   const l1 = l1Desc(cpu);
   const rec = linesOf(l1) + <usize>setIndex(line, g1Mask, g1Sets) * <usize>g1Stride;
-  const hit = matchWays(rec, g1Ways, g1Valid, line);
+  const hit = matchWays(rec, g1Ways, g1Valid, line, false);
   let where = HIT_L1;
-  if (hit != 0) touchWay(rec, g1Ways, g1Policy, g1Plru, <u32>ctz(hit));
+  if (hit != 0) touchWay(rec, g1Ways, g1Policy, g1Plru, <u32>ctz(hit), false);
   else where = cacheBelowL1(cpu, line, l1, rec);
   return where;
 }
@@ -484,39 +530,52 @@ export function cacheLookup(cpu: u32, pa: u64): u32 {
   return lookup(cpu, pa);
 }
 
-/** cacheLookup after an L1D miss of `line` (set record `rec1` of L1D `l1`): L2, the LLC, memory; then the fills. */
+/**
+ * cacheLookup after an L1D miss of `line` (set record `rec1` of L1D `l1`): L2, the LLC, memory;
+ * then the fills. Levels with u16 tags (g2Narrow, g3Narrow) are searched and filled with the
+ * line's key (its bits above the set index, + 1); a victim's line is its key's bits put back
+ * above its set's.
+ */
 function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
   const l2 = l2Desc(cpu);
-  const rec2 = l2Rec(l2, line);
-  const hit2 = matchWays(rec2, g2Ways, g2Valid, line);
+  const s2 = setIndex(line, g2Mask, g2Sets);
+  const rec2 = linesOf(l2) + <usize>s2 * <usize>g2Stride;
+  const k2 = g2Narrow ? (line >> g2Bits) + 1 : line;
+  const hit2 = matchWays(rec2, g2Ways, g2Valid, k2, g2Narrow);
   if (hit2 != 0) {
-    touchWay(rec2, g2Ways, g2Policy, g2Plru, <u32>ctz(hit2));
-    fillSet(rec1, g1Ways, g1Valid, g1Policy, g1Plru, line);
+    touchWay(rec2, g2Ways, g2Policy, g2Plru, <u32>ctz(hit2), g2Narrow);
+    fillSet(rec1, g1Ways, g1Valid, g1Policy, g1Plru, line, false);
     return HIT_L2;
   }
-  const rec3 = llcRec(line);
-  const hit3 = matchWays(rec3, g3Ways, g3Valid, line);
+  const s3 = setIndex(line, g3Mask, g3Sets);
+  const rec3 = llcLines + <usize>s3 * <usize>g3Stride;
+  const k3 = g3Narrow ? (line >> g3Bits) + 1 : line;
+  const hit3 = matchWays(rec3, g3Ways, g3Valid, k3, g3Narrow);
   let where = HIT_MEMORY;
   if (hit3 != 0) {
     where = HIT_LLC;
     const way = <u32>ctz(hit3);
-    touchWay(rec3, g3Ways, g3Policy, g3Plru, way);
+    touchWay(rec3, g3Ways, g3Policy, g3Plru, way, g3Narrow);
     if (inclusion == INCL_EXCLUSIVE) {
       // The line moves up to L2: its way empties (a PLRU tree keeps the touch, as a lookup then a removal leave it).
-      setTag(rec3, way, LINE_INVALID);
-      if (g3Policy == CPOL_LRU) rankRemove(rec3, g3Ways, way);
+      setTag(rec3, way, LINE_INVALID, g3Narrow);
+      if (g3Policy == CPOL_LRU) rankRemove(rec3, g3Ways, way, g3Narrow);
     }
   } else if (inclusion != INCL_EXCLUSIVE) {
     // Fill the LLC from memory; an inclusive LLC's victim leaves every CPU's L1D and L2.
-    const victim = fillSet(rec3, g3Ways, g3Valid, g3Policy, g3Plru, line);
+    const victim = fillSet(rec3, g3Ways, g3Valid, g3Policy, g3Plru, k3, g3Narrow);
     if (inclusion == INCL_INCLUSIVE && victim != <u64>LINE_INVALID) {
-      for (let c: u32 = 0; c < nCpus; c++) { remove(l1Desc(c), victim); remove(l2Desc(c), victim); }
+      const v = g3Narrow ? ((victim - 1) << g3Bits) | <u64>s3 : victim;
+      for (let c: u32 = 0; c < nCpus; c++) { remove(l1Desc(c), v); remove(l2Desc(c), v); }
     }
   }
   // Fill L2; with an exclusive LLC the L2's victim moves down into it.
-  const victim2 = fillSet(rec2, g2Ways, g2Valid, g2Policy, g2Plru, line);
-  if (inclusion == INCL_EXCLUSIVE && victim2 != <u64>LINE_INVALID) fillSet(llcRec(victim2), g3Ways, g3Valid, g3Policy, g3Plru, victim2);
-  fillSet(rec1, g1Ways, g1Valid, g1Policy, g1Plru, line);
+  const victim2 = fillSet(rec2, g2Ways, g2Valid, g2Policy, g2Plru, k2, g2Narrow);
+  if (inclusion == INCL_EXCLUSIVE && victim2 != <u64>LINE_INVALID) {
+    const v = g2Narrow ? ((victim2 - 1) << g2Bits) | <u64>s2 : victim2;
+    fillSet(llcRec(v), g3Ways, g3Valid, g3Policy, g3Plru, g3Narrow ? (v >> g3Bits) + 1 : v, g3Narrow);
+  }
+  fillSet(rec1, g1Ways, g1Valid, g1Policy, g1Plru, line, false);
   return where;
 }
 
@@ -536,7 +595,7 @@ export function cacheHolds(cpu: u32, level: u32, pa: u64): bool {
   const line = (pa >> LINE_SHIFT) + 1;
   const ways = load<u32>(d + LV_WAYS);
   if (line > lineLimit) return false;
-  return matchWays(recOf(d, line), ways, waysValid(ways), line) != 0;
+  return matchWays(recOf(d, line), ways, waysValid(ways), keyOf(d, line), load<u32>(d + LV_NARROW) != 0) != 0;
 }
 
 /**
