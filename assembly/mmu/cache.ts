@@ -116,6 +116,10 @@ let llcLines: usize = 0;
 /** L2 and LLC: u16 tags (narrowFor), and log2 of the sets (the index bits the tag leaves out). */
 let g2Narrow: bool = false, g3Narrow: bool = false;
 let g2Bits: u32 = 0, g3Bits: u32 = 0;
+/** Offset of the LLC's ranks or tree bits in its set records (cacheTouchAhead). */
+let g3Meta: usize = 0;
+/** The set records of the L2 of the CPU whose reference last missed L1D (touchVictimAhead). */
+let aheadL2: usize = 0;
 /** u64 tags (RAM above 256 GiB; tables-only machines): the set records' first layout. Else u32. */
 let wideTags: bool = false;
 /** log2 of a tag's bytes: 2 (u32) or 3 (u64). */
@@ -259,6 +263,8 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32, ramBytes: u64): v
   llcLines = linesOf(llc);
   g2Narrow = load<u32>(l2 + LV_NARROW) != 0; g2Bits = <u32>ctz(g2Sets);
   g3Narrow = load<u32>(llc + LV_NARROW) != 0; g3Bits = <u32>ctz(g3Sets);
+  g3Meta = metaOff(g3Ways, shiftOf(g3Narrow));
+  aheadL2 = linesOf(l2);
   g1Valid = waysValid(g1Ways); g2Valid = waysValid(g2Ways); g3Valid = waysValid(g3Ways);
   for (let b: u32 = 0; b < 128; b++) store<u8>(plruVictims + b, <u8>plruTreeVictim(<u64>b << 1, 8));
   for (let l: u32 = 0; l < 3; l++) {
@@ -537,9 +543,10 @@ export function cacheLookup(cpu: u32, pa: u64): u32 {
  * above its set's.
  */
 function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
-  const l2 = l2Desc(cpu);
+  const lines2 = linesOf(l2Desc(cpu));
+  aheadL2 = lines2;
   const s2 = setIndex(line, g2Mask, g2Sets);
-  const rec2 = linesOf(l2) + <usize>s2 * <usize>g2Stride;
+  const rec2 = lines2 + <usize>s2 * <usize>g2Stride;
   const k2 = g2Narrow ? (line >> g2Bits) + 1 : line;
   const hit2 = matchWays(rec2, g2Ways, g2Valid, k2, g2Narrow);
   if (hit2 != 0) {
@@ -577,6 +584,37 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
   }
   fillSet(rec1, g1Ways, g1Valid, g1Policy, g1Plru, line, false);
   return where;
+}
+
+/**
+ * Read, for nothing but the host's memory-level parallelism, the LLC set record (its tags and its
+ * ranks or tree bits) that a walk reference to `pa` will look up: the replay loop's look-ahead
+ * (replay/loop.ts touchAhead) calls it for the last-level entries of the records ahead, next to
+ * its reads of the entries themselves, so that those walks find their LLC records in the host's
+ * caches. Changes nothing in the model. Call only with the hierarchy on (cacheWalks).
+ * @returns a value to sink (so the reads are not optimised away)
+ */
+@inline export function cacheTouchAhead(pa: u64): u64 {
+  const line = (pa >> LINE_SHIFT) + 1;
+  const rec = llcLines + <usize>setIndex(line, g3Mask, g3Sets) * <usize>g3Stride;
+  let sink = load<u64>(rec) + load<u64>(rec + g3Meta);
+  if (inclusion == INCL_EXCLUSIVE) sink += touchVictimAhead(line);
+  return sink;
+}
+
+/**
+ * With an exclusive LLC, a walk reference that misses L2 also writes L2's victim into the LLC: a
+ * second LLC record. Read the one the victim of `line`'s L2 set (of the CPU that last missed
+ * L1D) would go to now; a walk before it may change the victim, and then this read was for nothing.
+ */
+function touchVictimAhead(line: u64): u64 {
+  const s2 = setIndex(line, g2Mask, g2Sets);
+  const rec2 = aheadL2 + <usize>s2 * <usize>g2Stride;
+  const tag = tagOf(rec2, victimOf(rec2, g2Ways, g2Valid, g2Policy, g2Narrow), g2Narrow);
+  if (tag == <u64>LINE_INVALID) return 0;
+  const v = g2Narrow ? ((tag - 1) << g2Bits) | <u64>s2 : tag;
+  const rec = llcRec(v);
+  return load<u64>(rec) + load<u64>(rec + g3Meta);
 }
 
 /**
