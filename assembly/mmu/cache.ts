@@ -618,6 +618,16 @@ function touchVictimAhead(line: u64): u64 {
 }
 
 /**
+ * Bytes of one tag in level `level` (1 L1D, 2 L2, 3 LLC): 2 (u16 tags, narrowFor), 4 (u32) or
+ * 8 (u64, RAM above 256 GiB); 0 without a hierarchy or for another level (tests, tools).
+ */
+export function cacheTagBytes(level: u32): u32 {
+  if (!configured || level < HIT_L1 || level > HIT_LLC) return 0;
+  const d = level == HIT_L1 ? l1Desc(0) : level == HIT_L2 ? l2Desc(0) : llcDesc();
+  return <u32>1 << shiftOf(load<u32>(d + LV_NARROW) != 0);
+}
+
+/**
  * A load of `pa` by CPU `cpu` issued by the host (tests, tools that warm the caches): as a walk
  * reference, but counted nowhere. @returns where the line was found (HIT_*), 0 without a hierarchy
  */
