@@ -587,29 +587,36 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
 }
 
 /**
- * Read, for nothing but the host's memory-level parallelism, the LLC set record (its tags and its
- * ranks or tree bits) that a walk reference to `pa` will look up: the replay loop's look-ahead
- * (replay/loop.ts touchAhead) calls it for the last-level entries of the records ahead, next to
- * its reads of the entries themselves, so that those walks find their LLC records in the host's
- * caches. Changes nothing in the model. Call only with the hierarchy on (cacheWalks).
+ * Read, for nothing but the host's memory-level parallelism, the set records that the next walks'
+ * references to their last-level entries will look up: the replay loop's look-ahead
+ * (replay/loop.ts touchAhead) has put the host addresses of those entries (`ram` + their physical
+ * address) in the `n` u32 slots at `slots`, and reads the entries themselves; this reads, for each,
+ * the LLC set record (tags, and ranks or tree bits), so that those walks find it in the host's
+ * caches instead of waiting for each in turn. With an exclusive LLC a reference that misses L2
+ * also writes L2's victim into the LLC, a second record: a second pass reads the one the victim
+ * of each entry's L2 set (of the CPU that last missed L1D) would go to now (a walk before may
+ * change the victim; the read is then for nothing). Changes nothing in the model. Call only with
+ * the hierarchy on (cacheWalks).
  * @returns a value to sink (so the reads are not optimised away)
  */
-@inline export function cacheTouchAhead(pa: u64): u64 {
-  const line = (pa >> LINE_SHIFT) + 1;
-  const rec = llcLines + <usize>setIndex(line, g3Mask, g3Sets) * <usize>g3Stride;
-  let sink = load<u64>(rec) + load<u64>(rec + g3Meta);
-  if (inclusion == INCL_EXCLUSIVE) sink += touchVictimAhead(line);
+export function cacheTouchAhead(slots: usize, n: u32, ram: usize): u64 {
+  let sink: u64 = 0;
+  for (let k: usize = 0; k < <usize>n; k++) {
+    const line = (<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
+    const rec = llcLines + <usize>setIndex(line, g3Mask, g3Sets) * <usize>g3Stride;
+    sink += load<u64>(rec) + load<u64>(rec + g3Meta);
+  }
+  if (inclusion == INCL_EXCLUSIVE) {
+    for (let k: usize = 0; k < <usize>n; k++) sink += touchVictimAhead((<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1);
+  }
   return sink;
 }
 
-/**
- * With an exclusive LLC, a walk reference that misses L2 also writes L2's victim into the LLC: a
- * second LLC record. Read the one the victim of `line`'s L2 set (of the CPU that last missed
- * L1D) would go to now; a walk before it may change the victim, and then this read was for nothing.
- */
-function touchVictimAhead(line: u64): u64 {
+/** cacheTouchAhead's read of the LLC record L2's victim would go to if `line` missed L2 now (0 when it hits L2, or the way is empty). */
+@inline function touchVictimAhead(line: u64): u64 {
   const s2 = setIndex(line, g2Mask, g2Sets);
   const rec2 = aheadL2 + <usize>s2 * <usize>g2Stride;
+  if (matchWays(rec2, g2Ways, g2Valid, g2Narrow ? (line >> g2Bits) + 1 : line, g2Narrow) != 0) return 0;
   const tag = tagOf(rec2, victimOf(rec2, g2Ways, g2Valid, g2Policy, g2Narrow), g2Narrow);
   if (tag == <u64>LINE_INVALID) return 0;
   const v = g2Narrow ? ((tag - 1) << g2Bits) | <u64>s2 : tag;

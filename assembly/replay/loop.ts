@@ -324,7 +324,7 @@ function touchAhead(from: u32): void {
     store<usize>(slots + (<usize>(j - from) << 2), ram + <usize>(pa < limit ? pa : 0));
   }
   for (let k: usize = 0, n = <usize>(to - from); k < n; k++) sink += load<u64>(load<usize>(slots + (k << 2)));
-  if (cacheWalks) for (let k: usize = 0, n = <usize>(to - from); k < n; k++) sink += cacheTouchAhead(<u64>(load<usize>(slots + (k << 2)) - ram));
+  if (cacheWalks) sink += cacheTouchAhead(slots, to - from, ram);   // the caches' records for these entries (mmu/cache.ts)
   touchedTo = to;
   touchSink = sink;
 }
