@@ -14,11 +14,12 @@
 //
 //   Level descriptor (LV_SIZE bytes, one per level and CPU; the LLC's is shared):
 //   +0 sets u32   +4 ways u32   +8 setMask u32 (sets-1; 0xffffffff: sets not a power of two,
-//   index hashed)   +12 latency u32   +16 policy u32   +20 unused
+//   index hashed)   +12 latency u32   +16 policy u32   +20 narrow u32 (1: u16 tags)
 //   +24 sets u32 ptr   +28 set stride u32 (bytes per set record)
 //
 //   Set record (one per set, contiguous, 64-aligned, so a lookup touches one place in the host's
-//   memory, one host line where the record fits in 64 bytes):
+//   memory, one host line where the record fits in 64 bytes; mmu/cacheset.ts searches, touches,
+//   and fills one):
 //   +0 ways × u32 tags (line address + 1; 0 when empty, so fresh memory is an empty cache),
 //   padded to 16 bytes; then (metaOff(ways)) LRU: ways × u8 ranks padded to 16 (0 = most
 //   recently used … ways − 1 = least); PLRU: one u64 of tree bits (padded to 16). The whole is
@@ -29,6 +30,14 @@
 //   that (to no memory: beyond RAM) goes to memory and fills nothing (lineLimit) rather than
 //   alias a line whose tag has the same low 32 bits. Tables-only machines with more RAM keep
 //   u64 tags (wideTags: tags at +0, 8 bytes each, the rest as above; about 1.3× the bytes).
+//   u16 tags (narrowFor): an L2 or LLC whose sets are a power of two needs only the line's bits
+//   above the set index; when those of RAM's highest line, + 1, fit 16 bits (every such level of
+//   the presets on ≤ 4 GiB of RAM: 2^26 lines, ≥ 1024 sets), its tags are u16 keys
+//   (line >> log2 sets) + 1 (0 empty), eight per compare, and a 16-way set is 32 + 16 → 64 bytes,
+//   one host line (zen4's and skylake's LLC, golden-cove's L2). A victim's line is its key's bits
+//   put back above its set index. Exact, because no reference beyond RAM is cached (lineLimit:
+//   nothing there; it goes to memory and fills nothing), so every key of RAM is distinct within
+//   its set. golden-cove's hashed LLC cannot leave out index bits and keeps u32 tags.
 //
 // Speed (bench/RESULTS.md, issue #16: a replay with caches on at ≥ 50 % of caches off): each
 // level's geometry is copied into globals at setup (g1…, g2…, g3…) so a lookup reads no
@@ -38,8 +47,11 @@
 // subtract over the ranks (up to 16 ways; groups of 16 beyond; nothing when the way is already
 // the most recent), the LRU victim the way whose rank is ways − 1 (one i8x16 compare), the PLRU
 // touch two precomputed masks per way and an 8-way PLRU victim a table lookup. Every L1D of the
-// presets and their L2s up to 8 ways (skylake, zen4) take one host line per set, their 15- and
-// 16-way L2s and LLCs two (was three; bench/RESULTS.md, "Set records in one host line").
+// presets and their L2s up to 8 ways (skylake, zen4) take one host line per set, and so do
+// their 16-way L2s and LLCs with u16 tags; golden-cove's 15-way hashed LLC takes two
+// (bench/RESULTS.md, "Set records in one host line", "Issue #16 caches-on speed"). The replay's
+// look-ahead (cacheTouchAhead) reads the LLC records of the next walks' PTE lines, so that a run
+// of walks waits for them together rather than one walk at a time.
 // The answers are the first implementation's, reference for reference (test/core/cache-equiv).
 //
 // Policies. Inclusion between L1D and L2 is NINE (non-inclusive, non-exclusive): a miss fills every
@@ -61,6 +73,10 @@
 
 import { count, Counter } from "../stats/counters";
 import { plruTouchBits } from "./plru";
+import {
+  LINE_INVALID, NO_MASK, wideTags, cacheSetSetup, metaOff, shiftOf, setStride, setIndex, matchWays, tagOf, setTag, waysValid,
+  touchWay, rankRemove, victimOf, fillSet,
+} from "./cacheset";
 
 @inline export const CACHE_OFF: u32 = 0;
 @inline export const CACHE_WALKS: u32 = 1;
@@ -94,8 +110,6 @@ import { plruTouchBits } from "./plru";
 @inline const LV_NARROW: usize = 20;
 @inline const LV_LINES: usize = 24;
 @inline const LV_STRIDE: usize = 28;
-@inline const LINE_INVALID: u32 = 0;
-@inline const NO_MASK: u32 = 0xffff_ffff;
 
 /** Walk references go through the hierarchy (mode walks or all). */
 export let cacheWalks: bool = false;
@@ -120,11 +134,7 @@ let g2Bits: u32 = 0, g3Bits: u32 = 0;
 let g3Meta: usize = 0;
 /** The set records of the L2 of the CPU whose reference last missed L1D (touchVictimAhead). */
 let aheadL2: usize = 0;
-/** u64 tags (RAM above 256 GiB; tables-only machines): the set records' first layout. Else u32. */
-let wideTags: bool = false;
-/** log2 of a tag's bytes: 2 (u32) or 3 (u64). */
-let tagShift: u32 = 2;
-/** The highest line address + 1 a tag holds: with u32 tags a reference at or above 2^38 − 64 (beyond RAM) is not cached. */
+/** The highest line address + 1 cached: RAM's last line (beyond it no memory, nothing cached; and u16 and u32 tags need no more). */
 let lineLimit: u64 = 0xffff_ffff;
 let g1Valid: u64 = 0, g2Valid: u64 = 0, g3Valid: u64 = 0;
 /**
@@ -133,24 +143,12 @@ let g1Valid: u64 = 0, g2Valid: u64 = 0, g3Valid: u64 = 0;
  */
 const plruTables: usize = memory.data(3 * 64 * 16, 16);
 const g1Plru: usize = plruTables, g2Plru: usize = plruTables + 1024, g3Plru: usize = plruTables + 2048;
-/** The victim of an 8-way PLRU set by its node bits 1..7 (index: bits >> 1). */
-const plruVictims: usize = memory.data(128, 16);
 /** Latency by where a line was found: [HIT_L1 … HIT_MEMORY] (u32 each; [0] unused). */
 const latencyByWhere: usize = memory.data(32, 16);
 
 function levelValid(sets: u32, ways: u32, policy: u32): bool {
   if (sets == 0 || ways == 0 || ways > 64 || sets > (1 << 24) || policy > CPOL_PLRU) return false;
   return policy != CPOL_PLRU || (ways & (ways - 1)) == 0;
-}
-
-/** Offset in a set record of its ranks (LRU) or tree bits (PLRU): after the tags (1 << `shift` bytes each), 16-aligned. */
-@inline function metaOff(ways: u32, shift: u32): usize {
-  return (<usize>(ways << shift) + 15) & ~15;
-}
-
-/** log2 of a tag's bytes in a level with u16 tags (`narrow`) or not. */
-@inline function shiftOf(narrow: bool): u32 {
-  return narrow ? 1 : tagShift;
 }
 
 /**
@@ -172,18 +170,6 @@ function narrowFor(l: u32, sets: u32, ramBytes: u64): bool {
   if (l == 0 || ramBytes == 0 || (sets & (sets - 1)) != 0) return false;
   const top = ((ramBytes - 1) >> LINE_SHIFT) + 1;
   return (top >> ctz(sets)) + 1 <= 0xffff;
-}
-
-/**
- * Bytes of one set record: the tags, then the ranks (LRU, padded to 16 for the i8x16 operations)
- * or the tree bits (PLRU), rounded up to whole 64-byte host lines, so that a set's tags start a
- * host cache line (the records are 64-aligned) and a lookup touches as few of the host's lines as
- * the record needs. At least 64: matchWays reads eight tags' worth, sixteen with more than eight
- * ways (≤ 64 bytes, inside the record: with 9–12 ways tags and ranks make exactly 64).
- */
-@inline function setStride(ways: u32, policy: u32, shift: u32): u32 {
-  const meta: u32 = policy == CPOL_PLRU ? 16 : (ways + 15) & ~15;
-  return max<u32>((<u32>metaOff(ways, shift) + meta + 63) & ~63, 64);
 }
 
 @inline function levelBytes(sets: u32, ways: u32, policy: u32, shift: u32): u64 {
@@ -222,8 +208,7 @@ export function cacheBytes(cfg: usize, cpus: u32, ramBytes: u64): u64 {
 /** Lay the hierarchy out from `base` (cacheBytes bytes for `ramBytes`) and empty it; base 0: no hierarchy. */
 export function cacheSetup(cfg: usize, base: usize, cpus: u32, ramBytes: u64): void {
   configured = base != 0 && load<u32>(cfg + (CC_L1 << 2)) != 0;
-  wideTags = wideFor(ramBytes);
-  tagShift = wideTags ? 3 : 2;
+  cacheSetSetup(wideFor(ramBytes));
   // No memory beyond RAM: a reference there is not cached (and so needs no tag).
   lineLimit = wideTags ? 0xffff_ffff_ffff_ffff : 0xffff_ffff;
   if (ramBytes != 0) lineLimit = min<u64>(lineLimit, ((ramBytes - 1) >> LINE_SHIFT) + 1);
@@ -266,7 +251,6 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32, ramBytes: u64): v
   g3Meta = metaOff(g3Ways, shiftOf(g3Narrow));
   aheadL2 = linesOf(l2);
   g1Valid = waysValid(g1Ways); g2Valid = waysValid(g2Ways); g3Valid = waysValid(g3Ways);
-  for (let b: u32 = 0; b < 128; b++) store<u8>(plruVictims + b, <u8>plruTreeVictim(<u64>b << 1, 8));
   for (let l: u32 = 0; l < 3; l++) {
     const ways = l == 0 ? g1Ways : l == 1 ? g2Ways : g3Ways;
     if ((l == 0 ? g1Policy : l == 1 ? g2Policy : g3Policy) != CPOL_PLRU) continue;
@@ -322,169 +306,6 @@ export function cacheLatency(level: u32): u32 {
   return load<u32>(latencyByWhere + (<usize>level << 2));
 }
 
-/**
- * The set of `line` in a level of `sets` sets (`mask` = sets − 1, or NO_MASK): its low bits when
- * sets is a power of two (physically indexed, as L1D and L2 are), else a multiplicative hash
- * reduced to [0, sets) (an LLC whose slice count is not a power of two; Intel's slice hash is
- * undocumented).
- */
-@inline function setIndex(line: u64, mask: u32, sets: u32): u32 {
-  if (mask != NO_MASK) return <u32>line & mask;
-  const h = <u32>((line * 0x9e37_79b9_7f4a_7c15) >> 32);
-  return <u32>((<u64>h * <u64>sets) >> 32);
-}
-
-/**
- * The ways of the set record at `rec` (of `ways` tags; `valid` = the low `ways` bits) whose tag
- * is `tag`, one bit each. Four tags per SIMD compare; the first eight and (with more than eight
- * ways) the next eight are compared unconditionally, as independent compares joined into one mask,
- * so the search has no branch and no loop for up to 16 ways. Reading past the last way stays
- * inside the set record (64 bytes at least: setStride); the lanes read there are masked off.
- */
-@inline function matchWays(rec: usize, ways: u32, valid: u64, line: u64, narrow: bool): u64 {
-  if (narrow) return matchNarrow(rec, ways, valid, line);
-  if (wideTags) return matchWide(rec, ways, valid, line);
-  const kv = i32x4.splat(<i32><u32>line);
-  let hits = <u64>(i32x4.bitmask(i32x4.eq(v128.load(rec), kv))
-    | (i32x4.bitmask(i32x4.eq(v128.load(rec, 16), kv)) << 4));
-  if (ways > 8) {
-    hits |= <u64>((i32x4.bitmask(i32x4.eq(v128.load(rec, 32), kv)) << 8)
-      | (i32x4.bitmask(i32x4.eq(v128.load(rec, 48), kv)) << 12));
-    for (let w: u32 = 16; w < ways; w += 4) hits |= <u64>i32x4.bitmask(i32x4.eq(v128.load(rec + (<usize>w << 2)), kv)) << w;
-  }
-  return hits & valid;
-}
-
-/** matchWays for u16 tags: eight per compare, the first sixteen without a loop (a record holds ≥ 32 bytes of tags). */
-@inline function matchNarrow(rec: usize, ways: u32, valid: u64, key: u64): u64 {
-  const kv = i16x8.splat(<i16><u16>key);
-  let hits = <u64>i16x8.bitmask(i16x8.eq(v128.load(rec), kv));
-  if (ways > 8) {
-    hits |= <u64>i16x8.bitmask(i16x8.eq(v128.load(rec, 16), kv)) << 8;
-    for (let w: u32 = 16; w < ways; w += 8) hits |= <u64>i16x8.bitmask(i16x8.eq(v128.load(rec + (<usize>w << 1)), kv)) << w;
-  }
-  return hits & valid;
-}
-
-/** matchWays for u64 tags (two per compare; the record is ≥ 128 bytes with more than eight ways). */
-function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
-  const kv = i64x2.splat(<i64>line);
-  let hits: u64 = 0;
-  for (let w: u32 = 0; w < ways; w += 2) hits |= <u64>i64x2.bitmask(i64x2.eq(v128.load(rec + (<usize>w << 3)), kv)) << w;
-  return hits & valid;
-}
-
-/** The tag of way `way` of the set record `rec` (a line address + 1, or LINE_INVALID). */
-@inline function tagOf(rec: usize, way: u32, narrow: bool): u64 {
-  if (narrow) return <u64>load<u16>(rec + (<usize>way << 1));
-  return wideTags ? load<u64>(rec + (<usize>way << 3)) : <u64>load<u32>(rec + (<usize>way << 2));
-}
-
-/** Set the tag of way `way` of the set record `rec`. */
-@inline function setTag(rec: usize, way: u32, line: u64, narrow: bool): void {
-  if (narrow) store<u16>(rec + (<usize>way << 1), <u16>line);
-  else if (wideTags) store<u64>(rec + (<usize>way << 3), line);
-  else store<u32>(rec + (<usize>way << 2), <u32>line);
-}
-
-/** The mask of a set's `ways` ways. */
-@inline function waysValid(ways: u32): u64 {
-  return ways >= 64 ? 0xffff_ffff_ffff_ffff : (<u64>1 << ways) - 1;
-}
-
-/**
- * Record a use of way `way` of the set record `rec` (LRU rank or PLRU tree bits). A PLRU touch
- * sets, clears or keeps each tree bit, so it is `(bits & keep) | set` with the two masks of the
- * way precomputed (plruKeep, plruSet) instead of a walk down the tree.
- */
-@inline function touchWay(rec: usize, ways: u32, policy: u32, plru: usize, way: u32, narrow: bool): void {
-  const meta = rec + metaOff(ways, shiftOf(narrow));
-  if (policy == CPOL_PLRU) {
-    const t = plru + (<usize>way << 4);
-    store<u64>(meta, (load<u64>(meta) & load<u64>(t)) | load<u64>(t, 8));
-    return;
-  }
-  const r = <u32>load<u8>(meta + way);
-  if (r != 0) rankTouch(meta, ways, way, r);   // already the most recent: nothing moves
-}
-
-/**
- * Make way `way` (of rank `r`; `ways` for a way just filled) the most recent of the ranks at
- * `meta`: every rank below r goes up by one (i8x16.lt_u is −1 where true), 16 ways at a time,
- * then the way's rank is 0. Lanes past the last way and invalid ways' ranks change too but stay
- * ≤ ways and are never read.
- */
-@inline function rankTouch(meta: usize, ways: u32, way: u32, r: u32): void {
-  const rv = i8x16.splat(<i8>r);
-  const v = v128.load(meta);
-  v128.store(meta, i8x16.sub(v, i8x16.lt_u(v, rv)));
-  for (let off: usize = 16; off < <usize>ways; off += 16) {
-    const u = v128.load(meta + off);
-    v128.store(meta + off, i8x16.sub(u, i8x16.lt_u(u, rv)));
-  }
-  store<u8>(meta + way, 0);
-}
-
-/** Way `way` of the set record `rec` leaves the recency order (it is being invalidated): every rank above its own comes down by one. */
-@inline function rankRemove(rec: usize, ways: u32, way: u32, narrow: bool): void {
-  const meta = rec + metaOff(ways, shiftOf(narrow));
-  const rv = i8x16.splat(<i8>load<u8>(meta + way));
-  let off: usize = 0;
-  do {
-    const v = v128.load(meta + off);
-    v128.store(meta + off, i8x16.add(v, i8x16.gt_u(v, rv)));
-    off += 16;
-  } while (off < <usize>ways);
-}
-
-/**
- * The way a fill of the set record `rec` replaces: the first invalid way, else the policy's
- * victim: under LRU the way of rank ways − 1 (with every way valid the ranks are 0 … ways − 1).
- */
-@inline function victimOf(rec: usize, ways: u32, valid: u64, policy: u32, narrow: bool): u32 {
-  const empty = matchWays(rec, ways, valid, LINE_INVALID, narrow);
-  if (empty != 0) return <u32>ctz(empty);
-  const meta = rec + metaOff(ways, shiftOf(narrow));
-  if (policy == CPOL_PLRU) {
-    const bits = load<u64>(meta);
-    // Eight ways (the L1Ds of skylake and zen4): 7 node bits, the victim of every state in plruVictims.
-    if (ways == 8) return <u32>load<u8>(plruVictims + <usize>((<u32>bits >> 1) & 0x7f));
-    return plruTreeVictim(bits, ways);
-  }
-  const last = i8x16.splat(<i8>(ways - 1));
-  let at: u64 = 0;
-  let off: usize = 0;
-  do {
-    at |= <u64>i8x16.bitmask(i8x16.eq(v128.load(meta + off), last)) << off;
-    off += 16;
-  } while (off < <usize>ways);
-  return <u32>ctz(at & valid);
-}
-
-/** The way tree PLRU replaces in a set of `ways` ways whose tree bits are `bits`: follow the bits from the root. */
-function plruTreeVictim(bits: u64, ways: u32): u32 {
-  let node: u32 = 1, way: u32 = 0;
-  for (let half = ways >> 1; half >= 1; half >>= 1) {
-    const right = (bits & (<u64>1 << node)) != 0;
-    if (right) way |= half;
-    node = (node << 1) | (right ? 1 : 0);
-  }
-  return way;
-}
-
-/**
- * Put `line` (its tag: the line, or with `narrow` its u16 key) known absent into way victimOf of
- * set record `rec` as most recently used. @returns the tag evicted, or LINE_INVALID
- */
-@inline function fillSet(rec: usize, ways: u32, valid: u64, policy: u32, plru: usize, line: u64, narrow: bool): u64 {
-  const way = victimOf(rec, ways, valid, policy, narrow);
-  const old = tagOf(rec, way, narrow);
-  setTag(rec, way, line, narrow);
-  if (policy == CPOL_PLRU) touchWay(rec, ways, policy, plru, way, narrow);
-  else rankTouch(rec + metaOff(ways, shiftOf(narrow)), ways, way, old == <u64>LINE_INVALID ? ways : ways - 1);   // a valid victim is the least recent
-  return old;
-}
-
 /** The set record of `line` in level `d` (cold paths: the geometry from the descriptor). */
 @inline function recOf(d: usize, line: u64): usize {
   return linesOf(d) + <usize>setIndex(line, load<u32>(d + LV_MASK), load<u32>(d + LV_SETS)) * <usize>load<u32>(d + LV_STRIDE);
@@ -521,7 +342,7 @@ function remove(d: usize, line: u64): void {
  */
 @inline function lookup(cpu: u32, pa: u64): u32 {
   const line = (pa >> LINE_SHIFT) + 1;
-  if (line > lineLimit) return HIT_MEMORY;   // u32 tags: beyond RAM, not cached (see lineLimit)
+  if (line > lineLimit) return HIT_MEMORY;   // beyond RAM: not cached (see lineLimit)
   const l1 = l1Desc(cpu);
   const rec = linesOf(l1) + <usize>setIndex(line, g1Mask, g1Sets) * <usize>g1Stride;
   const hit = matchWays(rec, g1Ways, g1Valid, line, false);
