@@ -412,8 +412,9 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
  * references to their last-level entries will look up: the replay loop's look-ahead
  * (replay/loop.ts touchAhead) has put the host addresses of those entries (`ram` + their physical
  * address) in the `n` u32 slots at `slots`, and reads the entries themselves; this reads, for each,
- * the LLC set record (tags, and ranks or tree bits), so that those walks find it in the host's
- * caches instead of waiting for each in turn. With an exclusive LLC a reference that misses L2
+ * the LLC set record (tags, and ranks or tree bits) and the L2 set record (of the CPU that last
+ * missed L1D), so that those walks find them in the host's caches instead of waiting for each in
+ * turn. With an exclusive LLC a reference that misses L2
  * also writes L2's victim into the LLC, a second record: a second pass reads the one the victim
  * of each entry's L2 set (of the CPU that last missed L1D) would go to now (a walk before may
  * change the victim; the read is then for nothing). Changes nothing in the model. Call only with
@@ -425,7 +426,7 @@ export function cacheTouchAhead(slots: usize, n: u32, ram: usize): u64 {
   for (let k: usize = 0; k < <usize>n; k++) {
     const line = (<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
     const rec = llcLines + <usize>setIndex(line, g3Mask, g3Sets) * <usize>g3Stride;
-    sink += load<u64>(rec) + load<u64>(rec + g3Meta);
+    sink += load<u64>(rec) + load<u64>(rec + g3Meta) + load<u64>(aheadL2 + <usize>setIndex(line, g2Mask, g2Sets) * <usize>g2Stride);
   }
   if (inclusion == INCL_EXCLUSIVE) {
     for (let k: usize = 0; k < <usize>n; k++) sink += touchVictimAhead((<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1);
