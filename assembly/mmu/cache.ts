@@ -134,6 +134,8 @@ let g2Bits: u32 = 0, g3Bits: u32 = 0;
 let g3Meta: usize = 0;
 /** The set records of the L2 of the CPU whose reference last missed L1D (touchVictimAhead). */
 let aheadL2: usize = 0;
+/** References that missed L1D since the last cacheTouchAhead, and how many records that one read ahead. */
+let belowL1Since: u32 = 0, aheadLast: u32 = 0;
 /** The highest line address + 1 cached: RAM's last line (beyond it no memory, nothing cached; and u16 and u32 tags need no more). */
 let lineLimit: u64 = 0xffff_ffff;
 let g1Valid: u64 = 0, g2Valid: u64 = 0, g3Valid: u64 = 0;
@@ -366,6 +368,7 @@ export function cacheLookup(cpu: u32, pa: u64): u32 {
 function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
   const lines2 = linesOf(l2Desc(cpu));
   aheadL2 = lines2;
+  belowL1Since++;
   const s2 = setIndex(line, g2Mask, g2Sets);
   const rec2 = lines2 + <usize>s2 * <usize>g2Stride;
   const k2 = g2Narrow ? (line >> g2Bits) + 1 : line;
@@ -428,9 +431,14 @@ export function cacheTouchAhead(slots: usize, n: u32, ram: usize): u64 {
     const rec = llcLines + <usize>setIndex(line, g3Mask, g3Sets) * <usize>g3Stride;
     sink += load<u64>(rec) + load<u64>(rec + g3Meta) + load<u64>(aheadL2 + <usize>setIndex(line, g2Mask, g2Sets) * <usize>g2Stride);
   }
-  if (inclusion == INCL_EXCLUSIVE) {
+  // The victims' records only where most of the last look-ahead's records did miss L1D (a run of
+  // random pages): on a hot set with excursions (a walk every ten records or so) the records
+  // ahead mostly hit the TLB, and computing thirty victims for three walks costs more than it saves.
+  if (inclusion == INCL_EXCLUSIVE && belowL1Since * 2 >= aheadLast) {
     for (let k: usize = 0; k < <usize>n; k++) sink += touchVictimAhead((<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1);
   }
+  belowL1Since = 0;
+  aheadLast = n;
   return sink;
 }
 
