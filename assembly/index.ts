@@ -32,7 +32,7 @@ export { replay, packRecords, ingestRecords } from "./replay/loop";
 export { replaySetFaultPolicy, replayTakeResolved } from "./replay/faultpolicy";
 export { eventsEnable, eventsOn, eventsCount, eventsDrained } from "./stats/events";
 export { stampsEnable, stampsOn, stampsSetClock, stampsRegion, stampsFrames } from "./stats/stamps";
-export { cacheSetMode, cacheMode, cacheConfigured, cacheHolds, cacheAccess, cacheFlushAll, cacheLatency } from "./mmu/cache";
+export { cacheSetMode, cacheMode, cacheConfigured, cacheHolds, cacheAccess, cacheFlushAll, cacheLatency, cacheTagBytes } from "./mmu/cache";
 
 /** Base of the event ring (EV_SIZE records, as many as the configuration asked for). */
 export function eventRing(): usize {

@@ -9,7 +9,9 @@ const [a, b] = process.argv.slice(2);
 if (!a || !b) { console.error("usage: node bench/wat-diff.mjs <A.wat> <B.wat>"); process.exit(2); }
 // Binaryen numbers the labels of inlined blocks (`…|inlined.16`) per module: a new inlining
 // anywhere renumbers them in functions that did not change.
-const norm = (body) => body.replace(/\$__inlined_func\$([^\s$]+)\$\d+/g, "$__inlined_func$$$1$$N").replace(/\|inlined\.\d+/g, "|inlined.N").replace(/call_indirect \(type \$\d+\)/g, "call_indirect (type $T)");
+// Loop and block labels (`$for-loop|18`, `$for-break18`) are numbered per module too.
+const norm = (body) => body.replace(/\$__inlined_func\$([^\s$]+)\$\d+/g, "$__inlined_func$$$1$$N").replace(/\|inlined\.\d+/g, "|inlined.N").replace(/call_indirect \(type \$\d+\)/g, "call_indirect (type $T)")
+  .replace(/\$((?:for|while|do)-(?:loop|break|continue))\|?\d+/g, "$$$1|N");
 const funcs = (path) => {
   const parts = readFileSync(path, "utf8").split(/\n \(func /).slice(1);
   return new Map(parts.map((p) => [p.slice(0, p.indexOf(" ")), p]));

@@ -14,11 +14,12 @@
 //
 //   Level descriptor (LV_SIZE bytes, one per level and CPU; the LLC's is shared):
 //   +0 sets u32   +4 ways u32   +8 setMask u32 (sets-1; 0xffffffff: sets not a power of two,
-//   index hashed)   +12 latency u32   +16 policy u32   +20 unused
+//   index hashed)   +12 latency u32   +16 policy u32   +20 narrow u32 (1: u16 tags)
 //   +24 sets u32 ptr   +28 set stride u32 (bytes per set record)
 //
 //   Set record (one per set, contiguous, 64-aligned, so a lookup touches one place in the host's
-//   memory, one host line where the record fits in 64 bytes):
+//   memory, one host line where the record fits in 64 bytes; mmu/cacheset.ts searches, touches,
+//   and fills one):
 //   +0 ways × u32 tags (line address + 1; 0 when empty, so fresh memory is an empty cache),
 //   padded to 16 bytes; then (metaOff(ways)) LRU: ways × u8 ranks padded to 16 (0 = most
 //   recently used … ways − 1 = least); PLRU: one u64 of tree bits (padded to 16). The whole is
@@ -29,6 +30,14 @@
 //   that (to no memory: beyond RAM) goes to memory and fills nothing (lineLimit) rather than
 //   alias a line whose tag has the same low 32 bits. Tables-only machines with more RAM keep
 //   u64 tags (wideTags: tags at +0, 8 bytes each, the rest as above; about 1.3× the bytes).
+//   u16 tags (narrowFor): an L2 or LLC whose sets are a power of two needs only the line's bits
+//   above the set index; when those of RAM's highest line, + 1, fit 16 bits (every such level of
+//   the presets on ≤ 4 GiB of RAM: 2^26 lines, ≥ 1024 sets), its tags are u16 keys
+//   (line >> log2 sets) + 1 (0 empty), eight per compare, and a 16-way set is 32 + 16 → 64 bytes,
+//   one host line (zen4's and skylake's LLC, golden-cove's L2). A victim's line is its key's bits
+//   put back above its set index. Exact, because no reference beyond RAM is cached (lineLimit:
+//   nothing there; it goes to memory and fills nothing), so every key of RAM is distinct within
+//   its set. golden-cove's hashed LLC cannot leave out index bits and keeps u32 tags.
 //
 // Speed (bench/RESULTS.md, issue #16: a replay with caches on at ≥ 50 % of caches off): each
 // level's geometry is copied into globals at setup (g1…, g2…, g3…) so a lookup reads no
@@ -38,8 +47,11 @@
 // subtract over the ranks (up to 16 ways; groups of 16 beyond; nothing when the way is already
 // the most recent), the LRU victim the way whose rank is ways − 1 (one i8x16 compare), the PLRU
 // touch two precomputed masks per way and an 8-way PLRU victim a table lookup. Every L1D of the
-// presets and their L2s up to 8 ways (skylake, zen4) take one host line per set, their 15- and
-// 16-way L2s and LLCs two (was three; bench/RESULTS.md, "Set records in one host line").
+// presets and their L2s up to 8 ways (skylake, zen4) take one host line per set, and so do
+// their 16-way L2s and LLCs with u16 tags; golden-cove's 15-way hashed LLC takes two
+// (bench/RESULTS.md, "Set records in one host line", "Issue #16 caches-on speed"). The replay's
+// look-ahead (cacheTouchAhead) reads the LLC records of the next walks' PTE lines, so that a run
+// of walks waits for them together rather than one walk at a time.
 // The answers are the first implementation's, reference for reference (test/core/cache-equiv).
 //
 // Policies. Inclusion between L1D and L2 is NINE (non-inclusive, non-exclusive): a miss fills every
@@ -61,6 +73,10 @@
 
 import { count, Counter } from "../stats/counters";
 import { plruTouchBits } from "./plru";
+import {
+  LINE_INVALID, NO_MASK, wideTags, cacheSetSetup, metaOff, shiftOf, setStride, setIndex, matchWays, tagOf, setTag, waysValid,
+  touchWay, rankRemove, victimOf, fillSet,
+} from "./cacheset";
 
 @inline export const CACHE_OFF: u32 = 0;
 @inline export const CACHE_WALKS: u32 = 1;
@@ -91,10 +107,9 @@ import { plruTouchBits } from "./plru";
 @inline const LV_MASK: usize = 8;
 @inline const LV_LAT: usize = 12;
 @inline const LV_POLICY: usize = 16;
+@inline const LV_NARROW: usize = 20;
 @inline const LV_LINES: usize = 24;
 @inline const LV_STRIDE: usize = 28;
-@inline const LINE_INVALID: u32 = 0;
-@inline const NO_MASK: u32 = 0xffff_ffff;
 
 /** Walk references go through the hierarchy (mode walks or all). */
 export let cacheWalks: bool = false;
@@ -112,11 +127,16 @@ let g1Ways: u32 = 0, g1Mask: u32 = 0, g1Sets: u32 = 0, g1Stride: u32 = 0, g1Poli
 let g2Ways: u32 = 0, g2Mask: u32 = 0, g2Sets: u32 = 0, g2Stride: u32 = 0, g2Policy: u32 = 0;
 let g3Ways: u32 = 0, g3Mask: u32 = 0, g3Sets: u32 = 0, g3Stride: u32 = 0, g3Policy: u32 = 0;
 let llcLines: usize = 0;
-/** u64 tags (RAM above 256 GiB; tables-only machines): the set records' first layout. Else u32. */
-let wideTags: bool = false;
-/** log2 of a tag's bytes: 2 (u32) or 3 (u64). */
-let tagShift: u32 = 2;
-/** The highest line address + 1 a tag holds: with u32 tags a reference at or above 2^38 − 64 (beyond RAM) is not cached. */
+/** L2 and LLC: u16 tags (narrowFor), and log2 of the sets (the index bits the tag leaves out). */
+let g2Narrow: bool = false, g3Narrow: bool = false;
+let g2Bits: u32 = 0, g3Bits: u32 = 0;
+/** Offset of the LLC's ranks or tree bits in its set records (cacheTouchAhead). */
+let g3Meta: usize = 0;
+/** The set records of the L2 of the CPU whose reference last missed L1D (touchVictimAhead). */
+let aheadL2: usize = 0;
+/** References that missed L1D since the last cacheTouchAhead, and how many records that one read ahead. */
+let belowL1Since: u32 = 0, aheadLast: u32 = 0;
+/** The highest line address + 1 cached: RAM's last line (beyond it no memory, nothing cached; and u16 and u32 tags need no more). */
 let lineLimit: u64 = 0xffff_ffff;
 let g1Valid: u64 = 0, g2Valid: u64 = 0, g3Valid: u64 = 0;
 /**
@@ -125,19 +145,12 @@ let g1Valid: u64 = 0, g2Valid: u64 = 0, g3Valid: u64 = 0;
  */
 const plruTables: usize = memory.data(3 * 64 * 16, 16);
 const g1Plru: usize = plruTables, g2Plru: usize = plruTables + 1024, g3Plru: usize = plruTables + 2048;
-/** The victim of an 8-way PLRU set by its node bits 1..7 (index: bits >> 1). */
-const plruVictims: usize = memory.data(128, 16);
 /** Latency by where a line was found: [HIT_L1 … HIT_MEMORY] (u32 each; [0] unused). */
 const latencyByWhere: usize = memory.data(32, 16);
 
 function levelValid(sets: u32, ways: u32, policy: u32): bool {
   if (sets == 0 || ways == 0 || ways > 64 || sets > (1 << 24) || policy > CPOL_PLRU) return false;
   return policy != CPOL_PLRU || (ways & (ways - 1)) == 0;
-}
-
-/** Offset in a set record of its ranks (LRU) or tree bits (PLRU): after the tags (1 << `shift` bytes each), 16-aligned. */
-@inline function metaOff(ways: u32, shift: u32 = tagShift): usize {
-  return (<usize>(ways << shift) + 15) & ~15;
 }
 
 /**
@@ -149,15 +162,16 @@ function levelValid(sets: u32, ways: u32, policy: u32): bool {
 }
 
 /**
- * Bytes of one set record: the tags, then the ranks (LRU, padded to 16 for the i8x16 operations)
- * or the tree bits (PLRU), rounded up to whole 64-byte host lines, so that a set's tags start a
- * host cache line (the records are 64-aligned) and a lookup touches as few of the host's lines as
- * the record needs. At least 64: matchWays reads eight tags' worth, sixteen with more than eight
- * ways (≤ 64 bytes, inside the record: with 9–12 ways tags and ranks make exactly 64).
+ * Whether level `l` (0 L1D, 1 L2, 2 LLC) of `sets` sets keeps u16 tags on a machine of
+ * `ramBytes` of RAM: its sets are a power of two (the set index is the line's low bits, so the
+ * tag need only hold the bits above them) and the highest line of RAM's bits above the index,
+ * + 1, fit 16 bits. Not the L1D: its records are one host line already (and its hit path stays
+ * as it is).
  */
-@inline function setStride(ways: u32, policy: u32, shift: u32): u32 {
-  const meta: u32 = policy == CPOL_PLRU ? 16 : (ways + 15) & ~15;
-  return max<u32>((<u32>metaOff(ways, shift) + meta + 63) & ~63, 64);
+function narrowFor(l: u32, sets: u32, ramBytes: u64): bool {
+  if (l == 0 || ramBytes == 0 || (sets & (sets - 1)) != 0) return false;
+  const top = ((ramBytes - 1) >> LINE_SHIFT) + 1;
+  return (top >> ctz(sets)) + 1 <= 0xffff;
 }
 
 @inline function levelBytes(sets: u32, ways: u32, policy: u32, shift: u32): u64 {
@@ -187,7 +201,7 @@ export function cacheBytes(cfg: usize, cpus: u32, ramBytes: u64): u64 {
   let bytes: u64 = <u64>(2 * cpus + 1) * LV_SIZE + 64;
   for (let l: u32 = 0; l < 3; l++) {
     const w = cfg + (<usize>(CC_L1 + 4 * l) << 2);
-    const b = levelBytes(load<u32>(w), load<u32>(w, 4), load<u32>(w, 12), shift);
+    const b = levelBytes(load<u32>(w), load<u32>(w, 4), load<u32>(w, 12), narrowFor(l, load<u32>(w), ramBytes) ? 1 : shift);
     bytes += l == 2 ? b : b * cpus;
   }
   return bytes;
@@ -196,9 +210,10 @@ export function cacheBytes(cfg: usize, cpus: u32, ramBytes: u64): u64 {
 /** Lay the hierarchy out from `base` (cacheBytes bytes for `ramBytes`) and empty it; base 0: no hierarchy. */
 export function cacheSetup(cfg: usize, base: usize, cpus: u32, ramBytes: u64): void {
   configured = base != 0 && load<u32>(cfg + (CC_L1 << 2)) != 0;
-  wideTags = wideFor(ramBytes);
-  tagShift = wideTags ? 3 : 2;
+  cacheSetSetup(wideFor(ramBytes));
+  // No memory beyond RAM: a reference there is not cached (and so needs no tag).
   lineLimit = wideTags ? 0xffff_ffff_ffff_ffff : 0xffff_ffff;
+  if (ramBytes != 0) lineLimit = min<u64>(lineLimit, ((ramBytes - 1) >> LINE_SHIFT) + 1);
   nCpus = cpus;
   lvBase = (base + 63) & ~63;
   cacheWalks = false; cacheData = false;
@@ -216,10 +231,12 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32, ramBytes: u64): v
     store<u32>(d + LV_MASK, (sets & (sets - 1)) == 0 ? sets - 1 : NO_MASK);
     store<u32>(d + LV_LAT, load<u32>(w, 8));
     store<u32>(d + LV_POLICY, policy);
+    const narrow = narrowFor(l, sets, ramBytes);
+    store<u32>(d + LV_NARROW, narrow ? 1 : 0);
     mem = (mem + 63) & ~63;
     store<u32>(d + LV_LINES, <u32>mem);
-    store<u32>(d + LV_STRIDE, setStride(ways, policy, tagShift));
-    mem += <usize>sets * setStride(ways, policy, tagShift) + 64;   // + the searches' reads past the last set
+    store<u32>(d + LV_STRIDE, setStride(ways, policy, shiftOf(narrow)));
+    mem += <usize>sets * setStride(ways, policy, shiftOf(narrow)) + 64;   // + the searches' reads past the last set
   }
   // The geometry of each level (the same for every CPU's L1D and L2), copied where the lookup
   // reads it without going through a descriptor.
@@ -231,8 +248,11 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32, ramBytes: u64): v
   g3Ways = load<u32>(llc + LV_WAYS); g3Mask = load<u32>(llc + LV_MASK); g3Sets = load<u32>(llc + LV_SETS);
   g3Stride = load<u32>(llc + LV_STRIDE); g3Policy = load<u32>(llc + LV_POLICY);
   llcLines = linesOf(llc);
+  g2Narrow = load<u32>(l2 + LV_NARROW) != 0; g2Bits = <u32>ctz(g2Sets);
+  g3Narrow = load<u32>(llc + LV_NARROW) != 0; g3Bits = <u32>ctz(g3Sets);
+  g3Meta = metaOff(g3Ways, shiftOf(g3Narrow));
+  aheadL2 = linesOf(l2);
   g1Valid = waysValid(g1Ways); g2Valid = waysValid(g2Ways); g3Valid = waysValid(g3Ways);
-  for (let b: u32 = 0; b < 128; b++) store<u8>(plruVictims + b, <u8>plruTreeVictim(<u64>b << 1, 8));
   for (let l: u32 = 0; l < 3; l++) {
     const ways = l == 0 ? g1Ways : l == 1 ? g2Ways : g3Ways;
     if ((l == 0 ? g1Policy : l == 1 ? g2Policy : g3Policy) != CPOL_PLRU) continue;
@@ -288,152 +308,6 @@ export function cacheLatency(level: u32): u32 {
   return load<u32>(latencyByWhere + (<usize>level << 2));
 }
 
-/**
- * The set of `line` in a level of `sets` sets (`mask` = sets − 1, or NO_MASK): its low bits when
- * sets is a power of two (physically indexed, as L1D and L2 are), else a multiplicative hash
- * reduced to [0, sets) (an LLC whose slice count is not a power of two; Intel's slice hash is
- * undocumented).
- */
-@inline function setIndex(line: u64, mask: u32, sets: u32): u32 {
-  if (mask != NO_MASK) return <u32>line & mask;
-  const h = <u32>((line * 0x9e37_79b9_7f4a_7c15) >> 32);
-  return <u32>((<u64>h * <u64>sets) >> 32);
-}
-
-/**
- * The ways of the set record at `rec` (of `ways` tags; `valid` = the low `ways` bits) whose tag
- * is `tag`, one bit each. Four tags per SIMD compare; the first eight and (with more than eight
- * ways) the next eight are compared unconditionally, as independent compares joined into one mask,
- * so the search has no branch and no loop for up to 16 ways. Reading past the last way stays
- * inside the set record (64 bytes at least: setStride); the lanes read there are masked off.
- */
-@inline function matchWays(rec: usize, ways: u32, valid: u64, line: u64): u64 {
-  if (wideTags) return matchWide(rec, ways, valid, line);
-  const kv = i32x4.splat(<i32><u32>line);
-  let hits = <u64>(i32x4.bitmask(i32x4.eq(v128.load(rec), kv))
-    | (i32x4.bitmask(i32x4.eq(v128.load(rec, 16), kv)) << 4));
-  if (ways > 8) {
-    hits |= <u64>((i32x4.bitmask(i32x4.eq(v128.load(rec, 32), kv)) << 8)
-      | (i32x4.bitmask(i32x4.eq(v128.load(rec, 48), kv)) << 12));
-    for (let w: u32 = 16; w < ways; w += 4) hits |= <u64>i32x4.bitmask(i32x4.eq(v128.load(rec + (<usize>w << 2)), kv)) << w;
-  }
-  return hits & valid;
-}
-
-/** matchWays for u64 tags (two per compare; the record is ≥ 128 bytes with more than eight ways). */
-function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
-  const kv = i64x2.splat(<i64>line);
-  let hits: u64 = 0;
-  for (let w: u32 = 0; w < ways; w += 2) hits |= <u64>i64x2.bitmask(i64x2.eq(v128.load(rec + (<usize>w << 3)), kv)) << w;
-  return hits & valid;
-}
-
-/** The tag of way `way` of the set record `rec` (a line address + 1, or LINE_INVALID). */
-@inline function tagOf(rec: usize, way: u32): u64 {
-  return wideTags ? load<u64>(rec + (<usize>way << 3)) : <u64>load<u32>(rec + (<usize>way << 2));
-}
-
-/** Set the tag of way `way` of the set record `rec`. */
-@inline function setTag(rec: usize, way: u32, line: u64): void {
-  if (wideTags) store<u64>(rec + (<usize>way << 3), line);
-  else store<u32>(rec + (<usize>way << 2), <u32>line);
-}
-
-/** The mask of a set's `ways` ways. */
-@inline function waysValid(ways: u32): u64 {
-  return ways >= 64 ? 0xffff_ffff_ffff_ffff : (<u64>1 << ways) - 1;
-}
-
-/**
- * Record a use of way `way` of the set record `rec` (LRU rank or PLRU tree bits). A PLRU touch
- * sets, clears or keeps each tree bit, so it is `(bits & keep) | set` with the two masks of the
- * way precomputed (plruKeep, plruSet) instead of a walk down the tree.
- */
-@inline function touchWay(rec: usize, ways: u32, policy: u32, plru: usize, way: u32): void {
-  const meta = rec + metaOff(ways);
-  if (policy == CPOL_PLRU) {
-    const t = plru + (<usize>way << 4);
-    store<u64>(meta, (load<u64>(meta) & load<u64>(t)) | load<u64>(t, 8));
-    return;
-  }
-  const r = <u32>load<u8>(meta + way);
-  if (r != 0) rankTouch(meta, ways, way, r);   // already the most recent: nothing moves
-}
-
-/**
- * Make way `way` (of rank `r`; `ways` for a way just filled) the most recent of the ranks at
- * `meta`: every rank below r goes up by one (i8x16.lt_u is −1 where true), 16 ways at a time,
- * then the way's rank is 0. Lanes past the last way and invalid ways' ranks change too but stay
- * ≤ ways and are never read.
- */
-@inline function rankTouch(meta: usize, ways: u32, way: u32, r: u32): void {
-  const rv = i8x16.splat(<i8>r);
-  const v = v128.load(meta);
-  v128.store(meta, i8x16.sub(v, i8x16.lt_u(v, rv)));
-  for (let off: usize = 16; off < <usize>ways; off += 16) {
-    const u = v128.load(meta + off);
-    v128.store(meta + off, i8x16.sub(u, i8x16.lt_u(u, rv)));
-  }
-  store<u8>(meta + way, 0);
-}
-
-/** Way `way` of the set record `rec` leaves the recency order (it is being invalidated): every rank above its own comes down by one. */
-@inline function rankRemove(rec: usize, ways: u32, way: u32): void {
-  const meta = rec + metaOff(ways);
-  const rv = i8x16.splat(<i8>load<u8>(meta + way));
-  let off: usize = 0;
-  do {
-    const v = v128.load(meta + off);
-    v128.store(meta + off, i8x16.add(v, i8x16.gt_u(v, rv)));
-    off += 16;
-  } while (off < <usize>ways);
-}
-
-/**
- * The way a fill of the set record `rec` replaces: the first invalid way, else the policy's
- * victim: under LRU the way of rank ways − 1 (with every way valid the ranks are 0 … ways − 1).
- */
-@inline function victimOf(rec: usize, ways: u32, valid: u64, policy: u32): u32 {
-  const empty = matchWays(rec, ways, valid, LINE_INVALID);
-  if (empty != 0) return <u32>ctz(empty);
-  const meta = rec + metaOff(ways);
-  if (policy == CPOL_PLRU) {
-    const bits = load<u64>(meta);
-    // Eight ways (the L1Ds of skylake and zen4): 7 node bits, the victim of every state in plruVictims.
-    if (ways == 8) return <u32>load<u8>(plruVictims + <usize>((<u32>bits >> 1) & 0x7f));
-    return plruTreeVictim(bits, ways);
-  }
-  const last = i8x16.splat(<i8>(ways - 1));
-  let at: u64 = 0;
-  let off: usize = 0;
-  do {
-    at |= <u64>i8x16.bitmask(i8x16.eq(v128.load(meta + off), last)) << off;
-    off += 16;
-  } while (off < <usize>ways);
-  return <u32>ctz(at & valid);
-}
-
-/** The way tree PLRU replaces in a set of `ways` ways whose tree bits are `bits`: follow the bits from the root. */
-function plruTreeVictim(bits: u64, ways: u32): u32 {
-  let node: u32 = 1, way: u32 = 0;
-  for (let half = ways >> 1; half >= 1; half >>= 1) {
-    const right = (bits & (<u64>1 << node)) != 0;
-    if (right) way |= half;
-    node = (node << 1) | (right ? 1 : 0);
-  }
-  return way;
-}
-
-/** Put `line` (known absent) into way victimOf of set record `rec` as most recently used. @returns the line evicted, or LINE_INVALID */
-@inline function fillSet(rec: usize, ways: u32, valid: u64, policy: u32, plru: usize, line: u64): u64 {
-  const way = victimOf(rec, ways, valid, policy);
-  const old = tagOf(rec, way);
-  setTag(rec, way, line);
-  if (policy == CPOL_PLRU) touchWay(rec, ways, policy, plru, way);
-  else rankTouch(rec + metaOff(ways), ways, way, old == <u64>LINE_INVALID ? ways : ways - 1);   // a valid victim is the least recent
-  return old;
-}
-
 /** The set record of `line` in level `d` (cold paths: the geometry from the descriptor). */
 @inline function recOf(d: usize, line: u64): usize {
   return linesOf(d) + <usize>setIndex(line, load<u32>(d + LV_MASK), load<u32>(d + LV_SETS)) * <usize>load<u32>(d + LV_STRIDE);
@@ -443,16 +317,17 @@ function plruTreeVictim(bits: u64, ways: u32): u32 {
 function remove(d: usize, line: u64): void {
   const ways = load<u32>(d + LV_WAYS);
   const rec = recOf(d, line);
-  const hit = matchWays(rec, ways, waysValid(ways), line);
+  const narrow = load<u32>(d + LV_NARROW) != 0;
+  const hit = matchWays(rec, ways, waysValid(ways), keyOf(d, line), narrow);
   if (hit == 0) return;
   const way = <u32>ctz(hit);
-  setTag(rec, way, LINE_INVALID);
-  if (load<u32>(d + LV_POLICY) == CPOL_LRU) rankRemove(rec, ways, way);
+  setTag(rec, way, LINE_INVALID, narrow);
+  if (load<u32>(d + LV_POLICY) == CPOL_LRU) rankRemove(rec, ways, way, narrow);
 }
 
-/** The set record of `line` in L2 `l2` (geometry from the hoisted copies). */
-@inline function l2Rec(l2: usize, line: u64): usize {
-  return linesOf(l2) + <usize>setIndex(line, g2Mask, g2Sets) * <usize>g2Stride;
+/** The tag of `line` in level `d`: the line, or in a level with u16 tags its bits above the set index + 1. */
+@inline function keyOf(d: usize, line: u64): u64 {
+  return load<u32>(d + LV_NARROW) != 0 ? (line >> ctz(load<u32>(d + LV_SETS))) + 1 : line;
 }
 
 /** The set record of `line` in the LLC. */
@@ -469,12 +344,12 @@ function remove(d: usize, line: u64): void {
  */
 @inline function lookup(cpu: u32, pa: u64): u32 {
   const line = (pa >> LINE_SHIFT) + 1;
-  if (line > lineLimit) return HIT_MEMORY;   // u32 tags: beyond RAM, not cached (see lineLimit)
+  if (line > lineLimit) return HIT_MEMORY;   // beyond RAM: not cached (see lineLimit)
   const l1 = l1Desc(cpu);
   const rec = linesOf(l1) + <usize>setIndex(line, g1Mask, g1Sets) * <usize>g1Stride;
-  const hit = matchWays(rec, g1Ways, g1Valid, line);
+  const hit = matchWays(rec, g1Ways, g1Valid, line, false);
   let where = HIT_L1;
-  if (hit != 0) touchWay(rec, g1Ways, g1Policy, g1Plru, <u32>ctz(hit));
+  if (hit != 0) touchWay(rec, g1Ways, g1Policy, g1Plru, <u32>ctz(hit), false);
   else where = cacheBelowL1(cpu, line, l1, rec);
   return where;
 }
@@ -484,40 +359,109 @@ export function cacheLookup(cpu: u32, pa: u64): u32 {
   return lookup(cpu, pa);
 }
 
-/** cacheLookup after an L1D miss of `line` (set record `rec1` of L1D `l1`): L2, the LLC, memory; then the fills. */
+/**
+ * cacheLookup after an L1D miss of `line` (set record `rec1` of L1D `l1`): L2, the LLC, memory;
+ * then the fills. Levels with u16 tags (g2Narrow, g3Narrow) are searched and filled with the
+ * line's key (its bits above the set index, + 1); a victim's line is its key's bits put back
+ * above its set's.
+ */
 function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
-  const l2 = l2Desc(cpu);
-  const rec2 = l2Rec(l2, line);
-  const hit2 = matchWays(rec2, g2Ways, g2Valid, line);
+  const lines2 = linesOf(l2Desc(cpu));
+  aheadL2 = lines2;
+  belowL1Since++;
+  const s2 = setIndex(line, g2Mask, g2Sets);
+  const rec2 = lines2 + <usize>s2 * <usize>g2Stride;
+  const k2 = g2Narrow ? (line >> g2Bits) + 1 : line;
+  const hit2 = matchWays(rec2, g2Ways, g2Valid, k2, g2Narrow);
   if (hit2 != 0) {
-    touchWay(rec2, g2Ways, g2Policy, g2Plru, <u32>ctz(hit2));
-    fillSet(rec1, g1Ways, g1Valid, g1Policy, g1Plru, line);
+    touchWay(rec2, g2Ways, g2Policy, g2Plru, <u32>ctz(hit2), g2Narrow);
+    fillSet(rec1, g1Ways, g1Valid, g1Policy, g1Plru, line, false);
     return HIT_L2;
   }
-  const rec3 = llcRec(line);
-  const hit3 = matchWays(rec3, g3Ways, g3Valid, line);
+  const s3 = setIndex(line, g3Mask, g3Sets);
+  const rec3 = llcLines + <usize>s3 * <usize>g3Stride;
+  const k3 = g3Narrow ? (line >> g3Bits) + 1 : line;
+  const hit3 = matchWays(rec3, g3Ways, g3Valid, k3, g3Narrow);
   let where = HIT_MEMORY;
   if (hit3 != 0) {
     where = HIT_LLC;
     const way = <u32>ctz(hit3);
-    touchWay(rec3, g3Ways, g3Policy, g3Plru, way);
+    touchWay(rec3, g3Ways, g3Policy, g3Plru, way, g3Narrow);
     if (inclusion == INCL_EXCLUSIVE) {
       // The line moves up to L2: its way empties (a PLRU tree keeps the touch, as a lookup then a removal leave it).
-      setTag(rec3, way, LINE_INVALID);
-      if (g3Policy == CPOL_LRU) rankRemove(rec3, g3Ways, way);
+      setTag(rec3, way, LINE_INVALID, g3Narrow);
+      if (g3Policy == CPOL_LRU) rankRemove(rec3, g3Ways, way, g3Narrow);
     }
   } else if (inclusion != INCL_EXCLUSIVE) {
     // Fill the LLC from memory; an inclusive LLC's victim leaves every CPU's L1D and L2.
-    const victim = fillSet(rec3, g3Ways, g3Valid, g3Policy, g3Plru, line);
+    const victim = fillSet(rec3, g3Ways, g3Valid, g3Policy, g3Plru, k3, g3Narrow);
     if (inclusion == INCL_INCLUSIVE && victim != <u64>LINE_INVALID) {
-      for (let c: u32 = 0; c < nCpus; c++) { remove(l1Desc(c), victim); remove(l2Desc(c), victim); }
+      const v = g3Narrow ? ((victim - 1) << g3Bits) | <u64>s3 : victim;
+      for (let c: u32 = 0; c < nCpus; c++) { remove(l1Desc(c), v); remove(l2Desc(c), v); }
     }
   }
   // Fill L2; with an exclusive LLC the L2's victim moves down into it.
-  const victim2 = fillSet(rec2, g2Ways, g2Valid, g2Policy, g2Plru, line);
-  if (inclusion == INCL_EXCLUSIVE && victim2 != <u64>LINE_INVALID) fillSet(llcRec(victim2), g3Ways, g3Valid, g3Policy, g3Plru, victim2);
-  fillSet(rec1, g1Ways, g1Valid, g1Policy, g1Plru, line);
+  const victim2 = fillSet(rec2, g2Ways, g2Valid, g2Policy, g2Plru, k2, g2Narrow);
+  if (inclusion == INCL_EXCLUSIVE && victim2 != <u64>LINE_INVALID) {
+    const v = g2Narrow ? ((victim2 - 1) << g2Bits) | <u64>s2 : victim2;
+    fillSet(llcRec(v), g3Ways, g3Valid, g3Policy, g3Plru, g3Narrow ? (v >> g3Bits) + 1 : v, g3Narrow);
+  }
+  fillSet(rec1, g1Ways, g1Valid, g1Policy, g1Plru, line, false);
   return where;
+}
+
+/**
+ * Read, for nothing but the host's memory-level parallelism, the set records that the next walks'
+ * references to their last-level entries will look up: the replay loop's look-ahead
+ * (replay/loop.ts touchAhead) has put the host addresses of those entries (`ram` + their physical
+ * address) in the `n` u32 slots at `slots`, and reads the entries themselves; this reads, for each,
+ * the LLC set record (tags, and ranks or tree bits) and the L2 set record (of the CPU that last
+ * missed L1D), so that those walks find them in the host's caches instead of waiting for each in
+ * turn. With an exclusive LLC a reference that misses L2
+ * also writes L2's victim into the LLC, a second record: a second pass reads the one the victim
+ * of each entry's L2 set (of the CPU that last missed L1D) would go to now (a walk before may
+ * change the victim; the read is then for nothing). Changes nothing in the model. Call only with
+ * the hierarchy on (cacheWalks).
+ * @returns a value to sink (so the reads are not optimised away)
+ */
+export function cacheTouchAhead(slots: usize, n: u32, ram: usize): u64 {
+  let sink: u64 = 0;
+  for (let k: usize = 0; k < <usize>n; k++) {
+    const line = (<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
+    const rec = llcLines + <usize>setIndex(line, g3Mask, g3Sets) * <usize>g3Stride;
+    sink += load<u64>(rec) + load<u64>(rec + g3Meta) + load<u64>(aheadL2 + <usize>setIndex(line, g2Mask, g2Sets) * <usize>g2Stride);
+  }
+  // The victims' records only where most of the last look-ahead's records did miss L1D (a run of
+  // random pages): on a hot set with excursions (a walk every ten records or so) the records
+  // ahead mostly hit the TLB, and computing thirty victims for three walks costs more than it saves.
+  if (inclusion == INCL_EXCLUSIVE && belowL1Since * 2 >= aheadLast) {
+    for (let k: usize = 0; k < <usize>n; k++) sink += touchVictimAhead((<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1);
+  }
+  belowL1Since = 0;
+  aheadLast = n;
+  return sink;
+}
+
+/** cacheTouchAhead's read of the LLC record L2's victim would go to if `line` missed L2 now (0 when it hits L2, or the way is empty). */
+@inline function touchVictimAhead(line: u64): u64 {
+  const s2 = setIndex(line, g2Mask, g2Sets);
+  const rec2 = aheadL2 + <usize>s2 * <usize>g2Stride;
+  if (matchWays(rec2, g2Ways, g2Valid, g2Narrow ? (line >> g2Bits) + 1 : line, g2Narrow) != 0) return 0;
+  const tag = tagOf(rec2, victimOf(rec2, g2Ways, g2Valid, g2Policy, g2Narrow), g2Narrow);
+  if (tag == <u64>LINE_INVALID) return 0;
+  const v = g2Narrow ? ((tag - 1) << g2Bits) | <u64>s2 : tag;
+  const rec = llcRec(v);
+  return load<u64>(rec) + load<u64>(rec + g3Meta);
+}
+
+/**
+ * Bytes of one tag in level `level` (1 L1D, 2 L2, 3 LLC): 2 (u16 tags, narrowFor), 4 (u32) or
+ * 8 (u64, RAM above 256 GiB); 0 without a hierarchy or for another level (tests, tools).
+ */
+export function cacheTagBytes(level: u32): u32 {
+  if (!configured || level < HIT_L1 || level > HIT_LLC) return 0;
+  const d = level == HIT_L1 ? l1Desc(0) : level == HIT_L2 ? l2Desc(0) : llcDesc();
+  return <u32>1 << shiftOf(load<u32>(d + LV_NARROW) != 0);
 }
 
 /**
@@ -536,7 +480,7 @@ export function cacheHolds(cpu: u32, level: u32, pa: u64): bool {
   const line = (pa >> LINE_SHIFT) + 1;
   const ways = load<u32>(d + LV_WAYS);
   if (line > lineLimit) return false;
-  return matchWays(recOf(d, line), ways, waysValid(ways), line) != 0;
+  return matchWays(recOf(d, line), ways, waysValid(ways), keyOf(d, line), load<u32>(d + LV_NARROW) != 0) != 0;
 }
 
 /**

@@ -55,7 +55,7 @@ import { REPLAY_LOOKAHEAD } from "../tunables";
 import { RECORD_SIZE, REC_READ, REC_WRITE, REC_FETCH, REC_USER, REC_IMPLICIT, REPLAY_DONE, REPLAY_FAULT, REPLAY_BAD_RECORD, REPLAY_EVENTS_FULL, recordMetaBad } from "../abi/records";
 import { evOn, evRoom } from "../stats/events";
 import { stOn, stClock, stampPhys } from "../stats/stamps";
-import { cacheData, cacheDataRef } from "../mmu/cache";
+import { cacheData, cacheDataRef, cacheWalks, cacheTouchAhead } from "../mmu/cache";
 export { RECORD_SIZE };
 
 
@@ -324,6 +324,7 @@ function touchAhead(from: u32): void {
     store<usize>(slots + (<usize>(j - from) << 2), ram + <usize>(pa < limit ? pa : 0));
   }
   for (let k: usize = 0, n = <usize>(to - from); k < n; k++) sink += load<u64>(load<usize>(slots + (k << 2)));
+  if (cacheWalks) sink += cacheTouchAhead(slots, to - from, ram);   // the caches' records for these entries (mmu/cache.ts)
   touchedTo = to;
   touchSink = sink;
 }

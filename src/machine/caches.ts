@@ -50,7 +50,8 @@ export class CacheHierarchy {
 
   /**
    * Load the line of `paddr` on CPU `cpu` as a walk reference would (filling the levels above
-   * where it is found), counted nowhere: to warm the caches or inspect the policy.
+   * where it is found), counted nowhere: to warm the caches or inspect the policy. An address
+   * beyond RAM (no memory there) is found in memory and fills nothing.
    * @returns where the line was found
    */
   access(cpu: number, paddr: number | bigint): CacheLevelName | "memory" {

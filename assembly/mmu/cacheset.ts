@@ -1,0 +1,214 @@
+// One set record of a level of the cache hierarchy (mmu/cache.ts): its layout, the tag search,
+// the replacement state's touch and removal, the victim and the fill. cache.ts owns the levels
+// (geometry, storage, inclusion between levels); this file owns what happens inside one set.
+//
+// Set record (one per set, contiguous, 64-aligned): the ways' tags — u32 (line address + 1),
+// u64 (wideTags: RAM above 256 GiB) or, in a level with `narrow` tags, u16 keys (the line's bits
+// above the set index, + 1) — with 0 for an empty way, padded to 16 bytes; then at metaOff the
+// LRU ranks (ways × u8, 0 = most recent, padded to 16) or the PLRU tree bits (one u64, padded to
+// 16); the whole rounded up to 64 bytes (setStride). The searches read up to 64 bytes of tags
+// past the last way; the lanes read there are masked off.
+
+import { CPOL_PLRU } from "./cache";
+
+@inline export const LINE_INVALID: u32 = 0;
+@inline export const NO_MASK: u32 = 0xffff_ffff;
+
+/** u64 tags (RAM above 256 GiB; tables-only machines): the set records' first layout. Else u32 (or u16 where narrow). */
+export let wideTags: bool = false;
+/** log2 of a (not narrow) tag's bytes: 2 (u32) or 3 (u64). */
+export let tagShift: u32 = 2;
+/** The victim of an 8-way PLRU set by its node bits 1..7 (index: bits >> 1). */
+const plruVictims: usize = memory.data(128, 16);
+
+/** Set the tag width of the levels that are not narrow (at setup), and fill the PLRU victim table. */
+export function cacheSetSetup(wide: bool): void {
+  wideTags = wide;
+  tagShift = wide ? 3 : 2;
+  for (let b: u32 = 0; b < 128; b++) store<u8>(plruVictims + b, <u8>plruTreeVictim(<u64>b << 1, 8));
+}
+
+/** Offset in a set record of its ranks (LRU) or tree bits (PLRU): after the tags (1 << `shift` bytes each), 16-aligned. */
+@inline export function metaOff(ways: u32, shift: u32): usize {
+  return (<usize>(ways << shift) + 15) & ~15;
+}
+
+/** log2 of a tag's bytes in a level with u16 tags (`narrow`) or not. */
+@inline export function shiftOf(narrow: bool): u32 {
+  return narrow ? 1 : tagShift;
+}
+
+/**
+ * Bytes of one set record: the tags, then the ranks (LRU, padded to 16 for the i8x16 operations)
+ * or the tree bits (PLRU), rounded up to whole 64-byte host lines, so that a set's tags start a
+ * host cache line (the records are 64-aligned) and a lookup touches as few of the host's lines as
+ * the record needs. At least 64: matchWays reads eight tags' worth, sixteen with more than eight
+ * ways (≤ 64 bytes, inside the record: with 9–12 ways tags and ranks make exactly 64).
+ */
+@inline export function setStride(ways: u32, policy: u32, shift: u32): u32 {
+  const meta: u32 = policy == CPOL_PLRU ? 16 : (ways + 15) & ~15;
+  return max<u32>((<u32>metaOff(ways, shift) + meta + 63) & ~63, 64);
+}
+
+/**
+ * The set of `line` in a level of `sets` sets (`mask` = sets − 1, or NO_MASK): its low bits when
+ * sets is a power of two (physically indexed, as L1D and L2 are), else a multiplicative hash
+ * reduced to [0, sets) (an LLC whose slice count is not a power of two; Intel's slice hash is
+ * undocumented).
+ */
+@inline export function setIndex(line: u64, mask: u32, sets: u32): u32 {
+  if (mask != NO_MASK) return <u32>line & mask;
+  const h = <u32>((line * 0x9e37_79b9_7f4a_7c15) >> 32);
+  return <u32>((<u64>h * <u64>sets) >> 32);
+}
+
+/**
+ * The ways of the set record at `rec` (of `ways` tags; `valid` = the low `ways` bits) whose tag
+ * is `tag`, one bit each. Four tags per SIMD compare; the first eight and (with more than eight
+ * ways) the next eight are compared unconditionally, as independent compares joined into one mask,
+ * so the search has no branch and no loop for up to 16 ways. Reading past the last way stays
+ * inside the set record (64 bytes at least: setStride); the lanes read there are masked off.
+ */
+@inline export function matchWays(rec: usize, ways: u32, valid: u64, line: u64, narrow: bool): u64 {
+  if (narrow) return matchNarrow(rec, ways, valid, line);
+  if (wideTags) return matchWide(rec, ways, valid, line);
+  const kv = i32x4.splat(<i32><u32>line);
+  let hits = <u64>(i32x4.bitmask(i32x4.eq(v128.load(rec), kv))
+    | (i32x4.bitmask(i32x4.eq(v128.load(rec, 16), kv)) << 4));
+  if (ways > 8) {
+    hits |= <u64>((i32x4.bitmask(i32x4.eq(v128.load(rec, 32), kv)) << 8)
+      | (i32x4.bitmask(i32x4.eq(v128.load(rec, 48), kv)) << 12));
+    for (let w: u32 = 16; w < ways; w += 4) hits |= <u64>i32x4.bitmask(i32x4.eq(v128.load(rec + (<usize>w << 2)), kv)) << w;
+  }
+  return hits & valid;
+}
+
+/** matchWays for u16 tags: eight per compare, the first sixteen without a loop (a record holds ≥ 32 bytes of tags). */
+@inline export function matchNarrow(rec: usize, ways: u32, valid: u64, key: u64): u64 {
+  const kv = i16x8.splat(<i16><u16>key);
+  let hits = <u64>i16x8.bitmask(i16x8.eq(v128.load(rec), kv));
+  if (ways > 8) {
+    hits |= <u64>i16x8.bitmask(i16x8.eq(v128.load(rec, 16), kv)) << 8;
+    for (let w: u32 = 16; w < ways; w += 8) hits |= <u64>i16x8.bitmask(i16x8.eq(v128.load(rec + (<usize>w << 1)), kv)) << w;
+  }
+  return hits & valid;
+}
+
+/** matchWays for u64 tags (two per compare; the record is ≥ 128 bytes with more than eight ways). */
+export function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
+  const kv = i64x2.splat(<i64>line);
+  let hits: u64 = 0;
+  for (let w: u32 = 0; w < ways; w += 2) hits |= <u64>i64x2.bitmask(i64x2.eq(v128.load(rec + (<usize>w << 3)), kv)) << w;
+  return hits & valid;
+}
+
+/** The tag of way `way` of the set record `rec` (a line address + 1, or LINE_INVALID). */
+@inline export function tagOf(rec: usize, way: u32, narrow: bool): u64 {
+  if (narrow) return <u64>load<u16>(rec + (<usize>way << 1));
+  return wideTags ? load<u64>(rec + (<usize>way << 3)) : <u64>load<u32>(rec + (<usize>way << 2));
+}
+
+/** Set the tag of way `way` of the set record `rec`. */
+@inline export function setTag(rec: usize, way: u32, line: u64, narrow: bool): void {
+  if (narrow) store<u16>(rec + (<usize>way << 1), <u16>line);
+  else if (wideTags) store<u64>(rec + (<usize>way << 3), line);
+  else store<u32>(rec + (<usize>way << 2), <u32>line);
+}
+
+/** The mask of a set's `ways` ways. */
+@inline export function waysValid(ways: u32): u64 {
+  return ways >= 64 ? 0xffff_ffff_ffff_ffff : (<u64>1 << ways) - 1;
+}
+
+/**
+ * Record a use of way `way` of the set record `rec` (LRU rank or PLRU tree bits). A PLRU touch
+ * sets, clears or keeps each tree bit, so it is `(bits & keep) | set` with the two masks of the
+ * way precomputed (plruKeep, plruSet) instead of a walk down the tree.
+ */
+@inline export function touchWay(rec: usize, ways: u32, policy: u32, plru: usize, way: u32, narrow: bool): void {
+  const meta = rec + metaOff(ways, shiftOf(narrow));
+  if (policy == CPOL_PLRU) {
+    const t = plru + (<usize>way << 4);
+    store<u64>(meta, (load<u64>(meta) & load<u64>(t)) | load<u64>(t, 8));
+    return;
+  }
+  const r = <u32>load<u8>(meta + way);
+  if (r != 0) rankTouch(meta, ways, way, r);   // already the most recent: nothing moves
+}
+
+/**
+ * Make way `way` (of rank `r`; `ways` for a way just filled) the most recent of the ranks at
+ * `meta`: every rank below r goes up by one (i8x16.lt_u is −1 where true), 16 ways at a time,
+ * then the way's rank is 0. Lanes past the last way and invalid ways' ranks change too but stay
+ * ≤ ways and are never read.
+ */
+@inline export function rankTouch(meta: usize, ways: u32, way: u32, r: u32): void {
+  const rv = i8x16.splat(<i8>r);
+  const v = v128.load(meta);
+  v128.store(meta, i8x16.sub(v, i8x16.lt_u(v, rv)));
+  for (let off: usize = 16; off < <usize>ways; off += 16) {
+    const u = v128.load(meta + off);
+    v128.store(meta + off, i8x16.sub(u, i8x16.lt_u(u, rv)));
+  }
+  store<u8>(meta + way, 0);
+}
+
+/** Way `way` of the set record `rec` leaves the recency order (it is being invalidated): every rank above its own comes down by one. */
+@inline export function rankRemove(rec: usize, ways: u32, way: u32, narrow: bool): void {
+  const meta = rec + metaOff(ways, shiftOf(narrow));
+  const rv = i8x16.splat(<i8>load<u8>(meta + way));
+  let off: usize = 0;
+  do {
+    const v = v128.load(meta + off);
+    v128.store(meta + off, i8x16.add(v, i8x16.gt_u(v, rv)));
+    off += 16;
+  } while (off < <usize>ways);
+}
+
+/**
+ * The way a fill of the set record `rec` replaces: the first invalid way, else the policy's
+ * victim: under LRU the way of rank ways − 1 (with every way valid the ranks are 0 … ways − 1).
+ */
+@inline export function victimOf(rec: usize, ways: u32, valid: u64, policy: u32, narrow: bool): u32 {
+  const empty = matchWays(rec, ways, valid, LINE_INVALID, narrow);
+  if (empty != 0) return <u32>ctz(empty);
+  const meta = rec + metaOff(ways, shiftOf(narrow));
+  if (policy == CPOL_PLRU) {
+    const bits = load<u64>(meta);
+    // Eight ways (the L1Ds of skylake and zen4): 7 node bits, the victim of every state in plruVictims.
+    if (ways == 8) return <u32>load<u8>(plruVictims + <usize>((<u32>bits >> 1) & 0x7f));
+    return plruTreeVictim(bits, ways);
+  }
+  const last = i8x16.splat(<i8>(ways - 1));
+  let at: u64 = 0;
+  let off: usize = 0;
+  do {
+    at |= <u64>i8x16.bitmask(i8x16.eq(v128.load(meta + off), last)) << off;
+    off += 16;
+  } while (off < <usize>ways);
+  return <u32>ctz(at & valid);
+}
+
+/** The way tree PLRU replaces in a set of `ways` ways whose tree bits are `bits`: follow the bits from the root. */
+export function plruTreeVictim(bits: u64, ways: u32): u32 {
+  let node: u32 = 1, way: u32 = 0;
+  for (let half = ways >> 1; half >= 1; half >>= 1) {
+    const right = (bits & (<u64>1 << node)) != 0;
+    if (right) way |= half;
+    node = (node << 1) | (right ? 1 : 0);
+  }
+  return way;
+}
+
+/**
+ * Put `line` (its tag: the line, or with `narrow` its u16 key) known absent into way victimOf of
+ * set record `rec` as most recently used. @returns the tag evicted, or LINE_INVALID
+ */
+@inline export function fillSet(rec: usize, ways: u32, valid: u64, policy: u32, plru: usize, line: u64, narrow: bool): u64 {
+  const way = victimOf(rec, ways, valid, policy, narrow);
+  const old = tagOf(rec, way, narrow);
+  setTag(rec, way, line, narrow);
+  if (policy == CPOL_PLRU) touchWay(rec, ways, policy, plru, way, narrow);
+  else rankTouch(rec + metaOff(ways, shiftOf(narrow)), ways, way, old == <u64>LINE_INVALID ? ways : ways - 1);   // a valid victim is the least recent
+  return old;
+}
