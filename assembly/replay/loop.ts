@@ -40,9 +40,11 @@ import { cpuPtr, numCpus, maxPhyAddr } from "../arch/x86/cpu";
 import { XLAT_OK } from "../arch/x86/fault";
 import { resolveFault } from "./faultpolicy";
 import { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT } from "../mmu/rights";
-import { tlbTranslate, walkAndFill, flushMissCounts } from "../mmu/access";
+import { tlbTranslate, walkAndFill, walkAndFillUser, flushMissCounts } from "../mmu/access";
+import { walkUserSetup } from "../mmu/walkuser";
 import { inGuest } from "../mmu/nested";
-import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
+import { isCanonical } from "../mmu/walk";
+import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF } from "../mmu/tlb";
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayRefillLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
   entryPfn, entryFlags, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
@@ -174,6 +176,7 @@ let fI: usize = 0;          // first L1 instruction array
 let fL2: usize = 0;         // first second-level array, when the fast path may use it (0: never)
 let fL2Lru: usize = 0;      // fL2 and fD when both use true LRU (fastMiss fills them directly), else 0
 let fDLru: usize = 0;
+let fWalkUser = false;      // fastMiss walks with walkUser first (mmu/walkuser.ts walkUserSetup)
 let fCr4: u64 = 0;
 let fCtr: usize = 0;
 let fFault: u32 = XLAT_OK;  // a walk the fast path started faulted at the record it returned
@@ -361,6 +364,22 @@ function fastMiss(i: u32, cpu: u32): u32 {
   // rare (hot set, sequential) the records after a walk mostly hit, and reading ahead would cost.
   if (i >= touchedTo && i - lastMiss <= MISS_RUN_GAP) touchAhead(i);
   lastMiss = i;
+  if (!isCanonical(va, fCr4)) return fastGp(i, cpu, va, k);
+  if (fWalkUser) {
+    // The specialised walk (mmu/walkuser.ts): no store to the CPU record, no walk record; on a
+    // decline (a fault, an A/D update, a 1 GiB page…) the reference below walks the same tick.
+    const tick = fTick + 1;
+    const cr3 = load<u64>(fCpu + CPU_CR3);
+    const refCycles = <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF);
+    const st = k == REC_WRITE
+      ? walkAndFillUser(cr3, va, true, REC_WRITE, fPcid, tick, latL1 + latL2, refCycles, fL2Lru, fDLru)
+      : walkAndFillUser(cr3, va, false, REC_READ, fPcid, tick, latL1 + latL2, refCycles, fL2Lru, fDLru);
+    if (st == XLAT_OK) {
+      fTick = tick;
+      fAccesses += one;
+      return st;
+    }
+  }
   while (true) {
     const tick = fTick + 1;
     fTick = tick;
@@ -378,6 +397,21 @@ function fastMiss(i: u32, cpu: u32): u32 {
     if (next == 1) return XLAT_OK;
     if (next != 0) return st;
   }
+}
+
+/**
+ * fastMiss for a non-canonical `va` (record `i`, kind `k`): #GP(0) with no TLB lookup and no walk
+ * (SDM §3.3.7.1), so tlbTranslate — the reference — decides and counts it (the access, the fault,
+ * its cycles); then the registered policy, as for any fault. Out of line: it is rare.
+ * @returns as fastMiss
+ */
+function fastGp(i: u32, cpu: u32, va: u64, k: u32): u32 {
+  store<u64>(fCpu + CPU_TICK, fTick);
+  const st = tlbTranslate(cpu, va, k == REC_WRITE ? ACC_WRITE | ACC_USER : ACC_USER);
+  fTick = load<u64>(fCpu + CPU_TICK);
+  if (st == XLAT_OK) return st;
+  const next = resolveFault(fCpu);
+  return next == 1 ? XLAT_OK : st;
 }
 
 /**
@@ -509,6 +543,7 @@ export function replay(start: u32, end: u32): u32 {
       const lru = fL2 != 0 && load<u32>(fL2 + D_POLICY) == POLICY_LRU && load<u32>(fD + D_POLICY) == POLICY_LRU;
       fL2Lru = lru ? fL2 : 0;
       fDLru = lru ? fD : 0;
+      fWalkUser = lru && walkUserSetup(c, cr4);
     }
     if (fastOk) {
       fFault = XLAT_OK;

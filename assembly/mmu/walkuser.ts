@@ -1,0 +1,124 @@
+// The replay loop's specialised walk: a user-mode read or write under 4-level paging that needs
+// no A/D update and does not fault — the walk of nearly every miss of a trace of user accesses
+// once its pages have been touched — with the levels unrolled and the entries in locals.
+//
+// Owns: the configuration it was set up for (walkUserSetup), nothing else. It writes nothing:
+// not the paging structures, not the result record, not the walk entries, not a counter. It
+// either gives the translation of `va` (walkUserPfn, walkUserFlags, and the entries read) or
+// declines, and a declined walk goes to the one walker (walk.ts) with nothing changed, which then
+// decides the access as always (faults and their error codes, A/D updates, 1 GiB pages, entries
+// outside RAM, a non-canonical address).
+//
+// Where it is exact (SDM Vol. 3A): for a user-mode data access (CPL 3, not implicit) §4.6.1
+// reduces the rights to U/S=1 at every level, and R/W=1 at every level for a write (CR0.WP only
+// matters to supervisor writes; SMEP, SMAP and XD to fetches or supervisor accesses); CR4.PKE=0
+// leaves no protection-key check (§4.6.2). A walk needs no A/D update (§4.8) when every entry
+// has A set and, for a write, the leaf has D set: requiring both in the entry masks makes such a
+// walk read-only. The reserved bits are Tables 4-15…4-19's as walk.ts entryStop tests them.
+// The memory type is the PAT entry of the leaf's PAT:PCD:PWT (§4.9.2; CR0.CD=0 is required).
+//
+// Configuration (walkUserSetup, per replay() call and CPU): CR4.LA57=0, CR4.PKE=0, CR0.CD=0, no
+// paging-structure caches, no cache hierarchy for walks, not in a guest, RAM in full mode
+// (every entry one load). Anything else uses walk.ts for every miss.
+
+import { CPU_CR0, CPU_EFER, CPU_PAT, RIGHT_WRITE, RIGHT_USER, RIGHT_NX, RIGHT_GLOBAL, RIGHT_DIRTY, RIGHT_PKEY_SHIFT } from "../abi/layout";
+import { CR0_CD, CR4_LA57, CR4_PKE, CR4_PGE, EFER_NXE } from "../arch/x86/regs";
+import {
+  PAGE_PRESENT, PAGE_RW, PAGE_USER, PAGE_ACCESSED, PAGE_DIRTY, PAGE_PSE, PAGE_NX, PAGE_PWT, PAGE_PCD, PAGE_PAT,
+  PAGE_PAT_LARGE, PAGE_PKEY_MASK, PAGE_BIT_PKEY0, PTE_ADDR_FIELD, physMask, largeLeafReservedBits,
+} from "../arch/x86/pgtable";
+import { maxPhyAddr, physReserved } from "../arch/x86/cpu";
+import { entryLoadLimit, ramBase } from "../phys/ram";
+import { pscConfigured } from "./tlb";
+import { cacheWalks } from "./cache";
+import { inGuest } from "./nested";
+import { TLBF_MEMTYPE_SHIFT } from "./tlbarray";
+
+// The configuration walkUserSetup found; read by walkUser.
+let wAddrMask: u64 = 0;     // bits M-1:12 of an entry: the next table's or the page's frame
+let wRsvd: u64 = 0;         // reserved in every present entry: bits 51:M, XD without EFER.NXE
+let wPat: u64 = 0;          // IA32_PAT
+let wGlobal: u32 = 0;       // RIGHT_GLOBAL under CR4.PGE=1, else 0 (§4.10.2.4)
+
+/** walkUser's outcome: the page's first frame, for a 2 MiB page the frame of va's 4 KiB piece. */
+export let walkUserPfn: u64 = 0;
+/** walkUser's outcome: TLB-entry flags (rights, memory type; size and origin 4K) of the page. */
+export let walkUserFlags: u32 = 0;
+
+/**
+ * Whether walkUser may stand in for walk.ts on CPU record `c` (control registers `cr4`) in the
+ * current configuration (see the header), and if so take the values it needs.
+ */
+export function walkUserSetup(c: usize, cr4: u64): bool {
+  const cr0 = load<u64>(c + CPU_CR0);
+  if ((cr4 & (CR4_LA57 | CR4_PKE)) != 0 || (cr0 & CR0_CD) != 0 || pscConfigured || cacheWalks || inGuest(c) || entryLoadLimit == 0) return false;
+  const nxe = (load<u64>(c + CPU_EFER) & EFER_NXE) != 0;
+  wAddrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
+  wRsvd = physReserved | (nxe ? 0 : PAGE_NX);
+  wPat = load<u64>(c + CPU_PAT);
+  wGlobal = (cr4 & CR4_PGE) != 0 ? RIGHT_GLOBAL : 0;
+  return true;
+}
+
+/** The entry of `va` at the level whose index starts at bit `shift`, in the table at `table`; 0 outside RAM. */
+@inline function entryAt(table: u64, va: u64, shift: u32, limit: u64, ram: usize): u64 {
+  const pa = table + ((va >> shift) & 0x1ff) * 8;
+  // An entry outside RAM (full mode: pa + 8 beyond it) reads as 0, which declines: walk.ts decides.
+  return pa < limit ? load<u64>(ram + <usize>pa) : 0;
+}
+
+/**
+ * Translate `va` for a user-mode read (`write` false) or write, under CR3 `cr3`, when the walk
+ * is the simple one (see the header): @returns the number of entries read (4 for a 4 KiB page,
+ * 3 for a 2 MiB one, whose 4 KiB piece holding va it gives), with walkUserPfn and walkUserFlags
+ * set; or 0 to decline, having changed nothing. Inline: `write` is a constant where it is used.
+ */
+@inline export function walkUser(cr3: u64, va: u64, write: bool): u32 {
+  // §3.3.7.1: bits 63:47 all equal, else #GP (walk.ts raises it).
+  if (<u64>((<i64>(va << 16)) >> 16) != va) return 0;
+  const limit = entryLoadLimit;
+  const ram = ramBase;
+  const addrMask = wAddrMask;
+  const rsvd = wRsvd;
+  // Present, user, accessed (and writable for a write) at every level; the bits tested and
+  // required in one mask: an entry passes when (entry & test) == want.
+  const want: u64 = PAGE_PRESENT | PAGE_USER | PAGE_ACCESSED | (write ? PAGE_RW : 0);
+  const test: u64 = want | rsvd;
+  // PML4E: PS is reserved (Table 4-15).
+  const e4 = entryAt(cr3 & addrMask, va, 39, limit, ram);
+  if ((e4 & (test | PAGE_PSE)) != want) return 0;
+  // PDPTE: PS=1 maps 1 GiB (or is reserved): walk.ts's.
+  const e3 = entryAt(e4 & addrMask, va, 30, limit, ram);
+  if ((e3 & (test | PAGE_PSE)) != want) return 0;
+  const e2 = entryAt(e3 & addrMask, va, 21, limit, ram);
+  // The leaf must have D for a write: a clean leaf needs the D update.
+  const wantLeaf: u64 = want | (write ? PAGE_DIRTY : 0);
+  let leaf: u64, n: u32, pfn: u64, patIndex: u64;
+  if ((e2 & PAGE_PSE) != 0) {
+    // A 2 MiB leaf: bits 20:13 reserved too (Table 4-17).
+    if ((e2 & (test | largeLeafReservedBits(2) | (write ? PAGE_DIRTY : 0))) != wantLeaf) return 0;
+    leaf = e2;
+    n = 3;
+    pfn = ((e2 & addrMask & ~<u64>0x1f_ffff) >> 12) + ((va >> 12) & 0x1ff);
+    patIndex = ((e2 & PAGE_PAT_LARGE) >> 10) | ((e2 & (PAGE_PCD | PAGE_PWT)) >> 3);
+  } else {
+    if ((e2 & test) != want) return 0;
+    const e1 = entryAt(e2 & addrMask, va, 12, limit, ram);
+    if ((e1 & (test | (write ? PAGE_DIRTY : 0))) != wantLeaf) return 0;
+    leaf = e1;
+    n = 4;
+    pfn = (e1 & addrMask) >> 12;
+    patIndex = ((e1 & PAGE_PAT) >> 5) | ((e1 & (PAGE_PCD | PAGE_PWT)) >> 3);
+  }
+  // Rights as walk.ts gives them: R/W and U/S ANDed over the levels (U/S known set), XD ORed
+  // (reserved without NXE, so set only with NXE), G and D of the leaf, its protection key.
+  const and = e4 & e3 & e2 & leaf;
+  const or = e4 | e3 | e2 | leaf;
+  let rights: u32 = RIGHT_USER | (<u32>(and >> 1) & RIGHT_WRITE) | (<u32>(or >> 61) & RIGHT_NX) |
+    ((<u32>(leaf >> 5) & RIGHT_GLOBAL) & wGlobal) | (<u32>(leaf >> 2) & RIGHT_DIRTY) |
+    (<u32>((leaf & PAGE_PKEY_MASK) >> PAGE_BIT_PKEY0) << RIGHT_PKEY_SHIFT);
+  const memType = <u32>(wPat >> (patIndex << 3)) & 7;
+  walkUserPfn = pfn;
+  walkUserFlags = rights | (memType << TLBF_MEMTYPE_SHIFT);
+  return n;
+}
