@@ -78,6 +78,7 @@ export function replaySetup(base: usize, capacity: u32, stage: usize): void {
   stageBase = stage;
   memoRunFn = memoRun;
   fastMissFn = fastMiss;
+  fastMissRefFn = fastMissRef;
   fastFetchFn = fastFetch;
 }
 
@@ -97,6 +98,7 @@ function memoRunStub(i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bo
  */
 let fastMissFn: (i: u32, cpu: u32) => u32 = rareStub;
 let fastFetchFn: (i: u32, cpu: u32) => u32 = rareStub;
+let fastMissRefFn: (i: u32, cpu: u32) => u32 = rareStub;
 
 function rareStub(i: u32, cpu: u32): u32 {
   return 0 * (i + cpu);
@@ -356,30 +358,50 @@ function fastMiss(i: u32, cpu: u32): u32 {
   const r = traceBase + (<usize>i << 4);
   const va = load<u64>(r);
   const k = <u32>load<u8>(r, 9) & 3;
-  const one = <u64>1 << (<u64>k * PACK);
-  const latL1 = <u64>load<u32>(latencyBase + LAT_L1_HIT);
-  const latL2 = <u64>load<u32>(latencyBase + LAT_STLB_HIT);
-  const latBase = <u64>load<u32>(latencyBase + LAT_BASE_ACCESS);
   // Only in a run of walks (random pages over a large footprint): on traces whose walks are
   // rare (hot set, sequential) the records after a walk mostly hit, and reading ahead would cost.
   if (i >= touchedTo && i - lastMiss <= MISS_RUN_GAP) touchAhead(i);
   lastMiss = i;
-  if (!isCanonical(va, fCr4)) return fastGp(i, cpu, va, k);
   if (fWalkUser) {
     // The specialised walk (mmu/walkuser.ts): no store to the CPU record, no walk record; on a
-    // decline (a fault, an A/D update, a 1 GiB page…) the reference below walks the same tick.
+    // decline (a fault, an A/D update, a 1 GiB page, a non-canonical address…) the reference
+    // walks at the same tick. One copy for reads and writes: the function stays small.
     const tick = fTick + 1;
-    const cr3 = load<u64>(fCpu + CPU_CR3);
-    const refCycles = <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF);
-    const st = k == REC_WRITE
-      ? walkAndFillUser(cr3, va, true, REC_WRITE, fPcid, tick, latL1 + latL2, refCycles, fL2Lru, fDLru)
-      : walkAndFillUser(cr3, va, false, REC_READ, fPcid, tick, latL1 + latL2, refCycles, fL2Lru, fDLru);
+    const translation = <u64>load<u32>(latencyBase + LAT_L1_HIT) + <u64>load<u32>(latencyBase + LAT_STLB_HIT);
+    const st = walkAndFillUser(load<u64>(fCpu + CPU_CR3), va, k == REC_WRITE, k, fPcid, tick, translation,
+      <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru);
     if (st == XLAT_OK) {
       fTick = tick;
-      fAccesses += one;
+      fAccesses += <u64>1 << (<u64>k * PACK);
       return st;
     }
   }
+  return fastMissRefFn(i, cpu);
+}
+
+/**
+ * fastMiss through the reference walker (walk.ts, lean), out of line (called through the table,
+ * so that its two inlined walks do not weigh on fastMiss's registers): every miss outside
+ * walkUser's configuration, and every walk walkUser declined. A non-canonical address is #GP(0)
+ * with no TLB lookup and no walk (SDM §3.3.7.1): tlbTranslate — the reference — decides and
+ * counts it (the access, the fault, its cycles; the lean walk would count a walk). Faults then go
+ * to the registered policy (see fastMiss). @returns as fastMiss
+ */
+function fastMissRef(i: u32, cpu: u32): u32 {
+  const r = traceBase + (<usize>i << 4);
+  const va = load<u64>(r);
+  const k = <u32>load<u8>(r, 9) & 3;
+  const one = <u64>1 << (<u64>k * PACK);
+  if (!isCanonical(va, fCr4)) {
+    store<u64>(fCpu + CPU_TICK, fTick);
+    const st = tlbTranslate(cpu, va, k == REC_WRITE ? ACC_WRITE | ACC_USER : ACC_USER);
+    fTick = load<u64>(fCpu + CPU_TICK);
+    if (st == XLAT_OK) return st;
+    return resolveFault(fCpu) == 1 ? XLAT_OK : st;
+  }
+  const latL1 = <u64>load<u32>(latencyBase + LAT_L1_HIT);
+  const latL2 = <u64>load<u32>(latencyBase + LAT_STLB_HIT);
+  const latBase = <u64>load<u32>(latencyBase + LAT_BASE_ACCESS);
   while (true) {
     const tick = fTick + 1;
     fTick = tick;
@@ -397,21 +419,6 @@ function fastMiss(i: u32, cpu: u32): u32 {
     if (next == 1) return XLAT_OK;
     if (next != 0) return st;
   }
-}
-
-/**
- * fastMiss for a non-canonical `va` (record `i`, kind `k`): #GP(0) with no TLB lookup and no walk
- * (SDM §3.3.7.1), so tlbTranslate — the reference — decides and counts it (the access, the fault,
- * its cycles); then the registered policy, as for any fault. Out of line: it is rare.
- * @returns as fastMiss
- */
-function fastGp(i: u32, cpu: u32, va: u64, k: u32): u32 {
-  store<u64>(fCpu + CPU_TICK, fTick);
-  const st = tlbTranslate(cpu, va, k == REC_WRITE ? ACC_WRITE | ACC_USER : ACC_USER);
-  fTick = load<u64>(fCpu + CPU_TICK);
-  if (st == XLAT_OK) return st;
-  const next = resolveFault(fCpu);
-  return next == 1 ? XLAT_OK : st;
 }
 
 /**
