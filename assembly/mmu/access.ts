@@ -31,7 +31,7 @@ import { CPU_EPT_REFS, CPU_HOST_SHIFT, CPU_EXIT, EXIT_REASON } from "../abi/layo
 import { XLAT_VMEXIT } from "../arch/x86/fault";
 import { walk, translate, isCanonical, walkOutPfn, walkOutFlags, walkOutInfo, walkRefCycles, WALK_OUT_PSC_HIT, WALK_OUT_AD_WRITES } from "./walk";
 import { cacheWalks } from "./cache";
-import { walkUser, walkUserPfn, walkUserFlags } from "./walkuser";
+import { walkUser, walkUserPfn, walkUserFlags, WALK_USER_AD } from "./walkuser";
 import {
   nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, roleTouch, lastArray, cpuFlushAddress, desc,
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
@@ -281,15 +281,21 @@ export function walkUserCount(): u32 {
  * The replay loop's miss path where walkUser applies (walkuser.ts: set up for the CPU, a user
  * read or write, `lruL2` and `lruL1` the role's only arrays, 4 KiB pages and true LRU as the fast
  * path finds them): the specialised walk, then both fills and the lean counts exactly as
- * walkAndFillLean makes them for the same walk — which, needing no A/D update and no PSC, costs
- * its entries read × LAT_WALK_MEM_REF (`refCycles`) on top of `translation`.
+ * walkAndFillLean makes them for the same walk — which, with no PSC, costs its entries read ×
+ * LAT_WALK_MEM_REF (`refCycles`) on top of `translation`, plus LAT_AD_UPDATE when it set A/D bits
+ * (counted in `ctr` by walkUser, as walk.ts counts them).
  * @returns XLAT_OK, or WALK_USER_DECLINED with nothing changed and nothing counted (the caller
  * then takes walkAndFill, the reference)
  */
 @inline export function walkAndFillUser(cr3: u64, va: u64, write: bool, kind: u32, pcid: u32, tick: u64, translation: u64,
-  refCycles: u64, lruL2: usize, lruL1: usize): u32 {
-  const n = walkUser(cr3, va, write);
-  if (n == 0) return WALK_USER_DECLINED;
+  refCycles: u64, lruL2: usize, lruL1: usize, ctr: usize): u32 {
+  const r = walkUser(cr3, va, write, ctr);
+  const n = r & 0xff;
+  if ((r & ~(WALK_USER_AD | 0xff)) != 0 || n == 0) {
+    // A restart: the entries read so far belong to the walk the reference now makes.
+    if (n != 0) { missRefs += <u64>n; missTrans += <u64>n * refCycles; }
+    return WALK_USER_DECLINED;
+  }
   const one = <u64>1 << (<u64>kind * MISS_PACK);
   const vpn = va >> 12;
   const pfn = walkUserPfn;
@@ -298,6 +304,7 @@ export function walkUserCount(): u32 {
   if (n == 3) { f |= SIZE_2M << TLBF_ORIGIN_SHIFT; missDone2m += one; } else missDone4k += one;
   arrayFillAbsentLru(lruL2, vpn, pfn, pcid, f, tick);
   arrayFillAbsentLru(lruL1, vpn, pfn, pcid, f, tick);
+  if ((r & WALK_USER_AD) != 0) translation += lat(LAT_AD_UPDATE);
   missWalks += one;
   missRefs += <u64>n;
   missTrans += translation + <u64>n * refCycles;

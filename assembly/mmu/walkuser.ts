@@ -33,6 +33,7 @@ import { pscConfigured } from "./tlb";
 import { cacheWalks } from "./cache";
 import { inGuest } from "./nested";
 import { TLBF_MEMTYPE_SHIFT } from "./tlbarray";
+import { count, Counter } from "../stats/counters";
 
 // The configuration walkUserSetup found; read by walkUser.
 let wAddrMask: u64 = 0;     // bits M-1:12 of an entry: the next table's or the page's frame
@@ -57,68 +58,146 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
   wRsvd = physReserved | (nxe ? 0 : PAGE_NX);
   wPat = load<u64>(c + CPU_PAT);
   wGlobal = (cr4 & CR4_PGE) != 0 ? RIGHT_GLOBAL : 0;
+  adUpdateFn = adUpdate;
   return true;
 }
 
-/** The entry of `va` at the level whose index starts at bit `shift`, in the table at `table`; 0 outside RAM. */
-@inline function entryAt(table: u64, va: u64, shift: u32, limit: u64, ram: usize): u64 {
-  const pa = table + ((va >> shift) & 0x1ff) * 8;
-  // An entry outside RAM (full mode: pa + 8 beyond it) reads as 0, which declines: walk.ts decides.
+/** The address of the entry of `va` at the level whose index starts at bit `shift`, in the table at `table`. */
+@inline function entryPa(table: u64, va: u64, shift: u32): u64 {
+  return table + ((va >> shift) & 0x1ff) * 8;
+}
+
+/** The entry at `pa`; an entry outside RAM (full mode: pa + 8 beyond it) reads as 0, which declines. */
+@inline function entryAt(pa: u64, limit: u64, ram: usize): u64 {
   return pa < limit ? load<u64>(ram + <usize>pa) : 0;
 }
 
+/** walkUser's result bit: the walk set A or D bits (the caller charges LAT_AD_UPDATE once). */
+@inline export const WALK_USER_AD: u32 = 1 << 8;
+/**
+ * walkUser's result bit: an A/D update found its entry changed since it was read; the walk
+ * counted the restart and the updates it made, and declines (the reference walks again, as
+ * walk.ts would after its restart; the caller adds the entries read so far).
+ */
+@inline export const WALK_USER_RESTART: u32 = 1 << 9;
+
 /**
  * Translate `va` for a user-mode read (`write` false) or write, under CR3 `cr3`, when the walk
- * is the simple one (see the header): @returns the number of entries read (4 for a 4 KiB page,
+ * is the simple one (see the header). @returns the number of entries read (4 for a 4 KiB page,
  * 3 for a 2 MiB one, whose 4 KiB piece holding va it gives), with walkUserPfn and walkUserFlags
- * set; or 0 to decline, having changed nothing. Inline: `write` is a constant where it is used.
+ * set, and WALK_USER_AD when it set A/D bits (counted in `ctr`, as walk.ts counts them); or 0 to
+ * decline, having changed nothing; or WALK_USER_RESTART with the entries read (see there).
  */
-@inline export function walkUser(cr3: u64, va: u64, write: bool): u32 {
+@inline export function walkUser(cr3: u64, va: u64, write: bool, ctr: usize): u32 {
   // §3.3.7.1: bits 63:47 all equal, else #GP (walk.ts raises it).
   if (<u64>((<i64>(va << 16)) >> 16) != va) return 0;
   const limit = entryLoadLimit;
   const ram = ramBase;
   const addrMask = wAddrMask;
   const rsvd = wRsvd;
-  // Present, user, accessed (and writable for a write) at every level; the bits tested and
-  // required in one mask: an entry passes when (entry & test) == want.
-  const want: u64 = PAGE_PRESENT | PAGE_USER | PAGE_ACCESSED | (write ? PAGE_RW : 0);
+  // Present and user (and writable for a write) at every level; the bits tested and required
+  // in one mask: an entry passes when (entry & test) == want.
+  const want: u64 = PAGE_PRESENT | PAGE_USER | (write ? PAGE_RW : 0);
   const test: u64 = want | rsvd;
   // PML4E: PS is reserved (Table 4-15).
-  const e4 = entryAt(cr3 & addrMask, va, 39, limit, ram);
+  const p4 = entryPa(cr3 & addrMask, va, 39);
+  const e4 = entryAt(p4, limit, ram);
   if ((e4 & (test | PAGE_PSE)) != want) return 0;
   // PDPTE: PS=1 maps 1 GiB (or is reserved): walk.ts's.
-  const e3 = entryAt(e4 & addrMask, va, 30, limit, ram);
+  const p3 = entryPa(e4 & addrMask, va, 30);
+  const e3 = entryAt(p3, limit, ram);
   if ((e3 & (test | PAGE_PSE)) != want) return 0;
-  const e2 = entryAt(e3 & addrMask, va, 21, limit, ram);
-  // The leaf must have D for a write: a clean leaf needs the D update.
-  const wantLeaf: u64 = want | (write ? PAGE_DIRTY : 0);
-  let leaf: u64, n: u32, pfn: u64, patIndex: u64;
+  const p2 = entryPa(e3 & addrMask, va, 21);
+  const e2 = entryAt(p2, limit, ram);
+  let p1: u64 = 0, leaf: u64, n: u32;
   if ((e2 & PAGE_PSE) != 0) {
     // A 2 MiB leaf: bits 20:13 reserved too (Table 4-17).
-    if ((e2 & (test | largeLeafReservedBits(2) | (write ? PAGE_DIRTY : 0))) != wantLeaf) return 0;
+    if ((e2 & (test | largeLeafReservedBits(2))) != want) return 0;
     leaf = e2;
     n = 3;
-    pfn = ((e2 & addrMask & ~<u64>0x1f_ffff) >> 12) + ((va >> 12) & 0x1ff);
-    patIndex = ((e2 & PAGE_PAT_LARGE) >> 10) | ((e2 & (PAGE_PCD | PAGE_PWT)) >> 3);
   } else {
     if ((e2 & test) != want) return 0;
-    const e1 = entryAt(e2 & addrMask, va, 12, limit, ram);
-    if ((e1 & (test | (write ? PAGE_DIRTY : 0))) != wantLeaf) return 0;
-    leaf = e1;
+    p1 = entryPa(e2 & addrMask, va, 12);
+    leaf = entryAt(p1, limit, ram);
+    if ((leaf & test) != want) return 0;
     n = 4;
-    pfn = (e1 & addrMask) >> 12;
-    patIndex = ((e1 & PAGE_PAT) >> 5) | ((e1 & (PAGE_PCD | PAGE_PWT)) >> 3);
+  }
+  const and = e4 & e3 & e2 & leaf;
+  let result = n;
+  // §4.8: A in every entry used, D in the leaf on a write; most walks find them set already.
+  if ((and & PAGE_ACCESSED) == 0 || (write && (leaf & PAGE_DIRTY) == 0)) {
+    const w = adUpdateFn(p4, e4, p3, e3, p2, e2, p1, n == 4 ? leaf : 0, write, ctr);
+    if (w == AD_CHANGED) return WALK_USER_RESTART | n;
+    if (w != 0) result |= WALK_USER_AD;
+    leaf |= PAGE_ACCESSED | (write ? PAGE_DIRTY : 0);
+  }
+  let pfn: u64, patIndex: u64;
+  if (n == 3) {
+    pfn = ((leaf & addrMask & ~<u64>0x1f_ffff) >> 12) + ((va >> 12) & 0x1ff);
+    patIndex = ((leaf & PAGE_PAT_LARGE) >> 10) | ((leaf & (PAGE_PCD | PAGE_PWT)) >> 3);
+  } else {
+    pfn = (leaf & addrMask) >> 12;
+    patIndex = ((leaf & PAGE_PAT) >> 5) | ((leaf & (PAGE_PCD | PAGE_PWT)) >> 3);
   }
   // Rights as walk.ts gives them: R/W and U/S ANDed over the levels (U/S known set), XD ORed
   // (reserved without NXE, so set only with NXE), G and D of the leaf, its protection key.
-  const and = e4 & e3 & e2 & leaf;
   const or = e4 | e3 | e2 | leaf;
-  let rights: u32 = RIGHT_USER | (<u32>(and >> 1) & RIGHT_WRITE) | (<u32>(or >> 61) & RIGHT_NX) |
+  const rights: u32 = RIGHT_USER | (<u32>(and >> 1) & RIGHT_WRITE) | (<u32>(or >> 61) & RIGHT_NX) |
     ((<u32>(leaf >> 5) & RIGHT_GLOBAL) & wGlobal) | (<u32>(leaf >> 2) & RIGHT_DIRTY) |
     (<u32>((leaf & PAGE_PKEY_MASK) >> PAGE_BIT_PKEY0) << RIGHT_PKEY_SHIFT);
   const memType = <u32>(wPat >> (patIndex << 3)) & 7;
   walkUserPfn = pfn;
   walkUserFlags = rights | (memType << TLBF_MEMTYPE_SHIFT);
-  return n;
+  return result;
+}
+
+/** adUpdate's result when an entry changed since the walk read it. */
+@inline const AD_CHANGED: u32 = 0xffff_ffff;
+
+/**
+ * adUpdate, called through the table: kept out of line (the optimiser would inline its one
+ * call), so that the walks that need no update carry none of its code.
+ */
+let adUpdateFn: (p4: u64, e4: u64, p3: u64, e3: u64, p2: u64, e2: u64, p1: u64, e1: u64, write: bool, ctr: usize) => u32 = adUpdateStub;
+
+function adUpdateStub(p4: u64, e4: u64, p3: u64, e3: u64, p2: u64, e2: u64, p1: u64, e1: u64, write: bool, ctr: usize): u32 {
+  return <u32>(p4 + e4 + p3 + e3 + p2 + e2 + p1 + e1) * 0 + (write ? 0 : <u32>ctr * 0);
+}
+
+/**
+ * Set A in each entry of a walk that lacks it and D in the leaf on a write, top level first, each
+ * with a locked compare-and-exchange as walk.ts does (§4.8), counting ad_accessed_set and
+ * ad_dirty_set. The entries: PML4E `e4` at physical address `p4`, PDPTE, PDE, and the PTE `e1`
+ * at `p1` (p1 0 for a 2 MiB page, whose leaf is the PDE). If an entry changed since it was read
+ * (another agent wrote the tables), count a walk restart and stop. @returns the entries written,
+ * or AD_CHANGED
+ */
+function adUpdate(p4: u64, e4: u64, p3: u64, e3: u64, p2: u64, e2: u64, p1: u64, e1: u64, write: bool, ctr: usize): u32 {
+  const leaf2 = p1 == 0;
+  let writes: u32 = 0;
+  let r = adOne(p4, e4, false, ctr);
+  if (r == AD_CHANGED) return r;
+  writes += r;
+  r = adOne(p3, e3, false, ctr);
+  if (r == AD_CHANGED) return r;
+  writes += r;
+  r = adOne(p2, e2, leaf2 && write, ctr);
+  if (r == AD_CHANGED || leaf2) return r == AD_CHANGED ? r : writes + r;
+  writes += r;
+  r = adOne(p1, e1, write, ctr);
+  return r == AD_CHANGED ? r : writes + r;
+}
+
+/** One entry's A (and D when `dirty`) update for adUpdate. @returns 1 written, 0 nothing to write, AD_CHANGED */
+@inline function adOne(pa: u64, before: u64, dirty: bool, ctr: usize): u32 {
+  const after = before | PAGE_ACCESSED | (dirty ? PAGE_DIRTY : 0);
+  if (after == before) return 0;
+  // The walk read it below entryLoadLimit: it has bytes.
+  if (atomic.cmpxchg<u64>(ramBase + <usize>pa, before, after) != before) {
+    count(ctr, Counter.WALK_RESTART);
+    return AD_CHANGED;
+  }
+  if ((before & PAGE_ACCESSED) == 0) count(ctr, Counter.AD_ACCESSED_SET);
+  if ((after & ~before & PAGE_DIRTY) != 0) count(ctr, Counter.AD_DIRTY_SET);
+  return 1;
 }

@@ -364,12 +364,12 @@ function fastMiss(i: u32, cpu: u32): u32 {
   lastMiss = i;
   if (fWalkUser) {
     // The specialised walk (mmu/walkuser.ts): no store to the CPU record, no walk record; on a
-    // decline (a fault, an A/D update, a 1 GiB page, a non-canonical address…) the reference
-    // walks at the same tick. One copy for reads and writes: the function stays small.
+    // decline (a fault, a 1 GiB page, a non-canonical address…) the reference walks at the
+    // same tick. One copy for reads and writes: the function stays small.
     const tick = fTick + 1;
     const translation = <u64>load<u32>(latencyBase + LAT_L1_HIT) + <u64>load<u32>(latencyBase + LAT_STLB_HIT);
     const st = walkAndFillUser(load<u64>(fCpu + CPU_CR3), va, k == REC_WRITE, k, fPcid, tick, translation,
-      <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru);
+      <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru, fCtr);
     if (st == XLAT_OK) {
       fTick = tick;
       fAccesses += <u64>1 << (<u64>k * PACK);
