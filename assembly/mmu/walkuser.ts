@@ -1,21 +1,21 @@
-// The replay loop's specialised walk: a user-mode read or write under 4-level paging that needs
-// no A/D update and does not fault — the walk of nearly every miss of a trace of user accesses
-// once its pages have been touched — with the levels unrolled and the entries in locals.
+// The replay loop's specialised walk: a user-mode read or write under 4-level paging that does
+// not fault — the walk of nearly every miss of a trace of user accesses — with the levels
+// unrolled, the entries in locals and no walk record written.
 //
-// Owns: the configuration it was set up for (walkUserSetup), nothing else. It writes nothing:
-// not the paging structures, not the result record, not the walk entries, not a counter. It
-// either gives the translation of `va` (walkUserPfn, walkUserFlags, and the entries read) or
-// declines, and a declined walk goes to the one walker (walk.ts) with nothing changed, which then
-// decides the access as always (faults and their error codes, A/D updates, 1 GiB pages, entries
-// outside RAM, a non-canonical address).
+// Owns: the configuration it was set up for (walkUserSetup), nothing else. It writes no result
+// record, no walk entries and no counter but the A/D ones. It either gives the translation of
+// `va` (walkUserPfn, walkUserFlags, the entries read) or declines having changed nothing, and a
+// declined walk goes to the one walker (walk.ts), which then decides the access as always
+// (faults and their error codes, 1 GiB pages, entries outside RAM, a non-canonical address).
 //
 // Where it is exact (SDM Vol. 3A): for a user-mode data access (CPL 3, not implicit) §4.6.1
 // reduces the rights to U/S=1 at every level, and R/W=1 at every level for a write (CR0.WP only
 // matters to supervisor writes; SMEP, SMAP and XD to fetches or supervisor accesses); CR4.PKE=0
-// leaves no protection-key check (§4.6.2). A walk needs no A/D update (§4.8) when every entry
-// has A set and, for a write, the leaf has D set: requiring both in the entry masks makes such a
-// walk read-only. The reserved bits are Tables 4-15…4-19's as walk.ts entryStop tests them.
-// The memory type is the PAT entry of the leaf's PAT:PCD:PWT (§4.9.2; CR0.CD=0 is required).
+// leaves no protection-key check (§4.6.2). §4.8: once the walk is known not to fault, A is set
+// in every entry lacking it and D in the leaf of a write, top level first, each with a locked
+// compare-and-exchange, as walk.ts does (adUpdate, out of line: most walks find them set). The
+// reserved bits are Tables 4-15…4-19's as walk.ts entryStop tests them. The memory type is the
+// PAT entry of the leaf's PAT:PCD:PWT (§4.9.2; CR0.CD=0 is required).
 //
 // Configuration (walkUserSetup, per replay() call and CPU): CR4.LA57=0, CR4.PKE=0, CR0.CD=0, no
 // paging-structure caches, no cache hierarchy for walks, not in a guest, RAM in full mode
@@ -45,12 +45,15 @@ let wGlobal: u32 = 0;       // RIGHT_GLOBAL under CR4.PGE=1, else 0 (§4.10.2.4)
 export let walkUserPfn: u64 = 0;
 /** walkUser's outcome: TLB-entry flags (rights, memory type; size and origin 4K) of the page. */
 export let walkUserFlags: u32 = 0;
+/** Whether the last walk walkUser completed ended at a 2 MiB leaf (replay/loop.ts: no look-ahead then). */
+export let walkUserLast2m = false;
 
 /**
  * Whether walkUser may stand in for walk.ts on CPU record `c` (control registers `cr4`) in the
  * current configuration (see the header), and if so take the values it needs.
  */
 export function walkUserSetup(c: usize, cr4: u64): bool {
+  walkUserLast2m = false;
   const cr0 = load<u64>(c + CPU_CR0);
   if ((cr4 & (CR4_LA57 | CR4_PKE)) != 0 || (cr0 & CR0_CD) != 0 || pscConfigured || cacheWalks || inGuest(c) || entryLoadLimit == 0) return false;
   const nxe = (load<u64>(c + CPU_EFER) & EFER_NXE) != 0;
@@ -148,6 +151,7 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
   const memType = <u32>(wPat >> (patIndex << 3)) & 7;
   walkUserPfn = pfn;
   walkUserFlags = rights | (memType << TLBF_MEMTYPE_SHIFT);
+  walkUserLast2m = n == 3;
   return result;
 }
 
