@@ -405,7 +405,21 @@ function fastMissRef(i: u32, cpu: u32): u32 {
   const latL1 = <u64>load<u32>(latencyBase + LAT_L1_HIT);
   const latL2 = <u64>load<u32>(latencyBase + LAT_STLB_HIT);
   const latBase = <u64>load<u32>(latencyBase + LAT_BASE_ACCESS);
+  let retry = false;
   while (true) {
+    if (retry && fWalkUser) {
+      // The policy mapped the page (a demand fault): the walk again is walkUser's, as a second
+      // trip through fastMiss would make it.
+      const tick = fTick + 1;
+      const st = walkAndFillUser(load<u64>(fCpu + CPU_CR3), va, k == REC_WRITE, k, fPcid, tick, latL1 + latL2,
+        <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru, fCtr);
+      if (st == XLAT_OK) {
+        fTick = tick;
+        fAccesses += one;
+        return st;
+      }
+    }
+    retry = true;
     const tick = fTick + 1;
     fTick = tick;
     store<u64>(fCpu + CPU_TICK, tick);
