@@ -31,7 +31,7 @@ import { CPU_EPT_REFS, CPU_HOST_SHIFT, CPU_EXIT, EXIT_REASON } from "../abi/layo
 import { XLAT_VMEXIT } from "../arch/x86/fault";
 import { walk, translate, isCanonical, walkOutPfn, walkOutFlags, walkOutInfo, walkRefCycles, WALK_OUT_PSC_HIT, WALK_OUT_AD_WRITES } from "./walk";
 import { cacheWalks } from "./cache";
-import { walkUser, walkUserPfn, walkUserFlags, WALK_USER_AD } from "./walkuser";
+import { walkUser, walkUserPfn, walkUserFlags, WALK_USER_AD, WALK_USER_READ } from "./walkuser";
 import {
   nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, roleTouch, lastArray, cpuFlushAddress, desc,
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
@@ -290,8 +290,8 @@ export function walkUserCount(): u32 {
 @inline export function walkAndFillUser(cr3: u64, va: u64, write: bool, kind: u32, pcid: u32, tick: u64, translation: u64,
   refCycles: u64, lruL2: usize, lruL1: usize, ctr: usize): u32 {
   const r = walkUser(cr3, va, write, ctr);
-  const n = r & 0xff;
-  if ((r & ~(WALK_USER_AD | 0xff)) != 0 || n == 0) {
+  const n = r & WALK_USER_READ;
+  if ((r & ~(WALK_USER_AD | WALK_USER_READ)) != 0 || n == 0) {
     // A restart: the entries read so far belong to the walk the reference now makes.
     if (n != 0) { missRefs += <u64>n; missTrans += <u64>n * refCycles; }
     return WALK_USER_DECLINED;

@@ -24,9 +24,10 @@
 import { CPU_CR0, CPU_EFER, CPU_PAT, RIGHT_WRITE, RIGHT_USER, RIGHT_NX, RIGHT_GLOBAL, RIGHT_DIRTY, RIGHT_PKEY_SHIFT } from "../abi/layout";
 import { CR0_CD, CR4_LA57, CR4_PKE, CR4_PGE, EFER_NXE } from "../arch/x86/regs";
 import {
-  PAGE_PRESENT, PAGE_RW, PAGE_USER, PAGE_ACCESSED, PAGE_DIRTY, PAGE_PSE, PAGE_NX, PAGE_PWT, PAGE_PCD, PAGE_PAT,
-  PAGE_PAT_LARGE, PAGE_PKEY_MASK, PAGE_BIT_PKEY0, PTE_ADDR_FIELD, physMask, largeLeafReservedBits,
+  PAGE_PRESENT, PAGE_RW, PAGE_USER, PAGE_ACCESSED, PAGE_DIRTY, PAGE_PSE, PAGE_GLOBAL, PAGE_NX, PAGE_SHIFT, ENTRY_SHIFT,
+  PTE_ADDR_FIELD, physMask, levelIndex, largeLeafReservedBits, entryFrame, entryPkey, entryPatIndex,
 } from "../arch/x86/pgtable";
+import { isCanonical } from "./walk";
 import { maxPhyAddr, physReserved } from "../arch/x86/cpu";
 import { entryLoadLimit, ramBase } from "../phys/ram";
 import { pscConfigured } from "./tlb";
@@ -65,9 +66,9 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
   return true;
 }
 
-/** The address of the entry of `va` at the level whose index starts at bit `shift`, in the table at `table`. */
-@inline function entryPa(table: u64, va: u64, shift: u32): u64 {
-  return table + ((va >> shift) & 0x1ff) * 8;
+/** The address of the entry of `va` at `level` in the table at `table` (SDM Figure 4-8). */
+@inline function entryPa(table: u64, va: u64, level: u32): u64 {
+  return table + (levelIndex(va, level) << ENTRY_SHIFT);
 }
 
 /** The entry at `pa`; an entry outside RAM (full mode: pa + 8 beyond it) reads as 0, which declines. */
@@ -75,6 +76,8 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
   return pa < limit ? load<u64>(ram + <usize>pa) : 0;
 }
 
+/** walkUser's result: the bits that hold the number of entries read. */
+@inline export const WALK_USER_READ: u32 = 0xff;
 /** walkUser's result bit: the walk set A or D bits (the caller charges LAT_AD_UPDATE once). */
 @inline export const WALK_USER_AD: u32 = 1 << 8;
 /**
@@ -92,8 +95,8 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
  * decline, having changed nothing; or WALK_USER_RESTART with the entries read (see there).
  */
 @inline export function walkUser(cr3: u64, va: u64, write: bool, ctr: usize): u32 {
-  // §3.3.7.1: bits 63:47 all equal, else #GP (walk.ts raises it).
-  if (<u64>((<i64>(va << 16)) >> 16) != va) return 0;
+  // §3.3.7.1: bits 63:47 all equal, else #GP (walk.ts raises it). CR4.LA57=0 here.
+  if (!isCanonical(va, 0)) return 0;
   const limit = entryLoadLimit;
   const ram = ramBase;
   const addrMask = wAddrMask;
@@ -103,14 +106,14 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
   const want: u64 = PAGE_PRESENT | PAGE_USER | (write ? PAGE_RW : 0);
   const test: u64 = want | rsvd;
   // PML4E: PS is reserved (Table 4-15).
-  const p4 = entryPa(cr3 & addrMask, va, 39);
+  const p4 = entryPa(cr3 & addrMask, va, 4);
   const e4 = entryAt(p4, limit, ram);
   if ((e4 & (test | PAGE_PSE)) != want) return 0;
   // PDPTE: PS=1 maps 1 GiB (or is reserved): walk.ts's.
-  const p3 = entryPa(e4 & addrMask, va, 30);
+  const p3 = entryPa(e4 & addrMask, va, 3);
   const e3 = entryAt(p3, limit, ram);
   if ((e3 & (test | PAGE_PSE)) != want) return 0;
-  const p2 = entryPa(e3 & addrMask, va, 21);
+  const p2 = entryPa(e3 & addrMask, va, 2);
   const e2 = entryAt(p2, limit, ram);
   let p1: u64 = 0, leaf: u64, n: u32;
   if ((e2 & PAGE_PSE) != 0) {
@@ -120,7 +123,7 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
     n = 3;
   } else {
     if ((e2 & test) != want) return 0;
-    p1 = entryPa(e2 & addrMask, va, 12);
+    p1 = entryPa(e2 & addrMask, va, 1);
     leaf = entryAt(p1, limit, ram);
     if ((leaf & test) != want) return 0;
     n = 4;
@@ -134,21 +137,21 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
     if (w != 0) result |= WALK_USER_AD;
     leaf |= PAGE_ACCESSED | (write ? PAGE_DIRTY : 0);
   }
-  let pfn: u64, patIndex: u64;
+  let pfn: u64, patIndex: u32;
   if (n == 3) {
-    pfn = ((leaf & addrMask & ~<u64>0x1f_ffff) >> 12) + ((va >> 12) & 0x1ff);
-    patIndex = ((leaf & PAGE_PAT_LARGE) >> 10) | ((leaf & (PAGE_PCD | PAGE_PWT)) >> 3);
+    pfn = (entryFrame(leaf, 2, maxPhyAddr) >> PAGE_SHIFT) + levelIndex(va, 1);
+    patIndex = entryPatIndex(leaf, 2);
   } else {
-    pfn = (leaf & addrMask) >> 12;
-    patIndex = ((leaf & PAGE_PAT) >> 5) | ((leaf & (PAGE_PCD | PAGE_PWT)) >> 3);
+    pfn = entryFrame(leaf, 1, maxPhyAddr) >> PAGE_SHIFT;
+    patIndex = entryPatIndex(leaf, 1);
   }
   // Rights as walk.ts gives them: R/W and U/S ANDed over the levels (U/S known set), XD ORed
   // (reserved without NXE, so set only with NXE), G and D of the leaf, its protection key.
   const or = e4 | e3 | e2 | leaf;
-  const rights: u32 = RIGHT_USER | (<u32>(and >> 1) & RIGHT_WRITE) | (<u32>(or >> 61) & RIGHT_NX) |
-    ((<u32>(leaf >> 5) & RIGHT_GLOBAL) & wGlobal) | (<u32>(leaf >> 2) & RIGHT_DIRTY) |
-    (<u32>((leaf & PAGE_PKEY_MASK) >> PAGE_BIT_PKEY0) << RIGHT_PKEY_SHIFT);
-  const memType = <u32>(wPat >> (patIndex << 3)) & 7;
+  const rights: u32 = RIGHT_USER | select<u32>(RIGHT_WRITE, 0, (and & PAGE_RW) != 0) |
+    select<u32>(RIGHT_NX, 0, (or & PAGE_NX) != 0) | (select<u32>(RIGHT_GLOBAL, 0, (leaf & PAGE_GLOBAL) != 0) & wGlobal) |
+    select<u32>(RIGHT_DIRTY, 0, (leaf & PAGE_DIRTY) != 0) | (entryPkey(leaf) << RIGHT_PKEY_SHIFT);
+  const memType = <u32>(wPat >> (<u64>patIndex << 3)) & 7;
   walkUserPfn = pfn;
   walkUserFlags = rights | (memType << TLBF_MEMTYPE_SHIFT);
   walkUserLast2m = n == 3;

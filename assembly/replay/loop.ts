@@ -567,7 +567,7 @@ export function replay(start: u32, end: u32): u32 {
       const lru = fL2 != 0 && load<u32>(fL2 + D_POLICY) == POLICY_LRU && load<u32>(fD + D_POLICY) == POLICY_LRU;
       fL2Lru = lru ? fL2 : 0;
       fDLru = lru ? fD : 0;
-      fWalkUser = lru && walkUserSetup(c, cr4);
+      fWalkUser = walkUserSetup(c, cr4) && lru;   // (setup first: it also resets walkUserLast2m)
     }
     if (fastOk) {
       fFault = XLAT_OK;
