@@ -25,7 +25,7 @@ import { CPU_CR0, CPU_EFER, CPU_PAT, RIGHT_WRITE, RIGHT_USER, RIGHT_NX, RIGHT_GL
 import { CR0_CD, CR4_LA57, CR4_PKE, CR4_PGE, EFER_NXE } from "../arch/x86/regs";
 import {
   PAGE_PRESENT, PAGE_RW, PAGE_USER, PAGE_ACCESSED, PAGE_DIRTY, PAGE_PSE, PAGE_GLOBAL, PAGE_NX, PAGE_SHIFT, ENTRY_SHIFT,
-  PTE_ADDR_FIELD, physMask, levelIndex, largeLeafReservedBits, entryFrame, entryPkey, entryPatIndex,
+  PTE_ADDR_FIELD, physMask, levelIndex, largeLeafReservedBits, levelShift, entryPkey, entryPatIndex,
 } from "../arch/x86/pgtable";
 import { isCanonical } from "./walk";
 import { maxPhyAddr, physReserved } from "../arch/x86/cpu";
@@ -69,6 +69,14 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
 /** The address of the entry of `va` at `level` in the table at `table` (SDM Figure 4-8). */
 @inline function entryPa(table: u64, va: u64, level: u32): u64 {
   return table + (levelIndex(va, level) << ENTRY_SHIFT);
+}
+
+/**
+ * pgtable.ts entryFrame with the walk's address mask in hand (bits M-1:12; the leaf's bits
+ * 51:M are known clear, so the same frame) instead of recomputing it from MAXPHYADDR.
+ */
+@inline function pageFrame(leaf: u64, level: u32, addrMask: u64): u64 {
+  return leaf & addrMask & ~((<u64>1 << levelShift(level)) - 1);
 }
 
 /** The entry at `pa`; an entry outside RAM (full mode: pa + 8 beyond it) reads as 0, which declines. */
@@ -139,10 +147,10 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
   }
   let pfn: u64, patIndex: u32;
   if (n == 3) {
-    pfn = (entryFrame(leaf, 2, maxPhyAddr) >> PAGE_SHIFT) + levelIndex(va, 1);
+    pfn = (pageFrame(leaf, 2, addrMask) >> PAGE_SHIFT) + levelIndex(va, 1);
     patIndex = entryPatIndex(leaf, 2);
   } else {
-    pfn = entryFrame(leaf, 1, maxPhyAddr) >> PAGE_SHIFT;
+    pfn = pageFrame(leaf, 1, addrMask) >> PAGE_SHIFT;
     patIndex = entryPatIndex(leaf, 1);
   }
   // Rights as walk.ts gives them: R/W and U/S ANDed over the levels (U/S known set), XD ORed
