@@ -199,3 +199,26 @@ describe("configurations outside the specialised walk fall back to walk.ts: same
     });
   }
 });
+
+describe("a non-canonical address on the fast path (SDM §3.3.7.1: #GP(0), no walk)", () => {
+  it("counts what Cpu.access counts: the #GP, no walk started, no walk cycles (main counted a walk)", async () => {
+    const va = 0x0008_0000_0000_1000n;   // bit 51 set: not canonical under 4-level paging
+    const counts = async (batch: boolean) => {
+      const m = await Machine.create({ ram: "64MiB", ...CUSTOM_4K });
+      new DemandMapper(m);
+      if (batch) {
+        const r = new Replayer(m, skipAll);
+        r.batch.setAddress(0, va, 8, REC_KIND.read | REC_USER, 0);
+        const res = r.run(1);
+        expect(res.faults).toBe(1);
+      } else {
+        expect(m.cpu(0).access(va, { kind: "read", cpl: 3 }).ok).toBe(false);
+      }
+      return m.counters(0);
+    };
+    const a = await counts(true), b = await counts(false);
+    expect(a).toEqual(b);
+    expect(a.fault_gp).toBe(1n);
+    expect(a.walk_started).toBe(0n);
+  });
+});
