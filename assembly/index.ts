@@ -26,7 +26,7 @@ import { COUNTER_STRIDE, COUNTER_NAMES, Counter, counterBlock, counterSetup } fr
 export { translate } from "./mmu/walk";
 export { writeCr0, writeEfer, writePat, writePkru, writeRflags, writeCr2 } from "./arch/x86/cpu";
 export { movCr3, movCr4, invlpg, invpcid, shootdown } from "./mmu/invalidate";
-export { tlbTranslate } from "./mmu/access";
+export { tlbTranslate, walkUserCount } from "./mmu/access";
 export { vmEnter, vmLeave, invept, invvpid } from "./mmu/nested";
 export { replay, packRecords, ingestRecords } from "./replay/loop";
 export { replaySetFaultPolicy, replayTakeResolved } from "./replay/faultpolicy";

@@ -31,6 +31,7 @@ import { CPU_EPT_REFS, CPU_HOST_SHIFT, CPU_EXIT, EXIT_REASON } from "../abi/layo
 import { XLAT_VMEXIT } from "../arch/x86/fault";
 import { walk, translate, isCanonical, walkOutPfn, walkOutFlags, walkOutInfo, walkRefCycles, WALK_OUT_PSC_HIT, WALK_OUT_AD_WRITES } from "./walk";
 import { cacheWalks } from "./cache";
+import { walkUser, walkUserPfn, walkUserFlags, WALK_USER_AD, WALK_USER_READ } from "./walkuser";
 import {
   nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, roleTouch, lastArray, cpuFlushAddress, desc,
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
@@ -258,6 +259,57 @@ const missWalkActive: usize = memory.data(24, 8);
 function walkAndFillLeanCached(cpu: u32, c: usize, ctr: usize, va: u64, acc: u32, kind: u32, pcid: u32, cr4: u64,
   tick: u64, translation: u64, lruL2: usize, lruL1: usize, kindRun: u32): u32 {
   return walkAndFillLean(cpu, c, ctr, va, acc, kind, pcid, cr4, tick, translation, lruL2, lruL1, kindRun, true);
+}
+
+/** Walks walkAndFillUser completed (modulo 2^32), so that tests can tell it ran. */
+let walkUserWalks: u32 = 0;
+
+/**
+ * How many walks the replay loop's specialised walk (walkuser.ts) has completed since the core
+ * started, modulo 2^32: a diagnostic for tests and benchmarks, which show with it that a
+ * configuration takes that walk or falls back to the reference walker. Counts nothing the model
+ * reports (those counters are the same either way).
+ */
+export function walkUserCount(): u32 {
+  return walkUserWalks;
+}
+
+/** walkAndFillUser's result when walkUser declined the walk. */
+@inline export const WALK_USER_DECLINED: u32 = 0xffff_ffff;
+
+/**
+ * The replay loop's miss path where walkUser applies (walkuser.ts: set up for the CPU, a user
+ * read or write, `lruL2` and `lruL1` the role's only arrays, 4 KiB pages and true LRU as the fast
+ * path finds them): the specialised walk, then both fills and the lean counts exactly as
+ * walkAndFillLean makes them for the same walk — which, with no PSC, costs its entries read ×
+ * LAT_WALK_MEM_REF (`refCycles`) on top of `translation`, plus LAT_AD_UPDATE when it set A/D bits
+ * (counted in `ctr` by walkUser, as walk.ts counts them).
+ * @returns XLAT_OK, or WALK_USER_DECLINED with nothing changed and nothing counted (the caller
+ * then takes walkAndFill, the reference)
+ */
+@inline export function walkAndFillUser(cr3: u64, va: u64, write: bool, kind: u32, pcid: u32, tick: u64, translation: u64,
+  refCycles: u64, lruL2: usize, lruL1: usize, ctr: usize): u32 {
+  const r = walkUser(cr3, va, write, ctr);
+  const n = r & WALK_USER_READ;
+  if ((r & ~(WALK_USER_AD | WALK_USER_READ)) != 0 || n == 0) {
+    // A restart: the entries read so far belong to the walk the reference now makes.
+    if (n != 0) { missRefs += <u64>n; missTrans += <u64>n * refCycles; }
+    return WALK_USER_DECLINED;
+  }
+  const one = <u64>1 << (<u64>kind * MISS_PACK);
+  const vpn = va >> 12;
+  const pfn = walkUserPfn;
+  let f = walkUserFlags;
+  // A 2 MiB page fills both 4 KiB arrays with the splinter holding va (SDM §4.10.2.3), origin 2M.
+  if (n == 3) { f |= SIZE_2M << TLBF_ORIGIN_SHIFT; missDone2m += one; } else missDone4k += one;
+  arrayFillAbsentLru(lruL2, vpn, pfn, pcid, f, tick);
+  arrayFillAbsentLru(lruL1, vpn, pfn, pcid, f, tick);
+  if ((r & WALK_USER_AD) != 0) translation += lat(LAT_AD_UPDATE);
+  missWalks += one;
+  missRefs += <u64>n;
+  missTrans += translation + <u64>n * refCycles;
+  walkUserWalks++;
+  return XLAT_OK;
 }
 
 /** Add the lean walks' packed counts (walkAndFillLean) to counter block `ctr` and clear them. */

@@ -40,9 +40,11 @@ import { cpuPtr, numCpus, maxPhyAddr } from "../arch/x86/cpu";
 import { XLAT_OK } from "../arch/x86/fault";
 import { resolveFault } from "./faultpolicy";
 import { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT } from "../mmu/rights";
-import { tlbTranslate, walkAndFill, flushMissCounts } from "../mmu/access";
+import { tlbTranslate, walkAndFill, walkAndFillUser, flushMissCounts } from "../mmu/access";
+import { walkUserSetup, walkUserLast2m } from "../mmu/walkuser";
 import { inGuest } from "../mmu/nested";
-import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
+import { isCanonical } from "../mmu/walk";
+import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF } from "../mmu/tlb";
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayRefillLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
   entryPfn, entryFlags, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
@@ -76,6 +78,7 @@ export function replaySetup(base: usize, capacity: u32, stage: usize): void {
   stageBase = stage;
   memoRunFn = memoRun;
   fastMissFn = fastMiss;
+  fastMissRefFn = fastMissRef;
   fastFetchFn = fastFetch;
 }
 
@@ -95,6 +98,7 @@ function memoRunStub(i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bo
  */
 let fastMissFn: (i: u32, cpu: u32) => u32 = rareStub;
 let fastFetchFn: (i: u32, cpu: u32) => u32 = rareStub;
+let fastMissRefFn: (i: u32, cpu: u32) => u32 = rareStub;
 
 function rareStub(i: u32, cpu: u32): u32 {
   return 0 * (i + cpu);
@@ -174,6 +178,7 @@ let fI: usize = 0;          // first L1 instruction array
 let fL2: usize = 0;         // first second-level array, when the fast path may use it (0: never)
 let fL2Lru: usize = 0;      // fL2 and fD when both use true LRU (fastMiss fills them directly), else 0
 let fDLru: usize = 0;
+let fWalkUser = false;      // fastMiss walks with walkUser first (mmu/walkuser.ts walkUserSetup)
 let fCr4: u64 = 0;
 let fCtr: usize = 0;
 let fFault: u32 = XLAT_OK;  // a walk the fast path started faulted at the record it returned
@@ -354,15 +359,68 @@ function fastMiss(i: u32, cpu: u32): u32 {
   const r = traceBase + (<usize>i << 4);
   const va = load<u64>(r);
   const k = <u32>load<u8>(r, 9) & 3;
+  // Only in a run of walks (random pages over a large footprint): on traces whose walks are
+  // rare (hot set, sequential) the records after a walk mostly hit, and reading ahead would cost.
+  // Not while the walks end at 2 MiB leaves (walkUser's last): a PDE maps 512 times the memory
+  // of a PTE, so the leaves of a footprint stay in the host's caches (16 GiB: 64 KiB of PDEs),
+  // and reading them ahead cost 8 % on such a trace for nothing.
+  if (i >= touchedTo && i - lastMiss <= MISS_RUN_GAP && !walkUserLast2m) touchAhead(i);
+  lastMiss = i;
+  if (fWalkUser) {
+    // The specialised walk (mmu/walkuser.ts): no store to the CPU record, no walk record; on a
+    // decline (a fault, a 1 GiB page, a non-canonical address…) the reference walks at the
+    // same tick. One copy for reads and writes: the function stays small.
+    const tick = fTick + 1;
+    const translation = <u64>load<u32>(latencyBase + LAT_L1_HIT) + <u64>load<u32>(latencyBase + LAT_STLB_HIT);
+    const st = walkAndFillUser(load<u64>(fCpu + CPU_CR3), va, k == REC_WRITE, k, fPcid, tick, translation,
+      <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru, fCtr);
+    if (st == XLAT_OK) {
+      fTick = tick;
+      fAccesses += <u64>1 << (<u64>k * PACK);
+      return st;
+    }
+  }
+  return fastMissRefFn(i, cpu);
+}
+
+/**
+ * fastMiss through the reference walker (walk.ts, lean), out of line (called through the table,
+ * so that its two inlined walks do not weigh on fastMiss's registers): every miss outside
+ * walkUser's configuration, and every walk walkUser declined. A non-canonical address is #GP(0)
+ * with no TLB lookup and no walk (SDM §3.3.7.1): tlbTranslate — the reference — decides and
+ * counts it (the access, the fault, its cycles; the lean walk would count a walk). Faults then go
+ * to the registered policy (see fastMiss). @returns as fastMiss
+ */
+function fastMissRef(i: u32, cpu: u32): u32 {
+  const r = traceBase + (<usize>i << 4);
+  const va = load<u64>(r);
+  const k = <u32>load<u8>(r, 9) & 3;
   const one = <u64>1 << (<u64>k * PACK);
+  if (!isCanonical(va, fCr4)) {
+    store<u64>(fCpu + CPU_TICK, fTick);
+    const st = tlbTranslate(cpu, va, k == REC_WRITE ? ACC_WRITE | ACC_USER : ACC_USER);
+    fTick = load<u64>(fCpu + CPU_TICK);
+    if (st == XLAT_OK) return st;
+    return resolveFault(fCpu) == 1 ? XLAT_OK : st;
+  }
   const latL1 = <u64>load<u32>(latencyBase + LAT_L1_HIT);
   const latL2 = <u64>load<u32>(latencyBase + LAT_STLB_HIT);
   const latBase = <u64>load<u32>(latencyBase + LAT_BASE_ACCESS);
-  // Only in a run of walks (random pages over a large footprint): on traces whose walks are
-  // rare (hot set, sequential) the records after a walk mostly hit, and reading ahead would cost.
-  if (i >= touchedTo && i - lastMiss <= MISS_RUN_GAP) touchAhead(i);
-  lastMiss = i;
+  let retry = false;
   while (true) {
+    if (retry && fWalkUser) {
+      // The policy mapped the page (a demand fault): the walk again is walkUser's, as a second
+      // trip through fastMiss would make it.
+      const tick = fTick + 1;
+      const st = walkAndFillUser(load<u64>(fCpu + CPU_CR3), va, k == REC_WRITE, k, fPcid, tick, latL1 + latL2,
+        <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru, fCtr);
+      if (st == XLAT_OK) {
+        fTick = tick;
+        fAccesses += one;
+        return st;
+      }
+    }
+    retry = true;
     const tick = fTick + 1;
     fTick = tick;
     store<u64>(fCpu + CPU_TICK, tick);
@@ -510,6 +568,7 @@ export function replay(start: u32, end: u32): u32 {
       const lru = fL2 != 0 && load<u32>(fL2 + D_POLICY) == POLICY_LRU && load<u32>(fD + D_POLICY) == POLICY_LRU;
       fL2Lru = lru ? fL2 : 0;
       fDLru = lru ? fD : 0;
+      fWalkUser = walkUserSetup(c, cr4) && lru;   // (setup first: it also resets walkUserLast2m)
     }
     if (fastOk) {
       fFault = XLAT_OK;

@@ -1,0 +1,218 @@
+// The replay loop's specialised walk: a user-mode read or write under 4-level paging that does
+// not fault — the walk of nearly every miss of a trace of user accesses — with the levels
+// unrolled, the entries in locals and no walk record written.
+//
+// Owns: the configuration it was set up for (walkUserSetup), nothing else. It writes no result
+// record, no walk entries and no counter but the A/D ones. It either gives the translation of
+// `va` (walkUserPfn, walkUserFlags, the entries read) or declines having changed nothing, and a
+// declined walk goes to the one walker (walk.ts), which then decides the access as always
+// (faults and their error codes, 1 GiB pages, entries outside RAM, a non-canonical address).
+//
+// Where it is exact (SDM Vol. 3A): for a user-mode data access (CPL 3, not implicit) §4.6.1
+// reduces the rights to U/S=1 at every level, and R/W=1 at every level for a write (CR0.WP only
+// matters to supervisor writes; SMEP, SMAP and XD to fetches or supervisor accesses); CR4.PKE=0
+// leaves no protection-key check (§4.6.2). §4.8: once the walk is known not to fault, A is set
+// in every entry lacking it and D in the leaf of a write, top level first, each with a locked
+// compare-and-exchange, as walk.ts does (adUpdate, out of line: most walks find them set). The
+// reserved bits are Tables 4-15…4-19's as walk.ts entryStop tests them. The memory type is the
+// PAT entry of the leaf's PAT:PCD:PWT (§4.9.2; CR0.CD=0 is required).
+//
+// Configuration (walkUserSetup, per replay() call and CPU): CR4.LA57=0, CR4.PKE=0, CR0.CD=0, no
+// paging-structure caches, no cache hierarchy for walks, not in a guest, RAM in full mode
+// (every entry one load). Anything else uses walk.ts for every miss.
+
+import { CPU_CR0, CPU_EFER, CPU_PAT, RIGHT_WRITE, RIGHT_USER, RIGHT_NX, RIGHT_GLOBAL, RIGHT_DIRTY, RIGHT_PKEY_SHIFT } from "../abi/layout";
+import { CR0_CD, CR4_LA57, CR4_PKE, CR4_PGE, EFER_NXE } from "../arch/x86/regs";
+import {
+  PAGE_PRESENT, PAGE_RW, PAGE_USER, PAGE_ACCESSED, PAGE_DIRTY, PAGE_PSE, PAGE_GLOBAL, PAGE_NX, PAGE_SHIFT, ENTRY_SHIFT,
+  PTE_ADDR_FIELD, physMask, levelIndex, largeLeafReservedBits, levelShift, entryPkey, entryPatIndex,
+} from "../arch/x86/pgtable";
+import { isCanonical } from "./walk";
+import { maxPhyAddr, physReserved } from "../arch/x86/cpu";
+import { entryLoadLimit, ramBase } from "../phys/ram";
+import { pscConfigured } from "./tlb";
+import { cacheWalks } from "./cache";
+import { inGuest } from "./nested";
+import { TLBF_MEMTYPE_SHIFT } from "./tlbarray";
+import { count, Counter } from "../stats/counters";
+
+// The configuration walkUserSetup found; read by walkUser.
+let wAddrMask: u64 = 0;     // bits M-1:12 of an entry: the next table's or the page's frame
+let wRsvd: u64 = 0;         // reserved in every present entry: bits 51:M, XD without EFER.NXE
+let wPat: u64 = 0;          // IA32_PAT
+let wGlobal: u32 = 0;       // RIGHT_GLOBAL under CR4.PGE=1, else 0 (§4.10.2.4)
+
+/** walkUser's outcome: the page's first frame, for a 2 MiB page the frame of va's 4 KiB piece. */
+export let walkUserPfn: u64 = 0;
+/** walkUser's outcome: TLB-entry flags (rights, memory type; size and origin 4K) of the page. */
+export let walkUserFlags: u32 = 0;
+/** Whether the last walk walkUser completed ended at a 2 MiB leaf (replay/loop.ts: no look-ahead then). */
+export let walkUserLast2m = false;
+
+/**
+ * Whether walkUser may stand in for walk.ts on CPU record `c` (control registers `cr4`) in the
+ * current configuration (see the header), and if so take the values it needs.
+ */
+export function walkUserSetup(c: usize, cr4: u64): bool {
+  walkUserLast2m = false;
+  const cr0 = load<u64>(c + CPU_CR0);
+  if ((cr4 & (CR4_LA57 | CR4_PKE)) != 0 || (cr0 & CR0_CD) != 0 || pscConfigured || cacheWalks || inGuest(c) || entryLoadLimit == 0) return false;
+  const nxe = (load<u64>(c + CPU_EFER) & EFER_NXE) != 0;
+  wAddrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
+  wRsvd = physReserved | (nxe ? 0 : PAGE_NX);
+  wPat = load<u64>(c + CPU_PAT);
+  wGlobal = (cr4 & CR4_PGE) != 0 ? RIGHT_GLOBAL : 0;
+  adUpdateFn = adUpdate;
+  return true;
+}
+
+/** The address of the entry of `va` at `level` in the table at `table` (SDM Figure 4-8). */
+@inline function entryPa(table: u64, va: u64, level: u32): u64 {
+  return table + (levelIndex(va, level) << ENTRY_SHIFT);
+}
+
+/**
+ * pgtable.ts entryFrame with the walk's address mask in hand (bits M-1:12; the leaf's bits
+ * 51:M are known clear, so the same frame) instead of recomputing it from MAXPHYADDR.
+ */
+@inline function pageFrame(leaf: u64, level: u32, addrMask: u64): u64 {
+  return leaf & addrMask & ~((<u64>1 << levelShift(level)) - 1);
+}
+
+/** The entry at `pa`; an entry outside RAM (full mode: pa + 8 beyond it) reads as 0, which declines. */
+@inline function entryAt(pa: u64, limit: u64, ram: usize): u64 {
+  return pa < limit ? load<u64>(ram + <usize>pa) : 0;
+}
+
+/** walkUser's result: the bits that hold the number of entries read. */
+@inline export const WALK_USER_READ: u32 = 0xff;
+/** walkUser's result bit: the walk set A or D bits (the caller charges LAT_AD_UPDATE once). */
+@inline export const WALK_USER_AD: u32 = 1 << 8;
+/**
+ * walkUser's result bit: an A/D update found its entry changed since it was read; the walk
+ * counted the restart and the updates it made, and declines (the reference walks again, as
+ * walk.ts would after its restart; the caller adds the entries read so far).
+ */
+@inline export const WALK_USER_RESTART: u32 = 1 << 9;
+
+/**
+ * Translate `va` for a user-mode read (`write` false) or write, under CR3 `cr3`, when the walk
+ * is the simple one (see the header). @returns the number of entries read (4 for a 4 KiB page,
+ * 3 for a 2 MiB one, whose 4 KiB piece holding va it gives), with walkUserPfn and walkUserFlags
+ * set, and WALK_USER_AD when it set A/D bits (counted in `ctr`, as walk.ts counts them); or 0 to
+ * decline, having changed nothing; or WALK_USER_RESTART with the entries read (see there).
+ */
+@inline export function walkUser(cr3: u64, va: u64, write: bool, ctr: usize): u32 {
+  // §3.3.7.1: bits 63:47 all equal, else #GP (walk.ts raises it). CR4.LA57=0 here.
+  if (!isCanonical(va, 0)) return 0;
+  const limit = entryLoadLimit;
+  const ram = ramBase;
+  const addrMask = wAddrMask;
+  const rsvd = wRsvd;
+  // Present and user (and writable for a write) at every level; the bits tested and required
+  // in one mask: an entry passes when (entry & test) == want.
+  const want: u64 = PAGE_PRESENT | PAGE_USER | (write ? PAGE_RW : 0);
+  const test: u64 = want | rsvd;
+  // PML4E: PS is reserved (Table 4-15).
+  const p4 = entryPa(cr3 & addrMask, va, 4);
+  const e4 = entryAt(p4, limit, ram);
+  if ((e4 & (test | PAGE_PSE)) != want) return 0;
+  // PDPTE: PS=1 maps 1 GiB (or is reserved): walk.ts's.
+  const p3 = entryPa(e4 & addrMask, va, 3);
+  const e3 = entryAt(p3, limit, ram);
+  if ((e3 & (test | PAGE_PSE)) != want) return 0;
+  const p2 = entryPa(e3 & addrMask, va, 2);
+  const e2 = entryAt(p2, limit, ram);
+  let p1: u64 = 0, leaf: u64, n: u32;
+  if ((e2 & PAGE_PSE) != 0) {
+    // A 2 MiB leaf: bits 20:13 reserved too (Table 4-17).
+    if ((e2 & (test | largeLeafReservedBits(2))) != want) return 0;
+    leaf = e2;
+    n = 3;
+  } else {
+    if ((e2 & test) != want) return 0;
+    p1 = entryPa(e2 & addrMask, va, 1);
+    leaf = entryAt(p1, limit, ram);
+    if ((leaf & test) != want) return 0;
+    n = 4;
+  }
+  const and = e4 & e3 & e2 & leaf;
+  let result = n;
+  // §4.8: A in every entry used, D in the leaf on a write; most walks find them set already.
+  if ((and & PAGE_ACCESSED) == 0 || (write && (leaf & PAGE_DIRTY) == 0)) {
+    const w = adUpdateFn(p4, e4, p3, e3, p2, e2, p1, n == 4 ? leaf : 0, write, ctr);
+    if (w == AD_CHANGED) return WALK_USER_RESTART | n;
+    if (w != 0) result |= WALK_USER_AD;
+    leaf |= PAGE_ACCESSED | (write ? PAGE_DIRTY : 0);
+  }
+  let pfn: u64, patIndex: u32;
+  if (n == 3) {
+    pfn = (pageFrame(leaf, 2, addrMask) >> PAGE_SHIFT) + levelIndex(va, 1);
+    patIndex = entryPatIndex(leaf, 2);
+  } else {
+    pfn = pageFrame(leaf, 1, addrMask) >> PAGE_SHIFT;
+    patIndex = entryPatIndex(leaf, 1);
+  }
+  // Rights as walk.ts gives them: R/W and U/S ANDed over the levels (U/S known set), XD ORed
+  // (reserved without NXE, so set only with NXE), G and D of the leaf, its protection key.
+  const or = e4 | e3 | e2 | leaf;
+  const rights: u32 = RIGHT_USER | select<u32>(RIGHT_WRITE, 0, (and & PAGE_RW) != 0) |
+    select<u32>(RIGHT_NX, 0, (or & PAGE_NX) != 0) | (select<u32>(RIGHT_GLOBAL, 0, (leaf & PAGE_GLOBAL) != 0) & wGlobal) |
+    select<u32>(RIGHT_DIRTY, 0, (leaf & PAGE_DIRTY) != 0) | (entryPkey(leaf) << RIGHT_PKEY_SHIFT);
+  const memType = <u32>(wPat >> (<u64>patIndex << 3)) & 7;
+  walkUserPfn = pfn;
+  walkUserFlags = rights | (memType << TLBF_MEMTYPE_SHIFT);
+  walkUserLast2m = n == 3;
+  return result;
+}
+
+/** adUpdate's result when an entry changed since the walk read it. */
+@inline const AD_CHANGED: u32 = 0xffff_ffff;
+
+/**
+ * adUpdate, called through the table: kept out of line (the optimiser would inline its one
+ * call), so that the walks that need no update carry none of its code.
+ */
+let adUpdateFn: (p4: u64, e4: u64, p3: u64, e3: u64, p2: u64, e2: u64, p1: u64, e1: u64, write: bool, ctr: usize) => u32 = adUpdateStub;
+
+function adUpdateStub(p4: u64, e4: u64, p3: u64, e3: u64, p2: u64, e2: u64, p1: u64, e1: u64, write: bool, ctr: usize): u32 {
+  return <u32>(p4 + e4 + p3 + e3 + p2 + e2 + p1 + e1) * 0 + (write ? 0 : <u32>ctr * 0);
+}
+
+/**
+ * Set A in each entry of a walk that lacks it and D in the leaf on a write, top level first, each
+ * with a locked compare-and-exchange as walk.ts does (§4.8), counting ad_accessed_set and
+ * ad_dirty_set. The entries: PML4E `e4` at physical address `p4`, PDPTE, PDE, and the PTE `e1`
+ * at `p1` (p1 0 for a 2 MiB page, whose leaf is the PDE). If an entry changed since it was read
+ * (another agent wrote the tables), count a walk restart and stop. @returns the entries written,
+ * or AD_CHANGED
+ */
+function adUpdate(p4: u64, e4: u64, p3: u64, e3: u64, p2: u64, e2: u64, p1: u64, e1: u64, write: bool, ctr: usize): u32 {
+  const leaf2 = p1 == 0;
+  let writes: u32 = 0;
+  let r = adOne(p4, e4, false, ctr);
+  if (r == AD_CHANGED) return r;
+  writes += r;
+  r = adOne(p3, e3, false, ctr);
+  if (r == AD_CHANGED) return r;
+  writes += r;
+  r = adOne(p2, e2, leaf2 && write, ctr);
+  if (r == AD_CHANGED || leaf2) return r == AD_CHANGED ? r : writes + r;
+  writes += r;
+  r = adOne(p1, e1, write, ctr);
+  return r == AD_CHANGED ? r : writes + r;
+}
+
+/** One entry's A (and D when `dirty`) update for adUpdate. @returns 1 written, 0 nothing to write, AD_CHANGED */
+@inline function adOne(pa: u64, before: u64, dirty: bool, ctr: usize): u32 {
+  const after = before | PAGE_ACCESSED | (dirty ? PAGE_DIRTY : 0);
+  if (after == before) return 0;
+  // The walk read it below entryLoadLimit: it has bytes.
+  if (atomic.cmpxchg<u64>(ramBase + <usize>pa, before, after) != before) {
+    count(ctr, Counter.WALK_RESTART);
+    return AD_CHANGED;
+  }
+  if ((before & PAGE_ACCESSED) == 0) count(ctr, Counter.AD_ACCESSED_SET);
+  if ((after & ~before & PAGE_DIRTY) != 0) count(ctr, Counter.AD_DIRTY_SET);
+  return 1;
+}
