@@ -45,7 +45,8 @@ import { inGuest } from "../mmu/nested";
 import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayRefillLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
-  entryPfn, entryFlags, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
+  entryPfn, entryFlags, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, D_WAYS, D_SET_SHIFT, D_SET_MASK, D_KEYS, D_ENTRIES, D_STAMPS,
+  D_SPLINTERS, E_PFN, E_FLAGS, E_FLAGS_SHIFT, TAG_NONE, arrayOneTag, arrayClaimTag, setKeyHits, oldestWay,
 } from "../mmu/tlbarray";
 import { RIGHT_USER, RIGHT_WRITE, RIGHT_DIRTY, RIGHT_NX } from "../abi/layout";
 import { entryLoadLimit, ramBase } from "../phys/ram";
@@ -75,6 +76,7 @@ export function replaySetup(base: usize, capacity: u32, stage: usize): void {
   traceCapacity = capacity;
   stageBase = stage;
   memoRunFn = memoRun;
+  hitRunFn = hitRun;
   fastMissFn = fastMiss;
   fastFetchFn = fastFetch;
 }
@@ -94,6 +96,12 @@ function memoRunStub(i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bo
  * for the same reason: kept out of line, their code and values stay out of fastRun's loop.
  */
 let fastMissFn: (i: u32, cpu: u32) => u32 = rareStub;
+/** hitRun, through the table for the same reason: its loop keeps its own registers. */
+let hitRunFn: (i: u32, end: u32, cpu: u32) => u32 = hitRunStub;
+
+function hitRunStub(i: u32, end: u32, cpu: u32): u32 {
+  return i + 0 * (end + cpu);
+}
 let fastFetchFn: (i: u32, cpu: u32) => u32 = rareStub;
 
 function rareStub(i: u32, cpu: u32): u32 {
@@ -174,6 +182,7 @@ let fI: usize = 0;          // first L1 instruction array
 let fL2: usize = 0;         // first second-level array, when the fast path may use it (0: never)
 let fL2Lru: usize = 0;      // fL2 and fD when both use true LRU (fastMiss fills them directly), else 0
 let fDLru: usize = 0;
+let fHit = false;           // fD and fL2 have hitRun's shape (hitShape)
 let fCr4: u64 = 0;
 let fCtr: usize = 0;
 let fFault: u32 = XLAT_OK;  // a walk the fast path started faulted at the record it returned
@@ -381,6 +390,122 @@ function fastMiss(i: u32, cpu: u32): u32 {
 }
 
 /**
+ * Whether fD and fL2 (single 4 KiB-only arrays with true LRU, 4-level paging) have a shape that
+ * hitRun has a loop for: 4 ways in L1 and 12 in the second level (the custom preset's 64 × 4 and
+ * 1,536 × 12), each with at least 16 sets. With 16 sets or more a tag key (vpn >> set shift, 32
+ * bits) holds every vpn bit above the set index up to bit 35, where a canonical 4-level address
+ * of the lower half (va < 2^47) has a 0 and one of the upper half a 1 — so for such an address
+ * the key and set identify the entry alone, and hitRun reads no tag word.
+ */
+function hitShape(d1: usize, d2: usize): bool {
+  return load<u32>(d1 + D_WAYS) == 4 && load<u32>(d2 + D_WAYS) == 12 &&
+    load<u32>(d1 + D_SET_SHIFT) >= 4 && load<u32>(d2 + D_SET_SHIFT) >= 4;
+}
+
+/** Whether every valid entry of `d` carries PCID tag `pcid` (or there is none): hitRun's exact probe. */
+@inline function hitTagOk(d: usize, pcid: u32): bool {
+  const t = arrayOneTag(d);
+  return t == pcid || t == TAG_NONE;
+}
+
+/** hitRun's loop for the 4 × 12 shape (hitShape). */
+function hitRun(i: u32, end: u32, cpu: u32): u32 {
+  return hitLoop(i, end, cpu, 4, 12);
+}
+
+/**
+ * The fast path's loop specialised for one L1 data array of `w1` ways and one second-level array
+ * of `w2` (literals, so that the probes and the victim unroll), both true LRU and 4 KiB only, every
+ * entry of the current PCID tag (fastRun checks arrayOneTag). It takes user reads and writes of
+ * the lower half within one page, as fastRun's loop does with the same counts and stamps, but with
+ * the arrays' geometry in locals and exact probes (setKeyHits): a key match is the entry, so no
+ * tag word is read and a refill of L1 copies the second-level entry's data word alone. It stops
+ * at the first record it does not take (see fastRun) or a fault fastMiss could not resolve
+ * (fFault). @returns that record's index
+ */
+@inline function hitLoop(i: u32, end: u32, cpu: u32, w1: u32, w2: u32): u32 {
+  const wp1 = (w1 + 3) & ~3, wp2 = (w2 + 3) & ~3;
+  const d1 = fD, d2 = fL2;
+  const keys1 = <usize>load<u32>(d1 + D_KEYS), ents1 = <usize>load<u32>(d1 + D_ENTRIES), stamps1 = <usize>load<u32>(d1 + D_STAMPS);
+  const keys2 = <usize>load<u32>(d2 + D_KEYS), ents2 = <usize>load<u32>(d2 + D_ENTRIES), stamps2 = <usize>load<u32>(d2 + D_STAMPS);
+  const mask1 = load<u32>(d1 + D_SET_MASK), shift1 = <u64>load<u32>(d1 + D_SET_SHIFT);
+  const mask2 = load<u32>(d2 + D_SET_MASK), shift2 = <u64>load<u32>(d2 + D_SET_SHIFT);
+  const tagHi = <u64>fPcid << 48;
+  const base = traceBase;
+  let tick = fTick;
+  let l1Hits: u64 = 0, l2Hits: u64 = 0;
+  let memoVpn: u64 = 0xffff_ffff_ffff_ffff, memoE: usize = 0;
+  let memoWrite = false;
+  while (i < end) {
+    if ((load<u64>(base + (<usize>i << 4)) >> 12) == memoVpn) {
+      mTick = tick;
+      i = memoRunFn(i, end, cpu, memoVpn, memoE, memoWrite);
+      tick = mTick;
+      if (i >= end) break;
+    }
+    const r = base + (<usize>i << 4);
+    const meta = load<u32>(r, 8);   // size u8, kind u8, cpu u16
+    const va = load<u64>(r);
+    const vpn = va >> 12;
+    const size = meta & 0xff;
+    // A user read or write (not implicit) of this CPU, within one page of the lower half.
+    if ((meta >> 16) != cpu || ((meta >> 8) & (REC_USER | REC_IMPLICIT | REC_FETCH)) != REC_USER) break;
+    if ((((va + <u64>(size - <u32>(size != 0))) >> 12) ^ vpn | (va >> 47)) != 0) break;
+    const k = <u64>(meta >> 8) & 1;   // REC_WRITE
+    const one = <u64>1 << (k * PACK);
+    const need: u32 = k != 0 ? RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY : RIGHT_USER;
+    const first1 = (<u32>vpn & mask1) * wp1;
+    const key1 = <u32>(vpn >> shift1);
+    const h1 = setKeyHits(keys1 + (<usize>first1 << 2), key1, wp1);
+    let e: usize;
+    let f: u32;
+    if (h1 != 0) {
+      const x = first1 + ctz(h1);
+      e = ents1 + (<usize>x << 4);
+      f = load<u32>(e + E_FLAGS) >> E_FLAGS_SHIFT;
+      if ((f & need) != need) break;
+      store<u64>(stamps1 + (<usize>x << 3), ++tick);
+      l1Hits += one;
+    } else {
+      const first2 = (<u32>vpn & mask2) * wp2;
+      const h2 = setKeyHits(keys2 + (<usize>first2 << 2), <u32>(vpn >> shift2), wp2);
+      if (h2 == 0) {
+        // A miss of both arrays: walk (it fills both with this PCID tag, so the probes stay exact).
+        fTick = tick;
+        const st = fastMissFn(i, cpu);
+        tick = fTick;
+        if (st != XLAT_OK) { fFault = st; break; }
+        memoVpn = 0xffff_ffff_ffff_ffff; memoE = 0;
+        i++;
+        continue;
+      }
+      const x2 = first2 + ctz(h2);
+      const data = load<u64>(ents2 + (<usize>x2 << 4) + E_PFN);
+      f = <u32>(data >> 40);
+      if ((f & need) != need) break;
+      store<u64>(stamps2 + (<usize>x2 << 3), ++tick);
+      // Refill L1 (arrayRefillLru): its least recently used way of vpn's set takes the data word.
+      const x = first1 + oldestWay(stamps1 + (<usize>first1 << 3), w1);
+      e = ents1 + (<usize>x << 4);
+      store<u32>(keys1 + (<usize>x << 2), key1);
+      store<u64>(e, vpn | tagHi);
+      store<u64>(e + E_PFN, data);
+      store<u64>(stamps1 + (<usize>x << 3), tick);
+      if (((f >> TLBF_ORIGIN_SHIFT) & 3) != ((f >> TLBF_SIZE_SHIFT) & 3)) store<u32>(d1 + D_SPLINTERS, load<u32>(d1 + D_SPLINTERS) + 1);
+      l2Hits += one;
+    }
+    memoVpn = vpn; memoE = e;
+    memoWrite = (f & (RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY)) == (RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY);
+    i++;
+  }
+  fTick = tick;
+  fAccesses += l1Hits + l2Hits;
+  fL1Hits += l1Hits;
+  fL2Hits += l2Hits;
+  return i;
+}
+
+/**
  * Run the fast path from record `i` while records belong to CPU `cpu` and hit; @returns the
  * index of the first record it did not complete. The loop handles data accesses that hit the
  * first L1 data array or refill it from the first second-level array; a run of accesses to the
@@ -394,8 +519,15 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
   const lruD = dL1 != 0 && load<u32>(dL1 + D_POLICY) == POLICY_LRU;
   fMemoVpnI = 0xffff_ffff_ffff_ffff; fMemoI = 0;
   fEnd = end;
-  let tick = fTick;
   let accesses: u64 = 0, l1Hits: u64 = 0, l2Hits: u64 = 0;
+  if (fHit && hitTagOk(dL1, pcid) && hitTagOk(l2, pcid)) {
+    arrayClaimTag(dL1, pcid); arrayClaimTag(l2, pcid);
+    i = hitRunFn(i, end, cpu);
+    // It stops at a record it does not take (a fetch, a clean entry, another CPU, …): the loop
+    // below goes on from there, or the fault goes back to replay().
+    if (i >= end || fFault != XLAT_OK) return i;
+  }
+  let tick = fTick;
   let memoVpnD: u64 = 0xffff_ffff_ffff_ffff, memoD: usize = 0;
   let memoWrite = false;  // the memo entry also allows writes (U, W and D set)
   while (i < end) {
@@ -509,6 +641,7 @@ export function replay(start: u32, end: u32): u32 {
       const lru = fL2 != 0 && load<u32>(fL2 + D_POLICY) == POLICY_LRU && load<u32>(fD + D_POLICY) == POLICY_LRU;
       fL2Lru = lru ? fL2 : 0;
       fDLru = lru ? fD : 0;
+      fHit = lru && (cr4 & CR4_LA57) == 0 && hitShape(fD, fL2);
     }
     if (fastOk) {
       fFault = XLAT_OK;
