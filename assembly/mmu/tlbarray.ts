@@ -363,7 +363,7 @@ export function arrayFill(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, t
   if (ways >= 4 && ways <= 16 && (ways & 3) == 0) {
     // Lanes hold ways (w, w + 1); the running minimum pair `m` starts with ways 0-3.
     let m = minKeys(wayKeys(stamps, 0), wayKeys(stamps, 2));
-    for (w = 4; w < ways; w += 4) m = minKeys(m, minKeys(wayKeys(stamps, w), wayKeys(stamps, w + 2)));
+    if (ways > 4) for (w = 4; w < ways; w += 4) m = minKeys(m, minKeys(wayKeys(stamps, w), wayKeys(stamps, w + 2)));
     const k0 = <u64>i64x2.extract_lane(m, 0), k1 = <u64>i64x2.extract_lane(m, 1);
     return <u32>(select<u64>(k1, k0, k1 < k0) & 15);
   }

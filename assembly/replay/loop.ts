@@ -46,7 +46,7 @@ import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, LAT_L1_HIT, LAT_ST
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayRefillLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
   entryPfn, entryFlags, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, D_WAYS, D_SET_SHIFT, D_SET_MASK, D_KEYS, D_ENTRIES, D_STAMPS,
-  D_SPLINTERS, E_PFN, E_FLAGS, E_FLAGS_SHIFT, TAG_NONE, arrayOneTag, arrayClaimTag, setKeyHits, oldestWay,
+  D_SPLINTERS, D_WAYS_PADDED, E_PFN, E_FLAGS, E_FLAGS_SHIFT, TAG_NONE, ENTRY_SHIFT as ENTRY_SHIFT_T, arrayOneTag, arrayClaimTag, setKeyHits, oldestWay,
 } from "../mmu/tlbarray";
 import { RIGHT_USER, RIGHT_WRITE, RIGHT_DIRTY, RIGHT_NX } from "../abi/layout";
 import { entryLoadLimit, ramBase } from "../phys/ram";
@@ -390,16 +390,28 @@ function fastMiss(i: u32, cpu: u32): u32 {
 }
 
 /**
- * Whether fD and fL2 (single 4 KiB-only arrays with true LRU, 4-level paging) have a shape that
- * hitRun has a loop for: 4 ways in L1 and 12 in the second level (the custom preset's 64 × 4 and
- * 1,536 × 12), each with at least 16 sets. With 16 sets or more a tag key (vpn >> set shift, 32
- * bits) holds every vpn bit above the set index up to bit 35, where a canonical 4-level address
- * of the lower half (va < 2^47) has a 0 and one of the upper half a 1 — so for such an address
- * the key and set identify the entry alone, and hitRun reads no tag word.
+ * Whether fD and fL2 (single 4 KiB-only arrays with true LRU, 4-level paging) have the shape that
+ * hitRun has a loop for: the custom preset's 64 × 4 L1 (16 sets) and 1,536 × 12 second level (128
+ * sets), each laid out as arraySetup does (keys, entries, stamps back to back, so that hitRun keeps
+ * one base per array). With 16 sets or more a tag key (vpn >> set shift, 32 bits) holds every vpn
+ * bit above the set index up to bit 35, where a canonical 4-level address of the lower half (va <
+ * 2^47) has a 0 and one of the upper half a 1 — so for such an address the key and the set
+ * identify the entry alone, and hitRun reads no tag word.
  */
 function hitShape(d1: usize, d2: usize): bool {
-  return load<u32>(d1 + D_WAYS) == 4 && load<u32>(d2 + D_WAYS) == 12 &&
-    load<u32>(d1 + D_SET_SHIFT) >= 4 && load<u32>(d2 + D_SET_SHIFT) >= 4;
+  return hitArray(d1, HIT_SETS1, HIT_WAYS1) && hitArray(d2, HIT_SETS2, HIT_WAYS2);
+}
+
+@inline const HIT_SETS1: u32 = 16;
+@inline const HIT_WAYS1: u32 = 4;
+@inline const HIT_SETS2: u32 = 128;
+@inline const HIT_WAYS2: u32 = 12;
+
+/** Whether array `d` has `sets` × `ways` (ways a multiple of 4) in arraySetup's layout. */
+function hitArray(d: usize, sets: u32, ways: u32): bool {
+  const keys = load<u32>(d + D_KEYS), n = sets * ways;
+  return load<u32>(d + D_SETS) == sets && load<u32>(d + D_WAYS) == ways && load<u32>(d + D_WAYS_PADDED) == ways &&
+    load<u32>(d + D_ENTRIES) == keys + (n << 2) && load<u32>(d + D_STAMPS) == keys + (n << 2) + (n << <u32>ENTRY_SHIFT_T);
 }
 
 /** Whether every valid entry of `d` carries PCID tag `pcid` (or there is none): hitRun's exact probe. */
@@ -410,7 +422,7 @@ function hitShape(d1: usize, d2: usize): bool {
 
 /** hitRun's loop for the 4 × 12 shape (hitShape). */
 function hitRun(i: u32, end: u32, cpu: u32): u32 {
-  return hitLoop(i, end, cpu, 4, 12);
+  return hitLoop(i, end, cpu, HIT_SETS1, HIT_WAYS1, HIT_SETS2, HIT_WAYS2);
 }
 
 /**
@@ -423,23 +435,22 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
  * at the first record it does not take (see fastRun) or a fault fastMiss could not resolve
  * (fFault). @returns that record's index
  */
-@inline function hitLoop(i: u32, end: u32, cpu: u32, w1: u32, w2: u32): u32 {
-  const wp1 = (w1 + 3) & ~3, wp2 = (w2 + 3) & ~3;
-  const d1 = fD, d2 = fL2;
-  const keys1 = <usize>load<u32>(d1 + D_KEYS), ents1 = <usize>load<u32>(d1 + D_ENTRIES), stamps1 = <usize>load<u32>(d1 + D_STAMPS);
-  const keys2 = <usize>load<u32>(d2 + D_KEYS), ents2 = <usize>load<u32>(d2 + D_ENTRIES), stamps2 = <usize>load<u32>(d2 + D_STAMPS);
-  const mask1 = load<u32>(d1 + D_SET_MASK), shift1 = <u64>load<u32>(d1 + D_SET_SHIFT);
-  const mask2 = load<u32>(d2 + D_SET_MASK), shift2 = <u64>load<u32>(d2 + D_SET_SHIFT);
+@inline function hitLoop(i: u32, end: u32, cpu: u32, sets1: u32, w1: u32, sets2: u32, w2: u32): u32 {
+  // Geometry as literals (hitShape checked it): of each array only its base stays live.
+  const shift1 = <u64>ctz(sets1), mask1 = sets1 - 1, shift2 = <u64>ctz(sets2), mask2 = sets2 - 1;
+  const keys1 = <usize>load<u32>(fD + D_KEYS), keys2 = <usize>load<u32>(fL2 + D_KEYS);
+  const ents1 = keys1 + (<usize>(sets1 * w1) << 2), stamps1 = ents1 + (<usize>(sets1 * w1) << ENTRY_SHIFT_T);
+  const ents2 = keys2 + (<usize>(sets2 * w2) << 2), stamps2 = ents2 + (<usize>(sets2 * w2) << ENTRY_SHIFT_T);
   const tagHi = <u64>fPcid << 48;
   const base = traceBase;
   let tick = fTick;
   let l1Hits: u64 = 0, l2Hits: u64 = 0;
   let memoVpn: u64 = 0xffff_ffff_ffff_ffff, memoE: usize = 0;
-  let memoWrite = false;
   while (i < end) {
     if ((load<u64>(base + (<usize>i << 4)) >> 12) == memoVpn) {
       mTick = tick;
-      i = memoRunFn(i, end, cpu, memoVpn, memoE, memoWrite);
+      const uwd = RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY;
+      i = memoRunFn(i, end, cpu, memoVpn, memoE, (entryFlags(memoE) & uwd) == uwd);
       tick = mTick;
       if (i >= end) break;
     }
@@ -454,9 +465,9 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
     const k = <u64>(meta >> 8) & 1;   // REC_WRITE
     const one = <u64>1 << (k * PACK);
     const need: u32 = k != 0 ? RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY : RIGHT_USER;
-    const first1 = (<u32>vpn & mask1) * wp1;
+    const first1 = (<u32>vpn & mask1) * w1;
     const key1 = <u32>(vpn >> shift1);
-    const h1 = setKeyHits(keys1 + (<usize>first1 << 2), key1, wp1);
+    const h1 = setKeyHits(keys1 + (<usize>first1 << 2), key1, w1);
     let e: usize;
     let f: u32;
     if (h1 != 0) {
@@ -467,8 +478,8 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
       store<u64>(stamps1 + (<usize>x << 3), ++tick);
       l1Hits += one;
     } else {
-      const first2 = (<u32>vpn & mask2) * wp2;
-      const h2 = setKeyHits(keys2 + (<usize>first2 << 2), <u32>(vpn >> shift2), wp2);
+      const first2 = (<u32>vpn & mask2) * w2;
+      const h2 = setKeyHits(keys2 + (<usize>first2 << 2), <u32>(vpn >> shift2), w2);
       if (h2 == 0) {
         // A miss of both arrays: walk (it fills both with this PCID tag, so the probes stay exact).
         fTick = tick;
@@ -491,11 +502,10 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
       store<u64>(e, vpn | tagHi);
       store<u64>(e + E_PFN, data);
       store<u64>(stamps1 + (<usize>x << 3), tick);
-      if (((f >> TLBF_ORIGIN_SHIFT) & 3) != ((f >> TLBF_SIZE_SHIFT) & 3)) store<u32>(d1 + D_SPLINTERS, load<u32>(d1 + D_SPLINTERS) + 1);
+      if (((f >> TLBF_ORIGIN_SHIFT) & 3) != ((f >> TLBF_SIZE_SHIFT) & 3)) store<u32>(fD + D_SPLINTERS, load<u32>(fD + D_SPLINTERS) + 1);
       l2Hits += one;
     }
     memoVpn = vpn; memoE = e;
-    memoWrite = (f & (RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY)) == (RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY);
     i++;
   }
   fTick = tick;
