@@ -29,17 +29,17 @@
 // the last successful translation; the walk entries are written only by a walk that faulted, set
 // A/D bits or filled paging-structure caches (walk.ts putEntries).
 //
-// Access stamps (stats/stamps.ts). With them on, replay() hands the whole call to replayStamped,
-// a loop of its own: every record through the full path and the frame of each translated page
-// stamped with the record's number. The test is made once per call, so with stamps off the loop
+// Access stamps (stats/stamps.ts). With them on, replay() hands the whole call to replayStamped
+// (replay/stamped.ts), a loop of its own: every record through the full path and the frame of
+// each translated page stamped with the record's number. The test is made once per call, so with stamps off the loop
 // above runs exactly as it did, not one instruction more per record.
 
-import { CPU_CR3, CPU_CR4, CPU_TICK, CPU_RESULT, RES_PADDR } from "../abi/layout";
+import { CPU_CR3, CPU_CR4, CPU_TICK } from "../abi/layout";
 import { CR4_PCIDE, CR4_PKE, CR4_LA57, CR3_PCID_MASK } from "../arch/x86/regs";
 import { cpuPtr, numCpus, maxPhyAddr } from "../arch/x86/cpu";
 import { XLAT_OK } from "../arch/x86/fault";
 import { resolveFault } from "./faultpolicy";
-import { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT } from "../mmu/rights";
+import { ACC_WRITE, ACC_USER } from "../mmu/rights";
 import { tlbTranslate, walkAndFill, flushMissCounts } from "../mmu/access";
 import { inGuest } from "../mmu/nested";
 import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
@@ -55,8 +55,9 @@ import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { REPLAY_LOOKAHEAD } from "../tunables";
 import { RECORD_SIZE, REC_READ, REC_WRITE, REC_FETCH, REC_USER, REC_IMPLICIT, REPLAY_DONE, REPLAY_FAULT, REPLAY_BAD_RECORD, REPLAY_EVENTS_FULL, recordMetaBad } from "../abi/records";
 import { evOn, evRoom } from "../stats/events";
-import { stOn, stClock, stampPhys } from "../stats/stamps";
-import { cacheData, cacheDataRef } from "../mmu/cache";
+import { stOn } from "../stats/stamps";
+import { cacheData } from "../mmu/cache";
+import { replayStamped, stampedStatus, dataRef, accessFlags } from "./stamped";
 export { RECORD_SIZE };
 
 
@@ -154,14 +155,6 @@ export function ingestRecords(n: u32, kindOr: u32, cpus: u32): u32 {
     }
   }
   return i;
-}
-
-@inline function accessFlags(kind: u32): u32 {
-  const k = kind & 3;
-  let acc: u32 = k == REC_WRITE ? ACC_WRITE : k == REC_FETCH ? ACC_FETCH : 0;
-  if ((kind & REC_USER) != 0) acc |= ACC_USER;
-  if ((kind & REC_IMPLICIT) != 0) acc |= ACC_IMPLICIT;
-  return acc;
 }
 
 /**
@@ -615,7 +608,7 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
 export function replay(start: u32, end: u32): u32 {
   if (end > traceCapacity) end = traceCapacity;
   // Once per call, not per record: stamping (stats/stamps.ts) runs its own loop.
-  if (stOn) return replayStamped(start, end);
+  if (stOn) { const i = replayStamped(traceBase, start, end); replayStatus = stampedStatus; return i; }
   // The look-ahead's marks hold for this call's records, across the fast runs a resolved fault
   // or a CPU switch separates: a fault every few dozen records would otherwise read the same
   // records ahead again after each one.
@@ -735,68 +728,4 @@ function flushCounts(ctr: usize): void {
   const hits = hitD + hitI;
   countN(ctr, Counter.CYCLES, hits * (latL1 + latBase) + l2 * (latL1 + latL2 + latBase));
   countN(ctr, Counter.CYCLES_TRANSLATION, hits * latL1 + l2 * (latL1 + latL2));
-}
-
-/**
- * replay() with access stamps on (stats/stamps.ts): every record through the reference path
- * (access.ts) — the path the fast path stands in for, with the same counts — and, for each page a
- * record translated, its frame stamped with the record's number. A separate loop, so that replay()
- * with stamps off runs exactly as before. Stops as replay() does (a fault, a malformed record, a
- * full event ring). @returns the index of the first record not completed
- */
-function replayStamped(start: u32, end: u32): u32 {
-  let cur: u32 = 0xffff_ffff;
-  let res: usize = 0;
-  let ctr: usize = 0;
-  let i = start;
-  while (i < end) {
-    if (evOn && !evRoom()) { replayStatus = REPLAY_EVENTS_FULL; return i; }
-    const rec = traceBase + (<usize>i << 4);
-    const cpu = <u32>load<u16>(rec, 10);
-    if (cpu != cur) {
-      if (cpu >= numCpus) { replayStatus = REPLAY_BAD_RECORD; return i; }
-      cur = cpu;
-      res = cpuPtr(cpu) + CPU_RESULT;
-      ctr = counterBlock(cpu);
-    }
-    const va = load<u64>(rec);
-    const size = <u32>load<u8>(rec, 8);
-    const kind = <u32>load<u8>(rec, 9);
-    if ((kind & 3) == 3) { replayStatus = REPLAY_BAD_RECORD; return i; }
-    const acc = accessFlags(kind);
-    const last = va + <u64>(size == 0 ? 0 : size - 1);
-    const stamp = stClock + i;
-    let st = tlbTranslate(cpu, va, acc);
-    if (st == XLAT_OK) {
-      stampPhys(load<u64>(res + RES_PADDR), stamp);
-      if (((va ^ last) >> 12) != 0) {
-        count(ctr, Counter.REPLAY_STRADDLE);
-        st = tlbTranslate(cpu, last & ~<u64>0xfff, acc);
-        if (st == XLAT_OK) stampPhys(load<u64>(res + RES_PADDR), stamp);
-      }
-    }
-    if (st != XLAT_OK) {
-      const next = resolveFault(cpuPtr(cpu));
-      if (next != 2) { i += next; continue; }
-      replayStatus = REPLAY_FAULT;
-      return i;
-    }
-    if (cacheData) dataRef(cpu, cpuPtr(cpu), ctr, kind);
-    i++;
-  }
-  replayStatus = REPLAY_DONE;
-  return i;
-}
-
-/**
- * Mode "all" (mmu/cache.ts): the data access of a record just translated (the line of the
- * result record's physical address: its first byte, or the second page's for a straddle) goes
- * through CPU `cpu`'s caches; it costs that line's latency instead of baseAccess. Fetches are not
- * looked up (no instruction cache is modelled).
- */
-function dataRef(cpu: u32, c: usize, ctr: usize, kind: u32): void {
-  const k = kind & 3;
-  if (k == REC_FETCH) return;
-  const latency = <u64>cacheDataRef(cpu, load<u64>(c + CPU_RESULT + RES_PADDR), k == REC_WRITE, ctr);
-  countN(ctr, Counter.CYCLES, latency - <u64>load<u32>(latencyBase + LAT_BASE_ACCESS));
 }
