@@ -413,6 +413,13 @@ function hitArray(d: usize, sets: u32, ways: u32): bool {
   return t == pcid || t == TAG_NONE;
 }
 
+/** hitTagOk, claiming an empty array for `pcid` (arrayClaimTag). */
+function hitClaim(d: usize, pcid: u32): bool {
+  if (!hitTagOk(d, pcid)) return false;
+  arrayClaimTag(d, pcid);
+  return true;
+}
+
 /** hitRun's loop for the 4 × 12 shape (hitShape). */
 function hitRun(i: u32, end: u32, cpu: u32): u32 {
   return hitLoop(i, end, cpu, HIT_SETS1, HIT_WAYS1, HIT_SETS2, HIT_WAYS2);
@@ -434,7 +441,8 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
   const keys1 = <usize>load<u32>(fD + D_KEYS), keys2 = <usize>load<u32>(fL2 + D_KEYS);
   const ents1 = keys1 + (<usize>(sets1 * w1) << 2), stamps1 = ents1 + (<usize>(sets1 * w1) << ENTRY_SHIFT_T);
   const ents2 = keys2 + (<usize>(sets2 * w2) << 2), stamps2 = ents2 + (<usize>(sets2 * w2) << ENTRY_SHIFT_T);
-  const tagHi = <u64>fPcid << 48;
+  const pcid = fPcid;
+  const tagHi = <u64>pcid << 48;
   const base = traceBase;
   let tick = fTick;
   let l1Hits: u64 = 0, l2Hits: u64 = 0;
@@ -481,6 +489,9 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
         if (st != XLAT_OK) { fFault = st; break; }
         memoVpn = 0xffff_ffff_ffff_ffff; memoE = 0;
         i++;
+        // A fault policy's flush may have emptied an array (TAG_NONE): claim it again, as the
+        // refills below do not note their tag; any other tag (none is written here) ends the run.
+        if (!hitClaim(fD, pcid) || !hitClaim(fL2, pcid)) break;
         continue;
       }
       const x2 = first2 + ctz(h2);
@@ -523,8 +534,7 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
   fMemoVpnI = 0xffff_ffff_ffff_ffff; fMemoI = 0;
   fEnd = end;
   let accesses: u64 = 0, l1Hits: u64 = 0, l2Hits: u64 = 0;
-  if (fHit && hitTagOk(dL1, pcid) && hitTagOk(l2, pcid)) {
-    arrayClaimTag(dL1, pcid); arrayClaimTag(l2, pcid);
+  if (fHit && hitClaim(dL1, pcid) && hitClaim(l2, pcid)) {
     i = hitRunFn(i, end, cpu);
     // It stops at a record it does not take (a fetch, a clean entry, another CPU, …): the loop
     // below goes on from there, or the fault goes back to replay().
