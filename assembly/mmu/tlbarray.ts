@@ -1,6 +1,8 @@
 // One set-associative translation array: the building block of every TLB and paging-structure
 // cache. Lookup compares four 32-bit tag keys per v128 instruction and confirms the (rare)
-// candidates against the full entry, so a probe of a 4-way set is one SIMD compare.
+// candidates against the full entry, so a probe of a 4-way set is one SIMD compare. Where a key
+// is known to be exact (replay/loop.ts hitRun: every valid entry of the current PCID tag, keys
+// that hold vpn bit 35 and addresses of the lower half) setKeyHits alone finds the entry.
 //
 // Owns: nothing global; each array lives in its CPU's region, described by a descriptor:
 //

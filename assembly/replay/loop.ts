@@ -24,6 +24,10 @@
 // (access.ts), which is the reference: the fast path may only ever decline, never decide
 // differently, and it counts exactly what the full path would. In a run of walks it also reads
 // the PTEs of the records ahead (touchAhead), for the host's memory-level parallelism only.
+// For the issue #17 model's shape (one 64 × 4 L1 DTLB and one 1,536 × 12 second level, both true
+// LRU and 4 KiB only, 4-level paging) fastRun first hands the run to hitRun, the same loop with
+// the geometry as literals and exact tag-key probes (no tag word read: hitShape, arrayOneTag);
+// the general loop takes over at the first record hitRun declines (a fetch, a clean entry, …).
 // Its walks are lean (walk.ts): one that succeeds leaves the CPU's result record as it was, so
 // after a batch the result record describes the record the replay stopped at (a fault), not
 // the last successful translation; the walk entries are written only by a walk that faulted, set
