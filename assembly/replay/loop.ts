@@ -445,9 +445,9 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
   const keys1 = <usize>load<u32>(fD + D_KEYS), keys2 = <usize>load<u32>(fL2 + D_KEYS);
   const ents1 = keys1 + (<usize>(sets1 * w1) << 2), stamps1 = ents1 + (<usize>(sets1 * w1) << ENTRY_SHIFT_T);
   const ents2 = keys2 + (<usize>(sets2 * w2) << 2), stamps2 = ents2 + (<usize>(sets2 * w2) << ENTRY_SHIFT_T);
-  const pcid = fPcid;
-  const tagHi = <u64>pcid << 48;
   const base = traceBase;
+  // Bytes 8..11 of a record the loop takes: CPU `cpu`, kind REC_USER (| REC_WRITE), any size.
+  const want = (cpu << 16) | (REC_USER << 8);
   let tick = fTick;
   let l1Hits: u64 = 0, l2Hits: u64 = 0;
   let memoVpn: u64 = 0xffff_ffff_ffff_ffff, memoE: usize = 0;
@@ -465,7 +465,7 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
     const vpn = va >> 12;
     const size = meta & 0xff;
     // A user read or write (not implicit) of this CPU, within one page of the lower half.
-    if ((meta >> 16) != cpu || ((meta >> 8) & (REC_USER | REC_IMPLICIT | REC_FETCH)) != REC_USER) break;
+    if (((meta ^ want) & (0xffff_0000 | ((REC_USER | REC_IMPLICIT | REC_FETCH) << 8))) != 0) break;
     if ((((va + <u64>(size - <u32>(size != 0))) >> 12) ^ vpn | (va >> 47)) != 0) break;
     const k = <u64>(meta >> 8) & 1;   // REC_WRITE
     const one = <u64>1 << (k * PACK);
@@ -495,7 +495,7 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
         i++;
         // A fault policy's flush may have emptied an array (TAG_NONE): claim it again, as the
         // refills below do not note their tag; any other tag (none is written here) ends the run.
-        if (!hitClaim(fD, pcid) || !hitClaim(fL2, pcid)) break;
+        if (!hitClaim(fD, fPcid) || !hitClaim(fL2, fPcid)) break;
         continue;
       }
       const x2 = first2 + ctz(h2);
@@ -507,7 +507,7 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
       const x = first1 + oldestWay(stamps1 + (<usize>first1 << 3), w1);
       e = ents1 + (<usize>x << 4);
       store<u32>(keys1 + (<usize>x << 2), key1);
-      store<u64>(e, vpn | tagHi);
+      store<u64>(e, vpn | (<u64>fPcid << 48));
       store<u64>(e + E_PFN, data);
       store<u64>(stamps1 + (<usize>x << 3), tick);
       if (((f >> TLBF_ORIGIN_SHIFT) & 3) != ((f >> TLBF_SIZE_SHIFT) & 3)) store<u32>(fD + D_SPLINTERS, load<u32>(fD + D_SPLINTERS) + 1);
