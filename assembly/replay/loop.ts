@@ -445,21 +445,22 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
   const keys1 = <usize>load<u32>(fD + D_KEYS), keys2 = <usize>load<u32>(fL2 + D_KEYS);
   const ents1 = keys1 + (<usize>(sets1 * w1) << 2), stamps1 = ents1 + (<usize>(sets1 * w1) << ENTRY_SHIFT_T);
   const ents2 = keys2 + (<usize>(sets2 * w2) << 2), stamps2 = ents2 + (<usize>(sets2 * w2) << ENTRY_SHIFT_T);
-  const base = traceBase;
+  // The loop walks the records by address (fewer live values); record indices only for the calls.
+  let r = traceBase + (<usize>i << 4);
+  const rEnd = traceBase + (<usize>end << 4);
   // Bytes 8..11 of a record the loop takes: CPU `cpu`, kind REC_USER (| REC_WRITE), any size.
   const want = (cpu << 16) | (REC_USER << 8);
   let tick = fTick;
   let l1Hits: u64 = 0, l2Hits: u64 = 0;
   let memoVpn: u64 = 0xffff_ffff_ffff_ffff, memoE: usize = 0;
-  while (i < end) {
-    if ((load<u64>(base + (<usize>i << 4)) >> 12) == memoVpn) {
+  while (r < rEnd) {
+    if ((load<u64>(r) >> 12) == memoVpn) {
       mTick = tick;
       const uwd = RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY;
-      i = memoRunFn(i, end, cpu, memoVpn, memoE, (entryFlags(memoE) & uwd) == uwd);
+      r = traceBase + (<usize>memoRunFn(<u32>((r - traceBase) >> 4), end, cpu, memoVpn, memoE, (entryFlags(memoE) & uwd) == uwd) << 4);
       tick = mTick;
-      if (i >= end) break;
+      if (r >= rEnd) break;
     }
-    const r = base + (<usize>i << 4);
     const meta = load<u32>(r, 8);   // size u8, kind u8, cpu u16
     const va = load<u64>(r);
     const vpn = va >> 12;
@@ -488,11 +489,11 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
       if (h2 == 0) {
         // A miss of both arrays: walk (it fills both with this PCID tag, so the probes stay exact).
         fTick = tick;
-        const st = fastMissFn(i, cpu);
+        const st = fastMissFn(<u32>((r - traceBase) >> 4), cpu);
         tick = fTick;
         if (st != XLAT_OK) { fFault = st; break; }
         memoVpn = 0xffff_ffff_ffff_ffff; memoE = 0;
-        i++;
+        r += 16;
         // A fault policy's flush may have emptied an array (TAG_NONE): claim it again, as the
         // refills below do not note their tag; any other tag (none is written here) ends the run.
         if (!hitClaim(fD, fPcid) || !hitClaim(fL2, fPcid)) break;
@@ -514,13 +515,13 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
       l2Hits += one;
     }
     memoVpn = vpn; memoE = e;
-    i++;
+    r += 16;
   }
   fTick = tick;
   fAccesses += l1Hits + l2Hits;
   fL1Hits += l1Hits;
   fL2Hits += l2Hits;
-  return i;
+  return <u32>((r - traceBase) >> 4);
 }
 
 /**
