@@ -1,6 +1,8 @@
 // One set-associative translation array: the building block of every TLB and paging-structure
 // cache. Lookup compares four 32-bit tag keys per v128 instruction and confirms the (rare)
-// candidates against the full entry, so a probe of a 4-way set is one SIMD compare.
+// candidates against the full entry, so a probe of a 4-way set is one SIMD compare. Where a key
+// is known to be exact (replay/loop.ts hitRun: every valid entry of the current PCID tag, keys
+// that hold vpn bit 35 and addresses of the lower half) setKeyHits alone finds the entry.
 //
 // Owns: nothing global; each array lives in its CPU's region, described by a descriptor:
 //
@@ -10,7 +12,9 @@
 //   +24 policy u32      +28 rng u32 (xorshift32 state)
 //   +32 keys u32 ptr    +36 entries u32 ptr +40 plru u32 ptr (u64 per set)
 //   +44 role u32        +48 level u32 (PSC: 2..5)   +52 splinters u32 (entries filled smaller than their page)
-//   +56 stamps u32 ptr
+//   +56 stamps u32 ptr    +60 oneTag u32: the PCID tag (PCID, VPID in 15:12) every valid entry
+//                               was filled with; TAG_NONE when none was since the last full clear,
+//                               TAG_MIXED when two differed (arrayOneTag: the replay's exact probe)
 //
 //   keys:    sets × waysPadded u32: low 32 bits of (vpn >> setShift); INVALID_KEY when empty
 //   stamps:  sets × waysPadded u64: the CPU clock at the last use (LRU) or fill; 0 = invalid.
@@ -50,6 +54,11 @@ import { plruTouchBits } from "./plru";
 @inline export const D_LEVEL: usize = 48;
 @inline export const D_SPLINTERS: usize = 52;
 @inline export const D_STAMPS: usize = 56;
+@inline export const D_ONE_TAG: usize = 60;
+/** D_ONE_TAG of an array filled with nothing since its last full clear. */
+@inline export const TAG_NONE: u32 = 0xffff_ffff;
+/** D_ONE_TAG of an array holding entries of two or more PCID tags (until a full clear). */
+@inline export const TAG_MIXED: u32 = 0xffff_fffe;
 
 @inline export const ENTRY_SIZE: usize = 16;
 @inline export const ENTRY_SHIFT: usize = 4;
@@ -171,6 +180,27 @@ export function arrayClear(d: usize): void {
   memory.fill(load<u32>(d + D_STAMPS), 0, n << 3);
   memory.fill(load<u32>(d + D_PLRU), 0, <usize>sets << 3);
   store<u32>(d + D_SPLINTERS, 0);
+  store<u32>(d + D_ONE_TAG, TAG_NONE);
+}
+
+/**
+ * The PCID tag that every valid entry of `d` carries, TAG_NONE if no entry was filled since the
+ * last full clear, TAG_MIXED if entries of two tags were. Invalidations leave it as it was (it
+ * stays true of the entries that remain), so TAG_MIXED holds until the next full clear.
+ */
+@inline export function arrayOneTag(d: usize): u32 {
+  return load<u32>(d + D_ONE_TAG);
+}
+
+/** Claim the array for tag `pcid` if it holds no entry (arrayOneTag TAG_NONE). */
+@inline export function arrayClaimTag(d: usize, pcid: u32): void {
+  if (load<u32>(d + D_ONE_TAG) == TAG_NONE) store<u32>(d + D_ONE_TAG, pcid);
+}
+
+/** Keep D_ONE_TAG true when an entry with PCID tag `pcid` is written. */
+@inline function noteTag(d: usize, pcid: u32): void {
+  const t = load<u32>(d + D_ONE_TAG);
+  if (t != pcid) store<u32>(d + D_ONE_TAG, t == TAG_NONE ? pcid : TAG_MIXED);
 }
 
 @inline function keyOf(d: usize, vpn: u64): u32 {
@@ -227,6 +257,22 @@ export function arrayClear(d: usize): void {
     hits &= hits - 1;
   }
   return 0;
+}
+
+/**
+ * Bit w set for each of the `wp` ways (a literal 4, 8, 12 or 16: the compares unroll) of the set
+ * whose keys start at `keys` that holds tag key `key`. Exact — at most one bit, the entry of the
+ * translation — when the caller knows the key holds the whole vpn above the set index and every
+ * valid entry its PCID tag (arrayOneTag), as the replay's specialised loop does (replay/loop.ts
+ * hitRun); otherwise candidates for confirmHit.
+ */
+@inline export function setKeyHits(keys: usize, key: u32, wp: u32): u32 {
+  const kv = i32x4.splat(<i32>key);
+  let hits = <u32>i32x4.bitmask(i32x4.eq(v128.load(keys), kv));
+  if (wp > 4) hits |= <u32>i32x4.bitmask(i32x4.eq(v128.load(keys, 16), kv)) << 4;
+  if (wp > 8) hits |= <u32>i32x4.bitmask(i32x4.eq(v128.load(keys, 32), kv)) << 8;
+  if (wp > 12) hits |= <u32>i32x4.bitmask(i32x4.eq(v128.load(keys, 48), kv)) << 12;
+  return hits;
 }
 
 /** The stamp word of entry `e` of array `d`. */
@@ -294,6 +340,7 @@ export function arrayFill(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, t
   const e = <usize>load<u32>(d + D_ENTRIES) + (<usize>index << ENTRY_SHIFT);
   store<u32>(<usize>load<u32>(d + D_KEYS) + (<usize>index << 2), keyOf(d, vpn));
   store<u64>(e + E_VPN, tagWord(vpn, pcid));
+  noteTag(d, pcid);
   store<u64>(e + E_PFN, (pfn & PFN_MASK) | (<u64>(flags | TLBF_VALID) << FLAGS_AT));
   store<u64>(<usize>load<u32>(d + D_STAMPS) + (<usize>index << 3), tick);
   if (((flags >> TLBF_ORIGIN_SHIFT) & 3) != ((flags >> TLBF_SIZE_SHIFT) & 3)) store<u32>(d + D_SPLINTERS, load<u32>(d + D_SPLINTERS) + 1);
@@ -312,13 +359,13 @@ export function arrayFill(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, t
  * are access clocks, far below 2^59. Up to 16 ways in multiples of four (every preset's) go two
  * per SIMD lane pair with one reduction at the end; other shapes go one way at a time.
  */
-@inline function oldestWay(stamps: usize, ways: u32): u32 {
+@inline export function oldestWay(stamps: usize, ways: u32): u32 {
   let w: u32 = 0;
   let best: u64 = 0xffff_ffff_ffff_ffff;
   if (ways >= 4 && ways <= 16 && (ways & 3) == 0) {
     // Lanes hold ways (w, w + 1); the running minimum pair `m` starts with ways 0-3.
     let m = minKeys(wayKeys(stamps, 0), wayKeys(stamps, 2));
-    for (w = 4; w < ways; w += 4) m = minKeys(m, minKeys(wayKeys(stamps, w), wayKeys(stamps, w + 2)));
+    if (ways > 4) for (w = 4; w < ways; w += 4) m = minKeys(m, minKeys(wayKeys(stamps, w), wayKeys(stamps, w + 2)));
     const k0 = <u64>i64x2.extract_lane(m, 0), k1 = <u64>i64x2.extract_lane(m, 1);
     return <u32>(select<u64>(k1, k0, k1 < k0) & 15);
   }
@@ -391,6 +438,7 @@ export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: 
   const data = load<u64>(src + E_PFN);
   store<u32>(<usize>load<u32>(d + D_KEYS) + (<usize>index << 2), keyOf(d, vpn));
   store<u64>(e + E_VPN, tagWord(vpn, pcid));
+  noteTag(d, pcid);
   store<u64>(e + E_PFN, data);
   store<u64>(stamps + (<usize>index << 3), tick);
   const f = <u32>(data >> FLAGS_AT);
@@ -425,7 +473,7 @@ export function arrayFlushWhere(d: usize, pcid: u32, withGlobal: bool): u32 {
     arrayInvalidate(d, e);
     dropped++;
   }
-  if (pcid == ANY_PCID && withGlobal) store<u32>(d + D_SPLINTERS, 0);
+  if (pcid == ANY_PCID && withGlobal) { store<u32>(d + D_SPLINTERS, 0); store<u32>(d + D_ONE_TAG, TAG_NONE); }
   return dropped;
 }
 

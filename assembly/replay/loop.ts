@@ -24,22 +24,26 @@
 // (access.ts), which is the reference: the fast path may only ever decline, never decide
 // differently, and it counts exactly what the full path would. In a run of walks it also reads
 // the PTEs of the records ahead (touchAhead), for the host's memory-level parallelism only.
+// For the issue #17 model's shape (one 64 × 4 L1 DTLB and one 1,536 × 12 second level, both true
+// LRU and 4 KiB only, 4-level paging) fastRun first hands the run to hitRun, the same loop with
+// the geometry as literals and exact tag-key probes (no tag word read: hitShape, arrayOneTag);
+// the general loop takes over at the first record hitRun declines (a fetch, a clean entry, …).
 // Its walks are lean (walk.ts): one that succeeds leaves the CPU's result record as it was, so
 // after a batch the result record describes the record the replay stopped at (a fault), not
 // the last successful translation; the walk entries are written only by a walk that faulted, set
 // A/D bits or filled paging-structure caches (walk.ts putEntries).
 //
-// Access stamps (stats/stamps.ts). With them on, replay() hands the whole call to replayStamped,
-// a loop of its own: every record through the full path and the frame of each translated page
-// stamped with the record's number. The test is made once per call, so with stamps off the loop
+// Access stamps (stats/stamps.ts). With them on, replay() hands the whole call to replayStamped
+// (replay/stamped.ts), a loop of its own: every record through the full path and the frame of
+// each translated page stamped with the record's number. The test is made once per call, so with stamps off the loop
 // above runs exactly as it did, not one instruction more per record.
 
-import { CPU_CR3, CPU_CR4, CPU_TICK, CPU_RESULT, RES_PADDR } from "../abi/layout";
+import { CPU_CR3, CPU_CR4, CPU_TICK } from "../abi/layout";
 import { CR4_PCIDE, CR4_PKE, CR4_LA57, CR3_PCID_MASK } from "../arch/x86/regs";
 import { cpuPtr, numCpus, maxPhyAddr } from "../arch/x86/cpu";
 import { XLAT_OK } from "../arch/x86/fault";
 import { resolveFault } from "./faultpolicy";
-import { ACC_WRITE, ACC_FETCH, ACC_USER, ACC_IMPLICIT } from "../mmu/rights";
+import { ACC_WRITE, ACC_USER } from "../mmu/rights";
 import { tlbTranslate, walkAndFill, walkAndFillUser, flushMissCounts } from "../mmu/access";
 import { walkUserSetup, walkUserLast2m } from "../mmu/walkuser";
 import { inGuest } from "../mmu/nested";
@@ -47,7 +51,8 @@ import { isCanonical } from "../mmu/walk";
 import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF } from "../mmu/tlb";
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayRefillLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
-  entryPfn, entryFlags, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT,
+  entryPfn, entryFlags, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, D_WAYS, D_SET_SHIFT, D_SET_MASK, D_KEYS, D_ENTRIES, D_STAMPS,
+  D_SPLINTERS, D_WAYS_PADDED, E_PFN, E_FLAGS, E_FLAGS_SHIFT, TAG_NONE, ENTRY_SHIFT as ENTRY_SHIFT_T, arrayOneTag, arrayClaimTag, setKeyHits, oldestWay,
 } from "../mmu/tlbarray";
 import { RIGHT_USER, RIGHT_WRITE, RIGHT_DIRTY, RIGHT_NX } from "../abi/layout";
 import { entryLoadLimit, ramBase } from "../phys/ram";
@@ -56,8 +61,9 @@ import { count, countN, counterBlock, Counter } from "../stats/counters";
 import { REPLAY_LOOKAHEAD } from "../tunables";
 import { RECORD_SIZE, REC_READ, REC_WRITE, REC_FETCH, REC_USER, REC_IMPLICIT, REPLAY_DONE, REPLAY_FAULT, REPLAY_BAD_RECORD, REPLAY_EVENTS_FULL, recordMetaBad } from "../abi/records";
 import { evOn, evRoom } from "../stats/events";
-import { stOn, stClock, stampPhys } from "../stats/stamps";
-import { cacheData, cacheDataRef, cacheWalks, cacheTouchAhead } from "../mmu/cache";
+import { stOn } from "../stats/stamps";
+import { cacheData, cacheWalks, cacheTouchAhead } from "../mmu/cache";
+import { replayStamped, stampedStatus, dataRef, accessFlags } from "./stamped";
 export { RECORD_SIZE };
 
 
@@ -77,6 +83,7 @@ export function replaySetup(base: usize, capacity: u32, stage: usize): void {
   traceCapacity = capacity;
   stageBase = stage;
   memoRunFn = memoRun;
+  hitRunFn = hitRun;
   fastMissFn = fastMiss;
   fastMissRefFn = fastMissRef;
   fastFetchFn = fastFetch;
@@ -97,6 +104,12 @@ function memoRunStub(i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bo
  * for the same reason: kept out of line, their code and values stay out of fastRun's loop.
  */
 let fastMissFn: (i: u32, cpu: u32) => u32 = rareStub;
+/** hitRun, through the table for the same reason: its loop keeps its own registers. */
+let hitRunFn: (i: u32, end: u32, cpu: u32) => u32 = hitRunStub;
+
+function hitRunStub(i: u32, end: u32, cpu: u32): u32 {
+  return i + 0 * (end + cpu);
+}
 let fastFetchFn: (i: u32, cpu: u32) => u32 = rareStub;
 let fastMissRefFn: (i: u32, cpu: u32) => u32 = rareStub;
 
@@ -152,14 +165,6 @@ export function ingestRecords(n: u32, kindOr: u32, cpus: u32): u32 {
   return i;
 }
 
-@inline function accessFlags(kind: u32): u32 {
-  const k = kind & 3;
-  let acc: u32 = k == REC_WRITE ? ACC_WRITE : k == REC_FETCH ? ACC_FETCH : 0;
-  if ((kind & REC_USER) != 0) acc |= ACC_USER;
-  if ((kind & REC_IMPLICIT) != 0) acc |= ACC_IMPLICIT;
-  return acc;
-}
-
 /**
  * The first array of a role when it holds 4 KiB pages (the fast path's), else 0; 0 too when
  * several arrays of the role share 4 KiB pages (tlb.ts roleFill's pool: the full path fills it).
@@ -179,6 +184,7 @@ let fL2: usize = 0;         // first second-level array, when the fast path may 
 let fL2Lru: usize = 0;      // fL2 and fD when both use true LRU (fastMiss fills them directly), else 0
 let fDLru: usize = 0;
 let fWalkUser = false;      // fastMiss walks with walkUser first (mmu/walkuser.ts walkUserSetup)
+let fHit = false;           // fD and fL2 have hitRun's shape (hitShape)
 let fCr4: u64 = 0;
 let fCtr: usize = 0;
 let fFault: u32 = XLAT_OK;  // a walk the fast path started faulted at the record it returned
@@ -440,6 +446,144 @@ function fastMissRef(i: u32, cpu: u32): u32 {
 }
 
 /**
+ * Whether fD and fL2 (single 4 KiB-only arrays with true LRU, 4-level paging) have the shape that
+ * hitRun has a loop for: the custom preset's 64 × 4 L1 (16 sets) and 1,536 × 12 second level (128
+ * sets), each laid out as arraySetup does (keys, entries, stamps back to back, so that hitRun keeps
+ * one base per array). With 16 sets or more a tag key (vpn >> set shift, 32 bits) holds every vpn
+ * bit above the set index up to bit 35, where a canonical 4-level address of the lower half (va <
+ * 2^47) has a 0 and one of the upper half a 1 — so for such an address the key and the set
+ * identify the entry alone, and hitRun reads no tag word.
+ */
+function hitShape(d1: usize, d2: usize): bool {
+  return hitArray(d1, HIT_SETS1, HIT_WAYS1) && hitArray(d2, HIT_SETS2, HIT_WAYS2);
+}
+
+@inline const HIT_SETS1: u32 = 16;
+@inline const HIT_WAYS1: u32 = 4;
+@inline const HIT_SETS2: u32 = 128;
+@inline const HIT_WAYS2: u32 = 12;
+
+/** Whether array `d` has `sets` × `ways` (ways a multiple of 4) in arraySetup's layout. */
+function hitArray(d: usize, sets: u32, ways: u32): bool {
+  const keys = load<u32>(d + D_KEYS), n = sets * ways;
+  return load<u32>(d + D_SETS) == sets && load<u32>(d + D_WAYS) == ways && load<u32>(d + D_WAYS_PADDED) == ways &&
+    load<u32>(d + D_ENTRIES) == keys + (n << 2) && load<u32>(d + D_STAMPS) == keys + (n << 2) + (n << <u32>ENTRY_SHIFT_T);
+}
+
+/** Whether every valid entry of `d` carries PCID tag `pcid` (or there is none): hitRun's exact probe. */
+@inline function hitTagOk(d: usize, pcid: u32): bool {
+  const t = arrayOneTag(d);
+  return t == pcid || t == TAG_NONE;
+}
+
+/** hitTagOk, claiming an empty array for `pcid` (arrayClaimTag). */
+function hitClaim(d: usize, pcid: u32): bool {
+  if (!hitTagOk(d, pcid)) return false;
+  arrayClaimTag(d, pcid);
+  return true;
+}
+
+/** hitRun's loop for the 4 × 12 shape (hitShape). */
+function hitRun(i: u32, end: u32, cpu: u32): u32 {
+  return hitLoop(i, end, cpu, HIT_SETS1, HIT_WAYS1, HIT_SETS2, HIT_WAYS2);
+}
+
+/**
+ * The fast path's loop specialised for one L1 data array of `w1` ways and one second-level array
+ * of `w2` (literals, so that the probes and the victim unroll), both true LRU and 4 KiB only, every
+ * entry of the current PCID tag (fastRun checks arrayOneTag). It takes user reads and writes of
+ * the lower half within one page, as fastRun's loop does with the same counts and stamps, but with
+ * the arrays' geometry in locals and exact probes (setKeyHits): a key match is the entry, so no
+ * tag word is read and a refill of L1 copies the second-level entry's data word alone. It stops
+ * at the first record it does not take (see fastRun) or a fault fastMiss could not resolve
+ * (fFault). @returns that record's index
+ */
+@inline function hitLoop(i: u32, end: u32, cpu: u32, sets1: u32, w1: u32, sets2: u32, w2: u32): u32 {
+  // Geometry as literals (hitShape checked it): of each array only its base stays live.
+  const shift1 = <u64>ctz(sets1), mask1 = sets1 - 1, shift2 = <u64>ctz(sets2), mask2 = sets2 - 1;
+  const keys1 = <usize>load<u32>(fD + D_KEYS), keys2 = <usize>load<u32>(fL2 + D_KEYS);
+  const ents1 = keys1 + (<usize>(sets1 * w1) << 2), stamps1 = ents1 + (<usize>(sets1 * w1) << ENTRY_SHIFT_T);
+  const ents2 = keys2 + (<usize>(sets2 * w2) << 2), stamps2 = ents2 + (<usize>(sets2 * w2) << ENTRY_SHIFT_T);
+  // The loop walks the records by address (fewer live values); record indices only for the calls.
+  let r = traceBase + (<usize>i << 4);
+  const rEnd = traceBase + (<usize>end << 4);
+  // Bytes 8..11 of a record the loop takes: CPU `cpu`, kind REC_USER (| REC_WRITE), any size.
+  const want = (cpu << 16) | (REC_USER << 8);
+  let tick = fTick;
+  let l1Hits: u64 = 0, l2Hits: u64 = 0;
+  let memoVpn: u64 = 0xffff_ffff_ffff_ffff, memoE: usize = 0;
+  while (r < rEnd) {
+    if ((load<u64>(r) >> 12) == memoVpn) {
+      mTick = tick;
+      const uwd = RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY;
+      r = traceBase + (<usize>memoRunFn(<u32>((r - traceBase) >> 4), end, cpu, memoVpn, memoE, (entryFlags(memoE) & uwd) == uwd) << 4);
+      tick = mTick;
+      if (r >= rEnd) break;
+    }
+    const meta = load<u32>(r, 8);   // size u8, kind u8, cpu u16
+    const va = load<u64>(r);
+    const vpn = va >> 12;
+    const size = meta & 0xff;
+    // A user read or write (not implicit) of this CPU, within one page of the lower half.
+    if (((meta ^ want) & (0xffff_0000 | ((REC_USER | REC_IMPLICIT | REC_FETCH) << 8))) != 0) break;
+    if ((((va + <u64>(size - <u32>(size != 0))) >> 12) ^ vpn | (va >> 47)) != 0) break;
+    const k = <u64>(meta >> 8) & 1;   // REC_WRITE
+    const one = <u64>1 << (k * PACK);
+    const need: u32 = k != 0 ? RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY : RIGHT_USER;
+    const first1 = (<u32>vpn & mask1) * w1;
+    const key1 = <u32>(vpn >> shift1);
+    const h1 = setKeyHits(keys1 + (<usize>first1 << 2), key1, w1);
+    let e: usize;
+    let f: u32;
+    if (h1 != 0) {
+      const x = first1 + ctz(h1);
+      e = ents1 + (<usize>x << 4);
+      f = load<u32>(e + E_FLAGS) >> E_FLAGS_SHIFT;
+      if ((f & need) != need) break;
+      store<u64>(stamps1 + (<usize>x << 3), ++tick);
+      l1Hits += one;
+    } else {
+      const first2 = (<u32>vpn & mask2) * w2;
+      const h2 = setKeyHits(keys2 + (<usize>first2 << 2), <u32>(vpn >> shift2), w2);
+      if (h2 == 0) {
+        // A miss of both arrays: walk (it fills both with this PCID tag, so the probes stay exact).
+        fTick = tick;
+        const st = fastMissFn(<u32>((r - traceBase) >> 4), cpu);
+        tick = fTick;
+        if (st != XLAT_OK) { fFault = st; break; }
+        memoVpn = 0xffff_ffff_ffff_ffff; memoE = 0;
+        r += 16;
+        // A fault policy's flush may have emptied an array (TAG_NONE): claim it again, as the
+        // refills below do not note their tag; any other tag (none is written here) ends the run.
+        if (!hitClaim(fD, fPcid) || !hitClaim(fL2, fPcid)) break;
+        continue;
+      }
+      const x2 = first2 + ctz(h2);
+      const data = load<u64>(ents2 + (<usize>x2 << 4) + E_PFN);
+      f = <u32>(data >> 40);
+      if ((f & need) != need) break;
+      store<u64>(stamps2 + (<usize>x2 << 3), ++tick);
+      // Refill L1 (arrayRefillLru): its least recently used way of vpn's set takes the data word.
+      const x = first1 + oldestWay(stamps1 + (<usize>first1 << 3), w1);
+      e = ents1 + (<usize>x << 4);
+      store<u32>(keys1 + (<usize>x << 2), key1);
+      store<u64>(e, vpn | (<u64>fPcid << 48));
+      store<u64>(e + E_PFN, data);
+      store<u64>(stamps1 + (<usize>x << 3), tick);
+      if (((f >> TLBF_ORIGIN_SHIFT) & 3) != ((f >> TLBF_SIZE_SHIFT) & 3)) store<u32>(fD + D_SPLINTERS, load<u32>(fD + D_SPLINTERS) + 1);
+      l2Hits += one;
+    }
+    memoVpn = vpn; memoE = e;
+    r += 16;
+  }
+  fTick = tick;
+  fAccesses += l1Hits + l2Hits;
+  fL1Hits += l1Hits;
+  fL2Hits += l2Hits;
+  return <u32>((r - traceBase) >> 4);
+}
+
+/**
  * Run the fast path from record `i` while records belong to CPU `cpu` and hit; @returns the
  * index of the first record it did not complete. The loop handles data accesses that hit the
  * first L1 data array or refill it from the first second-level array; a run of accesses to the
@@ -453,8 +597,14 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
   const lruD = dL1 != 0 && load<u32>(dL1 + D_POLICY) == POLICY_LRU;
   fMemoVpnI = 0xffff_ffff_ffff_ffff; fMemoI = 0;
   fEnd = end;
-  let tick = fTick;
   let accesses: u64 = 0, l1Hits: u64 = 0, l2Hits: u64 = 0;
+  if (fHit && hitClaim(dL1, pcid) && hitClaim(l2, pcid)) {
+    i = hitRunFn(i, end, cpu);
+    // It stops at a record it does not take (a fetch, a clean entry, another CPU, …): the loop
+    // below goes on from there, or the fault goes back to replay().
+    if (i >= end || fFault != XLAT_OK) return i;
+  }
+  let tick = fTick;
   let memoVpnD: u64 = 0xffff_ffff_ffff_ffff, memoD: usize = 0;
   let memoWrite = false;  // the memo entry also allows writes (U, W and D set)
   while (i < end) {
@@ -532,7 +682,7 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
 export function replay(start: u32, end: u32): u32 {
   if (end > traceCapacity) end = traceCapacity;
   // Once per call, not per record: stamping (stats/stamps.ts) runs its own loop.
-  if (stOn) return replayStamped(start, end);
+  if (stOn) { const i = replayStamped(traceBase, start, end); replayStatus = stampedStatus; return i; }
   // The look-ahead's marks hold for this call's records, across the fast runs a resolved fault
   // or a CPU switch separates: a fault every few dozen records would otherwise read the same
   // records ahead again after each one.
@@ -569,6 +719,7 @@ export function replay(start: u32, end: u32): u32 {
       fL2Lru = lru ? fL2 : 0;
       fDLru = lru ? fD : 0;
       fWalkUser = walkUserSetup(c, cr4) && lru;   // (setup first: it also resets walkUserLast2m)
+      fHit = lru && (cr4 & CR4_LA57) == 0 && hitShape(fD, fL2);
     }
     if (fastOk) {
       fFault = XLAT_OK;
@@ -652,68 +803,4 @@ function flushCounts(ctr: usize): void {
   const hits = hitD + hitI;
   countN(ctr, Counter.CYCLES, hits * (latL1 + latBase) + l2 * (latL1 + latL2 + latBase));
   countN(ctr, Counter.CYCLES_TRANSLATION, hits * latL1 + l2 * (latL1 + latL2));
-}
-
-/**
- * replay() with access stamps on (stats/stamps.ts): every record through the reference path
- * (access.ts) — the path the fast path stands in for, with the same counts — and, for each page a
- * record translated, its frame stamped with the record's number. A separate loop, so that replay()
- * with stamps off runs exactly as before. Stops as replay() does (a fault, a malformed record, a
- * full event ring). @returns the index of the first record not completed
- */
-function replayStamped(start: u32, end: u32): u32 {
-  let cur: u32 = 0xffff_ffff;
-  let res: usize = 0;
-  let ctr: usize = 0;
-  let i = start;
-  while (i < end) {
-    if (evOn && !evRoom()) { replayStatus = REPLAY_EVENTS_FULL; return i; }
-    const rec = traceBase + (<usize>i << 4);
-    const cpu = <u32>load<u16>(rec, 10);
-    if (cpu != cur) {
-      if (cpu >= numCpus) { replayStatus = REPLAY_BAD_RECORD; return i; }
-      cur = cpu;
-      res = cpuPtr(cpu) + CPU_RESULT;
-      ctr = counterBlock(cpu);
-    }
-    const va = load<u64>(rec);
-    const size = <u32>load<u8>(rec, 8);
-    const kind = <u32>load<u8>(rec, 9);
-    if ((kind & 3) == 3) { replayStatus = REPLAY_BAD_RECORD; return i; }
-    const acc = accessFlags(kind);
-    const last = va + <u64>(size == 0 ? 0 : size - 1);
-    const stamp = stClock + i;
-    let st = tlbTranslate(cpu, va, acc);
-    if (st == XLAT_OK) {
-      stampPhys(load<u64>(res + RES_PADDR), stamp);
-      if (((va ^ last) >> 12) != 0) {
-        count(ctr, Counter.REPLAY_STRADDLE);
-        st = tlbTranslate(cpu, last & ~<u64>0xfff, acc);
-        if (st == XLAT_OK) stampPhys(load<u64>(res + RES_PADDR), stamp);
-      }
-    }
-    if (st != XLAT_OK) {
-      const next = resolveFault(cpuPtr(cpu));
-      if (next != 2) { i += next; continue; }
-      replayStatus = REPLAY_FAULT;
-      return i;
-    }
-    if (cacheData) dataRef(cpu, cpuPtr(cpu), ctr, kind);
-    i++;
-  }
-  replayStatus = REPLAY_DONE;
-  return i;
-}
-
-/**
- * Mode "all" (mmu/cache.ts): the data access of a record just translated (the line of the
- * result record's physical address: its first byte, or the second page's for a straddle) goes
- * through CPU `cpu`'s caches; it costs that line's latency instead of baseAccess. Fetches are not
- * looked up (no instruction cache is modelled).
- */
-function dataRef(cpu: u32, c: usize, ctr: usize, kind: u32): void {
-  const k = kind & 3;
-  if (k == REC_FETCH) return;
-  const latency = <u64>cacheDataRef(cpu, load<u64>(c + CPU_RESULT + RES_PADDR), k == REC_WRITE, ctr);
-  countN(ctr, Counter.CYCLES, latency - <u64>load<u32>(latencyBase + LAT_BASE_ACCESS));
 }
