@@ -9,40 +9,22 @@
 import os from "node:os";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { swapWorkload } from "./swap.bench.mjs";
 
-const PAGE = 4096;
 const pages = 32_768;
 const dirs = process.argv.slice(2, 4);
 const N = Number(process.argv[4] ?? 30);
 if (dirs.length !== 2) { console.error("usage: node bench/swap-ab-pass.mjs <A/dist> <B/dist> [passes]"); process.exit(2); }
 
 async function setup(dir) {
-  const { Machine, Linux, REC_KIND, REC_USER, mman, Replayer } = await import(pathToFileURL(resolve(dir, "index.js")).href);
-  const m = await Machine.create({ ram: "256MiB", traceBatch: 1 << 16 });
-  const k = Linux.boot(m);
-  k.swapon("/swapfile", { bytes: (pages + 64) * PAGE });
-  const p = k.spawn();
-  const base = p.mmap(0, pages * PAGE, 3, mman.MAP_PRIVATE | mman.MAP_ANONYMOUS);
-  const replayAll = () => {
-    const r = new Replayer(m, k.faultPolicy);
-    const cap = r.batch.capacity;
-    const b = Number(base);
-    for (let done = 0; done < pages; done += cap) {
-      const n = Math.min(cap, pages - done);
-      for (let i = 0; i < n; i++) r.batch.setAddress(i, b + (done + i) * PAGE, 1, REC_KIND.write | REC_USER, 0);
-      const res = r.run(n);
-      if (res.stopped) throw new Error(`replay stopped at ${res.stopped.index}: ${res.stopped.reason}`);
-    }
-  };
-  replayAll();
-  for (let i = 0; i < pages; i++) p.write(base + BigInt(i * PAGE), new Uint8Array([i & 0xff, (i >> 8) & 0xff, 1]));
+  const { pageout, swapIn } = await swapWorkload(await import(pathToFileURL(resolve(dir, "index.js")).href), pages);
   const pass = () => {
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
-    if (p.madvise(base, pages * PAGE, mman.MADV_PAGEOUT) !== 0) throw new Error("MADV_PAGEOUT failed");
+    pageout();
     const t1 = process.hrtime.bigint();
     const c1 = process.cpuUsage(c0);
-    replayAll();
+    swapIn();
     const t2 = process.hrtime.bigint();
     const c2 = process.cpuUsage(c0);
     return { outCpu: ((c1.user + c1.system) * 1000) / pages, cpu: ((c2.user + c2.system) * 1000) / pages, outWall: Number(t1 - t0) / pages, wall: Number(t2 - t0) / pages };

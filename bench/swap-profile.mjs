@@ -8,33 +8,15 @@ import { Session } from "node:inspector/promises";
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { swapWorkload } from "./swap.bench.mjs";
 
-const PAGE = 4096;
 const pages = 32_768;
 const dir = process.argv[2] ?? "dist";
 const passes = Number(process.argv[3] ?? 12);
 const out = process.argv[4] ?? "/tmp/swap.cpuprofile";
-const { Machine, Linux, REC_KIND, REC_USER, mman, Replayer } = await import(pathToFileURL(resolve(dir, "index.js")).href);
-const m = await Machine.create({ ram: "256MiB", traceBatch: 1 << 16 });
-const k = Linux.boot(m);
-k.swapon("/swapfile", { bytes: (pages + 64) * PAGE });
-const p = k.spawn();
-const base = p.mmap(0, pages * PAGE, 3, mman.MAP_PRIVATE | mman.MAP_ANONYMOUS);
-function replayAll() {
-  const r = new Replayer(m, k.faultPolicy);
-  const cap = r.batch.capacity;
-  const b = Number(base);
-  for (let done = 0; done < pages; done += cap) {
-    const n = Math.min(cap, pages - done);
-    for (let i = 0; i < n; i++) r.batch.setAddress(i, b + (done + i) * PAGE, 1, REC_KIND.write | REC_USER, 0);
-    const res = r.run(n);
-    if (res.stopped) throw new Error(`replay stopped at ${res.stopped.index}: ${res.stopped.reason}`);
-  }
-}
-replayAll();
-for (let i = 0; i < pages; i++) p.write(base + BigInt(i * PAGE), new Uint8Array([i & 0xff, (i >> 8) & 0xff, 1]));
-p.madvise(base, pages * PAGE, mman.MADV_PAGEOUT); // warm-up pass
-replayAll();
+const { pageout, swapIn } = await swapWorkload(await import(pathToFileURL(resolve(dir, "index.js")).href), pages);
+pageout(); // warm-up pass
+swapIn();
 
 const s = new Session();
 s.connect();
@@ -44,8 +26,8 @@ await s.post("Profiler.start");
 const c0 = process.cpuUsage();
 const t0 = process.hrtime.bigint();
 for (let i = 0; i < passes; i++) {
-  if (p.madvise(base, pages * PAGE, mman.MADV_PAGEOUT) !== 0) throw new Error("MADV_PAGEOUT failed");
-  replayAll();
+  pageout();
+  swapIn();
 }
 const wall = Number(process.hrtime.bigint() - t0);
 const c = process.cpuUsage(c0);

@@ -29,21 +29,35 @@ function replayAll(lib, m, os, base, pages, kind) {
   }
 }
 
-/** @returns { pages, outPerSec, inPerSec, roundTripsPerSec, roundTripsPerCpuSec, majorFaults } (medians over `reps`; per CPU-second: the process's user + system time, which a loaded machine stretches less than the wall clock) */
-export async function benchSwapRoundTrip(pages = 32_768, reps = 5, lib = dist) {
-  // `lib`: the wasmmu build to measure (bench/swap-ab.mjs passes two, so one harness measures both).
+/**
+ * The workload of the swap benchmarks (this file, swap-ab-pass.mjs, swap-profile.mjs): a 256 MiB
+ * machine with an in-memory swap area and a process holding `pages` pages of distinct non-zero
+ * data, all resident. @returns { m, os, p, base, pageout(), swapIn() }: pageout() is MADV_PAGEOUT
+ * of the range, swapIn() the replay loop writing one byte per page (every page back)
+ */
+export async function swapWorkload(lib = dist, pages = 32_768) {
   const { Machine, Linux, REC_KIND, mman } = lib;
   const m = await Machine.create({ ram: "256MiB", traceBatch: 1 << 16 });
   const os = Linux.boot(m);
   os.swapon("/swapfile", { bytes: (pages + 64) * PAGE });
   const p = os.spawn();
   const base = p.mmap(0, pages * PAGE, 3, mman.MAP_PRIVATE | mman.MAP_ANONYMOUS);
-  replayAll(lib, m, os, base, pages, REC_KIND.write);
+  // A write, so each page leaves the swap cache dirty and the next MADV_PAGEOUT writes it again.
+  const swapIn = () => replayAll(lib, m, os, base, pages, REC_KIND.write);
+  swapIn();
   // Give every page distinct non-zero bytes (zero pages would skip the I/O: swpout_zero).
   for (let i = 0; i < pages; i++) {
     const r = p.write(base + BigInt(i * PAGE), new Uint8Array([i & 0xff, (i >> 8) & 0xff, 1]));
     if (!r.ok) throw new Error("write failed");
   }
+  const pageout = () => { if (p.madvise(base, pages * PAGE, mman.MADV_PAGEOUT) !== 0) throw new Error("MADV_PAGEOUT failed"); };
+  return { m, os, p, base, pageout, swapIn };
+}
+
+/** @returns { pages, outPerSec, inPerSec, roundTripsPerSec, roundTripsPerCpuSec, majorFaults } (medians over `reps`; per CPU-second: the process's user + system time, which a loaded machine stretches less than the wall clock) */
+export async function benchSwapRoundTrip(pages = 32_768, reps = 5, lib = dist) {
+  // `lib`: the wasmmu build to measure (bench/swap-ab.mjs passes two, so one harness measures both).
+  const { os, p, pageout, swapIn } = await swapWorkload(lib, pages);
   const outs = [];
   const ins = [];
   const cpu = [];
@@ -51,11 +65,10 @@ export async function benchSwapRoundTrip(pages = 32_768, reps = 5, lib = dist) {
   for (let rep = 0; rep < reps + 1; rep++) {
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
-    if (p.madvise(base, pages * PAGE, mman.MADV_PAGEOUT) !== 0) throw new Error("MADV_PAGEOUT failed");
+    pageout();
     const t1 = process.hrtime.bigint();
     const maj0 = p.majFlt;
-    // A write, so each page leaves the swap cache dirty and the next MADV_PAGEOUT writes it again.
-    replayAll(lib, m, os, base, pages, REC_KIND.write);
+    swapIn();
     const t2 = process.hrtime.bigint();
     const c = process.cpuUsage(c0);
     if (rep === 0) continue; // warm-up
