@@ -31,7 +31,7 @@ import { CPU_EPT_REFS, CPU_HOST_SHIFT, CPU_EXIT, EXIT_REASON } from "../abi/layo
 import { XLAT_VMEXIT } from "../arch/x86/fault";
 import { walk, translate, isCanonical, walkOutPfn, walkOutFlags, walkOutInfo, walkRefCycles, WALK_OUT_PSC_HIT, WALK_OUT_AD_WRITES } from "./walk";
 import { cacheWalks } from "./cache";
-import { walkUser, walkUserPfn, walkUserFlags, WALK_USER_AD, WALK_USER_READ } from "./walkuser";
+import { walkUser, walkUserPfn, walkUserFlags, walkUserRefCycles, WALK_USER_AD, WALK_USER_READ } from "./walkuser";
 import {
   nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, roleTouch, lastArray, cpuFlushAddress, desc,
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
@@ -283,13 +283,31 @@ export function walkUserCount(): u32 {
  * path finds them): the specialised walk, then both fills and the lean counts exactly as
  * walkAndFillLean makes them for the same walk — which, with no PSC, costs its entries read ×
  * LAT_WALK_MEM_REF (`refCycles`) on top of `translation`, plus LAT_AD_UPDATE when it set A/D bits
- * (counted in `ctr` by walkUser, as walk.ts counts them).
+ * (counted in `ctr` by walkUser, as walk.ts counts them). With the cache hierarchy on walks, CPU
+ * `cpu`'s caches take the references and price them (walkAndFillUserCached).
  * @returns XLAT_OK, or WALK_USER_DECLINED with nothing changed and nothing counted (the caller
  * then takes walkAndFill, the reference)
  */
-@inline export function walkAndFillUser(cr3: u64, va: u64, write: bool, kind: u32, pcid: u32, tick: u64, translation: u64,
+@inline export function walkAndFillUser(cpu: u32, cr3: u64, va: u64, write: bool, kind: u32, pcid: u32, tick: u64, translation: u64,
   refCycles: u64, lruL2: usize, lruL1: usize, ctr: usize): u32 {
-  const r = walkUser(cr3, va, write, ctr);
+  if (cacheWalks) return walkAndFillUserCached(cpu, cr3, va, write, kind, pcid, tick, translation, lruL2, lruL1, ctr);
+  return walkAndFillUserOf(cpu, cr3, va, write, kind, pcid, tick, translation, refCycles, lruL2, lruL1, ctr, false);
+}
+
+/**
+ * walkAndFillUser with the cache hierarchy on walks, out of line (as walkAndFillLeanCached): the
+ * walk's references cost the latencies of where their lines are (walkUserRefCycles), which are
+ * also its walk_active and walk_pending cycles, as walkAndFillLean counts them.
+ */
+function walkAndFillUserCached(cpu: u32, cr3: u64, va: u64, write: bool, kind: u32, pcid: u32, tick: u64, translation: u64,
+  lruL2: usize, lruL1: usize, ctr: usize): u32 {
+  return walkAndFillUserOf(cpu, cr3, va, write, kind, pcid, tick, translation, 0, lruL2, lruL1, ctr, true);
+}
+
+/** walkAndFillUser, with the hierarchy on walks (`cached`, a constant) or not. */
+@inline function walkAndFillUserOf(cpu: u32, cr3: u64, va: u64, write: bool, kind: u32, pcid: u32, tick: u64, translation: u64,
+  refCycles: u64, lruL2: usize, lruL1: usize, ctr: usize, cached: bool): u32 {
+  const r = walkUser(cr3, va, write, ctr, cached, cpu);
   const n = r & WALK_USER_READ;
   if ((r & ~(WALK_USER_AD | WALK_USER_READ)) != 0 || n == 0) {
     // A restart: the entries read so far belong to the walk the reference now makes.
@@ -307,7 +325,13 @@ export function walkUserCount(): u32 {
   if ((r & WALK_USER_AD) != 0) translation += lat(LAT_AD_UPDATE);
   missWalks += one;
   missRefs += <u64>n;
-  missTrans += translation + <u64>n * refCycles;
+  if (cached) {
+    // No A/D update here (walkUser declines those with the hierarchy on): the walk's cycles are its references'.
+    const walkCycles = walkUserRefCycles;
+    const active = missWalkActive + (<usize>kind << 3);
+    store<u64>(active, load<u64>(active) + walkCycles);
+    missTrans += translation + walkCycles;
+  } else missTrans += translation + <u64>n * refCycles;
   walkUserWalks++;
   return XLAT_OK;
 }

@@ -18,8 +18,16 @@
 // PAT entry of the leaf's PAT:PCD:PWT (§4.9.2; CR0.CD=0 is required).
 //
 // Configuration (walkUserSetup, per replay() call and CPU): CR4.LA57=0, CR4.PKE=0, CR0.CD=0, no
-// paging-structure caches, no cache hierarchy for walks, not in a guest, RAM in full mode
-// (every entry one load). Anything else uses walk.ts for every miss.
+// paging-structure caches, not in a guest, RAM in full mode (every entry one load). Anything else
+// uses walk.ts for every miss.
+//
+// With the cache hierarchy on walks (cache.ts cacheWalks; walkUser's `cached`), a walk that will
+// complete looks its entries' lines up as walk.ts readEntry does — cacheWalkRef, the same physical
+// addresses in the same order (PML4E, PDPTE, PDE, PTE), so the same page_walker_loads counts and
+// cache state — and gives the sum of their latencies in walkUserRefCycles. The lookups come after
+// all the entries are read and checked (the model's caches see addresses only, never entry values),
+// so that a walk that declines has looked nothing up. A walk that must set A or D declines:
+// walk.ts's A/D lookups (cacheWalkAd) and their cycles would otherwise have to survive a restart.
 
 import { CPU_CR0, CPU_EFER, CPU_PAT, RIGHT_WRITE, RIGHT_USER, RIGHT_NX, RIGHT_GLOBAL, RIGHT_DIRTY, RIGHT_PKEY_SHIFT } from "../abi/layout";
 import { CR0_CD, CR4_LA57, CR4_PKE, CR4_PGE, EFER_NXE } from "../arch/x86/regs";
@@ -31,7 +39,7 @@ import { isCanonical } from "./walk";
 import { maxPhyAddr, physReserved } from "../arch/x86/cpu";
 import { entryLoadLimit, ramBase } from "../phys/ram";
 import { pscConfigured } from "./tlb";
-import { cacheWalks } from "./cache";
+import { cacheWalkRef } from "./cache";
 import { inGuest } from "./nested";
 import { TLBF_MEMTYPE_SHIFT } from "./tlbarray";
 import { count, Counter } from "../stats/counters";
@@ -46,6 +54,8 @@ let wGlobal: u32 = 0;       // RIGHT_GLOBAL under CR4.PGE=1, else 0 (§4.10.2.4)
 export let walkUserPfn: u64 = 0;
 /** walkUser's outcome: TLB-entry flags (rights, memory type; size and origin 4K) of the page. */
 export let walkUserFlags: u32 = 0;
+/** walkUser's outcome with `cached`: the cycles of its entries' cache lookups (walk.ts walkRefCycles). */
+export let walkUserRefCycles: u64 = 0;
 /** Whether the last walk walkUser completed ended at a 2 MiB leaf (replay/loop.ts: no look-ahead then). */
 export let walkUserLast2m = false;
 
@@ -56,7 +66,7 @@ export let walkUserLast2m = false;
 export function walkUserSetup(c: usize, cr4: u64): bool {
   walkUserLast2m = false;
   const cr0 = load<u64>(c + CPU_CR0);
-  if ((cr4 & (CR4_LA57 | CR4_PKE)) != 0 || (cr0 & CR0_CD) != 0 || pscConfigured || cacheWalks || inGuest(c) || entryLoadLimit == 0) return false;
+  if ((cr4 & (CR4_LA57 | CR4_PKE)) != 0 || (cr0 & CR0_CD) != 0 || pscConfigured || inGuest(c) || entryLoadLimit == 0) return false;
   const nxe = (load<u64>(c + CPU_EFER) & EFER_NXE) != 0;
   wAddrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
   wRsvd = physReserved | (nxe ? 0 : PAGE_NX);
@@ -101,8 +111,10 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
  * 3 for a 2 MiB one, whose 4 KiB piece holding va it gives), with walkUserPfn and walkUserFlags
  * set, and WALK_USER_AD when it set A/D bits (counted in `ctr`, as walk.ts counts them); or 0 to
  * decline, having changed nothing; or WALK_USER_RESTART with the entries read (see there).
+ * `cached` (a constant at each call): the hierarchy is on walks, and CPU `cpu`'s caches take the
+ * references (walkUserRefCycles; see the header).
  */
-@inline export function walkUser(cr3: u64, va: u64, write: bool, ctr: usize): u32 {
+@inline export function walkUser(cr3: u64, va: u64, write: bool, ctr: usize, cached: bool = false, cpu: u32 = 0): u32 {
   // §3.3.7.1: bits 63:47 all equal, else #GP (walk.ts raises it). CR4.LA57=0 here.
   if (!isCanonical(va, 0)) return 0;
   const limit = entryLoadLimit;
@@ -138,6 +150,16 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
   }
   const and = e4 & e3 & e2 & leaf;
   let result = n;
+  if (cached) {
+    // An A/D update: walk.ts's (see the header). Otherwise the references through the hierarchy,
+    // as walk.ts readEntry makes them (its lean copy: the L1D hit inline).
+    if ((and & PAGE_ACCESSED) == 0 || (write && (leaf & PAGE_DIRTY) == 0)) return 0;
+    let cycles = <u64>cacheWalkRef(cpu, p4, false, ctr, true);
+    cycles += <u64>cacheWalkRef(cpu, p3, false, ctr, true);
+    cycles += <u64>cacheWalkRef(cpu, p2, false, ctr, true);
+    if (n == 4) cycles += <u64>cacheWalkRef(cpu, p1, false, ctr, true);
+    walkUserRefCycles = cycles;
+  }
   // §4.8: A in every entry used, D in the leaf on a write; most walks find them set already.
   if ((and & PAGE_ACCESSED) == 0 || (write && (leaf & PAGE_DIRTY) == 0)) {
     const w = adUpdateFn(p4, e4, p3, e3, p2, e2, p1, n == 4 ? leaf : 0, write, ctr);

@@ -378,7 +378,7 @@ function fastMiss(i: u32, cpu: u32): u32 {
     // same tick. One copy for reads and writes: the function stays small.
     const tick = fTick + 1;
     const translation = <u64>load<u32>(latencyBase + LAT_L1_HIT) + <u64>load<u32>(latencyBase + LAT_STLB_HIT);
-    const st = walkAndFillUser(load<u64>(fCpu + CPU_CR3), va, k == REC_WRITE, k, fPcid, tick, translation,
+    const st = walkAndFillUser(cpu, load<u64>(fCpu + CPU_CR3), va, k == REC_WRITE, k, fPcid, tick, translation,
       <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru, fCtr);
     if (st == XLAT_OK) {
       fTick = tick;
@@ -418,7 +418,7 @@ function fastMissRef(i: u32, cpu: u32): u32 {
       // The policy mapped the page (a demand fault): the walk again is walkUser's, as a second
       // trip through fastMiss would make it.
       const tick = fTick + 1;
-      const st = walkAndFillUser(load<u64>(fCpu + CPU_CR3), va, k == REC_WRITE, k, fPcid, tick, latL1 + latL2,
+      const st = walkAndFillUser(cpu, load<u64>(fCpu + CPU_CR3), va, k == REC_WRITE, k, fPcid, tick, latL1 + latL2,
         <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru, fCtr);
       if (st == XLAT_OK) {
         fTick = tick;

@@ -179,13 +179,29 @@ describe("the specialised user walk (walkuser.ts) counts and fills what the refe
   });
 });
 
+describe("the cache hierarchy on walks: the specialised walk looks its entries up as walk.ts readEntry does", () => {
+  const recs = trace(6000, SEED + 1);
+  for (const preset of ["skylake", "zen4", "golden-cove"] as const) {
+    it(`${preset}'s hierarchy (LLC ${PRESETS[preset].caches!.llc.inclusion}): every counter agrees, page_walker_loads and walk_active included`, async () => {
+      const cpu = { ...PRESETS.custom, name: "custom-caches", caches: { ...PRESETS[preset].caches!, mode: "walks" as const } };
+      const { specialised, walks, all } = await both({ create: { cpu, overrides: { "stlb[0].sizes": "4K" } } }, recs);
+      expect(walks).toBeGreaterThan(1000);
+      // Walks that set A or D go to walk.ts with the hierarchy on; the rest are the specialised walk's.
+      expect(specialised).toBeGreaterThan(walks / 10);
+      // The references went through the hierarchy, beyond L1D too, and the A/D updates' lookups too.
+      expect(all("page_walker_loads.dtlb_l1")).toBeGreaterThan(walks);
+      expect(all("page_walker_loads.dtlb_memory")).toBeGreaterThan(100);
+      expect(all("walk_ad_ref")).toBeGreaterThan(100);
+      expect(all("dtlb_load_misses.walk_active")).toBeGreaterThan(0);
+    });
+  }
+});
+
 describe("configurations outside the specialised walk fall back to walk.ts: same counters, no specialised walk", () => {
   const recs = trace(6000, SEED + 1);
-  const skylakeWalks = { ...PRESETS.custom, name: "custom-caches", caches: { ...PRESETS.skylake.caches!, mode: "walks" as const } };
   const cases: [string, Setup][] = [
     ["paging-structure caches (skylake)", { create: { cpu: "skylake" } }],
     ["5-level paging", { create: { ...CUSTOM_4K, paging: 5 } }],
-    ["the cache hierarchy on walks", { create: { cpu: skylakeWalks, overrides: { "stlb[0].sizes": "4K" } } }],
     ["CR0.CD=1", { create: CUSTOM_4K, regs: { cr0: 0xc0050033n } }],
     ["CR4.PKE=1", { create: CUSTOM_4K, regs: { cr4: 0x4000a0n } }],
     ["tables-only memory", { create: { ...CUSTOM_4K, memory: "tables-only", ram: "1GiB", backedFrames: 4096 } }],
