@@ -153,23 +153,25 @@ export function ingestRecords(n: u32, kindOr: u32, cpus: u32): u32 {
   const badKind: u64 = <u64>(~REC_KIND_BITS & 0xff) << 8;
   let i: u32 = 0;
   while (i < n) {
-    // Four records at once (issue #17: this pass is the file path's own cost): the block passes
+    // Eight records at once (issue #17: this pass is the file path's own cost): the block passes
     // when the OR of its meta words has no reserved or stray kind bit and no CPU id at or above
     // `cpus` (each id is at most the OR of the ids), no record has kind 3 (both kind bits), and
     // the AND has every bit of `or` (nothing to rewrite). Any doubt: the per-record pass below
     // decides, so a block's result is always the per-record pass's.
-    if (i + 4 <= n) {
+    if (i + 8 <= n) {
       const r = traceBase + (<usize>i << 4);
       const m0 = load<u64>(r, 8), m1 = load<u64>(r, 24), m2 = load<u64>(r, 40), m3 = load<u64>(r, 56);
-      const any = m0 | m1 | m2 | m3;
-      const all = m0 & m1 & m2 & m3;
-      const both = (m0 & (m0 >> 1)) | (m1 & (m1 >> 1)) | (m2 & (m2 >> 1)) | (m3 & (m3 >> 1));
+      const m4 = load<u64>(r, 72), m5 = load<u64>(r, 88), m6 = load<u64>(r, 104), m7 = load<u64>(r, 120);
+      const any = m0 | m1 | m2 | m3 | m4 | m5 | m6 | m7;
+      const all = m0 & m1 & m2 & m3 & m4 & m5 & m6 & m7;
+      const both = (m0 & (m0 >> 1)) | (m1 & (m1 >> 1)) | (m2 & (m2 >> 1)) | (m3 & (m3 >> 1))
+        | (m4 & (m4 >> 1)) | (m5 & (m5 >> 1)) | (m6 & (m6 >> 1)) | (m7 & (m7 >> 1));
       if (((any >> 32) | (any & badKind) | (both & 0x100)) == 0 && (all & or) == or && (any & 0xffff_0000) < cpuLimit) {
-        i += 4;
+        i += 8;
         continue;
       }
     }
-    const end = min<u32>(i + 4, n);
+    const end = min<u32>(i + 8, n);
     for (; i < end; i++) {
       const r = traceBase + (<usize>i << 4);
       const meta = load<u64>(r, 8);   // size u8, kind u8, cpu u16, reserved u32

@@ -92,7 +92,7 @@ it("ingest checks records copied in unchecked (wmt rules), ORs the kind bits, fo
   expect(() => r.batch.ingest(17, 0)).toThrow(/n must be 0\.\.16/);
 });
 
-it("ingest checks four records at a time the same as one at a time: a malformed record, a missing kind bit or a CPU id to fold at any place of a 16-record batch", async () => {
+it("ingest checks eight records at a time the same as one at a time: a malformed record, a missing kind bit or a CPU id to fold at any place of a 16-record batch", async () => {
   const m = await Machine.create({ ram: "16MiB", cpus: 2, traceBatch: 16, build: "release" });
   const r = new Replayer(m, new DemandMapper(m).policy);
   const rec = (lo: number, size: number, kind: number, cpu: number, reserved = 0) => [lo, 0, size | kind << 8 | cpu << 16, reserved];
@@ -116,7 +116,7 @@ it("ingest checks four records at a time the same as one at a time: a malformed 
     expect(r.batch.get(p).cpu).toBe(1);
     expect(r.batch.get(p ^ 1).cpu).toBe((p ^ 1) & 1);
   }
-  // An odd count: the last records (fewer than four) one at a time.
+  // A count below eight: every record one at a time.
   r.batch.setPacked(Uint32Array.from([goodAt(0), goodAt(1), goodAt(2), goodAt(3), goodAt(4), bads[3]].flat()), 0, 6, 2, 0);
   expect(r.batch.ingest(6, REC_USER, 2)).toBe(5);
 });
