@@ -91,3 +91,32 @@ it("ingest checks records copied in unchecked (wmt rules), ORs the kind bits, fo
   }
   expect(() => r.batch.ingest(17, 0)).toThrow(/n must be 0\.\.16/);
 });
+
+it("ingest checks eight records at a time the same as one at a time: a malformed record, a missing kind bit or a CPU id to fold at any place of a 16-record batch", async () => {
+  const m = await Machine.create({ ram: "16MiB", cpus: 2, traceBatch: 16, build: "release" });
+  const r = new Replayer(m, new DemandMapper(m).policy);
+  const rec = (lo: number, size: number, kind: number, cpu: number, reserved = 0) => [lo, 0, size | kind << 8 | cpu << 16, reserved];
+  const goodAt = (i: number) => rec(0x1000 * (i + 1), 8, REC_KIND.write | REC_USER, i & 1);
+  const bads = [rec(0x9000, 8, REC_USER, 0, 1), rec(0x9000, 8, REC_USER | 0x40, 0), rec(0x9000, 8, REC_USER | 0x04, 0), rec(0x9000, 8, REC_USER | 3, 1)];
+  for (let p = 0; p < 16; p++) {
+    for (const bad of bads) {
+      const words = Uint32Array.from(Array.from({ length: 16 }, (_, i) => (i === p ? bad : goodAt(i))).flat());
+      r.batch.setPacked(words, 0, 16, 2, 0);
+      expect(r.batch.ingest(16, REC_USER, 2)).toBe(p);
+      expect(Array.from(new Uint32Array(r.batch.recordBytes(p).buffer))).toEqual(bad);
+    }
+    // Every record good; only record p lacks REC_USER (kindOr adds it) or has CPU id 5 of 2 (folded to 1).
+    const lacks = Array.from({ length: 16 }, (_, i) => (i === p ? rec(0x1000 * (i + 1), 8, REC_KIND.write, i & 1) : goodAt(i)));
+    r.batch.setPacked(Uint32Array.from(lacks.flat()), 0, 16, 2, 0);
+    expect(r.batch.ingest(16, REC_USER, 2)).toBe(16);
+    expect(r.batch.get(p)).toEqual({ vaddr: BigInt(0x1000 * (p + 1)), size: 8, kind: REC_KIND.write | REC_USER, cpu: p & 1 });
+    const far = Array.from({ length: 16 }, (_, i) => (i === p ? rec(0x1000 * (i + 1), 8, REC_KIND.write | REC_USER, 5) : goodAt(i)));
+    r.batch.setPacked(Uint32Array.from(far.flat()), 0, 16, 2, 0);
+    expect(r.batch.ingest(16, REC_USER, 2)).toBe(16);
+    expect(r.batch.get(p).cpu).toBe(1);
+    expect(r.batch.get(p ^ 1).cpu).toBe((p ^ 1) & 1);
+  }
+  // A count below eight: every record one at a time.
+  r.batch.setPacked(Uint32Array.from([goodAt(0), goodAt(1), goodAt(2), goodAt(3), goodAt(4), bads[3]].flat()), 0, 6, 2, 0);
+  expect(r.batch.ingest(6, REC_USER, 2)).toBe(5);
+});
