@@ -104,7 +104,7 @@ import { plruTouchBits } from "./plru";
 }
 
 /** The tag word of `vpn` for PCID tag `pcid`. */
-@inline function tagWord(vpn: u64, pcid: u32): u64 {
+@inline export function tagWord(vpn: u64, pcid: u32): u64 {
   return (vpn & VPN_MASK) | (<u64>pcid << E_VPN_BITS);
 }
 
@@ -335,15 +335,29 @@ export function arrayFill(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, t
   return arrayFillAbsent(d, vpn, pfn, pcid, flags, tick);
 }
 
+/**
+ * Put an entry at `index` of array `d`, whose keys, entries and stamps start at `keys`, `ents` and
+ * `stamps` (the caller has them at hand, from the descriptor or as hitRun's literals): its key,
+ * tag word, data word (pfn and flags) and stamp, and the splinter count when the entry is smaller
+ * than its page. The one place an entry's words are written; its PCID tag is the caller's to note
+ * (noteTag). @returns the entry
+ */
+@inline export function entryPlace(d: usize, keys: usize, ents: usize, stamps: usize, index: u32, key: u32, tag: u64, data: u64, tick: u64): usize {
+  const e = ents + (<usize>index << ENTRY_SHIFT);
+  store<u32>(keys + (<usize>index << 2), key);
+  store<u64>(e + E_VPN, tag);
+  store<u64>(e + E_PFN, data);
+  store<u64>(stamps + (<usize>index << 3), tick);
+  const f = <u32>(data >> FLAGS_AT);
+  if (((f >> TLBF_ORIGIN_SHIFT) & 3) != ((f >> TLBF_SIZE_SHIFT) & 3)) store<u32>(d + D_SPLINTERS, load<u32>(d + D_SPLINTERS) + 1);
+  return e;
+}
+
 /** Write entry `index` of array `d` (key, entry, stamp; PLRU/policy bookkeeping). */
 @inline function writeEntry(d: usize, index: u32, vpn: u64, pfn: u64, pcid: u32, flags: u32, tick: u64): usize {
-  const e = <usize>load<u32>(d + D_ENTRIES) + (<usize>index << ENTRY_SHIFT);
-  store<u32>(<usize>load<u32>(d + D_KEYS) + (<usize>index << 2), keyOf(d, vpn));
-  store<u64>(e + E_VPN, tagWord(vpn, pcid));
   noteTag(d, pcid);
-  store<u64>(e + E_PFN, (pfn & PFN_MASK) | (<u64>(flags | TLBF_VALID) << FLAGS_AT));
-  store<u64>(<usize>load<u32>(d + D_STAMPS) + (<usize>index << 3), tick);
-  if (((flags >> TLBF_ORIGIN_SHIFT) & 3) != ((flags >> TLBF_SIZE_SHIFT) & 3)) store<u32>(d + D_SPLINTERS, load<u32>(d + D_SPLINTERS) + 1);
+  const e = entryPlace(d, <usize>load<u32>(d + D_KEYS), <usize>load<u32>(d + D_ENTRIES), <usize>load<u32>(d + D_STAMPS), index,
+    keyOf(d, vpn), tagWord(vpn, pcid), (pfn & PFN_MASK) | (<u64>(flags | TLBF_VALID) << FLAGS_AT), tick);
   if (load<u32>(d + D_POLICY) == POLICY_PLRU) {
     const wp = load<u32>(d + D_WAYS_PADDED);
     plruTouch(d, index / wp, index % wp);
@@ -434,16 +448,9 @@ export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: 
   const first = (<u32>vpn & load<u32>(d + D_SET_MASK)) * load<u32>(d + D_WAYS_PADDED);
   const stamps = <usize>load<u32>(d + D_STAMPS);
   const index = first + oldestWay(stamps + (<usize>first << 3), load<u32>(d + D_WAYS));
-  const e = <usize>load<u32>(d + D_ENTRIES) + (<usize>index << ENTRY_SHIFT);
-  const data = load<u64>(src + E_PFN);
-  store<u32>(<usize>load<u32>(d + D_KEYS) + (<usize>index << 2), keyOf(d, vpn));
-  store<u64>(e + E_VPN, tagWord(vpn, pcid));
   noteTag(d, pcid);
-  store<u64>(e + E_PFN, data);
-  store<u64>(stamps + (<usize>index << 3), tick);
-  const f = <u32>(data >> FLAGS_AT);
-  if (((f >> TLBF_ORIGIN_SHIFT) & 3) != ((f >> TLBF_SIZE_SHIFT) & 3)) store<u32>(d + D_SPLINTERS, load<u32>(d + D_SPLINTERS) + 1);
-  return e;
+  return entryPlace(d, <usize>load<u32>(d + D_KEYS), <usize>load<u32>(d + D_ENTRIES), stamps, index, keyOf(d, vpn), tagWord(vpn, pcid),
+    load<u64>(src + E_PFN), tick);
 }
 
 /** Invalidate entry `e` of array `d`. */

@@ -37,7 +37,7 @@ import {
 } from "../arch/x86/pgtable";
 import { isCanonical } from "./walk";
 import { maxPhyAddr, physReserved } from "../arch/x86/cpu";
-import { entryLoadLimit, ramBase } from "../phys/ram";
+import { entryLoadLimit, ramBase, physCmpxchgEntry } from "../phys/ram";
 import { pscConfigured } from "./tlb";
 import { cacheWalkRef } from "./cache";
 import { inGuest } from "./nested";
@@ -149,19 +149,20 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
     n = 4;
   }
   const and = e4 & e3 & e2 & leaf;
+  // §4.8: A in every entry used, D in the leaf on a write; most walks find them set already.
+  const needAd = (and & PAGE_ACCESSED) == 0 || (write && (leaf & PAGE_DIRTY) == 0);
   let result = n;
   if (cached) {
     // An A/D update: walk.ts's (see the header). Otherwise the references through the hierarchy,
     // as walk.ts readEntry makes them (its lean copy: the L1D hit inline).
-    if ((and & PAGE_ACCESSED) == 0 || (write && (leaf & PAGE_DIRTY) == 0)) return 0;
+    if (needAd) return 0;
     let cycles = <u64>cacheWalkRef(cpu, p4, false, ctr, true);
     cycles += <u64>cacheWalkRef(cpu, p3, false, ctr, true);
     cycles += <u64>cacheWalkRef(cpu, p2, false, ctr, true);
     if (n == 4) cycles += <u64>cacheWalkRef(cpu, p1, false, ctr, true);
     walkUserRefCycles = cycles;
   }
-  // §4.8: A in every entry used, D in the leaf on a write; most walks find them set already.
-  if ((and & PAGE_ACCESSED) == 0 || (write && (leaf & PAGE_DIRTY) == 0)) {
+  if (needAd) {
     const w = adUpdateFn(p4, e4, p3, e3, p2, e2, p1, n == 4 ? leaf : 0, write, ctr);
     if (w == AD_CHANGED) return WALK_USER_RESTART | n;
     if (w != 0) result |= WALK_USER_AD;
@@ -229,8 +230,7 @@ function adUpdate(p4: u64, e4: u64, p3: u64, e3: u64, p2: u64, e2: u64, p1: u64,
 @inline function adOne(pa: u64, before: u64, dirty: bool, ctr: usize): u32 {
   const after = before | PAGE_ACCESSED | (dirty ? PAGE_DIRTY : 0);
   if (after == before) return 0;
-  // The walk read it below entryLoadLimit: it has bytes.
-  if (atomic.cmpxchg<u64>(ramBase + <usize>pa, before, after) != before) {
+  if (!physCmpxchgEntry(pa, before, after)) {
     count(ctr, Counter.WALK_RESTART);
     return AD_CHANGED;
   }

@@ -51,8 +51,8 @@ import { isCanonical } from "../mmu/walk";
 import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF } from "../mmu/tlb";
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayRefillLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
-  entryPfn, entryFlags, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, D_WAYS, D_SET_SHIFT, D_SET_MASK, D_KEYS, D_ENTRIES, D_STAMPS,
-  D_SPLINTERS, D_WAYS_PADDED, E_PFN, E_FLAGS, E_FLAGS_SHIFT, TAG_NONE, ENTRY_SHIFT as ENTRY_SHIFT_T, arrayOneTag, arrayClaimTag, setKeyHits, oldestWay,
+  entryPfn, entryFlags, D_WAYS, D_KEYS, D_ENTRIES, D_STAMPS,
+  D_WAYS_PADDED, E_PFN, E_FLAGS, E_FLAGS_SHIFT, TAG_NONE, ENTRY_SHIFT as ENTRY_SHIFT_T, arrayOneTag, arrayClaimTag, setKeyHits, oldestWay, entryPlace, tagWord,
 } from "../mmu/tlbarray";
 import { RIGHT_USER, RIGHT_WRITE, RIGHT_DIRTY, RIGHT_NX } from "../abi/layout";
 import { entryLoadLimit, ramBase } from "../phys/ram";
@@ -587,12 +587,7 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
       store<u64>(stamps2 + (<usize>x2 << 3), ++tick);
       // Refill L1 (arrayRefillLru): its least recently used way of vpn's set takes the data word.
       const x = first1 + oldestWay(stamps1 + (<usize>first1 << 3), w1);
-      e = ents1 + (<usize>x << 4);
-      store<u32>(keys1 + (<usize>x << 2), key1);
-      store<u64>(e, vpn | (<u64>fPcid << 48));
-      store<u64>(e + E_PFN, data);
-      store<u64>(stamps1 + (<usize>x << 3), tick);
-      if (((f >> TLBF_ORIGIN_SHIFT) & 3) != ((f >> TLBF_SIZE_SHIFT) & 3)) store<u32>(fD + D_SPLINTERS, load<u32>(fD + D_SPLINTERS) + 1);
+      e = entryPlace(fD, keys1, ents1, stamps1, x, key1, tagWord(vpn, fPcid), data, tick);
       l2Hits += one;
     }
     memoVpn = vpn; memoE = e;
