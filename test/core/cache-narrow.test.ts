@@ -40,16 +40,23 @@ describe("u16 tags: which levels take them (cache.ts narrowFor, cacheTagBytes)",
     expect(tagBytes(await machine(levels(64, 64), "16MiB"))).toEqual([4, 2, 2]);
   });
 
-  it("a set count that is not a power of two (hashed index) keeps u32 tags; no hierarchy: 0", async () => {
+  it("a hashed LLC (sets not a power of two) takes u16 keys only from 65,538 sets, and never when inclusive; no hierarchy: 0", async () => {
     expect(tagBytes(await machine(levels(64, 96), "16MiB"))).toEqual([4, 2, 4]);
+    // cacheset.ts hashKey: a set holds at most ceil(2^32 / sets) hashes, which must be ≤ 65,535.
+    const hashed = (sets: number, ways: number, inclusion: "nine" | "inclusive" | "exclusive") => machine({
+      ...levels(64, 64), llc: { sizeKiB: (sets * ways * 64) / 1024, ways, latency: 40, policy: "lru", inclusion } }, "16MiB");
+    expect(tagBytes(await hashed(65535, 16, "nine"))[2]).toBe(4);       // 2^32 / 65,535 = 65,537 hashes in a set
+    expect(tagBytes(await hashed(65538, 8, "nine"))[2]).toBe(2);        // ceil(2^32 / 65,538) = 65,535
+    expect(tagBytes(await hashed(65538, 8, "exclusive"))[2]).toBe(2);
+    expect(tagBytes(await hashed(65538, 8, "inclusive"))[2]).toBe(4);   // back-invalidation needs the victim's line
     expect(tagBytes(await Machine.create({ ram: "16MiB", cpu: "custom" }))).toEqual([0, 0, 0]);
   });
 
-  it("the presets on the benchmarks' 4000 MiB: zen4 and skylake LLCs and golden-cove's L2 take u16 tags, golden-cove's hashed LLC does not", async () => {
+  it("the presets on the benchmarks' 4000 MiB: every L2 and LLC takes u16 tags, golden-cove's hashed LLC hashKey's", async () => {
     const of = async (cpu: string) => tagBytes(await Machine.create({ ram: "4000MiB", cpu, caches: "walks" }));
     expect(await of("zen4")).toEqual([4, 2, 2]);        // L2 2048 sets, LLC 32,768: (64,000,000 >> 15) + 1 = 1,954
     expect(await of("skylake")).toEqual([4, 2, 2]);     // L2 1024 sets: (64,000,000 >> 10) + 1 = 62,501
-    expect(await of("golden-cove")).toEqual([4, 2, 4]); // LLC 114,688 sets (not a power of two)
+    expect(await of("golden-cove")).toEqual([4, 2, 2]); // LLC 114,688 sets (hashed, NINE): 37,450 hashes a set
   });
 
   it("u16 tags halve a 16-way LLC's records: 16,384 sets take 1 MiB (64-byte records), 16,383 (hashed, u32) 2 MiB", async () => {
@@ -96,6 +103,64 @@ describe("u16 tags stay exact (cache.ts cacheBelowL1)", () => {
     expect(m.caches.access(0, a(0))).toBe("llc");
     expect([0, 5].map((i) => [m.caches.holds(0, "l2", a(i)), m.caches.holds(0, "llc", a(i))])).toEqual([[true, false], [false, true]]);
   });
+});
+
+describe("u16 keys of a hashed LLC stay exact (cacheset.ts hashKey, HASH_DISTINCT_BELOW)", () => {
+  const C = 0x9e3779b97f4a7c15n, M = 1n << 64n;
+  const hashOf = (line: bigint) => BigInt.asUintN(64, line * C) >> 32n;
+
+  it("lines closer than 2,971,215,073 have distinct hashes, and that distance does not", () => {
+    // Two lines have one hash only if their distance d puts d × C within 2^32 of a multiple of
+    // 2^64. The smallest such d is a best approximation of C / 2^64 (every smaller d is farther
+    // from a multiple), and best approximations are denominators of its continued fraction's
+    // convergents (Lagrange): walk them to the first within 2^32.
+    let [num, den] = [C, M];
+    let [q0, q1] = [0n, 1n];
+    let first = 0n;
+    for (let k = 0; k < 64 && first === 0n; k++) {
+      const a = den / num;   // C / 2^64 < 1: the expansion [0; a1, a2, …] starts from its reciprocal
+      [den, num] = [num, den - a * num];
+      [q0, q1] = [q1, a * q1 + q0];
+      const r = (q1 * C) % M;
+      if (r < 1n << 32n || M - r < 1n << 32n) first = q1;
+    }
+    expect(first).toBe(2971215073n);
+    expect(hashOf(1n)).toBe(hashOf(1n + first));   // and it is a collision
+  });
+
+  /** Lines of one CPU's stream over 128 (or 200) GiB that fall in the first 48 of 65,600 hashed LLC sets. */
+  function poolLines(): bigint[] {
+    const next = (() => { let s = 0x2545f491; return () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s; }; })();
+    const out: bigint[] = [];
+    while (out.length < 600) {
+      const line = 1n + ((BigInt(next()) << 16n) ^ BigInt(next())) % (1n << 31n);   // line + 1 below 2^31: 128 GiB
+      if ((hashOf(line) * 65600n) >> 32n < 48n) out.push(line);
+    }
+    return out;
+  }
+
+  for (const [inclusion, policy] of [["nine", "lru"], ["exclusive", "lru"], ["exclusive", "plru"]] as const) {
+    it(`${inclusion} ${policy} LLC of 65,600 sets × 4: u16 keys (128 GiB) answer as u32 tags (200 GiB) do`, async () => {
+      const caches: CacheHierarchyConfig = { ...levels(64, 64, inclusion), llc: { sizeKiB: 16400, ways: 4, latency: 40, policy, inclusion } };
+      const of = async (ram: string) => Machine.create({
+        ram, memory: "tables-only", backedFrames: 16, managedRam: "16MiB", maxPhyAddr: 46, build: "debug", cpus: 2,
+        cpu: { ...custom, name: "custom-caches", caches } as CpuPreset });
+      const narrow = await of("128GiB"), wide = await of("200GiB");   // 200 GiB: lines up to 3.36e9, past HASH_DISTINCT_BELOW
+      expect([tagBytes(narrow)[2], tagBytes(wide)[2]]).toEqual([2, 4]);
+      const lines = poolLines();
+      let s = 0x9e3779b9;
+      const counts = [0, 0, 0, 0];
+      for (let i = 0; i < 30000; i++) {
+        s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+        const pa = (lines[s % 600] - 1n) * 64n, cpu = (s >>> 20) & 1;
+        const w = narrow.caches.access(cpu, pa);
+        expect(w).toBe(wide.caches.access(cpu, pa));
+        counts[["l1d", "l2", "llc", "memory"].indexOf(w)]++;
+      }
+      expect(counts[2]).toBeGreaterThan(2000);   // the LLC's 48 × 4 ways against 600 lines: hits and evictions
+      expect(counts[3]).toBeGreaterThan(10000);
+    });
+  }
 });
 
 const KEYS = [
