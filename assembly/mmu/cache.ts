@@ -37,7 +37,12 @@
 //   one host line (zen4's and skylake's LLC, golden-cove's L2). A victim's line is its key's bits
 //   put back above its set index. Exact, because no reference beyond RAM is cached (lineLimit:
 //   nothing there; it goes to memory and fills nothing), so every key of RAM is distinct within
-//   its set. golden-cove's hashed LLC cannot leave out index bits and keeps u32 tags.
+//   its set. A hashed LLC (sets not a power of two: golden-cove's 114,688) of ≥ 65,538 sets that
+//   is not inclusive takes u16 keys too, hashKey's (mmu/cacheset.ts: its hash mod 65,535, + 1),
+//   on RAM below HASH_DISTINCT_BELOW lines (177 GiB): a set's hashes are fewer than 65,536
+//   consecutive integers and every line of such RAM has its own hash, so keys are distinct within
+//   a set. Such a key cannot give its line back, which only an inclusive LLC's back-invalidation
+//   needs (a victim's line); NINE and exclusive LLCs drop their victims.
 //
 // Speed (bench/RESULTS.md, issue #16: a replay with caches on at ≥ 50 % of caches off): each
 // level's geometry is copied into globals at setup (g1…, g2…, g3…) so a lookup reads no
@@ -48,8 +53,9 @@
 // the most recent), the LRU victim the way whose rank is ways − 1 (one i8x16 compare), the PLRU
 // touch two precomputed masks per way and an 8-way PLRU victim a table lookup. Every L1D of the
 // presets and their L2s up to 8 ways (skylake, zen4) take one host line per set, and so do
-// their 16-way L2s and LLCs with u16 tags; golden-cove's 15-way hashed LLC takes two
-// (bench/RESULTS.md, "Set records in one host line", "Issue #16 caches-on speed"). The replay's
+// their 16-way L2s and LLCs with u16 tags, golden-cove's 15-way hashed LLC included (7 MiB of
+// records, was 14 with u32 tags; bench/RESULTS.md, "Set records in one host line", "Issue #16
+// caches-on speed" and its s5 section). The replay's
 // look-ahead (cacheTouchAhead) reads the LLC records of the next walks' PTE lines, so that a run
 // of walks waits for them together rather than one walk at a time.
 // The answers are the first implementation's, reference for reference (test/core/cache-equiv).
@@ -165,10 +171,11 @@ function levelValid(sets: u32, ways: u32, policy: u32): bool {
 
 /**
  * Whether level `l` (0 L1D, 1 L2, 2 LLC) of `sets` sets keeps u16 tags on a machine of
- * `ramBytes` of RAM: its sets are a power of two (the set index is the line's low bits, so the
- * tag need only hold the bits above them) and the highest line of RAM's bits above the index,
- * + 1, fit 16 bits. Not the L1D: its records are one host line already (and its hit path stays
- * as it is).
+ * `ramBytes` of RAM whose LLC has inclusion `inclusion_`: its sets are a power of two (the set
+ * index is the line's low bits, so the tag need only hold the bits above them) and the highest
+ * line of RAM's bits above the index, + 1, fit 16 bits; or it is a hashed LLC that hashKey keys
+ * exactly (cacheset.ts hashedNarrow) and not an inclusive one. Not the L1D: its records are one
+ * host line already (and its hit path stays as it is).
  */
 function narrowFor(l: u32, sets: u32, ramBytes: u64, inclusion_: u32): bool {
   if (l == 0 || ramBytes == 0) return false;

@@ -4,7 +4,7 @@
 //
 // Set record (one per set, contiguous, 64-aligned): the ways' tags — u32 (line address + 1),
 // u64 (wideTags: RAM above 256 GiB) or, in a level with `narrow` tags, u16 keys (the line's bits
-// above the set index, + 1) — with 0 for an empty way, padded to 16 bytes; then at metaOff the
+// above the set index, + 1; in a hashed level, hashKey) — with 0 for an empty way, padded to 16 bytes; then at metaOff the
 // LRU ranks (ways × u8, 0 = most recent, padded to 16) or the PLRU tree bits (one u64, padded to
 // 16); the whole rounded up to 64 bytes (setStride). The searches read up to 64 bytes of tags
 // past the last way; the lanes read there are masked off.
