@@ -37,7 +37,7 @@ import {
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
 } from "./tlb";
 import {
-  arrayFillAbsentLru, SIZE_2M, SIZE_1G, TLBF_CAPPED, entryPfn, entryFlags, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
+  arrayFillAbsentLru, arrayFillPairLru, SIZE_2M, SIZE_1G, TLBF_CAPPED, entryPfn, entryFlags, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
 } from "./tlbarray";
 
 /** Vector field of an EV_FAULT record for a VM exit (nested paging); the low word holds the exit reason. */
@@ -289,9 +289,9 @@ export function walkUserCount(): u32 {
  * then takes walkAndFill, the reference)
  */
 @inline export function walkAndFillUser(cpu: u32, cr3: u64, va: u64, write: bool, kind: u32, pcid: u32, tick: u64, translation: u64,
-  refCycles: u64, lruL2: usize, lruL1: usize, ctr: usize): u32 {
+  refCycles: u64, lruL2: usize, lruL1: usize, ctr: usize, shaped: bool = false): u32 {
   if (cacheWalks) return walkAndFillUserCached(cpu, cr3, va, write, kind, pcid, tick, translation, lruL2, lruL1, ctr);
-  return walkAndFillUserOf(cpu, cr3, va, write, kind, pcid, tick, translation, refCycles, lruL2, lruL1, ctr, false);
+  return walkAndFillUserOf(cpu, cr3, va, write, kind, pcid, tick, translation, refCycles, lruL2, lruL1, ctr, false, shaped);
 }
 
 /**
@@ -306,7 +306,7 @@ function walkAndFillUserCached(cpu: u32, cr3: u64, va: u64, write: bool, kind: u
 
 /** walkAndFillUser, with the hierarchy on walks (`cached`, a constant) or not. */
 @inline function walkAndFillUserOf(cpu: u32, cr3: u64, va: u64, write: bool, kind: u32, pcid: u32, tick: u64, translation: u64,
-  refCycles: u64, lruL2: usize, lruL1: usize, ctr: usize, cached: bool): u32 {
+  refCycles: u64, lruL2: usize, lruL1: usize, ctr: usize, cached: bool, shaped: bool = false): u32 {
   const r = walkUser(cr3, va, write, ctr, cached, cpu);
   const n = r & WALK_USER_READ;
   if ((r & ~(WALK_USER_AD | WALK_USER_READ)) != 0 || n == 0) {
@@ -320,8 +320,7 @@ function walkAndFillUserCached(cpu: u32, cr3: u64, va: u64, write: bool, kind: u
   let f = walkUserFlags;
   // A 2 MiB page fills both 4 KiB arrays with the splinter holding va (SDM §4.10.2.3), origin 2M.
   if (n == 3) { f |= SIZE_2M << TLBF_ORIGIN_SHIFT; missDone2m += one; } else missDone4k += one;
-  arrayFillAbsentLru(lruL2, vpn, pfn, pcid, f, tick);
-  arrayFillAbsentLru(lruL1, vpn, pfn, pcid, f, tick);
+  arrayFillPairLru(lruL2, lruL1, vpn, pfn, pcid, f, tick, shaped);
   if ((r & WALK_USER_AD) != 0) translation += lat(LAT_AD_UPDATE);
   missWalks += one;
   missRefs += <u64>n;

@@ -378,8 +378,11 @@ export function arrayFill(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, t
   let best: u64 = 0xffff_ffff_ffff_ffff;
   if (ways >= 4 && ways <= 16 && (ways & 3) == 0) {
     // Lanes hold ways (w, w + 1); the running minimum pair `m` starts with ways 0-3.
+    // Unrolled (no loop, no stack check): with `ways` a literal only the groups it has remain.
     let m = minKeys(wayKeys(stamps, 0), wayKeys(stamps, 2));
-    if (ways > 4) for (w = 4; w < ways; w += 4) m = minKeys(m, minKeys(wayKeys(stamps, w), wayKeys(stamps, w + 2)));
+    if (ways > 4) m = minKeys(m, minKeys(wayKeys(stamps, 4), wayKeys(stamps, 6)));
+    if (ways > 8) m = minKeys(m, minKeys(wayKeys(stamps, 8), wayKeys(stamps, 10)));
+    if (ways > 12) m = minKeys(m, minKeys(wayKeys(stamps, 12), wayKeys(stamps, 14)));
     const k0 = <u64>i64x2.extract_lane(m, 0), k1 = <u64>i64x2.extract_lane(m, 1);
     return <u32>(select<u64>(k1, k0, k1 < k0) & 15);
   }
@@ -451,6 +454,57 @@ export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: 
   noteTag(d, pcid);
   return entryPlace(d, <usize>load<u32>(d + D_KEYS), <usize>load<u32>(d + D_ENTRIES), stamps, index, keyOf(d, vpn), tagWord(vpn, pcid),
     load<u64>(src + E_PFN), tick);
+}
+
+/**
+ * The geometry of the issue #17 model (bench/model.bench.mjs), which the replay loop has a
+ * specialised path for (replay/loop.ts hitShape): an L1 data array of 16 sets × 4 ways and a
+ * second level of 128 sets × 12 ways, each laid out by arraySetup (keys, entries and stamps back
+ * to back, no padding ways).
+ */
+@inline export const MODEL_L1_SETS: u32 = 16;
+@inline export const MODEL_L1_WAYS: u32 = 4;
+@inline export const MODEL_L2_SETS: u32 = 128;
+@inline export const MODEL_L2_WAYS: u32 = 12;
+
+/**
+ * arrayFillAbsentLru of one translation into two arrays — second level `d2`, then L1 `d1`, both
+ * "lru" and holding it absent — with the tag and data words built once (a walk's fill of both).
+ * `shaped`: the arrays have the model's geometry (MODEL_*; the caller checked it, replay/loop.ts
+ * hitShape), so sets, ways and the array layout are literals: the victims unroll and the only
+ * descriptor field read is each array's key base. The same entries, stamps, tags and splinter
+ * counts as the two arrayFillAbsentLru calls.
+ */
+@inline export function arrayFillPairLru(d2: usize, d1: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, tick: u64, shaped: bool): void {
+  const tag = tagWord(vpn, pcid);
+  const data = (pfn & PFN_MASK) | (<u64>(flags | TLBF_VALID) << FLAGS_AT);
+  if (shaped) {
+    fillShaped(d2, vpn, tag, data, pcid, tick, MODEL_L2_SETS, MODEL_L2_WAYS);
+    fillShaped(d1, vpn, tag, data, pcid, tick, MODEL_L1_SETS, MODEL_L1_WAYS);
+    return;
+  }
+  fillLru(d2, vpn, tag, data, pcid, tick);
+  fillLru(d1, vpn, tag, data, pcid, tick);
+}
+
+/** arrayFillPairLru's fill of one array of `sets` × `ways` (literals) in arraySetup's layout. */
+@inline function fillShaped(d: usize, vpn: u64, tag: u64, data: u64, pcid: u32, tick: u64, sets: u32, ways: u32): void {
+  const keys = <usize>load<u32>(d + D_KEYS);
+  const ents = keys + (<usize>(sets * ways) << 2);
+  const stamps = ents + (<usize>(sets * ways) << ENTRY_SHIFT);
+  const first = (<u32>vpn & (sets - 1)) * ways;
+  const index = first + oldestWay(stamps + (<usize>first << 3), ways);
+  noteTag(d, pcid);
+  entryPlace(d, keys, ents, stamps, index, <u32>(vpn >> <u64>ctz(sets)), tag, data, tick);
+}
+
+/** arrayFillPairLru's fill of one array of any geometry. */
+@inline function fillLru(d: usize, vpn: u64, tag: u64, data: u64, pcid: u32, tick: u64): void {
+  const first = (<u32>vpn & load<u32>(d + D_SET_MASK)) * load<u32>(d + D_WAYS_PADDED);
+  const stamps = <usize>load<u32>(d + D_STAMPS);
+  const index = first + oldestWay(stamps + (<usize>first << 3), load<u32>(d + D_WAYS));
+  noteTag(d, pcid);
+  entryPlace(d, <usize>load<u32>(d + D_KEYS), <usize>load<u32>(d + D_ENTRIES), stamps, index, keyOf(d, vpn), tag, data, tick);
 }
 
 /** Invalidate entry `e` of array `d`. */

@@ -53,6 +53,7 @@ import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayRefillLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
   entryPfn, entryFlags, D_WAYS, D_KEYS, D_ENTRIES, D_STAMPS,
   D_WAYS_PADDED, E_PFN, E_FLAGS, E_FLAGS_SHIFT, TAG_NONE, ENTRY_SHIFT as ENTRY_SHIFT_T, arrayOneTag, arrayClaimTag, setKeyHits, oldestWay, entryPlace, tagWord,
+  MODEL_L1_SETS, MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS,
 } from "../mmu/tlbarray";
 import { RIGHT_USER, RIGHT_WRITE, RIGHT_DIRTY, RIGHT_NX } from "../abi/layout";
 import { entryLoadLimit, ramBase } from "../phys/ram";
@@ -401,7 +402,7 @@ function fastMiss(i: u32, cpu: u32): u32 {
     const tick = fTick + 1;
     const translation = <u64>load<u32>(latencyBase + LAT_L1_HIT) + <u64>load<u32>(latencyBase + LAT_STLB_HIT);
     const st = walkAndFillUser(cpu, load<u64>(fCpu + CPU_CR3), va, k == REC_WRITE, k, fPcid, tick, translation,
-      <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru, fCtr);
+      <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru, fCtr, fHit);
     if (st == XLAT_OK) {
       fTick = tick;
       fAccesses += <u64>1 << (<u64>k * PACK);
@@ -480,10 +481,10 @@ function hitShape(d1: usize, d2: usize): bool {
   return hitArray(d1, HIT_SETS1, HIT_WAYS1) && hitArray(d2, HIT_SETS2, HIT_WAYS2);
 }
 
-@inline const HIT_SETS1: u32 = 16;
-@inline const HIT_WAYS1: u32 = 4;
-@inline const HIT_SETS2: u32 = 128;
-@inline const HIT_WAYS2: u32 = 12;
+@inline const HIT_SETS1: u32 = MODEL_L1_SETS;
+@inline const HIT_WAYS1: u32 = MODEL_L1_WAYS;
+@inline const HIT_SETS2: u32 = MODEL_L2_SETS;
+@inline const HIT_WAYS2: u32 = MODEL_L2_WAYS;
 
 /** Whether array `d` has `sets` × `ways` (ways a multiple of 4) in arraySetup's layout. */
 function hitArray(d: usize, sets: u32, ways: u32): bool {
