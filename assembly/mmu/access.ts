@@ -33,7 +33,7 @@ import { walk, translate, isCanonical, walkOutPfn, walkOutFlags, walkOutInfo, wa
 import { cacheWalks } from "./cache";
 import { walkUser, walkUserPfn, walkUserFlags, walkUserRefCycles, WALK_USER_AD, WALK_USER_READ } from "./walkuser";
 import {
-  nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, roleTouch, lastArray, cpuFlushAddress, desc,
+  nItlb, nDtlb, nStlb, latencyBase, cpuClock, roleLookup, roleFill, roleTouch, lastArray, cpuFlushAddress, desc,
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
 } from "./tlb";
 import {
@@ -117,7 +117,7 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
   // In a guest the tag carries the VPID above the PCID (mmu/nested.ts).
   const pcid: u32 = ((cr4 & CR4_PCIDE) != 0 ? <u32>(load<u64>(c + CPU_CR3) & CR3_PCID_MASK) : 0) | vmTag(c);
   const cr0 = load<u64>(c + CPU_CR0);
-  const tick = load<u64>(c + CPU_TICK) + 1;
+  const tick = cpuClock(c, load<u64>(c + CPU_TICK)) + 1;   // (kept below 2^32: tlbclock.ts)
   store<u64>(c + CPU_TICK, tick);
   const kindRun: u32 = <u32>Counter.DTLB_LOAD_STLB_HIT + kind * KIND_COUNTERS;
   const l1First: u32 = kind == KIND_FETCH ? 0 : nItlb;
