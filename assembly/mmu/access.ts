@@ -37,7 +37,7 @@ import {
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
 } from "./tlb";
 import {
-  arrayFillAbsentLru, arrayFillPairLru, SIZE_2M, SIZE_1G, TLBF_CAPPED, entryPfn, entryFlags, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
+  arrayFillPairLru, SIZE_2M, SIZE_1G, TLBF_CAPPED, entryPfn, entryFlags, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
 } from "./tlbarray";
 
 /** Vector field of an EV_FAULT record for a VM exit (nested paging); the low word holds the exit reason. */
@@ -224,16 +224,14 @@ const missWalkActive: usize = memory.data(24, 8);
     const flags = (cr4 & CR4_PGE) != 0 ? walkOutFlags : walkOutFlags & ~RIGHT_GLOBAL;
     const base = walkOutPfn;
     if (lruL2 != 0 && lruL1 != 0 && size == 0) {
-      arrayFillAbsentLru(lruL2, va >> 12, base, pcid, flags, tick);
-      arrayFillAbsentLru(lruL1, va >> 12, base, pcid, flags, tick);
+      arrayFillPairLru(lruL2, lruL1, va >> 12, base, pcid, flags, tick, false);
       missDone4k += one;
     } else if (lruL2 != 0 && lruL1 != 0 && size == 1) {
       // A 2 MiB page into arrays of 4 KiB entries: both take the splinter holding va (SDM
       // §4.10.2.3), what roleFill computes for them — the 4 KiB piece's frame, size 4K, origin 2M.
       const f = (flags & ~((<u32>3 << TLBF_SIZE_SHIFT) | (<u32>3 << TLBF_ORIGIN_SHIFT))) | (SIZE_2M << TLBF_ORIGIN_SHIFT);
       const pfn = base + ((va >> 12) & 511);
-      arrayFillAbsentLru(lruL2, va >> 12, pfn, pcid, f, tick);
-      arrayFillAbsentLru(lruL1, va >> 12, pfn, pcid, f, tick);
+      arrayFillPairLru(lruL2, lruL1, va >> 12, pfn, pcid, f, tick, false);
       missDone2m += one;
     } else {
       count(ctr, Counter.WALK_COMPLETED);
@@ -421,8 +419,7 @@ export function flushMissCounts(ctr: usize): void {
     if (nested && !nestedFillable) {
       // No combined entry: the EPT denies an access it would serve (mmu/nested.ts nestedFillable).
     } else if (lruL2 != 0 && lruL1 != 0 && size == 0 && !rewalk) {
-      arrayFillAbsentLru(lruL2, va >> 12, base, pcid, flags, tick);
-      arrayFillAbsentLru(lruL1, va >> 12, base, pcid, flags, tick);
+      arrayFillPairLru(lruL2, lruL1, va >> 12, base, pcid, flags, tick, false);
       countN(ctr, Counter.TLB_FILL, 2);
     } else {
       const l1First: u32 = kind == KIND_FETCH ? 0 : nItlb;
