@@ -18,9 +18,9 @@
 //
 //   keys:    sets × waysPadded u32: low 32 bits of (vpn >> setShift); INVALID_KEY when empty
 //   stamps:  sets × waysPadded u32: the CPU clock at the last use (LRU) or fill; 0 = invalid.
-//            Kept apart from the entries so choosing a victim reads one cache line (a 12-way
-//            set: 48 bytes, three i32x4 loads). 32 bits because the clocks are renumbered before
-//            they reach 2^32 (tlbclock.ts): only the order of stamps is ever read.
+//            Kept apart from the entries so choosing a victim reads one or two cache lines (a
+//            12-way set: 48 bytes, three i32x4 loads). 32 bits because the clocks are renumbered
+//            before they reach 2^32 (tlbclock.ts): only the order of stamps is ever read.
 //   Entry, ENTRY_SIZE = 16 bytes (same index as its key): two words
 //   +0  tag u64:  bits 47:0 the vpn (linear address >> the entry's page shift; a 4 KiB vpn of a
 //                 canonical address has 52 bits whose top four copy bit 47, so 48 hold it),
@@ -143,7 +143,7 @@ import { plruTouchBits } from "./plru";
   return 12 + 9 * <u64>size;
 }
 
-/** Bytes of linear memory an array of `sets` × `ways` needs (keys, entries, PLRU words). */
+/** Bytes of linear memory an array of `sets` × `ways` needs (keys, entries, u32 stamps, PLRU words). */
 export function arrayBytes(sets: u32, ways: u32): u64 {
   const wp = (ways + 3) & ~3;
   return <u64>sets * wp * 4 + <u64>sets * wp * ENTRY_SIZE + <u64>sets * wp * 4 + <u64>sets * 8 + 64;
