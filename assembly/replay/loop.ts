@@ -85,6 +85,7 @@ export function replaySetup(base: usize, capacity: u32, stage: usize): void {
   stageBase = stage;
   memoRunFn = memoRun;
   hitRunFn = hitRun;
+  missRunFn = missRun;
   fastMissFn = fastMiss;
   fastMissRefFn = fastMissRef;
   fastFetchFn = fastFetch;
@@ -107,6 +108,8 @@ function memoRunStub(i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bo
 let fastMissFn: (i: u32, cpu: u32) => u32 = rareStub;
 /** hitRun, through the table for the same reason: its loop keeps its own registers. */
 let hitRunFn: (i: u32, end: u32, cpu: u32) => u32 = hitRunStub;
+/** missRun (hitLoop's run of misses), through the table for the same reason. */
+let missRunFn: (i: u32, end: u32, cpu: u32) => u32 = hitRunStub;
 
 function hitRunStub(i: u32, end: u32, cpu: u32): u32 {
   return i + 0 * (end + cpu);
@@ -535,6 +538,7 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
   let tick = fTick;
   let l1Hits: u64 = 0, l2Hits: u64 = 0;
   let memoVpn: u64 = 0xffff_ffff_ffff_ffff, memoE: usize = 0;
+  const runMiss = fWalkUser && !cacheWalks;
   while (r < rEnd) {
     if ((load<u64>(r) >> 12) == memoVpn) {
       mTick = tick;
@@ -570,12 +574,20 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
       const h2 = setKeyHits(keys2 + (<usize>first2 << 2), <u32>(vpn >> shift2), w2);
       if (h2 == 0) {
         // A miss of both arrays: walk (it fills both with this PCID tag, so the probes stay exact).
+        // Where walkUser applies, missRun walks this record and the misses after it in its own
+        // loop; otherwise (or in the look-ahead's case, or on a decline) fastMiss, as always.
         fTick = tick;
-        const st = fastMissFn(<u32>((r - traceBase) >> 4), cpu);
-        tick = fTick;
-        if (st != XLAT_OK) { fFault = st; break; }
+        if (runMiss) {
+          r = traceBase + (<usize>missRunFn(<u32>((r - traceBase) >> 4), end, cpu) << 4);
+          tick = fTick;
+          if (fFault != XLAT_OK) break;
+        } else {
+          const st = fastMissFn(<u32>((r - traceBase) >> 4), cpu);
+          tick = fTick;
+          if (st != XLAT_OK) { fFault = st; break; }
+          r += 16;
+        }
         memoVpn = 0xffff_ffff_ffff_ffff; memoE = 0;
-        r += 16;
         // A fault policy's flush may have emptied an array (TAG_NONE): claim it again, as the
         // refills below do not note their tag; any other tag (none is written here) ends the run.
         if (!hitClaim(fD, fPcid) || !hitClaim(fL2, fPcid)) break;
@@ -598,6 +610,80 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
   fAccesses += l1Hits + l2Hits;
   fL1Hits += l1Hits;
   fL2Hits += l2Hits;
+  return <u32>((r - traceBase) >> 4);
+}
+
+/** missRun for the 4 × 12 shape (hitShape). */
+function missRun(i: u32, end: u32, cpu: u32): u32 {
+  return missLoop(i, end, cpu, HIT_SETS1, HIT_WAYS1, HIT_SETS2, HIT_WAYS2);
+}
+
+/**
+ * hitLoop's run of misses (issue #17 trace (e): random pages over a footprint far beyond the
+ * second level): record `i`, which hitLoop took and found in neither array, and the records after
+ * it that hitLoop would take and that miss both arrays too, each walked by walkUser and filled
+ * (walkAndFillUser, the same walk, fills, ticks and counts as fastMiss's) in this loop, with the
+ * tick and the access counts in locals — instead of one call through the table from hitLoop to
+ * fastMiss per record. Runs only where fastMiss would take walkUser with the hierarchy off walks
+ * (hitLoop's runMiss). A record whose miss fastMiss would start with the look-ahead (touchAhead's
+ * condition, unchanged) goes to fastMiss, and a walk walkUser declines to fastMissRef at the same
+ * tick, as fastMiss hands it on; either ends the run (a fault policy may have flushed the arrays:
+ * hitLoop claims their tags again). @returns the first record not completed: one that hits or
+ * that hitLoop would not take (hitLoop decides it), or a fault the host must decide (fFault set)
+ */
+@inline function missLoop(i: u32, end: u32, cpu: u32, sets1: u32, w1: u32, sets2: u32, w2: u32): u32 {
+  const shift1 = <u64>ctz(sets1), mask1 = sets1 - 1, shift2 = <u64>ctz(sets2), mask2 = sets2 - 1;
+  const keys1 = <usize>load<u32>(fD + D_KEYS), keys2 = <usize>load<u32>(fL2 + D_KEYS);
+  const translation = <u64>load<u32>(latencyBase + LAT_L1_HIT) + <u64>load<u32>(latencyBase + LAT_STLB_HIT);
+  const refCycles = <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF);
+  const cr3 = load<u64>(fCpu + CPU_CR3);
+  const pcid = fPcid, ctr = fCtr, l2 = fL2, l1 = fD;
+  const want = (cpu << 16) | (REC_USER << 8);
+  let r = traceBase + (<usize>i << 4);
+  const rEnd = traceBase + (<usize>end << 4);
+  let tick = fTick;
+  let accesses: u64 = 0;
+  while (true) {
+    const j = <u32>((r - traceBase) >> 4);
+    const va = load<u64>(r);
+    const k = <u32>load<u8>(r, 9) & 1;   // REC_WRITE (hitLoop took only reads and writes)
+    if (j >= touchedTo && j - lastMiss <= MISS_RUN_GAP && !walkUserLast2m) {
+      // The look-ahead's case: fastMiss, which reads ahead, then walks.
+      fTick = tick;
+      const st = fastMissFn(j, cpu);
+      tick = fTick;
+      if (st != XLAT_OK) { fFault = st; break; }
+      r += 16;
+      break;
+    }
+    lastMiss = j;
+    const t = tick + 1;
+    const st = walkAndFillUser(cpu, cr3, va, k != 0, k, pcid, t, translation, refCycles, l2, l1, ctr, true);
+    if (st != XLAT_OK) {
+      // Declined (a fault, a 1 GiB page, …): the reference at the same tick, as fastMiss.
+      fTick = tick;
+      const s = fastMissRefFn(j, cpu);
+      tick = fTick;
+      if (s != XLAT_OK) { fFault = s; break; }
+      r += 16;
+      break;
+    }
+    tick = t;
+    accesses += <u64>1 << (<u64>k * PACK);
+    r += 16;
+    if (r >= rEnd) break;
+    // The next record: one hitLoop takes (its tests) that misses both arrays, else back to hitLoop.
+    const meta = load<u32>(r, 8);
+    const nva = load<u64>(r);
+    const vpn = nva >> 12;
+    const size = meta & 0xff;
+    if (((meta ^ want) & (0xffff_0000 | ((REC_USER | REC_IMPLICIT | REC_FETCH) << 8))) != 0) break;
+    if ((((nva + <u64>(size - <u32>(size != 0))) >> 12) ^ vpn | (nva >> 47)) != 0) break;
+    if (setKeyHits(keys1 + (<usize>((<u32>vpn & mask1) * w1) << 2), <u32>(vpn >> shift1), w1) != 0) break;
+    if (setKeyHits(keys2 + (<usize>((<u32>vpn & mask2) * w2) << 2), <u32>(vpn >> shift2), w2) != 0) break;
+  }
+  fTick = tick;
+  fAccesses += accesses;
   return <u32>((r - traceBase) >> 4);
 }
 
