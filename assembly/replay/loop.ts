@@ -643,6 +643,7 @@ function missRun(i: u32, end: u32, cpu: u32): u32 {
   const rEnd = traceBase + (<usize>end << 4);
   let tick = fTick;
   let accesses: u64 = 0;
+  let walks: u32 = 0;
   while (true) {
     const j = <u32>((r - traceBase) >> 4);
     const va = load<u64>(r);
@@ -670,6 +671,7 @@ function missRun(i: u32, end: u32, cpu: u32): u32 {
     }
     tick = t;
     accesses += <u64>1 << (<u64>k * PACK);
+    walks++;
     r += 16;
     if (r >= rEnd) break;
     // The next record: one hitLoop takes (its tests) that misses both arrays, else back to hitLoop.
@@ -684,7 +686,20 @@ function missRun(i: u32, end: u32, cpu: u32): u32 {
   }
   fTick = tick;
   fAccesses += accesses;
+  missRunWalks += walks;
   return <u32>((r - traceBase) >> 4);
+}
+
+/** Walks missRun completed itself (modulo 2^32). */
+let missRunWalks: u32 = 0;
+
+/**
+ * How many walks the replay's run of misses (missRun) has completed in its own loop since the core
+ * started, modulo 2^32: a diagnostic for tests and benchmarks (the model's counters are the same
+ * either way), as walkUserCount is.
+ */
+export function missRunCount(): u32 {
+  return missRunWalks;
 }
 
 /**
