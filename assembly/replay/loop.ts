@@ -44,11 +44,11 @@ import { cpuPtr, numCpus, maxPhyAddr } from "../arch/x86/cpu";
 import { XLAT_OK } from "../arch/x86/fault";
 import { resolveFault } from "./faultpolicy";
 import { ACC_WRITE, ACC_USER } from "../mmu/rights";
-import { tlbTranslate, walkAndFill, walkAndFillUser, flushMissCounts } from "../mmu/access";
-import { walkUserSetup, walkUserLast2m } from "../mmu/walkuser";
+import { tlbTranslate, walkAndFill, walkAndFillUser, walkAndFillUserUncounted, addMissCounts, flushMissCounts } from "../mmu/access";
+import { walkUserSetup, walkUserLast2m, WALK_USER_READ, WALK_USER_AD } from "../mmu/walkuser";
 import { inGuest } from "../mmu/nested";
 import { isCanonical } from "../mmu/walk";
-import { nItlb, nDtlb, nStlb, desc, rolePools4k, cpuClock, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF } from "../mmu/tlb";
+import { nItlb, nDtlb, nStlb, desc, rolePools4k, cpuClock, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_AD_UPDATE } from "../mmu/tlb";
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayRefillLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
   entryPfn, entryFlags, D_WAYS, D_KEYS, D_ENTRIES, D_STAMPS,
@@ -644,6 +644,8 @@ function missRun(i: u32, end: u32, cpu: u32): u32 {
   let tick = fTick;
   let accesses: u64 = 0;
   let walks: u32 = 0;
+  let done4k: u64 = 0, done2m: u64 = 0, refs: u64 = 0, trans: u64 = 0;
+  const latAd = <u64>load<u32>(latencyBase + LAT_AD_UPDATE);
   while (true) {
     const j = <u32>((r - traceBase) >> 4);
     const va = load<u64>(r);
@@ -659,8 +661,8 @@ function missRun(i: u32, end: u32, cpu: u32): u32 {
     }
     lastMiss = j;
     const t = tick + 1;
-    const st = walkAndFillUser(cpu, cr3, va, k != 0, k, pcid, t, translation, refCycles, l2, l1, ctr, true);
-    if (st != XLAT_OK) {
+    const w = walkAndFillUserUncounted(cr3, va, k != 0, pcid, t, refCycles, l2, l1, ctr, true);
+    if (w == 0) {
       // Declined (a fault, a 1 GiB page, …): the reference at the same tick, as fastMiss.
       fTick = tick;
       const s = fastMissRefFn(j, cpu);
@@ -670,7 +672,13 @@ function missRun(i: u32, end: u32, cpu: u32): u32 {
       break;
     }
     tick = t;
-    accesses += <u64>1 << (<u64>k * PACK);
+    const one = <u64>1 << (<u64>k * PACK);
+    accesses += one;
+    // walkAndFillUser's counts (the same packing: PACK is access.ts's MISS_PACK).
+    const n = w & WALK_USER_READ;
+    if (n == 3) done2m += one; else done4k += one;
+    refs += <u64>n;
+    trans += translation + <u64>n * refCycles + ((w & WALK_USER_AD) != 0 ? latAd : 0);
     walks++;
     r += 16;
     if (r >= rEnd) break;
@@ -686,6 +694,7 @@ function missRun(i: u32, end: u32, cpu: u32): u32 {
   }
   fTick = tick;
   fAccesses += accesses;
+  if (walks != 0) addMissCounts(done4k, done2m, refs, trans, walks);
   missRunWalks += walks;
   return <u32>((r - traceBase) >> 4);
 }
