@@ -85,7 +85,7 @@ export function replaySetup(base: usize, capacity: u32, stage: usize): void {
   stageBase = stage;
   memoRunFn = memoRun;
   hitRunFn = hitRun;
-  missRunFn = missRun;
+  hitMissFn = missOne;
   fastMissFn = fastMiss;
   fastMissRefFn = fastMissRef;
   fastFetchFn = fastFetch;
@@ -108,8 +108,12 @@ function memoRunStub(i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bo
 let fastMissFn: (i: u32, cpu: u32) => u32 = rareStub;
 /** hitRun, through the table for the same reason: its loop keeps its own registers. */
 let hitRunFn: (i: u32, end: u32, cpu: u32) => u32 = hitRunStub;
-/** missRun (hitLoop's run of misses), through the table for the same reason. */
-let missRunFn: (i: u32, end: u32, cpu: u32) => u32 = hitRunStub;
+/**
+ * hitLoop's miss of both arrays, through the table for the same reason: missRun where walkUser
+ * applies with the hierarchy off walks, else missOne (fastMiss). @returns the first record not
+ * completed; fFault set when that one faulted and the host must decide
+ */
+let hitMissFn: (i: u32, end: u32, cpu: u32) => u32 = hitRunStub;
 
 function hitRunStub(i: u32, end: u32, cpu: u32): u32 {
   return i + 0 * (end + cpu);
@@ -538,7 +542,6 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
   let tick = fTick;
   let l1Hits: u64 = 0, l2Hits: u64 = 0;
   let memoVpn: u64 = 0xffff_ffff_ffff_ffff, memoE: usize = 0;
-  const runMiss = fWalkUser && !cacheWalks;
   while (r < rEnd) {
     if ((load<u64>(r) >> 12) == memoVpn) {
       mTick = tick;
@@ -575,18 +578,12 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
       if (h2 == 0) {
         // A miss of both arrays: walk (it fills both with this PCID tag, so the probes stay exact).
         // Where walkUser applies, missRun walks this record and the misses after it in its own
-        // loop; otherwise (or in the look-ahead's case, or on a decline) fastMiss, as always.
+        // loop; otherwise (or in the look-ahead's case, or on a decline) fastMiss, as always
+        // (hitMissFn, chosen per CPU by replay()).
         fTick = tick;
-        if (runMiss) {
-          r = traceBase + (<usize>missRunFn(<u32>((r - traceBase) >> 4), end, cpu) << 4);
-          tick = fTick;
-          if (fFault != XLAT_OK) break;
-        } else {
-          const st = fastMissFn(<u32>((r - traceBase) >> 4), cpu);
-          tick = fTick;
-          if (st != XLAT_OK) { fFault = st; break; }
-          r += 16;
-        }
+        r = traceBase + (<usize>hitMissFn(<u32>((r - traceBase) >> 4), end, cpu) << 4);
+        tick = fTick;
+        if (fFault != XLAT_OK) break;
         memoVpn = 0xffff_ffff_ffff_ffff; memoE = 0;
         // A fault policy's flush may have emptied an array (TAG_NONE): claim it again, as the
         // refills below do not note their tag; any other tag (none is written here) ends the run.
@@ -611,6 +608,13 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
   fL1Hits += l1Hits;
   fL2Hits += l2Hits;
   return <u32>((r - traceBase) >> 4);
+}
+
+/** hitLoop's miss of record `i` outside missRun's configuration: fastMiss. @returns as hitMissFn */
+function missOne(i: u32, end: u32, cpu: u32): u32 {
+  const st = fastMissFn(i, cpu + 0 * end);
+  if (st != XLAT_OK) { fFault = st; return i; }
+  return i + 1;
 }
 
 /** missRun for the 4 × 12 shape (hitShape). */
@@ -850,6 +854,8 @@ export function replay(start: u32, end: u32): u32 {
       fDLru = lru ? fD : 0;
       fWalkUser = walkUserSetup(c, cr4) && lru;   // (setup first: it also resets walkUserLast2m)
       fHit = lru && (cr4 & CR4_LA57) == 0 && hitShape(fD, fL2);
+      // hitLoop's misses: walked in missRun's loop where fastMiss would take walkUser with the hierarchy off walks.
+      hitMissFn = fWalkUser && !cacheWalks ? missRun : missOne;
     }
     if (fastOk) {
       fFault = XLAT_OK;
