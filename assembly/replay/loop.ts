@@ -28,6 +28,10 @@
 // LRU and 4 KiB only, 4-level paging) fastRun first hands the run to hitRun, the same loop with
 // the geometry as literals and exact tag-key probes (no tag word read: hitShape, arrayOneTag);
 // the general loop takes over at the first record hitRun declines (a fetch, a clean entry, …).
+// A record that misses both of hitRun's arrays goes, where walkUser applies with the hierarchy
+// off walks, to missRun: that record and the misses right after it walked and filled in one loop
+// (issue #17 trace (e): random accesses over gigabytes of 2 MiB pages miss nearly every time),
+// with the same walks, fills, ticks and counts as fastMiss's one record per call.
 // Its walks are lean (walk.ts): one that succeeds leaves the CPU's result record as it was, so
 // after a batch the result record describes the record the replay stopped at (a fault), not
 // the last successful translation; the walk entries are written only by a walk that faulted, set
