@@ -30,7 +30,7 @@ export { tlbTranslate, walkUserCount } from "./mmu/access";
 export { vmEnter, vmLeave, invept, invvpid, ntlbClockSet } from "./mmu/nested";
 export { tlbClockSet } from "./mmu/tlb";
 export { tlbClockRenumbers } from "./mmu/tlbclock";
-export { replay, packRecords, ingestRecords } from "./replay/loop";
+export { replay, packRecords, ingestRecords, missRunCount } from "./replay/loop";
 export { replaySetFaultPolicy, replayTakeResolved } from "./replay/faultpolicy";
 export { eventsEnable, eventsOn, eventsCount, eventsDrained } from "./stats/events";
 export { stampsEnable, stampsOn, stampsSetClock, stampsRegion, stampsFrames } from "./stats/stamps";

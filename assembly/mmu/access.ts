@@ -333,6 +333,44 @@ function walkAndFillUserCached(cpu: u32, cr3: u64, va: u64, write: bool, kind: u
   return XLAT_OK;
 }
 
+/**
+ * walkAndFillUser's walk and fills with the hierarchy off walks, leaving the counts to the caller
+ * (replay/loop.ts missRun keeps them in locals over a run of walks and adds them with
+ * addMissCounts): for a walk that completed, done4k or done2m += one of its kind, refs += the
+ * entries read (`result` & WALK_USER_READ), trans += translation + refs × LAT_WALK_MEM_REF, plus
+ * LAT_AD_UPDATE when `result` has WALK_USER_AD — exactly what walkAndFillUser adds.
+ * @returns walkUser's result (entries read, WALK_USER_AD) when the walk completed and filled
+ * both arrays; 0 when walkUser declined (a restart's entries read counted here, as walkAndFillUser
+ * counts them; the caller then takes the reference)
+ */
+@inline export function walkAndFillUserUncounted(cr3: u64, va: u64, write: bool, pcid: u32, tick: u64, refCycles: u64,
+  lruL2: usize, lruL1: usize, ctr: usize, shaped: bool): u32 {
+  const r = walkUser(cr3, va, write, ctr, false, 0);
+  const n = r & WALK_USER_READ;
+  if ((r & ~(WALK_USER_AD | WALK_USER_READ)) != 0 || n == 0) {
+    if (n != 0) { missRefs += <u64>n; missTrans += <u64>n * refCycles; }
+    return 0;
+  }
+  let f = walkUserFlags;
+  // A 2 MiB page fills both 4 KiB arrays with the splinter holding va (SDM §4.10.2.3), origin 2M.
+  if (n == 3) f |= SIZE_2M << TLBF_ORIGIN_SHIFT;
+  arrayFillPairLru(lruL2, lruL1, va >> 12, walkUserPfn, pcid, f, tick, shaped);
+  return r;
+}
+
+/**
+ * Add a run's counts of walkAndFillUserUncounted (packed per kind as walkAndFillLean's: done4k,
+ * done2m; refs and trans plain sums; `walks` completed) to the lean walks' sums.
+ */
+export function addMissCounts(done4k: u64, done2m: u64, refs: u64, trans: u64, walks: u32): void {
+  missWalks += done4k + done2m;
+  missDone4k += done4k;
+  missDone2m += done2m;
+  missRefs += refs;
+  missTrans += trans;
+  walkUserWalks += walks;
+}
+
 /** Add the lean walks' packed counts (walkAndFillLean) to counter block `ctr` and clear them. */
 export function flushMissCounts(ctr: usize): void {
   const w = missWalks, d = missDone4k, d2 = missDone2m;

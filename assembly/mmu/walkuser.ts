@@ -72,6 +72,7 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
   wRsvd = physReserved | (nxe ? 0 : PAGE_NX);
   wPat = load<u64>(c + CPU_PAT);
   wGlobal = (cr4 & CR4_PGE) != 0 ? RIGHT_GLOBAL : 0;
+  m2 = 0;   // leafFlags2m's memo holds flags under the old PAT and CR4.PGE
   adUpdateFn = adUpdate;
   return true;
 }
@@ -168,25 +169,53 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
     if (w != 0) result |= WALK_USER_AD;
     leaf |= PAGE_ACCESSED | (write ? PAGE_DIRTY : 0);
   }
-  let pfn: u64, patIndex: u32;
   if (n == 3) {
-    pfn = (pageFrame(leaf, 2, addrMask) >> PAGE_SHIFT) + levelIndex(va, 1);
-    patIndex = entryPatIndex(leaf, 2);
-  } else {
-    pfn = pageFrame(leaf, 1, addrMask) >> PAGE_SHIFT;
-    patIndex = entryPatIndex(leaf, 1);
+    walkUserPfn = (pageFrame(leaf, 2, addrMask) >> PAGE_SHIFT) + levelIndex(va, 1);
+    walkUserFlags = leafFlags2m(e4, e3, leaf);
+    walkUserLast2m = true;
+    return result;
   }
-  // Rights as walk.ts gives them: R/W and U/S ANDed over the levels (U/S known set), XD ORed
-  // (reserved without NXE, so set only with NXE), G and D of the leaf, its protection key.
-  const or = e4 | e3 | e2 | leaf;
+  walkUserPfn = pageFrame(leaf, 1, addrMask) >> PAGE_SHIFT;
+  walkUserFlags = leafFlags(e4, e3, e2, leaf, entryPatIndex(leaf, 1));
+  walkUserLast2m = false;
+  return result;
+}
+
+/**
+ * The TLB-entry flags of a walk that did not fault, as walk.ts gives them: R/W and U/S ANDed over
+ * the levels (U/S known set), XD ORed (reserved without NXE, so set only with NXE), G and D of the
+ * leaf (after its A/D update), its protection key; the memory type the PAT entry `patIndex`.
+ */
+@inline function leafFlags(e4: u64, e3: u64, e2: u64, leaf: u64, patIndex: u32): u32 {
+  const and = e4 & e3 & e2 & leaf, or = e4 | e3 | e2 | leaf;
   const rights: u32 = RIGHT_USER | select<u32>(RIGHT_WRITE, 0, (and & PAGE_RW) != 0) |
     select<u32>(RIGHT_NX, 0, (or & PAGE_NX) != 0) | (select<u32>(RIGHT_GLOBAL, 0, (leaf & PAGE_GLOBAL) != 0) & wGlobal) |
     select<u32>(RIGHT_DIRTY, 0, (leaf & PAGE_DIRTY) != 0) | (entryPkey(leaf) << RIGHT_PKEY_SHIFT);
   const memType = <u32>(wPat >> (<u64>patIndex << 3)) & 7;
-  walkUserPfn = pfn;
-  walkUserFlags = rights | (memType << TLBF_MEMTYPE_SHIFT);
-  walkUserLast2m = n == 3;
-  return result;
+  return rights | (memType << TLBF_MEMTYPE_SHIFT);
+}
+
+// leafFlags2m's one-entry memo: the bits of the last 2 MiB walk's PML4E, PDPTE and PDE that
+// leafFlags reads, and its result. m2 = 0 (no present leaf) is empty; walkUserSetup empties it.
+let m4: u64 = 0;
+let m3: u64 = 0;
+let m2: u64 = 0;
+let mFlags: u32 = 0;
+
+/**
+ * leafFlags of a 2 MiB walk (PDE `leaf`, after its A/D update), once per distinct triple of its
+ * entries' bits other than the address: the flags are a pure function of those bits and of
+ * what walkUserSetup fixed (PAT, CR4.PGE), and a trace over many 2 MiB pages mapped alike gives
+ * the same triple walk after walk (issue #17 trace (e)). The PDE's bit 12 is its PAT bit (§4.9.2),
+ * not an address bit: it stays in the key.
+ */
+@inline function leafFlags2m(e4: u64, e3: u64, leaf: u64): u32 {
+  const keep = ~wAddrMask;
+  const k4 = e4 & keep, k3 = e3 & keep, k2 = leaf & (keep | (<u64>1 << 12));
+  if (((k4 ^ m4) | (k3 ^ m3) | (k2 ^ m2)) == 0) return mFlags;
+  const f = leafFlags(e4, e3, leaf, leaf, entryPatIndex(leaf, 2));
+  m4 = k4; m3 = k3; m2 = k2; mFlags = f;
+  return f;
 }
 
 /** adUpdate's result when an entry changed since the walk read it. */

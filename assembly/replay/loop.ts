@@ -28,6 +28,10 @@
 // LRU and 4 KiB only, 4-level paging) fastRun first hands the run to hitRun, the same loop with
 // the geometry as literals and exact tag-key probes (no tag word read: hitShape, arrayOneTag);
 // the general loop takes over at the first record hitRun declines (a fetch, a clean entry, …).
+// A record that misses both of hitRun's arrays goes, where walkUser applies with the hierarchy
+// off walks, to missRun: that record and the misses right after it walked and filled in one loop
+// (issue #17 trace (e): random accesses over gigabytes of 2 MiB pages miss nearly every time),
+// with the same walks, fills, ticks and counts as fastMiss's one record per call.
 // Its walks are lean (walk.ts): one that succeeds leaves the CPU's result record as it was, so
 // after a batch the result record describes the record the replay stopped at (a fault), not
 // the last successful translation; the walk entries are written only by a walk that faulted, set
@@ -44,11 +48,11 @@ import { cpuPtr, numCpus, maxPhyAddr } from "../arch/x86/cpu";
 import { XLAT_OK } from "../arch/x86/fault";
 import { resolveFault } from "./faultpolicy";
 import { ACC_WRITE, ACC_USER } from "../mmu/rights";
-import { tlbTranslate, walkAndFill, walkAndFillUser, flushMissCounts } from "../mmu/access";
-import { walkUserSetup, walkUserLast2m } from "../mmu/walkuser";
+import { tlbTranslate, walkAndFill, walkAndFillUser, walkAndFillUserUncounted, addMissCounts, flushMissCounts } from "../mmu/access";
+import { walkUserSetup, walkUserLast2m, WALK_USER_READ, WALK_USER_AD } from "../mmu/walkuser";
 import { inGuest } from "../mmu/nested";
 import { isCanonical } from "../mmu/walk";
-import { nItlb, nDtlb, nStlb, desc, rolePools4k, cpuClock, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF } from "../mmu/tlb";
+import { nItlb, nDtlb, nStlb, desc, rolePools4k, cpuClock, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_AD_UPDATE } from "../mmu/tlb";
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayRefillLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
   entryPfn, entryFlags, D_WAYS, D_KEYS, D_ENTRIES, D_STAMPS,
@@ -85,6 +89,7 @@ export function replaySetup(base: usize, capacity: u32, stage: usize): void {
   stageBase = stage;
   memoRunFn = memoRun;
   hitRunFn = hitRun;
+  hitMissFn = missOne;
   fastMissFn = fastMiss;
   fastMissRefFn = fastMissRef;
   fastFetchFn = fastFetch;
@@ -107,6 +112,12 @@ function memoRunStub(i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bo
 let fastMissFn: (i: u32, cpu: u32) => u32 = rareStub;
 /** hitRun, through the table for the same reason: its loop keeps its own registers. */
 let hitRunFn: (i: u32, end: u32, cpu: u32) => u32 = hitRunStub;
+/**
+ * hitLoop's miss of both arrays, through the table for the same reason: missRun where walkUser
+ * applies with the hierarchy off walks, else missOne (fastMiss). @returns the first record not
+ * completed; fFault set when that one faulted and the host must decide
+ */
+let hitMissFn: (i: u32, end: u32, cpu: u32) => u32 = hitRunStub;
 
 function hitRunStub(i: u32, end: u32, cpu: u32): u32 {
   return i + 0 * (end + cpu);
@@ -570,12 +581,14 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
       const h2 = setKeyHits(keys2 + (<usize>first2 << 2), <u32>(vpn >> shift2), w2);
       if (h2 == 0) {
         // A miss of both arrays: walk (it fills both with this PCID tag, so the probes stay exact).
+        // Where walkUser applies, missRun walks this record and the misses after it in its own
+        // loop; otherwise (or in the look-ahead's case, or on a decline) fastMiss, as always
+        // (hitMissFn, chosen per CPU by replay()).
         fTick = tick;
-        const st = fastMissFn(<u32>((r - traceBase) >> 4), cpu);
+        r = traceBase + (<usize>hitMissFn(<u32>((r - traceBase) >> 4), end, cpu) << 4);
         tick = fTick;
-        if (st != XLAT_OK) { fFault = st; break; }
+        if (fFault != XLAT_OK) break;
         memoVpn = 0xffff_ffff_ffff_ffff; memoE = 0;
-        r += 16;
         // A fault policy's flush may have emptied an array (TAG_NONE): claim it again, as the
         // refills below do not note their tag; any other tag (none is written here) ends the run.
         if (!hitClaim(fD, fPcid) || !hitClaim(fL2, fPcid)) break;
@@ -599,6 +612,111 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
   fL1Hits += l1Hits;
   fL2Hits += l2Hits;
   return <u32>((r - traceBase) >> 4);
+}
+
+/** hitLoop's miss of record `i` outside missRun's configuration: fastMiss. @returns as hitMissFn */
+function missOne(i: u32, end: u32, cpu: u32): u32 {
+  const st = fastMissFn(i, cpu + 0 * end);
+  if (st != XLAT_OK) { fFault = st; return i; }
+  return i + 1;
+}
+
+/** missRun for the 4 × 12 shape (hitShape). */
+function missRun(i: u32, end: u32, cpu: u32): u32 {
+  return missLoop(i, end, cpu, HIT_SETS1, HIT_WAYS1, HIT_SETS2, HIT_WAYS2);
+}
+
+/**
+ * hitLoop's run of misses (issue #17 trace (e): random pages over a footprint far beyond the
+ * second level): record `i`, which hitLoop took and found in neither array, and the records after
+ * it that hitLoop would take and that miss both arrays too, each walked by walkUser and filled
+ * (walkAndFillUser, the same walk, fills, ticks and counts as fastMiss's) in this loop, with the
+ * tick and the access counts in locals — instead of one call through the table from hitLoop to
+ * fastMiss per record. Runs only where fastMiss would take walkUser with the hierarchy off walks
+ * (hitLoop's runMiss). A record whose miss fastMiss would start with the look-ahead (touchAhead's
+ * condition, unchanged) goes to fastMiss, and a walk walkUser declines to fastMissRef at the same
+ * tick, as fastMiss hands it on; either ends the run (a fault policy may have flushed the arrays:
+ * hitLoop claims their tags again). @returns the first record not completed: one that hits or
+ * that hitLoop would not take (hitLoop decides it), or a fault the host must decide (fFault set)
+ */
+@inline function missLoop(i: u32, end: u32, cpu: u32, sets1: u32, w1: u32, sets2: u32, w2: u32): u32 {
+  const shift1 = <u64>ctz(sets1), mask1 = sets1 - 1, shift2 = <u64>ctz(sets2), mask2 = sets2 - 1;
+  const keys1 = <usize>load<u32>(fD + D_KEYS), keys2 = <usize>load<u32>(fL2 + D_KEYS);
+  const translation = <u64>load<u32>(latencyBase + LAT_L1_HIT) + <u64>load<u32>(latencyBase + LAT_STLB_HIT);
+  const refCycles = <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF);
+  const cr3 = load<u64>(fCpu + CPU_CR3);
+  const pcid = fPcid, ctr = fCtr, l2 = fL2, l1 = fD;
+  const want = (cpu << 16) | (REC_USER << 8);
+  let r = traceBase + (<usize>i << 4);
+  const rEnd = traceBase + (<usize>end << 4);
+  let tick = fTick;
+  let accesses: u64 = 0;
+  let walks: u32 = 0;
+  let done4k: u64 = 0, done2m: u64 = 0, refs: u64 = 0, trans: u64 = 0;
+  const latAd = <u64>load<u32>(latencyBase + LAT_AD_UPDATE);
+  while (true) {
+    const j = <u32>((r - traceBase) >> 4);
+    const va = load<u64>(r);
+    const k = <u32>load<u8>(r, 9) & 1;   // REC_WRITE (hitLoop took only reads and writes)
+    if (j >= touchedTo && j - lastMiss <= MISS_RUN_GAP && !walkUserLast2m) {
+      // The look-ahead's case: fastMiss, which reads ahead, then walks.
+      fTick = tick;
+      const st = fastMissFn(j, cpu);
+      tick = fTick;
+      if (st != XLAT_OK) { fFault = st; break; }
+      r += 16;
+      break;
+    }
+    lastMiss = j;
+    const t = tick + 1;
+    const w = walkAndFillUserUncounted(cr3, va, k != 0, pcid, t, refCycles, l2, l1, ctr, true);
+    if (w == 0) {
+      // Declined (a fault, a 1 GiB page, …): the reference at the same tick, as fastMiss.
+      fTick = tick;
+      const s = fastMissRefFn(j, cpu);
+      tick = fTick;
+      if (s != XLAT_OK) { fFault = s; break; }
+      r += 16;
+      break;
+    }
+    tick = t;
+    const one = <u64>1 << (<u64>k * PACK);
+    accesses += one;
+    // walkAndFillUser's counts (the same packing: PACK is access.ts's MISS_PACK).
+    const n = w & WALK_USER_READ;
+    if (n == 3) done2m += one; else done4k += one;
+    refs += <u64>n;
+    trans += translation + <u64>n * refCycles + ((w & WALK_USER_AD) != 0 ? latAd : 0);
+    walks++;
+    r += 16;
+    if (r >= rEnd) break;
+    // The next record: one hitLoop takes (its tests) that misses both arrays, else back to hitLoop.
+    const meta = load<u32>(r, 8);
+    const nva = load<u64>(r);
+    const vpn = nva >> 12;
+    const size = meta & 0xff;
+    if (((meta ^ want) & (0xffff_0000 | ((REC_USER | REC_IMPLICIT | REC_FETCH) << 8))) != 0) break;
+    if ((((nva + <u64>(size - <u32>(size != 0))) >> 12) ^ vpn | (nva >> 47)) != 0) break;
+    if (setKeyHits(keys1 + (<usize>((<u32>vpn & mask1) * w1) << 2), <u32>(vpn >> shift1), w1) != 0) break;
+    if (setKeyHits(keys2 + (<usize>((<u32>vpn & mask2) * w2) << 2), <u32>(vpn >> shift2), w2) != 0) break;
+  }
+  fTick = tick;
+  fAccesses += accesses;
+  if (walks != 0) addMissCounts(done4k, done2m, refs, trans, walks);
+  missRunWalks += walks;
+  return <u32>((r - traceBase) >> 4);
+}
+
+/** Walks missRun completed itself (modulo 2^32). */
+let missRunWalks: u32 = 0;
+
+/**
+ * How many walks the replay's run of misses (missRun) has completed in its own loop since the core
+ * started, modulo 2^32: a diagnostic for tests and benchmarks (the model's counters are the same
+ * either way), as walkUserCount is.
+ */
+export function missRunCount(): u32 {
+  return missRunWalks;
 }
 
 /**
@@ -740,6 +858,8 @@ export function replay(start: u32, end: u32): u32 {
       fDLru = lru ? fD : 0;
       fWalkUser = walkUserSetup(c, cr4) && lru;   // (setup first: it also resets walkUserLast2m)
       fHit = lru && (cr4 & CR4_LA57) == 0 && hitShape(fD, fL2);
+      // hitLoop's misses: walked in missRun's loop where fastMiss would take walkUser with the hierarchy off walks.
+      hitMissFn = fWalkUser && !cacheWalks ? missRun : missOne;
     }
     if (fastOk) {
       fFault = XLAT_OK;

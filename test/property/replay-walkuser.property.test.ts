@@ -238,3 +238,49 @@ describe("a non-canonical address on the fast path (SDM §3.3.7.1: #GP(0), no wa
     expect(a.walk_started).toBe(0n);
   });
 });
+
+describe("walkuser.ts leafFlags2m: a 2 MiB leaf's rights and memory type, memoised by its entries' non-address bits", () => {
+  it("2 MiB leaves differing only in PAT (bit 12, SDM §4.9.2), PCD, PWT, R/W or XD, walked alternately: each splinter has its own leaf's type and rights", async () => {
+    const leaves = Array.from({ length: 32 }, (_, h) => {
+      let b = 0x80n | 0x65n;                    // PS, P, U/S, A, D; R/W below
+      if (h & 1) b |= 1n << 12n;                // PAT (a 2 MiB leaf's bit 12: also the lowest frame bit of a 4 KiB one)
+      if (h & 2) b |= 0x10n;                    // PCD
+      if (h & 4) b |= 8n;                       // PWT
+      if (!(h & 8)) b |= 2n;                    // R/W
+      if (h & 16) b |= NX;
+      return b;
+    });
+    const setup = async () => {
+      const m = await Machine.create({ ram: "64MiB", cpus: 1, ...CUSTOM_4K });
+      const dm = new DemandMapper(m);
+      const block = m.frames.alloc(10);         // 4 MiB: a 2 MiB-aligned frame with bit 12 of its address clear
+      if (block === null) throw new Error("no 4 MiB block");
+      const frame = ((BigInt(block) + 511n) & ~511n) << 12n;
+      leaves.forEach((b, h) => expect(m._core.exports.ptMap(dm.root, 4, BASE + BigInt(h) * 0x20_0000n, 2, frame | b, 7n)).toBe(0));
+      m.cpu(0).setRegisters({ pat: PAT_MIXED, efer: 0xd01n });
+      return m;
+    };
+    // Reads of random splinters of the 32 pages (mostly misses of both arrays: 32 × 512 pieces).
+    let x = SEED;
+    const rnd = () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
+    const vas = Array.from({ length: 4000 }, () => BASE + BigInt(rnd() % 32) * 0x20_0000n + BigInt(rnd() % 512) * 0x1000n + 8n);
+    const a = await setup();
+    const before = a._core.exports.walkUserCount();
+    const r = new Replayer(a, skipAll);
+    vas.forEach((va, i) => r.batch.setAddress(i, va, 8, REC_KIND.read | REC_USER, 0));
+    expect(r.run(vas.length).completed).toBe(vas.length);
+    expect(a._core.exports.walkUserCount() - before).toBeGreaterThan(3500);
+    const b = await setup();
+    for (const va of vas) expect(b.cpu(0).access(va, { kind: "read", cpl: 3 }).ok).toBe(true);
+    expect(a.counters(0)).toEqual(b.counters(0));
+    // The entries the replay filled last (its L1 and second level) against the reference's.
+    const types = new Set<string>();
+    for (const va of vas.slice(-400)) {
+      const ta = a.cpu(0).access(va, { kind: "read", cpl: 3 });
+      expect(ta).toEqual(b.cpu(0).access(va, { kind: "read", cpl: 3 }));
+      if (ta.ok) types.add(`${ta.memoryType}/${ta.rights.write}/${ta.rights.noExecute}`);
+    }
+    // The pages do differ: eight memory types × R/W × XD.
+    expect(types.size).toBeGreaterThanOrEqual(24);
+  });
+});
