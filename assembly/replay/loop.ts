@@ -41,14 +41,14 @@
 import { CPU_CR3, CPU_CR4, CPU_TICK } from "../abi/layout";
 import { CR4_PCIDE, CR4_PKE, CR4_LA57, CR3_PCID_MASK } from "../arch/x86/regs";
 import { cpuPtr, numCpus, maxPhyAddr } from "../arch/x86/cpu";
-import { XLAT_OK } from "../arch/x86/fault";
-import { resolveFault } from "./faultpolicy";
+import { XLAT_OK, XLAT_PF } from "../arch/x86/fault";
+import { resolveFault, resolveNotPresent } from "./faultpolicy";
 import { ACC_WRITE, ACC_USER } from "../mmu/rights";
 import { tlbTranslate, walkAndFill, walkAndFillUser, flushMissCounts } from "../mmu/access";
-import { walkUserSetup, walkUserLast2m } from "../mmu/walkuser";
+import { walkUserSetup, walkUserLast2m, walkUserAbsentPte, walkUserAbsentFault } from "../mmu/walkuser";
 import { inGuest } from "../mmu/nested";
 import { isCanonical } from "../mmu/walk";
-import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF } from "../mmu/tlb";
+import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, cpuFlushAddress, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_FAULT } from "../mmu/tlb";
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayRefillLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
   entryPfn, entryFlags, D_WAYS, D_KEYS, D_ENTRIES, D_STAMPS,
@@ -414,7 +414,8 @@ function fastMiss(i: u32, cpu: u32): u32 {
 /**
  * fastMiss through the reference walker (walk.ts, lean), out of line (called through the table,
  * so that its two inlined walks do not weigh on fastMiss's registers): every miss outside
- * walkUser's configuration, and every walk walkUser declined. A non-canonical address is #GP(0)
+ * walkUser's configuration, and every walk walkUser declined — but a stop at a not-present PTE
+ * (walkUserAbsentPte, caches off), whose fault absentFault records without walking again. A non-canonical address is #GP(0)
  * with no TLB lookup and no walk (SDM §3.3.7.1): tlbTranslate — the reference — decides and
  * counts it (the access, the fault, its cycles; the lean walk would count a walk). Faults then go
  * to the registered policy (see fastMiss). @returns as fastMiss
@@ -435,6 +436,16 @@ function fastMissRef(i: u32, cpu: u32): u32 {
   const latL2 = <u64>load<u32>(latencyBase + LAT_STLB_HIT);
   const latBase = <u64>load<u32>(latencyBase + LAT_BASE_ACCESS);
   let retry = false;
+  if (fWalkUser && walkUserAbsentPte != 0 && !cacheWalks) {
+    // walkUser stopped at a not-present PTE (the demand faults of a trace): the reference walk
+    // would read the same four entries and fault there, so record its fault without it.
+    const st = absentFault(va, k, latL1 + latL2, latBase);
+    fAccesses += one;
+    const next = resolveNotPresent(fCpu, va, walkUserAbsentPte);
+    if (next == 1) return XLAT_OK;
+    if (next != 0) return st;
+    retry = true;
+  }
   while (true) {
     if (retry && fWalkUser) {
       // The policy mapped the page (a demand fault): the walk again is walkUser's, as a second
@@ -465,6 +476,35 @@ function fastMissRef(i: u32, cpu: u32): u32 {
     if (next == 1) return XLAT_OK;
     if (next != 0) return st;
   }
+}
+
+/**
+ * fastMissRef's fault for a user read (k = REC_READ) or write of `va` that walkUser declined at a
+ * not-present PTE (walkuser.ts walkUserAbsentPte; caches off): what the lean reference walk and
+ * walkAndFillLean would do with it, at the next tick. walkUserAbsentFault writes the result
+ * record, walk entries, CR2 and fault counts; the lean walk's own counts — the walk started,
+ * four entries read, translation cycles `translation` (L1 and second-level latencies) + four
+ * memory references + the fault, and the access's base cycles `latBase` — go straight to the
+ * counter block (walkAndFillLean sums them for flushMissCounts, which adds the same numbers).
+ * The #PF invalidates va in every TLB and PSC of the current PCID (SDM §4.10.4.1), the ITLB
+ * too: the fetch memo goes. @returns XLAT_PF
+ */
+function absentFault(va: u64, k: u32, translation: u64, latBase: u64): u32 {
+  const c = fCpu, ctr = fCtr;
+  const tick = fTick + 1;
+  fTick = tick;
+  store<u64>(c + CPU_TICK, tick);
+  walkUserAbsentFault(c, ctr, va, k == REC_WRITE);
+  const t = translation + 4 * <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF) + <u64>load<u32>(latencyBase + LAT_FAULT);
+  count(ctr, Counter.WALK_STARTED);
+  count(ctr, k == REC_WRITE ? Counter.DTLB_STORE_WALK : Counter.DTLB_LOAD_WALK);
+  countN(ctr, Counter.WALK_MEM_REF, 4);
+  countN(ctr, Counter.CYCLES_TRANSLATION, t);
+  countN(ctr, Counter.CYCLES, t + latBase);
+  cpuFlushAddress(c, va, fPcid, true, false);
+  count(ctr, Counter.TLB_FLUSH_PAGE);
+  fMemoVpnI = 0xffff_ffff_ffff_ffff; fMemoI = 0;
+  return XLAT_PF;
 }
 
 /**
