@@ -48,11 +48,12 @@ import { tlbTranslate, walkAndFill, walkAndFillUser, flushMissCounts } from "../
 import { walkUserSetup, walkUserLast2m, walkUserAbsentPte, walkUserAbsentFault } from "../mmu/walkuser";
 import { inGuest } from "../mmu/nested";
 import { isCanonical } from "../mmu/walk";
-import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, cpuFlushAddress, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_FAULT } from "../mmu/tlb";
+import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_FAULT } from "../mmu/tlb";
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayRefillLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
   entryPfn, entryFlags, D_WAYS, D_KEYS, D_ENTRIES, D_STAMPS,
   D_WAYS_PADDED, E_PFN, E_FLAGS, E_FLAGS_SHIFT, TAG_NONE, ENTRY_SHIFT as ENTRY_SHIFT_T, arrayOneTag, arrayClaimTag, setKeyHits, oldestWay, entryPlace, tagWord,
+  arrayMayDrop, arrayFlushAddress, D_SPLINTERS,
 } from "../mmu/tlbarray";
 import { RIGHT_USER, RIGHT_WRITE, RIGHT_DIRTY, RIGHT_NX } from "../abi/layout";
 import { entryLoadLimit, ramBase } from "../phys/ram";
@@ -86,6 +87,7 @@ export function replaySetup(base: usize, capacity: u32, stage: usize): void {
   hitRunFn = hitRun;
   fastMissFn = fastMiss;
   fastMissRefFn = fastMissRef;
+  fastAbsentFn = fastAbsent;
   fastFetchFn = fastFetch;
 }
 
@@ -112,6 +114,7 @@ function hitRunStub(i: u32, end: u32, cpu: u32): u32 {
 }
 let fastFetchFn: (i: u32, cpu: u32) => u32 = rareStub;
 let fastMissRefFn: (i: u32, cpu: u32) => u32 = rareStub;
+let fastAbsentFn: (i: u32, cpu: u32) => u32 = rareStub;
 
 function rareStub(i: u32, cpu: u32): u32 {
   return 0 * (i + cpu);
@@ -342,8 +345,17 @@ function touchAhead(from: u32): void {
   // Two passes: the descents to each record's last-level table (upper levels: a few lines, hot
   // in the cache) first, then the last-level loads back to back, so that they all go out together.
   const slots = aheadSlots;
+  // With hitRun's L1 shape (fHit: 16 sets × 4 ways, tag key vpn >> 4), a record whose page the L1
+  // holds will not walk: on a hot set with excursions (nine records in ten) its descent would
+  // cost more than the one compare that skips it. A guess only — the model sees none of this.
+  const keys1: usize = fHit ? <usize>load<u32>(fD + D_KEYS) : 0;
+  let m: u32 = 0;
   for (let j = from; j < to; j++) {
     const va = load<u64>(traceBase + (<usize>j << 4));
+    if (keys1 != 0) {
+      const vpn = va >> 12;
+      if (setKeyHits(keys1 + (<usize>((<u32>vpn & (HIT_SETS1 - 1)) * HIT_WAYS1) << 2), <u32>(vpn >> 4), HIT_WAYS1) != 0) continue;
+    }
     let table = root & addrMask;
     if (five) table = aheadEntry(table, va, 5, limit, ram) & addrMask;
     table = aheadEntry(table, va, 4, limit, ram) & addrMask;
@@ -354,10 +366,11 @@ function touchAhead(from: u32): void {
     const pde = load<u64>(ram + <usize>(pdePa < limit ? pdePa : 0));
     const ptePa = (pde & addrMask) + (levelIndex(va, 1) << ENTRY_SHIFT);
     const pa = select<u64>(pdePa, ptePa, (pde & PAGE_PSE) != 0);
-    store<usize>(slots + (<usize>(j - from) << 2), ram + <usize>(pa < limit ? pa : 0));
+    store<usize>(slots + (<usize>m << 2), ram + <usize>(pa < limit ? pa : 0));
+    m++;
   }
-  for (let k: usize = 0, n = <usize>(to - from); k < n; k++) sink += load<u64>(load<usize>(slots + (k << 2)));
-  if (cacheWalks) sink += cacheTouchAhead(slots, to - from, ram);   // the caches' records for these entries (mmu/cache.ts)
+  for (let k: usize = 0, n = <usize>m; k < n; k++) sink += load<u64>(load<usize>(slots + (k << 2)));
+  if (cacheWalks) sink += cacheTouchAhead(slots, m, ram);   // the caches' records for these entries (mmu/cache.ts)
   touchedTo = to;
   touchSink = sink;
 }
@@ -407,6 +420,8 @@ function fastMiss(i: u32, cpu: u32): u32 {
       fAccesses += <u64>1 << (<u64>k * PACK);
       return st;
     }
+    // A stop at a not-present PTE (a demand fault): recorded without walking again (fastAbsent).
+    if (walkUserAbsentPte != 0 && !cacheWalks) return fastAbsentFn(i, cpu);
   }
   return fastMissRefFn(i, cpu);
 }
@@ -415,7 +430,8 @@ function fastMiss(i: u32, cpu: u32): u32 {
  * fastMiss through the reference walker (walk.ts, lean), out of line (called through the table,
  * so that its two inlined walks do not weigh on fastMiss's registers): every miss outside
  * walkUser's configuration, and every walk walkUser declined — but a stop at a not-present PTE
- * (walkUserAbsentPte, caches off), whose fault absentFault records without walking again. A non-canonical address is #GP(0)
+ * (walkUserAbsentPte, caches off), which fastAbsent takes — and the retry of a mapped record
+ * whose walkUser walk declined (fastAbsent). A non-canonical address is #GP(0)
  * with no TLB lookup and no walk (SDM §3.3.7.1): tlbTranslate — the reference — decides and
  * counts it (the access, the fault, its cycles; the lean walk would count a walk). Faults then go
  * to the registered policy (see fastMiss). @returns as fastMiss
@@ -436,16 +452,6 @@ function fastMissRef(i: u32, cpu: u32): u32 {
   const latL2 = <u64>load<u32>(latencyBase + LAT_STLB_HIT);
   const latBase = <u64>load<u32>(latencyBase + LAT_BASE_ACCESS);
   let retry = false;
-  if (fWalkUser && walkUserAbsentPte != 0 && !cacheWalks) {
-    // walkUser stopped at a not-present PTE (the demand faults of a trace): the reference walk
-    // would read the same four entries and fault there, so record its fault without it.
-    const st = absentFault(va, k, latL1 + latL2, latBase);
-    fAccesses += one;
-    const next = resolveNotPresent(fCpu, va, walkUserAbsentPte);
-    if (next == 1) return XLAT_OK;
-    if (next != 0) return st;
-    retry = true;
-  }
   while (true) {
     if (retry && fWalkUser) {
       // The policy mapped the page (a demand fault): the walk again is walkUser's, as a second
@@ -479,7 +485,38 @@ function fastMissRef(i: u32, cpu: u32): u32 {
 }
 
 /**
- * fastMissRef's fault for a user read (k = REC_READ) or write of `va` that walkUser declined at a
+ * fastMiss's record `i` whose walk walkUser declined at a not-present PTE (walkUserAbsentPte;
+ * caches off), out of line and apart from fastMissRef (whose inlined reference walks make its
+ * every call dear): the fault as the reference would count it (absentFault), the registered
+ * policy (faultpolicy.ts resolveNotPresent, told the PTE), and for a mapped record the walk
+ * again at a new tick, walkUser's, as fastMissRef retries. Should that walk decline, fastMissRef
+ * takes the record (its first walk is the same retry, through the reference walker).
+ * @returns as fastMiss
+ */
+function fastAbsent(i: u32, cpu: u32): u32 {
+  const r = traceBase + (<usize>i << 4);
+  const va = load<u64>(r);
+  const k = <u32>load<u8>(r, 9) & 3;
+  const one = <u64>1 << (<u64>k * PACK);
+  const translation = <u64>load<u32>(latencyBase + LAT_L1_HIT) + <u64>load<u32>(latencyBase + LAT_STLB_HIT);
+  const st = absentFault(va, k, translation, <u64>load<u32>(latencyBase + LAT_BASE_ACCESS));
+  fAccesses += one;
+  const next = resolveNotPresent(fCpu, va, walkUserAbsentPte);
+  if (next == 1) return XLAT_OK;
+  if (next != 0) return st;
+  const tick = fTick + 1;
+  const again = walkAndFillUser(cpu, load<u64>(fCpu + CPU_CR3), va, k == REC_WRITE, k, fPcid, tick, translation,
+    <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru, fCtr);
+  if (again == XLAT_OK) {
+    fTick = tick;
+    fAccesses += one;
+    return again;
+  }
+  return fastMissRefFn(i, cpu);
+}
+
+/**
+ * fastAbsent's fault for a user read (k = REC_READ) or write of `va` that walkUser declined at a
  * not-present PTE (walkuser.ts walkUserAbsentPte; caches off): what the lean reference walk and
  * walkAndFillLean would do with it, at the next tick. walkUserAbsentFault writes the result
  * record, walk entries, CR2 and fault counts; the lean walk's own counts — the walk started,
@@ -501,7 +538,17 @@ function absentFault(va: u64, k: u32, translation: u64, latBase: u64): u32 {
   countN(ctr, Counter.WALK_MEM_REF, 4);
   countN(ctr, Counter.CYCLES_TRANSLATION, t);
   countN(ctr, Counter.CYCLES, t + latBase);
-  cpuFlushAddress(c, va, fPcid, true, false);
+  // tlb.ts cpuFlushAddress without its paging-structure-cache half, which has nothing to drop
+  // here (walkUser runs only without PSCs), and with the arrays' pre-check inline. fD and fL2
+  // (4 KiB entries only) have just missed va's page for fPcid: when every entry of one carries
+  // fPcid's tag (hitTagOk, as hitRun's exact probes need) and none is a splinter of a larger
+  // page, it holds no entry for the page at all, and its flush would drop nothing.
+  const pcid = fPcid;
+  for (let j: u32 = 0, n = nItlb + nDtlb + nStlb; j < n; j++) {
+    const d = desc(c, j);
+    if ((d == fD || d == fL2) && load<u32>(d + D_SPLINTERS) == 0 && hitTagOk(d, pcid)) continue;
+    if (arrayMayDrop(d, va)) arrayFlushAddress(d, va, pcid, true);
+  }
   count(ctr, Counter.TLB_FLUSH_PAGE);
   fMemoVpnI = 0xffff_ffff_ffff_ffff; fMemoI = 0;
   return XLAT_PF;
