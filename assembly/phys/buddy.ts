@@ -183,6 +183,33 @@ export function buddyAlloc(order: u32, highestZone: u32, wmark: u32): i32 {
 }
 
 /**
+ * buddyAlloc(0, highestZone, WMARK_NONE) — one frame, no watermark — in fewer steps when the
+ * first zone with a free frame (from `highestZone` down) has one on its order-0 list: that list's
+ * head, as buddyAlloc takes it (no split; same descriptor, counts and free count). Otherwise
+ * buddyAlloc decides (a split of a larger block, a failure). The demand-fault policy's allocation
+ * (replay/faultpolicy.ts), once per first touch of a page.
+ * @returns as buddyAlloc
+ */
+export function buddyAllocPage(highestZone: u32): i32 {
+  if (highestZone < NR_ZONES) {
+    for (let z = <i32>highestZone; z >= 0; z--) {
+      const zp = zonePtr(<u32>z);
+      const free = load<u32>(zp + Z_FREE);
+      // buddyAlloc skips a zone with fewer free frames than the block: for one frame, none.
+      if (free == 0) continue;
+      const pfn = load<u32>(area(zp, 0));
+      if (pfn == NO_PFN) break;
+      listDel(zp, 0, pfn);
+      prepAllocated(pfn, 0);
+      store<u32>(zp + Z_FREE, free - 1);
+      count(hostCounters, Counter.BUDDY_ALLOC);
+      return <i32>pfn;
+    }
+  }
+  return buddyAlloc(0, highestZone, WMARK_NONE);
+}
+
+/**
  * zone_watermark_ok over the zonelist: would an allocation of 2^order frames whose highest zone
  * is `highestZone` leave some zone above `wmark` (with its lowmem reserve)? kswapd's
  * pgdat_balanced asks this of WMARK_HIGH. @returns 1 or 0

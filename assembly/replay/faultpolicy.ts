@@ -14,7 +14,7 @@ import { CR4_LA57 } from "../arch/x86/regs";
 import { physMask, PTE_ADDR_FIELD } from "../arch/x86/pgtable";
 import { maxPhyAddr, numCpus } from "../arch/x86/cpu";
 import { FAULT_POLICY_HOST, FAULT_POLICY_SKIP, FAULT_POLICY_DEMAND_4K } from "../abi/records";
-import { buddyAlloc, buddyFree } from "../phys/buddy";
+import { buddyAllocPage, buddyFree } from "../phys/buddy";
 import { physWrite, tablesOnly } from "../phys/ram";
 import { inGuest } from "../mmu/nested";
 import { ptMap, PTMAP_OK } from "../mmu/ptmap";
@@ -76,7 +76,7 @@ export function resolveFault(c: usize): u32 {
 export function resolveNotPresent(c: usize, va: u64, pte: u64): u32 {
   if (faultPolicy == FAULT_POLICY_HOST) return 2;
   if (faultPolicy == FAULT_POLICY_SKIP) { policyResolved++; return 1; }
-  const pfn = buddyAlloc(0, 2, 0);
+  const pfn = buddyAllocPage(2);
   if (pfn < 0) return 2;   // out of frames: the host's policy says why
   const leaf = (<u64>pfn << 12) | DEMAND_BITS;
   if (pte != 0 && policyWalk(c)) {
