@@ -542,11 +542,15 @@ function absentFault(va: u64, k: u32, translation: u64, latBase: u64): u32 {
   // here (walkUser runs only without PSCs), and with the arrays' pre-check inline. fD and fL2
   // (4 KiB entries only) have just missed va's page for fPcid: when every entry of one carries
   // fPcid's tag (hitTagOk, as hitRun's exact probes need) and none is a splinter of a larger
-  // page, it holds no entry for the page at all, and its flush would drop nothing.
+  // page, it holds no entry for the page at all, and its flush would drop nothing. An array
+  // filled with nothing since its last full clear (arrayOneTag TAG_NONE: the instruction TLB of
+  // a trace of data accesses) holds nothing to drop either, and its keys, seldom read, would
+  // cost a miss in the host's caches.
   const pcid = fPcid;
   for (let j: u32 = 0, n = nItlb + nDtlb + nStlb; j < n; j++) {
     const d = desc(c, j);
-    if ((d == fD || d == fL2) && load<u32>(d + D_SPLINTERS) == 0 && hitTagOk(d, pcid)) continue;
+    const tag = arrayOneTag(d);
+    if (tag == TAG_NONE || ((d == fD || d == fL2) && tag == pcid && load<u32>(d + D_SPLINTERS) == 0)) continue;
     if (arrayMayDrop(d, va)) arrayFlushAddress(d, va, pcid, true);
   }
   count(ctr, Counter.TLB_FLUSH_PAGE);
