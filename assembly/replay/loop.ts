@@ -340,7 +340,10 @@ function touchAhead(from: u32): void {
   const root = load<u64>(fCpu + CPU_CR3);
   const five = (fCr4 & CR4_LA57) != 0;
   const addrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
-  const to = min(from + REPLAY_LOOKAHEAD, fEnd);
+  // Filtered (below), the scan goes on past REPLAY_LOOKAHEAD records until it has that many
+  // entries to read, so that as many loads go out together on a hot set as on random pages.
+  const keys1: usize = fHit ? <usize>load<u32>(fD + D_KEYS) : 0;
+  const to = min(from + (keys1 != 0 ? REPLAY_LOOKAHEAD * AHEAD_SCAN : REPLAY_LOOKAHEAD), fEnd);
   let sink: u64 = 0;
   // Two passes: the descents to each record's last-level table (upper levels: a few lines, hot
   // in the cache) first, then the last-level loads back to back, so that they all go out together.
@@ -348,9 +351,9 @@ function touchAhead(from: u32): void {
   // With hitRun's L1 shape (fHit: 16 sets × 4 ways, tag key vpn >> 4), a record whose page the L1
   // holds will not walk: on a hot set with excursions (nine records in ten) its descent would
   // cost more than the one compare that skips it. A guess only — the model sees none of this.
-  const keys1: usize = fHit ? <usize>load<u32>(fD + D_KEYS) : 0;
   let m: u32 = 0;
-  for (let j = from; j < to; j++) {
+  let j = from;
+  for (; j < to && m < REPLAY_LOOKAHEAD; j++) {
     const va = load<u64>(traceBase + (<usize>j << 4));
     if (keys1 != 0) {
       const vpn = va >> 12;
@@ -371,10 +374,12 @@ function touchAhead(from: u32): void {
   }
   for (let k: usize = 0, n = <usize>m; k < n; k++) sink += load<u64>(load<usize>(slots + (k << 2)));
   if (cacheWalks) sink += cacheTouchAhead(slots, m, ram);   // the caches' records for these entries (mmu/cache.ts)
-  touchedTo = to;
+  touchedTo = j;
   touchSink = sink;
 }
 
+/** How many times REPLAY_LOOKAHEAD records a filtered touchAhead may scan to find that many entries. */
+@inline const AHEAD_SCAN: u32 = 8;
 /** touchAhead's addresses of the last-level entries, between its two passes. */
 const aheadSlots: usize = memory.data(<i32>REPLAY_LOOKAHEAD * 4, 16);
 
