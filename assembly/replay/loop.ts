@@ -333,7 +333,7 @@ let touchSink: u64 = 0;
  * a 2 MiB PDE (a select, no branch) and only keeps every address inside RAM (full mode), so a
  * record costs a few instructions per level.
  */
-function touchAhead(from: u32): void {
+function touchAhead(from: u32, filter: bool): void {
   const limit = entryLoadLimit;
   if (limit == 0) return;   // tables-only: entries are found through a hash, no single load to start
   const ram = ramBase;
@@ -342,15 +342,16 @@ function touchAhead(from: u32): void {
   const addrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
   // Filtered (below), the scan goes on past REPLAY_LOOKAHEAD records until it has that many
   // entries to read, so that as many loads go out together on a hot set as on random pages.
-  const keys1: usize = fHit ? <usize>load<u32>(fD + D_KEYS) : 0;
+  const keys1: usize = fHit && filter ? <usize>load<u32>(fD + D_KEYS) : 0;
   const to = min(from + (keys1 != 0 ? REPLAY_LOOKAHEAD * AHEAD_SCAN : REPLAY_LOOKAHEAD), fEnd);
   let sink: u64 = 0;
   // Two passes: the descents to each record's last-level table (upper levels: a few lines, hot
   // in the cache) first, then the last-level loads back to back, so that they all go out together.
   const slots = aheadSlots;
-  // With hitRun's L1 shape (fHit: 16 sets × 4 ways, tag key vpn >> 4), a record whose page the L1
-  // holds will not walk: on a hot set with excursions (nine records in ten) its descent would
-  // cost more than the one compare that skips it. A guess only — the model sees none of this.
+  // With hitRun's L1 shape (fHit: 16 sets × 4 ways, tag key vpn >> 4) and `filter` (the walks
+  // are not on consecutive records), a record whose page the L1 holds will not walk: on a hot set
+  // with excursions (nine records in ten) its descent would cost more than the one compare that
+  // skips it. A guess only — the model sees none of this.
   let m: u32 = 0;
   let j = from;
   for (; j < to && m < REPLAY_LOOKAHEAD; j++) {
@@ -410,7 +411,9 @@ function fastMiss(i: u32, cpu: u32): u32 {
   // Not while the walks end at 2 MiB leaves (walkUser's last): a PDE maps 512 times the memory
   // of a PTE, so the leaves of a footprint stay in the host's caches (16 GiB: 64 KiB of PDEs),
   // and reading them ahead cost 8 % on such a trace for nothing.
-  if (i >= touchedTo && i - lastMiss <= MISS_RUN_GAP && !walkUserLast2m) touchAhead(i);
+  // Walks on consecutive records (random pages): nearly every record ahead walks too, so the
+  // look-ahead reads them all without asking the L1 first.
+  if (i >= touchedTo && i - lastMiss <= MISS_RUN_GAP && !walkUserLast2m) touchAhead(i, i - lastMiss > 1);
   lastMiss = i;
   if (fWalkUser) {
     // The specialised walk (mmu/walkuser.ts): no store to the CPU record, no walk record; on a
