@@ -337,46 +337,59 @@ function touchAhead(from: u32, filter: bool): void {
   const limit = entryLoadLimit;
   if (limit == 0) return;   // tables-only: entries are found through a hash, no single load to start
   const ram = ramBase;
-  const root = load<u64>(fCpu + CPU_CR3);
+  const root = load<u64>(fCpu + CPU_CR3) & physMask(maxPhyAddr) & PTE_ADDR_FIELD;
   const five = (fCr4 & CR4_LA57) != 0;
   const addrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
-  // Filtered (below), the scan goes on past REPLAY_LOOKAHEAD records until it has that many
-  // entries to read, so that as many loads go out together on a hot set as on random pages.
-  const keys1: usize = fHit && filter ? <usize>load<u32>(fD + D_KEYS) : 0;
-  const to = min(from + (keys1 != 0 ? REPLAY_LOOKAHEAD * AHEAD_SCAN : REPLAY_LOOKAHEAD), fEnd);
   let sink: u64 = 0;
   // Two passes: the descents to each record's last-level table (upper levels: a few lines, hot
   // in the cache) first, then the last-level loads back to back, so that they all go out together.
   const slots = aheadSlots;
-  // With hitRun's L1 shape (fHit: 16 sets × 4 ways, tag key vpn >> 4) and `filter` (the walks
-  // are not on consecutive records), a record whose page the L1 holds will not walk: on a hot set
-  // with excursions (nine records in ten) its descent would cost more than the one compare that
-  // skips it. A guess only — the model sees none of this.
   let m: u32 = 0;
   let j = from;
-  for (; j < to && m < REPLAY_LOOKAHEAD; j++) {
-    const va = load<u64>(traceBase + (<usize>j << 4));
-    if (keys1 != 0) {
+  if (fHit && filter) {
+    // With hitRun's L1 shape (fHit: 16 sets × 4 ways, tag key vpn >> 4) and `filter` (the walks
+    // are not on consecutive records), a record whose page the L1 holds will not walk: on a hot
+    // set with excursions (nine records in ten) its descent would cost more than the one compare
+    // that skips it. The scan goes on past REPLAY_LOOKAHEAD records until it has that many
+    // entries to read, so that as many loads go out together as on random pages. A guess only —
+    // the model sees none of this.
+    const keys1 = <usize>load<u32>(fD + D_KEYS);
+    const to = min(from + REPLAY_LOOKAHEAD * AHEAD_SCAN, fEnd);
+    for (; j < to && m < REPLAY_LOOKAHEAD; j++) {
+      const va = load<u64>(traceBase + (<usize>j << 4));
       const vpn = va >> 12;
       if (setKeyHits(keys1 + (<usize>((<u32>vpn & (HIT_SETS1 - 1)) * HIT_WAYS1) << 2), <u32>(vpn >> 4), HIT_WAYS1) != 0) continue;
+      store<usize>(slots + (<usize>m << 2), aheadLeaf(root, va, five, addrMask, limit, ram));
+      m++;
     }
-    let table = root & addrMask;
-    if (five) table = aheadEntry(table, va, 5, limit, ram) & addrMask;
-    table = aheadEntry(table, va, 4, limit, ram) & addrMask;
-    table = aheadEntry(table, va, 3, limit, ram) & addrMask;
-    // A 2 MiB leaf ends the descent: its PDE is the entry the walk waits for. Reading on into
-    // the page's data as if it were a table would fetch a random line of it for nothing.
-    const pdePa = table + (levelIndex(va, 2) << ENTRY_SHIFT);
-    const pde = load<u64>(ram + <usize>(pdePa < limit ? pdePa : 0));
-    const ptePa = (pde & addrMask) + (levelIndex(va, 1) << ENTRY_SHIFT);
-    const pa = select<u64>(pdePa, ptePa, (pde & PAGE_PSE) != 0);
-    store<usize>(slots + (<usize>m << 2), ram + <usize>(pa < limit ? pa : 0));
-    m++;
+  } else {
+    const to = min(from + REPLAY_LOOKAHEAD, fEnd);
+    for (; j < to; j++) {
+      store<usize>(slots + (<usize>(j - from) << 2), aheadLeaf(root, load<u64>(traceBase + (<usize>j << 4)), five, addrMask, limit, ram));
+    }
+    m = j - from;
   }
   for (let k: usize = 0, n = <usize>m; k < n; k++) sink += load<u64>(load<usize>(slots + (k << 2)));
   if (cacheWalks) sink += cacheTouchAhead(slots, m, ram);   // the caches' records for these entries (mmu/cache.ts)
   touchedTo = j;
   touchSink = sink;
+}
+
+/**
+ * touchAhead's descent for `va` from the top-level table at `root`: the host address of its
+ * last-level entry (a 2 MiB leaf's PDE ends the descent: reading on into the page's data as if it
+ * were a table would fetch a random line of it for nothing), every address kept inside RAM.
+ */
+@inline function aheadLeaf(root: u64, va: u64, five: bool, addrMask: u64, limit: u64, ram: usize): usize {
+  let table = root;
+  if (five) table = aheadEntry(table, va, 5, limit, ram) & addrMask;
+  table = aheadEntry(table, va, 4, limit, ram) & addrMask;
+  table = aheadEntry(table, va, 3, limit, ram) & addrMask;
+  const pdePa = table + (levelIndex(va, 2) << ENTRY_SHIFT);
+  const pde = load<u64>(ram + <usize>(pdePa < limit ? pdePa : 0));
+  const ptePa = (pde & addrMask) + (levelIndex(va, 1) << ENTRY_SHIFT);
+  const pa = select<u64>(pdePa, ptePa, (pde & PAGE_PSE) != 0);
+  return ram + <usize>(pa < limit ? pa : 0);
 }
 
 /** How many times REPLAY_LOOKAHEAD records a filtered touchAhead may scan to find that many entries. */
