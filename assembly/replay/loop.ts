@@ -319,8 +319,10 @@ let touchSink: u64 = 0;
 
 /**
  * Read the last-level paging-structure entry (the PTE, for 4 KiB pages) of records [from,
- * from + REPLAY_LOOKAHEAD) under the current CR3, and nothing else: no checks, no A/D, no
- * counts. The model sees nothing of it; its purpose is the host's memory-level parallelism. A
+ * from + REPLAY_LOOKAHEAD) — with `filter`, of the next REPLAY_LOOKAHEAD records from `from`
+ * whose page the L1 does not hold (see below) — under the current CR3, and nothing else: no
+ * checks, no A/D, no counts. The model sees nothing of it; its purpose is the host's
+ * memory-level parallelism. A
  * trace that walks on every access (random pages over gigabytes) spends most of its time
  * waiting for the PTE load, which misses the host's caches; a native build's out-of-order core
  * overlaps that wait with the next accesses' walks, but the Wasm miss path is too long for the
