@@ -33,11 +33,11 @@ import { walk, translate, isCanonical, walkOutPfn, walkOutFlags, walkOutInfo, wa
 import { cacheWalks } from "./cache";
 import { walkUser, walkUserPfn, walkUserFlags, walkUserRefCycles, WALK_USER_AD, WALK_USER_READ } from "./walkuser";
 import {
-  nItlb, nDtlb, nStlb, latencyBase, roleLookup, roleFill, roleTouch, lastArray, cpuFlushAddress, desc,
+  nItlb, nDtlb, nStlb, latencyBase, cpuClock, roleLookup, roleFill, roleTouch, lastArray, cpuFlushAddress, desc,
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
 } from "./tlb";
 import {
-  arrayFillAbsentLru, SIZE_2M, SIZE_1G, TLBF_CAPPED, entryPfn, entryFlags, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
+  arrayFillPairLru, SIZE_2M, SIZE_1G, TLBF_CAPPED, entryPfn, entryFlags, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
 } from "./tlbarray";
 
 /** Vector field of an EV_FAULT record for a VM exit (nested paging); the low word holds the exit reason. */
@@ -117,7 +117,7 @@ export function tlbTranslate(cpu: u32, va: u64, acc: u32): u32 {
   // In a guest the tag carries the VPID above the PCID (mmu/nested.ts).
   const pcid: u32 = ((cr4 & CR4_PCIDE) != 0 ? <u32>(load<u64>(c + CPU_CR3) & CR3_PCID_MASK) : 0) | vmTag(c);
   const cr0 = load<u64>(c + CPU_CR0);
-  const tick = load<u64>(c + CPU_TICK) + 1;
+  const tick = cpuClock(c, load<u64>(c + CPU_TICK)) + 1;   // (kept below 2^32: tlbclock.ts)
   store<u64>(c + CPU_TICK, tick);
   const kindRun: u32 = <u32>Counter.DTLB_LOAD_STLB_HIT + kind * KIND_COUNTERS;
   const l1First: u32 = kind == KIND_FETCH ? 0 : nItlb;
@@ -224,16 +224,14 @@ const missWalkActive: usize = memory.data(24, 8);
     const flags = (cr4 & CR4_PGE) != 0 ? walkOutFlags : walkOutFlags & ~RIGHT_GLOBAL;
     const base = walkOutPfn;
     if (lruL2 != 0 && lruL1 != 0 && size == 0) {
-      arrayFillAbsentLru(lruL2, va >> 12, base, pcid, flags, tick);
-      arrayFillAbsentLru(lruL1, va >> 12, base, pcid, flags, tick);
+      arrayFillPairLru(lruL2, lruL1, va >> 12, base, pcid, flags, tick, false);
       missDone4k += one;
     } else if (lruL2 != 0 && lruL1 != 0 && size == 1) {
       // A 2 MiB page into arrays of 4 KiB entries: both take the splinter holding va (SDM
       // §4.10.2.3), what roleFill computes for them — the 4 KiB piece's frame, size 4K, origin 2M.
       const f = (flags & ~((<u32>3 << TLBF_SIZE_SHIFT) | (<u32>3 << TLBF_ORIGIN_SHIFT))) | (SIZE_2M << TLBF_ORIGIN_SHIFT);
       const pfn = base + ((va >> 12) & 511);
-      arrayFillAbsentLru(lruL2, va >> 12, pfn, pcid, f, tick);
-      arrayFillAbsentLru(lruL1, va >> 12, pfn, pcid, f, tick);
+      arrayFillPairLru(lruL2, lruL1, va >> 12, pfn, pcid, f, tick, false);
       missDone2m += one;
     } else {
       count(ctr, Counter.WALK_COMPLETED);
@@ -289,9 +287,9 @@ export function walkUserCount(): u32 {
  * then takes walkAndFill, the reference)
  */
 @inline export function walkAndFillUser(cpu: u32, cr3: u64, va: u64, write: bool, kind: u32, pcid: u32, tick: u64, translation: u64,
-  refCycles: u64, lruL2: usize, lruL1: usize, ctr: usize): u32 {
+  refCycles: u64, lruL2: usize, lruL1: usize, ctr: usize, shaped: bool = false): u32 {
   if (cacheWalks) return walkAndFillUserCached(cpu, cr3, va, write, kind, pcid, tick, translation, lruL2, lruL1, ctr);
-  return walkAndFillUserOf(cpu, cr3, va, write, kind, pcid, tick, translation, refCycles, lruL2, lruL1, ctr, false);
+  return walkAndFillUserOf(cpu, cr3, va, write, kind, pcid, tick, translation, refCycles, lruL2, lruL1, ctr, false, shaped);
 }
 
 /**
@@ -306,7 +304,7 @@ function walkAndFillUserCached(cpu: u32, cr3: u64, va: u64, write: bool, kind: u
 
 /** walkAndFillUser, with the hierarchy on walks (`cached`, a constant) or not. */
 @inline function walkAndFillUserOf(cpu: u32, cr3: u64, va: u64, write: bool, kind: u32, pcid: u32, tick: u64, translation: u64,
-  refCycles: u64, lruL2: usize, lruL1: usize, ctr: usize, cached: bool): u32 {
+  refCycles: u64, lruL2: usize, lruL1: usize, ctr: usize, cached: bool, shaped: bool = false): u32 {
   const r = walkUser(cr3, va, write, ctr, cached, cpu);
   const n = r & WALK_USER_READ;
   if ((r & ~(WALK_USER_AD | WALK_USER_READ)) != 0 || n == 0) {
@@ -320,8 +318,7 @@ function walkAndFillUserCached(cpu: u32, cr3: u64, va: u64, write: bool, kind: u
   let f = walkUserFlags;
   // A 2 MiB page fills both 4 KiB arrays with the splinter holding va (SDM §4.10.2.3), origin 2M.
   if (n == 3) { f |= SIZE_2M << TLBF_ORIGIN_SHIFT; missDone2m += one; } else missDone4k += one;
-  arrayFillAbsentLru(lruL2, vpn, pfn, pcid, f, tick);
-  arrayFillAbsentLru(lruL1, vpn, pfn, pcid, f, tick);
+  arrayFillPairLru(lruL2, lruL1, vpn, pfn, pcid, f, tick, shaped);
   if ((r & WALK_USER_AD) != 0) translation += lat(LAT_AD_UPDATE);
   missWalks += one;
   missRefs += <u64>n;
@@ -422,8 +419,7 @@ export function flushMissCounts(ctr: usize): void {
     if (nested && !nestedFillable) {
       // No combined entry: the EPT denies an access it would serve (mmu/nested.ts nestedFillable).
     } else if (lruL2 != 0 && lruL1 != 0 && size == 0 && !rewalk) {
-      arrayFillAbsentLru(lruL2, va >> 12, base, pcid, flags, tick);
-      arrayFillAbsentLru(lruL1, va >> 12, base, pcid, flags, tick);
+      arrayFillPairLru(lruL2, lruL1, va >> 12, base, pcid, flags, tick, false);
       countN(ctr, Counter.TLB_FILL, 2);
     } else {
       const l1First: u32 = kind == KIND_FETCH ? 0 : nItlb;

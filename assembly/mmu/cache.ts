@@ -37,7 +37,12 @@
 //   one host line (zen4's and skylake's LLC, golden-cove's L2). A victim's line is its key's bits
 //   put back above its set index. Exact, because no reference beyond RAM is cached (lineLimit:
 //   nothing there; it goes to memory and fills nothing), so every key of RAM is distinct within
-//   its set. golden-cove's hashed LLC cannot leave out index bits and keeps u32 tags.
+//   its set. A hashed LLC (sets not a power of two: golden-cove's 114,688) of ≥ 65,538 sets that
+//   is not inclusive takes u16 keys too, hashKey's (mmu/cacheset.ts: its hash mod 65,535, + 1),
+//   on RAM below HASH_DISTINCT_BELOW lines (177 GiB): a set's hashes are fewer than 65,536
+//   consecutive integers and every line of such RAM has its own hash, so keys are distinct within
+//   a set. Such a key cannot give its line back, which only an inclusive LLC's back-invalidation
+//   needs (a victim's line); NINE and exclusive LLCs drop their victims.
 //
 // Speed (bench/RESULTS.md, issue #16: a replay with caches on at ≥ 50 % of caches off): each
 // level's geometry is copied into globals at setup (g1…, g2…, g3…) so a lookup reads no
@@ -48,8 +53,9 @@
 // the most recent), the LRU victim the way whose rank is ways − 1 (one i8x16 compare), the PLRU
 // touch two precomputed masks per way and an 8-way PLRU victim a table lookup. Every L1D of the
 // presets and their L2s up to 8 ways (skylake, zen4) take one host line per set, and so do
-// their 16-way L2s and LLCs with u16 tags; golden-cove's 15-way hashed LLC takes two
-// (bench/RESULTS.md, "Set records in one host line", "Issue #16 caches-on speed"). The replay's
+// their 16-way L2s and LLCs with u16 tags, golden-cove's 15-way hashed LLC included (7 MiB of
+// records, was 14 with u32 tags; bench/RESULTS.md, "Set records in one host line", "Issue #16
+// caches-on speed" and its s5 section). The replay's
 // look-ahead (cacheTouchAhead) reads the LLC records of the next walks' PTE lines, so that a run
 // of walks waits for them together rather than one walk at a time.
 // The answers are the first implementation's, reference for reference (test/core/cache-equiv).
@@ -75,7 +81,7 @@ import { count, Counter } from "../stats/counters";
 import { plruTouchBits } from "./plru";
 import {
   LINE_INVALID, NO_MASK, wideTags, cacheSetSetup, metaOff, shiftOf, setStride, setIndex, matchWays, tagOf, setTag, waysValid,
-  touchWay, rankRemove, victimOf, fillSet,
+  touchWay, rankRemove, victimOf, fillSet, hashKey, hashedNarrow,
 } from "./cacheset";
 
 @inline export const CACHE_OFF: u32 = 0;
@@ -129,6 +135,8 @@ let g3Ways: u32 = 0, g3Mask: u32 = 0, g3Sets: u32 = 0, g3Stride: u32 = 0, g3Poli
 let llcLines: usize = 0;
 /** L2 and LLC: u16 tags (narrowFor), and log2 of the sets (the index bits the tag leaves out). */
 let g2Narrow: bool = false, g3Narrow: bool = false;
+/** The LLC's u16 tags are hashKey's (its index is hashed; narrowFor), not the bits above its index. */
+let g3Hashed: bool = false;
 let g2Bits: u32 = 0, g3Bits: u32 = 0;
 /** Offset of the LLC's ranks or tree bits in its set records (cacheTouchAhead). */
 let g3Meta: usize = 0;
@@ -163,14 +171,18 @@ function levelValid(sets: u32, ways: u32, policy: u32): bool {
 
 /**
  * Whether level `l` (0 L1D, 1 L2, 2 LLC) of `sets` sets keeps u16 tags on a machine of
- * `ramBytes` of RAM: its sets are a power of two (the set index is the line's low bits, so the
- * tag need only hold the bits above them) and the highest line of RAM's bits above the index,
- * + 1, fit 16 bits. Not the L1D: its records are one host line already (and its hit path stays
- * as it is).
+ * `ramBytes` of RAM whose LLC has inclusion `inclusion_`: its sets are a power of two (the set
+ * index is the line's low bits, so the tag need only hold the bits above them) and the highest
+ * line of RAM's bits above the index, + 1, fit 16 bits; or it is a hashed LLC that hashKey keys
+ * exactly (cacheset.ts hashedNarrow) and not an inclusive one. Not the L1D: its records are one
+ * host line already (and its hit path stays as it is).
  */
-function narrowFor(l: u32, sets: u32, ramBytes: u64): bool {
-  if (l == 0 || ramBytes == 0 || (sets & (sets - 1)) != 0) return false;
+function narrowFor(l: u32, sets: u32, ramBytes: u64, inclusion_: u32): bool {
+  if (l == 0 || ramBytes == 0) return false;
   const top = ((ramBytes - 1) >> LINE_SHIFT) + 1;
+  // A hashed LLC (sets not a power of two): hashKey, where exact; never an inclusive one, whose
+  // back-invalidation needs the victim's line, which a hashed key cannot give back.
+  if ((sets & (sets - 1)) != 0) return l == 2 && inclusion_ != INCL_INCLUSIVE && hashedNarrow(sets, top);
   return (top >> ctz(sets)) + 1 <= 0xffff;
 }
 
@@ -201,7 +213,7 @@ export function cacheBytes(cfg: usize, cpus: u32, ramBytes: u64): u64 {
   let bytes: u64 = <u64>(2 * cpus + 1) * LV_SIZE + 64;
   for (let l: u32 = 0; l < 3; l++) {
     const w = cfg + (<usize>(CC_L1 + 4 * l) << 2);
-    const b = levelBytes(load<u32>(w), load<u32>(w, 4), load<u32>(w, 12), narrowFor(l, load<u32>(w), ramBytes) ? 1 : shift);
+    const b = levelBytes(load<u32>(w), load<u32>(w, 4), load<u32>(w, 12), narrowFor(l, load<u32>(w), ramBytes, load<u32>(cfg + (CC_INCLUSION << 2))) ? 1 : shift);
     bytes += l == 2 ? b : b * cpus;
   }
   return bytes;
@@ -231,7 +243,7 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32, ramBytes: u64): v
     store<u32>(d + LV_MASK, (sets & (sets - 1)) == 0 ? sets - 1 : NO_MASK);
     store<u32>(d + LV_LAT, load<u32>(w, 8));
     store<u32>(d + LV_POLICY, policy);
-    const narrow = narrowFor(l, sets, ramBytes);
+    const narrow = narrowFor(l, sets, ramBytes, inclusion);
     store<u32>(d + LV_NARROW, narrow ? 1 : 0);
     mem = (mem + 63) & ~63;
     store<u32>(d + LV_LINES, <u32>mem);
@@ -250,6 +262,7 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32, ramBytes: u64): v
   llcLines = linesOf(llc);
   g2Narrow = load<u32>(l2 + LV_NARROW) != 0; g2Bits = <u32>ctz(g2Sets);
   g3Narrow = load<u32>(llc + LV_NARROW) != 0; g3Bits = <u32>ctz(g3Sets);
+  g3Hashed = g3Narrow && g3Mask == NO_MASK;
   g3Meta = metaOff(g3Ways, shiftOf(g3Narrow));
   aheadL2 = linesOf(l2);
   g1Valid = waysValid(g1Ways); g2Valid = waysValid(g2Ways); g3Valid = waysValid(g3Ways);
@@ -327,7 +340,13 @@ function remove(d: usize, line: u64): void {
 
 /** The tag of `line` in level `d`: the line, or in a level with u16 tags its bits above the set index + 1. */
 @inline function keyOf(d: usize, line: u64): u64 {
-  return load<u32>(d + LV_NARROW) != 0 ? (line >> ctz(load<u32>(d + LV_SETS))) + 1 : line;
+  if (load<u32>(d + LV_NARROW) == 0) return line;
+  return load<u32>(d + LV_MASK) == NO_MASK ? hashKey(line) : (line >> ctz(load<u32>(d + LV_SETS))) + 1;
+}
+
+/** The LLC's tag of `line`: keyOf with the LLC's geometry from the globals. */
+@inline function llcKey(line: u64): u64 {
+  return g3Narrow ? (g3Hashed ? hashKey(line) : (line >> g3Bits) + 1) : line;
 }
 
 /** The set record of `line` in the LLC. */
@@ -380,23 +399,26 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
   }
   const s3 = setIndex(line, g3Mask, g3Sets);
   const rec3 = llcLines + <usize>s3 * <usize>g3Stride;
-  const k3 = g3Narrow ? (line >> g3Bits) + 1 : line;
+  const k3 = llcKey(line);
   const hit3 = matchWays(rec3, g3Ways, g3Valid, k3, g3Narrow);
   let where = HIT_MEMORY;
   if (hit3 != 0) {
     where = HIT_LLC;
     const way = <u32>ctz(hit3);
-    touchWay(rec3, g3Ways, g3Policy, g3Plru, way, g3Narrow);
-    if (inclusion == INCL_EXCLUSIVE) {
-      // The line moves up to L2: its way empties (a PLRU tree keeps the touch, as a lookup then a removal leave it).
+    if (inclusion != INCL_EXCLUSIVE) touchWay(rec3, g3Ways, g3Policy, g3Plru, way, g3Narrow);
+    else {
+      // The line moves up to L2: its way empties. A PLRU tree keeps the touch, as a lookup then a
+      // removal leave it; LRU ranks end as a removal alone leaves them (a touch at rank r then a
+      // removal at rank 0 raises the ranks below r and lowers them again, and lowers those above r).
       setTag(rec3, way, LINE_INVALID, g3Narrow);
       if (g3Policy == CPOL_LRU) rankRemove(rec3, g3Ways, way, g3Narrow);
+      else touchWay(rec3, g3Ways, g3Policy, g3Plru, way, g3Narrow);
     }
   } else if (inclusion != INCL_EXCLUSIVE) {
     // Fill the LLC from memory; an inclusive LLC's victim leaves every CPU's L1D and L2.
     const victim = fillSet(rec3, g3Ways, g3Valid, g3Policy, g3Plru, k3, g3Narrow);
     if (inclusion == INCL_INCLUSIVE && victim != <u64>LINE_INVALID) {
-      const v = g3Narrow ? ((victim - 1) << g3Bits) | <u64>s3 : victim;
+      const v = g3Narrow ? ((victim - 1) << g3Bits) | <u64>s3 : victim;   // never hashed (narrowFor)
       for (let c: u32 = 0; c < nCpus; c++) { remove(l1Desc(c), v); remove(l2Desc(c), v); }
     }
   }
@@ -404,7 +426,7 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
   const victim2 = fillSet(rec2, g2Ways, g2Valid, g2Policy, g2Plru, k2, g2Narrow);
   if (inclusion == INCL_EXCLUSIVE && victim2 != <u64>LINE_INVALID) {
     const v = g2Narrow ? ((victim2 - 1) << g2Bits) | <u64>s2 : victim2;
-    fillSet(llcRec(v), g3Ways, g3Valid, g3Policy, g3Plru, g3Narrow ? (v >> g3Bits) + 1 : v, g3Narrow);
+    fillSet(llcRec(v), g3Ways, g3Valid, g3Policy, g3Plru, llcKey(v), g3Narrow);
   }
   fillSet(rec1, g1Ways, g1Valid, g1Policy, g1Plru, line, false);
   return where;

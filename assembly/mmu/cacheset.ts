@@ -4,7 +4,7 @@
 //
 // Set record (one per set, contiguous, 64-aligned): the ways' tags — u32 (line address + 1),
 // u64 (wideTags: RAM above 256 GiB) or, in a level with `narrow` tags, u16 keys (the line's bits
-// above the set index, + 1) — with 0 for an empty way, padded to 16 bytes; then at metaOff the
+// above the set index, + 1; in a hashed level, hashKey) — with 0 for an empty way, padded to 16 bytes; then at metaOff the
 // LRU ranks (ways × u8, 0 = most recent, padded to 16) or the PLRU tree bits (one u64, padded to
 // 16); the whole rounded up to 64 bytes (setStride). The searches read up to 64 bytes of tags
 // past the last way; the lanes read there are masked off.
@@ -58,8 +58,41 @@ export function cacheSetSetup(wide: bool): void {
  */
 @inline export function setIndex(line: u64, mask: u32, sets: u32): u32 {
   if (mask != NO_MASK) return <u32>line & mask;
-  const h = <u32>((line * 0x9e37_79b9_7f4a_7c15) >> 32);
-  return <u32>((<u64>h * <u64>sets) >> 32);
+  return <u32>((<u64>lineHash(line) * <u64>sets) >> 32);
+}
+
+/** The hash a hashed level's set index is taken from (setIndex): the high half of `line` × 2^64/φ. */
+@inline export function lineHash(line: u64): u32 {
+  return <u32>((line * 0x9e37_79b9_7f4a_7c15) >> 32);
+}
+
+/**
+ * Lines this far apart or closer have distinct lineHash values: the smallest d ≥ 1 with d × 2^64/φ
+ * (mod 2^64) within 2^32 of 0 is 2,971,215,073 (a Fibonacci number; found by search, and checked
+ * again by test/core/cache-narrow.test.ts). Two lines whose hashes are equal have their products'
+ * high halves equal, so their difference's product lies within 2^32 of 0 (mod 2^64).
+ */
+@inline export const HASH_DISTINCT_BELOW: u64 = 2_971_215_073;
+
+/**
+ * The u16 key of `line` in a hashed level (sets not a power of two) with u16 tags: lineHash mod
+ * 65,535, + 1 (0 empty). Exact: the hashes of one set are consecutive integers (the set is
+ * floor(hash × sets / 2^32)), at most ceil(2^32 / sets) ≤ 65,535 of them (hashedNarrow asks for
+ * that), so their residues mod 65,535 differ; and where lines closer than HASH_DISTINCT_BELOW have
+ * distinct hashes (every line of RAM, when RAM's last line is below it), distinct keys within a set
+ * mean distinct lines. A key cannot be turned back into its line (the hash is not inverted here):
+ * a level keyed so must never need a victim's line (hashedNarrow: not an inclusive LLC).
+ */
+@inline export function hashKey(line: u64): u64 {
+  return <u64>(lineHash(line) % 65535) + 1;
+}
+
+/**
+ * Whether a hashed level of `sets` sets can key its lines with hashKey on a machine whose highest
+ * line + 1 is `top`: each set holds at most 65,535 hashes, and every line of RAM has its own hash.
+ */
+@inline export function hashedNarrow(sets: u32, top: u64): bool {
+  return <u64>sets * 65535 >= (<u64>1 << 32) && top < HASH_DISTINCT_BELOW;
 }
 
 /**
@@ -143,14 +176,17 @@ export function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
  * ≤ ways and are never read.
  */
 @inline export function rankTouch(meta: usize, ways: u32, way: u32, r: u32): void {
+  // The way's 0 goes in with the same store (andnot of its lane), not with a u8 store after it: a
+  // 16-byte load of these ranks soon after (the next reference to the set) would otherwise wait
+  // for both stores to reach the host's L1D (no store-to-load forwarding from two stores).
   const rv = i8x16.splat(<i8>r);
+  const lanes = i8x16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const v = v128.load(meta);
-  v128.store(meta, i8x16.sub(v, i8x16.lt_u(v, rv)));
+  v128.store(meta, v128.andnot(i8x16.sub(v, i8x16.lt_u(v, rv)), i8x16.eq(lanes, i8x16.splat(<i8>way))));
   for (let off: usize = 16; off < <usize>ways; off += 16) {
     const u = v128.load(meta + off);
-    v128.store(meta + off, i8x16.sub(u, i8x16.lt_u(u, rv)));
+    v128.store(meta + off, v128.andnot(i8x16.sub(u, i8x16.lt_u(u, rv)), i8x16.eq(lanes, i8x16.splat(<i8>(way - <u32>off)))));
   }
-  store<u8>(meta + way, 0);
 }
 
 /** Way `way` of the set record `rec` leaves the recency order (it is being invalidated): every rank above its own comes down by one. */

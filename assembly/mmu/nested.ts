@@ -55,7 +55,8 @@ import { EPTP_MEMTYPE_MASK, EPTP_WALK_SHIFT, EPTP_RESERVED_LOW, EPT_ACC_READ, EP
 import { MEMTYPE_UC, MEMTYPE_WB, FEAT_LA57 } from "../arch/x86/regs";
 import { EPT_READ, EPT_WRITE, EPT_EXEC, EPT_USER_EXEC, EPT_QUAL_WRITE } from "../arch/x86/ept";
 import { physMask } from "../arch/x86/pgtable";
-import { cpuPtr, maxPhyAddr, features } from "../arch/x86/cpu";
+import { cpuPtr, maxPhyAddr, features, numCpus } from "../arch/x86/cpu";
+import { CLOCK_LIMIT, stampsRenumber } from "./tlbclock";
 import { MAX_CPUS } from "../tunables";
 import { count, counterBlock, Counter } from "../stats/counters";
 import { eptWalk, eptExit, eptQualAccess, eptQualGla, eptAdOn, eptRefsAdd, eptAccOf, EPT_OK, EPT_VIOLATION, eptOutHpa, eptOutRefs, eptOutShift, eptOutPerm, eptOutEntry, eptOutLevel, setEptOut, eptNtlbOn } from "./ept";
@@ -259,7 +260,7 @@ export function nestedEntryHpa(c: usize, gpa: u64, va: u64, index: u32, probe: b
   store<u64>(r + 16, eptOutEntry);
   store<u32>(r + 24, eptOutLevel);
   if (st == EPT_OK) {
-    if (useNtlb) arrayFill(ntlbDesc(c), gpa >> 12, eptOutHpa >> 12, 0, ntlbFlags(eptOutPerm), ++ntlbClock);
+    if (useNtlb) arrayFill(ntlbDesc(c), gpa >> 12, eptOutHpa >> 12, 0, ntlbFlags(eptOutPerm), ntlbTick());
     return eptOutHpa;
   }
   eptExit(c, st, gpa, va, eptQualAccess(acc, true) | eptQualGla(false), probe, ctr);
@@ -343,7 +344,23 @@ export function nestedFinalHpa(c: usize, gpa: u64, va: u64, fetch: bool, write: 
 @inline const NTLB_LEVEL: u32 = 0xff;
 // The nested TLB's LRU clock: one walk makes several lookups and fills at one CPU tick, which
 // would leave LRU to break ties; its stamps are compared only among its own entries (never 0).
+// Kept below 2^32 like the CPU clocks (tlbclock.ts): renumbered over every CPU's nested TLB.
 let ntlbClock: u64 = 0;
+
+/** The nested TLB clock's next tick. */
+@inline function ntlbTick(): u64 {
+  if (ntlbClock >= CLOCK_LIMIT) ntlbClock = stampsRenumber(numCpus, ntlbDescAt);
+  return ++ntlbClock;
+}
+
+function ntlbDescAt(k: u32): usize {
+  return ntlbDesc(cpuPtr(k));
+}
+
+/** Set the nested TLB's clock to `tick` (tests of the renumbering, as tlb.ts tlbClockSet). */
+export function ntlbClockSet(tick: u64): void {
+  ntlbClock = tick;
+}
 /** The EPT rights (EPT_READ, EPT_WRITE, EPT_EXEC, EPT_USER_EXEC) of the last ntlbLookup hit. */
 let ntlbPerm: u64 = 0;
 
@@ -365,7 +382,7 @@ function ntlbLookup(c: usize, gpa: u64, acc: u32, ctr: usize): u64 {
     const f = entryFlags(e);
     const need = acc == EPT_ACC_WRITE ? NTLB_W : NTLB_R;
     if ((f & need) != 0) {
-      arrayTouch(d, e, ++ntlbClock);
+      arrayTouch(d, e, ntlbTick());
       count(ctr, Counter.EPT_TLB_HIT);
       ntlbPerm = ((f & NTLB_R) != 0 ? EPT_READ : 0) | ((f & NTLB_W) != 0 ? EPT_WRITE : 0)
         | ((f & NTLB_X) != 0 ? EPT_EXEC : 0) | ((f & NTLB_UX) != 0 ? EPT_USER_EXEC : 0);

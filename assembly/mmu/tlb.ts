@@ -27,9 +27,11 @@ import { CPU_TLB_DESC } from "../abi/layout";
 import {
   DESC_SIZE, arrayBytes, arraySetup, arrayLookup, arrayFill, arrayFillAbsent, arrayClear, arrayFlushWhere, arrayFlushAddress, arrayMayDrop,
   sizeShift, D_SETS, D_SIZES, entryFlags, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_CAPPED, POLICY_LRU, POLICY_PLRU, POLICY_RANDOM, ANY_PCID, SIZE_1G,
-  D_SET_MASK, D_WAYS, D_WAYS_PADDED, D_ENTRIES, D_STAMPS, D_POLICY, entryVpn, entryPcid, ENTRY_SHIFT, TLBF_VALID, arrayTouch, stampOf,
+  D_SET_MASK, D_WAYS, D_WAYS_PADDED, D_ENTRIES, D_STAMPS, D_POLICY, entryVpn, entryPcid, ENTRY_SHIFT, TLBF_VALID, arrayTouch, stampOf, STAMP_SHIFT,
 } from "./tlbarray";
-import { cpuPtr } from "../arch/x86/cpu";
+import { cpuPtr, numCpus } from "../arch/x86/cpu";
+import { CPU_TICK } from "../abi/layout";
+import { CLOCK_LIMIT, stampsRenumber } from "./tlbclock";
 import { CPU_STRIDE } from "../abi/layout";
 import { evOn, evLog, EV_FILL, EV_EVICT } from "../stats/events";
 
@@ -168,6 +170,37 @@ export function tlbSetup(base: usize, cpus: u32, latency: usize): void {
   ntlbConfigured = cfg(CFG_NTLB) != 0;
 }
 
+// The CPU whose arrays clockDesc lists (stampsRenumber's callback).
+let clockCpu: usize = 0;
+function clockDesc(k: u32): usize {
+  return desc(clockCpu, k);
+}
+
+/**
+ * CPU record `c`'s clock `tick` (its CPU_TICK), made safe to advance and stamp with as a u32: below
+ * CLOCK_LIMIT as it is; else every stamp of the CPU's TLB arrays and PSCs renumbered by rank and the
+ * clock restarted above them (tlbclock.ts), stored back to CPU_TICK. @returns the clock to use
+ */
+@inline export function cpuClock(c: usize, tick: u64): u64 {
+  return tick < CLOCK_LIMIT ? tick : cpuClockRenumber(c);
+}
+
+function cpuClockRenumber(c: usize): u64 {
+  clockCpu = c;
+  const t = stampsRenumber(nDescs, clockDesc);
+  store<u64>(c + CPU_TICK, t);
+  return t;
+}
+
+/**
+ * Set CPU `cpu`'s clock (CPU_TICK) to `tick`, for tests of the renumbering: a clock moved forward
+ * keeps every order between stamps, so the model behaves as before; one set near CLOCK_LIMIT
+ * crosses it within a few accesses. Ignored for an unknown CPU.
+ */
+export function tlbClockSet(cpu: u32, tick: u64): void {
+  if (cpu < numCpus) store<u64>(cpuPtr(cpu) + CPU_TICK, tick);
+}
+
 /** The nested TLB has entries (mmu/nested.ts). */
 export let ntlbConfigured: bool = false;
 
@@ -296,10 +329,10 @@ function poolArray(c: usize, first: u32, count: u32, size: u32, vpn: u64, pcid: 
     if ((load<u32>(d + D_SIZES) & (1 << size)) == 0) continue;
     if (!absent && arrayLookup(d, vpn, size, pcid) != 0) return d;
     const ways = load<u32>(d + D_WAYS);
-    const stamps = <usize>load<u32>(d + D_STAMPS) + (<usize>((<u32>vpn & load<u32>(d + D_SET_MASK)) * load<u32>(d + D_WAYS_PADDED)) << 3);
+    const stamps = <usize>load<u32>(d + D_STAMPS) + (<usize>((<u32>vpn & load<u32>(d + D_SET_MASK)) * load<u32>(d + D_WAYS_PADDED)) << STAMP_SHIFT);
     let oldest: u64 = 0xffff_ffff_ffff_ffff, newest: u64 = 0;
     for (let w: u32 = 0; w < ways; w++) {
-      const t = load<u64>(stamps + (<usize>w << 3));
+      const t = <u64>load<u32>(stamps + (<usize>w << STAMP_SHIFT));
       oldest = min(oldest, t);
       newest = max(newest, t);
     }
@@ -327,7 +360,7 @@ export function rolePools4k(c: usize, first: u32, count: u32): bool {
  */
 @inline export function roleTouch(d: usize, e: usize, tick: u64): void {
   arrayTouch(d, e, tick);
-  store<u64>(stampOf(d, e), tick);
+  store<u32>(stampOf(d, e), <u32>tick);
 }
 
 /** roleFill's copy of a set's ways (vpn, size | pcid << 8) before a fill, with the event ring on. */

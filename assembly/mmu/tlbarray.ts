@@ -17,8 +17,10 @@
 //                               TAG_MIXED when two differed (arrayOneTag: the replay's exact probe)
 //
 //   keys:    sets × waysPadded u32: low 32 bits of (vpn >> setShift); INVALID_KEY when empty
-//   stamps:  sets × waysPadded u64: the CPU clock at the last use (LRU) or fill; 0 = invalid.
-//            Kept apart from the entries so choosing a victim reads one or two cache lines.
+//   stamps:  sets × waysPadded u32: the CPU clock at the last use (LRU) or fill; 0 = invalid.
+//            Kept apart from the entries so choosing a victim reads one or two cache lines (a
+//            12-way set: 48 bytes, three i32x4 loads). 32 bits because the clocks are renumbered
+//            before they reach 2^32 (tlbclock.ts): only the order of stamps is ever read.
 //   Entry, ENTRY_SIZE = 16 bytes (same index as its key): two words
 //   +0  tag u64:  bits 47:0 the vpn (linear address >> the entry's page shift; a 4 KiB vpn of a
 //                 canonical address has 52 bits whose top four copy bit 47, so 48 hold it),
@@ -141,10 +143,10 @@ import { plruTouchBits } from "./plru";
   return 12 + 9 * <u64>size;
 }
 
-/** Bytes of linear memory an array of `sets` × `ways` needs (keys, entries, PLRU words). */
+/** Bytes of linear memory an array of `sets` × `ways` needs (keys, entries, u32 stamps, PLRU words). */
 export function arrayBytes(sets: u32, ways: u32): u64 {
   const wp = (ways + 3) & ~3;
-  return <u64>sets * wp * 4 + <u64>sets * wp * ENTRY_SIZE + <u64>sets * wp * 8 + <u64>sets * 8 + 64;
+  return <u64>sets * wp * 4 + <u64>sets * wp * ENTRY_SIZE + <u64>sets * wp * 4 + <u64>sets * 8 + 64;
 }
 
 /** Lay out an array's storage at `mem` (16-byte aligned) and fill its descriptor. Empty. */
@@ -164,7 +166,7 @@ export function arraySetup(d: usize, mem: usize, role: u32, level: u32, sets: u3
   store<u32>(d + D_KEYS, <u32>keys);
   store<u32>(d + D_ENTRIES, <u32>entries);
   store<u32>(d + D_STAMPS, <u32>stamps);
-  store<u32>(d + D_PLRU, <u32>(stamps + <usize>sets * wp * 8));
+  store<u32>(d + D_PLRU, <u32>(stamps + <usize>sets * wp * 4));
   store<u32>(d + D_ROLE, role);
   store<u32>(d + D_LEVEL, level);
   arrayClear(d);
@@ -177,7 +179,7 @@ export function arrayClear(d: usize): void {
   const n = <usize>sets * wp;
   memory.fill(load<u32>(d + D_KEYS), 0xff, n << 2);
   memory.fill(load<u32>(d + D_ENTRIES), 0, n << ENTRY_SHIFT);
-  memory.fill(load<u32>(d + D_STAMPS), 0, n << 3);
+  memory.fill(load<u32>(d + D_STAMPS), 0, n << STAMP_SHIFT);
   memory.fill(load<u32>(d + D_PLRU), 0, <usize>sets << 3);
   store<u32>(d + D_SPLINTERS, 0);
   store<u32>(d + D_ONE_TAG, TAG_NONE);
@@ -275,16 +277,19 @@ export function arrayClear(d: usize): void {
   return hits;
 }
 
-/** The stamp word of entry `e` of array `d`. */
+/** log2 of a stamp's bytes (a u32). */
+@inline export const STAMP_SHIFT: usize = 2;
+
+/** The stamp (a u32) of entry `e` of array `d`. */
 @inline export function stampOf(d: usize, e: usize): usize {
-  return <usize>load<u32>(d + D_STAMPS) + ((e - <usize>load<u32>(d + D_ENTRIES)) >> (ENTRY_SHIFT - 3));
+  return <usize>load<u32>(d + D_STAMPS) + ((e - <usize>load<u32>(d + D_ENTRIES)) >> (ENTRY_SHIFT - STAMP_SHIFT));
 }
 
 /** Record a use of entry `e` of array `d` for the replacement policy (`tick`: the CPU's clock). */
 @inline export function arrayTouch(d: usize, e: usize, tick: u64): void {
   const policy = load<u32>(d + D_POLICY);
   if (policy == POLICY_LRU) {
-    store<u64>(stampOf(d, e), tick);
+    store<u32>(stampOf(d, e), <u32>tick);
   } else if (policy == POLICY_PLRU) {
     const index = <u32>((e - <usize>load<u32>(d + D_ENTRIES)) >> ENTRY_SHIFT);
     const wp = load<u32>(d + D_WAYS_PADDED);
@@ -347,7 +352,7 @@ export function arrayFill(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, t
   store<u32>(keys + (<usize>index << 2), key);
   store<u64>(e + E_VPN, tag);
   store<u64>(e + E_PFN, data);
-  store<u64>(stamps + (<usize>index << 3), tick);
+  store<u32>(stamps + (<usize>index << STAMP_SHIFT), <u32>tick);
   const f = <u32>(data >> FLAGS_AT);
   if (((f >> TLBF_ORIGIN_SHIFT) & 3) != ((f >> TLBF_SIZE_SHIFT) & 3)) store<u32>(d + D_SPLINTERS, load<u32>(d + D_SPLINTERS) + 1);
   return e;
@@ -366,41 +371,37 @@ export function arrayFill(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, t
 }
 
 /**
- * The way of the set whose stamps start at `stamps` with the oldest stamp, the lowest such way on
- * a tie (so an invalid way, stamp 0, first). Branch-free: which way is older is data the
- * predictor cannot learn. Each stamp is compared as (stamp << 4 | way), so keys are unique, the
- * smallest key is the oldest stamp at its lowest way, and the way is its low four bits; stamps
- * are access clocks, far below 2^59. Up to 16 ways in multiples of four (every preset's) go two
- * per SIMD lane pair with one reduction at the end; other shapes go one way at a time.
+ * The way of the set whose stamps (u32) start at `stamps` with the oldest stamp, the lowest such
+ * way on a tie (so an invalid way, stamp 0, first). Branch-free: which way is older is data the
+ * predictor cannot learn. Up to 16 ways in multiples of four (every preset's) take one unsigned
+ * minimum per four ways, a reduction across the lanes, and one compare per four ways against the
+ * minimum, whose lowest set bit is the way; other shapes go one way at a time.
  */
 @inline export function oldestWay(stamps: usize, ways: u32): u32 {
-  let w: u32 = 0;
-  let best: u64 = 0xffff_ffff_ffff_ffff;
   if (ways >= 4 && ways <= 16 && (ways & 3) == 0) {
-    // Lanes hold ways (w, w + 1); the running minimum pair `m` starts with ways 0-3.
-    let m = minKeys(wayKeys(stamps, 0), wayKeys(stamps, 2));
-    if (ways > 4) for (w = 4; w < ways; w += 4) m = minKeys(m, minKeys(wayKeys(stamps, w), wayKeys(stamps, w + 2)));
-    const k0 = <u64>i64x2.extract_lane(m, 0), k1 = <u64>i64x2.extract_lane(m, 1);
-    return <u32>(select<u64>(k1, k0, k1 < k0) & 15);
+    // Unrolled (no loop, no stack check): with `ways` a literal only the groups it has remain.
+    const a = v128.load(stamps);
+    let m = a;
+    if (ways > 4) m = i32x4.min_u(m, v128.load(stamps, 16));
+    if (ways > 8) m = i32x4.min_u(m, v128.load(stamps, 32));
+    if (ways > 12) m = i32x4.min_u(m, v128.load(stamps, 48));
+    m = i32x4.min_u(m, i32x4.shuffle(m, m, 2, 3, 0, 1));
+    m = i32x4.min_u(m, i32x4.shuffle(m, m, 1, 0, 3, 2));
+    let hits = <u32>i32x4.bitmask(i32x4.eq(a, m));
+    if (ways > 4) hits |= <u32>i32x4.bitmask(i32x4.eq(v128.load(stamps, 16), m)) << 4;
+    if (ways > 8) hits |= <u32>i32x4.bitmask(i32x4.eq(v128.load(stamps, 32), m)) << 8;
+    if (ways > 12) hits |= <u32>i32x4.bitmask(i32x4.eq(v128.load(stamps, 48), m)) << 12;
+    return ctz(hits);
   }
   let way: u32 = 0;
-  for (; w < ways; w++) {
-    const s = load<u64>(stamps + (<usize>w << 3));
+  let best: u32 = 0xffff_ffff;
+  for (let w: u32 = 0; w < ways; w++) {
+    const s = load<u32>(stamps + (<usize>w << STAMP_SHIFT));
     const older = s < best;
     way = select<u32>(w, way, older);
-    best = select<u64>(s, best, older);
+    best = select<u32>(s, best, older);
   }
   return way;
-}
-
-/** Keys (stamp << 4 | way) of ways w and w + 1. */
-@inline function wayKeys(stamps: usize, w: u32): v128 {
-  return v128.or(i64x2.shl(v128.load(stamps + (<usize>w << 3)), 4), v128.or(i64x2.splat(<i64>w), i64x2(0, 1)));
-}
-
-/** Lane-wise minimum of two key pairs (keys are below 2^63, so the signed compare orders them). */
-@inline function minKeys(a: v128, b: v128): v128 {
-  return v128.bitselect(b, a, i64x2.lt_s(b, a));
 }
 
 /**
@@ -413,9 +414,9 @@ export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: 
   const set = <u32>vpn & load<u32>(d + D_SET_MASK);
   const ways = load<u32>(d + D_WAYS);
   const first = set * load<u32>(d + D_WAYS_PADDED);
-  const stamps = <usize>load<u32>(d + D_STAMPS) + (<usize>first << 3);
+  const stamps = <usize>load<u32>(d + D_STAMPS) + (<usize>first << STAMP_SHIFT);
   let way = oldestWay(stamps, ways);
-  if (load<u64>(stamps + (<usize>way << 3)) != 0) {
+  if (load<u32>(stamps + (<usize>way << STAMP_SHIFT)) != 0) {
     if (policy == POLICY_PLRU) way = plruVictim(d, set);
     else {
       let x = load<u32>(d + D_RNG);
@@ -434,7 +435,7 @@ export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: 
 @inline export function arrayFillAbsentLru(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, tick: u64): usize {
   // Callers check the policy first.
   const first = (<u32>vpn & load<u32>(d + D_SET_MASK)) * load<u32>(d + D_WAYS_PADDED);
-  const way = oldestWay(<usize>load<u32>(d + D_STAMPS) + (<usize>first << 3), load<u32>(d + D_WAYS));
+  const way = oldestWay(<usize>load<u32>(d + D_STAMPS) + (<usize>first << STAMP_SHIFT), load<u32>(d + D_WAYS));
   return writeEntry(d, first + way, vpn, pfn, pcid, flags, tick);
 }
 
@@ -447,17 +448,68 @@ export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: 
 @inline export function arrayRefillLru(d: usize, vpn: u64, pcid: u32, src: usize, tick: u64): usize {
   const first = (<u32>vpn & load<u32>(d + D_SET_MASK)) * load<u32>(d + D_WAYS_PADDED);
   const stamps = <usize>load<u32>(d + D_STAMPS);
-  const index = first + oldestWay(stamps + (<usize>first << 3), load<u32>(d + D_WAYS));
+  const index = first + oldestWay(stamps + (<usize>first << STAMP_SHIFT), load<u32>(d + D_WAYS));
   noteTag(d, pcid);
   return entryPlace(d, <usize>load<u32>(d + D_KEYS), <usize>load<u32>(d + D_ENTRIES), stamps, index, keyOf(d, vpn), tagWord(vpn, pcid),
     load<u64>(src + E_PFN), tick);
+}
+
+/**
+ * The geometry of the issue #17 model (bench/model.bench.mjs), which the replay loop has a
+ * specialised path for (replay/loop.ts hitShape): an L1 data array of 16 sets × 4 ways and a
+ * second level of 128 sets × 12 ways, each laid out by arraySetup (keys, entries and stamps back
+ * to back, no padding ways).
+ */
+@inline export const MODEL_L1_SETS: u32 = 16;
+@inline export const MODEL_L1_WAYS: u32 = 4;
+@inline export const MODEL_L2_SETS: u32 = 128;
+@inline export const MODEL_L2_WAYS: u32 = 12;
+
+/**
+ * arrayFillAbsentLru of one translation into two arrays — second level `d2`, then L1 `d1`, both
+ * "lru" and holding it absent — with the tag and data words built once (a walk's fill of both).
+ * `shaped`: the arrays have the model's geometry (MODEL_*; the caller checked it, replay/loop.ts
+ * hitShape), so sets, ways and the array layout are literals: the victims unroll and the only
+ * descriptor field read is each array's key base. The same entries, stamps, tags and splinter
+ * counts as the two arrayFillAbsentLru calls.
+ */
+@inline export function arrayFillPairLru(d2: usize, d1: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, tick: u64, shaped: bool): void {
+  const tag = tagWord(vpn, pcid);
+  const data = (pfn & PFN_MASK) | (<u64>(flags | TLBF_VALID) << FLAGS_AT);
+  if (shaped) {
+    fillShaped(d2, vpn, tag, data, pcid, tick, MODEL_L2_SETS, MODEL_L2_WAYS);
+    fillShaped(d1, vpn, tag, data, pcid, tick, MODEL_L1_SETS, MODEL_L1_WAYS);
+    return;
+  }
+  fillLru(d2, vpn, tag, data, pcid, tick);
+  fillLru(d1, vpn, tag, data, pcid, tick);
+}
+
+/** arrayFillPairLru's fill of one array of `sets` × `ways` (literals) in arraySetup's layout. */
+@inline function fillShaped(d: usize, vpn: u64, tag: u64, data: u64, pcid: u32, tick: u64, sets: u32, ways: u32): void {
+  const keys = <usize>load<u32>(d + D_KEYS);
+  const ents = keys + (<usize>(sets * ways) << 2);
+  const stamps = ents + (<usize>(sets * ways) << ENTRY_SHIFT);
+  const first = (<u32>vpn & (sets - 1)) * ways;
+  const index = first + oldestWay(stamps + (<usize>first << STAMP_SHIFT), ways);
+  noteTag(d, pcid);
+  entryPlace(d, keys, ents, stamps, index, <u32>(vpn >> <u64>ctz(sets)), tag, data, tick);
+}
+
+/** arrayFillPairLru's fill of one array of any geometry. */
+@inline function fillLru(d: usize, vpn: u64, tag: u64, data: u64, pcid: u32, tick: u64): void {
+  const first = (<u32>vpn & load<u32>(d + D_SET_MASK)) * load<u32>(d + D_WAYS_PADDED);
+  const stamps = <usize>load<u32>(d + D_STAMPS);
+  const index = first + oldestWay(stamps + (<usize>first << STAMP_SHIFT), load<u32>(d + D_WAYS));
+  noteTag(d, pcid);
+  entryPlace(d, <usize>load<u32>(d + D_KEYS), <usize>load<u32>(d + D_ENTRIES), stamps, index, keyOf(d, vpn), tag, data, tick);
 }
 
 /** Invalidate entry `e` of array `d`. */
 @inline export function arrayInvalidate(d: usize, e: usize): void {
   const index = (e - <usize>load<u32>(d + D_ENTRIES)) >> ENTRY_SHIFT;
   store<u32>(<usize>load<u32>(d + D_KEYS) + (index << 2), INVALID_KEY);
-  store<u64>(<usize>load<u32>(d + D_STAMPS) + (index << 3), 0);
+  store<u32>(<usize>load<u32>(d + D_STAMPS) + (index << STAMP_SHIFT), 0);
   store<u64>(e + E_PFN, 0);
 }
 

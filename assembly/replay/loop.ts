@@ -48,12 +48,12 @@ import { tlbTranslate, walkAndFill, walkAndFillUser, flushMissCounts } from "../
 import { walkUserSetup, walkUserLast2m, walkUserAbsentPte, walkUserAbsentFault } from "../mmu/walkuser";
 import { inGuest } from "../mmu/nested";
 import { isCanonical } from "../mmu/walk";
-import { nItlb, nDtlb, nStlb, desc, rolePools4k, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_FAULT } from "../mmu/tlb";
+import { nItlb, nDtlb, nStlb, desc, rolePools4k, cpuClock, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_FAULT } from "../mmu/tlb";
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayRefillLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
   entryPfn, entryFlags, D_WAYS, D_KEYS, D_ENTRIES, D_STAMPS,
   D_WAYS_PADDED, E_PFN, E_FLAGS, E_FLAGS_SHIFT, TAG_NONE, ENTRY_SHIFT as ENTRY_SHIFT_T, arrayOneTag, arrayClaimTag, setKeyHits, oldestWay, entryPlace, tagWord,
-  arrayMayDrop, arrayFlushAddress, D_SPLINTERS,
+  MODEL_L1_SETS, MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS, STAMP_SHIFT, arrayMayDrop, arrayFlushAddress, D_SPLINTERS,
 } from "../mmu/tlbarray";
 import { RIGHT_USER, RIGHT_WRITE, RIGHT_DIRTY, RIGHT_NX } from "../abi/layout";
 import { entryLoadLimit, ramBase } from "../phys/ram";
@@ -269,7 +269,7 @@ function memoRun(i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bool):
   }
   const n = i - start;
   const tick = mTick + <u64>n;
-  if (n != 0) store<u64>(stampOf(fD, e), tick);
+  if (n != 0) store<u32>(stampOf(fD, e), <u32>tick);
   mTick = tick;
   const accesses = <u64>(n - writes) | (<u64>writes << PACK);
   fAccesses += accesses;
@@ -437,7 +437,7 @@ function fastMiss(i: u32, cpu: u32): u32 {
     const tick = fTick + 1;
     const translation = <u64>load<u32>(latencyBase + LAT_L1_HIT) + <u64>load<u32>(latencyBase + LAT_STLB_HIT);
     const st = walkAndFillUser(cpu, load<u64>(fCpu + CPU_CR3), va, k == REC_WRITE, k, fPcid, tick, translation,
-      <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru, fCtr);
+      <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru, fCtr, fHit);
     if (st == XLAT_OK) {
       fTick = tick;
       fAccesses += <u64>1 << (<u64>k * PACK);
@@ -529,7 +529,7 @@ function fastAbsent(i: u32, cpu: u32): u32 {
   if (next != 0) return st;
   const tick = fTick + 1;
   const again = walkAndFillUser(cpu, load<u64>(fCpu + CPU_CR3), va, k == REC_WRITE, k, fPcid, tick, translation,
-    <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru, fCtr);
+    <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru, fCtr, fHit);
   if (again == XLAT_OK) {
     fTick = tick;
     fAccesses += one;
@@ -594,10 +594,10 @@ function hitShape(d1: usize, d2: usize): bool {
   return hitArray(d1, HIT_SETS1, HIT_WAYS1) && hitArray(d2, HIT_SETS2, HIT_WAYS2);
 }
 
-@inline const HIT_SETS1: u32 = 16;
-@inline const HIT_WAYS1: u32 = 4;
-@inline const HIT_SETS2: u32 = 128;
-@inline const HIT_WAYS2: u32 = 12;
+@inline const HIT_SETS1: u32 = MODEL_L1_SETS;
+@inline const HIT_WAYS1: u32 = MODEL_L1_WAYS;
+@inline const HIT_SETS2: u32 = MODEL_L2_SETS;
+@inline const HIT_WAYS2: u32 = MODEL_L2_WAYS;
 
 /** Whether array `d` has `sets` × `ways` (ways a multiple of 4) in arraySetup's layout. */
 function hitArray(d: usize, sets: u32, ways: u32): bool {
@@ -676,7 +676,7 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
       e = ents1 + (<usize>x << 4);
       f = load<u32>(e + E_FLAGS) >> E_FLAGS_SHIFT;
       if ((f & need) != need) break;
-      store<u64>(stamps1 + (<usize>x << 3), ++tick);
+      store<u32>(stamps1 + (<usize>x << STAMP_SHIFT), <u32>++tick);
       l1Hits += one;
     } else {
       const first2 = (<u32>vpn & mask2) * w2;
@@ -698,9 +698,9 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
       const data = load<u64>(ents2 + (<usize>x2 << 4) + E_PFN);
       f = <u32>(data >> 40);
       if ((f & need) != need) break;
-      store<u64>(stamps2 + (<usize>x2 << 3), ++tick);
+      store<u32>(stamps2 + (<usize>x2 << STAMP_SHIFT), <u32>++tick);
       // Refill L1 (arrayRefillLru): its least recently used way of vpn's set takes the data word.
-      const x = first1 + oldestWay(stamps1 + (<usize>first1 << 3), w1);
+      const x = first1 + oldestWay(stamps1 + (<usize>first1 << STAMP_SHIFT), w1);
       e = entryPlace(fD, keys1, ents1, stamps1, x, key1, tagWord(vpn, fPcid), data, tick);
       l2Hits += one;
     }
@@ -728,6 +728,8 @@ function fastRun(i: u32, end: u32, cpu: u32): u32 {
   const lruD = dL1 != 0 && load<u32>(dL1 + D_POLICY) == POLICY_LRU;
   fMemoVpnI = 0xffff_ffff_ffff_ffff; fMemoI = 0;
   fEnd = end;
+  // The clock stays below 2^32 (stamps are u32: mmu/tlbclock.ts); a run advances it by at most a few ticks per record.
+  fTick = cpuClock(fCpu, fTick);
   let accesses: u64 = 0, l1Hits: u64 = 0, l2Hits: u64 = 0;
   if (fHit && hitClaim(dL1, pcid) && hitClaim(l2, pcid)) {
     i = hitRunFn(i, end, cpu);

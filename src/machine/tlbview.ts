@@ -36,7 +36,7 @@ export interface TlbEntryView {
   writable: boolean;
   user: boolean;
   noExecute: boolean;
-  /** The CPU clock at the last use (LRU arrays) or at the fill (PLRU, random): a changed stamp at the same cell with the same tag is a hit. */
+  /** The CPU clock at the last use (LRU arrays) or at the fill (PLRU, random): a changed stamp at the same cell with the same tag is a hit. Compare stamps for order only: before a clock reaches 2^32 the core renumbers its stamps by rank (assembly/mmu/tlbclock.ts). */
   stamp: bigint;
 }
 
@@ -122,7 +122,7 @@ export function readTlbSnapshot(core: Core, cpu: number, cpuRec: number): TlbSna
           writable: (flags & A.RIGHT_WRITE) !== 0,
           user: (flags & A.RIGHT_USER) !== 0,
           noExecute: (flags & A.RIGHT_NX) !== 0,
-          stamp: core.u64(stamps + index * 8),
+          stamp: BigInt(core.u32(stamps + index * 4)),
         });
       }
     }

@@ -1,8 +1,10 @@
 /**
  * u16 tags and the replay's look-ahead into the cache hierarchy (assembly/mmu/cache.ts):
  * which levels keep u16 tags (narrowFor: a power-of-two set count and RAM whose highest line's
- * bits above the set index, + 1, fit 16 bits), that such a tag stays exact (lines of one set at
- * both ends of RAM are told apart, a reference beyond RAM is not cached), and that
+ * bits above the set index, + 1, fit 16 bits; or a hashed, non-inclusive LLC of ≥ 65,538 sets,
+ * keyed by cacheset.ts hashKey), that such a tag stays exact (lines of one set at both ends of RAM
+ * are told apart, a reference beyond RAM is not cached, a hashed LLC's keys answer as its u32
+ * tags do and no two lines of RAM share a hash), and that
  * cacheTouchAhead (called by replay/loop.ts touchAhead) changes no counter: a batch replayed in
  * one call, with the look-ahead reading 32 records ahead, counts exactly what the same records
  * replayed one call each (nothing ahead to read) count. The answers themselves, u16 tags or not,
@@ -40,16 +42,23 @@ describe("u16 tags: which levels take them (cache.ts narrowFor, cacheTagBytes)",
     expect(tagBytes(await machine(levels(64, 64), "16MiB"))).toEqual([4, 2, 2]);
   });
 
-  it("a set count that is not a power of two (hashed index) keeps u32 tags; no hierarchy: 0", async () => {
+  it("a hashed LLC (sets not a power of two) takes u16 keys only from 65,538 sets, and never when inclusive; no hierarchy: 0", async () => {
     expect(tagBytes(await machine(levels(64, 96), "16MiB"))).toEqual([4, 2, 4]);
+    // cacheset.ts hashKey: a set holds at most ceil(2^32 / sets) hashes, which must be ≤ 65,535.
+    const hashed = (sets: number, ways: number, inclusion: "nine" | "inclusive" | "exclusive") => machine({
+      ...levels(64, 64), llc: { sizeKiB: (sets * ways * 64) / 1024, ways, latency: 40, policy: "lru", inclusion } }, "16MiB");
+    expect(tagBytes(await hashed(65535, 16, "nine"))[2]).toBe(4);       // 2^32 / 65,535 = 65,537 hashes in a set
+    expect(tagBytes(await hashed(65538, 8, "nine"))[2]).toBe(2);        // ceil(2^32 / 65,538) = 65,535
+    expect(tagBytes(await hashed(65538, 8, "exclusive"))[2]).toBe(2);
+    expect(tagBytes(await hashed(65538, 8, "inclusive"))[2]).toBe(4);   // back-invalidation needs the victim's line
     expect(tagBytes(await Machine.create({ ram: "16MiB", cpu: "custom" }))).toEqual([0, 0, 0]);
   });
 
-  it("the presets on the benchmarks' 4000 MiB: zen4 and skylake LLCs and golden-cove's L2 take u16 tags, golden-cove's hashed LLC does not", async () => {
+  it("the presets on the benchmarks' 4000 MiB: every L2 and LLC takes u16 tags, golden-cove's hashed LLC hashKey's", async () => {
     const of = async (cpu: string) => tagBytes(await Machine.create({ ram: "4000MiB", cpu, caches: "walks" }));
     expect(await of("zen4")).toEqual([4, 2, 2]);        // L2 2048 sets, LLC 32,768: (64,000,000 >> 15) + 1 = 1,954
     expect(await of("skylake")).toEqual([4, 2, 2]);     // L2 1024 sets: (64,000,000 >> 10) + 1 = 62,501
-    expect(await of("golden-cove")).toEqual([4, 2, 4]); // LLC 114,688 sets (not a power of two)
+    expect(await of("golden-cove")).toEqual([4, 2, 2]); // LLC 114,688 sets (hashed, NINE): 37,450 hashes a set
   });
 
   it("u16 tags halve a 16-way LLC's records: 16,384 sets take 1 MiB (64-byte records), 16,383 (hashed, u32) 2 MiB", async () => {
@@ -96,6 +105,79 @@ describe("u16 tags stay exact (cache.ts cacheBelowL1)", () => {
     expect(m.caches.access(0, a(0))).toBe("llc");
     expect([0, 5].map((i) => [m.caches.holds(0, "l2", a(i)), m.caches.holds(0, "llc", a(i))])).toEqual([[true, false], [false, true]]);
   });
+});
+
+describe("u16 keys of a hashed LLC stay exact (cacheset.ts hashKey, HASH_DISTINCT_BELOW)", () => {
+  const C = 0x9e3779b97f4a7c15n, M = 1n << 64n;
+  const hashOf = (line: bigint) => BigInt.asUintN(64, line * C) >> 32n;
+
+  it("lines closer than 2,971,215,073 have distinct hashes, and that distance does not", () => {
+    // Two lines have one hash only if their distance d puts d × C within 2^32 of a multiple of
+    // 2^64. The smallest such d is a best approximation of C / 2^64 (every smaller d is farther
+    // from a multiple), and best approximations are denominators of its continued fraction's
+    // convergents (Lagrange): walk them to the first within 2^32.
+    let [num, den] = [C, M];
+    let [q0, q1] = [0n, 1n];
+    let first = 0n;
+    for (let k = 0; k < 64 && first === 0n; k++) {
+      const a = den / num;   // C / 2^64 < 1: the expansion [0; a1, a2, …] starts from its reciprocal
+      [den, num] = [num, den - a * num];
+      [q0, q1] = [q1, a * q1 + q0];
+      const r = (q1 * C) % M;
+      if (r < 1n << 32n || M - r < 1n << 32n) first = q1;
+    }
+    expect(first).toBe(2971215073n);
+    expect(hashOf(1n)).toBe(hashOf(1n + first));   // and it is a collision
+  });
+
+  /** lineHash of a line below 2^31 in doubles (exact: every partial product is below 2^53). */
+  const hash32 = (line: number) => {
+    const cLo = 0x7f4a7c15, cHi = 0x9e3779b9;
+    const [a1, a0, b1, b0] = [Math.floor(line / 65536), line % 65536, cLo >>> 16, cLo & 0xffff];
+    const hiLo = a1 * b1 + Math.floor(((a1 * b0 + a0 * b1) * 65536 + a0 * b0) / 2 ** 32);
+    return (hiLo + (Math.imul(line, cHi) >>> 0)) % 2 ** 32;
+  };
+
+  /**
+   * 600 lines below 2^31 (128 GiB) in the first 12 of 65,600 hashed LLC sets, 50 a set: each
+   * set's hashes spread over its whole range of 37,450, so that a key with fewer distinct values
+   * than that range (a smaller modulus, the hash's low bits) makes two of them one line.
+   */
+  function poolLines(): bigint[] {
+    const next = (() => { let s = 0x2545f491; return () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s; }; })();
+    const bySet: number[][] = Array.from({ length: 12 }, () => []);
+    let found = 0;
+    while (found < 600) {
+      const line = 1 + (next() % 2 ** 31);
+      const set = Math.floor((hash32(line) * 65600) / 2 ** 32);
+      if (set < 12 && bySet[set].length < 50) { bySet[set].push(line); found++; }
+    }
+    expect(hash32(12345)).toBe(Number(hashOf(12345n)));
+    return bySet.flat().map(BigInt);
+  }
+
+  for (const [inclusion, policy] of [["nine", "lru"], ["exclusive", "lru"], ["exclusive", "plru"]] as const) {
+    it(`${inclusion} ${policy} LLC of 65,600 sets × 4: u16 keys (128 GiB) answer as u32 tags (200 GiB) do`, async () => {
+      const caches: CacheHierarchyConfig = { ...levels(64, 64, inclusion), llc: { sizeKiB: 16400, ways: 4, latency: 40, policy, inclusion } };
+      const of = async (ram: string) => Machine.create({
+        ram, memory: "tables-only", backedFrames: 16, managedRam: "16MiB", maxPhyAddr: 46, build: "debug", cpus: 2,
+        cpu: { ...custom, name: "custom-caches", caches } as CpuPreset });
+      const narrow = await of("128GiB"), wide = await of("200GiB");   // 200 GiB: lines up to 3.36e9, past HASH_DISTINCT_BELOW
+      expect([tagBytes(narrow)[2], tagBytes(wide)[2]]).toEqual([2, 4]);
+      const lines = poolLines();
+      let s = 0x9e3779b9;
+      const counts = [0, 0, 0, 0];
+      for (let i = 0; i < 30000; i++) {
+        s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+        const pa = (lines[s % 600] - 1n) * 64n, cpu = (s >>> 20) & 1;
+        const w = narrow.caches.access(cpu, pa);
+        expect(w).toBe(wide.caches.access(cpu, pa));
+        counts[["l1d", "l2", "llc", "memory"].indexOf(w)]++;
+      }
+      expect(counts[2]).toBeGreaterThan(400);   // the LLC's 12 × 4 ways against 600 lines: hits and evictions
+      expect(counts[3]).toBeGreaterThan(10000);
+    });
+  }
 });
 
 const KEYS = [

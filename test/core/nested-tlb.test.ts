@@ -215,4 +215,34 @@ describe("nested TLB: guest-physical translations of guest paging-structure addr
     const m = await Machine.create({ ram: "16MiB", cpu: "golden-cove", overrides: { "nestedTlb.entries": 512, "nestedTlb.ways": 8 } });
     expect(m.config.preset.nestedTlb).toEqual({ entries: 512, ways: 8 });
   });
+  it("LRU across the clock's renumbering (u32 stamps, mmu/tlbclock.ts): a clock set just below 2^32 - 2^24 evicts as one that is not", async () => {
+    // Eight guest pages 2 MiB apart: eight page-table pages (and a shared PML4, PDPT and PD) through
+    // a 6-way, one-set nested TLB: three ways for the last three page tables used, so whether a
+    // page table hits depends on the LRU order alone.
+    const LIMIT = 2n ** 32n - 2n ** 24n;
+    const order = [0, 1, 2, 3, 0, 4, 5, 1, 6, 0, 7, 2, 3, 0, 1, 4, 5, 6, 7, 0, 2, 4, 6, 1, 3, 5, 7, 0];
+    const run = async (wrap: boolean) => {
+      const g = await guest({ "nestedTlb.entries": 6, "nestedTlb.ways": 6 });
+      for (let k = 1n; k < 8n; k++) g.pt.map(VA + k * 0x20_0000n, GPA + k * 0x1000n, { write: true, user: true });
+      const e = g.m._core.exports;
+      const start = e.tlbClockRenumbers();
+      const hits: bigint[] = [];
+      for (const [i, k] of order.entries()) {
+        // Each access ticks the nested clock once per guest table (four): it crosses within two accesses.
+        if (wrap && i % 7 === 0) e.ntlbClockSet(LIMIT - 5n);
+        expect(g.cpu.vmx.invvpid(1, 1)).toBeNull();
+        const a = g.m.counters(0)["ept_tlb_hit"];
+        expect(paddr(g.cpu.access(VA + BigInt(k) * 0x20_0000n))).toBe(GPA + BigInt(k) * 0x1000n);
+        hits.push(g.m.counters(0)["ept_tlb_hit"] - a);
+      }
+      return { hits, renumbers: e.tlbClockRenumbers() - start, counters: g.m.counters(0) };
+    };
+    const a = await run(true), b = await run(false);
+    expect(a.renumbers).toBe(4);
+    expect(b.renumbers).toBe(0);
+    expect(a.hits).toEqual(b.hits);
+    expect(a.counters).toEqual(b.counters);
+    // Some page tables hit (4 hits: used among the last three) and some were evicted (3 hits).
+    expect(new Set(b.hits)).toEqual(new Set([3n, 4n]));
+  });
 });
