@@ -42,7 +42,7 @@ export function eventRing(): usize {
 }
 export { ptMap, ptEntryAddress, ptTableFrames, ptAllocTable, ptFreeTable, ptAllocPage } from "./mmu/ptmap";
 export { physBackFrame, physUnbackFrame, physBackedFrames, physPoolFrames, physFrameHash, physFrameZero } from "./phys/ram";
-export { buddyAlloc, buddyFree, buddySplitPage, buddyWatermarkOk, buddyRelease, buddyErrorPfn, buddyCheck, setMinFreeKbytes, minFreeKbytes, defaultMinFreeKbytes } from "./phys/buddy";
+export { buddyAlloc, buddyAllocPage, buddyFree, buddySplitPage, buddyWatermarkOk, buddyRelease, buddyErrorPfn, buddyCheck, setMinFreeKbytes, minFreeKbytes, defaultMinFreeKbytes } from "./phys/buddy";
 
 export * from "./abi/constants";
 

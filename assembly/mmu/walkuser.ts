@@ -7,6 +7,9 @@
 // `va` (walkUserPfn, walkUserFlags, the entries read) or declines having changed nothing, and a
 // declined walk goes to the one walker (walk.ts), which then decides the access as always
 // (faults and their error codes, 1 GiB pages, entries outside RAM, a non-canonical address).
+// One decline is reported: a stop at a not-present PTE (walkUserAbsentPte), the demand fault of
+// a trace, which the replay loop records with walkUserAbsentFault exactly as walk.ts would record
+// it, instead of walking the same four entries again.
 //
 // Where it is exact (SDM Vol. 3A): for a user-mode data access (CPL 3, not implicit) §4.6.1
 // reduces the rights to U/S=1 at every level, and R/W=1 at every level for a write (CR0.WP only
@@ -29,7 +32,12 @@
 // so that a walk that declines has looked nothing up. A walk that must set A or D declines:
 // walk.ts's A/D lookups (cacheWalkAd) and their cycles would otherwise have to survive a restart.
 
-import { CPU_CR0, CPU_EFER, CPU_PAT, RIGHT_WRITE, RIGHT_USER, RIGHT_NX, RIGHT_GLOBAL, RIGHT_DIRTY, RIGHT_PKEY_SHIFT } from "../abi/layout";
+import {
+  CPU_CR0, CPU_CR2, CPU_EFER, CPU_PAT, CPU_RESULT, CPU_WALK, RIGHT_WRITE, RIGHT_USER, RIGHT_NX, RIGHT_GLOBAL, RIGHT_DIRTY, RIGHT_PKEY_SHIFT,
+  RES_STATUS, RES_ERROR_CODE, RES_VADDR, RES_LEVELS, RES_STOP, RES_STOP_LEVEL, RES_AD_WRITES, RES_PSC_LEVEL,
+  WALK_LEVEL, WALK_PA, WALK_BEFORE, WALK_AFTER, WALK_ENTRY_SIZE,
+} from "../abi/layout";
+import { XLAT_PF, X86_PF_USER, X86_PF_WRITE, STOP_NOT_PRESENT } from "../arch/x86/fault";
 import { CR0_CD, CR4_LA57, CR4_PKE, CR4_PGE, EFER_NXE } from "../arch/x86/regs";
 import {
   PAGE_PRESENT, PAGE_RW, PAGE_USER, PAGE_ACCESSED, PAGE_DIRTY, PAGE_PSE, PAGE_GLOBAL, PAGE_NX, PAGE_SHIFT, ENTRY_SHIFT,
@@ -58,6 +66,16 @@ export let walkUserFlags: u32 = 0;
 export let walkUserRefCycles: u64 = 0;
 /** Whether the last walk walkUser completed ended at a 2 MiB leaf (replay/loop.ts: no look-ahead then). */
 export let walkUserLast2m = false;
+/**
+ * After walkUser declined: the physical address of the PTE whose P=0 it stopped at, when the walk
+ * would have faulted exactly there — every upper entry present, user (writable for a write), no
+ * reserved bit, no PS, and the PTE inside RAM — else 0. walk.ts's walk of the same access reads
+ * the same four entries and stops at the PTE with a not-present #PF (SDM §4.7: error code P=0),
+ * so the caller may record that fault without walking again (walkUserAbsentFault).
+ */
+export let walkUserAbsentPte: u64 = 0;
+// The entries walkUser read before the absent PTE, for walkUserAbsentFault's walk record.
+let aP4: u64 = 0, aE4: u64 = 0, aP3: u64 = 0, aE3: u64 = 0, aP2: u64 = 0, aE2: u64 = 0, aE1: u64 = 0;
 
 /**
  * Whether walkUser may stand in for walk.ts on CPU record `c` (control registers `cr4`) in the
@@ -74,6 +92,7 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
   wGlobal = (cr4 & CR4_PGE) != 0 ? RIGHT_GLOBAL : 0;
   m2 = 0;   // leafFlags2m's memo holds flags under the old PAT and CR4.PGE
   adUpdateFn = adUpdate;
+  absentFn = absentNote;
   return true;
 }
 
@@ -116,6 +135,7 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
  * references (walkUserRefCycles; see the header).
  */
 @inline export function walkUser(cr3: u64, va: u64, write: bool, ctr: usize, cached: bool = false, cpu: u32 = 0): u32 {
+  walkUserAbsentPte = 0;
   // §3.3.7.1: bits 63:47 all equal, else #GP (walk.ts raises it). CR4.LA57=0 here.
   if (!isCanonical(va, 0)) return 0;
   const limit = entryLoadLimit;
@@ -146,7 +166,12 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
     if ((e2 & test) != want) return 0;
     p1 = entryPa(e2 & addrMask, va, 1);
     leaf = entryAt(p1, limit, ram);
-    if ((leaf & test) != want) return 0;
+    if ((leaf & test) != want) {
+      // P=0 in a PTE inside RAM: the not-present #PF walk.ts would raise there (its entryStop
+      // tests P first), reported for the caller (out of line: most declines are not these).
+      if ((leaf & PAGE_PRESENT) == 0 && p1 < limit) absentFn(p4, e4, p3, e3, p2, e2, p1, leaf);
+      return 0;
+    }
     n = 4;
   }
   const and = e4 & e3 & e2 & leaf;
@@ -266,4 +291,55 @@ function adUpdate(p4: u64, e4: u64, p3: u64, e3: u64, p2: u64, e2: u64, p1: u64,
   if ((before & PAGE_ACCESSED) == 0) count(ctr, Counter.AD_ACCESSED_SET);
   if ((after & ~before & PAGE_DIRTY) != 0) count(ctr, Counter.AD_DIRTY_SET);
   return 1;
+}
+
+/** absentNote, through the table for the same reason as adUpdate. */
+let absentFn: (p4: u64, e4: u64, p3: u64, e3: u64, p2: u64, e2: u64, p1: u64, e1: u64) => void = absentStub;
+
+function absentStub(p4: u64, e4: u64, p3: u64, e3: u64, p2: u64, e2: u64, p1: u64, e1: u64): void {
+  walkUserAbsentPte = 0 * (p4 + e4 + p3 + e3 + p2 + e2 + p1 + e1);
+}
+
+/** Note the entries of a walk that stopped at a not-present PTE at `p1` (walkUserAbsentPte). */
+function absentNote(p4: u64, e4: u64, p3: u64, e3: u64, p2: u64, e2: u64, p1: u64, e1: u64): void {
+  aP4 = p4; aE4 = e4; aP3 = p3; aE3 = e3; aP2 = p2; aE2 = e2; aE1 = e1;
+  walkUserAbsentPte = p1;
+}
+
+/**
+ * Record on CPU record `c` (counter block `ctr`) the not-present #PF of a user read (`write`
+ * false) or write of `va` that walkUser's last decline found (walkUserAbsentPte ≠ 0), exactly as
+ * walk.ts's lean walk records it: the result record (status #PF, error code P=0 with W/R and U/S
+ * of the access, SDM §4.7; four entries read, stop STOP_NOT_PRESENT at level 1, no A/D write, no
+ * PSC), the four walk entries top level first (before = after: a faulting walk writes nothing),
+ * CR2 = va, and fault_pf and fault_pf_not_present. The walk's own counts (the walk, its entries
+ * read, its cycles) and the #PF's invalidation (§4.10.4.1) are the caller's, as walk.ts leaves
+ * them to walkAndFillLean.
+ */
+export function walkUserAbsentFault(c: usize, ctr: usize, va: u64, write: bool): void {
+  const res = c + CPU_RESULT;
+  store<u64>(res + RES_VADDR, va);
+  store<u32>(res + RES_AD_WRITES, 0);
+  store<u32>(res + RES_PSC_LEVEL, 0);
+  store<u32>(res + RES_LEVELS, 4);
+  store<u32>(res + RES_STOP_LEVEL, 1);
+  store<u32>(res + RES_STOP, STOP_NOT_PRESENT);
+  store<u32>(res + RES_STATUS, XLAT_PF);
+  store<u32>(res + RES_ERROR_CODE, X86_PF_USER | (write ? X86_PF_WRITE : 0));
+  const w = c + CPU_WALK;
+  absentEntry(w, 4, aP4, aE4);
+  absentEntry(w + WALK_ENTRY_SIZE, 3, aP3, aE3);
+  absentEntry(w + 2 * WALK_ENTRY_SIZE, 2, aP2, aE2);
+  absentEntry(w + 3 * WALK_ENTRY_SIZE, 1, walkUserAbsentPte, aE1);
+  store<u64>(c + CPU_CR2, va);
+  count(ctr, Counter.FAULT_PF);
+  count(ctr, Counter.FAULT_PF_NOT_PRESENT);
+}
+
+/** One walk entry as walk.ts readEntry writes it. */
+@inline function absentEntry(w: usize, level: u32, pa: u64, entry: u64): void {
+  store<u32>(w + WALK_LEVEL, level);
+  store<u64>(w + WALK_PA, pa);
+  store<u64>(w + WALK_BEFORE, entry);
+  store<u64>(w + WALK_AFTER, entry);
 }

@@ -14,7 +14,7 @@ import { CR4_LA57 } from "../arch/x86/regs";
 import { physMask, PTE_ADDR_FIELD } from "../arch/x86/pgtable";
 import { maxPhyAddr, numCpus } from "../arch/x86/cpu";
 import { FAULT_POLICY_HOST, FAULT_POLICY_SKIP, FAULT_POLICY_DEMAND_4K } from "../abi/records";
-import { buddyAlloc, buddyFree } from "../phys/buddy";
+import { buddyAllocPage, buddyFree } from "../phys/buddy";
 import { physWrite, tablesOnly } from "../phys/ram";
 import { inGuest } from "../mmu/nested";
 import { ptMap, PTMAP_OK } from "../mmu/ptmap";
@@ -61,15 +61,27 @@ export function resolveFault(c: usize): u32 {
   if (faultPolicy == FAULT_POLICY_HOST) return 2;
   const res = c + CPU_RESULT;
   if (load<u32>(res + RES_STATUS) != XLAT_PF || (load<u32>(res + RES_ERROR_CODE) & X86_PF_PROT) != 0) return 2;
+  return resolveNotPresent(c, load<u64>(res + RES_VADDR), faultPteAddress(c));
+}
+
+/**
+ * Resolve a not-present #PF of CPU record `c` at `va` with the registered policy (what
+ * resolveFault does once it knows the fault is one), when the caller knows the fault and, for
+ * the demand policy, maybe where to map: `pte`, the physical address of the not-present PTE
+ * that a walk from the CPU's CR3 read on its way down with every table present (a level-1 stop),
+ * or 0 to map through ptMap. The PTE is written only if CR3 is the policy's root with its number
+ * of levels; else the mapping goes through ptMap under the policy's root as before.
+ * @returns as resolveFault
+ */
+export function resolveNotPresent(c: usize, va: u64, pte: u64): u32 {
+  if (faultPolicy == FAULT_POLICY_HOST) return 2;
   if (faultPolicy == FAULT_POLICY_SKIP) { policyResolved++; return 1; }
-  const pfn = buddyAlloc(0, 2, 0);
+  const pfn = buddyAllocPage(2);
   if (pfn < 0) return 2;   // out of frames: the host's policy says why
-  const va = load<u64>(res + RES_VADDR) & ~<u64>0xfff;
   const leaf = (<u64>pfn << 12) | DEMAND_BITS;
-  const pte = faultPteAddress(c);
-  if (pte != 0) {
+  if (pte != 0 && policyWalk(c)) {
     physWrite(pte, 8, leaf, counterBlock(numCpus));
-  } else if (ptMap(policyRoot, policyLevels, va, 1, leaf, DEMAND_BITS) != PTMAP_OK) {
+  } else if (ptMap(policyRoot, policyLevels, va & ~<u64>0xfff, 1, leaf, DEMAND_BITS) != PTMAP_OK) {
     buddyFree(<u32>pfn, 0);
     return 2;
   }
@@ -77,13 +89,20 @@ export function resolveFault(c: usize): u32 {
   return 0;
 }
 
+/** Whether CPU record `c` walks the policy's address space: CR3 is its root, with its number of levels. */
+@inline function policyWalk(c: usize): bool {
+  const levels: u32 = (load<u64>(c + CPU_CR4) & CR4_LA57) != 0 ? 5 : 4;
+  const addrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
+  return levels == policyLevels && ((load<u64>(c + CPU_CR3) ^ policyRoot) & addrMask) == 0;
+}
+
 /**
  * The physical address of the PTE whose P=0 stopped the walk of CPU record `c` that just faulted,
- * when it is the entry ptMap would write for the policy: the walk read every level from CR3 (no
- * paging-structure-cache hit: a PSC entry may be stale), not nested, CR3 is the policy's root
- * with its number of levels, and the stop was at level 1 (every table exists). Full RAM mode only,
+ * when the walk read every level from CR3 (no paging-structure-cache hit: a PSC entry may be
+ * stale), not nested, and the stop was at level 1 (every table exists). Full RAM mode only,
  * where ptMap's reads of those present entries count nothing. The walk recorded the entries it
- * read (CPU_WALK), so the mapping writes that one entry instead of reading its way down again.
+ * read (CPU_WALK), so the mapping writes that one entry instead of reading its way down again
+ * (resolveNotPresent checks that CR3 is the policy's root).
  * @returns the address, or 0 to map through ptMap
  */
 function faultPteAddress(c: usize): u64 {
@@ -91,8 +110,6 @@ function faultPteAddress(c: usize): u64 {
   if (tablesOnly || load<u32>(res + RES_STOP) != STOP_NOT_PRESENT || load<u32>(res + RES_STOP_LEVEL) != 1 ||
     load<u32>(res + RES_PSC_LEVEL) != 0 || inGuest(c)) return 0;
   const levels: u32 = (load<u64>(c + CPU_CR4) & CR4_LA57) != 0 ? 5 : 4;
-  const addrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
-  if (levels != policyLevels || ((load<u64>(c + CPU_CR3) ^ policyRoot) & addrMask) != 0) return 0;
   // Walk entries are top level first: the PTE is entry levels - 1.
   const w = c + CPU_WALK + <usize>(levels - 1) * WALK_ENTRY_SIZE;
   if (load<u32>(w + WALK_LEVEL) != 1) return 0;

@@ -45,19 +45,19 @@
 import { CPU_CR3, CPU_CR4, CPU_TICK } from "../abi/layout";
 import { CR4_PCIDE, CR4_PKE, CR4_LA57, CR3_PCID_MASK } from "../arch/x86/regs";
 import { cpuPtr, numCpus, maxPhyAddr } from "../arch/x86/cpu";
-import { XLAT_OK } from "../arch/x86/fault";
-import { resolveFault } from "./faultpolicy";
+import { XLAT_OK, XLAT_PF } from "../arch/x86/fault";
+import { resolveFault, resolveNotPresent } from "./faultpolicy";
 import { ACC_WRITE, ACC_USER } from "../mmu/rights";
 import { tlbTranslate, walkAndFill, walkAndFillUser, walkAndFillUserUncounted, addMissCounts, flushMissCounts } from "../mmu/access";
-import { walkUserSetup, walkUserLast2m, WALK_USER_READ, WALK_USER_AD } from "../mmu/walkuser";
+import { walkUserSetup, walkUserLast2m, WALK_USER_READ, WALK_USER_AD, walkUserAbsentPte, walkUserAbsentFault } from "../mmu/walkuser";
 import { inGuest } from "../mmu/nested";
 import { isCanonical } from "../mmu/walk";
-import { nItlb, nDtlb, nStlb, desc, rolePools4k, cpuClock, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_AD_UPDATE } from "../mmu/tlb";
+import { nItlb, nDtlb, nStlb, desc, rolePools4k, cpuClock, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_AD_UPDATE, LAT_FAULT } from "../mmu/tlb";
 import {
   arrayLookup, arrayTouch, arrayFillAbsent, arrayRefillLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
   entryPfn, entryFlags, D_WAYS, D_KEYS, D_ENTRIES, D_STAMPS,
   D_WAYS_PADDED, E_PFN, E_FLAGS, E_FLAGS_SHIFT, TAG_NONE, ENTRY_SHIFT as ENTRY_SHIFT_T, arrayOneTag, arrayClaimTag, setKeyHits, oldestWay, entryPlace, tagWord,
-  MODEL_L1_SETS, MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS, STAMP_SHIFT,
+  MODEL_L1_SETS, MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS, STAMP_SHIFT, arrayMayDrop, arrayFlushAddress, D_SPLINTERS,
 } from "../mmu/tlbarray";
 import { RIGHT_USER, RIGHT_WRITE, RIGHT_DIRTY, RIGHT_NX } from "../abi/layout";
 import { entryLoadLimit, ramBase } from "../phys/ram";
@@ -92,6 +92,7 @@ export function replaySetup(base: usize, capacity: u32, stage: usize): void {
   hitMissFn = missOne;
   fastMissFn = fastMiss;
   fastMissRefFn = fastMissRef;
+  fastAbsentFn = fastAbsent;
   fastFetchFn = fastFetch;
 }
 
@@ -124,6 +125,7 @@ function hitRunStub(i: u32, end: u32, cpu: u32): u32 {
 }
 let fastFetchFn: (i: u32, cpu: u32) => u32 = rareStub;
 let fastMissRefFn: (i: u32, cpu: u32) => u32 = rareStub;
+let fastAbsentFn: (i: u32, cpu: u32) => u32 = rareStub;
 
 function rareStub(i: u32, cpu: u32): u32 {
   return 0 * (i + cpu);
@@ -328,8 +330,10 @@ let touchSink: u64 = 0;
 
 /**
  * Read the last-level paging-structure entry (the PTE, for 4 KiB pages) of records [from,
- * from + REPLAY_LOOKAHEAD) under the current CR3, and nothing else: no checks, no A/D, no
- * counts. The model sees nothing of it; its purpose is the host's memory-level parallelism. A
+ * from + REPLAY_LOOKAHEAD) — with `filter`, of the next REPLAY_LOOKAHEAD records from `from`
+ * whose page the L1 does not hold (see below) — under the current CR3, and nothing else: no
+ * checks, no A/D, no counts. The model sees nothing of it; its purpose is the host's
+ * memory-level parallelism. A
  * trace that walks on every access (random pages over gigabytes) spends most of its time
  * waiting for the PTE load, which misses the host's caches; a native build's out-of-order core
  * overlaps that wait with the next accesses' walks, but the Wasm miss path is too long for the
@@ -342,38 +346,67 @@ let touchSink: u64 = 0;
  * a 2 MiB PDE (a select, no branch) and only keeps every address inside RAM (full mode), so a
  * record costs a few instructions per level.
  */
-function touchAhead(from: u32): void {
+function touchAhead(from: u32, filter: bool): void {
   const limit = entryLoadLimit;
   if (limit == 0) return;   // tables-only: entries are found through a hash, no single load to start
   const ram = ramBase;
-  const root = load<u64>(fCpu + CPU_CR3);
+  const root = load<u64>(fCpu + CPU_CR3) & physMask(maxPhyAddr) & PTE_ADDR_FIELD;
   const five = (fCr4 & CR4_LA57) != 0;
   const addrMask = physMask(maxPhyAddr) & PTE_ADDR_FIELD;
-  const to = min(from + REPLAY_LOOKAHEAD, fEnd);
   let sink: u64 = 0;
   // Two passes: the descents to each record's last-level table (upper levels: a few lines, hot
   // in the cache) first, then the last-level loads back to back, so that they all go out together.
   const slots = aheadSlots;
-  for (let j = from; j < to; j++) {
-    const va = load<u64>(traceBase + (<usize>j << 4));
-    let table = root & addrMask;
-    if (five) table = aheadEntry(table, va, 5, limit, ram) & addrMask;
-    table = aheadEntry(table, va, 4, limit, ram) & addrMask;
-    table = aheadEntry(table, va, 3, limit, ram) & addrMask;
-    // A 2 MiB leaf ends the descent: its PDE is the entry the walk waits for. Reading on into
-    // the page's data as if it were a table would fetch a random line of it for nothing.
-    const pdePa = table + (levelIndex(va, 2) << ENTRY_SHIFT);
-    const pde = load<u64>(ram + <usize>(pdePa < limit ? pdePa : 0));
-    const ptePa = (pde & addrMask) + (levelIndex(va, 1) << ENTRY_SHIFT);
-    const pa = select<u64>(pdePa, ptePa, (pde & PAGE_PSE) != 0);
-    store<usize>(slots + (<usize>(j - from) << 2), ram + <usize>(pa < limit ? pa : 0));
+  let m: u32 = 0;
+  let j = from;
+  if (fHit && filter) {
+    // With hitRun's L1 shape (fHit: 16 sets × 4 ways, tag key vpn >> 4) and `filter` (the walks
+    // are not on consecutive records), a record whose page the L1 holds will not walk: on a hot
+    // set with excursions (nine records in ten) its descent would cost more than the one compare
+    // that skips it. The scan goes on past REPLAY_LOOKAHEAD records until it has that many
+    // entries to read, so that as many loads go out together as on random pages. A guess only —
+    // the model sees none of this.
+    const keys1 = <usize>load<u32>(fD + D_KEYS);
+    const to = min(from + REPLAY_LOOKAHEAD * AHEAD_SCAN, fEnd);
+    for (; j < to && m < REPLAY_LOOKAHEAD; j++) {
+      const va = load<u64>(traceBase + (<usize>j << 4));
+      const vpn = va >> 12;
+      if (setKeyHits(keys1 + (<usize>((<u32>vpn & (HIT_SETS1 - 1)) * HIT_WAYS1) << 2), <u32>(vpn >> 4), HIT_WAYS1) != 0) continue;
+      store<usize>(slots + (<usize>m << 2), aheadLeaf(root, va, five, addrMask, limit, ram));
+      m++;
+    }
+  } else {
+    const to = min(from + REPLAY_LOOKAHEAD, fEnd);
+    for (; j < to; j++) {
+      store<usize>(slots + (<usize>(j - from) << 2), aheadLeaf(root, load<u64>(traceBase + (<usize>j << 4)), five, addrMask, limit, ram));
+    }
+    m = j - from;
   }
-  for (let k: usize = 0, n = <usize>(to - from); k < n; k++) sink += load<u64>(load<usize>(slots + (k << 2)));
-  if (cacheWalks) sink += cacheTouchAhead(slots, to - from, ram);   // the caches' records for these entries (mmu/cache.ts)
-  touchedTo = to;
+  for (let k: usize = 0, n = <usize>m; k < n; k++) sink += load<u64>(load<usize>(slots + (k << 2)));
+  if (cacheWalks) sink += cacheTouchAhead(slots, m, ram);   // the caches' records for these entries (mmu/cache.ts)
+  touchedTo = j;
   touchSink = sink;
 }
 
+/**
+ * touchAhead's descent for `va` from the top-level table at `root`: the host address of its
+ * last-level entry (a 2 MiB leaf's PDE ends the descent: reading on into the page's data as if it
+ * were a table would fetch a random line of it for nothing), every address kept inside RAM.
+ */
+@inline function aheadLeaf(root: u64, va: u64, five: bool, addrMask: u64, limit: u64, ram: usize): usize {
+  let table = root;
+  if (five) table = aheadEntry(table, va, 5, limit, ram) & addrMask;
+  table = aheadEntry(table, va, 4, limit, ram) & addrMask;
+  table = aheadEntry(table, va, 3, limit, ram) & addrMask;
+  const pdePa = table + (levelIndex(va, 2) << ENTRY_SHIFT);
+  const pde = load<u64>(ram + <usize>(pdePa < limit ? pdePa : 0));
+  const ptePa = (pde & addrMask) + (levelIndex(va, 1) << ENTRY_SHIFT);
+  const pa = select<u64>(pdePa, ptePa, (pde & PAGE_PSE) != 0);
+  return ram + <usize>(pa < limit ? pa : 0);
+}
+
+/** How many times REPLAY_LOOKAHEAD records a filtered touchAhead may scan to find that many entries. */
+@inline const AHEAD_SCAN: u32 = 8;
 /** touchAhead's addresses of the last-level entries, between its two passes. */
 const aheadSlots: usize = memory.data(<i32>REPLAY_LOOKAHEAD * 4, 16);
 
@@ -404,7 +437,9 @@ function fastMiss(i: u32, cpu: u32): u32 {
   // Not while the walks end at 2 MiB leaves (walkUser's last): a PDE maps 512 times the memory
   // of a PTE, so the leaves of a footprint stay in the host's caches (16 GiB: 64 KiB of PDEs),
   // and reading them ahead cost 8 % on such a trace for nothing.
-  if (i >= touchedTo && i - lastMiss <= MISS_RUN_GAP && !walkUserLast2m) touchAhead(i);
+  // Walks on consecutive records (random pages): nearly every record ahead walks too, so the
+  // look-ahead reads them all without asking the L1 first.
+  if (i >= touchedTo && i - lastMiss <= MISS_RUN_GAP && !walkUserLast2m) touchAhead(i, i - lastMiss > 1);
   lastMiss = i;
   if (fWalkUser) {
     // The specialised walk (mmu/walkuser.ts): no store to the CPU record, no walk record; on a
@@ -419,6 +454,8 @@ function fastMiss(i: u32, cpu: u32): u32 {
       fAccesses += <u64>1 << (<u64>k * PACK);
       return st;
     }
+    // A stop at a not-present PTE (a demand fault): recorded without walking again (fastAbsent).
+    if (walkUserAbsentPte != 0 && !cacheWalks) return fastAbsentFn(i, cpu);
   }
   return fastMissRefFn(i, cpu);
 }
@@ -426,7 +463,9 @@ function fastMiss(i: u32, cpu: u32): u32 {
 /**
  * fastMiss through the reference walker (walk.ts, lean), out of line (called through the table,
  * so that its two inlined walks do not weigh on fastMiss's registers): every miss outside
- * walkUser's configuration, and every walk walkUser declined. A non-canonical address is #GP(0)
+ * walkUser's configuration, and every walk walkUser declined — but a stop at a not-present PTE
+ * (walkUserAbsentPte, caches off), which fastAbsent takes — and the retry of a mapped record
+ * whose walkUser walk declined (fastAbsent). A non-canonical address is #GP(0)
  * with no TLB lookup and no walk (SDM §3.3.7.1): tlbTranslate — the reference — decides and
  * counts it (the access, the fault, its cycles; the lean walk would count a walk). Faults then go
  * to the registered policy (see fastMiss). @returns as fastMiss
@@ -477,6 +516,80 @@ function fastMissRef(i: u32, cpu: u32): u32 {
     if (next == 1) return XLAT_OK;
     if (next != 0) return st;
   }
+}
+
+/**
+ * fastMiss's record `i` whose walk walkUser declined at a not-present PTE (walkUserAbsentPte;
+ * caches off), out of line and apart from fastMissRef (whose inlined reference walks make its
+ * every call dear): the fault as the reference would count it (absentFault), the registered
+ * policy (faultpolicy.ts resolveNotPresent, told the PTE), and for a mapped record the walk
+ * again at a new tick, walkUser's, as fastMissRef retries. Should that walk decline, fastMissRef
+ * takes the record (its first walk is the same retry, through the reference walker).
+ * @returns as fastMiss
+ */
+function fastAbsent(i: u32, cpu: u32): u32 {
+  const r = traceBase + (<usize>i << 4);
+  const va = load<u64>(r);
+  const k = <u32>load<u8>(r, 9) & 3;
+  const one = <u64>1 << (<u64>k * PACK);
+  const translation = <u64>load<u32>(latencyBase + LAT_L1_HIT) + <u64>load<u32>(latencyBase + LAT_STLB_HIT);
+  const st = absentFault(va, k, translation, <u64>load<u32>(latencyBase + LAT_BASE_ACCESS));
+  fAccesses += one;
+  const next = resolveNotPresent(fCpu, va, walkUserAbsentPte);
+  if (next == 1) return XLAT_OK;
+  if (next != 0) return st;
+  const tick = fTick + 1;
+  const again = walkAndFillUser(cpu, load<u64>(fCpu + CPU_CR3), va, k == REC_WRITE, k, fPcid, tick, translation,
+    <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru, fCtr, fHit);
+  if (again == XLAT_OK) {
+    fTick = tick;
+    fAccesses += one;
+    return again;
+  }
+  return fastMissRefFn(i, cpu);
+}
+
+/**
+ * fastAbsent's fault for a user read (k = REC_READ) or write of `va` that walkUser declined at a
+ * not-present PTE (walkuser.ts walkUserAbsentPte; caches off): what the lean reference walk and
+ * walkAndFillLean would do with it, at the next tick. walkUserAbsentFault writes the result
+ * record, walk entries, CR2 and fault counts; the lean walk's own counts — the walk started,
+ * four entries read, translation cycles `translation` (L1 and second-level latencies) + four
+ * memory references + the fault, and the access's base cycles `latBase` — go straight to the
+ * counter block (walkAndFillLean sums them for flushMissCounts, which adds the same numbers).
+ * The #PF invalidates va in every TLB and PSC of the current PCID (SDM §4.10.4.1), the ITLB
+ * too: the fetch memo goes. @returns XLAT_PF
+ */
+function absentFault(va: u64, k: u32, translation: u64, latBase: u64): u32 {
+  const c = fCpu, ctr = fCtr;
+  const tick = fTick + 1;
+  fTick = tick;
+  store<u64>(c + CPU_TICK, tick);
+  walkUserAbsentFault(c, ctr, va, k == REC_WRITE);
+  const t = translation + 4 * <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF) + <u64>load<u32>(latencyBase + LAT_FAULT);
+  count(ctr, Counter.WALK_STARTED);
+  count(ctr, k == REC_WRITE ? Counter.DTLB_STORE_WALK : Counter.DTLB_LOAD_WALK);
+  countN(ctr, Counter.WALK_MEM_REF, 4);
+  countN(ctr, Counter.CYCLES_TRANSLATION, t);
+  countN(ctr, Counter.CYCLES, t + latBase);
+  // tlb.ts cpuFlushAddress without its paging-structure-cache half, which has nothing to drop
+  // here (walkUser runs only without PSCs), and with the arrays' pre-check inline. fD and fL2
+  // (4 KiB entries only) have just missed va's page for fPcid: when every entry of one carries
+  // fPcid's tag (hitTagOk, as hitRun's exact probes need) and none is a splinter of a larger
+  // page, it holds no entry for the page at all, and its flush would drop nothing. An array
+  // filled with nothing since its last full clear (arrayOneTag TAG_NONE: the instruction TLB of
+  // a trace of data accesses) holds nothing to drop either, and its keys, seldom read, would
+  // cost a miss in the host's caches.
+  const pcid = fPcid;
+  for (let j: u32 = 0, n = nItlb + nDtlb + nStlb; j < n; j++) {
+    const d = desc(c, j);
+    const tag = arrayOneTag(d);
+    if (tag == TAG_NONE || ((d == fD || d == fL2) && tag == pcid && load<u32>(d + D_SPLINTERS) == 0)) continue;
+    if (arrayMayDrop(d, va)) arrayFlushAddress(d, va, pcid, true);
+  }
+  count(ctr, Counter.TLB_FLUSH_PAGE);
+  fMemoVpnI = 0xffff_ffff_ffff_ffff; fMemoI = 0;
+  return XLAT_PF;
 }
 
 /**
@@ -671,9 +784,10 @@ function missRun(i: u32, end: u32, cpu: u32): u32 {
     const t = tick + 1;
     const w = walkAndFillUserUncounted(cr3, va, k != 0, pcid, t, refCycles, l2, l1, ctr, true);
     if (w == 0) {
-      // Declined (a fault, a 1 GiB page, …): the reference at the same tick, as fastMiss.
+      // Declined (a fault, a 1 GiB page, …): at the same tick, as fastMiss hands it on — a stop at
+      // a not-present PTE (a demand fault) to fastAbsent, anything else to the reference.
       fTick = tick;
-      const s = fastMissRefFn(j, cpu);
+      const s = walkUserAbsentPte != 0 ? fastAbsentFn(j, cpu) : fastMissRefFn(j, cpu);
       tick = fTick;
       if (s != XLAT_OK) { fFault = s; break; }
       r += 16;

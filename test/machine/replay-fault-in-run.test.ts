@@ -108,3 +108,63 @@ describe("the core's demand policy writes the PTE the faulting walk stopped at (
     });
   }
 });
+
+describe("a not-present PTE the specialised walk stops at (walkuser.ts walkUserAbsentPte, walkUserAbsentFault)", () => {
+  // Fields of the CPU record (abi/layout.ts): CR2; the result record; the walk entries.
+  const CPU_CR2 = 8, CPU_RESULT = 64, CPU_WALK = 128;
+  const RES = { status: 0, errorCode: 4, vaddr: 8, levels: 32, stop: 36, stopLevel: 40, adWrites: 56, pscLevel: 60 };
+  /** What a #PF defines of the CPU record: CR2, the result record's fault fields, four walk entries (level, pa, before, after). */
+  function faultState(m: Machine) {
+    const core = m._core, rec = core.exports.cpuRecord(0) >>> 0;
+    const res = Object.fromEntries(Object.entries(RES).map(([k, off]) => [k, k === "vaddr" ? core.u64(rec + CPU_RESULT + off) : core.u32(rec + CPU_RESULT + off)]));
+    const walk = Array.from({ length: 4 }, (_, i) => {
+      const w = rec + CPU_WALK + i * 32;
+      return [core.u32(w), core.u64(w + 8), core.u64(w + 16), core.u64(w + 24)];
+    });
+    return { cr2: core.u64(rec + CPU_CR2), res, walk };
+  }
+  /** Pages of X's page table, mapped; then X's PTE set to `absent` (P=0), and a page 1 GiB away whose PDPTE is absent. */
+  async function setUp(absent: bigint) {
+    const m = await Machine.create({ ram: "64MiB", cpu: "custom", overrides: OVERRIDES });
+    const dm = new DemandMapper(m);
+    for (let j = 1; j <= 8; j++) expect(dm.map(X + BigInt(j) * 0x1000n)).toBe(true);
+    expect(m._core.exports.ptMap(dm.root, 4, X, 1, absent, 7n)).toBe(0);
+    return { m, dm };
+  }
+  const FAR = X + 0x80_0000_0000n;   // 512 GiB on: the next PML4E, not present
+  const cases: { name: string; absent: bigint; va: bigint; kind: number; error: number; levels: number }[] = [
+    { name: "a read, PTE 0", absent: 0n, va: X + 0x18n, kind: REC_KIND.read, error: 0x4, levels: 4 },
+    { name: "a write, PTE 0", absent: 0n, va: X + 0x18n, kind: REC_KIND.write, error: 0x6, levels: 4 },
+    // A not-present PTE with other bits (a swap entry's shape): P=0 is all the walk tests (§4.7), the entry is recorded as read.
+    { name: "a write, PTE with P=0 and other bits set", absent: 0x0123_4000_0000_0ffen, va: X + 0xff8n, kind: REC_KIND.write, error: 0x6, levels: 4 },
+    // Not a PTE stop: walkUser reports nothing and the reference walk records the fault (one level read).
+    { name: "a read, PML4E not present (the reference walk's fault)", absent: 0n, va: FAR, kind: REC_KIND.read, error: 0x4, levels: 1 },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: the replay stops with CR2, the result record and the walk entries Cpu.access leaves (SDM §4.7), every counter equal`, async () => {
+      const recs = [...Array.from({ length: 8 }, (_, j) => X + BigInt(j + 1) * 0x1000n), c.va];
+      const a = await setUp(c.absent);
+      const stop = Object.assign(() => "stop" as const, { notPresent: () => "stop" as const });
+      const r = new Replayer(a.m, stop);
+      recs.forEach((va, i) => r.batch.setAddress(i, va, 8, (i === recs.length - 1 ? c.kind : REC_KIND.read) | REC_USER, 0));
+      const res = r.run(recs.length);
+      expect(res.completed).toBe(recs.length - 1);
+      expect(res.stopped?.reason).toBe("fault");
+      expect(res.stopped?.fault?.exception).toMatchObject({ vector: "PF", errorCode: c.error, cr2: c.va });
+
+      const b = await setUp(c.absent);
+      recs.forEach((va, i) => {
+        const last = i === recs.length - 1;
+        expect(b.m.cpu(0).access(va, { kind: last ? KINDS[c.kind & 3] : "read", cpl: 3 }).ok).toBe(!last);
+      });
+      const sa = faultState(a.m), sb = faultState(b.m);
+      expect(sa.res).toEqual(sb.res);
+      expect(sa.res).toMatchObject({ status: 1, errorCode: c.error, vaddr: c.va, levels: c.levels, stop: 1, stopLevel: 5 - c.levels, adWrites: 0, pscLevel: 0 });
+      expect(sa.cr2).toBe(c.va);
+      expect(sb.cr2).toBe(c.va);
+      expect(sa.walk.slice(0, c.levels)).toEqual(sb.walk.slice(0, c.levels));
+      if (c.levels === 4) expect(sa.walk[3].slice(0, 1).concat(sa.walk[3].slice(2))).toEqual([1, c.absent, c.absent]);
+      expect(a.m.counters(0)).toEqual(b.m.counters(0));
+    });
+  }
+});

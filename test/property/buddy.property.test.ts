@@ -167,3 +167,48 @@ describe("buddy allocator properties (random alloc/free sequences)", () => {
     expect(seen.frees > 0).toBe(true);
   });
 });
+
+describe("buddyAllocPage (the demand-fault policy's one-frame allocation) is buddyAlloc(0, zone, no watermark)", () => {
+  type PageOp = { kind: "page"; zone: number } | { kind: "alloc"; order: number; zone: number } | { kind: "free"; pick: number };
+  const opArb: fc.Arbitrary<PageOp> = fc.oneof(
+    { arbitrary: fc.record({ kind: fc.constant("page" as const), zone: fc.integer({ min: 0, max: 2 }) }), weight: 4 },
+    { arbitrary: fc.record({ kind: fc.constant("alloc" as const), order: fc.integer({ min: 0, max: 10 }), zone: fc.integer({ min: 0, max: 2 }) }), weight: 2 },
+    { arbitrary: fc.record({ kind: fc.constant("free" as const), pick: fc.nat() }), weight: 2 },
+  );
+  it("64 MiB: the same frames, free counts, descriptors and host counters after every sequence (the order-0 list head, or a larger block split down)", async () => {
+    const seen = { fast: 0, slow: 0, nulls: 0 };
+    await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 150 }), async (ops) => {
+      const a = await Machine.create({ ram: "64MiB" });
+      const b = await Machine.create({ ram: "64MiB" });
+      const ea = a._core.exports, eb = b._core.exports;
+      const live: { pfn: number; order: number }[] = [];
+      for (const op of ops) {
+        if (op.kind === "free") {
+          if (live.length === 0) continue;
+          const [x] = live.splice(op.pick % live.length, 1);
+          expect(ea.buddyFree(x.pfn, x.order)).toBe(0);
+          expect(eb.buddyFree(x.pfn, x.order)).toBe(0);
+          continue;
+        }
+        const order = op.kind === "page" ? 0 : op.order;
+        const headBefore = a.frames.zones().map((z) => z.freeArea[0]);
+        const pa = op.kind === "page" ? ea.buddyAllocPage(op.zone) : ea.buddyAlloc(order, op.zone, 0);
+        const pb = eb.buddyAlloc(order, op.zone, 0);
+        expect(pa).toBe(pb);
+        if (pa < 0) seen.nulls++;
+        else {
+          live.push({ pfn: pa, order });
+          if (op.kind === "page") {
+            if (headBefore[zoneOf(pa)] > 0) seen.fast++; else seen.slow++;
+          }
+        }
+        expect(a.frames.zones()).toEqual(b.frames.zones());
+      }
+      expect(flagsAndHeadOrders(a)).toEqual(flagsAndHeadOrders(b));
+      expect(a.counters("host")).toEqual(b.counters("host"));
+      a.frames.check();
+    }), { seed: SEED, numRuns: 60 });
+    // Both ways were taken: the order-0 list head, and a split of a larger block.
+    expect(seen.fast > 0 && seen.slow > 0).toBe(true);
+  });
+});
