@@ -366,10 +366,18 @@ function remove(d: usize, line: u64): void {
   const line = (pa >> LINE_SHIFT) + 1;
   if (line > lineLimit) return HIT_MEMORY;   // beyond RAM: not cached (see lineLimit)
   const l1 = l1Desc(cpu);
-  const rec = linesOf(l1) + <usize>setIndex(line, g1Mask, g1Sets) * <usize>g1Stride;
-  const hit = matchWays(rec, g1Ways, g1Valid, line, false);
+  const shape = belowShape;
+  if (shape == SHAPE_GOLDEN_COVE) return lookupL1(cpu, line, l1, 12, CPOL_LRU, true);
+  if (shape != SHAPE_ANY) return lookupL1(cpu, line, l1, 8, CPOL_PLRU, true);   // zen4, skylake
+  return lookupL1(cpu, line, l1, g1Ways, g1Policy, false);
+}
+
+/** lookup's L1D search and touch in L1D `l1` of `w1` ways under policy `p1` (literals when `shaped`: see belowL1). */
+@inline function lookupL1(cpu: u32, line: u64, l1: usize, w1: u32, p1: u32, shaped: bool): u32 {
+  const rec = linesOf(l1) + (shaped ? <usize>(<u32>line & g1Mask) << 6 : <usize>setIndex(line, g1Mask, g1Sets) * <usize>g1Stride);
+  const hit = matchWays(rec, w1, waysValid(w1), line, false, shaped);
   let where = HIT_L1;
-  if (hit != 0) touchWay(rec, g1Ways, g1Policy, g1Plru, <u32>ctz(hit), false);
+  if (hit != 0) touchWay(rec, w1, p1, g1Plru, <u32>ctz(hit), false, shaped);
   else where = cacheBelowL1(cpu, line, l1, rec);
   return where;
 }
@@ -392,6 +400,8 @@ let belowShape: u32 = SHAPE_ANY;
 /** The shape of the geometry in the globals (cacheSetup, after they are set): one of SHAPE_*. */
 function shapeOf(): u32 {
   if (wideTags || g2Policy != CPOL_LRU || g3Policy != CPOL_LRU || !g2Narrow || !g3Narrow) return SHAPE_ANY;
+  // Every set record of a shape is one host line, and L1D and L2 are indexed by the line's low bits.
+  if (g1Stride != 64 || g2Stride != 64 || g3Stride != 64 || g1Mask == NO_MASK || g2Mask == NO_MASK) return SHAPE_ANY;
   if (g1Ways == 8 && g1Policy == CPOL_PLRU && g2Ways == 8 && g3Ways == 16 && !g3Hashed && inclusion == INCL_EXCLUSIVE) return SHAPE_ZEN4;
   if (g1Ways == 12 && g1Policy == CPOL_LRU && g2Ways == 16 && g3Ways == 15 && g3Hashed && inclusion == INCL_NINE) return SHAPE_GOLDEN_COVE;
   if (g1Ways == 8 && g1Policy == CPOL_PLRU && g2Ways == 4 && g3Ways == 16 && !g3Hashed && inclusion == INCL_INCLUSIVE) return SHAPE_SKYLAKE;
@@ -406,35 +416,36 @@ function shapeOf(): u32 {
  */
 function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
   const shape = belowShape;
-  if (shape == SHAPE_ZEN4) return belowL1(cpu, line, rec1, 8, CPOL_PLRU, 8, CPOL_LRU, true, 16, CPOL_LRU, true, false, INCL_EXCLUSIVE);
-  if (shape == SHAPE_GOLDEN_COVE) return belowL1(cpu, line, rec1, 12, CPOL_LRU, 16, CPOL_LRU, true, 15, CPOL_LRU, true, true, INCL_NINE);
-  if (shape == SHAPE_SKYLAKE) return belowL1(cpu, line, rec1, 8, CPOL_PLRU, 4, CPOL_LRU, true, 16, CPOL_LRU, true, false, INCL_INCLUSIVE);
-  return belowL1(cpu, line, rec1, g1Ways, g1Policy, g2Ways, g2Policy, g2Narrow, g3Ways, g3Policy, g3Narrow, g3Hashed, inclusion);
+  if (shape == SHAPE_ZEN4) return belowL1(cpu, line, rec1, 8, CPOL_PLRU, 8, CPOL_LRU, true, 16, CPOL_LRU, true, false, INCL_EXCLUSIVE, true);
+  if (shape == SHAPE_GOLDEN_COVE) return belowL1(cpu, line, rec1, 12, CPOL_LRU, 16, CPOL_LRU, true, 15, CPOL_LRU, true, true, INCL_NINE, true);
+  if (shape == SHAPE_SKYLAKE) return belowL1(cpu, line, rec1, 8, CPOL_PLRU, 4, CPOL_LRU, true, 16, CPOL_LRU, true, false, INCL_INCLUSIVE, true);
+  return belowL1(cpu, line, rec1, g1Ways, g1Policy, g2Ways, g2Policy, g2Narrow, g3Ways, g3Policy, g3Narrow, g3Hashed, inclusion, false);
 }
 
 /**
  * cacheBelowL1 for L1D ways and policy `w1`, `p1`, L2's `w2`, `p2`, `n2` (u16 tags), the LLC's
  * `w3`, `p3`, `n3`, `h3` (hashed keys) and inclusion `incl` (literals for a preset's shape, else
- * the globals). Levels with u16 tags are searched and filled with the line's key (its bits above
+ * the globals; `shaped`: one of those, whose records are 64 bytes, whose L1D and L2 sets are a
+ * power of two and whose tags are not u64). Levels with u16 tags are searched and filled with the line's key (its bits above
  * the set index, + 1); a victim's line is its key's bits put back above its set's.
  */
 @inline function belowL1(cpu: u32, line: u64, rec1: usize, w1: u32, p1: u32, w2: u32, p2: u32, n2: bool,
-  w3: u32, p3: u32, n3: bool, h3: bool, incl: u32): u32 {
+  w3: u32, p3: u32, n3: bool, h3: bool, incl: u32, shaped: bool): u32 {
   const lines2 = linesOf(l2Desc(cpu));
   aheadL2 = lines2;
   belowL1Since++;
   const v1 = waysValid(w1), v2 = waysValid(w2), v3 = waysValid(w3);
-  const s2 = setIndex(line, g2Mask, g2Sets);
-  const rec2 = lines2 + <usize>s2 * <usize>g2Stride;
+  const s2 = shaped ? <u32>line & g2Mask : setIndex(line, g2Mask, g2Sets);
+  const rec2 = lines2 + (shaped ? <usize>s2 << 6 : <usize>s2 * <usize>g2Stride);
   const k2 = n2 ? (line >> g2Bits) + 1 : line;
   const hit2 = matchWays(rec2, w2, v2, k2, n2);
   if (hit2 != 0) {
     touchWay(rec2, w2, p2, g2Plru, <u32>ctz(hit2), n2);
-    fillSet(rec1, w1, v1, p1, g1Plru, line, false);
+    fillSet(rec1, w1, v1, p1, g1Plru, line, false, shaped);
     return HIT_L2;
   }
   const s3 = setIndex(line, g3Mask, g3Sets);
-  const rec3 = llcLines + <usize>s3 * <usize>g3Stride;
+  const rec3 = llcLines + (shaped ? <usize>s3 << 6 : <usize>s3 * <usize>g3Stride);
   const k3 = n3 ? (h3 ? hashKey(line) : (line >> g3Bits) + 1) : line;
   const hit3 = matchWays(rec3, w3, v3, k3, n3);
   let where = HIT_MEMORY;
@@ -464,7 +475,7 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
     const v = n2 ? ((victim2 - 1) << g2Bits) | <u64>s2 : victim2;
     fillSet(llcRec(v), w3, v3, p3, g3Plru, n3 ? (h3 ? hashKey(v) : (v >> g3Bits) + 1) : v, n3);
   }
-  fillSet(rec1, w1, v1, p1, g1Plru, line, false);
+  fillSet(rec1, w1, v1, p1, g1Plru, line, false, shaped);
   return where;
 }
 
