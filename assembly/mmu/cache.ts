@@ -495,10 +495,27 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
  */
 export function cacheTouchAhead(slots: usize, n: u32, ram: usize): u64 {
   let sink: u64 = 0;
-  for (let k: usize = 0; k < <usize>n; k++) {
-    const line = (<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
-    const rec = llcLines + <usize>setIndex(line, g3Mask, g3Sets) * <usize>g3Stride;
-    sink += load<u64>(rec) + load<u64>(rec + g3Meta) + load<u64>(aheadL2 + <usize>setIndex(line, g2Mask, g2Sets) * <usize>g2Stride);
+  if (belowShape != SHAPE_ANY) {
+    // A shape's records are one host line each (64 bytes, ranks included) and its L2 index is the
+    // line's low bits: one load per record, the addresses in a few instructions.
+    const l3 = llcLines, l2 = aheadL2, m2 = g2Mask, m3 = g3Mask, sets3 = g3Sets;
+    if (m3 != NO_MASK) {
+      for (let k: usize = 0; k < <usize>n; k++) {
+        const line = (<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
+        sink += load<u64>(l3 + (<usize>(<u32>line & m3) << 6)) + load<u64>(l2 + (<usize>(<u32>line & m2) << 6));
+      }
+    } else {
+      for (let k: usize = 0; k < <usize>n; k++) {
+        const line = (<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
+        sink += load<u64>(l3 + (<usize>setIndex(line, NO_MASK, sets3) << 6)) + load<u64>(l2 + (<usize>(<u32>line & m2) << 6));
+      }
+    }
+  } else {
+    for (let k: usize = 0; k < <usize>n; k++) {
+      const line = (<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
+      const rec = llcLines + <usize>setIndex(line, g3Mask, g3Sets) * <usize>g3Stride;
+      sink += load<u64>(rec) + load<u64>(rec + g3Meta) + load<u64>(aheadL2 + <usize>setIndex(line, g2Mask, g2Sets) * <usize>g2Stride);
+    }
   }
   // The victims' records only where most of the last look-ahead's records did miss L1D (a run of
   // random pages): on a hot set with excursions (a walk every ten records or so) the records
