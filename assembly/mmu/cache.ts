@@ -444,7 +444,7 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
     fillSet(rec1, w1, v1, p1, g1Plru, line, false, shaped);
     return HIT_L2;
   }
-  const s3 = setIndex(line, g3Mask, g3Sets);
+  const s3 = shaped && !h3 ? <u32>line & g3Mask : setIndex(line, g3Mask, g3Sets);
   const rec3 = llcLines + (shaped ? <usize>s3 << 6 : <usize>s3 * <usize>g3Stride);
   const k3 = n3 ? (h3 ? hashKey(line) : (line >> g3Bits) + 1) : line;
   const hit3 = matchWays(rec3, w3, v3, k3, n3);
@@ -473,7 +473,7 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
   const victim2 = fillSet(rec2, w2, v2, p2, g2Plru, k2, n2);
   if (incl == INCL_EXCLUSIVE && victim2 != <u64>LINE_INVALID) {
     const v = n2 ? ((victim2 - 1) << g2Bits) | <u64>s2 : victim2;
-    fillSet(llcRec(v), w3, v3, p3, g3Plru, n3 ? (h3 ? hashKey(v) : (v >> g3Bits) + 1) : v, n3);
+    fillSet(shaped && !h3 ? llcLines + (<usize>(<u32>v & g3Mask) << 6) : llcRec(v), w3, v3, p3, g3Plru, n3 ? (h3 ? hashKey(v) : (v >> g3Bits) + 1) : v, n3);
   }
   fillSet(rec1, w1, v1, p1, g1Plru, line, false, shaped);
   return where;
@@ -521,21 +521,31 @@ export function cacheTouchAhead(slots: usize, n: u32, ram: usize): u64 {
   // random pages): on a hot set with excursions (a walk every ten records or so) the records
   // ahead mostly hit the TLB, and computing thirty victims for three walks costs more than it saves.
   if (inclusion == INCL_EXCLUSIVE && belowL1Since * 2 >= aheadLast) {
-    for (let k: usize = 0; k < <usize>n; k++) sink += touchVictimAhead((<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1);
+    if (belowShape == SHAPE_ZEN4) {
+      for (let k: usize = 0; k < <usize>n; k++) sink += touchVictimAhead((<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1, 8, CPOL_LRU, true, true);
+    } else {
+      for (let k: usize = 0; k < <usize>n; k++) sink += touchVictimAhead((<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1, g2Ways, g2Policy, g2Narrow, false);
+    }
   }
   belowL1Since = 0;
   aheadLast = n;
   return sink;
 }
 
-/** cacheTouchAhead's read of the LLC record L2's victim would go to if `line` missed L2 now (0 when it hits L2, or the way is empty). */
-@inline function touchVictimAhead(line: u64): u64 {
-  const s2 = setIndex(line, g2Mask, g2Sets);
-  const rec2 = aheadL2 + <usize>s2 * <usize>g2Stride;
-  if (matchWays(rec2, g2Ways, g2Valid, g2Narrow ? (line >> g2Bits) + 1 : line, g2Narrow) != 0) return 0;
-  const tag = tagOf(rec2, victimOf(rec2, g2Ways, g2Valid, g2Policy, g2Narrow), g2Narrow);
+/**
+ * cacheTouchAhead's read of the LLC record L2's victim would go to if `line` missed L2 now (0 when
+ * it hits L2, or the way is empty); L2 of `w2` ways, policy `p2`, u16 tags `n2` (literals when
+ * `shaped`, zen4's: see belowL1; its LLC records are one host line, ranks included).
+ */
+@inline function touchVictimAhead(line: u64, w2: u32, p2: u32, n2: bool, shaped: bool): u64 {
+  const v2 = waysValid(w2);
+  const s2 = shaped ? <u32>line & g2Mask : setIndex(line, g2Mask, g2Sets);
+  const rec2 = aheadL2 + (shaped ? <usize>s2 << 6 : <usize>s2 * <usize>g2Stride);
+  if (matchWays(rec2, w2, v2, n2 ? (line >> g2Bits) + 1 : line, n2, shaped) != 0) return 0;
+  const tag = tagOf(rec2, victimOf(rec2, w2, v2, p2, n2, shaped), n2, shaped);
   if (tag == <u64>LINE_INVALID) return 0;
-  const v = g2Narrow ? ((tag - 1) << g2Bits) | <u64>s2 : tag;
+  const v = n2 ? ((tag - 1) << g2Bits) | <u64>s2 : tag;
+  if (shaped) return load<u64>(llcLines + (<usize>(<u32>v & g3Mask) << 6));
   const rec = llcRec(v);
   return load<u64>(rec) + load<u64>(rec + g3Meta);
 }
