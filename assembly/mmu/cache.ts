@@ -229,6 +229,7 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32, ramBytes: u64): v
   nCpus = cpus;
   lvBase = (base + 63) & ~63;
   cacheWalks = false; cacheData = false;
+  belowShape = SHAPE_ANY;
   if (!configured) return;
   memoryLatency = load<u32>(cfg + (CC_MEMORY << 2));
   inclusion = load<u32>(cfg + (CC_INCLUSION << 2));
@@ -406,6 +407,17 @@ function shapeOf(): u32 {
   if (g1Ways == 12 && g1Policy == CPOL_LRU && g2Ways == 16 && g3Ways == 15 && g3Hashed && inclusion == INCL_NINE) return SHAPE_GOLDEN_COVE;
   if (g1Ways == 8 && g1Policy == CPOL_PLRU && g2Ways == 4 && g3Ways == 16 && !g3Hashed && inclusion == INCL_INCLUSIVE) return SHAPE_SKYLAKE;
   return SHAPE_ANY;
+}
+
+/**
+ * Which of cacheBelowL1's shapes is in force: 0 the generic code over the globals, 1 zen4's, 2
+ * golden-cove's, 3 skylake's (SHAPE_*; cacheSetup chooses by the geometry). `generic`: run the
+ * generic code whatever the geometry, until the next call or setup (tests compare the two).
+ * @returns the shape now in force (0 without a hierarchy)
+ */
+export function cacheShapeUse(generic: bool): u32 {
+  belowShape = configured && !generic ? shapeOf() : SHAPE_ANY;
+  return belowShape;
 }
 
 /**
