@@ -58,6 +58,11 @@
 // caches-on speed" and its s5 section). The replay's
 // look-ahead (cacheTouchAhead) reads the LLC records of the next walks' PTE lines, so that a run
 // of walks waits for them together rather than one walk at a time.
+// The presets' geometries (zen4, golden-cove, skylake: shapeOf) run below L1D, in the L1D search
+// and in the look-ahead with their ways, policies, tag widths, 64-byte strides and inclusion as
+// literals (belowL1, lookupL1, touchVictimAhead called with constants: the searches, victims and
+// touches unroll, no branch on the geometry); any other geometry runs the same code over the
+// globals (test/core/cache-shape: the two answer alike; bench/RESULTS.md, "second pass").
 // The answers are the first implementation's, reference for reference (test/core/cache-equiv).
 //
 // Policies. Inclusion between L1D and L2 is NINE (non-inclusive, non-exclusive): a miss fills every
