@@ -35,6 +35,7 @@ export { replaySetFaultPolicy, replayTakeResolved } from "./replay/faultpolicy";
 export { eventsEnable, eventsOn, eventsCount, eventsDrained } from "./stats/events";
 export { stampsEnable, stampsOn, stampsSetClock, stampsRegion, stampsFrames } from "./stats/stamps";
 export { cacheSetMode, cacheMode, cacheConfigured, cacheHolds, cacheAccess, cacheFlushAll, cacheLatency, cacheTagBytes } from "./mmu/cache";
+export { cacheShapeUse } from "./mmu/cache";   // tests: the presets' shaped lookup against the generic one
 
 /** Base of the event ring (EV_SIZE records, as many as the configuration asked for). */
 export function eventRing(): usize {

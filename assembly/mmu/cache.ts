@@ -58,6 +58,11 @@
 // caches-on speed" and its s5 section). The replay's
 // look-ahead (cacheTouchAhead) reads the LLC records of the next walks' PTE lines, so that a run
 // of walks waits for them together rather than one walk at a time.
+// The presets' geometries (zen4, golden-cove, skylake: shapeOf) run below L1D, in the L1D search
+// and in the look-ahead with their ways, policies, tag widths, 64-byte strides and inclusion as
+// literals (belowL1, lookupL1, touchVictimAhead called with constants: the searches, victims and
+// touches unroll, no branch on the geometry); any other geometry runs the same code over the
+// globals (test/core/cache-shape: the two answer alike; bench/RESULTS.md, "second pass").
 // The answers are the first implementation's, reference for reference (test/core/cache-equiv).
 //
 // Policies. Inclusion between L1D and L2 is NINE (non-inclusive, non-exclusive): a miss fills every
@@ -229,6 +234,7 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32, ramBytes: u64): v
   nCpus = cpus;
   lvBase = (base + 63) & ~63;
   cacheWalks = false; cacheData = false;
+  belowShape = SHAPE_ANY;
   if (!configured) return;
   memoryLatency = load<u32>(cfg + (CC_MEMORY << 2));
   inclusion = load<u32>(cfg + (CC_INCLUSION << 2));
@@ -265,6 +271,7 @@ export function cacheSetup(cfg: usize, base: usize, cpus: u32, ramBytes: u64): v
   g3Hashed = g3Narrow && g3Mask == NO_MASK;
   g3Meta = metaOff(g3Ways, shiftOf(g3Narrow));
   aheadL2 = linesOf(l2);
+  belowShape = shapeOf();
   g1Valid = waysValid(g1Ways); g2Valid = waysValid(g2Ways); g3Valid = waysValid(g3Ways);
   for (let l: u32 = 0; l < 3; l++) {
     const ways = l == 0 ? g1Ways : l == 1 ? g2Ways : g3Ways;
@@ -365,10 +372,18 @@ function remove(d: usize, line: u64): void {
   const line = (pa >> LINE_SHIFT) + 1;
   if (line > lineLimit) return HIT_MEMORY;   // beyond RAM: not cached (see lineLimit)
   const l1 = l1Desc(cpu);
-  const rec = linesOf(l1) + <usize>setIndex(line, g1Mask, g1Sets) * <usize>g1Stride;
-  const hit = matchWays(rec, g1Ways, g1Valid, line, false);
+  const shape = belowShape;
+  if (shape == SHAPE_GOLDEN_COVE) return lookupL1(cpu, line, l1, 12, CPOL_LRU, true);
+  if (shape != SHAPE_ANY) return lookupL1(cpu, line, l1, 8, CPOL_PLRU, true);   // zen4, skylake
+  return lookupL1(cpu, line, l1, g1Ways, g1Policy, false);
+}
+
+/** lookup's L1D search and touch in L1D `l1` of `w1` ways under policy `p1` (literals when `shaped`: see belowL1). */
+@inline function lookupL1(cpu: u32, line: u64, l1: usize, w1: u32, p1: u32, shaped: bool): u32 {
+  const rec = linesOf(l1) + (shaped ? <usize>(<u32>line & g1Mask) << 6 : <usize>setIndex(line, g1Mask, g1Sets) * <usize>g1Stride);
+  const hit = matchWays(rec, w1, waysValid(w1), line, false, shaped);
   let where = HIT_L1;
-  if (hit != 0) touchWay(rec, g1Ways, g1Policy, g1Plru, <u32>ctz(hit), false);
+  if (hit != 0) touchWay(rec, w1, p1, g1Plru, <u32>ctz(hit), false, shaped);
   else where = cacheBelowL1(cpu, line, l1, rec);
   return where;
 }
@@ -378,57 +393,106 @@ export function cacheLookup(cpu: u32, pa: u64): u32 {
   return lookup(cpu, pa);
 }
 
+/** cacheBelowL1's shapes (belowShape, chosen at setup): the generic geometry from the globals, or a preset's as literals. */
+@inline const SHAPE_ANY: u32 = 0;
+/** zen4 on ≤ 8 GiB: L1D 8-way PLRU; L2 8-way LRU, u16 tags; LLC 16-way LRU, u16 tags, exclusive. */
+@inline const SHAPE_ZEN4: u32 = 1;
+/** golden-cove: L1D 12-way LRU; L2 16-way LRU, u16 tags; LLC 15-way LRU, hashed u16 keys, NINE. */
+@inline const SHAPE_GOLDEN_COVE: u32 = 2;
+/** skylake: L1D 8-way PLRU; L2 4-way LRU, u16 tags; LLC 16-way LRU, u16 tags, inclusive. */
+@inline const SHAPE_SKYLAKE: u32 = 3;
+let belowShape: u32 = SHAPE_ANY;
+
+/** The shape of the geometry in the globals (cacheSetup, after they are set): one of SHAPE_*. */
+function shapeOf(): u32 {
+  if (wideTags || g2Policy != CPOL_LRU || g3Policy != CPOL_LRU || !g2Narrow || !g3Narrow) return SHAPE_ANY;
+  // Every set record of a shape is one host line, and L1D and L2 are indexed by the line's low bits.
+  if (g1Stride != 64 || g2Stride != 64 || g3Stride != 64 || g1Mask == NO_MASK || g2Mask == NO_MASK) return SHAPE_ANY;
+  if (g1Ways == 8 && g1Policy == CPOL_PLRU && g2Ways == 8 && g3Ways == 16 && !g3Hashed && inclusion == INCL_EXCLUSIVE) return SHAPE_ZEN4;
+  if (g1Ways == 12 && g1Policy == CPOL_LRU && g2Ways == 16 && g3Ways == 15 && g3Hashed && inclusion == INCL_NINE) return SHAPE_GOLDEN_COVE;
+  if (g1Ways == 8 && g1Policy == CPOL_PLRU && g2Ways == 4 && g3Ways == 16 && !g3Hashed && inclusion == INCL_INCLUSIVE) return SHAPE_SKYLAKE;
+  return SHAPE_ANY;
+}
+
+/**
+ * Which of cacheBelowL1's shapes is in force: 0 the generic code over the globals, 1 zen4's, 2
+ * golden-cove's, 3 skylake's (SHAPE_*; cacheSetup chooses by the geometry). `generic`: run the
+ * generic code whatever the geometry, until the next call or setup (tests compare the two).
+ * @returns the shape now in force (0 without a hierarchy)
+ */
+export function cacheShapeUse(generic: bool): u32 {
+  belowShape = configured && !generic ? shapeOf() : SHAPE_ANY;
+  return belowShape;
+}
+
 /**
  * cacheLookup after an L1D miss of `line` (set record `rec1` of L1D `l1`): L2, the LLC, memory;
- * then the fills. Levels with u16 tags (g2Narrow, g3Narrow) are searched and filled with the
- * line's key (its bits above the set index, + 1); a victim's line is its key's bits put back
- * above its set's.
+ * then the fills. The presets' shapes get belowL1 with their geometry as literals (the searches,
+ * touches and victims unroll; no branch on a policy, a tag width or the inclusion), every other
+ * geometry the same code over the globals.
  */
 function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
+  const shape = belowShape;
+  if (shape == SHAPE_ZEN4) return belowL1(cpu, line, rec1, 8, CPOL_PLRU, 8, CPOL_LRU, true, 16, CPOL_LRU, true, false, INCL_EXCLUSIVE, true);
+  if (shape == SHAPE_GOLDEN_COVE) return belowL1(cpu, line, rec1, 12, CPOL_LRU, 16, CPOL_LRU, true, 15, CPOL_LRU, true, true, INCL_NINE, true);
+  if (shape == SHAPE_SKYLAKE) return belowL1(cpu, line, rec1, 8, CPOL_PLRU, 4, CPOL_LRU, true, 16, CPOL_LRU, true, false, INCL_INCLUSIVE, true);
+  return belowL1(cpu, line, rec1, g1Ways, g1Policy, g2Ways, g2Policy, g2Narrow, g3Ways, g3Policy, g3Narrow, g3Hashed, inclusion, false);
+}
+
+/**
+ * cacheBelowL1 for L1D ways and policy `w1`, `p1`, L2's `w2`, `p2`, `n2` (u16 tags), the LLC's
+ * `w3`, `p3`, `n3`, `h3` (hashed keys) and inclusion `incl` (literals for a preset's shape, else
+ * the globals; `shaped`: one of those, whose records are 64 bytes, whose L1D and L2 sets are a
+ * power of two and whose tags are not u64). Levels with u16 tags are searched and filled with the line's key (its bits above
+ * the set index, + 1); a victim's line is its key's bits put back above its set's.
+ */
+@inline function belowL1(cpu: u32, line: u64, rec1: usize, w1: u32, p1: u32, w2: u32, p2: u32, n2: bool,
+  w3: u32, p3: u32, n3: bool, h3: bool, incl: u32, shaped: bool): u32 {
   const lines2 = linesOf(l2Desc(cpu));
   aheadL2 = lines2;
   belowL1Since++;
-  const s2 = setIndex(line, g2Mask, g2Sets);
-  const rec2 = lines2 + <usize>s2 * <usize>g2Stride;
-  const k2 = g2Narrow ? (line >> g2Bits) + 1 : line;
-  const hit2 = matchWays(rec2, g2Ways, g2Valid, k2, g2Narrow);
+  const v1 = waysValid(w1), v2 = waysValid(w2), v3 = waysValid(w3);
+  const s2 = shaped ? <u32>line & g2Mask : setIndex(line, g2Mask, g2Sets);
+  const rec2 = lines2 + (shaped ? <usize>s2 << 6 : <usize>s2 * <usize>g2Stride);
+  const k2 = n2 ? (line >> g2Bits) + 1 : line;
+  const hit2 = matchWays(rec2, w2, v2, k2, n2);
   if (hit2 != 0) {
-    touchWay(rec2, g2Ways, g2Policy, g2Plru, <u32>ctz(hit2), g2Narrow);
-    fillSet(rec1, g1Ways, g1Valid, g1Policy, g1Plru, line, false);
+    touchWay(rec2, w2, p2, g2Plru, <u32>ctz(hit2), n2);
+    fillSet(rec1, w1, v1, p1, g1Plru, line, false, shaped);
     return HIT_L2;
   }
-  const s3 = setIndex(line, g3Mask, g3Sets);
-  const rec3 = llcLines + <usize>s3 * <usize>g3Stride;
-  const k3 = llcKey(line);
-  const hit3 = matchWays(rec3, g3Ways, g3Valid, k3, g3Narrow);
+  const s3 = shaped && !h3 ? <u32>line & g3Mask : setIndex(line, g3Mask, g3Sets);
+  const rec3 = llcLines + (shaped ? <usize>s3 << 6 : <usize>s3 * <usize>g3Stride);
+  const k3 = n3 ? (h3 ? hashKey(line) : (line >> g3Bits) + 1) : line;
+  const hit3 = matchWays(rec3, w3, v3, k3, n3);
   let where = HIT_MEMORY;
   if (hit3 != 0) {
     where = HIT_LLC;
     const way = <u32>ctz(hit3);
-    if (inclusion != INCL_EXCLUSIVE) touchWay(rec3, g3Ways, g3Policy, g3Plru, way, g3Narrow);
+    if (incl != INCL_EXCLUSIVE) touchWay(rec3, w3, p3, g3Plru, way, n3);
     else {
       // The line moves up to L2: its way empties. A PLRU tree keeps the touch, as a lookup then a
       // removal leave it; LRU ranks end as a removal alone leaves them (a touch at rank r then a
       // removal at rank 0 raises the ranks below r and lowers them again, and lowers those above r).
-      setTag(rec3, way, LINE_INVALID, g3Narrow);
-      if (g3Policy == CPOL_LRU) rankRemove(rec3, g3Ways, way, g3Narrow);
-      else touchWay(rec3, g3Ways, g3Policy, g3Plru, way, g3Narrow);
+      setTag(rec3, way, LINE_INVALID, n3);
+      if (p3 == CPOL_LRU) rankRemove(rec3, w3, way, n3);
+      else touchWay(rec3, w3, p3, g3Plru, way, n3);
     }
-  } else if (inclusion != INCL_EXCLUSIVE) {
+  } else if (incl != INCL_EXCLUSIVE) {
     // Fill the LLC from memory; an inclusive LLC's victim leaves every CPU's L1D and L2.
-    const victim = fillSet(rec3, g3Ways, g3Valid, g3Policy, g3Plru, k3, g3Narrow);
-    if (inclusion == INCL_INCLUSIVE && victim != <u64>LINE_INVALID) {
-      const v = g3Narrow ? ((victim - 1) << g3Bits) | <u64>s3 : victim;   // never hashed (narrowFor)
+    const victim = fillSet(rec3, w3, v3, p3, g3Plru, k3, n3);
+    if (incl == INCL_INCLUSIVE && victim != <u64>LINE_INVALID) {
+      const v = n3 ? ((victim - 1) << g3Bits) | <u64>s3 : victim;   // never hashed (narrowFor)
       for (let c: u32 = 0; c < nCpus; c++) { remove(l1Desc(c), v); remove(l2Desc(c), v); }
     }
   }
   // Fill L2; with an exclusive LLC the L2's victim moves down into it.
-  const victim2 = fillSet(rec2, g2Ways, g2Valid, g2Policy, g2Plru, k2, g2Narrow);
-  if (inclusion == INCL_EXCLUSIVE && victim2 != <u64>LINE_INVALID) {
-    const v = g2Narrow ? ((victim2 - 1) << g2Bits) | <u64>s2 : victim2;
-    fillSet(llcRec(v), g3Ways, g3Valid, g3Policy, g3Plru, llcKey(v), g3Narrow);
+  const victim2 = fillSet(rec2, w2, v2, p2, g2Plru, k2, n2);
+  if (incl == INCL_EXCLUSIVE && victim2 != <u64>LINE_INVALID) {
+    const v = n2 ? ((victim2 - 1) << g2Bits) | <u64>s2 : victim2;
+    fillSet(shaped && !h3 ? llcLines + (<usize>(<u32>v & g3Mask) << 6) : llcRec(v), w3, v3, p3, g3Plru, n3 ? (h3 ? hashKey(v) : (v >> g3Bits) + 1) : v, n3);
   }
-  fillSet(rec1, g1Ways, g1Valid, g1Policy, g1Plru, line, false);
+  fillSet(rec1, w1, v1, p1, g1Plru, line, false, shaped);
   return where;
 }
 
@@ -448,30 +512,57 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
  */
 export function cacheTouchAhead(slots: usize, n: u32, ram: usize): u64 {
   let sink: u64 = 0;
-  for (let k: usize = 0; k < <usize>n; k++) {
-    const line = (<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
-    const rec = llcLines + <usize>setIndex(line, g3Mask, g3Sets) * <usize>g3Stride;
-    sink += load<u64>(rec) + load<u64>(rec + g3Meta) + load<u64>(aheadL2 + <usize>setIndex(line, g2Mask, g2Sets) * <usize>g2Stride);
+  if (belowShape != SHAPE_ANY) {
+    // A shape's records are one host line each (64 bytes, ranks included) and its L2 index is the
+    // line's low bits: one load per record, the addresses in a few instructions.
+    const l3 = llcLines, l2 = aheadL2, m2 = g2Mask, m3 = g3Mask, sets3 = g3Sets;
+    if (m3 != NO_MASK) {
+      for (let k: usize = 0; k < <usize>n; k++) {
+        const line = (<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
+        sink += load<u64>(l3 + (<usize>(<u32>line & m3) << 6)) + load<u64>(l2 + (<usize>(<u32>line & m2) << 6));
+      }
+    } else {
+      for (let k: usize = 0; k < <usize>n; k++) {
+        const line = (<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
+        sink += load<u64>(l3 + (<usize>setIndex(line, NO_MASK, sets3) << 6)) + load<u64>(l2 + (<usize>(<u32>line & m2) << 6));
+      }
+    }
+  } else {
+    for (let k: usize = 0; k < <usize>n; k++) {
+      const line = (<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
+      const rec = llcLines + <usize>setIndex(line, g3Mask, g3Sets) * <usize>g3Stride;
+      sink += load<u64>(rec) + load<u64>(rec + g3Meta) + load<u64>(aheadL2 + <usize>setIndex(line, g2Mask, g2Sets) * <usize>g2Stride);
+    }
   }
   // The victims' records only where most of the last look-ahead's records did miss L1D (a run of
   // random pages): on a hot set with excursions (a walk every ten records or so) the records
   // ahead mostly hit the TLB, and computing thirty victims for three walks costs more than it saves.
   if (inclusion == INCL_EXCLUSIVE && belowL1Since * 2 >= aheadLast) {
-    for (let k: usize = 0; k < <usize>n; k++) sink += touchVictimAhead((<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1);
+    if (belowShape == SHAPE_ZEN4) {
+      for (let k: usize = 0; k < <usize>n; k++) sink += touchVictimAhead((<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1, 8, CPOL_LRU, true, true);
+    } else {
+      for (let k: usize = 0; k < <usize>n; k++) sink += touchVictimAhead((<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1, g2Ways, g2Policy, g2Narrow, false);
+    }
   }
   belowL1Since = 0;
   aheadLast = n;
   return sink;
 }
 
-/** cacheTouchAhead's read of the LLC record L2's victim would go to if `line` missed L2 now (0 when it hits L2, or the way is empty). */
-@inline function touchVictimAhead(line: u64): u64 {
-  const s2 = setIndex(line, g2Mask, g2Sets);
-  const rec2 = aheadL2 + <usize>s2 * <usize>g2Stride;
-  if (matchWays(rec2, g2Ways, g2Valid, g2Narrow ? (line >> g2Bits) + 1 : line, g2Narrow) != 0) return 0;
-  const tag = tagOf(rec2, victimOf(rec2, g2Ways, g2Valid, g2Policy, g2Narrow), g2Narrow);
+/**
+ * cacheTouchAhead's read of the LLC record L2's victim would go to if `line` missed L2 now (0 when
+ * it hits L2, or the way is empty); L2 of `w2` ways, policy `p2`, u16 tags `n2` (literals when
+ * `shaped`, zen4's: see belowL1; its LLC records are one host line, ranks included).
+ */
+@inline function touchVictimAhead(line: u64, w2: u32, p2: u32, n2: bool, shaped: bool): u64 {
+  const v2 = waysValid(w2);
+  const s2 = shaped ? <u32>line & g2Mask : setIndex(line, g2Mask, g2Sets);
+  const rec2 = aheadL2 + (shaped ? <usize>s2 << 6 : <usize>s2 * <usize>g2Stride);
+  if (matchWays(rec2, w2, v2, n2 ? (line >> g2Bits) + 1 : line, n2, shaped) != 0) return 0;
+  const tag = tagOf(rec2, victimOf(rec2, w2, v2, p2, n2, shaped), n2, shaped);
   if (tag == <u64>LINE_INVALID) return 0;
-  const v = g2Narrow ? ((tag - 1) << g2Bits) | <u64>s2 : tag;
+  const v = n2 ? ((tag - 1) << g2Bits) | <u64>s2 : tag;
+  if (shaped) return load<u64>(llcLines + (<usize>(<u32>v & g3Mask) << 6));
   const rec = llcRec(v);
   return load<u64>(rec) + load<u64>(rec + g3Meta);
 }

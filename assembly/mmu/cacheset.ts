@@ -33,9 +33,13 @@ export function cacheSetSetup(wide: bool): void {
   return (<usize>(ways << shift) + 15) & ~15;
 }
 
-/** log2 of a tag's bytes in a level with u16 tags (`narrow`) or not. */
-@inline export function shiftOf(narrow: bool): u32 {
-  return narrow ? 1 : tagShift;
+/**
+ * log2 of a tag's bytes in a level with u16 tags (`narrow`) or not. `u32Tags` (here and in the
+ * set operations below): the caller knows the tags are not u64 (!wideTags), so the width folds to a
+ * literal (cache.ts's shaped paths).
+ */
+@inline export function shiftOf(narrow: bool, u32Tags: bool = false): u32 {
+  return narrow ? 1 : u32Tags ? 2 : tagShift;
 }
 
 /**
@@ -102,9 +106,9 @@ export function cacheSetSetup(wide: bool): void {
  * so the search has no branch and no loop for up to 16 ways. Reading past the last way stays
  * inside the set record (64 bytes at least: setStride); the lanes read there are masked off.
  */
-@inline export function matchWays(rec: usize, ways: u32, valid: u64, line: u64, narrow: bool): u64 {
+@inline export function matchWays(rec: usize, ways: u32, valid: u64, line: u64, narrow: bool, u32Tags: bool = false): u64 {
   if (narrow) return matchNarrow(rec, ways, valid, line);
-  if (wideTags) return matchWide(rec, ways, valid, line);
+  if (!u32Tags && wideTags) return matchWide(rec, ways, valid, line);
   const kv = i32x4.splat(<i32><u32>line);
   let hits = <u64>(i32x4.bitmask(i32x4.eq(v128.load(rec), kv))
     | (i32x4.bitmask(i32x4.eq(v128.load(rec, 16), kv)) << 4));
@@ -136,15 +140,15 @@ export function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
 }
 
 /** The tag of way `way` of the set record `rec` (a line address + 1, or LINE_INVALID). */
-@inline export function tagOf(rec: usize, way: u32, narrow: bool): u64 {
+@inline export function tagOf(rec: usize, way: u32, narrow: bool, u32Tags: bool = false): u64 {
   if (narrow) return <u64>load<u16>(rec + (<usize>way << 1));
-  return wideTags ? load<u64>(rec + (<usize>way << 3)) : <u64>load<u32>(rec + (<usize>way << 2));
+  return !u32Tags && wideTags ? load<u64>(rec + (<usize>way << 3)) : <u64>load<u32>(rec + (<usize>way << 2));
 }
 
 /** Set the tag of way `way` of the set record `rec`. */
-@inline export function setTag(rec: usize, way: u32, line: u64, narrow: bool): void {
+@inline export function setTag(rec: usize, way: u32, line: u64, narrow: bool, u32Tags: bool = false): void {
   if (narrow) store<u16>(rec + (<usize>way << 1), <u16>line);
-  else if (wideTags) store<u64>(rec + (<usize>way << 3), line);
+  else if (!u32Tags && wideTags) store<u64>(rec + (<usize>way << 3), line);
   else store<u32>(rec + (<usize>way << 2), <u32>line);
 }
 
@@ -158,8 +162,8 @@ export function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
  * sets, clears or keeps each tree bit, so it is `(bits & keep) | set` with the two masks of the
  * way precomputed (plruKeep, plruSet) instead of a walk down the tree.
  */
-@inline export function touchWay(rec: usize, ways: u32, policy: u32, plru: usize, way: u32, narrow: bool): void {
-  const meta = rec + metaOff(ways, shiftOf(narrow));
+@inline export function touchWay(rec: usize, ways: u32, policy: u32, plru: usize, way: u32, narrow: bool, u32Tags: bool = false): void {
+  const meta = rec + metaOff(ways, shiftOf(narrow, u32Tags));
   if (policy == CPOL_PLRU) {
     const t = plru + (<usize>way << 4);
     store<u64>(meta, (load<u64>(meta) & load<u64>(t)) | load<u64>(t, 8));
@@ -205,10 +209,10 @@ export function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
  * The way a fill of the set record `rec` replaces: the first invalid way, else the policy's
  * victim: under LRU the way of rank ways − 1 (with every way valid the ranks are 0 … ways − 1).
  */
-@inline export function victimOf(rec: usize, ways: u32, valid: u64, policy: u32, narrow: bool): u32 {
-  const empty = matchWays(rec, ways, valid, LINE_INVALID, narrow);
+@inline export function victimOf(rec: usize, ways: u32, valid: u64, policy: u32, narrow: bool, u32Tags: bool = false): u32 {
+  const empty = matchWays(rec, ways, valid, LINE_INVALID, narrow, u32Tags);
   if (empty != 0) return <u32>ctz(empty);
-  const meta = rec + metaOff(ways, shiftOf(narrow));
+  const meta = rec + metaOff(ways, shiftOf(narrow, u32Tags));
   if (policy == CPOL_PLRU) {
     const bits = load<u64>(meta);
     // Eight ways (the L1Ds of skylake and zen4): 7 node bits, the victim of every state in plruVictims.
@@ -240,11 +244,11 @@ export function plruTreeVictim(bits: u64, ways: u32): u32 {
  * Put `line` (its tag: the line, or with `narrow` its u16 key) known absent into way victimOf of
  * set record `rec` as most recently used. @returns the tag evicted, or LINE_INVALID
  */
-@inline export function fillSet(rec: usize, ways: u32, valid: u64, policy: u32, plru: usize, line: u64, narrow: bool): u64 {
-  const way = victimOf(rec, ways, valid, policy, narrow);
-  const old = tagOf(rec, way, narrow);
-  setTag(rec, way, line, narrow);
-  if (policy == CPOL_PLRU) touchWay(rec, ways, policy, plru, way, narrow);
-  else rankTouch(rec + metaOff(ways, shiftOf(narrow)), ways, way, old == <u64>LINE_INVALID ? ways : ways - 1);   // a valid victim is the least recent
+@inline export function fillSet(rec: usize, ways: u32, valid: u64, policy: u32, plru: usize, line: u64, narrow: bool, u32Tags: bool = false): u64 {
+  const way = victimOf(rec, ways, valid, policy, narrow, u32Tags);
+  const old = tagOf(rec, way, narrow, u32Tags);
+  setTag(rec, way, line, narrow, u32Tags);
+  if (policy == CPOL_PLRU) touchWay(rec, ways, policy, plru, way, narrow, u32Tags);
+  else rankTouch(rec + metaOff(ways, shiftOf(narrow, u32Tags)), ways, way, old == <u64>LINE_INVALID ? ways : ways - 1);   // a valid victim is the least recent
   return old;
 }
