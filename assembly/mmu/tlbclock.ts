@@ -29,8 +29,16 @@ export function tlbClockRenumbers(): u32 {
   return renumbers;
 }
 
-/** Cells with a stamp in (lo, hi] over the `n` arrays `descAt(0 .. n-1)`. */
-function countIn(n: u32, descAt: (k: u32) => usize, lo: u32, hi: u32): u32 {
+@inline const SCAN_COUNT: u32 = 0;
+@inline const SCAN_COLLECT: u32 = 1;
+@inline const SCAN_RANK: u32 = 2;
+
+/**
+ * Visit the cells with a stamp in (lo, hi] over the `n` arrays `descAt(0 .. n-1)`: count them
+ * (SCAN_COUNT), copy their stamps to scratch (SCAN_COLLECT), or replace each by `rank` + 1 + its
+ * index among the `m` sorted distinct stamps of scratch (SCAN_RANK). @returns the cells visited
+ */
+function scanStamps(n: u32, descAt: (k: u32) => usize, lo: u32, hi: u32, mode: u32, rank: u32, m: u32): u32 {
   let c: u32 = 0;
   for (let k: u32 = 0; k < n; k++) {
     const d = descAt(k);
@@ -38,10 +46,18 @@ function countIn(n: u32, descAt: (k: u32) => usize, lo: u32, hi: u32): u32 {
     const cells = <usize>load<u32>(d + D_SETS) * load<u32>(d + D_WAYS_PADDED);
     for (let i: usize = 0; i < cells; i++) {
       const v = load<u32>(s + (i << 2));
-      c += <u32>(v > lo && v <= hi);
+      if (v <= lo || v > hi) continue;
+      if (mode == SCAN_COLLECT) store<u32>(scratch + (<usize>c << 2), v);
+      else if (mode == SCAN_RANK) store<u32>(s + (i << 2), rank + 1 + indexOf(v, m));
+      c++;
     }
   }
   return c;
+}
+
+/** Cells with a stamp in (lo, hi] over the `n` arrays `descAt(0 .. n-1)`. */
+function countIn(n: u32, descAt: (k: u32) => usize, lo: u32, hi: u32): u32 {
+  return scanStamps(n, descAt, lo, hi, SCAN_COUNT, 0, 0);
 }
 
 /** Sort scratch[0, m) ascending (heap sort: no recursion, no allocation). */
@@ -104,15 +120,7 @@ export function stampsRenumber(n: u32, descAt: (k: u32) => usize): u64 {
     }
     let m: u32 = 0;
     if (hi == lo + 1) { store<u32>(scratch, hi); m = 1; } else {
-      for (let k: u32 = 0; k < n; k++) {
-        const d = descAt(k);
-        const s = <usize>load<u32>(d + D_STAMPS);
-        const cells = <usize>load<u32>(d + D_SETS) * load<u32>(d + D_WAYS_PADDED);
-        for (let i: usize = 0; i < cells; i++) {
-          const v = load<u32>(s + (i << 2));
-          if (v > lo && v <= hi) { store<u32>(scratch + (<usize>m << 2), v); m++; }
-        }
-      }
+      m = scanStamps(n, descAt, lo, hi, SCAN_COLLECT, 0, 0);
       sortScratch(m);
       let k: u32 = 0;
       for (let j: u32 = 0; j < m; j++) {
@@ -121,15 +129,7 @@ export function stampsRenumber(n: u32, descAt: (k: u32) => usize): u64 {
       }
       m = k;
     }
-    for (let k: u32 = 0; k < n; k++) {
-      const d = descAt(k);
-      const s = <usize>load<u32>(d + D_STAMPS);
-      const cells = <usize>load<u32>(d + D_SETS) * load<u32>(d + D_WAYS_PADDED);
-      for (let i: usize = 0; i < cells; i++) {
-        const v = load<u32>(s + (i << 2));
-        if (v > lo && v <= hi) store<u32>(s + (i << 2), rank + 1 + indexOf(v, m));
-      }
-    }
+    scanStamps(n, descAt, lo, hi, SCAN_RANK, rank, m);
     rank += m;
     if (hi == 0xffff_ffff) break;
     lo = hi;
