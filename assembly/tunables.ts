@@ -31,7 +31,7 @@
 @inline export const MAX_TRACE_RECORDS: u32 = 1 << 22;
 /** Largest event ring in records (32 B each: 32 MiB). */
 @inline export const MAX_EVENT_RECORDS: u32 = 1 << 20;
-/** Records whose PTE the replay loop reads ahead in a run of walks (replay/loop.ts touchAhead):
+/** Records whose PTE the replay loop reads ahead in a run of walks (replay/miss.ts touchAhead):
  * enough loads in flight at once to cover a cache miss. With the two-pass look-ahead 32 measured
  * 1.06x over 16 on random1m, 64 the same as 32 (with one pass, 16 and 32 had measured alike). */
 @inline export const REPLAY_LOOKAHEAD: u32 = 32;

@@ -335,7 +335,7 @@ function walkAndFillUserCached(cpu: u32, cr3: u64, va: u64, write: bool, kind: u
 
 /**
  * walkAndFillUser's walk and fills with the hierarchy off walks, leaving the counts to the caller
- * (replay/loop.ts missRun keeps them in locals over a run of walks and adds them with
+ * (replay/miss.ts missRun keeps them in locals over a run of walks and adds them with
  * addMissCounts): for a walk that completed, done4k or done2m += one of its kind, refs += the
  * entries read (`result` & WALK_USER_READ), trans += translation + refs × LAT_WALK_MEM_REF, plus
  * LAT_AD_UPDATE when `result` has WALK_USER_AD — exactly what walkAndFillUser adds.

@@ -499,7 +499,7 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
 /**
  * Read, for nothing but the host's memory-level parallelism, the set records that the next walks'
  * references to their last-level entries will look up: the replay loop's look-ahead
- * (replay/loop.ts touchAhead) has put the host addresses of those entries (`ram` + their physical
+ * (replay/miss.ts touchAhead) has put the host addresses of those entries (`ram` + their physical
  * address) in the `n` u32 slots at `slots`, and reads the entries themselves; this reads, for each,
  * the LLC set record (tags, and ranks or tree bits) and the L2 set record (of the CPU that last
  * missed L1D), so that those walks find them in the host's caches instead of waiting for each in

@@ -3,7 +3,8 @@
 // cross into the host per fault).
 //
 // Owns: the registered policy, the address space it maps into, and the count of faults it
-// resolved since the host last took it. The replay loop (loop.ts) asks resolveFault after a fault.
+// resolved since the host last took it. The replay loop (loop.ts, and its miss path in miss.ts)
+// asks resolveFault after a fault.
 
 import {
   CPU_RESULT, CPU_CR3, CPU_CR4, CPU_WALK, RES_STATUS, RES_ERROR_CODE, RES_VADDR, RES_STOP, RES_STOP_LEVEL, RES_PSC_LEVEL,
