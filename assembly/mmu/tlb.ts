@@ -26,6 +26,7 @@
 import { CPU_TLB_DESC } from "../abi/layout";
 import {
   DESC_SIZE, arrayBytes, arraySetup, arrayLookup, arrayFill, arrayFillAbsent, arrayClear, arrayFlushWhere, arrayFlushAddress, arrayMayDrop,
+  arrayOneTag, TAG_NONE,
   sizeShift, D_SETS, D_SIZES, entryFlags, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_CAPPED, POLICY_LRU, POLICY_PLRU, POLICY_RANDOM, ANY_PCID, SIZE_1G,
   D_SET_MASK, D_WAYS, D_WAYS_PADDED, D_ENTRIES, D_STAMPS, D_POLICY, entryVpn, entryPcid, ENTRY_SHIFT, TLBF_VALID, arrayTouch, stampOf, STAMP_SHIFT,
 } from "./tlbarray";
@@ -380,9 +381,12 @@ export function cpuFlushPcid(c: usize, pcid: u32, withGlobal: bool): void {
 export function cpuFlushAddress(c: usize, va: u64, pcid: u32, withGlobal: bool, allPsc: bool): void {
   const tlbs = nDescs - 4;
   // Most flushes find nothing to drop (a #PF's of a page no array holds): a tag-key compare per
-  // array (arrayMayDrop) spares them the call.
+  // array (arrayMayDrop) spares them the call. An array filled with nothing since its last full
+  // clear (arrayOneTag TAG_NONE: the instruction TLB of a data trace) is skipped without reading
+  // its keys, which would cost a miss in the host's caches.
   for (let i: u32 = 0; i < tlbs; i++) {
     const d = desc(c, i);
+    if (arrayOneTag(d) == TAG_NONE) continue;
     if (arrayMayDrop(d, va)) arrayFlushAddress(d, va, pcid, withGlobal);
   }
   for (let l: u32 = 2; l <= 5; l++) {
