@@ -305,20 +305,11 @@ function walkAndFillUserCached(cpu: u32, cr3: u64, va: u64, write: bool, kind: u
 /** walkAndFillUser, with the hierarchy on walks (`cached`, a constant) or not. */
 @inline function walkAndFillUserOf(cpu: u32, cr3: u64, va: u64, write: bool, kind: u32, pcid: u32, tick: u64, translation: u64,
   refCycles: u64, lruL2: usize, lruL1: usize, ctr: usize, cached: bool, shaped: bool = false): u32 {
-  const r = walkUser(cr3, va, write, ctr, cached, cpu);
+  const r = walkUserFill(cr3, va, write, pcid, tick, refCycles, lruL2, lruL1, ctr, shaped, cached, cpu);
+  if (r == 0) return WALK_USER_DECLINED;
   const n = r & WALK_USER_READ;
-  if ((r & ~(WALK_USER_AD | WALK_USER_READ)) != 0 || n == 0) {
-    // A restart: the entries read so far belong to the walk the reference now makes.
-    if (n != 0) { missRefs += <u64>n; missTrans += <u64>n * refCycles; }
-    return WALK_USER_DECLINED;
-  }
   const one = <u64>1 << (<u64>kind * MISS_PACK);
-  const vpn = va >> 12;
-  const pfn = walkUserPfn;
-  let f = walkUserFlags;
-  // A 2 MiB page fills both 4 KiB arrays with the splinter holding va (SDM §4.10.2.3), origin 2M.
-  if (n == 3) { f |= SIZE_2M << TLBF_ORIGIN_SHIFT; missDone2m += one; } else missDone4k += one;
-  arrayFillPairLru(lruL2, lruL1, vpn, pfn, pcid, f, tick, shaped);
+  if (n == 3) missDone2m += one; else missDone4k += one;
   if ((r & WALK_USER_AD) != 0) translation += lat(LAT_AD_UPDATE);
   missWalks += one;
   missRefs += <u64>n;
@@ -334,6 +325,26 @@ function walkAndFillUserCached(cpu: u32, cr3: u64, va: u64, write: bool, kind: u
 }
 
 /**
+ * walkUser, then both fills of a walk it completed (a 2 MiB page: the 4 KiB splinter holding va,
+ * origin 2M, SDM §4.10.2.3). A declined walk's entries read so far are counted (a restart: they
+ * belong to the walk the reference now makes). @returns walkUser's result (entries read,
+ * WALK_USER_AD), or 0 when it declined
+ */
+@inline function walkUserFill(cr3: u64, va: u64, write: bool, pcid: u32, tick: u64, refCycles: u64,
+  lruL2: usize, lruL1: usize, ctr: usize, shaped: bool, cached: bool, cpu: u32): u32 {
+  const r = walkUser(cr3, va, write, ctr, cached, cpu);
+  const n = r & WALK_USER_READ;
+  if ((r & ~(WALK_USER_AD | WALK_USER_READ)) != 0 || n == 0) {
+    if (n != 0) { missRefs += <u64>n; missTrans += <u64>n * refCycles; }
+    return 0;
+  }
+  let f = walkUserFlags;
+  if (n == 3) f |= SIZE_2M << TLBF_ORIGIN_SHIFT;
+  arrayFillPairLru(lruL2, lruL1, va >> 12, walkUserPfn, pcid, f, tick, shaped);
+  return r;
+}
+
+/**
  * walkAndFillUser's walk and fills with the hierarchy off walks, leaving the counts to the caller
  * (replay/miss.ts missRun keeps them in locals over a run of walks and adds them with
  * addMissCounts): for a walk that completed, done4k or done2m += one of its kind, refs += the
@@ -345,17 +356,7 @@ function walkAndFillUserCached(cpu: u32, cr3: u64, va: u64, write: bool, kind: u
  */
 @inline export function walkAndFillUserUncounted(cr3: u64, va: u64, write: bool, pcid: u32, tick: u64, refCycles: u64,
   lruL2: usize, lruL1: usize, ctr: usize, shaped: bool): u32 {
-  const r = walkUser(cr3, va, write, ctr, false, 0);
-  const n = r & WALK_USER_READ;
-  if ((r & ~(WALK_USER_AD | WALK_USER_READ)) != 0 || n == 0) {
-    if (n != 0) { missRefs += <u64>n; missTrans += <u64>n * refCycles; }
-    return 0;
-  }
-  let f = walkUserFlags;
-  // A 2 MiB page fills both 4 KiB arrays with the splinter holding va (SDM §4.10.2.3), origin 2M.
-  if (n == 3) f |= SIZE_2M << TLBF_ORIGIN_SHIFT;
-  arrayFillPairLru(lruL2, lruL1, va >> 12, walkUserPfn, pcid, f, tick, shaped);
-  return r;
+  return walkUserFill(cr3, va, write, pcid, tick, refCycles, lruL2, lruL1, ctr, shaped, false, 0);
 }
 
 /**

@@ -351,9 +351,9 @@ function remove(d: usize, line: u64): void {
   return load<u32>(d + LV_MASK) == NO_MASK ? hashKey(line) : (line >> ctz(load<u32>(d + LV_SETS))) + 1;
 }
 
-/** The LLC's tag of `line`: keyOf with the LLC's geometry from the globals. */
-@inline function llcKey(line: u64): u64 {
-  return g3Narrow ? (g3Hashed ? hashKey(line) : (line >> g3Bits) + 1) : line;
+/** The LLC's tag of `line`: keyOf for the LLC, whose u16 tags (`narrow`) may be hashKey's (`hashed`). */
+@inline function llcKey(line: u64, narrow: bool, hashed: bool): u64 {
+  return narrow ? (hashed ? hashKey(line) : (line >> g3Bits) + 1) : line;
 }
 
 /** The set record of `line` in the LLC. */
@@ -463,7 +463,7 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
   }
   const s3 = shaped && !h3 ? <u32>line & g3Mask : setIndex(line, g3Mask, g3Sets);
   const rec3 = llcLines + (shaped ? <usize>s3 << 6 : <usize>s3 * <usize>g3Stride);
-  const k3 = n3 ? (h3 ? hashKey(line) : (line >> g3Bits) + 1) : line;
+  const k3 = llcKey(line, n3, h3);
   const hit3 = matchWays(rec3, w3, v3, k3, n3);
   let where = HIT_MEMORY;
   if (hit3 != 0) {
@@ -490,7 +490,7 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
   const victim2 = fillSet(rec2, w2, v2, p2, g2Plru, k2, n2);
   if (incl == INCL_EXCLUSIVE && victim2 != <u64>LINE_INVALID) {
     const v = n2 ? ((victim2 - 1) << g2Bits) | <u64>s2 : victim2;
-    fillSet(shaped && !h3 ? llcLines + (<usize>(<u32>v & g3Mask) << 6) : llcRec(v), w3, v3, p3, g3Plru, n3 ? (h3 ? hashKey(v) : (v >> g3Bits) + 1) : v, n3);
+    fillSet(shaped && !h3 ? llcLines + (<usize>(<u32>v & g3Mask) << 6) : llcRec(v), w3, v3, p3, g3Plru, llcKey(v, n3, h3), n3);
   }
   fillSet(rec1, w1, v1, p1, g1Plru, line, false, shaped);
   return where;

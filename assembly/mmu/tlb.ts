@@ -23,7 +23,7 @@
 //   Latency record (u32 × LAT_COUNT at latencyBase, host-writable at any time):
 //   l1Hit, stlbHit, walkMemRef, pscHit, adUpdate, faultEntryExit, ipi, baseAccess
 
-import { CPU_TLB_DESC } from "../abi/layout";
+import { CPU_TLB_DESC, CPU_TICK, CPU_STRIDE } from "../abi/layout";
 import {
   DESC_SIZE, arrayBytes, arraySetup, arrayLookup, arrayFill, arrayFillAbsent, arrayClear, arrayFlushWhere, arrayFlushAddress, arrayMayDrop,
   arrayOneTag, TAG_NONE,
@@ -31,9 +31,7 @@ import {
   D_SET_MASK, D_WAYS, D_WAYS_PADDED, D_ENTRIES, D_STAMPS, D_POLICY, entryVpn, entryPcid, ENTRY_SHIFT, TLBF_VALID, arrayTouch, stampOf, STAMP_SHIFT,
 } from "./tlbarray";
 import { cpuPtr, numCpus } from "../arch/x86/cpu";
-import { CPU_TICK } from "../abi/layout";
 import { CLOCK_LIMIT, stampsRenumber } from "./tlbclock";
-import { CPU_STRIDE } from "../abi/layout";
 import { evOn, evLog, EV_FILL, EV_EVICT } from "../stats/events";
 
 @inline export const MAX_TLB_ARRAYS: u32 = 16;
@@ -377,8 +375,12 @@ export function cpuFlushPcid(c: usize, pcid: u32, withGlobal: bool): void {
   }
 }
 
-/** Invalidate `va` in every TLB array for `pcid` (globals too if asked), and PSC entries of `pcid`. */
-export function cpuFlushAddress(c: usize, va: u64, pcid: u32, withGlobal: bool, allPsc: bool): void {
+/**
+ * Invalidate `va` in every TLB array for `pcid` (globals too if asked), and PSC entries of `pcid`.
+ * `clearA`, `clearB`: arrays the caller knows hold no entry for va's page (the replay's L1 and
+ * second level that just missed it with exact probes: replay/miss.ts absentFault), skipped.
+ */
+export function cpuFlushAddress(c: usize, va: u64, pcid: u32, withGlobal: bool, allPsc: bool, clearA: usize = 0, clearB: usize = 0): void {
   const tlbs = nDescs - 4;
   // Most flushes find nothing to drop (a #PF's of a page no array holds): a tag-key compare per
   // array (arrayMayDrop) spares them the call. An array filled with nothing since its last full
@@ -386,7 +388,7 @@ export function cpuFlushAddress(c: usize, va: u64, pcid: u32, withGlobal: bool, 
   // its keys, which would cost a miss in the host's caches.
   for (let i: u32 = 0; i < tlbs; i++) {
     const d = desc(c, i);
-    if (arrayOneTag(d) == TAG_NONE) continue;
+    if (arrayOneTag(d) == TAG_NONE || d == clearA || d == clearB) continue;
     if (arrayMayDrop(d, va)) arrayFlushAddress(d, va, pcid, withGlobal);
   }
   for (let l: u32 = 2; l <= 5; l++) {

@@ -434,9 +434,7 @@ export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: 
  */
 @inline export function arrayFillAbsentLru(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, tick: u64): usize {
   // Callers check the policy first.
-  const first = (<u32>vpn & load<u32>(d + D_SET_MASK)) * load<u32>(d + D_WAYS_PADDED);
-  const way = oldestWay(<usize>load<u32>(d + D_STAMPS) + (<usize>first << STAMP_SHIFT), load<u32>(d + D_WAYS));
-  return writeEntry(d, first + way, vpn, pfn, pcid, flags, tick);
+  return fillLru(d, vpn, tagWord(vpn, pcid), (pfn & PFN_MASK) | (<u64>(flags | TLBF_VALID) << FLAGS_AT), pcid, tick);
 }
 
 /**
@@ -446,12 +444,7 @@ export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: 
  * second level). Callers check that `d` is "lru" and holds `src`'s page size. @returns the entry written
  */
 @inline export function arrayRefillLru(d: usize, vpn: u64, pcid: u32, src: usize, tick: u64): usize {
-  const first = (<u32>vpn & load<u32>(d + D_SET_MASK)) * load<u32>(d + D_WAYS_PADDED);
-  const stamps = <usize>load<u32>(d + D_STAMPS);
-  const index = first + oldestWay(stamps + (<usize>first << STAMP_SHIFT), load<u32>(d + D_WAYS));
-  noteTag(d, pcid);
-  return entryPlace(d, <usize>load<u32>(d + D_KEYS), <usize>load<u32>(d + D_ENTRIES), stamps, index, keyOf(d, vpn), tagWord(vpn, pcid),
-    load<u64>(src + E_PFN), tick);
+  return fillLru(d, vpn, tagWord(vpn, pcid), load<u64>(src + E_PFN), pcid, tick);
 }
 
 /**
@@ -496,13 +489,17 @@ export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: 
   entryPlace(d, keys, ents, stamps, index, <u32>(vpn >> <u64>ctz(sets)), tag, data, tick);
 }
 
-/** arrayFillPairLru's fill of one array of any geometry. */
-@inline function fillLru(d: usize, vpn: u64, tag: u64, data: u64, pcid: u32, tick: u64): void {
+/**
+ * The LRU fill of an "lru" array of any geometry: tag word `tag` and data word `data` into the
+ * least recently used way of vpn's set (an invalid one first). arrayFillAbsentLru, arrayRefillLru
+ * and arrayFillPairLru's unshaped fills. @returns the entry written
+ */
+@inline function fillLru(d: usize, vpn: u64, tag: u64, data: u64, pcid: u32, tick: u64): usize {
   const first = (<u32>vpn & load<u32>(d + D_SET_MASK)) * load<u32>(d + D_WAYS_PADDED);
   const stamps = <usize>load<u32>(d + D_STAMPS);
   const index = first + oldestWay(stamps + (<usize>first << STAMP_SHIFT), load<u32>(d + D_WAYS));
   noteTag(d, pcid);
-  entryPlace(d, <usize>load<u32>(d + D_KEYS), <usize>load<u32>(d + D_ENTRIES), stamps, index, keyOf(d, vpn), tag, data, tick);
+  return entryPlace(d, <usize>load<u32>(d + D_KEYS), <usize>load<u32>(d + D_ENTRIES), stamps, index, keyOf(d, vpn), tag, data, tick);
 }
 
 /** Invalidate entry `e` of array `d`. */

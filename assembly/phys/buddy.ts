@@ -154,6 +154,26 @@ function watermarkOk(zp: usize, order: u32, mark: u32, classzone: u32): bool {
  */
 export function buddyAlloc(order: u32, highestZone: u32, wmark: u32): i32 {
   if (order >= NR_PAGE_ORDERS || highestZone >= NR_ZONES || wmark > WMARK_HIGH) return ALLOC_EINVAL;
+  return rmqueue(order, highestZone, wmark);
+}
+
+/**
+ * buddyAlloc(0, highestZone, WMARK_NONE): one frame, no watermark — the demand-fault policy's
+ * allocation (replay/faultpolicy.ts), once per first touch of a page — with the order and the
+ * watermark constants in its copy of rmqueue, so that its loops and tests fold away.
+ * @returns as buddyAlloc
+ */
+export function buddyAllocPage(highestZone: u32): i32 {
+  if (highestZone >= NR_ZONES) return ALLOC_EINVAL;
+  return rmqueue(0, highestZone, WMARK_NONE);
+}
+
+/**
+ * buddyAlloc's allocation once its arguments are checked: the first zone from `highestZone` down
+ * that passes the watermark gives the head of its lowest non-empty list of order ≥ `order`, split
+ * down to the block (__rmqueue_smallest, expand).
+ */
+@inline function rmqueue(order: u32, highestZone: u32, wmark: u32): i32 {
   for (let z = <i32>highestZone; z >= 0; z--) {
     const zp = zonePtr(<u32>z);
     if (wmark != WMARK_NONE && !watermarkOk(zp, order, wmark, highestZone)) continue;
@@ -180,42 +200,6 @@ export function buddyAlloc(order: u32, highestZone: u32, wmark: u32): i32 {
   }
   count(hostCounters, Counter.BUDDY_ALLOC_FAIL);
   return ALLOC_FAIL;
-}
-
-/**
- * buddyAlloc(0, highestZone, WMARK_NONE) — one frame, no watermark — in fewer steps: the first
- * zone with a free frame (from `highestZone` down) gives the head of its lowest non-empty list,
- * split down to one frame (__rmqueue_smallest, expand), as buddyAlloc takes it: the same frame,
- * descriptors, lists, counts and free count. The demand-fault policy's allocation
- * (replay/faultpolicy.ts), once per first touch of a page. When no zone has a frame, buddyAlloc
- * fails and counts it.
- * @returns as buddyAlloc
- */
-export function buddyAllocPage(highestZone: u32): i32 {
-  if (highestZone >= NR_ZONES) return ALLOC_EINVAL;
-  for (let z = <i32>highestZone; z >= 0; z--) {
-    const zp = zonePtr(<u32>z);
-    const free = load<u32>(zp + Z_FREE);
-    // buddyAlloc skips a zone with fewer free frames than the block: for one frame, none. A zone
-    // with one has a block on some list (its free count is the sum over them: buddyCheck).
-    if (free == 0) continue;
-    let o: u32 = 0;
-    let pfn = load<u32>(area(zp, 0));
-    while (pfn == NO_PFN && o + 1 < NR_PAGE_ORDERS) pfn = load<u32>(area(zp, ++o));
-    if (pfn == NO_PFN) break;
-    listDel(zp, o, pfn);
-    // expand(): hand back the upper halves, keep the first frame.
-    while (o > 0) {
-      o--;
-      listAdd(zp, o, pfn + (<u32>1 << o));
-      count(hostCounters, Counter.BUDDY_SPLIT);
-    }
-    prepAllocated(pfn, 0);
-    store<u32>(zp + Z_FREE, free - 1);
-    count(hostCounters, Counter.BUDDY_ALLOC);
-    return <i32>pfn;
-  }
-  return buddyAlloc(0, highestZone, WMARK_NONE);
 }
 
 /**

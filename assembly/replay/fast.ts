@@ -6,6 +6,7 @@
 // per-run state (set by replay() when the CPU changes, kept by fastRun and the miss path).
 
 import { XLAT_OK } from "../arch/x86/fault";
+import { REC_USER, REC_IMPLICIT, REC_FETCH } from "../abi/records";
 
 export let traceBase: usize = 0;
 export let traceCapacity: u32 = 0;
@@ -48,3 +49,18 @@ export let fMemoI: usize = 0;
 export let touchedTo: u32 = 0;
 export let lastMiss: u32 = 0xffff_fffe;
 export let fEnd: u32 = 0;          // fastRun's end: the look-ahead reads no record at or beyond it
+
+/**
+ * hitLoop's (loop.ts) first test of a record whose bytes 8..11 are `meta` (size u8, kind u8, cpu
+ * u16): `want`'s CPU and kind REC_USER (| REC_WRITE), not implicit, not a fetch. missRun
+ * (miss.ts) goes on only with records that pass both this and hitOnePage.
+ */
+@inline export function hitKindOk(meta: u32, want: u32): bool {
+  return ((meta ^ want) & (0xffff_0000 | ((REC_USER | REC_IMPLICIT | REC_FETCH) << 8))) == 0;
+}
+
+/** hitLoop's second test: the access at `va` of the size in `meta`'s low byte lies within one page of the lower half. */
+@inline export function hitOnePage(meta: u32, va: u64): bool {
+  const size = meta & 0xff;
+  return (((va + <u64>(size - <u32>(size != 0))) >> 12) ^ (va >> 12) | (va >> 47)) == 0;
+}

@@ -43,26 +43,38 @@
 // (replay/stamped.ts), a loop of its own: every record through the full path and the frame of
 // each translated page stamped with the record's number. The test is made once per call, so with stamps off the loop
 // above runs exactly as it did, not one instruction more per record.
-
 import { CPU_CR3, CPU_CR4, CPU_TICK } from "../abi/layout";
 import { CR4_PCIDE, CR4_PKE, CR4_LA57, CR3_PCID_MASK } from "../arch/x86/regs";
 import { cpuPtr, numCpus } from "../arch/x86/cpu";
 import { XLAT_OK } from "../arch/x86/fault";
 import { resolveFault } from "./faultpolicy";
 import { tlbTranslate, flushMissCounts } from "../mmu/access";
-import { walkUserSetup, walkUserLast2m } from "../mmu/walkuser";
+import { walkUserSetup } from "../mmu/walkuser";
 import { inGuest } from "../mmu/nested";
-import { nItlb, nDtlb, nStlb, desc, rolePools4k, cpuClock, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS } from "../mmu/tlb";
-import { arrayLookup, arrayTouch, arrayFillAbsent, arrayRefillLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf, entryPfn, entryFlags, D_WAYS, D_KEYS, D_ENTRIES, D_STAMPS, D_WAYS_PADDED, E_PFN, E_FLAGS, E_FLAGS_SHIFT, TAG_NONE, ENTRY_SHIFT as ENTRY_SHIFT_T, arrayOneTag, arrayClaimTag, setKeyHits, oldestWay, entryPlace, tagWord, MODEL_L1_SETS, MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS, STAMP_SHIFT } from "../mmu/tlbarray";
+import {
+  nItlb, nDtlb, nStlb, desc, rolePools4k, cpuClock, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS,
+} from "../mmu/tlb";
+import {
+  arrayLookup, arrayTouch, arrayFillAbsent, arrayRefillLru, SIZE_4K, D_SETS, D_SIZES, D_POLICY, POLICY_LRU, stampOf,
+  entryPfn, entryFlags, D_WAYS, D_KEYS, D_ENTRIES, D_STAMPS, D_WAYS_PADDED, E_PFN, E_FLAGS, E_FLAGS_SHIFT, TAG_NONE,
+  ENTRY_SHIFT as ENTRY_SHIFT_T, arrayOneTag, arrayClaimTag, setKeyHits, oldestWay, entryPlace, tagWord, MODEL_L1_SETS,
+  MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS, STAMP_SHIFT,
+} from "../mmu/tlbarray";
 import { RIGHT_USER, RIGHT_WRITE, RIGHT_DIRTY, RIGHT_NX } from "../abi/layout";
 import { ENTRY_SHIFT } from "../arch/x86/pgtable";
 import { count, countN, counterBlock, Counter } from "../stats/counters";
-import { RECORD_SIZE, REC_KIND_BITS, REC_WRITE, REC_FETCH, REC_USER, REC_IMPLICIT, REPLAY_DONE, REPLAY_FAULT, REPLAY_BAD_RECORD, REPLAY_EVENTS_FULL, recordMetaBad } from "../abi/records";
+import {
+  RECORD_SIZE, REC_KIND_BITS, REC_WRITE, REC_FETCH, REC_USER, REC_IMPLICIT, REPLAY_DONE, REPLAY_FAULT,
+  REPLAY_BAD_RECORD, REPLAY_EVENTS_FULL, recordMetaBad,
+} from "../abi/records";
 import { evOn, evRoom } from "../stats/events";
 import { stOn } from "../stats/stamps";
 import { cacheData, cacheWalks } from "../mmu/cache";
 import { replayStamped, stampedStatus, dataRef, accessFlags } from "./stamped";
-import { traceBase, traceCapacity, setTraceBuffer, fCpu, fD, fI, fL2, fL2Lru, fDLru, fWalkUser, fHit, fCr4, fCtr, fFault, fPcid, fTick, fAccesses, fL1Hits, fL2Hits, PACK, FAST_RUN_MAX, fMemoVpnI, fMemoI, touchedTo, lastMiss, fEnd } from "./fast";
+import {
+  traceBase, traceCapacity, setTraceBuffer, fCpu, fD, fI, fL2, fL2Lru, fDLru, fWalkUser, fHit, fCr4, fCtr, fFault,
+  fPcid, fTick, fAccesses, fL1Hits, fL2Hits, PACK, FAST_RUN_MAX, fMemoVpnI, fMemoI, touchedTo, lastMiss, fEnd, hitKindOk, hitOnePage,
+} from "./fast";
 import { fastMissFn, missSetup, missRun, missOne } from "./miss";
 export { RECORD_SIZE };
 
@@ -349,10 +361,9 @@ function hitRun(i: u32, end: u32, cpu: u32): u32 {
     const meta = load<u32>(r, 8);   // size u8, kind u8, cpu u16
     const va = load<u64>(r);
     const vpn = va >> 12;
-    const size = meta & 0xff;
     // A user read or write (not implicit) of this CPU, within one page of the lower half.
-    if (((meta ^ want) & (0xffff_0000 | ((REC_USER | REC_IMPLICIT | REC_FETCH) << 8))) != 0) break;
-    if ((((va + <u64>(size - <u32>(size != 0))) >> 12) ^ vpn | (va >> 47)) != 0) break;
+    if (!hitKindOk(meta, want)) break;
+    if (!hitOnePage(meta, va)) break;
     const k = <u64>(meta >> 8) & 1;   // REC_WRITE
     const one = <u64>1 << (k * PACK);
     const need: u32 = k != 0 ? RIGHT_USER | RIGHT_WRITE | RIGHT_DIRTY : RIGHT_USER;

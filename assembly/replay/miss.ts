@@ -5,30 +5,28 @@
 // Split from loop.ts, which calls in through the tables below; the state both share is fast.ts's.
 //
 // Owns: the look-ahead's scratch and sink, the miss path's function tables, missRun's walk count.
-
 import { CPU_CR3, CPU_TICK } from "../abi/layout";
 import { CR4_LA57 } from "../arch/x86/regs";
 import { maxPhyAddr } from "../arch/x86/cpu";
 import { XLAT_OK, XLAT_PF } from "../arch/x86/fault";
 import { resolveFault, resolveNotPresent } from "./faultpolicy";
 import { ACC_WRITE, ACC_USER } from "../mmu/rights";
-import { tlbTranslate, walkAndFill, walkAndFillUser, walkAndFillUserUncounted, addMissCounts, flushMissCounts } from "../mmu/access";
+import { tlbTranslate, walkAndFill, walkAndFillUser, walkAndFillUserUncounted, addMissCounts } from "../mmu/access";
 import { walkUserLast2m, WALK_USER_READ, WALK_USER_AD, walkUserAbsentPte, walkUserAbsentFault } from "../mmu/walkuser";
 import { isCanonical } from "../mmu/walk";
-import { nItlb, nDtlb, nStlb, desc, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_AD_UPDATE, LAT_FAULT } from "../mmu/tlb";
 import {
-  D_KEYS, TAG_NONE, arrayOneTag, setKeyHits, MODEL_L1_SETS, MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS, arrayMayDrop,
-  arrayFlushAddress, D_SPLINTERS,
-} from "../mmu/tlbarray";
+  cpuFlushAddress, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_AD_UPDATE, LAT_FAULT,
+} from "../mmu/tlb";
+import { arrayOneTag, D_SPLINTERS, D_KEYS, setKeyHits, MODEL_L1_SETS, MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS } from "../mmu/tlbarray";
 import { entryLoadLimit, ramBase } from "../phys/ram";
 import { physMask, levelIndex, PTE_ADDR_FIELD, ENTRY_SHIFT, PAGE_PSE } from "../arch/x86/pgtable";
 import { count, countN, Counter } from "../stats/counters";
 import { REPLAY_LOOKAHEAD } from "../tunables";
-import { REC_READ, REC_WRITE, REC_FETCH, REC_USER, REC_IMPLICIT } from "../abi/records";
+import { REC_READ, REC_WRITE, REC_USER } from "../abi/records";
 import { cacheWalks, cacheTouchAhead } from "../mmu/cache";
 import {
   traceBase, fCpu, fD, fL2, fL2Lru, fDLru, fWalkUser, fHit, fCr4, fCtr, fFault, fPcid, fTick, fAccesses, PACK,
-  fMemoVpnI, fMemoI, touchedTo, lastMiss, fEnd,
+  fMemoVpnI, fMemoI, touchedTo, lastMiss, fEnd, hitKindOk, hitOnePage,
 } from "./fast";
 
 /**
@@ -171,7 +169,7 @@ function fastMiss(i: u32, cpu: u32): u32 {
   // and reading them ahead cost 8 % on such a trace for nothing.
   // Walks on consecutive records (random pages): nearly every record ahead walks too, so the
   // look-ahead reads them all without asking the L1 first.
-  if (i >= touchedTo && i - lastMiss <= MISS_RUN_GAP && !walkUserLast2m) touchAhead(i, i - lastMiss > 1);
+  if (aheadDue(i)) touchAhead(i, i - lastMiss > 1);
   lastMiss = i;
   if (fWalkUser) {
     // The specialised walk (mmu/walkuser.ts): no store to the CPU record, no walk record; on a
@@ -186,10 +184,27 @@ function fastMiss(i: u32, cpu: u32): u32 {
       fAccesses += <u64>1 << (<u64>k * PACK);
       return st;
     }
-    // A stop at a not-present PTE (a demand fault): recorded without walking again (fastAbsent).
-    if (walkUserAbsentPte != 0 && !cacheWalks) return fastAbsentFn(i, cpu);
+    return declined(i, cpu);
   }
   return fastMissRefFn(i, cpu);
+}
+
+/**
+ * Whether record `i`'s miss starts a look-ahead (touchAhead): in a run of walks (the previous
+ * walk at most MISS_RUN_GAP records back) past what the last look-ahead covered, and not while
+ * the walks end at 2 MiB leaves (see fastMiss).
+ */
+@inline function aheadDue(i: u32): bool {
+  return i >= touchedTo && i - lastMiss <= MISS_RUN_GAP && !walkUserLast2m;
+}
+
+/**
+ * Record `i`, whose walkUser walk just declined at the same tick: a stop at a not-present PTE (a
+ * demand fault; caches off) to fastAbsent, which records it without walking again; anything else
+ * to the reference (fastMissRef). fastMiss's and missRun's hand-over. @returns as fastMiss
+ */
+@inline function declined(i: u32, cpu: u32): u32 {
+  return walkUserAbsentPte != 0 && !cacheWalks ? fastAbsentFn(i, cpu) : fastMissRefFn(i, cpu);
 }
 
 /**
@@ -304,24 +319,19 @@ function absentFault(va: u64, k: u32, translation: u64, latBase: u64): u32 {
   countN(ctr, Counter.WALK_MEM_REF, 4);
   countN(ctr, Counter.CYCLES_TRANSLATION, t);
   countN(ctr, Counter.CYCLES, t + latBase);
-  // tlb.ts cpuFlushAddress without its paging-structure-cache half, which has nothing to drop
-  // here (walkUser runs only without PSCs), and with the arrays' pre-check inline. fD and fL2
-  // (4 KiB entries only) have just missed va's page for fPcid: when every entry of one carries
-  // fPcid's tag (hitTagOk, as hitRun's exact probes need) and none is a splinter of a larger
-  // page, it holds no entry for the page at all, and its flush would drop nothing. An array
-  // filled with nothing since its last full clear (arrayOneTag TAG_NONE: the instruction TLB of
-  // a trace of data accesses) holds nothing to drop either, and its keys, seldom read, would
-  // cost a miss in the host's caches.
+  // fD and fL2 (4 KiB entries only) have just missed va's page for fPcid: when every entry of one
+  // carries fPcid's tag (hitRun's exact probes) and none is a splinter of a larger page, it holds
+  // no entry for the page, and its flush would drop nothing.
   const pcid = fPcid;
-  for (let j: u32 = 0, n = nItlb + nDtlb + nStlb; j < n; j++) {
-    const d = desc(c, j);
-    const tag = arrayOneTag(d);
-    if (tag == TAG_NONE || ((d == fD || d == fL2) && tag == pcid && load<u32>(d + D_SPLINTERS) == 0)) continue;
-    if (arrayMayDrop(d, va)) arrayFlushAddress(d, va, pcid, true);
-  }
+  cpuFlushAddress(c, va, pcid, true, false, clearOf(fD, pcid), clearOf(fL2, pcid));
   count(ctr, Counter.TLB_FLUSH_PAGE);
   fMemoVpnI = 0xffff_ffff_ffff_ffff; fMemoI = 0;
   return XLAT_PF;
+}
+
+/** `d` when its exact probe for the current page just missed (one tag, `pcid`; no splinter), else 0: absentFault's flush skips it. */
+@inline function clearOf(d: usize, pcid: u32): usize {
+  return arrayOneTag(d) == pcid && load<u32>(d + D_SPLINTERS) == 0 ? d : 0;
 }
 
 /** hitLoop's miss of record `i` outside missRun's configuration: fastMiss. @returns as hitMissFn */
@@ -343,9 +353,9 @@ export function missRun(i: u32, end: u32, cpu: u32): u32 {
  * (walkAndFillUser, the same walk, fills, ticks and counts as fastMiss's) in this loop, with the
  * tick and the access counts in locals — instead of one call through the table from hitLoop to
  * fastMiss per record. Runs only where fastMiss would take walkUser with the hierarchy off walks
- * (hitLoop's runMiss). A record whose miss fastMiss would start with the look-ahead (touchAhead's
- * condition, unchanged) goes to fastMiss, and a walk walkUser declines to fastMissRef at the same
- * tick, as fastMiss hands it on; either ends the run (a fault policy may have flushed the arrays:
+ * (replay() sets hitMissFn to missRun then). A record whose miss fastMiss would start with the look-ahead (touchAhead's
+ * condition, unchanged) goes to fastMiss, and a walk walkUser declines is handed on at the same
+ * tick as fastMiss hands it on (declined); either ends the run (a fault policy may have flushed the arrays:
  * hitLoop claims their tags again). @returns the first record not completed: one that hits or
  * that hitLoop would not take (hitLoop decides it), or a fault the host must decide (fFault set)
  */
@@ -368,7 +378,7 @@ export function missRun(i: u32, end: u32, cpu: u32): u32 {
     const j = <u32>((r - traceBase) >> 4);
     const va = load<u64>(r);
     const k = <u32>load<u8>(r, 9) & 1;   // REC_WRITE (hitLoop took only reads and writes)
-    if (j >= touchedTo && j - lastMiss <= MISS_RUN_GAP && !walkUserLast2m) {
+    if (aheadDue(j)) {
       // The look-ahead's case: fastMiss, which reads ahead, then walks.
       fTick = tick;
       const st = fastMissFn(j, cpu);
@@ -381,10 +391,9 @@ export function missRun(i: u32, end: u32, cpu: u32): u32 {
     const t = tick + 1;
     const w = walkAndFillUserUncounted(cr3, va, k != 0, pcid, t, refCycles, l2, l1, ctr, true);
     if (w == 0) {
-      // Declined (a fault, a 1 GiB page, …): at the same tick, as fastMiss hands it on — a stop at
-      // a not-present PTE (a demand fault) to fastAbsent, anything else to the reference.
+      // Declined (a fault, a 1 GiB page, …): handed on at the same tick, as fastMiss hands it on.
       fTick = tick;
-      const s = walkUserAbsentPte != 0 ? fastAbsentFn(j, cpu) : fastMissRefFn(j, cpu);
+      const s = declined(j, cpu);
       tick = fTick;
       if (s != XLAT_OK) { fFault = s; break; }
       r += 16;
@@ -402,12 +411,11 @@ export function missRun(i: u32, end: u32, cpu: u32): u32 {
     r += 16;
     if (r >= rEnd) break;
     // The next record: one hitLoop takes (its tests) that misses both arrays, else back to hitLoop.
-    const meta = load<u32>(r, 8);
     const nva = load<u64>(r);
     const vpn = nva >> 12;
-    const size = meta & 0xff;
-    if (((meta ^ want) & (0xffff_0000 | ((REC_USER | REC_IMPLICIT | REC_FETCH) << 8))) != 0) break;
-    if ((((nva + <u64>(size - <u32>(size != 0))) >> 12) ^ vpn | (nva >> 47)) != 0) break;
+    const meta = load<u32>(r, 8);
+    if (!hitKindOk(meta, want)) break;
+    if (!hitOnePage(meta, nva)) break;
     if (setKeyHits(keys1 + (<usize>((<u32>vpn & mask1) * w1) << 2), <u32>(vpn >> shift1), w1) != 0) break;
     if (setKeyHits(keys2 + (<usize>((<u32>vpn & mask2) * w2) << 2), <u32>(vpn >> shift2), w2) != 0) break;
   }
