@@ -9,10 +9,10 @@ import { CPU_CR3, CPU_TICK } from "../abi/layout";
 import { CR4_LA57 } from "../arch/x86/regs";
 import { maxPhyAddr } from "../arch/x86/cpu";
 import { XLAT_OK, XLAT_PF } from "../arch/x86/fault";
-import { resolveFault, resolveNotPresent } from "./faultpolicy";
+import { resolveFault, resolveNotPresent, demandLeaf } from "./faultpolicy";
 import { ACC_WRITE, ACC_USER } from "../mmu/rights";
-import { tlbTranslate, walkAndFill, walkAndFillUser, walkAndFillUserUncounted, addMissCounts } from "../mmu/access";
-import { walkUserLast2m, WALK_USER_READ, WALK_USER_AD, walkUserAbsentPte, walkUserAbsentFault } from "../mmu/walkuser";
+import { tlbTranslate, walkAndFill, walkAndFillUser, walkAndFillUserAgain, walkAndFillUserUncounted, addMissCounts } from "../mmu/access";
+import { walkUserLast2m, WALK_USER_READ, WALK_USER_AD, walkUserAbsentPte, walkUserAbsentFault, walkUserAgainOk } from "../mmu/walkuser";
 import { isCanonical } from "../mmu/walk";
 import {
   cpuFlushAddress, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_AD_UPDATE, LAT_FAULT,
@@ -286,8 +286,14 @@ function fastAbsent(i: u32, cpu: u32): u32 {
   if (next == 1) return XLAT_OK;
   if (next != 0) return st;
   const tick = fTick + 1;
-  const again = walkAndFillUser(cpu, load<u64>(fCpu + CPU_CR3), va, k == REC_WRITE, k, fPcid, tick, translation,
-    <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru, fCtr, fHit);
+  // The walk again: from the entries the declined walk read and the leaf just written, when the
+  // policy wrote only that PTE (demandLeaf), else walkUser's from CR3.
+  const write = k == REC_WRITE;
+  const refCycles = <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF);
+  const leaf = demandLeaf;
+  const again = leaf != 0 && walkUserAgainOk(leaf, write)
+    ? walkAndFillUserAgain(va, write, k, fPcid, tick, translation, refCycles, fL2Lru, fDLru, fCtr, leaf, fHit)
+    : walkAndFillUser(cpu, load<u64>(fCpu + CPU_CR3), va, write, k, fPcid, tick, translation, refCycles, fL2Lru, fDLru, fCtr, fHit);
   if (again == XLAT_OK) {
     fTick = tick;
     fAccesses += one;
