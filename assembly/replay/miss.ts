@@ -60,7 +60,7 @@ let touchSink: u64 = 0;
 
 /**
  * Read the last-level paging-structure entry (the PTE, for 4 KiB pages) of records [from,
- * from + REPLAY_LOOKAHEAD) — with `filter`, of the next REPLAY_LOOKAHEAD records from `from`
+ * from + REPLAY_LOOKAHEAD) — with `filter`, of the next AHEAD_FILTERED records from `from`
  * whose page the L1 does not hold (see below) — under the current CR3, and nothing else: no
  * checks, no A/D, no counts. The model sees nothing of it; its purpose is the host's
  * memory-level parallelism. A
@@ -93,12 +93,12 @@ function touchAhead(from: u32, filter: bool): void {
     // With hitRun's L1 shape (fHit: 16 sets × 4 ways, tag key vpn >> 4) and `filter` (the walks
     // are not on consecutive records), a record whose page the L1 holds will not walk: on a hot
     // set with excursions (nine records in ten) its descent would cost more than the one compare
-    // that skips it. The scan goes on past REPLAY_LOOKAHEAD records until it has that many
-    // entries to read, so that as many loads go out together as on random pages. A guess only —
-    // the model sees none of this.
+    // that skips it. The scan goes on until it has AHEAD_FILTERED entries to read (up to
+    // AHEAD_SCAN times as many records). A guess only — the model sees none of this.
     const keys1 = <usize>load<u32>(fD + D_KEYS);
-    const to = min(from + REPLAY_LOOKAHEAD * AHEAD_SCAN, fEnd);
-    for (; j < to && m < REPLAY_LOOKAHEAD; j++) {
+    const want = cacheWalks ? REPLAY_LOOKAHEAD : AHEAD_FILTERED;
+    const to = min(from + want * AHEAD_SCAN, fEnd);
+    for (; j < to && m < want; j++) {
       const va = load<u64>(traceBase + (<usize>j << 4));
       const vpn = va >> 12;
       if (setKeyHits(keys1 + (<usize>((<u32>vpn & (MODEL_L1_SETS - 1)) * MODEL_L1_WAYS) << 2), <u32>(vpn >> 4), MODEL_L1_WAYS) != 0) continue;
@@ -135,10 +135,19 @@ function touchAhead(from: u32, filter: bool): void {
   return ram + <usize>(pa < limit ? pa : 0);
 }
 
-/** How many times REPLAY_LOOKAHEAD records a filtered touchAhead may scan to find that many entries. */
+/**
+ * How many last-level entries a filtered touchAhead reads with the hierarchy off walks (with it
+ * on, REPLAY_LOOKAHEAD, as the caches' look-ahead was tuned). Not for the host's memory-level
+ * parallelism, which 32 loads already fill: the second pass's sum waits for the last of its
+ * loads, and once the reorder window is full the core stalls on the slowest of them, one DRAM
+ * latency per call. On a hot set with excursions every tenth record a call per 32 excursions cost
+ * that stall every ~320 records; one per 256, every ~2,500 (hot ×1.03–1.04, 2^24, issue #17).
+ */
+@inline const AHEAD_FILTERED: u32 = 256;
+/** How many times the entries wanted a filtered touchAhead may scan records to find them. */
 @inline const AHEAD_SCAN: u32 = 8;
 /** touchAhead's addresses of the last-level entries, between its two passes. */
-const aheadSlots: usize = memory.data(<i32>REPLAY_LOOKAHEAD * 4, 16);
+const aheadSlots: usize = memory.data(256 * 4, 16);   // AHEAD_FILTERED ≥ REPLAY_LOOKAHEAD entries
 
 /** touchAhead's read of the entry for `va` at `level` of `table`: an entry outside RAM reads as 0. */
 @inline function aheadEntry(table: u64, va: u64, level: u32, limit: u64, ram: usize): u64 {
