@@ -31,7 +31,7 @@ import { CPU_EPT_REFS, CPU_HOST_SHIFT, CPU_EXIT, EXIT_REASON } from "../abi/layo
 import { XLAT_VMEXIT } from "../arch/x86/fault";
 import { walk, translate, isCanonical, walkOutPfn, walkOutFlags, walkOutInfo, walkRefCycles, WALK_OUT_PSC_HIT, WALK_OUT_AD_WRITES } from "./walk";
 import { cacheWalks } from "./cache";
-import { walkUser, walkUserPfn, walkUserFlags, walkUserRefCycles, WALK_USER_AD, WALK_USER_READ } from "./walkuser";
+import { walkUser, walkUserAgain, walkUserPfn, walkUserFlags, walkUserRefCycles, WALK_USER_AD, WALK_USER_READ } from "./walkuser";
 import {
   nItlb, nDtlb, nStlb, latencyBase, cpuClock, roleLookup, roleFill, roleTouch, lastArray, cpuFlushAddress, desc,
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
@@ -302,10 +302,24 @@ function walkAndFillUserCached(cpu: u32, cr3: u64, va: u64, write: bool, kind: u
   return walkAndFillUserOf(cpu, cr3, va, write, kind, pcid, tick, translation, 0, lruL2, lruL1, ctr, true);
 }
 
-/** walkAndFillUser, with the hierarchy on walks (`cached`, a constant) or not. */
+/**
+ * walkAndFillUser with the hierarchy off walks for the access whose walk declined at a
+ * not-present PTE that the fault policy has just written `leaf` into, where walkuser.ts
+ * walkUserAgainOk holds (replay/miss.ts fastAbsent): walkUserAgain, which reads no entry again,
+ * then the same fills and counts. @returns as walkAndFillUser
+ */
+@inline export function walkAndFillUserAgain(va: u64, write: bool, kind: u32, pcid: u32, tick: u64, translation: u64,
+  refCycles: u64, lruL2: usize, lruL1: usize, ctr: usize, leaf: u64, shaped: bool): u32 {
+  return walkAndFillUserOf(0, 0, va, write, kind, pcid, tick, translation, refCycles, lruL2, lruL1, ctr, false, shaped, leaf);
+}
+
+/**
+ * walkAndFillUser, with the hierarchy on walks (`cached`, a constant) or not; `again` (not 0:
+ * caches off) the leaf walkAndFillUserAgain's walk finds.
+ */
 @inline function walkAndFillUserOf(cpu: u32, cr3: u64, va: u64, write: bool, kind: u32, pcid: u32, tick: u64, translation: u64,
-  refCycles: u64, lruL2: usize, lruL1: usize, ctr: usize, cached: bool, shaped: bool = false): u32 {
-  const r = walkUserFill(cr3, va, write, pcid, tick, refCycles, lruL2, lruL1, ctr, shaped, cached, cpu);
+  refCycles: u64, lruL2: usize, lruL1: usize, ctr: usize, cached: bool, shaped: bool = false, again: u64 = 0): u32 {
+  const r = walkUserFill(cr3, va, write, pcid, tick, refCycles, lruL2, lruL1, ctr, shaped, cached, cpu, again);
   if (r == 0) return WALK_USER_DECLINED;
   const n = r & WALK_USER_READ;
   const one = <u64>1 << (<u64>kind * MISS_PACK);
@@ -331,8 +345,8 @@ function walkAndFillUserCached(cpu: u32, cr3: u64, va: u64, write: bool, kind: u
  * WALK_USER_AD), or 0 when it declined
  */
 @inline function walkUserFill(cr3: u64, va: u64, write: bool, pcid: u32, tick: u64, refCycles: u64,
-  lruL2: usize, lruL1: usize, ctr: usize, shaped: bool, cached: bool, cpu: u32): u32 {
-  const r = walkUser(cr3, va, write, ctr, cached, cpu);
+  lruL2: usize, lruL1: usize, ctr: usize, shaped: bool, cached: bool, cpu: u32, again: u64 = 0): u32 {
+  const r = again != 0 ? walkUserAgain(va, write, again, ctr) : walkUser(cr3, va, write, ctr, cached, cpu);
   const n = r & WALK_USER_READ;
   if ((r & ~(WALK_USER_AD | WALK_USER_READ)) != 0 || n == 0) {
     if (n != 0) { missRefs += <u64>n; missTrans += <u64>n * refCycles; }

@@ -74,7 +74,7 @@ export let walkUserLast2m = false;
  * so the caller may record that fault without walking again (walkUserAbsentFault).
  */
 export let walkUserAbsentPte: u64 = 0;
-// The entries walkUser read before the absent PTE, for walkUserAbsentFault's walk record.
+// The entries walkUser read before the absent PTE, for walkUserAbsentFault's walk record and walkUserAgain.
 let aP4: u64 = 0, aE4: u64 = 0, aP3: u64 = 0, aE3: u64 = 0, aP2: u64 = 0, aE2: u64 = 0, aE1: u64 = 0;
 
 /**
@@ -174,6 +174,41 @@ export function walkUserSetup(c: usize, cr4: u64): bool {
     }
     n = 4;
   }
+  return walkUserFrom(va, write, ctr, cached, cpu, addrMask, p4, e4, p3, e3, p2, e2, p1, leaf, n);
+}
+
+/**
+ * Whether walkUserAgain may stand in for walkUser(cr3, va, write, ctr), caches off, for the
+ * access whose walk under the same CR3 last declined at the not-present PTE walkUserAbsentPte,
+ * after the fault policy wrote `leaf` there and nothing else (replay/faultpolicy.ts
+ * resolveNotPresent): the entries above the PTE are then the ones that walk read and checked
+ * (absentNote) — unless the PTE is one of them (a table that maps itself) — and the new leaf
+ * passes walkUser's check of a PTE (present, user, writable for a write, no reserved bit).
+ */
+@inline export function walkUserAgainOk(leaf: u64, write: bool): bool {
+  const p1 = walkUserAbsentPte;
+  const want: u64 = PAGE_PRESENT | PAGE_USER | (write ? PAGE_RW : 0);
+  return p1 != 0 && p1 != aP4 && p1 != aP3 && p1 != aP2 && (leaf & (want | wRsvd)) == want;
+}
+
+/**
+ * walkUser's walk again where walkUserAgainOk(leaf, write) holds: reads no entry, and gives what
+ * walkUser would — the A/D update of every entry lacking A and of the leaf's D on a write (§4.8,
+ * the same compare-and-exchanges, top level first), the outcome. @returns as walkUser
+ */
+@inline export function walkUserAgain(va: u64, write: bool, leaf: u64, ctr: usize): u32 {
+  const p1 = walkUserAbsentPte;
+  walkUserAbsentPte = 0;
+  return walkUserFrom(va, write, ctr, false, 0, wAddrMask, aP4, aE4, aP3, aE3, aP2, aE2, p1, leaf, 4);
+}
+
+/**
+ * walkUser once the entries are read and the upper ones checked: `leaf` (the PTE at `p1`, n = 4;
+ * or the PDE of a 2 MiB page, p1 = 0, n = 3) passed its own check. The A/D update and the
+ * outcome (see walkUser). @returns as walkUser
+ */
+@inline function walkUserFrom(va: u64, write: bool, ctr: usize, cached: bool, cpu: u32, addrMask: u64,
+  p4: u64, e4: u64, p3: u64, e3: u64, p2: u64, e2: u64, p1: u64, leaf: u64, n: u32): u32 {
   const and = e4 & e3 & e2 & leaf;
   // §4.8: A in every entry used, D in the leaf on a write; most walks find them set already.
   const needAd = (and & PAGE_ACCESSED) == 0 || (write && (leaf & PAGE_DIRTY) == 0);

@@ -34,6 +34,11 @@ import { counterBlock } from "../stats/counters";
 export let faultPolicy: u32 = FAULT_POLICY_HOST;
 let policyRoot: u64 = 0;
 let policyLevels: u32 = 4;
+/**
+ * The leaf resolveNotPresent's last mapping wrote into the PTE it was told (the tables above
+ * untouched), else 0: fastAbsent's walk again starts from it (walkuser.ts walkUserAgain).
+ */
+export let demandLeaf: u64 = 0;
 /** Faults the registered policy resolved since the host last took the count. */
 let policyResolved: u32 = 0;
 /** The P|RW|US bits of demand-mapped leaves and tables (DemandMapper's TABLE and LEAF_4K). */
@@ -75,6 +80,7 @@ export function resolveFault(c: usize): u32 {
  * @returns as resolveFault
  */
 export function resolveNotPresent(c: usize, va: u64, pte: u64): u32 {
+  demandLeaf = 0;
   if (faultPolicy == FAULT_POLICY_HOST) return 2;
   if (faultPolicy == FAULT_POLICY_SKIP) { policyResolved++; return 1; }
   const pfn = buddyAllocPage(2);
@@ -82,6 +88,7 @@ export function resolveNotPresent(c: usize, va: u64, pte: u64): u32 {
   const leaf = (<u64>pfn << 12) | DEMAND_BITS;
   if (pte != 0 && policyWalk(c)) {
     physWrite(pte, 8, leaf, counterBlock(numCpus));
+    demandLeaf = leaf;
   } else if (ptMap(policyRoot, policyLevels, va & ~<u64>0xfff, 1, leaf, DEMAND_BITS) != PTMAP_OK) {
     buddyFree(<u32>pfn, 0);
     return 2;

@@ -9,10 +9,10 @@ import { CPU_CR3, CPU_TICK } from "../abi/layout";
 import { CR4_LA57 } from "../arch/x86/regs";
 import { maxPhyAddr } from "../arch/x86/cpu";
 import { XLAT_OK, XLAT_PF } from "../arch/x86/fault";
-import { resolveFault, resolveNotPresent } from "./faultpolicy";
+import { resolveFault, resolveNotPresent, demandLeaf } from "./faultpolicy";
 import { ACC_WRITE, ACC_USER } from "../mmu/rights";
-import { tlbTranslate, walkAndFill, walkAndFillUser, walkAndFillUserUncounted, addMissCounts } from "../mmu/access";
-import { walkUserLast2m, WALK_USER_READ, WALK_USER_AD, walkUserAbsentPte, walkUserAbsentFault } from "../mmu/walkuser";
+import { tlbTranslate, walkAndFill, walkAndFillUser, walkAndFillUserAgain, walkAndFillUserUncounted, addMissCounts } from "../mmu/access";
+import { walkUserLast2m, WALK_USER_READ, WALK_USER_AD, walkUserAbsentPte, walkUserAbsentFault, walkUserAgainOk } from "../mmu/walkuser";
 import { isCanonical } from "../mmu/walk";
 import {
   cpuFlushAddress, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_AD_UPDATE, LAT_FAULT,
@@ -60,7 +60,7 @@ let touchSink: u64 = 0;
 
 /**
  * Read the last-level paging-structure entry (the PTE, for 4 KiB pages) of records [from,
- * from + REPLAY_LOOKAHEAD) — with `filter`, of the next REPLAY_LOOKAHEAD records from `from`
+ * from + REPLAY_LOOKAHEAD) — with `filter`, of the next AHEAD_FILTERED records from `from`
  * whose page the L1 does not hold (see below) — under the current CR3, and nothing else: no
  * checks, no A/D, no counts. The model sees nothing of it; its purpose is the host's
  * memory-level parallelism. A
@@ -93,12 +93,12 @@ function touchAhead(from: u32, filter: bool): void {
     // With hitRun's L1 shape (fHit: 16 sets × 4 ways, tag key vpn >> 4) and `filter` (the walks
     // are not on consecutive records), a record whose page the L1 holds will not walk: on a hot
     // set with excursions (nine records in ten) its descent would cost more than the one compare
-    // that skips it. The scan goes on past REPLAY_LOOKAHEAD records until it has that many
-    // entries to read, so that as many loads go out together as on random pages. A guess only —
-    // the model sees none of this.
+    // that skips it. The scan goes on until it has AHEAD_FILTERED entries to read (up to
+    // AHEAD_SCAN times as many records). A guess only — the model sees none of this.
     const keys1 = <usize>load<u32>(fD + D_KEYS);
-    const to = min(from + REPLAY_LOOKAHEAD * AHEAD_SCAN, fEnd);
-    for (; j < to && m < REPLAY_LOOKAHEAD; j++) {
+    const want = cacheWalks ? REPLAY_LOOKAHEAD : AHEAD_FILTERED;
+    const to = min(from + want * AHEAD_SCAN, fEnd);
+    for (; j < to && m < want; j++) {
       const va = load<u64>(traceBase + (<usize>j << 4));
       const vpn = va >> 12;
       if (setKeyHits(keys1 + (<usize>((<u32>vpn & (MODEL_L1_SETS - 1)) * MODEL_L1_WAYS) << 2), <u32>(vpn >> 4), MODEL_L1_WAYS) != 0) continue;
@@ -135,10 +135,19 @@ function touchAhead(from: u32, filter: bool): void {
   return ram + <usize>(pa < limit ? pa : 0);
 }
 
-/** How many times REPLAY_LOOKAHEAD records a filtered touchAhead may scan to find that many entries. */
+/**
+ * How many last-level entries a filtered touchAhead reads with the hierarchy off walks (with it
+ * on, REPLAY_LOOKAHEAD, as the caches' look-ahead was tuned). Not for the host's memory-level
+ * parallelism, which 32 loads already fill: the second pass's sum waits for the last of its
+ * loads, and once the reorder window is full the core stalls on the slowest of them, one DRAM
+ * latency per call. On a hot set with excursions every tenth record a call per 32 excursions cost
+ * that stall every ~320 records; one per 256, every ~2,500 (hot ×1.03–1.04, 2^24, issue #17).
+ */
+@inline const AHEAD_FILTERED: u32 = 256;
+/** How many times the entries wanted a filtered touchAhead may scan records to find them. */
 @inline const AHEAD_SCAN: u32 = 8;
 /** touchAhead's addresses of the last-level entries, between its two passes. */
-const aheadSlots: usize = memory.data(<i32>REPLAY_LOOKAHEAD * 4, 16);
+const aheadSlots: usize = memory.data(256 * 4, 16);   // AHEAD_FILTERED ≥ REPLAY_LOOKAHEAD entries
 
 /** touchAhead's read of the entry for `va` at `level` of `table`: an entry outside RAM reads as 0. */
 @inline function aheadEntry(table: u64, va: u64, level: u32, limit: u64, ram: usize): u64 {
@@ -286,8 +295,14 @@ function fastAbsent(i: u32, cpu: u32): u32 {
   if (next == 1) return XLAT_OK;
   if (next != 0) return st;
   const tick = fTick + 1;
-  const again = walkAndFillUser(cpu, load<u64>(fCpu + CPU_CR3), va, k == REC_WRITE, k, fPcid, tick, translation,
-    <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF), fL2Lru, fDLru, fCtr, fHit);
+  // The walk again: from the entries the declined walk read and the leaf just written, when the
+  // policy wrote only that PTE (demandLeaf), else walkUser's from CR3.
+  const write = k == REC_WRITE;
+  const refCycles = <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF);
+  const leaf = demandLeaf;
+  const again = leaf != 0 && walkUserAgainOk(leaf, write)
+    ? walkAndFillUserAgain(va, write, k, fPcid, tick, translation, refCycles, fL2Lru, fDLru, fCtr, leaf, fHit)
+    : walkAndFillUser(cpu, load<u64>(fCpu + CPU_CR3), va, write, k, fPcid, tick, translation, refCycles, fL2Lru, fDLru, fCtr, fHit);
   if (again == XLAT_OK) {
     fTick = tick;
     fAccesses += one;
