@@ -60,7 +60,7 @@
 // of walks waits for them together rather than one walk at a time.
 // The presets' geometries (zen4, golden-cove, skylake: shapeOf) run below L1D, in the L1D search
 // and in the look-ahead with their ways, policies, tag widths, 64-byte strides and inclusion as
-// literals (belowL1, lookupL1, touchVictimAhead called with constants: the searches, victims and
+// literals (belowL1, lookupL1 called with constants, zen4Ahead: the searches, victims and
 // touches unroll, no branch on the geometry); any other geometry runs the same code over the
 // globals (test/core/cache-shape: the two answer alike; bench/RESULTS.md, "second pass").
 // The answers are the first implementation's, reference for reference (test/core/cache-equiv).
@@ -512,6 +512,13 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
  */
 export function cacheTouchAhead(slots: usize, n: u32, ram: usize): u64 {
   let sink: u64 = 0;
+  // The victims' records only where most of the last look-ahead's records did miss L1D (a run of
+  // random pages): on a hot set with excursions (a walk every ten records or so) the records
+  // ahead mostly hit the TLB, and computing thirty victims for three walks costs more than it saves.
+  const victims = inclusion == INCL_EXCLUSIVE && belowL1Since * 2 >= aheadLast;
+  belowL1Since = 0;
+  aheadLast = n;
+  if (belowShape == SHAPE_ZEN4 && victims) return zen4Ahead(slots, n, ram);
   if (belowShape != SHAPE_ANY) {
     // A shape's records are one host line each (64 bytes, ranks included) and its L2 index is the
     // line's low bits: one load per record, the addresses in a few instructions.
@@ -534,35 +541,48 @@ export function cacheTouchAhead(slots: usize, n: u32, ram: usize): u64 {
       sink += load<u64>(rec) + load<u64>(rec + g3Meta) + load<u64>(aheadL2 + <usize>setIndex(line, g2Mask, g2Sets) * <usize>g2Stride);
     }
   }
-  // The victims' records only where most of the last look-ahead's records did miss L1D (a run of
-  // random pages): on a hot set with excursions (a walk every ten records or so) the records
-  // ahead mostly hit the TLB, and computing thirty victims for three walks costs more than it saves.
-  if (inclusion == INCL_EXCLUSIVE && belowL1Since * 2 >= aheadLast) {
-    if (belowShape == SHAPE_ZEN4) {
-      for (let k: usize = 0; k < <usize>n; k++) sink += touchVictimAhead((<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1, 8, CPOL_LRU, true, true);
-    } else {
-      for (let k: usize = 0; k < <usize>n; k++) sink += touchVictimAhead((<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1, g2Ways, g2Policy, g2Narrow, false);
-    }
+  if (victims) {
+    for (let k: usize = 0; k < <usize>n; k++) sink += touchVictimAhead((<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1, g2Ways, g2Policy, g2Narrow);
   }
-  belowL1Since = 0;
-  aheadLast = n;
+  return sink;
+}
+
+/**
+ * cacheTouchAhead for zen4's shape with the victims' records: one pass, per entry its LLC set
+ * record and the LLC record its L2 set's least recent way would go to (L2: 8-way LRU, u16 keys,
+ * ranks at +16; the LLC's records 64 bytes). A guess, in as few instructions per entry as it
+ * can be (the host keeps as many of these loads in flight as its reorder window holds entries):
+ * it does not test whether the line hits L2 or the set has an empty way (a full set that misses
+ * is the case of a run of random pages); a wrong guess reads a record for nothing.
+ */
+function zen4Ahead(slots: usize, n: u32, ram: usize): u64 {
+  const l3 = llcLines, l2 = aheadL2, m2 = g2Mask, m3 = g3Mask, bits2 = g2Bits;
+  const seven = i8x16.splat(7);
+  let sink: u64 = 0;
+  for (let k: usize = 0; k < <usize>n; k++) {
+    const line = <u32>((load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
+    const s2 = line & m2;
+    const rec2 = l2 + (<usize>s2 << 6);
+    const way = <u32>ctz(i8x16.bitmask(i8x16.eq(v128.load(rec2, 16), seven)) | 0x100);
+    const v = ((<u32>load<u16>(rec2 + (<usize>way << 1)) - 1) << bits2) | s2;
+    sink += load<u64>(l3 + (<usize>(line & m3) << 6)) + load<u64>(l3 + (<usize>(v & m3) << 6));
+  }
   return sink;
 }
 
 /**
  * cacheTouchAhead's read of the LLC record L2's victim would go to if `line` missed L2 now (0 when
- * it hits L2, or the way is empty); L2 of `w2` ways, policy `p2`, u16 tags `n2` (literals when
- * `shaped`, zen4's: see belowL1; its LLC records are one host line, ranks included).
+ * it hits L2, or the way is empty); L2 of `w2` ways, policy `p2`, u16 tags `n2` (the generic
+ * geometry: zen4's shape has zen4Ahead).
  */
-@inline function touchVictimAhead(line: u64, w2: u32, p2: u32, n2: bool, shaped: bool): u64 {
+@inline function touchVictimAhead(line: u64, w2: u32, p2: u32, n2: bool): u64 {
   const v2 = waysValid(w2);
-  const s2 = shaped ? <u32>line & g2Mask : setIndex(line, g2Mask, g2Sets);
-  const rec2 = aheadL2 + (shaped ? <usize>s2 << 6 : <usize>s2 * <usize>g2Stride);
-  if (matchWays(rec2, w2, v2, n2 ? (line >> g2Bits) + 1 : line, n2, shaped) != 0) return 0;
-  const tag = tagOf(rec2, victimOf(rec2, w2, v2, p2, n2, shaped), n2, shaped);
+  const s2 = setIndex(line, g2Mask, g2Sets);
+  const rec2 = aheadL2 + <usize>s2 * <usize>g2Stride;
+  if (matchWays(rec2, w2, v2, n2 ? (line >> g2Bits) + 1 : line, n2) != 0) return 0;
+  const tag = tagOf(rec2, victimOf(rec2, w2, v2, p2, n2), n2);
   if (tag == <u64>LINE_INVALID) return 0;
   const v = n2 ? ((tag - 1) << g2Bits) | <u64>s2 : tag;
-  if (shaped) return load<u64>(llcLines + (<usize>(<u32>v & g3Mask) << 6));
   const rec = llcRec(v);
   return load<u64>(rec) + load<u64>(rec + g3Meta);
 }
