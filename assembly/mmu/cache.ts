@@ -365,7 +365,7 @@ function remove(d: usize, line: u64): void {
  * One reference of CPU `cpu` to physical address `pa`: look it up level by level, fill the levels
  * above where it was found (per the inclusion policy). Called only with a hierarchy configured.
  * The L1D hit — most walk references (the upper levels' lines) — is the short path; the rest is
- * cacheBelowL1.
+ * the shape's belowZen4, belowGoldenCove, belowSkylake or belowAny.
  * @returns HIT_L1, HIT_L2, HIT_LLC or HIT_MEMORY
  */
 @inline function lookup(cpu: u32, pa: u64): u32 {
@@ -373,18 +373,21 @@ function remove(d: usize, line: u64): void {
   if (line > lineLimit) return HIT_MEMORY;   // beyond RAM: not cached (see lineLimit)
   const l1 = l1Desc(cpu);
   const shape = belowShape;
-  if (shape == SHAPE_GOLDEN_COVE) return lookupL1(cpu, line, l1, 12, CPOL_LRU, true);
-  if (shape != SHAPE_ANY) return lookupL1(cpu, line, l1, 8, CPOL_PLRU, true);   // zen4, skylake
-  return lookupL1(cpu, line, l1, g1Ways, g1Policy, false);
+  if (shape == SHAPE_GOLDEN_COVE) return lookupL1(cpu, line, l1, 12, CPOL_LRU, SHAPE_GOLDEN_COVE);
+  if (shape == SHAPE_ZEN4) return lookupL1(cpu, line, l1, 8, CPOL_PLRU, SHAPE_ZEN4);
+  if (shape == SHAPE_SKYLAKE) return lookupL1(cpu, line, l1, 8, CPOL_PLRU, SHAPE_SKYLAKE);
+  return lookupL1(cpu, line, l1, g1Ways, g1Policy, SHAPE_ANY);
 }
 
 /** lookup's L1D search and touch in L1D `l1` of `w1` ways under policy `p1` (literals when `shaped`: see belowL1). */
-@inline function lookupL1(cpu: u32, line: u64, l1: usize, w1: u32, p1: u32, shaped: bool): u32 {
+@inline function lookupL1(cpu: u32, line: u64, l1: usize, w1: u32, p1: u32, shape: u32): u32 {
+  const shaped = shape != SHAPE_ANY;
   const rec = linesOf(l1) + (shaped ? <usize>(<u32>line & g1Mask) << 6 : <usize>setIndex(line, g1Mask, g1Sets) * <usize>g1Stride);
   const hit = matchWays(rec, w1, waysValid(w1), line, false, shaped);
   let where = HIT_L1;
   if (hit != 0) touchWay(rec, w1, p1, g1Plru, <u32>ctz(hit), false, shaped);
-  else where = cacheBelowL1(cpu, line, l1, rec);
+  else where = shape == SHAPE_ZEN4 ? belowZen4(cpu, line, rec) : shape == SHAPE_GOLDEN_COVE ? belowGoldenCove(cpu, line, rec)
+    : shape == SHAPE_SKYLAKE ? belowSkylake(cpu, line, rec) : belowAny(cpu, line, rec);
   return where;
 }
 
@@ -393,7 +396,7 @@ export function cacheLookup(cpu: u32, pa: u64): u32 {
   return lookup(cpu, pa);
 }
 
-/** cacheBelowL1's shapes (belowShape, chosen at setup): the generic geometry from the globals, or a preset's as literals. */
+/** The lookup's shapes (belowShape, chosen at setup): the generic geometry from the globals, or a preset's as literals. */
 @inline const SHAPE_ANY: u32 = 0;
 /** zen4 on ≤ 8 GiB: L1D 8-way PLRU; L2 8-way LRU, u16 tags; LLC 16-way LRU, u16 tags, exclusive. */
 @inline const SHAPE_ZEN4: u32 = 1;
@@ -415,7 +418,7 @@ function shapeOf(): u32 {
 }
 
 /**
- * Which of cacheBelowL1's shapes is in force: 0 the generic code over the globals, 1 zen4's, 2
+ * Which of the lookup's shapes is in force: 0 the generic code over the globals, 1 zen4's, 2
  * golden-cove's, 3 skylake's (SHAPE_*; cacheSetup chooses by the geometry). `generic`: run the
  * generic code whatever the geometry, until the next call or setup (tests compare the two).
  * @returns the shape now in force (0 without a hierarchy)
@@ -426,21 +429,30 @@ export function cacheShapeUse(generic: bool): u32 {
 }
 
 /**
- * cacheLookup after an L1D miss of `line` (set record `rec1` of L1D `l1`): L2, the LLC, memory;
+ * cacheLookup after an L1D miss of `line` (set record `rec1` of the L1D): L2, the LLC, memory;
  * then the fills. The presets' shapes get belowL1 with their geometry as literals (the searches,
- * touches and victims unroll; no branch on a policy, a tag width or the inclusion), every other
- * geometry the same code over the globals.
+ * touches and victims unroll; no branch on a policy, a tag width or the inclusion), each in its
+ * own function (lookupL1 calls the shape's: a smaller body than one with all four inlined, and no
+ * second dispatch), every other geometry the same code over the globals (belowAny).
  */
-function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
-  const shape = belowShape;
-  if (shape == SHAPE_ZEN4) return belowL1(cpu, line, rec1, 8, CPOL_PLRU, 8, CPOL_LRU, true, 16, CPOL_LRU, true, false, INCL_EXCLUSIVE, true);
-  if (shape == SHAPE_GOLDEN_COVE) return belowL1(cpu, line, rec1, 12, CPOL_LRU, 16, CPOL_LRU, true, 15, CPOL_LRU, true, true, INCL_NINE, true);
-  if (shape == SHAPE_SKYLAKE) return belowL1(cpu, line, rec1, 8, CPOL_PLRU, 4, CPOL_LRU, true, 16, CPOL_LRU, true, false, INCL_INCLUSIVE, true);
+function belowZen4(cpu: u32, line: u64, rec1: usize): u32 {
+  return belowL1(cpu, line, rec1, 8, CPOL_PLRU, 8, CPOL_LRU, true, 16, CPOL_LRU, true, false, INCL_EXCLUSIVE, true);
+}
+/** belowZen4's golden-cove. */
+function belowGoldenCove(cpu: u32, line: u64, rec1: usize): u32 {
+  return belowL1(cpu, line, rec1, 12, CPOL_LRU, 16, CPOL_LRU, true, 15, CPOL_LRU, true, true, INCL_NINE, true);
+}
+/** belowZen4's skylake. */
+function belowSkylake(cpu: u32, line: u64, rec1: usize): u32 {
+  return belowL1(cpu, line, rec1, 8, CPOL_PLRU, 4, CPOL_LRU, true, 16, CPOL_LRU, true, false, INCL_INCLUSIVE, true);
+}
+/** belowZen4 for any other geometry (the globals). */
+function belowAny(cpu: u32, line: u64, rec1: usize): u32 {
   return belowL1(cpu, line, rec1, g1Ways, g1Policy, g2Ways, g2Policy, g2Narrow, g3Ways, g3Policy, g3Narrow, g3Hashed, inclusion, false);
 }
 
 /**
- * cacheBelowL1 for L1D ways and policy `w1`, `p1`, L2's `w2`, `p2`, `n2` (u16 tags), the LLC's
+ * The lookup below L1D (belowZen4 …) for L1D ways and policy `w1`, `p1`, L2's `w2`, `p2`, `n2` (u16 tags), the LLC's
  * `w3`, `p3`, `n3`, `h3` (hashed keys) and inclusion `incl` (literals for a preset's shape, else
  * the globals; `shaped`: one of those, whose records are 64 bytes, whose L1D and L2 sets are a
  * power of two and whose tags are not u64). Levels with u16 tags are searched and filled with the line's key (its bits above
