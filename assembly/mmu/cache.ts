@@ -56,7 +56,7 @@
 // their 16-way L2s and LLCs with u16 tags, golden-cove's 15-way hashed LLC included (7 MiB of
 // records, was 14 with u32 tags; bench/RESULTS.md, "Set records in one host line", "Issue #16
 // caches-on speed" and its s5 section). The replay's
-// look-ahead (cacheTouchAhead) reads the LLC records of the next walks' PTE lines, so that a run
+// look-ahead (cacheTouchAhead, mmu/cacheahead.ts) reads the LLC records of the next walks' PTE lines, so that a run
 // of walks waits for them together rather than one walk at a time.
 // The presets' geometries (zen4, golden-cove, skylake: shapeOf) run below L1D, in the L1D search
 // and in the look-ahead with their ways, policies, tag widths, 64-byte strides and inclusion as
@@ -88,6 +88,9 @@ import {
   LINE_INVALID, NO_MASK, wideTags, cacheSetSetup, metaOff, shiftOf, setStride, setIndex, matchWays, tagOf, setTag, waysValid,
   touchWay, rankRemove, victimOf, fillSet, hashKey, hashedNarrow,
 } from "./cacheset";
+import { aheadL2, belowL1Since } from "./cacheahead";
+// The replay's look-ahead of set records (replay/miss.ts calls it through this module).
+export { cacheTouchAhead } from "./cacheahead";
 
 @inline export const CACHE_OFF: u32 = 0;
 @inline export const CACHE_WALKS: u32 = 1;
@@ -128,27 +131,23 @@ export let cacheWalks: bool = false;
 export let cacheData: bool = false;
 /** Latency of a reference that misses every level. */
 export let memoryLatency: u32 = 0;
-let inclusion: u32 = INCL_NINE;
+export let inclusion: u32 = INCL_NINE;
 let configured: bool = false;
 let nCpus: u32 = 0;
 /** Descriptors: [cpu × 2 + 0] L1D, [cpu × 2 + 1] L2, [2 × cpus] the LLC. */
 let lvBase: usize = 0;
 // Copies of the descriptors' geometry, per level (1 L1D, 2 L2, 3 LLC), for the lookup.
 let g1Ways: u32 = 0, g1Mask: u32 = 0, g1Sets: u32 = 0, g1Stride: u32 = 0, g1Policy: u32 = 0;
-let g2Ways: u32 = 0, g2Mask: u32 = 0, g2Sets: u32 = 0, g2Stride: u32 = 0, g2Policy: u32 = 0;
-let g3Ways: u32 = 0, g3Mask: u32 = 0, g3Sets: u32 = 0, g3Stride: u32 = 0, g3Policy: u32 = 0;
-let llcLines: usize = 0;
+export let g2Ways: u32 = 0, g2Mask: u32 = 0, g2Sets: u32 = 0, g2Stride: u32 = 0, g2Policy: u32 = 0;
+export let g3Ways: u32 = 0, g3Mask: u32 = 0, g3Sets: u32 = 0, g3Stride: u32 = 0, g3Policy: u32 = 0;
+export let llcLines: usize = 0;
 /** L2 and LLC: u16 tags (narrowFor), and log2 of the sets (the index bits the tag leaves out). */
-let g2Narrow: bool = false, g3Narrow: bool = false;
+export let g2Narrow: bool = false, g3Narrow: bool = false;
 /** The LLC's u16 tags are hashKey's (its index is hashed; narrowFor), not the bits above its index. */
 let g3Hashed: bool = false;
-let g2Bits: u32 = 0, g3Bits: u32 = 0;
+export let g2Bits: u32 = 0, g3Bits: u32 = 0;
 /** Offset of the LLC's ranks or tree bits in its set records (cacheTouchAhead). */
-let g3Meta: usize = 0;
-/** The set records of the L2 of the CPU whose reference last missed L1D (touchVictimAhead). */
-let aheadL2: usize = 0;
-/** References that missed L1D since the last cacheTouchAhead, and how many records that one read ahead. */
-let belowL1Since: u32 = 0, aheadLast: u32 = 0;
+export let g3Meta: usize = 0;
 /** The highest line address + 1 cached: RAM's last line (beyond it no memory, nothing cached; and u16 and u32 tags need no more). */
 let lineLimit: u64 = 0xffff_ffff;
 let g1Valid: u64 = 0, g2Valid: u64 = 0, g3Valid: u64 = 0;
@@ -357,7 +356,7 @@ function remove(d: usize, line: u64): void {
 }
 
 /** The set record of `line` in the LLC. */
-@inline function llcRec(line: u64): usize {
+@inline export function llcRec(line: u64): usize {
   return llcLines + <usize>setIndex(line, g3Mask, g3Sets) * <usize>g3Stride;
 }
 
@@ -397,14 +396,14 @@ export function cacheLookup(cpu: u32, pa: u64): u32 {
 }
 
 /** The lookup's shapes (belowShape, chosen at setup): the generic geometry from the globals, or a preset's as literals. */
-@inline const SHAPE_ANY: u32 = 0;
+@inline export const SHAPE_ANY: u32 = 0;
 /** zen4 on ≤ 8 GiB: L1D 8-way PLRU; L2 8-way LRU, u16 tags; LLC 16-way LRU, u16 tags, exclusive. */
-@inline const SHAPE_ZEN4: u32 = 1;
+@inline export const SHAPE_ZEN4: u32 = 1;
 /** golden-cove: L1D 12-way LRU; L2 16-way LRU, u16 tags; LLC 15-way LRU, hashed u16 keys, NINE. */
-@inline const SHAPE_GOLDEN_COVE: u32 = 2;
+@inline export const SHAPE_GOLDEN_COVE: u32 = 2;
 /** skylake: L1D 8-way PLRU; L2 4-way LRU, u16 tags; LLC 16-way LRU, u16 tags, inclusive. */
-@inline const SHAPE_SKYLAKE: u32 = 3;
-let belowShape: u32 = SHAPE_ANY;
+@inline export const SHAPE_SKYLAKE: u32 = 3;
+export let belowShape: u32 = SHAPE_ANY;
 
 /** The shape of the geometry in the globals (cacheSetup, after they are set): one of SHAPE_*. */
 function shapeOf(): u32 {
@@ -506,97 +505,6 @@ function belowAny(cpu: u32, line: u64, rec1: usize): u32 {
   }
   fillSet(rec1, w1, v1, p1, g1Plru, line, false, shaped);
   return where;
-}
-
-/**
- * Read, for nothing but the host's memory-level parallelism, the set records that the next walks'
- * references to their last-level entries will look up: the replay loop's look-ahead
- * (replay/miss.ts touchAhead) has put the host addresses of those entries (`ram` + their physical
- * address) in the `n` u32 slots at `slots`, and reads the entries themselves; this reads, for each,
- * the LLC set record (tags, and ranks or tree bits) and the L2 set record (of the CPU that last
- * missed L1D), so that those walks find them in the host's caches instead of waiting for each in
- * turn. With an exclusive LLC a reference that misses L2
- * also writes L2's victim into the LLC, a second record: a second pass reads the one the victim
- * of each entry's L2 set (of the CPU that last missed L1D) would go to now (a walk before may
- * change the victim; the read is then for nothing). Changes nothing in the model. Call only with
- * the hierarchy on (cacheWalks).
- * @returns a value to sink (so the reads are not optimised away)
- */
-export function cacheTouchAhead(slots: usize, n: u32, ram: usize): u64 {
-  let sink: u64 = 0;
-  // The victims' records only where most of the last look-ahead's records did miss L1D (a run of
-  // random pages): on a hot set with excursions (a walk every ten records or so) the records
-  // ahead mostly hit the TLB, and computing thirty victims for three walks costs more than it saves.
-  const victims = inclusion == INCL_EXCLUSIVE && belowL1Since * 2 >= aheadLast;
-  belowL1Since = 0;
-  aheadLast = n;
-  if (belowShape == SHAPE_ZEN4 && victims) return zen4Ahead(slots, n, ram);
-  if (belowShape != SHAPE_ANY) {
-    // A shape's records are one host line each (64 bytes, ranks included) and its L2 index is the
-    // line's low bits: one load per record, the addresses in a few instructions.
-    const l3 = llcLines, l2 = aheadL2, m2 = g2Mask, m3 = g3Mask, sets3 = g3Sets;
-    if (m3 != NO_MASK) {
-      for (let k: usize = 0; k < <usize>n; k++) {
-        const line = (<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
-        sink += load<u64>(l3 + (<usize>(<u32>line & m3) << 6)) + load<u64>(l2 + (<usize>(<u32>line & m2) << 6));
-      }
-    } else {
-      for (let k: usize = 0; k < <usize>n; k++) {
-        const line = (<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
-        sink += load<u64>(l3 + (<usize>setIndex(line, NO_MASK, sets3) << 6)) + load<u64>(l2 + (<usize>(<u32>line & m2) << 6));
-      }
-    }
-  } else {
-    for (let k: usize = 0; k < <usize>n; k++) {
-      const line = (<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
-      const rec = llcLines + <usize>setIndex(line, g3Mask, g3Sets) * <usize>g3Stride;
-      sink += load<u64>(rec) + load<u64>(rec + g3Meta) + load<u64>(aheadL2 + <usize>setIndex(line, g2Mask, g2Sets) * <usize>g2Stride);
-    }
-  }
-  if (victims) {
-    for (let k: usize = 0; k < <usize>n; k++) sink += touchVictimAhead((<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1, g2Ways, g2Policy, g2Narrow);
-  }
-  return sink;
-}
-
-/**
- * cacheTouchAhead for zen4's shape with the victims' records: one pass, per entry its LLC set
- * record and the LLC record its L2 set's least recent way would go to (L2: 8-way LRU, u16 keys,
- * ranks at +16; the LLC's records 64 bytes). A guess, in as few instructions per entry as it
- * can be (the host keeps as many of these loads in flight as its reorder window holds entries):
- * it does not test whether the line hits L2 or the set has an empty way (a full set that misses
- * is the case of a run of random pages); a wrong guess reads a record for nothing.
- */
-function zen4Ahead(slots: usize, n: u32, ram: usize): u64 {
-  const l3 = llcLines, l2 = aheadL2, m2 = g2Mask, m3 = g3Mask, bits2 = g2Bits;
-  const seven = i8x16.splat(7);
-  let sink: u64 = 0;
-  for (let k: usize = 0; k < <usize>n; k++) {
-    const line = <u32>((load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
-    const s2 = line & m2;
-    const rec2 = l2 + (<usize>s2 << 6);
-    const way = <u32>ctz(i8x16.bitmask(i8x16.eq(v128.load(rec2, 16), seven)) | 0x100);
-    const v = ((<u32>load<u16>(rec2 + (<usize>way << 1)) - 1) << bits2) | s2;
-    sink += load<u64>(l3 + (<usize>(line & m3) << 6)) + load<u64>(l3 + (<usize>(v & m3) << 6));
-  }
-  return sink;
-}
-
-/**
- * cacheTouchAhead's read of the LLC record L2's victim would go to if `line` missed L2 now (0 when
- * it hits L2, or the way is empty); L2 of `w2` ways, policy `p2`, u16 tags `n2` (the generic
- * geometry: zen4's shape has zen4Ahead).
- */
-@inline function touchVictimAhead(line: u64, w2: u32, p2: u32, n2: bool): u64 {
-  const v2 = waysValid(w2);
-  const s2 = setIndex(line, g2Mask, g2Sets);
-  const rec2 = aheadL2 + <usize>s2 * <usize>g2Stride;
-  if (matchWays(rec2, w2, v2, n2 ? (line >> g2Bits) + 1 : line, n2) != 0) return 0;
-  const tag = tagOf(rec2, victimOf(rec2, w2, v2, p2, n2), n2);
-  if (tag == <u64>LINE_INVALID) return 0;
-  const v = n2 ? ((tag - 1) << g2Bits) | <u64>s2 : tag;
-  const rec = llcRec(v);
-  return load<u64>(rec) + load<u64>(rec + g3Meta);
 }
 
 /**
