@@ -25,10 +25,10 @@ let aheadLast: u32 = 0;
  * address) in the `n` u32 slots at `slots`, and reads the entries themselves; this reads, for each,
  * the LLC set record (tags, and ranks or tree bits) and the L2 set record (of the CPU that last
  * missed L1D), so that those walks find them in the host's caches instead of waiting for each in
- * turn. With an exclusive LLC a reference that misses L2
- * also writes L2's victim into the LLC, a second record: a second pass reads the one the victim
- * of each entry's L2 set (of the CPU that last missed L1D) would go to now (a walk before may
- * change the victim; the read is then for nothing). Changes nothing in the model. Call only with
+ * turn. With an exclusive LLC a reference that misses L2 also writes L2's victim into the LLC, a
+ * second record: a second pass reads the one the victim of each entry's L2 set (of the CPU that
+ * last missed L1D) would go to now (a walk before may change the victim; the read is then for
+ * nothing) — zen4's shape in the same pass (zen4Ahead). Changes nothing in the model. Call only with
  * the hierarchy on (cacheWalks).
  * @returns a value to sink (so the reads are not optimised away)
  */
