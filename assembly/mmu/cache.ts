@@ -56,11 +56,11 @@
 // their 16-way L2s and LLCs with u16 tags, golden-cove's 15-way hashed LLC included (7 MiB of
 // records, was 14 with u32 tags; bench/RESULTS.md, "Set records in one host line", "Issue #16
 // caches-on speed" and its s5 section). The replay's
-// look-ahead (cacheTouchAhead) reads the LLC records of the next walks' PTE lines, so that a run
+// look-ahead (cacheTouchAhead, mmu/cacheahead.ts) reads the LLC records of the next walks' PTE lines, so that a run
 // of walks waits for them together rather than one walk at a time.
 // The presets' geometries (zen4, golden-cove, skylake: shapeOf) run below L1D, in the L1D search
 // and in the look-ahead with their ways, policies, tag widths, 64-byte strides and inclusion as
-// literals (belowL1, lookupL1, touchVictimAhead called with constants: the searches, victims and
+// literals (belowL1, lookupL1 called with constants, zen4Ahead: the searches, victims and
 // touches unroll, no branch on the geometry); any other geometry runs the same code over the
 // globals (test/core/cache-shape: the two answer alike; bench/RESULTS.md, "second pass").
 // The answers are the first implementation's, reference for reference (test/core/cache-equiv).
@@ -88,6 +88,9 @@ import {
   LINE_INVALID, NO_MASK, wideTags, cacheSetSetup, metaOff, shiftOf, setStride, setIndex, matchWays, tagOf, setTag, waysValid,
   touchWay, rankRemove, victimOf, fillSet, hashKey, hashedNarrow,
 } from "./cacheset";
+import { aheadL2, belowL1Since } from "./cacheahead";
+// The replay's look-ahead of set records (replay/miss.ts calls it through this module).
+export { cacheTouchAhead } from "./cacheahead";
 
 @inline export const CACHE_OFF: u32 = 0;
 @inline export const CACHE_WALKS: u32 = 1;
@@ -128,27 +131,23 @@ export let cacheWalks: bool = false;
 export let cacheData: bool = false;
 /** Latency of a reference that misses every level. */
 export let memoryLatency: u32 = 0;
-let inclusion: u32 = INCL_NINE;
+export let inclusion: u32 = INCL_NINE;
 let configured: bool = false;
 let nCpus: u32 = 0;
 /** Descriptors: [cpu × 2 + 0] L1D, [cpu × 2 + 1] L2, [2 × cpus] the LLC. */
 let lvBase: usize = 0;
 // Copies of the descriptors' geometry, per level (1 L1D, 2 L2, 3 LLC), for the lookup.
 let g1Ways: u32 = 0, g1Mask: u32 = 0, g1Sets: u32 = 0, g1Stride: u32 = 0, g1Policy: u32 = 0;
-let g2Ways: u32 = 0, g2Mask: u32 = 0, g2Sets: u32 = 0, g2Stride: u32 = 0, g2Policy: u32 = 0;
-let g3Ways: u32 = 0, g3Mask: u32 = 0, g3Sets: u32 = 0, g3Stride: u32 = 0, g3Policy: u32 = 0;
-let llcLines: usize = 0;
+export let g2Ways: u32 = 0, g2Mask: u32 = 0, g2Sets: u32 = 0, g2Stride: u32 = 0, g2Policy: u32 = 0;
+export let g3Ways: u32 = 0, g3Mask: u32 = 0, g3Sets: u32 = 0, g3Stride: u32 = 0, g3Policy: u32 = 0;
+export let llcLines: usize = 0;
 /** L2 and LLC: u16 tags (narrowFor), and log2 of the sets (the index bits the tag leaves out). */
-let g2Narrow: bool = false, g3Narrow: bool = false;
+export let g2Narrow: bool = false, g3Narrow: bool = false;
 /** The LLC's u16 tags are hashKey's (its index is hashed; narrowFor), not the bits above its index. */
 let g3Hashed: bool = false;
-let g2Bits: u32 = 0, g3Bits: u32 = 0;
+export let g2Bits: u32 = 0, g3Bits: u32 = 0;
 /** Offset of the LLC's ranks or tree bits in its set records (cacheTouchAhead). */
-let g3Meta: usize = 0;
-/** The set records of the L2 of the CPU whose reference last missed L1D (touchVictimAhead). */
-let aheadL2: usize = 0;
-/** References that missed L1D since the last cacheTouchAhead, and how many records that one read ahead. */
-let belowL1Since: u32 = 0, aheadLast: u32 = 0;
+export let g3Meta: usize = 0;
 /** The highest line address + 1 cached: RAM's last line (beyond it no memory, nothing cached; and u16 and u32 tags need no more). */
 let lineLimit: u64 = 0xffff_ffff;
 let g1Valid: u64 = 0, g2Valid: u64 = 0, g3Valid: u64 = 0;
@@ -357,7 +356,7 @@ function remove(d: usize, line: u64): void {
 }
 
 /** The set record of `line` in the LLC. */
-@inline function llcRec(line: u64): usize {
+@inline export function llcRec(line: u64): usize {
   return llcLines + <usize>setIndex(line, g3Mask, g3Sets) * <usize>g3Stride;
 }
 
@@ -365,7 +364,7 @@ function remove(d: usize, line: u64): void {
  * One reference of CPU `cpu` to physical address `pa`: look it up level by level, fill the levels
  * above where it was found (per the inclusion policy). Called only with a hierarchy configured.
  * The L1D hit — most walk references (the upper levels' lines) — is the short path; the rest is
- * cacheBelowL1.
+ * the shape's belowZen4, belowGoldenCove, belowSkylake or belowAny.
  * @returns HIT_L1, HIT_L2, HIT_LLC or HIT_MEMORY
  */
 @inline function lookup(cpu: u32, pa: u64): u32 {
@@ -373,18 +372,21 @@ function remove(d: usize, line: u64): void {
   if (line > lineLimit) return HIT_MEMORY;   // beyond RAM: not cached (see lineLimit)
   const l1 = l1Desc(cpu);
   const shape = belowShape;
-  if (shape == SHAPE_GOLDEN_COVE) return lookupL1(cpu, line, l1, 12, CPOL_LRU, true);
-  if (shape != SHAPE_ANY) return lookupL1(cpu, line, l1, 8, CPOL_PLRU, true);   // zen4, skylake
-  return lookupL1(cpu, line, l1, g1Ways, g1Policy, false);
+  if (shape == SHAPE_GOLDEN_COVE) return lookupL1(cpu, line, l1, 12, CPOL_LRU, SHAPE_GOLDEN_COVE);
+  if (shape == SHAPE_ZEN4) return lookupL1(cpu, line, l1, 8, CPOL_PLRU, SHAPE_ZEN4);
+  if (shape == SHAPE_SKYLAKE) return lookupL1(cpu, line, l1, 8, CPOL_PLRU, SHAPE_SKYLAKE);
+  return lookupL1(cpu, line, l1, g1Ways, g1Policy, SHAPE_ANY);
 }
 
 /** lookup's L1D search and touch in L1D `l1` of `w1` ways under policy `p1` (literals when `shaped`: see belowL1). */
-@inline function lookupL1(cpu: u32, line: u64, l1: usize, w1: u32, p1: u32, shaped: bool): u32 {
+@inline function lookupL1(cpu: u32, line: u64, l1: usize, w1: u32, p1: u32, shape: u32): u32 {
+  const shaped = shape != SHAPE_ANY;
   const rec = linesOf(l1) + (shaped ? <usize>(<u32>line & g1Mask) << 6 : <usize>setIndex(line, g1Mask, g1Sets) * <usize>g1Stride);
   const hit = matchWays(rec, w1, waysValid(w1), line, false, shaped);
   let where = HIT_L1;
   if (hit != 0) touchWay(rec, w1, p1, g1Plru, <u32>ctz(hit), false, shaped);
-  else where = cacheBelowL1(cpu, line, l1, rec);
+  else where = shape == SHAPE_ZEN4 ? belowZen4(cpu, line, rec) : shape == SHAPE_GOLDEN_COVE ? belowGoldenCove(cpu, line, rec)
+    : shape == SHAPE_SKYLAKE ? belowSkylake(cpu, line, rec) : belowAny(cpu, line, rec);
   return where;
 }
 
@@ -393,15 +395,15 @@ export function cacheLookup(cpu: u32, pa: u64): u32 {
   return lookup(cpu, pa);
 }
 
-/** cacheBelowL1's shapes (belowShape, chosen at setup): the generic geometry from the globals, or a preset's as literals. */
-@inline const SHAPE_ANY: u32 = 0;
+/** The lookup's shapes (belowShape, chosen at setup): the generic geometry from the globals, or a preset's as literals. */
+@inline export const SHAPE_ANY: u32 = 0;
 /** zen4 on ≤ 8 GiB: L1D 8-way PLRU; L2 8-way LRU, u16 tags; LLC 16-way LRU, u16 tags, exclusive. */
-@inline const SHAPE_ZEN4: u32 = 1;
+@inline export const SHAPE_ZEN4: u32 = 1;
 /** golden-cove: L1D 12-way LRU; L2 16-way LRU, u16 tags; LLC 15-way LRU, hashed u16 keys, NINE. */
-@inline const SHAPE_GOLDEN_COVE: u32 = 2;
+@inline export const SHAPE_GOLDEN_COVE: u32 = 2;
 /** skylake: L1D 8-way PLRU; L2 4-way LRU, u16 tags; LLC 16-way LRU, u16 tags, inclusive. */
-@inline const SHAPE_SKYLAKE: u32 = 3;
-let belowShape: u32 = SHAPE_ANY;
+@inline export const SHAPE_SKYLAKE: u32 = 3;
+export let belowShape: u32 = SHAPE_ANY;
 
 /** The shape of the geometry in the globals (cacheSetup, after they are set): one of SHAPE_*. */
 function shapeOf(): u32 {
@@ -415,7 +417,7 @@ function shapeOf(): u32 {
 }
 
 /**
- * Which of cacheBelowL1's shapes is in force: 0 the generic code over the globals, 1 zen4's, 2
+ * Which of the lookup's shapes is in force: 0 the generic code over the globals, 1 zen4's, 2
  * golden-cove's, 3 skylake's (SHAPE_*; cacheSetup chooses by the geometry). `generic`: run the
  * generic code whatever the geometry, until the next call or setup (tests compare the two).
  * @returns the shape now in force (0 without a hierarchy)
@@ -426,21 +428,30 @@ export function cacheShapeUse(generic: bool): u32 {
 }
 
 /**
- * cacheLookup after an L1D miss of `line` (set record `rec1` of L1D `l1`): L2, the LLC, memory;
+ * cacheLookup after an L1D miss of `line` (set record `rec1` of the L1D): L2, the LLC, memory;
  * then the fills. The presets' shapes get belowL1 with their geometry as literals (the searches,
- * touches and victims unroll; no branch on a policy, a tag width or the inclusion), every other
- * geometry the same code over the globals.
+ * touches and victims unroll; no branch on a policy, a tag width or the inclusion), each in its
+ * own function (lookupL1 calls the shape's: a smaller body than one with all four inlined, and no
+ * second dispatch), every other geometry the same code over the globals (belowAny).
  */
-function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
-  const shape = belowShape;
-  if (shape == SHAPE_ZEN4) return belowL1(cpu, line, rec1, 8, CPOL_PLRU, 8, CPOL_LRU, true, 16, CPOL_LRU, true, false, INCL_EXCLUSIVE, true);
-  if (shape == SHAPE_GOLDEN_COVE) return belowL1(cpu, line, rec1, 12, CPOL_LRU, 16, CPOL_LRU, true, 15, CPOL_LRU, true, true, INCL_NINE, true);
-  if (shape == SHAPE_SKYLAKE) return belowL1(cpu, line, rec1, 8, CPOL_PLRU, 4, CPOL_LRU, true, 16, CPOL_LRU, true, false, INCL_INCLUSIVE, true);
+function belowZen4(cpu: u32, line: u64, rec1: usize): u32 {
+  return belowL1(cpu, line, rec1, 8, CPOL_PLRU, 8, CPOL_LRU, true, 16, CPOL_LRU, true, false, INCL_EXCLUSIVE, true);
+}
+/** belowZen4's golden-cove. */
+function belowGoldenCove(cpu: u32, line: u64, rec1: usize): u32 {
+  return belowL1(cpu, line, rec1, 12, CPOL_LRU, 16, CPOL_LRU, true, 15, CPOL_LRU, true, true, INCL_NINE, true);
+}
+/** belowZen4's skylake. */
+function belowSkylake(cpu: u32, line: u64, rec1: usize): u32 {
+  return belowL1(cpu, line, rec1, 8, CPOL_PLRU, 4, CPOL_LRU, true, 16, CPOL_LRU, true, false, INCL_INCLUSIVE, true);
+}
+/** belowZen4 for any other geometry (the globals). */
+function belowAny(cpu: u32, line: u64, rec1: usize): u32 {
   return belowL1(cpu, line, rec1, g1Ways, g1Policy, g2Ways, g2Policy, g2Narrow, g3Ways, g3Policy, g3Narrow, g3Hashed, inclusion, false);
 }
 
 /**
- * cacheBelowL1 for L1D ways and policy `w1`, `p1`, L2's `w2`, `p2`, `n2` (u16 tags), the LLC's
+ * The lookup below L1D (belowZen4 …) for L1D ways and policy `w1`, `p1`, L2's `w2`, `p2`, `n2` (u16 tags), the LLC's
  * `w3`, `p3`, `n3`, `h3` (hashed keys) and inclusion `incl` (literals for a preset's shape, else
  * the globals; `shaped`: one of those, whose records are 64 bytes, whose L1D and L2 sets are a
  * power of two and whose tags are not u64). Levels with u16 tags are searched and filled with the line's key (its bits above
@@ -494,77 +505,6 @@ function cacheBelowL1(cpu: u32, line: u64, l1: usize, rec1: usize): u32 {
   }
   fillSet(rec1, w1, v1, p1, g1Plru, line, false, shaped);
   return where;
-}
-
-/**
- * Read, for nothing but the host's memory-level parallelism, the set records that the next walks'
- * references to their last-level entries will look up: the replay loop's look-ahead
- * (replay/miss.ts touchAhead) has put the host addresses of those entries (`ram` + their physical
- * address) in the `n` u32 slots at `slots`, and reads the entries themselves; this reads, for each,
- * the LLC set record (tags, and ranks or tree bits) and the L2 set record (of the CPU that last
- * missed L1D), so that those walks find them in the host's caches instead of waiting for each in
- * turn. With an exclusive LLC a reference that misses L2
- * also writes L2's victim into the LLC, a second record: a second pass reads the one the victim
- * of each entry's L2 set (of the CPU that last missed L1D) would go to now (a walk before may
- * change the victim; the read is then for nothing). Changes nothing in the model. Call only with
- * the hierarchy on (cacheWalks).
- * @returns a value to sink (so the reads are not optimised away)
- */
-export function cacheTouchAhead(slots: usize, n: u32, ram: usize): u64 {
-  let sink: u64 = 0;
-  if (belowShape != SHAPE_ANY) {
-    // A shape's records are one host line each (64 bytes, ranks included) and its L2 index is the
-    // line's low bits: one load per record, the addresses in a few instructions.
-    const l3 = llcLines, l2 = aheadL2, m2 = g2Mask, m3 = g3Mask, sets3 = g3Sets;
-    if (m3 != NO_MASK) {
-      for (let k: usize = 0; k < <usize>n; k++) {
-        const line = (<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
-        sink += load<u64>(l3 + (<usize>(<u32>line & m3) << 6)) + load<u64>(l2 + (<usize>(<u32>line & m2) << 6));
-      }
-    } else {
-      for (let k: usize = 0; k < <usize>n; k++) {
-        const line = (<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
-        sink += load<u64>(l3 + (<usize>setIndex(line, NO_MASK, sets3) << 6)) + load<u64>(l2 + (<usize>(<u32>line & m2) << 6));
-      }
-    }
-  } else {
-    for (let k: usize = 0; k < <usize>n; k++) {
-      const line = (<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1;
-      const rec = llcLines + <usize>setIndex(line, g3Mask, g3Sets) * <usize>g3Stride;
-      sink += load<u64>(rec) + load<u64>(rec + g3Meta) + load<u64>(aheadL2 + <usize>setIndex(line, g2Mask, g2Sets) * <usize>g2Stride);
-    }
-  }
-  // The victims' records only where most of the last look-ahead's records did miss L1D (a run of
-  // random pages): on a hot set with excursions (a walk every ten records or so) the records
-  // ahead mostly hit the TLB, and computing thirty victims for three walks costs more than it saves.
-  if (inclusion == INCL_EXCLUSIVE && belowL1Since * 2 >= aheadLast) {
-    if (belowShape == SHAPE_ZEN4) {
-      for (let k: usize = 0; k < <usize>n; k++) sink += touchVictimAhead((<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1, 8, CPOL_LRU, true, true);
-    } else {
-      for (let k: usize = 0; k < <usize>n; k++) sink += touchVictimAhead((<u64>(load<usize>(slots + (k << 2)) - ram) >> LINE_SHIFT) + 1, g2Ways, g2Policy, g2Narrow, false);
-    }
-  }
-  belowL1Since = 0;
-  aheadLast = n;
-  return sink;
-}
-
-/**
- * cacheTouchAhead's read of the LLC record L2's victim would go to if `line` missed L2 now (0 when
- * it hits L2, or the way is empty); L2 of `w2` ways, policy `p2`, u16 tags `n2` (literals when
- * `shaped`, zen4's: see belowL1; its LLC records are one host line, ranks included).
- */
-@inline function touchVictimAhead(line: u64, w2: u32, p2: u32, n2: bool, shaped: bool): u64 {
-  const v2 = waysValid(w2);
-  const s2 = shaped ? <u32>line & g2Mask : setIndex(line, g2Mask, g2Sets);
-  const rec2 = aheadL2 + (shaped ? <usize>s2 << 6 : <usize>s2 * <usize>g2Stride);
-  if (matchWays(rec2, w2, v2, n2 ? (line >> g2Bits) + 1 : line, n2, shaped) != 0) return 0;
-  const tag = tagOf(rec2, victimOf(rec2, w2, v2, p2, n2, shaped), n2, shaped);
-  if (tag == <u64>LINE_INVALID) return 0;
-  const v = n2 ? ((tag - 1) << g2Bits) | <u64>s2 : tag;
-  if (shaped) return load<u64>(llcLines + (<usize>(<u32>v & g3Mask) << 6));
-  const rec = llcRec(v);
-  return load<u64>(rec) + load<u64>(rec + g3Meta);
 }
 
 /**

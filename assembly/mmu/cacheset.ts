@@ -115,7 +115,7 @@ export function cacheSetSetup(wide: bool): void {
   if (ways > 8) {
     hits |= <u64>((i32x4.bitmask(i32x4.eq(v128.load(rec, 32), kv)) << 8)
       | (i32x4.bitmask(i32x4.eq(v128.load(rec, 48), kv)) << 12));
-    for (let w: u32 = 16; w < ways; w += 4) hits |= <u64>i32x4.bitmask(i32x4.eq(v128.load(rec + (<usize>w << 2)), kv)) << w;
+    if (ways > 16) for (let w: u32 = 16; w < ways; w += 4) hits |= <u64>i32x4.bitmask(i32x4.eq(v128.load(rec + (<usize>w << 2)), kv)) << w;
   }
   return hits & valid;
 }
@@ -126,7 +126,7 @@ export function cacheSetSetup(wide: bool): void {
   let hits = <u64>i16x8.bitmask(i16x8.eq(v128.load(rec), kv));
   if (ways > 8) {
     hits |= <u64>i16x8.bitmask(i16x8.eq(v128.load(rec, 16), kv)) << 8;
-    for (let w: u32 = 16; w < ways; w += 8) hits |= <u64>i16x8.bitmask(i16x8.eq(v128.load(rec + (<usize>w << 1)), kv)) << w;
+    if (ways > 16) for (let w: u32 = 16; w < ways; w += 8) hits |= <u64>i16x8.bitmask(i16x8.eq(v128.load(rec + (<usize>w << 1)), kv)) << w;
   }
   return hits & valid;
 }
@@ -187,7 +187,7 @@ export function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
   const lanes = i8x16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const v = v128.load(meta);
   v128.store(meta, v128.andnot(i8x16.sub(v, i8x16.lt_u(v, rv)), i8x16.eq(lanes, i8x16.splat(<i8>way))));
-  for (let off: usize = 16; off < <usize>ways; off += 16) {
+  if (ways > 16) for (let off: usize = 16; off < <usize>ways; off += 16) {
     const u = v128.load(meta + off);
     v128.store(meta + off, v128.andnot(i8x16.sub(u, i8x16.lt_u(u, rv)), i8x16.eq(lanes, i8x16.splat(<i8>(way - <u32>off)))));
   }
@@ -197,6 +197,13 @@ export function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
 @inline export function rankRemove(rec: usize, ways: u32, way: u32, narrow: bool): void {
   const meta = rec + metaOff(ways, shiftOf(narrow));
   const rv = i8x16.splat(<i8>load<u8>(meta + way));
+  // Up to 16 ways (every preset's levels) one i8x16 pass, straight-line (a do-while with a literal
+  // `ways` is not always unrolled inside a loop: cacheTouchAhead's).
+  if (ways <= 16) {
+    const v = v128.load(meta);
+    v128.store(meta, i8x16.add(v, i8x16.gt_u(v, rv)));
+    return;
+  }
   let off: usize = 0;
   do {
     const v = v128.load(meta + off);
@@ -220,6 +227,7 @@ export function matchWide(rec: usize, ways: u32, valid: u64, line: u64): u64 {
     return plruTreeVictim(bits, ways);
   }
   const last = i8x16.splat(<i8>(ways - 1));
+  if (ways <= 16) return <u32>ctz(<u64>i8x16.bitmask(i8x16.eq(v128.load(meta), last)) & valid);   // straight-line (see rankRemove)
   let at: u64 = 0;
   let off: usize = 0;
   do {
