@@ -17,6 +17,7 @@ import fc from "fast-check";
 import { Machine } from "../../src/machine/Machine.js";
 import { DemandMapper, Replayer, countAndSkip, REC_KIND, REC_USER } from "../../src/machine/replay.js";
 import { CR3_NOFLUSH, CR4_PCIDE, CR4_PGE } from "../../src/machine/pgtable.js";
+import { PRESETS } from "../../src/machine/presets/index.js";
 
 const SEED = 20261207;
 const BASE = 0x7f00_0000_0000n;
@@ -38,8 +39,13 @@ const HUGES = 64;
 /** Page p: a 4 KiB page below PAGES, else 4 KiB piece p - PAGES of the 2 MiB pages at HUGE. */
 const pageVa = (p: number) => (p < PAGES ? BASE + BigInt(p) * 0x1000n : HUGE + BigInt(p - PAGES) * 0x1000n);
 
-async function machine(overrides: Record<string, string | number>, huge = false) {
-  const m = await Machine.create({ ram: "128MiB", cpu: "custom", overrides });
+/** The custom preset's TLBs with preset `caches`'s cache hierarchy on walks (issue #16), or none. */
+type Caches = "zen4" | "golden-cove" | undefined;
+const cpuWith = (caches: Caches) =>
+  caches === undefined ? "custom" : { ...PRESETS.custom, name: "custom-caches", caches: { ...PRESETS[caches].caches!, mode: "walks" as const } };
+
+async function machine(overrides: Record<string, string | number>, huge = false, caches: Caches = undefined) {
+  const m = await Machine.create({ ram: "128MiB", cpu: cpuWith(caches), overrides });
   const dm = new DemandMapper(m);
   const e = m._core.exports;
   if (huge) {
@@ -64,8 +70,8 @@ async function machine(overrides: Record<string, string | number>, huge = false)
 }
 
 /** Run `ops` on a machine, user records through the batch replay (`batch`) or Cpu.access. */
-async function run(overrides: Record<string, string | number>, ops: Op[], batch: boolean, huge = false) {
-  const { m, root, r } = await machine(overrides, huge);
+async function run(overrides: Record<string, string | number>, ops: Op[], batch: boolean, huge = false, caches: Caches = undefined) {
+  const { m, root, r } = await machine(overrides, huge, caches);
   const cpu = m.cpu(0);
   for (const op of ops) {
     if (op.t === "batch") {
@@ -174,26 +180,37 @@ describe("replay hitRun: exact probes by tag key, against one Cpu.access per rec
     });
   }
 
-  it("runs of misses over 2 MiB pages (missRun: walked and filled in one loop), A/D clear, holes, PCID switches: every counter agrees", async () => {
-    let inRun = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.array(missOpArb, { minLength: 1, maxLength: 8 }), async (ops) => {
-        const a = await run(CONFIGS[0], ops, true, true);
-        // Each Machine has a core of its own: its count is this run's.
-        inRun += a.m._core.exports.missRunCount();
-        const b = await run(CONFIGS[0], ops, false, true);
-        expect(a.counters).toEqual(b.counters);
-        // What the arrays hold translates alike (ad_* counters above: the same A/D bits set).
-        for (let p = 0; p < PAGES + HUGES * 512; p += 97) {
-          expect(a.m.cpu(0).access(pageVa(p), { kind: "read", cpl: 3 })).toEqual(b.m.cpu(0).access(pageVa(p), { kind: "read", cpl: 3 }));
-        }
-      }),
-      // No shrinking: a failing sequence is long, and two machines replay each candidate.
-      { seed: SEED, numRuns: 12, endOnFailure: true },
-    );
-    // The loop of misses did walks of its own (not only fastMiss's).
-    expect(inRun).toBeGreaterThan(5000);
-  });
+  // Without a cache hierarchy (missRun), and with zen4's and golden-cove's on walks (missRunCached:
+  // the walks' references through the caches, their cycles also walk_active's).
+  for (const caches of [undefined, "zen4", "golden-cove"] as const) {
+    const name = caches === undefined ? "missRun" : `missRunCached, ${caches}'s hierarchy on walks`;
+    it(`runs of misses over 2 MiB pages (${name}: walked and filled in one loop), A/D clear, holes, PCID switches: every counter agrees`, async () => {
+      let inRun = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(missOpArb, { minLength: 1, maxLength: 8 }), async (ops) => {
+          const a = await run(CONFIGS[0], ops, true, true, caches);
+          // Each Machine has a core of its own: its count is this run's.
+          inRun += a.m._core.exports.missRunCount();
+          const b = await run(CONFIGS[0], ops, false, true, caches);
+          expect(a.counters).toEqual(b.counters);
+          if (caches !== undefined) {
+            // The run reached the hierarchy's statistics (compared above).
+            expect(Number(b.counters["dtlb_load_misses.walk_active"]) + Number(b.counters["dtlb_store_misses.walk_active"])).toBeGreaterThan(0);
+          }
+          // What the arrays hold translates alike (ad_* counters above: the same A/D bits set).
+          for (let p = 0; p < PAGES + HUGES * 512; p += 97) {
+            expect(a.m.cpu(0).access(pageVa(p), { kind: "read", cpl: 3 })).toEqual(b.m.cpu(0).access(pageVa(p), { kind: "read", cpl: 3 }));
+          }
+          // With a hierarchy the re-reads' walks look up the caches: the same lines must be held.
+          if (caches !== undefined) expect(a.m.counters(0)).toEqual(b.m.counters(0));
+        }),
+        // No shrinking: a failing sequence is long, and two machines replay each candidate.
+        { seed: SEED, numRuns: 12, endOnFailure: true },
+      );
+      // The loop of misses did walks of its own (not only fastMiss's).
+      expect(inRun).toBeGreaterThan(caches === undefined ? 5000 : 2000);
+    });
+  }
 
   it("the sequences reach what they are for: second-level hits under two PCIDs, global hits, alias entries", async () => {
     // One fixed sequence on hitRun's shape; the reference's counts show it takes each path.
