@@ -37,7 +37,7 @@ import {
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
 } from "./tlb";
 import {
-  arrayFillPairLru, SIZE_2M, SIZE_1G, TLBF_CAPPED, entryPfn, entryFlags, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
+  arrayFillPairLru, arrayFillPairAt, SIZE_2M, SIZE_1G, TLBF_CAPPED, entryPfn, entryFlags, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
 } from "./tlbarray";
 
 /** Vector field of an EV_FAULT record for a VM exit (nested paging); the low word holds the exit reason. */
@@ -331,7 +331,7 @@ function walkAndFillUserCached(cpu: u32, cr3: u64, va: u64, write: bool, kind: u
  * WALK_USER_AD), or 0 when it declined
  */
 @inline function walkUserFill(cr3: u64, va: u64, write: bool, pcid: u32, tick: u64, refCycles: u64,
-  lruL2: usize, lruL1: usize, ctr: usize, shaped: bool, cached: bool, cpu: u32): u32 {
+  lruL2: usize, lruL1: usize, ctr: usize, shaped: bool, cached: bool, cpu: u32, early: bool = false, x2: u32 = 0, x1: u32 = 0): u32 {
   const r = walkUser(cr3, va, write, ctr, cached, cpu);
   const n = r & WALK_USER_READ;
   if ((r & ~(WALK_USER_AD | WALK_USER_READ)) != 0 || n == 0) {
@@ -340,7 +340,8 @@ function walkAndFillUserCached(cpu: u32, cr3: u64, va: u64, write: bool, kind: u
   }
   let f = walkUserFlags;
   if (n == 3) f |= SIZE_2M << TLBF_ORIGIN_SHIFT;
-  arrayFillPairLru(lruL2, lruL1, va >> 12, walkUserPfn, pcid, f, tick, shaped);
+  if (early) arrayFillPairAt(lruL2, lruL1, va >> 12, walkUserPfn, pcid, f, tick, x2, x1);
+  else arrayFillPairLru(lruL2, lruL1, va >> 12, walkUserPfn, pcid, f, tick, shaped);
   return r;
 }
 
@@ -358,9 +359,9 @@ function walkAndFillUserCached(cpu: u32, cr3: u64, va: u64, write: bool, kind: u
  * counts them; the caller then takes the reference)
  */
 @inline export function walkAndFillUserUncounted(cr3: u64, va: u64, write: bool, pcid: u32, tick: u64, refCycles: u64,
-  lruL2: usize, lruL1: usize, ctr: usize, shaped: bool, cached: bool = false, cpu: u32 = 0): u32 {
+  lruL2: usize, lruL1: usize, ctr: usize, cached: bool, cpu: u32, x2: u32, x1: u32): u32 {
   // walkAndFillUserCached passes no reference cost: a restart's entries are priced by the hierarchy.
-  return walkUserFill(cr3, va, write, pcid, tick, cached ? 0 : refCycles, lruL2, lruL1, ctr, shaped, cached, cpu);
+  return walkUserFill(cr3, va, write, pcid, tick, cached ? 0 : refCycles, lruL2, lruL1, ctr, true, cached, cpu, true, x2, x1);
 }
 
 /**

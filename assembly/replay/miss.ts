@@ -17,7 +17,7 @@ import { isCanonical } from "../mmu/walk";
 import {
   cpuFlushAddress, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_AD_UPDATE, LAT_FAULT,
 } from "../mmu/tlb";
-import { arrayOneTag, D_SPLINTERS, D_KEYS, setKeyHits, MODEL_L1_SETS, MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS } from "../mmu/tlbarray";
+import { arrayOneTag, victimShaped, D_SPLINTERS, D_KEYS, setKeyHits, MODEL_L1_SETS, MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS } from "../mmu/tlbarray";
 import { entryLoadLimit, ramBase } from "../phys/ram";
 import { physMask, levelIndex, PTE_ADDR_FIELD, ENTRY_SHIFT, PAGE_PSE } from "../arch/x86/pgtable";
 import { count, countN, Counter } from "../stats/counters";
@@ -398,7 +398,10 @@ export function missRunCached(i: u32, end: u32, cpu: u32): u32 {
     }
     lastMiss = j;
     const t = tick + 1;
-    const w = walkAndFillUserUncounted(cr3, va, k != 0, pcid, t, refCycles, l2, l1, ctr, true, cached, cpu);
+    // The fills' ways first: their stamp lines load while the walk waits on its entries.
+    const page = va >> 12;
+    const x2 = victimShaped(keys2, page, sets2, w2), x1 = victimShaped(keys1, page, sets1, w1);
+    const w = walkAndFillUserUncounted(cr3, va, k != 0, pcid, t, refCycles, l2, l1, ctr, cached, cpu, x2, x1);
     if (w == 0) {
       // Declined (a fault, a 1 GiB page, …): handed on at the same tick, as fastMiss hands it on.
       fTick = tick;
