@@ -361,12 +361,11 @@ export function missRunCached(i: u32, end: u32, cpu: u32): u32 {
  * missRun then, or with the hierarchy on walks to missRunCached: `cached`, a constant, whose walks
  * look their entries up in CPU `cpu`'s caches and cost walkUserRefCycles, also summed per kind
  * for walk_active, as walkAndFillUserCached counts them). A record whose miss fastMiss would
- * start with the look-ahead (touchAhead's condition, unchanged) starts it here, as fastMiss does
- * (touchAhead reads; with the hierarchy on it also reads the caches' records ahead; the model sees
- * none of it), and the run goes on. A walk walkUser declines is handed on at the same tick as
- * fastMiss hands it on (declined), which ends the run (a fault policy may have flushed the
- * arrays: hitLoop claims their tags again). @returns the first record not completed: one that
- * hits or that hitLoop would not take (hitLoop decides it), or a fault the host must decide (fFault set)
+ * start with the look-ahead (touchAhead's condition, unchanged; with the hierarchy on it also
+ * reads the caches' records ahead) goes to fastMiss, and a walk walkUser declines is handed on at the same
+ * tick as fastMiss hands it on (declined); either ends the run (a fault policy may have flushed the arrays:
+ * hitLoop claims their tags again). @returns the first record not completed: one that hits or
+ * that hitLoop would not take (hitLoop decides it), or a fault the host must decide (fFault set)
  */
 @inline function missLoop(i: u32, end: u32, cpu: u32, sets1: u32, w1: u32, sets2: u32, w2: u32, cached: bool): u32 {
   const shift1 = <u64>ctz(sets1), mask1 = sets1 - 1, shift2 = <u64>ctz(sets2), mask2 = sets2 - 1;
@@ -388,8 +387,15 @@ export function missRunCached(i: u32, end: u32, cpu: u32): u32 {
     const j = <u32>((r - traceBase) >> 4);
     const va = load<u64>(r);
     const k = <u32>load<u8>(r, 9) & 1;   // REC_WRITE (hitLoop took only reads and writes)
-    // The look-ahead's case (fastMiss's): read ahead, then walk here as fastMiss would.
-    if (aheadDue(j)) touchAhead(j, j - lastMiss > 1);
+    if (aheadDue(j)) {
+      // The look-ahead's case: fastMiss, which reads ahead, then walks.
+      fTick = tick;
+      const st = fastMissFn(j, cpu);
+      tick = fTick;
+      if (st != XLAT_OK) { fFault = st; break; }
+      r += 16;
+      break;
+    }
     lastMiss = j;
     const t = tick + 1;
     // The fills' ways first: their stamp lines load while the walk waits on its entries.
