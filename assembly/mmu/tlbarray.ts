@@ -496,24 +496,29 @@ export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: 
   return first + oldestWay(stamps + (<usize>first << STAMP_SHIFT), ways);
 }
 
-/** fillShaped's writes of entry `index` (victimShaped's) of `d`: its tag noted, key, words and stamp. */
-@inline function placeShaped(d: usize, vpn: u64, tag: u64, data: u64, pcid: u32, tick: u64, sets: u32, ways: u32, index: u32): void {
+/**
+ * fillShaped's writes of entry `index` (victimShaped's) of `d`: its tag noted (unless `noted`: the
+ * caller knows `d` holds only entries tagged `pcid` and is claimed for it), key, words and stamp.
+ */
+@inline function placeShaped(d: usize, vpn: u64, tag: u64, data: u64, pcid: u32, tick: u64, sets: u32, ways: u32, index: u32, noted: bool = false): void {
   const keys = <usize>load<u32>(d + D_KEYS);
   const ents = keys + (<usize>(sets * ways) << 2);
   const stamps = ents + (<usize>(sets * ways) << ENTRY_SHIFT);
-  noteTag(d, pcid);
+  if (!noted) noteTag(d, pcid);
   entryPlace(d, keys, ents, stamps, index, <u32>(vpn >> <u64>ctz(sets)), tag, data, tick);
 }
 
 /**
  * arrayFillPairLru with `shaped`, into the ways the caller took beforehand (victimShaped: `x2` of
- * the second level `d2`, `x1` of L1 `d1`, neither array touched since): the same writes.
+ * the second level `d2`, `x1` of L1 `d1`, neither array touched since), both arrays claimed for
+ * `pcid` and holding only its entries (arrayOneTag == pcid, as replay/loop.ts hitLoop keeps them
+ * for missRun), so that no fill notes its tag: the same writes.
  */
 @inline export function arrayFillPairAt(d2: usize, d1: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, tick: u64, x2: u32, x1: u32): void {
   const tag = tagWord(vpn, pcid);
   const data = (pfn & PFN_MASK) | (<u64>(flags | TLBF_VALID) << FLAGS_AT);
-  placeShaped(d2, vpn, tag, data, pcid, tick, MODEL_L2_SETS, MODEL_L2_WAYS, x2);
-  placeShaped(d1, vpn, tag, data, pcid, tick, MODEL_L1_SETS, MODEL_L1_WAYS, x1);
+  placeShaped(d2, vpn, tag, data, pcid, tick, MODEL_L2_SETS, MODEL_L2_WAYS, x2, true);
+  placeShaped(d1, vpn, tag, data, pcid, tick, MODEL_L1_SETS, MODEL_L1_WAYS, x1, true);
 }
 
 /**

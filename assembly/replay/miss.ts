@@ -383,6 +383,9 @@ export function missRunCached(i: u32, end: u32, cpu: u32): u32 {
   let done4k: u64 = 0, done2m: u64 = 0, refs: u64 = 0, trans: u64 = 0;
   let activeLoads: u64 = 0, activeStores: u64 = 0;   // (cached) walk_active cycles per kind
   const latAd = <u64>load<u32>(latencyBase + LAT_AD_UPDATE);
+  // The fills note no tag (arrayFillPairAt): hitLoop claimed both arrays for pcid (fastRun's
+  // hitClaim before hitRun, and again after each hitMissFn), this loop fills only pcid's entries,
+  // and it ends at a decline, whose fault policy may flush.
   while (true) {
     const j = <u32>((r - traceBase) >> 4);
     const va = load<u64>(r);

@@ -212,6 +212,52 @@ describe("replay hitRun: exact probes by tag key, against one Cpu.access per rec
     });
   }
 
+  it("a fault the host decides in the middle of a run of misses: the arrays missRun filled (noting no tag) are claimed for the PCID, so the host's INVLPG drops their entries (SDM §4.10.4.1)", async () => {
+    // After a full flush both arrays hold nothing (arrayOneTag TAG_NONE, which cpuFlushAddress
+    // skips; hitLoop claims them for the PCID before missRun fills them). missRun fills them with
+    // 2 MiB splinters; a not-present PDE (a hole) stops the run with a fault for the host, whose
+    // policy invalidates the first splinter's page before skipping. The re-reads of that page must
+    // walk again, as on the reference path.
+    const splinter = (h: number, x: number) => PAGES + h * 512 + x;
+    const before = Array.from({ length: 10 }, (_, p) => ({ page: p, off: 0, write: false, fetch: false }));
+    const run1 = Array.from({ length: 40 }, (_, n) => ({ page: splinter(n % 6, (n * 37) % 512), off: 8, write: n % 3 === 0, fetch: false }));
+    const hole = { page: splinter(7, 5), off: 0, write: false, fetch: false };
+    const after = run1.slice(0, 8).map((x) => ({ ...x, write: false }));
+    const counts = async (batch: boolean) => {
+      const { m } = await machine(CONFIGS[0], true);
+      const cpu = m.cpu(0);
+      let asked = 0;
+      const invalidate = () => { asked++; cpu.invlpg(pageVa(run1[0].page)); };
+      const policy = (() => { invalidate(); return "skip" as const; }) as unknown as ConstructorParameters<typeof Replayer>[1];
+      const r = new Replayer(m, policy);
+      const play = (recs: { page: number; off: number; write: boolean }[]) => {
+        if (batch) {
+          recs.forEach((x, i) => r.batch.setAddress(i, pageVa(x.page) + BigInt(x.off), 8, (x.write ? REC_KIND.write : REC_KIND.read) | REC_USER, 0));
+          expect(r.run(recs.length).completed).toBe(recs.length);
+        } else {
+          for (const x of recs) if (!cpu.access(pageVa(x.page) + BigInt(x.off), { kind: x.write ? "write" : "read", cpl: 3 }).ok) invalidate();
+        }
+      };
+      play(before);
+      const cr4 = cpu.registers.cr4;
+      expect(cpu.writeCr4(cr4 & ~CR4_PGE)).toBeNull();
+      expect(cpu.writeCr4(cr4)).toBeNull();
+      const runs = m._core.exports.missRunCount();
+      play([...run1, hole, ...after]);
+      expect(asked).toBe(1);
+      return { counters: m.counters(0), inRun: m._core.exports.missRunCount() - runs };
+    };
+    const a = await counts(true);
+    const b = await counts(false);
+    expect(a.counters).toEqual(b.counters);
+    expect(a.inRun).toBeGreaterThan(30);
+    // 10 + 40 walks, the hole's, and the re-reads of the two splinters of the invalidated 2 MiB
+    // page (the INVLPG of a splinter drops every splinter of its page: tlb.ts cpuFlushAddress); the
+    // six other re-reads hit.
+    expect(Number(b.counters.walk_started)).toBe(53);
+    expect(Number(b.counters.walk_completed)).toBe(52);
+  });
+
   it("the sequences reach what they are for: second-level hits under two PCIDs, global hits, alias entries", async () => {
     // One fixed sequence on hitRun's shape; the reference's counts show it takes each path.
     const recs = (from: number, n: number, write: boolean) => Array.from({ length: n }, (_, i) => ({ page: from + ((i * 7) % 200), off: (i * 8) % 4096, write, fetch: false }));
