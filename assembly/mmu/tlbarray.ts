@@ -347,14 +347,14 @@ export function arrayFill(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, t
  * than its page. The one place an entry's words are written; its PCID tag is the caller's to note
  * (noteTag). @returns the entry
  */
-@inline export function entryPlace(d: usize, keys: usize, ents: usize, stamps: usize, index: u32, key: u32, tag: u64, data: u64, tick: u64): usize {
+@inline export function entryPlace(d: usize, keys: usize, ents: usize, stamps: usize, index: u32, key: u32, tag: u64, data: u64, tick: u64, splinters: bool = true): usize {
   const e = ents + (<usize>index << ENTRY_SHIFT);
   store<u32>(keys + (<usize>index << 2), key);
   store<u64>(e + E_VPN, tag);
   store<u64>(e + E_PFN, data);
   store<u32>(stamps + (<usize>index << STAMP_SHIFT), <u32>tick);
   const f = <u32>(data >> FLAGS_AT);
-  if (((f >> TLBF_ORIGIN_SHIFT) & 3) != ((f >> TLBF_SIZE_SHIFT) & 3)) store<u32>(d + D_SPLINTERS, load<u32>(d + D_SPLINTERS) + 1);
+  if (splinters && ((f >> TLBF_ORIGIN_SHIFT) & 3) != ((f >> TLBF_SIZE_SHIFT) & 3)) store<u32>(d + D_SPLINTERS, load<u32>(d + D_SPLINTERS) + 1);
   return e;
 }
 
@@ -505,7 +505,7 @@ export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: 
   const ents = keys + (<usize>(sets * ways) << 2);
   const stamps = ents + (<usize>(sets * ways) << ENTRY_SHIFT);
   if (!noted) noteTag(d, pcid);
-  entryPlace(d, keys, ents, stamps, index, <u32>(vpn >> <u64>ctz(sets)), tag, data, tick);
+  entryPlace(d, keys, ents, stamps, index, <u32>(vpn >> <u64>ctz(sets)), tag, data, tick, !noted);
 }
 
 /**

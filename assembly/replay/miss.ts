@@ -382,6 +382,7 @@ export function missRunCached(i: u32, end: u32, cpu: u32): u32 {
   let walks: u32 = 0;
   let done4k: u64 = 0, done2m: u64 = 0, refs: u64 = 0, trans: u64 = 0;
   let activeLoads: u64 = 0, activeStores: u64 = 0;   // (cached) walk_active cycles per kind
+  let splinters: u32 = 0;   // 2 MiB splinters filled into both arrays, not yet in their D_SPLINTERS
   const latAd = <u64>load<u32>(latencyBase + LAT_AD_UPDATE);
   // The fills note no tag (arrayFillPairAt): hitLoop claimed both arrays for pcid (fastRun's
   // hitClaim before hitRun, and again after each hitMissFn), this loop fills only pcid's entries,
@@ -392,6 +393,8 @@ export function missRunCached(i: u32, end: u32, cpu: u32): u32 {
     const k = <u32>load<u8>(r, 9) & 1;   // REC_WRITE (hitLoop took only reads and writes)
     if (aheadDue(j)) {
       // The look-ahead's case: fastMiss, which reads ahead, then walks.
+      addSplinters(l2, l1, splinters);
+      splinters = 0;
       fTick = tick;
       const st = fastMissFn(j, cpu);
       tick = fTick;
@@ -407,6 +410,8 @@ export function missRunCached(i: u32, end: u32, cpu: u32): u32 {
     const w = walkAndFillUserUncounted(cr3, va, k != 0, pcid, t, refCycles, l2, l1, ctr, cached, cpu, x2, x1);
     if (w == 0) {
       // Declined (a fault, a 1 GiB page, …): handed on at the same tick, as fastMiss hands it on.
+      addSplinters(l2, l1, splinters);
+      splinters = 0;
       fTick = tick;
       const s = declined(j, cpu);
       tick = fTick;
@@ -419,7 +424,7 @@ export function missRunCached(i: u32, end: u32, cpu: u32): u32 {
     accesses += one;
     // walkAndFillUser's counts (the same packing: PACK is access.ts's MISS_PACK).
     const n = w & WALK_USER_READ;
-    if (n == 3) done2m += one; else done4k += one;
+    if (n == 3) { done2m += one; splinters++; } else done4k += one;
     refs += <u64>n;
     let walkCycles = <u64>n * refCycles;
     if (cached) {
@@ -439,6 +444,7 @@ export function missRunCached(i: u32, end: u32, cpu: u32): u32 {
     if (setKeyHits(keys1 + (<usize>((<u32>vpn & mask1) * w1) << 2), <u32>(vpn >> shift1), w1) != 0) break;
     if (setKeyHits(keys2 + (<usize>((<u32>vpn & mask2) * w2) << 2), <u32>(vpn >> shift2), w2) != 0) break;
   }
+  addSplinters(l2, l1, splinters);
   fTick = tick;
   fAccesses += accesses;
   if (walks != 0) {
@@ -447,6 +453,16 @@ export function missRunCached(i: u32, end: u32, cpu: u32): u32 {
   }
   missRunWalks += walks;
   return <u32>((r - traceBase) >> 4);
+}
+
+/**
+ * Add `n` splinters (entries smaller than their page) to the counts of arrays `l2` and `l1`, which
+ * missRun's fills (arrayFillPairAt) leave to it: before anything that may read them (a flush's
+ * skip, tlbarray.ts) runs — the hand-overs to fastMiss and on a decline — and at the run's end.
+ */
+@inline function addSplinters(l2: usize, l1: usize, n: u32): void {
+  store<u32>(l2 + D_SPLINTERS, load<u32>(l2 + D_SPLINTERS) + n);
+  store<u32>(l1 + D_SPLINTERS, load<u32>(l1 + D_SPLINTERS) + n);
 }
 
 /** Walks missRun completed itself (modulo 2^32). */

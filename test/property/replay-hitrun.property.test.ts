@@ -159,6 +159,44 @@ const opArb = (hot: number, span: number) => fc.oneof(
   { weight: 1, arbitrary: fc.constant<Op>({ t: "flushAll" }) },
 );
 
+/**
+ * A replay of user reads and writes `recs` on hitRun's shape with 2 MiB pages (machine(…, true)),
+ * after `setup`: through the batch replay (`batch`) with a policy that calls `onFault` and skips,
+ * or one Cpu.access per record calling `onFault` on each fault. The arrays start empty (a full
+ * flush after `setup`). @returns the counters and the walks missRun did in its loop
+ */
+async function playFaulting(batch: boolean, recs: { va: bigint; write: boolean }[],
+  setup: (m: Awaited<ReturnType<typeof machine>>) => (() => void)) {
+  const env = await machine(CONFIGS[0], true);
+  const { m } = env;
+  const cpu = m.cpu(0);
+  const onFault = setup(env);
+  const cr4 = cpu.registers.cr4;
+  expect(cpu.writeCr4(cr4 & ~CR4_PGE)).toBeNull();
+  expect(cpu.writeCr4(cr4)).toBeNull();
+  let faults = 0;
+  const fault = () => { faults++; onFault(); };
+  const policy = (() => { fault(); return "skip" as const; }) as unknown as ConstructorParameters<typeof Replayer>[1];
+  const r = new Replayer(m, policy);
+  const runs = m._core.exports.missRunCount();
+  if (batch) {
+    recs.forEach((x, i) => r.batch.setAddress(i, x.va, 8, (x.write ? REC_KIND.write : REC_KIND.read) | REC_USER, 0));
+    expect(r.run(recs.length).completed).toBe(recs.length);
+  } else {
+    for (const x of recs) if (!cpu.access(x.va, { kind: x.write ? "write" : "read", cpl: 3 }).ok) fault();
+  }
+  return { counters: m.counters(0), inRun: m._core.exports.missRunCount() - runs, faults };
+}
+
+/** playFaulting through the batch replay and through Cpu.access: one fault each, every counter equal. */
+async function bothFaulting(recs: { va: bigint; write: boolean }[], setup: Parameters<typeof playFaulting>[2]) {
+  const a = await playFaulting(true, recs, setup);
+  const b = await playFaulting(false, recs, setup);
+  expect([a.faults, b.faults]).toEqual([1, 1]);
+  expect(a.counters).toEqual(b.counters);
+  return { inRun: a.inRun, counters: b.counters };
+}
+
 describe("replay hitRun: exact probes by tag key, against one Cpu.access per record", () => {
   for (const overrides of CONFIGS) {
     it(`custom ${JSON.stringify(overrides)}: PCID switches, global pages, upper-half aliases, flushes`, async () => {
@@ -219,43 +257,49 @@ describe("replay hitRun: exact probes by tag key, against one Cpu.access per rec
     // policy invalidates the first splinter's page before skipping. The re-reads of that page must
     // walk again, as on the reference path.
     const splinter = (h: number, x: number) => PAGES + h * 512 + x;
-    const before = Array.from({ length: 10 }, (_, p) => ({ page: p, off: 0, write: false, fetch: false }));
-    const run1 = Array.from({ length: 40 }, (_, n) => ({ page: splinter(n % 6, (n * 37) % 512), off: 8, write: n % 3 === 0, fetch: false }));
-    const hole = { page: splinter(7, 5), off: 0, write: false, fetch: false };
-    const after = run1.slice(0, 8).map((x) => ({ ...x, write: false }));
-    const counts = async (batch: boolean) => {
-      const { m } = await machine(CONFIGS[0], true);
-      const cpu = m.cpu(0);
-      let asked = 0;
-      const invalidate = () => { asked++; cpu.invlpg(pageVa(run1[0].page)); };
-      const policy = (() => { invalidate(); return "skip" as const; }) as unknown as ConstructorParameters<typeof Replayer>[1];
-      const r = new Replayer(m, policy);
-      const play = (recs: { page: number; off: number; write: boolean }[]) => {
-        if (batch) {
-          recs.forEach((x, i) => r.batch.setAddress(i, pageVa(x.page) + BigInt(x.off), 8, (x.write ? REC_KIND.write : REC_KIND.read) | REC_USER, 0));
-          expect(r.run(recs.length).completed).toBe(recs.length);
-        } else {
-          for (const x of recs) if (!cpu.access(pageVa(x.page) + BigInt(x.off), { kind: x.write ? "write" : "read", cpl: 3 }).ok) invalidate();
-        }
-      };
-      play(before);
-      const cr4 = cpu.registers.cr4;
-      expect(cpu.writeCr4(cr4 & ~CR4_PGE)).toBeNull();
-      expect(cpu.writeCr4(cr4)).toBeNull();
-      const runs = m._core.exports.missRunCount();
-      play([...run1, hole, ...after]);
-      expect(asked).toBe(1);
-      return { counters: m.counters(0), inRun: m._core.exports.missRunCount() - runs };
-    };
-    const a = await counts(true);
-    const b = await counts(false);
-    expect(a.counters).toEqual(b.counters);
-    expect(a.inRun).toBeGreaterThan(30);
+    const rec = (page: number, off: number, write: boolean) => ({ va: pageVa(page) + BigInt(off), write });
+    const run1 = Array.from({ length: 40 }, (_, n) => rec(splinter(n % 6, (n * 37) % 512), 8, n % 3 === 0));
+    const recs = [
+      // 4 KiB pages first (a run that the look-ahead starts), then the run of splinters, the hole,
+      // and re-reads of the run's first eight.
+      ...Array.from({ length: 10 }, (_, p) => rec(p, 0, false)),
+      ...run1,
+      rec(splinter(7, 5), 0, false),
+      ...run1.slice(0, 8).map((x) => ({ ...x, write: false })),
+    ];
+    const { inRun, counters } = await bothFaulting(recs, ({ m }) => () => m.cpu(0).invlpg(run1[0].va));
+    expect(inRun).toBeGreaterThan(30);
     // 10 + 40 walks, the hole's, and the re-reads of the two splinters of the invalidated 2 MiB
     // page (the INVLPG of a splinter drops every splinter of its page: tlb.ts cpuFlushAddress); the
     // six other re-reads hit.
-    expect(Number(b.counters.walk_started)).toBe(53);
-    expect(Number(b.counters.walk_completed)).toBe(52);
+    expect(Number(counters.walk_started)).toBe(53);
+    expect(Number(counters.walk_completed)).toBe(52);
+  });
+
+  it("a protection #PF in the middle of a run of splinters drops the splinters the run filled of that 2 MiB page (SDM §4.10.4.1; the arrays' splinter counts up to date at the hand-over)", async () => {
+    // A read-only user 2 MiB page: reads of its 4 KiB pieces fill splinters in missRun's loop; a
+    // write to another piece is declined by walkUser and faults (protection) on the reference
+    // walk, whose flush must find the splinters (tlbarray.ts arrayFlushAddress scans for them only
+    // while the array's splinter count is not 0). The re-reads must walk again, as on the reference.
+    const RO = HUGE + 200n * 0x20_0000n;
+    // The first record walks a 4 KiB page through fastMiss (the look-ahead's case, whose fill counts
+    // its splinters itself): the run's splinters are all missRun's.
+    const recs = [
+      { va: pageVa(1), write: false },
+      ...Array.from({ length: 12 }, (_, n) => ({ va: RO + BigInt((n * 41) % 512) * 0x1000n, write: false })),
+      { va: RO + 500n * 0x1000n, write: true },
+      ...Array.from({ length: 12 }, (_, n) => ({ va: RO + BigInt((n * 41) % 512) * 0x1000n + 8n, write: false })),
+    ];
+    const { inRun, counters } = await bothFaulting(recs, ({ m, root }) => {
+      const big = m.frames.alloc(9);
+      if (big === null) throw new Error("no 2 MiB block");
+      expect(m._core.exports.ptMap(root, 4, RO, 2, (BigInt(big) << 12n) | 0x85n, 7n)).toBe(0);
+      return () => {};
+    });
+    expect(inRun).toBeGreaterThanOrEqual(11);
+    expect(Number(counters.fault_pf_prot)).toBe(1);
+    // Every read walks: the fault dropped the twelve splinters, so their re-reads walk again.
+    expect(Number(counters["dtlb_load_misses.walk_completed_2m_4m"])).toBe(24);
   });
 
   it("the sequences reach what they are for: second-level hits under two PCIDs, global hits, alias entries", async () => {
