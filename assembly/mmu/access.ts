@@ -37,7 +37,7 @@ import {
   LAT_L1_HIT, LAT_STLB_HIT, LAT_WALK_MEM_REF, LAT_PSC_HIT, LAT_AD_UPDATE, LAT_FAULT, LAT_BASE_ACCESS,
 } from "./tlb";
 import {
-  arrayFillPairLru, SIZE_2M, SIZE_1G, TLBF_CAPPED, entryPfn, entryFlags, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
+  arrayFillPairLru, arrayFillPairAt, SIZE_2M, SIZE_1G, TLBF_CAPPED, entryPfn, entryFlags, TLBF_RIGHTS_MASK, DESC_SIZE, TLBF_SIZE_SHIFT, TLBF_ORIGIN_SHIFT, TLBF_MEMTYPE_SHIFT, sizeShift,
 } from "./tlbarray";
 
 /** Vector field of an EV_FAULT record for a VM exit (nested paging); the low word holds the exit reason. */
@@ -345,7 +345,7 @@ function walkAndFillUserCached(cpu: u32, cr3: u64, va: u64, write: bool, kind: u
  * WALK_USER_AD), or 0 when it declined
  */
 @inline function walkUserFill(cr3: u64, va: u64, write: bool, pcid: u32, tick: u64, refCycles: u64,
-  lruL2: usize, lruL1: usize, ctr: usize, shaped: bool, cached: bool, cpu: u32, again: u64 = 0): u32 {
+  lruL2: usize, lruL1: usize, ctr: usize, shaped: bool, cached: bool, cpu: u32, again: u64 = 0, early: bool = false, x2: u32 = 0, x1: u32 = 0): u32 {
   const r = again != 0 ? walkUserAgain(va, write, again, ctr) : walkUser(cr3, va, write, ctr, cached, cpu);
   const n = r & WALK_USER_READ;
   if ((r & ~(WALK_USER_AD | WALK_USER_READ)) != 0 || n == 0) {
@@ -354,23 +354,28 @@ function walkAndFillUserCached(cpu: u32, cr3: u64, va: u64, write: bool, kind: u
   }
   let f = walkUserFlags;
   if (n == 3) f |= SIZE_2M << TLBF_ORIGIN_SHIFT;
-  arrayFillPairLru(lruL2, lruL1, va >> 12, walkUserPfn, pcid, f, tick, shaped);
+  if (early) arrayFillPairAt(lruL2, lruL1, va >> 12, walkUserPfn, pcid, f, tick, x2, x1);
+  else arrayFillPairLru(lruL2, lruL1, va >> 12, walkUserPfn, pcid, f, tick, shaped);
   return r;
 }
 
 /**
- * walkAndFillUser's walk and fills with the hierarchy off walks, leaving the counts to the caller
- * (replay/miss.ts missRun keeps them in locals over a run of walks and adds them with
- * addMissCounts): for a walk that completed, done4k or done2m += one of its kind, refs += the
- * entries read (`result` & WALK_USER_READ), trans += translation + refs × LAT_WALK_MEM_REF, plus
- * LAT_AD_UPDATE when `result` has WALK_USER_AD — exactly what walkAndFillUser adds.
+ * walkAndFillUser's walk and fills, leaving the counts to the caller (replay/miss.ts missRun keeps
+ * them in locals over a run of walks and adds them with addMissCounts and addMissActive): for a
+ * walk that completed, done4k or done2m += one of its kind, refs += the entries read (`result` &
+ * WALK_USER_READ), trans += translation + its walk cycles, plus LAT_AD_UPDATE when `result` has
+ * WALK_USER_AD — exactly what walkAndFillUser adds. The walk cycles: refs × LAT_WALK_MEM_REF with
+ * the hierarchy off walks; with it on (`cached`, a constant: CPU `cpu`'s caches take the
+ * references, as walkAndFillUserCached has them) walkUserRefCycles, which are also the walk's
+ * walk_active cycles of its kind (addMissActive).
  * @returns walkUser's result (entries read, WALK_USER_AD) when the walk completed and filled
  * both arrays; 0 when walkUser declined (a restart's entries read counted here, as walkAndFillUser
  * counts them; the caller then takes the reference)
  */
 @inline export function walkAndFillUserUncounted(cr3: u64, va: u64, write: bool, pcid: u32, tick: u64, refCycles: u64,
-  lruL2: usize, lruL1: usize, ctr: usize, shaped: bool): u32 {
-  return walkUserFill(cr3, va, write, pcid, tick, refCycles, lruL2, lruL1, ctr, shaped, false, 0);
+  lruL2: usize, lruL1: usize, ctr: usize, cached: bool, cpu: u32, x2: u32, x1: u32): u32 {
+  // walkAndFillUserCached passes no reference cost: a restart's entries are priced by the hierarchy.
+  return walkUserFill(cr3, va, write, pcid, tick, cached ? 0 : refCycles, lruL2, lruL1, ctr, true, cached, cpu, 0, true, x2, x1);
 }
 
 /**
@@ -384,6 +389,15 @@ export function addMissCounts(done4k: u64, done2m: u64, refs: u64, trans: u64, w
   missRefs += refs;
   missTrans += trans;
   walkUserWalks += walks;
+}
+
+/**
+ * Add a run's walk cycles through the hierarchy (walkAndFillUserUncounted with `cached`) of loads
+ * and of stores to the lean walks' walk_active sums, as walkAndFillUserOf adds each walk's.
+ */
+export function addMissActive(loads: u64, stores: u64): void {
+  store<u64>(missWalkActive, load<u64>(missWalkActive) + loads);
+  store<u64>(missWalkActive + 8, load<u64>(missWalkActive + 8) + stores);
 }
 
 /** Add the lean walks' packed counts (walkAndFillLean) to counter block `ctr` and clear them. */

@@ -347,14 +347,14 @@ export function arrayFill(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, t
  * than its page. The one place an entry's words are written; its PCID tag is the caller's to note
  * (noteTag). @returns the entry
  */
-@inline export function entryPlace(d: usize, keys: usize, ents: usize, stamps: usize, index: u32, key: u32, tag: u64, data: u64, tick: u64): usize {
+@inline export function entryPlace(d: usize, keys: usize, ents: usize, stamps: usize, index: u32, key: u32, tag: u64, data: u64, tick: u64, splinters: bool = true): usize {
   const e = ents + (<usize>index << ENTRY_SHIFT);
   store<u32>(keys + (<usize>index << 2), key);
   store<u64>(e + E_VPN, tag);
   store<u64>(e + E_PFN, data);
   store<u32>(stamps + (<usize>index << STAMP_SHIFT), <u32>tick);
   const f = <u32>(data >> FLAGS_AT);
-  if (((f >> TLBF_ORIGIN_SHIFT) & 3) != ((f >> TLBF_SIZE_SHIFT) & 3)) store<u32>(d + D_SPLINTERS, load<u32>(d + D_SPLINTERS) + 1);
+  if (splinters && ((f >> TLBF_ORIGIN_SHIFT) & 3) != ((f >> TLBF_SIZE_SHIFT) & 3)) store<u32>(d + D_SPLINTERS, load<u32>(d + D_SPLINTERS) + 1);
   return e;
 }
 
@@ -480,13 +480,45 @@ export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: 
 
 /** arrayFillPairLru's fill of one array of `sets` × `ways` (literals) in arraySetup's layout. */
 @inline function fillShaped(d: usize, vpn: u64, tag: u64, data: u64, pcid: u32, tick: u64, sets: u32, ways: u32): void {
+  placeShaped(d, vpn, tag, data, pcid, tick, sets, ways, victimShaped(<usize>load<u32>(d + D_KEYS), vpn, sets, ways));
+}
+
+/**
+ * The way fillShaped fills for `vpn` in an array of `sets` × `ways` (literals) whose keys start at
+ * `keys` (arraySetup's layout): the least recently used of its set, an invalid one first. A
+ * function of the set's stamps alone, so a caller may take it before the walk whose translation
+ * goes there (replay/miss.ts missRun: the stamp line's load then overlaps the walk's) as long as
+ * nothing touches the array in between. @returns the entry's index
+ */
+@inline export function victimShaped(keys: usize, vpn: u64, sets: u32, ways: u32): u32 {
+  const stamps = keys + (<usize>(sets * ways) << 2) + (<usize>(sets * ways) << ENTRY_SHIFT);
+  const first = (<u32>vpn & (sets - 1)) * ways;
+  return first + oldestWay(stamps + (<usize>first << STAMP_SHIFT), ways);
+}
+
+/**
+ * fillShaped's writes of entry `index` (victimShaped's) of `d`: its tag noted (unless `noted`: the
+ * caller knows `d` holds only entries tagged `pcid` and is claimed for it), key, words and stamp.
+ */
+@inline function placeShaped(d: usize, vpn: u64, tag: u64, data: u64, pcid: u32, tick: u64, sets: u32, ways: u32, index: u32, noted: bool = false): void {
   const keys = <usize>load<u32>(d + D_KEYS);
   const ents = keys + (<usize>(sets * ways) << 2);
   const stamps = ents + (<usize>(sets * ways) << ENTRY_SHIFT);
-  const first = (<u32>vpn & (sets - 1)) * ways;
-  const index = first + oldestWay(stamps + (<usize>first << STAMP_SHIFT), ways);
-  noteTag(d, pcid);
-  entryPlace(d, keys, ents, stamps, index, <u32>(vpn >> <u64>ctz(sets)), tag, data, tick);
+  if (!noted) noteTag(d, pcid);
+  entryPlace(d, keys, ents, stamps, index, <u32>(vpn >> <u64>ctz(sets)), tag, data, tick, !noted);
+}
+
+/**
+ * arrayFillPairLru with `shaped`, into the ways the caller took beforehand (victimShaped: `x2` of
+ * the second level `d2`, `x1` of L1 `d1`, neither array touched since), both arrays claimed for
+ * `pcid` and holding only its entries (arrayOneTag == pcid, as replay/loop.ts hitLoop keeps them
+ * for missRun), so that no fill notes its tag: the same writes.
+ */
+@inline export function arrayFillPairAt(d2: usize, d1: usize, vpn: u64, pfn: u64, pcid: u32, flags: u32, tick: u64, x2: u32, x1: u32): void {
+  const tag = tagWord(vpn, pcid);
+  const data = (pfn & PFN_MASK) | (<u64>(flags | TLBF_VALID) << FLAGS_AT);
+  placeShaped(d2, vpn, tag, data, pcid, tick, MODEL_L2_SETS, MODEL_L2_WAYS, x2, true);
+  placeShaped(d1, vpn, tag, data, pcid, tick, MODEL_L1_SETS, MODEL_L1_WAYS, x1, true);
 }
 
 /**

@@ -28,8 +28,8 @@
 // LRU and 4 KiB only, 4-level paging) fastRun first hands the run to hitRun, the same loop with
 // the geometry as literals and exact tag-key probes (no tag word read: hitShape, arrayOneTag);
 // the general loop takes over at the first record hitRun declines (a fetch, a clean entry, …).
-// A record that misses both of hitRun's arrays goes, where walkUser applies with the hierarchy
-// off walks, to missRun: that record and the misses right after it walked and filled in one loop
+// A record that misses both of hitRun's arrays goes, where walkUser applies (with the hierarchy
+// on walks or off), to missRun: that record and the misses right after it walked and filled in one loop
 // (issue #17 trace (e): random accesses over gigabytes of 2 MiB pages miss nearly every time),
 // with the same walks, fills, ticks and counts as fastMiss's one record per call.
 // The miss path (fastMiss, missRun, touchAhead) is replay/miss.ts; the state the two share, with
@@ -75,7 +75,7 @@ import {
   traceBase, traceCapacity, setTraceBuffer, fCpu, fD, fI, fL2, fL2Lru, fDLru, fWalkUser, fHit, fCr4, fCtr, fFault,
   fPcid, fTick, fAccesses, fL1Hits, fL2Hits, PACK, FAST_RUN_MAX, fMemoVpnI, fMemoI, touchedTo, lastMiss, fEnd, hitKindOk, hitOnePage,
 } from "./fast";
-import { fastMissFn, missSetup, missRun, missOne } from "./miss";
+import { fastMissFn, missSetup, missRun, missRunCached, missOne } from "./miss";
 export { RECORD_SIZE };
 
 /**
@@ -114,7 +114,7 @@ function memoRunStub(i: u32, end: u32, cpu: u32, vpn: u64, e: usize, writeOk: bo
 let hitRunFn: (i: u32, end: u32, cpu: u32) => u32 = hitRunStub;
 /**
  * hitLoop's miss of both arrays, through the table for the same reason: missRun where walkUser
- * applies with the hierarchy off walks, else missOne (fastMiss). @returns the first record not
+ * applies (missRunCached with the hierarchy on walks), else missOne (fastMiss). @returns the first record not
  * completed; fFault set when that one faulted and the host must decide
  */
 let hitMissFn: (i: u32, end: u32, cpu: u32) => u32 = hitRunStub;
@@ -556,8 +556,9 @@ export function replay(start: u32, end: u32): u32 {
       fDLru = lru ? fD : 0;
       fWalkUser = walkUserSetup(c, cr4) && lru;   // (setup first: it also resets walkUserLast2m)
       fHit = lru && (cr4 & CR4_LA57) == 0 && hitShape(fD, fL2);
-      // hitLoop's misses: walked in missRun's loop where fastMiss would take walkUser with the hierarchy off walks.
-      hitMissFn = fWalkUser && !cacheWalks ? missRun : missOne;
+      // hitLoop's misses: walked in missRun's loop where fastMiss would take walkUser (missRunCached
+      // with the hierarchy on walks; fastOk has it off data).
+      hitMissFn = fWalkUser ? (cacheWalks ? missRunCached : missRun) : missOne;
     }
     if (fastOk) {
       fFault = XLAT_OK;

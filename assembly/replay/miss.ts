@@ -11,13 +11,13 @@ import { maxPhyAddr } from "../arch/x86/cpu";
 import { XLAT_OK, XLAT_PF } from "../arch/x86/fault";
 import { resolveFault, resolveNotPresent, demandLeaf } from "./faultpolicy";
 import { ACC_WRITE, ACC_USER } from "../mmu/rights";
-import { tlbTranslate, walkAndFill, walkAndFillUser, walkAndFillUserAgain, walkAndFillUserUncounted, addMissCounts } from "../mmu/access";
-import { walkUserLast2m, WALK_USER_READ, WALK_USER_AD, walkUserAbsentPte, walkUserAbsentFault, walkUserAgainOk } from "../mmu/walkuser";
+import { tlbTranslate, walkAndFill, walkAndFillUser, walkAndFillUserAgain, walkAndFillUserUncounted, addMissCounts, addMissActive } from "../mmu/access";
+import { walkUserLast2m, WALK_USER_READ, WALK_USER_AD, walkUserAbsentPte, walkUserAbsentFault, walkUserAgainOk, walkUserRefCycles } from "../mmu/walkuser";
 import { isCanonical } from "../mmu/walk";
 import {
   cpuFlushAddress, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_AD_UPDATE, LAT_FAULT,
 } from "../mmu/tlb";
-import { arrayOneTag, D_SPLINTERS, D_KEYS, setKeyHits, MODEL_L1_SETS, MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS } from "../mmu/tlbarray";
+import { arrayOneTag, victimShaped, D_SPLINTERS, D_KEYS, setKeyHits, MODEL_L1_SETS, MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS } from "../mmu/tlbarray";
 import { entryLoadLimit, ramBase } from "../phys/ram";
 import { physMask, levelIndex, PTE_ADDR_FIELD, ENTRY_SHIFT, PAGE_PSE } from "../arch/x86/pgtable";
 import { count, countN, Counter } from "../stats/counters";
@@ -356,9 +356,14 @@ export function missOne(i: u32, end: u32, cpu: u32): u32 {
   return i + 1;
 }
 
-/** missRun for the 4 × 12 shape (hitShape). */
+/** missRun for the 4 × 12 shape (hitShape), the hierarchy off walks. */
 export function missRun(i: u32, end: u32, cpu: u32): u32 {
-  return missLoop(i, end, cpu, MODEL_L1_SETS, MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS);
+  return missLoop(i, end, cpu, MODEL_L1_SETS, MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS, false);
+}
+
+/** missRun with the cache hierarchy on walks (and off data: the fast path's condition). */
+export function missRunCached(i: u32, end: u32, cpu: u32): u32 {
+  return missLoop(i, end, cpu, MODEL_L1_SETS, MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS, true);
 }
 
 /**
@@ -367,14 +372,17 @@ export function missRun(i: u32, end: u32, cpu: u32): u32 {
  * it that hitLoop would take and that miss both arrays too, each walked by walkUser and filled
  * (walkAndFillUser, the same walk, fills, ticks and counts as fastMiss's) in this loop, with the
  * tick and the access counts in locals — instead of one call through the table from hitLoop to
- * fastMiss per record. Runs only where fastMiss would take walkUser with the hierarchy off walks
- * (replay() sets hitMissFn to missRun then). A record whose miss fastMiss would start with the look-ahead (touchAhead's
- * condition, unchanged) goes to fastMiss, and a walk walkUser declines is handed on at the same
+ * fastMiss per record. Runs only where fastMiss would take walkUser (replay() sets hitMissFn to
+ * missRun then, or with the hierarchy on walks to missRunCached: `cached`, a constant, whose walks
+ * look their entries up in CPU `cpu`'s caches and cost walkUserRefCycles, also summed per kind
+ * for walk_active, as walkAndFillUserCached counts them). A record whose miss fastMiss would
+ * start with the look-ahead (touchAhead's condition, unchanged; with the hierarchy on it also
+ * reads the caches' records ahead) goes to fastMiss, and a walk walkUser declines is handed on at the same
  * tick as fastMiss hands it on (declined); either ends the run (a fault policy may have flushed the arrays:
  * hitLoop claims their tags again). @returns the first record not completed: one that hits or
  * that hitLoop would not take (hitLoop decides it), or a fault the host must decide (fFault set)
  */
-@inline function missLoop(i: u32, end: u32, cpu: u32, sets1: u32, w1: u32, sets2: u32, w2: u32): u32 {
+@inline function missLoop(i: u32, end: u32, cpu: u32, sets1: u32, w1: u32, sets2: u32, w2: u32, cached: bool): u32 {
   const shift1 = <u64>ctz(sets1), mask1 = sets1 - 1, shift2 = <u64>ctz(sets2), mask2 = sets2 - 1;
   const keys1 = <usize>load<u32>(fD + D_KEYS), keys2 = <usize>load<u32>(fL2 + D_KEYS);
   const translation = <u64>load<u32>(latencyBase + LAT_L1_HIT) + <u64>load<u32>(latencyBase + LAT_STLB_HIT);
@@ -388,13 +396,20 @@ export function missRun(i: u32, end: u32, cpu: u32): u32 {
   let accesses: u64 = 0;
   let walks: u32 = 0;
   let done4k: u64 = 0, done2m: u64 = 0, refs: u64 = 0, trans: u64 = 0;
+  let activeLoads: u64 = 0, activeStores: u64 = 0;   // (cached) walk_active cycles per kind
+  let splinters: u32 = 0;   // 2 MiB splinters filled into both arrays, not yet in their D_SPLINTERS
   const latAd = <u64>load<u32>(latencyBase + LAT_AD_UPDATE);
+  // The fills note no tag (arrayFillPairAt): hitLoop claimed both arrays for pcid (fastRun's
+  // hitClaim before hitRun, and again after each hitMissFn), this loop fills only pcid's entries,
+  // and it ends at a decline, whose fault policy may flush.
   while (true) {
     const j = <u32>((r - traceBase) >> 4);
     const va = load<u64>(r);
     const k = <u32>load<u8>(r, 9) & 1;   // REC_WRITE (hitLoop took only reads and writes)
     if (aheadDue(j)) {
       // The look-ahead's case: fastMiss, which reads ahead, then walks.
+      addSplinters(l2, l1, splinters);
+      splinters = 0;
       fTick = tick;
       const st = fastMissFn(j, cpu);
       tick = fTick;
@@ -404,9 +419,14 @@ export function missRun(i: u32, end: u32, cpu: u32): u32 {
     }
     lastMiss = j;
     const t = tick + 1;
-    const w = walkAndFillUserUncounted(cr3, va, k != 0, pcid, t, refCycles, l2, l1, ctr, true);
+    // The fills' ways first: their stamp lines load while the walk waits on its entries.
+    const page = va >> 12;
+    const x2 = victimShaped(keys2, page, sets2, w2), x1 = victimShaped(keys1, page, sets1, w1);
+    const w = walkAndFillUserUncounted(cr3, va, k != 0, pcid, t, refCycles, l2, l1, ctr, cached, cpu, x2, x1);
     if (w == 0) {
       // Declined (a fault, a 1 GiB page, …): handed on at the same tick, as fastMiss hands it on.
+      addSplinters(l2, l1, splinters);
+      splinters = 0;
       fTick = tick;
       const s = declined(j, cpu);
       tick = fTick;
@@ -419,9 +439,14 @@ export function missRun(i: u32, end: u32, cpu: u32): u32 {
     accesses += one;
     // walkAndFillUser's counts (the same packing: PACK is access.ts's MISS_PACK).
     const n = w & WALK_USER_READ;
-    if (n == 3) done2m += one; else done4k += one;
+    if (n == 3) { done2m += one; splinters++; } else done4k += one;
     refs += <u64>n;
-    trans += translation + <u64>n * refCycles + ((w & WALK_USER_AD) != 0 ? latAd : 0);
+    let walkCycles = <u64>n * refCycles;
+    if (cached) {
+      walkCycles = walkUserRefCycles;
+      if (k != 0) activeStores += walkCycles; else activeLoads += walkCycles;
+    }
+    trans += translation + walkCycles + ((w & WALK_USER_AD) != 0 ? latAd : 0);
     walks++;
     r += 16;
     if (r >= rEnd) break;
@@ -434,11 +459,25 @@ export function missRun(i: u32, end: u32, cpu: u32): u32 {
     if (setKeyHits(keys1 + (<usize>((<u32>vpn & mask1) * w1) << 2), <u32>(vpn >> shift1), w1) != 0) break;
     if (setKeyHits(keys2 + (<usize>((<u32>vpn & mask2) * w2) << 2), <u32>(vpn >> shift2), w2) != 0) break;
   }
+  addSplinters(l2, l1, splinters);
   fTick = tick;
   fAccesses += accesses;
-  if (walks != 0) addMissCounts(done4k, done2m, refs, trans, walks);
+  if (walks != 0) {
+    addMissCounts(done4k, done2m, refs, trans, walks);
+    if (cached) addMissActive(activeLoads, activeStores);
+  }
   missRunWalks += walks;
   return <u32>((r - traceBase) >> 4);
+}
+
+/**
+ * Add `n` splinters (entries smaller than their page) to the counts of arrays `l2` and `l1`, which
+ * missRun's fills (arrayFillPairAt) leave to it: before anything that may read them (a flush's
+ * skip, tlbarray.ts) runs — the hand-overs to fastMiss and on a decline — and at the run's end.
+ */
+@inline function addSplinters(l2: usize, l1: usize, n: u32): void {
+  store<u32>(l2 + D_SPLINTERS, load<u32>(l2 + D_SPLINTERS) + n);
+  store<u32>(l1 + D_SPLINTERS, load<u32>(l1 + D_SPLINTERS) + n);
 }
 
 /** Walks missRun completed itself (modulo 2^32). */

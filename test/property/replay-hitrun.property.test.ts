@@ -17,6 +17,7 @@ import fc from "fast-check";
 import { Machine } from "../../src/machine/Machine.js";
 import { DemandMapper, Replayer, countAndSkip, REC_KIND, REC_USER } from "../../src/machine/replay.js";
 import { CR3_NOFLUSH, CR4_PCIDE, CR4_PGE } from "../../src/machine/pgtable.js";
+import { PRESETS } from "../../src/machine/presets/index.js";
 
 const SEED = 20261207;
 const BASE = 0x7f00_0000_0000n;
@@ -38,8 +39,13 @@ const HUGES = 64;
 /** Page p: a 4 KiB page below PAGES, else 4 KiB piece p - PAGES of the 2 MiB pages at HUGE. */
 const pageVa = (p: number) => (p < PAGES ? BASE + BigInt(p) * 0x1000n : HUGE + BigInt(p - PAGES) * 0x1000n);
 
-async function machine(overrides: Record<string, string | number>, huge = false) {
-  const m = await Machine.create({ ram: "128MiB", cpu: "custom", overrides });
+/** The custom preset's TLBs with preset `caches`'s cache hierarchy on walks (issue #16), or none. */
+type Caches = "zen4" | "golden-cove" | undefined;
+const cpuWith = (caches: Caches) =>
+  caches === undefined ? "custom" : { ...PRESETS.custom, name: "custom-caches", caches: { ...PRESETS[caches].caches!, mode: "walks" as const } };
+
+async function machine(overrides: Record<string, string | number>, huge = false, caches: Caches = undefined) {
+  const m = await Machine.create({ ram: "128MiB", cpu: cpuWith(caches), overrides });
   const dm = new DemandMapper(m);
   const e = m._core.exports;
   if (huge) {
@@ -64,8 +70,8 @@ async function machine(overrides: Record<string, string | number>, huge = false)
 }
 
 /** Run `ops` on a machine, user records through the batch replay (`batch`) or Cpu.access. */
-async function run(overrides: Record<string, string | number>, ops: Op[], batch: boolean, huge = false) {
-  const { m, root, r } = await machine(overrides, huge);
+async function run(overrides: Record<string, string | number>, ops: Op[], batch: boolean, huge = false, caches: Caches = undefined) {
+  const { m, root, r } = await machine(overrides, huge, caches);
   const cpu = m.cpu(0);
   for (const op of ops) {
     if (op.t === "batch") {
@@ -153,6 +159,44 @@ const opArb = (hot: number, span: number) => fc.oneof(
   { weight: 1, arbitrary: fc.constant<Op>({ t: "flushAll" }) },
 );
 
+/**
+ * A replay of user reads and writes `recs` on hitRun's shape with 2 MiB pages (machine(…, true)),
+ * after `setup`: through the batch replay (`batch`) with a policy that calls `onFault` and skips,
+ * or one Cpu.access per record calling `onFault` on each fault. The arrays start empty (a full
+ * flush after `setup`). @returns the counters and the walks missRun did in its loop
+ */
+async function playFaulting(batch: boolean, recs: { va: bigint; write: boolean }[],
+  setup: (m: Awaited<ReturnType<typeof machine>>) => (() => void)) {
+  const env = await machine(CONFIGS[0], true);
+  const { m } = env;
+  const cpu = m.cpu(0);
+  const onFault = setup(env);
+  const cr4 = cpu.registers.cr4;
+  expect(cpu.writeCr4(cr4 & ~CR4_PGE)).toBeNull();
+  expect(cpu.writeCr4(cr4)).toBeNull();
+  let faults = 0;
+  const fault = () => { faults++; onFault(); };
+  const policy = (() => { fault(); return "skip" as const; }) as unknown as ConstructorParameters<typeof Replayer>[1];
+  const r = new Replayer(m, policy);
+  const runs = m._core.exports.missRunCount();
+  if (batch) {
+    recs.forEach((x, i) => r.batch.setAddress(i, x.va, 8, (x.write ? REC_KIND.write : REC_KIND.read) | REC_USER, 0));
+    expect(r.run(recs.length).completed).toBe(recs.length);
+  } else {
+    for (const x of recs) if (!cpu.access(x.va, { kind: x.write ? "write" : "read", cpl: 3 }).ok) fault();
+  }
+  return { counters: m.counters(0), inRun: m._core.exports.missRunCount() - runs, faults };
+}
+
+/** playFaulting through the batch replay and through Cpu.access: one fault each, every counter equal. */
+async function bothFaulting(recs: { va: bigint; write: boolean }[], setup: Parameters<typeof playFaulting>[2]) {
+  const a = await playFaulting(true, recs, setup);
+  const b = await playFaulting(false, recs, setup);
+  expect([a.faults, b.faults]).toEqual([1, 1]);
+  expect(a.counters).toEqual(b.counters);
+  return { inRun: a.inRun, counters: b.counters };
+}
+
 describe("replay hitRun: exact probes by tag key, against one Cpu.access per record", () => {
   for (const overrides of CONFIGS) {
     it(`custom ${JSON.stringify(overrides)}: PCID switches, global pages, upper-half aliases, flushes`, async () => {
@@ -174,25 +218,88 @@ describe("replay hitRun: exact probes by tag key, against one Cpu.access per rec
     });
   }
 
-  it("runs of misses over 2 MiB pages (missRun: walked and filled in one loop), A/D clear, holes, PCID switches: every counter agrees", async () => {
-    let inRun = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.array(missOpArb, { minLength: 1, maxLength: 8 }), async (ops) => {
-        const a = await run(CONFIGS[0], ops, true, true);
-        // Each Machine has a core of its own: its count is this run's.
-        inRun += a.m._core.exports.missRunCount();
-        const b = await run(CONFIGS[0], ops, false, true);
-        expect(a.counters).toEqual(b.counters);
-        // What the arrays hold translates alike (ad_* counters above: the same A/D bits set).
-        for (let p = 0; p < PAGES + HUGES * 512; p += 97) {
-          expect(a.m.cpu(0).access(pageVa(p), { kind: "read", cpl: 3 })).toEqual(b.m.cpu(0).access(pageVa(p), { kind: "read", cpl: 3 }));
-        }
-      }),
-      // No shrinking: a failing sequence is long, and two machines replay each candidate.
-      { seed: SEED, numRuns: 12, endOnFailure: true },
-    );
-    // The loop of misses did walks of its own (not only fastMiss's).
-    expect(inRun).toBeGreaterThan(5000);
+  // Without a cache hierarchy (missRun), and with zen4's and golden-cove's on walks (missRunCached:
+  // the walks' references through the caches, their cycles also walk_active's).
+  for (const caches of [undefined, "zen4", "golden-cove"] as const) {
+    const name = caches === undefined ? "missRun" : `missRunCached, ${caches}'s hierarchy on walks`;
+    it(`runs of misses over 2 MiB pages (${name}: walked and filled in one loop), A/D clear, holes, PCID switches: every counter agrees`, async () => {
+      let inRun = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(missOpArb, { minLength: 1, maxLength: 8 }), async (ops) => {
+          const a = await run(CONFIGS[0], ops, true, true, caches);
+          // Each Machine has a core of its own: its count is this run's.
+          inRun += a.m._core.exports.missRunCount();
+          const b = await run(CONFIGS[0], ops, false, true, caches);
+          expect(a.counters).toEqual(b.counters);
+          if (caches !== undefined) {
+            // The run reached the hierarchy's statistics (compared above).
+            expect(Number(b.counters["dtlb_load_misses.walk_active"]) + Number(b.counters["dtlb_store_misses.walk_active"])).toBeGreaterThan(0);
+          }
+          // What the arrays hold translates alike (ad_* counters above: the same A/D bits set).
+          for (let p = 0; p < PAGES + HUGES * 512; p += 97) {
+            expect(a.m.cpu(0).access(pageVa(p), { kind: "read", cpl: 3 })).toEqual(b.m.cpu(0).access(pageVa(p), { kind: "read", cpl: 3 }));
+          }
+          // With a hierarchy the re-reads' walks look up the caches: the same lines must be held.
+          if (caches !== undefined) expect(a.m.counters(0)).toEqual(b.m.counters(0));
+        }),
+        // No shrinking: a failing sequence is long, and two machines replay each candidate.
+        { seed: SEED, numRuns: 12, endOnFailure: true },
+      );
+      // The loop of misses did walks of its own (not only fastMiss's).
+      expect(inRun).toBeGreaterThan(caches === undefined ? 5000 : 2000);
+    });
+  }
+
+  it("a fault the host decides in the middle of a run of misses: the arrays missRun filled (noting no tag) are claimed for the PCID, so the host's INVLPG drops their entries (SDM §4.10.4.1)", async () => {
+    // After a full flush both arrays hold nothing (arrayOneTag TAG_NONE, which cpuFlushAddress
+    // skips; hitLoop claims them for the PCID before missRun fills them). missRun fills them with
+    // 2 MiB splinters; a not-present PDE (a hole) stops the run with a fault for the host, whose
+    // policy invalidates the first splinter's page before skipping. The re-reads of that page must
+    // walk again, as on the reference path.
+    const splinter = (h: number, x: number) => PAGES + h * 512 + x;
+    const rec = (page: number, off: number, write: boolean) => ({ va: pageVa(page) + BigInt(off), write });
+    const run1 = Array.from({ length: 40 }, (_, n) => rec(splinter(n % 6, (n * 37) % 512), 8, n % 3 === 0));
+    const recs = [
+      // 4 KiB pages first (a run that the look-ahead starts), then the run of splinters, the hole,
+      // and re-reads of the run's first eight.
+      ...Array.from({ length: 10 }, (_, p) => rec(p, 0, false)),
+      ...run1,
+      rec(splinter(7, 5), 0, false),
+      ...run1.slice(0, 8).map((x) => ({ ...x, write: false })),
+    ];
+    const { inRun, counters } = await bothFaulting(recs, ({ m }) => () => m.cpu(0).invlpg(run1[0].va));
+    expect(inRun).toBeGreaterThan(30);
+    // 10 + 40 walks, the hole's, and the re-reads of the two splinters of the invalidated 2 MiB
+    // page (the INVLPG of a splinter drops every splinter of its page: tlb.ts cpuFlushAddress); the
+    // six other re-reads hit.
+    expect(Number(counters.walk_started)).toBe(53);
+    expect(Number(counters.walk_completed)).toBe(52);
+  });
+
+  it("a protection #PF in the middle of a run of splinters drops the splinters the run filled of that 2 MiB page (SDM §4.10.4.1; the arrays' splinter counts up to date at the hand-over)", async () => {
+    // A read-only user 2 MiB page: reads of its 4 KiB pieces fill splinters in missRun's loop; a
+    // write to another piece is declined by walkUser and faults (protection) on the reference
+    // walk, whose flush must find the splinters (tlbarray.ts arrayFlushAddress scans for them only
+    // while the array's splinter count is not 0). The re-reads must walk again, as on the reference.
+    const RO = HUGE + 200n * 0x20_0000n;
+    // The first record walks a 4 KiB page through fastMiss (the look-ahead's case, whose fill counts
+    // its splinters itself): the run's splinters are all missRun's.
+    const recs = [
+      { va: pageVa(1), write: false },
+      ...Array.from({ length: 12 }, (_, n) => ({ va: RO + BigInt((n * 41) % 512) * 0x1000n, write: false })),
+      { va: RO + 500n * 0x1000n, write: true },
+      ...Array.from({ length: 12 }, (_, n) => ({ va: RO + BigInt((n * 41) % 512) * 0x1000n + 8n, write: false })),
+    ];
+    const { inRun, counters } = await bothFaulting(recs, ({ m, root }) => {
+      const big = m.frames.alloc(9);
+      if (big === null) throw new Error("no 2 MiB block");
+      expect(m._core.exports.ptMap(root, 4, RO, 2, (BigInt(big) << 12n) | 0x85n, 7n)).toBe(0);
+      return () => {};
+    });
+    expect(inRun).toBeGreaterThanOrEqual(11);
+    expect(Number(counters.fault_pf_prot)).toBe(1);
+    // Every read walks: the fault dropped the twelve splinters, so their re-reads walk again.
+    expect(Number(counters["dtlb_load_misses.walk_completed_2m_4m"])).toBe(24);
   });
 
   it("the sequences reach what they are for: second-level hits under two PCIDs, global hits, alias entries", async () => {

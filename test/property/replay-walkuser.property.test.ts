@@ -108,10 +108,12 @@ const skipAll: FaultPolicy = Object.assign(() => "skip" as const, { notPresent: 
 async function both(s: Setup, recs: Rec[]) {
   const a = await machine(s);
   const before = a.m._core.exports.walkUserCount();
+  const runBefore = a.m._core.exports.missRunCount();
   const r = new Replayer(a.m, skipAll);
   recs.forEach((rec, i) => r.batch.setAddress(i, rec.va, rec.size, rec.kind, rec.cpu));
   const res = r.run(recs.length);
   const specialised = a.m._core.exports.walkUserCount() - before;
+  const inRun = a.m._core.exports.missRunCount() - runBefore;
   const b = await machine(s);
   let faults = 0;
   for (const rec of recs) if (!b.m.cpu(rec.cpu).access(rec.va, { kind: KINDS[rec.kind & 3], cpl: 3 }).ok) faults++;
@@ -124,7 +126,7 @@ async function both(s: Setup, recs: Rec[]) {
     expect(a.m.cpu(rec.cpu).access(rec.va, opts)).toEqual(b.m.cpu(rec.cpu).access(rec.va, opts));
   }
   const all = (k: string) => Number(a.m.counters(0)[k] + a.m.counters(1)[k]);
-  return { specialised, faults, walks: all("walk_started"), all };
+  return { specialised, inRun, faults, walks: all("walk_started"), all };
 }
 
 const CUSTOM_4K: CreateOpts = { cpu: "custom", overrides: { "stlb[0].sizes": "4K" } };
@@ -184,10 +186,12 @@ describe("the cache hierarchy on walks: the specialised walk looks its entries u
   for (const preset of ["skylake", "zen4", "golden-cove"] as const) {
     it(`${preset}'s hierarchy (LLC ${PRESETS[preset].caches!.llc.inclusion}): every counter agrees, page_walker_loads and walk_active included`, async () => {
       const cpu = { ...PRESETS.custom, name: "custom-caches", caches: { ...PRESETS[preset].caches!, mode: "walks" as const } };
-      const { specialised, walks, all } = await both({ create: { cpu, overrides: { "stlb[0].sizes": "4K" } } }, recs);
+      const { specialised, inRun, walks, all } = await both({ create: { cpu, overrides: { "stlb[0].sizes": "4K" } } }, recs);
       expect(walks).toBeGreaterThan(1000);
       // Walks that set A or D go to walk.ts with the hierarchy on; the rest are the specialised walk's.
       expect(specialised).toBeGreaterThan(walks / 10);
+      // hitRun's shape: runs of misses are walked in replay/miss.ts missRunCached's own loop.
+      expect(inRun).toBeGreaterThan(100);
       // The references went through the hierarchy, beyond L1D too, and the A/D updates' lookups too.
       expect(all("page_walker_loads.dtlb_l1")).toBeGreaterThan(walks);
       expect(all("page_walker_loads.dtlb_memory")).toBeGreaterThan(100);
