@@ -103,6 +103,11 @@ function flagsAndHeadOrders(m: Machine): number[] {
   });
 }
 
+/** The descriptor array's words as the core holds them (FrameTable's view). */
+function rawDescriptors(m: Machine): Uint32Array {
+  return (m.frames.table as unknown as { d: Uint32Array }).d.slice();
+}
+
 /** What the runs exercised, so a generator change that stops reaching exhaustion or fallback is noticed. */
 interface Seen { nulls: number; fallbacks: number; frees: number }
 
@@ -205,6 +210,8 @@ describe("buddyAllocPage (the demand-fault policy's one-frame allocation) is bud
         expect(a.frames.zones()).toEqual(b.frames.zones());
       }
       expect(flagsAndHeadOrders(a)).toEqual(flagsAndHeadOrders(b));
+      // Every descriptor word (links, counts, zone, memcg, private, mapping), not only the flags.
+      expect(rawDescriptors(a)).toEqual(rawDescriptors(b));
       expect(a.counters("host")).toEqual(b.counters("host"));
       a.frames.check();
     }), { seed: SEED, numRuns: 60 });
