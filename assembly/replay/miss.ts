@@ -147,7 +147,7 @@ function touchAhead(from: u32, filter: bool): void {
 /** How many times the entries wanted a filtered touchAhead may scan records to find them. */
 @inline const AHEAD_SCAN: u32 = 8;
 /** touchAhead's addresses of the last-level entries, between its two passes. */
-const aheadSlots: usize = memory.data(256 * 4, 16);   // AHEAD_FILTERED ≥ REPLAY_LOOKAHEAD entries
+const aheadSlots: usize = memory.data(<i32>AHEAD_FILTERED * 4, 16);   // AHEAD_FILTERED ≥ REPLAY_LOOKAHEAD entries
 
 /** touchAhead's read of the entry for `va` at `level` of `table`: an entry outside RAM reads as 0. */
 @inline function aheadEntry(table: u64, va: u64, level: u32, limit: u64, ram: usize): u64 {
