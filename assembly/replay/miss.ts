@@ -398,6 +398,7 @@ export function missRunCached(i: u32, end: u32, cpu: u32): u32 {
   let done4k: u64 = 0, done2m: u64 = 0, refs: u64 = 0, trans: u64 = 0;
   let activeLoads: u64 = 0, activeStores: u64 = 0;   // (cached) walk_active cycles per kind
   let splinters: u32 = 0;   // 2 MiB splinters filled into both arrays, not yet in their D_SPLINTERS
+  let hand: u32 = 0;   // HAND_AHEAD or HAND_DECLINED: the run ends handing its current record on
   const latAd = <u64>load<u32>(latencyBase + LAT_AD_UPDATE);
   // The fills note no tag (arrayFillPairAt): hitLoop claimed both arrays for pcid (fastRun's
   // hitClaim before hitRun, and again after each hitMissFn), this loop fills only pcid's entries,
@@ -406,34 +407,16 @@ export function missRunCached(i: u32, end: u32, cpu: u32): u32 {
     const j = <u32>((r - traceBase) >> 4);
     const va = load<u64>(r);
     const k = <u32>load<u8>(r, 9) & 1;   // REC_WRITE (hitLoop took only reads and writes)
-    if (aheadDue(j)) {
-      // The look-ahead's case: fastMiss, which reads ahead, then walks.
-      addSplinters(l2, l1, splinters);
-      splinters = 0;
-      fTick = tick;
-      const st = fastMissFn(j, cpu);
-      tick = fTick;
-      if (st != XLAT_OK) { fFault = st; break; }
-      r += 16;
-      break;
-    }
+    // The look-ahead's case: fastMiss, which reads ahead, then walks.
+    if (aheadDue(j)) { hand = HAND_AHEAD; break; }
     lastMiss = j;
     const t = tick + 1;
     // The fills' ways first: their stamp lines load while the walk waits on its entries.
     const page = va >> 12;
     const x2 = victimShaped(keys2, page, sets2, w2), x1 = victimShaped(keys1, page, sets1, w1);
     const w = walkAndFillUserUncounted(cr3, va, k != 0, pcid, t, refCycles, l2, l1, ctr, cached, cpu, x2, x1);
-    if (w == 0) {
-      // Declined (a fault, a 1 GiB page, …): handed on at the same tick, as fastMiss hands it on.
-      addSplinters(l2, l1, splinters);
-      splinters = 0;
-      fTick = tick;
-      const s = declined(j, cpu);
-      tick = fTick;
-      if (s != XLAT_OK) { fFault = s; break; }
-      r += 16;
-      break;
-    }
+    // Declined (a fault, a 1 GiB page, …): handed on at the same tick, as fastMiss hands it on.
+    if (w == 0) { hand = HAND_DECLINED; break; }
     tick = t;
     const one = <u64>1 << (<u64>k * PACK);
     accesses += one;
@@ -459,6 +442,8 @@ export function missRunCached(i: u32, end: u32, cpu: u32): u32 {
     if (setKeyHits(keys1 + (<usize>((<u32>vpn & mask1) * w1) << 2), <u32>(vpn >> shift1), w1) != 0) break;
     if (setKeyHits(keys2 + (<usize>((<u32>vpn & mask2) * w2) << 2), <u32>(vpn >> shift2), w2) != 0) break;
   }
+  // The run's counts first: a hand-over's fault policy may flush (reading D_SPLINTERS), and the
+  // hand-over counts its record itself from fTick.
   addSplinters(l2, l1, splinters);
   fTick = tick;
   fAccesses += accesses;
@@ -467,13 +452,22 @@ export function missRunCached(i: u32, end: u32, cpu: u32): u32 {
     if (cached) addMissActive(activeLoads, activeStores);
   }
   missRunWalks += walks;
+  if (hand != 0) {
+    const j = <u32>((r - traceBase) >> 4);
+    const s = hand == HAND_AHEAD ? fastMissFn(j, cpu) : declined(j, cpu);
+    if (s != XLAT_OK) fFault = s; else r += 16;
+  }
   return <u32>((r - traceBase) >> 4);
 }
 
+/** missLoop's hand-overs of its current record: to fastMiss (the look-ahead's), or a decline's. */
+@inline const HAND_AHEAD: u32 = 1;
+@inline const HAND_DECLINED: u32 = 2;
+
 /**
  * Add `n` splinters (entries smaller than their page) to the counts of arrays `l2` and `l1`, which
- * missRun's fills (arrayFillPairAt) leave to it: before anything that may read them (a flush's
- * skip, tlbarray.ts) runs — the hand-overs to fastMiss and on a decline — and at the run's end.
+ * missRun's fills (arrayFillPairAt) leave to it: at the run's end, before its hand-over (to
+ * fastMiss or on a decline) runs anything that may read them (a flush's skip, tlbarray.ts).
  */
 @inline function addSplinters(l2: usize, l1: usize, n: u32): void {
   store<u32>(l2 + D_SPLINTERS, load<u32>(l2 + D_SPLINTERS) + n);
