@@ -24,7 +24,7 @@ import {
   fd, managedFrames, NO_PFN, FD_FLAGS, FD_REFCOUNT, FD_MAPCOUNT, FD_ORDER, FD_ZONE, FD_NEXT, FD_PREV,
   FD_PRIVATE, FD_MAPPING, FD_MEMCG, PG_buddy, PG_head, PG_tail, PG_reserved, PG_allocated,
 } from "./frames";
-import { count, countN, Counter } from "../stats/counters";
+import { count, Counter } from "../stats/counters";
 
 @inline export const ZONE_SIZE: usize = 160;
 @inline export const Z_START: usize = 0;
@@ -159,59 +159,13 @@ export function buddyAlloc(order: u32, highestZone: u32, wmark: u32): i32 {
 
 /**
  * buddyAlloc(0, highestZone, WMARK_NONE): one frame, no watermark — the demand-fault policy's
- * allocation (replay/faultpolicy.ts), once per first touch of a page. Its own copy of rmqueue
- * for order 0 relies on the lists' invariants (buddyCheck) to skip work, not to change the
- * result: the list head's prev is NO_PFN, the lists below the lowest non-empty order are empty
- * (expand's halves each become a list's only block), and the frame's descriptor is written whole
- * (two 16-byte stores, its zone byte kept) — the same frame, descriptors, lists and counters as
- * buddyAlloc(0, highestZone, WMARK_NONE) with fewer loads and stores.
+ * allocation (replay/faultpolicy.ts), once per first touch of a page — with the order and the
+ * watermark constants in its copy of rmqueue, so that its loops and tests fold away.
  * @returns as buddyAlloc
  */
 export function buddyAllocPage(highestZone: u32): i32 {
   if (highestZone >= NR_ZONES) return ALLOC_EINVAL;
-  for (let z = <i32>highestZone; z >= 0; z--) {
-    const zp = zonePtr(<u32>z);
-    const free = load<u32>(zp + Z_FREE);
-    // A zone's free count is the sum over its lists (buddyCheck): 0 means every list is empty.
-    if (free == 0) continue;
-    let o: u32 = 0;
-    let pfn = load<u32>(area(zp, 0));
-    while (pfn == NO_PFN && o < NR_PAGE_ORDERS - 1) pfn = load<u32>(area(zp, ++o));
-    if (pfn == NO_PFN) continue;
-    // listDel of a list's head: its prev is NO_PFN (listAdd puts a block at the head with prev
-    // NO_PFN, listDel of a head gives the next block prev NO_PFN), so the head moves to next.
-    const a = area(zp, o);
-    const d = fd(pfn);
-    const next = load<u32>(d + FD_NEXT);
-    store<u32>(a, next);
-    if (next != NO_PFN) store<u32>(fd(next) + FD_PREV, NO_PFN);
-    store<u32>(a, load<u32>(a, 4) - 1, 4);
-    if (o > 0) {
-      // expand(): the upper halves go to the lists of orders o-1 … 0, all empty (o is the lowest
-      // non-empty order), so each becomes its list's only block: head, no links, nrFree 1.
-      let high = o;
-      do {
-        high--;
-        const h = pfn + (<u32>1 << high);
-        const hd = fd(h);
-        store<u64>(hd + FD_NEXT, 0xffff_ffff_ffff_ffff);   // next, prev: NO_PFN
-        store<u32>(hd + FD_FLAGS, PG_buddy);
-        store<u8>(hd + FD_ORDER, <u8>high);
-        store<u64>(area(zp, high), <u64>h | (<u64>1 << 32));   // head h, nrFree 1
-      } while (high > 0);
-      countN(hostCounters, Counter.BUDDY_SPLIT, <u64>o);
-    }
-    // prepAllocated(pfn, 0) after listDel: PG_allocated, refcount 1, mapcount 0, order 0, the
-    // zone byte kept, memcg 0; next, prev NO_PFN; private, mapping 0 — the whole descriptor.
-    const zoneByte = load<u32>(d + FD_ORDER) & 0xff00;
-    v128.store(d, i32x4.replace_lane(i32x4(<i32>PG_allocated, 1, 0, 0), 3, <i32>zoneByte));
-    v128.store(d, i32x4(<i32>NO_PFN, <i32>NO_PFN, 0, 0), 16);
-    store<u32>(zp + Z_FREE, free - 1);
-    count(hostCounters, Counter.BUDDY_ALLOC);
-    return <i32>pfn;
-  }
-  count(hostCounters, Counter.BUDDY_ALLOC_FAIL);
-  return ALLOC_FAIL;
+  return rmqueue(0, highestZone, WMARK_NONE);
 }
 
 /**
