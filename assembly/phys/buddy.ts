@@ -24,7 +24,7 @@ import {
   fd, managedFrames, NO_PFN, FD_FLAGS, FD_REFCOUNT, FD_MAPCOUNT, FD_ORDER, FD_ZONE, FD_NEXT, FD_PREV,
   FD_PRIVATE, FD_MAPPING, FD_MEMCG, PG_buddy, PG_head, PG_tail, PG_reserved, PG_allocated,
 } from "./frames";
-import { count, Counter } from "../stats/counters";
+import { count, countN, Counter } from "../stats/counters";
 
 @inline export const ZONE_SIZE: usize = 160;
 @inline export const Z_START: usize = 0;
@@ -172,6 +172,12 @@ export function buddyAllocPage(highestZone: u32): i32 {
  * buddyAlloc's allocation once its arguments are checked: the first zone from `highestZone` down
  * that passes the watermark gives the head of its lowest non-empty list of order ≥ `order`, split
  * down to the block (__rmqueue_smallest, expand).
+ *
+ * Two invariants of the lists (buddyCheck) spare it loads, for every order: the block taken is its
+ * list's head, whose prev link is NO_PFN (Linux del_page_from_free_list of the first entry); and
+ * the lists from `order` up to the order found are empty — the search just passed them — so each
+ * half that expand hands back becomes its list's only block (head, nrFree 1), with no old head to
+ * link or count to read. Same lists, descriptors and counts as listDel + listAdd.
  */
 @inline function rmqueue(order: u32, highestZone: u32, wmark: u32): i32 {
   for (let z = <i32>highestZone; z >= 0; z--) {
@@ -182,16 +188,17 @@ export function buddyAllocPage(highestZone: u32): i32 {
     // have an empty Normal zone, whose eleven empty lists every allocation would otherwise scan.
     if (load<u32>(zp + Z_FREE) < (<u32>1 << order)) continue;
     for (let o = order; o < NR_PAGE_ORDERS; o++) {
-      const pfn = load<u32>(area(zp, o));
+      const a = area(zp, o);
+      const pfn = load<u32>(a);
       if (pfn == NO_PFN) continue;
-      listDel(zp, o, pfn);
+      headDel(a, pfn);
       // expand(): hand back the upper halves, keep the lower part.
       let high = o;
       while (high > order) {
         high--;
-        listAdd(zp, high, pfn + (<u32>1 << high));
-        count(hostCounters, Counter.BUDDY_SPLIT);
+        soleAdd(area(zp, high), high, pfn + (<u32>1 << high));
       }
+      if (o > order) countN(hostCounters, Counter.BUDDY_SPLIT, <u64>(o - order));
       prepAllocated(pfn, order);
       store<u32>(zp + Z_FREE, load<u32>(zp + Z_FREE) - (<u32>1 << order));
       count(hostCounters, Counter.BUDDY_ALLOC);
@@ -201,6 +208,31 @@ export function buddyAllocPage(highestZone: u32): i32 {
   count(hostCounters, Counter.BUDDY_ALLOC_FAIL);
   return ALLOC_FAIL;
 }
+
+/**
+ * listDel of `pfn`, the head of the list at `a` (its prev is NO_PFN: not read), but for the flags,
+ * which prepAllocated writes next.
+ */
+@inline function headDel(a: usize, pfn: u32): void {
+  const d = fd(pfn);
+  const next = load<u32>(d + FD_NEXT);
+  store<u32>(a, next);
+  if (next != NO_PFN) store<u32>(fd(next) + FD_PREV, NO_PFN);
+  store<u32>(a, load<u32>(a, 4) - 1, 4);
+  store<u64>(d + FD_NEXT, NO_LINKS);
+}
+
+/** listAdd of `pfn` (order `order`) to the list at `a`, known empty (head NO_PFN, nrFree 0). */
+@inline function soleAdd(a: usize, order: u32, pfn: u32): void {
+  const d = fd(pfn);
+  store<u64>(d + FD_NEXT, NO_LINKS);
+  store<u64>(a, (<u64>1 << 32) | <u64>pfn);   // head pfn, nrFree 1
+  store<u32>(d + FD_FLAGS, PG_buddy);
+  store<u8>(d + FD_ORDER, <u8>order);
+}
+
+/** FD_NEXT and FD_PREV both NO_PFN, as one u64 (next in the low half). */
+@inline const NO_LINKS: u64 = (<u64>NO_PFN << 32) | <u64>NO_PFN;
 
 /**
  * zone_watermark_ok over the zonelist: would an allocation of 2^order frames whose highest zone

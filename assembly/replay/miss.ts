@@ -20,7 +20,7 @@ import {
 import { arrayOneTag, victimShaped, D_SPLINTERS, D_KEYS, setKeyHits, MODEL_L1_SETS, MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS } from "../mmu/tlbarray";
 import { entryLoadLimit, ramBase } from "../phys/ram";
 import { physMask, levelIndex, PTE_ADDR_FIELD, ENTRY_SHIFT, PAGE_PSE } from "../arch/x86/pgtable";
-import { count, countN, Counter } from "../stats/counters";
+import { count, countPair, Counter } from "../stats/counters";
 import { REPLAY_LOOKAHEAD } from "../tunables";
 import { REC_READ, REC_WRITE, REC_USER } from "../abi/records";
 import { cacheWalks, cacheTouchAhead } from "../mmu/cache";
@@ -329,11 +329,9 @@ function absentFault(va: u64, k: u32, translation: u64, latBase: u64): u32 {
   store<u64>(c + CPU_TICK, tick);
   walkUserAbsentFault(c, ctr, va, k == REC_WRITE);
   const t = translation + 4 * <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF) + <u64>load<u32>(latencyBase + LAT_FAULT);
-  count(ctr, Counter.WALK_STARTED);
+  countPair(ctr, Counter.WALK_STARTED, 1, 4);   // and WALK_MEM_REF
   count(ctr, k == REC_WRITE ? Counter.DTLB_STORE_WALK : Counter.DTLB_LOAD_WALK);
-  countN(ctr, Counter.WALK_MEM_REF, 4);
-  countN(ctr, Counter.CYCLES_TRANSLATION, t);
-  countN(ctr, Counter.CYCLES, t + latBase);
+  countPair(ctr, Counter.CYCLES, t + latBase, t);   // and CYCLES_TRANSLATION
   // fD and fL2 (4 KiB entries only) have just missed va's page for fPcid: when every entry of one
   // carries fPcid's tag (hitRun's exact probes) and none is a splinter of a larger page, it holds
   // no entry for the page, and its flush would drop nothing.
