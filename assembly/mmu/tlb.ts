@@ -391,6 +391,8 @@ export function cpuFlushAddress(c: usize, va: u64, pcid: u32, withGlobal: bool, 
     if (arrayOneTag(d) == TAG_NONE || d == clearA || d == clearB) continue;
     if (arrayMayDrop(d, va)) arrayFlushAddress(d, va, pcid, withGlobal);
   }
+  // Without paging-structure caches (every PSC's D_SETS 0: tlbSetup), nothing more to look at.
+  if (!pscConfigured) return;
   for (let l: u32 = 2; l <= 5; l++) {
     const d = pscDesc(c, l);
     if (load<u32>(d + D_SETS) == 0) continue;

@@ -64,6 +64,8 @@ export let zoneBase: usize = 0;
 let errorPfn: u32 = NO_PFN;
 let minFreeKb: u32 = 0;
 let hostCounters: usize = 0;
+/** The highest zone with present frames (buddySetup): rmqueue starts there, skipping zones that can never hold a free block. */
+let topZone: u32 = 0;
 
 @inline export function zonePtr(z: u32): usize {
   return zoneBase + <usize>z * ZONE_SIZE;
@@ -81,6 +83,7 @@ let hostCounters: usize = 0;
 export function buddySetup(base: usize, counters: usize): void {
   zoneBase = base;
   hostCounters = counters;
+  topZone = 0;
   errorPfn = NO_PFN;
   for (let z: u32 = 0; z < NR_ZONES; z++) {
     const zp = zonePtr(z);
@@ -93,6 +96,7 @@ export function buddySetup(base: usize, counters: usize): void {
     store<u32>(zp + Z_END, end);
     store<u32>(zp + Z_PRESENT, end - start);
     for (let o: u32 = 0; o < NR_PAGE_ORDERS; o++) store<u32>(area(zp, o), NO_PFN);
+    if (end > start) topZone = z;
   }
   // Every descriptor starts reserved, in its zone, unlinked, everything else 0: two 16-byte
   // stores per frame, zone by zone (a million frames for 4 GiB: a per-frame memory.fill made this
@@ -180,7 +184,7 @@ export function buddyAllocPage(highestZone: u32): i32 {
  * link or count to read. Same lists, descriptors and counts as listDel + listAdd.
  */
 @inline function rmqueue(order: u32, highestZone: u32, wmark: u32): i32 {
-  for (let z = <i32>highestZone; z >= 0; z--) {
+  for (let z = <i32>min(highestZone, topZone); z >= 0; z--) {
     const zp = zonePtr(<u32>z);
     if (wmark != WMARK_NONE && !watermarkOk(zp, order, wmark, highestZone)) continue;
     // A zone with fewer free frames than the block has no block of the order on any list (its
