@@ -15,7 +15,7 @@ import { tlbTranslate, walkAndFill, walkAndFillUser, walkAndFillUserAgain, walkA
 import { walkUserLast2m, WALK_USER_READ, WALK_USER_AD, walkUserAbsentPte, walkUserAbsentFault, walkUserAgainOk, walkUserRefCycles } from "../mmu/walkuser";
 import { isCanonical } from "../mmu/walk";
 import {
-  cpuFlushAddress, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_AD_UPDATE, LAT_FAULT,
+  cpuFlushAddress, cpuFlushMayDrop, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_AD_UPDATE, LAT_FAULT,
 } from "../mmu/tlb";
 import { arrayOneTag, victimShaped, D_SPLINTERS, D_KEYS, setKeyHits, MODEL_L1_SETS, MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS } from "../mmu/tlbarray";
 import { entryLoadLimit, ramBase } from "../phys/ram";
@@ -322,7 +322,7 @@ function fastAbsent(i: u32, cpu: u32): u32 {
  * The #PF invalidates va in every TLB and PSC of the current PCID (SDM §4.10.4.1), the ITLB
  * too: the fetch memo goes. @returns XLAT_PF
  */
-function absentFault(va: u64, k: u32, translation: u64, latBase: u64): u32 {
+@inline function absentFault(va: u64, k: u32, translation: u64, latBase: u64): u32 {
   const c = fCpu, ctr = fCtr;
   const tick = fTick + 1;
   fTick = tick;
@@ -335,8 +335,11 @@ function absentFault(va: u64, k: u32, translation: u64, latBase: u64): u32 {
   // fD and fL2 (4 KiB entries only) have just missed va's page for fPcid: when every entry of one
   // carries fPcid's tag (hitRun's exact probes) and none is a splinter of a larger page, it holds
   // no entry for the page, and its flush would drop nothing.
+  // The call is skipped when no array but those two holds anything (a data trace's ITLB) and there
+  // are no PSCs: it would only look (cpuFlushMayDrop).
   const pcid = fPcid;
-  cpuFlushAddress(c, va, pcid, true, false, clearOf(fD, pcid), clearOf(fL2, pcid));
+  const clearA = clearOf(fD, pcid), clearB = clearOf(fL2, pcid);
+  if (cpuFlushMayDrop(c, clearA, clearB)) cpuFlushAddress(c, va, pcid, true, false, clearA, clearB);
   count(ctr, Counter.TLB_FLUSH_PAGE);
   fMemoVpnI = 0xffff_ffff_ffff_ffff; fMemoI = 0;
   return XLAT_PF;
