@@ -76,10 +76,11 @@ export function resolveFault(c: usize): u32 {
  * the demand policy, maybe where to map: `pte`, the physical address of the not-present PTE
  * that a walk from the CPU's CR3 read on its way down with every table present (a level-1 stop),
  * or 0 to map through ptMap. The PTE is written only if CR3 is the policy's root with its number
- * of levels; else the mapping goes through ptMap under the policy's root as before.
+ * of levels; else the mapping goes through ptMap under the policy's root as before. Inline: its
+ * demand-fault caller (replay/miss.ts fastAbsent) makes no call per fault.
  * @returns as resolveFault
  */
-export function resolveNotPresent(c: usize, va: u64, pte: u64): u32 {
+@inline export function resolveNotPresent(c: usize, va: u64, pte: u64): u32 {
   demandLeaf = 0;
   if (faultPolicy == FAULT_POLICY_HOST) return 2;
   if (faultPolicy == FAULT_POLICY_SKIP) { policyResolved++; return 1; }
