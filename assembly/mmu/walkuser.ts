@@ -34,8 +34,8 @@
 
 import {
   CPU_CR0, CPU_CR2, CPU_EFER, CPU_PAT, CPU_RESULT, CPU_WALK, RIGHT_WRITE, RIGHT_USER, RIGHT_NX, RIGHT_GLOBAL, RIGHT_DIRTY, RIGHT_PKEY_SHIFT,
-  RES_STATUS, RES_ERROR_CODE, RES_VADDR, RES_LEVELS, RES_STOP, RES_STOP_LEVEL, RES_AD_WRITES, RES_PSC_LEVEL,
-  WALK_LEVEL, WALK_PA, WALK_BEFORE, WALK_AFTER, WALK_ENTRY_SIZE,
+  RES_STATUS, RES_LEVELS, RES_STOP_LEVEL, RES_AD_WRITES,
+  WALK_LEVEL, WALK_PA, WALK_BEFORE, WALK_ENTRY_SIZE,
 } from "../abi/layout";
 import { XLAT_PF, X86_PF_USER, X86_PF_WRITE, STOP_NOT_PRESENT } from "../arch/x86/fault";
 import { CR0_CD, CR4_LA57, CR4_PKE, CR4_PGE, EFER_NXE } from "../arch/x86/regs";
@@ -352,9 +352,10 @@ function absentNote(p4: u64, e4: u64, p3: u64, e3: u64, p2: u64, e2: u64, p1: u6
  * them to walkAndFillLean.
  */
 export function walkUserAbsentFault(c: usize, ctr: usize, va: u64, write: bool): void {
-  // The record's words in as few stores as their offsets allow (layout.ts: status, error code and
-  // vaddr at +0/+4/+8; levels and stop at +32/+36; adWrites and pscLevel at +56/+60): a demand
-  // fault's other stores (counts, frame descriptors, the PTE, the fills) share the store buffer.
+  // The record's words in as few stores as their offsets allow (layout.ts: RES_STATUS,
+  // RES_ERROR_CODE and RES_VADDR at +0/+4/+8; RES_LEVELS and RES_STOP at +32/+36; RES_AD_WRITES
+  // and RES_PSC_LEVEL at +56/+60): fewer instructions per demand fault. replay-fault-in-run.test
+  // compares every field with the reference walk's, so a layout change cannot go unnoticed.
   const res = c + CPU_RESULT;
   const errorCode = X86_PF_USER | (write ? X86_PF_WRITE : 0);
   v128.store(res + RES_STATUS, i64x2.replace_lane(i64x2.splat(<i64>XLAT_PF | (<i64>errorCode << 32)), 1, <i64>va));
@@ -375,5 +376,4 @@ export function walkUserAbsentFault(c: usize, ctr: usize, va: u64, write: bool):
   store<u32>(w + WALK_LEVEL, level);
   store<u64>(w + WALK_PA, pa);
   v128.store(w + WALK_BEFORE, i64x2.splat(<i64>entry));   // and WALK_AFTER: before = after
-
 }
