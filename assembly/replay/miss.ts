@@ -98,12 +98,18 @@ function touchAhead(from: u32, filter: bool): void {
     const keys1 = <usize>load<u32>(fD + D_KEYS);
     const want = cacheWalks ? REPLAY_LOOKAHEAD : AHEAD_FILTERED;
     const to = min(from + want * AHEAD_SCAN, fEnd);
+    // Branch-free: each record's index goes into the next slot, which only a miss keeps (m + 1).
+    // Whether a record of a hot set with excursions misses is what a branch would mispredict,
+    // once per excursion; the descents follow in a loop of their own over the kept records.
     for (; j < to && m < want; j++) {
-      const va = load<u64>(traceBase + (<usize>j << 4));
-      const vpn = va >> 12;
-      if (setKeyHits(keys1 + (<usize>((<u32>vpn & (MODEL_L1_SETS - 1)) * MODEL_L1_WAYS) << 2), <u32>(vpn >> 4), MODEL_L1_WAYS) != 0) continue;
-      store<usize>(slots + (<usize>m << 2), aheadLeaf(root, va, five, addrMask, limit, ram));
-      m++;
+      const vpn = load<u64>(traceBase + (<usize>j << 4)) >> 12;
+      const h = setKeyHits(keys1 + (<usize>((<u32>vpn & (MODEL_L1_SETS - 1)) * MODEL_L1_WAYS) << 2), <u32>(vpn >> 4), MODEL_L1_WAYS);
+      store<u32>(slots + (<usize>m << 2), j);
+      m += <u32>(h == 0);
+    }
+    for (let k: usize = 0, n = <usize>m; k < n; k++) {
+      const va = load<u64>(traceBase + (<usize>load<u32>(slots + (k << 2)) << 4));
+      store<usize>(slots + (k << 2), aheadLeaf(root, va, five, addrMask, limit, ram));
     }
   } else {
     const to = min(from + REPLAY_LOOKAHEAD, fEnd);
