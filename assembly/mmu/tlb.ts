@@ -375,6 +375,24 @@ export function cpuFlushPcid(c: usize, pcid: u32, withGlobal: bool): void {
   }
 }
 
+/** Whether cpuFlushAddress skips TLB array `d` without looking at its keys (see there). */
+@inline function flushSkips(d: usize, clearA: usize, clearB: usize): bool {
+  return arrayOneTag(d) == TAG_NONE || d == clearA || d == clearB;
+}
+
+/**
+ * Whether cpuFlushAddress(c, …, clearA, clearB) may drop anything: a paging-structure cache is
+ * configured, or some TLB array is one it would look into (flushSkips). Inline, for a caller
+ * that flushes per fault (replay/miss.ts absentFault): where the arrays it just missed are the
+ * only ones filled, the call is not made at all.
+ */
+@inline export function cpuFlushMayDrop(c: usize, clearA: usize, clearB: usize): bool {
+  if (pscConfigured) return true;
+  const base = desc(c, 0), end = desc(c, nDescs - 4);
+  for (let d = base; d < end; d += DESC_SIZE) if (!flushSkips(d, clearA, clearB)) return true;
+  return false;
+}
+
 /**
  * Invalidate `va` in every TLB array for `pcid` (globals too if asked), and PSC entries of `pcid`.
  * `clearA`, `clearB`: arrays the caller knows hold no entry for va's page (the replay's L1 and
@@ -388,9 +406,11 @@ export function cpuFlushAddress(c: usize, va: u64, pcid: u32, withGlobal: bool, 
   // its keys, which would cost a miss in the host's caches.
   for (let i: u32 = 0; i < tlbs; i++) {
     const d = desc(c, i);
-    if (arrayOneTag(d) == TAG_NONE || d == clearA || d == clearB) continue;
+    if (flushSkips(d, clearA, clearB)) continue;
     if (arrayMayDrop(d, va)) arrayFlushAddress(d, va, pcid, withGlobal);
   }
+  // Without paging-structure caches (every PSC's D_SETS 0: tlbSetup), nothing more to look at.
+  if (!pscConfigured) return;
   for (let l: u32 = 2; l <= 5; l++) {
     const d = pscDesc(c, l);
     if (load<u32>(d + D_SETS) == 0) continue;

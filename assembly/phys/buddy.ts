@@ -24,7 +24,7 @@ import {
   fd, managedFrames, NO_PFN, FD_FLAGS, FD_REFCOUNT, FD_MAPCOUNT, FD_ORDER, FD_ZONE, FD_NEXT, FD_PREV,
   FD_PRIVATE, FD_MAPPING, FD_MEMCG, PG_buddy, PG_head, PG_tail, PG_reserved, PG_allocated,
 } from "./frames";
-import { count, Counter } from "../stats/counters";
+import { count, countN, Counter } from "../stats/counters";
 
 @inline export const ZONE_SIZE: usize = 160;
 @inline export const Z_START: usize = 0;
@@ -64,6 +64,8 @@ export let zoneBase: usize = 0;
 let errorPfn: u32 = NO_PFN;
 let minFreeKb: u32 = 0;
 let hostCounters: usize = 0;
+/** The highest zone with present frames (buddySetup): rmqueue starts there, skipping zones that can never hold a free block. */
+let topZone: u32 = 0;
 
 @inline export function zonePtr(z: u32): usize {
   return zoneBase + <usize>z * ZONE_SIZE;
@@ -81,6 +83,7 @@ let hostCounters: usize = 0;
 export function buddySetup(base: usize, counters: usize): void {
   zoneBase = base;
   hostCounters = counters;
+  topZone = 0;
   errorPfn = NO_PFN;
   for (let z: u32 = 0; z < NR_ZONES; z++) {
     const zp = zonePtr(z);
@@ -93,6 +96,7 @@ export function buddySetup(base: usize, counters: usize): void {
     store<u32>(zp + Z_END, end);
     store<u32>(zp + Z_PRESENT, end - start);
     for (let o: u32 = 0; o < NR_PAGE_ORDERS; o++) store<u32>(area(zp, o), NO_PFN);
+    if (end > start) topZone = z;
   }
   // Every descriptor starts reserved, in its zone, unlinked, everything else 0: two 16-byte
   // stores per frame, zone by zone (a million frames for 4 GiB: a per-frame memory.fill made this
@@ -160,10 +164,12 @@ export function buddyAlloc(order: u32, highestZone: u32, wmark: u32): i32 {
 /**
  * buddyAlloc(0, highestZone, WMARK_NONE): one frame, no watermark — the demand-fault policy's
  * allocation (replay/faultpolicy.ts), once per first touch of a page — with the order and the
- * watermark constants in its copy of rmqueue, so that its loops and tests fold away.
+ * watermark constants in its copy of rmqueue, so that its loops and tests fold away. Inline: the
+ * demand fault's path (resolveNotPresent, inlined into replay/miss.ts fastAbsent) allocates without
+ * a call (~15 instructions per fault); the export is the same code for the host.
  * @returns as buddyAlloc
  */
-export function buddyAllocPage(highestZone: u32): i32 {
+@inline export function buddyAllocPage(highestZone: u32): i32 {
   if (highestZone >= NR_ZONES) return ALLOC_EINVAL;
   return rmqueue(0, highestZone, WMARK_NONE);
 }
@@ -172,9 +178,15 @@ export function buddyAllocPage(highestZone: u32): i32 {
  * buddyAlloc's allocation once its arguments are checked: the first zone from `highestZone` down
  * that passes the watermark gives the head of its lowest non-empty list of order ≥ `order`, split
  * down to the block (__rmqueue_smallest, expand).
+ *
+ * Two invariants of the lists (buddyCheck) spare it loads, for every order: the block taken is its
+ * list's head, whose prev link is NO_PFN (Linux del_page_from_free_list of the first entry); and
+ * the lists from `order` up to the order found are empty — the search just passed them — so each
+ * half that expand hands back becomes its list's only block (head, nrFree 1), with no old head to
+ * link or count to read. Same lists, descriptors and counts as listDel + listAdd.
  */
 @inline function rmqueue(order: u32, highestZone: u32, wmark: u32): i32 {
-  for (let z = <i32>highestZone; z >= 0; z--) {
+  for (let z = <i32>min(highestZone, topZone); z >= 0; z--) {
     const zp = zonePtr(<u32>z);
     if (wmark != WMARK_NONE && !watermarkOk(zp, order, wmark, highestZone)) continue;
     // A zone with fewer free frames than the block has no block of the order on any list (its
@@ -182,16 +194,17 @@ export function buddyAllocPage(highestZone: u32): i32 {
     // have an empty Normal zone, whose eleven empty lists every allocation would otherwise scan.
     if (load<u32>(zp + Z_FREE) < (<u32>1 << order)) continue;
     for (let o = order; o < NR_PAGE_ORDERS; o++) {
-      const pfn = load<u32>(area(zp, o));
+      const a = area(zp, o);
+      const pfn = load<u32>(a);
       if (pfn == NO_PFN) continue;
-      listDel(zp, o, pfn);
+      headDel(a, pfn);
       // expand(): hand back the upper halves, keep the lower part.
       let high = o;
       while (high > order) {
         high--;
-        listAdd(zp, high, pfn + (<u32>1 << high));
-        count(hostCounters, Counter.BUDDY_SPLIT);
+        soleAdd(area(zp, high), high, pfn + (<u32>1 << high));
       }
+      if (o > order) countN(hostCounters, Counter.BUDDY_SPLIT, <u64>(o - order));
       prepAllocated(pfn, order);
       store<u32>(zp + Z_FREE, load<u32>(zp + Z_FREE) - (<u32>1 << order));
       count(hostCounters, Counter.BUDDY_ALLOC);
@@ -201,6 +214,31 @@ export function buddyAllocPage(highestZone: u32): i32 {
   count(hostCounters, Counter.BUDDY_ALLOC_FAIL);
   return ALLOC_FAIL;
 }
+
+/**
+ * listDel of `pfn`, the head of the list at `a` (its prev is NO_PFN: not read), but for the flags,
+ * which prepAllocated writes next.
+ */
+@inline function headDel(a: usize, pfn: u32): void {
+  const d = fd(pfn);
+  const next = load<u32>(d + FD_NEXT);
+  store<u32>(a, next);
+  if (next != NO_PFN) store<u32>(fd(next) + FD_PREV, NO_PFN);
+  store<u32>(a, load<u32>(a, 4) - 1, 4);
+  store<u64>(d + FD_NEXT, NO_LINKS);
+}
+
+/** listAdd of `pfn` (order `order`) to the list at `a`, known empty (head NO_PFN, nrFree 0). */
+@inline function soleAdd(a: usize, order: u32, pfn: u32): void {
+  const d = fd(pfn);
+  store<u64>(d + FD_NEXT, NO_LINKS);
+  store<u64>(a, (<u64>1 << 32) | <u64>pfn);   // head pfn, nrFree 1
+  store<u32>(d + FD_FLAGS, PG_buddy);
+  store<u8>(d + FD_ORDER, <u8>order);
+}
+
+/** FD_NEXT and FD_PREV both NO_PFN, as one u64 (next in the low half). */
+@inline const NO_LINKS: u64 = (<u64>NO_PFN << 32) | <u64>NO_PFN;
 
 /**
  * zone_watermark_ok over the zonelist: would an allocation of 2^order frames whose highest zone

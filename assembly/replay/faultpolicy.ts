@@ -16,7 +16,7 @@ import { physMask, PTE_ADDR_FIELD } from "../arch/x86/pgtable";
 import { maxPhyAddr, numCpus } from "../arch/x86/cpu";
 import { FAULT_POLICY_HOST, FAULT_POLICY_SKIP, FAULT_POLICY_DEMAND_4K } from "../abi/records";
 import { buddyAllocPage, buddyFree } from "../phys/buddy";
-import { physWrite, tablesOnly } from "../phys/ram";
+import { physWrite, tablesOnly, entryLoadLimit, ramBase } from "../phys/ram";
 import { inGuest } from "../mmu/nested";
 import { ptMap, PTMAP_OK } from "../mmu/ptmap";
 import { counterBlock } from "../stats/counters";
@@ -76,10 +76,11 @@ export function resolveFault(c: usize): u32 {
  * the demand policy, maybe where to map: `pte`, the physical address of the not-present PTE
  * that a walk from the CPU's CR3 read on its way down with every table present (a level-1 stop),
  * or 0 to map through ptMap. The PTE is written only if CR3 is the policy's root with its number
- * of levels; else the mapping goes through ptMap under the policy's root as before.
+ * of levels; else the mapping goes through ptMap under the policy's root as before. Inline: its
+ * demand-fault caller (replay/miss.ts fastAbsent) makes no call per fault.
  * @returns as resolveFault
  */
-export function resolveNotPresent(c: usize, va: u64, pte: u64): u32 {
+@inline export function resolveNotPresent(c: usize, va: u64, pte: u64): u32 {
   demandLeaf = 0;
   if (faultPolicy == FAULT_POLICY_HOST) return 2;
   if (faultPolicy == FAULT_POLICY_SKIP) { policyResolved++; return 1; }
@@ -87,7 +88,9 @@ export function resolveNotPresent(c: usize, va: u64, pte: u64): u32 {
   if (pfn < 0) return 2;   // out of frames: the host's policy says why
   const leaf = (<u64>pfn << 12) | DEMAND_BITS;
   if (pte != 0 && policyWalk(c)) {
-    physWrite(pte, 8, leaf, counterBlock(numCpus));
+    // Inside RAM (full mode) the store itself, else physWrite (walkUser's PTE always is).
+    if (pte < entryLoadLimit) store<u64>(ramBase + <usize>pte, leaf);
+    else physWrite(pte, 8, leaf, counterBlock(numCpus));
     demandLeaf = leaf;
   } else if (ptMap(policyRoot, policyLevels, va & ~<u64>0xfff, 1, leaf, DEMAND_BITS) != PTMAP_OK) {
     buddyFree(<u32>pfn, 0);

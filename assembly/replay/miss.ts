@@ -15,12 +15,12 @@ import { tlbTranslate, walkAndFill, walkAndFillUser, walkAndFillUserAgain, walkA
 import { walkUserLast2m, WALK_USER_READ, WALK_USER_AD, walkUserAbsentPte, walkUserAbsentFault, walkUserAgainOk, walkUserRefCycles } from "../mmu/walkuser";
 import { isCanonical } from "../mmu/walk";
 import {
-  cpuFlushAddress, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_AD_UPDATE, LAT_FAULT,
+  cpuFlushAddress, cpuFlushMayDrop, latencyBase, LAT_L1_HIT, LAT_STLB_HIT, LAT_BASE_ACCESS, LAT_WALK_MEM_REF, LAT_AD_UPDATE, LAT_FAULT,
 } from "../mmu/tlb";
 import { arrayOneTag, victimShaped, D_SPLINTERS, D_KEYS, setKeyHits, MODEL_L1_SETS, MODEL_L1_WAYS, MODEL_L2_SETS, MODEL_L2_WAYS } from "../mmu/tlbarray";
 import { entryLoadLimit, ramBase } from "../phys/ram";
 import { physMask, levelIndex, PTE_ADDR_FIELD, ENTRY_SHIFT, PAGE_PSE } from "../arch/x86/pgtable";
-import { count, countN, Counter } from "../stats/counters";
+import { count, countPair, Counter } from "../stats/counters";
 import { REPLAY_LOOKAHEAD } from "../tunables";
 import { REC_READ, REC_WRITE, REC_USER } from "../abi/records";
 import { cacheWalks, cacheTouchAhead } from "../mmu/cache";
@@ -328,23 +328,24 @@ function fastAbsent(i: u32, cpu: u32): u32 {
  * The #PF invalidates va in every TLB and PSC of the current PCID (SDM §4.10.4.1), the ITLB
  * too: the fetch memo goes. @returns XLAT_PF
  */
-function absentFault(va: u64, k: u32, translation: u64, latBase: u64): u32 {
+@inline function absentFault(va: u64, k: u32, translation: u64, latBase: u64): u32 {
   const c = fCpu, ctr = fCtr;
   const tick = fTick + 1;
   fTick = tick;
   store<u64>(c + CPU_TICK, tick);
   walkUserAbsentFault(c, ctr, va, k == REC_WRITE);
   const t = translation + 4 * <u64>load<u32>(latencyBase + LAT_WALK_MEM_REF) + <u64>load<u32>(latencyBase + LAT_FAULT);
-  count(ctr, Counter.WALK_STARTED);
+  countPair(ctr, Counter.WALK_STARTED, 1, 4);   // and WALK_MEM_REF
   count(ctr, k == REC_WRITE ? Counter.DTLB_STORE_WALK : Counter.DTLB_LOAD_WALK);
-  countN(ctr, Counter.WALK_MEM_REF, 4);
-  countN(ctr, Counter.CYCLES_TRANSLATION, t);
-  countN(ctr, Counter.CYCLES, t + latBase);
+  countPair(ctr, Counter.CYCLES, t + latBase, t);   // and CYCLES_TRANSLATION
   // fD and fL2 (4 KiB entries only) have just missed va's page for fPcid: when every entry of one
   // carries fPcid's tag (hitRun's exact probes) and none is a splinter of a larger page, it holds
   // no entry for the page, and its flush would drop nothing.
+  // The call is skipped when no array but those two holds anything (a data trace's ITLB) and there
+  // are no PSCs: it would only look (cpuFlushMayDrop).
   const pcid = fPcid;
-  cpuFlushAddress(c, va, pcid, true, false, clearOf(fD, pcid), clearOf(fL2, pcid));
+  const clearA = clearOf(fD, pcid), clearB = clearOf(fL2, pcid);
+  if (cpuFlushMayDrop(c, clearA, clearB)) cpuFlushAddress(c, va, pcid, true, false, clearA, clearB);
   count(ctr, Counter.TLB_FLUSH_PAGE);
   fMemoVpnI = 0xffff_ffff_ffff_ffff; fMemoI = 0;
   return XLAT_PF;

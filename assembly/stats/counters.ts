@@ -158,3 +158,12 @@ export function counterSetup(base: usize): void {
   const p = block + (<usize>c << 3);
   store<u64>(p, load<u64>(p) + n);
 }
+
+/**
+ * Add `a` to counter `c` and `b` to the one after it (`c` + 1) in one 16-byte load and store: for
+ * a path that counts both, e.g. walk_started and walk_mem_ref.
+ */
+@inline export function countPair(block: usize, c: Counter, a: u64, b: u64): void {
+  const p = block + (<usize>c << 3);
+  v128.store(p, i64x2.add(v128.load(p), i64x2.replace_lane(i64x2.splat(<i64>a), 1, <i64>b)));
+}

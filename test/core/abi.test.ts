@@ -56,6 +56,16 @@ describe("generated ABI constants ↔ the compiled core", () => {
     expect(rows.find((r) => r.id === "DTLB_LOAD_STLB_HIT")?.name).toBe("dtlb_load_misses.stlb_hit");
   });
 
+  it("the counters countPair adds together are neighbours in the Counter enum (one 16-byte add each)", () => {
+    // assembly/stats/counters.ts countPair(c, a, b) adds b to c + 1: the demand fault's counts
+    // (replay/miss.ts absentFault, mmu/walkuser.ts walkUserAbsentFault) rely on these pairs.
+    const ids = (counterTable(join(import.meta.dirname, "../..")) as { id: string }[]).map((r) => r.id);
+    for (const [a, b] of [["WALK_STARTED", "WALK_MEM_REF"], ["CYCLES", "CYCLES_TRANSLATION"], ["FAULT_PF", "FAULT_PF_NOT_PRESENT"]]) {
+      expect(ids.indexOf(a), a).toBeGreaterThanOrEqual(0);
+      expect(ids.indexOf(b), `${b} follows ${a}`).toBe(ids.indexOf(a) + 1);
+    }
+  });
+
   it("the generator refuses a counter without a name and a name used twice", () => {
     const fake = (body: string) => {
       const root = mkdtempSync(join(tmpdir(), "wasmmu-abi-"));

@@ -223,6 +223,21 @@ describe("buddy: zone fallback Normal → DMA32 → DMA (the zonelist)", () => {
     m.frames.check();
   });
 
+  it("5 GiB (tables-only): the Normal zone holds frames, so a Normal request starts there (1309696, its top order-10 block) and falls back to DMA32 only when it is drained (rmqueue starts at the highest populated zone)", async () => {
+    const m = await Machine.create({ ram: "5GiB", memory: "tables-only", build: "debug" });
+    const z = m.frames.zones();
+    expect(z.map((x) => [x.startPfn, x.endPfn, x.free])).toEqual([[0, 4096, 3840], [4096, 1048576, 1044480], [1048576, 1310720, 262144]]);
+    expect(m.frames.alloc(0)).toBe(1309696);
+    expect(m.frames.alloc(0, { zone: "DMA32" })).toBe(1047552);
+    expect(m.frames.alloc(0, { zone: "DMA" })).toBe(256);
+    // Drain Normal (255 order-10 blocks and the split one's 1023 frames), then order 0 falls back to DMA32.
+    for (let i = 0; i < 255; i++) expect(m.frames.alloc(10)).toBeGreaterThanOrEqual(1048576);
+    for (let i = 0; i < 1023; i++) expect(m.frames.alloc(0)).toBeGreaterThanOrEqual(1048576);
+    expect(m.frames.zones()[2].free).toBe(0);
+    expect(m.frames.alloc(0)).toBe(1047553);
+    m.frames.check();
+  });
+
   it("a zone with fewer free frames than the block falls back to the next zone (64 MiB: DMA32 at 3 free frames gives order 2 to DMA (its smallest block, 256 of order 8, split), order 1 still from DMA32's 5118; Normal, empty, skipped)", async () => {
     const m = await Machine.create({ ram: "64MiB", build: "debug" });
     for (let i = 0; i < 11; i++) expect(m.frames.alloc(10)).toBe(15360 - 1024 * i);
