@@ -494,7 +494,24 @@ function belowAny(cpu: u32, line: u64, rec1: usize): u32 {
     const victim = fillSet(rec3, w3, v3, p3, g3Plru, k3, n3);
     if (incl == INCL_INCLUSIVE && victim != <u64>LINE_INVALID) {
       const v = n3 ? ((victim - 1) << g3Bits) | <u64>s3 : victim;   // never hashed (narrowFor)
-      for (let c: u32 = 0; c < nCpus; c++) { remove(l1Desc(c), v); remove(l2Desc(c), v); }
+      if (shaped) {
+        // remove's work with the shape's literals: the searches unroll, no descriptor reads.
+        const o1 = <usize>(<u32>v & g1Mask) << 6, o2 = <usize>(<u32>v & g2Mask) << 6, kv2 = (v >> g2Bits) + 1;
+        for (let c: u32 = 0; c < nCpus; c++) {
+          const r1 = linesOf(l1Desc(c)) + o1;
+          const h1 = matchWays(r1, w1, v1, v, false, true);
+          if (h1 != 0) {
+            setTag(r1, <u32>ctz(h1), LINE_INVALID, false, true);
+            if (p1 == CPOL_LRU) rankRemove(r1, w1, <u32>ctz(h1), false);
+          }
+          const r2 = linesOf(l2Desc(c)) + o2;
+          const h2 = matchWays(r2, w2, v2, n2 ? kv2 : v, n2);
+          if (h2 != 0) {
+            setTag(r2, <u32>ctz(h2), LINE_INVALID, n2);
+            if (p2 == CPOL_LRU) rankRemove(r2, w2, <u32>ctz(h2), n2);
+          }
+        }
+      } else for (let c: u32 = 0; c < nCpus; c++) { remove(l1Desc(c), v); remove(l2Desc(c), v); }
     }
   }
   // Fill L2; with an exclusive LLC the L2's victim moves down into it.
