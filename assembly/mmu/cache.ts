@@ -332,16 +332,23 @@ export function cacheLatency(level: u32): u32 {
   return linesOf(d) + <usize>setIndex(line, load<u32>(d + LV_MASK), load<u32>(d + LV_SETS)) * <usize>load<u32>(d + LV_STRIDE);
 }
 
-/** Drop `line` from level `d` if present. */
+/** Drop `line` from level `d` if present (the geometry from the descriptor). */
 function remove(d: usize, line: u64): void {
   const ways = load<u32>(d + LV_WAYS);
-  const rec = recOf(d, line);
-  const narrow = load<u32>(d + LV_NARROW) != 0;
-  const hit = matchWays(rec, ways, waysValid(ways), keyOf(d, line), narrow);
+  dropFrom(recOf(d, line), ways, waysValid(ways), load<u32>(d + LV_POLICY), keyOf(d, line), load<u32>(d + LV_NARROW) != 0);
+}
+
+/**
+ * Drop the way of set record `rec` (`ways` ways, `valid` their mask, `policy`) whose tag is `key`,
+ * if any: remove's body, inlined with a shape's literals where the shape is known (belowL1's
+ * back-invalidation), so that the search unrolls and no descriptor is read.
+ */
+@inline function dropFrom(rec: usize, ways: u32, valid: u64, policy: u32, key: u64, narrow: bool, u32Tags: bool = false): void {
+  const hit = matchWays(rec, ways, valid, key, narrow, u32Tags);
   if (hit == 0) return;
   const way = <u32>ctz(hit);
-  setTag(rec, way, LINE_INVALID, narrow);
-  if (load<u32>(d + LV_POLICY) == CPOL_LRU) rankRemove(rec, ways, way, narrow);
+  setTag(rec, way, LINE_INVALID, narrow, u32Tags);
+  if (policy == CPOL_LRU) rankRemove(rec, ways, way, narrow);
 }
 
 /** The tag of `line` in level `d`: the line, or in a level with u16 tags its bits above the set index + 1. */
@@ -498,18 +505,8 @@ function belowAny(cpu: u32, line: u64, rec1: usize): u32 {
         // remove's work with the shape's literals: the searches unroll, no descriptor reads.
         const o1 = <usize>(<u32>v & g1Mask) << 6, o2 = <usize>(<u32>v & g2Mask) << 6, kv2 = (v >> g2Bits) + 1;
         for (let c: u32 = 0; c < nCpus; c++) {
-          const r1 = linesOf(l1Desc(c)) + o1;
-          const h1 = matchWays(r1, w1, v1, v, false, true);
-          if (h1 != 0) {
-            setTag(r1, <u32>ctz(h1), LINE_INVALID, false, true);
-            if (p1 == CPOL_LRU) rankRemove(r1, w1, <u32>ctz(h1), false);
-          }
-          const r2 = linesOf(l2Desc(c)) + o2;
-          const h2 = matchWays(r2, w2, v2, n2 ? kv2 : v, n2);
-          if (h2 != 0) {
-            setTag(r2, <u32>ctz(h2), LINE_INVALID, n2);
-            if (p2 == CPOL_LRU) rankRemove(r2, w2, <u32>ctz(h2), n2);
-          }
+          dropFrom(linesOf(l1Desc(c)) + o1, w1, v1, p1, v, false, true);
+          dropFrom(linesOf(l2Desc(c)) + o2, w2, v2, p2, n2 ? kv2 : v, n2);
         }
       } else for (let c: u32 = 0; c < nCpus; c++) { remove(l1Desc(c), v); remove(l2Desc(c), v); }
     }
