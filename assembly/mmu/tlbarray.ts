@@ -497,8 +497,10 @@ export function arrayFillAbsent(d: usize, vpn: u64, pfn: u64, pcid: u32, flags: 
 }
 
 /**
- * fillShaped's writes of entry `index` (victimShaped's) of `d`: its tag noted (unless `noted`: the
- * caller knows `d` holds only entries tagged `pcid` and is claimed for it), key, words and stamp.
+ * fillShaped's writes of entry `index` (victimShaped's) of `d`: its tag noted and a splinter
+ * counted, key, words and stamp. With `noted` (arrayFillPairAt's caller, replay/miss.ts missRun)
+ * neither: the caller knows `d` holds only entries tagged `pcid` and is claimed for it, and adds
+ * the run's splinters to D_SPLINTERS itself before anything may read them.
  */
 @inline function placeShaped(d: usize, vpn: u64, tag: u64, data: u64, pcid: u32, tick: u64, sets: u32, ways: u32, index: u32, noted: bool = false): void {
   const keys = <usize>load<u32>(d + D_KEYS);

@@ -219,6 +219,15 @@ export function physWrite(pa: u64, size: u32, v: u64, ctr: usize): void {
 }
 
 /**
+ * Write a paging-structure entry (8-byte aligned): physLoadEntry's twin — full mode inside RAM
+ * inline, anything else through physWrite, which writes the same bytes.
+ */
+@inline export function physStoreEntry(pa: u64, v: u64, ctr: usize): void {
+  if (pa < entryLoadLimit) store<u64>(ramBase + <usize>pa, v);
+  else physWrite(pa, 8, v, ctr);
+}
+
+/**
  * Atomically replace the entry at `pa` if it still holds `expected` (SDM §4.8: A/D updates are
  * locked read-modify-writes). Returns false when the entry changed, so the walker re-walks.
  * Entries without bytes cannot reach here: they read as all ones (reserved) or zero (not present).

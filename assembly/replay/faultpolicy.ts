@@ -16,7 +16,7 @@ import { physMask, PTE_ADDR_FIELD } from "../arch/x86/pgtable";
 import { maxPhyAddr, numCpus } from "../arch/x86/cpu";
 import { FAULT_POLICY_HOST, FAULT_POLICY_SKIP, FAULT_POLICY_DEMAND_4K } from "../abi/records";
 import { buddyAllocPage, buddyFree } from "../phys/buddy";
-import { physWrite, tablesOnly, entryLoadLimit, ramBase } from "../phys/ram";
+import { physStoreEntry, tablesOnly } from "../phys/ram";
 import { inGuest } from "../mmu/nested";
 import { ptMap, PTMAP_OK } from "../mmu/ptmap";
 import { counterBlock } from "../stats/counters";
@@ -88,9 +88,7 @@ export function resolveFault(c: usize): u32 {
   if (pfn < 0) return 2;   // out of frames: the host's policy says why
   const leaf = (<u64>pfn << 12) | DEMAND_BITS;
   if (pte != 0 && policyWalk(c)) {
-    // Inside RAM (full mode) the store itself, else physWrite (walkUser's PTE always is).
-    if (pte < entryLoadLimit) store<u64>(ramBase + <usize>pte, leaf);
-    else physWrite(pte, 8, leaf, counterBlock(numCpus));
+    physStoreEntry(pte, leaf, counterBlock(numCpus));
     demandLeaf = leaf;
   } else if (ptMap(policyRoot, policyLevels, va & ~<u64>0xfff, 1, leaf, DEMAND_BITS) != PTMAP_OK) {
     buddyFree(<u32>pfn, 0);
